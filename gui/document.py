@@ -1,0 +1,74 @@
+"""The base of every open document: a widget with a path, a format and its own undo stack.
+
+Each tab holds several documents. The main window reads a document's title, modified state
+(``QUndoStack.cleanChanged``, Orange canvas style), size and view state through this small
+API, and each format's tab subclasses it with its real viewer and editor.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QUndoStack
+from PySide6.QtWidgets import QWidget
+
+
+class Document(QWidget):
+    """An open file in a tab. Subclasses show it; the undo stack tracks its edits."""
+
+    modifiedChanged = Signal(bool)
+    statusChanged = Signal()  # path, format or size changed: the status bar refreshes
+    viewStateChanged = Signal()  # splitters, columns or selection moved: the session saves
+    loaded = Signal()  # the content arrived and the saved view state was applied
+
+    def __init__(self, path: str | None, fmt: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.path = os.path.abspath(path) if path else None
+        self.format = fmt
+        self.undo_stack = QUndoStack(self)
+        self.undo_stack.cleanChanged.connect(lambda clean: self.modifiedChanged.emit(not clean))
+        self._pending_view_state: dict[str, Any] = {}
+        self.is_loaded = False
+
+    # -- what the window shows ------------------------------------------------------------
+    def title(self) -> str:
+        return os.path.basename(self.path) if self.path else "Untitled"
+
+    def is_modified(self) -> bool:
+        return not self.undo_stack.isClean()
+
+    def file_size(self) -> int | None:
+        try:
+            return os.stat(self.path).st_size if self.path else None
+        except OSError:
+            return None
+
+    # -- saving: read-only documents keep these defaults ------------------------------------
+    def can_save(self) -> bool:
+        return False
+
+    def save(self) -> bool:
+        """Write the document to :attr:`path`; return True on success."""
+        return False
+
+    def save_as(self, path: str) -> bool:
+        """Write the document to ``path`` and make that its path; return True on success."""
+        return False
+
+    # -- session state ---------------------------------------------------------------------
+    def view_state(self) -> dict[str, Any]:
+        """Splitter sizes, column widths, selection: plain JSON data for the settings."""
+        return dict(self._pending_view_state)
+
+    def apply_view_state(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`view_state` returned (after loading, if not loaded yet)."""
+        self._pending_view_state = dict(state)
+
+    def mark_loaded(self) -> None:
+        self.is_loaded = True
+        self.loaded.emit()
+
+    def close_document(self) -> None:
+        """Stop background work before the widget goes away."""

@@ -1,0 +1,15 @@
+"""JSON tab: JSON documents and JSON Lines files."""
+
+from gui.tab_page import TabPage
+
+
+class JsonTab(TabPage):
+    tab_id = "json"
+    title = "&JSON"
+    formats = ("json", "jsonl")
+    heading = "JSON and JSON Lines"
+    blurb = ("Configuration files, API dumps and data exports. Datashelf checks the whole "
+             "document, reports the first error with its line and column, and summarises the "
+             "values by type and depth, keeping the file's key order.")
+    name_filter = "JSON (*.json *.jsonl *.ndjson *.geojson);;All files (*)"
+    icon_name = "text-x-script"

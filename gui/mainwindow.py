@@ -1,0 +1,421 @@
+"""The main window: four tabs of documents, menus, status bar, drag and drop, unsaved changes."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from PySide6 import __version__ as pyside_version
+from PySide6.QtCore import Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QUndoGroup
+from PySide6.QtWidgets import (
+    QFileDialog, QLabel, QMainWindow, QMessageBox, QTabWidget, QVBoxLayout, QWidget,
+)
+
+from storage import __version__
+from storage.errors import KnownError
+from storage.newfile import NEW_FORMATS, create_empty
+from storage.settings import Settings
+from storage.sniff import sniff
+
+from . import session
+from .actions import build_menus
+from .document import Document
+from .files_tab import FilesTab
+from .formatting import human_size
+from .json_tab import JsonTab
+from .notice_bar import NoticeBar
+from .objects_tab import ObjectsTab
+from .resources import app_icon, tab_icon
+from .sqlite_tab import SqliteTab
+from .tab_page import TabPage
+from .workers import run_in_worker
+
+TAB_CLASSES: tuple[type[TabPage], ...] = (FilesTab, ObjectsTab, JsonTab, SqliteTab)
+
+
+def sniff_all(paths: list[str]) -> list[tuple[str, object]]:
+    """Worker body: each path with its SniffResult, or the KnownError that stopped it."""
+    results: list[tuple[str, object]] = []
+    for path in paths:
+        try:
+            results.append((path, sniff(path)))
+        except KnownError as exc:
+            results.append((path, exc))
+    return results
+
+
+class MainWindow(QMainWindow):
+    """Owns the tabs and the undo group; storage work happens in workers and storage/."""
+
+    documentOpened = Signal(object)
+    openFailed = Signal(str, str)  # path, message
+
+    def __init__(self, settings: Settings, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.settings = settings
+        self.setObjectName("MainWindow")
+        self.setWindowIcon(app_icon())
+        self.setAcceptDrops(True)
+        self.undo_group = QUndoGroup(self)
+        self._opening: set[str] = set()
+
+        self.notices = NoticeBar(self)
+        self.tabs = QTabWidget(self)
+        self.tabs.setObjectName("mainTabs")
+        self.pages: list[TabPage] = []
+        for cls in TAB_CLASSES:
+            page = cls(tab_icon(cls.tab_id), self)
+            self.pages.append(page)
+            self.tabs.addTab(page, tab_icon(cls.tab_id), cls.title)
+            page.openRequested.connect(lambda p=page: self.open_dialog(page=p))
+            page.recentRequested.connect(lambda path: self.open_paths([path]))
+            page.closeRequested.connect(self.close_document)
+            page.currentDocumentChanged.connect(self._on_document_changed)
+            page.documentsChanged.connect(self._on_documents_changed)
+        self.tabs.currentChanged.connect(self._on_tab_changed)
+        central = QWidget(self)
+        box = QVBoxLayout(central)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.setSpacing(0)
+        box.addWidget(self.notices)
+        box.addWidget(self.tabs, 1)
+        self.setCentralWidget(central)
+
+        self.path_label = QLabel(self)
+        self.format_label = QLabel(self)
+        self.size_label = QLabel(self)
+        for label in (self.path_label, self.format_label, self.size_label):
+            self.statusBar().addPermanentWidget(label)
+        self.path_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+
+        self.actions = build_menus(self)
+        self.actions.status_bar.setChecked(settings["view.status_bar"])
+        self.statusBar().setVisible(settings["view.status_bar"])
+
+        # Settings are written a few seconds after any change, so a crash loses seconds at most.
+        self._autosave = QTimer(self)
+        self._autosave.setSingleShot(True)
+        self._autosave.setInterval(settings["general.autosave_delay_ms"])
+        self._autosave.timeout.connect(self.save_settings)
+        settings.subscribe(lambda _name: self._autosave.start())
+        self._geometry_timer = QTimer(self)
+        self._geometry_timer.setSingleShot(True)
+        self._geometry_timer.setInterval(500)
+        self._geometry_timer.timeout.connect(lambda: session.capture_geometry(self))
+        self._refresh_document_ui()
+
+    # -- pages and documents -----------------------------------------------------------------
+    def page(self, tab_id: str) -> TabPage:
+        return next(p for p in self.pages if p.tab_id == tab_id)
+
+    def page_for_format(self, fmt: str) -> TabPage:
+        return next((p for p in self.pages if fmt in p.formats), self.pages[0])
+
+    def all_documents(self) -> list[Document]:
+        return [doc for page in self.pages for doc in page.all_documents()]
+
+    def current_document(self) -> Document | None:
+        page = self.tabs.currentWidget()
+        return page.current_document() if isinstance(page, TabPage) else None
+
+    def find_document(self, path: str) -> Document | None:
+        path = os.path.abspath(path)
+        return next((d for d in self.all_documents() if d.path == path), None)
+
+    # -- opening -------------------------------------------------------------------------------
+    def open_paths(self, paths: list[str], *, activate: bool = True,
+                   view_states: dict[str, dict] | None = None) -> None:
+        """Sniff the paths in one worker and open each in the tab its content belongs to.
+
+        One worker per batch keeps the documents in the order given (a restored session
+        comes back in its old tab order).
+        """
+        batch = []
+        for raw in paths:
+            path = os.path.abspath(os.fspath(raw))
+            existing = self.find_document(path)
+            if existing is not None:
+                if activate:
+                    self.activate_document(existing)
+            elif path not in self._opening and path not in batch:
+                batch.append(path)
+        if not batch:
+            return
+        self._opening.update(batch)
+        states = view_states or {}
+        self.statusBar().showMessage(f"Opening {len(batch)} file(s)…", 3000)
+        run_in_worker(sniff_all, batch,
+                      on_result=lambda results: self._on_sniffed(results, activate, states))
+
+    def _on_sniffed(self, results: list, activate: bool, states: dict[str, dict]) -> None:
+        opened = None
+        for path, result in results:
+            self._opening.discard(path)
+            if isinstance(result, BaseException):
+                self._on_open_failed(path, result)
+                continue
+            opened = self._add_document(path, result, states.get(path)) or opened
+        if activate and opened is not None:
+            self.activate_document(opened)
+
+    def _add_document(self, path: str, result, state: dict | None) -> Document | None:
+        target = os.path.abspath(result.path) if getattr(result, "path", None) else path
+        existing = self.find_document(target)
+        if existing is not None:  # another file of a shelf that is open already
+            return existing
+        page = self.page_for_format(result.format)
+        document = page.create_document(target, result.format)
+        if state:
+            document.apply_view_state(state)
+        self.adopt_document(page, document)
+        self.settings.add_recent(target)
+        return document
+
+    def adopt_document(self, page: TabPage, document: Document) -> None:
+        """Put a document in ``page`` and wire it to the undo group, status bar and session."""
+        document.statusChanged.connect(self._refresh_document_ui)
+        document.modifiedChanged.connect(lambda _m: self._refresh_document_ui())
+        document.viewStateChanged.connect(self._view_state_changed)
+        self.undo_group.addStack(document.undo_stack)
+        page.add_document(document)
+        self.documentOpened.emit(document)
+
+    def _on_open_failed(self, path: str, exc: BaseException) -> None:
+        self._opening.discard(path)
+        message = str(exc) if isinstance(exc, KnownError) else f"Unexpected error: {exc!r}"
+        self.notices.show_message(f"Could not open {path}: {message}", "error")
+        self.openFailed.emit(path, message)
+
+    def activate_document(self, document: Document) -> None:
+        page = next(p for p in self.pages if document in p.all_documents())
+        self.tabs.setCurrentWidget(page)
+        page.set_current_document(document)
+
+    @Slot()
+    def open_dialog(self, page: TabPage | None = None) -> None:
+        page = page or self.tabs.currentWidget()
+        filters = ";;".join(dict.fromkeys(
+            [page.name_filter] + [p.name_filter for p in self.pages if p is not page]))
+        paths, _ = QFileDialog.getOpenFileNames(self, "Open", self.settings.last_dir("open"),
+                                                filters)
+        if paths:
+            self.settings.set_last_dir("open", os.path.dirname(paths[0]))
+            self.open_paths(paths)
+
+    @Slot()
+    def fill_recent_menu(self) -> None:
+        menu = self.actions.recent_menu
+        menu.clear()
+        recent = self.settings.recent_files()
+        for number, path in enumerate(recent, start=1):
+            action = menu.addAction(f"&{number % 10} {os.path.basename(path)}")
+            action.setToolTip(path)
+            action.setStatusTip(path)
+            action.triggered.connect(lambda _=False, p=path: self.open_paths([p]))
+        if not recent:
+            menu.addAction("No recent files").setEnabled(False)
+        menu.addSeparator()
+        menu.addAction("Clear Recent Files", lambda: self.settings.reset("recent_files"))
+
+    @Slot()
+    def new_file(self) -> None:
+        filters = ";;".join(f"{label} (*{ext})" for _fmt, label, ext in NEW_FORMATS)
+        path, chosen = QFileDialog.getSaveFileName(self, "New File", self.settings.last_dir("new"),
+                                                   filters)
+        if not path:
+            return
+        fmt = next((f for f, label, ext in NEW_FORMATS if chosen.startswith(label)),
+                   NEW_FORMATS[0][0])
+        self.settings.set_last_dir("new", os.path.dirname(path))
+        try:
+            create_empty(path, fmt)
+        except KnownError as exc:
+            self.notices.show_message(str(exc), "error")
+            return
+        self.open_paths([path])
+
+    # -- saving and closing --------------------------------------------------------------------
+    @Slot()
+    def save_current(self) -> bool:
+        document = self.current_document()
+        if document is None or not document.can_save():
+            return False
+        if document.path is None:
+            return self.save_current_as()
+        return self._report_save(document, document.save())
+
+    @Slot()
+    def save_current_as(self) -> bool:
+        document = self.current_document()
+        if document is None or not document.can_save():
+            return False
+        start = document.path or self.settings.last_dir("save_as")
+        path, _ = QFileDialog.getSaveFileName(self, "Save As", start)
+        if not path:
+            return False
+        self.settings.set_last_dir("save_as", os.path.dirname(path))
+        return self._report_save(document, document.save_as(path))
+
+    def _report_save(self, document: Document, ok: bool) -> bool:
+        if ok:
+            self.statusBar().showMessage(f"Saved {document.path}", 4000)
+            self.settings.add_recent(document.path)
+        self._refresh_document_ui()
+        return ok
+
+    def ask_unsaved(self, documents: list[Document]) -> QMessageBox.StandardButton:
+        """Ask Save / Discard / Cancel for documents with unsaved changes."""
+        names = "\n".join(f"• {d.title()}" for d in documents)
+        box = QMessageBox(QMessageBox.Icon.Warning, "Unsaved changes",
+                          f"Save changes before closing?\n\n{names}",
+                          QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
+                          | QMessageBox.StandardButton.Cancel, self)
+        box.setDefaultButton(QMessageBox.StandardButton.Save)
+        box.setObjectName("unsavedChangesBox")
+        return QMessageBox.StandardButton(box.exec())
+
+    def _resolve_unsaved(self, documents: list[Document]) -> bool:
+        """True when closing may go on: changes saved or discarded."""
+        modified = [d for d in documents if d.is_modified()]
+        if not modified:
+            return True
+        answer = self.ask_unsaved(modified)
+        if answer == QMessageBox.StandardButton.Cancel:
+            return False
+        if answer == QMessageBox.StandardButton.Save:
+            for document in modified:
+                self.activate_document(document)
+                if not self.save_current():
+                    return False
+        return True
+
+    @Slot(object)
+    def close_document(self, document: Document | None) -> bool:
+        if document is None or not self._resolve_unsaved([document]):
+            return False
+        self.undo_group.removeStack(document.undo_stack)
+        page = next((p for p in self.pages if document in p.all_documents()), None)
+        if page is not None:
+            page.remove_document(document)
+        return True
+
+    @Slot()
+    def close_current(self) -> None:
+        self.close_document(self.current_document())
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if not self._resolve_unsaved(self.all_documents()):
+            event.ignore()
+            return
+        session.capture(self)
+        self.save_settings()
+        for document in self.all_documents():
+            document.close_document()
+        event.accept()
+
+    @Slot()
+    def save_settings(self) -> None:
+        self._autosave.stop()
+        session.capture_documents(self)
+        self.settings.save_if_dirty()
+        for notice in self.settings.take_notices():
+            self.notices.show_message(notice, "warning")
+
+    # -- view ----------------------------------------------------------------------------------
+    @Slot()
+    def reload_current(self) -> None:
+        document = self.current_document()
+        if document is not None and hasattr(document, "reload"):
+            document.reload()
+
+    def cycle_document(self, step: int) -> None:
+        page = self.tabs.currentWidget()
+        count = page.documents.count()
+        if count:
+            page.documents.setCurrentIndex((page.documents.currentIndex() + step) % count)
+
+    @Slot(bool)
+    def set_status_bar_visible(self, visible: bool) -> None:
+        self.statusBar().setVisible(visible)
+        self.settings["view.status_bar"] = visible
+
+    @Slot()
+    def show_about(self) -> None:
+        QMessageBox.about(self, "About Datashelf", (
+            f"<h3>Datashelf {__version__}</h3>"
+            "<p>A desktop data manager for the files Python programs leave behind: pickle, "
+            "joblib, shelve, JSON, SQLite and more. It opens anything without running the "
+            "code inside it.</p>"
+            f"<p>Python {sys.version.split()[0]} · PySide6 {pyside_version}</p>"))
+
+    @Slot()
+    def show_about_qt(self) -> None:
+        QMessageBox.aboutQt(self, "About Qt")
+
+    # -- state changes ---------------------------------------------------------------------------
+    @Slot(int)
+    def _on_tab_changed(self, _index: int) -> None:
+        page = self.tabs.currentWidget()
+        if isinstance(page, TabPage):
+            self.settings["window.active_tab"] = page.tab_id
+            self._on_document_changed(page.current_document())
+
+    @Slot(object)
+    def _on_document_changed(self, _document: Document | None) -> None:
+        document = self.current_document()
+        self.undo_group.setActiveStack(document.undo_stack if document else None)
+        self._refresh_document_ui()
+        self._autosave.start()
+
+    @Slot()
+    def _on_documents_changed(self) -> None:
+        session.capture_documents(self)
+        for page in self.pages:
+            page.empty.set_recent(self.settings.recent_files())
+        self._refresh_document_ui()
+
+    @Slot()
+    def _view_state_changed(self) -> None:
+        self._autosave.start()
+
+    @Slot()
+    def _refresh_document_ui(self) -> None:
+        document = self.current_document()
+        if document is None:
+            self.setWindowTitle("Datashelf")
+            self.setWindowModified(False)
+            for label in (self.path_label, self.format_label, self.size_label):
+                label.setText("")
+        else:
+            self.setWindowTitle(f"{document.title()}[*] — Datashelf")
+            self.setWindowModified(document.is_modified())
+            self.path_label.setText(document.path or "")
+            self.format_label.setText(document.format.upper())
+            size = document.file_size()
+            self.size_label.setText(human_size(size) if size is not None else "")
+        savable = document is not None and document.can_save()
+        self.actions.save.setEnabled(savable)
+        self.actions.save_as.setEnabled(savable)
+        self.actions.close.setEnabled(document is not None)
+        self.actions.reload.setEnabled(document is not None)
+
+    # -- drag and drop -------------------------------------------------------------------------
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if event.mimeData().hasUrls() and any(u.isLocalFile() for u in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        if paths:
+            event.acceptProposedAction()
+            self.open_paths(paths)
+
+    def moveEvent(self, event) -> None:
+        super().moveEvent(event)
+        self._geometry_timer.start()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._geometry_timer.start()
+

@@ -1,0 +1,87 @@
+"""A dismissible message strip at the top of the window (like VS Code's notifications).
+
+Problems that need no decision (a file that could not be opened, a settings file that was
+reset) are shown here instead of in a modal dialog, so nothing blocks and several can queue.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
+
+_COLOURS = {
+    "info": ("#e8f1fb", "#1f5a96"),
+    "warning": ("#fff4d6", "#7a5300"),
+    "error": ("#fde7e7", "#9b1c1c"),
+}
+
+
+class Notice(QFrame):
+    dismissed = Signal()
+
+    def __init__(self, text: str, level: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        background, foreground = _COLOURS.get(level, _COLOURS["info"])
+        self.setObjectName(f"notice-{level}")
+        self.setStyleSheet(
+            f"#notice-{level} {{ background: {background}; border-bottom: 1px solid {foreground}; }}"
+            f"#notice-{level} QLabel {{ color: {foreground}; }}")
+        self.level = level
+        self.label = QLabel(text, self)
+        self.label.setWordWrap(True)
+        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        close = QToolButton(self)
+        close.setText("✕")
+        close.setToolTip("Dismiss")
+        close.setAutoRaise(True)
+        close.clicked.connect(self.dismissed.emit)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(10, 6, 6, 6)
+        layout.addWidget(self.label, 1)
+        layout.addWidget(close, 0, Qt.AlignmentFlag.AlignTop)
+
+    def text(self) -> str:
+        return self.label.text()
+
+
+class NoticeBar(QWidget):
+    """A vertical stack of notices; the newest at the bottom, at most a few at once."""
+
+    MAX = 4
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._layout = QVBoxLayout(self)
+        self._layout.setContentsMargins(0, 0, 0, 0)
+        self._layout.setSpacing(0)
+        self.hide()
+
+    def show_message(self, text: str, level: str = "info") -> Notice:
+        notices = self.notices()
+        for old in notices:
+            if old.text() == text:
+                return old  # the same message twice stays one notice
+        if len(notices) >= self.MAX:
+            self._remove(notices[0])
+        notice = Notice(text, level, self)
+        notice.dismissed.connect(lambda: self._remove(notice))
+        self._layout.addWidget(notice)
+        self.show()
+        return notice
+
+    def notices(self) -> list[Notice]:
+        return [self._layout.itemAt(i).widget() for i in range(self._layout.count())]
+
+    def messages(self) -> list[str]:
+        return [n.text() for n in self.notices()]
+
+    @Slot()
+    def clear(self) -> None:
+        for notice in self.notices():
+            self._remove(notice)
+
+    def _remove(self, notice: Notice) -> None:
+        self._layout.removeWidget(notice)
+        notice.deleteLater()
+        if self._layout.count() == 0:
+            self.hide()

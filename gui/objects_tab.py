@@ -1,0 +1,16 @@
+"""Objects tab: pickle, joblib, shelve and NumPy files, shown without running their code."""
+
+from gui.tab_page import TabPage
+
+
+class ObjectsTab(TabPage):
+    tab_id = "objects"
+    title = "&Objects"
+    formats = ("pickle", "joblib", "shelve", "npy", "npz")
+    heading = "Python objects"
+    blurb = ("Pickle, joblib, shelve, .npy and .npz files. Nothing in them is run: Datashelf "
+             "reads the stream itself and lists every function the file would call if it were "
+             "loaded the usual way, marking the dangerous ones.")
+    name_filter = ("Python objects (*.pkl *.pickle *.p *.joblib *.jbl *.npy *.npz *.db *.dat "
+                   "*.dir *.bak *.shelf);;All files (*)")
+    icon_name = "application-x-executable"

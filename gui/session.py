@@ -1,0 +1,127 @@
+"""Session state between the main window and the settings service: capture and restore.
+
+What comes back at launch: window geometry and state (default geometry when the saved screen
+is gone), the active tab, the documents that were open (missing ones skipped with a note), the
+front document of each tab, and each document's view state.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QRect
+from PySide6.QtGui import QGuiApplication
+
+from storage.settings import decode_bytes, encode_bytes
+
+if TYPE_CHECKING:
+    from .mainwindow import MainWindow
+
+MAX_VIEW_STATES = 100
+DEFAULT_SIZE = (1200, 780)
+
+
+def capture_geometry(window: MainWindow) -> None:
+    window.settings["window.geometry"] = encode_bytes(window.saveGeometry().data())
+    window.settings["window.state"] = encode_bytes(window.saveState().data())
+
+
+def capture_documents(window: MainWindow) -> None:
+    """Record the open documents, each tab's front document and every view state."""
+    settings = window.settings
+    documents = [{"path": d.path, "format": d.format, "tab": page.tab_id}
+                 for page in window.pages for d in page.all_documents() if d.path]
+    # Files still being sniffed belong to the session too (a quick exit must not drop them).
+    known = {d["path"] for d in documents}
+    documents += [{"path": p, "format": "", "tab": ""} for p in sorted(window._opening)
+                  if p not in known]
+    settings["session.documents"] = documents
+    settings["session.active_documents"] = {
+        page.tab_id: page.current_document().path
+        for page in window.pages if page.current_document() is not None}
+    states = dict(settings["session.view_state"])
+    for document in window.all_documents():
+        if document.path:
+            states.pop(document.path, None)
+            states[document.path] = document.view_state()  # newest last
+    settings["session.view_state"] = dict(list(states.items())[-MAX_VIEW_STATES:])
+
+
+def capture(window: MainWindow) -> None:
+    capture_geometry(window)
+    capture_documents(window)
+
+
+def restore_geometry(window: MainWindow) -> None:
+    """Saved geometry if it restores onto a screen that still exists, else a default."""
+    data = decode_bytes(window.settings["window.geometry"])
+    restored = bool(data) and window.restoreGeometry(data)
+    if not restored or not _visible_on_a_screen(window.frameGeometry()):
+        _default_geometry(window)
+    state = decode_bytes(window.settings["window.state"])
+    if state:
+        window.restoreState(state)
+
+
+def _visible_on_a_screen(frame: QRect) -> bool:
+    """True when a good part of the title bar area is on some screen."""
+    title_bar = QRect(frame.x(), frame.y(), frame.width(), 40)
+    for screen in QGuiApplication.screens():
+        overlap = screen.availableGeometry().intersected(title_bar)
+        if overlap.width() >= min(200, frame.width()) and overlap.height() >= 20:
+            return True
+    return False
+
+
+def _default_geometry(window: MainWindow) -> None:
+    screen = QGuiApplication.primaryScreen()
+    available = screen.availableGeometry() if screen else QRect(0, 0, *DEFAULT_SIZE)
+    width = min(DEFAULT_SIZE[0], available.width())
+    height = min(DEFAULT_SIZE[1], available.height())
+    window.setGeometry(available.x() + (available.width() - width) // 2,
+                       available.y() + (available.height() - height) // 2, width, height)
+
+
+def restore(window: MainWindow, extra_paths: list[str]) -> None:
+    """Bring back the last session, then open ``extra_paths`` (from the command line)."""
+    settings = window.settings
+    restore_geometry(window)
+    active_tab = settings["window.active_tab"]
+    for page in window.pages:
+        if page.tab_id == active_tab:
+            window.tabs.setCurrentWidget(page)
+    paths: list[str] = []
+    missing: list[str] = []
+    if settings["general.restore_session"]:
+        for entry in settings["session.documents"]:
+            path = entry.get("path") if isinstance(entry, dict) else None
+            if not isinstance(path, str):
+                continue
+            (paths if _exists(path) else missing).append(path)
+    if missing:
+        names = ", ".join(os.path.basename(p) for p in missing[:5])
+        more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+        window.statusBar().showMessage(
+            f"{len(missing)} document(s) from the last session no longer exist: {names}{more}")
+    fronts = set(settings["session.active_documents"].values())
+    states = settings["session.view_state"]
+    if paths:
+        window.open_paths(paths, activate=False, view_states=states)
+        window.documentOpened.connect(lambda doc: _bring_front(window, doc, fronts))
+    if extra_paths:
+        window.open_paths(extra_paths, activate=True, view_states=states)
+
+
+def _bring_front(window: MainWindow, document, fronts: set[str]) -> None:
+    if document.path in fronts:
+        fronts.discard(document.path)
+        page = next(p for p in window.pages if document in p.all_documents())
+        page.set_current_document(document)
+
+
+def _exists(path: str) -> bool:
+    if os.path.exists(path):
+        return True
+    # A shelf is stored as its base name; its files carry the suffixes.
+    return any(os.path.exists(path + ext) for ext in (".db", ".dat", ".dir", ".pag"))

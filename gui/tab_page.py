@@ -1,0 +1,97 @@
+"""The base of the four tabs: an empty state, or a row of open documents with their own tabs."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal, Slot
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QStackedWidget, QTabWidget, QVBoxLayout, QWidget
+
+from .document import Document
+from .empty_state import EmptyState
+from .overview import OverviewDocument
+
+
+class TabPage(QWidget):
+    """One main tab. Subclasses set the class attributes and may override ``create_document``."""
+
+    tab_id = ""
+    title = ""
+    formats: tuple[str, ...] = ()
+    heading = ""
+    blurb = ""
+    name_filter = "All files (*)"
+    icon_name = ""
+
+    openRequested = Signal()
+    recentRequested = Signal(str)
+    closeRequested = Signal(object)  # the Document the user asked to close
+    currentDocumentChanged = Signal(object)  # Document or None
+    documentsChanged = Signal()
+
+    def __init__(self, icon: QIcon, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName(f"tab-{self.tab_id}")
+        self.empty = EmptyState(icon, self.heading, self.blurb, self)
+        self.empty.openClicked.connect(self.openRequested)
+        self.empty.recentClicked.connect(self.recentRequested)
+        self.documents = QTabWidget(self)
+        self.documents.setDocumentMode(True)
+        self.documents.setTabsClosable(True)
+        self.documents.setMovable(True)
+        self.documents.tabCloseRequested.connect(
+            lambda i: self.closeRequested.emit(self.documents.widget(i)))
+        self.documents.currentChanged.connect(self._on_current_changed)
+        self.documents.tabBar().tabMoved.connect(lambda *_: self.documentsChanged.emit())
+        self.stack = QStackedWidget(self)
+        self.stack.addWidget(self.empty)
+        self.stack.addWidget(self.documents)
+        box = QVBoxLayout(self)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.addWidget(self.stack)
+
+    def create_document(self, path: str, fmt: str) -> Document:
+        """Make the viewer for ``path``; tabs whose editor has landed return their own."""
+        return OverviewDocument(path, fmt, self)
+
+    # -- documents ---------------------------------------------------------------------------
+    def add_document(self, document: Document) -> None:
+        index = self.documents.addTab(document, document.title())
+        self.documents.setTabToolTip(index, document.path or document.title())
+        document.modifiedChanged.connect(lambda _m, d=document: self._refresh_title(d))
+        self.documents.setCurrentIndex(index)
+        self.stack.setCurrentWidget(self.documents)
+        self.documentsChanged.emit()
+
+    def remove_document(self, document: Document) -> None:
+        index = self.documents.indexOf(document)
+        if index < 0:
+            return
+        document.close_document()
+        self.documents.removeTab(index)
+        document.deleteLater()
+        if self.documents.count() == 0:
+            self.stack.setCurrentWidget(self.empty)
+        self.documentsChanged.emit()
+
+    def all_documents(self) -> list[Document]:
+        return [self.documents.widget(i) for i in range(self.documents.count())]
+
+    def current_document(self) -> Document | None:
+        widget = self.documents.currentWidget()
+        return widget if isinstance(widget, Document) else None
+
+    def set_current_document(self, document: Document) -> None:
+        self.documents.setCurrentWidget(document)
+
+    def find_document(self, path: str) -> Document | None:
+        return next((d for d in self.all_documents() if d.path == path), None)
+
+    def _refresh_title(self, document: Document) -> None:
+        index = self.documents.indexOf(document)
+        if index >= 0:
+            marker = "● " if document.is_modified() else ""
+            self.documents.setTabText(index, marker + document.title())
+
+    @Slot(int)
+    def _on_current_changed(self, _index: int) -> None:
+        self.currentDocumentChanged.emit(self.current_document())

@@ -1,0 +1,212 @@
+"""One lazy, read-only tree model for every tree of values (Spyder's collections editor, silx).
+
+JSON documents, pickles, shelf values and ``inspect`` reports are all trees of containers and
+scalars. :class:`ValueNode` is plain Python and knows its row; :class:`ValueTreeModel` only
+translates indexes and roles. Children are created when a node is expanded, in batches
+(``canFetchMore``/``fetchMore``), so a list of a million items opens at once. Editable models
+for the format tabs subclass this one and add ``setData``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from itertools import islice
+from typing import Any
+
+from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelIndex, Qt
+
+BATCH = 1000
+_SCALAR_PREVIEW = 200
+_Index = QModelIndex | QPersistentModelIndex
+
+
+def type_name(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, Mapping):
+        return f"object ({len(value):,})"
+    if isinstance(value, list | tuple):
+        return f"array ({len(value):,})"
+    return type(value).__name__
+
+
+def preview(value: Any) -> str:
+    """A one-line text for the value column; containers show their size."""
+    if isinstance(value, Mapping):
+        return "{…}" if value else "{}"
+    if isinstance(value, list | tuple):
+        return "[…]" if value else "[]"
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    text = str(value)
+    if len(text) > _SCALAR_PREVIEW:
+        text = text[:_SCALAR_PREVIEW] + "…"
+    return text.replace("\n", "⏎")
+
+
+class ValueNode:
+    """A node of the tree: a key (dict key or list index), a value, and lazily made children."""
+
+    __slots__ = ("_children", "_items", "key", "parent", "row", "value")
+
+    def __init__(self, key: Any, value: Any, parent: ValueNode | None, row: int) -> None:
+        self.key = key
+        self.value = value
+        self.parent = parent
+        self.row = row
+        self._children: list[ValueNode] | None = None
+        self._items: Iterator[tuple[Any, Any]] | None = None  # where a mapping's fetch resumes
+
+    def child_count_total(self) -> int:
+        if isinstance(self.value, Mapping | list | tuple):
+            return len(self.value)
+        return 0
+
+    @property
+    def children(self) -> list[ValueNode]:
+        if self._children is None:
+            self._children = []
+        return self._children
+
+    def fetch(self, count: int) -> int:
+        """Create up to ``count`` more children; return how many were made."""
+        children = self.children
+        start = len(children)
+        if isinstance(self.value, Mapping):
+            # Dict views cannot be sliced: keep one iterator so each batch resumes in O(batch).
+            if self._items is None:
+                self._items = iter(self.value.items())
+            new = [ValueNode(k, v, self, start + i)
+                   for i, (k, v) in enumerate(islice(self._items, count))]
+        elif isinstance(self.value, Sequence) and not isinstance(self.value, str | bytes):
+            new = [ValueNode(start + i, v, self, start + i)
+                   for i, v in enumerate(self.value[start:start + count])]
+        else:
+            new = []
+        children.extend(new)
+        return len(new)
+
+    def path(self) -> list[Any]:
+        """Keys from the root to this node (the root itself has an empty path)."""
+        keys = []
+        node: ValueNode | None = self
+        while node is not None and node.parent is not None:
+            keys.append(node.key)
+            node = node.parent
+        return keys[::-1]
+
+
+class ValueTreeModel(QAbstractItemModel):
+    """Key / Value / Type columns over a :class:`ValueNode` tree, fetched in batches."""
+
+    HEADERS = ("Key", "Value", "Type")
+
+    def __init__(self, value: Any = None, parent=None) -> None:
+        super().__init__(parent)
+        self._root = ValueNode(None, value, None, 0)
+
+    def set_value(self, value: Any) -> None:
+        self.beginResetModel()
+        self._root = ValueNode(None, value, None, 0)
+        self.endResetModel()
+
+    def root_value(self) -> Any:
+        return self._root.value
+
+    def node(self, index: _Index) -> ValueNode:
+        return index.internalPointer() if index.isValid() else self._root
+
+    # -- structure --------------------------------------------------------------------------
+    def index(self, row: int, column: int, parent: _Index = QModelIndex()) -> QModelIndex:
+        if column < 0 or column >= len(self.HEADERS) or row < 0:
+            return QModelIndex()
+        node = self.node(parent)
+        children = node._children or []
+        if row >= len(children):
+            return QModelIndex()
+        return self.createIndex(row, column, children[row])
+
+    def parent(self, index: _Index = QModelIndex()) -> QModelIndex:  # type: ignore[override]
+        if not index.isValid():
+            return QModelIndex()
+        parent = index.internalPointer().parent
+        if parent is None or parent is self._root:
+            return QModelIndex()
+        return self.createIndex(parent.row, 0, parent)
+
+    def rowCount(self, parent: _Index = QModelIndex()) -> int:
+        if parent.isValid() and parent.column() != 0:
+            return 0
+        node = self.node(parent)
+        return len(node._children) if node._children else 0
+
+    def columnCount(self, parent: _Index = QModelIndex()) -> int:
+        return len(self.HEADERS)
+
+    def hasChildren(self, parent: _Index = QModelIndex()) -> bool:
+        if parent.isValid() and parent.column() != 0:
+            return False
+        return self.node(parent).child_count_total() > 0
+
+    def canFetchMore(self, parent: _Index) -> bool:
+        if parent.isValid() and parent.column() != 0:
+            return False
+        node = self.node(parent)
+        return len(node._children or ()) < node.child_count_total()
+
+    def fetchMore(self, parent: _Index) -> None:
+        if not self.canFetchMore(parent):
+            return
+        node = self.node(parent)
+        have = len(node._children or ())
+        count = min(BATCH, node.child_count_total() - have)
+        self.beginInsertRows(parent, have, have + count - 1)
+        node.fetch(count)
+        self.endInsertRows()
+
+    # -- data -------------------------------------------------------------------------------
+    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        node: ValueNode = index.internalPointer()
+        column = index.column()
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
+            if column == 0:
+                return str(node.key)
+            if column == 1:
+                return preview(node.value)
+            return type_name(node.value)
+        return None
+
+    def headerData(self, section: int, orientation: Qt.Orientation,
+                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if (orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole
+                and 0 <= section < len(self.HEADERS)):
+            return self.HEADERS[section]
+        return None
+
+    def flags(self, index: _Index) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+
+    # -- paths, for selection restore ---------------------------------------------------------
+    def index_for_path(self, path: Sequence[Any]) -> QModelIndex:
+        """Fetch along ``path`` (keys from the root) and return its index, or an invalid one."""
+        parent = QModelIndex()
+        node = self._root
+        for key in path:
+            match = None
+            while match is None:
+                match = next((c for c in node.children if c.key == key), None)
+                if match is None:
+                    if not self.canFetchMore(parent):
+                        return QModelIndex()
+                    self.fetchMore(parent)
+            node = match
+            parent = self.createIndex(node.row, 0, node)
+        return parent

@@ -1,0 +1,88 @@
+"""Background work that talks to the GUI only through signals (after superqt's workers).
+
+A :class:`Worker` is a ``QRunnable`` run on the global thread pool with a separate
+``QObject`` of signals. The function it runs may take a ``cancel`` keyword: a callable that
+returns True once :meth:`Worker.cancel` was called, so long loops can stop early; and a
+``progress`` keyword, a callable taking a fraction between 0 and 1. Callers tag requests with a
+generation number and drop answers that arrive for an older request.
+"""
+
+from __future__ import annotations
+
+import inspect
+import threading
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+
+
+class WorkerSignals(QObject):
+    started = Signal()
+    progressed = Signal(float)
+    returned = Signal(object)
+    errored = Signal(object)  # the exception; its __traceback_text__ holds the formatted trace
+    finished = Signal()
+
+
+class Worker(QRunnable):
+    """Run ``fn(*args, **kwargs)`` on a pool thread and report through :attr:`signals`."""
+
+    def __init__(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        super().__init__()
+        self.setAutoDelete(False)  # Python owns the object; the pool must not delete it
+        self.fn = fn
+        self.args = args
+        self.kwargs = kwargs
+        self.signals = WorkerSignals()
+        self._cancelled = threading.Event()
+        params = inspect.signature(fn).parameters
+        if "cancel" in params:
+            self.kwargs["cancel"] = self._cancelled.is_set
+        if "progress" in params:
+            self.kwargs["progress"] = self.signals.progressed.emit
+
+    def cancel(self) -> None:
+        self._cancelled.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancelled.is_set()
+
+    def run(self) -> None:  # runs on a pool thread
+        self.signals.started.emit()
+        try:
+            result = self.fn(*self.args, **self.kwargs)
+        except Exception as exc:  # reported to the GUI thread, which decides what to show
+            exc.__traceback_text__ = traceback.format_exc()  # type: ignore[attr-defined]
+            self.signals.errored.emit(exc)
+        else:
+            self.signals.returned.emit(result)
+        finally:
+            self.signals.finished.emit()
+
+    def start(self) -> Worker:
+        QThreadPool.globalInstance().start(self)
+        return self
+
+
+_running: set[Worker] = set()
+
+
+def run_in_worker(fn: Callable[..., Any], *args: Any,
+                  on_result: Callable[[Any], None] | None = None,
+                  on_error: Callable[[BaseException], None] | None = None,
+                  on_progress: Callable[[float], None] | None = None,
+                  **kwargs: Any) -> Worker:
+    """Start ``fn`` in the pool and connect the callbacks; the worker is kept alive until done."""
+    worker = Worker(fn, *args, **kwargs)
+    if on_result is not None:
+        worker.signals.returned.connect(on_result)
+    if on_error is not None:
+        worker.signals.errored.connect(on_error)
+    if on_progress is not None:
+        worker.signals.progressed.connect(on_progress)
+    _running.add(worker)
+    worker.signals.finished.connect(lambda: _running.discard(worker))
+    return worker.start()

@@ -1,0 +1,134 @@
+"""Datashelf's entry point: parse the command line, build the window, wire it, restore, run.
+
+``python main.py [FILE ...]`` opens the window with each FILE in its tab;
+``python main.py inspect PATH [--json]`` runs headless on the storage layer (no Qt imported).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from storage import __version__
+
+EXIT_WHEN_SHOWN = "DATASHELF_EXIT_WHEN_SHOWN"  # benchmarks and smoke tests: print and quit once shown
+
+
+def _gui_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="datashelf",
+        description="Datashelf: look inside and edit the files Python programs leave behind.",
+        epilog="Headless report: datashelf inspect PATH [--json]  (see: datashelf inspect --help)")
+    parser.add_argument("files", nargs="*", metavar="FILE",
+                        help="files to open; each goes to the tab its content belongs to")
+    _add_settings_dir(parser)
+    parser.add_argument("--install-desktop", action="store_true",
+                        help="install the launcher, icon and file associations for this user "
+                             "(Linux desktops) and exit")
+    parser.add_argument("--uninstall-desktop", action="store_true",
+                        help="remove what --install-desktop installed and exit")
+    parser.add_argument("--version", action="version", version=f"Datashelf {__version__}")
+    return parser
+
+
+def _inspect_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="datashelf inspect",
+        description="Report what a file is and what is inside it, without a window and "
+                    "without running anything the file contains. Exit status: 0 readable and "
+                    "nothing dangerous, 1 a dangerous finding, 2 unreadable or unparsable.")
+    parser.add_argument("path", metavar="PATH")
+    parser.add_argument("--json", action="store_true",
+                        help="print exactly one JSON object instead of a readable report")
+    return parser
+
+
+def _add_settings_dir(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--settings-dir", metavar="DIR",
+                        help="keep settings in DIR (default: $DATASHELF_SETTINGS_DIR, else the "
+                             "platform's config folder)")
+
+
+def run_inspect(argv: list[str]) -> int:
+    args = _inspect_parser().parse_args(argv)
+    from storage.inspect import run
+
+    return run(args.path, as_json=args.json, out=sys.stdout)
+
+
+def run_desktop_install(uninstall: bool) -> int:
+    from gui.desktop_install import install_desktop, uninstall_desktop
+
+    script = Path(__file__).resolve()
+    lines = (uninstall_desktop() if uninstall
+             else install_desktop(script, Path(sys.executable)))
+    for line in lines:
+        print(line)
+    return 0
+
+
+def _display_missing() -> bool:
+    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
+        return False
+    return not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def build(argv: list[str]):
+    """Create the QApplication, settings and main window, wire them and restore the session.
+
+    Returns ``(app, window)``; the caller shows the window and runs the event loop.
+    """
+    args = _gui_parser().parse_args(argv)
+    from PySide6.QtWidgets import QApplication
+
+    from gui.mainwindow import MainWindow
+    from gui.resources import RESOURCES, app_icon
+    from gui.session import restore
+    from storage.settings import Settings
+
+    app = QApplication.instance() or QApplication([sys.argv[0], *argv])
+    app.setApplicationName("Datashelf")
+    app.setApplicationVersion(__version__)
+    app.setDesktopFileName("datashelf")
+    app.setWindowIcon(app_icon())
+    style = RESOURCES / "style.qss"
+    if style.exists():
+        app.setStyleSheet(style.read_text(encoding="utf-8"))
+
+    settings = Settings(args.settings_dir)
+    window = MainWindow(settings)
+    restore(window, args.files)
+    for notice in settings.take_notices():
+        window.notices.show_message(notice, "warning")
+    return app, window
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["inspect"]:
+        return run_inspect(argv[1:])
+    args = _gui_parser().parse_args(argv)
+    if args.install_desktop or args.uninstall_desktop:
+        return run_desktop_install(args.uninstall_desktop)
+    if _display_missing():
+        print("datashelf: no display found (DISPLAY and WAYLAND_DISPLAY are unset). Start it "
+              "from a desktop session, set QT_QPA_PLATFORM=offscreen, or use "
+              "'python main.py inspect PATH' for a headless report.", file=sys.stderr)
+        return 2
+    app, window = build(argv)
+    window.show()
+    if os.environ.get(EXIT_WHEN_SHOWN):
+        from PySide6.QtCore import QTimer
+
+        def shown() -> None:
+            print("DATASHELF_SHOWN", flush=True)
+            window.close()
+
+        QTimer.singleShot(0, shown)
+    return app.exec()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,276 @@
+"""The app's session state: one mapping of typed keys that survives restarts.
+
+Components read and write values by key (``settings["window.active_tab"]``), like
+Streamlit's ``st.session_state``; a key that was never set reads as its default. Every key is
+declared once below with its type and default (napari's settings, Spyder's CONF_VERSION).
+Preferences and session state live in separate sections of one JSON file, written through the
+atomic writer. A corrupt, unreadable or newer-version file never stops the app: it is moved
+aside with a timestamp, the app starts with defaults and :attr:`Settings.notice` says so once.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .atomic import atomic_write
+from .errors import KnownError
+
+SCHEMA_VERSION = 1
+FILE_NAME = "settings.json"
+ENV_VAR = "DATASHELF_SETTINGS_DIR"
+MAX_RECENT = 10
+
+
+@dataclass(frozen=True)
+class Key:
+    """A declared setting: its section, JSON type and default."""
+
+    name: str
+    section: str  # "preferences" or "state"
+    type: type | tuple[type, ...]
+    default: Any
+    doc: str = ""
+
+    def fresh_default(self) -> Any:
+        # Defaults are copied through JSON so callers can never mutate the declaration.
+        return json.loads(json.dumps(self.default))
+
+    def accepts(self, value: Any) -> bool:
+        if isinstance(value, bool) and self.type in (int, float):
+            return False
+        return isinstance(value, self.type)
+
+
+KEYS: dict[str, Key] = {k.name: k for k in (
+    # -- preferences: what the user chose
+    Key("general.restore_session", "preferences", bool, True,
+        "Reopen the documents that were open at the last exit."),
+    Key("general.autosave_delay_ms", "preferences", int, 2000,
+        "How long after a change the settings are written."),
+    Key("view.status_bar", "preferences", bool, True, "Show the status bar."),
+    # -- state: what the app remembers of the last session
+    Key("window.geometry", "state", str, "", "Main window geometry (base64 of Qt's bytes)."),
+    Key("window.state", "state", str, "", "Dock and toolbar state (base64 of Qt's bytes)."),
+    Key("window.active_tab", "state", str, "files", "The tab that was in front."),
+    Key("recent_files", "state", list, [], "Recently opened files, newest first."),
+    Key("dialogs.last_dirs", "state", dict, {}, "Last folder of each file dialog, by dialog id."),
+    Key("session.documents", "state", list, [],
+        "Open documents: [{path, format, tab}] in tab order."),
+    Key("session.active_documents", "state", dict, {}, "Per tab, the path of its front document."),
+    Key("session.view_state", "state", dict, {},
+        "Per document path, its view state (splitters, column widths, selection)."),
+)}
+
+
+def default_settings_dir() -> Path:
+    """``$DATASHELF_SETTINGS_DIR`` if set, else the platform's config folder for Datashelf."""
+    env = os.environ.get(ENV_VAR)
+    if env:
+        return Path(env).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir("Datashelf", appauthor=False, roaming=True))
+
+
+def encode_bytes(data: bytes) -> str:
+    """Qt's geometry and state are bytes; JSON holds them as base64."""
+    return base64.b64encode(bytes(data)).decode("ascii")
+
+
+def decode_bytes(text: str) -> bytes:
+    try:
+        return base64.b64decode(text.encode("ascii"), validate=True)
+    except (ValueError, UnicodeEncodeError):
+        return b""
+
+
+# Migrations from an older schema: version -> function(raw dict) -> raw dict of version + 1.
+MIGRATIONS: dict[int, Callable[[dict], dict]] = {}
+
+
+class Settings:
+    """Typed, persistent key-value state. Not thread-safe: use from the GUI thread."""
+
+    def __init__(self, folder: str | os.PathLike[str] | None = None) -> None:
+        self.folder = Path(folder) if folder is not None else default_settings_dir()
+        self.path = self.folder / FILE_NAME
+        self._values: dict[str, Any] = {}
+        self._listeners: list[Callable[[str], None]] = []
+        self._notices: list[str] = []
+        self._dirty = False
+        self._write_failed = False
+        self.load()
+
+    # -- mapping interface ---------------------------------------------------------------
+    def __getitem__(self, name: str) -> Any:
+        key = self._key(name)
+        if name not in self._values:
+            self._values[name] = key.fresh_default()
+        return self._values[name]
+
+    def __setitem__(self, name: str, value: Any) -> None:
+        key = self._key(name)
+        if isinstance(value, tuple):
+            value = list(value)
+        if not key.accepts(value):
+            raise TypeError(f"setting {name!r} takes {key.type}, not {type(value).__name__}")
+        if self._values.get(name) == value and name in self._values:
+            return
+        self._values[name] = value
+        self._dirty = True
+        for listener in list(self._listeners):
+            listener(name)
+
+    def __contains__(self, name: object) -> bool:
+        return name in KEYS
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(KEYS)
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return self[name] if name in KEYS else default
+
+    def reset(self, name: str) -> None:
+        self[name] = self._key(name).fresh_default()
+
+    def touch(self, name: str) -> None:
+        """Mark a key changed after mutating its list or dict value in place."""
+        self._key(name)
+        self._dirty = True
+        for listener in list(self._listeners):
+            listener(name)
+
+    @staticmethod
+    def _key(name: str) -> Key:
+        try:
+            return KEYS[name]
+        except KeyError:
+            raise KeyError(f"unknown setting {name!r}") from None
+
+    # -- change notification --------------------------------------------------------------
+    def subscribe(self, listener: Callable[[str], None]) -> None:
+        """Call ``listener(name)`` after every change (the GUI schedules a delayed save)."""
+        self._listeners.append(listener)
+
+    @property
+    def dirty(self) -> bool:
+        return self._dirty
+
+    def take_notices(self) -> list[str]:
+        """Messages for the user about the settings file, each given out once."""
+        notices, self._notices = self._notices, []
+        return notices
+
+    # -- convenience for common state -----------------------------------------------------
+    def add_recent(self, path: str | os.PathLike[str]) -> None:
+        entry = os.path.abspath(os.fspath(path))
+        recent = [p for p in self["recent_files"] if p != entry]
+        self["recent_files"] = [entry, *recent][:MAX_RECENT]
+
+    def recent_files(self) -> list[str]:
+        """Recent files that still exist, newest first."""
+        return [p for p in self["recent_files"] if os.path.exists(p)][:MAX_RECENT]
+
+    def last_dir(self, dialog: str) -> str:
+        folder = self["dialogs.last_dirs"].get(dialog, "")
+        return folder if folder and os.path.isdir(folder) else str(Path.home())
+
+    def set_last_dir(self, dialog: str, folder: str | os.PathLike[str]) -> None:
+        dirs = dict(self["dialogs.last_dirs"])
+        dirs[dialog] = os.fspath(folder)
+        self["dialogs.last_dirs"] = dirs
+
+    # -- persistence ----------------------------------------------------------------------
+    def load(self) -> None:
+        """Read the file; on any problem start from defaults and keep the bad file aside."""
+        self._values = {}
+        self._dirty = False
+        try:
+            raw_bytes = self.path.read_bytes()
+        except (FileNotFoundError, NotADirectoryError):
+            return  # first launch, or a folder that cannot exist: defaults, said on save
+        except OSError as exc:
+            self._set_aside(f"could not be read ({exc.strerror or exc})")
+            return
+        try:
+            raw = json.loads(raw_bytes.decode("utf-8"))
+            if not isinstance(raw, dict):
+                raise ValueError("not a JSON object")
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+            self._set_aside(f"was corrupt ({exc.__class__.__name__})")
+            return
+        version = raw.get("schema_version")
+        if not isinstance(version, int) or isinstance(version, bool):
+            self._set_aside("had no schema version")
+            return
+        if version > SCHEMA_VERSION:
+            self._set_aside(f"was written by a newer Datashelf (settings version {version})")
+            return
+        while version < SCHEMA_VERSION and version in MIGRATIONS:
+            raw = MIGRATIONS[version](raw)
+            version += 1
+        dropped = []
+        for section in ("preferences", "state"):
+            values = raw.get(section, {})
+            if not isinstance(values, dict):
+                continue
+            for name, value in values.items():
+                key = KEYS.get(name)
+                if key is None or key.section != section:
+                    continue  # a key this version does not know: ignore it
+                if key.accepts(value):
+                    self._values[name] = value
+                else:
+                    dropped.append(name)
+        if dropped:
+            self._notices.append(
+                "Some settings had the wrong type and were reset: " + ", ".join(sorted(dropped)))
+
+    def _set_aside(self, why: str) -> None:
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        aside = self.path.with_name(f"{FILE_NAME}.{stamp}.bad")
+        try:
+            os.replace(self.path, aside)
+            kept = f"It was kept as {aside.name}."
+        except OSError:
+            kept = "It could not be moved aside, so settings will not be saved this session."
+            self._write_failed = True
+        self._notices.append(f"The settings file {self.path} {why}; starting with defaults. {kept}")
+
+    def to_json(self) -> str:
+        data: dict[str, Any] = {"schema_version": SCHEMA_VERSION, "preferences": {}, "state": {}}
+        for name, value in self._values.items():
+            data[KEYS[name].section][name] = value
+        return json.dumps(data, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+
+    def save(self) -> bool:
+        """Write atomically. Returns False (and notes it once) when the folder is unwritable."""
+        if self._write_failed:
+            return False
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            atomic_write(self.path, self.to_json())
+        except (OSError, KnownError) as exc:
+            self._write_failed = True
+            reason = exc.message if isinstance(exc, KnownError) else (exc.strerror or str(exc))
+            self._notices.append(
+                f"Settings cannot be saved to {self.folder} ({reason}); "
+                "changes will last until Datashelf closes.")
+            return False
+        self._dirty = False
+        return True
+
+    def save_if_dirty(self) -> bool:
+        return self.save() if self._dirty else True
+
+    # -- test helpers ---------------------------------------------------------------------
+    def as_dict(self) -> dict[str, Any]:
+        """Every key with its current value (defaults included)."""
+        return {name: self[name] for name in KEYS}

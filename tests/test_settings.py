@@ -1,0 +1,182 @@
+"""The settings service: typed keys, round trips, and every way its file can be bad."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from storage import settings as settings_mod
+from storage.settings import SCHEMA_VERSION, Settings
+
+
+def bad_copies(folder: Path) -> list[Path]:
+    return sorted(folder.glob("settings.json.*.bad"))
+
+
+def test_defaults_when_no_file(tmp_path: Path) -> None:
+    settings = Settings(tmp_path)
+    assert settings["window.active_tab"] == "files"
+    assert settings["recent_files"] == []
+    assert settings.take_notices() == []
+    assert not (tmp_path / "settings.json").exists()  # reading writes nothing
+
+
+def test_round_trip_keeps_every_section(tmp_path: Path) -> None:
+    settings = Settings(tmp_path)
+    settings["window.active_tab"] = "json"
+    settings["view.status_bar"] = False
+    settings["window.geometry"] = settings_mod.encode_bytes(b"\x01\x02geometry")
+    settings.set_last_dir("open", str(tmp_path))
+    assert settings.save()
+    data = json.loads((tmp_path / "settings.json").read_text())
+    assert data["schema_version"] == SCHEMA_VERSION
+    assert data["preferences"]["view.status_bar"] is False
+    assert data["state"]["window.active_tab"] == "json"
+
+    again = Settings(tmp_path)
+    assert again["window.active_tab"] == "json"
+    assert again["view.status_bar"] is False
+    assert settings_mod.decode_bytes(again["window.geometry"]) == b"\x01\x02geometry"
+    assert again.last_dir("open") == str(tmp_path)
+
+
+def test_types_are_enforced(tmp_path: Path) -> None:
+    settings = Settings(tmp_path)
+    with pytest.raises(TypeError):
+        settings["view.status_bar"] = "yes"
+    with pytest.raises(TypeError):
+        settings["general.autosave_delay_ms"] = True  # bool is not an int here
+    with pytest.raises(KeyError):
+        settings["no.such.key"] = 1
+
+
+def test_defaults_are_not_shared_between_instances(tmp_path: Path) -> None:
+    first = Settings(tmp_path / "a")
+    first["recent_files"].append("/tmp/x")  # mutating a default in place
+    assert Settings(tmp_path / "b")["recent_files"] == []
+
+
+def test_listeners_hear_real_changes_only(tmp_path: Path) -> None:
+    settings = Settings(tmp_path)
+    heard: list[str] = []
+    settings.subscribe(heard.append)
+    settings["window.active_tab"] = "sqlite"
+    settings["window.active_tab"] = "sqlite"
+    assert heard == ["window.active_tab"]
+    assert settings.dirty
+    settings.save()
+    assert not settings.dirty
+
+
+def test_recent_files_newest_first_capped_and_existing_only(tmp_path: Path) -> None:
+    settings = Settings(tmp_path / "settings")
+    files = []
+    for i in range(12):
+        path = tmp_path / f"f{i}.json"
+        path.write_text("{}")
+        files.append(path)
+        settings.add_recent(path)
+    settings.add_recent(files[3])  # reopening moves it to the front, no duplicate
+    recent = settings.recent_files()
+    assert recent[0] == str(files[3])
+    assert len(recent) == 10 and len(set(recent)) == 10
+    files[11].unlink()
+    assert str(files[11]) not in settings.recent_files()
+
+
+@pytest.mark.parametrize("content", [b"{not json", b"\xff\xfe\x00garbage", b"[1, 2]", b""])
+def test_corrupt_file_is_set_aside(tmp_path: Path, content: bytes) -> None:
+    (tmp_path / "settings.json").write_bytes(content)
+    settings = Settings(tmp_path)
+    assert settings["window.active_tab"] == "files"
+    [aside] = bad_copies(tmp_path)
+    assert aside.read_bytes() == content  # the user's file is kept, byte for byte
+    notices = settings.take_notices()
+    assert len(notices) == 1 and "starting with defaults" in notices[0]
+    assert settings.take_notices() == []  # said once
+    assert settings.save() and Settings(tmp_path).take_notices() == []
+
+
+def test_newer_version_is_set_aside_not_overwritten(tmp_path: Path) -> None:
+    newer = {"schema_version": SCHEMA_VERSION + 1, "state": {"window.active_tab": "json"}}
+    (tmp_path / "settings.json").write_text(json.dumps(newer))
+    settings = Settings(tmp_path)
+    assert settings["window.active_tab"] == "files"
+    assert "newer Datashelf" in settings.take_notices()[0]
+    [aside] = bad_copies(tmp_path)
+    assert json.loads(aside.read_text()) == newer
+
+
+def test_wrong_types_reset_with_a_notice(tmp_path: Path) -> None:
+    raw = {"schema_version": SCHEMA_VERSION,
+           "state": {"recent_files": "not a list", "window.active_tab": "json"},
+           "preferences": {"view.status_bar": "yes", "unknown.key": 3}}
+    (tmp_path / "settings.json").write_text(json.dumps(raw))
+    settings = Settings(tmp_path)
+    assert settings["recent_files"] == []
+    assert settings["view.status_bar"] is True
+    assert settings["window.active_tab"] == "json"  # the good value survives
+    [notice] = settings.take_notices()
+    assert "recent_files" in notice and "view.status_bar" in notice
+
+
+def test_unreadable_file_is_set_aside(tmp_path: Path) -> None:
+    # A folder where the file should be cannot be read (works even as root).
+    (tmp_path / "settings.json").mkdir()
+    settings = Settings(tmp_path)
+    assert "could not be read" in settings.take_notices()[0]
+    assert settings.save()
+    assert Settings(tmp_path).take_notices() == []
+
+
+def test_unwritable_folder_keeps_working_in_memory(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the settings folder should be")
+    settings = Settings(blocker / "settings")
+    settings["window.active_tab"] = "json"
+    assert settings.save() is False
+    assert settings["window.active_tab"] == "json"
+    [notice] = settings.take_notices()
+    assert "cannot be saved" in notice
+    assert settings.save() is False and settings.take_notices() == []  # said once
+
+
+def test_read_only_file_system_is_reported_once(tmp_path: Path, monkeypatch) -> None:
+    settings = Settings(tmp_path)
+    settings["window.active_tab"] = "json"
+
+    def refuse(*_args, **_kwargs):
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr(settings_mod, "atomic_write", refuse)
+    assert settings.save() is False
+    assert "cannot be saved" in settings.take_notices()[0]
+
+
+def test_read_only_settings_file_still_loads(tmp_path: Path) -> None:
+    Settings(tmp_path).save()
+    path = tmp_path / "settings.json"
+    data = json.loads(path.read_text())
+    data["state"]["window.active_tab"] = "sqlite"
+    path.write_text(json.dumps(data))
+    os.chmod(path, 0o444)
+    settings = Settings(tmp_path)
+    assert settings["window.active_tab"] == "sqlite"
+    assert settings.take_notices() == []
+
+
+def test_save_leaves_no_temporary_files(tmp_path: Path) -> None:
+    settings = Settings(tmp_path)
+    for tab in ("json", "sqlite", "objects"):
+        settings["window.active_tab"] = tab
+        settings.save()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["settings.json"]
+
+
+def test_environment_variable_chooses_the_folder(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("DATASHELF_SETTINGS_DIR", str(tmp_path / "env"))
+    assert Settings().folder == tmp_path / "env"
