@@ -127,7 +127,11 @@ def main(argv: list[str] | None = None) -> int:
             window.close()
 
         QTimer.singleShot(0, shown)
-    return app.exec()
+    status = app.exec()
+    from PySide6.QtCore import QThreadPool
+
+    QThreadPool.globalInstance().waitForDone(3000)  # let readers finish before Python exits
+    return status
 
 
 if __name__ == "__main__":

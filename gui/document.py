@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Signal, Slot
 from PySide6.QtGui import QUndoStack
 from PySide6.QtWidgets import QWidget
 
@@ -28,9 +28,13 @@ class Document(QWidget):
         self.path = os.path.abspath(path) if path else None
         self.format = fmt
         self.undo_stack = QUndoStack(self)
-        self.undo_stack.cleanChanged.connect(lambda clean: self.modifiedChanged.emit(not clean))
+        self.undo_stack.cleanChanged.connect(self._on_clean_changed)
         self._pending_view_state: dict[str, Any] = {}
         self.is_loaded = False
+
+    @Slot(bool)
+    def _on_clean_changed(self, clean: bool) -> None:
+        self.modifiedChanged.emit(not clean)
 
     # -- what the window shows ------------------------------------------------------------
     def title(self) -> str:

@@ -8,15 +8,13 @@ import sys
 from PySide6 import __version__ as pyside_version
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QUndoGroup
-from PySide6.QtWidgets import (
-    QFileDialog, QLabel, QMainWindow, QMessageBox, QTabWidget, QVBoxLayout, QWidget,
-)
+from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QTabWidget, QVBoxLayout, QWidget
+from storage.sniff import sniff
 
 from storage import __version__
 from storage.errors import KnownError
 from storage.newfile import NEW_FORMATS, create_empty
 from storage.settings import Settings
-from storage.sniff import sniff
 
 from . import session
 from .actions import build_menus
@@ -125,11 +123,11 @@ class MainWindow(QMainWindow):
 
     # -- opening -------------------------------------------------------------------------------
     def open_paths(self, paths: list[str], *, activate: bool = True,
-                   view_states: dict[str, dict] | None = None) -> None:
+                   view_states: dict[str, dict] | None = None, remember: bool = True) -> None:
         """Sniff the paths in one worker and open each in the tab its content belongs to.
 
         One worker per batch keeps the documents in the order given (a restored session
-        comes back in its old tab order).
+        comes back in its old tab order). ``remember`` adds them to the recent files.
         """
         batch = []
         for raw in paths:
@@ -146,20 +144,22 @@ class MainWindow(QMainWindow):
         states = view_states or {}
         self.statusBar().showMessage(f"Opening {len(batch)} file(s)…", 3000)
         run_in_worker(sniff_all, batch,
-                      on_result=lambda results: self._on_sniffed(results, activate, states))
+                      on_result=lambda results: self._on_sniffed(results, activate, states, remember))
 
-    def _on_sniffed(self, results: list, activate: bool, states: dict[str, dict]) -> None:
+    def _on_sniffed(self, results: list, activate: bool, states: dict[str, dict],
+                    remember: bool) -> None:
         opened = None
         for path, result in results:
             self._opening.discard(path)
             if isinstance(result, BaseException):
                 self._on_open_failed(path, result)
                 continue
-            opened = self._add_document(path, result, states.get(path)) or opened
+            opened = self._add_document(path, result, states.get(path), remember) or opened
         if activate and opened is not None:
             self.activate_document(opened)
 
-    def _add_document(self, path: str, result, state: dict | None) -> Document | None:
+    def _add_document(self, path: str, result, state: dict | None,
+                      remember: bool) -> Document | None:
         target = os.path.abspath(result.path) if getattr(result, "path", None) else path
         existing = self.find_document(target)
         if existing is not None:  # another file of a shelf that is open already
@@ -169,7 +169,8 @@ class MainWindow(QMainWindow):
         if state:
             document.apply_view_state(state)
         self.adopt_document(page, document)
-        self.settings.add_recent(target)
+        if remember:
+            self.settings.add_recent(target)
         return document
 
     def adopt_document(self, page: TabPage, document: Document) -> None:
@@ -273,7 +274,11 @@ class MainWindow(QMainWindow):
                           | QMessageBox.StandardButton.Cancel, self)
         box.setDefaultButton(QMessageBox.StandardButton.Save)
         box.setObjectName("unsavedChangesBox")
-        return QMessageBox.StandardButton(box.exec())
+        box.exec()
+        clicked = box.clickedButton()
+        if clicked is None:  # closed with Escape or the title bar
+            return QMessageBox.StandardButton.Cancel
+        return box.standardButton(clicked)
 
     def _resolve_unsaved(self, documents: list[Document]) -> bool:
         """True when closing may go on: changes saved or discarded."""

@@ -99,18 +99,18 @@ def restore(window: MainWindow, extra_paths: list[str]) -> None:
             if not isinstance(path, str):
                 continue
             (paths if _exists(path) else missing).append(path)
-    if missing:
+    fronts = set(settings["session.active_documents"].values())
+    states = settings["session.view_state"]
+    if paths:
+        window.open_paths(paths, activate=False, view_states=states, remember=False)
+        window.documentOpened.connect(lambda doc: _bring_front(window, doc, fronts))
+    if extra_paths:
+        window.open_paths(extra_paths, activate=True, view_states=states)
+    if missing:  # after open_paths, whose own message would hide this one
         names = ", ".join(os.path.basename(p) for p in missing[:5])
         more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
         window.statusBar().showMessage(
             f"{len(missing)} document(s) from the last session no longer exist: {names}{more}")
-    fronts = set(settings["session.active_documents"].values())
-    states = settings["session.view_state"]
-    if paths:
-        window.open_paths(paths, activate=False, view_states=states)
-        window.documentOpened.connect(lambda doc: _bring_front(window, doc, fronts))
-    if extra_paths:
-        window.open_paths(extra_paths, activate=True, view_states=states)
 
 
 def _bring_front(window: MainWindow, document, fronts: set[str]) -> None:

@@ -108,6 +108,7 @@ class ValueTreeModel(QAbstractItemModel):
     def __init__(self, value: Any = None, parent=None) -> None:
         super().__init__(parent)
         self._root = ValueNode(None, value, None, 0)
+        self._fetching = False  # listeners of beginInsertRows may ask again: no nested fetch
 
     def set_value(self, value: Any) -> None:
         self.beginResetModel()
@@ -156,7 +157,7 @@ class ValueTreeModel(QAbstractItemModel):
         if parent.isValid() and parent.column() != 0:
             return False
         node = self.node(parent)
-        return len(node._children or ()) < node.child_count_total()
+        return not self._fetching and len(node._children or ()) < node.child_count_total()
 
     def fetchMore(self, parent: _Index) -> None:
         if not self.canFetchMore(parent):
@@ -164,9 +165,13 @@ class ValueTreeModel(QAbstractItemModel):
         node = self.node(parent)
         have = len(node._children or ())
         count = min(BATCH, node.child_count_total() - have)
-        self.beginInsertRows(parent, have, have + count - 1)
-        node.fetch(count)
-        self.endInsertRows()
+        self._fetching = True
+        try:
+            self.beginInsertRows(parent, have, have + count - 1)
+            node.fetch(count)
+            self.endInsertRows()
+        finally:
+            self._fetching = False
 
     # -- data -------------------------------------------------------------------------------
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:

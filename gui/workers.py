@@ -9,6 +9,7 @@ generation number and drop answers that arrive for an older request.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import threading
 import traceback
@@ -51,16 +52,21 @@ class Worker(QRunnable):
         return self._cancelled.is_set()
 
     def run(self) -> None:  # runs on a pool thread
-        self.signals.started.emit()
+        self._emit("started")
         try:
             result = self.fn(*self.args, **self.kwargs)
         except Exception as exc:  # reported to the GUI thread, which decides what to show
             exc.__traceback_text__ = traceback.format_exc()  # type: ignore[attr-defined]
-            self.signals.errored.emit(exc)
+            self._emit("errored", exc)
         else:
-            self.signals.returned.emit(result)
+            self._emit("returned", result)
         finally:
-            self.signals.finished.emit()
+            self._emit("finished")
+
+    def _emit(self, name: str, *args: Any) -> None:
+        # When the app quits while work is under way, the receiving side is gone: drop it.
+        with contextlib.suppress(RuntimeError):
+            getattr(self.signals, name).emit(*args)
 
     def start(self) -> Worker:
         QThreadPool.globalInstance().start(self)

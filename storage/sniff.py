@@ -1,0 +1,259 @@
+"""Tell a file's format from its content (magic bytes, structure); the extension only breaks ties.
+
+Reads a bounded head (and the last bytes) of a regular file, never runs anything from it (no
+``pickle.load``) and never opens a directory, FIFO, socket or device, so it is safe and fast
+enough for a folder of thousands of files. Text, JSON and pickle-opcode checks live in
+``sniff_text``, shelf recognition in ``sniff_shelf``.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+import zipfile
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import sniff_shelf
+from .errors import KnownError, UnreadableError
+from .sniff_compressed import sniff_compressed
+from .sniff_text import pickle_protocol01, sniff_textual
+
+HEAD_SIZE = 64 * 1024
+TAIL_SIZE = 64
+
+FORMATS: tuple[str, ...] = ("text", "binary", "json", "jsonl", "pickle", "joblib", "shelve", "sqlite",
+                            "hdf5", "npy", "npz", "unknown")
+
+EXTENSIONS: dict[str, str] = {
+    ".txt": "text", ".text": "text", ".csv": "text", ".tsv": "text", ".log": "text", ".md": "text",
+    ".rst": "text", ".ini": "text", ".cfg": "text", ".toml": "text", ".yaml": "text", ".yml": "text",
+    ".py": "text", ".xml": "text", ".html": "text",
+    ".json": "json", ".geojson": "json", ".jsonl": "jsonl", ".ndjson": "jsonl",
+    ".pkl": "pickle", ".pickle": "pickle", ".pck": "pickle",
+    ".joblib": "joblib", ".jbl": "joblib",
+    ".db": "sqlite", ".sqlite": "sqlite", ".sqlite3": "sqlite", ".db3": "sqlite",
+    ".h5": "hdf5", ".hdf5": "hdf5", ".hdf": "hdf5", ".he5": "hdf5",
+    ".npy": "npy", ".npz": "npz", ".bin": "binary",
+}
+
+SQLITE_MAGIC = b"SQLite format 3\x00"
+HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+HDF5_OFFSETS = (0, 512, 1024, 2048)
+NPY_MAGIC = b"\x93NUMPY"
+SEVEN_ZIP_MAGIC = b"7z\xbc\xaf\x27\x1c"
+TORCH_LEGACY_MAGIC = b"\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19"
+JOBLIB_MARKERS = (b"joblib.numpy_pickle", b"NumpyArrayWrapper")
+
+_KIND_NAMES = (
+    (stat.S_ISDIR, "is a directory"),
+    (stat.S_ISFIFO, "is a named pipe (FIFO), not a regular file"),
+    (stat.S_ISSOCK, "is a socket, not a regular file"),
+    (stat.S_ISCHR, "is a character device, not a regular file"),
+    (stat.S_ISBLK, "is a block device, not a regular file"),
+)
+
+
+@dataclass(frozen=True)
+class SniffResult:
+    """A file's format and the evidence for it (``reason`` says which bytes matched)."""
+
+    format: str
+    reason: str
+    magic: bytes = b""
+    size: int = 0
+    detail: dict[str, Any] = field(default_factory=dict)
+    path: str = ""
+
+
+def show_bytes(data: bytes) -> str:
+    """Bytes as they would be written in Python, without the b'' wrapper."""
+    return repr(bytes(data))[2:-1]
+
+
+def extension(path: str) -> str:
+    """The lower-case extension used for tie-breaks ('' when there is none)."""
+    return os.path.splitext(path)[1].lower()
+
+
+def _os_error(path: str, exc: OSError) -> UnreadableError:
+    if exc.errno == errno.ELOOP:
+        why = "is a symbolic link loop"
+    elif exc.errno in (errno.EACCES, errno.EPERM):
+        why = "cannot be read: permission denied"
+    elif exc.errno == errno.ENOTDIR:
+        why = "cannot be reached: a part of its path is not a folder"
+    elif exc.errno == errno.ENAMETOOLONG:
+        why = "has a name that is too long"
+    else:
+        why = f"cannot be read: {exc.strerror or exc}"
+    return UnreadableError(f"{path} {why}")
+
+
+def _stat(path: str) -> os.stat_result | sniff_shelf.ShelfMatch:
+    """Stat ``path``; a missing path may still name a shelf."""
+    try:
+        return os.stat(path)
+    except FileNotFoundError:
+        shelf = sniff_shelf.match_missing(path)
+        if shelf:
+            return shelf
+        if os.path.islink(path):
+            try:
+                target = os.readlink(path)
+            except OSError:
+                target = "?"
+            raise UnreadableError(f"{path} is a broken symbolic link (its target {target} does not "
+                                  "exist)") from None
+        raise UnreadableError(f"{path} does not exist") from None
+    except OSError as exc:
+        raise _os_error(path, exc) from None
+
+
+def _read(path: str, size: int) -> tuple[bytes, bytes]:
+    """The head and the last bytes of a regular file, opened without blocking."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        raise _os_error(path, exc) from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):  # swapped after the stat
+            raise UnreadableError(f"{path} is not a regular file")
+        head = os.read(fd, HEAD_SIZE)
+        tail = head[-TAIL_SIZE:]
+        if size > len(head):
+            tail = os.pread(fd, TAIL_SIZE, max(size - TAIL_SIZE, 0))
+        return head, tail
+    except OSError as exc:
+        raise _os_error(path, exc) from None
+    finally:
+        os.close(fd)
+
+
+def _shelf_result(match: sniff_shelf.ShelfMatch) -> SniffResult:
+    size = 0
+    for part in match.files:
+        try:
+            size += os.stat(part).st_size
+        except OSError:
+            pass
+    detail = {"shelf_backend": match.backend, "files": [os.path.basename(f) for f in match.files]}
+    detail.update(match.extra)
+    return SniffResult("shelve", match.reason, match.magic, size, detail, match.base)
+
+
+def sniff(path: str | os.PathLike) -> SniffResult:
+    """Detect the format of ``path`` from its content; raise UnreadableError when it can't be read."""
+    name = os.fsdecode(os.fspath(path))
+    info = _stat(name)
+    if isinstance(info, sniff_shelf.ShelfMatch):
+        return _shelf_result(info)
+    for check, why in _KIND_NAMES:
+        if check(info.st_mode):
+            raise UnreadableError(f"{name} {why}")
+    if not stat.S_ISREG(info.st_mode):
+        raise UnreadableError(f"{name} is not a regular file")
+    head, tail = _read(name, info.st_size)
+    return _classify(name, info.st_size, head, tail)
+
+
+def sniff_many(paths: Iterable[str | os.PathLike], cancel: Callable[[], bool] | None = None
+               ) -> Iterator[tuple[str | os.PathLike, SniffResult | KnownError]]:
+    """Sniff each path in turn, yielding the error instead of raising; stop when ``cancel()``."""
+    for path in paths:
+        if cancel is not None and cancel():
+            return
+        try:
+            yield path, sniff(path)
+        except KnownError as exc:
+            yield path, exc
+
+
+def _classify(path: str, size: int, head: bytes, tail: bytes) -> SniffResult:
+    ext = extension(path)
+
+    def result(fmt: str, reason: str, magic: bytes = b"", **detail: Any) -> SniffResult:
+        return SniffResult(fmt, reason, magic, size, detail, path)
+
+    shelf = sniff_shelf.match_content(path, head) or sniff_shelf.match_sibling(path)
+    if shelf:
+        return _shelf_result(shelf)
+    if size == 0:
+        fmt = EXTENSIONS.get(ext, "text")
+        return result(fmt, "empty file; format from its extension" if ext in EXTENSIONS
+                      else "empty file with no known extension; shown as text")
+    if head.startswith(SQLITE_MAGIC):
+        if sniff_shelf.is_sqlite_shelf(path):
+            return SniffResult("shelve", "an SQLite file holding exactly one table Dict(key, value) "
+                               "(Python 3.13's dbm.sqlite3 shelf)", SQLITE_MAGIC, size,
+                               {"shelf_backend": "dbm.sqlite3", "files": [os.path.basename(path)]}, path)
+        return result("sqlite", "starts with the SQLite magic 'SQLite format 3\\0' at offset 0",
+                      SQLITE_MAGIC)
+    for offset in HDF5_OFFSETS:
+        if head[offset:offset + 8] == HDF5_MAGIC:
+            where = "at offset 0" if offset == 0 else f"at offset {offset} (after a user block)"
+            return result("hdf5", f"has the HDF5 signature '{show_bytes(HDF5_MAGIC)}' {where}",
+                          HDF5_MAGIC, signature_offset=offset)
+    if head.startswith(NPY_MAGIC):
+        version = f"{head[6]}.{head[7]}" if len(head) >= 8 else "?"
+        return result("npy", f"starts with the NumPy magic '\\x93NUMPY' (format version {version})",
+                      NPY_MAGIC, npy_version=version)
+    if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        return _zip(path, head, ext, result)
+    if head.startswith(SEVEN_ZIP_MAGIC):
+        return result("binary", "starts with the 7z archive signature '7z\\xbc\\xaf'\\x1c'",
+                      SEVEN_ZIP_MAGIC, container="7z")
+    if len(head) >= 2 and head[0] == 0x80 and 2 <= head[1] <= 5:
+        return _pickle(head, ext, result)
+    compressed = sniff_compressed(head, ext)
+    if compressed:
+        fmt, reason, magic, detail = compressed
+        return result(fmt, reason, magic, **detail)
+    proto = pickle_protocol01(head, size, tail, ext)
+    if proto is not None:
+        protocol, why = proto
+        fmt = "joblib" if any(m in head for m in JOBLIB_MARKERS) or ext in (".joblib", ".jbl") else "pickle"
+        return result(fmt, why, b"", pickle_protocol=protocol)
+    if head == b"\x80":
+        return result("binary", "a single byte 0x80: a pickle PROTO opcode with nothing after it "
+                      "(truncated)", b"\x80", truncated=True)
+    fmt, reason, detail = sniff_textual(head, size, ext)
+    return result(fmt, reason, **detail)
+
+
+def _pickle(head: bytes, ext: str, result: Callable[..., SniffResult]) -> SniffResult:
+    protocol = head[1]
+    magic = head[:2]
+    why = f"starts with the pickle PROTO opcode '{show_bytes(magic)}' (protocol {protocol})"
+    if head.startswith(TORCH_LEGACY_MAGIC):
+        return result("pickle", why + " followed by PyTorch's legacy magic number", magic,
+                      pickle_protocol=protocol, wrapper="pytorch-legacy")
+    marker = next((m for m in JOBLIB_MARKERS if m in head), None)
+    if marker:
+        return result("joblib", why + f" and mentions {marker.decode()}", magic, pickle_protocol=protocol)
+    if ext in (".joblib", ".jbl"):
+        return result("joblib", why + f"; the {ext} extension says joblib wrote it", magic,
+                      pickle_protocol=protocol)
+    return result("pickle", why, magic, pickle_protocol=protocol)
+
+
+def _zip(path: str, head: bytes, ext: str, result: Callable[..., SniffResult]) -> SniffResult:
+    magic = head[:4]
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+    except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError, EOFError, RuntimeError) as exc:
+        return result("binary", f"starts with the zip signature '{show_bytes(magic)}' but its "
+                      f"directory cannot be read ({exc})", magic, container="zip", damaged=True)
+    if (names and all(name.endswith(".npy") for name in names)) or (not names and ext == ".npz"):
+        return result("npz", f"a zip archive ('{show_bytes(magic)}') whose {len(names)} members "
+                      "are all .npy arrays", magic, members=len(names))
+    pickles = [n for n in names if n == "data.pkl" or n.endswith("/data.pkl")]
+    if pickles:
+        return result("pickle", f"a zip archive ('{show_bytes(magic)}') with a {pickles[0]} member "
+                      "(a PyTorch checkpoint)", magic, wrapper="pytorch-zip", members=len(names))
+    return result("binary", f"a zip archive ('{show_bytes(magic)}') with {len(names)} members",
+                  magic, container="zip", members=len(names))

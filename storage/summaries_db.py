@@ -1,0 +1,240 @@
+"""Summaries of databases: SQLite, shelves (every dbm backend) and HDF5. Nothing is ever written.
+
+SQLite is opened ``mode=ro&immutable=1`` so it is neither changed nor locked. Shelves are never
+opened with ``shelve``: the dbm.dumb index is parsed as text, values are read as bytes and
+their pickles scanned.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+import sqlite3
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from . import sniff_shelf
+from .errors import ParseError, UnreadableError, UnsupportedError
+from .pickle_scan import scan_bytes
+from .sniff import SniffResult
+from .summaries import Collector, register
+
+COUNT_CAP = 1_000_000
+MAX_TABLES = 500
+MAX_SHELF_KEYS = 100_000
+MAX_SHELF_BYTES = 256 * 1024 * 1024
+MAX_KEYS_LISTED = 1000
+TIME_LIMIT = 30.0
+_ENCODINGS = {1: "UTF-8", 2: "UTF-16le", 3: "UTF-16be"}
+_NATIVE = {"dbm.gnu": "_gdbm", "dbm.ndbm": "_dbm"}
+
+
+def quote_ident(name: str) -> str:
+    """An SQL identifier in double quotes, inner quotes doubled."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def connect_readonly(path: str) -> sqlite3.Connection:
+    """A read-only, immutable connection: no journal, no lock, no write, ever."""
+    try:
+        return sqlite3.connect(sniff_shelf.sqlite_uri(path), uri=True)
+    except sqlite3.Error as exc:
+        raise UnreadableError(f"Cannot open {path} as SQLite: {exc}") from None
+
+
+def _header(path: str) -> dict[str, Any]:
+    with open(path, "rb") as handle:
+        head = handle.read(100)
+    page = int.from_bytes(head[16:18], "big")
+    return {"page_size": 65536 if page == 1 else page, "wal": head[18:19] == b"\x02",
+            "text_encoding": _ENCODINGS.get(int.from_bytes(head[56:60], "big"), "unknown"),
+            "user_version": int.from_bytes(head[60:64], "big", signed=True)}
+
+
+def _describe(conn: sqlite3.Connection, kind: str, name: str, c: Collector) -> dict[str, Any]:
+    entry: dict[str, Any] = {"name": name, "type": kind}
+    try:
+        columns = conn.execute(f"PRAGMA table_info({quote_ident(name)})").fetchall()
+        entry["columns"] = [{"name": col[1], "type": col[2], "pk": col[5] > 0} for col in columns]
+        (rows,) = conn.execute(f"SELECT count(*) FROM (SELECT 1 FROM {quote_ident(name)} "
+                               f"LIMIT {COUNT_CAP + 1})").fetchone()
+        entry["rows"] = f"{COUNT_CAP:,}+" if rows > COUNT_CAP else rows
+    except sqlite3.Error as exc:
+        entry["error"] = str(exc)
+        c.add("suspicious", f"{kind} {name!r} cannot be read: {exc}")
+    return entry
+
+
+@register("sqlite")
+def summarize_sqlite(result: SniffResult, c: Collector) -> None:
+    """Tables and views with columns and capped row counts, page size, journal mode, quick_check."""
+    header = _header(result.path)
+    c.summary["header"] = header
+    conn = connect_readonly(result.path)
+    deadline = time.monotonic() + TIME_LIMIT
+    conn.set_progress_handler(lambda: int(time.monotonic() > deadline), 10_000)
+    try:
+        try:
+            objects = conn.execute("SELECT type, name FROM sqlite_master WHERE type IN ('table', 'view') "
+                                   "ORDER BY type, name").fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise ParseError(f"the database cannot be read: {exc}") from None
+        described = [_describe(conn, kind, name, c) for kind, name in objects[:MAX_TABLES]]
+        c.summary["tables"] = [d for d in described if d["type"] == "table"]
+        c.summary["views"] = [d for d in described if d["type"] == "view"]
+        if len(objects) > MAX_TABLES:
+            c.add("info", f"{len(objects):,} tables and views; the first {MAX_TABLES} are described")
+        for pragma in ("page_size", "page_count", "journal_mode", "encoding", "freelist_count"):
+            c.summary[pragma] = conn.execute(f"PRAGMA {pragma}").fetchone()[0]
+        check = [row[0] for row in conn.execute("PRAGMA quick_check(20)")]
+        c.summary["quick_check"] = check
+        if check != ["ok"]:
+            c.error = ParseError("the database is damaged: " + "; ".join(check[:3]))
+    except sqlite3.OperationalError as exc:
+        if "interrupt" not in str(exc):
+            raise ParseError(f"the database cannot be read: {exc}") from None
+        c.add("info", f"stopped after {TIME_LIMIT:.0f} s: the rest of the summary was skipped")
+    except sqlite3.DatabaseError as exc:
+        raise ParseError(f"the database is damaged: {exc}") from None
+    finally:
+        conn.close()
+    if header["wal"] or os.path.exists(result.path + "-wal"):
+        c.add("info", "write-ahead-log database: changes still in the -wal file are not shown "
+              "(the file is read immutable, so nothing is checkpointed or written)")
+
+
+# -- shelves ------------------------------------------------------------------------------------
+
+def _show_key(key: bytes | str) -> str:
+    raw = key.encode("latin-1") if isinstance(key, str) else bytes(key)
+    return raw.decode("utf-8", "backslashreplace")
+
+
+def _dumb_items(base: str, c: Collector) -> Iterator[tuple[str, bytes]]:
+    index = base + ".dir" if os.path.exists(base + ".dir") else base + ".bak"
+    entries = sniff_shelf.read_dumb_dir(index)
+    data = base + ".dat"
+    size = os.path.getsize(data)
+    with open(data, "rb") as handle:
+        for key, offset, length in entries:
+            if offset + length > size:
+                c.add("suspicious", f"key {_show_key(key)!r}: its value lies beyond the end of "
+                      f"{os.path.basename(data)}")
+                continue
+            handle.seek(offset)
+            yield _show_key(key), handle.read(length)
+
+
+def _sqlite_items(path: str) -> Iterator[tuple[str, bytes]]:
+    conn = connect_readonly(path)
+    try:
+        for key, value in conn.execute(f"SELECT key, value FROM Dict LIMIT {MAX_SHELF_KEYS + 1}"):
+            yield _show_key(key), value if isinstance(value, bytes) else str(value).encode()
+    except sqlite3.Error as exc:
+        raise ParseError(f"the shelf's Dict table cannot be read: {exc}") from None
+    finally:
+        conn.close()
+
+
+def _native_items(backend: str, result: SniffResult, c: Collector) -> Iterator[tuple[str, bytes]]:
+    module = _NATIVE.get(backend, "_dbm")
+    available = importlib.util.find_spec(module) is not None
+    c.summary["available"] = available
+    if not available:
+        needed = (f"a Python built with {backend} (its C module {module}; on Debian/Ubuntu the "
+                  f"python3-{'gdbm' if module == '_gdbm' else 'dbm'} package)")
+        c.summary["needed"] = needed
+        raise UnsupportedError(f"This Python has no {backend} module, so the shelf cannot be read: "
+                               f"it needs {needed}")
+    db_module = importlib.import_module(backend)
+    try:
+        db = db_module.open(result.path, "r")  # GNU: the file itself; ndbm: the base name
+    except Exception as exc:  # each dbm module has its own error class
+        raise ParseError(f"{backend} cannot open the shelf: {exc}") from None
+    try:
+        for key in db.keys()[:MAX_SHELF_KEYS + 1]:
+            yield _show_key(key), db[key]
+    finally:
+        db.close()
+
+
+@register("shelve")
+def summarize_shelve(result: SniffResult, c: Collector) -> None:
+    """Backend, keys, and each value's pickle scanned (findings name the key)."""
+    backend = result.detail.get("shelf_backend", "unknown")
+    c.summary.update(backend=backend, files=result.detail.get("files", []))
+    if backend == "dbm.dumb":
+        items = _dumb_items(result.path, c)
+    elif backend == "dbm.sqlite3":
+        items = _sqlite_items(result.path)
+    else:
+        items = _native_items(backend, result, c)
+    keys: list[str] = []
+    found: dict[tuple[str, str, str], list[str]] = {}
+    count = total = broken = 0
+    for key, value in items:
+        count += 1
+        total += len(value)
+        if count > MAX_SHELF_KEYS or total > MAX_SHELF_BYTES:
+            c.add("info", f"stopped after {count - 1:,} values; the rest were not checked")
+            count -= 1
+            break
+        if len(keys) < MAX_KEYS_LISTED:
+            keys.append(key)
+        report = scan_bytes(value)
+        for ref in report.globals.values():
+            found.setdefault((ref.severity, ref.qualname, ref.why), []).append(key)
+        if report.computed_globals:
+            found.setdefault(("dangerous", "", "STACK_GLOBAL imports a name computed while loading"),
+                             []).append(key)
+        if report.error:
+            broken += 1
+            if broken <= 20:
+                c.add("suspicious", f"key {key!r}: its value is not a valid pickle ({report.error})")
+    c.summary.update(key_count=count, keys=keys, broken_values=broken)
+    order = {"dangerous": 0, "suspicious": 1, "info": 2}
+    for (severity, qualname, why), where in sorted(found.items(), key=lambda kv: order[kv[0][0]]):
+        shown = ", ".join(repr(key) for key in where[:5])
+        more = f" and {len(where) - 5:,} more" if len(where) > 5 else ""
+        which = f"key{'s' if len(where) > 1 else ''} {shown}{more}"
+        verb = "uses" if severity == "info" else "imports"
+        text = f"{which}: {verb} {qualname}: {why}" if qualname else f"{which}: {why}"
+        c.add(severity, text, qualname or None)
+
+
+# -- HDF5 ---------------------------------------------------------------------------------------
+
+@register("hdf5")
+def summarize_hdf5(result: SniffResult, c: Collector) -> None:
+    """Signature offset and, with h5py, the top-level groups and datasets (opened read-only)."""
+    c.summary["signature_offset"] = result.detail.get("signature_offset", 0)
+    try:
+        import h5py
+    except ImportError:
+        c.add("info", "h5py is not installed: only the signature was checked")
+        return
+    try:
+        with h5py.File(result.path, "r", locking=False) as handle:
+            entries = []
+            for name in list(handle.keys())[:MAX_TABLES]:
+                link = handle.get(name, getlink=True)
+                entry: dict[str, Any] = {"name": name}
+                if isinstance(link, h5py.ExternalLink):
+                    entry.update(kind="external link", target=f"{link.filename}:{link.path}")
+                else:
+                    try:
+                        item = handle[name]
+                    except (KeyError, OSError, RuntimeError, ValueError) as exc:
+                        entry.update(kind="broken link", error=str(exc))
+                    else:
+                        if isinstance(item, h5py.Dataset):
+                            entry.update(kind="dataset", shape=list(item.shape), dtype=str(item.dtype))
+                        else:
+                            entry.update(kind="group", members=len(item))
+                entries.append(entry)
+            c.summary["top_level"] = entries
+            c.summary["attributes"] = len(handle.attrs)
+    except Exception as exc:  # h5py raises OSError, KeyError, RuntimeError, ... for damaged files
+        raise ParseError(f"the HDF5 library cannot read this file: {exc}") from None

@@ -1,0 +1,289 @@
+"""Summaries of pickled objects: pickle, joblib, .npy/.npz, and pickles inside zip or 7z archives.
+
+Every pickle is only *scanned* (``pickle_scan``); nothing is loaded. Containers are read by
+their raw layout (a zip member's local header, a 7z packed stream), the way PyTorch reads
+them, so a member marked "encrypted" but stored in the clear is still checked.
+"""
+
+from __future__ import annotations
+
+import lzma
+import math
+import struct
+import tokenize
+import zipfile
+import zlib
+from typing import IO, Any
+
+from .errors import Location, ParseError, UnsupportedError
+from .pickle_scan import ScanReport, scan_bytes, scan_file, scan_stream
+from .sniff import SniffResult
+from .sniff_compressed import open_decompressed
+from .summaries import CHUNK, Collector, register
+
+MAX_MEMBERS = 1000
+MAX_MEMBER_BYTES = 64 * 1024 * 1024
+PICKLE_SUFFIXES = (".pkl", ".pickle", ".pt", ".pth", ".joblib", ".p")
+_MEMBER_ERRORS = (RuntimeError, NotImplementedError, zipfile.BadZipFile, OSError, EOFError, zlib.error,
+                  lzma.LZMAError, ValueError, SyntaxError, TypeError, tokenize.TokenError)
+
+
+def _open_zip(path: str) -> zipfile.ZipFile:
+    """The archive's directory, or a ParseError saying why it cannot be read."""
+    try:
+        return zipfile.ZipFile(path)
+    except (*_MEMBER_ERRORS, struct.error) as exc:
+        raise ParseError(f"the zip directory cannot be read: {exc}") from None
+
+
+def scan_summary(report: ScanReport) -> dict[str, Any]:
+    """The summary fields of one scan."""
+    refs = sorted(report.globals.values(), key=lambda g: g.offset)
+    out: dict[str, Any] = {
+        "protocol": report.protocol if report.protocol is not None else report.highest_opcode_protocol,
+        "pickles": report.pickles, "opcodes": report.opcodes, "calls": dict(report.calls),
+        "globals": [{"global": g.qualname, "severity": g.severity, "count": g.count, "offset": g.offset}
+                    for g in refs],
+        "complete": report.error is None and report.capped is None,
+    }
+    if report.arrays:
+        out["arrays"] = report.arrays
+    if report.persistent_ids:
+        out["persistent_ids"] = report.persistent_ids
+    if report.capped:
+        out["capped"] = report.capped
+    return out
+
+
+def add_scan(c: Collector, report: ScanReport, where: str = "", fatal: bool = True) -> None:
+    """Findings for one scan; a broken stream becomes the error when ``fatal``, else a finding."""
+    for ref in sorted(report.globals.values(), key=lambda g: g.offset):
+        times = f" ({ref.count} times)" if ref.count > 1 else ""
+        if ref.severity == "info":
+            c.add("info", f"{where}uses {ref.qualname}: {ref.why}", ref.qualname)
+        else:
+            c.add(ref.severity, f"{where}imports {ref.qualname} at byte {ref.offset}{times}: {ref.why}",
+                  ref.qualname)
+    for offset in report.computed_globals:
+        c.add("dangerous", f"{where}STACK_GLOBAL at byte {offset} imports a name computed while loading "
+              "(a way to hide what it imports)")
+    for offset in report.extensions:
+        c.add("suspicious", f"{where}an EXT opcode at byte {offset} imports a global from the copyreg "
+              "extension registry")
+    if report.persistent_ids:
+        c.add("info", f"{where}{report.persistent_ids} persistent IDs: the loading program resolves them "
+              "(PyTorch storages, for example)")
+    if report.pickles > 1:
+        c.add("info", f"{where}{report.pickles} pickles in one file, one after the other")
+    if report.trailing_offset is not None:
+        c.add("suspicious", f"{where}data after the last pickle, from byte {report.trailing_offset}: "
+              "pickle.load stops before it")
+    if report.resynced:
+        c.add("info", f"{where}resumed after joblib array data at byte {report.resynced[0]}")
+    if report.capped:
+        c.add("info", f"{where}the scan {report.capped}; globals after that point were not checked")
+    if report.error is not None:
+        error = ParseError(f"{where}not a valid pickle: {report.error}", Location(offset=report.error_offset))
+        if fatal and c.error is None:
+            c.error = error
+        elif not fatal:
+            c.add("suspicious", error.message)
+
+
+@register("pickle", "joblib")
+def summarize_pickle(result: SniffResult, c: Collector) -> None:
+    """Scan the opcodes (decompressing joblib files on the fly) and list the globals."""
+    if result.detail.get("wrapper") == "pytorch-zip":
+        c.summary["wrapper"] = "pytorch-zip"
+        scan_container(result, c, "zip")
+        return
+    joblib = result.format == "joblib"
+    compression = result.detail.get("compression")
+    if compression:
+        c.summary["compression"] = compression
+        try:
+            stream = open_decompressed(result.path, compression)
+        except ModuleNotFoundError:
+            raise UnsupportedError(f"this file is {compression}-compressed and the {compression} module "
+                                   "is not installed (pip install lz4)") from None
+        with stream:
+            report = scan_stream(stream, 0, None, joblib)
+    else:
+        report = scan_file(result.path, 0, joblib)
+    if result.detail.get("wrapper"):
+        c.summary["wrapper"] = result.detail["wrapper"]
+    c.summary.update(scan_summary(report))
+    add_scan(c, report)
+
+
+# -- NumPy --------------------------------------------------------------------------------------
+
+def _npy_header(handle: IO[bytes]) -> tuple[tuple[int, int], tuple, bool, Any]:
+    """(version, shape, fortran_order, dtype) from a .npy header; never loads the data."""
+    from numpy.lib import format as npformat
+
+    version = npformat.read_magic(handle)
+    if version == (1, 0):
+        shape, fortran, dtype = npformat.read_array_header_1_0(handle)
+    elif version == (2, 0):
+        shape, fortran, dtype = npformat.read_array_header_2_0(handle)
+    elif hasattr(npformat, "_read_array_header"):
+        shape, fortran, dtype = npformat._read_array_header(handle, version)
+    else:
+        raise ValueError(f".npy format version {version[0]}.{version[1]} is not supported")
+    return version, shape, fortran, dtype
+
+
+def _describe_array(version: tuple[int, int], shape: tuple, fortran: bool, dtype: Any) -> dict[str, Any]:
+    return {"version": f"{version[0]}.{version[1]}", "shape": list(shape), "dtype": str(dtype),
+            "fortran_order": bool(fortran), "object_dtype": bool(dtype.hasobject)}
+
+
+@register("npy")
+def summarize_npy(result: SniffResult, c: Collector) -> None:
+    """Shape, dtype and order from the header; an object array's pickle is scanned."""
+    with open(result.path, "rb") as handle:
+        try:
+            version, shape, fortran, dtype = _npy_header(handle)
+        except Exception as exc:  # numpy's header parser raises ValueError, SyntaxError, TokenError, ...
+            raise ParseError(f"not a valid .npy header: {exc}", Location(offset=0)) from None
+        offset = handle.tell()
+    c.summary.update(_describe_array(version, shape, fortran, dtype), data_offset=offset)
+    if dtype.hasobject:
+        c.add("suspicious", "contains pickled objects: numpy.load(allow_pickle=True) would unpickle them")
+        report = scan_file(result.path, offset)
+        c.summary["scan"] = scan_summary(report)
+        add_scan(c, report)
+        return
+    expected = math.prod(shape) * dtype.itemsize
+    present = result.size - offset
+    c.summary["data_bytes"] = expected
+    if present < expected:
+        raise ParseError(f"the array data is cut short: {expected:,} bytes expected, {present:,} present",
+                         Location(offset=result.size))
+    if present > expected:
+        c.add("info", f"{present - expected:,} bytes after the array data")
+
+
+@register("npz")
+def summarize_npz(result: SniffResult, c: Collector) -> None:
+    """Each member's shape and dtype from its header; object members' pickles are scanned."""
+    members: list[dict[str, Any]] = []
+    with _open_zip(result.path) as archive:
+        infos = archive.infolist()
+        for info in infos[:MAX_MEMBERS]:
+            entry: dict[str, Any] = {"name": info.filename, "size": info.file_size}
+            try:
+                with archive.open(info) as handle:
+                    version, shape, fortran, dtype = _npy_header(handle)
+                    entry.update(_describe_array(version, shape, fortran, dtype))
+                    if dtype.hasobject:
+                        c.add("suspicious", f"member {info.filename}: contains pickled objects")
+                        report = scan_stream(handle, handle.tell(), None)
+                        entry["scan"] = scan_summary(report)
+                        add_scan(c, report, f"member {info.filename}: ", fatal=False)
+            except _MEMBER_ERRORS as exc:
+                entry["error"] = str(exc)
+                c.add("suspicious", f"member {info.filename}: cannot read its .npy header ({exc})")
+            members.append(entry)
+    c.summary.update(member_count=len(infos), members=members)
+    if members and all("error" in m for m in members):
+        c.error = ParseError("no member of this .npz has a readable .npy header")
+
+
+# -- containers ---------------------------------------------------------------------------------
+
+def _member_bytes(archive: zipfile.ZipFile, handle: IO[bytes], info: zipfile.ZipInfo,
+                  limit: int) -> bytes | None:
+    """Up to ``limit`` bytes of a member, read from its local header (flags and CRC ignored)."""
+    try:
+        handle.seek(info.header_offset)
+        local = handle.read(30)
+        if len(local) < 30 or local[:4] != b"PK\x03\x04":
+            return None
+        name_len, extra_len = struct.unpack("<HH", local[26:30])
+        handle.seek(info.header_offset + 30 + name_len + extra_len)
+        if info.compress_type == zipfile.ZIP_STORED:
+            return handle.read(min(limit, info.compress_size))
+        if info.compress_type == zipfile.ZIP_DEFLATED:
+            engine, out, left = zlib.decompressobj(-15), bytearray(), info.compress_size
+            while len(out) < limit and not engine.eof:
+                if engine.unconsumed_tail:
+                    out += engine.decompress(engine.unconsumed_tail, limit - len(out))
+                    continue
+                block = handle.read(min(CHUNK, left))
+                if not block:
+                    break
+                left -= len(block)
+                out += engine.decompress(block, limit - len(out))
+            return bytes(out)
+        with archive.open(info) as member:
+            return member.read(limit)
+    except _MEMBER_ERRORS:
+        return None
+
+
+def _looks_pickled(head: bytes) -> bool:
+    return len(head) >= 2 and head[0] == 0x80 and 2 <= head[1] <= 5
+
+
+def _scan_zip(result: SniffResult, c: Collector) -> None:
+    scanned, encrypted = [], 0
+    with _open_zip(result.path) as archive, open(result.path, "rb") as handle:
+        infos = archive.infolist()
+        c.summary["member_count"] = len(infos)
+        c.summary["members"] = [{"name": i.filename, "size": i.file_size, "encrypted": bool(i.flag_bits & 1)}
+                                for i in infos[:200]]
+        for info in infos[:MAX_MEMBERS]:
+            if info.is_dir():
+                continue
+            head = _member_bytes(archive, handle, info, 16) or b""
+            if not (_looks_pickled(head) or info.filename.endswith(PICKLE_SUFFIXES)):
+                encrypted += bool(info.flag_bits & 1)
+                continue
+            data = _member_bytes(archive, handle, info, MAX_MEMBER_BYTES) or b""
+            report = scan_bytes(data)
+            scanned.append({"member": info.filename, **scan_summary(report)})
+            main = result.format == "pickle" and info.filename.rsplit("/", 1)[-1] == "data.pkl"
+            add_scan(c, report, f"member {info.filename}: ", fatal=main)
+    c.summary["pickles_scanned"] = scanned
+    if encrypted:
+        c.add("info", f"{encrypted} encrypted member(s) could not be checked")
+
+
+def _scan_7z(result: SniffResult, c: Collector) -> None:
+    """No 7z reader here: decode the first packed stream (LZMA2, LZMA or stored) and scan it."""
+    with open(result.path, "rb") as handle:
+        data = handle.read(MAX_MEMBER_BYTES + 32)
+    if len(data) < 32:
+        raise ParseError("the 7z archive is cut short: its 32-byte start header is incomplete")
+    (packed_size,) = struct.unpack_from("<Q", data, 12)
+    packed = data[32:32 + min(packed_size, MAX_MEMBER_BYTES)]
+    c.summary["archive"] = "7z"
+    c.summary["packed_size"] = packed_size
+    filters = (("LZMA2", [{"id": lzma.FILTER_LZMA2, "dict_size": 1 << 26}]),
+               ("LZMA", [{"id": lzma.FILTER_LZMA1, "dict_size": 1 << 24, "lc": 3, "lp": 0, "pb": 2}]))
+    for method, chain in (*filters, ("stored", None)):
+        try:
+            out = packed if chain is None else lzma.LZMADecompressor(
+                lzma.FORMAT_RAW, filters=chain).decompress(packed, MAX_MEMBER_BYTES)
+        except lzma.LZMAError:
+            continue
+        if _looks_pickled(out):
+            report = scan_bytes(out)
+            c.summary["pickles_scanned"] = [{"member": f"packed stream ({method})", **scan_summary(report)}]
+            c.add("info", "7z archive: no 7z reader here; its first packed stream was decoded "
+                  f"({method}) and holds a pickle")
+            add_scan(c, report, "first 7z stream: ", fatal=False)
+            return
+    c.add("info", "7z archive: no 7z reader here and no pickle at the start of its packed data; "
+          "its members were not checked")
+
+
+def scan_container(result: SniffResult, c: Collector, container: str) -> None:
+    """Scan the pickles inside a zip or 7z archive."""
+    c.summary["container"] = container
+    if container == "zip":
+        _scan_zip(result, c)
+    elif container == "7z":
+        _scan_7z(result, c)

@@ -1,0 +1,39 @@
+"""storage/ never imports Qt (napari's rule): import every module in a clean interpreter."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+CHECK = """
+import importlib, pkgutil, sys
+import storage
+names = [m.name for m in pkgutil.walk_packages(storage.__path__, 'storage.')]
+for name in names:
+    importlib.import_module(name)
+qt = sorted(m for m in sys.modules if m.split('.')[0] in ('PySide6', 'PyQt5', 'PyQt6', 'shiboken6', 'qtpy'))
+print(len(names), qt)
+sys.exit(1 if qt else 0)
+"""
+
+
+def test_storage_imports_no_qt() -> None:
+    done = subprocess.run([sys.executable, "-c", CHECK], capture_output=True, text=True,
+                          cwd=ROOT, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    count = int(done.stdout.split()[0])
+    assert count >= 6  # it really imported the package's modules
+
+
+def test_check_would_catch_a_qt_import(tmp_path: Path) -> None:
+    """The check above fails when a storage module imports Qt (so it can fail)."""
+    package = tmp_path / "storage"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "bad.py").write_text("import PySide6.QtCore\n")
+    done = subprocess.run([sys.executable, "-c", CHECK], capture_output=True, text=True,
+                          cwd=tmp_path, timeout=120)
+    assert done.returncode == 1 and "PySide6" in done.stdout
