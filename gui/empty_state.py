@@ -24,7 +24,9 @@ class EmptyState(QWidget):
         text = QLabel(body, self)
         text.setWordWrap(True)
         text.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        text.setMaximumWidth(520)
+        text.setFixedWidth(520)
+        # A centred label in a layout loses height-for-width; give it its wrapped height.
+        text.setMinimumHeight(text.heightForWidth(520))
         text.setStyleSheet("color: palette(placeholder-text);")
         self.open_button = QPushButton("Open…", self)
         self.open_button.setDefault(True)

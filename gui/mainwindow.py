@@ -9,12 +9,12 @@ from PySide6 import __version__ as pyside_version
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QUndoGroup
 from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QTabWidget, QVBoxLayout, QWidget
-from storage.sniff import sniff
 
 from storage import __version__
 from storage.errors import KnownError
 from storage.newfile import NEW_FORMATS, create_empty
 from storage.settings import Settings
+from storage.sniff import sniff
 
 from . import session
 from .actions import build_menus
@@ -149,6 +149,8 @@ class MainWindow(QMainWindow):
     def _on_sniffed(self, results: list, activate: bool, states: dict[str, dict],
                     remember: bool) -> None:
         opened = None
+        if self.statusBar().currentMessage().startswith("Opening "):
+            self.statusBar().clearMessage()
         for path, result in results:
             self._opening.discard(path)
             if isinstance(result, BaseException):
@@ -170,7 +172,7 @@ class MainWindow(QMainWindow):
             document.apply_view_state(state)
         self.adopt_document(page, document)
         if remember:
-            self.settings.add_recent(target)
+            self.settings.add_recent(target, result.format)
         return document
 
     def adopt_document(self, page: TabPage, document: Document) -> None:
@@ -261,7 +263,7 @@ class MainWindow(QMainWindow):
     def _report_save(self, document: Document, ok: bool) -> bool:
         if ok:
             self.statusBar().showMessage(f"Saved {document.path}", 4000)
-            self.settings.add_recent(document.path)
+            self.settings.add_recent(document.path, document.format)
         self._refresh_document_ui()
         return ok
 
@@ -377,7 +379,7 @@ class MainWindow(QMainWindow):
     def _on_documents_changed(self) -> None:
         session.capture_documents(self)
         for page in self.pages:
-            page.empty.set_recent(self.settings.recent_files())
+            page.empty.set_recent(self.settings.recent_files(page.formats))
         self._refresh_document_ui()
 
     @Slot()

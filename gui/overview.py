@@ -26,9 +26,9 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from storage.inspect import inspect_path
 
 from storage.errors import KnownError
+from storage.inspect import inspect_path
 from storage.preview import preview_text
 
 from .document import Document
@@ -136,7 +136,10 @@ class OverviewDocument(Document):
         self.findings_view.setModel(self.findings_model)
         self.findings_view.verticalHeader().hide()
         self.findings_view.verticalHeader().setDefaultSectionSize(22)
-        self.findings_view.horizontalHeader().setStretchLastSection(True)
+        header = self.findings_view.horizontalHeader()
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        header.resizeSection(0, 100)
+        header.resizeSection(2, 220)
         self.findings_view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
 
         self.summary_model = ValueTreeModel(None, self)
@@ -146,6 +149,8 @@ class OverviewDocument(Document):
         self.summary_view.setAlternatingRowColors(True)
         self.summary_view.header().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         self.summary_view.header().setStretchLastSection(True)
+        self.summary_view.header().resizeSection(0, 200)
+        self.summary_view.header().resizeSection(1, 240)
 
         self.preview = QPlainTextEdit(page)
         self.preview.setReadOnly(True)

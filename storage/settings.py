@@ -60,6 +60,7 @@ KEYS: dict[str, Key] = {k.name: k for k in (
     Key("window.state", "state", str, "", "Dock and toolbar state (base64 of Qt's bytes)."),
     Key("window.active_tab", "state", str, "files", "The tab that was in front."),
     Key("recent_files", "state", list, [], "Recently opened files, newest first."),
+    Key("recent_formats", "state", dict, {}, "The detected format of each recent file."),
     Key("dialogs.last_dirs", "state", dict, {}, "Last folder of each file dialog, by dialog id."),
     Key("session.documents", "state", list, [],
         "Open documents: [{path, format, tab}] in tab order."),
@@ -169,14 +170,20 @@ class Settings:
         return notices
 
     # -- convenience for common state -----------------------------------------------------
-    def add_recent(self, path: str | os.PathLike[str]) -> None:
+    def add_recent(self, path: str | os.PathLike[str], fmt: str = "") -> None:
         entry = os.path.abspath(os.fspath(path))
-        recent = [p for p in self["recent_files"] if p != entry]
-        self["recent_files"] = [entry, *recent][:MAX_RECENT]
+        recent = [entry, *(p for p in self["recent_files"] if p != entry)][:MAX_RECENT]
+        formats = {p: f for p, f in self["recent_formats"].items() if p in recent}
+        if fmt:
+            formats[entry] = fmt
+        self["recent_formats"] = formats
+        self["recent_files"] = recent
 
-    def recent_files(self) -> list[str]:
-        """Recent files that still exist, newest first."""
-        return [p for p in self["recent_files"] if os.path.exists(p)][:MAX_RECENT]
+    def recent_files(self, formats: tuple[str, ...] | None = None) -> list[str]:
+        """Recent files that still exist, newest first; only of ``formats`` when given."""
+        known = self["recent_formats"]
+        return [p for p in self["recent_files"] if os.path.exists(p)
+                and (formats is None or known.get(p) in formats)][:MAX_RECENT]
 
     def last_dir(self, dialog: str) -> str:
         folder = self["dialogs.last_dirs"].get(dialog, "")

@@ -198,9 +198,14 @@ def test_recent_menu_lists_existing_files(qtbot, tmp_path: Path) -> None:
     tips = [a.toolTip() for a in window.actions.recent_menu.actions() if a.toolTip()]
     assert str(samples["json"]) in tips
     assert str(samples["text"]) not in tips
-    # and the empty-state lists the same recent files
-    window.close_current()
-    window.close_current()
+    # Each tab's empty state offers the recent files that belong to it.
+    for document in window.all_documents():
+        window.close_document(document)
+    assert "config.pkl" in window.page("json").empty.recent_label.text()
+    assert "config.pkl" not in window.page("sqlite").empty.recent_label.text()
+    window.page("json").empty.recentClicked.emit(str(samples["json"]))
+    [document] = wait_documents(qtbot, window, 1)
+    assert document.path == str(samples["json"])
 
 
 def test_status_bar_toggle_is_a_preference(qtbot, tmp_path: Path) -> None:

@@ -86,6 +86,9 @@ def test_recent_files_newest_first_capped_and_existing_only(tmp_path: Path) -> N
     assert len(recent) == 10 and len(set(recent)) == 10
     files[11].unlink()
     assert str(files[11]) not in settings.recent_files()
+    settings.add_recent(files[5], "json")
+    assert settings.recent_files(("json", "jsonl")) == [str(files[5])]
+    assert settings.recent_files(("sqlite",)) == []
 
 
 @pytest.mark.parametrize("content", [b"{not json", b"\xff\xfe\x00garbage", b"[1, 2]", b""])
