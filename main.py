@@ -60,10 +60,15 @@ def run_inspect(argv: list[str]) -> int:
 
 def run_desktop_install(uninstall: bool) -> int:
     from gui.desktop_install import install_desktop, uninstall_desktop
+    from storage.errors import KnownError
 
     script = Path(__file__).resolve()
-    lines = (uninstall_desktop() if uninstall
-             else install_desktop(script, Path(sys.executable)))
+    try:
+        lines = (uninstall_desktop() if uninstall
+                 else install_desktop(script, Path(sys.executable)))
+    except KnownError as exc:
+        print(f"datashelf: {exc}", file=sys.stderr)
+        return 2
     for line in lines:
         print(line)
     return 0

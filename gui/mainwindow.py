@@ -14,7 +14,6 @@ from storage import __version__
 from storage.errors import KnownError
 from storage.newfile import NEW_FORMATS, create_empty
 from storage.settings import Settings
-from storage.sniff import sniff
 
 from . import session
 from .actions import build_menus
@@ -34,6 +33,8 @@ TAB_CLASSES: tuple[type[TabPage], ...] = (FilesTab, ObjectsTab, JsonTab, SqliteT
 
 def sniff_all(paths: list[str]) -> list[tuple[str, object]]:
     """Worker body: each path with its SniffResult, or the KnownError that stopped it."""
+    from storage.sniff import sniff  # imported on first use: keeps launch quick
+
     results: list[tuple[str, object]] = []
     for path in paths:
         try:

@@ -28,7 +28,6 @@ from PySide6.QtWidgets import (
 )
 
 from storage.errors import KnownError
-from storage.inspect import inspect_path
 from storage.preview import preview_text
 
 from .document import Document
@@ -41,6 +40,8 @@ _SEVERITY_COLOURS = {"dangerous": "#b42318", "suspicious": "#9a6700", "info": "#
 
 def load_overview(path: str, fmt: str) -> dict[str, Any]:
     """Worker body: the inspect report plus a preview of the file's first bytes."""
+    from storage.inspect import inspect_path  # imported on first use: keeps launch quick
+
     report = inspect_path(path)
     encoding = report.get("summary", {}).get("encoding")
     try:

@@ -39,6 +39,9 @@ def detect_bom(data: bytes) -> tuple[str | None, int]:
     return None, 0
 
 
+PICKLE_WINDOW = 8192
+
+
 def pickle_protocol01(head: bytes, size: int, tail: bytes, ext: str = "") -> tuple[int, str] | None:
     """(protocol, reason) when ``head`` decodes as a text-like (protocol 0/1) pickle, else None.
 
@@ -47,6 +50,7 @@ def pickle_protocol01(head: bytes, size: int, tail: bytes, ext: str = "") -> tup
     """
     if not head or head[0] not in _STARTERS or head[0] == 0x80:
         return None
+    head = head[:PICKLE_WINDOW]  # opcodes are decoded in Python: judge by the first few KiB
     complete = len(head) >= size
     stream = io.BytesIO(head)
     protocol, stop_at, globals_seen = 0, None, 0
@@ -76,7 +80,7 @@ def pickle_protocol01(head: bytes, size: int, tail: bytes, ext: str = "") -> tup
                       f"header) ending with a STOP '.' at byte {stop_at}")
 
 
-def json_prefix_ok(text: str, window: int = 4096) -> bool:
+def json_prefix_ok(text: str, window: int = 1024) -> bool:
     """True when the start of ``text`` follows JSON grammar (four tokens or more, or all of it)."""
     text = text[:window]
     stack: list[str] = []

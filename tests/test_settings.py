@@ -8,6 +8,8 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from storage import settings as settings_mod
 from storage.settings import SCHEMA_VERSION, Settings
@@ -183,3 +185,28 @@ def test_save_leaves_no_temporary_files(tmp_path: Path) -> None:
 def test_environment_variable_chooses_the_folder(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("DATASHELF_SETTINGS_DIR", str(tmp_path / "env"))
     assert Settings().folder == tmp_path / "env"
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(),
+    lambda children: st.lists(children, max_size=4)
+    | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    max_leaves=20)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(view_state=st.dictionaries(st.text(min_size=1), st.dictionaries(st.text(), json_values)),
+       recent=st.lists(st.text(min_size=1), max_size=10),
+       tab=st.text())
+def test_any_state_round_trips(tmp_path: Path, view_state, recent, tab) -> None:
+    folder = tmp_path / "hyp"
+    shelf = Settings(folder)
+    shelf["session.view_state"] = view_state
+    shelf["recent_files"] = recent
+    shelf["window.active_tab"] = tab
+    assert shelf.save()
+    again = Settings(folder)
+    assert again.take_notices() == []
+    assert again["session.view_state"] == view_state
+    assert again["recent_files"] == recent
+    assert again["window.active_tab"] == tab
