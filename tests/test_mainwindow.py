@@ -145,13 +145,19 @@ def _answer_unsaved(button: QMessageBox.StandardButton) -> None:
     QTimer.singleShot(0, click)
 
 
-def test_closing_with_unsaved_changes_asks(qtbot, tmp_path: Path) -> None:
+def _window_with_an_edit(qtbot, tmp_path: Path):
+    """A window holding one document whose text changed from "before" to "after"."""
     path = tmp_path / "draft.txt"
     path.write_text("before")
     window = launch(qtbot, tmp_path / "settings")
     document = EditableDocument(str(path))
     window.adopt_document(window.page("files"), document)
     document.edit("after")
+    return window, document, path
+
+
+def test_closing_with_unsaved_changes_asks(qtbot, tmp_path: Path) -> None:
+    window, document, path = _window_with_an_edit(qtbot, tmp_path)
 
     _answer_unsaved(QMessageBox.StandardButton.Cancel)
     window.close()
@@ -164,12 +170,7 @@ def test_closing_with_unsaved_changes_asks(qtbot, tmp_path: Path) -> None:
 
 
 def test_discard_closes_without_writing(qtbot, tmp_path: Path) -> None:
-    path = tmp_path / "draft.txt"
-    path.write_text("before")
-    window = launch(qtbot, tmp_path / "settings")
-    document = EditableDocument(str(path))
-    window.adopt_document(window.page("files"), document)
-    document.edit("after")
+    window, _document, path = _window_with_an_edit(qtbot, tmp_path)
     _answer_unsaved(QMessageBox.StandardButton.Discard)
     window.close_current()
     assert window.all_documents() == []
