@@ -96,7 +96,8 @@ class MainWindow(QMainWindow):
         self._autosave = QTimer(self)
         self._autosave.setSingleShot(True)
         self._autosave.setInterval(settings["general.autosave_delay_ms"])
-        self._autosave.timeout.connect(self.save_settings)
+        self._autosave.timeout.connect(self._autosave_settings)
+        self._settings_write = None
         settings.subscribe(lambda _name: self._autosave.start())
         self._geometry_timer = QTimer(self)
         self._geometry_timer.setSingleShot(True)
@@ -324,9 +325,34 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def save_settings(self) -> None:
+        """Write the settings now, on this thread (used when closing)."""
         self._autosave.stop()
+        if self._settings_write is not None:
+            self._settings_write.done.wait(5)  # an autosave in flight lands first, not last
         session.capture_documents(self)
         self.settings.save_if_dirty()
+        self._show_settings_notices()
+
+    @Slot()
+    def _autosave_settings(self) -> None:
+        """A few seconds after a change: snapshot here, write (fsync) in a worker."""
+        if self._settings_write is not None:  # one write at a time, in order
+            self._autosave.start()
+            return
+        session.capture_documents(self)
+        if not self.settings.dirty:
+            return
+        text = self.settings.snapshot()
+        if text is None:
+            return
+        self._settings_write = run_in_worker(
+            self.settings.write, text, on_result=lambda _ok: self._on_settings_written())
+
+    def _on_settings_written(self) -> None:
+        self._settings_write = None
+        self._show_settings_notices()
+
+    def _show_settings_notices(self) -> None:
         for notice in self.settings.take_notices():
             self.notices.show_message(notice, "warning")
 

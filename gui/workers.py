@@ -38,6 +38,7 @@ class Worker(QRunnable):
         self.kwargs = kwargs
         self.signals = WorkerSignals()
         self._cancelled = threading.Event()
+        self.done = threading.Event()  # set when run() has finished, for the rare blocking wait
         params = inspect.signature(fn).parameters
         if "cancel" in params:
             self.kwargs["cancel"] = self._cancelled.is_set
@@ -61,6 +62,7 @@ class Worker(QRunnable):
         else:
             self._emit("returned", result)
         finally:
+            self.done.set()
             self._emit("finished")
 
     def _emit(self, name: str, *args: Any) -> None:

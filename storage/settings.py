@@ -259,19 +259,32 @@ class Settings:
 
     def save(self) -> bool:
         """Write atomically. Returns False (and notes it once) when the folder is unwritable."""
+        text = self.snapshot()
+        return text is not None and self.write(text)
+
+    def snapshot(self) -> str | None:
+        """The file's new text, taken on the owning thread; None when writing is off.
+
+        With :meth:`write` this lets the GUI hand the disk work to a worker thread.
+        """
         if self._write_failed:
-            return False
+            return None
+        self._dirty = False
+        return self.to_json()
+
+    def write(self, text: str) -> bool:
+        """Write a :meth:`snapshot` (safe to call from a worker thread)."""
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
-            atomic_write(self.path, self.to_json())
+            atomic_write(self.path, text)
         except (OSError, KnownError) as exc:
             self._write_failed = True
+            self._dirty = True
             reason = exc.message if isinstance(exc, KnownError) else (exc.strerror or str(exc))
             self._notices.append(
                 f"Settings cannot be saved to {self.folder} ({reason}); "
                 "changes will last until Datashelf closes.")
             return False
-        self._dirty = False
         return True
 
     def save_if_dirty(self) -> bool:
