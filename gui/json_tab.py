@@ -1,5 +1,6 @@
 """JSON tab: JSON documents and JSON Lines files."""
 
+from gui.document import Document
 from gui.tab_page import TabPage
 
 
@@ -13,3 +14,10 @@ class JsonTab(TabPage):
              "values by type and depth, keeping the file's key order.")
     name_filter = "JSON (*.json *.jsonl *.ndjson *.geojson);;All files (*)"
     icon_name = "text-x-script"
+
+    def create_document(self, path: str, fmt: str) -> Document:
+        if fmt in self.formats:
+            from gui.json_document import JsonDocument  # imported on first use: keeps launch quick
+
+            return JsonDocument(path, fmt, self)
+        return super().create_document(path, fmt)

@@ -66,6 +66,11 @@ class ValueNode:
             return len(self.value)
         return 0
 
+    def forget_children(self) -> None:
+        """Drop the made children (the value changed); they are made again on the next fetch."""
+        self._children = None
+        self._items = None
+
     @property
     def children(self) -> list[ValueNode]:
         if self._children is None:
@@ -78,8 +83,8 @@ class ValueNode:
         start = len(children)
         if isinstance(self.value, Mapping):
             # Dict views cannot be sliced: keep one iterator so each batch resumes in O(batch).
-            if self._items is None:
-                self._items = iter(self.value.items())
+            if self._items is None:  # first batch, or the mapping changed since the last one
+                self._items = islice(iter(self.value.items()), start, None)
             new = [ValueNode(k, v, self, start + i)
                    for i, (k, v) in enumerate(islice(self._items, count))]
         elif isinstance(self.value, Sequence) and not isinstance(self.value, str | bytes):

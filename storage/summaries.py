@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import codecs
 import json
+import math
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -159,6 +160,17 @@ def _reject_constant(name: str) -> Any:
     raise _Constant(name)
 
 
+class _TooLarge(ValueError):
+    """A number like 1e99999: valid syntax, but Python would read it as Infinity."""
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise _TooLarge(text)
+    return value
+
+
 def _json_text(data: bytes) -> tuple[str, str, int]:
     """(text, encoding, BOM length); invalid UTF-8 is a ParseError with its byte offset."""
     encoding, bom_len = detect_bom(data)
@@ -188,7 +200,8 @@ def parse_json(text: str, encoding: str = "utf-8", bom_len: int = 0) -> tuple[An
         return out
 
     try:
-        return json.loads(text, object_pairs_hook=pairs, parse_constant=_reject_constant), duplicates
+        return json.loads(text, object_pairs_hook=pairs, parse_constant=_reject_constant,
+                          parse_float=_finite_float), duplicates
     except json.JSONDecodeError as exc:
         message = exc.msg
         if message == "Extra data" and exc.lineno > 1:
@@ -198,6 +211,11 @@ def parse_json(text: str, encoding: str = "utf-8", bom_len: int = 0) -> tuple[An
         match = next((m for m in _CONSTANT.finditer(text) if m.group(1)), None)
         where = _location(text, match.start(1), encoding, bom_len) if match else Location()
         raise ParseError(f"{exc} is not allowed in JSON", where) from None
+    except _TooLarge as exc:
+        match = re.search(r"(?<![\w.+-])" + re.escape(str(exc)) + r"(?![\w.])", text)
+        where = _location(text, match.start(), encoding, bom_len) if match else Location()
+        raise ParseError(f"the number {str(exc)[:40]} is too large for a 64-bit float (it would "
+                         "become Infinity)", where) from None
     except RecursionError:
         raise ParseError("nesting too deep: more levels of arrays/objects than can be followed") from None
     except ValueError as exc:  # e.g. an integer longer than Python's int_max_str_digits

@@ -1,0 +1,320 @@
+"""The JSON document's tree actions: selection, node text, context menu edits, paths, view state.
+
+A mixin of :class:`gui.json_document.JsonDocument`, kept apart so each module stays readable.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from PySide6.QtCore import QModelIndex, QPoint, Qt, Slot
+from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
+from PySide6.QtWidgets import QMenu
+
+from storage.json_doc import JsonEditError, convert, json_type, to_dotted, to_pointer
+from storage.json_io import JsonFormat, dumps, dumps_jsonl, parse_jsonl_text, parse_text
+from storage.json_search import count_nodes
+
+from .json_commands import (
+    InsertCommand,
+    MoveCommand,
+    RemoveCommand,
+    RenameCommand,
+    SetValueCommand,
+    SortKeysCommand,
+    duplicate_command,
+)
+
+TEXT_NODE_LIMIT = 300_000  # values above which a node is too big to show as text at once
+TYPES = ("string", "number", "boolean", "null", "object", "array")
+
+
+class JsonEditMixin:
+    """Needs ``doc``, ``model``, ``tree``, ``node_text``, ``undo_stack`` from the document."""
+
+    # -- paths and selection ----------------------------------------------------------------
+    def current_path(self) -> list[Any] | None:
+        index = self.tree.currentIndex()
+        return self.model.node(index).path() if index.isValid() else None
+
+    def pointer_text(self, path: list[Any]) -> str:
+        return to_pointer(path) or "/ (the document)"
+
+    def select_path(self, path: list[Any]) -> bool:
+        """Fetch along ``path``, expand to it and make it current."""
+        index = self.model.index_for_path(path)
+        if not index.isValid() and path:
+            return False
+        if index.isValid():
+            parent = index.parent()
+            while parent.isValid():
+                self.tree.expand(parent)
+                parent = parent.parent()
+            self.tree.setCurrentIndex(index)
+            self.tree.scrollTo(index)
+        return True
+
+    @Slot(int)
+    def expand_to_level(self, level: int) -> None:
+        self.tree.collapseAll()
+        if level > 0:
+            self.tree.expandToDepth(level - 1)
+
+    def text_parser(self):
+        return parse_jsonl_text if self.format == "jsonl" else parse_text
+
+    def text_for(self, value: Any, whole: bool = False) -> tuple[str, bool]:
+        """(text, read_only): the JSON of ``value``, or a note when it is too big to show."""
+        size = count_nodes(value, TEXT_NODE_LIMIT)
+        if size >= TEXT_NODE_LIMIT:
+            return (f"// Too large to show as text at once (more than {TEXT_NODE_LIMIT:,} values).\n"
+                    "// Select a smaller node in the tree to see and edit its text.", True)
+        if whole and self.format == "jsonl":
+            return dumps_jsonl(value), False
+        fmt = self.doc.fmt if self.doc is not None else JsonFormat()
+        indent = fmt.indent if fmt.indent is not None else 2
+        try:
+            return dumps(value, JsonFormat(indent=indent, trailing_newline=False)), False
+        except Exception as exc:  # NaN typed somewhere cannot be shown as JSON text
+            return f"// {exc}", True
+
+    @Slot(QModelIndex, QModelIndex)
+    def _on_current_changed(self, _current: QModelIndex, _previous: QModelIndex) -> None:
+        self._show_node_text()
+
+    def _show_node_text(self) -> None:
+        path = self.current_path()
+        if self.doc is None or path is None:
+            self.node_text.set_text("", read_only=True)
+            return
+        try:
+            value = self.doc.get(path)
+        except JsonEditError:
+            self.node_text.set_text("", read_only=True)
+            return
+        self.node_text.set_text(*self.text_for(value))
+
+    # -- edits from the models ---------------------------------------------------------------
+    def _on_model_edit(self, path: list[Any], column: int, value: Any) -> None:
+        if column == 0:
+            parent = self.model.doc.get(path[:-1])
+            row = self.model.made_node(path).row
+            if isinstance(parent, dict):
+                self.undo_stack.push(RenameCommand(self.model, path[:-1], row, value))
+        else:
+            self.undo_stack.push(SetValueCommand(self.model, path, value))
+
+    def _on_table_edit(self, path: list[Any], value: Any, exists: bool) -> None:
+        if exists:
+            self.undo_stack.push(SetValueCommand(self.model, path, value))
+        else:
+            record = self.model.doc.get(path[:-1])
+            self.undo_stack.push(InsertCommand(self.model, path[:-1], len(record), path[-1], value,
+                                               f"Add {path[-1]!r}"))
+
+    # -- context menu ------------------------------------------------------------------------
+    @Slot(QPoint)
+    def _on_context_menu(self, pos: QPoint) -> None:
+        menu = self.build_context_menu()
+        if menu is not None:
+            menu.exec(self.tree.viewport().mapToGlobal(pos))
+
+    def build_context_menu(self) -> QMenu | None:
+        path = self.current_path()
+        if self.doc is None or path is None:
+            return None
+        value = self.doc.get(path)
+        menu = QMenu(self.tree)
+        menu.addAction("Copy JSON Pointer", lambda: self.copy_text(to_pointer(path)))
+        menu.addAction("Copy dotted path", lambda: self.copy_text(to_dotted(path)))
+        menu.addAction("Copy value as JSON", lambda: self.copy_text(self.text_for(value)[0]))
+        menu.addSeparator()
+        if isinstance(value, dict | list):
+            menu.addAction("Add child", lambda: self.add_child(path))
+        menu.addAction("Insert after", lambda: self.insert_after(path))
+        menu.addAction("Duplicate", lambda: self.duplicate(path))
+        menu.addAction("Delete", lambda: self.delete(path))
+        menu.addAction("Move up", lambda: self.move(path, -1))
+        menu.addAction("Move down", lambda: self.move(path, +1))
+        if isinstance(value, dict):
+            menu.addAction("Sort keys", lambda: self.sort_keys(path))
+        types = menu.addMenu("Change type")
+        for kind in TYPES:
+            action = types.addAction(kind, lambda k=kind: self.change_type(path, k))
+            action.setCheckable(True)
+            action.setChecked(kind == json_type(value))
+        return menu
+
+    def install_shortcuts(self) -> None:
+        """Keys for the tree's edits, active while the tree has focus."""
+        keys = {
+            "Delete": lambda p: self.delete(p), "Insert": lambda p: self.insert_after(p),
+            "Ctrl+D": lambda p: self.duplicate(p), "Alt+Up": lambda p: self.move(p, -1),
+            "Alt+Down": lambda p: self.move(p, +1),
+            "Ctrl+Shift+C": lambda p: self.copy_text(to_pointer(p)),
+        }
+        for key, run in keys.items():
+            action = QAction(self.tree)
+            action.setShortcut(QKeySequence(key))
+            action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+            action.triggered.connect(lambda _c=False, r=run: self._on_shortcut(r))
+            self.tree.addAction(action)
+
+    def _on_shortcut(self, run) -> None:
+        path = self.current_path()
+        if self.doc is not None and path is not None and self.tree.state() != self.tree.State.EditingState:
+            run(path)
+
+    def copy_text(self, text: str) -> None:
+        QGuiApplication.clipboard().setText(text)
+
+    def _row(self, path: list[Any]) -> int:
+        node = self.model.made_node(path)
+        return node.row if node is not None else int(path[-1])
+
+    def add_child(self, path: list[Any]) -> None:
+        container = self.doc.get(path)
+        key = _fresh_key(container) if isinstance(container, dict) else len(container)
+        self.undo_stack.push(InsertCommand(self.model, path, len(container), key, None, "Add child"))
+        self.select_path([*path, key])
+
+    def insert_after(self, path: list[Any]) -> None:
+        if not path:
+            return
+        parent = self.doc.get(path[:-1])
+        row = self._row(path) + 1
+        key = _fresh_key(parent) if isinstance(parent, dict) else row
+        self.undo_stack.push(InsertCommand(self.model, path[:-1], row, key, None))
+        self.select_path([*path[:-1], key])
+
+    def duplicate(self, path: list[Any]) -> None:
+        if path:
+            command = duplicate_command(self.model, path, self._row(path))
+            self.undo_stack.push(command)
+            self.select_path([*path[:-1], command.key])
+
+    def delete(self, path: list[Any]) -> None:
+        if path:
+            self.undo_stack.push(RemoveCommand(self.model, path[:-1], self._row(path)))
+
+    def move(self, path: list[Any], step: int) -> None:
+        if not path:
+            return
+        row = self._row(path)
+        size = len(self.doc.get(path[:-1]))
+        if 0 <= row + step < size:
+            self.undo_stack.push(MoveCommand(self.model, path[:-1], row, row + step))
+            key = path[-1] if isinstance(path[-1], str) else row + step
+            self.select_path([*path[:-1], key])
+
+    def sort_keys(self, path: list[Any]) -> None:
+        if isinstance(self.doc.get(path), dict):
+            self.undo_stack.push(SortKeysCommand(self.model, path))
+
+    def change_type(self, path: list[Any], kind: str) -> None:
+        value = self.doc.get(path)
+        if json_type(value) != kind:
+            self.undo_stack.push(SetValueCommand(self.model, path, convert(value, kind),
+                                                 f"Change type to {kind}"))
+
+    # -- the message strip and the file on disk ------------------------------------------
+    def _remember_disk_state(self) -> None:
+        if not self.path:
+            return
+        try:
+            info = os.stat(self.path)
+            self._disk_stamp = (info.st_mtime, info.st_size)
+        except OSError:
+            self._disk_stamp = None
+        if self.path not in self._watcher.files():
+            self._watcher.addPath(self.path)
+        self.reload_button.hide()
+
+    @Slot(str)
+    def _on_file_changed(self, _path: str) -> None:
+        try:
+            info = os.stat(self.path or "")
+            stamp: tuple[float, int] | None = (info.st_mtime, info.st_size)
+        except OSError:
+            stamp = None
+        if stamp is not None and self.path not in self._watcher.files():
+            self._watcher.addPath(self.path)  # replaced files (our own saves too) drop out
+        if stamp == self._disk_stamp:
+            return
+        self._show_message(f"<b>{_esc(self.title())} changed on disk</b> "
+                           f"{'(deleted)' if stamp is None else ''}. What you see is the version "
+                           "you opened; saving would overwrite the file. Reload to see the new "
+                           "version.", "warning")
+        self.reload_button.setText("Reload from disk (discards your unsaved edits)"
+                                   if self.is_modified() else "Reload from disk")
+        self.reload_button.setVisible(stamp is not None)
+
+    def _show_message(self, html: str, level: str) -> None:
+        colours = {"error": ("#fde7e7", "#9b1c1c"), "warning": ("#fff4d6", "#7a5300"),
+                   "info": ("#e8f1fb", "#1f5a96")}
+        background, foreground = colours[level]
+        self.message.setStyleSheet(f"background: {background}; color: {foreground}; padding: 4px;")
+        self.message.setText(html)
+        self.message.show()
+
+    # -- view state ------------------------------------------------------------------------------
+    def view_state(self) -> dict[str, Any]:
+        if not self.is_loaded:
+            return super().view_state()  # type: ignore[misc]
+        header = self.tree.header()
+        path = self.current_path()
+        return {
+            "mode": self.mode(),
+            "splitter": self.splitter.sizes(),
+            "side_splitter": self.side_splitter.sizes(),
+            "columns": [header.sectionSize(i) for i in range(header.count())],
+            "summary_columns": [self.summary_view.header().sectionSize(i) for i in range(3)],
+            "summary_selected": self.summary_model.node(self.summary_view.currentIndex()).path()
+            if self.summary_view.currentIndex().isValid() else None,
+            "selected": [k if isinstance(k, str | int) else str(k) for k in path] if path else None,
+        }
+
+    def apply_view_state(self, state: dict[str, Any]) -> None:
+        super().apply_view_state(state)  # type: ignore[misc]
+        if self.is_loaded:
+            self._restore_pending_view_state()
+
+    def _restore_pending_view_state(self) -> None:
+        state, self._pending_view_state = self._pending_view_state, {}
+        if not state:
+            return
+        for key, splitter in (("splitter", self.splitter), ("side_splitter", self.side_splitter)):
+            sizes = state.get(key)
+            if isinstance(sizes, list) and all(isinstance(s, int) for s in sizes):
+                splitter.setSizes(sizes)
+        for key, view in (("columns", self.tree), ("summary_columns", self.summary_view)):
+            columns = state.get(key)
+            if isinstance(columns, list):
+                for i, width in enumerate(columns[:-1]):  # the last one stretches
+                    if isinstance(width, int) and width > 0:
+                        view.header().resizeSection(i, width)
+        summary_selected = state.get("summary_selected")
+        if isinstance(summary_selected, list):
+            index = self.summary_model.index_for_path(summary_selected)
+            if index.isValid():
+                self.summary_view.setCurrentIndex(index)
+        selected = state.get("selected")
+        if isinstance(selected, list) and self.doc is not None:
+            self.select_path(selected)
+        if state.get("mode") in ("tree", "table") and self.doc is not None:
+            self.set_mode(state["mode"])
+        elif state.get("mode") == "text":
+            self.set_mode("text")
+
+
+def _fresh_key(container: dict) -> str:
+    key, n = "new key", 1
+    while key in container:
+        n += 1
+        key = f"new key {n}"
+    return key
+
+
+def _esc(text: str) -> str:
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

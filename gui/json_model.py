@@ -1,0 +1,266 @@
+"""The editable tree model: :class:`ValueTreeModel` plus in-place edits that keep lazy rows right.
+
+Edits are made by the undo commands (``gui.json_commands``) through the ``apply_*`` methods,
+which call the storage document (``storage.json_doc.JsonDoc``) and then tell the views exactly
+which rows changed. ``setData`` never edits by itself: it emits :attr:`editRequested` so the
+document can push a command, which calls back into ``apply_*``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, Signal
+
+from storage.json_doc import json_type, parse_number
+
+from .value_tree_model import ValueNode, ValueTreeModel, preview
+
+_Index = QModelIndex | QPersistentModelIndex
+_TYPE_COLOURS = {"string": "#067d17", "number": "#1750eb", "boolean": "#871094", "null": "#808080"}
+
+
+def json_type_label(value: Any) -> str:
+    kind = json_type(value)
+    if kind in ("object", "array"):
+        return f"{kind} ({len(value):,})"
+    return kind
+
+
+class EditableValueTreeModel(ValueTreeModel):
+    """Key / Value / Type over a document with ``set_value/insert/remove/rename/reorder``."""
+
+    # (path of the node, column, new value): 0 renames, 1 sets the value
+    editRequested = Signal(object, int, object)
+
+    def __init__(self, doc: Any, parent=None) -> None:
+        super().__init__(doc.root, parent)
+        self.doc = doc
+
+    def set_value(self, value: Any) -> None:
+        self._fetching = True  # listeners of the reset must not fetch before it ends
+        try:
+            super().set_value(value)
+        finally:
+            self._fetching = False
+
+    def reset_document(self, doc: Any) -> None:
+        self.doc = doc
+        self.set_value(doc.root)
+
+    # -- Qt ---------------------------------------------------------------------------------
+    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        node: ValueNode = index.internalPointer()
+        column = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            if column == 0:
+                return str(node.key)
+            if column == 1:
+                return preview(node.value)
+            return json_type_label(node.value)
+        if role == Qt.ItemDataRole.EditRole:
+            if column == 0:
+                return str(node.key)
+            value = node.value
+            if isinstance(value, bool | str):
+                return value
+            return "" if value is None else preview(value)
+        if role == Qt.ItemDataRole.ToolTipRole and column == 1 and isinstance(node.value, str):
+            return node.value[:2000]
+        if role == Qt.ItemDataRole.ForegroundRole and column == 1:
+            from PySide6.QtGui import QColor
+
+            colour = _TYPE_COLOURS.get(json_type(node.value))
+            return QColor(colour) if colour else None
+        return None
+
+    def flags(self, index: _Index) -> Qt.ItemFlag:
+        flags = super().flags(index)
+        if not index.isValid():
+            return flags
+        node: ValueNode = index.internalPointer()
+        if index.column() == 0 and isinstance(node.parent.value, dict):
+            flags |= Qt.ItemFlag.ItemIsEditable
+        if index.column() == 1 and not isinstance(node.value, dict | list) and node.value is not None:
+            flags |= Qt.ItemFlag.ItemIsEditable
+        return flags
+
+    def setData(self, index: _Index, value: Any, role: int = Qt.ItemDataRole.EditRole) -> bool:
+        if not index.isValid() or role != Qt.ItemDataRole.EditRole:
+            return False
+        node: ValueNode = index.internalPointer()
+        if index.column() == 0:
+            if not isinstance(node.parent.value, dict) or not isinstance(value, str):
+                return False
+            if value == node.key:
+                return True
+            if value in node.parent.value:
+                return False
+            self.editRequested.emit(node.path(), 0, value)
+            return True
+        if index.column() != 1:
+            return False
+        new = coerce_edit(node.value, value)
+        if new is _INVALID:
+            return False
+        if new != node.value or type(new) is not type(node.value):
+            self.editRequested.emit(node.path(), 1, new)
+        return True
+
+    # -- finding made nodes -------------------------------------------------------------------
+    def made_node(self, path: Sequence[Any]) -> ValueNode | None:
+        """The node for ``path`` if the tree has made it (never fetches)."""
+        node = self._root
+        for key in path:
+            children = node._children or []
+            if isinstance(node.value, list):
+                node = children[key] if isinstance(key, int) and key < len(children) else None
+            else:
+                node = next((c for c in children if c.key == key), None)
+            if node is None:
+                return None
+        return node
+
+    def _index_of(self, node: ValueNode, column: int = 0) -> QModelIndex:
+        return QModelIndex() if node is self._root else self.createIndex(node.row, column, node)
+
+    def _container_changed(self, node: ValueNode | None) -> None:
+        if node is not None and node is not self._root:
+            index = self._index_of(node, 2)
+            self.dataChanged.emit(index.siblingAtColumn(1), index)
+
+    def _renumber(self, node: ValueNode, start: int) -> None:
+        is_list = isinstance(node.value, list)
+        for row in range(start, len(node._children or ())):
+            child = node._children[row]
+            child.row = row
+            if is_list:
+                child.key = row
+        if node._children and start < len(node._children) and is_list:
+            first = self.createIndex(start, 0, node._children[start])
+            last = self.createIndex(len(node._children) - 1, 0, node._children[-1])
+            self.dataChanged.emit(first, last, [Qt.ItemDataRole.DisplayRole])
+
+    def _drop_children(self, node: ValueNode) -> None:
+        if node._children:
+            self._fetching = True  # listeners of the removal must not fetch the old value again
+            try:
+                self.beginRemoveRows(self._index_of(node), 0, len(node._children) - 1)
+                node.forget_children()
+                self.endRemoveRows()
+            finally:
+                self._fetching = False
+        else:
+            node.forget_children()
+
+    # -- edits (called by the undo commands) --------------------------------------------------
+    def apply_set(self, path: Sequence[Any], value: Any) -> Any:
+        if not path:
+            old = self.doc.set_value(path, value)
+            self.set_value(value)
+            return old
+        old = self.doc.set_value(path, value)
+        node = self.made_node(path)
+        if node is not None:
+            self._drop_children(node)
+            node.value = value
+            self.dataChanged.emit(self._index_of(node, 0), self._index_of(node, 2))
+            if isinstance(value, dict | list) and value:
+                # The expand arrow appears only when the view hears about new rows.
+                self.layoutAboutToBeChanged.emit()
+                self.layoutChanged.emit()
+        return old
+
+    def apply_insert(self, parent_path: Sequence[Any], row: int, key: Any, value: Any) -> None:
+        self.doc.insert(parent_path, row, key, value)
+        node = self.made_node(parent_path)
+        if node is None:
+            return
+        node._items = None  # a mapping's fetch resumes from its new state
+        children = node._children
+        if children is not None and row <= len(children):
+            self._fetching = True  # listeners of beginInsertRows must not fetch meanwhile
+            try:
+                self.beginInsertRows(self._index_of(node), row, row)
+                child_key = row if isinstance(node.value, list) else key
+                children.insert(row, ValueNode(child_key, value, node, row))
+                self._renumber_rows(node, row + 1)
+                self.endInsertRows()
+            finally:
+                self._fetching = False
+            self._renumber(node, row + 1)
+        self._container_changed(node)
+
+    def apply_remove(self, parent_path: Sequence[Any], row: int) -> tuple[Any, Any]:
+        node = self.made_node(parent_path)
+        children = node._children if node is not None else None
+        if node is not None and children is not None and row < len(children):
+            self._fetching = True
+            try:
+                self.beginRemoveRows(self._index_of(node), row, row)
+                result = self.doc.remove(parent_path, row)
+                del children[row]
+                node._items = None
+                self._renumber_rows(node, row)
+                self.endRemoveRows()
+            finally:
+                self._fetching = False
+            self._renumber(node, row)
+        else:
+            result = self.doc.remove(parent_path, row)
+            if node is not None:
+                node._items = None
+        self._container_changed(node)
+        return result
+
+    def apply_move(self, parent_path: Sequence[Any], row: int, new_row: int) -> None:
+        key, value = self.apply_remove(parent_path, row)
+        self.apply_insert(parent_path, new_row, key, value)
+
+    def apply_rename(self, parent_path: Sequence[Any], row: int, new_key: str) -> str:
+        old = self.doc.rename(parent_path, row, new_key)
+        node = self.made_node(parent_path)
+        if node is not None:
+            node._items = None
+            if node._children is not None and row < len(node._children):
+                child = node._children[row]
+                child.key = new_key
+                index = self._index_of(child, 0)
+                self.dataChanged.emit(index, index)
+        return old
+
+    def apply_reorder(self, path: Sequence[Any], keys: list[str]) -> list[str]:
+        node = self.made_node(path)
+        if node is not None:
+            self._drop_children(node)
+        old = self.doc.reorder(path, keys)
+        if node is self._root:
+            self.set_value(self.doc.root)
+        return old
+
+    @staticmethod
+    def _renumber_rows(node: ValueNode, start: int) -> None:
+        """Rows only: array keys follow after the insert/remove is announced (_renumber)."""
+        for r in range(start, len(node._children or ())):
+            node._children[r].row = r
+
+
+_INVALID = object()
+
+
+def coerce_edit(old: Any, text: Any) -> Any:
+    """The value an edit of ``old`` to ``text`` means, keeping ``old``'s type; or _INVALID."""
+    if isinstance(old, bool):
+        if isinstance(text, bool):
+            return text
+        lowered = str(text).strip().lower()
+        return True if lowered == "true" else False if lowered == "false" else _INVALID
+    if isinstance(old, str):
+        return str(text)
+    if isinstance(old, int | float):
+        number = parse_number(str(text).strip())
+        return _INVALID if number is None else number
+    return _INVALID

@@ -1,0 +1,144 @@
+"""The text view of a JSON document: syntax highlighting, located errors, re-parse on edit."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QColor, QFontDatabase, QSyntaxHighlighter, QTextCharFormat, QTextCursor
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget
+
+from storage.json_io import JsonParseError, parse_text
+
+PARSE_DELAY_MS = 400
+
+def _format(colour: str, bold: bool = False) -> QTextCharFormat:
+    fmt = QTextCharFormat()
+    fmt.setForeground(QColor(colour))
+    if bold:
+        fmt.setFontWeight(700)
+    return fmt
+
+
+class JsonHighlighter(QSyntaxHighlighter):
+    """Keys, strings, numbers and literals, one line at a time (strings never span lines in JSON)."""
+
+    TOKEN = re.compile(r'("(?:[^"\\]|\\.)*")(\s*:)?|(-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)|(true|false|null)')
+
+    def __init__(self, document) -> None:
+        super().__init__(document)
+        self.formats = {"key": _format("#7a3e9d", True), "string": _format("#067d17"),
+                        "number": _format("#1750eb"), "literal": _format("#871094", True)}
+
+    def highlightBlock(self, text: str) -> None:
+        if len(text) > 5000:
+            return  # a minified megabyte on one line: highlighting it would freeze typing
+        for match in self.TOKEN.finditer(text):
+            string, colon, number, literal = match.groups()
+            if string is not None:
+                kind = "key" if colon else "string"
+                self.setFormat(match.start(1), len(string), self.formats[kind])
+            elif number is not None:
+                self.setFormat(match.start(3), len(number), self.formats["number"])
+            else:
+                self.setFormat(match.start(4), len(literal), self.formats["literal"])
+
+
+class JsonTextView(QWidget):
+    """A JSON editor pane: text, a status line with the parse error, re-parse after typing.
+
+    ``valueEdited`` carries the parsed value once the text is valid JSON again.
+    """
+
+    valueEdited = Signal(object)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.editor = QPlainTextEdit(self)
+        self.editor.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self.editor.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.highlighter = JsonHighlighter(self.editor.document())
+        self.status = QLabel(self)
+        self.status.setWordWrap(True)
+        self.status.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.goto_button = QPushButton("Go to error", self)
+        self.goto_button.clicked.connect(self.show_error)
+        self.goto_button.hide()
+        row = QHBoxLayout()
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.status, 1)
+        row.addWidget(self.goto_button)
+        box = QVBoxLayout(self)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.addWidget(self.editor, 1)
+        box.addLayout(row)
+        self.error: JsonParseError | None = None
+        self.parser: Callable[[str], Any] = parse_text
+        self._setting = False
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(PARSE_DELAY_MS)
+        self._timer.timeout.connect(self.reparse)
+        self.editor.textChanged.connect(self._on_text_changed)
+
+    def set_text(self, text: str, read_only: bool = False) -> None:
+        """Show ``text`` without treating it as an edit."""
+        self._timer.stop()
+        self._setting = True
+        try:
+            self.editor.setPlainText(text)
+        finally:
+            self._setting = False
+        self.editor.setReadOnly(read_only)
+        self.set_error(None)
+
+    def text(self) -> str:
+        return self.editor.toPlainText()
+
+    @Slot()
+    def _on_text_changed(self) -> None:
+        if not self._setting and not self.editor.isReadOnly():
+            self._timer.start()
+
+    def pending(self) -> bool:
+        return self._timer.isActive()
+
+    @Slot()
+    def reparse(self) -> Any:
+        """Parse the text now; emit ``valueEdited`` when valid, show the located error if not."""
+        self._timer.stop()
+        try:
+            value = self.parser(self.text())
+        except JsonParseError as exc:
+            self.set_error(exc)
+            return None
+        self.set_error(None)
+        self.valueEdited.emit(value)
+        return value
+
+    def set_error(self, error: JsonParseError | None) -> None:
+        self.error = error
+        self.goto_button.setVisible(error is not None)
+        if error is None:
+            self.status.setText("")
+            self.status.setStyleSheet("")
+            return
+        self.status.setStyleSheet("color: #b42318")
+        snippet = re.sub(r"\s+$", "", error.snippet)
+        self.status.setText(f"{error}" + (f"\n{snippet}" if snippet else ""))
+
+    @Slot()
+    def show_error(self) -> None:
+        """Put the cursor on the error's line and column."""
+        if self.error is None or self.error.location.line is None:
+            return
+        block = self.editor.document().findBlockByNumber(self.error.location.line - 1)
+        column = min((self.error.location.column or 1) - 1, max(0, block.length() - 1))
+        cursor = QTextCursor(block)
+        cursor.setPosition(block.position() + column)
+        self.editor.setTextCursor(cursor)
+        self.editor.ensureCursorVisible()
+        self.editor.setFocus()
