@@ -38,7 +38,7 @@ from .json_table import RecordsTableModel, is_table
 from .json_text import JsonTextView
 from .json_toolbar import JsonToolbar
 from .value_tree_model import ValueTreeModel
-from .workers import Worker, run_in_worker
+from .workers import Worker, run_in_worker, run_with_progress
 
 MODES = ("tree", "text", "table")
 
@@ -371,11 +371,15 @@ class JsonDocument(JsonEditMixin, Document):
             self._show_message("<b>Not saved:</b> the text is not valid JSON yet; fix the error "
                                "shown below the text first.", "error")
             return False
+        self._saving = True  # our own replace must not look like a change on disk
         try:
-            self.doc.save(path)
+            # Serialising a big document takes seconds: a worker does it, the window paints.
+            run_with_progress(self, f"Saving {os.path.basename(path)}…", self.doc.save, path)
         except KnownError as exc:
             self._show_message(f"<b>Not saved:</b> {_esc(str(exc))}", "error")
             return False
+        finally:
+            self._saving = False
         if path != self.path:
             if self.path in self._watcher.files():
                 self._watcher.removePath(self.path)

@@ -233,6 +233,8 @@ class JsonEditMixin:
 
     @Slot(str)
     def _on_file_changed(self, _path: str) -> None:
+        if getattr(self, "_saving", False):
+            return  # the save re-reads the stamp when it is done
         try:
             info = os.stat(self.path or "")
             stamp: tuple[float, int] | None = (info.st_mtime, info.st_size)

@@ -94,3 +94,34 @@ def run_in_worker(fn: Callable[..., Any], *args: Any,
     _running.add(worker)
     worker.signals.finished.connect(lambda: _running.discard(worker))
     return worker.start()
+
+
+def run_with_progress(parent, label: str, fn: Callable[..., Any], *args: Any) -> Any:
+    """Run ``fn`` in a worker while a modal progress dialog keeps the window painting.
+
+    For work the caller must wait for (saving before a close, say): the GUI thread spins an
+    event loop instead of blocking, and input is held off by the dialog. Returns ``fn``'s
+    result or raises its exception.
+    """
+    from PySide6.QtCore import QEventLoop, Qt
+    from PySide6.QtWidgets import QProgressDialog
+
+    dialog = QProgressDialog(label, "", 0, 0, parent)
+    dialog.setCancelButton(None)  # an atomic write is all or nothing: no half-way stop
+    dialog.setWindowModality(Qt.WindowModality.WindowModal)
+    dialog.setMinimumDuration(300)  # quick saves never flash a dialog
+    loop = QEventLoop()
+    outcome: dict[str, Any] = {}
+    worker = Worker(fn, *args)
+    worker.signals.returned.connect(lambda result: outcome.setdefault("result", result))
+    worker.signals.errored.connect(lambda exc: outcome.setdefault("error", exc))
+    worker.signals.finished.connect(loop.quit)
+    _running.add(worker)
+    worker.signals.finished.connect(lambda: _running.discard(worker))
+    worker.start()
+    loop.exec()  # the signals are queued to this thread, so finished always reaches the loop
+    dialog.reset()
+    dialog.deleteLater()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome.get("result")
