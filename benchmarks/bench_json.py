@@ -159,7 +159,8 @@ def bench_memory(repeats: int) -> Result:
 
     ours = measure(lambda: _open_tree(path))
     baseline = measure(lambda: msgspec.json.decode(path.read_bytes()))
-    return Result([ours], [baseline], note="tracemalloc: the open model vs the parsed object alone")
+    return Result([ours], [baseline], unit="MB",
+                  note="tracemalloc: the open model vs the parsed object alone")
 
 
 @benchmark("json expand a node of 1M children: first rows (vs 0.1 s)", target="≤ 1.0×")

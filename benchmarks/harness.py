@@ -34,6 +34,7 @@ class Result:
     baseline: list[float] = field(default_factory=list)
     note: str = ""
     error: str = ""
+    unit: str = "s"  # "s" for durations; anything else (e.g. "MB") is printed as is
 
 
 @dataclass
@@ -48,6 +49,7 @@ class Row:
     name: str
     target: str
     status: str  # "ok", "failed" or "not available"
+    unit: str = "s"
     ours: float | None = None
     baseline: float | None = None
     ratio: float | None = None
@@ -122,6 +124,7 @@ def run_case(case: Case, repeats: int) -> Row:
         row.note = "".join(traceback.format_exception_only(exc)).strip()
         return row
     row.ours_runs, row.baseline_runs, row.note = result.ours, result.baseline, result.note
+    row.unit = result.unit
     if result.baseline:
         row.baseline = statistics.median(result.baseline)
     if result.error or not result.ours:
@@ -135,9 +138,11 @@ def run_case(case: Case, repeats: int) -> Row:
     return row
 
 
-def format_seconds(seconds: float | None) -> str:
+def format_seconds(seconds: float | None, unit: str = "s") -> str:
     if seconds is None:
         return "—"
+    if unit != "s":
+        return f"{seconds:.4g} {unit}"
     for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
         if seconds >= scale:
             return f"{seconds / scale:.3g} {unit}"
@@ -149,10 +154,10 @@ def print_table(rows: list[Row], out: TextIO | None = None) -> None:
     header = ["benchmark", "ours", "baseline", "ratio", "target", "met"]
     table = [header]
     for row in rows:
-        ours = format_seconds(row.ours) if row.status == "ok" else row.status.upper()
+        ours = format_seconds(row.ours, row.unit) if row.status == "ok" else row.status.upper()
         ratio = f"{row.ratio:.2f}×" if row.ratio is not None else "—"
         mark = {True: "✓", False: "✗", None: ""}[row.passed] if row.status != "failed" else "✗"
-        table.append([row.name, ours, format_seconds(row.baseline), ratio, row.target or "—", mark])
+        table.append([row.name, ours, format_seconds(row.baseline, row.unit), ratio, row.target or "—", mark])
     widths = [max(len(line[i]) for line in table) for i in range(len(header))]
     for index, line in enumerate(table):
         cells = [line[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(line[1:], widths[1:], strict=True)]
