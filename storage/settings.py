@@ -65,6 +65,8 @@ KEYS: dict[str, Key] = {k.name: k for k in (
     Key("session.documents", "state", list, [],
         "Open documents: [{path, format, tab}] in tab order."),
     Key("session.active_documents", "state", dict, {}, "Per tab, the path of its front document."),
+    Key("sql.history", "state", list, [],
+        "Statements run in the SQLite tab's Execute SQL, newest first (at most 200)."),
     Key("session.view_state", "state", dict, {},
         "Per document path, its view state (splitters, column widths, selection)."),
 )}

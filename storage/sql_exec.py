@@ -1,0 +1,159 @@
+"""Execute SQL: split a script into statements, run one, page through a query's result.
+
+Queries (statements that return rows) are not run to the end: their rows are paged lazily with
+``SELECT * FROM (query) LIMIT n OFFSET m`` on the read-only connection, like a table. Other
+statements run on a writable connection in their own transaction (refused in read-only mode).
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import time
+from dataclasses import dataclass, field
+
+from .errors import KnownError, Location
+from .sql_query import PAGE_SIZE, PREVIEW_CHARS, Page
+from .sqlite_db import connect_writer, explain
+
+_ROWS_FIRST = re.compile(r"^\s*(SELECT|WITH|VALUES|PRAGMA\s+\w+\s*$|EXPLAIN)\b", re.IGNORECASE)
+
+
+@dataclass
+class Statement:
+    start: int
+    end: int
+    sql: str
+
+
+def split_statements(text: str) -> list[Statement]:
+    """The complete statements of ``text`` with their character offsets (strings and comments kept)."""
+    statements: list[Statement] = []
+    start = 0
+    for match in re.finditer(";", text):
+        chunk = text[start:match.end()]
+        if sqlite3.complete_statement(chunk):
+            if chunk.strip(" \t\r\n;"):
+                statements.append(Statement(start, match.end(), chunk))
+            start = match.end()
+    if text[start:].strip():
+        statements.append(Statement(start, len(text), text[start:]))
+    return statements
+
+
+def statement_at(text: str, position: int) -> Statement | None:
+    """The statement under the cursor (or the one just before it)."""
+    statements = split_statements(text)
+    for statement in statements:
+        if statement.start <= position <= statement.end:
+            return statement
+    before = [s for s in statements if s.end <= position]
+    return before[-1] if before else (statements[0] if statements else None)
+
+
+def _strip(sql: str) -> str:
+    stripped = sql.strip()
+    while stripped.endswith(";"):
+        stripped = stripped[:-1].rstrip()
+    return stripped
+
+
+def error_location(sql: str, message: str, base: int = 0) -> Location:
+    """Where ``near "token"`` points in the statement, as line and column of the whole script."""
+    match = re.search(r'near "(.+?)": syntax error', message)
+    offset = sql.find(match.group(1)) if match else -1
+    if "incomplete input" in message:
+        offset = len(sql)
+    if offset < 0:
+        return Location()
+    before = sql[:offset]
+    line = before.count("\n") + 1
+    column = offset - (before.rfind("\n") + 1) + 1
+    return Location(line=line, column=column, offset=base + offset)
+
+
+@dataclass
+class Outcome:
+    """What running a statement gave: a pager for its rows, or the number of rows changed."""
+
+    sql: str
+    seconds: float
+    columns: list[str] = field(default_factory=list)
+    pager: ResultPager | None = None
+    rows_affected: int | None = None
+
+
+class ResultPager:
+    """Pages of a query's result by OFFSET; long values cut like the table grid's."""
+
+    def __init__(self, sql: str, columns: list[str], page_size: int = PAGE_SIZE) -> None:
+        self.sql = sql
+        self.columns = columns
+        self.page_size = page_size
+        self.total: int | None = None
+
+    def fresh(self) -> ResultPager:
+        return ResultPager(self.sql, self.columns, self.page_size)
+
+    def fetch(self, conn: sqlite3.Connection, number: int) -> Page:
+        cut = PREVIEW_CHARS
+        inner = f"SELECT * FROM ({self.sql}) LIMIT ? OFFSET ?"
+        rows = conn.execute(inner, (self.page_size, number * self.page_size)).fetchall()
+        values, sizes = [], []
+        for row in rows:
+            values.append(tuple(v[:cut] if isinstance(v, str | bytes) and len(v) > cut else v for v in row))
+            sizes.append(tuple(len(v) if isinstance(v, str | bytes) and len(v) > cut else None for v in row))
+        return Page(number, number * self.page_size, values, sizes, [() for _ in rows])
+
+    def count(self, conn: sqlite3.Connection, cap: int | None = None) -> int:
+        limit = f" LIMIT {int(cap) + 1}" if cap is not None else ""
+        return int(conn.execute(f"SELECT count(*) FROM (SELECT 1 FROM ({self.sql}){limit})").fetchone()[0])
+
+
+_LEADING_COMMENTS = re.compile(r"^(\s*(--[^\n]*(\n|$)|/\*.*?\*/))*", re.DOTALL)
+
+
+def returns_rows(conn: sqlite3.Connection, sql: str) -> list[str] | None:
+    """The column names when ``sql`` is a query, else None (nothing is run to find out)."""
+    if not _ROWS_FIRST.match(_LEADING_COMMENTS.sub("", sql, count=1)):
+        return None
+    try:
+        cursor = conn.execute(f"SELECT * FROM ({sql}) LIMIT 0")
+    except sqlite3.Error:
+        return None
+    return [d[0] for d in cursor.description or ()]
+
+
+def run_statement(path: str, conn: sqlite3.Connection, sql: str, read_only: bool,
+                  base: int = 0) -> Outcome:
+    """Run one statement: a query is only prepared (its rows are paged later), others executed."""
+    text = _strip(sql)
+    if not text:
+        raise KnownError("There is no statement to run.")
+    base += len(sql) - len(sql.lstrip())  # error offsets count from the script's start
+    start = time.perf_counter()
+    columns = returns_rows(conn, text)
+    if columns is not None:
+        pager = ResultPager(text, columns)
+        return Outcome(text, time.perf_counter() - start, columns, pager)
+    try:
+        conn.execute(f"EXPLAIN {text}")  # compiles it: syntax errors without touching the file
+    except sqlite3.Error as exc:
+        raise KnownError(str(exc), error_location(text, str(exc), base)) from None
+    if read_only:
+        raise KnownError("This statement changes the database; turn off Read-only to run it.")
+    writer = connect_writer(path)
+    try:
+        writer.execute("BEGIN IMMEDIATE")
+        cursor = writer.execute(text)
+        if cursor.description is not None:
+            cursor.fetchmany(1)
+        writer.execute("COMMIT")
+        return Outcome(text, time.perf_counter() - start, rows_affected=max(cursor.rowcount, 0))
+    except sqlite3.Error as exc:
+        if writer.in_transaction:
+            writer.execute("ROLLBACK")
+        error = explain(exc, path)
+        raise KnownError(error.message, error_location(text, str(exc), base)) from None
+    finally:
+        writer.close()

@@ -1,0 +1,324 @@
+"""Opening SQLite databases safely, and reading their schema and row counts.
+
+Every read goes through a ``mode=ro`` connection, so reading never writes the file. A WAL
+database opened for inspection only is read ``immutable=1`` as well: a read-only connection
+on a WAL database would otherwise create its ``-shm`` file (and changes made by others are then
+not seen, so live refresh is off). Edits use a separate writable connection for one short
+transaction each (see :mod:`storage.sqlite_edit`), so no lock is held between edits.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sqlite3
+import threading
+import urllib.parse
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from .errors import KnownError, Location, ParseError, UnreadableError, UnsupportedError
+
+SQLITE_MAGIC = b"SQLite format 3\x00"
+COUNT_CAP = 10_000
+BUSY_TIMEOUT_MS = 2000
+# SQLite's default SQLITE_MAX_COLUMN also limits a SELECT's result columns: stay below it.
+MAX_GRID_COLUMNS = 1990
+
+
+class LockedError(KnownError):
+    """Another program holds a lock on the database."""
+
+
+class Interrupted(KnownError):
+    """The query was cancelled (``Connection.interrupt()``)."""
+
+
+def uri(path: str, *, immutable: bool = False) -> str:
+    """The read-only URI of ``path``; ``immutable`` also skips locking and the -shm file."""
+    quoted = urllib.parse.quote(os.path.abspath(path))
+    return f"file:{quoted}?mode=ro" + ("&immutable=1" if immutable else "")
+
+
+def read_header(path: str) -> bytes:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(100)
+    except FileNotFoundError:
+        raise UnreadableError(f"{path} no longer exists") from None
+    except OSError as exc:
+        raise UnreadableError(f"Cannot read {path}: {exc.strerror or exc}") from None
+
+
+def check_header(path: str) -> bool:
+    """Raise a clear error unless ``path`` starts like an SQLite database; return True for WAL."""
+    head = read_header(path)
+    if len(head) == 0:
+        return False  # an empty file is a valid, empty database
+    if not head.startswith(SQLITE_MAGIC):
+        if len(head) >= 16 and len(set(head[:16])) > 12:
+            raise UnsupportedError(
+                f"{os.path.basename(path)} does not start with the SQLite header. If it is an "
+                "encrypted (SQLCipher) database, it needs its key and SQLCipher to be opened; "
+                "otherwise it is not an SQLite database.")
+        raise ParseError(f"{os.path.basename(path)} is not an SQLite database (no SQLite header)",
+                         Location(offset=0))
+    if len(head) < 100:
+        raise ParseError(f"{os.path.basename(path)} is truncated: its 100-byte header is incomplete")
+    return head[18:19] == b"\x02"
+
+
+def explain(exc: BaseException, path: str = "", table: str | None = None) -> KnownError:
+    """An sqlite3 error as a message a user can act on."""
+    if isinstance(exc, KnownError):
+        return exc
+    text = str(exc)
+    name = os.path.basename(path) if path else "the database"
+    where = Location(table=table) if table else None
+    low = text.lower()
+    if "interrupt" in low:
+        return Interrupted("Cancelled.")
+    if "locked" in low or "busy" in low:
+        return LockedError(f"{name} is locked by another program; try again when it has "
+                           f"finished writing ({text})", where)
+    if "file is not a database" in low or "file is encrypted" in low:
+        return ParseError(f"{name} is not a readable SQLite database: it is damaged, or encrypted "
+                          f"(SQLCipher databases need their key) ({text})", where)
+    if "malformed" in low or "corrupt" in low:
+        return ParseError(f"{name} is damaged: {text}", where)
+    if "unable to open" in low:
+        return UnreadableError(f"Cannot open {name}: {text} (was it deleted or moved?)", where)
+    if "readonly" in low or "read-only" in low:
+        return KnownError(f"{name} cannot be written: {text}", where)
+    if "disk i/o" in low:
+        return UnreadableError(f"Cannot read {name}: {text} (was it deleted or moved?)", where)
+    return KnownError(text, where)
+
+
+def connect_reader(path: str, *, immutable: bool = False,
+                   timeout: float = BUSY_TIMEOUT_MS / 1000) -> sqlite3.Connection:
+    """A read-only connection usable from one worker thread at a time."""
+    if not os.path.exists(path):
+        raise UnreadableError(f"{path} no longer exists")
+    try:
+        conn = sqlite3.connect(uri(path, immutable=immutable), uri=True, check_same_thread=False,
+                               isolation_level=None, timeout=timeout)
+        conn.execute("PRAGMA query_only = 1")
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlite3.Error as exc:
+        raise explain(exc, path) from None
+    conn.text_factory = _text
+    return conn
+
+
+def _text(data: bytes) -> str:
+    return data.decode("utf-8", "replace")
+
+
+def connect_writer(path: str) -> sqlite3.Connection:
+    """A writable connection in autocommit mode: each edit opens its own transaction."""
+    if not os.path.exists(path):
+        raise UnreadableError(f"{path} no longer exists; the edit was not written")
+    try:
+        conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000,
+                               check_same_thread=False)
+    except sqlite3.Error as exc:
+        raise explain(exc, path) from None
+    conn.text_factory = _text
+    return conn
+
+
+@dataclass
+class ForeignKey:
+    table: str
+    column: str | None
+
+
+@dataclass
+class Column:
+    name: str
+    decl_type: str = ""
+    pk: int = 0  # position in the primary key, 1-based; 0 when not part of it
+    notnull: bool = False
+    default: str | None = None
+    hidden: int = 0
+    foreign_key: ForeignKey | None = None
+
+    @property
+    def affinity(self) -> str:
+        return affinity(self.decl_type)
+
+
+@dataclass
+class Table:
+    """A table or view: its columns and how its rows are identified."""
+
+    name: str
+    kind: str  # "table" or "view"
+    columns: list[Column] = field(default_factory=list)
+    without_rowid: bool = False
+    rowid_name: str | None = None  # rowid, _rowid_ or oid: the first not shadowed by a column
+    sql: str = ""
+    error: str = ""
+
+    @property
+    def key_columns(self) -> list[str]:
+        """The columns that identify a row: the rowid, or the primary key of a WITHOUT ROWID table."""
+        if self.kind != "table":
+            return []
+        if not self.without_rowid:
+            return [self.rowid_name] if self.rowid_name else []
+        return [c.name for c in sorted((c for c in self.columns if c.pk), key=lambda c: c.pk)]
+
+    @property
+    def editable(self) -> bool:
+        return self.kind == "table" and bool(self.key_columns) and not self.error
+
+
+@dataclass
+class SchemaObject:
+    name: str
+    kind: str  # index / trigger
+    table: str
+    sql: str
+
+
+@dataclass
+class Schema:
+    tables: list[Table] = field(default_factory=list)
+    views: list[Table] = field(default_factory=list)
+    indexes: list[SchemaObject] = field(default_factory=list)
+    triggers: list[SchemaObject] = field(default_factory=list)
+    page_size: int = 0
+    journal_mode: str = ""
+    encoding: str = ""
+
+    def find(self, name: str) -> Table | None:
+        return next((t for t in self.tables + self.views if t.name == name), None)
+
+
+def affinity(decl_type: str) -> str:
+    """SQLite's column affinity rules (section 3.1 of the datatype documentation)."""
+    text = (decl_type or "").upper()
+    if "INT" in text:
+        return "INTEGER"
+    if any(word in text for word in ("CHAR", "CLOB", "TEXT")):
+        return "TEXT"
+    if "BLOB" in text or not text:
+        return "BLOB"
+    if any(word in text for word in ("REAL", "FLOA", "DOUB")):
+        return "REAL"
+    return "NUMERIC"
+
+
+def quote_ident(name: str) -> str:
+    """An SQL identifier in double quotes, inner quotes doubled (for PRAGMA arguments)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+_WITHOUT_ROWID = re.compile(r"\)\s*WITHOUT\s+ROWID\s*[;\s]*$", re.IGNORECASE)
+
+
+def _describe_table(conn: sqlite3.Connection, kind: str, name: str, sql: str) -> Table:
+    table = Table(name, kind, sql=sql or "")
+    try:
+        rows = conn.execute(f"PRAGMA table_xinfo({quote_ident(name)})").fetchall()
+        fks: dict[str, ForeignKey] = {}
+        if kind == "table":
+            for fk in conn.execute(f"PRAGMA foreign_key_list({quote_ident(name)})"):
+                fks.setdefault(fk[3], ForeignKey(fk[2], fk[4]))
+    except sqlite3.Error as exc:
+        table.error = str(exc)
+        return table
+    for _cid, col, decl, notnull, default, pk, hidden in rows:
+        if hidden == 1:  # a virtual table's hidden column
+            continue
+        table.columns.append(Column(str(col), decl or "", int(pk), bool(notnull),
+                                    None if default is None else str(default), int(hidden),
+                                    fks.get(col)))
+    if kind == "table":
+        table.without_rowid = bool(_WITHOUT_ROWID.search(table.sql))
+        names = {c.name.lower() for c in table.columns}
+        table.rowid_name = next((n for n in ("rowid", "_rowid_", "oid") if n not in names), None)
+        if table.sql.upper().startswith("CREATE VIRTUAL"):
+            table.rowid_name = table.rowid_name if not table.without_rowid else None
+    return table
+
+
+def load_schema(conn: sqlite3.Connection, path: str = "") -> Schema:
+    """Tables, views, indexes and triggers with their columns (internal sqlite_ tables included)."""
+    schema = Schema()
+    try:
+        objects = conn.execute("SELECT type, name, tbl_name, sql FROM sqlite_master "
+                               "ORDER BY type, name").fetchall()
+        schema.page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+        schema.journal_mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
+        schema.encoding = conn.execute("PRAGMA encoding").fetchone()[0]
+    except sqlite3.Error as exc:
+        raise explain(exc, path) from None
+    for kind, name, tbl_name, sql in objects:
+        if kind in ("table", "view"):
+            entry = _describe_table(conn, kind, str(name), sql)
+            (schema.tables if kind == "table" else schema.views).append(entry)
+        elif kind in ("index", "trigger"):
+            target = schema.indexes if kind == "index" else schema.triggers
+            target.append(SchemaObject(str(name), kind, str(tbl_name), sql or ""))
+    return schema
+
+
+def count_rows(conn: sqlite3.Connection, sql: str, params: dict | tuple = (),
+               cap: int | None = None) -> int:
+    """Rows of ``sql``; with ``cap``, stop counting past it (the answer is then ``cap + 1``)."""
+    inner = f"SELECT 1 FROM ({sql}) LIMIT {int(cap) + 1}" if cap is not None else sql
+    (count,) = conn.execute(f"SELECT count(*) FROM ({inner})", params).fetchone()
+    return int(count)
+
+
+def data_version(conn: sqlite3.Connection) -> int | None:
+    """SQLite's counter of commits by other connections; None while the file is busy or gone."""
+    try:
+        return int(conn.execute("PRAGMA data_version").fetchone()[0])
+    except sqlite3.Error:
+        return None
+
+
+class Reader:
+    """One read-only connection shared by a document's workers, one query at a time.
+
+    ``interrupt()`` may be called from any thread: SQLite's interrupt is thread-safe, and it
+    makes the running statement fail with "interrupted", which :func:`explain` turns into
+    :class:`Interrupted`.
+    """
+
+    def __init__(self, path: str, *, immutable: bool = False) -> None:
+        self.path = path
+        self.immutable = immutable
+        self.lock = threading.Lock()
+        self.conn = connect_reader(path, immutable=immutable)
+        self._closed = False
+
+    def run(self, func: Callable[[sqlite3.Connection], object]) -> object:
+        with self.lock:
+            if self._closed:
+                raise Interrupted("The database was closed.")
+            try:
+                return func(self.conn)
+            except sqlite3.Error as exc:
+                raise explain(exc, self.path) from None
+
+    def interrupt(self) -> None:
+        if not self._closed:
+            self.conn.interrupt()
+
+    def data_version(self) -> int | None:
+        """SQLite's counter of commits by other connections; None when it cannot be read."""
+        try:
+            return int(self.run(lambda c: c.execute("PRAGMA data_version").fetchone()[0]))  # type: ignore[arg-type]
+        except KnownError:
+            return None
+
+    def close(self) -> None:
+        self.interrupt()
+        with self.lock:
+            self._closed = True
+            self.conn.close()
