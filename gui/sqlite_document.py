@@ -60,7 +60,8 @@ from .document import Document
 from .sql_editor import SqlEditor
 from .sqlite_commands import DeleteRows, EditCell, InsertRow
 from .sqlite_model import SqlTableModel, describe_time, format_value
-from .sqlite_worker import Task, emit, run_task
+from .workers import Worker as Task
+from .workers import run_in_worker as run_task
 
 ROW_HEIGHT = 22
 REFRESH_MS = 1500
@@ -557,7 +558,7 @@ class SqliteDocument(Document):
         self._fill_history()
         self.stack.setCurrentIndex(1)
         self._update_mode()
-        emit(self.statusChanged)
+        self.statusChanged.emit()
         names = [t.name for t in schema.tables + schema.views]
         self._start(count_tables, self.path or "", self.immutable, names, COUNT_CAP,
                     on_result=lambda counts: self._on_counts(generation, counts, capped=True))
@@ -657,7 +658,7 @@ class SqliteDocument(Document):
         self.search.clear()
         self.search.blockSignals(False)
         self._apply_query()
-        emit(self.viewStateChanged)
+        self.viewStateChanged.emit()
 
     def current_spec(self) -> QuerySpec | None:
         table = self.table
@@ -1168,7 +1169,7 @@ def _convert(text: str, affinity: str, old: Any) -> Any:
 
 
 def _live_tasks() -> set[Task]:
-    from .sqlite_worker import _running
+    from .workers import _running
 
     return _running
 

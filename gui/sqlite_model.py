@@ -20,7 +20,8 @@ from storage.errors import KnownError
 from storage.sql_query import PREVIEW_CHARS, Page, Pager
 from storage.sqlite_db import Reader
 
-from .sqlite_worker import Task, emit, run_task
+from .workers import Worker as Task
+from .workers import run_in_worker as run_task
 
 MAX_PAGES = 48
 MAX_QUEUE = 12
@@ -149,7 +150,7 @@ class SqlTableModel(QAbstractTableModel):
             self.pager = self.pager.fresh()
             self.pager.total = total
         if self._rows and self.headers:
-            emit(self.dataChanged, self.index(0, 0), self.index(self._rows - 1, len(self.headers) - 1))
+            self.dataChanged.emit(self.index(0, 0), self.index(self._rows - 1, len(self.headers) - 1))
 
     def stop(self) -> None:
         self.generation += 1
@@ -257,7 +258,7 @@ class SqlTableModel(QAbstractTableModel):
             self._start_pump()
 
     def _start_pump(self) -> None:
-        emit(self.loadingChanged, True)
+        self.loadingChanged.emit(True)
         # Callbacks are connected before the worker starts, so a quick pump cannot be missed.
         self._pump = run_task(self._pump_pages, self.reader,
                               on_result=lambda _r: self._on_pump_finished(),
@@ -276,7 +277,7 @@ class SqlTableModel(QAbstractTableModel):
             except KnownError as exc:
                 page = exc
             try:
-                emit(bridge.pageFetched, generation, page)
+                bridge.pageFetched.emit(generation, page)
             except RuntimeError:  # the model is gone
                 return
 
@@ -286,7 +287,7 @@ class SqlTableModel(QAbstractTableModel):
             return
         if isinstance(page, KnownError):
             self._pending.clear()
-            emit(self.fetchFailed, str(page))
+            self.fetchFailed.emit(str(page))
             return
         assert isinstance(page, Page)
         self._pending.discard(page.number)
@@ -296,10 +297,10 @@ class SqlTableModel(QAbstractTableModel):
             self._pages.popitem(last=False)
         last = min(self._rows, page.start + len(page.values)) - 1
         if last >= page.start and self.headers:
-            emit(self.dataChanged, self.index(page.start, 0), self.index(last, len(self.headers) - 1))
+            self.dataChanged.emit(self.index(page.start, 0), self.index(last, len(self.headers) - 1))
 
     def _on_pump_error(self, exc: BaseException) -> None:
-        emit(self.fetchFailed, f"internal error: {exc}")
+        self.fetchFailed.emit(f"internal error: {exc}")
         self._on_pump_finished()
 
     def _on_pump_finished(self) -> None:
@@ -309,7 +310,7 @@ class SqlTableModel(QAbstractTableModel):
         if more and self.reader is not None:
             self._start_pump()
         else:
-            emit(self.loadingChanged, False)
+            self.loadingChanged.emit(False)
 
     def is_busy(self) -> bool:
         return self._pump is not None
@@ -329,9 +330,9 @@ class SqlTableModel(QAbstractTableModel):
             page.sizes[offset] = tuple(sizes)
         self.failed_edits.pop((row, column), None)
         index = self.index(row, column)
-        emit(self.dataChanged, index, index)
+        self.dataChanged.emit(index, index)
 
     def mark_failed(self, row: int, column: int, value: Any, why: str) -> None:
         self.failed_edits[(row, column)] = (value, why)
         index = self.index(row, column)
-        emit(self.dataChanged, index, index)
+        self.dataChanged.emit(index, index)
