@@ -32,7 +32,7 @@ from storage.preview import preview_text
 
 from .document import Document
 from .formatting import human_size
-from .value_tree_model import ValueTreeModel
+from .value_tree_model import ValueTreeModel, column_header
 from .workers import Worker, run_in_worker
 
 _SEVERITY_COLOURS = {"dangerous": "#b42318", "suspicious": "#9a6700", "info": "#475467"}
@@ -86,10 +86,7 @@ class FindingsModel(QAbstractTableModel):
 
     def headerData(self, section: int, orientation: Qt.Orientation,
                    role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if (orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole
-                and 0 <= section < len(self.HEADERS)):
-            return self.HEADERS[section]
-        return None
+        return column_header(self.HEADERS, section, orientation, role)
 
 
 class OverviewDocument(Document):

@@ -48,6 +48,15 @@ def preview(value: Any) -> str:
     return text.replace("\n", "⏎")
 
 
+def column_header(headers: Sequence[str], section: int, orientation: Qt.Orientation,
+                  role: int) -> str | None:
+    """``headerData`` for models whose columns have fixed titles."""
+    if (orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole
+            and 0 <= section < len(headers)):
+        return headers[section]
+    return None
+
+
 class ValueNode:
     """A node of the tree: a key (dict key or list index), a value, and lazily made children."""
 
@@ -194,10 +203,7 @@ class ValueTreeModel(QAbstractItemModel):
 
     def headerData(self, section: int, orientation: Qt.Orientation,
                    role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if (orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole
-                and 0 <= section < len(self.HEADERS)):
-            return self.HEADERS[section]
-        return None
+        return column_header(self.HEADERS, section, orientation, role)
 
     def flags(self, index: _Index) -> Qt.ItemFlag:
         if not index.isValid():

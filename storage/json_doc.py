@@ -13,24 +13,13 @@ from itertools import islice
 from typing import Any
 
 from .json_io import JsonFormat, JsonlLoad, JsonLoad, write_json, write_jsonl
+from .summaries import json_type
 
 Path = Sequence[Any]
 
 
 class JsonEditError(ValueError):
     """An edit that cannot be made (a key that already exists, a path that is gone)."""
-
-
-def json_type(value: Any) -> str:
-    if isinstance(value, dict):
-        return "object"
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, bool):
-        return "boolean"
-    return "null" if value is None else "number"
 
 
 def convert(value: Any, kind: str) -> Any:

@@ -222,7 +222,8 @@ def parse_json(text: str, encoding: str = "utf-8", bom_len: int = 0) -> tuple[An
         raise ParseError(f"a value cannot be read: {exc}") from None
 
 
-def _json_type(value: Any) -> str:
+def json_type(value: Any) -> str:
+    """The JSON name of a parsed value's type (shared with the JSON tab)."""
     if isinstance(value, dict):
         return "object"
     if isinstance(value, list):
@@ -241,7 +242,7 @@ def json_shape(value: Any) -> dict[str, Any]:
     stack = [(value, 1)]
     while stack:
         item, depth = stack.pop()
-        kind = _json_type(item)
+        kind = json_type(item)
         counts[kind] = counts.get(kind, 0) + 1
         max_depth = max(max_depth, depth)
         if isinstance(item, dict):
@@ -262,7 +263,7 @@ def summarize_json(result: SniffResult, c: Collector) -> None:
     c.summary["encoding"] = encoding
     value, duplicates = parse_json(text, encoding, bom_len)
     c.summary["parsed"] = True
-    c.summary["top_level"] = _json_type(value)
+    c.summary["top_level"] = json_type(value)
     if isinstance(value, dict | list):
         c.summary["top_level_length"] = len(value)
     c.summary.update(json_shape(value))
