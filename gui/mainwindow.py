@@ -70,6 +70,8 @@ class MainWindow(QMainWindow):
             page.openRequested.connect(lambda p=page: self.open_dialog(page=p))
             page.recentRequested.connect(lambda path: self.open_paths([path]))
             page.closeRequested.connect(self.close_document)
+            if isinstance(page, FilesTab):  # the folder browser opens files in their tabs
+                page.pathsRequested.connect(self.open_paths)
             page.currentDocumentChanged.connect(self._on_document_changed)
             page.documentsChanged.connect(self._on_documents_changed)
         self.tabs.currentChanged.connect(self._on_tab_changed)

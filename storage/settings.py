@@ -55,6 +55,8 @@ KEYS: dict[str, Key] = {k.name: k for k in (
     Key("general.autosave_delay_ms", "preferences", int, 2000,
         "How long after a change the settings are written."),
     Key("view.status_bar", "preferences", bool, True, "Show the status bar."),
+    Key("files.show_hidden", "preferences", bool, False,
+        "Show hidden files in the Files tab's folder browser."),
     # -- state: what the app remembers of the last session
     Key("window.geometry", "state", str, "", "Main window geometry (base64 of Qt's bytes)."),
     Key("window.state", "state", str, "", "Dock and toolbar state (base64 of Qt's bytes)."),
@@ -67,6 +69,8 @@ KEYS: dict[str, Key] = {k.name: k for k in (
     Key("session.active_documents", "state", dict, {}, "Per tab, the path of its front document."),
     Key("sql.history", "state", list, [],
         "Statements run in the SQLite tab's Execute SQL, newest first (at most 200)."),
+    Key("files.root_folder", "state", str, "",
+        "The folder the Files tab's browser shows ('' for the home folder)."),
     Key("session.view_state", "state", dict, {},
         "Per document path, its view state (splitters, column widths, selection)."),
 )}
@@ -257,7 +261,12 @@ class Settings:
         data: dict[str, Any] = {"schema_version": SCHEMA_VERSION, "preferences": {}, "state": {}}
         for name, value in self._values.items():
             data[KEYS[name].section][name] = value
-        return json.dumps(data, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+        text = json.dumps(data, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:  # a path with invalid UTF-8 (a lone surrogate): escape it
+            text = json.dumps(data, indent=2, ensure_ascii=True, sort_keys=True) + "\n"
+        return text
 
     def save(self) -> bool:
         """Write atomically. Returns False (and notes it once) when the folder is unwritable."""

@@ -93,6 +93,17 @@ def test_recent_files_newest_first_capped_and_existing_only(tmp_path: Path) -> N
     assert settings.recent_files(("sqlite",)) == []
 
 
+def test_a_recent_path_with_invalid_utf8_survives_a_relaunch(tmp_path: Path) -> None:
+    path = os.path.join(os.fsencode(tmp_path), b"caf\xe9.json")
+    with open(path, "wb") as handle:
+        handle.write(b"{}")
+    settings = Settings(tmp_path / "settings")
+    settings.add_recent(os.fsdecode(path))
+    assert settings.save()
+    again = Settings(tmp_path / "settings")
+    assert not again.take_notices() and again.recent_files() == [os.fsdecode(path)]
+
+
 @pytest.mark.parametrize("content", [b"{not json", b"\xff\xfe\x00garbage", b"[1, 2]", b""])
 def test_corrupt_file_is_set_aside(tmp_path: Path, content: bytes) -> None:
     (tmp_path / "settings.json").write_bytes(content)

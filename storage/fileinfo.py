@@ -1,0 +1,91 @@
+"""What the Files tab's Info view shows: size, times, permissions, detected format, SHA-256."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+import time
+from collections.abc import Callable
+from typing import Any
+
+from .errors import KnownError, UnreadableError
+
+HASH_CHUNK = 4 * 1024 * 1024
+
+
+def _kind(mode: int) -> str:
+    for check, name in ((stat.S_ISREG, "regular file"), (stat.S_ISDIR, "folder"),
+                        (stat.S_ISLNK, "symbolic link"), (stat.S_ISFIFO, "named pipe (FIFO)"),
+                        (stat.S_ISSOCK, "socket"), (stat.S_ISCHR, "character device"),
+                        (stat.S_ISBLK, "block device")):
+        if check(mode):
+            return name
+    return "other"
+
+
+def file_info(path: str) -> dict[str, Any]:
+    """Facts about ``path`` (worker body): never reads more than the sniffer's head."""
+    from .sniff import show_bytes, sniff
+
+    try:
+        info = os.stat(path)
+    except OSError as exc:
+        raise UnreadableError(f"Cannot read {path}: {exc.strerror or exc}") from None
+    facts: dict[str, Any] = {
+        "path": path,
+        "kind": _kind(info.st_mode),
+        "size": info.st_size,
+        "modified": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(info.st_mtime)),
+        "permissions": stat.filemode(info.st_mode),
+        "owner_uid": info.st_uid,
+        "allocated": getattr(info, "st_blocks", 0) * 512,
+    }
+    if os.path.islink(path):
+        try:
+            facts["link_target"] = os.readlink(path)
+        except OSError:
+            pass
+    facts["sparse"] = stat.S_ISREG(info.st_mode) and facts["allocated"] < info.st_size // 2
+    try:
+        result = sniff(path)
+        facts.update(format=result.format, reason=result.reason,
+                     magic=show_bytes(result.magic) if result.magic else "")
+    except KnownError as exc:
+        facts.update(format="unreadable", reason=str(exc), magic="")
+    return facts
+
+
+def sha256_file(path: str, cancel: Callable[[], bool] | None = None,
+                progress: Callable[[float], None] | None = None) -> str | None:
+    """SHA-256 of a regular file in hex, or None when cancelled (worker body)."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        raise UnreadableError(f"Cannot read {path}: {exc.strerror or exc}") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise UnreadableError(f"{path} is not a regular file")
+        digest = hashlib.sha256()
+        total = max(info.st_size, 1)
+        done = 0
+        last = -1.0
+        while True:
+            if cancel is not None and cancel():
+                return None
+            block = os.read(fd, HASH_CHUNK)
+            if not block:
+                break
+            digest.update(block)
+            done += len(block)
+            fraction = min(done / total, 1.0)
+            if progress is not None and fraction - last >= 0.01:
+                last = fraction
+                progress(fraction)
+        return digest.hexdigest()
+    except OSError as exc:
+        raise UnreadableError(f"Cannot read {path}: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
