@@ -14,6 +14,7 @@ import gzip
 import io
 import lzma
 import os
+import pickletools
 import zlib
 from collections.abc import Iterable
 from typing import IO, Any, BinaryIO
@@ -232,6 +233,36 @@ def save_joblib_stream(path: str | os.PathLike[str],
 
 
 # -- joblib < 0.10: arrays in companion files ---------------------------------------------------
+
+_STRINGS = frozenset({"STRING", "BINSTRING", "SHORT_BINSTRING", "UNICODE", "BINUNICODE", "SHORT_BINUNICODE",
+                      "BINUNICODE8"})
+
+
+def companion_names(data: bytes) -> list[str]:
+    """File names old joblib wrappers in the pickle ``data`` refer to: each string after a
+    ``'filename'`` key (memo references followed), found by walking opcodes, nothing loaded."""
+    names: list[str] = []
+    memo: dict[int, str | None] = {}
+    previous = last = None
+    try:
+        for opcode, arg, _ in pickletools.genops(data):
+            name = opcode.name
+            if name in ("PUT", "BINPUT", "LONG_BINPUT", "MEMOIZE"):
+                memo[len(memo) if name == "MEMOIZE" else arg] = last
+                continue
+            if name in _STRINGS:
+                last = arg
+            elif name in ("GET", "BINGET", "LONG_BINGET"):
+                last = memo.get(arg)
+            else:
+                last = None
+            if previous == "filename" and isinstance(last, str):
+                names.append(last)
+            previous = last
+    except (ValueError, KeyError, IndexError, UnicodeDecodeError):
+        pass  # a damaged pickle: the names found before the damage
+    return names
+
 
 def companion_path(pkl_path: str | os.PathLike[str], filename: str) -> str:
     """The path of a companion file named in a pickle, refusing any that would leave its folder."""

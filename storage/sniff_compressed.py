@@ -9,6 +9,7 @@ from __future__ import annotations
 import bz2
 import lzma
 import zlib
+from typing import BinaryIO
 
 from .sniff_text import pickle_protocol01
 
@@ -121,3 +122,12 @@ def sniff_compressed(head: bytes, ext: str) -> tuple[str, str, bytes, dict] | No
         return None
     return "binary", where + "; it decompresses to something that is not a pickle", magic, \
         {"compression": name}
+
+
+def open_decompressed(path: str, name: str) -> BinaryIO:
+    """The bounded decompressing stream of ``joblib_io.open_joblib`` (kept for existing callers;
+    the compression is re-detected from the magic bytes, ``name`` is only a hint)."""
+    from .joblib_io import open_joblib  # joblib_io builds on this module
+
+    stream, _ = open_joblib(path)
+    return stream

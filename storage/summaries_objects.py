@@ -8,6 +8,7 @@ them, so a member marked "encrypted" but stored in the clear is still checked.
 from __future__ import annotations
 
 import lzma
+import os
 import struct
 import tokenize
 import zipfile
@@ -112,6 +113,41 @@ def summarize_pickle(result: SniffResult, c: Collector) -> None:
         c.summary["wrapper"] = result.detail["wrapper"]
     c.summary.update(scan_summary(report))
     add_scan(c, report)
+    if any(g.module.startswith("joblib") and g.name in ("NDArrayWrapper", "ZNDArrayWrapper")
+           for g in report.globals.values()):
+        _add_companions(result.path, c)
+
+
+def _add_companions(path: str, c: Collector) -> None:
+    """joblib < 0.10 kept each array in a file beside the pickle: list them, with shape and dtype."""
+    from .joblib_io import companion_names, companion_path
+    from .npy_io import read_npy_info
+
+    stream, _ = open_joblib(path)
+    with stream:
+        names = companion_names(stream.read(MAX_MEMBER_BYTES))
+    entries, missing = [], []
+    for name in names[:MAX_MEMBERS]:
+        entry: dict[str, Any] = {"file": name}
+        try:
+            target = companion_path(path, name)
+        except KnownError as exc:
+            entry["error"] = exc.message
+            c.add("suspicious", f"array file {name!r}: {exc.message}")
+        else:
+            entry["present"] = os.path.isfile(target)
+            if not entry["present"]:
+                missing.append(name)
+            elif not name.endswith(".z"):
+                try:
+                    entry.update(read_npy_info(target).describe())
+                except KnownError as exc:
+                    entry["error"] = exc.message
+        entries.append(entry)
+    c.summary["companions"] = entries
+    if missing:
+        c.add("info", f"{len(missing)} array file(s) this old joblib pickle keeps beside it are missing: "
+              + ", ".join(missing[:5]))
 
 
 # -- NumPy --------------------------------------------------------------------------------------

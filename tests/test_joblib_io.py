@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import pickle
-import pickletools
 import zlib
 from pathlib import Path
 
@@ -12,7 +11,7 @@ import pytest
 
 from storage import joblib_io
 from storage.errors import ParseError, UnreadableError, UnsupportedError
-from storage.joblib_io import COMPRESSIONS, open_joblib, read_companion, save_joblib_stream
+from storage.joblib_io import COMPRESSIONS, companion_names, open_joblib, read_companion, save_joblib_stream
 from storage.npy_io import PickledArray
 from tests.audit_helpers import Canary, no_code_runs
 
@@ -144,17 +143,11 @@ def _old_format(folder: Path, array: np.ndarray) -> Path:
     return folder / "old.pkl"
 
 
-def _companion_names(data: bytes) -> list[str]:
-    """Filenames in the wrappers' state, found by walking opcodes (nothing is loaded)."""
-    strings = [arg for _, arg, _ in pickletools.genops(data) if isinstance(arg, str)]
-    return [strings[i + 1] for i, s in enumerate(strings[:-1]) if s == "filename"]
-
-
 def test_old_format_companion_npy(tmp_path: Path) -> None:
     array = np.arange(12, dtype="<i8").reshape(3, 4)
     pkl = _old_format(tmp_path, array)
     with no_code_runs():
-        names = _companion_names(pkl.read_bytes())
+        names = companion_names(pkl.read_bytes())
         got = read_companion(pkl, names[0])
     assert names == ["old.pkl_01.npy"]
     assert isinstance(got, np.memmap) and np.array_equal(got, array)
@@ -222,3 +215,26 @@ def test_inspect_reports_compression(tmp_path: Path) -> None:
     report = inspect_path(tmp_path / "m.joblib")
     assert report["format"] == "joblib" and report["summary"]["compression"] == "lz4"
     assert report["summary"]["complete"] and report["summary"]["arrays"] == 1
+
+
+def test_companion_names_follow_memo_and_protocols() -> None:
+    from joblib.numpy_pickle_compat import NDArrayWrapper
+
+    wrappers = [NDArrayWrapper(f"x.pkl_{i:02d}.npy", np.ndarray) for i in range(3)]
+    for protocol in range(5):
+        assert companion_names(pickle.dumps(wrappers, protocol=protocol)) == [w.filename for w in wrappers]
+    assert companion_names(pickle.dumps(wrappers, protocol=2)[:60]) == []  # damaged: what came before
+    assert companion_names(b"not a pickle") == []
+
+
+def test_inspect_lists_companions(tmp_path: Path) -> None:
+    from storage.inspect import inspect_path
+
+    pkl = _old_format(tmp_path, np.zeros((2, 5), dtype="<f4"))
+    report = inspect_path(pkl)
+    (entry,) = report["summary"]["companions"]
+    assert entry["file"] == "old.pkl_01.npy" and entry["present"] and entry["shape"] == [2, 5]
+    (tmp_path / "old.pkl_01.npy").unlink()
+    report = inspect_path(pkl)
+    assert report["summary"]["companions"][0]["present"] is False
+    assert any("missing" in f["message"] and "old.pkl_01.npy" in f["message"] for f in report["findings"])
