@@ -20,7 +20,7 @@ from .errors import ParseError, UnreadableError, UnsupportedError
 from .pickle_scan import scan_bytes
 from .shelf_native import NativeStore
 from .sniff import sniff
-from .sniff_shelf import read_dumb_dir
+from .sniff_shelf import is_sqlite_shelf, read_dumb_dir
 
 BLOCK = 512  # dbm.dumb starts every value on a 512-byte boundary
 
@@ -258,6 +258,8 @@ def open_shelf(path: str | os.PathLike[str]) -> Shelf:
     if name.endswith(".dat") and os.path.isfile(name):
         raise UnreadableError(f"{os.path.basename(name)} looks like the data of a dbm.dumb shelf, but its "
                               f"index {os.path.basename(name[:-4])}.dir is missing (and no .bak copy)")
+    if not os.path.exists(name) and os.path.isfile(name + ".db") and is_sqlite_shelf(name + ".db"):
+        name += ".db"  # the base name of an SQLite shelf someone saved as x.db
     result = sniff(name)
     if result.format != "shelve":
         raise ParseError(f"{os.path.basename(name)} is not a shelf: it looks like {result.format} "

@@ -9,9 +9,12 @@ import pickle
 import shelve
 import shutil
 import sqlite3
+import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from storage.errors import ParseError, UnreadableError, UnsupportedError, WriteError
 from storage.shelf_io import decode_key, encode_key, open_shelf
@@ -188,6 +191,13 @@ def test_sqlite_shelf_read_only(tmp_path: Path) -> None:
     assert snapshot(path) == before and sorted(os.listdir(tmp_path)) == ["shelf"]
 
 
+def test_sqlite_shelf_by_base_name(tmp_path: Path) -> None:
+    path = sqlite_shelf(tmp_path, {b"a": pickle.dumps(1)})
+    path.rename(tmp_path / "named.db")
+    assert open_shelf(tmp_path / "named").keys() == ["a"]
+    assert open_shelf(tmp_path / "named.db").backend == "dbm.sqlite3"
+
+
 def test_sqlite_wal_shelf_leaves_no_files(tmp_path: Path) -> None:
     path = sqlite_shelf(tmp_path, {b"a": pickle.dumps(1)})
     conn = sqlite3.connect(path)
@@ -256,3 +266,50 @@ def test_inspect_reports_backend_keys_protocols(tmp_path: Path) -> None:
     path = sqlite_shelf(tmp_path, {b"k": pickle.dumps(1, protocol=0)})
     summary = inspect_path(path)["summary"]
     assert (summary["backend"], summary["keys"], summary["protocols"]) == ("dbm.sqlite3", ["k"], {"k": 0})
+
+
+# -- edits against a model ----------------------------------------------------------------------
+
+_KEYS = st.sampled_from(["a", "b", "é", "key with space", "k\u00ff", "z"])
+_EDITS = st.lists(st.one_of(
+    st.tuples(st.just("set"), _KEYS, st.integers(-5, 5), st.integers(0, 5)),
+    st.tuples(st.just("delete"), _KEYS),
+    st.tuples(st.just("rename"), _KEYS, _KEYS),
+    st.tuples(st.just("save"))), max_size=25)
+
+
+@settings(max_examples=40, deadline=None)
+@given(edits=_EDITS, backend=st.sampled_from(["dbm.dumb", "dbm.sqlite3"]))
+def test_edits_match_a_dict_model(edits: list[tuple], backend: str) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        start = {"a": 1, "b": [2]}
+        if backend == "dbm.dumb":
+            path = dumb_shelf(Path(folder), start)
+        else:
+            path = sqlite_shelf(Path(folder), {k.encode(): pickle.dumps(v) for k, v in start.items()})
+        model = dict(start)
+        shelf = open_shelf(path)
+        for edit in edits:
+            if edit[0] == "set":
+                _, key, value, protocol = edit
+                shelf.set(key, pickle.dumps(value, protocol=protocol))
+                model[key] = value
+            elif edit[0] == "delete" and edit[1] in model:
+                shelf.delete(edit[1])
+                del model[edit[1]]
+            elif edit[0] == "rename" and edit[1] in model and edit[2] not in model:
+                shelf.rename(edit[1], edit[2])
+                model[edit[2]] = model.pop(edit[1])
+            elif edit[0] == "save":
+                shelf.save()
+            assert sorted(shelf.keys()) == sorted(model)
+        shelf.save()
+        if backend == "dbm.dumb":
+            assert read_back(path) == model
+        else:
+            conn = sqlite3.connect(path)
+            stored = {k.decode(): pickle.loads(v) for k, v in conn.execute("SELECT key, value FROM Dict")}
+            conn.close()
+            assert stored == model
+        again = open_shelf(path)
+        assert {k: pickle.loads(again.raw_value(k)) for k in again} == model
