@@ -17,7 +17,7 @@ from typing import IO, Protocol
 from . import shelf_sqlite
 from .atomic import atomic_write, atomic_write_with
 from .errors import ParseError, UnreadableError, UnsupportedError
-from .pickle_scan import scan_bytes
+from .pickle_scan import ScanReport, scan_bytes
 from .shelf_native import NativeStore
 from .sniff import sniff
 from .sniff_shelf import is_sqlite_shelf, read_dumb_dir
@@ -33,6 +33,17 @@ def decode_key(raw: bytes) -> str:
 def encode_key(key: str | bytes) -> bytes:
     """The raw bytes of a key (shelve encodes str keys as UTF-8)."""
     return bytes(key) if isinstance(key, bytes | bytearray) else key.encode("utf-8", "surrogateescape")
+
+
+def pickle_protocol(value: bytes, report: ScanReport | None = None) -> int | None:
+    """The protocol a pickle was written with (0-5), or None when ``value`` is not a valid pickle.
+
+    Protocols 2+ say so in their first two bytes; 0 and 1 differ only in the opcodes used.
+    """
+    if len(value) >= 2 and value[0] == 0x80:
+        return value[1] if value[1] <= 5 else None
+    report = report or scan_bytes(value)
+    return None if report.error is not None else min(report.highest_opcode_protocol, 1)
 
 
 class Store(Protocol):
@@ -190,13 +201,7 @@ class Shelf:
 
     def protocol_of(self, key: str | bytes) -> int | None:
         """The pickle protocol the value was written with (0-5), or None when it is not a pickle."""
-        value = self.raw_value(key)
-        if len(value) >= 2 and value[0] == 0x80:
-            return value[1] if value[1] <= 5 else None
-        report = scan_bytes(value)
-        if report.error is not None:
-            return None
-        return min(report.highest_opcode_protocol or 0, 1)
+        return pickle_protocol(self.raw_value(key))
 
     def set(self, key: str | bytes, raw_pickle: bytes) -> None:
         """Store ``raw_pickle`` under ``key`` (new or existing) at the next ``save()``."""

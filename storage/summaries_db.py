@@ -15,8 +15,8 @@ from typing import Any
 
 from . import shelf_native, sniff_shelf
 from .errors import ParseError, UnreadableError
-from .pickle_scan import ScanReport, scan_bytes
-from .shelf_io import open_shelf
+from .pickle_scan import scan_bytes
+from .shelf_io import open_shelf, pickle_protocol
 from .sniff import SniffResult
 from .summaries import Collector, register
 
@@ -110,12 +110,6 @@ def _show_key(key: bytes | str) -> str:
     return raw.decode("utf-8", "backslashreplace")
 
 
-def _protocol(value: bytes, report: ScanReport) -> int | None:
-    if len(value) >= 2 and value[0] == 0x80:
-        return value[1]
-    return None if report.error else min(report.highest_opcode_protocol, 1)
-
-
 def _items(result: SniffResult, c: Collector) -> Iterator[tuple[str, bytes]]:
     backend = result.detail.get("shelf_backend", "unknown")
     if backend in shelf_native.MODULES:
@@ -150,7 +144,7 @@ def summarize_shelve(result: SniffResult, c: Collector) -> None:
         report = scan_bytes(value)
         if len(keys) < MAX_KEYS_LISTED:
             keys.append(key)
-            protocols[key] = _protocol(value, report)
+            protocols[key] = pickle_protocol(value, report)
         for ref in report.globals.values():
             found.setdefault((ref.severity, ref.qualname, ref.why), []).append(key)
         if report.computed_globals:

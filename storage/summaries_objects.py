@@ -25,7 +25,7 @@ MAX_MEMBERS = 1000
 MAX_MEMBER_BYTES = 64 * 1024 * 1024
 STATS_ELEMENTS = 10_000_000  # larger arrays get stats from a sample
 STATS_MEMBERS = 50
-STATS_MEMBER_BYTES = 256 * 1024 * 1024  # a compressed .npz member is decompressed for stats up to this
+STATS_MEMBER_BYTES = 64 * 1024 * 1024  # a compressed .npz member is decompressed for stats up to this
 PICKLE_SUFFIXES = (".pkl", ".pickle", ".pt", ".pth", ".joblib", ".p")
 _MEMBER_ERRORS = (RuntimeError, NotImplementedError, zipfile.BadZipFile, OSError, EOFError, zlib.error,
                   lzma.LZMAError, ValueError, SyntaxError, TypeError, tokenize.TokenError)
