@@ -238,3 +238,19 @@ def test_inspect_lists_companions(tmp_path: Path) -> None:
     report = inspect_path(pkl)
     assert report["summary"]["companions"][0]["present"] is False
     assert any("missing" in f["message"] and "old.pkl_01.npy" in f["message"] for f in report["findings"])
+
+
+def test_picklescan_corpus_streams_open_or_fail_cleanly() -> None:
+    from storage.errors import KnownError
+    from tests.conftest import corpus_dir
+
+    files = sorted(p for p in corpus_dir("picklescan").rglob("*") if p.is_file())
+    with no_code_runs():
+        for path in files:
+            try:
+                stream, _ = open_joblib(path, max_bytes=64 * 2**20)
+                with stream:
+                    while stream.read(2**20):
+                        pass
+            except KnownError as exc:
+                assert str(exc), path

@@ -186,3 +186,26 @@ def test_inspect_reports_stats(tmp_path: Path) -> None:
     np.savez_compressed(tmp_path / "z.npz", x=np.arange(5), o=np.array([None], dtype=object))
     members = {m["name"]: m for m in inspect_path(tmp_path / "z.npz")["summary"]["members"]}
     assert members["x.npy"]["stats"]["max"] == 4 and "stats" not in members["o.npy"]
+
+
+def test_picklescan_corpus_arrays_read_without_running_anything() -> None:
+    from tests.conftest import corpus_dir
+
+    folder = corpus_dir("picklescan")
+    files = sorted(p for p in folder.rglob("*") if p.suffix in (".npy", ".npz"))
+    assert files
+    kinds = set()
+    with no_code_runs():
+        for path in files:
+            if path.suffix == ".npy":
+                values = [read_npy(path)]
+            else:
+                with read_npz(path) as archive:
+                    values = [archive.read(m.name) for m in archive.members]
+            for value in values:
+                kinds.add(type(value).__name__)
+                if isinstance(value, PickledArray):
+                    assert value.data[:1] == b"\x80", path
+                else:
+                    assert array_stats(value) is not None or value.dtype.kind not in "biuf"
+    assert {"PickledArray", "memmap"} <= kinds
