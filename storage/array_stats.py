@@ -8,7 +8,7 @@ touched) and the result says ``sampled``.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import numpy as np
@@ -52,15 +52,25 @@ def _pieces(array: np.ndarray, max_elements: int) -> tuple[Iterator[np.ndarray],
     return (np.array(piece) for piece in iterator), size > max_elements
 
 
+def numeric(dtype: np.dtype) -> bool:
+    """Whether stats apply: booleans, integers and real floats (not complex, records or objects)."""
+    return dtype.fields is None and dtype.kind in "biuf"
+
+
 def array_stats(array: np.ndarray, max_elements: int = 10_000_000) -> dict[str, Any] | None:
     """{count, nan_count, min, max, mean, sampled, elements} of a real numeric array, else None."""
-    dtype = array.dtype
-    if dtype.fields is not None or dtype.kind not in "biuf":
+    if not numeric(array.dtype):
         return None
+    pieces, sampled = _pieces(array, max_elements)
+    return stats_of_pieces(pieces, array.dtype, int(array.size), sampled)
+
+
+def stats_of_pieces(pieces: Iterable[np.ndarray], dtype: np.dtype, elements: int, sampled: bool
+                    ) -> dict[str, Any]:
+    """The stats of ``array_stats`` over 1-D pieces of one array (a stream, a sample)."""
     count = nan_count = 0
     low = high = None
     total = 0.0
-    pieces, sampled = _pieces(array, max_elements)
     for piece in pieces:
         if dtype.kind == "f":
             nan = np.isnan(piece)
@@ -75,7 +85,7 @@ def array_stats(array: np.ndarray, max_elements: int = 10_000_000) -> dict[str, 
         low = lo if low is None or lo < low else low
         high = hi if high is None or hi > high else high
         total += float(piece.sum(dtype=np.float64))
-    return {"elements": int(array.size), "count": count, "nan_count": nan_count,
+    return {"elements": elements, "count": count, "nan_count": nan_count,
             "min": None if low is None else _json_number(low),
             "max": None if high is None else _json_number(high),
             "mean": _json_number(total / count) if count else None, "sampled": sampled}

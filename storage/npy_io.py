@@ -14,7 +14,7 @@ import struct
 import tokenize
 import zipfile
 import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -243,6 +243,37 @@ class NpzArchive:
             return array
 
         return self._guard(member, load)
+
+    def stats(self, name: str, max_elements: int = 10_000_000) -> dict[str, Any] | None:
+        """min/max/mean of a numeric member; a compressed one is streamed, never held whole, and
+        only its first ``max_elements`` values are used when it is longer (``sampled``)."""
+        from .array_stats import array_stats, numeric, stats_of_pieces
+
+        member = next((m for m in self.members if name in (m.name, m.key)), None)
+        if member is None:
+            raise KeyError(name)
+        info = member.info
+        if info is None or not numeric(info.dtype):
+            return None
+        if not member.compressed or info.nbytes <= min(self.max_member_bytes, 64 * 2**20):
+            return array_stats(self.read(name), max_elements)
+        zinfo = self._infos[member.name]
+        wanted = min(math.prod(info.shape), max_elements)
+
+        def pieces() -> Iterator[np.ndarray]:
+            with self._zip.open(zinfo) as handle:
+                read_header(handle)
+                left = wanted
+                while left:
+                    data = handle.read(min(left, 2**20) * info.dtype.itemsize)
+                    if not data:
+                        raise ParseError(f"member {member.name}: the array data is cut short")
+                    piece = np.frombuffer(data, dtype=info.dtype)
+                    left -= piece.size
+                    yield piece
+
+        return self._guard(member, lambda: stats_of_pieces(pieces(), info.dtype, math.prod(info.shape),
+                                                           wanted < math.prod(info.shape)))
 
     @staticmethod
     def _guard(member: NpzMember, read: Callable[[], Any]) -> Any:

@@ -25,7 +25,6 @@ MAX_MEMBERS = 1000
 MAX_MEMBER_BYTES = 64 * 1024 * 1024
 STATS_ELEMENTS = 10_000_000  # larger arrays get stats from a sample
 STATS_MEMBERS = 50
-STATS_MEMBER_BYTES = 64 * 1024 * 1024  # a compressed .npz member is decompressed for stats up to this
 PICKLE_SUFFIXES = (".pkl", ".pickle", ".pt", ".pth", ".joblib", ".p")
 _MEMBER_ERRORS = (RuntimeError, NotImplementedError, zipfile.BadZipFile, OSError, EOFError, zlib.error,
                   lzma.LZMAError, ValueError, SyntaxError, TypeError, tokenize.TokenError)
@@ -221,20 +220,22 @@ def summarize_npz(result: SniffResult, c: Collector) -> None:
 
 
 def _npz_stats(path: str, members: list[dict[str, Any]], c: Collector) -> None:
-    """Number stats of the first STATS_MEMBERS numeric members, each read lazily and bounded."""
+    """Number stats of the first STATS_MEMBERS numeric members, each mapped or streamed."""
     from .npy_io import read_npz
 
     wanted = [m for m in members if "error" not in m and not m.get("object_dtype")][:STATS_MEMBERS]
     if not wanted:
         return
     try:
-        archive = read_npz(path, STATS_MEMBER_BYTES)
+        archive = read_npz(path)
     except KnownError:
         return  # the member loop above has already said what is wrong
     with archive:
         for entry in wanted:
             try:
-                _add_stats(entry, archive.read(entry["name"]))
+                stats = archive.stats(entry["name"], STATS_ELEMENTS)
+                if stats is not None:
+                    entry["stats"] = stats
             except KnownError as exc:
                 entry["stats_error"] = exc.message
 

@@ -150,6 +150,21 @@ def test_npz_bomb_and_garbage(tmp_path: Path) -> None:
             archive.read("liar")
 
 
+def test_npz_stats_stream_compressed_members(tmp_path: Path) -> None:
+    values = np.arange(3 * 2**20, dtype="<f8") % 1000
+    values[5] = np.nan
+    np.savez_compressed(tmp_path / "c.npz", big=values, text=np.array(["a"]))
+    with read_npz(tmp_path / "c.npz", max_member_bytes=2**20) as archive:
+        with pytest.raises(ParseError, match="more than"):
+            archive.read("big")  # too big to hold: but its stats stream through
+        whole = archive.stats("big", max_elements=10**8)
+        head = archive.stats("big", max_elements=1000)
+        assert archive.stats("text") is None
+    assert (whole["min"], whole["max"], whole["nan_count"], whole["sampled"]) == (0.0, 999.0, 1, False)
+    assert whole["mean"] == pytest.approx(float(np.nanmean(values)))
+    assert (head["count"], head["max"], head["sampled"], head["elements"]) == (999, 999.0, True, values.size)
+
+
 # -- saving -------------------------------------------------------------------------------------
 
 def test_save_npy_and_npz_round_trip(tmp_path: Path) -> None:
