@@ -49,6 +49,7 @@ class _Decompressing(io.RawIOBase):
         self._zlib = name in ("gzip", "zlib")
         self._produced = 0
         self._done = False
+        self._pending_input = b""  # the start of the next concatenated stream, not yet fed
         self.trailing_offset: int | None = None  # where undecoded bytes after the stream start
 
     def readable(self) -> bool:
@@ -69,8 +70,6 @@ class _Decompressing(io.RawIOBase):
             self.trailing_offset = self._raw.tell() - len(rest)
         self._done = True
         return False
-
-    _pending_input = b""
 
     def _step(self, want: int) -> bytes:
         engine = self._engine

@@ -100,6 +100,11 @@ def test_concatenated_gzip_members(tmp_path: Path) -> None:
 
     (tmp_path / "two.gz").write_bytes(gzip.compress(b"\x80\x04K\x01") + gzip.compress(b"."))
     assert read_all(tmp_path / "two.gz") == (b"\x80\x04K\x01.", "gzip")
+    packed = gzip.compress(b"\x80\x04N.")
+    (tmp_path / "junk_after.gz").write_bytes(packed + b"JUNK AFTER")
+    stream, _ = open_joblib(tmp_path / "junk_after.gz")
+    with stream:
+        assert stream.read() == b"\x80\x04N." and stream.trailing_offset == len(packed)
 
 
 def test_missing_lz4_is_unsupported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
