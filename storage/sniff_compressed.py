@@ -1,14 +1,12 @@
 """Compressed streams (what ``joblib.dump(compress=...)`` writes): detect, and read them back lazily.
 
-Only a bounded start is decompressed to sniff; ``open_decompressed`` gives a streaming reader
-for the scanner. A compressed pickle is reported as joblib, anything else as binary.
+Only a bounded start is decompressed to sniff; ``joblib_io.open_joblib`` gives the bounded
+streaming reader. A compressed pickle is reported as joblib, anything else as binary.
 """
 
 from __future__ import annotations
 
 import bz2
-import gzip
-import io
 import lzma
 import zlib
 from typing import BinaryIO
@@ -17,7 +15,21 @@ from .sniff_text import pickle_protocol01
 
 SNIFF_OUTPUT = 8192
 ZF_HEADER = 21  # joblib < 0.10: b"ZF" + hex length padded to 19 characters, then zlib data
-_STRONG = ("gzip", "bz2", "xz", "lz4")  # magics long enough that a failure means damage
+STRONG = ("gzip", "bz2", "xz", "lz4")  # magics long enough that a failure means damage
+
+
+def zfile_offset(head: bytes) -> int | None:
+    """Where the zlib data of a joblib < 0.10 "ZF" file starts, or None when ``head`` is not one.
+
+    joblib <= 0.8.4 on Python 2 padded the length one character wider, hence the optional space.
+    """
+    if not head.startswith(b"ZF0x"):
+        return None
+    if head[ZF_HEADER:ZF_HEADER + 1] == b"\x78":
+        return ZF_HEADER
+    if head[ZF_HEADER:ZF_HEADER + 2] == b" \x78":
+        return ZF_HEADER + 1
+    return None
 
 
 def compression_of(head: bytes) -> tuple[str, bytes] | None:
@@ -30,7 +42,7 @@ def compression_of(head: bytes) -> tuple[str, bytes] | None:
         return "xz", head[:6]
     if head.startswith(b"\x04\x22\x4d\x18"):
         return "lz4", head[:4]
-    if head.startswith(b"ZF0x") and head[ZF_HEADER:ZF_HEADER + 1] == b"\x78":
+    if zfile_offset(head) is not None:
         return "zlib", head[:4]
     if head.startswith(b"\x5d\x00\x00"):
         return "lzma", head[:3]
@@ -39,7 +51,8 @@ def compression_of(head: bytes) -> tuple[str, bytes] | None:
     return None
 
 
-def _lz4():
+def lz4_frame():
+    """The ``lz4.frame`` module, or None when lz4 is not installed."""
     try:
         import lz4.frame  # optional dependency, as in joblib
 
@@ -48,7 +61,8 @@ def _lz4():
         return None
 
 
-def _decompressor(name: str):
+def decompressor(name: str):
+    """A fresh incremental decompressor for ``name``; ModuleNotFoundError when lz4 is missing."""
     if name == "gzip":
         return zlib.decompressobj(wbits=31)
     if name == "zlib":
@@ -59,7 +73,7 @@ def _decompressor(name: str):
         return lzma.LZMADecompressor(format=lzma.FORMAT_XZ)
     if name == "lzma":
         return lzma.LZMADecompressor(format=lzma.FORMAT_ALONE)
-    frame = _lz4()
+    frame = lz4_frame()
     if frame is None:
         raise ModuleNotFoundError("lz4")
     return frame.LZ4FrameDecompressor()
@@ -67,9 +81,10 @@ def _decompressor(name: str):
 
 def decompress_head(name: str, data: bytes, limit: int = SNIFF_OUTPUT) -> tuple[bytes, bool]:
     """Decompress at most ``limit`` bytes from ``data``; (output, whether the stream ended)."""
-    if name == "zlib" and data.startswith(b"ZF0x"):
-        data = data[ZF_HEADER:]
-    engine = _decompressor(name)
+    start = zfile_offset(data) if name == "zlib" else None
+    if start is not None:
+        data = data[start:]
+    engine = decompressor(name)
     if name in ("gzip", "zlib"):
         out = engine.decompress(data, limit)
     else:
@@ -92,7 +107,7 @@ def sniff_compressed(head: bytes, ext: str) -> tuple[str, str, bytes, dict] | No
                 magic, {"compression": name, "unverified": True}
         return "binary", where + " (the lz4 module is missing to look inside)", magic, {"compression": name}
     except (zlib.error, OSError, lzma.LZMAError, EOFError, ValueError):
-        if name in _STRONG:
+        if name in STRONG:
             return "binary", where + " but the data does not decompress", magic, \
                 {"compression": name, "damaged": True}
         return None  # a weak magic ("x^", "]\0\0") that was a coincidence
@@ -103,57 +118,16 @@ def sniff_compressed(head: bytes, ext: str) -> tuple[str, str, bytes, dict] | No
     if out and proto:
         return "joblib", where + "; it decompresses to a protocol 0/1 pickle", magic, \
             {"compression": name, "pickle_protocol": proto[0]}
-    if name not in _STRONG and not out:
+    if name not in STRONG and not out:
         return None
     return "binary", where + "; it decompresses to something that is not a pickle", magic, \
         {"compression": name}
 
 
-class _ZlibReader(io.RawIOBase):
-    """A forward-only file object over a zlib stream (the stdlib has none)."""
-
-    def __init__(self, raw: BinaryIO) -> None:
-        super().__init__()
-        self._raw = raw
-        self._engine = zlib.decompressobj()
-        self._pending = b""
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:  # type: ignore[override]
-        while not self._pending and not self._engine.eof:
-            chunk = self._raw.read(64 * 1024)
-            if not chunk:
-                self._pending = self._engine.flush()
-                break
-            self._pending = self._engine.decompress(chunk)
-        count = min(len(buffer), len(self._pending))
-        buffer[:count] = self._pending[:count]
-        self._pending = self._pending[count:]
-        return count
-
-    def close(self) -> None:
-        self._raw.close()
-        super().close()
-
-
 def open_decompressed(path: str, name: str) -> BinaryIO:
-    """A binary stream of the decompressed content of ``path``; raises ModuleNotFoundError for lz4."""
-    if name == "gzip":
-        return gzip.open(path, "rb")
-    if name == "bz2":
-        return bz2.open(path, "rb")
-    if name in ("xz", "lzma"):
-        return lzma.open(path, "rb", format=lzma.FORMAT_XZ if name == "xz" else lzma.FORMAT_ALONE)
-    if name == "lz4":
-        frame = _lz4()
-        if frame is None:
-            raise ModuleNotFoundError("lz4")
-        return frame.open(path, "rb")
-    raw = open(path, "rb")  # noqa: SIM115 - handed to the reader, closed with it
-    if raw.read(4) == b"ZF0x":
-        raw.seek(ZF_HEADER)
-    else:
-        raw.seek(0)
-    return io.BufferedReader(_ZlibReader(raw))
+    """The bounded decompressing stream of ``joblib_io.open_joblib`` (kept for existing callers;
+    the compression is re-detected from the magic bytes, ``name`` is only a hint)."""
+    from .joblib_io import open_joblib  # joblib_io builds on this module
+
+    stream, _ = open_joblib(path)
+    return stream

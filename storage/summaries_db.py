@@ -1,23 +1,22 @@
 """Summaries of databases: SQLite, shelves (every dbm backend) and HDF5. Nothing is ever written.
 
 SQLite is opened ``mode=ro&immutable=1`` so it is neither changed nor locked. Shelves are never
-opened with ``shelve``: the dbm.dumb index is parsed as text, values are read as bytes and
-their pickles scanned.
+opened with ``shelve``: ``shelf_io`` reads keys and values as bytes (the dbm.dumb index parsed as
+text) and their pickles are scanned.
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import os
 import sqlite3
 import time
 from collections.abc import Iterator
 from typing import Any
 
-from . import sniff_shelf
-from .errors import ParseError, UnreadableError, UnsupportedError
+from . import shelf_native, sniff_shelf
+from .errors import ParseError, UnreadableError
 from .pickle_scan import scan_bytes
+from .shelf_io import open_shelf, pickle_protocol
 from .sniff import SniffResult
 from .summaries import Collector, register
 
@@ -28,7 +27,6 @@ MAX_SHELF_BYTES = 256 * 1024 * 1024
 MAX_KEYS_LISTED = 1000
 TIME_LIMIT = 30.0
 _ENCODINGS = {1: "UTF-8", 2: "UTF-16le", 3: "UTF-16be"}
-_NATIVE = {"dbm.gnu": "_gdbm", "dbm.ndbm": "_dbm"}
 
 
 def quote_ident(name: str) -> str:
@@ -112,66 +110,28 @@ def _show_key(key: bytes | str) -> str:
     return raw.decode("utf-8", "backslashreplace")
 
 
-def _dumb_items(base: str, c: Collector) -> Iterator[tuple[str, bytes]]:
-    index = base + ".dir" if os.path.exists(base + ".dir") else base + ".bak"
-    entries = sniff_shelf.read_dumb_dir(index)
-    data = base + ".dat"
-    size = os.path.getsize(data)
-    with open(data, "rb") as handle:
-        for key, offset, length in entries:
-            if offset + length > size:
-                c.add("suspicious", f"key {_show_key(key)!r}: its value lies beyond the end of "
-                      f"{os.path.basename(data)}")
-                continue
-            handle.seek(offset)
-            yield _show_key(key), handle.read(length)
-
-
-def _sqlite_items(path: str) -> Iterator[tuple[str, bytes]]:
-    conn = connect_readonly(path)
-    try:
-        for key, value in conn.execute(f"SELECT key, value FROM Dict LIMIT {MAX_SHELF_KEYS + 1}"):
-            yield _show_key(key), value if isinstance(value, bytes) else str(value).encode()
-    except sqlite3.Error as exc:
-        raise ParseError(f"the shelf's Dict table cannot be read: {exc}") from None
-    finally:
-        conn.close()
-
-
-def _native_items(backend: str, result: SniffResult, c: Collector) -> Iterator[tuple[str, bytes]]:
-    module = _NATIVE.get(backend, "_dbm")
-    available = importlib.util.find_spec(module) is not None
-    c.summary["available"] = available
-    if not available:
-        needed = (f"a Python built with {backend} (its C module {module}; on Debian/Ubuntu the "
-                  f"python3-{'gdbm' if module == '_gdbm' else 'dbm'} package)")
-        c.summary["needed"] = needed
-        raise UnsupportedError(f"This Python has no {backend} module, so the shelf cannot be read: "
-                               f"it needs {needed}")
-    db_module = importlib.import_module(backend)
-    try:
-        db = db_module.open(result.path, "r")  # GNU: the file itself; ndbm: the base name
-    except Exception as exc:  # each dbm module has its own error class
-        raise ParseError(f"{backend} cannot open the shelf: {exc}") from None
-    try:
-        for key in db.keys()[:MAX_SHELF_KEYS + 1]:
-            yield _show_key(key), db[key]
-    finally:
-        db.close()
+def _items(result: SniffResult, c: Collector) -> Iterator[tuple[str, bytes]]:
+    backend = result.detail.get("shelf_backend", "unknown")
+    if backend in shelf_native.MODULES:
+        c.summary["available"] = shelf_native.available(backend)
+        if not c.summary["available"]:
+            c.summary["needed"] = shelf_native.needed(backend)
+    shelf = open_shelf(result.path)
+    for key, value in shelf.raw_items():
+        if isinstance(value, ParseError):
+            c.add("suspicious", f"key {_show_key(key)!r}: {value.message}")
+            continue
+        yield _show_key(key), value
 
 
 @register("shelve")
 def summarize_shelve(result: SniffResult, c: Collector) -> None:
-    """Backend, keys, and each value's pickle scanned (findings name the key)."""
+    """Backend, keys with their pickle protocols, and each value's pickle scanned (findings name the key)."""
     backend = result.detail.get("shelf_backend", "unknown")
     c.summary.update(backend=backend, files=result.detail.get("files", []))
-    if backend == "dbm.dumb":
-        items = _dumb_items(result.path, c)
-    elif backend == "dbm.sqlite3":
-        items = _sqlite_items(result.path)
-    else:
-        items = _native_items(backend, result, c)
+    items = _items(result, c)
     keys: list[str] = []
+    protocols: dict[str, int | None] = {}
     found: dict[tuple[str, str, str], list[str]] = {}
     count = total = broken = 0
     for key, value in items:
@@ -181,9 +141,10 @@ def summarize_shelve(result: SniffResult, c: Collector) -> None:
             c.add("info", f"stopped after {count - 1:,} values; the rest were not checked")
             count -= 1
             break
+        report = scan_bytes(value)
         if len(keys) < MAX_KEYS_LISTED:
             keys.append(key)
-        report = scan_bytes(value)
+            protocols[key] = pickle_protocol(value, report)
         for ref in report.globals.values():
             found.setdefault((ref.severity, ref.qualname, ref.why), []).append(key)
         if report.computed_globals:
@@ -193,7 +154,7 @@ def summarize_shelve(result: SniffResult, c: Collector) -> None:
             broken += 1
             if broken <= 20:
                 c.add("suspicious", f"key {key!r}: its value is not a valid pickle ({report.error})")
-    c.summary.update(key_count=count, keys=keys, broken_values=broken)
+    c.summary.update(key_count=count, keys=keys, protocols=protocols, broken_values=broken)
     order = {"dangerous": 0, "suspicious": 1, "info": 2}
     for (severity, qualname, why), where in sorted(found.items(), key=lambda kv: order[kv[0][0]]):
         shown = ", ".join(repr(key) for key in where[:5])

@@ -8,21 +8,23 @@ them, so a member marked "encrypted" but stored in the clear is still checked.
 from __future__ import annotations
 
 import lzma
-import math
+import os
 import struct
 import tokenize
 import zipfile
 import zlib
 from typing import IO, Any
 
-from .errors import Location, ParseError, UnsupportedError
+from .errors import KnownError, Location, ParseError
+from .joblib_io import open_joblib
 from .pickle_scan import ScanReport, scan_bytes, scan_file, scan_stream
 from .sniff import SniffResult
-from .sniff_compressed import open_decompressed
 from .summaries import CHUNK, Collector, register
 
 MAX_MEMBERS = 1000
 MAX_MEMBER_BYTES = 64 * 1024 * 1024
+STATS_ELEMENTS = 10_000_000  # larger arrays get stats from a sample
+STATS_MEMBERS = 50
 PICKLE_SUFFIXES = (".pkl", ".pickle", ".pt", ".pth", ".joblib", ".p")
 _MEMBER_ERRORS = (RuntimeError, NotImplementedError, zipfile.BadZipFile, OSError, EOFError, zlib.error,
                   lzma.LZMAError, ValueError, SyntaxError, TypeError, tokenize.TokenError)
@@ -101,11 +103,7 @@ def summarize_pickle(result: SniffResult, c: Collector) -> None:
     compression = result.detail.get("compression")
     if compression:
         c.summary["compression"] = compression
-        try:
-            stream = open_decompressed(result.path, compression)
-        except ModuleNotFoundError:
-            raise UnsupportedError(f"this file is {compression}-compressed and the {compression} module "
-                                   "is not installed (pip install lz4)") from None
+        stream, _ = open_joblib(result.path)  # bounded; UnsupportedError when lz4 is missing
         with stream:
             report = scan_stream(stream, 0, None, joblib)
     else:
@@ -114,48 +112,60 @@ def summarize_pickle(result: SniffResult, c: Collector) -> None:
         c.summary["wrapper"] = result.detail["wrapper"]
     c.summary.update(scan_summary(report))
     add_scan(c, report)
+    if any(g.module.startswith("joblib") and g.name in ("NDArrayWrapper", "ZNDArrayWrapper")
+           for g in report.globals.values()):
+        _add_companions(result.path, c)
+
+
+def _add_companions(path: str, c: Collector) -> None:
+    """joblib < 0.10 kept each array in a file beside the pickle: list them, with shape and dtype."""
+    from .joblib_io import companion_names, companion_path
+    from .npy_io import read_npy_info
+
+    stream, _ = open_joblib(path)
+    with stream:
+        names = companion_names(stream.read(MAX_MEMBER_BYTES))
+    entries, missing = [], []
+    for name in names[:MAX_MEMBERS]:
+        entry: dict[str, Any] = {"file": name}
+        try:
+            target = companion_path(path, name)
+        except KnownError as exc:
+            entry["error"] = exc.message
+            c.add("suspicious", f"array file {name!r}: {exc.message}")
+        else:
+            entry["present"] = os.path.isfile(target)
+            if not entry["present"]:
+                missing.append(name)
+            elif not name.endswith(".z"):
+                try:
+                    entry.update(read_npy_info(target).describe())
+                except KnownError as exc:
+                    entry["error"] = exc.message
+        entries.append(entry)
+    c.summary["companions"] = entries
+    if missing:
+        c.add("info", f"{len(missing)} array file(s) this old joblib pickle keeps beside it are missing: "
+              + ", ".join(missing[:5]))
 
 
 # -- NumPy --------------------------------------------------------------------------------------
 
-def _npy_header(handle: IO[bytes]) -> tuple[tuple[int, int], tuple, bool, Any]:
-    """(version, shape, fortran_order, dtype) from a .npy header; never loads the data."""
-    from numpy.lib import format as npformat
-
-    version = npformat.read_magic(handle)
-    if version == (1, 0):
-        shape, fortran, dtype = npformat.read_array_header_1_0(handle)
-    elif version == (2, 0):
-        shape, fortran, dtype = npformat.read_array_header_2_0(handle)
-    elif hasattr(npformat, "_read_array_header"):
-        shape, fortran, dtype = npformat._read_array_header(handle, version)
-    else:
-        raise ValueError(f".npy format version {version[0]}.{version[1]} is not supported")
-    return version, shape, fortran, dtype
-
-
-def _describe_array(version: tuple[int, int], shape: tuple, fortran: bool, dtype: Any) -> dict[str, Any]:
-    return {"version": f"{version[0]}.{version[1]}", "shape": list(shape), "dtype": str(dtype),
-            "fortran_order": bool(fortran), "object_dtype": bool(dtype.hasobject)}
-
-
 @register("npy")
 def summarize_npy(result: SniffResult, c: Collector) -> None:
-    """Shape, dtype and order from the header; an object array's pickle is scanned."""
-    with open(result.path, "rb") as handle:
-        try:
-            version, shape, fortran, dtype = _npy_header(handle)
-        except Exception as exc:  # numpy's header parser raises ValueError, SyntaxError, TokenError, ...
-            raise ParseError(f"not a valid .npy header: {exc}", Location(offset=0)) from None
-        offset = handle.tell()
-    c.summary.update(_describe_array(version, shape, fortran, dtype), data_offset=offset)
-    if dtype.hasobject:
+    """Shape, dtype, order and min/max/mean from the header and data; object arrays: pickle scanned."""
+    from .npy_io import read_npy_info  # numpy is imported only for NumPy files
+
+    info = read_npy_info(result.path)
+    offset = info.data_offset
+    c.summary.update(info.describe(), data_offset=offset)
+    if info.object_dtype:
         c.add("suspicious", "contains pickled objects: numpy.load(allow_pickle=True) would unpickle them")
         report = scan_file(result.path, offset)
         c.summary["scan"] = scan_summary(report)
         add_scan(c, report)
         return
-    expected = math.prod(shape) * dtype.itemsize
+    expected = info.nbytes
     present = result.size - offset
     c.summary["data_bytes"] = expected
     if present < expected:
@@ -163,11 +173,28 @@ def summarize_npy(result: SniffResult, c: Collector) -> None:
                          Location(offset=result.size))
     if present > expected:
         c.add("info", f"{present - expected:,} bytes after the array data")
+    from .npy_io import read_npy
+
+    _add_stats(c.summary, read_npy(result.path))
+
+
+def _add_stats(entry: dict[str, Any], array: Any) -> None:
+    """min/max/mean of a numeric array (sampled past STATS_ELEMENTS, so a huge memmap is not read)."""
+    from .array_stats import array_stats
+    from .npy_io import PickledArray
+
+    if isinstance(array, PickledArray):
+        return
+    stats = array_stats(array, STATS_ELEMENTS)
+    if stats is not None:
+        entry["stats"] = stats
 
 
 @register("npz")
 def summarize_npz(result: SniffResult, c: Collector) -> None:
-    """Each member's shape and dtype from its header; object members' pickles are scanned."""
+    """Each member's shape, dtype and number stats; object members' pickles are scanned."""
+    from .npy_io import read_header
+
     members: list[dict[str, Any]] = []
     with _open_zip(result.path) as archive:
         infos = archive.infolist()
@@ -175,9 +202,9 @@ def summarize_npz(result: SniffResult, c: Collector) -> None:
             entry: dict[str, Any] = {"name": info.filename, "size": info.file_size}
             try:
                 with archive.open(info) as handle:
-                    version, shape, fortran, dtype = _npy_header(handle)
-                    entry.update(_describe_array(version, shape, fortran, dtype))
-                    if dtype.hasobject:
+                    header = read_header(handle)
+                    entry.update(header.describe())
+                    if header.object_dtype:
                         c.add("suspicious", f"member {info.filename}: contains pickled objects")
                         report = scan_stream(handle, handle.tell(), None)
                         entry["scan"] = scan_summary(report)
@@ -187,8 +214,30 @@ def summarize_npz(result: SniffResult, c: Collector) -> None:
                 c.add("suspicious", f"member {info.filename}: cannot read its .npy header ({exc})")
             members.append(entry)
     c.summary.update(member_count=len(infos), members=members)
+    _npz_stats(result.path, members, c)
     if members and all("error" in m for m in members):
         c.error = ParseError("no member of this .npz has a readable .npy header")
+
+
+def _npz_stats(path: str, members: list[dict[str, Any]], c: Collector) -> None:
+    """Number stats of the first STATS_MEMBERS numeric members, each mapped or streamed."""
+    from .npy_io import read_npz
+
+    wanted = [m for m in members if "error" not in m and not m.get("object_dtype")][:STATS_MEMBERS]
+    if not wanted:
+        return
+    try:
+        archive = read_npz(path)
+    except KnownError:
+        return  # the member loop above has already said what is wrong
+    with archive:
+        for entry in wanted:
+            try:
+                stats = archive.stats(entry["name"], STATS_ELEMENTS)
+                if stats is not None:
+                    entry["stats"] = stats
+            except KnownError as exc:
+                entry["stats_error"] = exc.message
 
 
 # -- containers ---------------------------------------------------------------------------------

@@ -1,0 +1,119 @@
+"""Python 3.13's SQLite shelf (dbm.sqlite3: one table ``Dict(key BLOB, value BLOB)``) read with sqlite3.
+
+Python 3.11 has no dbm.sqlite3, so the table is read directly. Reads use a ``mode=ro`` URI and
+never change the file; a WAL database without its ``-wal`` file is opened ``immutable`` as well,
+because even a read-only connection would otherwise leave ``-wal``/``-shm`` files behind. A save
+is one transaction.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import urllib.parse
+from collections.abc import Iterator
+from typing import Any
+
+from .errors import ParseError, UnreadableError, WriteError
+
+
+def _blob(value: Any) -> bytes:
+    """A column value as bytes (dbm.sqlite3 stores BLOBs; hand-made shelves may hold TEXT)."""
+    if isinstance(value, bytes):
+        return value
+    if value is None:
+        return b""
+    return str(value).encode("utf-8")
+
+
+def readonly_uri(path: str) -> str:
+    """``mode=ro``, plus ``immutable=1`` when the file is in WAL mode with no ``-wal`` to merge."""
+    uri = f"file:{urllib.parse.quote(os.path.abspath(path))}?mode=ro"
+    try:
+        with open(path, "rb") as handle:
+            wal = handle.read(20)[18:19] == b"\x02"
+    except OSError:
+        wal = False
+    if wal and not os.path.exists(path + "-wal"):
+        uri += "&immutable=1"
+    return uri
+
+
+def _write_error(path: str, exc: Exception) -> WriteError:
+    return WriteError(f"Could not save {os.path.basename(path)}: {exc}. The shelf is unchanged.")
+
+
+class SqliteStore:
+    """Keys by rowid (so TEXT-typed keys of hand-made shelves still work), values read one at a time."""
+
+    backend = "dbm.sqlite3"
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.files = (path,)
+        self._rowids: dict[bytes, int] = {}
+        self._load()
+
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            return sqlite3.connect(readonly_uri(self.path), uri=True)
+        except sqlite3.Error as exc:
+            raise UnreadableError(f"Cannot open the shelf {self.path}: {exc}") from None
+
+    def _query(self, sql: str, args: tuple = ()) -> list[tuple]:
+        conn = self._connect()
+        try:
+            return conn.execute(sql, args).fetchall()
+        except sqlite3.Error as exc:
+            raise ParseError(f"the shelf's Dict table cannot be read: {exc}") from None
+        finally:
+            conn.close()
+
+    def _load(self) -> None:
+        self._rowids = {_blob(key): rowid for rowid, key in self._query("SELECT rowid, key FROM Dict")}
+
+    def raw_keys(self) -> list[bytes]:
+        return list(self._rowids)
+
+    def read(self, key: bytes) -> bytes:
+        rows = self._query("SELECT value FROM Dict WHERE rowid = ?", (self._rowids[key],))
+        if not rows:
+            raise ParseError(f"the key {key!r} disappeared from the shelf (changed by another program?)")
+        return _blob(rows[0][0])
+
+    def items(self) -> Iterator[tuple[bytes, bytes | ParseError]]:
+        conn = self._connect()
+        try:
+            for key, value in conn.execute("SELECT key, value FROM Dict"):
+                yield _blob(key), _blob(value)
+        except sqlite3.Error as exc:
+            raise ParseError(f"the shelf's Dict table cannot be read: {exc}") from None
+        finally:
+            conn.close()
+
+    def commit(self, changes: dict[bytes, bytes | None]) -> None:
+        try:
+            conn = sqlite3.connect(f"file:{urllib.parse.quote(os.path.abspath(self.path))}?mode=rw",
+                                   uri=True, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise _write_error(self.path, exc) from None
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            for key, value in changes.items():
+                rowid = self._rowids.get(key)
+                if value is None:
+                    if rowid is not None:
+                        conn.execute("DELETE FROM Dict WHERE rowid = ?", (rowid,))
+                elif rowid is not None:
+                    conn.execute("UPDATE Dict SET value = CAST(? AS BLOB) WHERE rowid = ?", (value, rowid))
+                else:
+                    conn.execute("REPLACE INTO Dict (key, value) VALUES (CAST(? AS BLOB), CAST(? AS BLOB))",
+                                 (key, value))
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise _write_error(self.path, exc) from None
+        finally:
+            conn.close()
+        self._load()
