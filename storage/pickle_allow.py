@@ -80,7 +80,9 @@ def _build_encode(args: tuple) -> Any:
 
 
 def _real(value: Any) -> Any:
-    return value.real if isinstance(value, GlobalNode) else value
+    if isinstance(value, GlobalNode) and value.real is not None:
+        return value.real
+    return value
 
 
 def _build_defaultdict(args: tuple) -> Any:

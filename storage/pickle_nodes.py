@@ -49,7 +49,7 @@ def preview(value: Any) -> str:
         text = repr(value)
         return text if len(text) <= _PREVIEW else text[:_PREVIEW] + "…"
     if isinstance(value, GlobalNode):
-        return value.qualname
+        return value.label()
     label = getattr(value, "label", None)
     if callable(label) and isinstance(value, CallNode | PersistentNode | BufferNode):
         return value.label()

@@ -24,11 +24,17 @@ from typing import Any, BinaryIO
 from .errors import Location, ParseError
 from .pickle_danger import classify
 from .pickle_nodes import BufferNode, GlobalNode
+from .pickle_scan import scan_bytes
 from .pickle_unpicklers import FastUnpickler, LimitError, LoadState, SlowUnpickler
+
+try:
+    import resource
+except ImportError:  # Windows: no address-space cap; doubtful inputs use the Python unpickler
+    resource = None  # type: ignore[assignment]
 
 _STACK_LOCK = threading.Lock()
 _NON_SPACE = re.compile(rb"[^ \t\r\n]")
-_SMALL = 256 * 1024  # inputs this small load on the caller's thread
+_SMALL = 16 * 1024  # inputs this small load on the caller's thread (any stack holds their nesting)
 
 
 @dataclass(frozen=True)
@@ -38,9 +44,9 @@ class Limits:
     max_bytes: int = 4 * 1024**3  # whole input
     max_globals: int = 100_000  # distinct globals in one pickle
     max_array_bytes: int = 8 * 1024**3  # one joblib array
-    stack_per_byte: int = 64  # thread stack reserved per input byte (C recursion on nested tuples)
+    stack_per_byte: int = 128  # thread stack per input byte (hashing a nested tuple recurses in C)
     min_stack: int = 32 * 1024**2
-    max_stack: int = 1024**3
+    max_stack: int = 8 * 1024**3  # address space only: a thread's stack pages are used on demand
     memo_budget: int = 512 * 1024**2  # extra address space for a C load the memo-bomb check doubts
 
 
@@ -134,8 +140,6 @@ def _address_space_cap(budget: int) -> Iterator[None]:
     quick MemoryError. Only used when the pre-check saw a possible bomb (bytes inside strings look
     the same), and only where ``resource`` exists; elsewhere the Python unpickler takes over.
     """
-    import resource
-
     with open("/proc/self/statm", "rb") as handle:
         current = int(handle.read().split()[0]) * resource.getpagesize()
     soft, hard = resource.getrlimit(resource.RLIMIT_AS)
@@ -150,18 +154,38 @@ def _address_space_cap(budget: int) -> Iterator[None]:
 
 
 def _can_cap() -> bool:
-    try:
-        import resource  # noqa: F401
-    except ImportError:
-        return False
-    return os.path.exists("/proc/self/statm")
+    return resource is not None and os.path.exists("/proc/self/statm")
 
 
-def _run(func: Callable[[], Any], size: int, limits: Limits) -> Any:
-    """Call ``func`` on a thread with a stack sized for ``size`` input bytes; re-raise its error."""
-    if size <= _SMALL:
+_NESTING_OPS = b"\x85\x86\x87tR\x81\x92oi\x91"  # opcodes that can wrap a tuple in a tuple or frozenset
+
+
+def _nesting_bound(data: bytes | memoryview, start: int) -> int:
+    """At most this many tuples can nest: each level needs one of ``_NESTING_OPS``."""
+    import numpy as np
+
+    counts = np.bincount(np.frombuffer(data, np.uint8)[start:], minlength=256)
+    return int(sum(counts[b] for b in _NESTING_OPS))
+
+
+def _stack_for(data: bytes | memoryview, start: int, limits: Limits) -> int:
+    """Thread stack for loading ``data``: hashing a tuple nested N deep recurses N times in C."""
+    size = len(data) - start
+    if size * limits.stack_per_byte + limits.min_stack <= limits.max_stack:
+        return max(size * limits.stack_per_byte, limits.min_stack)
+    levels = _nesting_bound(data, start)
+    need = levels * limits.stack_per_byte + limits.min_stack
+    if need > limits.max_stack:
+        raise LimitError(f"the pickle may nest up to {levels:,} levels deep, more than the loader's "
+                         f"{limits.max_stack // 2**20:,} MB stack can hold")
+    return need
+
+
+def _run(func: Callable[[], Any], data: bytes | memoryview, start: int, limits: Limits) -> Any:
+    """Call ``func`` on a thread with a stack sized for the input; re-raise its error."""
+    if len(data) - start <= _SMALL:
         return func()
-    stack = min(max(size * limits.stack_per_byte, limits.min_stack), limits.max_stack)
+    stack = _stack_for(data, start, limits)
     box: dict[str, Any] = {}
 
     def target() -> None:
@@ -175,6 +199,9 @@ def _run(func: Callable[[], Any], size: int, limits: Limits) -> Any:
         try:
             thread = threading.Thread(target=target, name="datashelf-pickle-load", daemon=True)
             thread.start()
+        except RuntimeError:
+            raise LimitError(f"a {stack // 2**20:,} MB stack for loading this pickle could not be "
+                             "reserved") from None
         finally:
             threading.stack_size(old)
     thread.join()
@@ -203,18 +230,16 @@ def _attempt(stream: io.BytesIO, state: LoadState, slow: bool, joblib: bool) -> 
 def _error(exc: BaseException, data: bytes | memoryview, start: int, offset: int, state: LoadState | None,
            ) -> PickleLoadError:
     """A user-readable error: the scanner pins down where a damaged stream breaks."""
-    from .pickle_scan import scan_bytes
-
     seen = _uses(state) if state else []
     if isinstance(exc, LimitError):
         return PickleLoadError(f"The pickle was not loaded: {exc}.", Location(offset=offset), seen)
-    if isinstance(exc, MemoryError):
-        return PickleLoadError("The pickle is too big to load: memory ran out.",
-                               Location(offset=offset), seen)
     report = scan_bytes(bytes(data[start:start + 64 * 1024**2]))
     if report.error is not None:
         at = start + (report.error_offset or 0)
         return PickleLoadError(f"This is not a valid pickle: {report.error}.", Location(offset=at), seen)
+    if isinstance(exc, MemoryError):
+        return PickleLoadError("The pickle is too big to load: memory ran out.",
+                               Location(offset=offset), seen)
     text = str(exc) or type(exc).__name__
     if len(text) > 200:
         text = text[:200] + "…"
@@ -243,12 +268,11 @@ def _load_at(data: bytes | memoryview, start: int, joblib: bool, limits: Limits)
     slow = (joblib or bool(copyreg._extension_registry) or bool(copyreg._extension_cache)  # type: ignore[attr-defined]
             or (bomb and not _can_cap()))
     plans = [(True, True)] if slow else [(False, False), (True, False)]
-    size = len(data) - start
     error: BaseException | None = None
     loaded = None
     for careful, use_slow in plans:
         try:
-            loaded = _run(lambda c=careful, s=use_slow: one(c, s), size, limits)
+            loaded = _run(lambda c=careful, s=use_slow: one(c, s), data, start, limits)
             break
         except (KeyboardInterrupt, SystemExit):
             raise
