@@ -121,6 +121,7 @@ class SlowUnpickler(_Common, pickle._Unpickler):  # type: ignore[name-defined]
             raise pickle.UnpicklingError("a joblib array's dtype cannot be read safely")
         if dtype.hasobject:  # joblib pickles object arrays: a complete nested pickle follows
             inner = SlowUnpickler(self.raw, self.state, None, joblib=True)
+            inner._unframer = self._unframer
             inner.read = self.read  # type: ignore[method-assign]
             inner.readline = self.readline  # type: ignore[method-assign]
             inner.readinto = self.readinto  # type: ignore[method-assign]

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import os
 import pickle
 import struct
 import sys
@@ -24,8 +23,8 @@ _WATCHED = ("os.system", "os.exec", "os.spawn", "os.posix_spawn", "os.fork", "os
 
 class _Detector:
     active = False
-    events: list[tuple[str, tuple]] = []  # noqa: RUF012 - one shared log for the one hook
-    canaries: set[str] = set()  # noqa: RUF012
+    events: list[tuple[str, tuple]] = []
+    canaries: set[str] = set()
     installed = False
 
     @classmethod
@@ -121,8 +120,8 @@ def attacks(canary: Path) -> dict[str, tuple[bytes, bool]]:
 
 def evil(cmd: str = "true", protocol: int = 4) -> bytes:
     """A pickle that runs ``os.system(cmd)`` when really loaded."""
-    return ops(b"\x80", bytes([max(protocol, 2)]), b"cos\nsystem\nX", struct.pack("<I", len(cmd)), cmd.encode(),
-               b"\x85R.")
+    head = b"\x80" + bytes([max(protocol, 2)])
+    return ops(head, b"cos\nsystem\nX", struct.pack("<I", len(cmd)), cmd.encode(), b"\x85R.")
 
 
 def nested_tuple_key(depth: int) -> bytes:
