@@ -1,0 +1,180 @@
+"""The safe loader's allowlist: exact (module, name) pairs it may rebuild, and how.
+
+``resolve(module, name, careful)`` gives what ``find_class`` returns for an allowlisted global:
+in fast mode the real C type itself for types whose constructor is harmless with any arguments
+(the C unpickler then calls it at full speed); in careful mode, and always for the rest, a
+``GlobalNode`` whose ``build`` checks the argument types and rebuilds the value, or keeps the call
+as a node. Nothing here imports a module the file names; NumPy is imported only when the file
+references a NumPy global.
+"""
+
+from __future__ import annotations
+
+import builtins
+import collections
+import datetime
+import decimal
+import re
+from collections.abc import Callable
+from typing import Any
+
+from .pickle_nodes import GlobalNode
+
+Builder = Callable[[tuple], Any]
+_LATIN1 = frozenset({"latin1", "latin-1", "iso-8859-1", "iso8859-1", "l1"})
+_PY2 = {"__builtin__": "builtins", "copy_reg": "copyreg"}
+_BUILTIN_TYPES = ("int", "float", "complex", "tuple", "list", "dict", "set", "frozenset", "bool",
+                  "object", "slice")
+_PY2_BUILTINS = {"unicode": "str", "long": "int"}
+# Types whose constructor only builds a value from its arguments (it never calls them, never
+# allocates more than its arguments hold): the fast path hands the C unpickler the type itself.
+FAST: dict[tuple[str, str], Any] = {("builtins", n): getattr(builtins, n) for n in _BUILTIN_TYPES}
+FAST.update({("datetime", n): getattr(datetime, n) for n in ("date", "time", "datetime", "timedelta",
+                                                                "timezone")})
+FAST[("decimal", "Decimal")] = decimal.Decimal
+FAST[("collections", "OrderedDict")] = collections.OrderedDict
+_FACTORIES = frozenset({list, dict, set, frozenset, int, float, complex, str, bytes, bytearray, tuple, bool,
+                        collections.OrderedDict})
+_SIMPLE_DTYPE = re.compile(r"^[<>|=]?[a-zA-Z]{1,2}\d{0,3}(\[[a-zA-Z]{1,2}\])?$")
+
+
+def _try(real: Any) -> Builder:
+    def build(args: tuple) -> Any:
+        try:
+            return real(*args)
+        except (TypeError, ValueError, OverflowError, ArithmeticError, KeyError):
+            return NotImplemented
+    return build
+
+
+def _build_str(args: tuple) -> Any:
+    if not args:
+        return ""
+    return args[0] if len(args) == 1 and type(args[0]) is str else NotImplemented
+
+
+def _bytes_like(kind: type) -> Builder:
+    """bytes()/bytearray() from bytes or (str, latin-1); never from a size (a memory bomb)."""
+    def build(args: tuple) -> Any:
+        if not args:
+            return kind()
+        if len(args) == 1 and type(args[0]) in (bytes, bytearray):
+            return kind(args[0])
+        if len(args) == 2 and type(args[0]) is str and type(args[1]) is str and args[1].lower() in _LATIN1:
+            try:
+                return kind(args[0].encode("latin-1"))
+            except UnicodeEncodeError:
+                return NotImplemented
+        return NotImplemented
+    return build
+
+
+def _build_encode(args: tuple) -> Any:
+    """``_codecs.encode(text, 'latin1')``: how protocols 0-2 write bytes."""
+    if len(args) == 2 and type(args[0]) is str and type(args[1]) is str and args[1].lower() in _LATIN1:
+        try:
+            return args[0].encode("latin-1")
+        except UnicodeEncodeError:
+            return NotImplemented
+    return NotImplemented
+
+
+def _real(value: Any) -> Any:
+    if isinstance(value, GlobalNode) and value.real is not None:
+        return value.real
+    return value
+
+
+def _build_defaultdict(args: tuple) -> Any:
+    if len(args) == 1:
+        factory = _real(args[0])
+        if factory is None or (isinstance(factory, type) and factory in _FACTORIES):
+            return collections.defaultdict(factory)
+    return NotImplemented
+
+
+def _numpy(name: str) -> tuple[Builder | None, Any]:
+    """(builder, real object) for an allowlisted NumPy global."""
+    import numpy as np
+
+    if name == "ndarray":
+        return None, np.ndarray
+    if name == "dtype":
+        def build_dtype(args: tuple) -> Any:
+            if (len(args) == 3 and type(args[0]) is str and _SIMPLE_DTYPE.match(args[0])
+                    and type(args[1]) is bool and type(args[2]) is bool):
+                try:
+                    return np.dtype(*args)
+                except (TypeError, ValueError):
+                    return NotImplemented
+            return NotImplemented
+        return build_dtype, np.dtype
+    if name == "_reconstruct":
+        def build_reconstruct(args: tuple) -> Any:
+            # numpy's own ``ndarray.__setstate__`` then fills it from BUILD's (checked) state
+            if len(args) == 3 and _real(args[0]) is np.ndarray and type(args[2]) in (bytes, str):
+                return np.ndarray.__new__(np.ndarray, (0,), "b")
+            return NotImplemented
+        return build_reconstruct, None
+    if name == "scalar":
+        def build_scalar(args: tuple) -> Any:
+            if len(args) != 2 or not isinstance(args[0], np.dtype):
+                return NotImplemented
+            if args[0].hasobject:
+                return args[1]
+            if type(args[1]) is not bytes or len(args[1]) != args[0].itemsize:
+                return NotImplemented
+            return np.frombuffer(args[1], args[0])[0].copy()
+        return build_scalar, None
+    if name == "_frombuffer":
+        def build_frombuffer(args: tuple) -> Any:
+            if (len(args) != 4 or not isinstance(args[0], bytes | bytearray)
+                    or not isinstance(args[1], np.dtype)):
+                return NotImplemented
+            buf, dtype, shape, order = args
+            if dtype.hasobject or not isinstance(shape, tuple) or order not in ("C", "F"):
+                return NotImplemented
+            try:
+                return np.frombuffer(buf, dtype).reshape(shape, order=order)
+            except (TypeError, ValueError):
+                return NotImplemented
+        return build_frombuffer, None
+    return None, None
+
+
+_NUMPY = {("numpy", "ndarray"), ("numpy", "dtype"),
+          ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+          ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
+          ("numpy.core.numeric", "_frombuffer"), ("numpy._core.numeric", "_frombuffer")}
+_BUILDERS: dict[tuple[str, str], Builder] = {
+    ("builtins", "str"): _build_str, ("builtins", "bytes"): _bytes_like(bytes),
+    ("builtins", "bytearray"): _bytes_like(bytearray), ("_codecs", "encode"): _build_encode,
+    ("collections", "defaultdict"): _build_defaultdict,
+}
+_REAL_OF_BUILDER = {("builtins", "str"): str, ("builtins", "bytes"): bytes,
+                    ("builtins", "bytearray"): bytearray,
+                    ("collections", "defaultdict"): collections.defaultdict}
+
+
+def canonical(module: str, name: str) -> tuple[str, str]:
+    """The Python 3 name of a protocol 0-2 global (``__builtin__.unicode`` → ``builtins.str``)."""
+    module = _PY2.get(module, module)
+    if module == "builtins":
+        name = _PY2_BUILTINS.get(name, name)
+    return module, name
+
+
+def resolve(module: str, name: str, careful: bool) -> Any:
+    """What ``find_class`` returns for ``module.name``: a real type, a GlobalNode with a builder,
+    or None when the global is not allowlisted."""
+    key = canonical(module, name)
+    real = FAST.get(key)
+    if real is not None:
+        return GlobalNode(module, name, _try(real), real) if careful else real
+    build = _BUILDERS.get(key)
+    if build is not None:
+        return GlobalNode(module, name, build, _REAL_OF_BUILDER.get(key))
+    if key in _NUMPY:
+        build, real = _numpy(key[1])
+        return GlobalNode(module, name, build, real)
+    return None

@@ -1,0 +1,155 @@
+"""The two unpicklers behind ``pickle_safe``: the C one (speed) and the Python one (control).
+
+Both resolve globals through one ``find_class`` that never imports (``pickle_allow`` or an inert
+``GlobalNode``) and turn persistent IDs into ``PersistentNode``. The Python one also replaces
+extension codes by ``ExtensionNode`` (the C one looks them up in ``copyreg``'s cache itself), keeps a
+dict memo (a huge LONG_BINPUT index costs nothing), and reads the arrays joblib writes after each
+``NumpyArrayWrapper`` straight from the stream.
+"""
+
+from __future__ import annotations
+
+import math
+import pickle
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO
+
+from .pickle_allow import resolve
+from .pickle_nodes import CallNode, ExtensionNode, GlobalNode, PersistentNode
+
+WRAPPER = ("joblib.numpy_pickle", "NumpyArrayWrapper")
+OLD_WRAPPERS = {("joblib.numpy_pickle", "NDArrayWrapper"), ("joblib.numpy_pickle", "ZNDArrayWrapper")}
+
+
+class LimitError(Exception):
+    """A safety limit was reached; the message is for the user."""
+
+
+@dataclass
+class LoadState:
+    """What one load collects besides the value (shared by nested joblib object-array pickles)."""
+
+    careful: bool
+    max_globals: int
+    max_array_bytes: int
+    remaining: int | None = None  # bytes left in the stream, when known
+    uses: dict[tuple[str, str], int] = field(default_factory=dict)
+    resolved: dict[tuple[str, str], Any] = field(default_factory=dict)
+    extensions: list[int] = field(default_factory=list)
+    persistent_ids: int = 0
+    companions: list[str] = field(default_factory=list)
+    arrays: int = 0
+
+
+class _Common:
+    """find_class / persistent_load shared by both unpicklers."""
+
+    state: LoadState
+
+    def find_class(self, module: str, name: str) -> Any:
+        state = self.state
+        key = (module, name)
+        count = state.uses.get(key)
+        if count is None:
+            if len(state.uses) >= state.max_globals:
+                raise LimitError(f"the pickle names more than {state.max_globals:,} different globals")
+            state.uses[key] = 1
+            found = resolve(module, name, state.careful)
+            state.resolved[key] = found if found is not None else GlobalNode(module, name)
+        else:
+            state.uses[key] = count + 1
+        return state.resolved[key]
+
+    def persistent_load(self, pid: Any) -> PersistentNode:
+        self.state.persistent_ids += 1
+        return PersistentNode(pid)
+
+
+class FastUnpickler(_Common, pickle.Unpickler):
+    """The C unpickler with a find_class that never imports."""
+
+    def __init__(self, file: BinaryIO, state: LoadState, buffers: Any) -> None:
+        super().__init__(file, buffers=buffers)
+        self.state = state
+
+
+class SlowUnpickler(_Common, pickle._Unpickler):  # type: ignore[name-defined]
+    """The pure-Python unpickler: dict memo, extension codes as nodes, joblib array data."""
+
+    dispatch = dict(pickle._Unpickler.dispatch)  # type: ignore[attr-defined]
+
+    def __init__(self, file: BinaryIO, state: LoadState, buffers: Any, joblib: bool = False) -> None:
+        super().__init__(file, buffers=buffers)
+        self.state, self.joblib, self.raw = state, joblib, file
+
+    def get_extension(self, code: int) -> None:
+        self.state.extensions.append(code)
+        self.append(ExtensionNode(code))
+
+    def load_build(self) -> None:
+        pickle._Unpickler.load_build(self)  # type: ignore[attr-defined]
+        top = self.stack[-1]
+        if not self.joblib or type(top) is not CallNode or not isinstance(top.func, GlobalNode):
+            return
+        key = (top.func.module, top.func.name)
+        if key == WRAPPER:
+            self.stack[-1] = self._read_array(top.state)
+        elif (key in OLD_WRAPPERS and isinstance(top.state, dict)
+              and isinstance(top.state.get("filename"), str)):
+            self.state.companions.append(top.state["filename"])
+
+    dispatch[pickle.BUILD[0]] = load_build
+
+    def _read(self, n: int, what: str) -> bytes:
+        remaining = self.state.remaining
+        if n > self.state.max_array_bytes or (remaining is not None and n > remaining):
+            raise LimitError(f"{what} claims {n:,} bytes, more than the file holds")
+        data = self.read(n)
+        if len(data) < n:
+            raise EOFError(f"{what} is cut short")
+        return data
+
+    def _read_array(self, state: Any) -> Any:
+        """The array joblib wrote right after this wrapper's BUILD, read as raw bytes."""
+        import numpy as np
+
+        self.state.arrays += 1
+        if not isinstance(state, dict):
+            raise pickle.UnpicklingError("a joblib array wrapper has no state")
+        dtype, shape, order = state.get("dtype"), state.get("shape"), state.get("order", "C")
+        if not isinstance(dtype, np.dtype):
+            raise pickle.UnpicklingError("a joblib array's dtype cannot be read safely")
+        if dtype.hasobject:  # joblib pickles object arrays: a complete nested pickle follows
+            inner = SlowUnpickler(self.raw, self.state, None, joblib=True)
+            inner._unframer = self._unframer
+            inner.read = self.read  # type: ignore[method-assign]
+            inner.readline = self.readline  # type: ignore[method-assign]
+            inner.readinto = self.readinto  # type: ignore[method-assign]
+            return inner._load_nested()
+        if (not isinstance(shape, tuple) or not all(type(n) is int and n >= 0 for n in shape)
+                or order not in ("C", "F")):
+            raise pickle.UnpicklingError("a joblib array's shape or order is not valid")
+        if isinstance(state.get("numpy_array_alignment_bytes"), int):
+            pad = self._read(1, "the array padding")[0]
+            self._read(pad, "the array padding")
+        count = math.prod(shape)
+        data = bytearray(self._read(count * dtype.itemsize, "the array data"))
+        array = np.frombuffer(data, dtype=dtype, count=count)
+        if order == "F":
+            return array.reshape(shape[::-1]).transpose()
+        return array.reshape(shape)
+
+    def _load_nested(self) -> Any:
+        """Run one pickle on the reader of the enclosing load (the framer state is the caller's)."""
+        self.metastack, self.stack = [], []
+        self.append = self.stack.append
+        self.proto = 0
+        read, dispatch = self.read, self.dispatch
+        try:
+            while True:
+                key = read(1)
+                if not key:
+                    raise EOFError
+                dispatch[key[0]](self)
+        except pickle._Stop as stopinst:  # type: ignore[attr-defined]
+            return stopinst.value

@@ -1,0 +1,262 @@
+"""Write a safely loaded tree back as a pickle, re-emitting its nodes exactly as they were read.
+
+A ``pickle._Pickler`` subclass: values are pickled normally (they are plain containers and the
+allowlisted types), while ``GlobalNode`` becomes GLOBAL/STACK_GLOBAL without importing anything
+(the stock ``save_global`` imports the module to check it), and ``CallNode`` re-emits its func, args
+and call opcode, then its items and BUILD state. The memo keeps shared references and cycles.
+Whatever a protocol cannot express faithfully is refused with ``UnsupportedError``.
+"""
+
+from __future__ import annotations
+
+import _compat_pickle
+import io
+import pickle
+import sys
+import threading
+from typing import IO, Any
+
+from .errors import UnsupportedError, WriteError
+from .pickle_nodes import NO_STATE, BufferNode, CallNode, ExtensionNode, GlobalNode, PersistentNode
+
+_BATCH = 1000
+_STACK = 512 * 1024**2
+
+
+class _TreePickler(pickle._Pickler):  # type: ignore[name-defined]
+    dispatch = dict(pickle._Pickler.dispatch)  # type: ignore[attr-defined]
+
+    def persistent_id(self, obj: Any) -> Any:
+        if type(obj) is PersistentNode:
+            if obj.pid is None:
+                raise UnsupportedError("A persistent ID of None cannot be written: it reads as no ID.")
+            pid = obj.pid
+            if self.proto == 0 and not (isinstance(pid, str) and "\n" not in pid and pid.isascii()):
+                raise UnsupportedError("Protocol 0 only writes persistent IDs of one line of ASCII text.")
+            return obj.pid
+        return None
+
+    def _global(self, node: GlobalNode) -> None:
+        module, name = node.module, node.name
+        if self.proto >= 3:  # Python 2 names are only translated when reading protocols 0-2
+            if (module, name) in _compat_pickle.NAME_MAPPING:
+                module, name = _compat_pickle.NAME_MAPPING[(module, name)]
+            else:
+                module = _compat_pickle.IMPORT_MAPPING.get(module, module)
+        if self.proto >= 4:
+            self.save(module)
+            self.save(name)
+            self.write(pickle.STACK_GLOBAL)
+        else:
+            for part in (module, name):
+                if not isinstance(part, str) or "\n" in part:
+                    raise UnsupportedError(f"The global {node.qualname!r} cannot be written in protocol "
+                                           f"{self.proto}: its name is not one line of text.")
+            if self.proto >= 3 or (module.isascii() and name.isascii()):
+                self.write(pickle.GLOBAL + f"{module}\n{name}\n".encode())
+            else:
+                raise UnsupportedError(f"The global {node.qualname!r} has non-ASCII names, which protocol "
+                                       f"{self.proto} reads differently.")
+        self.memoize(node)
+        for op, value in node.mutations:
+            self._mutation(op, value)
+
+    def _mutation(self, op: str, value: Any) -> None:
+        if op == "build":
+            self.save(value)
+            self.write(pickle.BUILD)
+        elif op == "appends":
+            self._items(value)
+        elif op == "setitem":
+            self.save(value[0])
+            self.save(value[1])
+            self.write(pickle.SETITEM)
+        elif op == "additems":
+            self._set_items(value)
+
+    def save_global_node(self, node: GlobalNode) -> None:
+        if type(node) is ExtensionNode:
+            code = node.code
+            if self.proto < 2:
+                raise UnsupportedError("Extension codes need protocol 2 or later.")
+            if code <= 0xFF:
+                self.write(pickle.EXT1 + code.to_bytes(1, "little"))
+            elif code <= 0xFFFF:
+                self.write(pickle.EXT2 + code.to_bytes(2, "little"))
+            else:
+                self.write(pickle.EXT4 + code.to_bytes(4, "little", signed=True))
+            self.memoize(node)
+            return
+        self._global(node)
+
+    dispatch[GlobalNode] = save_global_node
+    dispatch[ExtensionNode] = save_global_node
+
+    def _items(self, items: list) -> None:
+        for start in range(0, len(items), _BATCH):
+            batch = items[start:start + _BATCH]
+            if self.proto >= 1 and len(batch) > 1:
+                self.write(pickle.MARK)
+                for item in batch:
+                    self.save(item)
+                self.write(pickle.APPENDS)
+            else:
+                for item in batch:
+                    self.save(item)
+                    self.write(pickle.APPEND)
+
+    def _set_items(self, items: list) -> None:
+        if self.proto < 4:
+            raise UnsupportedError(f"Items added to a set-like object (ADDITEMS) need protocol 4; "
+                                   f"this is protocol {self.proto}.")
+        for start in range(0, len(items), _BATCH):
+            self.write(pickle.MARK)
+            for item in items[start:start + _BATCH]:
+                self.save(item)
+            self.write(pickle.ADDITEMS)
+
+    def _dict_items(self, pairs: list) -> None:
+        for start in range(0, len(pairs), _BATCH):
+            batch = pairs[start:start + _BATCH]
+            if self.proto >= 1 and len(batch) > 1:
+                self.write(pickle.MARK)
+                for key, value in batch:
+                    self.save(key)
+                    self.save(value)
+                self.write(pickle.SETITEMS)
+            else:
+                for key, value in batch:
+                    self.save(key)
+                    self.save(value)
+                    self.write(pickle.SETITEM)
+
+    def save_call(self, node: CallNode) -> None:
+        args = node.args
+        if not isinstance(args, tuple):
+            raise UnsupportedError(f"The arguments of {node.label()} must be a tuple to be written.")
+        kind, kwargs = node.kind, node.kwargs or {}
+        if kind in ("newobj", "newobj_ex"):
+            if kwargs or kind == "newobj_ex":
+                if self.proto >= 4:
+                    self.save(node.func)
+                    self.save(args)
+                    self.save(kwargs)
+                    self.write(pickle.NEWOBJ_EX)
+                else:  # the same call, spelt the way older protocols can: copyreg.__newobj_ex__
+                    self.save(self._helper("__newobj_ex__"))
+                    self.save((node.func, args, kwargs))
+                    self.write(pickle.REDUCE)
+            elif self.proto >= 2:
+                self.save(node.func)
+                self.save(args)
+                self.write(pickle.NEWOBJ)
+            else:
+                self.save(self._helper("__newobj__"))
+                self.save((node.func, *args))
+                self.write(pickle.REDUCE)
+        else:
+            if kwargs:
+                raise UnsupportedError(f"{node.label()} passes keyword arguments to a call, which a "
+                                       "pickle cannot express.")
+            self.save(node.func)
+            self.save(args)
+            self.write(pickle.REDUCE)
+        self.memoize(node)
+        self._after(node)
+
+    def _helper(self, name: str) -> GlobalNode:
+        helpers = self.__dict__.setdefault("_helpers", {})
+        if name not in helpers:
+            helpers[name] = GlobalNode("copyreg", name)
+        return helpers[name]
+
+    def _after(self, node: CallNode) -> None:
+        if node.list_items is not None:
+            self._items(node.list_items)
+        if node.dict_items is not None:
+            self._dict_items(node.dict_items)
+        if node.set_items is not None:
+            self._set_items(node.set_items)
+        if node.state is not NO_STATE:
+            self.save(node.state)
+            self.write(pickle.BUILD)
+
+    dispatch[CallNode] = save_call
+
+    def save_buffer_node(self, node: BufferNode) -> None:
+        raise UnsupportedError(f"The pickle refers to {node.label()}, whose bytes were never in the "
+                               "file: it cannot be written back.")
+
+    dispatch[BufferNode] = save_buffer_node
+
+
+def _depth(value: Any, limit: int) -> int:
+    """The nesting depth of ``value`` (iteratively), stopping at ``limit``."""
+    deepest, seen = 0, set()
+    todo = [(value, 1)]
+    while todo:
+        item, depth = todo.pop()
+        if depth > deepest:
+            deepest = depth
+            if deepest > limit:
+                return deepest
+        if id(item) in seen:
+            continue
+        if isinstance(item, list | tuple | set | frozenset):
+            seen.add(id(item))
+            todo.extend((child, depth + 1) for child in item)
+        elif isinstance(item, dict):
+            seen.add(id(item))
+            todo.extend((child, depth + 1) for pair in item.items() for child in pair)
+        elif isinstance(item, CallNode | GlobalNode | PersistentNode):
+            seen.add(id(item))
+            todo.extend((child, depth + 1) for _name, child in item.parts())
+    return deepest
+
+
+def dump_tree_to(value: Any, handle: IO[bytes], protocol: int, *, max_depth: int = 1_000_000) -> None:
+    """Write ``value`` as a pickle of ``protocol`` (0-5) to ``handle`` (for ``atomic_write_with``)."""
+    if not 0 <= protocol <= pickle.HIGHEST_PROTOCOL:
+        raise UnsupportedError(f"Pickle protocol {protocol} does not exist (0 to {pickle.HIGHEST_PROTOCOL}).")
+    depth = _depth(value, max_depth)
+    if depth > max_depth:
+        raise UnsupportedError(f"The value is nested more than {max_depth:,} levels deep.")
+    box: dict[str, BaseException] = {}
+
+    def work() -> None:
+        try:
+            _TreePickler(handle, protocol).dump(value)
+        except BaseException as exc:
+            box["error"] = exc
+
+    old_limit = sys.getrecursionlimit()
+    needed = 4 * depth + 1000
+    if needed <= old_limit:
+        work()
+    else:
+        old_stack = threading.stack_size(min(_STACK, max(64 * 1024**2, needed * 512)))
+        try:
+            sys.setrecursionlimit(needed)
+            thread = threading.Thread(target=work, name="datashelf-pickle-write", daemon=True)
+            thread.start()
+        finally:
+            threading.stack_size(old_stack)
+        thread.join()
+        sys.setrecursionlimit(old_limit)
+    error = box.get("error")
+    if isinstance(error, UnsupportedError | WriteError):
+        raise error
+    if isinstance(error, RecursionError):
+        raise UnsupportedError("The value refers to itself in a way a pickle cannot write "
+                               "(a call whose arguments contain the call).") from None
+    if isinstance(error, pickle.PicklingError | TypeError | ValueError | AttributeError):
+        raise UnsupportedError(f"The value cannot be written as a pickle: {error}") from None
+    if error is not None:
+        raise error
+
+
+def dump_tree(value: Any, protocol: int, *, max_depth: int = 1_000_000) -> bytes:
+    """``value`` as pickle bytes of ``protocol``."""
+    buffer = io.BytesIO()
+    dump_tree_to(value, buffer, protocol, max_depth=max_depth)
+    return buffer.getvalue()

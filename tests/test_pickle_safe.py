@@ -1,0 +1,254 @@
+"""The safe pickle loader: hostile files load as labelled nodes (or fail cleanly) and run nothing."""
+
+from __future__ import annotations
+
+import collections
+import copyreg
+import datetime
+import decimal
+import io
+import pickle
+import zoneinfo
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from storage.errors import ParseError
+from storage.pickle_nodes import NO_STATE, BufferNode, CallNode, ExtensionNode, GlobalNode, PersistentNode
+from storage.pickle_safe import Limits, PickleLoadError, load_all, load_safe
+from tests.conftest import corpus_dir
+from tests.pickle_attacks import (
+    attacks,
+    evil,
+    nested_lists,
+    nested_tuple_key,
+    no_side_effects,
+    with_persistent_ids,
+)
+
+_NOT_RAW = (b"PK", b"7z\xbc\xaf", b"\x93NUMPY")
+
+
+def load_or_error(data: bytes, **kwargs) -> tuple[object, bool]:
+    """(SafeLoad or PickleLoadError, dangerous) — never any other exception."""
+    try:
+        loads, trailing_error = load_all(data, **kwargs)
+    except PickleLoadError as exc:
+        return exc, exc.dangerous
+    dangerous = any(item.dangerous for item in loads) or bool(trailing_error and trailing_error.dangerous)
+    return loads, dangerous
+
+
+# -- every generated attack --------------------------------------------------------------------
+
+def test_every_attack_runs_nothing(tmp_path: Path) -> None:
+    canary = tmp_path / "canary.txt"
+    cases = attacks(canary)
+    results = {}
+    with no_side_effects(tmp_path):
+        for name, (data, _dangerous) in cases.items():
+            results[name] = load_or_error(data)
+    for name, (_data, dangerous) in cases.items():
+        outcome, flagged = results[name]
+        assert isinstance(outcome, list | ParseError), name
+        if dangerous:
+            assert flagged, name
+
+
+def test_stand_ins_record_what_would_change_a_class(tmp_path: Path) -> None:
+    cases = attacks(tmp_path / "canary.txt")
+    built = load_safe(cases["build on a stand-in"][0])
+    assert isinstance(built.value, GlobalNode) and built.value.qualname == "os.system"
+    assert built.value.mutations == [("build", {"__call__": "x"})]
+    assert any("BUILD" in message for _severity, message in built.findings)
+    real_type = load_safe(cases["build slot state on a real type"][0])
+    assert isinstance(real_type.value, GlobalNode) and real_type.value.name == "list"
+    assert not hasattr(list, "append") or list.append is not None  # the real type is untouched
+    for name in ("appends on a stand-in", "setitem on a stand-in", "additems on a stand-in",
+                 "append on a real type", "setitems on a real type"):
+        result = load_safe(cases[name][0])
+        assert result.dangerous and result.value.mutations, name
+
+
+def test_calls_become_nodes_with_labels(tmp_path: Path) -> None:
+    cases = attacks(tmp_path / "canary.txt")
+    call = load_safe(cases["reduce os.system"][0]).value
+    assert isinstance(call, CallNode) and call.kind == "reduce" and call.state is NO_STATE
+    assert call.label().startswith("os.system('touch") and call.label().endswith("— call")
+    assert [name for name, _ in call.parts()] == ["func", "args"]
+    newobj = load_safe(cases["newobj on os.system"][0]).value
+    assert newobj.kind == "newobj"
+    dotted = load_safe(cases["dotted name"][0])
+    assert dotted.value.func.name == "getattr.__call__" and dotted.dangerous
+    chained = load_safe(cases["call of a call result"][0]).value
+    assert isinstance(chained.func, CallNode) and chained.func.func.name == "getattr"
+    py2 = load_safe(cases["py2 __builtin__ eval"][0])
+    assert py2.value.func.module == "__builtin__" and py2.dangerous
+
+
+def test_persistent_ids_buffers_and_extensions() -> None:
+    value = load_safe(with_persistent_ids()).value
+    assert value[0] == "a" and isinstance(value[1], PersistentNode)
+    assert value[1].pid == ("file", "/etc/passwd")
+    oob = pickle.dumps(pickle.PickleBuffer(bytearray(b"abc")), protocol=5, buffer_callback=lambda _b: False)
+    buffer = load_safe(oob).value
+    assert isinstance(buffer, BufferNode) and buffer.index == 0
+    unknown = load_safe(b"\x80\x02\x82\xf1X\x02\x00\x00\x00ls\x85R.")
+    assert isinstance(unknown.value.func, ExtensionNode) and unknown.extensions == [241]
+
+
+def test_registered_extension_is_never_looked_up(tmp_path: Path) -> None:
+    copyreg.add_extension("os", "system", 0xF2)
+    try:
+        data = b"\x80\x02\x82\xf2X\x04\x00\x00\x00true\x85R."
+        with no_side_effects(tmp_path):
+            result = load_safe(data)
+            again = load_safe(data)  # a second load: the code is now in copyreg's cache if anyone looked
+        assert isinstance(result.value.func, ExtensionNode) and result.value.func.code == 0xF2
+        assert isinstance(again.value.func, ExtensionNode)
+        assert 0xF2 not in copyreg._extension_cache  # type: ignore[attr-defined]
+    finally:
+        copyreg.remove_extension("os", "system", 0xF2)
+
+
+def test_memo_bombs_load_quickly_and_small() -> None:
+    for data in (b"\x80\x04]r\x00\xe1\xf5\x05.", b"(lp100000000\n."):
+        result = load_safe(data)
+        assert result.value == [] and result.engine == "python"
+
+
+@pytest.mark.parametrize("make", [nested_tuple_key, nested_lists])
+def test_200000_levels_of_nesting(make) -> None:
+    result = load_safe(make(200_000))
+    depth, value = 0, result.value
+    if isinstance(value, dict):
+        value = next(iter(value))
+    while value:
+        value, depth = value[0], depth + 1
+    assert depth >= 199_999
+
+
+def test_nesting_beyond_the_stack_limit_fails_cleanly() -> None:
+    small = Limits(stack_per_byte=128, min_stack=1024**2, max_stack=2 * 1024**2)
+    with pytest.raises(PickleLoadError, match="nest"):
+        load_safe(nested_tuple_key(200_000), limits=small)
+
+
+def test_truncated_and_junk() -> None:
+    data = pickle.dumps({"a": [1, 2.5, "x" * 50], "b": (None, True)}, protocol=4)
+    for cut in range(len(data) - 1):
+        with pytest.raises(ParseError) as info:
+            load_safe(data[:cut])
+        assert info.value.location.offset is not None
+    junk = load_safe(data + b"junk")
+    assert junk.trailing and junk.end == len(data)
+    loads, error = load_all(data + b"junk")
+    assert len(loads) == 1 and isinstance(error, PickleLoadError)
+    assert not load_safe(data + b"\n\n").trailing
+
+
+@settings(max_examples=300, deadline=None)
+@given(flips=st.lists(st.tuples(st.integers(0, 10_000), st.integers(0, 7)), min_size=1, max_size=3),
+       protocol=st.integers(0, 5))
+def test_bit_flips_never_crash(flips: list[tuple[int, int]], protocol: int) -> None:
+    data = bytearray(pickle.dumps([{"k": [1, 2, (3, "x")]}, datetime.date(2020, 1, 1), b"by", {1, 2}],
+                                  protocol=protocol))
+    for at, bit in flips:
+        data[at % len(data)] ^= 1 << bit
+    try:
+        load_all(bytes(data))
+    except ParseError:
+        pass
+
+
+def test_second_pickle_and_pickle_inside_bytes(tmp_path: Path) -> None:
+    stacked = pickle.dumps([1, 2]) + evil("true")
+    with no_side_effects(tmp_path):
+        loads, error = load_all(stacked)
+        inner = load_safe(pickle.dumps({"payload": evil("true")}))
+    assert error is None and [item.dangerous for item in loads] == [False, True]
+    assert loads[0].trailing and loads[1].start == loads[0].end
+    assert not inner.dangerous and inner.value["payload"] == evil("true")
+
+
+def test_joblib_payload_after_an_array(tmp_path: Path) -> None:
+    joblib = pytest.importorskip("joblib")
+    path = tmp_path / "model.joblib"
+    names = np.array(["a", None], dtype=object)
+    joblib.dump({"weights": np.arange(12.0).reshape(3, 4), "names": names}, path)
+    with open(path, "ab") as handle:
+        handle.write(evil("touch " + str(tmp_path / "created-by-attack")))
+    data = path.read_bytes()
+    with no_side_effects(tmp_path):
+        loads, error = load_all(data, joblib=True)
+    assert error is None and len(loads) == 2
+    first = loads[0].value
+    assert np.array_equal(first["weights"], np.arange(12.0).reshape(3, 4))
+    assert list(first["names"]) == ["a", None] and loads[0].arrays == 2
+    assert not loads[0].dangerous and loads[1].dangerous
+    with pytest.raises(ParseError):
+        load_safe(data)  # without joblib=True the raw array bytes are not a pickle
+
+
+def test_joblib_array_then_hidden_global(tmp_path: Path) -> None:
+    joblib = pytest.importorskip("joblib")
+    path = tmp_path / "a.joblib"
+    joblib.dump([np.arange(3), collections.Counter("ab")], path)
+    result = load_safe(path.read_bytes(), joblib=True)
+    assert np.array_equal(result.value[0], np.arange(3))
+    assert isinstance(result.value[1], CallNode) and result.value[1].func.qualname == "collections.Counter"
+
+
+# -- allowlisted values are rebuilt ---------------------------------------------------------------
+
+def test_allowlisted_values_are_rebuilt() -> None:
+    paris = zoneinfo.ZoneInfo("Europe/Paris")
+    value = [datetime.datetime(2020, 1, 2, 3, 4, 5, 6, tzinfo=datetime.UTC), datetime.time(1, 2),
+             decimal.Decimal("1.25"), collections.OrderedDict(a=1), collections.defaultdict(list, {"k": [1]}),
+             b"bytes", bytearray(b"ba"), {1, 2}, frozenset({3}), 1 + 2j, np.arange(4, dtype=np.int16),
+             np.float32(1.5), np.array([1, "x"], dtype=object)]
+    for protocol in range(6):
+        loaded = load_safe(pickle.dumps(value, protocol)).value
+        assert loaded[:10] == value[:10] and type(loaded[4]) is collections.defaultdict
+        assert np.array_equal(loaded[10], value[10]) and loaded[11] == value[11]
+        assert list(loaded[12]) == [1, "x"]
+    foreign = load_safe(pickle.dumps(datetime.datetime(2020, 1, 1, tzinfo=paris), 4))
+    assert isinstance(foreign.value, CallNode) and foreign.value.func.qualname == "datetime.datetime"
+    assert isinstance(foreign.value.args[1], CallNode)  # the tzinfo: ZoneInfo._unpickle, not called
+    assert "zoneinfo.ZoneInfo" in {g.qualname for g in foreign.globals}
+
+
+def test_stream_input_and_global_counts() -> None:
+    data = pickle.dumps([collections.Counter("a"), collections.Counter("b")], protocol=0)
+    result = load_safe(io.BytesIO(data))
+    counter = {g.qualname: g for g in result.globals}["collections.Counter"]
+    assert counter.count == 1 and counter.severity == "info" and result.protocol is None
+
+
+# -- the public corpus ----------------------------------------------------------------------------
+
+def test_picklescan_corpus_runs_nothing(tmp_path: Path) -> None:
+    folder = corpus_dir("picklescan")
+    files = sorted(p for sub in ("data", "data2") for p in (folder / sub).iterdir() if p.is_file())
+    raw = [p for p in files if not p.read_bytes().startswith(_NOT_RAW) and p.suffix not in (".pt", ".npz")]
+    outcomes = {}
+    with no_side_effects(tmp_path):
+        for path in raw:
+            outcomes[path.name] = load_or_error(path.read_bytes())
+    malicious = [n for n in outcomes if n.startswith(("malicious", "GHSA", "cloudpickle", "io_", "logging_",
+                                                      "types_", "urllib_", "keyerror", "type-confusion"))]
+    assert len(malicious) > 60
+    missed = [name for name in malicious if not outcomes[name][1]]
+    assert missed == []
+    for name in ("benign0_v0.pkl", "benign0_v3.pkl", "benign0_v4.pkl"):
+        loads, dangerous = outcomes[name]
+        assert isinstance(loads, list) and not dangerous
+
+
+def test_the_detector_sees_a_real_load(tmp_path: Path) -> None:
+    """The side-effect detector itself works: a real ``pickle.loads`` of an attack trips it."""
+    with pytest.raises(AssertionError, match=r"os\.system"), no_side_effects(tmp_path):
+        pickle.loads(evil("true"))
