@@ -186,7 +186,7 @@ class EditableValueTreeModel(ValueTreeModel):
             try:
                 self.beginInsertRows(self._index_of(node), row, row)
                 child_key = row if isinstance(node.value, list) else key
-                children.insert(row, ValueNode(child_key, value, node, row))
+                children.insert(row, type(node)(child_key, value, node, row))
                 self._renumber_rows(node, row + 1)
                 self.endInsertRows()
             finally:

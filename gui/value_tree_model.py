@@ -94,10 +94,10 @@ class ValueNode:
             # Dict views cannot be sliced: keep one iterator so each batch resumes in O(batch).
             if self._items is None:  # first batch, or the mapping changed since the last one
                 self._items = islice(iter(self.value.items()), start, None)
-            new = [ValueNode(k, v, self, start + i)
+            new = [type(self)(k, v, self, start + i)
                    for i, (k, v) in enumerate(islice(self._items, count))]
         elif isinstance(self.value, Sequence) and not isinstance(self.value, str | bytes):
-            new = [ValueNode(start + i, v, self, start + i)
+            new = [type(self)(start + i, v, self, start + i)
                    for i, v in enumerate(self.value[start:start + count])]
         else:
             new = []
@@ -118,15 +118,16 @@ class ValueTreeModel(QAbstractItemModel):
     """Key / Value / Type columns over a :class:`ValueNode` tree, fetched in batches."""
 
     HEADERS = ("Key", "Value", "Type")
+    node_class: type[ValueNode] = ValueNode  # a format whose values have other children subclasses it
 
     def __init__(self, value: Any = None, parent=None) -> None:
         super().__init__(parent)
-        self._root = ValueNode(None, value, None, 0)
+        self._root = self.node_class(None, value, None, 0)
         self._fetching = False  # listeners of beginInsertRows may ask again: no nested fetch
 
     def set_value(self, value: Any) -> None:
         self.beginResetModel()
-        self._root = ValueNode(None, value, None, 0)
+        self._root = self.node_class(None, value, None, 0)
         self.endResetModel()
 
     def root_value(self) -> Any:

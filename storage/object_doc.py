@@ -1,0 +1,302 @@
+"""A tree of Python values read safely from a pickle, edited by path (the Objects tab's document).
+
+The values are what ``pickle_safe`` made: plain containers and scalars, a few rebuilt types
+(datetime, Decimal, numpy arrays) and labelled nodes (``CallNode`` and friends) that are never
+called. Edits go by path, like ``JsonDoc``: a path is the keys from the root — dict keys as
+they are, positions in lists, tuples and sets, part names ("args", "state") in a call node.
+Tuples and frozensets cannot change, so an edit inside one rebuilds it and puts the new one
+in its parent, up to the first mutable container.
+"""
+
+from __future__ import annotations
+
+import ast
+import datetime as dt
+import decimal
+from collections.abc import Sequence
+from itertools import islice
+from typing import Any
+
+from .errors import KnownError, UnsupportedError
+from .pickle_nodes import CallNode, PersistentNode
+
+Path = Sequence[Any]
+SEQUENCES = (list, tuple)
+SETS = (set, frozenset)
+
+
+class ObjectEditError(KnownError):
+    """An edit that the value at the path cannot take."""
+
+
+def children_of(value: Any) -> list[tuple[Any, Any]] | None:
+    """(key, child) pairs for a container or node, None for a leaf (used for small containers)."""
+    if isinstance(value, dict):
+        return list(value.items())
+    if isinstance(value, SEQUENCES):
+        return list(enumerate(value))
+    if isinstance(value, SETS):
+        return list(enumerate(value))
+    if isinstance(value, CallNode | PersistentNode):
+        return value.parts()
+    return None
+
+
+def child_count(value: Any) -> int:
+    if isinstance(value, dict | list | tuple | set | frozenset):
+        return len(value)
+    if isinstance(value, CallNode | PersistentNode):
+        return len(value.parts())
+    return 0
+
+
+def child(value: Any, key: Any) -> Any:
+    if isinstance(value, dict | list | tuple):
+        return value[key]
+    if isinstance(value, SETS):
+        return next(islice(iter(value), key, None))
+    if isinstance(value, CallNode | PersistentNode):
+        for name, part in value.parts():
+            if name == key:
+                return part
+    raise KeyError(key)
+
+
+def type_label(value: Any) -> str:
+    """What the Type column shows: Python's name for the type, with the size of containers."""
+    if isinstance(value, CallNode):
+        return {"reduce": "call", "newobj": "object", "newobj_ex": "object", "inst": "object",
+                "obj": "object"}.get(value.kind, "call")
+    if isinstance(value, PersistentNode):
+        return "persistent id"
+    if isinstance(value, type):
+        return "global"
+    name = type(value).__name__
+    if type(value).__module__ not in ("builtins", "datetime", "decimal", "collections"):
+        name = f"{type(value).__module__}.{name}"
+    if isinstance(value, dict | list | tuple | set | frozenset):
+        return f"{name} ({len(value):,})"
+    if hasattr(value, "shape") and hasattr(value, "dtype"):
+        return f"{name} {value.dtype} {tuple(value.shape)}"
+    return name
+
+
+# -- typed edits of scalars -------------------------------------------------------------------
+EDIT_TYPES = ("str", "int", "float", "bool", "None", "bytes", "complex", "Decimal", "datetime",
+              "date", "list", "tuple", "dict", "set")
+
+
+def parse_scalar(kind: str, text: str) -> Any:
+    """``text`` read as a value of type ``kind``; ObjectEditError with the reason otherwise."""
+    text = str(text)
+    try:
+        if kind == "str":
+            return text
+        if kind == "int":
+            return int(text.strip().replace("_", ""), 0) if text.strip()[:2].lower() in ("0x", "0o", "0b") \
+                else int(text.strip().replace("_", ""))
+        if kind == "float":
+            return float(text.strip())
+        if kind == "bool":
+            lowered = text.strip().lower()
+            if lowered in ("true", "1", "yes"):
+                return True
+            if lowered in ("false", "0", "no"):
+                return False
+            raise ValueError("type true or false")
+        if kind == "None":
+            return None
+        if kind == "bytes":
+            value = ast.literal_eval(text) if text.strip()[:2] in ("b'", 'b"') else text.encode("utf-8")
+            if not isinstance(value, bytes):
+                raise ValueError("not a bytes literal")
+            return value
+        if kind == "complex":
+            return complex(text.strip().replace(" ", ""))
+        if kind == "Decimal":
+            return decimal.Decimal(text.strip())
+        if kind == "datetime":
+            return dt.datetime.fromisoformat(text.strip())
+        if kind == "date":
+            return dt.date.fromisoformat(text.strip())
+        if kind in ("list", "tuple", "dict", "set"):
+            return {"list": list, "tuple": tuple, "dict": dict, "set": set}[kind]()
+    except (ValueError, SyntaxError, decimal.InvalidOperation, ArithmeticError) as exc:
+        raise ObjectEditError(f"{text!r} is not a valid {kind}: {exc}") from None
+    raise ObjectEditError(f"unknown type {kind!r}")
+
+
+def kind_of(value: Any) -> str | None:
+    """The EDIT_TYPES name that edits ``value`` in place, or None when it is not a scalar we edit."""
+    for kind, cls in (("bool", bool), ("int", int), ("float", float), ("complex", complex),
+                      ("str", str), ("bytes", bytes), ("Decimal", decimal.Decimal),
+                      ("datetime", dt.datetime), ("date", dt.date)):
+        if type(value) is cls:
+            return kind
+    return "None" if value is None else None
+
+
+def edit_text(value: Any) -> str:
+    """The text an editor starts with for a scalar."""
+    if isinstance(value, bytes):
+        return repr(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return "" if value is None else str(value)
+
+
+def parse_key(text: str, old: Any) -> Any:
+    """A dict key typed by the user: same type as the old key when it reads as one, else a literal."""
+    if isinstance(old, str):
+        return text
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
+class ObjectDoc:
+    """The value tree of one pickle (or several stacked: ``root`` is then their list)."""
+
+    def __init__(self, root: Any, protocol: int | None, *, stacked: bool = False) -> None:
+        self.root = root
+        self.protocol = protocol
+        self.stacked = stacked
+
+    def get(self, path: Path) -> Any:
+        value = self.root
+        for key in path:
+            try:
+                value = child(value, key)
+            except (KeyError, IndexError, TypeError, StopIteration):
+                raise ObjectEditError(f"there is no item {key!r} here any more") from None
+        return value
+
+    def _replace(self, path: Path, new: Any) -> Any:
+        """Put ``new`` at ``path`` (rebuilding immutable parents); return the old value."""
+        if not path:
+            old, self.root = self.root, new
+            return old
+        parent = self.get(path[:-1])
+        key = path[-1]
+        if isinstance(parent, dict | list):
+            old = parent[key]
+            parent[key] = new
+            return old
+        if isinstance(parent, tuple):
+            old = parent[key]
+            self._replace(path[:-1], (*parent[:key], new, *parent[key + 1:]))
+            return old
+        if isinstance(parent, SETS):
+            items = list(parent)
+            old = items[key]
+            items[key] = new
+            self._rebuild_set(path[:-1], parent, items)
+            return old
+        if isinstance(parent, CallNode | PersistentNode):
+            old = child(parent, key)
+            parent.set_part(key, new)
+            return old
+        raise ObjectEditError(f"a {type(parent).__name__} has no items to change")
+
+    def _rebuild_set(self, path: Path, old: set | frozenset, items: list) -> None:
+        try:
+            if isinstance(old, frozenset):
+                self._replace(path, frozenset(items))
+            else:
+                old.clear()
+                old.update(items)
+        except TypeError as exc:
+            raise ObjectEditError(f"a set can only hold hashable values: {exc}") from None
+
+    # -- edits: each returns what its inverse needs (the undo commands call them) ---------------
+    def set_value(self, path: Path, value: Any) -> Any:
+        return self._replace(path, value)
+
+    def insert(self, parent_path: Path, row: int, key: Any, value: Any) -> None:
+        parent = self.get(parent_path)
+        if isinstance(parent, list):
+            parent.insert(row, value)
+        elif isinstance(parent, tuple):
+            self._replace(parent_path, (*parent[:row], value, *parent[row:]))
+        elif isinstance(parent, SETS):
+            items = list(parent)
+            if value in items:
+                raise ObjectEditError(f"the set already holds {value!r}")
+            items.insert(row, value)
+            self._rebuild_set(parent_path, parent, items)
+        elif isinstance(parent, dict):
+            if key in parent:
+                raise ObjectEditError(f"the key {key!r} already exists")
+            try:
+                hash(key)
+            except TypeError:
+                raise ObjectEditError(f"{key!r} cannot be a dict key: it is not hashable") from None
+            items = list(parent.items())
+            items.insert(row, (key, value))
+            parent.clear()
+            parent.update(items)
+        else:
+            raise ObjectEditError(f"items cannot be added to a {type_label(parent)}")
+
+    def remove(self, parent_path: Path, row: int) -> tuple[Any, Any]:
+        parent = self.get(parent_path)
+        if isinstance(parent, list):
+            return row, parent.pop(row)
+        if isinstance(parent, tuple):
+            self._replace(parent_path, parent[:row] + parent[row + 1:])
+            return row, parent[row]
+        if isinstance(parent, SETS):
+            items = list(parent)
+            value = items.pop(row)
+            self._rebuild_set(parent_path, parent, items)
+            return row, value
+        if isinstance(parent, dict):
+            items = list(parent.items())
+            key, value = items.pop(row)
+            parent.clear()
+            parent.update(items)
+            return key, value
+        raise ObjectEditError(f"items cannot be removed from a {type_label(parent)}")
+
+    def move(self, parent_path: Path, row: int, new_row: int) -> None:
+        key, value = self.remove(parent_path, row)
+        self.insert(parent_path, new_row, key, value)
+
+    def rename(self, parent_path: Path, row: int, new_key: Any) -> Any:
+        parent = self.get(parent_path)
+        if not isinstance(parent, dict):
+            raise ObjectEditError("only dict items have keys")
+        items = list(parent.items())
+        old = items[row][0]
+        if new_key != old and new_key in parent:
+            raise ObjectEditError(f"the key {new_key!r} already exists")
+        try:
+            hash(new_key)
+        except TypeError:
+            raise ObjectEditError(f"{new_key!r} cannot be a dict key: it is not hashable") from None
+        items[row] = (new_key, items[row][1])
+        parent.clear()
+        parent.update(items)
+        return old
+
+    def reorder(self, path: Path, keys: list[Any]) -> list[Any]:
+        obj = self.get(path)
+        if not isinstance(obj, dict):
+            raise ObjectEditError("only a dict's keys can be sorted")
+        old = list(obj)
+        items = [(k, obj[k]) for k in keys]
+        obj.clear()
+        obj.update(items)
+        return old
+
+    # -- saving ------------------------------------------------------------------------------
+    def dumps(self, protocol: int | None = None) -> bytes:
+        """The tree as pickle bytes (stacked pickles one after another); UnsupportedError if lossy."""
+        from .pickle_write import dump_tree
+
+        protocol = self.protocol if protocol is None else protocol
+        if protocol is None:
+            raise UnsupportedError("The pickle protocol is unknown; choose one in Save As.")
+        values = self.root if self.stacked else [self.root]
+        return b"".join(dump_tree(value, protocol) for value in values)

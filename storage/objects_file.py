@@ -1,0 +1,219 @@
+"""Open a pickle, joblib, .npy, .npz or shelf for the Objects tab: values read safely, never run.
+
+``open_objects`` runs on a worker: it reads the file, loads each pickle with ``pickle_safe``
+(no import, no call) and gathers what the file would do if loaded the usual way. Shelf values
+are loaded one at a time, when the user selects a key (``load_shelf_value``), but every value
+is scanned at open so a malicious one among benign ones is reported.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import KnownError, UnreadableError, UnsupportedError
+from .object_doc import ObjectDoc
+from .pickle_safe import GlobalUse, PickleLoadError, SafeLoad, load_all, load_safe
+
+MAX_SHELF_SCAN = 256 * 1024 * 1024  # bytes of shelf values scanned for the report at open
+SEVERITY_ORDER = {"dangerous": 0, "suspicious": 1, "info": 2}
+
+
+@dataclass
+class Finding:
+    severity: str  # dangerous, suspicious or info
+    message: str
+    where: str = ""
+
+
+@dataclass
+class ObjectsFile:
+    """What the Objects tab shows for one file."""
+
+    path: str
+    kind: str  # pickle, joblib, npy, npz, shelve
+    doc: ObjectDoc | None = None
+    globals: dict[tuple[str, str], GlobalUse] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
+    protocol: int | None = None
+    compression: str | None = None
+    tail: bytes = b""  # bytes after the last pickle that are not a pickle: kept on save
+    shelf: Any = None  # storage.shelf_io.Shelf
+    shelf_protocols: dict[str, int | None] = field(default_factory=dict)
+    note: str = ""
+
+    @property
+    def dangerous(self) -> list[GlobalUse]:
+        return [g for g in self.globals.values() if g.severity == "dangerous"]
+
+    @property
+    def worst(self) -> str:
+        levels = [g.severity for g in self.globals.values()] + [f.severity for f in self.findings]
+        return min(levels, key=lambda s: SEVERITY_ORDER.get(s, 3), default="info")
+
+    def add(self, load: SafeLoad, where: str = "") -> None:
+        for use in load.globals:
+            key = (use.module, use.name)
+            known = self.globals.get(key)
+            if known is None:
+                self.globals[key] = GlobalUse(use.module, use.name, use.count, use.severity, use.why)
+            else:
+                known.count += use.count
+        for severity, message in load.findings:
+            self.findings.append(Finding(severity, message, where))
+
+
+def _read_limited(path: str) -> bytes:
+    from .textfile import read_regular
+
+    data, _info = read_regular(path)
+    return data
+
+
+def _load_stream(result: ObjectsFile, data: bytes, joblib: bool) -> None:
+    loads, error = load_all(data, joblib=joblib)
+    for number, load in enumerate(loads):
+        result.add(load, f"pickle {number + 1}" if len(loads) > 1 else "")
+    result.protocol = loads[0].protocol
+    if error is not None:
+        offset = error.location.offset if error.location else None
+        result.findings.append(Finding("suspicious", f"After the pickle: {error}", f"byte {offset}"))
+        for use in error.globals:
+            result.globals.setdefault((use.module, use.name), use)
+    if len(loads) > 1:
+        result.findings.append(Finding("info", f"{len(loads)} pickles follow one another in this file; "
+                                               "each is shown as its own top-level item"))
+    end = loads[-1].end
+    if end < len(data) and data[end:].strip():
+        result.tail = data[end:]
+        if error is None:
+            result.findings.append(Finding("suspicious", f"{len(data) - end:,} bytes follow the last pickle"))
+    root = [load.value for load in loads] if len(loads) > 1 else loads[0].value
+    result.doc = ObjectDoc(root, result.protocol, stacked=len(loads) > 1)
+
+
+def open_objects(path: str, kind: str, cancel: Callable[[], bool] | None = None) -> ObjectsFile:
+    """Read ``path`` as ``kind`` safely (raises KnownError with a clear message)."""
+    result = ObjectsFile(os.path.abspath(path), kind)
+    if kind == "pickle":
+        _load_stream(result, _read_limited(path), joblib=False)
+    elif kind == "joblib":
+        from .joblib_io import open_joblib
+
+        stream, result.compression = open_joblib(path)
+        with stream:
+            data = stream.read()
+        _load_stream(result, data, joblib=True)
+    elif kind == "npy":
+        _open_npy(result)
+    elif kind == "npz":
+        _open_npz(result)
+    elif kind == "shelve":
+        _open_shelf(result, cancel)
+    else:
+        raise UnsupportedError(f"The Objects tab does not read {kind} files.")
+    return result
+
+
+def _open_npy(result: ObjectsFile) -> None:
+    from .npy_io import PickledArray, read_npy
+
+    array = read_npy(result.path)
+    if isinstance(array, PickledArray):
+        load = load_safe(array.data)
+        result.add(load, "object array")
+        result.protocol = load.protocol
+        value = load.value
+        result.note = f"object array {tuple(array.info.shape)}: its items were pickled; shown safely"
+    else:
+        value = array
+    result.doc = ObjectDoc(value, None)
+    result.doc.read_only = True  # type: ignore[attr-defined]
+
+
+def _open_npz(result: ObjectsFile) -> None:
+    from .npy_io import NpzArchive, PickledArray
+
+    values: dict[str, Any] = {}
+    with NpzArchive(result.path) as archive:
+        for member in archive.members:
+            if member.error:
+                values[member.key] = f"<unreadable: {member.error}>"
+                result.findings.append(Finding("suspicious", member.error, member.name))
+                continue
+            try:
+                array = archive.read(member.name)
+            except KnownError as exc:
+                values[member.key] = f"<unreadable: {exc}>"
+                result.findings.append(Finding("suspicious", str(exc), member.name))
+                continue
+            if isinstance(array, PickledArray):
+                load = load_safe(array.data)
+                result.add(load, member.name)
+                values[member.key] = load.value
+            else:
+                values[member.key] = array
+    result.doc = ObjectDoc(values, None)
+    result.doc.read_only = True  # type: ignore[attr-defined]
+
+
+def _open_shelf(result: ObjectsFile, cancel: Callable[[], bool] | None) -> None:
+    from .shelf_io import open_shelf
+
+    shelf = open_shelf(result.path)
+    result.shelf = shelf
+    scanned = 0
+    for raw_key, raw in shelf.raw_items():
+        if cancel is not None and cancel():
+            break
+        from .shelf_io import decode_key
+
+        key = decode_key(raw_key)
+        if isinstance(raw, KnownError):
+            result.findings.append(Finding("suspicious", str(raw), f"key {key!r}"))
+            continue
+        scanned += len(raw)
+        if scanned > MAX_SHELF_SCAN:
+            result.findings.append(Finding("info", "Only the first 256 MB of values were scanned."))
+            break
+        try:
+            load = load_safe(raw)
+        except PickleLoadError as exc:
+            result.findings.append(Finding("suspicious", f"the value cannot be read: {exc}", f"key {key!r}"))
+            for use in exc.globals:
+                result.globals.setdefault((use.module, use.name), use)
+            continue
+        result.add(load, f"key {key!r}")
+        for use in load.globals:
+            if use.severity == "dangerous":
+                result.findings.append(Finding("dangerous", f"{use.module}.{use.name}: {use.why}",
+                                               f"key {key!r}"))
+        result.shelf_protocols[key] = load.protocol
+    result.doc = None
+
+
+def load_shelf_value(shelf: Any, key: str) -> tuple[ObjectDoc, SafeLoad]:
+    """Worker body: one shelf value, loaded safely, as its own document."""
+    try:
+        raw = shelf.raw_value(key)
+    except KeyError:
+        raise UnreadableError(f"The shelf has no key {key!r} any more.") from None
+    load = load_safe(raw)
+    return ObjectDoc(load.value, load.protocol), load
+
+
+def save_objects(result: ObjectsFile, path: str, protocol: int | None = None) -> None:
+    """Write the document back (pickle or joblib) through the atomic writer."""
+    from .atomic import atomic_write
+
+    if result.doc is None or getattr(result.doc, "read_only", False):
+        raise UnsupportedError(f"{result.kind} files are shown read-only; they cannot be saved here.")
+    payload = result.doc.dumps(protocol) + result.tail
+    if result.kind == "joblib":
+        from .joblib_io import save_joblib_stream
+
+        save_joblib_stream(path, payload, result.compression)
+    else:
+        atomic_write(path, payload)
