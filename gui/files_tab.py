@@ -6,7 +6,7 @@ from gui.tab_page import TabPage
 class FilesTab(TabPage):
     tab_id = "files"
     title = "&Files"
-    formats = ("text", "binary", "hdf5", "unknown")
+    formats = ("text", "binary", "unknown")
     heading = "Files"
     blurb = ("Text and binary files, and anything the other tabs do not claim. Each file opens "
              "with what Datashelf detected it to be and why, its encoding and line endings or "
