@@ -412,6 +412,7 @@ class H5File:
                 block = np.asarray(item[tuple(selection)])
             except Exception as exc:
                 raise ParseError(f"{path} cannot be read: {exc}") from None
+            self.cells_read += block.size
             if col_axis is not None and col_axis < row_axis:
                 block = block.T
             return block

@@ -1,0 +1,307 @@
+"""The HDF5 tab in the real window: lazy tree, panels, tiled table, plot, edits with undo, export."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+
+from gui.array_plot import MAX_POINTS, ArrayPlot
+from gui.array_table import LOADING, TILE_COLS, TILE_ROWS, ArrayTableModel
+from gui.hdf5_document import PLOT_CELLS, Hdf5Document
+from tests.gui_helpers import close_window, launch, wait_documents
+from tests.hdf5_samples import h5py, make_huge, make_sample, stamp
+
+
+def open_h5(qtbot, settings_dir, path) -> tuple[object, Hdf5Document]:
+    window = launch(qtbot, settings_dir, path)
+    (document,) = wait_documents(qtbot, window, 1)
+    assert isinstance(document, Hdf5Document)
+    assert window.tabs.currentWidget() is window.page("hdf5")
+    qtbot.waitUntil(lambda: document.tree_model.rowCount(document.tree_model.index(0, 0)) > 0)
+    return window, document
+
+
+def select(qtbot, document: Hdf5Document, path: str) -> None:
+    index = document.tree_model.index_for_path(path)
+    assert index.isValid(), path
+    document.tree.setCurrentIndex(index)
+    if document.tree_model.node(index).kind == "dataset":
+        qtbot.waitUntil(lambda: document.info is not None and document.info.path == path)
+
+
+def cell(qtbot, document: Hdf5Document, row: int, col: int) -> str:
+    model = document.table_model
+    index = model.index(row, col)
+    model.data(index)  # asks for the tile, as painting does
+    qtbot.waitUntil(lambda: model.data(index) != LOADING)
+    return model.data(index)
+
+
+@pytest.fixture
+def sample(tmp_path):
+    return make_sample(tmp_path / "sample.h5")
+
+
+def test_tree_panels_table_and_plot(qtbot, qtmodeltester, sample, _private_dirs) -> None:
+    before = stamp(sample)
+    window, document = open_h5(qtbot, _private_dirs, sample)
+    tree = document.tree_model
+    root = tree.index(0, 0)
+    assert tree.data(root) == "sample.h5"
+    names = [tree.data(tree.index(r, 0, root)) for r in range(tree.rowCount(root))]
+    assert names[:3] == ["cube", "dangling", "group"] and "zipped" in names
+    group = tree.index_for_path("/group")
+    assert tree.rowCount(group) == 0 and tree.hasChildren(group)  # read only when expanded
+    document.tree.expand(group)
+    qtbot.waitUntil(lambda: tree.rowCount(group) == 1)
+    assert tree.data(tree.index(0, 1, group)) == "5"
+    qtmodeltester.check(tree, force_py=True)
+
+    # the root's attributes, then a group's
+    qtbot.waitUntil(lambda: document.attr_model.rowCount() == 3)
+    select(qtbot, document, "/group")
+    qtbot.waitUntil(lambda: document.attr_model.rowCount() == 2)
+    values = {document.attr_model.attributes[r].name: document.attr_model.attributes[r].value
+              for r in range(2)}
+    assert values == {"scale": "[0.0, 1.0, 2.0]", "units": "[m, s]"}
+    qtmodeltester.check(document.attr_model, force_py=True)
+
+    # a gzip-chunked 2-D dataset: info panel, table cells, image plot
+    select(qtbot, document, "/zipped")
+    info = document.info_text.toPlainText()
+    assert "chunked 50 × 10" in info and "gzip" in info and "shuffle" in info
+    assert (document.table_model.rowCount(), document.table_model.columnCount()) == (200, 10)
+    assert cell(qtbot, document, 199, 9) == "1999.0"
+    qtmodeltester.check(document.table_model, force_py=True)
+    qtbot.waitUntil(lambda: document.plot.kind == "image")
+
+    # compound fields are columns; strings decoded
+    document.tree.expand(tree.index_for_path("/tables"))
+    qtbot.waitUntil(lambda: tree.index_for_path("/tables/readout").isValid())
+    select(qtbot, document, "/tables/readout")
+    headers = [document.table_model.headerData(c, Qt.Orientation.Horizontal) for c in range(3)]
+    assert headers == ["id", "x", "tag"]
+    assert [cell(qtbot, document, 2, c) for c in range(3)] == ["3", "2.5", "\\xff"]
+    assert "PyTables class:  TABLE" in document.info_text.toPlainText()
+    qtbot.waitUntil(lambda: "Only numbers" in document.plot.message or "numeric" in document.plot.message)
+
+    select(qtbot, document, "/names")
+    assert [cell(qtbot, document, r, 0) for r in range(3)] == ["alpha", "βeta", ""]
+    select(qtbot, document, "/refs")
+    assert cell(qtbot, document, 0, 0) == "→ /cube"
+    select(qtbot, document, "/scalar")
+    assert cell(qtbot, document, 0, 0) == "2.5"
+
+    # 1-D numbers: a line plot
+    select(qtbot, document, "/line")
+    qtbot.waitUntil(lambda: document.plot.kind == "line")
+    assert document.plot.drawn_size()[0] <= MAX_POINTS
+
+    # a missing external link says so and never crashes
+    select(qtbot, document, "/missing_ext")
+    assert "does not exist" in document.info_text.toPlainText()
+    assert "does not exist" in tree.data(tree.index_for_path("/missing_ext"), Qt.ItemDataRole.ToolTipRole)
+    document.grab()  # paints every panel once
+    close_window(qtbot, window)
+    assert stamp(sample) == before  # opening, browsing and closing changed nothing
+
+
+def test_axis_pickers_slice_3d(qtbot, sample, _private_dirs) -> None:
+    _window, document = open_h5(qtbot, _private_dirs, sample)
+    select(qtbot, document, "/cube")
+    assert document.axes.isVisible() and document.axes.axes() == (1, 2)
+    assert cell(qtbot, document, 2, 3) == "11"
+    document.axes.spins[0].setValue(1)
+    assert cell(qtbot, document, 2, 3) == "23"
+    document.axes.rows.setCurrentIndex(2)  # rows = dim 2; columns move to another dimension
+    rows_axis, cols_axis = document.axes.axes()
+    assert rows_axis == 2 and cols_axis in (0, 1)
+    assert document.table_model.rowCount() == 4
+    expected = np.arange(24).reshape(2, 3, 4)
+    index = list(document.axes.index())
+    index[rows_axis], index[cols_axis] = 3, 1
+    assert cell(qtbot, document, 3, 1) == str(expected[tuple(index)])
+
+
+def test_huge_dataset_reads_only_the_visible_window(qtbot, tmp_path, _private_dirs) -> None:
+    path = make_huge(tmp_path / "huge.h5")
+    window, document = open_h5(qtbot, _private_dirs, path)
+    window.resize(1200, 800)
+    select(qtbot, document, "/big")
+    model, table = document.table_model, document.table
+    assert model.rowCount() == 100_000 and model.columnCount() == 100_000
+    qtbot.waitUntil(lambda: table.viewport().isVisible())
+    table.viewport().repaint()
+    qtbot.waitUntil(lambda: model.cached_tiles() >= 1 and not model.is_busy())
+    assert cell(qtbot, document, 1, 2) == "6.0"
+    visible_rows = table.rowAt(table.viewport().height() - 1) - table.rowAt(0) + 1
+    visible_cols = table.columnAt(table.viewport().width() - 1) - table.columnAt(0) + 1
+    first = model.cells_read
+    assert first <= (visible_rows + TILE_ROWS) * (visible_cols + TILE_COLS)
+    for step in range(1, 4):  # page down three times: each reads the new rows plus one tile
+        before_rows, before_cells = model.rows_read, model.cells_read
+        table.verticalScrollBar().setValue(step * visible_rows)
+        table.viewport().repaint()
+        qtbot.waitUntil(lambda: not model.is_busy())
+        assert model.cells_read - before_cells <= (visible_rows + TILE_ROWS) * (visible_cols + TILE_COLS)
+        assert model.rows_read - before_rows <= visible_rows + TILE_ROWS
+    table.verticalScrollBar().setValue(60_000)
+    table.viewport().repaint()
+    qtbot.waitUntil(lambda: not model.is_busy())
+    # the whole 10^10 elements were never read: the table's tiles plus the plot's bounded slice
+    qtbot.waitUntil(lambda: document.plot.kind == "image")
+    assert document.h5.cells_read <= model.cells_read + 2 * PLOT_CELLS
+    assert document.h5.cells_read < 10_000_000
+
+
+def test_writable_edits_with_undo_and_backup(qtbot, sample, _private_dirs, monkeypatch) -> None:
+    original = sample.read_bytes()
+    _window, document = open_h5(qtbot, _private_dirs, sample)
+    bak = sample.with_name("sample.h5.bak")
+    select(qtbot, document, "/zipped")
+    assert cell(qtbot, document, 0, 1) == "1.0"
+    assert not document.table_model.flags(document.table_model.index(0, 1)) & Qt.ItemFlag.ItemIsEditable
+
+    monkeypatch.setattr(document, "confirm_writable", lambda: False)
+    document.writable_box.click()
+    assert not document.writable_box.isChecked() and not bak.exists()
+    monkeypatch.setattr(document, "confirm_writable", lambda: True)
+    document.writable_box.click()
+    assert document.writable_box.isChecked() and document.h5.writable
+    assert bak.read_bytes() == original  # the copy is made before the first write
+
+    model, stack = document.table_model, document.undo_stack
+    assert model.flags(model.index(0, 1)) & Qt.ItemFlag.ItemIsEditable
+    assert not model.setData(model.index(0, 1), "abc")  # not a number: refused, nothing pushed
+    assert stack.count() == 0 and "not a number" in document.message.text()
+    model.setData(model.index(0, 1), "-42.5")
+    assert stack.count() == 1 and model.data(model.index(0, 1)) == "-42.5"
+    assert document.h5.handle["zipped"][0, 1] == -42.5
+    stack.undo()
+    assert document.h5.handle["zipped"][0, 1] == 1.0 and model.data(model.index(0, 1)) == "1.0"
+    stack.redo()
+    assert document.h5.handle["zipped"][0, 1] == -42.5
+
+    # attributes
+    qtbot.waitUntil(lambda: document.attr_model.editable)
+    assert document.set_attribute("/zipped", "units", "'metres'")
+    qtbot.waitUntil(lambda: any(a.name == "units" for a in document.attr_model.attributes))
+    assert document.h5.handle["zipped"].attrs["units"] == "metres"
+    stack.undo()
+    assert "units" not in document.h5.handle["zipped"].attrs
+    qtbot.waitUntil(lambda: not any(a.name == "units" for a in document.attr_model.attributes))
+
+    # create and delete, with the tree following
+    tree = document.tree_model
+    root = tree.index(0, 0)
+    count = tree.rowCount(root)
+    assert document.create_group("/", "made")
+    qtbot.waitUntil(lambda: tree.index_for_path("/made").isValid())
+    assert document.create_dataset("/made", "zeros", (4, 3), "int16")
+    assert document.h5.handle["made/zeros"].shape == (4, 3)
+    assert document.delete_path("/cube")
+    qtbot.waitUntil(lambda: not tree.index_for_path("/cube").isValid()
+                    and tree.rowCount(tree.index(0, 0)) == count)
+    assert "cube" not in document.h5.handle
+    stack.undo()
+    qtbot.waitUntil(lambda: tree.index_for_path("/cube").isValid())
+    assert list(document.h5.handle["cube"][1, 2]) == [20, 21, 22, 23]
+    stack.undo()
+    stack.undo()
+    assert "made" not in document.h5.handle
+    assert not document.is_modified()  # every edit is on disk already
+
+    document.writable_box.click()  # back to read-only: edits are flushed and refused
+    assert not document.h5.writable and not document.set_attribute("/", "x", "1")
+    with h5py.File(sample, "r") as f:
+        assert f["zipped"][0, 1] == -42.5 and "made" not in f and "cube" in f
+
+
+def test_export_slice(qtbot, sample, tmp_path, _private_dirs) -> None:
+    _window, document = open_h5(qtbot, _private_dirs, sample)
+    select(qtbot, document, "/cube")
+    document.axes.spins[0].setValue(1)
+    dest = tmp_path / "cube.csv"
+    with qtbot.waitSignal(document.exportFinished) as blocker:
+        document.export_to(str(dest), "csv")
+    assert blocker.args[0].startswith("Exported 3 rows")
+    assert dest.read_text().splitlines()[1:] == ["12,13,14,15", "16,17,18,19", "20,21,22,23"]
+    npy = tmp_path / "line.npy"
+    select(qtbot, document, "/line")
+    with qtbot.waitSignal(document.exportFinished):
+        document.export_to(str(npy), "npy")
+    assert np.load(npy).shape == (5000,)
+
+
+def test_bad_files_show_a_message(qtbot, tmp_path, _private_dirs, sample) -> None:
+    broken = tmp_path / "broken.h5"
+    broken.write_bytes(b"\x89HDF\r\n\x1a\n" + b"\x00" * 300)
+    before = stamp(broken)
+    window = launch(qtbot, _private_dirs, broken)
+    (document,) = wait_documents(qtbot, window, 1)
+    assert isinstance(document, Hdf5Document)
+    assert "Cannot open broken.h5" in document.message.text()
+    assert stamp(broken) == before
+
+
+def test_file_locked_by_another_writer(qtbot, sample, _private_dirs) -> None:
+    code = ("import h5py, sys\nf = h5py.File(sys.argv[1], 'a')\nprint('open', flush=True)\n"
+            "sys.stdin.readline()\n")
+    writer = subprocess.Popen([sys.executable, "-c", code, str(sample)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert writer.stdout.readline().strip() == "open"
+        window, document = open_h5(qtbot, _private_dirs, sample)
+        assert "another program" in document.message.text()
+        assert not document.writable_box.isEnabled()
+        close_window(qtbot, window)
+    finally:
+        writer.communicate("\n", timeout=30)
+
+
+def test_view_state_comes_back(qtbot, sample, tmp_path, _private_dirs) -> None:
+    settings_dir = tmp_path / "settings"
+    window, document = open_h5(qtbot, settings_dir, sample)
+    document.tree.expand(document.tree_model.index_for_path("/group"))
+    qtbot.waitUntil(lambda: document.tree_model.index_for_path("/group/inner").isValid())
+    select(qtbot, document, "/group/inner")
+    document.splitter.setSizes([300, 700])
+    sizes = document.splitter.sizes()
+    close_window(qtbot, window)
+    again = launch(qtbot, settings_dir)
+    (restored,) = wait_documents(qtbot, again, 1)
+    qtbot.waitUntil(lambda: restored.current_path == "/group/inner")
+    assert restored.splitter.sizes()[0] == sizes[0]
+    qtbot.waitUntil(lambda: restored.info is not None)
+    assert cell(qtbot, restored, 4, 0) == "4"
+
+
+def test_generic_array_widgets(qtbot, qtmodeltester, tmp_path) -> None:
+    data = np.arange(300.0).reshape(100, 3)
+    model = ArrayTableModel(data)
+    qtmodeltester.check(model, force_py=True)
+    qtbot.waitUntil(lambda: model.data(model.index(99, 2)) == "299.0")
+    memmap = np.lib.format.open_memmap(tmp_path / "m.npy", mode="w+", dtype="i4", shape=(1000,))
+    memmap[:] = np.arange(1000)
+    model.set_array(memmap)
+    assert (model.rowCount(), model.columnCount()) == (1000, 1)
+    model.data(model.index(999, 0))
+    qtbot.waitUntil(lambda: model.data(model.index(999, 0)) == "999")
+    model.stop()
+    plot = ArrayPlot()
+    qtbot.addWidget(plot)
+    plot.resize(400, 200)
+    plot.set_array(np.random.default_rng(1).normal(size=1_000_000), "noise")
+    assert plot.kind == "line" and plot.drawn_size()[0] <= MAX_POINTS
+    plot.grab()
+    plot.set_array(np.arange(4_000_000, dtype="f4").reshape(2000, 2000))
+    assert plot.kind == "image" and max(plot.drawn_size()) <= 1024
+    plot.grab()
+    plot.set_array(np.array(["a", "b"]))
+    assert plot.kind == "" and "Only numbers" in plot.message
+    plot.set_array(np.full((3, 3), np.nan))
+    plot.grab()
