@@ -191,10 +191,9 @@ class ArrayPlot(QWidget):
         painter.drawImage(bar, ramp)
         painter.drawRect(bar)
         low, high = self._range
-        painter.drawText(QRectF(bar.left() - 40, 2, 60, _MARGIN_TOP - 4),
-                         Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, f"{high:.4g}")
-        painter.drawText(QRectF(bar.left() - 40, area.bottom() + 4, 60, 18),
-                         Qt.AlignmentFlag.AlignRight, f"{low:.4g}")
+        painter.drawText(QRectF(bar.right() - 240, 2, 240, _MARGIN_TOP - 4),
+                         Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
+                         f"colour {low:.4g} … {high:.4g}")
 
     def _paint_line(self, painter: QPainter, area: QRectF) -> None:
         x, lows, highs = self._line  # type: ignore[misc]

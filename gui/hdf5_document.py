@@ -289,6 +289,10 @@ class Hdf5Document(Hdf5EditMixin, Document):
             return h5.read_window(path, axes, index, (r0, r1), (c0, c1)).cells
 
         self.table_model.set_reader(read, rows, cols, headers)
+        width = 170 if cols <= 4 else 120 if cols <= 12 else 96  # room for every digit of a float
+        for column in range(min(cols, 12)):
+            self.table.setColumnWidth(column, width)
+        self.table.horizontalHeader().setDefaultSectionSize(width)
         self.table_model.editable = h5.writable and self.cell_editable()
         note = f"{rows:,} × {cols:,}"
         if rows > self.table_model.rowCount():
