@@ -34,9 +34,8 @@ from .hdf5_axes import AxisPicker, table_layout
 from .hdf5_edit_actions import Hdf5EditMixin
 from .hdf5_info import describe_info, describe_node
 from .hdf5_models import AttributesModel, H5TreeModel, list_along
+from .hdf5_plot import Hdf5PlotMixin
 from .workers import Worker, run_in_worker
-
-PLOT_CELLS = 1_000_000  # the plot reads at most this many values of the chosen slice
 
 
 def open_file(path: str) -> tuple[H5File, H5Node]:
@@ -49,7 +48,7 @@ def open_file(path: str) -> tuple[H5File, H5Node]:
         raise
 
 
-class Hdf5Document(Hdf5EditMixin, Document):
+class Hdf5Document(Hdf5EditMixin, Hdf5PlotMixin, Document):
     """One HDF5 file: tree | (attributes, info) on the left, table over plot on the right."""
 
     exportFinished = Signal(str)  # the message shown: written, cancelled or failed
@@ -301,48 +300,6 @@ class Hdf5Document(Hdf5EditMixin, Document):
         self._plot_start = 0
         self.request_plot(0)
         self.viewStateChanged.emit()
-
-    # -- plot ----------------------------------------------------------------------------------------
-    def request_plot(self, start: int) -> None:
-        info, h5 = self.info, self.h5
-        if info is None or h5 is None:
-            return
-        if not info.numeric:
-            self.plot.set_message("Only numeric data can be plotted")
-            return
-        axes, index = self.axes.axes(), self.axes.index()
-        rows, cols, _ = table_layout(info, axes)
-        span = max(1, PLOT_CELLS // max(cols, 1))
-        start = max(0, min(start, rows - span)) if rows > span else 0
-        stop = min(rows, start + span)
-        self._plot_start = start
-        generation = self._select_generation
-        caption = f"{info.path}  rows {start:,}–{stop - 1:,} of {rows:,}" if rows > span \
-            else f"{info.path}  ({rows:,} × {cols:,})" if axes[1] is not None else f"{info.path}"
-        run_in_worker(h5.read_numeric, info.path, axes, index, (start, stop),
-                      on_result=lambda values: self._on_plot(generation, values, caption, start),
-                      on_error=lambda exc: self._on_plot(generation, exc, caption, start))
-
-    def _on_plot(self, generation: int, values: Any, caption: str, start: int) -> None:
-        if generation != self._select_generation:
-            return
-        if isinstance(values, BaseException):
-            self.plot.set_message(str(values))
-        else:
-            self.plot.set_array(values, caption, x_offset=start)
-
-    @Slot()
-    def _on_plot_follow(self) -> None:
-        """The table scrolled beyond what the plot shows: plot from the top visible row."""
-        if self.info is None or not self.info.numeric:
-            return
-        rows, cols, _ = table_layout(self.info, self.axes.axes())
-        span = max(1, PLOT_CELLS // max(cols, 1))
-        if rows <= span:
-            return
-        top = self.table.rowAt(0)
-        if top >= 0 and not self._plot_start <= top < self._plot_start + span - 100:
-            self.request_plot(top)
 
     # -- session -------------------------------------------------------------------------------------
     def view_state(self) -> dict[str, Any]:

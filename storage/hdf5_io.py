@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from .errors import ParseError, UnreadableError, UnsupportedError
-from .hdf5_values import decode_array, decode_bytes, describe_dtype, format_value
+from .hdf5_values import decode_bytes, describe_dtype, format_value
 
 BATCH = 500
 MAX_WINDOW_CELLS = 2_000_000
@@ -331,88 +331,17 @@ class H5File:
                 info.warnings.append(f"filter {name} (id {code}) is not available here: its plugin is "
                                      "missing (try hdf5plugin), so the data may not be readable")
 
-    # -- data ---------------------------------------------------------------------------------
+    # -- data (storage.hdf5_window) ------------------------------------------------------------
     def read_window(self, path: str, axes: tuple[int, int | None], index: tuple[int, ...],
                     rows: tuple[int, int], cols: tuple[int, int]) -> Window:
-        """Cells ``rows`` × ``cols`` of the 2-D slice of ``path`` chosen by ``axes`` and ``index``.
+        """Cells ``rows`` × ``cols`` of a 2-D slice; see :func:`storage.hdf5_window.read_window`."""
+        from .hdf5_window import read_window
 
-        ``axes`` are the dimensions shown as rows and columns (``None`` for a single column, or
-        for the fields of a compound dtype); ``index`` gives the position along every other
-        dimension. Only that hyperslab is read from the file.
-        """
-        h5py = _h5py()
-        with self.lock:
-            item = self._get(path)
-            if not isinstance(item, h5py.Dataset):
-                raise UnsupportedError(f"{path} is not a dataset")
-            shape = tuple(item.shape or ())
-            dtype = item.dtype
-            row_axis, col_axis = axes
-            if not shape:  # a scalar: one cell
-                value = item[()] if item.shape is not None else None
-                cells = [[format_value(value, dtype, self.handle)]]
-                self.reads += 1
-                self.cells_read += 1
-                return Window(0, 0, cells)
-            r0, r1 = max(0, rows[0]), min(rows[1], shape[row_axis])
-            selection: list[Any] = [int(index[d]) if d < len(index) else 0 for d in range(len(shape))]
-            selection[row_axis] = slice(r0, r1)
-            fields = list(dtype.names or ())
-            if fields:
-                c0, c1 = max(0, cols[0]), min(cols[1], len(fields))
-            elif col_axis is not None:
-                c0, c1 = max(0, cols[0]), min(cols[1], shape[col_axis])
-                selection[col_axis] = slice(c0, c1)
-            else:
-                c0, c1 = 0, 1
-            if (r1 - r0) * max(c1 - c0, 1) > MAX_WINDOW_CELLS:
-                raise UnsupportedError("the requested window is too large to show")
-            if r1 <= r0 or c1 <= c0:
-                return Window(r0, c0, [])
-            try:
-                source = item.fields(fields[c0:c1]) if fields else item
-                block = np.asarray(source[tuple(selection)])
-            except Exception as exc:
-                raise ParseError(f"{path} cannot be read: {exc}") from None
-            self.reads += 1
-            if fields:
-                if not isinstance(block.dtype.names, tuple):  # one field comes back unwrapped
-                    block = block.reshape(-1, 1)
-                    cells = decode_array(block, self.handle)
-                else:
-                    cells = [[format_value(rec[name], dtype[name], self.handle)
-                              for name in fields[c0:c1]] for rec in block.reshape(-1)]
-                values = None
-            else:
-                if col_axis is not None and col_axis < row_axis:
-                    block = block.T
-                block = block.reshape(r1 - r0, c1 - c0)
-                cells = decode_array(block, self.handle)
-                values = block if block.dtype.kind in "iufb" and block.dtype.names is None else None
-            self.cells_read += (r1 - r0) * (c1 - c0)
-            return Window(r0, c0, cells, values)
+        return read_window(self, path, axes, index, rows, cols)
 
     def read_numeric(self, path: str, axes: tuple[int, int | None], index: tuple[int, ...],
                      rows: tuple[int, int], max_cols: int = 4096) -> np.ndarray:
-        """The numbers of rows ``rows`` of the chosen 2-D (or 1-D) slice, for a plot."""
-        h5py = _h5py()
-        with self.lock:
-            item = self._get(path)
-            if not isinstance(item, h5py.Dataset) or item.dtype.names or item.dtype.kind not in "iufb":
-                raise UnsupportedError("only numeric data can be plotted")
-            shape = tuple(item.shape or ())
-            if not shape:
-                return np.asarray([item[()]])
-            row_axis, col_axis = axes
-            selection: list[Any] = [int(index[d]) if d < len(index) else 0 for d in range(len(shape))]
-            selection[row_axis] = slice(max(0, rows[0]), min(rows[1], shape[row_axis]))
-            if col_axis is not None:
-                selection[col_axis] = slice(0, min(shape[col_axis], max_cols))
-            try:
-                block = np.asarray(item[tuple(selection)])
-            except Exception as exc:
-                raise ParseError(f"{path} cannot be read: {exc}") from None
-            self.cells_read += block.size
-            if col_axis is not None and col_axis < row_axis:
-                block = block.T
-            return block
+        """Numbers of a slice for a plot; see :func:`storage.hdf5_window.read_numeric`."""
+        from .hdf5_window import read_numeric
+
+        return read_numeric(self, path, axes, index, rows, max_cols)

@@ -11,7 +11,8 @@ from PySide6.QtCore import Qt
 
 from gui.array_plot import MAX_POINTS, ArrayPlot
 from gui.array_table import LOADING, TILE_COLS, TILE_ROWS, ArrayTableModel
-from gui.hdf5_document import PLOT_CELLS, Hdf5Document
+from gui.hdf5_document import Hdf5Document
+from gui.hdf5_plot import PLOT_CELLS
 from tests.gui_helpers import close_window, launch, wait_documents
 from tests.hdf5_samples import h5py, make_huge, make_sample, stamp
 
