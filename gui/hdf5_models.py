@@ -47,6 +47,8 @@ def kind_text(node: H5Node) -> str:
     text = node.dtype if node.kind == "dataset" else node.kind
     if node.pytables_class:
         text += f" (PyTables {node.pytables_class})"
+    if node.dimension_scale:
+        text += " (dimension)"
     return text
 
 

@@ -48,6 +48,7 @@ class H5Node:
     members: int = 0  # a group's number of links
     message: str = ""  # why a link is broken
     pytables_class: str = ""
+    dimension_scale: bool = False  # a netCDF4 dimension (HDF5 dimension scale)
 
     @property
     def size(self) -> int:
@@ -251,9 +252,12 @@ class H5File:
                 pyclass = decode_bytes(raw) if isinstance(raw, bytes) else str(raw)
         except Exception:
             pass
+        scale = pyclass == "DIMENSION_SCALE"  # HDF5's own CLASS value, not PyTables'
+        if scale:
+            pyclass = ""
         if isinstance(item, h5py.Dataset):
             return H5Node(path, name, "dataset", tuple(item.shape) if item.shape is not None else None,
-                          describe_dtype(item.dtype), pytables_class=pyclass)
+                          describe_dtype(item.dtype), pytables_class=pyclass, dimension_scale=scale)
         if isinstance(item, h5py.Group):
             try:
                 members = len(item)

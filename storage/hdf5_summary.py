@@ -36,6 +36,8 @@ def _entry(h5: H5File, node: H5Node, notes: list[str]) -> dict[str, Any]:
         entry["members"] = node.members
     if node.pytables_class:
         entry["pytables_class"] = node.pytables_class
+    if node.dimension_scale:
+        entry["dimension_scale"] = True
     if node.message:
         entry["note"] = node.message
         if node.kind in ("external", "soft", "broken"):

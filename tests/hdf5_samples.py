@@ -59,3 +59,26 @@ def make_huge(path: Path) -> Path:
 
 def stamp(path: Path) -> tuple[bytes, int]:
     return path.read_bytes(), path.stat().st_mtime_ns
+
+
+def make_netcdf_like(path: Path) -> Path:
+    """What netCDF4 writes underneath: dimension scales attached to a variable, NUL-padded text."""
+    with h5py.File(path, "w") as f:
+        f["time"] = np.arange(5.0)
+        f["time"].make_scale("time")
+        f["lat"] = np.linspace(-90, 90, 3)
+        f["lat"].make_scale("lat")
+        temp = f.create_dataset("temp", data=np.arange(15, dtype="f4").reshape(5, 3))
+        temp.dims[0].attach_scale(f["time"])
+        temp.dims[1].attach_scale(f["lat"])
+        temp.attrs["units"] = np.bytes_("K")
+        f.attrs["Conventions"] = np.bytes_("CF-1.8")
+    return path
+
+
+def make_wide_group(path: Path, members: int) -> Path:
+    with h5py.File(path, "w") as f:
+        group = f.create_group("many")
+        for i in range(members):
+            group[f"d{i:05}"] = i
+    return path

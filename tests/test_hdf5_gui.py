@@ -8,13 +8,14 @@ import sys
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLineEdit
 
 from gui.array_plot import MAX_POINTS, ArrayPlot
 from gui.array_table import LOADING, TILE_COLS, TILE_ROWS, ArrayTableModel
 from gui.hdf5_document import Hdf5Document
 from gui.hdf5_plot import PLOT_CELLS
 from tests.gui_helpers import close_window, launch, wait_documents
-from tests.hdf5_samples import h5py, make_huge, make_sample, stamp
+from tests.hdf5_samples import h5py, make_huge, make_netcdf_like, make_sample, make_wide_group, stamp
 
 
 def open_h5(qtbot, settings_dir, path) -> tuple[object, Hdf5Document]:
@@ -306,3 +307,54 @@ def test_generic_array_widgets(qtbot, qtmodeltester, tmp_path) -> None:
     assert plot.kind == "" and "Only numbers" in plot.message
     plot.set_array(np.full((3, 3), np.nan))
     plot.grab()
+
+
+def test_netcdf_and_wide_groups(qtbot, qtmodeltester, tmp_path, _private_dirs) -> None:
+    nc = make_netcdf_like(tmp_path / "climate.nc")
+    wide = make_wide_group(tmp_path / "wide.h5", 1200)
+    window = launch(qtbot, _private_dirs, nc, wide)
+    documents = wait_documents(qtbot, window, 2)
+    assert all(isinstance(d, Hdf5Document) for d in documents)
+    assert set(window.page("hdf5").all_documents()) == set(documents)
+    climate = window.find_document(str(nc))
+    qtbot.waitUntil(lambda: climate.tree_model.index_for_path("/temp").isValid())
+    select(qtbot, climate, "/temp")
+    assert "(dimension)" in climate.tree_model.data(
+        climate.tree_model.index_for_path("/time").siblingAtColumn(2))
+    qtbot.waitUntil(lambda: any(a.name == "DIMENSION_LIST" for a in climate.attr_model.attributes))
+
+    document = window.find_document(str(wide))
+    tree = document.tree_model
+    qtbot.waitUntil(lambda: tree.index_for_path("/many").isValid())
+    many = tree.index_for_path("/many")
+    document.tree.expand(many)
+    qtbot.waitUntil(lambda: tree.rowCount(many) >= 500)
+    seen = set()
+    while tree.rowCount(many) < 1200:  # batches of 500, asked for by the view or by us
+        seen.add(tree.rowCount(many))
+        if tree.canFetchMore(many):
+            tree.fetchMore(many)
+        qtbot.waitUntil(lambda: not tree.item(many).loading)
+    assert seen <= {500, 1000} and not tree.canFetchMore(many)
+    qtmodeltester.check(tree, force_py=True)
+    assert tree.rowCount(many) == 1200 and tree.data(tree.index(1199, 0, many)) == "d01199"
+
+
+def test_cell_edit_through_the_table_editor(qtbot, sample, _private_dirs, monkeypatch) -> None:
+    _window, document = open_h5(qtbot, _private_dirs, sample)
+    select(qtbot, document, "/cube")
+    monkeypatch.setattr(document, "confirm_writable", lambda: True)
+    document.writable_box.click()
+    assert cell(qtbot, document, 1, 1) == "5"
+    index = document.table_model.index(1, 1)
+    document.table.setCurrentIndex(index)
+    document.table.edit(index)
+    editor = document.table.findChild(QLineEdit)
+    qtbot.waitUntil(lambda: editor is not None and editor.isVisible())
+    editor.selectAll()
+    qtbot.keyClicks(editor, "77")
+    qtbot.keyClick(editor, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: document.undo_stack.count() == 1)
+    assert document.table_model.data(index) == "77" and document.h5.handle["cube"][0, 1, 1] == 77
+    document.undo_stack.undo()
+    assert document.table_model.data(index) == "5" and document.h5.handle["cube"][0, 1, 1] == 5

@@ -23,7 +23,7 @@ from storage.hdf5_edit import (
 from storage.hdf5_export import export_slice
 from storage.hdf5_io import H5File
 from storage.inspect import inspect_path
-from tests.hdf5_samples import h5py, make_huge, make_sample, stamp
+from tests.hdf5_samples import h5py, make_huge, make_netcdf_like, make_sample, make_wide_group, stamp
 
 
 @pytest.fixture
@@ -235,3 +235,26 @@ def test_inspect_tree_is_capped(tmp_path, sample, monkeypatch) -> None:
     report = inspect_path(many)
     assert len(report["summary"]["tree"]) == 50
     assert any("more than 50" in f["message"] for f in report["findings"])
+
+
+def test_netcdf4_dimension_scales(tmp_path) -> None:
+    path = make_netcdf_like(tmp_path / "climate.nc")
+    report = inspect_path(path)
+    assert report["format"] == "hdf5" and report["ok"]
+    with H5File(str(path)) as h5:
+        nodes = {n.name: n for n in h5.children("/")}
+        assert nodes["time"].dimension_scale and not nodes["time"].pytables_class
+        attrs = {a.name: a.value for a in h5.attributes("/temp")}
+        assert attrs["DIMENSION_LIST"] == "[[→ /time], [→ /lat]]" and attrs["units"] == "K"
+        scale_attrs = {a.name: a.value for a in h5.attributes("/time")}
+        assert scale_attrs["REFERENCE_LIST"] == "[(dataset=→ /temp, dimension=0)]"
+
+
+def test_children_come_in_batches(tmp_path) -> None:
+    path = make_wide_group(tmp_path / "wide.h5", 1200)
+    with H5File(str(path)) as h5:
+        assert h5.child_count("/many") == 1200
+        first = h5.children("/many", 0, 500)
+        last = h5.children("/many", 1000, 500)
+        assert len(first) == 500 and len(last) == 200
+        assert (first[0].name, last[-1].name) == ("d00000", "d01199")
