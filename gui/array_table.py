@@ -198,9 +198,9 @@ class TiledTableModel(QAbstractTableModel):
             return
         self._pending.discard(key)
         if isinstance(cells, BaseException):
-            self._tiles[key] = [[f"<{cells}>"] * TILE_COLS]  # shown once, not asked again
+            # Every cell of the tile says why, so painting does not ask for it again and again.
+            self._tiles[key] = [[f"<{cells}>"] * TILE_COLS for _ in range(TILE_ROWS)]
             self.fetchFailed.emit(str(cells))
-            cells = self._tiles[key]
         else:
             self._tiles[key] = cells  # type: ignore[assignment]
             rows = len(cells)  # type: ignore[arg-type]

@@ -54,6 +54,10 @@ class Hdf5EditMixin:
         menu.addAction("As CSV…", lambda: self.export_dialog("csv"))
         menu.addAction("As NumPy .npy…", lambda: self.export_dialog("npy"))
         self.export_button.setMenu(menu)
+        self.cancel_export_button = QToolButton(self)
+        self.cancel_export_button.setText("Cancel export")
+        self.cancel_export_button.clicked.connect(self.cancel_export)
+        self.cancel_export_button.hide()
         self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.tree.customContextMenuRequested.connect(self._on_tree_menu)
         self.attr_view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
@@ -63,6 +67,7 @@ class Hdf5EditMixin:
         bar = QHBoxLayout()
         bar.addWidget(self.writable_box)
         bar.addWidget(self.export_button)
+        bar.addWidget(self.cancel_export_button)
         bar.addStretch(1)
         self._export_worker = None
         return bar
@@ -73,7 +78,8 @@ class Hdf5EditMixin:
         self.writable_box.setChecked(bool(h5 and h5.writable))
         self.writable_box.blockSignals(False)
         self.writable_box.setEnabled(h5 is not None and not h5.lock_note)
-        self.export_button.setEnabled(self.info is not None and bool(self.info.shape))
+        self.export_button.setEnabled(self.info is not None and bool(self.info.shape)
+                                      and self._export_worker is None)
         self.attr_model.editable = bool(h5 and h5.writable)
 
     # -- modes ---------------------------------------------------------------------------------
@@ -276,16 +282,26 @@ class Hdf5EditMixin:
         """Write the current slice to ``dest`` in a worker; ``exportFinished`` says how it went."""
         if self.info is None or self.h5 is None:
             return
+        name = os.path.basename(dest)
         self.export_button.setEnabled(False)
-        self.show_message(f"Exporting to {os.path.basename(dest)}…", "info")
+        self.cancel_export_button.show()
+        self.show_message(f"Exporting to {name}…", "info")
         self._export_worker = run_in_worker(
             export_slice, self.h5, self.info.path, self.axes.axes(), self.axes.index(), dest, fmt,
             on_result=lambda rows: self._on_exported(f"Exported {rows:,} rows to {dest}", "info"),
             on_error=lambda exc: self._on_exported(
-                "Export cancelled" if isinstance(exc, Cancelled) else f"Export failed: {exc}", "error"))
+                f"Export cancelled: {name} was not written" if isinstance(exc, Cancelled)
+                else f"Export failed: {exc}", "error"),
+            on_progress=lambda done: self.show_message(f"Exporting to {name}… {done:.0%}", "info"))
+
+    @Slot()
+    def cancel_export(self) -> None:
+        if self._export_worker is not None:
+            self._export_worker.cancel()
 
     def _on_exported(self, text: str, kind: str) -> None:
         self._export_worker = None
+        self.cancel_export_button.hide()
         self.show_message(text, kind)
         self.refresh_edit_bar()
         self.exportFinished.emit(text)

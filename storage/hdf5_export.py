@@ -20,6 +20,7 @@ from .hdf5_io import H5File, _h5py
 from .hdf5_values import decode_bytes, format_value
 
 BLOCK_ROWS = 65_536
+BLOCK_CELLS = 2_000_000  # a block is at most this many cells, however wide the slice
 
 
 class Cancelled(Exception):
@@ -69,6 +70,8 @@ def export_slice(h5: H5File, path: str, axes: tuple[int, int | None], index: tup
     if not shape:
         raise UnsupportedError("a scalar dataset has no slice to export; copy its value instead")
     rows = shape[axes[0]]
+    width = shape[axes[1]] if axes[1] is not None else 1
+    step = max(1, min(BLOCK_ROWS, BLOCK_CELLS // max(width, 1)))
     if fmt == "npy":
         if dtype.kind == "O" or any(dtype[n].kind == "O" for n in dtype.names or ()):
             raise UnsupportedError("variable-length data cannot be stored in .npy; export CSV instead")
@@ -79,14 +82,14 @@ def export_slice(h5: H5File, path: str, axes: tuple[int, int | None], index: tup
 
         def write(handle: IO[bytes]) -> None:
             np.lib.format.write_array_header_2_0(handle, header)
-            for r0 in range(0, rows, BLOCK_ROWS):
+            for r0 in range(0, rows, step):
                 if cancel is not None and cancel():
                     raise Cancelled
                 with h5.lock:
-                    block = _block(h5._get(path), shape, axes, index, r0, min(rows, r0 + BLOCK_ROWS))
+                    block = _block(h5._get(path), shape, axes, index, r0, min(rows, r0 + step))
                 handle.write(np.ascontiguousarray(block, dtype=dtype).tobytes())
                 if progress is not None:
-                    progress(min(1.0, (r0 + BLOCK_ROWS) / rows))
+                    progress(min(1.0, (r0 + step) / rows))
 
         with atomic_writer(dest, "wb") as handle:
             write(handle)
@@ -100,11 +103,11 @@ def export_slice(h5: H5File, path: str, axes: tuple[int, int | None], index: tup
             writer.writerow(names)
         elif axes[1] is not None:
             writer.writerow([str(i) for i in range(shape[axes[1]])])
-        for r0 in range(0, rows, BLOCK_ROWS):
+        for r0 in range(0, rows, step):
             if cancel is not None and cancel():
                 raise Cancelled
             with h5.lock:
-                block = _block(h5._get(path), shape, axes, index, r0, min(rows, r0 + BLOCK_ROWS))
+                block = _block(h5._get(path), shape, axes, index, r0, min(rows, r0 + step))
                 file = h5.handle
             buffer = io.StringIO()
             sink = csv.writer(buffer)
@@ -116,5 +119,5 @@ def export_slice(h5: H5File, path: str, axes: tuple[int, int | None], index: tup
                 sink.writerows([_text(v, dtype, file) for v in row] for row in block)
             handle.write(buffer.getvalue())
             if progress is not None:
-                progress(min(1.0, (r0 + BLOCK_ROWS) / rows))
+                progress(min(1.0, (r0 + step) / rows))
     return rows

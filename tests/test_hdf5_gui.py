@@ -358,3 +358,41 @@ def test_cell_edit_through_the_table_editor(qtbot, sample, _private_dirs, monkey
     assert document.table_model.data(index) == "77" and document.h5.handle["cube"][0, 1, 1] == 77
     document.undo_stack.undo()
     assert document.table_model.data(index) == "5" and document.h5.handle["cube"][0, 1, 1] == 5
+
+
+def test_damaged_chunk_shows_why(qtbot, tmp_path, _private_dirs) -> None:
+    path = tmp_path / "damaged.h5"
+    with h5py.File(path, "w") as f:
+        data = f.create_dataset("data", data=np.arange(4000.0).reshape(400, 10), chunks=(100, 10),
+                                compression="gzip")
+        offset = data.id.get_chunk_info(0).byte_offset
+    with open(path, "r+b") as handle:  # garbage over the first compressed chunk
+        handle.seek(offset)
+        handle.write(b"\xff" * 64)
+    _window, document = open_h5(qtbot, _private_dirs, path)
+    select(qtbot, document, "/data")
+    text = cell(qtbot, document, 0, 0)
+    assert text.startswith("<") and "cannot be read" in text
+    qtbot.waitUntil(lambda: not document.table_model.is_busy())
+    reads = document.table_model.tile_reads
+    document.table.viewport().repaint()  # painting again does not ask again
+    assert not document.table_model.is_busy() and document.table_model.tile_reads == reads
+    assert cell(qtbot, document, 150, 0) == "1500.0"  # the other chunks still read
+    qtbot.waitUntil(lambda: "cannot be read" in document.plot.message)
+    assert "cannot be read" in document.message.text()
+
+
+def test_export_can_be_cancelled(qtbot, tmp_path, _private_dirs) -> None:
+    path = tmp_path / "long.h5"
+    with h5py.File(path, "w") as f:
+        f.create_dataset("long", shape=(400_000, 2), dtype="f8", chunks=(65_536, 2))
+    _window, document = open_h5(qtbot, _private_dirs, path)
+    select(qtbot, document, "/long")
+    dest = tmp_path / "long.csv"
+    with qtbot.waitSignal(document.exportFinished, timeout=60_000) as blocker:
+        document.export_to(str(dest), "csv")
+        assert document.cancel_export_button.isVisible()
+        document.cancel_export_button.click()
+    assert blocker.args[0].startswith("Export cancelled")
+    assert not dest.exists() and not list(tmp_path.glob(".long.csv*"))
+    assert not document.cancel_export_button.isVisible() and document.export_button.isEnabled()
