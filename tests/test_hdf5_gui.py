@@ -396,3 +396,17 @@ def test_export_can_be_cancelled(qtbot, tmp_path, _private_dirs) -> None:
     assert blocker.args[0].startswith("Export cancelled")
     assert not dest.exists() and not list(tmp_path.glob(".long.csv*"))
     assert not document.cancel_export_button.isVisible() and document.export_button.isEnabled()
+
+
+def test_plot_follows_the_table_through_a_long_dataset(qtbot, tmp_path, _private_dirs) -> None:
+    path = tmp_path / "long.h5"
+    with h5py.File(path, "w") as f:
+        f["signal"] = np.arange(3_000_000, dtype="f4")
+    _window, document = open_h5(qtbot, _private_dirs, path)
+    select(qtbot, document, "/signal")
+    qtbot.waitUntil(lambda: document.plot.kind == "line")
+    assert document.plot.x_offset == 0 and "rows 0–999,999 of 3,000,000" in document.plot.caption
+    document.table.scrollTo(document.table_model.index(2_500_000, 0))
+    qtbot.waitUntil(lambda: document.plot.x_offset >= 1_999_999, timeout=10_000)
+    assert "of 3,000,000" in document.plot.caption
+    assert document.h5.cells_read < 2 * PLOT_CELLS + 10_000  # two plots and a few tiles
