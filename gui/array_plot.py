@@ -135,6 +135,10 @@ class ArrayPlot(QWidget):
         self.message = ""
         self.update()
 
+    def value_range(self) -> tuple[float, float]:
+        """The lowest and highest finite value shown (the y axis, or the colour scale)."""
+        return self._range
+
     def drawn_size(self) -> tuple[int, int]:
         """Points of the line, or pixels of the image, actually kept for drawing."""
         if self._line is not None:

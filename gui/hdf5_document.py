@@ -62,7 +62,9 @@ class Hdf5Document(Hdf5EditMixin, Hdf5PlotMixin, Document):
         self._select_generation = 0
         self._open_worker: Worker | None = None
         self._scratch = None
+        self._backed_up = False  # the .bak of this session exists: never overwrite it
         self._plot_start = 0
+        self._replot = False
         self._build()
         self._plot_timer = QTimer(self)
         self._plot_timer.setSingleShot(True)

@@ -102,7 +102,9 @@ class Hdf5EditMixin:
             return False
         try:
             if on:
-                bak = run_with_progress(self, f"Copying {self.title()} to .bak…", make_writable, self.h5)
+                bak = run_with_progress(self, f"Copying {self.title()} to .bak…", make_writable, self.h5,
+                                        not self._backed_up)
+                self._backed_up = True
                 self.show_message(f"Writable: edits go straight to the file. The original is kept as "
                                   f"{os.path.basename(bak)}.", "warning")
             else:
@@ -177,6 +179,7 @@ class Hdf5EditMixin:
     def cell_written(self, path: str, cell: tuple[int, int], value: Any) -> None:
         if self.info is not None and self.info.path == path:
             self.table_model.set_cached_text(cell[0], cell[1], format_value(value))
+            self.replot_later()
 
     # -- attributes ---------------------------------------------------------------------------------
     @Slot(str, str)

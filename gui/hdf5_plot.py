@@ -48,10 +48,19 @@ class Hdf5PlotMixin:
         else:
             self.plot.set_array(values, caption, x_offset=start)
 
+    def replot_later(self) -> None:
+        """The values changed (an edit or its undo): read the plotted rows again, debounced."""
+        self._replot = True
+        self._plot_timer.start()
+
     @Slot()
     def _on_plot_follow(self) -> None:
         """The table scrolled beyond what the plot shows: plot from the top visible row."""
         if self.info is None or not self.info.numeric:
+            return
+        if self._replot:
+            self._replot = False
+            self.request_plot(self._plot_start)
             return
         rows, cols, _ = table_layout(self.info, self.axes.axes())
         span = max(1, PLOT_CELLS // max(cols, 1))

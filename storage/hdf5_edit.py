@@ -24,8 +24,12 @@ def backup_path(path: str) -> str:
     return path + ".bak"
 
 
-def make_writable(h5: H5File) -> str:
-    """Copy the file to ``.bak`` (once per session) and reopen it for writing; return the copy."""
+def make_writable(h5: H5File, backup: bool = True) -> str:
+    """Copy the file to ``.bak`` and reopen it for writing; return the copy's path.
+
+    ``backup=False`` when this session already made the copy: a second copy would replace the
+    original with the edited file.
+    """
     if h5.writable:
         return backup_path(h5.path)
     if h5.lock_note:
@@ -34,7 +38,8 @@ def make_writable(h5: H5File) -> str:
     with h5.lock:
         h5.close()
         try:
-            shutil.copy2(h5.path, bak)
+            if backup:
+                shutil.copy2(h5.path, bak)
         except OSError as exc:
             h5._open(False)
             raise WriteError(f"Could not make the backup {os.path.basename(bak)}: "

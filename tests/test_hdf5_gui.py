@@ -27,6 +27,11 @@ def open_h5(qtbot, settings_dir, path) -> tuple[object, Hdf5Document]:
     return window, document
 
 
+def _plot_text(document: Hdf5Document) -> str:
+    low, high = document.plot.value_range()
+    return f"colour {low:.4g} … {high:.4g}"
+
+
 def select(qtbot, document: Hdf5Document, path: str) -> None:
     index = document.tree_model.index_for_path(path)
     assert index.isValid(), path
@@ -187,6 +192,12 @@ def test_writable_edits_with_undo_and_backup(qtbot, sample, _private_dirs, monke
     assert document.h5.handle["zipped"][0, 1] == 1.0 and model.data(model.index(0, 1)) == "1.0"
     stack.redo()
     assert document.h5.handle["zipped"][0, 1] == -42.5
+    qtbot.waitUntil(lambda: "colour -42.5" in _plot_text(document))  # the plot shows the edit
+
+    # off and on again: the .bak keeps the original, not the edited file
+    document.writable_box.click()
+    document.writable_box.click()
+    assert document.h5.writable and bak.read_bytes() == original
 
     # attributes
     qtbot.waitUntil(lambda: document.attr_model.editable)
