@@ -45,6 +45,7 @@ def make_sample(path: Path) -> Path:
         f["missing_ext"] = h5py.ExternalLink("no_such_file.h5", "/data")
         f["dangling"] = h5py.SoftLink("/nowhere")
         f.create_dataset("line", data=np.sin(np.linspace(0, 12, 5000)))
+        f["named_type"] = np.dtype("<f4")  # a committed datatype: neither group nor dataset
     return path
 
 

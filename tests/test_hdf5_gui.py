@@ -108,6 +108,10 @@ def test_tree_panels_table_and_plot(qtbot, qtmodeltester, sample, _private_dirs)
     qtbot.waitUntil(lambda: document.plot.kind == "line")
     assert document.plot.drawn_size()[0] <= MAX_POINTS
 
+    # a committed datatype is described, not read
+    select(qtbot, document, "/named_type")
+    assert "datatype" in document.info_text.toPlainText()
+
     # a missing external link says so and never crashes
     select(qtbot, document, "/missing_ext")
     assert "does not exist" in document.info_text.toPlainText()

@@ -44,6 +44,7 @@ def test_tree_attributes_and_links(sample) -> None:
         assert "no_such_file.h5" in nodes["missing_ext"].message and "does not exist" in nodes[
             "missing_ext"].message
         assert nodes["dangling"].kind == "soft" and "/nowhere" in nodes["dangling"].message
+        assert nodes["named_type"].kind == "datatype" and nodes["named_type"].dtype == "float32"
         assert h5.children("/", start=1, count=2) == list(nodes.values())[1:3]
         (readout,) = h5.children("/tables")
         assert readout.pytables_class == "TABLE"
@@ -258,3 +259,15 @@ def test_children_come_in_batches(tmp_path) -> None:
         last = h5.children("/many", 1000, 500)
         assert len(first) == 500 and len(last) == 200
         assert (first[0].name, last[-1].name) == ("d00000", "d01199")
+
+
+def test_user_block_before_the_signature(tmp_path) -> None:
+    path = tmp_path / "userblock.h5"
+    with h5py.File(path, "w", userblock_size=512) as f:
+        f["x"] = np.arange(3)
+    with open(path, "r+b") as handle:
+        handle.write(b"#!not really a script, just a user block\n")
+    report = inspect_path(path)
+    assert report["ok"] and report["summary"]["signature_offset"] == 512
+    with H5File(str(path)) as h5:
+        assert h5.read_window("/x", (0, None), (0,), (0, 3), (0, 1)).cells == [["0"], ["1"], ["2"]]
