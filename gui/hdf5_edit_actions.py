@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import Qt, Slot
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
     QFileDialog,
@@ -60,6 +61,9 @@ class Hdf5EditMixin:
         self.cancel_export_button.hide()
         self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.tree.customContextMenuRequested.connect(self._on_tree_menu)
+        delete = QShortcut(QKeySequence(QKeySequence.StandardKey.Delete), self.tree)
+        delete.setContext(Qt.ShortcutContext.WidgetShortcut)
+        delete.activated.connect(lambda: self.delete_path(self.current_path))
         self.attr_view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.attr_view.customContextMenuRequested.connect(self._on_attr_menu)
         self.table_model.editRequested.connect(self._on_cell_edit)

@@ -220,7 +220,11 @@ def test_writable_edits_with_undo_and_backup(qtbot, sample, _private_dirs, monke
     qtbot.waitUntil(lambda: tree.index_for_path("/made").isValid())
     assert document.create_dataset("/made", "zeros", (4, 3), "int16")
     assert document.h5.handle["made/zeros"].shape == (4, 3)
-    assert document.delete_path("/cube")
+    select(qtbot, document, "/cube")
+    edits = stack.count()
+    document.tree.setFocus()
+    qtbot.keyClick(document.tree, Qt.Key.Key_Delete)  # the Delete key deletes the selected node
+    assert stack.count() == edits + 1 and stack.command(edits).text() == "Delete /cube"
     qtbot.waitUntil(lambda: not tree.index_for_path("/cube").isValid()
                     and tree.rowCount(tree.index(0, 0)) == count)
     assert "cube" not in document.h5.handle
