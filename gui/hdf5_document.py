@@ -326,6 +326,10 @@ class Hdf5Document(Hdf5EditMixin, Hdf5PlotMixin, Document):
             return None
 
     def _close_file(self) -> None:
+        if self._export_worker is not None:  # its file is going: stop it, forget it
+            self._export_worker.cancel()
+            self._export_worker = None
+            self.cancel_export_button.hide()
         self.table_model.stop()
         self.table_model.set_reader(None, 0, 0)
         self.tree_model.set_file(None, None)
@@ -337,7 +341,5 @@ class Hdf5Document(Hdf5EditMixin, Hdf5PlotMixin, Document):
         self._generation += 1
         self._select_generation += 1
         self._plot_timer.stop()
-        if self._export_worker is not None:
-            self._export_worker.cancel()
         self._close_file()
         self.close_scratch()

@@ -290,23 +290,27 @@ class Hdf5EditMixin:
         if self.info is None or self.h5 is None:
             return
         name = os.path.basename(dest)
+        generation = self._generation
         self.export_button.setEnabled(False)
         self.cancel_export_button.show()
         self.show_message(f"Exporting to {name}…", "info")
         self._export_worker = run_in_worker(
             export_slice, self.h5, self.info.path, self.axes.axes(), self.axes.index(), dest, fmt,
-            on_result=lambda rows: self._on_exported(f"Exported {rows:,} rows to {dest}", "info"),
+            on_result=lambda rows: self._on_exported(generation, f"Exported {rows:,} rows to {dest}", "info"),
             on_error=lambda exc: self._on_exported(
-                f"Export cancelled: {name} was not written" if isinstance(exc, Cancelled)
+                generation, f"Export cancelled: {name} was not written" if isinstance(exc, Cancelled)
                 else f"Export failed: {exc}", "error"),
-            on_progress=lambda done: self.show_message(f"Exporting to {name}… {done:.0%}", "info"))
+            on_progress=lambda done: generation == self._generation and self.show_message(
+                f"Exporting to {name}… {done:.0%}", "info"))
 
     @Slot()
     def cancel_export(self) -> None:
         if self._export_worker is not None:
             self._export_worker.cancel()
 
-    def _on_exported(self, text: str, kind: str) -> None:
+    def _on_exported(self, generation: int, text: str, kind: str) -> None:
+        if generation != self._generation:  # the document was closed or reloaded meanwhile
+            return
         self._export_worker = None
         self.cancel_export_button.hide()
         self.show_message(text, kind)

@@ -1,4 +1,4 @@
-"""The HDF5 tab in the real window: lazy tree, panels, tiled table, plot, edits with undo, export."""
+"""The HDF5 tab in the real window: lazy tree, panels, tiled table, plot, bad input, session."""
 
 from __future__ import annotations
 
