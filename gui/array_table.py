@@ -235,8 +235,18 @@ def format_cells(block: np.ndarray) -> Tile:
     return [[str(v).replace("\n", "⏎")[:200] for v in row] for row in block]
 
 
+def _column_text(values: np.ndarray) -> list[str]:
+    """One field of a block of records: scalars as cells, sub-arrays as their short text."""
+    if values.ndim == 1:
+        return [row[0] for row in format_cells(values.reshape(-1, 1))]
+    return [np.array2string(v, threshold=8).replace("\n", " ")[:200] for v in values]
+
+
 class ArrayTableModel(TiledTableModel):
-    """Any numpy array or memmap of 0, 1 or 2 dimensions, read in tiles (a memmap pages in lazily)."""
+    """Any numpy array or memmap of 0, 1 or 2 dimensions, read in tiles (a memmap pages in lazily).
+
+    A 1-D structured array (records) shows one column per field.
+    """
 
     def __init__(self, array: np.ndarray | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -252,11 +262,17 @@ class ArrayTableModel(TiledTableModel):
         if array.ndim > 2:
             raise ValueError("ArrayTableModel shows at most 2 dimensions; pass a 2-D slice")
         self.array = array.reshape(1, 1) if array.ndim == 0 else array
+        names = list(self.array.dtype.names or ()) if self.array.ndim == 1 else []
         rows = self.array.shape[0]
-        cols = 1 if self.array.ndim == 1 else self.array.shape[1]
-        self.set_reader(self._read, rows, cols)
+        cols = len(names) if names else (1 if self.array.ndim == 1 else self.array.shape[1])
+        self.set_reader(self._read, rows, cols, names)
 
     def _read(self, r0: int, r1: int, c0: int, c1: int) -> Tile:
         assert self.array is not None
+        if self.array.ndim == 1 and self.array.dtype.names:
+            block = np.asarray(self.array[r0:r1])
+            fields = self.array.dtype.names[c0:c1]
+            columns = [_column_text(np.asarray(block[name])) for name in fields]
+            return [list(row) for row in zip(*columns, strict=True)] if columns else []
         block = self.array[r0:r1] if self.array.ndim == 1 else self.array[r0:r1, c0:c1]
         return format_cells(np.asarray(block))

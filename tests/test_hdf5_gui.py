@@ -193,6 +193,13 @@ def test_generic_array_widgets(qtbot, qtmodeltester, tmp_path) -> None:
     assert (model.rowCount(), model.columnCount()) == (1000, 1)
     model.data(model.index(999, 0))
     qtbot.waitUntil(lambda: model.data(model.index(999, 0)) == "999")
+    records = np.array([(1, 2.5, b"x"), (2, 3.5, b"y")], dtype=[("id", "i4"), ("v", "f8"), ("s", "S2")])
+    model.set_array(records)
+    assert model.headerData(1, Qt.Orientation.Horizontal) == "v" and model.columnCount() == 3
+    model.data(model.index(1, 2))
+    qtbot.waitUntil(lambda: model.data(model.index(1, 2)) == "b'y'")
+    assert [model.data(model.index(1, c)) for c in range(2)] == ["2", "3.5"]
+    qtmodeltester.check(model, force_py=True)
     model.stop()
     plot = ArrayPlot()
     qtbot.addWidget(plot)
