@@ -151,6 +151,16 @@ class Hdf5Document(Hdf5EditMixin, Hdf5PlotMixin, Document):
                        self.right_split.splitterMoved, self.tree.selectionModel().currentChanged):
             signal.connect(self.viewStateChanged)
 
+    def show_standing_message(self) -> None:
+        """What stays true for the whole file (locked by a writer, writable), or nothing."""
+        if self.h5 is not None and self.h5.lock_note:
+            self.show_message(self.h5.lock_note, "warning")
+        elif self.h5 is not None and self.h5.writable:
+            self.show_message(f"Writable: edits go straight to the file. The original is kept as "
+                              f"{self.title()}.bak.", "warning")
+        else:
+            self.message.hide()
+
     def show_message(self, text: str, kind: str = "info") -> None:
         colours = {"error": "#fee4e2", "warning": "#fef0c7", "info": "#e0eaff"}
         self.message.setStyleSheet(f"background: {colours.get(kind, '#e0eaff')}; padding: 4px;")
@@ -182,10 +192,7 @@ class Hdf5Document(Hdf5EditMixin, Hdf5PlotMixin, Document):
             self.h5, root = result
             self.tree_model.set_file(self.h5, root, self.title())
             self.tree.expand(self.tree_model.index(0, 0))
-            if self.h5.lock_note:
-                self.show_message(self.h5.lock_note, "warning")
-            else:
-                self.message.hide()
+            self.show_standing_message()
             self.refresh_edit_bar()
             self._restore_pending_view_state()
         self.statusChanged.emit()
@@ -230,6 +237,8 @@ class Hdf5Document(Hdf5EditMixin, Hdf5PlotMixin, Document):
         self.slice_label.setText("")
         self.attr_model.set_attributes([])
         self.refresh_edit_bar()
+        if self._export_worker is None:  # the last node's warnings do not apply to this one
+            self.show_standing_message()
         if node is None or self.h5 is None:
             self.info_text.setPlainText("")
             self.plot.set_message("Select a dataset")

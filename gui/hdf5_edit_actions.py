@@ -113,7 +113,7 @@ class Hdf5EditMixin:
                                   f"{os.path.basename(bak)}.", "warning")
             else:
                 make_readonly(self.h5)
-                self.message.hide()
+                self.show_standing_message()
         except KnownError as exc:
             self.show_message(str(exc), "error")
         self.refresh_edit_bar()

@@ -329,10 +329,11 @@ class H5File:
                 code, _flags, values, raw_name = plist.get_filter(number)
             except Exception:
                 continue
-            name = _FILTER_NAMES.get(code) or decode_bytes(raw_name) or "unnamed"
-            info.filters.append(f"{name} ({code})" + (f" {list(values)}" if values else ""))
+            name = _FILTER_NAMES.get(code) or decode_bytes(raw_name)
+            label = f"{name} (id {code})" if name else f"id {code}"
+            info.filters.append(label + (f" {list(values)}" if values else ""))
             if not h5py.h5z.filter_avail(code):
-                info.warnings.append(f"filter {name} (id {code}) is not available here: its plugin is "
+                info.warnings.append(f"the filter {label} is not available here: its plugin is "
                                      "missing (try hdf5plugin), so the data may not be readable")
 
     # -- data (storage.hdf5_window) ------------------------------------------------------------

@@ -83,3 +83,14 @@ def make_wide_group(path: Path, members: int) -> Path:
         for i in range(members):
             group[f"d{i:05}"] = i
     return path
+
+
+def make_plugin_filtered(path: Path) -> Path:
+    """A dataset written through filter 32123, which no HDF5 build has (an optional filter)."""
+    with h5py.File(path, "w") as f:
+        dcpl = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
+        dcpl.set_chunk((10,))
+        dcpl.set_filter(32123, h5py.h5z.FLAG_OPTIONAL, (1,))
+        h5py.h5d.create(f.id, b"plug", h5py.h5t.NATIVE_INT32, h5py.h5s.create_simple((100,)), dcpl=dcpl)
+        f["plain"] = np.arange(3)
+    return path

@@ -15,7 +15,15 @@ from gui.hdf5_document import Hdf5Document
 from gui.hdf5_plot import PLOT_CELLS
 from tests.gui_helpers import close_window, launch, wait_documents
 from tests.hdf5_gui_helpers import cell, open_h5, select
-from tests.hdf5_samples import h5py, make_huge, make_netcdf_like, make_sample, make_wide_group, stamp
+from tests.hdf5_samples import (
+    h5py,
+    make_huge,
+    make_netcdf_like,
+    make_plugin_filtered,
+    make_sample,
+    make_wide_group,
+    stamp,
+)
 
 
 @pytest.fixture
@@ -281,3 +289,14 @@ def test_plot_follows_the_table_through_a_long_dataset(qtbot, tmp_path, _private
     qtbot.waitUntil(lambda: document.plot.x_offset >= 1_999_999, timeout=10_000)
     assert "of 3,000,000" in document.plot.caption
     assert document.h5.cells_read < 2 * PLOT_CELLS + 10_000  # two plots and a few tiles
+
+
+def test_missing_filter_warning_belongs_to_its_dataset(qtbot, tmp_path, _private_dirs) -> None:
+    path = make_plugin_filtered(tmp_path / "plugin.h5")
+    _window, document = open_h5(qtbot, _private_dirs, path)
+    select(qtbot, document, "/plug")
+    qtbot.waitUntil(lambda: document.message.isVisible())
+    assert "32123" in document.message.text() and "plugin" in document.message.text()
+    assert "WARNING" in document.info_text.toPlainText()
+    select(qtbot, document, "/plain")
+    assert not document.message.isVisible()

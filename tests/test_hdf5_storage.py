@@ -23,7 +23,15 @@ from storage.hdf5_edit import (
 from storage.hdf5_export import export_slice
 from storage.hdf5_io import H5File
 from storage.inspect import inspect_path
-from tests.hdf5_samples import h5py, make_huge, make_netcdf_like, make_sample, make_wide_group, stamp
+from tests.hdf5_samples import (
+    h5py,
+    make_huge,
+    make_netcdf_like,
+    make_plugin_filtered,
+    make_sample,
+    make_wide_group,
+    stamp,
+)
 
 
 @pytest.fixture
@@ -70,12 +78,7 @@ def test_dataset_info(sample) -> None:
 
 
 def test_missing_filter_plugin_warns(tmp_path) -> None:
-    path = tmp_path / "plugin.h5"
-    with h5py.File(path, "w") as f:
-        dcpl = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
-        dcpl.set_chunk((10,))
-        dcpl.set_filter(32123, h5py.h5z.FLAG_OPTIONAL, (1,))
-        h5py.h5d.create(f.id, b"plug", h5py.h5t.NATIVE_INT32, h5py.h5s.create_simple((100,)), dcpl=dcpl)
+    path = make_plugin_filtered(tmp_path / "plugin.h5")
     with H5File(str(path)) as h5:
         (warning,) = h5.dataset_info("/plug").warnings
         assert "32123" in warning and "plugin" in warning
