@@ -21,7 +21,7 @@ from gui.tab_page import TabPage
 class FilesTab(TabPage):
     tab_id = "files"
     title = "&Files"
-    formats = ("text", "binary", "hdf5", "unknown")
+    formats = ("text", "binary", "unknown")
     heading = "Files"
     blurb = ("Text and binary files, and anything the other tabs do not claim. Browse a folder "
              "on the left, or open a file: text opens in an editor that keeps its encoding and "

@@ -20,6 +20,7 @@ from .actions import build_menus
 from .document import Document
 from .files_tab import FilesTab
 from .formatting import human_size
+from .hdf5_tab import Hdf5Tab
 from .json_tab import JsonTab
 from .notice_bar import NoticeBar
 from .objects_tab import ObjectsTab
@@ -28,7 +29,7 @@ from .sqlite_tab import SqliteTab
 from .tab_page import TabPage
 from .workers import run_in_worker
 
-TAB_CLASSES: tuple[type[TabPage], ...] = (FilesTab, ObjectsTab, JsonTab, SqliteTab)
+TAB_CLASSES: tuple[type[TabPage], ...] = (FilesTab, ObjectsTab, JsonTab, SqliteTab, Hdf5Tab)
 
 
 def sniff_all(paths: list[str]) -> list[tuple[str, object]]:

@@ -7,6 +7,7 @@ text) and their pickles are scanned.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import sqlite3
 import time
@@ -14,7 +15,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from . import shelf_native, sniff_shelf
-from .errors import ParseError, UnreadableError
+from .errors import KnownError, ParseError, UnreadableError
 from .pickle_scan import scan_bytes
 from .shelf_io import open_shelf, pickle_protocol
 from .sniff import SniffResult
@@ -169,33 +170,27 @@ def summarize_shelve(result: SniffResult, c: Collector) -> None:
 
 @register("hdf5")
 def summarize_hdf5(result: SniffResult, c: Collector) -> None:
-    """Signature offset and, with h5py, the top-level groups and datasets (opened read-only)."""
+    """Signature offset and, with h5py, the tree (capped): shapes, dtypes, filters, attributes."""
     c.summary["signature_offset"] = result.detail.get("signature_offset", 0)
-    try:
-        import h5py
-    except ImportError:
+    if importlib.util.find_spec("h5py") is None:
         c.add("info", "h5py is not installed: only the signature was checked")
         return
-    try:
-        with h5py.File(result.path, "r", locking=False) as handle:
-            entries = []
-            for name in list(handle.keys())[:MAX_TABLES]:
-                link = handle.get(name, getlink=True)
-                entry: dict[str, Any] = {"name": name}
-                if isinstance(link, h5py.ExternalLink):
-                    entry.update(kind="external link", target=f"{link.filename}:{link.path}")
-                else:
-                    try:
-                        item = handle[name]
-                    except (KeyError, OSError, RuntimeError, ValueError) as exc:
-                        entry.update(kind="broken link", error=str(exc))
-                    else:
-                        if isinstance(item, h5py.Dataset):
-                            entry.update(kind="dataset", shape=list(item.shape), dtype=str(item.dtype))
-                        else:
-                            entry.update(kind="group", members=len(item))
-                entries.append(entry)
-            c.summary["top_level"] = entries
-            c.summary["attributes"] = len(handle.attrs)
-    except Exception as exc:  # h5py raises OSError, KeyError, RuntimeError, ... for damaged files
-        raise ParseError(f"the HDF5 library cannot read this file: {exc}") from None
+    from .hdf5_io import H5File
+    from .hdf5_summary import MAX_NODES, hdf5_tree
+
+    with H5File(result.path) as h5:  # read-only; a KnownError explains a damaged file
+        if h5.lock_note:
+            c.add("info", h5.lock_note)
+        try:
+            entries, notes, capped = hdf5_tree(h5)
+        except KnownError:
+            raise
+        except Exception as exc:  # h5py raises OSError, KeyError, RuntimeError, ... for damaged files
+            raise ParseError(f"the HDF5 library cannot read this file: {exc}") from None
+    root = entries[0]
+    c.summary["attributes"] = len(root.get("attributes", {}))
+    c.summary["tree"] = entries
+    for note in notes[:50]:
+        c.add("info", note)
+    if capped:
+        c.add("info", f"the file has more than {MAX_NODES:,} objects; the first {MAX_NODES:,} are listed")

@@ -401,8 +401,9 @@ def test_hdf5(tmp_path: Path) -> None:
     before = (path.read_bytes(), os.stat(path).st_mtime_ns)
     report = inspect_path(path)
     assert report["ok"]
-    items = {e["name"]: e for e in report["summary"]["top_level"]}
-    assert items["data"]["shape"] == [2, 2] and items["grp"]["kind"] == "group"
+    items = {e["path"]: e for e in report["summary"]["tree"]}
+    assert items["/data"]["shape"] == [2, 2] and items["/grp"]["kind"] == "group"
+    assert items["/grp/x"]["dtype"] == "int64"
     assert (path.read_bytes(), os.stat(path).st_mtime_ns) == before
     broken = write(tmp_path, "b.h5", b"\x89HDF\r\n\x1a\n" + b"\x00" * 100)
     assert exit_code(inspect_path(broken)) == 2

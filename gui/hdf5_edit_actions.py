@@ -1,0 +1,330 @@
+"""The HDF5 document's edit side: writable toggle, cell and attribute edits, create, delete, export.
+
+Edits are written in place (HDF5 has no atomic save), so the writable mode is opt-in, asks
+first, and copies the file to ``NAME.bak`` before the first write. Every edit is an undo command
+(``gui.hdf5_commands``). The document counts as unmodified: its changes are already on disk,
+and Save only flushes them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import Qt, Slot
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QFileDialog,
+    QHBoxLayout,
+    QInputDialog,
+    QMenu,
+    QMessageBox,
+    QToolButton,
+)
+
+from storage.errors import KnownError
+from storage.hdf5_edit import (
+    Scratch,
+    get_attribute,
+    make_readonly,
+    make_writable,
+    parse_attribute,
+    parse_value,
+)
+from storage.hdf5_export import Cancelled, export_slice
+from storage.hdf5_values import format_value
+
+from .hdf5_commands import CreateCommand, DeleteCommand, H5Command, SetAttributeCommand, SetCellCommand
+from .workers import run_in_worker, run_with_progress
+
+
+class Hdf5EditMixin:
+    """Mixed into :class:`gui.hdf5_document.Hdf5Document`; uses its ``h5``, models and views."""
+
+    def build_edit_bar(self) -> QHBoxLayout:
+        self.writable_box = QCheckBox("Writable", self)
+        self.writable_box.setObjectName("writableToggle")
+        self.writable_box.setToolTip("Allow edits. HDF5 writes in place: a .bak copy is made first.")
+        self.writable_box.toggled.connect(self._on_writable_toggled)
+        self.export_button = QToolButton(self)
+        self.export_button.setText("Export slice")
+        self.export_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        menu = QMenu(self.export_button)
+        menu.addAction("As CSV…", lambda: self.export_dialog("csv"))
+        menu.addAction("As NumPy .npy…", lambda: self.export_dialog("npy"))
+        self.export_button.setMenu(menu)
+        self.cancel_export_button = QToolButton(self)
+        self.cancel_export_button.setText("Cancel export")
+        self.cancel_export_button.clicked.connect(self.cancel_export)
+        self.cancel_export_button.hide()
+        self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.tree.customContextMenuRequested.connect(self._on_tree_menu)
+        delete = QShortcut(QKeySequence(QKeySequence.StandardKey.Delete), self.tree)
+        delete.setContext(Qt.ShortcutContext.WidgetShortcut)
+        delete.activated.connect(lambda: self.delete_path(self.current_path))
+        self.attr_view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.attr_view.customContextMenuRequested.connect(self._on_attr_menu)
+        self.table_model.editRequested.connect(self._on_cell_edit)
+        self.attr_model.editRequested.connect(self._on_attr_edit)
+        bar = QHBoxLayout()
+        bar.addWidget(self.writable_box)
+        bar.addWidget(self.export_button)
+        bar.addWidget(self.cancel_export_button)
+        bar.addStretch(1)
+        self._export_worker = None
+        return bar
+
+    def refresh_edit_bar(self) -> None:
+        h5 = self.h5
+        self.writable_box.blockSignals(True)
+        self.writable_box.setChecked(bool(h5 and h5.writable))
+        self.writable_box.blockSignals(False)
+        self.writable_box.setEnabled(h5 is not None and not h5.lock_note)
+        self.export_button.setEnabled(self.info is not None and bool(self.info.shape)
+                                      and self._export_worker is None)
+        self.attr_model.editable = bool(h5 and h5.writable)
+
+    # -- modes ---------------------------------------------------------------------------------
+    def confirm_writable(self) -> bool:
+        answer = QMessageBox.question(
+            self, "Allow edits?",
+            f"HDF5 files are changed in place. Before the first change Datashelf copies "
+            f"{self.title()} to {self.title()}.bak.\n\nAllow edits to this file?")
+        return answer == QMessageBox.StandardButton.Yes
+
+    @Slot(bool)
+    def _on_writable_toggled(self, on: bool) -> None:
+        if on and not self.confirm_writable():
+            self.refresh_edit_bar()
+            return
+        self.set_writable(on)
+
+    def set_writable(self, on: bool) -> bool:
+        if self.h5 is None:
+            return False
+        try:
+            if on:
+                bak = run_with_progress(self, f"Copying {self.title()} to .bak…", make_writable, self.h5,
+                                        not self._backed_up)
+                self._backed_up = True
+                self.show_message(f"Writable: edits go straight to the file. The original is kept as "
+                                  f"{os.path.basename(bak)}.", "warning")
+            else:
+                make_readonly(self.h5)
+                self.show_standing_message()
+        except KnownError as exc:
+            self.show_message(str(exc), "error")
+        self.refresh_edit_bar()
+        self.table_model.editable = bool(self.h5.writable and self.cell_editable())
+        self.statusChanged.emit()
+        return self.h5.writable == on
+
+    def cell_editable(self) -> bool:
+        if self.info is None or self.h5 is None:
+            return False
+        text = self.info.dtype
+        return not (text.startswith(("vlen", "object", "region", "opaque", "enum")) or "×" in text)
+
+    # -- running commands ---------------------------------------------------------------------
+    def run_edit(self, step: Callable[[], None]) -> bool:
+        try:
+            step()
+        except KnownError as exc:
+            self.show_message(str(exc), "error")
+            return False
+        return True
+
+    def push_edit(self, command: H5Command) -> bool:
+        if not self.run_edit(command.apply):
+            return False
+        self.undo_stack.push(command)
+        return True
+
+    def scratch(self) -> Scratch:
+        if self._scratch is None:
+            self._scratch = Scratch()
+        return self._scratch
+
+    def close_scratch(self) -> None:
+        if self._scratch is not None:
+            self._scratch.close()
+            self._scratch = None
+
+    # -- cells -------------------------------------------------------------------------------------
+    def cell_target(self, row: int, col: int) -> tuple[tuple[int, ...], str | None]:
+        axes, index = self.axes.axes(), list(self.axes.index())
+        if not self.info.shape:
+            return (), None
+        index[axes[0]] = row
+        if axes[1] is not None:
+            index[axes[1]] = col
+        field = self.info.fields[col] if self.info.fields else None
+        return tuple(index), field
+
+    @Slot(int, int, str)
+    def _on_cell_edit(self, row: int, col: int, text: str) -> None:
+        self.edit_cell(row, col, text)
+
+    def edit_cell(self, row: int, col: int, text: str) -> bool:
+        if self.info is None or self.h5 is None or not self.h5.writable:
+            return False
+        coords, field = self.cell_target(row, col)
+        with self.h5.lock:
+            dtype = self.h5.handle[self.info.path].dtype
+        try:
+            value = parse_value(text, dtype[field] if field else dtype)
+        except ValueError as exc:
+            self.show_message(f"Not written: {exc}", "error")
+            return False
+        return self.push_edit(SetCellCommand(self, self.info.path, coords, field, (row, col), value))
+
+    def cell_written(self, path: str, cell: tuple[int, int], value: Any) -> None:
+        if self.info is not None and self.info.path == path:
+            self.table_model.set_cached_text(cell[0], cell[1], format_value(value))
+            self.replot_later()
+
+    # -- attributes ---------------------------------------------------------------------------------
+    @Slot(str, str)
+    def _on_attr_edit(self, name: str, text: str) -> None:
+        self.set_attribute(self.current_path, name, text)
+
+    def set_attribute(self, path: str, name: str, text: str | None) -> bool:
+        """Set attribute ``name`` from typed text (a Python literal or plain text); None deletes."""
+        if self.h5 is None or not self.h5.writable or not name:
+            return False
+        old = get_attribute(self.h5, path, name)
+        value = None if text is None else parse_attribute(text)
+        return self.push_edit(SetAttributeCommand(self, path, name, value, old))
+
+    def attributes_changed(self, path: str) -> None:
+        if path == self.current_path:
+            self.load_attributes(path)
+
+    @Slot()
+    def _on_attr_menu(self, pos) -> None:
+        if self.h5 is None or not self.h5.writable or not self.current_path:
+            return
+        menu = QMenu(self)
+        menu.addAction("Add attribute…", self._ask_new_attribute)
+        index = self.attr_view.indexAt(pos)
+        if index.isValid():
+            name = self.attr_model.attributes[index.row()].name
+            menu.addAction(f"Delete attribute {name}",
+                           lambda: self.set_attribute(self.current_path, name, None))
+        menu.exec(self.attr_view.viewport().mapToGlobal(pos))
+
+    def _ask_new_attribute(self) -> None:
+        name, ok = QInputDialog.getText(self, "Add attribute", "Name:")
+        if ok and name:
+            value, ok = QInputDialog.getText(self, "Add attribute", f"Value of {name} (e.g. 3, 1.5, "
+                                             "[1, 2], or text):")
+            if ok:
+                self.set_attribute(self.current_path, name, value)
+
+    # -- structure ----------------------------------------------------------------------------------
+    def create_group(self, parent: str, name: str) -> bool:
+        if self.h5 is None or not self.h5.writable:
+            return False
+        return self.push_edit(CreateCommand(self, f"{parent.rstrip('/')}/{name}"))
+
+    def create_dataset(self, parent: str, name: str, shape: tuple[int, ...], dtype: str) -> bool:
+        if self.h5 is None or not self.h5.writable:
+            return False
+        return self.push_edit(CreateCommand(self, f"{parent.rstrip('/')}/{name}", shape, dtype))
+
+    def delete_path(self, path: str) -> bool:
+        if self.h5 is None or not self.h5.writable or path in ("", "/"):
+            return False
+        return self.push_edit(DeleteCommand(self, path))
+
+    def structure_changed(self, parent: str) -> None:
+        self.tree_model.refresh_group(parent, self.h5.child_count(parent))
+
+    @Slot()
+    def _on_tree_menu(self, pos) -> None:
+        node = self.tree_model.node(self.tree.indexAt(pos))
+        if node is None or self.h5 is None or not self.h5.writable:
+            return
+        menu = QMenu(self)
+        if node.kind == "group":
+            menu.addAction("New group…", lambda: self._ask_new(node.path, dataset=False))
+            menu.addAction("New dataset…", lambda: self._ask_new(node.path, dataset=True))
+        if node.path != "/":
+            menu.addAction(f"Delete {node.name}", lambda: self.delete_path(node.path))
+        menu.exec(self.tree.viewport().mapToGlobal(pos))
+
+    def _ask_new(self, parent: str, dataset: bool) -> None:
+        name, ok = QInputDialog.getText(self, "New dataset" if dataset else "New group", "Name:")
+        if not ok or not name:
+            return
+        if not dataset:
+            self.create_group(parent, name)
+            return
+        spec, ok = QInputDialog.getText(self, "New dataset", "Shape and type, e.g. 100, 3 float64:",
+                                        text="10 float64")
+        if not ok:
+            return
+        *dims, dtype = spec.replace(",", " ").split() or ["float64"]
+        try:
+            shape = tuple(int(d) for d in dims)
+        except ValueError:
+            self.show_message(f"Not created: {spec!r} is not a shape and type", "error")
+            return
+        self.create_dataset(parent, name, shape, dtype)
+
+    # -- export ----------------------------------------------------------------------------------------
+    def export_dialog(self, fmt: str) -> None:
+        if self.info is None:
+            return
+        base = self.info.path.strip("/").replace("/", "_") or "dataset"
+        start = os.path.join(os.path.dirname(self.path or ""), f"{base}.{fmt}")
+        dest, _ = QFileDialog.getSaveFileName(self, "Export slice", start,
+                                              "CSV (*.csv)" if fmt == "csv" else "NumPy (*.npy)")
+        if dest:
+            self.export_to(dest, fmt)
+
+    def export_to(self, dest: str, fmt: str) -> None:
+        """Write the current slice to ``dest`` in a worker; ``exportFinished`` says how it went."""
+        if self.info is None or self.h5 is None:
+            return
+        name = os.path.basename(dest)
+        generation = self._generation
+        self.export_button.setEnabled(False)
+        self.cancel_export_button.show()
+        self.show_message(f"Exporting to {name}…", "info")
+        self._export_worker = run_in_worker(
+            export_slice, self.h5, self.info.path, self.axes.axes(), self.axes.index(), dest, fmt,
+            on_result=lambda rows: self._on_exported(generation, f"Exported {rows:,} rows to {dest}", "info"),
+            on_error=lambda exc: self._on_exported(
+                generation, f"Export cancelled: {name} was not written" if isinstance(exc, Cancelled)
+                else f"Export failed: {exc}", "error"),
+            on_progress=lambda done: generation == self._generation and self.show_message(
+                f"Exporting to {name}… {done:.0%}", "info"))
+
+    @Slot()
+    def cancel_export(self) -> None:
+        if self._export_worker is not None:
+            self._export_worker.cancel()
+
+    def _on_exported(self, generation: int, text: str, kind: str) -> None:
+        if generation != self._generation:  # the document was closed or reloaded meanwhile
+            return
+        self._export_worker = None
+        self.cancel_export_button.hide()
+        self.show_message(text, kind)
+        self.refresh_edit_bar()
+        self.exportFinished.emit(text)
+
+    # -- document API -------------------------------------------------------------------------------------
+    def is_modified(self) -> bool:
+        return False  # every edit is on disk already; undo writes the old value back
+
+    def can_save(self) -> bool:
+        return bool(self.h5 and self.h5.writable)
+
+    def save(self) -> bool:
+        from storage.hdf5_edit import flush
+
+        return self.run_edit(lambda: flush(self.h5))

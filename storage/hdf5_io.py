@@ -1,0 +1,352 @@
+"""Reading HDF5 files (h5py, PyTables, netCDF4) lazily and safely.
+
+An :class:`H5File` is opened read-only; children of a group are listed in batches, a dataset is
+read one 2-D window at a time (:meth:`H5File.read_window`), so a 10^10-element dataset is never
+read whole. Every h5py call goes through one lock, so workers and the GUI thread can share the
+handle, and every failure becomes a :class:`~storage.errors.KnownError` with a readable message.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import threading
+from dataclasses import dataclass, field
+from itertools import islice
+from typing import Any
+
+import numpy as np
+
+from .errors import ParseError, UnreadableError, UnsupportedError
+from .hdf5_values import decode_bytes, describe_dtype, format_value
+
+BATCH = 500
+MAX_WINDOW_CELLS = 2_000_000
+_FILTER_NAMES = {1: "gzip", 2: "shuffle", 3: "fletcher32", 4: "szip", 5: "nbit", 6: "scaleoffset",
+                 32001: "blosc", 32004: "lz4", 32008: "bitshuffle", 32015: "zstd", 307: "bzip2",
+                 32000: "lzf"}
+
+
+def _h5py():
+    try:
+        import h5py
+    except ImportError:
+        raise UnsupportedError("h5py is not installed, so HDF5 files cannot be read "
+                               "(pip install h5py)") from None
+    return h5py
+
+
+@dataclass
+class H5Node:
+    """One member of a group: what the tree shows before anything is read."""
+
+    path: str
+    name: str
+    kind: str  # group, dataset, datatype, external, soft, broken
+    shape: tuple[int, ...] | None = None
+    dtype: str = ""
+    members: int = 0  # a group's number of links
+    message: str = ""  # why a link is broken
+    pytables_class: str = ""
+    dimension_scale: bool = False  # a netCDF4 dimension (HDF5 dimension scale)
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape)) if self.shape else (1 if self.shape == () else 0)
+
+
+@dataclass
+class Attribute:
+    name: str
+    value: str
+    dtype: str
+    shape: tuple[int, ...] | None
+
+
+@dataclass
+class DatasetInfo:
+    path: str
+    shape: tuple[int, ...]
+    dtype: str
+    numeric: bool
+    fields: tuple[str, ...] = ()
+    chunks: tuple[int, ...] | None = None
+    compression: str | None = None
+    compression_opts: Any = None
+    filters: list[str] = field(default_factory=list)
+    fillvalue: str = ""
+    storage_bytes: int = 0
+    warnings: list[str] = field(default_factory=list)
+    maxshape: tuple[int | None, ...] | None = None
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape)) if self.shape else 1
+
+
+@dataclass
+class Window:
+    """A 2-D block of cells as text, with where it starts."""
+
+    row_start: int
+    col_start: int
+    cells: list[list[str]]
+    values: np.ndarray | None = None  # the numbers themselves, for plots (numeric data only)
+
+
+def _open_error(path: str, exc: BaseException) -> Exception:
+    text = str(exc)
+    if isinstance(exc, FileNotFoundError) or getattr(exc, "errno", None) == errno.ENOENT:
+        return UnreadableError(f"Cannot open {path}: the file does not exist")
+    if isinstance(exc, PermissionError) or "ermission denied" in text:
+        return UnreadableError(f"Cannot open {path}: permission denied")
+    if "truncated" in text or "signature" in text or "superblock" in text or "eof" in text.lower():
+        return ParseError(f"{os.path.basename(path)} is not a readable HDF5 file (truncated or "
+                          f"damaged): {text}")
+    return ParseError(f"The HDF5 library cannot read {os.path.basename(path)}: {text}")
+
+
+def _is_lock_error(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return "lock" in text and ("unable to lock" in text or "locking" in text
+                               or getattr(exc, "errno", None) in (errno.EAGAIN, errno.EWOULDBLOCK))
+
+
+class H5File:
+    """A read-only (or, after :meth:`storage.hdf5_edit.make_writable`, writable) HDF5 handle."""
+
+    def __init__(self, path: str, writable: bool = False) -> None:
+        self.path = os.path.abspath(path)
+        self.lock = threading.RLock()
+        self.lock_note = ""  # set when the file was locked by another writer
+        self.writable = False
+        self.handle: Any = None
+        self.reads = 0  # window reads, for tests and benchmarks
+        self.cells_read = 0
+        self._open(writable)
+
+    def _open(self, writable: bool) -> None:
+        h5py = _h5py()
+        mode = "r+" if writable else "r"
+        try:
+            self.handle = h5py.File(self.path, mode)
+        except OSError as exc:
+            if not _is_lock_error(exc) or writable:
+                if writable and _is_lock_error(exc):
+                    raise UnreadableError(f"{os.path.basename(self.path)} is open for writing in "
+                                          "another program; close it there before editing") from None
+                raise _open_error(self.path, exc) from None
+            try:  # another process writes the file: read what is on disk without taking a lock
+                self.handle = h5py.File(self.path, "r", locking=False)
+            except OSError as again:
+                raise _open_error(self.path, again) from None
+            self.lock_note = ("The file is locked: another program has it open for writing. It is "
+                              "shown read-only without a lock, as it is on disk now; what that program "
+                              "has not flushed yet is missing and some parts may look inconsistent.")
+        except Exception as exc:  # h5py raises ValueError, RuntimeError, … for damaged files
+            raise _open_error(self.path, exc) from None
+        self.writable = writable
+
+    def close(self) -> None:
+        with self.lock:
+            if self.handle is not None:
+                try:
+                    self.handle.close()
+                finally:
+                    self.handle = None
+
+    def reopen(self, writable: bool) -> None:
+        with self.lock:
+            self.close()
+            self._open(writable)
+
+    def __enter__(self) -> H5File:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- tree --------------------------------------------------------------------------------
+    def _get(self, path: str) -> Any:
+        if self.handle is None:
+            raise UnreadableError("the file is closed")
+        try:
+            return self.handle[path]
+        except KeyError as exc:
+            raise UnreadableError(f"{path} cannot be read: {exc}") from None
+        except Exception as exc:
+            raise ParseError(f"{path} cannot be read: {exc}") from None
+
+    def root(self) -> H5Node:
+        with self.lock:
+            return self._node("/", "/")
+
+    def node(self, path: str) -> H5Node:
+        with self.lock:
+            name = path.rstrip("/").rpartition("/")[2]
+            return self._node(path, name or "/")
+
+    def child_count(self, path: str) -> int:
+        with self.lock:
+            try:
+                return len(self._get(path))
+            except Exception:
+                return 0
+
+    def children(self, path: str, start: int = 0, count: int = BATCH) -> list[H5Node]:
+        """Members ``start``…``start+count`` of a group, in the file's order (by name)."""
+        with self.lock:
+            group = self._get(path)
+            try:
+                names = list(islice(iter(group), start, start + count))
+            except Exception as exc:
+                raise ParseError(f"the members of {path} cannot be listed: {exc}") from None
+            base = path.rstrip("/")
+            return [self._node(f"{base}/{name}", name) for name in names]
+
+    def _node(self, path: str, name: str) -> H5Node:
+        h5py = _h5py()
+        handle = self.handle
+        if handle is None:
+            raise UnreadableError("the file is closed")
+        if path != "/":
+            try:
+                link = handle.get(path, getlink=True)
+            except Exception as exc:
+                return H5Node(path, name, "broken", message=str(exc))
+            if isinstance(link, h5py.ExternalLink):
+                target = f"{link.filename}:{link.path}"
+                folder = os.path.dirname(self.path)
+                if not os.path.exists(os.path.join(folder, link.filename)):
+                    return H5Node(path, name, "external", message=f"external link to {target}: "
+                                  "that file does not exist")
+                try:
+                    item = handle[path]
+                except Exception as exc:
+                    return H5Node(path, name, "external", message=f"external link to {target} "
+                                  f"cannot be followed: {exc}")
+                node = self._describe(path, name, item)
+                node.message = f"external link to {target}"
+                return node
+            if isinstance(link, h5py.SoftLink):
+                try:
+                    item = handle[path]
+                except Exception:
+                    return H5Node(path, name, "soft", message=f"soft link to {link.path}, which "
+                                  "does not exist")
+                node = self._describe(path, name, item)
+                node.message = f"soft link to {link.path}"
+                return node
+        try:
+            item = handle[path]
+        except Exception as exc:
+            return H5Node(path, name, "broken", message=f"cannot be read: {exc}")
+        return self._describe(path, name, item)
+
+    def _describe(self, path: str, name: str, item: Any) -> H5Node:
+        h5py = _h5py()
+        pyclass = ""
+        try:
+            raw = item.attrs.get("CLASS") if "CLASS" in item.attrs else None
+            if raw is not None:
+                pyclass = decode_bytes(raw) if isinstance(raw, bytes) else str(raw)
+        except Exception:
+            pass
+        scale = pyclass == "DIMENSION_SCALE"  # HDF5's own CLASS value, not PyTables'
+        if scale:
+            pyclass = ""
+        if isinstance(item, h5py.Dataset):
+            return H5Node(path, name, "dataset", tuple(item.shape) if item.shape is not None else None,
+                          describe_dtype(item.dtype), pytables_class=pyclass, dimension_scale=scale)
+        if isinstance(item, h5py.Group):
+            try:
+                members = len(item)
+            except Exception:
+                members = 0
+            return H5Node(path, name, "group", members=members, pytables_class=pyclass)
+        return H5Node(path, name, "datatype", dtype=describe_dtype(item.dtype))
+
+    # -- attributes and information -----------------------------------------------------------
+    def attributes(self, path: str) -> list[Attribute]:
+        """Every attribute of ``path``, decoded to short text; unreadable ones say why."""
+        with self.lock:
+            item = self._get(path)
+            out = []
+            try:
+                names = list(item.attrs)
+            except Exception as exc:
+                raise ParseError(f"the attributes of {path} cannot be read: {exc}") from None
+            for name in names:
+                try:
+                    attr_id = item.attrs.get_id(name)
+                    dtype, shape = attr_id.dtype, attr_id.shape
+                except Exception:
+                    dtype, shape = None, None
+                try:
+                    value = item.attrs[name]
+                    text = format_value(value, dtype, self.handle)
+                except Exception as exc:
+                    text = f"<cannot read: {exc}>"
+                out.append(Attribute(name, text, describe_dtype(dtype) if dtype is not None else "?",
+                                     tuple(shape) if shape is not None else None))
+            return out
+
+    def dataset_info(self, path: str) -> DatasetInfo:
+        h5py = _h5py()
+        with self.lock:
+            item = self._get(path)
+            if not isinstance(item, h5py.Dataset):
+                raise UnsupportedError(f"{path} is not a dataset")
+            dtype = item.dtype
+            numeric = dtype.names is None and dtype.kind in "iufb" and dtype.subdtype is None \
+                and h5py.check_enum_dtype(dtype) is None
+            shape = tuple(item.shape) if item.shape is not None else ()
+            info = DatasetInfo(path, shape, describe_dtype(dtype), numeric, tuple(dtype.names or ()),
+                               item.chunks, item.compression, item.compression_opts,
+                               maxshape=item.maxshape)
+            if item.shape is None:
+                info.warnings.append("an empty (null) dataspace: there is no data")
+            try:
+                info.storage_bytes = item.id.get_storage_size()
+            except Exception:
+                pass
+            try:
+                info.fillvalue = format_value(item.fillvalue, dtype, self.handle)
+            except Exception:
+                pass
+            self._filters(item, info)
+            return info
+
+    def _filters(self, item: Any, info: DatasetInfo) -> None:
+        h5py = _h5py()
+        try:
+            plist = item.id.get_create_plist()
+            count = plist.get_nfilters()
+        except Exception:
+            return
+        for number in range(count):
+            try:
+                code, _flags, values, raw_name = plist.get_filter(number)
+            except Exception:
+                continue
+            name = _FILTER_NAMES.get(code) or decode_bytes(raw_name)
+            label = f"{name} (id {code})" if name else f"id {code}"
+            info.filters.append(label + (f" {list(values)}" if values else ""))
+            if not h5py.h5z.filter_avail(code):
+                info.warnings.append(f"the filter {label} is not available here: its plugin is "
+                                     "missing (try hdf5plugin), so the data may not be readable")
+
+    # -- data (storage.hdf5_window) ------------------------------------------------------------
+    def read_window(self, path: str, axes: tuple[int, int | None], index: tuple[int, ...],
+                    rows: tuple[int, int], cols: tuple[int, int]) -> Window:
+        """Cells ``rows`` × ``cols`` of a 2-D slice; see :func:`storage.hdf5_window.read_window`."""
+        from .hdf5_window import read_window
+
+        return read_window(self, path, axes, index, rows, cols)
+
+    def read_numeric(self, path: str, axes: tuple[int, int | None], index: tuple[int, ...],
+                     rows: tuple[int, int], max_cols: int = 4096) -> np.ndarray:
+        """Numbers of a slice for a plot; see :func:`storage.hdf5_window.read_numeric`."""
+        from .hdf5_window import read_numeric
+
+        return read_numeric(self, path, axes, index, rows, max_cols)
