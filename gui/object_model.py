@@ -127,6 +127,8 @@ class ObjectTreeModel(EditableValueTreeModel):
         parent = node.parent
         if parent is self._root and getattr(self.doc, "stacked", False):
             return f"pickle {node.key + 1}"
+        if parent is self._root and getattr(self.doc, "label", None) is not None:
+            return self.doc.label
         if parent is not None and isinstance(parent.value, dict):
             return node.key if isinstance(node.key, str) else repr(node.key)
         return str(node.key)

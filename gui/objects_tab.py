@@ -1,5 +1,6 @@
 """Objects tab: pickle, joblib, shelve and NumPy files, shown without running their code."""
 
+from gui.document import Document
 from gui.tab_page import TabPage
 
 
@@ -14,3 +15,8 @@ class ObjectsTab(TabPage):
     name_filter = ("Python objects (*.pkl *.pickle *.p *.joblib *.jbl *.npy *.npz *.db *.dat "
                    "*.dir *.bak *.shelf);;All files (*)")
     icon_name = "application-x-executable"
+
+    def create_document(self, path: str, fmt: str) -> Document:
+        from gui.objects_document import ObjectsDocument
+
+        return ObjectsDocument(path, fmt, self)

@@ -146,22 +146,38 @@ def edit_text(value: Any) -> str:
 
 
 def parse_key(text: str, old: Any) -> Any:
-    """A dict key typed by the user: same type as the old key when it reads as one, else a literal."""
+    """A dict key typed by the user: text when the old key was text, else a Python literal if
+    it reads as one (``3``, ``(1, 2)``), else the text itself."""
     if isinstance(old, str):
         return text
     try:
-        return ast.literal_eval(text)
-    except (ValueError, SyntaxError):
+        value = ast.literal_eval(text)
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
         return text
+    try:
+        hash(value)
+    except TypeError:
+        return text
+    return value
 
 
 class ObjectDoc:
     """The value tree of one pickle (or several stacked: ``root`` is then their list)."""
 
-    def __init__(self, root: Any, protocol: int | None, *, stacked: bool = False) -> None:
-        self.root = root
+    def __init__(self, root: Any, protocol: int | None, *, stacked: bool = False,
+                 label: str | None = None) -> None:
+        # With a label the value sits in a one-item list, so the tree shows the value itself as
+        # its top row (a scalar or a call at the top still gets a row to select and edit).
+        self.label = None if stacked else label
+        self.root = [root] if self.label is not None else root
         self.protocol = protocol
         self.stacked = stacked
+        self.read_only = False
+
+    @property
+    def value(self) -> Any:
+        """The pickled value (the list of values when several pickles were stacked)."""
+        return self.root[0] if self.label is not None else self.root
 
     def get(self, path: Path) -> Any:
         value = self.root
@@ -298,5 +314,5 @@ class ObjectDoc:
         protocol = self.protocol if protocol is None else protocol
         if protocol is None:
             raise UnsupportedError("The pickle protocol is unknown; choose one in Save As.")
-        values = self.root if self.stacked else [self.root]
+        values = self.root if self.stacked or self.label is not None else [self.root]
         return b"".join(dump_tree(value, protocol) for value in values)

@@ -91,7 +91,7 @@ def _load_stream(result: ObjectsFile, data: bytes, joblib: bool) -> None:
         if error is None:
             result.findings.append(Finding("suspicious", f"{len(data) - end:,} bytes follow the last pickle"))
     root = [load.value for load in loads] if len(loads) > 1 else loads[0].value
-    result.doc = ObjectDoc(root, result.protocol, stacked=len(loads) > 1)
+    result.doc = ObjectDoc(root, result.protocol, stacked=len(loads) > 1, label=os.path.basename(result.path))
 
 
 def open_objects(path: str, kind: str, cancel: Callable[[], bool] | None = None) -> ObjectsFile:
@@ -129,8 +129,8 @@ def _open_npy(result: ObjectsFile) -> None:
         result.note = f"object array {tuple(array.info.shape)}: its items were pickled; shown safely"
     else:
         value = array
-    result.doc = ObjectDoc(value, None)
-    result.doc.read_only = True  # type: ignore[attr-defined]
+    result.doc = ObjectDoc(value, None, label=os.path.basename(result.path))
+    result.doc.read_only = True
 
 
 def _open_npz(result: ObjectsFile) -> None:
@@ -155,8 +155,8 @@ def _open_npz(result: ObjectsFile) -> None:
                 values[member.key] = load.value
             else:
                 values[member.key] = array
-    result.doc = ObjectDoc(values, None)
-    result.doc.read_only = True  # type: ignore[attr-defined]
+    result.doc = ObjectDoc(values, None, label=os.path.basename(result.path))
+    result.doc.read_only = True
 
 
 def _open_shelf(result: ObjectsFile, cancel: Callable[[], bool] | None) -> None:
@@ -201,14 +201,14 @@ def load_shelf_value(shelf: Any, key: str) -> tuple[ObjectDoc, SafeLoad]:
     except KeyError:
         raise UnreadableError(f"The shelf has no key {key!r} any more.") from None
     load = load_safe(raw)
-    return ObjectDoc(load.value, load.protocol), load
+    return ObjectDoc(load.value, load.protocol, label=key), load
 
 
 def save_objects(result: ObjectsFile, path: str, protocol: int | None = None) -> None:
     """Write the document back (pickle or joblib) through the atomic writer."""
     from .atomic import atomic_write
 
-    if result.doc is None or getattr(result.doc, "read_only", False):
+    if result.doc is None or result.doc.read_only:
         raise UnsupportedError(f"{result.kind} files are shown read-only; they cannot be saved here.")
     payload = result.doc.dumps(protocol) + result.tail
     if result.kind == "joblib":

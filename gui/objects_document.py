@@ -1,0 +1,368 @@
+"""An open pickle, joblib, .npy, .npz or shelf: the safety report, the value tree, edits, save.
+
+Loading runs on a worker (``storage.objects_file.open_objects``); nothing in the file is run.
+"Trust and load" is the one way to run it: after a confirmation naming the dangerous globals,
+the file is loaded by Python's own unpickler in a separate process and shown read-only.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+from typing import Any
+
+from PySide6.QtCore import Qt, Slot
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from storage.errors import KnownError
+from storage.object_doc import ObjectDoc
+from storage.objects_file import ObjectsFile, load_shelf_value, open_objects, save_objects
+
+from .document import Document
+from .object_model import ObjectTreeModel
+from .objects_safety import SafetyBar
+from .objects_shelf import ShelfPanel
+from .objects_view import ObjectsView
+from .workers import Worker, run_in_worker, run_with_progress
+
+PROTOCOLS = (0, 1, 2, 3, 4, 5)
+
+
+class ObjectsDocument(Document):
+    def __init__(self, path: str, fmt: str, parent: QWidget | None = None) -> None:
+        super().__init__(path, fmt, parent)
+        self.result: ObjectsFile | None = None
+        self.shelf_panel: ShelfPanel | None = None
+        self.shelf_models: dict[str, ObjectTreeModel] = {}
+        self.shelf_raw: dict[str, bytes] = {}
+        self.trusted = False
+        self._worker: Worker | None = None
+        self._generation = 0
+        self.stack = QStackedWidget(self)
+        box = QVBoxLayout(self)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.addWidget(self.stack)
+        self.stack.addWidget(self._build_loading_page())
+        self.error_label = QLabel(self)
+        self.error_label.setWordWrap(True)
+        self.error_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.error_label.setTextFormat(Qt.TextFormat.RichText)
+        self.stack.addWidget(self.error_label)
+        self.stack.addWidget(self._build_content_page())
+        self.reload()
+
+    # -- pages -----------------------------------------------------------------------------------
+    def _build_loading_page(self) -> QWidget:
+        page = QWidget(self)
+        self.loading_label = QLabel(f"Reading {self.title()} safely (nothing in it is run)…", page)
+        bar = QProgressBar(page)
+        bar.setRange(0, 0)
+        bar.setMaximumWidth(320)
+        cancel = QPushButton("Cancel", page)
+        cancel.clicked.connect(self._on_cancel)
+        box = QVBoxLayout(page)
+        box.addStretch(1)
+        for widget in (self.loading_label, bar, cancel):
+            box.addWidget(widget, 0, Qt.AlignmentFlag.AlignHCenter)
+        box.addStretch(2)
+        return page
+
+    def _build_content_page(self) -> QWidget:
+        page = QWidget(self)
+        self.safety = SafetyBar(page)
+        self.safety.trustRequested.connect(self.trust_and_load)
+        self.facts = QLabel(page)
+        self.facts.setWordWrap(True)
+        self.protocol_combo = QComboBox(page)
+        self.protocol_combo.setToolTip("Pickle protocol used when saving")
+        self.protocol_combo.activated.connect(lambda _i: self.statusChanged.emit())
+        self.view = ObjectsView(self.undo_stack, page)
+        self.view.selectionMoved.connect(self.viewStateChanged)
+        self.view.splitter.splitterMoved.connect(self.viewStateChanged)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal, page)
+        self.splitter.addWidget(self.view)
+        self.splitter.splitterMoved.connect(self.viewStateChanged)
+        top = QHBoxLayout()
+        top.setContentsMargins(8, 0, 8, 0)
+        top.addWidget(self.facts, 1)
+        self.protocol_label = QLabel("Save as protocol:", page)
+        top.addWidget(self.protocol_label)
+        top.addWidget(self.protocol_combo)
+        box = QVBoxLayout(page)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.setSpacing(4)
+        box.addWidget(self.safety)
+        box.addLayout(top)
+        box.addWidget(self.splitter, 1)
+        return page
+
+    # -- loading ---------------------------------------------------------------------------------
+    def reload(self) -> None:
+        self._generation += 1
+        generation = self._generation
+        self.stack.setCurrentIndex(0)
+        if self._worker is not None:
+            self._worker.cancel()
+        self._worker = run_in_worker(
+            open_objects, self.path, self.format,
+            on_result=lambda result: self._on_loaded(generation, result),
+            on_error=lambda exc: self._on_failed(generation, exc))
+
+    @Slot()
+    def _on_cancel(self) -> None:
+        self._generation += 1
+        if self._worker is not None:
+            self._worker.cancel()
+        self._show_error("Opening was cancelled.")
+
+    def _on_failed(self, generation: int, exc: BaseException) -> None:
+        if generation != self._generation:
+            return
+        self._worker = None
+        message = str(exc) if isinstance(exc, KnownError) else f"Unexpected error: {exc!r}"
+        self._show_error(message)
+
+    def _show_error(self, message: str) -> None:
+        self.error_label.setText(f"<b>Cannot show {html.escape(self.title())}:</b><br>{html.escape(message)}")
+        self.stack.setCurrentWidget(self.error_label)
+        if not self.is_loaded:
+            self.mark_loaded()
+
+    def _on_loaded(self, generation: int, result: ObjectsFile) -> None:
+        if generation != self._generation:
+            return
+        self._worker = None
+        self.result = result
+        self.trusted = False
+        self.undo_stack.clear()
+        self.safety.show_report(result)
+        self.safety.trust_button.setEnabled(result.kind in ("pickle", "joblib", "npy", "npz", "shelve"))
+        self._fill_protocols(result.protocol)
+        self.protocol_combo.setVisible(result.shelf is None and result.kind in ("pickle", "joblib"))
+        self.protocol_label.setVisible(self.protocol_combo.isVisibleTo(self))
+        self._show_facts()
+        if result.shelf is not None:
+            self._show_shelf(result)
+        elif result.doc is not None:
+            self.view.set_doc(result.doc)
+        self.stack.setCurrentIndex(2)
+        self._restore_pending_view_state()
+        if not self.is_loaded:
+            self.mark_loaded()
+        self.statusChanged.emit()
+
+    def _fill_protocols(self, original: int | None) -> None:
+        self.protocol_combo.clear()
+        for protocol in PROTOCOLS:
+            label = f"{protocol} (original)" if protocol == original else str(protocol)
+            self.protocol_combo.addItem(label, protocol)
+        self.protocol_combo.setCurrentIndex(PROTOCOLS.index(original) if original in PROTOCOLS else 4)
+
+    def _show_facts(self) -> None:
+        result = self.result
+        if result is None:
+            return
+        parts = [result.kind]
+        if result.protocol is not None:
+            parts.append(f"protocol {result.protocol}")
+        if result.compression:
+            parts.append(f"{result.compression} compressed")
+        if result.tail:
+            parts.append(f"{len(result.tail):,} bytes after the last pickle (kept on save)")
+        if result.note:
+            parts.append(result.note)
+        if self.trusted:
+            parts.append("<b>trusted load: the real objects, as their repr; read-only</b>")
+        elif result.doc is not None and result.doc.read_only:
+            parts.append("read-only")
+        self.facts.setText(" · ".join(parts))
+
+    # -- shelves ---------------------------------------------------------------------------------
+    def _show_shelf(self, result: ObjectsFile) -> None:
+        if self.shelf_panel is not None:
+            self.shelf_panel.deleteLater()
+        self.shelf_models.clear()
+        self.shelf_raw.clear()
+        self.shelf_panel = ShelfPanel(result.shelf, self.undo_stack, result.shelf_protocols, self)
+        self.shelf_panel.keySelected.connect(self._on_key_selected)
+        self.shelf_panel.keyRenamed.connect(self._on_key_renamed)
+        self.splitter.insertWidget(0, self.shelf_panel)
+        self.splitter.setSizes([220, 900])
+        self._on_key_selected(self.shelf_panel.current_key() or "")
+
+    @Slot(str)
+    def _on_key_selected(self, key: str) -> None:
+        if not key or self.result is None:
+            self.view.set_doc(ObjectDoc(None, None))
+            return
+        model = self.shelf_models.get(key)
+        if model is not None:
+            self.view.show_model(model)
+            return
+        try:  # one value: small, and read on demand, as the issue asks
+            self.shelf_raw[key] = self.result.shelf.raw_value(key)
+            doc, _load = load_shelf_value(self.result.shelf, key)
+        except KnownError as exc:
+            self.view.set_doc(ObjectDoc(f"<this value cannot be shown: {exc}>", None))
+            return
+        model = self.view.new_model(doc)
+        self.shelf_models[key] = model
+        self.view.show_model(model)
+        self.viewStateChanged.emit()
+
+    @Slot(str, str)
+    def _on_key_renamed(self, old: str, new: str) -> None:
+        for table in (self.shelf_models, self.shelf_raw):
+            if old in table:
+                table[new] = table.pop(old)
+
+    # -- trust and load --------------------------------------------------------------------------
+    @Slot()
+    def trust_and_load(self) -> None:
+        result = self.result
+        if result is None:
+            return
+        names = ", ".join(g.qualname for g in result.dangerous) or "none found"
+        suspicious = ", ".join(g.qualname for g in result.globals.values() if g.severity == "suspicious")
+        box = QMessageBox(QMessageBox.Icon.Warning, "Trust and load",
+                          f"Loading {self.title()} the usual way runs the code it names.\n\n"
+                          f"Dangerous: {names}\nUnknown types: {suspicious or 'none'}\n\n"
+                          "Datashelf will load it in a separate process and show what it builds. "
+                          "Only do this for a file you trust.", parent=self)
+        load = box.addButton("Trust and load", QMessageBox.ButtonRole.AcceptRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.exec()
+        if box.clickedButton() is not load:
+            return
+        self.load_trusted()
+
+    def load_trusted(self) -> None:
+        from storage.trusted_load import trusted_load
+
+        key = self.shelf_panel.current_key() if self.shelf_panel is not None else None
+        self._generation += 1
+        generation = self._generation
+        self.loading_label.setText(f"Loading {self.title()} in a separate process…")
+        self.stack.setCurrentIndex(0)
+        kwargs: dict[str, Any] = {}
+        if key is not None:
+            kwargs["key"] = key.encode("utf-8", "surrogateescape")
+        self._worker = run_in_worker(
+            trusted_load, self.path, self.format, **kwargs,
+            on_result=lambda loaded: self._on_trusted(generation, loaded),
+            on_error=lambda exc: self._on_trusted_failed(generation, exc))
+
+    def _on_trusted(self, generation: int, loaded: Any) -> None:
+        if generation != self._generation:
+            return
+        self._worker = None
+        self.trusted = True
+        doc = ObjectDoc(loaded.value, None, label=self.title())
+        doc.read_only = True
+        self.view.show_model(self.view.new_model(doc))
+        self._show_facts()
+        self.stack.setCurrentIndex(2)
+
+    def _on_trusted_failed(self, generation: int, exc: BaseException) -> None:
+        if generation != self._generation:
+            return
+        self._worker = None
+        self.stack.setCurrentIndex(2)
+        QMessageBox.warning(self, "Trust and load", str(exc) if isinstance(exc, KnownError) else repr(exc))
+
+    # -- saving ----------------------------------------------------------------------------------
+    def can_save(self) -> bool:
+        result = self.result
+        if result is None or self.trusted:
+            return False
+        if result.shelf is not None:
+            return True
+        return result.doc is not None and not result.doc.read_only
+
+    def chosen_protocol(self) -> int | None:
+        return self.protocol_combo.currentData()
+
+    def save(self) -> bool:
+        return self.save_as(self.path) if self.path else False
+
+    def save_as(self, path: str) -> bool:
+        result = self.result
+        if not self.can_save() or result is None:
+            return False
+        path = os.path.abspath(path)
+        try:
+            if result.shelf is not None:
+                if path != self.path:
+                    raise KnownError("A shelf is several files: save it in place, then copy its files.")
+                run_with_progress(self, f"Saving {self.title()}…", self._save_shelf)
+            else:
+                run_with_progress(self, f"Saving {os.path.basename(path)}…", save_objects, result, path,
+                                  self.chosen_protocol())
+        except KnownError as exc:
+            QMessageBox.warning(self, "Not saved", f"{exc}\n\nThe file on disk is unchanged.")
+            return False
+        self.path = path
+        self.undo_stack.setClean()
+        self.statusChanged.emit()
+        return True
+
+    def _save_shelf(self) -> None:
+        shelf = self.result.shelf  # type: ignore[union-attr]
+        for key, model in self.shelf_models.items():
+            if key not in shelf:
+                continue
+            protocol = self.result.shelf_protocols.get(key)  # type: ignore[union-attr]
+            data = model.doc.dumps(protocol if protocol is not None else 4)
+            if data != self.shelf_raw.get(key):
+                shelf.set(key, data)
+                self.shelf_raw[key] = data
+        shelf.save()
+
+    # -- session ---------------------------------------------------------------------------------
+    def view_state(self) -> dict[str, Any]:
+        if not self.is_loaded or self.result is None:
+            return super().view_state()
+        path = self.view.current_path()
+        state: dict[str, Any] = {"splitter": self.splitter.sizes(), "detail": self.view.splitter.sizes()}
+        if path is not None and all(isinstance(k, str | int) and not isinstance(k, bool) for k in path):
+            state["selected"] = path
+        if self.shelf_panel is not None:
+            state["key"] = self.shelf_panel.current_key()
+        return state
+
+    def apply_view_state(self, state: dict[str, Any]) -> None:
+        super().apply_view_state(state)
+        if self.is_loaded:
+            self._restore_pending_view_state()
+
+    def _restore_pending_view_state(self) -> None:
+        state, self._pending_view_state = self._pending_view_state, {}
+        if isinstance(state.get("key"), str) and self.shelf_panel is not None:
+            self.shelf_panel.select_key(state["key"])
+        for splitter, name in ((self.splitter, "splitter"), (self.view.splitter, "detail")):
+            sizes = state.get(name)
+            if (isinstance(sizes, list) and len(sizes) == splitter.count()
+                    and all(isinstance(s, int) for s in sizes)):
+                splitter.setSizes(sizes)
+        if isinstance(state.get("selected"), list):
+            self.view.select_path(state["selected"])
+
+    def close_document(self) -> None:
+        self._generation += 1
+        if self._worker is not None:
+            self._worker.cancel()
+        if self.view.array_pane is not None:
+            self.view.array_pane.stop()
+        if self.result is not None and self.result.shelf is not None:
+            self.result.shelf.close()

@@ -1,0 +1,301 @@
+"""The value tree of an Objects document with its detail pane and edit actions.
+
+The tree is the shared lazy model (``ObjectTreeModel``); the pane beside it shows the selected
+value in full, or, for a NumPy array, its shape, dtype, range, a lazy table and a plot. Every
+edit is an undo command from ``gui.json_commands`` on the document's stack.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QModelIndex, QPoint, Qt, Signal, Slot
+from PySide6.QtGui import QAction, QGuiApplication, QUndoStack
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QInputDialog,
+    QLabel,
+    QMenu,
+    QPlainTextEdit,
+    QSplitter,
+    QStackedWidget,
+    QTableView,
+    QTreeView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from storage.object_doc import EDIT_TYPES, ObjectDoc, ObjectEditError, edit_text, parse_key, parse_scalar
+
+from .json_commands import InsertCommand, MoveCommand, RemoveCommand, RenameCommand, SetValueCommand
+from .object_model import ObjectTreeModel, value_preview
+
+_DETAIL_LIMIT = 200_000  # characters of a value's text shown in the detail pane
+
+
+def is_array(value: Any) -> bool:
+    return hasattr(value, "shape") and hasattr(value, "dtype") and hasattr(value, "ndim")
+
+
+def array_summary(array: Any) -> str:
+    from storage.array_stats import array_stats
+
+    text = f"shape {tuple(array.shape)} · dtype {array.dtype} · {array.size:,} values"
+    if array.dtype.kind in "biuf" and array.size:
+        try:
+            stats = array_stats(array, 5_000_000)
+        except Exception as exc:  # an odd memmap: the table still shows the values
+            return f"{text} · range unavailable ({exc})"
+        low, high = stats.get("min"), stats.get("max")
+        if low is not None:
+            text += f" · min {low:g} · max {high:g}" + (" (sampled)" if stats.get("sampled") else "")
+    return text
+
+
+class ArrayPane(QWidget):
+    """Shape, dtype and range; a lazy table of the values; a plot for 1-D and 2-D numbers."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        from .array_plot import ArrayPlot
+        from .array_table import ArrayTableModel
+
+        super().__init__(parent)
+        self.info = QLabel(self)
+        self.info.setWordWrap(True)
+        self.model = ArrayTableModel(None, self)
+        self.table = QTableView(self)
+        self.table.setModel(self.model)
+        self.table.verticalHeader().setDefaultSectionSize(22)
+        self.plot = ArrayPlot(self)
+        split = QSplitter(Qt.Orientation.Vertical, self)
+        split.addWidget(self.table)
+        split.addWidget(self.plot)
+        split.setSizes([300, 200])
+        box = QVBoxLayout(self)
+        box.setContentsMargins(4, 4, 4, 4)
+        box.addWidget(self.info)
+        box.addWidget(split, 1)
+
+    def show_array(self, array: Any) -> None:
+        self.info.setText(array_summary(array))
+        shown = array if array.ndim <= 2 else array.reshape(array.shape[0], -1)
+        self.model.set_array(shown)
+        numeric = array.dtype.kind in "biuf" and 1 <= array.ndim <= 2 and array.size
+        self.plot.setVisible(bool(numeric))
+        if numeric:
+            self.plot.set_array(array)
+
+    def stop(self) -> None:
+        self.model.stop()
+
+
+class ObjectsView(QWidget):
+    """Tree + detail pane for one :class:`ObjectDoc`."""
+
+    selectionMoved = Signal()
+
+    def __init__(self, undo_stack: QUndoStack, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.undo_stack = undo_stack
+        self.model = self.new_model(ObjectDoc(None, None))
+        self.tree = QTreeView(self)
+        self.tree.setObjectName("objectsTree")
+        self.tree.setModel(self.model)
+        self.tree.setUniformRowHeights(True)
+        self.tree.setAlternatingRowColors(True)
+        self.tree.setEditTriggers(QAbstractItemView.EditTrigger.DoubleClicked
+                                  | QAbstractItemView.EditTrigger.EditKeyPressed)
+        self.tree.header().resizeSection(0, 220)
+        self.tree.header().resizeSection(1, 320)
+        self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.tree.customContextMenuRequested.connect(self._on_context_menu)
+        self.tree.selectionModel().currentChanged.connect(self._on_current_changed)
+        self.text = QPlainTextEdit(self)
+        self.text.setReadOnly(True)
+        self.text.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
+        self.array_pane: ArrayPane | None = None
+        self.detail = QStackedWidget(self)
+        self.detail.addWidget(self.text)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        self.splitter.addWidget(self.tree)
+        self.splitter.addWidget(self.detail)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 2)
+        box = QVBoxLayout(self)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.addWidget(self.splitter)
+
+    def new_model(self, doc: ObjectDoc) -> ObjectTreeModel:
+        """A tree model for ``doc`` whose edits come back here as undo commands."""
+        model = ObjectTreeModel(doc, self)
+        model.editRequested.connect(
+            lambda path, column, value, m=model: self._on_model_edit(path, column, value, m))
+        return model
+
+    def show_model(self, model: ObjectTreeModel) -> None:
+        """Show another value (a shelf's keys each have their model, so undo finds its own)."""
+        if model is self.model:
+            return
+        self.model = model
+        self.tree.setModel(model)
+        self.tree.selectionModel().currentChanged.connect(self._on_current_changed)
+        self._start()
+
+    def set_doc(self, doc: ObjectDoc) -> None:
+        self.model.reset_document(doc)
+        self._start()
+
+    def _start(self) -> None:
+        doc = self.model.doc
+        if self.model.canFetchMore(QModelIndex()):
+            self.model.fetchMore(QModelIndex())
+        self.tree.setRootIsDecorated(True)
+        first = self.model.index(0, 0)
+        if first.isValid():
+            self.tree.setCurrentIndex(first)
+            if doc.label is not None:
+                self.tree.expand(first)
+        else:
+            self._show_value(doc.root)
+
+    # -- selection and the detail pane ---------------------------------------------------------
+    def current_path(self) -> list[Any] | None:
+        index = self.tree.currentIndex()
+        return self.model.node(index).path() if index.isValid() else None
+
+    def select_path(self, path: list[Any]) -> bool:
+        index = self.model.index_for_path(path)
+        if index.isValid():
+            self.tree.setCurrentIndex(index)
+            self.tree.scrollTo(index)
+        return index.isValid()
+
+    @Slot(QModelIndex, QModelIndex)
+    def _on_current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        self._show_value(self.model.node(current).value if current.isValid() else self.model.root_value())
+        self.selectionMoved.emit()
+
+    def _show_value(self, value: Any) -> None:
+        if is_array(value):
+            if self.array_pane is None:
+                self.array_pane = ArrayPane(self)
+                self.detail.addWidget(self.array_pane)
+            self.array_pane.show_array(value)
+            self.detail.setCurrentWidget(self.array_pane)
+            return
+        self.detail.setCurrentWidget(self.text)
+        if isinstance(value, str):
+            text = value
+        elif isinstance(value, dict | list | tuple | set | frozenset):
+            text = f"{type(value).__name__} of {len(value):,} items"
+        else:
+            text = value_preview(value) if not isinstance(value, bytes) else repr(value)
+        self.text.setPlainText(text[:_DETAIL_LIMIT] + ("…" if len(text) > _DETAIL_LIMIT else ""))
+
+    def refresh_detail(self) -> None:
+        index = self.tree.currentIndex()
+        self._show_value(self.model.node(index).value if index.isValid() else self.model.root_value())
+
+    # -- edits ---------------------------------------------------------------------------------
+    def _on_model_edit(self, path: list[Any], column: int, value: Any, model: ObjectTreeModel) -> None:
+        if column == 0:
+            node = model.made_node(path)
+            if node is not None:
+                self.undo_stack.push(RenameCommand(model, path[:-1], node.row, value))
+        else:
+            self.undo_stack.push(SetValueCommand(model, path, value))
+        self.refresh_detail()
+
+    def read_only(self) -> bool:
+        return bool(getattr(self.model.doc, "read_only", False))
+
+    def _on_context_menu(self, pos: QPoint) -> None:
+        index = self.tree.indexAt(pos)
+        menu = self.build_menu(index)
+        menu.exec(self.tree.viewport().mapToGlobal(pos))
+        menu.deleteLater()
+
+    def build_menu(self, index: QModelIndex) -> QMenu:
+        menu = QMenu(self)
+        node = self.model.node(index)
+        path = node.path()
+        value = node.value
+        shown = repr(value) if is_array(value) else edit_text(value)
+        menu.addAction("Copy value").triggered.connect(lambda: QGuiApplication.clipboard().setText(shown))
+        if self.read_only():
+            return menu
+        if isinstance(value, dict | list | tuple | set | frozenset):
+            menu.addAction("Add item…").triggered.connect(lambda: self.add_item(path))
+        parent = node.parent
+        containers = dict | list | tuple | set | frozenset
+        if index.isValid() and parent is not None and isinstance(parent.value, containers):
+            menu.addAction("Delete").triggered.connect(lambda: self.delete(path[:-1], node.row))
+            if isinstance(parent.value, list | tuple | dict):
+                up = menu.addAction("Move up")
+                up.setEnabled(node.row > 0)
+                up.triggered.connect(lambda: self.undo_stack.push(
+                    MoveCommand(self.model, path[:-1], node.row, node.row - 1)))
+                down = menu.addAction("Move down")
+                down.setEnabled(node.row < len(parent.value) - 1)
+                down.triggered.connect(lambda: self.undo_stack.push(
+                    MoveCommand(self.model, path[:-1], node.row, node.row + 1)))
+        if index.isValid():
+            types = menu.addMenu("Change type to")
+            for kind in EDIT_TYPES:
+                action: QAction = types.addAction(kind)
+                action.triggered.connect(lambda _=False, k=kind: self.change_type(path, k))
+        return menu
+
+    def add_item(self, path: list[Any]) -> None:
+        container = self.model.doc.get(path)
+        key: Any = len(container)
+        if isinstance(container, dict):
+            text, ok = QInputDialog.getText(self, "Add item", "Key (text, or a Python literal such as 3):")
+            if not ok:
+                return
+            key = parse_key(text, None)
+        value = "" if not isinstance(container, set | frozenset) else _fresh_set_item(container)
+        self.insert(path, len(container), key, value)
+
+    def insert(self, path: list[Any], row: int, key: Any, value: Any) -> bool:
+        """Push an insert, or say why it cannot be made (the command must not fail half-way)."""
+        container = self.model.doc.get(path)
+        problem = ""
+        if isinstance(container, dict):
+            try:
+                if key in container:
+                    problem = f"the key {key!r} already exists"
+            except TypeError:
+                problem = f"{key!r} cannot be a key: it is not hashable"
+        elif isinstance(container, set | frozenset) and value in container:
+            problem = f"the set already holds {value!r}"
+        if problem:
+            self.text.setPlainText(f"Not added: {problem}.")
+            return False
+        self.undo_stack.push(InsertCommand(self.model, path, row, key, value, "Add item"))
+        return True
+
+    def delete(self, parent_path: list[Any], row: int) -> None:
+        self.undo_stack.push(RemoveCommand(self.model, parent_path, row))
+
+    def change_type(self, path: list[Any], kind: str) -> bool:
+        old = self.model.doc.get(path)
+        try:
+            new = parse_scalar(kind, edit_text(old) if kind not in ("list", "tuple", "dict", "set") else "")
+        except ObjectEditError:
+            try:
+                new = parse_scalar(kind, "0" if kind in ("int", "float", "complex", "Decimal") else
+                                   "false" if kind == "bool" else "")
+            except ObjectEditError:
+                new = parse_scalar("str", "")
+        self.undo_stack.push(SetValueCommand(self.model, path, new, f"Change type to {kind}"))
+        self.refresh_detail()
+        return True
+
+
+def _fresh_set_item(container: set | frozenset) -> int:
+    """A small integer the set does not hold yet (the user then edits it)."""
+    number = 0
+    while number in container:
+        number += 1
+    return number
