@@ -6,6 +6,7 @@ import codecs
 import os
 from pathlib import Path
 
+import shiboken6
 from PySide6.QtCore import QDir, QModelIndex, Qt
 
 from gui.files_browser import FORMAT_COLUMN, FormatFileSystemModel
@@ -205,6 +206,11 @@ def test_format_model_passes_the_tester(qtmodeltester, qtbot, tmp_path: Path) ->
     assert model.columnCount(QModelIndex()) == FORMAT_COLUMN + 1
     assert model.headerData(FORMAT_COLUMN, Qt.Orientation.Horizontal) == "Format"
     model.stop()
+    qtbot.waitUntil(lambda: model._worker is None)
+    # QFileSystemModel keeps watching and signalling after the test: delete it while the
+    # tester's connections are still valid, or a later test hears from it.
+    qtmodeltester._cleanup()
+    shiboken6.delete(model)
 
 
 def test_unreadable_and_special_files_never_hang(qtbot, tmp_path: Path) -> None:
