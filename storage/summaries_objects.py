@@ -115,6 +115,36 @@ def summarize_pickle(result: SniffResult, c: Collector) -> None:
     if any(g.module.startswith("joblib") and g.name in ("NDArrayWrapper", "ZNDArrayWrapper")
            for g in report.globals.values()):
         _add_companions(result.path, c)
+    if report.error is None and result.size <= SAFE_LOAD_LIMIT:
+        _add_top_level(result, c, joblib)
+
+
+SAFE_LOAD_LIMIT = 512 * 1024 * 1024  # files up to this size are also loaded safely for their shape
+
+
+def _add_top_level(result: SniffResult, c: Collector, joblib: bool) -> None:
+    """The top-level value's type and size, from a safe load (nothing imported or called)."""
+    from .errors import KnownError
+    from .object_doc import type_label
+    from .pickle_safe import load_safe
+
+    try:
+        if result.detail.get("compression"):
+            stream, _ = open_joblib(result.path)
+            with stream:
+                load = load_safe(stream.read(), joblib=joblib)
+        else:
+            with open(result.path, "rb") as handle:
+                load = load_safe(handle.read(), joblib=joblib)
+    except KnownError as exc:
+        c.add("suspicious", f"the safe loader could not read it: {exc}")
+        return
+    value = load.value
+    c.summary["top_level"] = type_label(value)
+    if isinstance(value, dict | list | tuple | set | frozenset):
+        c.summary["items"] = len(value)
+    if load.arrays:
+        c.summary["arrays"] = load.arrays
 
 
 def _add_companions(path: str, c: Collector) -> None:

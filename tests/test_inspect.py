@@ -102,6 +102,14 @@ def test_malicious_pickle_exit_1(tmp_path: Path, no_unpickling: None) -> None:
         assert any(f.get("global") in ("os.system", "posix.system", "nt.system") for f in dangerous)
 
 
+def test_pickle_top_level_type_and_items(tmp_path: Path, no_unpickling: None) -> None:
+    data = pickle.dumps({"a": [1, 2], "b": (3,), "c": None}, protocol=2)
+    code, report = as_json(write(tmp_path, "three.pkl", data))
+    assert code == 0 and report["summary"]["top_level"] == "dict (3)" and report["summary"]["items"] == 3
+    code, report = as_json(write(tmp_path, "evil.pkl", pickle.dumps([Evil(), 1], protocol=4)))
+    assert code == 1 and report["summary"]["top_level"] == "list (2)"
+
+
 def test_broken_json_exit_2_with_location(tmp_path: Path) -> None:
     code, report = as_json(write(tmp_path, "b.json", '{\n  "a": 1,\n  "b": \n}\n'))
     check_schema(report)
