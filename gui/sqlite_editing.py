@@ -1,0 +1,187 @@
+"""Editing in the SQLite tab: cells, NULLs, BLOBs from files, inserted, copied and deleted rows.
+
+A mixin of :class:`gui.sqlite_document.SqliteDocument`; every edit is an undo command from
+:mod:`gui.sqlite_commands` that writes at once in its own short transaction.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QModelIndex, Qt, Slot
+from PySide6.QtWidgets import QApplication, QFileDialog, QLineEdit, QMenu, QStyledItemDelegate
+
+from storage.errors import KnownError
+from storage.sql_query import coerce
+from storage.sqlite_edit import read_row
+
+from .sqlite_commands import DeleteRows, EditCell, InsertRow
+from .sqlite_tasks import esc
+
+if TYPE_CHECKING:
+    from .sqlite_document import SqliteDocument
+
+
+class CellDelegate(QStyledItemDelegate):
+    """Edits every value as text and converts it back with the column's affinity."""
+
+    def __init__(self, document: SqliteDocument) -> None:
+        super().__init__(document)
+        self.document = document
+
+    def createEditor(self, parent, option, index):
+        if isinstance(index.data(Qt.ItemDataRole.EditRole), bytes):
+            self.document.show_message("BLOBs are edited with Load from File (right click).", "info")
+            return None
+        editor = QLineEdit(parent)
+        editor.setPlaceholderText("NULL")
+        return editor
+
+    def setEditorData(self, editor, index) -> None:
+        value = index.data(Qt.ItemDataRole.EditRole)
+        editor.setText("" if value is None else str(value))
+
+    def setModelData(self, editor, model, index) -> None:
+        self.document.edit_cell(index.row(), index.column(), editor.text())
+
+
+
+class EditingMixin:
+    """Edits of the current table, each pushed on the document's undo stack."""
+
+    # -- editing -------------------------------------------------------------------------------
+    def show_message(self, text: str, kind: str = "info") -> None:
+        colour = {"error": "#b42318", "info": "#475467"}.get(kind, "#475467")
+        self.message.setText(f"<span style='color:{colour}'>{esc(text)}</span>")
+        self.message.setVisible(bool(text))
+
+    def _key_of(self, row: int) -> dict[str, Any] | None:
+        found = self.model.cached_row(row)
+        if found is None or self.model.pager is None:
+            return None
+        page, _offset = found
+        return self.model.pager.row_key(page, row)
+
+    def edit_cell(self, row: int, column: int, text: str | Any) -> None:
+        """Write one cell (from the editor's text, converted with the column's affinity)."""
+        table = self.table
+        key = self._key_of(row)
+        if table is None or key is None or self.read_only:
+            return
+        col = table.columns[column]
+        old = self.model.index(row, column).data(Qt.ItemDataRole.EditRole)
+        value = _convert(text, col.affinity, old) if isinstance(text, str) else text
+        if value == old and type(value) is type(old):
+            return
+        self.undo_stack.push(EditCell(self, table.name, key, row, column, col.name, old, value))
+
+    def set_null(self) -> None:
+        for index in self.grid.selectionModel().selectedIndexes() or [self.grid.currentIndex()]:
+            if index.isValid():
+                self.edit_cell(index.row(), index.column(), None)
+
+    def edit_written(self) -> None:
+        self.show_message("")
+
+    def rows_changed(self) -> None:
+        self.reload_rows()
+
+    def _rowid_alias(self) -> str | None:
+        table = self.table
+        if table is None or table.without_rowid:
+            return None
+        pks = [c for c in table.columns if c.pk]
+        return pks[0].name if len(pks) == 1 and pks[0].decl_type.upper() == "INTEGER" else None
+
+    def insert_row(self) -> None:
+        if self.table is None or self.read_only:
+            return
+        self.undo_stack.push(InsertRow(self, self.table.name, {}, self.table.key_columns))
+
+    def duplicate_row(self) -> None:
+        table = self.table
+        key = self._key_of(self.grid.currentIndex().row())
+        if table is None or key is None or self.read_only:
+            return
+        alias = self._rowid_alias()
+        columns = [c.name for c in table.columns if c.name != alias]
+        try:
+            row = read_row(self.path or "", table.name, key, columns)
+        except KnownError as exc:
+            self.show_message(str(exc), "error")
+            return
+        if row is None:
+            return
+        values = dict(zip(columns, row, strict=True))
+        self.undo_stack.push(InsertRow(self, table.name, values, table.key_columns, "duplicate row"))
+
+    def delete_rows(self) -> None:
+        table = self.table
+        if table is None or self.read_only:
+            return
+        rows = sorted({i.row() for i in self.grid.selectionModel().selectedIndexes()}
+                      or {self.grid.currentIndex().row()})
+        keys = [k for k in (self._key_of(r) for r in rows if r >= 0) if k is not None]
+        if keys:
+            self.undo_stack.push(DeleteRows(self, table.name, keys, [c.name for c in table.columns],
+                                            self._rowid_alias()))
+
+    @Slot(object)
+    def _on_grid_menu(self, pos) -> None:
+        index = self.grid.indexAt(pos)
+        menu = QMenu(self)
+        editable = self.model.editable and index.isValid()
+        menu.addAction("Copy", lambda: QApplication.clipboard().setText(str(index.data() or "")))
+        menu.addSeparator()
+        menu.addAction("Set NULL", self.set_null).setEnabled(editable)
+        menu.addAction("Load from File…", lambda: self._load_blob(index)).setEnabled(editable)
+        menu.addAction("Save Value to File…", lambda: self._save_value(index)).setEnabled(index.isValid())
+        menu.addSeparator()
+        menu.addAction("Insert Row", self.insert_row).setEnabled(self.model.editable)
+        menu.addAction("Duplicate Row", self.duplicate_row).setEnabled(editable)
+        menu.addAction("Delete Row(s)", self.delete_rows).setEnabled(editable)
+        menu.popup(self.grid.viewport().mapToGlobal(pos))
+
+    def _full_value(self, index: QModelIndex) -> Any:
+        key = self._key_of(index.row())
+        if key is None or self.table is None or self.reader is None:
+            return None
+        name = self.table.columns[index.column()].name
+        row = self.reader.run(lambda conn: read_row(self.path or "", self.table.name, key, [name], conn))
+        return row[0] if row else None
+
+    def _load_blob(self, index: QModelIndex) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Load Value from File")
+        if path:
+            try:
+                with open(path, "rb") as handle:
+                    data = handle.read()
+            except OSError as exc:
+                self.show_message(f"Cannot read {path}: {exc.strerror or exc}", "error")
+                return
+            self.edit_cell(index.row(), index.column(), data)
+
+    def _save_value(self, index: QModelIndex) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Save Value to File")
+        if not path:
+            return
+        from storage.atomic import atomic_write
+
+        try:
+            value = self._full_value(index)
+            data = value if isinstance(value, bytes) else b"" if value is None else str(value).encode()
+            atomic_write(path, data)
+        except KnownError as exc:
+            self.show_message(str(exc), "error")
+
+
+def _convert(text: str, affinity: str, old: Any) -> Any:
+    """The typed value for an edited cell: numbers for numeric columns, else the text."""
+    if affinity in ("INTEGER", "REAL", "NUMERIC") or isinstance(old, int | float):
+        value = coerce(text)
+        if affinity == "REAL" and isinstance(value, int):
+            return float(value)
+        return value
+    return text
+
+
