@@ -198,6 +198,9 @@ class BrowseMixin:
             return
         self.model.set_exact_total(rows)
         self.rows_label.setText(f"{rows:,} row{'s' if rows != 1 else ''}")
+        if self._show_new_record and rows:  # New Record in rowid order: the new row is the last
+            self._show_new_record = False
+            self.grid.setCurrentIndex(self.model.index(rows - 1, 0))
         if not self.model.is_busy():
             self._busy_timer.stop()
             self.busy.setVisible(False)

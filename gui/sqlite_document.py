@@ -61,6 +61,7 @@ class SqliteDocument(SchemaTreeMixin, BrowseMixin, EditingMixin, TransferMixin, 
         self._generation = 0  # bumped by each new query of the grid
         self._grid_counts = 0  # grid counts under way on the counter connection
         self._record_token = 0
+        self._show_new_record = False  # New Record was clicked: show the new row once counted
         self._open_generation = 0  # bumped by each (re)open of the database
         self._data_version: int | None = None
         self._watcher: sqlite3.Connection | None = None  # PRAGMA data_version, GUI thread, no wait

@@ -9,41 +9,61 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QModelIndex, Qt, Slot
-from PySide6.QtWidgets import QApplication, QFileDialog, QLineEdit, QMenu, QStyledItemDelegate
+from PySide6.QtWidgets import QApplication, QFileDialog, QMenu, QStyledItemDelegate
 
 from storage.errors import KnownError
 from storage.sql_query import coerce
+from storage.sql_values import field_kind
 from storage.sqlite_edit import read_row
 
 from .sqlite_commands import DeleteRows, EditCell, InsertRow
+from .sqlite_fields import Invalid, LineEdit, create_editor
 from .sqlite_tasks import esc
+from .workers import Worker as Task
 
 if TYPE_CHECKING:
     from .sqlite_document import SqliteDocument
 
 
+_GRID = object()  # edit_cell's default: the old value is the grid's cached one
+
+
 class CellDelegate(QStyledItemDelegate):
-    """Edits every value as text and converts it back with the column's affinity."""
+    """Opens the editor of the cell's kind (numbers, dates, text) and writes through edit_cell.
+
+    Cells cut for the grid (long text, BLOBs) are edited in the Record tab, which loads them whole.
+    """
 
     def __init__(self, document: SqliteDocument) -> None:
         super().__init__(document)
         self.document = document
 
+    def _kind(self, index: QModelIndex) -> tuple[str, str]:
+        model = index.model()
+        types = getattr(model, "types", [])
+        decl = types[index.column()] if index.column() < len(types) else ""
+        return field_kind(decl, index.data(Qt.ItemDataRole.EditRole)), decl
+
     def createEditor(self, parent, option, index):
-        if isinstance(index.data(Qt.ItemDataRole.EditRole), bytes):
-            self.document.show_message("BLOBs are edited with Load from File (right click).", "info")
+        kind, decl = self._kind(index)
+        if kind == "blob" or self.document.model.is_cut(index.row(), index.column()):
+            self.document.show_record_of(index)
             return None
-        editor = QLineEdit(parent)
-        editor.setPlaceholderText("NULL")
+        editor = create_editor(kind, decl, parent)
+        if isinstance(editor, LineEdit):
+            editor.setPlaceholderText("NULL")
         return editor
 
     def setEditorData(self, editor, index) -> None:
-        value = index.data(Qt.ItemDataRole.EditRole)
-        editor.setText("" if value is None else str(value))
+        editor.set_stored(index.data(Qt.ItemDataRole.EditRole))
 
     def setModelData(self, editor, model, index) -> None:
-        self.document.edit_cell(index.row(), index.column(), editor.text())
-
+        try:
+            value = editor.stored()
+        except Invalid as exc:
+            self.document.show_message(f"Not written: {exc}", "error")
+            return
+        self.document.edit_cell(index.row(), index.column(), value, convert=isinstance(editor, LineEdit))
 
 
 class EditingMixin:
@@ -62,15 +82,20 @@ class EditingMixin:
         page, _offset = found
         return self.model.pager.row_key(page, row)
 
-    def edit_cell(self, row: int, column: int, text: str | Any) -> None:
-        """Write one cell (from the editor's text, converted with the column's affinity)."""
+    def edit_cell(self, row: int, column: int, text: str | Any, old: Any = _GRID,
+                  convert: bool = True) -> None:
+        """Write one cell: text is converted with the column's affinity unless ``convert`` is off.
+
+        ``old`` is the whole previous value (for undo); by default the grid's cached value.
+        """
         table = self.table
         key = self._key_of(row)
         if table is None or key is None or self.read_only:
             return
         col = table.columns[column]
-        old = self.model.index(row, column).data(Qt.ItemDataRole.EditRole)
-        value = _convert(text, col.affinity, old) if isinstance(text, str) else text
+        if old is _GRID:
+            old = self.model.index(row, column).data(Qt.ItemDataRole.EditRole)
+        value = _convert(text, col.affinity, old) if convert and isinstance(text, str) else text
         if value == old and type(value) is type(old):
             return
         self.undo_stack.push(EditCell(self, table.name, key, row, column, col.name, old, value))
@@ -80,8 +105,20 @@ class EditingMixin:
             if index.isValid():
                 self.edit_cell(index.row(), index.column(), None)
 
-    def edit_written(self) -> None:
+    def edit_written(self, row: int, column: int, value: Any) -> None:
         self.show_message("")
+        self.record_written(row, column, value)
+
+    def edit_failed(self, row: int, column: int, value: Any, message: str) -> None:
+        """A write failed: the cell keeps the typed value, marked; the reason is shown by the field."""
+        self.model.mark_failed(row, column, value, message)
+        self.show_message(f"Not written: {message}", "error")
+        self.record_failed(row, column, message)
+
+    def show_record_of(self, index: QModelIndex) -> None:
+        self.grid.setCurrentIndex(index)
+        self.views.setCurrentWidget(self.record)
+        self.show_message("Long values and BLOBs are edited in the Record tab.", "info")
 
     def rows_changed(self) -> None:
         self.reload_rows()
@@ -153,13 +190,18 @@ class EditingMixin:
     def _load_blob(self, index: QModelIndex) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Load Value from File")
         if path:
+            self.load_value_from(path, index.row(), index.column())
+
+    def load_value_from(self, path: str, row: int, column: int, old: Any = _GRID) -> Task:
+        """Read a file in a worker, then store its bytes in the cell (an undoable edit)."""
+        def read(file_path: str) -> bytes:
             try:
-                with open(path, "rb") as handle:
-                    data = handle.read()
+                with open(file_path, "rb") as handle:
+                    return handle.read()
             except OSError as exc:
-                self.show_message(f"Cannot read {path}: {exc.strerror or exc}", "error")
-                return
-            self.edit_cell(index.row(), index.column(), data)
+                raise KnownError(f"Cannot read {file_path}: {exc.strerror or exc}") from None
+
+        return self._start(read, path, on_result=lambda data: self.edit_cell(row, column, data, old))
 
     def _save_value(self, index: QModelIndex) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Save Value to File")

@@ -22,6 +22,7 @@ class SchemaTreeMixin:
         self.tree = QTreeWidget(parent)
         self.tree.setHeaderLabels(["Name", "Rows", "Type", "Details"])
         self.tree.setUniformRowHeights(True)
+        self.tree.setMinimumWidth(200)
         self.tree.header().resizeSection(0, 150)
         self.tree.header().resizeSection(1, 70)
         self.tree.header().resizeSection(2, 70)
