@@ -163,6 +163,7 @@ class ExecuteMixin:
                 self.editor.setTextCursor(cursor)
         self.sql_message.setText("<br>".join(parts))
         if any(o.pager is None for o in outcomes):
+            self.note_own_write()
             self.reload_rows()
 
     def _on_result_count(self, generation: int, outcome: Any, rows: int, parts: list[str],

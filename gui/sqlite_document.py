@@ -9,8 +9,6 @@ there is never anything unsaved and no lock is held between edits.
 
 from __future__ import annotations
 
-import os
-import sqlite3
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Slot
@@ -29,21 +27,22 @@ from PySide6.QtWidgets import (
 
 from storage.errors import KnownError
 from storage.sql_query import Filter, SortKey
-from storage.sqlite_db import COUNT_CAP, Reader, Schema, Table, connect_reader, data_version
+from storage.sqlite_db import COUNT_CAP, Reader, Schema, Table
 
 from .document import Document
 from .sql_execute import ExecuteMixin
 from .sqlite_browse import BrowseMixin
 from .sqlite_editing import EditingMixin
 from .sqlite_record import RecordMixin
+from .sqlite_refresh import LiveRefreshMixin
 from .sqlite_schema import SchemaTreeMixin
-from .sqlite_tasks import REFRESH_MS, count_tables, esc, is_wal, live_tasks, open_database, writable
+from .sqlite_tasks import count_tables, esc, is_wal, live_tasks, open_database, writable
 from .sqlite_transfer import TransferMixin
 from .workers import Worker as Task
 from .workers import run_in_worker as run_task
 
 
-class SqliteDocument(SchemaTreeMixin, BrowseMixin, EditingMixin, TransferMixin, RecordMixin,
+class SqliteDocument(LiveRefreshMixin, SchemaTreeMixin, BrowseMixin, EditingMixin, TransferMixin, RecordMixin,
                      ExecuteMixin, Document):
     """A database: schema on the left; Browse and Record tabs on the right."""
 
@@ -63,8 +62,6 @@ class SqliteDocument(SchemaTreeMixin, BrowseMixin, EditingMixin, TransferMixin, 
         self._record_token = 0
         self._show_new_record = False  # New Record was clicked: show the new row once counted
         self._open_generation = 0  # bumped by each (re)open of the database
-        self._data_version: int | None = None
-        self._watcher: sqlite3.Connection | None = None  # PRAGMA data_version, GUI thread, no wait
         # Read-only by default when the file cannot be written, and for WAL databases: a
         # reader that may write would create their -shm and -wal files just by looking.
         self.read_only = not writable(self.path or "") or is_wal(self.path or "")
@@ -82,9 +79,7 @@ class SqliteDocument(SchemaTreeMixin, BrowseMixin, EditingMixin, TransferMixin, 
         self.status = QLabel(f"Opening {self.title()}…", self)
         self.stack.addWidget(self.status)
         self.stack.addWidget(self._build_content())
-        self._refresh_timer = QTimer(self)
-        self._refresh_timer.setInterval(REFRESH_MS)
-        self._refresh_timer.timeout.connect(self._on_refresh_tick)
+        self._init_refresh()
         self._search_timer = QTimer(self)
         self._search_timer.setSingleShot(True)
         self._search_timer.setInterval(300)
@@ -202,14 +197,7 @@ class SqliteDocument(SchemaTreeMixin, BrowseMixin, EditingMixin, TransferMixin, 
         names = [t.name for t in schema.tables + schema.views]
         self._start(count_tables, self.path or "", self.immutable, names, COUNT_CAP,
                     on_result=lambda counts: self._on_counts(generation, counts, capped=True))
-        if not self.immutable:
-            try:
-                self._watcher = connect_reader(self.path or "", timeout=0)
-            except KnownError:
-                self._watcher = None
-            else:
-                self._data_version = data_version(self._watcher)
-                self._refresh_timer.start()
+        self._start_watching()
         first = self._table_item(self._pending_view_state.get("table"))
         if first is None and schema.tables:
             first = self._table_item(next((t.name for t in schema.tables
@@ -246,32 +234,6 @@ class SqliteDocument(SchemaTreeMixin, BrowseMixin, EditingMixin, TransferMixin, 
                     | QAbstractItemView.EditTrigger.AnyKeyPressed)
         self.grid.setEditTriggers(triggers if editable else QAbstractItemView.EditTrigger.NoEditTriggers)
 
-    @Slot()
-    def _on_refresh_tick(self) -> None:
-        """Poll PRAGMA data_version (microseconds, never waits for a lock): reload on a change."""
-        if self._watcher is None:
-            return
-        if not os.path.exists(self.path or ""):
-            self._refresh_timer.stop()
-            self.show_message(f"{self.path} was deleted or moved; the rows shown may be out of date.",
-                              "error")
-            return
-        version = data_version(self._watcher)
-        if version is None:
-            return
-        changed = self._data_version is not None and version != self._data_version
-        self._data_version = version
-        if changed:
-            self.reload_rows()
-
-    def reload_rows(self) -> None:
-        """The database changed: recount and refetch the visible pages; the scroll position stays."""
-        if self.model.pager is None or self.counter is None:
-            return
-        self.model.refresh()
-        self._count_grid(self._generation, self.model.pager, None)
-
-
     # -- session -----------------------------------------------------------------------------
     def view_state(self) -> dict[str, Any]:
         if not self.is_loaded or self.table is None:
@@ -289,7 +251,7 @@ class SqliteDocument(SchemaTreeMixin, BrowseMixin, EditingMixin, TransferMixin, 
                 self.tree.setCurrentItem(item)
 
     def _close_readers(self) -> None:
-        self._refresh_timer.stop()
+        self._stop_watching()
         for model in (self.model, self.result_model):
             model.stop()
             model.set_query(None, None, [], [])
@@ -299,9 +261,6 @@ class SqliteDocument(SchemaTreeMixin, BrowseMixin, EditingMixin, TransferMixin, 
             if reader is not None:
                 reader.close()
         self.reader = self.counter = None
-        if self._watcher is not None:
-            self._watcher.close()
-            self._watcher = None
 
     def close_document(self) -> None:
         self._generation += 1

@@ -106,6 +106,7 @@ class EditingMixin:
                 self.edit_cell(index.row(), index.column(), None)
 
     def edit_written(self, row: int, column: int, value: Any) -> None:
+        self.note_own_write()
         self.show_message("")
         self.record_written(row, column, value)
 
@@ -121,6 +122,7 @@ class EditingMixin:
         self.show_message("Long values and BLOBs are edited in the Record tab.", "info")
 
     def rows_changed(self) -> None:
+        self.note_own_write()
         self.reload_rows()
 
     def _rowid_alias(self) -> str | None:

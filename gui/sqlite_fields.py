@@ -103,6 +103,8 @@ class MomentEdit(QDateTimeEdit):
         elif fmt is not None and self.kind != "date" and (fmt.frac or fmt.kind == "unix_ms" or
                                                            (fmt.real and fmt.kind == "unix_s")):
             shape += ".zzz"
+        if fmt is not None and fmt.kind != "iso":
+            shape += " 'UTC'"  # Unix and Julian values are moments in UTC, as the grid shows them
         self.setDisplayFormat(shape)
         if moment is None:
             now = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
