@@ -65,6 +65,11 @@ class ExecuteMixin:
             buttons.addWidget(widget)
         buttons.addStretch(1)
         buttons.addWidget(self.history)
+        self.result_export = QPushButton("Export…", page)
+        self.result_export.setToolTip("Write the query's result to CSV or JSON")
+        self.result_export.setEnabled(False)
+        self.result_export.clicked.connect(lambda: self.export_rows_to(source="result"))
+        buttons.addWidget(self.result_export)
         split = QSplitter(Qt.Orientation.Vertical, page)
         split.addWidget(self.editor)
         split.addWidget(self.results)
@@ -116,6 +121,7 @@ class ExecuteMixin:
         self._generation += 1
         generation = self._generation
         self.result_model.set_query(None, None, [], [])
+        self.result_export.setEnabled(False)
         self.sql_message.setText("Running…")
         self.sql_cancel.setEnabled(True)
         self._start(run_statements, self.path or "", self.reader, statements, self.read_only,
@@ -144,6 +150,7 @@ class ExecuteMixin:
         last = next((o for o in reversed(outcomes) if o.pager is not None), None)
         if last is not None and self.reader is not None and self.counter is not None:
             self.result_model.set_query(self.reader, last.pager, last.columns, [""] * len(last.columns))
+            self.result_export.setEnabled(True)
             parts.append(f"query prepared in {last.seconds * 1000:.1f} ms; counting rows…")
             counting = len(parts) - 1
             self._start(count_query, self.counter, last.pager, None,

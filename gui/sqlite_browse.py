@@ -102,12 +102,10 @@ class BrowseMixin:
         filters.addWidget(self.filter_value2, 1)
         filters.addWidget(self.add_filter)
         filters.addWidget(self.clear_filters)
-        self._build_transfer(page)
         bottom = QHBoxLayout()
         bottom.addWidget(self.rows_label)
         bottom.addWidget(self.filters_label, 1)
         bottom.addWidget(self.busy)
-        bottom.addWidget(self.transfer)
         bottom.addWidget(self.export_button)
 
         browse = QWidget(page)

@@ -118,6 +118,7 @@ class SqliteDocument(LiveRefreshMixin, SchemaTreeMixin, BrowseMixin, EditingMixi
         top = QHBoxLayout()
         top.addWidget(self.read_only_box)
         top.addWidget(self.mode_label, 1)
+        top.addWidget(self._build_transfer(page))  # shown above every tab: exports start from two
         for widget in (self.insert_button, self.duplicate_button, self.delete_button, self.null_button,
                        self.import_button):
             top.addWidget(widget)

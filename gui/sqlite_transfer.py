@@ -8,12 +8,13 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from PySide6.QtCore import Slot
+from PySide6.QtCore import Qt, Slot
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
 from storage.sql_query import Pager
 from storage.sql_transfer import Cancelled, export_rows, import_csv
 
+from .sqlite_csv_dialog import CsvImportDialog, ImportPlan
 from .workers import Worker as Task
 from .workers import run_in_worker as run_task
 
@@ -45,9 +46,11 @@ class TransferMixin:
         if pager is None or self.counter is None:
             return None
         if path is None:
-            path, _ = QFileDialog.getSaveFileName(self, "Export Rows", "", "CSV (*.csv);;JSON (*.json)")
+            path, chosen = QFileDialog.getSaveFileName(self, "Export Rows", "", "CSV (*.csv);;JSON (*.json)")
             if not path:
                 return None
+            if not path.lower().endswith((".csv", ".json")):
+                path += ".json" if chosen.startswith("JSON") else ".csv"
         fmt = "json" if path.lower().endswith(".json") else "csv"
         if isinstance(pager, Pager):
             sql, params = pager.query.rows_statement()
@@ -60,27 +63,37 @@ class TransferMixin:
                                   conn, sql, params, columns, path, fmt, total, cancel, progress)),
                               lambda n: f"Exported {n:,} rows to {path}")
 
-    def import_csv_file(self, csv_path: str | None = None, table_name: str | None = None) -> Task | None:
-        """Import a CSV file into a new table (types guessed) or append it to an existing one."""
+    def import_csv_file(self, csv_path: str | None = None) -> CsvImportDialog | None:
+        """Ask for a CSV file, then show the import preview (non-modal over the document)."""
         if self.read_only or self.schema is None:
             return None
         if csv_path is None:
-            csv_path, _ = QFileDialog.getOpenFileName(self, "Import CSV", "", "CSV (*.csv *.tsv *.txt)")
+            csv_path, _ = QFileDialog.getOpenFileName(self, "Import CSV", "",
+                                                      "CSV (*.csv *.tsv *.txt);;All files (*)")
             if not csv_path:
                 return None
-        name = table_name or os.path.splitext(os.path.basename(csv_path))[0]
-        create = self.schema.find(name) is None
+        dialog = CsvImportDialog(csv_path, self.schema.tables, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.importRequested.connect(self.start_import)
+        dialog.open()
+        return dialog
+
+    def start_import(self, plan: ImportPlan) -> Task | None:
+        """Run an import in a worker (one transaction; progress and Cancel in the status line)."""
+        if self.read_only:
+            return None
         path = self.path or ""
 
         def done(rows: int) -> str:
-            self._pending_view_state = {"table": name}
+            self._pending_view_state = {"table": plan.table}
             self.table = None
             self.open_database()
-            return f"Imported {rows:,} rows into {name}"
+            return f"Imported {rows:,} rows into {plan.table}"
 
-        return self._transfer(f"Importing {os.path.basename(csv_path)}…",
-                              lambda cancel, progress: import_csv(path, csv_path, name, create, cancel,
-                                                                  progress), done)
+        return self._transfer(f"Importing {os.path.basename(plan.csv_path)}…",
+                              lambda cancel, progress: import_csv(
+                                  path, plan.csv_path, plan.table, plan.create, cancel, progress,
+                                  plan.options, plan.columns, plan.types), done)
 
     def _transfer(self, label: str, work, finished) -> Task:
         self.transfer_label.setText(label)
