@@ -33,10 +33,11 @@ from .document import Document
 from .sql_execute import ExecuteMixin
 from .sqlite_browse import BrowseMixin
 from .sqlite_editing import EditingMixin
+from .sqlite_open_choice import MODES, OpenChoiceBar
 from .sqlite_record import RecordMixin
 from .sqlite_refresh import LiveRefreshMixin
 from .sqlite_schema import SchemaTreeMixin
-from .sqlite_tasks import count_tables, esc, is_wal, live_tasks, open_database, writable
+from .sqlite_tasks import count_tables, esc, is_empty_database, live_tasks, open_database, writable
 from .sqlite_transfer import TransferMixin
 from .workers import Worker as Task
 from .workers import run_in_worker as run_task
@@ -62,9 +63,7 @@ class SqliteDocument(LiveRefreshMixin, SchemaTreeMixin, BrowseMixin, EditingMixi
         self._record_token = 0
         self._show_new_record = False  # New Record was clicked: show the new row once counted
         self._open_generation = 0  # bumped by each (re)open of the database
-        # Read-only by default when the file cannot be written, and for WAL databases: a
-        # reader that may write would create their -shm and -wal files just by looking.
-        self.read_only = not writable(self.path or "") or is_wal(self.path or "")
+        self.read_only, ask = self._initial_mode()
         # Every edit is in the file once its command ran: there is never anything to save.
         self.undo_stack.indexChanged.connect(self._on_undo_index_changed)
 
@@ -74,6 +73,10 @@ class SqliteDocument(LiveRefreshMixin, SchemaTreeMixin, BrowseMixin, EditingMixi
         self.message.hide()
         box = QVBoxLayout(self)
         box.setContentsMargins(0, 0, 0, 0)
+        self.open_choice = OpenChoiceBar(self)
+        self.open_choice.chosen.connect(self._on_open_choice)
+        self.open_choice.setVisible(ask)
+        box.addWidget(self.open_choice)
         box.addWidget(self.message)
         box.addWidget(self.stack, 1)
         self.status = QLabel(f"Opening {self.title()}…", self)
@@ -89,6 +92,31 @@ class SqliteDocument(LiveRefreshMixin, SchemaTreeMixin, BrowseMixin, EditingMixi
         self._busy_timer.setInterval(250)
         self._busy_timer.timeout.connect(lambda: self.busy.setVisible(True))
         self.open_database()
+
+    def _initial_mode(self) -> tuple[bool, bool]:
+        """(read-only, whether to offer Edit): from the file and the sqlite.open_mode preference.
+
+        A file that cannot be written is read-only; a new (empty) database opens for editing;
+        otherwise the preference decides, and "ask" opens read-only with the choice shown.
+        """
+        path = self.path or ""
+        if not writable(path):
+            return True, False
+        if is_empty_database(path):
+            return False, False
+        settings = self._settings()
+        mode = settings.get("sqlite.open_mode", "ask") if settings is not None else "ask"
+        if mode == "edit":
+            return False, False
+        return True, mode not in MODES[1:]
+
+    @Slot(str, bool)
+    def _on_open_choice(self, mode: str, remember: bool) -> None:
+        settings = self._settings()
+        if remember and settings is not None:
+            settings["sqlite.open_mode"] = mode
+        if mode == "edit" and self.read_only_box.isEnabled():
+            self.read_only_box.setChecked(False)  # reopens for editing
 
     @Slot(int)
     def _on_undo_index_changed(self, _index: int) -> None:
@@ -211,6 +239,7 @@ class SqliteDocument(LiveRefreshMixin, SchemaTreeMixin, BrowseMixin, EditingMixi
     # -- read-only mode and live refresh -------------------------------------------------------
     @Slot(bool)
     def _on_read_only_toggled(self, checked: bool) -> None:
+        self.open_choice.hide()  # answered through the box
         self.read_only = checked
         table = self.table.name if self.table else None
         self._pending_view_state = {"table": table} if table else {}

@@ -103,5 +103,22 @@ def is_wal(path: str) -> bool:
     return head.startswith(b"SQLite format 3\x00") and head[18:19] == b"\x02"
 
 
+def is_empty_database(path: str) -> bool:
+    """A new database: an empty file, or one whose only used page is the (empty) schema table.
+
+    Read from the header: the page count (bytes 28-31) less the free pages (bytes 36-39).
+    """
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(100)
+    except OSError:
+        return False
+    if not head:
+        return True
+    if len(head) < 100 or not head.startswith(b"SQLite format 3\x00") or head[18:19] == b"\x02":
+        return False
+    return int.from_bytes(head[28:32], "big") - int.from_bytes(head[36:40], "big") == 1
+
+
 def esc(text: str) -> str:
     return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

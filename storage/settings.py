@@ -55,6 +55,9 @@ KEYS: dict[str, Key] = {k.name: k for k in (
     Key("general.autosave_delay_ms", "preferences", int, 2000,
         "How long after a change the settings are written."),
     Key("view.status_bar", "preferences", bool, True, "Show the status bar."),
+    Key("sqlite.open_mode", "preferences", str, "ask",
+        "How an existing SQLite database opens: 'ask' (read-only, offering Edit), 'read_only' "
+        "or 'edit'. Files that cannot be written always open read-only."),
     # -- state: what the app remembers of the last session
     Key("window.geometry", "state", str, "", "Main window geometry (base64 of Qt's bytes)."),
     Key("window.state", "state", str, "", "Dock and toolbar state (base64 of Qt's bytes)."),
