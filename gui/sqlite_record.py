@@ -43,6 +43,7 @@ class RecordMixin:
         self._record_table: Table | None = None
         self._record_row = -1
         self._record_values: tuple | None = None  # whole values of the row shown; None: loading
+        self._record_key: dict[str, Any] | None = None  # the key of the row shown
         self.record_prev = QPushButton("◀ Previous", self.record)
         self.record_prev.clicked.connect(lambda: self._step_record(-1))
         self.record_next = QPushButton("Next ▶", self.record)
@@ -114,6 +115,7 @@ class RecordMixin:
 
         def shown(values: Any) -> None:
             if token == self._record_token and values is not None:
+                self._record_key = key
                 self._show_record(table, tuple(values), whole=True)
 
         self._start(lambda: reader.run(lambda conn: read_row(path, table.name, key, names, conn)),
@@ -145,8 +147,22 @@ class RecordMixin:
         self._show_new_record = not self.sort and not self.filters and not self.search.text()
         self.insert_row()
 
+    @Slot()
+    def _on_grid_reset(self) -> None:
+        """Another table, sort or filter: the row shown is no longer the grid's row; stop edits."""
+        self._record_token += 1
+        self._record_values = self._record_key = None
+        for field in self._record_fields:
+            field.set_value(field.value, False)
+        self.record_label.setText("Pick a row in the Browse tab")
+
     def _on_field_edited(self, column: int, value: Any) -> None:
         if self._record_values is None or self._record_row < 0:
+            return
+        if self._record_table is not self.table or self._key_of(self._record_row) != self._record_key:
+            # the grid moved under the form (a refresh, someone else's insert): reload, write nothing
+            self.show_message("The row moved in the grid; it was reloaded. Edit it again.", "info")
+            self._on_current_row(self.grid.currentIndex())
             return
         self._record_fields[column].set_error("")
         self.edit_cell(self._record_row, column, value, old=self._record_values[column], convert=False)

@@ -210,3 +210,22 @@ def test_record_form_is_read_only_in_read_only_mode(qtbot, tmp_path: Path) -> No
     assert "Unix" not in document.record_field("created").editor.text()
     document.record.grab().save(str(tmp_path / "record.png"))
     close(document)
+
+
+def test_the_form_never_writes_to_a_row_the_grid_moved_away_from(qtbot, tmp_path: Path) -> None:
+    path = make_db(tmp_path / "t.db", rows=30)
+    document = open_document(qtbot, path, read_only=False)
+    wait_rows(qtbot, document, 30)
+    show_record(qtbot, document, 2)
+    field = document.record_field("na me")
+    document.sort_by("id")
+    document.sort_by("id")  # descending: row 2 is another row now
+    wait_rows(qtbot, document, 30)
+    assert not field.editor.isEnabled()
+    field._editable = True  # even if an edit got through, it must not land on the wrong row
+    field.editor.setPlainText("wrong row?")
+    finish(field)
+    assert cell(path, 'SELECT count(*) FROM "order" WHERE "na me" = \'wrong row?\'') == 0
+    show_record(qtbot, document, 2)
+    assert document.record_field("na me").editor.stored() == "name 28"
+    close(document)
