@@ -54,6 +54,11 @@ class CellDelegate(QStyledItemDelegate):
             editor.setPlaceholderText("NULL")
         return editor
 
+    def updateEditorGeometry(self, editor, option, index) -> None:
+        rect = option.rect  # a date editor wider than its column spills over: the date stays readable
+        rect.setWidth(max(rect.width(), editor.sizeHint().width() + 24))
+        editor.setGeometry(rect)
+
     def setEditorData(self, editor, index) -> None:
         editor.set_stored(index.data(Qt.ItemDataRole.EditRole))
 
