@@ -186,14 +186,6 @@ class EditingMixin:
         menu.addAction("Delete Row(s)", self.delete_rows).setEnabled(editable)
         menu.popup(self.grid.viewport().mapToGlobal(pos))
 
-    def _full_value(self, index: QModelIndex) -> Any:
-        key = self._key_of(index.row())
-        if key is None or self.table is None or self.reader is None:
-            return None
-        name = self.table.columns[index.column()].name
-        row = self.reader.run(lambda conn: read_row(self.path or "", self.table.name, key, [name], conn))
-        return row[0] if row else None
-
     def _load_blob(self, index: QModelIndex) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Load Value from File")
         if path:
@@ -212,16 +204,27 @@ class EditingMixin:
 
     def _save_value(self, index: QModelIndex) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Save Value to File")
-        if not path:
-            return
-        from storage.atomic import atomic_write
+        if path:
+            self.save_value_to(path, index.row(), index.column())
 
-        try:
-            value = self._full_value(index)
+    def save_value_to(self, path: str, row: int, column: int) -> Task | None:
+        """Write a cell's whole value to a file (BLOBs as they are, text as UTF-8), in a worker."""
+        key = self._key_of(row)
+        if key is None or self.table is None or self.reader is None:
+            return None
+        reader, db_path, table = self.reader, self.path or "", self.table.name
+        name = self.table.columns[column].name
+
+        def write() -> int:
+            from storage.atomic import atomic_write
+
+            found = reader.run(lambda conn: read_row(db_path, table, key, [name], conn))
+            value = found[0] if found else None
             data = value if isinstance(value, bytes) else b"" if value is None else str(value).encode()
             atomic_write(path, data)
-        except KnownError as exc:
-            self.show_message(str(exc), "error")
+            return len(data)
+
+        return self._start(write, on_result=lambda n: self.show_message(f"Saved {n:,} bytes to {path}"))
 
 
 def _convert(text: str, affinity: str, old: Any) -> Any:

@@ -229,3 +229,14 @@ def test_the_form_never_writes_to_a_row_the_grid_moved_away_from(qtbot, tmp_path
     show_record(qtbot, document, 2)
     assert document.record_field("na me").editor.stored() == "name 28"
     close(document)
+
+
+def test_a_value_saves_to_a_file(qtbot, tmp_path: Path) -> None:
+    path = make_db(tmp_path / "t.db", rows=5)
+    document = open_document(qtbot, path, read_only=True)
+    wait_rows(qtbot, document, 5)
+    wait_cell(qtbot, document, 1, 4)
+    document.save_value_to(str(tmp_path / "blob.bin"), 1, 4)
+    qtbot.waitUntil(lambda: "Saved 3 bytes" in document.message.text(), timeout=10_000)
+    assert (tmp_path / "blob.bin").read_bytes() == b"\x02\x02\x02"
+    close(document)
