@@ -24,7 +24,7 @@ class OpenChoiceBar(QFrame):
         self.label = QLabel("Opened read-only: browsing never changes the file. Edit it?", self)
         self.edit_button = QPushButton("Edit", self)
         self.edit_button.setToolTip("Reopen for editing: each change is written at once, with undo")
-        self.read_only_button = QPushButton("Open Read-only", self)
+        self.read_only_button = QPushButton("Keep Read-only", self)
         self.read_only_button.setToolTip("Keep it read-only (mode=ro): nothing is ever written")
         self.remember = QCheckBox("Remember for every database", self)
         self.remember.setToolTip("Stored in the preferences (sqlite.open_mode); the Read-only "
