@@ -129,3 +129,22 @@ def test_export_the_query_result(qtbot, tmp_path: Path) -> None:
     data = json.loads((tmp_path / "result.json").read_text(encoding="utf-8"))
     assert data[-1] == {"id": 3, "name": "name 3", "b": {"$base64": "AwMD"}}
     close(document)
+
+
+def test_cancelling_an_import_leaves_the_database_unchanged(qtbot, tmp_path: Path) -> None:
+    from gui.sqlite_csv_dialog import ImportPlan
+
+    source = tmp_path / "many.csv"
+    source.write_text("a,b\n" + "".join(f"{i},x{i}\n" for i in range(200_000)))
+    path = make_db(tmp_path / "t.db", rows=5)
+    document = open_document(qtbot, path, read_only=False)
+    plan = ImportPlan(str(source), CsvOptions(), "many", True, ["a", "b"], ["INTEGER", "TEXT"])
+    document.start_import(plan)
+    assert document.transfer.isVisible()
+    document.transfer_cancel.click()
+    qtbot.waitUntil(lambda: "cancelled" in document.message.text(), timeout=20_000)
+    assert not document.transfer.isVisible()
+    conn = sqlite3.connect(path)
+    assert conn.execute("SELECT count(*) FROM sqlite_master WHERE name = 'many'").fetchone()[0] == 0
+    conn.close()
+    close(document)
