@@ -31,12 +31,11 @@ class EditCell(QUndoCommand):
         try:
             update_cell(self.document.path or "", self.table, self.key, self.name, value)
         except KnownError as exc:
-            model.mark_failed(self.row, self.column, value, str(exc))
-            self.document.show_message(f"Not written: {exc}", "error")
+            self.document.edit_failed(self.row, self.column, value, str(exc))
             self.setObsolete(True)
             return
         model.set_cached_value(self.row, self.column, value)
-        self.document.edit_written()
+        self.document.edit_written(self.row, self.column, value)
 
     def redo(self) -> None:
         self._write(self.new)

@@ -241,6 +241,14 @@ class SqlTableModel(QAbstractTableModel):
             return None
         return page, row - page.start
 
+    def is_cut(self, row: int, column: int) -> bool:
+        """Whether the grid holds only a preview of this value (long text or a BLOB)."""
+        found = self.cached_row(row)
+        if found is None:
+            return False
+        page, offset = found
+        return bool(page.sizes) and page.sizes[offset][column] is not None
+
     def cached_pages(self) -> int:
         return len(self._pages)
 

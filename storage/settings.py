@@ -57,6 +57,9 @@ KEYS: dict[str, Key] = {k.name: k for k in (
     Key("view.status_bar", "preferences", bool, True, "Show the status bar."),
     Key("files.show_hidden", "preferences", bool, False,
         "Show hidden files in the Files tab's folder browser."),
+    Key("sqlite.open_mode", "preferences", str, "ask",
+        "How an existing SQLite database opens: 'ask' (read-only, offering Edit), 'read_only' "
+        "or 'edit'. Files that cannot be written always open read-only."),
     # -- state: what the app remembers of the last session
     Key("window.geometry", "state", str, "", "Main window geometry (base64 of Qt's bytes)."),
     Key("window.state", "state", str, "", "Dock and toolbar state (base64 of Qt's bytes)."),

@@ -10,17 +10,17 @@ from __future__ import annotations
 
 import base64
 import csv
-import io
+import itertools
 import json
-import re
 import sqlite3
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import bindparam, column, insert, table
 
 from .atomic import atomic_writer
 from .errors import KnownError, ParseError
+from .sql_csv import CsvOptions, preview_csv, stream_rows
 from .sql_query import compiled, quote
 from .sqlite_db import connect_writer, explain
 
@@ -77,57 +77,6 @@ def export_rows(conn: sqlite3.Connection, sql: str, params: dict | Sequence, col
     return written
 
 
-def _guess(values: list[str]) -> str:
-    filled = [v for v in values if v != ""]
-    if filled and all(re.fullmatch(r"[+-]?\d+", v) for v in filled):
-        return "INTEGER"
-    if filled and all(re.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", v) for v in filled):
-        return "REAL"
-    return "TEXT"
-
-
-def sniff_csv(text: str) -> tuple[csv.Dialect | type[csv.Dialect], bool]:
-    sample = text[:64 * 1024]
-    try:
-        dialect: csv.Dialect | type[csv.Dialect] = csv.Sniffer().sniff(sample)
-    except csv.Error:
-        dialect = csv.excel
-    try:
-        header = csv.Sniffer().has_header(sample)
-    except csv.Error:
-        header = True
-    return dialect, header
-
-
-def read_csv(path: str) -> tuple[list[str], Iterator[list[str]], list[str]]:
-    """Header (detected, or c1..cn), the rows, and a guessed type per column."""
-    try:
-        with open(path, encoding="utf-8-sig", newline="") as handle:
-            text = handle.read()
-    except UnicodeDecodeError as exc:
-        raise ParseError(f"{path} is not UTF-8 text: {exc}") from None
-    except OSError as exc:
-        raise KnownError(f"Cannot read {path}: {exc.strerror or exc}") from None
-    dialect, has_header = sniff_csv(text)
-    rows = list(csv.reader(io.StringIO(text, newline=""), dialect))
-    if not rows:
-        raise ParseError(f"{path} holds no rows")
-    width = max(len(r) for r in rows)
-    if has_header:
-        header = [h.strip() or f"c{i + 1}" for i, h in enumerate(rows[0])]
-        header += [f"c{i + 1}" for i in range(len(header), width)]
-        rows = rows[1:]
-    else:
-        header = [f"c{i + 1}" for i in range(width)]
-    seen: dict[str, int] = {}
-    for i, name in enumerate(header):  # duplicate names get a suffix
-        seen[name] = seen.get(name, 0) + 1
-        if seen[name] > 1:
-            header[i] = f"{name}_{seen[name]}"
-    types = [_guess([r[i] if i < len(r) else "" for r in rows[:1000]]) for i in range(width)]
-    return header, iter(rows), types
-
-
 def _typed(value: str, kind: str) -> Any:
     if value == "":
         return None
@@ -139,26 +88,45 @@ def _typed(value: str, kind: str) -> Any:
 
 def import_csv(db_path: str, csv_path: str, table_name: str, create: bool,
                cancel: Callable[[], bool] = lambda: False,
-               progress: Callable[[float], None] = lambda _f: None) -> int:
-    """Insert the CSV's rows into ``table_name`` (created with guessed types when ``create``)."""
-    header, rows, types = read_csv(csv_path)
-    data = list(rows)
-    tbl = table(table_name, *(column(n) for n in header))
-    stmt = insert(tbl).values({n: bindparam(f"v{i}") for i, n in enumerate(header)})
+               progress: Callable[[float], None] = lambda _f: None,
+               options: CsvOptions | None = None, columns: Sequence[str] | None = None,
+               types: Sequence[str] | None = None) -> int:
+    """Insert the CSV's rows into ``table_name`` in one transaction; return the row count.
+
+    ``options`` say how to read the file (detected when None); ``columns`` are the table's
+    columns the CSV's columns go to, in order (default: the CSV's header names); ``types`` are
+    the new table's column types when ``create`` (default: guessed from the first rows).
+    """
+    preview = preview_csv(csv_path, options or CsvOptions(), limit=0)
+    names = list(columns or preview.header)
+    kinds = list(types or preview.types) + ["TEXT"] * max(0, len(names) - len(preview.types))
+    width = len(names)
+    tbl = table(table_name, *(column(n) for n in names))
+    stmt = insert(tbl).values({n: bindparam(f"v{i}") for i, n in enumerate(names)})
     sql, _params = compiled(stmt)
     conn = connect_writer(db_path)
+    count = 0
+    close_file: Callable[[], None] = lambda: None  # noqa: E731
     try:
+        rows, position, size, close_file = stream_rows(csv_path, preview.options)
         conn.execute("BEGIN IMMEDIATE")
         if create:
-            columns = ", ".join(f"{quote(n)} {t}" for n, t in zip(header, types, strict=True))
-            conn.execute(f"CREATE TABLE {quote(table_name)} ({columns})")
-        for start in range(0, len(data), BATCH):
+            defs = ", ".join(f"{quote(n)} {t}" for n, t in zip(names, kinds, strict=False))
+            conn.execute(f"CREATE TABLE {quote(table_name)} ({defs})")
+        while True:
             if cancel():
                 raise Cancelled("Import cancelled; the database is unchanged.")
-            batch = data[start:start + BATCH]
-            conn.executemany(sql, ({f"v{i}": _typed(row[i] if i < len(row) else "", types[i])
-                                    for i in range(len(header))} for row in batch))
-            progress(min(1.0, (start + len(batch)) / max(1, len(data))))
+            batch = list(itertools.islice(rows, BATCH))
+            if not batch:
+                break
+            for row in batch:
+                count += 1
+                if len(row) > width and any(v.strip() for v in row[width:]):
+                    raise ParseError(f"Row {count:,} of {csv_path} has {len(row)} fields but "
+                                     f"{width} columns are imported; nothing was imported.")
+            conn.executemany(sql, ({f"v{i}": _typed(row[i] if i < len(row) else "", kinds[i])
+                                    for i in range(width)} for row in batch))
+            progress(min(1.0, position() / max(1, size)))
         conn.execute("COMMIT")
     except sqlite3.Error as exc:
         if conn.in_transaction:
@@ -170,4 +138,5 @@ def import_csv(db_path: str, csv_path: str, table_name: str, create: bool,
         raise
     finally:
         conn.close()
-    return len(data)
+        close_file()
+    return count

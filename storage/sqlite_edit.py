@@ -19,12 +19,12 @@ from .sql_query import compiled, quote
 from .sqlite_db import connect_writer, explain
 
 
-def _transaction(path: str, work: Callable[[sqlite3.Connection], Any], table_name: str) -> Any:
+def _transaction(path: str, work: Callable[[sqlite3.Connection], Any], table_name: str,
+                 foreign_keys: bool = False) -> Any:
+    conn = connect_writer(path)
     try:
-        conn = connect_writer(path)
-    except KnownError:
-        raise
-    try:
+        if foreign_keys:  # only outside a transaction does this pragma take effect
+            conn.execute("PRAGMA foreign_keys = ON")
         conn.execute("BEGIN IMMEDIATE")
         result = work(conn)
         conn.execute("COMMIT")
@@ -43,7 +43,12 @@ def _where(tbl: Any, key: dict[str, Any]) -> Any:
 
 
 def update_cell(path: str, table_name: str, key: dict[str, Any], column_name: str, value: Any) -> None:
-    """Set one value; fails when no row has ``key`` any more (deleted by someone else)."""
+    """Set one value; fails when no row has ``key`` any more (deleted by someone else).
+
+    Foreign keys are enforced for this write (SQLite leaves them off by default), so a value
+    that names no parent row is refused. Deletes and inserts keep them off: an ON DELETE
+    CASCADE would remove rows that undo could not bring back.
+    """
     tbl = table(table_name, *(column(n) for n in {*key, column_name}))
     stmt = update(tbl).where(_where(tbl, key)).values({column_name: bindparam("new_value", value)})
     sql, params = compiled(stmt)
@@ -53,7 +58,7 @@ def update_cell(path: str, table_name: str, key: dict[str, Any], column_name: st
             raise KnownError(f"The row of {table_name!r} being edited no longer exists; "
                              "the edit was not written.")
 
-    _transaction(path, work, table_name)
+    _transaction(path, work, table_name, foreign_keys=True)
 
 
 def read_row(path: str, table_name: str, key: dict[str, Any], columns: Sequence[str],

@@ -1,0 +1,293 @@
+"""The Browse panel of the SQLite tab: the lazy grid with search, filters and SQL sorting.
+
+A mixin of :class:`gui.sqlite_document.SqliteDocument`; it shares the document's state.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt, Slot
+from PySide6.QtWidgets import (
+    QApplication,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from storage.sql_query import OPS, Filter, Pager, QuerySpec, SortKey
+from storage.sqlite_db import COUNT_CAP, MAX_GRID_COLUMNS, Interrupted
+
+from .sqlite_editing import CellDelegate
+from .sqlite_model import SqlTableModel
+from .sqlite_tasks import ROW_HEIGHT, SIZES_UP_TO, count_query
+
+
+class BrowseMixin:
+    """The grid, its filter row and its status line; sorting and filtering run in SQL."""
+
+    def _build_browse(self, page: QWidget) -> QWidget:
+        self.search = QLineEdit(page)
+        self.search.setPlaceholderText("Search all columns")
+        self.search.setClearButtonEnabled(True)
+        self.search.textChanged.connect(lambda _t: self._search_timer.start())
+        self.filter_column = QComboBox(page)
+        self.filter_op = QComboBox(page)
+        self.filter_op.addItems(list(OPS))
+        self.filter_value = QLineEdit(page)
+        self.filter_value.setPlaceholderText("value")
+        self.filter_value2 = QLineEdit(page)
+        self.filter_value2.setPlaceholderText("and")
+        self.filter_value2.setVisible(False)
+        self.filter_op.currentTextChanged.connect(self._on_filter_op)
+        self.filter_value.textChanged.connect(lambda _t: self._search_timer.start())
+        self.filter_value2.textChanged.connect(lambda _t: self._search_timer.start())
+        self.filter_column.currentIndexChanged.connect(lambda _i: self._search_timer.start())
+        self.add_filter = QPushButton("Add filter", page)
+        self.add_filter.clicked.connect(self._on_add_filter)
+        self.clear_filters = QPushButton("Clear", page)
+        self.clear_filters.clicked.connect(self._on_clear_filters)
+        self.filters_label = QLabel(page)
+        self.rows_label = QLabel(page)
+        self.busy = QWidget(page)
+        bar = QProgressBar(self.busy)
+        bar.setRange(0, 0)
+        bar.setMaximumWidth(80)
+        bar.setMaximumHeight(14)
+        self.cancel_button = QPushButton("Cancel", self.busy)
+        self.cancel_button.clicked.connect(self._on_cancel)
+        busy_box = QHBoxLayout(self.busy)
+        busy_box.setContentsMargins(0, 0, 0, 0)
+        busy_box.addWidget(QLabel("Working…", self.busy))
+        busy_box.addWidget(bar)
+        busy_box.addWidget(self.cancel_button)
+        self.busy.setVisible(False)
+
+        self.model = SqlTableModel(self)
+        self.model.loadingChanged.connect(self._on_loading)
+        self.model.fetchFailed.connect(self._on_fetch_failed)
+        self.model.modelReset.connect(self._on_grid_reset)
+        self.grid = QTableView(page)
+        self.grid.setModel(self.model)
+        self.grid.setWordWrap(False)
+        self.grid.setSortingEnabled(False)
+        self.grid.setItemDelegate(CellDelegate(self))
+        vertical = self.grid.verticalHeader()
+        vertical.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        vertical.setDefaultSectionSize(ROW_HEIGHT)
+        header = self.grid.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setDefaultSectionSize(140)
+        header.setSectionsClickable(True)
+        header.setSortIndicatorShown(False)
+        header.sectionClicked.connect(self._on_header_clicked)
+        self.grid.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.grid.customContextMenuRequested.connect(self._on_grid_menu)
+        self.grid.selectionModel().currentRowChanged.connect(self._on_current_row)
+        self.export_button = QPushButton("Export…", page)
+        self.export_button.setToolTip("Write the rows shown (sorted and filtered) to CSV or JSON")
+        self.export_button.clicked.connect(lambda: self.export_rows_to())
+        filters = QHBoxLayout()
+        filters.addWidget(self.search, 2)
+        filters.addWidget(QLabel("Filter:", page))
+        for widget in (self.filter_column, self.filter_op):
+            filters.addWidget(widget)
+        filters.addWidget(self.filter_value, 1)
+        filters.addWidget(self.filter_value2, 1)
+        filters.addWidget(self.add_filter)
+        filters.addWidget(self.clear_filters)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.rows_label)
+        bottom.addWidget(self.filters_label, 1)
+        bottom.addWidget(self.busy)
+        bottom.addWidget(self.export_button)
+
+        browse = QWidget(page)
+        browse_box = QVBoxLayout(browse)
+        browse_box.setContentsMargins(0, 4, 0, 0)
+        browse_box.addLayout(filters)
+        browse_box.addWidget(self.grid, 1)
+        browse_box.addLayout(bottom)
+        return browse
+
+    def current_spec(self) -> QuerySpec | None:
+        table = self.table
+        if table is None:
+            return None
+        names = tuple(c.name for c in table.columns[:MAX_GRID_COLUMNS])
+        filters = list(self.filters)
+        live = self._live_filter()
+        if live is not None:
+            filters.append(live)
+        return QuerySpec(table.name, names, tuple(table.key_columns), tuple(self.sort), tuple(filters),
+                         self.search.text(), with_sizes=len(names) <= SIZES_UP_TO)
+
+    def _live_filter(self) -> Filter | None:
+        column, op = self.filter_column.currentText(), self.filter_op.currentText()
+        if not column or (op not in ("is null", "not null") and not self.filter_value.text()):
+            return None
+        return Filter(column, op, self.filter_value.text(), self.filter_value2.text())
+
+    @Slot()
+    def _apply_query(self) -> None:
+        spec = self.current_spec()
+        table = self.table
+        if spec is None or table is None or self.reader is None or self.counter is None:
+            return
+        self._generation += 1
+        generation = self._generation
+        if self._grid_counts:  # a slow count of the old query would hold up the new one
+            self.counter.interrupt()
+        pager = Pager(spec)
+        editable = table.editable and not self.read_only
+        self.model.set_query(self.reader, pager, list(spec.columns),
+                             [c.decl_type for c in table.columns[:MAX_GRID_COLUMNS]],
+                             0, editable)
+        self.grid.horizontalHeader().setSortIndicatorShown(bool(self.sort))
+        if self.sort:
+            primary = spec.columns.index(self.sort[0].column)
+            order = Qt.SortOrder.DescendingOrder if self.sort[0].descending else Qt.SortOrder.AscendingOrder
+            self.grid.horizontalHeader().setSortIndicator(primary, order)
+        self.rows_label.setText("Counting rows…")
+        notes = []
+        if len(table.columns) > MAX_GRID_COLUMNS:
+            notes.append(f"showing the first {MAX_GRID_COLUMNS:,} of {len(table.columns):,} columns")
+        if not table.key_columns:
+            notes.append("a view: read-only, paged by OFFSET")
+        if self.filters:
+            notes.append("filters: " + "; ".join(f"{f.column} {f.op} {f.value}".strip()
+                                                 for f in self.filters))
+        if len(self.sort) > 1:
+            notes.append("sorted by " + ", ".join(
+                f"{s.column} {'desc' if s.descending else 'asc'}" for s in self.sort))
+        self.filters_label.setText(" · ".join(notes))
+        self._busy_timer.start()
+        self._count_grid(generation, pager, COUNT_CAP)
+        self._update_mode()
+
+    def _count_grid(self, generation: int, pager: Any, cap: int | None) -> None:
+        if self.counter is None:
+            return
+        self._grid_counts += 1
+
+        def counted(rows: int) -> None:
+            self._grid_counts -= 1
+            self._on_grid_count(generation, pager, rows, capped=cap is not None)
+
+        def failed(exc: BaseException) -> None:
+            self._grid_counts -= 1
+            self._on_count_failed(generation, exc)
+
+        self._start(count_query, self.counter, pager, cap, on_result=counted, on_error=failed)
+
+    def _on_grid_count(self, generation: int, pager: Pager, rows: int, capped: bool) -> None:
+        if generation != self._generation:
+            return
+        if capped and rows > COUNT_CAP:
+            self.model.set_row_count(COUNT_CAP)
+            self.rows_label.setText(f"{COUNT_CAP:,}+ rows (counting…)")
+            self._count_grid(generation, pager, None)
+            return
+        self.model.set_exact_total(rows)
+        self.rows_label.setText(f"{rows:,} row{'s' if rows != 1 else ''}")
+        if self._show_new_record and rows:  # New Record in rowid order: the new row is the last
+            self._show_new_record = False
+            self.grid.setCurrentIndex(self.model.index(rows - 1, 0))
+        if not self.model.is_busy():
+            self._busy_timer.stop()
+            self.busy.setVisible(False)
+
+    def _on_count_failed(self, generation: int, exc: BaseException) -> None:
+        if generation != self._generation:
+            return
+        self._busy_timer.stop()
+        self.busy.setVisible(False)
+        if isinstance(exc, Interrupted):
+            self.rows_label.setText("Counting cancelled")
+            return
+        self.rows_label.setText("Rows: ?")
+        self.show_message(f"Cannot read {self.table.name if self.table else ''}: {exc}", "error")
+
+    @Slot(bool)
+    def _on_loading(self, loading: bool) -> None:
+        if loading:
+            self._busy_timer.start()
+        else:
+            self._busy_timer.stop()
+            self.busy.setVisible(False)
+
+    @Slot(str)
+    def _on_fetch_failed(self, message: str) -> None:
+        if message == "Cancelled.":
+            self.show_message("Query cancelled. Change the sort or filter, or click a table, to retry.",
+                              "info")
+        else:
+            self.show_message(f"Cannot read rows: {message}", "error")
+
+    @Slot()
+    def _on_cancel(self) -> None:
+        for reader in (self.reader, self.counter):
+            if reader is not None:
+                reader.interrupt()
+        for worker in self._workers:
+            worker.cancel()
+        self.model.stop()
+        self.result_model.stop()
+
+    @Slot(int)
+    def _on_header_clicked(self, section: int) -> None:
+        spec = self.current_spec()
+        if spec is None or section >= len(spec.columns):
+            return
+        name = spec.columns[section]
+        adding = bool(QApplication.keyboardModifiers() & Qt.KeyboardModifier.ShiftModifier)
+        self.sort_by(name, adding)
+
+    def sort_by(self, name: str, add: bool = False) -> None:
+        """Sort by ``name`` (toggling its direction if it is sorted already); ``add`` keeps the others."""
+        existing = next((s for s in self.sort if s.column == name), None)
+        if existing is not None:
+            flipped = SortKey(name, not existing.descending)
+            self.sort = [flipped if s is existing else s for s in self.sort] if add else [flipped]
+        else:
+            self.sort = [*self.sort, SortKey(name)] if add else [SortKey(name)]
+        self._apply_query()
+
+    @Slot(str)
+    def _on_filter_op(self, op: str) -> None:
+        self.filter_value2.setVisible(op == "between")
+        self.filter_value.setVisible(op not in ("is null", "not null"))
+        self._search_timer.start()
+
+    @Slot()
+    def _on_add_filter(self) -> None:
+        live = self._live_filter()
+        if live is not None:
+            self.filters.append(live)
+            self.filter_value.blockSignals(True)
+            self.filter_value.clear()
+            self.filter_value.blockSignals(False)
+            self._apply_query()
+
+    @Slot()
+    def _on_clear_filters(self) -> None:
+        self.filters = []
+        self.filter_value.clear()
+        self.search.clear()
+        self._apply_query()
+
+    def set_filter(self, column: str, op: str, value: str = "", value2: str = "") -> None:
+        """Programmatic filter (tests, and the record view's links)."""
+        self.filter_column.setCurrentText(column)
+        self.filter_op.setCurrentText(op)
+        self.filter_value.setText(value)
+        self.filter_value2.setText(value2)
+        self._apply_query()
+

@@ -1,0 +1,239 @@
+"""Editing in the SQLite tab: cells, NULLs, BLOBs from files, inserted, copied and deleted rows.
+
+A mixin of :class:`gui.sqlite_document.SqliteDocument`; every edit is an undo command from
+:mod:`gui.sqlite_commands` that writes at once in its own short transaction.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QModelIndex, Qt, Slot
+from PySide6.QtWidgets import QApplication, QFileDialog, QMenu, QStyledItemDelegate
+
+from storage.errors import KnownError
+from storage.sql_query import coerce
+from storage.sql_values import field_kind
+from storage.sqlite_edit import read_row
+
+from .sqlite_commands import DeleteRows, EditCell, InsertRow
+from .sqlite_fields import Invalid, LineEdit, create_editor
+from .sqlite_tasks import esc
+from .workers import Worker as Task
+
+if TYPE_CHECKING:
+    from .sqlite_document import SqliteDocument
+
+
+_GRID = object()  # edit_cell's default: the old value is the grid's cached one
+
+
+class CellDelegate(QStyledItemDelegate):
+    """Opens the editor of the cell's kind (numbers, dates, text) and writes through edit_cell.
+
+    Cells cut for the grid (long text, BLOBs) are edited in the Record tab, which loads them whole.
+    """
+
+    def __init__(self, document: SqliteDocument) -> None:
+        super().__init__(document)
+        self.document = document
+
+    def _kind(self, index: QModelIndex) -> tuple[str, str]:
+        model = index.model()
+        types = getattr(model, "types", [])
+        decl = types[index.column()] if index.column() < len(types) else ""
+        return field_kind(decl, index.data(Qt.ItemDataRole.EditRole)), decl
+
+    def createEditor(self, parent, option, index):
+        kind, decl = self._kind(index)
+        if kind == "blob" or self.document.model.is_cut(index.row(), index.column()):
+            self.document.show_record_of(index)
+            return None
+        editor = create_editor(kind, decl, parent)
+        if isinstance(editor, LineEdit):
+            editor.setPlaceholderText("NULL")
+        return editor
+
+    def updateEditorGeometry(self, editor, option, index) -> None:
+        rect = option.rect  # a date editor wider than its column spills over: the date stays readable
+        rect.setWidth(max(rect.width(), editor.sizeHint().width() + 24))
+        editor.setGeometry(rect)
+
+    def setEditorData(self, editor, index) -> None:
+        editor.set_stored(index.data(Qt.ItemDataRole.EditRole))
+
+    def setModelData(self, editor, model, index) -> None:
+        try:
+            value = editor.stored()
+        except Invalid as exc:
+            self.document.show_message(f"Not written: {exc}", "error")
+            return
+        self.document.edit_cell(index.row(), index.column(), value, convert=isinstance(editor, LineEdit))
+
+
+class EditingMixin:
+    """Edits of the current table, each pushed on the document's undo stack."""
+
+    # -- editing -------------------------------------------------------------------------------
+    def show_message(self, text: str, kind: str = "info") -> None:
+        colour = {"error": "#b42318", "info": "#475467"}.get(kind, "#475467")
+        self.message.setText(f"<span style='color:{colour}'>{esc(text)}</span>")
+        self.message.setVisible(bool(text))
+
+    def _key_of(self, row: int) -> dict[str, Any] | None:
+        found = self.model.cached_row(row)
+        if found is None or self.model.pager is None:
+            return None
+        page, _offset = found
+        return self.model.pager.row_key(page, row)
+
+    def edit_cell(self, row: int, column: int, text: str | Any, old: Any = _GRID,
+                  convert: bool = True) -> None:
+        """Write one cell: text is converted with the column's affinity unless ``convert`` is off.
+
+        ``old`` is the whole previous value (for undo); by default the grid's cached value.
+        """
+        table = self.table
+        key = self._key_of(row)
+        if table is None or key is None or self.read_only:
+            return
+        col = table.columns[column]
+        if old is _GRID:
+            old = self.model.index(row, column).data(Qt.ItemDataRole.EditRole)
+        value = _convert(text, col.affinity, old) if convert and isinstance(text, str) else text
+        if value == old and type(value) is type(old):
+            return
+        self.undo_stack.push(EditCell(self, table.name, key, row, column, col.name, old, value))
+
+    def set_null(self) -> None:
+        for index in self.grid.selectionModel().selectedIndexes() or [self.grid.currentIndex()]:
+            if index.isValid():
+                self.edit_cell(index.row(), index.column(), None)
+
+    def edit_written(self, row: int, column: int, value: Any) -> None:
+        self.note_own_write()
+        self.show_message("")
+        self.record_written(row, column, value)
+
+    def edit_failed(self, row: int, column: int, value: Any, message: str) -> None:
+        """A write failed: the cell keeps the typed value, marked; the reason is shown by the field."""
+        self.model.mark_failed(row, column, value, message)
+        self.show_message(f"Not written: {message}", "error")
+        self.record_failed(row, column, message)
+
+    def show_record_of(self, index: QModelIndex) -> None:
+        self.grid.setCurrentIndex(index)
+        self.views.setCurrentWidget(self.record)
+        self.show_message("Long values and BLOBs are edited in the Record tab.", "info")
+
+    def rows_changed(self) -> None:
+        self.note_own_write()
+        self.reload_rows()
+
+    def _rowid_alias(self) -> str | None:
+        table = self.table
+        if table is None or table.without_rowid:
+            return None
+        pks = [c for c in table.columns if c.pk]
+        return pks[0].name if len(pks) == 1 and pks[0].decl_type.upper() == "INTEGER" else None
+
+    def insert_row(self) -> None:
+        if self.table is None or self.read_only:
+            return
+        self.undo_stack.push(InsertRow(self, self.table.name, {}, self.table.key_columns))
+
+    def duplicate_row(self) -> None:
+        table = self.table
+        key = self._key_of(self.grid.currentIndex().row())
+        if table is None or key is None or self.read_only:
+            return
+        alias = self._rowid_alias()
+        columns = [c.name for c in table.columns if c.name != alias]
+        try:
+            row = read_row(self.path or "", table.name, key, columns)
+        except KnownError as exc:
+            self.show_message(str(exc), "error")
+            return
+        if row is None:
+            return
+        values = dict(zip(columns, row, strict=True))
+        self.undo_stack.push(InsertRow(self, table.name, values, table.key_columns, "duplicate row"))
+
+    def delete_rows(self) -> None:
+        table = self.table
+        if table is None or self.read_only:
+            return
+        rows = sorted({i.row() for i in self.grid.selectionModel().selectedIndexes()}
+                      or {self.grid.currentIndex().row()})
+        keys = [k for k in (self._key_of(r) for r in rows if r >= 0) if k is not None]
+        if keys:
+            self.undo_stack.push(DeleteRows(self, table.name, keys, [c.name for c in table.columns],
+                                            self._rowid_alias()))
+
+    @Slot(object)
+    def _on_grid_menu(self, pos) -> None:
+        index = self.grid.indexAt(pos)
+        menu = QMenu(self)
+        editable = self.model.editable and index.isValid()
+        menu.addAction("Copy", lambda: QApplication.clipboard().setText(str(index.data() or "")))
+        menu.addSeparator()
+        menu.addAction("Set NULL", self.set_null).setEnabled(editable)
+        menu.addAction("Load from File…", lambda: self._load_blob(index)).setEnabled(editable)
+        menu.addAction("Save Value to File…", lambda: self._save_value(index)).setEnabled(index.isValid())
+        menu.addSeparator()
+        menu.addAction("Insert Row", self.insert_row).setEnabled(self.model.editable)
+        menu.addAction("Duplicate Row", self.duplicate_row).setEnabled(editable)
+        menu.addAction("Delete Row(s)", self.delete_rows).setEnabled(editable)
+        menu.popup(self.grid.viewport().mapToGlobal(pos))
+
+    def _load_blob(self, index: QModelIndex) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Load Value from File")
+        if path:
+            self.load_value_from(path, index.row(), index.column())
+
+    def load_value_from(self, path: str, row: int, column: int, old: Any = _GRID) -> Task:
+        """Read a file in a worker, then store its bytes in the cell (an undoable edit)."""
+        def read(file_path: str) -> bytes:
+            try:
+                with open(file_path, "rb") as handle:
+                    return handle.read()
+            except OSError as exc:
+                raise KnownError(f"Cannot read {file_path}: {exc.strerror or exc}") from None
+
+        return self._start(read, path, on_result=lambda data: self.edit_cell(row, column, data, old))
+
+    def _save_value(self, index: QModelIndex) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Save Value to File")
+        if path:
+            self.save_value_to(path, index.row(), index.column())
+
+    def save_value_to(self, path: str, row: int, column: int) -> Task | None:
+        """Write a cell's whole value to a file (BLOBs as they are, text as UTF-8), in a worker."""
+        key = self._key_of(row)
+        if key is None or self.table is None or self.reader is None:
+            return None
+        reader, db_path, table = self.reader, self.path or "", self.table.name
+        name = self.table.columns[column].name
+
+        def write() -> int:
+            from storage.atomic import atomic_write
+
+            found = reader.run(lambda conn: read_row(db_path, table, key, [name], conn))
+            value = found[0] if found else None
+            data = value if isinstance(value, bytes) else b"" if value is None else str(value).encode()
+            atomic_write(path, data)
+            return len(data)
+
+        return self._start(write, on_result=lambda n: self.show_message(f"Saved {n:,} bytes to {path}"))
+
+
+def _convert(text: str, affinity: str, old: Any) -> Any:
+    """The typed value for an edited cell: numbers for numeric columns, else the text."""
+    if affinity in ("INTEGER", "REAL", "NUMERIC") or isinstance(old, int | float):
+        value = coerce(text)
+        if affinity == "REAL" and isinstance(value, int):
+            return float(value)
+        return value
+    return text
+
+

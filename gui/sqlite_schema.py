@@ -1,0 +1,112 @@
+"""The schema tree of the SQLite tab: tables, views, indexes and triggers with row counts.
+
+A mixin of :class:`gui.sqlite_document.SqliteDocument`; it shares the document's state.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt, Slot
+from PySide6.QtWidgets import QTreeWidget, QTreeWidgetItem, QWidget
+
+from storage.sqlite_db import COUNT_CAP, MAX_GRID_COLUMNS
+
+from .sqlite_tasks import count_tables
+
+
+class SchemaTreeMixin:
+    """Builds and fills the schema tree; picking a table there shows it in the grid."""
+
+    def _build_tree(self, parent: QWidget) -> QTreeWidget:
+        self.tree = QTreeWidget(parent)
+        self.tree.setHeaderLabels(["Name", "Rows", "Type", "Details"])
+        self.tree.setUniformRowHeights(True)
+        self.tree.setMinimumWidth(200)
+        self.tree.header().resizeSection(0, 150)
+        self.tree.header().resizeSection(1, 70)
+        self.tree.header().resizeSection(2, 70)
+        self.tree.currentItemChanged.connect(self._on_tree_current)
+        return self.tree
+
+    def _fill_tree(self) -> None:
+        schema = self.schema
+        assert schema is not None
+        self.tree.clear()
+        self._items: dict[str, QTreeWidgetItem] = {}
+        groups = (("Tables", schema.tables), ("Views", schema.views))
+        for title, tables in groups:
+            group = QTreeWidgetItem(self.tree, [f"{title} ({len(tables)})"])
+            for table in tables:
+                item = QTreeWidgetItem(group, [table.name, "", table.kind,
+                                               "WITHOUT ROWID" if table.without_rowid else table.error])
+                item.setTextAlignment(1, Qt.AlignmentFlag.AlignRight)
+                item.setData(0, Qt.ItemDataRole.UserRole, table.name)
+                item.setToolTip(0, table.sql)
+                self._items[table.name] = item
+                for col in table.columns:
+                    details = []
+                    if col.pk:
+                        details.append("PK" if col.pk == 1 else f"PK {col.pk}")
+                    if col.notnull:
+                        details.append("NOT NULL")
+                    if col.default is not None:
+                        details.append(f"DEFAULT {col.default}")
+                    if col.foreign_key:
+                        target = col.foreign_key.column or "?"
+                        details.append(f"→ {col.foreign_key.table}.{target}")
+                    QTreeWidgetItem(item, [col.name, "", col.decl_type, " ".join(details)])
+            group.setExpanded(True)
+        for title, objects in (("Indexes", schema.indexes), ("Triggers", schema.triggers)):
+            group = QTreeWidgetItem(self.tree, [f"{title} ({len(objects)})"])
+            for obj in objects:
+                child = QTreeWidgetItem(group, [obj.name, "", obj.kind, f"on {obj.table}"])
+                child.setToolTip(0, obj.sql)
+
+    def _table_item(self, name: Any) -> QTreeWidgetItem | None:
+        return self._items.get(name) if isinstance(name, str) else None
+
+    def _on_counts(self, generation: int, counts: dict[str, int | str], capped: bool) -> None:
+        if generation != self._open_generation:
+            return
+        for name, count in counts.items():
+            item = self._items.get(name)
+            if item is None:
+                continue
+            if isinstance(count, str):
+                item.setText(1, "?")
+                item.setToolTip(1, count)
+            elif capped and count > COUNT_CAP:
+                item.setText(1, f"{COUNT_CAP:,}+")
+            else:
+                item.setText(1, f"{count:,}")
+        if capped:
+            large = [n for n, c in counts.items() if isinstance(c, int) and c > COUNT_CAP]
+            if large:
+                self._start(count_tables, self.path or "", self.immutable, large, None,
+                            on_result=lambda exact: self._on_counts(generation, exact, capped=False))
+
+    # -- browsing ------------------------------------------------------------------------------
+    @Slot(QTreeWidgetItem, QTreeWidgetItem)
+    def _on_tree_current(self, current: QTreeWidgetItem | None, _previous=None) -> None:
+        while current is not None and current.data(0, Qt.ItemDataRole.UserRole) is None:
+            current = current.parent()
+        if current is None or self.schema is None:
+            return
+        table = self.schema.find(current.data(0, Qt.ItemDataRole.UserRole))
+        if table is None or table is self.table:
+            return
+        self.table = table
+        self.sort, self.filters = [], []
+        self.filter_column.blockSignals(True)
+        self.filter_column.clear()
+        self.filter_column.addItems([c.name for c in table.columns[:MAX_GRID_COLUMNS]])
+        self.filter_column.blockSignals(False)
+        self.filter_value.blockSignals(True)
+        self.filter_value.clear()
+        self.filter_value.blockSignals(False)
+        self.search.blockSignals(True)
+        self.search.clear()
+        self.search.blockSignals(False)
+        self._apply_query()
+        self.viewStateChanged.emit()

@@ -1,0 +1,124 @@
+"""Worker bodies of the SQLite tab: open a database, count rows, run statements.
+
+They run on pool threads and touch no widget; the document starts them through
+:func:`gui.workers.run_in_worker` and drops answers for an older request.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from storage.errors import KnownError
+from storage.sql_exec import Statement, run_statement
+from storage.sqlite_db import Interrupted, Reader, check_header, load_schema
+
+from .workers import Worker as Task
+
+ROW_HEIGHT = 22
+REFRESH_MS = 1500
+SIZES_UP_TO = 900  # wider tables skip the full-length column (SQLite's result column limit)
+
+
+
+def writable(path: str) -> bool:
+    folder = os.path.dirname(path) or "."
+    return os.access(path, os.W_OK) and os.access(folder, os.W_OK)
+
+
+def open_database(path: str, read_only: bool) -> dict[str, Any]:
+    """Worker body: check the header, open the readers, read the schema."""
+    wal = check_header(path)
+    immutable = read_only and wal  # a read-only WAL reader would create the -shm file
+    reader = Reader(path, immutable=immutable)
+    try:
+        schema = reader.run(lambda conn: load_schema(conn, path))
+        counter = Reader(path, immutable=immutable)
+    except BaseException:
+        reader.close()
+        raise
+    return {"reader": reader, "counter": counter, "schema": schema, "immutable": immutable, "wal": wal}
+
+
+def count_tables(path: str, immutable: bool, names: list[str], cap: int | None,
+                 cancel) -> dict[str, int | str]:
+    """Worker body: row counts of tables (capped, or exact) on a connection of its own.
+
+    Its own connection: interrupting the grid's counts never cuts these short, and a cancel
+    stops a long count through the progress handler.
+    """
+    from storage.sql_query import quote
+
+    counts: dict[str, int | str] = {}
+    reader = Reader(path, immutable=immutable)
+    reader.conn.set_progress_handler(lambda: 1 if cancel() else 0, 100_000)
+    try:
+        for name in names:
+            if cancel():
+                break
+            inner = f"SELECT 1 FROM {quote(name)}" + (f" LIMIT {cap + 1}" if cap is not None else "")
+            try:
+                counts[name] = int(reader.run(  # type: ignore[arg-type]
+                    lambda conn, sql=inner: conn.execute(f"SELECT count(*) FROM ({sql})").fetchone()[0]))
+            except Interrupted:
+                break
+            except KnownError as exc:
+                counts[name] = f"error: {exc}"
+    finally:
+        reader.close()
+    return counts
+
+
+def run_statements(path: str, reader: Reader, statements: list[Statement], read_only: bool,
+                   cancel) -> tuple[list[Any], KnownError | None]:
+    """Worker body: run statements in turn until one fails; (outcomes, the error or None)."""
+    outcomes = []
+    for statement in statements:
+        if cancel():
+            return outcomes, Interrupted("Cancelled.")
+        try:
+            outcomes.append(reader.run(lambda conn, s=statement: run_statement(
+                path, conn, s.sql, read_only, s.start)))
+        except KnownError as exc:
+            return outcomes, exc
+    return outcomes, None
+
+
+def count_query(counter: Reader, pager: Any, cap: int | None) -> int:
+    return int(counter.run(lambda conn: pager.count(conn, cap)))  # type: ignore[arg-type]
+
+
+def live_tasks() -> set[Task]:
+    from .workers import _running
+
+    return _running
+
+
+def is_wal(path: str) -> bool:
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(20)
+    except OSError:
+        return False
+    return head.startswith(b"SQLite format 3\x00") and head[18:19] == b"\x02"
+
+
+def is_empty_database(path: str) -> bool:
+    """A new database: an empty file, or one whose only used page is the (empty) schema table.
+
+    Read from the header: the page count (bytes 28-31) less the free pages (bytes 36-39).
+    """
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(100)
+    except OSError:
+        return False
+    if not head:
+        return True
+    if len(head) < 100 or not head.startswith(b"SQLite format 3\x00") or head[18:19] == b"\x02":
+        return False
+    return int.from_bytes(head[28:32], "big") - int.from_bytes(head[36:40], "big") == 1
+
+
+def esc(text: str) -> str:
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
