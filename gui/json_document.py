@@ -36,6 +36,7 @@ from .json_edit import JsonEditMixin, _esc
 from .json_model import EditableValueTreeModel
 from .json_table import RecordsTableModel, is_table
 from .json_text import JsonTextView
+from .json_text_sync import JsonTextSyncMixin
 from .json_toolbar import JsonToolbar
 from .value_tree_model import ValueTreeModel
 from .workers import Worker, run_in_worker, run_with_progress
@@ -43,7 +44,7 @@ from .workers import Worker, run_in_worker, run_with_progress
 MODES = ("tree", "text", "table")
 
 
-class JsonDocument(JsonEditMixin, Document):
+class JsonDocument(JsonTextSyncMixin, JsonEditMixin, Document):
     """Tree / Text / Table of a JSON document, edited through undo commands."""
 
     formatChanged = Signal()  # the indent the save will write changed
@@ -283,13 +284,10 @@ class JsonDocument(JsonEditMixin, Document):
         if mode == "table":
             self._refresh_table_source()
         self.modes.setCurrentIndex(MODES.index(mode))
+        if mode == "text":
+            self._show_current_in_text()
         self.toolbar.show_mode(mode)
         self.viewStateChanged.emit()
-
-    def _fill_text_view(self) -> None:
-        if self.doc is None:
-            return
-        self.text_view.set_text(*self.text_for(self.doc.root, whole=True))
 
     def _refresh_table_source(self) -> None:
         """Show the selected array of objects, else the first such array under the root."""
@@ -345,6 +343,7 @@ class JsonDocument(JsonEditMixin, Document):
 
     @Slot(int)
     def _on_undo_index_changed(self, _index: int) -> None:
+        self._edit_count += 1
         if getattr(self, "_text_push", False):
             return
         if self.mode() == "text":
@@ -395,3 +394,4 @@ class JsonDocument(JsonEditMixin, Document):
             if worker is not None:
                 worker.cancel()
         self.toolbar.stop_search()
+        self._stop_text_workers()

@@ -13,8 +13,7 @@ from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QMenu
 
 from storage.json_doc import JsonEditError, convert, json_type, to_dotted, to_pointer
-from storage.json_io import JsonFormat, dumps, dumps_jsonl, parse_jsonl_text, parse_text
-from storage.json_search import count_nodes
+from storage.json_io import parse_jsonl_text, parse_text
 
 from .json_commands import (
     InsertCommand,
@@ -26,7 +25,6 @@ from .json_commands import (
     duplicate_command,
 )
 
-TEXT_NODE_LIMIT = 300_000  # values above which a node is too big to show as text at once
 TYPES = ("string", "number", "boolean", "null", "object", "array")
 
 
@@ -64,24 +62,10 @@ class JsonEditMixin:
     def text_parser(self):
         return parse_jsonl_text if self.format == "jsonl" else parse_text
 
-    def text_for(self, value: Any, whole: bool = False) -> tuple[str, bool]:
-        """(text, read_only): the JSON of ``value``, or a note when it is too big to show."""
-        size = count_nodes(value, TEXT_NODE_LIMIT)
-        if size >= TEXT_NODE_LIMIT:
-            return (f"// Too large to show as text at once (more than {TEXT_NODE_LIMIT:,} values).\n"
-                    "// Select a smaller node in the tree to see and edit its text.", True)
-        if whole and self.format == "jsonl":
-            return dumps_jsonl(value), False
-        fmt = self.doc.fmt if self.doc is not None else JsonFormat()
-        indent = fmt.indent if fmt.indent is not None else 2
-        try:
-            return dumps(value, JsonFormat(indent=indent, trailing_newline=False)), False
-        except Exception as exc:  # NaN typed somewhere cannot be shown as JSON text
-            return f"// {exc}", True
-
     @Slot(QModelIndex, QModelIndex)
     def _on_current_changed(self, _current: QModelIndex, _previous: QModelIndex) -> None:
         self._show_node_text()
+        self._show_current_in_text()
 
     def _show_node_text(self) -> None:
         path = self.current_path()

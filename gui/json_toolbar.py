@@ -171,8 +171,8 @@ class JsonToolbar(QWidget):
             self.start_search()
             return
         self.hit = (self.hit + direction) % len(self.hits)
-        if self.document.mode() != "tree":
-            self.document.set_mode("tree")
+        if self.document.mode() == "table":
+            self.document.set_mode("tree")  # the text view follows the selection too
         self.document.select_path(self.hits[self.hit])
         more = "+" if len(self.hits) >= 10_000 else ""
         self.hit_label.setText(f"{self.hit + 1} of {len(self.hits):,}{more}")
@@ -191,6 +191,6 @@ class JsonToolbar(QWidget):
             return
         self.query_edit.setToolTip("")
         self.query_edit.setStyleSheet("")
-        if self.document.mode() != "tree":
-            self.document.set_mode("tree")
+        if self.document.mode() == "table":
+            self.document.set_mode("tree")  # the text view follows the selection too
         self.document.select_path(path)

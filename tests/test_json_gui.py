@@ -405,3 +405,33 @@ def test_indent_kept_or_chosen_by_the_user(qtbot, tmp_path, _private_dirs) -> No
     assert combo.currentText() == "Indent 4"
     assert document.save()
     assert path.read_text() == json.dumps(SAMPLE, indent=4) + "\n"
+
+
+def big_records(count: int = 80_000) -> dict:
+    """About 500,000 values: above the editable text view's limit."""
+    return {"title": "big", "records": [{"id": i, "name": f"n{i}", "tags": [i, i + 1]}
+                                        for i in range(count)]}
+
+
+def test_big_document_text_view_pages_and_follows_the_selection(qtbot, tmp_path,
+                                                                 _private_dirs) -> None:
+    path = write_sample(tmp_path, "big.json", big_records())
+    document = open_json(qtbot, _private_dirs, path)
+    assert document.select_path(["records", 70_000, "name"])
+    paged = document.text_view.paged
+    with qtbot.waitSignal(paged.spanShown, timeout=20_000):
+        document.set_mode("text")
+    assert document.text_view.is_paged()
+    image = paged.image
+    assert image.line_count > 500_000
+    assert paged.span_text() == '"name": "n70000"'
+    line = image.line_of(paged.span[0])
+    assert paged.first_visible_line() <= line < paged.first_visible_line() + paged.visible_line_count()
+    assert image.line(line).strip() == '"name": "n70000",'
+    # the search follows in the text view too: a hit's node is highlighted there
+    with qtbot.waitSignal(paged.spanShown, timeout=20_000):
+        document.select_path(["records", 12, "tags", 1])
+    assert paged.span_text() == "13" and document.mode() == "text"
+    paged.grab().save(str(tmp_path / "big-text.png"))
+    qtbot.keyClick(paged, Qt.Key.Key_PageDown)
+    assert paged.first_visible_line() > 0
