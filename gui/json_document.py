@@ -165,6 +165,8 @@ class JsonDocument(JsonTextSyncMixin, JsonEditMixin, Document):
         box = QVBoxLayout(page)
         box.setContentsMargins(4, 4, 4, 4)
         box.addWidget(self.toolbar)
+        box.addWidget(self.toolbar.results_label)
+        box.addWidget(self.toolbar.results)
         box.addWidget(self.message)
         box.addWidget(self.reload_button, 0, Qt.AlignmentFlag.AlignLeft)
         box.addWidget(self.splitter, 1)
@@ -394,4 +396,5 @@ class JsonDocument(JsonTextSyncMixin, JsonEditMixin, Document):
             if worker is not None:
                 worker.cancel()
         self.toolbar.stop_search()
+        self.toolbar.stop_query()
         self._stop_text_workers()

@@ -435,3 +435,35 @@ def test_big_document_text_view_pages_and_follows_the_selection(qtbot, tmp_path,
     paged.grab().save(str(tmp_path / "big-text.png"))
     qtbot.keyClick(paged, Qt.Key.Key_PageDown)
     assert paged.first_visible_line() > 0
+
+
+def test_jsonpath_query_lists_matches_and_selects_them(qtbot, tmp_path, _private_dirs) -> None:
+    value = {"store": {"books": [{"title": "A", "price": 8}, {"title": "B", "price": 22},
+                                 {"title": "C", "price": 30}]}, "title": "top"}
+    document = open_json(qtbot, _private_dirs, write_sample(tmp_path, value=value))
+    toolbar = document.toolbar
+    toolbar.query_edit.setText("$.store.books[?(@.price > 20)].title")
+    with qtbot.waitSignal(toolbar.queryFinished, timeout=10_000):
+        qtbot.keyClick(toolbar.query_edit, Qt.Key.Key_Return)
+    results = toolbar.results
+    assert results.isVisible()
+    assert [results.item(i).text() for i in range(results.count())] == [
+        "/store/books/1/title", "/store/books/2/title"]
+    assert document.current_path() == ["store", "books", 1, "title"]  # the first is selected
+    results.setCurrentRow(1)
+    assert document.current_path() == ["store", "books", 2, "title"]
+    assert "2 match" in toolbar.results_label.text()
+
+    toolbar.query_edit.setText("$..title")
+    with qtbot.waitSignal(toolbar.queryFinished, timeout=10_000):
+        qtbot.keyClick(toolbar.query_edit, Qt.Key.Key_Return)
+    assert results.count() == 4
+
+    toolbar.query_edit.setText("$.store[")
+    with qtbot.waitSignal(toolbar.queryFinished, timeout=10_000):
+        qtbot.keyClick(toolbar.query_edit, Qt.Key.Key_Return)
+    assert not results.isVisible() and "not a JSONPath query" in toolbar.results_label.text()
+
+    toolbar.query_edit.setText("/store/books/0")  # a JSON Pointer still goes straight there
+    qtbot.keyClick(toolbar.query_edit, Qt.Key.Key_Return)
+    assert document.current_path() == ["store", "books", 0]
