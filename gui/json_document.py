@@ -13,6 +13,7 @@ from typing import Any
 
 from PySide6.QtCore import QFileSystemWatcher, Qt, Signal, Slot
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QHeaderView,
     QLabel,
     QProgressBar,
@@ -98,11 +99,15 @@ class JsonDocument(JsonTextSyncMixin, JsonEditMixin, Document):
 
         self.model = EditableValueTreeModel(JsonDoc(None), self)
         self.model.editRequested.connect(self._on_model_edit)
+        self.model.moveRequested.connect(self.move_node)
         self.tree = QTreeView(page)
         self.tree.setObjectName("jsonTree")
         self.tree.setModel(self.model)
         self.tree.setUniformRowHeights(True)
         self.tree.setAlternatingRowColors(True)
+        self.tree.setDragDropMode(QAbstractItemView.DragDropMode.DragDrop)
+        self.tree.setDefaultDropAction(Qt.DropAction.MoveAction)
+        self.tree.setDropIndicatorShown(True)
         self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.tree.customContextMenuRequested.connect(self._on_context_menu)
         self.install_shortcuts()

@@ -192,6 +192,42 @@ class JsonEditMixin:
             key = path[-1] if isinstance(path[-1], str) else row + step
             self.select_path([*path[:-1], key])
 
+    def move_node(self, source: list[Any], parent_path: list[Any], row: int) -> bool:
+        """Move the node at ``source`` to ``row`` of the container at ``parent_path`` (a drop).
+
+        Within one container it is one :class:`MoveCommand`; between containers a macro of a
+        remove and an insert (an object member keeps its key unless the target has it).
+        """
+        target = self.doc.get(parent_path)
+        if not source or parent_path[:len(source)] == source or not isinstance(target, dict | list):
+            return False
+        source_parent, source_row = source[:-1], self._row(source)
+        if source_parent == parent_path:
+            new_row = min(row - 1 if row > source_row else row, len(target) - 1)
+            if new_row != source_row:
+                self.undo_stack.push(MoveCommand(self.model, parent_path, source_row, new_row))
+                self.select_path([*parent_path, source[-1] if isinstance(target, dict) else new_row])
+            return new_row != source_row
+        depth = len(source_parent)
+        if (isinstance(self.doc.get(source_parent), list) and parent_path[:depth] == source_parent
+                and parent_path[depth] > source_row):
+            parent_path = [*parent_path[:depth], parent_path[depth] - 1, *parent_path[depth + 1:]]
+        key: Any = min(row, len(target))
+        if isinstance(target, dict):
+            key = base = str(source[-1])
+            n = 1
+            while key in target:
+                n += 1
+                key = f"{base} ({n})"
+        self.undo_stack.beginMacro(f"Move {to_pointer(source)} to {self.pointer_text(parent_path)}")
+        remove = RemoveCommand(self.model, source_parent, source_row)
+        self.undo_stack.push(remove)
+        self.undo_stack.push(InsertCommand(self.model, parent_path, min(row, len(target)), key,
+                                           remove.value, "Move"))
+        self.undo_stack.endMacro()
+        self.select_path([*parent_path, key])
+        return True
+
     def sort_keys(self, path: list[Any]) -> None:
         if isinstance(self.doc.get(path), dict):
             self.undo_stack.push(SortKeysCommand(self.model, path))

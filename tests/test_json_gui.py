@@ -467,3 +467,48 @@ def test_jsonpath_query_lists_matches_and_selects_them(qtbot, tmp_path, _private
     toolbar.query_edit.setText("/store/books/0")  # a JSON Pointer still goes straight there
     qtbot.keyClick(toolbar.query_edit, Qt.Key.Key_Return)
     assert document.current_path() == ["store", "books", 0]
+
+
+def drop_on(tree, source_index, target_index, above: bool = False) -> None:
+    """Deliver a real drag-enter/move/drop of ``source_index`` onto (or just above) a row."""
+    from PySide6.QtCore import QPointF
+    from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
+
+    data = tree.model().mimeData([source_index])
+    rect = tree.visualRect(target_index)
+    point = QPointF(rect.center().x(), rect.top() + 1 if above else rect.center().y())
+    args = (Qt.DropAction.MoveAction, data, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    viewport = tree.viewport()
+    QApplication.sendEvent(viewport, QDragEnterEvent(point.toPoint(), *args))
+    QApplication.sendEvent(viewport, QDragMoveEvent(point.toPoint(), *args))
+    QApplication.sendEvent(viewport, QDropEvent(point, *args))
+
+
+def test_drag_and_drop_moves_nodes_with_undo(qtbot, tmp_path, _private_dirs, qtmodeltester) -> None:
+    value = {"list": [1, 2, 3], "other": [], "obj": {"k": "v"}, "k": "top"}
+    document = open_json(qtbot, _private_dirs, write_sample(tmp_path, value=value))
+    tree, model, stack = document.tree, document.model, document.undo_stack
+    assert tree.dragEnabled() and tree.acceptDrops()
+    document.expand_to_level(2)
+    qtmodeltester.check(model, force_py=True)
+
+    # onto a container: appended to it (an object member keeps its key)
+    drop_on(tree, index_of(document, "list", 0), index_of(document, "other"))
+    assert document.doc.root["list"] == [2, 3] and document.doc.root["other"] == [1]
+    assert document.current_path() == ["other", 0]
+    # a key that the target object already has gets a fresh name
+    drop_on(tree, index_of(document, "k"), index_of(document, "obj"))
+    assert document.doc.root["obj"] == {"k": "v", "k (2)": "top"} and "k" not in document.doc.root
+    # within one array: the element goes between rows
+    drop_on(tree, index_of(document, "list", 1), index_of(document, "list", 0), above=True)
+    assert document.doc.root["list"] == [3, 2]
+    # never into itself
+    assert not model.canDropMimeData(model.mimeData([index_of(document, "obj")]),
+                                     Qt.DropAction.MoveAction, -1, 0, index_of(document, "obj"))
+    assert stack.count() == 3 and stack.text(0).startswith("Move /list/0")
+    while stack.canUndo():
+        stack.undo()
+    assert document.doc.root == value and list(document.doc.root) == list(value)
+    assert [model.data(model.index(r, 0)) for r in range(model.rowCount())] == list(value)
+    stack.redo()
+    assert document.doc.root["other"] == [1]
