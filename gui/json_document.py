@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSplitter,
     QStackedWidget,
-    QTableView,
     QTreeView,
     QVBoxLayout,
     QWidget,
@@ -35,7 +34,8 @@ from .document import Document
 from .json_commands import SetIndentCommand, SetValueCommand
 from .json_edit import JsonEditMixin, _esc
 from .json_model import EditableValueTreeModel
-from .json_table import RecordsTableModel, is_table
+from .json_state import JsonStateMixin
+from .json_table_view import JsonTableMixin
 from .json_text import JsonTextView
 from .json_text_sync import JsonTextSyncMixin
 from .json_toolbar import JsonToolbar
@@ -45,10 +45,11 @@ from .workers import Worker, run_in_worker, run_with_progress
 MODES = ("tree", "text", "table")
 
 
-class JsonDocument(JsonTextSyncMixin, JsonEditMixin, Document):
+class JsonDocument(JsonTextSyncMixin, JsonTableMixin, JsonStateMixin, JsonEditMixin, Document):
     """Tree / Text / Table of a JSON document, edited through undo commands."""
 
     formatChanged = Signal()  # the indent the save will write changed
+    diffShown = Signal()  # the changed-on-disk dialog has its diff
 
     def __init__(self, path: str | None, fmt: str, parent: QWidget | None = None) -> None:
         super().__init__(path, fmt, parent)
@@ -94,7 +95,7 @@ class JsonDocument(JsonTextSyncMixin, JsonEditMixin, Document):
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.message.hide()
         self.reload_button = QPushButton("Reload from disk", page)
-        self.reload_button.clicked.connect(self.reload)
+        self.reload_button.clicked.connect(self.compare_with_disk)
         self.reload_button.hide()
 
         self.model = EditableValueTreeModel(JsonDoc(None), self)
@@ -135,22 +136,7 @@ class JsonDocument(JsonTextSyncMixin, JsonEditMixin, Document):
         self.text_view.setObjectName("jsonText")
         self.text_view.valueEdited.connect(self._on_text_edited)
 
-        self.table_model = RecordsTableModel(self)
-        self.table_model.editRequested.connect(self._on_table_edit)
-        self.table = QTableView(page)
-        self.table.setObjectName("jsonTable")
-        self.table.setModel(self.table_model)
-        self.table.setSortingEnabled(True)
-        self.table.horizontalHeader().setSortIndicatorShown(True)
-        self.table.sortByColumn(-1, Qt.SortOrder.AscendingOrder)
-        self.table.verticalHeader().setDefaultSectionSize(22)
-        self.table.horizontalHeader().setStretchLastSection(True)
-        self.table_label = QLabel(page)
-        table_page = QWidget(page)
-        table_box = QVBoxLayout(table_page)
-        table_box.setContentsMargins(0, 0, 0, 0)
-        table_box.addWidget(self.table_label)
-        table_box.addWidget(self.table, 1)
+        table_page = self._build_table_page(page)
 
         self.modes = QStackedWidget(page)
         for widget in (self.tree, self.text_view, table_page):
@@ -296,30 +282,6 @@ class JsonDocument(JsonTextSyncMixin, JsonEditMixin, Document):
         self.toolbar.show_mode(mode)
         self.viewStateChanged.emit()
 
-    def _refresh_table_source(self) -> None:
-        """Show the selected array of objects, else the first such array under the root."""
-        if self.doc is None:
-            return
-        path = self.current_path() or []
-        value = self.doc.get(path)
-        while not is_table(value) and path:
-            path = path[:-1]
-            value = self.doc.get(path)
-        if not is_table(value) and isinstance(self.doc.root, dict):
-            path = next(([k] for k, v in self.doc.root.items() if is_table(v)), [])
-            value = self.doc.get(path)
-        if is_table(value):
-            if path != self.table_model.path or value is not self.table_model.records:
-                self.table_model.set_records(path, value)
-                self.table.resizeColumnsToContents()
-                for column in range(self.table_model.columnCount()):
-                    width = self.table.columnWidth(column)
-                    self.table.setColumnWidth(column, min(max(width, 60), 320))
-            self.table_label.setText(f"{len(value):,} records at {self.pointer_text(path)}")
-        else:
-            self.table_model.set_records([], [])
-            self.table_label.setText("Select an array of objects to see it as a table.")
-
     # -- edits from the views ----------------------------------------------------------------------
     def _on_text_edited(self, value: Any) -> None:
         if self.doc is None:  # the file did not parse: the fixed text becomes the document
@@ -402,4 +364,6 @@ class JsonDocument(JsonTextSyncMixin, JsonEditMixin, Document):
                 worker.cancel()
         self.toolbar.stop_search()
         self.toolbar.stop_query()
+        if self.diff_dialog is not None:
+            self.diff_dialog.close()
         self._stop_text_workers()

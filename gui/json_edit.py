@@ -5,7 +5,6 @@ A mixin of :class:`gui.json_document.JsonDocument`, kept apart so each module st
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, QPoint, Qt, Slot
@@ -237,97 +236,6 @@ class JsonEditMixin:
         if json_type(value) != kind:
             self.undo_stack.push(SetValueCommand(self.model, path, convert(value, kind),
                                                  f"Change type to {kind}"))
-
-    # -- the message strip and the file on disk ------------------------------------------
-    def _remember_disk_state(self) -> None:
-        if not self.path:
-            return
-        try:
-            info = os.stat(self.path)
-            self._disk_stamp = (info.st_mtime, info.st_size)
-        except OSError:
-            self._disk_stamp = None
-        if self.path not in self._watcher.files():
-            self._watcher.addPath(self.path)
-        self.reload_button.hide()
-
-    @Slot(str)
-    def _on_file_changed(self, _path: str) -> None:
-        if getattr(self, "_saving", False):
-            return  # the save re-reads the stamp when it is done
-        try:
-            info = os.stat(self.path or "")
-            stamp: tuple[float, int] | None = (info.st_mtime, info.st_size)
-        except OSError:
-            stamp = None
-        if stamp is not None and self.path not in self._watcher.files():
-            self._watcher.addPath(self.path)  # replaced files (our own saves too) drop out
-        if stamp == self._disk_stamp:
-            return
-        self._show_message(f"<b>{_esc(self.title())} changed on disk</b> "
-                           f"{'(deleted)' if stamp is None else ''}. What you see is the version "
-                           "you opened; saving would overwrite the file. Reload to see the new "
-                           "version.", "warning")
-        self.reload_button.setText("Reload from disk (discards your unsaved edits)"
-                                   if self.is_modified() else "Reload from disk")
-        self.reload_button.setVisible(stamp is not None)
-
-    def _show_message(self, html: str, level: str) -> None:
-        colours = {"error": ("#fde7e7", "#9b1c1c"), "warning": ("#fff4d6", "#7a5300"),
-                   "info": ("#e8f1fb", "#1f5a96")}
-        background, foreground = colours[level]
-        self.message.setStyleSheet(f"background: {background}; color: {foreground}; padding: 4px;")
-        self.message.setText(html)
-        self.message.show()
-
-    # -- view state ------------------------------------------------------------------------------
-    def view_state(self) -> dict[str, Any]:
-        if not self.is_loaded:
-            return super().view_state()  # type: ignore[misc]
-        header = self.tree.header()
-        path = self.current_path()
-        return {
-            "mode": self.mode(),
-            "splitter": self.splitter.sizes(),
-            "side_splitter": self.side_splitter.sizes(),
-            "columns": [header.sectionSize(i) for i in range(header.count())],
-            "summary_columns": [self.summary_view.header().sectionSize(i) for i in range(3)],
-            "summary_selected": self.summary_model.node(self.summary_view.currentIndex()).path()
-            if self.summary_view.currentIndex().isValid() else None,
-            "selected": [k if isinstance(k, str | int) else str(k) for k in path] if path else None,
-        }
-
-    def apply_view_state(self, state: dict[str, Any]) -> None:
-        super().apply_view_state(state)  # type: ignore[misc]
-        if self.is_loaded:
-            self._restore_pending_view_state()
-
-    def _restore_pending_view_state(self) -> None:
-        state, self._pending_view_state = self._pending_view_state, {}
-        if not state:
-            return
-        for key, splitter in (("splitter", self.splitter), ("side_splitter", self.side_splitter)):
-            sizes = state.get(key)
-            if isinstance(sizes, list) and all(isinstance(s, int) for s in sizes):
-                splitter.setSizes(sizes)
-        for key, view in (("columns", self.tree), ("summary_columns", self.summary_view)):
-            columns = state.get(key)
-            if isinstance(columns, list):
-                for i, width in enumerate(columns[:-1]):  # the last one stretches
-                    if isinstance(width, int) and width > 0:
-                        view.header().resizeSection(i, width)
-        summary_selected = state.get("summary_selected")
-        if isinstance(summary_selected, list):
-            index = self.summary_model.index_for_path(summary_selected)
-            if index.isValid():
-                self.summary_view.setCurrentIndex(index)
-        selected = state.get("selected")
-        if isinstance(selected, list) and self.doc is not None:
-            self.select_path(selected)
-        if state.get("mode") in ("tree", "table") and self.doc is not None:
-            self.set_mode(state["mode"])
-        elif state.get("mode") == "text":
-            self.set_mode("text")
 
 
 def _fresh_key(container: dict) -> str:

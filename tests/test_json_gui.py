@@ -246,11 +246,31 @@ def test_change_on_disk_is_noticed(qtbot, tmp_path, _private_dirs) -> None:
     assert document.save()  # our own (atomic, replacing) save is not a change on disk
     qtbot.wait(200)
     assert not document.reload_button.isVisible() and not document.message.isVisible()
-    path.write_text('{"changed": true, "and": "longer than before to change the size"}')
+    document.model.editRequested.emit(["count"], 1, 4)  # an unsaved edit of mine
+    changed = {**SAMPLE, "name": "theirs", "added": [1, 2]}
+    path.write_text(json.dumps(changed, indent=2) + "\n")
     qtbot.waitUntil(document.reload_button.isVisible, timeout=5000)
     assert "changed on disk" in document.message.text()
-    document.reload_button.click()
+    with qtbot.waitSignal(document.diffShown, timeout=10_000):
+        document.reload_button.click()
+    dialog = document.diff_dialog
+    assert dialog.isVisible() and "discard" in dialog.reload_button.text()
+    diff = dialog.diff.toPlainText().splitlines()
+    assert '-  "name": "demo",' in diff and '+  "name": "theirs",' in diff
+    assert '-  "count": 4,' in diff and '+  "count": 3,' in diff
+    assert '+  "added": [' in diff and "3 removed, 7 added" in dialog.summary.text()
+    dialog.grab().save(str(path.with_suffix(".diff.png")))
+    dialog.keep_button.click()  # keep mine: nothing reloaded, still unsaved, no more nagging
+    assert document.doc.root["name"] == "demo" and document.is_modified()
+    assert not document.reload_button.isVisible() and document.diff_dialog is None
+
+    path.write_text(json.dumps({"changed": True}))
+    qtbot.waitUntil(document.reload_button.isVisible, timeout=5000)
+    with qtbot.waitSignal(document.diffShown, timeout=10_000):
+        document.reload_button.click()
+    document.diff_dialog.reload_button.click()
     qtbot.waitUntil(lambda: document.doc is not None and "changed" in document.doc.root)
+    assert not document.is_modified()
 
 
 def test_nan_save_is_refused_with_a_message(qtbot, tmp_path, _private_dirs) -> None:
@@ -406,109 +426,3 @@ def test_indent_kept_or_chosen_by_the_user(qtbot, tmp_path, _private_dirs) -> No
     assert document.save()
     assert path.read_text() == json.dumps(SAMPLE, indent=4) + "\n"
 
-
-def big_records(count: int = 80_000) -> dict:
-    """About 500,000 values: above the editable text view's limit."""
-    return {"title": "big", "records": [{"id": i, "name": f"n{i}", "tags": [i, i + 1]}
-                                        for i in range(count)]}
-
-
-def test_big_document_text_view_pages_and_follows_the_selection(qtbot, tmp_path,
-                                                                 _private_dirs) -> None:
-    path = write_sample(tmp_path, "big.json", big_records())
-    document = open_json(qtbot, _private_dirs, path)
-    assert document.select_path(["records", 70_000, "name"])
-    paged = document.text_view.paged
-    with qtbot.waitSignal(paged.spanShown, timeout=20_000):
-        document.set_mode("text")
-    assert document.text_view.is_paged()
-    image = paged.image
-    assert image.line_count > 500_000
-    assert paged.span_text() == '"name": "n70000"'
-    line = image.line_of(paged.span[0])
-    assert paged.first_visible_line() <= line < paged.first_visible_line() + paged.visible_line_count()
-    assert image.line(line).strip() == '"name": "n70000",'
-    # the search follows in the text view too: a hit's node is highlighted there
-    with qtbot.waitSignal(paged.spanShown, timeout=20_000):
-        document.select_path(["records", 12, "tags", 1])
-    assert paged.span_text() == "13" and document.mode() == "text"
-    paged.grab().save(str(tmp_path / "big-text.png"))
-    qtbot.keyClick(paged, Qt.Key.Key_PageDown)
-    assert paged.first_visible_line() > 0
-
-
-def test_jsonpath_query_lists_matches_and_selects_them(qtbot, tmp_path, _private_dirs) -> None:
-    value = {"store": {"books": [{"title": "A", "price": 8}, {"title": "B", "price": 22},
-                                 {"title": "C", "price": 30}]}, "title": "top"}
-    document = open_json(qtbot, _private_dirs, write_sample(tmp_path, value=value))
-    toolbar = document.toolbar
-    toolbar.query_edit.setText("$.store.books[?(@.price > 20)].title")
-    with qtbot.waitSignal(toolbar.queryFinished, timeout=10_000):
-        qtbot.keyClick(toolbar.query_edit, Qt.Key.Key_Return)
-    results = toolbar.results
-    assert results.isVisible()
-    assert [results.item(i).text() for i in range(results.count())] == [
-        "/store/books/1/title", "/store/books/2/title"]
-    assert document.current_path() == ["store", "books", 1, "title"]  # the first is selected
-    results.setCurrentRow(1)
-    assert document.current_path() == ["store", "books", 2, "title"]
-    assert "2 match" in toolbar.results_label.text()
-
-    toolbar.query_edit.setText("$..title")
-    with qtbot.waitSignal(toolbar.queryFinished, timeout=10_000):
-        qtbot.keyClick(toolbar.query_edit, Qt.Key.Key_Return)
-    assert results.count() == 4
-
-    toolbar.query_edit.setText("$.store[")
-    with qtbot.waitSignal(toolbar.queryFinished, timeout=10_000):
-        qtbot.keyClick(toolbar.query_edit, Qt.Key.Key_Return)
-    assert not results.isVisible() and "not a JSONPath query" in toolbar.results_label.text()
-
-    toolbar.query_edit.setText("/store/books/0")  # a JSON Pointer still goes straight there
-    qtbot.keyClick(toolbar.query_edit, Qt.Key.Key_Return)
-    assert document.current_path() == ["store", "books", 0]
-
-
-def drop_on(tree, source_index, target_index, above: bool = False) -> None:
-    """Deliver a real drag-enter/move/drop of ``source_index`` onto (or just above) a row."""
-    from PySide6.QtCore import QPointF
-    from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
-
-    data = tree.model().mimeData([source_index])
-    rect = tree.visualRect(target_index)
-    point = QPointF(rect.center().x(), rect.top() + 1 if above else rect.center().y())
-    args = (Qt.DropAction.MoveAction, data, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
-    viewport = tree.viewport()
-    QApplication.sendEvent(viewport, QDragEnterEvent(point.toPoint(), *args))
-    QApplication.sendEvent(viewport, QDragMoveEvent(point.toPoint(), *args))
-    QApplication.sendEvent(viewport, QDropEvent(point, *args))
-
-
-def test_drag_and_drop_moves_nodes_with_undo(qtbot, tmp_path, _private_dirs, qtmodeltester) -> None:
-    value = {"list": [1, 2, 3], "other": [], "obj": {"k": "v"}, "k": "top"}
-    document = open_json(qtbot, _private_dirs, write_sample(tmp_path, value=value))
-    tree, model, stack = document.tree, document.model, document.undo_stack
-    assert tree.dragEnabled() and tree.acceptDrops()
-    document.expand_to_level(2)
-    qtmodeltester.check(model, force_py=True)
-
-    # onto a container: appended to it (an object member keeps its key)
-    drop_on(tree, index_of(document, "list", 0), index_of(document, "other"))
-    assert document.doc.root["list"] == [2, 3] and document.doc.root["other"] == [1]
-    assert document.current_path() == ["other", 0]
-    # a key that the target object already has gets a fresh name
-    drop_on(tree, index_of(document, "k"), index_of(document, "obj"))
-    assert document.doc.root["obj"] == {"k": "v", "k (2)": "top"} and "k" not in document.doc.root
-    # within one array: the element goes between rows
-    drop_on(tree, index_of(document, "list", 1), index_of(document, "list", 0), above=True)
-    assert document.doc.root["list"] == [3, 2]
-    # never into itself
-    assert not model.canDropMimeData(model.mimeData([index_of(document, "obj")]),
-                                     Qt.DropAction.MoveAction, -1, 0, index_of(document, "obj"))
-    assert stack.count() == 3 and stack.text(0).startswith("Move /list/0")
-    while stack.canUndo():
-        stack.undo()
-    assert document.doc.root == value and list(document.doc.root) == list(value)
-    assert [model.data(model.index(r, 0)) for r in range(model.rowCount())] == list(value)
-    stack.redo()
-    assert document.doc.root["other"] == [1]

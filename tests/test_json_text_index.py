@@ -41,9 +41,9 @@ def get(value: Any, path: list[Any]) -> Any:
 def node_from_span(data: bytes, span: tuple[int, int], path: list[Any], parent: Any) -> Any:
     text = data[span[0]:span[1]].decode()
     if path and isinstance(parent, dict):  # a member's span starts at its key
-        key, _, rest = text.partition(":")
-        assert json.loads(key) == path[-1]
-        text = rest
+        key, end = json.JSONDecoder().raw_decode(text)
+        assert key == path[-1]
+        text = text[end:].lstrip().removeprefix(":")
     return json.loads(text)
 
 
