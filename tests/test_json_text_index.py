@@ -89,3 +89,25 @@ def test_jsonpath_paths_filters_and_errors() -> None:
     assert len(jsonpath_query({"n": list(range(50))}, "$.n[*]", limit=10)) == 10
     with pytest.raises(JsonEditError, match="not a JSONPath"):
         jsonpath_query(doc, "$.a[")
+
+
+def test_diff_with_disk_compares_values_not_formatting(tmp_path) -> None:
+    from storage.json_diff import MAX_OUTPUT_LINES, diff_with_disk, unified_diff
+
+    path = tmp_path / "doc.json"
+    path.write_text('{"a": 1, "b": [1, 2]}')  # one line on disk
+    same = diff_with_disk({"a": 1, "b": [1, 2]}, str(path), JsonFormat(indent=4), False)
+    assert same.identical and same.text == ""
+    changed = diff_with_disk({"a": 2, "b": [1, 2]}, str(path), JsonFormat(indent=4), False)
+    assert changed.text.splitlines()[4:6] == ['-    "a": 2,', '+    "a": 1,']
+    path.write_text('{"a": 1,,}')
+    broken = diff_with_disk({"a": 1}, str(path), JsonFormat(), False)
+    assert "does not open" in broken.note and '+{"a": 1,,}' in broken.text.splitlines()
+
+    # big inputs: the common head is skipped (hunks keep the file's line numbers), output capped
+    old = [f"line {i}" for i in range(200_000)]
+    new = [*old[:150_000], "inserted", *old[150_000:]]
+    result = unified_diff(old, new)
+    assert "@@ -149998,6 +149998,7 @@" in result.text and result.added == 1
+    huge = unified_diff(old, [f"other {i}" for i in range(200_000)])
+    assert huge.truncated and len(huge.text.splitlines()) == MAX_OUTPUT_LINES + 1
