@@ -247,21 +247,6 @@ class JsonDocument(JsonTextSyncMixin, JsonTableMixin, JsonStateMixin, JsonEditMi
             if index.isValid():
                 self.summary_view.setCurrentIndex(index)
 
-    def _show_load_notes(self) -> None:
-        notes = []
-        if self.duplicates:
-            notes.append("Duplicate keys (the last one wins; saving keeps only it): "
-                         + ", ".join(_esc(repr(k)) for k in self.duplicates))
-        if self.malformed:
-            lines = "; ".join(f"line {n}: {_esc(m)}" for n, m in self.malformed[:10])
-            more = f" and {len(self.malformed) - 10} more" if len(self.malformed) > 10 else ""
-            notes.append(f"{len(self.malformed)} malformed line(s) skipped (kept as they are when "
-                         f"saving): {lines}{more}")
-        if notes:
-            self._show_message("<br>".join(notes), "warning")
-        else:
-            self.message.hide()
-
     # -- modes ---------------------------------------------------------------------------------
     def mode(self) -> str:
         return MODES[self.modes.currentIndex()]

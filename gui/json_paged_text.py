@@ -147,7 +147,7 @@ class PagedTextView(QAbstractScrollArea):
         first, start_col, last, end_col = self._span_lines
         if not first <= number <= last:
             return
-        start = start_col if number == first else 0
+        start = start_col  # a block from the node's column: its inner lines are indented deeper
         end = end_col if number == last else length
         x = (gutter + start - left) * width
         painter.fillRect(QRect(x, y, max(width, (end - start) * width), height), QColor("#fff1a8"))

@@ -105,6 +105,21 @@ class JsonStateMixin:
         self.undo_stack.resetClean()
         self.statusChanged.emit()
 
+    def _show_load_notes(self) -> None:
+        notes = []
+        if self.duplicates:
+            notes.append("Duplicate keys (the last one wins; saving keeps only it): "
+                         + ", ".join(_esc(repr(k)) for k in self.duplicates))
+        if self.malformed:
+            lines = "; ".join(f"line {n}: {_esc(m)}" for n, m in self.malformed[:10])
+            more = f" and {len(self.malformed) - 10} more" if len(self.malformed) > 10 else ""
+            notes.append(f"{len(self.malformed)} malformed line(s) skipped (kept as they are when "
+                         f"saving): {lines}{more}")
+        if notes:
+            self._show_message("<br>".join(notes), "warning")
+        else:
+            self.message.hide()
+
     def _show_message(self, html: str, level: str) -> None:
         colours = {"error": ("#fde7e7", "#9b1c1c"), "warning": ("#fff4d6", "#7a5300"),
                    "info": ("#e8f1fb", "#1f5a96")}

@@ -127,6 +127,10 @@ class JsonTextView(QWidget):
         self.paged.set_image(image, note)
         self.pages.setCurrentWidget(self.paged)
         self.set_error(None)
+        if image is not None:
+            self.status.setText(f"{image.line_count:,} lines, read-only: a document this big is "
+                                "edited in the tree (or select a smaller node and edit its text "
+                                "on the right).")
 
     def is_paged(self) -> bool:
         return self.pages.currentWidget() is self.paged

@@ -93,7 +93,6 @@ class JsonToolbar(QWidget):
         # JSONPath matches, listed under the toolbar by the document; a click selects one
         self.results = QListWidget(parent)
         self.results.setObjectName("jsonQueryResults")
-        self.results.setMaximumHeight(140)
         self.results.hide()
         self.results.currentRowChanged.connect(self._on_result_chosen)
         self.results_label = QLabel(parent)
@@ -258,6 +257,8 @@ class JsonToolbar(QWidget):
         self.results_label.setText(f"{len(paths):,}{more} match(es); pick one to select it"
                                    if paths else "no match")
         self.results_label.show()
+        rows = min(len(paths), 8)
+        self.results.setFixedHeight(rows * max(16, self.results.sizeHintForRow(0)) + 6)
         self.results.setVisible(bool(paths))
         if paths:
             self.results.setCurrentRow(0)
