@@ -111,3 +111,27 @@ def test_diff_with_disk_compares_values_not_formatting(tmp_path) -> None:
     assert "@@ -149998,6 +149998,7 @@" in result.text and result.added == 1
     huge = unified_diff(old, [f"other {i}" for i in range(200_000)])
     assert huge.truncated and len(huge.text.splitlines()) == MAX_OUTPUT_LINES + 1
+
+
+@settings(max_examples=80, deadline=None)
+@given(value=values, indent=st.sampled_from([2, "\t"]))
+def test_text_written_in_pieces_is_the_text_written_at_once(value: Any, indent: Any) -> None:
+    import msgspec
+
+    from storage import json_text_index
+
+    whole = serialize_for_view(value, JsonFormat(indent=indent)).data
+    one = msgspec.json.format(msgspec.json.encode(value), indent=1 if indent == "\t" else 2)
+    assert whole == (json_text_index._tabs(one) if indent == "\t" else one)
+    old = json_text_index.CHUNK, json_text_index.ONE_SHOT
+    json_text_index.CHUNK, json_text_index.ONE_SHOT = 2, 3  # every path of the piecewise writer
+    try:
+        pieces = serialize_for_view(value, JsonFormat(indent=indent)).data
+    finally:
+        json_text_index.CHUNK, json_text_index.ONE_SHOT = old
+    assert pieces == whole
+
+
+def test_cancelled_text_is_dropped() -> None:
+    big = {"rows": [[i, i] for i in range(50_000)]}
+    assert serialize_for_view(big, JsonFormat(), cancel=lambda: True) is None
