@@ -19,7 +19,7 @@ from storage.json_doc import json_type, parse_number
 from .value_tree_model import ValueNode, ValueTreeModel, preview
 
 _Index = QModelIndex | QPersistentModelIndex
-PATH_MIME = "application/x-datashelf-value-path"  # a dragged node: its path as a JSON array
+PATH_MIME = "application/x-datashelf-value-path"  # a dragged node: {"model": id, "path": [...]}
 _TYPE_COLOURS = {"string": "#067d17", "number": "#1750eb", "boolean": "#871094", "null": "#808080"}
 
 
@@ -131,16 +131,21 @@ class EditableValueTreeModel(ValueTreeModel):
         data = QMimeData()
         node = next((i.internalPointer() for i in indexes if i.isValid()), None)
         if node is not None:
-            data.setData(PATH_MIME, json.dumps(node.path()).encode())
+            payload = {"model": id(self), "path": node.path()}
+            data.setData(PATH_MIME, json.dumps(payload).encode())
         return data
 
     def dragged_path(self, data: QMimeData) -> list[Any] | None:
+        """The path of a node dragged from this model (a path from another one means nothing)."""
         if not data.hasFormat(PATH_MIME):
             return None
         try:
-            path = json.loads(bytes(data.data(PATH_MIME)).decode())
+            payload = json.loads(bytes(data.data(PATH_MIME)).decode())
         except ValueError:
             return None
+        if not isinstance(payload, dict) or payload.get("model") != id(self):
+            return None
+        path = payload.get("path")
         return path if isinstance(path, list) and path else None
 
     def canDropMimeData(self, data: QMimeData, action: Qt.DropAction, row: int, column: int,

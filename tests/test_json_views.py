@@ -3,9 +3,11 @@ queries, drag and drop, table column widths across launches."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtWidgets import QApplication
 
+from gui.json_model import EditableValueTreeModel
+from storage.json_doc import JsonDoc
 from tests.gui_helpers import close_window, launch, wait_documents
 from tests.test_json_gui import index_of, open_json, write_sample
 
@@ -108,6 +110,12 @@ def test_drag_and_drop_moves_nodes_with_undo(qtbot, tmp_path, _private_dirs, qtm
     # never into itself
     assert not model.canDropMimeData(model.mimeData([index_of(document, "obj")]),
                                      Qt.DropAction.MoveAction, -1, 0, index_of(document, "obj"))
+    # a node dragged from another document's tree is not this document's node
+    other = EditableValueTreeModel(JsonDoc({"list": [9]}))
+    other.fetchMore(QModelIndex())
+    foreign = other.mimeData([other.index(0, 0)])
+    assert not model.canDropMimeData(foreign, Qt.DropAction.MoveAction, -1, 0,
+                                     index_of(document, "obj"))
     assert stack.count() == 3 and stack.text(0).startswith("Move /list/0")
     while stack.canUndo():
         stack.undo()
