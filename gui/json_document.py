@@ -135,6 +135,7 @@ class JsonDocument(JsonTextSyncMixin, JsonTableMixin, JsonStateMixin, JsonEditMi
         self.text_view = JsonTextView(page)
         self.text_view.setObjectName("jsonText")
         self.text_view.valueEdited.connect(self._on_text_edited)
+        self.text_view.paged.offsetClicked.connect(self._on_text_clicked)
 
         table_page = self._build_table_page(page)
 

@@ -26,6 +26,7 @@ class PagedTextView(QAbstractScrollArea):
     """Lines of a :class:`TextImage`, highlighted; the scroll bars count lines and columns."""
 
     spanShown = Signal()  # a span was highlighted and scrolled to (tests wait on it)
+    offsetClicked = Signal(int)  # byte offset of a click in the text
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -179,6 +180,25 @@ class PagedTextView(QAbstractScrollArea):
             return
         painter.setPen(self._colours[kind])
         painter.drawText(origin + start * width, baseline, text[start:end])
+
+    def offset_at(self, x: int, y: int) -> int | None:
+        """Byte offset of the character at viewport position (x, y)."""
+        if self.image is None:
+            return None
+        line = self.first_visible_line() + y // self._line_height()
+        if line >= self.image.line_count:
+            return None
+        column = max(0, self.horizontalScrollBar().value() + x // self._char_width()
+                     - self._gutter_chars())
+        text = self.image.line(line, limit=(column + 1) * 4)
+        return int(self.image.line_starts[line]) + len(text[:column].encode("utf-8", "surrogatepass"))
+
+    def mousePressEvent(self, event) -> None:
+        super().mousePressEvent(event)
+        if event.button() == Qt.MouseButton.LeftButton:
+            offset = self.offset_at(int(event.position().x()), int(event.position().y()))
+            if offset is not None:
+                self.offsetClicked.emit(offset)
 
     # -- keys -------------------------------------------------------------------------------
     def keyPressEvent(self, event: QKeyEvent) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 
 from storage.json_io import JsonFormat, dumps, dumps_jsonl
 from storage.json_search import count_nodes
-from storage.json_text_index import Span, TextImage, find_span, serialize_for_view
+from storage.json_text_index import Span, TextImage, find_span, path_at, serialize_for_view
 
 from .workers import Worker, run_in_worker
 
@@ -114,6 +114,25 @@ class JsonTextSyncMixin:
             self._span_worker = None
             self.text_view.show_span(span)
 
+    def _on_text_clicked(self, offset: int) -> None:
+        """A click in the paged text selects the node there (found in a worker)."""
+        image = self.text_view.paged.image
+        if self.doc is None or image is None:
+            return
+        if self._span_worker is not None:
+            self._span_worker.cancel()
+        self._span_generation += 1
+        generation = self._span_generation
+        self._span_worker = run_in_worker(
+            _safe_path, image, self.doc.root, offset,
+            on_result=lambda path: self._on_clicked_path(generation, path))
+
+    def _on_clicked_path(self, generation: int, path: list[Any] | None) -> None:
+        if generation == self._span_generation and path is not None:
+            self._span_worker = None
+            if path != self.current_path():
+                self.select_path(path)  # the text view then highlights it
+
     def _stop_text_workers(self) -> None:
         self._text_generation += 1
         self._span_generation += 1
@@ -128,4 +147,11 @@ def _safe_span(image: TextImage, root: Any, path: list[Any], cancel=None) -> Spa
     try:
         return find_span(image, root, path, cancel)
     except (RuntimeError, KeyError, IndexError, TypeError):
+        return None
+
+
+def _safe_path(image: TextImage, root: Any, offset: int, cancel=None) -> list[Any] | None:
+    try:
+        return path_at(image, root, offset, cancel)
+    except (RuntimeError, KeyError, IndexError, TypeError, StopIteration):
         return None

@@ -264,3 +264,40 @@ def _skip_blank(data: bytes, pos: int | None) -> int:
     while pos < len(data) and data[pos:pos + 1] in (b" ", b"\t"):
         pos += 1
     return pos
+
+
+def path_at(image: TextImage, root: Any, offset: int,
+            cancel: Callable[[], bool] | None = None) -> list[Any]:
+    """The path of the innermost node whose text holds byte ``offset`` (a click in the text)."""
+    if image.jsonl:
+        line = image.line_of(offset)
+        return [line] if isinstance(root, list) and 0 <= line < len(root) else []
+    data = image.data
+    offset = min(max(0, offset), len(data) - 1)
+    while offset > 0 and data[offset:offset + 1] in (b",", b"\n"):
+        offset -= 1  # past the end of a line: the value the line ends
+    path: list[Any] = []
+    start, end, value = 0, len(data), root
+    while isinstance(value, dict | list) and value:
+        prefix = image.unit * (len(path) + 1)
+        pattern = _CHILD_PATTERNS.get(prefix)
+        if pattern is None:
+            pattern = _CHILD_PATTERNS[prefix] = re.compile(
+                rb"\n" + re.escape(prefix) + rb"(?=[^ \t\]}])")
+        row = -1
+        for row_seen, match in enumerate(pattern.finditer(data, start, end)):
+            if match.start() + 1 > offset:
+                break
+            row = row_seen
+            if cancel is not None and row_seen % 65536 == 65535 and cancel():
+                return path
+        if row < 0:
+            break
+        span = _child_span(data, prefix, start, end, row, cancel)
+        if span is None or offset > span[1]:
+            break  # on a closing bracket: the container itself
+        key = row if isinstance(value, list) else next(
+            k for i, k in enumerate(value) if i == row)
+        path.append(key)
+        start, end, value = span[0], span[1], value[key]
+    return path

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from storage.json_doc import JsonEditError
 from storage.json_io import JsonFormat
 from storage.json_query import jsonpath_query
-from storage.json_text_index import find_span, image_of_text, serialize_for_view
+from storage.json_text_index import find_span, image_of_text, path_at, serialize_for_view
 
 scalars = st.none() | st.booleans() | st.integers(min_value=-(10**30), max_value=10**30) | \
     st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=8)
@@ -57,6 +57,7 @@ def test_every_node_span_holds_that_node(value: Any, indent: Any) -> None:
         assert span is not None, path
         parent = get(value, path[:-1]) if path else None
         assert node_from_span(image.data, span, path, parent) == get(value, path)
+        assert path_at(image, value, span[0]) == path  # a click on a node's text finds it
 
 
 @settings(max_examples=40, deadline=None)

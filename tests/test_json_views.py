@@ -3,7 +3,7 @@ queries, drag and drop, table column widths across launches."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, Qt
+from PySide6.QtCore import QModelIndex, QPoint, Qt
 from PySide6.QtWidgets import QApplication
 
 from gui.json_model import EditableValueTreeModel
@@ -38,6 +38,13 @@ def test_big_document_text_view_pages_and_follows_the_selection(qtbot, tmp_path,
         document.select_path(["records", 12, "tags", 1])
     assert paged.span_text() == "13" and document.mode() == "text"
     paged.grab().save(str(tmp_path / "big-text.png"))
+    # a click on a line of the text selects that node in the tree
+    clicked = image.line_of(paged.span[0]) - 3  # the "name" line above the tags
+    assert image.line(clicked).strip() == '"name": "n12",'
+    y = (clicked - paged.first_visible_line()) * paged.fontMetrics().lineSpacing() + 3
+    with qtbot.waitSignal(paged.spanShown, timeout=20_000):
+        qtbot.mouseClick(paged.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(200, y))
+    assert document.current_path() == ["records", 12, "name"]
     qtbot.keyClick(paged, Qt.Key.Key_PageDown)
     assert paged.first_visible_line() > 0
 
