@@ -240,39 +240,6 @@ def test_jsonl_bad_lines_reported_and_rest_opens(qtbot, tmp_path, _private_dirs)
     assert document.table_model.rowCount() == 2
 
 
-def test_change_on_disk_is_noticed(qtbot, tmp_path, _private_dirs) -> None:
-    path = write_sample(tmp_path)
-    document = open_json(qtbot, _private_dirs, path)
-    assert document.save()  # our own (atomic, replacing) save is not a change on disk
-    qtbot.wait(200)
-    assert not document.reload_button.isVisible() and not document.message.isVisible()
-    document.model.editRequested.emit(["count"], 1, 4)  # an unsaved edit of mine
-    changed = {**SAMPLE, "name": "theirs", "added": [1, 2]}
-    path.write_text(json.dumps(changed, indent=2) + "\n")
-    qtbot.waitUntil(document.reload_button.isVisible, timeout=5000)
-    assert "changed on disk" in document.message.text()
-    with qtbot.waitSignal(document.diffShown, timeout=10_000):
-        document.reload_button.click()
-    dialog = document.diff_dialog
-    assert dialog.isVisible() and "discard" in dialog.reload_button.text()
-    diff = dialog.diff.toPlainText().splitlines()
-    assert '-  "name": "demo",' in diff and '+  "name": "theirs",' in diff
-    assert '-  "count": 4,' in diff and '+  "count": 3,' in diff
-    assert '+  "added": [' in diff and "3 removed, 7 added" in dialog.summary.text()
-    dialog.grab().save(str(path.with_suffix(".diff.png")))
-    dialog.keep_button.click()  # keep mine: nothing reloaded, still unsaved, no more nagging
-    assert document.doc.root["name"] == "demo" and document.is_modified()
-    assert not document.reload_button.isVisible() and document.diff_dialog is None
-
-    path.write_text(json.dumps({"changed": True}))
-    qtbot.waitUntil(document.reload_button.isVisible, timeout=5000)
-    with qtbot.waitSignal(document.diffShown, timeout=10_000):
-        document.reload_button.click()
-    document.diff_dialog.reload_button.click()
-    qtbot.waitUntil(lambda: document.doc is not None and "changed" in document.doc.root)
-    assert not document.is_modified()
-
-
 def test_nan_save_is_refused_with_a_message(qtbot, tmp_path, _private_dirs) -> None:
     path = write_sample(tmp_path)
     before = path.read_bytes()

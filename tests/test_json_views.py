@@ -1,7 +1,9 @@
 """The JSON tab's views in the real window: the paged text view of a big document, JSONPath
-queries, drag and drop, table column widths across launches."""
+queries, drag and drop, table column widths across launches, the changed-on-disk diff."""
 
 from __future__ import annotations
+
+import json
 
 from PySide6.QtCore import QModelIndex, QPoint, Qt
 from PySide6.QtWidgets import QApplication
@@ -9,7 +11,7 @@ from PySide6.QtWidgets import QApplication
 from gui.json_model import EditableValueTreeModel
 from storage.json_doc import JsonDoc
 from tests.gui_helpers import close_window, launch, wait_documents
-from tests.test_json_gui import index_of, open_json, write_sample
+from tests.test_json_gui import SAMPLE, index_of, open_json, write_sample
 
 
 def big_records(count: int = 80_000) -> dict:
@@ -155,3 +157,36 @@ def test_table_column_widths_survive_a_relaunch(qtbot, tmp_path, _private_dirs) 
     restored.set_mode("tree")
     restored.set_mode("table")
     assert restored.table.columnWidth(0) == 141
+
+
+def test_change_on_disk_is_noticed(qtbot, tmp_path, _private_dirs) -> None:
+    path = write_sample(tmp_path)
+    document = open_json(qtbot, _private_dirs, path)
+    assert document.save()  # our own (atomic, replacing) save is not a change on disk
+    qtbot.wait(200)
+    assert not document.reload_button.isVisible() and not document.message.isVisible()
+    document.model.editRequested.emit(["count"], 1, 4)  # an unsaved edit of mine
+    changed = {**SAMPLE, "name": "theirs", "added": [1, 2]}
+    path.write_text(json.dumps(changed, indent=2) + "\n")
+    qtbot.waitUntil(document.reload_button.isVisible, timeout=5000)
+    assert "changed on disk" in document.message.text()
+    with qtbot.waitSignal(document.diffShown, timeout=10_000):
+        document.reload_button.click()
+    dialog = document.diff_dialog
+    assert dialog.isVisible() and "discard" in dialog.reload_button.text()
+    diff = dialog.diff.toPlainText().splitlines()
+    assert '-  "name": "demo",' in diff and '+  "name": "theirs",' in diff
+    assert '-  "count": 4,' in diff and '+  "count": 3,' in diff
+    assert '+  "added": [' in diff and "3 removed, 7 added" in dialog.summary.text()
+    dialog.grab().save(str(path.with_suffix(".diff.png")))
+    dialog.keep_button.click()  # keep mine: nothing reloaded, still unsaved, no more nagging
+    assert document.doc.root["name"] == "demo" and document.is_modified()
+    assert not document.reload_button.isVisible() and document.diff_dialog is None
+
+    path.write_text(json.dumps({"changed": True}))
+    qtbot.waitUntil(document.reload_button.isVisible, timeout=5000)
+    with qtbot.waitSignal(document.diffShown, timeout=10_000):
+        document.reload_button.click()
+    document.diff_dialog.reload_button.click()
+    qtbot.waitUntil(lambda: document.doc is not None and "changed" in document.doc.root)
+    assert not document.is_modified()
