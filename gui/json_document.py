@@ -279,7 +279,7 @@ class JsonDocument(JsonTextSyncMixin, JsonTableMixin, JsonStateMixin, JsonEditMi
             return
         command = SetValueCommand(self.model, [], value, "Edit text")
         command.mergeable = True  # type: ignore[attr-defined]
-        self._push_from_text(command)
+        self._push_from_text(command, self.text_view)
 
     def _on_node_text_edited(self, value: Any) -> None:
         path = self.current_path()
@@ -287,23 +287,24 @@ class JsonDocument(JsonTextSyncMixin, JsonTableMixin, JsonStateMixin, JsonEditMi
             return
         command = SetValueCommand(self.model, path, value, "Edit node text")
         command.mergeable = True  # type: ignore[attr-defined]
-        self._push_from_text(command)
+        self._push_from_text(command, self.node_text)
 
-    def _push_from_text(self, command: SetValueCommand) -> None:
-        self._text_push = True
+    def _push_from_text(self, command: SetValueCommand, source: JsonTextView) -> None:
+        """Push an edit typed in ``source``, which must not be refilled under the typing."""
+        self._text_push = source
         try:
             self.undo_stack.push(command)
         finally:
-            self._text_push = False
+            self._text_push = None
 
     @Slot(int)
     def _on_undo_index_changed(self, _index: int) -> None:
         self._edit_count += 1
-        if getattr(self, "_text_push", False):
-            return
-        if self.mode() == "text":
+        source = getattr(self, "_text_push", None)
+        if self.mode() == "text" and source is not self.text_view:
             self._fill_text_view()
-        self._show_node_text()
+        if source is not self.node_text:
+            self._show_node_text()
         if self.table_model.records:
             self.table_model.refresh()
 

@@ -47,6 +47,13 @@ def test_big_document_text_view_pages_and_follows_the_selection(qtbot, tmp_path,
     with qtbot.waitSignal(paged.spanShown, timeout=20_000):
         qtbot.mouseClick(paged.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(200, y))
     assert document.current_path() == ["records", 12, "name"]
+    # the node's text edited on the right: the big text is written again and shows the edit
+    document.node_text.editor.setPlainText('"renamed"')
+    with qtbot.waitSignal(paged.spanShown, timeout=20_000):
+        document.node_text.reparse()
+    assert paged.span_text() == '"name": "renamed"' and paged.image is not image
+    document.undo_stack.undo()
+    qtbot.waitUntil(lambda: paged.span_text() == '"name": "n12"', timeout=20_000)
     qtbot.keyClick(paged, Qt.Key.Key_PageDown)
     assert paged.first_visible_line() > 0
 
