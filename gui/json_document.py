@@ -29,6 +29,7 @@ from storage.errors import KnownError
 from storage.json_doc import JsonDoc
 from storage.json_io import JsonParseError, detect_format
 from storage.json_summary import first_summary, load_for_editor, second_pass
+from storage.json_text_index import image_of_text
 
 from .document import Document
 from .json_commands import SetIndentCommand, SetValueCommand
@@ -43,6 +44,7 @@ from .value_tree_model import ValueTreeModel
 from .workers import Worker, run_in_worker, run_with_progress
 
 MODES = ("tree", "text", "table")
+EDITABLE_TEXT_CHARS = 4_000_000  # a broken file bigger than this is shown read-only
 
 
 class JsonDocument(JsonTextSyncMixin, JsonTableMixin, JsonStateMixin, JsonEditMixin, Document):
@@ -190,13 +192,19 @@ class JsonDocument(JsonTextSyncMixin, JsonTableMixin, JsonStateMixin, JsonEditMi
             self.doc = None
             self.model.reset_document(JsonDoc(None))
             self.text_view.parser = self.text_parser()
-            self.text_view.set_text(result.text)
+            editable = len(result.text) <= EDITABLE_TEXT_CHARS
+            if editable:
+                self.text_view.set_text(result.text)
+            else:  # too big for a text editor: shown a page at a time, at the error
+                self.text_view.set_image(image_of_text(result.text))
             self.text_view.set_error(result)
             self.side_splitter.hide()  # no tree yet: nothing to summarise or select
             self.set_mode("text")
             self.text_view.show_error()
+            where = ("the text view; the tree appears when the text is valid" if editable else
+                     "a text editor (the file is too big to edit here), then reload it")
             self._show_message(f"<b>Cannot parse {self.title()}:</b> {_esc(str(result))}. Fix it in "
-                               "the text view; the tree appears when the text is valid.", "error")
+                               f"{where}.", "error")
         elif isinstance(result, BaseException):
             message = str(result) if isinstance(result, KnownError | OSError) else f"internal error: {result}"
             self.parse_error = None

@@ -213,6 +213,15 @@ class JsonTextView(QWidget):
         """Put the cursor on the error's line and column."""
         if self.error is None or self.error.location.line is None:
             return
+        if self.is_paged() and self.paged.image is not None:
+            image = self.paged.image
+            line = min(self.error.location.line - 1, image.line_count - 1)
+            text = image.line(line)
+            column = min((self.error.location.column or 1) - 1, len(text))
+            start = int(image.line_starts[line]) + len(text[:column].encode("utf-8", "surrogatepass"))
+            self.paged.show_span((start, start + max(1, len(text[column:column + 1].encode()))))
+            self.paged.setFocus()
+            return
         block = self.editor.document().findBlockByNumber(self.error.location.line - 1)
         column = min((self.error.location.column or 1) - 1, max(0, block.length() - 1))
         cursor = QTextCursor(block)

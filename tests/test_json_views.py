@@ -197,3 +197,26 @@ def test_change_on_disk_is_noticed(qtbot, tmp_path, _private_dirs) -> None:
     document.diff_dialog.reload_button.click()
     qtbot.waitUntil(lambda: document.doc is not None and "changed" in document.doc.root)
     assert not document.is_modified()
+
+
+def test_big_broken_file_is_shown_read_only_at_the_error(qtbot, tmp_path, _private_dirs) -> None:
+    value = big_records(60_000)
+    text = json.dumps(value, indent=2)
+    bad = text.replace('"name": "n50000",', '"name": "n50000",,')
+    path = tmp_path / "broken.json"
+    path.write_text(bad)
+    document = open_json(qtbot, _private_dirs, path)
+    assert document.doc is None and document.mode() == "text"
+    assert document.text_view.is_paged() and "text editor" in document.message.text()
+    paged = document.text_view.paged
+    line = bad[:bad.index(",,")].count("\n")
+    assert paged.image.line_of(paged.span[0]) == line  # the error, on screen
+    assert paged.first_visible_line() <= line < paged.first_visible_line() + paged.visible_line_count()
+    assert "line" in document.text_view.status.text()
+    assert path.read_text() == bad  # nothing written
+
+    path.write_text(text)  # fixed elsewhere
+    qtbot.waitUntil(document.reload_button.isVisible, timeout=5000)
+    document.reload_button.click()  # nothing of ours to keep: reloads straight away
+    qtbot.waitUntil(lambda: document.doc is not None, timeout=20_000)
+    assert document.doc.root["records"][50_000]["name"] == "n50000"
