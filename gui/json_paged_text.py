@@ -38,6 +38,7 @@ class PagedTextView(QAbstractScrollArea):
         self.span: Span | None = None
         self._span_lines: tuple[int, int, int, int] | None = None  # first, col, last, end col
         self._colours = {k: QColor(v) for k, v in COLOURS.items()}
+        self._span_colour = QColor("#fff1a8")
 
     # -- content ---------------------------------------------------------------------------
     def set_image(self, image: TextImage | None, note: str = "") -> None:
@@ -58,9 +59,10 @@ class PagedTextView(QAbstractScrollArea):
     def visible_line_count(self) -> int:
         return max(1, self.viewport().height() // self._line_height())
 
-    def show_span(self, span: Span | None) -> None:
+    def show_span(self, span: Span | None, colour: str = "#fff1a8") -> None:
         """Highlight ``span`` (byte offsets) and scroll so its first line is near the top."""
         self.span = span
+        self._span_colour = QColor(colour)
         self._span_lines = None
         if span is not None and self.image is not None:
             image = self.image
@@ -151,7 +153,7 @@ class PagedTextView(QAbstractScrollArea):
         start = start_col  # a block from the node's column: its inner lines are indented deeper
         end = end_col if number == last else length
         x = (gutter + start - left) * width
-        painter.fillRect(QRect(x, y, max(width, (end - start) * width), height), QColor("#fff1a8"))
+        painter.fillRect(QRect(x, y, max(width, (end - start) * width), height), self._span_colour)
 
     def _paint_line(self, painter: QPainter, text: str, baseline: int, gutter: int, left: int,
                     columns: int, width: int) -> None:

@@ -219,7 +219,8 @@ class JsonTextView(QWidget):
             text = image.line(line)
             column = min((self.error.location.column or 1) - 1, len(text))
             start = int(image.line_starts[line]) + len(text[:column].encode("utf-8", "surrogatepass"))
-            self.paged.show_span((start, start + max(1, len(text[column:column + 1].encode()))))
+            end = start + max(1, len(text[column:column + 1].encode("utf-8", "surrogatepass")))
+            self.paged.show_span((start, end), "#ffb4b4")
             self.paged.setFocus()
             return
         block = self.editor.document().findBlockByNumber(self.error.location.line - 1)
