@@ -207,3 +207,23 @@ def bench_save(repeats: int) -> Result:
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     return Result(*runs, note=f"indent {load.fmt.indent}; saved file identical to the source: {same}")
+
+
+@benchmark("json text view of 100 MB: text + last record's span (vs json.dumps indent)",
+           target="≤ 1.0×")
+def bench_text_view(repeats: int) -> Result:
+    """The paged text view's work on switching to text: write the text (msgspec), index its
+    lines, find the last record's span; against the standard library only writing the text."""
+    from storage.json_io import read_json
+    from storage.json_text_index import find_span, serialize_for_view
+
+    load = read_json(str(_records_file()))
+    last = [len(load.value) - 1, "name"]
+
+    def ours() -> None:
+        image = serialize_for_view(load.value, load.fmt)
+        assert find_span(image, load.value, last) is not None
+
+    runs = interleave(timed(ours), timed(lambda: json.dumps(load.value, indent=2)),
+                      max(1, min(repeats, 3)))
+    return Result(*runs, note="GUI thread only paints the visible lines")

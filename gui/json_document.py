@@ -13,13 +13,13 @@ from typing import Any
 
 from PySide6.QtCore import QFileSystemWatcher, Qt, Signal, Slot
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QHeaderView,
     QLabel,
     QProgressBar,
     QPushButton,
     QSplitter,
     QStackedWidget,
-    QTableView,
     QTreeView,
     QVBoxLayout,
     QWidget,
@@ -29,24 +29,29 @@ from storage.errors import KnownError
 from storage.json_doc import JsonDoc
 from storage.json_io import JsonParseError, detect_format
 from storage.json_summary import first_summary, load_for_editor, second_pass
+from storage.json_text_index import image_of_text
 
 from .document import Document
 from .json_commands import SetIndentCommand, SetValueCommand
 from .json_edit import JsonEditMixin, _esc
 from .json_model import EditableValueTreeModel
-from .json_table import RecordsTableModel, is_table
+from .json_state import JsonStateMixin
+from .json_table_view import JsonTableMixin
 from .json_text import JsonTextView
+from .json_text_sync import JsonTextSyncMixin
 from .json_toolbar import JsonToolbar
 from .value_tree_model import ValueTreeModel
 from .workers import Worker, run_in_worker, run_with_progress
 
 MODES = ("tree", "text", "table")
+EDITABLE_TEXT_CHARS = 4_000_000  # a broken file bigger than this is shown read-only
 
 
-class JsonDocument(JsonEditMixin, Document):
+class JsonDocument(JsonTextSyncMixin, JsonTableMixin, JsonStateMixin, JsonEditMixin, Document):
     """Tree / Text / Table of a JSON document, edited through undo commands."""
 
     formatChanged = Signal()  # the indent the save will write changed
+    diffShown = Signal()  # the changed-on-disk dialog has its diff
 
     def __init__(self, path: str | None, fmt: str, parent: QWidget | None = None) -> None:
         super().__init__(path, fmt, parent)
@@ -92,16 +97,20 @@ class JsonDocument(JsonEditMixin, Document):
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.message.hide()
         self.reload_button = QPushButton("Reload from disk", page)
-        self.reload_button.clicked.connect(self.reload)
+        self.reload_button.clicked.connect(self.compare_with_disk)
         self.reload_button.hide()
 
         self.model = EditableValueTreeModel(JsonDoc(None), self)
         self.model.editRequested.connect(self._on_model_edit)
+        self.model.moveRequested.connect(self.move_node)
         self.tree = QTreeView(page)
         self.tree.setObjectName("jsonTree")
         self.tree.setModel(self.model)
         self.tree.setUniformRowHeights(True)
         self.tree.setAlternatingRowColors(True)
+        self.tree.setDragDropMode(QAbstractItemView.DragDropMode.DragDrop)
+        self.tree.setDefaultDropAction(Qt.DropAction.MoveAction)
+        self.tree.setDropIndicatorShown(True)
         self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.tree.customContextMenuRequested.connect(self._on_context_menu)
         self.install_shortcuts()
@@ -128,23 +137,9 @@ class JsonDocument(JsonEditMixin, Document):
         self.text_view = JsonTextView(page)
         self.text_view.setObjectName("jsonText")
         self.text_view.valueEdited.connect(self._on_text_edited)
+        self.text_view.paged.offsetClicked.connect(self._on_text_clicked)
 
-        self.table_model = RecordsTableModel(self)
-        self.table_model.editRequested.connect(self._on_table_edit)
-        self.table = QTableView(page)
-        self.table.setObjectName("jsonTable")
-        self.table.setModel(self.table_model)
-        self.table.setSortingEnabled(True)
-        self.table.horizontalHeader().setSortIndicatorShown(True)
-        self.table.sortByColumn(-1, Qt.SortOrder.AscendingOrder)
-        self.table.verticalHeader().setDefaultSectionSize(22)
-        self.table.horizontalHeader().setStretchLastSection(True)
-        self.table_label = QLabel(page)
-        table_page = QWidget(page)
-        table_box = QVBoxLayout(table_page)
-        table_box.setContentsMargins(0, 0, 0, 0)
-        table_box.addWidget(self.table_label)
-        table_box.addWidget(self.table, 1)
+        table_page = self._build_table_page(page)
 
         self.modes = QStackedWidget(page)
         for widget in (self.tree, self.text_view, table_page):
@@ -164,6 +159,8 @@ class JsonDocument(JsonEditMixin, Document):
         box = QVBoxLayout(page)
         box.setContentsMargins(4, 4, 4, 4)
         box.addWidget(self.toolbar)
+        box.addWidget(self.toolbar.results_label)
+        box.addWidget(self.toolbar.results)
         box.addWidget(self.message)
         box.addWidget(self.reload_button, 0, Qt.AlignmentFlag.AlignLeft)
         box.addWidget(self.splitter, 1)
@@ -195,13 +192,19 @@ class JsonDocument(JsonEditMixin, Document):
             self.doc = None
             self.model.reset_document(JsonDoc(None))
             self.text_view.parser = self.text_parser()
-            self.text_view.set_text(result.text)
+            editable = len(result.text) <= EDITABLE_TEXT_CHARS
+            if editable:
+                self.text_view.set_text(result.text)
+            else:  # too big for a text editor: shown a page at a time, at the error
+                self.text_view.set_image(image_of_text(result.text))
             self.text_view.set_error(result)
             self.side_splitter.hide()  # no tree yet: nothing to summarise or select
             self.set_mode("text")
             self.text_view.show_error()
+            where = ("the text view; the tree appears when the text is valid" if editable else
+                     "a text editor (the file is too big to edit here), then reload it")
             self._show_message(f"<b>Cannot parse {self.title()}:</b> {_esc(str(result))}. Fix it in "
-                               "the text view; the tree appears when the text is valid.", "error")
+                               f"{where}.", "error")
         elif isinstance(result, BaseException):
             message = str(result) if isinstance(result, KnownError | OSError) else f"internal error: {result}"
             self.parse_error = None
@@ -253,21 +256,6 @@ class JsonDocument(JsonEditMixin, Document):
             if index.isValid():
                 self.summary_view.setCurrentIndex(index)
 
-    def _show_load_notes(self) -> None:
-        notes = []
-        if self.duplicates:
-            notes.append("Duplicate keys (the last one wins; saving keeps only it): "
-                         + ", ".join(_esc(repr(k)) for k in self.duplicates))
-        if self.malformed:
-            lines = "; ".join(f"line {n}: {_esc(m)}" for n, m in self.malformed[:10])
-            more = f" and {len(self.malformed) - 10} more" if len(self.malformed) > 10 else ""
-            notes.append(f"{len(self.malformed)} malformed line(s) skipped (kept as they are when "
-                         f"saving): {lines}{more}")
-        if notes:
-            self._show_message("<br>".join(notes), "warning")
-        else:
-            self.message.hide()
-
     # -- modes ---------------------------------------------------------------------------------
     def mode(self) -> str:
         return MODES[self.modes.currentIndex()]
@@ -283,37 +271,10 @@ class JsonDocument(JsonEditMixin, Document):
         if mode == "table":
             self._refresh_table_source()
         self.modes.setCurrentIndex(MODES.index(mode))
+        if mode == "text":
+            self._show_current_in_text()
         self.toolbar.show_mode(mode)
         self.viewStateChanged.emit()
-
-    def _fill_text_view(self) -> None:
-        if self.doc is None:
-            return
-        self.text_view.set_text(*self.text_for(self.doc.root, whole=True))
-
-    def _refresh_table_source(self) -> None:
-        """Show the selected array of objects, else the first such array under the root."""
-        if self.doc is None:
-            return
-        path = self.current_path() or []
-        value = self.doc.get(path)
-        while not is_table(value) and path:
-            path = path[:-1]
-            value = self.doc.get(path)
-        if not is_table(value) and isinstance(self.doc.root, dict):
-            path = next(([k] for k, v in self.doc.root.items() if is_table(v)), [])
-            value = self.doc.get(path)
-        if is_table(value):
-            if path != self.table_model.path or value is not self.table_model.records:
-                self.table_model.set_records(path, value)
-                self.table.resizeColumnsToContents()
-                for column in range(self.table_model.columnCount()):
-                    width = self.table.columnWidth(column)
-                    self.table.setColumnWidth(column, min(max(width, 60), 320))
-            self.table_label.setText(f"{len(value):,} records at {self.pointer_text(path)}")
-        else:
-            self.table_model.set_records([], [])
-            self.table_label.setText("Select an array of objects to see it as a table.")
 
     # -- edits from the views ----------------------------------------------------------------------
     def _on_text_edited(self, value: Any) -> None:
@@ -326,7 +287,7 @@ class JsonDocument(JsonEditMixin, Document):
             return
         command = SetValueCommand(self.model, [], value, "Edit text")
         command.mergeable = True  # type: ignore[attr-defined]
-        self._push_from_text(command)
+        self._push_from_text(command, self.text_view)
 
     def _on_node_text_edited(self, value: Any) -> None:
         path = self.current_path()
@@ -334,22 +295,24 @@ class JsonDocument(JsonEditMixin, Document):
             return
         command = SetValueCommand(self.model, path, value, "Edit node text")
         command.mergeable = True  # type: ignore[attr-defined]
-        self._push_from_text(command)
+        self._push_from_text(command, self.node_text)
 
-    def _push_from_text(self, command: SetValueCommand) -> None:
-        self._text_push = True
+    def _push_from_text(self, command: SetValueCommand, source: JsonTextView) -> None:
+        """Push an edit typed in ``source``, which must not be refilled under the typing."""
+        self._text_push = source
         try:
             self.undo_stack.push(command)
         finally:
-            self._text_push = False
+            self._text_push = None
 
     @Slot(int)
     def _on_undo_index_changed(self, _index: int) -> None:
-        if getattr(self, "_text_push", False):
-            return
-        if self.mode() == "text":
+        self._edit_count += 1
+        source = getattr(self, "_text_push", None)
+        if self.mode() == "text" and source is not self.text_view:
             self._fill_text_view()
-        self._show_node_text()
+        if source is not self.node_text:
+            self._show_node_text()
         if self.table_model.records:
             self.table_model.refresh()
 
@@ -395,3 +358,7 @@ class JsonDocument(JsonEditMixin, Document):
             if worker is not None:
                 worker.cancel()
         self.toolbar.stop_search()
+        self.toolbar.stop_query()
+        if self.diff_dialog is not None:
+            self.diff_dialog.close()
+        self._stop_text_workers()

@@ -5,7 +5,6 @@ A mixin of :class:`gui.json_document.JsonDocument`, kept apart so each module st
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, QPoint, Qt, Slot
@@ -13,8 +12,7 @@ from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QMenu
 
 from storage.json_doc import JsonEditError, convert, json_type, to_dotted, to_pointer
-from storage.json_io import JsonFormat, dumps, dumps_jsonl, parse_jsonl_text, parse_text
-from storage.json_search import count_nodes
+from storage.json_io import parse_jsonl_text, parse_text
 
 from .json_commands import (
     InsertCommand,
@@ -26,7 +24,6 @@ from .json_commands import (
     duplicate_command,
 )
 
-TEXT_NODE_LIMIT = 300_000  # values above which a node is too big to show as text at once
 TYPES = ("string", "number", "boolean", "null", "object", "array")
 
 
@@ -64,24 +61,10 @@ class JsonEditMixin:
     def text_parser(self):
         return parse_jsonl_text if self.format == "jsonl" else parse_text
 
-    def text_for(self, value: Any, whole: bool = False) -> tuple[str, bool]:
-        """(text, read_only): the JSON of ``value``, or a note when it is too big to show."""
-        size = count_nodes(value, TEXT_NODE_LIMIT)
-        if size >= TEXT_NODE_LIMIT:
-            return (f"// Too large to show as text at once (more than {TEXT_NODE_LIMIT:,} values).\n"
-                    "// Select a smaller node in the tree to see and edit its text.", True)
-        if whole and self.format == "jsonl":
-            return dumps_jsonl(value), False
-        fmt = self.doc.fmt if self.doc is not None else JsonFormat()
-        indent = fmt.indent if fmt.indent is not None else 2
-        try:
-            return dumps(value, JsonFormat(indent=indent, trailing_newline=False)), False
-        except Exception as exc:  # NaN typed somewhere cannot be shown as JSON text
-            return f"// {exc}", True
-
     @Slot(QModelIndex, QModelIndex)
     def _on_current_changed(self, _current: QModelIndex, _previous: QModelIndex) -> None:
         self._show_node_text()
+        self._show_current_in_text()
 
     def _show_node_text(self) -> None:
         path = self.current_path()
@@ -208,6 +191,42 @@ class JsonEditMixin:
             key = path[-1] if isinstance(path[-1], str) else row + step
             self.select_path([*path[:-1], key])
 
+    def move_node(self, source: list[Any], parent_path: list[Any], row: int) -> bool:
+        """Move the node at ``source`` to ``row`` of the container at ``parent_path`` (a drop).
+
+        Within one container it is one :class:`MoveCommand`; between containers a macro of a
+        remove and an insert (an object member keeps its key unless the target has it).
+        """
+        target = self.doc.get(parent_path)
+        if not source or parent_path[:len(source)] == source or not isinstance(target, dict | list):
+            return False
+        source_parent, source_row = source[:-1], self._row(source)
+        if source_parent == parent_path:
+            new_row = min(row - 1 if row > source_row else row, len(target) - 1)
+            if new_row != source_row:
+                self.undo_stack.push(MoveCommand(self.model, parent_path, source_row, new_row))
+                self.select_path([*parent_path, source[-1] if isinstance(target, dict) else new_row])
+            return new_row != source_row
+        depth = len(source_parent)
+        if (isinstance(self.doc.get(source_parent), list) and parent_path[:depth] == source_parent
+                and parent_path[depth] > source_row):
+            parent_path = [*parent_path[:depth], parent_path[depth] - 1, *parent_path[depth + 1:]]
+        key: Any = min(row, len(target))
+        if isinstance(target, dict):
+            key = base = str(source[-1])
+            n = 1
+            while key in target:
+                n += 1
+                key = f"{base} ({n})"
+        self.undo_stack.beginMacro(f"Move {to_pointer(source)} to {self.pointer_text(parent_path)}")
+        remove = RemoveCommand(self.model, source_parent, source_row)
+        self.undo_stack.push(remove)
+        self.undo_stack.push(InsertCommand(self.model, parent_path, min(row, len(target)), key,
+                                           remove.value, "Move"))
+        self.undo_stack.endMacro()
+        self.select_path([*parent_path, key])
+        return True
+
     def sort_keys(self, path: list[Any]) -> None:
         if isinstance(self.doc.get(path), dict):
             self.undo_stack.push(SortKeysCommand(self.model, path))
@@ -217,97 +236,6 @@ class JsonEditMixin:
         if json_type(value) != kind:
             self.undo_stack.push(SetValueCommand(self.model, path, convert(value, kind),
                                                  f"Change type to {kind}"))
-
-    # -- the message strip and the file on disk ------------------------------------------
-    def _remember_disk_state(self) -> None:
-        if not self.path:
-            return
-        try:
-            info = os.stat(self.path)
-            self._disk_stamp = (info.st_mtime, info.st_size)
-        except OSError:
-            self._disk_stamp = None
-        if self.path not in self._watcher.files():
-            self._watcher.addPath(self.path)
-        self.reload_button.hide()
-
-    @Slot(str)
-    def _on_file_changed(self, _path: str) -> None:
-        if getattr(self, "_saving", False):
-            return  # the save re-reads the stamp when it is done
-        try:
-            info = os.stat(self.path or "")
-            stamp: tuple[float, int] | None = (info.st_mtime, info.st_size)
-        except OSError:
-            stamp = None
-        if stamp is not None and self.path not in self._watcher.files():
-            self._watcher.addPath(self.path)  # replaced files (our own saves too) drop out
-        if stamp == self._disk_stamp:
-            return
-        self._show_message(f"<b>{_esc(self.title())} changed on disk</b> "
-                           f"{'(deleted)' if stamp is None else ''}. What you see is the version "
-                           "you opened; saving would overwrite the file. Reload to see the new "
-                           "version.", "warning")
-        self.reload_button.setText("Reload from disk (discards your unsaved edits)"
-                                   if self.is_modified() else "Reload from disk")
-        self.reload_button.setVisible(stamp is not None)
-
-    def _show_message(self, html: str, level: str) -> None:
-        colours = {"error": ("#fde7e7", "#9b1c1c"), "warning": ("#fff4d6", "#7a5300"),
-                   "info": ("#e8f1fb", "#1f5a96")}
-        background, foreground = colours[level]
-        self.message.setStyleSheet(f"background: {background}; color: {foreground}; padding: 4px;")
-        self.message.setText(html)
-        self.message.show()
-
-    # -- view state ------------------------------------------------------------------------------
-    def view_state(self) -> dict[str, Any]:
-        if not self.is_loaded:
-            return super().view_state()  # type: ignore[misc]
-        header = self.tree.header()
-        path = self.current_path()
-        return {
-            "mode": self.mode(),
-            "splitter": self.splitter.sizes(),
-            "side_splitter": self.side_splitter.sizes(),
-            "columns": [header.sectionSize(i) for i in range(header.count())],
-            "summary_columns": [self.summary_view.header().sectionSize(i) for i in range(3)],
-            "summary_selected": self.summary_model.node(self.summary_view.currentIndex()).path()
-            if self.summary_view.currentIndex().isValid() else None,
-            "selected": [k if isinstance(k, str | int) else str(k) for k in path] if path else None,
-        }
-
-    def apply_view_state(self, state: dict[str, Any]) -> None:
-        super().apply_view_state(state)  # type: ignore[misc]
-        if self.is_loaded:
-            self._restore_pending_view_state()
-
-    def _restore_pending_view_state(self) -> None:
-        state, self._pending_view_state = self._pending_view_state, {}
-        if not state:
-            return
-        for key, splitter in (("splitter", self.splitter), ("side_splitter", self.side_splitter)):
-            sizes = state.get(key)
-            if isinstance(sizes, list) and all(isinstance(s, int) for s in sizes):
-                splitter.setSizes(sizes)
-        for key, view in (("columns", self.tree), ("summary_columns", self.summary_view)):
-            columns = state.get(key)
-            if isinstance(columns, list):
-                for i, width in enumerate(columns[:-1]):  # the last one stretches
-                    if isinstance(width, int) and width > 0:
-                        view.header().resizeSection(i, width)
-        summary_selected = state.get("summary_selected")
-        if isinstance(summary_selected, list):
-            index = self.summary_model.index_for_path(summary_selected)
-            if index.isValid():
-                self.summary_view.setCurrentIndex(index)
-        selected = state.get("selected")
-        if isinstance(selected, list) and self.doc is not None:
-            self.select_path(selected)
-        if state.get("mode") in ("tree", "table") and self.doc is not None:
-            self.set_mode(state["mode"])
-        elif state.get("mode") == "text":
-            self.set_mode("text")
 
 
 def _fresh_key(container: dict) -> str:

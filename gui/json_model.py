@@ -8,16 +8,18 @@ document can push a command, which calls back into ``apply_*``.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import QMimeData, QModelIndex, QPersistentModelIndex, Qt, Signal
 
 from storage.json_doc import json_type, parse_number
 
 from .value_tree_model import ValueNode, ValueTreeModel, preview
 
 _Index = QModelIndex | QPersistentModelIndex
+PATH_MIME = "application/x-datashelf-value-path"  # a dragged node: {"model": id, "path": [...]}
 _TYPE_COLOURS = {"string": "#067d17", "number": "#1750eb", "boolean": "#871094", "null": "#808080"}
 
 
@@ -33,6 +35,8 @@ class EditableValueTreeModel(ValueTreeModel):
 
     # (path of the node, column, new value): 0 renames, 1 sets the value
     editRequested = Signal(object, int, object)
+    # (path of the dragged node, path of the container it was dropped in, row there)
+    moveRequested = Signal(object, object, int)
 
     def __init__(self, doc: Any, parent=None) -> None:
         super().__init__(doc.root, parent)
@@ -80,8 +84,11 @@ class EditableValueTreeModel(ValueTreeModel):
     def flags(self, index: _Index) -> Qt.ItemFlag:
         flags = super().flags(index)
         if not index.isValid():
-            return flags
+            return Qt.ItemFlag.ItemIsDropEnabled if isinstance(self._root.value, dict | list) else flags
         node: ValueNode = index.internalPointer()
+        flags |= Qt.ItemFlag.ItemIsDragEnabled
+        if isinstance(node.value, dict | list):
+            flags |= Qt.ItemFlag.ItemIsDropEnabled
         if index.column() == 0 and isinstance(node.parent.value, dict):
             flags |= Qt.ItemFlag.ItemIsEditable
         if index.column() == 1 and not isinstance(node.value, dict | list) and node.value is not None:
@@ -108,6 +115,56 @@ class EditableValueTreeModel(ValueTreeModel):
             return False
         if new != node.value or type(new) is not type(node.value):
             self.editRequested.emit(node.path(), 1, new)
+        return True
+
+    # -- drag and drop: the model only reports the move; the document pushes the command ------
+    def supportedDropActions(self) -> Qt.DropAction:
+        return Qt.DropAction.MoveAction
+
+    def supportedDragActions(self) -> Qt.DropAction:
+        return Qt.DropAction.MoveAction
+
+    def mimeTypes(self) -> list[str]:
+        return [PATH_MIME]
+
+    def mimeData(self, indexes: Sequence[QModelIndex]) -> QMimeData:
+        data = QMimeData()
+        node = next((i.internalPointer() for i in indexes if i.isValid()), None)
+        if node is not None:
+            payload = {"model": id(self), "path": node.path()}
+            data.setData(PATH_MIME, json.dumps(payload).encode())
+        return data
+
+    def dragged_path(self, data: QMimeData) -> list[Any] | None:
+        """The path of a node dragged from this model (a path from another one means nothing)."""
+        if not data.hasFormat(PATH_MIME):
+            return None
+        try:
+            payload = json.loads(bytes(data.data(PATH_MIME)).decode())
+        except ValueError:
+            return None
+        if not isinstance(payload, dict) or payload.get("model") != id(self):
+            return None
+        path = payload.get("path")
+        return path if isinstance(path, list) and path else None
+
+    def canDropMimeData(self, data: QMimeData, action: Qt.DropAction, row: int, column: int,
+                        parent: _Index) -> bool:
+        source = self.dragged_path(data)
+        if source is None or action != Qt.DropAction.MoveAction:
+            return False
+        target = self.node(parent)
+        if not isinstance(target.value, dict | list):
+            return False
+        return target.path()[:len(source)] != source  # never into itself or its descendants
+
+    def dropMimeData(self, data: QMimeData, action: Qt.DropAction, row: int, column: int,
+                     parent: _Index) -> bool:
+        if not self.canDropMimeData(data, action, row, column, parent):
+            return False
+        target = self.node(parent)
+        self.moveRequested.emit(self.dragged_path(data), target.path(),
+                                row if row >= 0 else len(target.value))
         return True
 
     # -- finding made nodes -------------------------------------------------------------------

@@ -1,4 +1,8 @@
-"""The text view of a JSON document: syntax highlighting, located errors, re-parse on edit."""
+"""The text view of a JSON document: syntax highlighting, located errors, re-parse on edit.
+
+Small documents are edited in a ``QPlainTextEdit``; big ones are shown read-only in a
+:class:`~gui.json_paged_text.PagedTextView`, which paints only the visible lines.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +12,21 @@ from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QColor, QFontDatabase, QSyntaxHighlighter, QTextCharFormat, QTextCursor
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QStackedWidget,
+    QTextEdit,
+    QVBoxLayout,
+    QWidget,
+)
 
 from storage.json_io import JsonParseError, parse_text
+from storage.json_text_index import Span, TextImage, image_of_text
+
+from .json_paged_text import PagedTextView
 
 PARSE_DELAY_MS = 400
 
@@ -73,19 +89,27 @@ class JsonTextView(QWidget):
         row.addWidget(self.goto_button)
         box = QVBoxLayout(self)
         box.setContentsMargins(0, 0, 0, 0)
-        box.addWidget(self.editor, 1)
+        self.paged = PagedTextView(self)
+        self.pages = QStackedWidget(self)
+        self.pages.addWidget(self.editor)
+        self.pages.addWidget(self.paged)
+        box.addWidget(self.pages, 1)
         box.addLayout(row)
         self.error: JsonParseError | None = None
         self.parser: Callable[[str], Any] = parse_text
         self._setting = False
+        self._image: TextImage | None = None
+        self._kind: tuple[bytes, bool] = (b"  ", False)
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(PARSE_DELAY_MS)
         self._timer.timeout.connect(self.reparse)
         self.editor.textChanged.connect(self._on_text_changed)
 
-    def set_text(self, text: str, read_only: bool = False) -> None:
-        """Show ``text`` without treating it as an edit."""
+    def set_text(self, text: str, read_only: bool = False, unit: bytes = b"  ",
+                 jsonl: bool = False) -> None:
+        """Show ``text`` without treating it as an edit (``unit``: its indentation step)."""
+        self._kind = (unit, jsonl)
         self._timer.stop()
         self._setting = True
         try:
@@ -93,13 +117,67 @@ class JsonTextView(QWidget):
         finally:
             self._setting = False
         self.editor.setReadOnly(read_only)
+        self.pages.setCurrentWidget(self.editor)
+        self._image = None
         self.set_error(None)
 
+    def set_image(self, image: TextImage | None, note: str = "") -> None:
+        """Show a big document read-only (``image``), or ``note`` while its text is made."""
+        self._timer.stop()
+        self.paged.set_image(image, note)
+        self.pages.setCurrentWidget(self.paged)
+        self.set_error(None)
+        if image is not None:
+            self.status.setText(f"{image.line_count:,} lines, read-only: a document this big is "
+                                "edited in the tree (or select a smaller node and edit its text "
+                                "on the right).")
+
+    def is_paged(self) -> bool:
+        return self.pages.currentWidget() is self.paged
+
+    def image(self) -> TextImage | None:
+        """The text as UTF-8 with line starts (made from the editor's text when needed)."""
+        if self.is_paged():
+            return self.paged.image
+        if self._image is None:
+            self._image = image_of_text(self.text(), self._kind[1], self._kind[0])
+        return self._image
+
     def text(self) -> str:
+        if self.is_paged():
+            image = self.paged.image
+            return image.data.decode("utf-8", "replace") if image is not None else ""
         return self.editor.toPlainText()
+
+    def show_span(self, span: Span | None) -> None:
+        """Highlight a node's text (byte offsets into :meth:`image`) and scroll to it."""
+        if self.is_paged():
+            self.paged.show_span(span)
+            return
+        selections = []
+        if span is not None:
+            data = self.image().data
+            start = len(data[:span[0]].decode("utf-8", "replace"))
+            end = start + len(data[span[0]:span[1]].decode("utf-8", "replace"))
+            cursor = QTextCursor(self.editor.document())
+            cursor.setPosition(start)
+            cursor.setPosition(end, QTextCursor.MoveMode.KeepAnchor)
+            selection = QTextEdit.ExtraSelection()
+            selection.cursor = cursor
+            selection.format.setBackground(QColor("#fff1a8"))
+            selections.append(selection)
+            view = QTextCursor(self.editor.document())
+            view.setPosition(end)
+            self.editor.setTextCursor(view)
+            self.editor.ensureCursorVisible()
+            view.setPosition(start)
+            self.editor.setTextCursor(view)
+            self.editor.ensureCursorVisible()
+        self.editor.setExtraSelections(selections)
 
     @Slot()
     def _on_text_changed(self) -> None:
+        self._image = None
         if not self._setting and not self.editor.isReadOnly():
             self._timer.start()
 
@@ -134,6 +212,16 @@ class JsonTextView(QWidget):
     def show_error(self) -> None:
         """Put the cursor on the error's line and column."""
         if self.error is None or self.error.location.line is None:
+            return
+        if self.is_paged() and self.paged.image is not None:
+            image = self.paged.image
+            line = min(self.error.location.line - 1, image.line_count - 1)
+            text = image.line(line)
+            column = min((self.error.location.column or 1) - 1, len(text))
+            start = int(image.line_starts[line]) + len(text[:column].encode("utf-8", "surrogatepass"))
+            end = start + max(1, len(text[column:column + 1].encode("utf-8", "surrogatepass")))
+            self.paged.show_span((start, end), "#ffb4b4")
+            self.paged.setFocus()
             return
         block = self.editor.document().findBlockByNumber(self.error.location.line - 1)
         column = min((self.error.location.column or 1) - 1, max(0, block.length() - 1))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Signal, Slot
+from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
@@ -12,12 +12,15 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QListWidget,
+    QListWidgetItem,
     QSpinBox,
     QToolButton,
     QWidget,
 )
 
-from storage.json_doc import JsonEditError, resolve_query
+from storage.json_doc import JsonEditError, resolve_query, to_pointer
+from storage.json_query import is_jsonpath, jsonpath_query
 from storage.json_search import search
 
 from .workers import Worker, run_in_worker
@@ -29,6 +32,7 @@ INDENTS = [("Indent 2", (2, False)), ("Indent 4", (4, False)), ("Indent tab", ("
 class JsonToolbar(QWidget):
     modeChosen = Signal(str)
     searchFinished = Signal()
+    queryFinished = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -37,6 +41,7 @@ class JsonToolbar(QWidget):
         self.hit = -1
         self._worker: Worker | None = None
         self._generation = 0
+        self._query_generation = 0
         box = QHBoxLayout(self)
         box.setContentsMargins(0, 0, 0, 0)
         self.mode_group = QButtonGroup(self)
@@ -82,7 +87,17 @@ class JsonToolbar(QWidget):
         box.addWidget(self.indent)
         self.query_edit = QLineEdit(self)
         self.query_edit.setMinimumWidth(80)
-        self.query_edit.setPlaceholderText("Go to path: /a/0 or $.a[0]")
+        self.query_edit.setPlaceholderText("Path: /a/0, or JSONPath $..name")
+        self.query_edit.setToolTip("A JSON Pointer (/a/0) goes to one node; a JSONPath query "
+                                   "($.a[*].name, $..id, $.a[?(@.n > 2)]) lists every match")
+        # JSONPath matches, listed under the toolbar by the document; a click selects one
+        self.results = QListWidget(parent)
+        self.results.setObjectName("jsonQueryResults")
+        self.results.hide()
+        self.results.currentRowChanged.connect(self._on_result_chosen)
+        self.results_label = QLabel(parent)
+        self.results_label.hide()
+        self._query_worker: Worker | None = None
         box.addWidget(self.query_edit, 1)
         self.search_edit.returnPressed.connect(self._on_search_return)
         self.search_edit.textChanged.connect(self._on_search_changed)
@@ -171,26 +186,91 @@ class JsonToolbar(QWidget):
             self.start_search()
             return
         self.hit = (self.hit + direction) % len(self.hits)
-        if self.document.mode() != "tree":
-            self.document.set_mode("tree")
+        if self.document.mode() == "table":
+            self.document.set_mode("tree")  # the text view follows the selection too
         self.document.select_path(self.hits[self.hit])
         more = "+" if len(self.hits) >= 10_000 else ""
         self.hit_label.setText(f"{self.hit + 1} of {len(self.hits):,}{more}")
 
     # -- path query --------------------------------------------------------------------------
+    def _query_failed(self, message: str) -> None:
+        self.query_edit.setToolTip(message)
+        self.query_edit.setStyleSheet("color: #b42318")
+        self.results_label.setText(message)
+        self.results_label.setVisible(True)
+
     @Slot()
     def _on_query(self) -> None:
         doc = self.document.doc if self.document is not None else None
         if doc is None:
             return
+        self.query_edit.setStyleSheet("")
+        self.results.hide()
+        self.results_label.hide()
+        if is_jsonpath(self.query_edit.text()):
+            self.run_jsonpath(self.query_edit.text())
+            return
         try:
             path = resolve_query(doc.root, self.query_edit.text())
         except JsonEditError as exc:
-            self.query_edit.setToolTip(str(exc))
-            self.query_edit.setStyleSheet("color: #b42318")
+            self._query_failed(str(exc))
             return
+        self.go_to(path)
+
+    def run_jsonpath(self, query: str) -> None:
+        """Run a JSONPath query in a worker; the matches are listed when it answers."""
+        self.stop_query()
+        self.results.clear()
+        generation = self._query_generation
+        self.results_label.setText("querying…")
+        self.results_label.show()
+        self._query_worker = run_in_worker(
+            jsonpath_query, self.document.doc.root, query,
+            on_result=lambda paths: self._on_query_result(generation, paths),
+            on_error=lambda exc: self._on_query_result(generation, exc))
+
+    def stop_query(self) -> None:
+        self._query_generation += 1
+        if self._query_worker is not None:
+            self._query_worker.cancel()
+            self._query_worker = None
+
+    def _on_query_result(self, generation: int, paths: Any) -> None:
+        if generation != self._query_generation:
+            return
+        self._query_worker = None
+        if isinstance(paths, BaseException):
+            self._query_failed(str(paths))
+        else:
+            self.show_results(paths)
+        self.queryFinished.emit()
+
+    def show_results(self, paths: list[list[Any]]) -> None:
+        self.results.blockSignals(True)
+        self.results.clear()
+        for path in paths:
+            item = QListWidgetItem(to_pointer(path) or "/ (the document)")
+            item.setData(Qt.ItemDataRole.UserRole, path)
+            self.results.addItem(item)
+        self.results.blockSignals(False)
+        more = "+" if len(paths) >= 10_000 else ""
+        self.results_label.setText(f"{len(paths):,}{more} match(es); pick one to select it"
+                                   if paths else "no match")
+        self.results_label.show()
+        rows = min(len(paths), 8)
+        self.results.setFixedHeight(rows * max(16, self.results.sizeHintForRow(0)) + 6)
+        self.results.setVisible(bool(paths))
+        if paths:
+            self.results.setCurrentRow(0)
+
+    @Slot(int)
+    def _on_result_chosen(self, row: int) -> None:
+        item = self.results.item(row)
+        if item is not None:
+            self.go_to(item.data(Qt.ItemDataRole.UserRole))
+
+    def go_to(self, path: list[Any]) -> None:
         self.query_edit.setToolTip("")
-        self.query_edit.setStyleSheet("")
-        if self.document.mode() != "tree":
-            self.document.set_mode("tree")
+        if self.document.mode() == "table":
+            self.document.set_mode("tree")  # the text view follows the selection too
         self.document.select_path(path)

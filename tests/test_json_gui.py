@@ -240,19 +240,6 @@ def test_jsonl_bad_lines_reported_and_rest_opens(qtbot, tmp_path, _private_dirs)
     assert document.table_model.rowCount() == 2
 
 
-def test_change_on_disk_is_noticed(qtbot, tmp_path, _private_dirs) -> None:
-    path = write_sample(tmp_path)
-    document = open_json(qtbot, _private_dirs, path)
-    assert document.save()  # our own (atomic, replacing) save is not a change on disk
-    qtbot.wait(200)
-    assert not document.reload_button.isVisible() and not document.message.isVisible()
-    path.write_text('{"changed": true, "and": "longer than before to change the size"}')
-    qtbot.waitUntil(document.reload_button.isVisible, timeout=5000)
-    assert "changed on disk" in document.message.text()
-    document.reload_button.click()
-    qtbot.waitUntil(lambda: document.doc is not None and "changed" in document.doc.root)
-
-
 def test_nan_save_is_refused_with_a_message(qtbot, tmp_path, _private_dirs) -> None:
     path = write_sample(tmp_path)
     before = path.read_bytes()
@@ -405,3 +392,4 @@ def test_indent_kept_or_chosen_by_the_user(qtbot, tmp_path, _private_dirs) -> No
     assert combo.currentText() == "Indent 4"
     assert document.save()
     assert path.read_text() == json.dumps(SAMPLE, indent=4) + "\n"
+
