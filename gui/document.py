@@ -67,8 +67,19 @@ class Document(QWidget):
         return dict(self._pending_view_state)
 
     def apply_view_state(self, state: dict[str, Any]) -> None:
-        """Restore what :meth:`view_state` returned (after loading, if not loaded yet)."""
+        """Restore what :meth:`view_state` returned: now if loaded, else once the content arrives."""
         self._pending_view_state = dict(state)
+        if self.is_loaded:
+            self._restore_pending_view_state()
+
+    def _restore_pending_view_state(self) -> None:
+        """Hand the waiting view state, once, to :meth:`restore_view_state` (call after loading)."""
+        state, self._pending_view_state = self._pending_view_state, {}
+        if state:
+            self.restore_view_state(state)
+
+    def restore_view_state(self, state: dict[str, Any]) -> None:
+        """Subclasses put back splitters, columns and selection from ``state`` (plain JSON data)."""
 
     def mark_loaded(self) -> None:
         self.is_loaded = True

@@ -278,13 +278,7 @@ class FileDocument(Document):
     def view_state(self) -> dict[str, Any]:
         return {"mode": self.mode} if self.is_loaded else super().view_state()
 
-    def apply_view_state(self, state: dict[str, Any]) -> None:
-        super().apply_view_state(state)
-        if self.is_loaded:
-            self._restore_pending_view_state()
-
-    def _restore_pending_view_state(self) -> None:
-        state, self._pending_view_state = self._pending_view_state, {}
+    def restore_view_state(self, state: dict[str, Any]) -> None:
         mode = state.get("mode")
         if mode in MODES and mode != self.mode:
             self.set_mode(mode)

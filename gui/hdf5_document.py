@@ -323,11 +323,6 @@ class Hdf5Document(Hdf5EditMixin, Hdf5PlotMixin, Document):
             state["index"] = list(self.axes.index())
         return state
 
-    def apply_view_state(self, state: dict[str, Any]) -> None:
-        super().apply_view_state(state)
-        if self.is_loaded:
-            self._restore_pending_view_state()
-
     def file_size(self) -> int | None:
         try:
             return os.stat(self.path).st_size if self.path else None

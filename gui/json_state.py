@@ -146,13 +146,7 @@ class JsonStateMixin:
             **self.table_view_state(),
         }
 
-    def apply_view_state(self, state: dict[str, Any]) -> None:
-        super().apply_view_state(state)  # type: ignore[misc]
-        if self.is_loaded:
-            self._restore_pending_view_state()
-
-    def _restore_pending_view_state(self) -> None:
-        state, self._pending_view_state = self._pending_view_state, {}
+    def restore_view_state(self, state: dict[str, Any]) -> None:
         if not state:
             return
         for key, splitter in (("splitter", self.splitter), ("side_splitter", self.side_splitter)):

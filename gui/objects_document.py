@@ -88,6 +88,7 @@ class ObjectsDocument(Document):
         self.protocol_combo.setToolTip("Pickle protocol used when saving")
         self.protocol_combo.activated.connect(lambda _i: self.statusChanged.emit())
         self.view = ObjectsView(self.undo_stack, page)
+        self.view.file_path = self.path
         self.view.selectionMoved.connect(self.viewStateChanged)
         self.view.splitter.splitterMoved.connect(self.viewStateChanged)
         self.splitter = QSplitter(Qt.Orientation.Horizontal, page)
@@ -341,13 +342,7 @@ class ObjectsDocument(Document):
             state["key"] = self.shelf_panel.current_key()
         return state
 
-    def apply_view_state(self, state: dict[str, Any]) -> None:
-        super().apply_view_state(state)
-        if self.is_loaded:
-            self._restore_pending_view_state()
-
-    def _restore_pending_view_state(self) -> None:
-        state, self._pending_view_state = self._pending_view_state, {}
+    def restore_view_state(self, state: dict[str, Any]) -> None:
         if isinstance(state.get("key"), str) and self.shelf_panel is not None:
             self.shelf_panel.select_key(state["key"])
         for splitter, name in ((self.splitter, "splitter"), (self.view.splitter, "detail")):

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from storage.object_doc import EDIT_TYPES, ObjectDoc, ObjectEditError, edit_text, parse_key, parse_scalar
+from storage.pickle_nodes import CallNode, GlobalNode
 
 from .json_commands import InsertCommand, MoveCommand, RemoveCommand, RenameCommand, SetValueCommand
 from .object_model import ObjectTreeModel, value_preview
@@ -114,6 +115,7 @@ class ObjectsView(QWidget):
         self.text.setReadOnly(True)
         self.text.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
         self.array_pane: ArrayPane | None = None
+        self.file_path: str | None = None  # where old joblib files' companion arrays are looked up
         self.detail = QStackedWidget(self)
         self.detail.addWidget(self.text)
         self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
@@ -176,6 +178,13 @@ class ObjectsView(QWidget):
         self.selectionMoved.emit()
 
     def _show_value(self, value: Any) -> None:
+        companion = self._companion(value)
+        if isinstance(companion, str):
+            self.detail.setCurrentWidget(self.text)
+            self.text.setPlainText(companion)
+            return
+        if companion is not None:
+            value = companion
         if is_array(value):
             if self.array_pane is None:
                 self.array_pane = ArrayPane(self)
@@ -191,6 +200,29 @@ class ObjectsView(QWidget):
         else:
             text = value_preview(value) if not isinstance(value, bytes) else repr(value)
         self.text.setPlainText(text[:_DETAIL_LIMIT] + ("…" if len(text) > _DETAIL_LIMIT else ""))
+
+    def _companion(self, value: Any) -> Any:
+        """For an old joblib array wrapper: the array in its companion file, or why it is missing."""
+        if not isinstance(value, CallNode) or self.file_path is None:
+            return None
+        func = value.func
+        if not isinstance(func, GlobalNode) or func.name not in ("NDArrayWrapper", "ZNDArrayWrapper"):
+            return None
+        state = value.state if isinstance(value.state, dict) else {}
+        filename = state.get("filename")
+        if not isinstance(filename, str):
+            return None
+        from storage.errors import KnownError
+        from storage.joblib_io import read_companion
+
+        init = state.get("init_args") if isinstance(state.get("init_args"), tuple) else ()
+        try:
+            array = read_companion(self.file_path, filename,
+                                   dtype=init[1] if len(init) > 1 else None,
+                                   shape=init[0] if init and isinstance(init[0], tuple) else None)
+        except (KnownError, ValueError, TypeError) as exc:
+            return f"Array kept in the companion file {filename}: {exc}"
+        return array if is_array(array) else f"Array kept in {filename}: an object array (not shown)"
 
     def refresh_detail(self) -> None:
         index = self.tree.currentIndex()

@@ -270,13 +270,7 @@ class OverviewDocument(Document):
             if current.isValid() else None,
         }
 
-    def apply_view_state(self, state: dict[str, Any]) -> None:
-        super().apply_view_state(state)
-        if self.is_loaded:
-            self._restore_pending_view_state()
-
-    def _restore_pending_view_state(self) -> None:
-        state, self._pending_view_state = self._pending_view_state, {}
+    def restore_view_state(self, state: dict[str, Any]) -> None:
         if not state:
             return
         for key, splitter in (("splitter", self.splitter), ("left_splitter", self.left_splitter)):

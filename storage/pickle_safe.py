@@ -105,11 +105,15 @@ class PickleLoadError(ParseError):
 
 
 class _Exact:
-    """Only read/readinto/readline, so the C unpickler never reads ahead of what it parses."""
+    """Only read/readline, so the C unpickler never reads ahead of what it parses.
+
+    No ``readinto`` either: on a corrupt BYTEARRAY8 the C unpickler's readinto path frees a
+    bytearray that still has a buffer exported ("SystemError: deallocated bytearray object has
+    exported buffers", found by the bit-flip test); read() and a copy avoid it.
+    """
 
     def __init__(self, raw: BinaryIO) -> None:
         self.read, self.readline = raw.read, raw.readline
-        self.readinto = getattr(raw, "readinto", None)
         self.tell = raw.tell
 
 
@@ -130,6 +134,28 @@ def _memo_bomb(data: bytes | memoryview, start: int) -> bool:
     digits = len(str(size))
     return any(int(m.group(1)) > size
                for m in re.finditer(rb"p(\d{%d,})\r?\n" % digits, bytes(data[start:start + 64 * 1024**2])))
+
+
+def _oversized_bytearray(data: bytes | memoryview, start: int) -> bool:
+    """True when a BYTEARRAY8 could ask for more bytes than the input holds.
+
+    CPython 3.11's C unpickler allocates that bytearray first; when the allocation fails it frees
+    a half-made object and prints "SystemError: deallocated bytearray object has exported
+    buffers" (found by the bit-flip test). The Python unpickler fails cleanly instead.
+    """
+    size = len(data) - start
+    if size < 10:
+        return False
+    import numpy as np
+
+    raw = np.frombuffer(data, np.uint8)[start:]
+    at = np.flatnonzero(raw[:-8] == 0x96) + 1
+    if not at.size:
+        return False
+    length = np.zeros(at.size, np.uint64)
+    for shift in range(8):
+        length |= raw[at + shift].astype(np.uint64) << np.uint64(8 * shift)
+    return bool(int(length.max()) > size)
 
 
 @contextlib.contextmanager
@@ -266,7 +292,7 @@ def _load_at(data: bytes | memoryview, start: int, joblib: bool, limits: Limits)
 
     bomb = not joblib and _memo_bomb(data, start)
     slow = (joblib or bool(copyreg._extension_registry) or bool(copyreg._extension_cache)  # type: ignore[attr-defined]
-            or (bomb and not _can_cap()))
+            or (bomb and not _can_cap()) or _oversized_bytearray(data, start))
     plans = [(True, True)] if slow else [(False, False), (True, False)]
     error: BaseException | None = None
     loaded = None

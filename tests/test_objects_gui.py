@@ -182,3 +182,21 @@ def test_a_million_items_open_lazily(qtbot, tmp_path: Path) -> None:
     top = document.view.model.index(0, 0)
     qtbot.waitUntil(lambda: document.view.model.rowCount(top) > 0)
     assert document.view.model.rowCount(top) < 1_000_000  # made in batches, not all at once
+
+
+def test_old_joblib_companion_arrays_are_shown(qtbot, tmp_path: Path) -> None:
+    from joblib.numpy_pickle_compat import NDArrayWrapper
+
+    array = np.arange(12, dtype="<i8").reshape(3, 4)
+    data = pickle.dumps({"weights": NDArrayWrapper("old.pkl_01.npy", np.ndarray)}, protocol=2)
+    path = tmp_path / "old.pkl"
+    path.write_bytes(data.replace(b"joblib.numpy_pickle_compat\n", b"joblib.numpy_pickle\n"))
+    np.save(tmp_path / "old.pkl_01.npy", array)
+    _window, document = open_one(qtbot, tmp_path, path)
+    assert document.view.select_path([0, "weights"])
+    pane = document.view.array_pane
+    assert pane is not None and "shape (3, 4)" in pane.info.text()
+    assert document.view.detail.currentWidget() is pane
+    (tmp_path / "old.pkl_01.npy").unlink()
+    document.view.refresh_detail()
+    assert "missing" in document.view.text.toPlainText()
