@@ -56,7 +56,7 @@ def _load_shelf(path: str, key: str | None) -> Any:
     import shelve
 
     try:
-        shelf = shelve.open(_shelf_name(path), flag="r")
+        shelf = shelve.open(_shelf_name(path), flag="r")  # noqa: SIM115 (closed below)
     except Exception as exc:
         raise _Failure("open", exc) from None
     with shelf:

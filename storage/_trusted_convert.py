@@ -134,7 +134,7 @@ class Converter:
     def _visit(self, obj: Any, depth: int) -> tuple[Any, Gen | None]:
         """``(value, None)`` when done at once, or ``(placeholder, generator)`` for a container."""
         cls = type(obj)
-        if cls in _LEAVES or (cls in (datetime, time) and (obj.tzinfo is None or type(obj.tzinfo) is timezone)):
+        if cls in _LEAVES or (cls in (datetime, time) and type(obj.tzinfo) in (type(None), timezone)):
             self.nodes += 1
             return obj, None
         memo = self._memo.get(id(obj))

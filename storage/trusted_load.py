@@ -267,8 +267,8 @@ def _run(path: str, kind: str, key: str | bytes | None, timeout: float, cancel: 
                                            phase="cancel")
             if time.monotonic() - started > timeout:
                 _kill(proc)
-                raise TrustedLoadTimeout(f"Loading took longer than {timeout:g} s and was stopped. The file's "
-                                         "code may be waiting or looping.", phase="timeout")
+                raise TrustedLoadTimeout(f"Loading took longer than {timeout:g} s and was stopped. "
+                                         "The file's code may be waiting or looping.", phase="timeout")
     finally:
         if proc.poll() is None:
             _kill(proc)
