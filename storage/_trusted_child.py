@@ -138,11 +138,12 @@ def main(spec_json: str) -> None:
         except BaseException as exc:  # SystemExit too: a file may call sys.exit()
             raise _Failure("load", exc) from None
         try:
-            # the tree is at most max_depth deep, and pickling it recurses a few frames per level
-            sys.setrecursionlimit(max(sys.getrecursionlimit(), spec["max_depth"] * 8 + 2000))
             converter = Converter(spec["max_nodes"], spec["max_depth"])
             tree = converter.convert(value)
             meta = {"repr_count": converter.repr_count, "truncated": converter.truncated, "stacked": stacked}
+            # The tree is at most max_depth deep and pickling it recurses a few C frames per level; the
+            # limit is raised only here, where no code of the file's runs (repr() ran under the default).
+            sys.setrecursionlimit(max(sys.getrecursionlimit(), spec["max_depth"] * 8 + 2000))
             data = pickle.dumps((meta, tree), protocol=5)
         except BaseException as exc:
             raise _Failure("convert", exc) from None

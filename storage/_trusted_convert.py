@@ -14,11 +14,13 @@ import types
 from collections.abc import Generator, Sequence
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
+from time import perf_counter
 from typing import Any
 
 from .trusted_load import Repr
 
 REPR_LIMIT = 10_000
+REPR_BUDGET = 5.0  # seconds
 _LEAVES = frozenset({type(None), bool, int, float, complex, str, bytes, Decimal, date, timedelta})
 # Objects whose __dict__ is the world (modules, classes, functions): shown by repr only.
 _OPAQUE = (type, types.ModuleType, types.FunctionType, types.BuiltinFunctionType, types.MethodType,
@@ -96,6 +98,7 @@ class Converter:
         self.truncated = False
         self._memo: dict[int, Any] = {}
         self._keep: list[Any] = []  # originals stay alive so their ids are never reused
+        self._repr_seconds = 0.0
         self._np = sys.modules.get("numpy")  # only a file that loaded numpy can hold arrays
 
     def convert(self, root: Any) -> Any:
@@ -168,10 +171,20 @@ class Converter:
             if payload is not None:
                 self._remember(obj, payload)
                 return payload, None
-        rep = Repr(type_name(obj), safe_repr(obj))
+        rep = Repr(type_name(obj), self._repr(obj))
         self.repr_count += 1
         self._remember(obj, rep)
         return rep, self._fill_repr(obj, rep)
+
+    def _repr(self, obj: Any) -> str:
+        """``safe_repr`` until reprs have taken ``REPR_BUDGET`` seconds in all: nested objects whose
+        repr includes their children's make the total quadratic, and the tree shows the children anyway."""
+        if self._repr_seconds > REPR_BUDGET:
+            return "<repr skipped: the object's reprs took too long in all>"
+        started = perf_counter()
+        text = safe_repr(obj)
+        self._repr_seconds += perf_counter() - started
+        return text
 
     def _numpy(self, obj: Any) -> NpyPayload | None:
         """``.npy`` bytes for a plain array or numpy scalar without objects, else None."""

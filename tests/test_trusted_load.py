@@ -276,3 +276,30 @@ def test_result_reader_builds_nothing_else(tmp_path: Path) -> None:
         with recorded() as events, pytest.raises(pickle.UnpicklingError, match="not allowed"):
             read_result(pickle.dumps((meta, forbidden), protocol=2))
         assert "pickle.find_class" not in [name for name, _ in events]
+
+
+def test_result_reader_cannot_modify_its_own_functions() -> None:
+    from storage import trusted_load as module
+
+    # GLOBAL _new_repr, then BUILD with slot state {"__doc__": "owned"} on it, then STOP
+    stream = (b"\x80\x02cstorage.trusted_load\n_new_repr\nN}X\x07\x00\x00\x00__doc__X\x05\x00\x00\x00owneds"
+              b"\x86b0}(X\n\x00\x00\x00repr_countK\x00X\t\x00\x00\x00truncated\x89X\x07\x00\x00\x00stacked"
+              b"K\x01uN\x86.")
+    with contextlib.suppress(pickle.UnpicklingError, TypeError, AttributeError):
+        read_result(stream)
+    assert module._new_repr.__doc__ != "owned"
+
+
+def test_200000_nested_objects_are_cut_not_crashed(tmp_path: Path) -> None:
+    # p0.y = p1, p1.y = p2, ...: built with opcodes, since pickling it here would need deep recursion
+    depth = 200_000
+    level = b"h\x00)\x81}X\x01\x00\x00\x00xK\x07sX\x01\x00\x00\x00y"
+    path = tmp_path / "chain.pkl"
+    path.write_bytes(b"\x80\x02ctests.trust_fixtures\nPoint\nq\x00" + level * depth + b"h\x00)\x81}b"
+                     + b"sb" * depth + b".")
+    result = trusted_load(path, "pickle", extra_path=[ROOT])
+    node, levels = result.value, 0
+    while not node.cut:
+        assert node.type_qualname == "tests.trust_fixtures.Point" and node.attributes["x"] == 7
+        node, levels = node.attributes["y"], levels + 1
+    assert levels == 1001 and result.truncated and result.repr_count == levels
