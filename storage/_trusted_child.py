@@ -8,6 +8,7 @@ finalisers) runs after the result is written.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import pickle
@@ -129,6 +130,7 @@ def _exit(code: int) -> None:
 def main(spec_json: str) -> None:
     """Load, convert and write the result named in ``spec_json``; never returns."""
     spec = json.loads(spec_json)
+    gc.disable()  # a short-lived process that ends with os._exit: full collections would only cost time
     sys.path.extend(spec["extra_path"])
     try:
         try:

@@ -22,6 +22,8 @@ from .trusted_load import Repr
 REPR_LIMIT = 10_000
 REPR_BUDGET = 5.0  # seconds
 _LEAVES = frozenset({type(None), bool, int, float, complex, str, bytes, Decimal, date, timedelta})
+_CLOCKS = frozenset({datetime, time})  # plain values when naive or with a fixed-offset timezone
+_ZONES = frozenset({type(None), timezone})
 # Objects whose __dict__ is the world (modules, classes, functions): shown by repr only.
 _OPAQUE = (type, types.ModuleType, types.FunctionType, types.BuiltinFunctionType, types.MethodType,
            types.CodeType, types.FrameType)
@@ -130,14 +132,10 @@ class Converter:
         self.truncated = True
         return Repr("…", f"<{count:,} more not shown: over the limit of {self.max_nodes:,} values>", cut=True)
 
-    @property
-    def _full(self) -> bool:
-        return self.nodes >= self.max_nodes
-
     def _visit(self, obj: Any, depth: int) -> tuple[Any, Gen | None]:
         """``(value, None)`` when done at once, or ``(placeholder, generator)`` for a container."""
         cls = type(obj)
-        if cls in _LEAVES or (cls in (datetime, time) and type(obj.tzinfo) in (type(None), timezone)):
+        if cls in _LEAVES or (cls in _CLOCKS and type(obj.tzinfo) in _ZONES):
             self.nodes += 1
             return obj, None
         memo = self._memo.get(id(obj))
@@ -201,47 +199,65 @@ class Converter:
         np.save(buffer, obj, allow_pickle=False)
         return NpyPayload(buffer.getvalue(), scalar)
 
+    # The fills take plain scalars inline (no generator round trip): most of a big tree is leaves.
+
     def _fill_list(self, items: Sequence[Any], target: list) -> Gen:
-        index = 0
+        index, limit = 0, self.max_nodes
         while index < len(items):  # by index: a list may not be snapshotted cheaply
-            if self._full:
+            if self.nodes >= limit:
                 target.append(self._more(len(items) - index))
                 break
-            target.append((yield items[index]))
+            item = items[index]
+            cls = type(item)
+            if cls in _LEAVES or (cls in _CLOCKS and type(item.tzinfo) in _ZONES):
+                self.nodes += 1
+                target.append(item)
+            else:
+                target.append((yield item))
             index += 1
         return target
 
     def _fill_set(self, items: list, target: set) -> Gen:
+        limit = self.max_nodes
         for index, item in enumerate(items):
-            if self._full:
+            if self.nodes >= limit:
                 target.add(self._more(len(items) - index))
                 break
-            target.add((yield item))
+            cls = type(item)
+            if cls in _LEAVES or (cls in _CLOCKS and type(item.tzinfo) in _ZONES):
+                self.nodes += 1
+                target.add(item)
+            else:
+                target.add((yield item))
         return target
 
     def _fill_dict(self, pairs: list[tuple[Any, Any]], target: dict) -> Gen:
+        limit = self.max_nodes
         for index, (key, item) in enumerate(pairs):
-            if self._full:
+            if self.nodes >= limit:
                 target[self._more(len(pairs) - index)] = None
                 break
-            new_key = yield key
-            new_item = yield item
-            try:
-                hash(new_key)
-            except TypeError:
-                new_key = safe_repr(key)
-            target[new_key] = new_item
+            if type(key) is str:
+                self.nodes += 1
+                new_key = key
+            else:
+                new_key = yield key
+                try:
+                    hash(new_key)
+                except TypeError:
+                    new_key = safe_repr(key)
+            cls = type(item)
+            if cls in _LEAVES or (cls in _CLOCKS and type(item.tzinfo) in _ZONES):
+                self.nodes += 1
+                target[new_key] = item
+            else:
+                target[new_key] = yield item
         return target
 
     def _immutable(self, obj: Any, items: list, cls: type) -> Gen:
         """A tuple or frozenset: children first. If a cycle through a mutable child rebuilt this
         object meanwhile (pickle does the same for recursive tuples), that copy wins."""
-        done: list = []
-        for index, item in enumerate(items):
-            if self._full:
-                done.append(self._more(len(items) - index))
-                break
-            done.append((yield item))
+        done: list = yield from self._fill_list(items, [])
         value = tuple(done) if cls is tuple else frozenset(done)
         existing = self._memo.get(id(obj))
         if existing is not None:
@@ -282,9 +298,7 @@ class Converter:
             return (yield from self._fill_set(list(set.__iter__(obj)), set()))
         if isinstance(obj, tuple | frozenset):
             items = list(tuple.__iter__(obj) if isinstance(obj, tuple) else frozenset.__iter__(obj))
-            done = []
-            for item in items:
-                done.append((yield item))
+            done = yield from self._fill_list(items, [])
             return tuple(done) if isinstance(obj, tuple) else frozenset(done)
         for base, make in ((bool, bool), (int, int.__index__), (float, float.__float__), (complex, complex),
                            (str, str.__str__), (bytes, bytes), (bytearray, bytearray)):
