@@ -100,8 +100,15 @@ def load(path: str, kind: str, key: str | None) -> tuple[Any, int]:
 
 
 def _type_of(exc: BaseException) -> str:
+    """The exception's name as users know it: ``pickle.UnpicklingError``, not ``_pickle.…``."""
     cls = type(exc)
-    return cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
+    module = cls.__module__
+    if module == "builtins":
+        return cls.__qualname__
+    public = sys.modules.get(module[1:]) if module.startswith("_") else None
+    if public is not None and getattr(public, cls.__name__, None) is cls:
+        module = module[1:]
+    return f"{module}.{cls.__qualname__}"
 
 
 def _report(spec: dict, failure: _Failure) -> None:

@@ -118,7 +118,14 @@ class Converter:
                 stack.pop()
                 send = stop.value
                 continue
-            send, sub = self._visit(child, depth + 1)
+            except Exception as exc:  # one odd object must not lose the whole tree
+                stack.pop()
+                send = self._failed(exc)
+                continue
+            try:
+                send, sub = self._visit(child, depth + 1)
+            except Exception as exc:
+                send, sub = self._failed(exc, child), None
             if sub is not None:
                 stack.append((sub, depth + 1))
                 send = None
@@ -127,6 +134,11 @@ class Converter:
     def _remember(self, obj: Any, value: Any) -> None:
         self._memo[id(obj)] = value
         self._keep.append(obj)
+
+    def _failed(self, exc: Exception, obj: Any = None) -> Repr:
+        self.truncated = True
+        return Repr("?" if obj is None else type_name(obj),
+                    f"<could not be shown: {type(exc).__name__}: {exc}>"[:REPR_LIMIT], cut=True)
 
     def _more(self, count: int) -> Repr:
         self.truncated = True
@@ -268,16 +280,17 @@ class Converter:
     def _fill_repr(self, obj: Any, rep: Repr) -> Gen:
         """The built-in value inside a subclass, then the attributes."""
         np = self._np
-        if np is not None and isinstance(obj, np.ndarray):
+        cls = type(obj)  # not isinstance: a proxy's __class__ may claim to be a dict
+        if np is not None and issubclass(cls, np.ndarray):
             if obj.dtype.hasobject:
                 items = obj.tolist()
                 self._keep.append(items)
                 rep.value = yield items
             else:
                 rep.value = yield np.asarray(obj)
-        elif isinstance(obj, _BASES):
+        elif issubclass(cls, _BASES):
             rep.value = yield from self._base_value(obj)
-        if isinstance(obj, _OPAQUE):
+        if issubclass(cls, _OPAQUE):
             return rep
         try:
             attrs = getattr(obj, "__dict__", None)
@@ -290,19 +303,20 @@ class Converter:
 
     def _base_value(self, obj: Any) -> Gen:
         """A subclass's content as its exact built-in base type, children converted."""
-        if isinstance(obj, dict):
+        cls = type(obj)
+        if issubclass(cls, dict):
             return (yield from self._fill_dict(list(dict.items(obj)), {}))
-        if isinstance(obj, list):
+        if issubclass(cls, list):
             return (yield from self._fill_list(list(list.__iter__(obj)), []))
-        if isinstance(obj, set):
+        if issubclass(cls, set):
             return (yield from self._fill_set(list(set.__iter__(obj)), set()))
-        if isinstance(obj, tuple | frozenset):
-            items = list(tuple.__iter__(obj) if isinstance(obj, tuple) else frozenset.__iter__(obj))
-            done = yield from self._fill_list(items, [])
-            return tuple(done) if isinstance(obj, tuple) else frozenset(done)
-        for base, make in ((bool, bool), (int, int.__index__), (float, float.__float__), (complex, complex),
+        if issubclass(cls, tuple):
+            return tuple((yield from self._fill_list(list(tuple.__iter__(obj)), [])))
+        if issubclass(cls, frozenset):
+            return frozenset((yield from self._fill_list(list(frozenset.__iter__(obj)), [])))
+        for base, make in ((int, int.__index__), (float, float.__float__), (complex, complex),
                            (str, str.__str__), (bytes, bytes), (bytearray, bytearray)):
-            if isinstance(obj, base):
+            if issubclass(cls, base):
                 try:
                     value = make(obj)
                 except Exception:

@@ -6,11 +6,12 @@ import contextlib
 import dbm.dumb
 import os
 import pickle
+import re
 import shelve
 import sys
 import tempfile
 import time
-from collections import OrderedDict
+from collections import Counter, OrderedDict, defaultdict
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
@@ -31,7 +32,7 @@ from storage.trusted_load import (
 )
 from tests import trust_fixtures
 from tests.audit_helpers import Canary
-from tests.trust_fixtures import BadRepr, Pair, Payload, Point, Slotted
+from tests.trust_fixtures import BadRepr, Color, Pair, Payload, Point, Slotted, Tag
 
 ROOT = str(Path(__file__).resolve().parents[1])
 
@@ -303,3 +304,40 @@ def test_200000_nested_objects_are_cut_not_crashed(tmp_path: Path) -> None:
         assert node.type_qualname == "tests.trust_fixtures.Point" and node.attributes["x"] == 7
         node, levels = node.attributes["y"], levels + 1
     assert levels == 1001 and result.truncated and result.repr_count == levels
+
+
+def test_subclasses_of_builtins_keep_their_value(tmp_path: Path) -> None:
+    tag = Tag("hello")
+    tag.note = "n"
+    counts = Counter("aab")
+    table = defaultdict(list, {"k": [1]})
+    value = trusted_load(dump(tmp_path, [Color.RED, tag, counts, table]), "pickle", extra_path=[ROOT]).value
+    red, shown_tag, shown_counts, shown_table = value
+    assert red.type_qualname == "tests.trust_fixtures.Color" and red.value == 1 and type(red.value) is int
+    assert red.repr_text == "<Color.RED: 1>"
+    assert shown_tag.value == "hello" and type(shown_tag.value) is str
+    assert shown_tag.attributes == {"note": "n"}
+    assert shown_counts.type_qualname == "collections.Counter" and shown_counts.value == {"a": 2, "b": 1}
+    assert shown_table.value == {"k": [1]} and shown_table.type_qualname == "collections.defaultdict"
+
+
+def test_object_lying_about_its_class(tmp_path: Path) -> None:
+    path = tmp_path / "liar.pkl"
+    path.write_bytes(b"\x80\x02ctests.trust_fixtures\nLiar\n)\x81.")  # pickle.dumps refuses to write it
+    liar = trusted_load(path, "pickle", extra_path=[ROOT]).value
+    assert isinstance(liar, Repr) and liar.type_qualname == "tests.trust_fixtures.Liar"
+    assert liar.value is None and liar.attributes == {}
+
+
+@pytest.mark.parametrize(("content", "kind", "expected"), [
+    (pickle.dumps([1, 2, 3])[:-3], "pickle", "failed: pickle.UnpicklingError: pickle data was truncated"),
+    (b"", "pickle", "failed: EOFError: Ran out of input"),
+    (b"garbage" * 100, "shelve", "could not be opened for loading: dbm.error"),
+    (b"garbage", "npy", "failed: pickle.UnpicklingError: Failed to interpret file"),
+])
+def test_bad_files_give_clear_errors(tmp_path: Path, content: bytes, kind: str, expected: str) -> None:
+    path = tmp_path / "bad"
+    path.write_bytes(content)
+    with pytest.raises(TrustedLoadError, match=re.escape(expected)):
+        trusted_load(path, kind)
+    assert path.read_bytes() == content

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from collections import namedtuple
 
 
@@ -45,3 +46,19 @@ class Payload:
 
 
 Pair = namedtuple("Pair", "left right")
+
+
+class Color(enum.IntEnum):
+    RED = 1
+
+
+class Tag(str):
+    """A str subclass with an attribute."""
+
+
+class Liar:
+    """Claims to be a dict (as mocks and proxies do) but is not one."""
+
+    @property
+    def __class__(self):
+        return dict
