@@ -18,9 +18,11 @@ from storage.object_doc import (
     ObjectEditError,
     child_count,
     edit_text,
+    is_repr,
     kind_of,
     parse_key,
     parse_scalar,
+    repr_parts,
     type_label,
 )
 from storage.pickle_nodes import CallNode, GlobalNode, PersistentNode
@@ -37,6 +39,8 @@ def value_preview(value: Any) -> str:
     """One line for the Value column, in Python's own notation where that reads best."""
     if isinstance(value, CallNode | PersistentNode):
         return value.label()
+    if is_repr(value):
+        return value.repr_text.replace("\n", "⏎")[:_PREVIEW]
     if isinstance(value, type):
         label = getattr(value, "label", None)
         if isinstance(value, GlobalNode) and callable(label):
@@ -86,8 +90,9 @@ class ObjectNode(ValueNode):
         start = len(children)
         if isinstance(value, set | frozenset):
             pairs = ((start + i, v) for i, v in enumerate(islice(value, start, start + count)))
-        elif isinstance(value, CallNode | PersistentNode):
-            pairs = iter(value.parts()[start:start + count])
+        elif isinstance(value, CallNode | PersistentNode) or is_repr(value):
+            parts = value.parts() if not is_repr(value) else repr_parts(value)
+            pairs = iter(parts[start:start + count])
         else:
             return 0
         new = [ObjectNode(k, v, self, start + i) for i, (k, v) in enumerate(pairs)]

@@ -29,6 +29,19 @@ class ObjectEditError(KnownError):
     """An edit that the value at the path cannot take."""
 
 
+def repr_parts(value: Any) -> list[tuple[Any, Any]]:
+    """A trusted load's Repr: its built-in value (if any) and its attributes, as children."""
+    parts: list[tuple[Any, Any]] = []
+    if value.value is not None:
+        parts.append(("(value)", value.value))
+    parts.extend(value.attributes.items())
+    return parts
+
+
+def is_repr(value: Any) -> bool:
+    return type(value).__name__ == "Repr" and type(value).__module__ == "storage.trusted_load"
+
+
 def children_of(value: Any) -> list[tuple[Any, Any]] | None:
     """(key, child) pairs for a container or node, None for a leaf (used for small containers)."""
     if isinstance(value, dict):
@@ -39,6 +52,8 @@ def children_of(value: Any) -> list[tuple[Any, Any]] | None:
         return list(enumerate(value))
     if isinstance(value, CallNode | PersistentNode):
         return value.parts()
+    if is_repr(value):
+        return repr_parts(value)
     return None
 
 
@@ -47,6 +62,8 @@ def child_count(value: Any) -> int:
         return len(value)
     if isinstance(value, CallNode | PersistentNode):
         return len(value.parts())
+    if is_repr(value):
+        return len(value.attributes) + (value.value is not None)
     return 0
 
 
@@ -55,8 +72,8 @@ def child(value: Any, key: Any) -> Any:
         return value[key]
     if isinstance(value, SETS):
         return next(islice(iter(value), key, None))
-    if isinstance(value, CallNode | PersistentNode):
-        for name, part in value.parts():
+    if isinstance(value, CallNode | PersistentNode) or is_repr(value):
+        for name, part in (value.parts() if not is_repr(value) else repr_parts(value)):
             if name == key:
                 return part
     raise KeyError(key)
@@ -71,6 +88,8 @@ def type_label(value: Any) -> str:
         return "persistent id"
     if isinstance(value, type):
         return "global"
+    if is_repr(value):
+        return value.type_qualname
     name = type(value).__name__
     if type(value).__module__ not in ("builtins", "datetime", "decimal", "collections"):
         name = f"{type(value).__module__}.{name}"

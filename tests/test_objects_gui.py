@@ -200,3 +200,32 @@ def test_old_joblib_companion_arrays_are_shown(qtbot, tmp_path: Path) -> None:
     (tmp_path / "old.pkl_01.npy").unlink()
     document.view.refresh_detail()
     assert "missing" in document.view.text.toPlainText()
+
+
+def test_trust_and_load_runs_in_another_process_and_shows_reprs(qtbot, tmp_path: Path, monkeypatch) -> None:
+    from PySide6.QtWidgets import QMessageBox
+
+    canary = tmp_path / "canary"
+    path = tmp_path / "trusted.pkl"
+    path.write_bytes(pickle.dumps({"data": collections.OrderedDict(a=1), "ran": Canary(str(canary))}, 4))
+    window, document = open_one(qtbot, tmp_path, path)
+    assert not canary.exists()
+    asked = []
+
+    def answer(box: QMessageBox) -> int:
+        asked.append(box.text())
+        box.done(0)
+        return 0
+
+    # The confirmation names the dangerous call; cancelling loads nothing.
+    monkeypatch.setattr(QMessageBox, "exec", answer)
+    document.trust_and_load()
+    assert asked and "open" in asked[0] and not document.trusted and not canary.exists()
+    document.load_trusted()  # what "Trust and load" does once confirmed
+    qtbot.waitUntil(lambda: document.trusted, timeout=30_000)
+    assert canary.exists()  # the file's code ran: in the child process
+    model = document.view.model
+    ran = model.index_for_path([0, "ran"])
+    assert ran.isValid() and "TextIOWrapper" in ran.siblingAtColumn(2).data()
+    assert model.index_for_path([0, "data", "(value)", "a"]).siblingAtColumn(1).data() == "1"
+    assert not document.can_save() and not window.save_current()
