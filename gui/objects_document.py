@@ -148,10 +148,12 @@ class ObjectsDocument(Document):
         self.trusted = False
         self.undo_stack.clear()
         self.safety.show_report(result)
+        self.safety.trust_button.setText("Trust and load…")
         self.safety.trust_button.setEnabled(result.kind in ("pickle", "joblib", "npy", "npz", "shelve"))
         self._fill_protocols(result.protocol)
-        self.protocol_combo.setVisible(result.shelf is None and result.kind in ("pickle", "joblib"))
-        self.protocol_label.setVisible(self.protocol_combo.isVisibleTo(self))
+        pickled = result.shelf is None and result.kind in ("pickle", "joblib")
+        self.protocol_combo.setVisible(pickled)
+        self.protocol_label.setVisible(pickled)
         self._show_facts()
         if result.shelf is not None:
             self._show_shelf(result)
@@ -234,6 +236,9 @@ class ObjectsDocument(Document):
         result = self.result
         if result is None:
             return
+        if self.trusted:  # the button now goes back to the safe view
+            self.reload()
+            return
         names = ", ".join(g.qualname for g in result.dangerous) or "none found"
         suspicious = ", ".join(g.qualname for g in result.globals.values() if g.severity == "suspicious")
         box = QMessageBox(QMessageBox.Icon.Warning, "Trust and load",
@@ -272,6 +277,7 @@ class ObjectsDocument(Document):
         doc = ObjectDoc(loaded.value, None, label=self.title())
         doc.read_only = True
         self.view.show_model(self.view.new_model(doc))
+        self.safety.trust_button.setText("Back to the safe view")
         self._show_facts()
         self.stack.setCurrentIndex(2)
 

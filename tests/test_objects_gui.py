@@ -229,3 +229,6 @@ def test_trust_and_load_runs_in_another_process_and_shows_reprs(qtbot, tmp_path:
     assert ran.isValid() and "TextIOWrapper" in ran.siblingAtColumn(2).data()
     assert model.index_for_path([0, "data", "(value)", "a"]).siblingAtColumn(1).data() == "1"
     assert not document.can_save() and not window.save_current()
+    document.safety.trust_button.click()  # "Back to the safe view": read again, safely
+    qtbot.waitUntil(lambda: not document.trusted and document.stack.currentIndex() == 2)
+    assert "call" in document.view.model.index_for_path([0, "ran"]).siblingAtColumn(1).data()
