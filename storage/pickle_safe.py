@@ -12,10 +12,12 @@ whose stack is sized from the input, because hashing a deeply nested tuple recur
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import itertools
 import os
 import re
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -34,6 +36,7 @@ except ImportError:  # Windows: no address-space cap; doubtful inputs use the Py
 
 _STACK_LOCK = threading.Lock()
 _NON_SPACE = re.compile(rb"[^ \t\r\n]")
+_CHUNK = 1024 * 1024
 _SMALL = 16 * 1024  # inputs this small load on the caller's thread (any stack holds their nesting)
 
 
@@ -113,23 +116,33 @@ class _Exact:
         self.tell = raw.tell
 
 
+@functools.lru_cache(maxsize=16)
+def _put_pattern(digits: int) -> re.Pattern[bytes]:
+    return re.compile(rb"p(\d{%d,})\r?\n" % digits)
+
+
 def _memo_bomb(data: bytes | memoryview, start: int) -> bool:
-    """True when a PUT could index past anything the input can hold (cheap, at C speed)."""
+    """True when a PUT might index past anything the input can hold (cheap, at C speed).
+
+    Bytes inside strings look the same as opcodes, so most large pickles have such a candidate;
+    the scan stops at the first one, which keeps it far below the load's own time.
+    """
     size = len(data) - start
     if size < 6:
         return False
     import numpy as np
 
-    raw = np.frombuffer(data, np.uint8)[start:]
-    at = np.flatnonzero(raw[:-4] == 0x72) + 1  # LONG_BINPUT 'r' + uint32 index
-    if at.size:
-        index = (raw[at].astype(np.uint64) | raw[at + 1].astype(np.uint64) << 8
-                 | raw[at + 2].astype(np.uint64) << 16 | raw[at + 3].astype(np.uint64) << 24)
-        if int(index.max()) > size:
-            return True
-    digits = len(str(size))
-    return any(int(m.group(1)) > size
-               for m in re.finditer(rb"p(\d{%d,})\r?\n" % digits, bytes(data[start:start + 64 * 1024**2])))
+    raw = np.frombuffer(data, np.uint8)
+    for lo in range(start, len(data) - 4, _CHUNK):
+        chunk = raw[lo:min(lo + _CHUNK + 4, len(data))]
+        at = np.flatnonzero(chunk[:-4] == 0x72) + 1  # LONG_BINPUT 'r' + uint32 index
+        if at.size:
+            index = (chunk[at].astype(np.uint64) | chunk[at + 1].astype(np.uint64) << 8
+                     | chunk[at + 2].astype(np.uint64) << 16 | chunk[at + 3].astype(np.uint64) << 24)
+            if int(index.max()) > size:
+                return True
+    pattern = _put_pattern(len(str(size)))
+    return any(int(m.group(1)) > size for m in pattern.finditer(data, start))
 
 
 @contextlib.contextmanager
@@ -220,11 +233,35 @@ def _protocol(data: bytes | memoryview, start: int) -> int | None:
     return None
 
 
+_BYTEARRAY_BUG = "deallocated bytearray object has exported buffers"
+
+
+@contextlib.contextmanager
+def _quiet_bytearray_bug() -> Iterator[None]:
+    """Hide one CPython 3.11 message: when BYTEARRAY8 asks for more memory than malloc gives, the
+    half-built bytearray is freed with an uninitialised export count and ``PyErr_Print`` reports it
+    through ``sys.excepthook``. The load itself then fails with a MemoryError, which we report."""
+    previous = sys.excepthook
+
+    def hook(kind: type[BaseException], value: BaseException, tb: Any) -> None:
+        if kind is SystemError and str(value) == _BYTEARRAY_BUG:
+            return
+        previous(kind, value, tb)
+
+    sys.excepthook = hook
+    try:
+        yield
+    finally:
+        if sys.excepthook is hook:
+            sys.excepthook = previous
+
+
 def _attempt(stream: io.BytesIO, state: LoadState, slow: bool, joblib: bool) -> Any:
     buffers = map(BufferNode, itertools.count())
     if slow:
         return SlowUnpickler(stream, state, buffers, joblib=joblib).load()
-    return FastUnpickler(_Exact(stream), state, buffers).load()  # type: ignore[arg-type]
+    with _quiet_bytearray_bug():
+        return FastUnpickler(_Exact(stream), state, buffers).load()  # type: ignore[arg-type]
 
 
 def _error(exc: BaseException, data: bytes | memoryview, start: int, offset: int, state: LoadState | None,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import pickle
+import struct
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
@@ -99,6 +100,20 @@ class SlowUnpickler(_Common, pickle._Unpickler):  # type: ignore[name-defined]
             self.state.companions.append(top.state["filename"])
 
     dispatch[pickle.BUILD[0]] = load_build
+
+    def load_bytearray8(self) -> None:
+        """As pickle's, but a length the stream cannot hold is refused before ``bytearray(n)``
+        allocates (and zeroes) it."""
+        (size,) = struct.unpack("<Q", self.read(8))
+        remaining = self.state.remaining
+        if remaining is not None and size > remaining:
+            raise EOFError(f"BYTEARRAY8 claims {size:,} bytes, more than the data holds")
+        data = bytearray(size)
+        if self.readinto(data) != size:
+            raise EOFError("BYTEARRAY8 is cut short")
+        self.append(data)
+
+    dispatch[pickle.BYTEARRAY8[0]] = load_bytearray8
 
     def _read(self, n: int, what: str) -> bytes:
         remaining = self.state.remaining
