@@ -37,6 +37,7 @@ except ImportError:  # Windows: no address-space cap; doubtful inputs use the Py
 _STACK_LOCK = threading.Lock()
 _NON_SPACE = re.compile(rb"[^ \t\r\n]")
 _CHUNK = 1024 * 1024
+_PROTOCOL_SCAN = 16 * 1024**2  # protocol 0 and 1 pickles this big are walked to tell them apart
 _SMALL = 16 * 1024  # inputs this small load on the caller's thread (any stack holds their nesting)
 
 
@@ -118,7 +119,8 @@ class _Exact:
 
 @functools.lru_cache(maxsize=16)
 def _put_pattern(digits: int) -> re.Pattern[bytes]:
-    return re.compile(rb"p(\d{%d,})\r?\n" % digits)
+    # PUT's argument goes through int(): blanks, a plus sign and underscores are accepted too
+    return re.compile(rb"p[ \t\f\v\r]*\+?([\d_]{%d,})" % digits)
 
 
 def _memo_bomb(data: bytes | memoryview, start: int) -> bool:
@@ -142,7 +144,14 @@ def _memo_bomb(data: bytes | memoryview, start: int) -> bool:
             if int(index.max()) > size:
                 return True
     pattern = _put_pattern(len(str(size)))
-    return any(int(m.group(1)) > size for m in pattern.finditer(data, start))
+    return any(_int(m.group(1)) > size for m in pattern.finditer(data, start))
+
+
+def _int(digits: bytes) -> int:
+    try:
+        return int(digits.replace(b"_", b"") or b"0")
+    except ValueError:
+        return 0
 
 
 @contextlib.contextmanager
@@ -227,10 +236,13 @@ def _uses(state: LoadState) -> list[GlobalUse]:
     return [GlobalUse(m, n, count, *classify(m, n)) for (m, n), count in state.uses.items()]
 
 
-def _protocol(data: bytes | memoryview, start: int) -> int | None:
+def _protocol(data: bytes | memoryview, start: int, end: int) -> int | None:
+    """The PROTO opcode's number; without one, 0 or 1 from the opcodes used (None if too big to tell)."""
     if len(data) > start + 1 and data[start] == 0x80:
         return data[start + 1]
-    return None
+    if end - start > _PROTOCOL_SCAN:
+        return None
+    return min(scan_bytes(bytes(data[start:end])).highest_opcode_protocol, 1)
 
 
 _BYTEARRAY_BUG = "deallocated bytearray object has exported buffers"
@@ -265,12 +277,12 @@ def _attempt(stream: io.BytesIO, state: LoadState, slow: bool, joblib: bool) -> 
 
 
 def _error(exc: BaseException, data: bytes | memoryview, start: int, offset: int, state: LoadState | None,
-           ) -> PickleLoadError:
+           joblib: bool = False) -> PickleLoadError:
     """A user-readable error: the scanner pins down where a damaged stream breaks."""
     seen = _uses(state) if state else []
     if isinstance(exc, LimitError):
         return PickleLoadError(f"The pickle was not loaded: {exc}.", Location(offset=offset), seen)
-    report = scan_bytes(bytes(data[start:start + 64 * 1024**2]))
+    report = scan_bytes(bytes(data[start:start + 64 * 1024**2]), joblib=joblib)
     if report.error is not None:
         at = start + (report.error_offset or 0)
         return PickleLoadError(f"This is not a valid pickle: {report.error}.", Location(offset=at), seen)
@@ -325,9 +337,9 @@ def _load_at(data: bytes | memoryview, start: int, joblib: bool, limits: Limits)
     if loaded is None:
         assert error is not None
         raise _error(error, data, start, getattr(error, "load_offset", start),
-                     getattr(error, "load_state", None)) from None
+                     getattr(error, "load_state", None), joblib) from None
     value, state, end = loaded
-    result = SafeLoad(value, _protocol(data, start), _uses(state), start, end,
+    result = SafeLoad(value, _protocol(data, start, end), _uses(state), start, end,
                       _NON_SPACE.search(data, end) is not None,
                       extensions=state.extensions, persistent_ids=state.persistent_ids,
                       companions=state.companions, arrays=state.arrays, engine="python" if use_slow else "c")

@@ -252,3 +252,37 @@ def test_the_detector_sees_a_real_load(tmp_path: Path) -> None:
     """The side-effect detector itself works: a real ``pickle.loads`` of an attack trips it."""
     with pytest.raises(AssertionError, match=r"os\.system"), no_side_effects(tmp_path):
         pickle.loads(evil("true"))
+
+
+def test_joblib_array_layouts(tmp_path: Path) -> None:
+    joblib = pytest.importorskip("joblib")
+    structured = np.array([(1, 2.5), (3, 4.5)], dtype=[("a", "<i4"), ("b", "<f8")])
+    arrays = [np.asfortranarray(np.arange(6.0).reshape(2, 3)), np.empty((0, 3), np.int8), np.array(7),
+              structured, np.array(["x", "yz"]), np.arange(5, dtype=">u2")]
+    path = tmp_path / "layouts.joblib"
+    joblib.dump(arrays, path)
+    loaded = load_safe(path.read_bytes(), joblib=True)
+    assert loaded.arrays == len(arrays)
+    for got, want in zip(loaded.value, arrays, strict=True):
+        assert got.dtype == want.dtype and got.shape == want.shape and np.array_equal(got, want)
+    assert loaded.value[0].flags.f_contiguous and loaded.value[0].flags.writeable
+
+
+def test_old_joblib_wrappers_name_their_companion_files() -> None:
+    from storage.pickle_write import dump_tree
+
+    wrapper = CallNode(GlobalNode("joblib.numpy_pickle", "NDArrayWrapper"), (), "newobj")
+    wrapper.state = {"filename": "model.pkl_01.npy", "subclass": GlobalNode("numpy", "ndarray"),
+                     "allow_mmap": False}
+    loaded = load_safe(dump_tree({"w": wrapper}, 2), joblib=True)
+    assert loaded.companions == ["model.pkl_01.npy"]
+    assert isinstance(loaded.value["w"], CallNode)
+
+
+def test_a_truncated_joblib_array_is_reported() -> None:
+    joblib = pytest.importorskip("joblib")
+    buffer = io.BytesIO()
+    joblib.dump(np.arange(1000), buffer)
+    data = buffer.getvalue()
+    with pytest.raises(PickleLoadError):
+        load_safe(data[:len(data) // 2], joblib=True)
