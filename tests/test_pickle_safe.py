@@ -225,7 +225,7 @@ def test_stream_input_and_global_counts() -> None:
     data = pickle.dumps([collections.Counter("a"), collections.Counter("b")], protocol=0)
     result = load_safe(io.BytesIO(data))
     counter = {g.qualname: g for g in result.globals}["collections.Counter"]
-    assert counter.count == 1 and counter.severity == "info" and result.protocol is None
+    assert counter.count == 1 and counter.severity == "info" and result.protocol == 0
 
 
 # -- the public corpus ----------------------------------------------------------------------------
