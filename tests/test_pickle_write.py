@@ -126,8 +126,9 @@ def test_keyword_construction_in_every_protocol(source: int) -> None:
     tree = load_safe(pickle.dumps(Keyword(1, k=2), source)).value
     for protocol in range(6):
         assert pickle.loads(dump_tree(tree, protocol)) == Keyword(1, k=2), protocol
-    helper = {g.qualname: g.severity for g in load_safe(dump_tree(tree, 2)).globals}
-    assert helper["copyreg.__newobj_ex__"] == "info"  # the same call spelt for protocols 2-3
+    if source >= 4:  # NEWOBJ_EX, spelt for protocols 0-3 as copyreg.__newobj_ex__ (2-3 pickle via partial)
+        helper = {g.qualname: g.severity for g in load_safe(dump_tree(tree, 2)).globals}
+        assert helper["copyreg.__newobj_ex__"] == "info"
 
 
 def test_changing_the_protocol_of_opaque_nodes() -> None:
