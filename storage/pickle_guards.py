@@ -141,6 +141,23 @@ def _stack_for(data: bytes | memoryview, start: int, limits: Limits) -> int:
     return need
 
 
+def _start(target: Callable[[], None], stack: int) -> threading.Thread | None:
+    """Start ``target`` on a thread with ``stack`` bytes of stack, or None if it cannot be had."""
+    with STACK_LOCK:
+        try:
+            old = threading.stack_size(stack)
+        except ValueError:
+            return None
+        try:
+            thread = threading.Thread(target=target, name="datashelf-pickle-load", daemon=True)
+            thread.start()
+        except RuntimeError:
+            return None
+        finally:
+            threading.stack_size(old)
+    return thread
+
+
 def run_with_stack(func: Callable[[], Any], data: bytes | memoryview, start: int, limits: Limits) -> Any:
     """Call ``func`` on a thread with a stack sized for the input; re-raise its error."""
     if len(data) - start <= _SMALL:
@@ -154,16 +171,14 @@ def run_with_stack(func: Callable[[], Any], data: bytes | memoryview, start: int
         except BaseException as exc:
             box["error"] = exc
 
-    with STACK_LOCK:
-        old = threading.stack_size(stack)
-        try:
-            thread = threading.Thread(target=target, name="datashelf-pickle-load", daemon=True)
-            thread.start()
-        except RuntimeError:
-            raise LimitError(f"a {stack // 2**20:,} MB stack for loading this pickle could not be "
-                             "reserved") from None
-        finally:
-            threading.stack_size(old)
+    thread = _start(target, stack)
+    if thread is None:  # the system refused that much address space: size it from the opcodes instead
+        levels = _nesting_bound(data, start)
+        smaller = levels * limits.stack_per_byte + limits.min_stack
+        thread = _start(target, smaller) if smaller < stack else None
+        if thread is None:
+            raise LimitError(f"a {min(stack, smaller) // 2**20:,} MB stack for loading this pickle "
+                             "could not be reserved")
     thread.join()
     if "error" in box:
         raise box["error"]

@@ -286,3 +286,19 @@ def test_a_truncated_joblib_array_is_reported() -> None:
     data = buffer.getvalue()
     with pytest.raises(PickleLoadError):
         load_safe(data[:len(data) // 2], joblib=True)
+
+
+def test_a_refused_stack_falls_back_to_the_nesting_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    from storage import pickle_guards
+
+    sizes: list[int] = []
+    real_start = pickle_guards._start
+
+    def stingy(target, stack: int):
+        sizes.append(stack)
+        return None if len(sizes) == 1 else real_start(target, stack)
+
+    monkeypatch.setattr(pickle_guards, "_start", stingy)
+    data = pickle.dumps([{"k": "v" * 10, "n": i} for i in range(5000)], protocol=4)
+    assert load_safe(data).value[4999]["n"] == 4999
+    assert len(sizes) == 2 and sizes[1] < sizes[0]
