@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
-from .pickle_unpicklers import LimitError
+from .pickle_allow import LimitError
 
 try:
     import resource
@@ -41,6 +41,8 @@ class Limits:
     min_stack: int = 32 * 1024**2
     max_stack: int = 8 * 1024**3  # address space only: a thread's stack pages are used on demand
     memo_budget: int = 512 * 1024**2  # extra address space for a C load the memo-bomb check doubts
+    copy_budget: int = 64 * 1024**2  # items/bytes rebuilt values may copy: this plus ...
+    copy_per_byte: int = 4  # ... this many per input byte
 
 
 DEFAULT_LIMITS = Limits()

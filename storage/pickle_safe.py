@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
 from .errors import Location, ParseError
+from .pickle_allow import CopyBudget
 from .pickle_danger import classify
 from .pickle_guards import (
     DEFAULT_LIMITS,
@@ -136,7 +137,8 @@ def _load_at(data: bytes | memoryview, start: int, joblib: bool, limits: Limits)
     def one(careful: bool, slow: bool) -> tuple[Any, LoadState, int]:
         stream = io.BytesIO(data)
         stream.seek(start)
-        state = LoadState(careful, limits.max_globals, limits.max_array_bytes, len(data) - start)
+        state = LoadState(careful, limits.max_globals, limits.max_array_bytes, len(data) - start,
+                          budget=CopyBudget(limits.copy_budget + limits.copy_per_byte * (len(data) - start)))
         try:
             if bomb and not slow:
                 with STACK_LOCK, address_space_cap(limits.memo_budget + 64 * (len(data) - start)):

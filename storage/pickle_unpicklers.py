@@ -15,15 +15,11 @@ import struct
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
-from .pickle_allow import resolve
+from .pickle_allow import CopyBudget, LimitError, resolve
 from .pickle_nodes import CallNode, ExtensionNode, GlobalNode, PersistentNode
 
 WRAPPER = ("joblib.numpy_pickle", "NumpyArrayWrapper")
 OLD_WRAPPERS = {("joblib.numpy_pickle", "NDArrayWrapper"), ("joblib.numpy_pickle", "ZNDArrayWrapper")}
-
-
-class LimitError(Exception):
-    """A safety limit was reached; the message is for the user."""
 
 
 @dataclass
@@ -34,6 +30,7 @@ class LoadState:
     max_globals: int
     max_array_bytes: int
     remaining: int | None = None  # bytes left in the stream, when known
+    budget: CopyBudget = field(default_factory=lambda: CopyBudget(64 * 1024**2))
     uses: dict[tuple[str, str], int] = field(default_factory=dict)
     resolved: dict[tuple[str, str], Any] = field(default_factory=dict)
     extensions: list[int] = field(default_factory=list)
@@ -55,7 +52,7 @@ class _Common:
             if len(state.uses) >= state.max_globals:
                 raise LimitError(f"the pickle names more than {state.max_globals:,} different globals")
             state.uses[key] = 1
-            found = resolve(module, name, state.careful)
+            found = resolve(module, name, state.careful, state.budget)
             state.resolved[key] = found if found is not None else GlobalNode(module, name)
         else:
             state.uses[key] = count + 1
