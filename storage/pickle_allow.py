@@ -199,6 +199,11 @@ _REAL_OF_BUILDER = {("builtins", "str"): str, ("builtins", "bytes"): bytes,
                     ("collections", "defaultdict"): collections.defaultdict}
 
 
+def is_numpy_builder(module: str, name: str) -> bool:
+    """True for the NumPy globals the loader rebuilds (only the Python unpickler may)."""
+    return (module, name) in _NUMPY
+
+
 def canonical(module: str, name: str) -> tuple[str, str]:
     """The Python 3 name of a protocol 0-2 global (``__builtin__.unicode`` → ``builtins.str``)."""
     module = _PY2.get(module, module)

@@ -33,7 +33,7 @@ from .pickle_guards import (
 )
 from .pickle_nodes import BufferNode, GlobalNode
 from .pickle_scan import scan_bytes
-from .pickle_unpicklers import FastUnpickler, LimitError, LoadState, SlowUnpickler
+from .pickle_unpicklers import FastUnpickler, LimitError, LoadState, NeedsPython, SlowUnpickler
 
 _NON_SPACE = re.compile(rb"[^ \t\r\n]")
 _PROTOCOL_SCAN = 16 * 1024**2  # protocol 0 and 1 pickles this big are walked to tell them apart
@@ -169,8 +169,9 @@ def _load_at(data: bytes | memoryview, start: int, joblib: bool, limits: Limits)
                 continue  # the capped C memo hit a bomb: the Python unpickler's dict memo is immune
             if isinstance(exc, LimitError | MemoryError):
                 break
-            if not use_slow and careful and "extension" in str(exc):
-                plans.append((True, True))  # an unregistered extension code: only Python can show it
+            if not use_slow and (isinstance(exc, NeedsPython) or (careful and "extension" in str(exc))):
+                plans[:] = [*plans[:plans.index((careful, use_slow)) + 1], (True, True)]
+                # NumPy values and unregistered extension codes: only the Python unpickler shows them
     if loaded is None:
         assert error is not None
         raise _error(error, data, start, getattr(error, "load_offset", start),

@@ -12,11 +12,13 @@ from __future__ import annotations
 import math
 import pickle
 import struct
+import sys
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
-from .pickle_allow import CopyBudget, LimitError, resolve
+from .pickle_allow import CopyBudget, LimitError, is_numpy_builder, resolve
 from .pickle_nodes import CallNode, ExtensionNode, GlobalNode, PersistentNode
+from .pickle_numpy import array_state_ok, dtype_state_ok
 
 WRAPPER = ("joblib.numpy_pickle", "NumpyArrayWrapper")
 OLD_WRAPPERS = {("joblib.numpy_pickle", "NDArrayWrapper"), ("joblib.numpy_pickle", "ZNDArrayWrapper")}
@@ -63,12 +65,25 @@ class _Common:
         return PersistentNode(pid)
 
 
+class NeedsPython(Exception):
+    """The C unpickler met something only the Python one may rebuild (a NumPy value)."""
+
+
 class FastUnpickler(_Common, pickle.Unpickler):
-    """The C unpickler with a find_class that never imports."""
+    """The C unpickler with a find_class that never imports.
+
+    NumPy values are left to the Python unpickler: NumPy's ``__setstate__`` trusts its state and a
+    crafted one crashes the process, so BUILD must be checked first, which only Python allows.
+    """
 
     def __init__(self, file: BinaryIO, state: LoadState, buffers: Any) -> None:
         super().__init__(file, buffers=buffers)
         self.state = state
+
+    def find_class(self, module: str, name: str) -> Any:
+        if module.startswith("numpy") and is_numpy_builder(module, name):
+            raise NeedsPython(f"{module}.{name}")
+        return super().find_class(module, name)
 
 
 class SlowUnpickler(_Common, pickle._Unpickler):  # type: ignore[name-defined]
@@ -85,6 +100,9 @@ class SlowUnpickler(_Common, pickle._Unpickler):  # type: ignore[name-defined]
         self.append(ExtensionNode(code))
 
     def load_build(self) -> None:
+        numpy = sys.modules.get("numpy")
+        if numpy is not None and len(self.stack) >= 2:
+            self._check_numpy_state(self.stack[-2], self.stack[-1], numpy)
         pickle._Unpickler.load_build(self)  # type: ignore[attr-defined]
         top = self.stack[-1]
         if not self.joblib or type(top) is not CallNode or not isinstance(top.func, GlobalNode):
@@ -97,6 +115,17 @@ class SlowUnpickler(_Common, pickle._Unpickler):  # type: ignore[name-defined]
             self.state.companions.append(top.state["filename"])
 
     dispatch[pickle.BUILD[0]] = load_build
+
+    def _check_numpy_state(self, target: Any, state: Any, np: Any) -> None:
+        """Refuse a BUILD state NumPy's own ``__setstate__`` might crash on; charge array copies."""
+        if isinstance(target, np.dtype):
+            if not dtype_state_ok(state, np):
+                raise pickle.UnpicklingError("a NumPy dtype's state is not valid")
+        elif isinstance(target, np.ndarray):
+            size = array_state_ok(state, np)
+            if size is None:
+                raise pickle.UnpicklingError("a NumPy array's state is not valid")
+            self.state.budget.spend(size)
 
     def load_bytearray8(self) -> None:
         """As pickle's, but a length the stream cannot hold is refused before ``bytearray(n)``
