@@ -169,7 +169,8 @@ def _load_at(data: bytes | memoryview, start: int, joblib: bool, limits: Limits)
                 continue  # the capped C memo hit a bomb: the Python unpickler's dict memo is immune
             if isinstance(exc, LimitError | MemoryError):
                 break
-            if not use_slow and (isinstance(exc, NeedsPython) or (careful and "extension" in str(exc))):
+            extension = "extension" in str(exc) or "EXT" in str(exc)
+            if not use_slow and (isinstance(exc, NeedsPython) or (careful and extension)):
                 plans[:] = [*plans[:plans.index((careful, use_slow)) + 1], (True, True)]
                 # NumPy values and unregistered extension codes: only the Python unpickler shows them
     if loaded is None:

@@ -18,7 +18,7 @@ from typing import Any, BinaryIO
 
 from .pickle_allow import CopyBudget, LimitError, is_numpy_builder, resolve
 from .pickle_nodes import CallNode, ExtensionNode, GlobalNode, PersistentNode
-from .pickle_numpy import array_state_ok, dtype_state_ok
+from .pickle_numpy import rebuild_array, rebuild_dtype
 
 WRAPPER = ("joblib.numpy_pickle", "NumpyArrayWrapper")
 OLD_WRAPPERS = {("joblib.numpy_pickle", "NDArrayWrapper"), ("joblib.numpy_pickle", "ZNDArrayWrapper")}
@@ -94,6 +94,7 @@ class SlowUnpickler(_Common, pickle._Unpickler):  # type: ignore[name-defined]
     def __init__(self, file: BinaryIO, state: LoadState, buffers: Any, joblib: bool = False) -> None:
         super().__init__(file, buffers=buffers)
         self.state, self.joblib, self.raw = state, joblib, file
+        self._placeholders: dict[int, list[int]] = {}
 
     def get_extension(self, code: int) -> None:
         self.state.extensions.append(code)
@@ -101,8 +102,8 @@ class SlowUnpickler(_Common, pickle._Unpickler):  # type: ignore[name-defined]
 
     def load_build(self) -> None:
         numpy = sys.modules.get("numpy")
-        if numpy is not None and len(self.stack) >= 2:
-            self._check_numpy_state(self.stack[-2], self.stack[-1], numpy)
+        if numpy is not None and len(self.stack) >= 2 and self._build_numpy(self.stack[-2], numpy):
+            return
         pickle._Unpickler.load_build(self)  # type: ignore[attr-defined]
         top = self.stack[-1]
         if not self.joblib or type(top) is not CallNode or not isinstance(top.func, GlobalNode):
@@ -116,16 +117,60 @@ class SlowUnpickler(_Common, pickle._Unpickler):  # type: ignore[name-defined]
 
     dispatch[pickle.BUILD[0]] = load_build
 
-    def _check_numpy_state(self, target: Any, state: Any, np: Any) -> None:
-        """Refuse a BUILD state NumPy's own ``__setstate__`` might crash on; charge array copies."""
+    def _build_numpy(self, target: Any, np: Any) -> bool:
+        """BUILD on a dtype or array: rebuild it from the checked state (``pickle_numpy``) and put
+        the new object where the old one was, on the stack and in the latest memo entries."""
         if isinstance(target, np.dtype):
-            if not dtype_state_ok(state, np):
-                raise pickle.UnpicklingError("a NumPy dtype's state is not valid")
-        elif isinstance(target, np.ndarray):
-            size = array_state_ok(state, np)
-            if size is None:
-                raise pickle.UnpicklingError("a NumPy array's state is not valid")
-            self.state.budget.spend(size)
+            rebuild = rebuild_dtype
+        elif type(target) is np.ndarray:
+            def rebuild(_target: Any, state: Any, np: Any) -> Any:
+                return rebuild_array(state, np, self.state.budget.spend)
+        else:
+            return False
+        state = self.stack.pop()
+        try:
+            new = rebuild(target, state, np)
+        except (TypeError, ValueError) as exc:
+            raise pickle.UnpicklingError(f"a NumPy value cannot be rebuilt: {exc}") from None
+        self.stack[-1] = new
+        for key in self._placeholders.pop(id(target), ()):
+            if self.memo.get(key) is target:
+                self.memo[key] = new
+        return True
+
+    # Where each NumPy placeholder was memoized, so that BUILD can put the rebuilt value there too.
+    def _remember(self, key: int) -> None:
+        top = self.stack[-1] if self.stack else None
+        np = sys.modules.get("numpy")
+        if np is not None and (type(top) is np.ndarray or isinstance(top, np.dtype)):
+            self._placeholders.setdefault(id(top), []).append(key)
+
+    def load_put(self) -> None:
+        key = int(self.readline()[:-1])
+        if key < 0:
+            raise ValueError("negative PUT argument")
+        self.memo[key] = self.stack[-1]
+        self._remember(key)
+
+    def load_binput(self) -> None:
+        key = self.read(1)[0]
+        self.memo[key] = self.stack[-1]
+        self._remember(key)
+
+    def load_long_binput(self) -> None:
+        (key,) = struct.unpack("<I", self.read(4))
+        self.memo[key] = self.stack[-1]
+        self._remember(key)
+
+    def load_memoize(self) -> None:
+        key = len(self.memo)
+        self.memo[key] = self.stack[-1]
+        self._remember(key)
+
+    dispatch[pickle.PUT[0]] = load_put
+    dispatch[pickle.BINPUT[0]] = load_binput
+    dispatch[pickle.LONG_BINPUT[0]] = load_long_binput
+    dispatch[pickle.MEMOIZE[0]] = load_memoize
 
     def load_bytearray8(self) -> None:
         """As pickle's, but a length the stream cannot hold is refused before ``bytearray(n)``

@@ -189,3 +189,10 @@ def test_deep_nesting_is_written(tmp_path: Path) -> None:
     while back:
         back, depth = back[0], depth + 1
     assert depth == 199_999
+
+
+def test_extension_codes_are_written_back() -> None:
+    for data in (b"\x80\x02\x82\xf1)R.", b"\x80\x02\x83\x01\x02)R.", b"\x80\x02\x84\xff\xff\xff\xff)R."):
+        tree = load_safe(data).value
+        again = load_safe(dump_tree(tree, 2)).value
+        assert again.func.code == tree.func.code
