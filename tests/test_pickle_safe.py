@@ -302,3 +302,46 @@ def test_a_refused_stack_falls_back_to_the_nesting_bound(monkeypatch: pytest.Mon
     data = pickle.dumps([{"k": "v" * 10, "n": i} for i in range(5000)], protocol=4)
     assert load_safe(data, limits=Limits(min_stack=2**20)).value[4999]["n"] == 4999
     assert len(sizes) == 2 and sizes[1] < sizes[0]
+
+
+_DTYPES = ["f8", ">i4", "S5", "U3", "V16", [("a", "<i4"), ("b", "<f8")],
+           np.dtype([("a", "<i4"), ("t", "O")], align=True), "M8[ns]", ">m8[10s]", "O", "?", "c16",
+           np.dtype("f8", metadata={"x": 1}),
+           np.dtype({"names": ["x"], "formats": ["<i2"], "titles": ["X"], "offsets": [2], "itemsize": 8})]
+
+
+@pytest.mark.parametrize("protocol", [2, 4, 5])
+def test_numpy_dtypes_and_arrays_are_rebuilt(protocol: int) -> None:
+    for spec in _DTYPES:
+        dtype = np.dtype(spec)
+        array = np.zeros((2, 3), dtype)
+        loaded = load_safe(pickle.dumps([dtype, array, np.asfortranarray(array)], protocol)).value
+        assert loaded[0] == dtype and loaded[0].metadata == dtype.metadata, spec
+        assert loaded[1].dtype == dtype and loaded[1].shape == (2, 3), spec
+        assert loaded[2].flags.f_contiguous, spec
+
+
+def test_crafted_numpy_states_fail_cleanly() -> None:
+    """NumPy's own __setstate__ crashes the interpreter on these; the loader refuses them."""
+    import subprocess
+    import sys
+
+    from tests.pickle_attacks import s4, stack_global
+
+    def dtype_with_state(descr: str, state: bytes) -> bytes:
+        return b"\x80\x04" + stack_global("numpy", "dtype") + s4(descr) + b"\x89\x88\x87R(" + state + b"tb."
+
+    minus_one = b"J\xff\xff\xff\xff"
+    crafted = [
+        dtype_with_state("i8", b"K\x03" + s4("<") + b"NN" + minus_one * 2 + b"K\x00"),  # fields is an int
+        dtype_with_state("m8", b"K\x03" + s4("<") + b"NNN" + minus_one * 2 + b"K\x00"),  # no time unit
+    ]
+    code = ("import sys, pickle; sys.path.insert(0, '.'); from storage.pickle_safe import load_safe\n"
+            "from storage.errors import ParseError\n"
+            f"for data in {crafted!r}:\n"
+            "    try: load_safe(data)\n"
+            "    except ParseError: pass\n"
+            "print('survived')")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          cwd=Path(__file__).resolve().parents[1])
+    assert done.returncode == 0 and "survived" in done.stdout, done.stderr[-2000:]
