@@ -40,7 +40,7 @@ class Limits:
     stack_per_byte: int = 128  # thread stack per input byte (hashing a nested tuple recurses in C)
     min_stack: int = 32 * 1024**2
     max_stack: int = 8 * 1024**3  # address space only: a thread's stack pages are used on demand
-    memo_budget: int = 512 * 1024**2  # extra address space for a C load the memo-bomb check doubts
+    memo_budget: int = 64 * 1024**2  # extra address space (plus 64 per input byte) for a doubted C load
     copy_budget: int = 64 * 1024**2  # items/bytes rebuilt values may copy: this plus ...
     copy_per_byte: int = 4  # ... this many per input byte
 
