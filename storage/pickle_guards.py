@@ -165,6 +165,27 @@ def run_with_stack(func: Callable[[], Any], data: bytes | memoryview, start: int
     if len(data) - start <= _SMALL:
         return func()
     stack = _stack_for(data, start, limits)
+    smaller = None
+    try:
+        return run_on_stack(func, stack)
+    except _NoStack:  # the system refused that much address space: size it from the opcodes instead
+        smaller = _nesting_bound(data, start) * limits.stack_per_byte + limits.min_stack
+        if smaller >= stack:
+            raise LimitError(f"a {stack // 2**20:,} MB stack for loading this pickle could not be "
+                             "reserved") from None
+    try:
+        return run_on_stack(func, smaller)
+    except _NoStack:
+        raise LimitError(f"a {smaller // 2**20:,} MB stack for loading this pickle could not be "
+                         "reserved") from None
+
+
+class _NoStack(Exception):
+    """The system would not give a thread that much stack."""
+
+
+def run_on_stack(func: Callable[[], Any], stack: int) -> Any:
+    """Call ``func`` on a new thread with ``stack`` bytes of stack and wait; re-raise its error."""
     box: dict[str, Any] = {}
 
     def target() -> None:
@@ -174,13 +195,8 @@ def run_with_stack(func: Callable[[], Any], data: bytes | memoryview, start: int
             box["error"] = exc
 
     thread = _start(target, stack)
-    if thread is None:  # the system refused that much address space: size it from the opcodes instead
-        levels = _nesting_bound(data, start)
-        smaller = levels * limits.stack_per_byte + limits.min_stack
-        thread = _start(target, smaller) if smaller < stack else None
-        if thread is None:
-            raise LimitError(f"a {min(stack, smaller) // 2**20:,} MB stack for loading this pickle "
-                             "could not be reserved")
+    if thread is None:
+        raise _NoStack
     thread.join()
     if "error" in box:
         raise box["error"]

@@ -33,6 +33,7 @@ from .pickle_guards import (
 )
 from .pickle_nodes import BufferNode, GlobalNode
 from .pickle_scan import scan_bytes
+from .pickle_stream import load_stream  # joblib from a file object: arrays read straight from it
 from .pickle_unpicklers import FastUnpickler, LimitError, LoadState, NeedsPython, SlowUnpickler
 
 _NON_SPACE = re.compile(rb"[^ \t\r\n]")
@@ -217,6 +218,11 @@ def load_safe(data: bytes | BinaryIO, *, joblib: bool = False, limits: Limits = 
 
     Raises ``PickleLoadError`` (a ``ParseError`` with the offset and the globals seen so far).
     """
+    if joblib and not isinstance(data, bytes | bytearray | memoryview):
+        loads, _error = load_stream(data, limits, 1)
+        if not loads:
+            raise PickleLoadError("The data is empty: there is no pickle in it.", Location(offset=0))
+        return loads[0]
     buffer = _as_bytes(data, limits)
     if not len(buffer):
         raise PickleLoadError("The data is empty: there is no pickle in it.", Location(offset=0))
@@ -229,6 +235,11 @@ def load_all(data: bytes | BinaryIO, *, joblib: bool = False, limits: Limits = D
 
     A first pickle that fails raises; a later failure is returned as the trailing data's error.
     """
+    if joblib and not isinstance(data, bytes | bytearray | memoryview):
+        streamed, error = load_stream(data, limits, max_pickles)
+        if not streamed:
+            raise PickleLoadError("The data is empty: there is no pickle in it.", Location(offset=0))
+        return streamed, error
     buffer = _as_bytes(data, limits)
     loads = [load_safe(buffer, joblib=joblib, limits=limits)]
     while loads[-1].trailing and len(loads) < max_pickles:

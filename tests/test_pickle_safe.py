@@ -345,3 +345,23 @@ def test_crafted_numpy_states_fail_cleanly() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
                           cwd=Path(__file__).resolve().parents[1])
     assert done.returncode == 0 and "survived" in done.stdout, done.stderr[-2000:]
+
+
+def test_joblib_from_a_file_handle_reads_arrays_from_the_stream(tmp_path: Path) -> None:
+    joblib = pytest.importorskip("joblib")
+    path = tmp_path / "model.joblib"
+    joblib.dump({"w": np.arange(100_000.0), "o": np.array([1, None], dtype=object)}, path)
+    with open(path, "ab") as handle:
+        handle.write(b"\n" + evil("touch " + str(tmp_path / "created-by-attack")))
+    with no_side_effects(tmp_path), open(path, "rb") as handle:
+        loads, error = load_all(handle, joblib=True)
+    assert error is None and len(loads) == 2 and loads[1].dangerous and not loads[0].dangerous
+    assert np.array_equal(loads[0].value["w"], np.arange(100_000.0)) and loads[0].trailing
+    assert loads[1].start == loads[0].end + 1 and loads[1].end == path.stat().st_size
+    with open(path, "rb") as handle:
+        first = load_safe(handle, joblib=True)
+    assert first.trailing and first.arrays == 2
+    cut = tmp_path / "cut.joblib"
+    cut.write_bytes(path.read_bytes()[:5000])
+    with open(cut, "rb") as handle, pytest.raises(PickleLoadError):
+        load_safe(handle, joblib=True)
