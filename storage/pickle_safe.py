@@ -5,8 +5,13 @@ imports (``pickle_unpicklers``). The fast pass hands it the real harmless C type
 if that pass fails (a datetime with a foreign tzinfo, BUILD aimed at a class...), a careful pass
 wraps every allowlisted global in a node that checks its arguments. The pure-Python unpickler is
 used when the C one would be unsafe or cannot represent the file: a memo-index bomb (the C memo is
-an array sized by the largest index), extension codes, joblib array data. The load runs on a thread
-whose stack is sized from the input, because hashing a deeply nested tuple recurses in C.
+an array sized by the largest index), extension codes, NumPy values (their BUILD state is checked,
+NumPy's own ``__setstate__`` trusts it) and joblib array data. The load runs on a thread whose stack
+is sized from the input, because hashing a deeply nested tuple recurses in C (``pickle_guards``).
+
+``SafeLoad.value`` holds plain values, allowlisted rebuilt values (datetime, Decimal, OrderedDict,
+defaultdict, NumPy arrays...), the nodes of ``pickle_nodes`` for everything else, and occasionally a
+real allowlisted class (``int``, ``datetime.date``...) when the pickle names one as a value.
 """
 
 from __future__ import annotations
