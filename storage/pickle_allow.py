@@ -23,19 +23,55 @@ from .pickle_nodes import GlobalNode
 Builder = Callable[[tuple], Any]
 _LATIN1 = frozenset({"latin1", "latin-1", "iso-8859-1", "iso8859-1", "l1"})
 _PY2 = {"__builtin__": "builtins", "copy_reg": "copyreg"}
-_BUILTIN_TYPES = ("int", "float", "complex", "tuple", "list", "dict", "set", "frozenset", "bool",
-                  "object", "slice")
 _PY2_BUILTINS = {"unicode": "str", "long": "int"}
-# Types whose constructor only builds a value from its arguments (it never calls them, never
-# allocates more than its arguments hold): the fast path hands the C unpickler the type itself.
-FAST: dict[tuple[str, str], Any] = {("builtins", n): getattr(builtins, n) for n in _BUILTIN_TYPES}
+# Types whose constructor only builds a small value from its arguments (it never calls them, never
+# allocates much): the fast path hands the C unpickler the type itself.
+FAST: dict[tuple[str, str], Any] = {("builtins", n): getattr(builtins, n)
+                                    for n in ("int", "float", "complex", "bool", "object", "slice")}
 FAST.update({("datetime", n): getattr(datetime, n) for n in ("date", "time", "datetime", "timedelta",
                                                                 "timezone")})
-FAST[("decimal", "Decimal")] = decimal.Decimal
-FAST[("collections", "OrderedDict")] = collections.OrderedDict
+# Types that copy their argument: called through a builder that charges the copy to the load's
+# budget, so one big memoized list passed to ``list()`` a million times cannot fill the memory.
+COPYING: dict[tuple[str, str], Any] = {("builtins", n): getattr(builtins, n)
+                                       for n in ("tuple", "list", "dict", "set", "frozenset")}
+COPYING[("collections", "OrderedDict")] = collections.OrderedDict
+COPYING[("decimal", "Decimal")] = decimal.Decimal
 _FACTORIES = frozenset({list, dict, set, frozenset, int, float, complex, str, bytes, bytearray, tuple, bool,
-                        collections.OrderedDict})
+                        collections.OrderedDict})  # defaultdict factories: they build empty values
 _SIMPLE_DTYPE = re.compile(r"^[<>|=]?[a-zA-Z]{1,2}\d{0,3}(\[[a-zA-Z]{1,2}\])?$")
+
+
+class LimitError(Exception):
+    """A safety limit was reached; the message is for the user."""
+
+
+class CopyBudget:
+    """How many more items or bytes the rebuilt values of one load may copy."""
+
+    __slots__ = ("left",)
+
+    def __init__(self, left: int) -> None:
+        self.left = left
+
+    def spend(self, amount: int) -> None:
+        self.left -= amount
+        if self.left < 0:
+            raise LimitError("the pickle rebuilds far more data than it holds (a copy bomb)")
+
+
+def _copying(real: Any, budget: CopyBudget) -> Builder:
+    def build(args: tuple) -> Any:
+        if args:
+            try:
+                budget.spend(len(args[0]))
+            except TypeError:  # no length: a node, or something the real type would refuse anyway
+                if not isinstance(args[0], int | float | complex):
+                    return NotImplemented
+        try:
+            return real(*args)
+        except (TypeError, ValueError, OverflowError, ArithmeticError, KeyError):
+            return NotImplemented
+    return build
 
 
 def _try(real: Any) -> Builder:
@@ -53,11 +89,13 @@ def _build_str(args: tuple) -> Any:
     return args[0] if len(args) == 1 and type(args[0]) is str else NotImplemented
 
 
-def _bytes_like(kind: type) -> Builder:
+def _bytes_like(kind: type, budget: CopyBudget) -> Builder:
     """bytes()/bytearray() from bytes or (str, latin-1); never from a size (a memory bomb)."""
     def build(args: tuple) -> Any:
         if not args:
             return kind()
+        if isinstance(args[0], str | bytes | bytearray):
+            budget.spend(len(args[0]))
         if len(args) == 1 and type(args[0]) in (bytes, bytearray):
             return kind(args[0])
         if len(args) == 2 and type(args[0]) is str and type(args[1]) is str and args[1].lower() in _LATIN1:
@@ -69,14 +107,17 @@ def _bytes_like(kind: type) -> Builder:
     return build
 
 
-def _build_encode(args: tuple) -> Any:
-    """``_codecs.encode(text, 'latin1')``: how protocols 0-2 write bytes."""
-    if len(args) == 2 and type(args[0]) is str and type(args[1]) is str and args[1].lower() in _LATIN1:
-        try:
-            return args[0].encode("latin-1")
-        except UnicodeEncodeError:
-            return NotImplemented
-    return NotImplemented
+def _encoder(budget: CopyBudget) -> Builder:
+    def build_encode(args: tuple) -> Any:
+        """``_codecs.encode(text, 'latin1')``: how protocols 0-2 write bytes."""
+        if len(args) == 2 and type(args[0]) is str and type(args[1]) is str and args[1].lower() in _LATIN1:
+            budget.spend(len(args[0]))
+            try:
+                return args[0].encode("latin-1")
+            except UnicodeEncodeError:
+                return NotImplemented
+        return NotImplemented
+    return build_encode
 
 
 def _real(value: Any) -> Any:
@@ -146,14 +187,21 @@ _NUMPY = {("numpy", "ndarray"), ("numpy", "dtype"),
           ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
           ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
           ("numpy.core.numeric", "_frombuffer"), ("numpy._core.numeric", "_frombuffer")}
-_BUILDERS: dict[tuple[str, str], Builder] = {
-    ("builtins", "str"): _build_str, ("builtins", "bytes"): _bytes_like(bytes),
-    ("builtins", "bytearray"): _bytes_like(bytearray), ("_codecs", "encode"): _build_encode,
-    ("collections", "defaultdict"): _build_defaultdict,
+_BUILDERS: dict[tuple[str, str], Callable[[CopyBudget], Builder]] = {
+    ("builtins", "str"): lambda _budget: _build_str,
+    ("builtins", "bytes"): lambda budget: _bytes_like(bytes, budget),
+    ("builtins", "bytearray"): lambda budget: _bytes_like(bytearray, budget),
+    ("_codecs", "encode"): _encoder,
+    ("collections", "defaultdict"): lambda _budget: _build_defaultdict,
 }
 _REAL_OF_BUILDER = {("builtins", "str"): str, ("builtins", "bytes"): bytes,
                     ("builtins", "bytearray"): bytearray,
                     ("collections", "defaultdict"): collections.defaultdict}
+
+
+def is_numpy_builder(module: str, name: str) -> bool:
+    """True for the NumPy globals the loader rebuilds (only the Python unpickler may)."""
+    return (module, name) in _NUMPY
 
 
 def canonical(module: str, name: str) -> tuple[str, str]:
@@ -164,16 +212,19 @@ def canonical(module: str, name: str) -> tuple[str, str]:
     return module, name
 
 
-def resolve(module: str, name: str, careful: bool) -> Any:
+def resolve(module: str, name: str, careful: bool, budget: CopyBudget) -> Any:
     """What ``find_class`` returns for ``module.name``: a real type, a GlobalNode with a builder,
     or None when the global is not allowlisted."""
     key = canonical(module, name)
     real = FAST.get(key)
     if real is not None:
         return GlobalNode(module, name, _try(real), real) if careful else real
-    build = _BUILDERS.get(key)
-    if build is not None:
-        return GlobalNode(module, name, build, _REAL_OF_BUILDER.get(key))
+    real = COPYING.get(key)
+    if real is not None:
+        return GlobalNode(module, name, _copying(real, budget), real)
+    make = _BUILDERS.get(key)
+    if make is not None:
+        return GlobalNode(module, name, make(budget), _REAL_OF_BUILDER.get(key))
     if key in _NUMPY:
         build, real = _numpy(key[1])
         return GlobalNode(module, name, build, real)

@@ -86,7 +86,8 @@ SAFE_GLOBALS: dict[str, frozenset[str] | str] = {
     "collections": frozenset({"OrderedDict", "defaultdict", "deque", "Counter"}),
     "datetime": ALL, "decimal": frozenset({"Decimal"}), "fractions": frozenset({"Fraction"}),
     "uuid": frozenset({"UUID"}), "ipaddress": ALL, "zoneinfo": frozenset({"ZoneInfo"}),
-    "copy_reg": frozenset({"_reconstructor"}), "copyreg": frozenset({"_reconstructor"}),
+    "copy_reg": frozenset({"_reconstructor"}),
+    "copyreg": frozenset({"_reconstructor", "__newobj__", "__newobj_ex__"}),  # = NEWOBJ(_EX) on their class
     "_codecs": frozenset({"encode"}),
     "numpy.core.multiarray": _RECONSTRUCT, "numpy._core.multiarray": _RECONSTRUCT,
     "numpy": frozenset({"dtype", "ndarray"}), "numpy.dtypes": ALL,

@@ -237,6 +237,9 @@ class PersistentNode:
     def __call__(self, *args: Any, **kwargs: Any) -> CallNode:
         return CallNode(self, args, "reduce", dict(kwargs) if kwargs else None)
 
+    def __setstate__(self, state: Any) -> None:
+        raise ValueError("BUILD applied to a persistent ID")
+
     def label(self) -> str:
         return f"persistent id {preview(self.pid)}"
 
@@ -274,6 +277,9 @@ class BufferNode(bytes):
 
     def __hash__(self) -> int:
         return id(self)
+
+    def __setstate__(self, state: Any) -> None:
+        raise ValueError("BUILD applied to an out-of-band buffer")
 
     def label(self) -> str:
         return f"out-of-band buffer #{self.index}"

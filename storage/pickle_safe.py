@@ -5,52 +5,45 @@ imports (``pickle_unpicklers``). The fast pass hands it the real harmless C type
 if that pass fails (a datetime with a foreign tzinfo, BUILD aimed at a class...), a careful pass
 wraps every allowlisted global in a node that checks its arguments. The pure-Python unpickler is
 used when the C one would be unsafe or cannot represent the file: a memo-index bomb (the C memo is
-an array sized by the largest index), extension codes, joblib array data. The load runs on a thread
-whose stack is sized from the input, because hashing a deeply nested tuple recurses in C.
+an array sized by the largest index), extension codes, NumPy values (their BUILD state is checked,
+NumPy's own ``__setstate__`` trusts it) and joblib array data. The load runs on a thread whose stack
+is sized from the input, because hashing a deeply nested tuple recurses in C (``pickle_guards``).
+
+``SafeLoad.value`` holds plain values, allowlisted rebuilt values (datetime, Decimal, OrderedDict,
+defaultdict, NumPy arrays...), the nodes of ``pickle_nodes`` for everything else, and occasionally a
+real allowlisted class (``int``, ``datetime.date``...) when the pickle names one as a value.
 """
 
 from __future__ import annotations
 
-import contextlib
 import io
 import itertools
-import os
 import re
-import threading
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
 from .errors import Location, ParseError
+from .pickle_allow import CopyBudget
 from .pickle_danger import classify
+from .pickle_guards import (
+    DEFAULT_LIMITS,
+    STACK_LOCK,
+    Exact,
+    Limits,
+    address_space_cap,
+    can_cap,
+    memo_bomb,
+    quiet_bytearray_bug,
+    run_with_stack,
+)
 from .pickle_nodes import BufferNode, GlobalNode
 from .pickle_scan import scan_bytes
-from .pickle_unpicklers import FastUnpickler, LimitError, LoadState, SlowUnpickler
+from .pickle_stream import load_stream  # joblib from a file object: arrays read straight from it
+from .pickle_unpicklers import FastUnpickler, LimitError, LoadState, NeedsPython, SlowUnpickler
 
-try:
-    import resource
-except ImportError:  # Windows: no address-space cap; doubtful inputs use the Python unpickler
-    resource = None  # type: ignore[assignment]
-
-_STACK_LOCK = threading.Lock()
 _NON_SPACE = re.compile(rb"[^ \t\r\n]")
-_SMALL = 16 * 1024  # inputs this small load on the caller's thread (any stack holds their nesting)
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Bounds that make hostile input fail cleanly."""
-
-    max_bytes: int = 4 * 1024**3  # whole input
-    max_globals: int = 100_000  # distinct globals in one pickle
-    max_array_bytes: int = 8 * 1024**3  # one joblib array
-    stack_per_byte: int = 128  # thread stack per input byte (hashing a nested tuple recurses in C)
-    min_stack: int = 32 * 1024**2
-    max_stack: int = 8 * 1024**3  # address space only: a thread's stack pages are used on demand
-    memo_budget: int = 512 * 1024**2  # extra address space for a C load the memo-bomb check doubts
-
-
-DEFAULT_LIMITS = Limits()
+_PROTOCOL_SCAN = 16 * 1024**2  # protocol 0 and 1 pickles this big are walked to tell them apart
+__all__ = ["DEFAULT_LIMITS", "GlobalUse", "Limits", "PickleLoadError", "SafeLoad", "load_all", "load_safe"]
 
 
 @dataclass
@@ -104,162 +97,34 @@ class PickleLoadError(ParseError):
         return any(g.severity == "dangerous" for g in self.globals)
 
 
-class _Exact:
-    """Only read/readline, so the C unpickler never reads ahead of what it parses.
-
-    No ``readinto`` either: on a corrupt BYTEARRAY8 the C unpickler's readinto path frees a
-    bytearray that still has a buffer exported ("SystemError: deallocated bytearray object has
-    exported buffers", found by the bit-flip test); read() and a copy avoid it.
-    """
-
-    def __init__(self, raw: BinaryIO) -> None:
-        self.read, self.readline = raw.read, raw.readline
-        self.tell = raw.tell
-
-
-def _memo_bomb(data: bytes | memoryview, start: int) -> bool:
-    """True when a PUT could index past anything the input can hold (cheap, at C speed)."""
-    size = len(data) - start
-    if size < 6:
-        return False
-    import numpy as np
-
-    raw = np.frombuffer(data, np.uint8)[start:]
-    at = np.flatnonzero(raw[:-4] == 0x72) + 1  # LONG_BINPUT 'r' + uint32 index
-    if at.size:
-        index = (raw[at].astype(np.uint64) | raw[at + 1].astype(np.uint64) << 8
-                 | raw[at + 2].astype(np.uint64) << 16 | raw[at + 3].astype(np.uint64) << 24)
-        if int(index.max()) > size:
-            return True
-    digits = len(str(size))
-    return any(int(m.group(1)) > size
-               for m in re.finditer(rb"p(\d{%d,})\r?\n" % digits, bytes(data[start:start + 64 * 1024**2])))
-
-
-def _oversized_bytearray(data: bytes | memoryview, start: int) -> bool:
-    """True when a BYTEARRAY8 could ask for more bytes than the input holds.
-
-    CPython 3.11's C unpickler allocates that bytearray first; when the allocation fails it frees
-    a half-made object and prints "SystemError: deallocated bytearray object has exported
-    buffers" (found by the bit-flip test). The Python unpickler fails cleanly instead.
-    """
-    size = len(data) - start
-    if size < 10:
-        return False
-    import numpy as np
-
-    raw = np.frombuffer(data, np.uint8)[start:]
-    at = np.flatnonzero(raw[:-8] == 0x96) + 1
-    if not at.size:
-        return False
-    length = np.zeros(at.size, np.uint64)
-    for shift in range(8):
-        length |= raw[at + shift].astype(np.uint64) << np.uint64(8 * shift)
-    return bool(int(length.max()) > size)
-
-
-@contextlib.contextmanager
-def _address_space_cap(budget: int) -> Iterator[None]:
-    """Cap the process's address space at its current size + ``budget`` while the C unpickler runs.
-
-    A LONG_BINPUT index makes the C memo grow to twice that index: the cap turns such a bomb into a
-    quick MemoryError. Only used when the pre-check saw a possible bomb (bytes inside strings look
-    the same), and only where ``resource`` exists; elsewhere the Python unpickler takes over.
-    """
-    with open("/proc/self/statm", "rb") as handle:
-        current = int(handle.read().split()[0]) * resource.getpagesize()
-    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-    cap = current + budget
-    if hard != resource.RLIM_INFINITY:
-        cap = min(cap, hard)
-    resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
-    try:
-        yield
-    finally:
-        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
-
-
-def _can_cap() -> bool:
-    return resource is not None and os.path.exists("/proc/self/statm")
-
-
-_NESTING_OPS = b"\x85\x86\x87tR\x81\x92oi\x91"  # opcodes that can wrap a tuple in a tuple or frozenset
-
-
-def _nesting_bound(data: bytes | memoryview, start: int) -> int:
-    """At most this many tuples can nest: each level needs one of ``_NESTING_OPS``."""
-    import numpy as np
-
-    counts = np.bincount(np.frombuffer(data, np.uint8)[start:], minlength=256)
-    return int(sum(counts[b] for b in _NESTING_OPS))
-
-
-def _stack_for(data: bytes | memoryview, start: int, limits: Limits) -> int:
-    """Thread stack for loading ``data``: hashing a tuple nested N deep recurses N times in C."""
-    size = len(data) - start
-    if size * limits.stack_per_byte + limits.min_stack <= limits.max_stack:
-        return max(size * limits.stack_per_byte, limits.min_stack)
-    levels = _nesting_bound(data, start)
-    need = levels * limits.stack_per_byte + limits.min_stack
-    if need > limits.max_stack:
-        raise LimitError(f"the pickle may nest up to {levels:,} levels deep, more than the loader's "
-                         f"{limits.max_stack // 2**20:,} MB stack can hold")
-    return need
-
-
-def _run(func: Callable[[], Any], data: bytes | memoryview, start: int, limits: Limits) -> Any:
-    """Call ``func`` on a thread with a stack sized for the input; re-raise its error."""
-    if len(data) - start <= _SMALL:
-        return func()
-    stack = _stack_for(data, start, limits)
-    box: dict[str, Any] = {}
-
-    def target() -> None:
-        try:
-            box["value"] = func()
-        except BaseException as exc:
-            box["error"] = exc
-
-    with _STACK_LOCK:
-        old = threading.stack_size(stack)
-        try:
-            thread = threading.Thread(target=target, name="datashelf-pickle-load", daemon=True)
-            thread.start()
-        except RuntimeError:
-            raise LimitError(f"a {stack // 2**20:,} MB stack for loading this pickle could not be "
-                             "reserved") from None
-        finally:
-            threading.stack_size(old)
-    thread.join()
-    if "error" in box:
-        raise box["error"]
-    return box["value"]
-
-
 def _uses(state: LoadState) -> list[GlobalUse]:
     return [GlobalUse(m, n, count, *classify(m, n)) for (m, n), count in state.uses.items()]
 
 
-def _protocol(data: bytes | memoryview, start: int) -> int | None:
+def _protocol(data: bytes | memoryview, start: int, end: int) -> int | None:
+    """The PROTO opcode's number; without one, 0 or 1 from the opcodes used (None if too big to tell)."""
     if len(data) > start + 1 and data[start] == 0x80:
         return data[start + 1]
-    return None
+    if end - start > _PROTOCOL_SCAN:
+        return None
+    return min(scan_bytes(bytes(data[start:end])).highest_opcode_protocol, 1)
 
 
 def _attempt(stream: io.BytesIO, state: LoadState, slow: bool, joblib: bool) -> Any:
     buffers = map(BufferNode, itertools.count())
     if slow:
         return SlowUnpickler(stream, state, buffers, joblib=joblib).load()
-    return FastUnpickler(_Exact(stream), state, buffers).load()  # type: ignore[arg-type]
+    with quiet_bytearray_bug():
+        return FastUnpickler(Exact(stream), state, buffers).load()  # type: ignore[arg-type]
 
 
 def _error(exc: BaseException, data: bytes | memoryview, start: int, offset: int, state: LoadState | None,
-           ) -> PickleLoadError:
+           joblib: bool = False) -> PickleLoadError:
     """A user-readable error: the scanner pins down where a damaged stream breaks."""
     seen = _uses(state) if state else []
     if isinstance(exc, LimitError):
         return PickleLoadError(f"The pickle was not loaded: {exc}.", Location(offset=offset), seen)
-    report = scan_bytes(bytes(data[start:start + 64 * 1024**2]))
+    report = scan_bytes(bytes(data[start:start + 64 * 1024**2]), joblib=joblib)
     if report.error is not None:
         at = start + (report.error_offset or 0)
         return PickleLoadError(f"This is not a valid pickle: {report.error}.", Location(offset=at), seen)
@@ -278,10 +143,11 @@ def _load_at(data: bytes | memoryview, start: int, joblib: bool, limits: Limits)
     def one(careful: bool, slow: bool) -> tuple[Any, LoadState, int]:
         stream = io.BytesIO(data)
         stream.seek(start)
-        state = LoadState(careful, limits.max_globals, limits.max_array_bytes, len(data) - start)
+        state = LoadState(careful, limits.max_globals, limits.max_array_bytes, len(data) - start,
+                          budget=CopyBudget(limits.copy_budget + limits.copy_per_byte * (len(data) - start)))
         try:
             if bomb and not slow:
-                with _STACK_LOCK, _address_space_cap(limits.memo_budget + 64 * (len(data) - start)):
+                with STACK_LOCK, address_space_cap(limits.memo_budget + 64 * (len(data) - start)):
                     value = _attempt(stream, state, slow, joblib)
             else:
                 value = _attempt(stream, state, slow, joblib)
@@ -290,15 +156,15 @@ def _load_at(data: bytes | memoryview, start: int, joblib: bool, limits: Limits)
             raise
         return value, state, stream.tell()
 
-    bomb = not joblib and _memo_bomb(data, start)
+    bomb = not joblib and memo_bomb(data, start)
     slow = (joblib or bool(copyreg._extension_registry) or bool(copyreg._extension_cache)  # type: ignore[attr-defined]
-            or (bomb and not _can_cap()) or _oversized_bytearray(data, start))
+            or (bomb and not can_cap()))
     plans = [(True, True)] if slow else [(False, False), (True, False)]
     error: BaseException | None = None
     loaded = None
     for careful, use_slow in plans:
         try:
-            loaded = _run(lambda c=careful, s=use_slow: one(c, s), data, start, limits)
+            loaded = run_with_stack(lambda c=careful, s=use_slow: one(c, s), data, start, limits)
             break
         except (KeyboardInterrupt, SystemExit):
             raise
@@ -309,14 +175,16 @@ def _load_at(data: bytes | memoryview, start: int, joblib: bool, limits: Limits)
                 continue  # the capped C memo hit a bomb: the Python unpickler's dict memo is immune
             if isinstance(exc, LimitError | MemoryError):
                 break
-            if not use_slow and careful and "extension" in str(exc):
-                plans.append((True, True))  # an unregistered extension code: only Python can show it
+            extension = "extension" in str(exc) or "EXT" in str(exc)
+            if not use_slow and (isinstance(exc, NeedsPython) or (careful and extension)):
+                plans[:] = [*plans[:plans.index((careful, use_slow)) + 1], (True, True)]
+                # NumPy values and unregistered extension codes: only the Python unpickler shows them
     if loaded is None:
         assert error is not None
         raise _error(error, data, start, getattr(error, "load_offset", start),
-                     getattr(error, "load_state", None)) from None
+                     getattr(error, "load_state", None), joblib) from None
     value, state, end = loaded
-    result = SafeLoad(value, _protocol(data, start), _uses(state), start, end,
+    result = SafeLoad(value, _protocol(data, start, end), _uses(state), start, end,
                       _NON_SPACE.search(data, end) is not None,
                       extensions=state.extensions, persistent_ids=state.persistent_ids,
                       companions=state.companions, arrays=state.arrays, engine="python" if use_slow else "c")
@@ -355,6 +223,11 @@ def load_safe(data: bytes | BinaryIO, *, joblib: bool = False, limits: Limits = 
 
     Raises ``PickleLoadError`` (a ``ParseError`` with the offset and the globals seen so far).
     """
+    if joblib and not isinstance(data, bytes | bytearray | memoryview):
+        loads, _error = load_stream(data, limits, 1)
+        if not loads:
+            raise PickleLoadError("The data is empty: there is no pickle in it.", Location(offset=0))
+        return loads[0]
     buffer = _as_bytes(data, limits)
     if not len(buffer):
         raise PickleLoadError("The data is empty: there is no pickle in it.", Location(offset=0))
@@ -367,6 +240,11 @@ def load_all(data: bytes | BinaryIO, *, joblib: bool = False, limits: Limits = D
 
     A first pickle that fails raises; a later failure is returned as the trailing data's error.
     """
+    if joblib and not isinstance(data, bytes | bytearray | memoryview):
+        streamed, error = load_stream(data, limits, max_pickles)
+        if not streamed:
+            raise PickleLoadError("The data is empty: there is no pickle in it.", Location(offset=0))
+        return streamed, error
     buffer = _as_bytes(data, limits)
     loads = [load_safe(buffer, joblib=joblib, limits=limits)]
     while loads[-1].trailing and len(loads) < max_pickles:

@@ -11,18 +11,17 @@ from __future__ import annotations
 
 import math
 import pickle
+import struct
+import sys
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
-from .pickle_allow import resolve
+from .pickle_allow import CopyBudget, LimitError, is_numpy_builder, resolve
 from .pickle_nodes import CallNode, ExtensionNode, GlobalNode, PersistentNode
+from .pickle_numpy import rebuild_array, rebuild_dtype
 
 WRAPPER = ("joblib.numpy_pickle", "NumpyArrayWrapper")
 OLD_WRAPPERS = {("joblib.numpy_pickle", "NDArrayWrapper"), ("joblib.numpy_pickle", "ZNDArrayWrapper")}
-
-
-class LimitError(Exception):
-    """A safety limit was reached; the message is for the user."""
 
 
 @dataclass
@@ -33,6 +32,7 @@ class LoadState:
     max_globals: int
     max_array_bytes: int
     remaining: int | None = None  # bytes left in the stream, when known
+    budget: CopyBudget = field(default_factory=lambda: CopyBudget(64 * 1024**2))
     uses: dict[tuple[str, str], int] = field(default_factory=dict)
     resolved: dict[tuple[str, str], Any] = field(default_factory=dict)
     extensions: list[int] = field(default_factory=list)
@@ -54,7 +54,7 @@ class _Common:
             if len(state.uses) >= state.max_globals:
                 raise LimitError(f"the pickle names more than {state.max_globals:,} different globals")
             state.uses[key] = 1
-            found = resolve(module, name, state.careful)
+            found = resolve(module, name, state.careful, state.budget)
             state.resolved[key] = found if found is not None else GlobalNode(module, name)
         else:
             state.uses[key] = count + 1
@@ -65,12 +65,25 @@ class _Common:
         return PersistentNode(pid)
 
 
+class NeedsPython(Exception):
+    """The C unpickler met something only the Python one may rebuild (a NumPy value)."""
+
+
 class FastUnpickler(_Common, pickle.Unpickler):
-    """The C unpickler with a find_class that never imports."""
+    """The C unpickler with a find_class that never imports.
+
+    NumPy values are left to the Python unpickler: NumPy's ``__setstate__`` trusts its state and a
+    crafted one crashes the process, so BUILD must be checked first, which only Python allows.
+    """
 
     def __init__(self, file: BinaryIO, state: LoadState, buffers: Any) -> None:
         super().__init__(file, buffers=buffers)
         self.state = state
+
+    def find_class(self, module: str, name: str) -> Any:
+        if module.startswith("numpy") and is_numpy_builder(module, name):
+            raise NeedsPython(f"{module}.{name}")
+        return super().find_class(module, name)
 
 
 class SlowUnpickler(_Common, pickle._Unpickler):  # type: ignore[name-defined]
@@ -81,12 +94,16 @@ class SlowUnpickler(_Common, pickle._Unpickler):  # type: ignore[name-defined]
     def __init__(self, file: BinaryIO, state: LoadState, buffers: Any, joblib: bool = False) -> None:
         super().__init__(file, buffers=buffers)
         self.state, self.joblib, self.raw = state, joblib, file
+        self._placeholders: dict[int, list[int]] = {}
 
     def get_extension(self, code: int) -> None:
         self.state.extensions.append(code)
         self.append(ExtensionNode(code))
 
     def load_build(self) -> None:
+        numpy = sys.modules.get("numpy")
+        if numpy is not None and len(self.stack) >= 2 and self._build_numpy(self.stack[-2], numpy):
+            return
         pickle._Unpickler.load_build(self)  # type: ignore[attr-defined]
         top = self.stack[-1]
         if not self.joblib or type(top) is not CallNode or not isinstance(top.func, GlobalNode):
@@ -99,6 +116,75 @@ class SlowUnpickler(_Common, pickle._Unpickler):  # type: ignore[name-defined]
             self.state.companions.append(top.state["filename"])
 
     dispatch[pickle.BUILD[0]] = load_build
+
+    def _build_numpy(self, target: Any, np: Any) -> bool:
+        """BUILD on a dtype or array: rebuild it from the checked state (``pickle_numpy``) and put
+        the new object where the old one was, on the stack and in the latest memo entries."""
+        if isinstance(target, np.dtype):
+            rebuild = rebuild_dtype
+        elif type(target) is np.ndarray:
+            def rebuild(_target: Any, state: Any, np: Any) -> Any:
+                return rebuild_array(state, np, self.state.budget.spend)
+        else:
+            return False
+        state = self.stack.pop()
+        try:
+            new = rebuild(target, state, np)
+        except (TypeError, ValueError) as exc:
+            raise pickle.UnpicklingError(f"a NumPy value cannot be rebuilt: {exc}") from None
+        self.stack[-1] = new
+        for key in self._placeholders.pop(id(target), ()):
+            if self.memo.get(key) is target:
+                self.memo[key] = new
+        return True
+
+    # Where each NumPy placeholder was memoized, so that BUILD can put the rebuilt value there too.
+    def _remember(self, key: int) -> None:
+        top = self.stack[-1] if self.stack else None
+        np = sys.modules.get("numpy")
+        if np is not None and (type(top) is np.ndarray or isinstance(top, np.dtype)):
+            self._placeholders.setdefault(id(top), []).append(key)
+
+    def load_put(self) -> None:
+        key = int(self.readline()[:-1])
+        if key < 0:
+            raise ValueError("negative PUT argument")
+        self.memo[key] = self.stack[-1]
+        self._remember(key)
+
+    def load_binput(self) -> None:
+        key = self.read(1)[0]
+        self.memo[key] = self.stack[-1]
+        self._remember(key)
+
+    def load_long_binput(self) -> None:
+        (key,) = struct.unpack("<I", self.read(4))
+        self.memo[key] = self.stack[-1]
+        self._remember(key)
+
+    def load_memoize(self) -> None:
+        key = len(self.memo)
+        self.memo[key] = self.stack[-1]
+        self._remember(key)
+
+    dispatch[pickle.PUT[0]] = load_put
+    dispatch[pickle.BINPUT[0]] = load_binput
+    dispatch[pickle.LONG_BINPUT[0]] = load_long_binput
+    dispatch[pickle.MEMOIZE[0]] = load_memoize
+
+    def load_bytearray8(self) -> None:
+        """As pickle's, but a length the stream cannot hold is refused before ``bytearray(n)``
+        allocates (and zeroes) it."""
+        (size,) = struct.unpack("<Q", self.read(8))
+        remaining = self.state.remaining
+        if remaining is not None and size > remaining:
+            raise EOFError(f"BYTEARRAY8 claims {size:,} bytes, more than the data holds")
+        data = bytearray(size)
+        if self.readinto(data) != size:
+            raise EOFError("BYTEARRAY8 is cut short")
+        self.append(data)
+
+    dispatch[pickle.BYTEARRAY8[0]] = load_bytearray8
 
     def _read(self, n: int, what: str) -> bytes:
         remaining = self.state.remaining

@@ -79,9 +79,11 @@ class _TreePickler(pickle._Pickler):  # type: ignore[name-defined]
             code = node.code
             if self.proto < 2:
                 raise UnsupportedError("Extension codes need protocol 2 or later.")
-            if code <= 0xFF:
+            if not isinstance(code, int) or not -(2**31) <= code < 2**31:
+                raise UnsupportedError(f"Extension code {code!r} does not fit in a pickle.")
+            if 0 <= code <= 0xFF:
                 self.write(pickle.EXT1 + code.to_bytes(1, "little"))
-            elif code <= 0xFFFF:
+            elif 0 <= code <= 0xFFFF:
                 self.write(pickle.EXT2 + code.to_bytes(2, "little"))
             else:
                 self.write(pickle.EXT4 + code.to_bytes(4, "little", signed=True))

@@ -107,6 +107,7 @@ def attacks(canary: Path) -> dict[str, tuple[bytes, bool]]:
         "huge BINBYTES8": (b"\x80\x04\x8e" + struct.pack("<Q", 2**62) + b"x.", False),
         "huge FRAME": (b"\x80\x04\x95" + struct.pack("<Q", 2**62) + b"N.", False),
         "bytes by size": (ops(b"c__builtin__\nbytearray\n(J\x00\x00\x00\x40tR."), False),
+        "copy bomb": (copy_bomb(), False),
         "str of a structure": (proto4 + stack_global("builtins", "str") + b"]\x85R.", False),
         "defaultdict with os.system factory": (proto4 + stack_global("collections", "defaultdict")
                                                + stack_global("os", "system") + b"\x85R.", True),
@@ -122,6 +123,12 @@ def evil(cmd: str = "true", protocol: int = 4) -> bytes:
     """A pickle that runs ``os.system(cmd)`` when really loaded."""
     head = b"\x80" + bytes([max(protocol, 2)])
     return ops(head, b"cos\nsystem\nX", struct.pack("<I", len(cmd)), cmd.encode(), b"\x85R.")
+
+
+def copy_bomb(items: int = 100_000, copies: int = 100_000) -> bytes:
+    """One list of ``items`` Nones copied ``copies`` times by ``list()``: 10^10 items from 700 kB."""
+    return (b"\x80\x04" + stack_global("builtins", "list") + b"\x94" + b"]\x94(" + b"N" * items + b"e"
+            + b"]\x94(" + b"h\x00h\x01\x85R" * copies + b"e.")
 
 
 def nested_tuple_key(depth: int) -> bytes:

@@ -126,6 +126,9 @@ def test_keyword_construction_in_every_protocol(source: int) -> None:
     tree = load_safe(pickle.dumps(Keyword(1, k=2), source)).value
     for protocol in range(6):
         assert pickle.loads(dump_tree(tree, protocol)) == Keyword(1, k=2), protocol
+    if source >= 4:  # NEWOBJ_EX, spelt for protocols 0-3 as copyreg.__newobj_ex__ (2-3 pickle via partial)
+        helper = {g.qualname: g.severity for g in load_safe(dump_tree(tree, 2)).globals}
+        assert helper["copyreg.__newobj_ex__"] == "info"
 
 
 def test_changing_the_protocol_of_opaque_nodes() -> None:
@@ -186,3 +189,10 @@ def test_deep_nesting_is_written(tmp_path: Path) -> None:
     while back:
         back, depth = back[0], depth + 1
     assert depth == 199_999
+
+
+def test_extension_codes_are_written_back() -> None:
+    for data in (b"\x80\x02\x82\xf1)R.", b"\x80\x02\x83\x01\x02)R.", b"\x80\x02\x84\xff\xff\xff\xff)R."):
+        tree = load_safe(data).value
+        again = load_safe(dump_tree(tree, 2)).value
+        assert again.func.code == tree.func.code
