@@ -122,6 +122,8 @@ class ObjectTreeModel(EditableValueTreeModel):
         if role == Qt.ItemDataRole.EditRole:
             if column == 0:
                 return self.key_text(node)
+            if isinstance(node.value, bool):
+                return node.value  # Qt's delegate offers a true/false choice
             return edit_text(node.value)
         if role == Qt.ItemDataRole.ForegroundRole and column in (1, 2):
             severity = severity_of(node.value)

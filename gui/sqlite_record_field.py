@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Signal, Slot
-from PySide6.QtGui import QFontDatabase
+from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtGui import QFontDatabase, QImage, QPixmap
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from storage.sql_values import field_kind
@@ -19,6 +19,23 @@ from storage.sqlite_db import Column
 from .sqlite_fields import Invalid, create_editor
 
 HEX_PREVIEW = 48
+THUMBNAIL = 160  # pixels: the longest side of an image BLOB's preview
+MAX_IMAGE = 16 * 1024 * 1024  # larger BLOBs are not decoded as images (the GUI must not wait)
+IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"BM", b"RIFF")
+
+
+def image_thumbnail(data: bytes) -> tuple[QPixmap, str] | None:
+    """(thumbnail, "W × H") when ``data`` is a PNG, JPEG, GIF, BMP or WebP image Qt reads, else None."""
+    if not data or len(data) > MAX_IMAGE or not data.startswith(IMAGE_MAGIC):
+        return None
+    if data.startswith(b"RIFF") and data[8:12] != b"WEBP":
+        return None
+    image = QImage.fromData(data)
+    if image.isNull():
+        return None
+    small = image.scaled(THUMBNAIL, THUMBNAIL, Qt.AspectRatioMode.KeepAspectRatio,
+                         Qt.TransformationMode.SmoothTransformation)
+    return QPixmap.fromImage(small), f"{image.width()} × {image.height()}"
 
 
 class BlobView(QWidget):
@@ -29,6 +46,9 @@ class BlobView(QWidget):
         self.size_label = QLabel(self)
         self.hex_label = QLabel(self)
         self.hex_label.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.image_label = QLabel(self)
+        self.image_label.setObjectName("blobThumbnail")
+        self.image_label.hide()
         self.load_button = QPushButton("Load from File…", self)
         self.save_button = QPushButton("Save to File…", self)
         top = QHBoxLayout()
@@ -41,6 +61,7 @@ class BlobView(QWidget):
         box.setSpacing(2)
         box.addLayout(top)
         box.addWidget(self.hex_label)
+        box.addWidget(self.image_label)
 
     def set_stored(self, value: Any) -> None:
         data = value if isinstance(value, bytes) else b""
@@ -48,6 +69,13 @@ class BlobView(QWidget):
         preview = data[:HEX_PREVIEW].hex(" ")
         self.hex_label.setText(preview + (" …" if len(data) > HEX_PREVIEW else ""))
         self.hex_label.setVisible(bool(data))
+        thumbnail = image_thumbnail(data)
+        if thumbnail is not None:
+            self.image_label.setPixmap(thumbnail[0])
+            self.size_label.setText(f"{self.size_label.text()} · image {thumbnail[1]}")
+        else:
+            self.image_label.clear()
+        self.image_label.setVisible(thumbnail is not None)
         self.save_button.setEnabled(value is not None)
 
     def stored(self) -> bytes:

@@ -98,7 +98,11 @@ def open_objects(path: str, kind: str, cancel: Callable[[], bool] | None = None)
     """Read ``path`` as ``kind`` safely (raises KnownError with a clear message)."""
     result = ObjectsFile(os.path.abspath(path), kind)
     if kind == "pickle":
-        _load_stream(result, _read_limited(path), joblib=False)
+        data = _read_limited(path)
+        if data.startswith(b"PK\x03\x04"):
+            _open_zip_pickles(result, data)
+        else:
+            _load_stream(result, data, joblib=False)
     elif kind == "joblib":
         from .joblib_io import open_joblib
 
@@ -115,6 +119,53 @@ def open_objects(path: str, kind: str, cancel: Callable[[], bool] | None = None)
     else:
         raise UnsupportedError(f"The Objects tab does not read {kind} files.")
     return result
+
+
+ZIP_MEMBER_LIMIT = 512 * 1024 * 1024
+
+
+def _open_zip_pickles(result: ObjectsFile, data: bytes) -> None:
+    """A zip of pickles (PyTorch's format): each pickled member loaded safely, shown read-only."""
+    import io
+    import zipfile
+
+    from .summaries_objects import member_bytes
+
+    handle = io.BytesIO(data)
+    try:
+        archive = zipfile.ZipFile(handle)
+        members = [info for info in archive.infolist() if info.filename.endswith((".pkl", ".pickle"))]
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise UnsupportedError(f"This zip archive cannot be read: {exc}") from None
+    if not members:
+        raise UnsupportedError("This zip archive holds no pickles; open it with a zip tool.")
+    values: dict[str, Any] = {}
+    for info in members:
+        if info.file_size > ZIP_MEMBER_LIMIT:
+            result.findings.append(Finding("info", f"{info.filename} is too large to show", info.filename))
+            continue
+        # Read from the member's local header, as the scan does: a name that differs from the
+        # directory's (a trick to hide a member from zipfile) must not hide its pickle.
+        raw = member_bytes(archive, handle, info, ZIP_MEMBER_LIMIT)
+        if raw is None:
+            values[info.filename] = "<cannot be read: damaged or encrypted member>"
+            result.findings.append(Finding("suspicious", "the member cannot be read (damaged or encrypted)",
+                                           info.filename))
+            continue
+        try:
+            load = load_safe(raw)
+        except PickleLoadError as exc:
+            values[info.filename] = f"<not a valid pickle: {exc}>"
+            result.findings.append(Finding("suspicious", str(exc), info.filename))
+            for use in exc.globals:
+                result.globals.setdefault((use.module, use.name), use)
+            continue
+        result.add(load, info.filename)
+        values[info.filename] = load.value
+        result.protocol = result.protocol or load.protocol
+    result.note = f"zip archive (PyTorch format) with {len(members)} pickled member(s); read-only"
+    result.doc = ObjectDoc(values, None, label=os.path.basename(result.path))
+    result.doc.read_only = True
 
 
 def _open_npy(result: ObjectsFile) -> None:

@@ -272,7 +272,7 @@ def _npz_stats(path: str, members: list[dict[str, Any]], c: Collector) -> None:
 
 # -- containers ---------------------------------------------------------------------------------
 
-def _member_bytes(archive: zipfile.ZipFile, handle: IO[bytes], info: zipfile.ZipInfo,
+def member_bytes(archive: zipfile.ZipFile, handle: IO[bytes], info: zipfile.ZipInfo,
                   limit: int) -> bytes | None:
     """Up to ``limit`` bytes of a member, read from its local header (flags and CRC ignored)."""
     try:
@@ -316,11 +316,11 @@ def _scan_zip(result: SniffResult, c: Collector) -> None:
         for info in infos[:MAX_MEMBERS]:
             if info.is_dir():
                 continue
-            head = _member_bytes(archive, handle, info, 16) or b""
+            head = member_bytes(archive, handle, info, 16) or b""
             if not (_looks_pickled(head) or info.filename.endswith(PICKLE_SUFFIXES)):
                 encrypted += bool(info.flag_bits & 1)
                 continue
-            data = _member_bytes(archive, handle, info, MAX_MEMBER_BYTES) or b""
+            data = member_bytes(archive, handle, info, MAX_MEMBER_BYTES) or b""
             report = scan_bytes(data)
             scanned.append({"member": info.filename, **scan_summary(report)})
             main = result.format == "pickle" and info.filename.rsplit("/", 1)[-1] == "data.pkl"

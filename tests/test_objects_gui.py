@@ -63,7 +63,7 @@ def test_a_malicious_pickle_is_shown_flagged_and_never_run(qtbot, tmp_path: Path
 def test_edit_undo_redo_and_save_in_the_original_protocol(qtbot, tmp_path: Path) -> None:
     path = tmp_path / "data.pkl"
     original = {"count": 3, "pair": (1, "two"), "tags": {"a"}, "when": datetime.date(2024, 1, 2),
-                "counter": collections.Counter("aab")}
+                "flag": True, "counter": collections.Counter("aab")}
     path.write_bytes(pickle.dumps(original, 2))
     window, document = open_one(qtbot, tmp_path, path)
     model = document.view.model
@@ -76,9 +76,11 @@ def test_edit_undo_redo_and_save_in_the_original_protocol(qtbot, tmp_path: Path)
     assert model.setData(index_of(document, [0, "count"], 0), "total")  # rename a key
     assert model.setData(index_of(document, [0, "when"]), "2025-03-04")
     assert not model.setData(index_of(document, [0, "when"]), "not a date")
+    assert model.setData(index_of(document, [0, "flag"]), False)  # the delegate's true/false choice
     assert window.save_current()
     saved = pickle.loads(path.read_bytes())
     assert saved == {"total": 41, "pair": (1, "deux"), "tags": {"a"}, "when": datetime.date(2025, 3, 4),
+                     "flag": False,
                      "counter": collections.Counter("aab")}
     assert path.read_bytes()[:2] == b"\x80\x02"  # protocol 2 kept
     assert not document.is_modified()

@@ -6,7 +6,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from PySide6.QtCore import QDate, QDateTime, QTime, QTimeZone
+from PySide6.QtCore import QBuffer, QDate, QDateTime, QIODevice, QTime, QTimeZone
+from PySide6.QtGui import QColor, QImage
 from PySide6.QtWidgets import QStyleOptionViewItem
 
 from gui.sqlite_fields import LineEdit, MomentEdit, NumberSpinBox
@@ -117,7 +118,18 @@ def test_iso_dates_stay_iso_and_blobs_load_from_files(qtbot, tmp_path: Path) -> 
     source.write_bytes(b"\x89PNG" + bytes(100))
     document.load_value_from(str(source), 0, 3, old=document._record_values[3])
     qtbot.waitUntil(lambda: cell(path, "SELECT length(data) FROM d") == 104, timeout=10_000)
-    assert blob.size_label.text() == "BLOB, 104 bytes"
+    assert blob.size_label.text() == "BLOB, 104 bytes"  # PNG magic but no image: no thumbnail
+    assert not blob.image_label.isVisibleTo(blob)
+    image = QImage(40, 20, QImage.Format.Format_RGB32)
+    image.fill(QColor("teal"))
+    buffer = QBuffer()
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    image.save(buffer, "PNG")
+    source.write_bytes(bytes(buffer.data()))
+    document.load_value_from(str(source), 0, 3, old=document._record_values[3])
+    qtbot.waitUntil(lambda: "image 40 × 20" in blob.size_label.text(), timeout=10_000)
+    assert blob.image_label.isVisibleTo(blob) and blob.image_label.pixmap().width() == 160
+    document.undo_stack.undo()
     document.undo_stack.undo()
     assert cell(path, "SELECT data FROM d") == b"\x00\x01\xff"
     close(document)
