@@ -11,7 +11,7 @@ import html
 import os
 from typing import Any
 
-from PySide6.QtCore import Qt, Slot
+from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -40,6 +40,7 @@ PROTOCOLS = (0, 1, 2, 3, 4, 5)
 
 
 class ObjectsDocument(Document):
+    valueShown = Signal(str)  # a shelf key's value is in the tree (or why it cannot be)
     def __init__(self, path: str, fmt: str, parent: QWidget | None = None) -> None:
         super().__init__(path, fmt, parent)
         self.result: ObjectsFile | None = None
@@ -49,6 +50,7 @@ class ObjectsDocument(Document):
         self.trusted = False
         self._worker: Worker | None = None
         self._generation = 0
+        self._key_generation = 0
         self.stack = QStackedWidget(self)
         box = QVBoxLayout(self)
         box.setContentsMargins(0, 0, 0, 0)
@@ -213,16 +215,32 @@ class ObjectsDocument(Document):
         if model is not None:
             self.view.show_model(model)
             return
-        try:  # one value: small, and read on demand, as the issue asks
-            self.shelf_raw[key] = self.result.shelf.raw_value(key)
-            doc, _load = load_shelf_value(self.result.shelf, key)
-        except KnownError as exc:
-            self.view.set_doc(ObjectDoc(f"<this value cannot be shown: {exc}>", None))
+        # One value, read and loaded safely only when selected, on a worker: values can be big.
+        self._key_generation += 1
+        generation = self._key_generation
+        self.view.show_model(self.view.new_model(ObjectDoc(None, None)))
+        self.view.text.setPlainText(f"Reading the value of {key!r}…")
+        run_in_worker(load_shelf_value, self.result.shelf, key,
+                      on_result=lambda loaded: self._on_value_loaded(generation, key, *loaded),
+                      on_error=lambda exc: self._on_value_failed(generation, key, exc))
+
+    def _on_value_loaded(self, generation: int, key: str, doc: ObjectDoc, raw: bytes) -> None:
+        if generation != self._key_generation or key in self.shelf_models:
             return
+        self.shelf_raw[key] = raw
         model = self.view.new_model(doc)
         self.shelf_models[key] = model
         self.view.show_model(model)
+        self.valueShown.emit(key)
         self.viewStateChanged.emit()
+
+    def _on_value_failed(self, generation: int, key: str, exc: BaseException) -> None:
+        if generation != self._key_generation:
+            return
+        reason = str(exc) if isinstance(exc, KnownError) else repr(exc)
+        self.view.set_doc(ObjectDoc(f"<the value of {key!r} cannot be shown: {reason}>", None, label=key))
+        self.view.model.doc.read_only = True
+        self.valueShown.emit(key)
 
     @Slot(str, str)
     def _on_key_renamed(self, old: str, new: str) -> None:
@@ -312,7 +330,9 @@ class ObjectsDocument(Document):
             if result.shelf is not None:
                 if path != self.path:
                     raise KnownError("A shelf is several files: save it in place, then copy its files.")
-                run_with_progress(self, f"Saving {self.title()}…", self._save_shelf)
+                loaded = [(key, model.doc) for key, model in self.shelf_models.items()]
+                written = run_with_progress(self, f"Saving {self.title()}…", self._save_shelf, loaded)
+                self.shelf_raw.update(written)
             else:
                 run_with_progress(self, f"Saving {os.path.basename(path)}…", save_objects, result, path,
                                   self.chosen_protocol())
@@ -324,17 +344,21 @@ class ObjectsDocument(Document):
         self.statusChanged.emit()
         return True
 
-    def _save_shelf(self) -> None:
-        shelf = self.result.shelf  # type: ignore[union-attr]
-        for key, model in self.shelf_models.items():
+    def _save_shelf(self, loaded: list[tuple[str, ObjectDoc]]) -> dict[str, bytes]:
+        """Worker body: each changed value written back in its own protocol, then the shelf saved."""
+        result = self.result
+        assert result is not None
+        shelf, written = result.shelf, {}
+        for key, doc in loaded:
             if key not in shelf:
                 continue
-            protocol = self.result.shelf_protocols.get(key)  # type: ignore[union-attr]
-            data = model.doc.dumps(protocol if protocol is not None else 4)
+            protocol = result.shelf_protocols.get(key)
+            data = doc.dumps(protocol if protocol is not None else doc.protocol or 4)
             if data != self.shelf_raw.get(key):
                 shelf.set(key, data)
-                self.shelf_raw[key] = data
+                written[key] = data
         shelf.save()
+        return written
 
     # -- session ---------------------------------------------------------------------------------
     def view_state(self) -> dict[str, Any]:
@@ -361,6 +385,7 @@ class ObjectsDocument(Document):
 
     def close_document(self) -> None:
         self._generation += 1
+        self._key_generation += 1
         if self._worker is not None:
             self._worker.cancel()
         if self.view.array_pane is not None:

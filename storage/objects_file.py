@@ -245,14 +245,14 @@ def _open_shelf(result: ObjectsFile, cancel: Callable[[], bool] | None) -> None:
     result.doc = None
 
 
-def load_shelf_value(shelf: Any, key: str) -> tuple[ObjectDoc, SafeLoad]:
-    """Worker body: one shelf value, loaded safely, as its own document."""
+def load_shelf_value(shelf: Any, key: str) -> tuple[ObjectDoc, bytes]:
+    """Worker body: one shelf value, loaded safely, as its own document; and its raw bytes."""
     try:
         raw = shelf.raw_value(key)
     except KeyError:
         raise UnreadableError(f"The shelf has no key {key!r} any more.") from None
     load = load_safe(raw)
-    return ObjectDoc(load.value, load.protocol, label=key), load
+    return ObjectDoc(load.value, load.protocol, label=key), raw
 
 
 def save_objects(result: ObjectsFile, path: str, protocol: int | None = None) -> None:
