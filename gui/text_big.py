@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from PySide6.QtCore import QEvent, QPoint, Qt, Signal
+from PySide6.QtCore import QEvent, QPoint, Qt, Signal, Slot
 from PySide6.QtGui import (
     QFontDatabase,
     QGuiApplication,
@@ -85,7 +85,7 @@ class BigTextEditor(QAbstractScrollArea):
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setAttribute(Qt.WidgetAttribute.WA_InputMethodEnabled, True)
         self.viewport().setCursor(Qt.CursorShape.IBeamCursor)
-        self.verticalScrollBar().valueChanged.connect(self.viewport().update)
+        self.verticalScrollBar().valueChanged.connect(self._on_scrolled)
         self.horizontalScrollBar().valueChanged.connect(self.viewport().update)
 
     # -- content ---------------------------------------------------------------------------------
@@ -104,9 +104,6 @@ class BigTextEditor(QAbstractScrollArea):
 
     def text(self) -> str:
         return self.buffer.text()
-
-    def lines(self) -> list[str]:
-        return self.buffer.lines
 
     def line_count(self) -> int:
         return len(self.buffer)
@@ -135,8 +132,17 @@ class BigTextEditor(QAbstractScrollArea):
     def _text_width(self) -> int:
         return max(1, self.viewport().width() - self.gutter_width() - PAD)
 
+    @Slot()
+    def _on_scrolled(self) -> None:
+        self._update_scroll_ranges()
+        self.viewport().update()
+
     def _update_scroll_ranges(self) -> None:
+        """Scroll ranges for the line count and the longest line seen (split what is shown)."""
         vbar, hbar = self.verticalScrollBar(), self.horizontalScrollBar()
+        top = vbar.value()
+        self.buffer.line(min(top, len(self.buffer) - 1))
+        self.buffer.line(min(top + self.page_lines(), len(self.buffer) - 1))
         vbar.setRange(0, max(0, len(self.buffer) - self.page_lines()))
         vbar.setPageStep(self.page_lines())
         width = (self.buffer.longest + 2) * self.char_width()

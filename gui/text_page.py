@@ -309,7 +309,7 @@ class TextPage(QWidget):
         if options["encoding"] == self.content.encoding:
             options.pop("encoding")
         if isinstance(self.editor, BigTextEditor):  # joined and encoded on the worker
-            job = partial(save_lines, path, list(self.editor.lines()), self.content, **options)
+            job = partial(save_lines, path, self.editor.buffer.snapshot(), self.content, **options)
         else:
             job = partial(save_text, path, self.editor.text(), self.content, **options)
         fresh = run_with_progress(self, f"Saving {os.path.basename(path)}…", job)
@@ -327,3 +327,5 @@ class TextPage(QWidget):
         if self._worker is not None:
             self._worker.cancel()
         self._close_pager()
+        if self.big_editor is not None:  # let go of the big text now, not when Qt deletes us
+            self.big_editor.set_lines(LineBuffer())
