@@ -391,6 +391,9 @@ class BigTextEditor(QAbstractScrollArea):
             point = event.position().toPoint()
             self.set_caret(self.position_at(point), keep_anchor=True)
 
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        event.accept()
+
     def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
         line, col = self.position_at(event.position().toPoint())
         c0, c1 = edit.word_at(self.buffer, (line, col))

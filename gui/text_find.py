@@ -144,7 +144,8 @@ class FindBar(QWidget):
         if self._is_big():
             py_pattern = self._py_pattern()
             ok = py_pattern is not None and self.editor.find_pattern(py_pattern, backward)
-            self.status.setText("" if ok or py_pattern is None else "Not found")
+            if py_pattern is not None:
+                self.status.setText("" if ok else "Not found")
             self.searched.emit(ok)
             return ok
         pattern = self._pattern()

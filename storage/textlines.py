@@ -210,8 +210,9 @@ class LineBuffer:
         Matches never span lines (as in QTextDocument.find). A chunk is first searched as one
         string, so a miss over a million lines costs one regex pass, not a loop over lines.
         """
+        scan = _prescan(pattern)
         for passes, k in enumerate(self._order(line, backward)):
-            if pattern.search(self._joined(k)) is None:
+            if scan is not None and scan.search(self._joined(k)) is None:
                 continue
             first, lines = self._starts[k], self._lines_of(k)
             rows = range(len(lines) - 1, -1, -1) if backward else range(len(lines))
@@ -261,8 +262,9 @@ class LineBuffer:
             total += 1
             return replacement(match)
 
+        scan = _prescan(pattern)
         for k in range(len(self._chunks)):
-            if pattern.search(self._joined(k)) is None:
+            if scan is not None and scan.search(self._joined(k)) is None:
                 continue
             first = self._starts[k]
             for j, text in enumerate(self._lines_of(k)):
@@ -270,6 +272,17 @@ class LineBuffer:
                 if new != text:
                     changes[first + j] = new
         return changes, total
+
+
+def _prescan(pattern: re.Pattern[str]) -> re.Pattern[str] | None:
+    """A pattern that finds, in lines joined by "\\n", every chunk where ``pattern`` matches a
+    line (maybe more), or None when no such pattern is sure (anchors to the whole string,
+    look-arounds, explicit newlines): then every line is searched.
+    """
+    source = pattern.pattern
+    if any(part in source for part in ("\\A", "\\Z", "(?<", "(?!", "(?=", "\\n")):
+        return None
+    return re.compile(source, pattern.flags | re.MULTILINE)
 
 
 def load_lines(path: str, encoding: str | None = None) -> tuple[TextContent, LineBuffer]:
