@@ -14,6 +14,7 @@ from collections.abc import Callable
 from PySide6.QtCore import QEvent, QPoint, Qt, Signal, Slot
 from PySide6.QtGui import (
     QFontDatabase,
+    QFontMetricsF,
     QGuiApplication,
     QInputMethodEvent,
     QKeyEvent,
@@ -119,11 +120,12 @@ class BigTextEditor(QAbstractScrollArea):
     def line_height(self) -> int:
         return self.fontMetrics().lineSpacing()
 
-    def char_width(self) -> int:
-        return max(1, self.fontMetrics().horizontalAdvance("0"))
+    def char_width(self) -> float:
+        """The advance of one character; fractional, or long lines drift from the caret."""
+        return max(1.0, QFontMetricsF(self.font()).horizontalAdvance("0"))
 
     def gutter_width(self) -> int:
-        return self.char_width() * max(3, len(str(len(self.buffer)))) + 12
+        return round(self.char_width() * max(3, len(str(len(self.buffer))))) + 12
 
     def page_lines(self) -> int:
         """How many whole lines fit on screen."""
@@ -145,10 +147,10 @@ class BigTextEditor(QAbstractScrollArea):
         self.buffer.line(min(top + self.page_lines(), len(self.buffer) - 1))
         vbar.setRange(0, max(0, len(self.buffer) - self.page_lines()))
         vbar.setPageStep(self.page_lines())
-        width = (self.buffer.longest + 2) * self.char_width()
+        width = round((self.buffer.longest + 2) * self.char_width())
         hbar.setRange(0, max(0, width - self._text_width()))
         hbar.setPageStep(self._text_width())
-        hbar.setSingleStep(self.char_width())
+        hbar.setSingleStep(round(self.char_width()))
 
     def x_of(self, line: int, col: int) -> int:
         """Pixels from the start of ``line`` to column ``col``."""
@@ -156,7 +158,7 @@ class BigTextEditor(QAbstractScrollArea):
         shown = display_text(text)
         vcol = _vcol(text, col)
         if len(shown) > LONG:
-            return vcol * self.char_width()
+            return round(vcol * self.char_width())
         return self.fontMetrics().horizontalAdvance(shown[:vcol])
 
     def col_at(self, line: int, x: int) -> int:
@@ -229,7 +231,7 @@ class BigTextEditor(QAbstractScrollArea):
         if x < hbar.value():
             hbar.setValue(max(0, x - width // 3))
         elif x > hbar.value() + width - self.char_width():
-            hbar.setValue(x - width + 3 * self.char_width())
+            hbar.setValue(round(x - width + 3 * self.char_width()))
 
     def move(self, motion: str, keep_anchor: bool) -> None:
         if not keep_anchor and self.has_selection() and motion in ("left", "right"):

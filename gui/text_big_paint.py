@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QRect
+from PySide6.QtCore import QPointF, QRect
 from PySide6.QtGui import QColor, QPainter, QPaintEvent
 
 if TYPE_CHECKING:
@@ -48,22 +48,22 @@ def paint_editor(editor: BigTextEditor, event: QPaintEvent) -> None:
         if row == caret_line and not selecting:
             painter.fillRect(gutter, y, area.width() - gutter, height, current)
         if len(shown) > LONG:
-            first = max(0, scroll_x // cw - 1)
-            shown_x, shown = origin + first * cw, shown[first:first + area.width() // cw + 3]
+            first = max(0, int(scroll_x / cw) - 1)
+            shown_x, shown = origin + first * cw, shown[first:first + int(area.width() / cw) + 3]
         else:
             shown_x = origin
         painter.setPen(text_color)
-        painter.drawText(shown_x, y + ascent, shown)
+        painter.drawText(QPointF(shown_x, y + ascent), shown)
         if selecting and s_line <= row <= e_line:
             x0 = editor.x_of(row, s_col) if row == s_line else 0
-            x1 = editor.x_of(row, e_col) if row == e_line else editor.x_of(row, len(text)) + cw // 2
+            x1 = editor.x_of(row, e_col) if row == e_line else editor.x_of(row, len(text)) + round(cw / 2)
             band = QRect(origin + x0, y, max(x1 - x0, 0), height)
             painter.fillRect(band, palette.highlight())
             painter.save()
             painter.setClipRect(band.intersected(QRect(gutter, 0, area.width() - gutter,
                                                        area.height())))
             painter.setPen(chosen_color)
-            painter.drawText(shown_x, y + ascent, shown)
+            painter.drawText(QPointF(shown_x, y + ascent), shown)
             painter.restore()
     if top <= caret_line < last and not editor.isReadOnly():
         x = origin + editor.x_of(caret_line, caret_col)
