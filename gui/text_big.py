@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QEvent, QPoint, Qt, Signal, Slot
 from PySide6.QtGui import (
+    QContextMenuEvent,
     QFontDatabase,
     QFontMetricsF,
     QGuiApplication,
@@ -28,44 +29,10 @@ from PySide6.QtWidgets import QAbstractScrollArea, QWidget
 from storage.textlines import LineBuffer, Position
 
 from . import text_big_edit as edit
-from .text_big_paint import LONG, PAD, TAB, display_text, paint_editor
+from .text_big_edit import COMMANDS, MOTIONS
+from .text_big_paint import LONG, PAD, col_of_vcol, display_text, paint_editor, vcol_of
 
 Keys = QKeySequence.StandardKey
-MOTIONS: dict[QKeySequence.StandardKey, tuple[str, bool]] = {
-    Keys.MoveToNextChar: ("right", False), Keys.SelectNextChar: ("right", True),
-    Keys.MoveToPreviousChar: ("left", False), Keys.SelectPreviousChar: ("left", True),
-    Keys.MoveToNextWord: ("word_right", False), Keys.SelectNextWord: ("word_right", True),
-    Keys.MoveToPreviousWord: ("word_left", False), Keys.SelectPreviousWord: ("word_left", True),
-    Keys.MoveToNextLine: ("down", False), Keys.SelectNextLine: ("down", True),
-    Keys.MoveToPreviousLine: ("up", False), Keys.SelectPreviousLine: ("up", True),
-    Keys.MoveToNextPage: ("page_down", False), Keys.SelectNextPage: ("page_down", True),
-    Keys.MoveToPreviousPage: ("page_up", False), Keys.SelectPreviousPage: ("page_up", True),
-    Keys.MoveToStartOfLine: ("home", False), Keys.SelectStartOfLine: ("home", True),
-    Keys.MoveToStartOfBlock: ("home", False), Keys.SelectStartOfBlock: ("home", True),
-    Keys.MoveToEndOfLine: ("end", False), Keys.SelectEndOfLine: ("end", True),
-    Keys.MoveToEndOfBlock: ("end", False), Keys.SelectEndOfBlock: ("end", True),
-    Keys.MoveToStartOfDocument: ("top", False), Keys.SelectStartOfDocument: ("top", True),
-    Keys.MoveToEndOfDocument: ("bottom", False), Keys.SelectEndOfDocument: ("bottom", True),
-}
-COMMANDS = (Keys.Undo, Keys.Redo, Keys.Copy, Keys.Cut, Keys.Paste, Keys.SelectAll,
-            Keys.Delete, Keys.DeleteStartOfWord, Keys.DeleteEndOfWord)
-
-
-def _vcol(text: str, col: int) -> int:
-    return len(text[:col].expandtabs(TAB)) if "\t" in text[:col] else col
-
-
-def _col_of_vcol(text: str, vcol: int) -> int:
-    """The column whose on-screen column is nearest ``vcol`` (tabs are wider than one)."""
-    if "\t" not in text:
-        return min(max(0, vcol), len(text))
-    acc = 0
-    for i, ch in enumerate(text):
-        width = TAB - acc % TAB if ch == "\t" else 1
-        if vcol < acc + width:
-            return i if vcol - acc <= acc + width - vcol else i + 1
-        acc += width
-    return len(text)
 
 
 class BigTextEditor(QAbstractScrollArea):
@@ -80,7 +47,7 @@ class BigTextEditor(QAbstractScrollArea):
         self.buffer = LineBuffer()
         self.caret: Position = (0, 0)
         self.anchor: Position = (0, 0)
-        self._goal_x: int | None = None  # kept while moving up and down
+        self.goal_x: int | None = None  # the x kept while moving up and down
         self._read_only = False
         self.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
@@ -94,7 +61,7 @@ class BigTextEditor(QAbstractScrollArea):
         """Show ``buffer`` (read on a worker) from its first line; no undo step."""
         self.buffer = buffer
         self.caret = self.anchor = (0, 0)
-        self._goal_x = None
+        self.goal_x = None
         self.verticalScrollBar().setValue(0)
         self.horizontalScrollBar().setValue(0)
         self._update_scroll_ranges()
@@ -156,7 +123,7 @@ class BigTextEditor(QAbstractScrollArea):
         """Pixels from the start of ``line`` to column ``col``."""
         text = self.buffer.line(line)
         shown = display_text(text)
-        vcol = _vcol(text, col)
+        vcol = vcol_of(text, col)
         if len(shown) > LONG:
             return round(vcol * self.char_width())
         return self.fontMetrics().horizontalAdvance(shown[:vcol])
@@ -166,7 +133,7 @@ class BigTextEditor(QAbstractScrollArea):
         text = self.buffer.line(line)
         shown = display_text(text)
         if len(shown) > LONG:
-            return _col_of_vcol(text, round(x / self.char_width()))
+            return col_of_vcol(text, round(x / self.char_width()))
         advance = self.fontMetrics().horizontalAdvance
         lo, hi = 0, len(shown)
         while lo < hi:  # the last on-screen column that starts at or before x
@@ -177,7 +144,7 @@ class BigTextEditor(QAbstractScrollArea):
                 hi = mid - 1
         if lo < len(shown) and advance(shown[:lo + 1]) - x < x - advance(shown[:lo]):
             lo += 1
-        return _col_of_vcol(text, lo)
+        return col_of_vcol(text, lo)
 
     def position_at(self, point: QPoint) -> Position:
         top = self.verticalScrollBar().value()
@@ -234,37 +201,8 @@ class BigTextEditor(QAbstractScrollArea):
             hbar.setValue(round(x - width + 3 * self.char_width()))
 
     def move(self, motion: str, keep_anchor: bool) -> None:
-        if not keep_anchor and self.has_selection() and motion in ("left", "right"):
-            start, end = self.selection()
-            self.set_caret(start if motion == "left" else end)
-            return
-        buffer, (line, col) = self.buffer, self.caret
-        vertical = {"up": -1, "down": 1, "page_up": -self.page_lines(),
-                    "page_down": self.page_lines()}
-        if motion in vertical:
-            if self._goal_x is None:
-                self._goal_x = self.x_of(line, col)
-            target = min(max(0, line + vertical[motion]), len(buffer) - 1)
-            if motion.startswith("page"):
-                bar = self.verticalScrollBar()
-                bar.setValue(bar.value() + vertical[motion])
-            goal = self._goal_x
-            self.set_caret((target, self.col_at(target, goal)), keep_anchor)
-            self._goal_x = goal
-            return
-        moves = {"left": edit.char_left, "right": edit.char_right, "word_left": edit.word_left,
-                 "word_right": edit.word_right}
-        if motion in moves:
-            pos = moves[motion](buffer, self.caret)
-        elif motion == "home":
-            indent = len(buffer.line(line)) - len(buffer.line(line).lstrip())
-            pos = (line, 0 if col == indent else indent)  # smart Home: indent first, then 0
-        elif motion == "end":
-            pos = (line, len(buffer.line(line)))
-        else:
-            pos = (0, 0) if motion == "top" else buffer.end()
-        self._goal_x = None
-        self.set_caret(pos, keep_anchor)
+        """Move the caret by a named motion ("left", "word_right", "page_down", "top", ...)."""
+        edit.move_caret(self, motion, keep_anchor)
 
     # -- edits -----------------------------------------------------------------------------------
     def replace_selection(self, text: str, typing: bool = False, label: str = "Edit text") -> bool:
@@ -290,7 +228,7 @@ class BigTextEditor(QAbstractScrollArea):
         """Called by the undo commands after they change the buffer."""
         count = len(self.buffer)
         self.caret, self.anchor = self.buffer.clamp(*caret), self.buffer.clamp(*anchor)
-        self._goal_x = None
+        self.goal_x = None
         self.ensure_caret_visible()
         self.viewport().update()
         self.lineCountChanged.emit(count)
@@ -385,13 +323,18 @@ class BigTextEditor(QAbstractScrollArea):
     def mousePressEvent(self, event: QMouseEvent) -> None:
         if event.button() == Qt.MouseButton.LeftButton:
             shift = bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
-            self._goal_x = None
+            self.goal_x = None
             self.set_caret(self.position_at(event.position().toPoint()), keep_anchor=shift)
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
         if event.buttons() & Qt.MouseButton.LeftButton:
             point = event.position().toPoint()
             self.set_caret(self.position_at(point), keep_anchor=True)
+
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:
+        menu = edit.context_menu(self)
+        menu.exec(event.globalPos())
+        menu.deleteLater()
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         event.accept()

@@ -1,4 +1,4 @@
-"""Painting of :class:`gui.text_big.BigTextEditor`: only the lines on screen are laid out."""
+"""Layout and painting of :class:`gui.text_big.BigTextEditor`: only the lines on screen are drawn."""
 
 from __future__ import annotations
 
@@ -18,6 +18,24 @@ PAD = 4  # pixels between the gutter and the text
 def display_text(text: str) -> str:
     """A line as drawn: tabs expanded to the next tab stop."""
     return text.expandtabs(TAB) if "\t" in text else text
+
+
+def vcol_of(text: str, col: int) -> int:
+    """The on-screen column of ``col`` (tabs reach the next tab stop)."""
+    return len(text[:col].expandtabs(TAB)) if "\t" in text[:col] else col
+
+
+def col_of_vcol(text: str, vcol: int) -> int:
+    """The column whose on-screen column is nearest ``vcol`` (tabs are wider than one)."""
+    if "\t" not in text:
+        return min(max(0, vcol), len(text))
+    acc = 0
+    for i, ch in enumerate(text):
+        width = TAB - acc % TAB if ch == "\t" else 1
+        if vcol < acc + width:
+            return i if vcol - acc <= acc + width - vcol else i + 1
+        acc += width
+    return len(text)
 
 
 def paint_editor(editor: BigTextEditor, event: QPaintEvent) -> None:

@@ -176,6 +176,8 @@ class TextPage(QWidget):
             self.failed.emit(str(exc))
             return
         self.content = None
+        if self.big_editor is not None:  # back to the paged view: drop the lines read before
+            self.big_editor.set_lines(LineBuffer())
         view = PagedTextView(self.pager, self)
         self.views.addWidget(view)
         self.views.setCurrentWidget(view)

@@ -9,6 +9,7 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QGuiApplication, QUndoStack
 
 from gui.text_big import BigTextEditor
+from gui.text_big_edit import context_menu
 from gui.text_find import FindBar
 from storage.textlines import LineBuffer
 from tests.test_files_gui import open_one
@@ -171,6 +172,25 @@ def test_read_only_refuses_edits_but_moves_and_copies(qtbot, editor: BigTextEdit
     assert editor.selected_text() == "a"
     qtbot.keyClick(editor, Qt.Key.Key_C, CTRL)
     assert QGuiApplication.clipboard().text() == "a"
+    menu = context_menu(editor)
+    enabled = {a.text(): a.isEnabled() for a in menu.actions() if a.text()}
+    assert enabled == {"&Undo": False, "&Redo": False, "Cu&t": False, "&Copy": True,
+                       "&Paste": False, "Select &All": True}
+    menu.deleteLater()
+
+
+def test_context_menu_edits_through_the_undo_stack(qtbot, editor: BigTextEditor) -> None:
+    qtbot.keyClicks(editor, "new ")
+    qtbot.keyClick(editor, Qt.Key.Key_Left, CTRL | SHIFT)
+    menu = context_menu(editor)
+    actions = {a.text(): a for a in menu.actions() if a.text()}
+    actions["Cu&t"].trigger()
+    assert editor.text().startswith("alpha") and QGuiApplication.clipboard().text() == "new "
+    actions["&Undo"].trigger()
+    assert editor.text().startswith("new alpha")
+    actions["Select &All"].trigger()
+    assert editor.selected_text() == editor.text()
+    menu.deleteLater()
 
 
 def test_big_crlf_file_edit_anyway_edit_undo_and_save(qtbot, tmp_path: Path, monkeypatch) -> None:
