@@ -261,7 +261,8 @@ class BigTextEditor(QAbstractScrollArea):
         return True
 
     def replace_all_matches(self, pattern: re.Pattern[str],
-                            replacement: Callable[[re.Match[str]], str]) -> int:
+                            replacement: str | Callable[[re.Match[str]], str]) -> int:
+        """Replace every match (literal text or a function of the match) as one undo step."""
         if self._read_only:
             return 0
         changes, count = self.buffer.replace_all(pattern, replacement)

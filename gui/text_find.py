@@ -102,10 +102,11 @@ class FindBar(QWidget):
             self.status.setText(f"Bad pattern: {exc}")
             return None
 
-    def _py_replacement(self, pattern: re.Pattern[str]) -> Callable[[re.Match[str]], str]:
+    def _py_replacement(self, pattern: re.Pattern[str]) -> str | Callable[[re.Match[str]], str]:
+        """Literal text, or for a regular expression a function filling in ``\\1`` and ``$1``."""
         template = self.replace_edit.text()
         if not self.regex.isChecked():
-            return lambda _match: template
+            return template
 
         def expand(match: re.Match[str]) -> str:
             return expand_template(
@@ -192,8 +193,9 @@ class FindBar(QWidget):
             selected = self.editor.selected_text()
             match = pattern.search(selected) if pattern is not None and selected else None
             if match is not None:
-                self.editor.replace_selection(self._py_replacement(pattern)(match),
-                                              label="Replace")
+                replacement = self._py_replacement(pattern)
+                text = replacement if isinstance(replacement, str) else replacement(match)
+                self.editor.replace_selection(text, label="Replace")
             self.find_next()
             return
         cursor = self.editor.textCursor()

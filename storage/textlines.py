@@ -187,11 +187,15 @@ class LineBuffer:
     def set_lines(self, changes: dict[int, str]) -> dict[int, str]:
         """Replace whole lines (no "\\n" in the new text); return the old ones for undo."""
         old = {}
+        lines: list[str] = []
+        low = high = 0  # the rows of the chunk in ``lines``: most changes fall in the last one
         for i, text in changes.items():
-            k, j = self._locate(i)
-            lines = self._lines_of(k)
-            old[i] = lines[j]
-            lines[j] = text
+            if not low <= i < high:
+                k, _j = self._locate(i)
+                lines, low = self._lines_of(k), self._starts[k]
+                high = low + len(lines)
+            old[i] = lines[i - low]
+            lines[i - low] = text
         if changes:
             self.longest = max(self.longest, max(map(len, changes.values())))
         return old
@@ -247,32 +251,41 @@ class LineBuffer:
         return (row, last.start(), last.end(), last) if last is not None else None
 
     def replace_all(self, pattern: re.Pattern[str],
-                    replacement: Callable[[re.Match[str]], str]) -> tuple[dict[int, str], int]:
+                    replacement: str | Callable[[re.Match[str]], str]) -> tuple[dict[int, str], int]:
         """New text of every line with a (non-empty) match, and how many matches were replaced.
 
-        The caller applies the changes with :meth:`set_lines`, so they can be one undo step.
+        ``replacement`` is literal text or a function of the match. Each chunk is replaced as
+        one string when no match crosses a line end, else line by line. The caller applies the
+        changes with :meth:`set_lines`, so they can be one undo step.
         """
         changes: dict[int, str] = {}
         total = 0
+        crossed = False
 
         def swap(match: re.Match[str]) -> str:
-            nonlocal total
-            if match.start() == match.end():
+            nonlocal total, crossed
+            found = match.group()
+            if not found:
                 return ""
+            crossed = crossed or "\n" in found
             total += 1
-            return replacement(match)
+            return replacement if isinstance(replacement, str) else replacement(match)
 
         scan = _prescan(pattern)
         for k in range(len(self._chunks)):
-            if scan is not None and scan.search(self._joined(k)) is None:
+            joined = self._joined(k)
+            if scan is not None and scan.search(joined) is None:
                 continue
-            first = self._starts[k]
-            for j, text in enumerate(self._lines_of(k)):
-                new = pattern.sub(swap, text)
-                if new != text:
+            first, lines = self._starts[k], self._lines_of(k)
+            before, crossed = total, False
+            new_lines = scan.sub(swap, joined).split("\n") if scan is not None else None
+            if new_lines is None or crossed or len(new_lines) != len(lines):
+                total = before
+                new_lines = [pattern.sub(swap, text) for text in lines]
+            for j, (old, new) in enumerate(zip(lines, new_lines, strict=True)):
+                if old is not new and old != new:
                     changes[first + j] = new
         return changes, total
-
 
 def _prescan(pattern: re.Pattern[str]) -> re.Pattern[str] | None:
     """A pattern that finds, in lines joined by "\\n", every chunk where ``pattern`` matches a

@@ -86,6 +86,12 @@ def test_replace_all_reports_the_lines_it_changes() -> None:
     assert buffer.text() == "<1> <2>\nb\n<3>\n"
     buffer.set_lines(old)
     assert buffer.text() == "a1 a2\nb\na3\n"
+    # A match across a line end is not a match: those chunks are replaced line by line.
+    buffer = LineBuffer.from_text("a\nb a b\n\\1 x", chunk=4)
+    changes, count = buffer.replace_all(re.compile(r"a\s+b"), "\\1")
+    assert (changes, count) == ({1: "b \\1"}, 1)  # literal text: no group references
+    changes, count = buffer.replace_all(re.compile(r"x*"), "y")
+    assert (changes, count) == ({2: "\\1 y"}, 1)  # empty matches are skipped
 
 
 @pytest.mark.parametrize("name", sorted(SAMPLES))
