@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from PySide6.QtCore import QEvent, QPoint, Qt, Signal, Slot
+from PySide6.QtCore import QEvent, QPoint, QRect, Qt, Signal, Slot
 from PySide6.QtGui import (
     QContextMenuEvent,
     QFontDatabase,
@@ -315,6 +315,18 @@ class BigTextEditor(QAbstractScrollArea):
             self.replace_selection(text, typing=True, label="Typing")
         else:
             super().keyPressEvent(event)
+
+    def focusNextPrevChild(self, next_child: bool) -> bool:
+        """Tab types a tab (as in QPlainTextEdit) unless the text is read-only."""
+        return False if not self._read_only else super().focusNextPrevChild(next_child)
+
+    def inputMethodQuery(self, query: Qt.InputMethodQuery):
+        if query == Qt.InputMethodQuery.ImCursorRectangle:
+            line, col = self.caret
+            x = self.gutter_width() + PAD - self.horizontalScrollBar().value() + self.x_of(line, col)
+            y = (line - self.verticalScrollBar().value()) * self.line_height()
+            return QRect(x, y, 2, self.line_height())
+        return super().inputMethodQuery(query)
 
     def inputMethodEvent(self, event: QInputMethodEvent) -> None:
         if event.commitString():

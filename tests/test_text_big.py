@@ -213,15 +213,50 @@ def test_big_crlf_file_edit_anyway_edit_undo_and_save(qtbot, tmp_path: Path, mon
     assert editor.caret == (299, 0) and editor.hasFocus()
     qtbot.keyClick(editor, Qt.Key.Key_End)
     qtbot.keyClicks(editor, " edited")
+    qtbot.keyClick(editor, Qt.Key.Key_Tab)  # types a tab: focus stays in the editor
+    assert editor.hasFocus() and editor.buffer.line(299).endswith(" edited\t")
     assert document.is_modified() and window.isWindowModified()
     window.actions.undo.trigger()
     assert not document.is_modified() and editor.buffer.line(299) == "entry 00299 café"
     window.actions.redo.trigger()
     assert window.save_current()
-    expected = original.replace(b"entry 00299 caf\xc3\xa9\r\n", b"entry 00299 caf\xc3\xa9 edited\r\n")
+    expected = original.replace(b"entry 00299 caf\xc3\xa9\r\n",
+                                b"entry 00299 caf\xc3\xa9 edited\t\r\n")
     assert path.read_bytes() == expected
     assert not document.is_modified()
     qtbot.keyClicks(editor, "!")  # after a save, the next keystroke is a new change
     assert document.is_modified()
     window.actions.undo.trigger()
     assert not document.is_modified() and path.read_bytes() == expected
+
+
+def test_big_file_with_bad_bytes_is_read_only_and_reopens_in_another_encoding(
+        qtbot, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr("gui.text_page.LARGE_TEXT", 1000)
+    path = tmp_path / "legacy.txt"
+    original = b"".join(b"ligne %03d caf\xc3\xa9\n" % i for i in range(200)) + b"bad \xff byte\n"
+    path.write_bytes(original)
+    _window, document = open_one(qtbot, tmp_path, path)
+    page = document.pages["text"]
+    page.edit_anyway.click()
+    qtbot.waitUntil(lambda: page.content is not None)  # a guessed legacy encoding
+    page.reopen_combo.activated.emit(1 + page_encodings().index("utf-8"))
+    qtbot.waitUntil(lambda: page.content.encoding == "utf-8")
+    editor = page.editor
+    assert isinstance(editor, BigTextEditor) and editor.isReadOnly()
+    assert page.problem.isVisible() and "Read-only" in page.problem.text()
+    assert editor.buffer.line(200) == "bad \\xff byte"
+    assert not page.find_bar.replace_button.isEnabled() and not document.can_save()
+    qtbot.keyClicks(editor, "typed")
+    assert editor.buffer.line(0) == "ligne 000 café"
+    page.reopen_combo.activated.emit(1 + page_encodings().index("latin-1"))
+    qtbot.waitUntil(lambda: page.content is not None and page.content.encoding == "iso8859-1")
+    assert not editor.isReadOnly() and editor.buffer.line(0) == "ligne 000 cafÃ©"
+    assert editor.buffer.line(200) == "bad \xff byte" and document.can_save()
+    assert path.read_bytes() == original
+
+
+def page_encodings() -> list[str]:
+    from gui.text_page import ENCODINGS
+
+    return list(ENCODINGS)
