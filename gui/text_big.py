@@ -29,8 +29,9 @@ from PySide6.QtWidgets import QAbstractScrollArea, QWidget
 from storage.textlines import LineBuffer, Position
 
 from . import text_big_edit as edit
+from . import text_big_paint as layout
 from .text_big_edit import COMMANDS, MOTIONS
-from .text_big_paint import LONG, PAD, col_of_vcol, display_text, paint_editor, vcol_of
+from .text_big_paint import PAD, paint_editor
 
 Keys = QKeySequence.StandardKey
 
@@ -121,30 +122,11 @@ class BigTextEditor(QAbstractScrollArea):
 
     def x_of(self, line: int, col: int) -> int:
         """Pixels from the start of ``line`` to column ``col``."""
-        text = self.buffer.line(line)
-        shown = display_text(text)
-        vcol = vcol_of(text, col)
-        if len(shown) > LONG:
-            return round(vcol * self.char_width())
-        return self.fontMetrics().horizontalAdvance(shown[:vcol])
+        return layout.x_of(self.buffer.line(line), col, self.fontMetrics(), self.char_width())
 
     def col_at(self, line: int, x: int) -> int:
         """The column nearest ``x`` pixels from the start of ``line``."""
-        text = self.buffer.line(line)
-        shown = display_text(text)
-        if len(shown) > LONG:
-            return col_of_vcol(text, round(x / self.char_width()))
-        advance = self.fontMetrics().horizontalAdvance
-        lo, hi = 0, len(shown)
-        while lo < hi:  # the last on-screen column that starts at or before x
-            mid = (lo + hi + 1) // 2
-            if advance(shown[:mid]) <= x:
-                lo = mid
-            else:
-                hi = mid - 1
-        if lo < len(shown) and advance(shown[:lo + 1]) - x < x - advance(shown[:lo]):
-            lo += 1
-        return col_of_vcol(text, lo)
+        return layout.col_at(self.buffer.line(line), x, self.fontMetrics(), self.char_width())
 
     def position_at(self, point: QPoint) -> Position:
         top = self.verticalScrollBar().value()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QPointF, QRect
-from PySide6.QtGui import QColor, QPainter, QPaintEvent
+from PySide6.QtGui import QColor, QFontMetrics, QPainter, QPaintEvent
 
 if TYPE_CHECKING:
     from .text_big import BigTextEditor
@@ -36,6 +36,34 @@ def col_of_vcol(text: str, vcol: int) -> int:
             return i if vcol - acc <= acc + width - vcol else i + 1
         acc += width
     return len(text)
+
+
+
+def x_of(text: str, col: int, metrics: QFontMetrics, char_width: float) -> int:
+    """Pixels from the start of the line ``text`` to column ``col``."""
+    shown = display_text(text)
+    vcol = vcol_of(text, col)
+    if len(shown) > LONG:
+        return round(vcol * char_width)
+    return metrics.horizontalAdvance(shown[:vcol])
+
+
+def col_at(text: str, x: int, metrics: QFontMetrics, char_width: float) -> int:
+    """The column of the line ``text`` nearest ``x`` pixels from its start."""
+    shown = display_text(text)
+    if len(shown) > LONG:
+        return col_of_vcol(text, round(x / char_width))
+    advance = metrics.horizontalAdvance
+    lo, hi = 0, len(shown)
+    while lo < hi:  # the last on-screen column that starts at or before x
+        mid = (lo + hi + 1) // 2
+        if advance(shown[:mid]) <= x:
+            lo = mid
+        else:
+            hi = mid - 1
+    if lo < len(shown) and advance(shown[:lo + 1]) - x < x - advance(shown[:lo]):
+        lo += 1
+    return col_of_vcol(text, lo)
 
 
 def paint_editor(editor: BigTextEditor, event: QPaintEvent) -> None:
