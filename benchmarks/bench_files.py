@@ -53,13 +53,23 @@ def _qt_app():
 
 
 def _wait(condition, timeout: float = 120.0) -> None:
-    from PySide6.QtCore import QCoreApplication, QEventLoop
+    """Run the event loop until ``condition()``; it sleeps between events, as app.exec() would.
+
+    Spinning processEvents instead would fight the worker threads for the GIL and time the
+    spinning as much as the work.
+    """
+    from PySide6.QtCore import QCoreApplication, QEventLoop, QTimer
 
     end = time.perf_counter() + timeout
-    while not condition():
-        if time.perf_counter() > end:
-            raise TimeoutError("the view never showed its content")
-        QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 5)
+    tick = QTimer()
+    tick.start(5)  # wakes the loop to look at the condition and the time limit
+    try:
+        while not condition():
+            if time.perf_counter() > end:
+                raise TimeoutError("the view never showed its content")
+            QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.WaitForMoreEvents)
+    finally:
+        tick.stop()
 
 
 def _open_text(path: Path, force_edit: bool) -> float:

@@ -1,6 +1,14 @@
-"""Find, replace (plain or regular expression) and go to line, for a QPlainTextEdit."""
+"""Find, replace (plain or regular expression) and go to line.
+
+The bar serves a QPlainTextEdit (through QTextDocument.find and QRegularExpression) or a
+:class:`gui.text_big.BigTextEditor`, which searches its list of lines with Python's ``re``
+through ``find_pattern``, ``replace_selection`` and ``replace_all_matches``.
+"""
 
 from __future__ import annotations
+
+import re
+from collections.abc import Callable
 
 from PySide6.QtCore import QRegularExpression, Qt, Signal, Slot
 from PySide6.QtGui import QTextCursor, QTextDocument
@@ -60,7 +68,51 @@ class FindBar(QWidget):
             box.addWidget(widget)
         box.addStretch(1)
         box.addWidget(self.line_box)
-        editor.blockCountChanged.connect(lambda n: self.line_box.setMaximum(max(1, n)))
+        self.set_editor(editor)
+
+    def set_editor(self, editor: QWidget) -> None:
+        """Search ``editor`` from now on (the text page swaps editors for big files)."""
+        self.editor = editor
+        signal = getattr(editor, "lineCountChanged", None) or editor.blockCountChanged
+        if not editor.property("findBarConnected"):
+            editor.setProperty("findBarConnected", True)
+            signal.connect(self._on_line_count_changed)
+        count = editor.line_count() if self._is_big() else editor.blockCount()
+        self.line_box.setMaximum(max(1, count))
+
+    @Slot(int)
+    def _on_line_count_changed(self, count: int) -> None:
+        if self.sender() is self.editor:
+            self.line_box.setMaximum(max(1, count))
+
+    def _is_big(self) -> bool:
+        return hasattr(self.editor, "find_pattern")
+
+    def _py_pattern(self) -> re.Pattern[str] | None:
+        """The search as a Python pattern, for the big-file editor."""
+        text = self.find_edit.text()
+        if not text:
+            return None
+        flags = 0 if self.case.isChecked() else re.IGNORECASE
+        if not self.regex.isChecked():
+            return re.compile(re.escape(text), flags)
+        try:
+            return re.compile(text, flags)
+        except re.error as exc:
+            self.status.setText(f"Bad pattern: {exc}")
+            return None
+
+    def _py_replacement(self, pattern: re.Pattern[str]) -> str | Callable[[re.Match[str]], str]:
+        """Literal text, or for a regular expression a function filling in ``\\1`` and ``$1``."""
+        template = self.replace_edit.text()
+        if not self.regex.isChecked():
+            return template
+
+        def expand(match: re.Match[str]) -> str:
+            return expand_template(
+                template, lambda n: match.group(n) if n <= pattern.groups else "")
+
+        return expand
 
     def set_read_only(self, read_only: bool) -> None:
         for widget in (self.replace_edit, self.replace_button, self.replace_all_button):
@@ -90,6 +142,13 @@ class FindBar(QWidget):
         return expression
 
     def _find(self, backward: bool) -> bool:
+        if self._is_big():
+            py_pattern = self._py_pattern()
+            ok = py_pattern is not None and self.editor.find_pattern(py_pattern, backward)
+            if py_pattern is not None:
+                self.status.setText("" if ok else "Not found")
+            self.searched.emit(ok)
+            return ok
         pattern = self._pattern()
         if pattern is None:
             return False
@@ -129,6 +188,16 @@ class FindBar(QWidget):
     def replace_one(self) -> None:
         if self.editor.isReadOnly():
             return
+        if self._is_big():
+            pattern = self._py_pattern()
+            selected = self.editor.selected_text()
+            match = pattern.search(selected) if pattern is not None and selected else None
+            if match is not None:
+                replacement = self._py_replacement(pattern)
+                text = replacement if isinstance(replacement, str) else replacement(match)
+                self.editor.replace_selection(text, label="Replace")
+            self.find_next()
+            return
         cursor = self.editor.textCursor()
         if cursor.hasSelection():
             cursor.insertText(self._replacement(cursor.selectedText()))
@@ -137,6 +206,13 @@ class FindBar(QWidget):
     @Slot()
     def replace_all(self) -> int:
         """Replace every match as one undo step; return how many."""
+        if self._is_big():
+            py_pattern = self._py_pattern()
+            if py_pattern is None or self.editor.isReadOnly():
+                return 0
+            count = self.editor.replace_all_matches(py_pattern, self._py_replacement(py_pattern))
+            self.status.setText(f"{count} replaced")
+            return count
         pattern = self._pattern()
         if pattern is None or self.editor.isReadOnly():
             return 0
@@ -170,13 +246,18 @@ class FindBar(QWidget):
 
 
 def _expand(match, template: str) -> str:
-    """``\\1`` and ``$1`` group references of a replacement template."""
+    """``\\1`` and ``$1`` group references of a replacement template (QRegularExpression)."""
+    return expand_template(template, match.captured)
+
+
+def expand_template(template: str, group: Callable[[int], str | None]) -> str:
+    """Fill ``\\1`` and ``$1`` references in ``template`` with ``group(1)``."""
     out = []
     i = 0
     while i < len(template):
         ch = template[i]
         if ch in "\\$" and i + 1 < len(template) and template[i + 1].isdigit():
-            out.append(match.captured(int(template[i + 1])) or "")
+            out.append(group(int(template[i + 1])) or "")
             i += 2
             continue
         out.append(ch)

@@ -1,7 +1,9 @@
 """The Text view of a file: the editor, its find bar, encoding and line-ending choices.
 
 Reading and decoding run in a worker; files of 50 MB or more open in the paged read-only view
-first, with "Edit anyway" when they fit in memory. Text that does not decode cleanly is shown
+first, with "Edit anyway" when they fit in memory: they are then edited in a
+:class:`~gui.text_big.BigTextEditor` over a list of lines, which opens about as fast as Python
+decodes, where QTextDocument would need seconds. Text that does not decode cleanly is shown
 with the bad bytes escaped and stays read-only.
 """
 
@@ -26,8 +28,10 @@ from PySide6.QtWidgets import (
 
 from storage.errors import KnownError
 from storage.textfile import LARGE_TEXT, TextContent, load_text, save_text
+from storage.textlines import LineBuffer, load_lines, save_lines
 from storage.textpages import TextPager
 
+from .text_big import BigTextEditor
 from .text_editor import CodeEditor, build_document
 from .text_find import FindBar
 from .text_paged import PagedTextView
@@ -83,7 +87,9 @@ class TextPage(QWidget):
         self._worker: Worker | None = None
         self._generation = 0
 
-        self.editor = CodeEditor(undo_stack, self)
+        self.code_editor = CodeEditor(undo_stack, self)
+        self.big_editor: BigTextEditor | None = None  # made for the first big file edited
+        self.editor: CodeEditor | BigTextEditor = self.code_editor  # the one shown
         self.find_bar = FindBar(self.editor, self)
         self.facts = QLabel(self)
         self.problem = QLabel(self)
@@ -115,11 +121,11 @@ class TextPage(QWidget):
         self.loading = QLabel("Reading…", self)
         self.views.addWidget(self.loading)
         editor_page = QWidget(self)
-        editor_box = QVBoxLayout(editor_page)
-        editor_box.setContentsMargins(0, 0, 0, 0)
-        editor_box.setSpacing(0)
-        editor_box.addWidget(self.editor, 1)
-        editor_box.addWidget(self.find_bar)
+        self.editor_box = QVBoxLayout(editor_page)
+        self.editor_box.setContentsMargins(0, 0, 0, 0)
+        self.editor_box.setSpacing(0)
+        self.editor_box.addWidget(self.editor, 1)
+        self.editor_box.addWidget(self.find_bar)
         self.views.addWidget(editor_page)
 
         top = QHBoxLayout()
@@ -155,7 +161,7 @@ class TextPage(QWidget):
         self.views.setCurrentWidget(self.loading)
         self.loading.setText(f"Reading {os.path.basename(self.path)}…")
         self._worker = run_in_worker(
-            load_for_editing, self.path, encoding,
+            load_lines if size >= LARGE_TEXT else load_for_editing, self.path, encoding,
             on_result=lambda loaded: self._on_loaded(generation, *loaded),
             on_error=lambda exc: self._on_failed(generation, exc))
 
@@ -170,6 +176,8 @@ class TextPage(QWidget):
             self.failed.emit(str(exc))
             return
         self.content = None
+        if self.big_editor is not None:  # back to the paged view: drop the lines read before
+            self.big_editor.set_lines(LineBuffer())
         view = PagedTextView(self.pager, self)
         self.views.addWidget(view)
         self.views.setCurrentWidget(view)
@@ -200,14 +208,21 @@ class TextPage(QWidget):
             self._worker = None
             self.failed.emit(str(exc) if isinstance(exc, KnownError) else f"Unexpected error: {exc!r}")
 
-    def _on_loaded(self, generation: int, content: TextContent, document: QTextDocument) -> None:
+    def _on_loaded(self, generation: int, content: TextContent,
+                   text: QTextDocument | LineBuffer) -> None:
         if generation != self._generation:
-            document.deleteLater()
+            if isinstance(text, QTextDocument):
+                text.deleteLater()
             return
         self._worker = None
         self.content = content
-        self.editor.adopt_document(document)
-        self.editor.document().setModified(False)
+        if isinstance(text, LineBuffer):
+            self._show_editor(self._big_editor())
+            self.editor.set_lines(text)
+        else:
+            self._show_editor(self.code_editor)
+            self.code_editor.adopt_document(text)
+            self.code_editor.document().setModified(False)
         self.editor.setReadOnly(bool(content.read_only))
         self.find_bar.set_read_only(bool(content.read_only))
         self.options = {"encoding": content.encoding, "newline": None, "bom": bool(content.bom)}
@@ -217,6 +232,27 @@ class TextPage(QWidget):
         self._show_facts()
         self.loaded.emit()
 
+    def _big_editor(self) -> BigTextEditor:
+        if self.big_editor is None:
+            self.big_editor = BigTextEditor(self.undo_stack, self)
+            self.big_editor.hide()
+        return self.big_editor
+
+    def _show_editor(self, editor: CodeEditor | BigTextEditor) -> None:
+        """Put ``editor`` above the find bar in place of the other one."""
+        if editor is self.editor:
+            return
+        self.editor_box.replaceWidget(self.editor, editor)
+        self.editor.hide()
+        editor.show()
+        self.editor = editor
+        self.find_bar.set_editor(editor)
+
+    def line_count(self) -> int:
+        if self.editor is self.big_editor:
+            return self.big_editor.line_count()
+        return self.content.line_count if self.content is not None else 0
+
     def _show_facts(self) -> None:
         content = self.content
         if content is None:
@@ -225,7 +261,7 @@ class TextPage(QWidget):
         if endings == "mixed":
             endings = "mixed (" + ", ".join(f"{n:,} {k}" for k, n in content.counts.items() if n) + ")"
         self.facts.setText(f"{content.encoding_label()} · line endings {endings} · "
-                           f"{content.line_count:,} lines · encoding: {content.how}")
+                           f"{self.line_count():,} lines · encoding: {content.how}")
         self.facts.setToolTip(self.facts.text())
         if content.read_only:
             offsets = ", ".join(f"{o:,}" for o in content.bad_offsets[:12])
@@ -271,17 +307,20 @@ class TextPage(QWidget):
     def save_to(self, path: str) -> TextContent:
         """Write the text to ``path`` (raises KnownError); the page then matches the disk."""
         assert self.content is not None
-        text = self.editor.text()
         options = dict(self.options)
         if options["encoding"] == self.content.encoding:
             options.pop("encoding")
-        fresh = run_with_progress(self, f"Saving {os.path.basename(path)}…",
-                                  partial(save_text, path, text, self.content, **options))
+        if isinstance(self.editor, BigTextEditor):  # joined and encoded on the worker
+            job = partial(save_lines, path, self.editor.buffer.snapshot(), self.content, **options)
+        else:
+            job = partial(save_text, path, self.editor.text(), self.content, **options)
+        fresh = run_with_progress(self, f"Saving {os.path.basename(path)}…", job)
         self.path = path
         self.content = fresh
         self.options = {"encoding": fresh.encoding, "newline": None, "bom": bool(fresh.bom)}
         self.apply_save_options(self.options)
-        self.editor.document().setModified(False)  # the next keystroke starts a new undo step
+        if isinstance(self.editor, CodeEditor):  # the next keystroke starts a new undo step
+            self.editor.document().setModified(False)
         self._show_facts()
         return fresh
 
@@ -290,3 +329,5 @@ class TextPage(QWidget):
         if self._worker is not None:
             self._worker.cancel()
         self._close_pager()
+        if self.big_editor is not None:  # let go of the big text now, not when Qt deletes us
+            self.big_editor.set_lines(LineBuffer())
