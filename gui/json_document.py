@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
     QLabel,
-    QProgressBar,
     QPushButton,
     QSplitter,
     QStackedWidget,
@@ -40,6 +39,7 @@ from .json_table_view import JsonTableMixin
 from .json_text import JsonTextView
 from .json_text_sync import JsonTextSyncMixin
 from .json_toolbar import JsonToolbar
+from .loading_page import LoadingPage
 from .value_tree_model import ValueTreeModel
 from .workers import Worker, run_in_worker, run_with_progress
 
@@ -77,16 +77,8 @@ class JsonDocument(JsonTextSyncMixin, JsonTableMixin, JsonStateMixin, JsonEditMi
 
     # -- pages ---------------------------------------------------------------------------------
     def _build_loading_page(self) -> QWidget:
-        page = QWidget(self)
-        self.loading_label = QLabel(f"Parsing {self.title()}…", page)
-        bar = QProgressBar(page)
-        bar.setRange(0, 0)
-        bar.setMaximumWidth(320)
-        box = QVBoxLayout(page)
-        box.addStretch(1)
-        for widget in (self.loading_label, bar):
-            box.addWidget(widget, 0, Qt.AlignmentFlag.AlignHCenter)
-        box.addStretch(2)
+        page = LoadingPage(f"Parsing {self.title()}…", cancellable=False, parent=self)
+        self.loading_label = page.label
         return page
 
     def _build_content_page(self) -> QWidget:

@@ -17,8 +17,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QMessageBox,
-    QProgressBar,
-    QPushButton,
     QSplitter,
     QStackedWidget,
     QVBoxLayout,
@@ -30,6 +28,7 @@ from storage.object_doc import ObjectDoc
 from storage.objects_file import ObjectsFile, load_shelf_value, open_objects, save_objects
 
 from .document import Document
+from .loading_page import LoadingPage
 from .object_model import ObjectTreeModel
 from .objects_safety import SafetyBar
 from .objects_shelf import ShelfPanel
@@ -66,18 +65,9 @@ class ObjectsDocument(Document):
 
     # -- pages -----------------------------------------------------------------------------------
     def _build_loading_page(self) -> QWidget:
-        page = QWidget(self)
-        self.loading_label = QLabel(f"Reading {self.title()} safely (nothing in it is run)…", page)
-        bar = QProgressBar(page)
-        bar.setRange(0, 0)
-        bar.setMaximumWidth(320)
-        cancel = QPushButton("Cancel", page)
-        cancel.clicked.connect(self._on_cancel)
-        box = QVBoxLayout(page)
-        box.addStretch(1)
-        for widget in (self.loading_label, bar, cancel):
-            box.addWidget(widget, 0, Qt.AlignmentFlag.AlignHCenter)
-        box.addStretch(2)
+        page = LoadingPage(f"Reading {self.title()} safely (nothing in it is run)…", parent=self)
+        page.cancelled.connect(self._on_cancel)
+        self.loading_label = page.label
         return page
 
     def _build_content_page(self) -> QWidget:

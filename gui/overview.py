@@ -17,8 +17,6 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QPlainTextEdit,
-    QProgressBar,
-    QPushButton,
     QSplitter,
     QStackedWidget,
     QTableView,
@@ -32,6 +30,7 @@ from storage.preview import preview_text
 
 from .document import Document
 from .formatting import human_size
+from .loading_page import LoadingPage
 from .value_tree_model import ValueTreeModel, column_header
 from .workers import Worker, run_in_worker
 
@@ -108,18 +107,9 @@ class OverviewDocument(Document):
 
     # -- pages -----------------------------------------------------------------------------
     def _build_loading_page(self) -> QWidget:
-        page = QWidget(self)
-        self.loading_label = QLabel(f"Reading {self.title()}…", page)
-        bar = QProgressBar(page)
-        bar.setRange(0, 0)
-        bar.setMaximumWidth(320)
-        self.cancel_button = QPushButton("Cancel", page)
-        self.cancel_button.clicked.connect(self._on_cancel)
-        box = QVBoxLayout(page)
-        box.addStretch(1)
-        for widget in (self.loading_label, bar, self.cancel_button):
-            box.addWidget(widget, 0, Qt.AlignmentFlag.AlignHCenter)
-        box.addStretch(2)
+        page = LoadingPage(f"Reading {self.title()}…", parent=self)
+        page.cancelled.connect(self._on_cancel)
+        self.loading_label, self.cancel_button = page.label, page.cancel_button
         return page
 
     def _build_content_page(self) -> QWidget:
