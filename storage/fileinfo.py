@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .errors import KnownError, UnreadableError
+from .textfile import regular_fd
 
 HASH_CHUNK = 4 * 1024 * 1024
 
@@ -59,15 +60,7 @@ def file_info(path: str) -> dict[str, Any]:
 def sha256_file(path: str, cancel: Callable[[], bool] | None = None,
                 progress: Callable[[float], None] | None = None) -> str | None:
     """SHA-256 of a regular file in hex, or None when cancelled (worker body)."""
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
-    try:
-        fd = os.open(path, flags)
-    except OSError as exc:
-        raise UnreadableError(f"Cannot read {path}: {exc.strerror or exc}") from None
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise UnreadableError(f"{path} is not a regular file")
+    with regular_fd(path) as (fd, info):
         digest = hashlib.sha256()
         total = max(info.st_size, 1)
         done = 0
@@ -85,7 +78,3 @@ def sha256_file(path: str, cancel: Callable[[], bool] | None = None,
                 last = fraction
                 progress(fraction)
         return digest.hexdigest()
-    except OSError as exc:
-        raise UnreadableError(f"Cannot read {path}: {exc.strerror or exc}") from None
-    finally:
-        os.close(fd)
