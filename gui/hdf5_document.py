@@ -191,7 +191,10 @@ class Hdf5Document(Hdf5EditMixin, Hdf5PlotMixin, Document):
         else:
             self.h5, root = result
             self.tree_model.set_file(self.h5, root, self.title())
-            self.tree.expand(self.tree_model.index(0, 0))
+            top = self.tree_model.index(0, 0)
+            self.tree.expand(top)
+            if self.tree_model.canFetchMore(top):  # a hidden view fetches nothing by itself
+                self.tree_model.fetchMore(top)
             self.show_standing_message()
             self.refresh_edit_bar()
             self._restore_pending_view_state()
