@@ -15,12 +15,9 @@ Writing goes through :mod:`storage.atomic`; NaN and Infinity are refused with a 
 from __future__ import annotations
 
 import codecs
-import gc
 import json
 import math
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +25,7 @@ import msgspec
 
 from .atomic import atomic_write
 from .errors import KnownError, Location, ParseError, WriteError
+from .gc_pause import gc_paused
 from .sniff_text import detect_bom
 from .summaries import parse_json
 
@@ -76,28 +74,6 @@ class JsonParseError(ParseError):
 FREEZE_ABOVE = 8 * 1024 * 1024
 
 
-@contextmanager
-def gc_paused(freeze: bool = False) -> Iterator[None]:
-    """Pause the cyclic garbage collector; with ``freeze``, also exempt what was made from it.
-
-    A parse makes millions of containers without a single reference cycle. Left to the
-    collector, they make the next collections walk them all (1.5 s after a 100 MB file, on
-    whichever thread allocates next, often the GUI's). ``gc.freeze`` moves every object alive at
-    that moment to the permanent generation; the parsed values are still freed by reference
-    counting when the document closes. The cost: cyclic garbage alive at that moment is no
-    longer collected, a bounded leak we accept for big documents only.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    completed = False
-    try:
-        yield
-        completed = True
-    finally:
-        if completed and freeze:
-            gc.freeze()
-        if enabled:
-            gc.enable()
 
 
 def decode_bytes(data: bytes) -> tuple[str, str, int]:

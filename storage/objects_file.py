@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import KnownError, UnreadableError, UnsupportedError
+from .gc_pause import gc_paused
 from .object_doc import ObjectDoc
 from .pickle_safe import GlobalUse, PickleLoadError, SafeLoad, load_all, load_safe
 
@@ -72,8 +73,13 @@ def _read_limited(path: str) -> bytes:
     return data
 
 
+FREEZE_ABOVE = 16 * 1024 * 1024  # as for JSON: big trees are moved out of the collector's sight
+
+
 def _load_stream(result: ObjectsFile, data: bytes, joblib: bool) -> None:
-    loads, error = load_all(data, joblib=joblib)
+    # The collector would otherwise walk the millions of new containers again and again.
+    with gc_paused(freeze=len(data) > FREEZE_ABOVE):
+        loads, error = load_all(data, joblib=joblib)
     for number, load in enumerate(loads):
         result.add(load, f"pickle {number + 1}" if len(loads) > 1 else "")
     result.protocol = loads[0].protocol

@@ -216,10 +216,44 @@ def _depth(value: Any, limit: int) -> int:
     return deepest
 
 
+class _HasNodes(Exception):
+    """The tree holds labelled nodes: only the tree pickler can write it."""
+
+
+class _PlainPickler(pickle.Pickler):
+    """The C pickler, for trees of plain values (containers, scalars, rebuilt allowlisted types).
+
+    ``reducer_override`` is not called for exact builtin containers and scalars, so those go at C
+    speed; the first labelled node stops it, because the C pickler would import the module a
+    global names to check it (the tree pickler writes globals without importing anything).
+    """
+
+    def reducer_override(self, obj: Any) -> Any:
+        if isinstance(obj, CallNode | GlobalNode | PersistentNode | BufferNode):
+            raise _HasNodes
+        return NotImplemented
+
+
+def _dump_plain(value: Any, protocol: int) -> bytes | None:
+    """``value`` pickled by the C pickler, or None when it holds nodes or nests too deep for it."""
+    buffer = io.BytesIO()
+    try:
+        _PlainPickler(buffer, protocol).dump(value)
+    except (_HasNodes, RecursionError):
+        return None
+    except (pickle.PicklingError, TypeError, ValueError, AttributeError):
+        return None  # let the tree pickler say what cannot be written, in its words
+    return buffer.getvalue()
+
+
 def dump_tree_to(value: Any, handle: IO[bytes], protocol: int, *, max_depth: int = 1_000_000) -> None:
     """Write ``value`` as a pickle of ``protocol`` (0-5) to ``handle`` (for ``atomic_write_with``)."""
     if not 0 <= protocol <= pickle.HIGHEST_PROTOCOL:
         raise UnsupportedError(f"Pickle protocol {protocol} does not exist (0 to {pickle.HIGHEST_PROTOCOL}).")
+    plain = _dump_plain(value, protocol)
+    if plain is not None:
+        handle.write(plain)
+        return
     depth = _depth(value, max_depth)
     if depth > max_depth:
         raise UnsupportedError(f"The value is nested more than {max_depth:,} levels deep.")
