@@ -43,7 +43,9 @@ ALLOWED: dict[tuple[str, str, str], str] = {
     ("storage/shelf_sqlite.py", "SqliteStore.commit", "sqlite-connect"):
         "SQLite shelf save: one BEGIN IMMEDIATE transaction, with a busy timeout (SQLite's own atomicity)",
     ("storage/sniff_shelf.py", "is_sqlite_shelf", "sqlite-connect"): _READ_ONLY,
-    ("storage/sqlite_db.py", "connect_reader", "sqlite-connect"): _READ_ONLY,
+    ("storage/sqlite_db.py", "_open_reader", "sqlite-connect"): _READ_ONLY,
+    ("storage/sqlite_recover.py", "roll_back_hot_journal", "sqlite-connect"):
+        "rolls back a killed program's unfinished transaction: SQLite's own recovery to the last commit",
     ("storage/sqlite_db.py", "connect_writer", "sqlite-connect"):
         "SQLite edits: one short transaction each, with a busy timeout (SQLite's own atomicity)",
     ("storage/summaries_db.py", "connect_readonly", "sqlite-connect"): _READ_ONLY,
