@@ -22,7 +22,9 @@ _READ_ONLY = "a read-only connection (mode=ro URI, and query_only where it matte
 ALLOWED: dict[tuple[str, str, str], str] = {
     ("storage/atomic.py", "atomic_writer", "tempfile"): "the atomic writer's own temporary file",
     ("storage/atomic.py", "atomic_writer", "open-write"): "the atomic writer opens its temporary file",
-    ("storage/atomic.py", "atomic_writer", "copy"): "the optional NAME.bak copy of the previous version",
+    ("storage/atomic.py", "_backup", "tempfile"): "the temporary copy that becomes NAME.bak",
+    ("storage/atomic.py", "_backup", "copy"): "the optional NAME.bak copy of the previous version",
+    ("storage/atomic.py", "_backup", "rename"): "the finished NAME.bak copy replaces the previous one",
     ("storage/atomic.py", "atomic_writer", "rename"): "the atomic os.replace of the finished file",
     ("storage/hdf5_edit.py", "make_writable", "copy"):
         "HDF5 cannot be saved atomically: the issue allows in-place edits after this .bak copy",
