@@ -14,6 +14,7 @@ printed (``pytest -s``). On this 2-core machine the five formats take about 30 s
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import select
@@ -77,6 +78,7 @@ def _temporaries(folder: Path) -> list[Path]:
 def test_kill_during_save_leaves_old_or_new(fmt: str, tmp_path: Path) -> None:
     rng = random.Random(f"kill-{fmt}")  # fixed seed: a failure can be rerun with the same delays
     child = _Child(fmt, tmp_path)
+    saver = 0  # the pid of the saving process while it runs
     counts = {"trials": 0, "old": 0, "new": 0, "changed": 0, "temporaries_left": 0, "hot_journals": 0,
               "corrupt": 0}
     try:
@@ -87,10 +89,12 @@ def test_kill_during_save_leaves_old_or_new(fmt: str, tmp_path: Path) -> None:
         for _ in range(TRIALS):
             first = kill_savers.other(on_disk)
             child.send(f"go {first}")
-            pid = int(child.reply("pid"))
+            saver = int(child.reply("pid"))
             time.sleep(rng.uniform(0, 2.5 * save_seconds))
-            os.kill(pid, signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError):  # it may have failed on its own
+                os.kill(saver, signal.SIGKILL)
             status = int(child.reply("dead"))
+            saver = 0
             assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL, \
                 f"the saver ended by itself (status {status}) before it was killed"
             counts["trials"] += 1
@@ -110,6 +114,9 @@ def test_kill_during_save_leaves_old_or_new(fmt: str, tmp_path: Path) -> None:
             if fmt == "shelf" and (tmp_path / "doc.dat").stat().st_size > SHELF_RESET_BYTES:
                 kill_savers.reset_shelf(tmp_path / "doc", on_disk)
     finally:
+        if saver:  # the test failed while a saver ran: it must not outlive the test
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(saver, signal.SIGKILL)
         child.close()
         print(f"\nkill -9 during {fmt} saves: {counts}")
     assert counts["trials"] == TRIALS and counts["corrupt"] == 0
