@@ -151,3 +151,24 @@ def test_full_disk_never_damages_the_previous_backup(small_disk: Path) -> None:
     assert target.read_bytes() == b"version 2" * 5000
     assert bak.read_bytes() == b"version 1"
     assert _temporaries(small_disk) == []
+
+
+def test_settings_keep_permissions_and_survive_a_full_disk(tmp_path: Path, monkeypatch) -> None:
+    """The settings file is saved the same way; a full disk is noted, never raised at the user."""
+    from storage.settings import Settings
+
+    settings = Settings(tmp_path)
+    settings["files.show_hidden"] = True
+    assert settings.save()
+    os.chmod(settings.path, 0o640)
+    settings["files.show_hidden"] = False
+    assert settings.save()
+    assert stat.S_IMODE(settings.path.stat().st_mode) == 0o640
+    before = settings.path.read_bytes()
+    real_fdopen = os.fdopen
+    monkeypatch.setattr(atomic.os, "fdopen", lambda *a, **k: _FillingHandle(real_fdopen(*a, **k), 10))
+    settings["files.show_hidden"] = True
+    assert not settings.save()
+    assert any("disk is full" in notice for notice in settings.take_notices())
+    assert settings.path.read_bytes() == before
+    assert _temporaries(tmp_path) == []
