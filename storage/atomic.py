@@ -48,6 +48,21 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+def _backup(dest: Path, folder: Path) -> None:
+    """Copy ``dest`` to ``NAME.bak`` through a temporary file, so a copy cut short (a full disk)
+    leaves the previous ``.bak`` whole instead of a truncated one."""
+    fd, part_name = tempfile.mkstemp(prefix=f".{dest.name}.bak.", suffix=".tmp", dir=folder)
+    os.close(fd)
+    part = Path(part_name)
+    try:
+        shutil.copy2(dest, part)
+        os.replace(part, dest.with_name(dest.name + ".bak"))
+    except BaseException:
+        with contextlib.suppress(OSError):
+            part.unlink()
+        raise
+
+
 @contextlib.contextmanager
 def atomic_writer(
     path: str | os.PathLike[str], mode: str = "wb", *, backup: bool = False,
@@ -87,7 +102,7 @@ def atomic_writer(
             os.umask(umask)
             os.chmod(tmp, 0o666 & ~umask)
         if backup and old_mode is not None:
-            shutil.copy2(dest, dest.with_name(dest.name + ".bak"))
+            _backup(dest, folder)
         os.replace(tmp, dest)
         _fsync_dir(folder)
     except OSError as exc:

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from .errors import ParseError, UnreadableError, WriteError
+from .sqlite_db import BUSY_TIMEOUT_MS
 
 
 def _blob(value: Any) -> bytes:
@@ -94,7 +95,7 @@ class SqliteStore:
     def commit(self, changes: dict[bytes, bytes | None]) -> None:
         try:
             conn = sqlite3.connect(f"file:{urllib.parse.quote(os.path.abspath(self.path))}?mode=rw",
-                                   uri=True, isolation_level=None)
+                                   uri=True, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
         except sqlite3.Error as exc:
             raise _write_error(self.path, exc) from None
         try:

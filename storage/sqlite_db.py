@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .errors import KnownError, Location, ParseError, UnreadableError, UnsupportedError
+from .sqlite_recover import needs_rollback, roll_back_hot_journal
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 COUNT_CAP = 10_000
@@ -97,17 +98,38 @@ def explain(exc: BaseException, path: str = "", table: str | None = None) -> Kno
 
 def connect_reader(path: str, *, immutable: bool = False,
                    timeout: float = BUSY_TIMEOUT_MS / 1000) -> sqlite3.Connection:
-    """A read-only connection usable from one worker thread at a time."""
+    """A read-only connection usable from one worker thread at a time.
+
+    A database left mid-transaction by a program that was killed has a "hot" ``-journal``: a
+    read-only connection cannot roll it back and SQLite refuses to read. The unfinished change is
+    then rolled back once (as any SQLite program does on its next access), which brings the file
+    back to its last committed state, and the read-only connection is opened again.
+    """
     if not os.path.exists(path):
         raise UnreadableError(f"{path} no longer exists")
     try:
-        conn = sqlite3.connect(uri(path, immutable=immutable), uri=True, check_same_thread=False,
-                               isolation_level=None, timeout=timeout)
-        conn.execute("PRAGMA query_only = 1")
-        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        try:
+            conn = _open_reader(path, immutable, timeout)
+        except sqlite3.Error as exc:
+            if not needs_rollback(exc, path):
+                raise
+            roll_back_hot_journal(path, BUSY_TIMEOUT_MS / 1000)
+            conn = _open_reader(path, immutable, timeout)
     except sqlite3.Error as exc:
         raise explain(exc, path) from None
     conn.text_factory = _text
+    return conn
+
+
+def _open_reader(path: str, immutable: bool, timeout: float) -> sqlite3.Connection:
+    conn = sqlite3.connect(uri(path, immutable=immutable), uri=True, check_same_thread=False,
+                           isolation_level=None, timeout=timeout)
+    try:
+        conn.execute("PRAGMA query_only = 1")
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except BaseException:
+        conn.close()
+        raise
     return conn
 
 
