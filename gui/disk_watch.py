@@ -64,9 +64,11 @@ class DiskGuard(QObject):
     keptMine = Signal()  # the user chose Keep mine
     diffShown = Signal()  # the compare dialog has its diff
 
-    def __init__(self, document: Any, *, keep_label: str = "Keep mine") -> None:
+    def __init__(self, document: Any, *, keep_label: str = "Keep mine",
+                 keep_marks_modified: bool = True) -> None:
         super().__init__(document)
         self.document = document
+        self.keep_marks_modified = keep_marks_modified  # False where edits are on disk already
         self.bar = ChangeBar(document)
         self.bar.keep_button.setText(keep_label)
         self.bar.reload_button.clicked.connect(self._on_reload)
@@ -218,7 +220,8 @@ class DiskGuard(QObject):
     def keep_mine(self) -> None:
         """Keep what the document shows; it now differs from the disk, so it counts as unsaved."""
         self.record()
-        self.document.undo_stack.resetClean()
+        if self.keep_marks_modified:
+            self.document.undo_stack.resetClean()
         self.document.statusChanged.emit()
         self.keptMine.emit()
 

@@ -27,6 +27,7 @@ from storage.errors import KnownError
 from storage.object_doc import ObjectDoc
 from storage.objects_file import ObjectsFile, load_shelf_value, open_objects, save_objects
 
+from .disk_watch import DiskGuard
 from .document import Document
 from .loading_page import LoadingPage
 from .object_model import ObjectTreeModel
@@ -50,9 +51,12 @@ class ObjectsDocument(Document):
         self._worker: Worker | None = None
         self._generation = 0
         self._key_generation = 0
+        self.disk = DiskGuard(self)
         self.stack = QStackedWidget(self)
         box = QVBoxLayout(self)
         box.setContentsMargins(0, 0, 0, 0)
+        box.setSpacing(0)
+        box.addWidget(self.disk.bar)
         box.addWidget(self.stack)
         self.stack.addWidget(self._build_loading_page())
         self.error_label = QLabel(self)
@@ -123,6 +127,7 @@ class ObjectsDocument(Document):
         if generation != self._generation:
             return
         self._worker = None
+        self.disk.record()  # fixed on disk later: the bar offers to read it again
         message = str(exc) if isinstance(exc, KnownError) else f"Unexpected error: {exc!r}"
         self._show_error(message)
 
@@ -139,6 +144,7 @@ class ObjectsDocument(Document):
         self.result = result
         self.trusted = False
         self.undo_stack.clear()
+        self.disk.record()
         self.safety.show_report(result)
         self.safety.trust_button.setText("Trust and load…")
         self.safety.trust_button.setEnabled(result.kind in ("pickle", "joblib", "npy", "npz", "shelve"))
@@ -316,6 +322,16 @@ class ObjectsDocument(Document):
         if not self.can_save() or result is None:
             return False
         path = os.path.abspath(path)
+        with self.disk.own_write():
+            if not self._write(result, path):
+                return False
+        self.path = path
+        self.disk.record()
+        self.undo_stack.setClean()
+        self.statusChanged.emit()
+        return True
+
+    def _write(self, result: ObjectsFile, path: str) -> bool:
         try:
             if result.shelf is not None:
                 if path != self.path:
@@ -329,9 +345,6 @@ class ObjectsDocument(Document):
         except KnownError as exc:
             QMessageBox.warning(self, "Not saved", f"{exc}\n\nThe file on disk is unchanged.")
             return False
-        self.path = path
-        self.undo_stack.setClean()
-        self.statusChanged.emit()
         return True
 
     def _save_shelf(self, loaded: list[tuple[str, ObjectDoc]]) -> dict[str, bytes]:
@@ -373,7 +386,15 @@ class ObjectsDocument(Document):
         if isinstance(state.get("selected"), list):
             self.view.select_path(state["selected"])
 
+    def watched_paths(self) -> list[str]:
+        """The file, or every file of a shelf (``x.dat`` and ``x.dir``, or ``x.db``)."""
+        shelf = self.result.shelf if self.result is not None else None
+        if shelf is not None and shelf.files:
+            return list(shelf.files)
+        return [self.path] if self.path else []
+
     def close_document(self) -> None:
+        self.disk.stop()
         self._generation += 1
         self._key_generation += 1
         if self._worker is not None:
