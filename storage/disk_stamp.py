@@ -1,10 +1,10 @@
-"""What a file looked like on disk: size, mtime and inode of each of its files, and a SHA-256.
+"""What a file looked like on disk: size, mtime, ctime and inode of each file, and a SHA-256.
 
 A document records a stamp when it loads or saves, and compares a fresh one when the file
 watcher fires and before it saves over the file, so a change made by another program is never
 overwritten unasked. Hashing is bounded: a file bigger than :data:`FULL_HASH_LIMIT` is hashed
-over its first and last :data:`EDGE_BYTES` plus its size only (``partial``), so a change in the
-middle of a huge file that keeps its size and mtime goes unseen; the size and mtime still count.
+over its first and last :data:`EDGE_BYTES` plus its size only (``partial``); for such a file a
+change is judged by its stats (size, mtime, ctime, inode), which any write moves.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ class FileStat:
     size: int
     mtime_ns: int
     inode: int
+    ctime_ns: int  # changes on every write and cannot be set back, unlike the mtime
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,7 @@ class DiskStamp:
         return any(s is None for s in self.stats)
 
     def same_stats(self, other: DiskStamp) -> bool:
-        """Size, mtime and inode of every file equal (the cheap check the watcher runs first)."""
+        """Size, times and inode of every file equal (the cheap check the watcher runs first)."""
         return self.stats == other.stats
 
 
@@ -55,7 +56,7 @@ def stat_files(paths: Sequence[str]) -> tuple[FileStat | None, ...]:
         except OSError:
             out.append(None)
         else:
-            out.append(FileStat(info.st_size, info.st_mtime_ns, info.st_ino))
+            out.append(FileStat(info.st_size, info.st_mtime_ns, info.st_ino, info.st_ctime_ns))
     return tuple(out)
 
 
