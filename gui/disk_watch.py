@@ -46,7 +46,7 @@ class ChangeBar(QFrame):
         self.compare_button = QPushButton("Compare…", self)
         self.compare_button.setToolTip("Show the differences between what you see and the file on disk")
         self.reload_button = QPushButton("Reload", self)
-        self.reload_button.setToolTip("Read the file again")
+        self.reload_button.setToolTip("Read the file again (unsaved changes are dropped)")
         self.keep_button = QPushButton("Keep mine", self)
         self.keep_button.setToolTip("Keep what you see; saving will overwrite the file on disk")
         box = QHBoxLayout(self)
@@ -197,8 +197,7 @@ class DiskGuard(QObject):
         else:
             text = f"<b>{title}</b> changed on disk."
             if self.document.is_modified():
-                text += (" Reload drops your unsaved changes; Keep mine keeps them "
-                         "(saving overwrites the file).")
+                text += " Your unsaved changes are kept unless you reload."
         if self.note is not None and self.note():
             text += " " + self.note()
         self.bar.label.setText(text)

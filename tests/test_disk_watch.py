@@ -79,7 +79,7 @@ def test_text_bar_compare_keep_reload_and_save_over(qtbot, tmp_path: Path, monke
     replace(path, b"mine one\nTWO from elsewhere\nthree\n")
     qtbot.waitUntil(document.disk.is_showing, timeout=5000)
     bar = document.disk.bar
-    assert "changed on disk" in bar.label.text() and "unsaved" in bar.label.text()
+    assert "changed on disk" in bar.label.text() and "unsaved changes are kept" in bar.label.text()
     assert bar.compare_button.isVisibleTo(document) and bar.reload_button.isVisibleTo(document)
     window.resize(900, 500)
     shot(window, "text-bar.png")
