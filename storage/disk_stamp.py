@@ -23,6 +23,10 @@ EDGE_BYTES = 4 * 1024 * 1024
 CHUNK = 1024 * 1024
 
 
+class _Cancelled(Exception):
+    """Not an OSError: ``regular_fd`` turns those into UnreadableError."""
+
+
 @dataclass(frozen=True)
 class FileStat:
     size: int
@@ -72,7 +76,7 @@ def _hash_one(path: str, digest: Any, cancel: Callable[[], bool] | None) -> bool
             left = end - start
             while left > 0:
                 if cancel is not None and cancel():
-                    raise InterruptedError
+                    raise _Cancelled
                 block = os.read(fd, min(CHUNK, left))
                 if not block:
                     break
@@ -95,7 +99,7 @@ def take_stamp(paths: Sequence[str], cancel: Callable[[], bool] | None = None) -
             digest.update(os.fsencode(path) + b"\0")
             if info is not None:
                 partial = _hash_one(path, digest, cancel) or partial
-    except InterruptedError:
+    except _Cancelled:
         return None
     except (OSError, KnownError):  # vanished, or not a regular file: stats only
         return DiskStamp(stat_files(paths))
