@@ -117,6 +117,9 @@ class DiskGuard(QObject):
         self._paths = self.paths()
         self._generation += 1
         generation = self._generation
+        self._debounce.stop()
+        for worker in self._workers:  # hashes of an older state: no longer wanted
+            worker.cancel()
         self.recorded = DiskStamp(stat_files(self._paths))
         self._watch()
         self.bar.hide()
@@ -149,7 +152,7 @@ class DiskGuard(QObject):
         finally:
             self._suspended -= 1
             if not self._suspended:
-                self.check()
+                self._debounce.start()  # record() stops it after a save that worked
 
     # -- noticing changes ------------------------------------------------------------------------
     @Slot(str)

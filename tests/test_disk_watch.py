@@ -189,6 +189,7 @@ def test_pickle_reload_keep_and_save_over(qtbot, tmp_path: Path, monkeypatch) ->
     assert not window.save_current() and path.read_bytes() == other
     answer(monkeypatch, "overwriteButton")
     assert window.save_current() and pickle.loads(path.read_bytes()) == {"count": 41}
+    assert not document.disk.check_now() and not document.disk.is_showing()  # our own save
 
     replace(path, pickle.dumps({"count": 99}, protocol=4))
     qtbot.waitUntil(document.disk.is_showing, timeout=5000)
