@@ -182,6 +182,7 @@ class Hdf5Document(Hdf5EditMixin, Hdf5PlotMixin, Document):
         self._generation += 1
         generation = self._generation
         self._close_file()
+        self.disk.record()  # after closing (a writable file flushes), before the new read
         self._open_worker = run_in_worker(
             open_file, self.path,
             on_result=lambda result: self._on_opened(generation, result),
@@ -194,7 +195,6 @@ class Hdf5Document(Hdf5EditMixin, Hdf5PlotMixin, Document):
             return
         self._open_worker = None
         self.undo_stack.clear()
-        self.disk.record()
         if isinstance(result, BaseException):
             self.show_message(f"<b>Cannot open {self.title()}:</b> {result}", "error")
             self.tree_model.set_file(None, None)

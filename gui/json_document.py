@@ -159,6 +159,7 @@ class JsonDocument(JsonTextSyncMixin, JsonTableMixin, JsonStateMixin, JsonEditMi
         self._generation += 1
         generation = self._generation
         self.stack.setCurrentIndex(0)
+        self.disk.record()  # before the read: a change while parsing shows the bar
         for worker in (self._worker, self._dup_worker):
             if worker is not None:
                 worker.cancel()
@@ -173,7 +174,6 @@ class JsonDocument(JsonTextSyncMixin, JsonTableMixin, JsonStateMixin, JsonEditMi
         self._worker = None
         self.undo_stack.clear()
         self.duplicates, self.malformed = [], []
-        self.disk.record()
         if isinstance(result, JsonParseError):
             self.parse_error = result
             self.doc = None

@@ -109,6 +109,7 @@ class ObjectsDocument(Document):
         self._generation += 1
         generation = self._generation
         self.stack.setCurrentIndex(0)
+        self.disk.record()  # before the read: a change while reading shows the bar
         if self._worker is not None:
             self._worker.cancel()
         self._worker = run_in_worker(
@@ -127,7 +128,6 @@ class ObjectsDocument(Document):
         if generation != self._generation:
             return
         self._worker = None
-        self.disk.record()  # fixed on disk later: the bar offers to read it again
         message = str(exc) if isinstance(exc, KnownError) else f"Unexpected error: {exc!r}"
         self._show_error(message)
 
@@ -144,7 +144,8 @@ class ObjectsDocument(Document):
         self.result = result
         self.trusted = False
         self.undo_stack.clear()
-        self.disk.record()
+        if result.shelf is not None:
+            self.disk.record()  # now the shelf's files are known (watched_paths)
         self.safety.show_report(result)
         self.safety.trust_button.setText("Trust and load…")
         self.safety.trust_button.setEnabled(result.kind in ("pickle", "joblib", "npy", "npz", "shelve"))
