@@ -33,13 +33,14 @@ from .loading_page import LoadingPage
 from .object_model import ObjectTreeModel
 from .objects_safety import SafetyBar
 from .objects_shelf import ShelfPanel
+from .objects_trust import TrustMixin
 from .objects_view import ObjectsView
 from .workers import Worker, run_in_worker, run_with_progress
 
 PROTOCOLS = (0, 1, 2, 3, 4, 5)
 
 
-class ObjectsDocument(Document):
+class ObjectsDocument(TrustMixin, Document):
     valueShown = Signal(str)  # a shelf key's value is in the tree (or why it cannot be)
     def __init__(self, path: str, fmt: str, parent: QWidget | None = None) -> None:
         super().__init__(path, fmt, parent)
@@ -244,64 +245,6 @@ class ObjectsDocument(Document):
         for table in (self.shelf_models, self.shelf_raw):
             if old in table:
                 table[new] = table.pop(old)
-
-    # -- trust and load --------------------------------------------------------------------------
-    @Slot()
-    def trust_and_load(self) -> None:
-        result = self.result
-        if result is None:
-            return
-        if self.trusted:  # the button now goes back to the safe view
-            self.reload()
-            return
-        names = ", ".join(g.qualname for g in result.dangerous) or "none found"
-        suspicious = ", ".join(g.qualname for g in result.globals.values() if g.severity == "suspicious")
-        box = QMessageBox(QMessageBox.Icon.Warning, "Trust and load",
-                          f"Loading {self.title()} the usual way runs the code it names.\n\n"
-                          f"Dangerous: {names}\nUnknown types: {suspicious or 'none'}\n\n"
-                          "Datashelf will load it in a separate process and show what it builds. "
-                          "Only do this for a file you trust.", parent=self)
-        load = box.addButton("Trust and load", QMessageBox.ButtonRole.AcceptRole)
-        box.addButton(QMessageBox.StandardButton.Cancel)
-        box.exec()
-        if box.clickedButton() is not load:
-            return
-        self.load_trusted()
-
-    def load_trusted(self) -> None:
-        from storage.trusted_load import trusted_load
-
-        key = self.shelf_panel.current_key() if self.shelf_panel is not None else None
-        self._generation += 1
-        generation = self._generation
-        self.loading_label.setText(f"Loading {self.title()} in a separate process…")
-        self.stack.setCurrentIndex(0)
-        kwargs: dict[str, Any] = {}
-        if key is not None:
-            kwargs["key"] = key.encode("utf-8", "surrogateescape")
-        self._worker = run_in_worker(
-            trusted_load, self.path, self.format, **kwargs,
-            on_result=lambda loaded: self._on_trusted(generation, loaded),
-            on_error=lambda exc: self._on_trusted_failed(generation, exc))
-
-    def _on_trusted(self, generation: int, loaded: Any) -> None:
-        if generation != self._generation:
-            return
-        self._worker = None
-        self.trusted = True
-        doc = ObjectDoc(loaded.value, None, label=self.title())
-        doc.read_only = True
-        self.view.show_model(self.view.new_model(doc))
-        self.safety.trust_button.setText("Back to the safe view")
-        self._show_facts()
-        self.stack.setCurrentIndex(2)
-
-    def _on_trusted_failed(self, generation: int, exc: BaseException) -> None:
-        if generation != self._generation:
-            return
-        self._worker = None
-        self.stack.setCurrentIndex(2)
-        QMessageBox.warning(self, "Trust and load", str(exc) if isinstance(exc, KnownError) else repr(exc))
 
     # -- saving ----------------------------------------------------------------------------------
     def can_save(self) -> bool:
