@@ -1,8 +1,8 @@
 """An open pickle, joblib, .npy, .npz or shelf: the safety report, the value tree, edits, save.
 
 Loading runs on a worker (``storage.objects_file.open_objects``); nothing in the file is run.
-"Trust and load" is the one way to run it: after a confirmation naming the dangerous globals,
-the file is loaded by Python's own unpickler in a separate process and shown read-only.
+"Trust and load" (:mod:`gui.objects_trust`) is the one way to run it, in a separate process.
+The file (every file of a shelf) is watched for changes by :mod:`gui.disk_watch`.
 """
 
 from __future__ import annotations
