@@ -256,5 +256,17 @@ def test_hdf5_reload_and_writable_warning(qtbot, tmp_path: Path, monkeypatch) ->
     answer(monkeypatch, "cancelButton")
     before = path.read_bytes()
     assert not window.save_current() and path.read_bytes() == before
+    bar.keep_button.click()  # keep showing: edits here are on disk already, nothing to mark
+    assert not document.disk.is_showing() and not document.is_modified()
+    answer(monkeypatch, "overwriteButton")
+    with open(path, "r+b") as handle:  # once more, then Save (a flush) over it
+        handle.seek(0, os.SEEK_END)
+        handle.write(b"\0" * 16)
+    qtbot.waitUntil(document.disk.is_showing, timeout=5000)
+    assert window.save_current() and not document.disk.check_now()
+    with open(path, "r+b") as handle:
+        handle.seek(0, os.SEEK_END)
+        handle.write(b"\0" * 16)
+    qtbot.waitUntil(document.disk.is_showing, timeout=5000)
     bar.reload_button.click()  # reopens read-only
     qtbot.waitUntil(lambda: document.h5 is not None and not document.h5.writable)
