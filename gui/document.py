@@ -22,6 +22,7 @@ class Document(QWidget):
     statusChanged = Signal()  # path, format or size changed: the status bar refreshes
     viewStateChanged = Signal()  # splitters, columns or selection moved: the session saves
     loaded = Signal()  # the content arrived and the saved view state was applied
+    disk = None  # a gui.disk_watch.DiskGuard when the document watches its file for changes
 
     def __init__(self, path: str | None, fmt: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)

@@ -2,20 +2,20 @@
 
 Text files start in the text editor, everything else in the hex view. Edits of either view
 are commands on the document's one undo stack, so the view can only be switched while there
-are no unsaved changes. A change on disk (QFileSystemWatcher plus a size/mtime check) shows a
-bar offering to reload.
+are no unsaved changes. A change on disk shows the shared bar (:mod:`gui.disk_watch`): Reload,
+Keep mine, and Compare for the text view.
 """
 
 from __future__ import annotations
 
 import os
+from functools import partial
 from typing import Any
 
-from PySide6.QtCore import QFileSystemWatcher, Qt, Slot
+from PySide6.QtCore import Qt, Slot
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QButtonGroup,
-    QFrame,
     QHBoxLayout,
     QLabel,
     QPushButton,
@@ -27,10 +27,13 @@ from PySide6.QtWidgets import (
 )
 
 from storage.errors import KnownError
+from storage.text_diff import diff_text_with_disk
 
+from .disk_watch import DiskGuard
 from .document import Document
 from .files_info import InfoPage
 from .hex_page import HexPage
+from .text_big import BigTextEditor
 from .text_page import TextPage
 
 MODES = ("text", "hex", "info")
@@ -43,10 +46,6 @@ class FileDocument(Document):
         super().__init__(path, fmt, parent)
         self.pages: dict[str, QWidget] = {}
         self.mode = ""
-        self._stamp: tuple[int, int] | None = None
-        self._saving = False
-        self._watcher = QFileSystemWatcher(self)
-        self._watcher.fileChanged.connect(self._on_file_changed)
 
         self.mode_buttons = QButtonGroup(self)
         bar = QHBoxLayout()
@@ -70,20 +69,7 @@ class FileDocument(Document):
         self.undo_stack.cleanChanged.connect(lambda clean: self.revert_button.setEnabled(not clean))
         bar.addWidget(self.revert_button)
 
-        self.disk_bar = QFrame(self)
-        self.disk_bar.setObjectName("diskBar")
-        self.disk_bar.setStyleSheet("#diskBar { background: #fff4d6; } #diskBar QLabel { color: #7a5300; }")
-        self.disk_label = QLabel(self.disk_bar)
-        self.disk_reload = QPushButton("Reload", self.disk_bar)
-        self.disk_reload.clicked.connect(self.reload)
-        self.disk_ignore = QPushButton("Ignore", self.disk_bar)
-        self.disk_ignore.clicked.connect(self._remember_disk_state)
-        disk_box = QHBoxLayout(self.disk_bar)
-        disk_box.setContentsMargins(8, 4, 8, 4)
-        disk_box.addWidget(self.disk_label, 1)
-        disk_box.addWidget(self.disk_reload)
-        disk_box.addWidget(self.disk_ignore)
-        self.disk_bar.hide()
+        self.disk = DiskGuard(self)
 
         self.stack = QStackedWidget(self)
         self.error_label = QLabel(self)
@@ -94,12 +80,12 @@ class FileDocument(Document):
         box.setContentsMargins(0, 0, 0, 0)
         box.setSpacing(2)
         box.addLayout(bar)
-        box.addWidget(self.disk_bar)
+        box.addWidget(self.disk.bar)
         box.addWidget(self.stack, 1)
         find = QShortcut(QKeySequence(QKeySequence.StandardKey.Find), self)
         find.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         find.activated.connect(self._on_find_shortcut)
-        self._remember_disk_state()
+        self.disk.record()
         self.set_mode("text" if fmt == "text" else "hex")
 
     # -- modes -----------------------------------------------------------------------------------
@@ -196,21 +182,18 @@ class FileDocument(Document):
             self._say("This view cannot be saved.")
             return False
         path = os.path.abspath(path)
-        self._saving = True
-        try:
-            page.save_to(path)  # type: ignore[attr-defined]
-        except KnownError as exc:
-            self._say(f"<span style='color:#9b1c1c'><b>Not saved:</b> {_esc(str(exc))}</span>")
-            return False
-        finally:
-            self._saving = False
+        with self.disk.own_write():
+            try:
+                page.save_to(path)  # type: ignore[attr-defined]
+            except KnownError as exc:
+                self._say(f"<span style='color:#9b1c1c'><b>Not saved:</b> {_esc(str(exc))}</span>")
+                return False
         if path != self.path:
-            self._forget_watch()
             self.path = path
             for other in self.pages.values():
                 other.path = path  # type: ignore[attr-defined]
+        self.disk.record()
         self.undo_stack.setClean()
-        self._remember_disk_state()
         self._say("")
         self.statusChanged.emit()
         return True
@@ -218,7 +201,7 @@ class FileDocument(Document):
     def reload(self) -> None:
         """Drop unsaved changes and read the file again (Revert, and Reload after a change)."""
         self.undo_stack.clear()
-        self._remember_disk_state()
+        self.disk.record()
         for mode, page in self.pages.items():
             try:
                 if mode == "text":
@@ -232,47 +215,18 @@ class FileDocument(Document):
         self.statusChanged.emit()
 
     # -- changes on disk -------------------------------------------------------------------------
-    def _disk_stamp(self) -> tuple[int, int] | None:
-        try:
-            info = os.stat(self.path or "")
-        except OSError:
-            return None
-        return info.st_size, info.st_mtime_ns
-
-    @Slot()
-    def _remember_disk_state(self) -> None:
-        self._stamp = self._disk_stamp()
-        if self.path and self._stamp is not None and self.path not in self._watcher.files():
-            self._watcher.addPath(self.path)
-        self.disk_bar.hide()
-
-    def _forget_watch(self) -> None:
-        if self.path and self.path in self._watcher.files():
-            self._watcher.removePath(self.path)
-
-    @Slot(str)
-    def _on_file_changed(self, _path: str) -> None:
-        if self._saving:
-            return
-        self.check_disk()
-
     def check_disk(self) -> bool:
-        """Compare the file with what was read; show the reload bar when it changed."""
-        stamp = self._disk_stamp()
-        if stamp is not None and self.path not in self._watcher.files():
-            self._watcher.addPath(self.path)  # an atomic replace drops the watch
-        if stamp == self._stamp:
-            return False
-        if stamp is None:
-            self.disk_label.setText(f"<b>{_esc(self.title())}</b> was deleted or moved. What you see "
-                                    "stays; Save writes it back.")
-            self.disk_reload.setEnabled(False)
-        else:
-            changes = " Reloading drops your unsaved changes." if self.is_modified() else ""
-            self.disk_label.setText(f"<b>{_esc(self.title())}</b> changed on disk.{changes}")
-            self.disk_reload.setEnabled(True)
-        self.disk_bar.show()
-        return True
+        """Compare the file with what was read now; True (and the bar shown) when it changed."""
+        return self.disk.check_now()
+
+    def disk_diff_job(self):
+        """Compare (text view with an editable text): the editor's text against the file's."""
+        page = self.pages.get("text")
+        if self.mode != "text" or not isinstance(page, TextPage) or page.content is None:
+            return None
+        editor = page.editor
+        mine = editor.buffer.snapshot() if isinstance(editor, BigTextEditor) else editor.text()
+        return partial(diff_text_with_disk, mine, self.path, page.content.encoding)
 
     # -- session ---------------------------------------------------------------------------------
     def view_state(self) -> dict[str, Any]:
@@ -284,7 +238,7 @@ class FileDocument(Document):
             self.set_mode(mode)
 
     def close_document(self) -> None:
-        self._forget_watch()
+        self.disk.stop()
         for page in self.pages.values():
             page.close_page()  # type: ignore[attr-defined]
 

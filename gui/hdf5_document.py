@@ -7,7 +7,6 @@ Editing (``Hdf5EditMixin``) needs the writable mode, which first copies the file
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
@@ -29,6 +28,7 @@ from storage.hdf5_io import DatasetInfo, H5File, H5Node
 
 from .array_plot import ArrayPlot
 from .array_table import TiledTableModel
+from .disk_watch import DiskGuard
 from .document import Document
 from .hdf5_axes import AxisPicker, table_layout
 from .hdf5_edit_actions import Hdf5EditMixin
@@ -72,8 +72,16 @@ class Hdf5Document(Hdf5EditMixin, Hdf5PlotMixin, Document):
         self._plot_timer.timeout.connect(self._on_plot_follow)
         self.reload()
 
+    def _writable_note(self) -> str:
+        if self.h5 is not None and self.h5.writable:
+            return ("It is open for writing here: two programs writing one HDF5 file can damage it. "
+                    "Reload reopens it read-only.")
+        return ""
+
     # -- widgets ---------------------------------------------------------------------------------
     def _build(self) -> None:
+        self.disk = DiskGuard(self, keep_label="Keep showing", keep_marks_modified=False)
+        self.disk.note = self._writable_note
         self.message = QLabel(self)
         self.message.setObjectName("h5Message")
         self.message.setWordWrap(True)
@@ -144,6 +152,7 @@ class Hdf5Document(Hdf5EditMixin, Hdf5PlotMixin, Document):
 
         box = QVBoxLayout(self)
         box.setContentsMargins(4, 4, 4, 4)
+        box.addWidget(self.disk.bar)
         box.addLayout(self.build_edit_bar())
         box.addWidget(self.message)
         box.addWidget(self.splitter, 1)
@@ -173,6 +182,7 @@ class Hdf5Document(Hdf5EditMixin, Hdf5PlotMixin, Document):
         self._generation += 1
         generation = self._generation
         self._close_file()
+        self.disk.record()  # after closing (a writable file flushes), before the new read
         self._open_worker = run_in_worker(
             open_file, self.path,
             on_result=lambda result: self._on_opened(generation, result),
@@ -326,12 +336,6 @@ class Hdf5Document(Hdf5EditMixin, Hdf5PlotMixin, Document):
             state["index"] = list(self.axes.index())
         return state
 
-    def file_size(self) -> int | None:
-        try:
-            return os.stat(self.path).st_size if self.path else None
-        except OSError:
-            return None
-
     def _close_file(self) -> None:
         if self._export_worker is not None:  # its file is going: stop it, forget it
             self._export_worker.cancel()
@@ -345,6 +349,7 @@ class Hdf5Document(Hdf5EditMixin, Hdf5PlotMixin, Document):
             self.h5 = None
 
     def close_document(self) -> None:
+        self.disk.stop()
         self._generation += 1
         self._select_generation += 1
         self._plot_timer.stop()

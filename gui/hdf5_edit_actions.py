@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 from storage.errors import KnownError
 from storage.hdf5_edit import (
     Scratch,
+    flush,
     get_attribute,
     make_readonly,
     make_writable,
@@ -104,6 +105,16 @@ class Hdf5EditMixin:
     def set_writable(self, on: bool) -> bool:
         if self.h5 is None:
             return False
+        with self.disk.own_write():  # reopening for writing rewrites the superblock's flags
+            self._switch_writable(on)
+        self.disk.record()
+        self.refresh_edit_bar()
+        self.table_model.editable = bool(self.h5.writable and self.cell_editable())
+        self.statusChanged.emit()
+        return self.h5.writable == on
+
+    def _switch_writable(self, on: bool) -> None:
+        assert self.h5 is not None
         try:
             if on:
                 bak = run_with_progress(self, f"Copying {self.title()} to .bak…", make_writable, self.h5,
@@ -116,10 +127,6 @@ class Hdf5EditMixin:
                 self.show_standing_message()
         except KnownError as exc:
             self.show_message(str(exc), "error")
-        self.refresh_edit_bar()
-        self.table_model.editable = bool(self.h5.writable and self.cell_editable())
-        self.statusChanged.emit()
-        return self.h5.writable == on
 
     def cell_editable(self) -> bool:
         if self.info is None or self.h5 is None:
@@ -129,11 +136,16 @@ class Hdf5EditMixin:
 
     # -- running commands ---------------------------------------------------------------------
     def run_edit(self, step: Callable[[], None]) -> bool:
-        try:
-            step()
-        except KnownError as exc:
-            self.show_message(str(exc), "error")
-            return False
+        """Run one write; flushed at once, so the disk watch can tell it from another program's."""
+        with self.disk.own_write():
+            try:
+                step()
+                if self.h5 is not None and self.h5.writable:
+                    flush(self.h5)
+            except KnownError as exc:
+                self.show_message(str(exc), "error")
+                return False
+        self.disk.record()
         return True
 
     def push_edit(self, command: H5Command) -> bool:
@@ -325,6 +337,4 @@ class Hdf5EditMixin:
         return bool(self.h5 and self.h5.writable)
 
     def save(self) -> bool:
-        from storage.hdf5_edit import flush
-
-        return self.run_edit(lambda: flush(self.h5))
+        return self.run_edit(lambda: None)  # run_edit flushes

@@ -11,12 +11,11 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from PySide6.QtCore import QFileSystemWatcher, Qt, Signal, Slot
+from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
     QLabel,
-    QPushButton,
     QSplitter,
     QStackedWidget,
     QTreeView,
@@ -30,6 +29,7 @@ from storage.json_io import JsonParseError, detect_format
 from storage.json_summary import first_summary, load_for_editor, second_pass
 from storage.json_text_index import image_of_text
 
+from .disk_watch import DiskGuard
 from .document import Document
 from .json_commands import SetIndentCommand, SetValueCommand
 from .json_edit import JsonEditMixin, _esc
@@ -51,7 +51,6 @@ class JsonDocument(JsonTextSyncMixin, JsonTableMixin, JsonStateMixin, JsonEditMi
     """Tree / Text / Table of a JSON document, edited through undo commands."""
 
     formatChanged = Signal()  # the indent the save will write changed
-    diffShown = Signal()  # the changed-on-disk dialog has its diff
 
     def __init__(self, path: str | None, fmt: str, parent: QWidget | None = None) -> None:
         super().__init__(path, fmt, parent)
@@ -62,13 +61,13 @@ class JsonDocument(JsonTextSyncMixin, JsonTableMixin, JsonStateMixin, JsonEditMi
         self._worker: Worker | None = None
         self._dup_worker: Worker | None = None
         self._generation = 0
-        self._disk_stamp: tuple[float, int] | None = None
-        self._watcher = QFileSystemWatcher(self)
-        self._watcher.fileChanged.connect(self._on_file_changed)
+        self.disk = DiskGuard(self)
 
         self.stack = QStackedWidget(self)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.disk.bar)
         layout.addWidget(self.stack)
         self.stack.addWidget(self._build_loading_page())
         self.stack.addWidget(self._build_content_page())
@@ -88,9 +87,6 @@ class JsonDocument(JsonTextSyncMixin, JsonTableMixin, JsonStateMixin, JsonEditMi
         self.message.setWordWrap(True)
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.message.hide()
-        self.reload_button = QPushButton("Reload from disk", page)
-        self.reload_button.clicked.connect(self.compare_with_disk)
-        self.reload_button.hide()
 
         self.model = EditableValueTreeModel(JsonDoc(None), self)
         self.model.editRequested.connect(self._on_model_edit)
@@ -154,7 +150,6 @@ class JsonDocument(JsonTextSyncMixin, JsonTableMixin, JsonStateMixin, JsonEditMi
         box.addWidget(self.toolbar.results_label)
         box.addWidget(self.toolbar.results)
         box.addWidget(self.message)
-        box.addWidget(self.reload_button, 0, Qt.AlignmentFlag.AlignLeft)
         box.addWidget(self.splitter, 1)
         return page
 
@@ -164,6 +159,7 @@ class JsonDocument(JsonTextSyncMixin, JsonTableMixin, JsonStateMixin, JsonEditMi
         self._generation += 1
         generation = self._generation
         self.stack.setCurrentIndex(0)
+        self.disk.record()  # before the read: a change while parsing shows the bar
         for worker in (self._worker, self._dup_worker):
             if worker is not None:
                 worker.cancel()
@@ -178,7 +174,6 @@ class JsonDocument(JsonTextSyncMixin, JsonTableMixin, JsonStateMixin, JsonEditMi
         self._worker = None
         self.undo_stack.clear()
         self.duplicates, self.malformed = [], []
-        self._remember_disk_state()
         if isinstance(result, JsonParseError):
             self.parse_error = result
             self.doc = None
@@ -326,20 +321,15 @@ class JsonDocument(JsonTextSyncMixin, JsonTableMixin, JsonStateMixin, JsonEditMi
             self._show_message("<b>Not saved:</b> the text is not valid JSON yet; fix the error "
                                "shown below the text first.", "error")
             return False
-        self._saving = True  # our own replace must not look like a change on disk
-        try:
-            # Serialising a big document takes seconds: a worker does it, the window paints.
-            run_with_progress(self, f"Saving {os.path.basename(path)}…", self.doc.save, path)
-        except KnownError as exc:
-            self._show_message(f"<b>Not saved:</b> {_esc(str(exc))}", "error")
-            return False
-        finally:
-            self._saving = False
-        if path != self.path:
-            if self.path in self._watcher.files():
-                self._watcher.removePath(self.path)
-            self.path = os.path.abspath(path)
-        self._remember_disk_state()
+        with self.disk.own_write():  # our own replace must not look like a change on disk
+            try:
+                # Serialising a big document takes seconds: a worker does it, the window paints.
+                run_with_progress(self, f"Saving {os.path.basename(path)}…", self.doc.save, path)
+            except KnownError as exc:
+                self._show_message(f"<b>Not saved:</b> {_esc(str(exc))}", "error")
+                return False
+        self.path = os.path.abspath(path)
+        self.disk.record()
         self.undo_stack.setClean()
         self.statusChanged.emit()
         return True
@@ -351,6 +341,5 @@ class JsonDocument(JsonTextSyncMixin, JsonTableMixin, JsonStateMixin, JsonEditMi
                 worker.cancel()
         self.toolbar.stop_search()
         self.toolbar.stop_query()
-        if self.diff_dialog is not None:
-            self.diff_dialog.close()
+        self.disk.stop()
         self._stop_text_workers()

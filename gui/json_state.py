@@ -2,108 +2,33 @@
 
 A mixin of :class:`gui.json_document.JsonDocument`. The view state (mode, splitters, column
 widths, the selected node, the table's column widths) goes into the session and comes back on
-the next launch. The file is watched; when it changes on disk the user is told and can compare
-the two versions before reloading (:mod:`gui.json_diff_dialog`).
+the next launch. The file is watched by :mod:`gui.disk_watch`; its Compare shows the values
+that differ, made here by :func:`storage.json_diff.diff_with_disk`.
 """
 
 from __future__ import annotations
 
-import os
+from functools import partial
 from typing import Any
-
-from PySide6.QtCore import Slot
 
 from storage.json_diff import diff_with_disk
 
-from .json_diff_dialog import JsonDiffDialog
 from .json_edit import _esc
-from .workers import Worker, run_in_worker
 
 
 class JsonStateMixin:
-    """Needs the document's views, ``path``, ``_watcher``, ``_disk_stamp`` and ``diffShown``."""
-
-    diff_dialog: JsonDiffDialog | None = None
-    _diff_worker: Worker | None = None
-    _diff_generation = 0
+    """Needs the document's views, ``path`` and ``doc``."""
 
     # -- the message strip and the file on disk ------------------------------------------
-    def _remember_disk_state(self) -> None:
-        if not self.path:
-            return
-        try:
-            info = os.stat(self.path)
-            self._disk_stamp = (info.st_mtime, info.st_size)
-        except OSError:
-            self._disk_stamp = None
-        if self.path not in self._watcher.files():
-            self._watcher.addPath(self.path)
-        self.reload_button.hide()
+    disk_diff_same_text = ("The file on disk holds the same data as the editor "
+                           "(only its formatting may differ).")
 
-    @Slot(str)
-    def _on_file_changed(self, _path: str) -> None:
-        if getattr(self, "_saving", False):
-            return  # the save re-reads the stamp when it is done
-        try:
-            info = os.stat(self.path or "")
-            stamp: tuple[float, int] | None = (info.st_mtime, info.st_size)
-        except OSError:
-            stamp = None
-        if stamp is not None and self.path not in self._watcher.files():
-            self._watcher.addPath(self.path)  # replaced files (our own saves too) drop out
-        if stamp == self._disk_stamp:
-            return
-        self._show_message(f"<b>{_esc(self.title())} changed on disk</b> "
-                           f"{'(deleted)' if stamp is None else ''}. What you see is the version "
-                           "you opened; saving would overwrite the file. Compare the two to "
-                           "reload the new version or keep yours.", "warning")
-        self.reload_button.setText("Compare with disk…")
-        self.reload_button.setVisible(stamp is not None)
-
-    @Slot()
-    def compare_with_disk(self) -> JsonDiffDialog | None:
-        """Show the diff of the editor's version against the file's (made in a worker), with
-        Reload and Keep mine. Without a parsed document there is nothing to keep: reload."""
+    def disk_diff_job(self):
+        """Compare: the editor's values against the file's, both written out the same way.
+        Without a parsed document there is nothing to compare (Reload only)."""
         if self.doc is None or not self.path:
-            self.reload()
             return None
-        if self.diff_dialog is not None:
-            self.diff_dialog.close()
-        dialog = self.diff_dialog = JsonDiffDialog(self.title(), self.is_modified(), self)
-        dialog.accepted.connect(self.reload)
-        dialog.rejected.connect(self._on_keep_mine)
-        dialog.finished.connect(lambda _r: self._on_diff_closed(dialog))
-        self._diff_generation += 1
-        generation = self._diff_generation
-        self._diff_worker = run_in_worker(
-            diff_with_disk, self.doc.root, self.path, self.doc.fmt, self.doc.lines,
-            on_result=lambda result: self._on_diff(generation, result),
-            on_error=lambda exc: self._on_diff(generation, exc))
-        dialog.open()
-        return dialog
-
-    def _on_diff(self, generation: int, result: Any) -> None:
-        if generation == self._diff_generation and self.diff_dialog is not None:
-            self._diff_worker = None
-            if result is not None:
-                self.diff_dialog.show_result(result)
-            self.diffShown.emit()
-
-    def _on_diff_closed(self, dialog: JsonDiffDialog) -> None:
-        if dialog is self.diff_dialog:
-            self._diff_generation += 1
-            if self._diff_worker is not None:
-                self._diff_worker.cancel()
-            self._diff_worker = self.diff_dialog = None
-        dialog.deleteLater()
-
-    @Slot()
-    def _on_keep_mine(self) -> None:
-        """The editor's version stays; it now differs from the file, so it counts as unsaved."""
-        self._remember_disk_state()
-        self.message.hide()
-        self.undo_stack.resetClean()
-        self.statusChanged.emit()
+        return partial(diff_with_disk, self.doc.root, self.path, self.doc.fmt, self.doc.lines)
 
     def _show_load_notes(self) -> None:
         notes = []

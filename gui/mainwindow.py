@@ -17,6 +17,7 @@ from storage.settings import Settings
 
 from . import session
 from .actions import build_menus
+from .disk_watch import confirm_save
 from .document import Document
 from .files_tab import FilesTab
 from .formatting import human_size
@@ -251,6 +252,9 @@ class MainWindow(QMainWindow):
             return False
         if document.path is None:
             return self.save_current_as()
+        answer = confirm_save(self, document)  # asks when the file changed on disk since
+        if answer != "save":
+            return self.save_current_as() if answer == "save_as" else False
         return self._report_save(document, document.save())
 
     @Slot()

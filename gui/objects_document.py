@@ -1,8 +1,8 @@
 """An open pickle, joblib, .npy, .npz or shelf: the safety report, the value tree, edits, save.
 
 Loading runs on a worker (``storage.objects_file.open_objects``); nothing in the file is run.
-"Trust and load" is the one way to run it: after a confirmation naming the dangerous globals,
-the file is loaded by Python's own unpickler in a separate process and shown read-only.
+"Trust and load" (:mod:`gui.objects_trust`) is the one way to run it, in a separate process.
+The file (every file of a shelf) is watched for changes by :mod:`gui.disk_watch`.
 """
 
 from __future__ import annotations
@@ -27,18 +27,20 @@ from storage.errors import KnownError
 from storage.object_doc import ObjectDoc
 from storage.objects_file import ObjectsFile, load_shelf_value, open_objects, save_objects
 
+from .disk_watch import DiskGuard
 from .document import Document
 from .loading_page import LoadingPage
 from .object_model import ObjectTreeModel
 from .objects_safety import SafetyBar
 from .objects_shelf import ShelfPanel
+from .objects_trust import TrustMixin
 from .objects_view import ObjectsView
 from .workers import Worker, run_in_worker, run_with_progress
 
 PROTOCOLS = (0, 1, 2, 3, 4, 5)
 
 
-class ObjectsDocument(Document):
+class ObjectsDocument(TrustMixin, Document):
     valueShown = Signal(str)  # a shelf key's value is in the tree (or why it cannot be)
     def __init__(self, path: str, fmt: str, parent: QWidget | None = None) -> None:
         super().__init__(path, fmt, parent)
@@ -50,9 +52,12 @@ class ObjectsDocument(Document):
         self._worker: Worker | None = None
         self._generation = 0
         self._key_generation = 0
+        self.disk = DiskGuard(self)
         self.stack = QStackedWidget(self)
         box = QVBoxLayout(self)
         box.setContentsMargins(0, 0, 0, 0)
+        box.setSpacing(0)
+        box.addWidget(self.disk.bar)
         box.addWidget(self.stack)
         self.stack.addWidget(self._build_loading_page())
         self.error_label = QLabel(self)
@@ -105,6 +110,7 @@ class ObjectsDocument(Document):
         self._generation += 1
         generation = self._generation
         self.stack.setCurrentIndex(0)
+        self.disk.record()  # before the read: a change while reading shows the bar
         if self._worker is not None:
             self._worker.cancel()
         self._worker = run_in_worker(
@@ -139,6 +145,8 @@ class ObjectsDocument(Document):
         self.result = result
         self.trusted = False
         self.undo_stack.clear()
+        if result.shelf is not None:
+            self.disk.record()  # now the shelf's files are known (watched_paths)
         self.safety.show_report(result)
         self.safety.trust_button.setText("Trust and load…")
         self.safety.trust_button.setEnabled(result.kind in ("pickle", "joblib", "npy", "npz", "shelve"))
@@ -238,64 +246,6 @@ class ObjectsDocument(Document):
             if old in table:
                 table[new] = table.pop(old)
 
-    # -- trust and load --------------------------------------------------------------------------
-    @Slot()
-    def trust_and_load(self) -> None:
-        result = self.result
-        if result is None:
-            return
-        if self.trusted:  # the button now goes back to the safe view
-            self.reload()
-            return
-        names = ", ".join(g.qualname for g in result.dangerous) or "none found"
-        suspicious = ", ".join(g.qualname for g in result.globals.values() if g.severity == "suspicious")
-        box = QMessageBox(QMessageBox.Icon.Warning, "Trust and load",
-                          f"Loading {self.title()} the usual way runs the code it names.\n\n"
-                          f"Dangerous: {names}\nUnknown types: {suspicious or 'none'}\n\n"
-                          "Datashelf will load it in a separate process and show what it builds. "
-                          "Only do this for a file you trust.", parent=self)
-        load = box.addButton("Trust and load", QMessageBox.ButtonRole.AcceptRole)
-        box.addButton(QMessageBox.StandardButton.Cancel)
-        box.exec()
-        if box.clickedButton() is not load:
-            return
-        self.load_trusted()
-
-    def load_trusted(self) -> None:
-        from storage.trusted_load import trusted_load
-
-        key = self.shelf_panel.current_key() if self.shelf_panel is not None else None
-        self._generation += 1
-        generation = self._generation
-        self.loading_label.setText(f"Loading {self.title()} in a separate process…")
-        self.stack.setCurrentIndex(0)
-        kwargs: dict[str, Any] = {}
-        if key is not None:
-            kwargs["key"] = key.encode("utf-8", "surrogateescape")
-        self._worker = run_in_worker(
-            trusted_load, self.path, self.format, **kwargs,
-            on_result=lambda loaded: self._on_trusted(generation, loaded),
-            on_error=lambda exc: self._on_trusted_failed(generation, exc))
-
-    def _on_trusted(self, generation: int, loaded: Any) -> None:
-        if generation != self._generation:
-            return
-        self._worker = None
-        self.trusted = True
-        doc = ObjectDoc(loaded.value, None, label=self.title())
-        doc.read_only = True
-        self.view.show_model(self.view.new_model(doc))
-        self.safety.trust_button.setText("Back to the safe view")
-        self._show_facts()
-        self.stack.setCurrentIndex(2)
-
-    def _on_trusted_failed(self, generation: int, exc: BaseException) -> None:
-        if generation != self._generation:
-            return
-        self._worker = None
-        self.stack.setCurrentIndex(2)
-        QMessageBox.warning(self, "Trust and load", str(exc) if isinstance(exc, KnownError) else repr(exc))
-
     # -- saving ----------------------------------------------------------------------------------
     def can_save(self) -> bool:
         result = self.result
@@ -316,6 +266,16 @@ class ObjectsDocument(Document):
         if not self.can_save() or result is None:
             return False
         path = os.path.abspath(path)
+        with self.disk.own_write():
+            if not self._write(result, path):
+                return False
+        self.path = path
+        self.disk.record()
+        self.undo_stack.setClean()
+        self.statusChanged.emit()
+        return True
+
+    def _write(self, result: ObjectsFile, path: str) -> bool:
         try:
             if result.shelf is not None:
                 if path != self.path:
@@ -329,9 +289,6 @@ class ObjectsDocument(Document):
         except KnownError as exc:
             QMessageBox.warning(self, "Not saved", f"{exc}\n\nThe file on disk is unchanged.")
             return False
-        self.path = path
-        self.undo_stack.setClean()
-        self.statusChanged.emit()
         return True
 
     def _save_shelf(self, loaded: list[tuple[str, ObjectDoc]]) -> dict[str, bytes]:
@@ -373,7 +330,15 @@ class ObjectsDocument(Document):
         if isinstance(state.get("selected"), list):
             self.view.select_path(state["selected"])
 
+    def watched_paths(self) -> list[str]:
+        """The file, or every file of a shelf (``x.dat`` and ``x.dir``, or ``x.db``)."""
+        shelf = self.result.shelf if self.result is not None else None
+        if shelf is not None and shelf.files:
+            return list(shelf.files)
+        return [self.path] if self.path else []
+
     def close_document(self) -> None:
+        self.disk.stop()
         self._generation += 1
         self._key_generation += 1
         if self._worker is not None:

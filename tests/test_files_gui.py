@@ -138,10 +138,10 @@ def test_change_on_disk_offers_reload(qtbot, tmp_path: Path) -> None:
     path.write_text("before\n")
     _window, document = open_one(qtbot, tmp_path, path)
     path.write_text("after, longer\n")
-    qtbot.waitUntil(lambda: document.disk_bar.isVisibleTo(document), timeout=5000)
-    document.disk_reload.click()
+    qtbot.waitUntil(lambda: document.disk.bar.isVisibleTo(document), timeout=5000)
+    document.disk.bar.reload_button.click()
     qtbot.waitUntil(lambda: document.pages["text"].editor.text() == "after, longer\n")
-    assert not document.disk_bar.isVisibleTo(document)
+    assert not document.disk.bar.isVisibleTo(document)
 
 
 def test_large_file_opens_paged_then_edit_anyway(qtbot, tmp_path: Path, monkeypatch) -> None:
@@ -228,7 +228,7 @@ def test_unreadable_and_special_files_never_hang(qtbot, tmp_path: Path) -> None:
     qtbot.waitUntil(lambda: len(failed) == 2)
     # The file vanishes while open: the view stays, the bar says so, nothing crashes.
     good.unlink()
-    assert document.check_disk() and not document.disk_reload.isEnabled()
+    assert document.check_disk() and document.disk.bar.reload_button.isHidden()
     assert document.pages["hex"].buffer.read(0, 2) == b"\x00\x01"
 
 

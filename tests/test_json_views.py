@@ -171,15 +171,15 @@ def test_change_on_disk_is_noticed(qtbot, tmp_path, _private_dirs) -> None:
     document = open_json(qtbot, _private_dirs, path)
     assert document.save()  # our own (atomic, replacing) save is not a change on disk
     qtbot.wait(200)
-    assert not document.reload_button.isVisible() and not document.message.isVisible()
+    assert not document.disk.is_showing() and not document.message.isVisible()
     document.model.editRequested.emit(["count"], 1, 4)  # an unsaved edit of mine
     changed = {**SAMPLE, "name": "theirs", "added": [1, 2]}
     path.write_text(json.dumps(changed, indent=2) + "\n")
-    qtbot.waitUntil(document.reload_button.isVisible, timeout=5000)
-    assert "changed on disk" in document.message.text()
-    with qtbot.waitSignal(document.diffShown, timeout=10_000):
-        document.reload_button.click()
-    dialog = document.diff_dialog
+    qtbot.waitUntil(document.disk.is_showing, timeout=5000)
+    assert "changed on disk" in document.disk.bar.label.text()
+    with qtbot.waitSignal(document.disk.diffShown, timeout=10_000):
+        document.disk.bar.compare_button.click()
+    dialog = document.disk.diff_dialog
     assert dialog.isVisible() and "discard" in dialog.reload_button.text()
     diff = dialog.diff.toPlainText().splitlines()
     assert '-  "name": "demo",' in diff and '+  "name": "theirs",' in diff
@@ -188,13 +188,13 @@ def test_change_on_disk_is_noticed(qtbot, tmp_path, _private_dirs) -> None:
     dialog.grab().save(str(path.with_suffix(".diff.png")))
     dialog.keep_button.click()  # keep mine: nothing reloaded, still unsaved, no more nagging
     assert document.doc.root["name"] == "demo" and document.is_modified()
-    assert not document.reload_button.isVisible() and document.diff_dialog is None
+    assert not document.disk.is_showing() and document.disk.diff_dialog is None
 
     path.write_text(json.dumps({"changed": True}))
-    qtbot.waitUntil(document.reload_button.isVisible, timeout=5000)
-    with qtbot.waitSignal(document.diffShown, timeout=10_000):
-        document.reload_button.click()
-    document.diff_dialog.reload_button.click()
+    qtbot.waitUntil(document.disk.is_showing, timeout=5000)
+    with qtbot.waitSignal(document.disk.diffShown, timeout=10_000):
+        document.disk.bar.compare_button.click()
+    document.disk.diff_dialog.reload_button.click()
     qtbot.waitUntil(lambda: document.doc is not None and "changed" in document.doc.root)
     assert not document.is_modified()
 
@@ -216,7 +216,8 @@ def test_big_broken_file_is_shown_read_only_at_the_error(qtbot, tmp_path, _priva
     assert path.read_text() == bad  # nothing written
 
     path.write_text(text)  # fixed elsewhere
-    qtbot.waitUntil(document.reload_button.isVisible, timeout=5000)
-    document.reload_button.click()  # nothing of ours to keep: reloads straight away
+    qtbot.waitUntil(document.disk.is_showing, timeout=5000)
+    assert document.disk.bar.compare_button.isHidden()  # nothing parsed to compare: reload
+    document.disk.bar.reload_button.click()
     qtbot.waitUntil(lambda: document.doc is not None, timeout=20_000)
     assert document.doc.root["records"][50_000]["name"] == "n50000"

@@ -1,4 +1,9 @@
-"""The dialog shown when a JSON file changed on disk: a unified diff, then Reload or Keep mine."""
+"""The dialog shown when an open file changed on disk: a unified diff, then Reload or Keep mine.
+
+Used by every document that can compare (text and JSON); the diff itself is made in a worker
+(``storage.json_diff`` for JSON values, ``storage.text_diff`` for text) and handed to
+:meth:`DiffDialog.show_result`.
+"""
 
 from __future__ import annotations
 
@@ -38,17 +43,19 @@ class DiffHighlighter(QSyntaxHighlighter):
             self.setFormat(0, len(text), fmt)
 
 
-class JsonDiffDialog(QDialog):
+class DiffDialog(QDialog):
     """Shows what changed on disk; ``accepted`` means reload, ``rejected`` keep the editor's."""
 
-    def __init__(self, title: str, modified: bool, parent: QWidget | None = None) -> None:
+    def __init__(self, title: str, modified: bool, parent: QWidget | None = None,
+                 same_text: str = "The file on disk holds the same text as the editor.") -> None:
         super().__init__(parent)
+        self.same_text = same_text
         self.setWindowTitle(f"{title} changed on disk")
         self.resize(760, 520)
         self.summary = QLabel("Comparing your version with the file on disk…", self)
         self.summary.setWordWrap(True)
         self.diff = QPlainTextEdit(self)
-        self.diff.setObjectName("jsonDiff")
+        self.diff.setObjectName("diskDiff")
         self.diff.setReadOnly(True)
         self.diff.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
         self.diff.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
@@ -75,8 +82,7 @@ class JsonDiffDialog(QDialog):
         if result.note:
             parts.append(result.note)
         if result.identical and not result.note:
-            parts.append("The file on disk holds the same data as the editor "
-                         "(only its formatting may differ).")
+            parts.append(self.same_text)
         else:
             parts.append(f"Lines starting with - are yours (in the editor), lines starting with "
                          f"+ are on disk: {result.removed:,} removed, {result.added:,} added"

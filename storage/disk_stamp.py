@@ -1,0 +1,126 @@
+"""What a file looked like on disk: size, mtime, ctime and inode of each file, and a SHA-256.
+
+A document records a stamp when it loads or saves, and compares a fresh one when the file
+watcher fires and before it saves over the file, so a change made by another program is never
+overwritten unasked. Hashing is bounded: a file bigger than :data:`FULL_HASH_LIMIT` is hashed
+over its first and last :data:`EDGE_BYTES` plus its size only (``partial``); for such a file a
+change is judged by its stats (size, mtime, ctime, inode), which any write moves.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import KnownError
+from .textfile import regular_fd
+
+FULL_HASH_LIMIT = 64 * 1024 * 1024
+EDGE_BYTES = 4 * 1024 * 1024
+CHUNK = 1024 * 1024
+
+
+class _Cancelled(Exception):
+    """Not an OSError: ``regular_fd`` turns those into UnreadableError."""
+
+
+@dataclass(frozen=True)
+class FileStat:
+    size: int
+    mtime_ns: int
+    inode: int
+    ctime_ns: int  # changes on every write and cannot be set back, unlike the mtime
+
+
+@dataclass(frozen=True)
+class DiskStamp:
+    """The stats of every watched file (None: missing) and, once computed, their combined hash."""
+
+    stats: tuple[FileStat | None, ...]
+    digest: str | None = None
+    partial: bool = False  # some file was hashed at its ends only
+
+    @property
+    def missing(self) -> bool:
+        return any(s is None for s in self.stats)
+
+    def same_stats(self, other: DiskStamp) -> bool:
+        """Size, times and inode of every file equal (the cheap check the watcher runs first)."""
+        return self.stats == other.stats
+
+
+def stat_files(paths: Sequence[str]) -> tuple[FileStat | None, ...]:
+    out: list[FileStat | None] = []
+    for path in paths:
+        try:
+            info = os.stat(path)
+        except OSError:
+            out.append(None)
+        else:
+            out.append(FileStat(info.st_size, info.st_mtime_ns, info.st_ino, info.st_ctime_ns))
+    return tuple(out)
+
+
+def _hash_one(path: str, digest: Any, cancel: Callable[[], bool] | None) -> bool:
+    """Feed ``path`` into ``digest``; True when only its ends were read."""
+    with regular_fd(path) as (fd, info):
+        size = info.st_size
+        digest.update(f"{size}:".encode())
+        partial = size > FULL_HASH_LIMIT
+        ranges = [(0, EDGE_BYTES), (size - EDGE_BYTES, size)] if partial else [(0, size)]
+        for start, end in ranges:
+            os.lseek(fd, start, os.SEEK_SET)
+            left = end - start
+            while left > 0:
+                if cancel is not None and cancel():
+                    raise _Cancelled
+                block = os.read(fd, min(CHUNK, left))
+                if not block:
+                    break
+                digest.update(block)
+                left -= len(block)
+        return partial
+
+
+def take_stamp(paths: Sequence[str], cancel: Callable[[], bool] | None = None) -> DiskStamp | None:
+    """Stat, hash, stat again (worker body); None when cancelled.
+
+    When a file changes while it is hashed, the stamp keeps the later stats and no digest, so
+    it never pairs a hash with the wrong version.
+    """
+    before = stat_files(paths)
+    digest = hashlib.sha256()
+    partial = False
+    try:
+        for path, info in zip(paths, before, strict=True):
+            digest.update(os.fsencode(path) + b"\0")
+            if info is not None:
+                partial = _hash_one(path, digest, cancel) or partial
+    except _Cancelled:
+        return None
+    except (OSError, KnownError):  # vanished, or not a regular file: stats only
+        return DiskStamp(stat_files(paths))
+    after = stat_files(paths)
+    if after != before:
+        return DiskStamp(after)
+    return DiskStamp(after, digest.hexdigest(), partial)
+
+
+def content_changed(recorded: DiskStamp, now: DiskStamp) -> bool:
+    """Did the files change between the two stamps, as far as size, mtime and hash tell?
+
+    Equal stats with a different hash is a change (rewritten within the mtime's resolution);
+    different stats with an equal full hash is not (touched, or rewritten with the same bytes).
+    A partial hash never overrides different stats.
+    """
+    if recorded.stats == now.stats:
+        return bool(recorded.digest and now.digest and recorded.digest != now.digest)
+    if recorded.missing or now.missing or not recorded.digest or not now.digest:
+        return True
+    if recorded.partial or now.partial:
+        return True
+    sizes = [s.size if s else None for s in recorded.stats], [s.size if s else None for s in now.stats]
+    return sizes[0] != sizes[1] or recorded.digest != now.digest
