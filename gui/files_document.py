@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from storage.errors import KnownError
 
+from . import journal_hooks
 from .document import Document
 from .files_info import InfoPage
 from .hex_page import HexPage
@@ -273,6 +274,13 @@ class FileDocument(Document):
             self.disk_reload.setEnabled(True)
         self.disk_bar.show()
         return True
+
+    # -- crash recovery (gui/journal_hooks.py) ----------------------------------------------------
+    def journal_payload(self) -> bytes | None:
+        return journal_hooks.file_payload(self)
+
+    def restore_from_journal(self, payload: bytes) -> None:
+        journal_hooks.file_restore(self, payload)
 
     # -- session ---------------------------------------------------------------------------------
     def view_state(self) -> dict[str, Any]:

@@ -72,6 +72,13 @@ def _read_limited(path: str) -> bytes:
     return data
 
 
+def objects_from_bytes(path: str, kind: str, data: bytes) -> ObjectsFile:
+    """Pickle bytes (of a pickle or joblib file at ``path``) read safely, as if from the file."""
+    result = ObjectsFile(os.path.abspath(path), kind)
+    _load_stream(result, data, joblib=kind == "joblib")
+    return result
+
+
 def _load_stream(result: ObjectsFile, data: bytes, joblib: bool) -> None:
     loads, error = load_all(data, joblib=joblib)
     for number, load in enumerate(loads):
