@@ -282,6 +282,10 @@ class FileDocument(Document):
     def restore_from_journal(self, payload: bytes) -> None:
         journal_hooks.file_restore(self, payload)
 
+    def journal_job(self):
+        """The text or byte edits snapshotted now, packed on the journal's worker."""
+        return journal_hooks.file_job(self)
+
     # -- session ---------------------------------------------------------------------------------
     def view_state(self) -> dict[str, Any]:
         return {"mode": self.mode} if self.is_loaded else super().view_state()

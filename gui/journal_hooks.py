@@ -9,6 +9,7 @@ and deletes needs more than a payload of values; their documents return None.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING
 
 from PySide6.QtGui import QTextCursor, QUndoCommand
@@ -48,17 +49,51 @@ def _expect(payload: bytes, *kinds: str) -> tuple[str, dict, bytes]:
 # -- Files tab: text and hex ------------------------------------------------------------------------
 
 def file_payload(document: FileDocument) -> bytes | None:
+    job = file_job(document)
+    return job() if job is not None else None
+
+
+def file_job(document: FileDocument) -> Callable[[], bytes] | None:
+    """A snapshot of the edits now, packed later on a worker (big texts join and encode there)."""
     from .hex_page import HexPage
+    from .text_big import BigTextEditor
     from .text_page import TextPage
 
     page = document.pages.get(document.mode)
     if isinstance(page, TextPage) and page.can_save() and page.pager is None:
         options, content = page.options, page.content
-        return pack_text(page.editor.text(), options.get("encoding") or content.encoding,
-                         bool(options.get("bom")), options.get("newline"), content.newline)
+        editor = page.editor
+        source = editor.buffer.snapshot() if isinstance(editor, BigTextEditor) else editor.text()
+        return partial(_pack_text_of, source, options.get("encoding") or content.encoding,
+                       bool(options.get("bom")), options.get("newline"), content.newline)
     if isinstance(page, HexPage):
-        return pack_hex(page.buffer.overlay)
+        return partial(pack_hex, dict(page.buffer.overlay))
     return None
+
+
+def _pack_text_of(source, encoding: str, bom: bool, newline: str | None, dominant: str) -> bytes:
+    text = source if isinstance(source, str) else source.text()
+    return pack_text(text, encoding, bom, newline, dominant)
+
+
+SERIALISE_HERE = 4 * 1024 * 1024  # trees of files up to this size are serialised on the GUI thread
+
+
+def snapshot_job(document) -> tuple[Callable[[], bytes | None] | None, bool]:
+    """What the journal manager runs on its worker, and whether it may race an edit.
+
+    A document's ``journal_job`` is a snapshot safe to pack off the GUI thread. Otherwise a
+    small document's payload is taken now; a big tree is serialised on the worker (seconds of
+    GUI freeze otherwise), and the manager throws the result away if an edit landed meanwhile
+    (an edit during the walk can also raise RuntimeError: the same answer).
+    """
+    job = getattr(document, "journal_job", None)
+    if job is not None:
+        return job(), False
+    if (document.file_size() or 0) > SERIALISE_HERE:
+        return document.journal_payload, True
+    payload = document.journal_payload()
+    return ((lambda: payload) if payload is not None else None), False
 
 
 def file_restore(document: FileDocument, payload: bytes) -> None:

@@ -1,10 +1,13 @@
 """Crash recovery, the writing side: journal each modified document a few seconds after a change.
 
 Two seconds after the last change of a modified document (its undo stack's ``indexChanged``),
-the document's :meth:`~gui.document.Document.journal_payload` is taken on the GUI thread (a
-snapshot must not race the next edit; text is copied, trees are serialised, both bounded by
-``storage.journal.MAX_PAYLOAD``) and the entry is written on a worker, one job at a time so a
-drop never overtakes the write it cancels. The entry goes when the document is saved or undone
+a snapshot of the edits is taken on the GUI thread, where it cannot race the next edit, and
+packed and written on a worker (``gui.journal_hooks.snapshot_job``): texts are copied (a big
+text's line buffer cheaply) and joined and encoded on the worker; JSON and pickle trees are
+edited in place: small ones are serialised on the GUI thread, big ones on the worker, whose
+result is dropped (and the document rescheduled) if an edit landed while it ran. Payloads over
+``storage.journal.MAX_PAYLOAD`` are skipped. Jobs run one at a time, so a drop never overtakes
+the write it cancels. The entry goes when the document is saved or undone
 back to clean (``modifiedChanged(False)``), closed without saving, and on a clean exit.
 
 Entries left by a session that did not exit cleanly are moved to ``journal/recovered/`` at start,
@@ -30,6 +33,7 @@ from storage.journal import FileStamp, Journal, JournalEntry, complete_stamp, st
 from storage.journal_payload import kind_of
 
 from .document import Document
+from .journal_hooks import snapshot_job
 from .workers import Worker, run_in_worker
 
 if TYPE_CHECKING:
@@ -39,8 +43,24 @@ log = logging.getLogger(__name__)
 DELAY_MS = 2000
 
 
-def write_entry(journal: Journal, entry: JournalEntry, payload: bytes) -> FileStamp | None:
-    """Worker body: hash the original once (if it has not changed), then write the entry."""
+STALE = "stale"  # write_entry's answer when an edit raced a serialisation
+
+
+def write_entry(journal: Journal, entry: JournalEntry, make: Callable[[], bytes | None],
+                still_current: Callable[[], bool] | None = None) -> FileStamp | str | None:
+    """Worker body: pack the snapshot, hash the original once (if unchanged), write the entry."""
+    try:
+        payload = make()
+    except RuntimeError:  # a dict changed size under a racing serialisation
+        if still_current is None:
+            raise
+        return STALE
+    if still_current is not None and not still_current():
+        return STALE
+    if payload is None:
+        journal.drop(entry.path)
+        return entry.stamp
+    entry.kind = kind_of(payload)
     entry.stamp = complete_stamp(entry.path, entry.stamp)
     journal.write(entry, payload)
     return entry.stamp
@@ -73,6 +93,7 @@ class JournalManager(QObject):
         self._stamps: dict[Document, FileStamp | None] = {}
         self._written: dict[Document, str] = {}  # the path each document's entry is under
         self._pending: list[Document] = []
+        self._edits: dict[Document, int] = {}  # indexChanged count (merges included)
         self._queue: deque[tuple[Callable[..., Any], tuple, Callable[[Any], None] | None]] = deque()
         self._busy: Worker | None = None
         self._timer = QTimer(self)
@@ -104,6 +125,7 @@ class JournalManager(QObject):
         """Journal ``document`` a few seconds from now if it has unsaved edits."""
         if not _alive(document):  # a stack being deleted still signals
             return
+        self._edits[document] = self._edits.get(document, 0) + 1
         if document.is_modified() and document.path and document not in self._pending:
             self._pending.append(document)
         if self._pending:
@@ -115,6 +137,7 @@ class JournalManager(QObject):
             self._pending.remove(document)
         self._drop(document)
         self._stamps.pop(document, None)
+        self._edits.pop(document, None)
 
     def flush_now(self) -> None:
         """Take the pending snapshots at once (tests, and before a risky operation)."""
@@ -128,23 +151,30 @@ class JournalManager(QObject):
             if not _alive(document) or not document.is_modified() or not document.path:
                 continue
             try:
-                payload = document.journal_payload()
+                make, racy = snapshot_job(document)
             except (KnownError, MemoryError, RecursionError) as exc:
                 log.warning("Cannot journal %s: %s", document.path, exc)
-                payload = None
-            if payload is None:
+                make, racy = None, False
+            if make is None:
                 self._drop(document)
                 continue
             if self._written.get(document) not in (None, document.path):
                 self._drop(document)  # saved under another name since the last write
             stamp = self._stamps.get(document)
-            entry = JournalEntry(path=document.path, format=document.format, kind=kind_of(payload),
+            entry = JournalEntry(path=document.path, format=document.format, kind="",
                                  title=document.title(), saved_at=time.time(), stamp=stamp)
             self._written[document] = document.path
-            self._enqueue(write_entry, (self.journal, entry, payload),
+            check = None
+            if racy:
+                count = self._edits.get(document, 0)
+                check = lambda d=document, n=count: self._edits.get(d, 0) == n  # noqa: E731
+            self._enqueue(write_entry, (self.journal, entry, make, check),
                           lambda done, d=document, s=stamp: self._on_written(d, s, done))
 
     def _on_written(self, document: Document, stamp: FileStamp | None, done: Any) -> None:
+        if done == STALE:
+            self.document_changed(document)  # edited while serialising: try again later
+            return
         if isinstance(done, FileStamp) and self._stamps.get(document) is stamp:
             self._stamps[document] = done  # hashed once: later writes reuse it
 

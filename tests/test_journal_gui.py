@@ -239,3 +239,34 @@ def test_discarding_the_offer_forgets_the_edits(qtbot, tmp_path) -> None:
     assert restore_notice(window) is None or not restore_notice(window).isVisible()
     assert entries(settings_dir, "recovered") == []
     assert json.loads(files["json"].read_text())["name"] == "demo"
+
+
+def test_big_trees_serialise_on_the_worker_and_a_racing_edit_is_retried(qtbot, tmp_path,
+                                                                        monkeypatch) -> None:
+    from gui import journal_hooks
+    from gui.journal_manager import STALE, write_entry
+    from storage.journal import JournalEntry
+
+    monkeypatch.setattr(journal_hooks, "SERIALISE_HERE", 0)  # every file counts as big
+    settings_dir = tmp_path / "settings"
+    files = make_files(tmp_path / "files")
+    window = launch(qtbot, settings_dir, files["json"])
+    (document,) = wait_documents(qtbot, window, 1)
+    make, racy = journal_hooks.snapshot_job(document)
+    assert make is None or racy
+    edit_and_journal(qtbot, window, document, lambda d: set_json_name(d, "from the worker"))
+    [entry] = entries(settings_dir)
+    payload = Journal(settings_dir / "journal").load(entry)
+    assert b'"from the worker"' in payload
+
+    journal = Journal(tmp_path / "j")
+    blank = JournalEntry(path=str(files["json"]), format="json", kind="", title="t", saved_at=0,
+                         stamp=None)
+
+    def racing() -> bytes:
+        raise RuntimeError("dictionary changed size during iteration")
+
+    assert write_entry(journal, blank, racing, lambda: True) == STALE
+    assert write_entry(journal, blank, lambda: b'{"kind":"json"}\n{}', lambda: False) == STALE
+    assert journal.entries() == []
+    discard_and_close(qtbot, window)
