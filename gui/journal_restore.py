@@ -73,15 +73,12 @@ class RestoreOffer(QObject):
         entries = self.recovered.entries()
         if not entries:
             return False
-        lines = []
-        for entry in entries:
-            when = datetime.datetime.fromtimestamp(entry.saved_at).strftime("%Y-%m-%d %H:%M:%S")
-            lines.append(f"• <b>{html.escape(entry.title)}</b> — "
-                         f"{html.escape(os.path.dirname(entry.path))}, edited {when}")
+        lines = [f"• <b>{html.escape(entry.title)}</b> — edited {_when(entry.saved_at)} — "
+                 f"{html.escape(_folder(entry.path))}" for entry in entries]
         text = ("<b>Datashelf did not close properly.</b> Unsaved edits of "
                 f"{len(entries)} file(s) were kept:<br>" + "<br>".join(lines) +
-                "<br>Restore opens each file with the edits as one undoable change (a file "
-                "that changed since is restored as a copy beside it).")
+                "<br>Restore opens each file with its edits as one undoable change; a file that "
+                "changed since is restored as a copy beside it. ✕ asks again next time.")
         notice = self.window.notices.show_message(text, "warning")
         notice.setObjectName("restoreNotice")
         notice.setStyleSheet(notice.styleSheet().replace("#notice-warning", "#restoreNotice"))
@@ -189,3 +186,16 @@ def _after_load(document: Document, action: Callable[[Document], None]) -> None:
         action(document)
 
     document.loaded.connect(once)
+
+
+def _when(timestamp: float) -> str:
+    moment = datetime.datetime.fromtimestamp(timestamp)
+    if moment.date() == datetime.date.today():
+        return f"today {moment:%H:%M}"
+    return f"{moment:%Y-%m-%d %H:%M}"
+
+
+def _folder(path: str) -> str:
+    folder = os.path.dirname(path)
+    home = os.path.expanduser("~")
+    return "~" + folder[len(home):] if folder == home or folder.startswith(home + os.sep) else folder
