@@ -10,8 +10,10 @@ result is dropped (and the document rescheduled) if an edit landed while it ran.
 the write it cancels. The entry goes when the document is saved or undone
 back to clean (``modifiedChanged(False)``), closed without saving, and on a clean exit.
 
-Entries left by a session that did not exit cleanly are moved to ``journal/recovered/`` at start,
-so this session's writes never overwrite them before the user decides (gui/journal_restore.py).
+Each session writes to its own ``journal/session-PID-XXXX/`` folder and holds a lock on it (the
+OS drops it when the process dies, even by SIGKILL). At start, the folders whose lock can be
+taken belong to sessions that did not exit cleanly: their entries move to ``journal/recovered/``,
+where this session's writes never overwrite them before the user decides (gui/journal_restore.py).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import contextlib
 import logging
 import os
 import time
+import uuid
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
@@ -29,7 +32,15 @@ from PySide6.QtCore import QObject, QTimer, Slot
 from shiboken6 import isValid
 
 from storage.errors import KnownError
-from storage.journal import FileStamp, Journal, JournalEntry, complete_stamp, stamp_of
+from storage.journal import (
+    FileStamp,
+    Journal,
+    JournalEntry,
+    SessionLock,
+    complete_stamp,
+    session_folders,
+    stamp_of,
+)
 from storage.journal_payload import kind_of
 
 from .document import Document
@@ -41,6 +52,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 DELAY_MS = 2000
+LOCK_NAME = "lock"
 
 
 STALE = "stale"  # write_entry's answer when an edit raced a serialisation
@@ -66,8 +78,22 @@ def write_entry(journal: Journal, entry: JournalEntry, make: Callable[[], bytes 
     return entry.stamp
 
 
-def take_over(journal: Journal, recovered: Journal) -> None:
-    """Move what a previous session left in ``journal`` into ``recovered``."""
+def take_over(base: Path, recovered: Journal) -> None:
+    """Move what sessions that are gone left in ``base/session-*`` into ``recovered``."""
+    for folder in session_folders(base):
+        lock = SessionLock(folder / LOCK_NAME)
+        if not lock.acquire():
+            continue  # another Datashelf is running and owns it
+        try:
+            _move_entries(Journal(folder), recovered)
+            with contextlib.suppress(OSError):
+                (folder / LOCK_NAME).unlink()
+                folder.rmdir()
+        finally:
+            lock.release()
+
+
+def _move_entries(journal: Journal, recovered: Journal) -> None:
     for entry in journal.entries():
         try:
             payload = journal.load(entry)
@@ -84,12 +110,18 @@ class JournalManager(QObject):
     def __init__(self, window: MainWindow, folder: str | os.PathLike[str]) -> None:
         super().__init__(window)
         self.window = window
-        self.journal = Journal(folder)
-        self.recovered = Journal(Path(folder) / "recovered")
+        base = Path(folder)
+        self.recovered = Journal(base / "recovered")
         try:
-            take_over(self.journal, self.recovered)
+            take_over(base, self.recovered)
         except KnownError as exc:  # a read-only settings folder: recovery just does not happen
             log.warning("Crash recovery is off: %s", exc)
+        # This session's own folder, locked while it runs, so a second Datashelf sharing the
+        # settings never mistakes our live entries for a crash's.
+        self.journal = Journal(base / f"session-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+        self._lock = SessionLock(self.journal.folder / LOCK_NAME)
+        if not self._lock.acquire():
+            log.warning("Cannot lock the journal folder %s", self.journal.folder)
         self._stamps: dict[Document, FileStamp | None] = {}
         self._written: dict[Document, str] = {}  # the path each document's entry is under
         self._pending: list[Document] = []
@@ -227,6 +259,9 @@ class JournalManager(QObject):
         self._written.clear()
         with contextlib.suppress(OSError):
             self.journal.clear()
+            self._lock.release()
+            (self.journal.folder / LOCK_NAME).unlink()
+            self.journal.folder.rmdir()
 
 
 def _alive(document: Document) -> bool:

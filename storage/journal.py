@@ -103,7 +103,7 @@ class JournalEntry:
     def original_changed(self) -> bool:
         """True when the original file is missing or differs from when it was opened."""
         if self.stamp is None:
-            return not os.path.exists(self.path)  # a document that never had a file on disk
+            return True  # the file was not there (or not readable) at open time: unverified
         now = stamp_of(self.path)
         if now is None or (now.size, now.mtime_ns) != (self.stamp.size, self.stamp.mtime_ns):
             return True
@@ -193,6 +193,51 @@ class Journal:
             for stray in self.folder.iterdir():
                 if stray.suffix in (".json", ".data"):
                     stray.unlink()
+
+
+class SessionLock:
+    """An exclusive lock on a file that the OS releases when the process dies (even by SIGKILL).
+
+    Each running Datashelf journals into its own ``session-*`` folder and holds that folder's
+    lock; a folder whose lock can be taken belongs to a session that is gone.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self._fd: int | None = None
+
+    def acquire(self) -> bool:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError:
+            return False
+        try:
+            if os.name == "nt":
+                import msvcrt
+
+                msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+            else:
+                import fcntl
+
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            return False
+        self._fd = fd
+        return True
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing drops the lock on every platform
+            self._fd = None
+
+
+def session_folders(base: str | os.PathLike[str]) -> list[Path]:
+    try:
+        return sorted(p for p in Path(base).iterdir() if p.is_dir() and p.name.startswith("session-"))
+    except OSError:
+        return []
 
 
 def recovered_path(path: str) -> str:

@@ -43,7 +43,7 @@ def main() -> None:
             index = document.view.model.index_for_path([0, "count"]).siblingAtColumn(1)
             assert document.view.model.setData(index, "41")
     journal = Path(settings_dir) / "journal"
-    pump(lambda: journal.is_dir() and len(list(journal.glob("*.json"))) == 3
+    pump(lambda: journal.is_dir() and len(list(journal.glob("session-*/*.json"))) == 3
          and window.journal.is_idle())
     print("JOURNALED", flush=True)
     while True:  # wait to be killed

@@ -31,7 +31,15 @@ def make_files(folder: Path) -> dict[str, Path]:
 
 
 def entries(settings_dir: Path, sub: str = "") -> list:
-    return Journal(settings_dir / "journal" / sub if sub else settings_dir / "journal").entries()
+    """Entries of ``journal/<sub>``, or of every session folder when ``sub`` is empty."""
+    if sub:
+        return Journal(settings_dir / "journal" / sub).entries()
+    return [e for folder in sorted((settings_dir / "journal").glob("session-*"))
+            for e in Journal(folder).entries()]
+
+
+def session_journal(window) -> Journal:
+    return window.journal.journal
 
 
 def restore_notice(window):
@@ -256,7 +264,7 @@ def test_big_trees_serialise_on_the_worker_and_a_racing_edit_is_retried(qtbot, t
     assert make is None or racy
     edit_and_journal(qtbot, window, document, lambda d: set_json_name(d, "from the worker"))
     [entry] = entries(settings_dir)
-    payload = Journal(settings_dir / "journal").load(entry)
+    payload = session_journal(window).load(entry)
     assert b'"from the worker"' in payload
 
     journal = Journal(tmp_path / "j")
@@ -270,3 +278,27 @@ def test_big_trees_serialise_on_the_worker_and_a_racing_edit_is_retried(qtbot, t
     assert write_entry(journal, blank, lambda: b'{"kind":"json"}\n{}', lambda: False) == STALE
     assert journal.entries() == []
     discard_and_close(qtbot, window)
+
+
+def test_a_running_session_is_never_taken_for_a_crash(qtbot, tmp_path) -> None:
+    from storage.journal import JournalEntry, SessionLock
+    from storage.journal_payload import pack_text
+
+    settings_dir = tmp_path / "settings"
+    files = make_files(tmp_path / "files")
+    other = settings_dir / "journal" / "session-1-other"
+    Journal(other).write(JournalEntry(path=str(files["text"]), format="text", kind="text",
+                                      title="notes.txt", saved_at=0, stamp=None),
+                         pack_text("edited elsewhere", "utf-8", False, None, "\n"))
+    lock = SessionLock(other / "lock")
+    assert lock.acquire()  # another Datashelf, alive
+    window = launch(qtbot, settings_dir)
+    assert restore_notice(window) is None and len(Journal(other).entries()) == 1
+    discard_and_close(qtbot, window)
+    lock.release()  # it died
+
+    window = launch(qtbot, settings_dir)
+    assert restore_notice(window) is not None
+    assert not other.exists() and len(entries(settings_dir, "recovered")) == 1
+    discard_and_close(qtbot, window)
+    assert [p.name for p in (settings_dir / "journal").iterdir()] == ["recovered"]
