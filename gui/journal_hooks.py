@@ -194,7 +194,7 @@ def objects_payload(document: ObjectsDocument) -> bytes | None:
 def objects_restore(document: ObjectsDocument, payload: bytes) -> None:
     from storage.objects_file import objects_from_bytes
 
-    _kind, _header, body = _expect(payload, "pickle")
+    _kind, header, body = _expect(payload, "pickle")
     result = document.result
     if result is None or result.shelf is not None or result.doc is None or result.doc.read_only:
         raise UnsupportedError(f"{document.title()} cannot take back pickle edits.")
@@ -206,3 +206,6 @@ def objects_restore(document: ObjectsDocument, payload: bytes) -> None:
         document.view.set_doc(doc)
 
     document.undo_stack.push(SwapContentCommand(lambda: show(new), lambda: show(old)))
+    chosen = document.protocol_combo.findData(header.get("protocol"))
+    if chosen >= 0:  # the protocol the edits were to be saved in
+        document.protocol_combo.setCurrentIndex(chosen)

@@ -96,12 +96,10 @@ def take_over(base: Path, recovered: Journal) -> None:
 def _move_entries(journal: Journal, recovered: Journal) -> None:
     for entry in journal.entries():
         try:
-            payload = journal.load(entry)
-        except KnownError as exc:
-            log.warning("Dropping unreadable journal entry of %s: %s", entry.path, exc)
-        else:
-            recovered.write(entry, payload)
-        journal.drop(entry.path)
+            journal.move_to(entry, recovered)
+        except OSError as exc:
+            log.warning("Cannot keep the journal entry of %s: %s", entry.path, exc)
+    journal.clear()  # whatever is left is damaged or half-written
 
 
 class JournalManager(QObject):

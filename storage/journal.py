@@ -180,6 +180,16 @@ class Journal:
             raise UnreadableError(f"The recovery data of {entry.title} is incomplete or damaged.")
         return payload
 
+    def move_to(self, entry: JournalEntry, other: Journal) -> None:
+        """Hand ``entry`` to ``other`` by renaming its files (no copy of the payload)."""
+        other.folder.mkdir(parents=True, exist_ok=True)
+        meta, data = self._files(entry.id)
+        new_meta, new_data = other._files(entry.id)
+        with contextlib.suppress(OSError):
+            new_meta.unlink()  # an older entry of the same file goes first
+        os.replace(data, new_data)
+        os.replace(meta, new_meta)
+
     def drop(self, path: str) -> None:
         """Forget the entry of ``path`` (metadata first, so a half-drop never loads)."""
         for file in self._files(entry_id(path)):
@@ -191,7 +201,7 @@ class Journal:
             self.drop(entry.path)
         with contextlib.suppress(OSError):
             for stray in self.folder.iterdir():
-                if stray.suffix in (".json", ".data"):
+                if stray.suffix in (".json", ".data", ".tmp"):
                     stray.unlink()
 
 
