@@ -120,6 +120,11 @@ def test_killed_session_is_restored_as_undoable_edits_and_saved(qtbot, tmp_path)
     obj = by_name["obj.pkl"]
     assert obj.view.model.index_for_path([0, "count"]).siblingAtColumn(1).data() == "41"
 
+    window.activate_document(by_name["data.json"])
+    window.grab().save(str(tmp_path / "restored.png"))
+    shutil.copy(tmp_path / "restored.png", "/tmp/journal-restored.png")
+    assert window.windowTitle().startswith("data.json") and window.isWindowModified()
+
     # The restore is one undo step: undo shows the file as it is, redo brings the edits back.
     assert text_doc.undo_stack.count() == 1
     text_doc.undo_stack.undo()
