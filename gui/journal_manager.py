@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QObject, QTimer, Slot
 from shiboken6 import isValid
 
+from storage import journal as journal_module
 from storage.errors import KnownError
 from storage.journal import (
     FileStamp,
@@ -124,6 +125,7 @@ class JournalManager(QObject):
         self._written: dict[Document, str] = {}  # the path each document's entry is under
         self._pending: list[Document] = []
         self._edits: dict[Document, int] = {}  # indexChanged count (merges included)
+        self._too_big: set[Document] = set()
         self._queue: deque[tuple[Callable[..., Any], tuple, Callable[[Any], None] | None]] = deque()
         self._busy: Worker | None = None
         self._timer = QTimer(self)
@@ -179,6 +181,12 @@ class JournalManager(QObject):
         pending, self._pending = self._pending, []
         for document in pending:
             if not _alive(document) or not document.is_modified() or not document.path:
+                continue
+            if (document.file_size() or 0) > journal_module.MAX_PAYLOAD:
+                if document not in self._too_big:  # say it once per document
+                    self._too_big.add(document)
+                    log.warning("Not journaling %s: bigger than %d bytes", document.path,
+                                journal_module.MAX_PAYLOAD)
                 continue
             try:
                 make, racy = snapshot_job(document)

@@ -307,3 +307,17 @@ def test_a_running_session_is_never_taken_for_a_crash(qtbot, tmp_path) -> None:
     assert not other.exists() and len(entries(settings_dir, "recovered")) == 1
     discard_and_close(qtbot, window)
     assert [p.name for p in (settings_dir / "journal").iterdir()] == ["recovered"]
+
+
+def test_files_over_the_limit_are_not_journaled(qtbot, tmp_path, monkeypatch, caplog) -> None:
+    from storage import journal as journal_module
+
+    monkeypatch.setattr(journal_module, "MAX_PAYLOAD", 10)
+    settings_dir = tmp_path / "settings"
+    files = make_files(tmp_path / "files")
+    window = launch(qtbot, settings_dir, files["json"])
+    (document,) = wait_documents(qtbot, window, 1)
+    edit_and_journal(qtbot, window, document, lambda d: set_json_name(d, "big"))
+    assert entries(settings_dir) == []
+    assert "Not journaling" in caplog.text
+    discard_and_close(qtbot, window)
