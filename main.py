@@ -105,6 +105,7 @@ def build(argv: list[str]):
     settings = Settings(args.settings_dir)
     window = MainWindow(settings)
     restore(window, args.files)
+    window.restore_offer.offer()  # unsaved edits of a session that crashed, if any
     for notice in settings.take_notices():
         window.notices.show_message(notice, "warning")
     return app, window

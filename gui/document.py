@@ -62,6 +62,21 @@ class Document(QWidget):
         """Write the document to ``path`` and make that its path; return True on success."""
         return False
 
+    # -- crash recovery (gui/journal_manager.py): documents that edit in memory override these --
+    def journal_payload(self) -> bytes | None:
+        """The unsaved edits as bytes (``storage.journal_payload``), or None: nothing to journal.
+
+        Called on the GUI thread a few seconds after a change. SQLite and HDF5 keep the default:
+        their edits are written to the file at once, so there is nothing to recover.
+        """
+        return None
+
+    def restore_from_journal(self, payload: bytes) -> None:
+        """Apply what :meth:`journal_payload` returned as ONE undoable edit (KnownError if not)."""
+        from storage.errors import UnsupportedError
+
+        raise UnsupportedError(f"{self.title()} cannot take back unsaved edits.")
+
     # -- session state ---------------------------------------------------------------------
     def view_state(self) -> dict[str, Any]:
         """Splitter sizes, column widths, selection: plain JSON data for the settings."""

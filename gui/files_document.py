@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 from storage.errors import KnownError
 from storage.text_diff import diff_text_with_disk
 
+from . import journal_hooks
 from .disk_watch import DiskGuard
 from .document import Document
 from .files_info import InfoPage
@@ -227,6 +228,17 @@ class FileDocument(Document):
         editor = page.editor
         mine = editor.buffer.snapshot() if isinstance(editor, BigTextEditor) else editor.text()
         return partial(diff_text_with_disk, mine, self.path, page.content.encoding)
+
+    # -- crash recovery (gui/journal_hooks.py) ----------------------------------------------------
+    def journal_payload(self) -> bytes | None:
+        return journal_hooks.file_payload(self)
+
+    def restore_from_journal(self, payload: bytes) -> None:
+        journal_hooks.file_restore(self, payload)
+
+    def journal_job(self):
+        """The text or byte edits snapshotted now, packed on the journal's worker."""
+        return journal_hooks.file_job(self)
 
     # -- session ---------------------------------------------------------------------------------
     def view_state(self) -> dict[str, Any]:

@@ -29,6 +29,7 @@ from storage.json_io import JsonParseError, detect_format
 from storage.json_summary import first_summary, load_for_editor, second_pass
 from storage.json_text_index import image_of_text
 
+from . import journal_hooks
 from .disk_watch import DiskGuard
 from .document import Document
 from .json_commands import SetIndentCommand, SetValueCommand
@@ -333,6 +334,13 @@ class JsonDocument(JsonTextSyncMixin, JsonTableMixin, JsonStateMixin, JsonEditMi
         self.undo_stack.setClean()
         self.statusChanged.emit()
         return True
+
+    # -- crash recovery (gui/journal_hooks.py) ----------------------------------------------------
+    def journal_payload(self) -> bytes | None:
+        return journal_hooks.json_payload(self)
+
+    def restore_from_journal(self, payload: bytes) -> None:
+        journal_hooks.json_restore(self, payload)
 
     def close_document(self) -> None:
         self._generation += 1

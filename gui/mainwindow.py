@@ -22,6 +22,8 @@ from .document import Document
 from .files_tab import FilesTab
 from .formatting import human_size
 from .hdf5_tab import Hdf5Tab
+from .journal_manager import JournalManager
+from .journal_restore import RestoreOffer
 from .json_tab import JsonTab
 from .notice_bar import NoticeBar
 from .objects_tab import ObjectsTab
@@ -107,6 +109,10 @@ class MainWindow(QMainWindow):
         self._geometry_timer.setSingleShot(True)
         self._geometry_timer.setInterval(500)
         self._geometry_timer.timeout.connect(lambda: session.capture_geometry(self))
+        # Crash recovery: unsaved edits are journaled beside the settings (SQLite and HDF5
+        # edits are written to their files at once, so only the other tabs journal).
+        self.journal = JournalManager(self, settings.folder / "journal")
+        self.restore_offer = RestoreOffer(self, self.journal.recovered)
         self._refresh_document_ui()
 
     # -- pages and documents -----------------------------------------------------------------
@@ -314,6 +320,7 @@ class MainWindow(QMainWindow):
         page = next((p for p in self.pages if document in p.all_documents()), None)
         if page is not None:
             page.remove_document(document)
+        self.journal.document_closed(document)
         return True
 
     @Slot()
@@ -328,6 +335,7 @@ class MainWindow(QMainWindow):
         self.save_settings()
         for document in self.all_documents():
             document.close_document()
+        self.journal.finish()  # everything was saved or discarded: no edits left to recover
         event.accept()
 
     @Slot()

@@ -27,6 +27,7 @@ from storage.errors import KnownError
 from storage.object_doc import ObjectDoc
 from storage.objects_file import ObjectsFile, load_shelf_value, open_objects, save_objects
 
+from . import journal_hooks
 from .disk_watch import DiskGuard
 from .document import Document
 from .loading_page import LoadingPage
@@ -306,6 +307,13 @@ class ObjectsDocument(TrustMixin, Document):
                 written[key] = data
         shelf.save()
         return written
+
+    # -- crash recovery (gui/journal_hooks.py) ----------------------------------------------------
+    def journal_payload(self) -> bytes | None:
+        return journal_hooks.objects_payload(self)
+
+    def restore_from_journal(self, payload: bytes) -> None:
+        journal_hooks.objects_restore(self, payload)
 
     # -- session ---------------------------------------------------------------------------------
     def view_state(self) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from itertools import islice
 from typing import Any
 
-from .json_io import JsonFormat, JsonlLoad, JsonLoad, write_json, write_jsonl
+from .json_io import JsonFormat, JsonlLoad, JsonLoad, dumps, encode, jsonl_text, write_json, write_jsonl
 from .summaries import json_type
 
 Path = Sequence[Any]
@@ -166,6 +166,12 @@ class JsonDoc:
         return old
 
     # -- saving ------------------------------------------------------------------------------
+    def to_bytes(self) -> bytes:
+        """What :meth:`save` would write (for the crash-recovery journal)."""
+        if self.lines:
+            return encode(jsonl_text(self.root, self.fmt, self.raw_bad), self.fmt)
+        return encode(dumps(self.root, self.fmt), self.fmt)
+
     def save(self, path: str) -> None:
         if self.lines:
             write_jsonl(path, self.root, self.fmt, self.raw_bad)

@@ -321,6 +321,12 @@ def write_json(path: str, value: Any, fmt: JsonFormat) -> None:
 def write_jsonl(path: str, records: list[Any], fmt: JsonFormat,
                 raw_bad: dict[int, list[str]] | None = None) -> None:
     """One record per line; malformed lines kept from the source go back where they were."""
+    atomic_write(path, encode(jsonl_text(records, fmt, raw_bad), fmt))
+
+
+def jsonl_text(records: list[Any], fmt: JsonFormat,
+               raw_bad: dict[int, list[str]] | None = None) -> str:
+    """The text :func:`write_jsonl` writes."""
     raw_bad = raw_bad or {}
     one_line = JsonFormat(indent=None, compact=True, trailing_newline=False, encoding=fmt.encoding)
     lines: list[str] = []
@@ -329,8 +335,7 @@ def write_jsonl(path: str, records: list[Any], fmt: JsonFormat,
         lines.append(dumps(record, one_line))
     for index in sorted(k for k in raw_bad if k >= len(records)):
         lines.extend(raw_bad[index])
-    text = "\n".join(lines) + ("\n" if fmt.trailing_newline and lines else "")
-    atomic_write(path, encode(text, fmt))
+    return "\n".join(lines) + ("\n" if fmt.trailing_newline and lines else "")
 
 
 def has_nonfinite(value: Any) -> bool:

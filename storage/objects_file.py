@@ -76,6 +76,13 @@ def _read_limited(path: str) -> bytes:
 FREEZE_ABOVE = 16 * 1024 * 1024  # as for JSON: big trees are moved out of the collector's sight
 
 
+def objects_from_bytes(path: str, kind: str, data: bytes) -> ObjectsFile:
+    """Pickle bytes (of a pickle or joblib file at ``path``) read safely, as if from the file."""
+    result = ObjectsFile(os.path.abspath(path), kind)
+    _load_stream(result, data, joblib=kind == "joblib")
+    return result
+
+
 def _load_stream(result: ObjectsFile, data: bytes, joblib: bool) -> None:
     # The collector would otherwise walk the millions of new containers again and again.
     with gc_paused(freeze=len(data) > FREEZE_ABOVE):

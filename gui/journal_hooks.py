@@ -1,0 +1,211 @@
+"""What each document journals for crash recovery, and how it takes it back as one undo step.
+
+The document classes call these from their ``journal_payload`` / ``restore_from_journal``
+overrides, so the formats' own modules stay small. Shelves are not journaled: their edits
+are spread over per-key trees loaded on demand, and a faithful replay of key adds, renames
+and deletes needs more than a payload of values; their documents return None.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from typing import TYPE_CHECKING
+
+from PySide6.QtGui import QTextCursor, QUndoCommand
+
+from storage.errors import UnsupportedError
+from storage.journal_payload import overlay_of, pack, pack_hex, pack_text, text_of, unpack
+
+if TYPE_CHECKING:
+    from .files_document import FileDocument
+    from .json_document import JsonDocument
+    from .objects_document import ObjectsDocument
+
+RESTORE_LABEL = "Restore unsaved edits"
+
+
+class SwapContentCommand(QUndoCommand):
+    """Replace a document's whole content (redo) and put the old one back (undo)."""
+
+    def __init__(self, apply_new: Callable[[], None], apply_old: Callable[[], None]) -> None:
+        super().__init__(RESTORE_LABEL)
+        self._new, self._old = apply_new, apply_old
+
+    def redo(self) -> None:
+        self._new()
+
+    def undo(self) -> None:
+        self._old()
+
+
+def _expect(payload: bytes, *kinds: str) -> tuple[str, dict, bytes]:
+    kind, header, body = unpack(payload)
+    if kind not in kinds:
+        raise UnsupportedError(f"The recovery data holds {kind} edits, not {' or '.join(kinds)}.")
+    return kind, header, body
+
+
+# -- Files tab: text and hex ------------------------------------------------------------------------
+
+def file_payload(document: FileDocument) -> bytes | None:
+    job = file_job(document)
+    return job() if job is not None else None
+
+
+def file_job(document: FileDocument) -> Callable[[], bytes] | None:
+    """A snapshot of the edits now, packed later on a worker (big texts join and encode there)."""
+    from .hex_page import HexPage
+    from .text_big import BigTextEditor
+    from .text_page import TextPage
+
+    page = document.pages.get(document.mode)
+    if isinstance(page, TextPage) and page.can_save() and page.pager is None:
+        options, content = page.options, page.content
+        editor = page.editor
+        source = editor.buffer.snapshot() if isinstance(editor, BigTextEditor) else editor.text()
+        return partial(_pack_text_of, source, options.get("encoding") or content.encoding,
+                       bool(options.get("bom")), options.get("newline"), content.newline)
+    if isinstance(page, HexPage):
+        return partial(pack_hex, dict(page.buffer.overlay))
+    return None
+
+
+def _pack_text_of(source, encoding: str, bom: bool, newline: str | None, dominant: str) -> bytes:
+    text = source if isinstance(source, str) else source.text()
+    return pack_text(text, encoding, bom, newline, dominant)
+
+
+SERIALISE_HERE = 4 * 1024 * 1024  # trees of files up to this size are serialised on the GUI thread
+
+
+def snapshot_job(document) -> tuple[Callable[[], bytes | None] | None, bool]:
+    """What the journal manager runs on its worker, and whether it may race an edit.
+
+    A document's ``journal_job`` is a snapshot safe to pack off the GUI thread. Otherwise a
+    small document's payload is taken now; a big tree is serialised on the worker (seconds of
+    GUI freeze otherwise), and the manager throws the result away if an edit landed meanwhile
+    (an edit during the walk can also raise RuntimeError: the same answer).
+    """
+    job = getattr(document, "journal_job", None)
+    if job is not None:
+        return job(), False
+    if (document.file_size() or 0) > SERIALISE_HERE:
+        return document.journal_payload, True
+    payload = document.journal_payload()
+    return ((lambda: payload) if payload is not None else None), False
+
+
+def file_restore(document: FileDocument, payload: bytes) -> None:
+    from .text_big import BigTextEditor
+    from .text_page import SaveOptionCommand, TextPage
+
+    kind, header, body = _expect(payload, "text", "hex")
+    if document.mode != kind and not document.set_mode(kind):
+        raise UnsupportedError(f"{document.title()} cannot switch to the {kind} view.")
+    page = document.pages[kind]
+    if kind == "hex":
+        _restore_overlay(document, page, overlay_of(body))
+        return
+    assert isinstance(page, TextPage)
+    if not page.can_save() or page.pager is not None:
+        raise UnsupportedError(f"{document.title()} is shown read-only; its edits cannot be put back.")
+    text = text_of(header, body)
+    options = {"encoding": header.get("encoding"), "bom": bool(header.get("bom")),
+               "newline": header.get("newline")}
+    stack = document.undo_stack
+    stack.beginMacro(RESTORE_LABEL)
+    try:
+        editor = page.editor
+        if isinstance(editor, BigTextEditor):
+            editor.select_all()
+            editor.replace_selection(text, label=RESTORE_LABEL)
+        else:
+            cursor = QTextCursor(editor.document())
+            cursor.select(QTextCursor.SelectionType.Document)
+            cursor.insertText(text)  # one QTextDocument step, mirrored onto the stack
+        if options != page.options:
+            stack.push(SaveOptionCommand(page, dict(page.options), options))
+    finally:
+        stack.endMacro()
+
+
+def _restore_overlay(document: FileDocument, page, overlay: dict[int, int]) -> None:
+    buffer = page.buffer
+    if any(offset >= buffer.size for offset in overlay):
+        raise UnsupportedError(f"{document.title()} is shorter than when it was edited.")
+    old = dict(buffer.overlay)
+
+    def put(values: dict[int, int]) -> None:
+        page.buffer.overlay.clear()
+        for offset, value in values.items():
+            page.buffer.set_byte(offset, value)
+        page.view.viewport().update()
+        page._on_cursor_moved(page.view.cursor)
+
+    document.undo_stack.push(SwapContentCommand(lambda: put(overlay), lambda: put(old)))
+
+
+# -- JSON tab --------------------------------------------------------------------------------------
+
+def json_payload(document: JsonDocument) -> bytes | None:
+    from storage.errors import KnownError
+
+    if document.doc is None:
+        return None  # the text does not parse yet: nothing that a save could write either
+    try:
+        return pack("json", {"lines": document.doc.lines}, document.doc.to_bytes())
+    except KnownError:  # NaN or too deep: the save would refuse it too
+        return None
+
+
+def json_restore(document: JsonDocument, payload: bytes) -> None:
+    from storage.json_doc import JsonDoc
+    from storage.json_io import read_json, read_jsonl
+
+    _kind, header, body = _expect(payload, "json")
+    if document.doc is None:
+        raise UnsupportedError(f"{document.title()} did not parse; open it again to restore.")
+    read = read_jsonl if header.get("lines") else read_json
+    new = JsonDoc.from_load(read(document.path or "", body))
+    old = document.doc
+    document.undo_stack.push(SwapContentCommand(lambda: document._set_doc(new),
+                                                lambda: document._set_doc(old)))
+
+
+# -- Objects tab -------------------------------------------------------------------------------------
+
+def objects_payload(document: ObjectsDocument) -> bytes | None:
+    from storage.errors import KnownError
+
+    result = document.result
+    if (result is None or result.shelf is not None or result.kind not in ("pickle", "joblib")
+            or result.doc is None or result.doc.read_only or document.trusted):
+        return None
+    protocol = document.chosen_protocol()
+    try:
+        body = result.doc.dumps(protocol) + result.tail
+    except (KnownError, RecursionError):
+        return None
+    return pack("pickle", {"container": result.kind, "compression": result.compression,
+                           "protocol": protocol}, body)
+
+
+def objects_restore(document: ObjectsDocument, payload: bytes) -> None:
+    from storage.objects_file import objects_from_bytes
+
+    _kind, header, body = _expect(payload, "pickle")
+    result = document.result
+    if result is None or result.shelf is not None or result.doc is None or result.doc.read_only:
+        raise UnsupportedError(f"{document.title()} cannot take back pickle edits.")
+    new = objects_from_bytes(document.path or "", result.kind, body).doc
+    old = result.doc
+
+    def show(doc) -> None:
+        result.doc = doc
+        document.view.set_doc(doc)
+
+    document.undo_stack.push(SwapContentCommand(lambda: show(new), lambda: show(old)))
+    chosen = document.protocol_combo.findData(header.get("protocol"))
+    if chosen >= 0:  # the protocol the edits were to be saved in
+        document.protocol_combo.setCurrentIndex(chosen)

@@ -1,0 +1,99 @@
+"""The payloads of journal entries: one JSON header line, then the body bytes.
+
+The header names the kind, so a payload can be turned back into a file without the document
+that wrote it (restoring as a copy when the original changed or is gone):
+
+- ``text``: the editor's text as UTF-8, with the encoding, BOM and line-ending choices;
+- ``hex``: the overwritten bytes of the hex view, as (offset, byte) pairs;
+- ``json``: the document as its save would write it (JSON or JSON Lines bytes);
+- ``pickle``: the value tree as pickle bytes (plus the kept tail), with the joblib compression.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+import struct
+from typing import Any
+
+from .atomic import atomic_write
+from .errors import ParseError, UnsupportedError
+
+_PAIR = struct.Struct("<QB")
+
+
+def pack(kind: str, meta: dict[str, Any], body: bytes) -> bytes:
+    header = json.dumps({"kind": kind, **meta}, ensure_ascii=True, separators=(",", ":"))
+    return header.encode("ascii") + b"\n" + body
+
+
+def unpack(payload: bytes) -> tuple[str, dict[str, Any], bytes]:
+    """(kind, header, body); ParseError when the header is not ours."""
+    line, sep, body = payload.partition(b"\n")
+    try:
+        header = json.loads(line.decode("ascii")) if sep else None
+    except (UnicodeDecodeError, ValueError):
+        header = None
+    if not isinstance(header, dict) or not isinstance(header.get("kind"), str):
+        raise ParseError("The recovery data has no valid header.")
+    return header.pop("kind"), header, body
+
+
+def kind_of(payload: bytes) -> str:
+    return unpack(payload[:4096] + b"\n")[0] if payload else ""
+
+
+# -- text and hex ------------------------------------------------------------------------------
+
+def pack_text(text: str, encoding: str, bom: bool, newline: str | None, dominant: str) -> bytes:
+    """The editor's text (lines joined by "\\n") and how a save would encode it."""
+    meta = {"encoding": encoding, "bom": bom, "newline": newline, "dominant": dominant}
+    return pack("text", meta, text.encode("utf-8", "surrogatepass"))
+
+
+def text_of(header: dict[str, Any], body: bytes) -> str:
+    return body.decode("utf-8", "surrogatepass")
+
+
+def pack_hex(overlay: dict[int, int]) -> bytes:
+    return pack("hex", {}, b"".join(_PAIR.pack(o, v) for o, v in sorted(overlay.items())))
+
+
+def overlay_of(body: bytes) -> dict[int, int]:
+    if len(body) % _PAIR.size:
+        raise ParseError("The recovered byte edits are incomplete.")
+    return {o: v for o, v in _PAIR.iter_unpack(body)}
+
+
+# -- writing a payload out as a file -------------------------------------------------------------
+
+def file_bytes(payload: bytes) -> tuple[bytes, dict[str, Any]]:
+    """The bytes a file restored from ``payload`` holds, and the header (UnsupportedError for hex)."""
+    kind, header, body = unpack(payload)
+    if kind == "text":
+        text = text_of(header, body)
+        ending = header.get("newline") or header.get("dominant") or "\n"
+        encoding = str(header.get("encoding") or "utf-8")
+        try:
+            data = codecs.encode(text.replace("\n", ending), encoding)
+            bom = codecs.encode("\ufeff", encoding) if header.get("bom") else b""
+        except (LookupError, UnicodeEncodeError):
+            data, bom = text.encode("utf-8", "surrogatepass"), b""
+        return bom + data, header
+    if kind in ("json", "pickle"):
+        return body, header
+    if kind == "hex":
+        raise UnsupportedError("Byte edits only make sense over the original file, which changed "
+                               "or is gone: they cannot be restored as a copy.")
+    raise UnsupportedError(f"Unknown kind of recovery data: {kind!r}.")
+
+
+def write_copy(path: str, payload: bytes) -> None:
+    """Write what ``payload`` holds to ``path`` through the atomic writer."""
+    data, header = file_bytes(payload)
+    if header.get("container") == "joblib":
+        from .joblib_io import save_joblib_stream
+
+        save_joblib_stream(path, data, header.get("compression"))
+    else:
+        atomic_write(path, data)
