@@ -26,6 +26,10 @@ ALLOWED: dict[tuple[str, str, str], str] = {
     ("storage/atomic.py", "_backup", "copy"): "the optional NAME.bak copy of the previous version",
     ("storage/atomic.py", "_backup", "rename"): "the finished NAME.bak copy replaces the previous one",
     ("storage/atomic.py", "atomic_writer", "rename"): "the atomic os.replace of the finished file",
+    ("storage/journal.py", "Journal.move_to", "rename"):
+        "moves a crashed session's journal entries (written atomically) into the recovered folder",
+    ("storage/journal.py", "SessionLock.acquire", "os-write-flag"):
+        "an empty lock file in the journal folder; the OS lock on it marks a live session",
     ("storage/hdf5_edit.py", "make_writable", "copy"):
         "HDF5 cannot be saved atomically: the issue allows in-place edits after this .bak copy",
     ("storage/hdf5_io.py", "H5File._open", "h5py-write"):

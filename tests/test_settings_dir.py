@@ -64,4 +64,6 @@ def test_unwritable_folder_says_so_once(qtbot, tmp_path: Path, monkeypatch, code
     assert len(settings_notices(window)) == 1
     close_window(qtbot, window)
     assert (folder / "settings.json").read_text() == before  # untouched, and no leftovers
-    assert [p.name for p in folder.iterdir()] == ["settings.json"]
+    leftovers = [p for p in folder.rglob("*") if p.is_file() and p.name != "settings.json"]
+    # The crash journal's folder may stay, holding at most its session lock: no entries, no temps.
+    assert all(p.name.endswith(".lock") for p in leftovers), leftovers
