@@ -123,6 +123,7 @@ class H5File:
         self.handle: Any = None
         self.reads = 0  # window reads, for tests and benchmarks
         self.cells_read = 0
+        self._heap_damaged: bool | None = None
         self._open(writable)
 
     def _open(self, writable: bool) -> None:
@@ -165,6 +166,20 @@ class H5File:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def check_vlen(self, dtype: Any) -> None:
+        """Raise ParseError before reading variable-length values from a damaged global heap
+        (the HDF5 library would hang on it; see :mod:`storage.hdf5_guard`)."""
+        if dtype is not None and not getattr(dtype, "hasobject", False):
+            return
+        if self._heap_damaged is None:
+            from .hdf5_guard import damaged_global_heap
+
+            self._heap_damaged = damaged_global_heap(self.path)
+        if self._heap_damaged:
+            from .hdf5_guard import HEAP_MESSAGE
+
+            raise ParseError(HEAP_MESSAGE)
 
     # -- tree --------------------------------------------------------------------------------
     def _get(self, path: str) -> Any:
@@ -247,7 +262,10 @@ class H5File:
         h5py = _h5py()
         pyclass = ""
         try:
-            raw = item.attrs.get("CLASS") if "CLASS" in item.attrs else None
+            raw = None
+            if "CLASS" in item.attrs:
+                self.check_vlen(item.attrs.get_id("CLASS").dtype)
+                raw = item.attrs.get("CLASS")
             if raw is not None:
                 pyclass = decode_bytes(raw) if isinstance(raw, bytes) else str(raw)
         except Exception:
@@ -283,6 +301,7 @@ class H5File:
                 except Exception:
                     dtype, shape = None, None
                 try:
+                    self.check_vlen(dtype)
                     value = item.attrs[name]
                     text = format_value(value, dtype, self.handle)
                 except Exception as exc:
@@ -311,6 +330,7 @@ class H5File:
             except Exception:
                 pass
             try:
+                self.check_vlen(dtype)
                 info.fillvalue = format_value(item.fillvalue, dtype, self.handle)
             except Exception:
                 pass

@@ -31,6 +31,7 @@ def read_window(h5: H5File, path: str, axes: tuple[int, int | None], index: tupl
             raise UnsupportedError(f"{path} is not a dataset")
         shape = tuple(item.shape or ())
         dtype = item.dtype
+        h5.check_vlen(dtype)
         row_axis, col_axis = axes
         if not shape:  # a scalar: one cell
             value = item[()] if item.shape is not None else None

@@ -51,7 +51,8 @@ def read_header(path: str) -> bytes:
 
 
 def check_header(path: str) -> bool:
-    """Raise a clear error unless ``path`` starts like an SQLite database; return True for WAL."""
+    """Raise a clear error unless ``path`` starts like an SQLite database; return True for WAL
+    (or for any header that is not plainly in rollback-journal mode)."""
     head = read_header(path)
     if len(head) == 0:
         return False  # an empty file is a valid, empty database
@@ -65,7 +66,10 @@ def check_header(path: str) -> bool:
                          Location(offset=0))
     if len(head) < 100:
         raise ParseError(f"{os.path.basename(path)} is truncated: its 100-byte header is incomplete")
-    return head[18:19] == b"\x02"
+    # Bytes 18/19 are the write/read versions: 1 rollback journal, 2 WAL. Reading a file whose
+    # read version says WAL makes SQLite create -wal/-shm files even in mode=ro, so anything
+    # but a plain (1, 1) header counts as WAL: the read-only reader then opens it immutable.
+    return head[18:20] != b"\x01\x01"
 
 
 def explain(exc: BaseException, path: str = "", table: str | None = None) -> KnownError:
