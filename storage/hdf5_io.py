@@ -331,6 +331,9 @@ class H5File:
                 pass
             try:
                 self.check_vlen(dtype)
+                # A damaged fill-value message makes this check raise, and reading the value
+                # then crashes the HDF5 library (a segfault found by tests/fuzz.py): ask first.
+                item.id.get_create_plist().fill_value_defined()
                 info.fillvalue = format_value(item.fillvalue, dtype, self.handle)
             except Exception:
                 pass

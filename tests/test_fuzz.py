@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.fuzz import fuzz
+from tests.fuzz_child import Child
 from tests.fuzz_seeds import make_seeds
 from tests.fuzz_targets import TARGETS, run_target, targets_for
 
@@ -90,3 +91,61 @@ def test_sqlite_header_with_odd_versions_leaves_no_files_beside(tmp_path: Path) 
         assert run_target(name, str(path))[0] in ("ok", "known")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["wal.sqlite"]
     assert path.read_bytes() == bytes(data) and path.stat().st_mtime_ns == 10**18
+
+
+def _run_isolated(path: Path, fmt: str) -> list[list]:
+    """Every target for ``fmt`` on ``path`` in a child process: a hang or a segfault fails the test."""
+    child = Child(timeout=20)
+    try:
+        result = child.run(str(path), [fmt])
+    finally:
+        child.close()
+    assert not result.hang, f"{result.hang} hung"
+    assert not result.crash, result.crash
+    assert all(status in ("ok", "known") for _n, status, _d, _s in result.results), result.results
+    return result.results
+
+
+def test_hdf5_global_heap_object_of_size_zero_is_refused_not_hung(tmp_path: Path) -> None:
+    """A free-space object of size 0 in a global heap sent HDF5 into an endless loop when a
+    variable-length string attribute was read (the fuzzer deleted 4 bytes before it)."""
+    h5py = pytest.importorskip("h5py")
+    from storage.hdf5_guard import damaged_global_heap
+    from storage.hdf5_io import H5File
+
+    path = tmp_path / "heap.h5"
+    with h5py.File(path, "w") as f:
+        f.attrs["title"] = "fuzz seed"
+        f.create_dataset("numbers", data=[1, 2, 3])
+    data = bytearray(path.read_bytes())
+    heap = data.index(b"GCOL")
+    free = heap + 16 + 16 + 16  # after the header and the 9-byte string object (padded to 16)
+    assert data[free:free + 2] == b"\0\0"  # index 0: the free space
+    data[free + 8:free + 16] = bytes(8)
+    path.write_bytes(bytes(data))
+    assert damaged_global_heap(str(path))
+    _run_isolated(path, "hdf5")
+    with H5File(str(path)) as h5:
+        [title] = h5.attributes("/")
+        assert "global heap of this file is damaged" in title.value
+        assert h5.read_window("/numbers", (0, None), (0,), (0, 3), (0, 1)).cells == [["1"], ["2"], ["3"]]
+
+
+def test_hdf5_damaged_fill_value_message_does_not_crash(tmp_path: Path) -> None:
+    """An invalid fill-value message made h5py's ``fillvalue`` segfault in dataset_info."""
+    h5py = pytest.importorskip("h5py")
+    from storage.hdf5_io import H5File
+
+    path = tmp_path / "fill.h5"
+    with h5py.File(path, "w") as f:
+        f.create_dataset("scalar", data=7.5)
+    data = bytearray(path.read_bytes())
+    message = b"\x05\x00\x08\x00\x01\x00\x00\x00\x02\x02\x02\x01\x00\x00\x00\x00"
+    at = data.index(message) + 11
+    data[at:at + 5] = b"\x81\xc8\xd4\xf9\xf5"  # "fill defined" and the value's size
+    path.write_bytes(bytes(data))
+    _run_isolated(path, "hdf5")
+    with H5File(str(path)) as h5:
+        info = h5.dataset_info("/scalar")
+        assert info.fillvalue == ""
+        assert h5.read_window("/scalar", (0, None), (), (0, 1), (0, 1)).cells == [["7.5"]]
