@@ -31,7 +31,9 @@ def readonly_uri(path: str) -> str:
     uri = f"file:{urllib.parse.quote(os.path.abspath(path))}?mode=ro"
     try:
         with open(path, "rb") as handle:
-            wal = handle.read(20)[18:19] == b"\x02"
+            # Bytes 18/19 (write/read version) other than 1, 1: WAL, or a damaged header that
+            # SQLite would treat as WAL; either way a plain mode=ro read could leave -wal/-shm.
+            wal = handle.read(20)[18:20] != b"\x01\x01"
     except OSError:
         wal = False
     if wal and not os.path.exists(path + "-wal"):

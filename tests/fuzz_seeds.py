@@ -127,7 +127,20 @@ def _shelf_seed(folder: Path) -> list[Seed]:
         db["text"] = "value ✓"
         db["nested"] = {"a": [1, {"b": Custom("x")}]}
     files = tuple(str(base) + ext for ext in (".dat", ".dir", ".bak") if os.path.exists(str(base) + ext))
-    return [Seed("shelf", "shelve", files)]
+    # Python 3.13's dbm.sqlite3 layout, written by hand (3.11 has no dbm.sqlite3), in WAL mode
+    sql_shelf = folder / "sqlshelf"
+    conn = sqlite3.connect(sql_shelf)
+    conn.execute("PRAGMA journal_mode=WAL")
+    with conn:
+        conn.execute("CREATE TABLE Dict (key BLOB UNIQUE NOT NULL, value BLOB NOT NULL)")
+        conn.executemany("INSERT INTO Dict VALUES (?, ?)", [(b"k%d" % i, pickle.dumps([i, "v" * i], 3))
+                                                             for i in range(8)])
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+    for extra in (folder / "sqlshelf-wal", folder / "sqlshelf-shm"):
+        if extra.exists():
+            extra.unlink()
+    return [Seed("shelf", "shelve", files), Seed("sqlshelf", "shelve", (str(sql_shelf),))]
 
 
 def _sqlite_seed(folder: Path) -> list[Seed]:
