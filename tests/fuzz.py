@@ -61,6 +61,7 @@ class Stats:
     cli_failures: int = 0
     restarts: int = 0
     seconds: float = 0.0
+    slowest: tuple[float, str, int] = (0.0, "", -1)  # seconds, target, trial
     by_target: dict[str, int] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
 
@@ -68,7 +69,8 @@ class Stats:
         return (f"trials {self.trials}, target runs {self.target_runs} (rejected with KnownError "
                 f"{self.rejected}), crashes {self.crashes}, hangs {self.hangs}, uncaught exceptions "
                 f"{self.uncaught}, changed files {self.changed}, CLI runs {self.cli_runs} (bad "
-                f"{self.cli_failures}), child restarts {self.restarts}, {self.seconds:.1f} s")
+                f"{self.cli_failures}), child restarts {self.restarts}, {self.seconds:.1f} s; slowest target "
+                f"{self.slowest[1] or '-'} {self.slowest[0]:.2f} s (trial {self.slowest[2]})")
 
 
 def snapshot(folder: Path) -> dict[str, tuple[str, int]]:
@@ -176,8 +178,9 @@ class Fuzzer:
         result, changes = self.check(seed, which, data)
         stats = self.stats
         stats.trials += 1
-        for name, status, _detail, _seconds in result.results:
+        for name, status, _detail, seconds in result.results:
             stats.target_runs += 1
+            stats.slowest = max(stats.slowest, (seconds, name, number))
             stats.by_target[name] = stats.by_target.get(name, 0) + 1
             stats.rejected += status == "known"
         for kind, target, detail in self.problems(result, changes):

@@ -80,7 +80,20 @@ def delete(rng: random.Random, data: bytes, _donor: bytes) -> tuple[bytes, str]:
     return data[:start] + data[start + length:], f"delete [{start}:{start + length}]"
 
 
-MUTATIONS = (truncate, flip_bits, overwrite, splice, duplicate, delete)
+def repeat(rng: random.Random, data: bytes, _donor: bytes) -> tuple[bytes, str]:
+    """A short chunk repeated thousands of times: deep nesting ("[[[[", pickle MARKs), long runs."""
+    at = _pos(rng, data, end=True)
+    if data and rng.random() < 0.5:
+        start = rng.randrange(len(data))
+        chunk = data[start:start + rng.randint(1, 4)]
+    else:
+        chunk = rng.choice((b"[", b"{\"a\":", b"(", b"(]", b"]", b"\x80\x04(", b"\n", b"\\u00e9"))
+    times = rng.choice((1000, 5000, 100_000))
+    return data[:at] + chunk * times + data[at:], f"repeat {chunk.hex()} x{times} at {at}"
+
+
+MUTATIONS = (truncate, flip_bits, overwrite, splice, duplicate, delete, truncate, flip_bits, overwrite,
+             splice, repeat)
 
 
 def mutate(rng: random.Random, data: bytes, donor: bytes) -> tuple[bytes, str]:
