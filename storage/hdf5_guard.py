@@ -13,6 +13,9 @@ from __future__ import annotations
 import mmap
 import os
 import struct
+from typing import Any
+
+from .errors import ParseError
 
 HEAP_MESSAGE = ("a global heap of this file is damaged, so its variable-length values (strings, "
                 "arrays, references) cannot be read safely")
@@ -54,3 +57,15 @@ def damaged_global_heap(path: str) -> bool:
     except (OSError, ValueError):
         return False  # unreadable now: the read that follows reports it
     return False
+
+
+def check_vlen(path: str, dtype: Any, damaged: bool | None) -> bool | None:
+    """Raise ParseError when ``dtype`` (None: unknown) holds variable-length values and the file's
+    global heap is damaged; return the damage flag to cache (None: not scanned yet)."""
+    if dtype is not None and not getattr(dtype, "hasobject", False):
+        return damaged
+    if damaged is None:
+        damaged = damaged_global_heap(path)
+    if damaged:
+        raise ParseError(HEAP_MESSAGE)
+    return damaged

@@ -168,18 +168,10 @@ class H5File:
         self.close()
 
     def check_vlen(self, dtype: Any) -> None:
-        """Raise ParseError before reading variable-length values from a damaged global heap
-        (the HDF5 library would hang on it; see :mod:`storage.hdf5_guard`)."""
-        if dtype is not None and not getattr(dtype, "hasobject", False):
-            return
-        if self._heap_damaged is None:
-            from .hdf5_guard import damaged_global_heap
+        """Refuse (ParseError) to read variable-length values the HDF5 library would hang on."""
+        from .hdf5_guard import check_vlen
 
-            self._heap_damaged = damaged_global_heap(self.path)
-        if self._heap_damaged:
-            from .hdf5_guard import HEAP_MESSAGE
-
-            raise ParseError(HEAP_MESSAGE)
+        self._heap_damaged = check_vlen(self.path, dtype, self._heap_damaged)
 
     # -- tree --------------------------------------------------------------------------------
     def _get(self, path: str) -> Any:
