@@ -106,6 +106,14 @@ def _open_error(path: str, exc: BaseException) -> Exception:
     return ParseError(f"The HDF5 library cannot read {os.path.basename(path)}: {text}")
 
 
+def dtype_of(item: Any, path: str) -> np.dtype:
+    """``item.dtype``, or ParseError: h5py raises ValueError for a damaged datatype message."""
+    try:
+        return item.dtype
+    except Exception as exc:
+        raise ParseError(f"{path}: its data type cannot be read: {exc}") from None
+
+
 def _is_lock_error(exc: BaseException) -> bool:
     text = str(exc).lower()
     return "lock" in text and ("unable to lock" in text or "locking" in text
@@ -266,15 +274,22 @@ class H5File:
         if scale:
             pyclass = ""
         if isinstance(item, h5py.Dataset):
-            return H5Node(path, name, "dataset", tuple(item.shape) if item.shape is not None else None,
-                          describe_dtype(item.dtype), pytables_class=pyclass, dimension_scale=scale)
+            try:
+                shape, dtype = item.shape, describe_dtype(item.dtype)
+            except Exception as exc:  # a damaged datatype message: h5py raises ValueError
+                return H5Node(path, name, "broken", message=f"its data type cannot be read: {exc}")
+            return H5Node(path, name, "dataset", tuple(shape) if shape is not None else None,
+                          dtype, pytables_class=pyclass, dimension_scale=scale)
         if isinstance(item, h5py.Group):
             try:
                 members = len(item)
             except Exception:
                 members = 0
             return H5Node(path, name, "group", members=members, pytables_class=pyclass)
-        return H5Node(path, name, "datatype", dtype=describe_dtype(item.dtype))
+        try:
+            return H5Node(path, name, "datatype", dtype=describe_dtype(item.dtype))
+        except Exception as exc:
+            return H5Node(path, name, "broken", message=f"its data type cannot be read: {exc}")
 
     # -- attributes and information -----------------------------------------------------------
     def attributes(self, path: str) -> list[Attribute]:
@@ -308,7 +323,7 @@ class H5File:
             item = self._get(path)
             if not isinstance(item, h5py.Dataset):
                 raise UnsupportedError(f"{path} is not a dataset")
-            dtype = item.dtype
+            dtype = dtype_of(item, path)
             numeric = dtype.names is None and dtype.kind in "iufb" and dtype.subdtype is None \
                 and h5py.check_enum_dtype(dtype) is None
             shape = tuple(item.shape) if item.shape is not None else ()

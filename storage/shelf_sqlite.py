@@ -66,7 +66,7 @@ class SqliteStore:
         conn = self._connect()
         try:
             return conn.execute(sql, args).fetchall()
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, UnicodeDecodeError) as exc:  # a damaged schema's message is not UTF-8
             raise ParseError(f"the shelf's Dict table cannot be read: {exc}") from None
         finally:
             conn.close()
@@ -88,7 +88,7 @@ class SqliteStore:
         try:
             for key, value in conn.execute("SELECT key, value FROM Dict"):
                 yield _blob(key), _blob(value)
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, UnicodeDecodeError) as exc:  # a damaged schema's message is not UTF-8
             raise ParseError(f"the shelf's Dict table cannot be read: {exc}") from None
         finally:
             conn.close()

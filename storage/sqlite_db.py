@@ -34,6 +34,11 @@ class Interrupted(KnownError):
     """The query was cancelled (``Connection.interrupt()``)."""
 
 
+# sqlite3 raises UnicodeDecodeError (not sqlite3.Error) when SQLite's error message holds
+# bytes that are not UTF-8, as "malformed database schema (...)" does for a damaged name.
+SQL_ERRORS = (sqlite3.Error, UnicodeDecodeError)
+
+
 def uri(path: str, *, immutable: bool = False) -> str:
     """The read-only URI of ``path``; ``immutable`` also skips locking and the -shm file."""
     quoted = urllib.parse.quote(os.path.abspath(path))
@@ -76,6 +81,10 @@ def explain(exc: BaseException, path: str = "", table: str | None = None) -> Kno
     """An sqlite3 error as a message a user can act on."""
     if isinstance(exc, KnownError):
         return exc
+    if isinstance(exc, UnicodeDecodeError):  # SQLite's message quoted bytes of a damaged schema
+        return ParseError(f"{os.path.basename(path) if path else 'the database'} is damaged: SQLite's "
+                          "error message itself is not valid text (a corrupt schema?)",
+                          Location(table=table) if table else None)
     text = str(exc)
     name = os.path.basename(path) if path else "the database"
     where = Location(table=table) if table else None
@@ -109,7 +118,7 @@ def connect_reader(path: str, *, immutable: bool = False,
                                isolation_level=None, timeout=timeout)
         conn.execute("PRAGMA query_only = 1")
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-    except sqlite3.Error as exc:
+    except SQL_ERRORS as exc:
         raise explain(exc, path) from None
     conn.text_factory = _text
     return conn
@@ -307,7 +316,7 @@ class Reader:
                 raise Interrupted("The database was closed.")
             try:
                 return func(self.conn)
-            except sqlite3.Error as exc:
+            except SQL_ERRORS as exc:
                 raise explain(exc, self.path) from None
 
     def interrupt(self) -> None:

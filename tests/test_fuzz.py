@@ -149,3 +149,86 @@ def test_hdf5_damaged_fill_value_message_does_not_crash(tmp_path: Path) -> None:
         info = h5.dataset_info("/scalar")
         assert info.fillvalue == ""
         assert h5.read_window("/scalar", (0, None), (), (0, 1), (0, 1)).cells == [["7.5"]]
+
+
+def _assert_clean(path: Path, *targets: str) -> None:
+    for name in targets:
+        status, detail = run_target(name, str(path))
+        assert status in ("ok", "known"), f"{name}: {detail}"
+
+
+def test_json_bad_utf16_after_a_newline_byte_is_a_parse_error(tmp_path: Path) -> None:
+    """Lines were counted in bytes but looked up in the decoded text: IndexError (shrunk finding)."""
+    from storage.json_io import JsonParseError, read_json
+
+    path = tmp_path / "bad.json"
+    path.write_bytes(b"\xff\xfe\n\x01\x00")
+    with pytest.raises(JsonParseError, match="not valid UTF-16"):
+        read_json(str(path))
+    _assert_clean(path, "inspect", "json", "jsonl", "text")
+
+
+def test_zip_member_with_an_empty_name_is_summarized(tmp_path: Path) -> None:
+    """ZipInfo.is_dir() raises IndexError for an empty member name (a zeroed name length)."""
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr(zipfile.ZipInfo(""), b"\x80\x04K\x01.")
+        archive.writestr("model.pkl", b"\x80\x04K\x02.")
+    path = tmp_path / "models.zip"
+    path.write_bytes(buffer.getvalue())
+    _assert_clean(path, "inspect", "pickle")
+
+
+def _damaged_schema(tmp_path: Path, name: str) -> Path:
+    """A database whose schema does not parse and whose table name is not UTF-8: SQLite's
+    "malformed database schema (...)" message then quotes bytes Python cannot decode."""
+    path = tmp_path / name
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE zzzzzz (a)" if name.endswith(".sqlite") else
+                 "CREATE TABLE Dict (key BLOB UNIQUE NOT NULL, value BLOB NOT NULL)")
+    conn.commit()
+    conn.close()
+    data = path.read_bytes().replace(b"CREATE TABLE", b"CREATE TABLX")
+    path.write_bytes(data.replace(b"zzzzzz", b"\xc5zzzzz").replace(b"tableDictDict", b"table\xc5ictDict"))
+    return path
+
+
+def test_sqlite_schema_error_that_is_not_utf8_is_a_known_error(tmp_path: Path) -> None:
+    from storage.errors import ParseError
+    from storage.sqlite_db import Reader
+
+    path = _damaged_schema(tmp_path, "bad.sqlite")
+    with pytest.raises(ParseError, match="damaged"):
+        Reader(str(path))
+    _assert_clean(path, "inspect", "sqlite", "shelve")
+    shelf = _damaged_schema(tmp_path, "shelf")  # the same in a Python 3.13 SQLite shelf
+    _assert_clean(shelf, "inspect", "sqlite", "shelve")
+
+
+def test_hdf5_float_type_with_a_damaged_bias_is_a_broken_node(tmp_path: Path) -> None:
+    """h5py raises ValueError ("Insufficient precision") reading such a dtype; the tree listing
+    let it escape."""
+    h5py = pytest.importorskip("h5py")
+    from storage.errors import ParseError
+    from storage.hdf5_io import H5File
+
+    path = tmp_path / "float.h5"
+    with h5py.File(path, "w") as f:
+        f.create_dataset("x", data=[1.0, 2.0, 3.0])
+        f.create_dataset("y", data=[1, 2])
+    data = bytearray(path.read_bytes())
+    float64 = b"\x11\x20\x3f\x00\x08\x00\x00\x00\x00\x00\x40\x00\x34\x0b\x00\x34\xff\x03\x00\x00"
+    data[data.index(float64) + 19] = 0x80  # the exponent bias's high byte
+    path.write_bytes(bytes(data))
+    with H5File(str(path)) as h5:
+        x, y = h5.children("/")
+        assert (x.kind, y.kind) == ("broken", "dataset")
+        assert "data type cannot be read" in x.message
+        with pytest.raises(ParseError):
+            h5.dataset_info("/x")
+        with pytest.raises(ParseError):
+            h5.read_window("/x", (0, None), (0,), (0, 3), (0, 1))
+    _assert_clean(path, "inspect", "hdf5")
