@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import itertools
 import json
 import os
 import random
@@ -215,15 +216,16 @@ class Fuzzer:
              "file": os.path.basename(seed.files[which]), "detail": finding.detail}, indent=2))
 
     def run(self, trials: int | None = None, minutes: float | None = None, start: int = 0,
-            progress: bool = False) -> Stats:
+            progress: bool = False, only: list[int] | None = None) -> Stats:
         began = time.monotonic()
         end = began + minutes * 60 if minutes else None
-        number = start
+        numbers = iter(only) if only else itertools.count(start)
         try:
-            while (trials is None or number < start + trials) and (end is None or time.monotonic() < end):
+            for number in numbers:
+                if (trials is not None and self.stats.trials >= trials) or (end and time.monotonic() >= end):
+                    break
                 self.trial(number)
-                number += 1
-                if progress and number % 200 == 0:
+                if progress and self.stats.trials % 200 == 0:
                     self.stats.seconds = time.monotonic() - began
                     print(f"[{time.monotonic() - began:6.0f} s] {self.stats.line()}", flush=True)
         finally:
@@ -235,12 +237,12 @@ class Fuzzer:
 
 def fuzz(seed: int, trials: int | None = None, minutes: float | None = None, corpus: int | None = 40,
          findings_dir: Path | None = None, cli_every: int = 0, timeout: float = 15.0,
-         progress: bool = False) -> Stats:
+         progress: bool = False, only: list[int] | None = None) -> Stats:
     """One fuzzing run over fresh seeds (and ``corpus`` corpus files; None for all of them)."""
     with tempfile.TemporaryDirectory(prefix="datashelf-fuzz-") as tmp:
         seeds = make_seeds(Path(tmp) / "seeds") + (corpus_seeds(corpus) if corpus != 0 else [])
         fuzzer = Fuzzer(seed, seeds, Path(tmp) / "work", findings_dir, timeout, cli_every)
-        return fuzzer.run(trials, minutes, progress=progress)
+        return fuzzer.run(trials, minutes, progress=progress, only=only)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -253,12 +255,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--findings", default="fuzz-findings", help="where findings are saved")
     parser.add_argument("--timeout", type=float, default=15.0, help="seconds before a target counts as hung")
     parser.add_argument("--cli-every", type=int, default=100, help="run `main.py inspect` every N trials")
+    parser.add_argument("--replay", help="only these trial numbers (comma-separated) of --seed's run")
     args = parser.parse_args(argv)
-    if args.minutes is None and args.trials is None:
+    only = [int(n) for n in args.replay.split(",")] if args.replay else None
+    if args.minutes is None and args.trials is None and not only:
         args.minutes = 10
     print(f"fuzzing with seed {args.seed}", flush=True)
     stats = fuzz(args.seed, args.trials, args.minutes, None if args.corpus < 0 else args.corpus,
-                 Path(args.findings), args.cli_every, args.timeout, progress=True)
+                 Path(args.findings), args.cli_every, args.timeout, progress=True, only=only)
     print(stats.line())
     for target, count in sorted(stats.by_target.items()):
         print(f"  {target:8} {count}")
