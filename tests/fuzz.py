@@ -29,6 +29,7 @@ from tests.fuzz_mutate import mutate
 from tests.fuzz_seeds import Seed, corpus_seeds, make_seeds
 
 OLD_MTIME = 1_000_000_000  # every mutated file gets this mtime: any write shows as a change
+COUNTERS = {"crash": "crashes", "hang": "hangs", "uncaught": "uncaught", "changed": "changed"}
 
 
 @dataclass
@@ -185,13 +186,14 @@ class Fuzzer:
             stats.by_target[name] = stats.by_target.get(name, 0) + 1
             stats.rejected += status == "known"
         for kind, target, detail in self.problems(result, changes):
-            setattr(stats, {"crash": "crashes", "hang": "hangs"}.get(kind, kind),
-                    getattr(stats, {"crash": "crashes", "hang": "hangs"}.get(kind, kind)) + 1)
+            counter = COUNTERS[kind]
+            setattr(stats, counter, getattr(stats, counter) + 1)
             self.record(Finding(kind, target, detail, number, seed.name, note), seed, which, data)
         if self.cli_every and number % self.cli_every == 0:
             stats.cli_runs += 1
             path = lay_out(self.work / "case", seed, which, data)
-            problem = check_cli(path)
+            before = snapshot(path.parent)
+            problem = check_cli(path) or compare(before, snapshot(path.parent))
             if problem:
                 stats.cli_failures += 1
                 self.record(Finding("cli", "inspect", problem, number, seed.name, note), seed, which, data)
