@@ -233,3 +233,15 @@ def test_hdf5_float_type_with_a_damaged_bias_is_a_broken_node(tmp_path: Path) ->
         with pytest.raises(ParseError):
             h5.read_window("/x", (0, None), (0,), (0, 3), (0, 1))
     _assert_clean(path, "inspect", "hdf5")
+
+
+def test_pickle_global_with_a_very_dotted_module_name_is_quick(tmp_path: Path) -> None:
+    """Classifying a GLOBAL tried every parent package of its module: quadratic in the dots, so a
+    module name of 100,000 dots hung inspect (a pytorch pickle of the corpus, 100,000 '.' added)."""
+    path = tmp_path / "dots.pkl"
+    path.write_bytes(b"\x80\x02c_" + b"." * 100_000 + b"\nname\nq\x00.")
+    results = _run_isolated(path, "pickle")
+    assert {name for name, *_ in results} >= {"inspect", "pickle"}
+    from storage.pickle_danger import classify
+
+    assert classify("subprocess.a.b", "run")[0] == "dangerous"  # a parent package's entry still counts
