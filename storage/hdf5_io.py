@@ -106,6 +106,14 @@ def _open_error(path: str, exc: BaseException) -> Exception:
     return ParseError(f"The HDF5 library cannot read {os.path.basename(path)}: {text}")
 
 
+def dtype_of(item: Any, path: str) -> np.dtype:
+    """``item.dtype``, or ParseError: h5py raises ValueError for a damaged datatype message."""
+    try:
+        return item.dtype
+    except Exception as exc:
+        raise ParseError(f"{path}: its data type cannot be read: {exc}") from None
+
+
 def _is_lock_error(exc: BaseException) -> bool:
     text = str(exc).lower()
     return "lock" in text and ("unable to lock" in text or "locking" in text
@@ -123,6 +131,7 @@ class H5File:
         self.handle: Any = None
         self.reads = 0  # window reads, for tests and benchmarks
         self.cells_read = 0
+        self._heap_damaged: bool | None = None
         self._open(writable)
 
     def _open(self, writable: bool) -> None:
@@ -165,6 +174,12 @@ class H5File:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def check_vlen(self, dtype: Any) -> None:
+        """Refuse (ParseError) to read variable-length values the HDF5 library would hang on."""
+        from .hdf5_guard import check_vlen
+
+        self._heap_damaged = check_vlen(self.path, dtype, self._heap_damaged)
 
     # -- tree --------------------------------------------------------------------------------
     def _get(self, path: str) -> Any:
@@ -247,7 +262,10 @@ class H5File:
         h5py = _h5py()
         pyclass = ""
         try:
-            raw = item.attrs.get("CLASS") if "CLASS" in item.attrs else None
+            raw = None
+            if "CLASS" in item.attrs:
+                self.check_vlen(item.attrs.get_id("CLASS").dtype)
+                raw = item.attrs.get("CLASS")
             if raw is not None:
                 pyclass = decode_bytes(raw) if isinstance(raw, bytes) else str(raw)
         except Exception:
@@ -256,15 +274,22 @@ class H5File:
         if scale:
             pyclass = ""
         if isinstance(item, h5py.Dataset):
-            return H5Node(path, name, "dataset", tuple(item.shape) if item.shape is not None else None,
-                          describe_dtype(item.dtype), pytables_class=pyclass, dimension_scale=scale)
+            try:
+                shape, dtype = item.shape, describe_dtype(item.dtype)
+            except Exception as exc:  # a damaged datatype message: h5py raises ValueError
+                return H5Node(path, name, "broken", message=f"its data type cannot be read: {exc}")
+            return H5Node(path, name, "dataset", tuple(shape) if shape is not None else None,
+                          dtype, pytables_class=pyclass, dimension_scale=scale)
         if isinstance(item, h5py.Group):
             try:
                 members = len(item)
             except Exception:
                 members = 0
             return H5Node(path, name, "group", members=members, pytables_class=pyclass)
-        return H5Node(path, name, "datatype", dtype=describe_dtype(item.dtype))
+        try:
+            return H5Node(path, name, "datatype", dtype=describe_dtype(item.dtype))
+        except Exception as exc:
+            return H5Node(path, name, "broken", message=f"its data type cannot be read: {exc}")
 
     # -- attributes and information -----------------------------------------------------------
     def attributes(self, path: str) -> list[Attribute]:
@@ -283,6 +308,7 @@ class H5File:
                 except Exception:
                     dtype, shape = None, None
                 try:
+                    self.check_vlen(dtype)
                     value = item.attrs[name]
                     text = format_value(value, dtype, self.handle)
                 except Exception as exc:
@@ -297,7 +323,7 @@ class H5File:
             item = self._get(path)
             if not isinstance(item, h5py.Dataset):
                 raise UnsupportedError(f"{path} is not a dataset")
-            dtype = item.dtype
+            dtype = dtype_of(item, path)
             numeric = dtype.names is None and dtype.kind in "iufb" and dtype.subdtype is None \
                 and h5py.check_enum_dtype(dtype) is None
             shape = tuple(item.shape) if item.shape is not None else ()
@@ -311,6 +337,10 @@ class H5File:
             except Exception:
                 pass
             try:
+                self.check_vlen(dtype)
+                # A damaged fill-value message makes this check raise, and reading the value
+                # then crashes the HDF5 library (a segfault found by tests/fuzz.py): ask first.
+                item.id.get_create_plist().fill_value_defined()
                 info.fillvalue = format_value(item.fillvalue, dtype, self.handle)
             except Exception:
                 pass

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from .errors import ParseError, UnsupportedError
-from .hdf5_io import MAX_WINDOW_CELLS, H5File, Window, _h5py
+from .hdf5_io import MAX_WINDOW_CELLS, H5File, Window, _h5py, dtype_of
 from .hdf5_values import decode_array, format_value
 
 
@@ -30,7 +30,8 @@ def read_window(h5: H5File, path: str, axes: tuple[int, int | None], index: tupl
         if not isinstance(item, h5py.Dataset):
             raise UnsupportedError(f"{path} is not a dataset")
         shape = tuple(item.shape or ())
-        dtype = item.dtype
+        dtype = dtype_of(item, path)
+        h5.check_vlen(dtype)
         row_axis, col_axis = axes
         if not shape:  # a scalar: one cell
             value = item[()] if item.shape is not None else None
@@ -82,7 +83,8 @@ def read_numeric(h5: H5File, path: str, axes: tuple[int, int | None], index: tup
     h5py = _h5py()
     with h5.lock:
         item = h5._get(path)
-        if not isinstance(item, h5py.Dataset) or item.dtype.names or item.dtype.kind not in "iufb":
+        if not isinstance(item, h5py.Dataset) or dtype_of(item, path).names \
+                or dtype_of(item, path).kind not in "iufb":
             raise UnsupportedError("only numeric data can be plotted")
         shape = tuple(item.shape or ())
         if not shape:

@@ -87,9 +87,12 @@ def decode_bytes(data: bytes) -> tuple[str, str, int]:
         line = bad.count(b"\n", 0, exc.start) + 1
         column = exc.start - (bad.rfind(b"\n", 0, exc.start) + 1) + 1
         text = bad.decode(encoding, errors="replace")
+        # Lines counted in bytes: the decoded text may split differently (UTF-16, \r, U+2028)
+        lines = text.splitlines()
+        snippet = _snippet(lines[line - 1] if 0 < line <= len(lines) else "", column)
         raise JsonParseError(f"not valid {encoding.upper()}: {exc.reason} (byte {bom_len + exc.start})",
                              Location(line=line, column=column, offset=bom_len + exc.start),
-                             _snippet(text.splitlines()[line - 1] if text else "", column), text) from None
+                             snippet, text) from None
 
 
 def _snippet(line_text: str, column: int | None) -> str:

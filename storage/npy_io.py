@@ -169,7 +169,8 @@ class NpzArchive:
             raise UnreadableError(f"Cannot read {self.path}: {exc.strerror or exc}") from None
         except (*HEADER_ERRORS, struct.error) as exc:
             raise ParseError(f"the .npz is not a readable zip archive: {exc}") from None
-        infos = [i for i in self._zip.infolist() if not i.is_dir()]
+        # not ZipInfo.is_dir(): it raises IndexError for a member whose name is empty
+        infos = [i for i in self._zip.infolist() if not i.filename.endswith("/")]
         if len(infos) > MAX_MEMBERS:
             self._zip.close()
             raise ParseError(f"the .npz has {len(infos):,} members, more than {MAX_MEMBERS:,}; not opened")

@@ -95,6 +95,11 @@ SAFE_GLOBALS: dict[str, frozenset[str] | str] = {
 }
 
 
+# The most dotted parts of a module name in the tables: deeper parent packages never match, so
+# a crafted name of 100,000 dots is not cut 100,000 times (quadratic: a hang found by the fuzzer).
+_DEPTH = max(key.count(".") + 1 for key in (*DANGEROUS_GLOBALS, *SAFE_GLOBALS))
+
+
 def _lookup(table: dict, module: str, name: str):
     """The entry covering module.name: the module's own, or an ALL entry of a parent package."""
     first = name.split(".", 1)[0]
@@ -103,7 +108,7 @@ def _lookup(table: dict, module: str, name: str):
         names = entry[0] if isinstance(entry, tuple) else entry
         if names == ALL or name in names or first in names:
             return entry
-    parts = module.split(".")
+    parts = module.split(".", _DEPTH)  # the last part keeps the rest: only shorter prefixes are tried
     for cut in range(len(parts) - 1, 0, -1):
         entry = table.get(".".join(parts[:cut]))
         if entry is not None and (entry[0] if isinstance(entry, tuple) else entry) == ALL:

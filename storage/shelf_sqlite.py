@@ -32,7 +32,9 @@ def readonly_uri(path: str) -> str:
     uri = f"file:{urllib.parse.quote(os.path.abspath(path))}?mode=ro"
     try:
         with open(path, "rb") as handle:
-            wal = handle.read(20)[18:19] == b"\x02"
+            # Bytes 18/19 (write/read version) other than 1, 1: WAL, or a damaged header that
+            # SQLite would treat as WAL; either way a plain mode=ro read could leave -wal/-shm.
+            wal = handle.read(20)[18:20] != b"\x01\x01"
     except OSError:
         wal = False
     if wal and not os.path.exists(path + "-wal"):
@@ -65,7 +67,7 @@ class SqliteStore:
         conn = self._connect()
         try:
             return conn.execute(sql, args).fetchall()
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, UnicodeDecodeError) as exc:  # a damaged schema's message is not UTF-8
             raise ParseError(f"the shelf's Dict table cannot be read: {exc}") from None
         finally:
             conn.close()
@@ -87,7 +89,7 @@ class SqliteStore:
         try:
             for key, value in conn.execute("SELECT key, value FROM Dict"):
                 yield _blob(key), _blob(value)
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, UnicodeDecodeError) as exc:  # a damaged schema's message is not UTF-8
             raise ParseError(f"the shelf's Dict table cannot be read: {exc}") from None
         finally:
             conn.close()

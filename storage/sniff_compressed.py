@@ -106,7 +106,8 @@ def sniff_compressed(head: bytes, ext: str) -> tuple[str, str, bytes, dict] | No
             return "joblib", where + f"; the lz4 module is missing, so the {ext} extension decides", \
                 magic, {"compression": name, "unverified": True}
         return "binary", where + " (the lz4 module is missing to look inside)", magic, {"compression": name}
-    except (zlib.error, OSError, lzma.LZMAError, EOFError, ValueError):
+    except (zlib.error, OSError, lzma.LZMAError, EOFError, ValueError, RuntimeError):
+        # lz4 reports a damaged frame (bad checksum, block size) as RuntimeError
         if name in STRONG:
             return "binary", where + " but the data does not decompress", magic, \
                 {"compression": name, "damaged": True}

@@ -116,7 +116,7 @@ def is_sqlite_shelf(path: str) -> bool:
             return False
         columns = [row[1] for row in conn.execute('PRAGMA table_info("Dict")')]
         return columns == ["key", "value"]
-    except sqlite3.Error:
+    except (sqlite3.Error, UnicodeDecodeError):  # a damaged schema: its error text is not UTF-8
         return False
     finally:
         conn.close()

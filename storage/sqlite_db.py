@@ -35,6 +35,11 @@ class Interrupted(KnownError):
     """The query was cancelled (``Connection.interrupt()``)."""
 
 
+# sqlite3 raises UnicodeDecodeError (not sqlite3.Error) when SQLite's error message holds
+# bytes that are not UTF-8, as "malformed database schema (...)" does for a damaged name.
+SQL_ERRORS = (sqlite3.Error, UnicodeDecodeError)
+
+
 def uri(path: str, *, immutable: bool = False) -> str:
     """The read-only URI of ``path``; ``immutable`` also skips locking and the -shm file."""
     quoted = urllib.parse.quote(os.path.abspath(path))
@@ -52,7 +57,8 @@ def read_header(path: str) -> bytes:
 
 
 def check_header(path: str) -> bool:
-    """Raise a clear error unless ``path`` starts like an SQLite database; return True for WAL."""
+    """Raise a clear error unless ``path`` starts like an SQLite database; return True for WAL
+    (or for any header that is not plainly in rollback-journal mode)."""
     head = read_header(path)
     if len(head) == 0:
         return False  # an empty file is a valid, empty database
@@ -66,13 +72,20 @@ def check_header(path: str) -> bool:
                          Location(offset=0))
     if len(head) < 100:
         raise ParseError(f"{os.path.basename(path)} is truncated: its 100-byte header is incomplete")
-    return head[18:19] == b"\x02"
+    # Bytes 18/19 are the write/read versions: 1 rollback journal, 2 WAL. Reading a file whose
+    # read version says WAL makes SQLite create -wal/-shm files even in mode=ro, so anything
+    # but a plain (1, 1) header counts as WAL: the read-only reader then opens it immutable.
+    return head[18:20] != b"\x01\x01"
 
 
 def explain(exc: BaseException, path: str = "", table: str | None = None) -> KnownError:
     """An sqlite3 error as a message a user can act on."""
     if isinstance(exc, KnownError):
         return exc
+    if isinstance(exc, UnicodeDecodeError):  # SQLite's message quoted bytes of a damaged schema
+        return ParseError(f"{os.path.basename(path) if path else 'the database'} is damaged: SQLite's "
+                          "error message itself is not valid text (a corrupt schema?)",
+                          Location(table=table) if table else None)
     text = str(exc)
     name = os.path.basename(path) if path else "the database"
     where = Location(table=table) if table else None
@@ -110,12 +123,12 @@ def connect_reader(path: str, *, immutable: bool = False,
     try:
         try:
             conn = _open_reader(path, immutable, timeout)
-        except sqlite3.Error as exc:
+        except SQL_ERRORS as exc:
             if not needs_rollback(exc, path):
                 raise
             roll_back_hot_journal(path, BUSY_TIMEOUT_MS / 1000)
             conn = _open_reader(path, immutable, timeout)
-    except sqlite3.Error as exc:
+    except SQL_ERRORS as exc:
         raise explain(exc, path) from None
     conn.text_factory = _text
     return conn
@@ -325,7 +338,7 @@ class Reader:
                 raise Interrupted("The database was closed.")
             try:
                 return func(self.conn)
-            except sqlite3.Error as exc:
+            except SQL_ERRORS as exc:
                 raise explain(exc, self.path) from None
 
     def interrupt(self) -> None:

@@ -60,7 +60,7 @@ def _describe(conn: sqlite3.Connection, kind: str, name: str, c: Collector) -> d
         (rows,) = conn.execute(f"SELECT count(*) FROM (SELECT 1 FROM {quote_ident(name)} "
                                f"LIMIT {COUNT_CAP + 1})").fetchone()
         entry["rows"] = f"{COUNT_CAP:,}+" if rows > COUNT_CAP else rows
-    except sqlite3.Error as exc:
+    except (sqlite3.Error, UnicodeDecodeError) as exc:  # a damaged schema's message is not UTF-8
         entry["error"] = str(exc)
         c.add("suspicious", f"{kind} {name!r} cannot be read: {exc}")
     return entry
@@ -78,7 +78,7 @@ def summarize_sqlite(result: SniffResult, c: Collector) -> None:
         try:
             objects = conn.execute("SELECT type, name FROM sqlite_master WHERE type IN ('table', 'view') "
                                    "ORDER BY type, name").fetchall()
-        except sqlite3.DatabaseError as exc:
+        except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
             raise ParseError(f"the database cannot be read: {exc}") from None
         described = [_describe(conn, kind, name, c) for kind, name in objects[:MAX_TABLES]]
         c.summary["tables"] = [d for d in described if d["type"] == "table"]
@@ -95,7 +95,7 @@ def summarize_sqlite(result: SniffResult, c: Collector) -> None:
         if "interrupt" not in str(exc):
             raise ParseError(f"the database cannot be read: {exc}") from None
         c.add("info", f"stopped after {TIME_LIMIT:.0f} s: the rest of the summary was skipped")
-    except sqlite3.DatabaseError as exc:
+    except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
         raise ParseError(f"the database is damaged: {exc}") from None
     finally:
         conn.close()

@@ -314,7 +314,7 @@ def _scan_zip(result: SniffResult, c: Collector) -> None:
         c.summary["members"] = [{"name": i.filename, "size": i.file_size, "encrypted": bool(i.flag_bits & 1)}
                                 for i in infos[:200]]
         for info in infos[:MAX_MEMBERS]:
-            if info.is_dir():
+            if info.filename.endswith("/"):  # is_dir(), which fails on an empty name
                 continue
             head = member_bytes(archive, handle, info, 16) or b""
             if not (_looks_pickled(head) or info.filename.endswith(PICKLE_SUFFIXES)):
