@@ -218,9 +218,14 @@ def _split_endings(text: str, content: TextContent) -> str:
     lines: list[str] = []
     terminators: list[str] = []
     start, n = 0, len(text)
-    find_r, find_n = text.find, text.find
+    r = nl = -2  # the next "\r" and "\n" at or after start; -1 none left, -2 not searched yet
     while True:
-        r, nl = find_r("\r", start), find_n("\n", start)
+        # Search again only when passed: searching both each line was quadratic (a 2 MB LF file
+        # with one CRLF took 5 s: every line scanned to the end for the next "\r").
+        if r != -1 and r < start:
+            r = text.find("\r", start)
+        if nl != -1 and nl < start:
+            nl = text.find("\n", start)
         ends = [p for p in (r, nl) if p >= 0]
         if not ends:
             lines.append(text[start:])

@@ -245,3 +245,19 @@ def test_pickle_global_with_a_very_dotted_module_name_is_quick(tmp_path: Path) -
     from storage.pickle_danger import classify
 
     assert classify("subprocess.a.b", "run")[0] == "dangerous"  # a parent package's entry still counts
+
+
+def test_text_with_one_crlf_among_many_lf_splits_in_linear_time(tmp_path: Path) -> None:
+    """Mixed endings were split with two finds per line, each to the end of the text for a rare
+    "\\r": quadratic (the fuzzer's 1.9 MB JSON with one CRLF took 5 s in load_text)."""
+    from storage.textfile import load_text
+
+    path = tmp_path / "mixed.txt"
+    body = "first\r\n" + "".join(f"line {i}\n" for i in range(400_000)) + "cr only\rlast"
+    path.write_bytes(body.encode())
+    _run_isolated(path, "text")  # first, under the child's deadline: the quadratic split took minutes
+    content = load_text(str(path))
+    assert content.endings == "mixed"
+    assert content.counts == {"LF": 400_000, "CRLF": 1, "CR": 1}
+    assert content.text == body.replace("\r\n", "\n").replace("\r", "\n")
+    assert content.terminators[:2] == ["\r\n", "\n"] and content.terminators[-2:] == ["\r", ""]
