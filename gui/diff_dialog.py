@@ -7,6 +7,8 @@ Used by every document that can compare (text and JSON); the diff itself is made
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtGui import QColor, QFontDatabase, QSyntaxHighlighter, QTextCharFormat
 from PySide6.QtWidgets import (
     QDialog,
@@ -18,7 +20,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from storage.json_diff import DiffResult
+if TYPE_CHECKING:  # the diff itself is made on a worker; importing it here would slow the launch
+    from storage.json_diff import DiffResult
 
 
 class DiffHighlighter(QSyntaxHighlighter):

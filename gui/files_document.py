@@ -27,7 +27,6 @@ from PySide6.QtWidgets import (
 )
 
 from storage.errors import KnownError
-from storage.text_diff import diff_text_with_disk
 
 from . import journal_hooks
 from .disk_watch import DiskGuard
@@ -227,6 +226,8 @@ class FileDocument(Document):
             return None
         editor = page.editor
         mine = editor.buffer.snapshot() if isinstance(editor, BigTextEditor) else editor.text()
+        from storage.text_diff import diff_text_with_disk  # only when comparing: keeps launch quick
+
         return partial(diff_text_with_disk, mine, self.path, page.content.encoding)
 
     # -- crash recovery (gui/journal_hooks.py) ----------------------------------------------------
