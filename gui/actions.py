@@ -29,6 +29,7 @@ class Actions:
     about: QAction
     recent_menu: QMenu
     tab_actions: list[QAction]
+    backup: QAction
 
 
 def _action(window: MainWindow, text: str, slot, shortcut=None, tip: str = "") -> QAction:
@@ -55,10 +56,13 @@ def build_menus(window: MainWindow) -> Actions:
     save_as = _action(window, "Save &As…", window.save_current_as, keys.SaveAs)
     close = _action(window, "&Close", window.close_current, keys.Close, "Close the document")
     quit_ = _action(window, "&Quit", window.close, keys.Quit)
+    backup = _action(window, "Keep a .&bak Copy When Saving", window.set_backup_on_save,
+                     tip="Saving over a file keeps its previous version as NAME.bak")
+    backup.setCheckable(True)
     file_menu.addActions([new, open_])
     file_menu.addMenu(recent_menu)
     file_menu.addSeparator()
-    file_menu.addActions([save, save_as])
+    file_menu.addActions([save, save_as, backup])
     file_menu.addSeparator()
     file_menu.addActions([close, quit_])
 
@@ -95,4 +99,4 @@ def build_menus(window: MainWindow) -> Actions:
     help_menu.addActions([about, about_qt])
 
     return Actions(new, open_, save, save_as, close, quit_, undo, redo, reload, status_bar,
-                   next_document, previous_document, about, recent_menu, tab_actions)
+                   next_document, previous_document, about, recent_menu, tab_actions, backup)

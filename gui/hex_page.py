@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from functools import partial
 
 from PySide6.QtCore import Slot
 from PySide6.QtWidgets import (
@@ -18,6 +19,7 @@ from PySide6.QtWidgets import (
 
 from storage.hexfile import HexBuffer, parse_hex, parse_offset
 
+from . import save_options
 from .hex_view import HexView
 from .workers import Worker, run_in_worker, run_with_progress
 
@@ -119,7 +121,8 @@ class HexPage(QWidget):
     # -- saving ----------------------------------------------------------------------------------
     def save_to(self, path: str) -> None:
         """Stream the file with the overwrites applied to ``path``; raises KnownError."""
-        run_with_progress(self, f"Saving {os.path.basename(path)}…", self.buffer.save_to, path)
+        run_with_progress(self, f"Saving {os.path.basename(path)}…",
+                          partial(self.buffer.save_to, backup=save_options.backup()), path)
         self.reopen(path)
 
     def reopen(self, path: str | None = None) -> None:

@@ -9,6 +9,7 @@ calls the storage document (``storage.json_doc.JsonDoc``); saving writes through
 from __future__ import annotations
 
 import os
+from functools import partial
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal, Slot
@@ -29,7 +30,7 @@ from storage.json_io import JsonParseError, detect_format
 from storage.json_summary import first_summary, load_for_editor, second_pass
 from storage.json_text_index import image_of_text
 
-from . import journal_hooks
+from . import journal_hooks, save_options
 from .disk_watch import DiskGuard
 from .document import Document
 from .json_commands import SetIndentCommand, SetValueCommand
@@ -325,7 +326,8 @@ class JsonDocument(JsonTextSyncMixin, JsonTableMixin, JsonStateMixin, JsonEditMi
         with self.disk.own_write():  # our own replace must not look like a change on disk
             try:
                 # Serialising a big document takes seconds: a worker does it, the window paints.
-                run_with_progress(self, f"Saving {os.path.basename(path)}…", self.doc.save, path)
+                run_with_progress(self, f"Saving {os.path.basename(path)}…",
+                                  partial(self.doc.save, path, backup=save_options.backup()))
             except KnownError as exc:
                 self._show_message(f"<b>Not saved:</b> {_esc(str(exc))}", "error")
                 return False

@@ -15,7 +15,7 @@ from storage.errors import KnownError
 from storage.newfile import NEW_FORMATS, create_empty
 from storage.settings import Settings
 
-from . import session
+from . import save_options, session
 from .actions import build_menus
 from .disk_watch import confirm_save
 from .document import Document
@@ -96,6 +96,8 @@ class MainWindow(QMainWindow):
 
         self.actions = build_menus(self)
         self.actions.status_bar.setChecked(settings["view.status_bar"])
+        self.actions.backup.setChecked(settings["files.backup_on_save"])
+        save_options.set_backup(settings["files.backup_on_save"])
         self.statusBar().setVisible(settings["view.status_bar"])
 
         # Settings are written a few seconds after any change, so a crash loses seconds at most.
@@ -385,6 +387,11 @@ class MainWindow(QMainWindow):
             page.documents.setCurrentIndex((page.documents.currentIndex() + step) % count)
 
     @Slot(bool)
+    def set_backup_on_save(self, enabled: bool) -> None:
+        """File ▸ Keep a .bak Copy When Saving: remembered, and used by every document's save."""
+        save_options.set_backup(enabled)
+        self.settings["files.backup_on_save"] = enabled
+
     def set_status_bar_visible(self, visible: bool) -> None:
         self.statusBar().setVisible(visible)
         self.settings["view.status_bar"] = visible

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import os
+from functools import partial
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal, Slot
@@ -27,7 +28,7 @@ from storage.errors import KnownError
 from storage.object_doc import ObjectDoc
 from storage.objects_file import ObjectsFile, load_shelf_value, open_objects, save_objects
 
-from . import journal_hooks
+from . import journal_hooks, save_options
 from .disk_watch import DiskGuard
 from .document import Document
 from .loading_page import LoadingPage
@@ -285,7 +286,8 @@ class ObjectsDocument(TrustMixin, Document):
                 written = run_with_progress(self, f"Saving {self.title()}…", self._save_shelf, loaded)
                 self.shelf_raw.update(written)
             else:
-                run_with_progress(self, f"Saving {os.path.basename(path)}…", save_objects, result, path,
+                run_with_progress(self, f"Saving {os.path.basename(path)}…",
+                                  partial(save_objects, backup=save_options.backup()), result, path,
                                   self.chosen_protocol())
         except KnownError as exc:
             QMessageBox.warning(self, "Not saved", f"{exc}\n\nThe file on disk is unchanged.")

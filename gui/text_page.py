@@ -31,6 +31,7 @@ from storage.textfile import LARGE_TEXT, TextContent, load_text, save_text
 from storage.textlines import LineBuffer, load_lines, save_lines
 from storage.textpages import TextPager
 
+from . import save_options
 from .text_big import BigTextEditor
 from .text_editor import CodeEditor, build_document
 from .text_find import FindBar
@@ -311,9 +312,11 @@ class TextPage(QWidget):
         if options["encoding"] == self.content.encoding:
             options.pop("encoding")
         if isinstance(self.editor, BigTextEditor):  # joined and encoded on the worker
-            job = partial(save_lines, path, self.editor.buffer.snapshot(), self.content, **options)
+            job = partial(save_lines, path, self.editor.buffer.snapshot(), self.content,
+                          backup=save_options.backup(), **options)
         else:
-            job = partial(save_text, path, self.editor.text(), self.content, **options)
+            job = partial(save_text, path, self.editor.text(), self.content, backup=save_options.backup(),
+                          **options)
         fresh = run_with_progress(self, f"Saving {os.path.basename(path)}…", job)
         self.path = path
         self.content = fresh

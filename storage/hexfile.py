@@ -171,8 +171,10 @@ class HexBuffer:
             pos += SEARCH_CHUNK
         return -1
 
-    def save_to(self, path: str, progress: Callable[[float], None] | None = None) -> None:
-        """Write the file with the overlay applied, through the atomic writer."""
+    def save_to(self, path: str, progress: Callable[[float], None] | None = None, *,
+                backup: bool = False) -> None:
+        """Write the file with the overlay applied, through the atomic writer (NAME.bak kept when
+        ``backup``)."""
         total = max(self.size, 1)
 
         def write(handle) -> None:
@@ -186,7 +188,7 @@ class HexBuffer:
             if written != self.size:
                 raise UnreadableError(f"{self.source.path} got shorter while saving; not saved")
 
-        with atomic_writer(path, "wb") as handle:
+        with atomic_writer(path, "wb", backup=backup) as handle:
             write(handle)
 
 

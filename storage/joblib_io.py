@@ -195,7 +195,8 @@ def _compressor(name: str, level: int) -> Any:
 
 def save_joblib_stream(path: str | os.PathLike[str],
                        payload: bytes | bytearray | memoryview | IO[bytes] | Iterable[bytes],
-                       compression: str | None, *, level: int = 3, zfile: bool = False) -> None:
+                       compression: str | None, *, level: int = 3, zfile: bool = False,
+                       backup: bool = False) -> None:
     """Write ``payload`` (pickle bytes, a stream or byte chunks) to ``path`` atomically, compressed
     with ``compression`` (one of COMPRESSIONS, or None) as joblib would; ``zfile`` writes joblib
     < 0.10's ``ZF`` header before zlib data (it needs the length first, so bytes are buffered)."""
@@ -228,7 +229,7 @@ def save_joblib_stream(path: str | os.PathLike[str],
             handle.write(engine.compress(piece))
         handle.write(engine.flush())
 
-    atomic_write_with(path, write)
+    atomic_write_with(path, write, backup=backup)
 
 
 # -- joblib < 0.10: arrays in companion files ---------------------------------------------------

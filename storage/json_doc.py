@@ -172,11 +172,11 @@ class JsonDoc:
             return encode(jsonl_text(self.root, self.fmt, self.raw_bad), self.fmt)
         return encode(dumps(self.root, self.fmt), self.fmt)
 
-    def save(self, path: str) -> None:
+    def save(self, path: str, *, backup: bool = False) -> None:
         if self.lines:
-            write_jsonl(path, self.root, self.fmt, self.raw_bad)
+            write_jsonl(path, self.root, self.fmt, self.raw_bad, backup=backup)
         else:
-            write_json(path, self.root, self.fmt)
+            write_json(path, self.root, self.fmt, backup=backup)
 
 
 # -- paths -----------------------------------------------------------------------------------

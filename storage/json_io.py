@@ -317,14 +317,14 @@ def encode(text: str, fmt: JsonFormat) -> bytes:
     return payload
 
 
-def write_json(path: str, value: Any, fmt: JsonFormat) -> None:
-    atomic_write(path, encode(dumps(value, fmt), fmt))
+def write_json(path: str, value: Any, fmt: JsonFormat, *, backup: bool = False) -> None:
+    atomic_write(path, encode(dumps(value, fmt), fmt), backup=backup)
 
 
 def write_jsonl(path: str, records: list[Any], fmt: JsonFormat,
-                raw_bad: dict[int, list[str]] | None = None) -> None:
+                raw_bad: dict[int, list[str]] | None = None, *, backup: bool = False) -> None:
     """One record per line; malformed lines kept from the source go back where they were."""
-    atomic_write(path, encode(jsonl_text(records, fmt, raw_bad), fmt))
+    atomic_write(path, encode(jsonl_text(records, fmt, raw_bad), fmt), backup=backup)
 
 
 def jsonl_text(records: list[Any], fmt: JsonFormat,

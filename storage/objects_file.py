@@ -268,8 +268,10 @@ def load_shelf_value(shelf: Any, key: str) -> tuple[ObjectDoc, bytes]:
     return ObjectDoc(load.value, load.protocol, label=key), raw
 
 
-def save_objects(result: ObjectsFile, path: str, protocol: int | None = None) -> None:
-    """Write the document back (pickle or joblib) through the atomic writer."""
+def save_objects(result: ObjectsFile, path: str, protocol: int | None = None, *,
+                 backup: bool = False) -> None:
+    """Write the document back (pickle or joblib) through the atomic writer (NAME.bak kept when
+    ``backup``)."""
     from .atomic import atomic_write
 
     if result.doc is None or result.doc.read_only:
@@ -278,6 +280,6 @@ def save_objects(result: ObjectsFile, path: str, protocol: int | None = None) ->
     if result.kind == "joblib":
         from .joblib_io import save_joblib_stream
 
-        save_joblib_stream(path, payload, result.compression)
+        save_joblib_stream(path, payload, result.compression, backup=backup)
     else:
-        atomic_write(path, payload)
+        atomic_write(path, payload, backup=backup)

@@ -55,6 +55,8 @@ KEYS: dict[str, Key] = {k.name: k for k in (
     Key("general.autosave_delay_ms", "preferences", int, 2000,
         "How long after a change the settings are written."),
     Key("view.status_bar", "preferences", bool, True, "Show the status bar."),
+    Key("files.backup_on_save", "preferences", bool, False,
+        "Keep the previous version of a file as NAME.bak when saving over it."),
     Key("files.show_hidden", "preferences", bool, False,
         "Show hidden files in the Files tab's folder browser."),
     Key("sqlite.open_mode", "preferences", str, "ask",

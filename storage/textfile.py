@@ -324,10 +324,12 @@ def _match_middle(old: list[str], new: list[str], base: int) -> dict[int, int]:
     return mapped
 
 
-def save_text(path: str, text: str, content: TextContent, **options: object) -> TextContent:
-    """Encode and write atomically; return the content as it now is on disk."""
+def save_text(path: str, text: str, content: TextContent, *, backup: bool = False,
+              **options: object) -> TextContent:
+    """Encode and write atomically (keeping the old file as NAME.bak when ``backup``); return the
+    content as it now is on disk."""
     data = encode_text(text, content, **options)  # type: ignore[arg-type]
-    atomic_write(path, data)
+    atomic_write(path, data, backup=backup)
     fresh = decode_text(data, options.get("encoding") or content.encoding)  # type: ignore[arg-type]
     try:
         fresh.mtime_ns = os.stat(path).st_mtime_ns

@@ -340,13 +340,13 @@ def _fast_utf8(data: bytes) -> TextContent | None:
     return TextContent(text, "utf-8", b"", how="valid UTF-8", size=len(data))
 
 
-def save_lines(path: str, buffer: LineBuffer, content: TextContent,
+def save_lines(path: str, buffer: LineBuffer, content: TextContent, *, backup: bool = False,
                **options: object) -> TextContent:
     """Worker body: save a buffer (a :meth:`~LineBuffer.snapshot`) through :func:`save_text`.
 
     Endings, encoding and BOM are kept as in any save; the returned content drops its text, as
     :func:`load_lines` does.
     """
-    fresh = save_text(path, buffer.text(), content, **options)
+    fresh = save_text(path, buffer.text(), content, backup=backup, **options)
     fresh.text = ""
     return fresh
