@@ -151,8 +151,11 @@ def _restore_overlay(document: FileDocument, page, overlay: dict[int, int]) -> N
 def json_payload(document: JsonDocument) -> bytes | None:
     from storage.errors import KnownError
 
+    if document.text_view.unparsed_edit:  # typed text that does not parse yet: keep it raw
+        return pack("json-text", {"lines": document.format == "jsonl", "encoding": "utf-8"},
+                    document.text_view.text().encode("utf-8", "surrogatepass"))
     if document.doc is None:
-        return None  # the text does not parse yet: nothing that a save could write either
+        return None  # the file did not parse and was not edited: nothing to keep
     try:
         return pack("json", {"lines": document.doc.lines}, document.doc.to_bytes())
     except KnownError:  # NaN or too deep: the save would refuse it too
@@ -163,7 +166,10 @@ def json_restore(document: JsonDocument, payload: bytes) -> None:
     from storage.json_doc import JsonDoc
     from storage.json_io import read_json, read_jsonl
 
-    _kind, header, body = _expect(payload, "json")
+    kind, header, body = _expect(payload, "json", "json-text")
+    if kind == "json-text":
+        _restore_json_text(document, body.decode("utf-8", "surrogatepass"))
+        return
     if document.doc is None:
         raise UnsupportedError(f"{document.title()} did not parse; open it again to restore.")
     read = read_jsonl if header.get("lines") else read_json
@@ -171,6 +177,24 @@ def json_restore(document: JsonDocument, payload: bytes) -> None:
     old = document.doc
     document.undo_stack.push(SwapContentCommand(lambda: document._set_doc(new),
                                                 lambda: document._set_doc(old)))
+
+
+def _restore_json_text(document: JsonDocument, text: str) -> None:
+    """Put typed text that did not parse back into the text view, with its located error.
+
+    The JSON text view's typing is not on the undo stack (only parsed values are), so this is
+    not an undo step: the text is set and the document counts as modified until it parses.
+    """
+    document.set_mode("text")
+    view = document.text_view
+    if view.is_paged() or view.editor.isReadOnly():
+        raise UnsupportedError(f"{document.title()} is shown read-only; its typed text cannot "
+                               "be put back.")
+    cursor = QTextCursor(view.editor.document())
+    cursor.select(QTextCursor.SelectionType.Document)
+    cursor.insertText(text)  # the editor's own undo can still take it back
+    if view.reparse() is None:  # still does not parse: show where
+        view.show_error()
 
 
 # -- Objects tab -------------------------------------------------------------------------------------

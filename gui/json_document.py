@@ -127,6 +127,7 @@ class JsonDocument(JsonTextSyncMixin, JsonTableMixin, JsonStateMixin, JsonEditMi
         self.text_view = JsonTextView(page)
         self.text_view.setObjectName("jsonText")
         self.text_view.valueEdited.connect(self._on_text_edited)
+        self.text_view.unparsedChanged.connect(self._on_unparsed_changed)
         self.text_view.paged.offsetClicked.connect(self._on_text_clicked)
 
         table_page = self._build_table_page(page)
@@ -338,6 +339,18 @@ class JsonDocument(JsonTextSyncMixin, JsonTableMixin, JsonStateMixin, JsonEditMi
         return True
 
     # -- crash recovery (gui/journal_hooks.py) ----------------------------------------------------
+    def is_modified(self) -> bool:
+        """Typed text that does not parse yet counts as unsaved too (and is journaled)."""
+        return super().is_modified() or self.text_view.unparsed_edit
+
+    @Slot(bool)
+    def _on_clean_changed(self, clean: bool) -> None:
+        self.modifiedChanged.emit(not clean or self.text_view.unparsed_edit)
+
+    @Slot(bool)
+    def _on_unparsed_changed(self, _unparsed: bool) -> None:
+        self.modifiedChanged.emit(self.is_modified())
+
     def journal_payload(self) -> bytes | None:
         return journal_hooks.json_payload(self)
 

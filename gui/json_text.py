@@ -69,6 +69,7 @@ class JsonTextView(QWidget):
     """
 
     valueEdited = Signal(object)
+    unparsedChanged = Signal(bool)  # typed text that does not parse yet appeared / went
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -97,6 +98,7 @@ class JsonTextView(QWidget):
         box.addLayout(row)
         self.error: JsonParseError | None = None
         self.parser: Callable[[str], Any] = parse_text
+        self.unparsed_edit = False  # the editor holds typed text that does not parse (unsaved)
         self._setting = False
         self._image: TextImage | None = None
         self._kind: tuple[bytes, bool] = (b"  ", False)
@@ -120,6 +122,7 @@ class JsonTextView(QWidget):
         self.pages.setCurrentWidget(self.editor)
         self._image = None
         self.set_error(None)
+        self._set_unparsed(False)
 
     def set_image(self, image: TextImage | None, note: str = "") -> None:
         """Show a big document read-only (``image``), or ``note`` while its text is made."""
@@ -192,10 +195,17 @@ class JsonTextView(QWidget):
             value = self.parser(self.text())
         except JsonParseError as exc:
             self.set_error(exc)
+            self._set_unparsed(not self.is_paged() and not self.editor.isReadOnly())
             return None
         self.set_error(None)
+        self._set_unparsed(False)
         self.valueEdited.emit(value)
         return value
+
+    def _set_unparsed(self, unparsed: bool) -> None:
+        if unparsed != self.unparsed_edit or unparsed:  # each new unparsed edit is news
+            self.unparsed_edit = unparsed
+            self.unparsedChanged.emit(unparsed)
 
     def set_error(self, error: JsonParseError | None) -> None:
         self.error = error

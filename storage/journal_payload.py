@@ -6,6 +6,7 @@ that wrote it (restoring as a copy when the original changed or is gone):
 - ``text``: the editor's text as UTF-8, with the encoding, BOM and line-ending choices;
 - ``hex``: the overwritten bytes of the hex view, as (offset, byte) pairs;
 - ``json``: the document as its save would write it (JSON or JSON Lines bytes);
+- ``json-text``: text typed in the JSON text view that does not parse yet, as UTF-8;
 - ``pickle``: the value tree as pickle bytes (plus the kept tail), with the joblib compression.
 """
 
@@ -80,7 +81,7 @@ def file_bytes(payload: bytes) -> tuple[bytes, dict[str, Any]]:
         except (LookupError, UnicodeEncodeError):
             data, bom = text.encode("utf-8", "surrogatepass"), b""
         return bom + data, header
-    if kind in ("json", "pickle"):
+    if kind in ("json", "json-text", "pickle"):
         return body, header
     if kind == "hex":
         raise UnsupportedError("Byte edits only make sense over the original file, which changed "

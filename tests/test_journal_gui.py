@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QPushButton
 from gui.json_document import JsonDocument
 from storage.journal import Journal
 from tests.conftest import ROOT
-from tests.gui_helpers import close_window, launch, wait_documents
+from tests.gui_helpers import close_window, forget_edits, launch, wait_documents
 
 
 def make_files(folder: Path) -> dict[str, Path]:
@@ -71,8 +71,7 @@ def edit_and_journal(qtbot, window, document, edit) -> None:
 
 def discard_and_close(qtbot, window) -> None:
     """Close as a user answering Discard in the unsaved-changes box would."""
-    for document in window.all_documents():
-        document.undo_stack.setClean()
+    forget_edits(window)
     close_window(qtbot, window)
 
 
@@ -320,4 +319,75 @@ def test_files_over_the_limit_are_not_journaled(qtbot, tmp_path, monkeypatch, ca
     edit_and_journal(qtbot, window, document, lambda d: set_json_name(d, "big"))
     assert entries(settings_dir) == []
     assert "Not journaling" in caplog.text
+    discard_and_close(qtbot, window)
+
+
+def type_json(qtbot, document: JsonDocument, text: str) -> None:
+    """Replace the text view's text by typing, and wait for its reparse."""
+    editor = document.text_view.editor
+    editor.selectAll()
+    qtbot.keyClicks(editor, text)
+    qtbot.waitUntil(lambda: not document.text_view.pending())
+
+
+def test_unparsed_json_text_is_journaled_and_restored_with_its_error(qtbot, tmp_path) -> None:
+    settings_dir = tmp_path / "settings"
+    files = make_files(tmp_path / "files")
+    broken = files["json"].with_name("broken.json")
+    broken.write_text('{"a": [1,, 2]}\n')
+    window = launch(qtbot, settings_dir, files["json"], broken)
+    broken_doc, good_doc = sorted(wait_documents(qtbot, window, 2), key=lambda d: d.path)
+    assert broken_doc.doc is None and not broken_doc.is_modified()
+    edit_and_journal(qtbot, window, broken_doc, lambda d: type_json(qtbot, d, '{"a": [1, 2,'))
+    good_doc.set_mode("text")
+    edit_and_journal(qtbot, window, good_doc, lambda d: type_json(qtbot, d, '{"name": "half'))
+    assert good_doc.doc.root["name"] == "demo" and good_doc.text_view.error is not None
+    assert sorted(e.kind for e in entries(settings_dir)) == ["json-text", "json-text"]
+    crash_in_process(qtbot, window, settings_dir)
+
+    window = launch(qtbot, settings_dir)
+    qtbot.waitUntil(lambda: restore_notice(window) is not None)
+    restore_notice(window).findChild(QPushButton, "restoreButton").click()
+    documents = wait_documents(qtbot, window, 2)
+    qtbot.waitUntil(lambda: all(d.is_modified() for d in documents))
+    qtbot.waitUntil(lambda: entries(settings_dir, "recovered") == [])
+    broken_doc, good_doc = sorted(documents, key=lambda d: d.path)
+    for document, text in ((broken_doc, '{"a": [1, 2,'), (good_doc, '{"name": "half')):
+        assert document.mode() == "text" and document.text_view.text() == text
+        assert document.text_view.error is not None  # the located parse error is shown
+        assert document.text_view.status.text()
+    assert good_doc.doc.root["name"] == "demo"  # the tree keeps the last valid value
+    window.activate_document(good_doc)
+    assert window.isWindowModified()
+    window.grab().save("/tmp/journal-json-text-restored.png")
+    assert good_doc.undo_stack.count() == 0  # typing in the text view is not on the stack
+
+    type_json(qtbot, broken_doc, '{"a": [1, 2, 3]}')  # fixed: it parses and saves
+    window.activate_document(broken_doc)
+    assert window.save_current()
+    assert json.loads(broken.read_text()) == {"a": [1, 2, 3]}
+    assert json.loads(files["json"].read_text())["name"] == "demo"
+    discard_and_close(qtbot, window)
+
+
+def test_unparsed_json_text_of_a_changed_file_is_restored_as_a_copy(qtbot, tmp_path) -> None:
+    settings_dir = tmp_path / "settings"
+    files = make_files(tmp_path / "files")
+    window = launch(qtbot, settings_dir, files["json"])
+    (document,) = wait_documents(qtbot, window, 1)
+    document.set_mode("text")
+    edit_and_journal(qtbot, window, document, lambda d: type_json(qtbot, d, '[1, 2'))
+    crash_in_process(qtbot, window, settings_dir)
+
+    files["json"].write_text("[]\n")
+    window = launch(qtbot, settings_dir)
+    qtbot.waitUntil(lambda: restore_notice(window) is not None)
+    restore_notice(window).findChild(QPushButton, "restoreButton").click()
+    copy = files["json"].with_name("data (recovered).json")
+    qtbot.waitUntil(copy.exists)
+    assert copy.read_text() == "[1, 2" and files["json"].read_text() == "[]\n"
+    qtbot.waitUntil(lambda: window.find_document(str(copy)) is not None)
+    copied = window.find_document(str(copy))
+    qtbot.waitUntil(lambda: copied.is_loaded)
+    assert copied.doc is None and copied.text_view.text() == "[1, 2"
     discard_and_close(qtbot, window)
