@@ -8,11 +8,14 @@ API, and each format's tab subclasses it with its real viewer and editor.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import Signal, Slot
 from PySide6.QtGui import QUndoStack
 from PySide6.QtWidgets import QWidget
+
+from .workers import Worker, run_in_worker
 
 
 class Document(QWidget):
@@ -32,6 +35,8 @@ class Document(QWidget):
         self.undo_stack.cleanChanged.connect(self._on_clean_changed)
         self._pending_view_state: dict[str, Any] = {}
         self.is_loaded = False
+        self._worker: Worker | None = None  # the newest load (see run_latest)
+        self._generation = 0
 
     @Slot(bool)
     def _on_clean_changed(self, clean: bool) -> None:
@@ -100,6 +105,25 @@ class Document(QWidget):
     def mark_loaded(self) -> None:
         self.is_loaded = True
         self.loaded.emit()
+
+    # -- loading on a worker: only the newest request is answered ---------------------------
+    def run_latest(self, fn: Callable[..., Any], *args: Any,
+                   on_result: Callable[[int, Any], None],
+                   on_error: Callable[[int, BaseException], None]) -> None:
+        """Run ``fn(*args)`` on a worker, cancelling the previous load; the callbacks get the
+        request's generation, so a handler can drop an answer that is no longer the newest."""
+        self._generation += 1
+        generation = self._generation
+        if self._worker is not None:
+            self._worker.cancel()
+        self._worker = run_in_worker(fn, *args, on_result=lambda value: on_result(generation, value),
+                                     on_error=lambda exc: on_error(generation, exc))
+
+    def cancel_latest(self) -> None:
+        """Stop the newest load; whatever it still answers is dropped."""
+        self._generation += 1
+        if self._worker is not None:
+            self._worker.cancel()
 
     def close_document(self) -> None:
         """Stop background work before the widget goes away."""

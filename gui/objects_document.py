@@ -37,7 +37,7 @@ from .objects_safety import SafetyBar
 from .objects_shelf import ShelfPanel
 from .objects_trust import TrustMixin
 from .objects_view import ObjectsView
-from .workers import Worker, run_in_worker, run_with_progress
+from .workers import run_in_worker, run_with_progress
 
 PROTOCOLS = (0, 1, 2, 3, 4, 5)
 
@@ -51,8 +51,6 @@ class ObjectsDocument(TrustMixin, Document):
         self.shelf_models: dict[str, ObjectTreeModel] = {}
         self.shelf_raw: dict[str, bytes] = {}
         self.trusted = False
-        self._worker: Worker | None = None
-        self._generation = 0
         self._key_generation = 0
         self.disk = DiskGuard(self)
         self.stack = QStackedWidget(self)
@@ -109,22 +107,14 @@ class ObjectsDocument(TrustMixin, Document):
 
     # -- loading ---------------------------------------------------------------------------------
     def reload(self) -> None:
-        self._generation += 1
-        generation = self._generation
         self.stack.setCurrentIndex(0)
         self.disk.record()  # before the read: a change while reading shows the bar
-        if self._worker is not None:
-            self._worker.cancel()
-        self._worker = run_in_worker(
-            open_objects, self.path, self.format,
-            on_result=lambda result: self._on_loaded(generation, result),
-            on_error=lambda exc: self._on_failed(generation, exc))
+        self.run_latest(open_objects, self.path, self.format, on_result=self._on_loaded,
+                        on_error=self._on_failed)
 
     @Slot()
     def _on_cancel(self) -> None:
-        self._generation += 1
-        if self._worker is not None:
-            self._worker.cancel()
+        self.cancel_latest()
         self._show_error("Opening was cancelled.")
 
     def _on_failed(self, generation: int, exc: BaseException) -> None:
@@ -349,10 +339,8 @@ class ObjectsDocument(TrustMixin, Document):
 
     def close_document(self) -> None:
         self.disk.stop()
-        self._generation += 1
+        self.cancel_latest()
         self._key_generation += 1
-        if self._worker is not None:
-            self._worker.cancel()
         if self.view.array_pane is not None:
             self.view.array_pane.stop()
         if self.result is not None and self.result.shelf is not None:

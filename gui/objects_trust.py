@@ -8,6 +8,7 @@ views and generation counter.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from PySide6.QtCore import Slot
@@ -15,8 +16,6 @@ from PySide6.QtWidgets import QMessageBox
 
 from storage.errors import KnownError
 from storage.object_doc import ObjectDoc
-
-from .workers import run_in_worker
 
 
 class TrustMixin:
@@ -48,17 +47,13 @@ class TrustMixin:
         from storage.trusted_load import trusted_load
 
         key = self.shelf_panel.current_key() if self.shelf_panel is not None else None
-        self._generation += 1
-        generation = self._generation
         self.loading_label.setText(f"Loading {self.title()} in a separate process…")
         self.stack.setCurrentIndex(0)
         kwargs: dict[str, Any] = {}
         if key is not None:
             kwargs["key"] = key.encode("utf-8", "surrogateescape")
-        self._worker = run_in_worker(
-            trusted_load, self.path, self.format, **kwargs,
-            on_result=lambda loaded: self._on_trusted(generation, loaded),
-            on_error=lambda exc: self._on_trusted_failed(generation, exc))
+        self.run_latest(partial(trusted_load, **kwargs), self.path, self.format,
+                        on_result=self._on_trusted, on_error=self._on_trusted_failed)
 
     def _on_trusted(self, generation: int, loaded: Any) -> None:
         if generation != self._generation:

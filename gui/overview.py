@@ -32,7 +32,6 @@ from .document import Document
 from .formatting import human_size
 from .loading_page import LoadingPage
 from .value_tree_model import ValueTreeModel, column_header
-from .workers import Worker, run_in_worker
 
 _SEVERITY_COLOURS = {"dangerous": "#b42318", "suspicious": "#9a6700", "info": "#475467"}
 
@@ -94,8 +93,6 @@ class OverviewDocument(Document):
     def __init__(self, path: str, fmt: str, parent: QWidget | None = None) -> None:
         super().__init__(path, fmt, parent)
         self.report: dict[str, Any] | None = None
-        self._worker: Worker | None = None
-        self._generation = 0
 
         self.stack = QStackedWidget(self)
         layout = QVBoxLayout(self)
@@ -175,21 +172,13 @@ class OverviewDocument(Document):
 
     # -- loading -----------------------------------------------------------------------------
     def reload(self) -> None:
-        self._generation += 1
-        generation = self._generation
         self.stack.setCurrentIndex(0)
-        if self._worker is not None:
-            self._worker.cancel()
-        self._worker = run_in_worker(
-            load_overview, self.path, self.format,
-            on_result=lambda report: self._on_loaded(generation, report),
-            on_error=lambda exc: self._on_failed(generation, exc))
+        self.run_latest(load_overview, self.path, self.format, on_result=self._on_loaded,
+                        on_error=self._on_failed)
 
     @Slot()
     def _on_cancel(self) -> None:
-        self._generation += 1  # whatever arrives now is dropped
-        if self._worker is not None:
-            self._worker.cancel()
+        self.cancel_latest()  # whatever arrives now is dropped
         self.loading_label.setText(f"Stopped reading {self.title()}. Close the tab or reload.")
         self.cancel_button.setEnabled(False)
 
@@ -280,9 +269,7 @@ class OverviewDocument(Document):
                 self.summary_view.scrollTo(index)
 
     def close_document(self) -> None:
-        self._generation += 1
-        if self._worker is not None:
-            self._worker.cancel()
+        self.cancel_latest()
 
 
 def _esc(text: str) -> str:
