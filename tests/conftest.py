@@ -45,3 +45,66 @@ def corpus_dir(*parts: str) -> Path:
     if not folder.is_dir():
         pytest.skip(f"test corpus {folder} is absent (it lives in ../shared/corpus beside the repo)")
     return folder
+
+
+# --- PostgreSQL: a real server for the SQL tests (see tests/pg_server.py) -----------------------
+
+def _pg_unavailable(reason: str) -> None:
+    """Skip with the reason; under CI a missing server is a failure, never a skip."""
+    if os.environ.get("CI"):
+        pytest.fail(f"CI needs a PostgreSQL server and has none: {reason}")
+    pytest.skip(f"no PostgreSQL server: {reason}")
+
+
+@pytest.fixture(scope="session")
+def pg_server_url():
+    """The URL of a running PostgreSQL server: $DATASHELF_PG_URL (set by .ci/run), or one
+    started here from the installed binaries and stopped after the session."""
+    from tests import pg_server
+
+    given = os.environ.get(pg_server.ENV_URL)
+    if given:
+        yield given
+        return
+    if pg_server.find_bin() is None:
+        _pg_unavailable("initdb/pg_ctl not found (install the 'postgresql' system package)")
+    import shutil
+    import tempfile
+
+    # Not pytest's tmp_path: that is private to this user, and the server runs as 'postgres'
+    # when the tests run as root.
+    folder = tempfile.mkdtemp(prefix="datashelf-pg-")
+    try:
+        url = pg_server.start(folder)
+    except Exception as exc:
+        detail = getattr(exc, "stderr", b"") or b""
+        _pg_unavailable(f"{exc} {detail.decode(errors='replace') if isinstance(detail, bytes) else detail}")
+    try:
+        yield url
+    finally:
+        pg_server.stop(folder)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def pg_url(pg_server_url: str):
+    """A fresh, empty PostgreSQL database for one test (dropped afterwards); its SQLAlchemy URL."""
+    import uuid
+
+    import sqlalchemy as sa
+
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        _pg_unavailable("the psycopg driver is not installed (pip install 'psycopg[binary]')")
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(pg_server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    base = sa.engine.make_url(pg_server_url)
+    try:
+        yield base.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
