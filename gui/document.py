@@ -55,6 +55,10 @@ class Document(QWidget):
         except OSError:
             return None
 
+    def stamp_path(self) -> str | None:
+        """The file whose size, mtime and hash tell whether the document changed on disk."""
+        return self.path
+
     # -- saving: read-only documents keep these defaults ------------------------------------
     def can_save(self) -> bool:
         return False

@@ -1,9 +1,9 @@
 """What each document journals for crash recovery, and how it takes it back as one undo step.
 
 The document classes call these from their ``journal_payload`` / ``restore_from_journal``
-overrides, so the formats' own modules stay small. Shelves are not journaled: their edits
-are spread over per-key trees loaded on demand, and a faithful replay of key adds, renames
-and deletes needs more than a payload of values; their documents return None.
+overrides, so the formats' own modules stay small. A shelf journals its key order and every
+changed value (pending key edits plus values edited in their trees, see
+:mod:`storage.shelf_journal`).
 """
 
 from __future__ import annotations
@@ -203,6 +203,8 @@ def objects_payload(document: ObjectsDocument) -> bytes | None:
     from storage.errors import KnownError
 
     result = document.result
+    if result is not None and result.shelf is not None and not document.trusted:
+        return _shelf_payload(document)
     if (result is None or result.shelf is not None or result.kind not in ("pickle", "joblib")
             or result.doc is None or result.doc.read_only or document.trusted):
         return None
@@ -215,10 +217,62 @@ def objects_payload(document: ObjectsDocument) -> bytes | None:
                            "protocol": protocol}, body)
 
 
+def _shelf_payload(document: ObjectsDocument) -> bytes | None:
+    from storage.errors import KnownError
+    from storage.shelf_journal import pack_shelf
+
+    result = document.result
+    edited: dict[str, bytes] = {}
+    for key, model in list(document.shelf_models.items()):
+        if model.doc.read_only:
+            continue
+        protocol = result.shelf_protocols.get(key)
+        try:
+            data = model.doc.dumps(protocol if protocol is not None else model.doc.protocol or 4)
+        except (KnownError, RecursionError):
+            continue
+        if data != document.shelf_raw.get(key):
+            edited[key] = data
+    return pack_shelf(result.shelf, edited)
+
+
+def _shelf_restore(document: ObjectsDocument, payload: bytes) -> None:
+    from storage.shelf_journal import apply_state, state_of
+
+    shelf = document.result.shelf
+    order, changes = state_of(payload)
+    old_order, old_changes = shelf.pending_state()
+    old_models = (dict(document.shelf_models), dict(document.shelf_raw))
+
+    def show(state: tuple, models: tuple[dict, dict] | None) -> None:
+        if models is None:  # the recovered values replace any loaded tree
+            apply_state(shelf, *state)
+            document.shelf_models.clear()
+            document.shelf_raw.clear()
+        else:
+            shelf.set_pending_state(*state)
+            document.shelf_models.clear()
+            document.shelf_models.update(models[0])
+            document.shelf_raw.clear()
+            document.shelf_raw.update(models[1])
+        document.shelf_panel.refresh()
+        document._on_key_selected(document.shelf_panel.current_key() or "")
+
+    apply_state(shelf, order, changes)  # fails here, before anything is pushed, if it does not fit
+    shelf.set_pending_state(old_order, old_changes)
+    document.undo_stack.push(SwapContentCommand(lambda: show((order, changes), None),
+                                                lambda: show((old_order, old_changes), old_models)))
+
+
 def objects_restore(document: ObjectsDocument, payload: bytes) -> None:
     from storage.objects_file import objects_from_bytes
 
-    _kind, header, body = _expect(payload, "pickle")
+    kind, header, body = _expect(payload, "pickle", "shelf")
+    if kind == "shelf":
+        if document.result is None or document.result.shelf is None:
+            raise UnsupportedError(f"{document.title()} is not a shelf: it cannot take back shelf edits.")
+        _shelf_restore(document, payload)
+        return
     result = document.result
     if result is None or result.shelf is not None or result.doc is None or result.doc.read_only:
         raise UnsupportedError(f"{document.title()} cannot take back pickle edits.")

@@ -32,6 +32,7 @@ from PySide6.QtCore import QObject, QTimer, Slot
 from shiboken6 import isValid
 
 from storage import journal as journal_module
+from storage.atomic import remove_stale_temporaries
 from storage.errors import KnownError
 from storage.journal import (
     FileStamp,
@@ -74,7 +75,7 @@ def write_entry(journal: Journal, entry: JournalEntry, make: Callable[[], bytes 
         journal.drop(entry.path)
         return entry.stamp
     entry.kind = kind_of(payload)
-    entry.stamp = complete_stamp(entry.path, entry.stamp)
+    entry.stamp = complete_stamp(entry.stamp_path, entry.stamp)
     journal.write(entry, payload)
     return entry.stamp
 
@@ -137,9 +138,19 @@ class JournalManager(QObject):
     # -- following the documents ----------------------------------------------------------------
     @Slot(object)
     def _on_document_opened(self, document: Document) -> None:
-        self._stamps[document] = stamp_of(document.path) if document.path else None
+        self._stamps[document] = _stamp(document)
         document.undo_stack.indexChanged.connect(lambda _i, d=document: self.document_changed(d))
         document.modifiedChanged.connect(lambda modified, d=document: self._on_modified(d, modified))
+        if document.path and os.path.isfile(document.path):
+            # A save killed mid-way (a crash, a power cut) leaves its hidden temporary beside the file.
+            run_in_worker(remove_stale_temporaries, os.path.dirname(os.path.abspath(document.path)),
+                          on_result=self._on_leftovers_removed)
+
+    def _on_leftovers_removed(self, removed: list[str]) -> None:
+        if removed:
+            log.info("Removed temporary files of interrupted saves: %s", ", ".join(removed))
+            self.window.statusBar().showMessage(
+                f"Removed {len(removed)} temporary file(s) left by an interrupted save", 5000)
 
     def _on_modified(self, document: Document, modified: bool) -> None:
         if not _alive(document):
@@ -150,7 +161,7 @@ class JournalManager(QObject):
         # Saved (or undone back to what is on disk): the file is the truth again.
         if document in self._pending:
             self._pending.remove(document)
-        self._stamps[document] = stamp_of(document.path) if document.path else None
+        self._stamps[document] = _stamp(document)
         self._drop(document)
 
     def document_changed(self, document: Document) -> None:
@@ -201,6 +212,8 @@ class JournalManager(QObject):
             stamp = self._stamps.get(document)
             entry = JournalEntry(path=document.path, format=document.format, kind="",
                                  title=document.title(), saved_at=time.time(), stamp=stamp)
+            if document.stamp_path() != document.path:
+                entry.extra["stamp_path"] = document.stamp_path()
             self._written[document] = document.path
             check = None
             if racy:
@@ -268,6 +281,11 @@ class JournalManager(QObject):
             self._lock.release()
             (self.journal.folder / LOCK_NAME).unlink()
             self.journal.folder.rmdir()
+
+
+def _stamp(document: Document) -> FileStamp | None:
+    where = document.stamp_path()
+    return stamp_of(where) if where else None
 
 
 def _alive(document: Document) -> bool:

@@ -1,7 +1,8 @@
 """Crash recovery, the restoring side: offer the unsaved edits a crashed session left behind.
 
 At launch (after the session is restored) a notice lists each file and when its edits were
-journaled, with Restore and Discard. Restore checks each original on a worker (size, mtime and
+journaled, with Restore, Choose… (a check box per file: restore some, discard the others) and
+Discard. Restore checks each original on a worker (size, mtime and
 SHA-256 against the values at open time): an unchanged file is opened and its edits applied as
 one undoable step, so the document shows modified and Save writes it. A file that changed or is
 gone is never patched blindly: the edits are written to ``name (recovered).ext`` beside it
@@ -17,12 +18,21 @@ import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, Slot
-from PySide6.QtWidgets import QPushButton
+from PySide6.QtCore import QObject, Qt, Slot
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QVBoxLayout,
+)
 
 from storage.errors import KnownError
 from storage.journal import Journal, JournalEntry, recovered_path
-from storage.journal_payload import write_copy
+from storage.journal_payload import kind_of, write_copy
+from storage.shelf_journal import write_shelf_copy
 
 from .document import Document
 from .workers import run_in_worker
@@ -48,6 +58,8 @@ def check_entries(journal: Journal) -> list[tuple[JournalEntry, Any, bool]]:
 
 def copy_out(entry: JournalEntry, payload: bytes) -> str:
     """Worker body: write the edits to a new file beside the original; return its path."""
+    if kind_of(payload) == "shelf":
+        return write_shelf_copy(entry.path, payload)
     target = recovered_path(entry.path)
     folder = os.path.dirname(target)
     if not os.path.isdir(folder):
@@ -84,12 +96,17 @@ class RestoreOffer(QObject):
         notice.setStyleSheet(notice.styleSheet().replace("#notice-warning", "#restoreNotice"))
         restore = QPushButton("Restore", notice)
         restore.setObjectName("restoreButton")
+        choose = QPushButton("Choose…", notice)
+        choose.setObjectName("chooseRecoveredButton")
+        choose.setToolTip("Pick which files to restore; the others' edits are discarded")
         discard = QPushButton("Discard", notice)
         discard.setObjectName("discardRecoveredButton")
         layout = notice.layout()
         layout.insertWidget(1, restore)
-        layout.insertWidget(2, discard)
+        layout.insertWidget(2, choose)
+        layout.insertWidget(3, discard)
         restore.clicked.connect(self.restore_all)
+        choose.clicked.connect(self.choose)
         discard.clicked.connect(self.discard_all)
         self.notice = notice
         return True
@@ -107,7 +124,24 @@ class RestoreOffer(QObject):
 
     @Slot()
     def restore_all(self) -> None:
+        self.restore(None)
+
+    @Slot()
+    def choose(self) -> None:
+        """A list of the files, each checked: restore the checked ones, discard the others."""
+        dialog = ChooseDialog(self.recovered.entries(), self.window)
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            self.restore(dialog.chosen())
+
+    def restore(self, paths: set[str] | None) -> None:
+        """Restore the entries of ``paths`` (all when None) and discard the rest."""
         self._close_notice()
+        if paths is not None:
+            for entry in self.recovered.entries():
+                if entry.path not in paths:
+                    self.recovered.drop(entry.path)
+            if not paths:
+                return
         self.window.statusBar().showMessage("Checking the files of the unsaved edits…", 3000)
         run_in_worker(check_entries, self.recovered, on_result=self._on_checked,
                       on_error=lambda exc: self._fail("the unsaved edits", exc))
@@ -174,6 +208,46 @@ class RestoreOffer(QObject):
         if self._waiting.pop(os.path.abspath(path), None):
             self.window.notices.show_message(f"Could not restore the edits of {path}: {message}",
                                              "error")
+
+
+class ChooseDialog(QDialog):
+    """Each file with unsaved edits, when they were made and where it is, with a check box."""
+
+    def __init__(self, entries: list[JournalEntry], parent=None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Restore unsaved edits")
+        self.setObjectName("chooseRecoveredDialog")
+        self.list = QListWidget(self)
+        self.list.setObjectName("recoveredList")
+        for entry in entries:
+            item = QListWidgetItem(f"{entry.title} — edited {_when(entry.saved_at)} — "
+                                   f"{_folder(entry.path)}", self.list)
+            item.setData(Qt.ItemDataRole.UserRole, entry.path)
+            item.setToolTip(entry.path)
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(Qt.CheckState.Checked)
+        buttons = QDialogButtonBox(self)
+        ok = buttons.addButton("Restore Checked", QDialogButtonBox.ButtonRole.AcceptRole)
+        ok.setObjectName("restoreCheckedButton")
+        buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        box = QVBoxLayout(self)
+        box.addWidget(QLabel("Restore the unsaved edits of the checked files. The edits of the "
+                             "unchecked files are discarded.", self))
+        box.addWidget(self.list)
+        box.addWidget(buttons)
+        self.resize(640, 300)
+
+    def set_checked(self, path: str, checked: bool) -> None:
+        for row in range(self.list.count()):
+            item = self.list.item(row)
+            if item.data(Qt.ItemDataRole.UserRole) == path:
+                item.setCheckState(Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked)
+
+    def chosen(self) -> set[str]:
+        return {self.list.item(row).data(Qt.ItemDataRole.UserRole) for row in range(self.list.count())
+                if self.list.item(row).checkState() == Qt.CheckState.Checked}
 
 
 def _after_load(document: Document, action: Callable[[Document], None]) -> None:

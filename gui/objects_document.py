@@ -330,6 +330,12 @@ class ObjectsDocument(TrustMixin, Document):
         if isinstance(state.get("selected"), list):
             self.view.select_path(state["selected"])
 
+    def stamp_path(self) -> str | None:
+        """A dbm.dumb shelf is opened by its base name: its ``.dir`` is rewritten by every commit."""
+        if self.path and not os.path.exists(self.path) and os.path.isfile(self.path + ".dir"):
+            return self.path + ".dir"
+        return self.path
+
     def watched_paths(self) -> list[str]:
         """The file, or every file of a shelf (``x.dat`` and ``x.dir``, or ``x.db``)."""
         shelf = self.result.shelf if self.result is not None else None

@@ -5,6 +5,11 @@ original file's permissions, optionally keep the previous version as ``NAME.bak`
 ``os.replace`` it over the destination and fsync the folder. A crash or a full disk at any
 point leaves either the old file or the new one, never a mix; the temporary file is removed
 on failure.
+
+Temporary names carry the writer's process id (``.NAME.ds<pid>-<random>.tmp``), so one left by
+a process that was killed mid-save is recognised later and removed
+(:func:`remove_stale_temporaries`, run when a file of that folder is opened), while a save still
+running in another Datashelf is left alone.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import shutil
 import stat
 import tempfile
@@ -48,10 +54,53 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+_STALE = re.compile(r"^\..+\.ds(\d+)-[^.]*\.tmp$")
+
+
+def _prefix(name: str) -> str:
+    return f".{name}.ds{os.getpid()}-"
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid() or os.name == "nt":  # Windows' os.kill(pid, 0) would end the process
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # EPERM: it exists, run by another user
+        return True
+    return True
+
+
+def stale_temporaries(folder: str | os.PathLike[str]) -> list[Path]:
+    """Temporary files of this writer in ``folder`` whose process is gone (a killed save)."""
+    found = []
+    try:
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                match = _STALE.match(entry.name)
+                if match and not _alive(int(match.group(1))) and entry.is_file(follow_symlinks=False):
+                    found.append(Path(entry.path))
+    except OSError:
+        return []
+    return found
+
+
+def remove_stale_temporaries(folder: str | os.PathLike[str]) -> list[str]:
+    """Remove what :func:`stale_temporaries` finds; return the names removed."""
+    removed = []
+    for path in stale_temporaries(folder):
+        with contextlib.suppress(OSError):
+            path.unlink()
+            removed.append(path.name)
+    return removed
+
+
 def _backup(dest: Path, folder: Path) -> None:
     """Copy ``dest`` to ``NAME.bak`` through a temporary file, so a copy cut short (a full disk)
     leaves the previous ``.bak`` whole instead of a truncated one."""
-    fd, part_name = tempfile.mkstemp(prefix=f".{dest.name}.bak.", suffix=".tmp", dir=folder)
+    fd, part_name = tempfile.mkstemp(prefix=_prefix(dest.name + ".bak"), suffix=".tmp", dir=folder)
     os.close(fd)
     part = Path(part_name)
     try:
@@ -86,7 +135,7 @@ def atomic_writer(
     except OSError as exc:
         raise _explain(dest, exc) from exc
     try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=folder)
+        fd, tmp_name = tempfile.mkstemp(prefix=_prefix(dest.name), suffix=".tmp", dir=folder)
     except OSError as exc:
         raise _explain(dest, exc) from exc
     tmp = Path(tmp_name)

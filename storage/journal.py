@@ -100,17 +100,22 @@ class JournalEntry:
                    payload_sha256=str(data.get("payload_sha256", "")),
                    extra=dict(data.get("extra") or {}))
 
+    @property
+    def stamp_path(self) -> str:
+        """The file whose stamp stands for the document (a dbm.dumb shelf's ``.dir``)."""
+        return str(self.extra.get("stamp_path") or self.path)
+
     def original_changed(self) -> bool:
         """True when the original file is missing or differs from when it was opened."""
         if self.stamp is None:
             return True  # the file was not there (or not readable) at open time: unverified
-        now = stamp_of(self.path)
+        now = stamp_of(self.stamp_path)
         if now is None or (now.size, now.mtime_ns) != (self.stamp.size, self.stamp.mtime_ns):
             return True
         if self.stamp.sha256 is None:
             return True  # never verified: do not apply blindly
         try:
-            return sha256_file(self.path) != self.stamp.sha256
+            return sha256_file(self.stamp_path) != self.stamp.sha256
         except KnownError:
             return True
 

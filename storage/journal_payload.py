@@ -7,7 +7,8 @@ that wrote it (restoring as a copy when the original changed or is gone):
 - ``hex``: the overwritten bytes of the hex view, as (offset, byte) pairs;
 - ``json``: the document as its save would write it (JSON or JSON Lines bytes);
 - ``json-text``: text typed in the JSON text view that does not parse yet, as UTF-8;
-- ``pickle``: the value tree as pickle bytes (plus the kept tail), with the joblib compression.
+- ``pickle``: the value tree as pickle bytes (plus the kept tail), with the joblib compression;
+- ``shelf``: a shelf's key order and changed values (:mod:`storage.shelf_journal`).
 """
 
 from __future__ import annotations
@@ -83,6 +84,9 @@ def file_bytes(payload: bytes) -> tuple[bytes, dict[str, Any]]:
         return bom + data, header
     if kind in ("json", "json-text", "pickle"):
         return body, header
+    if kind == "shelf":
+        raise UnsupportedError("Shelf edits are restored over a copy of the shelf's files "
+                               "(storage.shelf_journal.write_shelf_copy), not as one file.")
     if kind == "hex":
         raise UnsupportedError("Byte edits only make sense over the original file, which changed "
                                "or is gone: they cannot be restored as a copy.")

@@ -227,6 +227,21 @@ class Shelf:
         self.set(new, value)
         self._order.insert(position, self._order.pop())  # keep the key where it was
 
+    def pending_state(self) -> tuple[list[bytes], dict[bytes, bytes | None]]:
+        """The key order and the pending edits (copies), for crash recovery to save and replay."""
+        return list(self._order), dict(self._changes)
+
+    def set_pending_state(self, order: list[bytes], changes: dict[bytes, bytes | None]) -> None:
+        """Put back a state taken by :meth:`pending_state` (a value not in ``changes`` is the one
+        on disk, so every key of ``order`` must be on disk or in ``changes``)."""
+        on_disk = set(self._store.raw_keys())
+        missing = [k for k in order if k not in on_disk and changes.get(k) is None]
+        if missing:
+            raise ValueError(f"{len(missing)} key(s) have no value on disk or in the edits")
+        self._order = list(order)
+        self._present = set(order)
+        self._changes = dict(changes)
+
     def save(self) -> None:
         """Write the pending edits (atomic per file for dbm.dumb, one transaction for SQLite)."""
         if not self._changes:
