@@ -39,6 +39,7 @@ class Database:
     dialect: sa.engine.Dialect = SQLITE_DIALECT
     read_only: bool = False
     statement_timeout: float = STATEMENT_TIMEOUT
+    server_version: str = ""  # e.g. "PostgreSQL 15.18", once connected
 
     def reader(self) -> Any:
         raise NotImplementedError

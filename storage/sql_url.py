@@ -8,11 +8,13 @@ the pip package that installs it.
 from __future__ import annotations
 
 import importlib.util
+import sqlite3
 
 import sqlalchemy as sa
 
-from .sql_db import CONNECT_TIMEOUT, ServerDatabase
+from .sql_db import CONNECT_TIMEOUT, ServerDatabase, SqliteDatabase
 from .sql_errors import DriverMissing, MalformedUrl
+from .sqlite_db import check_header
 
 # The pip package of each DB-API driver SQLAlchemy knows by name.
 DRIVER_PACKAGES = {
@@ -110,6 +112,8 @@ def open_database_url(url: str, password: str | None = None) -> ServerDatabase:
     ``UnknownDatabase``, ``DriverMissing`` or ``MalformedUrl`` with a message for the user.
     """
     parsed = parse_url(url, password)
+    if parsed.get_backend_name() == "sqlite":  # a file: the SQLite path with its safety rules
+        return _sqlite_file(parsed)  # type: ignore[return-value]
     db = ServerDatabase(create_engine(parsed), label_of(parsed))
     conn = db.connect()
     try:
@@ -118,6 +122,16 @@ def open_database_url(url: str, password: str | None = None) -> ServerDatabase:
         raise db.explain(exc) from None
     finally:
         conn.close()
+    return db
+
+
+def _sqlite_file(parsed: sa.URL) -> SqliteDatabase:
+    path = parsed.database or ""
+    if not path or path == ":memory:":
+        raise MalformedUrl("An SQLite URL needs a file: sqlite:///path/to/file.db")
+    check_header(path)  # a clear error unless it is an SQLite database
+    db = SqliteDatabase(path)
+    db.server_version = f"SQLite {sqlite3.sqlite_version}"
     return db
 
 

@@ -44,6 +44,19 @@ def test_connection_errors_say_what_to_do(pg_url: str) -> None:
     assert "datashelf-test-pw" not in redact(pg_url) and "***" in redact(pg_url)
 
 
+def test_an_sqlite_url_opens_the_file_with_its_safety_rules(tmp_path) -> None:
+    import sqlite3
+
+    from storage.sql_db import SqliteDatabase
+
+    sqlite3.connect(tmp_path / "a.db").execute("CREATE TABLE t (x)").connection.commit()
+    assert test_connection(f"sqlite:///{tmp_path / 'a.db'}").startswith("SQLite ")
+    assert isinstance(open_database_url(f"sqlite:///{tmp_path / 'a.db'}"), SqliteDatabase)
+    (tmp_path / "not.db").write_text("hello")
+    with pytest.raises(KnownError, match="not an SQLite database"):
+        open_database_url(f"sqlite:///{tmp_path / 'not.db'}")
+
+
 def test_unreachable_server_fails_fast(pg_url: str) -> None:
     port = pg_server._free_port()
     with pytest.raises(ConnectionLost, match="Cannot reach the server"):
