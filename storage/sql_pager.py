@@ -98,7 +98,9 @@ class Pager:
         else:  # order columns shown whole in the grid are not selected twice
             extra = iter(range(width, width + len(reused)))
             positions = [p if p is not None else next(extra) for p in reused]
-            if len(positions) == 1:
+            if not positions:  # no row key (a view, a table without one): paged by OFFSET
+                keys = [() for _r in rows]
+            elif len(positions) == 1:
                 at = positions[0]
                 keys = [(r[at],) for r in rows]
             else:
