@@ -131,7 +131,9 @@ class BrowseMixin:
         not_null = tuple(c.name for c in shown if c.notnull)
         if table.key is None:  # SQLite: the rowid is never NULL
             not_null += tuple(k for k in table.key_columns if k == table.rowid_name)
-        return QuerySpec(table.name, names, tuple(table.key_columns), tuple(self.sort), tuple(filters),
+        keys = tuple(table.key_columns or table.page_key)  # ctid: a keyless server table's pages
+        not_null += tuple(table.page_key)
+        return QuerySpec(table.name, names, keys, tuple(self.sort), tuple(filters),
                          self.search.text(), with_sizes=len(names) <= SIZES_UP_TO, schema=table.schema,
                          not_null=not_null, types=tuple(c.decl_type for c in shown))
 
@@ -166,7 +168,8 @@ class BrowseMixin:
         if len(table.columns) > MAX_GRID_COLUMNS:
             notes.append(f"showing the first {MAX_GRID_COLUMNS:,} of {len(table.columns):,} columns")
         if not table.key_columns:
-            notes.append(table.key_note or f"a {table.kind}: read-only, paged by OFFSET")
+            how = "by row address (ctid)" if table.page_key else "by OFFSET"
+            notes.append(table.key_note or f"a {table.kind}: read-only, paged {how}")
         if self.filters:
             notes.append("filters: " + "; ".join(f"{f.column} {f.op} {f.value}".strip()
                                                  for f in self.filters))

@@ -95,7 +95,7 @@ class EditingMixin:
         """
         table = self.table
         key = self._key_of(row)
-        if table is None or key is None or self.read_only:
+        if table is None or key is None or self.read_only or not table.editable:
             return
         col = table.columns[column]
         if old is _GRID:
@@ -141,7 +141,7 @@ class EditingMixin:
         return pks[0].name if len(pks) == 1 and pks[0].decl_type.upper() == "INTEGER" else None
 
     def insert_row(self) -> None:
-        if self.table is None or self.read_only:
+        if self.table is None or self.read_only or not self.table.editable:
             return
         self.undo_stack.push(InsertRow(self, self.table.name, {}, self.table.key_columns,
                                        schema=self.table.schema))
@@ -149,7 +149,7 @@ class EditingMixin:
     def duplicate_row(self) -> None:
         table = self.table
         key = self._key_of(self.grid.currentIndex().row())
-        if table is None or key is None or self.read_only:
+        if table is None or key is None or self.read_only or not table.editable:
             return
         alias = self._rowid_alias()
         # A server's generated key (serial, a DEFAULT) gets a new value; others are copied.
@@ -168,7 +168,7 @@ class EditingMixin:
 
     def delete_rows(self) -> None:
         table = self.table
-        if table is None or self.read_only:
+        if table is None or self.read_only or not table.editable:
             return
         rows = sorted({i.row() for i in self.grid.selectionModel().selectedIndexes()}
                       or {self.grid.currentIndex().row()})

@@ -71,8 +71,10 @@ def load_pg_schema(conn: Any) -> Schema:
     schema = Schema()
     schema.schemas = [str(r[0]) for r in conn.execute(_SCHEMAS).fetchall()]
     by_oid: dict[int, Table] = {}
+    relkinds: dict[int, str] = {}
     for oid, space, name, kind, sql in conn.execute(_RELATIONS).fetchall():
         table = Table(str(name), _KINDS[kind], sql=str(sql or ""), schema=str(space))
+        relkinds[id(table)] = kind
         if kind == "f":
             table.key_note = "a foreign table: read-only"
         by_oid[oid] = table
@@ -98,11 +100,19 @@ def load_pg_schema(conn: Any) -> Schema:
         if col is not None and col.foreign_key is None:
             other = target if space == "public" else f"{space}.{target}"
             col.foreign_key = ForeignKey(str(other), str(target_col))
-    for table in schema.tables:
-        if table.key is None:
+    for table in schema.tables + schema.materialized:
+        plain = relkinds[id(table)] in ("r", "m")  # a partitioned or foreign table has no usable ctid
+        if table.kind == "table" and table.key:
+            continue
+        table.key = table.key if table.kind == "table" else None
+        if table.kind == "table":
             table.key = []
-            table.key_note = table.key_note or ("no primary key or unique NOT NULL key: rows are paged "
-                                                "by OFFSET and cannot be edited")
+        if plain:
+            table.page_key = ["ctid"]
+        if table.kind == "table":
+            how = ("paged by the physical row address (ctid)" if plain else "paged by OFFSET")
+            table.key_note = table.key_note or (f"no primary key or unique NOT NULL key: rows are {how} "
+                                                "and cannot be edited")
     for space, name, table_name, sql in conn.execute(_INDEXES).fetchall():
         schema.indexes.append(SchemaObject(str(name), "index", str(table_name), str(sql), str(space)))
     for space, name, table_name, sql in conn.execute(_TRIGGERS).fetchall():

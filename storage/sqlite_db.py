@@ -198,6 +198,7 @@ class Table:
     schema: str | None = None  # a server's schema (PostgreSQL's namespace); None for SQLite
     key: list[str] | None = None  # a server table's row key: primary key or unique NOT NULL key
     key_note: str = ""  # why a server table has no row key, for the user
+    page_key: list[str] = field(default_factory=list)  # pages a keyless server table (ctid)
 
     @property
     def qualified(self) -> str:

@@ -188,3 +188,30 @@ def test_dropped_connection_while_paging_reconnects(qtbot, pg_url: str) -> None:
 
 def test_errors_are_known_errors() -> None:
     assert issubclass(ConnectionLost, KnownError) and issubclass(WrongPassword, KnownError)
+
+
+def test_a_table_without_a_key_pages_by_ctid_in_every_direction(pg_url: str) -> None:
+    from storage.sql_query import Pager, QuerySpec, SortKey
+
+    run(pg_url, "CREATE TABLE bag (v int, w text); INSERT INTO bag SELECT g % 5, 'w' || g "
+                "FROM generate_series(1, 100) g; DELETE FROM bag WHERE v = 3; UPDATE bag SET w = w || '!' "
+                "WHERE v = 1")  # holes and moved rows
+    db = open_database_url(pg_url)
+    table = db.load_schema().find("bag")
+    assert table.key_columns == [] and table.page_key == ["ctid"] and "ctid" in table.key_note
+    reader = db.reader()
+    try:
+        for sort in ((), (SortKey("v", True),)):
+            spec = QuerySpec("bag", ("v", "w"), ("ctid",), sort, schema="public", not_null=("ctid",),
+                             types=("integer", "text"))
+            pager = Pager(spec, 7, db.dialect)
+            pager.total = reader.run(lambda c, p=pager: p.count(c))
+            pages = [reader.run(lambda c, n=n, p=pager: p.fetch(c, n)).values
+                     for n in reversed(range((pager.total + 6) // 7))]
+            got = sorted(w for page in pages for _v, w in page)
+            every = reader.run(lambda c: c.execute("SELECT w FROM bag").fetchall())
+            assert got == sorted(r[0] for r in every)
+            assert len(got) == 80
+    finally:
+        reader.close()
+        db.close()
