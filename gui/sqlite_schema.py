@@ -28,6 +28,7 @@ class SchemaTreeMixin:
         self.tree.header().resizeSection(1, 70)
         self.tree.header().resizeSection(2, 70)
         self.tree.currentItemChanged.connect(self._on_tree_current)
+        self.tree.itemExpanded.connect(self._on_tree_expanded)
         return self.tree
 
     def _fill_tree(self) -> None:
@@ -35,6 +36,7 @@ class SchemaTreeMixin:
         assert schema is not None
         self.tree.clear()
         self._items: dict[str, QTreeWidgetItem] = {}
+        self._lazy_columns = len(schema.tables) + len(schema.views) + len(schema.materialized) > LAZY_FROM
         if not schema.schemas:
             self._fill_groups(self.tree.invisibleRootItem(), schema.tables, schema.views, [],
                               schema.indexes, schema.triggers)
@@ -66,24 +68,24 @@ class SchemaTreeMixin:
                 if table.key_note:
                     item.setToolTip(3, table.key_note)
                 self._items[table.qualified] = item
-                for col in table.columns:
-                    details = []
-                    if col.pk:
-                        details.append("PK" if col.pk == 1 else f"PK {col.pk}")
-                    if col.notnull:
-                        details.append("NOT NULL")
-                    if col.default is not None:
-                        details.append(f"DEFAULT {col.default}")
-                    if col.foreign_key:
-                        target = col.foreign_key.column or "?"
-                        details.append(f"→ {col.foreign_key.table}.{target}")
-                    QTreeWidgetItem(item, [col.name, "", col.decl_type, " ".join(details)])
+                if self._lazy_columns:  # a big schema: columns are listed when the table is expanded
+                    item.setChildIndicatorPolicy(QTreeWidgetItem.ChildIndicatorPolicy.ShowIndicator)
+                else:
+                    _add_columns(item, table)
             group.setExpanded(True)
         for title, objects in (("Indexes", indexes), ("Triggers", triggers)):
             group = QTreeWidgetItem(parent, [f"{title} ({len(objects)})"])
             for obj in objects:
                 child = QTreeWidgetItem(group, [obj.name, "", obj.kind, f"on {obj.table}"])
                 child.setToolTip(0, obj.sql)
+
+    @Slot(QTreeWidgetItem)
+    def _on_tree_expanded(self, item: QTreeWidgetItem) -> None:
+        name = item.data(0, Qt.ItemDataRole.UserRole)
+        if self._lazy_columns and item.childCount() == 0 and isinstance(name, str) and self.schema:
+            table = self.schema.find(name)
+            if table is not None:
+                _add_columns(item, table)
 
     def _table_item(self, name: Any) -> QTreeWidgetItem | None:
         return self._items.get(name) if isinstance(name, str) else None
@@ -131,3 +133,21 @@ class SchemaTreeMixin:
         self.search.blockSignals(False)
         self._apply_query()
         self.viewStateChanged.emit()
+
+
+LAZY_FROM = 300  # tables: above this, a table's columns are added to the tree when it is expanded
+
+
+def _add_columns(item: QTreeWidgetItem, table: Any) -> None:
+    for col in table.columns:
+        details = []
+        if col.pk:
+            details.append("PK" if col.pk == 1 else f"PK {col.pk}")
+        if col.notnull:
+            details.append("NOT NULL")
+        if col.default is not None:
+            details.append(f"DEFAULT {col.default}")
+        if col.foreign_key:
+            target = col.foreign_key.column or "?"
+            details.append(f"→ {col.foreign_key.table}.{target}")
+        QTreeWidgetItem(item, [col.name, "", col.decl_type, " ".join(details)])

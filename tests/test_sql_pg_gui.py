@@ -248,3 +248,16 @@ def test_csv_import_into_new_and_existing_tables_on_postgres(qtbot, pg_url: str,
     finally:
         db.close()
     document.close_document()
+
+
+def test_a_big_schema_lists_columns_when_a_table_is_expanded(qtbot, pg_url: str) -> None:
+    run(pg_url, "DO $$ BEGIN FOR i IN 1..320 LOOP EXECUTE format("
+                "'CREATE TABLE %I (id int PRIMARY KEY, \"a b\" text, c date)', 'tbl_' || i); "
+                "END LOOP; END $$")
+    document = open_pg(qtbot, pg_url)
+    item = document._table_item("tbl_7")
+    assert item is not None and item.childCount() == 0  # columns not built for 320 tables up front
+    document.tree.expandItem(item)
+    assert [item.child(i).text(0) for i in range(item.childCount())] == ["id", "a b", "c"]
+    assert item.child(0).text(3) == "PK NOT NULL"
+    document.close_document()
