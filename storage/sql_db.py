@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 
 from .errors import KnownError
-from .sql_errors import ConnectionLost, explain_server
+from .sql_errors import explain_server
 from .sqlite_db import SQL_ERRORS, Interrupted, Reader, Schema, connect_writer, explain, load_schema
 
 T = TypeVar("T")
@@ -189,18 +189,19 @@ class ServerReader:
                 raise
             except Exception as exc:
                 error = self.db.explain(exc)
-                if isinstance(error, ConnectionLost | KnownError) and self.conn is not None \
-                        and self.db.is_broken(self.conn):
-                    self.conn = None
+                if self.conn is not None and self.db.is_broken(self.conn):
+                    self.conn = None  # replaced at the next run: paging goes on after a reconnect
                 if type(exc).__module__.startswith(("psycopg", "sqlalchemy")) or isinstance(exc, OSError):
                     raise error from None
                 raise
 
     def interrupt(self) -> None:
+        """Ask the server to stop the running statement, from a short thread of its own: the
+        cancel request opens a connection, and the GUI thread must not wait for a slow network."""
         conn = self.conn
-        if self._closed or conn is None:
+        if self._closed or conn is None or not self.lock.locked():
             return
-        self.db.cancel(conn)
+        threading.Thread(target=self.db.cancel, args=(conn,), name="datashelf-cancel", daemon=True).start()
 
     def close(self) -> None:
         self.interrupt()

@@ -97,6 +97,8 @@ def create_engine(parsed: sa.URL) -> sa.Engine:
     if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() in ("psycopg", "psycopg2"):
         connect_args["connect_timeout"] = CONNECT_TIMEOUT
         connect_args["application_name"] = "Datashelf"
+        # A server that vanished from the network (no reset) is noticed in seconds, not minutes.
+        connect_args.update(keepalives=1, keepalives_idle=15, keepalives_interval=5, keepalives_count=3)
     try:
         return sa.create_engine(parsed, poolclass=sa.pool.NullPool, connect_args=connect_args)
     except (sa.exc.NoSuchModuleError, ImportError) as exc:

@@ -164,6 +164,16 @@ def test_server_down_keeps_the_failed_edit_pending_then_reconnect_and_retry(qtbo
     assert (0, 1) not in document.model.failed_edits
     document.undo_stack.undo()
     assert scalar(url, "SELECT v FROM t WHERE id = 1") == "v1"
+    # a redo that cannot be written while the server is down: pending again, the stack stays true
+    pg_server.stop(folder)
+    document.undo_stack.redo()
+    assert document.undo_stack.count() == 0 and len(document.pending_edits) == 1
+    assert document.model.index(0, 1).data() == "typed while down"
+    pg_server.restart(folder)
+    document.discard_pending_edits()
+    assert not document.pending_edits and (0, 1) not in document.model.failed_edits
+    assert not document.server_bar.isVisibleTo(document) or "Connection lost" in document.server_label.text()
+    assert scalar(url, "SELECT v FROM t WHERE id = 1") == "v1"
     document.close_document()
 
 
