@@ -110,6 +110,14 @@ class SqliteDatabase(Database):
         return explain(exc, self.path, table)
 
 
+def _named(dialect: sa.engine.Dialect) -> sa.engine.Dialect:
+    """The dialect compiling ``:name`` parameters (run through ``text()`` by _SqlaConnection)."""
+    named = type(dialect)(paramstyle="named")
+    named.server_version_info = dialect.server_version_info
+    named.default_schema_name = dialect.default_schema_name
+    return named
+
+
 def as_database(target: Database | str) -> Database:
     """A :class:`Database` for a path (the storage functions' older signature) or the database itself."""
     return target if isinstance(target, Database) else SqliteDatabase(target)
@@ -138,16 +146,25 @@ class _Cursor:
 
 
 class _SqlaConnection:
-    """``execute(sql, params)`` over SQLAlchemy's ``Connection.exec_driver_sql``."""
+    """``execute(sql, params)`` over SQLAlchemy's connection, for any dialect.
+
+    Statements are compiled with ``:name`` parameters (see :meth:`ServerDatabase.dialect`);
+    ``text()`` turns them into the driver's own style (qmark, format, numeric…). Without
+    parameters the SQL goes to the driver untouched, as the user typed it.
+    """
 
     def __init__(self, conn: sa.Connection) -> None:
         self.sa = conn
 
     def execute(self, sql: str, params: Any = None) -> _Cursor:
-        return _Cursor(self.sa.exec_driver_sql(sql, params if params else ()))
+        if not params:
+            return _Cursor(self.sa.exec_driver_sql(sql))
+        if isinstance(params, dict):
+            return _Cursor(self.sa.execute(sa.text(sql), params))
+        return _Cursor(self.sa.exec_driver_sql(sql, tuple(params)))
 
     def executemany(self, sql: str, rows: Any) -> None:
-        self.sa.exec_driver_sql(sql, list(rows))
+        self.sa.execute(sa.text(sql), [dict(r) for r in rows])
 
     @property
     def broken(self) -> bool:
@@ -223,7 +240,7 @@ class ServerDatabase(Database):
         self.url = engine.url
         self.kind = engine.dialect.name
         self.label = label
-        self.dialect = engine.dialect
+        self.dialect = engine.dialect if self.kind == "postgresql" else _named(engine.dialect)
         self.read_only = False
         self.statement_timeout = STATEMENT_TIMEOUT
         self.server_version = ""
