@@ -157,6 +157,7 @@ class SqliteDocument(LiveRefreshMixin, SchemaTreeMixin, BrowseMixin, EditingMixi
                                       "Off: each edit is written at once in its own transaction.")
         self.read_only_box.toggled.connect(self._on_read_only_toggled)
         self.mode_label = QLabel(page)
+        self.mode_label.setWordWrap(True)  # a long mode line wraps instead of squeezing the tree
         browse = self._build_browse(page)
         self.insert_button = QPushButton("Insert row", page)
         self.insert_button.clicked.connect(self.insert_row)

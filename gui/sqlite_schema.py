@@ -61,7 +61,8 @@ class SchemaTreeMixin:
                 details = "WITHOUT ROWID" if table.without_rowid else table.error
                 if table.kind == "table" and table.key is not None and not table.key:
                     details = details or "no key: read-only"
-                item = QTreeWidgetItem(group, [table.name, "", table.kind, details])
+                kind = "mat. view" if table.kind == "materialized view" else table.kind
+                item = QTreeWidgetItem(group, [table.name, "", kind, details])
                 item.setTextAlignment(1, Qt.AlignmentFlag.AlignRight)
                 item.setData(0, Qt.ItemDataRole.UserRole, table.qualified)
                 item.setToolTip(0, table.sql)
