@@ -457,8 +457,8 @@ class MainWindow(QMainWindow):
         else:
             self.setWindowTitle(f"{document.title()}[*] — Datashelf")
             self.setWindowModified(document.is_modified())
-            self.path_label.setText(document.path or "")
-            self.format_label.setText(document.format.upper())
+            self.path_label.setText(document.path or getattr(document, "location", ""))  # a server: its URL
+            self.format_label.setText(getattr(document, "kind_label", "") or document.format.upper())
             size = document.file_size()
             self.size_label.setText(human_size(size) if size is not None else "")
         savable = document is not None and document.can_save()

@@ -40,6 +40,20 @@ class ServerMixin:
     def is_server(self) -> bool:
         return self.server_url is not None
 
+    @property
+    def location(self) -> str:
+        """Where a server document lives, for the status bar: its URL without the password."""
+        return redact(self.server_url) if self.server_url else ""
+
+    @property
+    def kind_label(self) -> str:
+        """The status bar's format: the server's kind (POSTGRESQL), or empty for a file."""
+        if not self.is_server:
+            return ""
+        kind = self.server_db.kind if self.server_db is not None else \
+            self.server_url.split(":", 1)[0].split("+", 1)[0]  # type: ignore[union-attr]
+        return kind.upper()
+
     def server_title(self) -> str:
         if self.connection_name:
             return self.connection_name

@@ -196,6 +196,9 @@ def test_main_window_opens_a_url(qtbot, pg_url: str, tmp_path: Path) -> None:
     qtbot.waitUntil(lambda: first.table is not None, timeout=20_000)
     assert first.title() == redact(pg_url).split("://", 1)[1].replace(":***", "")
     assert "***" not in first.title() and pg_server.PASSWORD not in first.title()
+    window.activate_document(first)
+    assert window.format_label.text() == "POSTGRESQL"
+    assert window.path_label.text() == redact(pg_url) and pg_server.PASSWORD not in window.path_label.text()
     first.close_document()
     window.close()
     window = launch(qtbot, tmp_path / "settings2")
