@@ -106,14 +106,15 @@ class ExecuteMixin:
             return
         text = self.editor.toPlainText()
         cursor = self.editor.textCursor()
+        kind = self.database.kind if self.database is not None else "sqlite"
         if which == "all":
-            statements = split_statements(text)
+            statements = split_statements(text, kind)
         elif cursor.hasSelection():
             base = cursor.selectionStart()
             statements = [Statement(base + s.start, base + s.end, s.sql)
-                          for s in split_statements(cursor.selectedText().replace("\u2029", "\n"))]
+                          for s in split_statements(cursor.selectedText().replace("\u2029", "\n"), kind)]
         else:
-            found = statement_at(text, cursor.position())
+            found = statement_at(text, cursor.position(), kind)
             statements = [found] if found else []
         if not statements:
             self.sql_message.setText("Nothing to run.")

@@ -32,8 +32,14 @@ class Statement:
     sql: str
 
 
-def split_statements(text: str) -> list[Statement]:
-    """The complete statements of ``text`` with their character offsets (strings and comments kept)."""
+def split_statements(text: str, dialect: str = "sqlite") -> list[Statement]:
+    """The complete statements of ``text`` with their character offsets (strings and comments kept).
+
+    SQLite's own ``complete_statement`` decides for SQLite; a server's SQL is scanned for its
+    quotes, comments and PostgreSQL's dollar quotes (``DO $$ … ; … $$``).
+    """
+    if dialect != "sqlite":
+        return _split_server(text)
     statements: list[Statement] = []
     start = 0
     for match in re.finditer(";", text):
@@ -47,9 +53,33 @@ def split_statements(text: str) -> list[Statement]:
     return statements
 
 
-def statement_at(text: str, position: int) -> Statement | None:
+_TOKEN = re.compile(r"""'(?:[^']|'')*'?|"(?:[^"]|"")*"?|--[^\n]*|/\*.*?(?:\*/|$)|\$(\w*)\$|;""", re.DOTALL)
+
+
+def _split_server(text: str) -> list[Statement]:
+    statements: list[Statement] = []
+    start = at = 0
+    while True:
+        match = _TOKEN.search(text, at)
+        if match is None:
+            break
+        at = match.end()
+        token = match.group(0)
+        if token.startswith("$") and match.group(1) is not None:  # a dollar quote: skip to its end
+            close = text.find(token, at)
+            at = len(text) if close < 0 else close + len(token)
+        elif token == ";":
+            if text[start:at].strip(" \t\r\n;"):
+                statements.append(Statement(start, at, text[start:at]))
+            start = at
+    if text[start:].strip(" \t\r\n;"):
+        statements.append(Statement(start, len(text), text[start:]))
+    return statements
+
+
+def statement_at(text: str, position: int, dialect: str = "sqlite") -> Statement | None:
     """The statement under the cursor (or the one just before it)."""
-    statements = split_statements(text)
+    statements = split_statements(text, dialect)
     for statement in statements:
         if statement.start <= position <= statement.end:
             return statement

@@ -181,3 +181,21 @@ def test_export_and_import_round_trip(db: Database, tmp_path: Path) -> None:
     assert tuple(count) == (1200, 2 * sum(1 for r in db.rows if r[2] is not None))
     with open(tmp_path / "out.csv", newline="", encoding="utf-8") as handle:
         assert next(csv.reader(handle)) == list(COLUMNS)
+
+
+def test_server_scripts_split_outside_quotes_comments_and_dollar_quotes() -> None:
+    from storage.sql_exec import split_statements, statement_at
+
+    script = ("SELECT ';' AS semi; -- a comment; still a comment\n"
+              'SELECT "a;b" /* ; */ FROM t;\n'
+              "DO $body$ BEGIN PERFORM 1; PERFORM 2; END $body$;\n"
+              "CREATE FUNCTION f() RETURNS int AS $$ SELECT 1; $$ LANGUAGE sql;\n"
+              "SELECT 'it''s; fine'")
+    parts = [s.sql.strip() for s in split_statements(script, "postgresql")]
+    assert parts == ["SELECT ';' AS semi;",
+                     '-- a comment; still a comment\nSELECT "a;b" /* ; */ FROM t;',
+                     "DO $body$ BEGIN PERFORM 1; PERFORM 2; END $body$;",
+                     "CREATE FUNCTION f() RETURNS int AS $$ SELECT 1; $$ LANGUAGE sql;",
+                     "SELECT 'it''s; fine'"]
+    inside = script.index("PERFORM 2")
+    assert statement_at(script, inside, "postgresql").sql.strip().startswith("DO $body$")

@@ -153,6 +153,19 @@ def test_execute_with_cancel_and_timeout_on_postgres(qtbot, pg_url: str) -> None
         assert "Cancelled" in document.sql_message.text(), document.sql_message.text()
 
     qtbot.waitUntil(cancelled, timeout=10_000)
+    # a long write is cancelled on the server too, and rolled back
+    document.editor.setPlainText("UPDATE \"Order Items\" SET n = 99 WHERE id = 1; "
+                                 "DO $$ BEGIN PERFORM pg_sleep(30); END $$")
+    document.execute("all")
+    qtbot.waitUntil(lambda: "Running" not in document.sql_message.text() or document.sql_cancel.isEnabled())
+    qtbot.wait(300)
+    document.sql_cancel.click()
+    qtbot.waitUntil(cancelled, timeout=10_000)
+    document.editor.setPlainText("SELECT 41 + 1 AS answer")
+    document.execute("all")
+    results = document.result_model
+    qtbot.waitUntil(lambda: results.pager is not None and results.pager.total == 1, timeout=20_000)
+    assert scalar(pg_url, 'SELECT n FROM "Order Items" WHERE id = 1') == 99  # its own statement, committed
     document.timeout_box.setValue(1)
     document.editor.setPlainText("SELECT pg_sleep(30)")
     document.execute("all")
