@@ -250,6 +250,7 @@ class SqliteDocument(LiveRefreshMixin, SchemaTreeMixin, BrowseMixin, EditingMixi
         self.immutable = result["immutable"]
         if self.is_server:
             self.server_db = self.database = result["database"]
+            self.database.read_only = self.read_only
             self.timeout_box.blockSignals(True)
             self.timeout_box.setValue(self.database.statement_timeout)
             self.timeout_box.blockSignals(False)
@@ -287,7 +288,9 @@ class SqliteDocument(LiveRefreshMixin, SchemaTreeMixin, BrowseMixin, EditingMixi
     def _on_read_only_toggled(self, checked: bool) -> None:
         self.open_choice.hide()  # answered through the box
         self.read_only = checked
-        if self.is_server:  # the same connection: only the document's own mode changes
+        if self.is_server:  # the same connections, now in a read-only session (or not)
+            if self.database is not None:
+                self.database.read_only = checked
             self._update_mode()
             self._apply_query()
             return

@@ -186,7 +186,7 @@ class ServerReader:
         self.db = db
         self.lock = threading.Lock()
         self._closed = False
-        self._timeout: float | None = None
+        self._session: tuple | None = None  # (statement timeout, read-only) applied to conn
         self.conn: Any = db.connect()
 
     def run(self, func: Callable[[Any], T]) -> T:
@@ -197,10 +197,11 @@ class ServerReader:
                 if self.conn is None or self.db.is_broken(self.conn):
                     self.conn = None
                     self.conn = self.db.connect()
-                    self._timeout = None
-                if self._timeout != self.db.statement_timeout:
-                    self.db.apply_timeout(self.conn)
-                    self._timeout = self.db.statement_timeout
+                    self._session = None
+                wanted = (self.db.statement_timeout, self.db.read_only)
+                if self._session != wanted:
+                    self.db.apply_session(self.conn)
+                    self._session = wanted
                 return func(self.conn)
             except KnownError:
                 raise
@@ -264,9 +265,12 @@ class ServerDatabase(Database):
     def is_broken(self, conn: Any) -> bool:
         return bool(getattr(conn, "broken", False) or getattr(conn, "closed", False))
 
-    def apply_timeout(self, conn: Any) -> None:
+    def apply_session(self, conn: Any) -> None:
+        """The statement timeout, and in read-only mode a read-only session: on PostgreSQL even a
+        SELECT of a function that writes, or an EXPLAIN ANALYZE of a DELETE, is refused."""
         if self.kind == "postgresql":
-            conn.execute(f"SET statement_timeout = {int(self.statement_timeout * 1000)}")
+            conn.execute(f"SET statement_timeout = {int(self.statement_timeout * 1000)}; "
+                         f"SET default_transaction_read_only = {'on' if self.read_only else 'off'}")
 
     def cancel(self, conn: Any) -> None:
         """Ask the server to stop the statement running on ``conn`` (thread-safe)."""

@@ -225,3 +225,26 @@ def test_a_table_without_a_key_pages_by_ctid_in_every_direction(pg_url: str) -> 
     finally:
         reader.close()
         db.close()
+
+
+def test_read_only_mode_is_a_read_only_session_on_the_server(qtbot, pg_url: str) -> None:
+    run(pg_url, "CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t VALUES (1, 'a'); "
+                "CREATE FUNCTION sneaky() RETURNS int AS $$ UPDATE t SET v = 'changed'; SELECT 1 $$ "
+                "LANGUAGE sql")
+    document = open_pg(qtbot, pg_url)
+    document.read_only_box.setChecked(True)
+    document.views.setCurrentIndex(2)
+    for sql in ("SELECT sneaky()", "EXPLAIN ANALYZE DELETE FROM t",
+                "WITH gone AS (DELETE FROM t RETURNING *) SELECT * FROM gone", "UPDATE t SET v = 'x'"):
+        document.editor.setPlainText(sql)
+        document.execute("all")
+        qtbot.waitUntil(lambda: "read-only" in document.sql_message.text().lower()
+                        or "Read-only" in document.sql_message.text(), timeout=20_000)
+    assert scalar(pg_url, "SELECT v FROM t WHERE id = 1") == "a"
+    assert scalar(pg_url, "SELECT count(*) FROM t") == 1
+    document.read_only_box.setChecked(False)
+    document.editor.setPlainText("UPDATE t SET v = 'x'")
+    document.execute("all")
+    qtbot.waitUntil(lambda: "1 row(s) affected" in document.sql_message.text(), timeout=20_000)
+    assert scalar(pg_url, "SELECT v FROM t WHERE id = 1") == "x"
+    document.close_document()
