@@ -195,6 +195,7 @@ class ServerReader:
                 raise Interrupted("The database was closed.")
             try:
                 if self.conn is None or self.db.is_broken(self.conn):
+                    _close_quietly(self.conn)
                     self.conn = None
                     self.conn = self.db.connect()
                     self._session = None
@@ -208,6 +209,7 @@ class ServerReader:
             except Exception as exc:
                 error = self.db.explain(exc)
                 if self.conn is not None and self.db.is_broken(self.conn):
+                    _close_quietly(self.conn)
                     self.conn = None  # replaced at the next run: paging goes on after a reconnect
                 if type(exc).__module__.startswith(("psycopg", "sqlalchemy")) or isinstance(exc, OSError):
                     raise error from None
@@ -225,12 +227,8 @@ class ServerReader:
         self.interrupt()
         with self.lock:
             self._closed = True
-            if self.conn is not None:
-                try:
-                    self.conn.close()
-                except Exception:
-                    pass
-                self.conn = None
+            _close_quietly(self.conn)
+            self.conn = None
 
 
 class ServerDatabase(Database):
@@ -337,6 +335,14 @@ class ServerDatabase(Database):
                     pass
                 self._writer = None
         self.engine.dispose()
+
+
+def _close_quietly(conn: Any) -> None:
+    if conn is not None:
+        try:
+            conn.close()
+        except Exception:  # a broken connection may fail to close; it is dropped all the same
+            pass
 
 
 def is_driver_error(exc: BaseException) -> bool:
