@@ -92,7 +92,7 @@ class Pager:
         elif self.query.plain_types and (not rows or len(rows[0]) == width):
             values = rows  # every column arrives as int, float, str or bytes: nothing to convert
         else:
-            values = plain_rows(rows, width)
+            values = plain_rows(rows, width, self.query.spec.types)
         if reused is None:
             keys = [r[width:] for r in rows]
         else:  # order columns shown whole in the grid are not selected twice

@@ -50,6 +50,12 @@ _DIALECT = sqlite_dialect.dialect(paramstyle="named")
 _CUT_TYPES = ("text", "char", "clob", "bytea", "blob", "binary")
 
 
+def _cut_type(decl: str) -> bool:
+    """A server's text or binary type, whose long values the grid cuts (not an array of them)."""
+    low = decl.lower()
+    return not low.endswith("]") and any(t in low for t in _CUT_TYPES)
+
+
 @dataclass(frozen=True)
 class Filter:
     column: str
@@ -202,7 +208,7 @@ class Query:
         if not self.sqlite:
             types = spec.types
             self.cut_columns = [i for i in range(len(spec.columns))
-                                if i < len(types) and any(t in types[i].lower() for t in _CUT_TYPES)]
+                                if i < len(types) and _cut_type(types[i])]
             shown = {n: i for i, n in enumerate(spec.columns) if i not in self.cut_columns}
             self.reused_keys = [shown.get(n) for n, _d in self.order]
             self.plain_types = len(types) == len(spec.columns) and all(map(_plain_type, types))
@@ -247,7 +253,7 @@ class Query:
             if self.sqlite:
                 # iif() costs less than CASE per row in SQLite; the page query stays close to a plain one
                 items.append(func.iif(func.length(col) > cut, short, col).label(f"c{i}"))
-            elif i < len(types) and any(t in types[i].lower() for t in _CUT_TYPES):
+            elif i < len(types) and _cut_type(types[i]):
                 items.append(case((func.length(col) > cut, short), else_=col).label(f"c{i}"))
             else:
                 items.append(col.label(f"c{i}"))
@@ -349,5 +355,10 @@ class Query:
         return sql, dict(self._where_params.values)
 
 
-# Page and Pager live in storage.sql_pager; they stay importable from here.
-from .sql_pager import Page, Pager  # noqa: E402, F401
+def __getattr__(name: str) -> Any:
+    """Page and Pager live in :mod:`storage.sql_pager`; they stay importable from here."""
+    if name in ("Page", "Pager"):
+        from . import sql_pager
+
+        return getattr(sql_pager, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -231,8 +231,12 @@ def plain_row(row: Any) -> tuple:
     return tuple(v if type(v) in _PLAIN else plain_value(v) for v in row)
 
 
-def plain_rows(rows: list, width: int) -> list[tuple]:
-    """The first ``width`` values of each row, made plain; only columns that need it are visited."""
+def plain_rows(rows: list, width: int, types: tuple[str, ...] = ()) -> list[tuple]:
+    """The first ``width`` values of each row, made plain; only columns that need it are visited.
+
+    A PostgreSQL array column (declared ``type[]``) reads as an array literal (``{1,2,NULL}``),
+    which the server parses back when the cell is edited; other lists are JSON.
+    """
     if not rows:
         return []
     columns = list(zip(*rows, strict=True))[:width]
@@ -240,8 +244,27 @@ def plain_rows(rows: list, width: int) -> list[tuple]:
     if not odd:
         return [r[:width] for r in rows]
     for i in odd:
-        columns[i] = tuple(v if type(v) in _PLAIN else plain_value(v) for v in columns[i])
+        array = i < len(types) and types[i].endswith("]")
+        columns[i] = tuple(v if type(v) in _PLAIN else array_literal(v) if array and isinstance(v, list)
+                           else plain_value(v) for v in columns[i])
     return list(zip(*columns, strict=True))
+
+
+def array_literal(value: Any) -> str:
+    """PostgreSQL's text form of an array: ``{1,"a b",NULL,{2,3}}``."""
+    parts = []
+    for item in value:
+        if item is None:
+            parts.append("NULL")
+        elif isinstance(item, list):
+            parts.append(array_literal(item))
+        else:
+            text = plain_value(item)
+            text = text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text)
+            if text == "" or text.upper() == "NULL" or any(c in text for c in ' ,{}"\\\t\n'):
+                text = '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+            parts.append(text)
+    return "{" + ",".join(parts) + "}"
 
 
 _PLAIN_SET = frozenset(_PLAIN)

@@ -277,3 +277,28 @@ def test_a_big_schema_lists_columns_when_a_table_is_expanded(qtbot, pg_url: str)
     assert [item.child(i).text(0) for i in range(item.childCount())] == ["id", "a b", "c"]
     assert item.child(0).text(3) == "PK NOT NULL"
     document.close_document()
+
+
+def test_arrays_json_and_other_types_show_and_edit_as_text(qtbot, pg_url: str) -> None:
+    run(pg_url, "CREATE TABLE odd (id int PRIMARY KEY, nums int[], words text[], doc jsonb, "
+                "flag boolean, at timestamptz, money numeric(12, 4), u uuid)")
+    run(pg_url, "INSERT INTO odd VALUES (1, '{1,2,NULL}', '{\"a b\",c}', '{\"k\": [1, \"x\"]}', true, "
+                "'2024-05-06 07:08:09+00', 12.3400, 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11')")
+    document = open_pg(qtbot, pg_url)
+    wait_total(qtbot, document, 1)
+    shown = [wait_cell(qtbot, document, 0, c) for c in range(8)]
+    assert shown[1:4] == ["{1,2,NULL}", '{"a b",c}', '{"k": [1, "x"]}']
+    assert shown[4] == "true" and shown[6] == "12.3400" and shown[7].startswith("a0eebc99")
+    document.edit_cell(0, 1, "{5,6}")
+    document.edit_cell(0, 3, '{"k": 2}')
+    document.edit_cell(0, 6, "0.1000")
+    document.edit_cell(0, 4, "false")
+    assert scalar(pg_url, "SELECT nums FROM odd") == [5, 6]
+    assert scalar(pg_url, "SELECT doc FROM odd") == {"k": 2}
+    assert str(scalar(pg_url, "SELECT money FROM odd")) == "0.1000"  # exact, not a float
+    assert scalar(pg_url, "SELECT flag FROM odd") is False
+    document.edit_cell(0, 1, "not an array")  # refused by the server: marked, not written
+    assert (0, 1) in document.model.failed_edits and "malformed array literal" in document.message.text()
+    assert scalar(pg_url, "SELECT nums FROM odd") == [5, 6]
+    document.discard_pending_edits()
+    document.close_document()
