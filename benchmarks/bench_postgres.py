@@ -73,11 +73,15 @@ def server_url() -> str:
 
 def table(rows: int) -> tuple[str, str]:
     """(url, table name) of t_<rows>(id bigint PRIMARY KEY, k, name, x, tag), generated once."""
-    from storage.sql_url import open_database_url
+    from storage.errors import KnownError
+    from storage.sql_url import open_database_url, redact
 
     url = server_url()
     name = f"bench_{rows}"
-    db = open_database_url(url)
+    try:
+        db = open_database_url(url)
+    except KnownError as exc:  # DATASHELF_PG_URL names a server that does not answer
+        raise NotAvailable(f"no PostgreSQL server at {redact(url)}: {exc}") from None
     db.statement_timeout = 0
     try:
         exists = db.write(lambda c: c.execute("SELECT to_regclass(%s) IS NOT NULL", (name,)).fetchone()[0])
