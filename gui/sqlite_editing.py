@@ -117,6 +117,8 @@ class EditingMixin:
         self.note_own_write()
         self.show_message("")
         self.record_written(row, column, value)
+        if self.server_bar.isVisible():  # a write went through: the connection is back
+            self._update_server_bar()
 
     def edit_failed(self, row: int, column: int, value: Any, message: str) -> None:
         """A write failed: the cell keeps the typed value, marked; the reason is shown by the field."""
