@@ -113,7 +113,7 @@ class CsvImportDialog(QDialog):
         self.table_name = QLineEdit(os.path.splitext(os.path.basename(csv_path))[0], self)
         self.existing = QRadioButton("Existing table", self)
         self.existing_table = QComboBox(self)
-        self.existing_table.addItems([t.name for t in self.tables])
+        self.existing_table.addItems([t.qualified for t in self.tables])
         self.existing.setEnabled(bool(self.tables))
         for widget in (self.encoding, self.delimiter):
             widget.currentIndexChanged.connect(lambda _i: self.refresh())
@@ -229,7 +229,7 @@ class CsvImportDialog(QDialog):
                 return f"A table named {name!r} exists; choose Existing table to append to it.", None
             return None, ImportPlan(self.csv_path, preview.options, name, True, list(preview.header),
                                     list(preview.types))
-        table = next((t for t in self.tables if t.name == self.existing_table.currentText()), None)
+        table = next((t for t in self.tables if t.qualified == self.existing_table.currentText()), None)
         if table is None:
             return "Choose a table.", None
         names = [c.name for c in table.columns]
@@ -243,7 +243,7 @@ class CsvImportDialog(QDialog):
         # Values are converted by the column's affinity; an untyped column takes the guessed type.
         types = [by_name[c].affinity if by_name[c].decl_type else preview.types[i]
                  for i, c in enumerate(columns)]
-        return None, ImportPlan(self.csv_path, preview.options, table.name, False, columns, types)
+        return None, ImportPlan(self.csv_path, preview.options, table.qualified, False, columns, types)
 
     def done(self, result: int) -> None:
         self._generation += 1  # a preview still being read is dropped: the dialog may be deleted

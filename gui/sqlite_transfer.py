@@ -82,7 +82,7 @@ class TransferMixin:
         """Run an import in a worker (one transaction; progress and Cancel in the status line)."""
         if self.read_only:
             return None
-        path = self.path or ""
+        database = self.database
 
         def done(rows: int) -> str:
             self._pending_view_state = {"table": plan.table}
@@ -90,10 +90,13 @@ class TransferMixin:
             self.open_database()
             return f"Imported {rows:,} rows into {plan.table}"
 
+        existing = self.schema.find(plan.table) if self.schema is not None and not plan.create else None
+        schema = existing.schema if existing is not None else None  # a server table outside public
+        name = existing.name if existing is not None else plan.table
         return self._transfer(f"Importing {os.path.basename(plan.csv_path)}…",
                               lambda cancel, progress: import_csv(
-                                  path, plan.csv_path, plan.table, plan.create, cancel, progress,
-                                  plan.options, plan.columns, plan.types), done)
+                                  database, plan.csv_path, name, plan.create, cancel, progress,
+                                  plan.options, plan.columns, plan.types, schema=schema), done)
 
     def _transfer(self, label: str, work, finished) -> Task:
         self.transfer_label.setText(label)

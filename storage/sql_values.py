@@ -10,6 +10,7 @@ integers stay integers). Nothing here imports Qt.
 from __future__ import annotations
 
 import datetime
+import json
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -204,3 +205,66 @@ def constraint_columns(message: str, table: str, columns: list[str]) -> list[str
     return [name for name in columns
             if re.search(rf'(?<![\w"]){re.escape(name)}(?![\w"])', expression)
             or f'"{name}"' in expression]
+
+
+_PLAIN = (str, int, float, bytes, type(None))
+
+
+def plain_value(value: Any) -> Any:
+    """A server's value as the grid and the editors know them: text for dates, decimals, UUIDs,
+    JSON and the like (a server reads that text back as the column's type when it is written)."""
+    kind = type(value)
+    if kind in _PLAIN:
+        return value
+    if kind is bool:
+        return "true" if value else "false"
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False, default=str)
+    if isinstance(value, memoryview | bytearray):
+        return bytes(value)
+    if isinstance(value, datetime.datetime):
+        return value.isoformat(sep=" ")
+    return str(value)
+
+
+def plain_row(row: Any) -> tuple:
+    return tuple(v if type(v) in _PLAIN else plain_value(v) for v in row)
+
+
+def plain_rows(rows: list, width: int, types: tuple[str, ...] = ()) -> list[tuple]:
+    """The first ``width`` values of each row, made plain; only columns that need it are visited.
+
+    A PostgreSQL array column (declared ``type[]``) reads as an array literal (``{1,2,NULL}``),
+    which the server parses back when the cell is edited; other lists are JSON.
+    """
+    if not rows:
+        return []
+    columns = list(zip(*rows, strict=True))[:width]
+    odd = [i for i, values in enumerate(columns) if not set(map(type, values)) <= _PLAIN_SET]
+    if not odd:
+        return [r[:width] for r in rows]
+    for i in odd:
+        array = i < len(types) and types[i].endswith("]")
+        columns[i] = tuple(v if type(v) in _PLAIN else array_literal(v) if array and isinstance(v, list)
+                           else plain_value(v) for v in columns[i])
+    return list(zip(*columns, strict=True))
+
+
+def array_literal(value: Any) -> str:
+    """PostgreSQL's text form of an array: ``{1,"a b",NULL,{2,3}}``."""
+    parts = []
+    for item in value:
+        if item is None:
+            parts.append("NULL")
+        elif isinstance(item, list):
+            parts.append(array_literal(item))
+        else:
+            text = plain_value(item)
+            text = text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text)
+            if text == "" or text.upper() == "NULL" or any(c in text for c in ' ,{}"\\\t\n'):
+                text = '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+            parts.append(text)
+    return "{" + ",".join(parts) + "}"
+
+
+_PLAIN_SET = frozenset(_PLAIN)
