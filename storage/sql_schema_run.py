@@ -128,3 +128,23 @@ def apply_server(conn: Any, dialect: Dialect, plan_or_recipe: Plan | Recipe,
         server_context(conn, dialect, db_schema=db_schema))
     run_statements(conn, plan)
     return plan
+
+
+def build_plan(db: Any, recipe: Recipe, db_schema: str | None = None) -> Plan:
+    """Build a plan from ``db`` as it is now (its schema and data probes), on a reading connection."""
+    reader = db.reader()
+    try:
+        if db.is_sqlite:
+            return reader.run(lambda conn: recipe(sqlite_context(conn, db.path)))
+        space = db_schema or "public"
+        return reader.run(lambda conn: recipe(server_context(conn, db.dialect, db_schema=space)))
+    finally:
+        reader.close()
+
+
+def apply_plan(db: Any, plan_or_recipe: Plan | Recipe, db_schema: str | None = None) -> Plan:
+    """Run a plan on a :class:`storage.sql_db.Database`: an SQLite script on its own connection
+    (foreign keys are switched outside the transaction), else one ``Database.write`` transaction."""
+    if db.is_sqlite:
+        return apply_sqlite(db.path, plan_or_recipe)
+    return db.write(lambda conn: apply_server(conn, db.dialect, plan_or_recipe, db_schema or "public"))

@@ -84,7 +84,7 @@ def statements(dialect: Dialect, schema: Schema, plan: Rebuild) -> list[str]:
     targets = ([rowid] if rowid else []) + [quote(dialect, n) for n, _o in plan.copy]
     sources = ([rowid] if rowid else []) + [quote(dialect, o) for _n, o in plan.copy]
     deps = dependents(schema, table.name)
-    out = ["PRAGMA foreign_keys = OFF", "BEGIN", FK_CHECK]
+    out = ["PRAGMA foreign_keys = OFF", "BEGIN IMMEDIATE", FK_CHECK]
     for obj in reversed(deps):
         out.append(f"DROP {_kind(obj)} {quote(dialect, obj.name)}")
     out.append(new_create)
