@@ -62,6 +62,12 @@ def run_dialog(qtbot, document, dialog) -> None:
     qtbot.mouseClick(dialog.run_button, Qt.MouseButton.LeftButton)
 
 
+def wait_pushed(qtbot, document, text: str) -> None:
+    """The change ran, its command is on the stack, and the schema tree was reloaded."""
+    qtbot.waitUntil(lambda: document.undo_stack.undoText() == text, timeout=10_000)
+    wait_tree(qtbot, document)
+
+
 def wait_tree(qtbot, document, present: str | None = None, absent: str | None = None) -> None:
     qtbot.waitUntil(lambda: document.is_loaded and document.stack.currentIndex() == 1
                     and (present is None or present in document._items)
@@ -98,7 +104,7 @@ def test_create_table_dialog_runs_previewed_sql_and_undoes(qtbot, tmp_path: Path
     dialog.grab().save(str(tmp_path / "create_table.png"))
     dialog.grab().save("/tmp/schema_create_table.png")
     run_dialog(qtbot, document, dialog)
-    wait_tree(qtbot, document, present=NEW)
+    wait_pushed(qtbot, document, f"create table {NEW}")
     assert columns(path, NEW) == ["id", "owner id", "code"]
     created = query(path, "SELECT sql FROM sqlite_master WHERE name = ?", (NEW,))[0][0]
     assert created == preview.split("\n", 1)[1].rsplit(";\nCOMMIT;", 1)[0]  # exactly the previewed SQL
@@ -128,8 +134,7 @@ def test_column_menu_add_rename_drop_with_undo(qtbot, tmp_path: Path) -> None:
     dialog.grab().save(str(tmp_path / "add_column.png"))
     dialog.grab().save("/tmp/schema_add_column.png")
     run_dialog(qtbot, document, dialog)
-    qtbot.waitUntil(lambda: "email" in columns(path, "people"), timeout=10_000)
-    wait_tree(qtbot, document, present="people")
+    wait_pushed(qtbot, document, "add column email to people")
     assert query(path, "SELECT * FROM people ORDER BY id") == [(1, "Ann", 31, "x", None),
                                                                (2, "Bob", None, None, None)]
     names = {r[0] for r in query(path, "SELECT name FROM sqlite_master")}
@@ -142,8 +147,7 @@ def test_column_menu_add_rename_drop_with_undo(qtbot, tmp_path: Path) -> None:
     assert dialog.preview.toPlainText() == (
         "BEGIN IMMEDIATE;\nALTER TABLE people RENAME COLUMN note TO remark;\nCOMMIT;")
     run_dialog(qtbot, document, dialog)
-    qtbot.waitUntil(lambda: "remark" in columns(path, "people"), timeout=10_000)
-    wait_tree(qtbot, document, present="people")
+    wait_pushed(qtbot, document, "rename column note to remark")
     document.undo_stack.undo()  # rename back
     wait_tree(qtbot, document, present="people")
     assert columns(path, "people") == ["id", "name", "age", "note", "email"]
@@ -170,7 +174,7 @@ def test_drop_column_with_data_says_it_cannot_be_undone(qtbot, tmp_path: Path) -
     dialog.grab().save(str(tmp_path / "drop_column.png"))
     dialog.grab().save("/tmp/schema_drop_column.png")
     run_dialog(qtbot, document, dialog)
-    qtbot.waitUntil(lambda: "note" not in columns(path, "people"), timeout=10_000)
+    qtbot.waitUntil(lambda: "cannot be undone" in document.message.text(), timeout=10_000)
     wait_tree(qtbot, document, present="people")
     assert document.undo_stack.count() == 0  # the history was cleared, and the user is told
     assert "cannot be undone" in document.message.text()
@@ -198,9 +202,7 @@ def test_create_and_drop_index_from_the_tree(qtbot, tmp_path: Path) -> None:
     dialog.grab().save(str(tmp_path / "create_index.png"))
     dialog.grab().save("/tmp/schema_create_index.png")
     run_dialog(qtbot, document, dialog)
-    qtbot.waitUntil(lambda: query(path, "SELECT 1 FROM sqlite_master WHERE name = 'people name age'") != [],
-                    timeout=10_000)
-    wait_tree(qtbot, document, present="people")
+    wait_pushed(qtbot, document, "create index people name age")
     indexes = document.tree.topLevelItem(2)
     item = next(indexes.child(i) for i in range(indexes.childCount())
                 if indexes.child(i).text(0) == "people_age")
@@ -208,9 +210,7 @@ def test_create_and_drop_index_from_the_tree(qtbot, tmp_path: Path) -> None:
     qtbot.waitUntil(lambda: document.schema_dialog is not None and "DROP INDEX" in
                     document.schema_dialog.preview.toPlainText(), timeout=10_000)
     run_dialog(qtbot, document, document.schema_dialog)
-    qtbot.waitUntil(lambda: query(path, "SELECT 1 FROM sqlite_master WHERE name = 'people_age'") == [],
-                    timeout=10_000)
-    wait_tree(qtbot, document, present="people")
+    wait_pushed(qtbot, document, "drop index people_age")
     document.undo_stack.undo()  # recreated from its saved SQL
     wait_tree(qtbot, document, present="people")
     assert query(path, "SELECT sql FROM sqlite_master WHERE name = 'people_age'") == [
