@@ -51,15 +51,23 @@ class SchemaEditMixin:
         database = getattr(self, "database", None)
         return SQLITE if database is None or database.is_sqlite else database.dialect
 
-    def _db_schema(self, table: str | None = None) -> str | None:
+    def _target(self, qualified: str | None) -> tuple[str, str | None]:
+        """(the table's own name, its server schema) for a name of the tree (``schema.table``)."""
+        found = self.schema.find(qualified) if (qualified and self.schema is not None) else None
+        name = found.name if found is not None else (qualified or "")
+        return name, self._db_schema(qualified)
+
+    def _db_schema(self, qualified: str | None = None) -> str | None:
+        """The server schema changes go to: the table's, else the current table's, else public."""
         if self._dialect().name == "sqlite":
             return None
-        found = self.schema.find(table) if (table and self.schema is not None) else None
+        found = self.schema.find(qualified) if (qualified and self.schema is not None) else None
+        found = found or self.table
         return getattr(found, "schema", None) or "public"
 
-    def _context(self, table: str | None = None) -> plans.Context:
+    def _context(self, qualified: str | None = None) -> plans.Context:
         """A context from the schema already loaded, without database access (for live previews)."""
-        return plans.Context(self._dialect(), self.schema or Schema(), db_schema=self._db_schema(table))
+        return plans.Context(self._dialect(), self.schema or Schema(), db_schema=self._db_schema(qualified))
 
     def _names(self) -> list[str]:
         return [t.name for t in self.schema.tables] if self.schema is not None else []
@@ -90,7 +98,7 @@ class SchemaEditMixin:
     @Slot()
     def _fill_schema_menu(self) -> None:
         self.schema_menu.clear()
-        table = self.table.name if self.table is not None and self.table.kind == "table" else None
+        table = self.table.qualified if self.table is not None and self.table.kind == "table" else None
         self._table_actions(self.schema_menu, table)
 
     @Slot(QPoint)
@@ -102,7 +110,7 @@ class SchemaEditMixin:
         """The schema tree's context menu for ``item`` (a table, a column, an index or nothing)."""
         menu = QMenu(self.tree)
         enabled = self._can_edit_schema()
-        table = column = index = None
+        table = column = index = space = None
         if item is not None:
             if item.data(0, Qt.ItemDataRole.UserRole) is not None:
                 table = item.data(0, Qt.ItemDataRole.UserRole)
@@ -110,6 +118,10 @@ class SchemaEditMixin:
                 table, column = item.parent().data(0, Qt.ItemDataRole.UserRole), item.text(0)
             elif item.text(2) == "index":
                 index = item.text(0)
+                node = item.parent()
+                while node is not None and node.text(2) != "schema":
+                    node = node.parent()
+                space = node.text(0) if node is not None else None
         found = self.schema.find(table) if (table and self.schema is not None) else None
         if found is not None and found.kind != "table":
             table = column = None
@@ -121,20 +133,20 @@ class SchemaEditMixin:
                 action.setEnabled(enabled)
             menu.addSeparator()
         if index is not None:
-            menu.addAction(f"Drop Index {index}…", lambda: self.drop_index(index)).setEnabled(enabled)
+            menu.addAction(f"Drop Index {index}…", lambda: self.drop_index(index, space)).setEnabled(enabled)
             menu.addSeparator()
         self._table_actions(menu, table)
         return menu
 
     # -- dialogs -------------------------------------------------------------------------------
     def _open(self, dialog: Any, build: Callable[[plans.Context, Any], Plan], value: Callable[[], Any],
-              table: str | None) -> None:
+              qualified: str | None, space: str | None = None) -> None:
         """Show ``dialog``; on Run, run its plan. Undo/redo rebuild it with ``build`` from the form."""
         self.schema_dialog = dialog
 
         def run() -> None:
             taken = value()
-            self.run_schema_change(dialog.plan, lambda c: build(c, taken), table)
+            self.run_schema_change(dialog.plan, lambda c: build(c, taken), qualified, space)
 
         dialog.accepted.connect(run)
         dialog.open()
@@ -147,68 +159,76 @@ class SchemaEditMixin:
                                    self._names(), self)
         self._open(dialog, plans.create_table, dialog.spec, None)
 
-    def add_column_dialog(self, table: str) -> None:
+    def add_column_dialog(self, qualified: str) -> None:
         if not self._can_edit_schema():
             return
-        ctx = self._context(table)
+        table, _space = self._target(qualified)
+        ctx = self._context(qualified)
         dialog = AddColumnDialog(table, lambda col: plans.add_column(ctx, table, col), ctx.dialect.name,
                                  self._names(), self)
-        self._open(dialog, lambda c, spec: plans.add_column(c, table, spec), dialog.spec, table)
+        self._open(dialog, lambda c, spec: plans.add_column(c, table, spec), dialog.spec, qualified)
 
-    def rename_column_dialog(self, table: str, column: str) -> None:
+    def rename_column_dialog(self, qualified: str, column: str) -> None:
         if not self._can_edit_schema():
             return
-        ctx = self._context(table)
+        table, _space = self._target(qualified)
+        ctx = self._context(qualified)
         dialog = RenameDialog(f"Rename Column {column}", column,
                               lambda new: plans.rename_column(ctx, table, column, new), self)
         self._open(dialog, lambda c, new: plans.rename_column(c, table, column, new),
-                   lambda: dialog.name.text().strip(), table)
+                   lambda: dialog.name.text().strip(), qualified)
 
-    def rename_table_dialog(self, table: str) -> None:
+    def rename_table_dialog(self, qualified: str) -> None:
         if not self._can_edit_schema():
             return
-        ctx = self._context(table)
+        table, _space = self._target(qualified)
+        ctx = self._context(qualified)
         dialog = RenameDialog(f"Rename Table {table}", table,
                               lambda new: plans.rename_table(ctx, table, new), self)
         self._open(dialog, lambda c, new: plans.rename_table(c, table, new),
-                   lambda: dialog.name.text().strip(), None)
+                   lambda: dialog.name.text().strip(), qualified)
 
-    def create_index_dialog(self, table: str | None) -> None:
-        found = self.schema.find(table) if (table and self.schema is not None) else None
+    def create_index_dialog(self, qualified: str | None) -> None:
+        found = self.schema.find(qualified) if (qualified and self.schema is not None) else None
         if not self._can_edit_schema() or found is None:
             return
-        ctx = self._context(table)
+        ctx = self._context(qualified)
         dialog = CreateIndexDialog(found.name, [c.name for c in found.columns],
                                    lambda spec: plans.create_index(ctx, spec), self)
-        self._open(dialog, plans.create_index, dialog.spec, table)
+        self._open(dialog, plans.create_index, dialog.spec, qualified)
 
-    def drop_table(self, table: str | None) -> None:
-        if table:
-            self._confirm(f"Drop Table {table}", lambda c: plans.drop_table(c, table), None, table)
+    def drop_table(self, qualified: str | None) -> None:
+        if qualified:
+            table, _space = self._target(qualified)
+            self._confirm(f"Drop Table {qualified}", lambda c: plans.drop_table(c, table), qualified)
 
-    def drop_column(self, table: str, column: str) -> None:
-        self._confirm(f"Drop Column {column}", lambda c: plans.drop_column(c, table, column), table, table)
+    def drop_column(self, qualified: str, column: str) -> None:
+        table, _space = self._target(qualified)
+        self._confirm(f"Drop Column {column}", lambda c: plans.drop_column(c, table, column), qualified)
 
-    def drop_index(self, index: str) -> None:
-        self._confirm(f"Drop Index {index}", lambda c: plans.drop_index(c, index), None, None)
+    def drop_index(self, index: str, space: str | None = None) -> None:
+        self._confirm(f"Drop Index {index}", lambda c: plans.drop_index(c, index), None, space)
 
-    def _confirm(self, title: str, recipe: plans.Recipe, table: str | None, schema_of: str | None) -> None:
+    def _confirm(self, title: str, recipe: plans.Recipe, qualified: str | None,
+                 space: str | None = None) -> None:
         """Build the plan on a worker (it probes for data), then show it with Run and Cancel."""
         if not self._can_edit_schema():
             return
 
         def show(plan: Plan) -> None:
-            self._open(PreviewDialog(title, self, plan), lambda c, _v: recipe(c), lambda: None, table)
+            self._open(PreviewDialog(title, self, plan), lambda c, _v: recipe(c), lambda: None, qualified,
+                       space)
 
-        self._start(build_plan, self.schema_database(), recipe, self._db_schema(schema_of),
+        self._start(build_plan, self.schema_database(), recipe, space or self._db_schema(qualified),
                     on_result=show, on_error=lambda e: self.show_message(f"{title}: {e}", "error"))
 
     # -- running -------------------------------------------------------------------------------
-    def run_schema_change(self, plan: Plan | None, recipe: plans.Recipe, table: str | None) -> None:
+    def run_schema_change(self, plan: Plan | None, recipe: plans.Recipe, qualified: str | None,
+                          space: str | None = None) -> None:
         """Run the previewed plan on a worker; then push its undo command and reload the schema."""
         if plan is None or self.read_only:
             return
-        db_schema = self._db_schema(table or plan.table)
+        db_schema = space or self._db_schema(qualified)
         self._start(apply_plan, self.schema_database(), plan, db_schema,
                     on_result=lambda done: self._on_schema_run(done, recipe, db_schema),
                     on_error=lambda e: self.show_message(f"Not changed: {e}", "error"))
@@ -228,7 +248,7 @@ class SchemaEditMixin:
         note = getattr(self, "note_own_write", None)
         if note is not None:
             note()
-        current = self.table.name if self.table is not None else table
+        current = self.table.qualified if self.table is not None else table
         self._pending_view_state = {"table": current} if current else {}
         self.table = None
         self.open_database()
