@@ -275,8 +275,9 @@ class SqliteDocument(SchemaEditMixin, LiveRefreshMixin, SchemaTreeMixin, BrowseM
             self._start_watching()
         first = self._table_item(self._pending_view_state.get("table"))
         if first is None and schema.tables:
-            first = self._table_item(next((t.qualified for t in schema.tables
-                                           if not t.name.startswith("sqlite_")), schema.tables[0].qualified))
+            ordered = sorted(schema.tables, key=lambda t: t.schema not in (None, "public"))  # public first
+            first = self._table_item(next((t.qualified for t in ordered
+                                           if not t.name.startswith("sqlite_")), ordered[0].qualified))
         if first is not None:
             self.tree.setCurrentItem(first)
         self.mark_loaded()
