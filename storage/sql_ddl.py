@@ -9,6 +9,7 @@ SQLite changes that ALTER TABLE cannot make are planned by :mod:`storage.sqlite_
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from sqlalchemy import (
@@ -196,7 +197,7 @@ def build_table(spec: TableSpec, dialect: Dialect) -> Table:
 
 
 def create_table_sql(spec: TableSpec, dialect: Dialect) -> str:
-    statement = sql(CreateTable(build_table(spec, dialect)), dialect)
+    statement = re.sub(r" ?\n\t", "\n  ", sql(CreateTable(build_table(spec, dialect)), dialect))
     if dialect.name == "sqlite" and spec.autoincrement:
         key = quote(dialect, next(c.name for c in spec.columns if c.primary_key))
         statement = statement.replace(f"PRIMARY KEY ({key})", f"PRIMARY KEY ({key} AUTOINCREMENT)", 1)

@@ -102,7 +102,6 @@ def test_create_table_dialog_runs_previewed_sql_and_undoes(qtbot, tmp_path: Path
                  'CHECK ("owner id" > 0)', "UNIQUE (code)"]:
         assert part in preview
     dialog.grab().save(str(tmp_path / "create_table.png"))
-    dialog.grab().save("/tmp/schema_create_table.png")
     run_dialog(qtbot, document, dialog)
     wait_pushed(qtbot, document, f"create table {NEW}")
     assert columns(path, NEW) == ["id", "owner id", "code"]
@@ -132,7 +131,6 @@ def test_column_menu_add_rename_drop_with_undo(qtbot, tmp_path: Path) -> None:
     assert "CREATE INDEX people_age" in preview and "CREATE VIEW adults" in preview
     assert "CREATE TRIGGER people_trim" in preview
     dialog.grab().save(str(tmp_path / "add_column.png"))
-    dialog.grab().save("/tmp/schema_add_column.png")
     run_dialog(qtbot, document, dialog)
     wait_pushed(qtbot, document, "add column email to people")
     assert query(path, "SELECT * FROM people ORDER BY id") == [(1, "Ann", 31, "x", None),
@@ -172,7 +170,6 @@ def test_drop_column_with_data_says_it_cannot_be_undone(qtbot, tmp_path: Path) -
     assert "-- Cannot be undone: column 'note' holds data" in preview
     assert "ALTER TABLE people DROP COLUMN note" in preview
     dialog.grab().save(str(tmp_path / "drop_column.png"))
-    dialog.grab().save("/tmp/schema_drop_column.png")
     run_dialog(qtbot, document, dialog)
     qtbot.waitUntil(lambda: "cannot be undone" in document.message.text(), timeout=10_000)
     wait_tree(qtbot, document, present="people")
@@ -200,7 +197,6 @@ def test_create_and_drop_index_from_the_tree(qtbot, tmp_path: Path) -> None:
         dialog.columns.findItems(name, Qt.MatchFlag.MatchExactly)[0].setCheckState(Qt.CheckState.Checked)
     assert 'CREATE UNIQUE INDEX "people name age" ON people (name, age)' in dialog.preview.toPlainText()
     dialog.grab().save(str(tmp_path / "create_index.png"))
-    dialog.grab().save("/tmp/schema_create_index.png")
     run_dialog(qtbot, document, dialog)
     wait_pushed(qtbot, document, "create index people name age")
     indexes = document.tree.topLevelItem(2)

@@ -49,8 +49,8 @@ def test_create_table_on_postgresql_with_undo(qtbot, pg_url: str, tmp_path: Path
     preview = dialog.preview.toPlainText()
     assert preview.startswith('BEGIN;\nCREATE TABLE public."new ""t""" (') and preview.endswith("COMMIT;")
     assert "FOREIGN KEY(owner) REFERENCES public.people (id)" in preview
-    dialog.grab().save("/tmp/schema_pg_create_table.png")
-    document.grab().save("/tmp/schema_pg_document.png")
+    dialog.grab().save(str(tmp_path / "pg_create_table.png"))
+    document.grab().save(str(tmp_path / "pg_document.png"))
     run_dialog(qtbot, document, dialog)
     wait_pushed(qtbot, document, 'create table new "t"')
     wait_tree(qtbot, document, present='new "t"')
