@@ -37,10 +37,13 @@ class SchemaChange(QUndoCommand):
             document.show_message(f"Cannot {label} {self.text()}: the database keeps no way back", "error")
             self.setObsolete(True)
             return None
+        database = document.schema_database()
+        document.quiet_readers()
         try:
-            plan = run_with_progress(document, "Changing the schema…", apply_plan,
-                                     document.schema_database(), recipe, self.db_schema)
+            plan = run_with_progress(document, "Changing the schema…", apply_plan, database, recipe,
+                                     self.db_schema)
         except KnownError as exc:
+            document.schema_changed(self.table)
             document.show_message(f"Could not {label} {self.text()}: {exc}", "error")
             self.setObsolete(True)
             return None

@@ -102,6 +102,8 @@ class AddColumnDialog(PreviewDialog):
         self.ref_column = QLineEdit(self)
         self.on_delete = QComboBox(self)
         self.on_delete.addItems(FK_ACTIONS)
+        self.on_update = QComboBox(self)
+        self.on_update.addItems(FK_ACTIONS)
         flags = QHBoxLayout()
         for box in (self.not_null, self.unique, self.primary_key):
             flags.addWidget(box)
@@ -111,12 +113,12 @@ class AddColumnDialog(PreviewDialog):
         self.form.addRow("", flags)
         rows = (("Default:", self.default), ("Check:", self.check),
                 ("References table:", self.ref_table), ("References column:", self.ref_column),
-                ("On delete:", self.on_delete))
+                ("On delete:", self.on_delete), ("On update:", self.on_update))
         for label, widget in rows:
             self.form.addRow(label, widget)
         for edit in (self.name, self.default, self.check, self.ref_column):
             edit.textChanged.connect(self._on_changed)
-        for combo in (self.type, self.ref_table, self.on_delete):
+        for combo in (self.type, self.ref_table, self.on_delete, self.on_update):
             combo.currentTextChanged.connect(self._on_changed)
         for box in (self.not_null, self.unique, self.primary_key):
             box.toggled.connect(self._on_changed)
@@ -128,7 +130,7 @@ class AddColumnDialog(PreviewDialog):
             self.name.text().strip(), self.type.currentText().strip(), self.primary_key.isChecked(),
             self.not_null.isChecked(), self.unique.isChecked(), self.default.text().strip() or None,
             self.check.text().strip() or None, (target, self.ref_column.text().strip()) if target else None,
-            self.on_delete.currentText())
+            self.on_delete.currentText(), self.on_update.currentText())
 
     @Slot()
     def _on_changed(self, *_args: object) -> None:

@@ -229,9 +229,20 @@ class SchemaEditMixin:
         if plan is None or self.read_only:
             return
         db_schema = space or self._db_schema(qualified)
-        self._start(apply_plan, self.schema_database(), plan, db_schema,
+        database = self.schema_database()
+        self.quiet_readers()
+        self._start(apply_plan, database, plan, db_schema,
                     on_result=lambda done: self._on_schema_run(done, recipe, db_schema),
-                    on_error=lambda e: self.show_message(f"Not changed: {e}", "error"))
+                    on_error=lambda e: self._on_schema_failed(e, plan))
+
+    def quiet_readers(self) -> None:
+        """Stop the grid's and the counts' reads before a schema change: in rollback-journal mode a
+        long count would otherwise hold the lock the change needs to commit. The reload reopens them."""
+        self._close_readers()
+
+    def _on_schema_failed(self, exc: BaseException, plan: Plan) -> None:
+        self.schema_changed(plan.table)
+        self.show_message(f"Not changed ({plan.title}): {exc}", "error")
 
     def _on_schema_run(self, plan: Plan, recipe: plans.Recipe, db_schema: str | None) -> None:
         if plan.irreversible:

@@ -31,8 +31,9 @@ from storage.errors import KnownError
 from storage.sql_ddl import COMMON_TYPES, FK_ACTIONS, ColumnSpec, Plan, TableSpec
 
 HEADERS = ["Name", "Type", "PK", "Not NULL", "Unique", "Default", "Check", "References table",
-           "References column", "On delete"]
-NAME, TYPE, PK, NOT_NULL, UNIQUE, DEFAULT, CHECK, FK_TABLE, FK_COLUMN, ON_DELETE = range(len(HEADERS))
+           "References column", "On delete", "On update"]
+(NAME, TYPE, PK, NOT_NULL, UNIQUE, DEFAULT, CHECK, FK_TABLE, FK_COLUMN, ON_DELETE,
+ ON_UPDATE) = range(len(HEADERS))
 FLAGS = (PK, NOT_NULL, UNIQUE)
 
 
@@ -73,7 +74,8 @@ class CreateTableDialog(QDialog):
         self.grid.verticalHeader().setVisible(False)
         header = self.grid.horizontalHeader()
         for col, width in ((NAME, 130), (TYPE, 120), (PK, 40), (NOT_NULL, 70), (UNIQUE, 60), (DEFAULT, 110),
-                           (CHECK, 150), (FK_TABLE, 130), (FK_COLUMN, 130), (ON_DELETE, 110)):
+                           (CHECK, 150), (FK_TABLE, 130), (FK_COLUMN, 130), (ON_DELETE, 110),
+                           (ON_UPDATE, 110)):
             header.resizeSection(col, width)
         self.grid.itemChanged.connect(self._on_changed)
         self.checks = QPlainTextEdit(self)
@@ -114,7 +116,7 @@ class CreateTableDialog(QDialog):
         box.addWidget(self.preview, 2)
         box.addWidget(self.error)
         box.addWidget(self.buttons)
-        self.resize(1120, 640)
+        self.resize(1240, 640)
         self.add_column("id", "INTEGER" if dialect == "sqlite" else "integer", primary_key=True)
 
     # -- the grid ------------------------------------------------------------------------------
@@ -141,10 +143,11 @@ class CreateTableDialog(QDialog):
         target.addItems(["", *self.tables])
         target.currentTextChanged.connect(self._on_changed)
         self.grid.setCellWidget(row, FK_TABLE, target)
-        action = QComboBox(self.grid)
-        action.addItems(FK_ACTIONS)
-        action.currentTextChanged.connect(self._on_changed)
-        self.grid.setCellWidget(row, ON_DELETE, action)
+        for column in (ON_DELETE, ON_UPDATE):
+            action = QComboBox(self.grid)
+            action.addItems(FK_ACTIONS)
+            action.currentTextChanged.connect(self._on_changed)
+            self.grid.setCellWidget(row, column, action)
         self._on_changed()
         return row
 
@@ -184,7 +187,8 @@ class CreateTableDialog(QDialog):
             columns.append(ColumnSpec(
                 self._text(row, NAME), self._text(row, TYPE), self._flag(row, PK), self._flag(row, NOT_NULL),
                 self._flag(row, UNIQUE), self._text(row, DEFAULT) or None, self._text(row, CHECK) or None,
-                (target, self._text(row, FK_COLUMN)) if target else None, self._text(row, ON_DELETE)))
+                (target, self._text(row, FK_COLUMN)) if target else None, self._text(row, ON_DELETE),
+                self._text(row, ON_UPDATE)))
         checks = [line.strip() for line in self.checks.toPlainText().splitlines() if line.strip()]
         return TableSpec(self.name.text().strip(), columns, checks, self.without_rowid.isChecked(),
                          self.autoincrement.isChecked())

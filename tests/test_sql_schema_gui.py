@@ -230,3 +230,44 @@ class _Marker:
         from PySide6.QtGui import QUndoCommand
 
         return QUndoCommand("earlier edit")
+
+
+def test_failed_change_leaves_the_file_and_says_why(qtbot, tmp_path: Path) -> None:
+    path = make_db(tmp_path / "g.db")
+    conn = sqlite3.connect(path)
+    conn.execute("INSERT INTO people VALUES (3, 'Ann', 40, NULL)")
+    conn.commit()
+    conn.close()
+    before = path.read_bytes()
+    document = open_document(qtbot, path, read_only=False)
+    action(document.tree_menu(document._items["people"]), "Create Index…").trigger()
+    dialog = document.schema_dialog
+    dialog.unique.setChecked(True)
+    dialog.columns.findItems("name", Qt.MatchFlag.MatchExactly)[0].setCheckState(Qt.CheckState.Checked)
+    run_dialog(qtbot, document, dialog)
+    qtbot.waitUntil(lambda: "Not changed" in document.message.text(), timeout=10_000)
+    wait_tree(qtbot, document, present="people")
+    assert "UNIQUE constraint failed" in document.message.text()
+    assert path.read_bytes() == before and document.undo_stack.count() == 0
+
+
+def test_undo_that_would_lose_new_data_is_refused(qtbot, tmp_path: Path) -> None:
+    path = make_db(tmp_path / "h.db")
+    document = open_document(qtbot, path, read_only=False)
+    document.add_column_dialog("people")
+    dialog = document.schema_dialog
+    dialog.name.setText("score")
+    dialog.type.setCurrentText("REAL")
+    assert dialog.preview.toPlainText() == (
+        "BEGIN IMMEDIATE;\nALTER TABLE people ADD COLUMN score REAL;\nCOMMIT;")
+    run_dialog(qtbot, document, dialog)
+    wait_pushed(qtbot, document, "add column score to people")
+    conn = sqlite3.connect(path)
+    conn.execute("UPDATE people SET score = 9.5 WHERE id = 1")  # written by another program
+    conn.commit()
+    conn.close()
+    document.undo_stack.undo()
+    wait_tree(qtbot, document, present="people")
+    assert "now holds data" in document.message.text()
+    assert columns(path, "people") == ["id", "name", "age", "note", "score"]
+    assert document.undo_stack.count() == 0  # the command that could not be undone is gone
