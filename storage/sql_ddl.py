@@ -105,9 +105,8 @@ class Plan:
         return self.dialect == "sqlite"
 
     def preview(self) -> str:
-        lines = [f"-- {w}" for w in self.warnings]
-        if self.irreversible:
-            lines.append(f"-- Cannot be undone: {self.irreversible}")
+        notes = [*self.warnings, *([f"Cannot be undone: {self.irreversible}"] if self.irreversible else [])]
+        lines = ["-- " + " ".join(note.split()) for note in notes]  # one comment line each
         body = list(self.statements) if self.script else ["BEGIN", *self.statements, "COMMIT"]
         return "\n".join(lines + [s.rstrip().rstrip(";") + ";" for s in body])
 

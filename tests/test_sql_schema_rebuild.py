@@ -199,3 +199,35 @@ def test_stale_plan_is_refused(tmp_path: Path) -> None:
     with pytest.raises(KnownError, match="changed by another program"):
         apply_sqlite(str(path), plan)
     assert snapshot(path) == before
+
+
+def test_generated_columns_strict_tables_and_odd_quoting_survive(tmp_path: Path) -> None:
+    path = tmp_path / "g.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.executescript("""CREATE TABLE [odd name] (a INTEGER, b TEXT COLLATE NOCASE,
+            twice INTEGER GENERATED ALWAYS AS (a * 2) STORED, "x
+            y" REAL, CHECK (a <> 13)) STRICT;
+        INSERT INTO [odd name] (a, b, "x
+            y") VALUES (1, 'B', 0.5), (NULL, NULL, NULL);
+        CREATE TRIGGER `odd trigger` AFTER DELETE ON `odd name` BEGIN SELECT 1; END;""")
+    conn.close()
+    plan = plan_for(path, lambda c: plans.add_column(c, "odd name", ColumnSpec("u", "INTEGER", unique=True)))
+    apply_sqlite(str(path), plan)
+    conn = sqlite3.connect(path)
+    rows = conn.execute('SELECT a, b, twice, "x\n            y", u FROM [odd name] ORDER BY rowid').fetchall()
+    assert rows == [(1, "B", 2, 0.5, None), (None, None, None, None, None)]
+    sql = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'odd name'").fetchone()[0]
+    assert "STRICT" in sql and "COLLATE NOCASE" in sql and "CHECK (a <> 13)" in sql
+    assert conn.execute("SELECT b FROM [odd name] WHERE b = 'b'").fetchall() == [("B",)]  # collation kept
+    triggers = conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall()
+    assert triggers == [("odd trigger",)]
+    conn.close()
+    with pytest.raises(UnsupportedError, match="column 'twice' uses 'a'"):
+        plan_for(path, lambda c: plans.drop_column(c, "odd name", "a"))
+    odd = "x\n            y"
+    dropped = apply_sqlite(str(path), plan_for(path, lambda c: plans.drop_column(c, "odd name", odd)))
+    assert dropped.statements[1].startswith('ALTER TABLE "odd name" DROP COLUMN "x')
+    conn = sqlite3.connect(path)
+    rows = conn.execute("SELECT * FROM [odd name] ORDER BY rowid").fetchall()
+    assert rows == [(1, "B", 2, None), (None,) * 4]
+    conn.close()
