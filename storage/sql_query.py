@@ -16,6 +16,7 @@ stays the plain one an index serves, and NOT NULL columns get no NULL tests at a
 
 from __future__ import annotations
 
+import operator
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -40,7 +41,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import NullType
 
-from .sql_values import plain_row
+from .sql_values import plain_rows
 
 PAGE_SIZE = 256
 PREVIEW_CHARS = 256  # longer text and blobs are cut in the grid; the editor loads them whole
@@ -187,6 +188,15 @@ class Query:
         self.cols = {n: self.table.c[n] for n in names}
         self.order: list[tuple[str, bool]] = [(s.column, s.descending) for s in spec.sort]
         self.order += [(k, False) for k in spec.keys if k not in {s.column for s in spec.sort}]
+        # On a server, an order column the grid shows uncut is read from the grid's values.
+        self.reused_keys: list[int | None] | None = None
+        self.cut_columns: list[int] | None = None  # None: any column may be cut (SQLite)
+        if not self.sqlite:
+            types = spec.types
+            self.cut_columns = [i for i in range(len(spec.columns))
+                                if i < len(types) and any(t in types[i].lower() for t in _CUT_TYPES)]
+            shown = {n: i for i, n in enumerate(spec.columns) if i not in self.cut_columns}
+            self.reused_keys = [shown.get(n) for n, _d in self.order]
         self._where_params = _Params(self.sqlite)
         self.where = self._build_where(self._where_params)
         if len(_STATEMENTS) > 256:
@@ -222,7 +232,8 @@ class Query:
             else:
                 items.append(col.label(f"c{i}"))
         for i, (name, _desc) in enumerate(self.order):
-            items.append(self.cols[name].label(f"k{i}"))
+            if self.reused_keys is None or self.reused_keys[i] is None:
+                items.append(self.cols[name].label(f"k{i}"))
         return items
 
     @property
@@ -392,8 +403,20 @@ class Pager:
         anchor, reverse, limit, offset = self.plan(number)
         rows = self._run(conn, anchor, reverse, limit, offset) if limit > 0 else []
         width = self.query.width
-        values = [r[:width] for r in rows] if self.query.sqlite else [plain_row(r[:width]) for r in rows]
-        page = Page(number, number * self.page_size, values, [], [r[width:] for r in rows])
+        reused = self.query.reused_keys
+        values = [r[:width] for r in rows] if self.query.sqlite else plain_rows(rows, width)
+        if reused is None:
+            keys = [r[width:] for r in rows]
+        else:  # order columns shown whole in the grid are not selected twice
+            extra = iter(range(width, width + len(reused)))
+            positions = [p if p is not None else next(extra) for p in reused]
+            if len(positions) == 1:
+                at = positions[0]
+                keys = [(r[at],) for r in rows]
+            else:
+                pick = operator.itemgetter(*positions)
+                keys = [pick(r) for r in rows]
+        page = Page(number, number * self.page_size, values, [], keys)
         self._add_sizes(conn, page)
         if self.keyed and rows:
             if len(rows) == self.page_size:
@@ -410,11 +433,17 @@ class Pager:
         """
         cut = PREVIEW_CHARS
         long_rows = []
-        for i, row in enumerate(page.values):  # plain loops: 4x cheaper than any(isinstance(...))
-            for v in row:
-                if type(v) in _CUTTABLE and len(v) == cut:
-                    long_rows.append(i)
-                    break
+        if self.query.cut_columns is not None:  # a server: only text and binary columns are cut
+            for c in self.query.cut_columns:
+                long_rows += [i for i, row in enumerate(page.values)
+                              if type(row[c]) in _CUTTABLE and len(row[c]) == cut]
+            long_rows = sorted(set(long_rows))
+        else:
+            for i, row in enumerate(page.values):  # plain loops: 4x cheaper than any(isinstance(...))
+                for v in row:
+                    if type(v) in _CUTTABLE and len(v) == cut:
+                        long_rows.append(i)
+                        break
         if not long_rows:
             return
         spec = self.query.spec
