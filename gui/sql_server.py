@@ -20,7 +20,7 @@ from storage.sql_query import quote
 from storage.sql_url import open_database_url, redact
 from storage.sqlite_db import Interrupted, Table
 
-from .sqlite_tasks import esc
+from .sqlite_tasks import count_tables, esc
 
 
 class ServerMixin:
@@ -175,6 +175,16 @@ class ServerMixin:
         for command in pending:
             self.model.clear_failed(command.row, command.column)
         self._update_server_bar()
+
+    def _count_tables(self, generation: int, tables: list[Table], cap: int | None) -> None:
+        """Row counts for the schema tree, in a worker on a connection of its own."""
+        if self.is_server and self.database is not None:
+            self._start(count_server_tables, self.database, tables, cap,
+                        on_result=lambda counts: self._on_counts(generation, counts, capped=cap is not None),
+                        on_error=lambda e: self.note_error(e))
+            return
+        self._start(count_tables, self.path or "", self.immutable, [t.name for t in tables], cap,
+                    on_result=lambda counts: self._on_counts(generation, counts, capped=cap is not None))
 
     # -- password ------------------------------------------------------------------------------
     def _ask_password(self, error: WrongPassword) -> None:

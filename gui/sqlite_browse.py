@@ -22,7 +22,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from storage.sql_query import OPS, Filter, Pager, QuerySpec, SortKey
+from storage.sql_pager import Pager
+from storage.sql_query import OPS, Filter, QuerySpec, SortKey
 from storage.sqlite_db import COUNT_CAP, MAX_GRID_COLUMNS, Interrupted
 
 from .sqlite_editing import CellDelegate
