@@ -36,6 +36,7 @@ from storage.sqlite_db import COUNT_CAP, Reader, Schema, Table
 
 from .document import Document
 from .sql_execute import ExecuteMixin
+from .sql_schema_edit import SchemaEditMixin
 from .sql_server import ServerMixin, open_server
 from .sqlite_browse import BrowseMixin
 from .sqlite_editing import EditingMixin
@@ -49,8 +50,8 @@ from .workers import Worker as Task
 from .workers import run_in_worker as run_task
 
 
-class SqliteDocument(LiveRefreshMixin, SchemaTreeMixin, BrowseMixin, EditingMixin, TransferMixin, RecordMixin,
-                     ExecuteMixin, ServerMixin, Document):
+class SqliteDocument(SchemaEditMixin, LiveRefreshMixin, SchemaTreeMixin, BrowseMixin, EditingMixin,
+                     TransferMixin, RecordMixin, ExecuteMixin, ServerMixin, Document):
     """A database: schema on the left; Browse and Record tabs on the right."""
 
     def __init__(self, path: str | None, fmt: str, parent: QWidget | None = None, *,
@@ -174,6 +175,7 @@ class SqliteDocument(LiveRefreshMixin, SchemaTreeMixin, BrowseMixin, EditingMixi
         top.addWidget(self.read_only_box)
         top.addWidget(self.mode_label, 1)
         top.addWidget(self._build_transfer(page))  # shown above every tab: exports start from two
+        top.addWidget(self._build_schema_edit(page))
         for widget in (self.insert_button, self.duplicate_button, self.delete_button, self.null_button,
                        self.import_button):
             top.addWidget(widget)
