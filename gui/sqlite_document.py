@@ -31,6 +31,8 @@ from storage.sqlite_db import COUNT_CAP, Reader, Schema, Table
 
 from .document import Document
 from .sql_execute import ExecuteMixin
+from .sql_fk import FkMixin
+from .sql_tools import ToolsMixin
 from .sqlite_browse import BrowseMixin
 from .sqlite_editing import EditingMixin
 from .sqlite_open_choice import MODES, OpenChoiceBar
@@ -44,7 +46,7 @@ from .workers import run_in_worker as run_task
 
 
 class SqliteDocument(LiveRefreshMixin, SchemaTreeMixin, BrowseMixin, EditingMixin, TransferMixin, RecordMixin,
-                     ExecuteMixin, Document):
+                     ExecuteMixin, FkMixin, ToolsMixin, Document):
     """A database: schema on the left; Browse and Record tabs on the right."""
 
     def __init__(self, path: str, fmt: str, parent: QWidget | None = None) -> None:
@@ -150,6 +152,8 @@ class SqliteDocument(LiveRefreshMixin, SchemaTreeMixin, BrowseMixin, EditingMixi
         for widget in (self.insert_button, self.duplicate_button, self.delete_button, self.null_button,
                        self.import_button):
             top.addWidget(widget)
+        self._build_fk(page, top)
+        self._build_tools(page, top)
 
         self.views = QTabWidget(page)
         self.views.addTab(browse, "Browse")
