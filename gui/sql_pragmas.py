@@ -23,9 +23,11 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from shiboken6 import isValid
 
 from storage.errors import KnownError
 from storage.sql_tools import PRAGMAS, SETTABLE, read_pragmas, set_pragma
+from storage.sqlite_db import Reader
 
 from .sqlite_tasks import esc
 
@@ -50,8 +52,12 @@ class SetPragma(QUndoCommand):
         self.document, self.name, self.old, self.new = document, name, old, new
 
     def _write(self, value: Any) -> None:
+        path = self.document.path or ""
         try:
-            now = set_pragma(self.document.path or "", self.name, value)
+            if self.name == "journal_mode":  # leaving WAL needs the file to itself: readers reopen after
+                now = self.document.with_readers_closed(lambda: set_pragma(path, self.name, value))
+            else:
+                now = set_pragma(path, self.name, value)
         except KnownError as exc:
             self.document.show_message(f"PRAGMA {self.name} not set: {exc}", "error")
             self.setObsolete(True)
@@ -116,13 +122,22 @@ class PragmasDialog(QDialog):
         self.refresh()
 
     def refresh(self) -> None:
-        reader = self.document.reader
-        if reader is None:
-            return
-        self.document._start(lambda: reader.run(read_pragmas), on_result=self._on_read,
+        """Read the pragmas on a connection of its own (a fresh one sees a changed journal mode)."""
+        path, immutable = self.document.path or "", self.document.immutable
+
+        def work() -> dict[str, Any]:
+            reader = Reader(path, immutable=immutable)
+            try:
+                return reader.run(read_pragmas)  # type: ignore[return-value]
+            finally:
+                reader.close()
+
+        self.document._start(work, on_result=self._on_read,
                              on_error=lambda e: self.message.setText(esc(str(e))))
 
     def _on_read(self, values: dict[str, Any]) -> None:
+        if not isValid(self):
+            return
         self.values = values
         for name, value in values.items():
             self.labels[name].setText(f"<b>{esc(str(value))}</b>")

@@ -135,13 +135,7 @@ class ToolsMixin:
             return None
         dialog = self._dialog(ToolDialog(f"VACUUM — {self.title()}", ["Result"], self))
         path = self.path or ""
-        table = self.table.name if self.table else None
-        self._close_readers()  # VACUUM needs the file to itself; the document reopens after
-
-        def reopen() -> None:
-            self._pending_view_state = {"table": table} if table else {}
-            self.table = None
-            self.open_database()
+        reopen = self._close_for_reopen()  # VACUUM needs the file to itself
 
         def shown(sizes: tuple[int, int]) -> None:
             before, after = sizes
@@ -155,6 +149,26 @@ class ToolsMixin:
         task = self._start(lambda cancel: vacuum(path, cancel), on_result=shown, on_error=failed)
         dialog.cancelled.connect(task.cancel)
         return dialog
+
+    def _close_for_reopen(self) -> Any:
+        """Close the readers; the function returned reopens the document on the same table."""
+        table = self.table.name if self.table else None
+        self._close_readers()
+
+        def reopen() -> None:
+            self._pending_view_state = {"table": table} if table else {}
+            self.table = None
+            self.open_database()
+
+        return reopen
+
+    def with_readers_closed(self, work: Any) -> Any:
+        """Run a short ``work()`` with no reader open (a journal mode change), then reopen."""
+        reopen = self._close_for_reopen()
+        try:
+            return work()
+        finally:
+            reopen()
 
     def analyze(self, table_only: bool) -> ToolDialog | None:
         """ANALYZE the current table or the whole database, so the planner has statistics."""
