@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QApplication, QHBoxLayout, QMenu, QPushButton, QWi
 from storage.sql_fk import ForeignKeyInfo, display_column, foreign_keys, referencing
 from storage.sql_query import Filter
 
+from .sql_fk_delegate import FkCellDelegate
 from .sql_fk_editor import FkEditor
 
 MAX_BACK = 50
@@ -43,6 +44,8 @@ class FkMixin:
         self._fk_cache: dict[str, list[ForeignKeyInfo]] = {}
         self._fk_back: list[dict[str, Any]] = []
         self._fk_select: tuple[int, int] | None = None  # (row, column) to select once counted
+        self._fk_delegate = FkCellDelegate(self)
+        self._fk_columns: list[int] = []  # grid columns drawn with the arrow
         self.back_button = QPushButton("◀ Back", page)
         self.back_button.setToolTip("Return to the rows shown before the last jump")
         self.back_button.clicked.connect(self.go_back)
@@ -64,6 +67,7 @@ class FkMixin:
     # -- which columns reference what ------------------------------------------------------------
     @Slot()
     def _on_fk_reset(self) -> None:
+        self._mark_fk_columns()
         table, reader = self.table, self.reader
         if table is None or reader is None or table.kind != "table" or table.name in self._fk_cache:
             return
@@ -71,9 +75,21 @@ class FkMixin:
 
         def loaded(found: list[ForeignKeyInfo]) -> None:
             self._fk_cache[name] = found
+            self._mark_fk_columns()
 
         self._start(lambda: reader.run(lambda conn: foreign_keys(conn, kind, name, schema)),
                     on_result=loaded, on_error=lambda _e: None)
+
+    def _mark_fk_columns(self) -> None:
+        """Foreign-key columns of the grid get the delegate that draws their arrow."""
+        for column in self._fk_columns:
+            self.grid.setItemDelegateForColumn(column, None)
+        count = self.model.columnCount()
+        self._fk_columns = [c for c in range(count) if self.foreign_key_of(c) is not None] \
+            if self.table is not None else []
+        for column in self._fk_columns:
+            self.grid.setItemDelegateForColumn(column, self._fk_delegate)
+        self.grid.viewport().update()
 
     def foreign_key_of(self, column: int) -> ForeignKeyInfo | None:
         """The foreign key the grid's ``column`` belongs to, if any."""

@@ -64,6 +64,7 @@ class FkEditor(QLineEdit):
         self._completer = QCompleter(self.choices_model, self)
         self._completer.setCompletionMode(QCompleter.CompletionMode.UnfilteredPopupCompletion)
         self._completer.setMaxVisibleItems(12)
+        self._completer.popup().setMinimumWidth(320)
         self.setCompleter(self._completer)
         self.setPlaceholderText("NULL")
         self.missing = False  # the typed key names no row of the referenced table
@@ -149,7 +150,9 @@ class FkEditor(QLineEdit):
         found, ok = result
         self._searched_text = text
         self.choices_model.set_choices(found)
-        self._set_missing(not ok)
+        # A word typed into a numeric key column is a search, not a key: only keys are flagged.
+        is_search = self.affinity in ("INTEGER", "REAL", "NUMERIC") and isinstance(self.stored(), str)
+        self._set_missing(not ok and not is_search)
         if (popup or self.hasFocus()) and found and self.isVisible():
             self._completer.complete()
         self.searched.emit()

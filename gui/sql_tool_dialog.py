@@ -175,7 +175,9 @@ class PlanDialog(ToolDialog):
     def show_plan(self, plan: Plan, sql: str) -> None:
         self.plan_model.set_plan(plan.root)
         self.tree.expandAll()
-        for column in range(len(PLAN_COLUMNS)):
+        nodes = list(plan.root.walk())[1:]
+        for column, attr in enumerate(("title", "relation", "cost", "rows", "time", "detail")):
+            self.tree.setColumnHidden(column, column > 0 and not any(getattr(n, attr) for n in nodes))
             self.tree.resizeColumnToContents(column)
         first = " ".join(sql.split())
         label = f"{'EXPLAIN ANALYZE' if plan.analyzed else 'EXPLAIN'}: {first[:120]}"

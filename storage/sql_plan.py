@@ -52,8 +52,7 @@ def explain_sqlite(conn: Any, sql: str) -> Plan:
     nodes: dict[int, PlanNode] = {0: root}
     for node_id, parent, _unused, detail in rows:
         parent_node = nodes.get(parent, root)
-        nodes[node_id] = parent_node.add(PlanNode(str(detail), relation=_sqlite_relation(str(detail)),
-                                                  detail=str(detail)))
+        nodes[node_id] = parent_node.add(PlanNode(str(detail), relation=_sqlite_relation(str(detail))))
     return Plan(root, f"{len(rows)} step(s)")
 
 

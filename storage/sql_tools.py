@@ -92,7 +92,9 @@ def read_pragmas(conn: Any) -> dict[str, Any]:
         if name == "auto_vacuum":
             value = _AUTO_VACUUM.get(value, value)
         elif name == "synchronous":
-            value = _SYNCHRONOUS.get(value, value)
+            value = f"{_SYNCHRONOUS.get(value, value)} (this connection)"
+        elif name == "foreign_keys":
+            value = f"{'on' if value else 'off'} (this connection)"
         elif name == "journal_mode":
             value = str(value).lower()
         values[name] = value

@@ -163,3 +163,33 @@ def test_composite_key_jumps_and_referencing_rows(qtbot, tmp_path: Path) -> None
     qtbot.waitUntil(lambda: document.table.name == "album" and document.model.rowCount() == 1, timeout=10_000)
     assert wait_cell(qtbot, document, 0, 1) == "IV"
     document.close_document()
+
+
+def test_the_arrow_in_a_foreign_key_cell_and_ctrl_click_jump(qtbot, tmp_path: Path) -> None:
+    from PySide6.QtCore import QPoint
+
+    from gui.sql_fk_delegate import FkCellDelegate
+
+    path = make_music(tmp_path / "m.db")
+    document = open_album(qtbot, path)
+    names = [c.name for c in document.table.columns]
+    column = names.index("artist_id")
+    assert isinstance(document.grid.itemDelegateForColumn(column), FkCellDelegate)
+    assert not isinstance(document.grid.itemDelegateForColumn(names.index("title")), FkCellDelegate)
+    wait_cell(qtbot, document, 0, column)
+    rect = document.grid.visualRect(document.model.index(0, column))
+    qtbot.mouseClick(document.grid.viewport(), Qt.MouseButton.LeftButton,
+                     pos=QPoint(rect.right() - 5, rect.center().y()))
+    qtbot.waitUntil(lambda: document.table.name == "artist" and document.model.rowCount() == 1,
+                    timeout=10_000)
+    qtbot.mouseClick(document.back_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: document.table.name == "album" and document.model.rowCount() == 3,
+                    timeout=10_000)
+    wait_cell(qtbot, document, 1, column)
+    rect = document.grid.visualRect(document.model.index(1, column))
+    qtbot.mouseClick(document.grid.viewport(), Qt.MouseButton.LeftButton,
+                     Qt.KeyboardModifier.ControlModifier, QPoint(rect.left() + 5, rect.center().y()))
+    qtbot.waitUntil(lambda: document.table.name == "artist" and document.model.rowCount() == 1,
+                    timeout=10_000)
+    assert wait_cell(qtbot, document, 0, 1) == "Artist 0003"
+    document.close_document()
