@@ -43,6 +43,7 @@ class ExecuteMixin:
         self.sql_cancel = QPushButton("Cancel", page)
         self.sql_cancel.setEnabled(False)
         self.sql_cancel.clicked.connect(self._on_cancel)
+        timeout = self._build_timeout(page)
         self.history = QComboBox(page)
         self.history.setPlaceholderText("History")
         self.history.setMinimumContentsLength(30)
@@ -61,7 +62,7 @@ class ExecuteMixin:
         self.results.verticalHeader().setDefaultSectionSize(ROW_HEIGHT)
         self.results.horizontalHeader().setDefaultSectionSize(140)
         buttons = QHBoxLayout()
-        for widget in (self.run_button, self.run_all_button, self.sql_cancel):
+        for widget in (self.run_button, self.run_all_button, self.sql_cancel, timeout):
             buttons.addWidget(widget)
         self.add_explain_buttons(buttons, page)
         buttons.addStretch(1)
@@ -125,7 +126,7 @@ class ExecuteMixin:
         self.result_export.setEnabled(False)
         self.sql_message.setText("Running…")
         self.sql_cancel.setEnabled(True)
-        self._start(run_statements, self.path or "", self.reader, statements, self.read_only,
+        self._start(run_statements, self.database, self.reader, statements, self.read_only,
                     on_result=lambda r: self._on_executed(generation, r),
                     on_error=lambda e: self._on_executed(generation, e))
 
@@ -158,6 +159,7 @@ class ExecuteMixin:
                         on_result=lambda n: self._on_result_count(generation, last, n, parts, counting),
                         on_error=lambda e: self.sql_message.setText(esc(str(e))))
         if error is not None:
+            self.note_error(error)
             where = error.location.describe() if isinstance(error, KnownError) else ""
             offset = error.location.offset if isinstance(error, KnownError) else None
             if offset is not None:  # line and column in the editor, not in the statement

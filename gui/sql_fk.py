@@ -33,6 +33,11 @@ class FkTarget:
     schema: str | None = None
 
 
+def qualified(name: str, schema: str | None) -> str:
+    """The document's name for a table: ``schema.name`` outside the default schema (as Table.qualified)."""
+    return name if schema in (None, "public", "main") else f"{schema}.{name}"
+
+
 def _as_filter_text(value: Any) -> str:
     return repr(value) if isinstance(value, float) else str(value)
 
@@ -69,12 +74,12 @@ class FkMixin:
     def _on_fk_reset(self) -> None:
         self._mark_fk_columns()
         table, reader = self.table, self.reader
-        if table is None or reader is None or table.kind != "table" or table.name in self._fk_cache:
+        if table is None or reader is None or table.kind != "table" or table.qualified in self._fk_cache:
             return
-        kind, name, schema = self.db_kind(), table.name, getattr(table, "schema", None)
+        kind, name, schema, key = self.db_kind(), table.name, table.schema, table.qualified
 
         def loaded(found: list[ForeignKeyInfo]) -> None:
-            self._fk_cache[name] = found
+            self._fk_cache[key] = found
             self._mark_fk_columns()
 
         self._start(lambda: reader.run(lambda conn: foreign_keys(conn, kind, name, schema)),
@@ -97,14 +102,14 @@ class FkMixin:
         if table is None or not 0 <= column < len(table.columns):
             return None
         name = table.columns[column].name
-        cached = self._fk_cache.get(table.name)
+        cached = self._fk_cache.get(table.qualified)
         if cached is not None:
             return next((fk for fk in cached if name in fk.columns), None)
         fk = table.columns[column].foreign_key
         if fk is None:
             return None
         ref = fk.column or self._primary_key(fk.table)
-        return ForeignKeyInfo((name,), fk.table, (ref,)) if ref else None
+        return ForeignKeyInfo((name,), fk.table, (ref,), table.schema) if ref else None
 
     def _primary_key(self, table_name: str) -> str | None:
         target = self.schema.find(table_name) if self.schema is not None else None
@@ -118,7 +123,7 @@ class FkMixin:
         fk = self.foreign_key_of(column)
         if fk is None or fk.composite:
             return None
-        target = self.schema.find(fk.ref_table) if self.schema is not None else None
+        target = self.schema.find(qualified(fk.ref_table, fk.ref_schema)) if self.schema is not None else None
         return FkTarget(fk.ref_table, fk.ref_columns[0], display_column(target, fk.ref_columns[0]),
                         fk.ref_schema or getattr(target, "schema", None))
 
@@ -148,12 +153,12 @@ class FkMixin:
             self.show_message("This cell is NULL: it references no row.", "info")
             return False
         pairs = list(zip(fk.ref_columns, values, strict=True))
-        return self._show_rows(fk.ref_table, pairs, fk.ref_columns[0])
+        return self._show_rows(qualified(fk.ref_table, fk.ref_schema), pairs, fk.ref_columns[0])
 
     def referencing_columns(self) -> list[tuple[str, str, str | None]]:
         if self.schema is None or self.table is None:
             return []
-        return referencing(self.schema, self.table.name)
+        return referencing(self.schema, self.table.name, self.table.schema)
 
     def show_referencing(self, index: QModelIndex, table_name: str, column: str,
                          ref_column: str | None) -> bool:
@@ -173,7 +178,7 @@ class FkMixin:
 
     def _browse_state(self) -> dict[str, Any]:
         current = self.grid.currentIndex()
-        return {"table": self.table.name if self.table else None, "sort": list(self.sort),
+        return {"table": self.table.qualified if self.table else None, "sort": list(self.sort),
                 "filters": list(self.filters), "search": self.search.text(),
                 "row": max(current.row(), 0), "column": max(current.column(), 0)}
 
@@ -190,7 +195,7 @@ class FkMixin:
         return True
 
     def _switch_table(self, table_name: str) -> None:
-        if self.table is None or self.table.name != table_name:
+        if self.table is None or self.table.qualified != table_name:
             self.tree.setCurrentItem(self._table_item(table_name))
 
     def _apply_browse(self, sort: list, filters: list, search: str, select: tuple[int, int]) -> None:

@@ -101,6 +101,7 @@ class SqlTableModel(QAbstractTableModel):
         self._pending: set[int] = set()
         self._pump: Task | None = None
         self.failed_edits: dict[tuple[int, int], tuple[Any, str]] = {}  # (row, column) -> (value, why)
+        self.last_error: KnownError | None = None  # the last page fetch's failure
         self.fetch_count = 0
 
     # -- setup -------------------------------------------------------------------------------
@@ -295,6 +296,7 @@ class SqlTableModel(QAbstractTableModel):
             return
         if isinstance(page, KnownError):
             self._pending.clear()
+            self.last_error = page
             self.fetchFailed.emit(str(page))
             return
         assert isinstance(page, Page)
@@ -339,6 +341,12 @@ class SqlTableModel(QAbstractTableModel):
         self.failed_edits.pop((row, column), None)
         index = self.index(row, column)
         self.dataChanged.emit(index, index)
+
+    def clear_failed(self, row: int, column: int) -> None:
+        """Show the stored value again instead of a failed edit's."""
+        if self.failed_edits.pop((row, column), None) is not None:
+            index = self.index(row, column)
+            self.dataChanged.emit(index, index)
 
     def mark_failed(self, row: int, column: int, value: Any, why: str) -> None:
         self.failed_edits[(row, column)] = (value, why)

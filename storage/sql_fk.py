@@ -157,7 +157,12 @@ def key_exists(conn: Any, kind: str, ref_table: str, key: str, value: Any, schem
     return bool(conn.execute(sql, params).fetchone()[0])
 
 
-def referencing(schema: Schema, table_name: str) -> list[tuple[str, str, str | None]]:
-    """Columns of tables that reference ``table_name``: (table, column, referenced column or None)."""
-    return [(t.name, c.name, c.foreign_key.column) for t in schema.tables for c in t.columns
-            if c.foreign_key is not None and c.foreign_key.table == table_name]
+def referencing(schema: Schema, table_name: str,
+                table_schema: str | None = None) -> list[tuple[str, str, str | None]]:
+    """Columns that reference ``table_name``: (qualified table, column, referenced column or None).
+
+    A foreign key names its table without a schema, so on a server the referencing table's own
+    schema is taken to be the target's (the usual case).
+    """
+    return [(t.qualified, c.name, c.foreign_key.column) for t in schema.tables for c in t.columns
+            if c.foreign_key is not None and c.foreign_key.table == table_name and t.schema == table_schema]
