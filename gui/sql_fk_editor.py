@@ -90,7 +90,7 @@ class FkEditor(QLineEdit):
     # -- the delegate's editor API -------------------------------------------------------------
     def set_stored(self, value: Any) -> None:
         self.setText("" if value is None else str(value))
-        self._search()
+        self._search(first_rows=True)  # the first rows by key, as a list opened by its arrow
 
     def stored(self) -> Any:
         text = self.text()
@@ -111,9 +111,13 @@ class FkEditor(QLineEdit):
         self._set_missing(False)
 
     # -- searching -----------------------------------------------------------------------------
+    def _is_search(self) -> bool:
+        """A word typed into a numeric key column is a search, not a key: it is not checked."""
+        return self.affinity in ("INTEGER", "REAL", "NUMERIC") and isinstance(self.stored(), str)
+
     @Slot()
     def show_choices(self) -> None:
-        self._search(force_all=True)
+        self._search(first_rows=True, popup=True)
 
     def _search_text(self) -> str:
         text = self.text()
@@ -122,15 +126,15 @@ class FkEditor(QLineEdit):
         return text.split(SEPARATOR, 1)[0]
 
     @Slot()
-    def _search(self, force_all: bool = False) -> None:
+    def _search(self, first_rows: bool = False, popup: bool = False) -> None:
         reader = self.document.reader
         if reader is None:
             return
-        text = "" if force_all else self._search_text()
+        text = "" if first_rows else self._search_text()
         self._generation += 1
         generation = self._generation
         target, kind, dialect = self.target, self.document.db_kind(), self.document.db_dialect()
-        typed = None if force_all else self.stored()
+        typed = None if self._is_search() else self.stored()
 
         def work() -> tuple[list[Choice], bool]:
             def run(conn: Any) -> tuple[list[Choice], bool]:
@@ -141,7 +145,7 @@ class FkEditor(QLineEdit):
                 return found, ok
             return reader.run(run)
 
-        self.document._start(work, on_result=lambda r: self._on_found(generation, text, force_all, r),
+        self.document._start(work, on_result=lambda r: self._on_found(generation, text, popup, r),
                              on_error=lambda e: self._on_failed(generation, e))
 
     def _on_found(self, generation: int, text: str, popup: bool, result: tuple[list[Choice], bool]) -> None:
@@ -150,9 +154,7 @@ class FkEditor(QLineEdit):
         found, ok = result
         self._searched_text = text
         self.choices_model.set_choices(found)
-        # A word typed into a numeric key column is a search, not a key: only keys are flagged.
-        is_search = self.affinity in ("INTEGER", "REAL", "NUMERIC") and isinstance(self.stored(), str)
-        self._set_missing(not ok and not is_search)
+        self._set_missing(not ok)
         if (popup or self.hasFocus()) and found and self.isVisible():
             self._completer.complete()
         self.searched.emit()
