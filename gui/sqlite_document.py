@@ -37,6 +37,7 @@ from storage.sqlite_db import COUNT_CAP, Reader, Schema, Table
 from .document import Document
 from .sql_execute import ExecuteMixin
 from .sql_fk import FkMixin
+from .sql_fk_record import FkRecordMixin
 from .sql_server import ServerMixin, count_server_tables, open_server
 from .sql_tools import ToolsMixin
 from .sqlite_browse import BrowseMixin
@@ -52,7 +53,8 @@ from .workers import run_in_worker as run_task
 
 
 class SqliteDocument(LiveRefreshMixin, SchemaTreeMixin, BrowseMixin, EditingMixin, TransferMixin, RecordMixin,
-                     ExecuteMixin, ServerMixin, FkMixin, ToolsMixin, Document):
+                     ExecuteMixin, ServerMixin, FkMixin, FkRecordMixin,
+                     ToolsMixin, Document):
     """A database: schema on the left; Browse and Record tabs on the right."""
 
     def __init__(self, path: str | None, fmt: str, parent: QWidget | None = None, *,

@@ -193,3 +193,32 @@ def test_the_arrow_in_a_foreign_key_cell_and_ctrl_click_jump(qtbot, tmp_path: Pa
                     timeout=10_000)
     assert wait_cell(qtbot, document, 0, 1) == "Artist 0003"
     document.close_document()
+
+
+def test_record_view_chooses_a_referenced_row_and_jumps(qtbot, tmp_path: Path) -> None:
+    path = make_music(tmp_path / "m.db")
+    document = open_album(qtbot, path)
+    wait_cell(qtbot, document, 1, 0)
+    document.views.setCurrentWidget(document.record)
+    document.grid.setCurrentIndex(document.model.index(1, 0))
+    qtbot.waitUntil(lambda: document._record_values is not None, timeout=10_000)
+    field = document.record_field("artist_id")
+    assert not hasattr(document.record_field("title"), "pick_button")
+    popup = document.pick_record_value([c.name for c in document.table.columns].index("artist_id"), field)
+    editor = popup.editor
+    qtbot.waitUntil(lambda: len(editor.choices_model.items) > 0, timeout=10_000)
+    with qtbot.waitSignal(editor.searched, timeout=10_000):
+        editor.clear()
+        qtbot.keyClicks(editor, "Led")
+    editor.choose(0)
+    qtbot.keyClick(editor, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: db_value(path, "SELECT artist_id FROM album WHERE id = 2") == 77, timeout=5000)
+    assert not popup.isVisible()
+    document.undo_stack.undo()
+    assert db_value(path, "SELECT artist_id FROM album WHERE id = 2") == 3
+    go = next(b for b in field.findChildren(type(field.pick_button)) if b.text() == "↗")
+    qtbot.mouseClick(go, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: document.table.name == "artist" and document.model.rowCount() == 1,
+                    timeout=10_000)
+    assert document.views.currentIndex() == 0 and wait_cell(qtbot, document, 0, 1) == "Artist 0003"
+    document.close_document()
