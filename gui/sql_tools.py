@@ -215,8 +215,8 @@ class ToolsMixin:
             self.show_message("Write a statement in Execute SQL to explain it.", "info")
             return None
         if analyze and kind != "sqlite" and ask and QMessageBox.warning(
-                self, "Explain Analyze", "EXPLAIN ANALYZE runs the statement for real: an INSERT, UPDATE "
-                "or DELETE changes the data. Run it?",
+                self, "Explain Analyze", "EXPLAIN ANALYZE runs the statement for real, taking the time and "
+                "locks it needs; what an INSERT, UPDATE or DELETE changes is rolled back after. Run it?",
                 QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel) \
                 != QMessageBox.StandardButton.Yes:
             return None

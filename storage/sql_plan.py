@@ -66,11 +66,28 @@ def _sqlite_relation(detail: str) -> str:
     return ""
 
 
+class _RollBack(Exception):
+    """Leaves the transaction of an EXPLAIN ANALYZE without committing what the statement did."""
+
+
 def explain_postgres(conn: Any, sql: str, analyze: bool = False) -> Plan:
-    """EXPLAIN (FORMAT JSON[, ANALYZE]) as a tree of node type, relation, cost, rows and time."""
+    """EXPLAIN (FORMAT JSON[, ANALYZE]) as a tree of node type, relation, cost, rows and time.
+
+    With ``analyze`` the statement really runs, inside a transaction that is rolled back after, so
+    an INSERT, UPDATE or DELETE explained this way changes nothing (sequences still advance).
+    """
     options = "FORMAT JSON, ANALYZE, BUFFERS" if analyze else "FORMAT JSON"
-    value = conn.execute(f"EXPLAIN ({options}) {sql}").fetchone()[0]
-    return plan_from_json(value, analyze)
+    statement = f"EXPLAIN ({options}) {sql}"
+    if not analyze or not hasattr(conn, "transaction"):
+        return plan_from_json(conn.execute(statement).fetchone()[0], analyze)
+    found: list[Any] = []
+    try:
+        with conn.transaction():
+            found.append(conn.execute(statement).fetchone()[0])
+            raise _RollBack
+    except _RollBack:
+        pass
+    return plan_from_json(found[0], analyze)
 
 
 def plan_from_json(value: Any, analyze: bool = False) -> Plan:
@@ -93,6 +110,8 @@ def _add_pg(parent: PlanNode, node: dict[str, Any], analyze: bool) -> None:
     if node.get("Alias") and node.get("Alias") != node.get("Relation Name"):
         relation = f"{relation} {node['Alias']}".strip()
     title = node.get("Node Type", "?")
+    if title == "ModifyTable" and node.get("Operation"):
+        title = str(node["Operation"])  # as PostgreSQL's text format says: "Delete on t"
     if node.get("Join Type"):
         title = f"{node['Join Type']} {title}"
     if node.get("Index Name"):

@@ -190,6 +190,9 @@ def test_postgres_explain_and_analyze(pg_db) -> None:
         analyzed = reader.run(lambda c: explain_postgres(c, query, analyze=True))
         assert analyzed.analyzed and "execution" in analyzed.summary
         assert all(n.time for n in list(analyzed.root.walk())[1:] if "never executed" not in n.detail)
+        deleted = reader.run(lambda c: explain_postgres(c, "DELETE FROM album", analyze=True))
+        assert deleted.root.children[0].title == "Delete"
+        assert reader.run(lambda c: c.execute("SELECT count(*) FROM album").fetchone()[0]) == 1  # rolled back
         with pytest.raises(KnownError):
             reader.run(lambda c: explain_postgres(c, "SELECT * FROM nowhere"))
     finally:
