@@ -222,3 +222,34 @@ def test_record_view_chooses_a_referenced_row_and_jumps(qtbot, tmp_path: Path) -
                     timeout=10_000)
     assert document.views.currentIndex() == 0 and wait_cell(qtbot, document, 0, 1) == "Artist 0003"
     document.close_document()
+
+
+def test_grid_menu_offers_the_foreign_key_actions(qtbot, tmp_path: Path) -> None:
+    from PySide6.QtWidgets import QMenu
+
+    path = make_music(tmp_path / "m.db")
+    document = open_album(qtbot, path)
+    names = [c.name for c in document.table.columns]
+    wait_cell(qtbot, document, 0, 0)
+    menu = QMenu()
+    document.add_fk_actions(menu, document.model.index(0, names.index("title")))
+    texts = {a.text(): a for a in menu.actions()}
+    assert not texts["Go to Referenced Row"].isEnabled()
+    assert not texts["Back"].isEnabled()
+    menu = QMenu()
+    document.add_fk_actions(menu, document.model.index(0, names.index("artist_id")))
+    texts = {a.text(): a for a in menu.actions()}
+    texts["Go to Referenced Row (artist)"].trigger()
+    qtbot.waitUntil(lambda: document.table.name == "artist" and document.model.rowCount() == 1,
+                    timeout=10_000)
+    wait_cell(qtbot, document, 0, 0)
+    menu = QMenu()
+    document.add_fk_actions(menu, document.model.index(0, 0))
+    sub = next(a.menu() for a in menu.actions() if a.text() == "Show Referencing Rows")
+    assert [a.text() for a in sub.actions()] == ["album.artist_id"]
+    sub.actions()[0].trigger()
+    qtbot.waitUntil(lambda: document.table.name == "album" and document.model.rowCount() == 1,
+                    timeout=10_000)
+    assert wait_cell(qtbot, document, 0, 1) == "IV"
+    assert len(document._fk_back) == 2
+    document.close_document()

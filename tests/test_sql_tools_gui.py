@@ -168,3 +168,24 @@ def test_plan_model_passes_the_tester_with_nested_nodes(qtmodeltester) -> None:
     qtmodeltester.check(model, force_py=True)
     child = model.index(1, 1, model.index(0, 0))
     assert child.data() == "b" and model.parent(child) == model.index(0, 0)
+
+
+def test_cancel_stops_a_running_check(qtbot, tmp_path: Path, monkeypatch) -> None:
+    import time
+
+    import gui.sql_tools
+    from storage.sqlite_db import Interrupted
+
+    def slow_check(conn, quick=False, cancel=None, **_kw):
+        while not cancel():  # a check that only ends when cancelled
+            time.sleep(0.01)
+        raise Interrupted("Cancelled.")
+
+    monkeypatch.setattr(gui.sql_tools, "integrity_check", slow_check)
+    document = open_document(qtbot, make_indexed(tmp_path / "c.db", rows=10))
+    dialog = document.check_integrity()
+    assert dialog.cancel_button.isVisible() and dialog.bar.isVisible()
+    qtbot.mouseClick(dialog.cancel_button, Qt.MouseButton.LeftButton)
+    finished(qtbot, dialog)
+    assert "Cancelled." in dialog.status.text()
+    document.close_document()
