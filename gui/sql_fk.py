@@ -46,7 +46,8 @@ class FkMixin:
     """Foreign-key editing and navigation of the grid."""
 
     def _build_fk(self, page: QWidget, top: QHBoxLayout) -> None:
-        self._fk_cache: dict[str, list[ForeignKeyInfo]] = {}
+        self._fk_cache: dict[str, list[ForeignKeyInfo]] = {}  # by table, for the schema read last
+        self._fk_schema: Any = None
         self._fk_back: list[dict[str, Any]] = []
         self._fk_select: tuple[int, int] | None = None  # (row, column) to select once counted
         self._fk_delegate = FkCellDelegate(self)
@@ -72,6 +73,9 @@ class FkMixin:
     # -- which columns reference what ------------------------------------------------------------
     @Slot()
     def _on_fk_reset(self) -> None:
+        if self.schema is not self._fk_schema:  # reopened, or the schema was edited: read again
+            self._fk_schema = self.schema
+            self._fk_cache.clear()
         self._mark_fk_columns()
         table, reader = self.table, self.reader
         if table is None or reader is None or table.kind != "table" or table.qualified in self._fk_cache:

@@ -9,6 +9,7 @@ editor marks it and says so.
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt, QTimer, Signal, Slot
@@ -18,6 +19,7 @@ from shiboken6 import isValid
 from storage.errors import KnownError
 from storage.sql_fk import Choice, choices, key_exists
 from storage.sql_query import coerce
+from storage.sqlite_db import Interrupted
 
 KEY_ROLE = Qt.ItemDataRole.UserRole + 1
 SEPARATOR = " — "
@@ -52,6 +54,31 @@ class FkChoicesModel(QAbstractListModel):
         return None
 
 
+class _ReaderHolder:
+    """Owns an editor's connection, so it can be closed once the editor is gone."""
+
+    def __init__(self) -> None:
+        self.reader: Any = None
+        self.closed = False
+        self.lock = threading.Lock()
+
+    def open(self, database: Any) -> Any:
+        """The connection, opened on first use (on a worker); Interrupted once closed."""
+        with self.lock:
+            if self.closed:
+                raise Interrupted("The editor was closed.")
+            if self.reader is None:
+                self.reader = database.reader()
+            return self.reader
+
+    def close(self, *_args: Any) -> None:
+        with self.lock:
+            self.closed = True
+            reader, self.reader = self.reader, None
+        if reader is not None:
+            reader.close()
+
+
 class FkEditor(QLineEdit):
     """Type a key, or pick "key — display value" from the rows the referenced table offers."""
 
@@ -69,6 +96,9 @@ class FkEditor(QLineEdit):
         self.setPlaceholderText("NULL")
         self.missing = False  # the typed key names no row of the referenced table
         self._generation = 0
+        self._database = getattr(document, "database", None)
+        self._holder = _ReaderHolder()
+        self.destroyed.connect(self._holder.close)  # not a method of self: it runs after self is gone
         self._searched_text: str | None = None
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
@@ -125,11 +155,21 @@ class FkEditor(QLineEdit):
             return ""  # a picked choice: offer the neighbours, not a search for the label
         return text.split(SEPARATOR, 1)[0]
 
+    def _reader(self) -> Any:
+        """The editor's own connection, opened on first use (on the worker) and closed with the editor.
+
+        Its own, so a slow search never holds up the grid's paging, and a new search interrupts
+        the one before instead of queueing behind it.
+        """
+        return self._holder.open(self._database)
+
     @Slot()
     def _search(self, first_rows: bool = False, popup: bool = False) -> None:
-        reader = self.document.reader
-        if reader is None:
+        if self._database is None:
             return
+        current = self._holder.reader
+        if current is not None:
+            current.interrupt()  # the answer to the last search is no longer wanted
         text = "" if first_rows else self._search_text()
         self._generation += 1
         generation = self._generation
@@ -143,7 +183,7 @@ class FkEditor(QLineEdit):
                 ok = typed is None or key_exists(conn, kind, target.table, target.key, typed,
                                                  schema=target.schema, dialect=dialect)
                 return found, ok
-            return reader.run(run)
+            return self._reader().run(run)
 
         self.document._start(work, on_result=lambda r: self._on_found(generation, text, popup, r),
                              on_error=lambda e: self._on_failed(generation, e))

@@ -130,8 +130,17 @@ def choices(conn: Any, kind: str, ref_table: str, key: str, display: str | None,
     """Up to ``limit`` rows of the referenced table ordered by key, matching ``search`` if given.
 
     The search is a case-insensitive ``LIKE '%text%'`` on the key (as text) and on the display
-    column; with ``LIMIT`` the database stops at the first matches instead of reading it all.
+    column; rows come in key order (the key's index) and ``LIMIT`` stops at the first matches,
+    so the table is never read whole for the first page.
     """
+    sql, params = choices_statement(kind, ref_table, key, display, search, limit, schema, dialect)
+    return [Choice(k, d) for k, d in conn.execute(sql, params).fetchall()]
+
+
+def choices_statement(kind: str, ref_table: str, key: str, display: str | None, search: str = "",
+                      limit: int = CHOICES, schema: str | None = None,
+                      dialect: Any = None) -> tuple[str, dict[str, Any]]:
+    """The SQL of :func:`choices` and its parameters."""
     tbl = table(ref_table, column(key), *([column(display)] if display else []), schema=schema)
     key_col = tbl.c[key]
     shown = tbl.c[display] if display else literal_column("NULL")
@@ -143,8 +152,7 @@ def choices(conn: Any, kind: str, ref_table: str, key: str, display: str | None,
         if display:
             tests.append(cast(tbl.c[display], String).ilike(pattern, escape="\\"))
         stmt = stmt.where(or_(*tests))
-    sql, params = _compiled(stmt, kind, dialect)
-    return [Choice(k, d) for k, d in conn.execute(sql, params).fetchall()]
+    return _compiled(stmt, kind, dialect)
 
 
 def key_exists(conn: Any, kind: str, ref_table: str, key: str, value: Any, schema: str | None = None,

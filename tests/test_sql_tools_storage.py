@@ -197,3 +197,28 @@ def test_postgres_explain_and_analyze(pg_db) -> None:
             reader.run(lambda c: explain_postgres(c, "SELECT * FROM nowhere"))
     finally:
         reader.close()
+
+
+def test_choices_of_a_big_table_read_one_page_in_key_order(tmp_path: Path) -> None:
+    """The first page comes from the key's order with LIMIT: no sort of the whole table."""
+    from storage.sql_fk import choices_statement
+
+    path = tmp_path / "big.db"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE big (code TEXT PRIMARY KEY, label TEXT) WITHOUT ROWID")
+    conn.executemany("INSERT INTO big VALUES (?, ?)", ((f"k{i:07d}", f"label {i}") for i in range(200_000)))
+    conn.commit()
+    for search in ("", "label 19999"):
+        sql, params = choices_statement("sqlite", "big", "code", "label", search)
+        plan = " ".join(r[3] for r in conn.execute(f"EXPLAIN QUERY PLAN {sql}", params))
+        assert "TEMP B-TREE" not in plan, plan
+    conn.close()
+    reader = Reader(str(path))
+    steps = []
+    reader.conn.set_progress_handler(lambda: steps.append(1), 1000)
+    try:
+        found = reader.run(lambda c: choices(c, "sqlite", "big", "code", "label"))
+    finally:
+        reader.close()
+    assert len(found) == 100 and found[0].key == "k0000000"
+    assert len(steps) < 20  # a few thousand VM steps, not one per row of the table
