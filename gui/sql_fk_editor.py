@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QCompleter, QLineEdit, QToolButton, QWidget
 from shiboken6 import isValid
 
 from storage.errors import KnownError
-from storage.sql_fk import Choice, choices, key_exists
+from storage.sql_fk import Choice, choice_label, choices, key_exists
 from storage.sql_query import coerce
 from storage.sqlite_db import Interrupted
 
@@ -31,11 +31,20 @@ class FkChoicesModel(QAbstractListModel):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.items: list[Choice] = []
+        self.labels: list[str] = []
 
     def set_choices(self, items: list[Choice]) -> None:
         self.beginResetModel()
         self.items = list(items)
+        self.labels = [choice_label(key, display) for key, display in self.items]
         self.endResetModel()
+
+    def key_of(self, text: str) -> tuple[bool, Any]:
+        """(found, key) of the choice whose label (or bare key) is ``text``."""
+        for (key, display), label in zip(self.items, self.labels, strict=True):
+            if text == label or (display is None and text == str(key)):
+                return True, key
+        return False, None
 
     def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
         return 0 if parent.isValid() else len(self.items)
@@ -44,13 +53,11 @@ class FkChoicesModel(QAbstractListModel):
              role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or not 0 <= index.row() < len(self.items):
             return None
-        item = self.items[index.row()]
-        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.EditRole):
-            return item.label()
+        row = index.row()
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.EditRole, Qt.ItemDataRole.ToolTipRole):
+            return self.labels[row]
         if role == KEY_ROLE:
-            return item.key
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return item.label()
+            return self.items[row][0]
         return None
 
 
@@ -124,9 +131,9 @@ class FkEditor(QLineEdit):
 
     def stored(self) -> Any:
         text = self.text()
-        for item in self.choices_model.items:
-            if text == item.label() or (item.display is None and text == str(item.key)):
-                return item.key
+        found, key = self.choices_model.key_of(text)
+        if found:
+            return key
         if SEPARATOR in text:
             text = text.split(SEPARATOR, 1)[0]
         if text == "":
@@ -137,7 +144,7 @@ class FkEditor(QLineEdit):
 
     def choose(self, row: int) -> None:
         """Pick the ``row``-th choice, as clicking it in the list does."""
-        self.setText(self.choices_model.items[row].label())
+        self.setText(self.choices_model.labels[row])
         self._set_missing(False)
 
     # -- searching -----------------------------------------------------------------------------
@@ -151,7 +158,7 @@ class FkEditor(QLineEdit):
 
     def _search_text(self) -> str:
         text = self.text()
-        if any(text == item.label() for item in self.choices_model.items):
+        if text in self.choices_model.labels:
             return ""  # a picked choice: offer the neighbours, not a search for the label
         return text.split(SEPARATOR, 1)[0]
 

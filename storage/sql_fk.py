@@ -9,9 +9,10 @@ or psycopg 3 through :class:`storage.sql_db.Database`) and the backend's ``kind`
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import String, cast, column, exists, literal_column, or_, select, table
+from sqlalchemy import String, bindparam, cast, column, exists, literal_column, or_, select, table
 
 from .sqlite_db import Schema, Table, quote_ident
 
@@ -36,15 +37,13 @@ class ForeignKeyInfo:
                 if self.composite else f"→ {self.ref_table}.{self.ref_columns[0]}")
 
 
-@dataclass(frozen=True)
-class Choice:
-    key: Any
-    display: Any
+Choice = tuple  # (key, display value): rows as the driver returns them, no object per row
 
-    def label(self) -> str:
-        """"key — display value", as the editor lists it."""
-        key = "NULL" if self.key is None else str(self.key)
-        return key if self.display is None else f"{key} — {self.display}"
+
+def choice_label(key: Any, display: Any) -> str:
+    """"key — display value", as the editor lists a choice."""
+    text = "NULL" if key is None else str(key)
+    return text if display is None else f"{text} — {display}"
 
 
 def dialect_for(kind: str, dialect: Any = None) -> Any:
@@ -134,25 +133,38 @@ def choices(conn: Any, kind: str, ref_table: str, key: str, display: str | None,
     so the table is never read whole for the first page.
     """
     sql, params = choices_statement(kind, ref_table, key, display, search, limit, schema, dialect)
-    return [Choice(k, d) for k, d in conn.execute(sql, params).fetchall()]
+    return conn.execute(sql, params).fetchall()
 
 
 def choices_statement(kind: str, ref_table: str, key: str, display: str | None, search: str = "",
                       limit: int = CHOICES, schema: str | None = None,
                       dialect: Any = None) -> tuple[str, dict[str, Any]]:
-    """The SQL of :func:`choices` and its parameters."""
+    """The SQL of :func:`choices` and its parameters (the SQL is compiled once per shape)."""
+    text = search.strip()
+    sql, params = _choices_sql(kind, ref_table, key, display, bool(text), int(limit), schema,
+                               dialect_for(kind, dialect))
+    params = dict(params)  # the cached statement's own dict stays untouched
+    if text:
+        params["pattern"] = f"%{_escape_like(text)}%"
+    return sql, params
+
+
+@lru_cache(maxsize=64)
+def _choices_sql(kind: str, ref_table: str, key: str, display: str | None, searching: bool, limit: int,
+                 schema: str | None, dialect: Any) -> tuple[str, dict[str, Any]]:
     tbl = table(ref_table, column(key), *([column(display)] if display else []), schema=schema)
     key_col = tbl.c[key]
     shown = tbl.c[display] if display else literal_column("NULL")
-    stmt = select(key_col, shown).order_by(key_col).limit(int(limit))
-    text = search.strip()
-    if text:
-        pattern = f"%{_escape_like(text)}%"
-        tests = [cast(key_col, String).ilike(pattern, escape="\\")]
-        if display:
-            tests.append(cast(tbl.c[display], String).ilike(pattern, escape="\\"))
+    stmt = select(key_col, shown).order_by(key_col).limit(limit)
+    if searching:
+        pattern = bindparam("pattern", "")
+        targets = [cast(key_col, String)] + ([cast(tbl.c[display], String)] if display else [])
+        # SQLite's LIKE ignores ASCII case already; ILIKE elsewhere (lower() would cost a call per row).
+        tests = [t.like(pattern, escape="\\") if kind == "sqlite" else t.ilike(pattern, escape="\\")
+                 for t in targets]
         stmt = stmt.where(or_(*tests))
-    return _compiled(stmt, kind, dialect)
+    sql, params = _compiled(stmt, kind, dialect)
+    return sql, params
 
 
 def key_exists(conn: Any, kind: str, ref_table: str, key: str, value: Any, schema: str | None = None,

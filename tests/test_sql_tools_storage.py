@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from storage.errors import KnownError
-from storage.sql_fk import choices, foreign_keys, key_exists
+from storage.sql_fk import choice_label, choices, foreign_keys, key_exists
 from storage.sql_plan import explain_postgres, explain_sqlite, plan_from_json
 from storage.sql_tools import (
     analyze_sqlite,
@@ -164,10 +164,10 @@ def test_postgres_foreign_keys_and_choices(pg_db) -> None:
             (("artist_id",), "artist", ("id",), "public"), (("px", "py"), "pair", ("x", "y"), "public")}
         first = reader.run(lambda c: choices(c, "postgresql", "artist", "id", "name", limit=3,
                                              dialect=pg_db.dialect))
-        assert [ch.label() for ch in first] == ["1 — Artist 1", "2 — Artist 2", "3 — Artist 3"]
+        assert [choice_label(*ch) for ch in first] == ["1 — Artist 1", "2 — Artist 2", "3 — Artist 3"]
         found = reader.run(lambda c: choices(c, "postgresql", "artist", "id", "name", "50%_zep",
                                              schema="public", dialect=pg_db.dialect))
-        assert [ch.key for ch in found] == [77]
+        assert [ch[0] for ch in found] == [77]
         dialect = pg_db.dialect
         exists = [reader.run(lambda c, k=k: key_exists(c, "postgresql", "artist", "id", k, dialect=dialect))
                   for k in (500, 501)]
@@ -220,5 +220,5 @@ def test_choices_of_a_big_table_read_one_page_in_key_order(tmp_path: Path) -> No
         found = reader.run(lambda c: choices(c, "sqlite", "big", "code", "label"))
     finally:
         reader.close()
-    assert len(found) == 100 and found[0].key == "k0000000"
+    assert len(found) == 100 and found[0][0] == "k0000000"
     assert len(steps) < 20  # a few thousand VM steps, not one per row of the table
