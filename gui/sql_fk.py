@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QApplication, QHBoxLayout, QMenu, QPushButton, QWi
 from storage.sql_fk import ForeignKeyInfo, display_column, foreign_keys, referencing
 from storage.sql_query import Filter
 
+from .sql_fk_check import MissingRefs
 from .sql_fk_delegate import FkCellDelegate
 from .sql_fk_editor import FkEditor
 
@@ -51,6 +52,8 @@ class FkMixin:
         self._fk_back: list[dict[str, Any]] = []
         self._fk_select: tuple[int, int] | None = None  # (row, column) to select once counted
         self._fk_delegate = FkCellDelegate(self)
+        self._fk_missing = MissingRefs(self)
+        self.model.dataChanged.connect(self._on_fk_data_changed)
         self._fk_columns: list[int] = []  # grid columns drawn with the arrow
         self.back_button = QPushButton("◀ Back", page)
         self.back_button.setToolTip("Return to the rows shown before the last jump")
@@ -76,6 +79,7 @@ class FkMixin:
         if self.schema is not self._fk_schema:  # reopened, or the schema was edited: read again
             self._fk_schema = self.schema
             self._fk_cache.clear()
+        self._fk_missing.clear()
         self._mark_fk_columns()
         table, reader = self.table, self.reader
         if table is None or reader is None or table.kind != "table" or table.qualified in self._fk_cache:
@@ -99,6 +103,16 @@ class FkMixin:
         for column in self._fk_columns:
             self.grid.setItemDelegateForColumn(column, self._fk_delegate)
         self.grid.viewport().update()
+
+    def _on_fk_data_changed(self, top: QModelIndex, bottom: QModelIndex, _roles: Any = None) -> None:
+        if bottom.row() > top.row():  # a reload, not one edited cell: the references may have changed
+            self._fk_missing.clear()
+
+    def fk_missing(self, index: QModelIndex) -> bool:
+        """Whether the cell's key names no referenced row (known after a check on a worker)."""
+        if self.fk_target(index.column()) is None:
+            return False
+        return self._fk_missing.missing(index.column(), index.data(Qt.ItemDataRole.EditRole))
 
     def foreign_key_of(self, column: int) -> ForeignKeyInfo | None:
         """The foreign key the grid's ``column`` belongs to, if any."""

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QRect, Qt
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QStyle, QStyleOptionViewItem
+from PySide6.QtWidgets import QStyle, QStyleOptionViewItem, QToolTip
 
 from .sqlite_editing import CellDelegate
 
 ARROW_WIDTH = 16
 _ARROW = QColor("#1570ef")
+_MISSING = QColor("#d92d20")
 
 
 def arrow_rect(rect: QRect) -> QRect:
@@ -35,9 +36,12 @@ class FkCellDelegate(CellDelegate):
             painter.fillRect(arrow, option.palette.highlight())
         super().paint(painter, narrow, index)
         painter.save()
-        painter.setPen(option.palette.highlightedText().color()
-                       if option.state & QStyle.StateFlag.State_Selected else _ARROW)
-        painter.drawText(arrow, int(Qt.AlignmentFlag.AlignCenter), "↗")
+        missing = self.document.fk_missing(index)
+        if option.state & QStyle.StateFlag.State_Selected:
+            painter.setPen(option.palette.highlightedText().color())
+        else:
+            painter.setPen(_MISSING if missing else _ARROW)
+        painter.drawText(arrow, int(Qt.AlignmentFlag.AlignCenter), "✗" if missing else "↗")
         painter.restore()
 
     def editorEvent(self, event, model, option, index) -> bool:
@@ -49,12 +53,13 @@ class FkCellDelegate(CellDelegate):
         return super().editorEvent(event, model, option, index)
 
     def helpEvent(self, event, view, option, index) -> bool:
-        if arrow_rect(option.rect).contains(event.pos()):
-            fk = self.document.foreign_key_of(index.column())
-            if fk is not None:
-                from PySide6.QtWidgets import QToolTip
-
-                QToolTip.showText(event.globalPos(), f"Go to the referenced row {fk.describe()} "
-                                  "(or Ctrl+click the cell)", view)
-                return True
+        fk = self.document.foreign_key_of(index.column())
+        if fk is not None and self.document.fk_missing(index):
+            QToolTip.showText(event.globalPos(), f"No row of {fk.ref_table} has {fk.ref_columns[0]} = "
+                              f"{index.data(Qt.ItemDataRole.EditRole)!r} (a broken reference)", view)
+            return True
+        if fk is not None and arrow_rect(option.rect).contains(event.pos()):
+            QToolTip.showText(event.globalPos(), f"Go to the referenced row {fk.describe()} "
+                              "(or Ctrl+click the cell)", view)
+            return True
         return super().helpEvent(event, view, option, index)

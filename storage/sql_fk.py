@@ -177,6 +177,21 @@ def key_exists(conn: Any, kind: str, ref_table: str, key: str, value: Any, schem
     return bool(conn.execute(sql, params).fetchone()[0])
 
 
+def existing_keys(conn: Any, kind: str, ref_table: str, key: str, values: list[Any],
+                  schema: str | None = None, dialect: Any = None) -> set[Any]:
+    """Which of ``values`` name a row of the referenced table (one indexed ``IN`` query)."""
+    wanted = [v for v in dict.fromkeys(values)
+              if isinstance(v, int | float | str) and not isinstance(v, bool)]
+    if not wanted:
+        return set()
+    tbl = table(ref_table, column(key), schema=schema)
+    stmt = select(tbl.c[key]).where(tbl.c[key].in_([bindparam(f"v{i}", v) for i, v in enumerate(wanted)]))
+    sql, params = _compiled(stmt, kind, dialect)
+    found = {row[0] for row in conn.execute(sql, params).fetchall()}
+    # SQLite compares '3' and 3 as equal in an INTEGER key column; keep the value as asked.
+    return {v for v in wanted if v in found or str(v) in {str(f) for f in found}}
+
+
 def referencing(schema: Schema, table_name: str,
                 table_schema: str | None = None) -> list[tuple[str, str, str | None]]:
     """Columns that reference ``table_name``: (qualified table, column, referenced column or None).

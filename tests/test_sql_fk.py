@@ -253,3 +253,24 @@ def test_grid_menu_offers_the_foreign_key_actions(qtbot, tmp_path: Path) -> None
     assert wait_cell(qtbot, document, 0, 1) == "IV"
     assert len(document._fk_back) == 2
     document.close_document()
+
+
+def test_broken_references_are_flagged_in_the_grid(qtbot, tmp_path: Path) -> None:
+    path = make_music(tmp_path / "m.db")
+    conn = sqlite3.connect(path)  # foreign keys off, as SQLite's default: another program's write
+    conn.execute("UPDATE album SET artist_id = 999 WHERE id = 3")
+    conn.commit()
+    conn.close()
+    document = open_album(qtbot, path)
+    column = [c.name for c in document.table.columns].index("artist_id")
+    for row in range(3):
+        wait_cell(qtbot, document, row, column)
+    for row in range(3):
+        document.fk_missing(document.model.index(row, column))  # what painting asks
+    qtbot.waitUntil(lambda: (column, 999) in document._fk_missing.known
+                    and not document._fk_missing.known[(column, 999)], timeout=10_000)
+    assert document.fk_missing(document.model.index(2, column))
+    assert not document.fk_missing(document.model.index(0, column))
+    assert not document.fk_missing(document.model.index(2, 1))  # not a foreign key
+    document.grab()  # paints the flagged cell
+    document.close_document()
