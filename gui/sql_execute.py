@@ -155,9 +155,10 @@ class ExecuteMixin:
             self.result_export.setEnabled(True)
             parts.append(f"query prepared in {last.seconds * 1000:.1f} ms; counting rows…")
             counting = len(parts) - 1
+            self.sql_cancel.setEnabled(True)  # the count runs the query: it may be long
             self._start(count_query, self.counter, last.pager, None,
                         on_result=lambda n: self._on_result_count(generation, last, n, parts, counting),
-                        on_error=lambda e: self.sql_message.setText(esc(str(e))))
+                        on_error=lambda e: self._on_result_count_failed(generation, e))
         if error is not None:
             self.note_error(error)
             where = error.location.describe() if isinstance(error, KnownError) else ""
@@ -176,10 +177,25 @@ class ExecuteMixin:
             self.note_own_write()
             self.reload_rows()
 
+    def _on_result_count_failed(self, generation: int, error: BaseException) -> None:
+        if generation != self._generation:
+            return
+        self.sql_cancel.setEnabled(False)
+        self.note_error(error)
+        self.sql_message.setText(f"<span style='color:#b42318'>{esc(str(error))}</span>")
+
+    def execution_cancelled(self) -> None:
+        """Cancel was clicked: the statement (or its count) was stopped on the database."""
+        if self.sql_cancel.isEnabled():
+            self.sql_cancel.setEnabled(False)
+            self._generation += 1  # a late answer of the cancelled run is dropped
+            self.sql_message.setText("Cancelled: the database stopped the statement.")
+
     def _on_result_count(self, generation: int, outcome: Any, rows: int, parts: list[str],
                          at: int) -> None:
         if generation != self._generation:
             return
+        self.sql_cancel.setEnabled(False)
         self.result_model.set_exact_total(rows)
         parts[at] = f"{rows:,} row(s) · query prepared in {outcome.seconds * 1000:.1f} ms"
         self.sql_message.setText("<br>".join(parts))

@@ -248,6 +248,7 @@ class BrowseMixin:
             worker.cancel()
         self.model.stop()
         self.result_model.stop()
+        self.execution_cancelled()
 
     @Slot(int)
     def _on_header_clicked(self, section: int) -> None:

@@ -38,6 +38,7 @@ from .document import Document
 from .sql_execute import ExecuteMixin
 from .sql_fk import FkMixin
 from .sql_fk_record import FkRecordMixin
+from .sql_schema_edit import SchemaEditMixin
 from .sql_server import ServerMixin, count_server_tables, open_server
 from .sql_tools import ToolsMixin
 from .sqlite_browse import BrowseMixin
@@ -52,8 +53,8 @@ from .workers import Worker as Task
 from .workers import run_in_worker as run_task
 
 
-class SqliteDocument(LiveRefreshMixin, SchemaTreeMixin, BrowseMixin, EditingMixin, TransferMixin, RecordMixin,
-                     ExecuteMixin, ServerMixin, FkMixin, FkRecordMixin,
+class SqliteDocument(SchemaEditMixin, LiveRefreshMixin, SchemaTreeMixin, BrowseMixin, EditingMixin,
+                     TransferMixin, RecordMixin, ExecuteMixin, ServerMixin, FkMixin, FkRecordMixin,
                      ToolsMixin, Document):
     """A database: schema on the left; Browse and Record tabs on the right."""
 
@@ -177,6 +178,7 @@ class SqliteDocument(LiveRefreshMixin, SchemaTreeMixin, BrowseMixin, EditingMixi
         top.addWidget(self.read_only_box)
         top.addWidget(self.mode_label, 1)
         top.addWidget(self._build_transfer(page))  # shown above every tab: exports start from two
+        top.addWidget(self._build_schema_edit(page))
         for widget in (self.insert_button, self.duplicate_button, self.delete_button, self.null_button,
                        self.import_button):
             top.addWidget(widget)
@@ -279,8 +281,9 @@ class SqliteDocument(LiveRefreshMixin, SchemaTreeMixin, BrowseMixin, EditingMixi
             self._start_watching()
         first = self._table_item(self._pending_view_state.get("table"))
         if first is None and schema.tables:
-            first = self._table_item(next((t.qualified for t in schema.tables
-                                           if not t.name.startswith("sqlite_")), schema.tables[0].qualified))
+            ordered = sorted(schema.tables, key=lambda t: t.schema not in (None, "public"))  # public first
+            first = self._table_item(next((t.qualified for t in ordered
+                                           if not t.name.startswith("sqlite_")), ordered[0].qualified))
         if first is not None:
             self.tree.setCurrentItem(first)
         self.mark_loaded()

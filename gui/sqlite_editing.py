@@ -103,7 +103,10 @@ class EditingMixin:
         col = table.columns[column]
         if old is _GRID:
             old = self.model.index(row, column).data(Qt.ItemDataRole.EditRole)
-        value = _convert(text, col.affinity, old) if convert and isinstance(text, str) else text
+        # A server reads the text as the column's type itself (exact decimals, dates, JSON).
+        server = self.database is not None and not self.database.is_sqlite
+        convert = convert and isinstance(text, str) and not server
+        value = _convert(text, col.affinity, old) if convert else text
         if value == old and type(value) is type(old):
             return
         self.undo_stack.push(EditCell(self, table.name, key, row, column, col.name, old, value, table.schema))

@@ -9,6 +9,7 @@ older generation number and are dropped.
 from __future__ import annotations
 
 import datetime
+import functools
 import threading
 from collections import OrderedDict
 from typing import Any
@@ -70,6 +71,13 @@ def format_value(value: Any, size: int | None = None) -> str:
     if size is not None or len(text) >= PREVIEW_CHARS:
         text = text[:200] + "…"
     return text.replace("\n", "⏎")
+
+
+@functools.lru_cache(maxsize=512)
+def _numeric_type(decl: str) -> bool:
+    """A server's numeric type whose values arrive as text (numeric, decimal, money)."""
+    low = decl.lower()
+    return low.startswith(("numeric", "decimal", "money"))
 
 
 class _Bridge(QObject):
@@ -215,7 +223,9 @@ class SqlTableModel(QAbstractTableModel):
             return _FAILED_BRUSH
         if role == Qt.ItemDataRole.FontRole and value is None:
             return _italic()
-        if role == Qt.ItemDataRole.TextAlignmentRole and isinstance(value, int | float):
+        if role == Qt.ItemDataRole.TextAlignmentRole and (
+                isinstance(value, int | float) or (value is not None and col < len(self.types)
+                and _numeric_type(self.types[col]))):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from .errors import KnownError, Location
 from .sql_db import Database, as_database, is_driver_error
 from .sql_query import PAGE_SIZE, PREVIEW_CHARS, Page
+from .sql_values import plain_row
 from .sqlite_db import connect_writer, explain
 
 _ROWS_FIRST = re.compile(r"^\s*(SELECT|WITH|VALUES|PRAGMA\s+\w+\s*$|EXPLAIN)\b", re.IGNORECASE)
@@ -115,6 +116,8 @@ class ResultPager:
             rows = conn.execute(f"SELECT * FROM ({self.sql}) AS result LIMIT {int(self.page_size)} "
                                 f"OFFSET {int(first)}").fetchall()
         values, sizes = [], []
+        if not self.sqlite:
+            rows = [plain_row(r) for r in rows]
         for row in rows:
             values.append(tuple(v[:cut] if isinstance(v, str | bytes) and len(v) > cut else v for v in row))
             sizes.append(tuple(len(v) if isinstance(v, str | bytes) and len(v) > cut else None for v in row))

@@ -40,6 +40,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import NullType
 
+from .sql_values import plain_row
+
 PAGE_SIZE = 256
 PREVIEW_CHARS = 256  # longer text and blobs are cut in the grid; the editor loads them whole
 MAX_SEARCH_COLUMNS = 400  # SQLite's expression depth limit (1000) bounds an OR chain
@@ -390,8 +392,8 @@ class Pager:
         anchor, reverse, limit, offset = self.plan(number)
         rows = self._run(conn, anchor, reverse, limit, offset) if limit > 0 else []
         width = self.query.width
-        page = Page(number, number * self.page_size, [r[:width] for r in rows], [],
-                    [r[width:] for r in rows])
+        values = [r[:width] for r in rows] if self.query.sqlite else [plain_row(r[:width]) for r in rows]
+        page = Page(number, number * self.page_size, values, [], [r[width:] for r in rows])
         self._add_sizes(conn, page)
         if self.keyed and rows:
             if len(rows) == self.page_size:

@@ -19,6 +19,7 @@ from sqlalchemy.types import NullType
 from .errors import KnownError
 from .sql_db import Database, SqliteDatabase, as_database, is_driver_error
 from .sql_query import compiled, quote
+from .sql_values import plain_row
 from .sqlite_db import connect_writer
 
 _ROWIDS = (["rowid"], ["_rowid_"], ["oid"])
@@ -67,12 +68,14 @@ def read_row(target: Database | str, table_name: str, key: dict[str, Any], colum
     stmt = select(*(tbl.c[n] for n in columns)).where(_where(db, tbl, key))
     sql, params = compiled(stmt, db.dialect)
     if conn is None and not isinstance(db, SqliteDatabase):
-        return db.write(lambda c: _fetch_one(c, sql, params), table_name)
+        found = db.write(lambda c: _fetch_one(c, sql, params), table_name)
+        return None if found is None else plain_row(found)
     own = conn is None
     if own:  # a plain read on a writable connection: no transaction, no lock kept
         conn = connect_writer(db.path)  # type: ignore[attr-defined]
     try:
-        return _fetch_one(conn, sql, params)
+        found = _fetch_one(conn, sql, params)
+        return found if found is None or db.is_sqlite else plain_row(found)
     except Exception as exc:
         if not is_driver_error(exc):
             raise

@@ -1,0 +1,62 @@
+"""The undo command of a schema change: undo and redo rebuild their plan from the database as it is.
+
+The change itself ran on a worker before the command was pushed (its first redo does nothing).
+Undo and redo run through :func:`gui.workers.run_with_progress`, which keeps the window painting
+while the statements run. A step the database refuses (the column now holds data, say) is shown
+and the command is made obsolete, so the stack never claims a change that is not in the database.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtGui import QUndoCommand
+
+from storage.errors import KnownError
+from storage.sql_ddl import Plan
+from storage.sql_schema_plans import Recipe
+from storage.sql_schema_run import apply_plan
+
+from .workers import run_with_progress
+
+if TYPE_CHECKING:
+    from .sql_schema_edit import SchemaEditMixin
+
+
+class SchemaChange(QUndoCommand):
+    def __init__(self, document: SchemaEditMixin, plan: Plan, recipe: Recipe, db_schema: str | None) -> None:
+        super().__init__(plan.title)
+        self.document, self.recipe, self.db_schema = document, recipe, db_schema
+        self.undo_recipe = plan.undo
+        self.table = plan.table
+        self._ran = True  # the first redo() is the change the user already ran
+
+    def _run(self, recipe: Recipe | None, label: str) -> Plan | None:
+        document = self.document
+        if recipe is None:
+            document.show_message(f"Cannot {label} {self.text()}: the database keeps no way back", "error")
+            self.setObsolete(True)
+            return None
+        database = document.schema_database()
+        document.quiet_readers()
+        try:
+            plan = run_with_progress(document, "Changing the schema…", apply_plan, database, recipe,
+                                     self.db_schema)
+        except KnownError as exc:
+            document.schema_changed(self.table)
+            document.show_message(f"Could not {label} {self.text()}: {exc}", "error")
+            self.setObsolete(True)
+            return None
+        document.schema_changed(self.table)
+        return plan
+
+    def redo(self) -> None:
+        if self._ran:
+            self._ran = False
+            return
+        plan = self._run(self.recipe, "redo")
+        if plan is not None:
+            self.undo_recipe = plan.undo
+
+    def undo(self) -> None:
+        self._run(self.undo_recipe, "undo")

@@ -1,0 +1,265 @@
+"""Schema editing in the SQL tab: Create Table, Modify Table (columns), Create/Drop Index, Drop Table.
+
+A mixin of :class:`gui.sqlite_document.SqliteDocument`, reached from the schema tree's context menu
+and the tab's "Schema" button. Every change shows its SQL first; Run executes it on a worker,
+pushes an undo command (or clears the undo history, saying so, when the change cannot be undone)
+and reloads the schema tree. Nothing here is offered in read-only mode.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QPoint, Qt, Slot
+from PySide6.QtWidgets import QMenu, QToolButton, QTreeWidgetItem, QWidget
+
+from storage import sql_schema_plans as plans
+from storage.sql_ddl import Plan
+from storage.sql_schema_run import SQLITE, apply_plan, build_plan
+from storage.sqlite_db import Schema
+
+from .sql_schema_commands import SchemaChange
+from .sql_schema_dialogs import AddColumnDialog, CreateIndexDialog, PreviewDialog, RenameDialog
+from .sql_table_dialog import CreateTableDialog
+
+
+class SchemaEditMixin:
+    """Menus, dialogs and runs of schema changes; the plans come from :mod:`storage.sql_schema_plans`."""
+
+    schema_dialog: Any = None  # the dialog on screen (tests drive it)
+
+    def _build_schema_edit(self, parent: QWidget) -> QToolButton:
+        self.schema_button = QToolButton(parent)
+        self.schema_button.setText("Schema")
+        self.schema_button.setToolTip("Create Table, Modify Table, Create Index, Drop…")
+        self.schema_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.schema_menu = QMenu(self.schema_button)
+        self.schema_menu.aboutToShow.connect(self._fill_schema_menu)
+        self.schema_button.setMenu(self.schema_menu)
+        self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.tree.customContextMenuRequested.connect(self._on_tree_menu)
+        return self.schema_button
+
+    # -- where things are ----------------------------------------------------------------------
+    def schema_database(self) -> Any:
+        from storage.sql_db import SqliteDatabase
+
+        return getattr(self, "database", None) or SqliteDatabase(self.path or "")
+
+    def _dialect(self) -> Any:
+        database = getattr(self, "database", None)
+        return SQLITE if database is None or database.is_sqlite else database.dialect
+
+    def _target(self, qualified: str | None) -> tuple[str, str | None]:
+        """(the table's own name, its server schema) for a name of the tree (``schema.table``)."""
+        found = self.schema.find(qualified) if (qualified and self.schema is not None) else None
+        name = found.name if found is not None else (qualified or "")
+        return name, self._db_schema(qualified)
+
+    def _db_schema(self, qualified: str | None = None) -> str | None:
+        """The server schema changes go to: the table's, else the current table's, else public."""
+        if self._dialect().name == "sqlite":
+            return None
+        found = self.schema.find(qualified) if (qualified and self.schema is not None) else None
+        found = found or self.table
+        return getattr(found, "schema", None) or "public"
+
+    def _context(self, qualified: str | None = None) -> plans.Context:
+        """A context from the schema already loaded, without database access (for live previews)."""
+        return plans.Context(self._dialect(), self.schema or Schema(), db_schema=self._db_schema(qualified))
+
+    def _names(self) -> list[str]:
+        return [t.name for t in self.schema.tables] if self.schema is not None else []
+
+    def _can_edit_schema(self) -> bool:
+        return not self.read_only and self.schema is not None
+
+    # -- menus ---------------------------------------------------------------------------------
+    def _table_actions(self, menu: QMenu, table: str | None) -> None:
+        enabled = self._can_edit_schema()
+        menu.addAction("Create Table…", self.create_table_dialog).setEnabled(enabled)
+        modify = menu.addMenu("Modify Table")
+        modify.setEnabled(enabled and table is not None)
+        if table is not None:
+            modify.setTitle(f"Modify Table {table}")
+            modify.addAction("Add Column…", lambda: self.add_column_dialog(table))
+            found = self.schema.find(table) if self.schema is not None else None
+            for col in found.columns if found is not None else []:
+                sub = modify.addMenu(f"Column {col.name}")
+                sub.addAction("Rename Column…", lambda c=col.name: self.rename_column_dialog(table, c))
+                sub.addAction("Drop Column…", lambda c=col.name: self.drop_column(table, c))
+            modify.addAction("Rename Table…", lambda: self.rename_table_dialog(table))
+        menu.addAction("Create Index…", lambda: self.create_index_dialog(table)).setEnabled(
+            enabled and table is not None)
+        menu.addAction(f"Drop Table {table}…" if table else "Drop Table…",
+                       lambda: self.drop_table(table)).setEnabled(enabled and table is not None)
+
+    @Slot()
+    def _fill_schema_menu(self) -> None:
+        self.schema_menu.clear()
+        table = self.table.qualified if self.table is not None and self.table.kind == "table" else None
+        self._table_actions(self.schema_menu, table)
+
+    @Slot(QPoint)
+    def _on_tree_menu(self, pos: QPoint) -> None:
+        menu = self.tree_menu(self.tree.itemAt(pos))
+        menu.popup(self.tree.viewport().mapToGlobal(pos))
+
+    def tree_menu(self, item: QTreeWidgetItem | None) -> QMenu:
+        """The schema tree's context menu for ``item`` (a table, a column, an index or nothing)."""
+        menu = QMenu(self.tree)
+        enabled = self._can_edit_schema()
+        table = column = index = space = None
+        if item is not None:
+            if item.data(0, Qt.ItemDataRole.UserRole) is not None:
+                table = item.data(0, Qt.ItemDataRole.UserRole)
+            elif item.parent() is not None and item.parent().data(0, Qt.ItemDataRole.UserRole) is not None:
+                table, column = item.parent().data(0, Qt.ItemDataRole.UserRole), item.text(0)
+            elif item.text(2) == "index":
+                index = item.text(0)
+                node = item.parent()
+                while node is not None and node.text(2) != "schema":
+                    node = node.parent()
+                space = node.text(0) if node is not None else None
+        found = self.schema.find(table) if (table and self.schema is not None) else None
+        if found is not None and found.kind != "table":
+            table = column = None
+        if column is not None:
+            rename = menu.addAction(f"Rename Column {column}…",
+                                    lambda: self.rename_column_dialog(table, column))
+            drop = menu.addAction(f"Drop Column {column}…", lambda: self.drop_column(table, column))
+            for action in (rename, drop):
+                action.setEnabled(enabled)
+            menu.addSeparator()
+        if index is not None:
+            menu.addAction(f"Drop Index {index}…", lambda: self.drop_index(index, space)).setEnabled(enabled)
+            menu.addSeparator()
+        self._table_actions(menu, table)
+        return menu
+
+    # -- dialogs -------------------------------------------------------------------------------
+    def _open(self, dialog: Any, build: Callable[[plans.Context, Any], Plan], value: Callable[[], Any],
+              qualified: str | None, space: str | None = None) -> None:
+        """Show ``dialog``; on Run, run its plan. Undo/redo rebuild it with ``build`` from the form."""
+        self.schema_dialog = dialog
+
+        def run() -> None:
+            taken = value()
+            self.run_schema_change(dialog.plan, lambda c: build(c, taken), qualified, space)
+
+        dialog.accepted.connect(run)
+        dialog.open()
+
+    def create_table_dialog(self) -> None:
+        if not self._can_edit_schema():
+            return
+        ctx = self._context()
+        dialog = CreateTableDialog(lambda spec: plans.create_table(ctx, spec), ctx.dialect.name,
+                                   self._names(), self)
+        self._open(dialog, plans.create_table, dialog.spec, None)
+
+    def add_column_dialog(self, qualified: str) -> None:
+        if not self._can_edit_schema():
+            return
+        table, _space = self._target(qualified)
+        ctx = self._context(qualified)
+        dialog = AddColumnDialog(table, lambda col: plans.add_column(ctx, table, col), ctx.dialect.name,
+                                 self._names(), self)
+        self._open(dialog, lambda c, spec: plans.add_column(c, table, spec), dialog.spec, qualified)
+
+    def rename_column_dialog(self, qualified: str, column: str) -> None:
+        if not self._can_edit_schema():
+            return
+        table, _space = self._target(qualified)
+        ctx = self._context(qualified)
+        dialog = RenameDialog(f"Rename Column {column}", column,
+                              lambda new: plans.rename_column(ctx, table, column, new), self)
+        self._open(dialog, lambda c, new: plans.rename_column(c, table, column, new),
+                   lambda: dialog.name.text().strip(), qualified)
+
+    def rename_table_dialog(self, qualified: str) -> None:
+        if not self._can_edit_schema():
+            return
+        table, _space = self._target(qualified)
+        ctx = self._context(qualified)
+        dialog = RenameDialog(f"Rename Table {table}", table,
+                              lambda new: plans.rename_table(ctx, table, new), self)
+        self._open(dialog, lambda c, new: plans.rename_table(c, table, new),
+                   lambda: dialog.name.text().strip(), qualified)
+
+    def create_index_dialog(self, qualified: str | None) -> None:
+        found = self.schema.find(qualified) if (qualified and self.schema is not None) else None
+        if not self._can_edit_schema() or found is None:
+            return
+        ctx = self._context(qualified)
+        dialog = CreateIndexDialog(found.name, [c.name for c in found.columns],
+                                   lambda spec: plans.create_index(ctx, spec), self)
+        self._open(dialog, plans.create_index, dialog.spec, qualified)
+
+    def drop_table(self, qualified: str | None) -> None:
+        if qualified:
+            table, _space = self._target(qualified)
+            self._confirm(f"Drop Table {qualified}", lambda c: plans.drop_table(c, table), qualified)
+
+    def drop_column(self, qualified: str, column: str) -> None:
+        table, _space = self._target(qualified)
+        self._confirm(f"Drop Column {column}", lambda c: plans.drop_column(c, table, column), qualified)
+
+    def drop_index(self, index: str, space: str | None = None) -> None:
+        self._confirm(f"Drop Index {index}", lambda c: plans.drop_index(c, index), None, space)
+
+    def _confirm(self, title: str, recipe: plans.Recipe, qualified: str | None,
+                 space: str | None = None) -> None:
+        """Build the plan on a worker (it probes for data), then show it with Run and Cancel."""
+        if not self._can_edit_schema():
+            return
+
+        def show(plan: Plan) -> None:
+            self._open(PreviewDialog(title, self, plan), lambda c, _v: recipe(c), lambda: None, qualified,
+                       space)
+
+        self._start(build_plan, self.schema_database(), recipe, space or self._db_schema(qualified),
+                    on_result=show, on_error=lambda e: self.show_message(f"{title}: {e}", "error"))
+
+    # -- running -------------------------------------------------------------------------------
+    def run_schema_change(self, plan: Plan | None, recipe: plans.Recipe, qualified: str | None,
+                          space: str | None = None) -> None:
+        """Run the previewed plan on a worker; then push its undo command and reload the schema."""
+        if plan is None or self.read_only:
+            return
+        db_schema = space or self._db_schema(qualified)
+        database = self.schema_database()
+        self.quiet_readers()
+        self._start(apply_plan, database, plan, db_schema,
+                    on_result=lambda done: self._on_schema_run(done, recipe, db_schema),
+                    on_error=lambda e: self._on_schema_failed(e, plan))
+
+    def quiet_readers(self) -> None:
+        """Stop the grid's and the counts' reads before a schema change: in rollback-journal mode a
+        long count would otherwise hold the lock the change needs to commit. The reload reopens them."""
+        self._close_readers()
+
+    def _on_schema_failed(self, exc: BaseException, plan: Plan) -> None:
+        self.schema_changed(plan.table)
+        self.show_message(f"Not changed ({plan.title}): {exc}", "error")
+
+    def _on_schema_run(self, plan: Plan, recipe: plans.Recipe, db_schema: str | None) -> None:
+        if plan.irreversible:
+            self.undo_stack.clear()
+            self.show_message(f"Done: {plan.title}. It cannot be undone ({plan.irreversible}), "
+                              "so the undo history was cleared.")
+        else:
+            self.undo_stack.push(SchemaChange(self, plan, recipe, db_schema))
+            self.show_message(f"Done: {plan.title}.")
+        self.schema_changed(plan.table)
+
+    def schema_changed(self, table: str | None) -> None:
+        """Reload the schema tree (and the grid), staying on ``table`` when it still exists."""
+        note = getattr(self, "note_own_write", None)
+        if note is not None:
+            note()
+        current = self.table.qualified if self.table is not None else table
+        self._pending_view_state = {"table": current} if current else {}
+        self.table = None
+        self.open_database()
