@@ -115,6 +115,7 @@ class ToolDialog(QDialog):
         self.results.header().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.results.header().setStretchLastSection(True)
         self.finished_ok = False
+        self.found: list[Any] = []  # what the tool found, row by row (for actions on a row)
         busy = QHBoxLayout()
         busy.addWidget(self.bar, 1)
         busy.addWidget(self.cancel_button)

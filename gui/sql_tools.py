@@ -117,11 +117,23 @@ class ToolsMixin:
 
         def shown(found: list[Any]) -> None:
             rows = [[v.table, v.rowid, v.parent, v.fk_index] for v in found]
-            dialog.show_rows(f"{len(rows):,} row(s) reference missing rows." if rows
-                             else "Every foreign key points at an existing row.", rows, not rows)
+            dialog.show_rows(f"{len(rows):,} row(s) reference missing rows (double-click one to show it)."
+                             if rows else "Every foreign key points at an existing row.", rows, not rows)
+            dialog.found = found
 
+        dialog.results.itemDoubleClicked.connect(
+            lambda item, _c: self.show_violation(dialog.found[dialog.results.indexOfTopLevelItem(item)]))
         run_tool(self, dialog, work, shown)
         return dialog
+
+    def show_violation(self, violation: Any) -> bool:
+        """Show the row a foreign key check reported, in the grid (Back returns)."""
+        table = self.schema.find(violation.table) if self.schema is not None else None
+        if table is None or violation.rowid is None or not table.rowid_name:
+            self.show_message(f"The row of {violation.table} cannot be shown (a WITHOUT ROWID table).",
+                              "info")
+            return False
+        return self._show_rows(table.qualified, [(table.rowid_name, violation.rowid)], table.columns[0].name)
 
     # -- VACUUM and ANALYZE --------------------------------------------------------------------
     def vacuum_database(self, ask: bool = True) -> ToolDialog | None:

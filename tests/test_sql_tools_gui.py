@@ -48,6 +48,10 @@ def test_foreign_key_check_lists_the_violation(qtbot, tmp_path: Path) -> None:
     dialog = document.check_foreign_keys()
     finished(qtbot, dialog)
     assert dialog.rows() == [["c", "7", "p", "0"]]
+    item = dialog.results.topLevelItem(0)
+    dialog.results.itemDoubleClicked.emit(item, 0)
+    qtbot.waitUntil(lambda: document.table.name == "c" and document.model.rowCount() == 1, timeout=10_000)
+    assert wait_cell(qtbot, document, 0, 0) == "7" and document.back_button.isVisible()
     document.close_document()
 
 
