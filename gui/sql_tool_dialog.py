@@ -149,7 +149,7 @@ class ToolDialog(QDialog):
     def _finish(self, text: str, ok: bool) -> None:
         self.finished_ok = True
         colour = "#067647" if ok else "#b42318"
-        self.status.setText(f"<span style='color:{colour}'>{esc(text)}</span>")
+        self.status.setText(f"<span style='color:{colour}'>{esc(text).replace(chr(10), '<br>')}</span>")
         self.bar.hide()
         self.cancel_button.hide()
         self.done.emit()
@@ -182,7 +182,7 @@ class PlanDialog(ToolDialog):
             self.tree.resizeColumnToContents(column)
         first = " ".join(sql.split())
         label = f"{'EXPLAIN ANALYZE' if plan.analyzed else 'EXPLAIN'}: {first[:120]}"
-        self._finish(label + (f" — {plan.summary}" if plan.summary else ""), True)
+        self._finish(label + (f"\n{plan.summary}" if plan.summary else ""), True)
 
 
 def run_tool(document: Any, dialog: ToolDialog, work: Callable[..., Any],

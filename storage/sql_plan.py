@@ -123,7 +123,7 @@ def _add_pg(parent: PlanNode, node: dict[str, Any], analyze: bool) -> None:
         rows = f"{node['Actual Rows']} (est. {node.get('Plan Rows', '?')})"
         loops = node.get("Actual Loops", 1)
         time = f"{node.get('Actual Total Time', 0):.3f} ms" + (f" × {loops}" if loops != 1 else "")
-    details = [f"{k}: {v}" for k, v in node.items()
+    details = [f"{k}: {', '.join(map(str, v)) if isinstance(v, list) else v}" for k, v in node.items()
                if k in ("Filter", "Index Cond", "Hash Cond", "Merge Cond", "Join Filter", "Sort Key",
                         "Group Key", "Rows Removed by Filter")]
     child = parent.add(PlanNode(title, relation, cost, rows, time, "; ".join(map(str, details))))

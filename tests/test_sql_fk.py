@@ -78,6 +78,27 @@ def test_choices_model_passes_the_tester(qtmodeltester) -> None:
     assert model.index(1, 0).data() == "2"
 
 
+def test_choices_model_passes_the_tester_while_searches_arrive(qtbot, qtmodeltester, tmp_path: Path) -> None:
+    document = open_album(qtbot, make_music(tmp_path / "m.db"))
+    column = [c.name for c in document.table.columns].index("artist_id")
+    editor = FkEditor(document, document.fk_target(column), "INTEGER")
+    qtbot.addWidget(editor)
+    qtmodeltester.check(editor.choices_model, force_py=True)
+    with qtbot.waitSignal(editor.searched, timeout=10_000):
+        editor.set_stored(3)
+    assert len(editor.choices_model.items) == 100
+    editor.show()
+    editor.setFocus()
+    with qtbot.waitSignal(editor.searched, timeout=10_000):
+        editor.clear()
+        qtbot.keyClicks(editor, "Led")
+    assert editor.choices_model.labels == ["77 — Led Zeppelin"]
+    with qtbot.waitSignal(editor.searched, timeout=10_000):
+        editor.show_choices()
+    assert len(editor.choices_model.items) == 100
+    document.close_document()
+
+
 def test_choose_a_referenced_row_writes_its_key_and_undo_restores(qtbot, tmp_path: Path) -> None:
     path = make_music(tmp_path / "m.db")
     document = open_album(qtbot, path)
