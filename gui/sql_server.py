@@ -20,7 +20,7 @@ from storage.sql_query import quote
 from storage.sql_url import open_database_url, redact
 from storage.sqlite_db import Interrupted, Table
 
-from .sqlite_tasks import esc
+from .sqlite_tasks import count_tables, esc
 
 
 class ServerMixin:
@@ -144,14 +144,21 @@ class ServerMixin:
         table = self.table.qualified if self.table is not None else None
         self._pending_view_state = {"table": table} if table else {}
         self.table = None
-        self.server_bar.setVisible(False)
         self.open_database()
+        self._update_server_bar()  # the connection is being opened; pending edits stay listed
 
     def edit_pending(self, command: Any) -> None:
         """An edit's write failed: keep it to retry (the cell stays marked)."""
         if command not in self.pending_edits:
             self.pending_edits.append(command)
         self._update_server_bar(command.error_obj if isinstance(command.error_obj, ConnectionLost) else None)
+
+    def _remark_pending(self) -> None:
+        """After the grid reloads: the failed edits of the table shown stay marked in their cells."""
+        for command in self.pending_edits:
+            if self.table is not None and command.table == self.table.name \
+                    and command.schema == self.table.schema:
+                self.model.mark_failed(command.row, command.column, command.new, command.error)
 
     @Slot()
     def retry_pending_edits(self) -> None:
@@ -168,6 +175,16 @@ class ServerMixin:
         for command in pending:
             self.model.clear_failed(command.row, command.column)
         self._update_server_bar()
+
+    def _count_tables(self, generation: int, tables: list[Table], cap: int | None) -> None:
+        """Row counts for the schema tree, in a worker on a connection of its own."""
+        if self.is_server and self.database is not None:
+            self._start(count_server_tables, self.database, tables, cap,
+                        on_result=lambda counts: self._on_counts(generation, counts, capped=cap is not None),
+                        on_error=lambda e: self.note_error(e))
+            return
+        self._start(count_tables, self.path or "", self.immutable, [t.name for t in tables], cap,
+                    on_result=lambda counts: self._on_counts(generation, counts, capped=cap is not None))
 
     # -- password ------------------------------------------------------------------------------
     def _ask_password(self, error: WrongPassword) -> None:

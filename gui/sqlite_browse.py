@@ -22,7 +22,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from storage.sql_query import OPS, Filter, Pager, QuerySpec, SortKey
+from storage.sql_pager import Pager
+from storage.sql_query import OPS, Filter, QuerySpec, SortKey
 from storage.sqlite_db import COUNT_CAP, MAX_GRID_COLUMNS, Interrupted
 
 from .sqlite_editing import CellDelegate
@@ -176,6 +177,7 @@ class BrowseMixin:
         self._busy_timer.start()
         self._count_grid(generation, pager, COUNT_CAP)
         self._update_mode()
+        self._remark_pending()
 
     def _count_grid(self, generation: int, pager: Any, cap: int | None) -> None:
         if self.counter is None:
@@ -218,7 +220,9 @@ class BrowseMixin:
             self.rows_label.setText("Counting cancelled")
             return
         self.rows_label.setText("Rows: ?")
-        self.note_error(exc)
+        if self.note_error(exc):  # the connection bar says it, with Reconnect
+            self.show_message("Cannot read rows: the connection was lost.", "error")
+            return
         self.show_message(f"Cannot read {self.table.qualified if self.table else ''}: {exc}", "error")
 
     @Slot(bool)
@@ -235,8 +239,9 @@ class BrowseMixin:
             self.show_message("Query cancelled. Change the sort or filter, or click a table, to retry.",
                               "info")
         else:
-            if self.model.last_error is not None:
-                self.note_error(self.model.last_error)
+            if self.model.last_error is not None and self.note_error(self.model.last_error):
+                self.show_message("Cannot read rows: the connection was lost.", "error")
+                return
             self.show_message(f"Cannot read rows: {message}", "error")
 
     @Slot()

@@ -39,7 +39,7 @@ from .sql_execute import ExecuteMixin
 from .sql_fk import FkMixin
 from .sql_fk_record import FkRecordMixin
 from .sql_schema_edit import SchemaEditMixin
-from .sql_server import ServerMixin, count_server_tables, open_server
+from .sql_server import ServerMixin, open_server
 from .sql_tools import ToolsMixin
 from .sqlite_browse import BrowseMixin
 from .sqlite_editing import EditingMixin
@@ -47,7 +47,7 @@ from .sqlite_open_choice import MODES, OpenChoiceBar
 from .sqlite_record import RecordMixin
 from .sqlite_refresh import LiveRefreshMixin
 from .sqlite_schema import SchemaTreeMixin
-from .sqlite_tasks import count_tables, esc, is_empty_database, live_tasks, open_database, writable
+from .sqlite_tasks import esc, is_empty_database, live_tasks, open_database, writable
 from .sqlite_transfer import TransferMixin
 from .workers import Worker as Task
 from .workers import run_in_worker as run_task
@@ -358,13 +358,3 @@ class SqliteDocument(SchemaEditMixin, LiveRefreshMixin, SchemaTreeMixin, BrowseM
         self._close_readers()
         if self.server_db is not None:
             self.server_db.close()
-
-    def _count_tables(self, generation: int, tables: list[Table], cap: int | None) -> None:
-        """Row counts for the schema tree, in a worker on a connection of its own."""
-        if self.is_server and self.database is not None:
-            self._start(count_server_tables, self.database, tables, cap,
-                        on_result=lambda counts: self._on_counts(generation, counts, capped=cap is not None),
-                        on_error=lambda e: self.note_error(e))
-            return
-        self._start(count_tables, self.path or "", self.immutable, [t.name for t in tables], cap,
-                    on_result=lambda counts: self._on_counts(generation, counts, capped=cap is not None))

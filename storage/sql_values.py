@@ -229,3 +229,19 @@ def plain_value(value: Any) -> Any:
 
 def plain_row(row: Any) -> tuple:
     return tuple(v if type(v) in _PLAIN else plain_value(v) for v in row)
+
+
+def plain_rows(rows: list, width: int) -> list[tuple]:
+    """The first ``width`` values of each row, made plain; only columns that need it are visited."""
+    if not rows:
+        return []
+    columns = list(zip(*rows, strict=True))[:width]
+    odd = [i for i, values in enumerate(columns) if not set(map(type, values)) <= _PLAIN_SET]
+    if not odd:
+        return [r[:width] for r in rows]
+    for i in odd:
+        columns[i] = tuple(v if type(v) in _PLAIN else plain_value(v) for v in columns[i])
+    return list(zip(*columns, strict=True))
+
+
+_PLAIN_SET = frozenset(_PLAIN)
