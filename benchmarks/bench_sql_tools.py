@@ -67,3 +67,29 @@ def laziness(repeats: int) -> Result:
         big_reader.close()
         small_reader.close()
     return Result(mine, base, note=f"ours = {big_rows(repeats):,} rows, baseline = {SMALL:,} rows")
+
+
+@benchmark("fk choices on postgres: first page vs raw psycopg ORDER BY key LIMIT", target="≤ 1.5×")
+def postgres_first_page(repeats: int) -> Result:
+    from storage.sql_fk import choices
+    from storage.sql_url import open_database_url
+
+    from .bench_postgres import rows_for, table
+
+    rows = rows_for(repeats)
+    url, name = table(rows)
+    db = open_database_url(url)
+    reader = db.reader()
+    raw = db.connect()  # a plain psycopg connection to the same server
+    sql = f"SELECT id, name FROM {name} ORDER BY id LIMIT 100"
+    try:
+        def ours() -> object:
+            return reader.run(lambda c: choices(c, "postgresql", name, "id", "name", dialect=db.dialect))
+
+        mine, base = interleave(timed(ours), timed(lambda: raw.execute(sql).fetchall()), max(repeats, 30),
+                                warmup=5)
+    finally:
+        reader.close()
+        raw.close()
+        db.close()
+    return Result(mine, base, note=f"{rows:,} rows")
