@@ -7,6 +7,7 @@ PostgreSQL's ``ANALYZE`` option runs the statement for real; callers say so befo
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,9 +46,19 @@ class Plan:
     analyzed: bool = False
 
 
+# An EXPLAIN the user typed already: the plan is asked for the statement after it.
+_EXPLAIN = re.compile(r"^\s*EXPLAIN\b\s*(QUERY\s+PLAN\b|\([^)]*\)|ANALY[SZ]E\b(\s+VERBOSE\b)?|VERBOSE\b)?\s*",
+                      re.IGNORECASE)
+
+
+def strip_explain(sql: str) -> str:
+    """``sql`` without a leading EXPLAIN [QUERY PLAN | ANALYZE | (options)]."""
+    return _EXPLAIN.sub("", sql, count=1)
+
+
 def explain_sqlite(conn: Any, sql: str) -> Plan:
     """EXPLAIN QUERY PLAN rows (id, parent, notused, detail) as a tree; nothing is executed."""
-    rows = conn.execute(f"EXPLAIN QUERY PLAN {sql}").fetchall()
+    rows = conn.execute(f"EXPLAIN QUERY PLAN {strip_explain(sql)}").fetchall()
     root = PlanNode("plan")
     nodes: dict[int, PlanNode] = {0: root}
     for node_id, parent, _unused, detail in rows:
@@ -77,7 +88,7 @@ def explain_postgres(conn: Any, sql: str, analyze: bool = False) -> Plan:
     an INSERT, UPDATE or DELETE explained this way changes nothing (sequences still advance).
     """
     options = "FORMAT JSON, ANALYZE, BUFFERS" if analyze else "FORMAT JSON"
-    statement = f"EXPLAIN ({options}) {sql}"
+    statement = f"EXPLAIN ({options}) {strip_explain(sql)}"
     if not analyze or not hasattr(conn, "transaction"):
         return plan_from_json(conn.execute(statement).fetchone()[0], analyze)
     found: list[Any] = []

@@ -10,7 +10,7 @@ import pytest
 
 from storage.errors import KnownError
 from storage.sql_fk import choice_label, choices, foreign_keys, key_exists
-from storage.sql_plan import explain_postgres, explain_sqlite, plan_from_json
+from storage.sql_plan import explain_postgres, explain_sqlite, plan_from_json, strip_explain
 from storage.sql_tools import (
     analyze_sqlite,
     analyze_statement,
@@ -120,6 +120,11 @@ def test_analyze_writes_statistics_and_explain_is_a_tree(tmp_path: Path) -> None
     titles = [n.title for n in plan.root.walk()][1:]
     assert any("USING INDEX t_name" in t or "USING COVERING INDEX t_name" in t for t in titles)
     assert any(n.children for n in plan.root.children) or len(plan.root.children) > 1
+    typed = on_reader(path, lambda c: explain_sqlite(c, "explain query plan SELECT * FROM t WHERE id = 3"))
+    assert [n.title for n in typed.root.children] == ["SEARCH t USING INTEGER PRIMARY KEY (rowid=?)"]
+    assert strip_explain("EXPLAIN (ANALYZE, BUFFERS) SELECT 1") == "SELECT 1"
+    assert strip_explain("explain analyze verbose select 1") == "select 1"
+    assert strip_explain("EXPLAINED_TABLE") == "EXPLAINED_TABLE"
     with pytest.raises(KnownError):
         on_reader(path, lambda c: explain_sqlite(c, "SELECT * FROM nowhere"))
 
