@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, Qt, Slot
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QApplication, QHBoxLayout, QMenu, QPushButton, QWidget
 
 from storage.sql_fk import ForeignKeyInfo, display_column, foreign_keys, referencing
@@ -59,6 +60,9 @@ class FkMixin:
         self.back_button.setToolTip("Return to the rows shown before the last jump")
         self.back_button.clicked.connect(self.go_back)
         self.back_button.setVisible(False)
+        back = QShortcut(QKeySequence(QKeySequence.StandardKey.Back), self.grid)  # Alt+Left
+        back.activated.connect(self.go_back)
+        self.back_button.setToolTip(f"{self.back_button.toolTip()} ({back.key().toString()})")
         top.insertWidget(0, self.back_button)
         self.model.modelReset.connect(self._on_fk_reset)
         self.model.rowsInserted.connect(self._on_fk_rows)

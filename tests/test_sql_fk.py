@@ -157,7 +157,8 @@ def test_go_to_referenced_row_and_back(qtbot, tmp_path: Path) -> None:
     assert wait_cell(qtbot, document, 0, 1) == "Led Zeppelin"
     assert document.grid.selectionModel().isSelected(document.grid.currentIndex())
     assert document.back_button.isVisible()
-    document.go_back()
+    document.grid.setFocus()
+    qtbot.keyClick(document.grid, Qt.Key.Key_Left, Qt.KeyboardModifier.AltModifier)
     qtbot.waitUntil(lambda: document.table.name == "album" and document.model.rowCount() == 3, timeout=10_000)
     qtbot.waitUntil(lambda: document.grid.currentIndex().row() == 2, timeout=10_000)
     assert not document.back_button.isVisible()
