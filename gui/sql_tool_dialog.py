@@ -99,7 +99,7 @@ class ToolDialog(QDialog):
     def __init__(self, title: str, headers: list[str], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle(title)
-        self.resize(720, 420)
+        self.resize(720, 150)  # grows when there are findings to list
         self.status = QLabel("Working…", self)
         self.status.setWordWrap(True)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -114,6 +114,7 @@ class ToolDialog(QDialog):
         self.results.setAlternatingRowColors(True)
         self.results.header().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.results.header().setStretchLastSection(True)
+        self.results.hide()
         self.finished_ok = False
         self.found: list[Any] = []  # what the tool found, row by row (for actions on a row)
         busy = QHBoxLayout()
@@ -141,6 +142,9 @@ class ToolDialog(QDialog):
         self.results.clear()
         for row in rows:
             QTreeWidgetItem(self.results, ["" if v is None else str(v) for v in row])
+        if rows:
+            self.results.show()
+            self.resize(self.width(), max(self.height(), 420))
         self._finish(summary, ok)
 
     def show_error(self, message: str) -> None:
@@ -164,7 +168,7 @@ class PlanDialog(ToolDialog):
 
     def __init__(self, title: str, parent: QWidget | None = None) -> None:
         super().__init__(title, ["Finding"], parent)
-        self.resize(900, 460)
+        self.resize(900, 460)  # the tree is there from the start
         self.plan_model = PlanModel(self)
         self.tree = QTreeView(self)
         self.tree.setModel(self.plan_model)
