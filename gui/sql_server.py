@@ -17,7 +17,7 @@ from storage.errors import KnownError
 from storage.sql_db import Database, ServerDatabase
 from storage.sql_errors import ConnectionLost, WrongPassword
 from storage.sql_query import quote
-from storage.sql_url import open_database_url, redact
+from storage.sql_url import label_of, open_database_url, parse_url, redact
 from storage.sqlite_db import Interrupted, Table
 
 from .sqlite_tasks import count_tables, esc
@@ -45,7 +45,10 @@ class ServerMixin:
             return self.connection_name
         if self.server_db is not None:
             return self.server_db.label
-        return redact(self.server_url or "")
+        try:
+            return label_of(parse_url(self.server_url or ""))
+        except KnownError:
+            return redact(self.server_url or "")
 
     # -- widgets -------------------------------------------------------------------------------
     def _build_password_form(self, parent: QWidget) -> QWidget:

@@ -314,6 +314,8 @@ class SqliteDocument(SchemaEditMixin, LiveRefreshMixin, SchemaTreeMixin, BrowseM
                 self.table.key_note or ("a view" if self.table.kind != "table" else "it has no row key"))
         else:
             text = "Editing: each change is written at once in its own transaction"
+        if self.is_server and self.server_db is not None and self.server_db.server_version:
+            text = f"{self.server_db.server_version} · {text}"
         self.mode_label.setText(text)
         for button in (self.insert_button, self.duplicate_button, self.delete_button, self.null_button):
             button.setEnabled(editable)

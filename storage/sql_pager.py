@@ -34,7 +34,7 @@ class Pager:
     """
 
     def __init__(self, spec: QuerySpec, page_size: int = PAGE_SIZE, dialect: Dialect | None = None) -> None:
-        self.query = Query(spec, dialect)
+        self.query = Query.shared(spec, dialect)
         self.dialect = dialect
         self.page_size = page_size
         self.total: int | None = None  # the exact row count, once known
@@ -87,7 +87,12 @@ class Pager:
         rows = self._run(conn, anchor, reverse, limit, offset) if limit > 0 else []
         width = self.query.width
         reused = self.query.reused_keys
-        values = [r[:width] for r in rows] if self.query.sqlite else plain_rows(rows, width)
+        if self.query.sqlite:
+            values = [r[:width] for r in rows]
+        elif self.query.plain_types and (not rows or len(rows[0]) == width):
+            values = rows  # every column arrives as int, float, str or bytes: nothing to convert
+        else:
+            values = plain_rows(rows, width)
         if reused is None:
             keys = [r[width:] for r in rows]
         else:  # order columns shown whole in the grid are not selected twice
@@ -118,6 +123,9 @@ class Pager:
         long_rows = []
         if self.query.cut_columns is not None:  # a server: only text and binary columns are cut
             for c in self.query.cut_columns:
+                # the C-level scan first: a cut value is rare
+                if cut not in map(len, filter(None, map(operator.itemgetter(c), page.values))):
+                    continue
                 long_rows += [i for i, row in enumerate(page.values)
                               if type(row[c]) in _CUTTABLE and len(row[c]) == cut]
             long_rows = sorted(set(long_rows))

@@ -110,6 +110,15 @@ def is_sqlite(dialect: Dialect | None) -> bool:
     return dialect is None or dialect.name == "sqlite"
 
 
+_PLAIN_TYPES = re.compile(r"(smallint|integer|bigint|int[248]?|serial\w*|real|double precision|float\w*"
+                          r"|text|character varying|varchar|character|char|bpchar|bytea|name)(\(\d+\))?$")
+
+
+def _plain_type(decl: str) -> bool:
+    """A PostgreSQL type psycopg returns as a plain int, float, str or bytes."""
+    return bool(_PLAIN_TYPES.match(decl.lower()))
+
+
 class _Params:
     """Bound parameters with unique names, collected while a statement is built.
 
@@ -171,6 +180,7 @@ def _escape_like(text: str) -> str:
 
 # Compiled page statements by spec and shape: building and compiling costs more than the query.
 _STATEMENTS: dict[tuple[QuerySpec, str], dict[tuple, str]] = {}
+_QUERIES: dict[tuple[QuerySpec, str], Query] = {}
 
 
 class Query:
@@ -188,17 +198,30 @@ class Query:
         # On a server, an order column the grid shows uncut is read from the grid's values.
         self.reused_keys: list[int | None] | None = None
         self.cut_columns: list[int] | None = None  # None: any column may be cut (SQLite)
+        self.plain_types = False  # a server's columns all arrive as int, float, str or bytes
         if not self.sqlite:
             types = spec.types
             self.cut_columns = [i for i in range(len(spec.columns))
                                 if i < len(types) and any(t in types[i].lower() for t in _CUT_TYPES)]
             shown = {n: i for i, n in enumerate(spec.columns) if i not in self.cut_columns}
             self.reused_keys = [shown.get(n) for n, _d in self.order]
+            self.plain_types = len(types) == len(spec.columns) and all(map(_plain_type, types))
         self._where_params = _Params(self.sqlite)
         self.where = self._build_where(self._where_params)
         if len(_STATEMENTS) > 256:
             _STATEMENTS.clear()
         self._cache = _STATEMENTS.setdefault((spec, self.dialect.name), {})
+
+    @classmethod
+    def shared(cls, spec: QuerySpec, dialect: Dialect | None = None) -> Query:
+        """The Query of ``spec`` built once: building it costs more than a page of a small table."""
+        key = (spec, (dialect or _DIALECT).name)
+        found = _QUERIES.get(key)
+        if found is None:
+            if len(_QUERIES) > 256:
+                _QUERIES.clear()
+            found = _QUERIES[key] = cls(spec, dialect)
+        return found
 
     # -- pieces ------------------------------------------------------------------------------
     def _build_where(self, params: _Params) -> ColumnElement | None:

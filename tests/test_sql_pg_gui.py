@@ -11,7 +11,8 @@ import pytest
 from gui.sqlite_document import SqliteDocument
 from gui.sqlite_model import SqlTableModel
 from storage.sql_query import Pager, QuerySpec
-from storage.sql_url import open_database_url
+from storage.sql_url import open_database_url, redact
+from tests import pg_server
 from tests.gui_helpers import launch, wait_documents
 
 
@@ -82,6 +83,11 @@ def test_browse_sort_filter_edit_undo_redo_on_postgres(qtbot, pg_url: str, tmp_p
     names = [document.tree.topLevelItem(i).text(0) for i in range(document.tree.topLevelItemCount())]
     assert names == ["other", "public"]
     document.grab().save("/tmp/shots/pg_document.png")
+    # the record view reads the whole row
+    document.grid.setCurrentIndex(document.model.index(2, 0))
+    document.views.setCurrentIndex(1)
+    qtbot.waitUntil(lambda: document._record_key == {"id": 3}, timeout=20_000)
+    document.views.setCurrentIndex(0)
     # sort descending by n, then filter
     document.sort_by("n")
     document.sort_by("n")
@@ -184,7 +190,14 @@ def test_grid_model_passes_the_tester_with_postgres_rows(qtbot, qtmodeltester, p
 
 def test_main_window_opens_a_url(qtbot, pg_url: str, tmp_path: Path) -> None:
     fill(pg_url, 10)
-    window = launch(qtbot, tmp_path / "settings")
+    window = launch(qtbot, tmp_path / "settings", pg_url)  # python main.py postgresql+psycopg://…
+    (first,) = wait_documents(qtbot, window, 1)
+    qtbot.waitUntil(lambda: first.table is not None, timeout=20_000)
+    assert first.title() == redact(pg_url).split("://", 1)[1].replace(":***", "")
+    assert "***" not in first.title() and pg_server.PASSWORD not in first.title()
+    first.close_document()
+    window.close()
+    window = launch(qtbot, tmp_path / "settings2")
     document = window.open_database_url(pg_url, name="team db")
     qtbot.waitUntil(lambda: document.is_loaded, timeout=20_000)
     assert document.title() == "team db"
