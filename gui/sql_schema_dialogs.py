@@ -147,6 +147,7 @@ class RenameDialog(PreviewDialog):
         self.name.textChanged.connect(lambda _t: self.rebuild(lambda: self.build(self.name.text().strip())))
         self.name.selectAll()
         self.show_plan(None, "Type the new name")
+        self.resize(600, 280)
 
 
 class CreateIndexDialog(PreviewDialog):
@@ -166,6 +167,7 @@ class CreateIndexDialog(PreviewDialog):
         self.form.addRow("", self.unique)
         self.form.addRow("Columns (in order checked):", self.columns)
         self._order: list[str] = []
+        self.resize(640, 480)
         self.name.textChanged.connect(self._on_changed)
         self.unique.toggled.connect(self._on_changed)
         self.columns.itemChanged.connect(self._on_item)

@@ -76,6 +76,11 @@ def drop_table(ctx: Context, name: str, undoing: bool = False) -> Plan:
     if undoing and has_data:
         raise KnownError(f"Cannot undo: table {name!r} now holds rows, which dropping it would delete")
     plan = ctx.plan(f"drop table {name}", [drop_table_sql(name, ctx.dialect, ctx.db_schema)], name)
+    if ctx.sqlite:  # SQLite keeps views and other tables' triggers that name it: they stop working
+        broken = [o for o in rebuild.dependents(ctx.schema, name)
+                  if isinstance(o, Table) or o.table.lower() != name.lower()]
+        plan.warnings.extend(f"{'View' if isinstance(o, Table) else 'Trigger'} {o.name!r} depends on this "
+                             "table and stops working until it is recreated" for o in broken)
     if has_data:
         return plan.with_undo(None, f"table {name!r} holds rows; dropping it deletes them")
     if not ctx.sqlite:

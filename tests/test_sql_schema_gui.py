@@ -271,3 +271,27 @@ def test_undo_that_would_lose_new_data_is_refused(qtbot, tmp_path: Path) -> None
     assert "now holds data" in document.message.text()
     assert columns(path, "people") == ["id", "name", "age", "note", "score"]
     assert document.undo_stack.count() == 0  # the command that could not be undone is gone
+
+
+def test_drop_empty_table_from_the_schema_button_and_undo(qtbot, tmp_path: Path) -> None:
+    path = make_db(tmp_path / "i.db")
+    conn = sqlite3.connect(path)
+    conn.executescript("""CREATE TABLE empty_t (k TEXT PRIMARY KEY, v) WITHOUT ROWID;
+        CREATE INDEX empty_v ON empty_t(v);
+        CREATE TRIGGER empty_tr AFTER INSERT ON empty_t BEGIN SELECT 1; END;""")
+    conn.close()
+    before = query(path, "SELECT type, name, sql FROM sqlite_master ORDER BY name")
+    document = open_document(qtbot, path, read_only=False)
+    document.tree.setCurrentItem(document._items["empty_t"])
+    document._fill_schema_menu()  # what the Schema button shows for the current table
+    action(document.schema_menu, "Drop Table empty_t").trigger()
+    qtbot.waitUntil(lambda: document.schema_dialog is not None, timeout=10_000)
+    dialog = document.schema_dialog
+    assert dialog.preview.toPlainText() == "BEGIN IMMEDIATE;\nDROP TABLE empty_t;\nCOMMIT;"
+    assert not dialog.notice.isVisibleTo(dialog)  # empty: undo can recreate it
+    run_dialog(qtbot, document, dialog)
+    wait_pushed(qtbot, document, "drop table empty_t")
+    wait_tree(qtbot, document, absent="empty_t")
+    document.undo_stack.undo()
+    wait_tree(qtbot, document, present="empty_t")
+    assert query(path, "SELECT type, name, sql FROM sqlite_master ORDER BY name") == before

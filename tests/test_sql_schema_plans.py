@@ -150,3 +150,22 @@ def test_a_failing_change_leaves_the_schema_unchanged(db) -> None:
     with pytest.raises(Exception):  # noqa: B017 - duplicate values: the UNIQUE index cannot be built
         db.apply(db.plan(lambda c: plans.create_index(c, spec)))
     assert db.indexes("t") == [] and db.sql("SELECT count(*) FROM t") == [(2,)]
+
+
+def test_sqlite_autoincrement_and_without_rowid(tmp_path) -> None:
+    from tests.schema_backends import SqliteBackend
+
+    db = SqliteBackend(tmp_path)
+    auto = TableSpec("a", [ColumnSpec("id", "INTEGER", primary_key=True), ColumnSpec("v", "TEXT")],
+                     autoincrement=True)
+    db.apply(db.plan(lambda c: plans.create_table(c, auto)))
+    db.sql("INSERT INTO a (v) VALUES ('x')")
+    assert db.sql("SELECT name, seq FROM sqlite_sequence") == [("a", 1)]
+    wr = TableSpec("w", [ColumnSpec("k", "TEXT", primary_key=True), ColumnSpec("v", "")], without_rowid=True)
+    plan = db.apply(db.plan(lambda c: plans.create_table(c, wr)))
+    assert plan.statements[1].endswith("WITHOUT ROWID")
+    bad = TableSpec("b", [ColumnSpec("k", "TEXT", primary_key=True)], autoincrement=True)
+    with pytest.raises(KnownError, match="AUTOINCREMENT needs a single INTEGER primary key"):
+        db.plan(lambda c: plans.create_table(c, bad))
+    with pytest.raises(KnownError, match="WITHOUT ROWID table needs a primary key"):
+        db.plan(lambda c: plans.create_table(c, TableSpec("n", [ColumnSpec("x")], without_rowid=True)))

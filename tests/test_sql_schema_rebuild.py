@@ -231,3 +231,11 @@ def test_generated_columns_strict_tables_and_odd_quoting_survive(tmp_path: Path)
     rows = conn.execute("SELECT * FROM [odd name] ORDER BY rowid").fetchall()
     assert rows == [(1, "B", 2, None), (None,) * 4]
     conn.close()
+
+
+def test_drop_table_names_the_views_and_triggers_it_breaks(tmp_path: Path) -> None:
+    path = make_db(tmp_path)
+    plan = plan_for(path, lambda c: plans.drop_table(c, T))
+    notes = plan.preview()
+    assert "-- View 'v' depends on this table" in notes and "-- View 'v2' depends on this table" in notes
+    assert "-- Trigger 'tw' depends on this table" in notes and "'tr'" not in notes  # tr goes with the table
