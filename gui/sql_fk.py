@@ -51,7 +51,7 @@ class FkMixin:
         self._fk_cache: dict[str, list[ForeignKeyInfo]] = {}  # by table, for the schema read last
         self._fk_schema: Any = None
         self._fk_back: list[dict[str, Any]] = []
-        self._fk_select: tuple[int, int] | None = None  # (row, column) to select once counted
+        self._fk_select: tuple[int, int, int] | None = None  # (row, column, grid generation) to select
         self._fk_delegate = FkCellDelegate(self)
         self._fk_missing = MissingRefs(self)
         self.model.dataChanged.connect(self._on_fk_data_changed)
@@ -226,8 +226,8 @@ class FkMixin:
             edit.blockSignals(True)
             edit.setText(text)
             edit.blockSignals(False)
-        self._fk_select = select
         self._apply_query()
+        self._fk_select = (*select, self._generation)  # only for this query: a later one drops it
         self.back_button.setVisible(bool(self._fk_back))
         self.views.setCurrentIndex(0)
 
@@ -247,8 +247,10 @@ class FkMixin:
     def _on_fk_rows(self, _parent: QModelIndex, _first: int, _last: int) -> None:
         if self._fk_select is None:
             return
-        row, column = self._fk_select
-        if row < self.model.rowCount():
+        row, column, generation = self._fk_select
+        if generation != self._generation:
+            self._fk_select = None
+        elif row < self.model.rowCount():
             self._fk_select = None
             index = self.model.index(row, column)
             self.grid.setCurrentIndex(index)
