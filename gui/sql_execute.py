@@ -64,6 +64,7 @@ class ExecuteMixin:
         buttons = QHBoxLayout()
         for widget in (self.run_button, self.run_all_button, self.sql_cancel, timeout):
             buttons.addWidget(widget)
+        self.add_explain_buttons(buttons, page)
         buttons.addStretch(1)
         buttons.addWidget(self.history)
         self.result_export = QPushButton("Export…", page)

@@ -36,8 +36,11 @@ from storage.sqlite_db import COUNT_CAP, Reader, Schema, Table
 
 from .document import Document
 from .sql_execute import ExecuteMixin
+from .sql_fk import FkMixin
+from .sql_fk_record import FkRecordMixin
 from .sql_schema_edit import SchemaEditMixin
 from .sql_server import ServerMixin, open_server
+from .sql_tools import ToolsMixin
 from .sqlite_browse import BrowseMixin
 from .sqlite_editing import EditingMixin
 from .sqlite_open_choice import MODES, OpenChoiceBar
@@ -51,7 +54,8 @@ from .workers import run_in_worker as run_task
 
 
 class SqliteDocument(SchemaEditMixin, LiveRefreshMixin, SchemaTreeMixin, BrowseMixin, EditingMixin,
-                     TransferMixin, RecordMixin, ExecuteMixin, ServerMixin, Document):
+                     TransferMixin, RecordMixin, ExecuteMixin, ServerMixin, FkMixin, FkRecordMixin,
+                     ToolsMixin, Document):
     """A database: schema on the left; Browse and Record tabs on the right."""
 
     def __init__(self, path: str | None, fmt: str, parent: QWidget | None = None, *,
@@ -179,6 +183,8 @@ class SqliteDocument(SchemaEditMixin, LiveRefreshMixin, SchemaTreeMixin, BrowseM
         for widget in (self.insert_button, self.duplicate_button, self.delete_button, self.null_button,
                        self.import_button):
             top.addWidget(widget)
+        self._build_fk(page, top)
+        self._build_tools(page, top)
 
         self.views = QTabWidget(page)
         self.views.addTab(browse, "Browse")

@@ -89,6 +89,7 @@ class RecordMixin:
             self._record_grid.addWidget(label, i, 0)
             self._record_grid.addWidget(field, i, 1)
             self._record_fields.append(field)
+            self.decorate_record_field(i, field)
         if len(table.columns) > MAX_FORM_FIELDS:
             note = QLabel(f"The form shows the first {MAX_FORM_FIELDS} of {len(table.columns):,} "
                           "columns; edit the others in the grid.", self.record_form)
