@@ -195,12 +195,22 @@ class Table:
     rowid_name: str | None = None  # rowid, _rowid_ or oid: the first not shadowed by a column
     sql: str = ""
     error: str = ""
+    schema: str | None = None  # a server's schema (PostgreSQL's namespace); None for SQLite
+    key: list[str] | None = None  # a server table's row key: primary key or unique NOT NULL key
+    key_note: str = ""  # why a server table has no row key, for the user
+
+    @property
+    def qualified(self) -> str:
+        """The name the document uses for the table: schema.name outside the default schema."""
+        return self.name if self.schema in (None, "public", "main") else f"{self.schema}.{self.name}"
 
     @property
     def key_columns(self) -> list[str]:
         """The columns that identify a row: the rowid, or the primary key of a WITHOUT ROWID table."""
         if self.kind != "table":
             return []
+        if self.key is not None:
+            return list(self.key)
         if not self.without_rowid:
             return [self.rowid_name] if self.rowid_name else []
         return [c.name for c in sorted((c for c in self.columns if c.pk), key=lambda c: c.pk)]
@@ -216,6 +226,7 @@ class SchemaObject:
     kind: str  # index / trigger
     table: str
     sql: str
+    schema: str | None = None
 
 
 @dataclass
@@ -227,9 +238,13 @@ class Schema:
     page_size: int = 0
     journal_mode: str = ""
     encoding: str = ""
+    schemas: list[str] = field(default_factory=list)  # a server's schemas (empty for SQLite)
+    materialized: list[Table] = field(default_factory=list)  # PostgreSQL's materialized views
 
     def find(self, name: str) -> Table | None:
-        return next((t for t in self.tables + self.views if t.name == name), None)
+        every = self.tables + self.views + self.materialized
+        return next((t for t in every if t.qualified == name), None) or next(
+            (t for t in every if t.name == name), None)
 
 
 def affinity(decl_type: str) -> str:
