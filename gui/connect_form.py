@@ -133,7 +133,7 @@ class ConnectionForm(QWidget):
         for edit in (self.name, self.password):
             edit.textEdited.connect(self.changed)
         self.save_password.toggled.connect(self.changed)
-        self._on_kind_changed()
+        self._show_page()
 
     # -- reading and writing -----------------------------------------------------------------
     def set_connection(self, connection: Connection, password: str | None) -> None:
@@ -149,7 +149,7 @@ class ConnectionForm(QWidget):
                              split_password(connection.url)[0] if connection.url else "")
         finally:
             self._syncing = False
-        self._on_kind_changed()
+        self._show_page()
 
     def connection(self) -> Connection:
         """The connection the fields describe (its password is :meth:`password`)."""
@@ -194,15 +194,17 @@ class ConnectionForm(QWidget):
 
     @Slot()
     def _on_kind_changed(self) -> None:
-        kind = self.kind.currentData()
+        self._show_page()
+        if not self._syncing:
+            self._on_field_edited()
+
+    def _show_page(self) -> None:
+        """The fields of the chosen type; a SQLite file has no password."""
         self.pages.setCurrentIndex(self.kind.currentIndex())
-        server = kind != "sqlite"
+        server = self.kind.currentData() != "sqlite"
         for widget in (self._password_label, self.password):
             widget.setVisible(server)
         self.save_password.setEnabled(server)
-        self.url.setReadOnly(False)
-        if not self._syncing:
-            self._on_field_edited()
 
     @Slot()
     def _on_field_edited(self) -> None:
@@ -228,13 +230,11 @@ class ConnectionForm(QWidget):
             if parsed is not None:
                 self.kind.setCurrentIndex(self.kind.findData(parsed.kind))
                 self._show_fields(parsed)
-                self.pages.setCurrentIndex(self.kind.currentIndex())
             elif self.kind.currentData() != "url":
                 self.kind.setCurrentIndex(self.kind.findData("url"))
-                self.pages.setCurrentIndex(self.kind.currentIndex())
         finally:
             self._syncing = False
-        self._on_kind_changed()
+        self._show_page()
         self.changed.emit()
 
     @Slot()
