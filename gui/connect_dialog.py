@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import Qt, Slot
 from PySide6.QtWidgets import (
     QDialog,
+    QGridLayout,
     QHBoxLayout,
     QLabel,
     QListWidget,
@@ -85,10 +86,10 @@ class ConnectDialog(QDialog):
         left_box.setContentsMargins(0, 0, 0, 0)
         left_box.addWidget(QLabel("<b>Saved connections</b>", left))
         left_box.addWidget(self.list, 1)
-        buttons = QHBoxLayout()
-        for button in (self.new_button, self.duplicate_button, self.rename_button,
-                       self.delete_button):
-            buttons.addWidget(button)
+        buttons = QGridLayout()
+        for index, button in enumerate((self.new_button, self.duplicate_button,
+                                        self.rename_button, self.delete_button)):
+            buttons.addWidget(button, index // 2, index % 2)
         left_box.addLayout(buttons)
 
         self.form = ConnectionForm(self.vault.has_keyring, self)
@@ -127,10 +128,10 @@ class ConnectDialog(QDialog):
         splitter.addWidget(left)
         splitter.addWidget(right)
         splitter.setStretchFactor(1, 1)
-        splitter.setSizes([220, 480])
         box = QVBoxLayout(self)
         box.addWidget(splitter)
-        self.resize(760, 460)
+        self.resize(780, 470)
+        splitter.setSizes([240, 540])
 
         self.list.currentItemChanged.connect(self._on_current_changed)
         self.list.itemChanged.connect(self._on_item_renamed)

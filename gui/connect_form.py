@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QSizePolicy,
     QStackedWidget,
     QWidget,
 )
@@ -201,6 +202,12 @@ class ConnectionForm(QWidget):
     def _show_page(self) -> None:
         """The fields of the chosen type; a SQLite file has no password."""
         self.pages.setCurrentIndex(self.kind.currentIndex())
+        # Hidden pages must not reserve their height (a stack is as tall as its tallest page).
+        for index in range(self.pages.count()):
+            policy = QSizePolicy.Policy.Preferred if index == self.pages.currentIndex() \
+                else QSizePolicy.Policy.Ignored
+            self.pages.widget(index).setSizePolicy(QSizePolicy.Policy.Preferred, policy)
+        self.pages.adjustSize()
         server = self.kind.currentData() != "sqlite"
         for widget in (self._password_label, self.password):
             widget.setVisible(server)

@@ -24,7 +24,8 @@ class SqliteTab(TabPage):
         super().__init__(*args, **kwargs)
         self.connect_button = QPushButton("Connect to Database…", self.empty)
         self.connect_button.setObjectName("emptyConnectButton")
-        self.connect_button.setMinimumWidth(140)
+        for button in (self.empty.open_button, self.connect_button):
+            button.setMinimumWidth(170)
         self.connect_button.clicked.connect(self.connectRequested)
         layout = self.empty.layout()
         layout.insertWidget(layout.indexOf(self.empty.open_button) + 1, self.connect_button, 0,
