@@ -82,12 +82,23 @@ class Connector(QObject):
 
     # -- documents of connections --------------------------------------------------------------
     def open_documents(self) -> list[tuple[Document, str, str]]:
-        """(document, name, redacted URL) of each open connection, in tab order."""
-        alive = {id(d) for d in self.window.all_documents()}
-        self._open = {u: (d, n) for u, (d, n) in self._open.items() if id(d) in alive}
-        order = {id(d): i for i, d in enumerate(self.window.all_documents())}
-        entries = [(d, n, u) for u, (d, n) in self._open.items()]
-        return sorted(entries, key=lambda e: order[id(e[0])])
+        """(document, name, URL without password) of each open connection, in tab order.
+
+        Documents opened here are known with their saved name; others opened from a URL (the
+        command line) are recognised by their ``server_url``.
+        """
+        from storage.connections import redact
+
+        known = {id(d): (n, u) for u, (d, n) in self._open.items()}
+        entries = []
+        for document in self.window.all_documents():
+            if id(document) in known:
+                entries.append((document, *known[id(document)]))
+            elif getattr(document, "server_url", None):
+                name = getattr(document, "connection_name", None) or ""
+                entries.append((document, name, redact(document.server_url)))
+        self._open = {u: (d, n) for d, n, u in entries}
+        return entries
 
     def find(self, url: str) -> Document | None:
         from storage.connections import redact

@@ -204,3 +204,14 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def test_the_sqlite_tab_offers_to_connect_when_empty(qtbot, tmp_path: Path) -> None:
+    window = launch(qtbot, tmp_path / "settings")
+    window.tabs.setCurrentWidget(window.page("sqlite"))
+    button = window.page("sqlite").connect_button
+    assert button.isVisible()
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.connector.dialog is not None
+                    and window.connector.dialog.isVisible())
+    window.connector.dialog.reject()
