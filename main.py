@@ -22,7 +22,8 @@ def _gui_parser() -> argparse.ArgumentParser:
         description="Datashelf: look inside and edit the files Python programs leave behind.",
         epilog="Headless report: datashelf inspect PATH [--json]  (see: datashelf inspect --help)")
     parser.add_argument("files", nargs="*", metavar="FILE",
-                        help="files to open; each goes to the tab its content belongs to")
+                        help="files to open; each goes to the tab its content belongs to. A "
+                             "database URL (postgresql+psycopg://user@host/db) opens in the SQLite tab")
     _add_settings_dir(parser)
     parser.add_argument("--install-desktop", action="store_true",
                         help="install the launcher, icon and file associations for this user "
@@ -104,7 +105,12 @@ def build(argv: list[str]):
 
     settings = Settings(args.settings_dir)
     window = MainWindow(settings)
-    restore(window, args.files)
+    from gui.sql_open import looks_like_url
+
+    urls = [f for f in args.files if looks_like_url(f) and not os.path.exists(f)]
+    restore(window, [f for f in args.files if f not in urls])
+    for url in urls:  # a database server: python main.py postgresql+psycopg://user@host/db
+        window.open_database_url(url)
     window.restore_offer.offer()  # unsaved edits of a session that crashed, if any
     for notice in settings.take_notices():
         window.notices.show_message(notice, "warning")

@@ -213,6 +213,17 @@ class MainWindow(QMainWindow):
         self.tabs.setCurrentWidget(page)
         page.set_current_document(document)
 
+    def open_database_url(self, url: str, password: str | None = None,
+                          name: str | None = None) -> Document:
+        """Open a database server (a SQLAlchemy URL) as a document in the SQLite tab.
+
+        Connecting happens in the document's worker: the window never waits for a server. The
+        same URL open already is brought forward; several servers may be open at once.
+        """
+        from .sql_open import open_url_document
+
+        return open_url_document(self, url, password, name)
+
     @Slot()
     def open_dialog(self, page: TabPage | None = None) -> None:
         page = page or self.tabs.currentWidget()

@@ -43,6 +43,7 @@ class ExecuteMixin:
         self.sql_cancel = QPushButton("Cancel", page)
         self.sql_cancel.setEnabled(False)
         self.sql_cancel.clicked.connect(self._on_cancel)
+        timeout = self._build_timeout(page)
         self.history = QComboBox(page)
         self.history.setPlaceholderText("History")
         self.history.setMinimumContentsLength(30)
@@ -61,7 +62,7 @@ class ExecuteMixin:
         self.results.verticalHeader().setDefaultSectionSize(ROW_HEIGHT)
         self.results.horizontalHeader().setDefaultSectionSize(140)
         buttons = QHBoxLayout()
-        for widget in (self.run_button, self.run_all_button, self.sql_cancel):
+        for widget in (self.run_button, self.run_all_button, self.sql_cancel, timeout):
             buttons.addWidget(widget)
         buttons.addStretch(1)
         buttons.addWidget(self.history)
@@ -124,7 +125,7 @@ class ExecuteMixin:
         self.result_export.setEnabled(False)
         self.sql_message.setText("Running…")
         self.sql_cancel.setEnabled(True)
-        self._start(run_statements, self.path or "", self.reader, statements, self.read_only,
+        self._start(run_statements, self.database, self.reader, statements, self.read_only,
                     on_result=lambda r: self._on_executed(generation, r),
                     on_error=lambda e: self._on_executed(generation, e))
 
@@ -153,10 +154,12 @@ class ExecuteMixin:
             self.result_export.setEnabled(True)
             parts.append(f"query prepared in {last.seconds * 1000:.1f} ms; counting rows…")
             counting = len(parts) - 1
+            self.sql_cancel.setEnabled(True)  # the count runs the query: it may be long
             self._start(count_query, self.counter, last.pager, None,
                         on_result=lambda n: self._on_result_count(generation, last, n, parts, counting),
-                        on_error=lambda e: self.sql_message.setText(esc(str(e))))
+                        on_error=lambda e: self._on_result_count_failed(generation, e))
         if error is not None:
+            self.note_error(error)
             where = error.location.describe() if isinstance(error, KnownError) else ""
             offset = error.location.offset if isinstance(error, KnownError) else None
             if offset is not None:  # line and column in the editor, not in the statement
@@ -173,10 +176,25 @@ class ExecuteMixin:
             self.note_own_write()
             self.reload_rows()
 
+    def _on_result_count_failed(self, generation: int, error: BaseException) -> None:
+        if generation != self._generation:
+            return
+        self.sql_cancel.setEnabled(False)
+        self.note_error(error)
+        self.sql_message.setText(f"<span style='color:#b42318'>{esc(str(error))}</span>")
+
+    def execution_cancelled(self) -> None:
+        """Cancel was clicked: the statement (or its count) was stopped on the database."""
+        if self.sql_cancel.isEnabled():
+            self.sql_cancel.setEnabled(False)
+            self._generation += 1  # a late answer of the cancelled run is dropped
+            self.sql_message.setText("Cancelled: the database stopped the statement.")
+
     def _on_result_count(self, generation: int, outcome: Any, rows: int, parts: list[str],
                          at: int) -> None:
         if generation != self._generation:
             return
+        self.sql_cancel.setEnabled(False)
         self.result_model.set_exact_total(rows)
         parts[at] = f"{rows:,} row(s) · query prepared in {outcome.seconds * 1000:.1f} ms"
         self.sql_message.setText("<br>".join(parts))

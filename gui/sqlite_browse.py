@@ -126,8 +126,13 @@ class BrowseMixin:
         live = self._live_filter()
         if live is not None:
             filters.append(live)
+        shown = table.columns[:MAX_GRID_COLUMNS]
+        not_null = tuple(c.name for c in shown if c.notnull)
+        if table.key is None:  # SQLite: the rowid is never NULL
+            not_null += tuple(k for k in table.key_columns if k == table.rowid_name)
         return QuerySpec(table.name, names, tuple(table.key_columns), tuple(self.sort), tuple(filters),
-                         self.search.text(), with_sizes=len(names) <= SIZES_UP_TO)
+                         self.search.text(), with_sizes=len(names) <= SIZES_UP_TO, schema=table.schema,
+                         not_null=not_null, types=tuple(c.decl_type for c in shown))
 
     def _live_filter(self) -> Filter | None:
         column, op = self.filter_column.currentText(), self.filter_op.currentText()
@@ -145,7 +150,7 @@ class BrowseMixin:
         generation = self._generation
         if self._grid_counts:  # a slow count of the old query would hold up the new one
             self.counter.interrupt()
-        pager = Pager(spec)
+        pager = Pager(spec, dialect=self.database.dialect if self.database is not None else None)
         editable = table.editable and not self.read_only
         self.model.set_query(self.reader, pager, list(spec.columns),
                              [c.decl_type for c in table.columns[:MAX_GRID_COLUMNS]],
@@ -160,7 +165,7 @@ class BrowseMixin:
         if len(table.columns) > MAX_GRID_COLUMNS:
             notes.append(f"showing the first {MAX_GRID_COLUMNS:,} of {len(table.columns):,} columns")
         if not table.key_columns:
-            notes.append("a view: read-only, paged by OFFSET")
+            notes.append(table.key_note or f"a {table.kind}: read-only, paged by OFFSET")
         if self.filters:
             notes.append("filters: " + "; ".join(f"{f.column} {f.op} {f.value}".strip()
                                                  for f in self.filters))
@@ -213,7 +218,8 @@ class BrowseMixin:
             self.rows_label.setText("Counting cancelled")
             return
         self.rows_label.setText("Rows: ?")
-        self.show_message(f"Cannot read {self.table.name if self.table else ''}: {exc}", "error")
+        self.note_error(exc)
+        self.show_message(f"Cannot read {self.table.qualified if self.table else ''}: {exc}", "error")
 
     @Slot(bool)
     def _on_loading(self, loading: bool) -> None:
@@ -229,6 +235,8 @@ class BrowseMixin:
             self.show_message("Query cancelled. Change the sort or filter, or click a table, to retry.",
                               "info")
         else:
+            if self.model.last_error is not None:
+                self.note_error(self.model.last_error)
             self.show_message(f"Cannot read rows: {message}", "error")
 
     @Slot()
@@ -240,6 +248,7 @@ class BrowseMixin:
             worker.cancel()
         self.model.stop()
         self.result_model.stop()
+        self.execution_cancelled()
 
     @Slot(int)
     def _on_header_clicked(self, section: int) -> None:

@@ -1,5 +1,8 @@
 """The SQLite tab's document: a schema tree, a lazy grid with SQL sorting and filtering, a record view.
 
+It works on a :class:`storage.sql_db.Database`: an SQLite file, or a database server opened
+from a URL (PostgreSQL, or another SQLAlchemy dialect); see :mod:`gui.sql_server`.
+
 Reading goes through read-only connections owned by :class:`storage.sqlite_db.Reader` (one for
 pages, one for counts, so a slow count never holds up scrolling). Editing is off in read-only
 mode; otherwise each edit is an undo command that writes one short transaction at once, so
@@ -26,11 +29,14 @@ from PySide6.QtWidgets import (
 )
 
 from storage.errors import KnownError
+from storage.sql_db import Database, ServerDatabase, SqliteDatabase
+from storage.sql_errors import WrongPassword
 from storage.sql_query import Filter, SortKey
 from storage.sqlite_db import COUNT_CAP, Reader, Schema, Table
 
 from .document import Document
 from .sql_execute import ExecuteMixin
+from .sql_server import ServerMixin, count_server_tables, open_server
 from .sqlite_browse import BrowseMixin
 from .sqlite_editing import EditingMixin
 from .sqlite_open_choice import MODES, OpenChoiceBar
@@ -44,11 +50,15 @@ from .workers import run_in_worker as run_task
 
 
 class SqliteDocument(LiveRefreshMixin, SchemaTreeMixin, BrowseMixin, EditingMixin, TransferMixin, RecordMixin,
-                     ExecuteMixin, Document):
+                     ExecuteMixin, ServerMixin, Document):
     """A database: schema on the left; Browse and Record tabs on the right."""
 
-    def __init__(self, path: str, fmt: str, parent: QWidget | None = None) -> None:
+    def __init__(self, path: str | None, fmt: str, parent: QWidget | None = None, *,
+                 url: str | None = None, password: str | None = None, name: str | None = None,
+                 database: ServerDatabase | None = None) -> None:
         super().__init__(path, fmt, parent)
+        self._init_server(url, password, name, database)
+        self.database: Database | None = database
         self.report: dict[str, Any] | None = None
         self.schema: Schema | None = None
         self.reader: Reader | None = None
@@ -77,10 +87,24 @@ class SqliteDocument(LiveRefreshMixin, SchemaTreeMixin, BrowseMixin, EditingMixi
         self.open_choice.chosen.connect(self._on_open_choice)
         self.open_choice.setVisible(ask)
         box.addWidget(self.open_choice)
+        box.addWidget(self._build_server_bar(self))
         box.addWidget(self.message)
         box.addWidget(self.stack, 1)
-        self.status = QLabel(f"Opening {self.title()}…", self)
-        self.stack.addWidget(self.status)
+        status_page = QWidget(self)
+        status_box = QVBoxLayout(status_page)
+        status_box.addStretch(1)
+        verb = "Connecting to" if self.is_server else "Opening"
+        self.status = QLabel(f"{verb} {esc(self.title())}…", status_page)
+        self.status.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.status.setWordWrap(True)
+        status_box.addWidget(self.status)
+        status_box.addWidget(self._build_password_form(status_page))
+        self.retry_open = QPushButton("Try again", status_page)
+        self.retry_open.clicked.connect(self.open_database)
+        self.retry_open.setVisible(False)
+        status_box.addWidget(self.retry_open, 0, Qt.AlignmentFlag.AlignCenter)
+        status_box.addStretch(2)
+        self.stack.addWidget(status_page)
         self.stack.addWidget(self._build_content())
         self._init_refresh()
         self._search_timer = QTimer(self)
@@ -99,6 +123,8 @@ class SqliteDocument(LiveRefreshMixin, SchemaTreeMixin, BrowseMixin, EditingMixi
         A file that cannot be written is read-only; a new (empty) database opens for editing;
         otherwise the preference decides, and "ask" opens read-only with the choice shown.
         """
+        if self.is_server:
+            return False, False  # a server decides what this user may change
         path = self.path or ""
         if not writable(path):
             return True, False
@@ -180,9 +206,19 @@ class SqliteDocument(LiveRefreshMixin, SchemaTreeMixin, BrowseMixin, EditingMixi
         self._open_generation += 1
         generation = self._open_generation
         self.stack.setCurrentIndex(0)
+        self.retry_open.setVisible(False)
+        if self.is_server:
+            self.status.setText(f"Connecting to {esc(self.title())}…")
+            self._start(open_server, self.server_url, self._password, self.server_db,
+                        on_result=lambda r: self._on_opened(generation, r),
+                        on_error=lambda e: self._on_open_failed(generation, e))
+            return
         self._start(open_database, self.path, self.read_only,
                     on_result=lambda r: self._on_opened(generation, r),
                     on_error=lambda e: self._on_open_failed(generation, e))
+
+    def title(self) -> str:
+        return self.server_title() if self.is_server else super().title()
 
     def _start(self, fn, *args, on_result=None, on_error=None) -> Task:
         task = run_task(fn, *args, on_result=on_result,
@@ -194,11 +230,13 @@ class SqliteDocument(LiveRefreshMixin, SchemaTreeMixin, BrowseMixin, EditingMixi
         if generation != self._open_generation:
             return
         message = str(exc) if isinstance(exc, KnownError) else f"internal error: {exc!r}"
-        self.report = {"path": self.path, "format": self.format, "ok": False,
+        self.report = {"path": self.path or self.title(), "format": self.format, "ok": False,
                        "error": {"message": message}}
-        self.status.setText(f"<b>Cannot open {self.title()}</b><br>{esc(message)}")
-        self.status.setWordWrap(True)
-        self.status.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.status.setText(f"<b>Cannot open {esc(self.title())}</b><br>{esc(message)}")
+        if isinstance(exc, WrongPassword):
+            self._ask_password(exc)
+        elif self.is_server:
+            self.retry_open.setVisible(True)
         self.mark_loaded()
 
     def _on_opened(self, generation: int, result: dict[str, Any]) -> None:
@@ -209,28 +247,35 @@ class SqliteDocument(LiveRefreshMixin, SchemaTreeMixin, BrowseMixin, EditingMixi
         self.reader, self.counter = result["reader"], result["counter"]
         self.schema = result["schema"]
         self.immutable = result["immutable"]
+        if self.is_server:
+            self.server_db = self.database = result["database"]
+            self.timeout_box.blockSignals(True)
+            self.timeout_box.setValue(self.database.statement_timeout)
+            self.timeout_box.blockSignals(False)
+        else:
+            self.database = SqliteDatabase(self.path or "", self.immutable, self.read_only)
         schema = self.schema
         assert schema is not None
-        self.report = {"path": self.path, "format": self.format, "ok": True,
+        self.report = {"path": self.path or self.title(), "format": self.format, "ok": True,
                        "summary": {"tables": len(schema.tables), "views": len(schema.views),
                                    "page_size": schema.page_size, "journal_mode": schema.journal_mode}}
         self.read_only_box.blockSignals(True)
         self.read_only_box.setChecked(self.read_only)
-        self.read_only_box.setEnabled(writable(self.path or ""))
+        self.read_only_box.setEnabled(self.is_server or writable(self.path or ""))
         self.read_only_box.blockSignals(False)
         self._fill_tree()
         self._fill_history()
         self.stack.setCurrentIndex(1)
         self._update_mode()
         self.statusChanged.emit()
-        names = [t.name for t in schema.tables + schema.views]
-        self._start(count_tables, self.path or "", self.immutable, names, COUNT_CAP,
-                    on_result=lambda counts: self._on_counts(generation, counts, capped=True))
-        self._start_watching()
+        self._count_tables(generation, schema.tables + schema.views + schema.materialized, COUNT_CAP)
+        if not self.is_server:
+            self._start_watching()
         first = self._table_item(self._pending_view_state.get("table"))
         if first is None and schema.tables:
-            first = self._table_item(next((t.name for t in schema.tables
-                                           if not t.name.startswith("sqlite_")), schema.tables[0].name))
+            ordered = sorted(schema.tables, key=lambda t: t.schema not in (None, "public"))  # public first
+            first = self._table_item(next((t.qualified for t in ordered
+                                           if not t.name.startswith("sqlite_")), ordered[0].qualified))
         if first is not None:
             self.tree.setCurrentItem(first)
         self.mark_loaded()
@@ -241,6 +286,10 @@ class SqliteDocument(LiveRefreshMixin, SchemaTreeMixin, BrowseMixin, EditingMixi
     def _on_read_only_toggled(self, checked: bool) -> None:
         self.open_choice.hide()  # answered through the box
         self.read_only = checked
+        if self.is_server:  # the same connection: only the document's own mode changes
+            self._update_mode()
+            self._apply_query()
+            return
         table = self.table.name if self.table else None
         self._pending_view_state = {"table": table} if table else {}
         self.table = None
@@ -253,7 +302,8 @@ class SqliteDocument(LiveRefreshMixin, SchemaTreeMixin, BrowseMixin, EditingMixi
             if self.immutable:
                 text += " (WAL database read immutable: changes by others are not shown)"
         elif self.table is not None and not self.table.editable:
-            text = "This view or table cannot be edited (no row key)"
+            text = f"{self.table.qualified} cannot be edited: " + (
+                self.table.key_note or ("a view" if self.table.kind != "table" else "it has no row key"))
         else:
             text = "Editing: each change is written at once in its own transaction"
         self.mode_label.setText(text)
@@ -268,7 +318,7 @@ class SqliteDocument(LiveRefreshMixin, SchemaTreeMixin, BrowseMixin, EditingMixi
     def view_state(self) -> dict[str, Any]:
         if not self.is_loaded or self.table is None:
             return super().view_state()
-        return {"table": self.table.name, "splitter": self.splitter.sizes()}
+        return {"table": self.table.qualified, "splitter": self.splitter.sizes()}
 
     def apply_view_state(self, state: dict[str, Any]) -> None:
         super().apply_view_state(state)
@@ -298,4 +348,15 @@ class SqliteDocument(LiveRefreshMixin, SchemaTreeMixin, BrowseMixin, EditingMixi
         self._search_timer.stop()
         self._busy_timer.stop()
         self._close_readers()
+        if self.server_db is not None:
+            self.server_db.close()
 
+    def _count_tables(self, generation: int, tables: list[Table], cap: int | None) -> None:
+        """Row counts for the schema tree, in a worker on a connection of its own."""
+        if self.is_server and self.database is not None:
+            self._start(count_server_tables, self.database, tables, cap,
+                        on_result=lambda counts: self._on_counts(generation, counts, capped=cap is not None),
+                        on_error=lambda e: self.note_error(e))
+            return
+        self._start(count_tables, self.path or "", self.immutable, [t.name for t in tables], cap,
+                    on_result=lambda counts: self._on_counts(generation, counts, capped=cap is not None))

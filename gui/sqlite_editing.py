@@ -100,10 +100,13 @@ class EditingMixin:
         col = table.columns[column]
         if old is _GRID:
             old = self.model.index(row, column).data(Qt.ItemDataRole.EditRole)
-        value = _convert(text, col.affinity, old) if convert and isinstance(text, str) else text
+        # A server reads the text as the column's type itself (exact decimals, dates, JSON).
+        server = self.database is not None and not self.database.is_sqlite
+        convert = convert and isinstance(text, str) and not server
+        value = _convert(text, col.affinity, old) if convert else text
         if value == old and type(value) is type(old):
             return
-        self.undo_stack.push(EditCell(self, table.name, key, row, column, col.name, old, value))
+        self.undo_stack.push(EditCell(self, table.name, key, row, column, col.name, old, value, table.schema))
 
     def set_null(self) -> None:
         for index in self.grid.selectionModel().selectedIndexes() or [self.grid.currentIndex()]:
@@ -132,7 +135,7 @@ class EditingMixin:
 
     def _rowid_alias(self) -> str | None:
         table = self.table
-        if table is None or table.without_rowid:
+        if table is None or table.without_rowid or table.key is not None:
             return None
         pks = [c for c in table.columns if c.pk]
         return pks[0].name if len(pks) == 1 and pks[0].decl_type.upper() == "INTEGER" else None
@@ -140,7 +143,8 @@ class EditingMixin:
     def insert_row(self) -> None:
         if self.table is None or self.read_only:
             return
-        self.undo_stack.push(InsertRow(self, self.table.name, {}, self.table.key_columns))
+        self.undo_stack.push(InsertRow(self, self.table.name, {}, self.table.key_columns,
+                                       schema=self.table.schema))
 
     def duplicate_row(self) -> None:
         table = self.table
@@ -148,16 +152,19 @@ class EditingMixin:
         if table is None or key is None or self.read_only:
             return
         alias = self._rowid_alias()
-        columns = [c.name for c in table.columns if c.name != alias]
+        # A server's generated key (serial, a DEFAULT) gets a new value; others are copied.
+        columns = [c.name for c in table.columns
+                   if c.name != alias and not (table.key is not None and c.pk and c.default is not None)]
         try:
-            row = read_row(self.path or "", table.name, key, columns)
+            row = read_row(self.database, table.name, key, columns, schema=table.schema)
         except KnownError as exc:
             self.show_message(str(exc), "error")
             return
         if row is None:
             return
         values = dict(zip(columns, row, strict=True))
-        self.undo_stack.push(InsertRow(self, table.name, values, table.key_columns, "duplicate row"))
+        self.undo_stack.push(InsertRow(self, table.name, values, table.key_columns, "duplicate row",
+                                       table.schema))
 
     def delete_rows(self) -> None:
         table = self.table
@@ -168,7 +175,7 @@ class EditingMixin:
         keys = [k for k in (self._key_of(r) for r in rows if r >= 0) if k is not None]
         if keys:
             self.undo_stack.push(DeleteRows(self, table.name, keys, [c.name for c in table.columns],
-                                            self._rowid_alias()))
+                                            self._rowid_alias(), table.schema))
 
     @Slot(object)
     def _on_grid_menu(self, pos) -> None:
@@ -212,13 +219,13 @@ class EditingMixin:
         key = self._key_of(row)
         if key is None or self.table is None or self.reader is None:
             return None
-        reader, db_path, table = self.reader, self.path or "", self.table.name
+        reader, db, table, schema = self.reader, self.database, self.table.name, self.table.schema
         name = self.table.columns[column].name
 
         def write() -> int:
             from storage.atomic import atomic_write
 
-            found = reader.run(lambda conn: read_row(db_path, table, key, [name], conn))
+            found = reader.run(lambda conn: read_row(db, table, key, [name], conn, schema=schema))
             value = found[0] if found else None
             data = value if isinstance(value, bytes) else b"" if value is None else str(value).encode()
             atomic_write(path, data)

@@ -9,6 +9,7 @@ older generation number and are dropped.
 from __future__ import annotations
 
 import datetime
+import functools
 import threading
 from collections import OrderedDict
 from typing import Any
@@ -72,6 +73,13 @@ def format_value(value: Any, size: int | None = None) -> str:
     return text.replace("\n", "⏎")
 
 
+@functools.lru_cache(maxsize=512)
+def _numeric_type(decl: str) -> bool:
+    """A server's numeric type whose values arrive as text (numeric, decimal, money)."""
+    low = decl.lower()
+    return low.startswith(("numeric", "decimal", "money"))
+
+
 class _Bridge(QObject):
     """Carries pages from the pump worker to the model's thread."""
 
@@ -101,6 +109,7 @@ class SqlTableModel(QAbstractTableModel):
         self._pending: set[int] = set()
         self._pump: Task | None = None
         self.failed_edits: dict[tuple[int, int], tuple[Any, str]] = {}  # (row, column) -> (value, why)
+        self.last_error: KnownError | None = None  # the last page fetch's failure
         self.fetch_count = 0
 
     # -- setup -------------------------------------------------------------------------------
@@ -214,7 +223,9 @@ class SqlTableModel(QAbstractTableModel):
             return _FAILED_BRUSH
         if role == Qt.ItemDataRole.FontRole and value is None:
             return _italic()
-        if role == Qt.ItemDataRole.TextAlignmentRole and isinstance(value, int | float):
+        if role == Qt.ItemDataRole.TextAlignmentRole and (
+                isinstance(value, int | float) or (value is not None and col < len(self.types)
+                and _numeric_type(self.types[col]))):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
 
@@ -295,6 +306,7 @@ class SqlTableModel(QAbstractTableModel):
             return
         if isinstance(page, KnownError):
             self._pending.clear()
+            self.last_error = page
             self.fetchFailed.emit(str(page))
             return
         assert isinstance(page, Page)
@@ -339,6 +351,12 @@ class SqlTableModel(QAbstractTableModel):
         self.failed_edits.pop((row, column), None)
         index = self.index(row, column)
         self.dataChanged.emit(index, index)
+
+    def clear_failed(self, row: int, column: int) -> None:
+        """Show the stored value again instead of a failed edit's."""
+        if self.failed_edits.pop((row, column), None) is not None:
+            index = self.index(row, column)
+            self.dataChanged.emit(index, index)
 
     def mark_failed(self, row: int, column: int, value: Any, why: str) -> None:
         self.failed_edits[(row, column)] = (value, why)

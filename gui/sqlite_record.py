@@ -111,14 +111,15 @@ class RecordMixin:
         self._show_record(table, cached, whole=False)
         if key is None or self.reader is None:
             return
-        reader, path = self.reader, self.path or ""
+        reader, db = self.reader, self.database
 
         def shown(values: Any) -> None:
             if token == self._record_token and values is not None:
                 self._record_key = key
                 self._show_record(table, tuple(values), whole=True)
 
-        self._start(lambda: reader.run(lambda conn: read_row(path, table.name, key, names, conn)),
+        self._start(lambda: reader.run(lambda conn: read_row(db, table.name, key, names, conn,
+                                                             schema=table.schema)),
                     on_result=shown)
 
     def _show_record(self, table: Table, values: tuple, whole: bool) -> None:

@@ -1,5 +1,8 @@
 """The schema tree of the SQLite tab: tables, views, indexes and triggers with row counts.
 
+On a server the tree has a level for each schema (PostgreSQL's namespaces), with materialized
+views beside the views; tables are known by their qualified name (``schema.table`` outside public).
+
 A mixin of :class:`gui.sqlite_document.SqliteDocument`; it shares the document's state.
 """
 
@@ -11,8 +14,6 @@ from PySide6.QtCore import Qt, Slot
 from PySide6.QtWidgets import QTreeWidget, QTreeWidgetItem, QWidget
 
 from storage.sqlite_db import COUNT_CAP, MAX_GRID_COLUMNS
-
-from .sqlite_tasks import count_tables
 
 
 class SchemaTreeMixin:
@@ -34,16 +35,37 @@ class SchemaTreeMixin:
         assert schema is not None
         self.tree.clear()
         self._items: dict[str, QTreeWidgetItem] = {}
-        groups = (("Tables", schema.tables), ("Views", schema.views))
-        for title, tables in groups:
-            group = QTreeWidgetItem(self.tree, [f"{title} ({len(tables)})"])
-            for table in tables:
-                item = QTreeWidgetItem(group, [table.name, "", table.kind,
-                                               "WITHOUT ROWID" if table.without_rowid else table.error])
+        if not schema.schemas:
+            self._fill_groups(self.tree.invisibleRootItem(), schema.tables, schema.views, [],
+                              schema.indexes, schema.triggers)
+            return
+        for space in schema.schemas:
+            node = QTreeWidgetItem(self.tree, [space, "", "schema", ""])
+            self._fill_groups(node, [t for t in schema.tables if t.schema == space],
+                              [t for t in schema.views if t.schema == space],
+                              [t for t in schema.materialized if t.schema == space],
+                              [o for o in schema.indexes if o.schema == space],
+                              [o for o in schema.triggers if o.schema == space])
+            node.setExpanded(space == "public" or len(schema.schemas) == 1)
+
+    def _fill_groups(self, parent: QTreeWidgetItem, tables: list, views: list, materialized: list,
+                     indexes: list, triggers: list) -> None:
+        groups = [("Tables", tables), ("Views", views)]
+        if materialized:
+            groups.append(("Materialized views", materialized))
+        for title, members in groups:
+            group = QTreeWidgetItem(parent, [f"{title} ({len(members)})"])
+            for table in members:
+                details = "WITHOUT ROWID" if table.without_rowid else table.error
+                if table.kind == "table" and table.key is not None and not table.key:
+                    details = details or "no key: read-only"
+                item = QTreeWidgetItem(group, [table.name, "", table.kind, details])
                 item.setTextAlignment(1, Qt.AlignmentFlag.AlignRight)
-                item.setData(0, Qt.ItemDataRole.UserRole, table.name)
+                item.setData(0, Qt.ItemDataRole.UserRole, table.qualified)
                 item.setToolTip(0, table.sql)
-                self._items[table.name] = item
+                if table.key_note:
+                    item.setToolTip(3, table.key_note)
+                self._items[table.qualified] = item
                 for col in table.columns:
                     details = []
                     if col.pk:
@@ -57,8 +79,8 @@ class SchemaTreeMixin:
                         details.append(f"→ {col.foreign_key.table}.{target}")
                     QTreeWidgetItem(item, [col.name, "", col.decl_type, " ".join(details)])
             group.setExpanded(True)
-        for title, objects in (("Indexes", schema.indexes), ("Triggers", schema.triggers)):
-            group = QTreeWidgetItem(self.tree, [f"{title} ({len(objects)})"])
+        for title, objects in (("Indexes", indexes), ("Triggers", triggers)):
+            group = QTreeWidgetItem(parent, [f"{title} ({len(objects)})"])
             for obj in objects:
                 child = QTreeWidgetItem(group, [obj.name, "", obj.kind, f"on {obj.table}"])
                 child.setToolTip(0, obj.sql)
@@ -82,9 +104,8 @@ class SchemaTreeMixin:
                 item.setText(1, f"{count:,}")
         if capped:
             large = [n for n, c in counts.items() if isinstance(c, int) and c > COUNT_CAP]
-            if large:
-                self._start(count_tables, self.path or "", self.immutable, large, None,
-                            on_result=lambda exact: self._on_counts(generation, exact, capped=False))
+            if large and self.schema is not None:
+                self._count_tables(generation, [t for t in (self.schema.find(n) for n in large) if t], None)
 
     # -- browsing ------------------------------------------------------------------------------
     @Slot(QTreeWidgetItem, QTreeWidgetItem)

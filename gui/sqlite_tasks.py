@@ -69,7 +69,7 @@ def count_tables(path: str, immutable: bool, names: list[str], cap: int | None,
     return counts
 
 
-def run_statements(path: str, reader: Reader, statements: list[Statement], read_only: bool,
+def run_statements(database: Any, reader: Reader, statements: list[Statement], read_only: bool,
                    cancel) -> tuple[list[Any], KnownError | None]:
     """Worker body: run statements in turn until one fails; (outcomes, the error or None)."""
     outcomes = []
@@ -78,7 +78,7 @@ def run_statements(path: str, reader: Reader, statements: list[Statement], read_
             return outcomes, Interrupted("Cancelled.")
         try:
             outcomes.append(reader.run(lambda conn, s=statement: run_statement(
-                path, conn, s.sql, read_only, s.start)))
+                database, conn, s.sql, read_only, s.start)))
         except KnownError as exc:
             return outcomes, exc
     return outcomes, None

@@ -82,7 +82,7 @@ class TransferMixin:
         """Run an import in a worker (one transaction; progress and Cancel in the status line)."""
         if self.read_only:
             return None
-        path = self.path or ""
+        database = self.database
 
         def done(rows: int) -> str:
             self._pending_view_state = {"table": plan.table}
@@ -92,7 +92,7 @@ class TransferMixin:
 
         return self._transfer(f"Importing {os.path.basename(plan.csv_path)}…",
                               lambda cancel, progress: import_csv(
-                                  path, plan.csv_path, plan.table, plan.create, cancel, progress,
+                                  database, plan.csv_path, plan.table, plan.create, cancel, progress,
                                   plan.options, plan.columns, plan.types), done)
 
     def _transfer(self, label: str, work, finished) -> Task:

@@ -145,6 +145,9 @@ class _SqlaConnection:
     def execute(self, sql: str, params: Any = None) -> _Cursor:
         return _Cursor(self.sa.exec_driver_sql(sql, params if params else ()))
 
+    def executemany(self, sql: str, rows: Any) -> None:
+        self.sa.exec_driver_sql(sql, list(rows))
+
     @property
     def broken(self) -> bool:
         return self.sa.closed or self.sa.invalidated
@@ -315,5 +318,5 @@ class ServerDatabase(Database):
 
 def is_driver_error(exc: BaseException) -> bool:
     """True for sqlite3, psycopg and SQLAlchemy errors (the ones :meth:`Database.explain` knows)."""
-    return isinstance(exc, sqlite3.Error | sa.exc.SQLAlchemyError) or \
+    return isinstance(exc, sqlite3.Error | UnicodeDecodeError | sa.exc.SQLAlchemyError) or \
         type(exc).__module__.startswith("psycopg")

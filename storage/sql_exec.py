@@ -3,6 +3,8 @@
 Queries (statements that return rows) are not run to the end: their rows are paged lazily with
 ``SELECT * FROM (query) LIMIT n OFFSET m`` on the read-only connection, like a table. Other
 statements run on a writable connection in their own transaction (refused in read-only mode).
+On a server every statement runs on the reader's connection (a write in its own transaction),
+so Cancel stops it on the server and the statement timeout applies to it.
 """
 
 from __future__ import annotations
@@ -13,10 +15,14 @@ import time
 from dataclasses import dataclass, field
 
 from .errors import KnownError, Location
+from .sql_db import Database, as_database, is_driver_error
 from .sql_query import PAGE_SIZE, PREVIEW_CHARS, Page
+from .sql_values import plain_row
 from .sqlite_db import connect_writer, explain
 
 _ROWS_FIRST = re.compile(r"^\s*(SELECT|WITH|VALUES|PRAGMA\s+\w+\s*$|EXPLAIN)\b", re.IGNORECASE)
+_SERVER_ROWS = re.compile(r"^\s*(SELECT|WITH|VALUES|TABLE|SHOW|EXPLAIN)\b", re.IGNORECASE)
+MAX_LISTED = 100_000  # rows kept of a server statement that cannot be paged (SHOW, EXPLAIN)
 
 
 @dataclass
@@ -86,28 +92,43 @@ class Outcome:
 class ResultPager:
     """Pages of a query's result by OFFSET; long values cut like the table grid's."""
 
-    def __init__(self, sql: str, columns: list[str], page_size: int = PAGE_SIZE) -> None:
+    def __init__(self, sql: str, columns: list[str], page_size: int = PAGE_SIZE, sqlite: bool = True,
+                 rows: list[tuple] | None = None) -> None:
         self.sql = sql
         self.columns = columns
         self.page_size = page_size
         self.total: int | None = None
+        self.sqlite = sqlite
+        self.rows = rows  # the whole result of a statement that cannot be wrapped (SHOW, EXPLAIN)
 
     def fresh(self) -> ResultPager:
-        return ResultPager(self.sql, self.columns, self.page_size)
+        return ResultPager(self.sql, self.columns, self.page_size, self.sqlite, self.rows)
 
     def fetch(self, conn: sqlite3.Connection, number: int) -> Page:
         cut = PREVIEW_CHARS
-        inner = f"SELECT * FROM ({self.sql}) LIMIT ? OFFSET ?"
-        rows = conn.execute(inner, (self.page_size, number * self.page_size)).fetchall()
+        first = number * self.page_size
+        if self.rows is not None:
+            rows = self.rows[first:first + self.page_size]
+        elif self.sqlite:
+            inner = f"SELECT * FROM ({self.sql}) LIMIT ? OFFSET ?"
+            rows = conn.execute(inner, (self.page_size, first)).fetchall()
+        else:  # no parameters: a % in the user's SQL stays literal for psycopg
+            rows = conn.execute(f"SELECT * FROM ({self.sql}) AS result LIMIT {int(self.page_size)} "
+                                f"OFFSET {int(first)}").fetchall()
         values, sizes = [], []
+        if not self.sqlite:
+            rows = [plain_row(r) for r in rows]
         for row in rows:
             values.append(tuple(v[:cut] if isinstance(v, str | bytes) and len(v) > cut else v for v in row))
             sizes.append(tuple(len(v) if isinstance(v, str | bytes) and len(v) > cut else None for v in row))
         return Page(number, number * self.page_size, values, sizes, [() for _ in rows])
 
     def count(self, conn: sqlite3.Connection, cap: int | None = None) -> int:
+        if self.rows is not None:
+            return len(self.rows) if cap is None else min(len(self.rows), cap + 1)
         limit = f" LIMIT {int(cap) + 1}" if cap is not None else ""
-        return int(conn.execute(f"SELECT count(*) FROM (SELECT 1 FROM ({self.sql}){limit})").fetchone()[0])
+        return int(conn.execute(f"SELECT count(*) FROM (SELECT 1 FROM ({self.sql}) AS result{limit}) "
+                                "AS counted").fetchone()[0])
 
 
 _LEADING_COMMENTS = re.compile(r"^(\s*(--[^\n]*(\n|$)|/\*.*?\*/))*", re.DOTALL)
@@ -124,13 +145,17 @@ def returns_rows(conn: sqlite3.Connection, sql: str) -> list[str] | None:
     return [d[0] for d in cursor.description or ()]
 
 
-def run_statement(path: str, conn: sqlite3.Connection, sql: str, read_only: bool,
+def run_statement(target: Database | str, conn: sqlite3.Connection, sql: str, read_only: bool,
                   base: int = 0) -> Outcome:
     """Run one statement: a query is only prepared (its rows are paged later), others executed."""
     text = _strip(sql)
     if not text:
         raise KnownError("There is no statement to run.")
     base += len(sql) - len(sql.lstrip())  # error offsets count from the script's start
+    db = as_database(target)
+    if not db.is_sqlite:
+        return _run_on_server(db, conn, text, read_only, base)
+    path = getattr(db, "path", "")
     start = time.perf_counter()
     columns = returns_rows(conn, text)
     if columns is not None:
@@ -157,3 +182,50 @@ def run_statement(path: str, conn: sqlite3.Connection, sql: str, read_only: bool
         raise KnownError(error.message, error_location(text, str(exc), base)) from None
     finally:
         writer.close()
+
+
+def _server_location(exc: BaseException, base: int) -> Location:
+    """Where the server says the error is (PostgreSQL's 1-based character position)."""
+    diag = getattr(getattr(exc, "orig", exc), "diag", None)
+    position = getattr(diag, "statement_position", None)
+    return Location(offset=base + int(position) - 1) if position else Location()
+
+
+def _run_on_server(db: Database, conn, text: str, read_only: bool, base: int) -> Outcome:
+    start = time.perf_counter()
+    writes = not _SERVER_ROWS.match(_LEADING_COMMENTS.sub("", text, count=1))
+    if not writes:
+        try:
+            cursor = conn.execute(f"SELECT * FROM ({text}) AS result LIMIT 0")
+            columns = [d[0] for d in cursor.description or ()]
+            pager = ResultPager(text, columns, sqlite=False)
+            return Outcome(text, time.perf_counter() - start, columns, pager)
+        except Exception as exc:
+            if not is_driver_error(exc):
+                raise
+            error = db.explain(exc)
+            if type(error) is not KnownError:  # cancelled, timed out, connection lost: not a syntax matter
+                raise error from None
+    elif read_only:
+        raise KnownError("This statement changes the database; turn off Read-only to run it.")
+    try:  # SHOW, EXPLAIN, and writes (in their own transaction on psycopg)
+        transaction = getattr(conn, "transaction", None)
+        if writes and transaction is not None:
+            with transaction():
+                cursor = conn.execute(text)
+                rows = cursor.fetchmany(MAX_LISTED) if cursor.description else None
+        else:
+            cursor = conn.execute(text)
+            rows = cursor.fetchmany(MAX_LISTED) if cursor.description else None
+    except Exception as exc:
+        if not is_driver_error(exc):
+            raise
+        error = db.explain(exc)
+        if type(error) is KnownError:
+            raise KnownError(error.message, _server_location(exc, base)) from None
+        raise error from None
+    if rows is not None and not writes:
+        columns = [d[0] for d in cursor.description]
+        pager = ResultPager(text, columns, sqlite=False, rows=[tuple(r) for r in rows])
+        return Outcome(text, time.perf_counter() - start, columns, pager)
+    return Outcome(text, time.perf_counter() - start, rows_affected=max(cursor.rowcount or 0, 0))

@@ -8,20 +8,39 @@ comparison is written out column by column instead of as a row value, because SQ
 first and a row-value comparison with a NULL is never true.
 
 Statements are built with SQLAlchemy Core (identifiers quoted by the dialect, values bound as
-parameters), compiled once per shape and run on a plain ``sqlite3`` connection.
+parameters), compiled once per shape with the database's dialect and run on the driver's own
+connection (``sqlite3``, or psycopg on PostgreSQL). PostgreSQL sorts NULL last in ascending
+order (SQLite first): the keyset comparison follows the dialect's NULL order, so the ORDER BY
+stays the plain one an index serves, and NOT NULL columns get no NULL tests at all.
 """
 
 from __future__ import annotations
 
 import re
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, bindparam, column, false, func, literal_column, or_, select, table
+from sqlalchemy import (
+    Text,
+    and_,
+    bindparam,
+    case,
+    cast,
+    column,
+    false,
+    func,
+    literal_column,
+    or_,
+    select,
+    table,
+)
 from sqlalchemy.dialects import sqlite as sqlite_dialect
+from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.types import NullType
+
+from .sql_values import plain_row
 
 PAGE_SIZE = 256
 PREVIEW_CHARS = 256  # longer text and blobs are cut in the grid; the editor loads them whole
@@ -29,6 +48,8 @@ MAX_SEARCH_COLUMNS = 400  # SQLite's expression depth limit (1000) bounds an OR 
 OPS = ("contains", "=", "!=", "<", ">", "between", "is null", "not null")
 
 _DIALECT = sqlite_dialect.dialect(paramstyle="named")
+# Server types whose long values the grid cuts (other types are shown whole).
+_CUT_TYPES = ("text", "char", "clob", "bytea", "blob", "binary")
 
 
 @dataclass(frozen=True)
@@ -56,6 +77,9 @@ class QuerySpec:
     filters: tuple[Filter, ...] = ()
     search: str = ""
     with_sizes: bool = True  # look up the full length of values cut for the grid
+    schema: str | None = None  # a server's schema of ``table``
+    not_null: tuple[str, ...] = ()  # columns known NOT NULL: the keyset skips their NULL tests
+    types: tuple[str, ...] = ()  # declared types of ``columns`` (a server's: which ones to cut)
 
 
 def coerce(text: str) -> Any:
@@ -69,31 +93,40 @@ def coerce(text: str) -> Any:
         return text
 
 
-def compile_sql(statement: Any) -> str:
-    return str(statement.compile(dialect=_DIALECT))
+def compile_sql(statement: Any, dialect: Dialect | None = None) -> str:
+    return str(statement.compile(dialect=dialect or _DIALECT))
 
 
-def compiled(statement: Any) -> tuple[str, dict[str, Any]]:
-    """SQL text (named parameters) and the bound values of an SQLAlchemy statement."""
-    done = statement.compile(dialect=_DIALECT)
+def compiled(statement: Any, dialect: Dialect | None = None) -> tuple[str, dict[str, Any]]:
+    """SQL text (in the dialect's parameter style) and the bound values of an SQLAlchemy statement."""
+    done = statement.compile(dialect=dialect or _DIALECT)
     return str(done), dict(done.params)
 
 
-def quote(name: str) -> str:
-    """An identifier quoted by the SQLite dialect's preparer (only when it needs quoting)."""
-    return _DIALECT.identifier_preparer.quote(name)
+def quote(name: str, dialect: Dialect | None = None) -> str:
+    """An identifier quoted by the dialect's preparer (only when it needs quoting)."""
+    return (dialect or _DIALECT).identifier_preparer.quote(name)
+
+
+def is_sqlite(dialect: Dialect | None) -> bool:
+    return dialect is None or dialect.name == "sqlite"
 
 
 class _Params:
-    """Bound parameters with unique names, collected while a statement is built."""
+    """Bound parameters with unique names, collected while a statement is built.
 
-    def __init__(self) -> None:
+    On a server the parameters are untyped: PostgreSQL then reads a filter's text as the
+    column's type (``int_col > '5'``) instead of failing on ``text = bigint``.
+    """
+
+    def __init__(self, typed: bool = True) -> None:
         self.values: dict[str, Any] = {}
+        self.typed = typed
 
     def bind(self, value: Any) -> Any:
         name = f"p{len(self.values)}"
         self.values[name] = value
-        return bindparam(name, value)
+        return bindparam(name, value) if self.typed else bindparam(name, value, type_=NullType())
 
 
 def _filter_clause(col: ColumnElement, flt: Filter, params: _Params) -> ColumnElement | None:
@@ -105,10 +138,10 @@ def _filter_clause(col: ColumnElement, flt: Filter, params: _Params) -> ColumnEl
     if op == "contains":
         if flt.value == "":
             return None
-        return col.like(_like_pattern(params.bind(_escape_like(flt.value))), escape="\\")
+        return _like(col, _like_pattern(params.bind(_escape_like(flt.value))), params.typed)
     if flt.value == "" and op != "=":
         return None
-    value = params.bind(coerce(flt.value))
+    value = params.bind(coerce(flt.value) if params.typed else flt.value)
     if op == "=":
         return col == value
     if op == "!=":
@@ -118,7 +151,7 @@ def _filter_clause(col: ColumnElement, flt: Filter, params: _Params) -> ColumnEl
     if op == ">":
         return col > value
     if op == "between":
-        return col.between(value, params.bind(coerce(flt.value2)))
+        return col.between(value, params.bind(coerce(flt.value2) if params.typed else flt.value2))
     raise ValueError(f"unknown filter operator {op!r}")
 
 
@@ -127,29 +160,38 @@ def _like_pattern(value: Any) -> ColumnElement:
     return literal_column("'%'").op("||")(value).op("||")(literal_column("'%'"))
 
 
+def _like(col: ColumnElement, pattern: Any, sqlite: bool) -> ColumnElement:
+    """Case-insensitive ``contains`` as SQLite's LIKE is; a server compares the value as text."""
+    if sqlite:
+        return col.like(pattern, escape="\\")
+    return cast(col, Text).ilike(pattern, escape="\\")
+
+
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 # Compiled page statements by spec and shape: building and compiling costs more than the query.
-_STATEMENTS: dict[QuerySpec, dict[tuple, str]] = {}
+_STATEMENTS: dict[tuple[QuerySpec, str], dict[tuple, str]] = {}
 
 
 class Query:
     """The statements of one :class:`QuerySpec`: pages, counts and anchors."""
 
-    def __init__(self, spec: QuerySpec) -> None:
+    def __init__(self, spec: QuerySpec, dialect: Dialect | None = None) -> None:
         self.spec = spec
+        self.dialect = dialect or _DIALECT
+        self.sqlite = is_sqlite(dialect)
         names = list(dict.fromkeys(spec.columns + spec.keys + tuple(s.column for s in spec.sort)))
-        self.table = table(spec.table, *(column(n) for n in names))
+        self.table = table(spec.table, *(column(n) for n in names), schema=spec.schema)
         self.cols = {n: self.table.c[n] for n in names}
         self.order: list[tuple[str, bool]] = [(s.column, s.descending) for s in spec.sort]
         self.order += [(k, False) for k in spec.keys if k not in {s.column for s in spec.sort}]
-        self._where_params = _Params()
+        self._where_params = _Params(self.sqlite)
         self.where = self._build_where(self._where_params)
         if len(_STATEMENTS) > 256:
             _STATEMENTS.clear()
-        self._cache = _STATEMENTS.setdefault(spec, {})
+        self._cache = _STATEMENTS.setdefault((spec, self.dialect.name), {})
 
     # -- pieces ------------------------------------------------------------------------------
     def _build_where(self, params: _Params) -> ColumnElement | None:
@@ -162,17 +204,23 @@ class Query:
         if self.spec.search:
             pattern = _like_pattern(params.bind(_escape_like(self.spec.search)))
             targets = self.spec.columns[:MAX_SEARCH_COLUMNS]
-            clauses.append(or_(*(self.cols[n].like(pattern, escape="\\") for n in targets)))
+            clauses.append(or_(*(_like(self.cols[n], pattern, self.sqlite) for n in targets)))
         return and_(*clauses) if clauses else None
 
     def _select_list(self) -> list[ColumnElement]:
         cut = literal_column(str(PREVIEW_CHARS))
         items: list[ColumnElement] = []
+        types = self.spec.types
         for i, name in enumerate(self.spec.columns):
             col = self.cols[name]
             short = func.substr(col, literal_column("1"), cut)
-            # iif() costs less than CASE per row in SQLite; the page query stays close to a plain one
-            items.append(func.iif(func.length(col) > cut, short, col).label(f"c{i}"))
+            if self.sqlite:
+                # iif() costs less than CASE per row in SQLite; the page query stays close to a plain one
+                items.append(func.iif(func.length(col) > cut, short, col).label(f"c{i}"))
+            elif i < len(types) and any(t in types[i].lower() for t in _CUT_TYPES):
+                items.append(case((func.length(col) > cut, short), else_=col).label(f"c{i}"))
+            else:
+                items.append(col.label(f"c{i}"))
         for i, (name, _desc) in enumerate(self.order):
             items.append(self.cols[name].label(f"k{i}"))
         return items
@@ -185,22 +233,31 @@ class Query:
         """Full lengths of some columns of some rows (by a single-column row key)."""
         key = self.cols[self.spec.keys[0]]
         stmt = select(key, *(func.length(self.cols[n]) for n in names)).select_from(self.table)
-        stmt = stmt.where(key.in_([bindparam(f"key{i}", v) for i, v in enumerate(keys)]))
-        return compiled(stmt)
+        stmt = stmt.where(key.in_([bindparam(f"key{i}", v, type_=None if self.sqlite else NullType())
+                                   for i, v in enumerate(keys)]))
+        return compiled(stmt, self.dialect)
 
     def _after(self, anchor: Sequence[Any], reverse: bool, params: _Params) -> ColumnElement:
-        """Rows strictly after ``anchor`` in the ORDER BY (before it when ``reverse``)."""
+        """Rows strictly after ``anchor`` in the ORDER BY (before it when ``reverse``).
+
+        NULL is the smallest value in SQLite and the largest in PostgreSQL's default order; a
+        column known NOT NULL needs no NULL test (so the index on it serves the range).
+        """
         alternatives = []
         equal: list[ColumnElement] = []
+        not_null = set(self.spec.not_null)
         for (name, desc), value in zip(self.order, anchor, strict=True):
             col = self.cols[name]
             ascending = desc == reverse
+            nulls_first = ascending if self.sqlite else not ascending
             if value is None:
-                after = col.is_not(None) if ascending else false()
+                after = col.is_not(None) if nulls_first else false()
                 same = col.is_(None)
             else:
                 bound = params.bind(value)
-                after = (col > bound) if ascending else or_(col < bound, col.is_(None))
+                after = (col > bound) if ascending else (col < bound)
+                if not nulls_first and name not in not_null:
+                    after = or_(after, col.is_(None))
                 same = col == bound
             alternatives.append(and_(*equal, after) if equal else after)
             equal.append(same)
@@ -223,7 +280,7 @@ class Query:
                 first += 1
             values.update(limit=limit, offset=offset)
             return sql, values
-        params = _Params()
+        params = _Params(self.sqlite)
         params.values.update(self._where_params.values)
         stmt = select(*self._select_list()).select_from(self.table)
         conditions = []
@@ -235,7 +292,7 @@ class Query:
             stmt = stmt.where(and_(*conditions))
         stmt = stmt.order_by(*self._order_by(reverse))
         stmt = stmt.limit(bindparam("limit", limit)).offset(bindparam("offset", offset))
-        sql = self._cache[shape] = compile_sql(stmt)
+        sql = self._cache[shape] = compile_sql(stmt, self.dialect)
         values = dict(params.values)
         values.update(limit=limit, offset=offset)
         return sql, values
@@ -248,7 +305,7 @@ class Query:
         if cap is not None:
             inner = inner.limit(int(cap) + 1)
         stmt = select(func.count()).select_from(inner.subquery("counted"))
-        sql, params = compiled(stmt)
+        sql, params = compiled(stmt, self.dialect)
         params.update(self._where_params.values)
         return sql, params
 
@@ -257,7 +314,8 @@ class Query:
         stmt = select(*(self.cols[n] for n in self.spec.columns)).select_from(self.table)
         if self.where is not None:
             stmt = stmt.where(self.where)
-        return compile_sql(stmt.order_by(*self._order_by(False))), dict(self._where_params.values)
+        sql = compile_sql(stmt.order_by(*self._order_by(False)), self.dialect)
+        return sql, dict(self._where_params.values)
 
 
 _CUTTABLE = (str, bytes)
@@ -281,8 +339,9 @@ class Pager:
     Without row keys (views) it pages with OFFSET, which is exact but slower far down.
     """
 
-    def __init__(self, spec: QuerySpec, page_size: int = PAGE_SIZE) -> None:
-        self.query = Query(spec)
+    def __init__(self, spec: QuerySpec, page_size: int = PAGE_SIZE, dialect: Dialect | None = None) -> None:
+        self.query = Query(spec, dialect)
+        self.dialect = dialect
         self.page_size = page_size
         self.total: int | None = None  # the exact row count, once known
         self.after: dict[int, tuple] = {}  # page -> order key of the last row of the page before
@@ -290,13 +349,13 @@ class Pager:
 
     def fresh(self) -> Pager:
         """A pager for the same query without the anchors learnt (the data changed)."""
-        return Pager(self.query.spec, self.page_size)
+        return Pager(self.query.spec, self.page_size, self.dialect)
 
     @property
     def keyed(self) -> bool:
         return bool(self.query.spec.keys)
 
-    def _run(self, conn: sqlite3.Connection, anchor: tuple | None, reverse: bool, limit: int,
+    def _run(self, conn: Any, anchor: tuple | None, reverse: bool, limit: int,
              offset: int) -> list[tuple]:
         sql, params = self.query.page_statement(anchor, reverse, limit, offset)
         rows = conn.execute(sql, params).fetchall()
@@ -329,12 +388,12 @@ class Pager:
         skip, anchor, reverse = min(options, key=lambda o: o[0])
         return anchor, reverse, count, skip
 
-    def fetch(self, conn: sqlite3.Connection, number: int) -> Page:
+    def fetch(self, conn: Any, number: int) -> Page:
         anchor, reverse, limit, offset = self.plan(number)
         rows = self._run(conn, anchor, reverse, limit, offset) if limit > 0 else []
         width = self.query.width
-        page = Page(number, number * self.page_size, [r[:width] for r in rows], [],
-                    [r[width:] for r in rows])
+        values = [r[:width] for r in rows] if self.query.sqlite else [plain_row(r[:width]) for r in rows]
+        page = Page(number, number * self.page_size, values, [], [r[width:] for r in rows])
         self._add_sizes(conn, page)
         if self.keyed and rows:
             if len(rows) == self.page_size:
@@ -343,7 +402,7 @@ class Pager:
                 self.before[number - 1] = page.keys[0]
         return page
 
-    def _add_sizes(self, conn: sqlite3.Connection, page: Page) -> None:
+    def _add_sizes(self, conn: Any, page: Page) -> None:
         """Full lengths of the values the grid cut, in a second query for just those cells.
 
         Rare, so the page query stays as cheap as a plain SELECT. Without a single-column row
@@ -379,7 +438,7 @@ class Pager:
                     sizes[i][c] = -1 if full is None else (full if full > cut else None)
         page.sizes = [tuple(s) for s in sizes]
 
-    def count(self, conn: sqlite3.Connection, cap: int | None = None) -> int:
+    def count(self, conn: Any, cap: int | None = None) -> int:
         sql, params = self.query.count_statement(cap)
         return int(conn.execute(sql, params).fetchone()[0])
 

@@ -9,6 +9,7 @@ cancelled or failed import leaves the database as it was.
 from __future__ import annotations
 
 import base64
+import contextlib
 import csv
 import itertools
 import json
@@ -17,12 +18,14 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import bindparam, column, insert, table
+from sqlalchemy.types import NullType
 
 from .atomic import atomic_writer
 from .errors import KnownError, ParseError
 from .sql_csv import CsvOptions, preview_csv, stream_rows
+from .sql_db import Database, as_database
 from .sql_query import compiled, quote
-from .sqlite_db import connect_writer, explain
+from .sqlite_db import explain
 
 BATCH = 5000
 
@@ -42,9 +45,26 @@ def export_rows(conn: sqlite3.Connection, sql: str, params: dict | Sequence, col
                 cancel: Callable[[], bool] = lambda: False,
                 progress: Callable[[float], None] = lambda _f: None) -> int:
     """Write the rows of ``sql`` to ``path`` as ``fmt`` ("csv" or "json"); return the row count."""
+    with contextlib.ExitStack() as stack:
+        return _export(stack, conn, sql, params, columns, path, fmt, total, cancel, progress)
+
+
+def _open_cursor(stack: contextlib.ExitStack, conn: Any, sql: str, params: dict | Sequence) -> Any:
+    """A cursor over the rows: on psycopg a server-side one, so a big table streams in batches."""
+    if isinstance(conn, sqlite3.Connection) or not hasattr(conn, "transaction"):
+        return conn.execute(sql, params)
+    stack.enter_context(conn.transaction())
+    cursor = stack.enter_context(conn.cursor(name="datashelf_export"))
+    cursor.execute(sql, params or None)
+    return cursor
+
+
+def _export(stack: contextlib.ExitStack, conn: Any, sql: str, params: dict | Sequence,
+            columns: Sequence[str], path: str, fmt: str, total: int | None,
+            cancel: Callable[[], bool], progress: Callable[[float], None]) -> int:
     written = 0
     try:
-        cursor = conn.execute(sql, params)
+        cursor = _open_cursor(stack, conn, sql, params)
     except sqlite3.Error as exc:
         raise explain(exc) from None
     with atomic_writer(path, "w", encoding="utf-8", newline="") as handle:
@@ -68,7 +88,8 @@ def export_rows(conn: sqlite3.Connection, sql: str, params: dict | Sequence, col
                                      for v in row])
                 else:
                     record = {name: _json_value(v) for name, v in zip(columns, row, strict=False)}
-                    handle.write(("\n" if written == 0 else ",\n") + json.dumps(record, ensure_ascii=False))
+                    handle.write(("\n" if written == 0 else ",\n")
+                                 + json.dumps(record, ensure_ascii=False, default=str))
                 written += 1
             if total:
                 progress(min(1.0, written / total))
@@ -86,33 +107,48 @@ def _typed(value: str, kind: str) -> Any:
         return value
 
 
-def import_csv(db_path: str, csv_path: str, table_name: str, create: bool,
+_SERVER_TYPES = {"INTEGER": "BIGINT", "REAL": "DOUBLE PRECISION", "BLOB": "BYTEA"}
+
+
+def _executemany(conn: Any, sql: str, rows: Any) -> None:
+    if hasattr(conn, "executemany"):
+        conn.executemany(sql, rows)
+    else:  # psycopg: executemany is the cursor's
+        with conn.cursor() as cursor:
+            cursor.executemany(sql, list(rows))
+
+
+def import_csv(target: Database | str, csv_path: str, table_name: str, create: bool,
                cancel: Callable[[], bool] = lambda: False,
                progress: Callable[[float], None] = lambda _f: None,
                options: CsvOptions | None = None, columns: Sequence[str] | None = None,
-               types: Sequence[str] | None = None) -> int:
+               types: Sequence[str] | None = None, *, schema: str | None = None) -> int:
     """Insert the CSV's rows into ``table_name`` in one transaction; return the row count.
 
     ``options`` say how to read the file (detected when None); ``columns`` are the table's
     columns the CSV's columns go to, in order (default: the CSV's header names); ``types`` are
     the new table's column types when ``create`` (default: guessed from the first rows).
     """
+    db = as_database(target)
     preview = preview_csv(csv_path, options or CsvOptions(), limit=0)
     names = list(columns or preview.header)
     kinds = list(types or preview.types) + ["TEXT"] * max(0, len(names) - len(preview.types))
     width = len(names)
-    tbl = table(table_name, *(column(n) for n in names))
-    stmt = insert(tbl).values({n: bindparam(f"v{i}") for i, n in enumerate(names)})
-    sql, _params = compiled(stmt)
-    conn = connect_writer(db_path)
-    count = 0
-    close_file: Callable[[], None] = lambda: None  # noqa: E731
-    try:
-        rows, position, size, close_file = stream_rows(csv_path, preview.options)
-        conn.execute("BEGIN IMMEDIATE")
+    tbl = table(table_name, *(column(n) for n in names), schema=schema)
+    stmt = insert(tbl).values({n: bindparam(f"v{i}", type_=NullType()) for i, n in enumerate(names)})
+    sql, _params = compiled(stmt, db.dialect)
+    rows, position, size, close_file = stream_rows(csv_path, preview.options)
+
+    def work(conn: Any) -> int:
+        count = 0
         if create:
-            defs = ", ".join(f"{quote(n)} {t}" for n, t in zip(names, kinds, strict=False))
-            conn.execute(f"CREATE TABLE {quote(table_name)} ({defs})")
+            server = {} if db.is_sqlite else _SERVER_TYPES
+            defs = ", ".join(f"{quote(n, db.dialect)} {server.get(t.upper(), t)}"
+                             for n, t in zip(names, kinds, strict=False))
+            name = quote(table_name, db.dialect)
+            if schema:
+                name = f"{quote(schema, db.dialect)}.{name}"
+            conn.execute(f"CREATE TABLE {name} ({defs})")
         while True:
             if cancel():
                 raise Cancelled("Import cancelled; the database is unchanged.")
@@ -124,19 +160,12 @@ def import_csv(db_path: str, csv_path: str, table_name: str, create: bool,
                 if len(row) > width and any(v.strip() for v in row[width:]):
                     raise ParseError(f"Row {count:,} of {csv_path} has {len(row)} fields but "
                                      f"{width} columns are imported; nothing was imported.")
-            conn.executemany(sql, ({f"v{i}": _typed(row[i] if i < len(row) else "", kinds[i])
-                                    for i in range(width)} for row in batch))
+            _executemany(conn, sql, ({f"v{i}": _typed(row[i] if i < len(row) else "", kinds[i])
+                                      for i in range(width)} for row in batch))
             progress(min(1.0, position() / max(1, size)))
-        conn.execute("COMMIT")
-    except sqlite3.Error as exc:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise explain(exc, db_path, table_name) from None
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
+        return count
+
+    try:
+        return db.write(work, table_name)
     finally:
-        conn.close()
         close_file()
-    return count

@@ -10,6 +10,7 @@ integers stay integers). Nothing here imports Qt.
 from __future__ import annotations
 
 import datetime
+import json
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -204,3 +205,27 @@ def constraint_columns(message: str, table: str, columns: list[str]) -> list[str
     return [name for name in columns
             if re.search(rf'(?<![\w"]){re.escape(name)}(?![\w"])', expression)
             or f'"{name}"' in expression]
+
+
+_PLAIN = (str, int, float, bytes, type(None))
+
+
+def plain_value(value: Any) -> Any:
+    """A server's value as the grid and the editors know them: text for dates, decimals, UUIDs,
+    JSON and the like (a server reads that text back as the column's type when it is written)."""
+    kind = type(value)
+    if kind in _PLAIN:
+        return value
+    if kind is bool:
+        return "true" if value else "false"
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False, default=str)
+    if isinstance(value, memoryview | bytearray):
+        return bytes(value)
+    if isinstance(value, datetime.datetime):
+        return value.isoformat(sep=" ")
+    return str(value)
+
+
+def plain_row(row: Any) -> tuple:
+    return tuple(v if type(v) in _PLAIN else plain_value(v) for v in row)

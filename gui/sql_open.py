@@ -1,0 +1,46 @@
+"""Opening a database URL as a document of the SQLite tab (the window's ``open_database_url``)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+
+from storage.sql_url import redact
+
+from .document import Document
+
+if TYPE_CHECKING:
+    from .mainwindow import MainWindow
+
+
+def looks_like_url(text: str) -> bool:
+    """True for ``dialect[+driver]://…`` (a command-line argument that is not a file)."""
+    if "://" not in text:
+        return False
+    try:
+        sa.make_url(text)
+    except Exception:
+        return False
+    return True
+
+
+def open_url_document(window: MainWindow, url: str, password: str | None = None,
+                      name: str | None = None) -> Document:
+    from .sqlite_document import SqliteDocument
+
+    page = window.page_for_format("sqlite")
+    wanted = redact(url)
+    for document in page.all_documents():
+        if getattr(document, "server_url", None) and redact(document.server_url) == wanted \
+                and (name is None or document.connection_name == name):
+            window.activate_document(document)
+            return document
+    if url.startswith("sqlite:"):
+        path = sa.make_url(url).database or ""
+        window.open_paths([path])
+        return window.find_document(path) or page.current_document()  # type: ignore[return-value]
+    document = SqliteDocument(None, "sqlite", page, url=url, password=password, name=name)
+    window.adopt_document(page, document)
+    window.activate_document(document)
+    return document

@@ -1,0 +1,226 @@
+"""The SQL tab on a database server: connecting, the password prompt, Reconnect, pending edits.
+
+A mixin of :class:`gui.sqlite_document.SqliteDocument`. A document opened from a URL connects in
+a worker; a refused password asks again in place; a connection lost mid-session shows a bar
+offering Reconnect, and edits that failed to write stay visible (the cell keeps the typed value,
+marked) with Retry and Discard. The worker bodies at the end touch no widget.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt, Slot
+from PySide6.QtWidgets import QDoubleSpinBox, QFrame, QHBoxLayout, QLabel, QLineEdit, QPushButton, QWidget
+
+from storage.errors import KnownError
+from storage.sql_db import Database, ServerDatabase
+from storage.sql_errors import ConnectionLost, WrongPassword
+from storage.sql_query import quote
+from storage.sql_url import open_database_url, redact
+from storage.sqlite_db import Interrupted, Table
+
+from .sqlite_tasks import esc
+
+
+class ServerMixin:
+    """Connection state of a document opened from a URL (inert for an SQLite file)."""
+
+    server_url: str | None = None
+
+    def _init_server(self, url: str | None, password: str | None, name: str | None,
+                     database: ServerDatabase | None) -> None:
+        self.server_url = url or (str(database.url) if database is not None else None)
+        self._password = password
+        self.connection_name = name
+        self.server_db: ServerDatabase | None = database
+        self.pending_edits: list[Any] = []  # EditCell commands whose write failed
+
+    @property
+    def is_server(self) -> bool:
+        return self.server_url is not None
+
+    def server_title(self) -> str:
+        if self.connection_name:
+            return self.connection_name
+        if self.server_db is not None:
+            return self.server_db.label
+        return redact(self.server_url or "")
+
+    # -- widgets -------------------------------------------------------------------------------
+    def _build_password_form(self, parent: QWidget) -> QWidget:
+        """Shown on the status page when the server refused the password: type it again."""
+        form = QWidget(parent)
+        box = QHBoxLayout(form)
+        box.addStretch(1)
+        box.addWidget(QLabel("Password:", form))
+        self.password_edit = QLineEdit(form)
+        self.password_edit.setEchoMode(QLineEdit.EchoMode.Password)
+        self.password_edit.setMinimumWidth(200)
+        self.password_edit.returnPressed.connect(self._on_password_given)
+        self.password_button = QPushButton("Connect", form)
+        self.password_button.clicked.connect(self._on_password_given)
+        box.addWidget(self.password_edit)
+        box.addWidget(self.password_button)
+        box.addStretch(1)
+        form.setVisible(False)
+        self.password_form = form
+        return form
+
+    def _build_server_bar(self, parent: QWidget) -> QFrame:
+        """A bar above the content: the connection was lost, or edits are waiting to be written."""
+        bar = QFrame(parent)
+        bar.setObjectName("serverBar")
+        bar.setFrameShape(QFrame.Shape.StyledPanel)
+        bar.setStyleSheet("#serverBar { background: #fef3f2; border: 1px solid #fda29b; }")
+        box = QHBoxLayout(bar)
+        box.setContentsMargins(8, 4, 8, 4)
+        self.server_label = QLabel(bar)
+        self.server_label.setWordWrap(True)
+        self.server_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.reconnect_button = QPushButton("Reconnect", bar)
+        self.reconnect_button.clicked.connect(self.reconnect)
+        self.retry_button = QPushButton("Retry edits", bar)
+        self.retry_button.clicked.connect(self.retry_pending_edits)
+        self.discard_button = QPushButton("Discard edits", bar)
+        self.discard_button.clicked.connect(self.discard_pending_edits)
+        box.addWidget(self.server_label, 1)
+        for button in (self.reconnect_button, self.retry_button, self.discard_button):
+            box.addWidget(button)
+        bar.setVisible(False)
+        self.server_bar = bar
+        return bar
+
+    def _build_timeout(self, parent: QWidget) -> QWidget:
+        """The statement timeout next to Run (servers only): the server stops longer statements."""
+        holder = QWidget(parent)
+        box = QHBoxLayout(holder)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.addWidget(QLabel("Timeout:", holder))
+        self.timeout_box = QDoubleSpinBox(holder)
+        self.timeout_box.setRange(0, 24 * 3600)
+        self.timeout_box.setDecimals(0)
+        self.timeout_box.setSuffix(" s")
+        self.timeout_box.setSpecialValueText("none")
+        self.timeout_box.setToolTip("The server stops a statement that runs longer (0: no limit)")
+        self.timeout_box.valueChanged.connect(self._on_timeout_changed)
+        box.addWidget(self.timeout_box)
+        holder.setVisible(self.is_server)
+        self.timeout_widget = holder
+        return holder
+
+    @Slot(float)
+    def _on_timeout_changed(self, seconds: float) -> None:
+        database = getattr(self, "database", None)
+        if database is not None:
+            database.statement_timeout = float(seconds)
+
+    # -- connection state ----------------------------------------------------------------------
+    def _update_server_bar(self, lost: KnownError | None = None) -> None:
+        parts = []
+        if lost is not None:
+            parts.append(f"<b>Connection lost.</b> {esc(lost.message)}")
+        if self.pending_edits:
+            count = len(self.pending_edits)
+            why = esc(self.pending_edits[-1].error)
+            parts.append(f"<b>{count} edit{'s' if count != 1 else ''} not written</b> (shown marked in "
+                         f"the grid): {why}")
+        self.server_label.setText("<br>".join(parts))
+        self.reconnect_button.setVisible(lost is not None or (self.is_server and bool(self.pending_edits)))
+        self.retry_button.setVisible(bool(self.pending_edits))
+        self.discard_button.setVisible(bool(self.pending_edits))
+        self.server_bar.setVisible(bool(parts))
+
+    def note_error(self, error: BaseException) -> bool:
+        """Show the Reconnect bar when ``error`` means the connection is gone; True if it did."""
+        if isinstance(error, ConnectionLost):
+            self._update_server_bar(error)
+            return True
+        return False
+
+    @Slot()
+    def reconnect(self) -> None:
+        """Open the connection again (new readers, schema re-read); the table shown stays."""
+        table = self.table.qualified if self.table is not None else None
+        self._pending_view_state = {"table": table} if table else {}
+        self.table = None
+        self.server_bar.setVisible(False)
+        self.open_database()
+
+    def edit_pending(self, command: Any) -> None:
+        """An edit's write failed: keep it to retry (the cell stays marked)."""
+        if command not in self.pending_edits:
+            self.pending_edits.append(command)
+        self._update_server_bar(command.error_obj if isinstance(command.error_obj, ConnectionLost) else None)
+
+    @Slot()
+    def retry_pending_edits(self) -> None:
+        """Write the failed edits again, each as a new undoable command."""
+        pending, self.pending_edits = self.pending_edits, []
+        self._update_server_bar()
+        for command in pending:
+            self.undo_stack.push(command.retry())
+
+    @Slot()
+    def discard_pending_edits(self) -> None:
+        """Forget the failed edits: the cells show what the database holds again."""
+        pending, self.pending_edits = self.pending_edits, []
+        for command in pending:
+            self.model.clear_failed(command.row, command.column)
+        self._update_server_bar()
+
+    # -- password ------------------------------------------------------------------------------
+    def _ask_password(self, error: WrongPassword) -> None:
+        self.password_form.setVisible(True)
+        self.password_edit.clear()
+        self.password_edit.setFocus()
+
+    @Slot()
+    def _on_password_given(self) -> None:
+        self._password = self.password_edit.text()
+        self.password_form.setVisible(False)
+        self.server_db = None
+        self.open_database()
+
+
+# -- worker bodies -------------------------------------------------------------------------------
+def open_server(url: str, password: str | None, database: ServerDatabase | None) -> dict[str, Any]:
+    """Worker body: connect (unless already connected), open two readers, read the schema."""
+    db = database if database is not None else open_database_url(url, password)
+    reader = db.reader()
+    try:
+        schema = db.load_schema()
+        counter = db.reader()
+    except BaseException:
+        reader.close()
+        raise
+    return {"reader": reader, "counter": counter, "schema": schema, "immutable": False, "wal": False,
+            "database": db}
+
+
+def count_server_tables(db: Database, tables: list[Table], cap: int | None,
+                        cancel) -> dict[str, int | str]:
+    """Worker body: row counts of server tables (capped, or exact) on a connection of its own."""
+    counts: dict[str, int | str] = {}
+    reader = db.reader()
+    try:
+        for table in tables:
+            if cancel():
+                break
+            name = quote(table.name, db.dialect)
+            if table.schema:
+                name = f"{quote(table.schema, db.dialect)}.{name}"
+            inner = f"SELECT 1 FROM {name}" + (f" LIMIT {cap + 1}" if cap is not None else "")
+            try:
+                sql = f"SELECT count(*) FROM ({inner}) AS counted"
+                counts[table.qualified] = int(reader.run(
+                    lambda conn, sql=sql: conn.execute(sql).fetchone()[0]))
+            except Interrupted:
+                break
+            except ConnectionLost:
+                raise
+            except KnownError as exc:
+                counts[table.qualified] = f"error: {exc}"
+    finally:
+        reader.close()
+    return counts
