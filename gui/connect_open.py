@@ -58,9 +58,9 @@ class Connector(QObject):
         self.window = window
         self._store: ConnectionStore | None = None
         self._vault: PasswordVault | None = None
-        self._open: dict[str, tuple[Document, str]] = {}  # redacted URL -> (document, name)
-        self._pending: dict[str, str] = {}  # URL being checked before it opens -> name
-        self._restoring: list[dict[str, str]] = []  # session entries not yet tried
+        self._open: dict[Document, dict[str, str]] = {}  # {name, url, id} of what opened here
+        self._pending: dict[str, dict[str, str]] = {}  # URL being checked before it opens
+        self._restoring: list[dict[str, Any]] = []  # session entries not yet tried
         self.dialog = None
 
     # Imported on first use: SQLAlchemy and keyring stay out of the app's launch.
@@ -81,30 +81,30 @@ class Connector(QObject):
         return self._vault
 
     # -- documents of connections --------------------------------------------------------------
-    def open_documents(self) -> list[tuple[Document, str, str]]:
-        """(document, name, URL without password) of each open connection, in tab order.
+    def open_documents(self) -> list[tuple[Document, dict[str, str]]]:
+        """Each open connection's document and its {name, url, id}, in tab order.
 
-        Documents opened here are known with their saved name; others opened from a URL (the
-        command line) are recognised by their ``server_url``.
+        The URL is without its password. Documents opened here are known with their saved
+        connection; others opened from a URL (the command line) by their ``server_url``.
         """
         from storage.connections import redact
 
-        known = {id(d): (n, u) for u, (d, n) in self._open.items()}
         entries = []
         for document in self.window.all_documents():
-            if id(document) in known:
-                entries.append((document, *known[id(document)]))
-            elif getattr(document, "server_url", None):
-                name = getattr(document, "connection_name", None) or ""
-                entries.append((document, name, redact(document.server_url)))
-        self._open = {u: (d, n) for d, n, u in entries}
+            info = self._open.get(document)
+            if info is None and getattr(document, "server_url", None):
+                info = {"name": getattr(document, "connection_name", None) or "",
+                        "url": redact(document.server_url), "id": ""}
+            if info is not None:
+                entries.append((document, info))
+        self._open = dict(entries)
         return entries
 
     def find(self, url: str) -> Document | None:
         from storage.connections import redact
 
         key = redact(url)
-        return next((d for d, _n, u in self.open_documents() if u == key), None)
+        return next((d for d, info in self.open_documents() if info["url"] == key), None)
 
     # -- opening -----------------------------------------------------------------------------
     def open(self, connection: Connection, password: str | None = None, *,
@@ -140,7 +140,7 @@ class Connector(QObject):
                 return False
         if url in self._pending:
             return False
-        self._pending[url] = connection.name
+        self._pending[url] = self._entry(connection, url)
         from storage.sql_url import test_connection
 
         run_in_worker(test_connection, url, password,
@@ -149,6 +149,10 @@ class Connector(QObject):
                       on_error=lambda exc: self._on_check_failed(
                           exc, connection, url, key, ask, on_error))
         return True
+
+    def _entry(self, connection: Connection, url: str) -> dict[str, str]:
+        saved = self.store.get(connection.id) is not None
+        return {"name": connection.name, "url": url, "id": connection.id if saved else ""}
 
     def password_key(self, connection: Connection) -> str:
         """Saved connections keep their password by id; typed ones by their URL."""
@@ -167,7 +171,7 @@ class Connector(QObject):
         except Exception as exc:  # shown to the user, never a traceback
             self._fail(exc, connection, None)
             return
-        self._open[url] = (document, name)
+        self._open[document] = self._entry(connection, url)
         self.store.add_recent(url, name)
         if on_opened is not None:
             on_opened(document)
@@ -193,9 +197,13 @@ class Connector(QObject):
         self.window.notices.show_message(f"Could not connect to {label}: {describe_error(exc)}",
                                          "error")
 
-    def open_recent(self, entry: dict[str, str]) -> None:
-        """Open a recent or restored connection: the saved one by name, else the URL."""
-        connection = self.store.find(entry.get("name", "")) if entry.get("name") else None
+    def open_recent(self, entry: dict[str, Any]) -> None:
+        """Open a recent or restored connection: the saved one (by id, then name), else the URL.
+
+        A restored entry's view state (the table shown, the splitter) comes back with it.
+        """
+        connection = (self.store.get(entry.get("id") or "")
+                      or (self.store.find(entry["name"]) if entry.get("name") else None))
         if connection is None:
             from storage.connections import ConnectionSpecError, from_url
 
@@ -205,15 +213,18 @@ class Connector(QObject):
                 self.window.notices.show_message(str(exc), "error")
                 return
         # A URL-only entry may need no password; a refused one is asked for then.
-        self.open(connection)
+        view = entry.get("view")
+        self.open(connection, on_opened=(lambda document: document.apply_view_state(view))
+                  if isinstance(view, dict) and view else None)
 
     # -- session -----------------------------------------------------------------------------
-    def capture(self) -> list[dict[str, str]]:
+    def capture(self) -> list[dict[str, Any]]:
         """The session's connections: open ones, then those still connecting or restoring."""
-        entries = [{"name": n, "url": u} for _d, n, u in self.open_documents()]
-        entries += [{"name": n, "url": u} for u, n in self._pending.items()]
+        entries: list[dict[str, Any]] = [
+            {**info, "view": document.view_state()} for document, info in self.open_documents()]
+        entries += self._pending.values()
         entries += self._restoring
-        unique: dict[str, dict[str, str]] = {}
+        unique: dict[str, dict[str, Any]] = {}
         for entry in entries:
             unique.setdefault(entry["url"], entry)
         return list(unique.values())
@@ -221,7 +232,9 @@ class Connector(QObject):
     def restore(self, entries: list) -> None:
         """Reopen the connections of the last session once the window shows (they may ask)."""
         self._restoring = [
-            {"name": e.get("name", "") if isinstance(e.get("name"), str) else "", "url": e["url"]}
+            {"name": e.get("name") if isinstance(e.get("name"), str) else "", "url": e["url"],
+             "id": e.get("id") if isinstance(e.get("id"), str) else "",
+             "view": e.get("view") if isinstance(e.get("view"), dict) else {}}
             for e in entries if isinstance(e, dict) and isinstance(e.get("url"), str)]
         if self._restoring:
             QTimer.singleShot(0, self._restore_next)

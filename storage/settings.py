@@ -81,7 +81,7 @@ KEYS: dict[str, Key] = {k.name: k for k in (
     Key("connections.recent", "state", list, [],
         "Recently opened database connections: [{name, url}] without passwords, newest first."),
     Key("session.connections", "state", list, [],
-        "Open database connections: [{name, url}] (the URL without its password)."),
+        "Open database connections: [{name, url, id, view}] (the URL without its password)."),
     Key("session.view_state", "state", dict, {},
         "Per document path, its view state (splitters, column widths, selection)."),
 )}

@@ -11,8 +11,8 @@ from PySide6.QtWidgets import QApplication, QLineEdit, QMessageBox
 from sqlalchemy.engine import make_url
 
 from storage.passwords import SERVICE
+from tests.connect_helpers import MemoryKeyring, free_port, open_dialog, type_url, wait_status
 from tests.gui_helpers import launch
-from tests.test_connections_storage import MemoryKeyring
 
 
 @pytest.fixture(autouse=True)
@@ -24,31 +24,6 @@ def _no_system_keyring():
     keyring.set_keyring(fail.Keyring())
     yield
     keyring.set_keyring(previous)
-
-
-def open_dialog(qtbot, window):
-    window.actions.connect.trigger()
-    dialog = window.connector.dialog
-    qtbot.waitExposed(dialog)
-    dialog.activateWindow()
-    return dialog
-
-
-def type_url(qtbot, dialog, url: str) -> None:
-    """Type a URL into the URL field and leave it with Tab, as a user would."""
-    form = dialog.form
-    form.url.setFocus()
-    qtbot.waitUntil(form.url.hasFocus)
-    form.url.selectAll()
-    qtbot.keyClicks(form.url, url)
-    qtbot.keyClick(form.url, Qt.Key.Key_Tab)  # leaving the field: editingFinished
-    qtbot.waitUntil(lambda: not form.url.hasFocus())
-
-
-def wait_status(qtbot, dialog, text: str, timeout: int = 20_000) -> str:
-    qtbot.waitUntil(lambda: not dialog._busy, timeout=timeout)
-    assert text in dialog.status.text()
-    return dialog.status.text()
 
 
 def test_typed_url_fills_fields_and_the_password_moves_out_of_it(qtbot, tmp_path: Path) -> None:
@@ -88,7 +63,7 @@ def test_test_shows_the_server_version_or_why_not(qtbot, tmp_path: Path, pg_url:
     wait_status(qtbot, dialog, "refused the password")
 
     port = make_url(pg_url).port
-    type_url(qtbot, dialog, f"postgresql+psycopg://nobody@127.0.0.1:{_free_port()}/x")
+    type_url(qtbot, dialog, f"postgresql+psycopg://nobody@127.0.0.1:{free_port()}/x")
     assert port
     qtbot.mouseClick(dialog.test_button, Qt.MouseButton.LeftButton)
     wait_status(qtbot, dialog, "Cannot reach the server")
@@ -198,14 +173,6 @@ def test_with_a_keyring_the_password_goes_there(qtbot, tmp_path: Path, pg_url: s
     assert backend.items == {}
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_the_sqlite_tab_offers_to_connect_when_empty(qtbot, tmp_path: Path) -> None:
     window = launch(qtbot, tmp_path / "settings")
     window.tabs.setCurrentWidget(window.page("sqlite"))
@@ -215,3 +182,33 @@ def test_the_sqlite_tab_offers_to_connect_when_empty(qtbot, tmp_path: Path) -> N
     qtbot.waitUntil(lambda: window.connector.dialog is not None
                     and window.connector.dialog.isVisible())
     window.connector.dialog.reject()
+
+
+def test_a_sqlite_file_connection_tests_and_opens_the_file(qtbot, tmp_path: Path) -> None:
+    import sqlite3
+
+    from tests.gui_helpers import wait_documents
+
+    path = tmp_path / "notes.sqlite"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE t (x)")
+    conn.close()
+    (tmp_path / "plain.txt").write_text("hello, not a database")
+    window = launch(qtbot, tmp_path / "settings")
+    dialog = open_dialog(qtbot, window)
+    form = dialog.form
+    form.kind.setCurrentIndex(form.kind.findData("sqlite"))
+    assert not form.password.isVisible()
+    qtbot.keyClicks(form.path, str(tmp_path / "plain.txt"))
+    assert form.url.text() == f"sqlite:///{tmp_path / 'plain.txt'}"
+    qtbot.mouseClick(dialog.test_button, Qt.MouseButton.LeftButton)
+    wait_status(qtbot, dialog, "plain.txt is not a SQLite database")
+    form.path.clear()
+    qtbot.keyClicks(form.path, str(path))
+    qtbot.mouseClick(dialog.test_button, Qt.MouseButton.LeftButton)
+    wait_status(qtbot, dialog, "database file")
+    qtbot.mouseClick(dialog.connect_button, Qt.MouseButton.LeftButton)
+    assert not dialog.isVisible()
+    [document] = wait_documents(qtbot, window, 1)
+    assert document.path == str(path)
+    assert window.tabs.currentWidget() is window.page("sqlite")

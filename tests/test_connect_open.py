@@ -13,9 +13,9 @@ from sqlalchemy.engine import make_url
 
 from gui.connect_open import PROMPT_NAME
 from storage.connections import Connection, from_url
+from tests.connect_helpers import MemoryKeyring, free_port, open_dialog, type_url
 from tests.gui_helpers import close_window, launch
-from tests.test_connect_dialog import _free_port, open_dialog, type_url
-from tests.test_connections_storage import MemoryKeyring
+from tests.test_sql_pg_gui import run
 
 
 @pytest.fixture(autouse=True)
@@ -129,8 +129,9 @@ def test_session_restore_asks_for_the_password_once(qtbot, tmp_path: Path, pg_ur
     close_window(qtbot, window)
     data = (settings_dir / "settings.json").read_bytes()
     assert password.encode() not in data
-    assert json.loads(data)["state"]["session.connections"] == [
-        {"name": "Team records", "url": without_password(pg_url)}]
+    [entry] = json.loads(data)["state"]["session.connections"]
+    assert (entry["name"], entry["url"], entry["id"]) == (
+        "Team records", without_password(pg_url), saved.id)
 
     prompts = PasswordPrompts(["not it", password])  # a wrong one first: asked again, said why
     again = launch(qtbot, settings_dir)
@@ -148,23 +149,31 @@ def test_session_restore_asks_for_the_password_once(qtbot, tmp_path: Path, pg_ur
 def test_session_restore_takes_the_password_from_the_keyring(qtbot, tmp_path: Path,
                                                              pg_url: str) -> None:
     keyring.set_keyring(MemoryKeyring())
+    run(pg_url, "CREATE TABLE first (id int PRIMARY KEY)")
+    run(pg_url, "CREATE TABLE second (id int PRIMARY KEY, name text)")
     settings_dir = tmp_path / "settings"
     window = launch(qtbot, settings_dir)
     saved = _save(window, pg_url, "Keyed", save_password=True)
     window.connector.open(saved)
-    wait_server_documents(qtbot, window, 1)
+    [document] = wait_server_documents(qtbot, window, 1)
+    document.tree.setCurrentItem(document._table_item("second"))
+    qtbot.waitUntil(lambda: document.table is not None and document.table.name == "second")
+    # Renamed since: the session finds it by its id.
+    window.connector.store.rename(saved.id, "Keyed, renamed")
     close_window(qtbot, window)
     prompts = PasswordPrompts([])
     again = launch(qtbot, settings_dir)
-    wait_server_documents(qtbot, again, 1)
+    [document] = wait_server_documents(qtbot, again, 1)
     assert prompts.texts == []
+    assert document.title() == "Keyed, renamed"  # the saved connection, found by its id
+    qtbot.waitUntil(lambda: document.table is not None and document.table.name == "second")
 
 
 def test_a_connection_that_cannot_come_back_is_said(qtbot, tmp_path: Path) -> None:
     settings_dir = tmp_path / "settings"
     window = launch(qtbot, settings_dir)
     close_window(qtbot, window)
-    gone = f"postgresql+psycopg://nobody@127.0.0.1:{_free_port()}/x"
+    gone = f"postgresql+psycopg://nobody@127.0.0.1:{free_port()}/x"
     path = settings_dir / "settings.json"
     data = json.loads(path.read_text())
     data["state"]["session.connections"] = [{"name": "", "url": gone}]

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import keyring
 import pytest
-from keyring.backend import KeyringBackend
 from keyring.backends import fail, null
 
 from storage.connections import (
@@ -19,30 +18,9 @@ from storage.connections import (
 )
 from storage.passwords import SERVICE, PasswordVault, keyring_usable
 from storage.settings import Settings
+from tests.connect_helpers import MemoryKeyring
 
 SECRET = "s3cr3t-Pässword"
-
-
-class MemoryKeyring(KeyringBackend):
-    """A working keyring that keeps everything in a dict (what a desktop keyring does)."""
-
-    priority = 1  # type: ignore[assignment]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.items: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service, username):
-        return self.items.get((service, username))
-
-    def set_password(self, service, username, password):
-        self.items[(service, username)] = password
-
-    def delete_password(self, service, username):
-        from keyring.errors import PasswordDeleteError
-
-        if self.items.pop((service, username), None) is None:
-            raise PasswordDeleteError(username)
 
 
 @pytest.fixture
