@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QTimer
-from PySide6.QtWidgets import QInputDialog, QLineEdit, QWidget
+from PySide6.QtWidgets import QInputDialog, QLabel, QLineEdit, QWidget
 
 from .workers import run_in_worker
 
@@ -33,8 +33,11 @@ def ask_password(parent: QWidget, label: str, error: str = "") -> str | None:
     dialog.setObjectName(PROMPT_NAME)
     dialog.setWindowTitle("Database password")
     lead = f"{error}\n\n" if error else ""
-    dialog.setLabelText(f"{lead}Password for {label}:\n(kept in memory until Datashelf closes)")
+    dialog.setLabelText(f"{lead}Password for {label}:\n(remembered until Datashelf closes)")
     dialog.setTextEchoMode(QLineEdit.EchoMode.Password)
+    for text in dialog.findChildren(QLabel):  # a long server message wraps instead of widening
+        text.setWordWrap(True)
+    dialog.resize(460, dialog.sizeHint().height())
     if dialog.exec() != QInputDialog.DialogCode.Accepted:
         return None
     return dialog.textValue()
@@ -137,6 +140,7 @@ class Connector(QObject):
         if password is None and connection.needs_password and ask:
             password = ask_password(self.window, connection.name or url)
             if password is None:
+                self._not_connected(connection.name or url)
                 return False
         if url in self._pending:
             return False
@@ -185,8 +189,13 @@ class Connector(QObject):
                 password = ask_password(self.window, connection.name or url, describe_error(exc))
                 if password is not None:
                     self.open(connection, password)
+                else:
+                    self._not_connected(connection.name or url)
                 return
         self._fail(exc, connection, on_error)
+
+    def _not_connected(self, label: str) -> None:
+        self.window.statusBar().showMessage(f"Not connected to {label}: no password given.", 8000)
 
     def _fail(self, exc: BaseException, connection: Connection,
               on_error: Callable[[BaseException], None] | None) -> None:

@@ -184,3 +184,15 @@ def test_a_connection_that_cannot_come_back_is_said(qtbot, tmp_path: Path) -> No
     [message] = again.notices.messages()
     assert message.startswith(f"Could not connect to {gone}")
     assert server_documents(again) == []
+
+
+def test_cancelling_the_password_prompt_leaves_it_closed(qtbot, tmp_path: Path,
+                                                         pg_url: str) -> None:
+    window = launch(qtbot, tmp_path / "settings")
+    saved = _save(window, pg_url, "Asked")
+    window.connector.vault.forget(saved.password_key())
+    prompts = PasswordPrompts([None])
+    assert not window.connector.open(saved)
+    assert len(prompts.texts) == 1
+    assert "Not connected to Asked" in window.statusBar().currentMessage()
+    assert server_documents(window) == []
