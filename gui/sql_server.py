@@ -144,14 +144,21 @@ class ServerMixin:
         table = self.table.qualified if self.table is not None else None
         self._pending_view_state = {"table": table} if table else {}
         self.table = None
-        self.server_bar.setVisible(False)
         self.open_database()
+        self._update_server_bar()  # the connection is being opened; pending edits stay listed
 
     def edit_pending(self, command: Any) -> None:
         """An edit's write failed: keep it to retry (the cell stays marked)."""
         if command not in self.pending_edits:
             self.pending_edits.append(command)
         self._update_server_bar(command.error_obj if isinstance(command.error_obj, ConnectionLost) else None)
+
+    def _remark_pending(self) -> None:
+        """After the grid reloads: the failed edits of the table shown stay marked in their cells."""
+        for command in self.pending_edits:
+            if self.table is not None and command.table == self.table.name \
+                    and command.schema == self.table.schema:
+                self.model.mark_failed(command.row, command.column, command.new, command.error)
 
     @Slot()
     def retry_pending_edits(self) -> None:

@@ -176,6 +176,7 @@ class BrowseMixin:
         self._busy_timer.start()
         self._count_grid(generation, pager, COUNT_CAP)
         self._update_mode()
+        self._remark_pending()
 
     def _count_grid(self, generation: int, pager: Any, cap: int | None) -> None:
         if self.counter is None:

@@ -361,4 +361,5 @@ class SqlTableModel(QAbstractTableModel):
     def mark_failed(self, row: int, column: int, value: Any, why: str) -> None:
         self.failed_edits[(row, column)] = (value, why)
         index = self.index(row, column)
-        self.dataChanged.emit(index, index)
+        if index.isValid():  # a row not counted yet shows the mark once it arrives
+            self.dataChanged.emit(index, index)

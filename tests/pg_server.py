@@ -126,6 +126,24 @@ def start(folder: str, timeout: float = 60.0) -> str:
     return url(port)
 
 
+def restart(folder: str, timeout: float = 60.0) -> str:
+    """Start again a server that :func:`start` created in ``folder`` and :func:`stop` stopped
+    (same data, same port); return its URL."""
+    bindir = find_bin()
+    assert bindir is not None
+    data = os.path.join(folder, "data")
+    with open(os.path.join(folder, "port"), encoding="utf-8") as handle:
+        port = int(handle.read())
+    sock = os.path.join(folder, "sock")
+    options = (f"-p {port} -k {sock} -c listen_addresses=127.0.0.1 -c fsync=off "
+               "-c synchronous_commit=off -c full_page_writes=off -c max_connections=100")
+    subprocess.run(_as_server_user([
+        os.path.join(bindir, "pg_ctl"), "-D", data, "-o", options, "-l",
+        os.path.join(data, "server.log"), "-w", "-t", str(int(timeout)), "start"]),
+        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=timeout + 10)
+    return url(port)
+
+
 def stop(folder: str) -> None:
     bindir = find_bin()
     data = os.path.join(folder, "data")

@@ -1,0 +1,177 @@
+"""Bad input on a database server: wrong password, server down mid-session, dropped connection
+while paging, statement timeout, permission denied, a driver that is not installed.
+
+The server-down cases start and stop a server of their own (tests.pg_server), never the shared one.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import uuid
+
+import pytest
+
+from storage.errors import KnownError
+from storage.sql_errors import (
+    ConnectionLost,
+    DriverMissing,
+    MalformedUrl,
+    PermissionDenied,
+    StatementTimeout,
+    UnknownDatabase,
+    WrongPassword,
+)
+from storage.sql_url import open_database_url, redact, test_connection
+from tests import pg_server
+from tests.test_sql_pg_gui import open_pg, run, scalar, wait_cell, wait_total
+
+
+def test_connection_errors_say_what_to_do(pg_url: str) -> None:
+    assert test_connection(pg_url).startswith("PostgreSQL ")
+    with pytest.raises(WrongPassword, match="Type the password again"):
+        test_connection(pg_url, password="wrong")
+    with pytest.raises(UnknownDatabase, match="does not exist"):
+        test_connection(pg_url.rsplit("/", 1)[0] + "/no_such_db")
+    with pytest.raises(DriverMissing, match="pip install 'pymysql'"):
+        open_database_url("mysql+pymysql://me@localhost/db")
+    with pytest.raises(DriverMissing, match="psycopg2-binary"):
+        open_database_url("postgresql+psycopg2://me@localhost/db")
+    with pytest.raises(DriverMissing, match="not supported"):
+        open_database_url("nosuchdb://me@localhost/db")
+    with pytest.raises(MalformedUrl):
+        open_database_url("not a url")
+    assert "datashelf-test-pw" not in redact(pg_url) and "***" in redact(pg_url)
+
+
+def test_unreachable_server_fails_fast(pg_url: str) -> None:
+    port = pg_server._free_port()
+    with pytest.raises(ConnectionLost, match="Cannot reach the server"):
+        test_connection(pg_server.url(port))
+
+
+def test_statement_timeout_is_explained(pg_url: str) -> None:
+    db = open_database_url(pg_url)
+    db.statement_timeout = 0.2
+    reader = db.reader()
+    try:
+        with pytest.raises(StatementTimeout, match="timeout"):
+            reader.run(lambda c: c.execute("SELECT pg_sleep(5)").fetchall())
+        assert reader.run(lambda c: c.execute("SELECT 1").fetchone())[0] == 1  # still usable
+    finally:
+        reader.close()
+        db.close()
+
+
+def test_wrong_password_asks_again(qtbot, pg_url: str) -> None:
+    run(pg_url, "CREATE TABLE t (id int PRIMARY KEY)")
+    wrong = pg_url.replace(pg_server.PASSWORD, "wrong")
+    document = open_pg(qtbot, wrong)
+    assert document.password_form.isVisible()
+    assert "refused the password" in document.status.text()
+    document.password_edit.setText(pg_server.PASSWORD)
+    document.password_button.click()
+    qtbot.waitUntil(lambda: document.stack.currentIndex() == 1, timeout=20_000)
+    assert document.table is not None and document.table.name == "t"
+    document.close_document()
+
+
+def test_permission_denied_names_the_table_and_the_rest_browses(qtbot, pg_url: str) -> None:
+    role = f"r_{uuid.uuid4().hex[:8]}"
+    run(pg_url, f"CREATE ROLE {role} LOGIN PASSWORD 'pw'")
+    try:
+        run(pg_url, "CREATE TABLE aaa_secret (id int PRIMARY KEY, s text); "
+                    "INSERT INTO aaa_secret VALUES (1, 'x'); "
+                    "CREATE TABLE open (id int PRIMARY KEY, v text); INSERT INTO open VALUES (1, 'hello'); "
+                    f"GRANT SELECT ON open TO {role}")
+        url = pg_url.replace(f"{pg_server.USER}:{pg_server.PASSWORD}", f"{role}:pw")
+        document = open_pg(qtbot, url)
+        assert document.table is not None and document.table.name == "aaa_secret"
+        qtbot.waitUntil(lambda: "aaa_secret" in document.message.text(), timeout=20_000)
+        assert "permission" in document.message.text().lower()
+        document.tree.setCurrentItem(document._table_item("open"))
+        wait_total(qtbot, document, 1)
+        assert wait_cell(qtbot, document, 0, 1) == "hello"
+        document.close_document()
+        db = open_database_url(url)
+        with pytest.raises(PermissionDenied, match="aaa_secret"):
+            db.write(lambda c: c.execute("SELECT * FROM aaa_secret"), "aaa_secret")
+        db.close()
+    finally:
+        run(pg_url, f"DROP OWNED BY {role}")
+        run(pg_url, f"DROP ROLE {role}")
+
+
+@pytest.fixture
+def own_server():
+    """A server this test may stop and start again: (url of a database with table t, folder)."""
+    if pg_server.find_bin() is None:
+        pytest.skip("no PostgreSQL server binaries to start a server of our own")
+    folder = tempfile.mkdtemp(prefix="datashelf-pgdown-")
+    try:
+        url = pg_server.start(folder)
+        run(url, "CREATE TABLE t (id int PRIMARY KEY, v text); "
+                 "INSERT INTO t SELECT g, 'v' || g FROM generate_series(1, 2000) g")
+        yield url, folder
+    finally:
+        pg_server.stop(folder)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_server_down_keeps_the_failed_edit_pending_then_reconnect_and_retry(qtbot, own_server) -> None:
+    url, folder = own_server
+    document = open_pg(qtbot, url)
+    wait_total(qtbot, document, 2000)
+    assert wait_cell(qtbot, document, 0, 1) == "v1"
+    pg_server.stop(folder)
+    document.edit_cell(0, 1, "typed while down")
+    # the cell keeps the typed value, marked; the bar offers Reconnect, Retry and Discard
+    assert document.model.index(0, 1).data() == "typed while down"
+    assert (0, 1) in document.model.failed_edits
+    assert document.server_bar.isVisibleTo(document)
+    assert "not written" in document.server_label.text()
+    assert document.reconnect_button.isVisibleTo(document) and document.retry_button.isVisibleTo(document)
+    assert document.undo_stack.count() == 0  # the stack never claims an edit that is not written
+    # paging while the server is down: a message, no hang
+    document.sort_by("v")
+    qtbot.waitUntil(lambda: "Cannot read" in document.message.text(), timeout=20_000)
+    assert "Connection lost" in document.server_label.text()
+    document.grab().save("/tmp/shots/pg_server_down.png")
+    pg_server.restart(folder)
+    document.reconnect_button.click()
+    qtbot.waitUntil(lambda: document.stack.currentIndex() == 1 and document.table is not None, timeout=20_000)
+    wait_total(qtbot, document, 2000)
+    assert wait_cell(qtbot, document, 0, 1) == "typed while down"  # still shown as pending
+    assert (0, 1) in document.model.failed_edits
+    assert document.retry_button.isVisibleTo(document)
+    document.retry_button.click()
+    assert scalar(url, "SELECT v FROM t WHERE id = 1") == "typed while down"
+    assert document.undo_stack.count() == 1 and not document.pending_edits
+    assert not document.server_bar.isVisibleTo(document)
+    assert (0, 1) not in document.model.failed_edits
+    document.undo_stack.undo()
+    assert scalar(url, "SELECT v FROM t WHERE id = 1") == "v1"
+    document.close_document()
+
+
+def test_dropped_connection_while_paging_reconnects(qtbot, pg_url: str) -> None:
+    run(pg_url, "CREATE TABLE t (id int PRIMARY KEY, v text); "
+                "INSERT INTO t SELECT g, 'v' || g FROM generate_series(1, 3000) g")
+    document = open_pg(qtbot, pg_url)
+    wait_total(qtbot, document, 3000)
+    wait_cell(qtbot, document, 0, 1)
+    database = pg_url.rsplit("/", 1)[1]
+    run(pg_url, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                f"WHERE datname = '{database}' AND pid <> pg_backend_pid()")
+    document.model.index(2900, 1).data()  # a page not fetched yet
+    qtbot.waitUntil(lambda: "Cannot read" in document.message.text(), timeout=20_000)
+    assert document.server_bar.isVisibleTo(document)
+    document.reconnect_button.click()
+    qtbot.waitUntil(lambda: document.stack.currentIndex() == 1 and document.table is not None, timeout=20_000)
+    wait_total(qtbot, document, 3000)
+    assert wait_cell(qtbot, document, 2900, 1) == "v2901"
+    document.close_document()
+
+
+def test_errors_are_known_errors() -> None:
+    assert issubclass(ConnectionLost, KnownError) and issubclass(WrongPassword, KnownError)
