@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from keyring.backend import KeyringBackend
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, QObject, Qt
 
 
 class MemoryKeyring(KeyringBackend):
@@ -59,3 +59,17 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+class ShowCounter(QObject):
+    """Counts how often a widget was shown (a busy indicator that may come and go quickly)."""
+
+    def __init__(self, widget) -> None:
+        super().__init__(widget)
+        self.count = 0
+        widget.installEventFilter(self)
+
+    def eventFilter(self, watched, event) -> bool:
+        if event.type() == QEvent.Type.Show:
+            self.count += 1
+        return False

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QApplication, QLineEdit, QMessageBox
 from sqlalchemy.engine import make_url
 
 from storage.passwords import SERVICE
-from tests.connect_helpers import MemoryKeyring, free_port, open_dialog, type_url, wait_status
+from tests.connect_helpers import MemoryKeyring, ShowCounter, free_port, open_dialog, type_url, wait_status
 from tests.gui_helpers import launch
 
 
@@ -53,9 +53,10 @@ def test_test_shows_the_server_version_or_why_not(qtbot, tmp_path: Path, pg_url:
     dialog = open_dialog(qtbot, window)
     type_url(qtbot, dialog, pg_url)
     assert dialog.form.password.text() == make_url(pg_url).password
+    shown = ShowCounter(dialog.busy)
     qtbot.mouseClick(dialog.test_button, Qt.MouseButton.LeftButton)
-    assert dialog.busy.isVisible()
     assert "PostgreSQL 1" in wait_status(qtbot, dialog, "Connected: PostgreSQL")
+    assert shown.count == 1  # the busy indicator showed while the worker connected
     assert not dialog.busy.isVisible()
 
     dialog.form.password.setText("not-the-password")
