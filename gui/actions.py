@@ -30,6 +30,8 @@ class Actions:
     recent_menu: QMenu
     tab_actions: list[QAction]
     backup: QAction
+    connect: QAction | None = None
+    recent_connections_menu: QMenu | None = None
 
 
 def _action(window: MainWindow, text: str, slot, shortcut=None, tip: str = "") -> QAction:
@@ -52,6 +54,11 @@ def build_menus(window: MainWindow) -> Actions:
     open_ = _action(window, "&Open…", window.open_dialog, keys.Open, "Open files in their tabs")
     recent_menu = QMenu("Open &Recent", window)
     recent_menu.aboutToShow.connect(window.fill_recent_menu)
+    connect = _action(window, "Connect to &Database…", window.connector.show_dialog, "Ctrl+Shift+D",
+                      "Open a SQLite file or a database server (PostgreSQL, any SQLAlchemy URL)")
+    recent_connections = QMenu("Recent Co&nnections", window)
+    recent_connections.aboutToShow.connect(
+        lambda: window.connector.fill_recent_menu(recent_connections))
     save = _action(window, "&Save", window.save_current, keys.Save)
     save_as = _action(window, "Save &As…", window.save_current_as, keys.SaveAs)
     close = _action(window, "&Close", window.close_current, keys.Close, "Close the document")
@@ -61,6 +68,8 @@ def build_menus(window: MainWindow) -> Actions:
     backup.setCheckable(True)
     file_menu.addActions([new, open_])
     file_menu.addMenu(recent_menu)
+    file_menu.addAction(connect)
+    file_menu.addMenu(recent_connections)
     file_menu.addSeparator()
     file_menu.addActions([save, save_as, backup])
     file_menu.addSeparator()
@@ -99,4 +108,5 @@ def build_menus(window: MainWindow) -> Actions:
     help_menu.addActions([about, about_qt])
 
     return Actions(new, open_, save, save_as, close, quit_, undo, redo, reload, status_bar,
-                   next_document, previous_document, about, recent_menu, tab_actions, backup)
+                   next_document, previous_document, about, recent_menu, tab_actions, backup,
+                   connect, recent_connections)

@@ -17,6 +17,7 @@ from storage.settings import Settings
 
 from . import save_options, session
 from .actions import build_menus
+from .connect_open import Connector
 from .disk_watch import confirm_save
 from .document import Document
 from .files_tab import FilesTab
@@ -62,6 +63,7 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self.undo_group = QUndoGroup(self)
         self._opening: set[str] = set()
+        self.connector = Connector(self)  # database connections: dialog, passwords, session
 
         self.notices = NoticeBar(self)
         self.tabs = QTabWidget(self)
@@ -76,6 +78,8 @@ class MainWindow(QMainWindow):
             page.closeRequested.connect(self.close_document)
             if isinstance(page, FilesTab):  # the folder browser opens files in their tabs
                 page.pathsRequested.connect(self.open_paths)
+            if isinstance(page, SqliteTab):
+                page.connectRequested.connect(self.connector.show_dialog)
             page.currentDocumentChanged.connect(self._on_document_changed)
             page.documentsChanged.connect(self._on_documents_changed)
         self.tabs.currentChanged.connect(self._on_tab_changed)

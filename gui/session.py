@@ -37,6 +37,7 @@ def capture_documents(window: MainWindow) -> None:
     documents += [{"path": p, "format": "", "tab": ""} for p in sorted(window._opening)
                   if p not in known]
     settings["session.documents"] = documents
+    settings["session.connections"] = window.connector.capture()
     settings["session.active_documents"] = {
         page.tab_id: page.current_document().path
         for page in window.pages if page.current_document() is not None}
@@ -106,6 +107,8 @@ def restore(window: MainWindow, extra_paths: list[str]) -> None:
         window.documentOpened.connect(lambda doc: _bring_front(window, doc, fronts))
     if extra_paths:
         window.open_paths(extra_paths, activate=True, view_states=states)
+    if settings["general.restore_session"]:
+        window.connector.restore(settings["session.connections"])
     if missing:  # after open_paths, whose own message would hide this one
         names = ", ".join(os.path.basename(p) for p in missing[:5])
         more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""

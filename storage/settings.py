@@ -62,6 +62,8 @@ KEYS: dict[str, Key] = {k.name: k for k in (
     Key("sqlite.open_mode", "preferences", str, "ask",
         "How an existing SQLite database opens: 'ask' (read-only, offering Edit), 'read_only' "
         "or 'edit'. Files that cannot be written always open read-only."),
+    Key("connections.saved", "preferences", list, [],
+        "Saved database connections (storage/connections.py); never their passwords."),
     # -- state: what the app remembers of the last session
     Key("window.geometry", "state", str, "", "Main window geometry (base64 of Qt's bytes)."),
     Key("window.state", "state", str, "", "Dock and toolbar state (base64 of Qt's bytes)."),
@@ -76,6 +78,10 @@ KEYS: dict[str, Key] = {k.name: k for k in (
         "Statements run in the SQLite tab's Execute SQL, newest first (at most 200)."),
     Key("files.root_folder", "state", str, "",
         "The folder the Files tab's browser shows ('' for the home folder)."),
+    Key("connections.recent", "state", list, [],
+        "Recently opened database connections: [{name, url}] without passwords, newest first."),
+    Key("session.connections", "state", list, [],
+        "Open database connections: [{name, url, id, view}] (the URL without its password)."),
     Key("session.view_state", "state", dict, {},
         "Per document path, its view state (splitters, column widths, selection)."),
 )}

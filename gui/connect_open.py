@@ -1,0 +1,279 @@
+"""Opening database connections for the window: passwords, one document per connection, session.
+
+The :class:`Connector` belongs to the main window. It asks for a missing password once per run
+(:func:`ask_password`), checks the connection in a worker before a document is made (a wrong
+password is then said where the user is, not in a half-open document), focuses the document of
+a connection that is open already, remembers recent connections, and writes and restores the
+open connections of the session (the saved connection's name and the URL, never the password).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QObject, QTimer
+from PySide6.QtWidgets import QInputDialog, QLabel, QLineEdit, QWidget
+
+from .workers import run_in_worker
+
+if TYPE_CHECKING:
+    from storage.connections import Connection, ConnectionStore
+    from storage.passwords import PasswordVault
+
+    from .document import Document
+    from .mainwindow import MainWindow
+
+PROMPT_NAME = "connectionPasswordPrompt"
+
+
+def ask_password(parent: QWidget, label: str, error: str = "") -> str | None:
+    """Ask for the password of ``label``; None when the user cancels."""
+    dialog = QInputDialog(parent)
+    dialog.setObjectName(PROMPT_NAME)
+    dialog.setWindowTitle("Database password")
+    lead = f"{error}\n\n" if error else ""
+    dialog.setLabelText(f"{lead}Password for {label}:\n(remembered until Datashelf closes)")
+    dialog.setTextEchoMode(QLineEdit.EchoMode.Password)
+    for text in dialog.findChildren(QLabel):  # a long server message wraps instead of widening
+        text.setWordWrap(True)
+    dialog.resize(460, dialog.sizeHint().height())
+    if dialog.exec() != QInputDialog.DialogCode.Accepted:
+        return None
+    return dialog.textValue()
+
+
+def is_wrong_password(exc: BaseException) -> bool:
+    return type(exc).__name__ == "WrongPassword"
+
+
+def describe_error(exc: BaseException) -> str:
+    from storage.errors import KnownError
+
+    return str(exc) if isinstance(exc, KnownError) else f"Unexpected error: {exc!r}"
+
+
+class Connector(QObject):
+    """Opens saved or typed connections as documents of the SQLite tab."""
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.window = window
+        self._store: ConnectionStore | None = None
+        self._vault: PasswordVault | None = None
+        self._open: dict[Document, dict[str, str]] = {}  # {name, url, id} of what opened here
+        self._pending: dict[str, dict[str, str]] = {}  # URL being checked before it opens
+        self._restoring: list[dict[str, Any]] = []  # session entries not yet tried
+        self.dialog = None
+
+    # Imported on first use: SQLAlchemy and keyring stay out of the app's launch.
+    @property
+    def store(self) -> ConnectionStore:
+        if self._store is None:
+            from storage.connections import ConnectionStore
+
+            self._store = ConnectionStore(self.window.settings)
+        return self._store
+
+    @property
+    def vault(self) -> PasswordVault:
+        if self._vault is None:
+            from storage.passwords import PasswordVault
+
+            self._vault = PasswordVault()
+        return self._vault
+
+    # -- documents of connections --------------------------------------------------------------
+    def open_documents(self) -> list[tuple[Document, dict[str, str]]]:
+        """Each open connection's document and its {name, url, id}, in tab order.
+
+        The URL is without its password. Documents opened here are known with their saved
+        connection; others opened from a URL (the command line) by their ``server_url``.
+        """
+        from storage.connections import redact
+
+        entries = []
+        for document in self.window.all_documents():
+            info = self._open.get(document)
+            if info is None and getattr(document, "server_url", None):
+                info = {"name": getattr(document, "connection_name", None) or "",
+                        "url": redact(document.server_url), "id": ""}
+            if info is not None:
+                entries.append((document, info))
+        self._open = dict(entries)
+        return entries
+
+    def find(self, url: str) -> Document | None:
+        from storage.connections import redact
+
+        key = redact(url)
+        return next((d for d, info in self.open_documents() if info["url"] == key), None)
+
+    # -- opening -----------------------------------------------------------------------------
+    def open(self, connection: Connection, password: str | None = None, *,
+             ask: bool = True, on_error: Callable[[BaseException], None] | None = None,
+             on_opened: Callable[[Any], None] | None = None) -> bool:
+        """Open ``connection``; False when nothing will happen (cancelled, already open).
+
+        Without ``password`` one is taken from memory or the keyring, or asked for when the
+        connection had one (``ask``). Failures go to ``on_error``, else to the notice bar.
+        """
+        from storage.connections import ConnectionSpecError
+
+        if connection.kind == "sqlite":
+            self.window.open_paths([connection.path])
+            return True
+        try:
+            url = connection.to_url()
+        except (ConnectionSpecError, ValueError) as exc:
+            self._fail(exc, connection, on_error)
+            return False
+        existing = self.find(url)
+        if existing is not None:
+            self.window.activate_document(existing)
+            if on_opened is not None:
+                on_opened(existing)
+            return False
+        key = self.password_key(connection)
+        if password is None:
+            password = self.vault.get(key)
+        if password is None and connection.needs_password and ask:
+            password = ask_password(self.window, connection.name or url)
+            if password is None:
+                self._not_connected(connection.name or url)
+                return False
+        if url in self._pending:
+            return False
+        self._pending[url] = self._entry(connection, url)
+        from storage.sql_url import test_connection
+
+        run_in_worker(test_connection, url, password,
+                      on_result=lambda _version: self._on_checked(
+                          connection, url, password, key, on_opened),
+                      on_error=lambda exc: self._on_check_failed(
+                          exc, connection, url, key, ask, on_error))
+        return True
+
+    def _entry(self, connection: Connection, url: str) -> dict[str, str]:
+        saved = self.store.get(connection.id) is not None
+        return {"name": connection.name, "url": url, "id": connection.id if saved else ""}
+
+    def password_key(self, connection: Connection) -> str:
+        """Saved connections keep their password by id; typed ones by their URL."""
+        if self.store.get(connection.id) is not None:
+            return connection.password_key()
+        return connection.to_url()
+
+    def _on_checked(self, connection: Connection, url: str, password: str | None, key: str,
+                    on_opened: Callable[[Any], None] | None) -> None:
+        self._pending.pop(url, None)
+        if password:
+            self.vault.remember(key, password, persist=connection.save_password)
+        name = connection.name
+        try:
+            document = self.window.open_database_url(url, password=password, name=name or None)
+        except Exception as exc:  # shown to the user, never a traceback
+            self._fail(exc, connection, None)
+            return
+        self._open[document] = self._entry(connection, url)
+        self.store.add_recent(url, name)
+        if on_opened is not None:
+            on_opened(document)
+
+    def _on_check_failed(self, exc: BaseException, connection: Connection, url: str, key: str,
+                         ask: bool, on_error: Callable[[BaseException], None] | None) -> None:
+        self._pending.pop(url, None)
+        if is_wrong_password(exc):
+            self.vault.forget(key)
+            if ask and on_error is None:  # no dialog to show it: ask again, once
+                password = ask_password(self.window, connection.name or url, describe_error(exc))
+                if password is not None:
+                    self.open(connection, password)
+                else:
+                    self._not_connected(connection.name or url)
+                return
+        self._fail(exc, connection, on_error)
+
+    def _not_connected(self, label: str) -> None:
+        self.window.statusBar().showMessage(f"Not connected to {label}: no password given.", 8000)
+
+    def _fail(self, exc: BaseException, connection: Connection,
+              on_error: Callable[[BaseException], None] | None) -> None:
+        if on_error is not None:
+            on_error(exc)
+            return
+        label = connection.name or connection.describe()
+        self.window.notices.show_message(f"Could not connect to {label}: {describe_error(exc)}",
+                                         "error")
+
+    def open_recent(self, entry: dict[str, Any]) -> None:
+        """Open a recent or restored connection: the saved one (by id, then name), else the URL.
+
+        A restored entry's view state (the table shown, the splitter) comes back with it.
+        """
+        connection = (self.store.get(entry.get("id") or "")
+                      or (self.store.find(entry["name"]) if entry.get("name") else None))
+        if connection is None:
+            from storage.connections import ConnectionSpecError, from_url
+
+            try:
+                connection, _ = from_url(entry.get("url", ""), name=entry.get("name", ""))
+            except ConnectionSpecError as exc:
+                self.window.notices.show_message(str(exc), "error")
+                return
+        # A URL-only entry may need no password; a refused one is asked for then.
+        view = entry.get("view")
+        self.open(connection, on_opened=(lambda document: document.apply_view_state(view))
+                  if isinstance(view, dict) and view else None)
+
+    # -- session -----------------------------------------------------------------------------
+    def capture(self) -> list[dict[str, Any]]:
+        """The session's connections: open ones, then those still connecting or restoring."""
+        entries: list[dict[str, Any]] = [
+            {**info, "view": document.view_state()} for document, info in self.open_documents()]
+        entries += self._pending.values()
+        entries += self._restoring
+        unique: dict[str, dict[str, Any]] = {}
+        for entry in entries:
+            unique.setdefault(entry["url"], entry)
+        return list(unique.values())
+
+    def restore(self, entries: list) -> None:
+        """Reopen the connections of the last session once the window shows (they may ask)."""
+        self._restoring = [
+            {"name": e.get("name") if isinstance(e.get("name"), str) else "", "url": e["url"],
+             "id": e.get("id") if isinstance(e.get("id"), str) else "",
+             "view": e.get("view") if isinstance(e.get("view"), dict) else {}}
+            for e in entries if isinstance(e, dict) and isinstance(e.get("url"), str)]
+        if self._restoring:
+            QTimer.singleShot(0, self._restore_next)
+
+    def _restore_next(self) -> None:
+        while self._restoring:
+            entry = self._restoring[0]
+            self.open_recent(entry)  # may ask for a password (a nested event loop)
+            if self._restoring and self._restoring[0] is entry:
+                self._restoring.pop(0)
+
+    # -- the dialog and the menu ---------------------------------------------------------------
+    def show_dialog(self) -> None:
+        """File ▸ Connect to Database…: a window-modal dialog (the app keeps painting)."""
+        from .connect_dialog import ConnectDialog
+
+        self.dialog = ConnectDialog(self, self.window)
+        self.dialog.open()
+
+    def fill_recent_menu(self, menu) -> None:
+        menu.clear()
+        recent = self.store.recent()
+        for number, entry in enumerate(recent, start=1):
+            label = entry["name"] or entry["url"]
+            action = menu.addAction(f"&{number % 10} {label}")
+            action.setToolTip(entry["url"])
+            action.setStatusTip(entry["url"])
+            action.triggered.connect(lambda _=False, e=entry: self.open_recent(e))
+        if not recent:
+            menu.addAction("No recent connections").setEnabled(False)
+        menu.addSeparator()
+        menu.addAction("Clear Recent Connections",
+                       lambda: self.window.settings.reset("connections.recent"))
