@@ -24,6 +24,7 @@ from storage.sql_errors import (
 )
 from storage.sql_url import open_database_url, redact, test_connection
 from tests import pg_server
+from tests.conftest import _pg_unavailable
 from tests.test_sql_pg_gui import open_pg, run, scalar, wait_cell, wait_total
 
 
@@ -119,7 +120,7 @@ def test_permission_denied_names_the_table_and_the_rest_browses(qtbot, pg_url: s
 def own_server():
     """A server this test may stop and start again: (url of a database with table t, folder)."""
     if pg_server.find_bin() is None:
-        pytest.skip("no PostgreSQL server binaries to start a server of our own")
+        _pg_unavailable("no PostgreSQL server binaries to start a server of our own")
     folder = tempfile.mkdtemp(prefix="datashelf-pgdown-")
     try:
         url = pg_server.start(folder)
