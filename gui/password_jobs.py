@@ -20,9 +20,15 @@ def fetch_password(vault: PasswordVault, key: str, on_done: Callable[[str | None
         on_done(vault.cached(key))
         return
 
+    version = vault.version(key)
+
     def answered(password: str | None) -> None:
-        vault.cache(key, password)
-        on_done(vault.cached(key))
+        # Typed, saved or forgotten while the keyring was busy: what happened since wins.
+        if version == vault.version(key):
+            vault.cache(key, password)
+            on_done(password)
+        else:
+            on_done(vault.cached(key))
 
     run_in_worker(vault.lookup, key, on_result=answered, on_error=lambda _exc: on_done(None))
 

@@ -112,21 +112,22 @@ def restore(window: MainWindow, extra_paths: list[str]) -> None:
     states = settings["session.view_state"]
     placer = TabOrder(window)
     if settings["general.restore_session"]:
-        for entry in settings["session.documents"]:
-            if isinstance(entry, dict) and isinstance(entry.get("path"), str) \
-                    and isinstance(entry.get("order"), int):
-                placer.ranks.setdefault(os.path.abspath(entry["path"]), entry["order"])
+        for number, entry in enumerate(settings["session.documents"]):
+            if isinstance(entry, dict) and isinstance(entry.get("path"), str):
+                order = entry.get("order")  # older sessions: the list's own order
+                rank = order if isinstance(order, int) and not isinstance(order, bool) else number
+                placer.ranks.setdefault(os.path.abspath(entry["path"]), rank)
     if paths:
         window.open_paths(paths, activate=False, view_states=states, remember=False)
+        window.documentOpened.connect(lambda doc: _bring_front(window, doc, fronts, placer))
         window.documentOpened.connect(lambda doc: placer.place(doc, placer.ranks.get(doc.path or "")))
-        window.documentOpened.connect(lambda doc: _bring_front(window, doc, fronts))
     if extra_paths:
         window.open_paths(extra_paths, activate=True, view_states=states)
     if settings["general.restore_session"]:
         def placed(document, entry: dict) -> None:
             # Entries of older sessions have no order: after the files, as they used to come.
+            _bring_front(window, document, fronts, placer)
             placer.place(document, entry.get("order", 10_000 + len(placer.rank)))
-            _bring_front(window, document, fronts)
 
         window.connector.restore(settings["session.connections"], placed)
     if missing:  # after open_paths, whose own message would hide this one
@@ -155,6 +156,7 @@ class TabOrder:
         self.window = window
         self.ranks: dict[str, int] = {}  # path -> saved order
         self.rank: dict[object, int] = {}  # document -> saved order, once it arrived
+        self.fronts: dict[object, object] = {}  # page -> its restored front document
 
     def place(self, document, rank: int | None) -> None:
         if rank is None:
@@ -168,14 +170,18 @@ class TabOrder:
         index = page.documents.indexOf(document)
         if index != target:
             page.documents.tabBar().moveTab(index, target)
+        front = self.fronts.get(page)  # each arrival comes to the front: put the saved one back
+        if front is not None and front in page.all_documents():
+            page.set_current_document(front)
 
 
-def _bring_front(window: MainWindow, document, fronts: set[str]) -> None:
+def _bring_front(window: MainWindow, document, fronts: set[str], placer: TabOrder) -> None:
     key = session_key(document)
     if key in fronts:
         fronts.discard(key)
         page = next(p for p in window.pages if document in p.all_documents())
         page.set_current_document(document)
+        placer.fronts[page] = document
 
 
 def _exists(path: str) -> bool:

@@ -42,6 +42,7 @@ class PasswordVault:
     def __init__(self, backend: KeyringBackend | None = None) -> None:
         self._backend = backend
         self._memory: dict[str, str] = {}
+        self._versions: dict[str, int] = {}  # bumped by each remember/forget of a key
 
     @property
     def backend(self) -> KeyringBackend:
@@ -65,11 +66,13 @@ class PasswordVault:
         Returns True when it went into the keyring.
         """
         self._memory[key] = password
+        self._versions[key] = self.version(key) + 1
         return self.store(key, password) if persist else False
 
     def forget(self, key: str, *, keyring_too: bool = False) -> None:
         """Drop the remembered password (after a wrong password; or for good on delete)."""
         self._memory.pop(key, None)
+        self._versions[key] = self.version(key) + 1
         if keyring_too:
             self.unstore(key)  # nothing stored, or the keyring is locked: nothing more to do
 
@@ -81,10 +84,20 @@ class PasswordVault:
     def is_cached(self, key: str) -> bool:
         return key in self._memory
 
-    def cache(self, key: str, password: str | None) -> None:
-        """Keep a password read from the keyring, unless one was typed meanwhile."""
-        if password is not None:
-            self._memory.setdefault(key, password)
+    def version(self, key: str) -> int:
+        """Changes whenever ``key`` is remembered or forgotten: a keyring answer read before
+        that is stale."""
+        return self._versions.get(key, 0)
+
+    def cache(self, key: str, password: str | None, version: int | None = None) -> bool:
+        """Keep a password read from the keyring, unless one was typed or forgotten since
+        ``version``; True when it was kept."""
+        if password is None or key in self._memory:
+            return False
+        if version is not None and version != self.version(key):
+            return False
+        self._memory[key] = password
+        return True
 
     def lookup(self, key: str) -> str | None:
         """The keyring's password for ``key`` (blocking: call it from a worker); memory untouched."""
