@@ -1,10 +1,11 @@
 """Opening database connections for the window: passwords, one document per connection, session.
 
 The :class:`Connector` belongs to the main window. It asks for a missing password once per run
-(:func:`ask_password`), checks the connection in a worker before a document is made (a wrong
-password is then said where the user is, not in a half-open document), focuses the document of
-a connection that is open already, remembers recent connections, and writes and restores the
-open connections of the session (the saved connection's name and the URL, never the password).
+(:func:`ask_password`), connects in a worker before a document is made (a wrong password is
+then said where the user is, not in a half-open document) and hands that open database to the
+document, focuses the document of a connection that is open already, remembers recent
+connections, and writes and restores the open connections of the session (the saved
+connection's name and the URL, never the password). Keyring reads and writes run in workers.
 """
 
 from __future__ import annotations
