@@ -31,6 +31,7 @@ from storage.connections import Connection, ConnectionSpecError
 from .connect_form import ConnectionForm
 from .connect_list import ConnectionListMixin
 from .connect_open import describe_error
+from .password_jobs import check_keyring
 from .workers import run_in_worker
 
 if TYPE_CHECKING:
@@ -90,7 +91,8 @@ class ConnectDialog(ConnectionListMixin, QDialog):
             buttons.addWidget(button, index // 2, index % 2)
         left_box.addLayout(buttons)
 
-        self.form = ConnectionForm(self.vault.has_keyring, self)
+        self.form = ConnectionForm(None, self)  # whether a keyring exists: asked in a worker
+        self._shown_id = ""  # the connection whose saved password may still be arriving
         self.busy = QProgressBar(self)
         self.busy.setObjectName("connectBusy")
         self.busy.setRange(0, 0)  # indeterminate: a server answers when it answers
@@ -143,6 +145,7 @@ class ConnectDialog(ConnectionListMixin, QDialog):
         self.close_button.clicked.connect(self.reject)
         self.form.changed.connect(self._on_form_changed)
         self._fill_list()
+        check_keyring(self.vault, self._on_keyring_known)
         if self.list.count():
             self.list.setCurrentRow(0)
         else:
@@ -232,6 +235,12 @@ class ConnectDialog(ConnectionListMixin, QDialog):
         if generation == self._generation:
             self._set_busy(False)
             self.accept()
+
+    def _on_keyring_known(self, usable: bool) -> None:
+        try:
+            self.form.set_keyring(usable)
+        except RuntimeError:  # the dialog was deleted meanwhile
+            pass
 
     # -- status ------------------------------------------------------------------------------
     def _set_busy(self, busy: bool, text: str = "") -> None:

@@ -29,6 +29,8 @@ from storage.connections import Connection, ConnectionSpecError, from_url, split
 
 KIND_LABELS = (("sqlite", "SQLite file"), ("postgresql", "PostgreSQL"),
                ("url", "Other (SQLAlchemy URL)"))
+NO_KEYRING = ("No system keyring is available: the password is kept in memory and asked once "
+              "per run.")
 PG_DRIVERS = ("postgresql+psycopg", "postgresql+psycopg2", "postgresql+pg8000")
 
 
@@ -37,7 +39,7 @@ class ConnectionForm(QWidget):
 
     changed = Signal()  # any field: the dialog marks the connection edited
 
-    def __init__(self, has_keyring: bool, parent: QWidget | None = None) -> None:
+    def __init__(self, has_keyring: bool | None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._syncing = False
         self._base = Connection(name="")
@@ -103,14 +105,18 @@ class ConnectionForm(QWidget):
         self.password.setEchoMode(QLineEdit.EchoMode.Password)
         self.save_password = QCheckBox("Save password in the system keyring", self)
         self.save_password.setObjectName("connectionSavePassword")
-        self.password_note = QLabel(
-            "No system keyring is available: the password is kept in memory and asked once "
-            "per run." if not has_keyring else "", self)
+        self.password_note = QLabel(NO_KEYRING, self)
         self.password_note.setObjectName("connectionPasswordNote")
         self.password_note.setWordWrap(True)
         self.password_note.setStyleSheet("color: palette(placeholder-text); font-size: 11px;")
-        self.save_password.setVisible(has_keyring)
-        self.password_note.setVisible(not has_keyring)
+        self.has_keyring = has_keyring
+        if has_keyring is None:  # not known yet: the box waits, disabled, for the keyring's answer
+            self.save_password.setEnabled(False)
+            self.save_password.setToolTip("Looking for the system keyring…")
+            self.password_note.setVisible(False)
+        else:
+            self.save_password.setVisible(has_keyring)
+            self.password_note.setVisible(not has_keyring)
         self.url = QLineEdit(self)
         self.url.setObjectName("connectionUrl")
         self.url.setPlaceholderText("postgresql+psycopg://user@host:5432/database")
@@ -134,6 +140,14 @@ class ConnectionForm(QWidget):
         for edit in (self.name, self.password):
             edit.textEdited.connect(self.changed)
         self.save_password.toggled.connect(self.changed)
+        self._show_page()
+
+    def set_keyring(self, usable: bool) -> None:
+        """The keyring check answered: offer to save passwords there, or say why not."""
+        self.has_keyring = usable
+        self.save_password.setToolTip("")
+        self.save_password.setVisible(usable)
+        self.password_note.setVisible(not usable)
         self._show_page()
 
     # -- reading and writing -----------------------------------------------------------------
@@ -163,7 +177,7 @@ class ConnectionForm(QWidget):
             host=self.host.text().strip(), port=port, database=self.database.text().strip(),
             user=self.user.text().strip(), options=options,
             url=url_text if kind == "url" else "", path=self.path.text().strip(),
-            save_password=self.save_password.isChecked() and self.save_password.isVisible(),
+            save_password=self.save_password.isChecked() and self.has_keyring is not False,
             needs_password=bool(self.password_text()), id=self._base.id)
 
     def password_text(self) -> str | None:
@@ -211,7 +225,7 @@ class ConnectionForm(QWidget):
         server = self.kind.currentData() != "sqlite"
         for widget in (self._password_label, self.password):
             widget.setVisible(server)
-        self.save_password.setEnabled(server)
+        self.save_password.setEnabled(server and self.has_keyring is not None)
 
     @Slot()
     def _on_field_edited(self) -> None:

@@ -11,6 +11,8 @@ from PySide6.QtWidgets import QListWidgetItem, QMessageBox
 
 from storage.connections import Connection, ConnectionSpecError
 
+from .password_jobs import drop_password, fetch_password, keep_password
+
 ID_ROLE = Qt.ItemDataRole.UserRole
 
 
@@ -49,11 +51,21 @@ class ConnectionListMixin:
         self._refresh_buttons()
 
     def _show(self, connection: Connection) -> None:
-        saved = self.store.get(connection.id) is not None
-        password = self.vault.get(connection.password_key()) if saved else None
-        self.form.set_connection(connection, password)
+        """Show ``connection`` at once; its saved password fills in when the keyring answers."""
+        self.form.set_connection(connection, None)
         self._dirty = False
         self._say("")
+        self._shown_id = connection.id
+        if self.store.get(connection.id) is not None:
+            fetch_password(self.vault, connection.password_key(),
+                           lambda password, cid=connection.id: self._on_password_found(cid, password))
+
+    def _on_password_found(self, connection_id: str, password: str | None) -> None:
+        try:
+            if password and connection_id == self._shown_id and not self.form.password.text():
+                self.form.password.setText(password)  # not an edit: the connection stays clean
+        except RuntimeError:  # the dialog was deleted meanwhile
+            pass
 
     def _keep_edits(self, connection_id: str) -> bool:
         """Save the form into the saved connection ``connection_id``; False (said) on error."""
@@ -80,9 +92,9 @@ class ConnectionListMixin:
         key = connection.password_key()
         password = self.form.password_text()
         if not connection.save_password:
-            self.vault.forget(key, keyring_too=True)
+            drop_password(self.vault, key, keyring_too=True)
         if password:
-            self.vault.remember(key, password, persist=connection.save_password)
+            keep_password(self.vault, key, password, persist=connection.save_password)
 
     def _item(self, connection_id: str) -> QListWidgetItem | None:
         return next((self.list.item(r) for r in range(self.list.count())
@@ -117,9 +129,9 @@ class ConnectionListMixin:
         if current is None or (self._dirty and not self._keep_edits(current.id)):
             return
         copy = self.store.duplicate(current.id)
-        password = self.vault.get(current.password_key())
-        if password:
-            self.vault.remember(copy.password_key(), password)
+        key = copy.password_key()
+        fetch_password(self.vault, current.password_key(), lambda password:
+                       keep_password(self.vault, key, password, persist=False) if password else None)
         self._fill_list(select=copy.id)
         self._show(copy)
 
@@ -158,7 +170,7 @@ class ConnectionListMixin:
         if box.exec() != QMessageBox.StandardButton.Yes:
             return
         self.store.delete(current.id)
-        self.vault.forget(current.password_key(), keyring_too=True)
+        drop_password(self.vault, current.password_key(), keyring_too=True)
         self._dirty = False
         row = self.list.currentRow()
         self._fill_list()

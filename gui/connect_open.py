@@ -1,10 +1,11 @@
 """Opening database connections for the window: passwords, one document per connection, session.
 
 The :class:`Connector` belongs to the main window. It asks for a missing password once per run
-(:func:`ask_password`), checks the connection in a worker before a document is made (a wrong
-password is then said where the user is, not in a half-open document), focuses the document of
-a connection that is open already, remembers recent connections, and writes and restores the
-open connections of the session (the saved connection's name and the URL, never the password).
+(:func:`ask_password`), connects in a worker before a document is made (a wrong password is
+then said where the user is, not in a half-open document) and hands that open database to the
+document, focuses the document of a connection that is open already, remembers recent
+connections, and writes and restores the open connections of the session (the saved
+connection's name and the URL, never the password). Keyring reads and writes run in workers.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, QTimer
+from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QInputDialog, QLabel, QLineEdit, QWidget
 
 from .workers import run_in_worker
@@ -41,6 +42,24 @@ def ask_password(parent: QWidget, label: str, error: str = "") -> str | None:
     if dialog.exec() != QInputDialog.DialogCode.Accepted:
         return None
     return dialog.textValue()
+
+
+def redact(url: str, mask: str | None = None) -> str:
+    from storage.url_redact import redact as redact_url  # SQLAlchemy only once it is needed
+
+    return redact_url(url, mask)
+
+
+def fetch_password(vault: PasswordVault, key: str, on_done: Callable[[str | None], None]) -> None:
+    from .password_jobs import fetch_password as fetch
+
+    fetch(vault, key, on_done)
+
+
+def keep_password(vault: PasswordVault, key: str, password: str, *, persist: bool) -> None:
+    from .password_jobs import keep_password as keep
+
+    keep(vault, key, password, persist=persist)
 
 
 def is_wrong_password(exc: BaseException) -> bool:
@@ -90,33 +109,31 @@ class Connector(QObject):
         The URL is without its password. Documents opened here are known with their saved
         connection; others opened from a URL (the command line) by their ``server_url``.
         """
-        from storage.connections import redact
-
         entries = []
         for document in self.window.all_documents():
             info = self._open.get(document)
             if info is None and getattr(document, "server_url", None):
                 info = {"name": getattr(document, "connection_name", None) or "",
-                        "url": redact(document.server_url), "id": ""}
+                        "url": redact(document.server_url, mask=None), "id": ""}
             if info is not None:
                 entries.append((document, info))
         self._open = dict(entries)
         return entries
 
     def find(self, url: str) -> Document | None:
-        from storage.connections import redact
-
-        key = redact(url)
+        key = redact(url, mask=None)
         return next((d for d, info in self.open_documents() if info["url"] == key), None)
 
     # -- opening -----------------------------------------------------------------------------
     def open(self, connection: Connection, password: str | None = None, *,
              ask: bool = True, on_error: Callable[[BaseException], None] | None = None,
              on_opened: Callable[[Any], None] | None = None) -> bool:
-        """Open ``connection``; False when nothing will happen (cancelled, already open).
+        """Open ``connection``; False when nothing will happen (already open or opening).
 
-        Without ``password`` one is taken from memory or the keyring, or asked for when the
-        connection had one (``ask``). Failures go to ``on_error``, else to the notice bar.
+        Without ``password`` one is taken from memory or the keyring (in a worker), or asked
+        for when the connection had one (``ask``). The connection is checked in a worker and the
+        document takes over the database it opened: one connection per open. Failures go to
+        ``on_error`` (the dialog), else to the notice bar.
         """
         from storage.connections import ConnectionSpecError
 
@@ -134,25 +151,37 @@ class Connector(QObject):
             if on_opened is not None:
                 on_opened(existing)
             return False
+        if url in self._pending:
+            return False
         key = self.password_key(connection)
-        if password is None:
-            password = self.vault.get(key)
+        self._pending[url] = self._entry(connection, url)
+
+        def go(known: str | None) -> None:
+            self._connect(connection, url, password if password is not None else known, key,
+                          ask, on_error, on_opened)
+
+        if password is not None:
+            go(password)
+        else:
+            fetch_password(self.vault, key, go)
+        return True
+
+    def _connect(self, connection: Connection, url: str, password: str | None, key: str,
+                 ask: bool, on_error: Callable[[BaseException], None] | None,
+                 on_opened: Callable[[Any], None] | None) -> None:
         if password is None and connection.needs_password and ask:
             password = ask_password(self.window, connection.name or url)
             if password is None:
+                self._pending.pop(url, None)
                 self._not_connected(connection.name or url)
-                return False
-        if url in self._pending:
-            return False
-        self._pending[url] = self._entry(connection, url)
-        from storage.sql_url import test_connection
+                return
+        from storage.sql_url import open_database_url
 
-        run_in_worker(test_connection, url, password,
-                      on_result=lambda _version: self._on_checked(
-                          connection, url, password, key, on_opened),
+        run_in_worker(open_database_url, url, password,
+                      on_result=lambda database: self._on_checked(
+                          connection, url, password, key, database, on_opened),
                       on_error=lambda exc: self._on_check_failed(
                           exc, connection, url, key, ask, on_error))
-        return True
 
     def _entry(self, connection: Connection, url: str) -> dict[str, str]:
         saved = self.store.get(connection.id) is not None
@@ -165,20 +194,31 @@ class Connector(QObject):
         return connection.to_url()
 
     def _on_checked(self, connection: Connection, url: str, password: str | None, key: str,
-                    on_opened: Callable[[Any], None] | None) -> None:
+                    database: Any, on_opened: Callable[[Any], None] | None) -> None:
         self._pending.pop(url, None)
         if password:
-            self.vault.remember(key, password, persist=connection.save_password)
+            keep_password(self.vault, key, password, persist=connection.save_password)
+        from .sql_open import open_url_document
+
         name = connection.name
         try:
-            document = self.window.open_database_url(url, password=password, name=name or None)
+            document = open_url_document(self.window, url, password, name or None, database)
         except Exception as exc:  # shown to the user, never a traceback
+            database.close()
             self._fail(exc, connection, None)
             return
-        self._open[document] = self._entry(connection, url)
+        self._adopt(document, connection, url)
         self.store.add_recent(url, name)
         if on_opened is not None:
             on_opened(document)
+
+    def _adopt(self, document: Document, connection: Connection, url: str) -> None:
+        """Know ``document`` as ``connection``'s; a password typed into it is remembered."""
+        self._open[document] = self._entry(connection, url)
+        if hasattr(document, "password_listener"):
+            key = self.password_key(connection)
+            document.password_listener = lambda password: keep_password(
+                self.vault, key, password, persist=connection.save_password)
 
     def _on_check_failed(self, exc: BaseException, connection: Connection, url: str, key: str,
                          ask: bool, on_error: Callable[[BaseException], None] | None) -> None:
@@ -206,29 +246,29 @@ class Connector(QObject):
         self.window.notices.show_message(f"Could not connect to {label}: {describe_error(exc)}",
                                          "error")
 
-    def open_recent(self, entry: dict[str, Any]) -> None:
-        """Open a recent or restored connection: the saved one (by id, then name), else the URL.
-
-        A restored entry's view state (the table shown, the splitter) comes back with it.
-        """
+    def connection_for(self, entry: dict[str, Any]) -> Connection | None:
+        """The saved connection of a recent or session entry (by id, then name), else its URL's."""
         connection = (self.store.get(entry.get("id") or "")
                       or (self.store.find(entry["name"]) if entry.get("name") else None))
-        if connection is None:
-            from storage.connections import ConnectionSpecError, from_url
+        if connection is not None:
+            return connection
+        from storage.connections import ConnectionSpecError, from_url
 
-            try:
-                connection, _ = from_url(entry.get("url", ""), name=entry.get("name", ""))
-            except ConnectionSpecError as exc:
-                self.window.notices.show_message(str(exc), "error")
-                return
-        # A URL-only entry may need no password; a refused one is asked for then.
-        view = entry.get("view")
-        self.open(connection, on_opened=(lambda document: document.apply_view_state(view))
-                  if isinstance(view, dict) and view else None)
+        try:
+            return from_url(entry.get("url", ""), name=entry.get("name", ""))[0]
+        except ConnectionSpecError as exc:
+            self.window.notices.show_message(str(exc), "error")
+            return None
+
+    def open_recent(self, entry: dict[str, Any]) -> None:
+        """Open a recent connection (a refused or missing password is asked for)."""
+        connection = self.connection_for(entry)
+        if connection is not None:
+            self.open(connection)
 
     # -- session -----------------------------------------------------------------------------
     def capture(self) -> list[dict[str, Any]]:
-        """The session's connections: open ones, then those still connecting or restoring."""
+        """The session's connections: open ones (connected or not), then those still opening."""
         entries: list[dict[str, Any]] = [
             {**info, "view": document.view_state()} for document, info in self.open_documents()]
         entries += self._pending.values()
@@ -238,22 +278,16 @@ class Connector(QObject):
             unique.setdefault(entry["url"], entry)
         return list(unique.values())
 
-    def restore(self, entries: list) -> None:
-        """Reopen the connections of the last session once the window shows (they may ask)."""
-        self._restoring = [
-            {"name": e.get("name") if isinstance(e.get("name"), str) else "", "url": e["url"],
-             "id": e.get("id") if isinstance(e.get("id"), str) else "",
-             "view": e.get("view") if isinstance(e.get("view"), dict) else {}}
-            for e in entries if isinstance(e, dict) and isinstance(e.get("url"), str)]
-        if self._restoring:
-            QTimer.singleShot(0, self._restore_next)
+    def restore(self, entries: list, placed: Callable[[Document, Any], None] | None = None) -> None:
+        """Reopen the connections of the last session, each as its document at once.
 
-    def _restore_next(self) -> None:
-        while self._restoring:
-            entry = self._restoring[0]
-            self.open_recent(entry)  # may ask for a password (a nested event loop)
-            if self._restoring and self._restoring[0] is entry:
-                self._restoring.pop(0)
+        A server that does not answer leaves its document open saying so, with Reconnect; a
+        missing password is asked for inside the document. ``placed(document, entry)`` puts
+        each document back at its tab position.
+        """
+        from .connect_session import restore_connections
+
+        restore_connections(self, entries, placed)
 
     # -- the dialog and the menu ---------------------------------------------------------------
     def show_dialog(self) -> None:
@@ -262,6 +296,24 @@ class Connector(QObject):
 
         self.dialog = ConnectDialog(self, self.window)
         self.dialog.open()
+
+    def attach_page(self, page) -> None:
+        """The SQLite tab's empty state lists the recent connections; a click opens one."""
+        page.recentConnectionRequested.connect(self.open_recent)
+        page.set_recent_connections(self._recent_entries())
+        def changed(name: str) -> None:
+            if name == "connections.recent":
+                try:
+                    page.set_recent_connections(self._recent_entries())
+                except RuntimeError:  # the window is gone; the settings outlive it
+                    pass
+
+        self.window.settings.subscribe(changed)
+
+    def _recent_entries(self) -> list[dict[str, str]]:
+        # Read straight from the settings: no SQLAlchemy import at launch.
+        return [e for e in self.window.settings["connections.recent"] if isinstance(e, dict)
+                and isinstance(e.get("url"), str) and isinstance(e.get("name", ""), str)]
 
     def fill_recent_menu(self, menu) -> None:
         menu.clear()

@@ -80,6 +80,7 @@ class MainWindow(QMainWindow):
                 page.pathsRequested.connect(self.open_paths)
             if isinstance(page, SqliteTab):
                 page.connectRequested.connect(self.connector.show_dialog)
+                self.connector.attach_page(page)  # recent connections on the empty state
             page.currentDocumentChanged.connect(self._on_document_changed)
             page.documentsChanged.connect(self._on_documents_changed)
         self.tabs.currentChanged.connect(self._on_tab_changed)

@@ -30,16 +30,24 @@ def capture_geometry(window: MainWindow) -> None:
 def capture_documents(window: MainWindow) -> None:
     """Record the open documents, each tab's front document and every view state."""
     settings = window.settings
-    documents = [{"path": d.path, "format": d.format, "tab": page.tab_id}
+    # "order" is each document's place among all tabs: files and connections come back mixed
+    # in the order they were shown.
+    order = {d: i for i, d in enumerate(window.all_documents())}
+    documents = [{"path": d.path, "format": d.format, "tab": page.tab_id, "order": order[d]}
                  for page in window.pages for d in page.all_documents() if d.path]
     # Files still being sniffed belong to the session too (a quick exit must not drop them).
     known = {d["path"] for d in documents}
     documents += [{"path": p, "format": "", "tab": ""} for p in sorted(window._opening)
                   if p not in known]
     settings["session.documents"] = documents
-    settings["session.connections"] = window.connector.capture()
+    connections = window.connector.capture()
+    for document, info in window.connector.open_documents():
+        entry = next((e for e in connections if e["url"] == info["url"]), None)
+        if entry is not None and document in order:
+            entry["order"] = order[document]
+    settings["session.connections"] = connections
     settings["session.active_documents"] = {
-        page.tab_id: page.current_document().path
+        page.tab_id: session_key(page.current_document())
         for page in window.pages if page.current_document() is not None}
     states = dict(settings["session.view_state"])
     for document in window.all_documents():
@@ -102,13 +110,26 @@ def restore(window: MainWindow, extra_paths: list[str]) -> None:
             (paths if _exists(path) else missing).append(path)
     fronts = set(settings["session.active_documents"].values())
     states = settings["session.view_state"]
+    placer = TabOrder(window)
+    if settings["general.restore_session"]:
+        for number, entry in enumerate(settings["session.documents"]):
+            if isinstance(entry, dict) and isinstance(entry.get("path"), str):
+                order = entry.get("order")  # older sessions: the list's own order
+                rank = order if isinstance(order, int) and not isinstance(order, bool) else number
+                placer.ranks.setdefault(os.path.abspath(entry["path"]), rank)
     if paths:
         window.open_paths(paths, activate=False, view_states=states, remember=False)
-        window.documentOpened.connect(lambda doc: _bring_front(window, doc, fronts))
+        window.documentOpened.connect(lambda doc: _bring_front(window, doc, fronts, placer))
+        window.documentOpened.connect(lambda doc: placer.place(doc, placer.ranks.get(doc.path or "")))
     if extra_paths:
         window.open_paths(extra_paths, activate=True, view_states=states)
     if settings["general.restore_session"]:
-        window.connector.restore(settings["session.connections"])
+        def placed(document, entry: dict) -> None:
+            # Entries of older sessions have no order: after the files, as they used to come.
+            _bring_front(window, document, fronts, placer)
+            placer.place(document, entry.get("order", 10_000 + len(placer.rank)))
+
+        window.connector.restore(settings["session.connections"], placed)
     if missing:  # after open_paths, whose own message would hide this one
         names = ", ".join(os.path.basename(p) for p in missing[:5])
         more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
@@ -116,11 +137,51 @@ def restore(window: MainWindow, extra_paths: list[str]) -> None:
             f"{len(missing)} document(s) from the last session no longer exist: {names}{more}")
 
 
-def _bring_front(window: MainWindow, document, fronts: set[str]) -> None:
-    if document.path in fronts:
-        fronts.discard(document.path)
+def session_key(document) -> str | None:
+    """How the session names a document: its path, or ``connection:URL`` (no password)."""
+    if document.path:
+        return document.path
+    url = getattr(document, "server_url", None)
+    if not url:
+        return None
+    from storage.url_redact import redact
+
+    return f"connection:{redact(url, mask=None)}"
+
+
+class TabOrder:
+    """Puts restored documents back in their saved order, whenever each one arrives."""
+
+    def __init__(self, window: MainWindow) -> None:
+        self.window = window
+        self.ranks: dict[str, int] = {}  # path -> saved order
+        self.rank: dict[object, int] = {}  # document -> saved order, once it arrived
+        self.fronts: dict[object, object] = {}  # page -> its restored front document
+
+    def place(self, document, rank: int | None) -> None:
+        if rank is None:
+            return
+        page = next((p for p in self.window.pages if document in p.all_documents()), None)
+        if page is None:
+            return
+        self.rank[document] = rank
+        others = [d for d in page.all_documents() if d is not document]
+        target = sum(1 for d in others if self.rank.get(d, rank + 1) < rank)
+        index = page.documents.indexOf(document)
+        if index != target:
+            page.documents.tabBar().moveTab(index, target)
+        front = self.fronts.get(page)  # each arrival comes to the front: put the saved one back
+        if front is not None and front in page.all_documents():
+            page.set_current_document(front)
+
+
+def _bring_front(window: MainWindow, document, fronts: set[str], placer: TabOrder) -> None:
+    key = session_key(document)
+    if key in fronts:
+        fronts.discard(key)
         page = next(p for p in window.pages if document in p.all_documents())
         page.set_current_document(document)
+        placer.fronts[page] = document
 
 
 def _exists(path: str) -> bool:

@@ -6,11 +6,13 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
-from storage.sql_url import redact
+from storage.url_redact import redact
 
 from .document import Document
 
 if TYPE_CHECKING:
+    from storage.sql_db import Database
+
     from .mainwindow import MainWindow
 
 
@@ -26,7 +28,15 @@ def looks_like_url(text: str) -> bool:
 
 
 def open_url_document(window: MainWindow, url: str, password: str | None = None,
-                      name: str | None = None) -> Document:
+                      name: str | None = None, database: Database | None = None, *,
+                      activate: bool = True) -> Document:
+    """The document of ``url``: the one open already, or a new one in the SQLite tab.
+
+    ``database`` is a connection checked already (by the connection dialog): the document takes
+    it over instead of connecting a second time. It is closed when it is not needed.
+    """
+    from storage.sql_db import ServerDatabase
+
     from .sqlite_document import SqliteDocument
 
     page = window.page_for_format("sqlite")
@@ -35,12 +45,19 @@ def open_url_document(window: MainWindow, url: str, password: str | None = None,
         if getattr(document, "server_url", None) and redact(document.server_url) == wanted \
                 and (name is None or document.connection_name == name):
             window.activate_document(document)
+            if database is not None:
+                database.close()
             return document
+    if not isinstance(database, ServerDatabase) and database is not None:
+        database.close()  # a SQLite file: opened by path, with the file's own rules
+        database = None
     if url.startswith("sqlite:"):
         path = sa.make_url(url).database or ""
         window.open_paths([path])
         return window.find_document(path) or page.current_document()  # type: ignore[return-value]
-    document = SqliteDocument(None, "sqlite", page, url=url, password=password, name=name)
+    document = SqliteDocument(None, "sqlite", page, url=url, password=password, name=name,
+                              database=database)
     window.adopt_document(page, document)
-    window.activate_document(document)
+    if activate:
+        window.activate_document(document)
     return document

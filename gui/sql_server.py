@@ -8,6 +8,7 @@ marked) with Retry and Discard. The worker bodies at the end touch no widget.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import Qt, Slot
@@ -17,8 +18,9 @@ from storage.errors import KnownError
 from storage.sql_db import Database, ServerDatabase
 from storage.sql_errors import ConnectionLost, WrongPassword
 from storage.sql_query import quote
-from storage.sql_url import label_of, open_database_url, parse_url, redact
+from storage.sql_url import label_of, open_database_url, parse_url
 from storage.sqlite_db import Interrupted, Table
+from storage.url_redact import redact
 
 from .sqlite_tasks import count_tables, esc
 
@@ -35,6 +37,9 @@ class ServerMixin:
         self.connection_name = name
         self.server_db: ServerDatabase | None = database
         self.pending_edits: list[Any] = []  # EditCell commands whose write failed
+        # Told a password typed into the document once the server took it (the window's
+        # connector remembers it for the run, and in the keyring when the connection says so).
+        self.password_listener: Callable[[str], None] | None = None
 
     @property
     def is_server(self) -> bool:
@@ -211,10 +216,33 @@ class ServerMixin:
 
     @Slot()
     def _on_password_given(self) -> None:
-        self._password = self.password_edit.text()
+        """Check the typed password in a worker; the database it opened is the document's then."""
+        password = self.password_edit.text()
         self.password_form.setVisible(False)
-        self.server_db = None
+        self.status.setText(f"Connecting to {esc(self.title())}…")
+        generation = self._open_generation
+        self._start(open_database_url, self.server_url, password,
+                    on_result=lambda db: self._on_password_taken(generation, password, db),
+                    on_error=lambda e: self._on_open_failed(generation, e))
+
+    def _on_password_taken(self, generation: int, password: str, database: ServerDatabase) -> None:
+        if generation != self._open_generation:
+            database.close()
+            return
+        old, self.server_db = self.server_db, database
+        if old is not None:
+            old.close()
+        self._password = password
+        if self.password_listener is not None:
+            self.password_listener(password)
         self.open_database()
+
+    def show_connect_failed(self, message: str) -> None:
+        """The server could not be reached (at launch, say): say so and offer Reconnect; the
+        document stays open, and in the session, until the user closes it."""
+        self.status.setText(f"<b>Could not connect to {esc(self.title())}</b><br>{esc(message)}")
+        self.retry_open.setText("Reconnect")
+        self.retry_open.setVisible(True)
 
 
 # -- worker bodies -------------------------------------------------------------------------------

@@ -245,7 +245,7 @@ class SqliteDocument(SchemaEditMixin, LiveRefreshMixin, SchemaTreeMixin, BrowseM
         if isinstance(exc, WrongPassword):
             self._ask_password(exc)
         elif self.is_server:
-            self.retry_open.setVisible(True)
+            self.show_connect_failed(message)
         self.mark_loaded()
 
     def _on_opened(self, generation: int, result: dict[str, Any]) -> None:

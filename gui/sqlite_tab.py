@@ -1,9 +1,10 @@
 """SQLite tab: any SQLite database, browsed lazily, sorted and filtered in SQL, edited with undo."""
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QPushButton
+from PySide6.QtWidgets import QLabel, QPushButton
 
 from gui.document import Document
+from gui.empty_state import _text
 from gui.tab_page import TabPage
 
 
@@ -19,6 +20,7 @@ class SqliteTab(TabPage):
     icon_name = "x-office-spreadsheet"
 
     connectRequested = Signal()  # "Connect to Database…" on the empty state
+    recentConnectionRequested = Signal(dict)  # a recent connection clicked: {name, url}
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -30,6 +32,28 @@ class SqliteTab(TabPage):
         layout = self.empty.layout()
         layout.insertWidget(layout.indexOf(self.empty.open_button) + 1, self.connect_button, 0,
                             Qt.AlignmentFlag.AlignHCenter)
+        # Recent connections under the recent files, one click each (DBeaver's start page).
+        self.connections_label = QLabel(self.empty)
+        self.connections_label.setObjectName("recentConnections")
+        self.connections_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.connections_label.setTextFormat(Qt.TextFormat.RichText)
+        self.connections_label.linkActivated.connect(self._on_connection_link)
+        layout.insertWidget(layout.indexOf(self.empty.recent_label) + 1, self.connections_label)
+        self._recent_connections: list[dict] = []
+
+    def set_recent_connections(self, entries: list[dict]) -> None:
+        """Show up to five recent connections ({name, url} without password) as links."""
+        self._recent_connections = entries[:5]
+        links = "<br>".join(
+            f"<a href='connection:{i}'>{_text(e.get('name') or e['url'])}</a>"
+            + (f" <span style='color:gray'>{_text(e['url'])}</span>" if e.get("name") else "")
+            for i, e in enumerate(self._recent_connections))
+        self.connections_label.setText(f"<b>Recent connections</b><br>{links}" if links else "")
+
+    def _on_connection_link(self, link: str) -> None:
+        index = int(link.split(":", 1)[1])
+        if 0 <= index < len(self._recent_connections):
+            self.recentConnectionRequested.emit(dict(self._recent_connections[index]))
 
     def create_document(self, path: str, fmt: str) -> Document:
         from gui.sqlite_document import SqliteDocument  # imported on first use: keeps launch quick

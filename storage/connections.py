@@ -20,13 +20,12 @@ from sqlalchemy.exc import ArgumentError
 
 from .errors import KnownError
 from .settings import Settings
+from .url_redact import SECRET_OPTIONS, redact
 
 KINDS = ("sqlite", "postgresql", "url")  # SQLite file, PostgreSQL fields, free-form URL
 DEFAULT_DRIVER = "postgresql+psycopg"
 DEFAULT_PORT = 5432
 MAX_RECENT = 10
-# Query options that carry a secret; they never reach the settings file either.
-SECRET_OPTIONS = frozenset({"password", "passwd", "pwd", "sslpassword"})
 
 
 class ConnectionSpecError(KnownError):
@@ -42,7 +41,7 @@ def split_password(url: str) -> tuple[str, str | None]:
         parsed = make_url(url.strip())
     except (ArgumentError, ValueError) as exc:
         raise ConnectionSpecError(
-            f"'{_rough_redact(url)}' is not a database URL ({exc}). It looks like "
+            f"'{redact(url, mask=None)}' is not a database URL ({exc}). It looks like "
             "dialect+driver://user@host:port/database, for example "
             "postgresql+psycopg://me@localhost/records.") from None
     password = parsed.password
@@ -50,25 +49,7 @@ def split_password(url: str) -> tuple[str, str | None]:
     if password is None and secrets:
         first = next(iter(secrets.values()))
         password = first if isinstance(first, str) else first[0]
-    clean = parsed._replace(password=None).difference_update_query(secrets)
-    return clean.render_as_string(hide_password=False), password
-
-
-def redact(url: str) -> str:
-    """The URL without any password, for labels and messages (never raises)."""
-    try:
-        return split_password(url)[0]
-    except ConnectionSpecError:
-        return _rough_redact(url)
-
-
-def _rough_redact(url: str) -> str:
-    """For text SQLAlchemy cannot parse: drop what sits between the user's ':' and the '@'."""
-    head, sep, rest = url.partition("//")
-    if sep and "@" in rest:
-        userinfo, _, host = rest.rpartition("@")
-        return f"{head}//{userinfo.split(':', 1)[0]}@{host}"
-    return url
+    return redact(parsed, mask=None), password
 
 
 @dataclass
@@ -114,7 +95,7 @@ class Connection:
         data["options"] = {k: v for k, v in self.options.items()
                            if k.lower() not in SECRET_OPTIONS}
         if self.url.strip():
-            data["url"] = redact(self.url)  # a password typed into the URL never leaves memory
+            data["url"] = redact(self.url, mask=None)  # a password typed into the URL never leaves memory
         return data
 
     @classmethod
@@ -215,7 +196,7 @@ class ConnectionStore:
 
     # -- recent connections: {name, url} without passwords -------------------------------------
     def add_recent(self, url: str, name: str = "") -> None:
-        entry = {"name": name, "url": redact(url)}
+        entry = {"name": name, "url": redact(url, mask=None)}
         recent = [entry, *(e for e in self.recent() if e["url"] != entry["url"])]
         self.settings[self.RECENT] = recent[:MAX_RECENT]
 

@@ -42,6 +42,7 @@ class PasswordVault:
     def __init__(self, backend: KeyringBackend | None = None) -> None:
         self._backend = backend
         self._memory: dict[str, str] = {}
+        self._versions: dict[str, int] = {}  # bumped by each remember/forget of a key
 
     @property
     def backend(self) -> KeyringBackend:
@@ -55,15 +56,8 @@ class PasswordVault:
         """The password for ``key`` from memory or the keyring, None when neither has one."""
         if key in self._memory:
             return self._memory[key]
-        if not self.has_keyring:
-            return None
-        try:
-            password = self.backend.get_password(SERVICE, key)
-        except (KeyringError, OSError, RuntimeError) as exc:
-            log.warning("keyring read failed: %s", exc)
-            return None
-        if password is not None:
-            self._memory[key] = password
+        password = self.lookup(key)
+        self.cache(key, password)
         return password
 
     def remember(self, key: str, password: str, *, persist: bool = False) -> bool:
@@ -72,7 +66,52 @@ class PasswordVault:
         Returns True when it went into the keyring.
         """
         self._memory[key] = password
-        if not persist or not self.has_keyring:
+        self._versions[key] = self.version(key) + 1
+        return self.store(key, password) if persist else False
+
+    def forget(self, key: str, *, keyring_too: bool = False) -> None:
+        """Drop the remembered password (after a wrong password; or for good on delete)."""
+        self._memory.pop(key, None)
+        self._versions[key] = self.version(key) + 1
+        if keyring_too:
+            self.unstore(key)  # nothing stored, or the keyring is locked: nothing more to do
+
+    # -- split in two for a GUI: memory on its thread, the (maybe slow) keyring in a worker --------
+    def cached(self, key: str) -> str | None:
+        """The password remembered this run; never touches the keyring."""
+        return self._memory.get(key)
+
+    def is_cached(self, key: str) -> bool:
+        return key in self._memory
+
+    def version(self, key: str) -> int:
+        """Changes whenever ``key`` is remembered or forgotten: a keyring answer read before
+        that is stale."""
+        return self._versions.get(key, 0)
+
+    def cache(self, key: str, password: str | None, version: int | None = None) -> bool:
+        """Keep a password read from the keyring, unless one was typed or forgotten since
+        ``version``; True when it was kept."""
+        if password is None or key in self._memory:
+            return False
+        if version is not None and version != self.version(key):
+            return False
+        self._memory[key] = password
+        return True
+
+    def lookup(self, key: str) -> str | None:
+        """The keyring's password for ``key`` (blocking: call it from a worker); memory untouched."""
+        if not self.has_keyring:
+            return None
+        try:
+            return self.backend.get_password(SERVICE, key)
+        except (KeyringError, OSError, RuntimeError) as exc:
+            log.warning("keyring read failed: %s", exc)
+            return None
+
+    def store(self, key: str, password: str) -> bool:
+        """Write ``password`` to the keyring only (blocking); True when it went there."""
+        if not self.has_keyring:
             return False
         try:
             self.backend.set_password(SERVICE, key, password)
@@ -81,14 +120,13 @@ class PasswordVault:
             return False
         return True
 
-    def forget(self, key: str, *, keyring_too: bool = False) -> None:
-        """Drop the remembered password (after a wrong password; or for good on delete)."""
-        self._memory.pop(key, None)
-        if keyring_too and self.has_keyring:
+    def unstore(self, key: str) -> None:
+        """Remove ``key`` from the keyring only (blocking); nothing stored is not an error."""
+        if self.has_keyring:
             try:
                 self.backend.delete_password(SERVICE, key)
             except (PasswordDeleteError, KeyringError, OSError, RuntimeError):
-                pass  # nothing stored, or the keyring is locked: nothing more to do
+                pass
 
     def in_keyring(self, key: str) -> bool:
         if not self.has_keyring:

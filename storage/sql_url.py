@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from .sql_db import CONNECT_TIMEOUT, ServerDatabase, SqliteDatabase
 from .sql_errors import DriverMissing, MalformedUrl
 from .sqlite_db import check_header
+from .url_redact import redact
 
 # The pip package of each DB-API driver SQLAlchemy knows by name.
 DRIVER_PACKAGES = {
@@ -34,16 +35,6 @@ DIALECT_PACKAGES = {"duckdb": "duckdb-engine", "snowflake": "snowflake-sqlalchem
                     "clickhouse": "clickhouse-sqlalchemy", "cockroachdb": "sqlalchemy-cockroachdb",
                     "redshift": "sqlalchemy-redshift", "bigquery": "sqlalchemy-bigquery",
                     "trino": "trino[sqlalchemy]"}
-
-
-def redact(url: str | sa.URL) -> str:
-    """The URL with its password replaced by ``***`` (for titles, logs and messages)."""
-    try:
-        parsed = url if isinstance(url, sa.URL) else sa.make_url(url)
-    except Exception:
-        text = str(url)
-        return text.split("@", 1)[-1] if "@" in text else text
-    return parsed.render_as_string(hide_password=True)
 
 
 def label_of(url: sa.URL) -> str:

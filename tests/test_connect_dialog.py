@@ -159,19 +159,20 @@ def test_with_a_keyring_the_password_goes_there(qtbot, tmp_path: Path, pg_url: s
     window = launch(qtbot, settings_dir)
     dialog = open_dialog(qtbot, window)
     form = dialog.form
-    assert form.save_password.isVisible() and not form.password_note.isVisible()
+    qtbot.waitUntil(lambda: form.save_password.isVisible() and form.save_password.isEnabled())
+    assert not form.password_note.isVisible()
     form.name.setText("Keyed")
     type_url(qtbot, dialog, pg_url)
     form.save_password.setChecked(True)
     qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
     saved = window.connector.store.find("Keyed")
-    assert backend.items == {(SERVICE, saved.password_key()): password}
+    qtbot.waitUntil(lambda: backend.items == {(SERVICE, saved.password_key()): password})
     window.save_settings()
     assert password.encode() not in (settings_dir / "settings.json").read_bytes()
     # Unticking removes it from the keyring.
     form.save_password.setChecked(False)
     qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
-    assert backend.items == {}
+    qtbot.waitUntil(lambda: backend.items == {})
 
 
 def test_the_sqlite_tab_offers_to_connect_when_empty(qtbot, tmp_path: Path) -> None:

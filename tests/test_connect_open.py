@@ -119,7 +119,8 @@ def _save(window, url: str, name: str, *, save_password: bool = False) -> Connec
     return saved
 
 
-def test_session_restore_asks_for_the_password_once(qtbot, tmp_path: Path, pg_url: str) -> None:
+def test_session_restore_asks_for_the_password_in_the_document_once(qtbot, tmp_path: Path,
+                                                                    pg_url: str) -> None:
     settings_dir = tmp_path / "settings"
     password = make_url(pg_url).password
     window = launch(qtbot, settings_dir)
@@ -133,17 +134,26 @@ def test_session_restore_asks_for_the_password_once(qtbot, tmp_path: Path, pg_ur
     assert (entry["name"], entry["url"], entry["id"]) == (
         "Team records", without_password(pg_url), saved.id)
 
-    prompts = PasswordPrompts(["not it", password])  # a wrong one first: asked again, said why
+    # No modal prompt at launch: the document comes back and asks for the password in place.
+    prompts = PasswordPrompts([])
     again = launch(qtbot, settings_dir)
     [document] = wait_server_documents(qtbot, again, 1)
-    assert len(prompts.texts) == 2
-    assert "Team records" in prompts.texts[0]
-    assert "refused the password" in prompts.texts[1]
+    assert document.title() == "Team records"
+    qtbot.waitUntil(lambda: document.password_form.isVisible(), timeout=20_000)
+    document.password_edit.setText("not it")  # a wrong one first: asked again, said why
+    document.password_button.click()
+    qtbot.waitUntil(lambda: document.password_form.isVisible()
+                    and "refused the password" in document.status.text(), timeout=20_000)
+    document.password_edit.setText(password)
+    document.password_button.click()
+    qtbot.waitUntil(lambda: document.stack.currentIndex() == 1, timeout=20_000)
+    assert prompts.texts == []
     # Asked once per run: opening it again after closing needs no prompt.
     again.close_document(document)
     assert again.connector.vault.get(saved.password_key()) == password
     again.connector.open_recent({"name": "Team records", "url": without_password(pg_url)})
     wait_server_documents(qtbot, again, 1)
+    assert prompts.texts == []
 
 
 def test_session_restore_takes_the_password_from_the_keyring(qtbot, tmp_path: Path,
@@ -169,7 +179,7 @@ def test_session_restore_takes_the_password_from_the_keyring(qtbot, tmp_path: Pa
     qtbot.waitUntil(lambda: document.table is not None and document.table.name == "second")
 
 
-def test_a_connection_that_cannot_come_back_is_said(qtbot, tmp_path: Path) -> None:
+def test_a_connection_that_cannot_come_back_stays_with_reconnect(qtbot, tmp_path: Path) -> None:
     settings_dir = tmp_path / "settings"
     window = launch(qtbot, settings_dir)
     close_window(qtbot, window)
@@ -179,11 +189,13 @@ def test_a_connection_that_cannot_come_back_is_said(qtbot, tmp_path: Path) -> No
     data["state"]["session.connections"] = [{"name": "", "url": gone}]
     path.write_text(json.dumps(data))
     again = launch(qtbot, settings_dir)
-    qtbot.waitUntil(lambda: any("Cannot reach the server" in m for m in again.notices.messages()),
-                    timeout=20_000)
-    [message] = again.notices.messages()
-    assert message.startswith(f"Could not connect to {gone}")
-    assert server_documents(again) == []
+    [document] = wait_server_documents(qtbot, again, 1)
+    assert "Could not connect" in document.status.text()
+    assert "Cannot reach the server" in document.status.text()
+    assert document.retry_open.text() == "Reconnect" and document.retry_open.isVisibleTo(document)
+    close_window(qtbot, again)
+    [entry] = json.loads(path.read_text())["state"]["session.connections"]
+    assert entry["url"] == gone  # kept until the user closes it
 
 
 def test_cancelling_the_password_prompt_leaves_it_closed(qtbot, tmp_path: Path,
@@ -192,7 +204,7 @@ def test_cancelling_the_password_prompt_leaves_it_closed(qtbot, tmp_path: Path,
     saved = _save(window, pg_url, "Asked")
     window.connector.vault.forget(saved.password_key())
     prompts = PasswordPrompts([None])
-    assert not window.connector.open(saved)
-    assert len(prompts.texts) == 1
-    assert "Not connected to Asked" in window.statusBar().currentMessage()
+    window.connector.open(saved)
+    qtbot.waitUntil(lambda: len(prompts.texts) == 1)
+    qtbot.waitUntil(lambda: "Not connected to Asked" in window.statusBar().currentMessage())
     assert server_documents(window) == []

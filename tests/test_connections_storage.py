@@ -8,16 +8,10 @@ import keyring
 import pytest
 from keyring.backends import fail, null
 
-from storage.connections import (
-    Connection,
-    ConnectionSpecError,
-    ConnectionStore,
-    from_url,
-    redact,
-    split_password,
-)
+from storage.connections import Connection, ConnectionSpecError, ConnectionStore, from_url, split_password
 from storage.passwords import SERVICE, PasswordVault, keyring_usable
 from storage.settings import Settings
+from storage.url_redact import redact
 from tests.connect_helpers import MemoryKeyring
 
 SECRET = "s3cr3t-Pässword"
@@ -76,8 +70,12 @@ def test_a_password_typed_into_the_url_never_reaches_the_settings_file(tmp_path:
 def test_split_password_and_redact() -> None:
     assert split_password("postgresql://u:p%40ss@h/d") == ("postgresql://u@h/d", "p@ss")
     assert split_password("postgresql://h/d?password=x&a=b") == ("postgresql://h/d?a=b", "x")
-    assert redact("postgresql://u:pw@h/d") == "postgresql://u@h/d"
-    assert "pw" not in redact("not a url://u:pw@h")
+    assert redact("postgresql://u:pw@h/d", mask=None) == "postgresql://u@h/d"
+    assert redact("postgresql://u:pw@h/d") == "postgresql://u:***@h/d"
+    assert redact("postgresql://h/d?a=b&password=x") == "postgresql://h/d?a=b&password=***"
+    assert redact("postgresql://h/d?a=b&password=x", mask=None) == "postgresql://h/d?a=b"
+    assert "pw" not in redact("not a url://u:pw@h", mask=None)
+    assert redact("not a url://u:pw@h") == "not a url://u:***@h"
     with pytest.raises(ConnectionSpecError, match="not a database URL"):
         split_password("just words")
 
