@@ -17,7 +17,7 @@ from storage.errors import KnownError
 from storage.sql_db import Database, ServerDatabase
 from storage.sql_errors import ConnectionLost, StatementTimeout, WrongPassword
 from storage.sql_estimate import SLOW_COUNT, RowEstimate, has_estimates, query_estimate, table_estimate
-from storage.sql_query import quote
+from storage.sql_query import quote_table
 from storage.sql_url import label_of, open_database_url, parse_url, redact
 from storage.sqlite_db import Interrupted, Table
 
@@ -273,10 +273,8 @@ def count_server_tables(db: Database, tables: list[Table], cap: int | None,
         for table in tables:
             if cancel():
                 break
-            name = quote(table.name, db.dialect)
-            if table.schema:
-                name = f"{quote(table.schema, db.dialect)}.{name}"
-            inner = f"SELECT 1 FROM {name}" + (f" LIMIT {cap + 1}" if cap is not None else "")
+            inner = f"SELECT 1 FROM {quote_table(table.name, table.schema, db.dialect)}"
+            inner += f" LIMIT {cap + 1}" if cap is not None else ""
             try:
                 rows = estimate(table) if cap is None else None  # a table this big: slow to count
                 if rows is not None and rows >= SLOW_COUNT:

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import bindparam, text
 from sqlalchemy.engine import Dialect
 
-from .sql_query import compiled, quote
+from .sql_query import compiled, quote_table
 
 SLOW_COUNT = 1_000_000  # a table estimated this big is not counted exactly for the schema tree
 
@@ -40,8 +40,7 @@ def has_estimates(dialect: Dialect | None) -> bool:
 def table_estimate(conn: Any, dialect: Dialect, name: str, schema: str | None = None) -> int | None:
     """``pg_class.reltuples`` of a table or materialized view; None when the server has no
     statistics for it yet (never vacuumed or analyzed: PostgreSQL 14+ says -1) or no such table."""
-    qualified = quote(name, dialect) if not schema else f"{quote(schema, dialect)}.{quote(name, dialect)}"
-    sql, params = compiled(_RELTUPLES.bindparams(name=qualified), dialect)
+    sql, params = compiled(_RELTUPLES.bindparams(name=quote_table(name, schema, dialect)), dialect)
     row = conn.execute(sql, params).fetchone()
     if row is None or row[0] is None or int(row[0]) < 0:
         return None

@@ -84,6 +84,11 @@ def quote(name: str, dialect: Dialect | None = None) -> str:
     return (dialect or _DIALECT).identifier_preparer.quote(name)
 
 
+def quote_table(name: str, schema: str | None = None, dialect: Dialect | None = None) -> str:
+    """A table's name quoted by the dialect, after its quoted schema when it has one."""
+    return f"{quote(schema, dialect)}.{quote(name, dialect)}" if schema else quote(name, dialect)
+
+
 def is_sqlite(dialect: Dialect | None) -> bool:
     return dialect is None or dialect.name == "sqlite"
 
