@@ -6,7 +6,6 @@ locked file (tests/test_sqlite_gui.py) keeps an edit pending with Retry and Disc
 from __future__ import annotations
 
 import sqlite3
-import uuid
 from pathlib import Path
 
 import pytest
@@ -14,7 +13,7 @@ import pytest
 from storage.errors import KnownError
 from storage.sql_errors import ConnectionLost, PermissionDenied, ServerUnreachable, worth_retrying
 from storage.sqlite_db import LockedError
-from tests import pg_server
+from tests.test_sql_pg_failures import login_role
 from tests.test_sql_pg_gui import open_pg, run, scalar, wait_cell, wait_total
 from tests.test_sqlite_gui import open_document, wait_rows
 
@@ -103,12 +102,8 @@ def test_a_malformed_value_fails_at_once_on_a_server(qtbot, pg_url: str) -> None
 
 
 def test_permission_denied_on_update_fails_at_once(qtbot, pg_url: str) -> None:
-    role = f"r_{uuid.uuid4().hex[:8]}"
-    run(pg_url, f"CREATE ROLE {role} LOGIN PASSWORD 'pw'")
-    try:
-        run(pg_url, "CREATE TABLE ro (id int PRIMARY KEY, v text); INSERT INTO ro VALUES (1, 'kept'); "
-                    f"GRANT SELECT ON ro TO {role}")
-        url = pg_url.replace(f"{pg_server.USER}:{pg_server.PASSWORD}", f"{role}:pw")
+    with login_role(pg_url, "CREATE TABLE ro (id int PRIMARY KEY, v text); "
+                            "INSERT INTO ro VALUES (1, 'kept'); GRANT SELECT ON ro TO {role}") as url:
         document = open_pg(qtbot, url)
         wait_total(qtbot, document, 1)
         assert wait_cell(qtbot, document, 0, 1) == "kept"
@@ -117,9 +112,6 @@ def test_permission_denied_on_update_fails_at_once(qtbot, pg_url: str) -> None:
         assert "GRANT" in document.message.text()
         document.close_document()
         assert scalar(pg_url, "SELECT v FROM ro") == "kept"
-    finally:
-        run(pg_url, f"DROP OWNED BY {role}")
-        run(pg_url, f"DROP ROLE {role}")
 
 
 def test_which_failures_are_worth_retrying() -> None:
