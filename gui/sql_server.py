@@ -16,8 +16,9 @@ from PySide6.QtWidgets import QDoubleSpinBox, QFrame, QHBoxLayout, QLabel, QLine
 
 from storage.errors import KnownError
 from storage.sql_db import Database, ServerDatabase
-from storage.sql_errors import ConnectionLost, WrongPassword
-from storage.sql_query import quote
+from storage.sql_errors import ConnectionLost, StatementTimeout, WrongPassword
+from storage.sql_estimate import SLOW_COUNT, RowEstimate, has_estimates, query_estimate, table_estimate
+from storage.sql_query import quote_table
 from storage.sql_url import label_of, open_database_url, parse_url
 from storage.sqlite_db import Interrupted, Table
 from storage.url_redact import redact
@@ -160,6 +161,27 @@ class ServerMixin:
             return True
         return False
 
+    def estimate_instead(self, generation: int, pager: Any, error: BaseException) -> bool:
+        """The grid's count ran past the statement timeout: ask PostgreSQL for its estimate."""
+        if not (isinstance(error, StatementTimeout) and self.counter is not None and self.database
+                and has_estimates(self.database.dialect)):
+            return False
+        self.rows_label.setText("Rows: estimating…")
+        self._start(estimate_rows, self.counter, pager,
+                    on_result=lambda rows: self._on_estimate(generation, rows),
+                    on_error=lambda _e: self._on_estimate(generation, None))
+        return True
+
+    def _on_estimate(self, generation: int, rows: int | None) -> None:
+        if generation != self._generation:
+            return
+        if rows is None:
+            self.rows_label.setText("Rows: ?")
+            return
+        self.rows_label.setText(f"≈ {rows:,} row{'s' if rows != 1 else ''} (estimate)")
+        self.rows_label.setToolTip("Counting exactly ran past the statement timeout; this is "
+                                   "PostgreSQL's own estimate (table statistics, or the query plan).")
+
     @Slot()
     def reconnect(self) -> None:
         """Open the connection again (new readers, schema re-read); the table shown stays."""
@@ -261,22 +283,37 @@ def open_server(url: str, password: str | None, database: ServerDatabase | None)
 
 
 def count_server_tables(db: Database, tables: list[Table], cap: int | None,
-                        cancel) -> dict[str, int | str]:
-    """Worker body: row counts of server tables (capped, or exact) on a connection of its own."""
-    counts: dict[str, int | str] = {}
+                        cancel) -> dict[str, int | str | RowEstimate]:
+    """Worker body: row counts of server tables (capped, or exact) on a connection of its own.
+
+    On PostgreSQL a table whose statistics say it is big, or whose count runs past the statement
+    timeout, gets the server's estimate instead of an exact count."""
+    counts: dict[str, int | str | RowEstimate] = {}
+    estimates = has_estimates(db.dialect)
     reader = db.reader()
+
+    def estimate(table: Table) -> int | None:
+        if not estimates:
+            return None
+        return reader.run(lambda conn: table_estimate(conn, db.dialect, table.name, table.schema))
+
     try:
         for table in tables:
             if cancel():
                 break
-            name = quote(table.name, db.dialect)
-            if table.schema:
-                name = f"{quote(table.schema, db.dialect)}.{name}"
-            inner = f"SELECT 1 FROM {name}" + (f" LIMIT {cap + 1}" if cap is not None else "")
+            inner = f"SELECT 1 FROM {quote_table(table.name, table.schema, db.dialect)}"
+            inner += f" LIMIT {cap + 1}" if cap is not None else ""
             try:
+                rows = estimate(table) if cap is None else None  # a table this big: slow to count
+                if rows is not None and rows >= SLOW_COUNT:
+                    counts[table.qualified] = RowEstimate(rows)
+                    continue
                 sql = f"SELECT count(*) FROM ({inner}) AS counted"
                 counts[table.qualified] = int(reader.run(
                     lambda conn, sql=sql: conn.execute(sql).fetchone()[0]))
+            except StatementTimeout as exc:
+                rows = estimate(table)
+                counts[table.qualified] = RowEstimate(rows) if rows is not None else f"error: {exc}"
             except Interrupted:
                 break
             except ConnectionLost:
@@ -286,3 +323,8 @@ def count_server_tables(db: Database, tables: list[Table], cap: int | None,
     finally:
         reader.close()
     return counts
+
+
+def estimate_rows(counter: Any, pager: Any) -> int | None:
+    """Worker body: PostgreSQL's estimate of the rows of the grid's query."""
+    return counter.run(lambda conn: query_estimate(conn, pager.query))

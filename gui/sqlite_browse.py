@@ -164,6 +164,7 @@ class BrowseMixin:
             order = Qt.SortOrder.DescendingOrder if self.sort[0].descending else Qt.SortOrder.AscendingOrder
             self.grid.horizontalHeader().setSortIndicator(primary, order)
         self.rows_label.setText("Counting rows…")
+        self.rows_label.setToolTip("")
         notes = []
         if len(table.columns) > MAX_GRID_COLUMNS:
             notes.append(f"showing the first {MAX_GRID_COLUMNS:,} of {len(table.columns):,} columns")
@@ -193,6 +194,10 @@ class BrowseMixin:
 
         def failed(exc: BaseException) -> None:
             self._grid_counts -= 1
+            if generation == self._generation and self.estimate_instead(generation, pager, exc):
+                self._busy_timer.stop()
+                self.busy.setVisible(False)
+                return
             self._on_count_failed(generation, exc)
 
         self._start(count_query, self.counter, pager, cap, on_result=counted, on_error=failed)

@@ -1,9 +1,11 @@
 """Undo commands of the SQL tab: each redo/undo is one short write through storage.sqlite_edit.
 
-A command whose write fails stays visible: the cell keeps the typed value, marked, with the
-reason in its tooltip and in the document's message bar, and the document keeps it as a pending
-edit (Retry, Discard); the command is made obsolete so the stack never claims an edit that is not
-in the database. Writes go to the document's :class:`storage.sql_db.Database` (a file or a server).
+A command whose write the database refuses (a constraint, a malformed value, no permission)
+fails at once: the reason in the message bar, the cell back to the stored value. A write that may
+succeed later (the connection was lost, the file was locked) stays visible: the cell keeps the
+typed value, marked, with the reason in its tooltip, and the document keeps it as a pending edit
+(Retry, Discard). Either way the command is made obsolete so the stack never claims an edit that
+is not in the database. Writes go to the document's :class:`storage.sql_db.Database` (a file or a server).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtGui import QUndoCommand
 
 from storage.errors import KnownError
+from storage.sql_errors import worth_retrying
 from storage.sqlite_edit import delete_row, insert_row, read_row, update_cell
 
 if TYPE_CHECKING:
@@ -41,9 +44,12 @@ class EditCell(QUndoCommand):
             update_cell(self.document.database, self.table, self.key, self.name, value, schema=self.schema)
         except KnownError as exc:
             self.error, self.error_obj = str(exc), exc
-            self.document.edit_failed(self.row, self.column, value, str(exc))
-            if value is self.new:  # a failed undo leaves the database holding the new value
-                self.document.edit_pending(self)
+            if not worth_retrying(exc):  # refused: said, and the cell shows what the database holds
+                self.document.edit_refused(self.row, self.column, str(exc))
+            else:
+                self.document.edit_failed(self.row, self.column, value, str(exc))
+                if value is self.new:  # a failed undo leaves the database holding the new value
+                    self.document.edit_pending(self)
             self.setObsolete(True)
             return
         model.set_cached_value(self.row, self.column, value)

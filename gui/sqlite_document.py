@@ -28,34 +28,33 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from storage.errors import KnownError
-from storage.sql_db import Database, ServerDatabase, SqliteDatabase
-from storage.sql_errors import WrongPassword
+from storage.sql_db import Database, ServerDatabase
 from storage.sql_query import Filter, SortKey
-from storage.sqlite_db import COUNT_CAP, Reader, Schema, Table
+from storage.sqlite_db import Reader, Schema, Table
 
 from .document import Document
 from .sql_execute import ExecuteMixin
 from .sql_fk import FkMixin
 from .sql_fk_record import FkRecordMixin
 from .sql_schema_edit import SchemaEditMixin
-from .sql_server import ServerMixin, open_server
+from .sql_server import ServerMixin
 from .sql_tools import ToolsMixin
 from .sqlite_browse import BrowseMixin
 from .sqlite_editing import EditingMixin
-from .sqlite_open_choice import MODES, OpenChoiceBar
+from .sqlite_open_choice import OpenChoiceBar
+from .sqlite_opening import OpeningMixin
 from .sqlite_record import RecordMixin
 from .sqlite_refresh import LiveRefreshMixin
 from .sqlite_schema import SchemaTreeMixin
-from .sqlite_tasks import esc, is_empty_database, live_tasks, open_database, writable
+from .sqlite_tasks import esc, live_tasks
 from .sqlite_transfer import TransferMixin
 from .workers import Worker as Task
 from .workers import run_in_worker as run_task
 
 
-class SqliteDocument(SchemaEditMixin, LiveRefreshMixin, SchemaTreeMixin, BrowseMixin, EditingMixin,
-                     TransferMixin, RecordMixin, ExecuteMixin, ServerMixin, FkMixin, FkRecordMixin,
-                     ToolsMixin, Document):
+class SqliteDocument(OpeningMixin, SchemaEditMixin, LiveRefreshMixin, SchemaTreeMixin, BrowseMixin,
+                     EditingMixin, TransferMixin, RecordMixin, ExecuteMixin, ServerMixin, FkMixin,
+                     FkRecordMixin, ToolsMixin, Document):
     """A database: schema on the left; Browse and Record tabs on the right."""
 
     def __init__(self, path: str | None, fmt: str, parent: QWidget | None = None, *,
@@ -122,37 +121,6 @@ class SqliteDocument(SchemaEditMixin, LiveRefreshMixin, SchemaTreeMixin, BrowseM
         self._busy_timer.timeout.connect(lambda: self.busy.setVisible(True))
         self.open_database()
 
-    def _initial_mode(self) -> tuple[bool, bool]:
-        """(read-only, whether to offer Edit): from the file and the sqlite.open_mode preference.
-
-        A file that cannot be written is read-only; a new (empty) database opens for editing;
-        otherwise the preference decides, and "ask" opens read-only with the choice shown.
-        """
-        if self.is_server:
-            return False, False  # a server decides what this user may change
-        path = self.path or ""
-        if not writable(path):
-            return True, False
-        if is_empty_database(path):
-            return False, False
-        settings = self._settings()
-        mode = settings.get("sqlite.open_mode", "ask") if settings is not None else "ask"
-        if mode == "edit":
-            return False, False
-        return True, mode not in MODES[1:]
-
-    @Slot(str, bool)
-    def _on_open_choice(self, mode: str, remember: bool) -> None:
-        settings = self._settings()
-        if remember and settings is not None:
-            settings["sqlite.open_mode"] = mode
-        if mode == "edit" and self.read_only_box.isEnabled():
-            self.read_only_box.setChecked(False)  # reopens for editing
-
-    @Slot(int)
-    def _on_undo_index_changed(self, _index: int) -> None:
-        self.undo_stack.setClean()
-
     # -- building ------------------------------------------------------------------------------
     def _build_content(self) -> QWidget:
         page = QWidget(self)
@@ -208,24 +176,7 @@ class SqliteDocument(SchemaEditMixin, LiveRefreshMixin, SchemaTreeMixin, BrowseM
 
         return page
 
-    # -- opening -------------------------------------------------------------------------------
-    def open_database(self) -> None:
-        self._close_readers()
-        self._generation += 1
-        self._open_generation += 1
-        generation = self._open_generation
-        self.stack.setCurrentIndex(0)
-        self.retry_open.setVisible(False)
-        if self.is_server:
-            self.status.setText(f"Connecting to {esc(self.title())}…")
-            self._start(open_server, self.server_url, self._password, self.server_db,
-                        on_result=lambda r: self._on_opened(generation, r),
-                        on_error=lambda e: self._on_open_failed(generation, e))
-            return
-        self._start(open_database, self.path, self.read_only,
-                    on_result=lambda r: self._on_opened(generation, r),
-                    on_error=lambda e: self._on_open_failed(generation, e))
-
+    # -- opening (see gui.sqlite_opening) ----------------------------------------------------
     def title(self) -> str:
         return self.server_title() if self.is_server else super().title()
 
@@ -234,62 +185,6 @@ class SqliteDocument(SchemaEditMixin, LiveRefreshMixin, SchemaTreeMixin, BrowseM
                         on_error=on_error or (lambda e: self.show_message(str(e), "error")))
         self._workers = [t for t in self._workers if t in live_tasks()] + [task]
         return task
-
-    def _on_open_failed(self, generation: int, exc: BaseException) -> None:
-        if generation != self._open_generation:
-            return
-        message = str(exc) if isinstance(exc, KnownError) else f"internal error: {exc!r}"
-        self.report = {"path": self.path or self.title(), "format": self.format, "ok": False,
-                       "error": {"message": message}}
-        self.status.setText(f"<b>Cannot open {esc(self.title())}</b><br>{esc(message)}")
-        if isinstance(exc, WrongPassword):
-            self._ask_password(exc)
-        elif self.is_server:
-            self.show_connect_failed(message)
-        self.mark_loaded()
-
-    def _on_opened(self, generation: int, result: dict[str, Any]) -> None:
-        if generation != self._open_generation:
-            result["reader"].close()
-            result["counter"].close()
-            return
-        self.reader, self.counter = result["reader"], result["counter"]
-        self.schema = result["schema"]
-        self.immutable = result["immutable"]
-        if self.is_server:
-            self.server_db = self.database = result["database"]
-            self.database.read_only = self.read_only
-            self.timeout_box.blockSignals(True)
-            self.timeout_box.setValue(self.database.statement_timeout)
-            self.timeout_box.blockSignals(False)
-        else:
-            self.database = SqliteDatabase(self.path or "", self.immutable, self.read_only)
-        schema = self.schema
-        assert schema is not None
-        self.report = {"path": self.path or self.title(), "format": self.format, "ok": True,
-                       "summary": {"tables": len(schema.tables), "views": len(schema.views),
-                                   "page_size": schema.page_size, "journal_mode": schema.journal_mode}}
-        self.read_only_box.blockSignals(True)
-        self.read_only_box.setChecked(self.read_only)
-        self.read_only_box.setEnabled(self.is_server or writable(self.path or ""))
-        self.read_only_box.blockSignals(False)
-        self._fill_tree()
-        self._fill_history()
-        self.stack.setCurrentIndex(1)
-        self._update_mode()
-        self.statusChanged.emit()
-        self._count_tables(generation, schema.tables + schema.views + schema.materialized, COUNT_CAP)
-        if not self.is_server:
-            self._start_watching()
-        first = self._table_item(self._pending_view_state.get("table"))
-        if first is None and schema.tables:
-            ordered = sorted(schema.tables, key=lambda t: t.schema not in (None, "public"))  # public first
-            first = self._table_item(next((t.qualified for t in ordered
-                                           if not t.name.startswith("sqlite_")), ordered[0].qualified))
-        if first is not None:
-            self.tree.setCurrentItem(first)
-        self.mark_loaded()
-
 
     # -- read-only mode and live refresh -------------------------------------------------------
     @Slot(bool)

@@ -123,6 +123,12 @@ class EditingMixin:
         if self.server_bar.isVisible():  # a write went through: the connection is back
             self._update_server_bar()
 
+    def edit_refused(self, row: int, column: int, message: str) -> None:
+        """The database refused a write: say why; the cell shows the stored value again."""
+        self.model.clear_failed(row, column)
+        self.show_message(f"Not written: {message}", "error")
+        self.record_failed(row, column, message)
+
     def edit_failed(self, row: int, column: int, value: Any, message: str) -> None:
         """A write failed: the cell keeps the typed value, marked; the reason is shown by the field."""
         self.model.mark_failed(row, column, value, message)

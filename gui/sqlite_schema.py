@@ -13,6 +13,7 @@ from typing import Any
 from PySide6.QtCore import Qt, Slot
 from PySide6.QtWidgets import QTreeWidget, QTreeWidgetItem, QWidget
 
+from storage.sql_estimate import RowEstimate
 from storage.sqlite_db import COUNT_CAP, MAX_GRID_COLUMNS
 
 
@@ -91,7 +92,7 @@ class SchemaTreeMixin:
     def _table_item(self, name: Any) -> QTreeWidgetItem | None:
         return self._items.get(name) if isinstance(name, str) else None
 
-    def _on_counts(self, generation: int, counts: dict[str, int | str], capped: bool) -> None:
+    def _on_counts(self, generation: int, counts: dict[str, Any], capped: bool) -> None:
         if generation != self._open_generation:
             return
         for name, count in counts.items():
@@ -101,6 +102,10 @@ class SchemaTreeMixin:
             if isinstance(count, str):
                 item.setText(1, "?")
                 item.setToolTip(1, count)
+            elif isinstance(count, RowEstimate):
+                item.setText(1, str(count))
+                item.setToolTip(1, "PostgreSQL's estimate (pg_class.reltuples): counting exactly "
+                                   "would be slow")
             elif capped and count > COUNT_CAP:
                 item.setText(1, f"{COUNT_CAP:,}+")
             else:

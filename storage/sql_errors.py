@@ -8,7 +8,7 @@ password again, reconnect when the server is back, raise the statement timeout, 
 from __future__ import annotations
 
 from .errors import KnownError, Location
-from .sqlite_db import Interrupted
+from .sqlite_db import Interrupted, LockedError
 
 
 class ConnectionLost(KnownError):
@@ -17,6 +17,13 @@ class ConnectionLost(KnownError):
 
 class ServerUnreachable(ConnectionLost):
     """No server answered at the URL's host and port."""
+
+
+def worth_retrying(exc: BaseException) -> bool:
+    """True when the same write may succeed later unchanged: the connection went away, or the
+    SQLite file was locked by another program. A write the database refused (a constraint, a
+    malformed value, no permission) would only be refused again."""
+    return isinstance(exc, ConnectionLost | LockedError)
 
 
 class WrongPassword(KnownError):

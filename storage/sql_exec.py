@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import sqlite3
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 from .errors import KnownError, Location
@@ -240,11 +241,7 @@ def _run_on_server(db: Database, conn, text: str, read_only: bool, base: int) ->
         raise KnownError("This statement changes the database; turn off Read-only to run it.")
     try:  # SHOW, EXPLAIN, and writes (in their own transaction on psycopg)
         transaction = getattr(conn, "transaction", None)
-        if writes and transaction is not None:
-            with transaction():
-                cursor = conn.execute(text)
-                rows = cursor.fetchmany(MAX_LISTED) if cursor.description else None
-        else:
+        with transaction() if writes and transaction is not None else nullcontext():
             cursor = conn.execute(text)
             rows = cursor.fetchmany(MAX_LISTED) if cursor.description else None
     except Exception as exc:

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import String, bindparam, cast, column, exists, literal_column, or_, select, table
 
+from .sql_filter import escape_like
 from .sqlite_db import Schema, Table, quote_ident
 
 CHOICES = 100  # rows offered at once; typing narrows them in SQL
@@ -120,10 +121,6 @@ def display_column(target: Table | None, key: str) -> str | None:
     return None
 
 
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def choices(conn: Any, kind: str, ref_table: str, key: str, display: str | None, search: str = "",
             limit: int = CHOICES, schema: str | None = None, dialect: Any = None) -> list[Choice]:
     """Up to ``limit`` rows of the referenced table ordered by key, matching ``search`` if given.
@@ -145,7 +142,7 @@ def choices_statement(kind: str, ref_table: str, key: str, display: str | None, 
                                dialect_for(kind, dialect))
     params = dict(params)  # the cached statement's own dict stays untouched
     if text:
-        params["pattern"] = f"%{_escape_like(text)}%"
+        params["pattern"] = f"%{escape_like(text)}%"
     return sql, params
 
 

@@ -21,29 +21,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import (
-    Text,
-    and_,
-    bindparam,
-    case,
-    cast,
-    column,
-    false,
-    func,
-    literal_column,
-    or_,
-    select,
-    table,
-)
+from sqlalchemy import and_, bindparam, case, column, false, func, literal_column, or_, select, table
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import NullType
 
+from .sql_filter import OPS as OPS  # re-exported, as are Filter and coerce
+from .sql_filter import Filter as Filter
+from .sql_filter import Params, escape_like, filter_clause, like_clause, like_pattern
+from .sql_filter import coerce as coerce
+
 PAGE_SIZE = 256
 PREVIEW_CHARS = 256  # longer text and blobs are cut in the grid; the editor loads them whole
 MAX_SEARCH_COLUMNS = 400  # SQLite's expression depth limit (1000) bounds an OR chain
-OPS = ("contains", "=", "!=", "<", ">", "between", "is null", "not null")
 
 _DIALECT = sqlite_dialect.dialect(paramstyle="named")
 # Server types whose long values the grid cuts (other types are shown whole).
@@ -54,14 +45,6 @@ def _cut_type(decl: str) -> bool:
     """A server's text or binary type, whose long values the grid cuts (not an array of them)."""
     low = decl.lower()
     return not low.endswith("]") and any(t in low for t in _CUT_TYPES)
-
-
-@dataclass(frozen=True)
-class Filter:
-    column: str
-    op: str
-    value: str = ""
-    value2: str = ""
 
 
 @dataclass(frozen=True)
@@ -86,17 +69,6 @@ class QuerySpec:
     types: tuple[str, ...] = ()  # declared types of ``columns`` (a server's: which ones to cut)
 
 
-def coerce(text: str) -> Any:
-    """A typed filter value: an int or float when it reads as one, else the text."""
-    stripped = text.strip()
-    if re.fullmatch(r"[+-]?\d+", stripped):
-        return int(stripped)
-    try:
-        return float(stripped) if re.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", stripped) else text
-    except ValueError:
-        return text
-
-
 def compile_sql(statement: Any, dialect: Dialect | None = None) -> str:
     return str(statement.compile(dialect=dialect or _DIALECT))
 
@@ -112,6 +84,11 @@ def quote(name: str, dialect: Dialect | None = None) -> str:
     return (dialect or _DIALECT).identifier_preparer.quote(name)
 
 
+def quote_table(name: str, schema: str | None = None, dialect: Dialect | None = None) -> str:
+    """A table's name quoted by the dialect, after its quoted schema when it has one."""
+    return f"{quote(schema, dialect)}.{quote(name, dialect)}" if schema else quote(name, dialect)
+
+
 def is_sqlite(dialect: Dialect | None) -> bool:
     return dialect is None or dialect.name == "sqlite"
 
@@ -123,65 +100,6 @@ _PLAIN_TYPES = re.compile(r"(smallint|integer|bigint|int[248]?|serial\w*|real|do
 def _plain_type(decl: str) -> bool:
     """A PostgreSQL type psycopg returns as a plain int, float, str or bytes."""
     return bool(_PLAIN_TYPES.match(decl.lower()))
-
-
-class _Params:
-    """Bound parameters with unique names, collected while a statement is built.
-
-    On a server the parameters are untyped: PostgreSQL then reads a filter's text as the
-    column's type (``int_col > '5'``) instead of failing on ``text = bigint``.
-    """
-
-    def __init__(self, typed: bool = True) -> None:
-        self.values: dict[str, Any] = {}
-        self.typed = typed
-
-    def bind(self, value: Any) -> Any:
-        name = f"p{len(self.values)}"
-        self.values[name] = value
-        return bindparam(name, value) if self.typed else bindparam(name, value, type_=NullType())
-
-
-def _filter_clause(col: ColumnElement, flt: Filter, params: _Params) -> ColumnElement | None:
-    op = flt.op
-    if op == "is null":
-        return col.is_(None)
-    if op == "not null":
-        return col.is_not(None)
-    if op == "contains":
-        if flt.value == "":
-            return None
-        return _like(col, _like_pattern(params.bind(_escape_like(flt.value))), params.typed)
-    if flt.value == "" and op != "=":
-        return None
-    value = params.bind(coerce(flt.value) if params.typed else flt.value)
-    if op == "=":
-        return col == value
-    if op == "!=":
-        return col != value
-    if op == "<":
-        return col < value
-    if op == ">":
-        return col > value
-    if op == "between":
-        return col.between(value, params.bind(coerce(flt.value2) if params.typed else flt.value2))
-    raise ValueError(f"unknown filter operator {op!r}")
-
-
-def _like_pattern(value: Any) -> ColumnElement:
-    """'%' || value || '%': the value stays a bound parameter."""
-    return literal_column("'%'").op("||")(value).op("||")(literal_column("'%'"))
-
-
-def _like(col: ColumnElement, pattern: Any, sqlite: bool) -> ColumnElement:
-    """Case-insensitive ``contains`` as SQLite's LIKE is; a server compares the value as text."""
-    if sqlite:
-        return col.like(pattern, escape="\\")
-    return cast(col, Text).ilike(pattern, escape="\\")
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 # Compiled page statements by spec and shape: building and compiling costs more than the query.
@@ -212,7 +130,7 @@ class Query:
             shown = {n: i for i, n in enumerate(spec.columns) if i not in self.cut_columns}
             self.reused_keys = [shown.get(n) for n, _d in self.order]
             self.plain_types = len(types) == len(spec.columns) and all(map(_plain_type, types))
-        self._where_params = _Params(self.sqlite)
+        self._where_params = Params(self.sqlite)
         self.where = self._build_where(self._where_params)
         if len(_STATEMENTS) > 256:
             _STATEMENTS.clear()
@@ -230,17 +148,17 @@ class Query:
         return found
 
     # -- pieces ------------------------------------------------------------------------------
-    def _build_where(self, params: _Params) -> ColumnElement | None:
+    def _build_where(self, params: Params) -> ColumnElement | None:
         clauses = []
         for flt in self.spec.filters:
             if flt.column in self.cols:
-                clause = _filter_clause(self.cols[flt.column], flt, params)
+                clause = filter_clause(self.cols[flt.column], flt, params)
                 if clause is not None:
                     clauses.append(clause)
         if self.spec.search:
-            pattern = _like_pattern(params.bind(_escape_like(self.spec.search)))
+            pattern = like_pattern(params.bind(escape_like(self.spec.search)))
             targets = self.spec.columns[:MAX_SEARCH_COLUMNS]
-            clauses.append(or_(*(_like(self.cols[n], pattern, self.sqlite) for n in targets)))
+            clauses.append(or_(*(like_clause(self.cols[n], pattern, self.sqlite) for n in targets)))
         return and_(*clauses) if clauses else None
 
     def _select_list(self) -> list[ColumnElement]:
@@ -274,7 +192,7 @@ class Query:
                                    for i, v in enumerate(keys)]))
         return compiled(stmt, self.dialect)
 
-    def _after(self, anchor: Sequence[Any], reverse: bool, params: _Params) -> ColumnElement:
+    def _after(self, anchor: Sequence[Any], reverse: bool, params: Params) -> ColumnElement:
         """Rows strictly after ``anchor`` in the ORDER BY (before it when ``reverse``).
 
         NULL is the smallest value in SQLite and the largest in PostgreSQL's default order; a
@@ -317,7 +235,7 @@ class Query:
                 first += 1
             values.update(limit=limit, offset=offset)
             return sql, values
-        params = _Params(self.sqlite)
+        params = Params(self.sqlite)
         params.values.update(self._where_params.values)
         stmt = select(*self._select_list()).select_from(self.table)
         conditions = []

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -120,17 +121,26 @@ def check_pragma_value(name: str, value: Any) -> Any:
     return text
 
 
+@contextmanager
+def _writing(path: str, table: str | None = None,
+             cancel: Callable[[], bool] | None = None) -> Iterator[sqlite3.Connection]:
+    """A writable connection for one maintenance statement: errors explained, always closed."""
+    conn = connect_writer(path)
+    try:
+        _watch(conn, cancel)
+        yield conn
+    except SQL_ERRORS as exc:
+        raise explain(exc, path, table) from None
+    finally:
+        conn.close()
+
+
 def set_pragma(path: str, name: str, value: Any) -> Any:
     """Set one persistent pragma in the file; return the value SQLite reports afterwards."""
     value = check_pragma_value(name, value)
-    conn = connect_writer(path)
-    try:
+    with _writing(path) as conn:
         conn.execute(f"PRAGMA {name} = {value if isinstance(value, int) else value.upper()}")
         now = conn.execute(f"PRAGMA {name}").fetchone()[0]
-    except SQL_ERRORS as exc:
-        raise explain(exc, path) from None
-    finally:
-        conn.close()
     if name == "auto_vacuum":
         return _AUTO_VACUUM.get(now, now)
     return str(now).lower() if name == "journal_mode" else now
@@ -142,16 +152,10 @@ def vacuum(path: str, cancel: Callable[[], bool] | None = None) -> tuple[int, in
     It needs no other connection reading at the time: the document closes its readers first.
     """
     before = _size(path)
-    conn = connect_writer(path)
-    try:
-        _watch(conn, cancel)
+    with _writing(path, cancel=cancel) as conn:
         conn.execute("VACUUM")
         if str(conn.execute("PRAGMA journal_mode").fetchone()[0]).lower() == "wal":
             conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # the main file shrinks only here
-    except SQL_ERRORS as exc:
-        raise explain(exc, path) from None
-    finally:
-        conn.close()
     return before, _size(path)
 
 
@@ -177,11 +181,5 @@ def analyze_statement(kind: str, table: str | None = None, schema: str | None = 
 
 def analyze_sqlite(path: str, table: str | None = None, cancel: Callable[[], bool] | None = None) -> None:
     """Run ANALYZE on an SQLite file (it writes the sqlite_stat tables)."""
-    conn = connect_writer(path)
-    try:
-        _watch(conn, cancel)
+    with _writing(path, table, cancel) as conn:
         conn.execute(analyze_statement("sqlite", table))
-    except SQL_ERRORS as exc:
-        raise explain(exc, path, table) from None
-    finally:
-        conn.close()

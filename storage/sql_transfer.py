@@ -24,7 +24,7 @@ from .atomic import atomic_writer
 from .errors import KnownError, ParseError
 from .sql_csv import CsvOptions, preview_csv, stream_rows
 from .sql_db import Database, as_database
-from .sql_query import compiled, quote
+from .sql_query import compiled, quote, quote_table
 from .sqlite_db import explain
 
 BATCH = 5000
@@ -145,10 +145,7 @@ def import_csv(target: Database | str, csv_path: str, table_name: str, create: b
             server = {} if db.is_sqlite else _SERVER_TYPES
             defs = ", ".join(f"{quote(n, db.dialect)} {server.get(t.upper(), t)}"
                              for n, t in zip(names, kinds, strict=False))
-            name = quote(table_name, db.dialect)
-            if schema:
-                name = f"{quote(schema, db.dialect)}.{name}"
-            conn.execute(f"CREATE TABLE {name} ({defs})")
+            conn.execute(f"CREATE TABLE {quote_table(table_name, schema, db.dialect)} ({defs})")
         while True:
             if cancel():
                 raise Cancelled("Import cancelled; the database is unchanged.")

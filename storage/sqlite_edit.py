@@ -18,7 +18,7 @@ from sqlalchemy.types import NullType
 
 from .errors import KnownError
 from .sql_db import Database, SqliteDatabase, as_database, is_driver_error
-from .sql_query import compiled, quote
+from .sql_query import compiled, quote, quote_table
 from .sql_values import plain_row
 from .sqlite_db import connect_writer
 
@@ -102,10 +102,7 @@ def insert_row(target: Database | str, table_name: str, values: dict[str, Any], 
             stmt = stmt.returning(*(tbl.c[k] for k in key_columns))
         sql, params = compiled(stmt, db.dialect)
     else:
-        name = quote(table_name, db.dialect)
-        if schema:
-            name = f"{quote(schema, db.dialect)}.{name}"
-        sql, params = f"INSERT INTO {name} DEFAULT VALUES", {}
+        sql, params = f"INSERT INTO {quote_table(table_name, schema, db.dialect)} DEFAULT VALUES", {}
         if returning:
             sql += " RETURNING " + ", ".join(quote(k, db.dialect) for k in key_columns)
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 import shutil
 import tempfile
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -90,15 +92,25 @@ def test_wrong_password_asks_again(qtbot, pg_url: str) -> None:
     document.close_document()
 
 
-def test_permission_denied_names_the_table_and_the_rest_browses(qtbot, pg_url: str) -> None:
+@contextmanager
+def login_role(pg_url: str, setup: str) -> Iterator[str]:
+    """A login role of its own, after running ``setup`` (``{role}`` in it is the role's name):
+    the URL that connects as that role. The role and its grants are dropped afterwards."""
     role = f"r_{uuid.uuid4().hex[:8]}"
     run(pg_url, f"CREATE ROLE {role} LOGIN PASSWORD 'pw'")
     try:
-        run(pg_url, "CREATE TABLE aaa_secret (id int PRIMARY KEY, s text); "
-                    "INSERT INTO aaa_secret VALUES (1, 'x'); "
-                    "CREATE TABLE open (id int PRIMARY KEY, v text); INSERT INTO open VALUES (1, 'hello'); "
-                    f"GRANT SELECT ON open TO {role}")
-        url = pg_url.replace(f"{pg_server.USER}:{pg_server.PASSWORD}", f"{role}:pw")
+        run(pg_url, setup.format(role=role))
+        yield pg_url.replace(f"{pg_server.USER}:{pg_server.PASSWORD}", f"{role}:pw")
+    finally:
+        run(pg_url, f"DROP OWNED BY {role}")
+        run(pg_url, f"DROP ROLE {role}")
+
+
+def test_permission_denied_names_the_table_and_the_rest_browses(qtbot, pg_url: str) -> None:
+    with login_role(pg_url, "CREATE TABLE aaa_secret (id int PRIMARY KEY, s text); "
+                            "INSERT INTO aaa_secret VALUES (1, 'x'); "
+                            "CREATE TABLE open (id int PRIMARY KEY, v text); "
+                            "INSERT INTO open VALUES (1, 'hello'); GRANT SELECT ON open TO {role}") as url:
         document = open_pg(qtbot, url)
         assert document.table is not None and document.table.name == "aaa_secret"
         qtbot.waitUntil(lambda: "aaa_secret" in document.message.text(), timeout=20_000)
@@ -111,9 +123,6 @@ def test_permission_denied_names_the_table_and_the_rest_browses(qtbot, pg_url: s
         with pytest.raises(PermissionDenied, match="aaa_secret"):
             db.write(lambda c: c.execute("SELECT * FROM aaa_secret"), "aaa_secret")
         db.close()
-    finally:
-        run(pg_url, f"DROP OWNED BY {role}")
-        run(pg_url, f"DROP ROLE {role}")
 
 
 @pytest.fixture
