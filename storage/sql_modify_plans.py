@@ -218,7 +218,7 @@ def _server(ctx: Context, before: TableEdit, after: TableEdit, diff: Diff) -> Pl
     if diff.rename_table:
         add(f"RENAME TO {q(after.name)}")
     plan = ctx.plan(f"modify table {before.name}", out, before.name)
-    if diff.added:
+    if after.columns[len(after.columns) - len(diff.added):] != diff.added:
         plan.warnings.append(f"{ctx.dialect.name} adds new columns at the end of the table")
     return plan
 
