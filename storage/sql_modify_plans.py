@@ -118,14 +118,17 @@ def _rebuild(ctx: Context, schema, table, after: TableEdit, diff: Diff) -> rebui
     for col in after.columns:
         original = items.get(col.spec.name.lower()) if col.old is not None else None
         inline_pk = original is not None and _has_word(original, "PRIMARY")
-        if original is not None and id(col) not in changed and not (diff.pk_changed and inline_pk):
+        only_key = col.old is not None and _body(replace(col.spec, primary_key=False)) == _body(
+            replace(diff.spec[col.old], primary_key=False))  # a table-level PRIMARY KEY carries it
+        keep = id(col) not in changed or only_key
+        if original is not None and keep and not (diff.pk_changed and inline_pk):
             new_items.append(original)
             continue
         spec = replace(col.spec, primary_key=False)
         if spec.references and spec.references[0].lower() == diff.old_name.lower():  # refers to itself
             spec.references = (after.name, spec.references[1])
         text = column_sql(spec, ctx.dialect, after.name)
-        if col.spec.primary_key and len(diff.pk_after) == 1 and (diff.pk_changed or inline_pk):
+        if col.spec.primary_key and inline_pk and not diff.pk_changed:
             text += " PRIMARY KEY" + (" AUTOINCREMENT" if original and _has_word(original, "AUTOINCREMENT")
                                       else "")
         lost = [w for w in ("COLLATE", "GENERATED", "CONSTRAINT") if original and _has_word(original, w)]
@@ -146,7 +149,7 @@ def _rebuild(ctx: Context, schema, table, after: TableEdit, diff: Diff) -> rebui
             warnings.append(f"The table constraint {item!r} names {gone[0]!r} and is dropped with it")
             continue
         new_items.append(item)
-    if diff.pk_changed and len(diff.pk_after) > 1:
+    if diff.pk_changed and diff.pk_after:  # PRIMARY KEY (id) on an INTEGER column is still the rowid
         new_items.append(f"PRIMARY KEY ({', '.join(quote(ctx.dialect, n) for n in diff.pk_after)})")
     if table.without_rowid and not diff.pk_after:
         raise UnsupportedError("A WITHOUT ROWID table needs a primary key")
