@@ -103,7 +103,12 @@ def test_modify_table_in_one_go_with_undo_and_redo(qtbot, tmp_path: Path) -> Non
 def test_renames_and_plain_adds_use_native_alter(qtbot, tmp_path: Path) -> None:
     path = make_db(tmp_path / "b.db")
     document = open_document(qtbot, path, read_only=False)
-    dialog = open_modify(qtbot, document)
+    document._fill_schema_menu()  # the Schema button's menu offers it for the current table
+    entry = action(document.schema_menu, "Modify Table people")
+    assert entry is not None and entry.isEnabled()
+    entry.trigger()
+    qtbot.waitUntil(lambda: document.schema_dialog is not None, timeout=10_000)
+    dialog = document.schema_dialog
     dialog.set_cell(row_of(dialog, "note"), NAME, "remark")
     row = dialog.add_column()
     dialog.set_cell(row, NAME, "score")
@@ -159,3 +164,12 @@ def test_dropping_data_says_so_and_refusals_leave_the_file_alone(qtbot, tmp_path
     assert "Two columns are named 'age'" in dialog.error.text()
     dialog.set_cell(age, NAME, "name")  # a swap in one go: SQLite would collide on the way
     assert "another column" in dialog.error.text() and not dialog.run_button.isEnabled()
+
+
+def test_modify_table_is_not_offered_read_only(qtbot, tmp_path: Path) -> None:
+    path = make_db(tmp_path / "d.db")
+    document = open_document(qtbot, path, read_only=True)
+    entry = action(document.tree_menu(document._items["people"]), "Modify Table people")
+    assert entry is not None and not entry.isEnabled()
+    document.modify_table_dialog("people")
+    assert document.schema_dialog is None
