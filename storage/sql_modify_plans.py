@@ -190,11 +190,14 @@ def _server(ctx: Context, before: TableEdit, after: TableEdit, diff: Diff) -> Pl
     out.extend(_renames(ctx, before.name, diff.renames, None))  # type: ignore[arg-type]
     for col, old in pairs:
         new, spec = q(col.spec.name), col.spec
-        if spec.type.strip() != old.type.strip():
+        retyped = spec.type.strip() != old.type.strip()
+        if retyped:
             if not spec.type.strip():
                 raise UnsupportedError(f"{ctx.dialect.name} needs a type for column {spec.name!r}")
+            if old.default:  # the old default may not cast to the new type: set it again after
+                add(f"ALTER COLUMN {new} DROP DEFAULT")
             add(f"ALTER COLUMN {new} TYPE {spec.type} USING {new}::{spec.type}")
-        if (spec.default or None) != (old.default or None):
+        if (retyped and old.default and spec.default) or (spec.default or None) != (old.default or None):
             add(f"ALTER COLUMN {new} SET DEFAULT {spec.default}" if spec.default
                 else f"ALTER COLUMN {new} DROP DEFAULT")
         if spec.not_null != old.not_null and not (spec.primary_key and not spec.not_null):

@@ -110,3 +110,41 @@ def test_a_failing_rebuild_leaves_the_file_byte_identical(tmp_path: Path) -> Non
     with pytest.raises(KnownError, match="CHECK"):
         apply_sqlite(str(path), plan)
     assert path.read_bytes() == before
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request, tmp_path):
+    from tests.schema_backends import make_backend
+
+    backend = make_backend(request.param, tmp_path, request)
+    yield backend
+    backend.close()
+
+
+def test_retype_with_a_default_and_undo_on_both_backends(db) -> None:
+    db.script("CREATE TABLE m (id integer PRIMARY KEY, code text DEFAULT '7', note text);"
+              "INSERT INTO m (id, code) VALUES (1, '12'); INSERT INTO m (id) VALUES (2)")
+
+    def edit(after: TableEdit) -> None:
+        code = after.columns[1].spec
+        code.type, code.default, code.name = "integer", "0", "num"
+
+    before = db.plan(lambda c: current_edit(c, "m"))
+    after = copy.deepcopy(before)
+    edit(after)
+    plan = db.plan(lambda c: modify_table(c, before, after))
+    if db.kind == "postgresql":
+        assert plan.statements == [
+            "ALTER TABLE public.m RENAME COLUMN code TO num",
+            "ALTER TABLE public.m ALTER COLUMN num DROP DEFAULT",
+            "ALTER TABLE public.m ALTER COLUMN num TYPE integer USING num::integer",
+            "ALTER TABLE public.m ALTER COLUMN num SET DEFAULT 0"]
+    db.apply(plan)
+    assert db.columns("m") == ["id", "num", "note"]
+    assert db.sql("SELECT id, num FROM m ORDER BY id") == [(1, 12), (2, 7)]
+    db.sql("INSERT INTO m (id) VALUES (3)")
+    assert db.sql("SELECT num FROM m WHERE id = 3") == [(0,)]
+    db.sql("DELETE FROM m WHERE id = 3")
+    db.apply(plan.undo)
+    assert db.columns("m") == ["id", "code", "note"]
+    assert db.sql("SELECT id, code FROM m ORDER BY id") == [(1, "12"), (2, "7")]
