@@ -10,8 +10,17 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 
 from gui.sql_table_dialog import DEFAULT, NAME, NOT_NULL, TYPE
+from gui.sqlite_tasks import live_tasks
 from tests.test_sql_schema_gui import action, columns, query, run_dialog, wait_pushed, wait_tree
 from tests.test_sqlite_gui import open_document
+
+
+def finish(qtbot, document) -> None:
+    """Close the document as the main window does when its tab closes (late counts are then
+    ignored) and let its workers finish: pytest-qt deletes the widget before fixtures tear down,
+    so a result arriving later would land on deleted widgets."""
+    document.close_document()
+    qtbot.waitUntil(lambda: not live_tasks(), timeout=20_000)
 
 
 def make_db(path: Path) -> Path:
@@ -98,6 +107,7 @@ def test_modify_table_in_one_go_with_undo_and_redo(qtbot, tmp_path: Path) -> Non
     document.undo_stack.redo()
     wait_tree(qtbot, document, present="persons")
     assert columns(path, "persons") == ["id", "age", "full name", "boss", "email"]
+    finish(qtbot, document)
 
 
 def test_renames_and_plain_adds_use_native_alter(qtbot, tmp_path: Path) -> None:
@@ -126,6 +136,7 @@ def test_renames_and_plain_adds_use_native_alter(qtbot, tmp_path: Path) -> None:
     document.undo_stack.undo()  # the added column now holds data: undo refuses, nothing changes
     qtbot.waitUntil(lambda: "Cannot undo" in document.message.text(), timeout=10_000)
     assert columns(path, "people") == ["id", "name", "age", "remark", "boss", "score"]
+    finish(qtbot, document)
 
 
 def test_dropping_data_says_so_and_refusals_leave_the_file_alone(qtbot, tmp_path: Path) -> None:
@@ -164,6 +175,7 @@ def test_dropping_data_says_so_and_refusals_leave_the_file_alone(qtbot, tmp_path
     assert "Two columns are named 'age'" in dialog.error.text()
     dialog.set_cell(age, NAME, "name")  # a swap in one go: SQLite would collide on the way
     assert "another column" in dialog.error.text() and not dialog.run_button.isEnabled()
+    finish(qtbot, document)
 
 
 def test_modify_table_is_not_offered_read_only(qtbot, tmp_path: Path) -> None:
@@ -173,3 +185,4 @@ def test_modify_table_is_not_offered_read_only(qtbot, tmp_path: Path) -> None:
     assert entry is not None and not entry.isEnabled()
     document.modify_table_dialog("people")
     assert document.schema_dialog is None
+    finish(qtbot, document)

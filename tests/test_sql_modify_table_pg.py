@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from gui.sql_table_dialog import CHECK, DEFAULT, NAME, NOT_NULL, TYPE, UNIQUE
-from tests.test_sql_modify_table import open_modify, row_of
+from tests.test_sql_modify_table import finish, open_modify, row_of
 from tests.test_sql_pg_gui import open_pg, run
 from tests.test_sql_schema_gui import run_dialog, wait_pushed, wait_tree
 from tests.test_sql_schema_pg_gui import columns, query
@@ -70,6 +70,7 @@ def test_modify_table_on_postgresql_with_undo(qtbot, pg_url: str, tmp_path: Path
     document.undo_stack.redo()
     wait_tree(qtbot, document, present="persons")
     assert columns(pg_url, "public", "persons") == ["id", "full name", "age", "score", "email"]
+    finish(qtbot, document)
 
 
 def test_postgresql_refuses_reorder_and_rolls_back_a_failing_cast(qtbot, pg_url: str) -> None:
@@ -88,6 +89,7 @@ def test_postgresql_refuses_reorder_and_rolls_back_a_failing_cast(qtbot, pg_url:
     wait_tree(qtbot, document, present="people")
     assert columns(pg_url, "public", "people") == ["id", "name", "age", "note", "score"]  # nothing ran
     assert document.undo_stack.count() == 0
+    finish(qtbot, document)
 
 
 def test_drop_empty_table_on_postgresql_is_undone_with_its_definition(qtbot, pg_url: str) -> None:
@@ -128,3 +130,4 @@ def test_drop_empty_table_on_postgresql_is_undone_with_its_definition(qtbot, pg_
     document.undo_stack.redo()
     wait_tree(qtbot, document, absent="my pets")
     assert query(pg_url, "SELECT to_regclass('\"my pets\"')") == [(None,)]
+    finish(qtbot, document)
