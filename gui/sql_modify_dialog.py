@@ -63,6 +63,10 @@ class ModifyTableDialog(CreateTableDialog):
         self.down.clicked.connect(lambda: self.move_row(self.grid.currentRow(), 1))
         buttons.insertWidget(2, self.up)
         buttons.insertWidget(3, self.down)
+        if dialect != "sqlite":  # ALTER TABLE has no way to move a column
+            for button in (self.up, self.down):
+                button.setEnabled(False)
+                button.setToolTip(f"{dialect} cannot reorder columns; new columns go at the end")
         self.layout().insertWidget(3, self.kept)
         self.notice = QLabel(self)  # the change cannot be undone: said in words, above the SQL
         self.notice.setWordWrap(True)
