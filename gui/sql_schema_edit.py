@@ -19,12 +19,13 @@ from storage.sql_ddl import Plan
 from storage.sql_schema_run import SQLITE, apply_plan, build_plan
 from storage.sqlite_db import Schema
 
+from .sql_modify_edit import ModifyTableMixin
 from .sql_schema_commands import SchemaChange
 from .sql_schema_dialogs import AddColumnDialog, CreateIndexDialog, PreviewDialog, RenameDialog
 from .sql_table_dialog import CreateTableDialog
 
 
-class SchemaEditMixin:
+class SchemaEditMixin(ModifyTableMixin):
     """Menus, dialogs and runs of schema changes; the plans come from :mod:`storage.sql_schema_plans`."""
 
     schema_dialog: Any = None  # the dialog on screen (tests drive it)
@@ -79,17 +80,11 @@ class SchemaEditMixin:
     def _table_actions(self, menu: QMenu, table: str | None) -> None:
         enabled = self._can_edit_schema()
         menu.addAction("Create Table…", self.create_table_dialog).setEnabled(enabled)
-        modify = menu.addMenu("Modify Table")
-        modify.setEnabled(enabled and table is not None)
-        if table is not None:
-            modify.setTitle(f"Modify Table {table}")
-            modify.addAction("Add Column…", lambda: self.add_column_dialog(table))
-            found = self.schema.find(table) if self.schema is not None else None
-            for col in found.columns if found is not None else []:
-                sub = modify.addMenu(f"Column {col.name}")
-                sub.addAction("Rename Column…", lambda c=col.name: self.rename_column_dialog(table, c))
-                sub.addAction("Drop Column…", lambda c=col.name: self.drop_column(table, c))
-            modify.addAction("Rename Table…", lambda: self.rename_table_dialog(table))
+        name = table or ""
+        menu.addAction(f"Modify Table {name}…" if table else "Modify Table…",
+                       lambda: self.modify_table_dialog(table)).setEnabled(enabled and table is not None)
+        menu.addAction("Add Column…", lambda: self.add_column_dialog(table)).setEnabled(
+            enabled and table is not None)
         menu.addAction("Create Index…", lambda: self.create_index_dialog(table)).setEnabled(
             enabled and table is not None)
         menu.addAction(f"Drop Table {table}…" if table else "Drop Table…",

@@ -71,6 +71,12 @@ def create_table(ctx: Context, spec: TableSpec) -> Plan:
     return plan.with_undo(lambda c: drop_table(c, spec.name, undoing=True))
 
 
+def saved_table(ctx: Context, name: str) -> tuple[list[str], str]:
+    from .sql_pg_saved import saved_table as read  # it imports Context from here
+
+    return read(ctx, name)
+
+
 def drop_table(ctx: Context, name: str, undoing: bool = False) -> Plan:
     has_data = ctx.has_data(name, None, None)
     if undoing and has_data:
@@ -84,7 +90,13 @@ def drop_table(ctx: Context, name: str, undoing: bool = False) -> Plan:
     if has_data:
         return plan.with_undo(None, f"table {name!r} holds rows; dropping it deletes them")
     if not ctx.sqlite:
-        return plan.with_undo(None, f"{ctx.dialect.name} does not keep the table's full definition")
+        saved, why = saved_table(ctx, name) if ctx.dialect.name == "postgresql" else ([], "")
+        if not saved:
+            why = why or f"{ctx.dialect.name} does not keep the table's full definition"
+            return plan.with_undo(None, why)
+        plan.warnings.append("Undo recreates the columns, constraints, indexes and triggers; "
+                             "grants and comments are not kept")
+        return plan.with_undo(lambda c: c.plan(f"recreate table {name}", saved, name))
     table = ctx.table(name)
     saved = [table.sql] + [i.sql for i in ctx.schema.indexes if i.table == name and i.sql]
     saved += [t.sql for t in ctx.schema.triggers if t.table == name]

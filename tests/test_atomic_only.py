@@ -55,6 +55,8 @@ ALLOWED: dict[tuple[str, str, str], str] = {
     ("storage/sqlite_db.py", "connect_writer", "sqlite-connect"):
         "SQLite edits: one short transaction each, with a busy timeout (SQLite's own atomicity)",
     ("storage/summaries_db.py", "connect_readonly", "sqlite-connect"): _READ_ONLY,
+    ("storage/sql_table_edit.py", "simulate", "sqlite-connect"):
+        "an in-memory ':memory:' database (schema only, no file) to see what native renames produce",
     ("storage/sql_url.py", "create_engine", "sqlalchemy-engine"):
         "a database server's engine (no file): each edit is one server transaction",
     ("storage/trusted_load.py", "_run", "open-write"): _SCRATCH + " (the child's stdout/stderr)",

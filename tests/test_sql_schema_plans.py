@@ -137,11 +137,8 @@ def test_drop_table_with_rows_cannot_be_undone(db) -> None:
     db.apply(plan)
     empty = db.apply(db.plan(lambda c: plans.drop_table(c, "empty_t")))
     assert db.tables() == []
-    if db.kind == "sqlite":
-        db.apply(empty.undo)
-        assert db.tables() == ["empty_t"]
-    else:
-        assert empty.undo is None and empty.irreversible
+    db.apply(empty.undo)  # an empty table comes back with its definition (PostgreSQL: from the catalog)
+    assert db.tables() == ["empty_t"]
 
 
 def test_a_failing_change_leaves_the_schema_unchanged(db) -> None:
