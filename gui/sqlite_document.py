@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from shiboken6 import isValid
 
 from storage.sql_db import Database, ServerDatabase
 from storage.sql_query import Filter, SortKey
@@ -181,10 +182,23 @@ class SqliteDocument(OpeningMixin, SchemaEditMixin, LiveRefreshMixin, SchemaTree
         return self.server_title() if self.is_server else super().title()
 
     def _start(self, fn, *args, on_result=None, on_error=None) -> Task:
-        task = run_task(fn, *args, on_result=on_result,
-                        on_error=on_error or (lambda e: self.show_message(str(e), "error")))
+        on_error = on_error or (lambda e: self.show_message(str(e), "error"))
+        task = run_task(fn, *args, on_result=self._while_alive(on_result),
+                        on_error=self._while_alive(on_error))
         self._workers = [t for t in self._workers if t in live_tasks()] + [task]
         return task
+
+    def _while_alive(self, callback):
+        """``callback``, skipped when its answer arrives after this document's widgets are gone
+        (a worker outliving a closed tab)."""
+        if callback is None:
+            return None
+
+        def call(value: Any) -> None:
+            if isValid(self):
+                callback(value)
+
+        return call
 
     # -- read-only mode and live refresh -------------------------------------------------------
     @Slot(bool)
