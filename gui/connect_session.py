@@ -37,9 +37,11 @@ def normalize(entries: list) -> list[dict[str, Any]]:
 
 def restore_connections(connector: Connector, entries: list,
                         placed: Callable[[Document, dict[str, Any]], None] | None) -> None:
+    connector._restoring = normalize(entries)
+    if not connector._restoring:
+        return  # nothing to reconnect: SQLAlchemy is not even imported, launch stays quick
     from storage.connections import ConnectionSpecError
 
-    connector._restoring = normalize(entries)
     for entry in list(connector._restoring):
         connection = connector.connection_for(entry)
         if connection is None:

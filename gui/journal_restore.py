@@ -32,7 +32,6 @@ from PySide6.QtWidgets import (
 from storage.errors import KnownError
 from storage.journal import Journal, JournalEntry, recovered_path
 from storage.journal_payload import kind_of, write_copy
-from storage.shelf_journal import write_shelf_copy
 
 from .document import Document
 from .workers import run_in_worker
@@ -59,6 +58,8 @@ def check_entries(journal: Journal) -> list[tuple[JournalEntry, Any, bool]]:
 def copy_out(entry: JournalEntry, payload: bytes) -> str:
     """Worker body: write the edits to a new file beside the original; return its path."""
     if kind_of(payload) == "shelf":
+        from storage.shelf_journal import write_shelf_copy  # shelf code only when needed
+
         return write_shelf_copy(entry.path, payload)
     target = recovered_path(entry.path)
     folder = os.path.dirname(target)

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
-
-import sqlalchemy as sa
 
 from storage.url_redact import redact
 
@@ -16,10 +15,15 @@ if TYPE_CHECKING:
     from .mainwindow import MainWindow
 
 
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(\+[A-Za-z0-9_]+)?://")
+
+
 def looks_like_url(text: str) -> bool:
     """True for ``dialect[+driver]://…`` (a command-line argument that is not a file)."""
-    if "://" not in text:
+    if not _SCHEME.match(text):
         return False
+    import sqlalchemy as sa  # only for an argument that looks like a URL: launch stays quick
+
     try:
         sa.make_url(text)
     except Exception:
@@ -52,6 +56,8 @@ def open_url_document(window: MainWindow, url: str, password: str | None = None,
         database.close()  # a SQLite file: opened by path, with the file's own rules
         database = None
     if url.startswith("sqlite:"):
+        import sqlalchemy as sa
+
         path = sa.make_url(url).database or ""
         window.open_paths([path])
         return window.find_document(path) or page.current_document()  # type: ignore[return-value]

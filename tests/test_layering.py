@@ -37,3 +37,24 @@ def test_check_would_catch_a_qt_import(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-c", CHECK], capture_output=True, text=True,
                           cwd=tmp_path, timeout=120)
     assert done.returncode == 1 and "PySide6" in done.stdout
+
+
+LAUNCH = """
+import os, sys, tempfile
+os.environ['QT_QPA_PLATFORM'] = 'offscreen'
+import main
+app, window = main.build(['--settings-dir', tempfile.mkdtemp()])
+window.show()
+app.processEvents()
+heavy = sorted({m.split('.')[0] for m in sys.modules} & {'sqlalchemy', 'psycopg', 'keyring', 'numpy', 'h5py'})
+print(heavy)
+"""
+
+
+def test_launch_without_documents_imports_no_database_or_array_library() -> None:
+    """An empty launch stays quick: SQLAlchemy, psycopg, keyring, NumPy and h5py load on first
+    use (SQLAlchemy alone added 200 ms to the launch when a session module imported it)."""
+    done = subprocess.run([sys.executable, "-c", LAUNCH], capture_output=True, text=True, cwd=ROOT,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "[]"
