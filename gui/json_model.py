@@ -100,22 +100,33 @@ class EditableValueTreeModel(ValueTreeModel):
             return False
         node: ValueNode = index.internalPointer()
         if index.column() == 0:
-            if not isinstance(node.parent.value, dict) or not isinstance(value, str):
+            if node.parent is None or not isinstance(node.parent.value, dict):
                 return False
-            if value == node.key:
+            key = self.key_from_edit(node, value)
+            if key is _INVALID:
+                return False
+            if key == node.key and type(key) is type(node.key):
                 return True
-            if value in node.parent.value:
+            if key in node.parent.value:
                 return False
-            self.editRequested.emit(node.path(), 0, value)
+            self.editRequested.emit(node.path(), 0, key)
             return True
         if index.column() != 1:
             return False
-        new = coerce_edit(node.value, value)
+        new = self.value_from_edit(node, value)
         if new is _INVALID:
             return False
         if new != node.value or type(new) is not type(node.value):
             self.editRequested.emit(node.path(), 1, new)
         return True
+
+    def key_from_edit(self, node: ValueNode, value: Any) -> Any:
+        """The dict key an edit of ``node``'s key means, or _INVALID (JSON keys are text)."""
+        return value if isinstance(value, str) else _INVALID
+
+    def value_from_edit(self, node: ValueNode, value: Any) -> Any:
+        """The value an edit of ``node``'s value means, keeping its type; or _INVALID."""
+        return coerce_edit(node.value, value)
 
     # -- drag and drop: the model only reports the move; the document pushes the command ------
     def supportedDropActions(self) -> Qt.DropAction:

@@ -27,7 +27,7 @@ from storage.object_doc import (
 )
 from storage.pickle_nodes import CallNode, GlobalNode, PersistentNode
 
-from .json_model import EditableValueTreeModel
+from .json_model import _INVALID, EditableValueTreeModel
 from .value_tree_model import ValueNode
 
 _Index = QModelIndex | QPersistentModelIndex
@@ -152,32 +152,20 @@ class ObjectTreeModel(EditableValueTreeModel):
             flags |= Qt.ItemFlag.ItemIsEditable
         return flags
 
-    def setData(self, index: _Index, value: Any, role: int = Qt.ItemDataRole.EditRole) -> bool:
-        if not index.isValid() or role != Qt.ItemDataRole.EditRole:
-            return False
-        node: ValueNode = index.internalPointer()
-        if index.column() == 0:
-            if node.parent is None or not isinstance(node.parent.value, dict):
-                return False
-            key = parse_key(str(value), node.key)
-            if key == node.key and type(key) is type(node.key):
-                return True
-            if key in node.parent.value:
-                return False
-            self.editRequested.emit(node.path(), 0, key)
-            return True
-        if index.column() != 1:
-            return False
+    def key_from_edit(self, node: ValueNode, value: Any) -> Any:
+        """Text when the old key was text, else a Python literal if it reads as one (``3``,
+        ``(1, 2)``), else the text itself (:func:`storage.object_doc.parse_key`)."""
+        return parse_key(str(value), node.key)
+
+    def value_from_edit(self, node: ValueNode, value: Any) -> Any:
+        """A scalar parsed by its type (bools come from the editor's choice); None is not edited."""
         kind = kind_of(node.value)
         if kind in (None, "None"):
-            return False
+            return _INVALID
         try:
-            new = parse_scalar(kind, value) if not isinstance(value, bool) else value
+            return parse_scalar(kind, value) if not isinstance(value, bool) else value
         except ObjectEditError:
-            return False
-        if new != node.value or type(new) is not type(node.value):
-            self.editRequested.emit(node.path(), 1, new)
-        return True
+            return _INVALID
 
     # -- edits: the base class keeps lists and dicts right; re-read what an edit rebuilt ---------
     def _resync(self, path: Sequence[Any]) -> None:
