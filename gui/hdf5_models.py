@@ -9,18 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import (
-    QAbstractItemModel,
-    QAbstractTableModel,
-    QModelIndex,
-    QPersistentModelIndex,
-    Qt,
-    Signal,
-)
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QBrush, QColor
 
 from storage.hdf5_io import BATCH, Attribute, H5File, H5Node
 
+from .tree_model import NodeTreeModel
 from .value_tree_model import column_header
 from .workers import run_in_worker
 
@@ -85,7 +79,7 @@ def list_along(h5: H5File, path: str) -> dict[str, list[H5Node]]:
     return listing
 
 
-class H5TreeModel(QAbstractItemModel):
+class H5TreeModel(NodeTreeModel):
     """Name / Shape / Type of the groups, datasets and links of one file, read on expand."""
 
     HEADERS = ("Name", "Shape", "Type")
@@ -115,30 +109,12 @@ class H5TreeModel(QAbstractItemModel):
     def node(self, index: _Index) -> H5Node | None:
         return index.internalPointer().node if index.isValid() else None
 
-    # -- structure -----------------------------------------------------------------------------
-    def index(self, row: int, column: int, parent: _Index = QModelIndex()) -> QModelIndex:
-        if column < 0 or column >= len(self.HEADERS) or row < 0:
-            return QModelIndex()
-        children = self.item(parent).children
-        if row >= len(children):
-            return QModelIndex()
-        return self.createIndex(row, column, children[row])
+    # -- structure: NodeTreeModel does the index arithmetic ----------------------------------
+    def root_node(self) -> TreeItem:
+        return self._top
 
-    def parent(self, index: _Index = QModelIndex()) -> QModelIndex:  # type: ignore[override]
-        if not index.isValid():
-            return QModelIndex()
-        parent = index.internalPointer().parent
-        if parent is None or parent is self._top:
-            return QModelIndex()
-        return self.createIndex(parent.row, 0, parent)
-
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:
-        if parent.isValid() and parent.column() != 0:
-            return 0
-        return len(self.item(parent).children)
-
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:
-        return len(self.HEADERS)
+    def node_children(self, item: TreeItem) -> list[TreeItem]:
+        return item.children
 
     def hasChildren(self, parent: _Index = QModelIndex()) -> bool:
         if not parent.isValid():

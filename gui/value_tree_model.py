@@ -13,7 +13,9 @@ from collections.abc import Iterator, Mapping, Sequence
 from itertools import islice
 from typing import Any
 
-from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
+
+from .tree_model import NodeTreeModel
 
 BATCH = 1000
 _SCALAR_PREVIEW = 200
@@ -114,7 +116,7 @@ class ValueNode:
         return keys[::-1]
 
 
-class ValueTreeModel(QAbstractItemModel):
+class ValueTreeModel(NodeTreeModel):
     """Key / Value / Type columns over a :class:`ValueNode` tree, fetched in batches."""
 
     HEADERS = ("Key", "Value", "Type")
@@ -136,32 +138,12 @@ class ValueTreeModel(QAbstractItemModel):
     def node(self, index: _Index) -> ValueNode:
         return index.internalPointer() if index.isValid() else self._root
 
-    # -- structure --------------------------------------------------------------------------
-    def index(self, row: int, column: int, parent: _Index = QModelIndex()) -> QModelIndex:
-        if column < 0 or column >= len(self.HEADERS) or row < 0:
-            return QModelIndex()
-        node = self.node(parent)
-        children = node._children or []
-        if row >= len(children):
-            return QModelIndex()
-        return self.createIndex(row, column, children[row])
+    # -- structure: NodeTreeModel does the index arithmetic ----------------------------------
+    def root_node(self) -> ValueNode:
+        return self._root
 
-    def parent(self, index: _Index = QModelIndex()) -> QModelIndex:  # type: ignore[override]
-        if not index.isValid():
-            return QModelIndex()
-        parent = index.internalPointer().parent
-        if parent is None or parent is self._root:
-            return QModelIndex()
-        return self.createIndex(parent.row, 0, parent)
-
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:
-        if parent.isValid() and parent.column() != 0:
-            return 0
-        node = self.node(parent)
-        return len(node._children) if node._children else 0
-
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:
-        return len(self.HEADERS)
+    def node_children(self, node: ValueNode) -> Sequence[ValueNode]:
+        return node._children or ()
 
     def hasChildren(self, parent: _Index = QModelIndex()) -> bool:
         if parent.isValid() and parent.column() != 0:
