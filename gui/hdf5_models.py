@@ -14,8 +14,7 @@ from PySide6.QtGui import QBrush, QColor
 
 from storage.hdf5_io import BATCH, Attribute, H5File, H5Node
 
-from .tree_model import NodeTreeModel
-from .value_tree_model import column_header
+from .tree_model import NodeTreeModel, column_header
 from .workers import run_in_worker
 
 _Index = QModelIndex | QPersistentModelIndex
@@ -187,15 +186,6 @@ class H5TreeModel(NodeTreeModel):
             if node.message:
                 return _LINK
         return None
-
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        return column_header(self.HEADERS, section, orientation, role)
-
-    def flags(self, index: _Index) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
 
     # -- paths ---------------------------------------------------------------------------------
     def index_for_path(self, path: str) -> QModelIndex:

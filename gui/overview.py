@@ -31,7 +31,8 @@ from storage.preview import preview_text
 from .document import Document
 from .formatting import human_size
 from .loading_page import LoadingPage
-from .value_tree_model import ValueTreeModel, column_header
+from .tree_model import column_header
+from .value_tree_model import ValueTreeModel
 
 _SEVERITY_COLOURS = {"dangerous": "#b42318", "suspicious": "#9a6700", "info": "#475467"}
 

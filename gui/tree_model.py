@@ -10,13 +10,23 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelIndex
+from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelIndex, Qt
 
 _Index = QModelIndex | QPersistentModelIndex
 
 
+def column_header(headers: Sequence[str], section: int, orientation: Qt.Orientation,
+                  role: int) -> str | None:
+    """``headerData`` for models whose columns have fixed titles."""
+    if (orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole
+            and 0 <= section < len(headers)):
+        return headers[section]
+    return None
+
+
 class NodeTreeModel(QAbstractItemModel):
-    """``index``, ``parent``, ``rowCount`` and ``columnCount`` over nodes with ``parent``/``row``."""
+    """``index``, ``parent``, ``rowCount``, ``columnCount``, fixed column titles and read-only
+    selectable items over nodes with ``parent``/``row`` (editable subclasses extend ``flags``)."""
 
     HEADERS: tuple[str, ...] = ()
 
@@ -53,3 +63,12 @@ class NodeTreeModel(QAbstractItemModel):
 
     def columnCount(self, parent: _Index = QModelIndex()) -> int:
         return len(self.HEADERS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation,
+                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        return column_header(self.HEADERS, section, orientation, role)
+
+    def flags(self, index: _Index) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable

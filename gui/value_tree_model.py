@@ -50,15 +50,6 @@ def preview(value: Any) -> str:
     return text.replace("\n", "⏎")
 
 
-def column_header(headers: Sequence[str], section: int, orientation: Qt.Orientation,
-                  role: int) -> str | None:
-    """``headerData`` for models whose columns have fixed titles."""
-    if (orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole
-            and 0 <= section < len(headers)):
-        return headers[section]
-    return None
-
-
 class ValueNode:
     """A node of the tree: a key (dict key or list index), a value, and lazily made children."""
 
@@ -183,15 +174,6 @@ class ValueTreeModel(NodeTreeModel):
                 return preview(node.value)
             return type_name(node.value)
         return None
-
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        return column_header(self.HEADERS, section, orientation, role)
-
-    def flags(self, index: _Index) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
 
     # -- paths, for selection restore ---------------------------------------------------------
     def index_for_path(self, path: Sequence[Any]) -> QModelIndex:
