@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -108,3 +109,79 @@ def pg_url(pg_server_url: str):
         with admin.connect() as conn:
             conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.dispose()
+
+
+# --- MariaDB: a real server for the SQL tests of other dialects (see tests/mariadb_server.py) ---
+
+def _mariadb_unavailable(reason: str) -> None:
+    """Skip with the reason; under CI a missing server is a failure, never a skip."""
+    if os.environ.get("CI"):
+        pytest.fail(f"CI needs a MariaDB server and has none: {reason}")
+    pytest.skip(f"no MariaDB server: {reason}")
+
+
+@pytest.fixture(scope="session")
+def mariadb_server_url():
+    """The URL of a running MariaDB server: $DATASHELF_MARIADB_URL (set by .ci/run), or one
+    started here from the installed binaries and stopped after the session."""
+    from tests import mariadb_server
+
+    given = os.environ.get(mariadb_server.ENV_URL)
+    if given:
+        yield given
+        return
+    if mariadb_server.find_bin() is None:
+        _mariadb_unavailable("mariadbd/mariadb-install-db not found (install the 'mariadb-server' "
+                             "system package)")
+    import shutil
+    import tempfile
+
+    folder = tempfile.mkdtemp(prefix="datashelf-maria-")
+    try:
+        url = mariadb_server.start(folder)
+    except Exception as exc:
+        mariadb_server.stop(folder)
+        detail = getattr(exc, "stderr", b"") or b""
+        _mariadb_unavailable(f"{exc} {detail.decode(errors='replace') if isinstance(detail, bytes) else detail}")
+    try:
+        yield url
+    finally:
+        mariadb_server.stop(folder)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def mariadb_url(mariadb_server_url: str):
+    """A fresh, empty MariaDB database for one test (dropped afterwards); its SQLAlchemy URL."""
+    import uuid
+
+    import sqlalchemy as sa
+
+    try:
+        import pymysql  # noqa: F401
+    except ImportError:
+        _mariadb_unavailable("the pymysql driver is not installed (pip install pymysql)")
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(mariadb_server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f"CREATE DATABASE `{name}`")
+    base = sa.engine.make_url(mariadb_server_url)
+    try:
+        yield base.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            # Sessions a test left open would block the drop: end them first.
+            ids = conn.exec_driver_sql(
+                "SELECT id FROM information_schema.processlist WHERE db = %s AND id <> CONNECTION_ID()",
+                (name,)).scalars().all()
+            for ident in ids:
+                with contextlib.suppress(sa.exc.DBAPIError):
+                    conn.exec_driver_sql(f"KILL {int(ident)}")
+            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS `{name}`")
+        admin.dispose()
+
+
+@pytest.fixture(params=["postgresql", "mariadb"])
+def server_url(request) -> str:
+    """A fresh database on each real server dialect the tests cover (PostgreSQL, MariaDB)."""
+    return request.getfixturevalue("pg_url" if request.param == "postgresql" else "mariadb_url")
