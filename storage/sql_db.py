@@ -10,6 +10,7 @@ No Qt here.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import threading
@@ -155,6 +156,9 @@ class _SqlaConnection:
 
     def __init__(self, conn: sa.Connection) -> None:
         self.sa = conn
+        # The server's id of this session (MySQL/MariaDB), for KILL QUERY from another connection.
+        thread_id = getattr(conn.connection.dbapi_connection, "thread_id", None)
+        self.session_id: int | None = thread_id() if callable(thread_id) else None
 
     def execute(self, sql: str, params: Any = None) -> _Cursor:
         if not params:
@@ -263,19 +267,42 @@ class ServerDatabase(Database):
     def is_broken(self, conn: Any) -> bool:
         return bool(getattr(conn, "broken", False) or getattr(conn, "closed", False))
 
+    @property
+    def is_mysql(self) -> bool:
+        """MySQL or MariaDB (SQLAlchemy names both dialects ``mysql`` or ``mariadb``)."""
+        return self.kind in ("mysql", "mariadb")
+
+    @property
+    def product(self) -> str:
+        """The server's product name for titles and messages ("MariaDB", not "mysql")."""
+        if self.is_mysql:
+            return "MariaDB" if getattr(self.engine.dialect, "is_mariadb", False) else "MySQL"
+        return _PRODUCTS.get(self.kind, self.kind)
+
     def apply_session(self, conn: Any) -> None:
         """The statement timeout, and in read-only mode a read-only session: on PostgreSQL even a
         SELECT of a function that writes, or an EXPLAIN ANALYZE of a DELETE, is refused."""
         if self.kind == "postgresql":
             conn.execute(f"SET statement_timeout = {int(self.statement_timeout * 1000)}; "
                          f"SET default_transaction_read_only = {'on' if self.read_only else 'off'}")
+        elif self.is_mysql:
+            if getattr(self.engine.dialect, "is_mariadb", False):  # seconds, for every statement
+                conn.execute(f"SET SESSION max_statement_time = {float(self.statement_timeout or 0):g}")
+            else:  # MySQL: milliseconds, SELECTs only
+                conn.execute(f"SET SESSION max_execution_time = {int((self.statement_timeout or 0) * 1000)}")
+            conn.execute(f"SET SESSION TRANSACTION {'READ ONLY' if self.read_only else 'READ WRITE'}")
 
     def cancel(self, conn: Any) -> None:
-        """Ask the server to stop the statement running on ``conn`` (thread-safe)."""
+        """Ask the server to stop the statement running on ``conn`` (thread-safe): psycopg's
+        cancel request, or ``KILL QUERY`` on a connection of its own for MySQL/MariaDB (their
+        drivers have no cancel; the statement's connection is busy)."""
         cancel = getattr(conn, "cancel_safe", None)
         try:
             if cancel is not None:
                 cancel(timeout=3)
+            elif self.is_mysql and getattr(conn, "session_id", None) is not None:
+                with self.engine.connect() as killer:
+                    killer.exec_driver_sql(f"KILL QUERY {int(conn.session_id)}")
             elif hasattr(conn, "cancel"):
                 conn.cancel()
         except Exception:
@@ -293,6 +320,8 @@ class ServerDatabase(Database):
                     self._writer = None
                     self._writer = self.connect()
                 conn = self._writer
+                if isinstance(conn, _SqlaConnection) and self.is_mysql:
+                    return self._write_mysql(conn, work)
                 if isinstance(conn, _SqlaConnection):
                     with conn.sa.begin():
                         return work(conn)
@@ -309,6 +338,23 @@ class ServerDatabase(Database):
                 if type(exc).__module__.startswith(("psycopg", "sqlalchemy")) or isinstance(exc, OSError):
                     raise error from None
                 raise
+
+    def _write_mysql(self, conn: _SqlaConnection, work: Callable[[Any], T]) -> T:
+        """One transaction on MySQL/MariaDB: the connection autocommits, so SQLAlchemy's begin()
+        would not hold the statements together; START TRANSACTION does, until COMMIT/ROLLBACK."""
+        wanted = (self.statement_timeout, self.read_only)
+        if getattr(conn, "applied", None) != wanted:
+            self.apply_session(conn)  # the statement timeout holds for writes too
+            conn.applied = wanted  # type: ignore[attr-defined]
+        conn.sa.exec_driver_sql("START TRANSACTION")
+        try:
+            result = work(conn)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                conn.sa.exec_driver_sql("ROLLBACK")
+            raise
+        conn.sa.exec_driver_sql("COMMIT")
+        return result
 
     def load_schema(self) -> Schema:
         reader = self.reader()
@@ -335,6 +381,9 @@ class ServerDatabase(Database):
                     pass
                 self._writer = None
         self.engine.dispose()
+
+
+_PRODUCTS = {"postgresql": "PostgreSQL", "mssql": "SQL Server", "oracle": "Oracle"}
 
 
 def _close_quietly(conn: Any) -> None:

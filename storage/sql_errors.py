@@ -63,17 +63,51 @@ def _sqlstate(exc: BaseException) -> str:
     return str(getattr(exc, "sqlstate", None) or getattr(exc, "pgcode", None) or "")
 
 
+def _mysql_code(exc: BaseException) -> tuple[int | None, str]:
+    """MySQL/MariaDB drivers (PyMySQL, mysqlclient) raise with ``args == (code, message)``."""
+    args = getattr(exc, "args", ())
+    if len(args) == 2 and isinstance(args[0], int) and isinstance(args[1], str):
+        return args[0], args[1]
+    return None, ""
+
+
+# MySQL/MariaDB error codes, by what the user can do about them.
+_MY_TIMEOUT = {1969, 3024}  # max_statement_time (MariaDB) / max_execution_time (MySQL) exceeded
+_MY_INTERRUPTED = {1317}  # KILL QUERY: "Query execution was interrupted"
+_MY_PASSWORD = {1045}
+_MY_NO_DATABASE = {1049}
+_MY_PERMISSION = {1044, 1142, 1143, 1227, 1370}
+_MY_UNREACHABLE = {2002, 2003, 2005}
+_MY_LOST = {2006, 2013, 2055, 1927, 1053}
+
+
 def explain_server(exc: BaseException, label: str, table: str | None = None,
                    timeout: float | None = None) -> KnownError:
     """A driver or SQLAlchemy error of the server ``label`` as a :class:`KnownError`."""
     if isinstance(exc, KnownError):
         return exc
     orig = _original(exc)
-    text = str(orig).strip() or type(orig).__name__
+    code, message = _mysql_code(orig)
+    text = (message or str(orig)).strip() or type(orig).__name__
     first = text.splitlines()[0]
     low = text.lower()
     state = _sqlstate(orig)
     where = Location(table=table) if table else None
+    if code in _MY_TIMEOUT:
+        state = "57014"
+        low += " timeout"
+    elif code in _MY_INTERRUPTED:
+        state = "57014"
+    elif code in _MY_PASSWORD:
+        state = "28P01"
+    elif code in _MY_NO_DATABASE:
+        state = "3D000"
+    elif code in _MY_PERMISSION:
+        state = "42501"
+    elif code in _MY_UNREACHABLE:
+        low += " connection refused"
+    elif code in _MY_LOST:
+        state = "08006"
     if state == "57014" or "canceling statement" in low:
         if "timeout" in low:
             limit = f"the {timeout:g} s " if timeout else "the "

@@ -215,11 +215,28 @@ def run_statement(target: Database | str, conn: sqlite3.Connection, sql: str, re
         writer.close()
 
 
-def _server_location(exc: BaseException, base: int) -> Location:
-    """Where the server says the error is (PostgreSQL's 1-based character position)."""
-    diag = getattr(getattr(exc, "orig", exc), "diag", None)
-    position = getattr(diag, "statement_position", None)
-    return Location(offset=base + int(position) - 1) if position else Location()
+def _server_location(exc: BaseException, base: int, text: str = "") -> Location:
+    """Where the server says the error is: PostgreSQL's 1-based character position, or
+    MySQL/MariaDB's "near '…' at line N" (the quoted text is the rest of the statement from there)."""
+    orig = getattr(exc, "orig", exc)
+    position = getattr(getattr(orig, "diag", None), "statement_position", None)
+    if position:
+        return Location(offset=base + int(position) - 1)
+    match = _MYSQL_NEAR.search(str(orig))
+    if match and text:
+        line = int(match.group(2))
+        start = 0
+        for _ in range(line - 1):  # the quoted rest starts on that line of the statement
+            start = text.find("\n", start) + 1
+        offset = text.find(match.group(1), start) if match.group(1) else len(text)
+        if offset >= 0:
+            before = text[:offset]
+            return Location(line=before.count("\n") + 1, column=offset - (before.rfind("\n") + 1) + 1,
+                            offset=base + offset)
+    return Location()
+
+
+_MYSQL_NEAR = re.compile(r"near '(.*?)' at line (\d+)", re.S)
 
 
 def _run_on_server(db: Database, conn, text: str, read_only: bool, base: int) -> Outcome:
@@ -249,7 +266,7 @@ def _run_on_server(db: Database, conn, text: str, read_only: bool, base: int) ->
             raise
         error = db.explain(exc)
         if type(error) is KnownError:
-            raise KnownError(error.message, _server_location(exc, base)) from None
+            raise KnownError(error.message, _server_location(exc, base, text)) from None
         raise error from None
     if rows is not None and not writes:
         columns = [d[0] for d in cursor.description]

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Text, bindparam, cast, literal_column
+from sqlalchemy import String, Text, bindparam, cast, literal_column
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import NullType
 
@@ -82,8 +82,10 @@ def filter_clause(col: ColumnElement, flt: Filter, params: Params) -> ColumnElem
 
 
 def like_pattern(value: Any) -> ColumnElement:
-    """'%' || value || '%': the value stays a bound parameter."""
-    return literal_column("'%'").op("||")(value).op("||")(literal_column("'%'"))
+    """'%' + value + '%' as the dialect concatenates strings (``||`` on SQLite and PostgreSQL,
+    ``concat()`` on MySQL/MariaDB, where ``||`` means OR); the value stays a bound parameter."""
+    percent = literal_column("'%'", type_=String)
+    return percent + value + percent
 
 
 def like_clause(col: ColumnElement, pattern: Any, sqlite: bool) -> ColumnElement:

@@ -93,6 +93,15 @@ def is_sqlite(dialect: Dialect | None) -> bool:
     return dialect is None or dialect.name == "sqlite"
 
 
+# Dialects whose default order puts NULL before every value (ascending); PostgreSQL and Oracle
+# put it after.
+_NULLS_SMALLEST = frozenset({"sqlite", "mysql", "mariadb", "mssql"})
+
+
+def nulls_smallest(dialect: Dialect | None) -> bool:
+    return dialect is None or dialect.name in _NULLS_SMALLEST
+
+
 _PLAIN_TYPES = re.compile(r"(smallint|integer|bigint|int[248]?|serial\w*|real|double precision|float\w*"
                           r"|text|character varying|varchar|character|char|bpchar|bytea|name)(\(\d+\))?$")
 
@@ -114,6 +123,7 @@ class Query:
         self.spec = spec
         self.dialect = dialect or _DIALECT
         self.sqlite = is_sqlite(dialect)
+        self.nulls_smallest = nulls_smallest(dialect)
         names = list(dict.fromkeys(spec.columns + spec.keys + tuple(s.column for s in spec.sort)))
         self.table = table(spec.table, *(column(n) for n in names), schema=spec.schema)
         self.cols = {n: self.table.c[n] for n in names}
@@ -195,7 +205,7 @@ class Query:
     def _after(self, anchor: Sequence[Any], reverse: bool, params: Params) -> ColumnElement:
         """Rows strictly after ``anchor`` in the ORDER BY (before it when ``reverse``).
 
-        NULL is the smallest value in SQLite and the largest in PostgreSQL's default order; a
+        NULL is the smallest value in SQLite and MySQL and the largest in PostgreSQL's default order; a
         column known NOT NULL needs no NULL test (so the index on it serves the range).
         """
         alternatives = []
@@ -204,7 +214,7 @@ class Query:
         for (name, desc), value in zip(self.order, anchor, strict=True):
             col = self.cols[name]
             ascending = desc == reverse
-            nulls_first = ascending if self.sqlite else not ascending
+            nulls_first = ascending if self.nulls_smallest else not ascending
             if value is None:
                 after = col.is_not(None) if nulls_first else false()
                 same = col.is_(None)

@@ -85,6 +85,9 @@ def _example(dialect: str) -> str:
 def create_engine(parsed: sa.URL) -> sa.Engine:
     """A SQLAlchemy engine without a pool (the document keeps its own connections)."""
     connect_args: dict = {}
+    backend, driver = parsed.get_backend_name(), parsed.get_driver_name()
+    if backend in ("mysql", "mariadb") and driver in ("pymysql", "mysqldb"):
+        connect_args["connect_timeout"] = CONNECT_TIMEOUT
     if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() in ("psycopg", "psycopg2"):
         connect_args["connect_timeout"] = CONNECT_TIMEOUT
         connect_args["application_name"] = "Datashelf"
@@ -133,7 +136,7 @@ def _describe(db: ServerDatabase, conn) -> str:
         version = conn.execute("SHOW server_version").fetchone()[0]
         return f"PostgreSQL {str(version).split()[0]}"
     info = db.engine.dialect.server_version_info or ()
-    return f"{db.kind} {'.'.join(str(p) for p in info)}".strip()
+    return f"{db.product} {'.'.join(str(p) for p in info)}".strip()
 
 
 def test_connection(url: str, password: str | None = None) -> str:

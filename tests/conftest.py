@@ -142,7 +142,8 @@ def mariadb_server_url():
     except Exception as exc:
         mariadb_server.stop(folder)
         detail = getattr(exc, "stderr", b"") or b""
-        _mariadb_unavailable(f"{exc} {detail.decode(errors='replace') if isinstance(detail, bytes) else detail}")
+        text = detail.decode(errors="replace") if isinstance(detail, bytes) else detail
+        _mariadb_unavailable(f"{exc} {text}")
     try:
         yield url
     finally:

@@ -27,7 +27,7 @@ TABLE = 'We ird "T" select'
 COLUMNS = ("id", "Mixed Case", 'qu"ote', "order")
 
 
-@pytest.fixture(params=["sqlite", "postgresql", "generic"])
+@pytest.fixture(params=["sqlite", "postgresql", "mariadb", "generic"])
 def db(request, tmp_path: Path):
     """A Database per backend, holding TABLE with 600 rows (NULLs in every non-key column).
 
@@ -43,6 +43,9 @@ def db(request, tmp_path: Path):
                                       "generic")
             database.kind = "generic"
         types = ("INTEGER PRIMARY KEY", "INTEGER", "TEXT", "REAL")
+    elif request.param == "mariadb":
+        database = open_database_url(request.getfixturevalue("mariadb_url"))
+        types = ("integer PRIMARY KEY", "integer", "text", "double precision")
     else:
         database = open_database_url(request.getfixturevalue("pg_url"))
         types = ("integer PRIMARY KEY", "integer", "text", "double precision")
@@ -51,7 +54,7 @@ def db(request, tmp_path: Path):
     rng = random.Random(3)
     rows = [(i, rng.choice([None, 1, 2, 3, 3]), rng.choice([None, "x", "y", "Z", "ü"]),
              rng.choice([None, 0.5, 1.5])) for i in range(1, 601)]
-    marks = ", ".join("%s" if request.param == "postgresql" else "?" for _ in COLUMNS)
+    marks = ", ".join("%s" if request.param in ("postgresql", "mariadb") else "?" for _ in COLUMNS)
 
     def create(conn) -> None:
         conn.execute(f"CREATE TABLE {q(TABLE)} ({defs})")
