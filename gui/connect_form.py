@@ -1,7 +1,7 @@
 """The right side of the connection dialog: one connection's fields and its URL, kept in sync.
 
-Editing a field rewrites the URL; typing a URL fills the fields (a PostgreSQL URL the host,
-port, database and user; a ``sqlite:///`` URL the file). A password typed into the URL moves to
+Editing a field rewrites the URL; typing a URL fills the fields (a PostgreSQL, MySQL or MariaDB
+URL the host, port, database and user; a ``sqlite:///`` URL the file). A password typed into the URL moves to
 the password field when the URL field is left, so the URL shown never holds it.
 """
 
@@ -25,13 +25,22 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from storage.connections import Connection, ConnectionSpecError, from_url, split_password
+from storage.connections import (
+    SERVER_DRIVERS,
+    SERVER_PORTS,
+    SSL_OPTIONS,
+    Connection,
+    ConnectionSpecError,
+    from_url,
+    split_password,
+    wants_ssl,
+)
 
-KIND_LABELS = (("sqlite", "SQLite file"), ("postgresql", "PostgreSQL"),
+KIND_LABELS = (("sqlite", "SQLite file"), ("postgresql", "PostgreSQL"), ("mysql", "MySQL / MariaDB"),
                ("url", "Other (SQLAlchemy URL)"))
 NO_KEYRING = ("No system keyring is available: the password is kept in memory and asked once "
               "per run.")
-PG_DRIVERS = ("postgresql+psycopg", "postgresql+psycopg2", "postgresql+pg8000")
+PAGES = {"sqlite": 0, "postgresql": 1, "mysql": 1, "url": 2}  # kind -> page of fields
 
 
 class ConnectionForm(QWidget):
@@ -65,7 +74,7 @@ class ConnectionForm(QWidget):
         QFormLayout(sqlite_form).addRow("File:", sqlite_page)
         sqlite_form.layout().setContentsMargins(0, 0, 0, 0)
 
-        # PostgreSQL: the usual fields.
+        # PostgreSQL, MySQL and MariaDB: the usual fields.
         pg_form = QWidget(self)
         self.host = QLineEdit(pg_form)
         self.host.setObjectName("connectionHost")
@@ -79,7 +88,9 @@ class ConnectionForm(QWidget):
         self.user.setObjectName("connectionUser")
         self.driver = QComboBox(pg_form)
         self.driver.setEditable(True)
-        self.driver.addItems(PG_DRIVERS)
+        self.driver.addItems(SERVER_DRIVERS["postgresql"])
+        self.ssl = QCheckBox("Encrypt the connection (SSL/TLS)", pg_form)
+        self.ssl.setObjectName("connectionSsl")
         self.options = QLineEdit(pg_form)
         self.options.setPlaceholderText("sslmode=require&connect_timeout=10")
         pg_layout = QFormLayout(pg_form)
@@ -89,6 +100,7 @@ class ConnectionForm(QWidget):
         pg_layout.addRow("Database:", self.database)
         pg_layout.addRow("User:", self.user)
         pg_layout.addRow("Driver:", self.driver)
+        pg_layout.addRow("SSL:", self.ssl)
         pg_layout.addRow("Options:", self.options)
 
         url_form = QLabel("Any SQLAlchemy URL whose driver is installed, e.g. "
@@ -134,7 +146,9 @@ class ConnectionForm(QWidget):
         self.kind.currentIndexChanged.connect(self._on_kind_changed)
         for edit in (self.path, self.host, self.port, self.database, self.user, self.options):
             edit.textEdited.connect(self._on_field_edited)
+        self.options.textEdited.connect(self._on_options_edited)
         self.driver.currentTextChanged.connect(self._on_field_edited)
+        self.ssl.toggled.connect(self._on_ssl_toggled)
         self.url.textEdited.connect(self._on_url_edited)
         self.url.editingFinished.connect(self._on_url_finished)
         for edit in (self.name, self.password):
@@ -203,19 +217,63 @@ class ConnectionForm(QWidget):
         self.port.setText(str(connection.port) if connection.port else "")
         self.database.setText(connection.database)
         self.user.setText(connection.user)
-        self.driver.setCurrentText(connection.driver if connection.kind == "postgresql"
-                                   else PG_DRIVERS[0])
+        self._show_drivers(connection.kind)
+        if connection.kind in SERVER_DRIVERS:
+            self.driver.setCurrentText(connection.driver)
         self.options.setText(urlencode(connection.options))
+        self._show_ssl(connection.kind, connection.options)
+
+    def _show_drivers(self, kind: str) -> None:
+        """The driver list and default port of a server kind (PostgreSQL's for other kinds)."""
+        drivers = SERVER_DRIVERS.get(kind, SERVER_DRIVERS["postgresql"])
+        if tuple(self.driver.itemText(i) for i in range(self.driver.count())) != drivers:
+            blocked = self.driver.blockSignals(True)
+            self.driver.clear()
+            self.driver.addItems(drivers)
+            self.driver.blockSignals(blocked)
+        self.port.setPlaceholderText(str(SERVER_PORTS.get(kind, 5432)))
+        self.options.setPlaceholderText("ssl_ca=/path/to/ca.pem&charset=utf8mb4" if kind == "mysql"
+                                        else "sslmode=require&connect_timeout=10")
+
+    def _show_ssl(self, kind: str, options: dict[str, str]) -> None:
+        blocked = self.ssl.blockSignals(True)
+        self.ssl.setChecked(wants_ssl(kind, options))
+        self.ssl.blockSignals(blocked)
+
+    @Slot(bool)
+    def _on_ssl_toggled(self, checked: bool) -> None:
+        """SSL on adds the kind's option that asks for it (kept when a stricter one is there);
+        off removes every SSL option, so the URL says what the box says."""
+        kind = self.kind.currentData()
+        options = dict(parse_qsl(self.options.text().strip(), keep_blank_values=True))
+        if checked and not wants_ssl(kind, options) and kind in SSL_OPTIONS:
+            key, value = SSL_OPTIONS[kind]
+            options[key] = value
+        elif not checked:
+            options = {k: v for k, v in options.items()
+                       if not (k.startswith("ssl_") or k == "sslmode")}
+        self.options.setText(urlencode(options))
+        self._on_field_edited()
 
     @Slot()
     def _on_kind_changed(self) -> None:
+        kind = self.kind.currentData()
+        if kind in SERVER_DRIVERS and not self._syncing:
+            # Another server kind: its driver, and its default port unless one was typed that
+            # is not the other kind's default.
+            self._show_drivers(kind)
+            self.driver.setCurrentIndex(0)
+            if not self.port.text() or int(self.port.text() or 0) in SERVER_PORTS.values():
+                self.port.setText(str(SERVER_PORTS[kind]))
+            options = dict(parse_qsl(self.options.text().strip(), keep_blank_values=True))
+            self._show_ssl(kind, options)
         self._show_page()
         if not self._syncing:
             self._on_field_edited()
 
     def _show_page(self) -> None:
         """The fields of the chosen type; a SQLite file has no password."""
-        self.pages.setCurrentIndex(self.kind.currentIndex())
+        self.pages.setCurrentIndex(PAGES.get(self.kind.currentData(), 2))
         # Hidden pages must not reserve their height (a stack is as tall as its tallest page).
         for index in range(self.pages.count()):
             policy = QSizePolicy.Policy.Preferred if index == self.pages.currentIndex() \
@@ -238,6 +296,11 @@ class ConnectionForm(QWidget):
         finally:
             self._syncing = False
         self.changed.emit()
+
+    @Slot()
+    def _on_options_edited(self) -> None:
+        options = dict(parse_qsl(self.options.text().strip(), keep_blank_values=True))
+        self._show_ssl(self.kind.currentData(), options)
 
     @Slot(str)
     def _on_url_edited(self, text: str) -> None:

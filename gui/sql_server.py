@@ -53,10 +53,10 @@ class ServerMixin:
 
     @property
     def kind_label(self) -> str:
-        """The status bar's format: the server's kind (POSTGRESQL), or empty for a file."""
+        """The status bar's format: the server's product (POSTGRESQL, MARIADB), or empty for a file."""
         if not self.is_server:
             return ""
-        kind = self.server_db.kind if self.server_db is not None else \
+        kind = self.server_db.product if self.server_db is not None else \
             self.server_url.split(":", 1)[0].split("+", 1)[0]  # type: ignore[union-attr]
         return kind.upper()
 

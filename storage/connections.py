@@ -1,6 +1,6 @@
 """Saved database connections: what the connection dialog remembers, never a password.
 
-A :class:`Connection` is a SQLite file, a PostgreSQL server (host, port, database, user,
+A :class:`Connection` is a SQLite file, a PostgreSQL, MySQL or MariaDB server (host, port, database, user,
 options) or any SQLAlchemy URL. The list lives in the settings file under
 ``connections.saved``; every way a password could reach it (typed into the URL, an option
 named ``password``) is stripped on the way in. Passwords go to :class:`PasswordVault`: the
@@ -22,9 +22,29 @@ from .errors import KnownError
 from .settings import Settings
 from .url_redact import SECRET_OPTIONS, redact
 
-KINDS = ("sqlite", "postgresql", "url")  # SQLite file, PostgreSQL fields, free-form URL
+KINDS = ("sqlite", "postgresql", "mysql", "url")  # SQLite file, server fields, free-form URL
 DEFAULT_DRIVER = "postgresql+psycopg"
 DEFAULT_PORT = 5432
+# The server kinds with host/port/database/user fields: their drivers (the first is the one we
+# ship) and default port. "mysql" covers MariaDB too (same protocol, same drivers).
+SERVER_DRIVERS = {"postgresql": ("postgresql+psycopg", "postgresql+psycopg2", "postgresql+pg8000"),
+                  "mysql": ("mysql+pymysql", "mariadb+pymysql", "mysql+mysqldb", "mariadb+mysqldb")}
+SERVER_PORTS = {"postgresql": 5432, "mysql": 3306}
+# The option that asks for an encrypted connection, per server kind (without a CA file PyMySQL
+# encrypts without checking the certificate; ssl_ca=FILE checks it).
+SSL_OPTIONS = {"postgresql": ("sslmode", "require"), "mysql": ("ssl_check_hostname", "false")}
+
+
+def server_kind(backend: str) -> str | None:
+    """The connection kind of a SQLAlchemy backend name, when it has fields of its own."""
+    return {"postgresql": "postgresql", "mysql": "mysql", "mariadb": "mysql"}.get(backend)
+
+
+def wants_ssl(kind: str, options: dict[str, str]) -> bool:
+    """Whether the options ask for an encrypted connection."""
+    if kind == "postgresql":
+        return options.get("sslmode", "") in ("require", "verify-ca", "verify-full")
+    return kind == "mysql" and any(k.startswith("ssl_") for k in options)
 MAX_RECENT = 10
 
 
@@ -121,17 +141,18 @@ class Connection:
 def from_url(url: str, name: str = "") -> tuple[Connection, str | None]:
     """A connection for a URL typed by the user, and the password it held (if any).
 
-    PostgreSQL URLs fill the host/port/database/user fields; SQLite URLs of a file become a
+    PostgreSQL, MySQL and MariaDB URLs fill the host/port/database/user fields; SQLite URLs of a file become a
     SQLite connection; anything else stays a free-form URL.
     """
     clean, password = split_password(url)
     parsed = make_url(clean)
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
         return Connection(name=name, kind="sqlite", path=parsed.database), password
-    if parsed.get_backend_name() == "postgresql":
+    kind = server_kind(parsed.get_backend_name())
+    if kind is not None:
         options = {k: (v if isinstance(v, str) else ",".join(v)) for k, v in parsed.query.items()}
         return Connection(
-            name=name, kind="postgresql", driver=parsed.drivername, host=parsed.host or "",
+            name=name, kind=kind, driver=parsed.drivername, host=parsed.host or "",
             port=parsed.port, database=parsed.database or "", user=parsed.username or "",
             options=options, needs_password=bool(password)), password
     return Connection(name=name, kind="url", url=clean, needs_password=bool(password)), password

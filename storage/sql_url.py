@@ -85,7 +85,7 @@ def _example(dialect: str) -> str:
 def create_engine(parsed: sa.URL) -> sa.Engine:
     """A SQLAlchemy engine without a pool (the document keeps its own connections)."""
     connect_args: dict = {}
-    backend, driver = parsed.get_backend_name(), parsed.get_driver_name()
+    backend, _plus, driver = parsed.drivername.partition("+")  # names only: nothing loaded yet
     if backend in ("mysql", "mariadb") and driver in ("pymysql", "mysqldb"):
         connect_args["connect_timeout"] = CONNECT_TIMEOUT
     if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() in ("psycopg", "psycopg2"):

@@ -40,7 +40,7 @@ def test_typed_url_fills_fields_and_the_password_moves_out_of_it(qtbot, tmp_path
     form.database.selectAll()
     qtbot.keyClicks(form.database, "archive")
     assert form.url.text() == "postgresql+psycopg://ann@db.example:6543/archive"
-    assert form.password_note.isVisible()  # no keyring here: "asked once per run"
+    qtbot.waitUntil(form.password_note.isVisible)  # no keyring (once the check answers): asked per run
     assert not form.save_password.isVisible()
     # A SQLite URL switches to the file page.
     type_url(qtbot, dialog, f"sqlite:///{tmp_path / 'x.db'}")
@@ -70,20 +70,21 @@ def test_test_shows_the_server_version_or_why_not(qtbot, tmp_path: Path, pg_url:
     wait_status(qtbot, dialog, "Cannot reach the server")
 
 
-@pytest.mark.parametrize(("url", "package"), [
-    ("mysql+pymysql://me@localhost/shop", "pymysql"),
-    ("mssql+pyodbc://me@localhost/shop", "pyodbc"),
+@pytest.mark.parametrize(("url", "module", "package", "kind"), [
+    ("mysql+mysqlconnector://me@localhost/shop", "mysql.connector", "mysql-connector-python", "mysql"),
+    ("mssql+pyodbc://me@localhost/shop", "pyodbc", "pyodbc", "url"),
 ])
-def test_a_missing_driver_names_its_package(qtbot, tmp_path: Path, url: str, package: str) -> None:
+def test_a_missing_driver_names_its_package(qtbot, tmp_path: Path, url: str, module: str, package: str,
+                                            kind: str) -> None:
     try:
-        __import__(package)
+        __import__(module)
         pytest.skip(f"{package} is installed here")
     except ImportError:
         pass
     window = launch(qtbot, tmp_path / "settings")
     dialog = open_dialog(qtbot, window)
     type_url(qtbot, dialog, url)
-    assert dialog.form.kind.currentData() == "url"
+    assert dialog.form.kind.currentData() == kind
     qtbot.mouseClick(dialog.test_button, Qt.MouseButton.LeftButton)
     assert f"pip install '{package}'" in wait_status(qtbot, dialog, "not installed")
 

@@ -36,8 +36,8 @@ def test_connection_errors_say_what_to_do(pg_url: str) -> None:
         test_connection(pg_url, password="wrong")
     with pytest.raises(UnknownDatabase, match="does not exist"):
         test_connection(pg_url.rsplit("/", 1)[0] + "/no_such_db")
-    with pytest.raises(DriverMissing, match="pip install 'pymysql'"):
-        open_database_url("mysql+pymysql://me@localhost/db")
+    with pytest.raises(DriverMissing, match="pip install 'mysql-connector-python'"):
+        open_database_url("mysql+mysqlconnector://me@localhost/db")
     with pytest.raises(DriverMissing, match="psycopg2-binary"):
         open_database_url("postgresql+psycopg2://me@localhost/db")
     with pytest.raises(DriverMissing, match="not supported"):
