@@ -142,10 +142,11 @@ def _numpy(name: str) -> tuple[Builder | None, Any]:
         return None, np.ndarray
     if name == "dtype":
         def build_dtype(args: tuple) -> Any:
+            # NumPy < 1.10 wrote the align/copy flags as the ints 0 and 1, later ones as bools
             if (len(args) == 3 and type(args[0]) is str and _SIMPLE_DTYPE.match(args[0])
-                    and type(args[1]) is bool and type(args[2]) is bool):
+                    and all(type(f) is bool or (type(f) is int and f in (0, 1)) for f in args[1:])):
                 try:
-                    return np.dtype(*args)
+                    return np.dtype(args[0], bool(args[1]), bool(args[2]))
                 except (TypeError, ValueError):
                     return NotImplemented
             return NotImplemented
@@ -163,9 +164,15 @@ def _numpy(name: str) -> tuple[Builder | None, Any]:
                 return NotImplemented
             if args[0].hasobject:
                 return args[1]
-            if type(args[1]) is not bytes or len(args[1]) != args[0].itemsize:
+            raw = args[1]
+            if type(raw) is str:  # a Python 2 pickle read with encoding='latin1', as NumPy accepts
+                try:
+                    raw = raw.encode("latin-1")
+                except UnicodeEncodeError:
+                    return NotImplemented
+            if type(raw) is not bytes or len(raw) != args[0].itemsize:
                 return NotImplemented
-            return np.frombuffer(args[1], args[0])[0].copy()
+            return np.frombuffer(raw, args[0])[0].copy()
         return build_scalar, None
     if name == "_frombuffer":
         def build_frombuffer(args: tuple) -> Any:

@@ -77,6 +77,7 @@ class SafeLoad:
     companions: list[str] = field(default_factory=list)  # old joblib .npy files this pickle needs
     arrays: int = 0
     engine: str = "c"
+    encoding: str = "ASCII"  # "latin1" when Python 2 byte strings needed it (see ``_load_at``)
 
     @property
     def dangerous(self) -> bool:
@@ -138,13 +139,34 @@ def _error(exc: BaseException, data: bytes | memoryview, start: int, offset: int
 
 
 def _load_at(data: bytes | memoryview, start: int, joblib: bool, limits: Limits) -> SafeLoad:
+    """The pickle at ``start``. A Python 2 pickle whose byte strings are not ASCII fails as
+    ``pickle.load`` fails; it is then read again with ``encoding='latin1'``, as pandas, NumPy and
+    joblib read Python 2 files, and ``SafeLoad.encoding`` says so."""
+    try:
+        return _load_with(data, start, joblib, limits, "ASCII")
+    except PickleLoadError as exc:
+        if not isinstance(exc.__cause__, UnicodeDecodeError):
+            raise
+        first = exc
+    try:
+        loaded = _load_with(data, start, joblib, limits, "latin1")
+    except PickleLoadError:
+        raise first from None
+    loaded.findings.append(("info", "Python 2 byte strings were read as latin-1 text, as pandas, NumPy "
+                            "and joblib read Python 2 pickles (pickle.load alone stops at them)"))
+    return loaded
+
+
+def _load_with(data: bytes | memoryview, start: int, joblib: bool, limits: Limits,
+               encoding: str) -> SafeLoad:
     import copyreg
 
     def one(careful: bool, slow: bool) -> tuple[Any, LoadState, int]:
         stream = io.BytesIO(data)
         stream.seek(start)
         state = LoadState(careful, limits.max_globals, limits.max_array_bytes, len(data) - start,
-                          budget=CopyBudget(limits.copy_budget + limits.copy_per_byte * (len(data) - start)))
+                          budget=CopyBudget(limits.copy_budget + limits.copy_per_byte * (len(data) - start)),
+                          encoding=encoding)
         try:
             if bomb and not slow:
                 with STACK_LOCK, address_space_cap(limits.memo_budget + 64 * (len(data) - start)):
@@ -181,13 +203,17 @@ def _load_at(data: bytes | memoryview, start: int, joblib: bool, limits: Limits)
                 # NumPy values and unregistered extension codes: only the Python unpickler shows them
     if loaded is None:
         assert error is not None
-        raise _error(error, data, start, getattr(error, "load_offset", start),
-                     getattr(error, "load_state", None), joblib) from None
+        failure = _error(error, data, start, getattr(error, "load_offset", start),
+                         getattr(error, "load_state", None), joblib)
+        if isinstance(error, UnicodeDecodeError):
+            raise failure from error  # ``_load_at`` tries again with latin-1
+        raise failure from None
     value, state, end = loaded
     result = SafeLoad(value, _protocol(data, start, end), _uses(state), start, end,
                       _NON_SPACE.search(data, end) is not None,
                       extensions=state.extensions, persistent_ids=state.persistent_ids,
-                      companions=state.companions, arrays=state.arrays, engine="python" if use_slow else "c")
+                      companions=state.companions, arrays=state.arrays, engine="python" if use_slow else "c",
+                      encoding=encoding)
     _add_findings(result, state)
     return result
 

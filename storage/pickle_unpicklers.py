@@ -39,6 +39,9 @@ class LoadState:
     persistent_ids: int = 0
     companions: list[str] = field(default_factory=list)
     arrays: int = 0
+    # How Python 2 byte strings (STRING opcodes) become text: "ASCII" as pickle.load does, or
+    # "latin1" as pandas, NumPy and joblib read Python 2 files (a lossless byte-to-char mapping).
+    encoding: str = "ASCII"
 
 
 class _Common:
@@ -77,7 +80,7 @@ class FastUnpickler(_Common, pickle.Unpickler):
     """
 
     def __init__(self, file: BinaryIO, state: LoadState, buffers: Any) -> None:
-        super().__init__(file, buffers=buffers)
+        super().__init__(file, buffers=buffers, encoding=state.encoding)
         self.state = state
 
     def find_class(self, module: str, name: str) -> Any:
@@ -92,7 +95,7 @@ class SlowUnpickler(_Common, pickle._Unpickler):  # type: ignore[name-defined]
     dispatch = dict(pickle._Unpickler.dispatch)  # type: ignore[attr-defined]
 
     def __init__(self, file: BinaryIO, state: LoadState, buffers: Any, joblib: bool = False) -> None:
-        super().__init__(file, buffers=buffers)
+        super().__init__(file, buffers=buffers, encoding=state.encoding)
         self.state, self.joblib, self.raw = state, joblib, file
         self._placeholders: dict[int, list[int]] = {}
 
