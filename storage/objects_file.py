@@ -114,6 +114,11 @@ def open_objects(path: str, kind: str, cancel: Callable[[], bool] | None = None)
         data = _read_limited(path)
         if data.startswith(b"PK\x03\x04"):
             _open_zip_pickles(result, data)
+        elif b"joblib.numpy_pickle" in data:
+            # joblib wrote it (sniffing saw no array wrapper in the part it searched): its arrays
+            # follow their wrappers as raw bytes, which only joblib's reading understands
+            result.kind = "joblib"
+            _load_stream(result, data, joblib=True)
         else:
             _load_stream(result, data, joblib=False)
     elif kind == "joblib":
@@ -147,7 +152,9 @@ def _open_zip_pickles(result: ObjectsFile, data: bytes) -> None:
     handle = io.BytesIO(data)
     try:
         archive = zipfile.ZipFile(handle)
-        members = [info for info in archive.infolist() if info.filename.endswith((".pkl", ".pickle"))]
+        infos = archive.infolist()
+        lone = len(infos) == 1 and not infos[0].filename.endswith((".npy", "/"))  # pandas' .pkl.zip
+        members = [info for info in infos if lone or info.filename.endswith((".pkl", ".pickle"))]
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
         raise UnsupportedError(f"This zip archive cannot be read: {exc}") from None
     if not members:
@@ -176,7 +183,11 @@ def _open_zip_pickles(result: ObjectsFile, data: bytes) -> None:
         result.add(load, info.filename)
         values[info.filename] = load.value
         result.protocol = result.protocol or load.protocol
-    result.note = f"zip archive (PyTorch format) with {len(members)} pickled member(s); read-only"
+    result.note = (f"zip archive holding one pickle ({members[0].filename}, as pandas writes .pkl.zip); "
+                   "read-only" if lone else
+                   f"zip archive (PyTorch format) with {len(members)} pickled member(s); read-only")
+    if lone:
+        result.compression = "zip"
     result.doc = ObjectDoc(values, None, label=os.path.basename(result.path))
     result.doc.read_only = True
 

@@ -46,6 +46,7 @@ NPY_MAGIC = b"\x93NUMPY"
 SEVEN_ZIP_MAGIC = b"7z\xbc\xaf\x27\x1c"
 TORCH_LEGACY_MAGIC = b"\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19"
 JOBLIB_MARKERS = (b"joblib.numpy_pickle", b"NumpyArrayWrapper")
+DEEP_MARKER_SEARCH = 256 * 1024**2  # bytes of a pickle searched for joblib's array wrapper
 
 _KIND_NAMES = (
     (stat.S_ISDIR, "is a directory"),
@@ -207,7 +208,7 @@ def _classify(path: str, size: int, head: bytes, tail: bytes) -> SniffResult:
         return result("binary", "starts with the 7z archive signature '7z\\xbc\\xaf'\\x1c'",
                       SEVEN_ZIP_MAGIC, container="7z")
     if len(head) >= 2 and head[0] == 0x80 and 2 <= head[1] <= 5:
-        return _pickle(head, ext, result)
+        return _pickle(head, ext, result, lambda: late_joblib_marker(path, size))
     compressed = sniff_compressed(head, ext)
     if compressed:
         fmt, reason, magic, detail = compressed
@@ -215,7 +216,11 @@ def _classify(path: str, size: int, head: bytes, tail: bytes) -> SniffResult:
     proto = pickle_protocol01(head, size, tail, ext)
     if proto is not None:
         protocol, why = proto
-        fmt = "joblib" if any(m in head for m in JOBLIB_MARKERS) or ext in (".joblib", ".jbl") else "pickle"
+        joblib = any(m in head for m in JOBLIB_MARKERS) or ext in (".joblib", ".jbl")
+        late = None if joblib else late_joblib_marker(path, size)
+        if late is not None:
+            why += f" and mentions {late[0].decode()} at byte {late[1]:,}"
+        fmt = "joblib" if joblib or late is not None else "pickle"
         return result(fmt, why, b"", pickle_protocol=protocol)
     if head == b"\x80":
         return result("binary", "a single byte 0x80: a pickle PROTO opcode with nothing after it "
@@ -224,7 +229,32 @@ def _classify(path: str, size: int, head: bytes, tail: bytes) -> SniffResult:
     return result(fmt, reason, **detail)
 
 
-def _pickle(head: bytes, ext: str, result: Callable[..., SniffResult]) -> SniffResult:
+def late_joblib_marker(path: str, size: int, limit: int = DEEP_MARKER_SEARCH) -> tuple[bytes, int] | None:
+    """(marker, offset) of joblib's array wrapper beyond the sniffed head, or None.
+
+    joblib writes the wrapper's global where the first array is pickled, which can be far into
+    the file (a model whose first array follows a long vocabulary); detection must not depend on
+    an early array. The search is a memory-mapped ``find`` over at most ``limit`` bytes.
+    """
+    if size <= HEAD_SIZE:
+        return None
+    import mmap
+
+    try:
+        with open(path, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as view:
+            end = min(size, limit)
+            found = [(view.find(marker, HEAD_SIZE - len(marker), end), marker) for marker in JOBLIB_MARKERS]
+    except (OSError, ValueError):
+        return None
+    hits = [(offset, marker) for offset, marker in found if offset >= 0]
+    if not hits:
+        return None
+    offset, marker = min(hits)
+    return marker, offset
+
+
+def _pickle(head: bytes, ext: str, result: Callable[..., SniffResult],
+            late: Callable[[], tuple[bytes, int] | None] = lambda: None) -> SniffResult:
     protocol = head[1]
     magic = head[:2]
     why = f"starts with the pickle PROTO opcode '{show_bytes(magic)}' (protocol {protocol})"
@@ -237,20 +267,32 @@ def _pickle(head: bytes, ext: str, result: Callable[..., SniffResult]) -> SniffR
     if ext in (".joblib", ".jbl"):
         return result("joblib", why + f"; the {ext} extension says joblib wrote it", magic,
                       pickle_protocol=protocol)
+    found = late()
+    if found is not None:
+        return result("joblib", why + f" and mentions {found[0].decode()} at byte {found[1]:,}", magic,
+                      pickle_protocol=protocol)
     return result("pickle", why, magic, pickle_protocol=protocol)
 
 
 def _zip(path: str, head: bytes, ext: str, result: Callable[..., SniffResult]) -> SniffResult:
     magic = head[:4]
+    lone_pickle = False
     try:
         with zipfile.ZipFile(path) as archive:
             names = archive.namelist()
+            if len(names) == 1 and not names[0].endswith((".npy", "/")):
+                with archive.open(names[0]) as member:  # two bytes: a bounded peek
+                    first = member.read(2)
+                lone_pickle = len(first) == 2 and first[0] == 0x80 and 2 <= first[1] <= 5
     except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError, EOFError, RuntimeError) as exc:
         return result("binary", f"starts with the zip signature '{show_bytes(magic)}' but its "
                       f"directory cannot be read ({exc})", magic, container="zip", damaged=True)
     if (names and all(name.endswith(".npy") for name in names)) or (not names and ext == ".npz"):
         return result("npz", f"a zip archive ('{show_bytes(magic)}') whose {len(names)} members "
                       "are all .npy arrays", magic, members=len(names))
+    if lone_pickle:  # what pandas' to_pickle(compression="zip") writes (any name: read_pickle infers it)
+        return result("pickle", f"a zip archive ('{show_bytes(magic)}') whose one member {names[0]} is a "
+                      "pickle (pandas writes .pkl.zip so)", magic, wrapper="zip", members=1)
     pickles = [n for n in names if n == "data.pkl" or n.endswith("/data.pkl")]
     if pickles:
         return result("pickle", f"a zip archive ('{show_bytes(magic)}') with a {pickles[0]} member "

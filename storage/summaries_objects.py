@@ -95,8 +95,8 @@ def add_scan(c: Collector, report: ScanReport, where: str = "", fatal: bool = Tr
 @register("pickle", "joblib")
 def summarize_pickle(result: SniffResult, c: Collector) -> None:
     """Scan the opcodes (decompressing joblib files on the fly) and list the globals."""
-    if result.detail.get("wrapper") == "pytorch-zip":
-        c.summary["wrapper"] = "pytorch-zip"
+    if result.detail.get("wrapper") in ("pytorch-zip", "zip"):
+        c.summary["wrapper"] = result.detail["wrapper"]
         scan_container(result, c, "zip")
         return
     joblib = result.format == "joblib"
@@ -323,7 +323,8 @@ def _scan_zip(result: SniffResult, c: Collector) -> None:
             data = member_bytes(archive, handle, info, MAX_MEMBER_BYTES) or b""
             report = scan_bytes(data)
             scanned.append({"member": info.filename, **scan_summary(report)})
-            main = result.format == "pickle" and info.filename.rsplit("/", 1)[-1] == "data.pkl"
+            main = result.format == "pickle" and (info.filename.rsplit("/", 1)[-1] == "data.pkl"
+                                                  or result.detail.get("wrapper") == "zip")
             add_scan(c, report, f"member {info.filename}: ", fatal=main)
     c.summary["pickles_scanned"] = scanned
     if encrypted:

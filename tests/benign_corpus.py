@@ -146,7 +146,9 @@ GENERATOR = textwrap.dedent(r'''
         pass
 
     if joblib is not None:
-        payload = {"arrays": arrays, "names": ["x" * 50] * 3000, "late": np.arange(1000.0)}
+        # the first array starts after 64 KB of strings: detection must not rely on an early array
+        payload = {"names": [f"name {i:06d} " * 4 for i in range(3000)], "late": np.arange(1000.0),
+                   "arrays": arrays}
         joblib.dump(payload, os.path.join(out, "jl_late_array.bin"))  # first array after 64 KB
         note("jl_late_array.bin", "joblib.load")
         joblib.dump({k: v for k, v in arrays.items() if k != "object"}, os.path.join(out, "jl_arrays.joblib"))
@@ -174,11 +176,16 @@ GENERATOR = textwrap.dedent(r'''
     def real_load(name, loader):
         path = os.path.join(out, name)
         if loader == "numpy.load":
-            value = np.load(path, allow_pickle=True)
-            if hasattr(value, "files"):
-                for key in value.files:
-                    value[key]
-            return "numpy.load"
+            for encoding in ("ASCII", "latin1"):  # numpy.load's default, then its Python 2 option
+                try:
+                    value = np.load(path, allow_pickle=True, encoding=encoding)
+                    if hasattr(value, "files"):
+                        for key in value.files:
+                            value[key]
+                    return "numpy.load" if encoding == "ASCII" else "numpy.load(encoding='latin1')"
+                except UnicodeError:
+                    if encoding == "latin1":
+                        raise
         if loader == "joblib.load":
             joblib.load(path)
             return "joblib.load"
