@@ -326,12 +326,14 @@ class ObjectDoc:
         return old
 
     # -- saving ------------------------------------------------------------------------------
-    def dumps(self, protocol: int | None = None) -> bytes:
-        """The tree as pickle bytes (stacked pickles one after another); UnsupportedError if lossy."""
+    def dumps(self, protocol: int | None = None, **options: Any) -> bytes:
+        """The tree as pickle bytes (stacked pickles one after another); UnsupportedError if lossy.
+
+        ``options`` go to ``pickle_write.dump_tree`` (NumPy module names, joblib's array layout)."""
         from .pickle_write import dump_tree
 
         protocol = self.protocol if protocol is None else protocol
         if protocol is None:
             raise UnsupportedError("The pickle protocol is unknown; choose one in Save As.")
         values = self.root if self.stacked or self.label is not None else [self.root]
-        return b"".join(dump_tree(value, protocol) for value in values)
+        return b"".join(dump_tree(value, protocol, **options) for value in values)

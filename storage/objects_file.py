@@ -44,6 +44,10 @@ class ObjectsFile:
     shelf: Any = None  # storage.shelf_io.Shelf
     shelf_protocols: dict[str, int | None] = field(default_factory=dict)
     note: str = ""
+    encoding: str = "ASCII"  # "latin1" when Python 2 byte strings were read as latin-1 text
+    # How Save writes it back so that the libraries that wrote it still load it (pickle_write)
+    writer: dict[str, Any] = field(default_factory=dict)
+    companion_files: list[str] = field(default_factory=list)  # joblib < 0.10 array files beside it
 
     @property
     def dangerous(self) -> list[GlobalUse]:
@@ -90,6 +94,7 @@ def _load_stream(result: ObjectsFile, data: bytes, joblib: bool) -> None:
     for number, load in enumerate(loads):
         result.add(load, f"pickle {number + 1}" if len(loads) > 1 else "")
     result.protocol = loads[0].protocol
+    _note_fidelity(result, loads)
     if error is not None:
         offset = error.location.offset if error.location else None
         result.findings.append(Finding("suspicious", f"After the pickle: {error}", f"byte {offset}"))
@@ -105,6 +110,25 @@ def _load_stream(result: ObjectsFile, data: bytes, joblib: bool) -> None:
             result.findings.append(Finding("suspicious", f"{len(data) - end:,} bytes follow the last pickle"))
     root = [load.value for load in loads] if len(loads) > 1 else loads[0].value
     result.doc = ObjectDoc(root, result.protocol, stacked=len(loads) > 1, label=os.path.basename(result.path))
+
+
+def _note_fidelity(result: ObjectsFile, loads: list[SafeLoad]) -> None:
+    """What Save needs to write a file its writers still load: the NumPy package name the file
+    used (``numpy.core`` for NumPy 1.x), joblib's array layout, the Python 2 text encoding."""
+    modules = {use.module for load in loads for use in load.globals}
+    for core in ("numpy.core", "numpy._core"):
+        if any(module == core or module.startswith(core + ".") for module in modules):
+            result.writer["numpy_core"] = core
+            break
+    arrays = sum(load.arrays for load in loads)
+    if result.kind == "joblib" and arrays:
+        result.writer["joblib"] = {"aligned": sum(load.aligned_arrays for load in loads) > 0,
+                                   "allow_mmap": result.compression not in ("zlib", "gzip")}
+    result.companion_files = [name for load in loads for name in load.companions]
+    if any(load.encoding != "ASCII" for load in loads):
+        result.encoding = "latin1"
+        result.note = ("Python 2 pickle: its byte strings were read as latin-1 text, as pandas, NumPy "
+                       "and joblib read them")
 
 
 def open_objects(path: str, kind: str, cancel: Callable[[], bool] | None = None) -> ObjectsFile:
@@ -287,10 +311,34 @@ def save_objects(result: ObjectsFile, path: str, protocol: int | None = None, *,
 
     if result.doc is None or result.doc.read_only:
         raise UnsupportedError(f"{result.kind} files are shown read-only; they cannot be saved here.")
-    payload = result.doc.dumps(protocol) + result.tail
+    payload = result.doc.dumps(protocol, **result.writer) + result.tail
     if result.kind == "joblib":
         from .joblib_io import save_joblib_stream
 
         save_joblib_stream(path, payload, result.compression, backup=backup)
+        _copy_companions(result, path)
     else:
         atomic_write(path, payload, backup=backup)
+
+
+def _copy_companions(result: ObjectsFile, path: str) -> None:
+    """Save As of an old multi-file joblib pickle (joblib < 0.10) into another folder brings the
+    array files it names: joblib.load looks for them beside the pickle."""
+    from .atomic import atomic_write_with
+    from .joblib_io import companion_path
+
+    target = os.path.realpath(os.path.dirname(os.path.abspath(path)))
+    if not result.companion_files or target == os.path.realpath(os.path.dirname(result.path)):
+        return
+    for name in dict.fromkeys(result.companion_files):
+        source = companion_path(result.path, name)  # refuses names that leave the folder
+        if not os.path.exists(source):
+            continue
+        destination = companion_path(path, name)
+
+        def copy(handle: Any, source: str = source) -> None:
+            with open(source, "rb") as original:
+                while block := original.read(1024 * 1024):
+                    handle.write(block)
+
+        atomic_write_with(destination, copy)

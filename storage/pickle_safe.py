@@ -76,6 +76,7 @@ class SafeLoad:
     persistent_ids: int = 0
     companions: list[str] = field(default_factory=list)  # old joblib .npy files this pickle needs
     arrays: int = 0
+    aligned_arrays: int = 0
     engine: str = "c"
     encoding: str = "ASCII"  # "latin1" when Python 2 byte strings needed it (see ``_load_at``)
 
@@ -212,7 +213,8 @@ def _load_with(data: bytes | memoryview, start: int, joblib: bool, limits: Limit
     result = SafeLoad(value, _protocol(data, start, end), _uses(state), start, end,
                       _NON_SPACE.search(data, end) is not None,
                       extensions=state.extensions, persistent_ids=state.persistent_ids,
-                      companions=state.companions, arrays=state.arrays, engine="python" if use_slow else "c",
+                      companions=state.companions, arrays=state.arrays, aligned_arrays=state.aligned_arrays,
+                      engine="python" if use_slow else "c",
                       encoding=encoding)
     _add_findings(result, state)
     return result

@@ -39,6 +39,7 @@ class LoadState:
     persistent_ids: int = 0
     companions: list[str] = field(default_factory=list)
     arrays: int = 0
+    aligned_arrays: int = 0  # joblib >= 0.12 arrays, padded to start at a multiple of 16
     # How Python 2 byte strings (STRING opcodes) become text: "ASCII" as pickle.load does, or
     # "latin1" as pandas, NumPy and joblib read Python 2 files (a lossless byte-to-char mapping).
     encoding: str = "ASCII"
@@ -219,6 +220,7 @@ class SlowUnpickler(_Common, pickle._Unpickler):  # type: ignore[name-defined]
                 or order not in ("C", "F")):
             raise pickle.UnpicklingError("a joblib array's shape or order is not valid")
         if isinstance(state.get("numpy_array_alignment_bytes"), int):
+            self.state.aligned_arrays += 1
             pad = self._read(1, "the array padding")[0]
             self._read(pad, "the array padding")
         count = math.prod(shape)

@@ -14,6 +14,7 @@ import io
 import pickle
 import sys
 import threading
+import types
 from typing import IO, Any
 
 from .errors import UnsupportedError, WriteError
@@ -21,10 +22,60 @@ from .pickle_nodes import NO_STATE, BufferNode, CallNode, ExtensionNode, GlobalN
 
 _BATCH = 1000
 _STACK = 512 * 1024**2
+NUMPY_CORES = ("numpy.core", "numpy._core")  # NumPy 1.x's package name, and NumPy 2's
+JOBLIB_ALIGNMENT = 16  # joblib >= 0.12 pads so that each array starts at a multiple of 16
+_WRAPPER = ("joblib.numpy_pickle", "NumpyArrayWrapper")
+
+
+def _moved(module: str, target: str) -> str | None:
+    """``module`` under the NumPy package name ``target`` when it is under the other one."""
+    for prefix in NUMPY_CORES:
+        if prefix != target and (module == prefix or module.startswith(prefix + ".")):
+            return target + module[len(prefix):]
+    return None
+
+
+def _numpy_object(obj: Any) -> bool:
+    module = getattr(type(obj), "__module__", "") or ""
+    if isinstance(obj, type) or callable(obj):
+        module = getattr(obj, "__module__", "") or module
+    return isinstance(module, str) and module.startswith("numpy")
+
+
+class _Counter:
+    """The output stream with its position: joblib's padding depends on where an array starts."""
+
+    def __init__(self, handle: IO[bytes]) -> None:
+        self.handle, self.position = handle, 0
+
+    def write(self, data: Any) -> int:
+        self.position += len(data) if isinstance(data, bytes | bytearray) else memoryview(data).nbytes
+        return self.handle.write(data)
 
 
 class _TreePickler(pickle._Pickler):  # type: ignore[name-defined]
+    """``numpy_core`` (a name of NUMPY_CORES, or None for whatever the running NumPy writes) keeps
+    the module names the file used, so a NumPy 1.x user can still load what NumPy 2 writes."""
+
     dispatch = dict(pickle._Pickler.dispatch)  # type: ignore[attr-defined]
+    numpy_core: str | None = None
+
+    def save_global(self, obj: Any, name: str | None = None) -> None:
+        module = getattr(obj, "__module__", None)
+        qualname = name or getattr(obj, "__qualname__", None)
+        moved = _moved(module, self.numpy_core) if self.numpy_core and isinstance(module, str) else None
+        if moved is not None and isinstance(qualname, str):
+            self.save(self._node(moved, qualname))  # written without importing, memoized once
+            return
+        super().save_global(obj, name)
+
+    dispatch[types.FunctionType] = save_global  # the base table holds the base method itself
+
+    def _node(self, module: str, name: str) -> GlobalNode:
+        nodes = self.__dict__.setdefault("_nodes", {})
+        if (module, name) not in nodes:
+            nodes[module, name] = GlobalNode(module, name)
+        return nodes[module, name]
 
     def persistent_id(self, obj: Any) -> Any:
         if type(obj) is PersistentNode:
@@ -192,6 +243,38 @@ class _TreePickler(pickle._Pickler):  # type: ignore[name-defined]
     dispatch[BufferNode] = save_buffer_node
 
 
+class _JoblibPickler(_TreePickler):
+    """Writes arrays as ``joblib.dump`` does: a ``NumpyArrayWrapper`` then the raw bytes, after a
+    padding byte count and padding when the file was aligned (so ``mmap_mode`` maps them)."""
+
+    def __init__(self, counter: _Counter, protocol: int, *, aligned: bool, allow_mmap: bool) -> None:
+        super().__init__(counter, protocol)
+        self.counter, self.aligned, self.allow_mmap = counter, aligned, allow_mmap
+
+    def save(self, obj: Any, save_persistent_id: bool = True) -> None:
+        np = sys.modules.get("numpy")
+        if np is not None and type(obj) is np.ndarray and not obj.dtype.hasobject:
+            self._save_array(obj, np)
+            return
+        super().save(obj, save_persistent_id)
+
+    def _save_array(self, array: Any, np: Any) -> None:
+        order = "F" if array.flags.f_contiguous and not array.flags.c_contiguous else "C"
+        state: dict[str, Any] = {"subclass": np.ndarray, "shape": array.shape, "order": order,
+                                 "dtype": array.dtype, "allow_mmap": self.allow_mmap}
+        if self.aligned:
+            state["numpy_array_alignment_bytes"] = JOBLIB_ALIGNMENT
+        wrapper = CallNode(self._node(*_WRAPPER), (), "newobj")
+        wrapper.state = state
+        super().save(wrapper)
+        if self.proto >= 4:
+            self.framer.commit_frame(force=True)  # the wrapper's frame ends before the raw bytes
+        if self.aligned:
+            pad = JOBLIB_ALIGNMENT - (self.counter.position + 1) % JOBLIB_ALIGNMENT
+            self.counter.write(bytes([pad]) + b"\xff" * pad)
+        self.counter.write(array.tobytes(order=order))
+
+
 def _depth(value: Any, limit: int) -> int:
     """The nesting depth of ``value`` (iteratively), stopping at ``limit``."""
     deepest, seen = 0, set()
@@ -221,6 +304,8 @@ class _HasNodes(Exception):
 
 
 class _PlainPickler(pickle.Pickler):
+    avoid_numpy = False  # NumPy values are left to the tree pickler (module names, joblib layout)
+
     """The C pickler, for trees of plain values (containers, scalars, rebuilt allowlisted types).
 
     ``reducer_override`` is not called for exact builtin containers and scalars, so those go at C
@@ -231,14 +316,18 @@ class _PlainPickler(pickle.Pickler):
     def reducer_override(self, obj: Any) -> Any:
         if isinstance(obj, CallNode | GlobalNode | PersistentNode | BufferNode):
             raise _HasNodes
+        if self.avoid_numpy and _numpy_object(obj):
+            raise _HasNodes
         return NotImplemented
 
 
-def _dump_plain(value: Any, protocol: int) -> bytes | None:
+def _dump_plain(value: Any, protocol: int, avoid_numpy: bool = False) -> bytes | None:
     """``value`` pickled by the C pickler, or None when it holds nodes or nests too deep for it."""
     buffer = io.BytesIO()
     try:
-        _PlainPickler(buffer, protocol).dump(value)
+        pickler = _PlainPickler(buffer, protocol)
+        pickler.avoid_numpy = avoid_numpy
+        pickler.dump(value)
     except (_HasNodes, RecursionError):
         return None
     except (pickle.PicklingError, TypeError, ValueError, AttributeError):
@@ -246,11 +335,21 @@ def _dump_plain(value: Any, protocol: int) -> bytes | None:
     return buffer.getvalue()
 
 
-def dump_tree_to(value: Any, handle: IO[bytes], protocol: int, *, max_depth: int = 1_000_000) -> None:
-    """Write ``value`` as a pickle of ``protocol`` (0-5) to ``handle`` (for ``atomic_write_with``)."""
+def dump_tree_to(value: Any, handle: IO[bytes], protocol: int, *, max_depth: int = 1_000_000,
+                 numpy_core: str | None = None, joblib: dict[str, bool] | None = None) -> None:
+    """Write ``value`` as a pickle of ``protocol`` (0-5) to ``handle`` (for ``atomic_write_with``).
+
+    ``numpy_core`` ("numpy.core" or "numpy._core") names NumPy's globals as the source file did;
+    ``joblib`` ({"aligned": bool, "allow_mmap": bool}) writes arrays in joblib's layout.
+    """
     if not 0 <= protocol <= pickle.HIGHEST_PROTOCOL:
         raise UnsupportedError(f"Pickle protocol {protocol} does not exist (0 to {pickle.HIGHEST_PROTOCOL}).")
-    plain = _dump_plain(value, protocol)
+    if numpy_core is not None and numpy_core not in NUMPY_CORES:
+        raise ValueError(f"numpy_core must be one of {NUMPY_CORES}")
+    np = sys.modules.get("numpy")
+    if numpy_core is not None and np is not None and _running_core(np) == numpy_core:
+        numpy_core = None  # the running NumPy writes these names itself
+    plain = _dump_plain(value, protocol, avoid_numpy=numpy_core is not None or joblib is not None)
     if plain is not None:
         handle.write(plain)
         return
@@ -261,7 +360,12 @@ def dump_tree_to(value: Any, handle: IO[bytes], protocol: int, *, max_depth: int
 
     def work() -> None:
         try:
-            _TreePickler(handle, protocol).dump(value)
+            if joblib is not None:
+                pickler: _TreePickler = _JoblibPickler(_Counter(handle), protocol, **joblib)  # type: ignore[arg-type]
+            else:
+                pickler = _TreePickler(handle, protocol)
+            pickler.numpy_core = numpy_core
+            pickler.dump(value)
         except BaseException as exc:
             box["error"] = exc
 
@@ -291,8 +395,15 @@ def dump_tree_to(value: Any, handle: IO[bytes], protocol: int, *, max_depth: int
         raise error
 
 
-def dump_tree(value: Any, protocol: int, *, max_depth: int = 1_000_000) -> bytes:
-    """``value`` as pickle bytes of ``protocol``."""
+def _running_core(np: Any) -> str:
+    """The package name the running NumPy pickles its globals under."""
+    major = np.__version__.split(".")[0]
+    return "numpy._core" if major.isdigit() and int(major) >= 2 else "numpy.core"
+
+
+def dump_tree(value: Any, protocol: int, *, max_depth: int = 1_000_000, numpy_core: str | None = None,
+              joblib: dict[str, bool] | None = None) -> bytes:
+    """``value`` as pickle bytes of ``protocol`` (options as for ``dump_tree_to``)."""
     buffer = io.BytesIO()
-    dump_tree_to(value, buffer, protocol, max_depth=max_depth)
+    dump_tree_to(value, buffer, protocol, max_depth=max_depth, numpy_core=numpy_core, joblib=joblib)
     return buffer.getvalue()
