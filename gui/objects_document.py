@@ -173,6 +173,8 @@ class ObjectsDocument(TrustMixin, Document):
             parts.append(f"protocol {result.protocol}")
         if result.compression:
             parts.append(f"{result.compression} compressed")
+        if result.encoding != "ASCII":
+            parts.append(f"Python 2 strings read as {result.encoding} (as pandas, NumPy and joblib do)")
         if result.tail:
             parts.append(f"{len(result.tail):,} bytes after the last pickle (kept on save)")
         if result.note:

@@ -125,10 +125,12 @@ def _note_fidelity(result: ObjectsFile, loads: list[SafeLoad]) -> None:
         result.writer["joblib"] = {"aligned": sum(load.aligned_arrays for load in loads) > 0,
                                    "allow_mmap": result.compression not in ("zlib", "gzip")}
     result.companion_files = [name for load in loads for name in load.companions]
+    _note_encoding(result, loads)
+
+
+def _note_encoding(result: ObjectsFile, loads: list[SafeLoad]) -> None:
     if any(load.encoding != "ASCII" for load in loads):
         result.encoding = "latin1"
-        result.note = ("Python 2 pickle: its byte strings were read as latin-1 text, as pandas, NumPy "
-                       "and joblib read them")
 
 
 def open_objects(path: str, kind: str, cancel: Callable[[], bool] | None = None) -> ObjectsFile:
@@ -223,6 +225,7 @@ def _open_npy(result: ObjectsFile) -> None:
     if isinstance(array, PickledArray):
         load = load_safe(array.data)
         result.add(load, "object array")
+        _note_encoding(result, [load])
         result.protocol = load.protocol
         value = load.value
         result.note = f"object array {tuple(array.info.shape)}: its items were pickled; shown safely"
@@ -251,6 +254,7 @@ def _open_npz(result: ObjectsFile) -> None:
             if isinstance(array, PickledArray):
                 load = load_safe(array.data)
                 result.add(load, member.name)
+                _note_encoding(result, [load])
                 values[member.key] = load.value
             else:
                 values[member.key] = array

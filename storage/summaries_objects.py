@@ -140,6 +140,10 @@ def _add_top_level(result: SniffResult, c: Collector, joblib: bool) -> None:
         c.add("suspicious", f"the safe loader could not read it: {exc}")
         return
     value = load.value
+    if load.encoding != "ASCII":
+        c.summary["encoding"] = load.encoding
+        c.add("info", "Python 2 byte strings are not ASCII: read as latin-1 text, as pandas, NumPy and "
+              "joblib read Python 2 pickles (pickle.load alone fails)")
     c.summary["top_level"] = type_label(value)
     if isinstance(value, dict | list | tuple | set | frozenset):
         c.summary["items"] = len(value)
