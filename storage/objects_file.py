@@ -214,7 +214,8 @@ def _open_zip_pickles(result: ObjectsFile, data: bytes) -> None:
                    f"zip archive (PyTorch format) with {len(members)} pickled member(s); read-only")
     if lone:
         result.compression = "zip"
-    result.doc = ObjectDoc(values, None, label=os.path.basename(result.path))
+    root = values[members[0].filename] if lone and members[0].filename in values else values
+    result.doc = ObjectDoc(root, None, label=os.path.basename(result.path))
     result.doc.read_only = True
 
 

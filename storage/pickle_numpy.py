@@ -192,4 +192,7 @@ def rebuild_array(state: Any, np: Any, spend: Any) -> Any:
     if type(raw) not in (bytes, bytearray) or len(raw) != count * dtype.itemsize:
         raise ValueError("an array's data does not match its shape and dtype")
     spend(len(raw))
-    return np.frombuffer(bytearray(raw), dtype=dtype, count=count).reshape(shape, order=order)
+    array = np.frombuffer(bytearray(raw), dtype=dtype, count=count).reshape(shape, order=order)
+    if dtype.byteorder in "<>" and not dtype.isnative and dtype.names is None and dtype.metadata is None:
+        array = array.astype(dtype.newbyteorder("="))  # NumPy's __setstate__ swaps to native order too
+    return array

@@ -148,11 +148,7 @@ def _load_at(data: bytes | memoryview, start: int, joblib: bool, limits: Limits)
     except PickleLoadError as exc:
         if not isinstance(exc.__cause__, UnicodeDecodeError):
             raise
-        first = exc
-    try:
-        loaded = _load_with(data, start, joblib, limits, "latin1")
-    except PickleLoadError:
-        raise first from None
+    loaded = _load_with(data, start, joblib, limits, "latin1")  # its error says where the data breaks
     loaded.findings.append(("info", "Python 2 byte strings were read as latin-1 text, as pandas, NumPy "
                             "and joblib read Python 2 pickles (pickle.load alone stops at them)"))
     return loaded
