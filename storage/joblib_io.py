@@ -29,14 +29,19 @@ from .sniff_compressed import (
     decompressor,
     lz4_frame,
     zfile_offset,
+    zstandard_module,
+    zstd_reader,
 )
 
-COMPRESSIONS = ("zlib", "gzip", "bz2", "lzma", "xz", "lz4")
+COMPRESSIONS = ("zlib", "gzip", "bz2", "lzma", "xz", "lz4")  # what joblib writes
+PANDAS_ONLY = ("zstd",)  # what pandas' to_pickle also writes (read here, and written back on save)
 MAX_DECOMPRESSED = 8 * 2**30  # more than this from one file is treated as a decompression bomb
 CHUNK = 256 * 1024
 _ENGINE_ERRORS = (zlib.error, lzma.LZMAError, OSError, EOFError, ValueError, RuntimeError)
 _LZ4_MISSING = ("this file is lz4-compressed and the lz4 module is not installed "
                 "(pip install lz4 into the Python that runs Datashelf)")
+_ZSTD_MISSING = ("this file is zstd-compressed (as pandas writes .pkl.zst) and the zstandard module is "
+                 "not installed (pip install zstandard into the Python that runs Datashelf)")
 
 
 class _Decompressing(io.RawIOBase):
@@ -113,6 +118,36 @@ class _Decompressing(io.RawIOBase):
         super().close()
 
 
+class _ZstdDecompressing(io.RawIOBase):
+    """zstd frames decompressed by zstandard's reader, at most ``limit`` bytes in all."""
+
+    def __init__(self, raw: BinaryIO, limit: int) -> None:
+        super().__init__()
+        self._raw, self._limit, self._produced = raw, limit, 0
+        self._reader = zstd_reader(raw)
+        self.trailing_offset: int | None = None
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        try:
+            out = self._reader.read(len(buffer))
+        except Exception as exc:  # zstandard.ZstdError
+            raise ParseError(f"the zstd data is damaged: {exc}", Location(offset=self._raw.tell())) from None
+        self._produced += len(out)
+        if self._produced > self._limit:
+            raise ParseError(f"the zstd stream decompresses to more than {self._limit:,} bytes; "
+                             "reading stopped (a decompression bomb, or raise the limit)")
+        buffer[:len(out)] = out
+        return len(out)
+
+    def close(self) -> None:
+        self._reader.close()
+        self._raw.close()
+        super().close()
+
+
 class JoblibStream(io.BufferedReader):
     """The decompressed pickle of a joblib file; says which compression it came from."""
 
@@ -151,7 +186,7 @@ def open_joblib(path: str | os.PathLike[str], max_bytes: int = MAX_DECOMPRESSED
         try:
             decompress_head(name, head, 64)
         except ModuleNotFoundError:
-            raise UnsupportedError(_LZ4_MISSING) from None
+            raise UnsupportedError(_ZSTD_MISSING if name == "zstd" else _LZ4_MISSING) from None
         except _ENGINE_ERRORS as exc:
             if name not in STRONG:  # "x\x9c" or "]\0\0" by coincidence: not compressed after all
                 raw.seek(0)
@@ -160,7 +195,9 @@ def open_joblib(path: str | os.PathLike[str], max_bytes: int = MAX_DECOMPRESSED
                              Location(offset=0)) from None
         start = zfile_offset(head) if name == "zlib" else None
         raw.seek(start or 0)
-        stream = JoblibStream(_Decompressing(raw, name, max_bytes), CHUNK)
+        engine: io.RawIOBase = (_ZstdDecompressing(raw, max_bytes) if name == "zstd"
+                                else _Decompressing(raw, name, max_bytes))
+        stream = JoblibStream(engine, CHUNK)
     except BaseException:
         raw.close()
         raise
@@ -187,6 +224,11 @@ def _compressor(name: str, level: int) -> Any:
         return lzma.LZMACompressor(format=lzma.FORMAT_XZ, preset=level)
     if name == "lzma":
         return lzma.LZMACompressor(format=lzma.FORMAT_ALONE, preset=level)
+    if name == "zstd":
+        module = zstandard_module()
+        if module is None:
+            raise UnsupportedError(_ZSTD_MISSING)
+        return module.ZstdCompressor(level=level).compressobj()
     frame = lz4_frame()
     if frame is None:
         raise UnsupportedError(_LZ4_MISSING)
@@ -200,8 +242,8 @@ def save_joblib_stream(path: str | os.PathLike[str],
     """Write ``payload`` (pickle bytes, a stream or byte chunks) to ``path`` atomically, compressed
     with ``compression`` (one of COMPRESSIONS, or None) as joblib would; ``zfile`` writes joblib
     < 0.10's ``ZF`` header before zlib data (it needs the length first, so bytes are buffered)."""
-    if compression is not None and compression not in COMPRESSIONS:
-        raise ValueError(f"unknown compression {compression!r}; expected one of {COMPRESSIONS}")
+    if compression is not None and compression not in COMPRESSIONS + PANDAS_ONLY:
+        raise ValueError(f"unknown compression {compression!r}; expected one of {COMPRESSIONS + PANDAS_ONLY}")
     if compression == "lz4" and lz4_frame() is None:
         raise UnsupportedError(_LZ4_MISSING)
 

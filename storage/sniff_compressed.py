@@ -15,7 +15,8 @@ from .sniff_text import pickle_protocol01
 
 SNIFF_OUTPUT = 8192
 ZF_HEADER = 21  # joblib < 0.10: b"ZF" + hex length padded to 19 characters, then zlib data
-STRONG = ("gzip", "bz2", "xz", "lz4")  # magics long enough that a failure means damage
+STRONG = ("gzip", "bz2", "xz", "lz4", "zstd")  # magics long enough that a failure means damage
+ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"  # what pandas writes for .pkl.zst (with the zstandard module)
 
 
 def zfile_offset(head: bytes) -> int | None:
@@ -42,6 +43,8 @@ def compression_of(head: bytes) -> tuple[str, bytes] | None:
         return "xz", head[:6]
     if head.startswith(b"\x04\x22\x4d\x18"):
         return "lz4", head[:4]
+    if head.startswith(ZSTD_MAGIC):
+        return "zstd", head[:4]
     if zfile_offset(head) is not None:
         return "zlib", head[:4]
     if head.startswith(b"\x5d\x00\x00"):
@@ -59,6 +62,25 @@ def lz4_frame():
         return lz4.frame
     except ImportError:
         return None
+
+
+def zstandard_module():
+    """The ``zstandard`` module, or None when it is not installed (pandas needs it for .zst too)."""
+    try:
+        import zstandard  # optional dependency, as in pandas
+
+        return zstandard
+    except ImportError:
+        return None
+
+
+def zstd_reader(raw: BinaryIO):
+    """A reader of the zstd frames in ``raw`` whose ``read(n)`` never returns more than ``n``
+    bytes (a bound the caller counts); ModuleNotFoundError when zstandard is missing."""
+    module = zstandard_module()
+    if module is None:
+        raise ModuleNotFoundError("zstandard")
+    return module.ZstdDecompressor().stream_reader(raw, read_across_frames=True, closefd=False)
 
 
 def decompressor(name: str):
@@ -81,6 +103,15 @@ def decompressor(name: str):
 
 def decompress_head(name: str, data: bytes, limit: int = SNIFF_OUTPUT) -> tuple[bytes, bool]:
     """Decompress at most ``limit`` bytes from ``data``; (output, whether the stream ended)."""
+    if name == "zstd":
+        import io
+
+        reader = zstd_reader(io.BytesIO(data))
+        try:
+            out = reader.read(limit)
+        except Exception as exc:  # zstandard.ZstdError: damaged data
+            raise ValueError(str(exc)) from None
+        return out, len(out) < limit
     start = zfile_offset(data) if name == "zlib" else None
     if start is not None:
         data = data[start:]
@@ -102,10 +133,12 @@ def sniff_compressed(head: bytes, ext: str) -> tuple[str, str, bytes, dict] | No
     try:
         out, ended = decompress_head(name, head)
     except ModuleNotFoundError:
-        if ext in (".joblib", ".lz4"):
-            return "joblib", where + f"; the lz4 module is missing, so the {ext} extension decides", \
+        module = "zstandard" if name == "zstd" else "lz4"
+        if ext in (".joblib", ".lz4", ".zst"):
+            return "joblib", where + f"; the {module} module is missing, so the {ext} extension decides", \
                 magic, {"compression": name, "unverified": True}
-        return "binary", where + " (the lz4 module is missing to look inside)", magic, {"compression": name}
+        return "binary", where + f" (the {module} module is missing to look inside)", magic, \
+            {"compression": name}
     except (zlib.error, OSError, lzma.LZMAError, EOFError, ValueError, RuntimeError):
         # lz4 reports a damaged frame (bad checksum, block size) as RuntimeError
         if name in STRONG:

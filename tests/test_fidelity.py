@@ -208,6 +208,34 @@ def test_compressed_pandas_pickles_open_whatever_the_compression(tmp_path: Path)
         assert report["ok"] and exit_code(report) == 0, (path.name, report["findings"])
 
 
+def test_a_zstd_pickle_opens_when_zstandard_is_installed(tmp_path: Path) -> None:
+    zstandard = pytest.importorskip("zstandard")
+    value = {"a": list(range(50)), "b": "text"}
+    path = tmp_path / "frame.pkl.zst"
+    path.write_bytes(zstandard.ZstdCompressor().compress(pickle.dumps(value, protocol=5)))
+    found = sniff(path)
+    assert found.detail.get("compression") == "zstd", found.reason
+    result = open_objects(str(path), found.format)
+    assert result.doc.value == value and result.compression == "zstd"
+    report = inspect_path(path)
+    assert report["ok"] and exit_code(report) == 0
+    saved = tmp_path / "saved.pkl.zst"
+    save_objects(result, str(saved))
+    assert pickle.loads(zstandard.ZstdDecompressor().decompressobj().decompress(saved.read_bytes())) == value
+
+
+def test_a_zstd_bomb_is_refused(tmp_path: Path, monkeypatch) -> None:
+    zstandard = pytest.importorskip("zstandard")
+    import storage.joblib_io as joblib_io
+    from storage.errors import KnownError
+
+    path = tmp_path / "bomb.pkl.zst"
+    path.write_bytes(zstandard.ZstdCompressor().compress(pickle.dumps(b"\0" * 5_000_000, protocol=4)))
+    monkeypatch.setattr(joblib_io.open_joblib, "__defaults__", (1_000_000,))
+    with pytest.raises(KnownError, match="decompresses to more than"):
+        open_objects(str(path), sniff(path).format)
+
+
 def test_a_decompression_bomb_named_pkl_gz_is_refused(tmp_path: Path, monkeypatch) -> None:
     import storage.joblib_io as joblib_io
     from storage.errors import KnownError
