@@ -123,7 +123,8 @@ def _note_fidelity(result: ObjectsFile, loads: list[SafeLoad]) -> None:
     arrays = sum(load.arrays for load in loads)
     if result.kind == "joblib" and arrays:
         result.writer["joblib"] = {"aligned": sum(load.aligned_arrays for load in loads) > 0,
-                                   "allow_mmap": result.compression not in ("zlib", "gzip")}
+                                   "allow_mmap": result.compression is None,  # joblib maps raw files only
+                                   "subclasses": [pair for load in loads for pair in load.subclasses]}
     result.companion_files = [name for load in loads for name in load.companions]
     _note_encoding(result, loads)
 

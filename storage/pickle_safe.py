@@ -77,6 +77,7 @@ class SafeLoad:
     companions: list[str] = field(default_factory=list)  # old joblib .npy files this pickle needs
     arrays: int = 0
     aligned_arrays: int = 0
+    subclasses: list[tuple[Any, Any]] = field(default_factory=list)  # see LoadState.subclasses
     engine: str = "c"
     encoding: str = "ASCII"  # "latin1" when Python 2 byte strings needed it (see ``_load_at``)
 
@@ -210,6 +211,7 @@ def _load_with(data: bytes | memoryview, start: int, joblib: bool, limits: Limit
                       _NON_SPACE.search(data, end) is not None,
                       extensions=state.extensions, persistent_ids=state.persistent_ids,
                       companions=state.companions, arrays=state.arrays, aligned_arrays=state.aligned_arrays,
+                      subclasses=state.subclasses,
                       engine="python" if use_slow else "c",
                       encoding=encoding)
     _add_findings(result, state)

@@ -109,7 +109,8 @@ def load_stream(raw: BinaryIO, limits: Limits, max_pickles: int) -> tuple[list[A
         trailing = tracked.next_content()
         result = SafeLoad(value, None, _uses(state), begin, end, trailing, extensions=state.extensions,
                           persistent_ids=state.persistent_ids, companions=state.companions,
-                          arrays=state.arrays, aligned_arrays=state.aligned_arrays, engine="python")
+                          arrays=state.arrays, aligned_arrays=state.aligned_arrays,
+                          subclasses=state.subclasses, engine="python")
         result.protocol = unpickler.proto if getattr(unpickler, "proto", 0) >= 2 else None
         _add_findings(result, state)
         loads.append(result)

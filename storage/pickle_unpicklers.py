@@ -40,6 +40,9 @@ class LoadState:
     companions: list[str] = field(default_factory=list)
     arrays: int = 0
     aligned_arrays: int = 0  # joblib >= 0.12 arrays, padded to start at a multiple of 16
+    # joblib arrays whose wrapper named a subclass (np.matrix...): (array, the subclass's global),
+    # so that Save writes the wrapper as it was (the tree shows the plain array)
+    subclasses: list[tuple[Any, Any]] = field(default_factory=list)
     # How Python 2 byte strings (STRING opcodes) become text: "ASCII" as pickle.load does, or
     # "latin1" as pandas, NumPy and joblib read Python 2 files (a lossless byte-to-char mapping).
     encoding: str = "ASCII"
@@ -226,9 +229,11 @@ class SlowUnpickler(_Common, pickle._Unpickler):  # type: ignore[name-defined]
         count = math.prod(shape)
         data = bytearray(self._read(count * dtype.itemsize, "the array data"))
         array = np.frombuffer(data, dtype=dtype, count=count)
-        if order == "F":
-            return array.reshape(shape[::-1]).transpose()
-        return array.reshape(shape)
+        array = array.reshape(shape[::-1]).transpose() if order == "F" else array.reshape(shape)
+        subclass = state.get("subclass")
+        if isinstance(subclass, GlobalNode) and subclass.real not in (np.ndarray, np.memmap):
+            self.state.subclasses.append((array, subclass))
+        return array
 
     def _load_nested(self) -> Any:
         """Run one pickle on the reader of the enclosing load (the framer state is the caller's)."""

@@ -247,9 +247,11 @@ class _JoblibPickler(_TreePickler):
     """Writes arrays as ``joblib.dump`` does: a ``NumpyArrayWrapper`` then the raw bytes, after a
     padding byte count and padding when the file was aligned (so ``mmap_mode`` maps them)."""
 
-    def __init__(self, counter: _Counter, protocol: int, *, aligned: bool, allow_mmap: bool) -> None:
+    def __init__(self, counter: _Counter, protocol: int, *, aligned: bool, allow_mmap: bool,
+                 subclasses: list[tuple[Any, GlobalNode]] = ()) -> None:  # type: ignore[assignment]
         super().__init__(counter, protocol)
         self.counter, self.aligned, self.allow_mmap = counter, aligned, allow_mmap
+        self.subclasses = {id(array): node for array, node in subclasses}  # the arrays stay alive there
 
     def save(self, obj: Any, save_persistent_id: bool = True) -> None:
         np = sys.modules.get("numpy")
@@ -260,7 +262,8 @@ class _JoblibPickler(_TreePickler):
 
     def _save_array(self, array: Any, np: Any) -> None:
         order = "F" if array.flags.f_contiguous and not array.flags.c_contiguous else "C"
-        state: dict[str, Any] = {"subclass": np.ndarray, "shape": array.shape, "order": order,
+        subclass = self.subclasses.get(id(array), np.ndarray)  # np.matrix in old joblib files
+        state: dict[str, Any] = {"subclass": subclass, "shape": array.shape, "order": order,
                                  "dtype": array.dtype, "allow_mmap": self.allow_mmap}
         if self.aligned:
             state["numpy_array_alignment_bytes"] = JOBLIB_ALIGNMENT
@@ -336,11 +339,12 @@ def _dump_plain(value: Any, protocol: int, avoid_numpy: bool = False) -> bytes |
 
 
 def dump_tree_to(value: Any, handle: IO[bytes], protocol: int, *, max_depth: int = 1_000_000,
-                 numpy_core: str | None = None, joblib: dict[str, bool] | None = None) -> None:
+                 numpy_core: str | None = None, joblib: dict[str, Any] | None = None) -> None:
     """Write ``value`` as a pickle of ``protocol`` (0-5) to ``handle`` (for ``atomic_write_with``).
 
     ``numpy_core`` ("numpy.core" or "numpy._core") names NumPy's globals as the source file did;
-    ``joblib`` ({"aligned": bool, "allow_mmap": bool}) writes arrays in joblib's layout.
+    ``joblib`` ({"aligned": bool, "allow_mmap": bool, "subclasses": [(array, global)]}) writes arrays
+    in joblib's layout, each wrapper naming the array subclass the file named for it.
     """
     if not 0 <= protocol <= pickle.HIGHEST_PROTOCOL:
         raise UnsupportedError(f"Pickle protocol {protocol} does not exist (0 to {pickle.HIGHEST_PROTOCOL}).")
@@ -402,7 +406,7 @@ def _running_core(np: Any) -> str:
 
 
 def dump_tree(value: Any, protocol: int, *, max_depth: int = 1_000_000, numpy_core: str | None = None,
-              joblib: dict[str, bool] | None = None) -> bytes:
+              joblib: dict[str, Any] | None = None) -> bytes:
     """``value`` as pickle bytes of ``protocol`` (options as for ``dump_tree_to``)."""
     buffer = io.BytesIO()
     dump_tree_to(value, buffer, protocol, max_depth=max_depth, numpy_core=numpy_core, joblib=joblib)

@@ -10,9 +10,12 @@ dumps (plain, compressed), copies the data files the installed packages ship (jo
 ``test/data``, pandas' and NumPy's test pickles), and records in ``manifest.json`` whether the
 real loader of that generation reads each file (and with which call).
 
-``report`` runs Datashelf's ``inspect`` and its safe loader (``open_objects``) on every file of
-the manifest and prints: files, false DANGEROUS, false SUSPICIOUS, and files that do not open
-although the real loader reads them (all files are benign, so every DANGEROUS is false).
+``roundtrip DIR OUT`` saves every file that opens, without edits, into OUT and asks the real loader
+of the file's generation whether it reads the saved file and gets the same value (joblib: whether
+``mmap_mode='r'`` still maps the arrays). ``report`` runs Datashelf's ``inspect`` and safe loader
+(``open_objects``) on every file of the manifest and prints: files, false DANGEROUS, false
+SUSPICIOUS, and files that do not open although the real loader reads them (all files are benign,
+so every DANGEROUS is false).
 Not a pytest module: the venvs take minutes to install; tests/data/benign holds a small subset.
 """
 
@@ -201,7 +204,8 @@ GENERATOR = textwrap.dedent(r'''
                 pickle.load(f, encoding="latin1")
                 return "pickle.load(encoding='latin1')"
 
-    manifest = {"generation": {"python": sys.version.split()[0], "numpy": np.__version__,
+    manifest = {"executable": sys.executable,
+                "generation": {"python": sys.version.split()[0], "numpy": np.__version__,
                                "pandas": getattr(pd, "__version__", None),
                                "joblib": getattr(joblib, "__version__", None)}, "files": {}}
     for name, loader in sorted(made.items()):
@@ -215,6 +219,136 @@ GENERATOR = textwrap.dedent(r'''
         json.dump(manifest, f, indent=1)
     print(f"{out}: {len(made)} files")
 ''')
+
+
+# Runs inside the generation's venv: argv[1] is a JSON list of [original, saved, loader]; prints
+# one JSON verdict per pair: does the real loader read the saved file, is the value the same, and
+# (joblib) does mmap_mode='r' still map the arrays it mapped in the original.
+CHECKER = textwrap.dedent(r'''
+    import json, pickle, sys, warnings
+    warnings.simplefilter("ignore")
+    import numpy as np
+
+    def load(path, loader, **options):
+        if loader.startswith("joblib"):
+            import joblib
+            return joblib.load(path, **options)
+        if loader.startswith("pandas"):
+            import pandas as pd
+            return pd.read_pickle(path)
+        if loader.startswith("numpy"):
+            return np.load(path, allow_pickle=True)
+        with open(path, "rb") as f:
+            return pickle.load(f, encoding="latin1" if "latin1" in loader else "ASCII")
+
+    def same(a, b, depth=0):
+        if depth > 50 or type(a) is not type(b):
+            return type(a) is type(b)
+        if isinstance(a, np.ndarray):
+            if a.dtype != b.dtype or a.shape != b.shape:
+                return False
+            if a.dtype.hasobject:
+                return all(same(x, y, depth + 1) for x, y in zip(a.ravel(), b.ravel()))
+            if a.dtype.names:  # field by field: the padding between fields is whatever memory held
+                return all(same(a[name], b[name], depth + 1) for name in a.dtype.names)
+            return a.tobytes() == b.tobytes()
+        if hasattr(a, "equals"):
+            return bool(a.equals(b))
+        if isinstance(a, dict):
+            return a.keys() == b.keys() and all(same(a[k], b[k], depth + 1) for k in a)
+        if isinstance(a, (list, tuple)):
+            return len(a) == len(b) and all(same(x, y, depth + 1) for x, y in zip(a, b))
+        if hasattr(a, "__getstate__") and not isinstance(a, type):
+            try:
+                return same(a.__getstate__(), b.__getstate__(), depth + 1)
+            except Exception:
+                pass
+        try:
+            return bool(a == b)
+        except Exception:
+            return repr(a) == repr(b)
+
+    def mapped(value, depth=0):
+        if isinstance(value, np.memmap):
+            return 1
+        if depth > 20:
+            return 0
+        if isinstance(value, dict):
+            return sum(mapped(v, depth + 1) for v in value.values())
+        if isinstance(value, (list, tuple)):
+            return sum(mapped(v, depth + 1) for v in value)
+        if hasattr(value, "__dict__") and not isinstance(value, type):
+            return mapped(vars(value), depth + 1)
+        return 0
+
+    for original, saved, loader in json.loads(sys.argv[1]):
+        verdict = {"file": original}
+        try:
+            a, b = load(original, loader), load(saved, loader)
+            try:
+                identical = pickle.dumps(a, protocol=4) == pickle.dumps(b, protocol=4)
+            except Exception:
+                identical = False
+            verdict.update(loads=True, same=identical or same(a, b))
+        except Exception as exc:
+            verdict.update(loads=False, why=f"{type(exc).__name__}: {exc}"[:200])
+        if verdict["loads"] and loader.startswith("joblib"):
+            try:
+                before = mapped(load(original, loader, mmap_mode="r"))
+            except Exception:  # old joblib versions wrote files their own mmap_mode cannot map
+                before = None
+            if before is not None:
+                try:
+                    verdict["mmap_kept"] = mapped(load(saved, loader, mmap_mode="r")) >= before
+                except Exception as exc:
+                    verdict.update(mmap_kept=False, why=f"{type(exc).__name__}: {exc}"[:200])
+        print(json.dumps(verdict))
+''')
+
+
+def roundtrip(folder: str, out: str) -> int:
+    """Save every file that opens (without edits) into ``out`` and ask its generation's real loader."""
+    from storage.errors import KnownError
+    from storage.objects_file import open_objects, save_objects
+    from storage.sniff import sniff
+
+    counts: Counter = Counter()
+    for manifest_path in sorted(_manifests(folder)):
+        base = os.path.dirname(manifest_path)
+        with open(manifest_path) as handle:
+            manifest = json.load(handle)
+        target = os.path.join(out, os.path.relpath(base, folder))
+        os.makedirs(target, exist_ok=True)
+        pairs = []
+        for name, real in sorted(manifest["files"].items()):
+            if not real["real_ok"]:
+                continue
+            path = os.path.join(base, name)
+            try:
+                result = open_objects(path, sniff(path).format)
+                if result.doc is None or result.doc.read_only:
+                    counts["read-only (npy, npz, zip)"] += 1
+                    continue
+                save_objects(result, os.path.join(target, name))
+            except KnownError as exc:
+                counts["save refused"] += 1
+                print(f"{name}: save refused: {exc}")
+                continue
+            counts["saved"] += 1
+            pairs.append([path, os.path.join(target, name), real["loader"]])
+        done = subprocess.run([manifest["executable"], "-c", CHECKER, json.dumps(pairs)], capture_output=True,
+                              text=True, check=False)
+        for line in done.stdout.splitlines():
+            verdict = json.loads(line)
+            counts["real loader reads the saved file"] += verdict["loads"]
+            counts["same value"] += verdict.get("same", False)
+            if "mmap_kept" in verdict:
+                counts["joblib: mmap_mode maps as before"] += verdict["mmap_kept"]
+            if not verdict["loads"] or not verdict.get("same") or verdict.get("mmap_kept") is False:
+                print(f"{os.path.relpath(verdict['file'], folder)}: {verdict}")
+    for key, value in counts.items():
+        print(f"{key}: {value}")
+    return 0
 
 
 def _python(venv: str) -> str:
@@ -313,11 +447,16 @@ def main(argv: list[str] | None = None) -> int:
     show = sub.add_parser("report")
     show.add_argument("dir")
     show.add_argument("-v", "--verbose", action="store_true")
+    again = sub.add_parser("roundtrip", help="save each file without edits; ask the real loader")
+    again.add_argument("dir")
+    again.add_argument("out")
     args = parser.parse_args(argv)
     if args.command == "build":
         build(args.dir, args.venv or [v for v in DEFAULT_VENVS if os.path.isdir(v)])
         return 0
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    if args.command == "roundtrip":
+        return roundtrip(args.dir, args.out)
     return report(args.dir, args.verbose)
 
 

@@ -319,6 +319,19 @@ def test_joblib_save_keeps_the_aligned_layout_so_mmap_still_maps(tmp_path: Path)
     assert all(entry[0] == "memmap" and entry[1] == 0 for key, entry in again.items() if key != "text")
 
 
+def test_joblib_save_keeps_the_array_subclass_the_wrapper_named(tmp_path: Path) -> None:
+    joblib = pytest.importorskip("joblib")
+    source = tmp_path / "m.joblib"
+    joblib.dump({"m": np.matrix([[1, 2], [3, 4]]), "plain": np.arange(3)}, source)
+    saved = tmp_path / "saved.joblib"
+    save_objects(open_objects(str(source), "joblib"), str(saved))
+    code = ("import joblib\nv = joblib.load(PATH)\n"
+            "print(json.dumps([type(v['m']).__name__, v['m'].tolist(), type(v['plain']).__name__]))")
+    assert b"matrix" in saved.read_bytes()  # the wrapper still names the subclass
+    # (joblib with NumPy 2 rebuilds a plain ndarray from it; with NumPy 1.x a matrix, as before)
+    assert real_load(saved, code) == real_load(source, code)
+
+
 def test_joblib_compressed_save_stays_compressed_and_loads(tmp_path: Path) -> None:
     joblib = pytest.importorskip("joblib")
     source = tmp_path / "model.joblib"
