@@ -12,6 +12,7 @@ import math
 import os
 import struct
 import tokenize
+import warnings
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator, Mapping
@@ -71,14 +72,19 @@ class PickledArray:
 def read_header(handle: IO[bytes], base: int = 0) -> ArrayInfo:
     """Parse a .npy header from ``handle`` (positioned at the magic); never reads the data."""
     version = npformat.read_magic(handle)
-    if version == (1, 0):
-        shape, fortran, dtype = npformat.read_array_header_1_0(handle)
-    elif version == (2, 0):
-        shape, fortran, dtype = npformat.read_array_header_2_0(handle)
-    elif hasattr(npformat, "_read_array_header"):
-        shape, fortran, dtype = npformat._read_array_header(handle, version)
-    else:
-        raise ValueError(f".npy format version {version[0]}.{version[1]} is not supported")
+    with warnings.catch_warnings():
+        # a header Python 2 wrote ({'descr': '<i8', 'shape': (3L,)}) is read all the same; NumPy's
+        # advice to save it again is not for the person looking at it
+        warnings.filterwarnings("ignore", "Reading `.npy` or `.npz` file required additional header parsing",
+                                UserWarning)
+        if version == (1, 0):
+            shape, fortran, dtype = npformat.read_array_header_1_0(handle)
+        elif version == (2, 0):
+            shape, fortran, dtype = npformat.read_array_header_2_0(handle)
+        elif hasattr(npformat, "_read_array_header"):
+            shape, fortran, dtype = npformat._read_array_header(handle, version)
+        else:
+            raise ValueError(f".npy format version {version[0]}.{version[1]} is not supported")
     if any(not isinstance(n, int) or n < 0 for n in shape):
         raise ValueError(f"the shape {shape!r} is not a tuple of sizes")
     return ArrayInfo(tuple(version), tuple(shape), dtype, bool(fortran), base + handle.tell())

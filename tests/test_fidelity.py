@@ -322,7 +322,9 @@ def test_joblib_save_keeps_the_aligned_layout_so_mmap_still_maps(tmp_path: Path)
 def test_joblib_save_keeps_the_array_subclass_the_wrapper_named(tmp_path: Path) -> None:
     joblib = pytest.importorskip("joblib")
     source = tmp_path / "m.joblib"
-    joblib.dump({"m": np.matrix([[1, 2], [3, 4]]), "plain": np.arange(3)}, source)
+    with pytest.warns(PendingDeprecationWarning):  # NumPy discourages matrix; old models hold them
+        matrix = np.matrix([[1, 2], [3, 4]])
+    joblib.dump({"m": matrix, "plain": np.arange(3)}, source)
     saved = tmp_path / "saved.joblib"
     save_objects(open_objects(str(source), "joblib"), str(saved))
     code = ("import joblib\nv = joblib.load(PATH)\n"
