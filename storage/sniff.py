@@ -146,8 +146,12 @@ def _shelf_result(match: sniff_shelf.ShelfMatch) -> SniffResult:
     return SniffResult("shelve", match.reason, match.magic, size, detail, match.base)
 
 
-def sniff(path: str | os.PathLike) -> SniffResult:
-    """Detect the format of ``path`` from its content; raise UnreadableError when it can't be read."""
+def sniff(path: str | os.PathLike, *, deep: bool = True) -> SniffResult:
+    """Detect the format of ``path`` from its content; raise UnreadableError when it can't be read.
+
+    ``deep`` also searches a pickle beyond its head for joblib's array wrapper (``late_joblib_marker``);
+    folder listings (``sniff_many``) skip that so that big pickles list fast.
+    """
     name = os.fsdecode(os.fspath(path))
     info = _stat(name)
     if isinstance(info, sniff_shelf.ShelfMatch):
@@ -158,7 +162,7 @@ def sniff(path: str | os.PathLike) -> SniffResult:
     if not stat.S_ISREG(info.st_mode):
         raise UnreadableError(f"{name} is not a regular file")
     head, tail = _read(name, info.st_size)
-    return _classify(name, info.st_size, head, tail)
+    return _classify(name, info.st_size, head, tail, deep)
 
 
 def sniff_many(paths: Iterable[str | os.PathLike], cancel: Callable[[], bool] | None = None
@@ -168,12 +172,12 @@ def sniff_many(paths: Iterable[str | os.PathLike], cancel: Callable[[], bool] | 
         if cancel is not None and cancel():
             return
         try:
-            yield path, sniff(path)
+            yield path, sniff(path, deep=False)
         except KnownError as exc:
             yield path, exc
 
 
-def _classify(path: str, size: int, head: bytes, tail: bytes) -> SniffResult:
+def _classify(path: str, size: int, head: bytes, tail: bytes, deep: bool = True) -> SniffResult:
     ext = extension(path)
 
     def result(fmt: str, reason: str, magic: bytes = b"", **detail: Any) -> SniffResult:
@@ -208,7 +212,7 @@ def _classify(path: str, size: int, head: bytes, tail: bytes) -> SniffResult:
         return result("binary", "starts with the 7z archive signature '7z\\xbc\\xaf'\\x1c'",
                       SEVEN_ZIP_MAGIC, container="7z")
     if len(head) >= 2 and head[0] == 0x80 and 2 <= head[1] <= 5:
-        return _pickle(head, ext, result, lambda: late_joblib_marker(path, size))
+        return _pickle(head, ext, result, lambda: late_joblib_marker(path, size) if deep else None)
     compressed = sniff_compressed(head, ext)
     if compressed:
         fmt, reason, magic, detail = compressed
@@ -217,7 +221,7 @@ def _classify(path: str, size: int, head: bytes, tail: bytes) -> SniffResult:
     if proto is not None:
         protocol, why = proto
         joblib = any(m in head for m in JOBLIB_MARKERS) or ext in (".joblib", ".jbl")
-        late = None if joblib else late_joblib_marker(path, size)
+        late = None if joblib or not deep else late_joblib_marker(path, size)
         if late is not None:
             why += f" and mentions {late[0].decode()} at byte {late[1]:,}"
         fmt = "joblib" if joblib or late is not None else "pickle"

@@ -163,6 +163,7 @@ def test_a_joblib_file_renamed_bin_with_a_late_first_array_opens(tmp_path: Path)
     joblib.dump(value, path)
     assert path.read_bytes().find(b"NumpyArrayWrapper") > 64 * 1024  # beyond the sniffed head
     assert sniff(path).format == "joblib"
+    assert "byte" in sniff(path).reason  # says where it found joblib's array wrapper
     result = open_objects(str(path), "joblib")
     assert result.doc.value["weights"].tolist() == value["weights"].tolist()
     assert result.doc.value["bias"].tolist() == value["bias"].tolist()
