@@ -15,6 +15,7 @@ import pickle
 import sys
 import threading
 import types
+from collections.abc import Sequence
 from typing import IO, Any
 
 from .errors import UnsupportedError, WriteError
@@ -24,6 +25,7 @@ _BATCH = 1000
 _STACK = 512 * 1024**2
 NUMPY_CORES = ("numpy.core", "numpy._core")  # NumPy 1.x's package name, and NumPy 2's
 JOBLIB_ALIGNMENT = 16  # joblib >= 0.12 pads so that each array starts at a multiple of 16
+_ARRAY_CHUNK = 16 * 1024**2
 _WRAPPER = ("joblib.numpy_pickle", "NumpyArrayWrapper")
 
 
@@ -248,7 +250,7 @@ class _JoblibPickler(_TreePickler):
     padding byte count and padding when the file was aligned (so ``mmap_mode`` maps them)."""
 
     def __init__(self, counter: _Counter, protocol: int, *, aligned: bool, allow_mmap: bool,
-                 subclasses: list[tuple[Any, GlobalNode]] = ()) -> None:  # type: ignore[assignment]
+                 subclasses: Sequence[tuple[Any, GlobalNode]] = ()) -> None:
         super().__init__(counter, protocol)
         self.counter, self.aligned, self.allow_mmap = counter, aligned, allow_mmap
         self.subclasses = {id(array): node for array, node in subclasses}  # the arrays stay alive there
@@ -275,7 +277,10 @@ class _JoblibPickler(_TreePickler):
         if self.aligned:
             pad = JOBLIB_ALIGNMENT - (self.counter.position + 1) % JOBLIB_ALIGNMENT
             self.counter.write(bytes([pad]) + b"\xff" * pad)
-        self.counter.write(array.tobytes(order=order))
+        # the bytes in the wrapper's order, without a copy of a contiguous array, in 16 MB writes
+        flat = np.ascontiguousarray(array if order == "C" else array.T).reshape(-1).view(np.uint8)
+        for start in range(0, flat.size, _ARRAY_CHUNK):
+            self.counter.write(flat[start:start + _ARRAY_CHUNK].data)
 
 
 def _depth(value: Any, limit: int) -> int:
@@ -307,14 +312,14 @@ class _HasNodes(Exception):
 
 
 class _PlainPickler(pickle.Pickler):
-    avoid_numpy = False  # NumPy values are left to the tree pickler (module names, joblib layout)
-
     """The C pickler, for trees of plain values (containers, scalars, rebuilt allowlisted types).
 
     ``reducer_override`` is not called for exact builtin containers and scalars, so those go at C
     speed; the first labelled node stops it, because the C pickler would import the module a
     global names to check it (the tree pickler writes globals without importing anything).
     """
+
+    avoid_numpy = False  # NumPy values are left to the tree pickler (module names, joblib layout)
 
     def reducer_override(self, obj: Any) -> Any:
         if isinstance(obj, CallNode | GlobalNode | PersistentNode | BufferNode):

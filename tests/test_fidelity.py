@@ -299,7 +299,8 @@ def test_save_of_a_numpy_2_pickle_keeps_numpy_core_underscore(tmp_path: Path) ->
 MAPPED = """import joblib, numpy as np
 v = joblib.load(PATH, mmap_mode='r')
 arrays = {k: a for k, a in v.items() if isinstance(a, np.ndarray)}
-print(json.dumps({k: [type(a).__name__, a.offset % 16 if isinstance(a, np.memmap) else None, a.tolist()]
+print(json.dumps({k: [type(a).__name__, a.offset % 16 if isinstance(a, np.memmap) else None, a.dtype.str,
+                      a.shape, np.ascontiguousarray(a).tobytes().hex()]
                   for k, a in arrays.items()} | {'text': v['text']}))
 """
 
@@ -308,7 +309,9 @@ def test_joblib_save_keeps_the_aligned_layout_so_mmap_still_maps(tmp_path: Path)
     joblib = pytest.importorskip("joblib")
     value = {"c": np.arange(12.0).reshape(3, 4),
              "f": np.asfortranarray(np.arange(6, dtype="<i4").reshape(2, 3)),
-             "big": np.arange(5, dtype=">i8"), "odd": np.arange(3, dtype="u1"), "text": "kept"}
+             "big": np.arange(5, dtype=">i8"), "odd": np.arange(3, dtype="u1"), "text": "kept",
+             "rec": np.array([(1, 2.5), (3, 4.5)], dtype=[("a", "<i2"), ("b", "<f8")]),
+             "when": np.array(["2020-01-01", "2021-02-03"], dtype="M8[D]"), "empty": np.zeros((0, 4))}
     source = tmp_path / "model.joblib"
     joblib.dump(value, source)
     result = open_objects(str(source), "joblib")
