@@ -110,6 +110,9 @@ OLD_DTYPES = {
     "version 2 (7 items)": ("i2", (2, "<", None, None, None, -1, -1), "<i2"),
     "version 3, flags from a signed char": ("u1", (3, "|", None, None, None, -1, -1, -128), "u1"),
     "version 3 object flags": ("O8", (3, "|", None, None, None, -1, -1, 63), "O"),
+    "version 3 aligned struct with objects, flags as a negative char": (
+        "V16", (3, "|", None, ("a", "o"), {"a": (np.dtype("<i4"), 0), "o": (np.dtype("O"), 8)}, 16, 8, -65),
+        {"names": ["a", "o"], "formats": ["<i4", "O"], "offsets": [0, 8], "itemsize": 16}),
     "version 3 bytes names": ("V4", (3, "|", None, (b"x",), {b"x": (np.dtype("<i4"), 0)}, 4, 1, 0),
                               [("x", "<i4")]),
     "version 4 datetime, text unit (Python 2)": (
