@@ -1,0 +1,370 @@
+"""Read-only means nothing changes: SQLite hot journals, super-journals and WAL files.
+
+Every database here is left mid-transaction by a real SQLite program killed with SIGKILL (a
+small cache makes it write changed pages into the file before COMMIT, so the file on disk is
+half-changed and the ``-journal`` is hot). Each read-only path (inspect, the sniffing and summary
+of the Files tab, the SQLite tab, an SQLite shelf) must leave the bytes, mtimes and folder
+listings as they were, say "unfinished transaction", and offer both choices.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import sqlite3
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from storage.errors import WriteError
+from storage.inspect import inspect_path
+from storage.shelf_io import open_shelf
+from storage.sniff import sniff
+from storage.sqlite_db import BUSY_TIMEOUT_MS, connect_reader, connect_writer
+from storage.sqlite_recover import (
+    JOURNAL_MAGIC,
+    UnfinishedTransaction,
+    find_hot_journal,
+    roll_back_hot_journal,
+)
+
+OLD, NEW = b"O" * 300_000, b"N" * 300_000
+
+KILLED = """
+import os, signal, sqlite3, sys
+conn = sqlite3.connect(sys.argv[1], isolation_level=None)
+conn.execute("PRAGMA cache_size = 1")  # spill changed pages into the file before COMMIT
+conn.execute("BEGIN IMMEDIATE")
+conn.execute("UPDATE {table} SET {column} = ? WHERE rowid = 1", (b"N" * 300_000,))
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+# Two databases changed in one transaction: COMMIT writes a super-journal beside the main one
+# and names it in both journals. strace kills the program at its first unlink (the super-journal's
+# removal once both files are written), which leaves all three files behind.
+ATTACHED = """
+import sqlite3, sys
+conn = sqlite3.connect(sys.argv[1], isolation_level=None)
+conn.execute("ATTACH ? AS other", (sys.argv[2],))
+conn.execute("BEGIN IMMEDIATE")
+conn.execute("UPDATE t SET doc = ? WHERE id = 1", (b"N" * 300_000,))
+conn.execute("UPDATE other.t SET doc = ? WHERE id = 1", (b"N" * 300_000,))
+conn.execute("COMMIT")
+"""
+
+
+def _database(path: Path, table: str = "t", column: str = "doc") -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path)
+    if table == "t":
+        conn.execute("CREATE TABLE t(id INTEGER PRIMARY KEY, doc BLOB)")
+        conn.execute("INSERT INTO t VALUES (1, ?)", (OLD,))
+    else:  # Python 3.13's dbm.sqlite3 layout
+        conn.execute("CREATE TABLE Dict (key BLOB UNIQUE NOT NULL, value BLOB NOT NULL)")
+        conn.execute("INSERT INTO Dict VALUES (?, ?)", (b"k", OLD))
+    conn.commit()
+    conn.close()
+    return path
+
+
+def killed_mid_edit(path: Path, table: str = "t", column: str = "doc") -> Path:
+    _database(path, table, column)
+    done = subprocess.run([sys.executable, "-c", KILLED.format(table=table, column=column), str(path)],
+                          timeout=60)
+    assert done.returncode == -9
+    assert Path(str(path) + "-journal").stat().st_size > 0
+    return path
+
+
+def forge_super_journal(path: Path, victim: Path) -> None:
+    """Append to ``path``'s journal the record that names ``victim`` as its super-journal,
+    as SQLite's writeSuperJournal lays it out (page number, name, length, checksum, magic)."""
+    name = str(victim).encode()
+    record = (struct.pack(">I", 0x40000000 // 4096 + 1) + name
+              + struct.pack(">II", len(name), sum(name)) + JOURNAL_MAGIC)
+    with open(str(path) + "-journal", "ab") as handle:
+        handle.write(record)
+
+
+def snapshot(*folders: Path) -> dict[str, tuple[int, int, str]]:
+    """Every file of the folders with its size, mtime and SHA-256 (the listing is the keys)."""
+    seen = {}
+    for folder in folders:
+        for entry in sorted(folder.iterdir()):
+            info = entry.lstat()
+            digest = hashlib.sha256(entry.read_bytes()).hexdigest() if entry.is_file() else ""
+            seen[str(entry)] = (info.st_size, info.st_mtime_ns, digest)
+    return seen
+
+
+def doc_of(path: Path) -> bytes:
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        return conn.execute("SELECT doc FROM t").fetchone()[0]
+    finally:
+        conn.close()
+
+
+# -- storage: every read-only path ----------------------------------------------------------------
+
+def test_every_read_only_path_leaves_a_hot_journal_alone(tmp_path: Path) -> None:
+    path = killed_mid_edit(tmp_path / "crashed.db")
+    before = snapshot(tmp_path)
+    with pytest.raises(UnfinishedTransaction) as info:
+        connect_reader(str(path))
+    assert "unfinished transaction" in str(info.value) and "crashed.db-journal" in str(info.value)
+    assert sniff(str(path)).format == "sqlite"
+    report = inspect_path(str(path))
+    assert report["ok"] and report["format"] == "sqlite"
+    assert report["summary"]["unfinished_transaction"]["journal_size"] > 0
+    assert any("unfinished transaction" in f["message"] for f in report["findings"])
+    with pytest.raises(UnfinishedTransaction):  # an edit would roll it back unasked
+        connect_writer(str(path))
+    assert snapshot(tmp_path) == before
+
+
+def test_both_choices_work_as_on_disk_and_roll_back(tmp_path: Path) -> None:
+    path = killed_mid_edit(tmp_path / "crashed.db")
+    before = snapshot(tmp_path)
+    conn = connect_reader(str(path), immutable=True)  # "Show As on Disk"
+    try:
+        on_disk = conn.execute("SELECT doc FROM t").fetchone()[0]
+    finally:
+        conn.close()
+    assert len(on_disk) == len(OLD)  # the half-written page is what the disk holds
+    assert snapshot(tmp_path) == before
+    hot = find_hot_journal(str(path))
+    assert hot is not None and not hot.refusal and "removes crashed.db-journal" in hot.rollback_effects()
+    roll_back_hot_journal(str(path), BUSY_TIMEOUT_MS / 1000)  # "Roll Back…", confirmed
+    assert not Path(str(path) + "-journal").exists()
+    assert doc_of(path) == OLD
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["crashed.db"]
+
+
+def test_a_live_writer_s_journal_is_no_unfinished_transaction(tmp_path: Path) -> None:
+    path = _database(tmp_path / "busy.db")
+    writer = sqlite3.connect(path, isolation_level=None)
+    try:
+        writer.execute("PRAGMA cache_size = 1")
+        writer.execute("BEGIN IMMEDIATE")
+        writer.execute("UPDATE t SET doc = ? WHERE id = 1", (NEW,))
+        assert Path(str(path) + "-journal").stat().st_size > 0
+        # SQLite's own test: another process holds the RESERVED lock, so the journal is not hot.
+        probe = subprocess.run([sys.executable, "-c", "import sys; from storage.sqlite_recover import "
+                                "find_hot_journal as f; print(f(sys.argv[1]))", str(path)],
+                               capture_output=True, text=True, cwd=Path(__file__).parent.parent)
+        assert probe.stdout.strip() == "None", probe.stderr
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+
+
+def test_a_forged_super_journal_elsewhere_is_never_deleted(tmp_path: Path) -> None:
+    """A journal may name any file as its super-journal; SQLite's recovery deletes that file."""
+    victim_folder = tmp_path / "home"
+    victim_folder.mkdir()
+    victim = victim_folder / "thesis.txt"
+    victim.write_text("three years of work\n")
+    path = killed_mid_edit(tmp_path / "inbox" / "received.db")
+    forge_super_journal(path, victim)
+    before = snapshot(path.parent, victim_folder)
+    hot = find_hot_journal(str(path))
+    assert hot is not None and hot.super_journal == str(victim) and hot.super_exists
+    assert "not a name SQLite gives" in hot.refusal
+    with pytest.raises(UnfinishedTransaction) as info:
+        connect_reader(str(path))
+    assert str(victim) in str(info.value)
+    report = inspect_path(str(path))
+    assert any(f["severity"] == "suspicious" and str(victim) in f["message"] for f in report["findings"])
+    with pytest.raises(Exception, match="Roll back refused"):
+        roll_back_hot_journal(str(path), BUSY_TIMEOUT_MS / 1000)
+    assert snapshot(path.parent, victim_folder) == before
+    # What the refusal prevents: SQLite's own recovery (any writable open) deletes the named file.
+    bait = victim_folder / "bait.txt"
+    bait.write_text("x")
+    other = killed_mid_edit(tmp_path / "other" / "received.db")
+    forge_super_journal(other, bait)
+    sqlite3.connect(other).execute("SELECT count(*) FROM t").fetchone()
+    assert not bait.exists() and victim.exists()
+
+
+def test_a_real_super_journal_of_attached_databases(tmp_path: Path) -> None:
+    if shutil.which("strace") is None:
+        pytest.skip("strace is not installed (it stops the program between the two journals' writes)")
+    main, other = _database(tmp_path / "one" / "main.db"), _database(tmp_path / "two" / "other.db")
+    done = subprocess.run(["strace", "-f", "-qq", "-o", os.devnull, "-e", "trace=unlink,unlinkat",
+                           "-e", "inject=unlink,unlinkat:signal=KILL", sys.executable, "-c", ATTACHED,
+                           str(main), str(other)], timeout=60, capture_output=True)
+    supers = list(main.parent.glob("main.db-mj*"))
+    if done.returncode != -9 or not supers:
+        pytest.skip(f"strace could not stop the program ({done.stderr[-200:]!r})")
+    before = snapshot(main.parent, other.parent)
+    hot = find_hot_journal(str(other))
+    assert hot is not None and hot.super_journal == str(supers[0]) and hot.super_exists and not hot.refusal
+    for path in (main, other):
+        with pytest.raises(UnfinishedTransaction, match="super-journal"):
+            connect_reader(str(path))
+        report = inspect_path(str(path))
+        assert report["summary"]["unfinished_transaction"]["super_journal"] == str(supers[0])
+        assert sniff(str(path)).format == "sqlite"
+    assert snapshot(main.parent, other.parent) == before
+    roll_back_hot_journal(str(other), BUSY_TIMEOUT_MS / 1000)
+    assert supers[0].exists()  # main.db's journal still needs it
+    roll_back_hot_journal(str(main), BUSY_TIMEOUT_MS / 1000)
+    assert not supers[0].exists()
+    assert doc_of(main) == OLD and doc_of(other) == OLD
+    left = sorted(p.name for p in (*main.parent.iterdir(), *other.parent.iterdir()))
+    assert left == ["main.db", "other.db"]
+
+
+def test_an_sqlite_shelf_with_a_hot_journal_reads_as_on_disk_and_refuses_to_save(tmp_path: Path) -> None:
+    path = killed_mid_edit(tmp_path / "shelf", table="Dict", column="value")
+    before = snapshot(tmp_path)
+    shelf = open_shelf(str(path))
+    assert len(shelf.raw_value("k")) == len(OLD)
+    report = inspect_path(str(path))
+    assert report["format"] == "shelve"
+    shelf.set("k", b"\x80\x04K\x01.")
+    with pytest.raises(WriteError, match="unfinished transaction"):
+        shelf.save()
+    assert snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize("case", ["empty-with-wal", "rollback-with-stray-wal", "wal-with-wal"])
+def test_wal_files_are_never_created_or_deleted(tmp_path: Path, case: str) -> None:
+    path = tmp_path / "w.db"
+    if case == "empty-with-wal":
+        path.write_bytes(b"")
+        Path(str(path) + "-wal").write_bytes(b"\x37\x7f\x06\x82" + b"\0" * 60)
+    elif case == "rollback-with-stray-wal":
+        _database(path)
+        Path(str(path) + "-wal").write_bytes(b"junk" * 20)
+    else:
+        conn = sqlite3.connect(path)
+        conn.execute("PRAGMA journal_mode=wal")
+        conn.execute("CREATE TABLE t(x)")
+        conn.commit()
+        keep = sqlite3.connect(path)
+        keep.execute("INSERT INTO t VALUES (1)")
+        keep.commit()
+        for suffix in ("", "-wal"):  # a copy made while the program was running: -wal, no -shm
+            shutil.copy(str(path) + suffix, str(tmp_path / "copy.db") + suffix)
+        keep.close()
+        conn.close()
+        path.unlink()
+        os.rename(tmp_path / "copy.db", path)
+        os.rename(str(tmp_path / "copy.db") + "-wal", str(path) + "-wal")
+    before = snapshot(tmp_path)
+    from gui.sqlite_tasks import open_database
+
+    inspect_path(str(path))
+    sniff(str(path))
+    opened = open_database(str(path), True)
+    opened["reader"].close()
+    opened["counter"].close()
+    assert opened["immutable"]
+    assert snapshot(tmp_path) == before
+
+
+# -- the window ----------------------------------------------------------------------------------
+
+def _document(qtbot, path: Path):
+    from gui.sqlite_document import SqliteDocument
+
+    document = SqliteDocument(str(path), "sqlite")
+    qtbot.addWidget(document, before_close_func=lambda d: d.close_document())
+    document.resize(900, 600)
+    document.show()
+    qtbot.waitUntil(lambda: document.is_loaded, timeout=10_000)
+    return document
+
+
+def _click_in_box(name: str, label: str) -> None:
+    def click() -> None:
+        box = QApplication.activeModalWidget()
+        if isinstance(box, QMessageBox) and box.objectName() == name:
+            (button,) = [b for b in box.buttons() if b.text() == label]
+            button.click()
+        else:
+            QTimer.singleShot(20, click)
+
+    QTimer.singleShot(0, click)
+
+
+def test_sqlite_tab_says_unfinished_transaction_and_shows_it_as_on_disk(qtbot, tmp_path: Path) -> None:
+    path = killed_mid_edit(tmp_path / "crashed.db")
+    before = snapshot(tmp_path)
+    document = _document(qtbot, path)
+    panel = document.unfinished
+    assert panel.isVisible() and "unfinished transaction" in panel.label.text()
+    assert panel.roll_back_button.isEnabled() and document.stack.currentIndex() == 0
+    assert snapshot(tmp_path) == before
+    panel.on_disk_button.click()
+    qtbot.waitUntil(lambda: document.is_loaded and document.stack.currentIndex() == 1, timeout=10_000)
+    assert document.read_only and document.immutable and not document.read_only_box.isEnabled()
+    assert "as it is on disk" in document.mode_label.text()
+    assert [t.name for t in document.schema.tables] == ["t"]
+    assert snapshot(tmp_path) == before
+    document.close_document()
+    assert snapshot(tmp_path) == before
+
+
+def test_sqlite_tab_rolls_back_only_after_confirming(qtbot, tmp_path: Path) -> None:
+    path = killed_mid_edit(tmp_path / "crashed.db")
+    before = snapshot(tmp_path)
+    document = _document(qtbot, path)
+    _click_in_box("rollBackBox", "Cancel")
+    document.unfinished.roll_back_button.click()
+    assert snapshot(tmp_path) == before and document.unfinished.isVisible()
+    _click_in_box("rollBackBox", "Roll Back")
+    document.unfinished.roll_back_button.click()
+    qtbot.waitUntil(lambda: document.stack.currentIndex() == 1, timeout=10_000)
+    assert not document.immutable and not Path(str(path) + "-journal").exists()
+    document.close_document()
+    assert doc_of(path) == OLD
+
+
+def test_sqlite_tab_offers_no_roll_back_for_a_forged_super_journal(qtbot, tmp_path: Path) -> None:
+    victim = tmp_path / "home" / "notes.txt"
+    victim.parent.mkdir()
+    victim.write_text("mine\n")
+    path = killed_mid_edit(tmp_path / "inbox" / "received.db")
+    forge_super_journal(path, victim)
+    before = snapshot(path.parent, victim.parent)
+    document = _document(qtbot, path)
+    assert document.unfinished.isVisible() and not document.unfinished.roll_back_button.isEnabled()
+    assert "Rolling back is not offered" in document.unfinished.label.text()
+    assert str(victim) in document.unfinished.label.text()
+    document.unfinished.on_disk_button.click()
+    qtbot.waitUntil(lambda: document.stack.currentIndex() == 1, timeout=10_000)
+    document.close_document()
+    assert snapshot(path.parent, victim.parent) == before
+
+
+def test_files_tab_browser_and_window_open_touch_nothing(qtbot, tmp_path: Path) -> None:
+    from gui.files_browser import FORMAT_COLUMN
+    from tests.gui_helpers import launch, wait_documents
+
+    folder = tmp_path / "data"
+    path = killed_mid_edit(folder / "crashed.db")
+    before = snapshot(folder)
+    window = launch(qtbot, tmp_path / "settings")
+    browser = window.page("files").browser
+    browser.set_root(str(folder))
+    model = browser.model
+
+    def fmt() -> str:
+        return model.data(model.index(str(path), FORMAT_COLUMN))
+
+    fmt()
+    qtbot.waitUntil(lambda: fmt() == "sqlite", timeout=10_000)
+    browser.tree.activated.emit(model.index(str(path)))
+    (document,) = wait_documents(qtbot, window, 1)
+    assert document.unfinished.isVisible()
+    assert snapshot(folder) == before
