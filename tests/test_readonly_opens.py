@@ -368,3 +368,126 @@ def test_files_tab_browser_and_window_open_touch_nothing(qtbot, tmp_path: Path) 
     (document,) = wait_documents(qtbot, window, 1)
     assert document.unfinished.isVisible()
     assert snapshot(folder) == before
+
+
+# -- permissions of Datashelf's own files --------------------------------------------------------
+
+def _mode(path: Path) -> int:
+    return path.stat().st_mode & 0o777
+
+
+@pytest.mark.skipif(os.name == "nt", reason="POSIX permissions")
+def test_settings_are_0600_in_a_0700_folder_and_looser_ones_are_fixed(tmp_path: Path) -> None:
+    from storage.settings import Settings
+
+    fresh = Settings(tmp_path / "fresh" / "Datashelf")
+    fresh["sqlite.open_mode"] = "edit"
+    assert fresh.save()
+    assert _mode(fresh.folder) == 0o700 and _mode(fresh.path) == 0o600
+    old = tmp_path / "old"
+    old.mkdir(mode=0o755)
+    os.chmod(old, 0o755)
+    (old / "settings.json").write_text("{}")
+    os.chmod(old / "settings.json", 0o644)
+    settings = Settings(old)
+    settings["sqlite.open_mode"] = "edit"
+    assert settings.save()
+    assert _mode(old) == 0o700 and _mode(old / "settings.json") == 0o600
+    shared = tmp_path / "shared"  # --settings-dir pointing at a folder holding other things
+    shared.mkdir()
+    os.chmod(shared, 0o755)
+    (shared / "notes.txt").write_text("not ours")
+    settings = Settings(shared)
+    settings["sqlite.open_mode"] = "edit"
+    assert settings.save()
+    assert _mode(shared) == 0o755 and _mode(shared / "settings.json") == 0o600
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "settings.json").write_text("{not json")
+    os.chmod(broken / "settings.json", 0o644)
+    Settings(broken)
+    (aside,) = broken.glob("settings.json.*.bad")
+    assert _mode(aside) == 0o600
+
+
+@pytest.mark.skipif(os.name == "nt", reason="POSIX permissions")
+def test_journal_files_are_0600_in_0700_folders(tmp_path: Path) -> None:
+    from storage.journal import Journal, JournalEntry, SessionLock
+
+    base = tmp_path / "settings" / "journal"
+    base.mkdir(parents=True)
+    os.chmod(base, 0o755)  # an older Datashelf's folder
+    journal = Journal(base / "session-1")
+    user_file = tmp_path / "letter.txt"
+    user_file.write_text("dear")
+    entry = JournalEntry(str(user_file), "text", "text", "letter.txt", 0.0, None)
+    assert journal.write(entry, b"dear diary, secret edits")
+    assert _mode(base) == 0o700 and _mode(journal.folder) == 0o700
+    assert {p.name: _mode(p) for p in journal.folder.iterdir()} == {
+        f"{entry.id}.json": 0o600, f"{entry.id}.data": 0o600}
+    recovered = Journal(base / "recovered")
+    journal.move_to(entry, recovered)
+    assert _mode(recovered.folder) == 0o700
+    lock = SessionLock(base / "session-2" / "lock")
+    assert lock.acquire()
+    lock.release()
+    assert _mode(base / "session-2") == 0o700 and _mode(base / "session-2" / "lock") == 0o600
+
+
+@pytest.mark.skipif(os.name == "nt", reason="POSIX permissions")
+def test_a_save_keeps_a_user_file_s_mode(tmp_path: Path) -> None:
+    from storage.atomic import atomic_write
+
+    path = tmp_path / "shared.csv"
+    path.write_text("a,b\n")
+    os.chmod(path, 0o640)
+    atomic_write(path, "a,b\n1,2\n", backup=True)
+    assert _mode(path) == 0o640 and _mode(tmp_path / "shared.csv.bak") == 0o640
+    atomic_write(path, "x", private=True)  # only Datashelf's own files ask for this
+    assert _mode(path) == 0o600
+
+
+def _dead_pid() -> int:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def test_clean_up_removes_only_this_app_s_dead_temporaries(tmp_path: Path) -> None:
+    from storage.atomic import remove_stale_temporaries
+
+    dead = _dead_pid()
+    folder = tmp_path / "work"
+    folder.mkdir()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    target = elsewhere / "precious.txt"
+    target.write_text("keep me")
+    stale = folder / f".data.json.ds{dead}-k1ll3dab.tmp"  # a save killed midway
+    stale.write_text("half")
+    lookalikes = {
+        f".data.json.ds{dead}-short.tmp": "text",  # not tempfile's 8-letter random part
+        f".data.json.ds{dead}-ABCDEFGH.tmp": "text",  # tempfile never uses capitals
+        f"data.json.ds{dead}-abcdefgh.tmp": "text",  # not hidden
+        f".data.json.ds{dead}-abcdefgh.tmp.txt": "text",
+        ".data.json.ds99999999999999999999-abcdefgh.tmp": "text",  # no such process id, ever
+        ".data.json.ds0-abcdefgh.tmp": "text",
+        f".data.json.ds{os.getpid()}-abcdefgh.tmp": "text",  # a save still running (here)
+        f".link.ds{dead}-abcdefgh.tmp": "symlink",  # never followed, never removed
+        f".dir.ds{dead}-abcdefgh.tmp": "folder",
+    }
+    for name, kind in lookalikes.items():
+        if kind == "symlink":
+            (folder / name).symlink_to(target)
+        elif kind == "folder":
+            (folder / name).mkdir()
+        else:
+            (folder / name).write_text("someone's")
+    if hasattr(os, "geteuid") and os.geteuid() == 0:  # only root can make another user's file
+        foreign = folder / f".other.ds{dead}-abcdefgh.tmp"
+        foreign.write_text("another user's")
+        os.chown(foreign, 65534, 65534)
+        lookalikes[foreign.name] = "foreign"
+    assert remove_stale_temporaries(folder) == [stale.name]
+    assert sorted(p.name for p in folder.iterdir()) == sorted(lookalikes)
+    assert target.read_text() == "keep me"
