@@ -4,6 +4,11 @@ An :class:`H5File` is opened read-only; children of a group are listed in batche
 read one 2-D window at a time (:meth:`H5File.read_window`), so a 10^10-element dataset is never
 read whole. Every h5py call goes through one lock, so workers and the GUI thread can share the
 handle, and every failure becomes a :class:`~storage.errors.KnownError` with a readable message.
+
+Data in other files (external links, external raw storage, virtual dataset sources; see
+:mod:`storage.hdf5_outside`) is named on its node, read only when it is in the file's folder or
+the user allowed reading outside it (:attr:`H5File.allow_outside`), and never reached while the
+file is open for writing (the library would open the other file for writing too).
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from .errors import ParseError, UnreadableError, UnsupportedError
+from .hdf5_outside import OutsideData, OutsideRefused, dataset_access, dataset_sources, reference
 from .hdf5_values import decode_bytes, describe_dtype, format_value
 
 BATCH = 500
@@ -49,6 +55,7 @@ class H5Node:
     message: str = ""  # why a link is broken
     pytables_class: str = ""
     dimension_scale: bool = False  # a netCDF4 dimension (HDF5 dimension scale)
+    outside: tuple[OutsideData, ...] = ()  # other files this node reads (links, external data)
 
     @property
     def size(self) -> int:
@@ -131,6 +138,8 @@ class H5File:
         self.handle: Any = None
         self.reads = 0  # window reads, for tests and benchmarks
         self.cells_read = 0
+        self.allow_outside = False  # the user allowed reading data outside the file's folder
+        self._dapl: Any = None
         self._heap_damaged: bool | None = None
         self._open(writable)
 
@@ -185,12 +194,75 @@ class H5File:
     def _get(self, path: str) -> Any:
         if self.handle is None:
             raise UnreadableError("the file is closed")
+        self._check_route(path)
         try:
+            h5py = _h5py()
+            if self.handle.get(path, getclass=True) is h5py.Dataset:
+                # Opened with our access list, so external data resolves by the file's folder
+                # (the library refuses a second prefix for a dataset that is open already).
+                name = path.encode("utf-8", "surrogateescape")
+                return h5py.Dataset(h5py.h5d.open(self.handle.id, name, dapl=self._dataset_access()))
             return self.handle[path]
         except KeyError as exc:
             raise UnreadableError(f"{path} cannot be read: {exc}") from None
         except Exception as exc:
             raise ParseError(f"{path} cannot be read: {exc}") from None
+
+    def _dataset_access(self) -> Any:
+        if self._dapl is None:
+            self._dapl = dataset_access(_h5py())
+        return self._dapl
+
+    def route(self, path: str, depth: int = 0) -> list[OutsideData]:
+        """The external links crossed on the way to ``path`` (``path`` itself included), soft
+        links of this file followed (a few levels deep)."""
+        h5py = _h5py()
+        found: list[OutsideData] = []
+        base, current = self.path, ""
+        for part in [p for p in path.split("/") if p]:
+            current += "/" + part
+            try:
+                link = self.handle.get(current, getlink=True)
+            except Exception:
+                break  # the access that follows reports it
+            if isinstance(link, h5py.ExternalLink):
+                found.append(reference(base, current, "external link", link.filename, judged_by=self.path))
+                base = found[-1].target  # further links resolve against the linked file
+            elif isinstance(link, h5py.SoftLink) and not found and depth < 8:
+                parent = current.rpartition("/")[0] or "/"
+                target = link.path if link.path.startswith("/") else f"{parent.rstrip('/')}/{link.path}"
+                found.extend(self.route(target, depth + 1))
+        return found
+
+    def _check_route(self, path: str) -> None:
+        """Raise unless every external link on the way to ``path`` may be followed now."""
+        for ref in self.route(path):
+            if self.writable:
+                raise UnsupportedError(f"{ref.node} is an external link to {ref.target}: links are not "
+                                       "followed while the file is open for writing (the library would "
+                                       "open that file for writing too). Reload opens it read-only.")
+            if ref.outside and not self.allow_outside:
+                raise OutsideRefused(ref)
+
+    def sources(self, path: str, item: Any) -> list[OutsideData]:
+        """The other files the dataset ``item`` at ``path`` reads its values from."""
+        links = self.route(path)
+        owner = links[-1].target if links else self.path  # its names resolve against its own file
+        return dataset_sources(owner, path, item, judged_by=self.path)
+
+    def data(self, path: str) -> Any:
+        """The dataset at ``path``, to read its values: refused while they live outside the
+        file's folder (until allowed), or in a virtual dataset's sources while writable."""
+        item = self._get(path)
+        if isinstance(item, _h5py().Dataset):
+            for ref in self.sources(path, item):
+                if self.writable and ref.kind == "virtual dataset source":
+                    raise UnsupportedError(f"{path} is a virtual dataset reading {ref.target}: it is not "
+                                           "read while the file is open for writing (the library would "
+                                           "open its sources for writing too). Reload opens it read-only.")
+                if ref.outside and not self.allow_outside:
+                    raise OutsideRefused(ref)
+        return item
 
     def root(self) -> H5Node:
         with self.lock:
@@ -225,27 +297,38 @@ class H5File:
         if handle is None:
             raise UnreadableError("the file is closed")
         if path != "/":
+            parent = path.rstrip("/").rpartition("/")[0] or "/"
+            try:
+                self._check_route(parent)
+            except (OutsideRefused, UnsupportedError) as exc:
+                return H5Node(path, name, "external", message=str(exc))
             try:
                 link = handle.get(path, getlink=True)
             except Exception as exc:
                 return H5Node(path, name, "broken", message=str(exc))
             if isinstance(link, h5py.ExternalLink):
-                target = f"{link.filename}:{link.path}"
-                folder = os.path.dirname(self.path)
-                if not os.path.exists(os.path.join(folder, link.filename)):
+                refs = self.route(path)
+                ref = refs[-1] if refs else reference(self.path, path, "external link", link.filename)
+                target = f"{ref.target}:{link.path}"
+                where = " (outside this file's folder)" if ref.outside else ""
+                if not os.path.exists(ref.target):
                     return H5Node(path, name, "external", message=f"external link to {target}: "
-                                  "that file does not exist")
+                                  "that file does not exist", outside=(ref,))
                 try:
-                    item = handle[path]
+                    item = self._get(path)
+                except OutsideRefused:
+                    return H5Node(path, name, "external", message=f"external link to {target}{where}: "
+                                  "not read until you allow reading outside the folder", outside=(ref,))
                 except Exception as exc:
-                    return H5Node(path, name, "external", message=f"external link to {target} "
-                                  f"cannot be followed: {exc}")
+                    return H5Node(path, name, "external", message=f"external link to {target}{where} "
+                                  f"cannot be followed: {exc}", outside=(ref,))
                 node = self._describe(path, name, item)
-                node.message = f"external link to {target}"
+                node.message = f"external link to {target}{where}"
+                node.outside = (ref, *node.outside)
                 return node
             if isinstance(link, h5py.SoftLink):
                 try:
-                    item = handle[path]
+                    item = self._get(path)
                 except Exception:
                     return H5Node(path, name, "soft", message=f"soft link to {link.path}, which "
                                   "does not exist")
@@ -253,7 +336,7 @@ class H5File:
                 node.message = f"soft link to {link.path}"
                 return node
         try:
-            item = handle[path]
+            item = self._get(path) if path != "/" else handle[path]
         except Exception as exc:
             return H5Node(path, name, "broken", message=f"cannot be read: {exc}")
         return self._describe(path, name, item)
@@ -278,8 +361,13 @@ class H5File:
                 shape, dtype = item.shape, describe_dtype(item.dtype)
             except Exception as exc:  # a damaged datatype message: h5py raises ValueError
                 return H5Node(path, name, "broken", message=f"its data type cannot be read: {exc}")
-            return H5Node(path, name, "dataset", tuple(shape) if shape is not None else None,
-                          dtype, pytables_class=pyclass, dimension_scale=scale)
+            sources = tuple(self.sources(path, item))
+            node = H5Node(path, name, "dataset", tuple(shape) if shape is not None else None,
+                          dtype, pytables_class=pyclass, dimension_scale=scale, outside=sources)
+            if sources:
+                node.message = "; ".join(ref.describe() for ref in sources[:3]) + (
+                    f"; and {len(sources) - 3} more" if len(sources) > 3 else "")
+            return node
         if isinstance(item, h5py.Group):
             try:
                 members = len(item)

@@ -207,6 +207,12 @@ def summarize_hdf5(result: SniffResult, c: Collector) -> None:
     root = entries[0]
     c.summary["attributes"] = len(root.get("attributes", {}))
     c.summary["tree"] = entries
+    for entry in entries:  # data kept in other files: named, and never read outside the folder
+        for ref in entry.get("external_data", ()):
+            where = ("outside this file's folder: not read" if ref["outside_folder"]
+                     else "in this file's folder")
+            c.add("suspicious" if ref["outside_folder"] else "info",
+                  f"{entry['path']}: {ref['kind']} {ref['path']} ({where})")
     for note in notes[:50]:
         c.add("info", note)
     if capped:
