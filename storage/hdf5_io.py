@@ -198,15 +198,34 @@ class H5File:
         try:
             h5py = _h5py()
             if self.handle.get(path, getclass=True) is h5py.Dataset:
-                # Opened with our access list, so external data resolves by the file's folder
-                # (the library refuses a second prefix for a dataset that is open already).
-                name = path.encode("utf-8", "surrogateescape")
-                return h5py.Dataset(h5py.h5d.open(self.handle.id, name, dapl=self._dataset_access()))
+                return self._open_dataset(path)
             return self.handle[path]
         except KeyError as exc:
             raise UnreadableError(f"{path} cannot be read: {exc}") from None
         except Exception as exc:
             raise ParseError(f"{path} cannot be read: {exc}") from None
+
+    def _open_dataset(self, path: str) -> Any:
+        """The dataset at ``path``. One whose external storage or VDS sources have relative names
+        is reopened with our access list, so that they resolve against the file's folder (the
+        library's default for external storage is the current folder)."""
+        h5py = _h5py()
+        item = self.handle[path]
+        plist = item.id.get_create_plist()
+        names = [plist.get_external(i)[0] for i in range(plist.get_external_count())]
+        if plist.get_layout() == h5py.h5d.VIRTUAL:
+            names += [plist.get_virtual_filename(i) for i in range(plist.get_virtual_count())]
+        if not any(not os.path.isabs(os.fsdecode(n)) and os.fsdecode(n) != "." for n in names):
+            return item
+        del item, plist  # the library refuses a second prefix while the dataset is open
+        name = path.encode("utf-8", "surrogateescape")
+        try:
+            return h5py.Dataset(h5py.h5d.open(self.handle.id, name, dapl=self._dataset_access()))
+        except Exception as exc:
+            if "prefix" not in str(exc):
+                raise
+        raise UnreadableError(f"{path} keeps its data in other files named relative to a folder, and "
+                              "it is open elsewhere in this program without that folder; reopen the file")
 
     def _dataset_access(self) -> Any:
         if self._dapl is None:
