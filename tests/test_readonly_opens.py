@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import sqlite3
 import struct
@@ -491,3 +492,119 @@ def test_clean_up_removes_only_this_app_s_dead_temporaries(tmp_path: Path) -> No
     assert remove_stale_temporaries(folder) == [stale.name]
     assert sorted(p.name for p in folder.iterdir()) == sorted(lookalikes)
     assert target.read_text() == "keep me"
+
+
+# -- HDF5: data in other files --------------------------------------------------------------------
+
+def make_h5_with_outside_data(root: Path) -> dict[str, Path]:
+    """``in/main.h5`` whose datasets and links read files in ``other/`` (outside its folder) and
+    one raw file beside it; ``cwd/raw.bin`` is what the library would read by default."""
+    import h5py
+    import numpy as np
+
+    folders = {name: root / name for name in ("in", "other", "cwd")}
+    for folder in folders.values():
+        folder.mkdir(parents=True)
+    np.arange(10, dtype="<i4").tofile(folders["other"] / "raw.bin")
+    np.full(10, 7, dtype="<i4").tofile(folders["in"] / "raw.bin")
+    np.full(10, 9, dtype="<i4").tofile(folders["cwd"] / "raw.bin")
+    with h5py.File(folders["other"] / "src.h5", "w") as f:
+        f["x"] = np.arange(5.0) + 100
+        f.create_group("g").attrs["a"] = 1
+    main = folders["in"] / "main.h5"
+    with h5py.File(main, "w") as f:
+        f.create_dataset("ext_abs", shape=(10,), dtype="<i4",
+                         external=[(str(folders["other"] / "raw.bin"), 0, 40)])
+        f.create_dataset("ext_rel", shape=(10,), dtype="<i4", external=[("raw.bin", 0, 40)])
+        f["link_out"] = h5py.ExternalLink(str(folders["other"] / "src.h5"), "/x")
+        f["link_group"] = h5py.ExternalLink("../other/src.h5", "/g")
+        layout = h5py.VirtualLayout(shape=(5,), dtype="f8")
+        layout[:] = h5py.VirtualSource(str(folders["other"] / "src.h5"), "x", shape=(5,))
+        f.create_virtual_dataset("vds", layout)
+        f["plain"] = np.arange(3)
+    return {**folders, "main": main}
+
+
+def test_hdf5_findings_name_other_files_and_reading_outside_asks(tmp_path: Path, monkeypatch) -> None:
+    from storage.hdf5_io import H5File
+    from storage.hdf5_outside import OutsideRefused
+
+    files = make_h5_with_outside_data(tmp_path)
+    monkeypatch.chdir(files["cwd"])  # the library's default would read cwd/raw.bin
+    before = snapshot(files["in"], files["other"], files["cwd"])
+    report = inspect_path(str(files["main"]))
+    other = str(files["other"])
+    suspicious = {f["message"].split(":")[0] for f in report["findings"]
+                  if f["severity"] == "suspicious" and other in f["message"]}
+    assert suspicious == {"/ext_abs", "/link_out", "/link_group", "/vds"}
+    assert any(f["message"].startswith("/ext_rel: external storage " + str(files["in"] / "raw.bin"))
+               for f in report["findings"])
+    h5 = H5File(str(files["main"]))
+    nodes = {n.name: n for n in h5.children("/")}
+    assert nodes["link_out"].kind == "external"
+    assert str(files["other"] / "src.h5") in nodes["link_out"].message
+    assert nodes["ext_abs"].outside[0].target == str(files["other"] / "raw.bin")
+    window = h5.read_window("/ext_rel", (0, None), (), (0, 3), (0, 1))
+    assert window.cells == [["7"], ["7"], ["7"]]  # beside the file, not the current folder's
+    for path in ("/ext_abs", "/vds", "/link_out"):
+        with pytest.raises(OutsideRefused, match=re.escape(other)):
+            h5.read_window(path, (0, None), (), (0, 3), (0, 1))
+    with pytest.raises(OutsideRefused):
+        h5.children("/link_group")
+    h5.allow_outside = True  # the user said yes
+    assert h5.read_window("/ext_abs", (0, None), (), (0, 3), (0, 1)).cells == [["0"], ["1"], ["2"]]
+    assert h5.read_window("/vds", (0, None), (), (0, 2), (0, 1)).cells == [["100.0"], ["101.0"]]
+    assert h5.read_window("/link_out", (0, None), (), (0, 1), (0, 1)).cells == [["100.0"]]
+    h5.close()
+    assert snapshot(files["in"], files["other"], files["cwd"]) == before
+
+
+def test_hdf5_edits_never_write_into_another_file(tmp_path: Path) -> None:
+    from storage.errors import KnownError
+    from storage.hdf5_edit import create_group, make_writable, set_attribute, set_cell
+    from storage.hdf5_io import H5File
+
+    files = make_h5_with_outside_data(tmp_path)
+    others = snapshot(files["other"])
+    raw_beside = (files["in"] / "raw.bin").read_bytes()
+    h5 = H5File(str(files["main"]))
+    h5.allow_outside = True
+    make_writable(h5)
+    for path in ("/ext_abs", "/ext_rel", "/vds"):
+        with pytest.raises(WriteError, match="writes only into the opened file"):
+            set_cell(h5, path, (0,), 5)
+    with pytest.raises(WriteError, match=r"src\.h5"):
+        set_attribute(h5, "/link_out", "note", "x")
+    with pytest.raises(WriteError, match=r"src\.h5"):
+        create_group(h5, "/link_group/new")
+    with pytest.raises(KnownError, match="open for writing"):  # not even followed while writable
+        h5.read_window("/link_out", (0, None), (), (0, 1), (0, 1))
+    assert set_cell(h5, "/plain", (1,), 42) == 1  # the file's own data still edits
+    h5.close()
+    assert snapshot(files["other"]) == others
+    assert (files["in"] / "raw.bin").read_bytes() == raw_beside
+    assert sorted(p.name for p in files["in"].iterdir()) == ["main.h5", "main.h5.bak", "raw.bin"]
+
+
+def test_hdf5_tab_shows_a_bar_and_reads_outside_only_after_asked(qtbot, tmp_path: Path) -> None:
+    from tests.hdf5_gui_helpers import cell, open_h5, select
+
+    files = make_h5_with_outside_data(tmp_path)
+    before = snapshot(files["other"])
+    _window, document = open_h5(qtbot, tmp_path / "settings", files["main"])
+    select(qtbot, document, "/ext_abs")
+    bar = document.outside_bar
+    assert bar.isVisible() and str(files["other"] / "raw.bin") in bar.label.text()
+    model = document.table_model
+    model.data(model.index(0, 0))
+    qtbot.waitUntil(lambda: "outside this file's folder" in document.message.text())
+    select(qtbot, document, "/plain")
+    assert not bar.isVisible()
+    select(qtbot, document, "/ext_abs")
+    bar.allow_button.click()
+    qtbot.waitUntil(lambda: document.h5 is not None and document.h5.allow_outside
+                    and document.current_path == "/ext_abs" and document.table_model.rowCount() == 10,
+                    timeout=10_000)
+    assert cell(qtbot, document, 2, 0) == "2"
+    assert not bar.isVisible()
+    assert snapshot(files["other"]) == before
