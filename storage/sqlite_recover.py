@@ -73,19 +73,48 @@ class UnfinishedTransaction(KnownError):
         self.hot = hot
 
 
-def _reserved_by_other(path: str) -> bool:
-    """True when another process holds SQLite's RESERVED lock (a live writer, not a crash).
+def _reserved(path: str) -> bool:
+    """True when a process holds SQLite's RESERVED lock (a live writer, not a crash).
 
-    F_GETLK only asks; it takes no lock. Platforms without a known ``struct flock`` say no.
+    Never by opening the database: closing any descriptor of a file drops every POSIX lock this
+    process holds on it, SQLite's own included. Linux lists the locks in /proc/locks; elsewhere
+    F_GETLK on a descriptor (which only asks) is the fallback.
     """
+    try:
+        info = os.stat(path)
+    except OSError:
+        return False
+    try:
+        with open("/proc/locks", encoding="ascii", errors="replace") as handle:
+            table = handle.read()
+    except OSError:
+        return _reserved_by_fcntl(path)
+    device = f"{os.major(info.st_dev):02x}:{os.minor(info.st_dev):02x}:{info.st_ino}"
+    for line in table.splitlines():
+        fields = line.split()
+        if "->" in fields:  # a waiter, listed under the lock it waits for
+            continue
+        try:
+            where = fields.index(device)
+            start, end = int(fields[where + 1]), fields[where + 2]
+        except (ValueError, IndexError):
+            continue
+        # Any holder counts, this process included (a writer of ours mid-transaction), as
+        # SQLite's own check does.
+        if start <= RESERVED_BYTE and (end == "EOF" or int(end) >= RESERVED_BYTE):
+            return True
+    return False
+
+
+def _reserved_by_fcntl(path: str) -> bool:
     try:
         import fcntl
     except ImportError:
         return False
-    if sys.platform.startswith("linux"):
-        layout, order = "hhqqi4x", ("type", "whence", "start", "len", "pid")
-    elif sys.platform == "darwin":
+    if sys.platform == "darwin":
         layout, order = "qqihh", ("start", "len", "pid", "type", "whence")
+    elif sys.platform.startswith("linux"):
+        layout, order = "hhqqi4x", ("type", "whence", "start", "len", "pid")
     else:
         return False
     fields = {"type": fcntl.F_WRLCK, "whence": os.SEEK_SET, "start": RESERVED_BYTE, "len": 1, "pid": 0}
@@ -170,7 +199,7 @@ def find_hot_journal(path: str) -> HotJournal | None:
                 return None
     except OSError:
         return None
-    if _reserved_by_other(path):
+    if _reserved(path):
         return None
     super_journal = read_super_journal_name(journal)
     exists, refusal = _super_refusal(journal, super_journal) if super_journal else (False, "")

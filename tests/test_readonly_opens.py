@@ -161,6 +161,7 @@ def test_a_live_writer_s_journal_is_no_unfinished_transaction(tmp_path: Path) ->
                                 "find_hot_journal as f; print(f(sys.argv[1]))", str(path)],
                                capture_output=True, text=True, cwd=Path(__file__).parent.parent)
         assert probe.stdout.strip() == "None", probe.stderr
+        assert find_hot_journal(str(path)) is None  # nor for a writer of this very process
     finally:
         writer.execute("ROLLBACK")
         writer.close()
