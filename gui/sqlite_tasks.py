@@ -110,8 +110,12 @@ def is_wal(path: str) -> bool:
 def is_empty_database(path: str) -> bool:
     """A new database: an empty file, or one whose only used page is the (empty) schema table.
 
-    Read from the header: the page count (bytes 28-31) less the free pages (bytes 36-39).
+    Read from the header: the page count (bytes 28-31) less the free pages (bytes 36-39). A file
+    with a ``-wal`` or ``-journal`` beside it is not new: it opens read-only, so that nothing is
+    rolled back, checkpointed or removed before the user chose.
     """
+    if os.path.lexists(path + "-wal") or os.path.lexists(path + "-journal"):
+        return False
     try:
         with open(path, "rb") as handle:
             head = handle.read(100)

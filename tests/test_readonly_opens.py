@@ -349,6 +349,19 @@ def test_sqlite_tab_offers_no_roll_back_for_a_forged_super_journal(qtbot, tmp_pa
     assert snapshot(path.parent, victim.parent) == before
 
 
+@pytest.mark.parametrize("beside", ["-wal", "-journal"])
+def test_sqlite_tab_opens_an_empty_file_with_a_wal_or_journal_read_only(qtbot, tmp_path: Path,
+                                                                       beside: str) -> None:
+    path = tmp_path / "new.db"
+    path.write_bytes(b"")
+    Path(str(path) + beside).write_bytes(b"\xd9\xd5\x05\xf9" + b"x" * 60)
+    before = snapshot(tmp_path)
+    document = _document(qtbot, path)
+    assert document.read_only
+    document.close_document()
+    assert snapshot(tmp_path) == before
+
+
 def test_files_tab_browser_and_window_open_touch_nothing(qtbot, tmp_path: Path) -> None:
     from gui.files_browser import FORMAT_COLUMN
     from tests.gui_helpers import launch, wait_documents
