@@ -149,6 +149,16 @@ def private_folder(folder: str | os.PathLike[str], *, tighten: bool = True) -> P
     return path
 
 
+def backup_copy(path: str | os.PathLike[str]) -> Path:
+    """Copy ``path`` to ``NAME.bak`` beside it (see :func:`_backup`); return the copy's path.
+
+    A ``.bak`` that is a symlink is replaced, never written through: the copy cannot land in
+    another file."""
+    dest = Path(path)
+    _backup(dest, dest.parent if str(dest.parent) else Path("."))
+    return dest.with_name(dest.name + ".bak")
+
+
 def _backup(dest: Path, folder: Path) -> None:
     """Copy ``dest`` to ``NAME.bak`` through a temporary file, so a copy cut short (a full disk)
     leaves the previous ``.bak`` whole instead of a truncated one."""

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from .atomic import backup_copy
 from .errors import UnsupportedError, WriteError
 from .hdf5_io import H5File, _h5py
 from .hdf5_outside import refuse_write
@@ -42,7 +43,7 @@ def make_writable(h5: H5File, backup: bool = True) -> str:
         h5.close()
         try:
             if backup:
-                shutil.copy2(h5.path, bak)
+                backup_copy(h5.path)  # through a temporary: a .bak symlink is replaced, not followed
         except OSError as exc:
             h5._open(False)
             raise WriteError(f"Could not make the backup {os.path.basename(bak)}: "

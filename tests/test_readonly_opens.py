@@ -579,11 +579,17 @@ def test_hdf5_edits_never_write_into_another_file(tmp_path: Path) -> None:
     from storage.hdf5_io import H5File
 
     files = make_h5_with_outside_data(tmp_path)
+    victim = files["other"] / "notes.txt"
+    victim.write_text("mine")
+    Path(str(files["main"]) + ".bak").symlink_to(victim)  # a planted .bak: replaced, never written
     others = snapshot(files["other"])
     raw_beside = (files["in"] / "raw.bin").read_bytes()
+    original = files["main"].read_bytes()
     h5 = H5File(str(files["main"]))
     h5.allow_outside = True
     make_writable(h5)
+    bak = Path(str(files["main"]) + ".bak")
+    assert not bak.is_symlink() and bak.read_bytes() == original
     for path in ("/ext_abs", "/ext_rel", "/vds"):
         with pytest.raises(WriteError, match="writes only into the opened file"):
             set_cell(h5, path, (0,), 5)
