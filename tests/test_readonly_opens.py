@@ -291,6 +291,7 @@ def _click_in_box(name: str, label: str) -> None:
     def click() -> None:
         box = QApplication.activeModalWidget()
         if isinstance(box, QMessageBox) and box.objectName() == name:
+            assert box.defaultButton().text() == "Cancel"  # rolling back is never the default
             (button,) = [b for b in box.buttons() if b.text() == label]
             button.click()
         else:
@@ -525,8 +526,12 @@ def make_h5_with_outside_data(root: Path) -> dict[str, Path]:
     with h5py.File(folders["other"] / "src.h5", "w") as f:
         f["x"] = np.arange(5.0) + 100
         f.create_group("g").attrs["a"] = 1
+    with h5py.File(folders["in"] / "hop.h5", "w") as f:  # beside main.h5, linking further out
+        f["far"] = h5py.ExternalLink("../other/src.h5", "/g")
+        f["near"] = np.arange(2)
     main = folders["in"] / "main.h5"
     with h5py.File(main, "w") as f:
+        f["hop"] = h5py.ExternalLink("hop.h5", "/")
         f.create_dataset("ext_abs", shape=(10,), dtype="<i4",
                          external=[(str(folders["other"] / "raw.bin"), 0, 40)])
         f.create_dataset("ext_rel", shape=(10,), dtype="<i4", external=[("raw.bin", 0, 40)])
@@ -550,7 +555,7 @@ def test_hdf5_findings_name_other_files_and_reading_outside_asks(tmp_path: Path,
     other = str(files["other"])
     suspicious = {f["message"].split(":")[0] for f in report["findings"]
                   if f["severity"] == "suspicious" and other in f["message"]}
-    assert suspicious == {"/ext_abs", "/link_out", "/link_group", "/vds"}
+    assert suspicious == {"/ext_abs", "/link_out", "/link_group", "/vds"}  # linked files' links: in the tab
     assert any(f["message"].startswith("/ext_rel: external storage " + str(files["in"] / "raw.bin"))
                for f in report["findings"])
     h5 = H5File(str(files["main"]))
@@ -565,6 +570,11 @@ def test_hdf5_findings_name_other_files_and_reading_outside_asks(tmp_path: Path,
             h5.read_window(path, (0, None), (), (0, 3), (0, 1))
     with pytest.raises(OutsideRefused):
         h5.children("/link_group")
+    hop = {n.name: n for n in h5.children("/hop")}  # a file beside it: followed
+    assert hop["near"].kind == "dataset"
+    assert hop["far"].kind == "external" and hop["far"].outside[0].target == str(files["other"] / "src.h5")
+    with pytest.raises(OutsideRefused):  # its own link leads out of the folder: asked too
+        h5.children("/hop/far")
     h5.allow_outside = True  # the user said yes
     assert h5.read_window("/ext_abs", (0, None), (), (0, 3), (0, 1)).cells == [["0"], ["1"], ["2"]]
     assert h5.read_window("/vds", (0, None), (), (0, 2), (0, 1)).cells == [["100.0"], ["101.0"]]
@@ -603,7 +613,7 @@ def test_hdf5_edits_never_write_into_another_file(tmp_path: Path) -> None:
     h5.close()
     assert snapshot(files["other"]) == others
     assert (files["in"] / "raw.bin").read_bytes() == raw_beside
-    assert sorted(p.name for p in files["in"].iterdir()) == ["main.h5", "main.h5.bak", "raw.bin"]
+    assert sorted(p.name for p in files["in"].iterdir()) == ["hop.h5", "main.h5", "main.h5.bak", "raw.bin"]
 
 
 def test_hdf5_tab_shows_a_bar_and_reads_outside_only_after_asked(qtbot, tmp_path: Path) -> None:
