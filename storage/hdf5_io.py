@@ -16,6 +16,7 @@ from __future__ import annotations
 import errno
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any
@@ -140,11 +141,15 @@ class H5File:
         self.cells_read = 0
         self.allow_outside = False  # the user allowed reading data outside the file's folder
         self._dapl: Any = None
+        # What route()/sources()/_open_dataset learnt per path, while the file is read-only (its
+        # links and layouts cannot change then): a tile read asks the library nothing twice.
+        self._known: dict[tuple[str, str], Any] = {}
         self._heap_damaged: bool | None = None
         self._open(writable)
 
     def _open(self, writable: bool) -> None:
         h5py = _h5py()
+        self._known.clear()
         mode = "r+" if writable else "r"
         try:
             self.handle = h5py.File(self.path, mode)
@@ -196,28 +201,41 @@ class H5File:
             raise UnreadableError("the file is closed")
         self._check_route(path)
         try:
-            h5py = _h5py()
-            if self.handle.get(path, getclass=True) is h5py.Dataset:
+            item = self.handle[path]
+            if isinstance(item, _h5py().Dataset) and self._relative_names(path, item):
+                del item  # the library refuses a second prefix while the dataset is open
                 return self._open_dataset(path)
-            return self.handle[path]
+            return item
         except KeyError as exc:
             raise UnreadableError(f"{path} cannot be read: {exc}") from None
         except Exception as exc:
             raise ParseError(f"{path} cannot be read: {exc}") from None
 
+    def _memo(self, kind: str, path: str, compute: Callable[[], Any]) -> Any:
+        if self.writable:  # edits may add or remove links: ask every time
+            return compute()
+        key = (kind, path)
+        if key not in self._known:
+            self._known[key] = compute()
+        return self._known[key]
+
+    def _relative_names(self, path: str, item: Any) -> bool:
+        """True when external storage or VDS sources of ``item`` are named relative to a folder."""
+        def compute() -> bool:
+            h5py = _h5py()
+            plist = item.id.get_create_plist()
+            names = [plist.get_external(i)[0] for i in range(plist.get_external_count())]
+            if plist.get_layout() == h5py.h5d.VIRTUAL:
+                names += [plist.get_virtual_filename(i) for i in range(plist.get_virtual_count())]
+            return any(not os.path.isabs(os.fsdecode(n)) and os.fsdecode(n) != "." for n in names)
+
+        return bool(self._memo("relative", path, compute))
+
     def _open_dataset(self, path: str) -> Any:
-        """The dataset at ``path``. One whose external storage or VDS sources have relative names
-        is reopened with our access list, so that they resolve against the file's folder (the
-        library's default for external storage is the current folder)."""
+        """The dataset reopened with our access list, so that relative names of its external
+        storage or VDS sources resolve against the file's folder (the library's default for
+        external storage is the current folder)."""
         h5py = _h5py()
-        item = self.handle[path]
-        plist = item.id.get_create_plist()
-        names = [plist.get_external(i)[0] for i in range(plist.get_external_count())]
-        if plist.get_layout() == h5py.h5d.VIRTUAL:
-            names += [plist.get_virtual_filename(i) for i in range(plist.get_virtual_count())]
-        if not any(not os.path.isabs(os.fsdecode(n)) and os.fsdecode(n) != "." for n in names):
-            return item
-        del item, plist  # the library refuses a second prefix while the dataset is open
         name = path.encode("utf-8", "surrogateescape")
         try:
             return h5py.Dataset(h5py.h5d.open(self.handle.id, name, dapl=self._dataset_access()))
@@ -235,6 +253,9 @@ class H5File:
     def route(self, path: str, depth: int = 0) -> list[OutsideData]:
         """The external links crossed on the way to ``path`` (``path`` itself included), soft
         links of this file followed (a few levels deep)."""
+        return list(self._memo("route", f"{depth}:{path}", lambda: self._route(path, depth)))
+
+    def _route(self, path: str, depth: int) -> list[OutsideData]:
         h5py = _h5py()
         found: list[OutsideData] = []
         base, current = self.path, ""
@@ -265,9 +286,12 @@ class H5File:
 
     def sources(self, path: str, item: Any) -> list[OutsideData]:
         """The other files the dataset ``item`` at ``path`` reads its values from."""
-        links = self.route(path)
-        owner = links[-1].target if links else self.path  # its names resolve against its own file
-        return dataset_sources(owner, path, item, judged_by=self.path)
+        def compute() -> list[OutsideData]:
+            links = self.route(path)
+            owner = links[-1].target if links else self.path  # names resolve against their own file
+            return dataset_sources(owner, path, item, judged_by=self.path)
+
+        return list(self._memo("sources", path, compute))
 
     def data(self, path: str) -> Any:
         """The dataset at ``path``, to read its values: refused while they live outside the
