@@ -115,10 +115,14 @@ class OpeningMixin:
             return
         self.unfinished.hide()
         self.status.setText(f"Rolling back {esc(self.title())}…")
-        generation = self._open_generation
         self._start(roll_back_hot_journal, path, BUSY_TIMEOUT_MS / 1000,
-                    on_result=lambda _r: self.open_database(),
-                    on_error=lambda e: self._on_open_failed(generation, e))
+                    on_result=lambda _r: self.open_database(), on_error=self._on_roll_back_failed)
+
+    def _on_roll_back_failed(self, exc: BaseException) -> None:
+        """Say why; the file is as it was, so both choices stay offered."""
+        message = str(exc) if isinstance(exc, KnownError) else f"internal error: {exc!r}"
+        self.status.setText(f"<b>Could not roll back {esc(self.title())}</b><br>{esc(message)}")
+        self.unfinished.show()
 
     def _on_opened(self, generation: int, result: dict[str, Any]) -> None:
         if generation != self._open_generation:

@@ -333,6 +333,25 @@ def test_sqlite_tab_rolls_back_only_after_confirming(qtbot, tmp_path: Path) -> N
     assert doc_of(path) == OLD
 
 
+def test_sqlite_tab_says_why_a_roll_back_failed_and_keeps_both_choices(qtbot, tmp_path: Path,
+                                                                        monkeypatch) -> None:
+    from storage import sqlite_recover
+
+    path = killed_mid_edit(tmp_path / "crashed.db")
+    before = snapshot(tmp_path)
+    document = _document(qtbot, path)
+    monkeypatch.setattr(sqlite_recover.os, "access", lambda *_args: False)  # root may write anything
+    _click_in_box("rollBackBox", "Roll Back")
+    document.unfinished.roll_back_button.click()
+    qtbot.waitUntil(lambda: "Could not roll back" in document.status.text(), timeout=10_000)
+    assert "write access" in document.status.text() and document.unfinished.isVisible()
+    assert snapshot(tmp_path) == before
+    document.unfinished.on_disk_button.click()
+    qtbot.waitUntil(lambda: document.stack.currentIndex() == 1, timeout=10_000)
+    document.close_document()
+    assert snapshot(tmp_path) == before
+
+
 def test_sqlite_tab_offers_no_roll_back_for_a_forged_super_journal(qtbot, tmp_path: Path) -> None:
     victim = tmp_path / "home" / "notes.txt"
     victim.parent.mkdir()
