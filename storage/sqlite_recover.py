@@ -155,8 +155,11 @@ def read_super_journal_name(journal: str) -> str:
     return raw.split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
 
 
-def _super_refusal(journal: str, super_journal: str) -> tuple[bool, str]:
-    """(whether it exists, why rolling back is refused or "") for the super-journal named."""
+def _super_refusal(journal: str, super_journal: str, read: bool = False) -> tuple[bool, str]:
+    """(whether it exists, why rolling back is refused or "") for the super-journal named.
+
+    Its name and type are checked without opening it; only with ``read`` (a roll back the user
+    confirmed) is its content read, to see that it lists this journal."""
     shown = super_journal
     if not _SUPER_NAME.search(super_journal):
         return os.path.lexists(super_journal), (
@@ -168,8 +171,11 @@ def _super_refusal(journal: str, super_journal: str) -> tuple[bool, str]:
         return False, ""  # gone: SQLite then treats the change as committed and reads nothing
     if not os.path.isfile(super_journal) or os.path.islink(super_journal) or info.st_size > MAX_SUPER_SIZE:
         return True, f"the super-journal {shown} is not a plain small file; SQLite's recovery could delete it"
-    try:
-        with open(super_journal, "rb") as handle:
+    if not read:
+        return True, ""
+    try:  # never a FIFO or symlink swapped in since: no blocking open, no following
+        fd = os.open(super_journal, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0))
+        with os.fdopen(fd, "rb") as handle:
             entries = [e for e in handle.read(MAX_SUPER_SIZE).split(b"\0") if e]
     except OSError as exc:
         return True, f"the super-journal {shown} cannot be read ({exc.strerror or exc})"
@@ -182,12 +188,13 @@ def _super_refusal(journal: str, super_journal: str) -> tuple[bool, str]:
     return True, ""
 
 
-def find_hot_journal(path: str) -> HotJournal | None:
+def find_hot_journal(path: str, *, read_super: bool = False) -> HotJournal | None:
     """The hot journal beside ``path``, as SQLite's ``hasHotJournal`` decides, or None.
 
     Hot means: ``-journal`` exists and starts with a non-zero byte, the database is not empty,
-    and no other process holds the RESERVED lock (a program writing right now is no crash).
-    Only reads: nothing is opened for writing, locked or removed.
+    and no process holds the RESERVED lock (a program writing right now is no crash).
+    Only reads the journal: nothing is opened for writing, locked or removed, and the super-journal
+    it names is only looked at (its content is read with ``read_super``, before a roll back).
     """
     journal = path + "-journal"
     try:
@@ -202,7 +209,7 @@ def find_hot_journal(path: str) -> HotJournal | None:
     if _reserved(path):
         return None
     super_journal = read_super_journal_name(journal)
-    exists, refusal = _super_refusal(journal, super_journal) if super_journal else (False, "")
+    exists, refusal = _super_refusal(journal, super_journal, read_super) if super_journal else (False, "")
     return HotJournal(path, journal, size, super_journal, exists, refusal)
 
 
@@ -223,7 +230,7 @@ def roll_back_hot_journal(path: str, timeout: float) -> None:
     Refused when the journal names a super-journal SQLite did not make for it, and with a clear
     error when the file or its folder cannot be written.
     """
-    hot = find_hot_journal(path)
+    hot = find_hot_journal(path, read_super=True)
     if hot is None:
         return  # nothing to undo (any more)
     if hot.refusal:

@@ -196,6 +196,24 @@ def test_a_forged_super_journal_elsewhere_is_never_deleted(tmp_path: Path) -> No
     assert not bait.exists() and victim.exists()
 
 
+def test_a_super_journal_that_does_not_list_the_journal_is_not_deleted(tmp_path: Path) -> None:
+    """Named like SQLite's own ("-mj" and hex), so it is only read when a roll back was chosen."""
+    victim_folder = tmp_path / "other"
+    victim_folder.mkdir()
+    victim = victim_folder / "db.sqlite-mjABCDEF901"
+    victim.write_bytes(b"/somewhere/else.db-journal\0")
+    path = killed_mid_edit(tmp_path / "inbox" / "received.db")
+    forge_super_journal(path, victim)
+    before = snapshot(path.parent, victim_folder)
+    hot = find_hot_journal(str(path))
+    assert hot is not None and hot.super_exists and not hot.refusal  # not opened on a read-only open
+    with pytest.raises(UnfinishedTransaction):
+        connect_reader(str(path))
+    with pytest.raises(Exception, match="does not list this database's journal"):
+        roll_back_hot_journal(str(path), BUSY_TIMEOUT_MS / 1000)
+    assert snapshot(path.parent, victim_folder) == before
+
+
 def test_a_real_super_journal_of_attached_databases(tmp_path: Path) -> None:
     if shutil.which("strace") is None:
         pytest.skip("strace is not installed (it stops the program between the two journals' writes)")
