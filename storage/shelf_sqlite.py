@@ -56,6 +56,7 @@ class SqliteStore:
     def __init__(self, path: str) -> None:
         self.path = path
         self.files = (path,)
+        self.note = ""
         self._rowids: dict[bytes, int] = {}
         self._load()
 
@@ -75,6 +76,9 @@ class SqliteStore:
             conn.close()
 
     def _load(self) -> None:
+        hot = find_hot_journal(self.path)
+        self.note = (hot.describe() + " It is shown as it is on disk; saving is refused until the "
+                     "change is rolled back (the SQLite tab offers that).") if hot else ""
         self._rowids = {_blob(key): rowid for rowid, key in self._query("SELECT rowid, key FROM Dict")}
 
     def raw_keys(self) -> list[bytes]:

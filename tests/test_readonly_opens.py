@@ -387,6 +387,18 @@ def test_sqlite_tab_offers_no_roll_back_for_a_forged_super_journal(qtbot, tmp_pa
     assert snapshot(path.parent, victim.parent) == before
 
 
+def test_objects_tab_shows_an_sqlite_shelf_as_on_disk_and_says_so(qtbot, tmp_path: Path) -> None:
+    from tests.gui_helpers import launch, wait_documents
+
+    folder = tmp_path / "data"
+    path = killed_mid_edit(folder / "cache", table="Dict", column="value")
+    before = snapshot(folder)
+    window = launch(qtbot, tmp_path / "settings", path)
+    (document,) = wait_documents(qtbot, window, 1)
+    assert "unfinished transaction" in document.shelf_panel.title.text()
+    assert snapshot(folder) == before
+
+
 @pytest.mark.parametrize("beside", ["-wal", "-journal"])
 def test_sqlite_tab_opens_an_empty_file_with_a_wal_or_journal_read_only(qtbot, tmp_path: Path,
                                                                        beside: str) -> None:
