@@ -372,6 +372,9 @@ class H5File:
             if isinstance(link, h5py.SoftLink):
                 try:
                     item = self._get(path)
+                except OutsideRefused as exc:
+                    return H5Node(path, name, "soft", message=f"soft link to {link.path}: {exc}",
+                                  outside=(exc.ref,))
                 except Exception:
                     return H5Node(path, name, "soft", message=f"soft link to {link.path}, which "
                                   "does not exist")
