@@ -686,4 +686,21 @@ def test_hdf5_tab_shows_a_bar_and_reads_outside_only_after_asked(qtbot, tmp_path
                     timeout=10_000)
     assert cell(qtbot, document, 2, 0) == "2"
     assert not bar.isVisible()
+    link = document.tree_model.node(document.tree_model.index_for_path("/link_out"))
+    assert link.kind == "dataset" and str(files["other"] / "src.h5") in link.message  # followed now
     assert snapshot(files["other"]) == before
+
+
+def test_hdf5_tab_names_an_external_link_it_does_not_follow(qtbot, tmp_path: Path) -> None:
+    from tests.hdf5_gui_helpers import open_h5, select
+
+    files = make_h5_with_outside_data(tmp_path)
+    _window, document = open_h5(qtbot, tmp_path / "settings", files["main"])
+    qtbot.waitUntil(lambda: document.tree_model.index_for_path("/link_group").isValid())
+    select(qtbot, document, "/link_group")
+    node = document.tree_model.node(document.tree_model.index_for_path("/link_group"))
+    assert node.kind == "external" and not document.tree_model.hasChildren(
+        document.tree_model.index_for_path("/link_group"))
+    assert document.outside_bar.isVisible()
+    assert str(files["other"] / "src.h5") in document.outside_bar.label.text()
+    assert str(files["other"] / "src.h5") in document.info_text.toPlainText()
