@@ -214,7 +214,7 @@ def test_a_super_journal_that_does_not_list_the_journal_is_not_deleted(tmp_path:
     assert snapshot(path.parent, victim_folder) == before
 
 
-def test_a_real_super_journal_of_attached_databases(tmp_path: Path) -> None:
+def test_a_real_super_journal_of_attached_databases(qtbot, tmp_path: Path) -> None:
     if shutil.which("strace") is None:
         pytest.skip("strace is not installed (it stops the program between the two journals' writes)")
     main, other = _database(tmp_path / "one" / "main.db"), _database(tmp_path / "two" / "other.db")
@@ -233,6 +233,10 @@ def test_a_real_super_journal_of_attached_databases(tmp_path: Path) -> None:
         report = inspect_path(str(path))
         assert report["summary"]["unfinished_transaction"]["super_journal"] == str(supers[0])
         assert sniff(str(path)).format == "sqlite"
+        document = _document(qtbot, path)  # the SQLite tab
+        assert document.unfinished.isVisible() and str(supers[0]) in document.unfinished.label.text()
+        assert document.unfinished.roll_back_button.isEnabled()
+        document.close_document()
     assert snapshot(main.parent, other.parent) == before
     roll_back_hot_journal(str(other), BUSY_TIMEOUT_MS / 1000)
     assert supers[0].exists()  # main.db's journal still needs it
