@@ -102,6 +102,14 @@ class Window:
     values: np.ndarray | None = None  # the numbers themselves, for plots (numeric data only)
 
 
+def _exists_or_refuse(ref: OutsideData) -> None:
+    """A missing other file is never looked for: the library would then try other places (the
+    current folder, the bare file name) and could read a file nobody named."""
+    if not os.path.exists(ref.target):
+        raise UnreadableError(f"{ref.node}: {ref.kind} {ref.target} does not exist, so it is not read "
+                              "(the HDF5 library would look for a file of that name elsewhere)")
+
+
 def _open_error(path: str, exc: BaseException) -> Exception:
     text = str(exc)
     if isinstance(exc, FileNotFoundError) or getattr(exc, "errno", None) == errno.ENOENT:
@@ -277,6 +285,7 @@ class H5File:
     def _check_route(self, path: str) -> None:
         """Raise unless every external link on the way to ``path`` may be followed now."""
         for ref in self.route(path):
+            _exists_or_refuse(ref)
             if self.writable:
                 raise UnsupportedError(f"{ref.node} is an external link to {ref.target}: links are not "
                                        "followed while the file is open for writing (the library would "
@@ -299,6 +308,7 @@ class H5File:
         item = self._get(path)
         if isinstance(item, _h5py().Dataset):
             for ref in self.sources(path, item):
+                _exists_or_refuse(ref)
                 if self.writable and ref.kind == "virtual dataset source":
                     raise UnsupportedError(f"{path} is a virtual dataset reading {ref.target}: it is not "
                                            "read while the file is open for writing (the library would "

@@ -636,6 +636,32 @@ def test_hdf5_findings_name_other_files_and_reading_outside_asks(tmp_path: Path,
     assert snapshot(files["in"], files["other"], files["cwd"]) == before
 
 
+def test_hdf5_a_missing_other_file_is_not_looked_for_elsewhere(tmp_path: Path, monkeypatch) -> None:
+    """The library looks for a missing external file under its bare name in the current folder."""
+    import h5py
+    import numpy as np
+
+    from storage.hdf5_io import H5File
+
+    (tmp_path / "in").mkdir()
+    (tmp_path / "cwd").mkdir()
+    with h5py.File(tmp_path / "cwd" / "gone.h5", "w") as f:
+        f["x"] = np.arange(5.0) + 500
+    missing = str(tmp_path / "in" / "sub" / "gone.h5")  # would be in the folder, but is not there
+    with h5py.File(tmp_path / "in" / "main.h5", "w") as f:
+        layout = h5py.VirtualLayout(shape=(5,), dtype="f8")
+        layout[:] = h5py.VirtualSource(missing, "x", shape=(5,))
+        f.create_virtual_dataset("vds", layout, fillvalue=-1)
+        f["link"] = h5py.ExternalLink(missing, "/x")
+    monkeypatch.chdir(tmp_path / "cwd")
+    h5 = H5File(str(tmp_path / "in" / "main.h5"))
+    h5.allow_outside = True
+    for path in ("/vds", "/link"):
+        with pytest.raises(Exception, match="does not exist"):
+            h5.read_window(path, (0, None), (), (0, 2), (0, 1))
+    h5.close()
+
+
 def test_hdf5_edits_never_write_into_another_file(tmp_path: Path) -> None:
     from storage.errors import KnownError
     from storage.hdf5_edit import create_group, make_writable, set_attribute, set_cell
