@@ -167,6 +167,23 @@ def test_a_live_writer_s_journal_is_no_unfinished_transaction(tmp_path: Path) ->
         writer.close()
 
 
+def test_the_lock_check_without_proc_locks_asks_fcntl(tmp_path: Path) -> None:
+    from storage import sqlite_recover
+
+    path = _database(tmp_path / "busy.db")
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sqlite3, sys; c = sqlite3.connect(sys.argv[1], isolation_level=None); "
+         "c.execute('BEGIN IMMEDIATE'); print('locked', flush=True); sys.stdin.read()", str(path)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        assert sqlite_recover._reserved_by_fcntl(str(path)) is (sys.platform.startswith("linux")
+                                                                or sys.platform == "darwin")
+    finally:
+        holder.communicate("")
+    assert sqlite_recover._reserved_by_fcntl(str(path)) is False
+
+
 def test_a_forged_super_journal_elsewhere_is_never_deleted(tmp_path: Path) -> None:
     """A journal may name any file as its super-journal; SQLite's recovery deletes that file."""
     victim_folder = tmp_path / "home"
