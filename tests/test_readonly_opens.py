@@ -1,10 +1,14 @@
-"""Read-only means nothing changes: SQLite hot journals, super-journals and WAL files.
+"""Read-only means nothing changes (issue 14 §3): SQLite hot journals, super-journals and WAL
+files; HDF5 data kept in other files; the permissions of Datashelf's own files.
 
 Every database here is left mid-transaction by a real SQLite program killed with SIGKILL (a
 small cache makes it write changed pages into the file before COMMIT, so the file on disk is
 half-changed and the ``-journal`` is hot). Each read-only path (inspect, the sniffing and summary
 of the Files tab, the SQLite tab, an SQLite shelf) must leave the bytes, mtimes and folder
-listings as they were, say "unfinished transaction", and offer both choices.
+listings as they were, say "unfinished transaction", and offer both choices. HDF5 files name
+files in another folder through external links, external storage and virtual datasets: findings
+name them, reading asks, and nothing there is written. Settings and journal files are 0600 in
+0700 folders, and the temporary clean-up removes nothing but a dead save's own temporary.
 """
 
 from __future__ import annotations
