@@ -34,6 +34,7 @@ from .hdf5_axes import AxisPicker, table_layout
 from .hdf5_edit_actions import Hdf5EditMixin
 from .hdf5_info import describe_info, describe_node
 from .hdf5_models import AttributesModel, H5TreeModel, list_along
+from .hdf5_outside_bar import OutsideBar
 from .hdf5_plot import Hdf5PlotMixin
 from .workers import Worker, run_in_worker
 
@@ -63,6 +64,7 @@ class Hdf5Document(Hdf5EditMixin, Hdf5PlotMixin, Document):
         self._open_worker: Worker | None = None
         self._scratch = None
         self._backed_up = False  # the .bak of this session exists: never overwrite it
+        self._allow_outside = False  # the user allowed reading data outside the file's folder
         self._plot_start = 0
         self._replot = False
         self._build()
@@ -155,6 +157,9 @@ class Hdf5Document(Hdf5EditMixin, Hdf5PlotMixin, Document):
         box.addWidget(self.disk.bar)
         box.addLayout(self.build_edit_bar())
         box.addWidget(self.message)
+        self.outside_bar = OutsideBar(self)
+        self.outside_bar.allowed.connect(self._on_allow_outside)
+        box.addWidget(self.outside_bar)
         box.addWidget(self.splitter, 1)
         for signal in (self.splitter.splitterMoved, self.left.splitterMoved,
                        self.right_split.splitterMoved, self.tree.selectionModel().currentChanged):
@@ -200,6 +205,7 @@ class Hdf5Document(Hdf5EditMixin, Hdf5PlotMixin, Document):
             self.tree_model.set_file(None, None)
         else:
             self.h5, root = result
+            self.h5.allow_outside = self._allow_outside
             self.tree_model.set_file(self.h5, root, self.title())
             top = self.tree_model.index(0, 0)
             self.tree.expand(top)
@@ -252,6 +258,7 @@ class Hdf5Document(Hdf5EditMixin, Hdf5PlotMixin, Document):
         self.refresh_edit_bar()
         if self._export_worker is None:  # the last node's warnings do not apply to this one
             self.show_standing_message()
+        self.outside_bar.show_for(node, self._allow_outside)
         if node is None or self.h5 is None:
             self.info_text.setPlainText("")
             self.plot.set_message("Select a dataset")
@@ -299,6 +306,14 @@ class Hdf5Document(Hdf5EditMixin, Hdf5PlotMixin, Document):
         self._on_slice_changed()
         if info.warnings:
             self.show_message("; ".join(info.warnings), "warning")
+
+    @Slot()
+    def _on_allow_outside(self) -> None:
+        """Reopen with reading outside the folder allowed, keeping the selected node."""
+        self._allow_outside = True
+        self.outside_bar.hide()
+        self._pending_view_state = self.view_state()
+        self.reload()
 
     @Slot()
     def _on_slice_changed(self) -> None:

@@ -94,7 +94,9 @@ class ShelfPanel(QWidget):
         for key in self.shelf:
             QListWidgetItem(key, self.keys)
         self.keys.blockSignals(False)
-        self.title.setText(f"{len(self.shelf):,} keys · {self.shelf.backend}")
+        self.title.setText(f"{len(self.shelf):,} keys · {self.shelf.backend}"
+                           + (f"\n⚠ {self.shelf.note}" if self.shelf.note else ""))
+        self.title.setWordWrap(True)
         matches = self.keys.findItems(current, _exact()) if current is not None else []
         if matches:
             self.keys.setCurrentItem(matches[0])

@@ -42,7 +42,7 @@ from .sql_server import ServerMixin
 from .sql_tools import ToolsMixin
 from .sqlite_browse import BrowseMixin
 from .sqlite_editing import EditingMixin
-from .sqlite_open_choice import OpenChoiceBar
+from .sqlite_open_choice import OpenChoiceBar, UnfinishedTransactionPanel
 from .sqlite_opening import OpeningMixin
 from .sqlite_record import RecordMixin
 from .sqlite_refresh import LiveRefreshMixin
@@ -69,6 +69,7 @@ class SqliteDocument(OpeningMixin, SchemaEditMixin, LiveRefreshMixin, SchemaTree
         self.reader: Reader | None = None
         self.counter: Reader | None = None
         self.immutable = False
+        self.on_disk = False  # the user chose to read a database with a hot journal as it is on disk
         self.table: Table | None = None
         self.sort: list[SortKey] = []
         self.filters: list[Filter] = []
@@ -103,6 +104,10 @@ class SqliteDocument(OpeningMixin, SchemaEditMixin, LiveRefreshMixin, SchemaTree
         self.status.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.status.setWordWrap(True)
         status_box.addWidget(self.status)
+        self.unfinished = UnfinishedTransactionPanel(status_page)
+        self.unfinished.onDiskChosen.connect(self._on_show_on_disk)
+        self.unfinished.rollBackChosen.connect(self._on_roll_back)
+        status_box.addWidget(self.unfinished)
         status_box.addWidget(self._build_password_form(status_page))
         self.retry_open = QPushButton("Try again", status_page)
         self.retry_open.clicked.connect(self.open_database)
@@ -220,7 +225,10 @@ class SqliteDocument(OpeningMixin, SchemaEditMixin, LiveRefreshMixin, SchemaTree
         editable = bool(self.table and self.table.editable and not self.read_only)
         if self.read_only:
             text = "Read-only: nothing is written"
-            if self.immutable:
+            if self.on_disk:
+                text += (" (shown as it is on disk: the unfinished transaction in the -journal is "
+                         "neither rolled back nor shown)")
+            elif self.immutable:
                 text += " (WAL database read immutable: changes by others are not shown)"
         elif self.table is not None and not self.table.editable:
             text = f"{self.table.qualified} cannot be edited: " + (

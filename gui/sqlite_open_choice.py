@@ -1,4 +1,5 @@
-"""The choice offered when an existing database opens: stay read-only, or edit.
+"""The choices offered when an existing database opens: stay read-only or edit; and, for a database
+with an unfinished transaction, show it as on disk or roll back.
 
 A strip at the top of the document rather than a dialog: the database is already shown
 (read-only, which never writes the file), so nothing waits for the answer. "Remember" stores
@@ -8,7 +9,9 @@ the choice as the ``sqlite.open_mode`` preference, and the strip is not shown ag
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QCheckBox, QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
+from PySide6.QtWidgets import QCheckBox, QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+from storage.sqlite_recover import HotJournal
 
 MODES = ("ask", "read_only", "edit")
 
@@ -41,3 +44,48 @@ class OpenChoiceBar(QFrame):
     def _choose(self, mode: str) -> None:
         self.hide()
         self.chosen.emit(mode, self.remember.isChecked())
+
+
+class UnfinishedTransactionPanel(QFrame):
+    """Shown instead of the tables when the database has a hot journal: nothing was touched yet.
+
+    **Show As on Disk** reads the file ``immutable`` (the journal ignored, read-only); **Roll
+    Back…** asks first, then lets SQLite's recovery run. The document decides what each does.
+    """
+
+    onDiskChosen = Signal()
+    rollBackChosen = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("unfinished-transaction")
+        self.setStyleSheet("#unfinished-transaction { background: #fff4e0; border: 1px solid #b26b00; }")
+        self.hot: HotJournal | None = None
+        self.label = QLabel(self)
+        self.label.setWordWrap(True)
+        self.on_disk_button = QPushButton("Show As on Disk", self)
+        self.on_disk_button.setToolTip("Read the file as it is now, ignoring the journal (read-only; "
+                                       "the interrupted change may be half-written)")
+        self.roll_back_button = QPushButton("Roll Back…", self)
+        self.roll_back_button.setToolTip("Undo the interrupted change with SQLite's recovery (asks first)")
+        self.on_disk_button.clicked.connect(self.onDiskChosen)
+        self.roll_back_button.clicked.connect(self.rollBackChosen)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        buttons.addWidget(self.on_disk_button)
+        buttons.addWidget(self.roll_back_button)
+        box = QVBoxLayout(self)
+        box.setContentsMargins(10, 8, 10, 8)
+        box.addWidget(self.label)
+        box.addLayout(buttons)
+        self.hide()
+
+    def show_for(self, hot: HotJournal) -> None:
+        """Say what was found; Roll Back is disabled (with the reason) when it would be unsafe."""
+        self.hot = hot
+        text = hot.describe()
+        if hot.refusal:
+            text += f"\n\nRolling back is not offered: {hot.refusal}."
+        self.label.setText(text)
+        self.roll_back_button.setEnabled(not hot.refusal)
+        self.show()

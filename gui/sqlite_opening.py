@@ -9,11 +9,13 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Slot
+from PySide6.QtWidgets import QMessageBox
 
 from storage.errors import KnownError
 from storage.sql_db import SqliteDatabase
 from storage.sql_errors import WrongPassword
-from storage.sqlite_db import COUNT_CAP
+from storage.sqlite_db import BUSY_TIMEOUT_MS, COUNT_CAP
+from storage.sqlite_recover import UnfinishedTransaction, roll_back_hot_journal
 
 from .sql_server import open_server
 from .sqlite_open_choice import MODES
@@ -61,13 +63,14 @@ class OpeningMixin:
         generation = self._open_generation
         self.stack.setCurrentIndex(0)
         self.retry_open.setVisible(False)
+        self.unfinished.hide()
         if self.is_server:
             self.status.setText(f"Connecting to {esc(self.title())}…")
             self._start(open_server, self.server_url, self._password, self.server_db,
                         on_result=lambda r: self._on_opened(generation, r),
                         on_error=lambda e: self._on_open_failed(generation, e))
             return
-        self._start(open_database, self.path, self.read_only,
+        self._start(open_database, self.path, self.read_only, self.on_disk,
                     on_result=lambda r: self._on_opened(generation, r),
                     on_error=lambda e: self._on_open_failed(generation, e))
 
@@ -78,11 +81,48 @@ class OpeningMixin:
         self.report = {"path": self.path or self.title(), "format": self.format, "ok": False,
                        "error": {"message": message}}
         self.status.setText(f"<b>Cannot open {esc(self.title())}</b><br>{esc(message)}")
-        if isinstance(exc, WrongPassword):
+        if isinstance(exc, UnfinishedTransaction):
+            self.status.setText(f"<b>{esc(self.title())} has an unfinished transaction</b>")
+            self.unfinished.show_for(exc.hot)
+        elif isinstance(exc, WrongPassword):
             self._ask_password(exc)
         elif self.is_server:
             self.show_connect_failed(message)
         self.mark_loaded()
+
+    @Slot()
+    def _on_show_on_disk(self) -> None:
+        """Read the file as it is, ignoring its hot journal: immutable and read-only."""
+        self.on_disk = True
+        self.read_only = True
+        self.open_database()
+
+    @Slot()
+    def _on_roll_back(self) -> None:
+        """After confirming, let SQLite's recovery undo the interrupted change, then open normally."""
+        path = self.path or ""
+        box = QMessageBox(QMessageBox.Icon.Warning, "Roll back the unfinished transaction",
+                          "Roll back the change the stopped program left unfinished?",
+                          QMessageBox.StandardButton.NoButton, self)
+        box.setObjectName("rollBackBox")
+        box.setInformativeText(self.unfinished.label.text() + "\n\n" + (
+            self.unfinished.hot.rollback_effects() if self.unfinished.hot else ""))
+        roll_back = box.addButton("Roll Back", QMessageBox.ButtonRole.DestructiveRole)
+        cancel = box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(cancel)
+        box.exec()
+        if box.clickedButton() is not roll_back:
+            return
+        self.unfinished.hide()
+        self.status.setText(f"Rolling back {esc(self.title())}…")
+        self._start(roll_back_hot_journal, path, BUSY_TIMEOUT_MS / 1000,
+                    on_result=lambda _r: self.open_database(), on_error=self._on_roll_back_failed)
+
+    def _on_roll_back_failed(self, exc: BaseException) -> None:
+        """Say why; the file is as it was, so both choices stay offered."""
+        message = str(exc) if isinstance(exc, KnownError) else f"internal error: {exc!r}"
+        self.status.setText(f"<b>Could not roll back {esc(self.title())}</b><br>{esc(message)}")
+        self.unfinished.show()
 
     def _on_opened(self, generation: int, result: dict[str, Any]) -> None:
         if generation != self._open_generation:
@@ -107,7 +147,7 @@ class OpeningMixin:
                                    "page_size": schema.page_size, "journal_mode": schema.journal_mode}}
         self.read_only_box.blockSignals(True)
         self.read_only_box.setChecked(self.read_only)
-        self.read_only_box.setEnabled(self.is_server or writable(self.path or ""))
+        self.read_only_box.setEnabled(self.is_server or (writable(self.path or "") and not self.on_disk))
         self.read_only_box.blockSignals(False)
         self._fill_tree()
         self._fill_history()

@@ -26,10 +26,14 @@ def writable(path: str) -> bool:
     return os.access(path, os.W_OK) and os.access(folder, os.W_OK)
 
 
-def open_database(path: str, read_only: bool) -> dict[str, Any]:
-    """Worker body: check the header, open the readers, read the schema."""
+def open_database(path: str, read_only: bool, on_disk: bool = False) -> dict[str, Any]:
+    """Worker body: check the header, open the readers, read the schema.
+
+    ``on_disk`` reads the file as it is, ignoring a hot journal (immutable, so never rolled back).
+    """
     wal = check_header(path)
-    immutable = read_only and wal  # a read-only WAL reader would create the -shm file
+    # a read-only WAL reader would create the -shm file (or delete an empty file's -wal)
+    immutable = on_disk or (read_only and wal)
     reader = Reader(path, immutable=immutable)
     try:
         schema = reader.run(lambda conn: load_schema(conn, path))
@@ -106,8 +110,12 @@ def is_wal(path: str) -> bool:
 def is_empty_database(path: str) -> bool:
     """A new database: an empty file, or one whose only used page is the (empty) schema table.
 
-    Read from the header: the page count (bytes 28-31) less the free pages (bytes 36-39).
+    Read from the header: the page count (bytes 28-31) less the free pages (bytes 36-39). A file
+    with a ``-wal`` or ``-journal`` beside it is not new: it opens read-only, so that nothing is
+    rolled back, checkpointed or removed before the user chose.
     """
+    if os.path.lexists(path + "-wal") or os.path.lexists(path + "-journal"):
+        return False
     try:
         with open(path, "rb") as handle:
             head = handle.read(100)

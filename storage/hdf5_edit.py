@@ -1,7 +1,9 @@
 """Writing to an HDF5 file in place, after a ``.bak`` copy: cells, attributes, groups, datasets.
 
 HDF5 cannot be saved atomically (the library writes in place), so :func:`make_writable` first
-copies the file to ``NAME.bak`` and only then reopens it for writing. Each change returns what
+copies the file to ``NAME.bak`` and only then reopens it for writing. Nothing is written into any
+other file: a change through an external link, or to a dataset whose values live in external
+storage or a virtual dataset's sources, is refused (:func:`_only_this_file`). Each change returns what
 it replaced, so an undo command can put it back. A deleted object is first copied into a
 scratch file (``Scratch``) so that deleting can be undone.
 """
@@ -16,8 +18,10 @@ from typing import Any
 
 import numpy as np
 
+from .atomic import backup_copy
 from .errors import UnsupportedError, WriteError
 from .hdf5_io import H5File, _h5py
+from .hdf5_outside import refuse_write
 
 
 def backup_path(path: str) -> str:
@@ -39,7 +43,7 @@ def make_writable(h5: H5File, backup: bool = True) -> str:
         h5.close()
         try:
             if backup:
-                shutil.copy2(h5.path, bak)
+                backup_copy(h5.path)  # through a temporary: a .bak symlink is replaced, not followed
         except OSError as exc:
             h5._open(False)
             raise WriteError(f"Could not make the backup {os.path.basename(bak)}: "
@@ -115,13 +119,23 @@ def parse_attribute(text: str) -> Any:
     return text
 
 
+def _only_this_file(h5: H5File, path: str, *, node: bool = True, values: bool = False) -> None:
+    """WriteError when changing ``path`` (``node``: the object itself, else a member of its
+    group) would write into another file than the opened one."""
+    where = path if node else (path.rstrip("/").rpartition("/")[0] or "/")
+    refs = h5.route(where)
+    if values and not refs:
+        refs = h5.sources(path, h5._get(path))
+    refuse_write(path, refs)
+
+
 def _cell_selection(coords: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(int(c) for c in coords)
 
 
 def get_cell(h5: H5File, path: str, coords: tuple[int, ...], field: str | None = None) -> Any:
     with h5.lock:
-        item = h5._get(path)
+        item = h5.data(path)
         value = item[_cell_selection(coords)] if coords else item[()]
         return value[field] if field else value
 
@@ -130,6 +144,7 @@ def set_cell(h5: H5File, path: str, coords: tuple[int, ...], value: Any, field: 
     """Write one element (or one field of it); return the previous value."""
     with h5.lock:
         _require(h5)
+        _only_this_file(h5, path, values=True)
         item = h5._get(path)
         selection = _cell_selection(coords) if coords else ()
         old = item[selection] if selection else item[()]
@@ -156,6 +171,7 @@ def set_attribute(h5: H5File, path: str, name: str, value: Any) -> None:
     """Create or replace an attribute; ``None`` deletes it."""
     with h5.lock:
         _require(h5)
+        _only_this_file(h5, path)
         attrs = h5._get(path).attrs
         try:
             if value is None:
@@ -170,6 +186,7 @@ def set_attribute(h5: H5File, path: str, name: str, value: Any) -> None:
 def create_group(h5: H5File, path: str) -> None:
     with h5.lock:
         handle = _require(h5)
+        _only_this_file(h5, path, node=False)
         try:
             handle.create_group(path)
         except Exception as exc:
@@ -179,6 +196,7 @@ def create_group(h5: H5File, path: str) -> None:
 def create_dataset(h5: H5File, path: str, shape: tuple[int, ...], dtype: str) -> None:
     with h5.lock:
         handle = _require(h5)
+        _only_this_file(h5, path, node=False)
         try:
             handle.create_dataset(path, shape=shape, dtype=np.dtype(dtype),
                                   chunks=True if shape and int(np.prod(shape)) > 65536 else None)
@@ -212,6 +230,7 @@ def delete_node(h5: H5File, path: str, scratch: Scratch) -> str:
         handle = _require(h5)
         if path in ("", "/"):
             raise UnsupportedError("the root group cannot be deleted")
+        _only_this_file(h5, path, node=False)  # deleting the link itself changes only this file
         scratch.counter += 1
         key = f"item{scratch.counter}"
         try:
@@ -233,6 +252,7 @@ def restore_node(h5: H5File, path: str, scratch: Scratch, key: str) -> None:
     h5py = _h5py()
     with h5.lock:
         handle = _require(h5)
+        _only_this_file(h5, path, node=False)
         store = scratch._file()
         try:
             if key in store.attrs:

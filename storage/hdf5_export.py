@@ -62,7 +62,7 @@ def export_slice(h5: H5File, path: str, axes: tuple[int, int | None], index: tup
     """Write the slice to ``dest`` as ``csv`` or ``npy``; return the number of rows written."""
     h5py = _h5py()
     with h5.lock:
-        item = h5._get(path)
+        item = h5.data(path)
         if not isinstance(item, h5py.Dataset):
             raise UnsupportedError(f"{path} is not a dataset")
         shape = tuple(item.shape or ())
@@ -86,7 +86,7 @@ def export_slice(h5: H5File, path: str, axes: tuple[int, int | None], index: tup
                 if cancel is not None and cancel():
                     raise Cancelled
                 with h5.lock:
-                    block = _block(h5._get(path), shape, axes, index, r0, min(rows, r0 + step))
+                    block = _block(h5.data(path), shape, axes, index, r0, min(rows, r0 + step))
                 handle.write(np.ascontiguousarray(block, dtype=dtype).tobytes())
                 if progress is not None:
                     progress(min(1.0, (r0 + step) / rows))
@@ -107,7 +107,7 @@ def export_slice(h5: H5File, path: str, axes: tuple[int, int | None], index: tup
             if cancel is not None and cancel():
                 raise Cancelled
             with h5.lock:
-                block = _block(h5._get(path), shape, axes, index, r0, min(rows, r0 + step))
+                block = _block(h5.data(path), shape, axes, index, r0, min(rows, r0 + step))
                 file = h5.handle
             buffer = io.StringIO()
             sink = csv.writer(buffer)

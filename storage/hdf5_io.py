@@ -4,6 +4,11 @@ An :class:`H5File` is opened read-only; children of a group are listed in batche
 read one 2-D window at a time (:meth:`H5File.read_window`), so a 10^10-element dataset is never
 read whole. Every h5py call goes through one lock, so workers and the GUI thread can share the
 handle, and every failure becomes a :class:`~storage.errors.KnownError` with a readable message.
+
+Data in other files (external links, external raw storage, virtual dataset sources; see
+:mod:`storage.hdf5_outside`) is named on its node, read only when it is in the file's folder or
+the user allowed reading outside it (:attr:`H5File.allow_outside`), and never reached while the
+file is open for writing (the library would open the other file for writing too).
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import errno
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any
@@ -18,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from .errors import ParseError, UnreadableError, UnsupportedError
+from .hdf5_outside import OutsideData, OutsideRefused, dataset_access, dataset_sources, reference
 from .hdf5_values import decode_bytes, describe_dtype, format_value
 
 BATCH = 500
@@ -49,6 +56,7 @@ class H5Node:
     message: str = ""  # why a link is broken
     pytables_class: str = ""
     dimension_scale: bool = False  # a netCDF4 dimension (HDF5 dimension scale)
+    outside: tuple[OutsideData, ...] = ()  # other files this node reads (links, external data)
 
     @property
     def size(self) -> int:
@@ -94,6 +102,14 @@ class Window:
     values: np.ndarray | None = None  # the numbers themselves, for plots (numeric data only)
 
 
+def _exists_or_refuse(ref: OutsideData) -> None:
+    """A missing other file is never looked for: the library would then try other places (the
+    current folder, the bare file name) and could read a file nobody named."""
+    if not os.path.exists(ref.target):
+        raise UnreadableError(f"{ref.node}: {ref.kind} {ref.target} does not exist, so it is not read "
+                              "(the HDF5 library would look for a file of that name elsewhere)")
+
+
 def _open_error(path: str, exc: BaseException) -> Exception:
     text = str(exc)
     if isinstance(exc, FileNotFoundError) or getattr(exc, "errno", None) == errno.ENOENT:
@@ -131,11 +147,17 @@ class H5File:
         self.handle: Any = None
         self.reads = 0  # window reads, for tests and benchmarks
         self.cells_read = 0
+        self.allow_outside = False  # the user allowed reading data outside the file's folder
+        self._dapl: Any = None
+        # What route()/sources()/_open_dataset learnt per path, while the file is read-only (its
+        # links and layouts cannot change then): a tile read asks the library nothing twice.
+        self._known: dict[tuple[str, str], Any] = {}
         self._heap_damaged: bool | None = None
         self._open(writable)
 
     def _open(self, writable: bool) -> None:
         h5py = _h5py()
+        self._known.clear()
         mode = "r+" if writable else "r"
         try:
             self.handle = h5py.File(self.path, mode)
@@ -185,12 +207,115 @@ class H5File:
     def _get(self, path: str) -> Any:
         if self.handle is None:
             raise UnreadableError("the file is closed")
+        self._check_route(path)
         try:
-            return self.handle[path]
+            item = self.handle[path]
+            if isinstance(item, _h5py().Dataset) and self._relative_names(path, item):
+                del item  # the library refuses a second prefix while the dataset is open
+                return self._open_dataset(path)
+            return item
         except KeyError as exc:
             raise UnreadableError(f"{path} cannot be read: {exc}") from None
         except Exception as exc:
             raise ParseError(f"{path} cannot be read: {exc}") from None
+
+    def _memo(self, kind: str, path: str, compute: Callable[[], Any]) -> Any:
+        if self.writable:  # edits may add or remove links: ask every time
+            return compute()
+        key = (kind, path)
+        if key not in self._known:
+            self._known[key] = compute()
+        return self._known[key]
+
+    def _relative_names(self, path: str, item: Any) -> bool:
+        """True when external storage or VDS sources of ``item`` are named relative to a folder."""
+        def compute() -> bool:
+            h5py = _h5py()
+            plist = item.id.get_create_plist()
+            names = [plist.get_external(i)[0] for i in range(plist.get_external_count())]
+            if plist.get_layout() == h5py.h5d.VIRTUAL:
+                names += [plist.get_virtual_filename(i) for i in range(plist.get_virtual_count())]
+            return any(not os.path.isabs(os.fsdecode(n)) and os.fsdecode(n) != "." for n in names)
+
+        return bool(self._memo("relative", path, compute))
+
+    def _open_dataset(self, path: str) -> Any:
+        """The dataset reopened with our access list, so that relative names of its external
+        storage or VDS sources resolve against the file's folder (the library's default for
+        external storage is the current folder)."""
+        h5py = _h5py()
+        name = path.encode("utf-8", "surrogateescape")
+        try:
+            return h5py.Dataset(h5py.h5d.open(self.handle.id, name, dapl=self._dataset_access()))
+        except Exception as exc:
+            if "prefix" not in str(exc):
+                raise
+        raise UnreadableError(f"{path} keeps its data in other files named relative to a folder, and "
+                              "it is open elsewhere in this program without that folder; reopen the file")
+
+    def _dataset_access(self) -> Any:
+        if self._dapl is None:
+            self._dapl = dataset_access(_h5py())
+        return self._dapl
+
+    def route(self, path: str, depth: int = 0) -> list[OutsideData]:
+        """The external links crossed on the way to ``path`` (``path`` itself included), soft
+        links of this file followed (a few levels deep)."""
+        return list(self._memo("route", f"{depth}:{path}", lambda: self._route(path, depth)))
+
+    def _route(self, path: str, depth: int) -> list[OutsideData]:
+        h5py = _h5py()
+        found: list[OutsideData] = []
+        base, current = self.path, ""
+        for part in [p for p in path.split("/") if p]:
+            current += "/" + part
+            try:
+                link = self.handle.get(current, getlink=True)
+            except Exception:
+                break  # the access that follows reports it
+            if isinstance(link, h5py.ExternalLink):
+                found.append(reference(base, current, "external link", link.filename, judged_by=self.path))
+                base = found[-1].target  # further links resolve against the linked file
+            elif isinstance(link, h5py.SoftLink) and not found and depth < 8:
+                parent = current.rpartition("/")[0] or "/"
+                target = link.path if link.path.startswith("/") else f"{parent.rstrip('/')}/{link.path}"
+                found.extend(self.route(target, depth + 1))
+        return found
+
+    def _check_route(self, path: str) -> None:
+        """Raise unless every external link on the way to ``path`` may be followed now."""
+        for ref in self.route(path):
+            _exists_or_refuse(ref)
+            if self.writable:
+                raise UnsupportedError(f"{ref.node} is an external link to {ref.target}: links are not "
+                                       "followed while the file is open for writing (the library would "
+                                       "open that file for writing too). Reload opens it read-only.")
+            if ref.outside and not self.allow_outside:
+                raise OutsideRefused(ref)
+
+    def sources(self, path: str, item: Any) -> list[OutsideData]:
+        """The other files the dataset ``item`` at ``path`` reads its values from."""
+        def compute() -> list[OutsideData]:
+            links = self.route(path)
+            owner = links[-1].target if links else self.path  # names resolve against their own file
+            return dataset_sources(owner, path, item, judged_by=self.path)
+
+        return list(self._memo("sources", path, compute))
+
+    def data(self, path: str) -> Any:
+        """The dataset at ``path``, to read its values: refused while they live outside the
+        file's folder (until allowed), or in a virtual dataset's sources while writable."""
+        item = self._get(path)
+        if isinstance(item, _h5py().Dataset):
+            for ref in self.sources(path, item):
+                _exists_or_refuse(ref)
+                if self.writable and ref.kind == "virtual dataset source":
+                    raise UnsupportedError(f"{path} is a virtual dataset reading {ref.target}: it is not "
+                                           "read while the file is open for writing (the library would "
+                                           "open its sources for writing too). Reload opens it read-only.")
+                if ref.outside and not self.allow_outside:
+                    raise OutsideRefused(ref)
+        return item
 
     def root(self) -> H5Node:
         with self.lock:
@@ -225,27 +350,41 @@ class H5File:
         if handle is None:
             raise UnreadableError("the file is closed")
         if path != "/":
+            parent = path.rstrip("/").rpartition("/")[0] or "/"
+            try:
+                self._check_route(parent)
+            except (OutsideRefused, UnsupportedError) as exc:
+                return H5Node(path, name, "external", message=str(exc))
             try:
                 link = handle.get(path, getlink=True)
             except Exception as exc:
                 return H5Node(path, name, "broken", message=str(exc))
             if isinstance(link, h5py.ExternalLink):
-                target = f"{link.filename}:{link.path}"
-                folder = os.path.dirname(self.path)
-                if not os.path.exists(os.path.join(folder, link.filename)):
+                refs = self.route(path)
+                ref = refs[-1] if refs else reference(self.path, path, "external link", link.filename)
+                target = f"{ref.target}:{link.path}"
+                where = " (outside this file's folder)" if ref.outside else ""
+                if not os.path.exists(ref.target):
                     return H5Node(path, name, "external", message=f"external link to {target}: "
-                                  "that file does not exist")
+                                  "that file does not exist", outside=(ref,))
                 try:
-                    item = handle[path]
+                    item = self._get(path)
+                except OutsideRefused:
+                    return H5Node(path, name, "external", message=f"external link to {target}{where}: "
+                                  "not read until you allow reading outside the folder", outside=(ref,))
                 except Exception as exc:
-                    return H5Node(path, name, "external", message=f"external link to {target} "
-                                  f"cannot be followed: {exc}")
+                    return H5Node(path, name, "external", message=f"external link to {target}{where} "
+                                  f"cannot be followed: {exc}", outside=(ref,))
                 node = self._describe(path, name, item)
-                node.message = f"external link to {target}"
+                node.message = f"external link to {target}{where}"
+                node.outside = (ref, *node.outside)
                 return node
             if isinstance(link, h5py.SoftLink):
                 try:
-                    item = handle[path]
+                    item = self._get(path)
+                except OutsideRefused as exc:
+                    return H5Node(path, name, "soft", message=f"soft link to {link.path}: {exc}",
+                                  outside=(exc.ref,))
                 except Exception:
                     return H5Node(path, name, "soft", message=f"soft link to {link.path}, which "
                                   "does not exist")
@@ -253,7 +392,7 @@ class H5File:
                 node.message = f"soft link to {link.path}"
                 return node
         try:
-            item = handle[path]
+            item = self._get(path) if path != "/" else handle[path]
         except Exception as exc:
             return H5Node(path, name, "broken", message=f"cannot be read: {exc}")
         return self._describe(path, name, item)
@@ -278,8 +417,13 @@ class H5File:
                 shape, dtype = item.shape, describe_dtype(item.dtype)
             except Exception as exc:  # a damaged datatype message: h5py raises ValueError
                 return H5Node(path, name, "broken", message=f"its data type cannot be read: {exc}")
-            return H5Node(path, name, "dataset", tuple(shape) if shape is not None else None,
-                          dtype, pytables_class=pyclass, dimension_scale=scale)
+            sources = tuple(self.sources(path, item))
+            node = H5Node(path, name, "dataset", tuple(shape) if shape is not None else None,
+                          dtype, pytables_class=pyclass, dimension_scale=scale, outside=sources)
+            if sources:
+                node.message = "; ".join(ref.describe() for ref in sources[:3]) + (
+                    f"; and {len(sources) - 3} more" if len(sources) > 3 else "")
+            return node
         if isinstance(item, h5py.Group):
             try:
                 members = len(item)

@@ -40,8 +40,11 @@ def _entry(h5: H5File, node: H5Node, notes: list[str]) -> dict[str, Any]:
         entry["dimension_scale"] = True
     if node.message:
         entry["note"] = node.message
-        if node.kind in ("external", "soft", "broken"):
+        if node.kind in ("external", "soft", "broken") and not node.outside:
             notes.append(f"{node.path}: {node.message}")
+    if node.outside:  # other files this node reads: findings of their own (storage.summaries_db)
+        entry["external_data"] = [{"kind": ref.kind, "path": ref.target, "outside_folder": ref.outside}
+                                  for ref in node.outside]
     if node.kind in ("dataset", "group"):
         try:
             attrs = h5.attributes(node.path)

@@ -26,7 +26,7 @@ def read_window(h5: H5File, path: str, axes: tuple[int, int | None], index: tupl
     """
     h5py = _h5py()
     with h5.lock:
-        item = h5._get(path)
+        item = h5.data(path)
         if not isinstance(item, h5py.Dataset):
             raise UnsupportedError(f"{path} is not a dataset")
         shape = tuple(item.shape or ())
@@ -82,7 +82,7 @@ def read_numeric(h5: H5File, path: str, axes: tuple[int, int | None], index: tup
     """The numbers of rows ``rows`` of the chosen 2-D (or 1-D) slice, for a plot."""
     h5py = _h5py()
     with h5.lock:
-        item = h5._get(path)
+        item = h5.data(path)
         if not isinstance(item, h5py.Dataset) or dtype_of(item, path).names \
                 or dtype_of(item, path).kind not in "iufb":
             raise UnsupportedError("only numeric data can be plotted")

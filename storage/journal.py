@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .atomic import atomic_write
+from .atomic import atomic_write, private_folder
 from .errors import KnownError, UnreadableError
 from .fileinfo import sha256_file
 
@@ -124,6 +124,13 @@ def entry_id(path: str) -> str:
     return hashlib.sha256(os.path.abspath(path).encode("utf-8", "surrogatepass")).hexdigest()[:24]
 
 
+def _private_journal_folder(folder: Path) -> None:
+    """``folder`` made 0700, and ``journal/`` above it too: both hold copies of users' edits."""
+    if folder.parent.name == FOLDER:
+        private_folder(folder.parent)
+    private_folder(folder)
+
+
 class Journal:
     """The journal folder. Writes are atomic; reading never raises for a damaged entry."""
 
@@ -144,7 +151,7 @@ class Journal:
                         entry.path, len(payload), MAX_PAYLOAD)
             return False
         try:
-            self.folder.mkdir(parents=True, exist_ok=True)
+            _private_journal_folder(self.folder)
         except OSError as exc:
             raise UnreadableError(f"Cannot create the journal folder {self.folder}: "
                                   f"{exc.strerror or exc}") from None
@@ -152,8 +159,8 @@ class Journal:
         entry.payload_sha256 = hashlib.sha256(payload).hexdigest()
         entry.saved_at = entry.saved_at or time.time()
         meta, data = self._files(entry.id)
-        atomic_write(data, payload)
-        atomic_write(meta, entry.to_json())
+        atomic_write(data, payload, private=True)  # copies of the user's unsaved edits
+        atomic_write(meta, entry.to_json(), private=True)
         return True
 
     def entries(self) -> list[JournalEntry]:
@@ -187,7 +194,7 @@ class Journal:
 
     def move_to(self, entry: JournalEntry, other: Journal) -> None:
         """Hand ``entry`` to ``other`` by renaming its files (no copy of the payload)."""
-        other.folder.mkdir(parents=True, exist_ok=True)
+        _private_journal_folder(other.folder)
         meta, data = self._files(entry.id)
         new_meta, new_data = other._files(entry.id)
         with contextlib.suppress(OSError):
@@ -223,7 +230,7 @@ class SessionLock:
 
     def acquire(self) -> bool:
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            _private_journal_folder(self.path.parent)
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         except OSError:
             return False

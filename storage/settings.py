@@ -11,6 +11,7 @@ aside with a timestamp, the app starts with defaults and :attr:`Settings.notice`
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import time
@@ -19,8 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .atomic import atomic_write
+from .atomic import PRIVATE_FILE, atomic_write, private_folder
 from .errors import KnownError
+from .journal import FOLDER as JOURNAL_FOLDER
 
 SCHEMA_VERSION = 1
 FILE_NAME = "settings.json"
@@ -262,6 +264,8 @@ class Settings:
         aside = self.path.with_name(f"{FILE_NAME}.{stamp}.bad")
         try:
             os.replace(self.path, aside)
+            with contextlib.suppress(OSError):
+                os.chmod(aside, PRIVATE_FILE)  # a copy of the user's settings
             kept = f"It was kept as {aside.name}."
         except OSError:
             kept = "It could not be moved aside, so settings will not be saved this session."
@@ -297,8 +301,8 @@ class Settings:
     def write(self, text: str) -> bool:
         """Write a :meth:`snapshot` (safe to call from a worker thread)."""
         try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            atomic_write(self.path, text)
+            private_folder(self.folder, tighten=self._folder_is_ours())
+            atomic_write(self.path, text, private=True)  # it holds paths, queries, connections
         except (OSError, KnownError) as exc:
             self._write_failed = True
             self._dirty = True
@@ -308,6 +312,17 @@ class Settings:
                 "changes will last until Datashelf closes.")
             return False
         return True
+
+    def _folder_is_ours(self) -> bool:
+        """True when the folder holds nothing but Datashelf's files, so it may be made 0700; a
+        folder chosen with --settings-dir that holds other things keeps its permissions."""
+        if self.folder.name == "Datashelf":
+            return True
+        try:
+            names = os.listdir(self.folder)
+        except OSError:
+            return True  # missing: private_folder creates it 0700
+        return all(n == JOURNAL_FOLDER or n.startswith((FILE_NAME, f".{FILE_NAME}.")) for n in names)
 
     def save_if_dirty(self) -> bool:
         return self.save() if self._dirty else True

@@ -51,6 +51,7 @@ class Store(Protocol):
 
     backend: str
     files: tuple[str, ...]
+    note: str  # what the user should know about how it was read ("" usually)
 
     def raw_keys(self) -> list[bytes]: ...
     def read(self, key: bytes) -> bytes: ...
@@ -62,6 +63,7 @@ class DumbStore:
     """A dbm.dumb shelf: ``base.dir`` (or ``base.bak``) index of (offset, size) into ``base.dat``."""
 
     backend = "dbm.dumb"
+    note = ""
 
     def __init__(self, base: str) -> None:
         self.base = base
@@ -159,6 +161,11 @@ class Shelf:
     @property
     def files(self) -> tuple[str, ...]:
         return self._store.files
+
+    @property
+    def note(self) -> str:
+        """How the shelf was read, when the user should know (an SQLite shelf read as on disk)."""
+        return self._store.note
 
     @property
     def modified(self) -> bool:

@@ -46,6 +46,8 @@ def missing_error(backend: str) -> UnsupportedError:
 class NativeStore:
     """Keys and values through dbm.gnu/dbm.ndbm opened read-only; saving is not offered."""
 
+    note = ""
+
     def __init__(self, backend: str, path: str, files: tuple[str, ...] = ()) -> None:
         if not available(backend):
             raise missing_error(backend)

@@ -1,9 +1,10 @@
 """Python 3.13's SQLite shelf (dbm.sqlite3: one table ``Dict(key BLOB, value BLOB)``) read with sqlite3.
 
 Python 3.11 has no dbm.sqlite3, so the table is read directly. Reads use a ``mode=ro`` URI and
-never change the file; a WAL database without its ``-wal`` file is opened ``immutable`` as well,
-because even a read-only connection would otherwise leave ``-wal``/``-shm`` files behind. A save
-is one transaction.
+never change the file; a WAL database, one with a ``-wal`` beside it or one with an unfinished
+transaction (a hot ``-journal``) is read ``immutable``, as it is on disk: a read-only connection
+would otherwise create ``-shm`` (or delete the ``-wal`` of an empty file), and nothing here rolls
+a journal back. A save is one transaction, refused while a hot journal waits.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 
 from .errors import ParseError, UnreadableError, WriteError
 from .sqlite_db import BUSY_TIMEOUT_MS
+from .sqlite_recover import find_hot_journal
 
 
 def _blob(value: Any) -> bytes:
@@ -28,7 +30,7 @@ def _blob(value: Any) -> bytes:
 
 
 def readonly_uri(path: str) -> str:
-    """``mode=ro``, plus ``immutable=1`` when the file is in WAL mode with no ``-wal`` to merge."""
+    """``mode=ro``, plus ``immutable=1`` for WAL, a ``-wal`` beside it, or a hot journal."""
     uri = f"file:{urllib.parse.quote(os.path.abspath(path))}?mode=ro"
     try:
         with open(path, "rb") as handle:
@@ -37,7 +39,7 @@ def readonly_uri(path: str) -> str:
             wal = handle.read(20)[18:20] != b"\x01\x01"
     except OSError:
         wal = False
-    if wal and not os.path.exists(path + "-wal"):
+    if wal or os.path.lexists(path + "-wal") or find_hot_journal(path) is not None:
         uri += "&immutable=1"
     return uri
 
@@ -54,6 +56,7 @@ class SqliteStore:
     def __init__(self, path: str) -> None:
         self.path = path
         self.files = (path,)
+        self.note = ""
         self._rowids: dict[bytes, int] = {}
         self._load()
 
@@ -73,6 +76,9 @@ class SqliteStore:
             conn.close()
 
     def _load(self) -> None:
+        hot = find_hot_journal(self.path)
+        self.note = (hot.describe() + " It is shown as it is on disk; saving is refused until the "
+                     "change is rolled back (the SQLite tab offers that).") if hot else ""
         self._rowids = {_blob(key): rowid for rowid, key in self._query("SELECT rowid, key FROM Dict")}
 
     def raw_keys(self) -> list[bytes]:
@@ -95,6 +101,10 @@ class SqliteStore:
             conn.close()
 
     def commit(self, changes: dict[bytes, bytes | None]) -> None:
+        hot = find_hot_journal(self.path)
+        if hot is not None:  # a writable connection would roll it back unasked
+            raise WriteError(f"Could not save: {hot.describe()} Open it in the SQLite tab to roll "
+                             "that change back first. The shelf is unchanged.")
         try:
             conn = sqlite3.connect(f"file:{urllib.parse.quote(os.path.abspath(self.path))}?mode=rw",
                                    uri=True, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)

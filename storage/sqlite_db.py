@@ -1,10 +1,13 @@
 """Opening SQLite databases safely, and reading their schema and row counts.
 
 Every read goes through a ``mode=ro`` connection, so reading never writes the file. A WAL
-database opened for inspection only is read ``immutable=1`` as well: a read-only connection
-on a WAL database would otherwise create its ``-shm`` file (and changes made by others are then
-not seen, so live refresh is off). Edits use a separate writable connection for one short
-transaction each (see :mod:`storage.sqlite_edit`), so no lock is held between edits.
+database (or any with a ``-wal`` file beside it) opened for inspection only is read
+``immutable=1`` as well: a read-only connection would otherwise create its ``-shm`` file, or
+delete the ``-wal`` of an empty database (and changes made by others are then not seen, so live
+refresh is off). A hot ``-journal`` is never rolled back here: opening then fails with
+:class:`~storage.sqlite_recover.UnfinishedTransaction` and the user chooses. Edits use a
+separate writable connection for one short transaction each (see :mod:`storage.sqlite_edit`),
+so no lock is held between edits.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from collections.abc import Callable
 
 from .errors import KnownError, Location, ParseError, UnreadableError, UnsupportedError
 from .sql_schema_types import Column, ForeignKey, Schema, SchemaObject, Table, affinity  # noqa: F401 (re-exported)
-from .sqlite_recover import needs_rollback, roll_back_hot_journal
+from .sqlite_recover import UnfinishedTransaction, find_hot_journal, unfinished
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 COUNT_CAP = 10_000
@@ -58,10 +61,14 @@ def read_header(path: str) -> bytes:
 
 def check_header(path: str) -> bool:
     """Raise a clear error unless ``path`` starts like an SQLite database; return True for WAL
-    (or for any header that is not plainly in rollback-journal mode)."""
+    (or for any header that is not plainly in rollback-journal mode, or a ``-wal`` beside it:
+    a read-only reader must then open it immutable)."""
     head = read_header(path)
+    # SQLite opens any database with a -wal beside it in WAL mode: a mode=ro reader would then
+    # create -shm, or delete the -wal of an empty file.
+    wal_file = os.path.lexists(path + "-wal")
     if len(head) == 0:
-        return False  # an empty file is a valid, empty database
+        return wal_file  # an empty file is a valid, empty database
     if not head.startswith(SQLITE_MAGIC):
         if len(head) >= 16 and len(set(head[:16])) > 12:
             raise UnsupportedError(
@@ -75,7 +82,7 @@ def check_header(path: str) -> bool:
     # Bytes 18/19 are the write/read versions: 1 rollback journal, 2 WAL. Reading a file whose
     # read version says WAL makes SQLite create -wal/-shm files even in mode=ro, so anything
     # but a plain (1, 1) header counts as WAL: the read-only reader then opens it immutable.
-    return head[18:20] != b"\x01\x01"
+    return head[18:20] != b"\x01\x01" or wal_file
 
 
 def explain(exc: BaseException, path: str = "", table: str | None = None) -> KnownError:
@@ -114,22 +121,16 @@ def connect_reader(path: str, *, immutable: bool = False,
     """A read-only connection usable from one worker thread at a time.
 
     A database left mid-transaction by a program that was killed has a "hot" ``-journal``: a
-    read-only connection cannot roll it back and SQLite refuses to read. The unfinished change is
-    then rolled back once (as any SQLite program does on its next access), which brings the file
-    back to its last committed state, and the read-only connection is opened again.
+    read-only connection cannot roll it back and SQLite refuses to read. That raises
+    :class:`UnfinishedTransaction` (nothing is touched); the caller offers to open it
+    ``immutable`` (as it is on disk) or to roll back after the user confirmed.
     """
     if not os.path.exists(path):
         raise UnreadableError(f"{path} no longer exists")
     try:
-        try:
-            conn = _open_reader(path, immutable, timeout)
-        except SQL_ERRORS as exc:
-            if not needs_rollback(exc, path):
-                raise
-            roll_back_hot_journal(path, BUSY_TIMEOUT_MS / 1000)
-            conn = _open_reader(path, immutable, timeout)
+        conn = _open_reader(path, immutable, timeout)
     except SQL_ERRORS as exc:
-        raise explain(exc, path) from None
+        raise (unfinished(exc, path) or explain(exc, path)) from None
     conn.text_factory = _text
     return conn
 
@@ -154,6 +155,9 @@ def connect_writer(path: str) -> sqlite3.Connection:
     """A writable connection in autocommit mode: each edit opens its own transaction."""
     if not os.path.exists(path):
         raise UnreadableError(f"{path} no longer exists; the edit was not written")
+    hot = find_hot_journal(path)
+    if hot is not None:  # a writable connection would roll it back unasked
+        raise UnfinishedTransaction(hot)
     try:
         conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000,
                                check_same_thread=False)

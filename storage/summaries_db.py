@@ -19,6 +19,7 @@ from .errors import KnownError, ParseError, UnreadableError
 from .pickle_scan import scan_bytes
 from .shelf_io import open_shelf, pickle_protocol
 from .sniff import SniffResult
+from .sqlite_recover import find_hot_journal
 from .summaries import Collector, register
 
 COUNT_CAP = 1_000_000
@@ -102,6 +103,20 @@ def summarize_sqlite(result: SniffResult, c: Collector) -> None:
     if header["wal"] or os.path.exists(result.path + "-wal"):
         c.add("info", "write-ahead-log database: changes still in the -wal file are not shown "
               "(the file is read immutable, so nothing is checkpointed or written)")
+    _note_hot_journal(result.path, c)
+
+
+def _note_hot_journal(path: str, c: Collector) -> None:
+    """An unfinished transaction is said, never rolled back: the summary is of the file as on disk."""
+    hot = find_hot_journal(path)
+    if hot is None:
+        return
+    c.summary["unfinished_transaction"] = {"journal": hot.journal, "journal_size": hot.size,
+                                           "super_journal": hot.super_journal or None}
+    c.add("info", hot.describe() + " The summary shows the file as it is on disk (the change may be "
+          "half-written); the SQLite tab offers to roll it back.")
+    if hot.refusal:
+        c.add("suspicious", f"the journal is not one SQLite made: {hot.refusal}")
 
 
 # -- shelves ------------------------------------------------------------------------------------
@@ -156,6 +171,8 @@ def summarize_shelve(result: SniffResult, c: Collector) -> None:
             if broken <= 20:
                 c.add("suspicious", f"key {key!r}: its value is not a valid pickle ({report.error})")
     c.summary.update(key_count=count, keys=keys, protocols=protocols, broken_values=broken)
+    if backend == "dbm.sqlite3":
+        _note_hot_journal(result.path, c)
     order = {"dangerous": 0, "suspicious": 1, "info": 2}
     for (severity, qualname, why), where in sorted(found.items(), key=lambda kv: order[kv[0][0]]):
         shown = ", ".join(repr(key) for key in where[:5])
@@ -190,6 +207,12 @@ def summarize_hdf5(result: SniffResult, c: Collector) -> None:
     root = entries[0]
     c.summary["attributes"] = len(root.get("attributes", {}))
     c.summary["tree"] = entries
+    for entry in entries:  # data kept in other files: named, and never read outside the folder
+        for ref in entry.get("external_data", ()):
+            where = ("outside this file's folder: not read" if ref["outside_folder"]
+                     else "in this file's folder")
+            c.add("suspicious" if ref["outside_folder"] else "info",
+                  f"{entry['path']}: {ref['kind']} {ref['path']} ({where})")
     for note in notes[:50]:
         c.add("info", note)
     if capped:

@@ -215,9 +215,14 @@ def _check_shelf(base: Path) -> str:
 
 
 def _check_sqlite(path: Path) -> str:
-    from storage.sqlite_db import connect_reader
+    from storage.sqlite_db import BUSY_TIMEOUT_MS, connect_reader
+    from storage.sqlite_recover import UnfinishedTransaction, roll_back_hot_journal
 
-    reader = connect_reader(str(path))  # how Datashelf opens it next: read-only, yet a consistent view
+    try:
+        reader = connect_reader(str(path))  # how Datashelf opens it next: read-only, a consistent view
+    except UnfinishedTransaction:  # killed mid-transaction: the user chooses Roll Back
+        roll_back_hot_journal(str(path), BUSY_TIMEOUT_MS / 1000)
+        reader = connect_reader(str(path))
     try:
         seen = reader.execute("SELECT doc FROM t").fetchall()
     finally:

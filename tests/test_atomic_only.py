@@ -30,8 +30,6 @@ ALLOWED: dict[tuple[str, str, str], str] = {
         "moves a crashed session's journal entries (written atomically) into the recovered folder",
     ("storage/journal.py", "SessionLock.acquire", "os-write-flag"):
         "an empty lock file in the journal folder; the OS lock on it marks a live session",
-    ("storage/hdf5_edit.py", "make_writable", "copy"):
-        "HDF5 cannot be saved atomically: the issue allows in-place edits after this .bak copy",
     ("storage/hdf5_io.py", "H5File._open", "h5py-write"):
         "HDF5 in-place edits (mode r+) only after make_writable copied the file to .bak",
     ("storage/hdf5_edit.py", "Scratch._file", "h5py-write"):

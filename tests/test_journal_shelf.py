@@ -86,9 +86,9 @@ def test_changed_shelf_gets_a_recovered_copy_and_the_original_is_untouched(tmp_p
 def test_only_temporaries_of_dead_writers_are_stale(tmp_path: Path) -> None:
     target = tmp_path / "data.json"
     atomic_write(target, b"{}")
-    dead = tmp_path / f".data.json.ds{dead_pid()}-abc123.tmp"
-    dead_bak = tmp_path / f".data.json.bak.ds{dead_pid()}-x_9.tmp"
-    mine = tmp_path / f".data.json.ds{os.getpid()}-zzz.tmp"  # a save running in this process
+    dead = tmp_path / f".data.json.ds{dead_pid()}-abc123de.tmp"
+    dead_bak = tmp_path / f".data.json.bak.ds{dead_pid()}-x_9abcde.tmp"
+    mine = tmp_path / f".data.json.ds{os.getpid()}-zzzzzzzz.tmp"  # a save running in this process
     foreign = tmp_path / ".data.json.tmp"  # not ours: never touched
     for path in (dead, dead_bak, mine, foreign):
         path.write_bytes(b"partial")
@@ -177,7 +177,7 @@ def test_choose_restores_the_checked_files_and_discards_the_others(qtbot, tmp_pa
 def test_opening_a_file_removes_temporaries_of_a_killed_save(qtbot, tmp_path: Path) -> None:
     folder = tmp_path / "files"
     files = make_files(folder)
-    leftover = folder / f".data.json.ds{dead_pid()}-k1ll3d.tmp"
+    leftover = folder / f".data.json.ds{dead_pid()}-k1ll3dxx.tmp"
     leftover.write_text('{"name": "half')
     window = launch(qtbot, tmp_path / "settings", files["json"])
     wait_documents(qtbot, window, 1)

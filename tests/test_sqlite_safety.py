@@ -2,8 +2,9 @@
 
 Edits run in short transactions (storage/sqlite_edit.py, the SQLite shelf's save); another
 program holding the write lock for a moment must make them wait, not fail. A program killed in
-the middle of a transaction leaves a hot ``-journal``; Datashelf's read-only open must still
-work (SQLite rolls the unfinished change back) and show the last committed data.
+the middle of a transaction leaves a hot ``-journal``; Datashelf's read-only open says so and
+touches nothing, and the roll back the user confirms brings back the last committed data
+(more in tests/test_readonly_opens.py).
 """
 
 from __future__ import annotations
@@ -111,8 +112,12 @@ def _killed_mid_edit(tmp_path: Path) -> Path:
     return path
 
 
-def test_a_database_left_mid_edit_opens_with_its_last_committed_data(tmp_path: Path) -> None:
+def test_a_database_left_mid_edit_opens_with_its_last_committed_data_after_roll_back(tmp_path: Path) -> None:
     path = _killed_mid_edit(tmp_path)
+    with pytest.raises(sqlite_recover.UnfinishedTransaction):
+        connect_reader(str(path))
+    assert Path(str(path) + "-journal").exists()  # the read-only open rolled nothing back
+    sqlite_recover.roll_back_hot_journal(str(path), BUSY_TIMEOUT_MS / 1000)  # the user's choice
     conn = connect_reader(str(path))
     try:
         assert conn.execute("SELECT doc FROM t").fetchall() == [(OLD,)]
@@ -122,10 +127,10 @@ def test_a_database_left_mid_edit_opens_with_its_last_committed_data(tmp_path: P
     assert not Path(str(path) + "-journal").exists()
 
 
-def test_without_write_access_a_hot_journal_is_explained(tmp_path: Path, monkeypatch) -> None:
+def test_without_write_access_a_roll_back_is_explained(tmp_path: Path, monkeypatch) -> None:
     path = _killed_mid_edit(tmp_path)
     monkeypatch.setattr(sqlite_recover.os, "access", lambda *_args: False)  # root may write anything
     with pytest.raises(KnownError) as info:
-        connect_reader(str(path))
+        sqlite_recover.roll_back_hot_journal(str(path), BUSY_TIMEOUT_MS / 1000)
     assert "left in the middle of a change" in str(info.value)
     assert Path(str(path) + "-journal").exists()  # nothing was touched
