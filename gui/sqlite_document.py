@@ -12,6 +12,7 @@ there is never anything unsaved and no lock is held between edits.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Slot
@@ -34,6 +35,7 @@ from storage.sql_query import Filter, SortKey
 from storage.sqlite_db import Reader, Schema, Table
 
 from .document import Document
+from .formatting import human_size
 from .sql_execute import ExecuteMixin
 from .sql_fk import FkMixin
 from .sql_fk_record import FkRecordMixin
@@ -221,6 +223,18 @@ class SqliteDocument(OpeningMixin, SchemaEditMixin, LiveRefreshMixin, SchemaTree
         self.table = None
         self.open_database()
 
+    def _wal_note(self) -> str:
+        """What an immutable read of a WAL database leaves out: the changes still in its -wal
+        (reading them would make SQLite create a -shm file beside the database)."""
+        try:
+            pending = os.path.getsize((self.path or "") + "-wal")
+        except OSError:
+            pending = 0
+        if pending <= 0:
+            return " (WAL database read immutable: changes made while it is open are not shown)"
+        return (f" (WAL database read immutable: the {human_size(pending)} of committed changes "
+                "still in its -wal file are not shown; turn off Read-only to see them)")
+
     def _update_mode(self) -> None:
         editable = bool(self.table and self.table.editable and not self.read_only)
         if self.read_only:
@@ -229,7 +243,7 @@ class SqliteDocument(OpeningMixin, SchemaEditMixin, LiveRefreshMixin, SchemaTree
                 text += (" (shown as it is on disk: the unfinished transaction in the -journal is "
                          "neither rolled back nor shown)")
             elif self.immutable:
-                text += " (WAL database read immutable: changes by others are not shown)"
+                text += self._wal_note()
         elif self.table is not None and not self.table.editable:
             text = f"{self.table.qualified} cannot be edited: " + (
                 self.table.key_note or ("a view" if self.table.kind != "table" else "it has no row key"))

@@ -755,3 +755,33 @@ def test_hdf5_tab_names_an_external_link_it_does_not_follow(qtbot, tmp_path: Pat
     assert document.outside_bar.isVisible()
     assert str(files["other"] / "src.h5") in document.outside_bar.label.text()
     assert str(files["other"] / "src.h5") in document.info_text.toPlainText()
+
+
+def test_a_read_only_wal_database_says_its_wal_changes_are_not_shown(qtbot, tmp_path: Path) -> None:
+    """Reading the -wal would make SQLite create -shm beside the database: the file is read as it
+    is, and the mode line says that the changes still in the -wal are left out (and how to see them)."""
+    path = tmp_path / "w.db"
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA journal_mode=wal")
+    conn.execute("CREATE TABLE t(x)")
+    conn.commit()
+    keep = sqlite3.connect(path)
+    keep.execute("PRAGMA wal_autocheckpoint=0")
+    keep.execute("INSERT INTO t VALUES (1)")
+    keep.commit()
+    for suffix in ("", "-wal"):  # a copy made while the program was running: -wal, no -shm
+        shutil.copy(str(path) + suffix, str(tmp_path / "copy.db") + suffix)
+    keep.close()
+    conn.close()
+    folder = tmp_path / "sent"
+    folder.mkdir()
+    for suffix in ("", "-wal"):
+        os.rename(str(tmp_path / "copy.db") + suffix, str(folder / "w.db") + suffix)
+    before = snapshot(folder)
+    document = _document(qtbot, folder / "w.db")
+    if not document.read_only:
+        document.read_only_box.setChecked(True)
+    qtbot.waitUntil(lambda: "-wal file are not shown" in document.mode_label.text(), timeout=10_000)
+    assert "turn off Read-only" in document.mode_label.text()
+    document.close_document()
+    assert snapshot(folder) == before
