@@ -1,6 +1,7 @@
 """The safe loader's allowlist: exact (module, name) pairs it may rebuild, and how.
 
-``resolve(module, name, careful)`` gives what ``find_class`` returns for an allowlisted global:
+``resolve(module, name, resolved, careful, budget)`` gives what ``find_class`` returns for an
+allowlisted global (``resolved``: ``pickle_danger.resolve_global``'s answer for the file's protocol):
 in fast mode the real C type itself for types whose constructor is harmless with any arguments
 (the C unpickler then calls it at full speed); in careful mode, and always for the rest, a
 ``GlobalNode`` whose ``build`` checks the argument types and rebuilds the value, or keeps the call
@@ -18,16 +19,15 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from .pickle_nodes import GlobalNode
+from .pickle_danger import Resolved, idiom_call
+from .pickle_nodes import CallNode, GlobalNode
 
 Builder = Callable[[tuple], Any]
 _LATIN1 = frozenset({"latin1", "latin-1", "iso-8859-1", "iso8859-1", "l1"})
-_PY2 = {"__builtin__": "builtins", "copy_reg": "copyreg"}
-_PY2_BUILTINS = {"unicode": "str", "long": "int"}
 # Types whose constructor only builds a small value from its arguments (it never calls them, never
 # allocates much): the fast path hands the C unpickler the type itself.
 FAST: dict[tuple[str, str], Any] = {("builtins", n): getattr(builtins, n)
-                                    for n in ("int", "float", "complex", "bool", "object", "slice")}
+                                    for n in ("int", "float", "complex", "bool", "object", "slice", "range")}
 FAST.update({("datetime", n): getattr(datetime, n) for n in ("date", "time", "datetime", "timedelta",
                                                                 "timezone")})
 # Types that copy their argument: called through a builder that charges the copy to the load's
@@ -190,11 +190,151 @@ def _numpy(name: str) -> tuple[Builder | None, Any]:
     return None, None
 
 
+def _build_counter(budget: CopyBudget) -> Builder:
+    def build(args: tuple) -> Any:
+        if not args:
+            return collections.Counter()
+        if len(args) == 1 and type(args[0]) is dict:
+            budget.spend(len(args[0]))
+            return collections.Counter(args[0])
+        return NotImplemented
+    return build
+
+
+def _build_deque(budget: CopyBudget) -> Builder:
+    """``deque.__reduce__`` gives ``(deque, ((), maxlen))`` and APPENDS the items to the result."""
+    def build(args: tuple) -> Any:
+        if not args:
+            return collections.deque()
+        if len(args) > 2 or type(args[0]) not in (tuple, list):
+            return NotImplemented
+        maxlen = args[1] if len(args) == 2 else None
+        if maxlen is not None and (type(maxlen) is not int or maxlen < 0):
+            return NotImplemented
+        budget.spend(len(args[0]))
+        return collections.deque(args[0], maxlen)
+    return build
+
+
+def _build_fraction(args: tuple) -> Any:
+    """``Fraction(numerator, denominator)`` (3.11+) or ``Fraction(text)`` (older)."""
+    import fractions
+
+    if (len(args) == 2 and all(type(a) is int for a in args)) or (
+            len(args) == 1 and type(args[0]) is str and len(args[0]) <= 10_000):
+        return _try(fractions.Fraction)(args)
+    return NotImplemented
+
+
+def _address(name: str) -> Builder:
+    """An ``ipaddress`` value from its int or text (``_IPAddressBase.__reduce__``)."""
+    def build(args: tuple) -> Any:
+        import ipaddress
+
+        if len(args) == 1 and (type(args[0]) is int or (type(args[0]) is str and len(args[0]) <= 100)):
+            try:
+                return getattr(ipaddress, name)(args[0])
+            except ValueError:
+                return NotImplemented
+        return NotImplemented
+    return build
+
+
+def _path(name: str) -> Builder:
+    """A ``pathlib`` path from its parts; building one touches nothing (a foreign-OS concrete
+    path, which the real loader refuses too, stays a call)."""
+    def build(args: tuple) -> Any:
+        import pathlib
+
+        if all(type(a) is str for a in args):
+            try:
+                return getattr(pathlib, name)(*args)
+            except (TypeError, ValueError, NotImplementedError):
+                return NotImplemented
+        return NotImplemented
+    return build
+
+
+def _finish_uuid(state: Any) -> Any:
+    """``UUID.__setstate__`` with a checked state: the 128-bit int (and its ``is_safe``)."""
+    import uuid
+
+    if type(state) is not dict or not set(state) <= {"int", "is_safe"} or type(state.get("int")) is not int:
+        return NotImplemented
+    try:
+        value = uuid.UUID(int=state["int"])
+        if "is_safe" in state:
+            object.__setattr__(value, "is_safe", uuid.SafeUUID(state["is_safe"]))
+    except ValueError:
+        return NotImplemented
+    return value
+
+
+def _build_reconstructor(args: tuple) -> Any:
+    """``copyreg._reconstructor(cls, object, None)``, protocols 0-1's NEWOBJ: kept as a call that
+    BUILD may finish (``finish`` of an allowlisted class)."""
+    if (len(args) == 3 and isinstance(args[0], GlobalNode) and args[0].finish is not None
+            and _real(args[1]) is object and args[2] is None):
+        return CallNode(args[0], (), "newobj")
+    return NotImplemented
+
+
+def _zone(args: tuple) -> Any:
+    """``ZoneInfo._unpickle(key, from_cache)``: ``ZoneInfo(key)`` validates the key (a normalised
+    relative path below the time-zone folders) and reads only time-zone data."""
+    if (len(args) != 2 or type(args[0]) is not str or not 0 < len(args[0]) <= 255
+            or type(args[1]) not in (int, bool) or not 0 <= args[1] <= 255):
+        return NotImplemented
+    import zoneinfo
+
+    try:
+        return zoneinfo.ZoneInfo(args[0]) if args[1] else zoneinfo.ZoneInfo.no_cache(args[0])
+    except (ValueError, KeyError, OSError, TypeError, UnicodeError):
+        return NotImplemented
+
+
+class IdiomUse:
+    """How a generic callable (``builtins.getattr``) was used in one load: safe only when every time
+    it was on the stack, its idiom's exact call consumed it (``pickle_danger.IDIOMS``)."""
+
+    __slots__ = ("exact", "node", "pushes")
+
+    def __init__(self) -> None:
+        self.node: GlobalNode | None = None
+        self.pushes = 0
+        self.exact = 0
+
+    @property
+    def misused(self) -> bool:
+        return self.pushes != self.exact
+
+
+def idiom_node(module: str, name: str, func: tuple[str, str], use: IdiomUse) -> GlobalNode:
+    """The stand-in of a generic callable: its exact idiom call gives ``ZoneInfo._unpickle``."""
+    def build(args: tuple) -> Any:
+        target = args[0].key if len(args) == 2 and isinstance(args[0], GlobalNode) else None
+        if len(args) == 2 and idiom_call(func, target, args[1]):
+            use.exact += 1
+            return GlobalNode(args[0].module, f"{args[0].name}._unpickle", _zone)
+        return NotImplemented
+    node = GlobalNode(module, name, build)
+    use.node = node
+    return node
+
+
 _NUMPY = {("numpy", "ndarray"), ("numpy", "dtype"),
           ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
           ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
           ("numpy.core.numeric", "_frombuffer"), ("numpy._core.numeric", "_frombuffer")}
 _BUILDERS: dict[tuple[str, str], Callable[[CopyBudget], Builder]] = {
+    ("collections", "Counter"): _build_counter,
+    ("collections", "deque"): _build_deque,
+    ("fractions", "Fraction"): lambda _budget: _build_fraction,
+    ("copyreg", "_reconstructor"): lambda _budget: _build_reconstructor,
+    **{("ipaddress", f"IPv{v}{kind}"): (lambda _budget, n=f"IPv{v}{kind}": _address(n))
+       for v in (4, 6) for kind in ("Address", "Network", "Interface")},
+    **{(m, n): (lambda _budget, n=n: _path(n)) for m in ("pathlib", "pathlib._local")
+       for n in ("PurePath", "PurePosixPath", "PureWindowsPath", "Path", "PosixPath", "WindowsPath")},
     ("builtins", "str"): lambda _budget: _build_str,
     ("builtins", "bytes"): lambda budget: _bytes_like(bytes, budget),
     ("builtins", "bytearray"): lambda budget: _bytes_like(bytearray, budget),
@@ -203,7 +343,11 @@ _BUILDERS: dict[tuple[str, str], Callable[[CopyBudget], Builder]] = {
 }
 _REAL_OF_BUILDER = {("builtins", "str"): str, ("builtins", "bytes"): bytes,
                     ("builtins", "bytearray"): bytearray,
-                    ("collections", "defaultdict"): collections.defaultdict}
+                    ("collections", "defaultdict"): collections.defaultdict,
+                    ("collections", "Counter"): collections.Counter,
+                    ("collections", "deque"): collections.deque}
+# Classes rebuilt by NEWOBJ (or ``_reconstructor``) then BUILD: ``finish(state)`` makes the value.
+_FINISH: dict[tuple[str, str], Callable[[Any], Any]] = {("uuid", "UUID"): _finish_uuid}
 
 
 def is_numpy_builder(module: str, name: str) -> bool:
@@ -211,18 +355,15 @@ def is_numpy_builder(module: str, name: str) -> bool:
     return (module, name) in _NUMPY
 
 
-def canonical(module: str, name: str) -> tuple[str, str]:
-    """The Python 3 name of a protocol 0-2 global (``__builtin__.unicode`` → ``builtins.str``)."""
-    module = _PY2.get(module, module)
-    if module == "builtins":
-        name = _PY2_BUILTINS.get(name, name)
-    return module, name
+def needs_build_check(key: tuple[str, str]) -> bool:
+    """True for the classes whose BUILD state only the Python unpickler may check (``_FINISH``)."""
+    return key in _FINISH
 
 
-def resolve(module: str, name: str, careful: bool, budget: CopyBudget) -> Any:
-    """What ``find_class`` returns for ``module.name``: a real type, a GlobalNode with a builder,
-    or None when the global is not allowlisted."""
-    key = canonical(module, name)
+def resolve(module: str, name: str, resolved: Resolved, careful: bool, budget: CopyBudget) -> Any:
+    """What ``find_class`` returns for ``module.name`` (written so; ``resolved`` for the file's
+    protocol): a real type, a GlobalNode with a builder, or None when it is not allowlisted."""
+    key = resolved.key
     real = FAST.get(key)
     if real is not None:
         return GlobalNode(module, name, _try(real), real) if careful else real
@@ -235,4 +376,9 @@ def resolve(module: str, name: str, careful: bool, budget: CopyBudget) -> Any:
     if key in _NUMPY:
         build, real = _numpy(key[1])
         return GlobalNode(module, name, build, real)
+    finish = _FINISH.get(key)
+    if finish is not None:
+        node = GlobalNode(module, name)
+        node.finish = finish
+        return node
     return None

@@ -1,11 +1,18 @@
 """Which globals a pickle may reference safely, and which ones mean "loading this runs code".
 
-Unpickling imports every global the stream names and may call it. The danger list is at least
-as broad as picklescan's; the allow list holds the plain types ordinary pickles (and NumPy /
-joblib) use. Everything else is *suspicious*: a custom class, which only its own code can vouch for.
+Unpickling imports every global the stream names and may call it. ``resolve_global`` says what
+``pickle.Unpickler.find_class`` would really look up for the file's protocol (Python 2 names mapped
+through ``_compat_pickle`` below protocol 3, dotted names walked attribute by attribute from
+protocol 4); ``classify`` judges that object. Both the scanner and the safe loader go through them.
+"Safe" comes only from exact (module, qualname) pairs of data types (``SAFE_GLOBALS``); the danger
+list is at least as broad as picklescan's; everything else is *suspicious*: a custom class or
+function, which only its own code can vouch for.
 """
 
 from __future__ import annotations
+
+import _compat_pickle
+from dataclasses import dataclass
 
 ALL = "*"
 _CODE = "runs code"
@@ -28,24 +35,36 @@ DANGEROUS_GLOBALS: dict[str, tuple[frozenset[str] | str, str]] = {
                         "_lanscan_getnode", "_netstat_getnode"}), _SYSTEM),
     "builtins": (frozenset({"eval", "exec", "execfile", "compile", "open", "getattr", "setattr", "delattr",
                             "__import__", "apply", "breakpoint", "input", "globals", "locals", "vars",
-                            "file", "reload", "help", "exit", "quit", "memoryview", "__loader__"}), _CODE),
+                            "file", "reload", "help", "exit", "quit", "memoryview", "__loader__", "type",
+                            "super", "__build_class__"}), _CODE),
     "runpy": (ALL, _CODE), "code": (ALL, _CODE), "codeop": (ALL, _CODE), "importlib": (ALL, _CODE),
     "imp": (ALL, _CODE), "zipimport": (ALL, _CODE), "pkgutil": (ALL, _CODE), "site": (ALL, _CODE),
     "ctypes": (ALL, _CODE), "_ctypes": (ALL, _CODE), "cffi": (ALL, _CODE),
     "types": (frozenset({"CodeType", "FunctionType", "LambdaType", "MethodType", "ModuleType",
                          "BuiltinFunctionType", "new_class"}), _CODE),
-    "operator": (frozenset({"attrgetter", "itemgetter", "methodcaller"}), _CODE),
+    "operator": (ALL, _CODE),  # attrgetter/methodcaller/call reach and call anything
+    "inspect": (ALL, _CODE),  # getattr_static, getmembers, getmodule...: they reach anything
+    "gc": (ALL, _CODE),  # get_objects/get_referrers reach every live object
+    "codecs": (frozenset({"open", "EncodedFile", "StreamReaderWriter", "StreamRecoder", "StreamReader",
+                          "StreamWriter", "register", "lookup", "getreader", "getwriter"}), _FILES),
+    "_codecs": (frozenset({"register", "lookup", "register_error", "lookup_error"}), _CODE),
+    "tkinter": (ALL, _CODE), "_tkinter": (ALL, _CODE),  # Tcl().eval runs shell commands
+    "numpy.testing": (ALL, _CODE),  # runstring, measure: exec/eval of any text
     "functools": (frozenset({"partial", "reduce", "partialmethod"}), _CODE),
     "marshal": (ALL, _LOAD), "pickle": (ALL, _LOAD), "_pickle": (ALL, _LOAD), "cPickle": (ALL, _LOAD),
     "dill": (ALL, _LOAD), "cloudpickle": (ALL, _LOAD), "shelve": (ALL, _LOAD), "joblib": (
         frozenset({"load", "dump", "Parallel", "delayed"}), _LOAD),
-    "pandas": (frozenset({"read_pickle", "eval", "read_csv", "read_sql", "to_pickle"}), _LOAD),
+    "pandas": (frozenset({"read_pickle", "eval", "read_csv", "read_sql", "to_pickle", "read_table",
+                          "read_fwf", "read_parquet", "read_feather", "read_hdf", "read_excel", "read_json",
+                          "read_html",
+                          "read_xml", "read_stata", "read_sas", "read_spss", "read_orc", "read_clipboard",
+                          "read_sql_query", "read_sql_table", "read_gbq", "HDFStore", "ExcelWriter", "io"}),
+               _LOAD),
     "pandas.io.pickle": (ALL, _LOAD),
     "numpy": (frozenset({"load", "loadtxt", "genfromtxt", "fromfile", "save", "savez", "savetxt",
                          "memmap", "tofile"}), _FILES),
     "numpy.lib.npyio": (ALL, _FILES), "numpy.f2py": (ALL, _CODE), "numpy.distutils": (ALL, _CODE),
-    "numpy.testing._private.utils": (frozenset({"runstring"}), _CODE),
-    "torch": (frozenset({"load", "hub", "jit", "package", "serialization"}), _LOAD),
+        "torch": (frozenset({"load", "hub", "jit", "package", "serialization"}), _LOAD),
     "torch.hub": (ALL, _CODE), "torch.serialization": (ALL, _LOAD), "torch.package": (ALL, _CODE),
     "torch.jit": (ALL, _CODE), "torch._dynamo": (ALL, _CODE), "torch._inductor": (ALL, _CODE),
     "torch.fx.experimental": (ALL, _CODE), "torch.utils.bottleneck": (ALL, _CODE),
@@ -76,51 +95,219 @@ DANGEROUS_GLOBALS: dict[str, tuple[frozenset[str] | str, str]] = {
 for _alias, _original in (("__builtin__", "builtins"), ("__builtins__", "builtins"),
                           ("_operator", "operator"), ("_functools", "functools")):
     DANGEROUS_GLOBALS[_alias] = DANGEROUS_GLOBALS[_original]
+# Python 2 module names: below protocol 3 ``_compat_pickle`` maps them (``resolve_global``); listed
+# too so that a protocol-3+ file naming them is not waved through where Python 2 would load them.
+for _py2, _py3 in _compat_pickle.IMPORT_MAPPING.items():
+    _entry = DANGEROUS_GLOBALS.get(_py3) or DANGEROUS_GLOBALS.get(_py3.split(".")[0])
+    if _entry is not None and _entry[0] == ALL and _py2 not in DANGEROUS_GLOBALS:
+        DANGEROUS_GLOBALS[_py2] = _entry
+DANGEROUS_GLOBALS.setdefault("StringIO", (ALL, _FILES))
+DANGEROUS_GLOBALS.setdefault("cStringIO", (ALL, _FILES))
 
-_BUILTIN_TYPES = frozenset({"set", "frozenset", "complex", "bytearray", "slice", "range", "bytes", "list",
-                            "dict", "tuple", "int", "float", "str", "bool", "object", "unicode", "long",
-                            "Ellipsis", "NotImplemented", "reversed"})
-_RECONSTRUCT = frozenset({"_reconstruct", "scalar"})
-SAFE_GLOBALS: dict[str, frozenset[str] | str] = {
-    "builtins": _BUILTIN_TYPES, "__builtin__": _BUILTIN_TYPES,
-    "collections": frozenset({"OrderedDict", "defaultdict", "deque", "Counter"}),
-    "datetime": ALL, "decimal": frozenset({"Decimal"}), "fractions": frozenset({"Fraction"}),
-    "uuid": frozenset({"UUID"}), "ipaddress": ALL, "zoneinfo": frozenset({"ZoneInfo"}),
-    "copy_reg": frozenset({"_reconstructor"}),
-    "copyreg": frozenset({"_reconstructor", "__newobj__", "__newobj_ex__"}),  # = NEWOBJ(_EX) on their class
-    "_codecs": frozenset({"encode"}),
-    "numpy.core.multiarray": _RECONSTRUCT, "numpy._core.multiarray": _RECONSTRUCT,
-    "numpy": frozenset({"dtype", "ndarray"}), "numpy.dtypes": ALL,
-    "joblib.numpy_pickle": frozenset({"NumpyArrayWrapper", "NDArrayWrapper", "ZNDArrayWrapper"}),
+# Attributes that, reached by a protocol-4 walk (``Class.attr``), read or write files or run code
+# whatever the class: ``pathlib.Path.write_text``, ``numpy.ndarray.tofile``, ``pandas.DataFrame.to_pickle``.
+_RISKY_METHODS = frozenset({
+    "write_text", "write_bytes", "read_text", "read_bytes", "open", "touch", "mkdir", "rmdir", "unlink",
+    "rename", "symlink_to", "hardlink_to", "link_to", "chmod", "lchmod", "chown", "tofile", "fromfile",
+    "dump", "dumps", "load", "loads", "save", "savez", "to_pickle", "read_pickle", "to_csv", "to_parquet",
+    "to_hdf", "to_sql", "to_excel", "to_json", "to_feather", "to_stata", "to_html", "to_latex",
+    "to_markdown", "to_xml", "to_orc", "to_clipboard", "to_string", "exec", "eval", "system", "popen",
+    "get_data", "run", "call", "expanduser", "home", "cwd", "glob", "rglob", "iterdir", "walk",
+    "samefile", "exists", "stat", "lstat", "resolve", "absolute", "owner", "group", "readlink",
+})
+# A name that is, in practice, the module of that name (``inspect.os``, ``x.sys``); common words
+# that are also ordinary function names (``test``, ``code``, ``profile``...) only count when the
+# walk continues into them.
+_WORDS = frozenset({"test", "code", "profile", "trace", "site", "signal", "platform", "resource", "sched",
+                    "glob", "http", "requests", "types", "logging", "thread", "imp", "venv", "pip",
+                    "timeit", "concurrent", "operator", "functools", "inspect", "gc", "codecs", "io"})
+
+_BUILTIN_TYPES = ("set", "frozenset", "complex", "bytearray", "slice", "range", "bytes", "list", "dict",
+                  "tuple", "int", "float", "str", "bool", "object", "Ellipsis", "NotImplemented", "reversed")
+_PATHS = ("PurePath", "PurePosixPath", "PureWindowsPath", "Path", "PosixPath", "WindowsPath")
+_NUMPY_DTYPES = ("BoolDType", "ByteDType", "BytesDType", "CLongDoubleDType", "Complex128DType",
+                 "Complex64DType", "DateTime64DType", "Float16DType", "Float32DType", "Float64DType",
+                 "Int16DType",
+                 "Int32DType", "Int64DType", "Int8DType", "IntDType", "LongDType", "LongDoubleDType",
+                 "LongLongDType", "ObjectDType", "ShortDType", "StrDType", "StringDType",
+                 "TimeDelta64DType", "UByteDType", "UInt16DType", "UInt32DType", "UInt64DType",
+                 "UInt8DType", "UIntDType", "ULongDType", "ULongLongDType", "UShortDType", "VoidDType")
+_DATA = "a known-safe data type"
+# Exact (module, qualname) pairs of the Python 3 names (``resolve_global`` maps Python 2 ones first).
+SAFE_GLOBALS: dict[tuple[str, str], str] = {
+    **{("builtins", n): _DATA for n in _BUILTIN_TYPES},
+    **{("collections", n): _DATA for n in ("OrderedDict", "defaultdict", "deque", "Counter")},
+    **{("datetime", n): _DATA for n in ("date", "time", "datetime", "timedelta", "timezone")},
+    ("decimal", "Decimal"): _DATA, ("fractions", "Fraction"): _DATA, ("uuid", "UUID"): _DATA,
+    **{("ipaddress", f"IPv{v}{kind}"): _DATA for v in (4, 6) for kind in ("Address", "Network", "Interface")},
+    ("zoneinfo", "ZoneInfo"): _DATA,
+    **{(m, n): "a path: building one touches nothing" for m in ("pathlib", "pathlib._local") for n in _PATHS},
+    ("copyreg", "_reconstructor"): "rebuilds an object of a class the pickle names (judged on its own)",
+    ("copyreg", "__newobj__"): "NEWOBJ on a class the pickle names (judged on its own)",
+    ("copyreg", "__newobj_ex__"): "NEWOBJ_EX on a class the pickle names (judged on its own)",
+    ("_codecs", "encode"): "how protocols 0-2 write bytes",
+    **{(m, n): "how NumPy pickles arrays" for m in ("numpy.core.multiarray", "numpy._core.multiarray")
+       for n in ("_reconstruct", "scalar")},
+    **{(m, "_frombuffer"): "how NumPy pickles arrays (protocol 5)"
+       for m in ("numpy.core.numeric", "numpy._core.numeric")},
+    ("numpy", "dtype"): _DATA, ("numpy", "ndarray"): _DATA,
+    **{("numpy.dtypes", n): _DATA for n in _NUMPY_DTYPES},
+    **{("joblib.numpy_pickle", n): "how joblib stores arrays"
+       for n in ("NumpyArrayWrapper", "NDArrayWrapper", "ZNDArrayWrapper")},
 }
+# Generic callables that a benign type pickles through, and the only call of them that is safe:
+# ``ZoneInfo.__reduce__`` gives ``(getattr(ZoneInfo, '_unpickle'), (key, from_cache))``.
+IDIOMS: dict[tuple[str, str], tuple[tuple[str, str], str]] = {
+    ("builtins", "getattr"): (("zoneinfo", "ZoneInfo"), "_unpickle"),
+}
+_IDIOM_WHY = "getattr(zoneinfo.ZoneInfo, '_unpickle'): how zoneinfo pickles a time zone"
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """What ``find_class`` looks up: ``module`` imported, then ``path`` walked attribute by attribute."""
+
+    module: str
+    path: tuple[str, ...]
+    mapped: bool = False  # a Python 2 name mapped by ``_compat_pickle``
+
+    @property
+    def name(self) -> str:
+        return ".".join(self.path)
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return self.module, self.name
+
+
+def resolve_global(module: str, name: str, protocol: int) -> Resolved:
+    """Exactly what ``pickle.Unpickler.find_class`` (CPython 3.11, ``fix_imports=True``) looks up.
+
+    Below protocol 3 a Python 2 name is mapped (NAME_MAPPING first, else IMPORT_MAPPING on the
+    module); from protocol 4 the name is split on dots and walked; below 4 it is one attribute.
+    """
+    mapped = False
+    if protocol < 3:
+        pair = _compat_pickle.NAME_MAPPING.get((module, name))
+        if pair is not None:
+            module, name, mapped = pair[0], pair[1], True
+        elif module in _compat_pickle.IMPORT_MAPPING:
+            module, mapped = _compat_pickle.IMPORT_MAPPING[module], True
+    return Resolved(module, tuple(name.split(".")) if protocol >= 4 else (name,), mapped)
 
 
 # The most dotted parts of a module name in the tables: deeper parent packages never match, so
 # a crafted name of 100,000 dots is not cut 100,000 times (quadratic: a hang found by the fuzzer).
-_DEPTH = max(key.count(".") + 1 for key in (*DANGEROUS_GLOBALS, *SAFE_GLOBALS))
+_DEPTH = max(key.count(".") + 1 for key in DANGEROUS_GLOBALS)
+_MAX_WALK = 64  # attributes a walk may have before it is judged by its length alone
 
 
-def _lookup(table: dict, module: str, name: str):
-    """The entry covering module.name: the module's own, or an ALL entry of a parent package."""
-    first = name.split(".", 1)[0]
-    entry = table.get(module)
+def _module_entry(module: str) -> tuple | None:
+    """The danger entry of ``module``: its own, or an ALL entry of a parent package."""
+    entry = DANGEROUS_GLOBALS.get(module)
     if entry is not None:
-        names = entry[0] if isinstance(entry, tuple) else entry
-        if names == ALL or name in names or first in names:
-            return entry
+        return entry
     parts = module.split(".", _DEPTH)  # the last part keeps the rest: only shorter prefixes are tried
     for cut in range(len(parts) - 1, 0, -1):
-        entry = table.get(".".join(parts[:cut]))
-        if entry is not None and (entry[0] if isinstance(entry, tuple) else entry) == ALL:
+        entry = DANGEROUS_GLOBALS.get(".".join(parts[:cut]))
+        if entry is not None and entry[0] == ALL:
             return entry
     return None
 
 
-def classify(module: str, name: str) -> tuple[str, str]:
-    """(severity, why) for a referenced global: 'dangerous', 'suspicious' or 'info'."""
-    danger = _lookup(DANGEROUS_GLOBALS, module, name)
-    if danger is not None:
-        return "dangerous", danger[1]
-    if _lookup(SAFE_GLOBALS, module, name) is not None:
-        return "info", "a known-safe type"
-    return "suspicious", "not a known-safe type: loading imports it and may call it"
+def _attribute_danger(module: str, attr: str) -> str | None:
+    """Why ``module.attr`` is dangerous (None if it is not listed)."""
+    entry = _module_entry(module)
+    if entry is not None and (entry[0] == ALL or attr in entry[0]):
+        return entry[1]
+    return None
+
+
+def _is_dunder(part: str) -> bool:
+    return len(part) > 4 and part.startswith("__") and part.endswith("__")
+
+
+def _danger(module: str, path: tuple[str, ...]) -> str | None:
+    """Why the object ``module.path`` reaches something dangerous, or None."""
+    if len(path) > _MAX_WALK:
+        return "walks an attribute path far longer than any class a pickler writes"
+    for part in path:
+        if _is_dunder(part):
+            return f"walks through the special attribute {part} (it reaches functions' globals and builtins)"
+    why = _attribute_danger(module, path[0])
+    if why is not None:
+        return why
+    if len(path) > 1 and (path[-1] in _RISKY_METHODS or path[-1].startswith("write")):
+        return f"reaches the method {path[-1]} (it reads or writes files or runs code)"
+    # Any attribute on the way may be a module (``inspect.os``, ``numpy.testing``): what follows it
+    # is then looked up in that module.
+    depth = module.count(".") + 1
+    for index, part in enumerate(path):
+        rest = path[index + 1:]
+        candidates = [part] if (rest or part not in _WORDS) else []
+        if depth + index + 1 <= _DEPTH:
+            candidates.append(f"{module}.{'.'.join(path[:index + 1])}")
+        for candidate in candidates:
+            if rest:
+                why = _attribute_danger(candidate, rest[0])
+            else:
+                entry = _module_entry(candidate)
+                why = entry[1] if entry is not None else None
+            if why is not None:
+                return f"reaches the module {candidate}, which {why}" if not rest else why
+    return None
+
+
+def judge(resolved: Resolved) -> tuple[str, str]:
+    """(severity, why) of the object a resolved global names."""
+    mapped = f" (the Python 2 name of {resolved.module}.{resolved.name})" if resolved.mapped else ""
+    safe = SAFE_GLOBALS.get(resolved.key)
+    if safe is not None:
+        return "info", safe + mapped
+    why = _danger(resolved.module, resolved.path)
+    if why is not None:
+        return "dangerous", why + mapped
+    return "suspicious", "not a known-safe type: loading imports it and may call it" + mapped
+
+
+_ORDER = {"dangerous": 0, "suspicious": 1, "info": 2}
+
+
+def worse(first: tuple[str, str], second: tuple[str, str]) -> tuple[str, str]:
+    """The more severe of two (severity, why) verdicts."""
+    return second if _ORDER.get(second[0], 3) < _ORDER.get(first[0], 3) else first
+
+
+def classify(module: str, name: str, protocol: int | None = None) -> tuple[str, str]:
+    """(severity, why) for a referenced global: 'dangerous', 'suspicious' or 'info'.
+
+    ``protocol`` is the one in force where the file names it; None (not known) judges the name
+    under every protocol and keeps the worst verdict.
+    """
+    if protocol is not None:
+        return judge(resolve_global(module, name, protocol))
+    verdict = judge(resolve_global(module, name, 2))
+    for other in (3, 4):
+        verdict = worse(verdict, judge(resolve_global(module, name, other)))
+    return verdict
+
+
+def depends_on_protocol(module: str, name: str) -> bool:
+    """True when ``find_class`` looks up something else for another protocol."""
+    return ("." in name or (module, name) in _compat_pickle.NAME_MAPPING
+            or module in _compat_pickle.IMPORT_MAPPING)
+
+
+def idiom_verdict() -> tuple[str, str]:
+    """The verdict of a generic callable used only in its benign idiom (``IDIOMS``)."""
+    return "info", _IDIOM_WHY
+
+
+def idiom_call(func: tuple[str, str], target: tuple[str, str] | None, attr: object) -> bool:
+    """True for the one safe call of a generic callable: ``getattr(zoneinfo.ZoneInfo, '_unpickle')``.
+
+    ``func`` and ``target`` are resolved (module, qualname) pairs; ``target`` is None when the first
+    argument is not a global.
+    """
+    expected = IDIOMS.get(func)
+    return expected is not None and target == expected[0] and type(attr) is str and attr == expected[1]

@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from .pickle_danger import IDIOMS, idiom_call, idiom_verdict, judge, resolve_global
+
 if TYPE_CHECKING:
     from .pickle_scan import Scanner
 
@@ -46,12 +48,15 @@ class Capped(Exception):
     """A scan limit was reached."""
 
 
-@dataclass
+@dataclass(eq=False)
 class Global:
-    """A class or function the stream imports."""
+    """A class or function the stream imports (``key``: what ``find_class`` resolves it to)."""
 
     module: str
     name: str
+    key: tuple[str, str] = ("", "")
+    pushes: int = 0  # for a generic callable of an idiom: times it was put on the stack...
+    exact: int = 0  # ...and times it was consumed by the idiom's one safe call
 
 
 @dataclass
@@ -100,6 +105,8 @@ class Machine:
         self.stack: list[Any] = []
         self.meta: list[list[Any]] = []
         self.memo: dict[int, Any] = {}
+        self.proto = 0  # as the unpickler: 0 until a PROTO opcode says otherwise
+        self.idioms: list[tuple[Global, tuple[str, str]]] = []  # with their verdict when misused
 
     def pop(self) -> Any:
         return self.stack.pop() if self.stack else OPAQUE
@@ -167,32 +174,59 @@ class Machine:
                     return
         finally:
             report.highest_opcode_protocol = max(report.highest_opcode_protocol, highest)
+            self._settle_idioms()
+
+    def _settle_idioms(self) -> None:
+        """A generic callable is safe only if every time it was on the stack, the idiom's exact call
+        consumed it (passed as a value, called otherwise, or left over: dangerous)."""
+        for item, misused in self.idioms:
+            if item.pushes != item.exact:
+                self.report.worsen(item.module, item.name, misused)
+        self.idioms.clear()
+
+    def _global(self, module: str, attr: str, pos: int) -> Global:
+        """Resolve a global as ``find_class`` would for the protocol in force, and record it."""
+        resolved = resolve_global(module, attr, self.proto)
+        item = Global(module, attr, resolved.key)
+        if resolved.key in IDIOMS:
+            self.report.add_global(module, attr, pos, idiom_verdict())
+            item.pushes = 1
+            self.idioms.append((item, judge(resolved)))
+        else:
+            self.report.add_global(module, attr, pos, judge(resolved))
+        return item
+
+    @staticmethod
+    def _idiom_call(func: Any, args: Any) -> None:
+        if (isinstance(func, Global) and func.pushes and isinstance(args, tuple) and len(args) == 2
+                and idiom_call(func.key, args[0].key if isinstance(args[0], Global) else None, args[1])):
+            func.exact += 1
 
     # -- handlers: one per opcode that matters; the rest follow pickletools' stack effects ------
     def _op_stop(self, _arg: Any, _pos: int) -> bool:
         return True
 
     def _op_proto(self, arg: Any, _pos: int) -> None:
+        self.proto = arg
         if self.report.protocol is None:  # nested pickles (joblib object arrays) have their own
             self.report.protocol = arg
 
     def _op_global(self, arg: Any, pos: int) -> None:
         module, _, attr = str(arg).partition(" ")
-        self.report.add_global(module, attr, pos)
-        self.stack.append(Global(module, attr))
+        self.stack.append(self._global(module, attr, pos))
 
     def _op_inst(self, arg: Any, pos: int) -> None:
         module, _, attr = str(arg).partition(" ")
-        self.report.add_global(module, attr, pos)
+        func = self._global(module, attr, pos)
         self.report.calls["INST"] += 1
-        self.pop_mark()
-        self.stack.append(Call(Global(module, attr)))
+        args = tuple(self.pop_mark())
+        self._idiom_call(func, args)
+        self.stack.append(Call(func, args))
 
     def _op_stack_global(self, _arg: Any, pos: int) -> None:
         attr, module = self.pop(), self.pop()
         if isinstance(module, str) and isinstance(attr, str):
-            self.report.add_global(module, attr, pos)
-            self.stack.append(Global(module, attr))
+            self.stack.append(self._global(module, attr, pos))
         else:
             self.report.computed_globals.append(pos)
             self.stack.append(OPAQUE)
@@ -206,7 +240,10 @@ class Machine:
         self.memo[len(self.memo)] = self.stack[-1] if self.stack else OPAQUE
 
     def _op_get(self, arg: Any, _pos: int) -> None:
-        self.stack.append(self.memo.get(int(arg), OPAQUE))
+        value = self.memo.get(int(arg), OPAQUE)
+        if type(value) is Global and value.pushes:
+            value.pushes += 1
+        self.stack.append(value)
 
     _op_binget = _op_long_binget = _op_get
 
@@ -254,6 +291,7 @@ class Machine:
     def _op_reduce(self, _arg: Any, _pos: int) -> None:
         self.report.calls["REDUCE"] += 1
         args, func = self.pop(), self.pop()
+        self._idiom_call(func, args)
         self.stack.append(Call(func, args))
 
     def _op_newobj(self, _arg: Any, _pos: int) -> None:
@@ -269,7 +307,9 @@ class Machine:
     def _op_obj(self, _arg: Any, _pos: int) -> None:
         self.report.calls["OBJ"] += 1
         items = self.pop_mark()
-        self.stack.append(Call(items[0] if items else OPAQUE, tuple(items[1:])))
+        func, args = (items[0] if items else OPAQUE), tuple(items[1:])
+        self._idiom_call(func, args)
+        self.stack.append(Call(func, args))
 
     def _op_build(self, _arg: Any, pos: int) -> None:
         self.report.calls["BUILD"] += 1

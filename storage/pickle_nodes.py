@@ -73,7 +73,10 @@ class GlobalNode(type):
     """
 
     def __new__(mcs, module: str, name: str, build: Any = None, real: Any = None) -> GlobalNode:
+        # ``key``: what find_class resolved the name to and ``protocol``: the one in force there
+        # (set by the safe loader); ``finish``: how BUILD completes an allowlisted class's NEWOBJ.
         namespace = {"module": module, "name": name, "build": build, "real": real, "mutations": [],
+                     "key": (module, name), "protocol": None, "finish": None,
                      "__slots__": (), "__new__": staticmethod(_new_call), "__module__": "pickle_nodes"}
         return super().__new__(mcs, "global", (), namespace)
 
@@ -113,7 +116,7 @@ class GlobalNode(type):
 
     def severity(cls) -> str:
         """'dangerous', 'suspicious' or 'info' (``storage.pickle_danger.classify``)."""
-        return classify(str(cls.module), str(cls.name))[0]
+        return classify(str(cls.module), str(cls.name), cls.protocol)[0]
 
     def label(cls) -> str:
         return cls.qualname

@@ -24,7 +24,6 @@ from typing import Any, BinaryIO
 
 from .errors import Location, ParseError
 from .pickle_allow import CopyBudget
-from .pickle_danger import classify
 from .pickle_guards import (
     DEFAULT_LIMITS,
     STACK_LOCK,
@@ -39,7 +38,14 @@ from .pickle_guards import (
 from .pickle_nodes import BufferNode, GlobalNode
 from .pickle_scan import scan_bytes
 from .pickle_stream import load_stream  # joblib from a file object: arrays read straight from it
-from .pickle_unpicklers import FastUnpickler, LimitError, LoadState, NeedsPython, SlowUnpickler
+from .pickle_unpicklers import (
+    FastUnpickler,
+    LimitError,
+    LoadState,
+    NeedsPython,
+    SlowUnpickler,
+    settled_verdicts,
+)
 
 _NON_SPACE = re.compile(rb"[^ \t\r\n]")
 _PROTOCOL_SCAN = 16 * 1024**2  # protocol 0 and 1 pickles this big are walked to tell them apart
@@ -101,7 +107,9 @@ class PickleLoadError(ParseError):
 
 
 def _uses(state: LoadState) -> list[GlobalUse]:
-    return [GlobalUse(m, n, count, *classify(m, n)) for (m, n), count in state.uses.items()]
+    verdicts = settled_verdicts(state)
+    return [GlobalUse(m, n, count, *verdicts.get((m, n), ("dangerous", "not resolved")))
+            for (m, n), count in state.uses.items()]
 
 
 def _protocol(data: bytes | memoryview, start: int, end: int) -> int | None:
@@ -164,7 +172,8 @@ def _load_with(data: bytes | memoryview, start: int, joblib: bool, limits: Limit
         stream.seek(start)
         state = LoadState(careful, limits.max_globals, limits.max_array_bytes, len(data) - start,
                           budget=CopyBudget(limits.copy_budget + limits.copy_per_byte * (len(data) - start)),
-                          encoding=encoding)
+                          encoding=encoding,
+                          start_protocol=data[start + 1] if data[start:start + 1] == b"\x80" else 0)
         try:
             if bomb and not slow:
                 with STACK_LOCK, address_space_cap(limits.memo_budget + 64 * (len(data) - start)):

@@ -17,7 +17,7 @@ import zlib
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
-from .pickle_danger import classify
+from .pickle_danger import worse
 from .pickle_machine import CALLS, MAX_READ, MAX_STREAM, OPS, Capped, Dict, Machine, ScanError, itemsize
 
 _BLOCK = 64 * 1024
@@ -60,13 +60,20 @@ class ScanReport:
     trailing_offset: int | None = None
     capped: str | None = None
 
-    def add_global(self, module: str, name: str, offset: int) -> None:
+    def add_global(self, module: str, name: str, offset: int, verdict: tuple[str, str]) -> None:
+        """Record a global as written; ``verdict`` is ``pickle_danger.judge`` of what it resolves to
+        (a name seen again, perhaps under another protocol, keeps its worst verdict)."""
         ref = self.globals.get((module, name))
         if ref is not None:
             ref.count += 1
+            ref.severity, ref.why = worse((ref.severity, ref.why), verdict)
             return
-        severity, why = classify(module, name)
-        self.globals[(module, name)] = GlobalRef(module, name, offset, severity, why)
+        self.globals[(module, name)] = GlobalRef(module, name, offset, *verdict)
+
+    def worsen(self, module: str, name: str, verdict: tuple[str, str]) -> None:
+        """Raise the verdict of a recorded global (a generic callable found misused at the end)."""
+        ref = self.globals[(module, name)]
+        ref.severity, ref.why = worse((ref.severity, ref.why), verdict)
 
     @property
     def dangerous(self) -> bool:

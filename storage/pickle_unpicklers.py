@@ -16,7 +16,16 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
-from .pickle_allow import CopyBudget, LimitError, is_numpy_builder, resolve
+from .pickle_allow import (
+    CopyBudget,
+    IdiomUse,
+    LimitError,
+    idiom_node,
+    is_numpy_builder,
+    needs_build_check,
+    resolve,
+)
+from .pickle_danger import IDIOMS, classify, depends_on_protocol, idiom_verdict, judge, resolve_global, worse
 from .pickle_nodes import CallNode, ExtensionNode, GlobalNode, PersistentNode
 from .pickle_numpy import rebuild_array, rebuild_dtype
 
@@ -33,8 +42,11 @@ class LoadState:
     max_array_bytes: int
     remaining: int | None = None  # bytes left in the stream, when known
     budget: CopyBudget = field(default_factory=lambda: CopyBudget(64 * 1024**2))
+    start_protocol: int = 0  # what the C unpickler is taken to run under (it hides its own)
     uses: dict[tuple[str, str], int] = field(default_factory=dict)
-    resolved: dict[tuple[str, str], Any] = field(default_factory=dict)
+    verdicts: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)  # worst, per name
+    resolved: dict[tuple[str, str, int], Any] = field(default_factory=dict)
+    idioms: dict[tuple[str, str, int], tuple[IdiomUse, tuple[str, str]]] = field(default_factory=dict)
     extensions: list[int] = field(default_factory=list)
     persistent_ids: int = 0
     companions: list[str] = field(default_factory=list)
@@ -53,7 +65,12 @@ class _Common:
 
     state: LoadState
 
+    def _protocol(self) -> int:
+        return self.proto  # type: ignore[attr-defined]
+
     def find_class(self, module: str, name: str) -> Any:
+        """What the real ``find_class`` would return, as an allowlisted value or an inert node:
+        the name is resolved for the protocol in force (``pickle_danger.resolve_global``)."""
         state = self.state
         key = (module, name)
         count = state.uses.get(key)
@@ -61,15 +78,44 @@ class _Common:
             if len(state.uses) >= state.max_globals:
                 raise LimitError(f"the pickle names more than {state.max_globals:,} different globals")
             state.uses[key] = 1
-            found = resolve(module, name, state.careful, state.budget)
-            state.resolved[key] = found if found is not None else GlobalNode(module, name)
         else:
             state.uses[key] = count + 1
-        return state.resolved[key]
+        protocol = self._protocol()
+        cached = (module, name, protocol)
+        found = state.resolved.get(cached)
+        if found is None:
+            resolved = resolve_global(module, name, protocol)
+            verdict = judge(resolved)
+            if resolved.key in IDIOMS:
+                use = IdiomUse()
+                state.idioms[cached] = (use, verdict)
+                found, verdict = idiom_node(module, name, resolved.key, use), idiom_verdict()
+            else:
+                found = resolve(module, name, resolved, state.careful, state.budget)
+                if found is None:
+                    found = GlobalNode(module, name)
+            if isinstance(found, GlobalNode):
+                found.key, found.protocol = resolved.key, protocol
+            state.resolved[cached] = found
+            known = state.verdicts.get(key)
+            state.verdicts[key] = verdict if known is None else worse(known, verdict)
+        idiom = state.idioms.get(cached)
+        if idiom is not None:
+            idiom[0].pushes += 1
+        return found
 
     def persistent_load(self, pid: Any) -> PersistentNode:
         self.state.persistent_ids += 1
         return PersistentNode(pid)
+
+
+def settled_verdicts(state: LoadState) -> dict[tuple[str, str], tuple[str, str]]:
+    """Each name's verdict, with generic callables judged by how they were used (``IdiomUse``)."""
+    verdicts = dict(state.verdicts)
+    for (module, name, _protocol), (use, misused) in state.idioms.items():
+        if use.misused:
+            verdicts[(module, name)] = worse(verdicts[(module, name)], misused)
+    return verdicts
 
 
 class NeedsPython(Exception):
@@ -87,8 +133,19 @@ class FastUnpickler(_Common, pickle.Unpickler):
         super().__init__(file, buffers=buffers, encoding=state.encoding)
         self.state = state
 
+    def _protocol(self) -> int:
+        return self.state.start_protocol
+
     def find_class(self, module: str, name: str) -> Any:
+        """As ``_Common``'s, under the stream's first PROTO. The C unpickler hides the protocol a
+        later PROTO may set, so a name that would be dangerous under another protocol, generic
+        callables (their uses are counted) and classes BUILD must finish go to the Python one."""
         if module.startswith("numpy") and is_numpy_builder(module, name):
+            raise NeedsPython(f"{module}.{name}")
+        resolved = resolve_global(module, name, self.state.start_protocol)
+        if resolved.key in IDIOMS or needs_build_check(resolved.key) or (
+                depends_on_protocol(module, name) and classify(module, name)[0] == "dangerous"
+                and judge(resolved)[0] != "dangerous"):
             raise NeedsPython(f"{module}.{name}")
         return super().find_class(module, name)
 
@@ -113,6 +170,9 @@ class SlowUnpickler(_Common, pickle._Unpickler):  # type: ignore[name-defined]
             return
         pickle._Unpickler.load_build(self)  # type: ignore[attr-defined]
         top = self.stack[-1]
+        if type(top) is CallNode and isinstance(top.func, GlobalNode) and top.func.finish is not None:
+            self._finish(top)
+            return
         if not self.joblib or type(top) is not CallNode or not isinstance(top.func, GlobalNode):
             return
         key = (top.func.module, top.func.name)
@@ -145,12 +205,58 @@ class SlowUnpickler(_Common, pickle._Unpickler):  # type: ignore[name-defined]
                 self.memo[key] = new
         return True
 
+    def _finish(self, call: CallNode) -> None:
+        """BUILD completed the NEWOBJ of an allowlisted class (a UUID): make the value from the
+        checked state and put it where the call was, on the stack and in the memo."""
+        if call.kind != "newobj" or call.args != () or call.kwargs:
+            return
+        value = call.func.finish(call.state)
+        if value is NotImplemented:
+            return
+        self.stack[-1] = value
+        for key in self._placeholders.pop(id(call), ()):
+            if self.memo.get(key) is call:
+                self.memo[key] = value
+
     # Where each NumPy placeholder was memoized, so that BUILD can put the rebuilt value there too.
     def _remember(self, key: int) -> None:
         top = self.stack[-1] if self.stack else None
+        if type(top) is CallNode:
+            if isinstance(top.func, GlobalNode) and top.func.finish is not None:
+                self._placeholders.setdefault(id(top), []).append(key)
+            return
         np = sys.modules.get("numpy")
         if np is not None and (type(top) is np.ndarray or isinstance(top, np.dtype)):
             self._placeholders.setdefault(id(top), []).append(key)
+
+    def _pushed_again(self) -> None:
+        """A memo GET or DUP put a value on the stack once more: count it for generic callables."""
+        top = self.stack[-1]
+        if type(top) is GlobalNode and self.state.idioms:
+            for use, _verdict in self.state.idioms.values():
+                if use.node is top:
+                    use.pushes += 1
+
+    def load_get(self) -> None:
+        pickle._Unpickler.load_get(self)  # type: ignore[attr-defined]
+        self._pushed_again()
+
+    def load_binget(self) -> None:
+        pickle._Unpickler.load_binget(self)  # type: ignore[attr-defined]
+        self._pushed_again()
+
+    def load_long_binget(self) -> None:
+        pickle._Unpickler.load_long_binget(self)  # type: ignore[attr-defined]
+        self._pushed_again()
+
+    def load_dup(self) -> None:
+        pickle._Unpickler.load_dup(self)  # type: ignore[attr-defined]
+        self._pushed_again()
+
+    dispatch[pickle.GET[0]] = load_get
+    dispatch[pickle.BINGET[0]] = load_binget
+    dispatch[pickle.LONG_BINGET[0]] = load_long_binget
+    dispatch[pickle.DUP[0]] = load_dup
 
     def load_put(self) -> None:
         key = int(self.readline()[:-1])
