@@ -244,6 +244,8 @@ def _danger(module: str, path: tuple[str, ...]) -> str | None:
     depth = module.count(".") + 1
     for index, part in enumerate(path):
         rest = path[index + 1:]
+        if "." in part:  # below protocol 4, getattr(module, "a.b") finds nothing
+            break
         candidates = [part] if (rest or part not in _WORDS) else []
         if depth + index + 1 <= _DEPTH:
             candidates.append(f"{module}.{'.'.join(path[:index + 1])}")
