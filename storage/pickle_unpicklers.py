@@ -25,7 +25,7 @@ from .pickle_allow import (
     needs_build_check,
     resolve,
 )
-from .pickle_danger import IDIOMS, classify, depends_on_protocol, idiom_verdict, judge, resolve_global, worse
+from .pickle_danger import IDIOMS, classify, depends_on_protocol, idiom_verdict, verdict_of, worse
 from .pickle_nodes import CallNode, ExtensionNode, GlobalNode, PersistentNode
 from .pickle_numpy import rebuild_array, rebuild_dtype
 
@@ -84,8 +84,7 @@ class _Common:
         cached = (module, name, protocol)
         found = state.resolved.get(cached)
         if found is None:
-            resolved = resolve_global(module, name, protocol)
-            verdict = judge(resolved)
+            resolved, verdict = verdict_of(module, name, protocol)
             if resolved.key in IDIOMS:
                 use = IdiomUse()
                 state.idioms[cached] = (use, verdict)
@@ -142,10 +141,10 @@ class FastUnpickler(_Common, pickle.Unpickler):
         callables (their uses are counted) and classes BUILD must finish go to the Python one."""
         if module.startswith("numpy") and is_numpy_builder(module, name):
             raise NeedsPython(f"{module}.{name}")
-        resolved = resolve_global(module, name, self.state.start_protocol)
+        resolved, verdict = verdict_of(module, name, self.state.start_protocol)
         if resolved.key in IDIOMS or needs_build_check(resolved.key) or (
-                depends_on_protocol(module, name) and classify(module, name)[0] == "dangerous"
-                and judge(resolved)[0] != "dangerous"):
+                depends_on_protocol(module, name) and verdict[0] != "dangerous"
+                and classify(module, name)[0] == "dangerous"):
             raise NeedsPython(f"{module}.{name}")
         return super().find_class(module, name)
 
