@@ -182,7 +182,6 @@ class Machine:
         for item, misused in self.idioms:
             if item.pushes != item.exact:
                 self.report.worsen(item.module, item.name, misused)
-        self.idioms.clear()
 
     def _global(self, module: str, attr: str, pos: int) -> Global:
         """Resolve a global as ``find_class`` would for the protocol in force, and record it."""

@@ -141,6 +141,10 @@ BYPASSES: dict[str, tuple[int, Build, bool]] = {
     "inspect getattr_static": (2, lambda a, m: _touch_unbound(a, m, a.glob("inspect", "getattr_static")),
                                True),
     "codecs open": (2, lambda a, m: a.call(a.glob("codecs", "open"), a.text(str(m)), a.text("w")), True),
+    "py2 __builtin__ open": (0, lambda a, m: a.call(
+        a.glob("__builtin__", "open"), a.text(str(m)), a.text("w")), True),
+    "io open": (4, lambda a, m: a.call(a.glob("io", "open"), a.text(str(m)), a.text("w")), True),
+    "sys.modules walk": (5, lambda a, m: a.call(a.glob("gettext", "sys.modules.get"), a.text("os")), False),
     "_io open": (5, lambda a, m: a.call(a.glob("_io", "open"), a.text(str(m)), a.text("w")), True),
     "xmlrpc.server resolve_dotted_attribute": (4, lambda a, m: _touch_bound(
         a, m, a.glob("xmlrpc.server", "resolve_dotted_attribute")), True),
@@ -343,9 +347,7 @@ _scalars = st.one_of(
     st.builds(pathlib.PureWindowsPath, st.text("ab\\:", max_size=6)),
     hnp.arrays(st.sampled_from([np.int8, np.int64, np.float32, np.float64, np.bool_, np.complex128,
                                 np.dtype("U3"), np.dtype("M8[s]")]),
-               hnp.array_shapes(max_dims=2, max_side=3),
-               elements={"allow_nan": False} if False else None).filter(
-        lambda a: a.dtype.kind not in "fc" or not np.isnan(a).any()),
+               hnp.array_shapes(max_dims=2, max_side=3)),
 )
 
 
@@ -371,7 +373,7 @@ def _same(a: Any, b: Any) -> bool:
     if type(a) is not type(b):
         return False
     if isinstance(a, np.ndarray):
-        return a.dtype == b.dtype and a.shape == b.shape and bool(np.array_equal(a, b))
+        return a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes()  # NaN, NaT too
     if isinstance(a, dict):
         return list(a) == list(b) and all(_same(a[k], b[k]) for k in a) and (
             not isinstance(a, collections.defaultdict) or a.default_factory is b.default_factory)
