@@ -220,8 +220,8 @@ def _build_fraction(args: tuple) -> Any:
     """``Fraction(numerator, denominator)`` (3.11+) or ``Fraction(text)`` (older)."""
     import fractions
 
-    if (len(args) == 2 and all(type(a) is int for a in args)) or (
-            len(args) == 1 and type(args[0]) is str and len(args[0]) <= 10_000):
+    if (len(args) == 2 and all(type(a) is int and a.bit_length() <= 65_536 for a in args)) or (
+            len(args) == 1 and type(args[0]) is str and len(args[0]) <= 10_000):  # gcd of huge ints: slow
         return _try(fractions.Fraction)(args)
     return NotImplemented
 
