@@ -19,7 +19,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from .pickle_danger import Resolved, idiom_call
+from .pickle_danger import Resolved, classify, idiom_call, verdict_of
 from .pickle_nodes import CallNode, GlobalNode
 
 Builder = Callable[[tuple], Any]
@@ -295,27 +295,66 @@ def _zone(args: tuple) -> Any:
 
 class IdiomUse:
     """How a generic callable (``builtins.getattr``) was used in one load: safe only when every time
-    it was on the stack, its idiom's exact call consumed it (``pickle_danger.IDIOMS``)."""
+    it was on the stack, its idiom's exact call consumed it (``pickle_danger.IDIOMS``); suspicious
+    when some of those calls were ``getattr(Class, 'name')`` whose result was never called."""
 
-    __slots__ = ("exact", "node", "pushes")
+    __slots__ = ("attribute", "called", "exact", "node", "pushes")
 
     def __init__(self) -> None:
         self.node: GlobalNode | None = None
         self.pushes = 0
         self.exact = 0
+        self.attribute = 0
+        self.called = False
 
     @property
     def misused(self) -> bool:
-        return self.pushes != self.exact
+        return self.pushes != self.exact + self.attribute or self.called
+
+
+class FetchedAttribute(CallNode):
+    """``getattr(Class, 'name')`` kept as a call (an enum member); calling it, or NEWOBJ on it,
+    is what would make it code, so that is noted on the getattr's ``IdiomUse``."""
+
+    __slots__ = ("use",)
+
+    def __new__(cls: Any, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(cls, FetchedAttribute):  # NEWOBJ: ``obj.__new__(obj, *args)``
+            cls.use.called = True
+            return CallNode(cls, args, "newobj_ex" if kwargs else "newobj", dict(kwargs) if kwargs else None)
+        return super().__new__(cls)
+
+    def __init__(self, use: IdiomUse, func: Any, args: tuple) -> None:
+        super().__init__(func, args)
+        self.use = use
+
+    def __call__(self, *args: Any, **kwargs: Any) -> CallNode:
+        self.use.called = True
+        return super().__call__(*args, **kwargs)
+
+
+def _severity(node: GlobalNode) -> str:
+    protocol = node.protocol
+    return classify(node.module, node.name)[0] if protocol is None else verdict_of(
+        node.module, node.name, protocol)[1][0]
 
 
 def idiom_node(module: str, name: str, func: tuple[str, str], use: IdiomUse) -> GlobalNode:
-    """The stand-in of a generic callable: its exact idiom call gives ``ZoneInfo._unpickle``."""
+    """The stand-in of a generic callable: its exact idiom call gives ``ZoneInfo._unpickle``,
+    ``getattr(Class, 'name')`` a ``FetchedAttribute``."""
+    node: GlobalNode
+
     def build(args: tuple) -> Any:
-        target = args[0].key if len(args) == 2 and isinstance(args[0], GlobalNode) else None
-        if len(args) == 2 and idiom_call(func, target, args[1]):
+        target = args[0] if len(args) == 2 and type(args[0]) is GlobalNode else None  # not an EXT code
+        if target is None:
+            return NotImplemented
+        kind = idiom_call(func, target.key, _severity(target), args[1])
+        if kind == "exact":
             use.exact += 1
             return GlobalNode(args[0].module, f"{args[0].name}._unpickle", _zone)
+        if kind == "attribute":
+            use.attribute += 1
+            return FetchedAttribute(use, node, args)
         return NotImplemented
     node = GlobalNode(module, name, build)
     use.node = node

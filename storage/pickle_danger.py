@@ -311,11 +311,25 @@ def idiom_verdict() -> tuple[str, str]:
     return "info", _IDIOM_WHY
 
 
-def idiom_call(func: tuple[str, str], target: tuple[str, str] | None, attr: object) -> bool:
-    """True for the one safe call of a generic callable: ``getattr(zoneinfo.ZoneInfo, '_unpickle')``.
+ATTRIBUTE_VERDICT = ("suspicious", "getattr(class, 'name') reads an attribute of a class the file names "
+                     "(how enum members pickle); the attribute is never called")
+
+
+def idiom_call(func: tuple[str, str], target: tuple[str, str] | None, target_severity: str | None,
+               attr: object) -> str | None:
+    """How a call of a generic callable may be benign: 'exact' for its idiom's one safe call
+    (``getattr(zoneinfo.ZoneInfo, '_unpickle')``); 'attribute' for ``getattr(Class, 'name')`` on a
+    global that is not dangerous and a plain name (an enum member: safe only while the result is
+    never called, which the caller checks); None for anything else.
 
     ``func`` and ``target`` are resolved (module, qualname) pairs; ``target`` is None when the first
     argument is not a global.
     """
     expected = IDIOMS.get(func)
-    return expected is not None and target == expected[0] and type(attr) is str and attr == expected[1]
+    if expected is None or target is None or type(attr) is not str:
+        return None
+    if target == expected[0] and attr == expected[1]:
+        return "exact"
+    if target_severity != "dangerous" and attr.isidentifier() and not _is_dunder(attr):
+        return "attribute"
+    return None

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .pickle_danger import IDIOMS, idiom_call, idiom_verdict, verdict_of
+from .pickle_danger import ATTRIBUTE_VERDICT, IDIOMS, idiom_call, idiom_verdict, verdict_of
 
 if TYPE_CHECKING:
     from .pickle_scan import Scanner
@@ -55,8 +55,11 @@ class Global:
     module: str
     name: str
     key: tuple[str, str] = ("", "")
+    severity: str = ""
     pushes: int = 0  # for a generic callable of an idiom: times it was put on the stack...
-    exact: int = 0  # ...and times it was consumed by the idiom's one safe call
+    exact: int = 0  # ...and times it was consumed by the idiom's one safe call...
+    attribute: int = 0  # ...or by getattr(Class, 'name') (an enum member)...
+    called: bool = False  # ...whose result was then called
 
 
 @dataclass
@@ -66,6 +69,7 @@ class Call:
     func: Any
     args: Any = None
     state: Any = None
+    fetched: Global | None = None  # the getattr whose getattr(Class, 'name') this is
 
 
 @dataclass
@@ -180,13 +184,15 @@ class Machine:
         """A generic callable is safe only if every time it was on the stack, the idiom's exact call
         consumed it (passed as a value, called otherwise, or left over: dangerous)."""
         for item, misused in self.idioms:
-            if item.pushes != item.exact:
+            if item.pushes != item.exact + item.attribute or item.called:
                 self.report.worsen(item.module, item.name, misused)
+            elif item.attribute:
+                self.report.worsen(item.module, item.name, ATTRIBUTE_VERDICT)
 
     def _global(self, module: str, attr: str, pos: int) -> Global:
         """Resolve a global as ``find_class`` would for the protocol in force, and record it."""
         resolved, verdict = verdict_of(module, attr, self.proto)
-        item = Global(module, attr, resolved.key)
+        item = Global(module, attr, resolved.key, verdict[0])
         if resolved.key in IDIOMS:
             self.report.add_global(module, attr, pos, idiom_verdict())
             item.pushes = 1
@@ -196,10 +202,23 @@ class Machine:
         return item
 
     @staticmethod
-    def _idiom_call(func: Any, args: Any) -> None:
-        if (isinstance(func, Global) and func.pushes and isinstance(args, tuple) and len(args) == 2
-                and idiom_call(func.key, args[0].key if isinstance(args[0], Global) else None, args[1])):
+    def _idiom_call(func: Any, args: Any) -> Global | None:
+        """Count a call of a generic callable in its idiom; the getattr whose result must never be
+        called when it is ``getattr(Class, 'name')``. A call of such a result is noted."""
+        if isinstance(func, Call) and func.fetched is not None:
+            func.fetched.called = True
+            return None
+        if not (isinstance(func, Global) and func.pushes and isinstance(args, tuple) and len(args) == 2):
+            return None
+        target = args[0] if isinstance(args[0], Global) else None
+        kind = idiom_call(func.key, target.key if target else None, target.severity if target else None,
+                          args[1])
+        if kind == "exact":
             func.exact += 1
+        elif kind == "attribute":
+            func.attribute += 1
+            return func
+        return None
 
     # -- handlers: one per opcode that matters; the rest follow pickletools' stack effects ------
     def _op_stop(self, _arg: Any, _pos: int) -> bool:
@@ -219,8 +238,7 @@ class Machine:
         func = self._global(module, attr, pos)
         self.report.calls["INST"] += 1
         args = tuple(self.pop_mark())
-        self._idiom_call(func, args)
-        self.stack.append(Call(func, args))
+        self.stack.append(Call(func, args, fetched=self._idiom_call(func, args)))
 
     def _op_stack_global(self, _arg: Any, pos: int) -> None:
         attr, module = self.pop(), self.pop()
@@ -290,25 +308,25 @@ class Machine:
     def _op_reduce(self, _arg: Any, _pos: int) -> None:
         self.report.calls["REDUCE"] += 1
         args, func = self.pop(), self.pop()
-        self._idiom_call(func, args)
-        self.stack.append(Call(func, args))
+        self.stack.append(Call(func, args, fetched=self._idiom_call(func, args)))
 
     def _op_newobj(self, _arg: Any, _pos: int) -> None:
         self.report.calls["NEWOBJ"] += 1
         args, func = self.pop(), self.pop()
+        self._idiom_call(func, None)
         self.stack.append(Call(func, args))
 
     def _op_newobj_ex(self, _arg: Any, _pos: int) -> None:
         self.report.calls["NEWOBJ_EX"] += 1
         _kwargs, args, func = self.pop(), self.pop(), self.pop()
+        self._idiom_call(func, None)
         self.stack.append(Call(func, args))
 
     def _op_obj(self, _arg: Any, _pos: int) -> None:
         self.report.calls["OBJ"] += 1
         items = self.pop_mark()
         func, args = (items[0] if items else OPAQUE), tuple(items[1:])
-        self._idiom_call(func, args)
-        self.stack.append(Call(func, args))
+        self.stack.append(Call(func, args, fetched=self._idiom_call(func, args)))
 
     def _op_build(self, _arg: Any, pos: int) -> None:
         self.report.calls["BUILD"] += 1

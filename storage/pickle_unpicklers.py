@@ -25,7 +25,15 @@ from .pickle_allow import (
     needs_build_check,
     resolve,
 )
-from .pickle_danger import IDIOMS, classify, depends_on_protocol, idiom_verdict, verdict_of, worse
+from .pickle_danger import (
+    ATTRIBUTE_VERDICT,
+    IDIOMS,
+    classify,
+    depends_on_protocol,
+    idiom_verdict,
+    verdict_of,
+    worse,
+)
 from .pickle_nodes import CallNode, ExtensionNode, GlobalNode, PersistentNode
 from .pickle_numpy import rebuild_array, rebuild_dtype
 
@@ -114,6 +122,8 @@ def settled_verdicts(state: LoadState) -> dict[tuple[str, str], tuple[str, str]]
     for (module, name, _protocol), (use, misused) in state.idioms.items():
         if use.misused:
             verdicts[(module, name)] = worse(verdicts[(module, name)], misused)
+        elif use.attribute:
+            verdicts[(module, name)] = worse(verdicts[(module, name)], ATTRIBUTE_VERDICT)
     return verdicts
 
 

@@ -162,9 +162,15 @@ BYPASSES: dict[str, tuple[int, Build, bool]] = {
     "getattr reused from the memo after the zoneinfo idiom": (2, lambda a, m: a.call(
         a.glob("__builtin__", "getattr") + a.put(9), a.glob("zoneinfo", "ZoneInfo"), a.text("_unpickle"))
         + b"0" + a.call(a.call(a.get(9), a.path(m), a.text("touch"))), True),
+    "getattr(Path, 'write_text') then called": (4, lambda a, m: a.call(a.call(
+        a.glob("builtins", "getattr"), a.glob("pathlib", "Path"), a.text("write_text")), a.path(m),
+        a.text("x")), True),
+    "getattr(Class, 'name') then NEWOBJ on it": (4, lambda a, m: a.call(
+        a.glob("builtins", "getattr"), a.glob("colors", "Color"), a.text("RED")) + b")\x81", False),
     "getattr passed as a value": (5, lambda a, m: b"]" + a.glob("builtins", "getattr") + b"a", False),
-    "getattr idiom with another attribute": (4, lambda a, m: a.call(
-        a.glob("builtins", "getattr"), a.glob("zoneinfo", "ZoneInfo"), a.text("no_cache")), False),
+    "getattr(ZoneInfo, 'no_cache') then called": (4, lambda a, m: a.call(a.call(
+        a.glob("builtins", "getattr"), a.glob("zoneinfo", "ZoneInfo"), a.text("no_cache")), a.text("UTC")),
+        False),
 }
 
 
@@ -438,7 +444,8 @@ def _fickling_unsafe(data: bytes) -> bool:
 PICKLESCAN_MISSES = set(BYPASSES) - {
     "py2 __builtin__ getattr", "pydoc locate", "getattr on a path",
     "getattr reused from the memo after the zoneinfo idiom", "getattr passed as a value",
-    "getattr idiom with another attribute"}
+    "getattr(ZoneInfo, 'no_cache') then called", "getattr(Path, 'write_text') then called",
+    "getattr(Class, 'name') then NEWOBJ on it"}
 
 
 def test_picklescan_misses_bypasses_that_we_flag(tmp_path: Path) -> None:
@@ -506,6 +513,24 @@ def test_benign_files_cross_checked() -> None:
 
 
 # -- the safe loader rebuilds what the allowlist names ------------------------------------
+
+@pytest.mark.parametrize("protocol", [0, 2, 4])
+def test_an_enum_member_by_name_is_suspicious_not_dangerous(protocol: int, tmp_path: Path) -> None:
+    """Some Python 3.11 releases pickle an enum member as ``getattr(Color, 'RED')``: reading a class
+    attribute is not running code, so while the result is never called the file is suspicious (a
+    custom class), not dangerous."""
+    a = Asm(protocol)
+    member = a.call(a.glob("__builtin__" if protocol < 3 else "builtins", "getattr") + a.put(1),
+                    a.glob("colors", "Color"), a.text("RED"))
+    again = a.call(a.get(1), a.glob("colors", "Color"), a.text("BLUE"))
+    data = a.head() + b"(" + member + again + b"l."
+    for report in (scan_bytes(data).globals.values(), load_safe(data).globals):
+        assert {g.qualname.rsplit(".", 1)[-1]: g.severity for g in report} == {
+            "getattr": "suspicious", "Color": "suspicious"}
+    path = tmp_path / "enum.pkl"
+    path.write_bytes(data)
+    assert inspect_cli.run(str(path), True, io.StringIO()) == 0
+
 
 def test_uuid_fraction_deque_counter_and_addresses_are_rebuilt() -> None:
     value = [uuid.UUID(int=7), fractions.Fraction(2, 3), collections.deque([1, 2], 4),
