@@ -311,15 +311,32 @@ def test_a_tz_aware_pandas_frame_is_not_dangerous(tmp_path: Path) -> None:
     assert getattr_uses and all(g.severity == "info" for g in getattr_uses)
 
 
-def test_protocol_5_arrays_carry_no_suspicious_note(tmp_path: Path) -> None:
+@pytest.mark.parametrize("module", ["numpy._core.numeric", "numpy.core.numeric"])  # NumPy 2 and 1
+def test_protocol_5_arrays_carry_no_suspicious_note(tmp_path: Path, module: str) -> None:
+    data = pickle.dumps([np.arange(5.0), np.zeros((2, 3), np.int32)], 5)
+    old = b"\x8c\x13numpy._core.numeric"
+    assert old in data
+    new = b"\x8c" + bytes([len(module)]) + module.encode()
+    assert data[2] == 0x95 and data.count(old) == 1  # one FRAME: its length changes with the name
+    (frame,) = struct.unpack_from("<Q", data, 3)
+    data = data[:3] + struct.pack("<Q", frame + len(new) - len(old)) + data[11:].replace(old, new)
     path = tmp_path / "arrays.pkl"
-    path.write_bytes(pickle.dumps([np.arange(5.0), np.zeros((2, 3), np.int32)], 5))
+    path.write_bytes(data)
     out = io.StringIO()
     assert inspect_cli.run(str(path), True, out) == 0
     assert not [f for f in json.loads(out.getvalue())["findings"] if f["severity"] != "info"]
     loaded = load_safe(path.read_bytes())
     assert {g.severity for g in loaded.globals} == {"info"}
     assert np.array_equal(loaded.value[1], np.zeros((2, 3), np.int32))
+
+
+def test_a_python_313_path_is_safe_and_rebuilt() -> None:
+    """Python 3.13 pickles paths from ``pathlib._local`` (bytes as its pickle.dumps writes them)."""
+    data = (b"\x80\x04\x95-\x00\x00\x00\x00\x00\x00\x00\x8c\x0epathlib._local\x94\x8c\rPurePosixPath\x94"
+            b"\x93\x94\x8c\x02/a\x94\x85\x94R\x94.")
+    assert {g.severity for g in scan_bytes(data).globals.values()} == {"info"}
+    loaded = load_safe(data)
+    assert {g.severity for g in loaded.globals} == {"info"} and loaded.value == pathlib.PurePosixPath("/a")
 
 
 def test_the_window_shows_benign_tz_data_without_a_warning(qtbot, tmp_path: Path) -> None:
