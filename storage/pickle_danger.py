@@ -3,7 +3,10 @@
 Unpickling imports every global the stream names and may call it. ``resolve_global`` says what
 ``pickle.Unpickler.find_class`` would really look up for the file's protocol (Python 2 names mapped
 through ``_compat_pickle`` below protocol 3, dotted names walked attribute by attribute from
-protocol 4); ``classify`` judges that object. Both the scanner and the safe loader go through them.
+protocol 4); ``judge`` says how risky that object is (``verdict_of`` does both, cached). Both the
+scanner and the safe loader go through them. A generic callable is judged by its arguments where a
+benign type pickles through it (``IDIOMS``: zoneinfo's ``getattr(ZoneInfo, '_unpickle')``); the
+callers count its uses (``idiom_call``).
 "Safe" comes only from exact (module, qualname) pairs of data types (``SAFE_GLOBALS``); the danger
 list is at least as broad as picklescan's; everything else is *suspicious*: a custom class or
 function, which only its own code can vouch for.
@@ -286,10 +289,10 @@ def classify(module: str, name: str, protocol: int | None = None) -> tuple[str, 
     under every protocol and keeps the worst verdict.
     """
     if protocol is not None:
-        return judge(resolve_global(module, name, protocol))
-    verdict = judge(resolve_global(module, name, 2))
+        return verdict_of(module, name, protocol)[1]
+    verdict = verdict_of(module, name, 2)[1]
     for other in (3, 4):
-        verdict = worse(verdict, judge(resolve_global(module, name, other)))
+        verdict = worse(verdict, verdict_of(module, name, other)[1])
     return verdict
 
 
