@@ -264,6 +264,27 @@ class Machine:
 
     _op_binget = _op_long_binget = _op_get
 
+    def _op_dup(self, _arg: Any, _pos: int) -> None:
+        """The same object once more (a generic callable counted as pushed again)."""
+        value = self.stack[-1] if self.stack else OPAQUE
+        if type(value) is Global and value.pushes:
+            value.pushes += 1
+        self.stack.append(value)
+
+    # Opcodes that add items to the object below them leave that object on the stack, itself: a
+    # getattr result cannot be laundered into a placeholder and then called unseen.
+    def _op_append(self, _arg: Any, _pos: int) -> None:
+        self.pop()
+        if not self.stack:
+            self.stack.append(OPAQUE)
+
+    def _op_appends(self, _arg: Any, _pos: int) -> None:
+        self.pop_mark()
+        if not self.stack:
+            self.stack.append(OPAQUE)
+
+    _op_additems = _op_appends
+
     def _op_mark(self, _arg: Any, _pos: int) -> None:
         self.meta.append(self.stack)
         self.stack = []

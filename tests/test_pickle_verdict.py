@@ -165,6 +165,9 @@ BYPASSES: dict[str, tuple[int, Build, bool]] = {
     "getattr(Path, 'write_text') then called": (4, lambda a, m: a.call(a.call(
         a.glob("builtins", "getattr"), a.glob("pathlib", "Path"), a.text("write_text")), a.path(m),
         a.text("x")), True),
+    "getattr(Path, 'write_text') DUP then called": (4, lambda a, m: a.call(a.call(
+        a.glob("builtins", "getattr"), a.glob("pathlib", "Path"), a.text("write_text")) + b"2\x940",
+        a.path(m), a.text("x")), True),
     "getattr(Class, 'name') then NEWOBJ on it": (4, lambda a, m: a.call(
         a.glob("builtins", "getattr"), a.glob("colors", "Color"), a.text("RED")) + b")\x81", False),
     "getattr passed as a value": (5, lambda a, m: b"]" + a.glob("builtins", "getattr") + b"a", False),
@@ -462,6 +465,7 @@ PICKLESCAN_MISSES = set(BYPASSES) - {
     "py2 __builtin__ getattr", "pydoc locate", "getattr on a path",
     "getattr reused from the memo after the zoneinfo idiom", "getattr passed as a value",
     "getattr(ZoneInfo, 'no_cache') then called", "getattr(Path, 'write_text') then called",
+    "getattr(Path, 'write_text') DUP then called",
     "getattr(Class, 'name') then NEWOBJ on it"}
 
 
