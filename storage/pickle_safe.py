@@ -48,6 +48,7 @@ from .pickle_unpicklers import (
 )
 
 _NON_SPACE = re.compile(rb"[^ \t\r\n]")
+_PROTO_BYTE = re.compile(rb"\x80")  # where a later PROTO opcode could be
 _PROTOCOL_SCAN = 16 * 1024**2  # protocol 0 and 1 pickles this big are walked to tell them apart
 __all__ = ["DEFAULT_LIMITS", "GlobalUse", "Limits", "PickleLoadError", "SafeLoad", "load_all", "load_safe"]
 
@@ -173,7 +174,8 @@ def _load_with(data: bytes | memoryview, start: int, joblib: bool, limits: Limit
         state = LoadState(careful, limits.max_globals, limits.max_array_bytes, len(data) - start,
                           budget=CopyBudget(limits.copy_budget + limits.copy_per_byte * (len(data) - start)),
                           encoding=encoding,
-                          start_protocol=data[start + 1] if data[start:start + 1] == b"\x80" else 0)
+                          start_protocol=data[start + 1] if data[start:start + 1] == b"\x80" else 0,
+                          later_proto=later_proto)
         try:
             if bomb and not slow:
                 with STACK_LOCK, address_space_cap(limits.memo_budget + 64 * (len(data) - start)):
@@ -184,6 +186,14 @@ def _load_with(data: bytes | memoryview, start: int, joblib: bool, limits: Limit
             exc.load_state, exc.load_offset = state, stream.tell()  # type: ignore[attr-defined]
             raise
         return value, state, stream.tell()
+
+    found: list[bool] = []
+
+    def later_proto() -> bool:
+        if not found:
+            head = 2 if data[start:start + 1] == b"\x80" else 0
+            found.append(_PROTO_BYTE.search(data, start + head) is not None)
+        return found[0]
 
     bomb = not joblib and memo_bomb(data, start)
     slow = (joblib or bool(copyreg._extension_registry) or bool(copyreg._extension_cache)  # type: ignore[attr-defined]

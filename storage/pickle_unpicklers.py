@@ -13,6 +13,7 @@ import math
 import pickle
 import struct
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
@@ -25,15 +26,7 @@ from .pickle_allow import (
     needs_build_check,
     resolve,
 )
-from .pickle_danger import (
-    ATTRIBUTE_VERDICT,
-    IDIOMS,
-    classify,
-    depends_on_protocol,
-    idiom_verdict,
-    verdict_of,
-    worse,
-)
+from .pickle_danger import ATTRIBUTE_VERDICT, IDIOMS, depends_on_protocol, idiom_verdict, verdict_of, worse
 from .pickle_nodes import CallNode, ExtensionNode, GlobalNode, PersistentNode
 from .pickle_numpy import rebuild_array, rebuild_dtype
 
@@ -50,7 +43,8 @@ class LoadState:
     max_array_bytes: int
     remaining: int | None = None  # bytes left in the stream, when known
     budget: CopyBudget = field(default_factory=lambda: CopyBudget(64 * 1024**2))
-    start_protocol: int = 0  # what the C unpickler is taken to run under (it hides its own)
+    start_protocol: int = 0  # what the C unpickler is taken to run under (it hides its own)...
+    later_proto: Callable[[], bool] = lambda: True  # ...unless a 0x80 byte (maybe a PROTO) follows
     uses: dict[tuple[str, str], int] = field(default_factory=dict)
     verdicts: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)  # worst, per name
     resolved: dict[tuple[str, str, int], Any] = field(default_factory=dict)
@@ -153,10 +147,16 @@ class FastUnpickler(_Common, pickle.Unpickler):
             raise NeedsPython(f"{module}.{name}")
         resolved, verdict = verdict_of(module, name, self.state.start_protocol)
         if resolved.key in IDIOMS or needs_build_check(resolved.key) or (
-                depends_on_protocol(module, name) and verdict[0] != "dangerous"
-                and classify(module, name)[0] == "dangerous"):
+                depends_on_protocol(module, name) and self._ambiguous(module, name, verdict)):
             raise NeedsPython(f"{module}.{name}")
         return super().find_class(module, name)
+
+    def _ambiguous(self, module: str, name: str, verdict: tuple[str, str]) -> bool:
+        """True when another protocol would judge the name otherwise and the stream may switch to
+        it: only a later PROTO opcode can, and it is a 0x80 byte (searched once, lazily)."""
+        if all(verdict_of(module, name, other)[1] == verdict for other in (2, 3, 4)):
+            return False
+        return self.state.later_proto()
 
 
 class SlowUnpickler(_Common, pickle._Unpickler):  # type: ignore[name-defined]

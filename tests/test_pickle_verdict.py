@@ -580,3 +580,53 @@ def test_no_import_while_loading_benign_values(tmp_path: Path) -> None:
         load_safe(data)
         scan_bytes(data)
     assert os.listdir(tmp_path) == ["canary.txt"]
+
+
+# -- the two paths agree: random streams of globals, calls, idioms and PROTO switches ----------
+
+_POOL = [("builtins", "getattr"), ("__builtin__", "getattr"), ("zoneinfo", "ZoneInfo"), ("pathlib", "Path"),
+         ("copy_reg", "_reconstructor"), ("cStringIO", "StringIO"), ("gettext", "os.system"),
+         ("copyreg", "_reconstructor.__builtins__.get"), ("colors", "Color"), ("datetime", "datetime"),
+         ("collections", "OrderedDict"), ("inspect", "getattr_static"), ("__builtin__", "set"),
+         ("numpy", "testing.runstring"), ("builtins", "object.__subclasses__")]
+_statement = st.one_of(
+    st.tuples(st.just("value"), st.sampled_from(_POOL)),
+    st.tuples(st.just("getattr"), st.sampled_from(_POOL), st.sampled_from(_POOL),
+              st.sampled_from(["_unpickle", "RED", "write_text", "__class__"]), st.booleans()),
+    st.tuples(st.just("proto"), st.integers(0, 5)),
+)
+
+
+def _assemble(start: int, statements: list) -> bytes:
+    """One list of values, each a global, ``func(target, 'name')`` (maybe called), with PROTO
+    opcodes switching the protocol in force between them."""
+    a = Asm(start)
+    out = [a.head(), b"](" if start >= 1 else b"(l("]
+    for statement in statements:
+        if statement[0] == "proto":
+            out.append(b"\x80" + bytes([statement[1]]))
+            a = Asm(max(statement[1], 1))  # literals stay valid: only GLOBAL/STACK_GLOBAL depend on it
+            a.protocol = statement[1] if statement[1] >= 1 else 1
+        elif statement[0] == "value":
+            out.append(a.glob(*statement[1]))
+        else:
+            _kind, func, target, name, called = statement
+            fetched = a.call(a.glob(*func), a.glob(*target), a.text(name))
+            out.append(a.call(fetched, a.text("x")) if called else fetched)
+    out.append(b"e.")
+    return b"".join(out)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(start=st.integers(1, 5), statements=st.lists(_statement, max_size=6))
+def test_the_scanner_and_the_safe_loader_judge_every_name_alike(start: int, statements: list) -> None:
+    data = _assemble(start, statements)
+    scan = scan_bytes(data)
+    assert scan.error is None, scan.error
+    scanned = {(g.module, g.name): g.severity for g in scan.globals.values()}
+    try:
+        loaded = load_safe(data)
+    except Exception as exc:  # a refused load must still carry the verdict
+        assert getattr(exc, "dangerous", False) == scan.dangerous or not getattr(exc, "globals", None)
+        return
+    assert {(g.module, g.name): g.severity for g in loaded.globals} == scanned
