@@ -48,7 +48,7 @@ from .pickle_unpicklers import (
 )
 
 _NON_SPACE = re.compile(rb"[^ \t\r\n]")
-_PROTO_BYTE = re.compile(rb"\x80")  # where a later PROTO opcode could be
+_PROTO_BYTE = re.compile(rb"\x80[\x00-\x05]")  # where a later PROTO opcode could be
 _PROTOCOL_SCAN = 16 * 1024**2  # protocol 0 and 1 pickles this big are walked to tell them apart
 __all__ = ["DEFAULT_LIMITS", "GlobalUse", "Limits", "PickleLoadError", "SafeLoad", "load_all", "load_safe"]
 
@@ -175,7 +175,7 @@ def _load_with(data: bytes | memoryview, start: int, joblib: bool, limits: Limit
                           budget=CopyBudget(limits.copy_budget + limits.copy_per_byte * (len(data) - start)),
                           encoding=encoding,
                           start_protocol=data[start + 1] if data[start:start + 1] == b"\x80" else 0,
-                          later_proto=later_proto)
+                          later_proto=lambda: first_candidate() < stream.tell())
         try:
             if bomb and not slow:
                 with STACK_LOCK, address_space_cap(limits.memo_budget + 64 * (len(data) - start)):
@@ -187,13 +187,14 @@ def _load_with(data: bytes | memoryview, start: int, joblib: bool, limits: Limit
             raise
         return value, state, stream.tell()
 
-    found: list[bool] = []
+    candidates: list[int] = []
 
-    def later_proto() -> bool:
-        if not found:
-            head = 2 if data[start:start + 1] == b"\x80" else 0
-            found.append(_PROTO_BYTE.search(data, start + head) is not None)
-        return found[0]
+    def first_candidate() -> int:
+        """Where the first byte pair that could be a later PROTO opcode is (searched once)."""
+        if not candidates:
+            found = _PROTO_BYTE.search(data, start + (2 if data[start:start + 1] == b"\x80" else 0))
+            candidates.append(found.start() if found is not None else len(data))
+        return candidates[0]
 
     bomb = not joblib and memo_bomb(data, start)
     slow = (joblib or bool(copyreg._extension_registry) or bool(copyreg._extension_cache)  # type: ignore[attr-defined]

@@ -44,7 +44,7 @@ class LoadState:
     remaining: int | None = None  # bytes left in the stream, when known
     budget: CopyBudget = field(default_factory=lambda: CopyBudget(64 * 1024**2))
     start_protocol: int = 0  # what the C unpickler is taken to run under (it hides its own)...
-    later_proto: Callable[[], bool] = lambda: True  # ...unless a 0x80 byte (maybe a PROTO) follows
+    later_proto: Callable[[], bool] = lambda: True  # ...unless a PROTO may precede the read position
     uses: dict[tuple[str, str], int] = field(default_factory=dict)
     verdicts: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)  # worst, per name
     resolved: dict[tuple[str, str, int], Any] = field(default_factory=dict)
@@ -152,8 +152,9 @@ class FastUnpickler(_Common, pickle.Unpickler):
         return super().find_class(module, name)
 
     def _ambiguous(self, module: str, name: str, verdict: tuple[str, str]) -> bool:
-        """True when another protocol would judge the name otherwise and the stream may switch to
-        it: only a later PROTO opcode can, and it is a 0x80 byte (searched once, lazily)."""
+        """True when another protocol would judge the name otherwise and the stream may already have
+        switched to it: only a PROTO opcode can, bytes 0x80 0x00-0x05, and globals are mostly named
+        early (memoized afterwards), before any such bytes."""
         if all(verdict_of(module, name, other)[1] == verdict for other in (2, 3, 4)):
             return False
         return self.state.later_proto()
