@@ -630,3 +630,21 @@ def test_the_scanner_and_the_safe_loader_judge_every_name_alike(start: int, stat
         assert getattr(exc, "dangerous", False) == scan.dangerous or not getattr(exc, "globals", None)
         return
     assert {(g.module, g.name): g.severity for g in loaded.globals} == scanned
+
+
+def test_the_benign_corpus_is_not_dangerous_for_us_nor_picklescan() -> None:
+    """tests/data/benign (pandas, NumPy, scikit-learn and joblib files of an older generation): no
+    DANGEROUS from either scanner; fickling is not asked (it calls any non-builtin global unsafe)."""
+    pytest.importorskip("picklescan")
+    import warnings
+
+    from picklescan.scanner import scan_file_path
+
+    folder = ROOT / "tests" / "data" / "benign"
+    files = [p for p in sorted(folder.iterdir()) if p.is_file() and p.suffix not in (".json", ".md")]
+    assert len(files) > 100
+    for path in files:
+        assert inspect_cli.exit_code(inspect_cli.inspect_path(path)) != 1, path.name
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            assert scan_file_path(str(path)).issues_count == 0, path.name
