@@ -406,6 +406,23 @@ def _generic(op: pickletools.OpcodeInfo) -> Callable[[Machine, Any, int], None]:
     return handler
 
 
+def _name_pair(encoding: str) -> Callable[[Any], str]:
+    """GLOBAL's and INST's two lines as the unpickler reads them: no escapes undone (pickletools'
+    reader would), UTF-8 for GLOBAL and ASCII for INST, "module name" joined by a space."""
+    def read(reader: Any) -> str:
+        lines = []
+        for _ in range(2):
+            line = reader.readline()
+            if not line.endswith(b"\n"):
+                raise ValueError("no newline found when trying to read the global's name")
+            lines.append(line[:-1].decode(encoding))
+        return " ".join(lines)
+    return read
+
+
+_NAME_READERS = {"GLOBAL": _name_pair("utf-8"), "INST": _name_pair("ascii")}
+
+
 def _table() -> dict[bytes, tuple]:
     table = {}
     for op in pickletools.opcodes:
@@ -415,7 +432,8 @@ def _table() -> dict[bytes, tuple]:
             handler = Machine._push_arg if literal else _generic(op)
         counted = _COUNTED.get(op.name)
         packed = (struct.Struct(counted[0]), counted[1]) if counted else None
-        table[op.code.encode("latin-1")] = (op, handler, packed, op.arg.reader if op.arg else None)
+        arg_reader = _NAME_READERS.get(op.name) or (op.arg.reader if op.arg else None)
+        table[op.code.encode("latin-1")] = (op, handler, packed, arg_reader)
     return table
 
 
