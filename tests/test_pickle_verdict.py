@@ -605,8 +605,7 @@ def _assemble(start: int, statements: list) -> bytes:
     for statement in statements:
         if statement[0] == "proto":
             out.append(b"\x80" + bytes([statement[1]]))
-            a = Asm(max(statement[1], 1))  # literals stay valid: only GLOBAL/STACK_GLOBAL depend on it
-            a.protocol = statement[1] if statement[1] >= 1 else 1
+            a = Asm(max(statement[1], 1))  # binary literals: only GLOBAL vs STACK_GLOBAL follows it
         elif statement[0] == "value":
             out.append(a.glob(*statement[1]))
         else:
