@@ -18,9 +18,8 @@ from .pickle_danger import ATTRIBUTE_VERDICT, IDIOMS, idiom_call, idiom_verdict,
 if TYPE_CHECKING:
     from .pickle_scan import Scanner
 
-MAX_OPS = 5_000_000
-MAX_READ = 64 * 1024 * 1024  # opcode bytes actually parsed; skipped payloads do not count
-MAX_STREAM = 1024 * 1024 * 1024  # absolute position, for decompressed streams
+MAX_READ = 64 * 1024 * 1024  # how far joblib array data of unknown size is searched for the next frame
+MAX_STREAM = 8 * 1024**3  # how far a decompressed stream is followed (joblib_io's bomb limit); reported
 INLINE = 4096  # longer strings and bytes are skipped and pushed as placeholders
 OPS = {op.code.encode("latin-1"): op for op in pickletools.opcodes}
 _COUNTED = {  # opcode name -> (length format, kind)
@@ -45,7 +44,7 @@ class ScanError(Exception):
 
 
 class Capped(Exception):
-    """A scan limit was reached."""
+    """The scan's one bound (how far a decompressed stream is followed) was reached."""
 
 
 @dataclass(eq=False)
@@ -112,12 +111,14 @@ class Machine:
         self.proto = 0  # as the unpickler: 0 until a PROTO opcode says otherwise
         self.idioms: list[tuple[Global, tuple[str, str]]] = []  # with their verdict when misused
 
+    # Stack underflow (and a missing MARK) raise IndexError, as in pickle itself: ``run`` turns it
+    # into the ScanError where pickle.load fails, so no opcode after it counts as run.
     def pop(self) -> Any:
-        return self.stack.pop() if self.stack else OPAQUE
+        return self.stack.pop()
 
     def pop_mark(self) -> list[Any]:
         items = self.stack
-        self.stack = self.meta.pop() if self.meta else []
+        self.stack = self.meta.pop()
         return items
 
     def _counted(self, op: pickletools.OpcodeInfo, counted: tuple[struct.Struct, str | None],
@@ -171,11 +172,11 @@ class Machine:
                 report.opcodes += 1
                 if op.proto > highest:
                     highest = op.proto
-                if report.opcodes > MAX_OPS or reader.parsed > MAX_READ or reader.pos >= MAX_STREAM:
-                    raise Capped(f"stopped after {report.opcodes - 1:,} opcodes "
-                                 f"({reader.parsed // 2**20} MB)")
                 if handler(self, arg, pos):
                     return
+        except IndexError:
+            raise ScanError(f"{op.name} at byte {pos} finds the stack empty or no MARK: pickle.load "
+                            "fails there", pos) from None
         finally:
             report.highest_opcode_protocol = max(report.highest_opcode_protocol, highest)
             self._settle_idioms()
@@ -222,9 +223,12 @@ class Machine:
 
     # -- handlers: one per opcode that matters; the rest follow pickletools' stack effects ------
     def _op_stop(self, _arg: Any, _pos: int) -> bool:
+        self.pop()
+        self.scan.stopped()
         return True
 
-    def _op_proto(self, arg: Any, _pos: int) -> None:
+    def _op_proto(self, arg: Any, pos: int) -> None:
+        self.scan.protos.add(pos)
         self.proto = arg
         if self.report.protocol is None:  # nested pickles (joblib object arrays) have their own
             self.report.protocol = arg
@@ -249,12 +253,12 @@ class Machine:
             self.stack.append(OPAQUE)
 
     def _op_put(self, arg: Any, _pos: int) -> None:
-        self.memo[int(arg)] = self.stack[-1] if self.stack else OPAQUE
+        self.memo[int(arg)] = self.stack[-1]
 
     _op_binput = _op_long_binput = _op_put
 
     def _op_memoize(self, _arg: Any, _pos: int) -> None:
-        self.memo[len(self.memo)] = self.stack[-1] if self.stack else OPAQUE
+        self.memo[len(self.memo)] = self.stack[-1]
 
     def _op_get(self, arg: Any, _pos: int) -> None:
         value = self.memo.get(int(arg), OPAQUE)
@@ -266,7 +270,7 @@ class Machine:
 
     def _op_dup(self, _arg: Any, _pos: int) -> None:
         """The same object once more (a generic callable counted as pushed again)."""
-        value = self.stack[-1] if self.stack else OPAQUE
+        value = self.stack[-1]
         if type(value) is Global and value.pushes:
             value.pushes += 1
         self.stack.append(value)
@@ -275,13 +279,13 @@ class Machine:
     # getattr result cannot be laundered into a placeholder and then called unseen.
     def _op_append(self, _arg: Any, _pos: int) -> None:
         self.pop()
-        if not self.stack:
-            self.stack.append(OPAQUE)
+        if not self.stack:  # no list to append to: pickle fails here
+            raise IndexError
 
     def _op_appends(self, _arg: Any, _pos: int) -> None:
         self.pop_mark()
         if not self.stack:
-            self.stack.append(OPAQUE)
+            raise IndexError
 
     _op_additems = _op_appends
 
@@ -311,7 +315,7 @@ class Machine:
         self.stack.append(Dict())
 
     def _set_items(self, items: list[Any]) -> None:
-        target = self.stack[-1] if self.stack else None
+        target = self.stack[-1]
         if isinstance(target, Dict) and target.items is not None:
             for key, value in zip(items[::2], items[1::2], strict=False):
                 if isinstance(key, str):
@@ -352,7 +356,7 @@ class Machine:
     def _op_build(self, _arg: Any, pos: int) -> None:
         self.report.calls["BUILD"] += 1
         state = self.pop()
-        target = self.stack[-1] if self.stack else None
+        target = self.stack[-1]
         if isinstance(target, Call):
             target.state = state
             func = target.func
@@ -383,8 +387,8 @@ class Machine:
     def _op_newfalse(self, _arg: Any, _pos: int) -> None:
         self.stack.append(False)
 
-    def _op_frame(self, _arg: Any, _pos: int) -> None:
-        pass
+    def _op_frame(self, arg: Any, pos: int) -> None:
+        self.scan.frame(int(arg), pos)
 
     def _push_arg(self, arg: Any, _pos: int) -> None:
         self.stack.append(arg if arg is None or isinstance(arg, str | int | float) else OPAQUE)

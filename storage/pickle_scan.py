@@ -1,9 +1,14 @@
 """List every global a pickle would import, by walking its opcodes; nothing is ever unpickled.
 
-``pickle_machine`` follows each pickle on a symbolic stack; this module feeds it a bounded
-reader, handles several pickles back to back, trailing data, and the raw array bytes joblib
-writes after each ``NumpyArrayWrapper``. Long payloads are skipped, not read, so a 1 GB array
-costs nothing.
+``pickle_machine`` follows each pickle on a symbolic stack; this module feeds it a reader and
+handles several pickles back to back, the streams hidden in data after a STOP (every PROTO
+opcode and protocol-0 GLOBAL in that data is tried as the start of a pickle, as a loader that
+seeks there would read it), and the raw array bytes joblib writes after each
+``NumpyArrayWrapper``, read from where joblib's ``read_array`` reads them: the file position
+after the current pickle frame, so opcodes left in the frame after the wrapper's BUILD are
+followed as the pickle they are. Long payloads are skipped, not read, so a 1 GB array costs
+nothing. The whole stream is followed, in time linear in its size; the one remaining bound (how
+far a decompressed stream is followed) is reported in ``ScanReport.incomplete``, never silent.
 """
 
 from __future__ import annotations
@@ -11,16 +16,23 @@ from __future__ import annotations
 import io
 import lzma
 import math
+import re
 import struct
+import tempfile
 import zipfile
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
+from .errors import KnownError
 from .pickle_danger import worse
 from .pickle_machine import CALLS, MAX_READ, MAX_STREAM, OPS, Capped, Dict, Machine, ScanError, itemsize
 
 _BLOCK = 64 * 1024
+# Where a pickle hidden in data after a STOP may start: PROTO 2-5, or a protocol 0/1 GLOBAL/INST.
+_CANDIDATE = re.compile(rb"\x80[\x02-\x05]|[ci][A-Za-z_][\w.]{0,200}\n[A-Za-z_][\w.]{0,200}\n")
+_SPOOL = 64 * 1024 * 1024  # a non-seekable stream's trailing data is kept in memory up to this
 _STREAM_ERRORS = (OSError, EOFError, ValueError, RuntimeError, lzma.LZMAError, zlib.error, zipfile.BadZipFile)
 
 
@@ -55,10 +67,16 @@ class ScanReport:
     persistent_ids: int = 0
     arrays: int = 0
     resynced: list[int] = field(default_factory=list)
+    hidden: list[int] = field(default_factory=list)  # offsets of pickles found in data after a STOP
     error: str | None = None
     error_offset: int | None = None
     trailing_offset: int | None = None
-    capped: str | None = None
+    incomplete: list[str] = field(default_factory=list)  # why parts of the data were not followed
+
+    @property
+    def capped(self) -> str | None:
+        """The reasons the scan did not cover everything, joined; None when it covered it all."""
+        return "; ".join(self.incomplete) or None
 
     def add_global(self, module: str, name: str, offset: int, verdict: tuple[str, str]) -> None:
         """Record a global as written; ``verdict`` is ``pickle_danger.judge`` of what it resolves to
@@ -81,24 +99,33 @@ class ScanReport:
 
 
 class _Reader:
-    """Buffered, bounded reads with an absolute position; the last bytes read can be pushed back.
+    """Buffered reads with an absolute position; the last bytes read can be pushed back.
 
     ``pos`` is the offset of the next byte; the raw stream is always ``len(buf) - off`` ahead.
+    ``frame_end`` is where the current pickle frame ends (None outside frames). An *overlay* is
+    the rest of a frame whose reading was interrupted by joblib array data read from after the
+    frame: it is read first (at its own offsets), then reading resumes after the array.
     """
 
     def __init__(self, raw: BinaryIO, base: int = 0, size: int | None = None) -> None:
-        self.raw, self.pos, self.size, self.parsed = raw, base, size, 0
-        self.limit = MAX_STREAM if size is None else min(size, MAX_STREAM)
+        self.raw, self.pos, self.size = raw, base, size
+        self.limit = MAX_STREAM if size is None else size
         self.buf, self.off = b"", 0
+        self.frame_end: int | None = None
+        self._resume: tuple[bytes, int, int, int | None] | None = None  # buf, off, pos, size
 
     def _raw_read(self, n: int) -> bytes:
         try:
             return self.raw.read(n) or b""
         except _STREAM_ERRORS as exc:  # damaged compressed data, bad zip CRC, ...
             raise ScanError(f"the data cannot be read at byte {self.pos}: {exc}", self.pos) from None
+        except KnownError as exc:  # the decompressing reader's own limit or damage report
+            raise ScanError(f"the data cannot be read at byte {self.pos}: {exc}", self.pos) from None
 
     def _fill(self, want: int) -> bool:
         """Buffer at least ``want`` unread bytes if the stream has them; False at its end."""
+        if self._resume is not None:
+            return False  # an overlay holds all it ever will
         parts, have = [self.buf[self.off:]], len(self.buf) - self.off
         grew = False
         while have < want:
@@ -111,40 +138,75 @@ class _Reader:
         self.buf, self.off = b"".join(parts), 0
         return grew
 
+    def _leave_overlay(self) -> None:
+        """At the end of an overlay, go back to the stream after the array."""
+        if self._resume is not None and self.off >= len(self.buf):
+            self.buf, self.off, self.pos, self.size = self._resume
+            self._resume = None
+            self.limit = MAX_STREAM if self.size is None else self.size
+
+    def drop_overlay(self) -> tuple[bytes, int]:
+        """End the overlay now; (its unread bytes, their offset). Reading goes on after the array."""
+        rest, at = self.buf[self.off:], self.pos
+        self.off = len(self.buf)
+        self._leave_overlay()
+        return rest, at
+
+    @property
+    def in_overlay(self) -> bool:
+        return self._resume is not None
+
+    def overlay(self, data: bytes, start: int) -> None:
+        """Read ``data`` (found at offset ``start``) next, then carry on from the current position."""
+        self._resume = (self.buf, self.off, self.pos, self.size)
+        self.buf, self.off, self.pos, self.size = data, 0, start, start + len(data)
+        self.limit = self.size
+        self.frame_end = None
+
     def read(self, n: int) -> bytes:
         off = self.off
         end = off + n
         if end <= len(self.buf) and self.pos + n <= self.limit:  # the common case: already buffered
             self.off = end
             self.pos += n
-            self.parsed += n
             return self.buf[off:end]
+        self._leave_overlay()
+        if self.pos + n > MAX_STREAM and self.size is None:
+            raise Capped(f"only the first {MAX_STREAM // 2**30} GB of the decompressed stream were followed")
         if self.size is not None:
             n = min(n, self.size - self.pos)
-        n = max(0, min(n, MAX_STREAM - self.pos))
+        n = max(0, n)
         if len(self.buf) - self.off < n:
             self._fill(n)
         data = self.buf[self.off:self.off + n]
         self.off += len(data)
         self.pos += len(data)
-        self.parsed += len(data)
         return data
 
     def readline(self) -> bytes:
+        self._leave_overlay()
+        searched = self.off
         while True:
-            end = self.buf.find(b"\n", self.off)
+            end = self.buf.find(b"\n", searched)
             if end >= 0:
                 return self.read(end + 1 - self.off)
-            if len(self.buf) - self.off > MAX_READ or not self._fill(len(self.buf) - self.off + _BLOCK):
+            searched = len(self.buf)
+            have = len(self.buf) - self.off
+            start = self.off
+            if not self._fill(max(2 * have, have + _BLOCK)):  # geometric growth: linear overall
                 return self.read(len(self.buf) - self.off)
+            searched -= start  # _fill moved the unread bytes to the front
 
     def skip(self, n: int) -> bool:
         """Move ``n`` bytes forward without keeping them; False when the data ends first."""
+        self._leave_overlay()
         if self.size is not None and self.pos + n > self.size:
             return False
+        if self.size is None and self.pos + n > MAX_STREAM:
+            raise Capped(f"only the first {MAX_STREAM // 2**30} GB of the decompressed stream were followed")
         taken = min(n, len(self.buf) - self.off)
         self.off, self.pos, n = self.off + taken, self.pos + taken, n - taken
-        if n and self.size is not None and getattr(self.raw, "seekable", lambda: False)():
+        if n and self.size is not None and _seekable(self.raw):
             self.raw.seek(n, io.SEEK_CUR)
             self.pos += n
             return True
@@ -162,30 +224,84 @@ class _Reader:
             raise ValueError("can only push back bytes that were just read")
         self.off -= len(data)
         self.pos -= len(data)
-        self.parsed -= len(data)
 
     def tell(self) -> int:
         return self.pos
 
 
-class Scanner:
-    """Scan one stream that may hold several pickles back to back (and joblib array data)."""
+def _seekable(raw: BinaryIO) -> bool:
+    try:
+        return bool(raw.seekable())
+    except (AttributeError, OSError, ValueError):
+        return False
 
-    def __init__(self, raw: BinaryIO, base: int = 0, size: int | None = None, joblib: bool = False) -> None:
+
+class Scanner:
+    """Scan one stream that may hold several pickles back to back (and joblib array data).
+
+    ``reopen`` gives the stream again from its start, for streams that cannot seek (decompressed
+    data): the data after the last pickle is then read once more to look for hidden pickles.
+    """
+
+    def __init__(self, raw: BinaryIO, base: int = 0, size: int | None = None, joblib: bool = False,
+                 reopen: Callable[[], BinaryIO] | None = None) -> None:
+        self.raw, self.base, self.size, self.reopen = raw, base, size, reopen
+        self.raw_start = raw.tell() if _seekable(raw) else None
         self.reader = _Reader(raw, base, size)
         self.report = ScanReport()
         self.joblib = joblib
+        self.protos: set[int] = set()  # where PROTO opcodes were followed (no need to start there again)
         self._unsized_array: int | None = None
 
     def after_wrapper(self, state: Any, pos: int) -> None:
-        """joblib wrote the array right after this BUILD: skip its bytes or scan its inner pickle."""
+        """joblib reads the array right after this BUILD: skip its bytes or scan its inner pickle.
+
+        As in joblib's ``NumpyArrayWrapper.read_array``, the bytes come from the file handle, which
+        is past the whole current frame: what is left of the frame is read after the array.
+        """
         self.report.arrays += 1
+        reader = self.reader
+        rest, rest_at = b"", reader.pos
+        if reader.in_overlay:  # the overlay is what is left of the current frame
+            rest, rest_at = reader.drop_overlay()
+        elif reader.frame_end is not None and reader.pos < reader.frame_end:
+            rest = reader.read(reader.frame_end - reader.pos)
+            if len(rest) < reader.frame_end - rest_at:
+                raise ScanError(f"the pickle frame around byte {pos} is cut short", pos)
+        reader.frame_end = None
+        self._read_array(state, pos)
+        reader.frame_end = None
+        if rest:
+            reader.overlay(rest, rest_at)
+
+    def frame(self, length: int, pos: int) -> None:
+        """A FRAME opcode: as pickle's unframer, refused inside a frame that still has bytes."""
+        reader = self.reader
+        if reader.in_overlay:
+            rest, _at = reader.drop_overlay()
+            if rest:
+                raise ScanError(f"FRAME at byte {pos} begins before the end of the current frame", pos)
+        elif reader.frame_end is not None and pos < reader.frame_end:
+            raise ScanError(f"FRAME at byte {pos} begins before the end of the current frame", pos)
+        reader.frame_end = reader.pos + length
+
+    def stopped(self) -> None:
+        """A STOP: the rest of its frame is never read by the loader; the next pickle starts after it."""
+        reader = self.reader
+        if reader.in_overlay:
+            reader.drop_overlay()
+        elif reader.frame_end is not None and reader.pos < reader.frame_end:
+            left = reader.frame_end - reader.pos  # pickle reads a whole frame at once, short or not
+            reader.skip(left if reader.size is None else min(left, reader.size - reader.pos))
+        reader.frame_end = None
+
+    def _read_array(self, state: Any, pos: int) -> None:
         items = state.items if isinstance(state, Dict) else None
         if not items:
             self._unsized_array = pos
             return
         size = itemsize(items.get("dtype"))
-        if size is None:  # object array: a complete nested pickle follows
+        if size is None:  # object array: a complete nested pickle follows, with its own frames
             Machine(self).run()
             return
         shape = items.get("shape")
@@ -200,7 +316,7 @@ class Scanner:
             raise ScanError(f"the array data after byte {pos} is cut short", pos)
 
     def _resync(self) -> bool:
-        """After an array of unknown size, find the FRAME where the pickle resumes."""
+        """After an array of unknown size, find the FRAME where the pickle resumes (a guess)."""
         if self._unsized_array is None:
             return False
         self._unsized_array = None
@@ -213,50 +329,141 @@ class Scanner:
                 if 0 < length < len(window) and window[at + 9:at + 10] in OPS:
                     self.reader.unread(window[at:])
                     self.report.resynced.append(start + at)
+                    self.report.incomplete.append(
+                        f"the size of the joblib array before byte {start} could not be read, so its "
+                        f"{at:,} bytes were skipped unchecked")
                     return True
             at += 1
         self.reader.unread(window)
         return False
 
+    def _one(self) -> None:
+        """Follow one pickle from the reader's position (resyncing past unsized joblib arrays)."""
+        machine = Machine(self)
+        self.reader.frame_end = None
+        while True:
+            try:
+                machine.run()
+                return
+            except ScanError:
+                if not (self.joblib and self._resync()):
+                    raise
+
+    def _next_content(self) -> bool:
+        """Skip blanks after a STOP; True when more bytes follow."""
+        reader = self.reader
+        rest = reader.read(64)
+        stripped = rest.lstrip(b" \t\r\n")
+        while rest and not stripped:
+            rest = reader.read(4096)
+            stripped = rest.lstrip(b" \t\r\n")
+        if not stripped:
+            return False
+        reader.unread(stripped)
+        return True
+
     def run(self) -> ScanReport:
         """Scan every pickle in the stream; errors and limits end up in the report."""
         report, reader = self.report, self.reader
-        while True:
-            start = reader.tell()
-            if report.pickles:
-                rest = reader.read(64)
-                stripped = rest.lstrip(b" \t\r\n")
-                while rest and not stripped:
-                    rest = reader.read(4096)
-                    stripped = rest.lstrip(b" \t\r\n")
-                if not stripped:
+        try:
+            while True:
+                if report.pickles and not self._next_content():
                     return report
-                reader.unread(stripped)
                 start = reader.tell()
-            machine = Machine(self)
-            try:
-                while True:
-                    try:
-                        machine.run()
-                        break
-                    except ScanError:
-                        if not (self.joblib and self._resync()):
-                            raise
-            except ScanError as exc:
-                if report.pickles:
-                    report.trailing_offset = start
-                else:
-                    report.error, report.error_offset = str(exc), exc.offset
-                return report
-            except Capped as exc:
-                report.capped = str(exc)
-                return report
-            report.pickles += 1
+                try:
+                    self._one()
+                except ScanError as exc:
+                    if report.pickles:
+                        report.trailing_offset = start
+                        self._hidden(start)
+                    else:
+                        report.error, report.error_offset = str(exc), exc.offset
+                    return report
+                report.pickles += 1
+        except Capped as exc:
+            report.incomplete.append(str(exc))
+            return report
+
+    # -- pickles hidden in the data after a STOP ------------------------------------------------
+    def _trailing_view(self, start: int) -> tuple[BinaryIO, int, int | None] | None:
+        """A seekable view of the data from ``start``: (handle, offset of its byte 0, size)."""
+        if self.raw_start is not None:
+            return self.raw, self.base - self.raw_start, self.size
+        if self.reopen is None:
+            return None
+        spool = tempfile.SpooledTemporaryFile(_SPOOL)  # noqa: SIM115  (_hidden closes it)
+        with self.reopen() as again:
+            skipper = _Reader(again, self.base, None)
+            if not skipper.skip(start - self.base):
+                return None
+            while chunk := skipper.read(1 << 20):
+                spool.write(chunk)
+        end = spool.tell()
+        spool.seek(0)
+        return spool, start, start + end
+
+    def _hidden(self, start: int) -> None:
+        """Try every place after ``start`` where a pickle may begin; scan each one that parses."""
+        try:
+            view = self._trailing_view(start)
+        except (ScanError, *_STREAM_ERRORS, KnownError):
+            view = None
+        if view is None:
+            self.report.incomplete.append(f"the data after byte {start} was not searched for more pickles")
+            return
+        handle, shift, size = view
+        try:
+            self._search(handle, shift, size, start + 1)
+        finally:
+            if handle is not self.raw:
+                handle.close()
+
+    def _search(self, handle: BinaryIO, shift: int, size: int | None, at: int) -> None:
+        keep = 512  # a candidate cut by a block boundary is found in the next block
+        while size is None or at < size:
+            handle.seek(at - shift)
+            block = handle.read(1 << 20)
+            if not block:
+                return
+            next_at = at + max(1, len(block) - keep) if len(block) > keep else at + len(block)
+            for match in _CANDIDATE.finditer(block):
+                where = at + match.start()
+                if where >= next_at:
+                    break
+                if where in self.protos:
+                    continue
+                end = self._try_at(handle, shift, size, where)
+                if end is not None:  # a pickle: go on after it (stacked ones follow)
+                    next_at = end
+                    break
+            at = next_at
+
+    def _try_at(self, handle: BinaryIO, shift: int, size: int | None, where: int) -> int | None:
+        """Scan from ``where``; the offset after the last pickle found there, or None."""
+        handle.seek(where - shift)
+        saved = self.reader
+        self.reader = _Reader(handle, where, size)
+        end = None
+        try:
+            self._one()
+            self.report.hidden.append(where)
+            self.report.pickles += 1
+            end = self.reader.tell()
+            while self._next_content():
+                self._one()
+                self.report.pickles += 1
+                end = self.reader.tell()
+        except ScanError:
+            pass
+        finally:
+            self.reader = saved
+        return end
 
 
-def scan_stream(raw: BinaryIO, base: int = 0, size: int | None = None, joblib: bool = False) -> ScanReport:
+def scan_stream(raw: BinaryIO, base: int = 0, size: int | None = None, joblib: bool = False,
+                reopen: Callable[[], BinaryIO] | None = None) -> ScanReport:
     """Scan the pickles in ``raw`` from its current position (``base`` is that position's offset)."""
-    return Scanner(raw, base, size, joblib).run()
+    return Scanner(raw, base, size, joblib, reopen).run()
 
 
 def scan_bytes(data: bytes, joblib: bool = False) -> ScanReport:

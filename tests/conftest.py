@@ -13,7 +13,7 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 ROOT = Path(__file__).resolve().parents[1]
-CORPUS = ROOT.parent / "shared" / "corpus"
+CORPUS = Path(os.environ.get("DATASHELF_CORPUS") or ROOT.parent / "shared" / "corpus")  # a worktree elsewhere
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 

@@ -18,8 +18,7 @@ from hypothesis import strategies as st
 
 from storage import summaries, summaries_db
 from storage.inspect import REPORT_KEYS, exit_code, inspect_path, render_text, run
-
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+from tests.conftest import CORPUS
 
 
 class Evil:
