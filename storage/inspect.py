@@ -2,7 +2,9 @@
 
 ``inspect_path`` builds one report (the same the overview tab shows); ``run`` prints it as
 text or as one JSON object and returns the exit code: 0 readable and nothing dangerous,
-1 a dangerous finding, 2 unreadable or unparsable. Nothing in the file is ever executed.
+1 a dangerous finding, 2 unreadable or unparsable, or only partly checked. Every file is also
+read from byte 0 as ``pickle.load`` would (``summaries_objects.add_pickle_start``), whatever its
+format. Nothing in the file is ever executed.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import IO, Any
 from .errors import KnownError, UnreadableError
 from .sniff import sniff
 from .summaries import SUMMARIZERS, Collector, summarize_binary
+from .summaries_objects import add_pickle_start
 
 REPORT_KEYS = ("path", "format", "ok", "error", "summary", "findings")
 SEVERITIES = ("dangerous", "suspicious", "info")
@@ -39,12 +42,16 @@ def inspect_path(path: str | os.PathLike) -> dict[str, Any]:
     collector = Collector({"size": result.size, "detected_by": result.reason, "detail": dict(result.detail)})
     if result.path != name:
         collector.summary["shelf"] = result.path
-    try:
-        SUMMARIZERS.get(result.format, summarize_binary)(result, collector)
-    except KnownError as exc:
-        collector.error = collector.error or exc
-    except OSError as exc:  # the file vanished or became unreadable while we read it
-        collector.error = collector.error or UnreadableError(f"Cannot read {name}: {exc.strerror or exc}")
+    for step in (SUMMARIZERS.get(result.format, summarize_binary), add_pickle_start):
+        try:
+            step(result, collector)
+        except KnownError as exc:
+            collector.error = collector.error or exc
+        except OSError as exc:  # the file vanished or became unreadable while we read it
+            collector.error = collector.error or UnreadableError(f"Cannot read {name}: {exc.strerror or exc}")
+    if collector.incomplete and collector.error is None:
+        collector.error = KnownError("only part of the file was checked (" + "; ".join(collector.incomplete)
+                                     + "), so it cannot be called safe")
     report.update(ok=collector.error is None, error=collector.error.as_dict() if collector.error else None,
                   summary=collector.summary, findings=collector.findings)
     return report

@@ -310,10 +310,12 @@ class SlowUnpickler(_Common, pickle._Unpickler):  # type: ignore[name-defined]
     dispatch[pickle.BYTEARRAY8[0]] = load_bytearray8
 
     def _read(self, n: int, what: str) -> bytes:
+        """Array bytes from the file itself, as joblib's ``read_array`` reads them: past the
+        current pickle frame (opcodes left in the frame run after the array is read)."""
         remaining = self.state.remaining
         if n > self.state.max_array_bytes or (remaining is not None and n > remaining):
             raise LimitError(f"{what} claims {n:,} bytes, more than the file holds")
-        data = self.read(n)
+        data = self._file_read(n) if n else b""
         if len(data) < n:
             raise EOFError(f"{what} is cut short")
         return data
@@ -328,12 +330,8 @@ class SlowUnpickler(_Common, pickle._Unpickler):  # type: ignore[name-defined]
         dtype, shape, order = state.get("dtype"), state.get("shape"), state.get("order", "C")
         if not isinstance(dtype, np.dtype):
             raise pickle.UnpicklingError("a joblib array's dtype cannot be read safely")
-        if dtype.hasobject:  # joblib pickles object arrays: a complete nested pickle follows
+        if dtype.hasobject:  # a complete nested pickle read from the file, with its own frames
             inner = SlowUnpickler(self.raw, self.state, None, joblib=True)
-            inner._unframer = self._unframer
-            inner.read = self.read  # type: ignore[method-assign]
-            inner.readline = self.readline  # type: ignore[method-assign]
-            inner.readinto = self.readinto  # type: ignore[method-assign]
             return inner._load_nested()
         if (not isinstance(shape, tuple) or not all(type(n) is int and n >= 0 for n in shape)
                 or order not in ("C", "F")):
@@ -352,7 +350,11 @@ class SlowUnpickler(_Common, pickle._Unpickler):  # type: ignore[name-defined]
         return array
 
     def _load_nested(self) -> Any:
-        """Run one pickle on the reader of the enclosing load (the framer state is the caller's)."""
+        """Run one pickle from the file's position, as joblib's fresh inner ``Unpickler`` does."""
+        self._unframer = pickle._Unframer(self._file_read, self._file_readline)  # type: ignore[attr-defined]
+        self.read = self._unframer.read  # type: ignore[method-assign]
+        self.readinto = self._unframer.readinto  # type: ignore[method-assign]
+        self.readline = self._unframer.readline  # type: ignore[method-assign]
         self.metastack, self.stack = [], []
         self.append = self.stack.append
         self.proto = 0

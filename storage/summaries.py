@@ -35,6 +35,7 @@ class Collector:
     summary: dict[str, Any]
     findings: list[dict[str, Any]] = field(default_factory=list)
     error: KnownError | None = None
+    incomplete: list[str] = field(default_factory=list)  # parts not checked: never "nothing dangerous"
 
     def add(self, severity: str, message: str, global_name: str | None = None) -> None:
         finding: dict[str, Any] = {"severity": severity, "message": message}

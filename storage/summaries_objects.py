@@ -11,6 +11,7 @@ import lzma
 import os
 import struct
 import tokenize
+import warnings
 import zipfile
 import zlib
 from typing import IO, Any
@@ -76,14 +77,19 @@ def add_scan(c: Collector, report: ScanReport, where: str = "", fatal: bool = Tr
         c.add("info", f"{where}{report.persistent_ids} persistent IDs: the loading program resolves them "
               "(PyTorch storages, for example)")
     if report.pickles > 1:
-        c.add("info", f"{where}{report.pickles} pickles in one file, one after the other")
+        c.add("info", f"{where}{report.pickles} pickles in one file, one after the other (a pickle.load "
+              "loop, joblib and torch's legacy format read them all)")
     if report.trailing_offset is not None:
-        c.add("suspicious", f"{where}data after the last pickle, from byte {report.trailing_offset}: "
-              "pickle.load stops before it")
+        c.add("suspicious", f"{where}data after the last pickle, from byte {report.trailing_offset}, is "
+              "not a pickle itself; every place in it where a pickle may start was scanned")
+    for offset in report.hidden[:20]:
+        c.add("suspicious", f"{where}a pickle hidden at byte {offset}, after data that is not a pickle: "
+              "a loader that seeks there runs it (its globals are listed with the others)")
     if report.resynced:
         c.add("info", f"{where}resumed after joblib array data at byte {report.resynced[0]}")
-    if report.capped:
-        c.add("info", f"{where}the scan {report.capped}; globals after that point were not checked")
+    for why in report.incomplete:
+        c.incomplete.append(f"{where}{why}")
+        c.add("suspicious", f"{where}not fully checked: {why}; what is there could run code")
     if report.error is not None:
         error = ParseError(f"{where}not a valid pickle: {report.error}", Location(offset=report.error_offset))
         if fatal and c.error is None:
@@ -105,7 +111,7 @@ def summarize_pickle(result: SniffResult, c: Collector) -> None:
         c.summary["compression"] = compression
         stream, _ = open_joblib(result.path)  # bounded; UnsupportedError when lz4 is missing
         with stream:
-            report = scan_stream(stream, 0, None, joblib)
+            report = scan_stream(stream, 0, None, joblib, reopen=lambda: open_joblib(result.path)[0])
     else:
         report = scan_file(result.path, 0, joblib)
     if result.detail.get("wrapper"):
@@ -232,6 +238,9 @@ def summarize_npz(result: SniffResult, c: Collector) -> None:
     members: list[dict[str, Any]] = []
     with _open_zip(result.path) as archive:
         infos = archive.infolist()
+        if len(infos) > MAX_MEMBERS:
+            c.incomplete.append(f"only the first {MAX_MEMBERS} of {len(infos)} members were checked")
+            c.add("suspicious", f"not fully checked: only the first {MAX_MEMBERS} of {len(infos)} members")
         for info in infos[:MAX_MEMBERS]:
             entry: dict[str, Any] = {"name": info.filename, "size": info.file_size}
             try:
@@ -317,6 +326,9 @@ def _scan_zip(result: SniffResult, c: Collector) -> None:
         c.summary["member_count"] = len(infos)
         c.summary["members"] = [{"name": i.filename, "size": i.file_size, "encrypted": bool(i.flag_bits & 1)}
                                 for i in infos[:200]]
+        if len(infos) > MAX_MEMBERS:
+            c.incomplete.append(f"only the first {MAX_MEMBERS} of {len(infos)} members were checked")
+            c.add("suspicious", f"not fully checked: only the first {MAX_MEMBERS} of {len(infos)} members")
         for info in infos[:MAX_MEMBERS]:
             if info.filename.endswith("/"):  # is_dir(), which fails on an empty name
                 continue
@@ -325,6 +337,10 @@ def _scan_zip(result: SniffResult, c: Collector) -> None:
                 encrypted += bool(info.flag_bits & 1)
                 continue
             data = member_bytes(archive, handle, info, MAX_MEMBER_BYTES) or b""
+            if info.file_size > MAX_MEMBER_BYTES:
+                why = f"member {info.filename}: only its first {MAX_MEMBER_BYTES // 2**20} MB were checked"
+                c.incomplete.append(why)
+                c.add("suspicious", f"not fully checked: {why}")
             report = scan_bytes(data)
             scanned.append({"member": info.filename, **scan_summary(report)})
             main = result.format == "pickle" and (info.filename.rsplit("/", 1)[-1] == "data.pkl"
@@ -362,6 +378,54 @@ def _scan_7z(result: SniffResult, c: Collector) -> None:
             return
     c.add("info", "7z archive: no 7z reader here and no pickle at the start of its packed data; "
           "its members were not checked")
+
+
+# -- the pickle verdict of any file -------------------------------------------------------------
+
+# Names whose usual loader unpickles: pickle, pandas, joblib, torch, numpy (allow_pickle falls back
+# to pickle.load for content that is not .npy or zip), scikit-learn's .sav convention.
+PICKLE_NAMES = (".pkl", ".pickle", ".pck", ".p", ".joblib", ".jbl", ".pt", ".pth", ".ckpt", ".sav",
+                ".npy", ".npz")
+
+
+def pickle_named(path: str) -> bool:
+    """True when the file's name says a loader would unpickle it."""
+    return os.path.splitext(path)[1].lower() in PICKLE_NAMES
+
+
+def parses_as_pickle(report: ScanReport) -> bool:
+    """pickle.load from byte 0 reaches a STOP, or imports something before it fails."""
+    return bool(report.pickles or report.globals or report.computed_globals or report.extensions)
+
+
+def add_pickle_start(result: SniffResult, c: Collector) -> ScanReport | None:
+    """The full check (when a file is opened or inspected, never when a folder is listed).
+
+    ``pickle.load`` needs no magic bytes: whatever the format label says (text, JSON, HDF5 with a
+    user block, "compressed" bytes...), the file is read from byte 0 by the scanner, and when it
+    parses as a pickle its verdict joins the file's. Pickle and uncompressed joblib summaries have
+    scanned byte 0 already; shelves are several files whose values are scanned one by one.
+    """
+    fmt = result.format
+    if fmt == "shelve" or (fmt in ("pickle", "joblib") and not result.detail.get("compression")
+                           and result.detail.get("wrapper") != "pytorch-zip"):
+        return None
+    with warnings.catch_warnings():  # prose read as protocol-0 STRING opcodes: odd escapes
+        warnings.simplefilter("ignore", DeprecationWarning)
+        report = scan_file(result.path, 0)
+    if not parses_as_pickle(report):
+        if pickle_named(result.path) and fmt not in ("npy", "npz", "pickle", "joblib"):
+            at = report.error_offset if report.error_offset is not None else 0
+            c.add("info", f"named like a pickle ({os.path.splitext(result.path)[1]}), but pickle.load "
+                  f"stops at byte {at} without importing anything: {report.error}")
+        return None
+    c.summary["pickle_from_start"] = scan_summary(report)
+    risky = report.globals or report.computed_globals or report.extensions or any(report.calls.values())
+    c.add("suspicious" if risky else "info",
+          f"this {fmt} file also parses as a pickle from byte 0: pickle.load, and every loader that "
+          "falls back to it, would run it as one")
+    add_scan(c, report, "as a pickle from byte 0: ", fatal=False)
+    return report
 
 
 def scan_container(result: SniffResult, c: Collector, container: str) -> None:
