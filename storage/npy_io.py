@@ -8,6 +8,8 @@ decompressed size capped so a zip bomb fails with a message.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import math
 import os
 import struct
@@ -29,7 +31,8 @@ MAX_PICKLE_BYTES = 1 * 2**30  # an object array's pickle larger than this is not
 MAX_MEMBER_BYTES = 4 * 2**30  # a compressed .npz member decompressing to more is refused
 MAX_MEMBERS = 10_000
 HEADER_ERRORS = (ValueError, SyntaxError, TypeError, tokenize.TokenError, OSError, EOFError, zlib.error,
-                 struct.error, zipfile.BadZipFile, RuntimeError, NotImplementedError, KeyError)
+                 struct.error, zipfile.BadZipFile, RuntimeError, NotImplementedError, KeyError,
+                 RecursionError)
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,28 @@ class PickledArray:
         return loads(self.data)
 
 
+def _header_reader() -> Callable[..., Any]:
+    """NumPy's header parser for every format version, with its size limit lifted where it has one."""
+    impl = getattr(npformat, "_read_array_header", None)
+    if impl is None:
+        from numpy.lib import _format_impl  # NumPy 2 keeps it here
+
+        impl = _format_impl._read_array_header
+    if "max_header_size" in inspect.signature(impl).parameters:
+        return functools.partial(impl, max_header_size=2**64)
+    return impl  # NumPy < 1.24 had no limit to lift
+
+
+def _read_array_header(handle: IO[bytes], version: tuple[int, int]) -> tuple[Any, bool, Any]:
+    global _HEADER
+    if _HEADER is None:
+        _HEADER = _header_reader()
+    return _HEADER(handle, version)
+
+
+_HEADER: Callable[..., Any] | None = None
+
+
 def read_header(handle: IO[bytes], base: int = 0) -> ArrayInfo:
     """Parse a .npy header from ``handle`` (positioned at the magic); never reads the data."""
     version = npformat.read_magic(handle)
@@ -77,14 +102,9 @@ def read_header(handle: IO[bytes], base: int = 0) -> ArrayInfo:
         # advice to save it again is not for the person looking at it
         warnings.filterwarnings("ignore", "Reading `.npy` or `.npz` file required additional header parsing",
                                 UserWarning)
-        if version == (1, 0):
-            shape, fortran, dtype = npformat.read_array_header_1_0(handle)
-        elif version == (2, 0):
-            shape, fortran, dtype = npformat.read_array_header_2_0(handle)
-        elif hasattr(npformat, "_read_array_header"):
-            shape, fortran, dtype = npformat._read_array_header(handle, version)
-        else:
-            raise ValueError(f".npy format version {version[0]}.{version[1]} is not supported")
+        # numpy.load(allow_pickle=True), the load that unpickles, ignores the 10,000-byte header
+        # limit (format.read_array passes max_header_size=2**64): a header of any size is read here.
+        shape, fortran, dtype = _read_array_header(handle, version)
     if any(not isinstance(n, int) or n < 0 for n in shape):
         raise ValueError(f"the shape {shape!r} is not a tuple of sizes")
     return ArrayInfo(tuple(version), tuple(shape), dtype, bool(fortran), base + handle.tell())
