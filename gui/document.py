@@ -26,6 +26,7 @@ class Document(QWidget):
     viewStateChanged = Signal()  # splitters, columns or selection moved: the session saves
     loaded = Signal()  # the content arrived and the saved view state was applied
     disk = None  # a gui.disk_watch.DiskGuard when the document watches its file for changes
+    verdict_bar = None  # a gui.objects_safety.SafetyBar when the file also reads as a pickle
 
     def __init__(self, path: str | None, fmt: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -128,6 +129,36 @@ class Document(QWidget):
         self._generation += 1
         if self._worker is not None:
             self._worker.cancel()
+
+    # -- the pickle verdict of a file shown in a tab other than Objects ----------------------
+    def check_pickle_verdict(self) -> None:
+        """Read the file from byte 0 as ``pickle.load`` would (on a worker); when that gets
+        anywhere, or the name says pickle, a verdict bar appears above the document."""
+        if not self.path:
+            return
+        from storage.objects_file import pickle_start_verdict
+
+        run_in_worker(pickle_start_verdict, self.path, on_result=self._on_pickle_verdict,
+                      on_error=self._on_pickle_verdict_failed)
+
+    @Slot(object)
+    def _on_pickle_verdict(self, verdict: Any) -> None:
+        if verdict is None:
+            return
+        from .objects_safety import SafetyBar
+
+        if self.verdict_bar is None:
+            self.verdict_bar = SafetyBar(self)
+            self.verdict_bar.trust_button.hide()  # no loader to trust here: it is not an Objects file
+            layout = self.layout()
+            if hasattr(layout, "insertWidget"):
+                layout.insertWidget(0, self.verdict_bar)
+        self.verdict_bar.show_report(verdict, prefix=f"This {verdict.kind} file is also a pickle to "
+                                     "pickle.load, which needs no magic bytes. ")
+
+    @Slot(object)
+    def _on_pickle_verdict_failed(self, _exc: BaseException) -> None:
+        """The file could not be read again (gone, locked): the document says so itself."""
 
     def close_document(self) -> None:
         """Stop background work before the widget goes away."""

@@ -103,6 +103,8 @@ class OpenDocumentsMixin:
             return existing
         page = self.page_for_format(result.format)
         document = page.create_document(target, result.format)
+        if "pickle" not in page.formats:  # the Objects tab judges its files itself
+            document.check_pickle_verdict()
         if state:
             document.apply_view_state(state)
         self.adopt_document(page, document)

@@ -151,6 +151,11 @@ class ObjectsDocument(TrustMixin, Document):
             self._show_shelf(result)
         elif result.doc is not None:
             self.view.set_doc(result.doc)
+        else:  # the values cannot be shown; the verdict above still says what loading would do
+            placeholder = ObjectDoc(f"<the values cannot be shown: {result.load_error}>", None,
+                                    label=self.title())
+            placeholder.read_only = True
+            self.view.set_doc(placeholder)
         self.stack.setCurrentIndex(2)
         self._restore_pending_view_state()
         if not self.is_loaded:
@@ -179,6 +184,8 @@ class ObjectsDocument(TrustMixin, Document):
             parts.append(f"{len(result.tail):,} bytes after the last pickle (kept on save)")
         if result.note:
             parts.append(result.note)
+        if result.load_error:
+            parts.append("values not shown: " + html.escape(result.load_error))
         if self.trusted:
             parts.append("<b>trusted load: the real objects, as their repr; read-only</b>")
         elif result.doc is not None and result.doc.read_only:

@@ -45,6 +45,9 @@ class SafetyBar(QFrame):
         self.trust_button = QPushButton("Trust and load…", self)
         self.trust_button.setToolTip("Load the file with Python's own unpickler in a separate process "
                                      "(this runs the file's code)")
+        # Never the button Enter presses: running a file's code takes a deliberate click.
+        self.trust_button.setAutoDefault(False)
+        self.trust_button.setDefault(False)
         self.trust_button.clicked.connect(self.trustRequested)
         self.table = QTableWidget(0, 4, self)
         self.table.setHorizontalHeaderLabels(["Severity", "What", "Why", "Where"])
@@ -66,7 +69,8 @@ class SafetyBar(QFrame):
         box.addWidget(self.table)
         self.level = "info"
 
-    def show_report(self, result: ObjectsFile) -> None:
+    def show_report(self, result: ObjectsFile, prefix: str = "") -> None:
+        """The verdict of the safe read (also when its values could not be shown)."""
         self.level = result.worst
         background, colour, title = _STYLE.get(self.level, _STYLE["suspicious"])
         self.setStyleSheet(f"#safetyBar {{ background: {background}; }} "
@@ -87,8 +91,25 @@ class SafetyBar(QFrame):
                 (f.message for f in result.findings if f.severity == self.level), ""))
         else:
             text = "<b>Safe:</b> only plain values and known types. Nothing was run to show it."
+        if prefix:
+            text = html.escape(prefix) + text
+        if result.load_error:
+            text += (" <i>The values cannot be shown</i> (" + html.escape(result.load_error) + "); the "
+                     "verdict comes from reading every opcode of the file.")
         self.summary.setText(text)
         self._fill(result)
+
+    def show_trusted(self, result: ObjectsFile) -> None:
+        """After Trust and load: the file's code ran (in a separate process); say so, in red."""
+        self.level = "trusted"
+        background, colour, _title = _STYLE["dangerous"]
+        self.setStyleSheet(f"#safetyBar {{ background: {background}; }} "
+                           f"#safetyBar QLabel {{ color: {colour}; }}")
+        names = ", ".join(html.escape(g.qualname) for g in result.dangerous[:6])
+        ran = f" It called {names}." if names else ""
+        self.summary.setText("<b>Trusted load:</b> the file was loaded by Python's own unpickler in a "
+                             f"separate process, running its code.{ran} What you see is what it built, "
+                             "read-only.")
 
     def _fill(self, result: ObjectsFile) -> None:
         rows = [(g.severity, f"{g.qualname}" + (f" ×{g.count}" if g.count > 1 else ""), g.why, "")

@@ -21,6 +21,8 @@ from storage.object_doc import ObjectDoc
 class TrustMixin:
     """Trust and load, and back to the safe view."""
 
+    trust_box: QMessageBox | None = None  # the confirmation while it is open
+
     @Slot()
     def trust_and_load(self) -> None:
         result = self.result
@@ -37,8 +39,13 @@ class TrustMixin:
                           "Datashelf will load it in a separate process and show what it builds. "
                           "Only do this for a file you trust.", parent=self)
         load = box.addButton("Trust and load", QMessageBox.ButtonRole.AcceptRole)
-        box.addButton(QMessageBox.StandardButton.Cancel)
+        load.setAutoDefault(False)
+        cancel = box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(cancel)  # Enter cancels: running the file's code takes a click
+        box.setEscapeButton(cancel)
+        self.trust_box = box  # for tests: the dialog while it is open
         box.exec()
+        self.trust_box = None
         if box.clickedButton() is not load:
             return
         self.load_trusted()
@@ -64,6 +71,8 @@ class TrustMixin:
         doc.read_only = True
         self.view.show_model(self.view.new_model(doc))
         self.safety.trust_button.setText("Back to the safe view")
+        if self.result is not None:
+            self.safety.show_trusted(self.result)
         self._show_facts()
         self.stack.setCurrentIndex(2)
 

@@ -17,6 +17,7 @@ from .errors import KnownError, UnreadableError, UnsupportedError
 from .gc_pause import gc_paused
 from .object_doc import ObjectDoc
 from .pickle_safe import GlobalUse, PickleLoadError, SafeLoad, load_all, load_safe
+from .pickle_scan import ScanReport, scan_bytes
 
 MAX_SHELF_SCAN = 256 * 1024 * 1024  # bytes of shelf values scanned for the report at open
 SEVERITY_ORDER = {"dangerous": 0, "suspicious": 1, "info": 2}
@@ -48,6 +49,7 @@ class ObjectsFile:
     # How Save writes it back so that the libraries that wrote it still load it (pickle_write)
     writer: dict[str, Any] = field(default_factory=dict)
     companion_files: list[str] = field(default_factory=list)  # joblib < 0.10 array files beside it
+    load_error: str = ""  # why the values cannot be shown (the verdict above still stands)
 
     @property
     def dangerous(self) -> list[GlobalUse]:
@@ -57,6 +59,22 @@ class ObjectsFile:
     def worst(self) -> str:
         levels = [g.severity for g in self.globals.values()] + [f.severity for f in self.findings]
         return min(levels, key=lambda s: SEVERITY_ORDER.get(s, 3), default="info")
+
+    def add_scan(self, report: ScanReport, where: str = "") -> None:
+        """What the opcode scanner found (``pickle_scan``), merged with what the loads found."""
+        for ref in report.globals.values():
+            known = self.globals.get((ref.module, ref.name))
+            if known is None:
+                self.globals[(ref.module, ref.name)] = GlobalUse(ref.module, ref.name, ref.count,
+                                                                  ref.severity, ref.why)
+        for offset in report.computed_globals:
+            self.findings.append(Finding("dangerous", f"STACK_GLOBAL at byte {offset} imports a name "
+                                         "computed while loading (a way to hide what it imports)", where))
+        for offset in report.hidden:
+            self.findings.append(Finding("suspicious", f"a pickle hidden at byte {offset}, after data that "
+                                         "is not a pickle: a loader that seeks there runs it", where))
+        for why in report.incomplete:
+            self.findings.append(Finding("suspicious", f"not fully checked: {why}", where))
 
     def add(self, load: SafeLoad, where: str = "") -> None:
         for use in load.globals:
@@ -108,6 +126,8 @@ def _load_stream(result: ObjectsFile, data: bytes, joblib: bool) -> None:
         result.tail = data[end:]
         if error is None:
             result.findings.append(Finding("suspicious", f"{len(data) - end:,} bytes follow the last pickle"))
+        # Pickles after data that is not one: the scanner tries every place one may start.
+        result.add_scan(scan_bytes(data, joblib, end, after_stop=True), f"after byte {end}")
     root = [load.value for load in loads] if len(loads) > 1 else loads[0].value
     result.doc = ObjectDoc(root, result.protocol, stacked=len(loads) > 1, label=os.path.basename(result.path))
 
@@ -135,7 +155,64 @@ def _note_encoding(result: ObjectsFile, loads: list[SafeLoad]) -> None:
 
 
 def open_objects(path: str, kind: str, cancel: Callable[[], bool] | None = None) -> ObjectsFile:
-    """Read ``path`` as ``kind`` safely (raises KnownError with a clear message)."""
+    """Read ``path`` as ``kind`` safely.
+
+    When the values cannot be shown (a damaged or hostile pickle the safe loader refuses), the
+    result still carries the verdict, from the same scan ``inspect`` runs, with ``doc`` None and
+    ``load_error`` saying why: the window shows what loading the file would do in every case.
+    Raises KnownError only when not even that can be read.
+    """
+    try:
+        return _open_objects(path, kind, cancel)
+    except UnsupportedError:
+        raise
+    except KnownError as exc:
+        return verdict_only(path, kind, str(exc))
+
+
+def verdict_only(path: str, kind: str, why: str) -> ObjectsFile:
+    """No values, only the verdict of ``inspect`` (scan of every stream, byte 0 as pickle.load)."""
+    from .inspect import inspect_path
+
+    result = ObjectsFile(os.path.abspath(path), kind, load_error=why)
+    report = inspect_path(path)
+    for finding in report["findings"]:
+        result.findings.append(Finding(finding["severity"], finding["message"], finding.get("global", "")))
+    protocol = report["summary"].get("protocol")
+    result.protocol = protocol if isinstance(protocol, int) else None
+    result.findings.append(Finding("suspicious", f"the values cannot be shown: {why}"))
+    if report["error"] and report["error"]["message"] not in why:
+        result.findings.append(Finding("suspicious", report["error"]["message"]))
+    return result
+
+
+def pickle_start_verdict(path: str) -> ObjectsFile | None:
+    """The pickle verdict of a file opened in another tab (text, JSON, HDF5, SQLite, binary):
+    what ``pickle.load`` would do reading it from byte 0, or None when it would not get far
+    enough to import anything and the name does not say pickle. The full check: run it when a
+    file is opened, never while listing a folder."""
+    from .sniff import sniff
+    from .summaries import Collector
+    from .summaries_objects import add_pickle_start
+
+    found = sniff(path)
+    collector = Collector({})
+    report = add_pickle_start(found, collector)
+    if not collector.findings:
+        return None
+    verdict = ObjectsFile(os.path.abspath(path), found.format)
+    if report is not None:
+        verdict.protocol = report.protocol
+        for ref in report.globals.values():  # the bar names them; the rest are its findings
+            verdict.globals[(ref.module, ref.name)] = GlobalUse(ref.module, ref.name, ref.count, ref.severity,
+                                                                ref.why)
+    for finding in collector.findings:
+        if not finding.get("global"):
+            verdict.findings.append(Finding(finding["severity"], finding["message"], "from byte 0"))
+    return verdict
+
+
+def _open_objects(path: str, kind: str, cancel: Callable[[], bool] | None) -> ObjectsFile:
     result = ObjectsFile(os.path.abspath(path), kind)
     if kind == "pickle":
         data = _read_limited(path)
@@ -155,6 +232,15 @@ def open_objects(path: str, kind: str, cancel: Callable[[], bool] | None = None)
         with stream:
             data = stream.read()
         _load_stream(result, data, joblib=True)
+        if result.compression:  # pickle.load reads the compressed bytes themselves from byte 0
+            from .pickle_scan import scan_file
+            from .summaries_objects import parses_as_pickle
+
+            raw = scan_file(result.path, 0)
+            if parses_as_pickle(raw):
+                result.findings.append(Finding("suspicious", "the compressed bytes also parse as a pickle "
+                                               "from byte 0: pickle.load would run them", "byte 0"))
+                result.add_scan(raw, "as a pickle from byte 0")
     elif kind == "npy":
         _open_npy(result)
     elif kind == "npz":
@@ -281,7 +367,8 @@ def _open_shelf(result: ObjectsFile, cancel: Callable[[], bool] | None) -> None:
             continue
         scanned += len(raw)
         if scanned > MAX_SHELF_SCAN:
-            result.findings.append(Finding("info", "Only the first 256 MB of values were scanned."))
+            result.findings.append(Finding("suspicious", "not fully checked: only the first "
+                                           f"{MAX_SHELF_SCAN // 2**20} MB of values were scanned"))
             break
         try:
             load = load_safe(raw)

@@ -362,18 +362,22 @@ class Scanner:
         reader.unread(stripped)
         return True
 
-    def run(self) -> ScanReport:
-        """Scan every pickle in the stream; errors and limits end up in the report."""
+    def run(self, after_stop: bool = False) -> ScanReport:
+        """Scan every pickle in the stream; errors and limits end up in the report.
+
+        ``after_stop``: the stream starts right after another pickle's STOP (data the caller found
+        after what it loaded), so what is not a pickle there is searched for hidden ones.
+        """
         report, reader = self.report, self.reader
         try:
             while True:
-                if report.pickles and not self._next_content():
+                if (report.pickles or after_stop) and not self._next_content():
                     return report
                 start = reader.tell()
                 try:
                     self._one()
                 except ScanError as exc:
-                    if report.pickles:
+                    if report.pickles or after_stop:
                         report.trailing_offset = start
                         self._hidden(start)
                     else:
@@ -466,9 +470,11 @@ def scan_stream(raw: BinaryIO, base: int = 0, size: int | None = None, joblib: b
     return Scanner(raw, base, size, joblib, reopen).run()
 
 
-def scan_bytes(data: bytes, joblib: bool = False) -> ScanReport:
-    """Scan pickles held in memory (a shelf value, a zip member)."""
-    return Scanner(io.BytesIO(data), 0, len(data), joblib).run()
+def scan_bytes(data: bytes, joblib: bool = False, start: int = 0, after_stop: bool = False) -> ScanReport:
+    """Scan pickles held in memory (a shelf value, a zip member) from offset ``start``."""
+    raw = io.BytesIO(data)
+    raw.seek(start)
+    return Scanner(raw, start, len(data), joblib).run(after_stop)
 
 
 def scan_file(path: str, offset: int = 0, joblib: bool = False) -> ScanReport:
