@@ -153,8 +153,9 @@ class Document(QWidget):
             layout = self.layout()
             if hasattr(layout, "insertWidget"):
                 layout.insertWidget(0, self.verdict_bar)
-        self.verdict_bar.show_report(verdict, prefix=f"This {verdict.kind} file is also a pickle to "
-                                     "pickle.load, which needs no magic bytes. ")
+            self.verdict_bar.show()
+        self.verdict_bar.show_report(verdict, prefix=f"this {verdict.kind} file is also a pickle to "
+                                     "pickle.load, which needs no magic bytes: ")
 
     @Slot(object)
     def _on_pickle_verdict_failed(self, _exc: BaseException) -> None:

@@ -143,7 +143,7 @@ class ObjectsDocument(TrustMixin, Document):
         self.safety.trust_button.setText("Trust and load…")
         self.safety.trust_button.setEnabled(result.kind in ("pickle", "joblib", "npy", "npz", "shelve"))
         self._fill_protocols(result.protocol)
-        pickled = result.shelf is None and result.kind in ("pickle", "joblib")
+        pickled = result.shelf is None and result.kind in ("pickle", "joblib") and result.doc is not None
         self.protocol_combo.setVisible(pickled)
         self.protocol_label.setVisible(pickled)
         self._show_facts()

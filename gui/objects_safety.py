@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFrame,
@@ -80,23 +80,21 @@ class SafetyBar(QFrame):
         if dangerous:
             names = ", ".join(html.escape(g.qualname) for g in dangerous[:6])
             more = f" and {len(dangerous) - 6} more" if len(dangerous) > 6 else ""
-            text = (f"<b>{title}:</b> loading this file the usual way would call {names}{more}. "
+            body = (f"loading this file the usual way would call {names}{more}. "
                     "Nothing was run: what you see was read without executing it.")
         elif suspicious:
             names = ", ".join(html.escape(g.qualname) for g in suspicious[:6])
-            text = (f"<b>{title}:</b> the file names types Datashelf does not know ({names}); loading it "
+            body = (f"the file names types Datashelf does not know ({names}); loading it "
                     "the usual way would import and call them. Shown here without running anything.")
         elif self.level != "info":
-            text = f"<b>{title}:</b> " + html.escape(next(
-                (f.message for f in result.findings if f.severity == self.level), ""))
+            body = html.escape(next((f.message for f in result.findings if f.severity == self.level), ""))
         else:
-            text = "<b>Safe:</b> only plain values and known types. Nothing was run to show it."
-        if prefix:
-            text = html.escape(prefix) + text
+            body = "only plain values and known types. Nothing was run to show it."
+        text = f"<b>{title}:</b> {html.escape(prefix)}{body}"
         if result.load_error:
-            text += (" <i>The values cannot be shown</i> (" + html.escape(result.load_error) + "); the "
-                     "verdict comes from reading every opcode of the file.")
+            text += " <i>The values cannot be shown</i> (see below); this verdict reads every opcode."
         self.summary.setText(text)
+        self._fit_summary()
         self._fill(result)
 
     def show_trusted(self, result: ObjectsFile) -> None:
@@ -110,6 +108,7 @@ class SafetyBar(QFrame):
         self.summary.setText("<b>Trusted load:</b> the file was loaded by Python's own unpickler in a "
                              f"separate process, running its code.{ran} What you see is what it built, "
                              "read-only.")
+        self._fit_summary()
 
     def _fill(self, result: ObjectsFile) -> None:
         rows = [(g.severity, f"{g.qualname}" + (f" ×{g.count}" if g.count > 1 else ""), g.why, "")
@@ -126,6 +125,17 @@ class SafetyBar(QFrame):
         self.table.resizeColumnToContents(0)
         self.table.resizeColumnToContents(1)
         self.details_button.setText(f"Details ({len(rows)})")
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit_summary()
+
+    def _fit_summary(self) -> None:
+        """A wrapped label in a row does not grow by itself: give it the height its text needs."""
+        width = self.summary.width()
+        needed = self.summary.heightForWidth(width) if width > 0 else -1
+        if needed > 0 and needed != self.summary.minimumHeight():
+            self.summary.setMinimumHeight(needed)
 
     def _on_details_toggled(self, shown: bool) -> None:
         self.table.setVisible(shown)

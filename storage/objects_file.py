@@ -176,8 +176,15 @@ def verdict_only(path: str, kind: str, why: str) -> ObjectsFile:
 
     result = ObjectsFile(os.path.abspath(path), kind, load_error=why)
     report = inspect_path(path)
+    whys = {f["global"]: f["message"] for f in report["findings"] if f.get("global")}
+    for entry in report["summary"].get("globals", []):
+        module, _, name = entry["global"].rpartition(".")  # for the bar's names: any split will do
+        result.globals[(module, name)] = GlobalUse(module, name, entry["count"], entry["severity"],
+                                                   whys.get(entry["global"], ""))
+    named = {f"{module}.{name}" for module, name in result.globals}
     for finding in report["findings"]:
-        result.findings.append(Finding(finding["severity"], finding["message"], finding.get("global", "")))
+        if finding.get("global") not in named:
+            result.findings.append(Finding(finding["severity"], finding["message"]))
     protocol = report["summary"].get("protocol")
     result.protocol = protocol if isinstance(protocol, int) else None
     result.findings.append(Finding("suspicious", f"the values cannot be shown: {why}"))

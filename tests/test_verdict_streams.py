@@ -26,7 +26,6 @@ from storage.inspect import exit_code, inspect_path, run
 from storage.objects_file import open_objects, pickle_start_verdict
 from tests.conftest import corpus_dir
 
-
 _SYSTEM = os.system  # taken before ``nothing_runs`` replaces it
 
 
@@ -196,7 +195,8 @@ def _big_header_npy(marker: Path) -> bytes:
     items[0] = Evil(marker)
     text = "{'descr': '|O', 'fortran_order': False, 'shape': (1,), }" + " " * 20_000
     text += " " * ((-(12 + len(text) + 1)) % 64) + "\n"
-    return b"\x93NUMPY\x02\x00" + struct.pack("<I", len(text)) + text.encode("latin-1") + pickle.dumps(items, 3)
+    header = struct.pack("<I", len(text)) + text.encode("latin-1")
+    return b"\x93NUMPY\x02\x00" + header + pickle.dumps(items, 3)
 
 
 def test_npy_and_npz_object_arrays_behind_a_huge_header(tmp_path: Path, nothing_runs) -> None:

@@ -1,0 +1,176 @@
+"""The window shows the verdict for every file it opens (issue 14 §1), in whichever tab opens it.
+
+Files are opened through the real main window. Each hostile payload would create a marker file;
+it must not exist afterwards, and the file's bytes, mtime and folder listing must not change.
+Screenshots of the verdicts go to /tmp for a human look (``grab()``).
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtWidgets import QMessageBox
+
+from gui.objects_document import ObjectsDocument
+from tests.conftest import corpus_dir
+from tests.gui_helpers import launch, wait_documents
+from tests.test_verdict_streams import Evil, _frame_payload_joblib
+
+SHOTS = Path(tempfile.gettempdir()) / "datashelf-verdict-shots"
+
+
+def snapshot(path: Path) -> tuple:
+    return path.read_bytes(), os.stat(path).st_mtime_ns, sorted(os.listdir(path.parent))
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> Path:
+    """The opened files' folder: the settings live beside it, so its listing is the files' own."""
+    folder = tmp_path / "files"
+    folder.mkdir()
+    return folder
+
+
+def open_file(qtbot, tmp_path: Path, path: Path):
+    window = launch(qtbot, tmp_path / "settings", path)
+    (document,) = wait_documents(qtbot, window, 1)
+    return window, document
+
+
+def shot(widget, name: str) -> None:
+    SHOTS.mkdir(exist_ok=True)
+    assert widget.grab().save(str(SHOTS / f"{name}.png"))
+
+
+def test_truncated_hostile_pickle_shows_dangerous_not_only_cannot_show(qtbot, tmp_path: Path,
+                                                                       files: Path) -> None:
+    marker = files / "MARKER"
+    path = files / "cut.pkl"
+    path.write_bytes(pickle.dumps({"x": Evil(marker), "pad": "p" * 300}, 4)[:-100])
+    before = snapshot(path)
+    window, document = open_file(qtbot, tmp_path, path)
+    assert isinstance(document, ObjectsDocument)
+    assert document.stack.currentIndex() == 2  # the report page, not the "Cannot show" page
+    assert document.safety.level == "dangerous"
+    text = document.safety.summary.text()
+    assert "posix.system" in text and "cannot be shown" in text
+    assert document.safety.trust_button.isVisible()
+    shot(window, "truncated-pickle")
+    window.close_document(document)
+    assert not marker.exists() and snapshot(path) == before
+
+
+def test_truncated_corpus_pickle_gets_the_inspect_verdict(qtbot, tmp_path: Path) -> None:
+    from storage.inspect import exit_code, inspect_path
+
+    path = corpus_dir("picklescan", "data") / "broken_model.pkl"
+    if not path.is_file():
+        pytest.skip(f"{path} is absent")
+    assert exit_code(inspect_path(path)) == 1
+    before = snapshot(path)
+    window, document = open_file(qtbot, tmp_path, path)
+    assert document.safety.level == "dangerous" and document.stack.currentIndex() == 2
+    assert "Cannot show" not in document.error_label.text() or not document.error_label.isVisible()
+    window.close_document(document)
+    assert snapshot(path) == before
+
+
+@pytest.mark.parametrize("kind", ["text", "hdf5"])
+def test_a_pickle_behind_another_format_shows_its_verdict_in_that_tab(qtbot, tmp_path: Path, files: Path,
+                                                                      kind: str) -> None:
+    marker = files / "MARKER"
+    payload = pickle.dumps(Evil(marker), 0 if kind == "text" else 2)
+    if kind == "text":
+        path = files / "letter.txt"
+        path.write_bytes(payload + b"\nDear reader, nothing to see here.\n" * 20)
+    else:
+        h5py = pytest.importorskip("h5py")
+        path = files / "data.h5"
+        with h5py.File(path, "w", userblock_size=512) as h5:
+            h5["x"] = np.arange(4)
+        data = bytearray(path.read_bytes())
+        data[:len(payload)] = payload
+        path.write_bytes(bytes(data))
+    before = snapshot(path)
+    window, document = open_file(qtbot, tmp_path, path)
+    assert document.format == kind and not isinstance(document, ObjectsDocument)
+    qtbot.waitUntil(lambda: document.verdict_bar is not None, timeout=10_000)
+    bar = document.verdict_bar
+    assert bar.level == "dangerous" and bar.isVisibleTo(document)
+    assert "posix.system" in bar.summary.text() and "also a pickle" in bar.summary.text()
+    assert not bar.trust_button.isVisibleTo(document)
+    label = bar.summary  # the whole verdict is readable, not cut to one line by the narrow pane
+    qtbot.waitUntil(lambda: label.height() >= label.heightForWidth(label.width()) > 0)
+    shot(window, f"pickle-behind-{kind}")
+    window.close_document(document)
+    assert not marker.exists() and snapshot(path) == before
+
+
+def test_plain_text_gets_no_verdict_bar(qtbot, tmp_path: Path) -> None:
+    path = tmp_path / "notes.txt"
+    path.write_text("only notes\n")
+    _window, document = open_file(qtbot, tmp_path, path)
+    qtbot.wait(300)  # the check is quick; give its worker time to answer
+    from PySide6.QtCore import QThreadPool
+
+    assert QThreadPool.globalInstance().waitForDone(10_000)
+    qtbot.wait(50)
+    assert document.verdict_bar is None
+
+
+def test_joblib_frame_payload_is_dangerous_in_the_window(qtbot, tmp_path: Path, files: Path) -> None:
+    pytest.importorskip("joblib")
+    marker = files / "MARKER"
+    path = _frame_payload_joblib(files, marker)
+    before = snapshot(path)
+    window, document = open_file(qtbot, tmp_path, path)
+    assert document.safety.level == "dangerous" and "posix.system" in document.safety.summary.text()
+    root = document.view.model.index_for_path([0])
+    assert root.isValid() and "posix.system" in root.siblingAtColumn(1).data()
+    shot(window, "joblib-frame")
+    window.close_document(document)
+    assert not marker.exists() and snapshot(path) == before
+
+
+def test_trust_and_load_is_never_the_default(qtbot, tmp_path: Path, monkeypatch) -> None:
+    marker = tmp_path / "MARKER"
+    path = tmp_path / "evil.pkl"
+    path.write_bytes(pickle.dumps([Evil(marker)], 4))
+    _window, document = open_file(qtbot, tmp_path, path)
+    button = document.safety.trust_button
+    assert not button.isDefault() and not button.autoDefault()
+    seen = {}
+
+    def answer(box: QMessageBox) -> int:
+        trust = next(b for b in box.buttons() if "Trust" in b.text())
+        seen["default"] = box.defaultButton()
+        seen["trust_default"] = trust.isDefault() or trust.autoDefault()
+        seen["escape"] = box.escapeButton()
+        box.done(0)
+        return 0
+
+    monkeypatch.setattr(QMessageBox, "exec", answer)
+    document.trust_and_load()
+    assert seen["default"] is not None and "Trust" not in seen["default"].text()
+    assert seen["escape"] is seen["default"] and not seen["trust_default"]
+    assert not document.trusted and not marker.exists()
+
+
+def test_after_a_trusted_load_the_bar_no_longer_says_nothing_ran(qtbot, tmp_path: Path) -> None:
+    path = tmp_path / "plain.pkl"
+    path.write_bytes(pickle.dumps({"a": [1, 2, 3]}, 4))
+    window, document = open_file(qtbot, tmp_path, path)
+    assert "Nothing was run" in document.safety.summary.text()
+    document.load_trusted()  # what "Trust and load" does once confirmed
+    qtbot.waitUntil(lambda: document.trusted, timeout=30_000)
+    text = document.safety.summary.text()
+    assert "Trusted load" in text and "Nothing was run" not in text and "without running" not in text
+    assert document.safety.level != "info"
+    shot(window, "trusted")
+    document.safety.trust_button.click()  # back to the safe view
+    qtbot.waitUntil(lambda: not document.trusted and "Nothing was run" in document.safety.summary.text())
