@@ -375,6 +375,10 @@ def _scan_7z(result: SniffResult, c: Collector) -> None:
             c.add("info", "7z archive: no 7z reader here; its first packed stream was decoded "
                   f"({method}) and holds a pickle")
             add_scan(c, report, "first 7z stream: ", fatal=False)
+            if packed_size > MAX_MEMBER_BYTES or len(out) >= MAX_MEMBER_BYTES:
+                why = f"only the first {MAX_MEMBER_BYTES // 2**20} MB of the first 7z stream were checked"
+                c.incomplete.append(why)
+                c.add("suspicious", f"not fully checked: {why}")
             return
     c.add("info", "7z archive: no 7z reader here and no pickle at the start of its packed data; "
           "its members were not checked")
