@@ -150,9 +150,12 @@ class Machine:
         """Walk opcodes until STOP; raise ScanError on a broken stream, Capped at a limit."""
         reader, report, table = self.reader, self.report, _TABLE
         highest = report.highest_opcode_protocol
+        trace = self.scan.trace  # where opcodes start, while data after a STOP is searched
         try:
             while True:
                 pos = reader.pos
+                if trace is not None:
+                    trace.add(pos)
                 code = reader.read(1)
                 entry = table.get(code)
                 if entry is None:

@@ -19,6 +19,7 @@ import math
 import re
 import struct
 import tempfile
+import time
 import zipfile
 import zlib
 from collections.abc import Callable
@@ -32,6 +33,7 @@ from .pickle_machine import CALLS, MAX_READ, MAX_STREAM, OPS, Capped, Dict, Mach
 _BLOCK = 64 * 1024
 # Where a pickle hidden in data after a STOP may start: PROTO 2-5, or a protocol 0/1 GLOBAL/INST.
 _CANDIDATE = re.compile(rb"\x80[\x02-\x05]|[ci][A-Za-z_][\w.]{0,200}\n[A-Za-z_][\w.]{0,200}\n")
+HIDDEN_SEARCH_SECONDS = 60.0  # a bound on the search after a STOP, reported when reached
 _SPOOL = 64 * 1024 * 1024  # a non-seekable stream's trailing data is kept in memory up to this
 _STREAM_ERRORS = (OSError, EOFError, ValueError, RuntimeError, lzma.LZMAError, zlib.error, zipfile.BadZipFile)
 
@@ -107,8 +109,9 @@ class _Reader:
     frame: it is read first (at its own offsets), then reading resumes after the array.
     """
 
-    def __init__(self, raw: BinaryIO, base: int = 0, size: int | None = None) -> None:
+    def __init__(self, raw: BinaryIO, base: int = 0, size: int | None = None, block: int = _BLOCK) -> None:
         self.raw, self.pos, self.size = raw, base, size
+        self.block = block  # the first reads' size; it doubles up to _BLOCK (a probe reads little)
         self.limit = MAX_STREAM if size is None else size
         self.buf, self.off = b"", 0
         self.frame_end: int | None = None
@@ -129,7 +132,8 @@ class _Reader:
         parts, have = [self.buf[self.off:]], len(self.buf) - self.off
         grew = False
         while have < want:
-            chunk = self._raw_read(max(want - have, _BLOCK))
+            chunk = self._raw_read(max(want - have, self.block))
+            self.block = min(2 * self.block, _BLOCK)
             if not chunk:
                 break
             parts.append(chunk)
@@ -229,6 +233,10 @@ class _Reader:
         return self.pos
 
 
+class _OverBudget(Exception):
+    """The search for hidden pickles did as much work as the data's size allows."""
+
+
 def _seekable(raw: BinaryIO) -> bool:
     try:
         return bool(raw.seekable())
@@ -251,6 +259,10 @@ class Scanner:
         self.report = ScanReport()
         self.joblib = joblib
         self.protos: set[int] = set()  # where PROTO opcodes were followed (no need to start there again)
+        # Opcode starts followed while searching data after a STOP: a pickle starting at one of them
+        # was followed already, on a stack and memo holding at least what it would hold itself.
+        self.trace: set[int] | None = None
+        self._budget, self._deadline = 0, 0.0
         self._unsized_array: int | None = None
 
     def after_wrapper(self, state: Any, pos: int) -> None:
@@ -390,18 +402,34 @@ class Scanner:
 
     # -- pickles hidden in the data after a STOP ------------------------------------------------
     def _trailing_view(self, start: int) -> tuple[BinaryIO, int, int | None] | None:
-        """A seekable view of the data from ``start``: (handle, offset of its byte 0, size)."""
+        """A cheaply seekable view of the data from ``start``: (handle, offset of its byte 0, size).
+
+        A file or bytes in memory serve as they are; anything else (a zip member, a decompressed
+        stream: seeking back means decompressing again) is copied once into a spooled file.
+        """
+        if self.raw_start is not None and isinstance(self.raw, io.BytesIO | io.BufferedReader | io.FileIO):
+            shift = self.base - self.raw_start
+            size = self.size if self.size is not None else self.raw.seek(0, io.SEEK_END) + shift
+            return self.raw, shift, size
         if self.raw_start is not None:
-            return self.raw, self.base - self.raw_start, self.size
-        if self.reopen is None:
+            self.raw.seek(self.raw_start + start - self.base)
+            source, close = self.raw, False
+        elif self.reopen is not None:
+            source, close = self.reopen(), True
+            skipper = _Reader(source, self.base, None)
+            if not skipper.skip(start - self.base):
+                source.close()
+                return None
+        else:
             return None
         spool = tempfile.SpooledTemporaryFile(_SPOOL)  # noqa: SIM115  (_hidden closes it)
-        with self.reopen() as again:
-            skipper = _Reader(again, self.base, None)
-            if not skipper.skip(start - self.base):
-                return None
-            while chunk := skipper.read(1 << 20):
+        try:
+            copier = _Reader(source, start, None)
+            while chunk := copier.read(1 << 20):
                 spool.write(chunk)
+        finally:
+            if close:
+                source.close()
         end = spool.tell()
         spool.seek(0)
         return spool, start, start + end
@@ -416,9 +444,17 @@ class Scanner:
             self.report.incomplete.append(f"the data after byte {start} was not searched for more pickles")
             return
         handle, shift, size = view
+        self.trace = set()
+        self._budget = self.report.opcodes + 4 * max((size or start) - start, 0) + 1_000_000
+        self._deadline = time.monotonic() + HIDDEN_SEARCH_SECONDS
         try:
             self._search(handle, shift, size, start + 1)
+        except _OverBudget as exc:
+            self.report.incomplete.append(
+                f"the data after byte {start} is full of pickle-like fragments; the search for pickles "
+                f"hidden in it stopped at byte {exc.args[0]} (work or time bound)")
         finally:
+            self.trace = None
             if handle is not self.raw:
                 handle.close()
 
@@ -434,8 +470,13 @@ class Scanner:
                 where = at + match.start()
                 if where >= next_at:
                     break
-                if where in self.protos:
+                if where in self.protos or where in self.trace:
                     continue
+                after = block[match.start() + 2:match.start() + 3]
+                if match.group()[:1] == b"\x80" and after and after not in OPS:
+                    continue  # PROTO then no opcode: pickle.load fails before doing anything
+                if self.report.opcodes > self._budget or time.monotonic() > self._deadline:
+                    raise _OverBudget(where)
                 end = self._try_at(handle, shift, size, where)
                 if end is not None:  # a pickle: go on after it (stacked ones follow)
                     next_at = end
@@ -446,7 +487,7 @@ class Scanner:
         """Scan from ``where``; the offset after the last pickle found there, or None."""
         handle.seek(where - shift)
         saved = self.reader
-        self.reader = _Reader(handle, where, size)
+        self.reader = _Reader(handle, where, size, block=256)
         end = None
         try:
             self._one()

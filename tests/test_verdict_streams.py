@@ -304,3 +304,14 @@ def test_other_tabs_get_the_pickle_verdict_only_when_it_applies(tmp_path: Path) 
     letter.write_bytes(pickle.dumps(Evil(marker), 0) + b"\nprose\n")
     verdict = pickle_start_verdict(str(letter))
     assert verdict is not None and verdict.worst == "dangerous" and verdict.kind == "text"
+
+
+def test_the_search_after_a_stop_reports_its_bound(tmp_path: Path, monkeypatch) -> None:
+    """Junk full of pickle-like fragments is searched within a work and time bound, which is a
+    finding when reached (exit 2), never a silent "nothing dangerous"."""
+    path = tmp_path / "fragments.pkl"
+    path.write_bytes(pickle.dumps(1, 4) + b"\xfe" + b"\x80\x02N\xfe" * 1000)
+    assert exit_code(inspect_path(path)) == 0  # searched in full: nothing hidden
+    monkeypatch.setattr(pickle_scan, "HIDDEN_SEARCH_SECONDS", -1.0)
+    report = inspect_path(path)
+    assert exit_code(report) == 2 and "search for pickles hidden in it stopped" in messages(report)
