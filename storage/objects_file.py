@@ -164,7 +164,7 @@ def open_objects(path: str, kind: str, cancel: Callable[[], bool] | None = None)
     """
     try:
         return _open_objects(path, kind, cancel)
-    except UnsupportedError:
+    except (UnsupportedError, UnreadableError):  # not this tab's, or not readable at all
         raise
     except KnownError as exc:
         return verdict_only(path, kind, str(exc))
@@ -282,7 +282,8 @@ def _open_zip_pickles(result: ObjectsFile, data: bytes) -> None:
     values: dict[str, Any] = {}
     for info in members:
         if info.file_size > ZIP_MEMBER_LIMIT:
-            result.findings.append(Finding("info", f"{info.filename} is too large to show", info.filename))
+            result.findings.append(Finding("suspicious", f"not checked: {info.filename} is too large to "
+                                           "show", info.filename))
             continue
         # Read from the member's local header, as the scan does: a name that differs from the
         # directory's (a trick to hide a member from zipfile) must not hide its pickle.

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import QMessageBox
 from gui.objects_document import ObjectsDocument
 from tests.conftest import corpus_dir
 from tests.gui_helpers import launch, wait_documents
-from tests.test_verdict_streams import Evil, _frame_payload_joblib
+from tests.test_verdict_streams import Evil, _big_header_npy, _frame_payload_joblib
 
 SHOTS = Path(tempfile.gettempdir()) / "datashelf-verdict-shots"
 
@@ -174,3 +174,54 @@ def test_after_a_trusted_load_the_bar_no_longer_says_nothing_ran(qtbot, tmp_path
     shot(window, "trusted")
     document.safety.trust_button.click()  # back to the safe view
     qtbot.waitUntil(lambda: not document.trusted and "Nothing was run" in document.safety.summary.text())
+
+
+def _build(case: str, folder: Path, marker: Path) -> Path:
+    """One file of each hostile class of issue 14 §1 (the builders of tests/test_verdict_streams)."""
+    evil = Evil(marker)
+    if case == "bz2-like":
+        length = int.from_bytes(b"Zh9\x00", "little")
+        path = folder / "archive.bz2"
+        path.write_bytes(b"BZh9\x00" + bytes(length) + b"0" + pickle.dumps(evil, 2))
+    elif case == "pickle-named-text":
+        path = folder / "model.sav"
+        path.write_bytes(pickle.dumps(evil, 0) + b"\n# trained on 2024-01-02\n" * 5)
+    elif case == "json-with-pickle-name":
+        path = folder / "config.json"  # JSON text after a protocol-0 pickle: the JSON tab opens it
+        path.write_bytes(pickle.dumps(evil, 0) + b'\n{"a": 1}\n')
+    elif case == "big-header-npy":
+        path = folder / "big.npy"
+        path.write_bytes(_big_header_npy(marker))
+    elif case == "stacked":
+        path = folder / "stack.pkl"
+        path.write_bytes(pickle.dumps([1, 2]) + pickle.dumps(evil, 2))
+    elif case == "after-junk":
+        path = folder / "junk.pkl"
+        path.write_bytes(pickle.dumps({"a": 1}, 4) + b"\xfe\xfe junk " + pickle.dumps(evil, 4))
+    else:
+        raise AssertionError(case)
+    return path
+
+
+@pytest.mark.parametrize("case", ["bz2-like", "pickle-named-text", "json-with-pickle-name", "big-header-npy",
+                                  "stacked", "after-junk"])
+def test_every_hostile_class_is_dangerous_in_the_window(qtbot, tmp_path: Path, files: Path,
+                                                        case: str) -> None:
+    from storage.inspect import exit_code, inspect_path
+
+    marker = files / "MARKER"
+    path = _build(case, files, marker)
+    assert exit_code(inspect_path(path)) == 1
+    before = snapshot(path)
+    window, document = open_file(qtbot, tmp_path, path)
+    if isinstance(document, ObjectsDocument):
+        bar = document.safety
+    else:
+        qtbot.waitUntil(lambda: document.verdict_bar is not None, timeout=10_000)
+        bar = document.verdict_bar
+    assert bar.level == "dangerous" and "posix.system" in bar.summary.text()
+    label = bar.summary
+    qtbot.waitUntil(lambda: label.height() >= label.heightForWidth(label.width()) > 0)
+    shot(window, f"class-{case}")
+    window.close_document(document)
+    assert not marker.exists() and snapshot(path) == before
