@@ -31,8 +31,10 @@ from .pickle_danger import worse
 from .pickle_machine import CALLS, MAX_READ, MAX_STREAM, OPS, Capped, Dict, Machine, ScanError, itemsize
 
 _BLOCK = 64 * 1024
-# Where a pickle hidden in data after a STOP may start: PROTO 2-5, or a protocol 0/1 GLOBAL/INST.
-_CANDIDATE = re.compile(rb"\x80[\x02-\x05]|[ci][A-Za-z_][\w.]{0,200}\n[A-Za-z_][\w.]{0,200}\n")
+# Where a pickle hidden in data after a STOP may start: PROTO 2-5; a GLOBAL or INST (after its
+# MARK); a string naming a module, as STACK_GLOBAL takes it (pickle.load needs no PROTO first).
+_CANDIDATE = re.compile(rb"\x80[\x02-\x05]|\(?[ci][A-Za-z_][\w.]{0,200}\n[A-Za-z_][\w.]{0,200}\n"
+                        rb"|\x8c[\x01-\xff][A-Za-z_]|X[\x01-\xff]\x00\x00\x00[A-Za-z_]|V[A-Za-z_][\w.]{0,200}\n")
 HIDDEN_SEARCH_SECONDS = 60.0  # a bound on the search after a STOP, reported when reached
 _SPOOL = 64 * 1024 * 1024  # a non-seekable stream's trailing data is kept in memory up to this
 _STREAM_ERRORS = (OSError, EOFError, ValueError, RuntimeError, lzma.LZMAError, zlib.error, zipfile.BadZipFile)

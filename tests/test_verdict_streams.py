@@ -315,3 +315,14 @@ def test_the_search_after_a_stop_reports_its_bound(tmp_path: Path, monkeypatch) 
     monkeypatch.setattr(pickle_scan, "HIDDEN_SEARCH_SECONDS", -1.0)
     report = inspect_path(path)
     assert exit_code(report) == 2 and "search for pickles hidden in it stopped" in messages(report)
+
+
+@pytest.mark.parametrize("hidden", [
+    b"(iposix\nsystem\n(S'touch MARKER'\ntR.",  # INST after its MARK, protocol 0
+    b"\x8c\x05posix\x8c\x06system\x93\x8c\x0ctouch MARKER\x85R.",  # STACK_GLOBAL without PROTO
+    b"Vposix\nVsystem\n\x93Vtouch MARKER\n\x85R.",  # the same with protocol-0 strings
+])
+def test_pickles_without_proto_after_junk_are_found(tmp_path: Path, nothing_runs, hidden: bytes) -> None:
+    path = tmp_path / "junk.pkl"
+    path.write_bytes(pickle.dumps([1], 2) + b"\xfe junk \xfe" + hidden)
+    dangerous_file(path, tmp_path / "MARKER")
