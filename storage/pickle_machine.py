@@ -430,6 +430,19 @@ def _name_pair(encoding: str) -> Callable[[Any], str]:
 _NAME_READERS = {"GLOBAL": _name_pair("utf-8"), "INST": _name_pair("ascii")}
 
 
+def _quoted(read_line: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """STRING's argument: like pickle, refuse an unquoted line at its first byte (an SQLite file read
+    from byte 0 starts with "S", then goes a long way before a newline)."""
+    def reader(stream: Any) -> Any:
+        first = stream.read(1)
+        if first not in (b"'", b'"'):
+            raise ValueError("the STRING opcode argument must be quoted")
+        stream.unread(first)
+        return read_line(stream)
+
+    return reader
+
+
 def _table() -> dict[bytes, tuple]:
     table = {}
     for op in pickletools.opcodes:
@@ -440,6 +453,8 @@ def _table() -> dict[bytes, tuple]:
         counted = _COUNTED.get(op.name)
         packed = (struct.Struct(counted[0]), counted[1]) if counted else None
         arg_reader = _NAME_READERS.get(op.name) or (op.arg.reader if op.arg else None)
+        if op.name == "STRING":
+            arg_reader = _quoted(arg_reader)
         table[op.code.encode("latin-1")] = (op, handler, packed, arg_reader)
     return table
 

@@ -35,6 +35,7 @@ _BLOCK = 64 * 1024
 # MARK); a string naming a module, as STACK_GLOBAL takes it (pickle.load needs no PROTO first).
 _CANDIDATE = re.compile(rb"\x80[\x02-\x05]|\(?[ci][A-Za-z_][\w.]{0,200}\n[A-Za-z_][\w.]{0,200}\n"
                         rb"|\x8c[\x01-\xff][A-Za-z_]|X[\x01-\xff]\x00\x00\x00[A-Za-z_]|V[A-Za-z_][\w.]{0,200}\n")
+MAX_LINE = MAX_READ  # a text opcode's argument line is held in memory up to this, then reported
 HIDDEN_SEARCH_SECONDS = 60.0  # a bound on the search after a STOP, reported when reached
 _SPOOL = 64 * 1024 * 1024  # a non-seekable stream's trailing data is kept in memory up to this
 _STREAM_ERRORS = (OSError, EOFError, ValueError, RuntimeError, lzma.LZMAError, zlib.error, zipfile.BadZipFile)
@@ -194,10 +195,13 @@ class _Reader:
         searched = self.off
         while True:
             end = self.buf.find(b"\n", searched)
-            if end >= 0:
+            if 0 <= end < self.off + MAX_LINE:
                 return self.read(end + 1 - self.off)
             searched = len(self.buf)
             have = len(self.buf) - self.off
+            if have > MAX_LINE:
+                raise Capped(f"a protocol-0 opcode at byte {self.pos} has an argument line longer than "
+                             f"{MAX_LINE // 2**20} MB; what follows it was not followed")
             start = self.off
             if not self._fill(max(2 * have, have + _BLOCK)):  # geometric growth: linear overall
                 return self.read(len(self.buf) - self.off)

@@ -326,3 +326,25 @@ def test_pickles_without_proto_after_junk_are_found(tmp_path: Path, nothing_runs
     path = tmp_path / "junk.pkl"
     path.write_bytes(pickle.dumps([1], 2) + b"\xfe junk \xfe" + hidden)
     dangerous_file(path, tmp_path / "MARKER")
+
+
+def test_a_text_opcode_line_past_the_memory_bound_is_reported(tmp_path: Path, monkeypatch) -> None:
+    path = tmp_path / "longline.pkl"
+    path.write_bytes(b"(Vpad" + b"x" * 5000 + b"\n" + b"0" + pickle.dumps([1], 0))
+    assert exit_code(inspect_path(path)) == 0
+    monkeypatch.setattr(pickle_scan, "MAX_LINE", 1000)
+    report = inspect_path(path)
+    assert exit_code(report) == 2 and "longer than" in messages(report, "suspicious")
+
+
+def test_sqlite_read_from_byte_0_stops_at_once(tmp_path: Path, monkeypatch) -> None:
+    """'S' is STRING: pickle refuses an unquoted argument at its first byte, and so does the scan
+    (it never reads an SQLite file's pages looking for a newline)."""
+    import sqlite3
+
+    path = tmp_path / "data.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("create table t(x)")
+    monkeypatch.setattr(pickle_scan, "MAX_LINE", 10)
+    report = inspect_path(path)
+    assert report["format"] == "sqlite" and exit_code(report) == 0
