@@ -310,7 +310,8 @@ class Scanner:
             reader.drop_overlay()
         elif reader.frame_end is not None and reader.pos < reader.frame_end:
             left = reader.frame_end - reader.pos  # pickle reads a whole frame at once, short or not
-            reader.skip(left if reader.size is None else min(left, reader.size - reader.pos))
+            end = MAX_STREAM if reader.size is None else reader.size
+            reader.skip(min(left, end - reader.pos))
         reader.frame_end = None
 
     def _read_array(self, state: Any, pos: int) -> None:
