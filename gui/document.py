@@ -154,8 +154,7 @@ class Document(QWidget):
             if hasattr(layout, "insertWidget"):
                 layout.insertWidget(0, self.verdict_bar)
             self.verdict_bar.show()
-        self.verdict_bar.show_report(verdict, prefix=f"this {verdict.kind} file is also a pickle to "
-                                     "pickle.load, which needs no magic bytes: ")
+        self.verdict_bar.show_report(verdict, prefix=verdict.note)
 
     @Slot(object)
     def _on_pickle_verdict_failed(self, _exc: BaseException) -> None:

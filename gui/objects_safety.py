@@ -88,6 +88,8 @@ class SafetyBar(QFrame):
                     "the usual way would import and call them. Shown here without running anything.")
         elif self.level != "info":
             body = html.escape(next((f.message for f in result.findings if f.severity == self.level), ""))
+        elif prefix and result.findings:  # another tab's file: what pickle.load would make of it
+            body = html.escape(result.findings[0].message)
         else:
             body = "only plain values and known types. Nothing was run to show it."
         text = f"<b>{title}:</b> {html.escape(prefix)}{body}"

@@ -208,6 +208,8 @@ def pickle_start_verdict(path: str) -> ObjectsFile | None:
     if not collector.findings:
         return None
     verdict = ObjectsFile(os.path.abspath(path), found.format)
+    verdict.note = (f"this {found.format} file is also a pickle to pickle.load, which needs no magic bytes: "
+                    if report is not None else f"this {found.format} file is ")  # + "named like a pickle…"
     if report is not None:
         verdict.protocol = report.protocol
         for ref in report.globals.values():  # the bar names them; the rest are its findings

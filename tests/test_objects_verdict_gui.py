@@ -225,3 +225,20 @@ def test_every_hostile_class_is_dangerous_in_the_window(qtbot, tmp_path: Path, f
     shot(window, f"class-{case}")
     window.close_document(document)
     assert not marker.exists() and snapshot(path) == before
+
+
+def test_a_json_file_named_like_a_pickle_says_what_pickle_load_would_do(qtbot, tmp_path: Path,
+                                                                       files: Path) -> None:
+    path = files / "weights.pkl"
+    path.write_bytes(b'{"not": "a pickle"}')
+    before = snapshot(path)
+    window, document = open_file(qtbot, tmp_path, path)
+    assert document.format == "json"
+    qtbot.waitUntil(lambda: document.verdict_bar is not None, timeout=10_000)
+    text = document.verdict_bar.summary.text()
+    assert document.verdict_bar.level == "info"
+    assert "named like a pickle" in text and "stops at byte 0 without importing anything" in text
+    assert "also a pickle" not in text
+    shot(window, "json-named-pkl")
+    window.close_document(document)
+    assert snapshot(path) == before
