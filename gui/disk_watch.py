@@ -217,6 +217,8 @@ class DiskGuard(QObject):
     def _on_reload(self) -> None:
         self.bar.hide()
         self.document.reload()
+        if self.document.pickle_checked:  # the new content gets its own pickle verdict
+            self.document.check_pickle_verdict()
 
     @Slot()
     def keep_mine(self) -> None:

@@ -27,6 +27,7 @@ class Document(QWidget):
     loaded = Signal()  # the content arrived and the saved view state was applied
     disk = None  # a gui.disk_watch.DiskGuard when the document watches its file for changes
     verdict_bar = None  # a gui.objects_safety.SafetyBar when the file also reads as a pickle
+    pickle_checked = False  # check_pickle_verdict ran: a reload from disk runs it again
 
     def __init__(self, path: str | None, fmt: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -138,12 +139,15 @@ class Document(QWidget):
             return
         from storage.objects_file import pickle_start_verdict
 
+        self.pickle_checked = True
         run_in_worker(pickle_start_verdict, self.path, on_result=self._on_pickle_verdict,
                       on_error=self._on_pickle_verdict_failed)
 
     @Slot(object)
     def _on_pickle_verdict(self, verdict: Any) -> None:
         if verdict is None:
+            if self.verdict_bar is not None:  # reloaded: the file no longer reads as a pickle
+                self.verdict_bar.hide()
             return
         from .objects_safety import SafetyBar
 
@@ -155,6 +159,7 @@ class Document(QWidget):
                 layout.insertWidget(0, self.verdict_bar)
             self.verdict_bar.show()
         self.verdict_bar.show_report(verdict, prefix=verdict.note)
+        self.verdict_bar.show()
 
     @Slot(object)
     def _on_pickle_verdict_failed(self, _exc: BaseException) -> None:

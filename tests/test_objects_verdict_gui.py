@@ -242,3 +242,21 @@ def test_a_json_file_named_like_a_pickle_says_what_pickle_load_would_do(qtbot, t
     shot(window, "json-named-pkl")
     window.close_document(document)
     assert snapshot(path) == before
+
+
+def test_reloading_a_file_that_became_a_pickle_shows_the_verdict(qtbot, tmp_path: Path, files: Path) -> None:
+    path = files / "notes.txt"
+    path.write_text("only notes\n")
+    _window, document = open_file(qtbot, tmp_path, path)
+    from PySide6.QtCore import QThreadPool
+
+    assert QThreadPool.globalInstance().waitForDone(10_000)
+    qtbot.wait(50)
+    assert document.verdict_bar is None
+    marker = files / "MARKER"
+    path.write_bytes(pickle.dumps(Evil(marker), 0) + b"\nnotes\n")
+    qtbot.waitUntil(document.disk.is_showing, timeout=15_000)  # the change bar: Reload
+    document.disk.bar.reload_button.click()
+    qtbot.waitUntil(lambda: document.verdict_bar is not None and document.verdict_bar.isVisibleTo(document),
+                    timeout=10_000)
+    assert document.verdict_bar.level == "dangerous" and not marker.exists()
