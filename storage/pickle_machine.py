@@ -243,8 +243,8 @@ class Machine:
     def _op_inst(self, arg: Any, pos: int) -> None:
         module, _, attr = str(arg).partition(" ")
         func = self._global(module, attr, pos)
-        self.report.calls["INST"] += 1
         args = tuple(self.pop_mark())
+        self.report.calls["INST"] += 1  # counted once the opcode cannot fail any more, as a call
         self.stack.append(Call(func, args, fetched=self._idiom_call(func, args)))
 
     def _op_stack_global(self, _arg: Any, pos: int) -> None:
@@ -334,32 +334,32 @@ class Machine:
         self._set_items(self.pop_mark())
 
     def _op_reduce(self, _arg: Any, _pos: int) -> None:
-        self.report.calls["REDUCE"] += 1
         args, func = self.pop(), self.pop()
+        self.report.calls["REDUCE"] += 1
         self.stack.append(Call(func, args, fetched=self._idiom_call(func, args)))
 
     def _op_newobj(self, _arg: Any, _pos: int) -> None:
-        self.report.calls["NEWOBJ"] += 1
         args, func = self.pop(), self.pop()
+        self.report.calls["NEWOBJ"] += 1
         self._idiom_call(func, None)
         self.stack.append(Call(func, args))
 
     def _op_newobj_ex(self, _arg: Any, _pos: int) -> None:
-        self.report.calls["NEWOBJ_EX"] += 1
         _kwargs, args, func = self.pop(), self.pop(), self.pop()
+        self.report.calls["NEWOBJ_EX"] += 1
         self._idiom_call(func, None)
         self.stack.append(Call(func, args))
 
     def _op_obj(self, _arg: Any, _pos: int) -> None:
-        self.report.calls["OBJ"] += 1
         items = self.pop_mark()
-        func, args = (items[0] if items else OPAQUE), tuple(items[1:])
+        func, args = items[0], tuple(items[1:])  # no class after the MARK: pickle fails too
+        self.report.calls["OBJ"] += 1
         self.stack.append(Call(func, args, fetched=self._idiom_call(func, args)))
 
     def _op_build(self, _arg: Any, pos: int) -> None:
-        self.report.calls["BUILD"] += 1
         state = self.pop()
         target = self.stack[-1]
+        self.report.calls["BUILD"] += 1
         if isinstance(target, Call):
             target.state = state
             func = target.func

@@ -398,8 +398,11 @@ def pickle_named(path: str) -> bool:
 
 
 def parses_as_pickle(report: ScanReport) -> bool:
-    """pickle.load from byte 0 reaches a STOP, or imports something before it fails."""
-    return bool(report.pickles or report.globals or report.computed_globals or report.extensions)
+    """pickle.load from byte 0 reaches a STOP, or calls something, or imports something dangerous,
+    before it fails. (A word list starting "cherry\napple\n" is a GLOBAL of a module that does
+    not exist, then nothing: not worth a verdict.)"""
+    return bool(report.pickles or report.computed_globals or report.extensions or any(report.calls.values())
+                or any(ref.severity == "dangerous" for ref in report.globals.values()))
 
 
 def add_pickle_start(result: SniffResult, c: Collector) -> ScanReport | None:

@@ -348,3 +348,11 @@ def test_sqlite_read_from_byte_0_stops_at_once(tmp_path: Path, monkeypatch) -> N
     monkeypatch.setattr(pickle_scan, "MAX_LINE", 10)
     report = inspect_path(path)
     assert report["format"] == "sqlite" and exit_code(report) == 0
+
+
+def test_a_word_list_is_not_called_a_pickle(tmp_path: Path) -> None:
+    path = tmp_path / "fruit.txt"
+    path.write_text("cherry\napple\nbanana\n")
+    report = inspect_path(path)
+    assert exit_code(report) == 0 and report["format"] == "text" and not report["findings"]
+    assert pickle_start_verdict(str(path)) is None
