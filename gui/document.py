@@ -13,7 +13,7 @@ from typing import Any
 
 from PySide6.QtCore import Signal, Slot
 from PySide6.QtGui import QUndoStack
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QBoxLayout, QWidget
 
 from .workers import Worker, run_in_worker
 
@@ -155,9 +155,8 @@ class Document(QWidget):
             self.verdict_bar = SafetyBar(self)
             self.verdict_bar.trust_button.hide()  # no loader to trust here: it is not an Objects file
             layout = self.layout()
-            if hasattr(layout, "insertWidget"):
+            if isinstance(layout, QBoxLayout):  # every document stacks its parts in a box
                 layout.insertWidget(0, self.verdict_bar)
-            self.verdict_bar.show()
         self.verdict_bar.show_report(verdict, prefix=verdict.note)
         self.verdict_bar.show()
 
