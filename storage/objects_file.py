@@ -195,29 +195,45 @@ def verdict_only(path: str, kind: str, why: str) -> ObjectsFile:
 
 def pickle_start_verdict(path: str) -> ObjectsFile | None:
     """The pickle verdict of a file opened in another tab (text, JSON, HDF5, SQLite, binary):
-    what ``pickle.load`` would do reading it from byte 0, or None when it would not get far
-    enough to import anything and the name does not say pickle. The full check: run it when a
-    file is opened, never while listing a folder."""
+    what ``pickle.load`` would do reading it from byte 0, and for a zip or 7z archive what the
+    pickles inside would do (torch.load unpickles a zip's members); None when there is nothing
+    to say. The full check: run it when a file is opened, never while listing a folder."""
     from .sniff import sniff
     from .summaries import Collector
-    from .summaries_objects import add_pickle_start
+    from .summaries_objects import add_pickle_start, scan_container
 
     found = sniff(path)
     collector = Collector({})
+    container = found.detail.get("container")
+    if container:
+        scan_container(found, collector, container)
+    inside = bool(collector.summary.get("pickles_scanned"))
+    if not inside:
+        collector.findings.clear()  # an archive without pickles: nothing about loading it
     report = add_pickle_start(found, collector)
     if not collector.findings:
         return None
     verdict = ObjectsFile(os.path.abspath(path), found.format)
-    verdict.note = (f"this {found.format} file is also a pickle to pickle.load, which needs no magic bytes: "
-                    if report is not None else f"this {found.format} file is ")  # + "named like a pickle…"
     if report is not None:
+        verdict.note = (f"this {found.format} file is also a pickle to pickle.load, which needs no magic "
+                        "bytes: ")
         verdict.protocol = report.protocol
-        for ref in report.globals.values():  # the bar names them; the rest are its findings
-            verdict.globals[(ref.module, ref.name)] = GlobalUse(ref.module, ref.name, ref.count, ref.severity,
-                                                                ref.why)
-    for finding in collector.findings:
-        if not finding.get("global"):
-            verdict.findings.append(Finding(finding["severity"], finding["message"], "from byte 0"))
+    elif inside:
+        verdict.note = f"this {container} archive holds pickles (torch.load and the like unpickle them): "
+    else:
+        verdict.note = f"this {found.format} file is "  # + "named like a pickle, but…"
+    for finding in collector.findings:  # the bar names the globals; the rest are its findings
+        qualname = finding.get("global")
+        if qualname and finding["severity"] != "info":
+            module, _, name = qualname.rpartition(".")
+            known = verdict.globals.get((module, name))
+            if known is None:
+                verdict.globals[(module, name)] = GlobalUse(module, name, 1, finding["severity"],
+                                                            finding["message"])
+            else:
+                known.count += 1
+        elif not qualname:
+            verdict.findings.append(Finding(finding["severity"], finding["message"]))
     return verdict
 
 

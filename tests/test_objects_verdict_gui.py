@@ -260,3 +260,26 @@ def test_reloading_a_file_that_became_a_pickle_shows_the_verdict(qtbot, tmp_path
     qtbot.waitUntil(lambda: document.verdict_bar is not None and document.verdict_bar.isVisibleTo(document),
                     timeout=10_000)
     assert document.verdict_bar.level == "dangerous" and not marker.exists()
+
+
+def test_every_dangerous_picklescan_file_is_dangerous_in_its_tab(qtbot, tmp_path: Path) -> None:
+    """Whatever tab opens them (Objects, Files for archives...), the window agrees with inspect."""
+    from storage.inspect import exit_code, inspect_path
+
+    folder = corpus_dir("picklescan")
+    hostile = [p for p in sorted(folder.rglob("*")) if p.is_file() and exit_code(inspect_path(p)) == 1]
+    assert len(hostile) > 50
+    window = launch(qtbot, tmp_path / "settings")
+    for path in hostile:
+        before = snapshot(path)
+        window.open_paths([str(path)])
+        (document,) = wait_documents(qtbot, window, 1)
+        if isinstance(document, ObjectsDocument):
+            bar = document.safety
+        else:
+            qtbot.waitUntil(lambda d=document: d.verdict_bar is not None, timeout=10_000)
+            bar = document.verdict_bar
+        assert bar.level == "dangerous", (path, document.format, bar.summary.text())
+        window.close_document(document)
+        wait_documents(qtbot, window, 0)
+        assert snapshot(path) == before
