@@ -154,10 +154,14 @@ def summarize_shelve(result: SniffResult, c: Collector) -> None:
         count += 1
         total += len(value)
         if count > MAX_SHELF_KEYS or total > MAX_SHELF_BYTES:
-            c.add("info", f"stopped after {count - 1:,} values; the rest were not checked")
+            why = f"stopped after {count - 1:,} values; the rest were not checked"
+            c.incomplete.append(why)  # never "nothing dangerous" on a partial check
+            c.add("suspicious", f"not fully checked: {why}")
             count -= 1
             break
         report = scan_bytes(value)
+        for why in report.incomplete:
+            c.incomplete.append(f"key {key!r}: {why}")
         if len(keys) < MAX_KEYS_LISTED:
             keys.append(key)
             protocols[key] = pickle_protocol(value, report)

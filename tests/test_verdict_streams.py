@@ -356,3 +356,19 @@ def test_a_word_list_is_not_called_a_pickle(tmp_path: Path) -> None:
     report = inspect_path(path)
     assert exit_code(report) == 0 and report["format"] == "text" and not report["findings"]
     assert pickle_start_verdict(str(path)) is None
+
+
+def test_a_shelf_checked_only_in_part_is_not_called_safe(tmp_path: Path, monkeypatch) -> None:
+    import dbm.dumb
+    import shelve
+
+    from storage import summaries_db
+
+    base = tmp_path / "cache"
+    with shelve.Shelf(dbm.dumb.open(str(base), "c")) as shelf:
+        for key in ("a", "b", "c"):
+            shelf[key] = [key]
+    assert exit_code(inspect_path(str(base))) == 0
+    monkeypatch.setattr(summaries_db, "MAX_SHELF_KEYS", 2)
+    report = inspect_path(str(base))
+    assert exit_code(report) == 2 and "not fully checked" in messages(report, "suspicious")
