@@ -1,29 +1,40 @@
-"""Execute SQL: split a script into statements, run one, page through a query's result.
+"""Execute SQL: split a script into statements and run each exactly once on a session of its own.
 
-Queries (statements that return rows) are not run to the end: their rows are paged lazily with
-``SELECT * FROM (query) LIMIT n OFFSET m`` on the read-only connection, like a table. Other
-statements run on a writable connection in their own transaction (refused in read-only mode).
-On a server every statement runs on the reader's connection (a write in its own transaction),
-so Cancel stops it on the server and the statement timeout applies to it.
+A :class:`SqlSession` owns one connection for Execute SQL, apart from the grid's readers. Each
+statement goes to the database as typed, in autocommit mode, so a script's ``BEGIN`` …
+``ROLLBACK`` means what it says and an explicit transaction stays open across runs until the
+user commits or rolls back (the session reports ``state``: idle, open or failed).
+
+A query's rows are read once, in chunks, from one cursor and kept for the grid
+(:class:`ResultSet`), never re-run with OFFSET: on PostgreSQL a server-side cursor (``WITH
+HOLD`` outside a transaction, so the statement has run to its end when it returns and holds no
+lock afterwards), on SQLite the statement stepping lazily, on other servers SQLAlchemy's
+``stream_results``. A result stops at :data:`MAX_HELD` rows and says so; more can be fetched
+from the same cursor, or everything exported, streamed (:meth:`SqlSession.export`).
 """
 
 from __future__ import annotations
 
+import itertools
 import re
 import sqlite3
+import threading
 import time
-from contextlib import nullcontext
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from .errors import KnownError, Location
-from .sql_db import Database, as_database, is_driver_error
-from .sql_query import PAGE_SIZE, PREVIEW_CHARS, Page
+from .sql_db import Database, is_driver_error
+from .sql_errors import ConnectionLost
+from .sql_transfer import Cancelled, write_rows
 from .sql_values import plain_row
-from .sqlite_db import connect_writer, explain
+from .sqlite_db import Interrupted, connect_reader, connect_writer, explain
 
-_ROWS_FIRST = re.compile(r"^\s*(SELECT|WITH|VALUES|PRAGMA\s+\w+\s*$|EXPLAIN)\b", re.IGNORECASE)
-_SERVER_ROWS = re.compile(r"^\s*(SELECT|WITH|VALUES|TABLE|SHOW|EXPLAIN)\b", re.IGNORECASE)
-MAX_LISTED = 100_000  # rows kept of a server statement that cannot be paged (SHOW, EXPLAIN)
+MAX_HELD = 100_000  # rows of one result kept for the grid before it says so and offers more
+FIRST_ROWS = 1000  # rows read when a query runs; the grid asks for more as it scrolls
+EXPORT_BATCH = 5000
+READ_ONLY_MESSAGE = "This statement changes the database; turn off Read-only to run it."
 
 
 @dataclass
@@ -109,110 +120,6 @@ def error_location(sql: str, message: str, base: int = 0) -> Location:
     return Location(line=line, column=column, offset=base + offset)
 
 
-@dataclass
-class Outcome:
-    """What running a statement gave: a pager for its rows, or the number of rows changed."""
-
-    sql: str
-    seconds: float
-    columns: list[str] = field(default_factory=list)
-    pager: ResultPager | None = None
-    rows_affected: int | None = None
-
-
-class ResultPager:
-    """Pages of a query's result by OFFSET; long values cut like the table grid's."""
-
-    def __init__(self, sql: str, columns: list[str], page_size: int = PAGE_SIZE, sqlite: bool = True,
-                 rows: list[tuple] | None = None) -> None:
-        self.sql = sql
-        self.columns = columns
-        self.page_size = page_size
-        self.total: int | None = None
-        self.sqlite = sqlite
-        self.rows = rows  # the whole result of a statement that cannot be wrapped (SHOW, EXPLAIN)
-
-    def fresh(self) -> ResultPager:
-        return ResultPager(self.sql, self.columns, self.page_size, self.sqlite, self.rows)
-
-    def fetch(self, conn: sqlite3.Connection, number: int) -> Page:
-        cut = PREVIEW_CHARS
-        first = number * self.page_size
-        if self.rows is not None:
-            rows = self.rows[first:first + self.page_size]
-        elif self.sqlite:
-            inner = f"SELECT * FROM ({self.sql}) LIMIT ? OFFSET ?"
-            rows = conn.execute(inner, (self.page_size, first)).fetchall()
-        else:  # no parameters: a % in the user's SQL stays literal for psycopg
-            rows = conn.execute(f"SELECT * FROM ({self.sql}) AS result LIMIT {int(self.page_size)} "
-                                f"OFFSET {int(first)}").fetchall()
-        values, sizes = [], []
-        if not self.sqlite:
-            rows = [plain_row(r) for r in rows]
-        for row in rows:
-            values.append(tuple(v[:cut] if isinstance(v, str | bytes) and len(v) > cut else v for v in row))
-            sizes.append(tuple(len(v) if isinstance(v, str | bytes) and len(v) > cut else None for v in row))
-        return Page(number, number * self.page_size, values, sizes, [() for _ in rows])
-
-    def count(self, conn: sqlite3.Connection, cap: int | None = None) -> int:
-        if self.rows is not None:
-            return len(self.rows) if cap is None else min(len(self.rows), cap + 1)
-        limit = f" LIMIT {int(cap) + 1}" if cap is not None else ""
-        return int(conn.execute(f"SELECT count(*) FROM (SELECT 1 FROM ({self.sql}) AS result{limit}) "
-                                "AS counted").fetchone()[0])
-
-
-_LEADING_COMMENTS = re.compile(r"^(\s*(--[^\n]*(\n|$)|/\*.*?\*/))*", re.DOTALL)
-
-
-def returns_rows(conn: sqlite3.Connection, sql: str) -> list[str] | None:
-    """The column names when ``sql`` is a query, else None (nothing is run to find out)."""
-    if not _ROWS_FIRST.match(_LEADING_COMMENTS.sub("", sql, count=1)):
-        return None
-    try:
-        cursor = conn.execute(f"SELECT * FROM ({sql}) LIMIT 0")
-    except sqlite3.Error:
-        return None
-    return [d[0] for d in cursor.description or ()]
-
-
-def run_statement(target: Database | str, conn: sqlite3.Connection, sql: str, read_only: bool,
-                  base: int = 0) -> Outcome:
-    """Run one statement: a query is only prepared (its rows are paged later), others executed."""
-    text = _strip(sql)
-    if not text:
-        raise KnownError("There is no statement to run.")
-    base += len(sql) - len(sql.lstrip())  # error offsets count from the script's start
-    db = as_database(target)
-    if not db.is_sqlite:
-        return _run_on_server(db, conn, text, read_only, base)
-    path = getattr(db, "path", "")
-    start = time.perf_counter()
-    columns = returns_rows(conn, text)
-    if columns is not None:
-        pager = ResultPager(text, columns)
-        return Outcome(text, time.perf_counter() - start, columns, pager)
-    try:
-        conn.execute(f"EXPLAIN {text}")  # compiles it: syntax errors without touching the file
-    except sqlite3.Error as exc:
-        raise KnownError(str(exc), error_location(text, str(exc), base)) from None
-    if read_only:
-        raise KnownError("This statement changes the database; turn off Read-only to run it.")
-    writer = connect_writer(path)
-    try:
-        writer.execute("BEGIN IMMEDIATE")
-        cursor = writer.execute(text)
-        if cursor.description is not None:
-            cursor.fetchmany(1)
-        writer.execute("COMMIT")
-        return Outcome(text, time.perf_counter() - start, rows_affected=max(cursor.rowcount, 0))
-    except sqlite3.Error as exc:
-        if writer.in_transaction:
-            writer.execute("ROLLBACK")
-        error = explain(exc, path)
-        raise KnownError(error.message, error_location(text, str(exc), base)) from None
-    finally:
-        writer.close()
 
 
 def _server_location(exc: BaseException, base: int, text: str = "") -> Location:
@@ -221,7 +128,7 @@ def _server_location(exc: BaseException, base: int, text: str = "") -> Location:
     orig = getattr(exc, "orig", exc)
     position = getattr(getattr(orig, "diag", None), "statement_position", None)
     if position:
-        return Location(offset=base + int(position) - 1)
+        return Location(offset=max(base, base + int(position) - 1))
     match = _MYSQL_NEAR.search(str(orig))
     if match and text:
         line = int(match.group(2))
@@ -239,37 +146,520 @@ def _server_location(exc: BaseException, base: int, text: str = "") -> Location:
 _MYSQL_NEAR = re.compile(r"near '(.*?)' at line (\d+)", re.S)
 
 
-def _run_on_server(db: Database, conn, text: str, read_only: bool, base: int) -> Outcome:
-    start = time.perf_counter()
-    writes = not _SERVER_ROWS.match(_LEADING_COMMENTS.sub("", text, count=1))
-    if not writes:
+def _blank(match: re.Match) -> str:
+    token = match.group(0)
+    return token if token == ";" or token.startswith("$") else " " * len(token)
+
+
+def _code(sql: str) -> str:
+    """The statement with its strings, quoted names and comments blanked (for keyword checks)."""
+    return _TOKEN.sub(_blank, sql)
+
+
+_QUERY = re.compile(r"^\s*(SELECT|VALUES|TABLE|WITH)\b", re.IGNORECASE)
+# What a cursor cannot hold: a data-modifying WITH, SELECT … INTO, a locking clause.
+_NOT_A_CURSOR = re.compile(r"\b(INSERT|UPDATE|DELETE|MERGE|INTO)\b|\bFOR\s+(NO\s+KEY\s+|KEY\s+)?SHARE\b",
+                           re.IGNORECASE)
+_READS = re.compile(r"^\s*(SELECT|VALUES|TABLE|WITH|SHOW|EXPLAIN|DESCRIBE|BEGIN|START|COMMIT|ROLLBACK|END)\b",
+                    re.IGNORECASE)
+_BEGINS = re.compile(r"^\s*(BEGIN|START\s+TRANSACTION)\b", re.IGNORECASE)
+_ENDS = re.compile(r"^\s*(COMMIT|END|ABORT|ROLLBACK(?!\s+TO\b))\b", re.IGNORECASE)
+
+
+def _cursor_query(sql: str) -> bool:
+    """A plain query a server-side cursor can hold (PostgreSQL's DECLARE accepts only those)."""
+    code = _code(sql)
+    return bool(_QUERY.match(code)) and not _NOT_A_CURSOR.search(code)
+
+
+class ResultSet:
+    """The rows of one statement's result, read once from its cursor, in chunks.
+
+    ``rows`` holds what was read (whole values); reading stops at ``limit`` rows until
+    :meth:`raise_limit`. Only its :class:`SqlSession` reads the cursor, under the session's
+    lock; the grid reads ``rows``, which only ever grows.
+    """
+
+    def __init__(self, columns: list[str], cursor: Any, *, plain: bool, lingers: bool,
+                 on_close: Callable[[], None] | None = None) -> None:
+        self.columns = columns
+        self.rows: list[tuple] = []
+        self.limit = MAX_HELD
+        self.done = False  # every row was read
+        self.total: int | None = None  # the number of rows, once known
+        self.note = ""  # why the rest cannot be read, or where it went
+        self.lingers = lingers  # stays readable while later statements run (else read and closed first)
+        self._cursor = cursor
+        self._plain = plain  # server values made plain (Decimal, dates, arrays…)
+        self._on_close = on_close  # ends the transaction the cursor was opened in
+
+    @property
+    def more(self) -> bool:
+        """Rows remain in the cursor."""
+        return self._cursor is not None and not self.done
+
+    @property
+    def capped(self) -> bool:
+        """Reading stopped at the limit and more rows remain: the grid says so."""
+        return self.more and len(self.rows) >= self.limit
+
+    def raise_limit(self, rows: int = MAX_HELD) -> None:
+        self.limit = len(self.rows) + rows
+
+    def describe(self) -> str:
+        """The line under the grid: how many rows, and whether more remain."""
+        held = len(self.rows)
+        if self.capped:
+            text = f"Showing the first {held:,} rows; more remain."
+        elif self.total is not None and self.total > held:
+            text = f"Showing the first {held:,} of {self.total:,} rows."
+        elif self.more:
+            text = f"{held:,} row(s) read so far; more arrive as you scroll."
+        else:
+            text = f"{held:,} row(s)"
+        return f"{text} {self.note}".strip()
+
+    def _convert(self, rows: Sequence[Any]) -> list[tuple]:
+        return [plain_row(r) for r in rows] if self._plain else [tuple(r) for r in rows]
+
+    def _read(self, count: int) -> list[tuple]:
+        want = min(count, self.limit - len(self.rows))
+        if want <= 0 or not self.more:
+            return []
+        rows = self._convert(self._cursor.fetchmany(want))
+        self.rows.extend(rows)
+        if len(rows) < want:
+            self.done = True
+            self.total = len(self.rows)
+            self._close()
+        return rows
+
+    def _release(self, why: str) -> None:
+        """The connection is needed for something else: keep up to the limit, close the cursor."""
+        if not self.more:
+            return
+        self._read(self.limit - len(self.rows))
+        if self.more:
+            self._close(f"The rest was not read: {why}.")
+
+    def _close(self, note: str = "") -> None:
+        cursor, self._cursor = self._cursor, None
+        if note and not self.done:
+            self.note = note
+        if cursor is not None:
+            try:
+                cursor.close()
+            except Exception:  # a cursor of a lost connection or an ended transaction: gone already
+                pass
+            if self._on_close is not None:
+                self._on_close()
+
+
+@dataclass
+class Outcome:
+    """What running one statement gave: rows, a count of changed rows, a message, or an error."""
+
+    statement: Statement
+    sql: str
+    seconds: float = 0.0
+    result: ResultSet | None = None
+    rows_affected: int | None = None
+    message: str = ""  # the server's command tag ("CREATE TABLE", "BEGIN"…)
+    error: KnownError | None = None
+
+    @property
+    def columns(self) -> list[str]:
+        return self.result.columns if self.result is not None else []
+
+    def summary(self) -> str:
+        """One line for the messages list (the error's own line is the caller's)."""
+        took = f"{self.seconds * 1000:.1f} ms"
+        if self.error is not None:
+            return f"Error: {self.error.message}"
+        parts = []
+        changed = self.rows_affected
+        if self.result is not None:  # RETURNING gives one row per row changed
+            returning = _RETURNING.search(_code(self.sql))
+            if not returning:
+                changed = None
+            elif changed is None or changed < 0:
+                changed = self.result.total
+        if changed is not None and changed >= 0:
+            parts.append(f"{changed:,} row(s) affected")
+        if self.result is not None:
+            parts.append(self.result.describe())
+        elif not parts:
+            parts.append(self.message or "Done")
+        return f"{' · '.join(parts)} in {took}"
+
+
+_RETURNING = re.compile(r"\bRETURNING\b", re.IGNORECASE)
+IDLE, OPEN, FAILED = "idle", "open", "failed"
+
+
+class SqlSession:
+    """Execute SQL's own connection: statements run as typed, once, in the transaction the script
+    asks for, and an explicit transaction stays open across runs until Commit or Rollback.
+
+    The worker methods (:meth:`run`, :meth:`fetch`, :meth:`export`, :meth:`end_transaction`,
+    :meth:`close`) hold the session's lock; :meth:`interrupt` may be called from any thread.
+    """
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.lock = threading.Lock()
+        self.conn: Any = None
+        self.state = IDLE  # IDLE, OPEN (a transaction is open) or FAILED (open, and only Rollback works)
+        self._applied: tuple | None = None  # (statement timeout, read-only) set on the connection
+        self._results: list[ResultSet] = []
+        self._names = itertools.count(1)
+        self._tracked = IDLE  # the state from the statements run, for drivers that cannot tell
+        self._implicit = False  # a transaction of ours holds a result's cursor (not the user's)
+        self._closed = False
+
+    # -- running ---------------------------------------------------------------------------
+    def run(self, statements: Sequence[Statement],
+            cancel: Callable[[], bool] = lambda: False) -> list[Outcome]:
+        """Worker body: run the statements in turn until one fails; an outcome for each one run.
+
+        The results of the previous run are closed first; a result that would hold the
+        connection (a cursor inside a transaction, a streamed result) is read up to its limit
+        and closed before the next statement runs."""
+        with self.lock:
+            self._close_results()
+            outcomes: list[Outcome] = []
+            for statement in statements:
+                if cancel():
+                    break
+                outcome = self._run_one(statement)
+                outcomes.append(outcome)
+                if outcome.error is not None:
+                    break
+            return outcomes
+
+    def _run_one(self, statement: Statement) -> Outcome:
+        text = _strip(statement.sql)
+        base = statement.start + len(statement.sql) - len(statement.sql.lstrip())
+        outcome = Outcome(statement, text)
+        if not text:
+            outcome.error = KnownError("There is no statement to run.")
+            return outcome
+        before = self.state
+        began = time.perf_counter()
         try:
-            cursor = conn.execute(f"SELECT * FROM ({text}) AS result LIMIT 0")
-            columns = [d[0] for d in cursor.description or ()]
-            pager = ResultPager(text, columns, sqlite=False)
-            return Outcome(text, time.perf_counter() - start, columns, pager)
+            self._release_results("a later statement needed the connection")
+            conn = self._connection()
+            if isinstance(conn, sqlite3.Connection):
+                self._run_sqlite(conn, text, base, outcome)
+            elif hasattr(conn, "info") and hasattr(conn, "cursor"):
+                self._run_psycopg(conn, text, base, outcome)
+            else:
+                self._run_generic(conn, text, base, outcome)
+        except KnownError as exc:
+            outcome.error = exc
+        outcome.seconds = time.perf_counter() - began
+        if outcome.error is None:
+            self._tracked = OPEN if _BEGINS.match(_code(text)) else IDLE if _ENDS.match(_code(text)) \
+                else self._tracked
+        outcome.error = self._after(before, outcome.error)
+        if outcome.result is not None:
+            self._results.append(outcome.result)
+        return outcome
+
+    def _run_sqlite(self, conn: sqlite3.Connection, text: str, base: int, outcome: Outcome) -> None:
+        try:
+            cursor = conn.execute(text)  # steps once: a query's first row, a change done
+            if cursor.description is None:
+                outcome.rows_affected = cursor.rowcount if cursor.rowcount >= 0 else None
+                return
+            outcome.result = ResultSet([d[0] for d in cursor.description], cursor, plain=False, lingers=False)
+            outcome.result._read(FIRST_ROWS)
+            if outcome.result.done and cursor.rowcount >= 0:
+                outcome.rows_affected = cursor.rowcount  # INSERT … RETURNING
+        except sqlite3.Error as exc:
+            raise self._sqlite_error(exc, text, base) from None
+
+    def _run_psycopg(self, conn: Any, text: str, base: int, outcome: Outcome) -> None:
+        prefix = 0
+        try:
+            if _cursor_query(text):
+                # A NO SCROLL cursor: each row is computed once, as it is fetched, and every FETCH
+                # is a statement the timeout and Cancel apply to. Outside the user's transaction it
+                # gets one of its own, committed as soon as the rows are read or the result closed
+                # (WITH HOLD would escape the statement timeout: PostgreSQL materializes the rows
+                # at commit, after the timeout is switched off).
+                implicit = self.state == IDLE
+                if implicit:
+                    conn.execute("BEGIN")
+                    self._implicit = True
+                name = f"datashelf_result_{next(self._names)}"
+                prefix = len(f'DECLARE "{name}" NO SCROLL CURSOR FOR ')
+                cursor = conn.cursor(name=name, scrollable=False)
+                try:
+                    cursor.execute(text)
+                except BaseException:
+                    cursor.close()
+                    if implicit:
+                        self._end_implicit()
+                    raise
+                outcome.result = ResultSet([d.name for d in cursor.description], cursor, plain=True,
+                                           lingers=False, on_close=self._end_implicit if implicit else None)
+            else:
+                cursor = conn.execute(text)  # no parameters: a % in the SQL stays literal
+                outcome.message = cursor.statusmessage or ""
+                outcome.rows_affected = cursor.rowcount if cursor.rowcount >= 0 else None
+                if cursor.description is not None:  # RETURNING, SHOW, EXPLAIN: rows in memory already
+                    outcome.result = ResultSet([d.name for d in cursor.description], cursor, plain=True,
+                                               lingers=True)
+            if outcome.result is not None:
+                outcome.result._read(FIRST_ROWS)
         except Exception as exc:
             if not is_driver_error(exc):
                 raise
-            error = db.explain(exc)
-            if type(error) is not KnownError:  # cancelled, timed out, connection lost: not a syntax matter
+            raise self._server_error(exc, base - prefix) from None  # PostgreSQL counts from DECLARE
+
+    def _run_generic(self, conn: Any, text: str, base: int, outcome: Outcome) -> None:
+        if self.db.read_only and not _READS.match(_code(text)):  # no read-only session to refuse it
+            raise KnownError(READ_ONLY_MESSAGE)
+        stream = self.db.kind in ("mysql", "mariadb")  # pymysql's unbuffered cursor: rows as read
+        options = {"no_parameters": True, "stream_results": stream}
+        try:
+            result = conn.sa.exec_driver_sql(text, execution_options=options)
+            if result.returns_rows:
+                outcome.result = ResultSet(list(result.keys()), result, plain=True, lingers=not stream)
+                outcome.result._read(FIRST_ROWS)
+            else:
+                outcome.rows_affected = result.rowcount if result.rowcount >= 0 else None
+                result.close()
+        except Exception as exc:
+            if not is_driver_error(exc):
+                raise
+            raise self._server_error(exc, base, text) from None
+
+    # -- rows ------------------------------------------------------------------------------
+    def fetch(self, result: ResultSet, count: int) -> list[tuple]:
+        """Worker body: the next rows of ``result`` from its cursor (up to its limit)."""
+        with self.lock:
+            try:
+                return result._read(count)
+            except Exception as exc:
+                if not is_driver_error(exc):
+                    raise
+                error = self._convert(exc)
+                result._close(f"Reading stopped: {error.message}")
                 raise error from None
-    elif read_only:
-        raise KnownError("This statement changes the database; turn off Read-only to run it.")
-    try:  # SHOW, EXPLAIN, and writes (in their own transaction on psycopg)
-        transaction = getattr(conn, "transaction", None)
-        with transaction() if writes and transaction is not None else nullcontext():
-            cursor = conn.execute(text)
-            rows = cursor.fetchmany(MAX_LISTED) if cursor.description else None
-    except Exception as exc:
-        if not is_driver_error(exc):
-            raise
-        error = db.explain(exc)
+
+    def export(self, result: ResultSet, path: str, fmt: str, cancel: Callable[[], bool] = lambda: False,
+               progress: Callable[[float], None] = lambda _f: None) -> int:
+        """Worker body: every row of ``result`` to CSV or JSON through the atomic writer: the rows
+        read already, then the rest streamed from the same cursor (the query is not run again)."""
+        with self.lock:
+            held = len(result.rows)
+
+            def batches() -> Iterator[list[tuple]]:
+                yield result.rows[:held]
+                while result.more:
+                    rows = result._convert(result._cursor.fetchmany(EXPORT_BATCH))
+                    if rows:
+                        yield rows
+                    if len(rows) < EXPORT_BATCH:
+                        return
+
+            try:
+                written = write_rows(batches(), result.columns, path, fmt, result.total, cancel, progress)
+            except (Cancelled, KnownError) as exc:
+                self._after_partial_export(result)
+                raise exc from None
+            except Exception as exc:
+                if not is_driver_error(exc):
+                    raise
+                self._after_partial_export(result)
+                raise self._convert(exc) from None
+            result.total = written
+            result.done = True
+            result._close()
+            result.note = f"All {written:,} rows were exported to {path}."
+            return written
+
+    def _after_partial_export(self, result: ResultSet) -> None:
+        """An export stopped part way: the rows it read are gone from the (forward-only) cursor."""
+        result._close("An export stopped part way and the rows it read are gone from the cursor; "
+                      "run the query again to read them.")
+
+    # -- transactions ----------------------------------------------------------------------
+    def end_transaction(self, commit: bool) -> str:
+        """Worker body: COMMIT or ROLLBACK the open transaction; a message saying what happened."""
+        with self.lock:
+            before = self.state
+            if self.conn is None:
+                self.state = IDLE
+                return "No transaction is open."
+            self._release_results("the transaction ended")
+            verb = "COMMIT" if commit else "ROLLBACK"
+            error: KnownError | None = None
+            tag = ""
+            try:
+                conn = self.conn
+                if isinstance(conn, sqlite3.Connection):
+                    conn.execute(verb)
+                elif hasattr(conn, "info"):
+                    tag = conn.execute(verb).statusmessage or ""
+                else:
+                    conn.sa.exec_driver_sql(verb, execution_options={"no_parameters": True}).close()
+                self._tracked = IDLE
+            except Exception as exc:
+                if not is_driver_error(exc):
+                    raise
+                error = self._convert(exc)
+            error = self._after(before, error)
+            if error is not None:
+                raise error
+            if commit and (before == FAILED or tag == "ROLLBACK"):
+                return "The transaction had failed: the database rolled it back; nothing was committed."
+            return "Committed." if commit else "Rolled back."
+
+    def _after(self, before: str, error: KnownError | None) -> KnownError | None:
+        """Read the transaction state after a statement; a lost connection ends the transaction."""
+        lost = isinstance(error, ConnectionLost) or (self.conn is not None and self._broken(self.conn))
+        if lost:
+            self._drop()
+            if before != IDLE and error is not None:
+                error = ConnectionLost(f"{error.message} The transaction that was open is gone: the database "
+                                       "rolled it back, nothing of it was committed.", error.location)
+        state = self._read_state()
+        if state == IDLE and before != IDLE:
+            self._applied = None  # a rolled back SET took the session's settings with it
+        self.state = state
+        return error
+
+    def _read_state(self) -> str:
+        conn = self.conn
+        if conn is None:
+            return IDLE
+        if isinstance(conn, sqlite3.Connection):
+            return OPEN if conn.in_transaction else IDLE
+        status = getattr(getattr(conn, "info", None), "transaction_status", None)  # psycopg
+        if status is not None:
+            if self._implicit:
+                return IDLE
+            return {"INTRANS": OPEN, "ACTIVE": OPEN, "INERROR": FAILED}.get(status.name, IDLE)
+        fairy = getattr(getattr(conn, "sa", None), "connection", None)
+        dbapi = getattr(fairy, "dbapi_connection", None)
+        if isinstance(dbapi, sqlite3.Connection):
+            return OPEN if dbapi.in_transaction else IDLE
+        server_status = getattr(dbapi, "server_status", None)  # pymysql: bit 1 is "in transaction"
+        if isinstance(server_status, int):
+            return OPEN if server_status & 1 else IDLE
+        return self._tracked
+
+    # -- connection ------------------------------------------------------------------------
+    def _connection(self) -> Any:
+        if self._closed:
+            raise Interrupted("The database was closed.")
+        if self.conn is not None and self._broken(self.conn):
+            self._drop()
+        if self.conn is None:
+            db = self.db
+            if db.is_sqlite:
+                path = getattr(db, "path", "")
+                self.conn = connect_reader(path, immutable=getattr(db, "immutable", False)) \
+                    if db.read_only else connect_writer(path)
+            else:
+                self.conn = db.connect()
+            self._applied = None
+            self.state = self._tracked = IDLE
+        wanted = (self.db.statement_timeout, self.db.read_only)
+        if not self.db.is_sqlite and self._applied != wanted and self.state != FAILED:
+            try:
+                self.db.apply_session(self.conn)  # type: ignore[attr-defined]
+            except Exception as exc:
+                if not is_driver_error(exc):
+                    raise
+                raise self._convert(exc) from None
+            self._applied = wanted
+        return self.conn
+
+    def _broken(self, conn: Any) -> bool:
+        return not isinstance(conn, sqlite3.Connection) and self.db.is_broken(conn)  # type: ignore[attr-defined]
+
+    def _drop(self) -> None:
+        conn, self.conn = self.conn, None
+        self._implicit = False
+        for result in self._results:
+            if result.more:  # its cursor went with the connection
+                result._cursor = None
+                result.note = result.note or "The rest was not read: the connection was closed."
+        self.state = self._tracked = IDLE
+        if conn is None:
+            return
+        try:
+            sa_conn = getattr(conn, "sa", None)
+            if sa_conn is not None:
+                sa_conn.invalidate()  # an unread streamed result cannot go back to the pool
+            conn.close()
+        except Exception:  # a broken connection may fail to close; it is dropped all the same
+            pass
+
+    def _end_implicit(self) -> None:
+        """Commit the transaction a result's cursor was read in (it changed nothing the user did
+        not ask for: a function the query called commits as it would have in autocommit)."""
+        if not self._implicit:
+            return
+        self._implicit = False
+        try:
+            self.conn.execute("COMMIT")
+        except Exception:  # a lost connection: found out by the next statement
+            pass
+
+    def _release_results(self, why: str) -> None:
+        for result in self._results:
+            if not result.lingers:
+                result._release(why)
+
+    def _close_results(self) -> None:
+        results, self._results = self._results, []
+        for result in results:
+            if result.more:
+                result._close("The result was closed by the next run.")
+
+    def interrupt(self) -> None:
+        """Stop the running statement (thread-safe; on a server a cancel request of its own)."""
+        conn = self.conn
+        if conn is None or self._closed or not self.lock.locked():
+            return
+        if isinstance(conn, sqlite3.Connection):
+            conn.interrupt()
+        else:
+            threading.Thread(target=self.db.cancel, args=(conn,),  # type: ignore[attr-defined]
+                             name="datashelf-cancel", daemon=True).start()
+
+    def close(self) -> None:
+        """Worker body: close the connection; a transaction still open is rolled back by the database."""
+        self.interrupt()
+        with self.lock:
+            self._closed = True
+            self._drop()
+
+    # -- errors ----------------------------------------------------------------------------
+    def _convert(self, exc: BaseException) -> KnownError:
+        if isinstance(exc, sqlite3.Error):
+            return self._sqlite_error(exc, "", 0)
+        return self._server_error(exc, 0)
+
+    def _sqlite_error(self, exc: sqlite3.Error, text: str, base: int) -> KnownError:
+        low = str(exc).lower()
+        if self.db.read_only and "readonly" in low:
+            return KnownError(READ_ONLY_MESSAGE)
+        error = explain(exc, getattr(self.db, "path", ""))
+        if type(error) is not KnownError or not text:
+            return error
+        return KnownError(error.message, error_location(text, str(exc), base))
+
+    def _server_error(self, exc: BaseException, base: int, text: str = "") -> KnownError:
+        error = self.db.explain(exc)
+        low = error.message.lower()
+        if self.db.read_only and "read-only transaction" in low:
+            return KnownError(READ_ONLY_MESSAGE)
         if type(error) is KnownError:
-            raise KnownError(error.message, _server_location(exc, base, text)) from None
-        raise error from None
-    if rows is not None and not writes:
-        columns = [d[0] for d in cursor.description]
-        pager = ResultPager(text, columns, sqlite=False, rows=[tuple(r) for r in rows])
-        return Outcome(text, time.perf_counter() - start, columns, pager)
-    return Outcome(text, time.perf_counter() - start, rows_affected=max(cursor.rowcount or 0, 0))
+            return KnownError(error.message, _server_location(exc, base, text))
+        return error

@@ -14,7 +14,7 @@ import csv
 import itertools
 import json
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import bindparam, column, insert, table
@@ -62,26 +62,39 @@ def _open_cursor(stack: contextlib.ExitStack, conn: Any, sql: str, params: dict 
 def _export(stack: contextlib.ExitStack, conn: Any, sql: str, params: dict | Sequence,
             columns: Sequence[str], path: str, fmt: str, total: int | None,
             cancel: Callable[[], bool], progress: Callable[[float], None]) -> int:
-    written = 0
     try:
         cursor = _open_cursor(stack, conn, sql, params)
     except sqlite3.Error as exc:
         raise explain(exc) from None
+
+    def batches() -> Iterator[Sequence[Sequence[Any]]]:
+        while True:
+            try:
+                rows = cursor.fetchmany(BATCH)
+            except sqlite3.Error as exc:
+                raise explain(exc) from None
+            if not rows:
+                return
+            yield rows
+
+    return write_rows(batches(), columns, path, fmt, total, cancel, progress)
+
+
+def write_rows(batches: Iterable[Sequence[Sequence[Any]]], columns: Sequence[str], path: str, fmt: str,
+               total: int | None = None, cancel: Callable[[], bool] = lambda: False,
+               progress: Callable[[float], None] = lambda _f: None) -> int:
+    """Write batches of rows to ``path`` as ``fmt`` ("csv" or "json") through the atomic writer;
+    ``cancel`` is checked between batches (nothing is written then). Returns the row count."""
+    written = 0
     with atomic_writer(path, "w", encoding="utf-8", newline="") as handle:
         if fmt == "csv":
             writer = csv.writer(handle)
             writer.writerow(columns)
         else:
             handle.write("[")
-        while True:
+        for rows in itertools.chain([()], batches):
             if cancel():
                 raise Cancelled("Export cancelled; no file was written.")
-            try:
-                rows = cursor.fetchmany(BATCH)
-            except sqlite3.Error as exc:
-                raise explain(exc) from None
-            if not rows:
-                break
             for row in rows:
                 if fmt == "csv":
                     writer.writerow(["" if v is None else v.hex() if isinstance(v, bytes) else v
