@@ -215,6 +215,8 @@ class ResultSet:
             text = f"Showing the first {held:,} of {self.total:,} rows."
         elif self.more:
             text = f"{held:,} row(s) read so far; more arrive as you scroll."
+        elif not self.done:  # closed before its end
+            text = f"Showing the first {held:,} rows."
         else:
             text = f"{held:,} row(s)"
         return f"{text} {self.note}".strip()
