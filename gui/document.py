@@ -164,5 +164,10 @@ class Document(QWidget):
     def _on_pickle_verdict_failed(self, _exc: BaseException) -> None:
         """The file could not be read again (gone, locked): the document says so itself."""
 
+    def ask_to_close(self, parent: QWidget) -> bool:
+        """Before closing: ask about what closing would lose besides unsaved changes (an open
+        transaction, say); False when the user cancelled."""
+        return True
+
     def close_document(self) -> None:
         """Stop background work before the widget goes away."""

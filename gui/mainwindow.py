@@ -160,6 +160,8 @@ class MainWindow(OpenDocumentsMixin, QMainWindow):
 
     def _resolve_unsaved(self, documents: list[Document]) -> bool:
         """True when closing may go on: changes saved or discarded."""
+        if not all(d.ask_to_close(self) for d in documents):
+            return False
         modified = [d for d in documents if d.is_modified()]
         if not modified:
             return True

@@ -260,8 +260,7 @@ class BrowseMixin:
         for worker in self._workers:
             worker.cancel()
         self.model.stop()
-        self.result_model.stop()
-        self.execution_cancelled()
+        self.sql_panel.cancel()
 
     @Slot(int)
     def _on_header_clicked(self, section: int) -> None:

@@ -36,7 +36,7 @@ from storage.sqlite_db import Reader, Schema, Table
 
 from .document import Document
 from .formatting import human_size
-from .sql_execute import ExecuteMixin
+from .sql_execute import ExecutePanel
 from .sql_fk import FkMixin
 from .sql_fk_record import FkRecordMixin
 from .sql_schema_edit import SchemaEditMixin
@@ -56,7 +56,7 @@ from .workers import run_in_worker as run_task
 
 
 class SqliteDocument(OpeningMixin, SchemaEditMixin, LiveRefreshMixin, SchemaTreeMixin, BrowseMixin,
-                     EditingMixin, TransferMixin, RecordMixin, ExecuteMixin, ServerMixin, FkMixin,
+                     EditingMixin, TransferMixin, RecordMixin, ServerMixin, FkMixin,
                      FkRecordMixin, ToolsMixin, Document):
     """A database: schema on the left; Browse and Record tabs on the right."""
 
@@ -184,6 +184,40 @@ class SqliteDocument(OpeningMixin, SchemaEditMixin, LiveRefreshMixin, SchemaTree
 
         return page
 
+    def _build_execute(self, parent: QWidget) -> ExecutePanel:
+        panel = ExecutePanel(self, parent, settings=lambda: self._settings())
+        panel.buttons.addWidget(self._build_timeout(panel))
+        self.add_explain_buttons(panel.buttons, panel)
+        panel.transactionChanged.connect(self._on_transaction_changed)
+        self.sql_panel = panel
+        self.editor = panel.editor  # Explain reads the statement under the cursor
+        self.sql_message = panel.message
+        return panel
+
+    def _settings(self):
+        return getattr(self.window(), "settings", None)
+
+    def _fill_history(self) -> None:
+        self.sql_panel.fill_history()
+
+    def execute(self, which: str = "current") -> None:
+        """Run SQL in the Execute SQL panel: the selection, the statement under the cursor, or "all"."""
+        self.sql_panel.execute(which)
+
+    def run_transfer(self, label: str, work, finished) -> Task:
+        return self._transfer(label, work, finished)
+
+    @Slot(str)
+    def _on_transaction_changed(self, state: str) -> None:
+        index = self.views.indexOf(self.sql_panel)
+        self.views.setTabText(index, "Execute SQL" if state == "idle" else "Execute SQL ● transaction")
+        self.views.setTabToolTip(index, "" if state == "idle" else
+                                 "A transaction is open: Commit or Rollback in the Execute SQL tab")
+
+    def ask_to_close(self, parent: QWidget) -> bool:
+        """Closing with a transaction open in Execute SQL: Commit / Roll back / Cancel."""
+        return self.sql_panel.ask_to_close(parent, self.title())
+
     # -- opening (see gui.sqlite_opening) ----------------------------------------------------
     def title(self) -> str:
         return self.server_title() if self.is_server else super().title()
@@ -211,6 +245,12 @@ class SqliteDocument(OpeningMixin, SchemaEditMixin, LiveRefreshMixin, SchemaTree
     @Slot(bool)
     def _on_read_only_toggled(self, checked: bool) -> None:
         self.open_choice.hide()  # answered through the box
+        if not self.is_server and self.sql_panel.transaction_open:  # a reopen would roll it back
+            self.read_only_box.blockSignals(True)
+            self.read_only_box.setChecked(not checked)
+            self.read_only_box.blockSignals(False)
+            self.show_message("A transaction is open in Execute SQL: commit or roll it back first.", "error")
+            return
         self.read_only = checked
         if self.is_server:  # the same connections, now in a read-only session (or not)
             if self.database is not None:
@@ -277,9 +317,9 @@ class SqliteDocument(OpeningMixin, SchemaEditMixin, LiveRefreshMixin, SchemaTree
 
     def _close_readers(self) -> None:
         self._stop_watching()
-        for model in (self.model, self.result_model):
-            model.stop()
-            model.set_query(None, None, [], [])
+        self.model.stop()
+        self.model.set_query(None, None, [], [])
+        self.sql_panel.release_connection()
         for worker in self._workers:
             worker.cancel()
         for reader in (self.reader, self.counter):
@@ -293,5 +333,6 @@ class SqliteDocument(OpeningMixin, SchemaEditMixin, LiveRefreshMixin, SchemaTree
         self._search_timer.stop()
         self._busy_timer.stop()
         self._close_readers()
+        self.sql_panel.shutdown()
         if self.server_db is not None:
             self.server_db.close()

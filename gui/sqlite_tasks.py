@@ -1,4 +1,4 @@
-"""Worker bodies of the SQLite tab: open a database, count rows, run statements.
+"""Worker bodies of the SQLite tab: open a database, count rows.
 
 They run on pool threads and touch no widget; the document starts them through
 :func:`gui.workers.run_in_worker` and drops answers for an older request.
@@ -10,7 +10,6 @@ import os
 from typing import Any
 
 from storage.errors import KnownError
-from storage.sql_exec import Statement, run_statement
 from storage.sqlite_db import Interrupted, Reader, check_header, load_schema
 
 from .workers import Worker as Task
@@ -71,21 +70,6 @@ def count_tables(path: str, immutable: bool, names: list[str], cap: int | None,
     finally:
         reader.close()
     return counts
-
-
-def run_statements(database: Any, reader: Reader, statements: list[Statement], read_only: bool,
-                   cancel) -> tuple[list[Any], KnownError | None]:
-    """Worker body: run statements in turn until one fails; (outcomes, the error or None)."""
-    outcomes = []
-    for statement in statements:
-        if cancel():
-            return outcomes, Interrupted("Cancelled.")
-        try:
-            outcomes.append(reader.run(lambda conn, s=statement: run_statement(
-                database, conn, s.sql, read_only, s.start)))
-        except KnownError as exc:
-            return outcomes, exc
-    return outcomes, None
 
 
 def count_query(counter: Reader, pager: Any, cap: int | None) -> int:

@@ -41,8 +41,9 @@ class TransferMixin:
     # -- import and export -------------------------------------------------------------------
     def export_rows_to(self, path: str | None = None, source: str = "browse") -> Task | None:
         """Export the Browse rows (sorted, filtered) or the last query's result to CSV or JSON."""
-        model = self.model if source == "browse" else self.result_model
-        pager = model.pager
+        if source == "result":  # streamed from the result's cursor: the query does not run again
+            return self.sql_panel.export_result(path)
+        pager = self.model.pager
         if pager is None or self.counter is None:
             return None
         if path is None:

@@ -359,6 +359,10 @@ class SqlSession:
                 self._run_generic(conn, text, base, outcome)
         except KnownError as exc:
             outcome.error = exc
+            if outcome.result is not None:  # its first rows failed (a runtime error, Cancel…)
+                outcome.result._close()
+                outcome.result = None
+            self._end_implicit()
         outcome.seconds = time.perf_counter() - began
         if outcome.error is None:
             self._tracked = OPEN if _BEGINS.match(_code(text)) else IDLE if _ENDS.match(_code(text)) \
@@ -401,8 +405,6 @@ class SqlSession:
                     cursor.execute(text)
                 except BaseException:
                     cursor.close()
-                    if implicit:
-                        self._end_implicit()
                     raise
                 outcome.result = ResultSet([d.name for d in cursor.description], cursor, plain=True,
                                            lingers=False, on_close=self._end_implicit if implicit else None)

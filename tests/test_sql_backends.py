@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from storage.errors import KnownError
 from storage.sql_db import Database, ServerDatabase, SqliteDatabase
-from storage.sql_exec import run_statement
+from storage.sql_exec import SqlSession, Statement
 from storage.sql_query import Filter, Pager, QuerySpec, SortKey
 from storage.sql_transfer import export_rows, import_csv
 from storage.sql_url import open_database_url
@@ -138,26 +138,29 @@ def test_edits_on_quoted_identifiers(db: Database) -> None:
 
 def test_execute_query_update_and_error(db: Database) -> None:
     q = db.dialect.identifier_preparer.quote
-    reader = db.reader()
+    quoted = q('qu"ote')
+    session = SqlSession(db)
     try:
-        quoted = q('qu"ote')
-        outcome = reader.run(lambda c: run_statement(db, c, f"SELECT id, {quoted} FROM {q(TABLE)} "
-                                                     "WHERE id <= 300 ORDER BY id", False))
+        [outcome] = session.run([Statement(0, 0, f"SELECT id, {quoted} FROM {q(TABLE)} WHERE id <= 300 "
+                                                  "ORDER BY id")])
         assert outcome.columns == ["id", 'qu"ote']
-        assert reader.run(lambda c: outcome.pager.count(c)) == 300
-        page = reader.run(lambda c: outcome.pager.fetch(c, 1))
-        assert page.values[0][0] == 257
-        changed = reader.run(lambda c: run_statement(db, c, f"UPDATE {q(TABLE)} SET {q('order')} = 2 "
-                                                     "WHERE id <= 10", False))
+        assert [r[0] for r in outcome.result.rows] == list(range(1, 301))
+        [changed] = session.run([Statement(0, 0, f"UPDATE {q(TABLE)} SET {q('order')} = 2 WHERE id <= 10")])
         assert changed.rows_affected == 10
-        with pytest.raises(KnownError, match="Read-only"):
-            reader.run(lambda c: run_statement(db, c, f"DELETE FROM {q(TABLE)}", True))
-        with pytest.raises(KnownError) as info:
-            reader.run(lambda c: run_statement(db, c, "\nSELEC oops", False, 10))
+        [error] = session.run([Statement(10, 21, "\nSELEC oops")])
+        assert isinstance(error.error, KnownError)
     finally:
-        reader.close()
+        session.close()
+    db.read_only = True
+    session = SqlSession(db)
+    try:
+        [refused] = session.run([Statement(0, 0, f"DELETE FROM {q(TABLE)}")])
+        assert refused.error is not None and "Read-only" in refused.error.message
+    finally:
+        session.close()
+        db.read_only = False
     if db.kind != "generic":  # the server (or SQLite) says where; a generic driver may not
-        assert info.value.location.offset == 11  # where SELEC starts in the whole script
+        assert error.error.location.offset == 11  # where SELEC starts in the whole script
 
 
 def test_export_and_import_round_trip(db: Database, tmp_path: Path) -> None:

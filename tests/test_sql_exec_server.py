@@ -307,3 +307,14 @@ def test_cancel_stops_a_long_statement_on_the_server(pg_url: str) -> None:
     finally:
         session.close()
         db.close()
+
+
+def test_a_query_failing_on_its_first_rows_leaves_no_transaction_behind(db: Database,
+                                                                         session: SqlSession) -> None:
+    failing = "SELECT 1 / (val - val) FROM t" if db.kind == "postgresql" else \
+        "SELECT json_extract('not json', '$') FROM t"
+    [outcome] = run(session, failing)
+    assert outcome.error is not None and outcome.result is None
+    assert session.state == IDLE
+    [change] = ok(session, "UPDATE t SET val = 8 WHERE id = 2")
+    assert peek(db, "SELECT val FROM t WHERE id = 2") == 8  # committed: no transaction was left open

@@ -142,13 +142,14 @@ def test_execute_with_cancel_and_timeout_on_postgres(qtbot, pg_url: str) -> None
     assert document.timeout_widget.isVisible()
     document.editor.setPlainText("SELECT g, g * 2 AS twice FROM generate_series(1, 700) g WHERE '%' = '%'")
     document.execute("all")
-    results = document.result_model
-    qtbot.waitUntil(lambda: results.pager is not None and results.pager.total == 700, timeout=20_000)
+    panel = document.sql_panel
+    qtbot.waitUntil(lambda: panel.current_model is not None and panel.current_model.rowCount() == 700,
+                    timeout=20_000)
     document.editor.setPlainText("SELECT pg_sleep(30)")
     document.execute("all")
     qtbot.waitUntil(lambda: document.sql_message.text() == "Running…")
     qtbot.wait(300)
-    document.sql_cancel.click()
+    panel.cancel_button.click()
     def cancelled() -> None:
         assert "Cancelled" in document.sql_message.text(), document.sql_message.text()
 
@@ -157,14 +158,14 @@ def test_execute_with_cancel_and_timeout_on_postgres(qtbot, pg_url: str) -> None
     document.editor.setPlainText("UPDATE \"Order Items\" SET n = 99 WHERE id = 1; "
                                  "DO $$ BEGIN PERFORM pg_sleep(30); END $$")
     document.execute("all")
-    qtbot.waitUntil(lambda: "Running" not in document.sql_message.text() or document.sql_cancel.isEnabled())
+    qtbot.waitUntil(lambda: "Running" not in document.sql_message.text() or panel.cancel_button.isEnabled())
     qtbot.wait(300)
-    document.sql_cancel.click()
+    panel.cancel_button.click()
     qtbot.waitUntil(cancelled, timeout=10_000)
     document.editor.setPlainText("SELECT 41 + 1 AS answer")
     document.execute("all")
-    results = document.result_model
-    qtbot.waitUntil(lambda: results.pager is not None and results.pager.total == 1, timeout=20_000)
+    qtbot.waitUntil(lambda: panel.current_model is not None and panel.current_model.rowCount() == 1
+                    and panel.current_model.index(0, 0).data() == "42", timeout=20_000)
     assert scalar(pg_url, 'SELECT n FROM "Order Items" WHERE id = 1') == 99  # its own statement, committed
     document.timeout_box.setValue(1)
     document.editor.setPlainText("SELECT pg_sleep(30)")

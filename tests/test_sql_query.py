@@ -194,10 +194,16 @@ def test_export_and_import_round_trip(tmp_path: Path) -> None:
     conn.close()
 
 
-def test_a_query_after_comments_is_still_a_query() -> None:
-    from storage.sql_exec import returns_rows
+def test_a_query_after_comments_is_still_a_query(tmp_path: Path) -> None:
+    from storage.sql_db import SqliteDatabase
+    from storage.sql_exec import SqlSession, split_statements
 
-    conn = sqlite3.connect(":memory:")
-    assert returns_rows(conn, "-- best\n/* sellers */ SELECT 1 AS a, 2 AS b") == ["a", "b"]
-    assert returns_rows(conn, "CREATE TABLE t (a)") is None
-    conn.close()
+    sqlite3.connect(tmp_path / "t.db").close()
+    session = SqlSession(SqliteDatabase(str(tmp_path / "t.db")))
+    try:
+        query, create = session.run(split_statements("-- best\n/* sellers */ SELECT 1 AS a, 2 AS b; "
+                                                     "CREATE TABLE t (a)"))
+        assert query.columns == ["a", "b"] and query.result.rows == [(1, 2)]
+        assert create.result is None and create.error is None
+    finally:
+        session.close()

@@ -327,8 +327,9 @@ def test_execute_sql_pages_results_counts_changes_and_keeps_history(qtbot, tmp_p
     document.editor.setPlainText('SELECT id, "na me" FROM "order" WHERE n = 2;\nUPDATE "order" SET n = 0 '
                                  "WHERE id < 11;\nSELEC oops;")
     document.execute("current")  # the cursor is at the start: the first statement
-    qtbot.waitUntil(lambda: document.result_model.rowCount() == 143, timeout=10_000)
-    qtbot.waitUntil(lambda: document.result_model.index(142, 1).data() == "name 996", timeout=10_000)
+    qtbot.waitUntil(lambda: document.sql_panel.current_model is not None
+                    and document.sql_panel.current_model.rowCount() == 143, timeout=10_000)
+    assert document.sql_panel.current_model.index(142, 1).data() == "name 996"
     document.execute("all")
     qtbot.waitUntil(lambda: "Error" in document.sql_message.text(), timeout=10_000)
     assert "10 row(s) affected" in document.sql_message.text()
@@ -337,7 +338,7 @@ def test_execute_sql_pages_results_counts_changes_and_keeps_history(qtbot, tmp_p
     assert conn.execute('SELECT count(*) FROM "order" WHERE n = 0').fetchone()[0] == 142 + 10 - 1
     conn.close()
     assert settings["sql.history"][0] == "SELEC oops;"
-    assert document.history.count() == 3  # the same statement is remembered once
+    assert document.sql_panel.history.count() == 3  # the same statement is remembered once
     close(document)
 
 

@@ -115,10 +115,10 @@ def test_export_the_query_result(qtbot, tmp_path: Path) -> None:
     path = make_db(tmp_path / "t.db", rows=100)
     document = open_document(qtbot, path, read_only=True)
     document._settings = lambda: None
-    assert not document.result_export.isEnabled()
+    assert not document.sql_panel.export_button.isEnabled()
     document.editor.setPlainText('SELECT id, "na me" AS name, b FROM "order" WHERE n = 3 ORDER BY id DESC')
     document.execute("all")
-    qtbot.waitUntil(lambda: document.result_export.isEnabled(), timeout=10_000)
+    qtbot.waitUntil(lambda: document.sql_panel.export_button.isEnabled(), timeout=10_000)
     document.export_rows_to(str(tmp_path / "result.csv"), source="result")
     qtbot.waitUntil(lambda: "Exported 14 rows" in document.message.text(), timeout=10_000)
     rows = list(csv.reader((tmp_path / "result.csv").open(encoding="utf-8", newline="")))
