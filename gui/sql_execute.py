@@ -37,7 +37,6 @@ from storage.sql_db import Database
 from storage.sql_exec import (
     FAILED,
     IDLE,
-    MAX_HELD,
     Outcome,
     ResultSet,
     SqlSession,
@@ -92,7 +91,7 @@ class StatementResult(QWidget):
             box.addWidget(self.grid, 1)
         line = QHBoxLayout()
         line.addWidget(self.label, 1)
-        self.fetch_more = QPushButton(f"Fetch {MAX_HELD:,} more", self)
+        self.fetch_more = QPushButton("Fetch more rows", self)
         self.fetch_more.setToolTip("Read the next rows from the same cursor (the query is not run again)")
         self.fetch_more.clicked.connect(self._on_fetch_more)
         self.export_all = QPushButton("Export all…", self)
@@ -153,6 +152,7 @@ class ExecutePanel(QWidget):
         self._tasks: list[Worker] = []
         self._running: Worker | None = None
         self._script = ""
+        self._outcomes: list[Outcome] = []
         self.editor = SqlEditor(self)
         self.run_button = QPushButton("Run", self)
         self.run_button.setToolTip("Run the selection, or the statement under the cursor (Ctrl+Return)")
@@ -307,6 +307,7 @@ class ExecutePanel(QWidget):
         if generation != self._generation:
             return
         outcomes: list[Outcome] = answer if isinstance(answer, list) else []
+        self._outcomes = outcomes
         lines = []
         for number, outcome in enumerate(outcomes, 1):
             tab = StatementResult(outcome, self._script, self.results)
@@ -380,6 +381,14 @@ class ExecutePanel(QWidget):
             if isinstance(tab, StatementResult) and tab.outcome.result is result:
                 tab.refresh(self._script)
         self._update_export()
+        self._update_messages()
+
+    def _update_messages(self) -> None:
+        """The list under the results: one line per statement run, as it stands now."""
+        lines = [f"{n}: {error_html(o.error, self._script) if o.error is not None else esc(o.summary())}"
+                 for n, o in enumerate(self._outcomes, 1)]
+        if lines:
+            self.message.setText("<br>".join(lines))
 
     @property
     def current_model(self) -> ResultModel | None:

@@ -291,8 +291,8 @@ class Outcome:
         if self.result is not None:
             parts.append(self.result.describe())
         elif not parts:
-            parts.append(self.message or "Done")
-        return f"{' · '.join(parts)} in {took}"
+            parts.append(self.message or f"{(self.sql.split() or ['SQL'])[0].upper()} done")
+        return f"{' · '.join(parts)} — {took}"
 
 
 _RETURNING = re.compile(r"\bRETURNING\b", re.IGNORECASE)

@@ -316,5 +316,5 @@ def test_a_query_failing_on_its_first_rows_leaves_no_transaction_behind(db: Data
     [outcome] = run(session, failing)
     assert outcome.error is not None and outcome.result is None
     assert session.state == IDLE
-    [change] = ok(session, "UPDATE t SET val = 8 WHERE id = 2")
+    ok(session, "UPDATE t SET val = 8 WHERE id = 2")
     assert peek(db, "SELECT val FROM t WHERE id = 2") == 8  # committed: no transaction was left open
