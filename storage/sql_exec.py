@@ -662,7 +662,7 @@ class SqlSession:
     def _server_error(self, exc: BaseException, base: int, text: str = "") -> KnownError:
         error = self.db.explain(exc)
         low = error.message.lower()
-        if self.db.read_only and "read-only transaction" in low:
+        if self.db.read_only and ("read-only transaction" in low or "read only transaction" in low):
             return KnownError(READ_ONLY_MESSAGE)
         if type(error) is KnownError:
             return KnownError(error.message, _server_location(exc, base, text))

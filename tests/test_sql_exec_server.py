@@ -2,8 +2,8 @@
 transaction the script asks for; results are read from one cursor, never re-run with OFFSET;
 a cap says so; RETURNING rows come back; every statement has its own outcome.
 
-Each test runs on an SQLite file, a real PostgreSQL server and the "generic" SQLAlchemy path
-(SQLAlchemy's own SQLite dialect, the path MariaDB and other dialects take). Every check of
+Each test runs on an SQLite file, real PostgreSQL and MariaDB servers and the "generic"
+SQLAlchemy path (SQLAlchemy's own SQLite dialect, the path of other dialects). Every check of
 what the database holds is made from a second connection.
 """
 
@@ -33,7 +33,7 @@ from storage.sql_transfer import Cancelled
 from storage.sql_url import open_database_url
 
 
-@pytest.fixture(params=["sqlite", "postgresql", "generic"])
+@pytest.fixture(params=["sqlite", "postgresql", "mariadb", "generic"])
 def db(request, tmp_path: Path):
     """A database per backend with ``t (id, val)``: 20,000 rows whose ``val`` repeats (0, 1, 2)."""
     if request.param in ("sqlite", "generic"):
@@ -49,9 +49,11 @@ def db(request, tmp_path: Path):
                                       "generic")
             database.kind = "generic"
     else:
-        database = open_database_url(request.getfixturevalue("pg_url"))
+        database = open_database_url(request.getfixturevalue("pg_url" if request.param == "postgresql"
+                                                             else "mariadb_url"))
         database.write(lambda c: c.execute("CREATE TABLE t (id integer PRIMARY KEY, val integer)"))
-        database.write(lambda c: c.execute("INSERT INTO t SELECT g, g % 3 FROM generate_series(1, 20000) g"))
+        fill = f"INSERT INTO t SELECT g, MOD(g, 3) FROM ({series(database, 20_000)}) s"
+        database.write(lambda c: c.execute(fill))
     yield database
     database.close()
 
@@ -92,9 +94,16 @@ def read_all(session: SqlSession, outcome: Outcome) -> list[tuple]:
     return result.rows
 
 
+def kind(db: Database) -> str:
+    """postgresql, mysql (MySQL and MariaDB), sqlite or generic."""
+    return "mysql" if db.kind in ("mysql", "mariadb") else db.kind
+
+
 def series(db: Database, rows: int) -> str:
     if db.kind == "postgresql":
         return f"SELECT g FROM generate_series(1, {rows}) g"
+    if kind(db) == "mysql":
+        return f"SELECT seq AS g FROM seq_1_to_{rows}"  # MariaDB's sequence engine
     return (f"WITH RECURSIVE c(g) AS (SELECT 1 UNION ALL SELECT g + 1 FROM c WHERE g < {rows}) "
             "SELECT g FROM c")
 
@@ -106,6 +115,11 @@ def counter(session: SqlSession, db: Database) -> list[int]:
         ok(session, "CREATE TABLE calls (n serial); CREATE FUNCTION tick() RETURNS int LANGUAGE sql "
                     "VOLATILE AS $$ INSERT INTO calls DEFAULT VALUES RETURNING 1 $$")
         return calls
+    if kind(db) == "mysql":  # BEGIN … END holds semicolons: created outside the editor
+        db.write(lambda c: c.execute("CREATE TABLE calls (n integer AUTO_INCREMENT PRIMARY KEY)"))
+        db.write(lambda c: c.execute("CREATE FUNCTION tick() RETURNS integer MODIFIES SQL DATA "
+                                     "BEGIN INSERT INTO calls VALUES (); RETURN 1; END"))
+        return calls
     ok(session, "SELECT 1")  # the session's connection exists now
     conn = session.conn if db.is_sqlite else session.conn.sa.connection.dbapi_connection
     conn.create_function("tick", 0, lambda: calls.append(1) or 1)
@@ -113,12 +127,12 @@ def counter(session: SqlSession, db: Database) -> list[int]:
 
 
 def calls_made(db: Database, calls: list[int]) -> int:
-    return int(peek(db, "SELECT count(*) FROM calls")) if db.kind == "postgresql" else len(calls)
+    return len(calls) if db.kind in ("sqlite", "generic") else int(peek(db, "SELECT count(*) FROM calls"))
 
 
 def test_every_statement_runs_exactly_once(db: Database, session: SqlSession) -> None:
     calls = counter(session, db)
-    sleep = ", pg_sleep(0.3)" if db.kind == "postgresql" else ""
+    sleep = {"postgresql": ", pg_sleep(0.3)", "mysql": ", sleep(0.3)"}.get(kind(db), "")
     [outcome] = ok(session, f"SELECT tick() AS ticked{sleep} -- once")
     assert read_all(session, outcome)[0][0] == 1
     assert calls_made(db, calls) == 1  # the old code ran it 2-3 times (LIMIT 0, count, page)
@@ -252,12 +266,12 @@ def test_a_cancelled_export_writes_nothing_and_the_grid_reads_on(db: Database, s
 def test_returning_rows_are_shown(db: Database, session: SqlSession) -> None:
     outcomes = ok(session, "INSERT INTO t (id, val) VALUES (30001, 7), (30002, 8) "
                            "RETURNING id, val * 10 AS ten;\n"
-                           "UPDATE t SET val = 9 WHERE id = 30001 RETURNING id")
+                           "DELETE FROM t WHERE id = 30002 RETURNING id")  # MariaDB: no UPDATE … RETURNING
     assert outcomes[0].columns == ["id", "ten"]
     assert read_all(session, outcomes[0]) == [(30001, 70), (30002, 80)]
     assert outcomes[0].summary().startswith("2 row(s) affected · 2 row(s)")
-    assert read_all(session, outcomes[1]) == [(30001,)]
-    assert peek(db, "SELECT val FROM t WHERE id = 30001") == 9
+    assert read_all(session, outcomes[1]) == [(30002,)]
+    assert peek(db, "SELECT count(*) FROM t WHERE id > 30000") == 1
 
 
 def test_every_statement_has_its_outcome_and_an_error_its_place(db: Database, session: SqlSession) -> None:
@@ -289,20 +303,21 @@ def test_read_only_refuses_changes_but_runs_queries(db: Database) -> None:
     assert peek(db, "SELECT count(*) FROM t WHERE val = 0") == 6666
 
 
-def test_cancel_stops_a_long_statement_on_the_server(pg_url: str) -> None:
+def test_cancel_and_the_timeout_stop_a_long_statement_on_the_server(server_url: str) -> None:
     import threading
 
-    db = open_database_url(pg_url)
+    db = open_database_url(server_url)
     session = SqlSession(db)
+    sleep = "SELECT pg_sleep(30)" if db.kind == "postgresql" else "SELECT sleep(30)"
     try:
         timer = threading.Timer(0.5, session.interrupt)
         timer.start()
-        [outcome] = run(session, "SELECT pg_sleep(30)")
+        [outcome] = run(session, sleep)
         timer.join()
         assert outcome.error is not None and "Cancel" in outcome.error.message, outcome.error
         assert ok(session, "SELECT 1 AS back")[0].result.rows == [(1,)]
         db.statement_timeout = 1
-        [outcome] = run(session, "SELECT pg_sleep(30)")
+        [outcome] = run(session, sleep)
         assert "timeout" in outcome.error.message.lower()
     finally:
         session.close()
@@ -311,8 +326,8 @@ def test_cancel_stops_a_long_statement_on_the_server(pg_url: str) -> None:
 
 def test_a_query_failing_on_its_first_rows_leaves_no_transaction_behind(db: Database,
                                                                          session: SqlSession) -> None:
-    failing = "SELECT 1 / (val - val) FROM t" if db.kind == "postgresql" else \
-        "SELECT json_extract('not json', '$') FROM t"
+    failing = {"postgresql": "SELECT 1 / (val - val) FROM t", "mysql": "SELECT (SELECT id FROM t) FROM t"
+               }.get(kind(db), "SELECT json_extract('not json', '$') FROM t")
     [outcome] = run(session, failing)
     assert outcome.error is not None and outcome.result is None
     assert session.state == IDLE
