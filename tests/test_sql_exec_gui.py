@@ -287,3 +287,36 @@ def test_cancel_still_stops_the_statement(qtbot, pg_url: str, which: str) -> Non
     run_sql(qtbot, document, "SELECT 2 AS two")
     assert tabs(document)[0].model.index(0, 0).data() == "2"
     document.close_document()
+
+
+def test_transaction_bar_and_one_run_on_mariadb(qtbot, qtmodeltester, mariadb_url: str) -> None:
+    db = open_database_url(mariadb_url)
+    db.write(lambda c: c.execute("CREATE TABLE t (id integer PRIMARY KEY, val integer)"))
+    db.write(lambda c: c.execute("INSERT INTO t SELECT seq, MOD(seq, 3) FROM seq_1_to_3000"))
+    db.write(lambda c: c.execute("CREATE SEQUENCE s"))
+
+    def scalar(sql: str):
+        return db.write(lambda c: c.execute(sql).fetchone()[0])
+
+    document = open_server(qtbot, mariadb_url)
+    panel = document.sql_panel
+    try:
+        run_sql(qtbot, document, "SELECT nextval(s) AS n")
+        assert tabs(document)[0].model.index(0, 0).data() == "1"
+        assert scalar("SELECT nextval(s)") == 2  # the editor's SELECT ran once (three times before)
+        run_sql(qtbot, document, "BEGIN; UPDATE t SET val = -1 WHERE id <= 10; ROLLBACK;")
+        assert scalar("SELECT count(*) FROM t WHERE val = -1") == 0
+        run_sql(qtbot, document, "START TRANSACTION; DELETE FROM t WHERE id > 2990")
+        assert panel.transaction_bar.isVisible() and panel.commit_button.isEnabled()
+        assert scalar("SELECT count(*) FROM t") == 3000  # others do not see it yet
+        panel.commit_button.click()
+        qtbot.waitUntil(lambda: not panel.transaction_bar.isVisible(), timeout=10_000)
+        assert scalar("SELECT count(*) FROM t") == 2990
+        run_sql(qtbot, document, "SELECT * FROM t ORDER BY val")
+        [tab] = tabs(document)
+        qtmodeltester.check(tab.model, force_py=True)
+        rows = tab.model.result.rows
+        assert len(rows) >= 1000 and len({row[0] for row in rows}) == len(rows)  # none twice
+    finally:
+        document.close_document()
+        db.close()
