@@ -61,7 +61,8 @@ class ExecuteHost(Protocol):
     def note_error(self, error: BaseException) -> bool: ...
     def note_own_write(self) -> None: ...
     def reload_rows(self) -> None: ...
-    def run_transfer(self, label: str, work: Callable[..., Any], finished: Callable[[Any], str]) -> Any: ...
+    def run_transfer(self, label: str, work: Callable[..., Any], finished: Callable[[Any], str],
+                     busy: bool = False) -> Any: ...
 
 
 class StatementResult(QWidget):
@@ -363,10 +364,13 @@ class ExecutePanel(QWidget):
         generation = self._generation
 
         def arrived(_value: Any) -> None:
-            model.rows_arrived()
-            self._refresh_tab(model.result)
+            if isValid(model):  # its tab may be gone: a new run replaced the results
+                model.rows_arrived()
+                self._refresh_tab(model.result)
 
         def failed(error: BaseException) -> None:
+            if not isValid(model):
+                return
             model.rows_arrived()
             if generation == self._generation:
                 self.host.note_error(error)
@@ -428,7 +432,7 @@ class ExecutePanel(QWidget):
         def work(cancel, progress) -> int:
             return session.export(result, path, fmt, cancel, progress)
 
-        return self.host.run_transfer(f"Exporting to {path}…", work, finished)
+        return self.host.run_transfer(f"Exporting to {path}…", work, finished, busy=result.total is None)
 
     # -- transactions ----------------------------------------------------------------------------
     def _show_transaction(self) -> None:

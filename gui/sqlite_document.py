@@ -204,8 +204,13 @@ class SqliteDocument(OpeningMixin, SchemaEditMixin, LiveRefreshMixin, SchemaTree
         """Run SQL in the Execute SQL panel: the selection, the statement under the cursor, or "all"."""
         self.sql_panel.execute(which)
 
-    def run_transfer(self, label: str, work, finished) -> Task:
-        return self._transfer(label, work, finished)
+    def run_transfer(self, label: str, work, finished, busy: bool = False) -> Task:
+        """A transfer with the progress bar and Cancel above the tabs; ``busy`` when the number of
+        rows is not known (a result still being read): the bar moves without a percentage."""
+        task = self._transfer(label, work, finished)
+        if busy:
+            self.transfer_bar.setRange(0, 0)
+        return task
 
     @Slot(str)
     def _on_transaction_changed(self, state: str) -> None:

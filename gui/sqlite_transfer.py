@@ -101,6 +101,7 @@ class TransferMixin:
 
     def _transfer(self, label: str, work, finished) -> Task:
         self.transfer_label.setText(label)
+        self.transfer_bar.setRange(0, 100)
         self.transfer_bar.setValue(0)
         self.transfer.setVisible(True)
 
