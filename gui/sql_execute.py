@@ -503,6 +503,17 @@ class ExecutePanel(QWidget):
         self._show_transaction()
         return True
 
+    def set_schema(self, schema: Any, dialect: Any) -> None:
+        """Complete the schema's table and column names in the editor, written as ``dialect``
+        quotes them (a name with a space or capitals in quotes)."""
+        quote = dialect.identifier_preparer.quote
+        names: dict[str, tuple[str, list[tuple[str, str]]]] = {}
+        for table in schema.tables + schema.views + schema.materialized:
+            written = quote(table.name) if table.qualified == table.name else \
+                f"{quote(table.schema)}.{quote(table.name)}"
+            names[written] = (table.qualified, [(c.name, quote(c.name)) for c in table.columns])
+        self.editor.set_names(names)
+
     # -- history -------------------------------------------------------------------------------
     def fill_history(self) -> None:
         settings = self.settings()

@@ -151,6 +151,7 @@ class OpeningMixin:
         self.read_only_box.blockSignals(False)
         self._fill_tree()
         self._fill_history()
+        self.sql_panel.set_schema(schema, self.database.dialect)  # completion in Execute SQL
         self.stack.setCurrentIndex(1)
         self._update_mode()
         self.statusChanged.emit()

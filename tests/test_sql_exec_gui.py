@@ -320,3 +320,45 @@ def test_transaction_bar_and_one_run_on_mariadb(qtbot, qtmodeltester, mariadb_ur
     finally:
         document.close_document()
         db.close()
+
+
+def test_the_editor_completes_table_and_column_names(qtbot, qtmodeltester, tmp_path: Path) -> None:
+    from PySide6.QtCore import Qt
+
+    path = make_db(tmp_path / "t.db", rows=10)
+    conn = sqlite3.connect(path)
+    conn.execute('CREATE TABLE "Order Items" (id INTEGER PRIMARY KEY, "Unit Price" REAL, quantity INTEGER)')
+    conn.commit()
+    conn.close()
+    document = open_file(qtbot, path)
+    editor = document.editor
+    editor.setFocus()
+    editor.clear()
+    qtbot.keyClicks(editor, "SELECT quan")
+    popup = editor.completer.popup()
+    qtbot.waitUntil(popup.isVisible)
+    assert editor.completer.currentCompletion() == "quantity"
+    qtmodeltester.check(editor.names, force_py=True)
+    qtbot.keyClick(popup, Qt.Key.Key_Return)
+    assert editor.toPlainText() == "SELECT quantity"
+    qtbot.keyClicks(editor, ' FROM "Order Items" WHERE ')
+    qtbot.keyClicks(editor, "ord")  # a name that needs quotes is inserted quoted
+    qtbot.waitUntil(popup.isVisible)
+    assert editor.completer.currentCompletion() == "Order Items"
+    qtbot.keyClick(popup, Qt.Key.Key_Return)
+    assert editor.toPlainText().endswith('WHERE "Order Items"')
+    qtbot.keyClicks(editor, ".")  # after "table." its columns
+    qtbot.waitUntil(popup.isVisible)
+    shown = [editor.completer.completionModel().index(i, 0).data()
+             for i in range(editor.completer.completionCount())]
+    assert shown == ["id", "Unit Price", "quantity"]  # the table's own order
+    qtbot.keyClicks(popup, "un")  # typing goes on through the popup, which narrows the list
+    qtbot.waitUntil(lambda: editor.completer.currentCompletion() == "Unit Price")
+    qtbot.keyClick(popup, Qt.Key.Key_Return)
+    assert editor.toPlainText() == 'SELECT quantity FROM "Order Items" WHERE "Order Items"."Unit Price"'
+    qtbot.keyClick(editor, Qt.Key.Key_Escape)
+    qtbot.keyClicks(editor, " > 1")
+    document.execute("all")
+    qtbot.waitUntil(lambda: document.sql_panel.results.count() == 1, timeout=10_000)
+    assert tabs(document)[0].outcome.error is None
+    document.close_document()
