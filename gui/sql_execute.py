@@ -314,8 +314,7 @@ class ExecutePanel(QWidget):
             tab = StatementResult(outcome, self._script, self.results)
             tab.fetchWanted.connect(self._fetch)
             tab.exportWanted.connect(lambda result: self.export_result(result=result))
-            first = outcome.sql.split(None, 1)[0].upper() if outcome.sql.split() else "SQL"
-            title = f"{number} {first}" + (" ⚠" if outcome.error is not None else "")
+            title = f"{number} {outcome.verb}" + (" ⚠" if outcome.error is not None else "")
             self.results.addTab(tab, title)
             self.results.setTabToolTip(number - 1, outcome.sql[:500])
             if outcome.error is not None:

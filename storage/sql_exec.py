@@ -273,6 +273,12 @@ class Outcome:
     def columns(self) -> list[str]:
         return self.result.columns if self.result is not None else []
 
+    @property
+    def verb(self) -> str:
+        """The statement's first keyword (SELECT, UPDATE…), comments skipped: its tab's title."""
+        match = re.search(r"[A-Za-z_]+", _code(self.sql))
+        return match.group(0).upper() if match else "SQL"
+
     def summary(self) -> str:
         """One line for the messages list (the error's own line is the caller's)."""
         took = f"{self.seconds * 1000:.1f} ms"
@@ -291,7 +297,7 @@ class Outcome:
         if self.result is not None:
             parts.append(self.result.describe())
         elif not parts:
-            parts.append(self.message or f"{(self.sql.split() or ['SQL'])[0].upper()} done")
+            parts.append(self.message or f"{self.verb} done")
         return f"{' · '.join(parts)} — {took}"
 
 
