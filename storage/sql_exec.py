@@ -429,9 +429,9 @@ class SqlSession:
             raise self._server_error(exc, base - prefix) from None  # PostgreSQL counts from DECLARE
 
     def _run_generic(self, conn: Any, text: str, base: int, outcome: Outcome) -> None:
-        if self.db.read_only and not _READS.match(_code(text)):  # no read-only session to refuse it
-            raise KnownError(READ_ONLY_MESSAGE)
         stream = self.db.kind in ("mysql", "mariadb")  # pymysql's unbuffered cursor: rows as read
+        if self.db.read_only and not stream and not _READS.match(_code(text)):  # no read-only session
+            raise KnownError(READ_ONLY_MESSAGE)
         options = {"no_parameters": True, "stream_results": stream}
         try:
             result = conn.sa.exec_driver_sql(text, execution_options=options)
@@ -567,7 +567,11 @@ class SqlSession:
         if self._closed:
             raise Interrupted("The database was closed.")
         if self.conn is not None and self._broken(self.conn):
+            was_open = self.state != IDLE
             self._drop()
+            if was_open:  # said once; the next statement runs on a new connection
+                raise ConnectionLost("The connection was lost. The transaction that was open is gone: the "
+                                     "database rolled it back, nothing of it was committed.")
         if self.conn is None:
             db = self.db
             if db.is_sqlite:
@@ -579,7 +583,10 @@ class SqlSession:
             self._applied = None
             self.state = self._tracked = IDLE
         wanted = (self.db.statement_timeout, self.db.read_only)
-        if not self.db.is_sqlite and self._applied != wanted and self.state != FAILED:
+        # Inside a transaction only PostgreSQL takes new settings (MariaDB refuses to change a
+        # transaction's access mode midway): elsewhere they wait for the transaction's end.
+        settable = self.state == IDLE or (self.state == OPEN and self.db.kind == "postgresql")
+        if not self.db.is_sqlite and self._applied != wanted and settable:
             try:
                 self.db.apply_session(self.conn)  # type: ignore[attr-defined]
             except Exception as exc:

@@ -333,3 +333,22 @@ def test_a_query_failing_on_its_first_rows_leaves_no_transaction_behind(db: Data
     assert session.state == IDLE
     ok(session, "UPDATE t SET val = 8 WHERE id = 2")
     assert peek(db, "SELECT val FROM t WHERE id = 2") == 8  # committed: no transaction was left open
+
+
+def test_settings_changed_inside_a_transaction_never_block_it(server_url: str) -> None:
+    db = open_database_url(server_url)
+    db.write(lambda c: c.execute("CREATE TABLE t (id integer PRIMARY KEY)"))
+    session = SqlSession(db)
+    try:
+        ok(session, "BEGIN; INSERT INTO t VALUES (1)")
+        db.read_only = True  # the Read-only box, ticked while the transaction is open
+        db.statement_timeout = 5
+        outcomes = ok(session, "INSERT INTO t VALUES (2); ROLLBACK")
+        assert len(outcomes) == 2 and session.state == IDLE
+        assert peek(db, "SELECT count(*) FROM t") == 0
+        [refused] = run(session, "INSERT INTO t VALUES (3)")  # now the session is read-only
+        assert refused.error is not None and refused.error.message == READ_ONLY_MESSAGE
+    finally:
+        session.close()
+        db.read_only = False
+        db.close()
