@@ -130,9 +130,12 @@ class SqlEditor(QPlainTextEdit):
         if not forced:
             super().keyPressEvent(event)
         typed = event.text()
+        shown = self.completer.popup().isVisible()
         if forced or (typed and (typed[-1].isalnum() or typed[-1] in "_$.")):
             self.complete(forced)
-        elif self.completer.popup().isVisible() and event.key() != Qt.Key.Key_Backspace:
+        elif shown and event.key() == Qt.Key.Key_Backspace:
+            self.complete(False)  # the list widens again
+        elif shown:
             self.completer.popup().hide()
 
     def complete(self, forced: bool = True) -> bool:
