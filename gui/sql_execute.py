@@ -331,7 +331,10 @@ class ExecutePanel(QWidget):
             shown = next((i for i, o in enumerate(outcomes) if o.error is not None),
                          with_rows[-1] if with_rows else len(outcomes) - 1)
             self.results.setCurrentIndex(shown)
-        self.message.setText("<br>".join(lines) if lines else "Cancelled: nothing ran.")
+        if lines:
+            self._set_lines(lines)
+        else:
+            self.message.setText("Cancelled: nothing ran.")
         self._show_transaction()
         if any(o.result is None and o.error is None for o in outcomes) or \
                 any(o.rows_affected for o in outcomes):
@@ -391,7 +394,13 @@ class ExecutePanel(QWidget):
         lines = [f"{n}: {error_html(o.error, self._script) if o.error is not None else esc(o.summary())}"
                  for n, o in enumerate(self._outcomes, 1)]
         if lines:
-            self.message.setText("<br>".join(lines))
+            self._set_lines(lines)
+
+    def _set_lines(self, lines: list[str]) -> None:
+        """The messages under the results; a long script shows its first and last lines."""
+        if len(lines) > 8:
+            lines = [*lines[:3], f"… {len(lines) - 7:,} more (each statement has its tab)", *lines[-4:]]
+        self.message.setText("<br>".join(lines))
 
     @property
     def current_model(self) -> ResultModel | None:

@@ -118,6 +118,7 @@ def test_each_statement_has_its_result_tab(qtbot, qtmodeltester, tmp_path: Path)
     assert "Error at line 5, column 3" in shown[4].label.text()
     assert document.sql_panel.results.currentIndex() == 4  # the error is what you see first
     assert document.editor.textCursor().position() == script.index("SELEC oops")  # and where it is
+    document.grab().save("/tmp/sql_exec_tabs.png")
     for tab in shown:
         if tab.model is not None:
             qtmodeltester.check(tab.model, force_py=True)
@@ -361,4 +362,14 @@ def test_the_editor_completes_table_and_column_names(qtbot, qtmodeltester, tmp_p
     document.execute("all")
     qtbot.waitUntil(lambda: document.sql_panel.results.count() == 1, timeout=10_000)
     assert tabs(document)[0].outcome.error is None
+    document.close_document()
+
+
+def test_a_long_script_keeps_the_message_short_and_every_tab(qtbot, tmp_path: Path) -> None:
+    document = open_file(qtbot, make_db(tmp_path / "t.db", rows=10))
+    run_sql(qtbot, document, "\n".join(f"UPDATE t SET val = {i} WHERE id = 1;" for i in range(30)))
+    assert document.sql_panel.results.count() == 30
+    text = document.sql_panel.message.text()
+    assert text.count("<br>") == 7 and "23 more" in text and text.startswith("1: 1 row(s) affected")
+    assert value_of(tmp_path / "t.db", "SELECT val FROM t WHERE id = 1") == 29
     document.close_document()

@@ -352,3 +352,20 @@ def test_settings_changed_inside_a_transaction_never_block_it(server_url: str) -
         session.close()
         db.read_only = False
         db.close()
+
+
+def test_statements_that_refuse_a_transaction_block_run_as_typed(pg_url: str) -> None:
+    """Each statement is sent as typed in autocommit: VACUUM and CREATE INDEX CONCURRENTLY work
+    (the old code wrapped every write in a transaction of its own, where PostgreSQL refuses them)."""
+    db = open_database_url(pg_url)
+    db.write(lambda c: c.execute("CREATE TABLE t (id integer PRIMARY KEY, val integer)"))
+    session = SqlSession(db)
+    try:
+        ok(session, "CREATE INDEX CONCURRENTLY t_val ON t (val); VACUUM t")
+        assert peek(db, "SELECT count(*) FROM pg_indexes WHERE indexname = 't_val'") == 1
+        [refused] = run(session, "BEGIN; VACUUM t")[1:]  # inside the user's transaction: the server says no
+        assert "transaction block" in refused.error.message and session.state == FAILED
+        assert session.end_transaction(commit=False) == "Rolled back."
+    finally:
+        session.close()
+        db.close()
