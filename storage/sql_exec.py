@@ -65,7 +65,9 @@ def split_statements(text: str, dialect: str = "sqlite") -> list[Statement]:
     return statements
 
 
-_TOKEN = re.compile(r"""'(?:[^']|'')*'?|"(?:[^"]|"")*"?|--[^\n]*|/\*.*?(?:\*/|$)|\$(\w*)\$|;""", re.DOTALL)
+# Strings, quoted names (MySQL's `backticks` too), comments, dollar quotes and semicolons.
+_TOKEN = re.compile(r"""'(?:[^']|'')*'?|"(?:[^"]|"")*"?|`(?:[^`]|``)*`?|--[^\n]*|/\*.*?(?:\*/|$)"""
+                    r"""|\$(\w*)\$|;""", re.DOTALL)
 
 
 def _split_server(text: str) -> list[Statement]:

@@ -369,3 +369,9 @@ def test_statements_that_refuse_a_transaction_block_run_as_typed(pg_url: str) ->
     finally:
         session.close()
         db.close()
+
+
+def test_mysql_backtick_names_hold_semicolons() -> None:
+    script = "SELECT `a;b` FROM `t;1`; SELECT 2"
+    parts = [s.sql.strip() for s in split_statements(script, "mysql")]
+    assert parts == ["SELECT `a;b` FROM `t;1`;", "SELECT 2"]
