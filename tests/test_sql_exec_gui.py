@@ -86,6 +86,15 @@ def answer_box(qtbot, text: str) -> list[str]:
     return seen
 
 
+def scroll_until(qtbot, grid, done) -> None:
+    """Scroll the grid to its end (the view asks for more rows there) until ``done()``."""
+    def check() -> None:
+        grid.scrollToBottom()
+        assert done()
+
+    qtbot.waitUntil(check, timeout=20_000)
+
+
 def value_of(path: Path, sql: str):
     conn = sqlite3.connect(path)
     try:
@@ -126,10 +135,7 @@ def test_each_statement_has_its_result_tab(qtbot, qtmodeltester, tmp_path: Path)
     document.sql_panel.results.setCurrentIndex(0)
     grid = shown[0].grid
     qtbot.waitUntil(lambda: grid.isVisible())
-    for _ in range(5):
-        grid.scrollToBottom()
-        qtbot.wait(50)
-    qtbot.waitUntil(lambda: shown[0].model.rowCount() == 1667, timeout=10_000)
+    scroll_until(qtbot, grid, lambda: shown[0].model.rowCount() == 1667)
     qtmodeltester.check(shown[0].model, force_py=True)
     assert value_of(path, "SELECT count(*) FROM t WHERE name = 'changed'") == 4
     document.close_document()
@@ -209,23 +215,13 @@ def test_a_capped_result_says_so_fetches_more_and_exports_all(qtbot, tmp_path: P
     run_sql(qtbot, document, "SELECT * FROM t ORDER BY val -- a trailing comment")
     [tab] = tabs(document)
     model = tab.model
-    for _ in range(40):
-        if model.rowCount() >= 3000:
-            break
-        tab.grid.scrollToBottom()
-        qtbot.wait(30)
-    qtbot.waitUntil(lambda: model.rowCount() == 3000 and not model.canFetchMore(), timeout=10_000)
+    scroll_until(qtbot, tab.grid, lambda: model.rowCount() == 3000 and not model.canFetchMore())
     assert "Showing the first 3,000 rows; more remain" in tab.label.text()
     assert tab.fetch_more.isVisible() and tab.export_all.isVisible()
     assert len({row[0] for row in model.result.rows}) == 3000  # no row twice, none missing
     document.grab().save("/tmp/sql_exec_capped.png")
     tab.fetch_more.click()
-    for _ in range(40):
-        if model.rowCount() >= 6000:
-            break
-        tab.grid.scrollToBottom()
-        qtbot.wait(30)
-    qtbot.waitUntil(lambda: model.rowCount() == 6000, timeout=10_000)
+    scroll_until(qtbot, tab.grid, lambda: model.rowCount() == 6000)
     out = tmp_path / "all.csv"
     document.sql_panel.export_result(str(out))
     qtbot.waitUntil(lambda: "Exported 10,000 rows" in document.message.text(), timeout=20_000)
