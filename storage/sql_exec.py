@@ -32,6 +32,7 @@ from .sql_values import plain_row
 from .sqlite_db import Interrupted, connect_reader, connect_writer, explain
 
 MAX_HELD = 100_000  # rows of one result kept for the grid before it says so and offers more
+MAX_BYTES = 256 * 1024 * 1024  # … or this much text and binary data (a result of big BLOBs)
 FIRST_ROWS = 1000  # rows read when a query runs; the grid asks for more as it scrolls
 EXPORT_BATCH = 5000
 READ_ONLY_MESSAGE = "This statement changes the database; turn off Read-only to run it."
@@ -174,6 +175,10 @@ def _cursor_query(sql: str) -> bool:
     return bool(_QUERY.match(code)) and not _NOT_A_CURSOR.search(code)
 
 
+def _size(value: Any) -> int:
+    return len(value) if isinstance(value, str | bytes | bytearray | memoryview) else 8
+
+
 class ResultSet:
     """The rows of one statement's result, read once from its cursor, in chunks.
 
@@ -187,6 +192,8 @@ class ResultSet:
         self.columns = columns
         self.rows: list[tuple] = []
         self.limit = MAX_HELD
+        self.byte_limit = MAX_BYTES
+        self.held_bytes = 0  # the size of the text and binary values held (roughly)
         self.done = False  # every row was read
         self.total: int | None = None  # the number of rows, once known
         self.note = ""  # why the rest cannot be read, or where it went
@@ -203,16 +210,20 @@ class ResultSet:
     @property
     def capped(self) -> bool:
         """Reading stopped at the limit and more rows remain: the grid says so."""
-        return self.more and len(self.rows) >= self.limit
+        return self.more and (len(self.rows) >= self.limit or self.held_bytes >= self.byte_limit)
 
-    def raise_limit(self, rows: int = MAX_HELD) -> None:
-        self.limit = len(self.rows) + rows
+    def raise_limit(self, rows: int | None = None) -> None:
+        """Fetch more: as many rows (and bytes) again as the cap allows."""
+        self.limit = len(self.rows) + (rows or MAX_HELD)
+        self.byte_limit = self.held_bytes + MAX_BYTES
 
     def describe(self) -> str:
         """The line under the grid: how many rows, and whether more remain."""
         held = len(self.rows)
         if self.capped:
-            text = f"Showing the first {held:,} rows; more remain."
+            big = self.held_bytes >= self.byte_limit
+            size = f" ({self.held_bytes / 1048576:,.0f} MB of values)" if big else ""
+            text = f"Showing the first {held:,} rows{size}; more remain."
         elif self.total is not None and self.total > held:
             text = f"Showing the first {held:,} of {self.total:,} rows."
         elif self.more:
@@ -227,16 +238,24 @@ class ResultSet:
         return [plain_row(r) for r in rows] if self._plain else [tuple(r) for r in rows]
 
     def _read(self, count: int) -> list[tuple]:
-        want = min(count, self.limit - len(self.rows))
-        if want <= 0 or not self.more:
-            return []
-        rows = self._convert(self._cursor.fetchmany(want))
-        self.rows.extend(rows)
-        if len(rows) < want:
-            self.done = True
-            self.total = len(self.rows)
-            self._close()
-        return rows
+        """Up to ``count`` more rows, within the caps; a small first step, then steps sized by the
+        rows seen, so a result of big values never reads far past the byte budget."""
+        read: list[tuple] = []
+        step = 16
+        while len(read) < count and self.more and not self.capped:
+            want = min(count - len(read), self.limit - len(self.rows), step)
+            rows = self._convert(self._cursor.fetchmany(want))
+            self.rows.extend(rows)
+            read.extend(rows)
+            self.held_bytes += sum(_size(v) for row in rows for v in row)
+            if len(rows) < want:
+                self.done = True
+                self.total = len(self.rows)
+                self._close()
+                break
+            average = max(1, self.held_bytes // max(1, len(self.rows)))
+            step = max(1, min(4096, (self.byte_limit - self.held_bytes) // average))
+        return read
 
     def _release(self, why: str) -> None:
         """The connection is needed for something else: keep up to the limit, close the cursor."""

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+import storage.sql_exec
 from storage.errors import KnownError
 from storage.sql_db import Database, ServerDatabase, SqliteDatabase
 from storage.sql_errors import ConnectionLost
@@ -375,3 +376,18 @@ def test_mysql_backtick_names_hold_semicolons() -> None:
     script = "SELECT `a;b` FROM `t;1`; SELECT 2"
     parts = [s.sql.strip() for s in split_statements(script, "mysql")]
     assert parts == ["SELECT `a;b` FROM `t;1`;", "SELECT 2"]
+
+
+def test_a_result_of_big_values_stops_at_the_byte_budget(db: Database, session: SqlSession, monkeypatch,
+                                                         tmp_path: Path) -> None:
+    monkeypatch.setattr(storage.sql_exec, "MAX_BYTES", 1024 * 1024)
+    big = "repeat('x', 50000)" if kind(db) in ("postgresql", "mysql") else "printf('%.50000c', 'x')"
+    [outcome] = ok(session, f"SELECT id, {big} AS text FROM t WHERE id <= 100 ORDER BY id")
+    result = outcome.result
+    assert result.capped and len(result.rows) < 30  # not 1,000 rows of 50 kB
+    assert result.held_bytes < 1024 * 1024 + 100_000
+    assert "MB of values); more remain" in result.describe()
+    result.raise_limit()
+    rows = read_all(session, outcome)
+    assert len(rows) < 60 and result.capped
+    assert session.export(result, str(tmp_path / "big.csv"), "csv") == 100
