@@ -195,7 +195,7 @@ def test_document_on_mariadb_cancel_timeout_and_title(qtbot, mariadb_url: str) -
         document.editor.setPlainText("SELECT SLEEP(60) AS gui_cancel_probe")
         document.execute("all")
         qtbot.waitUntil(lambda: running_queries(mariadb_url, "gui_cancel_probe") != [], timeout=20_000)
-        document.sql_cancel.click()
+        document.sql_panel.cancel_button.click()
         qtbot.waitUntil(lambda: "Cancelled" in document.sql_message.text(), timeout=10_000)
         assert running_queries(mariadb_url, "gui_cancel_probe") == []
         document.timeout_box.setValue(1)
