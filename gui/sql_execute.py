@@ -450,7 +450,7 @@ class ExecutePanel(QWidget):
                                            "database will only roll it back.")
         else:
             self.transaction_label.setText("<b>Transaction open</b>: its changes are not visible to others "
-                                           "(nor kept) until you commit.")
+                                           "(nor kept) until you commit; edits in the grid wait for it.")
         self.commit_button.setEnabled(state == "open")
         self.transaction_bar.setVisible(state != IDLE)
         self.transactionChanged.emit(state)
