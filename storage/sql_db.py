@@ -161,8 +161,8 @@ class _SqlaConnection:
         self.session_id: int | None = thread_id() if callable(thread_id) else None
 
     def execute(self, sql: str, params: Any = None) -> _Cursor:
-        if not params:
-            return _Cursor(self.sa.exec_driver_sql(sql))
+        if not params:  # as typed: no parameter substitution, so a literal % stays one (PyMySQL)
+            return _Cursor(self.sa.exec_driver_sql(sql, execution_options={"no_parameters": True}))
         if isinstance(params, dict):
             return _Cursor(self.sa.execute(sa.text(sql), params))
         return _Cursor(self.sa.exec_driver_sql(sql, tuple(params)))

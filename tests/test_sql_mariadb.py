@@ -243,3 +243,15 @@ def test_mysql_and_mariadb_urls_become_server_connections() -> None:
         connection, password = from_url(url)
         assert connection.kind == "mysql" and password is None
         assert make_url(connection.to_url()) == make_url(url)
+
+
+def test_a_percent_sign_in_sql_without_parameters_is_sent_as_typed(mariadb_url: str) -> None:
+    """PyMySQL formats the statement with its parameters when any are passed (even none)."""
+    db = open_database_url(mariadb_url)
+    reader = db.reader()
+    try:
+        assert reader.run(lambda c: c.execute("SELECT '100%' LIKE '%0%'").fetchone())[0] == 1
+        assert reader.run(lambda c: c.execute("SELECT CONCAT('50', '%')").fetchone())[0] == "50%"
+    finally:
+        reader.close()
+        db.close()
