@@ -182,6 +182,7 @@ class BrowseMixin:
         self._count_grid(generation, pager, COUNT_CAP)
         self._update_mode()
         self._remark_pending()
+        self.clear_message_of_other_table()
 
     def _count_grid(self, generation: int, pager: Any, cap: int | None) -> None:
         if self.counter is None:
@@ -211,6 +212,7 @@ class BrowseMixin:
             self._count_grid(generation, pager, None)
             return
         self.model.set_exact_total(rows)
+        self.connection_back()  # rows were read: a "Connection lost" bar no longer applies
         self.rows_label.setText(f"{rows:,} row{'s' if rows != 1 else ''}")
         if self._show_new_record and rows:  # New Record in rowid order: the new row is the last
             self._show_new_record = False

@@ -43,13 +43,14 @@ class EditCell(QUndoCommand):
 
     def __init__(self, document: SqliteDocument, table: str, key: dict[str, Any], row: int,
                  column: int, name: str, old: Any, new: Any, schema: str | None = None,
-                 check_in_sql: bool = True) -> None:
+                 check_in_sql: bool = True, decl_type: str = "") -> None:
         super().__init__(f"edit {name}")
         self.document, self.table, self.key = document, table, key
         self.row, self.column, self.name = row, column, name
         self.old, self.new = old, new
         self.schema = schema
         self.check_in_sql = check_in_sql
+        self.decl_type = decl_type
         self.error = ""
         self.error_obj: KnownError | None = None
         self.written = False  # the database holds ``new`` already: the first redo is only a record
@@ -59,13 +60,13 @@ class EditCell(QUndoCommand):
     def retry(self) -> EditCell:
         """A new command writing the same value again (after Reconnect)."""
         return EditCell(self.document, self.table, self.key, self.row, self.column, self.name,
-                        self.old, self.new, self.schema, self.check_in_sql)
+                        self.old, self.new, self.schema, self.check_in_sql, self.decl_type)
 
     def _write(self, value: Any, expected: Any, undoing: bool) -> None:
         model = self.document.model
         try:
             update_cell(self.document.database, self.table, self.key, self.name, value, schema=self.schema,
-                        expected=expected, check_in_sql=self.check_in_sql)
+                        expected=expected, check_in_sql=self.check_in_sql, decl_type=self.decl_type)
         except Conflict as exc:
             self._conflict(value, exc.current, undoing)
             return
@@ -171,12 +172,13 @@ class DeleteRows(QUndoCommand):
     def __init__(self, document: SqliteDocument, table: str, keys: list[dict[str, Any]],
                  columns: list[str], alias: str | None = None, schema: str | None = None,
                  seen: list[tuple | None] | None = None,
-                 saved: list[dict[str, Any]] | None = None) -> None:
+                 saved: list[dict[str, Any]] | None = None, types: list[str] | None = None) -> None:
         super().__init__(f"delete {len(keys)} row(s)")
         self.document, self.table, self.keys, self.columns = document, table, keys, columns
         self.schema = schema
         self.alias = alias  # the INTEGER PRIMARY KEY column that is the rowid, if any
         self.seen = seen
+        self.types = list(types or [])
         self.saved: list[dict[str, Any]] = list(saved or [])
         self._written = saved is not None
         self._restore_index: str | None = None
@@ -210,7 +212,7 @@ class DeleteRows(QUndoCommand):
         while True:
             try:
                 found = delete_rows(db, self.table, self.keys, self.columns, seen, schema=self.schema,
-                                    force=force, skip=skip)
+                                    force=force, skip=skip, types=self.types)
                 break
             except Conflict as exc:
                 answer = self.document.ask_rows_conflict("Delete", [
@@ -255,7 +257,7 @@ class DeleteRows(QUndoCommand):
         while True:
             try:
                 restore_rows(db, self.table, self.saved, key_columns, schema=self.schema,
-                             replace=replace, skip=skip)
+                             replace=replace, skip=skip, types=self.types)
                 break
             except Conflict as exc:
                 answer = self.document.ask_rows_conflict("Restore", [

@@ -19,8 +19,8 @@ from sqlalchemy.types import NullType
 
 from .errors import KnownError
 from .sql_db import Database, SqliteDatabase, as_database, is_driver_error
-from .sql_query import compiled, quote, quote_table
-from .sql_values import plain_row
+from .sql_query import PREVIEW_CHARS, compiled, quote, quote_table
+from .sql_values import plain_row, plain_rows
 from .sqlite_db import connect_writer
 
 _ROWIDS = (["rowid"], ["_rowid_"], ["oid"])
@@ -75,8 +75,9 @@ def comparable(decl_type: str) -> bool:
     return not _NO_EQUALITY.match((decl_type or "").strip())
 
 
-def _plain(db: Database, row: tuple | None) -> tuple | None:
-    return row if row is None or db.is_sqlite else plain_row(row)
+def _plain(db: Database, row: tuple | None, types: Sequence[str] = ()) -> tuple | None:
+    """A row read back as the grid reads it (a server's arrays as array literals, dates as text)."""
+    return row if row is None or db.is_sqlite else plain_rows([row], len(row), tuple(types))[0]
 
 
 def _same(ours: Any, theirs: Any) -> bool:
@@ -86,6 +87,14 @@ def _same(ours: Any, theirs: Any) -> bool:
     if isinstance(ours, bytes | str) or isinstance(theirs, bytes | str):
         return type(ours) is type(theirs) and ours == theirs
     return ours == theirs
+
+
+def _same_seen(ours: Any, theirs: Any) -> bool:
+    """Whether a value the grid showed is still the stored one: a grid value cut to the preview
+    length (when the grid did not say it was cut) matches a stored value that starts with it."""
+    if isinstance(ours, str | bytes) and len(ours) == PREVIEW_CHARS and type(theirs) is type(ours):
+        return theirs[:PREVIEW_CHARS] == ours
+    return _same(ours, theirs)
 
 
 def _locked_read(db: Database, tbl: Any, key: dict[str, Any], columns: Sequence[str]) -> tuple[str, dict]:
@@ -98,7 +107,8 @@ def _locked_read(db: Database, tbl: Any, key: dict[str, Any], columns: Sequence[
 
 
 def update_cell(target: Database | str, table_name: str, key: dict[str, Any], column_name: str, value: Any,
-                *, schema: str | None = None, expected: Any = ANY, check_in_sql: bool = True) -> None:
+                *, schema: str | None = None, expected: Any = ANY, check_in_sql: bool = True,
+                decl_type: str = "") -> None:
     """Set one value; fails when no row has ``key`` any more (deleted by someone else).
 
     With ``expected`` the write is conditional on the cell still holding that value (the one
@@ -128,7 +138,7 @@ def update_cell(target: Database | str, table_name: str, key: dict[str, Any], co
         if checked is not None and conn.execute(*checked).rowcount == 1:
             return
         if expected is not ANY:
-            found = _plain(db, _fetch_one(conn, read_sql, read_params))
+            found = _plain(db, _fetch_one(conn, read_sql, read_params), (decl_type,))
             if found is None:
                 raise _missing(table_name)
             if _same(value, found[0]):
@@ -214,8 +224,8 @@ def delete_row(target: Database | str, table_name: str, key: dict[str, Any], *,
 
 def delete_rows(target: Database | str, table_name: str, keys: Sequence[dict[str, Any]],
                 columns: Sequence[str], seen: Sequence[tuple | None] | None = None, *,
-                schema: str | None = None, force: bool = False,
-                skip: frozenset[int] = frozenset()) -> list[tuple | None]:
+                schema: str | None = None, force: bool = False, skip: frozenset[int] = frozenset(),
+                types: Sequence[str] = ()) -> list[tuple | None]:
     """Delete the rows of ``keys`` in one transaction; return their whole values (for undo).
 
     Each row is read locked first. When ``seen`` gives the values the user saw (a tuple per
@@ -236,11 +246,11 @@ def delete_rows(target: Database | str, table_name: str, keys: Sequence[dict[str
             if i in skip:
                 found.append(None)
                 continue
-            row = _plain(db, _fetch_one(conn, *_locked_read(db, tbl, key, columns)))
+            row = _plain(db, _fetch_one(conn, *_locked_read(db, tbl, key, columns)), types)
             found.append(row)
             ours = seen[i] if seen is not None and i < len(seen) else None
             if row is not None and ours is not None and not force \
-                    and not all(_same(a, b) for a, b in zip(ours, row, strict=False)):
+                    and not all(_same_seen(a, b) for a, b in zip(ours, row, strict=False)):
                 changed.append((i, row))
         if changed:
             raise Conflict(f"Someone else changed {len(changed)} of the rows of {table_name!r} to "
@@ -255,7 +265,8 @@ def delete_rows(target: Database | str, table_name: str, keys: Sequence[dict[str
 
 def restore_rows(target: Database | str, table_name: str, rows: Sequence[dict[str, Any]],
                  key_columns: Sequence[str], *, schema: str | None = None,
-                 replace: frozenset[int] = frozenset(), skip: frozenset[int] = frozenset()) -> None:
+                 replace: frozenset[int] = frozenset(), skip: frozenset[int] = frozenset(),
+                 types: Sequence[str] = ()) -> None:
     """Put deleted rows back under their keys (the undo of a delete), in one transaction.
 
     A key someone else has used since holds their row: :class:`Conflict` lists those rows'
@@ -276,7 +287,8 @@ def restore_rows(target: Database | str, table_name: str, rows: Sequence[dict[st
             key = {k: values[k] for k in key_columns if k in values}
             if i in skip:
                 continue
-            row = _plain(db, _fetch_one(conn, *_locked_read(db, tbl, key, list(values)))) if key else None
+            found = _fetch_one(conn, *_locked_read(db, tbl, key, list(values))) if key else None
+            row = _plain(db, found, types)
             if row is None:
                 plans.append(("insert", values))
             elif all(_same(a, b) for a, b in zip(values.values(), row, strict=False)):
