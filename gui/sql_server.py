@@ -286,12 +286,13 @@ class ServerMixin:
 
     # -- crash recovery: edits not written are journaled like any unsaved document's ------------
     def journal_path(self) -> str | None:
-        return redact(self.server_url) if self.server_url else self.path
+        return redact(self.server_url, None) if self.server_url else self.path
 
     def journal_extra(self) -> dict[str, Any]:
         extra: dict[str, Any] = {"conditional": True}
         if self.server_url:
-            extra.update(server_url=redact(self.server_url), name=self.connection_name or "")
+            # Without its password: the restore finds it in memory or asks inside the document.
+            extra.update(server_url=redact(self.server_url, None), name=self.connection_name or "")
         return extra
 
     def journal_payload(self) -> bytes | None:

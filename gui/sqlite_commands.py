@@ -110,12 +110,13 @@ class EditCell(QUndoCommand):
     def redo(self) -> None:
         if self._only_index("redo"):
             return
-        first, self._pushed = not self._pushed, True
+        first = not self._pushed
         if first and self.written:
             self.document.model.set_cached_value(self.row, self.column, self.new)
             self.document.edit_written(self.row, self.column, self.new)
-            return
-        self._write(self.new, self.old, False)
+        else:
+            self._write(self.new, self.old, False)
+        self._pushed = True
 
     def undo(self) -> None:
         if self._only_index("undo"):
@@ -201,7 +202,13 @@ class DeleteRows(QUndoCommand):
     def redo(self) -> None:
         if self._only_index("redo"):
             return
-        first, self._pushed = not self._pushed, True
+        first = not self._pushed
+        try:
+            self._redo(first)
+        finally:
+            self._pushed = True
+
+    def _redo(self, first: bool) -> None:
         if first and self._written:
             self.document.rows_changed()
             return

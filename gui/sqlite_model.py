@@ -312,7 +312,8 @@ class SqlTableModel(QAbstractTableModel):
         """Show the stored value again instead of a failed edit's."""
         if self.failed_edits.pop((row, column), None) is not None:
             index = self.index(row, column)
-            self.dataChanged.emit(index, index)
+            if index.isValid():  # a row not counted yet (after Reconnect) has nothing to repaint
+                self.dataChanged.emit(index, index)
 
     def mark_failed(self, row: int, column: int, value: Any, why: str) -> None:
         self.failed_edits[(row, column)] = (value, why)

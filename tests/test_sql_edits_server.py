@@ -1,0 +1,442 @@
+"""Grid edits on a database server that lose nothing (issue 19: items 1, 3, 4, 12, 13, 14, 16).
+
+* an edit, its undo, a delete and its undo are conditional on the row still holding what we
+  read: when someone else changed it, the conflict box shows both values and nothing is
+  overwritten unless the user says so;
+* closing or quitting with edits not written asks Retry / Discard / Cancel, and the edits survive
+  a crash in the recovery journal;
+* after a lost connection, what a write really did is read back by key before it is reported;
+* Reconnect renews every connection; messages go when they no longer apply.
+
+The server-down cases stop and start a server of their own (``own_server``), never the shared one.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication, QMessageBox, QPushButton
+
+from storage.sql_errors import ConnectionLost, WrongPassword
+from storage.sql_url import open_database_url, test_connection
+from storage.sqlite_edit import ANY, Conflict, RowMissing, delete_rows, restore_rows, update_cell
+from tests import pg_server
+from tests.gui_helpers import close_window, launch
+from tests.test_journal_gui import crash_in_process, entries, restore_notice
+from tests.test_sql_pg_failures import own_server  # noqa: F401  (a fixture)
+from tests.test_sql_pg_gui import open_pg, run, scalar, wait_cell, wait_total
+
+
+class Answers:
+    """Answers the next message boxes, in order: (object name, answer button); keeps their texts."""
+
+    def __init__(self, *answers: tuple[str, str]) -> None:
+        self.answers = list(answers)
+        self.texts: list[str] = []
+        QTimer.singleShot(0, self._poll)
+
+    def _poll(self) -> None:
+        box = QApplication.activeModalWidget()
+        if isinstance(box, QMessageBox) and self.answers:
+            name, answer = self.answers.pop(0)
+            self.texts.append(f"{box.objectName()}: {box.text()} {box.informativeText()}")
+            assert box.objectName() == name, self.texts[-1]
+            box.findChild(QPushButton, f"{answer}Button").click()
+        if self.answers:
+            QTimer.singleShot(10, self._poll)
+
+    @property
+    def done(self) -> bool:
+        return not self.answers
+
+
+def table_t(url: str, rows: int = 3) -> None:
+    run(url, "CREATE TABLE t (id int PRIMARY KEY, v text, n int NOT NULL DEFAULT 0, j json, "
+             "at timestamptz); INSERT INTO t SELECT g, 'v' || g, g, '{\"a\": 1}', "
+             f"'2024-01-01 10:00:00+00' FROM generate_series(1, {rows}) g")
+
+
+def kill_connections(url: str) -> None:
+    database = url.rsplit("/", 1)[1]
+    run(url, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+             f"WHERE datname = '{database}' AND pid <> pg_backend_pid()")
+
+
+# -- the optimistic check, in storage --------------------------------------------------------------
+
+def test_update_is_conditional_on_the_value_read_on_sqlite(tmp_path: Path) -> None:
+    path = str(tmp_path / "a.db")
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v)")
+        conn.execute("INSERT INTO t VALUES (1, NULL), (2, 'b')")
+    update_cell(path, "t", {"rowid": 1}, "v", "x", expected=None)  # NULL IS NULL: written
+    with pytest.raises(Conflict) as caught:
+        update_cell(path, "t", {"rowid": 2}, "v", "y", expected="not b")
+    assert caught.value.current == "b"
+    update_cell(path, "t", {"rowid": 2}, "v", "b", expected="not b")  # holds ours already: no conflict
+    with pytest.raises(RowMissing):
+        update_cell(path, "t", {"rowid": 9}, "v", "y", expected="b")
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT v FROM t ORDER BY id").fetchall() == [("x",), ("b",)]
+
+
+def test_update_delete_and_restore_check_the_row_on_postgres(pg_url: str) -> None:
+    table_t(pg_url)
+    db = open_database_url(pg_url)
+    try:
+        update_cell(db, "t", {"id": 1}, "v", "mine", expected="v1")
+        run(pg_url, "UPDATE t SET v = 'theirs' WHERE id = 1")
+        with pytest.raises(Conflict) as caught:
+            update_cell(db, "t", {"id": 1}, "v", "again", expected="mine")
+        assert caught.value.current == "theirs"
+        assert scalar(pg_url, "SELECT v FROM t WHERE id = 1") == "theirs"
+        # json has no equality operator: compared after a locking read instead
+        update_cell(db, "t", {"id": 1}, "j", '{"a": 2}', expected='{"a": 1}', check_in_sql=False,
+                    decl_type="json")
+        with pytest.raises(Conflict):
+            update_cell(db, "t", {"id": 1}, "j", '{"a": 3}', expected='{"a": 1}', check_in_sql=False,
+                        decl_type="json")
+        # a time zone written another way is the same moment: no false conflict
+        update_cell(db, "t", {"id": 2}, "at", "2025-01-01 00:00:00+00",
+                    expected="2024-01-01 12:00:00+02:00", decl_type="timestamp with time zone")
+        # a delete only of rows as they were read; a restore only where the key is free
+        columns = ["id", "v", "n"]
+        with pytest.raises(Conflict) as rows:
+            delete_rows(db, "t", [{"id": 2}, {"id": 3}], columns, [(2, "v2", 2), (3, "old", 3)])
+        assert rows.value.items == [(1, (3, "v3", 3))]
+        assert scalar(pg_url, "SELECT count(*) FROM t") == 3  # nothing deleted
+        found = delete_rows(db, "t", [{"id": 2}, {"id": 3}], columns, [(2, "v2", 2), (3, "old", 3)],
+                            skip=frozenset({1}))
+        assert found == [(2, "v2", 2), None] and scalar(pg_url, "SELECT count(*) FROM t") == 2
+        run(pg_url, "INSERT INTO t (id, v, n) VALUES (2, 'new', 7)")
+        with pytest.raises(Conflict):
+            restore_rows(db, "t", [{"id": 2, "v": "v2", "n": 2}], ["id"])
+        restore_rows(db, "t", [{"id": 2, "v": "v2", "n": 2}], ["id"], replace=frozenset({0}))
+        assert scalar(pg_url, "SELECT v || n FROM t WHERE id = 2") == "v22"
+        update_cell(db, "t", {"id": 2}, "v", "free", expected=ANY)
+    finally:
+        db.close()
+
+
+# -- conflicts in the grid ------------------------------------------------------------------------
+
+def test_an_edit_over_someone_elses_change_shows_both_values_and_overwrites_nothing(
+        qtbot, qtmodeltester, pg_url: str) -> None:
+    table_t(pg_url)
+    document = open_pg(qtbot, pg_url)
+    wait_total(qtbot, document, 3)
+    assert wait_cell(qtbot, document, 0, 1) == "v1"
+    run(pg_url, "UPDATE t SET v = 'theirs' WHERE id = 1")  # a second connection
+    answers = Answers(("editConflictBox", "theirs"))
+    document.edit_cell(0, 1, "mine")
+    assert answers.done and "mine" in answers.texts[0] and "theirs" in answers.texts[0]
+    assert scalar(pg_url, "SELECT v FROM t WHERE id = 1") == "theirs"
+    assert document.model.index(0, 1).data() == "theirs" and document.undo_stack.count() == 0
+    document.grab().save("/tmp/shots/sql_conflict_kept_theirs.png")
+
+    run(pg_url, "UPDATE t SET v = 'again' WHERE id = 1")
+    answers = Answers(("editConflictBox", "cancel"))
+    document.edit_cell(0, 1, "mine")
+    assert answers.done and scalar(pg_url, "SELECT v FROM t WHERE id = 1") == "again"
+    assert document.undo_stack.count() == 0
+
+    run(pg_url, "UPDATE t SET v = 'third' WHERE id = 1")
+    answers = Answers(("editConflictBox", "overwrite"))
+    document.edit_cell(0, 1, "mine")
+    assert answers.done and scalar(pg_url, "SELECT v FROM t WHERE id = 1") == "mine"
+    assert document.undo_stack.count() == 1
+
+    # undo over a change made after our write: asks too; Cancel keeps the step to undo later
+    run(pg_url, "UPDATE t SET v = 'later' WHERE id = 1")
+    answers = Answers(("editConflictBox", "cancel"))
+    document.undo_stack.undo()
+    qtbot.waitUntil(lambda: document.undo_stack.index() == 1)
+    assert answers.done and scalar(pg_url, "SELECT v FROM t WHERE id = 1") == "later"
+    assert "undo" in answers.texts[0].lower()
+    answers = Answers(("editConflictBox", "theirs"))
+    document.undo_stack.undo()
+    assert answers.done and scalar(pg_url, "SELECT v FROM t WHERE id = 1") == "later"
+    assert document.undo_stack.count() == 0
+
+    # no one else wrote: no question, edit and undo go through
+    document.edit_cell(1, 2, "5")
+    assert scalar(pg_url, "SELECT n FROM t WHERE id = 2") == 5
+    document.undo_stack.undo()
+    assert scalar(pg_url, "SELECT n FROM t WHERE id = 2") == 2
+    qtmodeltester.check(document.model)
+    document.close_document()
+
+
+def test_delete_and_its_undo_ask_when_the_rows_changed(qtbot, pg_url: str) -> None:
+    table_t(pg_url)
+    document = open_pg(qtbot, pg_url)
+    wait_total(qtbot, document, 3)
+    wait_cell(qtbot, document, 0, 1)
+    run(pg_url, "UPDATE t SET v = 'theirs' WHERE id = 2")
+    document.grid.selectRow(1)
+    answers = Answers(("editConflictBox", "theirs"))
+    document.delete_rows()
+    assert answers.done and "theirs" in answers.texts[0] and "v2" in answers.texts[0]
+    assert scalar(pg_url, "SELECT count(*) FROM t") == 3 and document.undo_stack.count() == 0
+
+    wait_total(qtbot, document, 3)
+    wait_cell(qtbot, document, 0, 1)
+    document.grid.selectRow(0)
+    document.delete_rows()  # unchanged: no question
+    assert scalar(pg_url, "SELECT count(*) FROM t WHERE id = 1") == 0
+    run(pg_url, "INSERT INTO t (id, v) VALUES (1, 'someone else')")  # the key is taken since
+    answers = Answers(("editConflictBox", "theirs"))
+    document.undo_stack.undo()
+    assert answers.done and "someone else" in answers.texts[0]
+    assert scalar(pg_url, "SELECT v FROM t WHERE id = 1") == "someone else"
+    document.close_document()
+
+
+def test_deleting_many_rows_asks_first_and_stays_undoable(qtbot, pg_url: str) -> None:
+    table_t(pg_url, 20)
+    document = open_pg(qtbot, pg_url)
+    wait_total(qtbot, document, 20)
+    wait_cell(qtbot, document, 0, 1)
+    document.grid.selectAll()
+    answers = Answers(("confirmDeleteBox", "cancel"))
+    document.delete_rows()
+    assert answers.done and "Delete 20 rows" in answers.texts[0]
+    assert scalar(pg_url, "SELECT count(*) FROM t") == 20
+    answers = Answers(("confirmDeleteBox", "delete"))
+    document.delete_rows()
+    assert answers.done and scalar(pg_url, "SELECT count(*) FROM t") == 0
+    document.undo_stack.undo()
+    assert scalar(pg_url, "SELECT count(*) FROM t") == 20
+    wait_total(qtbot, document, 20)
+    wait_cell(qtbot, document, 0, 1)
+    document.grid.clearSelection()
+    for row in (0, 1, 2):  # a few rows: no question
+        document.grid.selectionModel().select(document.model.index(row, 0),
+                                              document.grid.selectionModel().SelectionFlag.Select)
+    document.delete_rows()
+    assert scalar(pg_url, "SELECT count(*) FROM t") == 17
+    document.close_document()
+
+
+# -- edits not written: closing, quitting, crash recovery ---------------------------------------
+
+def _window_with(qtbot, tmp_path: Path, url: str, settings: str = "settings"):
+    window = launch(qtbot, tmp_path / settings)
+    document = window.open_database_url(url)
+    qtbot.waitUntil(lambda: document.is_loaded and document.table is not None, timeout=20_000)
+    wait_total(qtbot, document, 2000)
+    wait_cell(qtbot, document, 0, 1)
+    return window, document
+
+
+def test_closing_with_edits_not_written_asks_retry_discard_cancel(qtbot, tmp_path: Path,
+                                                                  own_server) -> None:  # noqa: F811
+    url, folder = own_server
+    window, document = _window_with(qtbot, tmp_path, url)
+    pg_server.stop(folder)
+    document.edit_cell(0, 1, "one")
+    document.edit_cell(1, 1, "two")
+    assert "2 edits not written" in document.server_label.text() and document.is_modified()
+
+    answers = Answers(("pendingEditsBox", "cancel"))
+    assert not window.close_document(document)
+    assert answers.done and "2 edit(s)" in answers.texts[0] and document in window.all_documents()
+
+    answers = Answers(("pendingEditsBox", "retry"), ("pendingEditsBox", "cancel"))  # still down
+    assert not window.close_document(document)
+    assert answers.done and document.pending_count() == 2
+
+    pg_server.restart(folder)
+    answers = Answers(("pendingEditsBox", "retry"))
+    assert window.close_document(document)
+    assert answers.done and document not in window.all_documents()
+    assert scalar(url, "SELECT string_agg(v, ',' ORDER BY id) FROM t WHERE id <= 2") == "one,two"
+
+    # Quitting asks the same; Discard forgets the edits and quits.
+    window, document = _window_with(qtbot, tmp_path, url, "settings2")
+    pg_server.stop(folder)
+    document.edit_cell(2, 1, "lost on purpose")
+    answers = Answers(("pendingEditsBox", "discard"))
+    close_window(qtbot, window)
+    assert answers.done
+    pg_server.restart(folder)
+    assert scalar(url, "SELECT v FROM t WHERE id = 3") == "v3"
+
+
+def test_edits_not_written_survive_a_crash_and_come_back_pending(qtbot, tmp_path: Path,
+                                                                 own_server) -> None:  # noqa: F811
+    url, folder = own_server
+    settings_dir = tmp_path / "settings"
+    window, document = _window_with(qtbot, tmp_path, url)
+    pg_server.stop(folder)
+    document.edit_cell(0, 1, "kept one")
+    document.edit_cell(1, 1, b"kept bytes".decode())
+    window.journal.flush_now()
+    qtbot.waitUntil(lambda: window.journal.is_idle() and len(entries(settings_dir)) == 1, timeout=10_000)
+    [entry] = entries(settings_dir)
+    assert entry.extra["server_url"].startswith("postgresql") and pg_server.PASSWORD not in entry.to_json()
+    crash_in_process(qtbot, window, settings_dir)
+    pg_server.restart(folder)
+
+    window = launch(qtbot, settings_dir)
+    notice = restore_notice(window)
+    assert notice is not None
+    notice.findChild(QPushButton, "restoreButton").click()
+    qtbot.waitUntil(lambda: any(getattr(d, "pending_edits", None) for d in window.all_documents()),
+                    timeout=20_000)
+    [document] = [d for d in window.all_documents() if getattr(d, "pending_edits", None)]
+    assert document.pending_count() == 2 and "2 edits not written" in document.server_label.text()
+    assert "asks for a password" in document.status.text()  # no password is kept in the journal
+    document.password_edit.setText(pg_server.PASSWORD)
+    document.password_button.click()
+    qtbot.waitUntil(lambda: document.stack.currentIndex() == 1 and document.table is not None,
+                    timeout=20_000)
+    wait_total(qtbot, document, 2000)
+    assert wait_cell(qtbot, document, 0, 1) == "kept one"  # shown pending, marked
+    assert (0, 1) in document.model.failed_edits
+    document.grab().save("/tmp/shots/sql_pending_restored.png")
+    assert scalar(url, "SELECT v FROM t WHERE id = 1") == "v1"  # nothing written blindly
+    document.retry_button.click()
+    assert scalar(url, "SELECT string_agg(v, ',' ORDER BY id) FROM t WHERE id <= 2") == "kept one,kept bytes"
+    assert not document.pending_edits and not document.is_modified()
+    qtbot.waitUntil(lambda: window.journal.is_idle() and entries(settings_dir) == [], timeout=10_000)
+    close_window(qtbot, window)
+
+
+# -- lost connections: the true outcome, Reconnect, messages ---------------------------------------
+
+def _lose_answer_once(monkeypatch, database) -> None:
+    """The next write commits on the server, then its answer is lost (the network dropped)."""
+    real = database.write
+
+    def write(work, table=None, **kw):
+        monkeypatch.setattr(database, "write", real)
+        real(work, table, **kw)
+        raise ConnectionLost(f"The connection to {database.label} was lost (server closed the "
+                             "connection unexpectedly). Reconnect when the server is back.")
+
+    monkeypatch.setattr(database, "write", write)
+
+
+def test_after_a_lost_connection_the_true_outcome_is_reported(qtbot, pg_url: str, monkeypatch) -> None:
+    table_t(pg_url)
+    document = open_pg(qtbot, pg_url)
+    wait_total(qtbot, document, 3)
+    wait_cell(qtbot, document, 0, 1)
+    document.edit_cell(2, 2, "30")  # the writing connection exists now
+    # 1. The connection is killed before the delete: it did not happen, and that is what is said.
+    kill_connections(pg_url)
+    document.grid.selectRow(0)
+    document.delete_rows()
+    assert "checked when the connection is back" in document.message.text()
+    assert document.reconnect_button.isVisibleTo(document)
+    document.reconnect_button.click()
+    qtbot.waitUntil(lambda: "Not deleted" in document.message.text(), timeout=20_000)
+    assert scalar(pg_url, "SELECT count(*) FROM t WHERE id = 1") == 1
+    # 2. The delete committed and only its answer was lost: after Reconnect it is reported done,
+    #    with its undo step (before: "Not deleted: connection lost", and no undo).
+    wait_total(qtbot, document, 3)
+    wait_cell(qtbot, document, 0, 1)
+    count = document.undo_stack.count()
+    _lose_answer_once(monkeypatch, document.database)
+    document.grid.selectRow(0)
+    document.delete_rows()
+    assert scalar(pg_url, "SELECT count(*) FROM t WHERE id = 1") == 0
+    assert "Not deleted" not in document.message.text()
+    document.reconnect_button.click()
+    qtbot.waitUntil(lambda: "confirmed" in document.message.text(), timeout=20_000)
+    assert document.undo_stack.count() == count + 1
+    document.undo_stack.undo()
+    assert scalar(pg_url, "SELECT v FROM t WHERE id = 1") == "v1"
+    # 3. An edit whose commit answer was lost: pending at first, found written after Reconnect.
+    wait_total(qtbot, document, 3)
+    wait_cell(qtbot, document, 0, 1)
+    _lose_answer_once(monkeypatch, document.database)
+    document.edit_cell(0, 1, "landed")
+    assert document.pending_count() == 1
+    document.reconnect_button.click()
+    qtbot.waitUntil(lambda: "was written before the connection was lost" in document.message.text(),
+                    timeout=20_000)
+    assert not document.pending_edits and scalar(pg_url, "SELECT v FROM t WHERE id = 1") == "landed"
+    document.undo_stack.undo()
+    assert scalar(pg_url, "SELECT v FROM t WHERE id = 1") == "v1"
+    document.close_document()
+
+
+def test_reconnect_renews_every_connection(qtbot, pg_url: str) -> None:
+    table_t(pg_url)
+    document = open_pg(qtbot, pg_url)
+    wait_total(qtbot, document, 3)
+    wait_cell(qtbot, document, 0, 1)
+    document.edit_cell(0, 1, "before")  # the writer, the readers and the pool all hold connections
+    document.views.setCurrentIndex(2)
+    document.editor.setPlainText("SELECT count(*) FROM t")
+    document.execute("all")
+    qtbot.waitUntil(lambda: "1 row" in document.sql_message.text(), timeout=20_000)
+    kill_connections(pg_url)
+    document.reconnect()
+    qtbot.waitUntil(lambda: document.stack.currentIndex() == 1 and document.table is not None, timeout=20_000)
+    wait_total(qtbot, document, 3)
+    wait_cell(qtbot, document, 0, 1)
+    document.edit_cell(0, 1, "after")  # the first edit after Reconnect is written
+    assert scalar(pg_url, "SELECT v FROM t WHERE id = 1") == "after"
+    assert "Not written" not in document.message.text() and not document.pending_edits
+    document.editor.setPlainText("UPDATE t SET n = 42 WHERE id = 2")
+    document.execute("all")  # and so is the first statement
+    qtbot.waitUntil(lambda: "1 row(s) affected" in document.sql_message.text(), timeout=20_000)
+    assert scalar(pg_url, "SELECT n FROM t WHERE id = 2") == 42
+    document.close_document()
+
+
+def test_messages_go_when_they_no_longer_apply(qtbot, pg_url: str) -> None:
+    table_t(pg_url)
+    run(pg_url, "CREATE TABLE u (id int PRIMARY KEY, w text); INSERT INTO u VALUES (1, 'w')")
+    document = open_pg(qtbot, pg_url)
+    document.tree.setCurrentItem(document._table_item("public.t") or document._table_item("t"))
+    wait_total(qtbot, document, 3)
+    wait_cell(qtbot, document, 0, 1)
+    document.edit_cell(0, 2, None)  # NOT NULL: refused, said
+    assert "Not written" in document.message.text() and document.message.isVisible()
+    document.tree.setCurrentItem(document._table_item("public.u") or document._table_item("u"))
+    wait_total(qtbot, document, 1)
+    assert not document.message.isVisible()  # it was about t
+
+    kill_connections(pg_url)
+    document.sort_by("w")
+    qtbot.waitUntil(lambda: document.server_bar.isVisible(), timeout=20_000)
+    assert "Connection lost" in document.server_label.text()
+    document.grab().save("/tmp/shots/sql_connection_lost.png")
+    # Each reader finds its connection dead at its next use and opens a new one; once rows
+    # arrive again, the bar and the message go.
+    for _attempt in range(3):
+        document.sort_by("w")
+        qtbot.waitUntil(lambda: document.model.pager.total is not None or "lost" in document.message.text(),
+                        timeout=20_000)
+        if document.model.pager.total == 1 and wait_cell(qtbot, document, 0, 1) == "w":
+            break
+    qtbot.waitUntil(lambda: not document.server_bar.isVisible(), timeout=20_000)
+    assert "connection was lost" not in document.message.text()
+    document.close_document()
+
+
+def test_no_password_given_is_not_called_refused(qtbot, pg_url: str) -> None:
+    bare = pg_url.replace(f":{pg_server.PASSWORD}@", "@")
+    with pytest.raises(WrongPassword) as caught:
+        test_connection(bare)
+    assert "asks for a password" in str(caught.value) and "refused" not in str(caught.value)
+    with pytest.raises(WrongPassword, match="refused the password"):
+        test_connection(pg_url, password="wrong")
+    document = open_pg(qtbot, bare)
+    assert document.password_form.isVisible()
+    assert "asks for a password" in document.status.text() and "refused" not in document.status.text()
+    document.close_document()
+
+
+def test_the_conflict_box_shows_long_values_cut() -> None:
+    from gui.sql_edit_prompts import shown
+
+    assert shown(None) == "NULL" and shown(b"abc") == "(3 bytes)"
+    assert shown("x" * 500).endswith("…") and len(shown("x" * 500)) == 201
