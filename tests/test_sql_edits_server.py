@@ -53,16 +53,37 @@ class Answers:
         return not self.answers
 
 
+def run_all(url: str, *statements: str) -> None:
+    """Each statement in its own transaction (MariaDB takes one statement at a time)."""
+    for sql in statements:
+        run(url, sql)
+
+
 def table_t(url: str, rows: int = 3) -> None:
-    run(url, "CREATE TABLE t (id int PRIMARY KEY, v text, n int NOT NULL DEFAULT 0, j json, "
-             "at timestamptz); INSERT INTO t SELECT g, 'v' || g, g, '{\"a\": 1}', "
-             f"'2024-01-01 10:00:00+00' FROM generate_series(1, {rows}) g")
+    """t(id, v, n): rows (i, 'v<i>', i) for i in 1..rows, on either server."""
+    values = ", ".join(f"({i}, 'v{i}', {i})" for i in range(1, rows + 1))
+    run_all(url, "CREATE TABLE t (id int PRIMARY KEY, v text, n int NOT NULL DEFAULT 0)",
+            f"INSERT INTO t VALUES {values}")
 
 
 def kill_connections(url: str) -> None:
+    """End every other session on the test's database (the server stays up)."""
     database = url.rsplit("/", 1)[1]
-    run(url, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-             f"WHERE datname = '{database}' AND pid <> pg_backend_pid()")
+    if not url.startswith("mysql"):
+        run(url, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                 f"WHERE datname = '{database}' AND pid <> pg_backend_pid()")
+        return
+    db = open_database_url(url)
+    try:
+        def kill(conn) -> None:
+            ids = conn.execute("SELECT id FROM information_schema.processlist WHERE db = :db "
+                               "AND id <> CONNECTION_ID()", {"db": database}).fetchall()
+            for (ident,) in ids:
+                conn.execute(f"KILL {int(ident)}")
+
+        db.write(kill)
+    finally:
+        db.close()
 
 
 # -- the optimistic check, in storage --------------------------------------------------------------
@@ -85,6 +106,8 @@ def test_update_is_conditional_on_the_value_read_on_sqlite(tmp_path: Path) -> No
 
 def test_update_delete_and_restore_check_the_row_on_postgres(pg_url: str) -> None:
     table_t(pg_url)
+    run(pg_url, "ALTER TABLE t ADD COLUMN j json DEFAULT '{\"a\": 1}', "
+                "ADD COLUMN at timestamptz DEFAULT '2024-01-01 10:00:00+00'")
     db = open_database_url(pg_url)
     try:
         update_cell(db, "t", {"id": 1}, "v", "mine", expected="v1")
@@ -121,95 +144,115 @@ def test_update_delete_and_restore_check_the_row_on_postgres(pg_url: str) -> Non
         db.close()
 
 
+def test_the_check_is_each_dialects_own_null_safe_equality(server_url: str) -> None:
+    table_t(server_url)
+    run(server_url, "UPDATE t SET v = NULL WHERE id = 1")
+    db = open_database_url(server_url)
+    try:
+        update_cell(db, "t", {"id": 1}, "v", "from null", expected=None)  # NULL matches NULL
+        with pytest.raises(Conflict) as caught:
+            update_cell(db, "t", {"id": 1}, "v", "x", expected=None)  # no longer NULL
+        assert caught.value.current == "from null"
+        run(server_url, "UPDATE t SET n = 2 WHERE id = 1")  # the same value someone else wrote
+        update_cell(db, "t", {"id": 1}, "n", 5, expected=1, decl_type="int")  # 2: a conflict
+    except Conflict as exc:
+        assert exc.current == 2
+    else:
+        raise AssertionError("a changed number was overwritten")
+    finally:
+        db.close()
+    assert scalar(server_url, "SELECT n FROM t WHERE id = 1") == 2
+
+
 # -- conflicts in the grid ------------------------------------------------------------------------
 
 def test_an_edit_over_someone_elses_change_shows_both_values_and_overwrites_nothing(
-        qtbot, qtmodeltester, pg_url: str) -> None:
-    table_t(pg_url)
-    document = open_pg(qtbot, pg_url)
+        qtbot, qtmodeltester, server_url: str) -> None:
+    table_t(server_url)
+    document = open_pg(qtbot, server_url)
     wait_total(qtbot, document, 3)
     assert wait_cell(qtbot, document, 0, 1) == "v1"
-    run(pg_url, "UPDATE t SET v = 'theirs' WHERE id = 1")  # a second connection
+    run(server_url, "UPDATE t SET v = 'theirs' WHERE id = 1")  # a second connection
     answers = Answers(("editConflictBox", "theirs"))
     document.edit_cell(0, 1, "mine")
     assert answers.done and "mine" in answers.texts[0] and "theirs" in answers.texts[0]
-    assert scalar(pg_url, "SELECT v FROM t WHERE id = 1") == "theirs"
+    assert scalar(server_url, "SELECT v FROM t WHERE id = 1") == "theirs"
     assert document.model.index(0, 1).data() == "theirs" and document.undo_stack.count() == 0
     document.grab().save("/tmp/shots/sql_conflict_kept_theirs.png")
 
-    run(pg_url, "UPDATE t SET v = 'again' WHERE id = 1")
+    run(server_url, "UPDATE t SET v = 'again' WHERE id = 1")
     answers = Answers(("editConflictBox", "cancel"))
     document.edit_cell(0, 1, "mine")
-    assert answers.done and scalar(pg_url, "SELECT v FROM t WHERE id = 1") == "again"
+    assert answers.done and scalar(server_url, "SELECT v FROM t WHERE id = 1") == "again"
     assert document.undo_stack.count() == 0
 
-    run(pg_url, "UPDATE t SET v = 'third' WHERE id = 1")
+    run(server_url, "UPDATE t SET v = 'third' WHERE id = 1")
     answers = Answers(("editConflictBox", "overwrite"))
     document.edit_cell(0, 1, "mine")
-    assert answers.done and scalar(pg_url, "SELECT v FROM t WHERE id = 1") == "mine"
+    assert answers.done and scalar(server_url, "SELECT v FROM t WHERE id = 1") == "mine"
     assert document.undo_stack.count() == 1
 
     # undo over a change made after our write: asks too; Cancel keeps the step to undo later
-    run(pg_url, "UPDATE t SET v = 'later' WHERE id = 1")
+    run(server_url, "UPDATE t SET v = 'later' WHERE id = 1")
     answers = Answers(("editConflictBox", "cancel"))
     document.undo_stack.undo()
     qtbot.waitUntil(lambda: document.undo_stack.index() == 1)
-    assert answers.done and scalar(pg_url, "SELECT v FROM t WHERE id = 1") == "later"
+    assert answers.done and scalar(server_url, "SELECT v FROM t WHERE id = 1") == "later"
     assert "undo" in answers.texts[0].lower()
     answers = Answers(("editConflictBox", "theirs"))
     document.undo_stack.undo()
-    assert answers.done and scalar(pg_url, "SELECT v FROM t WHERE id = 1") == "later"
+    assert answers.done and scalar(server_url, "SELECT v FROM t WHERE id = 1") == "later"
     assert document.undo_stack.count() == 0
 
     # no one else wrote: no question, edit and undo go through
     document.edit_cell(1, 2, "5")
-    assert scalar(pg_url, "SELECT n FROM t WHERE id = 2") == 5
+    assert scalar(server_url, "SELECT n FROM t WHERE id = 2") == 5
     document.undo_stack.undo()
-    assert scalar(pg_url, "SELECT n FROM t WHERE id = 2") == 2
+    assert scalar(server_url, "SELECT n FROM t WHERE id = 2") == 2
     qtmodeltester.check(document.model)
     document.close_document()
 
 
-def test_delete_and_its_undo_ask_when_the_rows_changed(qtbot, pg_url: str) -> None:
-    table_t(pg_url)
-    document = open_pg(qtbot, pg_url)
+def test_delete_and_its_undo_ask_when_the_rows_changed(qtbot, server_url: str) -> None:
+    table_t(server_url)
+    document = open_pg(qtbot, server_url)
     wait_total(qtbot, document, 3)
     wait_cell(qtbot, document, 0, 1)
-    run(pg_url, "UPDATE t SET v = 'theirs' WHERE id = 2")
+    run(server_url, "UPDATE t SET v = 'theirs' WHERE id = 2")
     document.grid.selectRow(1)
     answers = Answers(("editConflictBox", "theirs"))
     document.delete_rows()
     assert answers.done and "theirs" in answers.texts[0] and "v2" in answers.texts[0]
-    assert scalar(pg_url, "SELECT count(*) FROM t") == 3 and document.undo_stack.count() == 0
+    assert scalar(server_url, "SELECT count(*) FROM t") == 3 and document.undo_stack.count() == 0
 
     wait_total(qtbot, document, 3)
     wait_cell(qtbot, document, 0, 1)
     document.grid.selectRow(0)
     document.delete_rows()  # unchanged: no question
-    assert scalar(pg_url, "SELECT count(*) FROM t WHERE id = 1") == 0
-    run(pg_url, "INSERT INTO t (id, v) VALUES (1, 'someone else')")  # the key is taken since
+    assert scalar(server_url, "SELECT count(*) FROM t WHERE id = 1") == 0
+    run(server_url, "INSERT INTO t (id, v) VALUES (1, 'someone else')")  # the key is taken since
     answers = Answers(("editConflictBox", "theirs"))
     document.undo_stack.undo()
     assert answers.done and "someone else" in answers.texts[0]
-    assert scalar(pg_url, "SELECT v FROM t WHERE id = 1") == "someone else"
+    assert scalar(server_url, "SELECT v FROM t WHERE id = 1") == "someone else"
     document.close_document()
 
 
-def test_deleting_many_rows_asks_first_and_stays_undoable(qtbot, pg_url: str) -> None:
-    table_t(pg_url, 20)
-    document = open_pg(qtbot, pg_url)
+def test_deleting_many_rows_asks_first_and_stays_undoable(qtbot, server_url: str) -> None:
+    table_t(server_url, 20)
+    document = open_pg(qtbot, server_url)
     wait_total(qtbot, document, 20)
     wait_cell(qtbot, document, 0, 1)
     document.grid.selectAll()
     answers = Answers(("confirmDeleteBox", "cancel"))
     document.delete_rows()
     assert answers.done and "Delete 20 rows" in answers.texts[0]
-    assert scalar(pg_url, "SELECT count(*) FROM t") == 20
+    assert scalar(server_url, "SELECT count(*) FROM t") == 20
     answers = Answers(("confirmDeleteBox", "delete"))
     document.delete_rows()
-    assert answers.done and scalar(pg_url, "SELECT count(*) FROM t") == 0
+    assert answers.done and scalar(server_url, "SELECT count(*) FROM t") == 0
     document.undo_stack.undo()
-    assert scalar(pg_url, "SELECT count(*) FROM t") == 20
+    assert scalar(server_url, "SELECT count(*) FROM t") == 20
     wait_total(qtbot, document, 20)
     wait_cell(qtbot, document, 0, 1)
     document.grid.clearSelection()
@@ -217,7 +260,7 @@ def test_deleting_many_rows_asks_first_and_stays_undoable(qtbot, pg_url: str) ->
         document.grid.selectionModel().select(document.model.index(row, 0),
                                               document.grid.selectionModel().SelectionFlag.Select)
     document.delete_rows()
-    assert scalar(pg_url, "SELECT count(*) FROM t") == 17
+    assert scalar(server_url, "SELECT count(*) FROM t") == 17
     document.close_document()
 
 
@@ -321,21 +364,21 @@ def _lose_answer_once(monkeypatch, database) -> None:
     monkeypatch.setattr(database, "write", write)
 
 
-def test_after_a_lost_connection_the_true_outcome_is_reported(qtbot, pg_url: str, monkeypatch) -> None:
-    table_t(pg_url)
-    document = open_pg(qtbot, pg_url)
+def test_after_a_lost_connection_the_true_outcome_is_reported(qtbot, server_url: str, monkeypatch) -> None:
+    table_t(server_url)
+    document = open_pg(qtbot, server_url)
     wait_total(qtbot, document, 3)
     wait_cell(qtbot, document, 0, 1)
     document.edit_cell(2, 2, "30")  # the writing connection exists now
     # 1. The connection is killed before the delete: it did not happen, and that is what is said.
-    kill_connections(pg_url)
+    kill_connections(server_url)
     document.grid.selectRow(0)
     document.delete_rows()
     assert "checked when the connection is back" in document.message.text()
     assert document.reconnect_button.isVisibleTo(document)
     document.reconnect_button.click()
     qtbot.waitUntil(lambda: "Not deleted" in document.message.text(), timeout=20_000)
-    assert scalar(pg_url, "SELECT count(*) FROM t WHERE id = 1") == 1
+    assert scalar(server_url, "SELECT count(*) FROM t WHERE id = 1") == 1
     # 2. The delete committed and only its answer was lost: after Reconnect it is reported done,
     #    with its undo step (before: "Not deleted: connection lost", and no undo).
     wait_total(qtbot, document, 3)
@@ -344,13 +387,13 @@ def test_after_a_lost_connection_the_true_outcome_is_reported(qtbot, pg_url: str
     _lose_answer_once(monkeypatch, document.database)
     document.grid.selectRow(0)
     document.delete_rows()
-    assert scalar(pg_url, "SELECT count(*) FROM t WHERE id = 1") == 0
+    assert scalar(server_url, "SELECT count(*) FROM t WHERE id = 1") == 0
     assert "Not deleted" not in document.message.text()
     document.reconnect_button.click()
     qtbot.waitUntil(lambda: "confirmed" in document.message.text(), timeout=20_000)
     assert document.undo_stack.count() == count + 1
     document.undo_stack.undo()
-    assert scalar(pg_url, "SELECT v FROM t WHERE id = 1") == "v1"
+    assert scalar(server_url, "SELECT v FROM t WHERE id = 1") == "v1"
     # 3. An edit whose commit answer was lost: pending at first, found written after Reconnect.
     wait_total(qtbot, document, 3)
     wait_cell(qtbot, document, 0, 1)
@@ -360,15 +403,15 @@ def test_after_a_lost_connection_the_true_outcome_is_reported(qtbot, pg_url: str
     document.reconnect_button.click()
     qtbot.waitUntil(lambda: "was written before the connection was lost" in document.message.text(),
                     timeout=20_000)
-    assert not document.pending_edits and scalar(pg_url, "SELECT v FROM t WHERE id = 1") == "landed"
+    assert not document.pending_edits and scalar(server_url, "SELECT v FROM t WHERE id = 1") == "landed"
     document.undo_stack.undo()
-    assert scalar(pg_url, "SELECT v FROM t WHERE id = 1") == "v1"
+    assert scalar(server_url, "SELECT v FROM t WHERE id = 1") == "v1"
     document.close_document()
 
 
-def test_reconnect_renews_every_connection(qtbot, pg_url: str) -> None:
-    table_t(pg_url)
-    document = open_pg(qtbot, pg_url)
+def test_reconnect_renews_every_connection(qtbot, server_url: str) -> None:
+    table_t(server_url)
+    document = open_pg(qtbot, server_url)
     wait_total(qtbot, document, 3)
     wait_cell(qtbot, document, 0, 1)
     document.edit_cell(0, 1, "before")  # the writer, the readers and the pool all hold connections
@@ -376,35 +419,35 @@ def test_reconnect_renews_every_connection(qtbot, pg_url: str) -> None:
     document.editor.setPlainText("SELECT count(*) FROM t")
     document.execute("all")
     qtbot.waitUntil(lambda: "1 row" in document.sql_message.text(), timeout=20_000)
-    kill_connections(pg_url)
+    kill_connections(server_url)
     document.reconnect()
     qtbot.waitUntil(lambda: document.stack.currentIndex() == 1 and document.table is not None, timeout=20_000)
     wait_total(qtbot, document, 3)
     wait_cell(qtbot, document, 0, 1)
     document.edit_cell(0, 1, "after")  # the first edit after Reconnect is written
-    assert scalar(pg_url, "SELECT v FROM t WHERE id = 1") == "after"
+    assert scalar(server_url, "SELECT v FROM t WHERE id = 1") == "after"
     assert "Not written" not in document.message.text() and not document.pending_edits
     document.editor.setPlainText("UPDATE t SET n = 42 WHERE id = 2")
     document.execute("all")  # and so is the first statement
     qtbot.waitUntil(lambda: "1 row(s) affected" in document.sql_message.text(), timeout=20_000)
-    assert scalar(pg_url, "SELECT n FROM t WHERE id = 2") == 42
+    assert scalar(server_url, "SELECT n FROM t WHERE id = 2") == 42
     document.close_document()
 
 
-def test_messages_go_when_they_no_longer_apply(qtbot, pg_url: str) -> None:
-    table_t(pg_url)
-    run(pg_url, "CREATE TABLE u (id int PRIMARY KEY, w text); INSERT INTO u VALUES (1, 'w')")
-    document = open_pg(qtbot, pg_url)
-    document.tree.setCurrentItem(document._table_item("public.t") or document._table_item("t"))
+def test_messages_go_when_they_no_longer_apply(qtbot, server_url: str) -> None:
+    table_t(server_url)
+    run_all(server_url, "CREATE TABLE u (id int PRIMARY KEY, w text)", "INSERT INTO u VALUES (1, 'w')")
+    document = open_pg(qtbot, server_url)
+    document.tree.setCurrentItem(document._table_item(document.schema.find("t").qualified))
     wait_total(qtbot, document, 3)
     wait_cell(qtbot, document, 0, 1)
     document.edit_cell(0, 2, None)  # NOT NULL: refused, said
     assert "Not written" in document.message.text() and document.message.isVisible()
-    document.tree.setCurrentItem(document._table_item("public.u") or document._table_item("u"))
+    document.tree.setCurrentItem(document._table_item(document.schema.find("u").qualified))
     wait_total(qtbot, document, 1)
     assert not document.message.isVisible()  # it was about t
 
-    kill_connections(pg_url)
+    kill_connections(server_url)
     document.sort_by("w")
     qtbot.waitUntil(lambda: document.server_bar.isVisible(), timeout=20_000)
     assert "Connection lost" in document.server_label.text()
