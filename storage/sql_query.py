@@ -79,6 +79,14 @@ class QuerySpec:
     schema: str | None = None  # a server's schema of ``table``
     not_null: tuple[str, ...] = ()  # columns known NOT NULL: the keyset skips their NULL tests
     types: tuple[str, ...] = ()  # declared types of ``columns`` (a server's: which ones to cut)
+    where: str = ""  # a free-form SQL condition typed by the user (the WHERE box), ANDed in
+
+
+def where_clause(condition: str) -> ColumnElement:
+    """The WHERE box's condition as the database reads it, in parentheses so that its OR stays
+    inside. It is the user's own SQL on their own database; only one statement is ever run (the
+    drivers refuse a second one), and a typo is the database's located error."""
+    return literal_column(f"({condition.strip().rstrip(';')})")
 
 
 def compile_sql(statement: Any, dialect: Dialect | None = None) -> str:
@@ -177,6 +185,8 @@ class Query:
                 clause = filter_clause(self.cols[flt.column], flt, params)
                 if clause is not None:
                     clauses.append(clause)
+        if self.spec.where.strip():
+            clauses.append(where_clause(self.spec.where))
         if self.spec.search:
             pattern = like_pattern(params.bind(escape_like(self.spec.search)))
             targets = self.spec.columns[:MAX_SEARCH_COLUMNS]

@@ -44,6 +44,7 @@ class Answers:
             name, answer = self.answers.pop(0)
             self.texts.append(f"{box.objectName()}: {box.text()} {box.informativeText()}")
             assert box.objectName() == name, self.texts[-1]
+            box.grab().save(f"/tmp/shots/{name}.png")  # looked at by hand
             box.findChild(QPushButton, f"{answer}Button").click()
         if self.answers:
             QTimer.singleShot(10, self._poll)
@@ -483,3 +484,39 @@ def test_the_conflict_box_shows_long_values_cut() -> None:
 
     assert shown(None) == "NULL" and shown(b"abc") == "(3 bytes)"
     assert shown("x" * 500).endswith("…") and len(shown("x" * 500)) == 201
+
+
+# -- the WHERE box (a free-form condition over the grid) -------------------------------------------
+
+def test_the_where_box_filters_in_the_databases_own_sql(qtbot, server_url: str) -> None:
+    table_t(server_url, 30)
+    run(server_url, "UPDATE t SET v = '50 off: yes' WHERE id = 7")
+    document = open_pg(qtbot, server_url)
+    wait_total(qtbot, document, 30)
+    document.where_box.setText("n > 20 OR v LIKE '50%'")  # its OR stays inside its parentheses
+    document.where_box.returnPressed.emit()
+    wait_total(qtbot, document, 11)
+    document.set_filter("n", "<", "25")  # ANDed with the other filters
+    wait_total(qtbot, document, 5)
+    assert "WHERE n > 20" in document.filters_label.text()
+    document.set_filter("n", "<", "")
+    document.where_box.setText("no_such_column = 1")
+    document.where_box.returnPressed.emit()
+    qtbot.waitUntil(lambda: "no_such_column" in document.message.text(), timeout=20_000)
+    document.where_box.clear()  # clearing it shows every row again
+    wait_total(qtbot, document, 30)
+    document.close_document()
+
+
+def test_the_where_box_on_an_sqlite_file(tmp_path: Path) -> None:
+    from storage.sql_pager import Pager
+    from storage.sql_query import QuerySpec
+
+    conn = sqlite3.connect(tmp_path / "w.db")
+    conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
+    conn.executemany("INSERT INTO t VALUES (?, ?)", [(i, f"a:{i}%") for i in range(1, 50)])
+    spec = QuerySpec("t", ("id", "v"), ("rowid",), where="v LIKE 'a:1%' OR id = 40;")
+    pager = Pager(spec, 7)
+    assert pager.count(conn) == 12  # a:1, a:10..a:19, and 40
+    assert [r[0] for r in pager.fetch(conn, 1).values] == [16, 17, 18, 19, 40]
+    conn.close()
