@@ -343,8 +343,13 @@ class ServerMixin:
         """Write the failed edits again, each as a new undoable command."""
         pending, self.pending_edits = self.pending_edits, []
         self._update_server_bar()
-        for command in pending:
+        for at, command in enumerate(pending):
             self.undo_stack.push(command.retry())
+            if self.pending_edits and isinstance(self.pending_edits[-1].error_obj, ConnectionLost):
+                # Still unreachable: the others stay pending without a connect timeout each.
+                self.pending_edits.extend(c for c in pending[at + 1:] if c not in self.pending_edits)
+                self._remark_pending()
+                break
         self.pending_changed()
 
     @Slot()
