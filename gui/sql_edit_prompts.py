@@ -54,15 +54,16 @@ def _ask(parent: QWidget, name: str, title: str, text: str, buttons: list[tuple[
 
 def ask_conflict(parent: QWidget, what: str, ours: Any, theirs: Any, undo: bool = False) -> str:
     """'overwrite', 'theirs' or 'cancel': someone else changed ``what`` since it was read."""
-    verb = "undo your edit of" if undo else "write"
+    overwrite = "put your earlier value back over theirs (the undo)" if undo else "write yours over theirs"
+    label = "Yours (before your edit)" if undo else "Yours"
     text = (f"Someone else changed {esc(what)} since Datashelf read it.<br><br>"
-            f"<b>Yours:</b> {esc(shown(ours))}<br><b>In the database now:</b> {esc(shown(theirs))}")
+            f"<b>{label}:</b> {esc(shown(ours))}<br><b>In the database now:</b> {esc(shown(theirs))}")
     return _ask(parent, CONFLICT_BOX, "Changed by someone else", text, [
         ("overwrite", "Overwrite", QMessageBox.ButtonRole.AcceptRole),
         ("theirs", "Keep theirs", QMessageBox.ButtonRole.DestructiveRole),
         ("cancel", "Cancel", QMessageBox.ButtonRole.RejectRole)], "cancel",
-        f"Overwrite: {verb} yours over theirs. Keep theirs: leave their value (your step is "
-        "dropped). Cancel: write nothing now.")
+        f"Overwrite: {overwrite}. Keep theirs: leave their value (your step is dropped). "
+        "Cancel: write nothing now.")
 
 
 def ask_rows_conflict(parent: QWidget, action: str, rows: list[tuple[Any, Any]]) -> str:
