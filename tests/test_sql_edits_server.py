@@ -523,3 +523,59 @@ def test_the_where_box_on_an_sqlite_file(tmp_path: Path) -> None:
     assert pager.count(conn) == 12  # a:1, a:10..a:19, and 40
     assert [r[0] for r in pager.fetch(conn, 1).values] == [16, 17, 18, 19, 40]
     conn.close()
+
+
+# -- Show DDL of views, sequences and functions ----------------------------------------------------
+
+def _tree_item(document, text: str):
+    from PySide6.QtWidgets import QTreeWidgetItemIterator
+
+    found = QTreeWidgetItemIterator(document.tree)
+    while found.value() is not None:
+        if found.value().text(0) == text:
+            return found.value()
+        found += 1
+    raise AssertionError(f"{text} is not in the schema tree")
+
+
+def _show_ddl(document, text: str) -> str:
+    menu = document.tree_menu(_tree_item(document, text))
+    [action] = [a for a in menu.actions() if a.text() == "Show DDL…"]
+    action.trigger()
+    dialog = document.ddl_dialog
+    assert dialog is not None and dialog.isVisible()
+    shown_text = dialog.text.toPlainText()
+    dialog.grab().save(f"/tmp/shots/ddl_{text.split('(')[0]}.png")
+    dialog.close()
+    return shown_text
+
+
+def test_show_ddl_of_views_sequences_and_functions_on_postgres(qtbot, pg_url: str) -> None:
+    table_t(pg_url)
+    run(pg_url, "CREATE VIEW big AS SELECT id, v FROM t WHERE n > 1; "
+                "CREATE SEQUENCE ticket START 100 INCREMENT 5; "
+                "CREATE FUNCTION twice(x int) RETURNS int LANGUAGE sql AS 'SELECT 2 * x'")
+    document = open_pg(qtbot, pg_url)
+    wait_total(qtbot, document, 3)
+    assert _show_ddl(document, "big").startswith("CREATE VIEW public.big AS")
+    sequence = _show_ddl(document, "ticket")
+    assert "CREATE SEQUENCE public.ticket" in sequence and "INCREMENT BY 5" in sequence \
+        and "START WITH 100" in sequence
+    function = _show_ddl(document, "twice(x integer)")
+    assert "CREATE OR REPLACE FUNCTION public.twice(x integer)" in function and "2 * x" in function
+    assert not [a for a in document.tree_menu(_tree_item(document, "t")).actions()
+                if a.text() == "Show DDL…"]  # a PostgreSQL table has no stored CREATE text
+    document.close_document()
+
+
+def test_show_ddl_of_an_sqlite_view(qtbot, tmp_path: Path) -> None:
+    from tests.test_sqlite_gui import open_document
+
+    path = tmp_path / "v.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
+        conn.execute("CREATE VIEW vv AS SELECT v FROM t")
+    document = open_document(qtbot, path)
+    assert _show_ddl(document, "vv") == "CREATE VIEW vv AS SELECT v FROM t"
+    assert _show_ddl(document, "t").startswith("CREATE TABLE t")
+    document.close_document()
