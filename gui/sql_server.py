@@ -249,12 +249,16 @@ class ServerMixin:
                 self.note_error(exc)
                 return  # still unreachable: asked again at the next Reconnect
             self.unknown_outcomes.remove(command)
-            if gone or (there == 0):
-                self.undo_stack.push(type(command)(self, command.table, command.keys, command.columns,
-                                                   command.alias, command.schema, command.seen, saved=gone,
-                                                   types=command.types))
-                said.append(f"Deleted {len(command.keys)} row(s): confirmed after the connection came back.")
-            else:
+            deleted = len(command.keys) - there
+            if deleted:
+                if gone:  # undoable: the rows as the grid showed them
+                    self.undo_stack.push(type(command)(self, command.table, command.keys, command.columns,
+                                                       command.alias, command.schema, command.seen,
+                                                       saved=gone, types=command.types))
+                said.append(f"Deleted {deleted} row(s): confirmed after the connection came back.")
+            if there and deleted:
+                said.append(f"{there} row(s) were not deleted.")
+            elif there:
                 said.append(f"Not deleted: {there} of {len(command.keys)} row(s) are still there "
                             "(the connection was lost before the delete was written).")
         for command in list(self.pending_edits):

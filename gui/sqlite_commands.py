@@ -18,6 +18,7 @@ from PySide6.QtGui import QUndoCommand
 from storage.errors import KnownError
 from storage.sql_errors import ConnectionLost, worth_retrying
 from storage.sqlite_edit import (
+    UNKNOWN,
     Conflict,
     delete_row,
     delete_rows,
@@ -286,14 +287,15 @@ class DeleteRows(QUndoCommand):
         self.document.rows_changed()
 
     def verify(self) -> tuple[list[dict[str, Any]], int]:
-        """After a lost connection: (the rows found deleted, the rows still there), read by key."""
+        """After a lost connection: (the deleted rows as the grid showed them, for undo; the
+        rows still there), read by key. A row the grid had cut cannot be put back by undo."""
         db = self.document.database
         seen = self.seen or [None] * len(self.keys)
         gone, there = [], 0
         for key, shown_row in zip(self.keys, seen, strict=False):
             if read_row(db, self.table, key, list(key), schema=self.schema) is not None:
                 there += 1
-            elif shown_row is not None:
+            elif shown_row is not None and UNKNOWN not in shown_row:
                 values = dict(zip(self.columns, shown_row, strict=True))
                 gone.append(values if self.alias else {**values, **key})
         return gone, there
