@@ -182,13 +182,15 @@ class ServerMixin:
         return False
 
     def connection_back(self) -> None:
-        """A read or a write went through: a "Connection lost" bar and message no longer apply."""
+        """A read or a write went through: a "Connection lost" bar and message no longer apply,
+        and writes the loss left unknown are checked now."""
         if self._lost is None:
             return
         self._lost = None
         self._update_server_bar()
         if "connection was lost" in self.message.text():
             self.show_message("")
+        self.check_outcomes()
 
     def estimate_instead(self, generation: int, pager: Any, error: BaseException) -> bool:
         """The grid's count ran past the statement timeout: ask PostgreSQL for its estimate."""

@@ -81,6 +81,7 @@ class BrowseMixin:
         self.model = SqlTableModel(self)
         self.model.loadingChanged.connect(self._on_loading)
         self.model.fetchFailed.connect(self._on_fetch_failed)
+        self.model.pageArrived.connect(self.connection_back)
         self.model.modelReset.connect(self._on_grid_reset)
         self.grid = QTableView(page)
         self.grid.setModel(self.model)

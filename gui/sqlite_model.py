@@ -47,6 +47,7 @@ class SqlTableModel(QAbstractTableModel):
 
     loadingChanged = Signal(bool)
     fetchFailed = Signal(str)
+    pageArrived = Signal()  # a page was read: the connection works (a "lost" bar goes)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -266,6 +267,7 @@ class SqlTableModel(QAbstractTableModel):
             self.fetchFailed.emit(str(page))
             return
         assert isinstance(page, Page)
+        self.pageArrived.emit()
         self._pending.discard(page.number)
         self.fetch_count += 1
         self._pages[page.number] = page
