@@ -26,7 +26,6 @@ from storage.sqlite_edit import ANY, Conflict, RowMissing, delete_rows, restore_
 from tests import pg_server
 from tests.gui_helpers import close_window, launch
 from tests.test_journal_gui import crash_in_process, entries, restore_notice
-from tests.test_sql_pg_failures import own_server  # noqa: F401  (a fixture)
 from tests.test_sql_pg_gui import open_pg, run, scalar, wait_cell, wait_total
 
 
@@ -267,6 +266,33 @@ def test_deleting_many_rows_asks_first_and_stays_undoable(qtbot, server_url: str
 
 # -- edits not written: closing, quitting, crash recovery ---------------------------------------
 
+@pytest.fixture(params=["postgresql", "mariadb"])
+def own_server(request):
+    """A server of this test's own, which it may stop and start again: (URL of a database with
+    t(id, v, n) of 2,000 rows, stop(), restart())."""
+    import shutil
+    import tempfile
+
+    from tests import conftest, mariadb_server
+
+    module = pg_server if request.param == "postgresql" else mariadb_server
+    unavailable = conftest._pg_unavailable if request.param == "postgresql" else conftest._mariadb_unavailable
+    if module.find_bin() is None:
+        unavailable("no server binaries to start a server of our own")
+    folder = tempfile.mkdtemp(prefix="datashelf-down-")
+    try:
+        url = module.start(folder)
+        table_t(url, 2000)
+        yield url, lambda: module.stop(folder), lambda: module.restart(folder)
+    finally:
+        module.stop(folder)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def values_of(url: str, *ids: int) -> list:
+    return [scalar(url, f"SELECT v FROM t WHERE id = {i}") for i in ids]
+
+
 def _window_with(qtbot, tmp_path: Path, url: str, settings: str = "settings"):
     window = launch(qtbot, tmp_path / settings)
     document = window.open_database_url(url)
@@ -277,10 +303,10 @@ def _window_with(qtbot, tmp_path: Path, url: str, settings: str = "settings"):
 
 
 def test_closing_with_edits_not_written_asks_retry_discard_cancel(qtbot, tmp_path: Path,
-                                                                  own_server) -> None:  # noqa: F811
-    url, folder = own_server
+                                                                  own_server) -> None:
+    url, stop, restart = own_server
     window, document = _window_with(qtbot, tmp_path, url)
-    pg_server.stop(folder)
+    stop()
     document.edit_cell(0, 1, "one")
     document.edit_cell(1, 1, "two")
     assert "2 edits not written" in document.server_label.text() and document.is_modified()
@@ -293,37 +319,40 @@ def test_closing_with_edits_not_written_asks_retry_discard_cancel(qtbot, tmp_pat
     assert not window.close_document(document)
     assert answers.done and document.pending_count() == 2
 
-    pg_server.restart(folder)
+    restart()
     answers = Answers(("pendingEditsBox", "retry"))
     assert window.close_document(document)
     assert answers.done and document not in window.all_documents()
-    assert scalar(url, "SELECT string_agg(v, ',' ORDER BY id) FROM t WHERE id <= 2") == "one,two"
+    assert values_of(url, 1, 2) == ["one", "two"]
 
     # Quitting asks the same; Discard forgets the edits and quits.
     window, document = _window_with(qtbot, tmp_path, url, "settings2")
-    pg_server.stop(folder)
+    stop()
     document.edit_cell(2, 1, "lost on purpose")
     answers = Answers(("pendingEditsBox", "discard"))
     close_window(qtbot, window)
     assert answers.done
-    pg_server.restart(folder)
+    restart()
     assert scalar(url, "SELECT v FROM t WHERE id = 3") == "v3"
 
 
 def test_edits_not_written_survive_a_crash_and_come_back_pending(qtbot, tmp_path: Path,
-                                                                 own_server) -> None:  # noqa: F811
-    url, folder = own_server
+                                                                 own_server) -> None:
+    from sqlalchemy.engine import make_url
+
+    url, stop, restart = own_server
+    password = make_url(url).password
     settings_dir = tmp_path / "settings"
     window, document = _window_with(qtbot, tmp_path, url)
-    pg_server.stop(folder)
+    stop()
     document.edit_cell(0, 1, "kept one")
     document.edit_cell(1, 1, b"kept bytes".decode())
     window.journal.flush_now()
     qtbot.waitUntil(lambda: window.journal.is_idle() and len(entries(settings_dir)) == 1, timeout=10_000)
     [entry] = entries(settings_dir)
-    assert entry.extra["server_url"].startswith("postgresql") and pg_server.PASSWORD not in entry.to_json()
+    assert entry.extra["server_url"] == url.replace(f":{password}@", "@") and password not in entry.to_json()
     crash_in_process(qtbot, window, settings_dir)
-    pg_server.restart(folder)
+    restart()
 
     window = launch(qtbot, settings_dir)
     notice = restore_notice(window)
@@ -334,7 +363,7 @@ def test_edits_not_written_survive_a_crash_and_come_back_pending(qtbot, tmp_path
     [document] = [d for d in window.all_documents() if getattr(d, "pending_edits", None)]
     assert document.pending_count() == 2 and "2 edits not written" in document.server_label.text()
     assert "asks for a password" in document.status.text()  # no password is kept in the journal
-    document.password_edit.setText(pg_server.PASSWORD)
+    document.password_edit.setText(password)
     document.password_button.click()
     qtbot.waitUntil(lambda: document.stack.currentIndex() == 1 and document.table is not None,
                     timeout=20_000)
@@ -344,7 +373,7 @@ def test_edits_not_written_survive_a_crash_and_come_back_pending(qtbot, tmp_path
     document.grab().save("/tmp/shots/sql_pending_restored.png")
     assert scalar(url, "SELECT v FROM t WHERE id = 1") == "v1"  # nothing written blindly
     document.retry_button.click()
-    assert scalar(url, "SELECT string_agg(v, ',' ORDER BY id) FROM t WHERE id <= 2") == "kept one,kept bytes"
+    assert values_of(url, 1, 2) == ["kept one", "kept bytes"]
     assert not document.pending_edits and not document.is_modified()
     qtbot.waitUntil(lambda: window.journal.is_idle() and entries(settings_dir) == [], timeout=10_000)
     close_window(qtbot, window)
