@@ -347,6 +347,9 @@ class ServerMixin:
     @Slot()
     def retry_pending_edits(self) -> None:
         """Write the failed edits again, each as a new undoable command."""
+        if self.read_only:  # restored into a file opened read-only: nothing is written there
+            self.show_message("Read-only: switch Read-only off to write the edits kept.", "error")
+            return
         pending, self.pending_edits = self.pending_edits, []
         self._update_server_bar()
         for at, command in enumerate(pending):

@@ -609,3 +609,45 @@ def test_show_ddl_of_an_sqlite_view(qtbot, tmp_path: Path) -> None:
     assert _show_ddl(document, "vv") == "CREATE VIEW vv AS SELECT v FROM t"
     assert _show_ddl(document, "t").startswith("CREATE TABLE t")
     document.close_document()
+
+
+def test_a_locked_sqlite_files_edits_are_journaled_and_kept_out_of_read_only(qtbot, tmp_path: Path) -> None:
+    """The same safety on a file: an edit another program's lock kept out is pending, journaled,
+    and a restore into a document opened read-only writes nothing until Read-only is off."""
+    from tests.test_sqlite_gui import open_document, wait_rows
+
+    path = tmp_path / "locked.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
+        conn.execute("INSERT INTO t VALUES (1, 'a'), (2, 'b')")
+    document = open_document(qtbot, path, read_only=False)
+    wait_rows(qtbot, document, 2)
+    wait_cell(qtbot, document, 0, 1)
+    locker = sqlite3.connect(path, isolation_level=None)
+    locker.execute("BEGIN EXCLUSIVE")
+    try:
+        document.edit_cell(0, 1, "blocked")
+    finally:
+        locker.execute("ROLLBACK")
+        locker.close()
+    assert document.pending_count() == 1 and document.is_modified()
+    assert document.journal_path() == str(path) and document.journal_extra() == {"conditional": True}
+    payload = document.journal_payload()
+    document.discard_pending_edits()
+    assert not document.is_modified()
+    document.close_document()
+
+    again = open_document(qtbot, path, read_only=True)
+    again.restore_from_journal(payload)
+    assert again.pending_count() == 1
+    again.retry_pending_edits()
+    assert "Read-only" in again.message.text() and again.pending_count() == 1
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT v FROM t WHERE id = 1").fetchone()[0] == "a"
+    again.read_only_box.setChecked(False)
+    qtbot.waitUntil(lambda: again.reader is not None and again.table is not None, timeout=10_000)
+    again.retry_pending_edits()
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT v FROM t WHERE id = 1").fetchone()[0] == "blocked"
+    assert not again.pending_edits
+    again.close_document()
