@@ -6,6 +6,10 @@ succeed later (the connection was lost, the file was locked) stays visible: the 
 typed value, marked, with the reason in its tooltip, and the document keeps it as a pending edit
 (Retry, Discard). Either way the command is made obsolete so the stack never claims an edit that
 is not in the database. Writes go to the document's :class:`storage.sql_db.Database` (a file or a server).
+
+Every write is conditional on the row still holding what was read (the optimistic check of
+:mod:`storage.sqlite_edit`): when someone else changed it, the document asks Overwrite / Keep
+theirs / Cancel with both values, and Cancel of an undo or redo puts the stack index back.
 """
 
 from __future__ import annotations

@@ -6,6 +6,11 @@ table's primary or unique NOT NULL key). Every function runs one transaction thr
 IMMEDIATE`` … ``COMMIT``, so between two edits the file is neither locked nor held open for
 writing. Failures become :class:`~storage.errors.KnownError` with a message for the user; nothing
 is retried silently. ``target`` is a :class:`~storage.sql_db.Database` or an SQLite file's path.
+
+Edits, deletes and the undo of a delete are optimistic: each writes only where the row still
+holds what the user saw (``IS NOT DISTINCT FROM`` the value read, the dialect's own null-safe
+comparison; rows read ``FOR UPDATE`` on a server) and raises :class:`Conflict` with what the
+database holds now otherwise, so nobody's change is overwritten unasked.
 """
 
 from __future__ import annotations
