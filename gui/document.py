@@ -9,13 +9,25 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from PySide6.QtCore import Signal, Slot
 from PySide6.QtGui import QUndoStack
 from PySide6.QtWidgets import QBoxLayout, QWidget
 
 from .workers import Worker, run_in_worker
+
+
+@runtime_checkable
+class PendingWrites(Protocol):
+    """A document holding edits its database has not taken yet (the server was down): closing
+    asks Retry / Discard / Cancel instead of Save / Discard / Cancel."""
+
+    def pending_count(self) -> int: ...
+
+    def retry_pending_edits(self) -> None: ...
+
+    def discard_pending_edits(self) -> None: ...
 
 
 class Document(QWidget):
@@ -81,6 +93,14 @@ class Document(QWidget):
         their edits are written to the file at once, so there is nothing to recover.
         """
         return None
+
+    def journal_path(self) -> str | None:
+        """What the journal files this document's edits under (its path; a server its URL)."""
+        return self.path
+
+    def journal_extra(self) -> dict[str, Any]:
+        """More for the journal entry, as plain JSON data (a server's URL and connection name)."""
+        return {}
 
     def restore_from_journal(self, payload: bytes) -> None:
         """Apply what :meth:`journal_payload` returned as ONE undoable edit (KnownError if not)."""

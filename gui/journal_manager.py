@@ -169,7 +169,7 @@ class JournalManager(QObject):
         if not _alive(document):  # a stack being deleted still signals
             return
         self._edits[document] = self._edits.get(document, 0) + 1
-        if document.is_modified() and document.path and document not in self._pending:
+        if document.is_modified() and document.journal_path() and document not in self._pending:
             self._pending.append(document)
         if self._pending:
             self._timer.start()
@@ -191,7 +191,8 @@ class JournalManager(QObject):
     def _flush(self) -> None:
         pending, self._pending = self._pending, []
         for document in pending:
-            if not _alive(document) or not document.is_modified() or not document.path:
+            path = document.journal_path() if _alive(document) else None
+            if not _alive(document) or not document.is_modified() or not path:
                 continue
             if (document.file_size() or 0) > journal_module.MAX_PAYLOAD:
                 if document not in self._too_big:  # say it once per document
@@ -207,14 +208,15 @@ class JournalManager(QObject):
             if make is None:
                 self._drop(document)
                 continue
-            if self._written.get(document) not in (None, document.path):
+            if self._written.get(document) not in (None, path):
                 self._drop(document)  # saved under another name since the last write
             stamp = self._stamps.get(document)
-            entry = JournalEntry(path=document.path, format=document.format, kind="",
+            entry = JournalEntry(path=path, format=document.format, kind="",
                                  title=document.title(), saved_at=time.time(), stamp=stamp)
-            if document.stamp_path() != document.path:
+            if document.stamp_path() != path:
                 entry.extra["stamp_path"] = document.stamp_path()
-            self._written[document] = document.path
+            entry.extra.update(document.journal_extra())
+            self._written[document] = path
             check = None
             if racy:
                 count = self._edits.get(document, 0)

@@ -152,14 +152,26 @@ class RestoreOffer(QObject):
             if isinstance(payload, BaseException):
                 self._fail(entry.title, payload)
                 self.recovered.drop(entry.path)
+            elif entry.extra.get("server_url"):
+                self._restore_server(entry, payload)
             elif changed:
                 self._restore_copy(entry, payload, "it changed since the edits were made"
                                    if os.path.exists(entry.path) else "it is gone")
             else:
                 self._when_loaded(entry.path, lambda doc, e=entry, p=payload: self._apply(doc, e, p))
 
+    def _restore_server(self, entry: JournalEntry, payload: bytes) -> None:
+        """Edits a database server had not taken: open the connection (or find it open; a
+        password is asked inside the document, a server still down keeps Reconnect) and give
+        them back to it as pending edits."""
+        document = self.window.open_database_url(str(entry.extra["server_url"]), None,
+                                                 str(entry.extra.get("name") or "") or None)
+        _after_load(document, lambda doc: self._apply(doc, entry, payload))
+
     def _apply(self, document: Document, entry: JournalEntry, payload: bytes) -> None:
-        if document.is_modified():  # edited in this session already: never mix the two
+        # Edited in this session already: never mix the two (database edits are conditional
+        # writes kept pending: they join the document's own).
+        if document.is_modified() and not entry.extra.get("conditional"):
             self._restore_copy(entry, payload, "it already has new edits in this session")
             return
         try:

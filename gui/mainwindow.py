@@ -20,7 +20,7 @@ from . import save_options, session
 from .actions import build_menus
 from .connect_open import Connector
 from .disk_watch import confirm_save
-from .document import Document
+from .document import Document, PendingWrites
 from .files_tab import FilesTab
 from .formatting import human_size
 from .hdf5_tab import Hdf5Tab
@@ -159,8 +159,10 @@ class MainWindow(OpenDocumentsMixin, QMainWindow):
         return box.standardButton(clicked)
 
     def _resolve_unsaved(self, documents: list[Document]) -> bool:
-        """True when closing may go on: changes saved or discarded."""
-        if not all(d.ask_to_close(self) for d in documents):
+        """True when closing may go on: changes saved or discarded, database edits not written
+        yet (the server was down) written by Retry or dropped by Discard, and open transactions
+        committed or rolled back."""
+        if not self._resolve_pending(documents) or not all(d.ask_to_close(self) for d in documents):
             return False
         modified = [d for d in documents if d.is_modified()]
         if not modified:
@@ -173,6 +175,25 @@ class MainWindow(OpenDocumentsMixin, QMainWindow):
                 self.activate_document(document)
                 if not self.save_current():
                     return False
+        return True
+
+    def _resolve_pending(self, documents: list[Document]) -> bool:
+        """Retry / Discard / Cancel for documents with edits their database has not taken;
+        asked again while a Retry leaves some unwritten."""
+        pending = [d for d in documents if isinstance(d, PendingWrites) and d.pending_count()]
+        while pending:
+            from .sql_edit_prompts import ask_pending
+
+            self.activate_document(pending[0])
+            answer = ask_pending(self, pending)
+            if answer == "cancel":
+                return False
+            for document in pending:
+                if answer == "retry":
+                    document.retry_pending_edits()
+                else:
+                    document.discard_pending_edits()
+            pending = [d for d in pending if d.pending_count()]
         return True
 
     @Slot(object)

@@ -12,13 +12,14 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QPoint, Qt, Slot
-from PySide6.QtWidgets import QMenu, QToolButton, QTreeWidgetItem, QWidget
+from PySide6.QtWidgets import QDialog, QMenu, QToolButton, QTreeWidgetItem, QWidget
 
 from storage import sql_schema_plans as plans
 from storage.sql_ddl import Plan
 from storage.sql_schema_run import SQLITE, apply_plan, build_plan
 from storage.sqlite_db import Schema
 
+from .sql_ddl_view import DDL_ROLE, DdlDialog
 from .sql_modify_edit import ModifyTableMixin
 from .sql_schema_commands import SchemaChange
 from .sql_schema_dialogs import AddColumnDialog, CreateIndexDialog, PreviewDialog, RenameDialog
@@ -29,6 +30,7 @@ class SchemaEditMixin(ModifyTableMixin):
     """Menus, dialogs and runs of schema changes; the plans come from :mod:`storage.sql_schema_plans`."""
 
     schema_dialog: Any = None  # the dialog on screen (tests drive it)
+    ddl_dialog: Any = None  # the last Show DDL window
 
     def _build_schema_edit(self, parent: QWidget) -> QToolButton:
         self.schema_button = QToolButton(parent)
@@ -105,6 +107,10 @@ class SchemaEditMixin(ModifyTableMixin):
         """The schema tree's context menu for ``item`` (a table, a column, an index or nothing)."""
         menu = QMenu(self.tree)
         enabled = self._can_edit_schema()
+        ddl = item.data(0, DDL_ROLE) if item is not None else None
+        if ddl:
+            menu.addAction("Show DDL…", lambda: self.show_ddl(item.text(0), ddl))
+            menu.addSeparator()
         table = column = index = space = None
         if item is not None:
             if item.data(0, Qt.ItemDataRole.UserRole) is not None:
@@ -132,6 +138,14 @@ class SchemaEditMixin(ModifyTableMixin):
             menu.addSeparator()
         self._table_actions(menu, table)
         return menu
+
+    def show_ddl(self, title: str, sql: str) -> QDialog:
+        """The definition of a schema object, read-only, with Copy (not modal)."""
+        dialog = DdlDialog(title, sql, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        self.ddl_dialog = dialog
+        return dialog
 
     # -- dialogs -------------------------------------------------------------------------------
     def _open(self, dialog: Any, build: Callable[[plans.Context, Any], Plan], value: Callable[[], Any],

@@ -14,13 +14,15 @@ from typing import Any
 from PySide6.QtCore import Qt, Slot
 from PySide6.QtWidgets import QDoubleSpinBox, QFrame, QHBoxLayout, QLabel, QLineEdit, QPushButton, QWidget
 
-from storage.errors import KnownError
+from storage.errors import KnownError, UnsupportedError
+from storage.journal_payload import pack_sql_edits, sql_edits_of, unpack
 from storage.sql_db import Database, ServerDatabase
 from storage.sql_errors import ConnectionLost, StatementTimeout, WrongPassword
 from storage.sql_estimate import SLOW_COUNT, RowEstimate, has_estimates, query_estimate, table_estimate
 from storage.sql_query import quote_table
 from storage.sql_url import label_of, open_database_url, parse_url
 from storage.sqlite_db import Interrupted, Table
+from storage.sqlite_edit import read_row
 from storage.url_redact import redact
 
 from .sqlite_tasks import count_tables, esc
@@ -38,9 +40,22 @@ class ServerMixin:
         self.connection_name = name
         self.server_db: ServerDatabase | None = database
         self.pending_edits: list[Any] = []  # EditCell commands whose write failed
+        # DeleteRows commands whose write may or may not have happened (the connection was lost
+        # mid-write): read again by key once the connection is back (check_outcomes).
+        self.unknown_outcomes: list[Any] = []
+        self._lost: KnownError | None = None  # the connection loss the bar shows, until it is back
         # Told a password typed into the document once the server took it (the window's
         # connector remembers it for the run, and in the keyring when the connection says so).
         self.password_listener: Callable[[str], None] | None = None
+
+    def is_modified(self) -> bool:
+        """Edits not written (the server was down) are unsaved work; every other edit is in the
+        database already."""
+        return bool(self.pending_edits) or super().is_modified()
+
+    @Slot(bool)
+    def _on_clean_changed(self, clean: bool) -> None:
+        self.modifiedChanged.emit(self.is_modified())  # the stack is clean after every edit
 
     @property
     def is_server(self) -> bool:
@@ -140,6 +155,11 @@ class ServerMixin:
 
     # -- connection state ----------------------------------------------------------------------
     def _update_server_bar(self, lost: KnownError | None = None) -> None:
+        """Show what is wrong now: the connection lost (``lost``, or one still unanswered) and
+        the edits not written. The loss stays said until :meth:`connection_back`."""
+        if lost is not None:
+            self._lost = lost
+        lost = self._lost
         parts = []
         if lost is not None:
             parts.append(f"<b>Connection lost.</b> {esc(lost.message)}")
@@ -160,6 +180,17 @@ class ServerMixin:
             self._update_server_bar(error)
             return True
         return False
+
+    def connection_back(self) -> None:
+        """A read or a write went through: a "Connection lost" bar and message no longer apply,
+        and writes the loss left unknown are checked now."""
+        if self._lost is None:
+            return
+        self._lost = None
+        self._update_server_bar()
+        if "connection was lost" in self.message.text():
+            self.show_message("")
+        self.check_outcomes()
 
     def estimate_instead(self, generation: int, pager: Any, error: BaseException) -> bool:
         """The grid's count ran past the statement timeout: ask PostgreSQL for its estimate."""
@@ -184,18 +215,127 @@ class ServerMixin:
 
     @Slot()
     def reconnect(self) -> None:
-        """Open the connection again (new readers, schema re-read); the table shown stays."""
+        """Open the connection again: every connection the document holds is renewed (readers,
+        the writing connection, the engine's pool), the schema re-read; the table shown stays.
+        Writes whose outcome the loss left unknown are checked once it is open."""
         table = self.table.qualified if self.table is not None else None
         self._pending_view_state = {"table": table} if table else {}
         self.table = None
+        if self.server_db is not None:
+            self.server_db.renew()
+        self._lost = None
         self.open_database()
         self._update_server_bar()  # the connection is being opened; pending edits stay listed
+
+    def outcome_unknown(self, command: Any, error: KnownError) -> None:
+        """A delete lost its connection mid-write: it may have happened. Say so, and find out
+        (by reading the rows by key) once the connection is back, never guess."""
+        if command not in self.unknown_outcomes:
+            self.unknown_outcomes.append(command)
+        self.note_error(error)
+        self.show_message(f"The connection was lost while deleting {len(command.keys)} row(s): whether "
+                          "they were deleted is checked when the connection is back (Reconnect).", "error")
+
+    def check_outcomes(self) -> None:
+        """After (re)connecting: read by key what lost writes did, and say the truth.
+
+        A delete found done becomes an undoable step; an edit found written leaves the pending
+        list (its cell shows the value, unmarked) and becomes an undoable step too."""
+        if not self.is_server or self.database is None:
+            return
+        said = []
+        for command in list(self.unknown_outcomes):
+            try:
+                gone, there = command.verify()
+            except KnownError as exc:
+                self.note_error(exc)
+                return  # still unreachable: asked again at the next Reconnect
+            self.unknown_outcomes.remove(command)
+            deleted = len(command.keys) - there
+            if deleted:
+                if gone:  # undoable: the rows as the grid showed them
+                    self.undo_stack.push(type(command)(self, command.table, command.keys, command.columns,
+                                                       command.alias, command.schema, command.seen,
+                                                       saved=gone, types=command.types))
+                said.append(f"Deleted {deleted} row(s): confirmed after the connection came back.")
+            if there and deleted:
+                said.append(f"{there} row(s) were not deleted.")
+            elif there:
+                said.append(f"Not deleted: {there} of {len(command.keys)} row(s) are still there "
+                            "(the connection was lost before the delete was written).")
+        for command in list(self.pending_edits):
+            if not isinstance(command.error_obj, ConnectionLost):
+                continue
+            try:
+                found = read_row(self.database, command.table, command.key, [command.name],
+                                 schema=command.schema)
+            except KnownError as exc:
+                self.note_error(exc)
+                return
+            if found is not None and found[0] == command.new and command.new != command.old:
+                self.pending_edits.remove(command)
+                self.model.clear_failed(command.row, command.column)
+                done = command.retry()
+                done.written = True
+                self.undo_stack.push(done)
+                said.append(f"The edit of {command.name!r} was written before the connection was lost.")
+        if said:
+            self.pending_changed()
+            self.show_message(" ".join(said))
 
     def edit_pending(self, command: Any) -> None:
         """An edit's write failed: keep it to retry (the cell stays marked)."""
         if command not in self.pending_edits:
             self.pending_edits.append(command)
         self._update_server_bar(command.error_obj if isinstance(command.error_obj, ConnectionLost) else None)
+        self.pending_changed()
+
+    # -- crash recovery: edits not written are journaled like any unsaved document's ------------
+    def journal_path(self) -> str | None:
+        return redact(self.server_url, None) if self.server_url else self.path
+
+    def journal_extra(self) -> dict[str, Any]:
+        extra: dict[str, Any] = {"conditional": True}
+        if self.server_url:
+            # Without its password: the restore finds it in memory or asks inside the document.
+            extra.update(server_url=redact(self.server_url, None), name=self.connection_name or "")
+        return extra
+
+    def journal_payload(self) -> bytes | None:
+        if not self.pending_edits:
+            return None
+        return pack_sql_edits([{"table": c.table, "schema": c.schema, "key": c.key, "row": c.row,
+                                "column": c.column, "name": c.name, "old": c.old, "new": c.new,
+                                "decl_type": c.decl_type, "check_in_sql": c.check_in_sql,
+                                "error": c.error} for c in self.pending_edits])
+
+    def restore_from_journal(self, payload: bytes) -> None:
+        """The edits a crash left unwritten come back as pending edits (Retry writes them, each
+        only where the row still holds the value it had; Discard forgets them)."""
+        from .sqlite_commands import EditCell
+
+        _kind, _header, body = unpack(payload)
+        if _kind != "sql-edits":
+            raise UnsupportedError(f"The recovery data holds {_kind} edits, not database edits.")
+        for edit in sql_edits_of(body):
+            command = EditCell(self, edit["table"], edit["key"], int(edit.get("row", 0)),
+                               int(edit.get("column", 0)), edit["name"], edit["old"], edit["new"],
+                               edit.get("schema"), bool(edit.get("check_in_sql", True)),
+                               str(edit.get("decl_type") or ""))
+            command.error = "kept from before Datashelf closed unexpectedly; not written yet"
+            self.pending_edits.append(command)
+        self._remark_pending()
+        self.pending_changed()
+
+    def pending_count(self) -> int:
+        """Edits not written yet (closing asks Retry / Discard / Cancel while there are some)."""
+        return len(self.pending_edits)
+
+    def pending_changed(self) -> None:
+        """The pending edits changed: the window's modified marker and the crash journal follow
+        (edits not written are unsaved work, journaled like a text's)."""
+        self._update_server_bar()
+        self.modifiedChanged.emit(bool(self.pending_edits))
 
     def _remark_pending(self) -> None:
         """After the grid reloads: the failed edits of the table shown stay marked in their cells."""
@@ -207,10 +347,19 @@ class ServerMixin:
     @Slot()
     def retry_pending_edits(self) -> None:
         """Write the failed edits again, each as a new undoable command."""
+        if self.read_only:  # restored into a file opened read-only: nothing is written there
+            self.show_message("Read-only: switch Read-only off to write the edits kept.", "error")
+            return
         pending, self.pending_edits = self.pending_edits, []
         self._update_server_bar()
-        for command in pending:
+        for at, command in enumerate(pending):
             self.undo_stack.push(command.retry())
+            if self.pending_edits and isinstance(self.pending_edits[-1].error_obj, ConnectionLost):
+                # Still unreachable: the others stay pending without a connect timeout each.
+                self.pending_edits.extend(c for c in pending[at + 1:] if c not in self.pending_edits)
+                self._remark_pending()
+                break
+        self.pending_changed()
 
     @Slot()
     def discard_pending_edits(self) -> None:
@@ -219,6 +368,7 @@ class ServerMixin:
         for command in pending:
             self.model.clear_failed(command.row, command.column)
         self._update_server_bar()
+        self.pending_changed()
 
     def _count_tables(self, generation: int, tables: list[Table], cap: int | None) -> None:
         """Row counts for the schema tree, in a worker on a connection of its own."""

@@ -39,6 +39,13 @@ class BrowseMixin:
         self.search.setPlaceholderText("Search all columns")
         self.search.setClearButtonEnabled(True)
         self.search.textChanged.connect(lambda _t: self._search_timer.start())
+        # A free-form condition in SQL (DBeaver's filter box): applied on Enter, not as you type.
+        self.where_box = QLineEdit(page)
+        self.where_box.setPlaceholderText("WHERE …  (SQL, Enter to apply)")
+        self.where_box.setClearButtonEnabled(True)
+        self.where_box.setToolTip("A condition in the database's own SQL, e.g. n > 10 AND v LIKE 'a%'")
+        self.where_box.returnPressed.connect(self._apply_query)
+        self.where_box.textChanged.connect(lambda text: text or self._apply_query())
         self.filter_column = QComboBox(page)
         self.filter_op = QComboBox(page)
         self.filter_op.addItems(list(OPS))
@@ -74,6 +81,7 @@ class BrowseMixin:
         self.model = SqlTableModel(self)
         self.model.loadingChanged.connect(self._on_loading)
         self.model.fetchFailed.connect(self._on_fetch_failed)
+        self.model.pageArrived.connect(self.connection_back)
         self.model.modelReset.connect(self._on_grid_reset)
         self.grid = QTableView(page)
         self.grid.setModel(self.model)
@@ -97,6 +105,7 @@ class BrowseMixin:
         self.export_button.clicked.connect(lambda: self.export_rows_to())
         filters = QHBoxLayout()
         filters.addWidget(self.search, 2)
+        filters.addWidget(self.where_box, 2)
         filters.addWidget(QLabel("Filter:", page))
         for widget in (self.filter_column, self.filter_op):
             filters.addWidget(widget)
@@ -135,7 +144,8 @@ class BrowseMixin:
         not_null += tuple(table.page_key)
         return QuerySpec(table.name, names, keys, tuple(self.sort), tuple(filters),
                          self.search.text(), with_sizes=len(names) <= SIZES_UP_TO, schema=table.schema,
-                         not_null=not_null, types=tuple(c.decl_type for c in shown))
+                         not_null=not_null, types=tuple(c.decl_type for c in shown),
+                         where=self.where_box.text())
 
     def _live_filter(self) -> Filter | None:
         column, op = self.filter_column.currentText(), self.filter_op.currentText()
@@ -174,6 +184,8 @@ class BrowseMixin:
         if self.filters:
             notes.append("filters: " + "; ".join(f"{f.column} {f.op} {f.value}".strip()
                                                  for f in self.filters))
+        if spec.where.strip():
+            notes.append(f"WHERE {spec.where.strip()}")
         if len(self.sort) > 1:
             notes.append("sorted by " + ", ".join(
                 f"{s.column} {'desc' if s.descending else 'asc'}" for s in self.sort))
@@ -182,6 +194,7 @@ class BrowseMixin:
         self._count_grid(generation, pager, COUNT_CAP)
         self._update_mode()
         self._remark_pending()
+        self.clear_message_of_other_table()
 
     def _count_grid(self, generation: int, pager: Any, cap: int | None) -> None:
         if self.counter is None:
@@ -211,6 +224,7 @@ class BrowseMixin:
             self._count_grid(generation, pager, None)
             return
         self.model.set_exact_total(rows)
+        self.connection_back()  # rows were read: a "Connection lost" bar no longer applies
         self.rows_label.setText(f"{rows:,} row{'s' if rows != 1 else ''}")
         if self._show_new_record and rows:  # New Record in rowid order: the new row is the last
             self._show_new_record = False
@@ -302,6 +316,9 @@ class BrowseMixin:
         self.filters = []
         self.filter_value.clear()
         self.search.clear()
+        self.where_box.blockSignals(True)
+        self.where_box.clear()
+        self.where_box.blockSignals(False)
         self._apply_query()
 
     def set_filter(self, column: str, op: str, value: str = "", value2: str = "") -> None:

@@ -6,42 +6,75 @@ succeed later (the connection was lost, the file was locked) stays visible: the 
 typed value, marked, with the reason in its tooltip, and the document keeps it as a pending edit
 (Retry, Discard). Either way the command is made obsolete so the stack never claims an edit that
 is not in the database. Writes go to the document's :class:`storage.sql_db.Database` (a file or a server).
+
+Every write is conditional on the row still holding what was read (the optimistic check of
+:mod:`storage.sqlite_edit`): when someone else changed it, the document asks Overwrite / Keep
+theirs / Cancel with both values, and Cancel of an undo or redo puts the stack index back.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from PySide6.QtCore import QTimer
 from PySide6.QtGui import QUndoCommand
 
 from storage.errors import KnownError
-from storage.sql_errors import worth_retrying
-from storage.sqlite_edit import delete_row, insert_row, read_row, update_cell
+from storage.sql_errors import ConnectionLost, worth_retrying
+from storage.sqlite_edit import (
+    UNKNOWN,
+    Conflict,
+    delete_row,
+    delete_rows,
+    insert_row,
+    read_row,
+    restore_rows,
+    update_cell,
+)
 
 if TYPE_CHECKING:
     from .sqlite_document import SqliteDocument
 
 
 class EditCell(QUndoCommand):
+    """One cell: redo writes ``new`` if the cell still holds ``old``, undo writes ``old`` back if
+    it still holds ``new`` (the optimistic check, see :func:`storage.sqlite_edit.update_cell`).
+
+    When someone else changed the cell since, the document asks Overwrite / Keep theirs /
+    Cancel with both values. Cancel leaves the stack where it was: the step stays to undo (or
+    redo) later. ``written`` marks a command whose write is known done already (found after a
+    lost connection): pushing it writes nothing.
+    """
+
     def __init__(self, document: SqliteDocument, table: str, key: dict[str, Any], row: int,
-                 column: int, name: str, old: Any, new: Any, schema: str | None = None) -> None:
+                 column: int, name: str, old: Any, new: Any, schema: str | None = None,
+                 check_in_sql: bool = True, decl_type: str = "") -> None:
         super().__init__(f"edit {name}")
         self.document, self.table, self.key = document, table, key
         self.row, self.column, self.name = row, column, name
         self.old, self.new = old, new
         self.schema = schema
+        self.check_in_sql = check_in_sql
+        self.decl_type = decl_type
         self.error = ""
         self.error_obj: KnownError | None = None
+        self.written = False  # the database holds ``new`` already: the first redo is only a record
+        self._pushed = False
+        self._restore_index: str | None = None  # "undo"/"redo": the next call only moves the index back
 
     def retry(self) -> EditCell:
         """A new command writing the same value again (after Reconnect)."""
         return EditCell(self.document, self.table, self.key, self.row, self.column, self.name,
-                        self.old, self.new, self.schema)
+                        self.old, self.new, self.schema, self.check_in_sql, self.decl_type)
 
-    def _write(self, value: Any) -> None:
+    def _write(self, value: Any, expected: Any, undoing: bool) -> None:
         model = self.document.model
         try:
-            update_cell(self.document.database, self.table, self.key, self.name, value, schema=self.schema)
+            update_cell(self.document.database, self.table, self.key, self.name, value, schema=self.schema,
+                        expected=expected, check_in_sql=self.check_in_sql, decl_type=self.decl_type)
+        except Conflict as exc:
+            self._conflict(value, exc.current, undoing)
+            return
         except KnownError as exc:
             self.error, self.error_obj = str(exc), exc
             if not worth_retrying(exc):  # refused: said, and the cell shows what the database holds
@@ -55,11 +88,45 @@ class EditCell(QUndoCommand):
         model.set_cached_value(self.row, self.column, value)
         self.document.edit_written(self.row, self.column, value)
 
+    def _conflict(self, value: Any, theirs: Any, undoing: bool) -> None:
+        """Someone else wrote ``theirs`` since we read the cell: ask, then act on the answer."""
+        answer = self.document.ask_conflict(f"{self.name!r} of {self.table!r}", value, theirs, undoing)
+        if answer == "overwrite":
+            self._write(value, theirs, undoing)  # conditional on theirs: a third writer asks again
+            return
+        self.document.model.set_cached_value(self.row, self.column, theirs)
+        if answer == "theirs" or not self._pushed:
+            self.document.show_message(f"Kept the value someone else wrote in {self.name!r}; "
+                                       "yours was not written.")
+            self.setObsolete(True)
+            return
+        # Cancel of an undo or a redo: nothing written, and the stack goes back where it was.
+        self.document.show_message(f"Nothing written: {self.name!r} holds someone else's value.")
+        self._restore_index = "redo" if undoing else "undo"
+        stack = self.document.undo_stack
+        QTimer.singleShot(0, stack.redo if undoing else stack.undo)
+
+    def _only_index(self, call: str) -> bool:
+        if self._restore_index == call:
+            self._restore_index = None
+            return True
+        return False
+
     def redo(self) -> None:
-        self._write(self.new)
+        if self._only_index("redo"):
+            return
+        first = not self._pushed
+        if first and self.written:
+            self.document.model.set_cached_value(self.row, self.column, self.new)
+            self.document.edit_written(self.row, self.column, self.new)
+        else:
+            self._write(self.new, self.old, False)
+        self._pushed = True
 
     def undo(self) -> None:
-        self._write(self.old)
+        if self._only_index("undo"):
+            return
+        self._write(self.old, self.new, True)
 
 
 class InsertRow(QUndoCommand):
@@ -100,37 +167,139 @@ class InsertRow(QUndoCommand):
 
 
 class DeleteRows(QUndoCommand):
+    """Delete rows in one transaction, each only if it still holds what the grid showed
+    (``seen``); undo puts them back under their keys unless someone has used a key since.
+    Either way a changed row asks Delete anyway (Restore anyway) / Keep theirs / Cancel.
+
+    ``saved`` given: the rows are known deleted already (found after a lost connection), so
+    pushing the command writes nothing.
+    """
+
     def __init__(self, document: SqliteDocument, table: str, keys: list[dict[str, Any]],
-                 columns: list[str], alias: str | None = None, schema: str | None = None) -> None:
+                 columns: list[str], alias: str | None = None, schema: str | None = None,
+                 seen: list[tuple | None] | None = None,
+                 saved: list[dict[str, Any]] | None = None, types: list[str] | None = None) -> None:
         super().__init__(f"delete {len(keys)} row(s)")
         self.document, self.table, self.keys, self.columns = document, table, keys, columns
         self.schema = schema
         self.alias = alias  # the INTEGER PRIMARY KEY column that is the rowid, if any
-        self.saved: list[dict[str, Any]] = []
+        self.seen = seen
+        self.types = list(types or [])
+        self.saved: list[dict[str, Any]] = list(saved or [])
+        self._written = saved is not None
+        self._restore_index: str | None = None
+        self._pushed = False
+
+    def _only_index(self, call: str) -> bool:
+        if self._restore_index == call:
+            self._restore_index = None
+            return True
+        return False
+
+    def _cancel(self, undoing: bool) -> None:
+        if not self._pushed:
+            self.setObsolete(True)
+            return
+        self._restore_index = "redo" if undoing else "undo"
+        stack = self.document.undo_stack
+        QTimer.singleShot(0, stack.redo if undoing else stack.undo)
 
     def redo(self) -> None:
-        db = self.document.database
+        if self._only_index("redo"):
+            return
+        first = not self._pushed
         try:
-            self.saved = []
-            for key in self.keys:
-                row = read_row(db, self.table, key, self.columns, schema=self.schema)
-                if row is not None:
-                    values = dict(zip(self.columns, row, strict=True))
-                    self.saved.append(values if self.alias else {**values, **key})
-                delete_row(db, self.table, key, schema=self.schema)
-        except KnownError as exc:
-            self.document.note_error(exc)
-            self.document.show_message(f"Not deleted: {exc}", "error")
+            self._redo(first)
+        finally:
+            self._pushed = True
+
+    def _redo(self, first: bool) -> None:
+        if first and self._written:
+            self.document.rows_changed()
+            return
+        db = self.document.database
+        seen = self.seen if first else None  # a redo compares with what its undo put back
+        skip: frozenset[int] = frozenset()
+        force = False
+        while True:
+            try:
+                found = delete_rows(db, self.table, self.keys, self.columns, seen, schema=self.schema,
+                                    force=force, skip=skip, types=self.types)
+                break
+            except Conflict as exc:
+                answer = self.document.ask_rows_conflict("Delete", [
+                    (seen[i] if seen else None, theirs) for i, theirs in exc.items])
+                if answer == "overwrite":
+                    force = True
+                elif answer == "theirs":
+                    skip = frozenset(i for i, _row in exc.items)
+                else:
+                    self.document.show_message("Nothing deleted.")
+                    self._cancel(False)
+                    self.document.rows_changed()
+                    return
+            except KnownError as exc:
+                self._failed(exc, "Not deleted")
+                return
+        self.saved = []
+        for key, row in zip(self.keys, found, strict=True):
+            if row is not None:
+                values = dict(zip(self.columns, row, strict=True))
+                self.saved.append(values if self.alias else {**values, **key})
+        if not self.saved:
             self.setObsolete(True)
+        self.document.rows_changed()
+
+    def _failed(self, exc: KnownError, what: str) -> None:
+        self.setObsolete(True)
+        if isinstance(exc, ConnectionLost):  # did it happen? asked again once the connection is back
+            self.document.outcome_unknown(self, exc)
+        else:
+            self.document.note_error(exc)
+            self.document.show_message(f"{what}: {exc}", "error")
         self.document.rows_changed()
 
     def undo(self) -> None:
+        if self._only_index("undo"):
+            return
         db = self.document.database
-        try:
-            for values in self.saved:
-                insert_row(db, self.table, values, list(self.keys[0]), schema=self.schema)
-        except KnownError as exc:
-            self.document.note_error(exc)
-            self.document.show_message(f"Could not undo the delete: {exc}", "error")
-            self.setObsolete(True)
+        key_columns = list(self.keys[0])
+        replace: frozenset[int] = frozenset()
+        skip: frozenset[int] = frozenset()
+        while True:
+            try:
+                restore_rows(db, self.table, self.saved, key_columns, schema=self.schema,
+                             replace=replace, skip=skip, types=self.types)
+                break
+            except Conflict as exc:
+                answer = self.document.ask_rows_conflict("Restore", [
+                    (tuple(self.saved[i].values()), theirs) for i, theirs in exc.items])
+                if answer == "overwrite":
+                    replace = frozenset(i for i, _row in exc.items)
+                elif answer == "theirs":
+                    skip = frozenset(i for i, _row in exc.items)
+                else:
+                    self.document.show_message("Nothing put back.")
+                    self._cancel(True)
+                    self.document.rows_changed()
+                    return
+            except KnownError as exc:
+                self.document.note_error(exc)
+                self.document.show_message(f"Could not undo the delete: {exc}", "error")
+                self.setObsolete(True)
+                break
         self.document.rows_changed()
+
+    def verify(self) -> tuple[list[dict[str, Any]], int]:
+        """After a lost connection: (the deleted rows as the grid showed them, for undo; the
+        rows still there), read by key. A row the grid had cut cannot be put back by undo."""
+        db = self.document.database
+        seen = self.seen or [None] * len(self.keys)
+        gone, there = [], 0
+        for key, shown_row in zip(self.keys, seen, strict=False):
+            if read_row(db, self.table, key, list(key), schema=self.schema) is not None:
+                there += 1
+            elif shown_row is not None and UNKNOWN not in shown_row:
+                values = dict(zip(self.columns, shown_row, strict=True))
+                gone.append(values if self.alias else {**values, **key})
+        return gone, there

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QApplication, QFileDialog, QMenu, QStyledItemDeleg
 from storage.errors import KnownError
 from storage.sql_query import coerce
 from storage.sql_values import field_kind
-from storage.sqlite_edit import read_row
+from storage.sqlite_edit import UNKNOWN, comparable, read_row
 
 from .sqlite_commands import DeleteRows, EditCell, InsertRow
 from .sqlite_fields import Invalid, LineEdit, create_editor
@@ -79,9 +79,29 @@ class EditingMixin:
 
     # -- editing -------------------------------------------------------------------------------
     def show_message(self, text: str, kind: str = "info") -> None:
+        """The message line above the grid; it belongs to the table shown (cleared when another
+        table is shown, see :meth:`clear_message_of_other_table`)."""
         colour = {"error": "#b42318", "info": "#475467"}.get(kind, "#475467")
         self.message.setText(f"<span style='color:{colour}'>{esc(text)}</span>")
         self.message.setVisible(bool(text))
+        self._message_table = self.table.qualified if self.table is not None and text else None
+
+    def clear_message_of_other_table(self) -> None:
+        """A message about another table than the one shown no longer applies: it goes."""
+        if self.message.isVisible() and getattr(self, "_message_table", None) is not None \
+                and (self.table is None or self._message_table != self.table.qualified):
+            self.show_message("")
+
+    def ask_conflict(self, what: str, ours: Any, theirs: Any, undo: bool = False) -> str:
+        """Overwrite / Keep theirs / Cancel: someone else changed the cell since we read it."""
+        from .sql_edit_prompts import ask_conflict
+
+        return ask_conflict(self, what, ours, theirs, undo)
+
+    def ask_rows_conflict(self, action: str, rows: list[tuple[Any, Any]]) -> str:
+        from .sql_edit_prompts import ask_rows_conflict
+
+        return ask_rows_conflict(self, action, rows)
 
     def _key_of(self, row: int) -> dict[str, Any] | None:
         found = self.model.cached_row(row)
@@ -103,13 +123,22 @@ class EditingMixin:
         col = table.columns[column]
         if old is _GRID:
             old = self.model.index(row, column).data(Qt.ItemDataRole.EditRole)
+            if self.model.is_cut(row, column):  # the grid holds its start: the check needs it whole
+                try:
+                    found = read_row(self.database, table.name, key, [col.name], schema=table.schema)
+                except KnownError as exc:
+                    self.show_message(f"Not written: {exc}", "error")
+                    return
+                old = found[0] if found else old
         # A server reads the text as the column's type itself (exact decimals, dates, JSON).
         server = self.database is not None and not self.database.is_sqlite
         convert = convert and isinstance(text, str) and not server
         value = _convert(text, col.affinity, old) if convert else text
         if value == old and type(value) is type(old):
             return
-        self.undo_stack.push(EditCell(self, table.name, key, row, column, col.name, old, value, table.schema))
+        self.undo_stack.push(EditCell(self, table.name, key, row, column, col.name, old, value, table.schema,
+                                      check_in_sql=not server or comparable(col.decl_type),
+                                      decl_type=col.decl_type))
 
     def set_null(self) -> None:
         for index in self.grid.selectionModel().selectedIndexes() or [self.grid.currentIndex()]:
@@ -120,8 +149,7 @@ class EditingMixin:
         self.note_own_write()
         self.show_message("")
         self.record_written(row, column, value)
-        if self.server_bar.isVisible():  # a write went through: the connection is back
-            self._update_server_bar()
+        self.connection_back()  # a write went through
 
     def edit_refused(self, row: int, column: int, message: str) -> None:
         """The database refused a write: say why; the cell shows the stored value again."""
@@ -183,10 +211,32 @@ class EditingMixin:
             return
         rows = sorted({i.row() for i in self.grid.selectionModel().selectedIndexes()}
                       or {self.grid.currentIndex().row()})
-        keys = [k for k in (self._key_of(r) for r in rows if r >= 0) if k is not None]
-        if keys:
-            self.undo_stack.push(DeleteRows(self, table.name, keys, [c.name for c in table.columns],
-                                            self._rowid_alias(), table.schema))
+        found = [(r, self._key_of(r)) for r in rows if r >= 0]
+        found = [(r, k) for r, k in found if k is not None]
+        if not found:
+            return
+        from .sql_edit_prompts import confirm_delete
+
+        if not confirm_delete(self, len(found), table.qualified):
+            return
+        # What the user saw: each row is deleted only if it still holds it (cut values not compared).
+        seen = [self._seen_row(r) for r, _k in found]
+        self.undo_stack.push(DeleteRows(self, table.name, [k for _r, k in found],
+                                        [c.name for c in table.columns], self._rowid_alias(),
+                                        table.schema, seen, types=[c.decl_type for c in table.columns]))
+
+    def _seen_row(self, row: int) -> tuple | None:
+        """The grid's values of ``row`` (UNKNOWN where cut), None when it has not all columns."""
+        width = self.model.columnCount()
+        if self.table is None or width != len(self.table.columns):
+            return None
+        values = []
+        for column in range(width):
+            if self.model.is_cut(row, column):
+                values.append(UNKNOWN)
+            else:
+                values.append(self.model.index(row, column).data(Qt.ItemDataRole.EditRole))
+        return tuple(values)
 
     @Slot(object)
     def _on_grid_menu(self, pos) -> None:

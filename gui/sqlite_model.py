@@ -47,6 +47,7 @@ class SqlTableModel(QAbstractTableModel):
 
     loadingChanged = Signal(bool)
     fetchFailed = Signal(str)
+    pageArrived = Signal()  # a page was read: the connection works (a "lost" bar goes)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -266,6 +267,7 @@ class SqlTableModel(QAbstractTableModel):
             self.fetchFailed.emit(str(page))
             return
         assert isinstance(page, Page)
+        self.pageArrived.emit()
         self._pending.discard(page.number)
         self.fetch_count += 1
         self._pages[page.number] = page
@@ -312,7 +314,8 @@ class SqlTableModel(QAbstractTableModel):
         """Show the stored value again instead of a failed edit's."""
         if self.failed_edits.pop((row, column), None) is not None:
             index = self.index(row, column)
-            self.dataChanged.emit(index, index)
+            if index.isValid():  # a row not counted yet (after Reconnect) has nothing to repaint
+                self.dataChanged.emit(index, index)
 
     def mark_failed(self, row: int, column: int, value: Any, why: str) -> None:
         self.failed_edits[(row, column)] = (value, why)

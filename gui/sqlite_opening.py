@@ -165,4 +165,7 @@ class OpeningMixin:
                                            if not t.name.startswith("sqlite_")), ordered[0].qualified))
         if first is not None:
             self.tree.setCurrentItem(first)
+        if self.is_server:
+            self.connection_back()
+            self.check_outcomes()  # writes a lost connection left unknown: read what they did
         self.mark_loaded()

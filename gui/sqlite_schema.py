@@ -14,7 +14,10 @@ from PySide6.QtCore import Qt, Slot
 from PySide6.QtWidgets import QTreeWidget, QTreeWidgetItem, QWidget
 
 from storage.sql_estimate import RowEstimate
+from storage.sql_query import quote_table
 from storage.sqlite_db import COUNT_CAP, MAX_GRID_COLUMNS
+
+from .sql_ddl_view import DDL_ROLE, view_ddl
 
 
 class SchemaTreeMixin:
@@ -40,7 +43,7 @@ class SchemaTreeMixin:
         self._lazy_columns = len(schema.tables) + len(schema.views) + len(schema.materialized) > LAZY_FROM
         if not schema.schemas:
             self._fill_groups(self.tree.invisibleRootItem(), schema.tables, schema.views, [],
-                              schema.indexes, schema.triggers)
+                              schema.indexes, schema.triggers, schema.routines)
             return
         for space in schema.schemas:
             node = QTreeWidgetItem(self.tree, [space, "", "schema", ""])
@@ -48,11 +51,12 @@ class SchemaTreeMixin:
                               [t for t in schema.views if t.schema == space],
                               [t for t in schema.materialized if t.schema == space],
                               [o for o in schema.indexes if o.schema == space],
-                              [o for o in schema.triggers if o.schema == space])
+                              [o for o in schema.triggers if o.schema == space],
+                              [o for o in schema.routines if o.schema == space])
             node.setExpanded(space == "public" or len(schema.schemas) == 1)
 
     def _fill_groups(self, parent: QTreeWidgetItem, tables: list, views: list, materialized: list,
-                     indexes: list, triggers: list) -> None:
+                     indexes: list, triggers: list, routines: list) -> None:
         groups = [("Tables", tables), ("Views", views)]
         if materialized:
             groups.append(("Materialized views", materialized))
@@ -67,6 +71,10 @@ class SchemaTreeMixin:
                 item.setTextAlignment(1, Qt.AlignmentFlag.AlignRight)
                 item.setData(0, Qt.ItemDataRole.UserRole, table.qualified)
                 item.setToolTip(0, table.sql)
+                if table.kind != "table" or table.sql.lstrip()[:6].upper() == "CREATE":
+                    dialect = self.database.dialect if self.database is not None else None
+                    name = quote_table(table.name, table.schema, dialect)
+                    item.setData(0, DDL_ROLE, view_ddl(table.kind, name, table.sql))
                 if table.key_note:
                     item.setToolTip(3, table.key_note)
                 self._items[table.qualified] = item
@@ -75,11 +83,18 @@ class SchemaTreeMixin:
                 else:
                     _add_columns(item, table)
             group.setExpanded(True)
-        for title, objects in (("Indexes", indexes), ("Triggers", triggers)):
+        sequences = [o for o in routines if o.kind == "sequence"]
+        functions = [o for o in routines if o.kind != "sequence"]
+        lists = [("Indexes", indexes), ("Triggers", triggers)]
+        lists += [(title, found) for title, found in (("Sequences", sequences), ("Functions", functions))
+                  if found]  # a server's: SQLite has neither
+        for title, objects in lists:
             group = QTreeWidgetItem(parent, [f"{title} ({len(objects)})"])
             for obj in objects:
-                child = QTreeWidgetItem(group, [obj.name, "", obj.kind, f"on {obj.table}"])
-                child.setToolTip(0, obj.sql)
+                where = f"on {obj.table}" if obj.table else ""
+                child = QTreeWidgetItem(group, [obj.name, "", obj.kind, where])
+                child.setToolTip(0, obj.sql[:2000])
+                child.setData(0, DDL_ROLE, obj.sql)
 
     @Slot(QTreeWidgetItem)
     def _on_tree_expanded(self, item: QTreeWidgetItem) -> None:
@@ -137,6 +152,9 @@ class SchemaTreeMixin:
         self.search.blockSignals(True)
         self.search.clear()
         self.search.blockSignals(False)
+        self.where_box.blockSignals(True)  # a condition on another table's columns
+        self.where_box.clear()
+        self.where_box.blockSignals(False)
         self._apply_query()
         self.viewStateChanged.emit()
 

@@ -106,7 +106,13 @@ class JournalEntry:
         return str(self.extra.get("stamp_path") or self.path)
 
     def original_changed(self) -> bool:
-        """True when the original file is missing or differs from when it was opened."""
+        """True when the original file is missing or differs from when it was opened.
+
+        Database edits (``extra["conditional"]``: a server's, or an SQLite file's that was locked)
+        are written conditionally, each only where the row still holds what was read, so they
+        are never applied blindly whatever happened to the database since."""
+        if self.extra.get("conditional"):
+            return False
         if self.stamp is None:
             return True  # the file was not there (or not readable) at open time: unverified
         now = stamp_of(self.stamp_path)

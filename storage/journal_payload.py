@@ -102,3 +102,45 @@ def write_copy(path: str, payload: bytes) -> None:
         save_joblib_stream(path, data, header.get("compression"))
     else:
         atomic_write(path, data)
+
+
+# -- edits of a database server not written yet --------------------------------------------------
+
+def _encode_value(value: Any) -> Any:
+    if isinstance(value, bytes):
+        import base64
+
+        return {"$bytes": base64.b64encode(value).decode("ascii")}
+    if isinstance(value, float) and value != value:
+        return {"$float": "nan"}
+    return value
+
+
+def _decode_value(value: Any) -> Any:
+    if isinstance(value, dict) and "$bytes" in value:
+        import base64
+
+        return base64.b64decode(value["$bytes"])
+    if isinstance(value, dict) and "$float" in value:
+        return float(value["$float"])
+    return value
+
+
+def pack_sql_edits(edits: list[dict[str, Any]]) -> bytes:
+    """``sql-edits``: cell edits a server has not taken yet (it was down), each a dict of table,
+    schema, key, row, column, name, old, new, decl_type; values are JSON, bytes in base64."""
+    plain = [{**e, "key": {k: _encode_value(v) for k, v in e["key"].items()},
+              "old": _encode_value(e["old"]), "new": _encode_value(e["new"])} for e in edits]
+    return pack("sql-edits", {}, json.dumps(plain, ensure_ascii=False).encode("utf-8"))
+
+
+def sql_edits_of(body: bytes) -> list[dict[str, Any]]:
+    try:
+        edits = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise ParseError("The recovered database edits are damaged.") from None
+    if not isinstance(edits, list) or not all(isinstance(e, dict) and isinstance(e.get("key"), dict)
+                                              for e in edits):
+        raise ParseError("The recovered database edits are damaged.")
+    return [{**e, "key": {k: _decode_value(v) for k, v in e["key"].items()},
+             "old": _decode_value(e.get("old")), "new": _decode_value(e.get("new"))} for e in edits]

@@ -61,13 +61,32 @@ SELECT n.nspname, t.tgname, c.relname, pg_get_triggerdef(t.oid)
 FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE NOT t.tgisinternal AND {_SYSTEM} ORDER BY n.nspname, t.tgname"""
 
+# Sequences as a CREATE SEQUENCE that makes the same one (PostgreSQL has no pg_get_sequencedef).
+_SEQUENCES = f"""
+SELECT n.nspname, c.relname,
+       format('CREATE SEQUENCE %I.%I AS %s INCREMENT BY %s MINVALUE %s MAXVALUE %s START WITH %s CACHE %s%s;',
+              n.nspname, c.relname, format_type(s.seqtypid, NULL), s.seqincrement, s.seqmin, s.seqmax,
+              s.seqstart, s.seqcache, CASE WHEN s.seqcycle THEN ' CYCLE' ELSE '' END)
+FROM pg_sequence s JOIN pg_class c ON c.oid = s.seqrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE {_SYSTEM} ORDER BY n.nspname, c.relname"""
+
+# Functions and procedures (not aggregates: pg_get_functiondef refuses them), with their arguments.
+_FUNCTIONS = f"""
+SELECT n.nspname, p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')',
+       CASE p.prokind WHEN 'p' THEN 'procedure' ELSE 'function' END, pg_get_functiondef(p.oid)
+FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+WHERE p.prokind IN ('f', 'p') AND {_SYSTEM}
+  AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e')
+ORDER BY n.nspname, p.proname"""
+
 _SCHEMAS = f"SELECT n.nspname FROM pg_namespace n WHERE {_SYSTEM} ORDER BY n.nspname"
 
 _KINDS = {"r": "table", "p": "table", "f": "table", "v": "view", "m": "materialized view"}
 
 
 def load_pg_schema(conn: Any) -> Schema:
-    """Tables (with row keys), views, materialized views, indexes and triggers of every schema."""
+    """Tables (with row keys), views, materialized views, indexes, triggers, sequences and
+    functions of every schema."""
     schema = Schema()
     schema.schemas = [str(r[0]) for r in conn.execute(_SCHEMAS).fetchall()]
     by_oid: dict[int, Table] = {}
@@ -117,4 +136,8 @@ def load_pg_schema(conn: Any) -> Schema:
         schema.indexes.append(SchemaObject(str(name), "index", str(table_name), str(sql), str(space)))
     for space, name, table_name, sql in conn.execute(_TRIGGERS).fetchall():
         schema.triggers.append(SchemaObject(str(name), "trigger", str(table_name), str(sql), str(space)))
+    for space, name, sql in conn.execute(_SEQUENCES).fetchall():
+        schema.routines.append(SchemaObject(str(name), "sequence", "", str(sql), str(space)))
+    for space, name, kind, sql in conn.execute(_FUNCTIONS).fetchall():
+        schema.routines.append(SchemaObject(str(name), str(kind), "", str(sql), str(space)))
     return schema

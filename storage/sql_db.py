@@ -372,6 +372,15 @@ class ServerDatabase(Database):
     def explain(self, exc: BaseException, table: str | None = None) -> KnownError:
         return explain_server(exc, self.label, table, self.statement_timeout or None)
 
+    def renew(self) -> None:
+        """Drop every connection held (the writer and the engine's pool): after Reconnect the
+        next write, read or statement opens a fresh one instead of failing once on a connection
+        the server closed while it sat idle. Readers are renewed by their owners."""
+        with self._write_lock:
+            _close_quietly(self._writer)
+            self._writer = None
+        self.engine.dispose()
+
     def close(self) -> None:
         with self._write_lock:
             if self._writer is not None:

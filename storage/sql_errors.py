@@ -115,7 +115,10 @@ def explain_server(exc: BaseException, label: str, table: str | None = None,
                 f"The statement ran longer than {limit}statement timeout, so the server stopped it "
                 "(nothing was changed). Raise the timeout next to Run, or narrow the query.", where)
         return Interrupted("Cancelled.")
-    if state == "28P01" or "password authentication failed" in low or "no password supplied" in low:
+    if "no password supplied" in low or "password is required" in low \
+            or (state == "28P01" and "using password: no" in low):  # MariaDB/MySQL, none given
+        return WrongPassword(f"{label}: the server asks for a password. Type it to connect.")
+    if state == "28P01" or "password authentication failed" in low:
         return WrongPassword(f"{label}: the server refused the password ({first}). "
                              "Type the password again.")
     if state == "28000":

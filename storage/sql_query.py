@@ -41,6 +41,18 @@ _DIALECT = sqlite_dialect.dialect(paramstyle="named")
 _CUT_TYPES = ("text", "char", "clob", "bytea", "blob", "binary")
 
 
+_CUT = literal_column(str(PREVIEW_CHARS))
+
+
+def _short(col: Any) -> Any:
+    return func.substr(col, literal_column("1"), _CUT)
+
+
+def _cut(col: Any) -> Any:
+    """A server's long text or bytes cut to PREVIEW_CHARS for the grid."""
+    return case((func.length(col) > _CUT, _short(col)), else_=col)
+
+
 def _cut_type(decl: str) -> bool:
     """A server's text or binary type, whose long values the grid cuts (not an array of them)."""
     low = decl.lower()
@@ -67,6 +79,14 @@ class QuerySpec:
     schema: str | None = None  # a server's schema of ``table``
     not_null: tuple[str, ...] = ()  # columns known NOT NULL: the keyset skips their NULL tests
     types: tuple[str, ...] = ()  # declared types of ``columns`` (a server's: which ones to cut)
+    where: str = ""  # a free-form SQL condition typed by the user (the WHERE box), ANDed in
+
+
+def where_clause(condition: str) -> ColumnElement:
+    """The WHERE box's condition as the database reads it, in parentheses so that its OR stays
+    inside. It is the user's own SQL on their own database; only one statement is ever run (the
+    drivers refuse a second one), and a typo is the database's located error."""
+    return literal_column(f"({condition.strip().rstrip(';')})")
 
 
 def compile_sql(statement: Any, dialect: Dialect | None = None) -> str:
@@ -165,30 +185,56 @@ class Query:
                 clause = filter_clause(self.cols[flt.column], flt, params)
                 if clause is not None:
                     clauses.append(clause)
+        if self.spec.where.strip():
+            clauses.append(where_clause(self.spec.where))
         if self.spec.search:
             pattern = like_pattern(params.bind(escape_like(self.spec.search)))
             targets = self.spec.columns[:MAX_SEARCH_COLUMNS]
             clauses.append(or_(*(like_clause(self.cols[n], pattern, self.sqlite) for n in targets)))
         return and_(*clauses) if clauses else None
 
-    def _select_list(self) -> list[ColumnElement]:
-        cut = literal_column(str(PREVIEW_CHARS))
+    def _select_list(self, cut: bool = True) -> list[ColumnElement]:
+        """The page's columns (c0…, long values cut unless ``cut`` is off) and the order keys
+        the grid does not show whole (k0…)."""
         items: list[ColumnElement] = []
         types = self.spec.types
         for i, name in enumerate(self.spec.columns):
             col = self.cols[name]
-            short = func.substr(col, literal_column("1"), cut)
-            if self.sqlite:
+            if self.sqlite and cut:
                 # iif() costs less than CASE per row in SQLite; the page query stays close to a plain one
-                items.append(func.iif(func.length(col) > cut, short, col).label(f"c{i}"))
-            elif i < len(types) and _cut_type(types[i]):
-                items.append(case((func.length(col) > cut, short), else_=col).label(f"c{i}"))
+                items.append(func.iif(func.length(col) > _CUT, _short(col), col).label(f"c{i}"))
+            elif cut and i < len(types) and _cut_type(types[i]):
+                items.append(_cut(col).label(f"c{i}"))
             else:
                 items.append(col.label(f"c{i}"))
+        shown = set(self.spec.columns)
         for i, (name, _desc) in enumerate(self.order):
+            if not cut and name in shown:
+                continue  # the page's outer select reads it from the whole value (_cut_page)
             if self.reused_keys is None or self.reused_keys[i] is None:
                 items.append(self.cols[name].label(f"k{i}"))
         return items
+
+    def _cut_page(self, page: Any, reverse: bool) -> Any:
+        """The page's rows with long values cut, in the page's order.
+
+        On a server the cut (``CASE WHEN length(v) > n THEN substr(v, 1, n) ELSE v END``) runs
+        over the LIMITed page only: in the select list of the sorted query PostgreSQL evaluates
+        it for every row it sorts, which made the first page of a sort by an unindexed text
+        column 2.6–4× slower than the plain query (issue 19; benchmarks/bench_postgres.py).
+        """
+        cut = set(self.cut_columns or ())
+        items = [(_cut(page.c[f"c{i}"]) if i in cut else page.c[f"c{i}"]).label(f"c{i}")
+                 for i in range(len(self.spec.columns))]
+        order = []
+        position = {n: i for i, n in enumerate(self.spec.columns)}
+        for i, (name, desc) in enumerate(self.order):
+            reused = self.reused_keys[i] if self.reused_keys is not None else None
+            key = page.c[f"c{position[name]}"] if name in position else page.c[f"k{i}"]
+            if reused is None:
+                items.append(key.label(f"k{i}"))
+            order.append(key.desc() if desc != reverse else key.asc())
+        return select(*items).select_from(page).order_by(*order)
 
     @property
     def width(self) -> int:
@@ -247,7 +293,8 @@ class Query:
             return sql, values
         params = Params(self.sqlite)
         params.values.update(self._where_params.values)
-        stmt = select(*self._select_list()).select_from(self.table)
+        late = not self.sqlite and bool(self.cut_columns)
+        stmt = select(*self._select_list(cut=not late)).select_from(self.table)
         conditions = []
         if self.where is not None:
             conditions.append(self.where)
@@ -257,6 +304,8 @@ class Query:
             stmt = stmt.where(and_(*conditions))
         stmt = stmt.order_by(*self._order_by(reverse))
         stmt = stmt.limit(bindparam("limit", limit)).offset(bindparam("offset", offset))
+        if late:
+            stmt = self._cut_page(stmt.subquery("page"), reverse)
         sql = self._cache[shape] = compile_sql(stmt, self.dialect)
         values = dict(params.values)
         values.update(limit=limit, offset=offset)

@@ -88,6 +88,8 @@ class Schema:
     encoding: str = ""
     schemas: list[str] = field(default_factory=list)  # a server's schemas (empty for SQLite)
     materialized: list[Table] = field(default_factory=list)  # PostgreSQL's materialized views
+    # A server's sequences and functions (kind "sequence" / "function"), each with its DDL.
+    routines: list[SchemaObject] = field(default_factory=list)
 
     def find(self, name: str) -> Table | None:
         every = self.tables + self.views + self.materialized

@@ -30,6 +30,8 @@ def forget_edits(window) -> None:
     """What Discard in the unsaved-changes box leaves: nothing counts as unsaved any more."""
     for document in window.all_documents():
         document.undo_stack.setClean()
+        if getattr(document, "pending_edits", None):  # database edits a stopped server did not take
+            document.discard_pending_edits()
         text_view = getattr(document, "text_view", None)
         if text_view is not None and getattr(text_view, "unparsed_edit", False):
             text_view.set_text("")  # JSON text typed that did not parse yet
