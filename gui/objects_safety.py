@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import html
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor, QResizeEvent
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFrame,
@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QPushButton,
+    QSizePolicy,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -36,9 +37,12 @@ class SafetyBar(QFrame):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("safetyBar")
+        # As tall as its text and table need, never more: the document below gets the rest.
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
         self.summary = QLabel(self)
         self.summary.setWordWrap(True)
         self.summary.setTextFormat(Qt.TextFormat.RichText)
+        self.summary.installEventFilter(self)
         self.details_button = QPushButton("Details", self)
         self.details_button.setCheckable(True)
         self.details_button.toggled.connect(self._on_details_toggled)
@@ -128,16 +132,25 @@ class SafetyBar(QFrame):
         self.table.resizeColumnToContents(1)
         self.details_button.setText(f"Details ({len(rows)})")
 
-    def resizeEvent(self, event: QResizeEvent) -> None:
-        super().resizeEvent(event)
-        self._fit_summary()
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        # The label's own resize, not the bar's: when the bar is resized its layout has not
+        # given the label its new width yet, and a height fitted to the old, narrow width
+        # would stay (a bar a third of the window tall).
+        if watched is self.summary and event.type() == QEvent.Type.Resize:
+            self._fit_summary()
+        return super().eventFilter(watched, event)
 
     def _fit_summary(self) -> None:
         """A wrapped label in a row does not grow by itself: give it the height its text needs."""
         width = self.summary.width()
-        needed = self.summary.heightForWidth(width) if width > 0 else -1
-        if needed > 0 and needed != self.summary.minimumHeight():
-            self.summary.setMinimumHeight(needed)
+        if width <= 0:
+            return
+        # QLabel's heightForWidth never answers less than its minimum height: lift the old
+        # constraint first, or a height fitted to a narrow first layout would stay for good.
+        old = self.summary.minimumHeight()
+        self.summary.setMinimumHeight(0)
+        needed = self.summary.heightForWidth(width)
+        self.summary.setMinimumHeight(needed if needed > 0 else old)
 
     def _on_details_toggled(self, shown: bool) -> None:
         self.table.setVisible(shown)

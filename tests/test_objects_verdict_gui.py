@@ -65,6 +65,29 @@ def test_truncated_hostile_pickle_shows_dangerous_not_only_cannot_show(qtbot, tm
     assert not marker.exists() and snapshot(path) == before
 
 
+def test_the_verdict_bar_is_as_tall_as_its_text(qtbot, tmp_path: Path, files: Path) -> None:
+    """The bar's text is fitted to its width: a height fitted to the narrow first layout used
+    to stay, and the bar took a third of the window above a squeezed tree."""
+    path = files / "cut.pkl"
+    path.write_bytes(pickle.dumps({"x": Evil(files / "MARKER"), "pad": "p" * 300}, 4)[:-100])
+    window, document = open_file(qtbot, tmp_path, path)
+    window.resize(1200, 750)
+    bar = document.safety
+
+    def fitted() -> None:
+        lines = bar.summary.fontMetrics().lineSpacing()
+        assert bar.height() <= 3 * lines + 24, (bar.height(), lines)
+        assert bar.summary.height() >= 2 * lines - 2  # the whole (two-line) text still shows
+
+    qtbot.waitUntil(fitted, timeout=5_000)
+    window.resize(500, 750)  # narrower: more lines, and the bar grows to show them all
+    qtbot.waitUntil(lambda: bar.summary.height() >= 4 * bar.summary.fontMetrics().lineSpacing() - 2,
+                    timeout=5_000)
+    window.resize(1200, 750)
+    qtbot.waitUntil(fitted, timeout=5_000)
+    window.close_document(document)
+
+
 def test_truncated_corpus_pickle_gets_the_inspect_verdict(qtbot, tmp_path: Path) -> None:
     from storage.inspect import exit_code, inspect_path
 
