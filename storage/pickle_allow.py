@@ -19,7 +19,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from .pickle_danger import Resolved, classify, idiom_call, verdict_of
+from .pickle_danger import Resolved, classify, idiom_call, shaped_call, verdict_of
 from .pickle_nodes import CallNode, GlobalNode
 
 Builder = Callable[[tuple], Any]
@@ -151,11 +151,15 @@ def _numpy(name: str) -> tuple[Builder | None, Any]:
                     return NotImplemented
             return NotImplemented
         return build_dtype, np.dtype
+    if name == "matrix":
+        return None, np.matrix
     if name == "_reconstruct":
         def build_reconstruct(args: tuple) -> Any:
-            # numpy's own ``ndarray.__setstate__`` then fills it from BUILD's (checked) state
-            if len(args) == 3 and _real(args[0]) is np.ndarray and type(args[2]) in (bytes, str):
-                return np.ndarray.__new__(np.ndarray, (0,), "b")
+            # an empty placeholder that BUILD replaces by the array its (checked) state describes
+            # (``SlowUnpickler._build_numpy``); a matrix placeholder becomes a matrix view of it
+            subtype = _real(args[0]) if len(args) == 3 else None
+            if (subtype is np.ndarray or subtype is np.matrix) and type(args[2]) in (bytes, str):
+                return np.ndarray.__new__(subtype, (0,), "b")
             return NotImplemented
         return build_reconstruct, None
     if name == "scalar":
@@ -361,8 +365,50 @@ def idiom_node(module: str, name: str, func: tuple[str, str], use: IdiomUse) -> 
     return node
 
 
-_NUMPY = {("numpy", "ndarray"), ("numpy", "dtype"),
+def _pytz(key: tuple[str, str], args: tuple) -> Any:
+    """The tzinfo ``pytz._p`` / ``pytz._UTC`` returns, without calling them: ``_p`` adds a new
+    local time to the zone's shared table when the pickled one is unknown; this keeps the call.
+    Only when pytz is installed and knows the zone name (``all_timezones_set``)."""
+    try:
+        import pytz
+    except ImportError:
+        return NotImplemented
+    if key[1] == "_UTC":
+        return pytz.utc
+    zone = args[0]
+    if zone not in pytz.all_timezones_set:
+        return NotImplemented
+    try:
+        tz = pytz.timezone(zone)
+    except (KeyError, ValueError, OSError, UnicodeError):
+        return NotImplemented
+    if len(args) == 1:
+        return tz
+    utc, dst = datetime.timedelta(seconds=args[1]), datetime.timedelta(seconds=args[2])
+    local = getattr(tz, "_tzinfos", {})
+    found = local.get((utc, dst, args[3]))
+    if found is None:  # as pytz: an abbreviation the database renamed since
+        found = next((t for t in local.values() if t._utcoffset == utc and t._dst == dst), None)
+    return NotImplemented if found is None else found
+
+
+def shaped_node(module: str, name: str, func: tuple[str, str], use: IdiomUse) -> GlobalNode:
+    """The stand-in of a ``SHAPED_CALLS`` function: a call with the arguments its library writes
+    is counted as exact (and rebuilt when it can be); any other use leaves it suspicious."""
+    def build(args: tuple) -> Any:
+        if not shaped_call(func, args):
+            return NotImplemented
+        use.exact += 1
+        return _pytz(func, args)
+    node = GlobalNode(module, name, build)
+    use.node = node
+    return node
+
+
+_NUMPY = {("numpy", "ndarray"), ("numpy", "dtype"), ("numpy", "matrix"),
+          ("numpy.matrixlib.defmatrix", "matrix"),
           ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+          ("numpy.core._internal", "_reconstruct"), ("numpy._core._internal", "_reconstruct"),
           ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
           ("numpy.core.numeric", "_frombuffer"), ("numpy._core.numeric", "_frombuffer")}
 _BUILDERS: dict[tuple[str, str], Callable[[CopyBudget], Builder]] = {

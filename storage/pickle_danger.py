@@ -15,6 +15,8 @@ function, which only its own code can vouch for.
 from __future__ import annotations
 
 import _compat_pickle
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -150,6 +152,11 @@ SAFE_GLOBALS: dict[tuple[str, str], str] = {
     ("_codecs", "encode"): "how protocols 0-2 write bytes",
     **{(m, n): "how NumPy pickles arrays" for m in ("numpy.core.multiarray", "numpy._core.multiarray")
        for n in ("_reconstruct", "scalar")},
+    **{(m, "_reconstruct"): "how NumPy before 1.0 pickled arrays"
+       for m in ("numpy.core._internal", "numpy._core._internal")},
+    # ``_reconstruct(matrix, (0,), b'b')`` then BUILD, or a joblib wrapper's ``subclass``
+    **{(m, "matrix"): "a NumPy matrix (a 2-D ndarray subclass)"
+       for m in ("numpy", "numpy.matrixlib.defmatrix")},
     **{(m, "_frombuffer"): "how NumPy pickles arrays (protocol 5)"
        for m in ("numpy.core.numeric", "numpy._core.numeric")},
     ("numpy", "dtype"): _DATA, ("numpy", "ndarray"): _DATA,
@@ -163,6 +170,32 @@ IDIOMS: dict[tuple[str, str], tuple[tuple[str, str], str]] = {
     ("builtins", "getattr"): (("zoneinfo", "ZoneInfo"), "_unpickle"),
 }
 _IDIOM_WHY = "getattr(zoneinfo.ZoneInfo, '_unpickle'): how zoneinfo pickles a time zone"
+_ZONE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9][A-Za-z0-9_+-]*){0,3}$")
+
+
+def _pytz_args(args: tuple) -> bool:
+    """``pytz._p(zone)`` (a static zone) or ``pytz._p(zone, utcoffset, dst, tzname)`` (one of a
+    zone's local times): what ``BaseTzInfo``/``DstTzInfo.__reduce__`` write. The offsets are whole
+    seconds (``_to_seconds``), never timedeltas: ``memorized_timedelta`` fails on a timedelta."""
+    if not args or len(args) not in (1, 4) or type(args[0]) is not str or len(args[0]) > 64:
+        return False
+    if not _ZONE_NAME.match(args[0]):  # a relative name of letters: never '..' nor an absolute path
+        return False
+    if len(args) == 4:
+        utc, dst, name = args[1:]
+        return (type(utc) is int and type(dst) is int and abs(utc) <= 86_400 and abs(dst) <= 86_400
+                and type(name) is str and 0 < len(name) <= 16 and name.isprintable())
+    return True
+
+
+# Library functions that unpickling calls, safe only with arguments of the shape their library
+# writes (checked on the scanner's symbolic values and the loader's values alike): each use of
+# the global must be such a call, else it is judged by its name (suspicious).
+SHAPED_CALLS: dict[tuple[str, str], tuple[Callable[[tuple], bool], str]] = {
+    ("pytz", "_p"): (_pytz_args, "pytz._p(zone name[, offsets, abbreviation]): how pytz pickles a time "
+                     "zone (loading looks the name up in pytz's own zone list)"),
+    ("pytz", "_UTC"): (lambda args: args == (), "pytz._UTC(): how pytz pickles UTC"),
+}
 
 
 @dataclass(frozen=True)
@@ -309,9 +342,17 @@ def depends_on_protocol(module: str, name: str) -> bool:
             or module in _compat_pickle.IMPORT_MAPPING)
 
 
-def idiom_verdict() -> tuple[str, str]:
-    """The verdict of a generic callable used only in its benign idiom (``IDIOMS``)."""
-    return "info", _IDIOM_WHY
+def idiom_verdict(key: tuple[str, str] | None = None) -> tuple[str, str]:
+    """The verdict of a generic callable used only in its benign idiom (``IDIOMS``), or of a
+    ``SHAPED_CALLS`` function called only with the arguments its library writes."""
+    shaped = SHAPED_CALLS.get(key) if key is not None else None
+    return "info", shaped[1] if shaped is not None else _IDIOM_WHY
+
+
+def shaped_call(func: tuple[str, str], args: object) -> bool:
+    """True when ``args`` are exactly what ``func``'s library writes (``SHAPED_CALLS``)."""
+    shaped = SHAPED_CALLS.get(func)
+    return shaped is not None and type(args) is tuple and shaped[0](args)
 
 
 ATTRIBUTE_VERDICT = ("suspicious", "getattr(class, 'name') reads an attribute of a class the file names "

@@ -13,7 +13,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .pickle_danger import ATTRIBUTE_VERDICT, IDIOMS, idiom_call, idiom_verdict, verdict_of
+from .pickle_danger import (
+    ATTRIBUTE_VERDICT,
+    IDIOMS,
+    SHAPED_CALLS,
+    idiom_call,
+    idiom_verdict,
+    shaped_call,
+    verdict_of,
+)
 
 if TYPE_CHECKING:
     from .pickle_scan import Scanner
@@ -197,8 +205,8 @@ class Machine:
         """Resolve a global as ``find_class`` would for the protocol in force, and record it."""
         resolved, verdict = verdict_of(module, attr, self.proto)
         item = Global(module, attr, resolved.key, verdict[0])
-        if resolved.key in IDIOMS:
-            self.report.add_global(module, attr, pos, idiom_verdict())
+        if resolved.key in IDIOMS or resolved.key in SHAPED_CALLS:
+            self.report.add_global(module, attr, pos, idiom_verdict(resolved.key))
             item.pushes = 1
             self.idioms.append((item, verdict))
         else:
@@ -211,6 +219,9 @@ class Machine:
         called when it is ``getattr(Class, 'name')``. A call of such a result is noted."""
         if isinstance(func, Call) and func.fetched is not None:
             func.fetched.called = True
+            return None
+        if isinstance(func, Global) and func.pushes and func.key in SHAPED_CALLS:
+            func.exact += shaped_call(func.key, args)
             return None
         if not (isinstance(func, Global) and func.pushes and isinstance(args, tuple) and len(args) == 2):
             return None

@@ -25,8 +25,17 @@ from .pickle_allow import (
     is_numpy_builder,
     needs_build_check,
     resolve,
+    shaped_node,
 )
-from .pickle_danger import ATTRIBUTE_VERDICT, IDIOMS, depends_on_protocol, idiom_verdict, verdict_of, worse
+from .pickle_danger import (
+    ATTRIBUTE_VERDICT,
+    IDIOMS,
+    SHAPED_CALLS,
+    depends_on_protocol,
+    idiom_verdict,
+    verdict_of,
+    worse,
+)
 from .pickle_nodes import CallNode, ExtensionNode, GlobalNode, PersistentNode
 from .pickle_numpy import rebuild_array, rebuild_dtype
 
@@ -87,10 +96,11 @@ class _Common:
         found = state.resolved.get(cached)
         if found is None:
             resolved, verdict = verdict_of(module, name, protocol)
-            if resolved.key in IDIOMS:
+            if resolved.key in IDIOMS or resolved.key in SHAPED_CALLS:
                 use = IdiomUse()
                 state.idioms[cached] = (use, verdict)
-                found, verdict = idiom_node(module, name, resolved.key, use), idiom_verdict()
+                make = idiom_node if resolved.key in IDIOMS else shaped_node
+                found, verdict = make(module, name, resolved.key, use), idiom_verdict(resolved.key)
             else:
                 found = resolve(module, name, resolved, state.careful, state.budget)
                 if found is None:
@@ -146,7 +156,7 @@ class FastUnpickler(_Common, pickle.Unpickler):
         if module.startswith("numpy") and is_numpy_builder(module, name):
             raise NeedsPython(f"{module}.{name}")
         resolved, verdict = verdict_of(module, name, self.state.start_protocol)
-        if resolved.key in IDIOMS or needs_build_check(resolved.key) or (
+        if resolved.key in IDIOMS or resolved.key in SHAPED_CALLS or needs_build_check(resolved.key) or (
                 depends_on_protocol(module, name) and self._ambiguous(module, name, verdict)):
             raise NeedsPython(f"{module}.{name}")
         return super().find_class(module, name)
@@ -199,9 +209,14 @@ class SlowUnpickler(_Common, pickle._Unpickler):  # type: ignore[name-defined]
         the new object where the old one was, on the stack and in the latest memo entries."""
         if isinstance(target, np.dtype):
             rebuild = rebuild_dtype
-        elif type(target) is np.ndarray:
-            def rebuild(_target: Any, state: Any, np: Any) -> Any:
-                return rebuild_array(state, np, self.state.budget.spend)
+        elif type(target) is np.ndarray or type(target) is np.matrix:
+            def rebuild(target: Any, state: Any, np: Any) -> Any:
+                array = rebuild_array(state, np, self.state.budget.spend)
+                if type(target) is np.matrix:  # a matrix is 2-D: its own __array_finalize__ refuses more
+                    if array.ndim != 2:
+                        raise ValueError("a matrix's state is not 2-D")
+                    array = array.view(np.matrix)
+                return array
         else:
             return False
         state = self.stack.pop()
@@ -236,7 +251,7 @@ class SlowUnpickler(_Common, pickle._Unpickler):  # type: ignore[name-defined]
                 self._placeholders.setdefault(id(top), []).append(key)
             return
         np = sys.modules.get("numpy")
-        if np is not None and (type(top) is np.ndarray or isinstance(top, np.dtype)):
+        if np is not None and (type(top) in (np.ndarray, np.matrix) or isinstance(top, np.dtype)):
             self._placeholders.setdefault(id(top), []).append(key)
 
     def _pushed_again(self) -> None:
