@@ -392,14 +392,18 @@ def _pytz(key: tuple[str, str], args: tuple) -> Any:
     return NotImplemented if found is None else found
 
 
-def shaped_node(module: str, name: str, func: tuple[str, str], use: IdiomUse) -> GlobalNode:
+def shaped_node(module: str, name: str, resolved: Resolved, use: IdiomUse, budget: CopyBudget) -> GlobalNode:
     """The stand-in of a ``SHAPED_CALLS`` function: a call with the arguments its library writes
     is counted as exact (and rebuilt when it can be); any other use leaves it suspicious."""
+    func = resolved.key
+    allowed = resolve(module, name, resolved, True, budget)  # NumPy's _reconstruct: its builder
+    inner = allowed.build if isinstance(allowed, GlobalNode) else None
+
     def build(args: tuple) -> Any:
         if not shaped_call(func, args):
             return NotImplemented
         use.exact += 1
-        return _pytz(func, args)
+        return inner(args) if inner is not None else _pytz(func, args)
     node = GlobalNode(module, name, build)
     use.node = node
     return node

@@ -188,6 +188,32 @@ def _pytz_args(args: tuple) -> bool:
     return True
 
 
+_ARRAY_TYPES = frozenset({("numpy", "ndarray"), ("numpy", "matrix"), ("numpy.matrixlib.defmatrix", "matrix")})
+
+
+def _is_latin1_b(value: object) -> bool:
+    """NumPy's dtype argument ``b'b'``: bytes, text (Python 2), or protocols 0-2's
+    ``_codecs.encode('b', 'latin1')`` (a call for the scanner, already bytes for the loader)."""
+    if type(value) in (bytes, str):
+        return value in (b"b", "b")
+    args = getattr(value, "args", None)
+    return (getattr(getattr(value, "func", None), "key", None) == ("_codecs", "encode")
+            and type(args) is tuple and args == ("b", "latin1"))
+
+
+def _array_args(args: tuple) -> bool:
+    """``_reconstruct(subtype, (0,), b'b')``: what ``ndarray.__reduce__`` writes. The subtype is a
+    global the file names (judged on its own); an allowlisted one must be an array type."""
+    if len(args) != 3 or type(args[1]) is not tuple or len(args[1]) != 1 or type(args[1][0]) is not int:
+        return False
+    if args[1][0] != 0:
+        return False
+    key = getattr(args[0], "key", None)  # the scanner's Global or the loader's GlobalNode
+    if type(key) is not tuple or not hasattr(args[0], "module"):
+        return False
+    return _is_latin1_b(args[2]) and (key in _ARRAY_TYPES or key not in SAFE_GLOBALS)
+
+
 # Library functions that unpickling calls, safe only with arguments of the shape their library
 # writes (checked on the scanner's symbolic values and the loader's values alike): each use of
 # the global must be such a call, else it is judged by its name (suspicious).
@@ -195,7 +221,11 @@ SHAPED_CALLS: dict[tuple[str, str], tuple[Callable[[tuple], bool], str]] = {
     ("pytz", "_p"): (_pytz_args, "pytz._p(zone name[, offsets, abbreviation]): how pytz pickles a time "
                      "zone (loading looks the name up in pytz's own zone list)"),
     ("pytz", "_UTC"): (lambda args: args == (), "pytz._UTC(): how pytz pickles UTC"),
+    **{(m, "_reconstruct"): (_array_args, SAFE_GLOBALS[(m, "_reconstruct")])
+       for m in ("numpy.core.multiarray", "numpy._core.multiarray", "numpy.core._internal",
+                 "numpy._core._internal")},
 }
+_MISUSED = ("suspicious", "called with arguments its library never writes, or used otherwise than called")
 
 
 @dataclass(frozen=True)
@@ -347,6 +377,11 @@ def idiom_verdict(key: tuple[str, str] | None = None) -> tuple[str, str]:
     ``SHAPED_CALLS`` function called only with the arguments its library writes."""
     shaped = SHAPED_CALLS.get(key) if key is not None else None
     return "info", shaped[1] if shaped is not None else _IDIOM_WHY
+
+
+def misused_verdict(key: tuple[str, str], verdict: tuple[str, str]) -> tuple[str, str]:
+    """The verdict of an ``IDIOMS`` or ``SHAPED_CALLS`` global used otherwise than in its call."""
+    return worse(verdict, _MISUSED) if key in SHAPED_CALLS else verdict
 
 
 def shaped_call(func: tuple[str, str], args: object) -> bool:

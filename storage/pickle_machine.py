@@ -19,6 +19,7 @@ from .pickle_danger import (
     SHAPED_CALLS,
     idiom_call,
     idiom_verdict,
+    misused_verdict,
     shaped_call,
     verdict_of,
 )
@@ -147,8 +148,8 @@ class Machine:
         data = self.reader.read(length)
         if len(data) < length:
             raise ScanError(short, pos)
-        if not encoding:
-            return OPAQUE
+        if not encoding:  # short bytes are kept (NumPy's ``_reconstruct(..., b'b')`` is checked)
+            return data if op.name != "BYTEARRAY8" else OPAQUE
         try:
             return data.decode(encoding, "surrogatepass")
         except UnicodeDecodeError as exc:  # pickle.load fails here too
@@ -208,7 +209,7 @@ class Machine:
         if resolved.key in IDIOMS or resolved.key in SHAPED_CALLS:
             self.report.add_global(module, attr, pos, idiom_verdict(resolved.key))
             item.pushes = 1
-            self.idioms.append((item, verdict))
+            self.idioms.append((item, misused_verdict(resolved.key, verdict)))
         else:
             self.report.add_global(module, attr, pos, verdict)
         return item
@@ -405,7 +406,7 @@ class Machine:
         self.scan.frame(int(arg), pos)
 
     def _push_arg(self, arg: Any, _pos: int) -> None:
-        self.stack.append(arg if arg is None or isinstance(arg, str | int | float) else OPAQUE)
+        self.stack.append(arg if arg is None or isinstance(arg, str | int | float | bytes) else OPAQUE)
 
 
 def _generic(op: pickletools.OpcodeInfo) -> Callable[[Machine, Any, int], None]:

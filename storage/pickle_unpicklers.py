@@ -33,6 +33,7 @@ from .pickle_danger import (
     SHAPED_CALLS,
     depends_on_protocol,
     idiom_verdict,
+    misused_verdict,
     verdict_of,
     worse,
 )
@@ -98,9 +99,12 @@ class _Common:
             resolved, verdict = verdict_of(module, name, protocol)
             if resolved.key in IDIOMS or resolved.key in SHAPED_CALLS:
                 use = IdiomUse()
-                state.idioms[cached] = (use, verdict)
-                make = idiom_node if resolved.key in IDIOMS else shaped_node
-                found, verdict = make(module, name, resolved.key, use), idiom_verdict(resolved.key)
+                state.idioms[cached] = (use, misused_verdict(resolved.key, verdict))
+                if resolved.key in IDIOMS:
+                    found = idiom_node(module, name, resolved.key, use)
+                else:
+                    found = shaped_node(module, name, resolved, use, state.budget)
+                verdict = idiom_verdict(resolved.key)
             else:
                 found = resolve(module, name, resolved, state.careful, state.budget)
                 if found is None:
