@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import datetime
 import pickle
+import struct
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from storage.objects_file import open_objects
 from storage.pickle_nodes import CallNode
@@ -210,3 +213,37 @@ def test_python_2_xrange_maps_to_range_below_protocol_3_only() -> None:
     a = Asm(3)  # from protocol 3 the name is looked up as written: there is no __builtin__ module
     data = a.head() + a.call(a.glob("__builtin__", "xrange"), b"K\x00", b"K\x05") + b"."
     assert _both(data) == {("__builtin__", "xrange"): "suspicious"}
+
+
+# -- the two paths agree on any arguments ------------------------------------------------------
+
+_ARG = st.one_of(
+    st.sampled_from(["UTC", "Europe/Paris", "../x", "CET", "b", "latin1", ""]).map(lambda t: ("text", t)),
+    st.sampled_from([0, 1, 3600, -18000, 10**6]).map(lambda n: ("int", n)),
+    st.sampled_from([b"b", b"O"]).map(lambda b: ("bytes", b)),
+    st.sampled_from([("numpy", "matrix"), ("numpy", "ndarray"), ("numpy", "dtype"), ("colors", "Color"),
+                     ("pytz", "_UTC")]).map(lambda g: ("global", g)),
+    st.just(("shape", None)),
+)
+
+
+def _arg(a: Asm, arg: tuple) -> bytes:
+    kind, value = arg
+    if kind == "text":
+        return a.text(value)
+    if kind == "int":
+        return b"J" + struct.pack("<i", value)
+    if kind == "bytes":
+        return b"C\x01" + value
+    if kind == "global":
+        return a.glob(*value)
+    return b"K\x00\x85"  # (0,)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(func=st.sampled_from([("pytz", "_p"), ("pytz", "_UTC"), ("numpy._core.multiarray", "_reconstruct")]),
+       args=st.lists(_ARG, max_size=5))
+def test_the_scanner_and_the_safe_loader_judge_shaped_calls_alike(func: tuple[str, str], args: list) -> None:
+    a = Asm(4)
+    data = a.head() + a.call(a.glob(*func), *(_arg(a, arg) for arg in args)) + b"."
+    _both(data)
