@@ -5,8 +5,9 @@ Unpickling imports every global the stream names and may call it. ``resolve_glob
 through ``_compat_pickle`` below protocol 3, dotted names walked attribute by attribute from
 protocol 4); ``judge`` says how risky that object is (``verdict_of`` does both, cached). Both the
 scanner and the safe loader go through them. A generic callable is judged by its arguments where a
-benign type pickles through it (``IDIOMS``: zoneinfo's ``getattr(ZoneInfo, '_unpickle')``); the
-callers count its uses (``idiom_call``).
+benign type pickles through it (``IDIOMS``: zoneinfo's ``getattr(ZoneInfo, '_unpickle')``), and a
+library's unpickling function by its arguments (``SHAPED_CALLS``: pytz's ``_p(zone, ...)``, NumPy's
+``_reconstruct(subtype, (0,), b'b')``); the callers count their uses (``idiom_call``, ``shaped_call``).
 "Safe" comes only from exact (module, qualname) pairs of data types (``SAFE_GLOBALS``); the danger
 list is at least as broad as picklescan's; everything else is *suspicious*: a custom class or
 function, which only its own code can vouch for.
