@@ -366,15 +366,17 @@ def idiom_node(module: str, name: str, func: tuple[str, str], use: IdiomUse) -> 
 
 
 def _pytz(key: tuple[str, str], args: tuple) -> Any:
-    """The tzinfo ``pytz._p`` / ``pytz._UTC`` returns, without calling them: ``_p`` adds a new
-    local time to the zone's shared table when the pickled one is unknown; this keeps the call.
-    Only when pytz is installed and knows the zone name (``all_timezones_set``)."""
+    """The tzinfo ``pytz._p`` / ``_UTC`` / ``FixedOffset`` returns, without calling ``_p``: it
+    adds a new local time to the zone's shared table when the pickled one is unknown; this keeps
+    the call. Only when pytz is installed and knows the zone name (``all_timezones_set``)."""
     try:
         import pytz
     except ImportError:
         return NotImplemented
     if key[1] == "_UTC":
         return pytz.utc
+    if key[1] == "FixedOffset":  # cached by pytz: one instance per offset (at most 2,879)
+        return pytz.FixedOffset(args[0])
     zone = args[0]
     if zone not in pytz.all_timezones_set:
         return NotImplemented

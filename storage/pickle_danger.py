@@ -222,6 +222,9 @@ SHAPED_CALLS: dict[tuple[str, str], tuple[Callable[[tuple], bool], str]] = {
     ("pytz", "_p"): (_pytz_args, "pytz._p(zone name[, offsets, abbreviation]): how pytz pickles a time "
                      "zone (loading looks the name up in pytz's own zone list)"),
     ("pytz", "_UTC"): (lambda args: args == (), "pytz._UTC(): how pytz pickles UTC"),
+    ("pytz", "FixedOffset"): (  # never its second parameter: the cache dict it fills
+        lambda args: len(args) == 1 and type(args[0]) is int and -1440 < args[0] < 1440,
+        "pytz.FixedOffset(minutes): how pytz pickles a fixed offset"),
     **{(m, "_reconstruct"): (_array_args, SAFE_GLOBALS[(m, "_reconstruct")])
        for m in ("numpy.core.multiarray", "numpy._core.multiarray", "numpy.core._internal",
                  "numpy._core._internal")},

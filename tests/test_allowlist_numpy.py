@@ -135,7 +135,8 @@ def _pytz_values() -> list:
     paris, eastern = pytz.timezone("Europe/Paris"), pytz.timezone("US/Eastern")
     return [pytz.utc, paris, pytz.timezone("Etc/GMT+5"), pytz.timezone("America/Argentina/Buenos_Aires"),
             paris.localize(datetime.datetime(2020, 7, 1, 12)), paris.localize(datetime.datetime(2020, 1, 1)),
-            eastern.localize(datetime.datetime(1850, 1, 1)), datetime.datetime(2024, 1, 1, tzinfo=pytz.utc)]
+            eastern.localize(datetime.datetime(1850, 1, 1)), datetime.datetime(2024, 1, 1, tzinfo=pytz.utc),
+            pytz.FixedOffset(-330), datetime.datetime(2024, 1, 1, tzinfo=pytz.FixedOffset(60))]
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
@@ -175,6 +176,8 @@ HOSTILE_ZONES = {
     "a timedelta offset": lambda a: a.call(a.glob("pytz", "_p"), a.text("Europe/Paris"), a.call(
         a.glob("datetime", "timedelta"), b"K\x00", b"M\x10\x0e"), b"K\x00", a.text("CET")),
     "_UTC with an argument": lambda a: a.call(a.glob("pytz", "_UTC"), a.text("UTC")),
+    "FixedOffset with its cache argument": lambda a: a.call(a.glob("pytz", "FixedOffset"), b"K\x3c", b"}"),
+    "FixedOffset of a day": lambda a: a.call(a.glob("pytz", "FixedOffset"), b"M\xa0\x05"),
     "_p passed as a value": lambda a: b"]" + a.glob("pytz", "_p") + b"a",
     "_p reused from the memo, then called on a path": lambda a: b"]" + a.call(
         a.glob("pytz", "_p") + b"\x94", a.text("UTC")) + b"a" + a.call(b"h\x00", a.text("../x")) + b"a",
@@ -241,9 +244,11 @@ def _arg(a: Asm, arg: tuple) -> bytes:
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(func=st.sampled_from([("pytz", "_p"), ("pytz", "_UTC"), ("numpy._core.multiarray", "_reconstruct")]),
-       args=st.lists(_ARG, max_size=5))
-def test_the_scanner_and_the_safe_loader_judge_shaped_calls_alike(func: tuple[str, str], args: list) -> None:
-    a = Asm(4)
+@given(func=st.sampled_from([("pytz", "_p"), ("pytz", "_UTC"), ("pytz", "FixedOffset"),
+                              ("numpy._core.multiarray", "_reconstruct")]),
+       args=st.lists(_ARG, max_size=5), protocol=st.integers(0, 5))
+def test_the_scanner_and_the_safe_loader_judge_shaped_calls_alike(func: tuple[str, str], args: list,
+                                                                  protocol: int) -> None:
+    a = Asm(protocol)
     data = a.head() + a.call(a.glob(*func), *(_arg(a, arg) for arg in args)) + b"."
     _both(data)
