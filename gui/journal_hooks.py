@@ -214,7 +214,7 @@ def objects_payload(document: ObjectsDocument) -> bytes | None:
     except (KnownError, RecursionError):
         return None
     return pack("pickle", {"container": result.kind, "compression": result.compression,
-                           "protocol": protocol}, body)
+                           "member": result.zip_member or None, "protocol": protocol}, body)
 
 
 def _shelf_payload(document: ObjectsDocument) -> bytes | None:

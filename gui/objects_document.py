@@ -169,15 +169,21 @@ class ObjectsDocument(TrustMixin, Document):
             self.protocol_combo.addItem(label, protocol)
         self.protocol_combo.setCurrentIndex(PROTOCOLS.index(original) if original in PROTOCOLS else 4)
 
+    @property
+    def kind_label(self) -> str:
+        """What the status bar calls the file: "PICKLE (gzip)" for pandas' .pkl.gz, "JOBLIB (zlib)"."""
+        result = self.result
+        if result is None:
+            return ""
+        return f"{result.kind.upper()} ({result.compression})" if result.compression else result.kind.upper()
+
     def _show_facts(self) -> None:
         result = self.result
         if result is None:
             return
-        parts = [result.kind]
+        parts = [self.kind_label.lower() if result.compression else result.kind]
         if result.protocol is not None:
             parts.append(f"protocol {result.protocol}")
-        if result.compression:
-            parts.append(f"{result.compression} compressed")
         if result.encoding != "ASCII":
             parts.append(f"Python 2 strings read as {result.encoding} (as pandas, NumPy and joblib do)")
         if result.tail:

@@ -274,6 +274,26 @@ def save_joblib_stream(path: str | os.PathLike[str],
     atomic_write_with(path, write, backup=backup)
 
 
+def save_zip_member(path: str | os.PathLike[str], payload: bytes, member: dict[str, Any], *,
+                    backup: bool = False) -> None:
+    """Write ``payload`` as the one member of a zip archive at ``path`` (pandas' ``.pkl.zip``),
+    atomically, under the member name and compression ``member`` gives ({"name", "compress_type"})."""
+    import zipfile
+
+    method = member.get("compress_type", zipfile.ZIP_DEFLATED)
+    if method not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA):
+        raise UnsupportedError(f"The zip member is compressed with method {method}, which Python's "
+                               "zipfile cannot write; Save As another name writes it uncompressed.")
+
+    def write(handle: IO[bytes]) -> None:
+        with zipfile.ZipFile(handle, "w", compression=method, allowZip64=True) as archive, \
+                archive.open(member["name"], "w", force_zip64=len(payload) >= 2**31) as sink:
+            for start in range(0, len(payload), CHUNK * 64):
+                sink.write(payload[start:start + CHUNK * 64])
+
+    atomic_write_with(path, write, backup=backup)
+
+
 # -- joblib < 0.10: arrays in companion files ---------------------------------------------------
 
 _STRINGS = frozenset({"STRING", "BINSTRING", "SHORT_BINSTRING", "UNICODE", "BINUNICODE", "SHORT_BINUNICODE",

@@ -96,7 +96,11 @@ def file_bytes(payload: bytes) -> tuple[bytes, dict[str, Any]]:
 def write_copy(path: str, payload: bytes) -> None:
     """Write what ``payload`` holds to ``path`` through the atomic writer."""
     data, header = file_bytes(payload)
-    if header.get("container") == "joblib":
+    if header.get("member"):  # pandas' .pkl.zip
+        from .joblib_io import save_zip_member
+
+        save_zip_member(path, data, header["member"])
+    elif header.get("container") == "joblib" or header.get("compression"):
         from .joblib_io import save_joblib_stream
 
         save_joblib_stream(path, data, header.get("compression"))

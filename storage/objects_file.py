@@ -18,6 +18,7 @@ from .gc_pause import gc_paused
 from .object_doc import ObjectDoc
 from .pickle_safe import GlobalUse, PickleLoadError, SafeLoad, load_all, load_safe
 from .pickle_scan import ScanReport, scan_bytes
+from .sniff_compressed import compression_of
 
 MAX_SHELF_SCAN = 256 * 1024 * 1024  # bytes of shelf values scanned for the report at open
 SEVERITY_ORDER = {"dangerous": 0, "suspicious": 1, "info": 2}
@@ -49,6 +50,7 @@ class ObjectsFile:
     # How Save writes it back so that the libraries that wrote it still load it (pickle_write)
     writer: dict[str, Any] = field(default_factory=dict)
     companion_files: list[str] = field(default_factory=list)  # joblib < 0.10 array files beside it
+    zip_member: dict[str, Any] = field(default_factory=dict)  # pandas' .pkl.zip: {"name", "compress_type"}
     load_error: str = ""  # why the values cannot be shown (the verdict above still stands)
 
     @property
@@ -113,6 +115,7 @@ def _load_stream(result: ObjectsFile, data: bytes, joblib: bool) -> None:
         result.add(load, f"pickle {number + 1}" if len(loads) > 1 else "")
     result.protocol = loads[0].protocol
     _note_fidelity(result, loads)
+    _note_py2_strings(result, data, loads)
     if error is not None:
         offset = error.location.offset if error.location else None
         result.findings.append(Finding("suspicious", f"After the pickle: {error}", f"byte {offset}"))
@@ -147,6 +150,18 @@ def _note_fidelity(result: ObjectsFile, loads: list[SafeLoad]) -> None:
                                    "subclasses": [pair for load in loads for pair in load.subclasses]}
     result.companion_files = [name for load in loads for name in load.companions]
     _note_encoding(result, loads)
+
+
+def _note_py2_strings(result: ObjectsFile, data: bytes, loads: list[SafeLoad]) -> None:
+    """Python 2 byte strings (protocols 0-2), for Save to write back as byte strings."""
+    from .pickle_py2 import byte_strings
+
+    found: frozenset[str] = frozenset()
+    for load in loads:
+        if load.protocol is not None and load.protocol <= 2:
+            found |= byte_strings(data, load.start, load.end)
+    if found:
+        result.writer["py2_strings"] = found
 
 
 def _note_encoding(result: ObjectsFile, loads: list[SafeLoad]) -> None:
@@ -243,6 +258,8 @@ def _open_objects(path: str, kind: str, cancel: Callable[[], bool] | None) -> Ob
         data = _read_limited(path)
         if data.startswith(b"PK\x03\x04"):
             _open_zip_pickles(result, data)
+        elif compression_of(data[:64 * 1024]) is not None:  # pandas' .pkl.gz, .bz2, .xz, .zst
+            _open_compressed(result)
         elif b"joblib.numpy_pickle" in data:
             # joblib wrote it (sniffing saw no array wrapper in the part it searched): its arrays
             # follow their wrappers as raw bytes, which only joblib's reading understands
@@ -251,21 +268,7 @@ def _open_objects(path: str, kind: str, cancel: Callable[[], bool] | None) -> Ob
         else:
             _load_stream(result, data, joblib=False)
     elif kind == "joblib":
-        from .joblib_io import open_joblib
-
-        stream, result.compression = open_joblib(path)
-        with stream:
-            data = stream.read()
-        _load_stream(result, data, joblib=True)
-        if result.compression:  # pickle.load reads the compressed bytes themselves from byte 0
-            from .pickle_scan import scan_file
-            from .summaries_objects import parses_as_pickle
-
-            raw = scan_file(result.path, 0)
-            if parses_as_pickle(raw):
-                result.findings.append(Finding("suspicious", "the compressed bytes also parse as a pickle "
-                                               "from byte 0: pickle.load would run them", "byte 0"))
-                result.add_scan(raw, "as a pickle from byte 0")
+        _open_compressed(result)
     elif kind == "npy":
         _open_npy(result)
     elif kind == "npz":
@@ -275,6 +278,28 @@ def _open_objects(path: str, kind: str, cancel: Callable[[], bool] | None) -> Ob
     else:
         raise UnsupportedError(f"The Objects tab does not read {kind} files.")
     return result
+
+
+def _open_compressed(result: ObjectsFile) -> None:
+    """A joblib file, or a compressed pickle (pandas' ``to_pickle('x.pkl.gz')``): decompressed
+    (bounded) and read as joblib reads it; labelled joblib when its array wrapper is there."""
+    from .joblib_io import open_joblib
+
+    stream, result.compression = open_joblib(result.path)
+    with stream:
+        data = stream.read()
+    if result.kind == "pickle" and (result.compression is None or b"joblib.numpy_pickle" in data):
+        result.kind = "joblib"  # its arrays follow their wrappers as raw bytes
+    _load_stream(result, data, joblib=True)
+    if result.compression:  # pickle.load reads the compressed bytes themselves from byte 0
+        from .pickle_scan import scan_file
+        from .summaries_objects import parses_as_pickle
+
+        raw = scan_file(result.path, 0)
+        if parses_as_pickle(raw):
+            result.findings.append(Finding("suspicious", "the compressed bytes also parse as a pickle "
+                                           "from byte 0: pickle.load would run them", "byte 0"))
+            result.add_scan(raw, "as a pickle from byte 0")
 
 
 ZIP_MEMBER_LIMIT = 512 * 1024 * 1024
@@ -297,6 +322,8 @@ def _open_zip_pickles(result: ObjectsFile, data: bytes) -> None:
         raise UnsupportedError(f"This zip archive cannot be read: {exc}") from None
     if not members:
         raise UnsupportedError("This zip archive holds no pickles; open it with a zip tool.")
+    if lone and _open_lone_member(result, archive, handle, members[0]):
+        return
     values: dict[str, Any] = {}
     for info in members:
         if info.file_size > ZIP_MEMBER_LIMIT:
@@ -330,6 +357,27 @@ def _open_zip_pickles(result: ObjectsFile, data: bytes) -> None:
     root = values[members[0].filename] if lone and members[0].filename in values else values
     result.doc = ObjectDoc(root, None, label=os.path.basename(result.path))
     result.doc.read_only = True
+
+
+def _open_lone_member(result: ObjectsFile, archive: Any, handle: Any, info: Any) -> bool:
+    """pandas' ``to_pickle('x.pkl.zip')``: the one member read as a pickle file, editable; Save
+    rewrites the archive with the same member name and compression. False when it is not readable
+    (the read-only listing then says why)."""
+    from .summaries_objects import member_bytes
+
+    if info.file_size > ZIP_MEMBER_LIMIT:
+        return False
+    raw = member_bytes(archive, handle, info, ZIP_MEMBER_LIMIT)
+    if raw is None:
+        return False
+    try:
+        _load_stream(result, raw, joblib=False)
+    except PickleLoadError:
+        return False
+    result.compression = "zip"
+    result.zip_member = {"name": info.filename, "compress_type": info.compress_type}
+    result.note = f"zip archive holding one pickle, {info.filename} (as pandas writes .pkl.zip)"
+    return True
 
 
 def _open_npy(result: ObjectsFile) -> None:
@@ -431,7 +479,11 @@ def save_objects(result: ObjectsFile, path: str, protocol: int | None = None, *,
     if result.doc is None or result.doc.read_only:
         raise UnsupportedError(f"{result.kind} files are shown read-only; they cannot be saved here.")
     payload = result.doc.dumps(protocol, **result.writer) + result.tail
-    if result.kind == "joblib":
+    if result.zip_member:
+        from .joblib_io import save_zip_member
+
+        save_zip_member(path, payload, result.zip_member, backup=backup)
+    elif result.kind == "joblib" or result.compression:
         from .joblib_io import save_joblib_stream
 
         save_joblib_stream(path, payload, result.compression, backup=backup)

@@ -10,8 +10,10 @@ Whatever a protocol cannot express faithfully is refused with ``UnsupportedError
 from __future__ import annotations
 
 import _compat_pickle
+import codecs
 import io
 import pickle
+import struct
 import sys
 import threading
 import types
@@ -61,6 +63,23 @@ class _TreePickler(pickle._Pickler):  # type: ignore[name-defined]
 
     dispatch = dict(pickle._Pickler.dispatch)  # type: ignore[attr-defined]
     numpy_core: str | None = None
+    py2_strings: frozenset[str] = frozenset()  # text that was a Python 2 byte string (pickle_py2)
+
+    def save_str(self, obj: str) -> None:
+        """A Python 2 byte string goes back as one (protocols 0-2, which Python 2 reads)."""
+        if self.proto > 2 or obj not in self.py2_strings:
+            pickle._Pickler.save_str(self, obj)  # type: ignore[attr-defined]
+            return
+        raw = obj.encode("latin-1")
+        if self.proto == 0:  # as Python 2's repr: quoted, escaped; Python 3 reads it with escape_decode
+            self.write(pickle.STRING + b"'" + codecs.escape_encode(raw)[0] + b"'\n")
+        elif len(raw) < 256:
+            self.write(pickle.SHORT_BINSTRING + bytes([len(raw)]) + raw)
+        else:
+            self.write(pickle.BINSTRING + struct.pack("<i", len(raw)) + raw)
+        self.memoize(obj)
+
+    dispatch[str] = save_str
 
     def save_global(self, obj: Any, name: str | None = None) -> None:
         module = getattr(obj, "__module__", None)
@@ -344,12 +363,14 @@ def _dump_plain(value: Any, protocol: int, avoid_numpy: bool = False) -> bytes |
 
 
 def dump_tree_to(value: Any, handle: IO[bytes], protocol: int, *, max_depth: int = 1_000_000,
-                 numpy_core: str | None = None, joblib: dict[str, Any] | None = None) -> None:
+                 numpy_core: str | None = None, joblib: dict[str, Any] | None = None,
+                 py2_strings: frozenset[str] | None = None) -> None:
     """Write ``value`` as a pickle of ``protocol`` (0-5) to ``handle`` (for ``atomic_write_with``).
 
     ``numpy_core`` ("numpy.core" or "numpy._core") names NumPy's globals as the source file did;
     ``joblib`` ({"aligned": bool, "allow_mmap": bool, "subclasses": [(array, global)]}) writes arrays
-    in joblib's layout, each wrapper naming the array subclass the file named for it.
+    in joblib's layout, each wrapper naming the array subclass the file named for it;
+    ``py2_strings`` (``pickle_py2.byte_strings``) are written as Python 2 byte strings in protocols 0-2.
     """
     if not 0 <= protocol <= pickle.HIGHEST_PROTOCOL:
         raise UnsupportedError(f"Pickle protocol {protocol} does not exist (0 to {pickle.HIGHEST_PROTOCOL}).")
@@ -358,7 +379,9 @@ def dump_tree_to(value: Any, handle: IO[bytes], protocol: int, *, max_depth: int
     np = sys.modules.get("numpy")
     if numpy_core is not None and np is not None and _running_core(np) == numpy_core:
         numpy_core = None  # the running NumPy writes these names itself
-    plain = _dump_plain(value, protocol, avoid_numpy=numpy_core is not None or joblib is not None)
+    py2_strings = py2_strings if py2_strings and protocol <= 2 else None
+    plain = None if py2_strings else _dump_plain(value, protocol,
+                                                  avoid_numpy=numpy_core is not None or joblib is not None)
     if plain is not None:
         handle.write(plain)
         return
@@ -374,6 +397,8 @@ def dump_tree_to(value: Any, handle: IO[bytes], protocol: int, *, max_depth: int
             else:
                 pickler = _TreePickler(handle, protocol)
             pickler.numpy_core = numpy_core
+            if py2_strings:
+                pickler.py2_strings = py2_strings
             pickler.dump(value)
         except BaseException as exc:
             box["error"] = exc
@@ -411,8 +436,9 @@ def _running_core(np: Any) -> str:
 
 
 def dump_tree(value: Any, protocol: int, *, max_depth: int = 1_000_000, numpy_core: str | None = None,
-              joblib: dict[str, Any] | None = None) -> bytes:
+              joblib: dict[str, Any] | None = None, py2_strings: frozenset[str] | None = None) -> bytes:
     """``value`` as pickle bytes of ``protocol`` (options as for ``dump_tree_to``)."""
     buffer = io.BytesIO()
-    dump_tree_to(value, buffer, protocol, max_depth=max_depth, numpy_core=numpy_core, joblib=joblib)
+    dump_tree_to(value, buffer, protocol, max_depth=max_depth, numpy_core=numpy_core, joblib=joblib,
+                 py2_strings=py2_strings)
     return buffer.getvalue()

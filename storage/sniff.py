@@ -18,7 +18,7 @@ from typing import Any
 
 from . import sniff_shelf
 from .errors import KnownError, UnreadableError
-from .sniff_compressed import sniff_compressed
+from .sniff_compressed import JOBLIB_MARKERS, sniff_compressed
 from .sniff_text import pickle_protocol01, sniff_textual
 
 HEAD_SIZE = 64 * 1024
@@ -45,8 +45,8 @@ HDF5_OFFSETS = (0, 512, 1024, 2048)
 NPY_MAGIC = b"\x93NUMPY"
 SEVEN_ZIP_MAGIC = b"7z\xbc\xaf\x27\x1c"
 TORCH_LEGACY_MAGIC = b"\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19"
-JOBLIB_MARKERS = (b"joblib.numpy_pickle", b"NumpyArrayWrapper")
 DEEP_MARKER_SEARCH = 256 * 1024**2  # bytes of a pickle searched for joblib's array wrapper
+DEEP_COMPRESSED_SEARCH = 32 * 1024**2  # decompressed bytes searched so (the open checks them all)
 
 _KIND_NAMES = (
     (stat.S_ISDIR, "is a directory"),
@@ -216,6 +216,11 @@ def _classify(path: str, size: int, head: bytes, tail: bytes, deep: bool = True)
     compressed = sniff_compressed(head, ext)
     if compressed:
         fmt, reason, magic, detail = compressed
+        if fmt == "pickle" and deep and "pickle_protocol" in detail:
+            late = late_compressed_marker(path)
+            if late is not None:
+                fmt, reason = "joblib", reason.split(" without joblib's")[0] + (
+                    f" that mentions {late[0].decode()} at decompressed byte {late[1]:,}")
         return result(fmt, reason, magic, **detail)
     proto = pickle_protocol01(head, size, tail, ext)
     if proto is not None:
@@ -255,6 +260,30 @@ def late_joblib_marker(path: str, size: int, limit: int = DEEP_MARKER_SEARCH) ->
         return None
     offset, marker = min(hits)
     return marker, offset
+
+
+def late_compressed_marker(path: str, limit: int = DEEP_COMPRESSED_SEARCH) -> tuple[bytes, int] | None:
+    """(marker, decompressed offset) of joblib's array wrapper in a compressed pickle, or None:
+    joblib's first array may follow a long vocabulary, far beyond the sniffed start."""
+    from .joblib_io import open_joblib  # joblib_io builds on sniff_compressed
+
+    keep = max(len(m) for m in JOBLIB_MARKERS) - 1
+    seen, carry = 0, b""
+    try:
+        stream, _ = open_joblib(path, max_bytes=limit + 1024 * 1024)
+        with stream:
+            while seen < limit and (block := stream.read(1024 * 1024)):
+                window = carry + block
+                hits = [(window.find(m), m) for m in JOBLIB_MARKERS]
+                hits = [(at, m) for at, m in hits if at >= 0]
+                if hits:
+                    at, marker = min(hits)
+                    return marker, seen - len(carry) + at
+                seen += len(block)
+                carry = window[-keep:]
+    except (KnownError, OSError):
+        return None  # damaged or missing a module: the open says so
+    return None
 
 
 def _pickle(head: bytes, ext: str, result: Callable[..., SniffResult],

@@ -1,7 +1,10 @@
 """Compressed streams (what ``joblib.dump(compress=...)`` writes): detect, and read them back lazily.
 
 Only a bounded start is decompressed to sniff; ``joblib_io.open_joblib`` gives the bounded
-streaming reader. A compressed pickle is reported as joblib, anything else as binary.
+streaming reader. A compressed pickle is reported as joblib when joblib wrote it (its array wrapper
+in the sniffed start, a ``.joblib`` name, or a compression only joblib writes: zlib, lzma, lz4),
+else as a pickle with its compression (what pandas' ``to_pickle`` writes for ``.pkl.gz`` and the
+like); anything else as binary.
 """
 
 from __future__ import annotations
@@ -17,6 +20,9 @@ SNIFF_OUTPUT = 8192
 ZF_HEADER = 21  # joblib < 0.10: b"ZF" + hex length padded to 19 characters, then zlib data
 STRONG = ("gzip", "bz2", "xz", "lz4", "zstd")  # magics long enough that a failure means damage
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"  # what pandas writes for .pkl.zst (with the zstandard module)
+JOBLIB_MARKERS = (b"joblib.numpy_pickle", b"NumpyArrayWrapper")
+JOBLIB_ONLY = ("zlib", "lzma", "lz4")  # compressions pandas' read_pickle does not read: joblib wrote them
+JOBLIB_EXTENSIONS = (".joblib", ".jbl")
 
 
 def zfile_offset(head: bytes) -> int | None:
@@ -134,8 +140,8 @@ def sniff_compressed(head: bytes, ext: str) -> tuple[str, str, bytes, dict] | No
         out, ended = decompress_head(name, head)
     except ModuleNotFoundError:
         module = "zstandard" if name == "zstd" else "lz4"
-        if ext in (".joblib", ".lz4", ".zst"):
-            return "joblib", where + f"; the {module} module is missing, so the {ext} extension decides", \
+        if ext in (*JOBLIB_EXTENSIONS, ".lz4", ".zst"):
+            return "pickle" if ext == ".zst" else "joblib", where + f"; the {module} module is missing, so the {ext} extension decides", \
                 magic, {"compression": name, "unverified": True}
         return "binary", where + f" (the {module} module is missing to look inside)", magic, \
             {"compression": name}
@@ -146,16 +152,30 @@ def sniff_compressed(head: bytes, ext: str) -> tuple[str, str, bytes, dict] | No
                 {"compression": name, "damaged": True}
         return None  # a weak magic ("x^", "]\0\0") that was a coincidence
     if len(out) >= 2 and out[0] == 0x80 and 2 <= out[1] <= 5:
-        return "joblib", where + f"; it decompresses to a pickle (protocol {out[1]})", magic, \
+        fmt, why = _pickle_writer(name, out, ext)
+        return fmt, where + f"; it decompresses to a pickle (protocol {out[1]}){why}", magic, \
             {"compression": name, "pickle_protocol": out[1]}
     proto = pickle_protocol01(out, len(out) if ended else len(out) + 1, b".")
     if out and proto:
-        return "joblib", where + "; it decompresses to a protocol 0/1 pickle", magic, \
+        fmt, why = _pickle_writer(name, out, ext)
+        return fmt, where + f"; it decompresses to a protocol 0/1 pickle{why}", magic, \
             {"compression": name, "pickle_protocol": proto[0]}
     if name not in STRONG and not out:
         return None
     return "binary", where + "; it decompresses to something that is not a pickle", magic, \
         {"compression": name}
+
+
+def _pickle_writer(name: str, out: bytes, ext: str) -> tuple[str, str]:
+    """("joblib" or "pickle", why) for a compressed pickle whose decompressed start is ``out``."""
+    marker = next((m for m in JOBLIB_MARKERS if m in out), None)
+    if marker is not None:
+        return "joblib", f" that mentions {marker.decode()}"
+    if ext in JOBLIB_EXTENSIONS:
+        return "joblib", f"; the {ext} extension says joblib wrote it"
+    if name in JOBLIB_ONLY:
+        return "joblib", f" ({name} streams are joblib's; pandas does not write them)"
+    return "pickle", " without joblib's array wrapper (as pandas' to_pickle writes it)"
 
 
 def open_decompressed(path: str, name: str) -> BinaryIO:

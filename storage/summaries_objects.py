@@ -103,10 +103,14 @@ def summarize_pickle(result: SniffResult, c: Collector) -> None:
     """Scan the opcodes (decompressing joblib files on the fly) and list the globals."""
     if result.detail.get("wrapper") in ("pytorch-zip", "zip"):
         c.summary["wrapper"] = result.detail["wrapper"]
+        if result.detail["wrapper"] == "zip":
+            c.summary["compression"] = "zip"  # pandas' .pkl.zip: one pickle in a zip archive
         scan_container(result, c, "zip")
         return
-    joblib = result.format == "joblib"
     compression = result.detail.get("compression")
+    # A compressed stream is scanned as joblib reads it whatever its label: joblib.load reads
+    # every compressed pickle, and its array wrapper may come after the sniffed start.
+    joblib = result.format == "joblib" or bool(compression)
     if compression:
         c.summary["compression"] = compression
         stream, _ = open_joblib(result.path)  # bounded; UnsupportedError when lz4 is missing
@@ -428,8 +432,9 @@ def add_pickle_start(result: SniffResult, c: Collector) -> ScanReport | None:
         return None
     c.summary["pickle_from_start"] = scan_summary(report)
     risky = report.globals or report.computed_globals or report.extensions or any(report.calls.values())
+    label = f"{fmt} ({result.detail['compression']})" if result.detail.get("compression") else fmt
     c.add("suspicious" if risky else "info",
-          f"this {fmt} file also parses as a pickle from byte 0: pickle.load, and every loader that "
+          f"this {label} file also parses as a pickle from byte 0: pickle.load, and every loader that "
           "falls back to it, would run it as one")
     add_scan(c, report, "as a pickle from byte 0: ", fatal=False)
     return report
