@@ -141,7 +141,8 @@ def sniff_compressed(head: bytes, ext: str) -> tuple[str, str, bytes, dict] | No
     except ModuleNotFoundError:
         module = "zstandard" if name == "zstd" else "lz4"
         if ext in (*JOBLIB_EXTENSIONS, ".lz4", ".zst"):
-            return "pickle" if ext == ".zst" else "joblib", where + f"; the {module} module is missing, so the {ext} extension decides", \
+            fmt = "pickle" if ext == ".zst" else "joblib"  # pandas writes .pkl.zst, joblib .lz4
+            return fmt, where + f"; the {module} module is missing, so the {ext} extension decides", \
                 magic, {"compression": name, "unverified": True}
         return "binary", where + f" (the {module} module is missing to look inside)", magic, \
             {"compression": name}
