@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 
 from storage.errors import KnownError
 from storage.object_doc import ObjectDoc
-from storage.objects_file import ObjectsFile, load_shelf_value, open_objects, save_objects
+from storage.objects_file import ObjectsFile, load_shelf_value, open_objects, save_objects, saved_compression
 
 from . import journal_hooks, save_options
 from .disk_watch import DiskGuard
@@ -273,9 +273,13 @@ class ObjectsDocument(TrustMixin, Document):
         if not self.can_save() or result is None:
             return False
         path = os.path.abspath(path)
+        written = saved_compression(result, path)  # Save As x.pkl.gz compresses as pandas infers
         with self.disk.own_write():
             if not self._write(result, path):
                 return False
+        if result.shelf is None:
+            (result.compression, result.zip_member), result.path = written, path
+            self._show_facts()
         self.path = path
         self.disk.record()
         self.undo_stack.setClean()

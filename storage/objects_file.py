@@ -479,17 +479,45 @@ def save_objects(result: ObjectsFile, path: str, protocol: int | None = None, *,
     if result.doc is None or result.doc.read_only:
         raise UnsupportedError(f"{result.kind} files are shown read-only; they cannot be saved here.")
     payload = result.doc.dumps(protocol, **result.writer) + result.tail
-    if result.zip_member:
+    compression, member = saved_compression(result, path)
+    if member:
         from .joblib_io import save_zip_member
 
-        save_zip_member(path, payload, result.zip_member, backup=backup)
-    elif result.kind == "joblib" or result.compression:
+        save_zip_member(path, payload, member, backup=backup)
+    elif result.kind == "joblib" or compression:
         from .joblib_io import save_joblib_stream
 
-        save_joblib_stream(path, payload, result.compression, backup=backup)
+        save_joblib_stream(path, payload, compression, backup=backup)
         _copy_companions(result, path)
     else:
         atomic_write(path, payload, backup=backup)
+
+
+PANDAS_SUFFIXES = {".gz": "gzip", ".bz2": "bz2", ".xz": "xz", ".zst": "zstd", ".zip": "zip"}
+
+
+def _named_compression(path: str) -> str | None:
+    return PANDAS_SUFFIXES.get(os.path.splitext(path)[1].lower())
+
+
+def saved_compression(result: ObjectsFile, path: str) -> tuple[str | None, dict[str, Any]]:
+    """(compression, zip member) of what Save writes to ``path``. Save keeps the file's own; Save
+    As of a pickle follows the new name as pandas' ``read_pickle`` infers it (``x.pkl.gz`` gzip,
+    ``x.pkl`` none, when the old name was what told the compression). joblib files keep theirs:
+    joblib tells the compression from the bytes."""
+    if result.kind != "pickle" or os.path.abspath(path) == result.path:
+        return result.compression, result.zip_member
+    old, new = _named_compression(result.path), _named_compression(path)
+    if new is None:
+        if old is not None and old == result.compression:
+            return None, {}
+        return result.compression, result.zip_member
+    if new != "zip":
+        return new, {}
+    import zipfile
+
+    member = result.zip_member or {"name": os.path.basename(path)[:-4], "compress_type": zipfile.ZIP_DEFLATED}
+    return "zip", member
 
 
 def _copy_companions(result: ObjectsFile, path: str) -> None:

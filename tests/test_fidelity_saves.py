@@ -297,3 +297,36 @@ def test_a_python2_protocol0_pickle_round_trips(tmp_path: Path) -> None:
     assert pickle.loads(out, encoding="latin1") == expected
     assert pickle.loads(out, encoding="bytes") == pickle.loads(data, encoding="bytes")
     assert b"S'caf\\xe9'\n" in out and b"Vuni\n" in out
+
+
+def test_save_as_compresses_as_pandas_infers_from_the_new_name(tmp_path: Path) -> None:
+    value = {"n": 1, "text": "café"}
+    path = tmp_path / "frame.pkl.gz"
+    to_pickle(value, path)
+    result = open_objects(str(path), "pickle")
+    targets = {"plain.pkl": None, "other.pkl.bz2": "bz2", "other.pkl.xz": "xz", "other.pkl.zip": "zip"}
+    for name, compression in targets.items():
+        save_objects(result, str(tmp_path / name))
+        assert sniff(tmp_path / name).detail.get("compression", "zip" if name.endswith(".zip") else None) \
+            == compression, name
+        assert read_pickle(tmp_path / name) == value, name
+    with zipfile.ZipFile(tmp_path / "other.pkl.zip") as archive:
+        assert archive.namelist() == ["other.pkl"]  # named after the archive, as pandas does
+    explicit = tmp_path / "frame.bin"  # to_pickle(..., compression="gzip") under a name that says nothing
+    explicit.write_bytes(gzip.compress(pickle.dumps(value)))
+    result = open_objects(str(explicit), "pickle")
+    save_objects(result, str(tmp_path / "copy.bin"))
+    assert (tmp_path / "copy.bin").read_bytes()[:2] == b"\x1f\x8b"  # the name says nothing: kept
+
+
+def test_the_window_save_as_a_plain_name_writes_a_plain_pickle(qtbot, tmp_path: Path) -> None:
+    path = tmp_path / "frame.pkl.xz"
+    to_pickle({"rows": 3}, path)
+    window = launch(qtbot, tmp_path / "settings", path)
+    (document,) = wait_documents(qtbot, window, 1)
+    assert document.save_as(str(tmp_path / "frame.pkl"))
+    assert pickle.loads((tmp_path / "frame.pkl").read_bytes()) == {"rows": 3}
+    assert window.format_label.text() == "PICKLE" and document.facts.text().startswith("pickle ·")
+    assert document.save_as(str(tmp_path / "again.pkl.gz"))
+    assert read_pickle(tmp_path / "again.pkl.gz") == {"rows": 3}
+    assert window.format_label.text() == "PICKLE (gzip)"
