@@ -330,3 +330,17 @@ def test_the_window_save_as_a_plain_name_writes_a_plain_pickle(qtbot, tmp_path: 
     assert document.save_as(str(tmp_path / "again.pkl.gz"))
     assert read_pickle(tmp_path / "again.pkl.gz") == {"rows": 3}
     assert window.format_label.text() == "PICKLE (gzip)"
+
+
+def test_recovered_edits_of_a_compressed_pickle_restore_as_a_copy_in_its_container(tmp_path: Path) -> None:
+    from storage.journal_payload import pack, write_copy
+
+    body = pickle.dumps({"rows": 5}, protocol=4)
+    member = {"name": "table.pkl", "compress_type": zipfile.ZIP_DEFLATED}
+    write_copy(str(tmp_path / "table.pkl.zip"), pack("pickle", {"container": "pickle", "compression": "zip",
+                                                                "member": member, "protocol": 4}, body))
+    with zipfile.ZipFile(tmp_path / "table.pkl.zip") as archive:
+        assert archive.namelist() == ["table.pkl"] and pickle.loads(archive.read("table.pkl")) == {"rows": 5}
+    write_copy(str(tmp_path / "frame.pkl.gz"), pack("pickle", {"container": "pickle", "compression": "gzip",
+                                                               "member": None, "protocol": 4}, body))
+    assert read_pickle(tmp_path / "frame.pkl.gz") == {"rows": 5}
