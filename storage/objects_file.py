@@ -153,13 +153,16 @@ def _note_fidelity(result: ObjectsFile, loads: list[SafeLoad]) -> None:
 
 
 def _note_py2_strings(result: ObjectsFile, data: bytes, loads: list[SafeLoad]) -> None:
-    """Python 2 byte strings (protocols 0-2), for Save to write back as byte strings."""
-    from .pickle_py2 import byte_strings
+    """Python 2 byte strings (protocols 0-2), for Save to write back as byte strings; an
+    ASCII-only pickle is walked for them only when small (its strings read the same either way
+    in Python 3; Python 2 code mostly mixes ASCII str and unicode freely)."""
+    from .pickle_py2 import ASCII_SCAN, MAX_SCAN, byte_strings
 
     found: frozenset[str] = frozenset()
     for load in loads:
         if load.protocol is not None and load.protocol <= 2:
-            found |= byte_strings(data, load.start, load.end)
+            limit = ASCII_SCAN if load.encoding == "ASCII" else MAX_SCAN
+            found |= byte_strings(data, load.start, load.end, limit)
     if found:
         result.writer["py2_strings"] = found
 

@@ -344,3 +344,28 @@ def test_recovered_edits_of_a_compressed_pickle_restore_as_a_copy_in_its_contain
     write_copy(str(tmp_path / "frame.pkl.gz"), pack("pickle", {"container": "pickle", "compression": "gzip",
                                                                "member": None, "protocol": 4}, body))
     assert read_pickle(tmp_path / "frame.pkl.gz") == {"rows": 5}
+
+
+def test_the_byte_string_walk_follows_every_argument_kind() -> None:
+    from storage.pickle_py2 import byte_strings
+
+    # protocol 0: GLOBAL's two lines, INT, FLOAT, STRING in both quotes, UNICODE, then BINSTRING
+    data = (b"(cdatetime\ndate\nI5\nF2.5\nS'a\\'b'\nS\"\\xe9\"\nVboth\nS'both'\nU\x03two" + b"(lp0\n"
+            + b"T\x03\x00\x00\x00abc" + b"\x8a\x02\xff\x00" + b"t.")
+    assert byte_strings(data) == {"a'b", "é", "two", "abc"}  # "both" was also unicode: left as text
+    assert byte_strings(data[:20]) == set()  # cut short: what was read so far
+    assert byte_strings(b"\x80\x02U\x02ab." + b"U\x02cd.") == {"ab"}  # stops at this pickle's STOP
+    assert byte_strings(b"\x80\x02U\x02ab.", limit=3) == set()  # too long to walk
+
+
+def test_a_python2_pickle_with_a_numpy_array_saves_its_strings_and_array(tmp_path: Path) -> None:
+    from tests.test_fidelity import py2_pickle
+
+    path = tmp_path / "py2_array.pkl"
+    path.write_bytes(py2_pickle())
+    result = open_objects(str(path), "pickle")
+    save_objects(result, str(tmp_path / "saved.pkl"))
+    out = (tmp_path / "saved.pkl").read_bytes()
+    assert b"U\x04caf\xe9" in out
+    loaded = pickle.loads(out, encoding="latin1")
+    assert loaded["name"] == "café" and loaded["array"].tolist() == [0x81, 0xE9, 0xFF]
