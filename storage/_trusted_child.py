@@ -27,12 +27,48 @@ class _Failure(Exception):
         self.phase, self.exc, self.key = phase, exc, key
 
 
+def _decompressed(handle: Any) -> Any:
+    """What pandas' ``read_pickle`` reads of a compressed pickle (.pkl.gz, .bz2, .xz, .zst, .zip),
+    or None when ``handle`` is not one: the decompressed stream of its one pickle."""
+    head = handle.read(6)
+    handle.seek(0)
+    if head.startswith(b"\x1f\x8b"):
+        import gzip
+
+        return gzip.GzipFile(fileobj=handle)
+    if head.startswith(b"BZh"):
+        import bz2
+
+        return bz2.BZ2File(handle)
+    if head.startswith(b"\xfd7zXZ\x00"):
+        import lzma
+
+        return lzma.LZMAFile(handle)
+    if head.startswith(b"\x28\xb5\x2f\xfd"):
+        import zstandard
+
+        return zstandard.ZstdDecompressor().stream_reader(handle)
+    if head.startswith(b"PK\x03\x04"):
+        import zipfile
+
+        archive = zipfile.ZipFile(handle)
+        names = archive.namelist()
+        if len(names) == 1:
+            return archive.open(names[0])
+    return None
+
+
 def _load_pickles(path: str) -> tuple[Any, int]:
-    """One pickle, or the list of several stacked in one file."""
+    """One pickle, or the list of several stacked in one file; a compressed pickle as pandas
+    reads it (its one pickle)."""
     try:
         handle = open(path, "rb")  # noqa: SIM115 (closed below; open errors are a separate phase)
-    except OSError as exc:
+        stream = _decompressed(handle)
+    except Exception as exc:
         raise _Failure("open", exc) from None
+    if stream is not None:
+        with handle, stream:
+            return pickle.load(stream), 1
     with handle:
         size = os.fstat(handle.fileno()).st_size
         values = []

@@ -291,9 +291,10 @@ def _open_compressed(result: ObjectsFile) -> None:
     stream, result.compression = open_joblib(result.path)
     with stream:
         data = stream.read()
-    if result.kind == "pickle" and (result.compression is None or b"joblib.numpy_pickle" in data):
+    if result.kind == "pickle" and b"joblib.numpy_pickle" in data:
         result.kind = "joblib"  # its arrays follow their wrappers as raw bytes
-    _load_stream(result, data, joblib=True)
+    # every compressed stream is read as joblib.load reads it, as inspect scans it
+    _load_stream(result, data, joblib=result.kind == "joblib" or result.compression is not None)
     if result.compression:  # pickle.load reads the compressed bytes themselves from byte 0
         from .pickle_scan import scan_file
         from .summaries_objects import parses_as_pickle

@@ -46,7 +46,7 @@ NPY_MAGIC = b"\x93NUMPY"
 SEVEN_ZIP_MAGIC = b"7z\xbc\xaf\x27\x1c"
 TORCH_LEGACY_MAGIC = b"\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19"
 DEEP_MARKER_SEARCH = 256 * 1024**2  # bytes of a pickle searched for joblib's array wrapper
-DEEP_COMPRESSED_SEARCH = 32 * 1024**2  # decompressed bytes searched so (the open checks them all)
+DEEP_COMPRESSED_SEARCH = 16 * 1024**2  # decompressed bytes searched so (the open checks them all)
 
 _KIND_NAMES = (
     (stat.S_ISDIR, "is a directory"),

@@ -369,3 +369,14 @@ def test_a_python2_pickle_with_a_numpy_array_saves_its_strings_and_array(tmp_pat
     assert b"U\x04caf\xe9" in out
     loaded = pickle.loads(out, encoding="latin1")
     assert loaded["name"] == "café" and loaded["array"].tolist() == [0x81, 0xE9, 0xFF]
+
+
+def test_trust_and_load_reads_a_compressed_pickle_as_pandas_does(tmp_path: Path) -> None:
+    from storage.trusted_load import trusted_load
+
+    value = {"n": 1, "items": [1, 2]}
+    for compression, path in pandas_files(tmp_path, value).items():
+        assert trusted_load(path, "pickle").value == value, compression
+    zipped = tmp_path / "frame.pkl.zip"
+    to_pickle(value, zipped)
+    assert trusted_load(zipped, "pickle").value == value
