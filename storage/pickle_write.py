@@ -65,21 +65,42 @@ class _TreePickler(pickle._Pickler):  # type: ignore[name-defined]
     numpy_core: str | None = None
     py2_strings: frozenset[str] = frozenset()  # text that was a Python 2 byte string (pickle_py2)
 
+    _as_text = False  # inside the codecs.encode call that spells bytes in protocols 0-2
+
     def save_str(self, obj: str) -> None:
         """A Python 2 byte string goes back as one (protocols 0-2, which Python 2 reads)."""
-        if self.proto > 2 or obj not in self.py2_strings:
+        if self.proto > 2 or self._as_text or obj not in self.py2_strings:
             pickle._Pickler.save_str(self, obj)  # type: ignore[attr-defined]
             return
-        raw = obj.encode("latin-1")
+        self._py2_string(obj.encode("latin-1"))
+        self.memoize(obj)
+
+    def save_bytes(self, obj: bytes) -> None:
+        """Bytes that were a Python 2 byte string (a NumPy array's data) go back as one; other
+        bytes as ``codecs.encode(text, 'latin1')``, whose text must stay unicode for Python 2."""
+        if self.proto > 2 or not self.py2_strings:
+            pickle._Pickler.save_bytes(self, obj)  # type: ignore[attr-defined]
+            return
+        if obj.decode("latin-1") in self.py2_strings:
+            self._py2_string(obj)
+            self.memoize(obj)
+            return
+        self._as_text = True
+        try:
+            pickle._Pickler.save_bytes(self, obj)  # type: ignore[attr-defined]
+        finally:
+            self._as_text = False
+
+    def _py2_string(self, raw: bytes) -> None:
         if self.proto == 0:  # as Python 2's repr: quoted, escaped; Python 3 reads it with escape_decode
             self.write(pickle.STRING + b"'" + codecs.escape_encode(raw)[0] + b"'\n")
         elif len(raw) < 256:
             self.write(pickle.SHORT_BINSTRING + bytes([len(raw)]) + raw)
         else:
             self.write(pickle.BINSTRING + struct.pack("<i", len(raw)) + raw)
-        self.memoize(obj)
 
     dispatch[str] = save_str
+    dispatch[bytes] = save_bytes
 
     def save_global(self, obj: Any, name: str | None = None) -> None:
         module = getattr(obj, "__module__", None)

@@ -367,6 +367,7 @@ def test_a_python2_pickle_with_a_numpy_array_saves_its_strings_and_array(tmp_pat
     save_objects(result, str(tmp_path / "saved.pkl"))
     out = (tmp_path / "saved.pkl").read_bytes()
     assert b"U\x04caf\xe9" in out
+    assert b"U\x03\x81\xe9\xff" in out and b"_codecs" not in out  # the array's data: a str, as Python 2 wrote it
     loaded = pickle.loads(out, encoding="latin1")
     assert loaded["name"] == "café" and loaded["array"].tolist() == [0x81, 0xE9, 0xFF]
 
@@ -380,3 +381,13 @@ def test_trust_and_load_reads_a_compressed_pickle_as_pandas_does(tmp_path: Path)
     zipped = tmp_path / "frame.pkl.zip"
     to_pickle(value, zipped)
     assert trusted_load(zipped, "pickle").value == value
+
+
+def test_other_bytes_keep_a_unicode_argument_that_python2_can_encode() -> None:
+    from storage.pickle_write import dump_tree
+
+    out = dump_tree({"s": "é", "b": b"\xff\xe9x"}, 2, py2_strings=frozenset({"é"}))
+    ops = [(op.name, arg) for op, arg, _ in pickletools.genops(out)]
+    assert ("SHORT_BINSTRING", "é") in ops
+    assert ("BINUNICODE", "\xff\xe9x") in ops  # codecs.encode(u'...', 'latin1'): Python 2 encodes unicode
+    assert pickle.loads(out, encoding="bytes") == {"s": b"\xe9", "b": b"\xff\xe9x"}
