@@ -367,7 +367,7 @@ def test_a_python2_pickle_with_a_numpy_array_saves_its_strings_and_array(tmp_pat
     save_objects(result, str(tmp_path / "saved.pkl"))
     out = (tmp_path / "saved.pkl").read_bytes()
     assert b"U\x04caf\xe9" in out
-    assert b"U\x03\x81\xe9\xff" in out and b"_codecs" not in out  # the array's data: a str, as Python 2 wrote it
+    assert b"U\x03\x81\xe9\xff" in out and b"_codecs" not in out  # the array data: a py2 str
     loaded = pickle.loads(out, encoding="latin1")
     assert loaded["name"] == "café" and loaded["array"].tolist() == [0x81, 0xE9, 0xFF]
 
