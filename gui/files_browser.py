@@ -33,11 +33,11 @@ FORMAT_COLUMN = 4
 
 def sniff_batch(paths: list[str], cancel=None) -> dict[str, str]:
     """Worker body: path -> format (or why it cannot be read) for each path."""
-    from storage.sniff import sniff_many
+    from storage.sniff import SniffResult, format_label, sniff_many
 
     out: dict[str, str] = {}
     for path, result in sniff_many(paths, cancel=cancel):
-        out[os.fspath(path)] = getattr(result, "format", None) or "unreadable"
+        out[os.fspath(path)] = format_label(result) if isinstance(result, SniffResult) else "unreadable"
     return out
 
 

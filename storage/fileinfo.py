@@ -27,7 +27,7 @@ def _kind(mode: int) -> str:
 
 def file_info(path: str) -> dict[str, Any]:
     """Facts about ``path`` (worker body): never reads more than the sniffer's head."""
-    from .sniff import show_bytes, sniff
+    from .sniff import format_label, show_bytes, sniff
 
     try:
         info = os.stat(path)
@@ -50,7 +50,7 @@ def file_info(path: str) -> dict[str, Any]:
     facts["sparse"] = stat.S_ISREG(info.st_mode) and facts["allocated"] < info.st_size // 2
     try:
         result = sniff(path)
-        facts.update(format=result.format, reason=result.reason,
+        facts.update(format=format_label(result), reason=result.reason,
                      magic=show_bytes(result.magic) if result.magic else "")
     except KnownError as exc:
         facts.update(format="unreadable", reason=str(exc), magic="")

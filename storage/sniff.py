@@ -69,6 +69,16 @@ class SniffResult:
     path: str = ""
 
 
+def format_label(result: SniffResult) -> str:
+    """The format as people read it: "pickle (gzip)" for pandas' .pkl.gz, "joblib (zlib)", "npy"."""
+    compression = result.detail.get("compression")
+    if result.format in ("pickle", "joblib") and compression:
+        return f"{result.format} ({compression})"
+    if result.detail.get("wrapper") == "zip":
+        return f"{result.format} (zip)"
+    return result.format
+
+
 def show_bytes(data: bytes) -> str:
     """Bytes as they would be written in Python, without the b'' wrapper."""
     return repr(bytes(data))[2:-1]

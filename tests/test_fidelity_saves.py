@@ -391,3 +391,24 @@ def test_other_bytes_keep_a_unicode_argument_that_python2_can_encode() -> None:
     assert ("SHORT_BINSTRING", "é") in ops
     assert ("BINUNICODE", "\xff\xe9x") in ops  # codecs.encode(u'...', 'latin1'): Python 2 encodes unicode
     assert pickle.loads(out, encoding="bytes") == {"s": b"\xe9", "b": b"\xff\xe9x"}
+
+
+def test_the_files_tab_lists_a_compressed_pickle_with_its_compression(qtbot, tmp_path: Path) -> None:
+    from gui.files_browser import FORMAT_COLUMN
+    from storage.fileinfo import file_info
+
+    folder = tmp_path / "data"
+    folder.mkdir()
+    path = folder / "frame.pkl.bz2"
+    to_pickle({"n": 1}, path)
+    assert file_info(str(path))["format"] == "pickle (bz2)"
+    window = launch(qtbot, tmp_path / "settings")
+    browser = window.page("files").browser
+    browser.set_root(str(folder))
+    model = browser.model
+
+    def fmt() -> str:
+        return model.data(model.index(str(path), FORMAT_COLUMN))
+
+    fmt()
+    qtbot.waitUntil(lambda: fmt() == "pickle (bz2)", timeout=10_000)
