@@ -258,11 +258,15 @@ def pickle_start_verdict(path: str) -> ObjectsFile | None:
 def _open_objects(path: str, kind: str, cancel: Callable[[], bool] | None) -> ObjectsFile:
     result = ObjectsFile(os.path.abspath(path), kind)
     if kind == "pickle":
+        from .textfile import read_regular
+
+        head, _info = read_regular(path, 64 * 1024)
+        if compression_of(head) is not None:  # pandas' .pkl.gz, .bz2, .xz, .zst: read as a stream
+            _open_compressed(result)
+            return result
         data = _read_limited(path)
         if data.startswith(b"PK\x03\x04"):
             _open_zip_pickles(result, data)
-        elif compression_of(data[:64 * 1024]) is not None:  # pandas' .pkl.gz, .bz2, .xz, .zst
-            _open_compressed(result)
         elif b"joblib.numpy_pickle" in data:
             # joblib wrote it (sniffing saw no array wrapper in the part it searched): its arrays
             # follow their wrappers as raw bytes, which only joblib's reading understands
