@@ -15,6 +15,7 @@ from the same cursor, or everything exported, streamed (:meth:`SqlSession.export
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import re
 import sqlite3
@@ -345,6 +346,16 @@ class SqlSession:
         self._tracked = IDLE  # the state from the statements run, for drivers that cannot tell
         self._implicit = False  # a transaction of ours holds a result's cursor (not the user's)
         self._closed = False
+        self._epoch = 0  # changes when a worker method starts or ends: a late cancel is dropped
+
+    @contextlib.contextmanager
+    def _working(self) -> Iterator[None]:
+        with self.lock:
+            self._epoch += 1
+            try:
+                yield
+            finally:
+                self._epoch += 1
 
     # -- running ---------------------------------------------------------------------------
     def run(self, statements: Sequence[Statement],
@@ -354,7 +365,7 @@ class SqlSession:
         The results of the previous run are closed first; a result that would hold the
         connection (a cursor inside a transaction, a streamed result) is read up to its limit
         and closed before the next statement runs."""
-        with self.lock:
+        with self._working():
             self._close_results()
             outcomes: list[Outcome] = []
             for statement in statements:
@@ -470,7 +481,7 @@ class SqlSession:
     # -- rows ------------------------------------------------------------------------------
     def fetch(self, result: ResultSet, count: int) -> list[tuple]:
         """Worker body: the next rows of ``result`` from its cursor (up to its limit)."""
-        with self.lock:
+        with self._working():
             try:
                 return result._read(count)
             except Exception as exc:
@@ -484,7 +495,7 @@ class SqlSession:
                progress: Callable[[float], None] = lambda _f: None) -> int:
         """Worker body: every row of ``result`` to CSV or JSON through the atomic writer: the rows
         read already, then the rest streamed from the same cursor (the query is not run again)."""
-        with self.lock:
+        with self._working():
             held = len(result.rows)
 
             def batches() -> Iterator[list[tuple]]:
@@ -520,7 +531,7 @@ class SqlSession:
     # -- transactions ----------------------------------------------------------------------
     def end_transaction(self, commit: bool) -> str:
         """Worker body: COMMIT or ROLLBACK the open transaction; a message saying what happened."""
-        with self.lock:
+        with self._working():
             before = self.state
             if self.conn is None:
                 self.state = IDLE
@@ -667,14 +678,21 @@ class SqlSession:
             return
         if isinstance(conn, sqlite3.Connection):
             conn.interrupt()
-        else:
-            threading.Thread(target=self.db.cancel, args=(conn,),  # type: ignore[attr-defined]
-                             name="datashelf-cancel", daemon=True).start()
+            return
+        epoch = self._epoch
+
+        def cancel() -> None:
+            # A cancel request stops whatever the server runs when it arrives: sent late (this
+            # thread started slowly), it would stop the next statement instead of this one.
+            if self._epoch == epoch and self.lock.locked():
+                self.db.cancel(conn)  # type: ignore[attr-defined]
+
+        threading.Thread(target=cancel, name="datashelf-cancel", daemon=True).start()
 
     def close(self) -> None:
         """Worker body: close the connection; a transaction still open is rolled back by the database."""
         self.interrupt()
-        with self.lock:
+        with self._working():
             self._closed = True
             self._drop()
 

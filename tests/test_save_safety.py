@@ -154,7 +154,8 @@ def test_full_disk_never_damages_the_previous_backup(small_disk: Path) -> None:
 
 
 def test_settings_keep_permissions_and_survive_a_full_disk(tmp_path: Path, monkeypatch) -> None:
-    """The settings file is saved the same way; a full disk is noted, never raised at the user."""
+    """The settings file is saved the same way (but private: it holds copies of user data, so a
+    looser mode is tightened to 0600); a full disk is noted, never raised at the user."""
     from storage.settings import Settings
 
     settings = Settings(tmp_path)
@@ -163,7 +164,7 @@ def test_settings_keep_permissions_and_survive_a_full_disk(tmp_path: Path, monke
     os.chmod(settings.path, 0o640)
     settings["files.show_hidden"] = False
     assert settings.save()
-    assert stat.S_IMODE(settings.path.stat().st_mode) == 0o640
+    assert stat.S_IMODE(settings.path.stat().st_mode) == 0o600
     before = settings.path.read_bytes()
     real_fdopen = os.fdopen
     monkeypatch.setattr(atomic.os, "fdopen", lambda *a, **k: _FillingHandle(real_fdopen(*a, **k), 10))
