@@ -76,6 +76,7 @@ class EditCell(QUndoCommand):
             self._conflict(value, exc.current, undoing)
             return
         except KnownError as exc:
+            exc = self.document.explain_write_error(exc)
             self.error, self.error_obj = str(exc), exc
             if not worth_retrying(exc):  # refused: said, and the cell shows what the database holds
                 self.document.edit_refused(self.row, self.column, str(exc))
@@ -147,6 +148,7 @@ class InsertRow(QUndoCommand):
             self.key = insert_row(self.document.database, self.table, values, self.key_columns,
                                   schema=self.schema)
         except KnownError as exc:
+            exc = self.document.explain_write_error(exc)
             self.document.note_error(exc)
             self.document.show_message(f"Not inserted: {exc}", "error")
             self.setObsolete(True)
@@ -159,6 +161,7 @@ class InsertRow(QUndoCommand):
         try:
             delete_row(self.document.database, self.table, self.key, schema=self.schema)
         except KnownError as exc:
+            exc = self.document.explain_write_error(exc)
             self.document.note_error(exc)
             self.document.show_message(f"Could not undo the insert: {exc}", "error")
             self.setObsolete(True)
@@ -239,6 +242,7 @@ class DeleteRows(QUndoCommand):
                     self.document.rows_changed()
                     return
             except KnownError as exc:
+                exc = self.document.explain_write_error(exc)
                 self._failed(exc, "Not deleted")
                 return
         self.saved = []
@@ -284,6 +288,7 @@ class DeleteRows(QUndoCommand):
                     self.document.rows_changed()
                     return
             except KnownError as exc:
+                exc = self.document.explain_write_error(exc)
                 self.document.note_error(exc)
                 self.document.show_message(f"Could not undo the delete: {exc}", "error")
                 self.setObsolete(True)

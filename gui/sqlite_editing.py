@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QApplication, QFileDialog, QMenu, QStyledItemDeleg
 from storage.errors import KnownError
 from storage.sql_query import coerce
 from storage.sql_values import field_kind
+from storage.sqlite_db import LockedError
 from storage.sqlite_edit import UNKNOWN, comparable, read_row
 
 from .sqlite_commands import DeleteRows, EditCell, InsertRow
@@ -85,6 +86,15 @@ class EditingMixin:
         self.message.setText(f"<span style='color:{colour}'>{esc(text)}</span>")
         self.message.setVisible(bool(text))
         self._message_table = self.table.qualified if self.table is not None and text else None
+
+    def explain_write_error(self, exc: KnownError) -> KnownError:
+        """A grid write found the file locked while this tab's own Execute SQL transaction is
+        open: that transaction holds the write lock, not another program; say so."""
+        if isinstance(exc, LockedError) and not self.is_server and self.sql_panel.transaction_open:
+            return LockedError("the transaction open in Execute SQL holds this file's write lock: "
+                               "Commit or Rollback it in the Execute SQL tab's bar, then Retry",
+                               exc.location)
+        return exc
 
     def clear_message_of_other_table(self) -> None:
         """A message about another table than the one shown no longer applies: it goes."""

@@ -369,3 +369,37 @@ def test_a_long_script_keeps_the_message_short_and_every_tab(qtbot, tmp_path: Pa
     assert text.count("<br>") == 7 and "23 more" in text and text.startswith("1: 1 row(s) affected")
     assert value_of(tmp_path / "t.db", "SELECT val FROM t WHERE id = 1") == 29
     document.close_document()
+
+
+def test_a_grid_edit_during_an_open_transaction_names_it(qtbot, tmp_path: Path) -> None:
+    """The Execute SQL transaction holds the write lock: the grid's edit says so (not "another
+    program"), stays marked, and Retry writes it once the transaction is committed."""
+    path = make_db(tmp_path / "t.db", rows=20)
+    document = open_file(qtbot, path)
+    panel = document.sql_panel
+    run_sql(qtbot, document, "BEGIN; UPDATE t SET val = -1 WHERE id = 20")
+    assert panel.transaction_open
+    document.views.setCurrentIndex(0)  # the grid (the run reloaded its rows)
+    qtbot.waitUntil(lambda: document._key_of(0) is not None, timeout=10_000)
+    document.edit_cell(0, 2, "typed in the grid")
+    text = document.message.text()
+    assert "Execute SQL" in text and "Commit or Rollback" in text and "another program" not in text
+    assert document.model.index(0, 2).data() == "typed in the grid"  # kept, marked
+    assert "Execute SQL" in document.model.index(0, 2).data(3)  # the cell's tooltip says why too
+    assert value_of(path, "SELECT name FROM t WHERE id = 1") == "name 1"
+    panel.commit_button.click()
+    qtbot.waitUntil(lambda: not panel.transaction_open, timeout=10_000)
+    document.retry_button.click()
+    assert value_of(path, "SELECT name FROM t WHERE id = 1") == "typed in the grid"
+    assert value_of(path, "SELECT val FROM t WHERE id = 20") == -1
+    # a lock that is not ours still blames another program
+    locker = sqlite3.connect(path, isolation_level=None)
+    locker.execute("BEGIN EXCLUSIVE")
+    try:
+        document.edit_cell(1, 2, "blocked")
+    finally:
+        locker.execute("ROLLBACK")
+        locker.close()
+    assert "another program" in document.message.text()
+    document.discard_pending_edits()
+    document.close_document()
