@@ -274,7 +274,8 @@ class ServerMixin:
                 return
             if found is not None and found[0] == command.new and command.new != command.old:
                 self.pending_edits.remove(command)
-                self.model.clear_failed(command.row, command.column)
+                if self._shows(command):
+                    self.model.clear_failed_key(command.key, command.column)
                 done = command.retry()
                 done.written = True
                 self.undo_stack.push(done)
@@ -287,6 +288,10 @@ class ServerMixin:
         """An edit's write failed: keep it to retry (the cell stays marked)."""
         if command not in self.pending_edits:
             self.pending_edits.append(command)
+        # Marked by its row key from now on: the mark follows the row through sorts and filters.
+        self.model.clear_failed(command.row, command.column)
+        if self._shows(command):
+            self.model.mark_failed_key(command.key, command.column, command.new, command.error)
         self._update_server_bar(command.error_obj if isinstance(command.error_obj, ConnectionLost) else None)
         self.pending_changed()
 
@@ -338,11 +343,21 @@ class ServerMixin:
         self.modifiedChanged.emit(bool(self.pending_edits))
 
     def _remark_pending(self) -> None:
-        """After the grid reloads: the failed edits of the table shown stay marked in their cells."""
+        """After the grid reloads: the failed edits of the table shown stay marked in their cells,
+        found by row key (the row they were on may hold another row now, or none)."""
         for command in self.pending_edits:
-            if self.table is not None and command.table == self.table.name \
-                    and command.schema == self.table.schema:
-                self.model.mark_failed(command.row, command.column, command.new, command.error)
+            if self._shows(command):
+                self.model.mark_failed_key(command.key, command.column, command.new, command.error)
+
+    def _shows(self, command: Any) -> bool:
+        """Whether the grid shows the table of an edit command."""
+        return self.table is not None and command.table == self.table.name \
+            and command.schema == self.table.schema
+
+    def row_of_edit(self, command: Any) -> int:
+        """The grid row holding an edit's row key now; -1 when not loaded or another table is shown."""
+        row = self.model.row_of_key(command.key) if self._shows(command) else None
+        return -1 if row is None else row
 
     @Slot()
     def retry_pending_edits(self) -> None:
@@ -352,6 +367,9 @@ class ServerMixin:
             return
         pending, self.pending_edits = self.pending_edits, []
         self._update_server_bar()
+        for command in pending:
+            if self._shows(command):
+                self.model.clear_failed_key(command.key, command.column)
         for at, command in enumerate(pending):
             self.undo_stack.push(command.retry())
             if self.pending_edits and isinstance(self.pending_edits[-1].error_obj, ConnectionLost):
@@ -366,7 +384,8 @@ class ServerMixin:
         """Forget the failed edits: the cells show what the database holds again."""
         pending, self.pending_edits = self.pending_edits, []
         for command in pending:
-            self.model.clear_failed(command.row, command.column)
+            if self._shows(command):
+                self.model.clear_failed_key(command.key, command.column)
         self._update_server_bar()
         self.pending_changed()
 

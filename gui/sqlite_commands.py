@@ -63,8 +63,10 @@ class EditCell(QUndoCommand):
         self._restore_index: str | None = None  # "undo"/"redo": the next call only moves the index back
 
     def retry(self) -> EditCell:
-        """A new command writing the same value again (after Reconnect)."""
-        return EditCell(self.document, self.table, self.key, self.row, self.column, self.name,
+        """A new command writing the same value again (after Reconnect), at the row that holds
+        its key now (-1 when that row is not loaded: the write goes by key anyway)."""
+        row = self.document.row_of_edit(self)
+        return EditCell(self.document, self.table, self.key, row, self.column, self.name,
                         self.old, self.new, self.schema, self.check_in_sql, self.decl_type)
 
     def _write(self, value: Any, expected: Any, undoing: bool) -> None:

@@ -66,6 +66,10 @@ class SqlTableModel(QAbstractTableModel):
         self._pending: set[int] = set()
         self._pump: Task | None = None
         self.failed_edits: dict[tuple[int, int], tuple[Any, str]] = {}  # (row, column) -> (value, why)
+        # Pending edits marked by row key: shown in failed_edits at the row holding that key in
+        # this query (whatever its sort, filter or page), set as each page arrives.
+        self._key_marks: dict[tuple, dict[int, tuple[Any, str]]] = {}
+        self._keyed_cells: set[tuple[int, int]] = set()  # the failed_edits cells set from _key_marks
         self.last_error: KnownError | None = None  # the last page fetch's failure
         self.fetch_count = 0
 
@@ -83,6 +87,8 @@ class SqlTableModel(QAbstractTableModel):
         self._pages.clear()
         self._pending.clear()
         self.failed_edits.clear()
+        self._key_marks.clear()
+        self._keyed_cells.clear()
         self.fetch_count = 0
         self.endResetModel()
 
@@ -111,6 +117,9 @@ class SqlTableModel(QAbstractTableModel):
             self._queue.clear()
         self._pages.clear()
         self._pending.clear()
+        for cell in self._keyed_cells:  # rows may have moved: marked again as pages arrive
+            self.failed_edits.pop(cell, None)
+        self._keyed_cells.clear()
         if self.pager is not None:  # a fresh pager: the old anchors may be wrong now
             total = self.pager.total
             self.pager = self.pager.fresh()
@@ -273,6 +282,8 @@ class SqlTableModel(QAbstractTableModel):
         self._pages[page.number] = page
         while len(self._pages) > MAX_PAGES:
             self._pages.popitem(last=False)
+        if self._key_marks or self._keyed_cells:
+            self._mark_keys_of(page, emit=False)  # the dataChanged below repaints them
         last = min(self._rows, page.start + len(page.values)) - 1
         if last >= page.start and self.headers:
             self.dataChanged.emit(self.index(page.start, 0), self.index(last, len(self.headers) - 1))
@@ -322,3 +333,67 @@ class SqlTableModel(QAbstractTableModel):
         index = self.index(row, column)
         if index.isValid():  # a row not counted yet shows the mark once it arrives
             self.dataChanged.emit(index, index)
+
+    # -- marks by row key (pending edits: the row they belong to, not the row they were on) --
+    def mark_failed_key(self, key: dict[str, Any], column: int, value: Any, why: str) -> None:
+        """Mark ``column`` of the row whose key is ``key``, now if its page is cached, else when
+        its page arrives."""
+        self._key_marks.setdefault(_key_id(key), {})[column] = (value, why)
+        self._remark_cached()
+
+    def clear_failed_key(self, key: dict[str, Any], column: int) -> None:
+        marks = self._key_marks.get(_key_id(key))
+        if marks is None or marks.pop(column, None) is None:
+            return
+        if not marks:
+            del self._key_marks[_key_id(key)]
+        row = self.row_of_key(key)
+        if row is not None and self.failed_edits.pop((row, column), None) is not None:
+            self._keyed_cells.discard((row, column))
+            index = self.index(row, column)
+            self.dataChanged.emit(index, index)
+
+    def row_of_key(self, key: dict[str, Any]) -> int | None:
+        """The row holding ``key`` among the cached pages (None when not loaded or not shown)."""
+        if self.pager is None:
+            return None
+        wanted = _key_id(key)
+        for page in self._pages.values():
+            for offset in range(len(page.keys or ())):
+                if _key_id(self.pager.row_key(page, page.start + offset)) == wanted:
+                    return page.start + offset
+        return None
+
+    def _remark_cached(self) -> None:
+        for page in list(self._pages.values()):
+            self._mark_keys_of(page)
+
+    def _mark_keys_of(self, page: Page, emit: bool = True) -> None:
+        """Set the key marks of ``page``'s rows into failed_edits (and drop keyed marks that
+        sat on these rows before: another row may hold the key now)."""
+        if self.pager is None or not page.keys:
+            return
+        end = page.start + len(page.keys)
+        for cell in [c for c in self._keyed_cells if page.start <= c[0] < end]:
+            self.failed_edits.pop(cell, None)
+            self._keyed_cells.discard(cell)
+        for offset in range(len(page.keys)):
+            row = page.start + offset
+            for column, mark in self._key_marks.get(_key_id(self.pager.row_key(page, row)), {}).items():
+                self.failed_edits[(row, column)] = mark
+                self._keyed_cells.add((row, column))
+        last = min(self._rows, end) - 1
+        if emit and last >= page.start and self.headers:
+            self.dataChanged.emit(self.index(page.start, 0), self.index(last, len(self.headers) - 1))
+
+
+def _key_id(key: dict[str, Any]) -> tuple:
+    """A row key as a dict key: sorted names with their values (unhashable values by repr)."""
+    def hashable(value: Any) -> Any:
+        try:
+            hash(value)
+        except TypeError:
+            return repr(value)
+        return value
+
+    return tuple(sorted((str(name), hashable(value)) for name, value in key.items()))
