@@ -1,8 +1,9 @@
-"""Show DDL: the definition of a view, sequence, function, index or trigger of the schema tree.
+"""Show DDL: the definition of a table, view, sequence, function, index or trigger of the schema tree.
 
-The tree keeps each object's definition in :data:`DDL_ROLE` of its item (read with the schema,
-so showing it needs no database access); the dialog shows it read-only in a fixed-width font,
-with Copy.
+The tree keeps each object's definition in :data:`DDL_ROLE` of its item when the schema holds it
+(SQLite's, PostgreSQL's views and routines); a server table's, and MariaDB's objects', are read
+when asked, in a worker (:data:`DDL_READ_ROLE`). The dialog shows it read-only in a fixed-width
+font, with Copy.
 """
 
 from __future__ import annotations
@@ -12,6 +13,9 @@ from PySide6.QtGui import QFontDatabase, QGuiApplication
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QPlainTextEdit, QVBoxLayout, QWidget
 
 DDL_ROLE = Qt.ItemDataRole.UserRole + 1
+# A server object whose DDL is read when asked (a table, or MariaDB's views and routines):
+# (kind, name, schema), for storage.sql_ddl_read.read_server_ddl in a worker.
+DDL_READ_ROLE = Qt.ItemDataRole.UserRole + 2
 
 
 def view_ddl(kind: str, qualified_name: str, sql: str) -> str:

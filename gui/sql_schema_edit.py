@@ -19,7 +19,7 @@ from storage.sql_ddl import Plan
 from storage.sql_schema_run import SQLITE, apply_plan, build_plan
 from storage.sqlite_db import Schema
 
-from .sql_ddl_view import DDL_ROLE, DdlDialog
+from .sql_ddl_view import DDL_READ_ROLE, DDL_ROLE, DdlDialog
 from .sql_modify_edit import ModifyTableMixin
 from .sql_schema_commands import SchemaChange
 from .sql_schema_dialogs import AddColumnDialog, CreateIndexDialog, PreviewDialog, RenameDialog
@@ -108,8 +108,12 @@ class SchemaEditMixin(ModifyTableMixin):
         menu = QMenu(self.tree)
         enabled = self._can_edit_schema()
         ddl = item.data(0, DDL_ROLE) if item is not None else None
+        read = item.data(0, DDL_READ_ROLE) if item is not None and not ddl else None
         if ddl:
             menu.addAction("Show DDL…", lambda: self.show_ddl(item.text(0), ddl))
+            menu.addSeparator()
+        elif read:
+            menu.addAction("Show DDL…", lambda: self.read_ddl(item.text(0), *read))
             menu.addSeparator()
         table = column = index = space = None
         if item is not None:
@@ -138,6 +142,24 @@ class SchemaEditMixin(ModifyTableMixin):
             menu.addSeparator()
         self._table_actions(menu, table)
         return menu
+
+    def read_ddl(self, title: str, kind: str, name: str, schema: str | None) -> None:
+        """Read a server object's DDL in a worker, then show it (or say why it could not be read)."""
+        from storage.sql_ddl_read import read_server_ddl
+
+        if self.database is None:
+            return
+        self.show_message(f"Reading the DDL of {title}…")
+
+        def shown(sql: str) -> None:
+            self.show_message("")
+            self.show_ddl(title, sql)
+
+        def failed(exc: BaseException) -> None:
+            self.note_error(exc)
+            self.show_message(f"Could not read the DDL of {title}: {exc}", "error")
+
+        self._start(read_server_ddl, self.database, kind, name, schema, on_result=shown, on_error=failed)
 
     def show_ddl(self, title: str, sql: str) -> QDialog:
         """The definition of a schema object, read-only, with Copy (not modal)."""

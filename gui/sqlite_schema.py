@@ -17,7 +17,7 @@ from storage.sql_estimate import RowEstimate
 from storage.sql_query import quote_table
 from storage.sqlite_db import COUNT_CAP, MAX_GRID_COLUMNS
 
-from .sql_ddl_view import DDL_ROLE, view_ddl
+from .sql_ddl_view import DDL_READ_ROLE, DDL_ROLE, view_ddl
 
 
 class SchemaTreeMixin:
@@ -71,10 +71,13 @@ class SchemaTreeMixin:
                 item.setTextAlignment(1, Qt.AlignmentFlag.AlignRight)
                 item.setData(0, Qt.ItemDataRole.UserRole, table.qualified)
                 item.setToolTip(0, table.sql)
-                if table.kind != "table" or table.sql.lstrip()[:6].upper() == "CREATE":
+                stored = table.kind != "table" or table.sql.lstrip()[:6].upper() == "CREATE"
+                if stored and table.sql.strip():
                     dialect = self.database.dialect if self.database is not None else None
                     name = quote_table(table.name, table.schema, dialect)
                     item.setData(0, DDL_ROLE, view_ddl(table.kind, name, table.sql))
+                elif self._server_ddl():
+                    item.setData(0, DDL_READ_ROLE, (table.kind, table.name, table.schema))
                 if table.key_note:
                     item.setToolTip(3, table.key_note)
                 self._items[table.qualified] = item
@@ -95,7 +98,12 @@ class SchemaTreeMixin:
                 child = QTreeWidgetItem(group, [obj.name, "", obj.kind, where])
                 child.setToolTip(0, obj.sql[:2000])
                 child.setData(0, DDL_ROLE, obj.sql)
+                if not obj.sql and self._server_ddl():
+                    child.setData(0, DDL_READ_ROLE, (obj.kind, obj.name, obj.schema))
 
+    def _server_ddl(self) -> bool:
+        """Whether the database is a server whose DDL can be read when asked."""
+        return self.database is not None and not self.database.is_sqlite
     @Slot(QTreeWidgetItem)
     def _on_tree_expanded(self, item: QTreeWidgetItem) -> None:
         name = item.data(0, Qt.ItemDataRole.UserRole)

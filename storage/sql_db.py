@@ -365,7 +365,12 @@ class ServerDatabase(Database):
                 return reader.run(load_pg_schema)
             from .sql_inspect import load_inspected_schema
 
-            return reader.run(lambda conn: load_inspected_schema(conn.sa))
+            schema = reader.run(lambda conn: load_inspected_schema(conn.sa))
+            if self.is_mysql:  # sequences, routines and triggers, listed as PostgreSQL's are
+                from .sql_ddl_read import add_mysql_objects
+
+                reader.run(lambda conn: add_mysql_objects(conn, schema))
+            return schema
         finally:
             reader.close()
 
