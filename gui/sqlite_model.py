@@ -70,6 +70,7 @@ class SqlTableModel(QAbstractTableModel):
         # this query (whatever its sort, filter or page), set as each page arrives.
         self._key_marks: dict[tuple, dict[int, tuple[Any, str]]] = {}
         self._keyed_cells: set[tuple[int, int]] = set()  # the failed_edits cells set from _key_marks
+        self._rows_by_key: dict[tuple, int] | None = None  # of the cached pages, built when asked
         self.last_error: KnownError | None = None  # the last page fetch's failure
         self.fetch_count = 0
 
@@ -89,6 +90,7 @@ class SqlTableModel(QAbstractTableModel):
         self.failed_edits.clear()
         self._key_marks.clear()
         self._keyed_cells.clear()
+        self._rows_by_key = None
         self.fetch_count = 0
         self.endResetModel()
 
@@ -120,6 +122,7 @@ class SqlTableModel(QAbstractTableModel):
         for cell in self._keyed_cells:  # rows may have moved: marked again as pages arrive
             self.failed_edits.pop(cell, None)
         self._keyed_cells.clear()
+        self._rows_by_key = None
         if self.pager is not None:  # a fresh pager: the old anchors may be wrong now
             total = self.pager.total
             self.pager = self.pager.fresh()
@@ -280,6 +283,7 @@ class SqlTableModel(QAbstractTableModel):
         self._pending.discard(page.number)
         self.fetch_count += 1
         self._pages[page.number] = page
+        self._rows_by_key = None
         while len(self._pages) > MAX_PAGES:
             self._pages.popitem(last=False)
         if self._key_marks or self._keyed_cells:
@@ -357,12 +361,10 @@ class SqlTableModel(QAbstractTableModel):
         """The row holding ``key`` among the cached pages (None when not loaded or not shown)."""
         if self.pager is None:
             return None
-        wanted = _key_id(key)
-        for page in self._pages.values():
-            for offset in range(len(page.keys or ())):
-                if _key_id(self.pager.row_key(page, page.start + offset)) == wanted:
-                    return page.start + offset
-        return None
+        if self._rows_by_key is None:  # one pass over the cache for a batch of Retry's look-ups
+            self._rows_by_key = {_key_id(self.pager.row_key(page, page.start + offset)): page.start + offset
+                                 for page in self._pages.values() for offset in range(len(page.keys or ()))}
+        return self._rows_by_key.get(_key_id(key))
 
     def _remark_cached(self) -> None:
         for page in list(self._pages.values()):
