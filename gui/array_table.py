@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt, Signal, Slot
 
+from .model_guard import guard_model
 from .workers import Worker, run_in_worker
 
 TILE_ROWS = 64
@@ -34,6 +35,7 @@ class _Bridge(QObject):
     tileFetched = Signal(int, object, object)  # generation, (tile row, tile col), cells or error
 
 
+@guard_model
 class TiledTableModel(QAbstractTableModel):
     """Rows × columns of text read tile by tile through :meth:`read_tile` in a worker."""
 
@@ -242,6 +244,7 @@ def _column_text(values: np.ndarray) -> list[str]:
     return [np.array2string(v, threshold=8).replace("\n", " ")[:200] for v in values]
 
 
+@guard_model
 class ArrayTableModel(TiledTableModel):
     """Any numpy array or memmap of 0, 1 or 2 dimensions, read in tiles (a memmap pages in lazily).
 

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from .model_guard import guard_model
 from .workers import Worker, run_in_worker
 
 BATCH = 256
@@ -41,6 +42,7 @@ def sniff_batch(paths: list[str], cancel=None) -> dict[str, str]:
     return out
 
 
+@guard_model
 class FormatFileSystemModel(QFileSystemModel):
     """QFileSystemModel plus a Format column filled in lazily by a sniffing worker."""
 

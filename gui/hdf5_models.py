@@ -14,6 +14,7 @@ from PySide6.QtGui import QBrush, QColor
 
 from storage.hdf5_io import BATCH, Attribute, H5File, H5Node
 
+from .model_guard import guard_model
 from .tree_model import NodeTreeModel, column_header
 from .workers import run_in_worker
 
@@ -78,6 +79,7 @@ def list_along(h5: H5File, path: str) -> dict[str, list[H5Node]]:
     return listing
 
 
+@guard_model
 class H5TreeModel(NodeTreeModel):
     """Name / Shape / Type of the groups, datasets and links of one file, read on expand."""
 
@@ -223,6 +225,7 @@ class H5TreeModel(NodeTreeModel):
             self.fetchMore(index)
 
 
+@guard_model
 class AttributesModel(QAbstractTableModel):
     """Name / Value / Type / Shape of one node's attributes; the value is editable when allowed."""
 

@@ -16,6 +16,7 @@ from PySide6.QtCore import QMimeData, QModelIndex, QPersistentModelIndex, Qt, Si
 
 from storage.json_doc import json_type, parse_number
 
+from .model_guard import guard_model
 from .value_tree_model import ValueNode, ValueTreeModel, preview
 
 _Index = QModelIndex | QPersistentModelIndex
@@ -30,6 +31,7 @@ def json_type_label(value: Any) -> str:
     return kind
 
 
+@guard_model
 class EditableValueTreeModel(ValueTreeModel):
     """Key / Value / Type over a document with ``set_value/insert/remove/rename/reorder``."""
 

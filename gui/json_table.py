@@ -13,6 +13,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from storage.json_doc import json_type
 
 from .json_model import _INVALID, coerce_edit
+from .model_guard import guard_model
 from .value_tree_model import preview
 
 _Index = QModelIndex | QPersistentModelIndex
@@ -33,6 +34,7 @@ def union_keys(records: list[Any], limit: int = KEY_SCAN_LIMIT) -> list[str]:
     return list(keys)
 
 
+@guard_model
 class RecordsTableModel(QAbstractTableModel):
     """Rows are the array's elements, columns the union of their keys."""
 

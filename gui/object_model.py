@@ -17,17 +17,21 @@ from PySide6.QtGui import QColor
 from storage.object_doc import (
     ObjectEditError,
     child_count,
+    children_of,
     edit_text,
+    int_summary,
+    is_huge_int,
     is_repr,
     kind_of,
     parse_key,
     parse_scalar,
-    repr_parts,
+    short_repr,
     type_label,
 )
-from storage.pickle_nodes import CallNode, GlobalNode, PersistentNode
+from storage.pickle_nodes import CallNode, CostlyKey, GlobalNode, PersistentNode
 
 from .json_model import _INVALID, EditableValueTreeModel
+from .model_guard import guard_model
 from .value_tree_model import ValueNode
 
 _Index = QModelIndex | QPersistentModelIndex
@@ -37,8 +41,10 @@ _SEVERITY_COLOURS = {"dangerous": "#b3261e", "suspicious": "#9a5b00"}
 
 def value_preview(value: Any) -> str:
     """One line for the Value column, in Python's own notation where that reads best."""
-    if isinstance(value, CallNode | PersistentNode):
+    if isinstance(value, CallNode | PersistentNode | CostlyKey):
         return value.label()
+    if is_huge_int(value):
+        return f"{int_summary(value)} (expand to see them)"
     if is_repr(value):
         return value.repr_text.replace("\n", "⏎")[:_PREVIEW]
     if isinstance(value, type):
@@ -90,8 +96,8 @@ class ObjectNode(ValueNode):
         start = len(children)
         if isinstance(value, set | frozenset):
             pairs = ((start + i, v) for i, v in enumerate(islice(value, start, start + count)))
-        elif isinstance(value, CallNode | PersistentNode) or is_repr(value):
-            parts = value.parts() if not is_repr(value) else repr_parts(value)
+        elif isinstance(value, CallNode | PersistentNode | CostlyKey) or is_repr(value) or is_huge_int(value):
+            parts = children_of(value) or []
             pairs = iter(parts[start:start + count])
         else:
             return 0
@@ -100,6 +106,7 @@ class ObjectNode(ValueNode):
         return len(new)
 
 
+@guard_model
 class ObjectTreeModel(EditableValueTreeModel):
     """Key / Value / Type over an :class:`storage.object_doc.ObjectDoc`."""
 
@@ -137,8 +144,8 @@ class ObjectTreeModel(EditableValueTreeModel):
         if parent is self._root and getattr(self.doc, "label", None) is not None:
             return self.doc.label
         if parent is not None and isinstance(parent.value, dict):
-            return node.key if isinstance(node.key, str) else repr(node.key)
-        return str(node.key)
+            return node.key if isinstance(node.key, str) else short_repr(node.key)
+        return node.key if isinstance(node.key, str) else short_repr(node.key)
 
     def flags(self, index: _Index) -> Qt.ItemFlag:
         flags = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable if index.isValid() \

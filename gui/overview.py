@@ -31,6 +31,7 @@ from storage.preview import preview_text
 from .document import Document
 from .formatting import human_size
 from .loading_page import LoadingPage
+from .model_guard import guard_model
 from .tree_model import column_header
 from .value_tree_model import ValueTreeModel
 
@@ -51,6 +52,7 @@ def load_overview(path: str, fmt: str) -> dict[str, Any]:
     return report
 
 
+@guard_model
 class FindingsModel(QAbstractTableModel):
     """Severity / Finding / Global rows of an inspect report."""
 

@@ -21,10 +21,13 @@ from storage.sql_fk import Choice, choice_label, choices, key_exists
 from storage.sql_query import coerce
 from storage.sqlite_db import Interrupted
 
+from .model_guard import guard_model
+
 KEY_ROLE = Qt.ItemDataRole.UserRole + 1
 SEPARATOR = " — "
 
 
+@guard_model
 class FkChoicesModel(QAbstractListModel):
     """Rows offered for a foreign-key cell; ``data()`` only reads the list it was given."""
 

@@ -27,11 +27,13 @@ from PySide6.QtWidgets import (
 
 from storage.sql_plan import Plan, PlanNode
 
+from .model_guard import guard_model
 from .sqlite_tasks import esc
 
 PLAN_COLUMNS = ("Step", "Relation", "Cost", "Rows", "Time", "Detail")
 
 
+@guard_model
 class PlanModel(QAbstractItemModel):
     """A plan's steps as a tree; each node knows its own row, so ``parent()`` is O(1)."""
 

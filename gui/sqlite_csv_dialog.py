@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 from storage.sql_csv import DELIMITERS, ENCODINGS, CsvOptions, CsvPreview, preview_csv
 from storage.sqlite_db import Table
 
+from .model_guard import guard_model
 from .sqlite_tasks import esc
 from .workers import run_in_worker
 
@@ -48,6 +49,7 @@ class ImportPlan:
     types: list[str]
 
 
+@guard_model
 class CsvPreviewModel(QAbstractTableModel):
     """The preview rows; column headers show the name and the guessed type."""
 

@@ -19,6 +19,7 @@ from storage.errors import KnownError
 from storage.sql_query import Page, Pager
 from storage.sqlite_db import Reader
 
+from .model_guard import guard_model
 from .sqlite_cells import _numeric_type, describe_time, format_value
 from .workers import Worker as Task
 from .workers import run_in_worker as run_task
@@ -42,6 +43,7 @@ class _Bridge(QObject):
     pageFetched = Signal(int, object)  # generation, Page or KnownError
 
 
+@guard_model
 class SqlTableModel(QAbstractTableModel):
     """Rows of one query, fetched in pages. Empty until :meth:`set_query`."""
 

@@ -12,6 +12,8 @@ from typing import Any
 
 from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelIndex, Qt
 
+from .model_guard import guard_model
+
 _Index = QModelIndex | QPersistentModelIndex
 
 
@@ -24,6 +26,7 @@ def column_header(headers: Sequence[str], section: int, orientation: Qt.Orientat
     return None
 
 
+@guard_model
 class NodeTreeModel(QAbstractItemModel):
     """``index``, ``parent``, ``rowCount``, ``columnCount``, fixed column titles and read-only
     selectable items over nodes with ``parent``/``row`` (editable subclasses extend ``flags``)."""

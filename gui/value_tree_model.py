@@ -15,6 +15,9 @@ from typing import Any
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
 
+from storage.object_doc import int_text
+
+from .model_guard import guard_model
 from .tree_model import NodeTreeModel
 
 BATCH = 1000
@@ -44,7 +47,7 @@ def preview(value: Any) -> str:
         return "null"
     if isinstance(value, bool):
         return "true" if value else "false"
-    text = str(value)
+    text = int_text(value) if type(value) is int else str(value)
     if len(text) > _SCALAR_PREVIEW:
         text = text[:_SCALAR_PREVIEW] + "…"
     return text.replace("\n", "⏎")
@@ -107,6 +110,7 @@ class ValueNode:
         return keys[::-1]
 
 
+@guard_model
 class ValueTreeModel(NodeTreeModel):
     """Key / Value / Type columns over a :class:`ValueNode` tree, fetched in batches."""
 

@@ -13,12 +13,13 @@ from __future__ import annotations
 import ast
 import datetime as dt
 import decimal
+import reprlib
 from collections.abc import Sequence
 from itertools import islice
 from typing import Any
 
 from .errors import KnownError, UnsupportedError
-from .pickle_nodes import CallNode, PersistentNode
+from .pickle_nodes import CallNode, CostlyKey, PersistentNode
 
 Path = Sequence[Any]
 SEQUENCES = (list, tuple)
@@ -27,6 +28,92 @@ SETS = (set, frozenset)
 
 class ObjectEditError(KnownError):
     """An edit that the value at the path cannot take."""
+
+
+# -- ints too long for str(): Python refuses more than 4,300 digits (int_max_str_digits) -----
+HUGE_INT_BITS = 14_000  # about 4,200 digits: str() still works below this
+DECIMAL_DIGITS_SHOWN = 50_000  # above this the digits are given in hex (linear time)
+
+
+def is_huge_int(value: Any) -> bool:
+    return type(value) is int and value.bit_length() > HUGE_INT_BITS
+
+
+def _decimal(value: int) -> str:
+    """Decimal digits of a non-negative int of any size, in pieces str() accepts."""
+    if value.bit_length() <= HUGE_INT_BITS:
+        return str(value)
+    half = int(value.bit_length() * 0.30103) // 2
+    high, low = divmod(value, 10**half)
+    return _decimal(high) + _decimal(low).zfill(half)
+
+
+def int_digit_count(value: int) -> int:
+    """How many decimal digits ``value`` has (without its sign), from its bit length."""
+    value = abs(value)
+    guess = int((value.bit_length() - 1) * 0.30102999566398120) + 1
+    return guess + 1 if value >= 10**guess else guess
+
+
+def int_summary(value: int) -> str:
+    """'int of 5,000 digits' for an int too long to print in a cell."""
+    sign = "negative " if value < 0 else ""
+    return f"{sign}int of {int_digit_count(value):,} digits"
+
+
+def int_full_text(value: int) -> str:
+    """All the digits: decimal up to ``DECIMAL_DIGITS_SHOWN``, else hexadecimal ('0x…')."""
+    sign = "-" if value < 0 else ""
+    if int_digit_count(value) <= DECIMAL_DIGITS_SHOWN:
+        return sign + _decimal(abs(value))
+    return sign + hex(abs(value))
+
+
+def int_text(value: int) -> str:
+    """str(value), or its summary when it is too long for str()."""
+    return int_summary(value) if is_huge_int(value) else str(value)
+
+
+def parse_int(text: str) -> int:
+    """An int from decimal text of any length (int() refuses over 4,300 digits), or 0x/0o/0b."""
+    text = text.strip().replace("_", "")
+    if text[:2].lower() in ("0x", "0o", "0b") or text[1:3].lower() in ("0x", "0o", "0b"):
+        return int(text, 0)
+    sign = -1 if text.startswith("-") else 1
+    digits = text.lstrip("+-")
+    if not digits.isdigit() or not digits.isascii():
+        return int(text)  # raises ValueError with Python's message
+    value = 0
+    for start in range(0, len(digits), 4000):
+        chunk = digits[start:start + 4000]
+        value = value * 10**len(chunk) + int(chunk)
+    return sign * value
+
+
+class _ShortRepr(reprlib.Repr):
+    """reprlib with huge ints summarised (repr() would raise) and nodes by their label."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.maxlevel, self.maxtuple, self.maxlist, self.maxdict, self.maxset = 4, 8, 8, 6, 8
+        self.maxfrozenset, self.maxstring, self.maxother, self.maxlong = 8, 80, 80, 80
+
+    def repr_int(self, value: int, level: int) -> str:
+        return f"<{int_summary(value)}>" if is_huge_int(value) else super().repr_int(value, level)
+
+    def repr_instance(self, value: Any, level: int) -> str:
+        label = getattr(value, "label", None)
+        if isinstance(value, CallNode | PersistentNode | CostlyKey) and callable(label):
+            return f"<{label()}>"
+        return super().repr_instance(value, level)
+
+
+_SHORT_REPR = _ShortRepr()
+
+
+def short_repr(value: Any) -> str:
+    """A bounded repr for labels: nested and shared containers are cut, so it never explodes."""
+    return _SHORT_REPR.repr(value)
 
 
 def repr_parts(value: Any) -> list[tuple[Any, Any]]:
@@ -50,21 +137,29 @@ def children_of(value: Any) -> list[tuple[Any, Any]] | None:
         return list(enumerate(value))
     if isinstance(value, SETS):
         return list(enumerate(value))
-    if isinstance(value, CallNode | PersistentNode):
+    if isinstance(value, CallNode | PersistentNode | CostlyKey):
         return value.parts()
     if is_repr(value):
         return repr_parts(value)
+    if is_huge_int(value):
+        return huge_int_parts(value)
     return None
+
+
+def huge_int_parts(value: int) -> list[tuple[Any, Any]]:
+    """The one child of a huge int: its digits, made when the user expands it."""
+    name = "hex digits" if int_digit_count(value) > DECIMAL_DIGITS_SHOWN else "digits"
+    return [(name, int_full_text(value))]
 
 
 def child_count(value: Any) -> int:
     if isinstance(value, dict | list | tuple | set | frozenset):
         return len(value)
-    if isinstance(value, CallNode | PersistentNode):
+    if isinstance(value, CallNode | PersistentNode | CostlyKey):
         return len(value.parts())
     if is_repr(value):
         return len(value.attributes) + (value.value is not None)
-    return 0
+    return 1 if is_huge_int(value) else 0
 
 
 def child(value: Any, key: Any) -> Any:
@@ -72,8 +167,12 @@ def child(value: Any, key: Any) -> Any:
         return value[key]
     if isinstance(value, SETS):
         return next(islice(iter(value), key, None))
-    if isinstance(value, CallNode | PersistentNode) or is_repr(value):
+    if isinstance(value, CallNode | PersistentNode | CostlyKey) or is_repr(value):
         for name, part in (value.parts() if not is_repr(value) else repr_parts(value)):
+            if name == key:
+                return part
+    if is_huge_int(value):
+        for name, part in huge_int_parts(value):
             if name == key:
                 return part
     raise KeyError(key)
@@ -112,8 +211,7 @@ def parse_scalar(kind: str, text: str) -> Any:
         if kind == "str":
             return text
         if kind == "int":
-            return int(text.strip().replace("_", ""), 0) if text.strip()[:2].lower() in ("0x", "0o", "0b") \
-                else int(text.strip().replace("_", ""))
+            return parse_int(text)
         if kind == "float":
             return float(text.strip())
         if kind == "bool":
@@ -161,6 +259,8 @@ def edit_text(value: Any) -> str:
         return repr(value)
     if isinstance(value, dt.date):
         return value.isoformat()
+    if type(value) is int:
+        return int_full_text(value)
     return "" if value is None else str(value)
 
 

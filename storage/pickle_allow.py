@@ -20,6 +20,8 @@ from collections.abc import Callable
 from typing import Any
 
 from .pickle_danger import Resolved, classify, idiom_call, shaped_call, verdict_of
+from .pickle_keys import FREE as FREE_KEY
+from .pickle_keys import KeyGuard
 from .pickle_nodes import CallNode, GlobalNode
 
 Builder = Callable[[tuple], Any]
@@ -46,17 +48,35 @@ class LimitError(Exception):
 
 
 class CopyBudget:
-    """How many more items or bytes the rebuilt values of one load may copy."""
+    """How many more items or bytes the rebuilt values of one load may copy, and (``keys``) how
+    many more steps it may spend hashing dict keys and set members (``pickle_keys``)."""
 
-    __slots__ = ("left",)
+    __slots__ = ("keys", "left")
 
     def __init__(self, left: int) -> None:
         self.left = left
+        self.keys = KeyGuard(left)
 
     def spend(self, amount: int) -> None:
         self.left -= amount
         if self.left < 0:
             raise LimitError("the pickle rebuilds far more data than it holds (a copy bomb)")
+
+
+_HASHING = frozenset({set, frozenset, dict, collections.OrderedDict})
+
+
+def _cheap_to_hash(real: Any, items: Any, budget: CopyBudget) -> bool:
+    """Whether building ``real(items)`` hashes only keys within the load's budget (a tuple is
+    checked too: it may become a key later, and the C unpickler would hash it unchecked)."""
+    keys = budget.keys
+    if real is tuple:  # the Python unpickler checks every key it hashes; the C one is told this cost
+        return keys.checks_sites or keys.cost(tuple(items)) <= FREE_KEY
+    if real is dict or real is collections.OrderedDict:
+        if isinstance(items, dict):
+            return True  # its keys were checked when it was built
+        items = [pair[0] for pair in items if isinstance(pair, tuple | list) and pair]
+    return all(keys.fits(item) for item in items)
 
 
 def _copying(real: Any, budget: CopyBudget) -> Builder:
@@ -66,6 +86,12 @@ def _copying(real: Any, budget: CopyBudget) -> Builder:
                 budget.spend(len(args[0]))
             except TypeError:  # no length: a node, or something the real type would refuse anyway
                 if not isinstance(args[0], int | float | complex):
+                    return NotImplemented
+            if (real in _HASHING or real is tuple) and not isinstance(args[0], int | float | complex):
+                try:
+                    if not _cheap_to_hash(real, args[0], budget):
+                        return NotImplemented
+                except TypeError:
                     return NotImplemented
         try:
             return real(*args)

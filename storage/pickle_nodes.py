@@ -45,13 +45,15 @@ def preview(value: Any) -> str:
     if isinstance(value, str | bytes):
         text = repr(value)
         return text if len(text) <= _PREVIEW else text[:_PREVIEW - 2] + "…" + text[-1]
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 4000:
+        return f"int of {value.bit_length():,} bits"
     if value is None or isinstance(value, bool | int | float):
         text = repr(value)
         return text if len(text) <= _PREVIEW else text[:_PREVIEW] + "…"
     if isinstance(value, GlobalNode):
         return value.label()
     label = getattr(value, "label", None)
-    if callable(label) and isinstance(value, CallNode | PersistentNode | BufferNode):
+    if callable(label) and isinstance(value, CallNode | PersistentNode | BufferNode | CostlyKey):
         return value.label()
     if isinstance(value, type):
         return f"{value.__module__}.{value.__qualname__}"
@@ -300,3 +302,31 @@ class BufferNode(bytes):
 def describe(value: Any) -> str:
     """The display label of any node, or a short text for other values."""
     return preview(value)
+
+
+class CostlyKey:
+    """A dict key or set member whose hash would cost more than the load allows (``pickle_keys``).
+
+    It is kept unhashed: the node hashes by identity, so two equal costly keys stay two entries
+    (the real loader would merge them, after hashing for as long as ``steps`` says).
+    """
+
+    __slots__ = ("key", "steps")
+
+    def __init__(self, key: Any, steps: int) -> None:
+        self.key, self.steps = key, steps
+
+    def label(self) -> str:
+        kind = type(self.key).__name__
+        return f"{kind} key, not hashed: hashing it takes over {self.steps - 1:,} steps"
+
+    def parts(self) -> list[tuple[str, Any]]:
+        return [("key", self.key)]
+
+    def set_part(self, name: str, value: Any) -> None:
+        if name != "key":
+            raise KeyError(name)
+        self.key = value
+
+    def __repr__(self) -> str:
+        return f"<{self.label()}>"

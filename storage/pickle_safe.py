@@ -35,6 +35,7 @@ from .pickle_guards import (
     quiet_bytearray_bug,
     run_with_stack,
 )
+from .pickle_keys import costly_keys
 from .pickle_nodes import BufferNode, GlobalNode
 from .pickle_scan import scan_bytes
 from .pickle_stream import load_stream  # joblib from a file object: arrays read straight from it
@@ -199,6 +200,8 @@ def _load_with(data: bytes | memoryview, start: int, joblib: bool, limits: Limit
     bomb = not joblib and memo_bomb(data, start)
     slow = (joblib or bool(copyreg._extension_registry) or bool(copyreg._extension_cache)  # type: ignore[attr-defined]
             or (bomb and not can_cap()))
+    # The C unpickler hashes keys unchecked and cannot be interrupted: costly keys go to Python.
+    slow = slow or costly_keys(data, start, limits.copy_budget + limits.copy_per_byte * (len(data) - start))
     plans = [(True, True)] if slow else [(False, False), (True, False)]
     error: BaseException | None = None
     loaded = None

@@ -183,6 +183,46 @@ class SlowUnpickler(_Common, pickle._Unpickler):  # type: ignore[name-defined]
         super().__init__(file, buffers=buffers, encoding=state.encoding)
         self.state, self.joblib, self.raw = state, joblib, file
         self._placeholders: dict[int, list[int]] = {}
+        self.keys = state.budget.keys
+        self.keys.checks_sites = True
+
+    # Every dict key and set member is measured before it is hashed (``pickle_keys``).
+    def load_setitem(self) -> None:
+        stack = self.stack
+        value = stack.pop()
+        key = self.keys.admit(stack.pop())
+        stack[-1][key] = value
+
+    def load_setitems(self) -> None:
+        items = self.pop_mark()
+        target, admit = self.stack[-1], self.keys.admit
+        for i in range(0, len(items), 2):
+            target[admit(items[i])] = items[i + 1]
+
+    def load_dict(self) -> None:
+        items = self.pop_mark()
+        admit = self.keys.admit
+        self.append({admit(items[i]): items[i + 1] for i in range(0, len(items), 2)})
+
+    def load_additems(self) -> None:
+        items = self.pop_mark()
+        target, admit = self.stack[-1], self.keys.admit
+        if isinstance(target, set):
+            target.update(admit(item) for item in items)
+        else:
+            for item in items:
+                target.add(admit(item))
+
+    def load_frozenset(self) -> None:
+        items = self.pop_mark()
+        admit = self.keys.admit
+        self.append(frozenset(admit(item) for item in items))
+
+    dispatch[pickle.SETITEM[0]] = load_setitem
+    dispatch[pickle.SETITEMS[0]] = load_setitems
+    dispatch[pickle.DICT[0]] = load_dict
+    dispatch[pickle.ADDITEMS[0]] = load_additems
+    dispatch[pickle.FROZENSET[0]] = load_frozenset
 
     def get_extension(self, code: int) -> None:
         self.state.extensions.append(code)

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from typing import IO, Any
 
 from .errors import UnsupportedError, WriteError
-from .pickle_nodes import NO_STATE, BufferNode, CallNode, ExtensionNode, GlobalNode, PersistentNode
+from .pickle_nodes import NO_STATE, BufferNode, CallNode, CostlyKey, ExtensionNode, GlobalNode, PersistentNode
 
 _BATCH = 1000
 _STACK = 512 * 1024**2
@@ -187,6 +187,11 @@ class _TreePickler(pickle._Pickler):  # type: ignore[name-defined]
     dispatch[GlobalNode] = save_global_node
     dispatch[ExtensionNode] = save_global_node
 
+    def save_costly_key(self, node: CostlyKey) -> None:
+        self.save(node.key)  # the memo writes its shared parts once, as the file did
+
+    dispatch[CostlyKey] = save_costly_key
+
     def _items(self, items: list) -> None:
         for start in range(0, len(items), _BATCH):
             batch = items[start:start + _BATCH]
@@ -341,7 +346,7 @@ def _depth(value: Any, limit: int) -> int:
         elif isinstance(item, dict):
             seen.add(id(item))
             todo.extend((child, depth + 1) for pair in item.items() for child in pair)
-        elif isinstance(item, CallNode | GlobalNode | PersistentNode):
+        elif isinstance(item, CallNode | GlobalNode | PersistentNode | CostlyKey):
             seen.add(id(item))
             todo.extend((child, depth + 1) for _name, child in item.parts())
     return deepest
@@ -362,7 +367,7 @@ class _PlainPickler(pickle.Pickler):
     avoid_numpy = False  # NumPy values are left to the tree pickler (module names, joblib layout)
 
     def reducer_override(self, obj: Any) -> Any:
-        if isinstance(obj, CallNode | GlobalNode | PersistentNode | BufferNode):
+        if isinstance(obj, CallNode | GlobalNode | PersistentNode | BufferNode | CostlyKey):
             raise _HasNodes
         if self.avoid_numpy and _numpy_object(obj):
             raise _HasNodes
