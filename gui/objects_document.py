@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from storage.errors import KnownError
+from storage.errors import DecompressionLimitError, KnownError
 from storage.object_doc import ObjectDoc
 from storage.objects_file import ObjectsFile, load_shelf_value, open_objects, save_objects, saved_compression
 
@@ -51,6 +51,7 @@ class ObjectsDocument(TrustMixin, Document):
         self.shelf_models: dict[str, ObjectTreeModel] = {}
         self.shelf_raw: dict[str, bytes] = {}
         self.trusted = False
+        self.trusted_size = False  # "Open anyway": compressed data may unpack past its budget
         self._key_generation = 0
         self.disk = DiskGuard(self)
         self.stack = QStackedWidget(self)
@@ -64,6 +65,7 @@ class ObjectsDocument(TrustMixin, Document):
         self.error_label.setWordWrap(True)
         self.error_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.error_label.setTextFormat(Qt.TextFormat.RichText)
+        self.error_label.linkActivated.connect(self._on_error_link)
         self.stack.addWidget(self.error_label)
         self.stack.addWidget(self._build_content_page())
         self.reload()
@@ -109,8 +111,8 @@ class ObjectsDocument(TrustMixin, Document):
     def reload(self) -> None:
         self.stack.setCurrentIndex(0)
         self.disk.record()  # before the read: a change while reading shows the bar
-        self.run_latest(open_objects, self.path, self.format, on_result=self._on_loaded,
-                        on_error=self._on_failed)
+        self.run_latest(partial(open_objects, trusted_size=self.trusted_size), self.path, self.format,
+                        on_result=self._on_loaded, on_error=self._on_failed)
 
     @Slot()
     def _on_cancel(self) -> None:
@@ -122,10 +124,18 @@ class ObjectsDocument(TrustMixin, Document):
             return
         self._worker = None
         message = str(exc) if isinstance(exc, KnownError) else f"Unexpected error: {exc!r}"
-        self._show_error(message)
+        offer = isinstance(exc, DecompressionLimitError) and not self.trusted_size
+        self._show_error(message, '<br><br><a href="open-anyway">Open anyway</a>' if offer else "")
 
-    def _show_error(self, message: str) -> None:
-        self.error_label.setText(f"<b>Cannot show {html.escape(self.title())}:</b><br>{html.escape(message)}")
+    @Slot(str)
+    def _on_error_link(self, link: str) -> None:
+        if link == "open-anyway":
+            self.trusted_size = True
+            self.reload()
+
+    def _show_error(self, message: str, links: str = "") -> None:
+        self.error_label.setText(f"<b>Cannot show {html.escape(self.title())}:</b><br>{html.escape(message)}"
+                                 + links)
         self.stack.setCurrentWidget(self.error_label)
         if not self.is_loaded:
             self.mark_loaded()

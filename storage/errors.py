@@ -62,6 +62,18 @@ class ParseError(KnownError):
     """The file was read but its content is not valid for its format."""
 
 
+class DecompressionLimitError(ParseError):
+    """Compressed data would unpack to more than its budget (``joblib_io.decompression_limit``).
+
+    ``limit`` is the budget that was hit; the window offers to open the file anyway, which allows
+    up to ``joblib_io.MAX_DECOMPRESSED``.
+    """
+
+    def __init__(self, message: str, limit: int, location: Location | None = None) -> None:
+        super().__init__(message, location)
+        self.limit = limit
+
+
 class UnsupportedError(KnownError):
     """The file is recognised but this build cannot read it (missing backend, wrapper)."""
 

@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from typing import IO, Any, BinaryIO
 
 from .atomic import atomic_write_with
-from .errors import Location, ParseError, UnreadableError, UnsupportedError
+from .errors import DecompressionLimitError, Location, ParseError, UnreadableError, UnsupportedError
 from .sniff_compressed import (
     STRONG,
     ZF_HEADER,
@@ -35,7 +35,39 @@ from .sniff_compressed import (
 
 COMPRESSIONS = ("zlib", "gzip", "bz2", "lzma", "xz", "lz4")  # what joblib writes
 PANDAS_ONLY = ("zstd",)  # what pandas' to_pickle also writes (read here, and written back on save)
-MAX_DECOMPRESSED = 8 * 2**30  # more than this from one file is treated as a decompression bomb
+MAX_DECOMPRESSED = 8 * 2**30  # never more than this from one file (what "Open anyway" allows)
+DECOMPRESSED_FLOOR = 256 * 2**20  # any compressed file may unpack to this much ...
+DECOMPRESSED_RATIO = 100  # ... or to this many times its compressed size, whichever is more
+
+
+def decompression_limit(compressed_size: int, trusted: bool = False) -> int:
+    """How many bytes ``compressed_size`` bytes of compressed data may unpack to.
+
+    Relative to the compressed size (a 389 KB file asking for 3.8 GB is a bomb, not data), with
+    a floor for small files of zeros and an absolute cap; ``trusted`` (the user chose "Open
+    anyway") allows the absolute cap.
+    """
+    if trusted:
+        return MAX_DECOMPRESSED
+    return min(MAX_DECOMPRESSED, max(DECOMPRESSED_FLOOR, DECOMPRESSED_RATIO * compressed_size))
+
+
+def _size_text(size: int) -> str:
+    for unit, scale in (("GB", 2**30), ("MB", 2**20), ("KB", 2**10)):
+        if size >= scale:
+            return f"{size / scale:,.1f} {unit}".replace(".0 ", " ")
+    return f"{size:,} bytes"
+
+
+def limit_error(what: str, limit: int, compressed_size: int | None = None,
+                location: Location | None = None) -> DecompressionLimitError:
+    """The error of data that decompresses past ``limit``, with what the user can do about it."""
+    packed = f" from {_size_text(compressed_size)}" if compressed_size else ""
+    advice = ("it may be a decompression bomb; Open anyway reads up to "
+              f"{_size_text(MAX_DECOMPRESSED)} if you trust the file" if limit < MAX_DECOMPRESSED
+              else "that is more than Datashelf reads from one file")
+    return DecompressionLimitError(f"{what} decompresses to more than {_size_text(limit)}{packed}; reading "
+                                   f"stopped ({advice}).", limit, location)
 CHUNK = 256 * 1024
 _ENGINE_ERRORS = (zlib.error, lzma.LZMAError, OSError, EOFError, ValueError, RuntimeError)
 _LZ4_MISSING = ("this file is lz4-compressed and the lz4 module is not installed "
@@ -47,9 +79,9 @@ _ZSTD_MISSING = ("this file is zstd-compressed (as pandas writes .pkl.zst) and t
 class _Decompressing(io.RawIOBase):
     """A forward-only stream of decompressed bytes that refuses to produce more than ``limit``."""
 
-    def __init__(self, raw: BinaryIO, name: str, limit: int) -> None:
+    def __init__(self, raw: BinaryIO, name: str, limit: int, compressed_size: int | None = None) -> None:
         super().__init__()
-        self._raw, self._name, self._limit = raw, name, limit
+        self._raw, self._name, self._limit, self._compressed = raw, name, limit, compressed_size
         self._engine = decompressor(name)
         self._zlib = name in ("gzip", "zlib")
         self._produced = 0
@@ -108,8 +140,7 @@ class _Decompressing(io.RawIOBase):
                 raise self._damaged(f"is damaged: {exc}") from None
         self._produced += len(out)
         if self._produced > self._limit:
-            raise ParseError(f"the {self._name} stream decompresses to more than {self._limit:,} bytes; "
-                             "reading stopped (a decompression bomb, or raise the limit)")
+            raise limit_error(f"the {self._name} stream", self._limit, self._compressed)
         buffer[:len(out)] = out
         return len(out)
 
@@ -121,9 +152,9 @@ class _Decompressing(io.RawIOBase):
 class _ZstdDecompressing(io.RawIOBase):
     """zstd frames decompressed by zstandard's reader, at most ``limit`` bytes in all."""
 
-    def __init__(self, raw: BinaryIO, limit: int) -> None:
+    def __init__(self, raw: BinaryIO, limit: int, compressed_size: int | None = None) -> None:
         super().__init__()
-        self._raw, self._limit, self._produced = raw, limit, 0
+        self._raw, self._limit, self._produced, self._compressed = raw, limit, 0, compressed_size
         self._reader = zstd_reader(raw)
         self.trailing_offset: int | None = None
 
@@ -137,8 +168,7 @@ class _ZstdDecompressing(io.RawIOBase):
             raise ParseError(f"the zstd data is damaged: {exc}", Location(offset=self._raw.tell())) from None
         self._produced += len(out)
         if self._produced > self._limit:
-            raise ParseError(f"the zstd stream decompresses to more than {self._limit:,} bytes; "
-                             "reading stopped (a decompression bomb, or raise the limit)")
+            raise limit_error("the zstd stream", self._limit, self._compressed)
         buffer[:len(out)] = out
         return len(out)
 
@@ -168,15 +198,20 @@ def _open(path: str | os.PathLike[str]) -> BinaryIO:
         raise UnreadableError(f"Cannot read {os.fspath(path)}: {exc.strerror or exc}") from None
 
 
-def open_joblib(path: str | os.PathLike[str], max_bytes: int = MAX_DECOMPRESSED
+def open_joblib(path: str | os.PathLike[str], max_bytes: int | None = None
                 ) -> tuple[BinaryIO, str | None]:
     """(stream of the pickle, compression name or None) for a joblib file; the caller closes it.
 
-    The compression is told by magic bytes (zlib, gzip, bz2, lzma, xz, lz4); a damaged stream or
-    one larger than ``max_bytes`` raises ParseError while reading, a missing lz4 UnsupportedError.
+    The compression is told by magic bytes (zlib, gzip, bz2, lzma, xz, lz4); a damaged stream
+    raises ParseError while reading, one larger than ``max_bytes`` (by default
+    ``decompression_limit`` of the file's size) DecompressionLimitError, a missing lz4
+    UnsupportedError.
     """
     raw = _open(path)
     try:
+        size = os.fstat(raw.fileno()).st_size
+        if max_bytes is None:
+            max_bytes = decompression_limit(size)
         head = raw.read(64 * 1024)
         found = compression_of(head)
         if found is None:
@@ -195,8 +230,8 @@ def open_joblib(path: str | os.PathLike[str], max_bytes: int = MAX_DECOMPRESSED
                              Location(offset=0)) from None
         start = zfile_offset(head) if name == "zlib" else None
         raw.seek(start or 0)
-        engine: io.RawIOBase = (_ZstdDecompressing(raw, max_bytes) if name == "zstd"
-                                else _Decompressing(raw, name, max_bytes))
+        engine: io.RawIOBase = (_ZstdDecompressing(raw, max_bytes, size) if name == "zstd"
+                                else _Decompressing(raw, name, max_bytes, size))
         stream = JoblibStream(engine, CHUNK)
     except BaseException:
         raw.close()
@@ -339,7 +374,7 @@ def companion_path(pkl_path: str | os.PathLike[str], filename: str) -> str:
     return target
 
 
-def _read_zfile(path: str, max_bytes: int) -> bytes:
+def _read_zfile(path: str, max_bytes: int | None) -> bytes:
     with _open(path) as handle:
         head = handle.read(ZF_HEADER + 1)
         start = zfile_offset(head + b"\x78")  # only the header is checked here
@@ -350,9 +385,11 @@ def _read_zfile(path: str, max_bytes: int) -> bytes:
         if start is None or declared < 0:
             raise ParseError(f"{os.path.basename(path)} is not a joblib Z-file (no ZF header)",
                              Location(offset=0))
+        if max_bytes is None:
+            max_bytes = decompression_limit(os.fstat(handle.fileno()).st_size)
         if declared > max_bytes:
-            raise ParseError(f"{os.path.basename(path)} declares {declared:,} bytes of array data, more "
-                             f"than the {max_bytes:,} allowed")
+            raise limit_error(f"{os.path.basename(path)} (its header says it)", max_bytes,
+                              os.fstat(handle.fileno()).st_size)
         handle.seek(ZF_HEADER + (head[ZF_HEADER:] == b" "))
         reader = _Decompressing(handle, "zlib", declared)
         data = bytearray()
@@ -368,7 +405,7 @@ def _read_zfile(path: str, max_bytes: int) -> bytes:
 
 def read_companion(pkl_path: str | os.PathLike[str], filename: str, *, dtype: Any = None,
                    shape: tuple[int, ...] | None = None, fortran_order: bool = False,
-                   max_bytes: int = MAX_DECOMPRESSED) -> Any:
+                   max_bytes: int | None = None) -> Any:
     """The array an old joblib pickle keeps in ``filename`` beside it, read without unpickling.
 
     ``NDArrayWrapper`` files are .npy (memory-mapped; an object array comes back as a

@@ -26,6 +26,7 @@ from numpy.lib import format as npformat
 
 from .atomic import atomic_write_with
 from .errors import Location, ParseError, UnreadableError
+from .joblib_io import decompression_limit, limit_error
 
 MAX_PICKLE_BYTES = 1 * 2**30  # an object array's pickle larger than this is not read
 MAX_MEMBER_BYTES = 4 * 2**30  # a compressed .npz member decompressing to more is refused
@@ -127,9 +128,12 @@ def read_npy_info(path: str | os.PathLike[str]) -> ArrayInfo:
             raise ParseError(f"not a valid .npy header: {exc}", Location(offset=0)) from None
 
 
-def _read_pickle(handle: IO[bytes], info: ArrayInfo, limit: int, what: str) -> PickledArray:
+def _read_pickle(handle: IO[bytes], info: ArrayInfo, limit: int, what: str,
+                 compressed_size: int | None = None) -> PickledArray:
     data = handle.read(limit + 1)
     if len(data) > limit:
+        if compressed_size is not None:
+            raise limit_error(f"{what} (pickled objects)", limit, compressed_size)
         raise ParseError(f"{what}: the pickled objects take more than {limit:,} bytes; not read")
     return PickledArray(info, data)
 
@@ -186,9 +190,12 @@ class NpzMember:
 class NpzArchive:
     """A .npz opened lazily: ``members`` from the headers only, ``read(name)`` one array at a time."""
 
-    def __init__(self, path: str | os.PathLike[str], max_member_bytes: int = MAX_MEMBER_BYTES) -> None:
+    def __init__(self, path: str | os.PathLike[str], max_member_bytes: int = MAX_MEMBER_BYTES,
+                 trusted: bool = False) -> None:
         self.path = os.fspath(path)
         self.max_member_bytes = max_member_bytes
+        self.trusted = trusted  # the user chose "Open anyway": members may unpack past their budget
+        self._unpacked = 0  # bytes the compressed members read so far unpacked to (one budget for all)
         try:
             self._zip = zipfile.ZipFile(self.path)
         except OSError as exc:
@@ -222,6 +229,14 @@ class NpzArchive:
     def close(self) -> None:
         self._zip.close()
 
+    def _limit(self, zinfo: zipfile.ZipInfo) -> int:
+        """How much one member may unpack to: relative to its compressed size and to what the
+        archive's other members unpacked already, unless trusted."""
+        if self.trusted or zinfo.compress_type == zipfile.ZIP_STORED:
+            return self.max_member_bytes
+        archive = decompression_limit(os.path.getsize(self.path)) - self._unpacked
+        return max(0, min(self.max_member_bytes, decompression_limit(zinfo.compress_size), archive))
+
     def _data_start(self, info: zipfile.ZipInfo) -> int:
         """Offset in the archive file of a stored member's first byte (after its local header)."""
         with _open(self.path) as handle:
@@ -242,10 +257,12 @@ class NpzArchive:
             raise ParseError(f"member {member.name}: {member.error}")
         info, zinfo = member.info, self._infos[member.name]
         if info.object_dtype:
-            limit = min(self.max_member_bytes, MAX_PICKLE_BYTES)
+            limit = min(self._limit(zinfo), MAX_PICKLE_BYTES)
+            packed = zinfo.compress_size if member.compressed else None
             with self._zip.open(zinfo) as handle:
                 read_header(handle)
-                return self._guard(member, lambda: _read_pickle(handle, info, limit, f"member {member.name}"))
+                return self._guard(member, lambda: _read_pickle(handle, info, limit, f"member {member.name}",
+                                                                packed))
         if info.nbytes > zinfo.file_size - info.data_offset:
             raise ParseError(f"member {member.name}: the array data is cut short ({info.nbytes:,} bytes "
                              f"expected, {zinfo.file_size - info.data_offset:,} present)")
@@ -256,9 +273,9 @@ class NpzArchive:
             offset = self._data_start(zinfo) + info.data_offset
             return np.memmap(self.path, dtype=info.dtype, mode="r", offset=offset, shape=info.shape,
                              order=order)
-        if info.nbytes > self.max_member_bytes:
-            raise ParseError(f"member {member.name} decompresses to {info.nbytes:,} bytes, more than the "
-                             f"{self.max_member_bytes:,} allowed; not read")
+        if info.nbytes > self._limit(zinfo):
+            raise limit_error(f"member {member.name}", self._limit(zinfo), zinfo.compress_size)
+        self._unpacked += info.nbytes
 
         def load() -> np.ndarray:
             with self._zip.open(zinfo) as handle:
@@ -312,9 +329,10 @@ class NpzArchive:
             raise ParseError(f"member {member.name} cannot be read: {exc}") from None
 
 
-def read_npz(path: str | os.PathLike[str], max_member_bytes: int = MAX_MEMBER_BYTES) -> NpzArchive:
+def read_npz(path: str | os.PathLike[str], max_member_bytes: int = MAX_MEMBER_BYTES,
+             trusted: bool = False) -> NpzArchive:
     """Open a .npz lazily (close it, or use it in ``with``)."""
-    return NpzArchive(path, max_member_bytes)
+    return NpzArchive(path, max_member_bytes, trusted)
 
 
 # -- saving -------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import KnownError, UnreadableError, UnsupportedError
+from .errors import DecompressionLimitError, KnownError, UnreadableError, UnsupportedError
 from .gc_pause import gc_paused
 from .object_doc import ObjectDoc
 from .pickle_safe import GlobalUse, PickleLoadError, SafeLoad, load_all, load_safe
@@ -52,6 +52,7 @@ class ObjectsFile:
     companion_files: list[str] = field(default_factory=list)  # joblib < 0.10 array files beside it
     zip_member: dict[str, Any] = field(default_factory=dict)  # pandas' .pkl.zip: {"name", "compress_type"}
     load_error: str = ""  # why the values cannot be shown (the verdict above still stands)
+    size_limited: bool = False  # not shown because compressed data unpacks past its budget
 
     @property
     def dangerous(self) -> list[GlobalUse]:
@@ -172,8 +173,13 @@ def _note_encoding(result: ObjectsFile, loads: list[SafeLoad]) -> None:
         result.encoding = "latin1"
 
 
-def open_objects(path: str, kind: str, cancel: Callable[[], bool] | None = None) -> ObjectsFile:
+def open_objects(path: str, kind: str, cancel: Callable[[], bool] | None = None, *,
+                 trusted_size: bool = False) -> ObjectsFile:
     """Read ``path`` as ``kind`` safely.
+
+    Compressed data may unpack to ``joblib_io.decompression_limit`` of its size; past that the
+    values are not read (``size_limited``: the window offers "Open anyway", which passes
+    ``trusted_size``).
 
     When the values cannot be shown (a damaged or hostile pickle the safe loader refuses), the
     result still carries the verdict, from the same scan ``inspect`` runs, with ``doc`` None and
@@ -181,11 +187,13 @@ def open_objects(path: str, kind: str, cancel: Callable[[], bool] | None = None)
     Raises KnownError only when not even that can be read.
     """
     try:
-        return _open_objects(path, kind, cancel)
+        return _open_objects(path, kind, cancel, trusted_size)
     except (UnsupportedError, UnreadableError):  # not this tab's, or not readable at all
         raise
     except KnownError as exc:
-        return verdict_only(path, kind, str(exc))
+        result = verdict_only(path, kind, str(exc))
+        result.size_limited = isinstance(exc, DecompressionLimitError)
+        return result
 
 
 def verdict_only(path: str, kind: str, why: str) -> ObjectsFile:
@@ -255,7 +263,10 @@ def pickle_start_verdict(path: str) -> ObjectsFile | None:
     return verdict
 
 
-def _open_objects(path: str, kind: str, cancel: Callable[[], bool] | None) -> ObjectsFile:
+def _open_objects(path: str, kind: str, cancel: Callable[[], bool] | None,
+                  trusted_size: bool = False) -> ObjectsFile:
+    from .joblib_io import decompression_limit
+
     result = ObjectsFile(os.path.abspath(path), kind)
     if kind == "pickle":
         from .textfile import read_regular
@@ -266,7 +277,7 @@ def _open_objects(path: str, kind: str, cancel: Callable[[], bool] | None) -> Ob
             return result
         data = _read_limited(path)
         if data.startswith(b"PK\x03\x04"):
-            _open_zip_pickles(result, data)
+            _open_zip_pickles(result, data, decompression_limit(len(data), trusted_size))
         elif b"joblib.numpy_pickle" in data:
             # joblib wrote it (sniffing saw no array wrapper in the part it searched): its arrays
             # follow their wrappers as raw bytes, which only joblib's reading understands
@@ -275,11 +286,11 @@ def _open_objects(path: str, kind: str, cancel: Callable[[], bool] | None) -> Ob
         else:
             _load_stream(result, data, joblib=False)
     elif kind == "joblib":
-        _open_compressed(result)
+        _open_compressed(result, trusted_size)
     elif kind == "npy":
         _open_npy(result)
     elif kind == "npz":
-        _open_npz(result)
+        _open_npz(result, trusted_size)
     elif kind == "shelve":
         _open_shelf(result, cancel)
     else:
@@ -287,12 +298,14 @@ def _open_objects(path: str, kind: str, cancel: Callable[[], bool] | None) -> Ob
     return result
 
 
-def _open_compressed(result: ObjectsFile) -> None:
+def _open_compressed(result: ObjectsFile, trusted_size: bool = False) -> None:
     """A joblib file, or a compressed pickle (pandas' ``to_pickle('x.pkl.gz')``): decompressed
-    (bounded) and read as joblib reads it; labelled joblib when its array wrapper is there."""
-    from .joblib_io import open_joblib
+    (bounded: open_joblib's budget, relative to the file's size, or its absolute cap when
+    ``trusted_size``) and read as joblib reads it; labelled joblib when its array wrapper is there."""
+    from .joblib_io import MAX_DECOMPRESSED, open_joblib
 
-    stream, result.compression = open_joblib(result.path)
+    opened = open_joblib(result.path, MAX_DECOMPRESSED) if trusted_size else open_joblib(result.path)
+    stream, result.compression = opened
     with stream:
         data = stream.read()
     if result.kind == "pickle" and b"joblib.numpy_pickle" in data:
@@ -313,7 +326,7 @@ def _open_compressed(result: ObjectsFile) -> None:
 ZIP_MEMBER_LIMIT = 512 * 1024 * 1024
 
 
-def _open_zip_pickles(result: ObjectsFile, data: bytes) -> None:
+def _open_zip_pickles(result: ObjectsFile, data: bytes, budget: int) -> None:
     """A zip of pickles (PyTorch's format): each pickled member loaded safely, shown read-only."""
     import io
     import zipfile
@@ -338,9 +351,14 @@ def _open_zip_pickles(result: ObjectsFile, data: bytes) -> None:
             result.findings.append(Finding("suspicious", f"not checked: {info.filename} is too large to "
                                            "show", info.filename))
             continue
+        if info.file_size > budget:  # the members share one budget relative to the archive's size
+            from .joblib_io import limit_error
+
+            raise limit_error(f"the member {info.filename}", budget, len(data))
         # Read from the member's local header, as the scan does: a name that differs from the
         # directory's (a trick to hide a member from zipfile) must not hide its pickle.
-        raw = member_bytes(archive, handle, info, ZIP_MEMBER_LIMIT)
+        raw = member_bytes(archive, handle, info, min(ZIP_MEMBER_LIMIT, budget))
+        budget -= len(raw or b"")
         if raw is None:
             values[info.filename] = "<cannot be read: damaged or encrypted member>"
             result.findings.append(Finding("suspicious", "the member cannot be read (damaged or encrypted)",
@@ -405,11 +423,11 @@ def _open_npy(result: ObjectsFile) -> None:
     result.doc.read_only = True
 
 
-def _open_npz(result: ObjectsFile) -> None:
+def _open_npz(result: ObjectsFile, trusted_size: bool = False) -> None:
     from .npy_io import NpzArchive, PickledArray
 
     values: dict[str, Any] = {}
-    with NpzArchive(result.path) as archive:
+    with NpzArchive(result.path, trusted=trusted_size) as archive:
         for member in archive.members:
             if member.error:
                 values[member.key] = f"<unreadable: {member.error}>"
@@ -417,6 +435,8 @@ def _open_npz(result: ObjectsFile) -> None:
                 continue
             try:
                 array = archive.read(member.name)
+            except DecompressionLimitError:
+                raise  # the whole file is offered to "Open anyway"
             except KnownError as exc:
                 values[member.key] = f"<unreadable: {exc}>"
                 result.findings.append(Finding("suspicious", str(exc), member.name))

@@ -234,3 +234,90 @@ def test_the_window_shows_the_huge_int_and_the_nested_key_pickles(qtbot, tmp_pat
     key = model.index(0, 0, top)
     assert "not hashed" in model.data(key)
     assert model.data(key.siblingAtColumn(1)) == "1"
+
+
+# -- decompression budgets ---------------------------------------------------------------------
+def gzip_bomb(total_mb: int, chunk_mb: int = 16) -> bytes:
+    """A joblib-style gzip file whose pickle is one BINBYTES8 of ``total_mb`` MB of zeros, made of
+    gzip members that each unpack 16 MB (so it is built in a moment)."""
+    import gzip
+    import struct
+
+    head = gzip.compress(b"\x80\x04\x8e" + struct.pack("<Q", total_mb * 2**20), mtime=0)
+    zeros = gzip.compress(b"\0" * (min(chunk_mb, total_mb) * 2**20), 9, mtime=0)
+    return head + zeros * max(1, total_mb // chunk_mb) + gzip.compress(b".", mtime=0)
+
+
+def test_the_budget_is_relative_with_a_floor_and_a_cap() -> None:
+    from storage.joblib_io import DECOMPRESSED_FLOOR, MAX_DECOMPRESSED, decompression_limit
+
+    assert decompression_limit(389 * 1024) == DECOMPRESSED_FLOOR  # the issue's 389 KB file: 256 MB
+    assert decompression_limit(10 * 2**20) == 1000 * 2**20  # 100 times a 10 MB file
+    assert decompression_limit(2**30) == MAX_DECOMPRESSED
+    assert decompression_limit(1000, trusted=True) == MAX_DECOMPRESSED
+
+
+def test_a_joblib_bomb_stops_at_its_budget_in_inspect_and_the_loader(tmp_path: Path) -> None:
+    path = tmp_path / "bomb.joblib"
+    path.write_bytes(gzip_bomb(2048))  # 2 GB of zeros from 2 MB
+    assert path.stat().st_size < 3 * 2**20
+    answer = run_bounded(f"""
+        import json
+        from storage.errors import DecompressionLimitError
+        from storage.objects_file import open_objects
+        try:
+            open_objects({str(path)!r}, "joblib")
+            print(json.dumps({{"error": None}}))
+        except DecompressionLimitError as exc:
+            print(json.dumps({{"error": str(exc), "limit": exc.limit}}))
+    """, memory=1024 * 1024**2)  # less than the bomb: it must stop before
+    assert answer["limit"] == 256 * 2**20
+    assert "decompresses to more than 256 MB from 2 MB" in answer["error"]
+    assert "Open anyway" in answer["error"]
+    done = subprocess.run([sys.executable, "main.py", "inspect", str(path), "--json"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120,
+                          preexec_fn=lambda: __import__("resource").setrlimit(
+                              __import__("resource").RLIMIT_AS, (CHILD_MEMORY, CHILD_MEMORY)))
+    report = json.loads(done.stdout)
+    assert done.returncode == 2 and "more than 256 MB" in report["error"]["message"]
+
+
+def test_an_npz_bomb_member_is_refused_before_it_is_read(tmp_path: Path) -> None:
+    import numpy as np
+
+    from storage.errors import DecompressionLimitError
+    from storage.npy_io import read_npz
+    from storage.objects_file import open_objects
+
+    path = tmp_path / "bomb.npz"
+    np.savez_compressed(path, small=np.arange(3), zeros=np.zeros(300 * 2**20, np.uint8))
+    assert path.stat().st_size < 2**20
+    with read_npz(path) as archive:
+        assert list(archive.read("small")) == [0, 1, 2]
+        with pytest.raises(DecompressionLimitError, match=r"member zeros\.npy decompresses to more than"):
+            archive.read("zeros")
+    with pytest.raises(DecompressionLimitError):
+        open_objects(str(path), "npz")
+    trusted = open_objects(str(path), "npz", trusted_size=True)  # the user chose Open anyway
+    assert trusted.doc.value["zeros"].shape == (300 * 2**20,)
+
+
+def test_the_window_offers_open_anyway_for_a_bomb(qtbot, tmp_path: Path, monkeypatch) -> None:
+    from PySide6.QtCore import Qt
+
+    import storage.joblib_io
+    from tests.gui_helpers import launch, wait_documents
+
+    monkeypatch.setattr(storage.joblib_io, "DECOMPRESSED_FLOOR", 2 * 2**20)  # a small bomb will do
+    path = tmp_path / "bomb.joblib"
+    path.write_bytes(gzip_bomb(4, 4))  # 4 MB from ~4 KB: over the 2 MB floor
+    window = launch(qtbot, tmp_path / "settings", path)
+    (document,) = wait_documents(qtbot, window, 1)
+    qtbot.waitUntil(lambda: "Open anyway" in document.error_label.text())
+    assert document.stack.currentWidget() is document.error_label
+    assert "decompresses to more than 2 MB" in document.error_label.text()
+    document.error_label.linkActivated.emit("open-anyway")
+    qtbot.waitUntil(lambda: document.stack.currentWidget() is not document.error_label
+                    and document.result is not None, timeout=30_000)
+    index = document.view.model.index_for_path([0])
+    assert "bytes" in document.view.model.data(index.siblingAtColumn(2), Qt.ItemDataRole.DisplayRole)
