@@ -11,6 +11,7 @@ import functools
 from typing import Any
 
 from storage.sql_query import PREVIEW_CHARS
+from storage.sqlite_bounds import LargeValue
 
 
 def describe_time(value: Any, decl_type: str) -> str | None:
@@ -36,6 +37,8 @@ def format_value(value: Any, size: int | None = None) -> str:
     """What a grid cell shows: NULL, BLOB size and hex preview, cut text marked with an ellipsis."""
     if value is None:
         return "NULL"
+    if isinstance(value, LargeValue):  # too large to read for the grid: its size, read on request
+        return f"{format_value(value.head, value.size)} — show…" if value.kind == "blob" else value.label()
     if isinstance(value, bytes):
         total = size if size is not None and size >= 0 else len(value)
         hexed = value[:16].hex(" ")

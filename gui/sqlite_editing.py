@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QApplication, QFileDialog, QMenu, QStyledItemDeleg
 from storage.errors import KnownError
 from storage.sql_query import coerce
 from storage.sql_values import field_kind
+from storage.sqlite_bounds import raised_limit
 from storage.sqlite_db import LockedError
 from storage.sqlite_edit import UNKNOWN, comparable, read_row
 
@@ -294,10 +295,14 @@ class EditingMixin:
         reader, db, table, schema = self.reader, self.database, self.table.name, self.table.schema
         name = self.table.columns[column].name
 
+        def read(conn: Any) -> Any:
+            with raised_limit(conn):  # the user asked for this value whole, however large
+                return read_row(db, table, key, [name], conn, schema=schema)
+
         def write() -> int:
             from storage.atomic import atomic_write
 
-            found = reader.run(lambda conn: read_row(db, table, key, [name], conn, schema=schema))
+            found = reader.run(read)
             value = found[0] if found else None
             data = value if isinstance(value, bytes) else b"" if value is None else str(value).encode()
             atomic_write(path, data)

@@ -134,7 +134,9 @@ class SchemaTreeMixin:
             else:
                 item.setText(1, f"{count:,}")
         if capped:
-            large = [n for n, c in counts.items() if isinstance(c, int) and c > COUNT_CAP]
+            # exact counts of tables only: a view is computed, and may never end
+            large = [n for n, c in counts.items() if isinstance(c, int) and c > COUNT_CAP
+                     and getattr(self.schema.find(n) if self.schema else None, "kind", "") == "table"]
             if large and self.schema is not None:
                 self._count_tables(generation, [t for t in (self.schema.find(n) for n in large) if t], None)
 

@@ -7,9 +7,11 @@ They run on pool threads and touch no widget; the document starts them through
 from __future__ import annotations
 
 import os
+import time
 from typing import Any
 
 from storage.errors import KnownError
+from storage.sqlite_bounds import PAGE_SECONDS
 from storage.sqlite_db import Interrupted, Reader, check_header, load_schema
 
 from .workers import Worker as Task
@@ -54,17 +56,22 @@ def count_tables(path: str, immutable: bool, names: list[str], cap: int | None,
 
     counts: dict[str, int | str] = {}
     reader = Reader(path, immutable=immutable)
-    reader.conn.set_progress_handler(lambda: 1 if cancel() else 0, 100_000)
+    deadline = [float("inf")]  # a capped count has a time budget: a view may never end
+    reader.conn.set_progress_handler(lambda: 1 if cancel() or time.monotonic() > deadline[0] else 0, 1_000)
     try:
         for name in names:
             if cancel():
                 break
             inner = f"SELECT 1 FROM {quote(name)}" + (f" LIMIT {cap + 1}" if cap is not None else "")
+            if cap is not None:
+                deadline[0] = time.monotonic() + PAGE_SECONDS
             try:
                 counts[name] = int(reader.run(  # type: ignore[arg-type]
                     lambda conn, sql=inner: conn.execute(f"SELECT count(*) FROM ({sql})").fetchone()[0]))
             except Interrupted:
-                break
+                if cancel():
+                    break
+                counts[name] = f"error: counting stopped after {PAGE_SECONDS:g} s (a view that never ends?)"
             except KnownError as exc:
                 counts[name] = f"error: {exc}"
     finally:

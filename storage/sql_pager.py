@@ -7,10 +7,13 @@ import operator
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import and_, func, literal_column, select
 from sqlalchemy.engine import Dialect
 
-from .sql_query import PAGE_SIZE, PREVIEW_CHARS, Query, QuerySpec
+from .sql_filter import Params
+from .sql_query import PAGE_SIZE, PREVIEW_CHARS, Query, QuerySpec, compile_sql
 from .sql_values import plain_rows
+from .sqlite_bounds import PAGE_SECONDS, VALUE_LIMIT, is_too_big, large_value, time_budget
 
 _CUTTABLE = (str, bytes)
 
@@ -84,7 +87,14 @@ class Pager:
 
     def fetch(self, conn: Any, number: int) -> Page:
         anchor, reverse, limit, offset = self.plan(number)
-        rows = self._run(conn, anchor, reverse, limit, offset) if limit > 0 else []
+        with time_budget(conn, PAGE_SECONDS, "Reading this page"):
+            try:
+                rows = self._run(conn, anchor, reverse, limit, offset) if limit > 0 else []
+            except Exception as exc:
+                if not (self.query.sqlite and is_too_big(exc)):
+                    raise
+                # a value past the connection's size limit: measure the stored ones, never load them
+                return self._fetch_large(conn, number, anchor, reverse, limit, offset, exc)
         width = self.query.width
         reused = self.query.reused_keys
         if self.query.sqlite:
@@ -108,6 +118,73 @@ class Pager:
                 keys = [pick(r) for r in rows]
         page = Page(number, number * self.page_size, values, [], keys)
         self._add_sizes(conn, page)
+        if self.keyed and rows:
+            if len(rows) == self.page_size:
+                self.after[number + 1] = page.keys[-1]
+            if number > 0:
+                self.before[number - 1] = page.keys[0]
+        return page
+
+    def _fetch_large(self, conn: Any, number: int, anchor: tuple | None, reverse: bool, limit: int,
+                     offset: int, error: Exception) -> Page:
+        """The page again with each text and blob read through a blob handle: its size and first
+        bytes; values past ``VALUE_LIMIT`` become ``LargeValue`` ("900 MB text — show…").
+
+        Only stored values can be measured so: a view that computes a huge value (or a table
+        without rowid) still fails, with the original "too big" error.
+        """
+        query = self.query
+        items = []
+        measured = [literal_column("'text'"), literal_column("'blob'")]
+        for i, name in enumerate(query.spec.columns):
+            col = query.cols[name]
+            kind = func.typeof(col)  # typeof() reads a value's type, never the value
+            items.append(func.iif(kind.in_(measured), None, col).label(f"c{i}"))
+            items.append(kind.label(f"t{i}"))
+        items += [query.cols[name].label(f"k{i}") for i, (name, _d) in enumerate(query.order)]
+        items.append(literal_column("rowid").label("rid"))
+        stmt = select(*items).select_from(query.table)
+        conditions = [c for c in (query.where,) if c is not None]
+        _sql, params = query.page_statement(anchor, reverse, limit, offset)  # the same parameters
+        if anchor is not None:
+            bound = Params(query.sqlite)
+            bound.values.update(query._where_params.values)
+            conditions.append(query._after(anchor, reverse, bound))
+        if conditions:
+            stmt = stmt.where(and_(*conditions))
+        stmt = stmt.order_by(*query._order_by(reverse))
+        stmt = stmt.limit(literal_column(":limit")).offset(literal_column(":offset"))
+        try:
+            rows = conn.execute(compile_sql(stmt, query.dialect), params).fetchall()
+        except Exception:
+            raise error from None
+        rows = rows[::-1] if reverse else rows
+        width = query.width
+        values, sizes, keys = [], [], []
+        for row in rows:
+            rowid = row[-1]
+            shown, lengths = [], []
+            for i, name in enumerate(query.spec.columns):
+                value, kind = row[2 * i], row[2 * i + 1]
+                size = None
+                if kind in ("text", "blob"):
+                    try:
+                        big = large_value(conn, query.spec.table, name, rowid, kind, head=4 * PREVIEW_CHARS)
+                    except Exception:
+                        raise error from None
+                    if big.size > VALUE_LIMIT:
+                        value = big
+                    else:
+                        head = big.head.decode("utf-8", "replace") if kind == "text" else big.head
+                        value = head[:PREVIEW_CHARS]
+                        if big.size > len(value):
+                            size = big.size
+                lengths.append(size)
+                shown.append(value)
+            values.append(tuple(shown))
+            sizes.append(tuple(lengths))
+            keys.append(tuple(row[2 * width:-1]))
+        page = Page(number, number * self.page_size, values, sizes, keys)
         if self.keyed and rows:
             if len(rows) == self.page_size:
                 self.after[number + 1] = page.keys[-1]
@@ -162,7 +239,10 @@ class Pager:
 
     def count(self, conn: Any, cap: int | None = None) -> int:
         sql, params = self.query.count_statement(cap)
-        return int(conn.execute(sql, params).fetchone()[0])
+        if cap is None:  # an exact count was asked for: it may take as long as it takes
+            return int(conn.execute(sql, params).fetchone()[0])
+        with time_budget(conn, PAGE_SECONDS, "Counting the rows"):
+            return int(conn.execute(sql, params).fetchone()[0])
 
     def row_key(self, page: Page, row: int) -> dict[str, Any]:
         """The identifying columns of one row of ``page`` (for edits)."""

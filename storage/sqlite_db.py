@@ -21,6 +21,7 @@ from collections.abc import Callable
 
 from .errors import KnownError, Location, ParseError, UnreadableError, UnsupportedError
 from .sql_schema_types import Column, ForeignKey, Schema, SchemaObject, Table, affinity  # noqa: F401 (re-exported)
+from .sqlite_bounds import VALUE_LIMIT, bound_connection
 from .sqlite_recover import UnfinishedTransaction, find_hot_journal, unfinished
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -99,6 +100,10 @@ def explain(exc: BaseException, path: str = "", table: str | None = None) -> Kno
     low = text.lower()
     if "interrupt" in low:
         return Interrupted("Cancelled.")
+    if "too big" in low:
+        return KnownError(f"A value in {table or name} is larger than {VALUE_LIMIT // 2**20} MB, which "
+                          "Datashelf does not read here (a view that computes a huge value?) "
+                          f"(SQLite: {text})", where)
     if "locked" in low or "busy" in low:
         return LockedError(f"{name} is locked by another program; try again when it has "
                            f"finished writing ({text})", where)
@@ -138,6 +143,7 @@ def connect_reader(path: str, *, immutable: bool = False,
 def _open_reader(path: str, immutable: bool, timeout: float) -> sqlite3.Connection:
     conn = sqlite3.connect(uri(path, immutable=immutable), uri=True, check_same_thread=False,
                            isolation_level=None, timeout=timeout)
+    bound_connection(conn)  # no value past sqlite_bounds.VALUE_LIMIT is ever built or loaded
     try:
         conn.execute("PRAGMA query_only = 1")
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
