@@ -19,6 +19,7 @@ from .errors import KnownError, ParseError, UnreadableError
 from .pickle_scan import scan_bytes
 from .shelf_io import open_shelf, pickle_protocol
 from .sniff import SniffResult
+from .sqlite_bounds import bound_connection
 from .sqlite_recover import find_hot_journal
 from .summaries import Collector, register
 
@@ -39,7 +40,7 @@ def quote_ident(name: str) -> str:
 def connect_readonly(path: str) -> sqlite3.Connection:
     """A read-only, immutable connection: no journal, no lock, no write, ever."""
     try:
-        return sqlite3.connect(sniff_shelf.sqlite_uri(path), uri=True)
+        return bound_connection(sqlite3.connect(sniff_shelf.sqlite_uri(path), uri=True))
     except sqlite3.Error as exc:
         raise UnreadableError(f"Cannot open {path} as SQLite: {exc}") from None
 

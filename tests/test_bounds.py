@@ -440,7 +440,8 @@ def test_the_sqlite_window_shows_large_cells_and_says_why_a_view_cannot_be_read(
     model.index(1, 2).data()
     qtbot.waitUntil(lambda: model.cached_row(1) is not None, timeout=20_000)
     assert model.index(1, 2).data() == "2.9 MB text — show…"
-    assert model.index(1, 3).data() == "BLOB 2,500,000 bytes: 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 … — show…"
+    blob = model.index(1, 3).data()
+    assert blob.startswith("BLOB 2,500,000 bytes: 00 00") and blob.endswith("— show…")
     qtmodeltester.check(model, force_py=True)
     show("big_blob")
     model.index(0, 0).data()
