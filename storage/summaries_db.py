@@ -28,6 +28,7 @@ MAX_TABLES = 500
 MAX_SHELF_KEYS = 100_000
 MAX_SHELF_BYTES = 256 * 1024 * 1024
 MAX_KEYS_LISTED = 1000
+OBJECT_TIME_LIMIT = 5.0  # one table's or view's row count
 TIME_LIMIT = 30.0
 _ENCODINGS = {1: "UTF-8", 2: "UTF-16le", 3: "UTF-16be"}
 
@@ -62,6 +63,14 @@ def _describe(conn: sqlite3.Connection, kind: str, name: str, c: Collector) -> d
         (rows,) = conn.execute(f"SELECT count(*) FROM (SELECT 1 FROM {quote_ident(name)} "
                                f"LIMIT {COUNT_CAP + 1})").fetchone()
         entry["rows"] = f"{COUNT_CAP:,}+" if rows > COUNT_CAP else rows
+    except sqlite3.OperationalError as exc:
+        if "interrupt" in str(exc):  # its own time budget (``summarize_sqlite``)
+            entry["rows"] = f"not counted: stopped after {OBJECT_TIME_LIMIT:g} s"
+            c.add("info", f"{kind} {name!r}: counting its rows stopped after {OBJECT_TIME_LIMIT:g} s "
+                  "(a view that never ends?)")
+        else:
+            entry["error"] = str(exc)
+            c.add("suspicious", f"{kind} {name!r} cannot be read: {exc}")
     except (sqlite3.Error, UnicodeDecodeError) as exc:  # a damaged schema's message is not UTF-8
         entry["error"] = str(exc)
         c.add("suspicious", f"{kind} {name!r} cannot be read: {exc}")
@@ -74,15 +83,21 @@ def summarize_sqlite(result: SniffResult, c: Collector) -> None:
     header = _header(result.path)
     c.summary["header"] = header
     conn = connect_readonly(result.path)
-    deadline = time.monotonic() + TIME_LIMIT
-    conn.set_progress_handler(lambda: int(time.monotonic() > deadline), 10_000)
+    deadlines = [time.monotonic() + TIME_LIMIT, float("inf")]  # the whole summary, the current object
+    conn.set_progress_handler(lambda: int(time.monotonic() > min(deadlines)), 1_000)
     try:
         try:
             objects = conn.execute("SELECT type, name FROM sqlite_master WHERE type IN ('table', 'view') "
                                    "ORDER BY type, name").fetchall()
         except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
             raise ParseError(f"the database cannot be read: {exc}") from None
-        described = [_describe(conn, kind, name, c) for kind, name in objects[:MAX_TABLES]]
+        described = []
+        for kind, name in objects[:MAX_TABLES]:  # a view that never ends stops alone, not the summary
+            deadlines[1] = time.monotonic() + OBJECT_TIME_LIMIT
+            described.append(_describe(conn, kind, name, c))
+        deadlines[1] = float("inf")
+        if time.monotonic() > deadlines[0]:
+            raise sqlite3.OperationalError("interrupted")
         c.summary["tables"] = [d for d in described if d["type"] == "table"]
         c.summary["views"] = [d for d in described if d["type"] == "view"]
         if len(objects) > MAX_TABLES:

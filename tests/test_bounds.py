@@ -450,3 +450,17 @@ def test_the_sqlite_window_shows_large_cells_and_says_why_a_view_cannot_be_read(
     model.index(0, 0).data()
     qtbot.waitUntil(lambda: "ran for more than 2 s" in document.message.text(), timeout=30_000)
     document.close_document()
+
+
+def test_inspect_of_the_hostile_database_finishes_with_every_view_described(tmp_path: Path) -> None:
+    path = hostile_db(tmp_path / "hostile.db")
+    done = subprocess.run([sys.executable, "main.py", "inspect", str(path), "--json"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120,
+                          preexec_fn=lambda: __import__("resource").setrlimit(
+                              __import__("resource").RLIMIT_AS, (CHILD_MEMORY, CHILD_MEMORY)))
+    report = json.loads(done.stdout)
+    views = {v["name"]: v for v in report["summary"]["views"]}
+    assert views["big_blob"]["rows"] == 3 and views["random"]["rows"] == 3
+    assert views["never"]["rows"] == "not counted: stopped after 5 s"
+    assert report["summary"]["quick_check"] == ["ok"]  # the rest of the summary still ran
+    assert any("never ends" in f["message"] for f in report["findings"])
