@@ -156,13 +156,18 @@ def _walk(data: bytes | memoryview, start: int, budget: int, per_key: int) -> No
         kind = kinds[code]
         pos += 1
         if kind == _SHORT:
-            length = data[pos]
-            pos += 1 + length
+            pos += 1 + data[pos]
             append(1)
+            if pos < end and data[pos] == 0x94:  # MEMOIZE right after: the pickler's usual pair
+                memo[len(memo)] = 1
+                pos += 1
         elif kind == _MEMOIZE:
             memo[len(memo)] = stack[-1]
         elif kind == _LEAF:
             append(1)
+            if pos < end and data[pos] == 0x94:
+                memo[len(memo)] = 1
+                pos += 1
         elif kind == _BINPUT:
             width = widths[code]
             memo[data[pos] if width == 1 else unpack("<I", data, pos)[0]] = stack[-1]
