@@ -261,6 +261,8 @@ def edit_text(value: Any) -> str:
         return value.isoformat()
     if type(value) is int:
         return int_full_text(value)
+    if isinstance(value, dict | list | tuple | set | frozenset | CostlyKey):
+        return short_repr(value)  # str() of a shared nested tuple would never end
     return "" if value is None else str(value)
 
 

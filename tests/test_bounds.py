@@ -464,3 +464,24 @@ def test_inspect_of_the_hostile_database_finishes_with_every_view_described(tmp_
     assert views["never"]["rows"] == "not counted: stopped after 5 s"
     assert report["summary"]["quick_check"] == ["ok"]  # the rest of the summary still ran
     assert any("never ends" in f["message"] for f in report["findings"])
+
+
+def test_the_nested_key_tree_passes_the_model_tester_when_expanded(qtmodeltester) -> None:
+    """Every role of every made node, the shared tuple's levels included, answers at once."""
+    from gui.object_model import ObjectTreeModel
+
+    load = load_safe(nested_member_pickle(40))  # a set member: the node itself can be expanded
+    model = ObjectTreeModel(ObjectDoc(load.value, load.protocol, label="nested.pkl"))
+    index = model.index_for_path([0])
+    texts = []
+    for _ in range(12):  # down: frozenset -> CostlyKey -> its key -> (t, t) -> t ...
+        while model.canFetchMore(index):
+            model.fetchMore(index)
+        index = model.index(0, 0, index)
+        assert index.isValid()
+        for column in range(3):
+            for role in (0, 2, 3):
+                model.data(index.siblingAtColumn(column), role)
+        texts.append(model.data(index.siblingAtColumn(1)))
+    assert "not hashed" in texts[0] and texts[1:4] == ["(…)"] * 3
+    qtmodeltester.check(model, force_py=True)
