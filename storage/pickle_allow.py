@@ -76,7 +76,10 @@ def _cheap_to_hash(real: Any, items: Any, budget: CopyBudget) -> bool:
         if isinstance(items, dict):
             return True  # its keys were checked when it was built
         items = [pair[0] for pair in items if isinstance(pair, tuple | list) and pair]
-    return all(keys.fits(item) for item in items)
+    if all(keys.fits(item) for item in items):
+        return True
+    keys.refused += 1
+    return False
 
 
 def _copying(real: Any, budget: CopyBudget) -> Builder:

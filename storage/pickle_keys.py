@@ -36,12 +36,13 @@ def _leaf(value: Any) -> int:
 class KeyGuard:
     """Measures keys (as DAGs, remembering shared tuples) and charges them to one load's budget."""
 
-    __slots__ = ("_keep", "_sizes", "checks_sites", "left", "per_key")
+    __slots__ = ("_keep", "_sizes", "checks_sites", "left", "per_key", "refused")
 
     def __init__(self, budget: int, per_key: int | None = None) -> None:
         self.left = budget
         self.per_key = budget if per_key is None else per_key
         self.checks_sites = False  # True under the Python unpickler: it admits every key itself
+        self.refused = 0  # keys kept unhashed (CostlyKey) or containers kept as calls
         self._sizes: dict[int, int] = {}
         self._keep: list[tuple] = []  # measured tuples stay alive, so their ids stay theirs
 
@@ -89,6 +90,7 @@ class KeyGuard:
         """``key`` itself when hashing it is within budget, else a ``CostlyKey`` holding it."""
         if self.fits(key):
             return key
+        self.refused += 1
         return CostlyKey(key, self.cost(key))
 
 

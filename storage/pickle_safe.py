@@ -251,6 +251,10 @@ def _add_findings(result: SafeLoad, state: LoadState) -> None:
     if state.extensions:
         result.findings.append(("suspicious", f"extension codes {state.extensions[:10]} name globals "
                                 "through copyreg's registry"))
+    if state.budget.keys.refused:
+        result.findings.append(("suspicious", f"{state.budget.keys.refused:,} dict keys or set members would "
+                                "take too long to hash (shared nested tuples: a hashing bomb); they are "
+                                "shown unhashed"))
     if state.persistent_ids:
         result.findings.append(("suspicious", f"{state.persistent_ids} persistent IDs refer to objects "
                                 "kept outside the pickle"))

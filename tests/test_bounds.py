@@ -105,6 +105,8 @@ def test_the_costly_key_keeps_its_value_is_shown_and_saves_back() -> None:
     load = load_safe(nested_key_pickle(40))
     ((key, value),) = load.value.items()
     assert isinstance(key, CostlyKey) and value == 1
+    assert ("suspicious", "1 dict keys or set members would take too long to hash (shared nested tuples: "
+            "a hashing bomb); they are shown unhashed") in load.findings
     assert "tuple key, not hashed" in short_repr(key)
     inner = key.key
     for _ in range(40):  # the key itself can be walked level by level
