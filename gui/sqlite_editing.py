@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QApplication, QFileDialog, QMenu, QStyledItemDeleg
 from storage.errors import KnownError
 from storage.sql_query import coerce
 from storage.sql_values import field_kind
-from storage.sqlite_bounds import raised_limit
+from storage.sqlite_bounds import LargeValue, raised_limit
 from storage.sqlite_db import LockedError
 from storage.sqlite_edit import UNKNOWN, comparable, read_row
 
@@ -178,6 +178,8 @@ class EditingMixin:
         self.grid.setCurrentIndex(index)
         self.views.setCurrentWidget(self.record)
         self.show_message("Long values and BLOBs are edited in the Record tab.", "info")
+        if isinstance(index.data(Qt.ItemDataRole.EditRole), LargeValue):
+            self.load_whole_row(index)  # "900 MB text — show…": read in a worker, on request
 
     def rows_changed(self) -> None:
         self.note_own_write()

@@ -137,6 +137,10 @@ class LineEdit(QLineEdit):
         return self.text()
 
 
+WRAP_CHARS = 100_000
+SHOWN_CHARS = 2_000_000
+
+
 class TextEdit(QPlainTextEdit):
     """Several lines of text (the record form's text editor); ``editingFinished`` on focus out."""
 
@@ -147,13 +151,25 @@ class TextEdit(QPlainTextEdit):
         self.setTabChangesFocus(True)
         self.setFixedHeight(self.fontMetrics().lineSpacing() * 3 + 12)
         self._original = ""
+        self.truncated = False
 
     def set_stored(self, value: Any) -> None:
         self._original = "" if value is None else str(value)
-        self.setPlainText(self._original)
+        text = self._original
+        # Wrapping a long line is quadratic in Qt (a 3 MB line froze the window): long text is not
+        # wrapped, and past SHOWN_CHARS only its start is shown, read-only (Save Value to File
+        # writes it whole), so an edit can never cut it.
+        self.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap if len(text) > WRAP_CHARS
+                             else QPlainTextEdit.LineWrapMode.WidgetWidth)
+        self.truncated = len(text) > SHOWN_CHARS
+        if self.truncated:
+            text = (text[:SHOWN_CHARS]
+                    + f"\n… (the first {SHOWN_CHARS:,} of {len(self._original):,} characters)")
+        self.setReadOnly(self.truncated)
+        self.setPlainText(text)
 
     def stored(self) -> str:
-        return self.toPlainText()
+        return self._original if self.truncated else self.toPlainText()
 
     def focusOutEvent(self, event) -> None:
         super().focusOutEvent(event)

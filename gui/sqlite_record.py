@@ -10,6 +10,7 @@ A mixin of :class:`gui.sqlite_document.SqliteDocument`; it shares the document's
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, Qt, Slot
@@ -25,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from storage.sql_values import constraint_columns
+from storage.sqlite_bounds import VALUE_LIMIT, LargeValue, raised_limit
 from storage.sqlite_db import Table
 from storage.sqlite_edit import read_row
 
@@ -44,6 +46,7 @@ class RecordMixin:
         self._record_row = -1
         self._record_values: tuple | None = None  # whole values of the row shown; None: loading
         self._record_key: dict[str, Any] | None = None  # the key of the row shown
+        self._whole_row = -1  # the row whose values over the grid's cap the user asked to load
         self.record_prev = QPushButton("◀ Previous", self.record)
         self.record_prev.clicked.connect(lambda: self._step_record(-1))
         self.record_next = QPushButton("Next ▶", self.record)
@@ -108,9 +111,15 @@ class RecordMixin:
         key = self._key_of(row)
         names = [c.name for c in table.columns[:MAX_FORM_FIELDS]]
         cached = tuple(self.model.index(row, c).data(Qt.ItemDataRole.EditRole) for c in range(len(names)))
+        large = any(isinstance(v, LargeValue) for v in cached)  # past the cap: read only on request
+        cached = tuple(v.label() if isinstance(v, LargeValue) else v for v in cached)
         self._record_row = row
         self._show_record(table, cached, whole=False)
         if key is None or self.reader is None:
+            return
+        if large and self._whole_row != row:
+            self.record_label.setText(self.record_label.text() + " — values over "
+                                      f"{VALUE_LIMIT // 2**20} MB are read when you double-click one")
             return
         reader, db = self.reader, self.database
 
@@ -119,9 +128,16 @@ class RecordMixin:
                 self._record_key = key
                 self._show_record(table, tuple(values), whole=True)
 
-        self._start(lambda: reader.run(lambda conn: read_row(db, table.name, key, names, conn,
-                                                             schema=table.schema)),
-                    on_result=shown)
+        def read(conn: Any) -> Any:
+            with raised_limit(conn) if large else contextlib.nullcontext():  # asked for: read it whole
+                return read_row(db, table.name, key, names, conn, schema=table.schema)
+
+        self._start(lambda: reader.run(read), on_result=shown)
+
+    def load_whole_row(self, index: QModelIndex) -> None:
+        """The user asked for the row's values past the grid's cap ("900 MB text — show…")."""
+        self._whole_row = index.row()
+        self._on_current_row(index)
 
     def _show_record(self, table: Table, values: tuple, whole: bool) -> None:
         if table is not self._record_table:

@@ -173,7 +173,7 @@ class Pager:
                     except Exception:
                         raise error from None
                     if big.size > VALUE_LIMIT:
-                        value = big
+                        value, size = big, big.size  # a size marks it cut: edited in the Record tab
                     else:
                         head = big.head.decode("utf-8", "replace") if kind == "text" else big.head
                         value = head[:PREVIEW_CHARS]
