@@ -157,12 +157,23 @@ def _walk(data: bytes | memoryview, start: int, budget: int, per_key: int) -> No
         code = data[pos]
         kind = kinds[code]
         pos += 1
-        if kind == _SHORT:
+        if kind == _BINGET:  # the most frequent opcode of real pickles
+            if code == 0x68:
+                append(memo[data[pos]])
+                pos += 1
+            else:
+                append(memo[unpack("<I", data, pos)[0]])
+                pos += 4
+        elif kind == _SHORT:
             pos += 1 + data[pos]
             append(1)
             if pos < end and data[pos] == 0x94:  # MEMOIZE right after: the pickler's usual pair
                 memo[len(memo)] = 1
                 pos += 1
+        elif kind == _FIXED:
+            pos += widths[code]
+            if code != 0x80 and code != 0x95:  # PROTO and FRAME push nothing
+                append(1)
         elif kind == _MEMOIZE:
             memo[len(memo)] = stack[-1]
         elif kind == _LEAF:
@@ -174,14 +185,6 @@ def _walk(data: bytes | memoryview, start: int, budget: int, per_key: int) -> No
             width = widths[code]
             memo[data[pos] if width == 1 else unpack("<I", data, pos)[0]] = stack[-1]
             pos += width
-        elif kind == _BINGET:
-            width = widths[code]
-            append(memo[data[pos] if width == 1 else unpack("<I", data, pos)[0]])
-            pos += width
-        elif kind == _FIXED:
-            pos += widths[code]
-            if code != 0x80 and code != 0x95:  # PROTO and FRAME push nothing
-                append(1)
         elif kind == _MARK:
             marks.append(stack)
             stack = []
