@@ -83,6 +83,7 @@ class ObjectsDocument(TrustMixin, Document):
         self.safety.trustRequested.connect(self.trust_and_load)
         self.facts = QLabel(page)
         self.facts.setWordWrap(True)
+        self.facts.linkActivated.connect(self._on_error_link)
         self.protocol_combo = QComboBox(page)
         self.protocol_combo.setToolTip("Pickle protocol used when saving")
         self.protocol_combo.activated.connect(lambda _i: self.statusChanged.emit())
@@ -202,6 +203,8 @@ class ObjectsDocument(TrustMixin, Document):
             parts.append(result.note)
         if result.load_error:
             parts.append("values not shown: " + html.escape(result.load_error))
+        if result.size_limited and not self.trusted_size:
+            parts.append('<a href="open-anyway">Open anyway</a>')
         if self.trusted:
             parts.append("<b>trusted load: the real objects, as their repr; read-only</b>")
         elif result.doc is not None and result.doc.read_only:

@@ -15,12 +15,14 @@ from PySide6.QtGui import QBrush, QColor, QFont
 
 from storage.sql_exec import ResultSet
 
+from .model_guard import guard_model
 from .sqlite_cells import format_value
 
 STEP = 1000  # rows shown (and read from the cursor) at a time
 _NULL_BRUSH = QBrush(QColor("#98a2b3"))
 
 
+@guard_model
 class ResultModel(QAbstractTableModel):
     moreWanted = Signal()  # the view reached the last row read: read the next chunk
 

@@ -265,15 +265,19 @@ def test_a_joblib_bomb_stops_at_its_budget_in_inspect_and_the_loader(tmp_path: P
     assert path.stat().st_size < 3 * 2**20
     answer = run_bounded(f"""
         import json
-        from storage.errors import DecompressionLimitError
+        from storage.joblib_io import open_joblib
         from storage.objects_file import open_objects
+        result = open_objects({str(path)!r}, "joblib")
+        stream, _ = open_joblib({str(path)!r})
         try:
-            open_objects({str(path)!r}, "joblib")
-            print(json.dumps({{"error": None}}))
-        except DecompressionLimitError as exc:
-            print(json.dumps({{"error": str(exc), "limit": exc.limit}}))
+            with stream:
+                while stream.read(2**20):
+                    pass
+        except Exception as exc:
+            limit = exc.limit
+        print(json.dumps({{"error": result.load_error, "limited": result.size_limited, "limit": limit}}))
     """, memory=1024 * 1024**2)  # less than the bomb: it must stop before
-    assert answer["limit"] == 256 * 2**20
+    assert answer["limit"] == 256 * 2**20 and answer["limited"]
     assert "decompresses to more than 256 MB from 2 MB" in answer["error"]
     assert "Open anyway" in answer["error"]
     done = subprocess.run([sys.executable, "main.py", "inspect", str(path), "--json"], cwd=ROOT,
@@ -298,8 +302,8 @@ def test_an_npz_bomb_member_is_refused_before_it_is_read(tmp_path: Path) -> None
         assert list(archive.read("small")) == [0, 1, 2]
         with pytest.raises(DecompressionLimitError, match=r"member zeros\.npy decompresses to more than"):
             archive.read("zeros")
-    with pytest.raises(DecompressionLimitError):
-        open_objects(str(path), "npz")
+    refused = open_objects(str(path), "npz")  # the verdict, without the values
+    assert refused.doc is None and refused.size_limited and "decompresses to more than" in refused.load_error
     trusted = open_objects(str(path), "npz", trusted_size=True)  # the user chose Open anyway
     assert trusted.doc.value["zeros"].shape == (300 * 2**20,)
 
@@ -315,12 +319,12 @@ def test_the_window_offers_open_anyway_for_a_bomb(qtbot, tmp_path: Path, monkeyp
     path.write_bytes(gzip_bomb(4, 4))  # 4 MB from ~4 KB: over the 2 MB floor
     window = launch(qtbot, tmp_path / "settings", path)
     (document,) = wait_documents(qtbot, window, 1)
-    qtbot.waitUntil(lambda: "Open anyway" in document.error_label.text())
-    assert document.stack.currentWidget() is document.error_label
-    assert "decompresses to more than 2 MB" in document.error_label.text()
-    document.error_label.linkActivated.emit("open-anyway")
-    qtbot.waitUntil(lambda: document.stack.currentWidget() is not document.error_label
-                    and document.result is not None, timeout=30_000)
+    qtbot.waitUntil(lambda: "Open anyway" in document.facts.text())  # beside the verdict
+    assert document.result.doc is None and document.result.size_limited
+    assert "decompresses to more than 2 MB" in document.facts.text()
+    document.facts.linkActivated.emit("open-anyway")
+    qtbot.waitUntil(lambda: document.result is not None and document.result.doc is not None, timeout=30_000)
+    assert "Open anyway" not in document.facts.text()
     index = document.view.model.index_for_path([0])
     assert "bytes" in document.view.model.data(index.siblingAtColumn(2), Qt.ItemDataRole.DisplayRole)
 
