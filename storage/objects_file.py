@@ -273,7 +273,7 @@ def _open_objects(path: str, kind: str, cancel: Callable[[], bool] | None,
 
         head, _info = read_regular(path, 64 * 1024)
         if compression_of(head) is not None:  # pandas' .pkl.gz, .bz2, .xz, .zst: read as a stream
-            _open_compressed(result)
+            _open_compressed(result, trusted_size)
             return result
         data = _read_limited(path)
         if data.startswith(b"PK\x03\x04"):
