@@ -163,9 +163,23 @@ def _build_defaultdict(args: tuple) -> Any:
     return NotImplemented
 
 
-def _numpy(name: str) -> tuple[Builder | None, Any]:
-    """(builder, real object) for an allowlisted NumPy global."""
+def _numpy(name: str, pending: list | None = None,
+           budget: CopyBudget | None = None) -> tuple[Builder | None, Any]:
+    """(builder, real object) for an allowlisted NumPy global.
+
+    With ``pending`` (the C unpickler's load), dtypes and arrays are made as ``Pending``
+    placeholders whose BUILD is checked (``pickle_pending``), and are listed there.
+    """
     import numpy as np
+
+    def placed(kind: str, value: Any) -> Any:
+        if pending is None:
+            return value
+        from .pickle_pending import Pending
+
+        holder = Pending(kind, value, (budget or CopyBudget(0)).spend)
+        pending.append(holder)
+        return holder
 
     if name == "ndarray":
         return None, np.ndarray
@@ -175,7 +189,7 @@ def _numpy(name: str) -> tuple[Builder | None, Any]:
             if (len(args) == 3 and type(args[0]) is str and _SIMPLE_DTYPE.match(args[0])
                     and all(type(f) is bool or (type(f) is int and f in (0, 1)) for f in args[1:])):
                 try:
-                    return np.dtype(args[0], bool(args[1]), bool(args[2]))
+                    return placed("dtype", np.dtype(args[0], bool(args[1]), bool(args[2])))
                 except (TypeError, ValueError):
                     return NotImplemented
             return NotImplemented
@@ -188,7 +202,7 @@ def _numpy(name: str) -> tuple[Builder | None, Any]:
             # (``SlowUnpickler._build_numpy``); a matrix placeholder becomes a matrix view of it
             subtype = _real(args[0]) if len(args) == 3 else None
             if (subtype is np.ndarray or subtype is np.matrix) and type(args[2]) in (bytes, str):
-                return np.ndarray.__new__(subtype, (0,), "b")
+                return placed("array", np.ndarray.__new__(subtype, (0,), "b"))
             return NotImplemented
         return build_reconstruct, None
     if name == "scalar":
@@ -216,7 +230,7 @@ def _numpy(name: str) -> tuple[Builder | None, Any]:
             if dtype.hasobject or not isinstance(shape, tuple) or order not in ("C", "F"):
                 return NotImplemented
             try:
-                return np.frombuffer(buf, dtype).reshape(shape, order=order)
+                return placed("array", np.frombuffer(buf, dtype).reshape(shape, order=order))
             except (TypeError, ValueError):
                 return NotImplemented
         return build_frombuffer, None
@@ -480,25 +494,38 @@ def needs_build_check(key: tuple[str, str]) -> bool:
     return key in _FINISH
 
 
-def resolve(module: str, name: str, resolved: Resolved, careful: bool, budget: CopyBudget) -> Any:
+def resolve(module: str, name: str, resolved: Resolved, careful: bool, budget: CopyBudget,
+            pending: list | None = None) -> Any:
     """What ``find_class`` returns for ``module.name`` (written so; ``resolved`` for the file's
-    protocol): a real type, a GlobalNode with a builder, or None when it is not allowlisted."""
+    protocol): a real type, a GlobalNode with a builder, or None when it is not allowlisted.
+    ``pending`` is given on the C unpickler's path: builders then see NumPy placeholders as their
+    values (``pickle_pending``)."""
     key = resolved.key
     real = FAST.get(key)
     if real is not None:
-        return GlobalNode(module, name, _try(real), real) if careful else real
+        return _node(module, name, _try(real), real, pending, budget) if careful else real
     real = COPYING.get(key)
     if real is not None:
-        return GlobalNode(module, name, _copying(real, budget), real)
+        return _node(module, name, _copying(real, budget), real, pending, budget)
     make = _BUILDERS.get(key)
     if make is not None:
-        return GlobalNode(module, name, make(budget), _REAL_OF_BUILDER.get(key))
+        return _node(module, name, make(budget), _REAL_OF_BUILDER.get(key), pending, budget)
     if key in _NUMPY:
-        build, real = _numpy(key[1])
-        return GlobalNode(module, name, build, real)
+        build, real = _numpy(key[1], pending, budget)
+        return _node(module, name, build, real, pending, budget)
     finish = _FINISH.get(key)
     if finish is not None:
         node = GlobalNode(module, name)
         node.finish = finish
         return node
     return None
+
+
+def _node(module: str, name: str, build: Builder | None, real: Any, pending: list | None,
+          budget: CopyBudget) -> GlobalNode:
+    if pending is None or build is None:
+        return GlobalNode(module, name, build, real)
+    from .pickle_pending import held, unwrap_args
+
+    inner, spend = build, budget.spend
+    return GlobalNode(module, name, lambda args: held(inner(unwrap_args(args)), pending, spend), real)

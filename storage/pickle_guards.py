@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import pickletools
 import re
 import sys
 import threading
@@ -120,14 +121,99 @@ def can_cap() -> bool:
 
 
 _NESTING_OPS = b"\x85\x86\x87tR\x81\x92oi\x91"  # opcodes that can wrap a tuple in a tuple or frozenset
+_NOT_NESTING = bytes(sorted(set(range(256)) - set(_NESTING_OPS)))
+_WALK = 10_000  # opcodes followed before the rest is counted byte by byte
+
+
+def _arg_sizes() -> dict[int, int]:
+    """Opcode byte -> its argument's size, or pickletools' negative codes (-1 a line, -2/-3/-4/-5 a
+    length of 1/4 signed/4/8 bytes before the data, -6 two lines)."""
+    sizes = {}
+    for op in pickletools.opcodes:
+        arg = op.arg
+        size = 0 if arg is None else (-6 if arg.name == "stringnl_noescape_pair" else arg.n)
+        sizes[ord(op.code)] = size
+    return sizes
+
+
+_ARG_SIZES = _arg_sizes()
+_PROTOS = {ord(op.code): op.proto for op in pickletools.opcodes}
+_COUNTED = {-2: (1, False), -3: (4, True), -4: (4, False), -5: (8, False)}
+
+
+def opcode_end(data: bytes, pos: int) -> int | None:
+    """Where the opcode at ``pos`` ends, its argument read as the unpickler reads it; None when the
+    byte is not an opcode or its argument is cut short or negative."""
+    size = _ARG_SIZES.get(data[pos])
+    if size is None:
+        return None
+    at = pos + 1
+    if size >= 0:
+        at += size
+    elif size in (-1, -6):
+        for _line in range(1 if size == -1 else 2):
+            newline = data.find(b"\n", at)
+            if newline < 0:
+                return None
+            at = newline + 1
+    else:
+        width, signed = _COUNTED[size]
+        if at + width > len(data):
+            return None
+        length = int.from_bytes(data[at:at + width], "little", signed=signed)
+        if length < 0:
+            return None
+        at += width + length
+    return at if at <= len(data) else None
+
+
+def first_protocol(data: bytes, start: int, end: int, enough: int) -> int | None:
+    """The highest protocol of the opcodes from ``start`` to ``end``, or the first that reaches
+    ``enough``; None when the bytes are not opcodes."""
+    pos, highest = start, 0
+    while pos < end:
+        highest = max(highest, _PROTOS.get(data[pos], 0))
+        if highest >= enough:
+            return highest
+        after = opcode_end(data, pos)
+        if after is None:
+            return None
+        pos = after
+    return highest
 
 
 def _nesting_bound(data: bytes | memoryview, start: int) -> int:
-    """At most this many tuples can nest: each level needs one of ``_NESTING_OPS``."""
-    import numpy as np
+    """At most this many tuples can nest: each level needs one of ``_NESTING_OPS``.
 
-    counts = np.bincount(np.frombuffer(data, np.uint8)[start:], minlength=256)
-    return int(sum(counts[b] for b in _NESTING_OPS))
+    The first opcodes are followed exactly as the unpickler reads them, so a long string or array
+    payload is stepped over instead of counted; from where that stops (after ``_WALK`` opcodes, or
+    at bytes that are not an opcode) every remaining byte that could be such an opcode counts.
+    """
+    if type(data) is not bytes:
+        return _count_nesting(data, start)
+    end, pos, levels, nesting = len(data), start, 0, frozenset(_NESTING_OPS)
+    for _ in range(_WALK):
+        if pos >= end:
+            return levels
+        at = opcode_end(data, pos)
+        if at is None:
+            break
+        levels += data[pos] in nesting
+        pos = at
+    return levels + _count_nesting(data, pos)
+
+
+def _count_nesting(data: bytes | memoryview, start: int) -> int:
+    """How many bytes from ``start`` on are one of ``_NESTING_OPS``."""
+    if start >= len(data):
+        return 0
+    if type(data) is bytes and start <= len(data) // 4:  # the whole, less the (small) head: no copy
+        head = len(data[:start].translate(None, _NOT_NESTING)) if start else 0
+        return len(data.translate(None, _NOT_NESTING)) - head  # deletes the other bytes at C speed
+    view, total = memoryview(data), 0
+    for lo in range(start, len(data), _CHUNK):
+        total += len(bytes(view[lo:lo + _CHUNK]).translate(None, _NOT_NESTING))
+    return total
 
 
 def _stack_for(data: bytes | memoryview, start: int, limits: Limits) -> int:

@@ -182,17 +182,19 @@ def rebuild_array(state: Any, np: Any, spend: Any) -> Any:
         if type(raw) is not list or len(raw) != count:
             raise ValueError("an object array's items are not valid")
         spend(count)
+        if dtype == np.dtype(object):  # each item kept as it is (fromiter never unpacks one)
+            return np.fromiter(raw, dtype=dtype, count=count).reshape(shape, order=order)
         flat = np.empty(count, dtype=dtype)
-        plain = dtype == np.dtype(object)
         for index, item in enumerate(raw):
-            if not plain and type(item) is not tuple:  # a structured item with object fields
+            if type(item) is not tuple:  # a structured item with object fields
                 raise ValueError("an item of a structured array is not a tuple")
             flat[index] = item
         return flat.reshape(shape, order=order)
     if type(raw) not in (bytes, bytearray) or len(raw) != count * dtype.itemsize:
         raise ValueError("an array's data does not match its shape and dtype")
     spend(len(raw))
-    array = np.frombuffer(bytearray(raw), dtype=dtype, count=count).reshape(shape, order=order)
+    # A view of the pickle's own bytes, not a copy (read-only when they are ``bytes``)
+    array = np.frombuffer(raw, dtype=dtype, count=count).reshape(shape, order=order)
     if dtype.byteorder in "<>" and not dtype.isnative and dtype.names is None and dtype.metadata is None:
         array = array.astype(dtype.newbyteorder("="))  # NumPy's __setstate__ swaps to native order too
     return array

@@ -5,9 +5,11 @@ imports (``pickle_unpicklers``). The fast pass hands it the real harmless C type
 if that pass fails (a datetime with a foreign tzinfo, BUILD aimed at a class...), a careful pass
 wraps every allowlisted global in a node that checks its arguments. The pure-Python unpickler is
 used when the C one would be unsafe or cannot represent the file: a memo-index bomb (the C memo is
-an array sized by the largest index), extension codes, NumPy values (their BUILD state is checked,
-NumPy's own ``__setstate__`` trusts it) and joblib array data. The load runs on a thread whose stack
-is sized from the input, because hashing a deeply nested tuple recurses in C (``pickle_guards``).
+an array sized by the largest index), extension codes, joblib array data, and NumPy values the C
+pass could not put in place. NumPy dtypes and arrays stay on the C unpickler as placeholders whose
+BUILD state is checked before anything is built (NumPy's own ``__setstate__`` trusts it), settled
+after the load (``pickle_pending``). The load runs on a thread whose stack is sized from the input,
+because hashing a deeply nested tuple recurses in C (``pickle_guards``).
 
 ``SafeLoad.value`` holds plain values, allowlisted rebuilt values (datetime, Decimal, OrderedDict,
 defaultdict, NumPy arrays...), the nodes of ``pickle_nodes`` for everything else, and occasionally a
@@ -31,12 +33,14 @@ from .pickle_guards import (
     Limits,
     address_space_cap,
     can_cap,
+    first_protocol,
     memo_bomb,
     quiet_bytearray_bug,
     run_with_stack,
 )
 from .pickle_keys import costly_keys
 from .pickle_nodes import BufferNode, GlobalNode
+from .pickle_pending import Unsettled, settle
 from .pickle_scan import scan_bytes
 from .pickle_stream import load_stream  # joblib from a file object: arrays read straight from it
 from .pickle_unpicklers import (
@@ -88,6 +92,8 @@ class SafeLoad:
     subclasses: list[tuple[Any, Any]] = field(default_factory=list)  # see LoadState.subclasses
     engine: str = "c"
     encoding: str = "ASCII"  # "latin1" when Python 2 byte strings needed it (see ``_load_at``)
+    first_reads: dict[tuple[str, str], tuple[int, int]] = field(default_factory=dict)  # LoadState's
+    computed_names: bool = False  # LoadState's
 
     @property
     def dangerous(self) -> bool:
@@ -120,7 +126,9 @@ def _protocol(data: bytes | memoryview, start: int, end: int) -> int | None:
         return data[start + 1]
     if end - start > _PROTOCOL_SCAN:
         return None
-    return min(scan_bytes(bytes(data[start:end])).highest_opcode_protocol, 1)
+    raw = data if type(data) is bytes else bytes(data)
+    found = first_protocol(raw, start, end, 1)  # an opcode walk that stops at the first binary one
+    return min(found if found is not None else scan_bytes(raw[start:end]).highest_opcode_protocol, 1)
 
 
 def _attempt(stream: io.BytesIO, state: LoadState, slow: bool, joblib: bool) -> Any:
@@ -128,7 +136,9 @@ def _attempt(stream: io.BytesIO, state: LoadState, slow: bool, joblib: bool) -> 
     if slow:
         return SlowUnpickler(stream, state, buffers, joblib=joblib).load()
     with quiet_bytearray_bug():
-        return FastUnpickler(Exact(stream), state, buffers).load()  # type: ignore[arg-type]
+        box = [FastUnpickler(Exact(stream), state, buffers).load()]  # type: ignore[arg-type]
+    pending = state.pending
+    return settle(box, pending) if pending else box.pop()  # settle holds the only reference
 
 
 def _error(exc: BaseException, data: bytes | memoryview, start: int, offset: int, state: LoadState | None,
@@ -221,9 +231,12 @@ def _load_with(data: bytes | memoryview, start: int, joblib: bool, limits: Limit
             if isinstance(exc, LimitError | MemoryError):
                 break
             extension = "extension" in str(exc) or "EXT" in str(exc)
-            if not use_slow and (isinstance(exc, NeedsPython) or (careful and extension)):
+            numpy = bool(getattr(getattr(exc, "load_state", None), "pending", None))
+            retry = isinstance(exc, NeedsPython | Unsettled) or (careful and (extension or numpy))
+            if not use_slow and retry:
                 plans[:] = [*plans[:plans.index((careful, use_slow)) + 1], (True, True)]
-                # NumPy values and unregistered extension codes: only the Python unpickler shows them
+                # unregistered extension codes, and NumPy values the C path could not place: only
+                # the Python unpickler shows them
     if loaded is None:
         assert error is not None
         failure = _error(error, data, start, getattr(error, "load_offset", start),
@@ -238,7 +251,8 @@ def _load_with(data: bytes | memoryview, start: int, joblib: bool, limits: Limit
                       companions=state.companions, arrays=state.arrays, aligned_arrays=state.aligned_arrays,
                       subclasses=state.subclasses,
                       engine="python" if use_slow else "c",
-                      encoding=encoding)
+                      encoding=encoding, first_reads=state.first_reads,
+                      computed_names=state.computed_names)
     _add_findings(result, state)
     return result
 

@@ -77,6 +77,7 @@ class ScanReport:
     error_offset: int | None = None
     trailing_offset: int | None = None
     incomplete: list[str] = field(default_factory=list)  # why parts of the data were not followed
+    opcodes_counted: bool = True  # False when taken from a safe load (``pickle_quickscan``)
 
     @property
     def capped(self) -> str | None:

@@ -22,7 +22,6 @@ from .pickle_allow import (
     IdiomUse,
     LimitError,
     idiom_node,
-    is_numpy_builder,
     needs_build_check,
     resolve,
     shaped_node,
@@ -39,6 +38,7 @@ from .pickle_danger import (
 )
 from .pickle_nodes import CallNode, ExtensionNode, GlobalNode, PersistentNode
 from .pickle_numpy import rebuild_array, rebuild_dtype
+from .pickle_pending import PendingList
 
 WRAPPER = ("joblib.numpy_pickle", "NumpyArrayWrapper")
 OLD_WRAPPERS = {("joblib.numpy_pickle", "NDArrayWrapper"), ("joblib.numpy_pickle", "ZNDArrayWrapper")}
@@ -70,6 +70,12 @@ class LoadState:
     # How Python 2 byte strings (STRING opcodes) become text: "ASCII" as pickle.load does, or
     # "latin1" as pandas, NumPy and joblib read Python 2 files (a lossless byte-to-char mapping).
     encoding: str = "ASCII"
+    pending: PendingList | None = None  # the C unpickler's NumPy placeholders (``pickle_pending``)
+    # C unpickler: each global's first find_class as (stream position then, index among the calls
+    # made at that position); the position is the end of the frame or opcode the call came from
+    first_reads: dict[tuple[str, str], tuple[int, int]] = field(default_factory=dict)
+    last_read: tuple[int, int] = (-1, -1)
+    computed_names: bool = False  # a global named by a string a builder handed back (C path)
 
 
 class _Common:
@@ -106,7 +112,7 @@ class _Common:
                     found = shaped_node(module, name, resolved, use, state.budget)
                 verdict = idiom_verdict(resolved.key)
             else:
-                found = resolve(module, name, resolved, state.careful, state.budget)
+                found = resolve(module, name, resolved, state.careful, state.budget, state.pending)
                 if found is None:
                     found = GlobalNode(module, name)
             if isinstance(found, GlobalNode):
@@ -136,19 +142,23 @@ def settled_verdicts(state: LoadState) -> dict[tuple[str, str], tuple[str, str]]
 
 
 class NeedsPython(Exception):
-    """The C unpickler met something only the Python one may rebuild (a NumPy value)."""
+    """The C unpickler met something only the Python one may rebuild (NumPy values no longer:
+    ``pickle_pending`` keeps them on the C path)."""
 
 
 class FastUnpickler(_Common, pickle.Unpickler):
     """The C unpickler with a find_class that never imports.
 
-    NumPy values are left to the Python unpickler: NumPy's ``__setstate__`` trusts its state and a
-    crafted one crashes the process, so BUILD must be checked first, which only Python allows.
+    NumPy's ``__setstate__`` trusts its state and a crafted one crashes the process, so NumPy
+    dtypes and arrays are built as placeholders whose BUILD is checked first (``pickle_pending``);
+    ``state.pending`` lists them for ``settle``.
     """
 
     def __init__(self, file: BinaryIO, state: LoadState, buffers: Any) -> None:
         super().__init__(file, buffers=buffers, encoding=state.encoding)
-        self.state = state
+        self.state, self._tell = state, file.tell
+        if state.pending is None:
+            state.pending = PendingList()
 
     def _protocol(self) -> int:
         return self.state.start_protocol
@@ -156,13 +166,22 @@ class FastUnpickler(_Common, pickle.Unpickler):
     def find_class(self, module: str, name: str) -> Any:
         """As ``_Common``'s, under the stream's first PROTO. The C unpickler hides the protocol a
         later PROTO may set, so a name that would be dangerous under another protocol, generic
-        callables (their uses are counted) and classes BUILD must finish go to the Python one."""
-        if module.startswith("numpy") and is_numpy_builder(module, name):
-            raise NeedsPython(f"{module}.{name}")
+        callables (their uses are counted) and classes BUILD must finish go to the Python one.
+        NumPy values stay here as placeholders (``pickle_pending``). Where the stream stood at each
+        global's first call is noted for ``pickle_quickscan``."""
         resolved, verdict = verdict_of(module, name, self.state.start_protocol)
         if resolved.key in IDIOMS or resolved.key in SHAPED_CALLS or needs_build_check(resolved.key) or (
                 depends_on_protocol(module, name) and self._ambiguous(module, name, verdict)):
             raise NeedsPython(f"{module}.{name}")
+        state = self.state
+        strings = state.pending.strings if state.pending is not None else ()
+        if strings and (id(module) in strings or id(name) in strings):
+            state.computed_names = True
+        where = self._tell()
+        last, index = state.last_read
+        state.last_read = (where, index + 1 if where == last else 0)
+        if (module, name) not in state.first_reads:
+            state.first_reads[(module, name)] = state.last_read
         return super().find_class(module, name)
 
     def _ambiguous(self, module: str, name: str, verdict: tuple[str, str]) -> bool:

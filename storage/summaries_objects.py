@@ -49,6 +49,8 @@ def scan_summary(report: ScanReport) -> dict[str, Any]:
                     for g in refs],
         "complete": report.error is None and report.capped is None,
     }
+    if not report.opcodes_counted:  # read by the safe loader: no opcode walk counted them
+        del out["opcodes"], out["calls"]
     if report.arrays:
         out["arrays"] = report.arrays
     if report.persistent_ids:
@@ -111,13 +113,15 @@ def summarize_pickle(result: SniffResult, c: Collector) -> None:
     # A compressed stream is scanned as joblib reads it whatever its label: joblib.load reads
     # every compressed pickle, and its array wrapper may come after the sniffed start.
     joblib = result.format == "joblib" or bool(compression)
+    quick = None
     if compression:
         c.summary["compression"] = compression
         stream, _ = open_joblib(result.path)  # bounded; UnsupportedError when lz4 is missing
         with stream:
             report = scan_stream(stream, 0, None, joblib, reopen=lambda: open_joblib(result.path)[0])
     else:
-        report = scan_file(result.path, 0, joblib)
+        quick = _quick_scan(result) if not joblib else None
+        report = quick[0] if quick else scan_file(result.path, 0, joblib)
     if result.detail.get("wrapper"):
         c.summary["wrapper"] = result.detail["wrapper"]
     c.summary.update(scan_summary(report))
@@ -126,24 +130,34 @@ def summarize_pickle(result: SniffResult, c: Collector) -> None:
            for g in report.globals.values()):
         _add_companions(result.path, c)
     if report.error is None and result.size <= SAFE_LOAD_LIMIT:
-        _add_top_level(result, c, joblib)
+        _add_top_level(result, c, joblib, quick[1][0] if quick else None)
 
 
 SAFE_LOAD_LIMIT = 512 * 1024 * 1024  # files up to this size are also loaded safely for their shape
 
 
-def _add_top_level(result: SniffResult, c: Collector, joblib: bool) -> None:
+def _quick_scan(result: SniffResult) -> tuple[ScanReport, list[Any]] | None:
+    """The scan taken from one safe load at C speed (``pickle_quickscan``), when that can tell."""
+    if result.size > SAFE_LOAD_LIMIT:
+        return None
+    from .pickle_quickscan import quick_scan
+
+    with open(result.path, "rb") as handle:
+        return quick_scan(handle.read())
+
+
+def _add_top_level(result: SniffResult, c: Collector, joblib: bool, load: Any = None) -> None:
     """The top-level value's type and size, from a safe load (nothing imported or called)."""
     from .errors import KnownError
     from .object_doc import type_label
     from .pickle_safe import load_safe
 
     try:
-        if result.detail.get("compression"):
+        if load is None and result.detail.get("compression"):
             stream, _ = open_joblib(result.path)
             with stream:
                 load = load_safe(stream.read(), joblib=joblib)
-        else:
+        elif load is None:
             with open(result.path, "rb") as handle:
                 load = load_safe(handle.read(), joblib=joblib)
     except KnownError as exc:
