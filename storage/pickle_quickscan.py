@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .pickle_danger import worse
 from .pickle_guards import opcode_end
 from .pickle_scan import GlobalRef, ScanReport
 
@@ -44,10 +45,14 @@ def quick_scan(data: bytes) -> tuple[ScanReport, list[Any]] | None:
             load.engine != "c" or load.extensions or load.computed_names for load in loads):
         return None
     uses: dict[tuple[str, str], int] = {}
+    verdicts: dict[tuple[str, str], tuple[str, str]] = {}  # the loads' own, as the scanner's are
     first: dict[tuple[str, str], tuple[int, int]] = {}
     for load in loads:
         for use in load.globals:
-            uses[(use.module, use.name)] = uses.get((use.module, use.name), 0) + use.count
+            key = (use.module, use.name)
+            uses[key] = uses.get(key, 0) + use.count
+            verdict, known = (use.severity, use.why), verdicts.get(key)
+            verdicts[key] = verdict if known is None else worse(known, verdict)
         for key, read in load.first_reads.items():
             first.setdefault(key, read)
     if set(first) != set(uses):
@@ -58,11 +63,8 @@ def quick_scan(data: bytes) -> tuple[ScanReport, list[Any]] | None:
     out = ScanReport(protocol=loads[0].protocol, highest_opcode_protocol=loads[0].protocol or 0,
                      pickles=len(loads), persistent_ids=sum(load.persistent_ids for load in loads),
                      opcodes_counted=False)
-    probe = ScanReport()
     for key, count in uses.items():
-        probe.add_global(*key, offsets[key])
-        ref = probe.globals[key]
-        out.globals[key] = GlobalRef(ref.module, ref.name, ref.offset, ref.severity, ref.why, count)
+        out.globals[key] = GlobalRef(*key, offsets[key], *verdicts[key], count)
     return out, loads
 
 
