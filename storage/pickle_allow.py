@@ -437,11 +437,13 @@ def _pytz(key: tuple[str, str], args: tuple) -> Any:
     return NotImplemented if found is None else found
 
 
-def shaped_node(module: str, name: str, resolved: Resolved, use: IdiomUse, budget: CopyBudget) -> GlobalNode:
+def shaped_node(module: str, name: str, resolved: Resolved, use: IdiomUse, budget: CopyBudget,
+                pending: list | None = None) -> GlobalNode:
     """The stand-in of a ``SHAPED_CALLS`` function: a call with the arguments its library writes
-    is counted as exact (and rebuilt when it can be); any other use leaves it suspicious."""
+    is counted as exact (and rebuilt when it can be); any other use leaves it suspicious.
+    ``pending``: the C unpickler's NumPy placeholders (``resolve``)."""
     func = resolved.key
-    allowed = resolve(module, name, resolved, True, budget)  # NumPy's _reconstruct: its builder
+    allowed = resolve(module, name, resolved, True, budget, pending)  # NumPy's _reconstruct: its builder
     inner = allowed.build if isinstance(allowed, GlobalNode) else None
 
     def build(args: tuple) -> Any:

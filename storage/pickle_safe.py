@@ -49,6 +49,7 @@ from .pickle_unpicklers import (
     LoadState,
     NeedsPython,
     SlowUnpickler,
+    judge_shaped,
     settled_verdicts,
 )
 
@@ -138,7 +139,9 @@ def _attempt(stream: io.BytesIO, state: LoadState, slow: bool, joblib: bool) -> 
     with quiet_bytearray_bug():
         box = [FastUnpickler(Exact(stream), state, buffers).load()]  # type: ignore[arg-type]
     pending = state.pending
-    return settle(box, pending) if pending else box.pop()  # settle holds the only reference
+    value = settle(box, pending) if pending else box.pop()  # settle holds the only reference
+    judge_shaped(state)
+    return value
 
 
 def _error(exc: BaseException, data: bytes | memoryview, start: int, offset: int, state: LoadState | None,

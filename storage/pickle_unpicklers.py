@@ -76,6 +76,7 @@ class LoadState:
     first_reads: dict[tuple[str, str], tuple[int, int]] = field(default_factory=dict)
     last_read: tuple[int, int] = (-1, -1)
     computed_names: bool = False  # a global named by a string a builder handed back (C path)
+    shaped: list[list[Any]] = field(default_factory=list)  # C path: ``watched_shaped`` entries
 
 
 class _Common:
@@ -109,7 +110,9 @@ class _Common:
                 if resolved.key in IDIOMS:
                     found = idiom_node(module, name, resolved.key, use)
                 else:
-                    found = shaped_node(module, name, resolved, use, state.budget)
+                    found = shaped_node(module, name, resolved, use, state.budget, state.pending)
+                    if state.pending is not None:  # NumPy's _reconstruct on the C path
+                        found = watched_shaped(found, use, state)
                 verdict = idiom_verdict(resolved.key)
             else:
                 found = resolve(module, name, resolved, state.careful, state.budget, state.pending)
@@ -141,6 +144,51 @@ def settled_verdicts(state: LoadState) -> dict[tuple[str, str], tuple[str, str]]
     return verdicts
 
 
+# The C unpickler's memo GETs cannot be seen, so on the C path a SHAPED_CALLS stand-in is judged by
+# what is left after the load instead of by counting its pushes: each call with arguments its
+# library never writes, and the stand-in itself anywhere in the tree (kept as a value, or in a call
+# node) or changed by BUILD, is a misuse. Only NumPy's _reconstruct takes this path (C_SHAPED).
+C_SHAPED = frozenset(key for key in SHAPED_CALLS if key[1] == "_reconstruct")
+
+
+def watched_shaped(node: GlobalNode, use: IdiomUse, state: LoadState) -> GlobalNode:
+    """``node`` with its inexact calls counted, registered for ``judge_shaped`` after the load.
+
+    A twin stand-in gets the same holders (an ``IdiomUse``, a closure, this entry, a dict like
+    ``state.resolved``): after the load, any reference the stand-in has beyond its twin's count is
+    one the tree holds."""
+    twin = GlobalNode(node.module, node.name)
+    twin_use = IdiomUse()
+    twin_use.node = twin
+    entry: list[Any] = [use, node, 0, [], twin, {0: twin}, lambda: twin]
+    inner = node.build
+
+    def build(args: tuple) -> Any:
+        exact = use.exact
+        value = inner(args)
+        if use.exact == exact:  # not the call its library writes
+            entry[2] += 1
+        elif value is NotImplemented:  # the right call of a subtype we do not rebuild: kept as a node
+            value = CallNode(node, args, "reduce")
+            entry[3].append(value)  # its reference to the stand-in is expected (judge_shaped)
+        return value
+
+    node.build = build
+    entry.append(twin_use)
+    state.shaped.append(entry)
+    return node
+
+
+def judge_shaped(state: LoadState) -> None:
+    """After a C load: each watched stand-in counts as pushed once per exact call, plus once more
+    when it was misused (``IdiomUse.misused`` then says so, as the Python unpickler's count does)."""
+    for entry in state.shaped:
+        use, node, inexact, kept, twin = entry[:5]
+        use.pushes = max(use.pushes, use.exact + use.attribute)
+        if inexact or node.mutations or sys.getrefcount(node) > sys.getrefcount(twin) + len(kept):
+            use.pushes += 1
+
+
 class NeedsPython(Exception):
     """The C unpickler met something only the Python one may rebuild (NumPy values no longer:
     ``pickle_pending`` keeps them on the C path)."""
@@ -170,7 +218,8 @@ class FastUnpickler(_Common, pickle.Unpickler):
         NumPy values stay here as placeholders (``pickle_pending``). Where the stream stood at each
         global's first call is noted for ``pickle_quickscan``."""
         resolved, verdict = verdict_of(module, name, self.state.start_protocol)
-        if resolved.key in IDIOMS or resolved.key in SHAPED_CALLS or needs_build_check(resolved.key) or (
+        shaped = resolved.key in SHAPED_CALLS and resolved.key not in C_SHAPED
+        if resolved.key in IDIOMS or shaped or needs_build_check(resolved.key) or (
                 depends_on_protocol(module, name) and self._ambiguous(module, name, verdict)):
             raise NeedsPython(f"{module}.{name}")
         state = self.state

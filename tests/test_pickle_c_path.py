@@ -139,3 +139,17 @@ def test_an_array_inside_an_object_arrays_tuple_falls_back_to_the_python_unpickl
     loaded = load_safe(pickle.dumps(items, 4))
     assert loaded.engine == "python" and isinstance(loaded.value[0], tuple)
     assert "pending" not in repr(loaded.value[0][0])
+
+
+def test_numpy_reconstruct_is_judged_on_the_c_path_as_the_python_one_judges_it() -> None:
+    """``_reconstruct`` is a shaped call: safe only when every use is the call NumPy writes. The C
+    unpickler hides memo GETs, so its stand-in is judged by what is left after the load."""
+    arrays = load_safe(pickle.dumps([np.arange(3.0), np.arange(2), np.arange(4.0)], 4))
+    assert arrays.engine == "c" and {g.severity for g in arrays.globals} == {"info"}
+    data = pickle.dumps([np.arange(3.0)], 2)  # protocol 2: no frames, BINPUT after each global
+    name = b"numpy._core.multiarray\n_reconstruct\nq"
+    slot = data[data.index(name) + len(name)]
+    data = data[:-1] + b"h" + bytes([slot]) + b"a."  # the global itself appended to the list
+    loaded = load_safe(data)
+    severity = {g.name: g.severity for g in loaded.globals}
+    assert loaded.engine == "c" and severity["_reconstruct"] == "suspicious"
