@@ -214,9 +214,8 @@ def _load_with(data: bytes | memoryview, start: int, joblib: bool, limits: Limit
     slow = (joblib or bool(copyreg._extension_registry) or bool(copyreg._extension_cache)  # type: ignore[attr-defined]
             or (bomb and not can_cap()))
     # The C unpickler hashes keys unchecked and cannot be interrupted: costly keys go to Python.
-    # A NumPy pickle ends there anyway (its values are rebuilt in Python): it skips the walk.
-    slow = (slow or (isinstance(data, bytes) and data.find(b"numpy", start) >= 0)
-            or costly_keys(data, start, limits.copy_budget + limits.copy_per_byte * (len(data) - start)))
+    # (NumPy pickles stay on the C path too: ``pickle_pending``.)
+    slow = slow or costly_keys(data, start, limits.copy_budget + limits.copy_per_byte * (len(data) - start))
     plans = [(True, True)] if slow else [(False, False), (True, False)]
     error: BaseException | None = None
     loaded = None
