@@ -69,9 +69,13 @@ def _done(connector: Connector, entry: dict[str, Any]) -> None:
 
 def _make(connector: Connector, entry: dict[str, Any], connection: Connection, url: str,
           password: str | None, placed: Callable[[Document, dict[str, Any]], None] | None) -> None:
+    from shiboken6 import isValid
+
     from .sql_open import open_url_document
 
     _done(connector, entry)
+    if not isValid(connector.window):  # the keyring answered after the window was closed
+        return
     if connector.find(url) is not None:
         return
     document = open_url_document(connector.window, url, password, connection.name or None,

@@ -17,7 +17,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QThreadPool, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox, QPushButton
 
 from storage.sql_errors import ConnectionLost, WrongPassword
@@ -376,6 +376,8 @@ def test_edits_not_written_survive_a_crash_and_come_back_pending(qtbot, tmp_path
     assert values_of(url, 1, 2) == ["kept one", "kept bytes"]
     assert not document.pending_edits and not document.is_modified()
     qtbot.waitUntil(lambda: window.journal.is_idle() and entries(settings_dir) == [], timeout=10_000)
+    # The session also restored the saved connection: let its workers answer while the window lives.
+    qtbot.waitUntil(lambda: QThreadPool.globalInstance().activeThreadCount() == 0, timeout=30_000)
     close_window(qtbot, window)
 
 
