@@ -24,7 +24,7 @@ from storage.sql_errors import ConnectionLost, WrongPassword
 from storage.sql_url import open_database_url, test_connection
 from storage.sqlite_edit import ANY, Conflict, RowMissing, delete_rows, restore_rows, update_cell
 from tests import pg_server
-from tests.gui_helpers import close_window, launch
+from tests.gui_helpers import close_window, edit_while_locked, launch
 from tests.test_journal_gui import crash_in_process, entries, restore_notice
 from tests.test_sql_pg_gui import open_pg, run, scalar, wait_cell, wait_total
 
@@ -625,13 +625,7 @@ def test_a_locked_sqlite_files_edits_are_journaled_and_kept_out_of_read_only(qtb
     document = open_document(qtbot, path, read_only=False)
     wait_rows(qtbot, document, 2)
     wait_cell(qtbot, document, 0, 1)
-    locker = sqlite3.connect(path, isolation_level=None)
-    locker.execute("BEGIN EXCLUSIVE")
-    try:
-        document.edit_cell(0, 1, "blocked")
-    finally:
-        locker.execute("ROLLBACK")
-        locker.close()
+    edit_while_locked(document, path, 0, 1, "blocked")
     assert document.pending_count() == 1 and document.is_modified()
     assert document.journal_path() == str(path) and document.journal_extra() == {"conditional": True}
     payload = document.journal_payload()

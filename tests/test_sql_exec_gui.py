@@ -16,7 +16,7 @@ import storage.sql_exec
 from gui.sql_execute import StatementResult
 from gui.sqlite_document import SqliteDocument
 from storage.sql_url import open_database_url
-from tests.gui_helpers import launch, wait_documents
+from tests.gui_helpers import edit_while_locked, launch, wait_documents
 
 
 def make_db(path: Path, rows: int = 5000) -> Path:
@@ -395,13 +395,7 @@ def test_a_grid_edit_during_an_open_transaction_names_it(qtbot, tmp_path: Path) 
     # a lock that is not ours still blames another program (once the live refresh that the
     # commit set off has landed: it would clear the message line)
     qtbot.wait(1500)
-    locker = sqlite3.connect(path, isolation_level=None)
-    locker.execute("BEGIN EXCLUSIVE")
-    try:
-        document.edit_cell(1, 2, "blocked")
-    finally:
-        locker.execute("ROLLBACK")
-        locker.close()
+    edit_while_locked(document, path, 1, 2, "blocked")
     said = f"{document.message.text()} {document.model.index(1, 2).data(3)}"
     assert "another program" in said
     document.discard_pending_edits()

@@ -11,6 +11,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 
 from storage.journal_payload import pack_sql_edits
+from tests.gui_helpers import edit_while_locked
 from tests.test_sql_edits_server import table_t, values_of
 from tests.test_sql_pg_gui import open_pg, wait_cell, wait_total
 
@@ -86,13 +87,7 @@ def test_a_failed_edit_keeps_its_mark_on_its_row_through_a_sort(qtbot, qtmodelte
     document = open_document(qtbot, path, read_only=False)
     wait_rows(qtbot, document, 1000)
     wait_cell(qtbot, document, 0, 1)
-    locker = sqlite3.connect(path, isolation_level=None)
-    locker.execute("BEGIN EXCLUSIVE")
-    try:
-        document.edit_cell(0, 1, "blocked")
-    finally:
-        locker.execute("ROLLBACK")
-        locker.close()
+    edit_while_locked(document, path, 0, 1, "blocked")
     assert document.pending_count() == 1 and document.model.index(0, 1).data() == "blocked"
     document.sort_by("id")
     document.sort_by("id")  # descending

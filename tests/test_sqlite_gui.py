@@ -15,7 +15,7 @@ from gui.sqlite_model import SqlTableModel, describe_time, format_value
 from storage.sql_query import Pager, QuerySpec
 from storage.sqlite_db import Reader
 from tests.conftest import corpus_dir
-from tests.gui_helpers import launch, wait_documents
+from tests.gui_helpers import edit_while_locked, launch, wait_documents
 
 
 def make_db(path: Path, rows: int = 1000, wal: bool = False) -> Path:
@@ -190,13 +190,7 @@ def test_a_failed_write_stays_visible_and_says_why(qtbot, tmp_path: Path) -> Non
     document = open_document(qtbot, path, read_only=False)
     wait_rows(qtbot, document, 50)
     wait_cell(qtbot, document, 0, 0)
-    locker = sqlite3.connect(path, isolation_level=None)
-    locker.execute("BEGIN EXCLUSIVE")
-    try:
-        document.edit_cell(0, 1, "blocked")
-    finally:
-        locker.execute("ROLLBACK")
-        locker.close()
+    edit_while_locked(document, path, 0, 1, "blocked")
     assert document.model.index(0, 1).data() == "blocked"
     assert "Not written" in document.model.index(0, 1).data(3)  # ToolTipRole
     assert "locked" in document.message.text()
