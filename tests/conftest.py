@@ -57,34 +57,43 @@ def _pg_unavailable(reason: str) -> None:
     pytest.skip(f"no PostgreSQL server: {reason}")
 
 
-@pytest.fixture(scope="session")
-def pg_server_url():
-    """The URL of a running PostgreSQL server: $DATASHELF_PG_URL (set by .ci/run), or one
-    started here from the installed binaries and stopped after the session."""
-    from tests import pg_server
-
-    given = os.environ.get(pg_server.ENV_URL)
+def _throwaway_server(server, unavailable, missing: str, prefix: str):
+    """Yield the URL of a running server of the ``server`` module (tests.pg_server or
+    tests.mariadb_server): the one its environment variable names (set by .ci/run), or one started
+    here from the installed binaries and stopped afterwards."""
+    given = os.environ.get(server.ENV_URL)
     if given:
         yield given
         return
-    if pg_server.find_bin() is None:
-        _pg_unavailable("initdb/pg_ctl not found (install the 'postgresql' system package)")
+    if server.find_bin() is None:
+        unavailable(missing)
     import shutil
     import tempfile
 
-    # Not pytest's tmp_path: that is private to this user, and the server runs as 'postgres'
+    # Not pytest's tmp_path: that is private to this user, and PostgreSQL runs as 'postgres'
     # when the tests run as root.
-    folder = tempfile.mkdtemp(prefix="datashelf-pg-")
+    folder = tempfile.mkdtemp(prefix=prefix)
     try:
-        url = pg_server.start(folder)
+        url = server.start(folder)
     except Exception as exc:
+        server.stop(folder)
         detail = getattr(exc, "stderr", b"") or b""
-        _pg_unavailable(f"{exc} {detail.decode(errors='replace') if isinstance(detail, bytes) else detail}")
+        unavailable(f"{exc} {detail.decode(errors='replace') if isinstance(detail, bytes) else detail}")
     try:
         yield url
     finally:
-        pg_server.stop(folder)
+        server.stop(folder)
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def pg_server_url():
+    """The URL of a running PostgreSQL server: $DATASHELF_PG_URL, or a throwaway one."""
+    from tests import pg_server
+
+    yield from _throwaway_server(pg_server, _pg_unavailable,
+                                 "initdb/pg_ctl not found (install the 'postgresql' system package)",
+                                 "datashelf-pg-")
 
 
 @pytest.fixture
@@ -122,33 +131,12 @@ def _mariadb_unavailable(reason: str) -> None:
 
 @pytest.fixture(scope="session")
 def mariadb_server_url():
-    """The URL of a running MariaDB server: $DATASHELF_MARIADB_URL (set by .ci/run), or one
-    started here from the installed binaries and stopped after the session."""
+    """The URL of a running MariaDB server: $DATASHELF_MARIADB_URL, or a throwaway one."""
     from tests import mariadb_server
 
-    given = os.environ.get(mariadb_server.ENV_URL)
-    if given:
-        yield given
-        return
-    if mariadb_server.find_bin() is None:
-        _mariadb_unavailable("mariadbd/mariadb-install-db not found (install the 'mariadb-server' "
-                             "system package)")
-    import shutil
-    import tempfile
-
-    folder = tempfile.mkdtemp(prefix="datashelf-maria-")
-    try:
-        url = mariadb_server.start(folder)
-    except Exception as exc:
-        mariadb_server.stop(folder)
-        detail = getattr(exc, "stderr", b"") or b""
-        text = detail.decode(errors="replace") if isinstance(detail, bytes) else detail
-        _mariadb_unavailable(f"{exc} {text}")
-    try:
-        yield url
-    finally:
-        mariadb_server.stop(folder)
-        shutil.rmtree(folder, ignore_errors=True)
+    yield from _throwaway_server(mariadb_server, _mariadb_unavailable,
+                                 "mariadbd/mariadb-install-db not found (install the 'mariadb-server' "
+                                 "system package)", "datashelf-maria-")
 
 
 @pytest.fixture
