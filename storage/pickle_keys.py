@@ -9,7 +9,9 @@ measured once, remembered by identity) against a per-key and a per-load budget:
   over budget is kept unhashed inside a ``CostlyKey`` node (shown in the tree with a note);
 - the C unpickler cannot be interrupted, so ``costly_keys`` first walks the opcodes with the
   costs alone (no values are built) and sends a file that would hash too much to the careful
-  Python unpickler instead.
+  Python unpickler instead. The walk is compiled (``storage/_keywalk.c``, built by ``pip install``)
+  so that it costs a tenth of the load it guards; ``python_costly_keys`` is the same walk in
+  Python, used when the extension was not built and as the reference the tests compare it with.
 
 The costs are hash steps: a tuple is 1 plus its items, a frozenset 1 plus its size (its hash is
 cached and made from its members' stored hashes), an int grows with its digits, anything else is 1
@@ -130,9 +132,27 @@ for _code in b"d\x90\x91l0123\x92bo.QR\x98":
         _KIND[_code] = _OTHER
 
 
+try:  # the same walk compiled (storage/_keywalk.c), built by ``pip install``; optional
+    from ._keywalk import costly_keys as _compiled_walk
+except ImportError:  # pragma: no cover - a source checkout nobody built, or no C compiler
+    _compiled_walk = None
+
+COMPILED = _compiled_walk is not None
+
+
 def costly_keys(data: bytes | memoryview, start: int, budget: int, per_key: int | None = None) -> bool:
     """True when loading the pickle at ``start`` with the C unpickler could hash more than the
-    budgets allow (or the walk cannot vouch for it). Values are not built: the stack holds costs."""
+    budgets allow (or the walk cannot vouch for it). Values are not built: the stack holds costs.
+
+    The compiled walk answers when it was built (it reads the buffer in place, without the GIL);
+    ``python_costly_keys`` is the same walk in Python."""
+    if _compiled_walk is not None:
+        return _compiled_walk(data, start, budget, budget if per_key is None else per_key)
+    return python_costly_keys(data, start, budget, per_key)
+
+
+def python_costly_keys(data: bytes | memoryview, start: int, budget: int, per_key: int | None = None) -> bool:
+    """``costly_keys`` in Python: the reference the compiled walk is tested against."""
     try:
         _walk(data, start, budget, budget if per_key is None else per_key)
     except _Costly:
@@ -281,8 +301,8 @@ def _walk(data: bytes | memoryview, start: int, budget: int, per_key: int) -> No
                     append(min(1 + len(items), cap))
                 elif code == 0x6F:
                     append(_CALL_COST)
-                elif code != 0x31:
-                    append(1)
+                elif code == 0x64 or code == 0x6C:  # DICT and LIST push what they build; ADDITEMS and
+                    append(1)  # POP_MARK push nothing (the set stays under the mark)
         else:
             raise _Costly  # an opcode the walk does not know: let the careful path judge
     raise _Costly  # no STOP: the careful path reports where the stream breaks
