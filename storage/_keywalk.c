@@ -20,6 +20,14 @@
 #define FREE_STEPS 64 /* keys this cheap are never charged (pickle_keys.FREE) */
 #define CALL_COST 64  /* what a call's result may cost to hash (pickle_keys._CALL_COST) */
 
+/* A stack entry is cost << 1 | open: "open" marks a value whose hash the file chooses (ints, floats,
+ * calls' results, and tuples or frozensets holding one); strings and bytes hash at random. */
+#define ENTRY(cost, open) ((int64_t)(cost) << 1 | (open))
+#define COST(entry) ((entry) >> 1)
+#define LEAF ENTRY(1, 0)
+#define OPEN_LEAF ENTRY(1, 1)
+#define CALL_ENTRY ENTRY(CALL_COST, 1)
+
 enum { FITS = 0, COSTLY = 1, NO_MEMORY = 2 };
 
 /* -- a growable stack of costs ---------------------------------------------------------------- */
@@ -154,10 +162,13 @@ typedef struct {
     size_t base;  /* where the current segment starts */
     Memo memo;
     int64_t left, per_key, cap;
+    int64_t open_left; /* open keys still allowed (pickle_keys.OPEN_KEYS) */
 } Walk;
 
-/* Charge one key's hash steps; COSTLY when it is over a budget. */
-static int charge(Walk *w, int64_t steps) {
+/* Charge one key's hash steps; COSTLY when it is over a budget, or one open key too many. */
+static int charge(Walk *w, int64_t entry) {
+    int64_t steps = COST(entry);
+    if ((entry & 1) && --w->open_left < 0) return COSTLY;
     if (steps > FREE_STEPS) {
         if (steps > w->per_key || steps > w->left) return COSTLY;
         w->left -= steps;
@@ -166,6 +177,16 @@ static int charge(Walk *w, int64_t steps) {
 }
 
 static int64_t capped(const Walk *w, int64_t value) { return value < w->cap ? value : w->cap; }
+
+/* The entry of a tuple of the ``n`` entries at ``items``. */
+static int64_t tuple_entry(const Walk *w, const int64_t *items, size_t n) {
+    int64_t cost = 1, open = 0;
+    for (size_t i = 0; i < n; i++) {
+        open |= items[i] & 1;
+        if (cost < w->cap) cost += COST(items[i]);
+    }
+    return ENTRY(capped(w, cost), open);
+}
 
 #define SEGMENT(w) ((w)->stack.len - (w)->base)
 #define TOP(w) ((w)->stack.items[(w)->stack.len - 1])
@@ -223,13 +244,13 @@ static int walk(Walk *w, const unsigned char *data, size_t pos, size_t end) {
         switch (code) {
         /* leaves: None, True, False, [], (), {}, set(), NEXT_BUFFER */
         case 'N': case 0x88: case 0x89: case ']': case ')': case '}': case 0x8F: case 0x97:
-            PUSH(w, 1);
+            PUSH(w, LEAF);
             break;
         /* one-byte lengths: SHORT_BINUNICODE, SHORT_BINSTRING, SHORT_BINBYTES, LONG1 */
         case 0x8C: case 'U': case 'C': case 0x8A:
             if (pos >= end) return COSTLY;
             pos += 1 + (size_t)data[pos];
-            PUSH(w, 1);
+            PUSH(w, code == 0x8A ? OPEN_LEAF : LEAF); /* LONG1: an int of any hash */
             break;
         /* counted: BINSTRING, LONG4 (signed 4); BINBYTES, BINUNICODE (4); BINBYTES8, BYTEARRAY8,
          * BINUNICODE8 (8) */
@@ -246,7 +267,7 @@ static int walk(Walk *w, const unsigned char *data, size_t pos, size_t end) {
             pos += width;
             if (length > end - pos) return COSTLY; /* runs past the end: no STOP can follow */
             pos += (size_t)length;
-            PUSH(w, code == 0x8B ? 1 + (int64_t)(length >> 8) : 1);
+            PUSH(w, code == 0x8B ? ENTRY(1 + (int64_t)(length >> 8), 1) : LEAF);
             break;
         /* fixed widths: BININT, BININT1, BININT2, BINFLOAT, EXT1, EXT2, EXT4 push; PROTO, FRAME do not */
         case 'J': case 'K': case 'M': case 'G': case 0x82: case 0x83: case 0x84: case 0x80: case 0x95:
@@ -254,7 +275,8 @@ static int walk(Walk *w, const unsigned char *data, size_t pos, size_t end) {
                   : code == 'G' || code == 0x95 ? 8 : 1;
             if (end - pos < width) return COSTLY;
             pos += width;
-            if (code != 0x80 && code != 0x95) PUSH(w, 1);
+            /* BININT, BININT1, BININT2: 32-bit ints hash to themselves; floats and EXTs: open */
+            if (code != 0x80 && code != 0x95) PUSH(w, code == 'J' || code == 'K' || code == 'M' ? LEAF : OPEN_LEAF);
             break;
         case 0x94: /* MEMOIZE */
             NEED(w, 1);
@@ -284,47 +306,47 @@ static int walk(Walk *w, const unsigned char *data, size_t pos, size_t end) {
             for (size_t i = from; i < w->stack.len; i += 2)
                 if (charge(w, w->stack.items[i]) != FITS) return COSTLY;
             w->stack.len = from;
-            if (code == 'd') PUSH(w, 1);
+            if (code == 'd') PUSH(w, LEAF);
             break;
         case 0x90: case 0x91: /* ADDITEMS, FROZENSET: every member is hashed */
             if (close_mark(w, &from) != FITS) return COSTLY;
             for (size_t i = from; i < w->stack.len; i++)
                 if (charge(w, w->stack.items[i]) != FITS) return COSTLY;
             length = w->stack.len - from;
+            value = 0;
+            for (size_t i = from; i < w->stack.len; i++) value |= w->stack.items[i] & 1;
             w->stack.len = from;
-            if (code == 0x91) PUSH(w, capped(w, 1 + (int64_t)length));
+            if (code == 0x91) PUSH(w, ENTRY(capped(w, 1 + (int64_t)length), value));
             break;
         case 't': /* TUPLE */
             if (close_mark(w, &from) != FITS) return COSTLY;
-            value = 1;
-            for (size_t i = from; i < w->stack.len && value < w->cap; i++) value += w->stack.items[i];
+            value = tuple_entry(w, w->stack.items + from, w->stack.len - from);
             w->stack.len = from;
-            PUSH(w, capped(w, value));
+            PUSH(w, value);
             break;
         case 'e': case 'l': case '1': /* APPENDS, LIST, POP_MARK */
             if (close_mark(w, &from) != FITS) return COSTLY;
             w->stack.len = from;
-            if (code == 'l') PUSH(w, 1);
+            if (code == 'l') PUSH(w, LEAF);
             break;
         case 'o': /* OBJ */
             if (close_mark(w, &from) != FITS) return COSTLY;
             w->stack.len = from;
-            PUSH(w, CALL_COST);
+            PUSH(w, CALL_ENTRY);
             break;
         case 0x85: /* TUPLE1 */
             NEED(w, 1);
-            TOP(w) = capped(w, 1 + TOP(w));
+            TOP(w) = tuple_entry(w, &TOP(w), 1);
             break;
         case 0x86: /* TUPLE2 */
             NEED(w, 2);
-            value = w->stack.items[--w->stack.len];
-            TOP(w) = capped(w, 1 + TOP(w) + value);
+            w->stack.len--;
+            TOP(w) = tuple_entry(w, &TOP(w), 2);
             break;
         case 0x87: /* TUPLE3 */
             NEED(w, 3);
-            value = w->stack.items[w->stack.len - 1] + w->stack.items[w->stack.len - 2];
             w->stack.len -= 2;
-            TOP(w) = capped(w, 1 + TOP(w) + value);
+            TOP(w) = tuple_entry(w, &TOP(w), 3);
             break;
         case 'a': case 'b': /* APPEND, BUILD */
             NEED(w, 1);
@@ -339,16 +361,16 @@ static int walk(Walk *w, const unsigned char *data, size_t pos, size_t end) {
         case 'R': case 0x81: case 0x93: /* REDUCE, NEWOBJ, STACK_GLOBAL: two in, one out */
             NEED(w, 2);
             w->stack.len--;
-            TOP(w) = CALL_COST;
+            TOP(w) = CALL_ENTRY;
             break;
         case 0x92: /* NEWOBJ_EX: three in, one out */
             NEED(w, 3);
             w->stack.len -= 2;
-            TOP(w) = CALL_COST;
+            TOP(w) = CALL_ENTRY;
             break;
         case 'Q': case 0x98: /* BINPERSID, READONLY_BUFFER: one in, one out */
             NEED(w, 1);
-            TOP(w) = 1;
+            TOP(w) = OPEN_LEAF;
             break;
         case '2': /* DUP */
             NEED(w, 1);
@@ -385,9 +407,9 @@ static int walk(Walk *w, const unsigned char *data, size_t pos, size_t end) {
                     if (close_mark(w, &from) != FITS) return COSTLY;
                     w->stack.len = from;
                 }
-                PUSH(w, code == 'i' ? CALL_COST : 1);
-            } else {
-                PUSH(w, 1 + (int64_t)(length >> 8));
+                PUSH(w, code == 'i' ? CALL_ENTRY : OPEN_LEAF);
+            } else { /* INT, FLOAT, LONG and PERSID are open; STRING and UNICODE hash at random */
+                PUSH(w, ENTRY(1 + (int64_t)(length >> 8), code != 'S' && code != 'V'));
             }
             break;
         }
@@ -401,16 +423,16 @@ static int walk(Walk *w, const unsigned char *data, size_t pos, size_t end) {
 static PyObject *costly_keys(PyObject *self, PyObject *args) {
     Py_buffer buffer;
     Py_ssize_t start;
-    long long budget, per_key;
+    long long budget, per_key, open_limit = 4096;
     int answer;
     (void)self;
-    if (!PyArg_ParseTuple(args, "y*nLL", &buffer, &start, &budget, &per_key)) return NULL;
+    if (!PyArg_ParseTuple(args, "y*nLL|L", &buffer, &start, &budget, &per_key, &open_limit)) return NULL;
     if (start < 0 || start > buffer.len || budget < 0 || per_key < 0 || per_key >= INT64_MAX / 4) {
         PyBuffer_Release(&buffer);
         PyErr_SetString(PyExc_ValueError, "start, budget or per_key out of range");
         return NULL;
     }
-    Walk w = {{0}, {0}, 0, {0}, budget, per_key, per_key + 1};
+    Walk w = {{0}, {0}, 0, {0}, budget, per_key, per_key + 1, open_limit};
     Py_BEGIN_ALLOW_THREADS
     answer = walk(&w, (const unsigned char *)buffer.buf, (size_t)start, (size_t)buffer.len);
     Py_END_ALLOW_THREADS
@@ -424,7 +446,7 @@ static PyObject *costly_keys(PyObject *self, PyObject *args) {
 
 static PyMethodDef methods[] = {
     {"costly_keys", costly_keys, METH_VARARGS,
-     "costly_keys(data, start, budget, per_key) -> bool: the compiled pickle_keys walk."},
+     "costly_keys(data, start, budget, per_key, open_limit=4096) -> bool: the compiled pickle_keys walk."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -26,6 +26,13 @@ from typing import Any
 from .pickle_nodes import CostlyKey
 
 FREE = 64  # keys this cheap are never charged to the budget
+# Strings and bytes hash with a per-process random key, so a file cannot make them collide. Ints,
+# floats and tuples of them hash by a public formula: n keys with one hash make a dict probe n**2/2
+# times (20,000 colliding ints took 2.6 s, 80,000 would take 40). A load with more such "open" keys
+# than this goes to the careful unpickler, which counts equal hashes and keeps a key that shares its
+# hash with more than ``SAME_HASH`` others unhashed.
+OPEN_KEYS = 4096
+SAME_HASH = 32
 
 def _leaf(value: Any) -> int:
     if isinstance(value, frozenset):
@@ -38,15 +45,17 @@ def _leaf(value: Any) -> int:
 class KeyGuard:
     """Measures keys (as DAGs, remembering shared tuples) and charges them to one load's budget."""
 
-    __slots__ = ("_keep", "_sizes", "checks_sites", "left", "per_key", "refused")
+    __slots__ = ("_hashes", "_keep", "_sizes", "checks_sites", "colliding", "left", "per_key", "refused")
 
     def __init__(self, budget: int, per_key: int | None = None) -> None:
         self.left = budget
         self.per_key = budget if per_key is None else per_key
         self.checks_sites = False  # True under the Python unpickler: it admits every key itself
         self.refused = 0  # keys kept unhashed (CostlyKey) or containers kept as calls
+        self.colliding = 0  # of those, keys kept unhashed because too many others share their hash
         self._sizes: dict[int, int] = {}
         self._keep: list[tuple] = []  # measured tuples stay alive, so their ids stay theirs
+        self._hashes: dict[int, int] = {}  # hash -> how many admitted open keys have it
 
     def cost(self, value: Any) -> int:
         """Hash steps of ``value``, capped just above the per-key limit (linear in its DAG)."""
@@ -89,11 +98,26 @@ class KeyGuard:
         return True
 
     def admit(self, key: Any) -> Any:
-        """``key`` itself when hashing it is within budget, else a ``CostlyKey`` holding it."""
-        if self.fits(key):
+        """``key`` itself when hashing it is within budget and its hash is not shared by too many
+        others, else a ``CostlyKey`` holding it."""
+        if not self.fits(key):
+            self.refused += 1
+            return CostlyKey(key, self.cost(key))
+        kind = type(key)
+        if kind is str or kind is bytes or key is None or kind is bool or (
+                kind is int and -2**31 <= key < 2**31):  # random hashes, or an int's own value
+            return key
+        try:
+            digest = hash(key)  # affordable: ``fits`` measured it
+        except TypeError:
+            return key  # unhashable: the container reports it as the real loader would
+        seen = self._hashes.get(digest, 0) + 1
+        self._hashes[digest] = seen
+        if seen <= SAME_HASH:
             return key
         self.refused += 1
-        return CostlyKey(key, self.cost(key))
+        self.colliding += 1
+        return CostlyKey(key, self.cost(key), shared=seen)
 
 
 # -- the opcode walk for the C unpickler -----------------------------------------------------
@@ -102,6 +126,10 @@ class _Costly(Exception):
 
 
 _CALL_COST = FREE  # what a call's result may cost to hash (our builders keep bigger ones as nodes)
+# Walk entries are ``cost << 1 | open`` (``_walk``).
+_LEAF_ENTRY = 1 << 1  # a string, bytes, small int, None, bool or empty container: cost 1, hashed at random
+_OPEN_LEAF = 1 << 1 | 1  # a float, a LONG int, a global…: cost 1, but the file chooses its hash
+_CALL_ENTRY = _CALL_COST << 1 | 1
 # What each opcode byte does to the walk (``_walk``): one kind number per byte, 0 for unknown bytes.
 (_UNKNOWN, _LEAF, _SHORT, _COUNTED, _FIXED, _MEMOIZE, _BINPUT, _BINGET, _MARK, _SETITEMS, _APPENDS,
  _TUPLE1, _TUPLE2, _TUPLE3, _TUPLE, _SETITEM, _APPEND, _LINE, _CALL, _OTHER) = range(20)
@@ -140,21 +168,23 @@ except ImportError:  # pragma: no cover - a source checkout nobody built, or no 
 COMPILED = _compiled_walk is not None
 
 
-def costly_keys(data: bytes | memoryview, start: int, budget: int, per_key: int | None = None) -> bool:
+def costly_keys(data: bytes | memoryview, start: int, budget: int, per_key: int | None = None,
+                open_limit: int = OPEN_KEYS) -> bool:
     """True when loading the pickle at ``start`` with the C unpickler could hash more than the
     budgets allow (or the walk cannot vouch for it). Values are not built: the stack holds costs.
 
     The compiled walk answers when it was built (it reads the buffer in place, without the GIL);
     ``python_costly_keys`` is the same walk in Python."""
     if _compiled_walk is not None:
-        return _compiled_walk(data, start, budget, budget if per_key is None else per_key)
-    return python_costly_keys(data, start, budget, per_key)
+        return _compiled_walk(data, start, budget, budget if per_key is None else per_key, open_limit)
+    return python_costly_keys(data, start, budget, per_key, open_limit)
 
 
-def python_costly_keys(data: bytes | memoryview, start: int, budget: int, per_key: int | None = None) -> bool:
+def python_costly_keys(data: bytes | memoryview, start: int, budget: int, per_key: int | None = None,
+                       open_limit: int = OPEN_KEYS) -> bool:
     """``costly_keys`` in Python: the reference the compiled walk is tested against."""
     try:
-        _walk(data, start, budget, budget if per_key is None else per_key)
+        _walk(data, start, budget, budget if per_key is None else per_key, open_limit)
     except _Costly:
         return True
     except (IndexError, KeyError, ValueError, struct.error):
@@ -162,17 +192,40 @@ def python_costly_keys(data: bytes | memoryview, start: int, budget: int, per_ke
     return False
 
 
-def _walk(data: bytes | memoryview, start: int, budget: int, per_key: int) -> None:
-    """Follow the opcodes with each stack entry's hash cost; raise ``_Costly`` over budget."""
+def _walk(data: bytes | memoryview, start: int, budget: int, per_key: int, open_limit: int) -> None:
+    """Follow the opcodes with each stack entry's hash cost; raise ``_Costly`` over budget.
+
+    An entry is ``cost << 1 | open``: ``open`` marks a value whose hash the file chooses (see
+    ``OPEN_KEYS``); a tuple or frozenset is open when one of its items is."""
     if not isinstance(data, bytes):
         data = bytes(data)
     stack: list[int] = []
     marks: list[list[int]] = []
     memo: dict[int, int] = {}
     unpack, kinds, widths, formats = struct.unpack_from, _KIND, _WIDTH, _FORMAT
-    left, cap = budget, per_key + 1
+    left, cap, opened = budget, per_key + 1, 0
     pos, end = start, len(data)
     append = stack.append
+
+    def charge(entry: int) -> None:
+        nonlocal left, opened
+        if entry & 1:
+            opened += 1
+            if opened > open_limit:
+                raise _Costly
+        steps = entry >> 1
+        if steps > FREE:
+            if steps > per_key or steps > left:
+                raise _Costly
+            left -= steps
+
+    def combine(items: list[int]) -> int:
+        """The entry of a tuple of ``items``."""
+        opened = 0
+        for entry in items:
+            opened |= entry
+        return min(1 + sum(entry >> 1 for entry in items), cap) << 1 | (opened & 1)
+
     while pos < end:
         code = data[pos]
         kind = kinds[code]
@@ -186,21 +239,16 @@ def _walk(data: bytes | memoryview, start: int, budget: int, per_key: int) -> No
                 pos += 4
         elif kind == _SHORT:
             pos += 1 + data[pos]
-            append(1)
-            if pos < end and data[pos] == 0x94:  # MEMOIZE right after: the pickler's usual pair
-                memo[len(memo)] = 1
-                pos += 1
+            append(_OPEN_LEAF if code == 0x8A else _LEAF_ENTRY)  # LONG1: an int of any hash
         elif kind == _FIXED:
             pos += widths[code]
             if code != 0x80 and code != 0x95:  # PROTO and FRAME push nothing
-                append(1)
+                # BININT, BININT1, BININT2: 32-bit ints hash to themselves; floats and EXTs: open
+                append(_LEAF_ENTRY if code in (0x4A, 0x4B, 0x4D) else _OPEN_LEAF)
         elif kind == _MEMOIZE:
             memo[len(memo)] = stack[-1]
         elif kind == _LEAF:
-            append(1)
-            if pos < end and data[pos] == 0x94:
-                memo[len(memo)] = 1
-                pos += 1
+            append(_LEAF_ENTRY)
         elif kind == _BINPUT:
             width = widths[code]
             memo[data[pos] if width == 1 else unpack("<I", data, pos)[0]] = stack[-1]
@@ -214,39 +262,32 @@ def _walk(data: bytes | memoryview, start: int, budget: int, per_key: int) -> No
             stack = marks.pop()
             append = stack.append
             if kind == _SETITEMS:
-                for steps in items[::2]:
-                    if steps > FREE:
-                        if steps > per_key or steps > left:
-                            raise _Costly
-                        left -= steps
+                for entry in items[::2]:
+                    charge(entry)
             elif kind == _TUPLE:
-                append(min(1 + sum(items), cap))
+                append(combine(items))
         elif kind == _TUPLE2:
             second = stack.pop()
-            stack[-1] = min(1 + stack[-1] + second, cap)
+            stack[-1] = combine([stack[-1], second])
         elif kind == _TUPLE1:
-            stack[-1] = min(1 + stack[-1], cap)
+            stack[-1] = combine([stack[-1]])
         elif kind == _TUPLE3:
             third, second = stack.pop(), stack.pop()
-            stack[-1] = min(1 + stack[-1] + second + third, cap)
+            stack[-1] = combine([stack[-1], second, third])
         elif kind == _APPEND:
             stack.pop()
         elif kind == _SETITEM:
             stack.pop()
-            steps = stack.pop()
-            if steps > FREE:
-                if steps > per_key or steps > left:
-                    raise _Costly
-                left -= steps
+            charge(stack.pop())
         elif kind == _CALL:  # REDUCE, NEWOBJ, STACK_GLOBAL: two in, one out
             stack.pop()
-            stack[-1] = _CALL_COST
+            stack[-1] = _CALL_ENTRY
         elif kind == _COUNTED:
             (length,) = unpack(formats[code], data, pos)
             if length < 0:
                 raise _Costly
             pos += widths[code] + length
-            append(1 + (length >> 8) if code == 0x8B else 1)
+            append((1 + (length >> 8)) << 1 | 1 if code == 0x8B else _LEAF_ENTRY)
         elif kind == _LINE:
             nl = data.find(b"\n", pos)
             if nl < 0:
@@ -265,9 +306,9 @@ def _walk(data: bytes | memoryview, start: int, budget: int, per_key: int) -> No
                 if code == 0x69:
                     stack = marks.pop()
                     append = stack.append
-                append(_CALL_COST if code == 0x69 else 1)
-            else:
-                append(1 + (len(arg) >> 8))
+                append(_CALL_ENTRY if code == 0x69 else _OPEN_LEAF)
+            else:  # INT, FLOAT, LONG and PERSID are open; STRING and UNICODE hash at random
+                append((1 + (len(arg) >> 8)) << 1 | (code not in (0x53, 0x56)))
         elif kind == _OTHER:
             if code == 0x2E:  # STOP
                 return
@@ -284,25 +325,25 @@ def _walk(data: bytes | memoryview, start: int, budget: int, per_key: int) -> No
             elif code == 0x92:  # NEWOBJ_EX
                 stack.pop()
                 stack.pop()
-                stack[-1] = _CALL_COST
+                stack[-1] = _CALL_ENTRY
             elif code == 0x51 or code == 0x98:  # BINPERSID, READONLY_BUFFER: one in, one out
-                stack[-1] = 1
+                stack[-1] = _OPEN_LEAF
             else:  # DICT, ADDITEMS, FROZENSET, LIST, OBJ, POP_MARK: all take a marked slice
                 items = stack
                 stack = marks.pop()
                 append = stack.append
                 if code == 0x64 or code == 0x90 or code == 0x91:  # these hash what they take
-                    for steps in (items[::2] if code == 0x64 else items):
-                        if steps > FREE:
-                            if steps > per_key or steps > left:
-                                raise _Costly
-                            left -= steps
+                    for entry in (items[::2] if code == 0x64 else items):
+                        charge(entry)
                 if code == 0x91:
-                    append(min(1 + len(items), cap))
+                    opened = 0
+                    for entry in items:
+                        opened |= entry
+                    append(min(1 + len(items), cap) << 1 | (opened & 1))
                 elif code == 0x6F:
-                    append(_CALL_COST)
+                    append(_CALL_ENTRY)
                 elif code == 0x64 or code == 0x6C:  # DICT and LIST push what they build; ADDITEMS and
-                    append(1)  # POP_MARK push nothing (the set stays under the mark)
+                    append(_LEAF_ENTRY)  # POP_MARK push nothing (the set stays under the mark)
         else:
             raise _Costly  # an opcode the walk does not know: let the careful path judge
     raise _Costly  # no STOP: the careful path reports where the stream breaks

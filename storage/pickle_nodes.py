@@ -311,13 +311,15 @@ class CostlyKey:
     (the real loader would merge them, after hashing for as long as ``steps`` says).
     """
 
-    __slots__ = ("key", "steps")
+    __slots__ = ("key", "shared", "steps")
 
-    def __init__(self, key: Any, steps: int) -> None:
-        self.key, self.steps = key, steps
+    def __init__(self, key: Any, steps: int, shared: int = 0) -> None:
+        self.key, self.steps, self.shared = key, steps, shared
 
     def label(self) -> str:
         kind = type(self.key).__name__
+        if self.shared:  # a hash-collision attack: each insertion would probe every earlier one
+            return f"{kind} key, not hashed: {self.shared - 1:,} keys before it have the same hash"
         return f"{kind} key, not hashed: hashing it takes over {self.steps - 1:,} steps"
 
     def parts(self) -> list[tuple[str, Any]]:

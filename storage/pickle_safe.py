@@ -38,7 +38,7 @@ from .pickle_guards import (
     quiet_bytearray_bug,
     run_with_stack,
 )
-from .pickle_keys import costly_keys
+from .pickle_keys import SAME_HASH, costly_keys
 from .pickle_nodes import BufferNode, GlobalNode
 from .pickle_pending import Unsettled, settle
 from .pickle_scan import scan_bytes
@@ -269,10 +269,15 @@ def _add_findings(result: SafeLoad, state: LoadState) -> None:
     if state.extensions:
         result.findings.append(("suspicious", f"extension codes {state.extensions[:10]} name globals "
                                 "through copyreg's registry"))
-    if state.budget.keys.refused:
-        result.findings.append(("suspicious", f"{state.budget.keys.refused:,} dict keys or set members would "
-                                "take too long to hash (shared nested tuples: a hashing bomb); they are "
-                                "shown unhashed"))
+    keys = state.budget.keys
+    if keys.refused - keys.colliding:
+        result.findings.append(("suspicious", f"{keys.refused - keys.colliding:,} dict keys or set members "
+                                "would take too long to hash (shared nested tuples: a hashing bomb); they "
+                                "are shown unhashed"))
+    if keys.colliding:
+        result.findings.append(("suspicious", f"{keys.colliding:,} dict keys or set members share one hash "
+                                f"with more than {SAME_HASH} others (a hash-collision attack: each would "
+                                "probe all the others); they are shown unhashed"))
     if state.persistent_ids:
         result.findings.append(("suspicious", f"{state.persistent_ids} persistent IDs refer to objects "
                                 "kept outside the pickle"))

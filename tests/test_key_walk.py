@@ -128,3 +128,49 @@ def test_far_memo_indices_and_odd_arguments_are_followed_or_refused() -> None:
         costly_keys(b".", 5, BUDGET, BUDGET)
     view = memoryview(pickle.dumps({(1, 2): 3}, 4))  # a buffer is read in place
     assert costly_keys(view, 0, BUDGET) is False
+
+
+# -- keys that share one hash ----------------------------------------------------------------------
+MERSENNE = 2**61 - 1  # CPython hashes an int to its value modulo this prime
+
+
+def colliding_ints_pickle(count: int) -> bytes:
+    """``{k * (2**61 - 1) + 7: 0 for k in 1..count}``: every key has the hash 7. The dict is written by
+    hand (``pickle.dumps`` would have to build it, which is the slow part)."""
+    out = bytearray(b"\x80\x04}\x94(")
+    for k in range(1, count + 1):
+        out += pickle.dumps(k * MERSENNE + 7, 4)[2:-1] + b"K\x00"
+        if k % 1000 == 0:
+            out += b"u("
+    out += b"u."
+    return bytes(out)
+
+
+def test_colliding_keys_go_to_the_careful_path_and_stay_unhashed() -> None:
+    data = colliding_ints_pickle(20_000)  # 2.6 s of probing in the C unpickler; quadratic beyond
+    assert costly_keys(data, 0, 10**9) and python_costly_keys(data, 0, 10**9)
+    answer = run_bounded("""
+        import json
+        from storage.pickle_safe import load_safe
+        from storage.pickle_nodes import CostlyKey
+        from tests.test_key_walk import colliding_ints_pickle
+        load = load_safe(colliding_ints_pickle(20_000))
+        costly = [key for key in load.value if isinstance(key, CostlyKey)]
+        print(json.dumps({"engine": load.engine, "entries": len(load.value), "costly": len(costly),
+                          "label": costly[0].label(), "findings": [text for _, text in load.findings]}))
+    """, timeout=60)
+    assert answer["engine"] == "python"
+    assert answer["entries"] == 20_000 and answer["costly"] == 20_000 - 32
+    assert answer["label"] == "int key, not hashed: 32 keys before it have the same hash"
+    assert any("share one hash" in text for text in answer["findings"])
+
+
+def test_many_honest_open_keys_still_load_exactly() -> None:
+    floats = {i / 7: i for i in range(10_000)}  # over OPEN_KEYS: the careful path, no collisions
+    load = load_safe(pickle.dumps(floats, 4))
+    assert load.engine == "python" and load.value == floats and not load.findings
+    pairs = {(i, i * 2.5): i for i in range(4000)}  # under it: the C unpickler
+    load = load_safe(pickle.dumps(pairs, 4))
+    assert load.engine == "c" and load.value == pairs
+    names = {("user", str(i)): i for i in range(50_000)}  # tuples of strings hash at random
+    assert load_safe(pickle.dumps(names, 4)).engine == "c"
