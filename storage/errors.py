@@ -63,10 +63,10 @@ class ParseError(KnownError):
 
 
 class DecompressionLimitError(ParseError):
-    """Compressed data would unpack to more than its budget (``joblib_io.decompression_limit``).
+    """Compressed data would unpack to more than its budget (``decompression.decompression_limit``).
 
     ``limit`` is the budget that was hit; the window offers to open the file anyway, which allows
-    up to ``joblib_io.MAX_DECOMPRESSED``.
+    up to ``decompression.MAX_DECOMPRESSED``.
     """
 
     def __init__(self, message: str, limit: int, location: Location | None = None) -> None:

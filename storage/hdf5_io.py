@@ -14,6 +14,7 @@ file is open for writing (the library would open the other file for writing too)
 from __future__ import annotations
 
 import errno
+import math
 import os
 import threading
 from collections.abc import Callable
@@ -23,7 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from .errors import ParseError, UnreadableError, UnsupportedError
+from .decompression import decompression_limit, size_text
+from .errors import DecompressionLimitError, ParseError, UnreadableError, UnsupportedError
 from .hdf5_outside import OutsideData, OutsideRefused, dataset_access, dataset_sources, reference
 from .hdf5_values import decode_bytes, describe_dtype, format_value
 
@@ -315,7 +317,30 @@ class H5File:
                                            "open its sources for writing too). Reload opens it read-only.")
                 if ref.outside and not self.allow_outside:
                     raise OutsideRefused(ref)
+            self._check_chunks(path, item)
         return item
+
+    def _check_chunks(self, path: str, item: Any) -> None:
+        """Refuse a compressed dataset whose every chunk unpacks to more than the decompression
+        budget of its stored bytes: reading one cell decompresses its whole chunk (up to 4 GB), so a
+        few KB of deflated zeros could fill memory."""
+        def compute() -> tuple[int, int]:
+            if not item.chunks:
+                return 0, 0
+            try:
+                filtered = item.id.get_create_plist().get_nfilters() > 0
+                stored = item.id.get_storage_size()
+            except Exception:
+                return 0, 0
+            return (math.prod(item.chunks) * item.dtype.itemsize, stored) if filtered else (0, 0)
+
+        chunk, stored = self._memo("chunks", path, compute)
+        limit = decompression_limit(stored)
+        if chunk > limit:
+            raise DecompressionLimitError(
+                f"{path}: each compressed chunk of this dataset unpacks to {size_text(chunk)}, from "
+                f"{size_text(stored)} stored; more than the {size_text(limit)} Datashelf unpacks from it "
+                "(a decompression bomb could fill memory), so its values are not read.", limit)
 
     def root(self) -> H5Node:
         with self.lock:

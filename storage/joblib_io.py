@@ -20,7 +20,8 @@ from collections.abc import Iterable
 from typing import IO, Any, BinaryIO
 
 from .atomic import atomic_write_with
-from .errors import DecompressionLimitError, Location, ParseError, UnreadableError, UnsupportedError
+from .decompression import decompression_limit, limit_error
+from .errors import Location, ParseError, UnreadableError, UnsupportedError
 from .sniff_compressed import (
     STRONG,
     ZF_HEADER,
@@ -35,39 +36,6 @@ from .sniff_compressed import (
 
 COMPRESSIONS = ("zlib", "gzip", "bz2", "lzma", "xz", "lz4")  # what joblib writes
 PANDAS_ONLY = ("zstd",)  # what pandas' to_pickle also writes (read here, and written back on save)
-MAX_DECOMPRESSED = 8 * 2**30  # never more than this from one file (what "Open anyway" allows)
-DECOMPRESSED_FLOOR = 256 * 2**20  # any compressed file may unpack to this much ...
-DECOMPRESSED_RATIO = 100  # ... or to this many times its compressed size, whichever is more
-
-
-def decompression_limit(compressed_size: int, trusted: bool = False) -> int:
-    """How many bytes ``compressed_size`` bytes of compressed data may unpack to.
-
-    Relative to the compressed size (a 389 KB file asking for 3.8 GB is a bomb, not data), with
-    a floor for small files of zeros and an absolute cap; ``trusted`` (the user chose "Open
-    anyway") allows the absolute cap.
-    """
-    if trusted:
-        return MAX_DECOMPRESSED
-    return min(MAX_DECOMPRESSED, max(DECOMPRESSED_FLOOR, DECOMPRESSED_RATIO * compressed_size))
-
-
-def _size_text(size: int) -> str:
-    for unit, scale in (("GB", 2**30), ("MB", 2**20), ("KB", 2**10)):
-        if size >= scale:
-            return f"{size / scale:,.1f} {unit}".replace(".0 ", " ")
-    return f"{size:,} bytes"
-
-
-def limit_error(what: str, limit: int, compressed_size: int | None = None,
-                location: Location | None = None) -> DecompressionLimitError:
-    """The error of data that decompresses past ``limit``, with what the user can do about it."""
-    packed = f" from {_size_text(compressed_size)}" if compressed_size else ""
-    advice = ("it may be a decompression bomb; Open anyway reads up to "
-              f"{_size_text(MAX_DECOMPRESSED)} if you trust the file" if limit < MAX_DECOMPRESSED
-              else "that is more than Datashelf reads from one file")
-    return DecompressionLimitError(f"{what} decompresses to more than {_size_text(limit)}{packed}; reading "
-                                   f"stopped ({advice}).", limit, location)
 CHUNK = 256 * 1024
 _ENGINE_ERRORS = (zlib.error, lzma.LZMAError, OSError, EOFError, ValueError, RuntimeError)
 _LZ4_MISSING = ("this file is lz4-compressed and the lz4 module is not installed "

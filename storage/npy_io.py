@@ -25,8 +25,8 @@ import numpy as np
 from numpy.lib import format as npformat
 
 from .atomic import atomic_write_with
+from .decompression import decompression_limit, limit_error
 from .errors import Location, ParseError, UnreadableError
-from .joblib_io import decompression_limit, limit_error
 
 MAX_PICKLE_BYTES = 1 * 2**30  # an object array's pickle larger than this is not read
 MAX_MEMBER_BYTES = 4 * 2**30  # a compressed .npz member decompressing to more is refused

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .decompression import MAX_DECOMPRESSED, decompression_limit, limit_error
 from .errors import DecompressionLimitError, KnownError, UnreadableError, UnsupportedError
 from .gc_pause import gc_paused
 from .object_doc import ObjectDoc
@@ -177,7 +178,7 @@ def open_objects(path: str, kind: str, cancel: Callable[[], bool] | None = None,
                  trusted_size: bool = False) -> ObjectsFile:
     """Read ``path`` as ``kind`` safely.
 
-    Compressed data may unpack to ``joblib_io.decompression_limit`` of its size; past that the
+    Compressed data may unpack to ``decompression.decompression_limit`` of its size; past that the
     values are not read (``size_limited``: the window offers "Open anyway", which passes
     ``trusted_size``).
 
@@ -265,7 +266,6 @@ def pickle_start_verdict(path: str) -> ObjectsFile | None:
 
 def _open_objects(path: str, kind: str, cancel: Callable[[], bool] | None,
                   trusted_size: bool = False) -> ObjectsFile:
-    from .joblib_io import decompression_limit
 
     result = ObjectsFile(os.path.abspath(path), kind)
     if kind == "pickle":
@@ -302,7 +302,7 @@ def _open_compressed(result: ObjectsFile, trusted_size: bool = False) -> None:
     """A joblib file, or a compressed pickle (pandas' ``to_pickle('x.pkl.gz')``): decompressed
     (bounded: open_joblib's budget, relative to the file's size, or its absolute cap when
     ``trusted_size``) and read as joblib reads it; labelled joblib when its array wrapper is there."""
-    from .joblib_io import MAX_DECOMPRESSED, open_joblib
+    from .joblib_io import open_joblib
 
     opened = open_joblib(result.path, MAX_DECOMPRESSED) if trusted_size else open_joblib(result.path)
     stream, result.compression = opened
@@ -352,7 +352,6 @@ def _open_zip_pickles(result: ObjectsFile, data: bytes, budget: int) -> None:
                                            "show", info.filename))
             continue
         if info.file_size > budget:  # the members share one budget relative to the archive's size
-            from .joblib_io import limit_error
 
             raise limit_error(f"the member {info.filename}", budget, len(data))
         # Read from the member's local header, as the scan does: a name that differs from the

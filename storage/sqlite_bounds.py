@@ -19,6 +19,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from .decompression import size_text
 from .errors import KnownError
 
 VALUE_LIMIT = 64 * 2**20  # bytes of one text or blob value a reader connection may build or load
@@ -105,14 +106,7 @@ class LargeValue:
     rowid: int
 
     def label(self) -> str:
-        return f"{_size_text(self.size)} {self.kind} — show…"
-
-
-def _size_text(size: int) -> str:
-    for unit, scale in (("GB", 2**30), ("MB", 2**20), ("KB", 2**10)):
-        if size >= scale:
-            return f"{size / scale:,.1f} {unit}".replace(".0 ", " ")
-    return f"{size:,} bytes"
+        return f"{size_text(self.size)} {self.kind} — show…"
 
 
 def large_value(conn: sqlite3.Connection, table: str, column: str, rowid: int, kind: str,

@@ -7,6 +7,7 @@ executed; ``Canary`` pickles to a call that would create a file, so its absence 
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +20,17 @@ _watching: list[bool] = []
 
 def _audit(event: str, args: tuple) -> None:
     if _watching and event in WATCHED:
+        if event == "exec" and _is_import(args[0]):
+            return  # a module of ours or a library imported for the first time (lazily), not the file's code
         _events.append(event)
+
+
+def _is_import(code: object) -> bool:
+    """Whether ``code`` is a module body read from a source or bytecode file: what ``import`` runs.
+    A payload's ``exec("…")`` runs code compiled from a string (``<string>``)."""
+    filename = getattr(code, "co_filename", "")
+    module = getattr(code, "co_name", "") == "<module>"
+    return module and filename.endswith(".py") and os.path.isfile(filename)
 
 
 sys.addaudithook(_audit)  # cannot be removed; it only records while a block is watched

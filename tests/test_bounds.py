@@ -251,7 +251,7 @@ def gzip_bomb(total_mb: int, chunk_mb: int = 16) -> bytes:
 
 
 def test_the_budget_is_relative_with_a_floor_and_a_cap() -> None:
-    from storage.joblib_io import DECOMPRESSED_FLOOR, MAX_DECOMPRESSED, decompression_limit
+    from storage.decompression import DECOMPRESSED_FLOOR, MAX_DECOMPRESSED, decompression_limit
 
     assert decompression_limit(389 * 1024) == DECOMPRESSED_FLOOR  # the 389 KB file: 256 MB
     assert decompression_limit(10 * 2**20) == 1000 * 2**20  # 100 times a 10 MB file
@@ -311,10 +311,10 @@ def test_an_npz_bomb_member_is_refused_before_it_is_read(tmp_path: Path) -> None
 def test_the_window_offers_open_anyway_for_a_bomb(qtbot, tmp_path: Path, monkeypatch) -> None:
     from PySide6.QtCore import Qt
 
-    import storage.joblib_io
+    import storage.decompression
     from tests.gui_helpers import launch, wait_documents
 
-    monkeypatch.setattr(storage.joblib_io, "DECOMPRESSED_FLOOR", 2 * 2**20)  # a small bomb will do
+    monkeypatch.setattr(storage.decompression, "DECOMPRESSED_FLOOR", 2 * 2**20)  # a small bomb will do
     path = tmp_path / "bomb.joblib"
     path.write_bytes(gzip_bomb(4, 4))  # 4 MB from ~4 KB: over the 2 MB floor
     window = launch(qtbot, tmp_path / "settings", path)

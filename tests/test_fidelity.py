@@ -241,11 +241,12 @@ def test_a_zstd_bomb_is_refused(tmp_path: Path, monkeypatch) -> None:
 
 
 def test_a_decompression_bomb_named_pkl_gz_is_refused(tmp_path: Path, monkeypatch) -> None:
+    import storage.decompression as decompression
     import storage.joblib_io as joblib_io
 
     path = tmp_path / "bomb.pkl.gz"
     path.write_bytes(gzip.compress(pickle.dumps(b"\0" * 5_000_000, protocol=4)))
-    monkeypatch.setattr(joblib_io, "MAX_DECOMPRESSED", 1_000_000)
+    monkeypatch.setattr(decompression, "MAX_DECOMPRESSED", 1_000_000)
     monkeypatch.setattr(joblib_io.open_joblib, "__defaults__", (1_000_000,))
     result = open_objects(str(path), sniff(path).format)  # no values, but a verdict that is not "safe"
     assert result.doc is None and "decompresses to more than" in result.load_error

@@ -277,6 +277,25 @@ def test_damaged_chunk_shows_why(qtbot, tmp_path, _private_dirs) -> None:
     assert "cannot be read" in document.message.text()
 
 
+def test_a_chunk_that_unpacks_past_the_budget_is_not_read(qtbot, tmp_path, _private_dirs) -> None:
+    """One gzip chunk of 1 GB of zeros in a 1 MB file: reading any cell would unpack all of it."""
+    path = tmp_path / "bomb.h5"
+    with h5py.File(path, "w") as f:
+        bomb = f.create_dataset("bomb", shape=(2**27,), dtype="f8", chunks=(2**27,), compression="gzip",
+                                compression_opts=9)
+        bomb[:2**20] = 0.0
+        f.create_dataset("fine", data=np.arange(1000.0), chunks=(100,), compression="gzip")
+    assert path.stat().st_size < 2 * 2**20
+    _window, document = open_h5(qtbot, _private_dirs, path)
+    select(qtbot, document, "/bomb")
+    qtbot.waitUntil(lambda: "decompression bomb" in document.message.text())
+    assert "unpacks to 1 GB, from 1,019" in document.message.text()
+    text = cell(qtbot, document, 0, 0)
+    assert text.startswith("<") and "unpacks to 1 GB" in text
+    select(qtbot, document, "/fine")
+    assert cell(qtbot, document, 5, 0) == "5.0"
+
+
 def test_plot_follows_the_table_through_a_long_dataset(qtbot, tmp_path, _private_dirs) -> None:
     path = tmp_path / "long.h5"
     with h5py.File(path, "w") as f:
