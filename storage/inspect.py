@@ -14,9 +14,10 @@ import os
 import sys
 from typing import IO, Any
 
+from . import format_registry
 from .errors import KnownError, UnreadableError
 from .sniff import sniff
-from .summaries import SUMMARIZERS, Collector, summarize_binary
+from .summaries import Collector, summarize_binary
 from .summaries_objects import add_pickle_start
 
 REPORT_KEYS = ("path", "format", "ok", "error", "summary", "findings")
@@ -42,7 +43,8 @@ def inspect_path(path: str | os.PathLike) -> dict[str, Any]:
     collector = Collector({"size": result.size, "detected_by": result.reason, "detail": dict(result.detail)})
     if result.path != name:
         collector.summary["shelf"] = result.path
-    for step in (SUMMARIZERS.get(result.format, summarize_binary), add_pickle_start):
+    summarize = format_registry.hook_of(result.format, "summary") or summarize_binary
+    for step in (summarize, add_pickle_start):
         try:
             step(result, collector)
         except KnownError as exc:

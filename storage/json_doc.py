@@ -13,7 +13,7 @@ from itertools import islice
 from typing import Any
 
 from .json_io import JsonFormat, JsonlLoad, JsonLoad, dumps, encode, jsonl_text, write_json, write_jsonl
-from .summaries import json_type
+from .json_parse import json_type
 
 Path = Sequence[Any]
 

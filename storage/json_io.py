@@ -26,8 +26,8 @@ import msgspec
 from .atomic import atomic_write
 from .errors import KnownError, Location, ParseError, WriteError
 from .gc_pause import gc_paused
+from .json_parse import parse_json
 from .sniff_text import detect_bom
-from .summaries import parse_json
 
 MAX_DEPTH = 900  # msgspec and the standard scanner both stop near Python's recursion limit
 _DECODER = msgspec.json.Decoder()

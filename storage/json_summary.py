@@ -13,7 +13,7 @@ from .json_io import (
     read_json,
     read_jsonl,
 )
-from .summaries import json_shape
+from .json_parse import json_shape
 
 
 def first_summary(load: JsonLoad | JsonlLoad) -> dict[str, Any]:

@@ -24,21 +24,6 @@ from .sniff_text import pickle_protocol01, sniff_textual
 HEAD_SIZE = 64 * 1024
 TAIL_SIZE = 64
 
-FORMATS: tuple[str, ...] = ("text", "binary", "json", "jsonl", "pickle", "joblib", "shelve", "sqlite",
-                            "hdf5", "npy", "npz", "unknown")
-
-EXTENSIONS: dict[str, str] = {
-    ".txt": "text", ".text": "text", ".csv": "text", ".tsv": "text", ".log": "text", ".md": "text",
-    ".rst": "text", ".ini": "text", ".cfg": "text", ".toml": "text", ".yaml": "text", ".yml": "text",
-    ".py": "text", ".xml": "text", ".html": "text",
-    ".json": "json", ".geojson": "json", ".jsonl": "jsonl", ".ndjson": "jsonl",
-    ".pkl": "pickle", ".pickle": "pickle", ".pck": "pickle",
-    ".joblib": "joblib", ".jbl": "joblib",
-    ".db": "sqlite", ".sqlite": "sqlite", ".sqlite3": "sqlite", ".db3": "sqlite",
-    ".h5": "hdf5", ".hdf5": "hdf5", ".hdf": "hdf5", ".he5": "hdf5",
-    ".npy": "npy", ".npz": "npz", ".bin": "binary",
-}
-
 SQLITE_MAGIC = b"SQLite format 3\x00"
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 HDF5_OFFSETS = (0, 512, 1024, 2048)
@@ -187,65 +172,146 @@ def sniff_many(paths: Iterable[str | os.PathLike], cancel: Callable[[], bool] | 
             yield path, exc
 
 
+@dataclass(frozen=True)
+class Probe:
+    """What a sniff test sees: the bounded head and tail of a regular file, never more.
+
+    ``result`` builds the answer; ``deep`` allows a test to search beyond the head (off for folder
+    listings). The tests are the registry's (``storage.format_registry``), run in their order.
+    """
+
+    path: str
+    size: int
+    head: bytes
+    tail: bytes
+    ext: str
+    deep: bool = True
+
+    def result(self, fmt: str, reason: str, magic: bytes = b"", **detail: Any) -> SniffResult:
+        return SniffResult(fmt, reason, magic, self.size, detail, self.path)
+
+
+ORDER_EMPTY = 15  # the empty-file answer: after the shelf test (a shelf's .dir may be empty)
+
+
 def _classify(path: str, size: int, head: bytes, tail: bytes, deep: bool = True) -> SniffResult:
-    ext = extension(path)
+    from . import format_registry as registry
 
-    def result(fmt: str, reason: str, magic: bytes = b"", **detail: Any) -> SniffResult:
-        return SniffResult(fmt, reason, magic, size, detail, path)
+    probe = Probe(path, size, head, tail, extension(path), deep)
+    empty_checked = False
+    for _fmt, test in registry.sniff_tests():
+        if not empty_checked and test.order > ORDER_EMPTY:
+            empty_checked = True
+            if size == 0:
+                return _empty(probe)
+        found = registry.resolve(test.hook)(probe)
+        if found is not None:
+            return found
+    return _empty(probe) if size == 0 else probe.result("binary", "no sniff test recognised it")
 
-    shelf = sniff_shelf.match_content(path, head) or sniff_shelf.match_sibling(path)
-    if shelf:
-        return _shelf_result(shelf)
-    if size == 0:
-        fmt = EXTENSIONS.get(ext, "text")
-        return result(fmt, "empty file; format from its extension" if ext in EXTENSIONS
-                      else "empty file with no known extension; shown as text")
-    if head.startswith(SQLITE_MAGIC):
-        if sniff_shelf.is_sqlite_shelf(path):
-            return SniffResult("shelve", "an SQLite file holding exactly one table Dict(key, value) "
-                               "(Python 3.13's dbm.sqlite3 shelf)", SQLITE_MAGIC, size,
-                               {"shelf_backend": "dbm.sqlite3", "files": [os.path.basename(path)]}, path)
-        return result("sqlite", "starts with the SQLite magic 'SQLite format 3\\0' at offset 0",
-                      SQLITE_MAGIC)
+
+def _empty(probe: Probe) -> SniffResult:
+    from . import format_registry as registry
+
+    owner = registry.by_extension(probe.ext)
+    if owner is not None:
+        return probe.result(owner.name, "empty file; format from its extension")
+    return probe.result("text", "empty file with no known extension; shown as text")
+
+
+# -- the built-in formats' sniff tests (named in storage.format_registry) -----------------------
+
+def sniff_shelve(probe: Probe) -> SniffResult | None:
+    shelf = sniff_shelf.match_content(probe.path, probe.head) or sniff_shelf.match_sibling(probe.path)
+    return _shelf_result(shelf) if shelf else None
+
+
+def sniff_sqlite(probe: Probe) -> SniffResult | None:
+    if not probe.head.startswith(SQLITE_MAGIC):
+        return None
+    if sniff_shelf.is_sqlite_shelf(probe.path):
+        return probe.result("shelve", "an SQLite file holding exactly one table Dict(key, value) "
+                            "(Python 3.13's dbm.sqlite3 shelf)", SQLITE_MAGIC, shelf_backend="dbm.sqlite3",
+                            files=[os.path.basename(probe.path)])
+    return probe.result("sqlite", "starts with the SQLite magic 'SQLite format 3\\0' at offset 0",
+                        SQLITE_MAGIC)
+
+
+def sniff_hdf5(probe: Probe) -> SniffResult | None:
     for offset in HDF5_OFFSETS:
-        if head[offset:offset + 8] == HDF5_MAGIC:
+        if probe.head[offset:offset + 8] == HDF5_MAGIC:
             where = "at offset 0" if offset == 0 else f"at offset {offset} (after a user block)"
-            return result("hdf5", f"has the HDF5 signature '{show_bytes(HDF5_MAGIC)}' {where}",
-                          HDF5_MAGIC, signature_offset=offset)
-    if head.startswith(NPY_MAGIC):
-        version = f"{head[6]}.{head[7]}" if len(head) >= 8 else "?"
-        return result("npy", f"starts with the NumPy magic '\\x93NUMPY' (format version {version})",
-                      NPY_MAGIC, npy_version=version)
-    if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
-        return _zip(path, head, ext, result)
-    if head.startswith(SEVEN_ZIP_MAGIC):
-        return result("binary", "starts with the 7z archive signature '7z\\xbc\\xaf'\\x1c'",
-                      SEVEN_ZIP_MAGIC, container="7z")
-    if len(head) >= 2 and head[0] == 0x80 and 2 <= head[1] <= 5:
-        return _pickle(head, ext, result, lambda: late_joblib_marker(path, size) if deep else None)
-    compressed = sniff_compressed(head, ext)
-    if compressed:
-        fmt, reason, magic, detail = compressed
-        if fmt == "pickle" and deep and "pickle_protocol" in detail:
-            late = late_compressed_marker(path)
-            if late is not None:
-                fmt, reason = "joblib", reason.split(" without joblib's")[0] + (
-                    f" that mentions {late[0].decode()} at decompressed byte {late[1]:,}")
-        return result(fmt, reason, magic, **detail)
-    proto = pickle_protocol01(head, size, tail, ext)
-    if proto is not None:
-        protocol, why = proto
-        joblib = any(m in head for m in JOBLIB_MARKERS) or ext in (".joblib", ".jbl")
-        late = None if joblib or not deep else late_joblib_marker(path, size)
+            return probe.result("hdf5", f"has the HDF5 signature '{show_bytes(HDF5_MAGIC)}' {where}",
+                                HDF5_MAGIC, signature_offset=offset)
+    return None
+
+
+def sniff_npy(probe: Probe) -> SniffResult | None:
+    head = probe.head
+    if not head.startswith(NPY_MAGIC):
+        return None
+    version = f"{head[6]}.{head[7]}" if len(head) >= 8 else "?"
+    return probe.result("npy", f"starts with the NumPy magic '\\x93NUMPY' (format version {version})",
+                        NPY_MAGIC, npy_version=version)
+
+
+def sniff_zip(probe: Probe) -> SniffResult | None:
+    if not probe.head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        return None
+    return _zip(probe.path, probe.head, probe.ext, probe.result)
+
+
+def sniff_seven_zip(probe: Probe) -> SniffResult | None:
+    if not probe.head.startswith(SEVEN_ZIP_MAGIC):
+        return None
+    return probe.result("binary", "starts with the 7z archive signature '7z\\xbc\\xaf'\\x1c'",
+                        SEVEN_ZIP_MAGIC, container="7z")
+
+
+def sniff_pickle_proto(probe: Probe) -> SniffResult | None:
+    head = probe.head
+    if not (len(head) >= 2 and head[0] == 0x80 and 2 <= head[1] <= 5):
+        return None
+    return _pickle(head, probe.ext, probe.result,
+                   lambda: late_joblib_marker(probe.path, probe.size) if probe.deep else None)
+
+
+def sniff_compressed_pickle(probe: Probe) -> SniffResult | None:
+    compressed = sniff_compressed(probe.head, probe.ext)
+    if not compressed:
+        return None
+    fmt, reason, magic, detail = compressed
+    if fmt == "pickle" and probe.deep and "pickle_protocol" in detail:
+        late = late_compressed_marker(probe.path)
         if late is not None:
-            why += f" and mentions {late[0].decode()} at byte {late[1]:,}"
-        fmt = "joblib" if joblib or late is not None else "pickle"
-        return result(fmt, why, b"", pickle_protocol=protocol)
-    if head == b"\x80":
-        return result("binary", "a single byte 0x80: a pickle PROTO opcode with nothing after it "
-                      "(truncated)", b"\x80", truncated=True)
-    fmt, reason, detail = sniff_textual(head, size, ext)
-    return result(fmt, reason, **detail)
+            fmt, reason = "joblib", reason.split(" without joblib's")[0] + (
+                f" that mentions {late[0].decode()} at decompressed byte {late[1]:,}")
+    return probe.result(fmt, reason, magic, **detail)
+
+
+def sniff_pickle_protocol01(probe: Probe) -> SniffResult | None:
+    proto = pickle_protocol01(probe.head, probe.size, probe.tail, probe.ext)
+    if proto is None:
+        return None
+    protocol, why = proto
+    joblib = any(m in probe.head for m in JOBLIB_MARKERS) or probe.ext in (".joblib", ".jbl")
+    late = None if joblib or not probe.deep else late_joblib_marker(probe.path, probe.size)
+    if late is not None:
+        why += f" and mentions {late[0].decode()} at byte {late[1]:,}"
+    fmt = "joblib" if joblib or late is not None else "pickle"
+    return probe.result(fmt, why, b"", pickle_protocol=protocol)
+
+
+def sniff_lone_proto(probe: Probe) -> SniffResult | None:
+    if probe.head != b"\x80":
+        return None
+    return probe.result("binary", "a single byte 0x80: a pickle PROTO opcode with nothing after it "
+                        "(truncated)", b"\x80", truncated=True)
+
+
+def sniff_text_or_json(probe: Probe) -> SniffResult:
+    fmt, reason, detail = sniff_textual(probe.head, probe.size, probe.ext)
+    return probe.result(fmt, reason, **detail)
 
 
 def late_joblib_marker(path: str, size: int, limit: int = DEEP_MARKER_SEARCH) -> tuple[bytes, int] | None:

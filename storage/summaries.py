@@ -1,23 +1,21 @@
-"""Per-format summaries for ``inspect``: a registry the format modules plug into.
+"""Per-format summaries for ``inspect``: the :class:`Collector` and the text, JSON and binary ones.
 
 A summarizer gets the sniff result and a :class:`Collector`; it fills ``summary``, adds
 findings, and raises :class:`KnownError` (or sets ``collector.error``) when the file cannot be
 read. Findings added before an error are kept: a broken pickle's dangerous globals still count.
-Text, JSON, JSON Lines and binary live here; the other formats in ``summaries_objects`` and
-``summaries_db``, which register themselves when this module is imported.
+Each format names its summarizer in ``storage.format_registry`` (the other formats' live in
+``summaries_objects`` and ``summaries_db``, imported only when a file of theirs is inspected).
 """
 
 from __future__ import annotations
 
 import codecs
-import json
-import math
-import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import KnownError, Location, ParseError, UnreadableError
+from .json_parse import json_shape, json_text, json_type, parse_json
 from .sniff import SniffResult
 from .sniff_text import detect_bom
 
@@ -25,7 +23,6 @@ JSON_FULL_PARSE_LIMIT = 200 * 1024 * 1024
 JSONL_SCAN_LIMIT = 200 * 1024 * 1024
 CHUNK = 1024 * 1024
 MAX_LINE_FINDINGS = 20
-_CONSTANT = re.compile(r'"(?:[^"\\]|\\.)*"|(-?Infinity|NaN)')
 
 
 @dataclass
@@ -45,16 +42,6 @@ class Collector:
 
 
 Summarizer = Callable[[SniffResult, Collector], None]
-SUMMARIZERS: dict[str, Summarizer] = {}
-
-
-def register(*formats: str) -> Callable[[Summarizer], Summarizer]:
-    """Decorator: make ``fn`` the summarizer of ``formats``."""
-    def wrap(fn: Summarizer) -> Summarizer:
-        for fmt in formats:
-            SUMMARIZERS[fmt] = fn
-        return fn
-    return wrap
 
 
 def chunks(path: str, start: int = 0, limit: int | None = None) -> Iterator[bytes]:
@@ -120,7 +107,6 @@ def _utf8_error(path: str, skip: int) -> int | None:
     return None
 
 
-@register("text")
 def summarize_text(result: SniffResult, c: Collector) -> None:
     """Encoding, line endings and line count (counted over the whole file in chunks)."""
     head = next(chunks(result.path, 0, 64 * 1024), b"")
@@ -153,114 +139,13 @@ def summarize_text(result: SniffResult, c: Collector) -> None:
 
 # -- JSON ---------------------------------------------------------------------------------------
 
-class _Constant(ValueError):
-    """NaN or Infinity: Python accepts them, JSON does not."""
-
-
-def _reject_constant(name: str) -> Any:
-    raise _Constant(name)
-
-
-class _TooLarge(ValueError):
-    """A number like 1e99999: valid syntax, but Python would read it as Infinity."""
-
-
-def _finite_float(text: str) -> float:
-    value = float(text)
-    if math.isinf(value):
-        raise _TooLarge(text)
-    return value
-
-
-def _json_text(data: bytes) -> tuple[str, str, int]:
-    """(text, encoding, BOM length); invalid UTF-8 is a ParseError with its byte offset."""
-    encoding, bom_len = detect_bom(data)
-    try:
-        return data[bom_len:].decode(encoding or "utf-8"), encoding or "utf-8", bom_len
-    except UnicodeDecodeError as exc:
-        raise ParseError(f"not valid {(encoding or 'utf-8').upper()}: {exc.reason}",
-                         Location(offset=bom_len + exc.start)) from None
-
-
-def _location(text: str, pos: int, encoding: str, bom_len: int) -> Location:
-    line = text.count("\n", 0, pos) + 1
-    column = pos - (text.rfind("\n", 0, pos) + 1) + 1
-    offset = bom_len + len(text[:pos].encode(encoding, "surrogatepass"))
-    return Location(line=line, column=column, offset=offset)
-
-
-def parse_json(text: str, encoding: str = "utf-8", bom_len: int = 0) -> tuple[Any, list[str]]:
-    """Strict JSON (no NaN/Infinity) and the duplicate keys found; errors carry a location."""
-    duplicates: list[str] = []
-
-    def pairs(items: list[tuple[str, Any]]) -> dict:
-        out = dict(items)
-        if len(out) != len(items) and len(duplicates) < 20:
-            seen: set[str] = set()
-            duplicates.extend(k for k, _ in items if k in seen or seen.add(k))
-        return out
-
-    try:
-        return json.loads(text, object_pairs_hook=pairs, parse_constant=_reject_constant,
-                          parse_float=_finite_float), duplicates
-    except json.JSONDecodeError as exc:
-        message = exc.msg
-        if message == "Extra data" and exc.lineno > 1:
-            message += " (one JSON value per line? that is JSON Lines, .jsonl)"
-        raise ParseError(message, _location(text, exc.pos, encoding, bom_len)) from None
-    except _Constant as exc:
-        match = next((m for m in _CONSTANT.finditer(text) if m.group(1)), None)
-        where = _location(text, match.start(1), encoding, bom_len) if match else Location()
-        raise ParseError(f"{exc} is not allowed in JSON", where) from None
-    except _TooLarge as exc:
-        match = re.search(r"(?<![\w.+-])" + re.escape(str(exc)) + r"(?![\w.])", text)
-        where = _location(text, match.start(), encoding, bom_len) if match else Location()
-        raise ParseError(f"the number {str(exc)[:40]} is too large for a 64-bit float (it would "
-                         "become Infinity)", where) from None
-    except RecursionError:
-        raise ParseError("nesting too deep: more levels of arrays/objects than can be followed") from None
-    except ValueError as exc:  # e.g. an integer longer than Python's int_max_str_digits
-        raise ParseError(f"a value cannot be read: {exc}") from None
-
-
-def json_type(value: Any) -> str:
-    """The JSON name of a parsed value's type (shared with the JSON tab)."""
-    if isinstance(value, dict):
-        return "object"
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, bool):
-        return "boolean"
-    return "null" if value is None else "number"
-
-
-def json_shape(value: Any) -> dict[str, Any]:
-    """Counts of values by type and the maximum depth, walked without recursion."""
-    counts: dict[str, int] = {}
-    max_depth = 0
-    stack = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        kind = json_type(item)
-        counts[kind] = counts.get(kind, 0) + 1
-        max_depth = max(max_depth, depth)
-        if isinstance(item, dict):
-            stack.extend((v, depth + 1) for v in item.values())
-        elif isinstance(item, list):
-            stack.extend((v, depth + 1) for v in item)
-    return {"counts": counts, "max_depth": max_depth}
-
-
-@register("json")
 def summarize_json(result: SniffResult, c: Collector) -> None:
     """Parse strictly; top-level type, value counts, depth and duplicate keys."""
     if result.size > JSON_FULL_PARSE_LIMIT:
         c.summary["parsed"] = False
         c.add("info", f"larger than {JSON_FULL_PARSE_LIMIT // 2**20} MB: not parsed in full")
         return
-    text, encoding, bom_len = _json_text(b"".join(chunks(result.path)))
+    text, encoding, bom_len = json_text(b"".join(chunks(result.path)))
     c.summary["encoding"] = encoding
     value, duplicates = parse_json(text, encoding, bom_len)
     c.summary["parsed"] = True
@@ -298,7 +183,6 @@ class _Lines:
                                               Location(line=self.number, column=column))
 
 
-@register("jsonl")
 def summarize_jsonl(result: SniffResult, c: Collector) -> None:
     """Parse each line on its own; count records and report malformed lines."""
     lines, decoder, encoding, pending, scanned = _Lines(), None, "utf-8", "", 0
@@ -329,7 +213,6 @@ def summarize_jsonl(result: SniffResult, c: Collector) -> None:
 
 # -- binary -------------------------------------------------------------------------------------
 
-@register("binary", "unknown")
 def summarize_binary(result: SniffResult, c: Collector) -> None:
     """The first bytes as hex; containers (zip, 7z) have their pickles scanned."""
     head = next(chunks(result.path, 0, 16), b"")
@@ -342,5 +225,3 @@ def summarize_binary(result: SniffResult, c: Collector) -> None:
 
         scan_container(result, c, container)
 
-
-from . import summaries_db, summaries_objects  # noqa: E402, F401  (they register their formats)

@@ -21,7 +21,7 @@ from .shelf_io import open_shelf, pickle_protocol
 from .sniff import SniffResult
 from .sqlite_bounds import bound_connection
 from .sqlite_recover import find_hot_journal
-from .summaries import Collector, register
+from .summaries import Collector
 
 COUNT_CAP = 1_000_000
 MAX_TABLES = 500
@@ -77,7 +77,6 @@ def _describe(conn: sqlite3.Connection, kind: str, name: str, c: Collector) -> d
     return entry
 
 
-@register("sqlite")
 def summarize_sqlite(result: SniffResult, c: Collector) -> None:
     """Tables and views with columns and capped row counts, page size, journal mode, quick_check."""
     header = _header(result.path)
@@ -156,7 +155,6 @@ def _items(result: SniffResult, c: Collector) -> Iterator[tuple[str, bytes]]:
         yield _show_key(key), value
 
 
-@register("shelve")
 def summarize_shelve(result: SniffResult, c: Collector) -> None:
     """Backend, keys with their pickle protocols, and each value's pickle scanned (findings name the key)."""
     backend = result.detail.get("shelf_backend", "unknown")
@@ -205,7 +203,6 @@ def summarize_shelve(result: SniffResult, c: Collector) -> None:
 
 # -- HDF5 ---------------------------------------------------------------------------------------
 
-@register("hdf5")
 def summarize_hdf5(result: SniffResult, c: Collector) -> None:
     """Signature offset and, with h5py, the tree (capped): shapes, dtypes, filters, attributes."""
     c.summary["signature_offset"] = result.detail.get("signature_offset", 0)

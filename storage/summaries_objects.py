@@ -20,7 +20,7 @@ from .errors import KnownError, Location, ParseError
 from .joblib_io import open_joblib
 from .pickle_scan import ScanReport, scan_bytes, scan_file, scan_stream
 from .sniff import SniffResult
-from .summaries import CHUNK, Collector, register
+from .summaries import CHUNK, Collector
 
 MAX_MEMBERS = 1000
 MAX_MEMBER_BYTES = 64 * 1024 * 1024
@@ -100,7 +100,6 @@ def add_scan(c: Collector, report: ScanReport, where: str = "", fatal: bool = Tr
             c.add("suspicious", error.message)
 
 
-@register("pickle", "joblib")
 def summarize_pickle(result: SniffResult, c: Collector) -> None:
     """Scan the opcodes (decompressing joblib files on the fly) and list the globals."""
     if result.detail.get("wrapper") in ("pytorch-zip", "zip"):
@@ -209,7 +208,6 @@ def _add_companions(path: str, c: Collector) -> None:
 
 # -- NumPy --------------------------------------------------------------------------------------
 
-@register("npy")
 def summarize_npy(result: SniffResult, c: Collector) -> None:
     """Shape, dtype, order and min/max/mean from the header and data; object arrays: pickle scanned."""
     from .npy_io import read_npy_info  # numpy is imported only for NumPy files
@@ -248,7 +246,6 @@ def _add_stats(entry: dict[str, Any], array: Any) -> None:
         entry["stats"] = stats
 
 
-@register("npz")
 def summarize_npz(result: SniffResult, c: Collector) -> None:
     """Each member's shape, dtype and number stats; object members' pickles are scanned."""
     from .npy_io import read_header

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import dbm.dumb
 import io
 import json
@@ -16,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from storage import summaries, summaries_db
+from storage import format_registry, summaries_db
 from storage.inspect import REPORT_KEYS, exit_code, inspect_path, render_text, run
 from tests.conftest import CORPUS
 
@@ -134,16 +135,16 @@ def test_dangerous_wins_over_broken(tmp_path: Path) -> None:
     assert exit_code(report) == 1
 
 
-def test_internal_error_never_prints_a_traceback(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_internal_error_never_prints_a_traceback(tmp_path: Path) -> None:
     def broken(_result, _collector):
         raise RuntimeError("boom")
 
-    monkeypatch.setitem(summaries.SUMMARIZERS, "json", broken)
-    code, report = as_json(write(tmp_path, "a.json", "[1]"))
-    check_schema(report)
-    assert code == 2 and report["error"]["message"].startswith("internal error: ")
-    out = io.StringIO()
-    assert run(str(tmp_path / "a.json"), as_json=False, out=out) == 2
+    with format_registry.registered(dataclasses.replace(format_registry.get("json"), summary=broken)):
+        code, report = as_json(write(tmp_path, "a.json", "[1]"))
+        check_schema(report)
+        assert code == 2 and report["error"]["message"].startswith("internal error: ")
+        out = io.StringIO()
+        assert run(str(tmp_path / "a.json"), as_json=False, out=out) == 2
     assert "Traceback" not in out.getvalue()
 
 

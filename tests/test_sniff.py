@@ -18,8 +18,9 @@ from pathlib import Path
 
 import pytest
 
+from storage import format_registry
 from storage.errors import KnownError, UnreadableError
-from storage.sniff import EXTENSIONS, FORMATS, SniffResult, sniff, sniff_many
+from storage.sniff import SniffResult, sniff, sniff_many
 
 
 def write(folder: Path, name: str, data: bytes | str) -> Path:
@@ -36,6 +37,8 @@ def fmt(path: Path) -> str:
 
 
 def test_constants_are_consistent() -> None:
+    FORMATS = format_registry.names()
+    EXTENSIONS = {ext: f.name for f in format_registry.formats() for ext in f.extensions}
     assert len(set(FORMATS)) == len(FORMATS) == 12
     assert set(EXTENSIONS.values()) <= set(FORMATS)
     assert all(ext.startswith(".") and ext == ext.lower() for ext in EXTENSIONS)
