@@ -21,7 +21,6 @@ from gui.tab_page import TabPage
 class FilesTab(TabPage):
     tab_id = "files"
     title = "&Files"
-    formats = ("text", "binary", "unknown")
     heading = "Files"
     blurb = ("Text and binary files, and anything the other tabs do not claim. Browse a folder "
              "on the left, or open a file: text opens in an editor that keeps its encoding and "
@@ -59,5 +58,5 @@ class FilesTab(TabPage):
     def _remember_hidden(self, show: bool) -> None:
         self.settings["files.show_hidden"] = show
 
-    def create_document(self, path: str, fmt: str) -> Document:
-        return FileDocument(path, fmt, self)
+    def fallback_document(self, path: str, fmt: str) -> Document:
+        return FileDocument(path, fmt, self)  # anything no other tab claims opens as text or hex

@@ -1,23 +1,14 @@
 """HDF5 tab: h5py, PyTables, netCDF4 and pandas HDFStore files, found by the HDF5 signature."""
 
-from gui.document import Document
 from gui.tab_page import TabPage
 
 
 class Hdf5Tab(TabPage):
     tab_id = "hdf5"
     title = "&HDF5"
-    formats = ("hdf5",)
     heading = "HDF5"
     blurb = ("Scientific arrays from h5py, PyTables, netCDF4 and pandas. Browse groups, datasets "
              "and attributes; tables read only the rows on screen, so even huge datasets open at "
              "once. Read-only unless you allow edits, and then a .bak copy is kept.")
     name_filter = "HDF5 (*.h5 *.hdf5 *.hdf *.he5 *.h5py *.nc *.nc4 *.cdf);;All files (*)"
     icon_name = "application-x-hdf"
-
-    def create_document(self, path: str, fmt: str) -> Document:
-        if fmt in self.formats:
-            from gui.hdf5_document import Hdf5Document  # imported on first use: keeps launch quick
-
-            return Hdf5Document(path, fmt, self)
-        return super().create_document(path, fmt)

@@ -13,8 +13,9 @@ from PySide6.QtCore import Slot
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QFileDialog
 
+from storage import format_registry
 from storage.errors import KnownError
-from storage.newfile import NEW_FORMATS, create_empty
+from storage.newfile import create_empty, new_formats
 
 from .document import Document
 from .tab_page import TabPage
@@ -103,7 +104,8 @@ class OpenDocumentsMixin:
             return existing
         page = self.page_for_format(result.format)
         document = page.create_document(target, result.format)
-        if "pickle" not in page.formats:  # the Objects tab judges its files itself
+        entry = format_registry.get(result.format)
+        if entry is None or entry.checks_pickle_start:  # the Objects tab judges its files itself
             document.check_pickle_verdict()
         if state:
             document.apply_view_state(state)
@@ -171,13 +173,13 @@ class OpenDocumentsMixin:
 
     @Slot()
     def new_file(self) -> None:
-        filters = ";;".join(f"{label} (*{ext})" for _fmt, label, ext in NEW_FORMATS)
+        choices = new_formats()
+        filters = ";;".join(f"{label} (*{ext})" for _fmt, label, ext in choices)
         path, chosen = QFileDialog.getSaveFileName(self, "New File", self.settings.last_dir("new"),
                                                    filters)
         if not path:
             return
-        fmt = next((f for f, label, ext in NEW_FORMATS if chosen.startswith(label)),
-                   NEW_FORMATS[0][0])
+        fmt = next((f for f, label, ext in choices if chosen.startswith(label)), choices[0][0])
         self.settings.set_last_dir("new", os.path.dirname(path))
         try:
             create_empty(path, fmt)

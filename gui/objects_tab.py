@@ -1,13 +1,11 @@
 """Objects tab: pickle, joblib, shelve and NumPy files, shown without running their code."""
 
-from gui.document import Document
 from gui.tab_page import TabPage
 
 
 class ObjectsTab(TabPage):
     tab_id = "objects"
     title = "&Objects"
-    formats = ("pickle", "joblib", "shelve", "npy", "npz")
     heading = "Python objects"
     blurb = ("Pickle, joblib, shelve, .npy and .npz files. Nothing in them is run: Datashelf "
              "reads the stream itself and lists every function the file would call if it were "
@@ -15,8 +13,3 @@ class ObjectsTab(TabPage):
     name_filter = ("Python objects (*.pkl *.pickle *.p *.joblib *.jbl *.npy *.npz *.db *.dat "
                    "*.dir *.bak *.shelf);;All files (*)")
     icon_name = "application-x-executable"
-
-    def create_document(self, path: str, fmt: str) -> Document:
-        from gui.objects_document import ObjectsDocument
-
-        return ObjectsDocument(path, fmt, self)

@@ -3,7 +3,6 @@
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QLabel, QPushButton
 
-from gui.document import Document
 from gui.empty_state import _text
 from gui.tab_page import TabPage
 
@@ -11,7 +10,6 @@ from gui.tab_page import TabPage
 class SqliteTab(TabPage):
     tab_id = "sqlite"
     title = "&SQLite"
-    formats = ("sqlite",)
     heading = "SQLite databases"
     blurb = ("Any SQLite file, whatever its name, or a database server (PostgreSQL, any "
              "SQLAlchemy URL). Browse tables of any size page by page, sort and filter them in "
@@ -54,8 +52,3 @@ class SqliteTab(TabPage):
         index = int(link.split(":", 1)[1])
         if 0 <= index < len(self._recent_connections):
             self.recentConnectionRequested.emit(dict(self._recent_connections[index]))
-
-    def create_document(self, path: str, fmt: str) -> Document:
-        from gui.sqlite_document import SqliteDocument  # imported on first use: keeps launch quick
-
-        return SqliteDocument(path, fmt, self)

@@ -6,17 +6,19 @@ from PySide6.QtCore import Signal, Slot
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QStackedWidget, QTabWidget, QVBoxLayout, QWidget
 
+from storage import format_registry
+
 from .document import Document
 from .empty_state import EmptyState
 from .overview import OverviewDocument
 
 
 class TabPage(QWidget):
-    """One main tab. Subclasses set the class attributes and may override ``create_document``."""
+    """One main tab. Subclasses set the class attributes; the formats it opens, and the document
+    class of each, come from :mod:`storage.format_registry` (entries whose ``tab`` is ``tab_id``)."""
 
     tab_id = ""
     title = ""
-    formats: tuple[str, ...] = ()
     heading = ""
     blurb = ""
     name_filter = "All files (*)"
@@ -49,8 +51,20 @@ class TabPage(QWidget):
         box.setContentsMargins(0, 0, 0, 0)
         box.addWidget(self.stack)
 
+    @property
+    def formats(self) -> tuple[str, ...]:
+        """The names of the registered formats this tab opens."""
+        return format_registry.for_tab(self.tab_id)
+
     def create_document(self, path: str, fmt: str) -> Document:
-        """Make the viewer for ``path``; tabs whose editor has landed return their own."""
+        """Make the document the registry names for ``fmt`` (imported now, on first use)."""
+        entry = format_registry.get(fmt)
+        if entry is not None and entry.document:
+            return format_registry.resolve(entry.document)(path, fmt, self)
+        return self.fallback_document(path, fmt)
+
+    def fallback_document(self, path: str, fmt: str) -> Document:
+        """The viewer of a format that names no document class of its own."""
         return OverviewDocument(path, fmt, self)
 
     # -- documents ---------------------------------------------------------------------------

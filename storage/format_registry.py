@@ -42,11 +42,15 @@ class SniffTest:
 
 @dataclass(frozen=True)
 class NewFile:
-    """A File ▸ New choice: the dialog's label, the extension, and ``template() -> bytes``."""
+    """A File ▸ New choice: the dialog's label, the extension, and ``template() -> bytes``.
+
+    ``rank`` orders the dialog's choices; the lowest is the default.
+    """
 
     label: str
     extension: str
     template: Hook
+    rank: int = 100
 
 
 @dataclass(frozen=True)
@@ -180,7 +184,7 @@ def _builtin() -> None:
                (SniffTest(_SNIFF + "sniff_text_or_json", ORDER_FALLBACK),),
                summary="storage.summaries:summarize_text", loader="storage.textfile:load_text",
                saver="storage.textfile:save_text", payload_kinds=("text",),
-               new_file=NewFile("Text file", ".txt", "storage.newfile:empty_text"), icon="text-x-generic",
+               new_file=NewFile("Text file", ".txt", "storage.newfile:empty_text", 4), icon="text-x-generic",
                fuzz_target=_FUZZ + "t_text", fuzz_seeds=_SEEDS + "text_seeds"),
         Format("binary", "Binary file", "files", _FILES_DOC, (".bin",),
                (SniffTest(_SNIFF + "sniff_seven_zip", 55), SniffTest(_SNIFF + "sniff_lone_proto", 85)),
@@ -190,13 +194,13 @@ def _builtin() -> None:
         Format("json", "JSON document", "json", _JSON_DOC, (".json", ".geojson"),
                summary="storage.summaries:summarize_json", loader="storage.json_io:read_json",
                saver="storage.json_io:write_json", payload_kinds=("json", "json-text"),
-               new_file=NewFile("JSON document", ".json", "storage.newfile:empty_json"),
+               new_file=NewFile("JSON document", ".json", "storage.newfile:empty_json", 0),
                icon="text-x-script", mime_types=("application/json",), fuzz_target=_FUZZ + "t_json",
                fuzz_seeds=_SEEDS + "json_seeds"),
         Format("jsonl", "JSON Lines", "json", _JSON_DOC, (".jsonl", ".ndjson"),
                summary="storage.summaries:summarize_jsonl", loader="storage.json_io:read_jsonl",
                saver="storage.json_io:write_jsonl", payload_kinds=("json", "json-text"),
-               new_file=NewFile("JSON Lines", ".jsonl", "storage.newfile:empty_text"),
+               new_file=NewFile("JSON Lines", ".jsonl", "storage.newfile:empty_text", 1),
                icon="text-x-script", mime_types=("application/x-ndjson",), fuzz_target=_FUZZ + "t_jsonl"),
         Format("pickle", "Pickle", extensions=(".pkl", ".pickle", ".pck"),
                sniff=(SniffTest(_SNIFF + "sniff_pickle_proto", 60),
@@ -204,7 +208,7 @@ def _builtin() -> None:
                       SniffTest(_SNIFF + "sniff_pickle_protocol01", 80)),
                summary="storage.summaries_objects:summarize_pickle",
                trusted_loader="storage._trusted_child:load_pickles",
-               new_file=NewFile("Pickle (an empty dict)", ".pkl", "storage.newfile:empty_pickle"),
+               new_file=NewFile("Pickle (an empty dict)", ".pkl", "storage.newfile:empty_pickle", 3),
                icon="application-x-executable", mime_types=("application/x-python-pickle",),
                default_mime_types=("application/x-python-pickle",), fuzz_target=_FUZZ + "t_pickle",
                fuzz_seeds=_SEEDS + "pickle_seeds", **objects),
@@ -223,7 +227,7 @@ def _builtin() -> None:
                (".db", ".sqlite", ".sqlite3", ".db3"), (SniffTest(_SNIFF + "sniff_sqlite", 20),),
                summary="storage.summaries_db:summarize_sqlite", loader="storage.sqlite_db:Reader",
                payload_kinds=("sql-edits",),
-               new_file=NewFile("SQLite database", ".db", "storage.newfile:empty_sqlite"),
+               new_file=NewFile("SQLite database", ".db", "storage.newfile:empty_sqlite", 2),
                icon="x-office-spreadsheet", mime_types=("application/vnd.sqlite3", "application/x-sqlite3"),
                fuzz_target=_FUZZ + "t_sqlite", fuzz_seeds=_SEEDS + "sqlite_seeds"),
         Format("hdf5", "HDF5", "hdf5", "gui.hdf5_document:Hdf5Document", (".h5", ".hdf5", ".hdf", ".he5"),

@@ -1,4 +1,8 @@
-"""File > New: an empty file of a chosen format, written through the atomic writer."""
+"""File > New: an empty file of a chosen format, written through the atomic writer.
+
+The choices are the formats with a ``new_file`` entry in :mod:`storage.format_registry`; the
+templates of the built-in formats are here.
+"""
 
 from __future__ import annotations
 
@@ -8,41 +12,51 @@ import sqlite3
 import tempfile
 from pathlib import Path
 
+from . import format_registry
 from .atomic import atomic_write
 from .errors import WriteError
 
-# (format, label shown in the dialog, extension)
-NEW_FORMATS: tuple[tuple[str, str, str], ...] = (
-    ("json", "JSON document", ".json"),
-    ("jsonl", "JSON Lines", ".jsonl"),
-    ("sqlite", "SQLite database", ".db"),
-    ("pickle", "Pickle (an empty dict)", ".pkl"),
-    ("text", "Text file", ".txt"),
-)
+
+def new_formats() -> list[tuple[str, str, str]]:
+    """(format, label shown in the dialog, extension) of every format File ▸ New can create."""
+    found = [f for f in format_registry.with_hook("new_file") if f.new_file is not None]
+    found.sort(key=lambda f: f.new_file.rank if f.new_file else 0)
+    return [(f.name, f.new_file.label, f.new_file.extension) for f in found if f.new_file]
+
+
+def empty_json() -> bytes:
+    return b"{}\n"
+
+
+def empty_text() -> bytes:
+    return b""
+
+
+def empty_pickle() -> bytes:
+    return pickle.dumps({}, protocol=pickle.DEFAULT_PROTOCOL)
+
+
+def empty_sqlite() -> bytes:
+    """An empty database, built in a private folder (its bytes are then written atomically)."""
+    with tempfile.TemporaryDirectory(prefix="datashelf-new-") as folder:
+        scratch = Path(folder) / "new.db"
+        connection = sqlite3.connect(scratch)
+        try:
+            connection.execute("PRAGMA user_version = 0")
+            connection.execute("CREATE TABLE _datashelf_init(x)")
+            connection.execute("DROP TABLE _datashelf_init")
+            connection.commit()
+        finally:
+            connection.close()
+        return scratch.read_bytes()
 
 
 def empty_content(fmt: str) -> bytes:
     """The bytes of a valid, empty document of ``fmt``."""
-    if fmt == "json":
-        return b"{}\n"
-    if fmt in ("jsonl", "text"):
-        return b""
-    if fmt == "pickle":
-        return pickle.dumps({}, protocol=pickle.DEFAULT_PROTOCOL)
-    if fmt == "sqlite":
-        # Build the database in a private folder, then write its bytes atomically.
-        with tempfile.TemporaryDirectory(prefix="datashelf-new-") as folder:
-            scratch = Path(folder) / "new.db"
-            connection = sqlite3.connect(scratch)
-            try:
-                connection.execute("PRAGMA user_version = 0")
-                connection.execute("CREATE TABLE _datashelf_init(x)")
-                connection.execute("DROP TABLE _datashelf_init")
-                connection.commit()
-            finally:
-                connection.close()
-            return scratch.read_bytes()
-    raise ValueError(f"cannot create an empty {fmt!r} file")
+    entry = format_registry.get(fmt)
+    if entry is None or entry.new_file is None:
+        raise ValueError(f"cannot create an empty {fmt!r} file")
+    return format_registry.resolve(entry.new_file.template)()
 
 
 def create_empty(path: str | os.PathLike[str], fmt: str) -> None:

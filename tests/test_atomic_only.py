@@ -43,7 +43,7 @@ ALLOWED: dict[tuple[str, str, str], str] = {
     ("storage/joblib_io.py", "save_zip_member.write", "open-write"):
         "the one member inside that ZipFile, written into the atomic writer's handle",
     ("storage/npy_io.py", "save_npz.write", "open-write"): "a zip member inside the atomic writer's handle",
-    ("storage/newfile.py", "empty_content", "sqlite-connect"):
+    ("storage/newfile.py", "empty_sqlite", "sqlite-connect"):
         "builds an empty database in a private TemporaryDirectory; its bytes are saved with atomic_write",
     ("storage/settings.py", "Settings._set_aside", "rename"):
         "moves a corrupt settings file aside (one atomic rename, nothing rewritten)",
