@@ -13,6 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from storage import format_registry
 from storage.atomic import atomic_write
 
 RESOURCES = Path(__file__).resolve().parent.parent / "resources"
@@ -20,16 +21,9 @@ APP_ID = "datashelf"
 DESKTOP_ID = f"{APP_ID}.desktop"
 ICON_SIZES = (16, 24, 32, 48, 64, 128, 256)
 
-# Every type the desktop file lists goes to [Added Associations] ("Open With" offers Datashelf).
-# Datashelf becomes the default only for the Python-specific types, and only where the user has
-# no default yet: JSON, JSON Lines and SQLite keep whatever editor already opens them.
-DEFAULT_FOR = (
-    "application/x-python-pickle",
-    "application/x-joblib",
-    "application/x-python-shelve",
-    "application/x-hdf5",
-    "application/x-npy",
-)
+# Every type a registered format lists goes to [Added Associations] ("Open With" offers Datashelf).
+# Datashelf becomes the default only for the types a format marks so (the Python-specific ones),
+# and only where the user has no default yet: JSON, JSON Lines and SQLite keep their editor.
 DEFAULTS_GROUP = "Default Applications"
 ADDED_GROUP = "Added Associations"
 COMMAND_TIMEOUT = 30  # seconds; a cache update that hangs must not hang the install
@@ -62,8 +56,14 @@ def _escape_string_value(value: str) -> str:
     return value.replace("\\", "\\\\").replace("\n", "\\n").replace("\t", "\\t").replace("\r", "\\r")
 
 
+def _default_for() -> list[str]:
+    """The MIME types Datashelf offers itself as the default application for."""
+    return list(dict.fromkeys(m for f in format_registry.formats() for m in f.default_mime_types))
+
+
 def _desktop_entry(main_script: Path, python: Path) -> str:
     template = (RESOURCES / "datashelf.desktop").read_text(encoding="utf-8")
+    template = template.replace("@MIMETYPES@", "".join(f"{m};" for m in _mime_types()))
     exec_line = " ".join(quote_exec_arg(str(arg)) for arg in (python, main_script))
     # TryExec hides the menu entry if the interpreter (say, a deleted virtualenv) is gone.
     return (template.replace("@EXEC@", _escape_string_value(exec_line))
@@ -71,12 +71,8 @@ def _desktop_entry(main_script: Path, python: Path) -> str:
 
 
 def _mime_types() -> list[str]:
-    """The MimeType list of the desktop file template, in its order."""
-    for line in (RESOURCES / "datashelf.desktop").read_text(encoding="utf-8").splitlines():
-        key, _, value = line.partition("=")
-        if key.strip() == "MimeType":
-            return [item for item in value.strip().split(";") if item]
-    return []
+    """The MimeType list of the desktop file: every registered format's types, in registry order."""
+    return list(dict.fromkeys(m for f in format_registry.formats() for m in f.mime_types))
 
 
 def _planned_files(data_home: Path) -> list[tuple[Path, Path]]:
@@ -166,7 +162,7 @@ def _update_mimeapps(path: Path, mime_types: list[str], *, add: bool) -> list[st
     lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
     if add:
         added = [m for m in mime_types if _add_to_list(lines, ADDED_GROUP, m)]
-        defaults = [m for m in DEFAULT_FOR if _add_to_list(lines, DEFAULTS_GROUP, m, only_if_missing=True)]
+        defaults = [m for m in _default_for() if _add_to_list(lines, DEFAULTS_GROUP, m, only_if_missing=True)]
     else:
         added = _remove_from_lists(lines, ADDED_GROUP)
         defaults = _remove_from_lists(lines, DEFAULTS_GROUP)
