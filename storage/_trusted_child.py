@@ -113,26 +113,43 @@ def _load_shelf(path: str, key: str | None) -> Any:
         return values
 
 
-def load(path: str, kind: str, key: str | None) -> tuple[Any, int]:
-    """The object the real loader gives, and how many stacked pickles it came from."""
-    if kind == "pickle":
-        return _load_pickles(path)
-    if kind == "joblib":
-        import joblib
+def load_pickles(path: str, _key: str | None) -> tuple[Any, int]:
+    return _load_pickles(path)
 
-        return joblib.load(path), 1
-    if kind == "npy":
-        import numpy as np
 
-        return np.load(path, allow_pickle=True), 1
-    if kind == "npz":
-        import numpy as np
+def load_joblib(path: str, _key: str | None) -> tuple[Any, int]:
+    import joblib
 
-        with np.load(path, allow_pickle=True) as archive:
-            return {name: archive[name] for name in archive.files}, 1
-    if kind == "shelve":
-        return _load_shelf(path, key), 1
-    raise ValueError(f"unknown kind {kind!r}")
+    return joblib.load(path), 1
+
+
+def load_npy(path: str, _key: str | None) -> tuple[Any, int]:
+    import numpy as np
+
+    return np.load(path, allow_pickle=True), 1
+
+
+def load_npz(path: str, _key: str | None) -> tuple[Any, int]:
+    import numpy as np
+
+    with np.load(path, allow_pickle=True) as archive:
+        return {name: archive[name] for name in archive.files}, 1
+
+
+def load_shelf(path: str, key: str | None) -> tuple[Any, int]:
+    return _load_shelf(path, key), 1
+
+
+def load(path: str, loader: str, key: str | None) -> tuple[Any, int]:
+    """The object the real loader gives, and how many stacked pickles it came from.
+
+    ``loader`` is the format's ``trusted_loader`` in ``storage.format_registry``, a dotted
+    ``"module:function"`` name taking ``(path, key)``.
+    """
+    import importlib
+
+    module, _, name = loader.partition(":")
+    return getattr(importlib.import_module(module), name)(path, key)
 
 
 def _type_of(exc: BaseException) -> str:
@@ -177,7 +194,7 @@ def main(spec_json: str) -> None:
     sys.path.extend(spec["extra_path"])
     try:
         try:
-            value, stacked = load(spec["path"], spec["kind"], spec["key"])
+            value, stacked = load(spec["path"], spec["loader"], spec["key"])
         except _Failure:
             raise
         except BaseException as exc:  # SystemExit too: a file may call sys.exit()

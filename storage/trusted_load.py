@@ -28,9 +28,9 @@ from datetime import time as dtime
 from decimal import Decimal
 from typing import Any
 
+from . import format_registry
 from .errors import KnownError, UnreadableError
 
-KINDS = ("pickle", "joblib", "npy", "npz", "shelve")
 POLL_SECONDS = 0.05
 TAIL_BYTES = 4000
 _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -230,8 +230,10 @@ def trusted_load(path: str | os.PathLike[str], kind: str, *, key: str | bytes | 
     Raises ``UnreadableError`` for a missing file and ``TrustedLoadError`` (or its ``Timeout`` and
     ``Cancelled`` subclasses) for everything that goes wrong in the child.
     """
-    if kind not in KINDS:
-        raise ValueError(f"unknown kind {kind!r}; expected one of {KINDS}")
+    kinds = tuple(f.name for f in format_registry.with_hook("trusted_loader")
+                  if isinstance(f.trusted_loader, str))  # a dotted name: the child process imports it
+    if kind not in kinds:
+        raise ValueError(f"unknown kind {kind!r}; expected one of {kinds}")
     if key is not None and kind != "shelve":
         raise ValueError("key only applies to kind 'shelve'")
     path = os.path.abspath(os.fspath(path))
@@ -250,7 +252,8 @@ def _run(path: str, kind: str, key: str | bytes | None, timeout: float, cancel: 
     os.mkdir(workdir)
     result_path, error_path = os.path.join(top, "result.pickle"), os.path.join(top, "error.json")
     out_path, err_path = os.path.join(top, "stdout"), os.path.join(top, "stderr")
-    spec = {"path": path, "kind": kind, "key": key.decode("utf-8", "surrogateescape")
+    loader = format_registry.get(kind).trusted_loader  # type: ignore[union-attr]  (trusted_load checked it)
+    spec = {"path": path, "kind": kind, "loader": loader, "key": key.decode("utf-8", "surrogateescape")
             if isinstance(key, bytes) else key, "max_nodes": int(max_nodes), "max_depth": int(max_depth),
             "extra_path": [os.path.abspath(os.fspath(p)) for p in extra_path],
             "result": result_path, "error": error_path}
