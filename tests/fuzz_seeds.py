@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
+from storage import format_registry
+
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 
 
@@ -62,7 +64,7 @@ def _write(path: Path, data: bytes) -> str:
     return str(path)
 
 
-def _text_seeds(folder: Path) -> list[Seed]:
+def text_seeds(folder: Path) -> list[Seed]:
     body = "first line: café\nsecond ✓ line\n\ttabbed, last without newline"
     return [
         Seed("utf8.txt", "text", (_write(folder / "utf8.txt", body.encode()),)),
@@ -73,7 +75,7 @@ def _text_seeds(folder: Path) -> list[Seed]:
     ]
 
 
-def _json_seeds(folder: Path) -> list[Seed]:
+def json_seeds(folder: Path) -> list[Seed]:
     doc = {"name": "datashelf", "n": 12345678901234567890, "pi": 3.14159, "ok": True, "none": None,
            "list": [1, "two", [3, {"four": 4}]], "unicode": "ß ✓ \u2028", "empty": {}}
     lines = "\n".join(json.dumps({"id": i, "v": [i, str(i)], "x": i / 3}) for i in range(6)) + "\n"
@@ -85,7 +87,7 @@ def _json_seeds(folder: Path) -> list[Seed]:
     ]
 
 
-def _pickle_seeds(folder: Path) -> list[Seed]:
+def pickle_seeds(folder: Path) -> list[Seed]:
     value = _sample()
     seeds = []
     for protocol in range(6):
@@ -96,7 +98,7 @@ def _pickle_seeds(folder: Path) -> list[Seed]:
     return seeds
 
 
-def _numpy_seeds(folder: Path) -> list[Seed]:
+def numpy_seeds(folder: Path) -> list[Seed]:
     import joblib
     import numpy as np
 
@@ -118,7 +120,7 @@ def _numpy_seeds(folder: Path) -> list[Seed]:
     return seeds
 
 
-def _shelf_seed(folder: Path) -> list[Seed]:
+def shelf_seeds(folder: Path) -> list[Seed]:
     import dbm.dumb
 
     base = folder / "shelf"
@@ -143,7 +145,7 @@ def _shelf_seed(folder: Path) -> list[Seed]:
     return [Seed("shelf", "shelve", files), Seed("sqlshelf", "shelve", (str(sql_shelf),))]
 
 
-def _sqlite_seed(folder: Path) -> list[Seed]:
+def sqlite_seeds(folder: Path) -> list[Seed]:
     path = folder / "data.sqlite"
     conn = sqlite3.connect(path)
     with conn:
@@ -167,7 +169,7 @@ def _sqlite_seed(folder: Path) -> list[Seed]:
     return [Seed("data.sqlite", "sqlite", (str(path),)), Seed("wal.sqlite", "sqlite", (str(wal),))]
 
 
-def _hdf5_seed(folder: Path) -> list[Seed]:
+def hdf5_seeds(folder: Path) -> list[Seed]:
     import h5py
     import numpy as np
 
@@ -186,13 +188,12 @@ def _hdf5_seed(folder: Path) -> list[Seed]:
 
 
 def make_seeds(folder: str | os.PathLike) -> list[Seed]:
-    """Write one small valid file (or shelf) of every format into ``folder``."""
+    """Write small valid files (or shelves) of every registered format into ``folder``."""
     base = Path(folder)
     base.mkdir(parents=True, exist_ok=True)
     seeds: list[Seed] = []
-    for make in (_text_seeds, _json_seeds, _pickle_seeds, _numpy_seeds, _shelf_seed, _sqlite_seed,
-                 _hdf5_seed):
-        seeds.extend(make(base))
+    for fmt in format_registry.with_hook("fuzz_seeds"):  # each format's own seeds, in registry order
+        seeds.extend(format_registry.resolve(fmt.fuzz_seeds)(base))
     return seeds
 
 

@@ -16,10 +16,11 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
+from storage import format_registry
 from storage.errors import KnownError
+from storage.format_registry import Format
 
 WALK_LIMIT = 2000  # nodes of a value tree visited, as a user expanding the tree would
-OBJECT_KINDS = ("pickle", "joblib", "npy", "npz", "shelve")
 
 
 def t_inspect(path: str) -> None:
@@ -130,6 +131,10 @@ def _objects_target(kind: str) -> Callable[[str], None]:
     return target
 
 
+t_pickle, t_joblib, t_npy, t_npz, t_shelve = (_objects_target(kind)
+                                             for kind in ("pickle", "joblib", "npy", "npz", "shelve"))
+
+
 def t_sqlite(path: str) -> None:
     """The SQLite tab's open (read-only), then the first page and a count of a few tables."""
     from storage.sql_query import Pager, QuerySpec
@@ -187,18 +192,27 @@ def t_hdf5(path: str) -> None:
         h5.close()
 
 
-TARGETS: dict[str, Callable[[str], None]] = {
-    "inspect": t_inspect, "text": t_text, "hex": t_hex, "json": t_json, "jsonl": t_jsonl,
-    "sqlite": t_sqlite, "hdf5": t_hdf5, **{kind: _objects_target(kind) for kind in OBJECT_KINDS},
-}
-TAB_OF = {"text": "text", "binary": "hex", "unknown": "hex", **{k: k for k in TARGETS if k != "inspect"}}
+def target_name(fmt: Format) -> str:
+    """The name of a format's fuzz target: its function's, without ``t_`` ("hex" for binary)."""
+    hook = fmt.fuzz_target
+    name = hook.rpartition(":")[2] if isinstance(hook, str) else getattr(hook, "__name__", fmt.name)
+    return name.removeprefix("t_")
+
+
+def targets() -> dict[str, Callable[[str], None]]:
+    """``inspect``, then every registered format's target by name (formats may share one)."""
+    found: dict[str, Callable[[str], None]] = {"inspect": t_inspect}
+    for fmt in format_registry.with_hook("fuzz_target"):
+        found.setdefault(target_name(fmt), format_registry.resolve(fmt.fuzz_target))
+    return found
 
 
 def targets_for(*formats: str) -> list[str]:
     """inspect, text and hex always; then the loader of each format named (seed's and sniffed)."""
     names = ["inspect", "text", "hex"]
     for fmt in formats:
-        name = TAB_OF.get(fmt)
+        entry = format_registry.get(fmt)
+        name = target_name(entry) if entry is not None and entry.fuzz_target else None
         if name and name not in names:
             names.append(name)
     return names
@@ -228,7 +242,7 @@ def sniffed_target_path(path: str) -> str:
 def run_target(name: str, path: str) -> tuple[str, str]:
     """('ok' | 'known' | 'bug', detail): the oracle of one target on one path."""
     try:
-        TARGETS[name](path)
+        targets()[name](path)
     except KnownError as exc:
         return "known", f"{type(exc).__name__}: {exc}"[:300]
     except Exception:

@@ -1,0 +1,148 @@
+"""The format registry: every built-in hook resolves, and a toy format added in one entry is
+sniffed, inspected, offered by File ▸ New and opened in a tab; unregistering restores the world."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PySide6.QtWidgets import QFileDialog
+
+from storage import format_registry
+from storage.format_registry import Format
+from storage.inspect import run
+from storage.newfile import new_formats
+from storage.sniff import sniff
+from tests.gui_helpers import launch, wait_documents
+from tests.toy_format import MAGIC, TOY
+
+HOOKS = ("document", "summary", "loader", "saver", "trusted_loader", "fuzz_target", "fuzz_seeds")
+
+
+@pytest.fixture
+def toy():
+    """The toy format, registered for one test only."""
+    with format_registry.registered(TOY) as fmt:
+        yield fmt
+    assert format_registry.get("toy") is None
+
+
+def toy_file(folder: Path, name: str = "shapes.toy", records: str = "circle\nsquare\n") -> Path:
+    path = folder / name
+    path.write_bytes(MAGIC + records.encode())
+    return path
+
+
+@pytest.mark.parametrize("fmt", format_registry.formats(), ids=format_registry.names())
+def test_every_builtin_hook_resolves(fmt: Format) -> None:
+    for attribute in HOOKS:
+        hook = getattr(fmt, attribute)
+        if hook:
+            assert callable(format_registry.resolve(hook)), (fmt.name, attribute, hook)
+    if fmt.new_file is not None:
+        assert isinstance(format_registry.resolve(fmt.new_file.template)(), bytes)
+    for test in fmt.sniff:
+        assert callable(format_registry.resolve(test.hook))
+    assert all(ext.startswith(".") and ext == ext.lower() for ext in fmt.extensions)
+
+
+def test_names_and_extensions_are_unique() -> None:
+    assert len(set(format_registry.names())) == len(format_registry.names())
+    claimed = [ext for f in format_registry.formats() for ext in f.extensions]
+    assert len(claimed) == len(set(claimed))
+
+
+def test_importing_the_registry_imports_no_format_module() -> None:
+    code = ("import sys, storage.format_registry; "
+            "print(sorted(m for m in sys.modules if m.startswith(('storage.', 'gui', 'PySide6', 'numpy'))))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                          cwd=Path(__file__).resolve().parents[1])
+    assert done.stdout.strip() == "['storage.format_registry']"
+
+
+def test_json_io_imports_only_what_json_needs() -> None:
+    code = "import sys, storage.json_io; print(sorted(m for m in sys.modules if m.startswith('storage.')))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                          cwd=Path(__file__).resolve().parents[1])
+    loaded = set(eval(done.stdout))  # a printed list of names
+    assert loaded <= {"storage.errors", "storage.atomic", "storage.gc_pause", "storage.sniff_text",
+                      "storage.json_parse", "storage.json_io"}
+
+
+def test_a_toy_format_is_sniffed(toy, tmp_path: Path) -> None:
+    assert sniff(toy_file(tmp_path)).format == "toy"
+    assert sniff(toy_file(tmp_path, "misnamed.txt")).format == "toy"  # content decides
+    empty = tmp_path / "empty.toy"
+    empty.write_bytes(b"")
+    assert sniff(empty).format == "toy"  # an empty file: its extension
+    assert "toy" in format_registry.names()
+
+
+def test_a_toy_format_is_inspected(toy, tmp_path: Path) -> None:
+    out = io.StringIO()
+    code = run(str(toy_file(tmp_path)), as_json=True, out=out)
+    report = json.loads(out.getvalue())
+    assert code == 0 and report["format"] == "toy" and report["ok"] is True
+    assert report["summary"]["records"] == 2
+    assert report["summary"]["detected_by"] == "starts with the toy magic line 'TOY 1'"
+
+
+def test_a_toy_format_is_offered_by_file_new_and_the_desktop_file(toy) -> None:
+    from gui import desktop_install
+
+    assert ("toy", "Toy file", ".toy") in new_formats()
+    assert new_formats()[0][0] == "json"  # the default stays first
+    assert "application/x-datashelf-toy" in desktop_install._mime_types()
+
+
+def test_a_toy_format_has_fuzz_seeds_and_a_target(toy, tmp_path: Path) -> None:
+    from tests.fuzz_seeds import make_seeds
+    from tests.fuzz_targets import run_target, targets_for
+
+    [seed] = [s for s in make_seeds(tmp_path) if s.fmt == "toy"]
+    assert "toy" in targets_for("toy")
+    assert run_target("toy", seed.files[0]) == ("ok", "")
+    assert run_target("inspect", seed.files[0]) == ("ok", "")
+
+
+def test_a_toy_format_opens_in_its_tab(toy, qtbot, tmp_path: Path) -> None:
+    from tests.toy_format import ToyDocument
+
+    path = toy_file(tmp_path)
+    window = launch(qtbot, tmp_path / "settings", path)
+    [document] = wait_documents(qtbot, window, 1)
+    assert isinstance(document, ToyDocument)
+    assert document.format == "toy" and document.records == ["circle", "square"]
+    assert document in window.page("files").all_documents()
+    assert "toy" in window.page("files").formats
+    assert window.format_label.text() == "TOY"
+
+
+def test_file_new_creates_a_toy_file_and_opens_it(toy, qtbot, tmp_path: Path, monkeypatch) -> None:
+    from tests.toy_format import ToyDocument
+
+    target = tmp_path / "fresh.toy"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), "Toy file (*.toy)"))
+    window = launch(qtbot, tmp_path / "settings")
+    window.actions.new.trigger()
+    [document] = wait_documents(qtbot, window, 1)
+    assert target.read_bytes() == MAGIC
+    assert isinstance(document, ToyDocument) and document.records == []
+
+
+def test_unregistering_restores_the_world(tmp_path: Path) -> None:
+    from gui import desktop_install
+    from tests.fuzz_targets import targets
+
+    before = (format_registry.names(), new_formats(), desktop_install._mime_types(), list(targets()))
+    path = toy_file(tmp_path)
+    with format_registry.registered(TOY):
+        assert sniff(path).format == "toy"
+    assert sniff(path).format == "text"
+    assert (format_registry.names(), new_formats(), desktop_install._mime_types(), list(targets())) == before
+    with pytest.raises(ValueError):
+        format_registry.register(format_registry.get("json"))  # a name is registered once
