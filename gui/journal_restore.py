@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
+from storage import format_registry
 from storage.errors import KnownError
 from storage.journal import Journal, JournalEntry, recovered_path
 from storage.journal_payload import kind_of, write_copy
@@ -57,10 +58,9 @@ def check_entries(journal: Journal) -> list[tuple[JournalEntry, Any, bool]]:
 
 def copy_out(entry: JournalEntry, payload: bytes) -> str:
     """Worker body: write the edits to a new file beside the original; return its path."""
-    if kind_of(payload) == "shelf":
-        from storage.shelf_journal import write_shelf_copy  # shelf code only when needed
-
-        return write_shelf_copy(entry.path, payload)
+    kind = format_registry.payload(kind_of(payload))
+    if kind is not None and kind.copy:  # not one file (a shelf's): its format writes the copy
+        return format_registry.resolve(kind.copy)(entry.path, payload)
     target = recovered_path(entry.path)
     folder = os.path.dirname(target)
     if not os.path.isdir(folder):

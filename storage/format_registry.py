@@ -54,6 +54,19 @@ class NewFile:
 
 
 @dataclass(frozen=True)
+class Payload:
+    """A journal payload kind (``storage.journal_payload``) that a format's documents write.
+
+    When the original changed since, crash recovery writes the edits as a new file beside it:
+    the payload's bytes as one file, or ``copy(original, payload) -> path to open`` for a payload
+    that is not one file (a shelf's several).
+    """
+
+    kind: str
+    copy: Hook | None = None
+
+
+@dataclass(frozen=True)
 class Format:
     """Everything Datashelf knows about one format, by its sniffed name."""
 
@@ -67,7 +80,7 @@ class Format:
     loader: Hook | None = None                 # what the tab's worker reads the file with
     saver: Hook | None = None                  # what Save writes it with (through the atomic writer)
     trusted_loader: Hook | None = None         # the real loader, run in trusted_load's child process
-    payload_kinds: tuple[str, ...] = ()        # the journal payload kinds its documents write
+    payloads: tuple[Payload, ...] = ()         # the journal payload kinds its documents write
     new_file: NewFile | None = None
     icon: str = ""                             # an icon theme name
     mime_types: tuple[str, ...] = ()           # listed in the desktop file (Open With)
@@ -136,6 +149,11 @@ def sniff_tests() -> list[tuple[Format, SniffTest]]:
     return sorted(tests, key=lambda pair: pair[1].order)
 
 
+def payload(kind: str) -> Payload | None:
+    """The registered journal payload kind ``kind``, or None."""
+    return next((p for f in _FORMATS.values() for p in f.payloads if p.kind == kind), None)
+
+
 def with_hook(attribute: str) -> Iterator[Format]:
     """The formats that set ``attribute`` (a hook, a template, MIME types)."""
     return (f for f in _FORMATS.values() if getattr(f, attribute))
@@ -168,14 +186,15 @@ _SNIFF = "storage.sniff:"
 _FILES_DOC = "gui.files_document:FileDocument"
 _JSON_DOC = "gui.json_document:JsonDocument"
 _OBJECTS_DOC = "gui.objects_document:ObjectsDocument"
-_OBJECTS_PAYLOAD = ("pickle", "shelf")
+_OBJECTS_PAYLOAD = (Payload("pickle"), Payload("shelf", "storage.shelf_journal:write_shelf_copy"))
+_JSON_PAYLOAD = (Payload("json"), Payload("json-text"))
 _FUZZ = "tests.fuzz_targets:"
 _SEEDS = "tests.fuzz_seeds:"
 
 
 def _builtin() -> None:
     objects = dict(tab="objects", document=_OBJECTS_DOC, loader="storage.objects_file:open_objects",
-                   saver="storage.objects_file:save_objects", payload_kinds=_OBJECTS_PAYLOAD,
+                   saver="storage.objects_file:save_objects", payloads=_OBJECTS_PAYLOAD,
                    checks_pickle_start=False)
     for fmt in (
         Format("text", "Text file", "files", _FILES_DOC,
@@ -183,23 +202,23 @@ def _builtin() -> None:
                 ".yml", ".py", ".xml", ".html"),
                (SniffTest(_SNIFF + "sniff_text_or_json", ORDER_FALLBACK),),
                summary="storage.summaries:summarize_text", loader="storage.textfile:load_text",
-               saver="storage.textfile:save_text", payload_kinds=("text",),
+               saver="storage.textfile:save_text", payloads=(Payload("text"),),
                new_file=NewFile("Text file", ".txt", "storage.newfile:empty_text", 4), icon="text-x-generic",
                fuzz_target=_FUZZ + "t_text", fuzz_seeds=_SEEDS + "text_seeds"),
         Format("binary", "Binary file", "files", _FILES_DOC, (".bin",),
                (SniffTest(_SNIFF + "sniff_seven_zip", 55), SniffTest(_SNIFF + "sniff_lone_proto", 85)),
                summary="storage.summaries:summarize_binary", loader="storage.hexfile:HexBuffer",
-               saver="storage.hexfile:HexBuffer.save_to", payload_kinds=("hex",),
+               saver="storage.hexfile:HexBuffer.save_to", payloads=(Payload("hex"),),
                icon="application-octet-stream", fuzz_target=_FUZZ + "t_hex"),
         Format("json", "JSON document", "json", _JSON_DOC, (".json", ".geojson"),
                summary="storage.summaries:summarize_json", loader="storage.json_io:read_json",
-               saver="storage.json_io:write_json", payload_kinds=("json", "json-text"),
+               saver="storage.json_io:write_json", payloads=_JSON_PAYLOAD,
                new_file=NewFile("JSON document", ".json", "storage.newfile:empty_json", 0),
                icon="text-x-script", mime_types=("application/json",), fuzz_target=_FUZZ + "t_json",
                fuzz_seeds=_SEEDS + "json_seeds"),
         Format("jsonl", "JSON Lines", "json", _JSON_DOC, (".jsonl", ".ndjson"),
                summary="storage.summaries:summarize_jsonl", loader="storage.json_io:read_jsonl",
-               saver="storage.json_io:write_jsonl", payload_kinds=("json", "json-text"),
+               saver="storage.json_io:write_jsonl", payloads=_JSON_PAYLOAD,
                new_file=NewFile("JSON Lines", ".jsonl", "storage.newfile:empty_text", 1),
                icon="text-x-script", mime_types=("application/x-ndjson",), fuzz_target=_FUZZ + "t_jsonl"),
         Format("pickle", "Pickle", extensions=(".pkl", ".pickle", ".pck"),
@@ -236,7 +255,7 @@ def _builtin() -> None:
         Format("sqlite", "SQLite database", "sqlite", "gui.sqlite_document:SqliteDocument",
                (".db", ".sqlite", ".sqlite3", ".db3"), (SniffTest(_SNIFF + "sniff_sqlite", 20),),
                summary="storage.summaries_db:summarize_sqlite", loader="storage.sqlite_db:Reader",
-               payload_kinds=("sql-edits",),
+               payloads=(Payload("sql-edits"),),
                new_file=NewFile("SQLite database", ".db", "storage.newfile:empty_sqlite", 2),
                icon="x-office-spreadsheet", mime_types=("application/vnd.sqlite3", "application/x-sqlite3"),
                fuzz_target=_FUZZ + "t_sqlite", fuzz_seeds=_SEEDS + "sqlite_seeds"),
