@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from storage import format_registry
 from storage.errors import DecompressionLimitError, KnownError
 from storage.object_doc import ObjectDoc
 from storage.objects_file import ObjectsFile, load_shelf_value, open_objects, save_objects, saved_compression
@@ -152,7 +153,8 @@ class ObjectsDocument(TrustMixin, Document):
             self.disk.record()  # now the shelf's files are known (watched_paths)
         self.safety.show_report(result)
         self.safety.trust_button.setText("Trust and load…")
-        self.safety.trust_button.setEnabled(result.kind in ("pickle", "joblib", "npy", "npz", "shelve"))
+        entry = format_registry.get(result.kind)  # a kind with a real loader can be loaded trusted
+        self.safety.trust_button.setEnabled(entry is not None and bool(entry.trusted_loader))
         self._fill_protocols(result.protocol)
         pickled = result.shelf is None and result.kind in ("pickle", "joblib") and result.doc is not None
         self.protocol_combo.setVisible(pickled)

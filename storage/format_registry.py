@@ -88,6 +88,7 @@ class Format:
     fuzz_target: Hook | None = None            # ``target(path)``: what the tab does, without Qt
     fuzz_seeds: Hook | None = None             # ``seeds(folder) -> list[Seed]``: small valid files
     checks_pickle_start: bool = True           # False: its document judges pickle danger itself
+    textual: bool = False                      # previews decode it as text (else a hex dump)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -204,7 +205,7 @@ def _builtin() -> None:
                summary="storage.summaries:summarize_text", loader="storage.textfile:load_text",
                saver="storage.textfile:save_text", payloads=(Payload("text"),),
                new_file=NewFile("Text file", ".txt", "storage.newfile:empty_text", 4), icon="text-x-generic",
-               fuzz_target=_FUZZ + "t_text", fuzz_seeds=_SEEDS + "text_seeds"),
+               textual=True, fuzz_target=_FUZZ + "t_text", fuzz_seeds=_SEEDS + "text_seeds"),
         Format("binary", "Binary file", "files", _FILES_DOC, (".bin",),
                (SniffTest(_SNIFF + "sniff_seven_zip", 55), SniffTest(_SNIFF + "sniff_lone_proto", 85)),
                summary="storage.summaries:summarize_binary", loader="storage.hexfile:HexBuffer",
@@ -215,12 +216,13 @@ def _builtin() -> None:
                saver="storage.json_io:write_json", payloads=_JSON_PAYLOAD,
                new_file=NewFile("JSON document", ".json", "storage.newfile:empty_json", 0),
                icon="text-x-script", mime_types=("application/json",), fuzz_target=_FUZZ + "t_json",
-               fuzz_seeds=_SEEDS + "json_seeds"),
+               textual=True, fuzz_seeds=_SEEDS + "json_seeds"),
         Format("jsonl", "JSON Lines", "json", _JSON_DOC, (".jsonl", ".ndjson"),
                summary="storage.summaries:summarize_jsonl", loader="storage.json_io:read_jsonl",
                saver="storage.json_io:write_jsonl", payloads=_JSON_PAYLOAD,
                new_file=NewFile("JSON Lines", ".jsonl", "storage.newfile:empty_text", 1),
-               icon="text-x-script", mime_types=("application/x-ndjson",), fuzz_target=_FUZZ + "t_jsonl"),
+               icon="text-x-script", mime_types=("application/x-ndjson",), fuzz_target=_FUZZ + "t_jsonl",
+               textual=True),
         Format("pickle", "Pickle", extensions=(".pkl", ".pickle", ".pck"),
                sniff=(SniffTest(_SNIFF + "sniff_pickle_proto", 60),
                       SniffTest(_SNIFF + "sniff_compressed_pickle", 70),

@@ -10,6 +10,7 @@ import codecs
 import os
 import stat
 
+from . import format_registry
 from .errors import UnreadableError
 
 _BOMS = (
@@ -60,7 +61,8 @@ def preview_text(path: str | os.PathLike[str], fmt: str, *, encoding: str | None
                  limit: int = 64 * 1024) -> tuple[str, bool]:
     """Return ``(text, truncated)``: decoded text for text-like formats, else a hex dump."""
     size = os.stat(path).st_size
-    if fmt in ("text", "json", "jsonl"):
+    entry = format_registry.get(fmt)
+    if entry is not None and entry.textual:
         data = read_head(path, limit)
         return decode_head(data, encoding), size > len(data)
     data = read_head(path, min(limit, 4096))

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import sniff_shelf
+from . import format_registry, sniff_shelf
 from .errors import KnownError, UnreadableError
 from .sniff_compressed import JOBLIB_MARKERS, sniff_compressed
 from .sniff_text import pickle_protocol01, sniff_textual
@@ -195,25 +195,21 @@ ORDER_EMPTY = 15  # the empty-file answer: after the shelf test (a shelf's .dir 
 
 
 def _classify(path: str, size: int, head: bytes, tail: bytes, deep: bool = True) -> SniffResult:
-    from . import format_registry as registry
-
     probe = Probe(path, size, head, tail, extension(path), deep)
     empty_checked = False
-    for _fmt, test in registry.sniff_tests():
+    for _fmt, test in format_registry.sniff_tests():
         if not empty_checked and test.order > ORDER_EMPTY:
             empty_checked = True
             if size == 0:
                 return _empty(probe)
-        found = registry.resolve(test.hook)(probe)
+        found = format_registry.resolve(test.hook)(probe)
         if found is not None:
             return found
     return _empty(probe) if size == 0 else probe.result("binary", "no sniff test recognised it")
 
 
 def _empty(probe: Probe) -> SniffResult:
-    from . import format_registry as registry
-
-    owner = registry.by_extension(probe.ext)
+    owner = format_registry.by_extension(probe.ext)
     if owner is not None:
         return probe.result(owner.name, "empty file; format from its extension")
     return probe.result("text", "empty file with no known extension; shown as text")
