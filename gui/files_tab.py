@@ -25,7 +25,7 @@ class FilesTab(TabPage):
     blurb = ("Text and binary files, and anything the other tabs do not claim. Browse a folder "
              "on the left, or open a file: text opens in an editor that keeps its encoding and "
              "line endings, anything else in a hex editor.")
-    name_filter = "All files (*)"
+    name_filter = "All files (*)"  # the way in for anything: no format's globs first
     icon_name = "text-x-generic"
 
     pathsRequested = Signal(list)  # the browser asks the window to open files in their tabs

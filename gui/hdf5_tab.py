@@ -10,5 +10,5 @@ class Hdf5Tab(TabPage):
     blurb = ("Scientific arrays from h5py, PyTables, netCDF4 and pandas. Browse groups, datasets "
              "and attributes; tables read only the rows on screen, so even huge datasets open at "
              "once. Read-only unless you allow edits, and then a .bak copy is kept.")
-    name_filter = "HDF5 (*.h5 *.hdf5 *.hdf *.he5 *.h5py *.nc *.nc4 *.cdf);;All files (*)"
+    filter_label = "HDF5"
     icon_name = "application-x-hdf"

@@ -10,5 +10,5 @@ class JsonTab(TabPage):
     blurb = ("Configuration files, API dumps and data exports. Datashelf checks the whole "
              "document, reports the first error with its line and column, and summarises the "
              "values by type and depth, keeping the file's key order.")
-    name_filter = "JSON (*.json *.jsonl *.ndjson *.geojson);;All files (*)"
+    filter_label = "JSON"
     icon_name = "text-x-script"

@@ -10,6 +10,5 @@ class ObjectsTab(TabPage):
     blurb = ("Pickle, joblib, shelve, .npy and .npz files. Nothing in them is run: Datashelf "
              "reads the stream itself and lists every function the file would call if it were "
              "loaded the usual way, marking the dangerous ones.")
-    name_filter = ("Python objects (*.pkl *.pickle *.p *.joblib *.jbl *.npy *.npz *.db *.dat "
-                   "*.dir *.bak *.shelf);;All files (*)")
+    filter_label = "Python objects"
     icon_name = "application-x-executable"

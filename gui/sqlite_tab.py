@@ -14,7 +14,7 @@ class SqliteTab(TabPage):
     blurb = ("Any SQLite file, whatever its name, or a database server (PostgreSQL, any "
              "SQLAlchemy URL). Browse tables of any size page by page, sort and filter them in "
              "SQL, and edit rows with unlimited undo. Read-only mode never writes or locks the file.")
-    name_filter = "SQLite databases (*.db *.sqlite *.sqlite3 *.db3);;All files (*)"
+    filter_label = "SQLite databases"
     icon_name = "x-office-spreadsheet"
 
     connectRequested = Signal()  # "Connect to Database…" on the empty state

@@ -21,7 +21,7 @@ class TabPage(QWidget):
     title = ""
     heading = ""
     blurb = ""
-    name_filter = "All files (*)"
+    filter_label = ""  # the Open dialog's name for this tab's files; the globs come from the registry
     icon_name = ""
 
     openRequested = Signal()
@@ -50,6 +50,15 @@ class TabPage(QWidget):
         box = QVBoxLayout(self)
         box.setContentsMargins(0, 0, 0, 0)
         box.addWidget(self.stack)
+
+    @property
+    def name_filter(self) -> str:
+        """The Open dialog's filter for this tab: its formats' globs, then all files."""
+        entries = [format_registry.get(name) for name in self.formats]
+        patterns = [p for entry in entries if entry is not None for p in format_registry.open_patterns(entry)]
+        if not patterns:
+            return "All files (*)"
+        return f"{self.filter_label} ({' '.join(dict.fromkeys(patterns))});;All files (*)"
 
     @property
     def formats(self) -> tuple[str, ...]:

@@ -76,6 +76,7 @@ class Format:
     document: str = ""                         # dotted GUI document class; "" = the tab's own viewer
     extensions: tuple[str, ...] = ()           # lower-case, with the dot: ties and empty files only
     sniff: tuple[SniffTest, ...] = ()
+    open_patterns: tuple[str, ...] = ()        # the Open dialog's globs; default: "*" + each extension
     summary: Hook | None = None                # inspect: ``summary(result, collector)``
     loader: Hook | None = None                 # what the tab's worker reads the file with
     saver: Hook | None = None                  # what Save writes it with (through the atomic writer)
@@ -142,6 +143,11 @@ def by_extension(ext: str) -> Format | None:
 def for_tab(tab_id: str) -> tuple[str, ...]:
     """The names of the formats the tab ``tab_id`` opens."""
     return tuple(f.name for f in _FORMATS.values() if f.tab == tab_id)
+
+
+def open_patterns(fmt: Format) -> tuple[str, ...]:
+    """The globs the Open dialog offers for ``fmt``."""
+    return fmt.open_patterns or tuple("*" + ext for ext in fmt.extensions)
 
 
 def sniff_tests() -> list[tuple[Format, SniffTest]]:
@@ -224,6 +230,7 @@ def _builtin() -> None:
                icon="text-x-script", mime_types=("application/x-ndjson",), fuzz_target=_FUZZ + "t_jsonl",
                textual=True),
         Format("pickle", "Pickle", extensions=(".pkl", ".pickle", ".pck"),
+               open_patterns=("*.pkl", "*.pickle", "*.p"),
                sniff=(SniffTest(_SNIFF + "sniff_pickle_proto", 60),
                       SniffTest(_SNIFF + "sniff_compressed_pickle", 70),
                       SniffTest(_SNIFF + "sniff_pickle_protocol01", 80)),
@@ -249,6 +256,7 @@ def _builtin() -> None:
                trusted_loader="storage._trusted_child:load_npz", icon="application-x-executable",
                fuzz_target=_FUZZ + "t_npz", **objects),
         Format("shelve", "shelve", sniff=(SniffTest(_SNIFF + "sniff_shelve", 10),),
+               open_patterns=("*.db", "*.dat", "*.dir", "*.bak", "*.shelf"),
                summary="storage.summaries_db:summarize_shelve",
                trusted_loader="storage._trusted_child:load_shelf", icon="application-x-executable",
                mime_types=("application/x-python-shelve",),
@@ -262,7 +270,9 @@ def _builtin() -> None:
                icon="x-office-spreadsheet", mime_types=("application/vnd.sqlite3", "application/x-sqlite3"),
                fuzz_target=_FUZZ + "t_sqlite", fuzz_seeds=_SEEDS + "sqlite_seeds"),
         Format("hdf5", "HDF5", "hdf5", "gui.hdf5_document:Hdf5Document", (".h5", ".hdf5", ".hdf", ".he5"),
-               (SniffTest(_SNIFF + "sniff_hdf5", 30),), summary="storage.summaries_db:summarize_hdf5",
+               (SniffTest(_SNIFF + "sniff_hdf5", 30),),
+               open_patterns=("*.h5", "*.hdf5", "*.hdf", "*.he5", "*.h5py", "*.nc", "*.nc4", "*.cdf"),
+               summary="storage.summaries_db:summarize_hdf5",
                loader="storage.hdf5_io:H5File", icon="application-x-hdf",
                mime_types=("application/x-hdf5", "application/x-hdf"),
                default_mime_types=("application/x-hdf5",),
