@@ -58,12 +58,15 @@ class Payload:
     """A journal payload kind (``storage.journal_payload``) that a format's documents write.
 
     When the original changed since, crash recovery writes the edits as a new file beside it:
-    the payload's bytes as one file, or ``copy(original, payload) -> path to open`` for a payload
-    that is not one file (a shelf's several).
+    ``file_bytes(header, body) -> bytes`` gives that file's bytes, or ``copy(original, payload) ->
+    path to open`` writes a payload that is not one file (a shelf's several). ``no_copy`` says why a
+    kind with neither cannot be restored as a copy.
     """
 
     kind: str
+    file_bytes: Hook | None = None
     copy: Hook | None = None
+    no_copy: str = ""
 
 
 @dataclass(frozen=True)
@@ -193,8 +196,15 @@ _SNIFF = "storage.sniff:"
 _FILES_DOC = "gui.files_document:FileDocument"
 _JSON_DOC = "gui.json_document:JsonDocument"
 _OBJECTS_DOC = "gui.objects_document:ObjectsDocument"
-_OBJECTS_PAYLOAD = (Payload("pickle"), Payload("shelf", "storage.shelf_journal:write_shelf_copy"))
-_JSON_PAYLOAD = (Payload("json"), Payload("json-text"))
+_BODY = "storage.journal_payload:body_bytes"
+_OBJECTS_PAYLOAD = (Payload("pickle", _BODY),
+                    Payload("shelf", copy="storage.shelf_journal:write_shelf_copy",
+                            no_copy="Shelf edits are restored over a copy of the shelf's files "
+                                    "(storage.shelf_journal.write_shelf_copy), not as one file."))
+_JSON_PAYLOAD = (Payload("json", _BODY), Payload("json-text", _BODY))
+_TEXT_PAYLOAD = (Payload("text", "storage.journal_payload:text_bytes"),)
+_HEX_PAYLOAD = (Payload("hex", no_copy="Byte edits only make sense over the original file, which changed "
+                                       "or is gone: they cannot be restored as a copy."),)
 _FUZZ = "tests.fuzz_targets:"
 _SEEDS = "tests.fuzz_seeds:"
 
@@ -209,13 +219,13 @@ def _builtin() -> None:
                 ".yml", ".py", ".xml", ".html"),
                (SniffTest(_SNIFF + "sniff_text_or_json", ORDER_FALLBACK),),
                summary="storage.summaries:summarize_text", loader="storage.textfile:load_text",
-               saver="storage.textfile:save_text", payloads=(Payload("text"),),
+               saver="storage.textfile:save_text", payloads=_TEXT_PAYLOAD,
                new_file=NewFile("Text file", ".txt", "storage.newfile:empty_text", 4), icon="text-x-generic",
                textual=True, fuzz_target=_FUZZ + "t_text", fuzz_seeds=_SEEDS + "text_seeds"),
         Format("binary", "Binary file", "files", _FILES_DOC, (".bin",),
                (SniffTest(_SNIFF + "sniff_seven_zip", 55), SniffTest(_SNIFF + "sniff_lone_proto", 85)),
                summary="storage.summaries:summarize_binary", loader="storage.hexfile:HexBuffer",
-               saver="storage.hexfile:HexBuffer.save_to", payloads=(Payload("hex"),),
+               saver="storage.hexfile:HexBuffer.save_to", payloads=_HEX_PAYLOAD,
                icon="application-octet-stream", fuzz_target=_FUZZ + "t_hex"),
         Format("json", "JSON document", "json", _JSON_DOC, (".json", ".geojson"),
                summary="storage.summaries:summarize_json", loader="storage.json_io:read_json",

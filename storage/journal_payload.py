@@ -18,6 +18,7 @@ import json
 import struct
 from typing import Any
 
+from . import format_registry
 from .atomic import atomic_write
 from .errors import ParseError, UnsupportedError
 
@@ -69,28 +70,33 @@ def overlay_of(body: bytes) -> dict[int, int]:
 
 # -- writing a payload out as a file -------------------------------------------------------------
 
+def text_bytes(header: dict[str, Any], body: bytes) -> bytes:
+    """A ``text`` payload encoded as its save would: encoding, BOM and line endings."""
+    text = text_of(header, body)
+    ending = header.get("newline") or header.get("dominant") or "\n"
+    encoding = str(header.get("encoding") or "utf-8")
+    try:
+        data = codecs.encode(text.replace("\n", ending), encoding)
+        bom = codecs.encode("\ufeff", encoding) if header.get("bom") else b""
+    except (LookupError, UnicodeEncodeError):
+        data, bom = text.encode("utf-8", "surrogatepass"), b""
+    return bom + data
+
+
+def body_bytes(_header: dict[str, Any], body: bytes) -> bytes:
+    """A payload whose body is the file's bytes already (JSON, pickle)."""
+    return body
+
+
 def file_bytes(payload: bytes) -> tuple[bytes, dict[str, Any]]:
-    """The bytes a file restored from ``payload`` holds, and the header (UnsupportedError for hex)."""
+    """The bytes a file restored from ``payload`` holds, and the header (UnsupportedError when its
+    kind cannot be one file: its format's entry in ``storage.format_registry`` says why)."""
     kind, header, body = unpack(payload)
-    if kind == "text":
-        text = text_of(header, body)
-        ending = header.get("newline") or header.get("dominant") or "\n"
-        encoding = str(header.get("encoding") or "utf-8")
-        try:
-            data = codecs.encode(text.replace("\n", ending), encoding)
-            bom = codecs.encode("\ufeff", encoding) if header.get("bom") else b""
-        except (LookupError, UnicodeEncodeError):
-            data, bom = text.encode("utf-8", "surrogatepass"), b""
-        return bom + data, header
-    if kind in ("json", "json-text", "pickle"):
-        return body, header
-    if kind == "shelf":
-        raise UnsupportedError("Shelf edits are restored over a copy of the shelf's files "
-                               "(storage.shelf_journal.write_shelf_copy), not as one file.")
-    if kind == "hex":
-        raise UnsupportedError("Byte edits only make sense over the original file, which changed "
-                               "or is gone: they cannot be restored as a copy.")
-    raise UnsupportedError(f"Unknown kind of recovery data: {kind!r}.")
+    entry = format_registry.payload(kind)
+    if entry is not None and entry.file_bytes:
+        return format_registry.resolve(entry.file_bytes)(header, body), header
+    raise UnsupportedError(entry.no_copy if entry is not None and entry.no_copy
+                           else f"Unknown kind of recovery data: {kind!r}.")
 
 
 def write_copy(path: str, payload: bytes) -> None:
