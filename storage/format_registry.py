@@ -202,6 +202,8 @@ _OBJECTS_PAYLOAD = (Payload("pickle", _BODY),
                             no_copy="Shelf edits are restored over a copy of the shelf's files "
                                     "(storage.shelf_journal.write_shelf_copy), not as one file."))
 _JSON_PAYLOAD = (Payload("json", _BODY), Payload("json-text", _BODY))
+_SQL_PAYLOAD = (Payload("sql-edits", no_copy="Database edits are retried on the database itself; "
+                                             "they cannot be restored as a file."),)
 _TEXT_PAYLOAD = (Payload("text", "storage.journal_payload:text_bytes"),)
 _HEX_PAYLOAD = (Payload("hex", no_copy="Byte edits only make sense over the original file, which changed "
                                        "or is gone: they cannot be restored as a copy."),)
@@ -275,7 +277,7 @@ def _builtin() -> None:
         Format("sqlite", "SQLite database", "sqlite", "gui.sqlite_document:SqliteDocument",
                (".db", ".sqlite", ".sqlite3", ".db3"), (SniffTest(_SNIFF + "sniff_sqlite", 20),),
                summary="storage.summaries_db:summarize_sqlite", loader="storage.sqlite_db:Reader",
-               payloads=(Payload("sql-edits"),),
+               payloads=_SQL_PAYLOAD,
                new_file=NewFile("SQLite database", ".db", "storage.newfile:empty_sqlite", 2),
                icon="x-office-spreadsheet", mime_types=("application/vnd.sqlite3", "application/x-sqlite3"),
                fuzz_target=_FUZZ + "t_sqlite", fuzz_seeds=_SEEDS + "sqlite_seeds"),

@@ -48,7 +48,7 @@ def test_every_builtin_hook_resolves(fmt: Format) -> None:
     for test in fmt.sniff:
         assert callable(format_registry.resolve(test.hook))
     for payload in fmt.payloads:
-        assert payload.file_bytes or payload.copy or payload.no_copy or payload.kind == "sql-edits"
+        assert payload.file_bytes or payload.copy or payload.no_copy
         for hook in (payload.file_bytes, payload.copy):
             assert hook is None or callable(format_registry.resolve(hook))
     assert all(ext.startswith(".") and ext == ext.lower() for ext in fmt.extensions)
