@@ -16,7 +16,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 Hook = str | Callable[..., Any]
@@ -93,7 +93,6 @@ class Format:
     fuzz_seeds: Hook | None = None             # ``seeds(folder) -> list[Seed]``: small valid files
     checks_pickle_start: bool = True           # False: its document judges pickle danger itself
     textual: bool = False                      # previews decode it as text (else a hex dump)
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 _FORMATS: dict[str, Format] = {}

@@ -147,6 +147,10 @@ def test_unregistering_restores_the_world(tmp_path: Path) -> None:
     with format_registry.registered(TOY):
         assert sniff(path).format == "toy"
     assert sniff(path).format == "text"
+    format_registry.register(TOY)
+    assert sniff(path).format == "toy" and new_formats() != before[1]
+    assert format_registry.unregister("toy") is TOY
+    assert sniff(path).format == "text"
     assert (format_registry.names(), new_formats(), desktop_install._mime_types(), list(targets())) == before
     with pytest.raises(ValueError):
         format_registry.register(format_registry.get("json"))  # a name is registered once
