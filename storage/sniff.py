@@ -2,8 +2,9 @@
 
 Reads a bounded head (and the last bytes) of a regular file, never runs anything from it (no
 ``pickle.load``) and never opens a directory, FIFO, socket or device, so it is safe and fast
-enough for a folder of thousands of files. Text, JSON and pickle-opcode checks live in
-``sniff_text``, shelf recognition in ``sniff_shelf``.
+enough for a folder of thousands of files. Each format's content tests are named in
+``storage.format_registry`` and run in their order; the built-in ones are below (text, JSON and
+pickle-opcode checks in ``sniff_text``, shelf recognition in ``sniff_shelf``).
 """
 
 from __future__ import annotations
@@ -174,10 +175,11 @@ def sniff_many(paths: Iterable[str | os.PathLike], cancel: Callable[[], bool] | 
 
 @dataclass(frozen=True)
 class Probe:
-    """What a sniff test sees: the bounded head and tail of a regular file, never more.
+    """What a sniff test is given: the bounded head and tail of a regular file.
 
-    ``result`` builds the answer; ``deep`` allows a test to search beyond the head (off for folder
-    listings). The tests are the registry's (``storage.format_registry``), run in their order.
+    A test may take a further bounded look itself (the zip test reads the archive's directory);
+    ``deep`` allows a search beyond the head (off for folder listings). ``result`` builds the
+    answer. The tests are the registry's (``storage.format_registry``), run in their order.
     """
 
     path: str
