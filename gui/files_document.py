@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from storage import format_registry
 from storage.errors import KnownError
 
 from . import journal_hooks
@@ -86,7 +87,8 @@ class FileDocument(Document):
         find.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         find.activated.connect(self._on_find_shortcut)
         self.disk.record()
-        self.set_mode("text" if fmt == "text" else "hex")
+        entry = format_registry.get(fmt)
+        self.set_mode("text" if entry is not None and entry.textual else "hex")
 
     # -- modes -----------------------------------------------------------------------------------
     def set_mode(self, mode: str) -> bool:

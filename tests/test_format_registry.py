@@ -3,6 +3,7 @@ sniffed, inspected, offered by File ▸ New and opened in a tab; unregistering r
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import subprocess
@@ -13,7 +14,7 @@ import pytest
 from PySide6.QtWidgets import QFileDialog
 
 from storage import format_registry
-from storage.format_registry import Format
+from storage.format_registry import Format, SniffTest
 from storage.inspect import run
 from storage.newfile import new_formats
 from storage.sniff import sniff
@@ -154,3 +155,16 @@ def test_unregistering_restores_the_world(tmp_path: Path) -> None:
     assert (format_registry.names(), new_formats(), desktop_install._mime_types(), list(targets())) == before
     with pytest.raises(ValueError):
         format_registry.register(format_registry.get("json"))  # a name is registered once
+
+
+def test_a_textual_format_without_gui_code_opens_as_text(qtbot, tmp_path: Path) -> None:
+    """A format may bring no document class: the Files tab's editor shows it as text."""
+    plain = dataclasses.replace(TOY, name="toytext", document="", textual=True,
+                                sniff=(SniffTest(lambda probe: probe.result("toytext", "toy magic")
+                                                 if probe.head.startswith(MAGIC) else None),))
+    path = toy_file(tmp_path)
+    with format_registry.registered(plain):
+        window = launch(qtbot, tmp_path / "settings", path)
+        [document] = wait_documents(qtbot, window, 1)
+        assert document.format == "toytext" and document.mode == "text"
+        assert document in window.page("files").all_documents()
