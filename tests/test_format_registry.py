@@ -168,3 +168,13 @@ def test_a_textual_format_without_gui_code_opens_as_text(qtbot, tmp_path: Path) 
         [document] = wait_documents(qtbot, window, 1)
         assert document.format == "toytext" and document.mode == "text"
         assert document in window.page("files").all_documents()
+
+
+def test_a_new_format_leaves_the_builtin_answers_alone(tmp_path: Path) -> None:
+    """A new format's sniff test runs after the magic-number tests: no built-in file changes format."""
+    from tests.fuzz_seeds import make_seeds
+
+    files = [f for seed in make_seeds(tmp_path) for f in seed.files]
+    before = [sniff(f) for f in files]
+    with format_registry.registered(TOY):
+        assert [sniff(f) for f in files] == before
