@@ -240,20 +240,20 @@ def trusted_load(path: str | os.PathLike[str], kind: str, *, key: str | bytes | 
     _check_path(path, kind)
     top = tempfile.mkdtemp(prefix="datashelf-trust-")
     try:
-        return _run(path, kind, key, timeout, cancel, max_nodes, max_depth, extra_path, top)
+        loader = format_registry.get(kind).trusted_loader  # type: ignore[union-attr]  # checked above
+        return _run(path, str(loader), key, timeout, cancel, max_nodes, max_depth, extra_path, top)
     finally:
         shutil.rmtree(top, ignore_errors=True)
 
 
-def _run(path: str, kind: str, key: str | bytes | None, timeout: float, cancel: Callable[[], bool] | None,
+def _run(path: str, loader: str, key: str | bytes | None, timeout: float, cancel: Callable[[], bool] | None,
          max_nodes: int, max_depth: int, extra_path: Sequence[str | os.PathLike[str]],
          top: str) -> TrustedResult:
     workdir = os.path.join(top, "cwd")
     os.mkdir(workdir)
     result_path, error_path = os.path.join(top, "result.pickle"), os.path.join(top, "error.json")
     out_path, err_path = os.path.join(top, "stdout"), os.path.join(top, "stderr")
-    loader = format_registry.get(kind).trusted_loader  # type: ignore[union-attr]  (trusted_load checked it)
-    spec = {"path": path, "kind": kind, "loader": loader, "key": key.decode("utf-8", "surrogateescape")
+    spec = {"path": path, "loader": loader, "key": key.decode("utf-8", "surrogateescape")
             if isinstance(key, bytes) else key, "max_nodes": int(max_nodes), "max_depth": int(max_depth),
             "extra_path": [os.path.abspath(os.fspath(p)) for p in extra_path],
             "result": result_path, "error": error_path}
