@@ -19,6 +19,7 @@ from storage.atomic import atomic_write
 RESOURCES = Path(__file__).resolve().parent.parent / "resources"
 APP_ID = "datashelf"
 DESKTOP_ID = f"{APP_ID}.desktop"
+MIME_PACKAGE = f"{APP_ID}-mime.xml"
 ICON_SIZES = (16, 24, 32, 48, 64, 128, 256)
 
 # Every type a registered format lists goes to [Added Associations] ("Open With" offers Datashelf).
@@ -75,6 +76,15 @@ def _mime_types() -> list[str]:
     return list(dict.fromkeys(m for f in format_registry.formats() for m in f.mime_types))
 
 
+def _mime_package(source: Path) -> bytes:
+    """The shared MIME package: the built-in types' definitions in ``resources/``, then those of
+    registered formats that bring their own (``Format.mime_xml``: ``<mime-type>`` elements)."""
+    text = source.read_text(encoding="utf-8")
+    extra = "".join(format_registry.resolve(f.mime_xml)() for f in format_registry.with_hook("mime_xml"))
+    end = text.rfind("</mime-info>")
+    return (text[:end] + extra + text[end:] if extra and end >= 0 else text).encode("utf-8")
+
+
 def _planned_files(data_home: Path) -> list[tuple[Path, Path]]:
     """(source in resources/, destination under data_home) for every file we copy."""
     pairs = [(RESOURCES / "icons" / f"{APP_ID}-{size}.png",
@@ -82,7 +92,7 @@ def _planned_files(data_home: Path) -> list[tuple[Path, Path]]:
              for size in ICON_SIZES]
     pairs.append((RESOURCES / f"{APP_ID}.svg",
                   data_home / "icons" / "hicolor" / "scalable" / "apps" / f"{APP_ID}.svg"))
-    pairs.append((RESOURCES / f"{APP_ID}-mime.xml", data_home / "mime" / "packages" / f"{APP_ID}.xml"))
+    pairs.append((RESOURCES / MIME_PACKAGE, data_home / "mime" / "packages" / f"{APP_ID}.xml"))
     return pairs
 
 
@@ -252,7 +262,7 @@ def install_desktop(main_script: Path, python: Path, *, data_home: Path | None =
             report.append(f"warning: {source} is missing; not installed")
             continue
         dest.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(dest, source.read_bytes())
+        atomic_write(dest, _mime_package(source) if source.name == MIME_PACKAGE else source.read_bytes())
         report.append(f"wrote {dest}")
     report += _update_mimeapps(config_home / "mimeapps.list", _mime_types(), add=True)
     report += _refresh_caches(data_home)

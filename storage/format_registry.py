@@ -89,6 +89,7 @@ class Format:
     icon: str = ""                             # an icon theme name
     mime_types: tuple[str, ...] = ()           # listed in the desktop file (Open With)
     default_mime_types: tuple[str, ...] = ()   # those Datashelf becomes the default for, if none is set
+    mime_xml: Hook | None = None               # ``() -> str``: <mime-type> elements defining new types
     fuzz_target: Hook | None = None            # ``target(path)``: what the tab does, without Qt
     fuzz_seeds: Hook | None = None             # ``seeds(folder) -> list[Seed]``: small valid files
     checks_pickle_start: bool = True           # False: its document judges pickle danger itself

@@ -6,6 +6,8 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -153,6 +155,8 @@ def test_unregistering_restores_the_world(tmp_path: Path) -> None:
     assert format_registry.unregister("toy") is TOY
     assert sniff(path).format == "text"
     assert (format_registry.names(), new_formats(), desktop_install._mime_types(), list(targets())) == before
+    package = desktop_install.RESOURCES / desktop_install.MIME_PACKAGE
+    assert desktop_install._mime_package(package) == package.read_bytes()  # the built-ins' package as is
     with pytest.raises(ValueError):
         format_registry.register(format_registry.get("json"))  # a name is registered once
 
@@ -178,3 +182,29 @@ def test_a_new_format_leaves_the_builtin_answers_alone(tmp_path: Path) -> None:
     before = [sniff(f) for f in files]
     with format_registry.registered(TOY):
         assert [sniff(f) for f in files] == before
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="freedesktop install")
+def test_install_desktop_lists_and_defines_a_new_formats_type(toy, tmp_path: Path, monkeypatch) -> None:
+    import xml.etree.ElementTree as ET
+
+    from gui.desktop_install import install_desktop
+
+    monkeypatch.setenv("PATH", str(tmp_path))  # no cache tools: they are optional
+    main_py = tmp_path / "main.py"
+    main_py.write_text("print('hi')\n", encoding="utf-8")
+    data_home = tmp_path / "data"
+    install_desktop(main_py, Path(sys.executable), data_home=data_home, config_home=tmp_path / "config")
+    desktop = (tmp_path / "data" / "applications" / "datashelf.desktop").read_text(encoding="utf-8")
+    assert "application/x-datashelf-toy;" in desktop
+    root = ET.parse(tmp_path / "data" / "mime" / "packages" / "datashelf.xml").getroot()
+    ns = "{http://www.freedesktop.org/standards/shared-mime-info}"
+    types = {t.get("type"): t for t in root.iter(f"{ns}mime-type")}
+    assert {"application/x-python-pickle", "application/x-datashelf-toy"} <= set(types)
+    assert [g.get("pattern") for g in types["application/x-datashelf-toy"].iter(f"{ns}glob")] == ["*.toy"]
+    tool = shutil.which("update-mime-database", path=os.defpath)
+    if tool is not None:  # the package with the toy's definition is well formed
+        done = subprocess.run([tool, str(data_home / "mime")], capture_output=True, text=True, timeout=60)
+        assert "error" not in done.stderr.lower(), done.stderr
+        globs = (data_home / "mime" / "globs2").read_text(encoding="utf-8")
+        assert "application/x-datashelf-toy:*.toy" in globs

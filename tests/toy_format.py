@@ -46,6 +46,13 @@ def empty_toy() -> bytes:
     return MAGIC
 
 
+def toy_mime_xml() -> str:
+    """The toy type's definition for the shared MIME database (installed by --install-desktop)."""
+    return ('  <mime-type type="application/x-datashelf-toy">\n    <comment>Toy file</comment>\n'
+            '    <glob pattern="*.toy"/>\n    <magic priority="50">\n'
+            '      <match type="string" offset="0" value="TOY 1\\n"/>\n    </magic>\n  </mime-type>\n')
+
+
 def t_toy(path: str) -> None:
     read_toy(path)
 
@@ -83,6 +90,7 @@ TOY = Format(
     "toy", "Toy file", "files", f"{MODULE}:ToyDocument", (".toy",),
     (SniffTest(f"{MODULE}:sniff_toy"),), summary=f"{MODULE}:summarize_toy", loader=f"{MODULE}:read_toy",
     new_file=NewFile("Toy file", ".toy", f"{MODULE}:empty_toy"), icon="text-x-generic",
-    mime_types=("application/x-datashelf-toy",), fuzz_target=f"{MODULE}:t_toy",
+    mime_types=("application/x-datashelf-toy",), mime_xml=f"{MODULE}:toy_mime_xml",
+    fuzz_target=f"{MODULE}:t_toy",
     fuzz_seeds=f"{MODULE}:toy_seeds",
 )
