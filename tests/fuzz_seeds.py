@@ -197,10 +197,6 @@ def make_seeds(folder: str | os.PathLike) -> list[Seed]:
     return seeds
 
 
-_CORPUS_FORMATS = {".json": "json", ".pkl": "pickle", ".pickle": "pickle", ".sqlite": "sqlite",
-                   ".npy": "npy", ".npz": "npz", ".joblib": "joblib"}
-
-
 def corpus_seeds(limit: int | None = None) -> list[Seed]:
     """Files of ../shared/corpus as seeds (none when it is absent); every ``n``th file up to ``limit``."""
     if not CORPUS.is_dir():
@@ -210,5 +206,10 @@ def corpus_seeds(limit: int | None = None) -> list[Seed]:
     if limit is not None and len(files) > limit:
         step = len(files) / limit
         files = [files[int(i * step)] for i in range(limit)]
-    return [Seed(f"corpus/{p.relative_to(CORPUS)}", _CORPUS_FORMATS.get(p.suffix.lower(), "binary"),
-                 (str(p),)) for p in files]
+    return [Seed(f"corpus/{p.relative_to(CORPUS)}", _format_named(p), (str(p),)) for p in files]
+
+
+def _format_named(path: Path) -> str:
+    """The format a corpus file's extension names (the registry's), else binary."""
+    fmt = format_registry.by_extension(path.suffix.lower())
+    return fmt.name if fmt is not None else "binary"
