@@ -209,16 +209,6 @@ class SchemaEditMixin(ModifyTableMixin):
         self._open(dialog, lambda c, new: plans.rename_column(c, table, column, new),
                    lambda: dialog.name.text().strip(), qualified)
 
-    def rename_table_dialog(self, qualified: str) -> None:
-        if not self._can_edit_schema():
-            return
-        table, _space = self._target(qualified)
-        ctx = self._context(qualified)
-        dialog = RenameDialog(f"Rename Table {table}", table,
-                              lambda new: plans.rename_table(ctx, table, new), self)
-        self._open(dialog, lambda c, new: plans.rename_table(c, table, new),
-                   lambda: dialog.name.text().strip(), qualified)
-
     def create_index_dialog(self, qualified: str | None) -> None:
         found = self.schema.find(qualified) if (qualified and self.schema is not None) else None
         if not self._can_edit_schema() or found is None:

@@ -36,7 +36,6 @@ class _NoState:
 
 
 NO_STATE = _NoState()
-CALL_KINDS = ("reduce", "newobj", "newobj_ex", "inst", "obj")
 _PREVIEW = 40
 
 

@@ -228,14 +228,6 @@ def load_schema(conn: sqlite3.Connection, path: str = "") -> Schema:
     return schema
 
 
-def count_rows(conn: sqlite3.Connection, sql: str, params: dict | tuple = (),
-               cap: int | None = None) -> int:
-    """Rows of ``sql``; with ``cap``, stop counting past it (the answer is then ``cap + 1``)."""
-    inner = f"SELECT 1 FROM ({sql}) LIMIT {int(cap) + 1}" if cap is not None else sql
-    (count,) = conn.execute(f"SELECT count(*) FROM ({inner})", params).fetchone()
-    return int(count)
-
-
 def data_version(conn: sqlite3.Connection) -> int | None:
     """SQLite's counter of commits by other connections; None while the file is busy or gone."""
     try:

@@ -132,7 +132,8 @@ def _objects_target(kind: str) -> Callable[[str], None]:
 
 def t_sqlite(path: str) -> None:
     """The SQLite tab's open (read-only), then the first page and a count of a few tables."""
-    from storage.sql_query import Pager, QuerySpec
+    from storage.sql_pager import Pager
+    from storage.sql_query import QuerySpec
     from storage.sqlite_db import MAX_GRID_COLUMNS, Reader, check_header, load_schema
 
     wal = check_header(path)

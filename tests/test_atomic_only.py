@@ -36,13 +36,10 @@ ALLOWED: dict[tuple[str, str, str], str] = {
         "the undo scratch file in a private mkdtemp folder, never a user's file",
     ("storage/joblib_io.py", "save_joblib_stream.write", "archive-write"):
         "GzipFile(fileobj=handle): compresses into the atomic writer's handle",
-    ("storage/npy_io.py", "save_npz.write", "archive-write"):
-        "ZipFile(handle, 'w') on the atomic writer's handle",
     ("storage/joblib_io.py", "save_zip_member.write", "archive-write"):
         "ZipFile(handle, 'w') on the atomic writer's handle (a pandas .pkl.zip)",
     ("storage/joblib_io.py", "save_zip_member.write", "open-write"):
         "the one member inside that ZipFile, written into the atomic writer's handle",
-    ("storage/npy_io.py", "save_npz.write", "open-write"): "a zip member inside the atomic writer's handle",
     ("storage/newfile.py", "empty_content", "sqlite-connect"):
         "builds an empty database in a private TemporaryDirectory; its bytes are saved with atomic_write",
     ("storage/settings.py", "Settings._set_aside", "rename"):
