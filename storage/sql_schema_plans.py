@@ -139,14 +139,6 @@ def rename_column(ctx: Context, table_name: str, old: str, new: str) -> Plan:
     return plan.with_undo(lambda c: rename_column(c, table_name, new, old))
 
 
-def rename_table(ctx: Context, old: str, new: str) -> Plan:
-    if not new.strip():
-        raise UnsupportedError("The table needs a name")
-    clause = f"RENAME TO {quote(ctx.dialect, new)}"
-    plan = ctx.plan(f"rename table {old} to {new}", [alter(ctx.dialect, old, ctx.db_schema, clause)], old)
-    return plan.with_undo(lambda c: rename_table(c, new, old))
-
-
 def drop_column(ctx: Context, table_name: str, column: str, undoing: bool = False,
                 default: str | None = None) -> Plan:
     """Drop a column; undo puts it back (same definition and position on SQLite) when it held no data."""
