@@ -58,11 +58,16 @@ ALLOWED: dict[tuple[str, str, str], str] = {
         "an in-memory ':memory:' database (schema only, no file) to see what native renames produce",
     ("storage/sql_url.py", "create_engine", "sqlalchemy-engine"):
         "a database server's engine (no file): each edit is one server transaction",
-    ("storage/trusted_load.py", "_run", "open-write"): _SCRATCH + " (the child's stdout/stderr)",
-    ("storage/_trusted_child.py", "_report", "open-write"): _SCRATCH + " (error.json)",
-    ("storage/_trusted_child.py", "main", "open-write"): _SCRATCH + " (result.pickle.part)",
-    ("storage/_trusted_child.py", "main", "rename"): _SCRATCH + " (result.pickle.part -> result.pickle)",
-    ("storage/_trusted_convert.py", "Converter._numpy", "numpy-save"): "np.save into an in-memory io.BytesIO",
+    ("storage/trusted_load.py", "_run", "open-write"):
+        _SCRATCH + " (the child's stdout/stderr)",
+    ("storage/_trusted_child.py", "_report", "open-write"):
+        _SCRATCH + " (error.json)",
+    ("storage/_trusted_child.py", "main", "open-write"):
+        _SCRATCH + " (result.pickle.part)",
+    ("storage/_trusted_child.py", "main", "rename"):
+        _SCRATCH + " (result.pickle.part -> result.pickle)",
+    ("storage/_trusted_convert.py", "Converter._numpy", "numpy-save"):
+        "np.save into an in-memory io.BytesIO",
 }
 
 

@@ -313,7 +313,8 @@ def test_subclasses_of_builtins_keep_their_value(tmp_path: Path) -> None:
     table = defaultdict(list, {"k": [1]})
     value = trusted_load(dump(tmp_path, [Color.RED, tag, counts, table]), "pickle", extra_path=[ROOT]).value
     red, shown_tag, shown_counts, shown_table = value
-    assert red.type_qualname == "tests.trust_fixtures.Color" and red.value == 1 and type(red.value) is int
+    assert (red.type_qualname == "tests.trust_fixtures.Color" and red.value == 1
+            and type(red.value) is int)
     assert red.repr_text == "<Color.RED: 1>"
     assert shown_tag.value == "hello" and type(shown_tag.value) is str
     assert shown_tag.attributes == {"note": "n"}
