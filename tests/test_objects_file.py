@@ -27,9 +27,13 @@ def _modules_imported() -> None:
 
     import numpy  # noqa: F401
 
-    for name in ("storage.array_stats", "storage.joblib_io", "storage.npy_io",
-                 "storage.pickle_write", "storage.shelf_io",
-                 "storage.summaries_objects", "storage.textfile"):
+    for name in ("storage.array_stats",
+                 "storage.joblib_io",
+                 "storage.npy_io",
+                 "storage.pickle_write",
+                 "storage.shelf_io",
+                 "storage.summaries_objects",
+                 "storage.textfile"):
         importlib.import_module(name)
 
 
