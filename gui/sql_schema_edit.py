@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QDialog, QMenu, QToolButton, QTreeWidgetItem, QWid
 from storage import sql_schema_plans as plans
 from storage.sql_ddl import Plan
 from storage.sql_schema_run import SQLITE, apply_plan, build_plan
-from storage.sqlite_db import Schema
+from storage.sql_schema_types import Schema
 
 from .sql_ddl_view import DDL_READ_ROLE, DDL_ROLE, DdlDialog
 from .sql_modify_edit import ModifyTableMixin

@@ -30,7 +30,7 @@ from .sql_ddl import (
     drop_table_sql,
     quote,
 )
-from .sqlite_db import Schema, Table
+from .sql_schema_types import Schema, Table
 
 Recipe = Callable[["Context"], Plan]
 _CONSTANT = re.compile(

@@ -20,13 +20,12 @@ import urllib.parse
 from collections.abc import Callable
 
 from .errors import KnownError, Location, ParseError, UnreadableError, UnsupportedError
-from .sql_schema_types import Column, ForeignKey, Schema, SchemaObject, Table, affinity  # noqa: F401 (re-exported)
+from .sql_schema_types import Column, ForeignKey, Schema, SchemaObject, Table
 from .sqlite_bounds import VALUE_LIMIT, bound_connection
-from .sqlite_recover import UnfinishedTransaction, find_hot_journal, unfinished
+from .sqlite_recover import BUSY_TIMEOUT_MS, UnfinishedTransaction, find_hot_journal, unfinished
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 COUNT_CAP = 10_000
-BUSY_TIMEOUT_MS = 2000
 # SQLite's default SQLITE_MAX_COLUMN also limits a SELECT's result columns: stay below it.
 MAX_GRID_COLUMNS = 1990
 

@@ -31,8 +31,9 @@ from storage.errors import WriteError
 from storage.inspect import inspect_path
 from storage.shelf_io import open_shelf
 from storage.sniff import sniff
-from storage.sqlite_db import BUSY_TIMEOUT_MS, connect_reader, connect_writer
+from storage.sqlite_db import connect_reader, connect_writer
 from storage.sqlite_recover import (
+    BUSY_TIMEOUT_MS,
     JOURNAL_MAGIC,
     UnfinishedTransaction,
     find_hot_journal,
