@@ -298,8 +298,9 @@ def test_200000_nested_objects_are_cut_not_crashed(tmp_path: Path) -> None:
     depth = 200_000
     level = b"h\x00)\x81}X\x01\x00\x00\x00xK\x07sX\x01\x00\x00\x00y"
     path = tmp_path / "chain.pkl"
-    path.write_bytes(b"\x80\x02c" b"tests.trust_fixtures\nPoint\nq\x00" + level * depth + b"h\x00)\x81}b"
-                     + b"sb" * depth + b".")
+    path.write_bytes(b"\x80\x02c"
+                     b"tests.trust_fixtures\nPoint\nq\x00"
+                     + level * depth + b"h\x00)\x81}b" + b"sb" * depth + b".")
     result = trusted_load(path, "pickle", extra_path=[ROOT])
     node, levels = result.value, 0
     while not node.cut:
@@ -326,7 +327,9 @@ def test_subclasses_of_builtins_keep_their_value(tmp_path: Path) -> None:
 
 def test_object_lying_about_its_class(tmp_path: Path) -> None:
     path = tmp_path / "liar.pkl"
-    path.write_bytes(b"\x80\x02c" b"tests.trust_fixtures\nLiar\n)\x81.")  # pickle.dumps refuses to write it
+    # pickle.dumps refuses to write it
+    path.write_bytes(b"\x80\x02c"
+                     b"tests.trust_fixtures\nLiar\n)\x81.")
     liar = trusted_load(path, "pickle", extra_path=[ROOT]).value
     assert isinstance(liar, Repr) and liar.type_qualname == "tests.trust_fixtures.Liar"
     assert liar.value is None and liar.attributes == {}
