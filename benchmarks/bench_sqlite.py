@@ -147,7 +147,8 @@ from PySide6.QtCore import QThreadPool, QEventLoop
 app = QApplication([])
 import main  # the app's modules, loaded as in the real window
 from gui.sqlite_model import SqlTableModel
-from storage.sql_query import Pager, QuerySpec
+from storage.sql_pager import Pager
+from storage.sql_query import QuerySpec
 from storage.sqlite_db import Reader
 
 def rss():
