@@ -36,8 +36,7 @@ def save_with_check(repeats: int) -> Result:
 
 @benchmark("changed-on-disk check, 1 GB file", target="≤ 0.1×")
 def bounded_check(repeats: int) -> Result:
-    from storage.disk_stamp import take_stamp
-    from storage.fileinfo import sha256_file
+    from storage.disk_stamp import sha256_file, take_stamp
 
     with tempfile.TemporaryDirectory(prefix="datashelf-stamp-") as folder:
         path = Path(folder) / "huge.bin"

@@ -106,7 +106,8 @@ def table(rows: int) -> tuple[str, str]:
 
 
 def _setup(repeats: int):
-    from storage.sql_query import Pager, QuerySpec
+    from storage.sql_pager import Pager
+    from storage.sql_query import QuerySpec
     from storage.sql_url import open_database_url
 
     rows = rows_for(repeats)
@@ -186,7 +187,8 @@ def last_page(repeats: int) -> Result:
 def sorted_text_page(repeats: int) -> Result:
     """Issue 19 item 11: the grid cuts long text for display; cutting before the sort and LIMIT
     cost 4× on the server (every row's CASE … length() … substr()). Ours cuts only the page."""
-    from storage.sql_query import Pager, SortKey
+    from storage.sql_pager import Pager
+    from storage.sql_query import SortKey
 
     rows, name, db, reader, raw, pager = _setup(repeats)
     spec = pager().query.spec

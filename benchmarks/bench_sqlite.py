@@ -55,7 +55,7 @@ def _spec(path: Path, sort: tuple = ()):
 
 def open_first_page(path: Path) -> float:
     """What the tab does before the first rows show: header, readers, schema, capped count, page 0."""
-    from storage.sql_query import Pager
+    from storage.sql_pager import Pager
     from storage.sqlite_db import COUNT_CAP, Reader, check_header, load_schema
 
     start = time.perf_counter()
@@ -82,7 +82,7 @@ def open_cost(repeats: int) -> Result:
 
 @benchmark("sqlite jump to the last row vs raw keyset query", target="≤ 3×")
 def jump_to_end(repeats: int) -> Result:
-    from storage.sql_query import Pager
+    from storage.sql_pager import Pager
 
     rows = big_rows(repeats)
     path = database(rows)
@@ -115,7 +115,8 @@ def jump_to_end(repeats: int) -> Result:
 
 @benchmark("sqlite sort by an unindexed column, first page vs raw ORDER BY … LIMIT", target="≤ 1.3×")
 def sort_unindexed(repeats: int) -> Result:
-    from storage.sql_query import Pager, SortKey
+    from storage.sql_pager import Pager
+    from storage.sql_query import SortKey
 
     rows = big_rows(repeats)
     path = database(rows)
@@ -146,7 +147,8 @@ from PySide6.QtCore import QThreadPool, QEventLoop
 app = QApplication([])
 import main  # the app's modules, loaded as in the real window
 from gui.sqlite_model import SqlTableModel
-from storage.sql_query import Pager, QuerySpec
+from storage.sql_pager import Pager
+from storage.sql_query import QuerySpec
 from storage.sqlite_db import Reader
 
 def rss():

@@ -37,11 +37,6 @@ class ConnectionListMixin:
         item = self.list.currentItem()
         return self.store.get(item.data(ID_ROLE)) if item is not None else None
 
-    def _select(self, connection_id: str) -> None:
-        for row in range(self.list.count()):
-            if self.list.item(row).data(ID_ROLE) == connection_id:
-                self.list.setCurrentRow(row)
-
     @Slot(QListWidgetItem, QListWidgetItem)
     def _on_current_changed(self, current, previous) -> None:
         if previous is not None and self._dirty and not self._keep_edits(previous.data(ID_ROLE)):
@@ -178,4 +173,3 @@ class ConnectionListMixin:
             self.list.setCurrentRow(min(row, self.list.count() - 1))
         else:
             self._show(Connection(name=""))
-

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 if TYPE_CHECKING:  # the diff itself is made on a worker; importing it here would slow the launch
-    from storage.json_diff import DiffResult
+    from storage.line_diff import DiffResult
 
 
 class DiffHighlighter(QSyntaxHighlighter):

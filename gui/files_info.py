@@ -15,7 +15,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from storage.fileinfo import file_info, sha256_file
+from storage.disk_stamp import sha256_file
+from storage.fileinfo import file_info
 
 from .formatting import human_size
 from .workers import Worker, run_in_worker

@@ -49,10 +49,6 @@ class PagedTextView(QAbstractScrollArea):
         self.horizontalScrollBar().setValue(0)
         self.viewport().update()
 
-    def set_note(self, note: str) -> None:
-        """Show ``note`` instead of text (while the text is being made)."""
-        self.set_image(None, note)
-
     def first_visible_line(self) -> int:
         return self.verticalScrollBar().value()
 

@@ -27,7 +27,7 @@ from .hdf5_tab import Hdf5Tab
 from .journal_manager import JournalManager
 from .journal_restore import RestoreOffer
 from .json_tab import JsonTab
-from .mainwindow_open import OpenDocumentsMixin, sniff_all  # noqa: F401 (sniff_all re-exported)
+from .mainwindow_open import OpenDocumentsMixin
 from .notice_bar import NoticeBar
 from .objects_tab import ObjectsTab
 from .resources import app_icon, tab_icon

@@ -15,8 +15,8 @@ from PySide6.QtCore import QModelIndex, Qt, Slot
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QApplication, QHBoxLayout, QMenu, QPushButton, QWidget
 
+from storage.sql_filter import Filter
 from storage.sql_fk import ForeignKeyInfo, display_column, foreign_keys, referencing
-from storage.sql_query import Filter
 
 from .sql_fk_check import MissingRefs
 from .sql_fk_delegate import FkCellDelegate

@@ -17,8 +17,8 @@ from PySide6.QtWidgets import QCompleter, QLineEdit, QToolButton, QWidget
 from shiboken6 import isValid
 
 from storage.errors import KnownError
+from storage.sql_filter import coerce
 from storage.sql_fk import Choice, choice_label, choices, key_exists
-from storage.sql_query import coerce
 from storage.sqlite_db import Interrupted
 
 from .model_guard import guard_model

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QDialog, QMenu, QToolButton, QTreeWidgetItem, QWid
 from storage import sql_schema_plans as plans
 from storage.sql_ddl import Plan
 from storage.sql_schema_run import SQLITE, apply_plan, build_plan
-from storage.sqlite_db import Schema
+from storage.sql_schema_types import Schema
 
 from .sql_ddl_view import DDL_READ_ROLE, DDL_ROLE, DdlDialog
 from .sql_modify_edit import ModifyTableMixin
@@ -207,16 +207,6 @@ class SchemaEditMixin(ModifyTableMixin):
         dialog = RenameDialog(f"Rename Column {column}", column,
                               lambda new: plans.rename_column(ctx, table, column, new), self)
         self._open(dialog, lambda c, new: plans.rename_column(c, table, column, new),
-                   lambda: dialog.name.text().strip(), qualified)
-
-    def rename_table_dialog(self, qualified: str) -> None:
-        if not self._can_edit_schema():
-            return
-        table, _space = self._target(qualified)
-        ctx = self._context(qualified)
-        dialog = RenameDialog(f"Rename Table {table}", table,
-                              lambda new: plans.rename_table(ctx, table, new), self)
-        self._open(dialog, lambda c, new: plans.rename_table(c, table, new),
                    lambda: dialog.name.text().strip(), qualified)
 
     def create_index_dialog(self, qualified: str | None) -> None:

@@ -20,8 +20,9 @@ from storage.sql_db import Database, ServerDatabase
 from storage.sql_errors import ConnectionLost, StatementTimeout, WrongPassword
 from storage.sql_estimate import SLOW_COUNT, RowEstimate, has_estimates, query_estimate, table_estimate
 from storage.sql_query import quote_table
+from storage.sql_schema_types import Table
 from storage.sql_url import label_of, open_database_url, parse_url
-from storage.sqlite_db import Interrupted, Table
+from storage.sqlite_db import Interrupted
 from storage.sqlite_edit import read_row
 from storage.url_redact import redact
 

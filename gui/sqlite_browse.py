@@ -22,8 +22,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from storage.sql_filter import OPS, Filter
 from storage.sql_pager import Pager
-from storage.sql_query import OPS, Filter, QuerySpec, SortKey
+from storage.sql_query import QuerySpec, SortKey
 from storage.sqlite_db import COUNT_CAP, MAX_GRID_COLUMNS, Interrupted
 
 from .sqlite_editing import CellDelegate

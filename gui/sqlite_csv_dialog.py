@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from storage.sql_csv import DELIMITERS, ENCODINGS, CsvOptions, CsvPreview, preview_csv
-from storage.sqlite_db import Table
+from storage.sql_schema_types import Table
 
 from .model_guard import guard_model
 from .sqlite_tasks import esc

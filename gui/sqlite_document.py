@@ -31,8 +31,10 @@ from PySide6.QtWidgets import (
 from shiboken6 import isValid
 
 from storage.sql_db import Database, ServerDatabase
-from storage.sql_query import Filter, SortKey
-from storage.sqlite_db import Reader, Schema, Table
+from storage.sql_filter import Filter
+from storage.sql_query import SortKey
+from storage.sql_schema_types import Schema, Table
+from storage.sqlite_db import Reader
 
 from .document import Document
 from .formatting import human_size

@@ -12,7 +12,7 @@ from PySide6.QtCore import QModelIndex, Qt, Slot
 from PySide6.QtWidgets import QApplication, QFileDialog, QMenu, QStyledItemDelegate
 
 from storage.errors import KnownError
-from storage.sql_query import coerce
+from storage.sql_filter import coerce
 from storage.sql_values import field_kind
 from storage.sqlite_bounds import LargeValue, raised_limit
 from storage.sqlite_db import LockedError

@@ -16,7 +16,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersisten
 from PySide6.QtGui import QBrush, QColor, QFont
 
 from storage.errors import KnownError
-from storage.sql_query import Page, Pager
+from storage.sql_pager import Page, Pager
 from storage.sqlite_db import Reader
 
 from .model_guard import guard_model

@@ -14,8 +14,8 @@ from PySide6.QtWidgets import QMessageBox
 from storage.errors import KnownError
 from storage.sql_db import SqliteDatabase
 from storage.sql_errors import WrongPassword
-from storage.sqlite_db import BUSY_TIMEOUT_MS, COUNT_CAP
-from storage.sqlite_recover import UnfinishedTransaction, roll_back_hot_journal
+from storage.sqlite_db import COUNT_CAP
+from storage.sqlite_recover import BUSY_TIMEOUT_MS, UnfinishedTransaction, roll_back_hot_journal
 
 from .sql_server import open_server
 from .sqlite_open_choice import MODES

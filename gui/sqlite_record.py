@@ -25,9 +25,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from storage.sql_schema_types import Table
 from storage.sql_values import constraint_columns
 from storage.sqlite_bounds import VALUE_LIMIT, LargeValue, raised_limit
-from storage.sqlite_db import Table
 from storage.sqlite_edit import read_row
 
 from .sqlite_record_field import RecordField

@@ -13,8 +13,8 @@ from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QFontDatabase, QImage, QPixmap
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
+from storage.sql_schema_types import Column
 from storage.sql_values import field_kind
-from storage.sqlite_db import Column
 
 from .sqlite_fields import Invalid, create_editor
 

@@ -89,15 +89,6 @@ def live_tasks() -> set[Task]:
     return _running
 
 
-def is_wal(path: str) -> bool:
-    try:
-        with open(path, "rb") as handle:
-            head = handle.read(20)
-    except OSError:
-        return False
-    return head.startswith(b"SQLite format 3\x00") and head[18:19] == b"\x02"
-
-
 def is_empty_database(path: str) -> bool:
     """A new database: an empty file, or one whose only used page is the (empty) schema table.
 

@@ -11,7 +11,7 @@ from typing import Any
 from PySide6.QtCore import Qt, Slot
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
-from storage.sql_query import Pager
+from storage.sql_pager import Pager
 from storage.sql_transfer import Cancelled, export_rows, import_csv
 
 from .sqlite_csv_dialog import CsvImportDialog, ImportPlan

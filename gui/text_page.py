@@ -167,7 +167,8 @@ class TextPage(QWidget):
             on_error=lambda exc: self._on_failed(generation, exc))
 
     def _show_paged(self, size: int, encoding: str | None) -> None:
-        from storage.textfile import decode_text, read_regular
+        from storage.disk_stamp import read_regular
+        from storage.textfile import decode_text
 
         try:
             head, _info = read_regular(self.path, 64 * 1024)

@@ -1,4 +1,5 @@
-"""What a file looked like on disk: size, mtime, ctime and inode of each file, and a SHA-256.
+"""What a file looked like on disk: size, mtime, ctime and inode of each file, and a SHA-256;
+and reading a regular file without ever blocking on a FIFO or a device.
 
 A document records a stamp when it loads or saves, and compares a fresh one when the file
 watcher fires and before it saves over the file, so a change made by another program is never
@@ -9,18 +10,20 @@ change is judged by its stats (size, mtime, ctime, inode), which any write moves
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
-from collections.abc import Callable, Sequence
+import stat
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import KnownError
-from .textfile import regular_fd
+from .errors import KnownError, UnreadableError
 
 FULL_HASH_LIMIT = 64 * 1024 * 1024
 EDGE_BYTES = 4 * 1024 * 1024
 CHUNK = 1024 * 1024
+HASH_CHUNK = 4 * 1024 * 1024  # sha256_file's reads
 
 
 class _Cancelled(Exception):
@@ -124,3 +127,55 @@ def content_changed(recorded: DiskStamp, now: DiskStamp) -> bool:
         return True
     sizes = [s.size if s else None for s in recorded.stats], [s.size if s else None for s in now.stats]
     return sizes[0] != sizes[1] or recorded.digest != now.digest
+
+
+@contextlib.contextmanager
+def regular_fd(path: str) -> Iterator[tuple[int, os.stat_result]]:
+    """An open descriptor of a regular file and its stat; never blocks on a FIFO or a device.
+
+    Anything else, and any OS error while the block reads, is an UnreadableError.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        raise UnreadableError(f"Cannot read {path}: {exc.strerror or exc}") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise UnreadableError(f"{path} is not a regular file")
+        yield fd, info
+    except OSError as exc:
+        raise UnreadableError(f"Cannot read {path}: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
+
+
+def read_regular(path: str, limit: int | None = None) -> tuple[bytes, os.stat_result]:
+    """The bytes of a regular file (never blocks on a FIFO or device) and its stat."""
+    with regular_fd(path) as (fd, info), os.fdopen(os.dup(fd), "rb") as handle:
+        data = handle.read() if limit is None else handle.read(limit)
+    return data, info
+
+
+def sha256_file(path: str, cancel: Callable[[], bool] | None = None,
+                progress: Callable[[float], None] | None = None) -> str | None:
+    """SHA-256 of a regular file in hex, or None when cancelled (worker body)."""
+    with regular_fd(path) as (fd, info):
+        digest = hashlib.sha256()
+        total = max(info.st_size, 1)
+        done = 0
+        last = -1.0
+        while True:
+            if cancel is not None and cancel():
+                return None
+            block = os.read(fd, HASH_CHUNK)
+            if not block:
+                break
+            digest.update(block)
+            done += len(block)
+            fraction = min(done / total, 1.0)
+            if progress is not None and fraction - last >= 0.01:
+                last = fraction
+                progress(fraction)
+        return digest.hexdigest()

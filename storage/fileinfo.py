@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import stat
 import time
-from collections.abc import Callable
 from typing import Any
 
 from .errors import KnownError, UnreadableError
-from .textfile import regular_fd
-
-HASH_CHUNK = 4 * 1024 * 1024
 
 
 def _kind(mode: int) -> str:
@@ -55,26 +50,3 @@ def file_info(path: str) -> dict[str, Any]:
     except KnownError as exc:
         facts.update(format="unreadable", reason=str(exc), magic="")
     return facts
-
-
-def sha256_file(path: str, cancel: Callable[[], bool] | None = None,
-                progress: Callable[[float], None] | None = None) -> str | None:
-    """SHA-256 of a regular file in hex, or None when cancelled (worker body)."""
-    with regular_fd(path) as (fd, info):
-        digest = hashlib.sha256()
-        total = max(info.st_size, 1)
-        done = 0
-        last = -1.0
-        while True:
-            if cancel is not None and cancel():
-                return None
-            block = os.read(fd, HASH_CHUNK)
-            if not block:
-                break
-            digest.update(block)
-            done += len(block)
-            fraction = min(done / total, 1.0)
-            if progress is not None and fraction - last >= 0.01:
-                last = fraction
-                progress(fraction)
-        return digest.hexdigest()

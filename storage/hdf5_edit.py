@@ -133,13 +133,6 @@ def _cell_selection(coords: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(int(c) for c in coords)
 
 
-def get_cell(h5: H5File, path: str, coords: tuple[int, ...], field: str | None = None) -> Any:
-    with h5.lock:
-        item = h5.data(path)
-        value = item[_cell_selection(coords)] if coords else item[()]
-        return value[field] if field else value
-
-
 def set_cell(h5: H5File, path: str, coords: tuple[int, ...], value: Any, field: str | None = None) -> Any:
     """Write one element (or one field of it); return the previous value."""
     with h5.lock:

@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from .atomic import atomic_write, private_folder
+from .disk_stamp import sha256_file
 from .errors import KnownError, UnreadableError
-from .fileinfo import sha256_file
 
 log = logging.getLogger(__name__)
 

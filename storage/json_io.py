@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import codecs
 import json
-import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -339,17 +338,3 @@ def jsonl_text(records: list[Any], fmt: JsonFormat,
     for index in sorted(k for k in raw_bad if k >= len(records)):
         lines.extend(raw_bad[index])
     return "\n".join(lines) + ("\n" if fmt.trailing_newline and lines else "")
-
-
-def has_nonfinite(value: Any) -> bool:
-    """True when a float in ``value`` is NaN or infinite (walked without recursion)."""
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, float) and not math.isfinite(item):
-            return True
-        if isinstance(item, dict):
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-    return False

@@ -1,4 +1,4 @@
-""".npy and .npz files: headers, memory-mapped arrays, object arrays as raw pickle bytes, and saving.
+""".npy and .npz files: headers, memory-mapped arrays, and object arrays as raw pickle bytes.
 
 Nothing here unpickles: an object-dtype array is a pickle after the header, handed back as bytes
 (:class:`PickledArray`) for the caller's safe loader. Numeric arrays are memory-mapped, never read
@@ -17,14 +17,13 @@ import tokenize
 import warnings
 import zipfile
 import zlib
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
 import numpy as np
 from numpy.lib import format as npformat
 
-from .atomic import atomic_write_with
 from .decompression import decompression_limit, limit_error
 from .errors import Location, ParseError, UnreadableError
 
@@ -336,43 +335,3 @@ def read_npz(path: str | os.PathLike[str], max_member_bytes: int = MAX_MEMBER_BY
 
 
 # -- saving -------------------------------------------------------------------------------------
-
-def _write_pickled(handle: IO[bytes], pickled: PickledArray, shape: tuple[int, ...] | None = None,
-                   fortran_order: bool = False) -> None:
-    """An object array's header followed by its pickle bytes, exactly as numpy writes it."""
-    info = pickled.info
-    header = {"descr": "|O", "fortran_order": info.fortran_order if info else fortran_order,
-              "shape": info.shape if info else (shape or ())}
-    try:
-        npformat.write_array_header_1_0(handle, header)
-    except ValueError:  # a header too long for format 1.0
-        npformat.write_array_header_2_0(handle, header)
-    handle.write(pickled.data)
-
-
-def _write_member(handle: IO[bytes], value: np.ndarray | PickledArray, allow_pickle: bool) -> None:
-    if isinstance(value, PickledArray):
-        _write_pickled(handle, value)
-    else:
-        npformat.write_array(handle, np.asanyarray(value), allow_pickle=allow_pickle)
-
-
-def save_npy(path: str | os.PathLike[str], value: np.ndarray | PickledArray, *, allow_pickle: bool = False
-             ) -> None:
-    """Write one array (or an object array's untouched pickle) to ``path`` atomically."""
-    atomic_write_with(path, lambda handle: _write_member(handle, value, allow_pickle))
-
-
-def save_npz(path: str | os.PathLike[str], arrays: Mapping[str, np.ndarray | PickledArray], *,
-             compressed: bool = False, allow_pickle: bool = False) -> None:
-    """Write a .npz of ``arrays`` (name -> array or PickledArray) atomically, as ``np.savez`` would."""
-    method = zipfile.ZIP_DEFLATED if compressed else zipfile.ZIP_STORED
-
-    def write(handle: IO[bytes]) -> None:
-        with zipfile.ZipFile(handle, "w", compression=method, allowZip64=True) as archive:
-            for key, value in arrays.items():
-                name = key if key.endswith(".npy") else key + ".npy"
-                with archive.open(name, "w", force_zip64=True) as member:
-                    _write_member(member, value, allow_pickle)
-
-    atomic_write_with(path, write)

@@ -93,7 +93,7 @@ class ObjectsFile:
 
 
 def _read_limited(path: str) -> bytes:
-    from .textfile import read_regular
+    from .disk_stamp import read_regular
 
     data, _info = read_regular(path)
     return data
@@ -269,7 +269,7 @@ def _open_objects(path: str, kind: str, cancel: Callable[[], bool] | None,
 
     result = ObjectsFile(os.path.abspath(path), kind)
     if kind == "pickle":
-        from .textfile import read_regular
+        from .disk_stamp import read_regular
 
         head, _info = read_regular(path, 64 * 1024)
         if compression_of(head) is not None:  # pandas' .pkl.gz, .bz2, .xz, .zst: read as a stream

@@ -127,11 +127,3 @@ class PasswordVault:
                 self.backend.delete_password(SERVICE, key)
             except (PasswordDeleteError, KeyringError, OSError, RuntimeError):
                 pass
-
-    def in_keyring(self, key: str) -> bool:
-        if not self.has_keyring:
-            return False
-        try:
-            return self.backend.get_password(SERVICE, key) is not None
-        except (KeyringError, OSError, RuntimeError):
-            return False

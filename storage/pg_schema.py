@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .sqlite_db import Column, ForeignKey, Schema, SchemaObject, Table
+from .sql_schema_types import Column, ForeignKey, Schema, SchemaObject, Table
 
 _SYSTEM = "n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%' " \
           "AND n.nspname NOT LIKE 'pg_temp%'"

@@ -486,11 +486,6 @@ _REAL_OF_BUILDER = {("builtins", "str"): str, ("builtins", "bytes"): bytes,
 _FINISH: dict[tuple[str, str], Callable[[Any], Any]] = {("uuid", "UUID"): _finish_uuid}
 
 
-def is_numpy_builder(module: str, name: str) -> bool:
-    """True for the NumPy globals the loader rebuilds (only the Python unpickler may)."""
-    return (module, name) in _NUMPY
-
-
 def needs_build_check(key: tuple[str, str]) -> bool:
     """True for the classes whose BUILD state only the Python unpickler may check (``_FINISH``)."""
     return key in _FINISH

@@ -36,7 +36,6 @@ class _NoState:
 
 
 NO_STATE = _NoState()
-CALL_KINDS = ("reduce", "newobj", "newobj_ex", "inst", "obj")
 _PREVIEW = 40
 
 
@@ -73,6 +72,16 @@ class GlobalNode(type):
     ``build`` (used by the safe loader only) may rebuild an allowlisted value from the call's
     arguments; it returns ``NotImplemented`` to keep the call as a node.
     """
+
+    # set in the class namespace by __new__ (declared here for the type checker only)
+    module: str
+    name: str
+    build: Any
+    real: Any
+    mutations: list
+    key: tuple[str, str]
+    protocol: int | None
+    finish: Any
 
     def __new__(mcs, module: str, name: str, build: Any = None, real: Any = None) -> GlobalNode:
         # ``key``: what find_class resolved the name to and ``protocol``: the one in force there
@@ -139,6 +148,8 @@ class GlobalNode(type):
 
 class ExtensionNode(GlobalNode):
     """A global named by an extension code (EXT1/2/4) of ``copyreg``'s registry; never looked up."""
+
+    code: int  # set in the class namespace by __new__
 
     def __new__(mcs, code: int) -> ExtensionNode:
         node = super().__new__(mcs, "copyreg extension", str(code))

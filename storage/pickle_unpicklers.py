@@ -245,6 +245,11 @@ class FastUnpickler(_Common, pickle.Unpickler):
 class SlowUnpickler(_Common, pickle._Unpickler):  # type: ignore[name-defined]
     """The pure-Python unpickler: dict memo, extension codes as nodes, joblib array data."""
 
+    # pickle._Unpickler's own members, which typeshed does not declare (for the type checker only)
+    memo: Any
+    pop_mark: Any
+    _file_read: Any
+
     dispatch = dict(pickle._Unpickler.dispatch)  # type: ignore[attr-defined]
 
     def __init__(self, file: BinaryIO, state: LoadState, buffers: Any, joblib: bool = False) -> None:

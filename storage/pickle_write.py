@@ -61,6 +61,13 @@ class _TreePickler(pickle._Pickler):  # type: ignore[name-defined]
     """``numpy_core`` (a name of NUMPY_CORES, or None for whatever the running NumPy writes) keeps
     the module names the file used, so a NumPy 1.x user can still load what NumPy 2 writes."""
 
+    # pickle._Pickler's own members, which typeshed does not declare (for the type checker only)
+    proto: int
+    framer: Any
+    write: Any
+    save: Any
+    memoize: Any
+
     dispatch = dict(pickle._Pickler.dispatch)  # type: ignore[attr-defined]
     numpy_core: str | None = None
     py2_strings: frozenset[str] = frozenset()  # text that was a Python 2 byte string (pickle_py2)

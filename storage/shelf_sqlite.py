@@ -16,8 +16,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from .errors import ParseError, UnreadableError, WriteError
-from .sqlite_db import BUSY_TIMEOUT_MS
-from .sqlite_recover import find_hot_journal
+from .sqlite_recover import BUSY_TIMEOUT_MS, find_hot_journal
 
 
 def _blob(value: Any) -> bytes:

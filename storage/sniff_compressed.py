@@ -177,12 +177,3 @@ def _pickle_writer(name: str, out: bytes, ext: str) -> tuple[str, str]:
     if name in JOBLIB_ONLY:
         return "joblib", f" ({name} streams are joblib's; pandas does not write them)"
     return "pickle", " without joblib's array wrapper (as pandas' to_pickle writes it)"
-
-
-def open_decompressed(path: str, name: str) -> BinaryIO:
-    """The bounded decompressing stream of ``joblib_io.open_joblib`` (kept for existing callers;
-    the compression is re-detected from the magic bytes, ``name`` is only a hint)."""
-    from .joblib_io import open_joblib  # joblib_io builds on this module
-
-    stream, _ = open_joblib(path)
-    return stream

@@ -22,7 +22,8 @@ from sqlalchemy.dialects import sqlite as sqlite_dialect
 
 from .errors import KnownError
 from .sql_errors import explain_server
-from .sqlite_db import SQL_ERRORS, Interrupted, Reader, Schema, connect_writer, explain, load_schema
+from .sql_schema_types import Schema
+from .sqlite_db import SQL_ERRORS, Interrupted, Reader, connect_writer, explain, load_schema
 
 T = TypeVar("T")
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from .errors import KnownError, Location
-from .sqlite_db import Schema, SchemaObject
+from .sql_schema_types import Schema, SchemaObject
 
 _PG_TABLE = """
 SELECT c.oid, c.relkind, c.relpersistence, quote_ident(n.nspname) || '.' || quote_ident(c.relname),

@@ -15,7 +15,8 @@ from typing import Any
 from sqlalchemy import String, bindparam, cast, column, exists, literal_column, or_, select, table
 
 from .sql_filter import escape_like
-from .sqlite_db import Schema, Table, quote_ident
+from .sql_schema_types import Schema, Table
+from .sqlite_db import quote_ident
 
 CHOICES = 100  # rows offered at once; typing narrows them in SQL
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from .sqlite_db import Column, ForeignKey, Schema, SchemaObject, Table
+from .sql_schema_types import Column, ForeignKey, Schema, SchemaObject, Table
 
 
 def load_inspected_schema(conn: Any) -> Schema:

@@ -27,10 +27,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import NullType
 
-from .sql_filter import OPS as OPS  # re-exported, as are Filter and coerce
-from .sql_filter import Filter as Filter
-from .sql_filter import Params, escape_like, filter_clause, like_clause, like_pattern
-from .sql_filter import coerce as coerce
+from .sql_filter import Filter, Params, escape_like, filter_clause, like_clause, like_pattern
 
 PAGE_SIZE = 256
 PREVIEW_CHARS = 256  # longer text and blobs are cut in the grid; the editor loads them whole
@@ -330,12 +327,3 @@ class Query:
             stmt = stmt.where(self.where)
         sql = compile_sql(stmt.order_by(*self._order_by(False)), self.dialect)
         return sql, dict(self._where_params.values)
-
-
-def __getattr__(name: str) -> Any:
-    """Page and Pager live in :mod:`storage.sql_pager`; they stay importable from here."""
-    if name in ("Page", "Pager"):
-        from . import sql_pager
-
-        return getattr(sql_pager, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

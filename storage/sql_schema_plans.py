@@ -30,7 +30,7 @@ from .sql_ddl import (
     drop_table_sql,
     quote,
 )
-from .sqlite_db import Schema, Table
+from .sql_schema_types import Schema, Table
 
 Recipe = Callable[["Context"], Plan]
 _CONSTANT = re.compile(
@@ -137,14 +137,6 @@ def rename_column(ctx: Context, table_name: str, old: str, new: str) -> Plan:
     plan = ctx.plan(f"rename column {old} to {new}", [alter(ctx.dialect, table_name, ctx.db_schema, clause)],
                     table_name)
     return plan.with_undo(lambda c: rename_column(c, table_name, new, old))
-
-
-def rename_table(ctx: Context, old: str, new: str) -> Plan:
-    if not new.strip():
-        raise UnsupportedError("The table needs a name")
-    clause = f"RENAME TO {quote(ctx.dialect, new)}"
-    plan = ctx.plan(f"rename table {old} to {new}", [alter(ctx.dialect, old, ctx.db_schema, clause)], old)
-    return plan.with_undo(lambda c: rename_table(c, new, old))
 
 
 def drop_column(ctx: Context, table_name: str, column: str, undoing: bool = False,

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from .errors import KnownError, UnsupportedError
 from .sql_ddl import ColumnSpec, quote
 from .sql_schema_plans import Context
-from .sqlite_db import Schema, load_schema
+from .sql_schema_types import Schema
+from .sqlite_db import load_schema
 from .sqlite_sqltext import Token, split_create_table, tokens
 
 _PG_ACTIONS = {"a": "", "r": "RESTRICT", "c": "CASCADE", "n": "SET NULL", "d": "SET DEFAULT"}

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from .sqlite_db import affinity
+from .sql_schema_types import affinity
 
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1

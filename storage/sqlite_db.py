@@ -20,13 +20,12 @@ import urllib.parse
 from collections.abc import Callable
 
 from .errors import KnownError, Location, ParseError, UnreadableError, UnsupportedError
-from .sql_schema_types import Column, ForeignKey, Schema, SchemaObject, Table, affinity  # noqa: F401 (re-exported)
+from .sql_schema_types import Column, ForeignKey, Schema, SchemaObject, Table
 from .sqlite_bounds import VALUE_LIMIT, bound_connection
-from .sqlite_recover import UnfinishedTransaction, find_hot_journal, unfinished
+from .sqlite_recover import BUSY_TIMEOUT_MS, UnfinishedTransaction, find_hot_journal, unfinished
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 COUNT_CAP = 10_000
-BUSY_TIMEOUT_MS = 2000
 # SQLite's default SQLITE_MAX_COLUMN also limits a SELECT's result columns: stay below it.
 MAX_GRID_COLUMNS = 1990
 
@@ -226,14 +225,6 @@ def load_schema(conn: sqlite3.Connection, path: str = "") -> Schema:
             target = schema.indexes if kind == "index" else schema.triggers
             target.append(SchemaObject(str(name), kind, str(tbl_name), sql or ""))
     return schema
-
-
-def count_rows(conn: sqlite3.Connection, sql: str, params: dict | tuple = (),
-               cap: int | None = None) -> int:
-    """Rows of ``sql``; with ``cap``, stop counting past it (the answer is then ``cap + 1``)."""
-    inner = f"SELECT 1 FROM ({sql}) LIMIT {int(cap) + 1}" if cap is not None else sql
-    (count,) = conn.execute(f"SELECT count(*) FROM ({inner})", params).fetchone()
-    return int(count)
 
 
 def data_version(conn: sqlite3.Connection) -> int | None:

@@ -15,7 +15,7 @@ from sqlalchemy.engine import Dialect
 
 from .errors import UnsupportedError
 from .sql_ddl import quote
-from .sqlite_db import Schema, SchemaObject, Table
+from .sql_schema_types import Schema, SchemaObject, Table
 from .sqlite_sqltext import CreateTable, head_named, mentions, split_create_table, tokens
 
 ROWID_NAMES = ("rowid", "_rowid_", "oid")

@@ -28,6 +28,7 @@ JOURNAL_MAGIC = bytes.fromhex("d9d505f920a163d7")
 RESERVED_BYTE = 0x40000001  # PENDING_BYTE + 1: a writer mid-transaction holds a lock on it
 MAX_SUPER_NAME = 512  # SQLite's unix mxPathname: longer names are ignored by SQLite too
 MAX_SUPER_SIZE = 1 << 20  # a real super-journal lists a few journal paths
+BUSY_TIMEOUT_MS = 2000  # how long an SQLite connection (a database's or a shelf's) waits for a lock
 # SQLite names them "<database>-mj%06X9%02X" (older releases: "-mj%08X").
 _SUPER_NAME = re.compile(r"-mj(?:[0-9A-F]{6}9[0-9A-F]{2}|[0-9A-F]{8})\Z")
 

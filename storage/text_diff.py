@@ -2,7 +2,7 @@
 
 The file is decoded as the editor decoded it (same encoding), line endings normalised to "\\n"
 as the editor shows them, so the diff shows changed lines, not changed endings. The size caps
-of :func:`storage.json_diff.unified_diff` apply.
+of :func:`storage.line_diff.unified_diff` apply.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .errors import KnownError
-from .json_diff import DiffResult, unified_diff
+from .line_diff import DiffResult, unified_diff
 from .textfile import load_text
 
 

@@ -11,14 +11,12 @@ never be written back in a lossy form.
 from __future__ import annotations
 
 import codecs
-import contextlib
 import os
-import stat
 import threading
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from .atomic import atomic_write
+from .disk_stamp import read_regular
 from .errors import UnreadableError, WriteError
 from .sniff_text import BOMS
 
@@ -78,35 +76,6 @@ class TextContent:
 
     def encoding_label(self) -> str:
         return self.encoding.upper() + (" with BOM" if self.bom else "")
-
-
-@contextlib.contextmanager
-def regular_fd(path: str) -> Iterator[tuple[int, os.stat_result]]:
-    """An open descriptor of a regular file and its stat; never blocks on a FIFO or a device.
-
-    Anything else, and any OS error while the block reads, is an UnreadableError.
-    """
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
-    try:
-        fd = os.open(path, flags)
-    except OSError as exc:
-        raise UnreadableError(f"Cannot read {path}: {exc.strerror or exc}") from None
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise UnreadableError(f"{path} is not a regular file")
-        yield fd, info
-    except OSError as exc:
-        raise UnreadableError(f"Cannot read {path}: {exc.strerror or exc}") from None
-    finally:
-        os.close(fd)
-
-
-def read_regular(path: str, limit: int | None = None) -> tuple[bytes, os.stat_result]:
-    """The bytes of a regular file (never blocks on a FIFO or device) and its stat."""
-    with regular_fd(path) as (fd, info), os.fdopen(os.dup(fd), "rb") as handle:
-        data = handle.read() if limit is None else handle.read(limit)
-    return data, info
 
 
 def _bom(data: bytes) -> tuple[str | None, bytes]:

@@ -16,7 +16,8 @@ import re
 from bisect import bisect_right
 from collections.abc import Callable
 
-from .textfile import TextContent, decode_text, read_regular, save_text
+from .disk_stamp import read_regular
+from .textfile import TextContent, decode_text, save_text
 
 Position = tuple[int, int]  # (line, column), both from 0
 Match = tuple[int, int, int, re.Match[str]]  # (line, start column, end column, match)

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from datetime import time as dtime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from . import format_registry
@@ -33,10 +34,11 @@ from .errors import KnownError, UnreadableError
 
 POLL_SECONDS = 0.05
 TAIL_BYTES = 4000
-_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_ROOT = str(Path(__file__).resolve().parents[1])
 # -I leaves PYTHONPATH, the script folder and the working folder off sys.path, so `-m storage...`
 # could not find this checkout: put its root first just long enough to import the child module.
-_BOOT = ("import sys; sys.path.insert(0, sys.argv[1]); from storage._trusted_child import main; "
+_BOOT = ("import sys; sys.path.insert(0, sys.argv[1]); "
+         "from storage._trusted_child import main; "
          "del sys.path[0]; main(sys.argv[2])")
 
 

@@ -137,7 +137,8 @@ t_pickle, t_joblib, t_npy, t_npz, t_shelve = (_objects_target(kind)
 
 def t_sqlite(path: str) -> None:
     """The SQLite tab's open (read-only), then the first page and a count of a few tables."""
-    from storage.sql_query import Pager, QuerySpec
+    from storage.sql_pager import Pager
+    from storage.sql_query import QuerySpec
     from storage.sqlite_db import MAX_GRID_COLUMNS, Reader, check_header, load_schema
 
     wal = check_header(path)

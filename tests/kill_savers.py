@@ -215,8 +215,8 @@ def _check_shelf(base: Path) -> str:
 
 
 def _check_sqlite(path: Path) -> str:
-    from storage.sqlite_db import BUSY_TIMEOUT_MS, connect_reader
-    from storage.sqlite_recover import UnfinishedTransaction, roll_back_hot_journal
+    from storage.sqlite_db import connect_reader
+    from storage.sqlite_recover import BUSY_TIMEOUT_MS, UnfinishedTransaction, roll_back_hot_journal
 
     try:
         reader = connect_reader(str(path))  # how Datashelf opens it next: read-only, a consistent view

@@ -12,8 +12,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 NEW_SIZE = 40_000  # the new version's payload: bigger than any free space the tests leave
 
 
@@ -100,30 +98,6 @@ def _save_shelf(folder: Path) -> None:
     shelf.save()
 
 
-def _make_npy(folder: Path) -> list[Path]:
-    path = folder / "array.npy"
-    np.save(path, np.arange(10))
-    return [path]
-
-
-def _save_npy(folder: Path) -> None:
-    from storage.npy_io import save_npy
-
-    save_npy(folder / "array.npy", np.arange(NEW_SIZE // 8, dtype=np.int64))
-
-
-def _make_npz(folder: Path) -> list[Path]:
-    path = folder / "arrays.npz"
-    np.savez(path, a=np.arange(10))
-    return [path]
-
-
-def _save_npz(folder: Path) -> None:
-    from storage.npy_io import save_npz
-
-    save_npz(folder / "arrays.npz", {"a": np.arange(NEW_SIZE // 8, dtype=np.int64), "b": np.ones(3)})
-
-
 def _make_hex(folder: Path) -> list[Path]:
     path = folder / "blob.bin"
     path.write_bytes(bytes(range(256)) * (NEW_SIZE // 256))
@@ -148,7 +122,5 @@ CASES: dict[str, Case] = {
     "pickle": Case(_make_pickle, _objects("model.pkl", "pickle")),
     "joblib": Case(_make_joblib, _objects("model.joblib", "joblib")),
     "shelf": Case(_make_shelf, _save_shelf),
-    "npy": Case(_make_npy, _save_npy),
-    "npz": Case(_make_npz, _save_npz),
     "hex": Case(_make_hex, _save_hex),
 }

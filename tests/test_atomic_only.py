@@ -36,13 +36,10 @@ ALLOWED: dict[tuple[str, str, str], str] = {
         "the undo scratch file in a private mkdtemp folder, never a user's file",
     ("storage/joblib_io.py", "save_joblib_stream.write", "archive-write"):
         "GzipFile(fileobj=handle): compresses into the atomic writer's handle",
-    ("storage/npy_io.py", "save_npz.write", "archive-write"):
-        "ZipFile(handle, 'w') on the atomic writer's handle",
     ("storage/joblib_io.py", "save_zip_member.write", "archive-write"):
         "ZipFile(handle, 'w') on the atomic writer's handle (a pandas .pkl.zip)",
     ("storage/joblib_io.py", "save_zip_member.write", "open-write"):
         "the one member inside that ZipFile, written into the atomic writer's handle",
-    ("storage/npy_io.py", "save_npz.write", "open-write"): "a zip member inside the atomic writer's handle",
     ("storage/newfile.py", "empty_sqlite", "sqlite-connect"):
         "builds an empty database in a private TemporaryDirectory; its bytes are saved with atomic_write",
     ("storage/settings.py", "Settings._set_aside", "rename"):
@@ -61,11 +58,16 @@ ALLOWED: dict[tuple[str, str, str], str] = {
         "an in-memory ':memory:' database (schema only, no file) to see what native renames produce",
     ("storage/sql_url.py", "create_engine", "sqlalchemy-engine"):
         "a database server's engine (no file): each edit is one server transaction",
-    ("storage/trusted_load.py", "_run", "open-write"): _SCRATCH + " (the child's stdout/stderr)",
-    ("storage/_trusted_child.py", "_report", "open-write"): _SCRATCH + " (error.json)",
-    ("storage/_trusted_child.py", "main", "open-write"): _SCRATCH + " (result.pickle.part)",
-    ("storage/_trusted_child.py", "main", "rename"): _SCRATCH + " (result.pickle.part -> result.pickle)",
-    ("storage/_trusted_convert.py", "Converter._numpy", "numpy-save"): "np.save into an in-memory io.BytesIO",
+    ("storage/trusted_load.py", "_run", "open-write"):
+        _SCRATCH + " (the child's stdout/stderr)",
+    ("storage/_trusted_child.py", "_report", "open-write"):
+        _SCRATCH + " (error.json)",
+    ("storage/_trusted_child.py", "main", "open-write"):
+        _SCRATCH + " (result.pickle.part)",
+    ("storage/_trusted_child.py", "main", "rename"):
+        _SCRATCH + " (result.pickle.part -> result.pickle)",
+    ("storage/_trusted_convert.py", "Converter._numpy", "numpy-save"):
+        "np.save into an in-memory io.BytesIO",
 }
 
 

@@ -206,7 +206,7 @@ def test_every_item_model_is_guarded() -> None:
     from gui.model_guard import is_guarded
 
     models = []
-    for info in pkgutil.iter_modules(gui.__path__, "gui."):
+    for info in pkgutil.walk_packages(gui.__path__, "gui."):
         module = importlib.import_module(info.name)
         for value in vars(module).values():
             if (isinstance(value, type) and issubclass(value, QAbstractItemModel)

@@ -93,7 +93,8 @@ def test_jsonpath_paths_filters_and_errors() -> None:
 
 
 def test_diff_with_disk_compares_values_not_formatting(tmp_path) -> None:
-    from storage.json_diff import MAX_OUTPUT_LINES, diff_with_disk, unified_diff
+    from storage.json_diff import diff_with_disk
+    from storage.line_diff import MAX_OUTPUT_LINES, unified_diff
 
     path = tmp_path / "doc.json"
     path.write_text('{"a": 1, "b": [1, 2]}')  # one line on disk

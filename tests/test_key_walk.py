@@ -22,12 +22,14 @@ from tests.test_bounds import nested_key_pickle, nested_member_pickle, run_bound
 
 BUDGET = 10**6
 
-compiled = pytest.mark.skipif(not pickle_keys.COMPILED, reason="storage/_keywalk.c is not built")
+compiled = pytest.mark.skipif(not pickle_keys.COMPILED,
+                              reason="storage/_keywalk.c is not built")
 
 
 def test_the_compiled_walk_is_built_by_the_readme_install() -> None:
     """``pip install -e .`` builds the extension; without it big pickles open five times slower."""
-    assert pickle_keys.COMPILED, "storage/_keywalk.c was not built: run pip install -e '.[test]'"
+    assert pickle_keys.COMPILED, ("storage/_keywalk.c was not built: "
+                                  "run pip install -e '.[test]'")
 
 
 def additems_bomb(depth: int = 40) -> bytes:

@@ -1,4 +1,4 @@
-""".npy/.npz without unpickling: memory maps, raw object pickles, bounded members, stats, saving."""
+""".npy/.npz without unpickling: memory maps, raw object pickles, bounded members, stats."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from storage import array_stats as stats_module
 from storage.array_stats import array_stats
 from storage.errors import ParseError
-from storage.npy_io import PickledArray, read_npy, read_npy_info, read_npz, save_npy, save_npz
+from storage.npy_io import PickledArray, read_npy, read_npy_info, read_npz
 from tests.audit_helpers import Canary, no_code_runs
 
 np = pytest.importorskip("numpy")
@@ -163,31 +163,6 @@ def test_npz_stats_stream_compressed_members(tmp_path: Path) -> None:
     assert (whole["min"], whole["max"], whole["nan_count"], whole["sampled"]) == (0.0, 999.0, 1, False)
     assert whole["mean"] == pytest.approx(float(np.nanmean(values)))
     assert (head["count"], head["max"], head["sampled"], head["elements"]) == (999, 999.0, True, values.size)
-
-
-# -- saving -------------------------------------------------------------------------------------
-
-def test_save_npy_and_npz_round_trip(tmp_path: Path) -> None:
-    array = np.arange(12, dtype="<u2").reshape(3, 4)
-    save_npy(tmp_path / "a.npy", array)
-    assert np.array_equal(np.load(tmp_path / "a.npy", allow_pickle=False), array)
-    save_npy(tmp_path / "a.npy", read_npy(tmp_path / "a.npy") * 2)  # replacing the file it maps
-    assert np.array_equal(np.load(tmp_path / "a.npy"), array * 2)
-
-    np.save(tmp_path / "o.npy", np.array([{"k": [1, 2]}, "s"], dtype=object), allow_pickle=True)
-    pickled = read_npy(tmp_path / "o.npy")
-    save_npy(tmp_path / "o2.npy", pickled)
-    assert (tmp_path / "o2.npy").read_bytes() == (tmp_path / "o.npy").read_bytes()  # untouched pickle kept
-
-    for compressed in (False, True):
-        path = tmp_path / f"z{compressed}.npz"
-        save_npz(path, {"a": array, "o": pickled}, compressed=compressed)
-        with np.load(path, allow_pickle=False) as loaded:
-            assert np.array_equal(loaded["a"], array)
-        with read_npz(path) as archive:
-            assert archive.read("o").data == pickled.data
-            assert archive.members[0].compressed is compressed
-    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 
 def test_inspect_reports_stats(tmp_path: Path) -> None:

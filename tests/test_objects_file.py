@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import pickle
 from pathlib import Path
 
@@ -26,13 +27,14 @@ def _modules_imported() -> None:
 
     import numpy  # noqa: F401
 
-    import storage.array_stats
-    import storage.joblib_io
-    import storage.npy_io
-    import storage.pickle_write
-    import storage.shelf_io
-    import storage.summaries_objects
-    import storage.textfile  # noqa: F401
+    for name in ("storage.array_stats",
+                 "storage.joblib_io",
+                 "storage.npy_io",
+                 "storage.pickle_write",
+                 "storage.shelf_io",
+                 "storage.summaries_objects",
+                 "storage.textfile"):
+        importlib.import_module(name)
 
 
 def corpus_files() -> list[Path]:

@@ -340,7 +340,8 @@ def test_crafted_numpy_states_fail_cleanly() -> None:
         dtype_with_state("i8", b"K\x03" + s4("<") + b"NN" + minus_one * 2 + b"K\x00"),  # fields is an int
         dtype_with_state("m8", b"K\x03" + s4("<") + b"NNN" + minus_one * 2 + b"K\x00"),  # no time unit
     ]
-    code = ("import sys, pickle; sys.path.insert(0, '.'); from storage.pickle_safe import load_safe\n"
+    code = ("import sys, pickle; sys.path.insert(0, '.')\n"
+            "from storage.pickle_safe import load_safe\n"
             "from storage.errors import ParseError\n"
             f"for data in {crafted!r}:\n"
             "    try: load_safe(data)\n"

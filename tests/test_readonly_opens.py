@@ -31,8 +31,9 @@ from storage.errors import WriteError
 from storage.inspect import inspect_path
 from storage.shelf_io import open_shelf
 from storage.sniff import sniff
-from storage.sqlite_db import BUSY_TIMEOUT_MS, connect_reader, connect_writer
+from storage.sqlite_db import connect_reader, connect_writer
 from storage.sqlite_recover import (
+    BUSY_TIMEOUT_MS,
     JOURNAL_MAGIC,
     UnfinishedTransaction,
     find_hot_journal,
@@ -161,8 +162,9 @@ def test_a_live_writer_s_journal_is_no_unfinished_transaction(tmp_path: Path) ->
         writer.execute("UPDATE t SET doc = ? WHERE id = 1", (NEW,))
         assert Path(str(path) + "-journal").stat().st_size > 0
         # SQLite's own test: another process holds the RESERVED lock, so the journal is not hot.
-        probe = subprocess.run([sys.executable, "-c", "import sys; from storage.sqlite_recover import "
-                                "find_hot_journal as f; print(f(sys.argv[1]))", str(path)],
+        probe = subprocess.run([sys.executable, "-c", "import sys; "
+                                "from storage.sqlite_recover import find_hot_journal as f; "
+                                "print(f(sys.argv[1]))", str(path)],
                                capture_output=True, text=True, cwd=Path(__file__).parent.parent)
         assert probe.stdout.strip() == "None", probe.stderr
         assert find_hot_journal(str(path)) is None  # nor for a writer of this very process

@@ -18,7 +18,9 @@ import sqlalchemy as sa
 from storage.errors import KnownError
 from storage.sql_db import Database, ServerDatabase, SqliteDatabase
 from storage.sql_exec import SqlSession, Statement
-from storage.sql_query import Filter, Pager, QuerySpec, SortKey
+from storage.sql_filter import Filter
+from storage.sql_pager import Pager
+from storage.sql_query import QuerySpec, SortKey
 from storage.sql_transfer import export_rows, import_csv
 from storage.sql_url import open_database_url
 from storage.sqlite_edit import delete_row, insert_row, read_row, update_cell

@@ -7,7 +7,9 @@ from __future__ import annotations
 import gui.sql_server
 import gui.sqlite_browse
 from storage.sql_estimate import RowEstimate, plan_estimate, query_estimate, table_estimate
-from storage.sql_query import Filter, Pager, QuerySpec
+from storage.sql_filter import Filter
+from storage.sql_pager import Pager
+from storage.sql_query import QuerySpec
 from storage.sql_url import open_database_url
 from tests.test_sql_pg_gui import open_pg, run
 

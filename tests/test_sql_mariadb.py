@@ -21,7 +21,9 @@ from gui.sqlite_document import SqliteDocument
 from storage.connections import from_url
 from storage.errors import KnownError
 from storage.sql_errors import StatementTimeout, UnknownDatabase, WrongPassword
-from storage.sql_query import Filter, Pager, QuerySpec
+from storage.sql_filter import Filter
+from storage.sql_pager import Pager
+from storage.sql_query import QuerySpec
 from storage.sql_url import open_database_url, test_connection
 from storage.sqlite_db import Interrupted
 from tests.connect_helpers import open_dialog, type_url, wait_status

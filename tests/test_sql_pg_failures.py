@@ -211,7 +211,8 @@ def test_errors_are_known_errors() -> None:
 
 
 def test_a_table_without_a_key_pages_by_ctid_in_every_direction(pg_url: str) -> None:
-    from storage.sql_query import Pager, QuerySpec, SortKey
+    from storage.sql_pager import Pager
+    from storage.sql_query import QuerySpec, SortKey
 
     run(pg_url, "CREATE TABLE bag (v int, w text); INSERT INTO bag SELECT g % 5, 'w' || g "
                 "FROM generate_series(1, 100) g; DELETE FROM bag WHERE v = 3; UPDATE bag SET w = w || '!' "

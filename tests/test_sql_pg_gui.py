@@ -6,11 +6,10 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-import pytest
-
 from gui.sqlite_document import SqliteDocument
 from gui.sqlite_model import SqlTableModel
-from storage.sql_query import Pager, QuerySpec
+from storage.sql_pager import Pager
+from storage.sql_query import QuerySpec
 from storage.sql_url import open_database_url, redact
 from tests import pg_server
 from tests.gui_helpers import launch, wait_documents
@@ -223,11 +222,6 @@ def test_main_window_opens_a_url(qtbot, pg_url: str, tmp_path: Path) -> None:
     assert wait_documents(qtbot, window, 1)[0] is document
     document.close_document()
     window.close()
-
-
-@pytest.fixture
-def pg_plain_url(pg_url: str) -> str:
-    return pg_url
 
 
 def test_csv_import_into_new_and_existing_tables_on_postgres(qtbot, pg_url: str, tmp_path: Path) -> None:

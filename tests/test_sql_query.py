@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from storage.sql_query import Filter, Pager, QuerySpec, SortKey
+from storage.sql_filter import Filter
+from storage.sql_pager import Pager
+from storage.sql_query import QuerySpec, SortKey
 
 
 def _sort_value(value):

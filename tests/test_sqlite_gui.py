@@ -12,7 +12,8 @@ import pytest
 
 from gui.sqlite_document import SqliteDocument
 from gui.sqlite_model import SqlTableModel, describe_time, format_value
-from storage.sql_query import Pager, QuerySpec
+from storage.sql_pager import Pager
+from storage.sql_query import QuerySpec
 from storage.sqlite_db import Reader
 from tests.conftest import corpus_dir
 from tests.gui_helpers import edit_while_locked, launch, wait_documents

@@ -21,8 +21,9 @@ import pytest
 from storage import sqlite_recover
 from storage.errors import KnownError
 from storage.shelf_io import open_shelf
-from storage.sqlite_db import BUSY_TIMEOUT_MS, connect_reader, connect_writer
+from storage.sqlite_db import connect_reader, connect_writer
 from storage.sqlite_edit import update_cell
+from storage.sqlite_recover import BUSY_TIMEOUT_MS
 
 OLD, NEW = b"O" * 300_000, b"N" * 300_000
 

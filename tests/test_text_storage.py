@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from storage.disk_stamp import sha256_file
 from storage.errors import UnreadableError, WriteError
-from storage.fileinfo import file_info, sha256_file
+from storage.fileinfo import file_info
 from storage.hexfile import ByteSource, HexBuffer, parse_hex, parse_offset
 from storage.textfile import decode_text, encode_text, load_text, save_text
 from storage.textpages import TextPager

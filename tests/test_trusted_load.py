@@ -283,7 +283,9 @@ def test_result_reader_cannot_modify_its_own_functions() -> None:
     from storage import trusted_load as module
 
     # GLOBAL _new_repr, then BUILD with slot state {"__doc__": "owned"} on it, then STOP
-    stream = (b"\x80\x02cstorage.trusted_load\n_new_repr\nN}X\x07\x00\x00\x00__doc__X\x05\x00\x00\x00owneds"
+    stream = (b"\x80\x02c"
+              b"storage.trusted_load\n_new_repr\n"
+              b"N}X\x07\x00\x00\x00__doc__X\x05\x00\x00\x00owneds"
               b"\x86b0}(X\n\x00\x00\x00repr_countK\x00X\t\x00\x00\x00truncated\x89X\x07\x00\x00\x00stacked"
               b"K\x01uN\x86.")
     with contextlib.suppress(pickle.UnpicklingError, TypeError, AttributeError):
@@ -296,8 +298,9 @@ def test_200000_nested_objects_are_cut_not_crashed(tmp_path: Path) -> None:
     depth = 200_000
     level = b"h\x00)\x81}X\x01\x00\x00\x00xK\x07sX\x01\x00\x00\x00y"
     path = tmp_path / "chain.pkl"
-    path.write_bytes(b"\x80\x02ctests.trust_fixtures\nPoint\nq\x00" + level * depth + b"h\x00)\x81}b"
-                     + b"sb" * depth + b".")
+    path.write_bytes(b"\x80\x02c"
+                     b"tests.trust_fixtures\nPoint\nq\x00"
+                     + level * depth + b"h\x00)\x81}b" + b"sb" * depth + b".")
     result = trusted_load(path, "pickle", extra_path=[ROOT])
     node, levels = result.value, 0
     while not node.cut:
@@ -313,7 +316,8 @@ def test_subclasses_of_builtins_keep_their_value(tmp_path: Path) -> None:
     table = defaultdict(list, {"k": [1]})
     value = trusted_load(dump(tmp_path, [Color.RED, tag, counts, table]), "pickle", extra_path=[ROOT]).value
     red, shown_tag, shown_counts, shown_table = value
-    assert red.type_qualname == "tests.trust_fixtures.Color" and red.value == 1 and type(red.value) is int
+    assert (red.type_qualname == "tests.trust_fixtures.Color" and red.value == 1
+            and type(red.value) is int)
     assert red.repr_text == "<Color.RED: 1>"
     assert shown_tag.value == "hello" and type(shown_tag.value) is str
     assert shown_tag.attributes == {"note": "n"}
@@ -323,7 +327,9 @@ def test_subclasses_of_builtins_keep_their_value(tmp_path: Path) -> None:
 
 def test_object_lying_about_its_class(tmp_path: Path) -> None:
     path = tmp_path / "liar.pkl"
-    path.write_bytes(b"\x80\x02ctests.trust_fixtures\nLiar\n)\x81.")  # pickle.dumps refuses to write it
+    # pickle.dumps refuses to write it
+    path.write_bytes(b"\x80\x02c"
+                     b"tests.trust_fixtures\nLiar\n)\x81.")
     liar = trusted_load(path, "pickle", extra_path=[ROOT]).value
     assert isinstance(liar, Repr) and liar.type_qualname == "tests.trust_fixtures.Liar"
     assert liar.value is None and liar.attributes == {}
