@@ -68,7 +68,7 @@ def _open_tree(path: Path):
     """What opening does before the tree is shown: read, parse, model, first rows."""
     from PySide6.QtCore import QModelIndex
 
-    from gui.json_model import EditableValueTreeModel
+    from gui.value_tree_edit import EditableValueTreeModel
     from storage.json_doc import JsonDoc
     from storage.json_summary import load_for_editor
 
@@ -167,7 +167,7 @@ def bench_memory(repeats: int) -> Result:
 def bench_expand(repeats: int) -> Result:
     from PySide6.QtCore import QModelIndex
 
-    from gui.json_model import EditableValueTreeModel
+    from gui.value_tree_edit import EditableValueTreeModel
     from storage.json_doc import JsonDoc
 
     _qt_app()

@@ -1,9 +1,9 @@
 """What each document journals for crash recovery, and how it takes it back as one undo step.
 
-The document classes call these from their ``journal_payload`` / ``restore_from_journal``
-overrides, so the formats' own modules stay small. A shelf journals its key order and every
-changed value (pending key edits plus values edited in their trees, see
-:mod:`storage.shelf_journal`).
+The Files and Objects documents call these from their ``journal_payload`` /
+``restore_from_journal`` overrides; the JSON document packs its own (``gui.json_document``).
+A shelf journals its key order and every changed value (pending key edits plus values edited
+in their trees, see :mod:`storage.shelf_journal`).
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from storage.journal_payload import overlay_of, pack, pack_hex, pack_text, text_
 
 if TYPE_CHECKING:
     from .files_document import FileDocument
-    from .json_document import JsonDocument
     from .objects_document import ObjectsDocument
 
 RESTORE_LABEL = "Restore unsaved edits"
@@ -39,7 +38,8 @@ class SwapContentCommand(QUndoCommand):
         self._old()
 
 
-def _expect(payload: bytes, *kinds: str) -> tuple[str, dict, bytes]:
+def expect_payload(payload: bytes, *kinds: str) -> tuple[str, dict, bytes]:
+    """Unpack a journal payload that must hold one of ``kinds`` (UnsupportedError if not)."""
     kind, header, body = unpack(payload)
     if kind not in kinds:
         raise UnsupportedError(f"The recovery data holds {kind} edits, not {' or '.join(kinds)}.")
@@ -100,7 +100,7 @@ def file_restore(document: FileDocument, payload: bytes) -> None:
     from .text_big import BigTextEditor
     from .text_page import SaveOptionCommand, TextPage
 
-    kind, header, body = _expect(payload, "text", "hex")
+    kind, header, body = expect_payload(payload, "text", "hex")
     if document.mode != kind and not document.set_mode(kind):
         raise UnsupportedError(f"{document.title()} cannot switch to the {kind} view.")
     page = document.pages[kind]
@@ -144,57 +144,6 @@ def _restore_overlay(document: FileDocument, page, overlay: dict[int, int]) -> N
         page._on_cursor_moved(page.view.cursor)
 
     document.undo_stack.push(SwapContentCommand(lambda: put(overlay), lambda: put(old)))
-
-
-# -- JSON tab --------------------------------------------------------------------------------------
-
-def json_payload(document: JsonDocument) -> bytes | None:
-    from storage.errors import KnownError
-
-    if document.text_view.unparsed_edit:  # typed text that does not parse yet: keep it raw
-        return pack("json-text", {"lines": document.format == "jsonl", "encoding": "utf-8"},
-                    document.text_view.text().encode("utf-8", "surrogatepass"))
-    if document.doc is None:
-        return None  # the file did not parse and was not edited: nothing to keep
-    try:
-        return pack("json", {"lines": document.doc.lines}, document.doc.to_bytes())
-    except KnownError:  # NaN or too deep: the save would refuse it too
-        return None
-
-
-def json_restore(document: JsonDocument, payload: bytes) -> None:
-    from storage.json_doc import JsonDoc
-    from storage.json_io import read_json, read_jsonl
-
-    kind, header, body = _expect(payload, "json", "json-text")
-    if kind == "json-text":
-        _restore_json_text(document, body.decode("utf-8", "surrogatepass"))
-        return
-    if document.doc is None:
-        raise UnsupportedError(f"{document.title()} did not parse; open it again to restore.")
-    read = read_jsonl if header.get("lines") else read_json
-    new = JsonDoc.from_load(read(document.path or "", body))
-    old = document.doc
-    document.undo_stack.push(SwapContentCommand(lambda: document._set_doc(new),
-                                                lambda: document._set_doc(old)))
-
-
-def _restore_json_text(document: JsonDocument, text: str) -> None:
-    """Put typed text that did not parse back into the text view, with its located error.
-
-    The JSON text view's typing is not on the undo stack (only parsed values are), so this is
-    not an undo step: the text is set and the document counts as modified until it parses.
-    """
-    document.set_mode("text")
-    view = document.text_view
-    if view.is_paged() or view.editor.isReadOnly():
-        raise UnsupportedError(f"{document.title()} is shown read-only; its typed text cannot "
-                               "be put back.")
-    cursor = QTextCursor(view.editor.document())
-    cursor.select(QTextCursor.SelectionType.Document)
-    cursor.insertText(text)  # the editor's own undo can still take it back
-    if view.reparse() is None:  # still does not parse: show where
-        view.show_error()
 
 
 # -- Objects tab -------------------------------------------------------------------------------------
@@ -267,7 +216,7 @@ def _shelf_restore(document: ObjectsDocument, payload: bytes) -> None:
 def objects_restore(document: ObjectsDocument, payload: bytes) -> None:
     from storage.objects_file import objects_from_bytes
 
-    kind, header, body = _expect(payload, "pickle", "shelf")
+    kind, header, body = expect_payload(payload, "pickle", "shelf")
     if kind == "shelf":
         if document.result is None or document.result.shelf is None:
             raise UnsupportedError(f"{document.title()} is not a shelf: it cannot take back shelf edits.")

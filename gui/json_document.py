@@ -4,44 +4,45 @@ The file is parsed in a worker (``storage.json_io``); the tree appears when it i
 duplicate-key check runs afterwards as a second pass. A file that does not parse opens in the text
 view at the error, so the user can fix it there. Every edit is a command on the undo stack that
 calls the storage document (``storage.json_doc.JsonDoc``); saving writes through the atomic writer.
+
+The document is composed of parts that own their state: the tree with its edit actions
+(:class:`gui.json_edit.JsonTreeView`), the table (:class:`gui.json_table_view.JsonTablePanel`),
+the text view's follower (:class:`gui.json_text_sync.JsonTextSync`) and the toolbar. They talk to
+the document through its public methods and follow the undo stack's changes.
 """
 
 from __future__ import annotations
 
 import os
 from functools import partial
+from html import escape
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal, Slot
-from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QHeaderView,
-    QLabel,
-    QSplitter,
-    QStackedWidget,
-    QTreeView,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtCore import QModelIndex, Qt, Signal, Slot
+from PySide6.QtGui import QTextCursor, QUndoCommand
+from PySide6.QtWidgets import QSplitter, QStackedWidget, QTreeView, QVBoxLayout, QWidget
 
-from storage.errors import KnownError
-from storage.json_doc import JsonDoc
-from storage.json_io import JsonParseError, detect_format
+from storage.errors import KnownError, UnsupportedError
+from storage.journal_payload import pack
+from storage.json_diff import diff_with_disk
+from storage.json_doc import JsonDoc, JsonEditError
+from storage.json_io import JsonParseError, detect_format, parse_jsonl_text, parse_text, read_json, read_jsonl
 from storage.json_summary import first_summary, load_for_editor, second_pass
 from storage.json_text_index import image_of_text
 
-from . import journal_hooks, save_options
+from . import save_options
 from .disk_watch import DiskGuard
 from .document import Document
-from .json_commands import SetIndentCommand, SetValueCommand
-from .json_edit import JsonEditMixin, _esc
-from .json_model import EditableValueTreeModel
-from .json_state import JsonStateMixin
-from .json_table_view import JsonTableMixin
+from .journal_hooks import SwapContentCommand, expect_payload
+from .json_edit import JsonTreeView
+from .json_table_view import JsonTablePanel
 from .json_text import JsonTextView
-from .json_text_sync import JsonTextSyncMixin
+from .json_text_sync import JsonTextSync
 from .json_toolbar import JsonToolbar
 from .loading_page import LoadingPage
+from .notice_bar import MessageLine
+from .value_tree_commands import SetValueCommand
+from .value_tree_edit import EditableValueTreeModel
 from .value_tree_model import ValueTreeModel
 from .workers import Worker, run_in_worker, run_with_progress
 
@@ -49,7 +50,23 @@ MODES = ("tree", "text", "table")
 EDITABLE_TEXT_CHARS = 4_000_000  # a broken file bigger than this is shown read-only
 
 
-class JsonDocument(JsonTextSyncMixin, JsonTableMixin, JsonStateMixin, JsonEditMixin, Document):
+class SetIndentCommand(QUndoCommand):
+    """Change how the file is written on save (indent, or one compact line)."""
+
+    def __init__(self, document: JsonDocument, indent: int | str | None, compact: bool) -> None:
+        super().__init__("Change indent")
+        self.document, self.new = document, (indent, compact)
+        self.old: tuple[int | str | None, bool] = (None, False)
+
+    def redo(self) -> None:
+        self.old = self.document.write_format()
+        self.document.set_write_format(*self.new)
+
+    def undo(self) -> None:
+        self.document.set_write_format(*self.old)
+
+
+class JsonDocument(Document):
     """Tree / Text / Table of a JSON document, edited through undo commands."""
 
     formatChanged = Signal()  # the indent the save will write changed
@@ -63,6 +80,7 @@ class JsonDocument(JsonTextSyncMixin, JsonTableMixin, JsonStateMixin, JsonEditMi
         self._worker: Worker | None = None
         self._dup_worker: Worker | None = None
         self._generation = 0
+        self._text_push: JsonTextView | None = None  # the text view typing the edit being pushed
         self.disk = DiskGuard(self)
 
         self.stack = QStackedWidget(self)
@@ -85,31 +103,17 @@ class JsonDocument(JsonTextSyncMixin, JsonTableMixin, JsonStateMixin, JsonEditMi
     def _build_content_page(self) -> QWidget:
         page = QWidget(self)
         self.toolbar = JsonToolbar(page)
-        self.message = QLabel(page)
-        self.message.setWordWrap(True)
-        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.message.hide()
+        self.message = MessageLine(page)
+
+        self.text_view = JsonTextView(page)
+        self.text_view.setObjectName("jsonText")
+        self.text_view.valueEdited.connect(self._on_text_edited)
+        self.text_view.unparsedChanged.connect(self._on_unparsed_changed)
+        self.text_sync = JsonTextSync(self)
 
         self.model = EditableValueTreeModel(JsonDoc(None), self)
-        self.model.editRequested.connect(self._on_model_edit)
-        self.model.moveRequested.connect(self.move_node)
-        self.tree = QTreeView(page)
-        self.tree.setObjectName("jsonTree")
-        self.tree.setModel(self.model)
-        self.tree.setUniformRowHeights(True)
-        self.tree.setAlternatingRowColors(True)
-        self.tree.setDragDropMode(QAbstractItemView.DragDropMode.DragDrop)
-        self.tree.setDefaultDropAction(Qt.DropAction.MoveAction)
-        self.tree.setDropIndicatorShown(True)
-        self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
-        self.tree.customContextMenuRequested.connect(self._on_context_menu)
-        self.install_shortcuts()
+        self.tree = JsonTreeView(self.model, self.undo_stack, self.text_sync.text_for, page)
         header = self.tree.header()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setStretchLastSection(True)
-        header.resizeSection(0, 220)
-        header.resizeSection(1, 320)
-        header.resizeSection(2, 110)
         self.tree.selectionModel().currentChanged.connect(self._on_current_changed)
         self.node_text = JsonTextView(page)
         self.node_text.valueEdited.connect(self._on_node_text_edited)
@@ -124,16 +128,11 @@ class JsonDocument(JsonTextSyncMixin, JsonTableMixin, JsonStateMixin, JsonEditMi
         self.side_splitter.addWidget(self.node_text)
         self.side_splitter.setSizes([160, 440])
 
-        self.text_view = JsonTextView(page)
-        self.text_view.setObjectName("jsonText")
-        self.text_view.valueEdited.connect(self._on_text_edited)
-        self.text_view.unparsedChanged.connect(self._on_unparsed_changed)
-        self.text_view.paged.offsetClicked.connect(self._on_text_clicked)
-
-        table_page = self._build_table_page(page)
+        self.table_panel = JsonTablePanel(self.model, self.undo_stack, page)
+        self.table_panel.viewStateChanged.connect(self.viewStateChanged)
 
         self.modes = QStackedWidget(page)
-        for widget in (self.tree, self.text_view, table_page):
+        for widget in (self.tree, self.text_view, self.table_panel):
             self.modes.addWidget(widget)
         self.splitter = QSplitter(Qt.Orientation.Horizontal, page)
         self.splitter.addWidget(self.modes)
@@ -180,7 +179,7 @@ class JsonDocument(JsonTextSyncMixin, JsonTableMixin, JsonStateMixin, JsonEditMi
         if isinstance(result, JsonParseError):
             self.parse_error = result
             self.doc = None
-            self.model.reset_document(JsonDoc(None))
+            self.tree.set_document(None)
             self.text_view.parser = self.text_parser()
             editable = len(result.text) <= EDITABLE_TEXT_CHARS
             if editable:
@@ -193,15 +192,15 @@ class JsonDocument(JsonTextSyncMixin, JsonTableMixin, JsonStateMixin, JsonEditMi
             self.text_view.show_error()
             where = ("the text view; the tree appears when the text is valid" if editable else
                      "a text editor (the file is too big to edit here), then reload it")
-            self._show_message(f"<b>Cannot parse {self.title()}:</b> {_esc(str(result))}. Fix it in "
-                               f"{where}.", "error")
+            self.message.show_message(f"<b>Cannot parse {self.title()}:</b> {_esc(str(result))}. "
+                                      f"Fix it in {where}.", "error")
         elif isinstance(result, BaseException):
             message = str(result) if isinstance(result, KnownError | OSError) else f"internal error: {result}"
             self.parse_error = None
-            self._show_message(f"<b>Cannot open {self.title()}:</b> {_esc(message)}", "error")
+            self.message.show_message(f"<b>Cannot open {self.title()}:</b> {_esc(message)}", "error")
         else:
             self.parse_error = None
-            self._set_doc(JsonDoc.from_load(result))
+            self.set_doc(JsonDoc.from_load(result))
             self.malformed = list(getattr(result, "bad", []))
             self._show_load_notes()
             self._set_summary(first_summary(result))
@@ -215,18 +214,21 @@ class JsonDocument(JsonTextSyncMixin, JsonTableMixin, JsonStateMixin, JsonEditMi
         if not self.is_loaded:
             self.mark_loaded()
 
-    def _set_doc(self, doc: JsonDoc) -> None:
+    def set_doc(self, doc: JsonDoc) -> None:
+        """Make ``doc`` the open value tree; every view shows it."""
         self.doc = doc
         self.side_splitter.show()
         self.text_view.parser = self.text_parser()
-        self.model.reset_document(doc)
-        self.tree.expandToDepth(0)
+        self.tree.set_document(doc)
         self.toolbar.table_button.setEnabled(True)
         self.toolbar.indent.setEnabled(not doc.lines)
         self.formatChanged.emit()
-        self._refresh_table_source()
+        self.table_panel.show_source(self.doc, self.current_path())
         if self.mode() == "text":
-            self._fill_text_view()
+            self.text_sync.fill()
+
+    def text_parser(self):
+        return parse_jsonl_text if self.format == "jsonl" else parse_text
 
     def _on_second_pass(self, generation: int, found: dict[str, Any]) -> None:
         if generation != self._generation:
@@ -246,6 +248,50 @@ class JsonDocument(JsonTextSyncMixin, JsonTableMixin, JsonStateMixin, JsonEditMi
             if index.isValid():
                 self.summary_view.setCurrentIndex(index)
 
+    def _show_load_notes(self) -> None:
+        notes = []
+        if self.duplicates:
+            notes.append("Duplicate keys (the last one wins; saving keeps only it): "
+                         + ", ".join(_esc(repr(k)) for k in self.duplicates))
+        if self.malformed:
+            lines = "; ".join(f"line {n}: {_esc(m)}" for n, m in self.malformed[:10])
+            more = f" and {len(self.malformed) - 10} more" if len(self.malformed) > 10 else ""
+            notes.append(f"{len(self.malformed)} malformed line(s) skipped (kept as they are when "
+                         f"saving): {lines}{more}")
+        if notes:
+            self.message.show_message("<br>".join(notes), "warning")
+        else:
+            self.message.hide()
+
+    # -- the selected node ---------------------------------------------------------------------
+    def current_path(self) -> list[Any] | None:
+        return self.tree.current_path()
+
+    def select_path(self, path: list[Any]) -> bool:
+        """Fetch along ``path``, expand to it and make it current."""
+        return self.tree.select_path(path)
+
+    @Slot(int)
+    def expand_to_level(self, level: int) -> None:
+        self.tree.expand_to_level(level)
+
+    @Slot(QModelIndex, QModelIndex)
+    def _on_current_changed(self, _current: QModelIndex, _previous: QModelIndex) -> None:
+        self._show_node_text()
+        self.text_sync.show_current()
+
+    def _show_node_text(self) -> None:
+        path = self.current_path()
+        if self.doc is None or path is None:
+            self.node_text.set_text("", read_only=True)
+            return
+        try:
+            value = self.doc.get(path)
+        except JsonEditError:
+            self.node_text.set_text("", read_only=True)
+            return
+        self.node_text.set_text(*self.text_sync.text_for(value))
+
     # -- modes ---------------------------------------------------------------------------------
     def mode(self) -> str:
         return MODES[self.modes.currentIndex()]
@@ -257,22 +303,22 @@ class JsonDocument(JsonTextSyncMixin, JsonTableMixin, JsonStateMixin, JsonEditMi
         if self.mode() == "text" and mode != "text" and self.text_view.pending():
             self.text_view.reparse()
         if mode == "text" and self.parse_error is None:
-            self._fill_text_view()
+            self.text_sync.fill()
         if mode == "table":
-            self._refresh_table_source()
+            self.table_panel.show_source(self.doc, self.current_path())
         self.modes.setCurrentIndex(MODES.index(mode))
         if mode == "text":
-            self._show_current_in_text()
+            self.text_sync.show_current()
         self.toolbar.show_mode(mode)
         self.viewStateChanged.emit()
 
-    # -- edits from the views ----------------------------------------------------------------------
+    # -- edits from the text views -------------------------------------------------------------
     def _on_text_edited(self, value: Any) -> None:
         if self.doc is None:  # the file did not parse: the fixed text becomes the document
             self.parse_error = None
             self.message.hide()
             text = self.text_view.text()
-            self._set_doc(JsonDoc(value, detect_format(text, "utf-8", 0), lines=self.format == "jsonl"))
+            self.set_doc(JsonDoc(value, detect_format(text, "utf-8", 0), lines=self.format == "jsonl"))
             self.undo_stack.resetClean()  # the fixed text is not on disk yet
             return
         command = SetValueCommand(self.model, [], value, "Edit text")
@@ -297,17 +343,29 @@ class JsonDocument(JsonTextSyncMixin, JsonTableMixin, JsonStateMixin, JsonEditMi
 
     @Slot(int)
     def _on_undo_index_changed(self, _index: int) -> None:
-        self._edit_count += 1
-        source = getattr(self, "_text_push", None)
+        """The values changed (an edit, undo or redo): the views that did not make it follow."""
+        self.text_sync.note_edit()
+        source = self._text_push
         if self.mode() == "text" and source is not self.text_view:
-            self._fill_text_view()
+            self.text_sync.fill()
         if source is not self.node_text:
             self._show_node_text()
-        if self.table_model.records:
-            self.table_model.refresh()
+        self.table_panel.refresh()
+
+    # -- how the save writes the file ------------------------------------------------------------
+    def write_format(self) -> tuple[int | str | None, bool]:
+        """(indent, compact) the save will write."""
+        fmt = self.doc.fmt if self.doc is not None else None
+        return (fmt.indent, fmt.compact) if fmt is not None else (None, False)
+
+    def set_write_format(self, indent: int | str | None, compact: bool) -> None:
+        """Called by :class:`SetIndentCommand`; the toolbar follows :attr:`formatChanged`."""
+        if self.doc is not None:
+            self.doc.fmt.indent, self.doc.fmt.compact = indent, compact
+            self.formatChanged.emit()
 
     def set_indent(self, indent: int | str | None, compact: bool = False) -> None:
-        if self.doc is not None and (self.doc.fmt.indent, self.doc.fmt.compact) != (indent, compact):
+        if self.doc is not None and self.write_format() != (indent, compact):
             self.undo_stack.push(SetIndentCommand(self, indent, compact))
 
     # -- saving ---------------------------------------------------------------------------------
@@ -321,8 +379,8 @@ class JsonDocument(JsonTextSyncMixin, JsonTableMixin, JsonStateMixin, JsonEditMi
         if self.mode() == "text" and self.text_view.pending():
             self.text_view.reparse()
         if self.doc is None:
-            self._show_message("<b>Not saved:</b> the text is not valid JSON yet; fix the error "
-                               "shown below the text first.", "error")
+            self.message.show_message("<b>Not saved:</b> the text is not valid JSON yet; fix the "
+                                      "error shown below the text first.", "error")
             return False
         with self.disk.own_write():  # our own replace must not look like a change on disk
             try:
@@ -330,7 +388,7 @@ class JsonDocument(JsonTextSyncMixin, JsonTableMixin, JsonStateMixin, JsonEditMi
                 run_with_progress(self, f"Saving {os.path.basename(path)}…",
                                   partial(self.doc.save, path, backup=save_options.backup()))
             except KnownError as exc:
-                self._show_message(f"<b>Not saved:</b> {_esc(str(exc))}", "error")
+                self.message.show_message(f"<b>Not saved:</b> {_esc(str(exc))}", "error")
                 return False
         self.path = os.path.abspath(path)
         self.disk.record()
@@ -338,7 +396,63 @@ class JsonDocument(JsonTextSyncMixin, JsonTableMixin, JsonStateMixin, JsonEditMi
         self.statusChanged.emit()
         return True
 
-    # -- crash recovery (gui/journal_hooks.py) ----------------------------------------------------
+    # -- the file on disk (gui/disk_watch.py) -----------------------------------------------------
+    disk_diff_same_text = ("The file on disk holds the same data as the editor "
+                           "(only its formatting may differ).")
+
+    def disk_diff_job(self):
+        """Compare: the editor's values against the file's, both written out the same way.
+        Without a parsed document there is nothing to compare (Reload only)."""
+        if self.doc is None or not self.path:
+            return None
+        return partial(diff_with_disk, self.doc.root, self.path, self.doc.fmt, self.doc.lines)
+
+    # -- view state ------------------------------------------------------------------------------
+    def view_state(self) -> dict[str, Any]:
+        if not self.is_loaded:
+            return super().view_state()
+        header = self.tree.header()
+        path = self.current_path()
+        return {
+            "mode": self.mode(),
+            "splitter": self.splitter.sizes(),
+            "side_splitter": self.side_splitter.sizes(),
+            "columns": [header.sectionSize(i) for i in range(header.count())],
+            "summary_columns": [self.summary_view.header().sectionSize(i) for i in range(3)],
+            "summary_selected": self.summary_model.node(self.summary_view.currentIndex()).path()
+            if self.summary_view.currentIndex().isValid() else None,
+            "selected": [k if isinstance(k, str | int) else str(k) for k in path] if path else None,
+            **self.table_panel.view_state(),
+        }
+
+    def restore_view_state(self, state: dict[str, Any]) -> None:
+        if not state:
+            return
+        for key, splitter in (("splitter", self.splitter), ("side_splitter", self.side_splitter)):
+            sizes = state.get(key)
+            if isinstance(sizes, list) and all(isinstance(s, int) for s in sizes):
+                splitter.setSizes(sizes)
+        for key, view in (("columns", self.tree), ("summary_columns", self.summary_view)):
+            columns = state.get(key)
+            if isinstance(columns, list):
+                for i, width in enumerate(columns[:-1]):  # the last one stretches
+                    if isinstance(width, int) and width > 0:
+                        view.header().resizeSection(i, width)
+        self.table_panel.restore_view_state(state)
+        summary_selected = state.get("summary_selected")
+        if isinstance(summary_selected, list):
+            index = self.summary_model.index_for_path(summary_selected)
+            if index.isValid():
+                self.summary_view.setCurrentIndex(index)
+        selected = state.get("selected")
+        if isinstance(selected, list) and self.doc is not None:
+            self.select_path(selected)
+        if state.get("mode") in ("tree", "table") and self.doc is not None:
+            self.set_mode(state["mode"])
+        elif state.get("mode") == "text":
+            self.set_mode("text")
+
+    # -- crash recovery (gui/journal_manager.py) ----------------------------------------------------
     def is_modified(self) -> bool:
         """Typed text that does not parse yet counts as unsaved too (and is journaled)."""
         return super().is_modified() or self.text_view.unparsed_edit
@@ -352,10 +466,44 @@ class JsonDocument(JsonTextSyncMixin, JsonTableMixin, JsonStateMixin, JsonEditMi
         self.modifiedChanged.emit(self.is_modified())
 
     def journal_payload(self) -> bytes | None:
-        return journal_hooks.json_payload(self)
+        if self.text_view.unparsed_edit:  # typed text that does not parse yet: keep it raw
+            return pack("json-text", {"lines": self.format == "jsonl", "encoding": "utf-8"},
+                        self.text_view.text().encode("utf-8", "surrogatepass"))
+        if self.doc is None:
+            return None  # the file did not parse and was not edited: nothing to keep
+        try:
+            return pack("json", {"lines": self.doc.lines}, self.doc.to_bytes())
+        except KnownError:  # NaN or too deep: the save would refuse it too
+            return None
 
     def restore_from_journal(self, payload: bytes) -> None:
-        journal_hooks.json_restore(self, payload)
+        kind, header, body = expect_payload(payload, "json", "json-text")
+        if kind == "json-text":
+            self._restore_typed_text(body.decode("utf-8", "surrogatepass"))
+            return
+        if self.doc is None:
+            raise UnsupportedError(f"{self.title()} did not parse; open it again to restore.")
+        read = read_jsonl if header.get("lines") else read_json
+        new = JsonDoc.from_load(read(self.path or "", body))
+        old = self.doc
+        self.undo_stack.push(SwapContentCommand(lambda: self.set_doc(new), lambda: self.set_doc(old)))
+
+    def _restore_typed_text(self, text: str) -> None:
+        """Put typed text that did not parse back into the text view, with its located error.
+
+        The JSON text view's typing is not on the undo stack (only parsed values are), so this is
+        not an undo step: the text is set and the document counts as modified until it parses.
+        """
+        self.set_mode("text")
+        view = self.text_view
+        if view.is_paged() or view.editor.isReadOnly():
+            raise UnsupportedError(f"{self.title()} is shown read-only; its typed text cannot "
+                                   "be put back.")
+        cursor = QTextCursor(view.editor.document())
+        cursor.select(QTextCursor.SelectionType.Document)
+        cursor.insertText(text)  # the editor's own undo can still take it back
+        if view.reparse() is None:  # still does not parse: show where
+            view.show_error()
 
     def close_document(self) -> None:
         self._generation += 1
@@ -365,4 +513,8 @@ class JsonDocument(JsonTextSyncMixin, JsonTableMixin, JsonStateMixin, JsonEditMi
         self.toolbar.stop_search()
         self.toolbar.stop_query()
         self.disk.stop()
-        self._stop_text_workers()
+        self.text_sync.stop()
+
+
+def _esc(text: str) -> str:
+    return escape(str(text), quote=False)

@@ -1,20 +1,23 @@
-"""The JSON document's tree actions: selection, node text, context menu edits, paths, view state.
+"""The JSON document's tree: selection, paths, the context menu and its edits.
 
-A mixin of :class:`gui.json_document.JsonDocument`, kept apart so each module stays readable.
+:class:`JsonTreeView` is the Tree page of :class:`gui.json_document.JsonDocument`. Every edit it
+offers is an undo command on the document's stack that calls the value tree model (Orange canvas
+style); the document and its other views follow the stack's changes.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, QPoint, Qt, Slot
-from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
-from PySide6.QtWidgets import QMenu
+from PySide6.QtCore import QPoint, Qt, Slot
+from PySide6.QtGui import QAction, QGuiApplication, QKeySequence, QUndoStack
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QMenu, QTreeView, QWidget
 
-from storage.json_doc import JsonEditError, convert, json_type, to_dotted, to_pointer
-from storage.json_io import parse_jsonl_text, parse_text
+from storage.json_doc import JsonDoc, convert, json_type, to_dotted, to_pointer
 
-from .json_commands import (
+from .json_table_view import pointer_text
+from .value_tree_commands import (
     InsertCommand,
     MoveCommand,
     RemoveCommand,
@@ -23,92 +26,95 @@ from .json_commands import (
     SortKeysCommand,
     duplicate_command,
 )
+from .value_tree_edit import EditableValueTreeModel
 
 TYPES = ("string", "number", "boolean", "null", "object", "array")
 
 
-class JsonEditMixin:
-    """Needs ``doc``, ``model``, ``tree``, ``node_text``, ``undo_stack`` from the document."""
+class JsonTreeView(QTreeView):
+    """Key / Value / Type of the open value tree, with its edit actions and keys."""
+
+    def __init__(self, model: EditableValueTreeModel, undo_stack: QUndoStack,
+                 text_for: Callable[[Any], tuple[str, bool]], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.tree_model = model
+        self.undo_stack = undo_stack
+        self.text_for = text_for  # (text, read_only) of a value, as the text views show it
+        self.doc: JsonDoc | None = None  # the parsed document; None while the file does not parse
+        model.editRequested.connect(self._on_model_edit)
+        model.moveRequested.connect(self.move_node)
+        self.setObjectName("jsonTree")
+        self.setModel(model)
+        self.setUniformRowHeights(True)
+        self.setAlternatingRowColors(True)
+        self.setDragDropMode(QAbstractItemView.DragDropMode.DragDrop)
+        self.setDefaultDropAction(Qt.DropAction.MoveAction)
+        self.setDropIndicatorShown(True)
+        self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.customContextMenuRequested.connect(self._on_context_menu)
+        self.install_shortcuts()
+        header = self.header()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(True)
+        header.resizeSection(0, 220)
+        header.resizeSection(1, 320)
+        header.resizeSection(2, 110)
+
+    def set_document(self, doc: JsonDoc | None) -> None:
+        """Show ``doc`` (None: the file did not parse, so there is nothing to edit)."""
+        self.doc = doc
+        self.tree_model.reset_document(doc if doc is not None else JsonDoc(None))
+        if doc is not None:
+            self.expandToDepth(0)
 
     # -- paths and selection ----------------------------------------------------------------
     def current_path(self) -> list[Any] | None:
-        index = self.tree.currentIndex()
-        return self.model.node(index).path() if index.isValid() else None
-
-    def pointer_text(self, path: list[Any]) -> str:
-        return to_pointer(path) or "/ (the document)"
+        index = self.currentIndex()
+        return self.tree_model.node(index).path() if index.isValid() else None
 
     def select_path(self, path: list[Any]) -> bool:
         """Fetch along ``path``, expand to it and make it current."""
-        index = self.model.index_for_path(path)
+        index = self.tree_model.index_for_path(path)
         if not index.isValid() and path:
             return False
         if index.isValid():
             parent = index.parent()
             while parent.isValid():
-                self.tree.expand(parent)
+                self.expand(parent)
                 parent = parent.parent()
-            self.tree.setCurrentIndex(index)
-            self.tree.scrollTo(index)
+            self.setCurrentIndex(index)
+            self.scrollTo(index)
         return True
 
     @Slot(int)
     def expand_to_level(self, level: int) -> None:
-        self.tree.collapseAll()
+        self.collapseAll()
         if level > 0:
-            self.tree.expandToDepth(level - 1)
-
-    def text_parser(self):
-        return parse_jsonl_text if self.format == "jsonl" else parse_text
-
-    @Slot(QModelIndex, QModelIndex)
-    def _on_current_changed(self, _current: QModelIndex, _previous: QModelIndex) -> None:
-        self._show_node_text()
-        self._show_current_in_text()
-
-    def _show_node_text(self) -> None:
-        path = self.current_path()
-        if self.doc is None or path is None:
-            self.node_text.set_text("", read_only=True)
-            return
-        try:
-            value = self.doc.get(path)
-        except JsonEditError:
-            self.node_text.set_text("", read_only=True)
-            return
-        self.node_text.set_text(*self.text_for(value))
+            self.expandToDepth(level - 1)
 
     # -- edits from the models ---------------------------------------------------------------
     def _on_model_edit(self, path: list[Any], column: int, value: Any) -> None:
         if column == 0:
-            parent = self.model.doc.get(path[:-1])
-            row = self.model.made_node(path).row
+            parent = self.tree_model.doc.get(path[:-1])
+            row = self.tree_model.made_node(path).row
             if isinstance(parent, dict):
-                self.undo_stack.push(RenameCommand(self.model, path[:-1], row, value))
+                self.undo_stack.push(RenameCommand(self.tree_model, path[:-1], row, value))
         else:
-            self.undo_stack.push(SetValueCommand(self.model, path, value))
-
-    def _on_table_edit(self, path: list[Any], value: Any, exists: bool) -> None:
-        if exists:
-            self.undo_stack.push(SetValueCommand(self.model, path, value))
-        else:
-            record = self.model.doc.get(path[:-1])
-            self.undo_stack.push(InsertCommand(self.model, path[:-1], len(record), path[-1], value,
-                                               f"Add {path[-1]!r}"))
+            self.undo_stack.push(SetValueCommand(self.tree_model, path, value))
 
     # -- context menu ------------------------------------------------------------------------
     @Slot(QPoint)
     def _on_context_menu(self, pos: QPoint) -> None:
         menu = self.build_context_menu()
         if menu is not None:
-            menu.exec(self.tree.viewport().mapToGlobal(pos))
+            menu.exec(self.viewport().mapToGlobal(pos))
 
     def build_context_menu(self) -> QMenu | None:
         path = self.current_path()
         if self.doc is None or path is None:
             return None
         value = self.doc.get(path)
-        menu = QMenu(self.tree)
+        menu = QMenu(self)
         menu.addAction("Copy JSON Pointer", lambda: self.copy_text(to_pointer(path)))
         menu.addAction("Copy dotted path", lambda: self.copy_text(to_dotted(path)))
         menu.addAction("Copy value as JSON", lambda: self.copy_text(self.text_for(value)[0]))
@@ -138,28 +144,28 @@ class JsonEditMixin:
             "Ctrl+Shift+C": lambda p: self.copy_text(to_pointer(p)),
         }
         for key, run in keys.items():
-            action = QAction(self.tree)
+            action = QAction(self)
             action.setShortcut(QKeySequence(key))
             action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
             action.triggered.connect(lambda _c=False, r=run: self._on_shortcut(r))
-            self.tree.addAction(action)
+            self.addAction(action)
 
     def _on_shortcut(self, run) -> None:
         path = self.current_path()
-        if self.doc is not None and path is not None and self.tree.state() != self.tree.State.EditingState:
+        if self.doc is not None and path is not None and self.state() != self.State.EditingState:
             run(path)
 
     def copy_text(self, text: str) -> None:
         QGuiApplication.clipboard().setText(text)
 
     def _row(self, path: list[Any]) -> int:
-        node = self.model.made_node(path)
+        node = self.tree_model.made_node(path)
         return node.row if node is not None else int(path[-1])
 
     def add_child(self, path: list[Any]) -> None:
         container = self.doc.get(path)
         key = _fresh_key(container) if isinstance(container, dict) else len(container)
-        self.undo_stack.push(InsertCommand(self.model, path, len(container), key, None, "Add child"))
+        self.undo_stack.push(InsertCommand(self.tree_model, path, len(container), key, None, "Add child"))
         self.select_path([*path, key])
 
     def insert_after(self, path: list[Any]) -> None:
@@ -168,18 +174,18 @@ class JsonEditMixin:
         parent = self.doc.get(path[:-1])
         row = self._row(path) + 1
         key = _fresh_key(parent) if isinstance(parent, dict) else row
-        self.undo_stack.push(InsertCommand(self.model, path[:-1], row, key, None))
+        self.undo_stack.push(InsertCommand(self.tree_model, path[:-1], row, key, None))
         self.select_path([*path[:-1], key])
 
     def duplicate(self, path: list[Any]) -> None:
         if path:
-            command = duplicate_command(self.model, path, self._row(path))
+            command = duplicate_command(self.tree_model, path, self._row(path))
             self.undo_stack.push(command)
             self.select_path([*path[:-1], command.key])
 
     def delete(self, path: list[Any]) -> None:
         if path:
-            self.undo_stack.push(RemoveCommand(self.model, path[:-1], self._row(path)))
+            self.undo_stack.push(RemoveCommand(self.tree_model, path[:-1], self._row(path)))
 
     def move(self, path: list[Any], step: int) -> None:
         if not path:
@@ -187,7 +193,7 @@ class JsonEditMixin:
         row = self._row(path)
         size = len(self.doc.get(path[:-1]))
         if 0 <= row + step < size:
-            self.undo_stack.push(MoveCommand(self.model, path[:-1], row, row + step))
+            self.undo_stack.push(MoveCommand(self.tree_model, path[:-1], row, row + step))
             key = path[-1] if isinstance(path[-1], str) else row + step
             self.select_path([*path[:-1], key])
 
@@ -204,7 +210,7 @@ class JsonEditMixin:
         if source_parent == parent_path:
             new_row = min(row - 1 if row > source_row else row, len(target) - 1)
             if new_row != source_row:
-                self.undo_stack.push(MoveCommand(self.model, parent_path, source_row, new_row))
+                self.undo_stack.push(MoveCommand(self.tree_model, parent_path, source_row, new_row))
                 self.select_path([*parent_path, source[-1] if isinstance(target, dict) else new_row])
             return new_row != source_row
         depth = len(source_parent)
@@ -218,10 +224,10 @@ class JsonEditMixin:
             while key in target:
                 n += 1
                 key = f"{base} ({n})"
-        self.undo_stack.beginMacro(f"Move {to_pointer(source)} to {self.pointer_text(parent_path)}")
-        remove = RemoveCommand(self.model, source_parent, source_row)
+        self.undo_stack.beginMacro(f"Move {to_pointer(source)} to {pointer_text(parent_path)}")
+        remove = RemoveCommand(self.tree_model, source_parent, source_row)
         self.undo_stack.push(remove)
-        self.undo_stack.push(InsertCommand(self.model, parent_path, min(row, len(target)), key,
+        self.undo_stack.push(InsertCommand(self.tree_model, parent_path, min(row, len(target)), key,
                                            remove.value, "Move"))
         self.undo_stack.endMacro()
         self.select_path([*parent_path, key])
@@ -229,12 +235,12 @@ class JsonEditMixin:
 
     def sort_keys(self, path: list[Any]) -> None:
         if isinstance(self.doc.get(path), dict):
-            self.undo_stack.push(SortKeysCommand(self.model, path))
+            self.undo_stack.push(SortKeysCommand(self.tree_model, path))
 
     def change_type(self, path: list[Any], kind: str) -> None:
         value = self.doc.get(path)
         if json_type(value) != kind:
-            self.undo_stack.push(SetValueCommand(self.model, path, convert(value, kind),
+            self.undo_stack.push(SetValueCommand(self.tree_model, path, convert(value, kind),
                                                  f"Change type to {kind}"))
 
 
@@ -245,6 +251,3 @@ def _fresh_key(container: dict) -> str:
         key = f"new key {n}"
     return key
 
-
-def _esc(text: str) -> str:
-    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -12,8 +12,8 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 
 from storage.json_doc import json_type
 
-from .json_model import _INVALID, coerce_edit
 from .model_guard import guard_model
+from .value_tree_edit import INVALID, coerce_edit
 from .value_tree_model import preview
 
 _Index = QModelIndex | QPersistentModelIndex
@@ -106,7 +106,7 @@ class RecordsTableModel(QAbstractTableModel):
         exists = key in record
         old = record.get(key) if exists else ""
         new = coerce_edit(old if old is not None else "", value)
-        if new is _INVALID:
+        if new is INVALID:
             return False
         self.editRequested.emit([*self.path, row, key], new, exists)
         return True

@@ -1,6 +1,7 @@
 """The JSON document's text mode: filling the text view and following the selected node.
 
-A mixin of :class:`gui.json_document.JsonDocument`. Documents of fewer than
+:class:`JsonTextSync` is a part of :class:`gui.json_document.JsonDocument` that owns the text
+workers and the cached text of a big document. Documents of fewer than
 :data:`TEXT_NODE_LIMIT` values get the editable text editor; bigger ones get the read-only paged
 view, whose text a worker writes when the user first switches to text (opening never pays for
 it) and again after edits. The selected node's span is found from its path
@@ -9,7 +10,9 @@ it) and again after edits. The selected node's span is found from its path
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QObject, Slot
 
 from storage.json_io import JsonFormat, dumps, dumps_jsonl
 from storage.json_search import count_nodes
@@ -17,19 +20,35 @@ from storage.json_text_index import Span, TextImage, find_span, path_at, seriali
 
 from .workers import Worker, run_in_worker
 
+if TYPE_CHECKING:
+    from .json_document import JsonDocument
+
 TEXT_NODE_LIMIT = 300_000  # values above which the text is shown read-only, a page at a time
 
 
-class JsonTextSyncMixin:
-    """Needs ``doc``, ``text_view``, ``mode()``, ``current_path()`` from the document."""
+class JsonTextSync(QObject):
+    """Keeps the document's text view in step with its values and its selected node.
 
-    _text_worker: Worker | None = None
-    _span_worker: Worker | None = None
-    _text_generation = 0
-    _span_generation = 0
-    _edit_count = 0  # bumped on every undo-stack change: the cached text is stale
-    _text_image: TextImage | None = None
-    _text_key: tuple[Any, ...] | None = None
+    It reads the document's public API only (``doc``, ``format``, ``text_view``, ``mode()``,
+    ``current_path()``, ``select_path()``) and owns the workers that write and search big text.
+    """
+
+    def __init__(self, document: JsonDocument) -> None:
+        super().__init__(document)
+        self.document = document
+        self.view = document.text_view
+        self._text_worker: Worker | None = None
+        self._span_worker: Worker | None = None
+        self._text_generation = 0
+        self._span_generation = 0
+        self._edit_count = 0  # bumped on every undo-stack change: the cached text is stale
+        self._text_image: TextImage | None = None
+        self._text_key: tuple[Any, ...] | None = None
+        document.text_view.paged.offsetClicked.connect(self._on_text_clicked)
+
+    def note_edit(self) -> None:
+        """The values changed: a cached text of the whole document is stale."""
+        self._edit_count += 1
 
     def text_for(self, value: Any, whole: bool = False) -> tuple[str, bool]:
         """(text, read_only): the JSON of ``value``, or a note when it is too big to show."""
@@ -38,40 +57,42 @@ class JsonTextSyncMixin:
             return (f"// Too large to show as text at once (more than {TEXT_NODE_LIMIT:,} values).\n"
                     "// Switch to the Text view to read the whole document, or select a smaller "
                     "node to see and edit its text.", True)
-        if whole and self.format == "jsonl":
+        if whole and self.document.format == "jsonl":
             return dumps_jsonl(value), False
-        fmt = self.doc.fmt if self.doc is not None else JsonFormat()
+        fmt = self.document.doc.fmt if self.document.doc is not None else JsonFormat()
         indent = fmt.indent if fmt.indent is not None else 2
         try:
             return dumps(value, JsonFormat(indent=indent, trailing_newline=False)), False
         except Exception as exc:  # NaN typed somewhere cannot be shown as JSON text
             return f"// {exc}", True
 
-    def _indent_unit(self) -> bytes:
-        indent = self.doc.fmt.indent if self.doc is not None else 2
+    def indent_unit(self) -> bytes:
+        indent = self.document.doc.fmt.indent if self.document.doc is not None else 2
         if indent is None:
             return b"  "
         return b"\t" if indent == "\t" else b" " * int(indent)
 
-    def _fill_text_view(self) -> None:
-        if self.doc is None:
+    def fill(self) -> None:
+        """Write the whole document into the text view (in a worker when it is big)."""
+        doc = self.document.doc
+        if doc is None:
             return
-        if count_nodes(self.doc.root, TEXT_NODE_LIMIT) < TEXT_NODE_LIMIT:
-            text, read_only = self.text_for(self.doc.root, whole=True)
-            self.text_view.set_text(text, read_only, self._indent_unit(), self.doc.lines)
-            self._show_current_in_text()
+        if count_nodes(doc.root, TEXT_NODE_LIMIT) < TEXT_NODE_LIMIT:
+            text, read_only = self.text_for(doc.root, whole=True)
+            self.view.set_text(text, read_only, self.indent_unit(), doc.lines)
+            self.show_current()
             return
-        key = (id(self.doc), self._edit_count, self.doc.fmt.indent)
+        key = (id(doc), self._edit_count, doc.fmt.indent)
         if key == self._text_key and self._text_image is not None:
-            if not self.text_view.is_paged() or self.text_view.paged.image is not self._text_image:
-                self.text_view.set_image(self._text_image)
-            self._show_current_in_text()
+            if not self.view.is_paged() or self.view.paged.image is not self._text_image:
+                self.view.set_image(self._text_image)
+            self.show_current()
             return
-        self._stop_text_workers()
+        self.stop()
         generation = self._text_generation
-        self.text_view.set_image(None, "Writing out the text of this big document…")
+        self.view.set_image(None, "Writing out the text of this big document…")
         self._text_worker = run_in_worker(
-            serialize_for_view, self.doc.root, self.doc.fmt, self.doc.lines,
+            serialize_for_view, doc.root, doc.fmt, doc.lines,
             on_result=lambda image: self._on_text_image(generation, key, image),
             on_error=lambda exc: self._on_text_image(generation, key, exc))
 
@@ -80,60 +101,61 @@ class JsonTextSyncMixin:
             return
         self._text_worker = None
         if not isinstance(image, TextImage):
-            self.text_view.set_image(None, f"Cannot show the text: {image}")
+            self.view.set_image(None, f"Cannot show the text: {image}")
             return
         self._text_image, self._text_key = image, key
-        if self.mode() == "text":
-            self.text_view.set_image(image)
-            self._show_current_in_text()
+        if self.document.mode() == "text":
+            self.view.set_image(image)
+            self.show_current()
 
-    def _show_current_in_text(self) -> None:
+    def show_current(self) -> None:
         """Highlight the selected node's text and scroll to it."""
-        if self.doc is None or self.mode() != "text":
+        if self.document.doc is None or self.document.mode() != "text":
             return
-        path = self.current_path()
-        image = self.text_view.image()
+        path = self.document.current_path()
+        image = self.view.image()
         if image is None:
             return  # the text is still being written; it shows the selection when it is done
         if not path:
-            self.text_view.show_span(None)
+            self.view.show_span(None)
             return
-        if not self.text_view.is_paged():
-            self.text_view.show_span(_safe_span(image, self.doc.root, path))
+        if not self.view.is_paged():
+            self.view.show_span(_safe_span(image, self.document.doc.root, path))
             return
         if self._span_worker is not None:
             self._span_worker.cancel()
         self._span_generation += 1
         generation = self._span_generation
         self._span_worker = run_in_worker(
-            _safe_span, image, self.doc.root, path,
+            _safe_span, image, self.document.doc.root, path,
             on_result=lambda span: self._on_span(generation, image, span))
 
     def _on_span(self, generation: int, image: TextImage, span: Span | None) -> None:
-        if generation == self._span_generation and self.text_view.paged.image is image:
+        if generation == self._span_generation and self.view.paged.image is image:
             self._span_worker = None
-            self.text_view.show_span(span)
+            self.view.show_span(span)
 
+    @Slot(int)
     def _on_text_clicked(self, offset: int) -> None:
         """A click in the paged text selects the node there (found in a worker)."""
-        image = self.text_view.paged.image
-        if self.doc is None or image is None:
+        image = self.view.paged.image
+        if self.document.doc is None or image is None:
             return
         if self._span_worker is not None:
             self._span_worker.cancel()
         self._span_generation += 1
         generation = self._span_generation
         self._span_worker = run_in_worker(
-            _safe_path, image, self.doc.root, offset,
+            _safe_path, image, self.document.doc.root, offset,
             on_result=lambda path: self._on_clicked_path(generation, path))
 
     def _on_clicked_path(self, generation: int, path: list[Any] | None) -> None:
         if generation == self._span_generation and path is not None:
             self._span_worker = None
-            if path != self.current_path():
-                self.select_path(path)  # the text view then highlights it
+            if path != self.document.current_path():
+                self.document.select_path(path)  # the text view then highlights it
 
-    def _stop_text_workers(self) -> None:
+    def stop(self) -> None:
         self._text_generation += 1
         self._span_generation += 1
         for worker in (self._text_worker, self._span_worker):

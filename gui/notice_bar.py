@@ -85,3 +85,20 @@ class NoticeBar(QWidget):
         notice.deleteLater()
         if self._layout.count() == 0:
             self.hide()
+
+
+class MessageLine(QLabel):
+    """One coloured line of rich text above a document's views (a parse error, load notes);
+    hidden while there is nothing to say."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWordWrap(True)
+        self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.hide()
+
+    def show_message(self, html: str, level: str) -> None:
+        background, foreground = _COLOURS[level]
+        self.setStyleSheet(f"background: {background}; color: {foreground}; padding: 4px;")
+        self.setText(html)
+        self.show()

@@ -30,8 +30,8 @@ from storage.object_doc import (
 )
 from storage.pickle_nodes import CallNode, CostlyKey, GlobalNode, PersistentNode
 
-from .json_model import _INVALID, EditableValueTreeModel
 from .model_guard import guard_model
+from .value_tree_edit import INVALID, EditableValueTreeModel
 from .value_tree_model import ValueNode
 
 _Index = QModelIndex | QPersistentModelIndex
@@ -168,11 +168,11 @@ class ObjectTreeModel(EditableValueTreeModel):
         """A scalar parsed by its type (bools come from the editor's choice); None is not edited."""
         kind = kind_of(node.value)
         if kind in (None, "None"):
-            return _INVALID
+            return INVALID
         try:
             return parse_scalar(kind, value) if not isinstance(value, bool) else value
         except ObjectEditError:
-            return _INVALID
+            return INVALID
 
     # -- edits: the base class keeps lists and dicts right; re-read what an edit rebuilt ---------
     def _resync(self, path: Sequence[Any]) -> None:

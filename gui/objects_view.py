@@ -2,7 +2,7 @@
 
 The tree is the shared lazy model (``ObjectTreeModel``); the pane beside it shows the selected
 value in full, or, for a NumPy array, its shape, dtype, range, a lazy table and a plot. Every
-edit is an undo command from ``gui.json_commands`` on the document's stack.
+edit is an undo command from ``gui.value_tree_commands`` on the document's stack.
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ from storage.object_doc import EDIT_TYPES, ObjectDoc, ObjectEditError, edit_text
 from storage.pickle_nodes import CallNode, GlobalNode
 
 from .array_pane import ArrayPane, is_array
-from .json_commands import InsertCommand, MoveCommand, RemoveCommand, RenameCommand, SetValueCommand
 from .object_model import ObjectTreeModel, value_preview
+from .value_tree_commands import InsertCommand, MoveCommand, RemoveCommand, RenameCommand, SetValueCommand
 
 _DETAIL_LIMIT = 200_000  # characters of a value's text shown in the detail pane
 

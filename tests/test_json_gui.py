@@ -14,8 +14,8 @@ from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtWidgets import QApplication, QLineEdit
 
 from gui.json_document import JsonDocument
-from gui.json_model import EditableValueTreeModel
 from gui.json_table import RecordsTableModel
+from gui.value_tree_edit import EditableValueTreeModel
 from storage.json_doc import JsonDoc
 from tests.conftest import corpus_dir
 from tests.gui_helpers import launch, wait_documents
@@ -71,18 +71,18 @@ def test_tree_edits_undo_redo_and_save(qtbot, tmp_path, _private_dirs) -> None:
     assert list(document.doc.root) == ["name", "count", "big", "items", "inner"]
     assert not model.setData(index_of(document, "inner"), "name")  # the key exists
 
-    document.sort_keys(["inner"])
+    document.tree.sort_keys(["inner"])
     assert list(document.doc.root["inner"]) == ["a", "b"]
-    document.duplicate(["items", 0])
+    document.tree.duplicate(["items", 0])
     assert document.doc.root["items"] == [{"id": 1, "ok": True}, {"id": 1, "ok": True},
                                           {"id": 2, "ok": False}]
-    document.move(["items", 2], -1)
-    document.delete(["items", 0])
+    document.tree.move(["items", 2], -1)
+    document.tree.delete(["items", 0])
     assert [r["id"] for r in document.doc.root["items"]] == [2, 1]
-    document.change_type(["big"], "string")
+    document.tree.change_type(["big"], "string")
     assert document.doc.root["big"] == str(SAMPLE["big"])
-    document.insert_after(["name"])
-    document.add_child(["items"])
+    document.tree.insert_after(["name"])
+    document.tree.add_child(["items"])
     assert list(document.doc.root)[1] == "new key" and document.doc.root["items"][-1] is None
     assert model.data(index_of(document, "items", 2)) == "2"
     assert model.node(index_of(document, "items", 1)).row == 1
@@ -204,7 +204,7 @@ def test_chinook_opens_searches_and_shows_tables(qtbot, tmp_path, _private_dirs,
     assert document.current_path() == ["Track", 10, "Name"]
 
     document.set_mode("table")
-    table = document.table_model
+    table = document.table_panel.table_model
     assert table.path == ["Track"] and table.rowCount() == 3503
     assert "Composer" in table.columns
     qtmodeltester.check(table, force_py=True)
@@ -237,7 +237,7 @@ def test_jsonl_bad_lines_reported_and_rest_opens(qtbot, tmp_path, _private_dirs)
     document.set_mode("text")
     assert document.text_view.text() == '{"id":1}\n{"id":3}\n'
     document.set_mode("table")
-    assert document.table_model.rowCount() == 2
+    assert document.table_panel.table_model.rowCount() == 2
 
 
 def test_nan_save_is_refused_with_a_message(qtbot, tmp_path, _private_dirs) -> None:
@@ -259,7 +259,7 @@ def test_view_state_round_trip_and_clipboard(qtbot, tmp_path, _private_dirs) -> 
     document.select_path(["name"])
     document.apply_view_state({**state, "mode": "table"})
     assert document.current_path() == ["items", 1, "ok"] and document.mode() == "table"
-    menu = document.build_context_menu()
+    menu = document.tree.build_context_menu()
     texts = [a.text() for a in menu.actions()]
     assert "Copy JSON Pointer" in texts and "Delete" in texts
     next(a for a in menu.actions() if a.text() == "Copy JSON Pointer").trigger()
@@ -331,7 +331,7 @@ def test_random_edits_keep_the_model_right_and_undo_restores(qtmodeltester, monk
 
     monkeypatch.setattr(gui.value_tree_model, "BATCH", 8)  # small batches: rows partly made
 
-    from gui.json_commands import (
+    from gui.value_tree_commands import (
         InsertCommand,
         MoveCommand,
         RemoveCommand,

@@ -8,7 +8,7 @@ import json
 from PySide6.QtCore import QModelIndex, QPoint, Qt
 from PySide6.QtWidgets import QApplication
 
-from gui.json_model import EditableValueTreeModel
+from gui.value_tree_edit import EditableValueTreeModel
 from storage.json_doc import JsonDoc
 from tests.gui_helpers import close_window, launch, wait_documents
 from tests.test_json_gui import SAMPLE, index_of, open_json, write_sample
@@ -149,8 +149,8 @@ def test_table_column_widths_survive_a_relaunch(qtbot, tmp_path, _private_dirs) 
     window = launch(qtbot, _private_dirs, path)
     (document,) = wait_documents(qtbot, window, 1)
     document.set_mode("table")
-    assert document.table_model.columns == ["id", "name", "note"]
-    header = document.table.horizontalHeader()
+    assert document.table_panel.table_model.columns == ["id", "name", "note"]
+    header = document.table_panel.table.horizontalHeader()
     header.resizeSection(0, 141)  # as a user dragging the divider would
     header.resizeSection(1, 203)
     close_window(qtbot, window)
@@ -158,12 +158,13 @@ def test_table_column_widths_survive_a_relaunch(qtbot, tmp_path, _private_dirs) 
     again = launch(qtbot, _private_dirs)
     (restored,) = wait_documents(qtbot, again, 1)
     qtbot.waitUntil(lambda: restored.mode() == "table")
-    assert restored.table.columnWidth(0) == 141 and restored.table.columnWidth(1) == 203
+    table = restored.table_panel.table
+    assert table.columnWidth(0) == 141 and table.columnWidth(1) == 203
     # another table in the same document keeps its own widths; the first ones come back
     restored.select_path(["meta"])
     restored.set_mode("tree")
     restored.set_mode("table")
-    assert restored.table.columnWidth(0) == 141
+    assert restored.table_panel.table.columnWidth(0) == 141
 
 
 def test_change_on_disk_is_noticed(qtbot, tmp_path, _private_dirs) -> None:

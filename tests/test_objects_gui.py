@@ -98,7 +98,7 @@ def test_add_delete_move_and_change_type_through_the_view(qtbot, tmp_path: Path)
     view = document.view
     assert view.insert([0, "items"], 3, 3, "four")
     view.delete([0, "items"], 0)
-    view.undo_stack.push(__import__("gui.json_commands", fromlist=["MoveCommand"]).MoveCommand(
+    view.undo_stack.push(__import__("gui.value_tree_commands", fromlist=["MoveCommand"]).MoveCommand(
         view.model, [0, "items"], 0, 2))
     assert view.change_type([0, "items", 0], "str")
     assert view.insert([0, "s"], 1, 1, 7)

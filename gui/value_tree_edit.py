@@ -1,6 +1,6 @@
 """The editable tree model: :class:`ValueTreeModel` plus in-place edits that keep lazy rows right.
 
-Edits are made by the undo commands (``gui.json_commands``) through the ``apply_*`` methods,
+Edits are made by the undo commands (``gui.value_tree_commands``) through the ``apply_*`` methods,
 which call the storage document (``storage.json_doc.JsonDoc``) and then tell the views exactly
 which rows changed. ``setData`` never edits by itself: it emits :attr:`editRequested` so the
 document can push a command, which calls back into ``apply_*``.
@@ -105,7 +105,7 @@ class EditableValueTreeModel(ValueTreeModel):
             if node.parent is None or not isinstance(node.parent.value, dict):
                 return False
             key = self.key_from_edit(node, value)
-            if key is _INVALID:
+            if key is INVALID:
                 return False
             if key == node.key and type(key) is type(node.key):
                 return True
@@ -116,18 +116,18 @@ class EditableValueTreeModel(ValueTreeModel):
         if index.column() != 1:
             return False
         new = self.value_from_edit(node, value)
-        if new is _INVALID:
+        if new is INVALID:
             return False
         if new != node.value or type(new) is not type(node.value):
             self.editRequested.emit(node.path(), 1, new)
         return True
 
     def key_from_edit(self, node: ValueNode, value: Any) -> Any:
-        """The dict key an edit of ``node``'s key means, or _INVALID (JSON keys are text)."""
-        return value if isinstance(value, str) else _INVALID
+        """The dict key an edit of ``node``'s key means, or INVALID (JSON keys are text)."""
+        return value if isinstance(value, str) else INVALID
 
     def value_from_edit(self, node: ValueNode, value: Any) -> Any:
-        """The value an edit of ``node``'s value means, keeping its type; or _INVALID."""
+        """The value an edit of ``node``'s value means, keeping its type; or INVALID."""
         return coerce_edit(node.value, value)
 
     # -- drag and drop: the model only reports the move; the document pushes the command ------
@@ -318,19 +318,19 @@ class EditableValueTreeModel(ValueTreeModel):
             node._children[r].row = r
 
 
-_INVALID = object()
+INVALID = object()
 
 
 def coerce_edit(old: Any, text: Any) -> Any:
-    """The value an edit of ``old`` to ``text`` means, keeping ``old``'s type; or _INVALID."""
+    """The value an edit of ``old`` to ``text`` means, keeping ``old``'s type; or INVALID."""
     if isinstance(old, bool):
         if isinstance(text, bool):
             return text
         lowered = str(text).strip().lower()
-        return True if lowered == "true" else False if lowered == "false" else _INVALID
+        return True if lowered == "true" else False if lowered == "false" else INVALID
     if isinstance(old, str):
         return str(text)
     if isinstance(old, int | float):
         number = parse_number(str(text).strip())
-        return _INVALID if number is None else number
-    return _INVALID
+        return INVALID if number is None else number
+    return INVALID

@@ -1,5 +1,6 @@
-"""Undo commands for the JSON editor (Orange canvas style): redo/undo call the model's edits,
-which call the storage document. Paths and rows are plain data, so a command holds no Qt index.
+"""Undo commands for a tree of values (the JSON and Objects tabs, Orange canvas style): redo and
+undo call the model's edits, which call the storage document. Paths and rows are plain data, so
+a command holds no Qt index.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from PySide6.QtGui import QUndoCommand
 
 from storage.json_doc import to_pointer
 
-from .json_model import EditableValueTreeModel
+from .value_tree_edit import EditableValueTreeModel
 
 _SET_ID = 0x4A53  # consecutive edits of the same node's text merge into one step
 
@@ -109,28 +110,6 @@ class SortKeysCommand(QUndoCommand):
 
     def undo(self) -> None:
         self.model.apply_reorder(self.path, self.old)
-
-
-class SetIndentCommand(QUndoCommand):
-    """Change how the file is written on save (indent, or one compact line)."""
-
-    def __init__(self, document: Any, indent: int | str | None, compact: bool) -> None:
-        super().__init__("Change indent")
-        self.document, self.new = document, (indent, compact)
-        self.old: tuple[int | str | None, bool] = (None, False)
-
-    def _apply(self, value: tuple[int | str | None, bool]) -> None:
-        fmt = self.document.doc.fmt
-        fmt.indent, fmt.compact = value
-        self.document.formatChanged.emit()
-
-    def redo(self) -> None:
-        fmt = self.document.doc.fmt
-        self.old = (fmt.indent, fmt.compact)
-        self._apply(self.new)
-
-    def undo(self) -> None:
-        self._apply(self.old)
 
 
 def duplicate_command(model: EditableValueTreeModel, path: Sequence[Any], row: int) -> InsertCommand:
