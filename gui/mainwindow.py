@@ -1,6 +1,8 @@
 """The main window: tabs of documents, menus, status bar, saving and closing with unsaved changes.
 
-Opening (paths, dialogs, recent files, URLs, drag and drop) is in :mod:`gui.mainwindow_open`.
+The window owns its tabs and the documents in them. Opening (paths, dialogs, recent files, URLs)
+is done by its :class:`gui.mainwindow_open.DocumentOpener`, database connections by its
+:class:`gui.connect_open.Connector`; both hand documents back through :meth:`MainWindow.adopt_document`.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import sys
 
 from PySide6 import __version__ as pyside_version
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QCloseEvent, QUndoGroup
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QUndoGroup
 from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QTabWidget, QVBoxLayout, QWidget
 
 from storage import __version__
@@ -27,7 +29,7 @@ from .hdf5_tab import Hdf5Tab
 from .journal_manager import JournalManager
 from .journal_restore import RestoreOffer
 from .json_tab import JsonTab
-from .mainwindow_open import OpenDocumentsMixin
+from .mainwindow_open import DocumentOpener
 from .notice_bar import NoticeBar
 from .objects_tab import ObjectsTab
 from .resources import app_icon, tab_icon
@@ -38,7 +40,7 @@ from .workers import run_in_worker
 TAB_CLASSES: tuple[type[TabPage], ...] = (FilesTab, ObjectsTab, JsonTab, SqliteTab, Hdf5Tab)
 
 
-class MainWindow(OpenDocumentsMixin, QMainWindow):
+class MainWindow(QMainWindow):
     """Owns the tabs and the undo group; storage work happens in workers and storage/."""
 
     documentOpened = Signal(object)
@@ -51,7 +53,7 @@ class MainWindow(OpenDocumentsMixin, QMainWindow):
         self.setWindowIcon(app_icon())
         self.setAcceptDrops(True)
         self.undo_group = QUndoGroup(self)
-        self._opening: set[str] = set()
+        self.opener = DocumentOpener(self)  # files: sniffed in a worker, routed to their tab
         self.connector = Connector(self)  # database connections: dialog, passwords, session
 
         self.notices = NoticeBar(self)
@@ -110,6 +112,72 @@ class MainWindow(OpenDocumentsMixin, QMainWindow):
         self.journal = JournalManager(self, settings.folder / "journal")
         self.restore_offer = RestoreOffer(self, self.journal.recovered)
         self._refresh_document_ui()
+
+    # -- pages and documents -----------------------------------------------------------------
+    def page(self, tab_id: str) -> TabPage:
+        return next(p for p in self.pages if p.tab_id == tab_id)
+
+    def page_for_format(self, fmt: str) -> TabPage:
+        """The tab that opens files of the sniffed format ``fmt`` (Files when none claims it)."""
+        return next((p for p in self.pages if fmt in p.formats), self.pages[0])
+
+    def all_documents(self) -> list[Document]:
+        return [doc for page in self.pages for doc in page.all_documents()]
+
+    def current_document(self) -> Document | None:
+        page = self.tabs.currentWidget()
+        return page.current_document() if isinstance(page, TabPage) else None
+
+    def find_document(self, path: str) -> Document | None:
+        path = os.path.abspath(path)
+        return next((d for d in self.all_documents() if d.path == path), None)
+
+    def adopt_document(self, page: TabPage, document: Document) -> None:
+        """Put a document in ``page`` and wire it to the undo group, status bar and session."""
+        document.statusChanged.connect(self._refresh_document_ui)
+        document.modifiedChanged.connect(lambda _m: self._refresh_document_ui())
+        document.viewStateChanged.connect(self._view_state_changed)
+        self.undo_group.addStack(document.undo_stack)
+        page.add_document(document)
+        self.documentOpened.emit(document)
+
+    def activate_document(self, document: Document) -> None:
+        page = next(p for p in self.pages if document in p.all_documents())
+        self.tabs.setCurrentWidget(page)
+        page.set_current_document(document)
+
+    # -- opening (gui/mainwindow_open.py, gui/connect_open.py) ------------------------------------
+    def open_paths(self, paths: list[str], *, activate: bool = True,
+                   view_states: dict[str, dict] | None = None, remember: bool = True) -> None:
+        """Open each path in the tab its content belongs to (see DocumentOpener.open_paths)."""
+        self.opener.open_paths(paths, activate=activate, view_states=view_states, remember=remember)
+
+    def open_database_url(self, url: str, password: str | None = None,
+                          name: str | None = None) -> Document:
+        """Open a database server (a SQLAlchemy URL) as a document in the SQLite tab."""
+        return self.opener.open_database_url(url, password, name)
+
+    @Slot()
+    def open_dialog(self, page: TabPage | None = None) -> None:
+        self.opener.open_dialog(page)
+
+    @Slot()
+    def fill_recent_menu(self) -> None:
+        self.opener.fill_recent_menu()
+
+    @Slot()
+    def new_file(self) -> None:
+        self.opener.new_file()
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if event.mimeData().hasUrls() and any(u.isLocalFile() for u in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        if paths:
+            event.acceptProposedAction()
+            self.open_paths(paths)
 
     # -- saving and closing --------------------------------------------------------------------
     @Slot()

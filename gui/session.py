@@ -37,7 +37,7 @@ def capture_documents(window: MainWindow) -> None:
                  for page in window.pages for d in page.all_documents() if d.path]
     # Files still being sniffed belong to the session too (a quick exit must not drop them).
     known = {d["path"] for d in documents}
-    documents += [{"path": p, "format": "", "tab": ""} for p in sorted(window._opening)
+    documents += [{"path": p, "format": "", "tab": ""} for p in window.opener.pending_paths()
                   if p not in known]
     settings["session.documents"] = documents
     connections = window.connector.capture()

@@ -230,3 +230,15 @@ def test_window_shot_renders(qtbot, tmp_path: Path) -> None:
     colours = {image.pixel(x, y) for x in range(0, image.width(), 7)
                for y in range(0, image.height(), 7)}
     assert len(colours) > 10
+
+
+def test_the_opener_owns_the_paths_being_sniffed(qtbot, tmp_path: Path) -> None:
+    samples = make_samples(tmp_path / "files")
+    window = launch(qtbot, tmp_path / "settings")
+    path = str(samples["json"])
+    with qtbot.waitSignal(window.documentOpened) as opened:
+        window.open_paths([path, path])  # twice in one batch: sniffed and opened once
+        assert window.opener.pending_paths() == [path]
+    assert opened.args[0].path == path and window.opener.pending_paths() == []
+    assert window.page_for_format("json") is window.page("json")
+    assert window.page_for_format("no such format") is window.pages[0]
