@@ -2,14 +2,17 @@
 
 The file is opened read-only in a worker (``storage.hdf5_io``); groups list their members when
 expanded, the table reads only the tiles the view paints, the plot reads a bounded slice.
-Editing (``Hdf5EditMixin``) needs the writable mode, which first copies the file to ``.bak``.
+Editing (:class:`gui.hdf5_edit_actions.Hdf5Editor`) needs the writable mode, which first copies
+the file to ``.bak``; the plot (:class:`gui.hdf5_plot.Hdf5Plotter`) follows the table's scroll.
+Both are parts the document owns; they use its public API and the editor reports its writes by
+signals that the views here follow.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer, Signal, Slot
+from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -25,17 +28,18 @@ from PySide6.QtWidgets import (
 )
 
 from storage.hdf5_io import DatasetInfo, H5File, H5Node
+from storage.hdf5_values import format_value
 
 from .array_plot import ArrayPlot
 from .array_table import TiledTableModel
 from .disk_watch import DiskGuard
 from .document import Document
 from .hdf5_axes import AxisPicker, table_layout
-from .hdf5_edit_actions import Hdf5EditMixin
+from .hdf5_edit_actions import Hdf5Editor
 from .hdf5_info import describe_info, describe_node
 from .hdf5_models import AttributesModel, H5TreeModel, list_along
 from .hdf5_outside_bar import OutsideBar
-from .hdf5_plot import Hdf5PlotMixin
+from .hdf5_plot import Hdf5Plotter
 from .workers import Worker, run_in_worker
 
 
@@ -49,7 +53,7 @@ def open_file(path: str) -> tuple[H5File, H5Node]:
         raise
 
 
-class Hdf5Document(Hdf5EditMixin, Hdf5PlotMixin, Document):
+class Hdf5Document(Document):
     """One HDF5 file: tree | (attributes, info) on the left, table over plot on the right."""
 
     exportFinished = Signal(str)  # the message shown: written, cancelled or failed
@@ -62,16 +66,8 @@ class Hdf5Document(Hdf5EditMixin, Hdf5PlotMixin, Document):
         self._generation = 0
         self._select_generation = 0
         self._open_worker: Worker | None = None
-        self._scratch = None
-        self._backed_up = False  # the .bak of this session exists: never overwrite it
         self._allow_outside = False  # the user allowed reading data outside the file's folder
-        self._plot_start = 0
-        self._replot = False
         self._build()
-        self._plot_timer = QTimer(self)
-        self._plot_timer.setSingleShot(True)
-        self._plot_timer.setInterval(300)
-        self._plot_timer.timeout.connect(self._on_plot_follow)
         self.reload()
 
     def _writable_note(self) -> str:
@@ -132,8 +128,9 @@ class Hdf5Document(Hdf5EditMixin, Hdf5PlotMixin, Document):
         self.table.horizontalHeader().setDefaultSectionSize(96)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.DoubleClicked
                                    | QAbstractItemView.EditTrigger.EditKeyPressed)
-        self.table.verticalScrollBar().valueChanged.connect(lambda _v: self._plot_timer.start())
         self.plot = ArrayPlot(self)
+        self.plotter = Hdf5Plotter(self)
+        self.table.verticalScrollBar().valueChanged.connect(self.plotter.follow_later)
         self.right_split = QSplitter(Qt.Orientation.Vertical, self)
         self.right_split.addWidget(self.table)
         self.right_split.addWidget(self.plot)
@@ -155,7 +152,12 @@ class Hdf5Document(Hdf5EditMixin, Hdf5PlotMixin, Document):
         box = QVBoxLayout(self)
         box.setContentsMargins(4, 4, 4, 4)
         box.addWidget(self.disk.bar)
-        box.addLayout(self.build_edit_bar())
+        self.editor = Hdf5Editor(self)
+        self.editor.cellWritten.connect(self._on_cell_written)
+        self.editor.attributesChanged.connect(self._on_attributes_changed)
+        self.editor.structureChanged.connect(self._on_structure_changed)
+        self.editor.exportFinished.connect(self.exportFinished)
+        box.addLayout(self.editor.bar)
         box.addWidget(self.message)
         self.outside_bar = OutsideBar(self)
         self.outside_bar.allowed.connect(self._on_allow_outside)
@@ -212,7 +214,7 @@ class Hdf5Document(Hdf5EditMixin, Hdf5PlotMixin, Document):
             if self.tree_model.canFetchMore(top):  # a hidden view fetches nothing by itself
                 self.tree_model.fetchMore(top)
             self.show_standing_message()
-            self.refresh_edit_bar()
+            self.editor.refresh_edit_bar()
             self._restore_pending_view_state()
         self.statusChanged.emit()
         if not self.is_loaded:
@@ -249,14 +251,15 @@ class Hdf5Document(Hdf5EditMixin, Hdf5PlotMixin, Document):
         node = self.tree_model.node(current)
         self._select_generation += 1
         generation = self._select_generation
+        self.plotter.forget()
         self.current_path = node.path if node is not None else ""
         self.info = None
         self.table_model.set_reader(None, 0, 0)
         self.axes.hide()
         self.slice_label.setText("")
         self.attr_model.set_attributes([])
-        self.refresh_edit_bar()
-        if self._export_worker is None:  # the last node's warnings do not apply to this one
+        self.editor.refresh_edit_bar()
+        if not self.editor.is_exporting():  # the last node's warnings do not apply to this one
             self.show_standing_message()
         self.outside_bar.show_for(node, self._allow_outside)
         if node is None or self.h5 is None:
@@ -297,7 +300,7 @@ class Hdf5Document(Hdf5EditMixin, Hdf5PlotMixin, Document):
             self.plot.set_message(str(info))
             return
         self.info = info
-        self.refresh_edit_bar()
+        self.editor.refresh_edit_bar()
         self.info_text.setPlainText(describe_info(node, info))
         state = self._pending_view_state
         axes = tuple(state["axes"]) if state.get("selected") == node.path and state.get("axes") else None
@@ -331,13 +334,12 @@ class Hdf5Document(Hdf5EditMixin, Hdf5PlotMixin, Document):
         for column in range(min(cols, 12)):
             self.table.setColumnWidth(column, width)
         self.table.horizontalHeader().setDefaultSectionSize(width)
-        self.table_model.editable = h5.writable and self.cell_editable()
+        self.table_model.editable = h5.writable and self.editor.cell_editable()
         note = f"{rows:,} × {cols:,}"
         if rows > self.table_model.rowCount():
             note += f" (first {self.table_model.rowCount():,} rows shown)"
         self.slice_label.setText(note)
-        self._plot_start = 0
-        self.request_plot(0)
+        self.plotter.request(0)
         self.viewStateChanged.emit()
 
     # -- session -------------------------------------------------------------------------------------
@@ -351,11 +353,35 @@ class Hdf5Document(Hdf5EditMixin, Hdf5PlotMixin, Document):
             state["index"] = list(self.axes.index())
         return state
 
+    # -- what the editor wrote (its commands run on undo and redo too) ----------------------------------
+    @Slot(str, object, object)
+    def _on_cell_written(self, path: str, cell: tuple[int, int], value: Any) -> None:
+        if self.info is not None and self.info.path == path:
+            self.table_model.set_cached_text(cell[0], cell[1], format_value(value))
+            self.plotter.replot_later()
+
+    @Slot(str)
+    def _on_attributes_changed(self, path: str) -> None:
+        if path == self.current_path:
+            self.load_attributes(path)
+
+    @Slot(str)
+    def _on_structure_changed(self, parent: str) -> None:
+        if self.h5 is not None:
+            self.tree_model.refresh_group(parent, self.h5.child_count(parent))
+
+    # -- document API --------------------------------------------------------------------------------
+    def is_modified(self) -> bool:
+        return False  # every edit is on disk already; undo writes the old value back
+
+    def can_save(self) -> bool:
+        return bool(self.h5 and self.h5.writable)
+
+    def save(self) -> bool:
+        return self.editor.run_edit(lambda: None)  # run_edit flushes
+
     def _close_file(self) -> None:
-        if self._export_worker is not None:  # its file is going: stop it, forget it
-            self._export_worker.cancel()
-            self._export_worker = None
-            self.cancel_export_button.hide()
+        self.editor.stop_export()  # its file is going: stop it, forget it
         self.table_model.stop()
         self.table_model.set_reader(None, 0, 0)
         self.tree_model.set_file(None, None)
@@ -367,6 +393,6 @@ class Hdf5Document(Hdf5EditMixin, Hdf5PlotMixin, Document):
         self.disk.stop()
         self._generation += 1
         self._select_generation += 1
-        self._plot_timer.stop()
+        self.plotter.stop()
         self._close_file()
-        self.close_scratch()
+        self.editor.close_scratch()

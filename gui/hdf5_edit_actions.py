@@ -2,17 +2,19 @@
 
 Edits are written in place (HDF5 has no atomic save), so the writable mode is opt-in, asks
 first, and copies the file to ``NAME.bak`` before the first write. Every edit is an undo command
-(``gui.hdf5_commands``). The document counts as unmodified: its changes are already on disk,
-and Save only flushes them.
+(``gui.hdf5_commands``) that calls :class:`Hdf5Editor`'s writes; the editor says what changed
+through its signals (``cellWritten``, ``attributesChanged``, ``structureChanged``) and the
+document's views follow. The document counts as unmodified: its changes are already on disk, and
+Save only flushes them.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import Qt, Slot
+from PySide6.QtCore import QObject, Qt, Signal, Slot
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -35,46 +37,73 @@ from storage.hdf5_edit import (
     parse_value,
 )
 from storage.hdf5_export import Cancelled, export_slice
-from storage.hdf5_values import format_value
 
 from .hdf5_commands import CreateCommand, DeleteCommand, H5Command, SetAttributeCommand, SetCellCommand
-from .workers import run_in_worker, run_with_progress
+from .workers import Worker, run_in_worker, run_with_progress
+
+if TYPE_CHECKING:
+    from storage.hdf5_io import H5File
+
+    from .hdf5_document import Hdf5Document
 
 
-class Hdf5EditMixin:
-    """Mixed into :class:`gui.hdf5_document.Hdf5Document`; uses its ``h5``, models and views."""
+class Hdf5Editor(QObject):
+    """The edit bar, the tree's and attributes' edit menus, the writes and the slice export.
 
-    def build_edit_bar(self) -> QHBoxLayout:
-        self.writable_box = QCheckBox("Writable", self)
+    It works on the document's open file and selection (``h5``, ``info``, ``current_path``,
+    ``axes``) through the document's public API, owns the writable mode's backup, the scratch
+    file of deleted objects and the export worker, and reports every write by a signal.
+    """
+
+    cellWritten = Signal(str, object, object)  # dataset path, (row, column) in the table, value
+    attributesChanged = Signal(str)  # path of the object whose attributes changed
+    structureChanged = Signal(str)  # path of the group whose members changed
+    exportFinished = Signal(str)  # the message shown: written, cancelled or failed
+
+    def __init__(self, document: Hdf5Document) -> None:
+        super().__init__(document)
+        self.document = document
+        self._scratch: Scratch | None = None
+        self._backed_up = False  # the .bak of this session exists: never overwrite it
+        self._export_worker: Worker | None = None
+        self._export_generation = 0
+        self.bar = self._build_bar(document)
+
+    @property
+    def h5(self) -> H5File | None:
+        return self.document.h5
+
+    def _build_bar(self, document: Hdf5Document) -> QHBoxLayout:
+        self.writable_box = QCheckBox("Writable", document)
         self.writable_box.setObjectName("writableToggle")
         self.writable_box.setToolTip("Allow edits. HDF5 writes in place: a .bak copy is made first.")
         self.writable_box.toggled.connect(self._on_writable_toggled)
-        self.export_button = QToolButton(self)
+        self.export_button = QToolButton(document)
         self.export_button.setText("Export slice")
         self.export_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         menu = QMenu(self.export_button)
         menu.addAction("As CSV…", lambda: self.export_dialog("csv"))
         menu.addAction("As NumPy .npy…", lambda: self.export_dialog("npy"))
         self.export_button.setMenu(menu)
-        self.cancel_export_button = QToolButton(self)
+        self.cancel_export_button = QToolButton(document)
         self.cancel_export_button.setText("Cancel export")
         self.cancel_export_button.clicked.connect(self.cancel_export)
         self.cancel_export_button.hide()
-        self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
-        self.tree.customContextMenuRequested.connect(self._on_tree_menu)
-        delete = QShortcut(QKeySequence(QKeySequence.StandardKey.Delete), self.tree)
+        tree = document.tree
+        tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        tree.customContextMenuRequested.connect(self._on_tree_menu)
+        delete = QShortcut(QKeySequence(QKeySequence.StandardKey.Delete), tree)
         delete.setContext(Qt.ShortcutContext.WidgetShortcut)
-        delete.activated.connect(lambda: self.delete_path(self.current_path))
-        self.attr_view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
-        self.attr_view.customContextMenuRequested.connect(self._on_attr_menu)
-        self.table_model.editRequested.connect(self._on_cell_edit)
-        self.attr_model.editRequested.connect(self._on_attr_edit)
+        delete.activated.connect(lambda: self.delete_path(self.document.current_path))
+        document.attr_view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        document.attr_view.customContextMenuRequested.connect(self._on_attr_menu)
+        document.table_model.editRequested.connect(self._on_cell_edit)
+        document.attr_model.editRequested.connect(self._on_attr_edit)
         bar = QHBoxLayout()
         bar.addWidget(self.writable_box)
         bar.addWidget(self.export_button)
         bar.addWidget(self.cancel_export_button)
         bar.addStretch(1)
-        self._export_worker = None
         return bar
 
     def refresh_edit_bar(self) -> None:
@@ -83,16 +112,16 @@ class Hdf5EditMixin:
         self.writable_box.setChecked(bool(h5 and h5.writable))
         self.writable_box.blockSignals(False)
         self.writable_box.setEnabled(h5 is not None and not h5.lock_note)
-        self.export_button.setEnabled(self.info is not None and bool(self.info.shape)
-                                      and self._export_worker is None)
-        self.attr_model.editable = bool(h5 and h5.writable)
+        info = self.document.info
+        self.export_button.setEnabled(info is not None and bool(info.shape) and self._export_worker is None)
+        self.document.attr_model.editable = bool(h5 and h5.writable)
 
     # -- modes ---------------------------------------------------------------------------------
     def confirm_writable(self) -> bool:
         answer = QMessageBox.question(
-            self, "Allow edits?",
+            self.document, "Allow edits?",
             f"HDF5 files are changed in place. Before the first change Datashelf copies "
-            f"{self.title()} to {self.title()}.bak.\n\nAllow edits to this file?")
+            f"{self.document.title()} to {self.document.title()}.bak.\n\nAllow edits to this file?")
         return answer == QMessageBox.StandardButton.Yes
 
     @Slot(bool)
@@ -105,53 +134,53 @@ class Hdf5EditMixin:
     def set_writable(self, on: bool) -> bool:
         if self.h5 is None:
             return False
-        with self.disk.own_write():  # reopening for writing rewrites the superblock's flags
+        with self.document.disk.own_write():  # reopening for writing rewrites the superblock's flags
             self._switch_writable(on)
-        self.disk.record()
+        self.document.disk.record()
         self.refresh_edit_bar()
-        self.table_model.editable = bool(self.h5.writable and self.cell_editable())
-        self.statusChanged.emit()
+        self.document.table_model.editable = bool(self.h5.writable and self.cell_editable())
+        self.document.statusChanged.emit()
         return self.h5.writable == on
 
     def _switch_writable(self, on: bool) -> None:
         assert self.h5 is not None
         try:
             if on:
-                bak = run_with_progress(self, f"Copying {self.title()} to .bak…", make_writable, self.h5,
-                                        not self._backed_up)
+                bak = run_with_progress(self.document, f"Copying {self.document.title()} to .bak…",
+                                        make_writable, self.h5, not self._backed_up)
                 self._backed_up = True
-                self.show_message(f"Writable: edits go straight to the file. The original is kept as "
-                                  f"{os.path.basename(bak)}.", "warning")
+                self.document.show_message(f"Writable: edits go straight to the file. The original is "
+                                           f"kept as {os.path.basename(bak)}.", "warning")
             else:
                 make_readonly(self.h5)
-                self.show_standing_message()
+                self.document.show_standing_message()
         except KnownError as exc:
-            self.show_message(str(exc), "error")
+            self.document.show_message(str(exc), "error")
 
     def cell_editable(self) -> bool:
-        if self.info is None or self.h5 is None:
+        if self.document.info is None or self.h5 is None:
             return False
-        text = self.info.dtype
+        text = self.document.info.dtype
         return not (text.startswith(("vlen", "object", "region", "opaque", "enum")) or "×" in text)
 
     # -- running commands ---------------------------------------------------------------------
     def run_edit(self, step: Callable[[], None]) -> bool:
         """Run one write; flushed at once, so the disk watch can tell it from another program's."""
-        with self.disk.own_write():
+        with self.document.disk.own_write():
             try:
                 step()
                 if self.h5 is not None and self.h5.writable:
                     flush(self.h5)
             except KnownError as exc:
-                self.show_message(str(exc), "error")
+                self.document.show_message(str(exc), "error")
                 return False
-        self.disk.record()
+        self.document.disk.record()
         return True
 
     def push_edit(self, command: H5Command) -> bool:
         if not self.run_edit(command.apply):
             return False
-        self.undo_stack.push(command)
+        self.document.undo_stack.push(command)
         return True
 
     def scratch(self) -> Scratch:
@@ -166,13 +195,13 @@ class Hdf5EditMixin:
 
     # -- cells -------------------------------------------------------------------------------------
     def cell_target(self, row: int, col: int) -> tuple[tuple[int, ...], str | None]:
-        axes, index = self.axes.axes(), list(self.axes.index())
-        if not self.info.shape:
+        axes, index = self.document.axes.axes(), list(self.document.axes.index())
+        if not self.document.info.shape:
             return (), None
         index[axes[0]] = row
         if axes[1] is not None:
             index[axes[1]] = col
-        field = self.info.fields[col] if self.info.fields else None
+        field = self.document.info.fields[col] if self.document.info.fields else None
         return tuple(index), field
 
     @Slot(int, int, str)
@@ -180,27 +209,27 @@ class Hdf5EditMixin:
         self.edit_cell(row, col, text)
 
     def edit_cell(self, row: int, col: int, text: str) -> bool:
-        if self.info is None or self.h5 is None or not self.h5.writable:
+        if self.document.info is None or self.h5 is None or not self.h5.writable:
             return False
         coords, field = self.cell_target(row, col)
         with self.h5.lock:
-            dtype = self.h5.handle[self.info.path].dtype
+            dtype = self.h5.handle[self.document.info.path].dtype
         try:
             value = parse_value(text, dtype[field] if field else dtype)
         except ValueError as exc:
-            self.show_message(f"Not written: {exc}", "error")
+            self.document.show_message(f"Not written: {exc}", "error")
             return False
-        return self.push_edit(SetCellCommand(self, self.info.path, coords, field, (row, col), value))
+        info = self.document.info
+        return self.push_edit(SetCellCommand(self, info.path, coords, field, (row, col), value))
 
     def cell_written(self, path: str, cell: tuple[int, int], value: Any) -> None:
-        if self.info is not None and self.info.path == path:
-            self.table_model.set_cached_text(cell[0], cell[1], format_value(value))
-            self.replot_later()
+        """Called by the cell commands after each write."""
+        self.cellWritten.emit(path, cell, value)
 
     # -- attributes ---------------------------------------------------------------------------------
     @Slot(str, str)
     def _on_attr_edit(self, name: str, text: str) -> None:
-        self.set_attribute(self.current_path, name, text)
+        self.set_attribute(self.document.current_path, name, text)
 
     def set_attribute(self, path: str, name: str, text: str | None) -> bool:
         """Set attribute ``name`` from typed text (a Python literal or plain text); None deletes."""
@@ -211,29 +240,29 @@ class Hdf5EditMixin:
         return self.push_edit(SetAttributeCommand(self, path, name, value, old))
 
     def attributes_changed(self, path: str) -> None:
-        if path == self.current_path:
-            self.load_attributes(path)
+        """Called by the attribute commands after each write."""
+        self.attributesChanged.emit(path)
 
     @Slot()
     def _on_attr_menu(self, pos) -> None:
-        if self.h5 is None or not self.h5.writable or not self.current_path:
+        if self.h5 is None or not self.h5.writable or not self.document.current_path:
             return
-        menu = QMenu(self)
+        menu = QMenu(self.document)
         menu.addAction("Add attribute…", self._ask_new_attribute)
-        index = self.attr_view.indexAt(pos)
+        index = self.document.attr_view.indexAt(pos)
         if index.isValid():
-            name = self.attr_model.attributes[index.row()].name
+            name = self.document.attr_model.attributes[index.row()].name
             menu.addAction(f"Delete attribute {name}",
-                           lambda: self.set_attribute(self.current_path, name, None))
-        menu.exec(self.attr_view.viewport().mapToGlobal(pos))
+                           lambda: self.set_attribute(self.document.current_path, name, None))
+        menu.exec(self.document.attr_view.viewport().mapToGlobal(pos))
 
     def _ask_new_attribute(self) -> None:
-        name, ok = QInputDialog.getText(self, "Add attribute", "Name:")
+        name, ok = QInputDialog.getText(self.document, "Add attribute", "Name:")
         if ok and name:
-            value, ok = QInputDialog.getText(self, "Add attribute", f"Value of {name} (e.g. 3, 1.5, "
+            value, ok = QInputDialog.getText(self.document, "Add attribute", f"Value of {name} (e.g. 3, 1.5, "
                                              "[1, 2], or text):")
             if ok:
-                self.set_attribute(self.current_path, name, value)
+                self.set_attribute(self.document.current_path, name, value)
 
     # -- structure ----------------------------------------------------------------------------------
     def create_group(self, parent: str, name: str) -> bool:
@@ -252,29 +281,30 @@ class Hdf5EditMixin:
         return self.push_edit(DeleteCommand(self, path))
 
     def structure_changed(self, parent: str) -> None:
-        self.tree_model.refresh_group(parent, self.h5.child_count(parent))
+        """Called by the create and delete commands after each write."""
+        self.structureChanged.emit(parent)
 
     @Slot()
     def _on_tree_menu(self, pos) -> None:
-        node = self.tree_model.node(self.tree.indexAt(pos))
+        node = self.document.tree_model.node(self.document.tree.indexAt(pos))
         if node is None or self.h5 is None or not self.h5.writable:
             return
-        menu = QMenu(self)
+        menu = QMenu(self.document)
         if node.kind == "group":
             menu.addAction("New group…", lambda: self._ask_new(node.path, dataset=False))
             menu.addAction("New dataset…", lambda: self._ask_new(node.path, dataset=True))
         if node.path != "/":
             menu.addAction(f"Delete {node.name}", lambda: self.delete_path(node.path))
-        menu.exec(self.tree.viewport().mapToGlobal(pos))
+        menu.exec(self.document.tree.viewport().mapToGlobal(pos))
 
     def _ask_new(self, parent: str, dataset: bool) -> None:
-        name, ok = QInputDialog.getText(self, "New dataset" if dataset else "New group", "Name:")
+        name, ok = QInputDialog.getText(self.document, "New dataset" if dataset else "New group", "Name:")
         if not ok or not name:
             return
         if not dataset:
             self.create_group(parent, name)
             return
-        spec, ok = QInputDialog.getText(self, "New dataset", "Shape and type, e.g. 100, 3 float64:",
+        spec, ok = QInputDialog.getText(self.document, "New dataset", "Shape and type, e.g. 100, 3 float64:",
                                         text="10 float64")
         if not ok:
             return
@@ -282,37 +312,38 @@ class Hdf5EditMixin:
         try:
             shape = tuple(int(d) for d in dims)
         except ValueError:
-            self.show_message(f"Not created: {spec!r} is not a shape and type", "error")
+            self.document.show_message(f"Not created: {spec!r} is not a shape and type", "error")
             return
         self.create_dataset(parent, name, shape, dtype)
 
     # -- export ----------------------------------------------------------------------------------------
     def export_dialog(self, fmt: str) -> None:
-        if self.info is None:
+        if self.document.info is None:
             return
-        base = self.info.path.strip("/").replace("/", "_") or "dataset"
-        start = os.path.join(os.path.dirname(self.path or ""), f"{base}.{fmt}")
-        dest, _ = QFileDialog.getSaveFileName(self, "Export slice", start,
+        base = self.document.info.path.strip("/").replace("/", "_") or "dataset"
+        start = os.path.join(os.path.dirname(self.document.path or ""), f"{base}.{fmt}")
+        dest, _ = QFileDialog.getSaveFileName(self.document, "Export slice", start,
                                               "CSV (*.csv)" if fmt == "csv" else "NumPy (*.npy)")
         if dest:
             self.export_to(dest, fmt)
 
     def export_to(self, dest: str, fmt: str) -> None:
         """Write the current slice to ``dest`` in a worker; ``exportFinished`` says how it went."""
-        if self.info is None or self.h5 is None:
+        if self.document.info is None or self.h5 is None:
             return
         name = os.path.basename(dest)
-        generation = self._generation
+        generation = self._export_generation
         self.export_button.setEnabled(False)
         self.cancel_export_button.show()
-        self.show_message(f"Exporting to {name}…", "info")
+        self.document.show_message(f"Exporting to {name}…", "info")
         self._export_worker = run_in_worker(
-            export_slice, self.h5, self.info.path, self.axes.axes(), self.axes.index(), dest, fmt,
+            export_slice, self.h5, self.document.info.path, self.document.axes.axes(),
+            self.document.axes.index(), dest, fmt,
             on_result=lambda rows: self._on_exported(generation, f"Exported {rows:,} rows to {dest}", "info"),
             on_error=lambda exc: self._on_exported(
                 generation, f"Export cancelled: {name} was not written" if isinstance(exc, Cancelled)
                 else f"Export failed: {exc}", "error"),
-            on_progress=lambda done: generation == self._generation and self.show_message(
+            on_progress=lambda done: generation == self._export_generation and self.document.show_message(
                 f"Exporting to {name}… {done:.0%}", "info"))
 
     @Slot()
@@ -320,21 +351,22 @@ class Hdf5EditMixin:
         if self._export_worker is not None:
             self._export_worker.cancel()
 
+    def is_exporting(self) -> bool:
+        return self._export_worker is not None
+
+    def stop_export(self) -> None:
+        """The file is being closed or reopened: stop the export and forget what it answers."""
+        self._export_generation += 1
+        if self._export_worker is not None:
+            self._export_worker.cancel()
+            self._export_worker = None
+            self.cancel_export_button.hide()
+
     def _on_exported(self, generation: int, text: str, kind: str) -> None:
-        if generation != self._generation:  # the document was closed or reloaded meanwhile
+        if generation != self._export_generation:  # the document was closed or reloaded meanwhile
             return
         self._export_worker = None
         self.cancel_export_button.hide()
-        self.show_message(text, kind)
+        self.document.show_message(text, kind)
         self.refresh_edit_bar()
         self.exportFinished.emit(text)
-
-    # -- document API -------------------------------------------------------------------------------------
-    def is_modified(self) -> bool:
-        return False  # every edit is on disk already; undo writes the old value back
-
-    def can_save(self) -> bool:
-        return bool(self.h5 and self.h5.writable)
-
-    def save(self) -> bool:
-        return self.run_edit(lambda: None)  # run_edit flushes

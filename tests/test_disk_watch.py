@@ -239,8 +239,8 @@ def test_hdf5_reload_and_writable_warning(qtbot, tmp_path: Path, monkeypatch) ->
     assert not document.disk.is_showing()
 
     # Writable: our own edits (written in place) raise no bar; another program's write warns.
-    monkeypatch.setattr(document, "confirm_writable", lambda: True)
-    document.writable_box.click()
+    monkeypatch.setattr(document.editor, "confirm_writable", lambda: True)
+    document.editor.writable_box.click()
     assert document.h5.writable
     select(qtbot, document, "/values")
     model = document.table_model

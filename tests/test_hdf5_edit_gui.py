@@ -24,12 +24,12 @@ def test_writable_edits_with_undo_and_backup(qtbot, sample, _private_dirs, monke
     assert cell(qtbot, document, 0, 1) == "1.0"
     assert not document.table_model.flags(document.table_model.index(0, 1)) & Qt.ItemFlag.ItemIsEditable
 
-    monkeypatch.setattr(document, "confirm_writable", lambda: False)
-    document.writable_box.click()
-    assert not document.writable_box.isChecked() and not bak.exists()
-    monkeypatch.setattr(document, "confirm_writable", lambda: True)
-    document.writable_box.click()
-    assert document.writable_box.isChecked() and document.h5.writable
+    monkeypatch.setattr(document.editor, "confirm_writable", lambda: False)
+    document.editor.writable_box.click()
+    assert not document.editor.writable_box.isChecked() and not bak.exists()
+    monkeypatch.setattr(document.editor, "confirm_writable", lambda: True)
+    document.editor.writable_box.click()
+    assert document.editor.writable_box.isChecked() and document.h5.writable
     assert bak.read_bytes() == original  # the copy is made before the first write
 
     model, stack = document.table_model, document.undo_stack
@@ -46,13 +46,13 @@ def test_writable_edits_with_undo_and_backup(qtbot, sample, _private_dirs, monke
     qtbot.waitUntil(lambda: "colour -42.5" in plot_text(document))  # the plot shows the edit
 
     # off and on again: the .bak keeps the original, not the edited file
-    document.writable_box.click()
-    document.writable_box.click()
+    document.editor.writable_box.click()
+    document.editor.writable_box.click()
     assert document.h5.writable and bak.read_bytes() == original
 
     # attributes
     qtbot.waitUntil(lambda: document.attr_model.editable)
-    assert document.set_attribute("/zipped", "units", "'metres'")
+    assert document.editor.set_attribute("/zipped", "units", "'metres'")
     qtbot.waitUntil(lambda: any(a.name == "units" for a in document.attr_model.attributes))
     assert document.h5.handle["zipped"].attrs["units"] == "metres"
     stack.undo()
@@ -63,9 +63,9 @@ def test_writable_edits_with_undo_and_backup(qtbot, sample, _private_dirs, monke
     tree = document.tree_model
     root = tree.index(0, 0)
     count = tree.rowCount(root)
-    assert document.create_group("/", "made")
+    assert document.editor.create_group("/", "made")
     qtbot.waitUntil(lambda: tree.index_for_path("/made").isValid())
-    assert document.create_dataset("/made", "zeros", (4, 3), "int16")
+    assert document.editor.create_dataset("/made", "zeros", (4, 3), "int16")
     assert document.h5.handle["made/zeros"].shape == (4, 3)
     select(qtbot, document, "/cube")
     edits = stack.count()
@@ -83,8 +83,8 @@ def test_writable_edits_with_undo_and_backup(qtbot, sample, _private_dirs, monke
     assert "made" not in document.h5.handle
     assert not document.is_modified()  # every edit is on disk already
 
-    document.writable_box.click()  # back to read-only: edits are flushed and refused
-    assert not document.h5.writable and not document.set_attribute("/", "x", "1")
+    document.editor.writable_box.click()  # back to read-only: edits are flushed and refused
+    assert not document.h5.writable and not document.editor.set_attribute("/", "x", "1")
     with h5py.File(sample, "r") as f:
         assert f["zipped"][0, 1] == -42.5 and "made" not in f and "cube" in f
 
@@ -95,13 +95,13 @@ def test_export_slice(qtbot, sample, tmp_path, _private_dirs) -> None:
     document.axes.spins[0].setValue(1)
     dest = tmp_path / "cube.csv"
     with qtbot.waitSignal(document.exportFinished) as blocker:
-        document.export_to(str(dest), "csv")
+        document.editor.export_to(str(dest), "csv")
     assert blocker.args[0].startswith("Exported 3 rows")
     assert dest.read_text().splitlines()[1:] == ["12,13,14,15", "16,17,18,19", "20,21,22,23"]
     npy = tmp_path / "line.npy"
     select(qtbot, document, "/line")
     with qtbot.waitSignal(document.exportFinished):
-        document.export_to(str(npy), "npy")
+        document.editor.export_to(str(npy), "npy")
     assert np.load(npy).shape == (5000,)
 
 
@@ -113,19 +113,19 @@ def test_export_can_be_cancelled(qtbot, tmp_path, _private_dirs) -> None:
     select(qtbot, document, "/long")
     dest = tmp_path / "long.csv"
     with qtbot.waitSignal(document.exportFinished, timeout=60_000) as blocker:
-        document.export_to(str(dest), "csv")
-        assert document.cancel_export_button.isVisible()
-        document.cancel_export_button.click()
+        document.editor.export_to(str(dest), "csv")
+        assert document.editor.cancel_export_button.isVisible()
+        document.editor.cancel_export_button.click()
     assert blocker.args[0].startswith("Export cancelled")
     assert not dest.exists() and not list(tmp_path.glob(".long.csv*"))
-    assert not document.cancel_export_button.isVisible() and document.export_button.isEnabled()
+    assert not document.editor.cancel_export_button.isVisible() and document.editor.export_button.isEnabled()
 
 
 def test_cell_edit_through_the_table_editor(qtbot, sample, _private_dirs, monkeypatch) -> None:
     _window, document = open_h5(qtbot, _private_dirs, sample)
     select(qtbot, document, "/cube")
-    monkeypatch.setattr(document, "confirm_writable", lambda: True)
-    document.writable_box.click()
+    monkeypatch.setattr(document.editor, "confirm_writable", lambda: True)
+    document.editor.writable_box.click()
     assert cell(qtbot, document, 1, 1) == "5"
     index = document.table_model.index(1, 1)
     document.table.setCurrentIndex(index)
@@ -139,3 +139,24 @@ def test_cell_edit_through_the_table_editor(qtbot, sample, _private_dirs, monkey
     assert document.table_model.data(index) == "77" and document.h5.handle["cube"][0, 1, 1] == 77
     document.undo_stack.undo()
     assert document.table_model.data(index) == "5" and document.h5.handle["cube"][0, 1, 1] == 5
+
+
+def test_the_editor_reports_each_write_and_its_undo_by_signal(qtbot, sample, _private_dirs,
+                                                              monkeypatch) -> None:
+    _window, document = open_h5(qtbot, _private_dirs, sample)
+    editor = document.editor
+    select(qtbot, document, "/zipped")
+    monkeypatch.setattr(editor, "confirm_writable", lambda: True)
+    assert editor.set_writable(True)
+    with qtbot.waitSignal(editor.cellWritten) as written:
+        assert editor.edit_cell(0, 1, "7")
+    assert written.args == ["/zipped", (0, 1), 7.0]
+    with qtbot.waitSignal(editor.cellWritten) as written:
+        document.undo_stack.undo()  # the command writes the old value back and says so
+    assert written.args == ["/zipped", (0, 1), 1.0]
+    with qtbot.waitSignal(editor.structureChanged) as changed:
+        assert editor.create_group("/", "made")
+    assert changed.args == ["/"]
+    with qtbot.waitSignal(editor.attributesChanged) as changed:
+        assert editor.set_attribute("/made", "n", "3")
+    assert changed.args == ["/made"]

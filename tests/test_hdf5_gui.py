@@ -167,7 +167,7 @@ def test_file_locked_by_another_writer(qtbot, sample, _private_dirs) -> None:
         assert writer.stdout.readline().strip() == "open"
         window, document = open_h5(qtbot, _private_dirs, sample)
         assert "another program" in document.message.text()
-        assert not document.writable_box.isEnabled()
+        assert not document.editor.writable_box.isEnabled()
         close_window(qtbot, window)
     finally:
         writer.communicate("\n", timeout=30)
