@@ -145,6 +145,14 @@ class Document(QWidget):
         self._worker = run_in_worker(fn, *args, on_result=lambda value: on_result(generation, value),
                                      on_error=lambda exc: on_error(generation, exc))
 
+    def is_latest(self, generation: int) -> bool:
+        """True when ``generation`` (as given to a :meth:`run_latest` callback) is the newest load;
+        the answer is then no longer awaited."""
+        if generation != self._generation:
+            return False
+        self._worker = None
+        return True
+
     def cancel_latest(self) -> None:
         """Stop the newest load; whatever it still answers is dropped."""
         self._generation += 1

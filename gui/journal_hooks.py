@@ -1,9 +1,8 @@
 """What each document journals for crash recovery, and how it takes it back as one undo step.
 
-The Files and Objects documents call these from their ``journal_payload`` /
-``restore_from_journal`` overrides; the JSON document packs its own (``gui.json_document``).
-A shelf journals its key order and every changed value (pending key edits plus values edited
-in their trees, see :mod:`storage.shelf_journal`).
+The Files documents call these from their ``journal_payload`` / ``restore_from_journal``
+overrides; the JSON and Objects documents pack their own (``gui.json_document``,
+``gui.objects_document``) with the helpers here.
 """
 
 from __future__ import annotations
@@ -15,11 +14,10 @@ from typing import TYPE_CHECKING
 from PySide6.QtGui import QTextCursor, QUndoCommand
 
 from storage.errors import UnsupportedError
-from storage.journal_payload import overlay_of, pack, pack_hex, pack_text, text_of, unpack
+from storage.journal_payload import overlay_of, pack_hex, pack_text, text_of, unpack
 
 if TYPE_CHECKING:
     from .files_document import FileDocument
-    from .objects_document import ObjectsDocument
 
 RESTORE_LABEL = "Restore unsaved edits"
 
@@ -144,95 +142,3 @@ def _restore_overlay(document: FileDocument, page, overlay: dict[int, int]) -> N
         page._on_cursor_moved(page.view.cursor)
 
     document.undo_stack.push(SwapContentCommand(lambda: put(overlay), lambda: put(old)))
-
-
-# -- Objects tab -------------------------------------------------------------------------------------
-
-def objects_payload(document: ObjectsDocument) -> bytes | None:
-    from storage.errors import KnownError
-
-    result = document.result
-    if result is not None and result.shelf is not None and not document.trusted:
-        return _shelf_payload(document)
-    if (result is None or result.shelf is not None or result.kind not in ("pickle", "joblib")
-            or result.doc is None or result.doc.read_only or document.trusted):
-        return None
-    protocol = document.chosen_protocol()
-    try:
-        body = result.doc.dumps(protocol) + result.tail
-    except (KnownError, RecursionError):
-        return None
-    return pack("pickle", {"container": result.kind, "compression": result.compression,
-                           "member": result.zip_member or None, "protocol": protocol}, body)
-
-
-def _shelf_payload(document: ObjectsDocument) -> bytes | None:
-    from storage.errors import KnownError
-    from storage.shelf_journal import pack_shelf
-
-    result = document.result
-    edited: dict[str, bytes] = {}
-    for key, model in list(document.shelf_models.items()):
-        if model.doc.read_only:
-            continue
-        protocol = result.shelf_protocols.get(key)
-        try:
-            data = model.doc.dumps(protocol if protocol is not None else model.doc.protocol or 4)
-        except (KnownError, RecursionError):
-            continue
-        if data != document.shelf_raw.get(key):
-            edited[key] = data
-    return pack_shelf(result.shelf, edited)
-
-
-def _shelf_restore(document: ObjectsDocument, payload: bytes) -> None:
-    from storage.shelf_journal import apply_state, state_of
-
-    shelf = document.result.shelf
-    order, changes = state_of(payload)
-    old_order, old_changes = shelf.pending_state()
-    old_models = (dict(document.shelf_models), dict(document.shelf_raw))
-
-    def show(state: tuple, models: tuple[dict, dict] | None) -> None:
-        if models is None:  # the recovered values replace any loaded tree
-            apply_state(shelf, *state)
-            document.shelf_models.clear()
-            document.shelf_raw.clear()
-        else:
-            shelf.set_pending_state(*state)
-            document.shelf_models.clear()
-            document.shelf_models.update(models[0])
-            document.shelf_raw.clear()
-            document.shelf_raw.update(models[1])
-        document.shelf_panel.refresh()
-        document._on_key_selected(document.shelf_panel.current_key() or "")
-
-    apply_state(shelf, order, changes)  # fails here, before anything is pushed, if it does not fit
-    shelf.set_pending_state(old_order, old_changes)
-    document.undo_stack.push(SwapContentCommand(lambda: show((order, changes), None),
-                                                lambda: show((old_order, old_changes), old_models)))
-
-
-def objects_restore(document: ObjectsDocument, payload: bytes) -> None:
-    from storage.objects_file import objects_from_bytes
-
-    kind, header, body = expect_payload(payload, "pickle", "shelf")
-    if kind == "shelf":
-        if document.result is None or document.result.shelf is None:
-            raise UnsupportedError(f"{document.title()} is not a shelf: it cannot take back shelf edits.")
-        _shelf_restore(document, payload)
-        return
-    result = document.result
-    if result is None or result.shelf is not None or result.doc is None or result.doc.read_only:
-        raise UnsupportedError(f"{document.title()} cannot take back pickle edits.")
-    new = objects_from_bytes(document.path or "", result.kind, body).doc
-    old = result.doc
-
-    def show(doc) -> None:
-        result.doc = doc
-        document.view.set_doc(doc)
-
-    document.undo_stack.push(SwapContentCommand(lambda: show(new), lambda: show(old)))
-    chosen = document.protocol_combo.findData(header.get("protocol"))
-    if chosen >= 0:  # the protocol the edits were to be saved in
-        document.protocol_combo.setCurrentIndex(chosen)

@@ -1,7 +1,8 @@
 """An open pickle, joblib, .npy, .npz or shelf: the safety report, the value tree, edits, save.
 
 Loading runs on a worker (``storage.objects_file.open_objects``); nothing in the file is run.
-"Trust and load" (:mod:`gui.objects_trust`) is the one way to run it, in a separate process.
+"Trust and load" (:class:`gui.objects_trust.TrustedLoader`, a part the document owns) is the one
+way to run it, in a separate process.
 The file (every file of a shelf) is watched for changes by :mod:`gui.disk_watch`.
 """
 
@@ -25,25 +26,29 @@ from PySide6.QtWidgets import (
 )
 
 from storage import format_registry
-from storage.errors import DecompressionLimitError, KnownError
+from storage.errors import DecompressionLimitError, KnownError, UnsupportedError
+from storage.journal_payload import pack
 from storage.object_doc import ObjectDoc
 from storage.objects_file import ObjectsFile, load_shelf_value, open_objects, save_objects, saved_compression
 
-from . import journal_hooks, save_options
+from . import save_options
 from .disk_watch import DiskGuard
 from .document import Document
+from .journal_hooks import SwapContentCommand, expect_payload
 from .loading_page import LoadingPage
 from .object_model import ObjectTreeModel
 from .objects_safety import SafetyBar
 from .objects_shelf import ShelfPanel
-from .objects_trust import TrustMixin
+from .objects_trust import TrustedLoader
 from .objects_view import ObjectsView
 from .workers import run_in_worker, run_with_progress
 
 PROTOCOLS = (0, 1, 2, 3, 4, 5)
 
 
-class ObjectsDocument(TrustMixin, Document):
+class ObjectsDocument(Document):
+    """The safety report over the value tree (and a shelf's keys) of one objects file."""
+
     valueShown = Signal(str)  # a shelf key's value is in the tree (or why it cannot be)
     def __init__(self, path: str, fmt: str, parent: QWidget | None = None) -> None:
         super().__init__(path, fmt, parent)
@@ -81,7 +86,8 @@ class ObjectsDocument(TrustMixin, Document):
     def _build_content_page(self) -> QWidget:
         page = QWidget(self)
         self.safety = SafetyBar(page)
-        self.safety.trustRequested.connect(self.trust_and_load)
+        self.trust = TrustedLoader(self)
+        self.safety.trustRequested.connect(self.trust.trust_and_load)
         self.facts = QLabel(page)
         self.facts.setWordWrap(True)
         self.facts.linkActivated.connect(self._on_error_link)
@@ -213,6 +219,26 @@ class ObjectsDocument(TrustMixin, Document):
             parts.append("read-only")
         self.facts.setText(" · ".join(parts))
 
+    # -- trusted load (gui/objects_trust.py) --------------------------------------------------------
+    def show_loading(self, text: str) -> None:
+        self.loading_label.setText(text)
+        self.stack.setCurrentIndex(0)
+
+    def show_content(self) -> None:
+        self.stack.setCurrentIndex(2)
+
+    def show_trusted(self, value: Any) -> None:
+        """Show the objects a trusted load built, read-only, as their repr."""
+        self.trusted = True
+        doc = ObjectDoc(value, None, label=self.title())
+        doc.read_only = True
+        self.view.show_model(self.view.new_model(doc))
+        self.safety.trust_button.setText("Back to the safe view")
+        if self.result is not None:
+            self.safety.show_trusted(self.result)
+        self._show_facts()
+        self.show_content()
+
     # -- shelves ---------------------------------------------------------------------------------
     def _show_shelf(self, result: ObjectsFile) -> None:
         if self.shelf_panel is not None:
@@ -334,12 +360,91 @@ class ObjectsDocument(TrustMixin, Document):
         shelf.save()
         return written
 
-    # -- crash recovery (gui/journal_hooks.py) ----------------------------------------------------
+    # -- crash recovery (gui/journal_manager.py) ----------------------------------------------------
     def journal_payload(self) -> bytes | None:
-        return journal_hooks.objects_payload(self)
+        """A pickle's edited values, or a shelf's key order and changed values
+        (:mod:`storage.shelf_journal`); nothing for a trusted or read-only view."""
+        result = self.result
+        if result is not None and result.shelf is not None and not self.trusted:
+            return self._shelf_payload()
+        if (result is None or result.shelf is not None or result.kind not in ("pickle", "joblib")
+                or result.doc is None or result.doc.read_only or self.trusted):
+            return None
+        protocol = self.chosen_protocol()
+        try:
+            body = result.doc.dumps(protocol) + result.tail
+        except (KnownError, RecursionError):
+            return None
+        return pack("pickle", {"container": result.kind, "compression": result.compression,
+                               "member": result.zip_member or None, "protocol": protocol}, body)
+
+    def _shelf_payload(self) -> bytes | None:
+        from storage.shelf_journal import pack_shelf
+
+        result = self.result
+        edited: dict[str, bytes] = {}
+        for key, model in list(self.shelf_models.items()):
+            if model.doc.read_only:
+                continue
+            protocol = result.shelf_protocols.get(key)
+            try:
+                data = model.doc.dumps(protocol if protocol is not None else model.doc.protocol or 4)
+            except (KnownError, RecursionError):
+                continue
+            if data != self.shelf_raw.get(key):
+                edited[key] = data
+        return pack_shelf(result.shelf, edited)
+
+    def _restore_shelf(self, payload: bytes) -> None:
+        from storage.shelf_journal import apply_state, state_of
+
+        shelf = self.result.shelf
+        order, changes = state_of(payload)
+        old_order, old_changes = shelf.pending_state()
+        old_models = (dict(self.shelf_models), dict(self.shelf_raw))
+
+        def show(state: tuple, models: tuple[dict, dict] | None) -> None:
+            if models is None:  # the recovered values replace any loaded tree
+                apply_state(shelf, *state)
+                self.shelf_models.clear()
+                self.shelf_raw.clear()
+            else:
+                shelf.set_pending_state(*state)
+                self.shelf_models.clear()
+                self.shelf_models.update(models[0])
+                self.shelf_raw.clear()
+                self.shelf_raw.update(models[1])
+            self.shelf_panel.refresh()
+            self._on_key_selected(self.shelf_panel.current_key() or "")
+
+        apply_state(shelf, order, changes)  # fails here, before anything is pushed, if it does not fit
+        shelf.set_pending_state(old_order, old_changes)
+        self.undo_stack.push(SwapContentCommand(lambda: show((order, changes), None),
+                                                lambda: show((old_order, old_changes), old_models)))
 
     def restore_from_journal(self, payload: bytes) -> None:
-        journal_hooks.objects_restore(self, payload)
+        from storage.objects_file import objects_from_bytes
+
+        kind, header, body = expect_payload(payload, "pickle", "shelf")
+        if kind == "shelf":
+            if self.result is None or self.result.shelf is None:
+                raise UnsupportedError(f"{self.title()} is not a shelf: it cannot take back shelf edits.")
+            self._restore_shelf(payload)
+            return
+        result = self.result
+        if result is None or result.shelf is not None or result.doc is None or result.doc.read_only:
+            raise UnsupportedError(f"{self.title()} cannot take back pickle edits.")
+        new = objects_from_bytes(self.path or "", result.kind, body).doc
+        old = result.doc
+
+        def show(doc) -> None:
+            result.doc = doc
+            self.view.set_doc(doc)
+
+        self.undo_stack.push(SwapContentCommand(lambda: show(new), lambda: show(old)))
+        chosen = self.protocol_combo.findData(header.get("protocol"))
+        if chosen >= 0:  # the protocol the edits were to be saved in
+            self.protocol_combo.setCurrentIndex(chosen)
 
     # -- session ---------------------------------------------------------------------------------
     def view_state(self) -> dict[str, Any]:

@@ -234,9 +234,9 @@ def test_trust_and_load_runs_in_another_process_and_shows_reprs(qtbot, tmp_path:
 
     # The confirmation names the dangerous call; cancelling loads nothing.
     monkeypatch.setattr(QMessageBox, "exec", answer)
-    document.trust_and_load()
+    document.trust.trust_and_load()
     assert asked and "open" in asked[0] and not document.trusted and not canary.exists()
-    document.load_trusted()  # what "Trust and load" does once confirmed
+    document.trust.load_trusted()  # what "Trust and load" does once confirmed
     qtbot.waitUntil(lambda: document.trusted, timeout=30_000)
     assert canary.exists()  # the file's code ran: in the child process
     model = document.view.model

@@ -178,7 +178,7 @@ def test_trust_and_load_is_never_the_default(qtbot, tmp_path: Path, monkeypatch)
         return 0
 
     monkeypatch.setattr(QMessageBox, "exec", answer)
-    document.trust_and_load()
+    document.trust.trust_and_load()
     assert seen["default"] is not None and "Trust" not in seen["default"].text()
     assert seen["escape"] is seen["default"] and not seen["trust_default"]
     assert not document.trusted and not marker.exists()
@@ -189,7 +189,7 @@ def test_after_a_trusted_load_the_bar_no_longer_says_nothing_ran(qtbot, tmp_path
     path.write_bytes(pickle.dumps({"a": [1, 2, 3]}, 4))
     window, document = open_file(qtbot, tmp_path, path)
     assert "Nothing was run" in document.safety.summary.text()
-    document.load_trusted()  # what "Trust and load" does once confirmed
+    document.trust.load_trusted()  # what "Trust and load" does once confirmed
     qtbot.waitUntil(lambda: document.trusted, timeout=30_000)
     text = document.safety.summary.text()
     assert "Trusted load" in text and "Nothing was run" not in text and "without running" not in text
