@@ -15,10 +15,8 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import Qt, Slot
 from PySide6.QtWidgets import (
     QDialog,
-    QGridLayout,
     QHBoxLayout,
     QLabel,
-    QListWidget,
     QProgressBar,
     QPushButton,
     QSplitter,
@@ -29,9 +27,9 @@ from PySide6.QtWidgets import (
 from storage.connections import Connection, ConnectionSpecError
 
 from .connect_form import ConnectionForm
-from .connect_list import ConnectionListMixin
+from .connect_list import ConnectionListPanel
 from .connect_open import describe_error
-from .password_jobs import check_keyring
+from .password_jobs import check_keyring, drop_password, fetch_password, keep_password
 from .workers import run_in_worker
 
 if TYPE_CHECKING:
@@ -59,8 +57,13 @@ def check_sqlite_file(path: str) -> str:
     return f"SQLite {sqlite3.sqlite_version} database file ({size:,} bytes)"
 
 
-class ConnectDialog(ConnectionListMixin, QDialog):
-    """Manage saved connections and open one. ``connector`` opens; the store keeps them."""
+class ConnectDialog(QDialog):
+    """Manage saved connections and open one. ``connector`` opens; the store keeps them.
+
+    The dialog is composed of the list of saved connections (:class:`ConnectionListPanel`) and
+    the form of the one shown (:class:`ConnectionForm`); it keeps the form's edits and runs Test
+    and Connect.
+    """
 
     def __init__(self, connector: Connector, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -73,23 +76,8 @@ class ConnectDialog(ConnectionListMixin, QDialog):
         self._busy = False
         self._generation = 0
 
-        self.list = QListWidget(self)
-        self.list.setObjectName("connectionList")
-        self.list.setEditTriggers(QListWidget.EditTrigger.EditKeyPressed)
-        self.new_button = QPushButton("New", self)
-        self.duplicate_button = QPushButton("Duplicate", self)
-        self.rename_button = QPushButton("Rename", self)
-        self.delete_button = QPushButton("Delete", self)
-        left = QWidget(self)
-        left_box = QVBoxLayout(left)
-        left_box.setContentsMargins(0, 0, 0, 0)
-        left_box.addWidget(QLabel("<b>Saved connections</b>", left))
-        left_box.addWidget(self.list, 1)
-        buttons = QGridLayout()
-        for index, button in enumerate((self.new_button, self.duplicate_button,
-                                        self.rename_button, self.delete_button)):
-            buttons.addWidget(button, index // 2, index % 2)
-        left_box.addLayout(buttons)
+        self.connections = ConnectionListPanel(self.store, self.vault, self)
+        self.connections.before_leaving = self._keep_edits_if_dirty
 
         self.form = ConnectionForm(None, self)  # whether a keyring exists: asked in a worker
         self._shown_id = ""  # the connection whose saved password may still be arriving
@@ -125,7 +113,7 @@ class ConnectDialog(ConnectionListMixin, QDialog):
         right_box.addLayout(actions)
 
         splitter = QSplitter(self)
-        splitter.addWidget(left)
+        splitter.addWidget(self.connections)
         splitter.addWidget(right)
         splitter.setStretchFactor(1, 1)
         box = QVBoxLayout(self)
@@ -133,28 +121,26 @@ class ConnectDialog(ConnectionListMixin, QDialog):
         self.resize(780, 470)
         splitter.setSizes([240, 540])
 
-        self.list.currentItemChanged.connect(self._on_current_changed)
-        self.list.itemChanged.connect(self._on_item_renamed)
-        self.new_button.clicked.connect(self.new_connection)
-        self.duplicate_button.clicked.connect(self.duplicate_connection)
-        self.rename_button.clicked.connect(self.rename_connection)
-        self.delete_button.clicked.connect(self.delete_connection)
+        self.connections.chosen.connect(self._show)
+        self.connections.created.connect(self._on_created)
+        self.connections.renamed.connect(lambda connection: self.form.name.setText(connection.name))
+        self.connections.failed.connect(lambda text: self._say(text, "error"))
         self.test_button.clicked.connect(self.test)
         self.save_button.clicked.connect(self.save)
         self.connect_button.clicked.connect(self.connect_)
         self.close_button.clicked.connect(self.reject)
         self.form.changed.connect(self._on_form_changed)
-        self._fill_list()
+        self.connections.fill()
         check_keyring(self.vault, self._on_keyring_known)
-        if self.list.count():
-            self.list.setCurrentRow(0)
+        if self.connections.list.count():
+            self.connections.list.setCurrentRow(0)
         else:
             self._show(Connection(name=""))
 
     # -- save, test, connect -----------------------------------------------------------------
     @Slot()
     def save(self) -> bool:
-        current = self.selected()
+        current = self.connections.selected()
         if current is not None:
             if self._keep_edits(current.id):
                 self._say(f"Saved '{self.form.name.text().strip()}'.")
@@ -168,7 +154,7 @@ class ConnectDialog(ConnectionListMixin, QDialog):
             self._say(str(exc), "error")
             return False
         self._keep_password(saved)
-        self._fill_list(select=saved.id)
+        self.connections.fill(select=saved.id)
         self._dirty = False
         self._say(f"Saved '{saved.name}'.")
         return True
@@ -207,8 +193,8 @@ class ConnectDialog(ConnectionListMixin, QDialog):
 
     @Slot()
     def connect_(self) -> None:
-        current = self.selected()
-        if current is not None and self._dirty and not self._keep_edits(current.id):
+        current = self.connections.selected()
+        if current is not None and not self._keep_edits_if_dirty(current.id):
             return
         connection = self.form.connection()
         if connection.kind == "sqlite":
@@ -242,11 +228,74 @@ class ConnectDialog(ConnectionListMixin, QDialog):
         except RuntimeError:  # the dialog was deleted meanwhile
             pass
 
+    # -- the connection shown in the form ------------------------------------------------------
+    @Slot(object)
+    def _show(self, connection: Connection) -> None:
+        """Show ``connection`` at once; its saved password fills in when the keyring answers."""
+        self.form.set_connection(connection, None)
+        self._dirty = False
+        self._say("")
+        self._shown_id = connection.id
+        if self.store.get(connection.id) is not None:
+            fetch_password(self.vault, connection.password_key(),
+                           lambda password, cid=connection.id: self._on_password_found(cid, password))
+
+    @Slot(object)
+    def _on_created(self, connection: Connection) -> None:
+        self._show(connection)
+        self.form.name.setFocus()
+        self.form.name.selectAll()
+
+    def _on_password_found(self, connection_id: str, password: str | None) -> None:
+        try:
+            if password and connection_id == self._shown_id and not self.form.password.text():
+                self.form.password.setText(password)  # not an edit: the connection stays clean
+        except RuntimeError:  # the dialog was deleted meanwhile
+            pass
+
+    @Slot()
+    def _on_form_changed(self) -> None:
+        self._dirty = True
+
+    def _keep_edits_if_dirty(self, connection_id: str) -> bool:
+        """Before the list moves away from ``connection_id``: keep the form's edits to it."""
+        return not self._dirty or self._keep_edits(connection_id)
+
+    def _keep_edits(self, connection_id: str) -> bool:
+        """Save the form into the saved connection ``connection_id``; False (said) on error."""
+        if self.store.get(connection_id) is None:
+            return True
+        edited = self.form.connection()
+        edited.id = connection_id
+        try:
+            saved = self.store.save(edited)
+        except ConnectionSpecError as exc:
+            self._say(str(exc), "error")
+            return False
+        self._keep_password(saved)
+        self._dirty = False
+        self.connections.show_saved(saved)
+        return True
+
+    def _keep_password(self, connection: Connection) -> None:
+        key = connection.password_key()
+        password = self.form.password_text()
+        if not connection.save_password:
+            drop_password(self.vault, key, keyring_too=True)
+        if password:
+            keep_password(self.vault, key, password, persist=connection.save_password)
+
     # -- status ------------------------------------------------------------------------------
+    def is_busy(self) -> bool:
+        """A Test or Connect is waiting for its answer."""
+        return self._busy
+
     def _set_busy(self, busy: bool, text: str = "") -> None:
         self._busy = busy
         self.busy.setVisible(busy)
-        self._refresh_buttons()
+        self.connections.set_busy(busy)
+        for button in (self.test_button, self.connect_button):
+            button.setEnabled(not busy)
         if text:
             self._say(text)
 

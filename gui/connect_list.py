@@ -1,26 +1,81 @@
 """The left side of the connection dialog: the saved connections and what to do with them.
 
-A mixin of :class:`gui.connect_dialog.ConnectDialog`: filling the list, keeping the form's
-edits when another connection is chosen, New, Duplicate, Rename (in place, F2) and Delete.
+:class:`ConnectionListPanel` owns the list and its New, Duplicate, Rename (in place, F2) and
+Delete buttons, and keeps the connection store and the passwords of the connections it copies
+or deletes. It says which connection to show through :attr:`ConnectionListPanel.chosen`; before
+it moves away from a connection it asks its ``before_leaving`` callback (the dialog keeps the
+form's edits there, and a False answer keeps the list where the form is).
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Slot
-from PySide6.QtWidgets import QListWidgetItem, QMessageBox
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtWidgets import (
+    QGridLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMessageBox,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from storage.connections import Connection, ConnectionSpecError
 
 from .password_jobs import drop_password, fetch_password, keep_password
 
+if TYPE_CHECKING:
+    from storage.connections import ConnectionStore
+    from storage.passwords import PasswordVault
+
 ID_ROLE = Qt.ItemDataRole.UserRole
 
 
-class ConnectionListMixin:
-    """Needs ``list``, ``store``, ``vault``, ``form``, ``_dirty``, ``_busy`` and ``_say``."""
+class ConnectionListPanel(QWidget):
+    """The saved connections, with New, Duplicate, Rename and Delete."""
+
+    chosen = Signal(object)  # the Connection to show in the form (a blank one when none is left)
+    created = Signal(object)  # New made this Connection: the form shows it, ready to name
+    renamed = Signal(object)  # the current connection was renamed in the list: its Connection
+    failed = Signal(str)  # why an action was refused, for the dialog's status line
+
+    def __init__(self, store: ConnectionStore, vault: PasswordVault, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.store = store
+        self.vault = vault
+        # Called with a connection's id before the list moves away from it; False stays.
+        self.before_leaving: Callable[[str], bool] = lambda _connection_id: True
+        self._busy = False
+        self.list = QListWidget(self)
+        self.list.setObjectName("connectionList")
+        self.list.setEditTriggers(QListWidget.EditTrigger.EditKeyPressed)
+        self.new_button = QPushButton("New", self)
+        self.duplicate_button = QPushButton("Duplicate", self)
+        self.rename_button = QPushButton("Rename", self)
+        self.delete_button = QPushButton("Delete", self)
+        box = QVBoxLayout(self)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.addWidget(QLabel("<b>Saved connections</b>", self))
+        box.addWidget(self.list, 1)
+        buttons = QGridLayout()
+        for index, button in enumerate((self.new_button, self.duplicate_button,
+                                        self.rename_button, self.delete_button)):
+            buttons.addWidget(button, index // 2, index % 2)
+        box.addLayout(buttons)
+        self.list.currentItemChanged.connect(self._on_current_changed)
+        self.list.itemChanged.connect(self._on_item_renamed)
+        self.new_button.clicked.connect(self.new_connection)
+        self.duplicate_button.clicked.connect(self.duplicate_connection)
+        self.rename_button.clicked.connect(self.rename_connection)
+        self.delete_button.clicked.connect(self.delete_connection)
 
     # -- the list ----------------------------------------------------------------------------
-    def _fill_list(self, select: str | None = None) -> None:
+    def fill(self, select: str | None = None) -> None:
+        """List the saved connections again, ``select`` current (without a ``chosen``)."""
         self.list.blockSignals(True)
         self.list.clear()
         for connection in self.store.all():
@@ -37,59 +92,19 @@ class ConnectionListMixin:
         item = self.list.currentItem()
         return self.store.get(item.data(ID_ROLE)) if item is not None else None
 
-    @Slot(QListWidgetItem, QListWidgetItem)
-    def _on_current_changed(self, current, previous) -> None:
-        if previous is not None and self._dirty and not self._keep_edits(previous.data(ID_ROLE)):
-            return
-        connection = self.store.get(current.data(ID_ROLE)) if current is not None else None
-        self._show(connection or Connection(name=""))
-        self._refresh_buttons()
-
-    def _show(self, connection: Connection) -> None:
-        """Show ``connection`` at once; its saved password fills in when the keyring answers."""
-        self.form.set_connection(connection, None)
-        self._dirty = False
-        self._say("")
-        self._shown_id = connection.id
-        if self.store.get(connection.id) is not None:
-            fetch_password(self.vault, connection.password_key(),
-                           lambda password, cid=connection.id: self._on_password_found(cid, password))
-
-    def _on_password_found(self, connection_id: str, password: str | None) -> None:
-        try:
-            if password and connection_id == self._shown_id and not self.form.password.text():
-                self.form.password.setText(password)  # not an edit: the connection stays clean
-        except RuntimeError:  # the dialog was deleted meanwhile
-            pass
-
-    def _keep_edits(self, connection_id: str) -> bool:
-        """Save the form into the saved connection ``connection_id``; False (said) on error."""
-        if self.store.get(connection_id) is None:
-            return True
-        edited = self.form.connection()
-        edited.id = connection_id
-        try:
-            saved = self.store.save(edited)
-        except ConnectionSpecError as exc:
-            self._say(str(exc), "error")
-            return False
-        self._keep_password(saved)
-        self._dirty = False
-        item = self._item(connection_id)
+    def show_saved(self, connection: Connection) -> None:
+        """A connection was saved from the form: its row shows its new name."""
+        item = self._item(connection.id)
         if item is not None:
             self.list.blockSignals(True)
-            item.setText(saved.name)
-            item.setToolTip(saved.describe())
+            item.setText(connection.name)
+            item.setToolTip(connection.describe())
             self.list.blockSignals(False)
-        return True
 
-    def _keep_password(self, connection: Connection) -> None:
-        key = connection.password_key()
-        password = self.form.password_text()
-        if not connection.save_password:
-            drop_password(self.vault, key, keyring_too=True)
-        if password:
-            keep_password(self.vault, key, password, persist=connection.save_password)
+    def set_busy(self, busy: bool) -> None:
+        """While the dialog tests or connects, the list's actions wait."""
+        self._busy = busy
+        self._refresh_buttons()
 
     def _item(self, connection_id: str) -> QListWidgetItem | None:
         return next((self.list.item(r) for r in range(self.list.count())
@@ -99,36 +114,36 @@ class ConnectionListMixin:
         has = self.list.currentItem() is not None
         for button in (self.duplicate_button, self.rename_button, self.delete_button):
             button.setEnabled(has and not self._busy)
-        for button in (self.test_button, self.connect_button):
-            button.setEnabled(not self._busy)
 
-    @Slot()
-    def _on_form_changed(self) -> None:
-        self._dirty = True
+    @Slot(QListWidgetItem, QListWidgetItem)
+    def _on_current_changed(self, current, previous) -> None:
+        if previous is not None and not self.before_leaving(previous.data(ID_ROLE)):
+            return
+        connection = self.store.get(current.data(ID_ROLE)) if current is not None else None
+        self.chosen.emit(connection or Connection(name=""))
+        self._refresh_buttons()
 
     # -- list actions -----------------------------------------------------------------------
     @Slot()
     def new_connection(self) -> None:
         current = self.list.currentItem()
-        if current is not None and self._dirty and not self._keep_edits(current.data(ID_ROLE)):
+        if current is not None and not self.before_leaving(current.data(ID_ROLE)):
             return
         connection = self.store.save(Connection(name=self.store.unique_name("New connection")))
-        self._fill_list(select=connection.id)
-        self._show(connection)
-        self.form.name.setFocus()
-        self.form.name.selectAll()
+        self.fill(select=connection.id)
+        self.created.emit(connection)
 
     @Slot()
     def duplicate_connection(self) -> None:
         current = self.selected()
-        if current is None or (self._dirty and not self._keep_edits(current.id)):
+        if current is None or not self.before_leaving(current.id):
             return
         copy = self.store.duplicate(current.id)
         key = copy.password_key()
         fetch_password(self.vault, current.password_key(), lambda password:
                        keep_password(self.vault, key, password, persist=False) if password else None)
-        self._fill_list(select=copy.id)
-        self._show(copy)
+        self.fill(select=copy.id)
+        self.chosen.emit(copy)
 
     @Slot()
     def rename_connection(self) -> None:
@@ -144,13 +159,13 @@ class ConnectionListMixin:
         try:
             renamed = self.store.rename(connection.id, item.text())
         except ConnectionSpecError as exc:
-            self._say(str(exc), "error")
+            self.failed.emit(str(exc))
             renamed = connection
         self.list.blockSignals(True)
         item.setText(renamed.name)
         self.list.blockSignals(False)
         if self.list.currentItem() is item:
-            self.form.name.setText(renamed.name)
+            self.renamed.emit(renamed)
 
     @Slot()
     def delete_connection(self) -> None:
@@ -166,10 +181,9 @@ class ConnectionListMixin:
             return
         self.store.delete(current.id)
         drop_password(self.vault, current.password_key(), keyring_too=True)
-        self._dirty = False
         row = self.list.currentRow()
-        self._fill_list()
-        if self.list.count():
+        self.fill()
+        if self.list.count():  # nothing is current after fill(): no edits are kept on the way
             self.list.setCurrentRow(min(row, self.list.count() - 1))
         else:
-            self._show(Connection(name=""))
+            self.chosen.emit(Connection(name=""))

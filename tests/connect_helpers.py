@@ -48,7 +48,7 @@ def type_url(qtbot, dialog, url: str) -> None:
 
 
 def wait_status(qtbot, dialog, text: str, timeout: int = 20_000) -> str:
-    qtbot.waitUntil(lambda: not dialog._busy, timeout=timeout)
+    qtbot.waitUntil(lambda: not dialog.is_busy(), timeout=timeout)
     assert text in dialog.status.text()
     return dialog.status.text()
 

@@ -95,15 +95,16 @@ def test_saved_connection_comes_back_without_its_password_on_disk(qtbot, tmp_pat
     password = make_url(pg_url).password
     window = launch(qtbot, settings_dir)
     dialog = open_dialog(qtbot, window)
-    qtbot.mouseClick(dialog.new_button, Qt.MouseButton.LeftButton)
-    assert dialog.list.count() == 1 and dialog.list.currentItem().text() == "New connection"
+    qtbot.mouseClick(dialog.connections.new_button, Qt.MouseButton.LeftButton)
+    listed = dialog.connections.list
+    assert listed.count() == 1 and listed.currentItem().text() == "New connection"
     form = dialog.form
     form.name.selectAll()
     qtbot.keyClicks(form.name, "Team records")
     type_url(qtbot, dialog, pg_url)
     qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
     assert "Saved 'Team records'" in dialog.status.text()
-    assert dialog.list.currentItem().text() == "Team records"
+    assert dialog.connections.list.currentItem().text() == "Team records"
     dialog.reject()
     window.save_settings()
     data = (settings_dir / "settings.json").read_bytes()
@@ -112,7 +113,8 @@ def test_saved_connection_comes_back_without_its_password_on_disk(qtbot, tmp_pat
 
     again = open_dialog(qtbot, window)
     assert again is not dialog
-    assert [again.list.item(i).text() for i in range(again.list.count())] == ["Team records"]
+    listed = again.connections.list
+    assert [listed.item(i).text() for i in range(listed.count())] == ["Team records"]
     assert again.form.url.text() == make_url(pg_url).render_as_string().replace(":***", "")
     assert again.form.password.text() == password  # remembered in memory for this run
     qtbot.mouseClick(again.test_button, Qt.MouseButton.LeftButton)
@@ -122,20 +124,20 @@ def test_saved_connection_comes_back_without_its_password_on_disk(qtbot, tmp_pat
 def test_list_actions_duplicate_rename_delete(qtbot, tmp_path: Path) -> None:
     window = launch(qtbot, tmp_path / "settings")
     dialog = open_dialog(qtbot, window)
-    qtbot.mouseClick(dialog.new_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(dialog.connections.new_button, Qt.MouseButton.LeftButton)
     qtbot.keyClicks(dialog.form.database, "app")
-    qtbot.mouseClick(dialog.duplicate_button, Qt.MouseButton.LeftButton)
-    names = [dialog.list.item(i).text() for i in range(dialog.list.count())]
+    qtbot.mouseClick(dialog.connections.duplicate_button, Qt.MouseButton.LeftButton)
+    names = [dialog.connections.list.item(i).text() for i in range(dialog.connections.list.count())]
     assert names == ["New connection", "New connection (copy)"]
     assert dialog.form.database.text() == "app"  # the edit was kept, then copied
-    qtbot.mouseClick(dialog.rename_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(dialog.connections.rename_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: isinstance(QApplication.focusWidget(), QLineEdit)
-                    and dialog.list.isAncestorOf(QApplication.focusWidget()))
+                    and dialog.connections.list.isAncestorOf(QApplication.focusWidget()))
     editor = QApplication.focusWidget()
     editor.selectAll()
     qtbot.keyClicks(editor, "Staging")
     qtbot.keyClick(editor, Qt.Key.Key_Return)
-    qtbot.waitUntil(lambda: dialog.list.currentItem().text() == "Staging")
+    qtbot.waitUntil(lambda: dialog.connections.list.currentItem().text() == "Staging")
     assert window.connector.store.find("Staging").database == "app"
     assert dialog.form.name.text() == "Staging"
 
@@ -147,9 +149,9 @@ def test_list_actions_duplicate_rename_delete(qtbot, tmp_path: Path) -> None:
             QTimer.singleShot(20, confirm)
 
     QTimer.singleShot(0, confirm)
-    qtbot.mouseClick(dialog.delete_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(dialog.connections.delete_button, Qt.MouseButton.LeftButton)
     assert [c.name for c in window.connector.store.all()] == ["New connection"]
-    assert dialog.list.currentItem().text() == "New connection"
+    assert dialog.connections.list.currentItem().text() == "New connection"
 
 
 def test_with_a_keyring_the_password_goes_there(qtbot, tmp_path: Path, pg_url: str) -> None:
@@ -215,3 +217,30 @@ def test_a_sqlite_file_connection_tests_and_opens_the_file(qtbot, tmp_path: Path
     [document] = wait_documents(qtbot, window, 1)
     assert document.path == str(path)
     assert window.tabs.currentWidget() is window.page("sqlite")
+
+
+def test_the_connection_list_panel_asks_before_leaving_and_says_what_to_show(qtbot, tmp_path) -> None:
+    from gui.connect_list import ConnectionListPanel
+    from storage.connections import Connection, ConnectionStore
+    from storage.passwords import PasswordVault
+    from storage.settings import Settings
+
+    store = ConnectionStore(Settings(tmp_path))
+    first = store.save(Connection(name="First", kind="sqlite", path="/tmp/a.db"))
+    store.save(Connection(name="Second", kind="sqlite", path="/tmp/b.db"))
+    panel = ConnectionListPanel(store, PasswordVault(MemoryKeyring()))
+    qtbot.addWidget(panel)
+    asked, shown = [], []
+    panel.before_leaving = lambda connection_id: asked.append(connection_id) or False
+    panel.chosen.connect(lambda connection: shown.append(connection.name))
+    panel.fill(select=first.id)
+    panel.list.setCurrentRow(1)  # the dialog refuses to leave: nothing is shown
+    assert asked == [first.id] and shown == []
+    panel.before_leaving = lambda _connection_id: True
+    panel.list.setCurrentRow(0)
+    assert shown == ["First"]
+    with qtbot.waitSignal(panel.created) as created:
+        panel.new_connection()
+    assert created.args[0].name == "New connection" and panel.selected().id == created.args[0].id
+    panel.set_busy(True)
+    assert not panel.delete_button.isEnabled() and not panel.duplicate_button.isEnabled()

@@ -106,7 +106,7 @@ def test_a_wrong_password_on_connect_stays_in_the_dialog(qtbot, tmp_path: Path,
     type_url(qtbot, dialog, pg_url)
     dialog.form.password.setText("wrong")
     qtbot.mouseClick(dialog.connect_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: not dialog._busy, timeout=20_000)
+    qtbot.waitUntil(lambda: not dialog.is_busy(), timeout=20_000)
     assert "refused the password" in dialog.status.text()
     assert dialog.isVisible() and server_documents(window) == []
 

@@ -125,7 +125,8 @@ def test_a_locked_keyring_never_blocks_the_dialog(qtbot, tmp_path: Path, pg_url:
         backend.items[(SERVICE, saved.password_key())] = password
         window.connector.vault.forget(saved.password_key())  # only the keyring knows it
         dialog = open_dialog(qtbot, window)  # shows while the keyring is still locked
-        assert dialog.list.count() == 1 and dialog.list.currentItem().text() == "Locked"
+        listed = dialog.connections.list
+        assert listed.count() == 1 and listed.currentItem().text() == "Locked"
         assert dialog.form.url.text().endswith(make_url(pg_url).database)
         assert dialog.form.password.text() == ""  # not known yet
         # Saving another password while the keyring is locked: the dialog answers at once.
