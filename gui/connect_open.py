@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QInputDialog, QLabel, QLineEdit, QWidget
 
+from .document import ServerDocument
 from .workers import run_in_worker
 
 if TYPE_CHECKING:
@@ -112,8 +113,8 @@ class Connector(QObject):
         entries = []
         for document in self.window.all_documents():
             info = self._open.get(document)
-            if info is None and getattr(document, "server_url", None):
-                info = {"name": getattr(document, "connection_name", None) or "",
+            if info is None and isinstance(document, ServerDocument) and document.server_url:
+                info = {"name": document.connection_name or "",
                         "url": redact(document.server_url, mask=None), "id": ""}
             if info is not None:
                 entries.append((document, info))

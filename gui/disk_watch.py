@@ -8,9 +8,9 @@ and compares again when either fires. The document's own saves run inside :meth:
 so they are never taken for a change. Before a save the main window calls
 :func:`confirm_save`, which asks Overwrite / Save As… / Cancel when the file changed since.
 
-A document supplies ``reload()``; optionally ``watched_paths()`` (a shelf is several files) and
-``disk_diff_job()``, a worker body taking ``cancel`` that returns a diff (text and JSON) — without
-it, Compare is hidden.
+A document supplies ``reload()``; optionally ``watched_paths()`` (:class:`WatchesSeveralFiles`:
+a shelf is several files) and ``disk_diff_job()`` (:class:`ComparesWithDisk`), a worker body
+taking ``cancel`` that returns a diff (text and JSON) — without it, Compare is hidden.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import contextlib
 import html
 import os
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from PySide6.QtCore import QFileSystemWatcher, QObject, QTimer, Signal, Slot
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QMessageBox, QPushButton, QSizePolicy, QWidget
@@ -29,7 +29,25 @@ from storage.disk_stamp import EDGE_BYTES, DiskStamp, content_changed, stat_file
 from .diff_dialog import DiffDialog
 from .workers import Worker, run_in_worker, run_with_progress
 
+if TYPE_CHECKING:
+    from .document import Document
+
 DEBOUNCE_MS = 150
+
+
+@runtime_checkable
+class WatchesSeveralFiles(Protocol):
+    """A document kept in several files (a shelf: ``x.dat`` and ``x.dir``): all are watched."""
+
+    def watched_paths(self) -> list[str]: ...
+
+
+@runtime_checkable
+class ComparesWithDisk(Protocol):
+    """A document whose Compare shows a diff: a worker body taking ``cancel`` that returns one,
+    or None when there is nothing to compare (Reload only)."""
+
+    def disk_diff_job(self) -> Callable[..., Any] | None: ...
 
 
 class ChangeBar(QFrame):
@@ -93,9 +111,8 @@ class DiskGuard(QObject):
 
     # -- what is watched -------------------------------------------------------------------------
     def paths(self) -> list[str]:
-        watched = getattr(self.document, "watched_paths", None)
-        if watched is not None:
-            return list(watched())
+        if isinstance(self.document, WatchesSeveralFiles):
+            return list(self.document.watched_paths())
         return [self.document.path] if self.document.path else []
 
     def _watch(self) -> None:
@@ -230,8 +247,7 @@ class DiskGuard(QObject):
         self.keptMine.emit()
 
     def _diff_job(self) -> Callable[..., Any] | None:
-        job = getattr(self.document, "disk_diff_job", None)
-        return job() if job is not None else None
+        return self.document.disk_diff_job() if isinstance(self.document, ComparesWithDisk) else None
 
     @Slot()
     def compare(self) -> DiffDialog | None:
@@ -242,7 +258,7 @@ class DiskGuard(QObject):
             return None
         if self.diff_dialog is not None:
             self.diff_dialog.close()
-        same = getattr(self.document, "disk_diff_same_text", "The file on disk holds the same text.")
+        same = self.document.disk_diff_same_text
         dialog = self.diff_dialog = DiffDialog(self.document.title(), self.document.is_modified(),
                                                self.document, same)
         dialog.accepted.connect(self._on_reload)
@@ -301,10 +317,10 @@ class DiskGuard(QObject):
         self.recorded = None
 
 
-def confirm_save(parent: QWidget, document: Any) -> str:
+def confirm_save(parent: QWidget, document: Document) -> str:
     """Before saving ``document`` over its file: "save" when the file is as it was recorded (or
     the user chose Overwrite), "save_as" or "cancel" after asking."""
-    guard: DiskGuard | None = getattr(document, "disk", None)
+    guard: DiskGuard | None = document.disk
     if guard is None:
         return "save"
     now = guard.changed_since_recorded(parent)

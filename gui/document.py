@@ -30,6 +30,39 @@ class PendingWrites(Protocol):
     def discard_pending_edits(self) -> None: ...
 
 
+# -- optional features: what a document may offer beyond the base API, checked with isinstance --
+
+@runtime_checkable
+class Reloadable(Protocol):
+    """A document that can read its file (or server) again: View ▸ Reload and the disk bar."""
+
+    def reload(self) -> None: ...
+
+
+@runtime_checkable
+class Located(Protocol):
+    """A document without a path that says where it lives (a server: its URL, no password)."""
+
+    @property
+    def location(self) -> str: ...
+
+
+@runtime_checkable
+class KindLabelled(Protocol):
+    """A document whose status bar names its kind better than its format ("PICKLE (gzip)")."""
+
+    @property
+    def kind_label(self) -> str: ...
+
+
+@runtime_checkable
+class ServerDocument(Protocol):
+    """A document that may be a database server's, opened from a URL (None: a file)."""
+
+    server_url: str | None
+    connection_name: str | None
+
+
 class Document(QWidget):
     """An open file in a tab. Subclasses show it; the undo stack tracks its edits."""
 
@@ -38,6 +71,7 @@ class Document(QWidget):
     viewStateChanged = Signal()  # splitters, columns or selection moved: the session saves
     loaded = Signal()  # the content arrived and the saved view state was applied
     disk = None  # a gui.disk_watch.DiskGuard when the document watches its file for changes
+    disk_diff_same_text = "The file on disk holds the same text."  # Compare found no difference
     verdict_bar = None  # a gui.objects_safety.SafetyBar when the file also reads as a pickle
     pickle_checked = False  # check_pickle_verdict ran: a reload from disk runs it again
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from PySide6.QtGui import QTextCursor, QUndoCommand
 
@@ -20,6 +20,13 @@ if TYPE_CHECKING:
     from .files_document import FileDocument
 
 RESTORE_LABEL = "Restore unsaved edits"
+
+
+@runtime_checkable
+class JournalJob(Protocol):
+    """A document that can snapshot its unsaved edits now and pack them on a worker."""
+
+    def journal_job(self) -> Callable[[], bytes] | None: ...
 
 
 class SwapContentCommand(QUndoCommand):
@@ -85,9 +92,8 @@ def snapshot_job(document) -> tuple[Callable[[], bytes | None] | None, bool]:
     GUI freeze otherwise), and the manager throws the result away if an edit landed meanwhile
     (an edit during the walk can also raise RuntimeError: the same answer).
     """
-    job = getattr(document, "journal_job", None)
-    if job is not None:
-        return job(), False
+    if isinstance(document, JournalJob):
+        return document.journal_job(), False
     if (document.file_size() or 0) > SERIALISE_HERE:
         return document.journal_payload, True
     payload = document.journal_payload()

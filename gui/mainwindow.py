@@ -22,7 +22,7 @@ from . import save_options, session
 from .actions import build_menus
 from .connect_open import Connector
 from .disk_watch import confirm_save
-from .document import Document, PendingWrites
+from .document import Document, KindLabelled, Located, PendingWrites, Reloadable
 from .files_tab import FilesTab
 from .formatting import human_size
 from .hdf5_tab import Hdf5Tab
@@ -327,7 +327,7 @@ class MainWindow(QMainWindow):
     @Slot()
     def reload_current(self) -> None:
         document = self.current_document()
-        if document is not None and hasattr(document, "reload"):
+        if isinstance(document, Reloadable):
             document.reload()
 
     def cycle_document(self, step: int) -> None:
@@ -396,8 +396,10 @@ class MainWindow(QMainWindow):
         else:
             self.setWindowTitle(f"{document.title()}[*] — Datashelf")
             self.setWindowModified(document.is_modified())
-            self.path_label.setText(document.path or getattr(document, "location", ""))  # a server: its URL
-            self.format_label.setText(getattr(document, "kind_label", "") or document.format.upper())
+            location = document.location if isinstance(document, Located) else ""  # a server: its URL
+            self.path_label.setText(document.path or location)
+            kind = document.kind_label if isinstance(document, KindLabelled) else ""
+            self.format_label.setText(kind or document.format.upper())
             size = document.file_size()
             self.size_label.setText(human_size(size) if size is not None else "")
         savable = document is not None and document.can_save()

@@ -141,7 +141,9 @@ def session_key(document) -> str | None:
     """How the session names a document: its path, or ``connection:URL`` (no password)."""
     if document.path:
         return document.path
-    url = getattr(document, "server_url", None)
+    from .document import ServerDocument
+
+    url = document.server_url if isinstance(document, ServerDocument) else None
     if not url:
         return None
     from storage.url_redact import redact

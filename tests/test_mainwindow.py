@@ -242,3 +242,21 @@ def test_the_opener_owns_the_paths_being_sniffed(qtbot, tmp_path: Path) -> None:
     assert opened.args[0].path == path and window.opener.pending_paths() == []
     assert window.page_for_format("json") is window.page("json")
     assert window.page_for_format("no such format") is window.pages[0]
+
+
+def test_optional_document_features_are_protocols(qtbot, tmp_path: Path) -> None:
+    """What the window and the disk watch probe is checked with isinstance, not getattr."""
+    from gui.disk_watch import ComparesWithDisk, WatchesSeveralFiles
+    from gui.document import KindLabelled, Located, Reloadable, ServerDocument
+    from gui.journal_hooks import JournalJob
+
+    samples = make_samples(tmp_path / "files")
+    window = launch(qtbot, tmp_path / "settings", samples["json"], samples["pickle"], samples["text"])
+    documents = {d.format: d for d in wait_documents(qtbot, window, 3)}
+    json_doc, pickle_doc, text_doc = documents["json"], documents["pickle"], documents["text"]
+    assert all(isinstance(d, Reloadable) for d in documents.values())
+    assert isinstance(json_doc, ComparesWithDisk) and isinstance(text_doc, ComparesWithDisk)
+    assert isinstance(pickle_doc, WatchesSeveralFiles) and not isinstance(json_doc, WatchesSeveralFiles)
+    assert isinstance(pickle_doc, KindLabelled) and not isinstance(json_doc, KindLabelled)
+    assert isinstance(text_doc, JournalJob) and not isinstance(json_doc, JournalJob)
+    assert not any(isinstance(d, Located | ServerDocument) for d in (json_doc, pickle_doc, text_doc))
