@@ -180,16 +180,16 @@ class ObjectTreeModel(EditableValueTreeModel):
         node = self._root
         node.value = self.doc.root
         for depth, key in enumerate(path):
-            children = node._children or []
+            children = node.made_children or []
             match = next((c for c in children if c.key == key), None)
             if match is None:
                 return
             match.value = self.doc.get(list(path[:depth + 1]))
-            if isinstance(match.value, set | frozenset) and match._children:
+            if isinstance(match.value, set | frozenset) and match.made_children:
                 self._drop_children(match)  # a set's order is its own: show it afresh
             node = match
         if isinstance(node.value, tuple):
-            for row, child in enumerate(node._children or ()):
+            for row, child in enumerate(node.made_children or ()):
                 child.key = row
 
     def apply_set(self, path: Sequence[Any], value: Any) -> Any:

@@ -185,7 +185,7 @@ class EditableValueTreeModel(ValueTreeModel):
         """The node for ``path`` if the tree has made it (never fetches)."""
         node = self._root
         for key in path:
-            children = node._children or []
+            children = node.made_children or []
             if isinstance(node.value, list):
                 node = children[key] if isinstance(key, int) and key < len(children) else None
             else:
@@ -204,21 +204,22 @@ class EditableValueTreeModel(ValueTreeModel):
 
     def _renumber(self, node: ValueNode, start: int) -> None:
         is_list = isinstance(node.value, list)
-        for row in range(start, len(node._children or ())):
-            child = node._children[row]
+        children = node.made_children or []
+        for row in range(start, len(children)):
+            child = children[row]
             child.row = row
             if is_list:
                 child.key = row
-        if node._children and start < len(node._children) and is_list:
-            first = self.createIndex(start, 0, node._children[start])
-            last = self.createIndex(len(node._children) - 1, 0, node._children[-1])
+        if children and start < len(children) and is_list:
+            first = self.createIndex(start, 0, children[start])
+            last = self.createIndex(len(children) - 1, 0, children[-1])
             self.dataChanged.emit(first, last, [Qt.ItemDataRole.DisplayRole])
 
     def _drop_children(self, node: ValueNode) -> None:
-        if node._children:
+        if node.made_children:
             self._fetching = True  # listeners of the removal must not fetch the old value again
             try:
-                self.beginRemoveRows(self._index_of(node), 0, len(node._children) - 1)
+                self.beginRemoveRows(self._index_of(node), 0, len(node.made_children) - 1)
                 node.forget_children()
                 self.endRemoveRows()
             finally:
@@ -249,8 +250,8 @@ class EditableValueTreeModel(ValueTreeModel):
         node = self.made_node(parent_path)
         if node is None:
             return
-        node._items = None  # a mapping's fetch resumes from its new state
-        children = node._children
+        node.restart_fetch()  # a mapping's fetch resumes from its new state
+        children = node.made_children
         if children is not None and row <= len(children):
             self._fetching = True  # listeners of beginInsertRows must not fetch meanwhile
             try:
@@ -266,14 +267,14 @@ class EditableValueTreeModel(ValueTreeModel):
 
     def apply_remove(self, parent_path: Sequence[Any], row: int) -> tuple[Any, Any]:
         node = self.made_node(parent_path)
-        children = node._children if node is not None else None
+        children = node.made_children if node is not None else None
         if node is not None and children is not None and row < len(children):
             self._fetching = True
             try:
                 self.beginRemoveRows(self._index_of(node), row, row)
                 result = self.doc.remove(parent_path, row)
                 del children[row]
-                node._items = None
+                node.restart_fetch()
                 self._renumber_rows(node, row)
                 self.endRemoveRows()
             finally:
@@ -282,7 +283,7 @@ class EditableValueTreeModel(ValueTreeModel):
         else:
             result = self.doc.remove(parent_path, row)
             if node is not None:
-                node._items = None
+                node.restart_fetch()
         self._container_changed(node)
         return result
 
@@ -294,9 +295,9 @@ class EditableValueTreeModel(ValueTreeModel):
         old = self.doc.rename(parent_path, row, new_key)
         node = self.made_node(parent_path)
         if node is not None:
-            node._items = None
-            if node._children is not None and row < len(node._children):
-                child = node._children[row]
+            node.restart_fetch()
+            if node.made_children is not None and row < len(node.made_children):
+                child = node.made_children[row]
                 child.key = new_key
                 index = self._index_of(child, 0)
                 self.dataChanged.emit(index, index)
@@ -314,8 +315,9 @@ class EditableValueTreeModel(ValueTreeModel):
     @staticmethod
     def _renumber_rows(node: ValueNode, start: int) -> None:
         """Rows only: array keys follow after the insert/remove is announced (_renumber)."""
-        for r in range(start, len(node._children or ())):
-            node._children[r].row = r
+        children = node.made_children or []
+        for r in range(start, len(children)):
+            children[r].row = r
 
 
 INVALID = object()

@@ -77,6 +77,15 @@ class ValueNode:
         self._items = None
 
     @property
+    def made_children(self) -> list[ValueNode] | None:
+        """The children made so far (a model edits this list in place), None before any fetch."""
+        return self._children
+
+    def restart_fetch(self) -> None:
+        """The mapping changed under its made children: the next fetch resumes from its new state."""
+        self._items = None
+
+    @property
     def children(self) -> list[ValueNode]:
         if self._children is None:
             self._children = []
@@ -138,7 +147,7 @@ class ValueTreeModel(NodeTreeModel):
         return self._root
 
     def node_children(self, node: ValueNode) -> Sequence[ValueNode]:
-        return node._children or ()
+        return node.made_children or ()
 
     def hasChildren(self, parent: _Index = QModelIndex()) -> bool:
         if parent.isValid() and parent.column() != 0:
@@ -149,13 +158,13 @@ class ValueTreeModel(NodeTreeModel):
         if parent.isValid() and parent.column() != 0:
             return False
         node = self.node(parent)
-        return not self._fetching and len(node._children or ()) < node.child_count_total()
+        return not self._fetching and len(node.made_children or ()) < node.child_count_total()
 
     def fetchMore(self, parent: _Index) -> None:
         if not self.canFetchMore(parent):
             return
         node = self.node(parent)
-        have = len(node._children or ())
+        have = len(node.made_children or ())
         count = min(BATCH, node.child_count_total() - have)
         self._fetching = True
         try:

@@ -367,7 +367,7 @@ def test_random_edits_keep_the_model_right_and_undo_restores(qtmodeltester, monk
             stack.push(SortKeysCommand(model, ["obj"]))
         for parent in (model.index(0, 0), model.index(1, 0)):
             node = model.node(parent)
-            for row, child in enumerate(node._children or []):
+            for row, child in enumerate(node.made_children or []):
                 assert child.row == row
                 if isinstance(node.value, list):
                     assert child.key == row and child.value is node.value[row]
