@@ -11,7 +11,7 @@ connection's name and the URL, never the password). Keyring reads and writes run
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QInputDialog, QLabel, QLineEdit, QWidget
@@ -23,10 +23,18 @@ if TYPE_CHECKING:
     from storage.connections import Connection, ConnectionStore
     from storage.passwords import PasswordVault
 
+    from .connect_session import SessionRestorer
     from .document import Document
     from .mainwindow import MainWindow
 
 PROMPT_NAME = "connectionPasswordPrompt"
+
+
+@runtime_checkable
+class AsksPassword(Protocol):
+    """A document that asks for its server's password itself: it reports what the user typed."""
+
+    password_listener: Callable[[str], None] | None
 
 
 def ask_password(parent: QWidget, label: str, error: str = "") -> str | None:
@@ -83,7 +91,7 @@ class Connector(QObject):
         self._vault: PasswordVault | None = None
         self._open: dict[Document, dict[str, str]] = {}  # {name, url, id} of what opened here
         self._pending: dict[str, dict[str, str]] = {}  # URL being checked before it opens
-        self._restoring: list[dict[str, Any]] = []  # session entries not yet tried
+        self._restorer: SessionRestorer | None = None  # the last session's connections coming back
         self.dialog = None
 
     # Imported on first use: SQLAlchemy and keyring stay out of the app's launch.
@@ -208,15 +216,15 @@ class Connector(QObject):
             database.close()
             self._fail(exc, connection, None)
             return
-        self._adopt(document, connection, url)
+        self.adopt(document, connection, url)
         self.store.add_recent(url, name)
         if on_opened is not None:
             on_opened(document)
 
-    def _adopt(self, document: Document, connection: Connection, url: str) -> None:
+    def adopt(self, document: Document, connection: Connection, url: str) -> None:
         """Know ``document`` as ``connection``'s; a password typed into it is remembered."""
         self._open[document] = self._entry(connection, url)
-        if hasattr(document, "password_listener"):
+        if isinstance(document, AsksPassword):
             key = self.password_key(connection)
             document.password_listener = lambda password: keep_password(
                 self.vault, key, password, persist=connection.save_password)
@@ -273,7 +281,7 @@ class Connector(QObject):
         entries: list[dict[str, Any]] = [
             {**info, "view": document.view_state()} for document, info in self.open_documents()]
         entries += self._pending.values()
-        entries += self._restoring
+        entries += self._restorer.waiting() if self._restorer is not None else []
         unique: dict[str, dict[str, Any]] = {}
         for entry in entries:
             unique.setdefault(entry["url"], entry)
@@ -286,9 +294,10 @@ class Connector(QObject):
         missing password is asked for inside the document. ``placed(document, entry)`` puts
         each document back at its tab position.
         """
-        from .connect_session import restore_connections
+        from .connect_session import SessionRestorer
 
-        restore_connections(self, entries, placed)
+        self._restorer = SessionRestorer(self)
+        self._restorer.restore(entries, placed)
 
     # -- the dialog and the menu ---------------------------------------------------------------
     def show_dialog(self) -> None:

@@ -35,53 +35,64 @@ def normalize(entries: list) -> list[dict[str, Any]]:
     return result
 
 
-def restore_connections(connector: Connector, entries: list,
-                        placed: Callable[[Document, dict[str, Any]], None] | None) -> None:
-    connector._restoring = normalize(entries)
-    if not connector._restoring:
-        return  # nothing to reconnect: SQLAlchemy is not even imported, launch stays quick
-    from storage.connections import ConnectionSpecError
+class SessionRestorer:
+    """Reopens the last session's connections; owns the entries not tried yet (they stay in the
+    session while they wait). It uses the :class:`Connector`'s public API."""
 
-    for entry in list(connector._restoring):
-        connection = connector.connection_for(entry)
-        if connection is None:
-            _done(connector, entry)
-            continue
-        if connection.kind == "sqlite":  # a file: opened by path (it is a file document then)
-            _done(connector, entry)
-            connector.window.open_paths([connection.path], activate=False)
-            continue
-        try:
-            url = connection.to_url()
-        except (ConnectionSpecError, ValueError) as exc:
-            _done(connector, entry)
-            connector.window.notices.show_message(str(exc), "error")
-            continue
-        fetch_password(connector.vault, connector.password_key(connection),
-                       lambda password, e=entry, c=connection, u=url:
-                       _make(connector, e, c, u, password, placed))
+    def __init__(self, connector: Connector) -> None:
+        self.connector = connector
+        self._waiting: list[dict[str, Any]] = []
 
+    def waiting(self) -> list[dict[str, Any]]:
+        """The session entries whose password or document is still to come."""
+        return list(self._waiting)
 
-def _done(connector: Connector, entry: dict[str, Any]) -> None:
-    if entry in connector._restoring:
-        connector._restoring.remove(entry)
+    def restore(self, entries: list, placed: Callable[[Document, dict[str, Any]], None] | None) -> None:
+        connector = self.connector
+        self._waiting = normalize(entries)
+        if not self._waiting:
+            return  # nothing to reconnect: SQLAlchemy is not even imported, launch stays quick
+        from storage.connections import ConnectionSpecError
 
+        for entry in list(self._waiting):
+            connection = connector.connection_for(entry)
+            if connection is None:
+                self._done(entry)
+                continue
+            if connection.kind == "sqlite":  # a file: opened by path (it is a file document then)
+                self._done(entry)
+                connector.window.open_paths([connection.path], activate=False)
+                continue
+            try:
+                url = connection.to_url()
+            except (ConnectionSpecError, ValueError) as exc:
+                self._done(entry)
+                connector.window.notices.show_message(str(exc), "error")
+                continue
+            fetch_password(connector.vault, connector.password_key(connection),
+                           lambda password, e=entry, c=connection, u=url:
+                           self._make(e, c, u, password, placed))
 
-def _make(connector: Connector, entry: dict[str, Any], connection: Connection, url: str,
-          password: str | None, placed: Callable[[Document, dict[str, Any]], None] | None) -> None:
-    from shiboken6 import isValid
+    def _done(self, entry: dict[str, Any]) -> None:
+        if entry in self._waiting:
+            self._waiting.remove(entry)
 
-    from .sql_open import open_url_document
+    def _make(self, entry: dict[str, Any], connection: Connection, url: str, password: str | None,
+              placed: Callable[[Document, dict[str, Any]], None] | None) -> None:
+        from shiboken6 import isValid
 
-    _done(connector, entry)
-    if not isValid(connector.window):  # the keyring answered after the window was closed
-        return
-    if connector.find(url) is not None:
-        return
-    document = open_url_document(connector.window, url, password, connection.name or None,
-                                 activate=False)
-    connector._adopt(document, connection, url)
-    if entry["view"]:
-        document.apply_view_state(entry["view"])
-    if placed is not None:
-        placed(document, entry)
+        from .sql_open import open_url_document
+
+        connector = self.connector
+        self._done(entry)
+        if not isValid(connector.window):  # the keyring answered after the window was closed
+            return
+        if connector.find(url) is not None:
+            return
+        document = open_url_document(connector.window, url, password, connection.name or None,
+                                     activate=False)
+        connector.adopt(document, connection, url)
+        if entry["view"]:
+            document.apply_view_state(entry["view"])
+        if placed is not None:
+            placed(document, entry)
