@@ -68,12 +68,12 @@ def _open_tree(path: Path):
     """What opening does before the tree is shown: read, parse, model, first rows."""
     from PySide6.QtCore import QModelIndex
 
-    from gui.value_tree_edit import EditableValueTreeModel
+    from gui.json_tree_model import JsonTreeModel
     from storage.json_doc import JsonDoc
     from storage.json_summary import load_for_editor
 
     load = load_for_editor(str(path), "json")
-    model = EditableValueTreeModel(JsonDoc.from_load(load))
+    model = JsonTreeModel(JsonDoc.from_load(load))
     model.fetchMore(QModelIndex())
     [model.data(model.index(r, c)) for r in range(40) for c in range(3)]
     return model
@@ -167,14 +167,14 @@ def bench_memory(repeats: int) -> Result:
 def bench_expand(repeats: int) -> Result:
     from PySide6.QtCore import QModelIndex
 
-    from gui.value_tree_edit import EditableValueTreeModel
+    from gui.json_tree_model import JsonTreeModel
     from storage.json_doc import JsonDoc
 
     _qt_app()
     value = {"big": [{"id": i, "v": i * 2} for i in range(1_000_000)]}
     runs = []
     for _ in range(max(1, repeats)):
-        model = EditableValueTreeModel(JsonDoc(value))
+        model = JsonTreeModel(JsonDoc(value))
         model.fetchMore(QModelIndex())
         big = model.index(0, 0)
         start = time.perf_counter()

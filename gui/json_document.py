@@ -39,10 +39,10 @@ from .json_table_view import JsonTablePanel
 from .json_text import JsonTextView
 from .json_text_sync import JsonTextSync
 from .json_toolbar import JsonToolbar
+from .json_tree_model import JsonTreeModel
 from .loading_page import LoadingPage
 from .notice_bar import MessageLine
 from .value_tree_commands import SetValueCommand
-from .value_tree_edit import EditableValueTreeModel
 from .value_tree_model import ValueTreeModel
 from .workers import Worker, run_in_worker, run_with_progress
 
@@ -111,7 +111,7 @@ class JsonDocument(Document):
         self.text_view.unparsedChanged.connect(self._on_unparsed_changed)
         self.text_sync = JsonTextSync(self)
 
-        self.model = EditableValueTreeModel(JsonDoc(None), self)
+        self.model = JsonTreeModel(JsonDoc(None), self)
         self.tree = JsonTreeView(self.model, self.undo_stack, self.text_sync.text_for, page)
         header = self.tree.header()
         self.tree.selectionModel().currentChanged.connect(self._on_current_changed)

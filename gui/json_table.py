@@ -12,8 +12,9 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 
 from storage.json_doc import json_type
 
+from .json_tree_model import coerce_edit
 from .model_guard import guard_model
-from .value_tree_edit import INVALID, coerce_edit
+from .value_tree_edit import INVALID
 from .value_tree_model import preview
 
 _Index = QModelIndex | QPersistentModelIndex

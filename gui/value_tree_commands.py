@@ -11,8 +11,6 @@ from typing import Any
 
 from PySide6.QtGui import QUndoCommand
 
-from storage.json_doc import to_pointer
-
 from .value_tree_edit import EditableValueTreeModel
 
 _SET_ID = 0x4A53  # consecutive edits of the same node's text merge into one step
@@ -21,7 +19,7 @@ _SET_ID = 0x4A53  # consecutive edits of the same node's text merge into one ste
 class SetValueCommand(QUndoCommand):
     def __init__(self, model: EditableValueTreeModel, path: Sequence[Any], value: Any,
                  text: str = "") -> None:
-        super().__init__(text or f"Set {to_pointer(path) or 'document'}")
+        super().__init__(text or f"Set {model.path_text(path)}")
         self.model, self.path, self.new = model, list(path), value
         self.old: Any = None
 

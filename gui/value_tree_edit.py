@@ -1,9 +1,13 @@
 """The editable tree model: :class:`ValueTreeModel` plus in-place edits that keep lazy rows right.
 
 Edits are made by the undo commands (``gui.value_tree_commands``) through the ``apply_*`` methods,
-which call the storage document (``storage.json_doc.JsonDoc``) and then tell the views exactly
-which rows changed. ``setData`` never edits by itself: it emits :attr:`editRequested` so the
-document can push a command, which calls back into ``apply_*``.
+which call the storage document (``storage.json_doc.JsonDoc``, ``storage.object_doc.ObjectDoc``)
+and then tell the views exactly which rows changed. ``setData`` never edits by itself: it emits
+:attr:`editRequested` so the document can push a command, which calls back into ``apply_*``.
+
+The model is shared by the JSON and Objects tabs and knows no format: what a typed edit means,
+the Type column's text and colours, and how a path is written are each format's subclass's
+(``gui.json_tree_model.JsonTreeModel``, ``gui.object_model.ObjectTreeModel``).
 """
 
 from __future__ import annotations
@@ -14,21 +18,12 @@ from typing import Any
 
 from PySide6.QtCore import QMimeData, QModelIndex, QPersistentModelIndex, Qt, Signal
 
-from storage.json_doc import json_type, parse_number
-
 from .model_guard import guard_model
-from .value_tree_model import ValueNode, ValueTreeModel, preview
+from .value_tree_model import ValueNode, ValueTreeModel, preview, type_name
 
 _Index = QModelIndex | QPersistentModelIndex
 PATH_MIME = "application/x-datashelf-value-path"  # a dragged node: {"model": id, "path": [...]}
-_TYPE_COLOURS = {"string": "#067d17", "number": "#1750eb", "boolean": "#871094", "null": "#808080"}
-
-
-def json_type_label(value: Any) -> str:
-    kind = json_type(value)
-    if kind in ("object", "array"):
-        return f"{kind} ({len(value):,})"
-    return kind
+INVALID = object()  # what key_from_edit / value_from_edit answer for text that means nothing
 
 
 @guard_model
@@ -66,7 +61,7 @@ class EditableValueTreeModel(ValueTreeModel):
                 return str(node.key)
             if column == 1:
                 return preview(node.value)
-            return json_type_label(node.value)
+            return self.type_text(node.value)
         if role == Qt.ItemDataRole.EditRole:
             if column == 0:
                 return str(node.key)
@@ -77,11 +72,25 @@ class EditableValueTreeModel(ValueTreeModel):
         if role == Qt.ItemDataRole.ToolTipRole and column == 1 and isinstance(node.value, str):
             return node.value[:2000]
         if role == Qt.ItemDataRole.ForegroundRole and column == 1:
-            from PySide6.QtGui import QColor
+            colour = self.value_colour(node.value)
+            if colour:
+                from PySide6.QtGui import QColor
 
-            colour = _TYPE_COLOURS.get(json_type(node.value))
-            return QColor(colour) if colour else None
+                return QColor(colour)
         return None
+
+    # -- what the format decides ------------------------------------------------------------
+    def type_text(self, value: Any) -> str:
+        """The Type column of ``value``."""
+        return type_name(value)
+
+    def value_colour(self, value: Any) -> str | None:
+        """The Value column's text colour for ``value`` ("#rrggbb"), or None."""
+        return None
+
+    def path_text(self, path: Sequence[Any]) -> str:
+        """``path`` as the undo stack's texts show it (the root is "document")."""
+        return "".join(f"/{key}" for key in path) or "document"
 
     def flags(self, index: _Index) -> Qt.ItemFlag:
         flags = super().flags(index)
@@ -123,12 +132,12 @@ class EditableValueTreeModel(ValueTreeModel):
         return True
 
     def key_from_edit(self, node: ValueNode, value: Any) -> Any:
-        """The dict key an edit of ``node``'s key means, or INVALID (JSON keys are text)."""
-        return value if isinstance(value, str) else INVALID
+        """The dict key an edit of ``node``'s key means, or INVALID (the format decides)."""
+        return INVALID
 
     def value_from_edit(self, node: ValueNode, value: Any) -> Any:
-        """The value an edit of ``node``'s value means, keeping its type; or INVALID."""
-        return coerce_edit(node.value, value)
+        """The value an edit of ``node``'s value means, or INVALID (the format decides)."""
+        return INVALID
 
     # -- drag and drop: the model only reports the move; the document pushes the command ------
     def supportedDropActions(self) -> Qt.DropAction:
@@ -319,20 +328,3 @@ class EditableValueTreeModel(ValueTreeModel):
         for r in range(start, len(children)):
             children[r].row = r
 
-
-INVALID = object()
-
-
-def coerce_edit(old: Any, text: Any) -> Any:
-    """The value an edit of ``old`` to ``text`` means, keeping ``old``'s type; or INVALID."""
-    if isinstance(old, bool):
-        if isinstance(text, bool):
-            return text
-        lowered = str(text).strip().lower()
-        return True if lowered == "true" else False if lowered == "false" else INVALID
-    if isinstance(old, str):
-        return str(text)
-    if isinstance(old, int | float):
-        number = parse_number(str(text).strip())
-        return INVALID if number is None else number
-    return INVALID

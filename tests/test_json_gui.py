@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QApplication, QLineEdit
 
 from gui.json_document import JsonDocument
 from gui.json_table import RecordsTableModel
-from gui.value_tree_edit import EditableValueTreeModel
+from gui.json_tree_model import JsonTreeModel
 from storage.json_doc import JsonDoc
 from tests.conftest import corpus_dir
 from tests.gui_helpers import launch, wait_documents
@@ -104,7 +104,7 @@ def test_tree_edits_undo_redo_and_save(qtbot, tmp_path, _private_dirs) -> None:
 
 
 def test_model_keeps_rows_right_while_editing(qtmodeltester, qtbot) -> None:
-    model = EditableValueTreeModel(JsonDoc({"a": list(range(2500)), "b": {"x": 1}, "c": "s"}))
+    model = JsonTreeModel(JsonDoc({"a": list(range(2500)), "b": {"x": 1}, "c": "s"}))
     qtmodeltester.check(model, force_py=True)
     root = QModelIndex()
     model.fetchMore(root)
@@ -127,7 +127,7 @@ def test_model_keeps_rows_right_while_editing(qtmodeltester, qtbot) -> None:
 
 
 def test_million_children_expand_first_rows_quickly(qtbot) -> None:
-    model = EditableValueTreeModel(JsonDoc({"big": list(range(1_000_000))}))
+    model = JsonTreeModel(JsonDoc({"big": list(range(1_000_000))}))
     model.fetchMore(QModelIndex())
     big = model.index(0, 0)
     start = time.perf_counter()
@@ -342,7 +342,7 @@ def test_random_edits_keep_the_model_right_and_undo_restores(qtmodeltester, monk
 
     original = {"list": list(range(20)), "obj": {f"k{i}": i for i in range(12)}}
     doc = JsonDoc(json.loads(json.dumps(original)))
-    model = EditableValueTreeModel(doc)
+    model = JsonTreeModel(doc)
     qtmodeltester.check(model, force_py=True)
     model.fetchMore(model.index(0, 0))  # "list": first batch made
     model.fetchMore(model.index(1, 0))  # "obj": partly made

@@ -9,7 +9,7 @@ from PySide6.QtGui import QUndoStack
 
 from gui.json_edit import JsonTreeView
 from gui.json_table_view import JsonTablePanel
-from gui.value_tree_edit import EditableValueTreeModel
+from gui.json_tree_model import JsonTreeModel
 from storage.json_doc import JsonDoc
 
 VALUE = {"name": "demo", "rows": [{"id": 1, "tag": "a"}, {"id": 2, "tag": "b"}]}
@@ -18,7 +18,7 @@ VALUE = {"name": "demo", "rows": [{"id": 1, "tag": "a"}, {"id": 2, "tag": "b"}]}
 def _tree(qtbot) -> tuple[JsonTreeView, QUndoStack, JsonDoc]:
     doc = JsonDoc(copy.deepcopy(VALUE))
     stack = QUndoStack()
-    model = EditableValueTreeModel(JsonDoc(None))
+    model = JsonTreeModel(JsonDoc(None))
     view = JsonTreeView(model, stack, lambda value: (repr(value), True))
     qtbot.addWidget(view)
     view.set_document(doc)
@@ -50,7 +50,7 @@ def test_tree_view_without_a_document_offers_no_menu(qtbot) -> None:
 def test_table_panel_shows_the_nearest_array_of_objects_and_edits_through_the_stack(qtbot) -> None:
     doc = JsonDoc(copy.deepcopy(VALUE))
     stack = QUndoStack()
-    model = EditableValueTreeModel(doc)
+    model = JsonTreeModel(doc)
     panel = JsonTablePanel(model, stack)
     qtbot.addWidget(panel)
     states = []

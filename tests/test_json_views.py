@@ -8,7 +8,7 @@ import json
 from PySide6.QtCore import QModelIndex, QPoint, Qt
 from PySide6.QtWidgets import QApplication
 
-from gui.value_tree_edit import EditableValueTreeModel
+from gui.json_tree_model import JsonTreeModel
 from storage.json_doc import JsonDoc
 from tests.gui_helpers import close_window, launch, wait_documents
 from tests.test_json_gui import SAMPLE, index_of, open_json, write_sample
@@ -127,7 +127,7 @@ def test_drag_and_drop_moves_nodes_with_undo(qtbot, tmp_path, _private_dirs, qtm
     assert not model.canDropMimeData(model.mimeData([index_of(document, "obj")]),
                                      Qt.DropAction.MoveAction, -1, 0, index_of(document, "obj"))
     # a node dragged from another document's tree is not this document's node
-    other = EditableValueTreeModel(JsonDoc({"list": [9]}))
+    other = JsonTreeModel(JsonDoc({"list": [9]}))
     other.fetchMore(QModelIndex())
     foreign = other.mimeData([other.index(0, 0)])
     assert not model.canDropMimeData(foreign, Qt.DropAction.MoveAction, -1, 0,

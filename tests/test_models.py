@@ -78,3 +78,18 @@ def test_findings_model_passes_the_tester(qtmodeltester) -> None:
     qtmodeltester.check(model, force_py=True)
     assert model.data(model.index(0, 2)) == "os.system"
     assert model.data(model.index(1, 2)) == ""
+
+
+def test_the_value_tree_room_needs_nothing_of_the_json_tab() -> None:
+    """The Objects tab is built on the shared value tree model and commands, not on JSON's."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = ("import sys; import gui.value_tree_edit, gui.value_tree_commands, gui.object_model, "
+            "gui.objects_view; print(sorted(m for m in sys.modules "
+            "if m.startswith(('gui.json', 'storage.json'))))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          cwd=Path(__file__).resolve().parent.parent)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "[]"
