@@ -64,6 +64,11 @@ class HexPage(QWidget):
         box.addWidget(self.view, 1)
         self._on_cursor_moved(0)
 
+    def bytes_changed(self) -> None:
+        """The buffer's edits were replaced (a restored journal): repaint and recount them."""
+        self.view.viewport().update()
+        self._on_cursor_moved(self.view.cursor)
+
     @Slot(int)
     def _on_cursor_moved(self, offset: int) -> None:
         size = self.buffer.size

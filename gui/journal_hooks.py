@@ -144,7 +144,6 @@ def _restore_overlay(document: FileDocument, page, overlay: dict[int, int]) -> N
         page.buffer.overlay.clear()
         for offset, value in values.items():
             page.buffer.set_byte(offset, value)
-        page.view.viewport().update()
-        page._on_cursor_moved(page.view.cursor)
+        page.bytes_changed()
 
     document.undo_stack.push(SwapContentCommand(lambda: put(overlay), lambda: put(old)))
