@@ -92,8 +92,21 @@ def run_in_worker(fn: Callable[..., Any], *args: Any,
     if on_progress is not None:
         worker.signals.progressed.connect(on_progress)
     _running.add(worker)
-    worker.signals.finished.connect(lambda: _running.discard(worker))
+    worker.signals.finished.connect(lambda: _release(worker))
     return worker.start()
+
+
+def _release(worker: Worker) -> None:
+    """The worker is done: drop it and everything it holds.
+
+    A Qt connection keeps its Python callback alive out of the garbage collector's sight, and
+    the callbacks capture their document (``lambda r: self._on_loaded(generation, r)``): a
+    document keeping its last worker would keep itself, and its parsed values, for ever.
+    Deleting the signals object drops the callbacks (after any still queued have run).
+    """
+    _running.discard(worker)
+    worker.fn, worker.args, worker.kwargs = None, (), {}
+    worker.signals.deleteLater()
 
 
 def run_with_progress(parent, label: str, fn: Callable[..., Any], *args: Any) -> Any:
@@ -117,7 +130,7 @@ def run_with_progress(parent, label: str, fn: Callable[..., Any], *args: Any) ->
     worker.signals.errored.connect(lambda exc: outcome.setdefault("error", exc))
     worker.signals.finished.connect(loop.quit)
     _running.add(worker)
-    worker.signals.finished.connect(lambda: _running.discard(worker))
+    worker.signals.finished.connect(lambda: _release(worker))
     worker.start()
     loop.exec()  # the signals are queued to this thread, so finished always reaches the loop
     dialog.reset()
