@@ -181,6 +181,7 @@ class JournalManager(QObject):
         self._drop(document)
         self._stamps.pop(document, None)
         self._edits.pop(document, None)
+        self._too_big.discard(document)
 
     def flush_now(self) -> None:
         """Take the pending snapshots at once (tests, and before a risky operation)."""

@@ -7,6 +7,7 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QStackedWidget, QTabWidget, QVBoxLayout, QWidget
 
 from storage import format_registry
+from storage.gc_pause import thaw
 
 from .document import Document
 from .empty_state import EmptyState
@@ -92,6 +93,7 @@ class TabPage(QWidget):
         document.close_document()
         self.documents.removeTab(index)
         document.deleteLater()
+        thaw()  # a big load froze it with everything else: let the collector have it
         if self.documents.count() == 0:
             self.stack.setCurrentWidget(self.empty)
         self.documentsChanged.emit()
