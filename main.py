@@ -39,7 +39,8 @@ def _inspect_parser() -> argparse.ArgumentParser:
         prog="datashelf inspect",
         description="Report what a file is and what is inside it, without a window and "
                     "without running anything the file contains. Exit status: 0 readable and "
-                    "nothing dangerous, 1 a dangerous finding, 2 unreadable or unparsable.")
+                    "nothing dangerous, 1 a dangerous finding, 2 unreadable or unparsable, 3 a bug "
+                    "in Datashelf (not a problem with the file).")
     parser.add_argument("path", metavar="PATH")
     parser.add_argument("--json", action="store_true",
                         help="print exactly one JSON object instead of a readable report")

@@ -2,11 +2,13 @@
 
 ``KnownError`` is the environment's or the file's fault (unreadable, corrupt, locked, disk
 full): its message is written for the user and shown as is, with a location when one
-applies. Anything else that escapes the storage layer is a bug of ours and is re-raised.
+applies. :func:`classify` tells these, and the parsers' and drivers' own errors, from a bug of
+ours, which says so (and never blames the file) with its traceback for a bug report.
 """
 
 from __future__ import annotations
 
+import traceback
 from dataclasses import dataclass
 
 
@@ -80,3 +82,53 @@ class UnsupportedError(KnownError):
 
 class WriteError(KnownError):
     """Saving failed; the original file is intact."""
+
+
+BUG_MESSAGE = "This is a bug in Datashelf, not a problem with your file"
+
+# Raised by the parsers and drivers we read files and servers with: the file's or the server's
+# fault, never ours (named, so classifying imports none of them).
+_OUTSIDE_ERRORS = frozenset({
+    "json.decoder.JSONDecodeError", "_pickle.UnpicklingError", "sqlite3.Error", "zlib.error",
+    "_lzma.LZMAError", "builtins.EOFError", "builtins.UnicodeDecodeError",
+    "zstandard.backend_c.ZstdError", "zstandard.backend_cffi.ZstdError", "sqlalchemy.exc.DBAPIError",
+    "psycopg.Error",
+})
+
+
+@dataclass(frozen=True)
+class Failure:
+    """What to tell the user about an exception: whose fault it was, and the message.
+
+    ``bug`` is True for an exception of ours (anything not known to come from the file, the
+    environment or a server); ``details`` is then the traceback, for a bug report.
+    """
+
+    message: str
+    bug: bool = False
+    details: str = ""
+
+    def as_dict(self) -> dict:
+        """The ``error`` object of ``inspect --json`` for a bug (exit code 3)."""
+        return {"kind": "bug", "message": self.message, "line": None, "column": None,
+                "offset": None, "traceback": self.details}
+
+
+def classify(exc: BaseException) -> Failure:
+    """Whose fault ``exc`` is, with a message the user can act on (after qutebrowser's
+    KnownError/BugError split): the file's or the environment's, or a bug of ours."""
+    if isinstance(exc, KnownError):
+        return Failure(str(exc))
+    if isinstance(exc, OSError):  # missing, unreadable, disk full, a damaged HDF5 file
+        reason = exc.strerror or str(exc) or type(exc).__name__
+        return Failure(f"{reason}: {exc.filename}" if exc.filename and exc.strerror else reason)
+    if isinstance(exc, MemoryError):
+        return Failure("Not enough memory to read this file.")
+    if isinstance(exc, RecursionError):  # the parsers bound nesting; this is the interpreter's
+        return Failure("The data is nested too deeply to be read.")
+    names = {f"{cls.__module__}.{cls.__qualname__}" for cls in type(exc).__mro__}
+    if names & _OUTSIDE_ERRORS:
+        return Failure(str(exc) or type(exc).__name__)
+    details = getattr(exc, "__traceback_text__", None) or "".join(
+        traceback.format_exception(type(exc), exc, exc.__traceback__))
+    return Failure(f"{BUG_MESSAGE} ({type(exc).__name__}: {exc})", bug=True, details=details)

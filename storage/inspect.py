@@ -2,7 +2,7 @@
 
 ``inspect_path`` builds one report (the same the overview tab shows); ``run`` prints it as
 text or as one JSON object and returns the exit code: 0 readable and nothing dangerous,
-1 a dangerous finding, 2 unreadable or unparsable, or only partly checked. Every file is also
+1 a dangerous finding, 2 unreadable or unparsable, or only partly checked, 3 a bug of ours. Every file is also
 read from byte 0 as ``pickle.load`` would (``summaries_objects.add_pickle_start``), whatever its
 format. Nothing in the file is ever executed.
 """
@@ -15,7 +15,7 @@ import sys
 from typing import IO, Any
 
 from . import format_registry
-from .errors import KnownError, UnreadableError
+from .errors import KnownError, UnreadableError, classify
 from .sniff import sniff
 from .summaries import Collector, summarize_binary
 from .summaries_objects import add_pickle_start
@@ -60,9 +60,12 @@ def inspect_path(path: str | os.PathLike) -> dict[str, Any]:
 
 
 def exit_code(report: dict[str, Any]) -> int:
-    """1 when anything is dangerous, else 2 when the file could not be read, else 0."""
+    """1 when anything is dangerous, else 3 when a bug of ours stopped the check, else 2 when the
+    file could not be read, else 0."""
     if any(f.get("severity") == "dangerous" for f in report.get("findings", [])):
         return 1
+    if (report.get("error") or {}).get("kind") == "bug":
+        return 3
     return 2 if (report.get("error") or not report.get("ok")) else 0
 
 
@@ -133,7 +136,8 @@ def render_text(report: dict[str, Any]) -> str:
         lines.extend(_lines(rest, 1))
     code = exit_code(report)
     verdict = {0: "nothing dangerous found", 1: "DANGEROUS: loading this file would run code or touch "
-               "the system", 2: "the file could not be read"}[code]
+               "the system", 2: "the file could not be read",
+               3: "a bug in Datashelf stopped the check (not a problem with the file)"}[code]
     lines.append(f"Result: {verdict} (exit code {code})")
     return "\n".join(lines)
 
@@ -167,10 +171,13 @@ def run(path: str, as_json: bool, out: IO[str] | None = None) -> int:
     try:
         report = _clean(inspect_path(path))
         text = json.dumps(report, ensure_ascii=False) if as_json else render_text(report)
-    except Exception as exc:  # a bug of ours: still one clean report, never a traceback
+    except Exception as exc:  # still one clean report, never a traceback on the terminal
+        failure = classify(exc)
         report = _empty_report(os.fsdecode(os.fspath(path)))
-        report["error"] = {"message": f"internal error: {type(exc).__name__}: {exc}",
-                           "line": None, "column": None, "offset": None}
+        if failure.bug:  # ours: exit code 3, the traceback in the JSON for a bug report
+            report["error"] = failure.as_dict() | {"message": f"internal error: {failure.message}"}
+        else:  # out of memory, nested too deeply: the file's
+            report["error"] = {"message": failure.message, "line": None, "column": None, "offset": None}
         report = _clean(report)
         text = json.dumps(report, ensure_ascii=False) if as_json else render_text(report)
     _write(out, text)

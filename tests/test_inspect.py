@@ -76,7 +76,8 @@ def check_schema(report: dict) -> None:
     assert isinstance(report["path"], str) and isinstance(report["format"], str)
     assert isinstance(report["ok"], bool) and isinstance(report["summary"], dict)
     if report["error"] is not None:
-        assert set(report["error"]) == {"message", "line", "column", "offset"}
+        bug = {"kind", "traceback"} if report["error"].get("kind") == "bug" else set()
+        assert set(report["error"]) == {"message", "line", "column", "offset"} | bug
     for finding in report["findings"]:
         assert set(finding) <= {"severity", "message", "global"} and {"severity", "message"} <= set(finding)
         assert finding["severity"] in ("dangerous", "suspicious", "info")
@@ -142,10 +143,22 @@ def test_internal_error_never_prints_a_traceback(tmp_path: Path) -> None:
     with format_registry.registered(dataclasses.replace(format_registry.get("json"), summary=broken)):
         code, report = as_json(write(tmp_path, "a.json", "[1]"))
         check_schema(report)
-        assert code == 2 and report["error"]["message"].startswith("internal error: ")
+        assert code == 3 and report["error"]["message"].startswith("internal error: ")
+        assert report["error"]["kind"] == "bug" and "RuntimeError: boom" in report["error"]["traceback"]
+        assert "not a problem with your file" in report["error"]["message"]
         out = io.StringIO()
-        assert run(str(tmp_path / "a.json"), as_json=False, out=out) == 2
+        assert run(str(tmp_path / "a.json"), as_json=False, out=out) == 3
     assert "Traceback" not in out.getvalue()
+
+
+def test_out_of_memory_is_the_file_s_problem_not_a_bug(tmp_path: Path) -> None:
+    def too_big(_result, _collector):
+        raise MemoryError
+
+    with format_registry.registered(dataclasses.replace(format_registry.get("json"), summary=too_big)):
+        code, report = as_json(write(tmp_path, "a.json", "[1]"))
+    check_schema(report)
+    assert code == 2 and "kind" not in report["error"] and "memory" in report["error"]["message"]
 
 
 def test_render_text(tmp_path: Path) -> None:
