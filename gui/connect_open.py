@@ -76,9 +76,9 @@ def is_wrong_password(exc: BaseException) -> bool:
 
 
 def describe_error(exc: BaseException) -> str:
-    from storage.errors import KnownError
+    from storage.errors import classify
 
-    return str(exc) if isinstance(exc, KnownError) else f"Unexpected error: {exc!r}"
+    return classify(exc).message
 
 
 class Connector(QObject):
@@ -251,9 +251,10 @@ class Connector(QObject):
         if on_error is not None:
             on_error(exc)
             return
+        from storage.errors import classify
+
         label = connection.name or connection.describe()
-        self.window.notices.show_message(f"Could not connect to {label}: {describe_error(exc)}",
-                                         "error")
+        self.window.notices.show_failure(f"Could not connect to {label}", classify(exc))
 
     def connection_for(self, entry: dict[str, Any]) -> Connection | None:
         """The saved connection of a recent or session entry (by id, then name), else its URL's."""

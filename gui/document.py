@@ -15,6 +15,8 @@ from PySide6.QtCore import Signal, Slot
 from PySide6.QtGui import QUndoStack
 from PySide6.QtWidgets import QBoxLayout, QWidget
 
+from storage.errors import classify
+
 from .workers import Worker, run_in_worker
 
 
@@ -70,6 +72,7 @@ class Document(QWidget):
     statusChanged = Signal()  # path, format or size changed: the status bar refreshes
     viewStateChanged = Signal()  # splitters, columns or selection moved: the session saves
     loaded = Signal()  # the content arrived and the saved view state was applied
+    bugFound = Signal(str, object)  # context, storage.errors.Failure: the window offers its traceback
     disk = None  # a gui.disk_watch.DiskGuard when the document watches its file for changes
     disk_diff_same_text = "The file on disk holds the same text."  # Compare found no difference
     verdict_bar = None  # a gui.objects_safety.SafetyBar when the file also reads as a pickle
@@ -165,6 +168,14 @@ class Document(QWidget):
     def mark_loaded(self) -> None:
         self.is_loaded = True
         self.loaded.emit()
+
+    def describe_failure(self, exc: BaseException) -> str:
+        """The message saying why ``exc`` stopped this document (``storage.errors.classify``). A bug
+        of ours never blames the file, and is also reported through :attr:`bugFound`."""
+        failure = classify(exc)
+        if failure.bug:
+            self.bugFound.emit(self.title(), failure)
+        return failure.message
 
     # -- loading on a worker: only the newest request is answered ---------------------------
     def run_latest(self, fn: Callable[..., Any], *args: Any,

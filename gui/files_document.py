@@ -132,7 +132,7 @@ class FileDocument(Document):
             else:
                 page = InfoPage(self.path, self)
         except KnownError as exc:
-            self._on_page_failed(str(exc))
+            self._on_page_failed(exc)
             return None
         self.pages[mode] = page
         self.stack.addWidget(page)
@@ -150,9 +150,9 @@ class FileDocument(Document):
             self._restore_pending_view_state()
             self.mark_loaded()
 
-    @Slot(str)
-    def _on_page_failed(self, message: str) -> None:
-        self.error_label.setText(f"<b>Cannot show this file:</b> {_esc(message)}")
+    @Slot(object)
+    def _on_page_failed(self, exc: BaseException) -> None:
+        self.error_label.setText(f"<b>Cannot show this file:</b> {_esc(self.describe_failure(exc))}")
         self.stack.setCurrentWidget(self.error_label)
         if not self.is_loaded:
             self.mark_loaded()
@@ -213,7 +213,7 @@ class FileDocument(Document):
                 else:
                     page.refresh()  # type: ignore[attr-defined]
             except KnownError as exc:
-                self._on_page_failed(str(exc))
+                self._on_page_failed(exc)
         self.statusChanged.emit()
 
     # -- changes on disk -------------------------------------------------------------------------

@@ -203,7 +203,7 @@ class Hdf5Document(Document):
         self._open_worker = None
         self.undo_stack.clear()
         if isinstance(result, BaseException):
-            self.show_message(f"<b>Cannot open {self.title()}:</b> {result}", "error")
+            self.show_message(f"<b>Cannot open {self.title()}:</b> {self.describe_failure(result)}", "error")
             self.tree_model.set_file(None, None)
         else:
             self.h5, root = result

@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from storage import format_registry
-from storage.errors import KnownError
+from storage.errors import KnownError, classify
 from storage.journal import Journal, JournalEntry, recovered_path
 from storage.journal_payload import kind_of, write_copy
 
@@ -198,9 +198,9 @@ class RestoreOffer(QObject):
         run_in_worker(copy_out, entry, payload, on_result=done, on_error=failed)
 
     def _fail(self, title: str, exc: BaseException, more: str = "") -> None:
-        message = str(exc) if isinstance(exc, KnownError) else f"unexpected error: {exc!r}"
-        log.warning("Restore of %s failed: %s", title, message)
-        self.window.notices.show_message(f"Could not restore {title}{more}: {message}", "error")
+        failure = classify(exc)
+        log.warning("Restore of %s failed: %s", title, failure.message)
+        self.window.notices.show_failure(f"Could not restore {title}{more}", failure)
 
     # -- open a file, then act once it is loaded ------------------------------------------------------
     def _when_loaded(self, path: str, action: Callable[[Document], None]) -> None:

@@ -195,7 +195,7 @@ class JsonDocument(Document):
             self.message.show_message(f"<b>Cannot parse {self.title()}:</b> {_esc(str(result))}. "
                                       f"Fix it in {where}.", "error")
         elif isinstance(result, BaseException):
-            message = str(result) if isinstance(result, KnownError | OSError) else f"internal error: {result}"
+            message = self.describe_failure(result)
             self.parse_error = None
             self.message.show_message(f"<b>Cannot open {self.title()}:</b> {_esc(message)}", "error")
         else:

@@ -137,6 +137,7 @@ class MainWindow(QMainWindow):
         document.statusChanged.connect(self._refresh_document_ui)
         document.modifiedChanged.connect(lambda _m: self._refresh_document_ui())
         document.viewStateChanged.connect(self._view_state_changed)
+        document.bugFound.connect(self.notices.show_failure)
         self.undo_group.addStack(document.undo_stack)
         page.add_document(document)
         self.documentOpened.emit(document)

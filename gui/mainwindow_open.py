@@ -15,7 +15,7 @@ from PySide6.QtCore import QObject, Slot
 from PySide6.QtWidgets import QFileDialog
 
 from storage import format_registry
-from storage.errors import KnownError
+from storage.errors import KnownError, classify
 from storage.newfile import create_empty, new_formats
 
 from .document import Document
@@ -27,14 +27,14 @@ if TYPE_CHECKING:
 
 
 def sniff_all(paths: list[str]) -> list[tuple[str, object]]:
-    """Worker body: each path with its SniffResult, or the KnownError that stopped it."""
+    """Worker body: each path with its SniffResult, or the exception that stopped it."""
     from storage.sniff import sniff  # imported on first use: keeps launch quick
 
     results: list[tuple[str, object]] = []
     for path in paths:
         try:
             results.append((path, sniff(path)))
-        except KnownError as exc:
+        except Exception as exc:  # the file's fault or a bug: classified and shown per path
             results.append((path, exc))
     return results
 
@@ -111,9 +111,9 @@ class DocumentOpener(QObject):
 
     def _on_open_failed(self, path: str, exc: BaseException) -> None:
         self._opening.discard(path)
-        message = str(exc) if isinstance(exc, KnownError) else f"Unexpected error: {exc!r}"
-        self.window.notices.show_message(f"Could not open {path}: {message}", "error")
-        self.window.openFailed.emit(path, message)
+        failure = classify(exc)
+        self.window.notices.show_failure(f"Could not open {path}", failure)
+        self.window.openFailed.emit(path, failure.message)
 
     def open_database_url(self, url: str, password: str | None = None,
                           name: str | None = None) -> Document:

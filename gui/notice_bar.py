@@ -7,7 +7,10 @@ reset) are shown here instead of in a modal dialog, so nothing blocks and severa
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal, Slot
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QToolButton, QVBoxLayout, QWidget
+
+from storage.errors import Failure
 
 _COLOURS = {
     "info": ("#e8f1fb", "#1f5a96"),
@@ -19,8 +22,9 @@ _COLOURS = {
 class Notice(QFrame):
     dismissed = Signal()
 
-    def __init__(self, text: str, level: str, parent: QWidget | None = None) -> None:
+    def __init__(self, text: str, level: str, parent: QWidget | None = None, details: str = "") -> None:
         super().__init__(parent)
+        self.details = details
         background, foreground = _COLOURS.get(level, _COLOURS["info"])
         self.setObjectName(f"notice-{level}")
         self.setStyleSheet(
@@ -38,7 +42,17 @@ class Notice(QFrame):
         layout = QHBoxLayout(self)
         layout.setContentsMargins(10, 6, 6, 6)
         layout.addWidget(self.label, 1)
+        if details:  # a bug of ours: its traceback goes in the bug report
+            copy = QPushButton("Copy details", self)
+            copy.setObjectName("copyDetails")
+            copy.setToolTip("Copy the traceback, for a bug report")
+            copy.clicked.connect(self.copy_details)
+            layout.addWidget(copy, 0, Qt.AlignmentFlag.AlignTop)
         layout.addWidget(close, 0, Qt.AlignmentFlag.AlignTop)
+
+    @Slot()
+    def copy_details(self) -> None:
+        QGuiApplication.clipboard().setText(self.details)
 
     def text(self) -> str:
         return self.label.text()
@@ -56,18 +70,25 @@ class NoticeBar(QWidget):
         self._layout.setSpacing(0)
         self.hide()
 
-    def show_message(self, text: str, level: str = "info") -> Notice:
+    def show_message(self, text: str, level: str = "info", details: str = "") -> Notice:
         notices = self.notices()
         for old in notices:
             if old.text() == text:
                 return old  # the same message twice stays one notice
         if len(notices) >= self.MAX:
             self._remove(notices[0])
-        notice = Notice(text, level, self)
+        notice = Notice(text, level, self, details)
         notice.dismissed.connect(lambda: self._remove(notice))
         self._layout.addWidget(notice)
         self.show()
         return notice
+
+    @Slot(str, object)
+    def show_failure(self, context: str, failure: Failure) -> Notice:
+        """Say why ``context`` failed (``storage.errors.classify``): the file's or the environment's
+        fault as it is, a bug of ours as one, with a Copy details button for its traceback."""
+        return self.show_message(f"{context}: {failure.message}", "error",
+                                 failure.details if failure.bug else "")
 
     def notices(self) -> list[Notice]:
         return [self._layout.itemAt(i).widget() for i in range(self._layout.count())]

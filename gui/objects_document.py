@@ -131,7 +131,7 @@ class ObjectsDocument(Document):
         if generation != self._generation:
             return
         self._worker = None
-        message = str(exc) if isinstance(exc, KnownError) else f"Unexpected error: {exc!r}"
+        message = self.describe_failure(exc)
         offer = isinstance(exc, DecompressionLimitError) and not self.trusted_size
         self._show_error(message, '<br><br><a href="open-anyway">Open anyway</a>' if offer else "")
 

@@ -190,7 +190,7 @@ class OverviewDocument(Document):
             return
         self._on_loaded(generation, {
             "path": self.path, "format": self.format, "ok": False,
-            "error": {"message": f"internal error: {exc}"}, "summary": {}, "findings": [],
+            "error": {"message": self.describe_failure(exc)}, "summary": {}, "findings": [],
             "preview": {"text": getattr(exc, "__traceback_text__", ""), "truncated": False},
         })
 

@@ -195,7 +195,7 @@ def run_tool(document: Any, dialog: ToolDialog, work: Callable[..., Any],
              on_result: Callable[[Any], None], interrupt: Callable[[], None] | None = None) -> Any:
     """Start ``work`` on a worker for ``dialog``; its Cancel cancels the worker (and interrupts)."""
     def failed(exc: BaseException) -> None:
-        dialog.show_error(str(exc) if hasattr(exc, "message") else f"internal error: {exc!r}")
+        dialog.show_error(document.describe_failure(exc))
 
     task = document._start(work, on_result=on_result, on_error=failed)
 

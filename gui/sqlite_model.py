@@ -15,7 +15,7 @@ from typing import Any
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt, Signal, Slot
 from PySide6.QtGui import QBrush, QColor, QFont
 
-from storage.errors import KnownError
+from storage.errors import KnownError, classify
 from storage.sql_pager import Page, Pager
 from storage.sqlite_db import Reader
 
@@ -295,7 +295,7 @@ class SqlTableModel(QAbstractTableModel):
             self.dataChanged.emit(self.index(page.start, 0), self.index(last, len(self.headers) - 1))
 
     def _on_pump_error(self, exc: BaseException) -> None:
-        self.fetchFailed.emit(f"internal error: {exc}")
+        self.fetchFailed.emit(classify(exc).message)
         self._on_pump_finished()
 
     def _on_pump_finished(self) -> None:

@@ -11,7 +11,6 @@ from typing import Any
 from PySide6.QtCore import Slot
 from PySide6.QtWidgets import QMessageBox
 
-from storage.errors import KnownError
 from storage.sql_db import SqliteDatabase
 from storage.sql_errors import WrongPassword
 from storage.sqlite_db import COUNT_CAP
@@ -77,7 +76,7 @@ class OpeningMixin:
     def _on_open_failed(self, generation: int, exc: BaseException) -> None:
         if generation != self._open_generation:
             return
-        message = str(exc) if isinstance(exc, KnownError) else f"internal error: {exc!r}"
+        message = self.describe_failure(exc)
         self.report = {"path": self.path or self.title(), "format": self.format, "ok": False,
                        "error": {"message": message}}
         self.status.setText(f"<b>Cannot open {esc(self.title())}</b><br>{esc(message)}")
@@ -120,7 +119,7 @@ class OpeningMixin:
 
     def _on_roll_back_failed(self, exc: BaseException) -> None:
         """Say why; the file is as it was, so both choices stay offered."""
-        message = str(exc) if isinstance(exc, KnownError) else f"internal error: {exc!r}"
+        message = self.describe_failure(exc)
         self.status.setText(f"<b>Could not roll back {esc(self.title())}</b><br>{esc(message)}")
         self.unfinished.show()
 

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from storage.errors import KnownError
+from storage.errors import KnownError, UnreadableError
 from storage.textfile import LARGE_TEXT, TextContent, load_text, save_text
 from storage.textlines import LineBuffer, load_lines, save_lines
 from storage.textpages import TextPager
@@ -76,7 +76,7 @@ class TextPage(QWidget):
     """Editor or paged view of one text file; the owning document supplies the undo stack."""
 
     loaded = Signal()
-    failed = Signal(str)
+    failed = Signal(object)  # the exception that stopped the load (the document classifies it)
 
     def __init__(self, path: str, undo_stack, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -154,7 +154,7 @@ class TextPage(QWidget):
         try:
             size = os.stat(self.path).st_size
         except OSError as exc:
-            self.failed.emit(f"Cannot read {self.path}: {exc.strerror or exc}")
+            self.failed.emit(UnreadableError(f"Cannot read {self.path}: {exc.strerror or exc}"))
             return
         if size >= LARGE_TEXT and not force_edit:
             self._show_paged(size, encoding)
@@ -175,7 +175,7 @@ class TextPage(QWidget):
             probe = decode_text(head[: len(head) - 8] if len(head) > 8 else head, encoding)
             self.pager = TextPager(self.path, probe.encoding, len(probe.bom))
         except KnownError as exc:
-            self.failed.emit(str(exc))
+            self.failed.emit(exc)
             return
         self.content = None
         if self.big_editor is not None:  # back to the paged view: drop the lines read before
@@ -208,7 +208,7 @@ class TextPage(QWidget):
     def _on_failed(self, generation: int, exc: BaseException) -> None:
         if generation == self._generation:
             self._worker = None
-            self.failed.emit(str(exc) if isinstance(exc, KnownError) else f"Unexpected error: {exc!r}")
+            self.failed.emit(exc)
 
     def _on_loaded(self, generation: int, content: TextContent,
                    text: QTextDocument | LineBuffer) -> None:
