@@ -1,6 +1,6 @@
 """Background work that talks to the GUI only through signals (after superqt's workers).
 
-A :class:`Worker` is a ``QRunnable`` run on the global thread pool with a separate
+A :class:`Worker` runs a function on the global thread pool and reports through a separate
 ``QObject`` of signals. The function it runs may take a ``cancel`` keyword: a callable that
 returns True once :meth:`Worker.cancel` was called, so long loops can stop early; and a
 ``progress`` keyword, a callable taking a fraction between 0 and 1. Callers tag requests with a
@@ -16,7 +16,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QObject, QThreadPool, Signal
 
 
 class WorkerSignals(QObject):
@@ -27,12 +27,15 @@ class WorkerSignals(QObject):
     finished = Signal()
 
 
-class Worker(QRunnable):
-    """Run ``fn(*args, **kwargs)`` on a pool thread and report through :attr:`signals`."""
+class Worker:
+    """Run ``fn(*args, **kwargs)`` on a pool thread and report through :attr:`signals`.
+
+    The pool is given the bound :meth:`run`, not a ``QRunnable``: PySide keeps a runnable handed
+    to ``QThreadPool.start`` alive for ever when the pool must not delete it, and with it whatever
+    the worker held.
+    """
 
     def __init__(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
-        super().__init__()
-        self.setAutoDelete(False)  # Python owns the object; the pool must not delete it
         self.fn = fn
         self.args = args
         self.kwargs = kwargs
@@ -71,7 +74,7 @@ class Worker(QRunnable):
             getattr(self.signals, name).emit(*args)
 
     def start(self) -> Worker:
-        QThreadPool.globalInstance().start(self)
+        QThreadPool.globalInstance().start(self.run)
         return self
 
 

@@ -146,3 +146,7 @@ def test_finished_worker_lets_go_of_its_callbacks(qtbot):
     _settle()
     assert held() is None
     assert worker.fn is None and worker.args == ()
+    finished = weakref.ref(worker)
+    del worker
+    gc.collect()
+    assert finished() is None  # nothing (the thread pool) keeps a finished worker either
