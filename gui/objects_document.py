@@ -283,7 +283,7 @@ class ObjectsDocument(Document):
     def _on_value_failed(self, generation: int, key: str, exc: BaseException) -> None:
         if generation != self._key_generation:
             return
-        reason = str(exc) if isinstance(exc, KnownError) else repr(exc)
+        reason = self.describe_failure(exc)
         self.view.set_doc(ObjectDoc(f"<the value of {key!r} cannot be shown: {reason}>", None, label=key))
         self.view.model.doc.read_only = True
         self.valueShown.emit(key)
