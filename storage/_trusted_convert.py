@@ -51,7 +51,7 @@ def type_name(obj: Any) -> str:
     """``module.QualName`` of the object's type, or just the name for builtins."""
     cls = type(obj)
     module = getattr(cls, "__module__", None)
-    name = getattr(cls, "__qualname__", None) or getattr(cls, "__name__", "?")
+    name = str(getattr(cls, "__qualname__", None) or getattr(cls, "__name__", "?"))
     return name if module in (None, "builtins") else f"{module}.{name}"
 
 
@@ -199,6 +199,7 @@ class Converter:
     def _numpy(self, obj: Any) -> NpyPayload | None:
         """``.npy`` bytes for a plain array or numpy scalar without objects, else None."""
         np = self._np
+        assert np is not None  # called only once numpy is loaded (_convert checks)
         if type(obj) is np.ndarray and not obj.dtype.hasobject:
             scalar = False
         elif isinstance(obj, np.generic) and not obj.dtype.hasobject:

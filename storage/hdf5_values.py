@@ -89,7 +89,7 @@ def _format(value: Any, dtype: np.dtype | None, file: Any) -> str:
             parts = [f"{name}={_format(value[name], value.dtype[name], file)}"
                      for name in value.dtype.names[:MAX_ITEMS]]
             return "(" + ", ".join(parts) + ")"
-        return "0x" + bytes(value).hex()
+        return "0x" + value.tobytes().hex()
     if isinstance(value, np.ndarray):
         flat = value.ravel()
         parts = [_format(v, value.dtype, file) for v in flat[:MAX_ITEMS]]

@@ -307,8 +307,9 @@ def companion_names(data: bytes) -> list[str]:
     """File names old joblib wrappers in the pickle ``data`` refer to: each string after a
     ``'filename'`` key (memo references followed), found by walking opcodes, nothing loaded."""
     names: list[str] = []
-    memo: dict[int, str | None] = {}
-    previous = last = None
+    memo: dict[object, str | None] = {}  # keyed by the index genops reads (an int)
+    previous: str | None = None
+    last: str | None = None
     try:
         for opcode, arg, _ in pickletools.genops(data):
             name = opcode.name

@@ -16,6 +16,7 @@ import hashlib
 import json
 import logging
 import os
+import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -241,7 +242,7 @@ class SessionLock:
         except OSError:
             return False
         try:
-            if os.name == "nt":
+            if sys.platform == "win32":  # (not os.name: the type checker follows sys.platform)
                 import msvcrt
 
                 msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .errors import KnownError
-from .json_io import JsonFormat, decode_bytes, read_json, read_jsonl
+from .json_io import JsonFormat, JsonlLoad, decode_bytes, read_json, read_jsonl
 from .json_text_index import serialize_for_view
 from .line_diff import DiffResult, unified_diff
 
@@ -29,7 +29,7 @@ def diff_with_disk(mine: Any, path: str, fmt: JsonFormat, lines: bool,
     note = ""
     try:
         load = read_jsonl(path) if lines else read_json(path)
-        value = load.records if lines else load.value
+        value = load.records if isinstance(load, JsonlLoad) else load.value
         new = _lines_of(value, fmt, lines)
     except KnownError as exc:
         note = f"The file on disk does not open as it is: {exc}"

@@ -218,7 +218,10 @@ def find_duplicate_keys(path: str, limit: int = 20) -> list[str]:
     def pairs(items: list[tuple[str, Any]]) -> None:
         if len(duplicates) < limit and len({k for k, _ in items}) != len(items):
             seen: set[str] = set()
-            duplicates.extend(k for k, _ in items if k in seen or seen.add(k))
+            for k, _ in items:
+                if k in seen:
+                    duplicates.append(k)
+                seen.add(k)
 
     try:
         text = decode_bytes(_read(path))[0]

@@ -59,7 +59,10 @@ def parse_json(text: str, encoding: str = "utf-8", bom_len: int = 0) -> tuple[An
         out = dict(items)
         if len(out) != len(items) and len(duplicates) < 20:
             seen: set[str] = set()
-            duplicates.extend(k for k, _ in items if k in seen or seen.add(k))
+            for k, _ in items:
+                if k in seen:
+                    duplicates.append(k)
+                seen.add(k)
         return out
 
     try:

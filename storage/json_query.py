@@ -58,6 +58,7 @@ def _path_of(datum: Any, root: Any) -> list[Any] | None:
         datum = datum.context
     path: list[Any] = []
     value = root
+    key: str | int
     for step in reversed(steps):
         if isinstance(step, Fields) and len(step.fields) == 1 and isinstance(value, dict):
             key = step.fields[0]

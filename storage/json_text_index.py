@@ -121,7 +121,7 @@ def _emit(value: Any, depth: int, unit: bytes, out: list[bytes],
     if cancel is not None and cancel():
         raise _Cancelled
     is_dict = isinstance(value, dict)
-    items: list[Any] = list(value.items()) if is_dict else value
+    items: list[Any] = list(value.items()) if isinstance(value, dict) else value
     out.append(b"{" if is_dict else b"[")
     if len(items) <= CHUNK:  # few children, some of them big: each on its own
         inner = b"\n" + unit * (depth + 1)
@@ -216,8 +216,8 @@ def _child_span(data: bytes, prefix: bytes, start: int, end: int, row: int,
         close = _CLOSE_PATTERNS.get(prefix)
         if close is None:
             close = _CLOSE_PATTERNS[prefix] = re.compile(rb"\n" + re.escape(prefix) + rb"[\]}]")
-        match = close.search(data, line_end, end)
-        return (found, match.end()) if match else None
+        closing = close.search(data, line_end, end)
+        return (found, closing.end()) if closing else None
     return found, found + len(line)
 
 

@@ -19,7 +19,7 @@ import zipfile
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO, Any, Literal
 
 import numpy as np
 from numpy.lib import format as npformat
@@ -78,7 +78,7 @@ def _header_reader() -> Callable[..., Any]:
     if impl is None:
         from numpy.lib import _format_impl  # NumPy 2 keeps it here
 
-        impl = _format_impl._read_array_header
+        impl = _format_impl._read_array_header  # type: ignore[attr-defined]  # private: not in NumPy's stubs
     if "max_header_size" in inspect.signature(impl).parameters:
         return functools.partial(impl, max_header_size=2**64)
     return impl  # NumPy < 1.24 had no limit to lift
@@ -107,7 +107,7 @@ def read_header(handle: IO[bytes], base: int = 0) -> ArrayInfo:
         shape, fortran, dtype = _read_array_header(handle, version)
     if any(not isinstance(n, int) or n < 0 for n in shape):
         raise ValueError(f"the shape {shape!r} is not a tuple of sizes")
-    return ArrayInfo(tuple(version), tuple(shape), dtype, bool(fortran), base + handle.tell())
+    return ArrayInfo(version, tuple(shape), dtype, bool(fortran), base + handle.tell())
 
 
 def _open(path: str) -> IO[bytes]:
@@ -265,7 +265,7 @@ class NpzArchive:
         if info.nbytes > zinfo.file_size - info.data_offset:
             raise ParseError(f"member {member.name}: the array data is cut short ({info.nbytes:,} bytes "
                              f"expected, {zinfo.file_size - info.data_offset:,} present)")
-        order = "F" if info.fortran_order else "C"
+        order: Literal["F", "C"] = "F" if info.fortran_order else "C"
         if info.nbytes == 0:
             return np.empty(info.shape, info.dtype, order=order)
         if not member.compressed and not zinfo.flag_bits & 1:
@@ -299,7 +299,9 @@ class NpzArchive:
         if info is None or not numeric(info.dtype):
             return None
         if not member.compressed or info.nbytes <= min(self.max_member_bytes, 64 * 2**20):
-            return array_stats(self.read(name), max_elements)
+            array = self.read(name)
+            assert isinstance(array, np.ndarray)  # a numeric member is never a pickle
+            return array_stats(array, max_elements)
         zinfo = self._infos[member.name]
         wanted = min(math.prod(info.shape), max_elements)
 

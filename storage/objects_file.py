@@ -410,6 +410,7 @@ def _open_npy(result: ObjectsFile) -> None:
 
     array = read_npy(result.path)
     if isinstance(array, PickledArray):
+        assert array.info is not None  # read_npy always has the header (only joblib's has none)
         load = load_safe(array.data)
         result.add(load, "object array")
         _note_encoding(result, [load])

@@ -100,22 +100,22 @@ def load_pg_schema(conn: Any) -> Schema:
         target = {"table": schema.tables, "view": schema.views}.get(table.kind, schema.materialized)
         target.append(table)
     for oid, name, decl, notnull, default in conn.execute(_COLUMNS).fetchall():
-        table = by_oid.get(oid)
-        if table is not None:
-            table.columns.append(Column(str(name), str(decl), 0, bool(notnull),
+        owner = by_oid.get(oid)
+        if owner is not None:
+            owner.columns.append(Column(str(name), str(decl), 0, bool(notnull),
                                         None if default is None else str(default)))
     for oid, primary, names, notnull, plain in conn.execute(_KEYS).fetchall():
-        table = by_oid.get(oid)
-        if table is None or table.key is not None or not plain or not (primary or notnull):
+        owner = by_oid.get(oid)
+        if owner is None or owner.key is not None or not plain or not (primary or notnull):
             continue
-        table.key = [str(n) for n in names]
+        owner.key = [str(n) for n in names]
         if primary:
-            positions = {n: i + 1 for i, n in enumerate(table.key)}
-            for col in table.columns:
-                col.pk = positions.get(col.name, 0)
+            positions = {n: i + 1 for i, n in enumerate(owner.key)}
+            for column in owner.columns:
+                column.pk = positions.get(column.name, 0)
     for oid, name, space, target, target_col in conn.execute(_FOREIGN).fetchall():
-        table = by_oid.get(oid)
-        col = next((c for c in table.columns if c.name == name), None) if table else None
+        owner = by_oid.get(oid)
+        col = next((c for c in owner.columns if c.name == name), None) if owner else None
         if col is not None and col.foreign_key is None:
             other = target if space == "public" else f"{space}.{target}"
             col.foreign_key = ForeignKey(str(other), str(target_col))

@@ -17,12 +17,15 @@ import datetime
 import decimal
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .pickle_danger import Resolved, classify, idiom_call, shaped_call, verdict_of
 from .pickle_keys import FREE as FREE_KEY
 from .pickle_keys import KeyGuard
 from .pickle_nodes import CallNode, GlobalNode
+
+if TYPE_CHECKING:  # imported lazily at run time (_numpy, _node)
+    from .pickle_pending import PendingList
 
 Builder = Callable[[tuple], Any]
 _LATIN1 = frozenset({"latin1", "latin-1", "iso-8859-1", "iso8859-1", "l1"})
@@ -163,7 +166,7 @@ def _build_defaultdict(args: tuple) -> Any:
     return NotImplemented
 
 
-def _numpy(name: str, pending: list | None = None,
+def _numpy(name: str, pending: PendingList | None = None,
            budget: CopyBudget | None = None) -> tuple[Builder | None, Any]:
     """(builder, real object) for an allowlisted NumPy global.
 
@@ -438,7 +441,7 @@ def _pytz(key: tuple[str, str], args: tuple) -> Any:
 
 
 def shaped_node(module: str, name: str, resolved: Resolved, use: IdiomUse, budget: CopyBudget,
-                pending: list | None = None) -> GlobalNode:
+                pending: PendingList | None = None) -> GlobalNode:
     """The stand-in of a ``SHAPED_CALLS`` function: a call with the arguments its library writes
     is counted as exact (and rebuilt when it can be); any other use leaves it suspicious.
     ``pending``: the C unpickler's NumPy placeholders (``resolve``)."""
@@ -462,14 +465,19 @@ _NUMPY = {("numpy", "ndarray"), ("numpy", "dtype"), ("numpy", "matrix"),
           ("numpy.core._internal", "_reconstruct"), ("numpy._core._internal", "_reconstruct"),
           ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
           ("numpy.core.numeric", "_frombuffer"), ("numpy._core.numeric", "_frombuffer")}
+def _named(make: Callable[[str], Builder], name: str) -> Callable[[CopyBudget], Builder]:
+    """A builder factory that makes ``name``'s builder (the budget is not needed)."""
+    return lambda _budget: make(name)
+
+
 _BUILDERS: dict[tuple[str, str], Callable[[CopyBudget], Builder]] = {
     ("collections", "Counter"): _build_counter,
     ("collections", "deque"): _build_deque,
     ("fractions", "Fraction"): lambda _budget: _build_fraction,
     ("copyreg", "_reconstructor"): lambda _budget: _build_reconstructor,
-    **{("ipaddress", f"IPv{v}{kind}"): (lambda _budget, n=f"IPv{v}{kind}": _address(n))
+    **{("ipaddress", f"IPv{v}{kind}"): _named(_address, f"IPv{v}{kind}")
        for v in (4, 6) for kind in ("Address", "Network", "Interface")},
-    **{(m, n): (lambda _budget, n=n: _path(n)) for m in ("pathlib", "pathlib._local")
+    **{(m, n): _named(_path, n) for m in ("pathlib", "pathlib._local")
        for n in ("PurePath", "PurePosixPath", "PureWindowsPath", "Path", "PosixPath", "WindowsPath")},
     ("builtins", "str"): lambda _budget: _build_str,
     ("builtins", "bytes"): lambda budget: _bytes_like(bytes, budget),
@@ -492,7 +500,7 @@ def needs_build_check(key: tuple[str, str]) -> bool:
 
 
 def resolve(module: str, name: str, resolved: Resolved, careful: bool, budget: CopyBudget,
-            pending: list | None = None) -> Any:
+            pending: PendingList | None = None) -> Any:
     """What ``find_class`` returns for ``module.name`` (written so; ``resolved`` for the file's
     protocol): a real type, a GlobalNode with a builder, or None when it is not allowlisted.
     ``pending`` is given on the C unpickler's path: builders then see NumPy placeholders as their
@@ -518,7 +526,7 @@ def resolve(module: str, name: str, resolved: Resolved, careful: bool, budget: C
     return None
 
 
-def _node(module: str, name: str, build: Builder | None, real: Any, pending: list | None,
+def _node(module: str, name: str, build: Builder | None, real: Any, pending: PendingList | None,
           budget: CopyBudget) -> GlobalNode:
     if pending is None or build is None:
         return GlobalNode(module, name, build, real)

@@ -466,6 +466,7 @@ def _table() -> dict[bytes, tuple]:
         packed = (struct.Struct(counted[0]), counted[1]) if counted else None
         arg_reader = _NAME_READERS.get(op.name) or (op.arg.reader if op.arg else None)
         if op.name == "STRING":
+            assert arg_reader is not None  # STRING always has a (stringnl) argument
             arg_reader = _quoted(arg_reader)
         table[op.code.encode("latin-1")] = (op, handler, packed, arg_reader)
     return table

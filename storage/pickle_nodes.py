@@ -13,7 +13,7 @@ itself (BUILD, APPEND(S), SETITEM(S), ADDITEMS) are recorded in ``mutations``, n
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from .pickle_danger import classify
 
@@ -152,7 +152,7 @@ class ExtensionNode(GlobalNode):
     code: int  # set in the class namespace by __new__
 
     def __new__(mcs, code: int) -> ExtensionNode:
-        node = super().__new__(mcs, "copyreg extension", str(code))
+        node = cast(ExtensionNode, super().__new__(mcs, "copyreg extension", str(code)))
         node.code = code
         return node
 
@@ -278,7 +278,7 @@ class BufferNode(bytes):
     position among the pickle's out-of-band buffers.
     """
 
-    index: int
+    index: int  # type: ignore[assignment]  # shadows bytes.index on purpose: the buffer's position
 
     def __new__(cls, index: int) -> BufferNode:
         node = super().__new__(cls, b"")

@@ -77,6 +77,7 @@ def _place(data: bytes, first: dict[tuple[str, str], tuple[int, int]]) -> dict[t
     offsets: dict[tuple[str, str], int] = {}
     stop = max(wanted, default=0)
     pos = 0
+    ops: list[int] | None
     while pos < stop:
         code = data[pos]
         if code == _FRAME and pos + 9 <= len(data):

@@ -18,6 +18,7 @@ real allowlisted class (``int``, ``datetime.date``...) when the pickle names one
 
 from __future__ import annotations
 
+import functools
 import io
 import itertools
 import re
@@ -221,7 +222,7 @@ def _load_with(data: bytes | memoryview, start: int, joblib: bool, limits: Limit
     loaded = None
     for careful, use_slow in plans:
         try:
-            loaded = run_with_stack(lambda c=careful, s=use_slow: one(c, s), data, start, limits)
+            loaded = run_with_stack(functools.partial(one, careful, use_slow), data, start, limits)
             break
         except (KeyboardInterrupt, SystemExit):
             raise
@@ -283,7 +284,10 @@ def _add_findings(result: SafeLoad, state: LoadState) -> None:
                                 "kept outside the pickle"))
 
 
-def _as_bytes(data: bytes | bytearray | memoryview | BinaryIO, limits: Limits) -> bytes | memoryview:
+PickleData = bytes | bytearray | memoryview | BinaryIO  # what the loaders accept
+
+
+def _as_bytes(data: PickleData, limits: Limits) -> bytes | memoryview:
     if isinstance(data, bytes | bytearray | memoryview):
         if len(data) > limits.max_bytes:
             raise ParseError(f"The data is larger than the {limits.max_bytes:,} bytes the loader accepts.")
@@ -294,7 +298,7 @@ def _as_bytes(data: bytes | bytearray | memoryview | BinaryIO, limits: Limits) -
     return raw
 
 
-def load_safe(data: bytes | BinaryIO, *, joblib: bool = False, limits: Limits = DEFAULT_LIMITS) -> SafeLoad:
+def load_safe(data: PickleData, *, joblib: bool = False, limits: Limits = DEFAULT_LIMITS) -> SafeLoad:
     """Load the first pickle of ``data`` safely; see ``SafeLoad.trailing`` for what follows it.
 
     Raises ``PickleLoadError`` (a ``ParseError`` with the offset and the globals seen so far).
@@ -310,7 +314,7 @@ def load_safe(data: bytes | BinaryIO, *, joblib: bool = False, limits: Limits = 
     return _load_at(buffer, 0, joblib, limits)
 
 
-def load_all(data: bytes | BinaryIO, *, joblib: bool = False, limits: Limits = DEFAULT_LIMITS,
+def load_all(data: PickleData, *, joblib: bool = False, limits: Limits = DEFAULT_LIMITS,
              max_pickles: int = 10_000) -> tuple[list[SafeLoad], PickleLoadError | None]:
     """Every pickle stacked in ``data``, and the error that stopped the walk (None at a clean end).
 

@@ -24,7 +24,7 @@ import zipfile
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 from .errors import KnownError
 from .pickle_danger import worse
@@ -440,7 +440,7 @@ class Scanner:
                 source.close()
         end = spool.tell()
         spool.seek(0)
-        return spool, start, start + end
+        return cast(BinaryIO, spool), start, start + end  # typeshed says IO[bytes]; it has BinaryIO's methods
 
     def _hidden(self, start: int) -> None:
         """Try every place after ``start`` where a pickle may begin; scan each one that parses."""
@@ -467,6 +467,7 @@ class Scanner:
                 handle.close()
 
     def _search(self, handle: BinaryIO, shift: int, size: int | None, at: int) -> None:
+        assert self.trace is not None  # _hidden sets it for the search
         keep = 512  # a candidate cut by a block boundary is found in the next block
         while size is None or at < size:
             handle.seek(at - shift)

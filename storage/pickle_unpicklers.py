@@ -15,7 +15,7 @@ import struct
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, ClassVar, Protocol
 
 from .pickle_allow import (
     CopyBudget,
@@ -242,17 +242,28 @@ class FastUnpickler(_Common, pickle.Unpickler):
         return self.state.later_proto()
 
 
+class PickleSource(Protocol):
+    """What the pure-Python unpickler reads from: a binary file, or pickle_stream's Tracked."""
+
+    def read(self, n: int, /) -> bytes: ...
+
+    def readline(self) -> bytes: ...
+
+
 class SlowUnpickler(_Common, pickle._Unpickler):  # type: ignore[name-defined]
     """The pure-Python unpickler: dict memo, extension codes as nodes, joblib array data."""
 
     # pickle._Unpickler's own members, which typeshed does not declare (for the type checker only)
     memo: Any
     pop_mark: Any
+    stack: list[Any]
+    metastack: list[Any]
     _file_read: Any
 
-    dispatch = dict(pickle._Unpickler.dispatch)  # type: ignore[attr-defined]
+    # typeshed types the handlers as taking an Unpickler; they take this unpickler
+    dispatch: ClassVar[dict[int, Callable[..., None]]] = dict(pickle._Unpickler.dispatch)
 
-    def __init__(self, file: BinaryIO, state: LoadState, buffers: Any, joblib: bool = False) -> None:
+    def __init__(self, file: PickleSource, state: LoadState, buffers: Any, joblib: bool = False) -> None:
         super().__init__(file, buffers=buffers, encoding=state.encoding)
         self.state, self.joblib, self.raw = state, joblib, file
         self._placeholders: dict[int, list[int]] = {}
@@ -324,6 +335,7 @@ class SlowUnpickler(_Common, pickle._Unpickler):  # type: ignore[name-defined]
     def _build_numpy(self, target: Any, np: Any) -> bool:
         """BUILD on a dtype or array: rebuild it from the checked state (``pickle_numpy``) and put
         the new object where the old one was, on the stack and in the latest memo entries."""
+        rebuild: Callable[[Any, Any, Any], Any]
         if isinstance(target, np.dtype):
             rebuild = rebuild_dtype
         elif type(target) is np.ndarray or type(target) is np.matrix:

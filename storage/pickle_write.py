@@ -17,8 +17,8 @@ import struct
 import sys
 import threading
 import types
-from collections.abc import Sequence
-from typing import IO, Any
+from collections.abc import Callable, Sequence
+from typing import IO, Any, ClassVar
 
 from .errors import UnsupportedError, WriteError
 from .pickle_nodes import NO_STATE, BufferNode, CallNode, CostlyKey, ExtensionNode, GlobalNode, PersistentNode
@@ -68,7 +68,8 @@ class _TreePickler(pickle._Pickler):  # type: ignore[name-defined]
     save: Any
     memoize: Any
 
-    dispatch = dict(pickle._Pickler.dispatch)  # type: ignore[attr-defined]
+    # typeshed types the handlers as taking an Unpickler; they take the pickler
+    dispatch: ClassVar[dict[type, Callable[..., None]]] = dict(pickle._Pickler.dispatch)
     numpy_core: str | None = None
     py2_strings: frozenset[str] = frozenset()  # text that was a Python 2 byte string (pickle_py2)
 
@@ -116,7 +117,7 @@ class _TreePickler(pickle._Pickler):  # type: ignore[name-defined]
         if moved is not None and isinstance(qualname, str):
             self.save(self._node(moved, qualname))  # written without importing, memoized once
             return
-        super().save_global(obj, name)
+        super().save_global(obj, name)  # type: ignore[misc]  # pickle._Pickler has it; typeshed omits it
 
     dispatch[types.FunctionType] = save_global  # the base table holds the base method itself
 

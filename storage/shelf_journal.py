@@ -9,6 +9,7 @@ meanwhile, the edits go to a copy of its files (``name (recovered)``), never ove
 
 from __future__ import annotations
 
+import functools
 import os
 from typing import IO
 
@@ -22,10 +23,10 @@ from .shelf_io import Shelf, open_shelf
 def pack_shelf(shelf: Shelf, edited: dict[str, bytes]) -> bytes:
     """The payload of ``shelf``'s pending state plus values edited in trees (``edited``: key → pickle)."""
     order, changes = shelf.pending_state()
-    for key, data in edited.items():
+    for key, pickled in edited.items():
         raw = key.encode("utf-8", "surrogateescape")
         if raw in order:
-            changes[raw] = data
+            changes[raw] = pickled
     values, body, offset = [], bytearray(), 0
     for raw, data in changes.items():
         if data is None or raw not in order:
@@ -81,7 +82,7 @@ def write_shelf_copy(original: str, payload: bytes) -> str:
                 continue
             target = target_base + path[len(base):]
             with open(path, "rb") as source:
-                atomic_write_with(target, lambda handle, s=source: _copy(s, handle))
+                atomic_write_with(target, functools.partial(_copy, source))
             copies.append(target)
         copy = open_shelf(target_base)
         apply_state(copy, order, changes)

@@ -54,7 +54,7 @@ class SqliteStore:
 
     def __init__(self, path: str) -> None:
         self.path = path
-        self.files = (path,)
+        self.files: tuple[str, ...] = (path,)
         self.note = ""
         self._rowids: dict[bytes, int] = {}
         self._load()

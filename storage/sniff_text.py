@@ -186,10 +186,10 @@ def sniff_textual(head: bytes, size: int, ext: str) -> tuple[str, str, dict]:
         detail = {"encoding": encoding, "bom": True}
         how = f"starts with a {encoding.upper()} byte-order mark"
     elif b"\x00" in body:
-        first = body.lstrip(_WHITESPACE)[:1]
-        if ext in JSON_EXTS + JSONL_EXTS and first and first in b'{["-0123456789tfnNI':
+        lead = body.lstrip(_WHITESPACE)[:1]
+        if ext in JSON_EXTS + JSONL_EXTS and lead and lead in b'{["-0123456789tfnNI':
             fmt = "jsonl" if ext in JSONL_EXTS else "json"
-            return fmt, (f"contains NUL bytes but starts like JSON ({first.decode()!r}); "
+            return fmt, (f"contains NUL bytes but starts like JSON ({lead.decode()!r}); "
                          f"the {ext} extension breaks the tie"), {"nul_bytes": True}
         return "binary", "contains NUL bytes and matches no known signature", {}
     else:

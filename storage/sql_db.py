@@ -53,6 +53,10 @@ class Database:
     def load_schema(self) -> Schema:
         raise NotImplementedError
 
+    def connect(self) -> Any:
+        """A new connection of its own (server databases; an SQLite file is opened by its path)."""
+        raise NotImplementedError
+
     def explain(self, exc: BaseException, table: str | None = None) -> KnownError:
         raise NotImplementedError
 
@@ -114,7 +118,7 @@ class SqliteDatabase(Database):
 
 def _named(dialect: sa.engine.Dialect) -> sa.engine.Dialect:
     """The dialect compiling ``:name`` parameters (run through ``text()`` by _SqlaConnection)."""
-    named = type(dialect)(paramstyle="named")
+    named = type(dialect)(paramstyle="named")  # type: ignore[call-arg]  # every real dialect is a DefaultDialect
     named.server_version_info = dialect.server_version_info
     named.default_schema_name = dialect.default_schema_name
     return named
@@ -258,6 +262,7 @@ class ServerDatabase(Database):
             if self.kind == "postgresql" and self.url.get_driver_name() == "psycopg":
                 fairy = self.engine.raw_connection()
                 conn = fairy.driver_connection
+                assert conn is not None  # None only once the pool invalidated it
                 fairy.detach()  # ours from now on: closing it closes the socket
                 conn.autocommit = True
                 return conn

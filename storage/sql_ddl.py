@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     CheckConstraint,
@@ -20,13 +21,17 @@ from sqlalchemy import (
     MetaData,
     PrimaryKeyConstraint,
     Table,
+    TextClause,
     text,
 )
 from sqlalchemy.engine import Dialect
-from sqlalchemy.schema import CreateColumn, CreateIndex, CreateTable, DropIndex, DropTable
+from sqlalchemy.schema import CreateColumn, CreateIndex, CreateTable, DropIndex, DropTable, SchemaItem
 from sqlalchemy.types import UserDefinedType
 
 from .errors import UnsupportedError
+
+if TYPE_CHECKING:
+    from .sql_schema_plans import Recipe
 
 FK_ACTIONS = ["", "CASCADE", "SET NULL", "SET DEFAULT", "RESTRICT", "NO ACTION"]
 COMMON_TYPES = {
@@ -94,7 +99,7 @@ class Plan:
     dialect: str
     statements: list[str]
     warnings: list[str] = field(default_factory=list)
-    undo: Plan | None = None
+    undo: Recipe | None = None  # makes the plan that reverses this one
     irreversible: str = ""  # why this change cannot be undone; empty when it can
     table: str | None = None
     expect_sql: str | None = None  # SQLite rebuild: the table's SQL the plan was built from
@@ -110,7 +115,7 @@ class Plan:
         body = list(self.statements) if self.script else ["BEGIN", *self.statements, "COMMIT"]
         return "\n".join(lines + [s.rstrip().rstrip(";") + ";" for s in body])
 
-    def with_undo(self, undo: Plan | None, reason: str = "") -> Plan:
+    def with_undo(self, undo: Recipe | None, reason: str = "") -> Plan:
         self.undo, self.irreversible = undo, ("" if undo is not None else reason)
         return self
 
@@ -137,7 +142,7 @@ def _check_names(names: list[str], what: str) -> None:
         seen.add(name.lower())
 
 
-def _default(col: ColumnSpec) -> object:
+def _default(col: ColumnSpec) -> TextClause | None:
     return text(col.default) if col.default not in (None, "") else None
 
 
@@ -151,7 +156,7 @@ def build_table(spec: TableSpec, dialect: Dialect) -> Table:
     if dialect.name != "sqlite" and any(not c.type.strip() for c in spec.columns):
         raise UnsupportedError(f"{dialect.name} needs a type for every column")
     meta = MetaData()
-    args: list[object] = []
+    args: list[SchemaItem] = []
     for col in spec.columns:
         extra = [CheckConstraint(text(col.check))] if col.check else []
         args.append(Column(col.name, Declared(col.type), *extra,
@@ -163,7 +168,7 @@ def build_table(spec: TableSpec, dialect: Dialect) -> Table:
     elif spec.without_rowid:
         raise UnsupportedError("A WITHOUT ROWID table needs a primary key")
     args.extend(CheckConstraint(text(c)) for c in spec.checks if c.strip())
-    kwargs: dict[str, object] = {}
+    kwargs: dict[str, Any] = {}  # dialect options (sqlite_with_rowid)
     if dialect.name == "sqlite":
         kwargs["sqlite_with_rowid"] = not spec.without_rowid
         if spec.autoincrement:
@@ -172,7 +177,7 @@ def build_table(spec: TableSpec, dialect: Dialect) -> Table:
                 raise UnsupportedError("AUTOINCREMENT needs a single INTEGER primary key column")
             if spec.without_rowid:
                 raise UnsupportedError("AUTOINCREMENT is not allowed on a WITHOUT ROWID table")
-    table = Table(spec.name, meta, *args, schema=spec.schema, **kwargs)  # type: ignore[arg-type]
+    table = Table(spec.name, meta, *args, schema=spec.schema, **kwargs)
     for col in spec.columns:
         if not col.references:
             continue

@@ -65,7 +65,7 @@ def _sqlstate(exc: BaseException) -> str:
 
 def _mysql_code(exc: BaseException) -> tuple[int | None, str]:
     """MySQL/MariaDB drivers (PyMySQL, mysqlclient) raise with ``args == (code, message)``."""
-    args = getattr(exc, "args", ())
+    args: tuple[object, ...] = getattr(exc, "args", ())
     if len(args) == 2 and isinstance(args[0], int) and isinstance(args[1], str):
         return args[0], args[1]
     return None, ""

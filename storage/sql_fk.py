@@ -12,7 +12,18 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import String, bindparam, cast, column, exists, literal_column, or_, select, table
+from sqlalchemy import (
+    BindParameter,
+    String,
+    bindparam,
+    cast,
+    column,
+    exists,
+    literal_column,
+    or_,
+    select,
+    table,
+)
 
 from .sql_filter import escape_like
 from .sql_schema_types import Schema, Table
@@ -155,7 +166,7 @@ def _choices_sql(kind: str, ref_table: str, key: str, display: str | None, searc
     shown = tbl.c[display] if display else literal_column("NULL")
     stmt = select(key_col, shown).order_by(key_col).limit(limit)
     if searching:
-        pattern = bindparam("pattern", "")
+        pattern: BindParameter[str] = bindparam("pattern", "")
         targets = [cast(key_col, String)] + ([cast(tbl.c[display], String)] if display else [])
         # SQLite's LIKE ignores ASCII case already; ILIKE elsewhere (lower() would cost a call per row).
         tests = [t.like(pattern, escape="\\") if kind == "sqlite" else t.ilike(pattern, escape="\\")

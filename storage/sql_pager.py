@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import and_, func, literal_column, select
 from sqlalchemy.engine import Dialect
+from sqlalchemy.sql.elements import ColumnElement
 
 from .sql_filter import Params
 from .sql_query import PAGE_SIZE, PREVIEW_CHARS, Query, QuerySpec, compile_sql
@@ -135,7 +136,7 @@ class Pager:
         """
         query = self.query
         items = []
-        measured = [literal_column("'text'"), literal_column("'blob'")]
+        measured: list[ColumnElement[Any]] = [literal_column("'text'"), literal_column("'blob'")]
         for i, name in enumerate(query.spec.columns):
             col = query.cols[name]
             kind = func.typeof(col)  # typeof() reads a value's type, never the value
@@ -218,22 +219,22 @@ class Pager:
             return
         spec = self.query.spec
         names = spec.columns
-        sizes = [[None] * len(names) for _ in page.values]
+        sizes: list[list[int | None]] = [[None] * len(names) for _ in page.values]
         keyed = spec.with_sizes and len(spec.keys) == 1
         position = [n for n, _d in self.query.order].index(spec.keys[0]) if keyed else 0
-        found: dict[Any, tuple] = {}
+        found: dict[Any, dict[int, Any]] = {}  # row key -> column -> full length
         if keyed:
             columns = sorted({c for i in long_rows for c, v in enumerate(page.values[i])
                               if isinstance(v, str | bytes) and len(v) == cut})
             keys = [page.keys[i][position] for i in long_rows]
             sql, params = self.query.sizes_statement([names[c] for c in columns], keys)
             for row in conn.execute(sql, params):
-                found[row[0]] = dict(zip(columns, row[1:], strict=True))  # type: ignore[assignment]
+                found[row[0]] = dict(zip(columns, row[1:], strict=True))
         for i in long_rows:
             lengths = found.get(page.keys[i][position]) if keyed else None
             for c, v in enumerate(page.values[i]):
                 if isinstance(v, str | bytes) and len(v) == cut:
-                    full = lengths.get(c) if lengths else None  # type: ignore[union-attr]
+                    full = lengths.get(c) if lengths else None
                     sizes[i][c] = -1 if full is None else (full if full > cut else None)
         page.sizes = [tuple(s) for s in sizes]
 

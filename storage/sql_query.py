@@ -24,7 +24,8 @@ from typing import Any
 from sqlalchemy import and_, bindparam, case, column, false, func, literal_column, or_, select, table
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import Dialect
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.elements import ColumnClause, ColumnElement
+from sqlalchemy.sql.selectable import Select
 from sqlalchemy.types import NullType
 
 from .sql_filter import Filter, Params, escape_like, filter_clause, like_clause, like_pattern
@@ -38,7 +39,7 @@ _DIALECT = sqlite_dialect.dialect(paramstyle="named")
 _CUT_TYPES = ("text", "char", "clob", "bytea", "blob", "binary")
 
 
-_CUT = literal_column(str(PREVIEW_CHARS))
+_CUT: ColumnClause[Any] = literal_column(str(PREVIEW_CHARS))
 
 
 def _short(col: Any) -> Any:
@@ -258,6 +259,7 @@ class Query:
             col = self.cols[name]
             ascending = desc == reverse
             nulls_first = ascending if self.nulls_smallest else not ascending
+            after: ColumnElement[bool]
             if value is None:
                 after = col.is_not(None) if nulls_first else false()
                 same = col.is_(None)
@@ -310,7 +312,7 @@ class Query:
 
     def count_statement(self, cap: int | None = None) -> tuple[str, dict[str, Any]]:
         """count(*) of the filtered rows; with ``cap``, counting stops at ``cap + 1``."""
-        inner = select(literal_column("1")).select_from(self.table)
+        inner: Select[Any] = select(literal_column("1")).select_from(self.table)
         if self.where is not None:
             inner = inner.where(self.where)
         if cap is not None:

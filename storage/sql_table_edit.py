@@ -118,8 +118,8 @@ def server_edit(ctx: Context, table_name: str) -> TableEdit:
         keys = list(keys or [])
         specs = [by_num[k] for k in keys if k in by_num]
         if kind == "p":
-            for spec in specs:
-                spec.primary_key = True
+            for key_spec in specs:
+                key_spec.primary_key = True
             edit.names[("", "pk")] = name
             continue
         single = len(specs) == 1

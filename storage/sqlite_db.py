@@ -18,11 +18,14 @@ import sqlite3
 import threading
 import urllib.parse
 from collections.abc import Callable
+from typing import TypeVar
 
 from .errors import KnownError, Location, ParseError, UnreadableError, UnsupportedError
 from .sql_schema_types import Column, ForeignKey, Schema, SchemaObject, Table
 from .sqlite_bounds import VALUE_LIMIT, bound_connection
 from .sqlite_recover import BUSY_TIMEOUT_MS, UnfinishedTransaction, find_hot_journal, unfinished
+
+T = TypeVar("T")
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 COUNT_CAP = 10_000
@@ -250,7 +253,7 @@ class Reader:
         self.conn = connect_reader(path, immutable=immutable)
         self._closed = False
 
-    def run(self, func: Callable[[sqlite3.Connection], object]) -> object:
+    def run(self, func: Callable[[sqlite3.Connection], T]) -> T:
         with self.lock:
             if self._closed:
                 raise Interrupted("The database was closed.")
@@ -266,7 +269,7 @@ class Reader:
     def data_version(self) -> int | None:
         """SQLite's counter of commits by other connections; None when it cannot be read."""
         try:
-            return int(self.run(lambda c: c.execute("PRAGMA data_version").fetchone()[0]))  # type: ignore[arg-type]
+            return int(self.run(lambda c: c.execute("PRAGMA data_version").fetchone()[0]))
         except KnownError:
             return None
 

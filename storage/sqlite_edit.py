@@ -19,7 +19,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import and_, bindparam, column, delete, insert, select, table, update
+from sqlalchemy import Insert, Update, and_, bindparam, column, delete, insert, select, table, update
 from sqlalchemy.types import NullType
 
 from .errors import KnownError
@@ -307,6 +307,7 @@ def restore_rows(target: Database | str, table_name: str, rows: Sequence[dict[st
                            f"{table_name!r} since; nothing was put back.", taken)
         for how, values in plans:
             binds = {n: _bind(db, f"v{i}", v) for i, (n, v) in enumerate(values.items())}
+            stmt: Insert | Update
             if how == "insert":
                 stmt = insert(tbl).values(binds)
             else:

@@ -39,9 +39,10 @@ def dependents(schema: Schema, name: str) -> list[SchemaObject | Table]:
     found: list[SchemaObject | Table] = []
     names = [name]
     changed = True
+    candidates: list[SchemaObject | Table] = [*schema.views, *schema.triggers]
     while changed:
         changed = False
-        for obj in [*schema.views, *schema.triggers]:
+        for obj in candidates:
             if obj in found:
                 continue
             if any(mentions(obj.sql, n) for n in names) or (

@@ -12,7 +12,7 @@ from __future__ import annotations
 import codecs
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, AnyStr
 
 from .errors import KnownError, Location, ParseError, UnreadableError
 from .json_parse import json_shape, json_text, json_type, parse_json
@@ -63,7 +63,7 @@ def chunks(path: str, start: int = 0, limit: int | None = None) -> Iterator[byte
 
 # -- text ---------------------------------------------------------------------------------------
 
-def _count_breaks(pieces: Iterator[str] | Iterator[bytes]) -> tuple[dict[str, int], bool]:
+def _count_breaks(pieces: Iterator[AnyStr]) -> tuple[dict[str, int], bool]:
     """Counts of LF, CRLF and CR breaks over the pieces, and whether the last piece ended one."""
     lf = crlf = cr = 0
     carry_cr, ends_break, seen = False, True, False
@@ -126,8 +126,10 @@ def summarize_text(result: SniffResult, c: Collector) -> None:
                   f"{'guessed ' + encoding if encoding else 'encoding unknown'}")
     c.summary["encoding"] = encoding  # a Python codec name (the preview decodes with it), or None
     ascii_compatible = encoding is None or not encoding.replace("_", "-").startswith(("utf-16", "utf-32"))
-    pieces = chunks(result.path, bom_len) if ascii_compatible else _decoded(result.path, encoding, bom_len)
-    counts, ends_break = _count_breaks(pieces)
+    if encoding is None or ascii_compatible:
+        counts, ends_break = _count_breaks(chunks(result.path, bom_len))
+    else:
+        counts, ends_break = _count_breaks(_decoded(result.path, encoding, bom_len))
     kinds = [kind for kind, n in counts.items() if n]
     c.summary["line_endings"] = {"kind": kinds[0] if len(kinds) == 1 else ("mixed" if kinds else "none"),
                                  **counts}

@@ -14,7 +14,7 @@ import tokenize
 import warnings
 import zipfile
 import zlib
-from typing import IO, Any
+from typing import IO, Any, BinaryIO, cast
 
 from .errors import KnownError, Location, ParseError
 from .joblib_io import open_joblib
@@ -264,7 +264,8 @@ def summarize_npz(result: SniffResult, c: Collector) -> None:
                     entry.update(header.describe())
                     if header.object_dtype:
                         c.add("suspicious", f"member {info.filename}: contains pickled objects")
-                        report = scan_stream(handle, handle.tell(), None)
+                        # a ZipExtFile: typeshed says IO[bytes], it is a BufferedIOBase
+                        report = scan_stream(cast(BinaryIO, handle), handle.tell(), None)
                         entry["scan"] = scan_summary(report)
                         add_scan(c, report, f"member {info.filename}: ", fatal=False)
             except _MEMBER_ERRORS as exc:
