@@ -108,7 +108,7 @@ class SqliteDatabase(Database):
     def load_schema(self) -> Schema:
         reader = self.reader()
         try:
-            return reader.run(lambda conn: load_schema(conn, self.path))  # type: ignore[return-value]
+            return reader.run(lambda conn: load_schema(conn, self.path))
         finally:
             reader.close()
 
