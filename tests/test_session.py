@@ -17,8 +17,9 @@ def test_session_survives_a_restart(qtbot, tmp_path: Path) -> None:
     samples = make_samples(tmp_path / "files")
     window = launch(qtbot, settings_dir, samples["json"], samples["sqlite"], samples["text"])
     documents = wait_documents(qtbot, window, 3)
-    # Within the offscreen platform's 800×600 screen, so nothing is clamped.
-    window.setGeometry(QRect(40, 50, 700, 480))
+    # Within the offscreen platform's 800×600 screen, so nothing is clamped, and above the window's
+    # minimum height with every bar the three documents may show while they load (about 490 px).
+    window.setGeometry(QRect(40, 50, 700, 520))
     qtbot.waitUntil(lambda: window.geometry().size().width() == 700)
     json_doc = next(d for d in documents if d.path == str(samples["json"]))
     window.activate_document(json_doc)
