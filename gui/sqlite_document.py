@@ -49,7 +49,7 @@ from .sqlite_editing import EditingMixin
 from .sqlite_open_choice import OpenChoiceBar, UnfinishedTransactionPanel
 from .sqlite_opening import OpeningMixin
 from .sqlite_record import RecordMixin
-from .sqlite_refresh import LiveRefreshMixin
+from .sqlite_refresh import LiveRefresh
 from .sqlite_schema import SchemaTreeMixin
 from .sqlite_tasks import esc, live_tasks
 from .sqlite_transfer import TransferMixin
@@ -57,7 +57,7 @@ from .workers import Worker as Task
 from .workers import run_in_worker as run_task
 
 
-class SqliteDocument(OpeningMixin, SchemaEditMixin, LiveRefreshMixin, SchemaTreeMixin, BrowseMixin,
+class SqliteDocument(OpeningMixin, SchemaEditMixin, SchemaTreeMixin, BrowseMixin,
                      EditingMixin, TransferMixin, RecordMixin, ServerMixin, FkMixin,
                      FkRecordMixin, ToolsMixin, Document):
     """A database: schema on the left; Browse and Record tabs on the right."""
@@ -120,7 +120,9 @@ class SqliteDocument(OpeningMixin, SchemaEditMixin, LiveRefreshMixin, SchemaTree
         status_box.addStretch(2)
         self.stack.addWidget(status_page)
         self.stack.addWidget(self._build_content())
-        self._init_refresh()
+        self.live_refresh = LiveRefresh(self)  # SQLite files only: other programs' writes
+        self.live_refresh.changed.connect(self.reload_rows)
+        self.live_refresh.vanished.connect(lambda text: self.show_message(text, "error"))
         self._search_timer = QTimer(self)
         self._search_timer.setSingleShot(True)
         self._search_timer.setInterval(300)
@@ -306,6 +308,17 @@ class SqliteDocument(OpeningMixin, SchemaEditMixin, LiveRefreshMixin, SchemaTree
                     | QAbstractItemView.EditTrigger.AnyKeyPressed)
         self.grid.setEditTriggers(triggers if editable else QAbstractItemView.EditTrigger.NoEditTriggers)
 
+    def note_own_write(self) -> None:
+        """This document just wrote: live refresh must not take the change for another program's."""
+        self.live_refresh.note_own_write()
+
+    def reload_rows(self) -> None:
+        """The database changed: recount and refetch the visible pages; the scroll position stays."""
+        if self.model.pager is None or self.counter is None:
+            return
+        self.model.refresh()
+        self._count_grid(self._generation, self.model.pager, None)
+
     # -- session -----------------------------------------------------------------------------
     def view_state(self) -> dict[str, Any]:
         if not self.is_loaded or self.table is None:
@@ -323,7 +336,7 @@ class SqliteDocument(OpeningMixin, SchemaEditMixin, LiveRefreshMixin, SchemaTree
                 self.tree.setCurrentItem(item)
 
     def _close_readers(self) -> None:
-        self._stop_watching()
+        self.live_refresh.stop()
         self.model.stop()
         self.model.set_query(None, None, [], [])
         self.sql_panel.release_connection()

@@ -155,8 +155,8 @@ class OpeningMixin:
         self._update_mode()
         self.statusChanged.emit()
         self._count_tables(generation, schema.tables + schema.views + schema.materialized, COUNT_CAP)
-        if not self.is_server:
-            self._start_watching()
+        if not self.is_server and not self.immutable:  # an immutable reader never sees changes
+            self.live_refresh.start(self.path or "")
         first = self._table_item(self._pending_view_state.get("table"))
         if first is None and schema.tables:
             ordered = sorted(schema.tables, key=lambda t: t.schema not in (None, "public"))  # public first

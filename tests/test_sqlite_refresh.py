@@ -17,8 +17,8 @@ def test_the_file_watcher_sees_an_external_write(qtbot, tmp_path: Path, wal: boo
     document = open_document(qtbot, path, read_only=False)
     wait_rows(qtbot, document, 200)
     wait_cell(qtbot, document, 150, 1)
-    document._refresh_timer.stop()  # no polling: only the watcher can notice
-    assert str(path) in document.file_watcher.files()
+    document.live_refresh.poll_timer.stop()  # no polling: only the watcher can notice
+    assert str(path) in document.live_refresh.file_watcher.files()
     other = sqlite3.connect(path)
     other.execute("UPDATE \"order\" SET \"na me\" = 'from elsewhere' WHERE id = 151")
     other.execute("INSERT INTO \"order\" (id) VALUES (1000)")
@@ -26,7 +26,7 @@ def test_the_file_watcher_sees_an_external_write(qtbot, tmp_path: Path, wal: boo
     other.close()
     qtbot.waitUntil(lambda: document.model.index(150, 1).data() == "from elsewhere", timeout=10_000)
     wait_rows(qtbot, document, 201)
-    assert document.external_reloads == 1  # a burst of writes reloads once (debounced)
+    assert document.live_refresh.external_reloads == 1  # a burst of writes reloads once (debounced)
     close(document)
 
 
@@ -39,6 +39,6 @@ def test_own_writes_are_not_external_changes(qtbot, tmp_path: Path) -> None:
     document.insert_row()
     wait_rows(qtbot, document, 51)
     qtbot.wait(400)  # let the watcher's debounce run: it must find nothing new
-    document._on_refresh_tick()  # and the polling fallback agrees
-    assert document.external_reloads == 0
+    document.live_refresh.tick()  # and the polling fallback agrees
+    assert document.live_refresh.external_reloads == 0
     close(document)
