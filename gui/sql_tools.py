@@ -167,12 +167,7 @@ class ToolsMixin:
         table = self.table.name if self.table else None
         self._close_readers()
 
-        def reopen() -> None:
-            self._pending_view_state = {"table": table} if table else {}
-            self.table = None
-            self.open_database()
-
-        return reopen
+        return lambda: self.reopen(table)
 
     def with_readers_closed(self, work: Any) -> Any:
         """Run a short ``work()`` with no reader open (a journal mode change), then reopen."""

@@ -103,7 +103,7 @@ class BrowseMixin:
         self.grid.selectionModel().currentRowChanged.connect(self._on_current_row)
         self.export_button = QPushButton("Export…", page)
         self.export_button.setToolTip("Write the rows shown (sorted and filtered) to CSV or JSON")
-        self.export_button.clicked.connect(lambda: self.export_rows_to())
+        self.export_button.clicked.connect(lambda: self.transfer_panel.export_rows_to())
         filters = QHBoxLayout()
         filters.addWidget(self.search, 2)
         filters.addWidget(self.where_box, 2)
@@ -274,6 +274,7 @@ class BrowseMixin:
                 reader.interrupt()
         for worker in self._workers:
             worker.cancel()
+        self.transfer_panel.cancel()
         self.model.stop()
         self.sql_panel.cancel()
 

@@ -52,13 +52,13 @@ from .sqlite_record import RecordMixin
 from .sqlite_refresh import LiveRefresh
 from .sqlite_schema import SchemaTreeMixin
 from .sqlite_tasks import esc, live_tasks
-from .sqlite_transfer import TransferMixin
+from .sqlite_transfer import TransferPanel
 from .workers import Worker as Task
 from .workers import run_in_worker as run_task
 
 
 class SqliteDocument(OpeningMixin, SchemaEditMixin, SchemaTreeMixin, BrowseMixin,
-                     EditingMixin, TransferMixin, RecordMixin, ServerMixin, FkMixin,
+                     EditingMixin, RecordMixin, ServerMixin, FkMixin,
                      FkRecordMixin, ToolsMixin, Document):
     """A database: schema on the left; Browse and Record tabs on the right."""
 
@@ -153,12 +153,13 @@ class SqliteDocument(OpeningMixin, SchemaEditMixin, SchemaTreeMixin, BrowseMixin
         self.null_button = QPushButton("Set NULL", page)
         self.null_button.clicked.connect(self.set_null)
         self.import_button = QPushButton("Import CSV…", page)
-        self.import_button.clicked.connect(lambda: self.import_csv_file())
+        self.transfer_panel = TransferPanel(self, page)  # shown above every tab: exports start from two
+        self.import_button.clicked.connect(lambda: self.transfer_panel.import_csv_file())
 
         top = QHBoxLayout()
         top.addWidget(self.read_only_box)
         top.addWidget(self.mode_label, 1)
-        top.addWidget(self._build_transfer(page))  # shown above every tab: exports start from two
+        top.addWidget(self.transfer_panel)
         top.addWidget(self._build_schema_edit(page))
         for widget in (self.insert_button, self.duplicate_button, self.delete_button, self.null_button,
                        self.import_button):
@@ -209,12 +210,20 @@ class SqliteDocument(OpeningMixin, SchemaEditMixin, SchemaTreeMixin, BrowseMixin
         self.sql_panel.execute(which)
 
     def run_transfer(self, label: str, work, finished, busy: bool = False) -> Task:
-        """A transfer with the progress bar and Cancel above the tabs; ``busy`` when the number of
-        rows is not known (a result still being read): the bar moves without a percentage."""
-        task = self._transfer(label, work, finished)
-        if busy:
-            self.transfer_bar.setRange(0, 0)
-        return task
+        """A transfer with the progress bar and Cancel above the tabs (see :class:`TransferPanel`)."""
+        return self.transfer_panel.run(label, work, finished, busy)
+
+    def rows_shown(self) -> tuple[Any, Reader] | None:
+        """The grid's rows (its pager) and the connection to read them all on, once open."""
+        if self.model.pager is None or self.counter is None:
+            return None
+        return self.model.pager, self.counter
+
+    def reopen(self, table: str | None) -> None:
+        """Open the database again (its schema changed, or the mode), showing ``table`` after."""
+        self._pending_view_state = {"table": table} if table else {}
+        self.table = None
+        self.open_database()
 
     @Slot(str)
     def _on_transaction_changed(self, state: str) -> None:
@@ -267,10 +276,7 @@ class SqliteDocument(OpeningMixin, SchemaEditMixin, SchemaTreeMixin, BrowseMixin
             self._update_mode()
             self._apply_query()
             return
-        table = self.table.name if self.table else None
-        self._pending_view_state = {"table": table} if table else {}
-        self.table = None
-        self.open_database()
+        self.reopen(self.table.name if self.table else None)
 
     def _wal_note(self) -> str:
         """What an immutable read of a WAL database leaves out: the changes still in its -wal
@@ -342,6 +348,7 @@ class SqliteDocument(OpeningMixin, SchemaEditMixin, SchemaTreeMixin, BrowseMixin
         self.sql_panel.release_connection()
         for worker in self._workers:
             worker.cancel()
+        self.transfer_panel.cancel()
         for reader in (self.reader, self.counter):
             if reader is not None:
                 reader.close()

@@ -1,53 +1,72 @@
-"""Import and export in the SQLite tab: rows to CSV or JSON, CSV into a table, in workers.
+"""Import and export in the SQL tab: rows to CSV or JSON, CSV into a table, in workers.
 
-A mixin of :class:`gui.sqlite_document.SqliteDocument`; it shares the document's state.
+:class:`TransferPanel` is the progress line above the document's tabs (label, bar, Cancel); it
+starts exports and imports and talks to its document only through :class:`TransferHost`.
 """
 
 from __future__ import annotations
 
 import os
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from PySide6.QtCore import Qt, Slot
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
+from storage.sql_db import Database
 from storage.sql_pager import Pager
 from storage.sql_transfer import Cancelled, export_rows, import_csv
+from storage.sqlite_db import Reader, Schema
 
 from .sqlite_csv_dialog import CsvImportDialog, ImportPlan
 from .workers import Worker as Task
 from .workers import run_in_worker as run_task
 
 
-class TransferMixin:
-    """Starts exports and imports in workers, with a progress bar and Cancel."""
+class TransferHost(Protocol):
+    """What the transfers need from their document."""
 
-    def _build_transfer(self, page: QWidget) -> QWidget:
-        self.transfer = QWidget(page)
-        self.transfer_bar = QProgressBar(self.transfer)
-        self.transfer_bar.setRange(0, 100)
-        self.transfer_bar.setMaximumWidth(120)
-        self.transfer_cancel = QPushButton("Cancel", self.transfer)
-        self._transfer_task: Task | None = None
-        self.transfer_cancel.clicked.connect(self._on_transfer_cancel)
-        transfer_box = QHBoxLayout(self.transfer)
-        transfer_box.setContentsMargins(0, 0, 0, 0)
-        self.transfer_label = QLabel(self.transfer)
-        for widget in (self.transfer_label, self.transfer_bar, self.transfer_cancel):
-            transfer_box.addWidget(widget)
-        self.transfer.setVisible(False)
-        return self.transfer
+    read_only: bool
+    schema: Schema | None
+    database: Database | None
+
+    def rows_shown(self) -> tuple[Any, Reader] | None: ...
+    def show_message(self, text: str, kind: str = "info") -> None: ...
+    def reopen(self, table: str | None) -> None: ...
+
+
+class TransferPanel(QWidget):
+    """One transfer at a time, with a progress bar and Cancel; hidden when none runs."""
+
+    def __init__(self, host: TransferHost, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.host = host
+        self.bar = QProgressBar(self)
+        self.bar.setRange(0, 100)
+        self.bar.setMaximumWidth(120)
+        self.cancel_button = QPushButton("Cancel", self)
+        self.task: Task | None = None
+        self.cancel_button.clicked.connect(self.cancel)
+        box = QHBoxLayout(self)
+        box.setContentsMargins(0, 0, 0, 0)
+        self.label = QLabel(self)
+        for widget in (self.label, self.bar, self.cancel_button):
+            box.addWidget(widget)
+        self.setVisible(False)
+
+    def _dialog_parent(self) -> QWidget:
+        return self.parentWidget() or self
 
     # -- import and export -------------------------------------------------------------------
-    def export_rows_to(self, path: str | None = None, source: str = "browse") -> Task | None:
-        """Export the Browse rows (sorted, filtered) or the last query's result to CSV or JSON."""
-        if source == "result":  # streamed from the result's cursor: the query does not run again
-            return self.sql_panel.export_result(path)
-        pager = self.model.pager
-        if pager is None or self.counter is None:
+    def export_rows_to(self, path: str | None = None) -> Task | None:
+        """Export the Browse rows (sorted, filtered) to CSV or JSON."""
+        shown = self.host.rows_shown()
+        if shown is None:
             return None
+        pager, counter = shown
         if path is None:
-            path, chosen = QFileDialog.getSaveFileName(self, "Export Rows", "", "CSV (*.csv);;JSON (*.json)")
+            path, chosen = QFileDialog.getSaveFileName(self._dialog_parent(), "Export Rows", "",
+                                                       "CSV (*.csv);;JSON (*.json)")
             if not path:
                 return None
             if not path.lower().endswith((".csv", ".json")):
@@ -58,22 +77,23 @@ class TransferMixin:
             columns = list(pager.query.spec.columns)
         else:
             sql, params, columns = f"SELECT * FROM ({pager.sql})", {}, list(pager.columns)
-        counter, total = self.counter, pager.total
-        return self._transfer(f"Exporting to {os.path.basename(path)}…",
-                              lambda cancel, progress: counter.run(lambda conn: export_rows(
-                                  conn, sql, params, columns, path, fmt, total, cancel, progress)),
-                              lambda n: f"Exported {n:,} rows to {path}")
+        total = pager.total
+        return self.run(f"Exporting to {os.path.basename(path)}…",
+                        lambda cancel, progress: counter.run(lambda conn: export_rows(
+                            conn, sql, params, columns, path, fmt, total, cancel, progress)),
+                        lambda n: f"Exported {n:,} rows to {path}")
 
     def import_csv_file(self, csv_path: str | None = None) -> CsvImportDialog | None:
         """Ask for a CSV file, then show the import preview (non-modal over the document)."""
-        if self.read_only or self.schema is None:
+        schema = self.host.schema
+        if self.host.read_only or schema is None:
             return None
         if csv_path is None:
-            csv_path, _ = QFileDialog.getOpenFileName(self, "Import CSV", "",
+            csv_path, _ = QFileDialog.getOpenFileName(self._dialog_parent(), "Import CSV", "",
                                                       "CSV (*.csv *.tsv *.txt);;All files (*)")
             if not csv_path:
                 return None
-        dialog = CsvImportDialog(csv_path, self.schema.tables, self)
+        dialog = CsvImportDialog(csv_path, schema.tables, self._dialog_parent())
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.importRequested.connect(self.start_import)
         dialog.open()
@@ -81,49 +101,49 @@ class TransferMixin:
 
     def start_import(self, plan: ImportPlan) -> Task | None:
         """Run an import in a worker (one transaction; progress and Cancel in the status line)."""
-        if self.read_only:
+        if self.host.read_only:
             return None
-        database = self.database
+        database, host = self.host.database, self.host
 
         def done(rows: int) -> str:
-            self._pending_view_state = {"table": plan.table}
-            self.table = None
-            self.open_database()
+            host.reopen(plan.table)
             return f"Imported {rows:,} rows into {plan.table}"
 
-        existing = self.schema.find(plan.table) if self.schema is not None and not plan.create else None
-        schema = existing.schema if existing is not None else None  # a server table outside public
+        schema = self.host.schema
+        existing = schema.find(plan.table) if schema is not None and not plan.create else None
+        db_schema = existing.schema if existing is not None else None  # a server table outside public
         name = existing.name if existing is not None else plan.table
-        return self._transfer(f"Importing {os.path.basename(plan.csv_path)}…",
-                              lambda cancel, progress: import_csv(
-                                  database, plan.csv_path, name, plan.create, cancel, progress,
-                                  plan.options, plan.columns, plan.types, schema=schema), done)
+        return self.run(f"Importing {os.path.basename(plan.csv_path)}…",
+                        lambda cancel, progress: import_csv(
+                            database, plan.csv_path, name, plan.create, cancel, progress,
+                            plan.options, plan.columns, plan.types, schema=db_schema), done)
 
-    def _transfer(self, label: str, work, finished) -> Task:
-        self.transfer_label.setText(label)
-        self.transfer_bar.setRange(0, 100)
-        self.transfer_bar.setValue(0)
-        self.transfer.setVisible(True)
+    def run(self, label: str, work: Callable[..., Any], finished: Callable[[Any], str],
+            busy: bool = False) -> Task:
+        """Run ``work(cancel, progress)`` with the bar and Cancel shown; ``finished(result)`` says
+        what was done. ``busy`` when the number of rows is not known (a result still being read):
+        the bar moves without a percentage."""
+        self.label.setText(label)
+        self.bar.setRange(0, 0 if busy else 100)
+        self.bar.setValue(0)
+        self.setVisible(True)
 
         def body(cancel, progress):
             return work(cancel, progress)
 
         def on_result(result: Any) -> None:
-            self.transfer.setVisible(False)
-            self.show_message(finished(result), "info")
+            self.setVisible(False)
+            self.host.show_message(finished(result), "info")
 
         def on_error(exc: BaseException) -> None:
-            self.transfer.setVisible(False)
-            self.show_message(str(exc), "info" if isinstance(exc, Cancelled) else "error")
+            self.setVisible(False)
+            self.host.show_message(str(exc), "info" if isinstance(exc, Cancelled) else "error")
 
-        task = run_task(body, on_result=on_result, on_error=on_error,
-                        on_progress=lambda f: self.transfer_bar.setValue(int(f * 100)))
-        self._workers.append(task)
-        self._transfer_task = task
-        return task
+        self.task = run_task(body, on_result=on_result, on_error=on_error,
+                             on_progress=lambda f: self.bar.setValue(int(f * 100)))
+        return self.task
 
     @Slot()
-    def _on_transfer_cancel(self) -> None:
-        if self._transfer_task is not None:
-            self._transfer_task.cancel()
-
+    def cancel(self) -> None:
+        if self.task is not None:
+            self.task.cancel()

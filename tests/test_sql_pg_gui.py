@@ -126,7 +126,7 @@ def test_browse_sort_filter_edit_undo_redo_on_postgres(qtbot, pg_url: str, tmp_p
     # export of a materialized view
     document.tree.setCurrentItem(document._table_item("mv"))
     wait_total(qtbot, document, 7)
-    document.export_rows_to(str(tmp_path / "mv.csv"))
+    document.transfer_panel.export_rows_to(str(tmp_path / "mv.csv"))
     qtbot.waitUntil(lambda: "Exported 7 rows" in document.message.text(), timeout=20_000)
     with open(tmp_path / "mv.csv", newline="") as handle:
         rows = list(csv.reader(handle))
@@ -229,7 +229,7 @@ def test_csv_import_into_new_and_existing_tables_on_postgres(qtbot, pg_url: str,
     source = tmp_path / "people.csv"
     source.write_text("name,age,score\nAnn,31,1.5\nBob,42,2\nCé,7,\n", encoding="utf-8")
     document = open_pg(qtbot, pg_url)
-    dialog = document.import_csv_file(str(source))
+    dialog = document.transfer_panel.import_csv_file(str(source))
     qtbot.waitUntil(lambda: dialog.info.text() != "Reading…", timeout=20_000)
     dialog.table_name.setText("New People")
     dialog.import_button.click()
@@ -243,7 +243,7 @@ def test_csv_import_into_new_and_existing_tables_on_postgres(qtbot, pg_url: str,
         assert rows == [("Ann", 31, 1.5), ("Bob", 42, 2.0), ("Cé", 7, None)]
         numbers = tmp_path / "numbers.csv"
         numbers.write_text("a,b\n100,x\n101,y\n", encoding="utf-8")
-        dialog = document.import_csv_file(str(numbers))
+        dialog = document.transfer_panel.import_csv_file(str(numbers))
         qtbot.waitUntil(lambda: dialog.info.text() != "Reading…", timeout=20_000)
         if not dialog.header.isChecked():  # "a,b" over "100,x": the sniffer cannot tell
             dialog.header.click()

@@ -32,7 +32,7 @@ def test_csv_preview_header_override_delimiter_and_new_table(qtbot, qtmodelteste
     source.write_text("name;age;score\nAnn;31;1.5\nBob;42;2\nCé;7;\n", encoding="utf-8")
     path = make_db(tmp_path / "t.db", rows=10)
     document = open_document(qtbot, path, read_only=False)
-    dialog = document.import_csv_file(str(source))
+    dialog = document.transfer_panel.import_csv_file(str(source))
     wait_preview(qtbot, dialog)
     model = CsvPreviewModel()  # the dialog's own model goes with the dialog; this one outlives it
     model.set_preview(dialog.preview)
@@ -77,7 +77,7 @@ def test_csv_into_an_existing_table_and_other_encodings(qtbot, tmp_path: Path) -
     source.write_bytes("k,v\nzé,5\nzz,6\n".encode("cp1252"))
     path = make_db(tmp_path / "t.db", rows=10)
     document = open_document(qtbot, path, read_only=False)
-    dialog = document.import_csv_file(str(source))
+    dialog = document.transfer_panel.import_csv_file(str(source))
     wait_preview(qtbot, dialog)
     dialog.encoding.setCurrentIndex(dialog.encoding.findData("latin-1"))
     wait_preview(qtbot, dialog)
@@ -119,12 +119,12 @@ def test_export_the_query_result(qtbot, tmp_path: Path) -> None:
     document.editor.setPlainText('SELECT id, "na me" AS name, b FROM "order" WHERE n = 3 ORDER BY id DESC')
     document.execute("all")
     qtbot.waitUntil(lambda: document.sql_panel.export_button.isEnabled(), timeout=10_000)
-    document.export_rows_to(str(tmp_path / "result.csv"), source="result")
+    document.sql_panel.export_result(str(tmp_path / "result.csv"))
     qtbot.waitUntil(lambda: "Exported 14 rows" in document.message.text(), timeout=10_000)
     rows = list(csv.reader((tmp_path / "result.csv").open(encoding="utf-8", newline="")))
     assert rows[0] == ["id", "name", "b"] and rows[1] == ["94", "name 94", "5e5e5e"]
     assert len(rows) == 15
-    document.export_rows_to(str(tmp_path / "result.json"), source="result")
+    document.sql_panel.export_result(str(tmp_path / "result.json"))
     qtbot.waitUntil(lambda: "result.json" in document.message.text(), timeout=10_000)
     data = json.loads((tmp_path / "result.json").read_text(encoding="utf-8"))
     assert data[-1] == {"id": 3, "name": "name 3", "b": {"$base64": "AwMD"}}
@@ -139,11 +139,11 @@ def test_cancelling_an_import_leaves_the_database_unchanged(qtbot, tmp_path: Pat
     path = make_db(tmp_path / "t.db", rows=5)
     document = open_document(qtbot, path, read_only=False)
     plan = ImportPlan(str(source), CsvOptions(), "many", True, ["a", "b"], ["INTEGER", "TEXT"])
-    document.start_import(plan)
-    assert document.transfer.isVisible()
-    document.transfer_cancel.click()
+    document.transfer_panel.start_import(plan)
+    assert document.transfer_panel.isVisible()
+    document.transfer_panel.cancel_button.click()
     qtbot.waitUntil(lambda: "cancelled" in document.message.text(), timeout=20_000)
-    assert not document.transfer.isVisible()
+    assert not document.transfer_panel.isVisible()
     conn = sqlite3.connect(path)
     assert conn.execute("SELECT count(*) FROM sqlite_master WHERE name = 'many'").fetchone()[0] == 0
     conn.close()
