@@ -271,6 +271,14 @@ class ExecutePanel(QWidget):
         found = statement_at(text, cursor.position(), kind)
         return [found] if found else []
 
+    def statement_under_cursor(self) -> str:
+        """The selected text, or the statement under the cursor, without its semicolon."""
+        cursor = self.editor.textCursor()
+        if cursor.hasSelection():
+            return cursor.selectedText().replace("\u2029", "\n").strip().rstrip(";")
+        found = statement_at(self.editor.toPlainText(), cursor.position())
+        return found.sql.strip().rstrip(";") if found else ""
+
     def execute(self, which: str = "current") -> None:
         """Run the selection, the statement under the cursor ("current") or everything ("all")."""
         session = self._session()

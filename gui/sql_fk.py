@@ -94,7 +94,7 @@ class FkMixin:
             self._fk_cache[key] = found
             self._mark_fk_columns()
 
-        self._start(lambda: reader.run(lambda conn: foreign_keys(conn, kind, name, schema)),
+        self.start_task(lambda: reader.run(lambda conn: foreign_keys(conn, kind, name, schema)),
                     on_result=loaded, on_error=lambda _e: None)
 
     def _mark_fk_columns(self) -> None:
@@ -175,7 +175,7 @@ class FkMixin:
             self.show_message("This cell is NULL: it references no row.", "info")
             return False
         pairs = list(zip(fk.ref_columns, values, strict=True))
-        return self._show_rows(qualified(fk.ref_table, fk.ref_schema), pairs, fk.ref_columns[0])
+        return self.show_rows(qualified(fk.ref_table, fk.ref_schema), pairs, fk.ref_columns[0])
 
     def referencing_columns(self) -> list[tuple[str, str, str | None]]:
         if self.schema is None or self.table is None:
@@ -196,7 +196,7 @@ class FkMixin:
             value = (self._key_of(index.row()) or {}).get(key)
         if value is None:
             return False
-        return self._show_rows(table_name, [(column, value)], column)
+        return self.show_rows(table_name, [(column, value)], column)
 
     def _browse_state(self) -> dict[str, Any]:
         current = self.grid.currentIndex()
@@ -204,7 +204,7 @@ class FkMixin:
                 "filters": list(self.filters), "search": self.search.text(),
                 "row": max(current.row(), 0), "column": max(current.column(), 0)}
 
-    def _show_rows(self, table_name: str, pairs: list[tuple[str, Any]], select: str) -> bool:
+    def show_rows(self, table_name: str, pairs: list[tuple[str, Any]], select: str) -> bool:
         if self._table_item(table_name) is None or self.schema is None:
             self.show_message(f"{table_name} is not in this database.", "error")
             return False

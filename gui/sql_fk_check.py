@@ -66,7 +66,7 @@ class MissingRefs(QObject):
             def checked(found: set[Any], c=column, b=batch) -> None:
                 self._on_checked(generation, c, b, found)
 
-            document._start(work, on_result=checked, on_error=lambda _e: None)
+            document.start_task(work, on_result=checked, on_error=lambda _e: None)
         self._queued.clear()
 
     def _on_checked(self, generation: int, column: int, batch: list[Any], found: set[Any]) -> None:

@@ -195,7 +195,7 @@ class FkEditor(QLineEdit):
                 return found, ok
             return self._reader().run(run)
 
-        self.document._start(work, on_result=lambda r: self._on_found(generation, text, popup, r),
+        self.document.start_task(work, on_result=lambda r: self._on_found(generation, text, popup, r),
                              on_error=lambda e: self._on_failed(generation, e))
 
     def _on_found(self, generation: int, text: str, popup: bool, result: tuple[list[Choice], bool]) -> None:

@@ -26,7 +26,7 @@ class ModifyTableMixin:
         if not self._can_edit_schema() or found is None or found.kind != "table":
             return
         table, space = found.name, self._db_schema(qualified)
-        self._start(build_plan, self.schema_database(), lambda c: _read(c, table), space,
+        self.start_task(build_plan, self.schema_database(), lambda c: _read(c, table), space,
                     on_result=lambda got: self._show_modify(qualified, *got),
                     on_error=lambda e: self.show_message(f"Modify Table {table}: {e}", "error"))
 

@@ -32,7 +32,7 @@ from storage.sqlite_db import Reader
 from .sqlite_tasks import esc
 
 if TYPE_CHECKING:
-    from .sqlite_document import SqliteDocument
+    from .sql_tools import ToolsPanel
 
 NOTES = {
     "auto_vacuum": "Takes effect on a database with tables only after VACUUM.",
@@ -47,22 +47,22 @@ NOTES = {
 class SetPragma(QUndoCommand):
     """Set one persistent pragma; undo puts the previous value back."""
 
-    def __init__(self, document: SqliteDocument, name: str, old: Any, new: Any) -> None:
+    def __init__(self, tools: ToolsPanel, name: str, old: Any, new: Any) -> None:
         super().__init__(f"set {name} = {new}")
-        self.document, self.name, self.old, self.new = document, name, old, new
+        self.tools, self.name, self.old, self.new = tools, name, old, new
 
     def _write(self, value: Any) -> None:
-        path = self.document.path or ""
+        path = self.tools.host.path or ""
         try:
             if self.name == "journal_mode":  # leaving WAL needs the file to itself: readers reopen after
-                now = self.document.with_readers_closed(lambda: set_pragma(path, self.name, value))
+                now = self.tools.with_readers_closed(lambda: set_pragma(path, self.name, value))
             else:
                 now = set_pragma(path, self.name, value)
         except KnownError as exc:
-            self.document.show_message(f"PRAGMA {self.name} not set: {exc}", "error")
+            self.tools.host.show_message(f"PRAGMA {self.name} not set: {exc}", "error")
             self.setObsolete(True)
             return
-        self.document.pragma_written(self.name, now)
+        self.tools.pragma_written(self.name, now)
 
     def redo(self) -> None:
         self._write(self.new)
@@ -76,10 +76,10 @@ class PragmasDialog(QDialog):
 
     loaded = Signal()
 
-    def __init__(self, document: SqliteDocument, parent: QWidget | None = None) -> None:
+    def __init__(self, tools: ToolsPanel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.document = document
-        self.setWindowTitle(f"Pragmas — {document.title()}")
+        self.tools = tools
+        self.setWindowTitle(f"Pragmas — {tools.host.title()}")
         self.values: dict[str, Any] = {}
         self.labels: dict[str, QLabel] = {}
         self.editors: dict[str, QLineEdit | QComboBox] = {}
@@ -108,7 +108,7 @@ class PragmasDialog(QDialog):
             form.addRow(f"{name}:", row)
         self.message = QLabel(self)
         self.message.setWordWrap(True)
-        read_only = document.read_only
+        read_only = tools.host.read_only
         self.message.setText("Read-only mode: pragmas are shown, not set." if read_only
                              else "Each Set is written at once and can be undone (Edit ▸ Undo).")
         for widget in [*self.editors.values(), *self.set_buttons.values()]:
@@ -123,7 +123,7 @@ class PragmasDialog(QDialog):
 
     def refresh(self) -> None:
         """Read the pragmas on a connection of its own (a fresh one sees a changed journal mode)."""
-        path, immutable = self.document.path or "", self.document.immutable
+        path, immutable = self.tools.host.path or "", self.tools.host.immutable
 
         def work() -> dict[str, Any]:
             reader = Reader(path, immutable=immutable)
@@ -132,8 +132,8 @@ class PragmasDialog(QDialog):
             finally:
                 reader.close()
 
-        self.document._start(work, on_result=self._on_read,
-                             on_error=lambda e: self.message.setText(esc(str(e))))
+        self.tools.host.start_task(work, on_result=self._on_read,
+                               on_error=lambda e: self.message.setText(esc(str(e))))
 
     def _on_read(self, values: dict[str, Any]) -> None:
         if not isValid(self):
@@ -155,6 +155,6 @@ class PragmasDialog(QDialog):
         old = self.values.get(name)
         if str(new).strip().lower() == str(old).lower():
             return
-        self.document.undo_stack.push(SetPragma(self.document, name, old, new))
+        self.tools.host.undo_stack.push(SetPragma(self.tools, name, old, new))
         if name == "auto_vacuum":
             self.message.setText(NOTES["auto_vacuum"] + " Use Tools ▸ VACUUM.")

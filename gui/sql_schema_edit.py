@@ -159,7 +159,7 @@ class SchemaEditMixin(ModifyTableMixin):
             self.note_error(exc)
             self.show_message(f"Could not read the DDL of {title}: {exc}", "error")
 
-        self._start(read_server_ddl, self.database, kind, name, schema, on_result=shown, on_error=failed)
+        self.start_task(read_server_ddl, self.database, kind, name, schema, on_result=shown, on_error=failed)
 
     def show_ddl(self, title: str, sql: str) -> QDialog:
         """The definition of a schema object, read-only, with Copy (not modal)."""
@@ -240,7 +240,7 @@ class SchemaEditMixin(ModifyTableMixin):
             self._open(PreviewDialog(title, self, plan), lambda c, _v: recipe(c), lambda: None, qualified,
                        space)
 
-        self._start(build_plan, self.schema_database(), recipe, space or self._db_schema(qualified),
+        self.start_task(build_plan, self.schema_database(), recipe, space or self._db_schema(qualified),
                     on_result=show, on_error=lambda e: self.show_message(f"{title}: {e}", "error"))
 
     # -- running -------------------------------------------------------------------------------
@@ -252,14 +252,14 @@ class SchemaEditMixin(ModifyTableMixin):
         db_schema = space or self._db_schema(qualified)
         database = self.schema_database()
         self.quiet_readers()
-        self._start(apply_plan, database, plan, db_schema,
+        self.start_task(apply_plan, database, plan, db_schema,
                     on_result=lambda done: self._on_schema_run(done, recipe, db_schema),
                     on_error=lambda e: self._on_schema_failed(e, plan))
 
     def quiet_readers(self) -> None:
         """Stop the grid's and the counts' reads before a schema change: in rollback-journal mode a
         long count would otherwise hold the lock the change needs to commit. The reload reopens them."""
-        self._close_readers()
+        self.close_readers()
 
     def _on_schema_failed(self, exc: BaseException, plan: Plan) -> None:
         self.schema_changed(plan.table)

@@ -199,7 +199,7 @@ class ServerMixin:
                 and has_estimates(self.database.dialect)):
             return False
         self.rows_label.setText("Rows: estimating…")
-        self._start(estimate_rows, self.counter, pager,
+        self.start_task(estimate_rows, self.counter, pager,
                     on_result=lambda rows: self._on_estimate(generation, rows),
                     on_error=lambda _e: self._on_estimate(generation, None))
         return True
@@ -393,11 +393,11 @@ class ServerMixin:
     def _count_tables(self, generation: int, tables: list[Table], cap: int | None) -> None:
         """Row counts for the schema tree, in a worker on a connection of its own."""
         if self.is_server and self.database is not None:
-            self._start(count_server_tables, self.database, tables, cap,
+            self.start_task(count_server_tables, self.database, tables, cap,
                         on_result=lambda counts: self._on_counts(generation, counts, capped=cap is not None),
                         on_error=lambda e: self.note_error(e))
             return
-        self._start(count_tables, self.path or "", self.immutable, [t.name for t in tables], cap,
+        self.start_task(count_tables, self.path or "", self.immutable, [t.name for t in tables], cap,
                     on_result=lambda counts: self._on_counts(generation, counts, capped=cap is not None))
 
     # -- password ------------------------------------------------------------------------------
@@ -413,7 +413,7 @@ class ServerMixin:
         self.password_form.setVisible(False)
         self.status.setText(f"Connecting to {esc(self.title())}…")
         generation = self._open_generation
-        self._start(open_database_url, self.server_url, password,
+        self.start_task(open_database_url, self.server_url, password,
                     on_result=lambda db: self._on_password_taken(generation, password, db),
                     on_error=lambda e: self._on_open_failed(generation, e))
 

@@ -197,7 +197,7 @@ def run_tool(document: Any, dialog: ToolDialog, work: Callable[..., Any],
     def failed(exc: BaseException) -> None:
         dialog.show_error(document.describe_failure(exc))
 
-    task = document._start(work, on_result=on_result, on_error=failed)
+    task = document.start_task(work, on_result=on_result, on_error=failed)
 
     def cancel() -> None:
         task.cancel()

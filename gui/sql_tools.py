@@ -1,21 +1,23 @@
-"""The Tools menu of the SQLite tab: checks, VACUUM, pragmas, ANALYZE and EXPLAIN.
+"""The Tools menu of the SQL tab: checks, VACUUM, pragmas, ANALYZE and EXPLAIN.
 
-A mixin of :class:`gui.sqlite_document.SqliteDocument`. Every tool runs on a worker with a
-dialog that shows it working and can cancel it. Checks read on a connection of their own, so the
-grid keeps scrolling; VACUUM closes the document's readers first and reopens them after.
+:class:`ToolsPanel` is the Tools button with its menu; it talks to its document only through
+:class:`ToolsHost`. Every tool runs on a worker with a dialog that shows it working and can cancel
+it. Checks read on a connection of their own, so the grid keeps scrolling; VACUUM closes the
+document's readers first and reopens them after.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from PySide6.QtCore import Slot
+from PySide6.QtGui import QUndoStack
 from PySide6.QtWidgets import QHBoxLayout, QMenu, QMessageBox, QPushButton, QToolButton, QWidget
 
-from storage.sql_exec import statement_at
+from storage.sql_db import Database
 from storage.sql_plan import explain_postgres, explain_sqlite
 from storage.sql_tools import analyze_sqlite, analyze_statement, foreign_key_check, integrity_check, vacuum
-from storage.sqlite_db import Reader
+from storage.sqlite_db import Reader, Schema, Table
 
 from .sql_pragmas import PragmasDialog
 from .sql_tool_dialog import PlanDialog, ToolDialog, run_tool
@@ -25,15 +27,41 @@ def _size(n: int) -> str:
     return f"{n / 1024:,.1f} KiB" if n < 1024 * 1024 else f"{n / 1024 / 1024:,.1f} MiB"
 
 
-class ToolsMixin:
-    """Database tools; each opens a dialog (kept in ``self.tool_dialog`` for tests)."""
+class ToolsHost(Protocol):
+    """What the tools need from their document."""
 
-    def _build_tools(self, page: QWidget, top: QHBoxLayout) -> None:
+    path: str | None
+    immutable: bool
+    read_only: bool
+    schema: Schema | None
+    table: Table | None  # the table the grid shows
+    reader: Reader | None
+    database: Database | None
+    undo_stack: QUndoStack
+
+    def title(self) -> str: ...
+    def db_kind(self) -> str: ...
+    def db_dialect(self) -> Any: ...
+    def start_task(self, fn: Any, *args: Any, on_result: Any = None, on_error: Any = None) -> Any: ...
+    def show_message(self, text: str, kind: str = "info") -> None: ...
+    def show_rows(self, table_name: str, pairs: list[tuple[str, Any]], select: str) -> bool: ...
+    def close_readers(self) -> None: ...
+    def reopen(self, table: str | None) -> None: ...
+    def note_own_write(self) -> None: ...
+    def current_statement(self) -> str: ...
+
+
+class ToolsPanel(QToolButton):
+    """The Tools button; each tool opens a dialog (kept in ``self.tool_dialog`` for tests)."""
+
+    def __init__(self, host: ToolsHost, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.host = host
         self.tool_dialog: ToolDialog | PragmasDialog | None = None
-        self.tools_button = QToolButton(page)
-        self.tools_button.setText("Tools")
-        self.tools_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
-        menu = QMenu(self.tools_button)
+        self.explain_button: QPushButton | None = None
+        self.setText("Tools")
+        self.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        menu = QMenu(self)
         self.tool_actions = {
             "integrity": menu.addAction("Integrity Check", lambda: self.check_integrity(False)),
             "quick": menu.addAction("Quick Check", lambda: self.check_integrity(True)),
@@ -49,10 +77,9 @@ class ToolsMixin:
         self.tool_actions["vacuum"] = menu.addAction("VACUUM…", lambda: self.vacuum_database())
         self.tool_actions["pragmas"] = menu.addAction("Pragmas…", self.show_pragmas)
         menu.aboutToShow.connect(self._update_tools)
-        self.tools_button.setMenu(menu)
-        top.addWidget(self.tools_button)
+        self.setMenu(menu)
 
-    def add_explain_buttons(self, row: QHBoxLayout, parent: QWidget) -> None:
+    def add_explain_button(self, row: QHBoxLayout, parent: QWidget) -> None:
         """Explain next to Run in the Execute SQL panel."""
         self.explain_button = QPushButton("Explain", parent)
         self.explain_button.setToolTip("Show the plan of the statement under the cursor (nothing runs)")
@@ -61,13 +88,13 @@ class ToolsMixin:
 
     @Slot()
     def _update_tools(self) -> None:
-        sqlite = self.db_kind() == "sqlite"
-        writable = not self.read_only
+        sqlite = self.host.db_kind() == "sqlite"
+        writable = not self.host.read_only
         for name in ("integrity", "quick", "fk", "pragmas"):
             self.tool_actions[name].setEnabled(sqlite)
         self.tool_actions["vacuum"].setEnabled(sqlite and writable)
-        self.tool_actions["analyze_table"].setEnabled(writable and self.table is not None
-                                                      and self.table.kind == "table")
+        self.tool_actions["analyze_table"].setEnabled(writable and self.host.table is not None
+                                                      and self.host.table.kind == "table")
         self.tool_actions["analyze_all"].setEnabled(writable)
         self.tool_actions["explain_analyze"].setEnabled(not sqlite)
 
@@ -82,8 +109,8 @@ class ToolsMixin:
     def check_integrity(self, quick: bool = False) -> ToolDialog:
         """PRAGMA integrity_check (or quick_check) on a connection of its own."""
         name = "Quick check" if quick else "Integrity check"
-        dialog = self._dialog(ToolDialog(f"{name} — {self.title()}", ["Problem"], self))
-        path, immutable = self.path or "", self.immutable
+        dialog = self._dialog(ToolDialog(f"{name} — {self.host.title()}", ["Problem"], self))
+        path, immutable = self.host.path or "", self.host.immutable
 
         def work(cancel) -> list[str]:
             reader = Reader(path, immutable=immutable)
@@ -99,14 +126,14 @@ class ToolsMixin:
                 dialog.show_rows(f"{name}: {len(problems):,} problem(s) found.",
                                  [[p] for p in problems], False)
 
-        run_tool(self, dialog, work, shown)
+        run_tool(self.host, dialog, work, shown)
         return dialog
 
     def check_foreign_keys(self) -> ToolDialog:
         """PRAGMA foreign_key_check: rows whose foreign key names no row."""
-        dialog = self._dialog(ToolDialog(f"Foreign key check — {self.title()}",
+        dialog = self._dialog(ToolDialog(f"Foreign key check — {self.host.title()}",
                                          ["Table", "Row id", "References", "Foreign key #"], self))
-        path, immutable = self.path or "", self.immutable
+        path, immutable = self.host.path or "", self.host.immutable
 
         def work(cancel) -> list[Any]:
             reader = Reader(path, immutable=immutable)
@@ -123,30 +150,31 @@ class ToolsMixin:
 
         dialog.results.itemDoubleClicked.connect(
             lambda item, _c: self.show_violation(dialog.found[dialog.results.indexOfTopLevelItem(item)]))
-        run_tool(self, dialog, work, shown)
+        run_tool(self.host, dialog, work, shown)
         return dialog
 
     def show_violation(self, violation: Any) -> bool:
         """Show the row a foreign key check reported, in the grid (Back returns)."""
-        table = self.schema.find(violation.table) if self.schema is not None else None
+        table = self.host.schema.find(violation.table) if self.host.schema is not None else None
         if table is None or violation.rowid is None or not table.rowid_name:
-            self.show_message(f"The row of {violation.table} cannot be shown (a WITHOUT ROWID table).",
+            self.host.show_message(f"The row of {violation.table} cannot be shown (a WITHOUT ROWID table).",
                               "info")
             return False
-        return self._show_rows(table.qualified, [(table.rowid_name, violation.rowid)], table.columns[0].name)
+        return self.host.show_rows(table.qualified, [(table.rowid_name, violation.rowid)],
+                                   table.columns[0].name)
 
     # -- VACUUM and ANALYZE --------------------------------------------------------------------
     def vacuum_database(self, ask: bool = True) -> ToolDialog | None:
         """Rebuild the file without free pages: asks first; the readers are reopened after."""
-        if self.read_only or self.db_kind() != "sqlite":
+        if self.host.read_only or self.host.db_kind() != "sqlite":
             return None
         if ask and QMessageBox.question(
-                self, "VACUUM", f"Rebuild {self.title()} to reclaim free space? This rewrites the whole "
+                self, "VACUUM", f"Rebuild {self.host.title()} to reclaim free space? This rewrites the whole "
                 "file and needs as much free disk space again; it cannot be undone.") \
                 != QMessageBox.StandardButton.Yes:
             return None
-        dialog = self._dialog(ToolDialog(f"VACUUM — {self.title()}", ["Result"], self))
-        path = self.path or ""
+        dialog = self._dialog(ToolDialog(f"VACUUM — {self.host.title()}", ["Result"], self))
+        path = self.host.path or ""
         reopen = self._close_for_reopen()  # VACUUM needs the file to itself
 
         def shown(sizes: tuple[int, int]) -> None:
@@ -158,16 +186,16 @@ class ToolsMixin:
             dialog.show_error(str(exc))
             reopen()
 
-        task = self._start(lambda cancel: vacuum(path, cancel), on_result=shown, on_error=failed)
+        task = self.host.start_task(lambda cancel: vacuum(path, cancel), on_result=shown, on_error=failed)
         dialog.cancelled.connect(task.cancel)
         return dialog
 
     def _close_for_reopen(self) -> Any:
         """Close the readers; the function returned reopens the document on the same table."""
-        table = self.table.name if self.table else None
-        self._close_readers()
+        table = self.host.table.name if self.host.table else None
+        self.host.close_readers()
 
-        return lambda: self.reopen(table)
+        return lambda: self.host.reopen(table)
 
     def with_readers_closed(self, work: Any) -> Any:
         """Run a short ``work()`` with no reader open (a journal mode change), then reopen."""
@@ -179,47 +207,40 @@ class ToolsMixin:
 
     def analyze(self, table_only: bool) -> ToolDialog | None:
         """ANALYZE the current table or the whole database, so the planner has statistics."""
-        if self.read_only:
+        if self.host.read_only:
             return None
-        table = self.table.name if table_only and self.table is not None else None
+        table = self.host.table.name if table_only and self.host.table is not None else None
         what = table or "the database"
         dialog = self._dialog(ToolDialog(f"ANALYZE {what}", ["Result"], self))
-        kind = self.db_kind()
+        kind = self.host.db_kind()
         if kind == "sqlite":
-            path = self.path or ""
+            path = self.host.path or ""
 
             def work(cancel) -> None:
                 analyze_sqlite(path, table, cancel)
         else:
-            database = self.database
-            sql = analyze_statement(kind, table, getattr(self.table, "schema", None) if table else None,
-                                    self.db_dialect())
+            database = self.host.database
+            sql = analyze_statement(kind, table, getattr(self.host.table, "schema", None) if table else None,
+                                    self.host.db_dialect())
 
             def work(cancel) -> None:
                 database.write(lambda conn: conn.execute(sql), table)
 
         def shown(_none: Any) -> None:
             dialog.show_rows(f"ANALYZE {what}: statistics updated.", [])
-            self.note_own_write()
+            self.host.note_own_write()
 
-        run_tool(self, dialog, work, shown)
+        run_tool(self.host, dialog, work, shown)
         return dialog
 
     # -- EXPLAIN -------------------------------------------------------------------------------
-    def _statement(self) -> str:
-        cursor = self.editor.textCursor()
-        if cursor.hasSelection():
-            return cursor.selectedText().replace("\u2029", "\n").strip().rstrip(";")
-        found = statement_at(self.editor.toPlainText(), cursor.position())
-        return found.sql.strip().rstrip(";") if found else ""
-
     def explain_query(self, analyze: bool = False, sql: str | None = None,
                       ask: bool = True) -> PlanDialog | None:
         """The plan of the Execute SQL statement under the cursor, as a tree."""
-        sql = sql if sql is not None else self._statement()
-        reader, kind = self.reader, self.db_kind()
+        sql = sql if sql is not None else self.host.current_statement()
+        reader, kind = self.host.reader, self.host.db_kind()
         if not sql or reader is None:
-            self.show_message("Write a statement in Execute SQL to explain it.", "info")
+            self.host.show_message("Write a statement in Execute SQL to explain it.", "info")
             return None
         if analyze and kind != "sqlite" and ask and QMessageBox.warning(
                 self, "Explain Analyze", "EXPLAIN ANALYZE runs the statement for real, taking the time and "
@@ -227,7 +248,7 @@ class ToolsMixin:
                 QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel) \
                 != QMessageBox.StandardButton.Yes:
             return None
-        dialog = self._dialog(PlanDialog(f"Query plan — {self.title()}", self))
+        dialog = self._dialog(PlanDialog(f"Query plan — {self.host.title()}", self))
 
         def work() -> Any:
             if kind == "sqlite":
@@ -237,18 +258,18 @@ class ToolsMixin:
         def shown(plan: Any) -> None:
             dialog.show_plan(plan, sql)
 
-        run_tool(self, dialog, work, shown, interrupt=reader.interrupt)
+        run_tool(self.host, dialog, work, shown, interrupt=reader.interrupt)
         return dialog
 
     def show_pragmas(self) -> PragmasDialog | None:
-        if self.db_kind() != "sqlite" or self.reader is None:
+        if self.host.db_kind() != "sqlite" or self.host.reader is None:
             return None
         return self._dialog(PragmasDialog(self, self))
 
     def pragma_written(self, name: str, value: Any) -> None:
         """A SetPragma command wrote: refresh the panel, and the grid when the mode changed."""
-        self.note_own_write()
-        self.show_message(f"PRAGMA {name} is now {value}.")
+        self.host.note_own_write()
+        self.host.show_message(f"PRAGMA {name} is now {value}.")
         if isinstance(self.tool_dialog, PragmasDialog):
             self.tool_dialog.refresh()
 

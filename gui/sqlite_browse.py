@@ -214,7 +214,7 @@ class BrowseMixin:
                 return
             self._on_count_failed(generation, exc)
 
-        self._start(count_query, self.counter, pager, cap, on_result=counted, on_error=failed)
+        self.start_task(count_query, self.counter, pager, cap, on_result=counted, on_error=failed)
 
     def _on_grid_count(self, generation: int, pager: Pager, rows: int, capped: bool) -> None:
         if generation != self._generation:

@@ -43,7 +43,7 @@ from .sql_fk import FkMixin
 from .sql_fk_record import FkRecordMixin
 from .sql_schema_edit import SchemaEditMixin
 from .sql_server import ServerMixin
-from .sql_tools import ToolsMixin
+from .sql_tools import ToolsPanel
 from .sqlite_browse import BrowseMixin
 from .sqlite_editing import EditingMixin
 from .sqlite_open_choice import OpenChoiceBar, UnfinishedTransactionPanel
@@ -59,7 +59,7 @@ from .workers import run_in_worker as run_task
 
 class SqliteDocument(OpeningMixin, SchemaEditMixin, SchemaTreeMixin, BrowseMixin,
                      EditingMixin, RecordMixin, ServerMixin, FkMixin,
-                     FkRecordMixin, ToolsMixin, Document):
+                     FkRecordMixin, Document):
     """A database: schema on the left; Browse and Record tabs on the right."""
 
     def __init__(self, path: str | None, fmt: str, parent: QWidget | None = None, *,
@@ -165,7 +165,8 @@ class SqliteDocument(OpeningMixin, SchemaEditMixin, SchemaTreeMixin, BrowseMixin
                        self.import_button):
             top.addWidget(widget)
         self._build_fk(page, top)
-        self._build_tools(page, top)
+        self.tools = ToolsPanel(self, page)
+        top.addWidget(self.tools)
 
         self.views = QTabWidget(page)
         self.views.addTab(browse, "Browse")
@@ -192,12 +193,16 @@ class SqliteDocument(OpeningMixin, SchemaEditMixin, SchemaTreeMixin, BrowseMixin
     def _build_execute(self, parent: QWidget) -> ExecutePanel:
         panel = ExecutePanel(self, parent, settings=lambda: self._settings())
         panel.buttons.addWidget(self._build_timeout(panel))
-        self.add_explain_buttons(panel.buttons, panel)
+        self.tools.add_explain_button(panel.buttons, panel)
         panel.transactionChanged.connect(self._on_transaction_changed)
         self.sql_panel = panel
-        self.editor = panel.editor  # Explain reads the statement under the cursor
+        self.editor = panel.editor
         self.sql_message = panel.message
         return panel
+
+    def current_statement(self) -> str:
+        """The Execute SQL statement Explain shows the plan of: the selection, or the one under the cursor."""
+        return self.sql_panel.statement_under_cursor()
 
     def _settings(self):
         return getattr(self.window(), "settings", None)
@@ -240,7 +245,7 @@ class SqliteDocument(OpeningMixin, SchemaEditMixin, SchemaTreeMixin, BrowseMixin
     def title(self) -> str:
         return self.server_title() if self.is_server else super().title()
 
-    def _start(self, fn, *args, on_result=None, on_error=None) -> Task:
+    def start_task(self, fn, *args, on_result=None, on_error=None) -> Task:
         on_error = on_error or (lambda e: self.show_message(str(e), "error"))
         task = run_task(fn, *args, on_result=self._while_alive(on_result),
                         on_error=self._while_alive(on_error))
@@ -341,7 +346,7 @@ class SqliteDocument(OpeningMixin, SchemaEditMixin, SchemaTreeMixin, BrowseMixin
             if item is not None:
                 self.tree.setCurrentItem(item)
 
-    def _close_readers(self) -> None:
+    def close_readers(self) -> None:
         self.live_refresh.stop()
         self.model.stop()
         self.model.set_query(None, None, [], [])
@@ -359,7 +364,7 @@ class SqliteDocument(OpeningMixin, SchemaEditMixin, SchemaTreeMixin, BrowseMixin
         self._open_generation += 1
         self._search_timer.stop()
         self._busy_timer.stop()
-        self._close_readers()
+        self.close_readers()
         self.sql_panel.shutdown()
         if self.server_db is not None:
             self.server_db.close()

@@ -282,7 +282,7 @@ class EditingMixin:
             except OSError as exc:
                 raise KnownError(f"Cannot read {file_path}: {exc.strerror or exc}") from None
 
-        return self._start(read, path, on_result=lambda data: self.edit_cell(row, column, data, old))
+        return self.start_task(read, path, on_result=lambda data: self.edit_cell(row, column, data, old))
 
     def _save_value(self, index: QModelIndex) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Save Value to File")
@@ -310,7 +310,7 @@ class EditingMixin:
             atomic_write(path, data)
             return len(data)
 
-        return self._start(write, on_result=lambda n: self.show_message(f"Saved {n:,} bytes to {path}"))
+        return self.start_task(write, on_result=lambda n: self.show_message(f"Saved {n:,} bytes to {path}"))
 
 
 def _convert(text: str, affinity: str, old: Any) -> Any:

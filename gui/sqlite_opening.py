@@ -56,7 +56,7 @@ class OpeningMixin:
         self.undo_stack.setClean()
 
     def open_database(self) -> None:
-        self._close_readers()
+        self.close_readers()
         self._generation += 1
         self._open_generation += 1
         generation = self._open_generation
@@ -65,11 +65,11 @@ class OpeningMixin:
         self.unfinished.hide()
         if self.is_server:
             self.status.setText(f"Connecting to {esc(self.title())}…")
-            self._start(open_server, self.server_url, self._password, self.server_db,
+            self.start_task(open_server, self.server_url, self._password, self.server_db,
                         on_result=lambda r: self._on_opened(generation, r),
                         on_error=lambda e: self._on_open_failed(generation, e))
             return
-        self._start(open_database, self.path, self.read_only, self.on_disk,
+        self.start_task(open_database, self.path, self.read_only, self.on_disk,
                     on_result=lambda r: self._on_opened(generation, r),
                     on_error=lambda e: self._on_open_failed(generation, e))
 
@@ -114,7 +114,7 @@ class OpeningMixin:
             return
         self.unfinished.hide()
         self.status.setText(f"Rolling back {esc(self.title())}…")
-        self._start(roll_back_hot_journal, path, BUSY_TIMEOUT_MS / 1000,
+        self.start_task(roll_back_hot_journal, path, BUSY_TIMEOUT_MS / 1000,
                     on_result=lambda _r: self.open_database(), on_error=self._on_roll_back_failed)
 
     def _on_roll_back_failed(self, exc: BaseException) -> None:

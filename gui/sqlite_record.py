@@ -132,7 +132,7 @@ class RecordMixin:
             with raised_limit(conn) if large else contextlib.nullcontext():  # asked for: read it whole
                 return read_row(db, table.name, key, names, conn, schema=table.schema)
 
-        self._start(lambda: reader.run(read), on_result=shown)
+        self.start_task(lambda: reader.run(read), on_result=shown)
 
     def load_whole_row(self, index: QModelIndex) -> None:
         """The user asked for the row's values past the grid's cap ("900 MB text — show…")."""

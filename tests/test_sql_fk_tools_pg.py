@@ -79,17 +79,17 @@ def test_pg_choose_a_referenced_row_jump_and_back(qtbot, pg_url: str) -> None:
 
 def test_pg_explain_tree_and_analyze(qtbot, qtmodeltester, pg_url: str) -> None:
     document = open_pg(qtbot, pg_url)
-    document.tools_button.menu().aboutToShow.emit()
-    assert not document.tool_actions["integrity"].isEnabled()  # SQLite's own checks
-    assert document.tool_actions["explain_analyze"].isEnabled()
-    dialog = document.analyze(table_only=False)
+    document.tools.menu().aboutToShow.emit()
+    assert not document.tools.tool_actions["integrity"].isEnabled()  # SQLite's own checks
+    assert document.tools.tool_actions["explain_analyze"].isEnabled()
+    dialog = document.tools.analyze(table_only=False)
     qtbot.waitUntil(lambda: dialog.finished_ok, timeout=20_000)
     assert "statistics updated" in dialog.status.text()
-    dialog = document.analyze(table_only=True)
+    dialog = document.tools.analyze(table_only=True)
     qtbot.waitUntil(lambda: dialog.finished_ok, timeout=20_000)
     assert "ANALYZE album" in dialog.status.text()
     sql = "SELECT b.title, a.name FROM album b JOIN artist a ON a.id = b.artist_id ORDER BY b.title"
-    plan = document.explain_query(sql=sql)
+    plan = document.tools.explain_query(sql=sql)
     qtbot.waitUntil(lambda: plan.finished_ok, timeout=20_000)
     qtmodeltester.check(plan.plan_model, force_py=True)
     model = plan.plan_model
@@ -97,7 +97,7 @@ def test_pg_explain_tree_and_analyze(qtbot, qtmodeltester, pg_url: str) -> None:
     assert top.isValid() and model.rowCount(top) >= 1
     assert model.index(0, 2).data()  # a cost
     assert not plan.tree.isColumnHidden(2) and plan.tree.isColumnHidden(4)  # no times without ANALYZE
-    analyzed = document.explain_query(analyze=True, sql=sql, ask=False)
+    analyzed = document.tools.explain_query(analyze=True, sql=sql, ask=False)
     qtbot.waitUntil(lambda: analyzed.finished_ok, timeout=20_000)
     assert "EXPLAIN ANALYZE" in analyzed.status.text() and "execution" in analyzed.status.text()
     assert analyzed.plan_model.index(0, 4).data().endswith("ms")

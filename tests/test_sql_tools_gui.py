@@ -21,19 +21,19 @@ def finished(qtbot, dialog) -> None:
 
 def test_integrity_check_on_a_good_and_a_damaged_database(qtbot, tmp_path: Path) -> None:
     good = open_document(qtbot, make_indexed(tmp_path / "good.db"))
-    dialog = good.check_integrity()
+    dialog = good.tools.check_integrity()
     finished(qtbot, dialog)
     assert "ok — no problems found" in dialog.status.text() and dialog.rows() == []
     good.close_document()
     bad_path = make_indexed(tmp_path / "bad.db")
     damage_index(bad_path)
     bad = open_document(qtbot, bad_path)
-    dialog = bad.check_integrity()
+    dialog = bad.tools.check_integrity()
     finished(qtbot, dialog)
     assert "problem(s) found" in dialog.status.text()
     assert any("missing from index t_name" in row[0] for row in dialog.rows())
-    quick = bad.check_integrity(quick=True)
-    assert bad.tool_dialog is quick and not dialog.isVisible()
+    quick = bad.tools.check_integrity(quick=True)
+    assert bad.tools.tool_dialog is quick and not dialog.isVisible()
     finished(qtbot, quick)
     bad.close_document()
 
@@ -45,7 +45,7 @@ def test_foreign_key_check_lists_the_violation(qtbot, tmp_path: Path) -> None:
                        "p_id INTEGER REFERENCES p(id)); INSERT INTO c VALUES (7, 3);")
     conn.close()
     document = open_document(qtbot, path)
-    dialog = document.check_foreign_keys()
+    dialog = document.tools.check_foreign_keys()
     finished(qtbot, dialog)
     assert dialog.rows() == [["c", "7", "p", "0"]]
     item = dialog.results.topLevelItem(0)
@@ -63,14 +63,14 @@ def test_vacuum_shrinks_the_file_and_the_document_keeps_working(qtbot, tmp_path:
     conn.close()
     before = os.path.getsize(path)
     document = open_document(qtbot, path, read_only=True)
-    assert document.vacuum_database(ask=False) is None  # read-only: nothing is written
-    document.tools_button.menu().aboutToShow.emit()
-    assert not document.tool_actions["vacuum"].isEnabled()
+    assert document.tools.vacuum_database(ask=False) is None  # read-only: nothing is written
+    document.tools.menu().aboutToShow.emit()
+    assert not document.tools.tool_actions["vacuum"].isEnabled()
     document.read_only_box.setChecked(False)
     qtbot.waitUntil(lambda: document.reader is not None and not document.read_only
                     and document.table is not None, timeout=10_000)
     wait_rows(qtbot, document, 100)
-    dialog = document.vacuum_database(ask=False)
+    dialog = document.tools.vacuum_database(ask=False)
     finished(qtbot, dialog)
     assert "VACUUM done" in dialog.status.text()
     assert os.path.getsize(path) < before // 4
@@ -84,7 +84,7 @@ def test_vacuum_shrinks_the_file_and_the_document_keeps_working(qtbot, tmp_path:
 def test_pragma_set_and_undo(qtbot, tmp_path: Path) -> None:
     path = make_indexed(tmp_path / "p.db", rows=10)
     document = open_document(qtbot, path, read_only=False)
-    dialog = document.show_pragmas()
+    dialog = document.tools.show_pragmas()
     assert isinstance(dialog, PragmasDialog)
     qtbot.waitUntil(lambda: bool(dialog.values), timeout=10_000)
     assert dialog.labels["page_size"].text() == "<b>4096</b>"
@@ -121,7 +121,7 @@ def test_pragma_set_and_undo(qtbot, tmp_path: Path) -> None:
 
 def test_pragmas_are_read_only_in_read_only_mode(qtbot, tmp_path: Path) -> None:
     document = open_document(qtbot, make_indexed(tmp_path / "r.db", rows=5), read_only=True)
-    dialog = document.show_pragmas()
+    dialog = document.tools.show_pragmas()
     qtbot.waitUntil(lambda: bool(dialog.values), timeout=10_000)
     assert not dialog.set_buttons["user_version"].isEnabled()
     document.close_document()
@@ -130,10 +130,10 @@ def test_pragmas_are_read_only_in_read_only_mode(qtbot, tmp_path: Path) -> None:
 def test_analyze_table_and_database(qtbot, tmp_path: Path) -> None:
     path = make_indexed(tmp_path / "a.db")
     document = open_document(qtbot, path, read_only=False)
-    dialog = document.analyze(table_only=True)
+    dialog = document.tools.analyze(table_only=True)
     finished(qtbot, dialog)
     assert "ANALYZE t: statistics updated" in dialog.status.text()
-    finished(qtbot, document.analyze(table_only=False))
+    finished(qtbot, document.tools.analyze(table_only=False))
     conn = sqlite3.connect(path)
     assert conn.execute("SELECT count(*) FROM sqlite_stat1 WHERE tbl = 't'").fetchone()[0] >= 1
     conn.close()
@@ -147,15 +147,15 @@ def test_explain_shows_the_plan_tree(qtbot, qtmodeltester, tmp_path: Path) -> No
     cursor = document.editor.textCursor()
     cursor.setPosition(len(document.editor.toPlainText()) - 3)
     document.editor.setTextCursor(cursor)
-    qtbot.mouseClick(document.explain_button, Qt.MouseButton.LeftButton)
-    dialog = document.tool_dialog
+    qtbot.mouseClick(document.tools.explain_button, Qt.MouseButton.LeftButton)
+    dialog = document.tools.tool_dialog
     finished(qtbot, dialog)
     model = dialog.plan_model
     qtmodeltester.check(model, force_py=True)
     steps = [model.index(r, 0).data() for r in range(model.rowCount())]
     assert any("t_name" in s for s in steps), steps
     assert "EXPLAIN: SELECT * FROM t WHERE name" in dialog.status.text()
-    bad = document.explain_query(sql="SELECT * FROM missing")
+    bad = document.tools.explain_query(sql="SELECT * FROM missing")
     qtbot.waitUntil(lambda: bad.finished_ok, timeout=10_000)
     assert "no such table" in bad.status.text()
     document.close_document()
@@ -187,7 +187,7 @@ def test_cancel_stops_a_running_check(qtbot, tmp_path: Path, monkeypatch) -> Non
 
     monkeypatch.setattr(gui.sql_tools, "integrity_check", slow_check)
     document = open_document(qtbot, make_indexed(tmp_path / "c.db", rows=10))
-    dialog = document.check_integrity()
+    dialog = document.tools.check_integrity()
     assert dialog.cancel_button.isVisible() and dialog.bar.isVisible()
     qtbot.mouseClick(dialog.cancel_button, Qt.MouseButton.LeftButton)
     finished(qtbot, dialog)
