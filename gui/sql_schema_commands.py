@@ -20,34 +20,34 @@ from storage.sql_schema_run import apply_plan
 from .workers import run_with_progress
 
 if TYPE_CHECKING:
-    from .sql_schema_edit import SchemaEditMixin
+    from .sql_schema_edit import SchemaEditPanel
 
 
 class SchemaChange(QUndoCommand):
-    def __init__(self, document: SchemaEditMixin, plan: Plan, recipe: Recipe, db_schema: str | None) -> None:
+    def __init__(self, editor: SchemaEditPanel, plan: Plan, recipe: Recipe, db_schema: str | None) -> None:
         super().__init__(plan.title)
-        self.document, self.recipe, self.db_schema = document, recipe, db_schema
+        self.editor, self.recipe, self.db_schema = editor, recipe, db_schema
         self.undo_recipe = plan.undo
         self.table = plan.table
         self._ran = True  # the first redo() is the change the user already ran
 
     def _run(self, recipe: Recipe | None, label: str) -> Plan | None:
-        document = self.document
+        editor = self.editor
         if recipe is None:
-            document.show_message(f"Cannot {label} {self.text()}: the database keeps no way back", "error")
+            editor.host.show_message(f"Cannot {label} {self.text()}: the database keeps no way back", "error")
             self.setObsolete(True)
             return None
-        database = document.schema_database()
-        document.quiet_readers()
+        database = editor.schema_database()
+        editor.quiet_readers()
         try:
-            plan = run_with_progress(document, "Changing the schema…", apply_plan, database, recipe,
+            plan = run_with_progress(editor, "Changing the schema…", apply_plan, database, recipe,
                                      self.db_schema)
         except KnownError as exc:
-            document.schema_changed(self.table)
-            document.show_message(f"Could not {label} {self.text()}: {exc}", "error")
+            editor.schema_changed(self.table)
+            editor.host.show_message(f"Could not {label} {self.text()}: {exc}", "error")
             self.setObsolete(True)
             return None
-        document.schema_changed(self.table)
+        editor.schema_changed(self.table)
         return plan
 
     def redo(self) -> None:

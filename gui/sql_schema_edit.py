@@ -1,62 +1,88 @@
 """Schema editing in the SQL tab: Create Table, Modify Table (columns), Create/Drop Index, Drop Table.
 
-A mixin of :class:`gui.sqlite_document.SqliteDocument`, reached from the schema tree's context menu
-and the tab's "Schema" button. Every change shows its SQL first; Run executes it on a worker,
-pushes an undo command (or clears the undo history, saying so, when the change cannot be undone)
-and reloads the schema tree. Nothing here is offered in read-only mode.
+:class:`SchemaEditPanel` is the tab's "Schema" button; it also gives the schema tree its context
+menu, and talks to its document only through :class:`SchemaEditHost`. Every change shows its SQL
+first; Run executes it on a worker, pushes an undo command (or clears the undo history, saying so,
+when the change cannot be undone) and reloads the schema tree. Nothing here is offered in read-only mode.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from PySide6.QtCore import QPoint, Qt, Slot
-from PySide6.QtWidgets import QDialog, QMenu, QToolButton, QTreeWidgetItem, QWidget
+from PySide6.QtGui import QUndoStack
+from PySide6.QtWidgets import QDialog, QMenu, QToolButton, QTreeWidget, QTreeWidgetItem, QWidget
 
 from storage import sql_schema_plans as plans
+from storage.sql_db import Database, SqliteDatabase
 from storage.sql_ddl import Plan
+from storage.sql_modify_plans import modify_recipe, modify_table
 from storage.sql_schema_run import SQLITE, apply_plan, build_plan
-from storage.sql_schema_types import Schema
+from storage.sql_schema_types import Schema, Table
+from storage.sql_table_edit import TableEdit, current_edit, data_probe
 
 from .sql_ddl_view import DDL_READ_ROLE, DDL_ROLE, DdlDialog
-from .sql_modify_edit import ModifyTableMixin
+from .sql_modify_dialog import ModifyTableDialog
 from .sql_schema_commands import SchemaChange
 from .sql_schema_dialogs import AddColumnDialog, CreateIndexDialog, PreviewDialog, RenameDialog
 from .sql_table_dialog import CreateTableDialog
 
 
-class SchemaEditMixin(ModifyTableMixin):
+def _read(ctx: plans.Context, table: str) -> tuple[TableEdit, dict[str | None, bool]]:
+    """Worker body of Modify Table: the table's columns, and which of them hold data."""
+    edit = current_edit(ctx, table)
+    return edit, data_probe(ctx, edit)
+
+
+class SchemaEditHost(Protocol):
+    """What schema editing needs from its document."""
+
+    path: str | None
+    read_only: bool
+    schema: Schema | None
+    table: Table | None  # the table the grid shows
+    database: Database | None
+    undo_stack: QUndoStack
+
+    def start_task(self, fn: Any, *args: Any, on_result: Any = None, on_error: Any = None) -> Any: ...
+    def show_message(self, text: str, kind: str = "info") -> None: ...
+    def note_error(self, error: BaseException) -> bool: ...
+    def note_own_write(self) -> None: ...
+    def close_readers(self) -> None: ...
+    def reopen(self, table: str | None) -> None: ...
+
+
+class SchemaEditPanel(QToolButton):
     """Menus, dialogs and runs of schema changes; the plans come from :mod:`storage.sql_schema_plans`."""
 
-    schema_dialog: Any = None  # the dialog on screen (tests drive it)
-    ddl_dialog: Any = None  # the last Show DDL window
-
-    def _build_schema_edit(self, parent: QWidget) -> QToolButton:
-        self.schema_button = QToolButton(parent)
-        self.schema_button.setText("Schema")
-        self.schema_button.setToolTip("Create Table, Modify Table, Create Index, Drop…")
-        self.schema_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
-        self.schema_menu = QMenu(self.schema_button)
+    def __init__(self, host: SchemaEditHost, tree: QTreeWidget, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.host = host
+        self.tree = tree  # the schema tree: its context menu is this panel's
+        self.schema_dialog: Any = None  # the dialog on screen (tests drive it)
+        self.ddl_dialog: Any = None  # the last Show DDL window
+        self.setText("Schema")
+        self.setToolTip("Create Table, Modify Table, Create Index, Drop…")
+        self.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.schema_menu = QMenu(self)
         self.schema_menu.aboutToShow.connect(self._fill_schema_menu)
-        self.schema_button.setMenu(self.schema_menu)
-        self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
-        self.tree.customContextMenuRequested.connect(self._on_tree_menu)
-        return self.schema_button
+        self.setMenu(self.schema_menu)
+        tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        tree.customContextMenuRequested.connect(self._on_tree_menu)
 
     # -- where things are ----------------------------------------------------------------------
-    def schema_database(self) -> Any:
-        from storage.sql_db import SqliteDatabase
-
-        return getattr(self, "database", None) or SqliteDatabase(self.path or "")
+    def schema_database(self) -> Database:
+        return self.host.database or SqliteDatabase(self.host.path or "")
 
     def _dialect(self) -> Any:
-        database = getattr(self, "database", None)
+        database = self.host.database
         return SQLITE if database is None or database.is_sqlite else database.dialect
 
     def _target(self, qualified: str | None) -> tuple[str, str | None]:
         """(the table's own name, its server schema) for a name of the tree (``schema.table``)."""
-        found = self.schema.find(qualified) if (qualified and self.schema is not None) else None
+        found = self.host.schema.find(qualified) if (qualified and self.host.schema is not None) else None
         name = found.name if found is not None else (qualified or "")
         return name, self._db_schema(qualified)
 
@@ -64,19 +90,20 @@ class SchemaEditMixin(ModifyTableMixin):
         """The server schema changes go to: the table's, else the current table's, else public."""
         if self._dialect().name == "sqlite":
             return None
-        found = self.schema.find(qualified) if (qualified and self.schema is not None) else None
-        found = found or self.table
+        found = self.host.schema.find(qualified) if (qualified and self.host.schema is not None) else None
+        found = found or self.host.table
         return getattr(found, "schema", None) or "public"
 
     def _context(self, qualified: str | None = None) -> plans.Context:
         """A context from the schema already loaded, without database access (for live previews)."""
-        return plans.Context(self._dialect(), self.schema or Schema(), db_schema=self._db_schema(qualified))
+        return plans.Context(self._dialect(), self.host.schema or Schema(),
+                             db_schema=self._db_schema(qualified))
 
     def _names(self) -> list[str]:
-        return [t.name for t in self.schema.tables] if self.schema is not None else []
+        return [t.name for t in self.host.schema.tables] if self.host.schema is not None else []
 
     def _can_edit_schema(self) -> bool:
-        return not self.read_only and self.schema is not None
+        return not self.host.read_only and self.host.schema is not None
 
     # -- menus ---------------------------------------------------------------------------------
     def _table_actions(self, menu: QMenu, table: str | None) -> None:
@@ -95,7 +122,8 @@ class SchemaEditMixin(ModifyTableMixin):
     @Slot()
     def _fill_schema_menu(self) -> None:
         self.schema_menu.clear()
-        table = self.table.qualified if self.table is not None and self.table.kind == "table" else None
+        shown = self.host.table
+        table = shown.qualified if shown is not None and shown.kind == "table" else None
         self._table_actions(self.schema_menu, table)
 
     @Slot(QPoint)
@@ -127,7 +155,7 @@ class SchemaEditMixin(ModifyTableMixin):
                 while node is not None and node.text(2) != "schema":
                     node = node.parent()
                 space = node.text(0) if node is not None else None
-        found = self.schema.find(table) if (table and self.schema is not None) else None
+        found = self.host.schema.find(table) if (table and self.host.schema is not None) else None
         if found is not None and found.kind != "table":
             table = column = None
         if column is not None:
@@ -147,19 +175,20 @@ class SchemaEditMixin(ModifyTableMixin):
         """Read a server object's DDL in a worker, then show it (or say why it could not be read)."""
         from storage.sql_ddl_read import read_server_ddl
 
-        if self.database is None:
+        if self.host.database is None:
             return
-        self.show_message(f"Reading the DDL of {title}…")
+        self.host.show_message(f"Reading the DDL of {title}…")
 
         def shown(sql: str) -> None:
-            self.show_message("")
+            self.host.show_message("")
             self.show_ddl(title, sql)
 
         def failed(exc: BaseException) -> None:
-            self.note_error(exc)
-            self.show_message(f"Could not read the DDL of {title}: {exc}", "error")
+            self.host.note_error(exc)
+            self.host.show_message(f"Could not read the DDL of {title}: {exc}", "error")
 
-        self.start_task(read_server_ddl, self.database, kind, name, schema, on_result=shown, on_error=failed)
+        self.host.start_task(read_server_ddl, self.host.database, kind, name, schema,
+                             on_result=shown, on_error=failed)
 
     def show_ddl(self, title: str, sql: str) -> QDialog:
         """The definition of a schema object, read-only, with Copy (not modal)."""
@@ -178,6 +207,32 @@ class SchemaEditMixin(ModifyTableMixin):
         def run() -> None:
             taken = value()
             self.run_schema_change(dialog.plan, lambda c: build(c, taken), qualified, space)
+
+        dialog.accepted.connect(run)
+        dialog.open()
+
+    def modify_table_dialog(self, qualified: str | None) -> None:
+        """The combined column editor: read the table's columns (and which hold data) on a worker,
+        then show the dialog; its plan runs as one undoable change."""
+        schema = self.host.schema
+        found = schema.find(qualified) if (qualified and schema is not None) else None
+        if not self._can_edit_schema() or found is None or found.kind != "table":
+            return
+        table, space = found.name, self._db_schema(qualified)
+        self.host.start_task(build_plan, self.schema_database(), lambda c: _read(c, table), space,
+                             on_result=lambda got: self._show_modify(qualified, *got),
+                             on_error=lambda e: self.host.show_message(f"Modify Table {table}: {e}", "error"))
+
+    def _show_modify(self, qualified: str, before: TableEdit, data: dict[str | None, bool]) -> None:
+        ctx = self._context(qualified)
+        ctx.has_data = lambda _t, column, _d: data.get(column, True)
+        dialog = ModifyTableDialog(before, lambda after: modify_table(ctx, before, after), ctx.dialect.name,
+                                   self._names(), self)
+        self.schema_dialog = dialog
+
+        def run() -> None:
+            after = dialog.edit()
+            self.run_schema_change(dialog.plan, modify_recipe(before.name, after), qualified)
 
         dialog.accepted.connect(run)
         dialog.open()
@@ -210,7 +265,7 @@ class SchemaEditMixin(ModifyTableMixin):
                    lambda: dialog.name.text().strip(), qualified)
 
     def create_index_dialog(self, qualified: str | None) -> None:
-        found = self.schema.find(qualified) if (qualified and self.schema is not None) else None
+        found = self.host.schema.find(qualified) if (qualified and self.host.schema is not None) else None
         if not self._can_edit_schema() or found is None:
             return
         ctx = self._context(qualified)
@@ -240,47 +295,42 @@ class SchemaEditMixin(ModifyTableMixin):
             self._open(PreviewDialog(title, self, plan), lambda c, _v: recipe(c), lambda: None, qualified,
                        space)
 
-        self.start_task(build_plan, self.schema_database(), recipe, space or self._db_schema(qualified),
-                    on_result=show, on_error=lambda e: self.show_message(f"{title}: {e}", "error"))
+        self.host.start_task(build_plan, self.schema_database(), recipe, space or self._db_schema(qualified),
+                    on_result=show, on_error=lambda e: self.host.show_message(f"{title}: {e}", "error"))
 
     # -- running -------------------------------------------------------------------------------
     def run_schema_change(self, plan: Plan | None, recipe: plans.Recipe, qualified: str | None,
                           space: str | None = None) -> None:
         """Run the previewed plan on a worker; then push its undo command and reload the schema."""
-        if plan is None or self.read_only:
+        if plan is None or self.host.read_only:
             return
         db_schema = space or self._db_schema(qualified)
         database = self.schema_database()
         self.quiet_readers()
-        self.start_task(apply_plan, database, plan, db_schema,
+        self.host.start_task(apply_plan, database, plan, db_schema,
                     on_result=lambda done: self._on_schema_run(done, recipe, db_schema),
                     on_error=lambda e: self._on_schema_failed(e, plan))
 
     def quiet_readers(self) -> None:
         """Stop the grid's and the counts' reads before a schema change: in rollback-journal mode a
         long count would otherwise hold the lock the change needs to commit. The reload reopens them."""
-        self.close_readers()
+        self.host.close_readers()
 
     def _on_schema_failed(self, exc: BaseException, plan: Plan) -> None:
         self.schema_changed(plan.table)
-        self.show_message(f"Not changed ({plan.title}): {exc}", "error")
+        self.host.show_message(f"Not changed ({plan.title}): {exc}", "error")
 
     def _on_schema_run(self, plan: Plan, recipe: plans.Recipe, db_schema: str | None) -> None:
         if plan.irreversible:
-            self.undo_stack.clear()
-            self.show_message(f"Done: {plan.title}. It cannot be undone ({plan.irreversible}), "
+            self.host.undo_stack.clear()
+            self.host.show_message(f"Done: {plan.title}. It cannot be undone ({plan.irreversible}), "
                               "so the undo history was cleared.")
         else:
-            self.undo_stack.push(SchemaChange(self, plan, recipe, db_schema))
-            self.show_message(f"Done: {plan.title}.")
+            self.host.undo_stack.push(SchemaChange(self, plan, recipe, db_schema))
+            self.host.show_message(f"Done: {plan.title}.")
         self.schema_changed(plan.table)
 
     def schema_changed(self, table: str | None) -> None:
         """Reload the schema tree (and the grid), staying on ``table`` when it still exists."""
-        note = getattr(self, "note_own_write", None)
-        if note is not None:
-            note()
-        current = self.table.qualified if self.table is not None else table
-        self._pending_view_state = {"table": current} if current else {}
-        self.table = None
-        self.open_database()
+        self.host.note_own_write()
+        self.host.reopen(self.host.table.qualified if self.host.table is not None else table)

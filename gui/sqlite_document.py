@@ -41,7 +41,7 @@ from .formatting import human_size
 from .sql_execute import ExecutePanel
 from .sql_fk import FkMixin
 from .sql_fk_record import FkRecordMixin
-from .sql_schema_edit import SchemaEditMixin
+from .sql_schema_edit import SchemaEditPanel
 from .sql_server import ServerMixin
 from .sql_tools import ToolsPanel
 from .sqlite_browse import BrowseMixin
@@ -57,7 +57,7 @@ from .workers import Worker as Task
 from .workers import run_in_worker as run_task
 
 
-class SqliteDocument(OpeningMixin, SchemaEditMixin, SchemaTreeMixin, BrowseMixin,
+class SqliteDocument(OpeningMixin, SchemaTreeMixin, BrowseMixin,
                      EditingMixin, RecordMixin, ServerMixin, FkMixin,
                      FkRecordMixin, Document):
     """A database: schema on the left; Browse and Record tabs on the right."""
@@ -160,7 +160,8 @@ class SqliteDocument(OpeningMixin, SchemaEditMixin, SchemaTreeMixin, BrowseMixin
         top.addWidget(self.read_only_box)
         top.addWidget(self.mode_label, 1)
         top.addWidget(self.transfer_panel)
-        top.addWidget(self._build_schema_edit(page))
+        self.schema_edit = SchemaEditPanel(self, self.tree, page)
+        top.addWidget(self.schema_edit)
         for widget in (self.insert_button, self.duplicate_button, self.delete_button, self.null_button,
                        self.import_button):
             top.addWidget(widget)

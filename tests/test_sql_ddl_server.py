@@ -24,14 +24,14 @@ def _item(document, text: str):
 
 def show_ddl(qtbot, document, text: str) -> str:
     """Click Show DDL… in the tree's menu of ``text``; the worker's answer opens the dialog."""
-    document.ddl_dialog = None
-    menu = document.tree_menu(_item(document, text))
+    document.schema_edit.ddl_dialog = None
+    menu = document.schema_edit.tree_menu(_item(document, text))
     [action] = [a for a in menu.actions() if a.text() == "Show DDL…"]
     action.trigger()
-    qtbot.waitUntil(lambda: document.ddl_dialog is not None or "Could not" in document.message.text(),
-                    timeout=20_000)
-    assert document.ddl_dialog is not None, document.message.text()
-    dialog = document.ddl_dialog
+    qtbot.waitUntil(lambda: document.schema_edit.ddl_dialog is not None
+                    or "Could not" in document.message.text(), timeout=20_000)
+    assert document.schema_edit.ddl_dialog is not None, document.message.text()
+    dialog = document.schema_edit.ddl_dialog
     assert dialog.isVisible() and text in dialog.windowTitle()
     shown = dialog.text.toPlainText()
     dialog.close()
@@ -83,12 +83,12 @@ def test_a_postgres_tables_ddl_is_rebuilt_and_makes_the_same_table(qtbot, pg_url
     assert parent == "CREATE TABLE public.parent (\n    id integer NOT NULL,\n" \
                      "    CONSTRAINT parent_pkey PRIMARY KEY (id)\n);"
     run(pg_url, "DROP TABLE parent CASCADE")  # dropped since the tree was read: said, no dialog
-    document.ddl_dialog = None
-    menu = document.tree_menu(_item(document, "parent"))
+    document.schema_edit.ddl_dialog = None
+    menu = document.schema_edit.tree_menu(_item(document, "parent"))
     [action] = [a for a in menu.actions() if a.text() == "Show DDL…"]
     action.trigger()
     qtbot.waitUntil(lambda: "Could not read the DDL of parent" in document.message.text(), timeout=20_000)
-    assert "not there any more" in document.message.text() and document.ddl_dialog is None
+    assert "not there any more" in document.message.text() and document.schema_edit.ddl_dialog is None
     document.close_document()
 
 

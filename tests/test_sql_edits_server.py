@@ -571,10 +571,10 @@ def _tree_item(document, text: str):
 
 
 def _show_ddl(document, text: str) -> str:
-    menu = document.tree_menu(_tree_item(document, text))
+    menu = document.schema_edit.tree_menu(_tree_item(document, text))
     [action] = [a for a in menu.actions() if a.text() == "Show DDL…"]
     action.trigger()
-    dialog = document.ddl_dialog
+    dialog = document.schema_edit.ddl_dialog
     assert dialog is not None and dialog.isVisible()
     shown_text = dialog.text.toPlainText()
     dialog.grab().save(f"/tmp/shots/ddl_{text.split('(')[0]}.png")
@@ -595,7 +595,7 @@ def test_show_ddl_of_views_sequences_and_functions_on_postgres(qtbot, pg_url: st
         and "START WITH 100" in sequence
     function = _show_ddl(document, "twice(x integer)")
     assert "CREATE OR REPLACE FUNCTION public.twice(x integer)" in function and "2 * x" in function
-    assert [a for a in document.tree_menu(_tree_item(document, "t")).actions()
+    assert [a for a in document.schema_edit.tree_menu(_tree_item(document, "t")).actions()
             if a.text() == "Show DDL…"]  # rebuilt from the catalog when asked (test_sql_ddl_server.py)
     document.close_document()
 

@@ -43,10 +43,10 @@ def make_db(path: Path) -> Path:
 
 
 def open_modify(qtbot, document, table: str = "people"):
-    document.schema_dialog = None
-    action(document.tree_menu(document._items[table]), f"Modify Table {table}").trigger()
-    qtbot.waitUntil(lambda: document.schema_dialog is not None, timeout=10_000)
-    return document.schema_dialog
+    document.schema_edit.schema_dialog = None
+    action(document.schema_edit.tree_menu(document._items[table]), f"Modify Table {table}").trigger()
+    qtbot.waitUntil(lambda: document.schema_edit.schema_dialog is not None, timeout=10_000)
+    return document.schema_edit.schema_dialog
 
 
 def row_of(dialog, name: str) -> int:
@@ -113,12 +113,12 @@ def test_modify_table_in_one_go_with_undo_and_redo(qtbot, tmp_path: Path) -> Non
 def test_renames_and_plain_adds_use_native_alter(qtbot, tmp_path: Path) -> None:
     path = make_db(tmp_path / "b.db")
     document = open_document(qtbot, path, read_only=False)
-    document._fill_schema_menu()  # the Schema button's menu offers it for the current table
-    entry = action(document.schema_menu, "Modify Table people")
+    document.schema_edit._fill_schema_menu()  # the Schema button's menu offers it for the current table
+    entry = action(document.schema_edit.schema_menu, "Modify Table people")
     assert entry is not None and entry.isEnabled()
     entry.trigger()
-    qtbot.waitUntil(lambda: document.schema_dialog is not None, timeout=10_000)
-    dialog = document.schema_dialog
+    qtbot.waitUntil(lambda: document.schema_edit.schema_dialog is not None, timeout=10_000)
+    dialog = document.schema_edit.schema_dialog
     dialog.set_cell(row_of(dialog, "note"), NAME, "remark")
     row = dialog.add_column()
     dialog.set_cell(row, NAME, "score")
@@ -181,8 +181,8 @@ def test_dropping_data_says_so_and_refusals_leave_the_file_alone(qtbot, tmp_path
 def test_modify_table_is_not_offered_read_only(qtbot, tmp_path: Path) -> None:
     path = make_db(tmp_path / "d.db")
     document = open_document(qtbot, path, read_only=True)
-    entry = action(document.tree_menu(document._items["people"]), "Modify Table people")
+    entry = action(document.schema_edit.tree_menu(document._items["people"]), "Modify Table people")
     assert entry is not None and not entry.isEnabled()
-    document.modify_table_dialog("people")
-    assert document.schema_dialog is None
+    document.schema_edit.modify_table_dialog("people")
+    assert document.schema_edit.schema_dialog is None
     finish(qtbot, document)

@@ -115,9 +115,9 @@ def test_drop_empty_table_on_postgresql_is_undone_with_its_definition(qtbot, pg_
     before = query(pg_url, definition)
     document = open_pg(qtbot, pg_url)
     wait_tree(qtbot, document, present="my pets")
-    document.drop_table("my pets")
-    qtbot.waitUntil(lambda: document.schema_dialog is not None, timeout=20_000)
-    dialog = document.schema_dialog
+    document.schema_edit.drop_table("my pets")
+    qtbot.waitUntil(lambda: document.schema_edit.schema_dialog is not None, timeout=20_000)
+    dialog = document.schema_edit.schema_dialog
     assert "Cannot be undone" not in dialog.preview.toPlainText()
     assert "grants and comments are not kept" in dialog.preview.toPlainText()
     run_dialog(qtbot, document, dialog)

@@ -77,8 +77,8 @@ def wait_tree(qtbot, document, present: str | None = None, absent: str | None = 
 def test_create_table_dialog_runs_previewed_sql_and_undoes(qtbot, tmp_path: Path) -> None:
     path = make_db(tmp_path / "a.db")
     document = open_document(qtbot, path, read_only=False)
-    document.create_table_dialog()
-    dialog = document.schema_dialog
+    document.schema_edit.create_table_dialog()
+    dialog = document.schema_edit.schema_dialog
     assert not dialog.run_button.isEnabled() and "needs a name" in dialog.error.text()
     dialog.name.setText(NEW)
     row = dialog.add_column()
@@ -121,8 +121,8 @@ def test_column_menu_add_rename_drop_with_undo(qtbot, tmp_path: Path) -> None:
     path = make_db(tmp_path / "b.db")
     document = open_document(qtbot, path, read_only=False)
     table_item = document._items["people"]
-    action(document.tree_menu(table_item), "Add Column…").trigger()
-    dialog = document.schema_dialog
+    action(document.schema_edit.tree_menu(table_item), "Add Column…").trigger()
+    dialog = document.schema_edit.schema_dialog
     dialog.name.setText("email")
     dialog.type.setCurrentText("TEXT")
     dialog.unique.setChecked(True)  # ADD COLUMN cannot add UNIQUE: the preview shows the rebuild
@@ -139,8 +139,8 @@ def test_column_menu_add_rename_drop_with_undo(qtbot, tmp_path: Path) -> None:
     assert names >= {"adults", "people_age", "people_trim"}
 
     column_item = column_of(document, "people", "note")
-    action(document.tree_menu(column_item), "Rename Column note").trigger()
-    dialog = document.schema_dialog
+    action(document.schema_edit.tree_menu(column_item), "Rename Column note").trigger()
+    dialog = document.schema_edit.schema_dialog
     dialog.name.setText("remark")
     assert dialog.preview.toPlainText() == (
         "BEGIN IMMEDIATE;\nALTER TABLE people RENAME COLUMN note TO remark;\nCOMMIT;")
@@ -163,9 +163,9 @@ def test_drop_column_with_data_says_it_cannot_be_undone(qtbot, tmp_path: Path) -
     document = open_document(qtbot, path, read_only=False)
     document.undo_stack.push(_Marker())
     column_item = column_of(document, "people", "note")
-    action(document.tree_menu(column_item), "Drop Column note").trigger()
-    qtbot.waitUntil(lambda: document.schema_dialog is not None, timeout=10_000)
-    dialog = document.schema_dialog
+    action(document.schema_edit.tree_menu(column_item), "Drop Column note").trigger()
+    qtbot.waitUntil(lambda: document.schema_edit.schema_dialog is not None, timeout=10_000)
+    dialog = document.schema_edit.schema_dialog
     preview = dialog.preview.toPlainText()
     assert "-- Cannot be undone: column 'note' holds data" in preview
     assert "ALTER TABLE people DROP COLUMN note" in preview
@@ -180,17 +180,17 @@ def test_drop_column_with_data_says_it_cannot_be_undone(qtbot, tmp_path: Path) -
 def test_drop_column_used_by_a_view_is_refused_before_running(qtbot, tmp_path: Path) -> None:
     path = make_db(tmp_path / "d.db")
     document = open_document(qtbot, path, read_only=False)
-    document.drop_column("people", "age")
+    document.schema_edit.drop_column("people", "age")
     qtbot.waitUntil(lambda: "adults" in document.message.text(), timeout=10_000)
-    assert document.schema_dialog is None
+    assert document.schema_edit.schema_dialog is None
     assert columns(path, "people") == ["id", "name", "age", "note"]
 
 
 def test_create_and_drop_index_from_the_tree(qtbot, tmp_path: Path) -> None:
     path = make_db(tmp_path / "e.db")
     document = open_document(qtbot, path, read_only=False)
-    action(document.tree_menu(document._items["people"]), "Create Index…").trigger()
-    dialog = document.schema_dialog
+    action(document.schema_edit.tree_menu(document._items["people"]), "Create Index…").trigger()
+    dialog = document.schema_edit.schema_dialog
     dialog.name.setText("people name age")
     dialog.unique.setChecked(True)
     for name in ("name", "age"):
@@ -202,10 +202,10 @@ def test_create_and_drop_index_from_the_tree(qtbot, tmp_path: Path) -> None:
     indexes = document.tree.topLevelItem(2)
     item = next(indexes.child(i) for i in range(indexes.childCount())
                 if indexes.child(i).text(0) == "people_age")
-    action(document.tree_menu(item), "Drop Index people_age").trigger()
-    qtbot.waitUntil(lambda: document.schema_dialog is not None and "DROP INDEX" in
-                    document.schema_dialog.preview.toPlainText(), timeout=10_000)
-    run_dialog(qtbot, document, document.schema_dialog)
+    action(document.schema_edit.tree_menu(item), "Drop Index people_age").trigger()
+    qtbot.waitUntil(lambda: document.schema_edit.schema_dialog is not None and "DROP INDEX" in
+                    document.schema_edit.schema_dialog.preview.toPlainText(), timeout=10_000)
+    run_dialog(qtbot, document, document.schema_edit.schema_dialog)
     wait_pushed(qtbot, document, "drop index people_age")
     document.undo_stack.undo()  # recreated from its saved SQL
     wait_tree(qtbot, document, present="people")
@@ -216,11 +216,11 @@ def test_create_and_drop_index_from_the_tree(qtbot, tmp_path: Path) -> None:
 def test_read_only_offers_no_schema_changes(qtbot, tmp_path: Path) -> None:
     path = make_db(tmp_path / "f.db")
     document = open_document(qtbot, path, read_only=True)
-    menu = document.tree_menu(document._items["people"])
+    menu = document.schema_edit.tree_menu(document._items["people"])
     for text in ("Create Table…", "Create Index…", "Drop Table people…"):
         assert not action(menu, text).isEnabled()
-    document.create_table_dialog()
-    assert document.schema_dialog is None
+    document.schema_edit.create_table_dialog()
+    assert document.schema_edit.schema_dialog is None
 
 
 class _Marker:
@@ -240,8 +240,8 @@ def test_failed_change_leaves_the_file_and_says_why(qtbot, tmp_path: Path) -> No
     conn.close()
     before = path.read_bytes()
     document = open_document(qtbot, path, read_only=False)
-    action(document.tree_menu(document._items["people"]), "Create Index…").trigger()
-    dialog = document.schema_dialog
+    action(document.schema_edit.tree_menu(document._items["people"]), "Create Index…").trigger()
+    dialog = document.schema_edit.schema_dialog
     dialog.unique.setChecked(True)
     dialog.columns.findItems("name", Qt.MatchFlag.MatchExactly)[0].setCheckState(Qt.CheckState.Checked)
     run_dialog(qtbot, document, dialog)
@@ -254,8 +254,8 @@ def test_failed_change_leaves_the_file_and_says_why(qtbot, tmp_path: Path) -> No
 def test_undo_that_would_lose_new_data_is_refused(qtbot, tmp_path: Path) -> None:
     path = make_db(tmp_path / "h.db")
     document = open_document(qtbot, path, read_only=False)
-    document.add_column_dialog("people")
-    dialog = document.schema_dialog
+    document.schema_edit.add_column_dialog("people")
+    dialog = document.schema_edit.schema_dialog
     dialog.name.setText("score")
     dialog.type.setCurrentText("REAL")
     assert dialog.preview.toPlainText() == (
@@ -283,10 +283,10 @@ def test_drop_empty_table_from_the_schema_button_and_undo(qtbot, tmp_path: Path)
     before = query(path, "SELECT type, name, sql FROM sqlite_master ORDER BY name")
     document = open_document(qtbot, path, read_only=False)
     document.tree.setCurrentItem(document._items["empty_t"])
-    document._fill_schema_menu()  # what the Schema button shows for the current table
-    action(document.schema_menu, "Drop Table empty_t").trigger()
-    qtbot.waitUntil(lambda: document.schema_dialog is not None, timeout=10_000)
-    dialog = document.schema_dialog
+    document.schema_edit._fill_schema_menu()  # what the Schema button shows for the current table
+    action(document.schema_edit.schema_menu, "Drop Table empty_t").trigger()
+    qtbot.waitUntil(lambda: document.schema_edit.schema_dialog is not None, timeout=10_000)
+    dialog = document.schema_edit.schema_dialog
     assert dialog.preview.toPlainText() == "BEGIN IMMEDIATE;\nDROP TABLE empty_t;\nCOMMIT;"
     assert not dialog.notice.isVisibleTo(dialog)  # empty: undo can recreate it
     run_dialog(qtbot, document, dialog)

@@ -38,8 +38,8 @@ def fill(url: str) -> None:
 def test_create_table_on_postgresql_with_undo(qtbot, pg_url: str, tmp_path: Path) -> None:
     fill(pg_url)
     document = open_pg(qtbot, pg_url)
-    document.create_table_dialog()
-    dialog = document.schema_dialog
+    document.schema_edit.create_table_dialog()
+    dialog = document.schema_edit.schema_dialog
     dialog.name.setText('new "t"')
     assert [dialog.grid.cellWidget(0, TYPE).itemText(i) for i in range(3)] == ["integer", "bigint", "serial"]
     row = dialog.add_column()
@@ -67,8 +67,8 @@ def test_columns_and_indexes_in_another_schema(qtbot, pg_url: str) -> None:
     fill(pg_url)
     document = open_pg(qtbot, pg_url)
     wait_tree(qtbot, document, present="other.my items")
-    action(document.tree_menu(document._items["other.my items"]), "Add Column…").trigger()
-    dialog = document.schema_dialog
+    action(document.schema_edit.tree_menu(document._items["other.my items"]), "Add Column…").trigger()
+    dialog = document.schema_edit.schema_dialog
     dialog.name.setText("qty")
     dialog.type.setCurrentText("integer")
     dialog.default.setText("0")
@@ -79,8 +79,8 @@ def test_columns_and_indexes_in_another_schema(qtbot, pg_url: str) -> None:
     wait_pushed(qtbot, document, "add column qty to my items")
     assert columns(pg_url, "other", "my items") == ["id", "label", "qty"]
 
-    action(document.tree_menu(document._items["other.my items"]), "Create Index…").trigger()
-    dialog = document.schema_dialog
+    action(document.schema_edit.tree_menu(document._items["other.my items"]), "Create Index…").trigger()
+    dialog = document.schema_edit.schema_dialog
     dialog.name.setText("items label qty")
     for name in ("qty", "label"):
         dialog.columns.findItems(name, Qt.MatchFlag.MatchExactly)[0].setCheckState(Qt.CheckState.Checked)
@@ -102,9 +102,10 @@ def test_drop_column_with_data_on_postgresql_cannot_be_undone(qtbot, pg_url: str
     fill(pg_url)
     document = open_pg(qtbot, pg_url)
     wait_tree(qtbot, document, present="people")
-    action(document.tree_menu(column_of(document, "people", "note")), "Drop Column note").trigger()
-    qtbot.waitUntil(lambda: document.schema_dialog is not None, timeout=20_000)
-    dialog = document.schema_dialog
+    menu = document.schema_edit.tree_menu(column_of(document, "people", "note"))
+    action(menu, "Drop Column note").trigger()
+    qtbot.waitUntil(lambda: document.schema_edit.schema_dialog is not None, timeout=20_000)
+    dialog = document.schema_edit.schema_dialog
     assert "Cannot be undone: column 'note' holds data" in dialog.preview.toPlainText()
     assert dialog.notice.isVisibleTo(dialog)
     assert "ALTER TABLE public.people DROP COLUMN note" in dialog.preview.toPlainText()
