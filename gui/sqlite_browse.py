@@ -22,11 +22,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from storage.sql_errors import StatementTimeout
+from storage.sql_estimate import has_estimates
 from storage.sql_filter import OPS, Filter
 from storage.sql_pager import Pager
 from storage.sql_query import QuerySpec, SortKey
 from storage.sqlite_db import COUNT_CAP, MAX_GRID_COLUMNS, Interrupted
 
+from .sql_server import estimate_rows
 from .sqlite_editing import CellDelegate
 from .sqlite_model import SqlTableModel
 from .sqlite_tasks import ROW_HEIGHT, SIZES_UP_TO, count_query
@@ -194,7 +197,7 @@ class BrowseMixin:
         self._busy_timer.start()
         self._count_grid(generation, pager, COUNT_CAP)
         self._update_mode()
-        self._remark_pending()
+        self.pending.remark()
         self.clear_message_of_other_table()
 
     def _count_grid(self, generation: int, pager: Any, cap: int | None) -> None:
@@ -331,3 +334,23 @@ class BrowseMixin:
         self.filter_value2.setText(value2)
         self._apply_query()
 
+    def estimate_instead(self, generation: int, pager: Any, error: BaseException) -> bool:
+        """The grid's count ran past the statement timeout: ask PostgreSQL for its estimate."""
+        if not (isinstance(error, StatementTimeout) and self.counter is not None and self.database
+                and has_estimates(self.database.dialect)):
+            return False
+        self.rows_label.setText("Rows: estimating…")
+        self.start_task(estimate_rows, self.counter, pager,
+                    on_result=lambda rows: self._on_estimate(generation, rows),
+                    on_error=lambda _e: self._on_estimate(generation, None))
+        return True
+
+    def _on_estimate(self, generation: int, rows: int | None) -> None:
+        if generation != self._generation:
+            return
+        if rows is None:
+            self.rows_label.setText("Rows: ?")
+            return
+        self.rows_label.setText(f"≈ {rows:,} row{'s' if rows != 1 else ''} (estimate)")
+        self.rows_label.setToolTip("Counting exactly ran past the statement timeout; this is "
+                                   "PostgreSQL's own estimate (table statistics, or the query plan).")

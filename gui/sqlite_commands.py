@@ -14,13 +14,16 @@ theirs / Cancel with both values, and Cancel of an undo or redo puts the stack i
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from PySide6.QtCore import QTimer
-from PySide6.QtGui import QUndoCommand
+from PySide6.QtCore import QObject, QTimer, Signal, Slot
+from PySide6.QtGui import QUndoCommand, QUndoStack
 
-from storage.errors import KnownError
+from storage.errors import KnownError, UnsupportedError
+from storage.journal_payload import pack_sql_edits, sql_edits_of, unpack
+from storage.sql_db import Database
 from storage.sql_errors import ConnectionLost, worth_retrying
+from storage.sqlite_db import Table
 from storage.sqlite_edit import (
     UNKNOWN,
     Conflict,
@@ -65,7 +68,7 @@ class EditCell(QUndoCommand):
     def retry(self) -> EditCell:
         """A new command writing the same value again (after Reconnect), at the row that holds
         its key now (-1 when that row is not loaded: the write goes by key anyway)."""
-        row = self.document.row_of_edit(self)
+        row = self.document.pending.row_of(self)
         return EditCell(self.document, self.table, self.key, row, self.column, self.name,
                         self.old, self.new, self.schema, self.check_in_sql, self.decl_type)
 
@@ -85,7 +88,7 @@ class EditCell(QUndoCommand):
             else:
                 self.document.edit_failed(self.row, self.column, value, str(exc))
                 if value is self.new:  # a failed undo leaves the database holding the new value
-                    self.document.edit_pending(self)
+                    self.document.pending.add(self)
             self.setObsolete(True)
             return
         model.set_cached_value(self.row, self.column, value)
@@ -259,7 +262,7 @@ class DeleteRows(QUndoCommand):
     def _failed(self, exc: KnownError, what: str) -> None:
         self.setObsolete(True)
         if isinstance(exc, ConnectionLost):  # did it happen? asked again once the connection is back
-            self.document.outcome_unknown(self, exc)
+            self.document.pending.outcome_unknown(self, exc)
         else:
             self.document.note_error(exc)
             self.document.show_message(f"{what}: {exc}", "error")
@@ -310,3 +313,174 @@ class DeleteRows(QUndoCommand):
                 values = dict(zip(self.columns, shown_row, strict=True))
                 gone.append(values if self.alias else {**values, **key})
         return gone, there
+
+
+class PendingHost(Protocol):
+    """What the pending edits need from their document: the grid's model marks the cells."""
+
+    table: Table | None  # the table the grid shows
+    model: Any  # the grid's model: mark_failed_key / clear_failed_key / row_of_key
+    undo_stack: QUndoStack
+    read_only: bool
+    database: Database | None
+
+    def show_message(self, text: str, kind: str = "info") -> None: ...
+    def note_error(self, error: BaseException) -> bool: ...
+
+
+class PendingEdits(QObject):
+    """Writes that failed but may succeed later (the connection was lost, the file was locked).
+
+    Edits stay visible, marked in their cells by row key, until Retry writes them (each as a new
+    undoable command) or Discard forgets them; they are unsaved work, journaled for crash
+    recovery. Deletes whose outcome a lost connection left unknown are read again by key once
+    the connection is back (:meth:`check_outcomes`)."""
+
+    changed = Signal()  # the list of pending edits changed
+
+    def __init__(self, host: PendingHost, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.host = host
+        self.edits: list[EditCell] = []  # EditCell commands whose write failed
+        self.unknown_outcomes: list[DeleteRows] = []
+
+    def add(self, command: EditCell) -> None:
+        """An edit's write failed: keep it to retry (the cell stays marked)."""
+        if command not in self.edits:
+            self.edits.append(command)
+        # Marked by its row key from now on: the mark follows the row through sorts and filters.
+        model = self.host.model
+        model.clear_failed(command.row, command.column)
+        if self.shows(command):
+            model.mark_failed_key(command.key, command.column, command.new, command.error)
+        self.changed.emit()
+
+    def outcome_unknown(self, command: DeleteRows, error: KnownError) -> None:
+        """A delete lost its connection mid-write: it may have happened. Say so, and find out
+        (by reading the rows by key) once the connection is back, never guess."""
+        if command not in self.unknown_outcomes:
+            self.unknown_outcomes.append(command)
+        self.host.note_error(error)
+        self.host.show_message(f"The connection was lost while deleting {len(command.keys)} row(s): "
+                               "whether they were deleted is checked when the connection is back "
+                               "(Reconnect).", "error")
+
+    def shows(self, command: EditCell) -> bool:
+        """Whether the grid shows the table of an edit command."""
+        table = self.host.table
+        return table is not None and command.table == table.name and command.schema == table.schema
+
+    def row_of(self, command: EditCell) -> int:
+        """The grid row holding an edit's row key now; -1 when not loaded or another table is shown."""
+        row = self.host.model.row_of_key(command.key) if self.shows(command) else None
+        return -1 if row is None else row
+
+    def remark(self) -> None:
+        """After the grid reloads: the failed edits of the table shown stay marked in their cells,
+        found by row key (the row they were on may hold another row now, or none)."""
+        for command in self.edits:
+            if self.shows(command):
+                self.host.model.mark_failed_key(command.key, command.column, command.new, command.error)
+
+    def _unmark(self, commands: list[EditCell]) -> None:
+        for command in commands:
+            if self.shows(command):
+                self.host.model.clear_failed_key(command.key, command.column)
+
+    @Slot()
+    def retry(self) -> None:
+        """Write the failed edits again, each as a new undoable command."""
+        if self.host.read_only:  # restored into a file opened read-only: nothing is written there
+            self.host.show_message("Read-only: switch Read-only off to write the edits kept.", "error")
+            return
+        pending, self.edits = self.edits, []
+        self.changed.emit()
+        self._unmark(pending)
+        for at, command in enumerate(pending):
+            self.host.undo_stack.push(command.retry())
+            if self.edits and isinstance(self.edits[-1].error_obj, ConnectionLost):
+                # Still unreachable: the others stay pending without a connect timeout each.
+                self.edits.extend(c for c in pending[at + 1:] if c not in self.edits)
+                self.remark()
+                break
+        self.changed.emit()
+
+    @Slot()
+    def discard(self) -> None:
+        """Forget the failed edits: the cells show what the database holds again."""
+        pending, self.edits = self.edits, []
+        self._unmark(pending)
+        self.changed.emit()
+
+    def check_outcomes(self) -> None:
+        """After (re)connecting to a server: read by key what lost writes did, and say the truth.
+
+        A delete found done becomes an undoable step; an edit found written leaves the pending
+        list (its cell shows the value, unmarked) and becomes an undoable step too."""
+        host = self.host
+        if host.database is None:
+            return
+        said = []
+        for command in list(self.unknown_outcomes):
+            try:
+                gone, there = command.verify()
+            except KnownError as exc:
+                host.note_error(exc)
+                return  # still unreachable: asked again at the next Reconnect
+            self.unknown_outcomes.remove(command)
+            deleted = len(command.keys) - there
+            if deleted:
+                if gone:  # undoable: the rows as the grid showed them
+                    host.undo_stack.push(type(command)(command.document, command.table, command.keys,
+                                                       command.columns, command.alias, command.schema,
+                                                       command.seen, saved=gone, types=command.types))
+                said.append(f"Deleted {deleted} row(s): confirmed after the connection came back.")
+            if there and deleted:
+                said.append(f"{there} row(s) were not deleted.")
+            elif there:
+                said.append(f"Not deleted: {there} of {len(command.keys)} row(s) are still there "
+                            "(the connection was lost before the delete was written).")
+        for command in list(self.edits):
+            if not isinstance(command.error_obj, ConnectionLost):
+                continue
+            try:
+                found = read_row(host.database, command.table, command.key, [command.name],
+                                 schema=command.schema)
+            except KnownError as exc:
+                host.note_error(exc)
+                return
+            if found is not None and found[0] == command.new and command.new != command.old:
+                self.edits.remove(command)
+                self._unmark([command])
+                done = command.retry()
+                done.written = True
+                host.undo_stack.push(done)
+                said.append(f"The edit of {command.name!r} was written before the connection was lost.")
+        if said:
+            self.changed.emit()
+            host.show_message(" ".join(said))
+
+    # -- crash recovery: edits not written are journaled like any unsaved document's ------------
+    def journal_payload(self) -> bytes | None:
+        if not self.edits:
+            return None
+        return pack_sql_edits([{"table": c.table, "schema": c.schema, "key": c.key, "row": c.row,
+                                "column": c.column, "name": c.name, "old": c.old, "new": c.new,
+                                "decl_type": c.decl_type, "check_in_sql": c.check_in_sql,
+                                "error": c.error} for c in self.edits])
+
+    def restore(self, document: SqliteDocument, payload: bytes) -> None:
+        """The edits a crash left unwritten come back as pending edits (Retry writes them, each
+        only where the row still holds the value it had; Discard forgets them)."""
+        kind, _header, body = unpack(payload)
+        if kind != "sql-edits":
+            raise UnsupportedError(f"The recovery data holds {kind} edits, not database edits.")
+        for edit in sql_edits_of(body):
+            command = EditCell(document, edit["table"], edit["key"], int(edit.get("row", 0)),
+                               int(edit.get("column", 0)), edit["name"], edit["old"], edit["new"],
+                               edit.get("schema"), bool(edit.get("check_in_sql", True)),
+                               str(edit.get("decl_type") or ""))
+            command.error = "kept from before Datashelf closed unexpectedly; not written yet"
+            self.edits.append(command)
+        self.remark()
+        self.changed.emit()

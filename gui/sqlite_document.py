@@ -13,6 +13,7 @@ there is never anything unsaved and no lock is held between edits.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Slot
@@ -35,6 +36,7 @@ from storage.sql_filter import Filter
 from storage.sql_query import SortKey
 from storage.sql_schema_types import Schema, Table
 from storage.sqlite_db import Reader
+from storage.url_redact import redact
 
 from .document import Document
 from .formatting import human_size
@@ -42,9 +44,10 @@ from .sql_execute import ExecutePanel
 from .sql_fk import FkMixin
 from .sql_fk_record import FkRecordMixin
 from .sql_schema_edit import SchemaEditPanel
-from .sql_server import ServerMixin
+from .sql_server import ServerBar, ServerConnection, TimeoutBox
 from .sql_tools import ToolsPanel
 from .sqlite_browse import BrowseMixin
+from .sqlite_commands import PendingEdits
 from .sqlite_editing import EditingMixin
 from .sqlite_open_choice import OpenChoiceBar, UnfinishedTransactionPanel
 from .sqlite_opening import OpeningMixin
@@ -58,7 +61,7 @@ from .workers import run_in_worker as run_task
 
 
 class SqliteDocument(OpeningMixin, SchemaTreeMixin, BrowseMixin,
-                     EditingMixin, RecordMixin, ServerMixin, FkMixin,
+                     EditingMixin, RecordMixin, FkMixin,
                      FkRecordMixin, Document):
     """A database: schema on the left; Browse and Record tabs on the right."""
 
@@ -66,7 +69,9 @@ class SqliteDocument(OpeningMixin, SchemaTreeMixin, BrowseMixin,
                  url: str | None = None, password: str | None = None, name: str | None = None,
                  database: ServerDatabase | None = None) -> None:
         super().__init__(path, fmt, parent)
-        self._init_server(url, password, name, database)
+        self.connection = ServerConnection(url, password, name, database, self)  # inert for a file
+        self.pending = PendingEdits(self, self)  # writes that failed but may succeed later
+        self.pending.changed.connect(self._on_pending_changed)
         self.database: Database | None = database
         self.report: dict[str, Any] | None = None
         self.schema: Schema | None = None
@@ -97,7 +102,9 @@ class SqliteDocument(OpeningMixin, SchemaTreeMixin, BrowseMixin,
         self.open_choice.chosen.connect(self._on_open_choice)
         self.open_choice.setVisible(ask)
         box.addWidget(self.open_choice)
-        box.addWidget(self._build_server_bar(self))
+        self.server_bar = ServerBar(self.connection, self.pending, self)
+        self.server_bar.reconnect_button.clicked.connect(self.reconnect)
+        box.addWidget(self.server_bar)
         box.addWidget(self.message)
         box.addWidget(self.stack, 1)
         status_page = QWidget(self)
@@ -193,7 +200,9 @@ class SqliteDocument(OpeningMixin, SchemaTreeMixin, BrowseMixin,
 
     def _build_execute(self, parent: QWidget) -> ExecutePanel:
         panel = ExecutePanel(self, parent, settings=lambda: self._settings())
-        panel.buttons.addWidget(self._build_timeout(panel))
+        self.timeout = TimeoutBox(self, panel)
+        self.timeout.setVisible(self.is_server)
+        panel.buttons.addWidget(self.timeout)
         self.tools.add_explain_button(panel.buttons, panel)
         panel.transactionChanged.connect(self._on_transaction_changed)
         self.sql_panel = panel
@@ -244,7 +253,7 @@ class SqliteDocument(OpeningMixin, SchemaTreeMixin, BrowseMixin,
 
     # -- opening (see gui.sqlite_opening) ----------------------------------------------------
     def title(self) -> str:
-        return self.server_title() if self.is_server else super().title()
+        return self.connection.title() if self.is_server else super().title()
 
     def start_task(self, fn, *args, on_result=None, on_error=None) -> Task:
         on_error = on_error or (lambda e: self.show_message(str(e), "error"))
@@ -310,8 +319,8 @@ class SqliteDocument(OpeningMixin, SchemaTreeMixin, BrowseMixin,
                 self.table.key_note or ("a view" if self.table.kind != "table" else "it has no row key"))
         else:
             text = "Editing: each change is written at once in its own transaction"
-        if self.is_server and self.server_db is not None and self.server_db.server_version:
-            text = f"{self.server_db.server_version} · {text}"
+        if self.is_server and self.connection.db is not None and self.connection.db.server_version:
+            text = f"{self.connection.db.server_version} · {text}"
         self.mode_label.setText(text)
         for button in (self.insert_button, self.duplicate_button, self.delete_button, self.null_button):
             button.setEnabled(editable)
@@ -330,6 +339,101 @@ class SqliteDocument(OpeningMixin, SchemaTreeMixin, BrowseMixin,
             return
         self.model.refresh()
         self._count_grid(self._generation, self.model.pager, None)
+
+    # -- the server connection and the edits not written --------------------------------------
+    @property
+    def is_server(self) -> bool:
+        return self.connection.is_server
+
+    @property
+    def server_url(self) -> str | None:
+        return self.connection.url
+
+    @property
+    def connection_name(self) -> str | None:
+        return self.connection.name
+
+    @property
+    def password_listener(self) -> Callable[[str], None] | None:
+        return self.connection.password_listener
+
+    @password_listener.setter
+    def password_listener(self, listener: Callable[[str], None] | None) -> None:
+        self.connection.password_listener = listener
+
+    @property
+    def location(self) -> str:
+        """Where a server document lives, for the status bar: its URL without the password."""
+        return self.connection.location
+
+    @property
+    def kind_label(self) -> str:
+        """The status bar's format: the server's product (POSTGRESQL, MARIADB), or empty for a file."""
+        return self.connection.kind_label
+
+    def note_error(self, error: BaseException) -> bool:
+        """Show the Reconnect bar when ``error`` means the connection is gone; True if it did."""
+        return self.connection.note_error(error)
+
+    def connection_back(self) -> None:
+        """A read or a write went through: a "Connection lost" bar and message no longer apply,
+        and writes the loss left unknown are checked now."""
+        if self.connection.lost is None:
+            return
+        self.connection.set_lost(None)
+        if "connection was lost" in self.message.text():
+            self.show_message("")
+        self.pending.check_outcomes()
+
+    @Slot()
+    def reconnect(self) -> None:
+        """Open the connection again: every connection the document holds is renewed (readers,
+        the writing connection, the engine's pool), the schema re-read; the table shown stays.
+        Writes whose outcome the loss left unknown are checked once it is open."""
+        self.connection.renew()
+        self.reopen(self.table.qualified if self.table is not None else None)
+        self.server_bar.update_bar()  # the connection is being opened; pending edits stay listed
+
+    def is_modified(self) -> bool:
+        """Edits not written (the server was down) are unsaved work; every other edit is in the
+        database already."""
+        return bool(self.pending.edits) or super().is_modified()
+
+    @Slot(bool)
+    def _on_clean_changed(self, clean: bool) -> None:
+        self.modifiedChanged.emit(self.is_modified())  # the stack is clean after every edit
+
+    @Slot()
+    def _on_pending_changed(self) -> None:
+        """The window's modified marker and the crash journal follow the pending edits (edits not
+        written are unsaved work, journaled like a text's)."""
+        self.modifiedChanged.emit(bool(self.pending.edits))
+
+    def pending_count(self) -> int:
+        """Edits not written yet (closing asks Retry / Discard / Cancel while there are some)."""
+        return len(self.pending.edits)
+
+    def retry_pending_edits(self) -> None:
+        self.pending.retry()
+
+    def discard_pending_edits(self) -> None:
+        self.pending.discard()
+
+    def journal_path(self) -> str | None:
+        return redact(self.server_url, None) if self.server_url else self.path
+
+    def journal_extra(self) -> dict[str, Any]:
+        extra: dict[str, Any] = {"conditional": True}
+        if self.server_url:
+            # Without its password: the restore finds it in memory or asks inside the document.
+            extra.update(server_url=redact(self.server_url, None), name=self.connection_name or "")
+        return extra
+
+    def journal_payload(self) -> bytes | None:
+        return self.pending.journal_payload()
+
+    def restore_from_journal(self, payload: bytes) -> None:
+        self.pending.restore(self, payload)
 
     # -- session -----------------------------------------------------------------------------
     def view_state(self) -> dict[str, Any]:
@@ -367,5 +471,5 @@ class SqliteDocument(OpeningMixin, SchemaTreeMixin, BrowseMixin,
         self._busy_timer.stop()
         self.close_readers()
         self.sql_panel.shutdown()
-        if self.server_db is not None:
-            self.server_db.close()
+        if self.connection.db is not None:
+            self.connection.db.close()

@@ -9,10 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Slot
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QMessageBox, QPushButton, QWidget
 
-from storage.sql_db import SqliteDatabase
+from storage.sql_db import ServerDatabase, SqliteDatabase
 from storage.sql_errors import WrongPassword
+from storage.sql_url import open_database_url
 from storage.sqlite_db import COUNT_CAP
 from storage.sqlite_recover import BUSY_TIMEOUT_MS, UnfinishedTransaction, roll_back_hot_journal
 
@@ -65,7 +66,7 @@ class OpeningMixin:
         self.unfinished.hide()
         if self.is_server:
             self.status.setText(f"Connecting to {esc(self.title())}…")
-            self.start_task(open_server, self.server_url, self._password, self.server_db,
+            self.start_task(open_server, self.connection.url, self.connection.password, self.connection.db,
                         on_result=lambda r: self._on_opened(generation, r),
                         on_error=lambda e: self._on_open_failed(generation, e))
             return
@@ -132,11 +133,9 @@ class OpeningMixin:
         self.schema = result["schema"]
         self.immutable = result["immutable"]
         if self.is_server:
-            self.server_db = self.database = result["database"]
+            self.connection.db = self.database = result["database"]
             self.database.read_only = self.read_only
-            self.timeout_box.blockSignals(True)
-            self.timeout_box.setValue(self.database.statement_timeout)
-            self.timeout_box.blockSignals(False)
+            self.timeout.show_value(self.database.statement_timeout)
         else:
             self.database = SqliteDatabase(self.path or "", self.immutable, self.read_only)
         schema = self.schema
@@ -166,5 +165,55 @@ class OpeningMixin:
             self.tree.setCurrentItem(first)
         if self.is_server:
             self.connection_back()
-            self.check_outcomes()  # writes a lost connection left unknown: read what they did
+            self.pending.check_outcomes()  # writes a lost connection left unknown: read what they did
         self.mark_loaded()
+
+    def _build_password_form(self, parent: QWidget) -> QWidget:
+        """Shown on the status page when the server refused the password: type it again."""
+        form = QWidget(parent)
+        box = QHBoxLayout(form)
+        box.addStretch(1)
+        box.addWidget(QLabel("Password:", form))
+        self.password_edit = QLineEdit(form)
+        self.password_edit.setEchoMode(QLineEdit.EchoMode.Password)
+        self.password_edit.setMinimumWidth(200)
+        self.password_edit.returnPressed.connect(self._on_password_given)
+        self.password_button = QPushButton("Connect", form)
+        self.password_button.clicked.connect(self._on_password_given)
+        box.addWidget(self.password_edit)
+        box.addWidget(self.password_button)
+        box.addStretch(1)
+        form.setVisible(False)
+        self.password_form = form
+        return form
+
+    # -- password ------------------------------------------------------------------------------
+    def _ask_password(self, error: WrongPassword) -> None:
+        self.password_form.setVisible(True)
+        self.password_edit.clear()
+        self.password_edit.setFocus()
+
+    @Slot()
+    def _on_password_given(self) -> None:
+        """Check the typed password in a worker; the database it opened is the document's then."""
+        password = self.password_edit.text()
+        self.password_form.setVisible(False)
+        self.status.setText(f"Connecting to {esc(self.title())}…")
+        generation = self._open_generation
+        self.start_task(open_database_url, self.connection.url, password,
+                    on_result=lambda db: self._on_password_taken(generation, password, db),
+                    on_error=lambda e: self._on_open_failed(generation, e))
+
+    def _on_password_taken(self, generation: int, password: str, database: ServerDatabase) -> None:
+        if generation != self._open_generation:
+            database.close()
+            return
+        self.connection.take_password(password, database)
+        self.open_database()
+
+    def show_connect_failed(self, message: str) -> None:
+        """The server could not be reached (at launch, say): say so and offer Reconnect; the
+        document stays open, and in the session, until the user closes it."""
+        self.status.setText(f"<b>Could not connect to {esc(self.title())}</b><br>{esc(message)}")
+        self.retry_open.setText("Reconnect")
+        self.retry_open.setVisible(True)

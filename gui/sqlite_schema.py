@@ -15,9 +15,11 @@ from PySide6.QtWidgets import QTreeWidget, QTreeWidgetItem, QWidget
 
 from storage.sql_estimate import RowEstimate
 from storage.sql_query import quote_table
-from storage.sqlite_db import COUNT_CAP, MAX_GRID_COLUMNS
+from storage.sqlite_db import COUNT_CAP, MAX_GRID_COLUMNS, Table
 
 from .sql_ddl_view import DDL_READ_ROLE, DDL_ROLE, view_ddl
+from .sql_server import count_server_tables
+from .sqlite_tasks import count_tables
 
 
 class SchemaTreeMixin:
@@ -168,9 +170,18 @@ class SchemaTreeMixin:
         self._apply_query()
         self.viewStateChanged.emit()
 
+    def _count_tables(self, generation: int, tables: list[Table], cap: int | None) -> None:
+        """Row counts for the schema tree, in a worker on a connection of its own."""
+        if self.is_server and self.database is not None:
+            self.start_task(count_server_tables, self.database, tables, cap,
+                        on_result=lambda counts: self._on_counts(generation, counts, capped=cap is not None),
+                        on_error=lambda e: self.note_error(e))
+            return
+        self.start_task(count_tables, self.path or "", self.immutable, [t.name for t in tables], cap,
+                    on_result=lambda counts: self._on_counts(generation, counts, capped=cap is not None))
+
 
 LAZY_FROM = 300  # tables: above this, a table's columns are added to the tree when it is expanded
-
 
 def _add_columns(item: QTreeWidgetItem, table: Any) -> None:
     for col in table.columns:

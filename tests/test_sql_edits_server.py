@@ -309,7 +309,7 @@ def test_closing_with_edits_not_written_asks_retry_discard_cancel(qtbot, tmp_pat
     stop()
     document.edit_cell(0, 1, "one")
     document.edit_cell(1, 1, "two")
-    assert "2 edits not written" in document.server_label.text() and document.is_modified()
+    assert "2 edits not written" in document.server_bar.label.text() and document.is_modified()
 
     answers = Answers(("pendingEditsBox", "cancel"))
     assert not window.close_document(document)
@@ -361,7 +361,7 @@ def test_edits_not_written_survive_a_crash_and_come_back_pending(qtbot, tmp_path
     qtbot.waitUntil(lambda: any(getattr(d, "pending_edits", None) for d in window.all_documents()),
                     timeout=20_000)
     [document] = [d for d in window.all_documents() if getattr(d, "pending_edits", None)]
-    assert document.pending_count() == 2 and "2 edits not written" in document.server_label.text()
+    assert document.pending_count() == 2 and "2 edits not written" in document.server_bar.label.text()
     assert "asks for a password" in document.status.text()  # no password is kept in the journal
     document.password_edit.setText(password)
     document.password_button.click()
@@ -372,9 +372,9 @@ def test_edits_not_written_survive_a_crash_and_come_back_pending(qtbot, tmp_path
     assert (0, 1) in document.model.failed_edits
     document.grab().save("/tmp/shots/sql_pending_restored.png")
     assert scalar(url, "SELECT v FROM t WHERE id = 1") == "v1"  # nothing written blindly
-    document.retry_button.click()
+    document.server_bar.retry_button.click()
     assert values_of(url, 1, 2) == ["kept one", "kept bytes"]
-    assert not document.pending_edits and not document.is_modified()
+    assert not document.pending.edits and not document.is_modified()
     qtbot.waitUntil(lambda: window.journal.is_idle() and entries(settings_dir) == [], timeout=10_000)
     # The session also restored the saved connection: let its workers answer while the window lives.
     qtbot.waitUntil(lambda: QThreadPool.globalInstance().activeThreadCount() == 0, timeout=30_000)
@@ -407,8 +407,8 @@ def test_after_a_lost_connection_the_true_outcome_is_reported(qtbot, server_url:
     document.grid.selectRow(0)
     document.delete_rows()
     assert "checked when the connection is back" in document.message.text()
-    assert document.reconnect_button.isVisibleTo(document)
-    document.reconnect_button.click()
+    assert document.server_bar.reconnect_button.isVisibleTo(document)
+    document.server_bar.reconnect_button.click()
     qtbot.waitUntil(lambda: "Not deleted" in document.message.text(), timeout=20_000)
     assert scalar(server_url, "SELECT count(*) FROM t WHERE id = 1") == 1
     # 2. The delete committed and only its answer was lost: after Reconnect it is reported done,
@@ -433,10 +433,10 @@ def test_after_a_lost_connection_the_true_outcome_is_reported(qtbot, server_url:
     _lose_answer_once(monkeypatch, document.database)
     document.edit_cell(0, 1, "landed")
     assert document.pending_count() == 1
-    document.reconnect_button.click()
+    document.server_bar.reconnect_button.click()
     qtbot.waitUntil(lambda: "was written before the connection was lost" in document.message.text(),
                     timeout=20_000)
-    assert not document.pending_edits and scalar(server_url, "SELECT v FROM t WHERE id = 1") == "landed"
+    assert not document.pending.edits and scalar(server_url, "SELECT v FROM t WHERE id = 1") == "landed"
     document.undo_stack.undo()
     assert scalar(server_url, "SELECT v FROM t WHERE id = 1") == "v1"
     document.close_document()
@@ -459,7 +459,7 @@ def test_reconnect_renews_every_connection(qtbot, server_url: str) -> None:
     wait_cell(qtbot, document, 0, 1)
     document.edit_cell(0, 1, "after")  # the first edit after Reconnect is written
     assert scalar(server_url, "SELECT v FROM t WHERE id = 1") == "after"
-    assert "Not written" not in document.message.text() and not document.pending_edits
+    assert "Not written" not in document.message.text() and not document.pending.edits
     document.editor.setPlainText("UPDATE t SET n = 42 WHERE id = 2")
     document.execute("all")  # and so is the first statement
     qtbot.waitUntil(lambda: "1 row(s) affected" in document.sql_message.text(), timeout=20_000)
@@ -483,7 +483,7 @@ def test_messages_go_when_they_no_longer_apply(qtbot, server_url: str) -> None:
     kill_connections(server_url)
     document.sort_by("w")
     qtbot.waitUntil(lambda: document.server_bar.isVisible(), timeout=20_000)
-    assert "Connection lost" in document.server_label.text()
+    assert "Connection lost" in document.server_bar.label.text()
     document.grab().save("/tmp/shots/sql_connection_lost.png")
     # Each reader finds its connection dead at its next use and opens a new one; once rows
     # arrive again, the bar and the message go.
@@ -645,5 +645,5 @@ def test_a_locked_sqlite_files_edits_are_journaled_and_kept_out_of_read_only(qtb
     again.retry_pending_edits()
     with sqlite3.connect(path) as conn:
         assert conn.execute("SELECT v FROM t WHERE id = 1").fetchone()[0] == "blocked"
-    assert not again.pending_edits
+    assert not again.pending.edits
     again.close_document()

@@ -389,7 +389,7 @@ def test_a_grid_edit_during_an_open_transaction_names_it(qtbot, tmp_path: Path) 
     assert value_of(path, "SELECT name FROM t WHERE id = 1") == "name 1"
     panel.commit_button.click()
     qtbot.waitUntil(lambda: not panel.transaction_open, timeout=10_000)
-    document.retry_button.click()
+    document.server_bar.retry_button.click()
     assert value_of(path, "SELECT name FROM t WHERE id = 1") == "typed in the grid"
     assert value_of(path, "SELECT val FROM t WHERE id = 20") == -1
     # a lock that is not ours still blames another program (once the live refresh that the

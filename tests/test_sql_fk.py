@@ -140,7 +140,7 @@ def test_a_key_naming_no_row_is_flagged_and_refused(qtbot, tmp_path: Path) -> No
     qtbot.keyClick(editor, Qt.Key.Key_Return)
     # Datashelf writes with foreign keys enforced: SQLite refuses, and the message says so.
     qtbot.waitUntil(lambda: "FOREIGN KEY" in document.message.text(), timeout=5000)
-    assert (0, column) not in document.model.failed_edits and not document.pending_edits
+    assert (0, column) not in document.model.failed_edits and not document.pending.edits
     assert db_value(path, "SELECT artist_id FROM album WHERE id = 1") == 77
     document.close_document()
 

@@ -200,7 +200,7 @@ def test_document_on_mariadb_cancel_timeout_and_title(qtbot, mariadb_url: str) -
         document.sql_panel.cancel_button.click()
         qtbot.waitUntil(lambda: "Cancelled" in document.sql_message.text(), timeout=10_000)
         assert running_queries(mariadb_url, "gui_cancel_probe") == []
-        document.timeout_box.setValue(1)
+        document.timeout.spin.setValue(1)
         document.editor.setPlainText("SELECT SLEEP(30) AS gui_timeout_probe")
         document.execute("all")
         qtbot.waitUntil(lambda: "timeout" in document.sql_message.text(), timeout=10_000)

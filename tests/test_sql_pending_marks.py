@@ -68,9 +68,9 @@ def test_restored_edits_are_marked_on_the_row_of_their_key(qtbot, qtmodeltester,
 
     # Retry writes each by key; the grid shows the values unmarked, on their own rows
     assert values_of(server_url, 1, 3) == ["v1", "v3"]
-    document.retry_button.click()
+    document.server_bar.retry_button.click()
     assert values_of(server_url, 1, 2, 3) == ["pending one", "v2", "pending three"]
-    assert not document.pending_edits and not document.model.failed_edits
+    assert not document.pending.edits and not document.model.failed_edits
     assert [wait_cell(qtbot, document, row, 1) for row in range(5)] == \
         ["v5", "v4", "pending three", "v2", "pending one"]
     document.close_document()

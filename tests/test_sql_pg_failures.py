@@ -152,24 +152,25 @@ def test_server_down_keeps_the_failed_edit_pending_then_reconnect_and_retry(qtbo
     assert document.model.index(0, 1).data() == "typed while down"
     assert (0, 1) in document.model.failed_edits
     assert document.server_bar.isVisibleTo(document)
-    assert "not written" in document.server_label.text()
-    assert document.reconnect_button.isVisibleTo(document) and document.retry_button.isVisibleTo(document)
+    assert "not written" in document.server_bar.label.text()
+    assert document.server_bar.reconnect_button.isVisibleTo(document) \
+        and document.server_bar.retry_button.isVisibleTo(document)
     assert document.undo_stack.count() == 0  # the stack never claims an edit that is not written
     # paging while the server is down: a message, no hang
     document.sort_by("v")
     qtbot.waitUntil(lambda: "Cannot read" in document.message.text(), timeout=20_000)
-    assert "Connection lost" in document.server_label.text()
+    assert "Connection lost" in document.server_bar.label.text()
     document.grab().save("/tmp/shots/pg_server_down.png")
     pg_server.restart(folder)
-    document.reconnect_button.click()
+    document.server_bar.reconnect_button.click()
     qtbot.waitUntil(lambda: document.stack.currentIndex() == 1 and document.table is not None, timeout=20_000)
     wait_total(qtbot, document, 2000)
     assert wait_cell(qtbot, document, 0, 1) == "typed while down"  # still shown as pending
     assert (0, 1) in document.model.failed_edits
-    assert document.retry_button.isVisibleTo(document)
-    document.retry_button.click()
+    assert document.server_bar.retry_button.isVisibleTo(document)
+    document.server_bar.retry_button.click()
     assert scalar(url, "SELECT v FROM t WHERE id = 1") == "typed while down"
-    assert document.undo_stack.count() == 1 and not document.pending_edits
+    assert document.undo_stack.count() == 1 and not document.pending.edits
     assert not document.server_bar.isVisibleTo(document)
     assert (0, 1) not in document.model.failed_edits
     document.undo_stack.undo()
@@ -177,12 +178,13 @@ def test_server_down_keeps_the_failed_edit_pending_then_reconnect_and_retry(qtbo
     # a redo that cannot be written while the server is down: pending again, the stack stays true
     pg_server.stop(folder)
     document.undo_stack.redo()
-    assert document.undo_stack.count() == 0 and len(document.pending_edits) == 1
+    assert document.undo_stack.count() == 0 and len(document.pending.edits) == 1
     assert document.model.index(0, 1).data() == "typed while down"
     pg_server.restart(folder)
     document.discard_pending_edits()
-    assert not document.pending_edits and (0, 1) not in document.model.failed_edits
-    assert not document.server_bar.isVisibleTo(document) or "Connection lost" in document.server_label.text()
+    assert not document.pending.edits and (0, 1) not in document.model.failed_edits
+    assert not document.server_bar.isVisibleTo(document) \
+        or "Connection lost" in document.server_bar.label.text()
     assert scalar(url, "SELECT v FROM t WHERE id = 1") == "v1"
     document.close_document()
 
@@ -199,7 +201,7 @@ def test_dropped_connection_while_paging_reconnects(qtbot, pg_url: str) -> None:
     document.model.index(2900, 1).data()  # a page not fetched yet
     qtbot.waitUntil(lambda: "Cannot read" in document.message.text(), timeout=20_000)
     assert document.server_bar.isVisibleTo(document)
-    document.reconnect_button.click()
+    document.server_bar.reconnect_button.click()
     qtbot.waitUntil(lambda: document.stack.currentIndex() == 1 and document.table is not None, timeout=20_000)
     wait_total(qtbot, document, 3000)
     assert wait_cell(qtbot, document, 2900, 1) == "v2901"

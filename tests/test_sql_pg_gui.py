@@ -138,7 +138,7 @@ def test_execute_with_cancel_and_timeout_on_postgres(qtbot, pg_url: str) -> None
     fill(pg_url, 50)
     document = open_pg(qtbot, pg_url)
     document.views.setCurrentIndex(2)
-    assert document.timeout_widget.isVisible()
+    assert document.timeout.isVisible()
     document.editor.setPlainText("SELECT g, g * 2 AS twice FROM generate_series(1, 700) g WHERE '%' = '%'")
     document.execute("all")
     panel = document.sql_panel
@@ -166,7 +166,7 @@ def test_execute_with_cancel_and_timeout_on_postgres(qtbot, pg_url: str) -> None
     qtbot.waitUntil(lambda: panel.current_model is not None and panel.current_model.rowCount() == 1
                     and panel.current_model.index(0, 0).data() == "42", timeout=20_000)
     assert scalar(pg_url, 'SELECT n FROM "Order Items" WHERE id = 1') == 99  # its own statement, committed
-    document.timeout_box.setValue(1)
+    document.timeout.spin.setValue(1)
     document.editor.setPlainText("SELECT pg_sleep(30)")
     document.execute("all")
     qtbot.waitUntil(lambda: "timeout" in document.sql_message.text(), timeout=10_000)
@@ -293,7 +293,7 @@ def test_arrays_json_and_other_types_show_and_edit_as_text(qtbot, pg_url: str) -
     assert str(scalar(pg_url, "SELECT money FROM odd")) == "0.1000"  # exact, not a float
     assert scalar(pg_url, "SELECT flag FROM odd") is False
     document.edit_cell(0, 1, "not an array")  # refused by the server: said, not written, not pending
-    assert "malformed array literal" in document.message.text() and not document.pending_edits
+    assert "malformed array literal" in document.message.text() and not document.pending.edits
     assert document.model.index(0, 1).data() == "{5,6}"
     assert scalar(pg_url, "SELECT nums FROM odd") == [5, 6]
     document.close_document()

@@ -64,8 +64,8 @@ def assert_refused(document, row: int, column: int, shown: object, words: str) -
     assert document.model.index(row, column).data() == shown  # the stored value, not the typed one
     assert (row, column) not in document.model.failed_edits
     assert document.undo_stack.count() == 0
-    assert not document.pending_edits
-    assert not document.retry_button.isVisibleTo(document)
+    assert not document.pending.edits
+    assert not document.server_bar.retry_button.isVisibleTo(document)
     assert not document.server_bar.isVisibleTo(document)
 
 
