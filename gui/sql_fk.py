@@ -193,7 +193,7 @@ class FkMixin:
         if key in names:
             value = self.model.index(index.row(), names.index(key)).data(Qt.ItemDataRole.EditRole)
         else:
-            value = (self._key_of(index.row()) or {}).get(key)
+            value = (self.key_of(index.row()) or {}).get(key)
         if value is None:
             return False
         return self.show_rows(table_name, [(column, value)], column)

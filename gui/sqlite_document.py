@@ -16,7 +16,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer, Slot
+from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -42,7 +42,6 @@ from .document import Document
 from .formatting import human_size
 from .sql_execute import ExecutePanel
 from .sql_fk import FkMixin
-from .sql_fk_record import FkRecordMixin
 from .sql_schema_edit import SchemaEditPanel
 from .sql_server import ServerBar, ServerConnection, TimeoutBox
 from .sql_tools import ToolsPanel
@@ -51,7 +50,7 @@ from .sqlite_commands import PendingEdits
 from .sqlite_editing import EditingMixin
 from .sqlite_open_choice import OpenChoiceBar, UnfinishedTransactionPanel
 from .sqlite_opening import OpeningMixin
-from .sqlite_record import RecordMixin
+from .sqlite_record import RecordPanel
 from .sqlite_refresh import LiveRefresh
 from .sqlite_schema import SchemaTreeMixin
 from .sqlite_tasks import esc, live_tasks
@@ -61,9 +60,11 @@ from .workers import run_in_worker as run_task
 
 
 class SqliteDocument(OpeningMixin, SchemaTreeMixin, BrowseMixin,
-                     EditingMixin, RecordMixin, FkMixin,
-                     FkRecordMixin, Document):
+                     EditingMixin, FkMixin, Document):
     """A database: schema on the left; Browse and Record tabs on the right."""
+
+    cellWritten = Signal(int, int, object)  # (row, column, value): an edit command wrote a cell
+    writeFailed = Signal(int, int, str)  # (row, column, message): a cell's write failed or was refused
 
     def __init__(self, path: str | None, fmt: str, parent: QWidget | None = None, *,
                  url: str | None = None, password: str | None = None, name: str | None = None,
@@ -85,7 +86,6 @@ class SqliteDocument(OpeningMixin, SchemaTreeMixin, BrowseMixin,
         self._workers: list[Task] = []
         self._generation = 0  # bumped by each new query of the grid
         self._grid_counts = 0  # grid counts under way on the counter connection
-        self._record_token = 0
         self._show_new_record = False  # New Record was clicked: show the new row once counted
         self._open_generation = 0  # bumped by each (re)open of the database
         self.read_only, ask = self._initial_mode()
@@ -178,7 +178,10 @@ class SqliteDocument(OpeningMixin, SchemaTreeMixin, BrowseMixin,
 
         self.views = QTabWidget(page)
         self.views.addTab(browse, "Browse")
-        self.views.addTab(self._build_record(page), "Record")
+        self.record = RecordPanel(self, page)
+        self.cellWritten.connect(self.record.cell_written)
+        self.writeFailed.connect(self.record.write_failed)
+        self.views.addTab(self.record, "Record")
         self.views.addTab(self._build_execute(page), "Execute SQL")
         self.views.currentChanged.connect(lambda _i: self._on_current_row(self.grid.currentIndex()))
 
@@ -197,6 +200,23 @@ class SqliteDocument(OpeningMixin, SchemaTreeMixin, BrowseMixin,
         outer.addWidget(self.splitter)
 
         return page
+
+    # -- the grid's current row, for the record form -------------------------------------------
+    @Slot(QModelIndex)
+    def _on_current_row(self, index: QModelIndex, _previous: QModelIndex | None = None) -> None:
+        if self.views.currentWidget() is self.record:
+            self.record.show_row(index)
+
+    @Slot()
+    def _on_grid_reset(self) -> None:
+        """Another table, sort or filter: the row the form shows is no longer the grid's row."""
+        self.record.grid_reset()
+
+    def current_index(self) -> QModelIndex:
+        return self.grid.currentIndex()
+
+    def set_current_index(self, index: QModelIndex) -> None:
+        self.grid.setCurrentIndex(index)
 
     def _build_execute(self, parent: QWidget) -> ExecutePanel:
         panel = ExecutePanel(self, parent, settings=lambda: self._settings())

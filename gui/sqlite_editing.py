@@ -114,7 +114,7 @@ class EditingMixin:
 
         return ask_rows_conflict(self, action, rows)
 
-    def _key_of(self, row: int) -> dict[str, Any] | None:
+    def key_of(self, row: int) -> dict[str, Any] | None:
         found = self.model.cached_row(row)
         if found is None or self.model.pager is None:
             return None
@@ -128,7 +128,7 @@ class EditingMixin:
         ``old`` is the whole previous value (for undo); by default the grid's cached value.
         """
         table = self.table
-        key = self._key_of(row)
+        key = self.key_of(row)
         if table is None or key is None or self.read_only or not table.editable:
             return
         col = table.columns[column]
@@ -159,27 +159,27 @@ class EditingMixin:
     def edit_written(self, row: int, column: int, value: Any) -> None:
         self.note_own_write()
         self.show_message("")
-        self.record_written(row, column, value)
+        self.cellWritten.emit(row, column, value)
         self.connection_back()  # a write went through
 
     def edit_refused(self, row: int, column: int, message: str) -> None:
         """The database refused a write: say why; the cell shows the stored value again."""
         self.model.clear_failed(row, column)
         self.show_message(f"Not written: {message}", "error")
-        self.record_failed(row, column, message)
+        self.writeFailed.emit(row, column, message)
 
     def edit_failed(self, row: int, column: int, value: Any, message: str) -> None:
         """A write failed: the cell keeps the typed value, marked; the reason is shown by the field."""
         self.model.mark_failed(row, column, value, message)
         self.show_message(f"Not written: {message}", "error")
-        self.record_failed(row, column, message)
+        self.writeFailed.emit(row, column, message)
 
     def show_record_of(self, index: QModelIndex) -> None:
         self.grid.setCurrentIndex(index)
         self.views.setCurrentWidget(self.record)
         self.show_message("Long values and BLOBs are edited in the Record tab.", "info")
         if isinstance(index.data(Qt.ItemDataRole.EditRole), LargeValue):
-            self.load_whole_row(index)  # "900 MB text — show…": read in a worker, on request
+            self.record.load_whole_row(index)  # "900 MB text — show…": read in a worker, on request
 
     def rows_changed(self) -> None:
         self.note_own_write()
@@ -192,6 +192,11 @@ class EditingMixin:
         pks = [c for c in table.columns if c.pk]
         return pks[0].name if len(pks) == 1 and pks[0].decl_type.upper() == "INTEGER" else None
 
+    def new_record(self) -> None:
+        """New Record in the Record tab: insert a row, and show it once counted (in rowid order)."""
+        self._show_new_record = not self.sort and not self.filters and not self.search.text()
+        self.insert_row()
+
     def insert_row(self) -> None:
         if self.table is None or self.read_only or not self.table.editable:
             return
@@ -200,7 +205,7 @@ class EditingMixin:
 
     def duplicate_row(self) -> None:
         table = self.table
-        key = self._key_of(self.grid.currentIndex().row())
+        key = self.key_of(self.grid.currentIndex().row())
         if table is None or key is None or self.read_only or not table.editable:
             return
         alias = self._rowid_alias()
@@ -224,7 +229,7 @@ class EditingMixin:
             return
         rows = sorted({i.row() for i in self.grid.selectionModel().selectedIndexes()}
                       or {self.grid.currentIndex().row()})
-        found = [(r, self._key_of(r)) for r in rows if r >= 0]
+        found = [(r, self.key_of(r)) for r in rows if r >= 0]
         found = [(r, k) for r, k in found if k is not None]
         if not found:
             return
@@ -260,7 +265,7 @@ class EditingMixin:
         menu.addSeparator()
         menu.addAction("Set NULL", self.set_null).setEnabled(editable)
         menu.addAction("Load from File…", lambda: self._load_blob(index)).setEnabled(editable)
-        menu.addAction("Save Value to File…", lambda: self._save_value(index)).setEnabled(index.isValid())
+        menu.addAction("Save Value to File…", lambda: self.save_value(index)).setEnabled(index.isValid())
         menu.addSeparator()
         menu.addAction("Insert Row", self.insert_row).setEnabled(self.model.editable)
         menu.addAction("Duplicate Row", self.duplicate_row).setEnabled(editable)
@@ -284,14 +289,14 @@ class EditingMixin:
 
         return self.start_task(read, path, on_result=lambda data: self.edit_cell(row, column, data, old))
 
-    def _save_value(self, index: QModelIndex) -> None:
+    def save_value(self, index: QModelIndex) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Save Value to File")
         if path:
             self.save_value_to(path, index.row(), index.column())
 
     def save_value_to(self, path: str, row: int, column: int) -> Task | None:
         """Write a cell's whole value to a file (BLOBs as they are, text as UTF-8), in a worker."""
-        key = self._key_of(row)
+        key = self.key_of(row)
         if key is None or self.table is None or self.reader is None:
             return None
         reader, db, table, schema = self.reader, self.database, self.table.name, self.table.schema

@@ -112,6 +112,10 @@ class RecordField(QWidget):
         box.addLayout(self._row)
         box.addWidget(self.error)
 
+    def add_button(self, button: QWidget) -> None:
+        """A button after the editor (a foreign key's ↗ and …)."""
+        self._row.addWidget(button)
+
     def set_value(self, value: Any, editable: bool) -> None:
         """Show ``value`` (a whole stored value) and allow edits when ``editable``."""
         self.value = value

@@ -451,11 +451,11 @@ def test_the_sqlite_window_shows_large_cells_and_says_why_a_view_cannot_be_read(
     qtmodeltester.check(model, force_py=True)
     document.views.setCurrentWidget(document.record)  # following rows never loads a huge value
     document.grid.setCurrentIndex(model.index(1, 0))
-    qtbot.waitUntil(lambda: "read when you double-click" in document.record_label.text())
-    assert document.record_field("body").value == "2.9 MB text — show…"
+    qtbot.waitUntil(lambda: "read when you double-click" in document.record.label.text())
+    assert document.record.field("body").value == "2.9 MB text — show…"
     document.show_record_of(model.index(1, 2))  # what a double-click does: the user asks for it
-    qtbot.waitUntil(lambda: document.record_field("body").value == "y" * 3_000_000, timeout=20_000)
-    assert document.record_field("data").value == bytes(2_500_000)
+    qtbot.waitUntil(lambda: document.record.field("body").value == "y" * 3_000_000, timeout=20_000)
+    assert document.record.field("data").value == bytes(2_500_000)
     show("big_blob")
     model.index(0, 0).data()
     qtbot.waitUntil(lambda: "larger than" in document.message.text(), timeout=20_000)

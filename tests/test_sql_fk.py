@@ -224,10 +224,10 @@ def test_record_view_chooses_a_referenced_row_and_jumps(qtbot, tmp_path: Path) -
     wait_cell(qtbot, document, 1, 0)
     document.views.setCurrentWidget(document.record)
     document.grid.setCurrentIndex(document.model.index(1, 0))
-    qtbot.waitUntil(lambda: document._record_values is not None, timeout=10_000)
-    field = document.record_field("artist_id")
-    assert not hasattr(document.record_field("title"), "pick_button")
-    popup = document.pick_record_value([c.name for c in document.table.columns].index("artist_id"), field)
+    qtbot.waitUntil(lambda: document.record.values is not None, timeout=10_000)
+    field = document.record.field("artist_id")
+    assert not hasattr(document.record.field("title"), "pick_button")
+    popup = document.record.pick_value([c.name for c in document.table.columns].index("artist_id"), field)
     editor = popup.editor
     qtbot.waitUntil(lambda: len(editor.choices_model.items) > 0, timeout=10_000)
     with qtbot.waitSignal(editor.searched, timeout=10_000):

@@ -85,7 +85,7 @@ def test_browse_sort_filter_edit_undo_redo_on_postgres(qtbot, pg_url: str, tmp_p
     # the record view reads the whole row
     document.grid.setCurrentIndex(document.model.index(2, 0))
     document.views.setCurrentIndex(1)
-    qtbot.waitUntil(lambda: document._record_key == {"id": 3}, timeout=20_000)
+    qtbot.waitUntil(lambda: document.record.key == {"id": 3}, timeout=20_000)
     document.views.setCurrentIndex(0)
     # sort descending by n, then filter
     document.sort_by("n")

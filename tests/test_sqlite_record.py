@@ -27,7 +27,7 @@ def show_record(qtbot, document, row: int) -> None:
     wait_cell(qtbot, document, row, 0)
     document.views.setCurrentWidget(document.record)
     document.grid.setCurrentIndex(document.model.index(row, 0))
-    qtbot.waitUntil(lambda: document._record_values is not None and document._record_row == row,
+    qtbot.waitUntil(lambda: document.record.values is not None and document.record.row == row,
                     timeout=10_000)
 
 
@@ -45,16 +45,16 @@ def test_record_form_edits_each_field_with_its_editor(qtbot, tmp_path: Path) -> 
     document = open_document(qtbot, path, read_only=False)
     wait_rows(qtbot, document, 20)
     show_record(qtbot, document, 2)
-    name = document.record_field("na me")
+    name = document.record.field("na me")
     assert name.editor.stored() == "long " * 200  # the whole value, not the grid's preview
-    assert isinstance(document.record_field("n").editor, NumberSpinBox)
-    assert isinstance(document.record_field("r").editor, NumberSpinBox)
-    assert isinstance(document.record_field("b").editor, BlobView)
-    created = document.record_field("created").editor
+    assert isinstance(document.record.field("n").editor, NumberSpinBox)
+    assert isinstance(document.record.field("r").editor, NumberSpinBox)
+    assert isinstance(document.record.field("b").editor, BlobView)
+    created = document.record.field("created").editor
     assert isinstance(created, MomentEdit)
     assert created.dateTime().toString("yyyy-MM-dd HH:mm:ss") == "2023-11-14 22:13:23"
 
-    number = document.record_field("n")
+    number = document.record.field("n")
     number.editor.lineEdit().setText("9223372036854775807")  # beyond QSpinBox: 64-bit stays exact
     finish(number)
     assert cell(path, 'SELECT n FROM "order" WHERE id = 3') == 9223372036854775807
@@ -68,16 +68,16 @@ def test_record_form_edits_each_field_with_its_editor(qtbot, tmp_path: Path) -> 
 
     # A Unix-seconds column: shown as a date, written back as an integer.
     created.setDateTime(QDateTime(QDate(2024, 2, 29), QTime(12, 0, 5), QTimeZone.utc()))
-    finish(document.record_field("created"))
+    finish(document.record.field("created"))
     assert cell(path, 'SELECT created FROM "order" WHERE id = 3') == 1709208005
     assert document.model.index(2, 6).data() == "2024-02-29 12:00:05 UTC"
 
     name.editor.setPlainText("two\nlines")
     finish(name)
     assert cell(path, 'SELECT "na me" FROM "order" WHERE id = 3') == "two\nlines"
-    document.record_field("ünï \"q\"").null_box.click()  # it was NULL: unticking stores ''
+    document.record.field("ünï \"q\"").null_box.click()  # it was NULL: unticking stores ''
     assert cell(path, 'SELECT "ünï ""q""" FROM "order" WHERE id = 3') == ""
-    document.record_field("r").null_box.click()
+    document.record.field("r").null_box.click()
     assert cell(path, 'SELECT r FROM "order" WHERE id = 3') is None
 
     for _ in range(5):
@@ -85,12 +85,12 @@ def test_record_form_edits_each_field_with_its_editor(qtbot, tmp_path: Path) -> 
     assert cell(path, 'SELECT n FROM "order" WHERE id = 3') == 9223372036854775807
     assert cell(path, 'SELECT "na me" FROM "order" WHERE id = 3') == "long " * 200
     assert cell(path, 'SELECT created FROM "order" WHERE id = 3') == 1_700_000_003
-    assert document.record_field("r").editor.stored() == 1.0  # the form follows undo
-    assert not document.record_field("r").null_box.isChecked()
+    assert document.record.field("r").editor.stored() == 1.0  # the form follows undo
+    assert not document.record.field("r").null_box.isChecked()
 
-    document.record_next.click()
-    qtbot.waitUntil(lambda: document._record_row == 3 and document._record_values is not None)
-    assert document.record_field("na me").editor.stored() == "name 4"
+    document.record.next_button.click()
+    qtbot.waitUntil(lambda: document.record.row == 3 and document.record.values is not None)
+    assert document.record.field("na me").editor.stored() == "name 4"
     close(document)
 
 
@@ -104,19 +104,19 @@ def test_iso_dates_stay_iso_and_blobs_load_from_files(qtbot, tmp_path: Path) -> 
     document = open_document(qtbot, path, read_only=False)
     wait_rows(qtbot, document, 1)
     show_record(qtbot, document, 0)
-    day = document.record_field("day")
+    day = document.record.field("day")
     day.editor.setDate(QDate(2021, 12, 31))
     finish(day)
-    at = document.record_field("at")
+    at = document.record.field("at")
     at.editor.setTime(QTime(23, 59, 58, 250))
     finish(at)
     assert cell(path, "SELECT day FROM d") == "2021-12-31"
     assert cell(path, "SELECT at FROM d") == "2020-01-02T23:59:58.250Z"
-    blob = document.record_field("data").editor
+    blob = document.record.field("data").editor
     assert blob.size_label.text() == "BLOB, 3 bytes" and blob.hex_label.text() == "00 01 ff"
     source = tmp_path / "payload.bin"
     source.write_bytes(b"\x89PNG" + bytes(100))
-    document.load_value_from(str(source), 0, 3, old=document._record_values[3])
+    document.load_value_from(str(source), 0, 3, old=document.record.values[3])
     qtbot.waitUntil(lambda: cell(path, "SELECT length(data) FROM d") == 104, timeout=10_000)
     assert blob.size_label.text() == "BLOB, 104 bytes"  # PNG magic but no image: no thumbnail
     assert not blob.image_label.isVisibleTo(blob)
@@ -126,7 +126,7 @@ def test_iso_dates_stay_iso_and_blobs_load_from_files(qtbot, tmp_path: Path) -> 
     buffer.open(QIODevice.OpenModeFlag.WriteOnly)
     image.save(buffer, "PNG")
     source.write_bytes(bytes(buffer.data()))
-    document.load_value_from(str(source), 0, 3, old=document._record_values[3])
+    document.load_value_from(str(source), 0, 3, old=document.record.values[3])
     qtbot.waitUntil(lambda: "image 40 × 20" in blob.size_label.text(), timeout=10_000)
     assert blob.image_label.isVisibleTo(blob) and blob.image_label.pixmap().width() == 160
     document.undo_stack.undo()
@@ -149,22 +149,22 @@ def test_constraint_errors_are_shown_next_to_the_field(qtbot, tmp_path: Path) ->
     document.tree.setCurrentItem(document._items["c"])
     wait_rows(qtbot, document, 2)
     show_record(qtbot, document, 1)
-    document.record_field("must").null_box.click()
-    assert "NOT NULL" in document.record_field("must").error_text()
-    code = document.record_field("code")
+    document.record.field("must").null_box.click()
+    assert "NOT NULL" in document.record.field("must").error_text()
+    code = document.record.field("code")
     code.editor.setPlainText("A")
     finish(code)
     assert "UNIQUE" in code.error_text()
-    qty = document.record_field("qty")
+    qty = document.record.field("qty")
     qty.editor.lineEdit().setText("-5")
     finish(qty)
     assert "CHECK" in qty.error_text()
-    owner = document.record_field("owner")
+    owner = document.record.field("owner")
     owner.editor.lineEdit().setText("99")
     finish(owner)
     assert "FOREIGN KEY" in owner.error_text()
-    assert document.record_field("must").error_text()  # each error stays by its own field
-    assert not document.record_field("id").error_text()
+    assert document.record.field("must").error_text()  # each error stays by its own field
+    assert not document.record.field("id").error_text()
     assert code.editor.stored() == "A"  # the failed value stays visible
     assert document.undo_stack.count() == 0
     assert cell(path, "SELECT must || code || qty || owner FROM c WHERE id = 2") == "bB21"
@@ -217,9 +217,9 @@ def test_record_form_is_read_only_in_read_only_mode(qtbot, tmp_path: Path) -> No
     document = open_document(qtbot, path, read_only=True)
     wait_rows(qtbot, document, 5)
     show_record(qtbot, document, 0)
-    assert not document.record_field("n").editor.isEnabled()
-    assert not document.record_field("n").null_box.isEnabled()
-    assert "Unix" not in document.record_field("created").editor.text()
+    assert not document.record.field("n").editor.isEnabled()
+    assert not document.record.field("n").null_box.isEnabled()
+    assert "Unix" not in document.record.field("created").editor.text()
     document.record.grab().save(str(tmp_path / "record.png"))
     close(document)
 
@@ -229,7 +229,7 @@ def test_the_form_never_writes_to_a_row_the_grid_moved_away_from(qtbot, tmp_path
     document = open_document(qtbot, path, read_only=False)
     wait_rows(qtbot, document, 30)
     show_record(qtbot, document, 2)
-    field = document.record_field("na me")
+    field = document.record.field("na me")
     document.sort_by("id")
     document.sort_by("id")  # descending: row 2 is another row now
     wait_rows(qtbot, document, 30)
@@ -239,7 +239,7 @@ def test_the_form_never_writes_to_a_row_the_grid_moved_away_from(qtbot, tmp_path
     finish(field)
     assert cell(path, 'SELECT count(*) FROM "order" WHERE "na me" = \'wrong row?\'') == 0
     show_record(qtbot, document, 2)
-    assert document.record_field("na me").editor.stored() == "name 28"
+    assert document.record.field("na me").editor.stored() == "name 28"
     close(document)
 
 
