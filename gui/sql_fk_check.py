@@ -17,9 +17,9 @@ BATCH = 500
 class MissingRefs(QObject):
     """What is known about the grid's foreign-key values: present, missing, or being checked."""
 
-    def __init__(self, document: Any) -> None:
-        super().__init__(document)
-        self.document = document
+    def __init__(self, fks: Any) -> None:
+        super().__init__(fks)
+        self.fks = fks  # a gui.sql_fk.ForeignKeys
         self.known: dict[tuple[int, Any], bool] = {}  # (column, value) -> the referenced row exists
         self._queued: dict[int, set[Any]] = {}
         self._generation = 0
@@ -45,14 +45,14 @@ class MissingRefs(QObject):
         return not state
 
     def _check(self) -> None:
-        document = self.document
-        database = getattr(document, "database", None)
+        fks, document = self.fks, self.fks.host
+        database = document.database
         reader = document.reader
         if reader is None or database is None:
             return
         kind, dialect, generation = document.db_kind(), document.db_dialect(), self._generation
         for column, values in self._queued.items():
-            target = document.fk_target(column)
+            target = fks.fk_target(column)
             if target is None:
                 continue
             batch = list(values)[:BATCH]
@@ -75,4 +75,4 @@ class MissingRefs(QObject):
         for value in batch:
             self.known[(column, value)] = value in found
         if any(value not in found for value in batch):
-            self.document.grid.viewport().update()
+            self.fks.grid.viewport().update()

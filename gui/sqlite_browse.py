@@ -326,6 +326,26 @@ class BrowseMixin:
         self.where_box.blockSignals(False)
         self._apply_query()
 
+    def browse_state(self) -> dict[str, Any]:
+        """What the grid shows: the table, its sort, filters and search, and the current cell."""
+        current = self.grid.currentIndex()
+        return {"table": self.table.qualified if self.table else None, "sort": list(self.sort),
+                "filters": list(self.filters), "search": self.search.text(),
+                "row": max(current.row(), 0), "column": max(current.column(), 0)}
+
+    def set_browse(self, sort: list, filters: list, search: str) -> int:
+        """Sort, filter and search the grid as given; the generation of the query started."""
+        self.sort, self.filters = list(sort), list(filters)
+        for edit, text in ((self.search, search), (self.filter_value, ""), (self.filter_value2, "")):
+            edit.blockSignals(True)
+            edit.setText(text)
+            edit.blockSignals(False)
+        self._apply_query()
+        return self._generation
+
+    def query_generation(self) -> int:
+        return self._generation
+
     def set_filter(self, column: str, op: str, value: str = "", value2: str = "") -> None:
         """Programmatic filter (tests, and the record view's links)."""
         self.filter_column.setCurrentText(column)

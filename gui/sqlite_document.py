@@ -41,7 +41,7 @@ from storage.url_redact import redact
 from .document import Document
 from .formatting import human_size
 from .sql_execute import ExecutePanel
-from .sql_fk import FkMixin
+from .sql_fk import ForeignKeys
 from .sql_schema_edit import SchemaEditPanel
 from .sql_server import ServerBar, ServerConnection, TimeoutBox
 from .sql_tools import ToolsPanel
@@ -60,7 +60,7 @@ from .workers import run_in_worker as run_task
 
 
 class SqliteDocument(OpeningMixin, SchemaTreeMixin, BrowseMixin,
-                     EditingMixin, FkMixin, Document):
+                     EditingMixin, Document):
     """A database: schema on the left; Browse and Record tabs on the right."""
 
     cellWritten = Signal(int, int, object)  # (row, column, value): an edit command wrote a cell
@@ -172,7 +172,8 @@ class SqliteDocument(OpeningMixin, SchemaTreeMixin, BrowseMixin,
         for widget in (self.insert_button, self.duplicate_button, self.delete_button, self.null_button,
                        self.import_button):
             top.addWidget(widget)
-        self._build_fk(page, top)
+        self.fks = ForeignKeys(self, self.grid, page)
+        top.insertWidget(0, self.fks.back_button)
         self.tools = ToolsPanel(self, page)
         top.addWidget(self.tools)
 
@@ -217,6 +218,27 @@ class SqliteDocument(OpeningMixin, SchemaTreeMixin, BrowseMixin,
 
     def set_current_index(self, index: QModelIndex) -> None:
         self.grid.setCurrentIndex(index)
+
+    # -- the backend, and the grid as foreign-key jumps and tool results see it -----------------
+    def db_kind(self) -> str:
+        return self.database.kind if self.database is not None else "sqlite"
+
+    def db_dialect(self) -> Any:
+        return self.database.dialect if self.database is not None else None
+
+    def show_rows(self, table_name: str, pairs: list[tuple[str, Any]], select: str) -> bool:
+        """Show the rows of ``table_name`` matching ``pairs`` (Back returns; see :class:`ForeignKeys`)."""
+        return self.fks.show_rows(table_name, pairs, select)
+
+    def has_table(self, qualified: str) -> bool:
+        return self._table_item(qualified) is not None
+
+    def show_table(self, qualified: str) -> None:
+        if self.table is None or self.table.qualified != qualified:
+            self.tree.setCurrentItem(self._table_item(qualified))
+
+    def show_browse_tab(self) -> None:
+        self.views.setCurrentIndex(0)
 
     def _build_execute(self, parent: QWidget) -> ExecutePanel:
         panel = ExecutePanel(self, parent, settings=lambda: self._settings())

@@ -47,7 +47,7 @@ class CellDelegate(QStyledItemDelegate):
         return field_kind(decl, index.data(Qt.ItemDataRole.EditRole)), decl
 
     def createEditor(self, parent, option, index):
-        fk_editor = self.document.fk_editor(index, parent)
+        fk_editor = self.document.fks.fk_editor(index, parent)
         if fk_editor is not None:
             return fk_editor
         kind, decl = self._kind(index)
@@ -270,7 +270,7 @@ class EditingMixin:
         menu.addAction("Insert Row", self.insert_row).setEnabled(self.model.editable)
         menu.addAction("Duplicate Row", self.duplicate_row).setEnabled(editable)
         menu.addAction("Delete Row(s)", self.delete_rows).setEnabled(editable)
-        self.add_fk_actions(menu, index)
+        self.fks.add_fk_actions(menu, index)
         menu.popup(self.grid.viewport().mapToGlobal(pos))
 
     def _load_blob(self, index: QModelIndex) -> None:

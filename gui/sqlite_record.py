@@ -37,6 +37,7 @@ from storage.sqlite_bounds import VALUE_LIMIT, LargeValue, raised_limit
 from storage.sqlite_db import Reader
 from storage.sqlite_edit import read_row
 
+from .sql_fk import ForeignKeys
 from .sql_fk_editor import FkEditor
 from .sqlite_record_field import RecordField
 from .sqlite_tasks import esc
@@ -61,9 +62,8 @@ class RecordHost(Protocol):
     def load_value_from(self, path: str, row: int, column: int, old: Any = ...) -> Any: ...
     def save_value(self, index: QModelIndex) -> None: ...
     def new_record(self) -> None: ...
-    def foreign_key_of(self, column: int) -> Any: ...
-    def fk_target(self, column: int) -> Any: ...
-    def go_to_referenced(self, index: QModelIndex) -> bool: ...
+    @property
+    def fks(self) -> ForeignKeys: ...
 
 
 class FkPickPopup(QDialog):
@@ -260,13 +260,13 @@ class RecordPanel(QWidget):
     # -- foreign keys ------------------------------------------------------------------------
     def _decorate(self, column: int, field: RecordField) -> None:
         """A field that references another table: ↗ (go to the row) and … (choose a row)."""
-        fk = self.host.foreign_key_of(column)
+        fk = self.host.fks.foreign_key_of(column)
         if fk is None:
             return
         go = QToolButton(field)
         go.setText("↗")
         go.setToolTip(f"Go to the referenced row {fk.describe()}")
-        go.clicked.connect(lambda: self.host.go_to_referenced(self.host.model.index(self.row, column)))
+        go.clicked.connect(lambda: self.host.fks.go_to_referenced(self.host.model.index(self.row, column)))
         field.add_button(go)
         if fk.composite:
             go.setToolTip(go.toolTip() + " (a composite key: edit its columns one by one)")
@@ -280,7 +280,7 @@ class RecordPanel(QWidget):
 
     def pick_value(self, column: int, field: RecordField) -> FkPickPopup | None:
         """Open the chooser under the field; the key picked goes through the field's edit."""
-        target = self.host.fk_target(column)
+        target = self.host.fks.fk_target(column)
         table = self.host.table
         if target is None or table is None or not self.host.model.editable or self.values is None:
             return None

@@ -45,7 +45,7 @@ def open_album(qtbot, path: Path) -> SqliteDocument:
     document = open_document(qtbot, path, read_only=False)
     document.tree.setCurrentItem(document._table_item("album"))
     wait_rows(qtbot, document, 3)
-    qtbot.waitUntil(lambda: "album" in document._fk_cache, timeout=10_000)
+    qtbot.waitUntil(lambda: "album" in document.fks.cache, timeout=10_000)
     return document
 
 
@@ -81,7 +81,7 @@ def test_choices_model_passes_the_tester(qtmodeltester) -> None:
 def test_choices_model_passes_the_tester_while_searches_arrive(qtbot, qtmodeltester, tmp_path: Path) -> None:
     document = open_album(qtbot, make_music(tmp_path / "m.db"))
     column = [c.name for c in document.table.columns].index("artist_id")
-    editor = FkEditor(document, document.fk_target(column), "INTEGER")
+    editor = FkEditor(document, document.fks.fk_target(column), "INTEGER")
     qtbot.addWidget(editor)
     qtmodeltester.check(editor.choices_model, force_py=True)
     with qtbot.waitSignal(editor.searched, timeout=10_000):
@@ -151,18 +151,18 @@ def test_go_to_referenced_row_and_back(qtbot, tmp_path: Path) -> None:
     column = [c.name for c in document.table.columns].index("artist_id")
     wait_cell(qtbot, document, 0, column)
     document.grid.setCurrentIndex(document.model.index(2, 1))
-    assert document.go_to_referenced(document.model.index(0, column))
+    assert document.fks.go_to_referenced(document.model.index(0, column))
     qtbot.waitUntil(lambda: document.table.name == "artist" and document.model.rowCount() == 1,
                     timeout=10_000)
     qtbot.waitUntil(lambda: document.grid.currentIndex().row() == 0, timeout=10_000)
     assert wait_cell(qtbot, document, 0, 1) == "Led Zeppelin"
     assert document.grid.selectionModel().isSelected(document.grid.currentIndex())
-    assert document.back_button.isVisible()
+    assert document.fks.back_button.isVisible()
     document.grid.setFocus()
     qtbot.keyClick(document.grid, Qt.Key.Key_Left, Qt.KeyboardModifier.AltModifier)
     qtbot.waitUntil(lambda: document.table.name == "album" and document.model.rowCount() == 3, timeout=10_000)
     qtbot.waitUntil(lambda: document.grid.currentIndex().row() == 2, timeout=10_000)
-    assert not document.back_button.isVisible()
+    assert not document.fks.back_button.isVisible()
     document.close_document()
 
 
@@ -171,18 +171,18 @@ def test_composite_key_jumps_and_referencing_rows(qtbot, tmp_path: Path) -> None
     document = open_album(qtbot, path)
     names = [c.name for c in document.table.columns]
     wait_cell(qtbot, document, 0, 0)
-    assert document.foreign_key_of(names.index("py")).composite
-    assert document.fk_target(names.index("py")) is None  # shown, not edited with choices
-    assert document.go_to_referenced(document.model.index(0, names.index("px")))
+    assert document.fks.foreign_key_of(names.index("py")).composite
+    assert document.fks.fk_target(names.index("py")) is None  # shown, not edited with choices
+    assert document.fks.go_to_referenced(document.model.index(0, names.index("px")))
     qtbot.waitUntil(lambda: document.table.name == "pair" and document.model.rowCount() == 1, timeout=10_000)
-    document.go_back()
+    document.fks.go_back()
     qtbot.waitUntil(lambda: document.table.name == "album" and document.model.rowCount() == 3, timeout=10_000)
     # From an artist, the albums pointing at it.
     document.tree.setCurrentItem(document._table_item("artist"))
     wait_rows(qtbot, document, 300)
     wait_cell(qtbot, document, 76, 1)
-    assert document.referencing_columns() == [("album", "artist_id", "id")]
-    assert document.show_referencing(document.model.index(76, 0), "album", "artist_id", "id")
+    assert document.fks.referencing_columns() == [("album", "artist_id", "id")]
+    assert document.fks.show_referencing(document.model.index(76, 0), "album", "artist_id", "id")
     qtbot.waitUntil(lambda: document.table.name == "album" and document.model.rowCount() == 1, timeout=10_000)
     assert wait_cell(qtbot, document, 0, 1) == "IV"
     document.close_document()
@@ -205,7 +205,7 @@ def test_the_arrow_in_a_foreign_key_cell_and_ctrl_click_jump(qtbot, tmp_path: Pa
                      pos=QPoint(rect.right() - 5, rect.center().y()))
     qtbot.waitUntil(lambda: document.table.name == "artist" and document.model.rowCount() == 1,
                     timeout=10_000)
-    qtbot.mouseClick(document.back_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(document.fks.back_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: document.table.name == "album" and document.model.rowCount() == 3,
                     timeout=10_000)
     wait_cell(qtbot, document, 1, column)
@@ -255,26 +255,26 @@ def test_grid_menu_offers_the_foreign_key_actions(qtbot, tmp_path: Path) -> None
     names = [c.name for c in document.table.columns]
     wait_cell(qtbot, document, 0, 0)
     menu = QMenu()
-    document.add_fk_actions(menu, document.model.index(0, names.index("title")))
+    document.fks.add_fk_actions(menu, document.model.index(0, names.index("title")))
     texts = {a.text(): a for a in menu.actions()}
     assert not texts["Go to Referenced Row"].isEnabled()
     assert not texts["Back"].isEnabled()
     menu = QMenu()
-    document.add_fk_actions(menu, document.model.index(0, names.index("artist_id")))
+    document.fks.add_fk_actions(menu, document.model.index(0, names.index("artist_id")))
     texts = {a.text(): a for a in menu.actions()}
     texts["Go to Referenced Row (artist)"].trigger()
     qtbot.waitUntil(lambda: document.table.name == "artist" and document.model.rowCount() == 1,
                     timeout=10_000)
     wait_cell(qtbot, document, 0, 0)
     menu = QMenu()
-    document.add_fk_actions(menu, document.model.index(0, 0))
+    document.fks.add_fk_actions(menu, document.model.index(0, 0))
     sub = next(a.menu() for a in menu.actions() if a.text() == "Show Referencing Rows")
     assert [a.text() for a in sub.actions()] == ["album.artist_id"]
     sub.actions()[0].trigger()
     qtbot.waitUntil(lambda: document.table.name == "album" and document.model.rowCount() == 1,
                     timeout=10_000)
     assert wait_cell(qtbot, document, 0, 1) == "IV"
-    assert len(document._fk_back) == 2
+    assert len(document.fks.back) == 2
     document.close_document()
 
 
@@ -289,11 +289,11 @@ def test_broken_references_are_flagged_in_the_grid(qtbot, tmp_path: Path) -> Non
     for row in range(3):
         wait_cell(qtbot, document, row, column)
     for row in range(3):
-        document.fk_missing(document.model.index(row, column))  # what painting asks
-    qtbot.waitUntil(lambda: (column, 999) in document._fk_missing.known
-                    and not document._fk_missing.known[(column, 999)], timeout=10_000)
-    assert document.fk_missing(document.model.index(2, column))
-    assert not document.fk_missing(document.model.index(0, column))
-    assert not document.fk_missing(document.model.index(2, 1))  # not a foreign key
+        document.fks.fk_missing(document.model.index(row, column))  # what painting asks
+    qtbot.waitUntil(lambda: (column, 999) in document.fks.missing_refs.known
+                    and not document.fks.missing_refs.known[(column, 999)], timeout=10_000)
+    assert document.fks.fk_missing(document.model.index(2, column))
+    assert not document.fks.fk_missing(document.model.index(0, column))
+    assert not document.fks.fk_missing(document.model.index(2, 1))  # not a foreign key
     document.grab()  # paints the flagged cell
     document.close_document()

@@ -42,7 +42,7 @@ def open_pg(qtbot, pg_url: str) -> SqliteDocument:
     assert document.db_kind() == "postgresql"
     document.tree.setCurrentItem(document._table_item("album"))
     wait_rows(qtbot, document, 3)
-    qtbot.waitUntil(lambda: "album" in document._fk_cache, timeout=10_000)
+    qtbot.waitUntil(lambda: "album" in document.fks.cache, timeout=10_000)
     return document
 
 
@@ -66,12 +66,12 @@ def test_pg_choose_a_referenced_row_jump_and_back(qtbot, pg_url: str) -> None:
     document.undo_stack.undo()
     qtbot.waitUntil(lambda: scalar(pg_url, "SELECT artist_id FROM album WHERE id = 2") == 3, timeout=10_000)
     wait_cell(qtbot, document, 0, column)
-    assert document.go_to_referenced(document.model.index(0, column))
+    assert document.fks.go_to_referenced(document.model.index(0, column))
     qtbot.waitUntil(lambda: document.table.name == "artist" and document.model.rowCount() == 1,
                     timeout=10_000)
     assert wait_cell(qtbot, document, 0, 1) == "Led Zeppelin"
     qtbot.waitUntil(lambda: document.grid.currentIndex().row() == 0, timeout=10_000)
-    document.go_back()
+    document.fks.go_back()
     qtbot.waitUntil(lambda: document.table.name == "album" and document.model.rowCount() == 3,
                     timeout=10_000)
     document.close_document()

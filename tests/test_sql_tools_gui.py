@@ -51,7 +51,7 @@ def test_foreign_key_check_lists_the_violation(qtbot, tmp_path: Path) -> None:
     item = dialog.results.topLevelItem(0)
     dialog.results.itemDoubleClicked.emit(item, 0)
     qtbot.waitUntil(lambda: document.table.name == "c" and document.model.rowCount() == 1, timeout=10_000)
-    assert wait_cell(qtbot, document, 0, 0) == "7" and document.back_button.isVisible()
+    assert wait_cell(qtbot, document, 0, 0) == "7" and document.fks.back_button.isVisible()
     document.close_document()
 
 
