@@ -326,6 +326,30 @@ class BrowseMixin:
         self.where_box.blockSignals(False)
         self._apply_query()
 
+    @Slot(str)
+    def _on_table_chosen(self, qualified: str) -> None:
+        """A table picked in the schema tree: show it in the grid, unsorted and unfiltered."""
+        table = self.schema.find(qualified) if self.schema is not None else None
+        if table is None or table is self.table:
+            return
+        self.table = table
+        self.sort, self.filters = [], []
+        self.filter_column.blockSignals(True)
+        self.filter_column.clear()
+        self.filter_column.addItems([c.name for c in table.columns[:MAX_GRID_COLUMNS]])
+        self.filter_column.blockSignals(False)
+        self.filter_value.blockSignals(True)
+        self.filter_value.clear()
+        self.filter_value.blockSignals(False)
+        self.search.blockSignals(True)
+        self.search.clear()
+        self.search.blockSignals(False)
+        self.where_box.blockSignals(True)  # a condition on another table's columns
+        self.where_box.clear()
+        self.where_box.blockSignals(False)
+        self._apply_query()
+        self.viewStateChanged.emit()
+
     def browse_state(self) -> dict[str, Any]:
         """What the grid shows: the table, its sort, filters and search, and the current cell."""
         current = self.grid.currentIndex()

@@ -52,14 +52,14 @@ from .sqlite_open_choice import OpenChoiceBar, UnfinishedTransactionPanel
 from .sqlite_opening import OpeningMixin
 from .sqlite_record import RecordPanel
 from .sqlite_refresh import LiveRefresh
-from .sqlite_schema import SchemaTreeMixin
+from .sqlite_schema import SchemaTree
 from .sqlite_tasks import esc, live_tasks
 from .sqlite_transfer import TransferPanel
 from .workers import Worker as Task
 from .workers import run_in_worker as run_task
 
 
-class SqliteDocument(OpeningMixin, SchemaTreeMixin, BrowseMixin,
+class SqliteDocument(OpeningMixin, BrowseMixin,
                      EditingMixin, Document):
     """A database: schema on the left; Browse and Record tabs on the right."""
 
@@ -143,7 +143,8 @@ class SqliteDocument(OpeningMixin, SchemaTreeMixin, BrowseMixin,
     # -- building ------------------------------------------------------------------------------
     def _build_content(self) -> QWidget:
         page = QWidget(self)
-        self._build_tree(page)
+        self.tree = SchemaTree(self, page)
+        self.tree.tableChosen.connect(self._on_table_chosen)
         self.read_only_box = QCheckBox("Read-only", page)
         self.read_only_box.setToolTip("Read-only: the file is opened mode=ro and never written. "
                                       "Off: each edit is written at once in its own transaction.")
@@ -231,11 +232,11 @@ class SqliteDocument(OpeningMixin, SchemaTreeMixin, BrowseMixin,
         return self.fks.show_rows(table_name, pairs, select)
 
     def has_table(self, qualified: str) -> bool:
-        return self._table_item(qualified) is not None
+        return self.tree.table_item(qualified) is not None
 
     def show_table(self, qualified: str) -> None:
         if self.table is None or self.table.qualified != qualified:
-            self.tree.setCurrentItem(self._table_item(qualified))
+            self.tree.setCurrentItem(self.tree.table_item(qualified))
 
     def show_browse_tab(self) -> None:
         self.views.setCurrentIndex(0)
@@ -489,7 +490,7 @@ class SqliteDocument(OpeningMixin, SchemaTreeMixin, BrowseMixin,
         if isinstance(sizes, list) and all(isinstance(s, int) for s in sizes):
             self.splitter.setSizes(sizes)
         if self.is_loaded and self.schema is not None:
-            item = self._table_item(state.get("table"))
+            item = self.tree.table_item(state.get("table"))
             if item is not None:
                 self.tree.setCurrentItem(item)
 

@@ -14,7 +14,6 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QMessageBox, QPush
 from storage.sql_db import ServerDatabase, SqliteDatabase
 from storage.sql_errors import WrongPassword
 from storage.sql_url import open_database_url
-from storage.sqlite_db import COUNT_CAP
 from storage.sqlite_recover import BUSY_TIMEOUT_MS, UnfinishedTransaction, roll_back_hot_journal
 
 from .sql_server import open_server
@@ -147,19 +146,18 @@ class OpeningMixin:
         self.read_only_box.setChecked(self.read_only)
         self.read_only_box.setEnabled(self.is_server or (writable(self.path or "") and not self.on_disk))
         self.read_only_box.blockSignals(False)
-        self._fill_tree()
+        self.tree.fill(schema)
         self._fill_history()
         self.sql_panel.set_schema(schema, self.database.dialect)  # completion in Execute SQL
         self.stack.setCurrentIndex(1)
         self._update_mode()
         self.statusChanged.emit()
-        self._count_tables(generation, schema.tables + schema.views + schema.materialized, COUNT_CAP)
         if not self.is_server and not self.immutable:  # an immutable reader never sees changes
             self.live_refresh.start(self.path or "")
-        first = self._table_item(self._pending_view_state.get("table"))
+        first = self.tree.table_item(self._pending_view_state.get("table"))
         if first is None and schema.tables:
             ordered = sorted(schema.tables, key=lambda t: t.schema not in (None, "public"))  # public first
-            first = self._table_item(next((t.qualified for t in ordered
+            first = self.tree.table_item(next((t.qualified for t in ordered
                                            if not t.name.startswith("sqlite_")), ordered[0].qualified))
         if first is not None:
             self.tree.setCurrentItem(first)

@@ -8,47 +8,72 @@ A mixin of :class:`gui.sqlite_document.SqliteDocument`; it shares the document's
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
-from PySide6.QtCore import Qt, Slot
+from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import QTreeWidget, QTreeWidgetItem, QWidget
 
+from storage.sql_db import Database
 from storage.sql_estimate import RowEstimate
 from storage.sql_query import quote_table
-from storage.sqlite_db import COUNT_CAP, MAX_GRID_COLUMNS, Table
+from storage.sqlite_db import COUNT_CAP, Schema, Table
 
 from .sql_ddl_view import DDL_READ_ROLE, DDL_ROLE, view_ddl
 from .sql_server import count_server_tables
 from .sqlite_tasks import count_tables
 
 
-class SchemaTreeMixin:
-    """Builds and fills the schema tree; picking a table there shows it in the grid."""
+class SchemaTreeHost(Protocol):
+    """What the schema tree needs from its document: where to count rows."""
 
-    def _build_tree(self, parent: QWidget) -> QTreeWidget:
-        self.tree = QTreeWidget(parent)
-        self.tree.setHeaderLabels(["Name", "Rows", "Type", "Details"])
-        self.tree.setUniformRowHeights(True)
-        self.tree.setMinimumWidth(200)
-        self.tree.header().resizeSection(0, 150)
-        self.tree.header().resizeSection(1, 70)
-        self.tree.header().resizeSection(2, 70)
-        self.tree.currentItemChanged.connect(self._on_tree_current)
-        self.tree.itemExpanded.connect(self._on_tree_expanded)
-        return self.tree
+    path: str | None
+    immutable: bool
+    is_server: bool
+    database: Database | None
 
-    def _fill_tree(self) -> None:
-        schema = self.schema
-        assert schema is not None
-        self.tree.clear()
-        self._items: dict[str, QTreeWidgetItem] = {}
+    def start_task(self, fn: Any, *args: Any, on_result: Any = None, on_error: Any = None) -> Any: ...
+    def note_error(self, error: BaseException) -> bool: ...
+
+
+class SchemaTree(QTreeWidget):
+    """The schema tree: tables, views, indexes, triggers (per server schema), with row counts
+    read in workers; picking a table emits :attr:`tableChosen`."""
+
+    tableChosen = Signal(str)  # the qualified name of the table or view picked
+
+    def __init__(self, host: SchemaTreeHost, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.host = host
+        self.schema: Schema | None = None
+        self.items: dict[str, QTreeWidgetItem] = {}
+        self._lazy_columns = False
+        self._generation = 0  # bumped by each fill: counts for an older schema are dropped
+        self.setHeaderLabels(["Name", "Rows", "Type", "Details"])
+        self.setUniformRowHeights(True)
+        self.setMinimumWidth(200)
+        self.header().resizeSection(0, 150)
+        self.header().resizeSection(1, 70)
+        self.header().resizeSection(2, 70)
+        self.currentItemChanged.connect(self._on_current)
+        self.itemExpanded.connect(self._on_expanded)
+
+    def fill(self, schema: Schema) -> None:
+        """Show ``schema`` and start counting its tables' rows (capped first)."""
+        self.schema = schema
+        self._generation += 1
+        self.clear()
+        self.items = {}
+        self._fill(schema)
+        self._count(self._generation, schema.tables + schema.views + schema.materialized, COUNT_CAP)
+
+    def _fill(self, schema: Schema) -> None:
         self._lazy_columns = len(schema.tables) + len(schema.views) + len(schema.materialized) > LAZY_FROM
         if not schema.schemas:
-            self._fill_groups(self.tree.invisibleRootItem(), schema.tables, schema.views, [],
+            self._fill_groups(self.invisibleRootItem(), schema.tables, schema.views, [],
                               schema.indexes, schema.triggers, schema.routines)
             return
         for space in schema.schemas:
-            node = QTreeWidgetItem(self.tree, [space, "", "schema", ""])
+            node = QTreeWidgetItem(self, [space, "", "schema", ""])
             self._fill_groups(node, [t for t in schema.tables if t.schema == space],
                               [t for t in schema.views if t.schema == space],
                               [t for t in schema.materialized if t.schema == space],
@@ -75,14 +100,14 @@ class SchemaTreeMixin:
                 item.setToolTip(0, table.sql)
                 stored = table.kind != "table" or table.sql.lstrip()[:6].upper() == "CREATE"
                 if stored and table.sql.strip():
-                    dialect = self.database.dialect if self.database is not None else None
+                    dialect = self.host.database.dialect if self.host.database is not None else None
                     name = quote_table(table.name, table.schema, dialect)
                     item.setData(0, DDL_ROLE, view_ddl(table.kind, name, table.sql))
                 elif self._server_ddl():
                     item.setData(0, DDL_READ_ROLE, (table.kind, table.name, table.schema))
                 if table.key_note:
                     item.setToolTip(3, table.key_note)
-                self._items[table.qualified] = item
+                self.items[table.qualified] = item
                 if self._lazy_columns:  # a big schema: columns are listed when the table is expanded
                     item.setChildIndicatorPolicy(QTreeWidgetItem.ChildIndicatorPolicy.ShowIndicator)
                 else:
@@ -105,23 +130,24 @@ class SchemaTreeMixin:
 
     def _server_ddl(self) -> bool:
         """Whether the database is a server whose DDL can be read when asked."""
-        return self.database is not None and not self.database.is_sqlite
+        return self.host.database is not None and not self.host.database.is_sqlite
+
     @Slot(QTreeWidgetItem)
-    def _on_tree_expanded(self, item: QTreeWidgetItem) -> None:
+    def _on_expanded(self, item: QTreeWidgetItem) -> None:
         name = item.data(0, Qt.ItemDataRole.UserRole)
         if self._lazy_columns and item.childCount() == 0 and isinstance(name, str) and self.schema:
             table = self.schema.find(name)
             if table is not None:
                 _add_columns(item, table)
 
-    def _table_item(self, name: Any) -> QTreeWidgetItem | None:
-        return self._items.get(name) if isinstance(name, str) else None
+    def table_item(self, name: Any) -> QTreeWidgetItem | None:
+        return self.items.get(name) if isinstance(name, str) else None
 
     def _on_counts(self, generation: int, counts: dict[str, Any], capped: bool) -> None:
-        if generation != self._open_generation:
+        if generation != self._generation:
             return
         for name, count in counts.items():
-            item = self._items.get(name)
+            item = self.items.get(name)
             if item is None:
                 continue
             if isinstance(count, str):
@@ -140,45 +166,25 @@ class SchemaTreeMixin:
             large = [n for n, c in counts.items() if isinstance(c, int) and c > COUNT_CAP
                      and getattr(self.schema.find(n) if self.schema else None, "kind", "") == "table"]
             if large and self.schema is not None:
-                self._count_tables(generation, [t for t in (self.schema.find(n) for n in large) if t], None)
+                self._count(generation, [t for t in (self.schema.find(n) for n in large) if t], None)
 
-    # -- browsing ------------------------------------------------------------------------------
     @Slot(QTreeWidgetItem, QTreeWidgetItem)
-    def _on_tree_current(self, current: QTreeWidgetItem | None, _previous=None) -> None:
+    def _on_current(self, current: QTreeWidgetItem | None, _previous=None) -> None:
         while current is not None and current.data(0, Qt.ItemDataRole.UserRole) is None:
             current = current.parent()
-        if current is None or self.schema is None:
-            return
-        table = self.schema.find(current.data(0, Qt.ItemDataRole.UserRole))
-        if table is None or table is self.table:
-            return
-        self.table = table
-        self.sort, self.filters = [], []
-        self.filter_column.blockSignals(True)
-        self.filter_column.clear()
-        self.filter_column.addItems([c.name for c in table.columns[:MAX_GRID_COLUMNS]])
-        self.filter_column.blockSignals(False)
-        self.filter_value.blockSignals(True)
-        self.filter_value.clear()
-        self.filter_value.blockSignals(False)
-        self.search.blockSignals(True)
-        self.search.clear()
-        self.search.blockSignals(False)
-        self.where_box.blockSignals(True)  # a condition on another table's columns
-        self.where_box.clear()
-        self.where_box.blockSignals(False)
-        self._apply_query()
-        self.viewStateChanged.emit()
+        if current is not None:
+            self.tableChosen.emit(current.data(0, Qt.ItemDataRole.UserRole))
 
-    def _count_tables(self, generation: int, tables: list[Table], cap: int | None) -> None:
+    def _count(self, generation: int, tables: list[Table], cap: int | None) -> None:
         """Row counts for the schema tree, in a worker on a connection of its own."""
-        if self.is_server and self.database is not None:
-            self.start_task(count_server_tables, self.database, tables, cap,
-                        on_result=lambda counts: self._on_counts(generation, counts, capped=cap is not None),
-                        on_error=lambda e: self.note_error(e))
+        host, capped = self.host, cap is not None
+        if host.is_server and host.database is not None:
+            host.start_task(count_server_tables, host.database, tables, cap,
+                            on_result=lambda counts: self._on_counts(generation, counts, capped),
+                            on_error=host.note_error)
             return
-        self.start_task(count_tables, self.path or "", self.immutable, [t.name for t in tables], cap,
-                    on_result=lambda counts: self._on_counts(generation, counts, capped=cap is not None))
+        host.start_task(count_tables, host.path or "", host.immutable, [t.name for t in tables], cap,
+                        on_result=lambda counts: self._on_counts(generation, counts, capped))
 
 
 LAZY_FROM = 300  # tables: above this, a table's columns are added to the tree when it is expanded

@@ -438,7 +438,7 @@ def test_the_sqlite_window_shows_large_cells_and_says_why_a_view_cannot_be_read(
     qtbot.waitUntil(lambda: document.is_loaded and document.schema is not None, timeout=20_000)
 
     def show(name: str) -> None:
-        document.tree.setCurrentItem(document._items[name])
+        document.tree.setCurrentItem(document.tree.items[name])
         qtbot.waitUntil(lambda: document.table is not None and document.table.name == name)
 
     show("stored")

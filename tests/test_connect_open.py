@@ -166,7 +166,7 @@ def test_session_restore_takes_the_password_from_the_keyring(qtbot, tmp_path: Pa
     saved = _save(window, pg_url, "Keyed", save_password=True)
     window.connector.open(saved)
     [document] = wait_server_documents(qtbot, window, 1)
-    document.tree.setCurrentItem(document._table_item("second"))
+    document.tree.setCurrentItem(document.tree.table_item("second"))
     qtbot.waitUntil(lambda: document.table is not None and document.table.name == "second")
     # Renamed since: the session finds it by its id.
     window.connector.store.rename(saved.id, "Keyed, renamed")

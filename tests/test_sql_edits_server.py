@@ -471,12 +471,12 @@ def test_messages_go_when_they_no_longer_apply(qtbot, server_url: str) -> None:
     table_t(server_url)
     run_all(server_url, "CREATE TABLE u (id int PRIMARY KEY, w text)", "INSERT INTO u VALUES (1, 'w')")
     document = open_pg(qtbot, server_url)
-    document.tree.setCurrentItem(document._table_item(document.schema.find("t").qualified))
+    document.tree.setCurrentItem(document.tree.table_item(document.schema.find("t").qualified))
     wait_total(qtbot, document, 3)
     wait_cell(qtbot, document, 0, 1)
     document.edit_cell(0, 2, None)  # NOT NULL: refused, said
     assert "Not written" in document.message.text() and document.message.isVisible()
-    document.tree.setCurrentItem(document._table_item(document.schema.find("u").qualified))
+    document.tree.setCurrentItem(document.tree.table_item(document.schema.find("u").qualified))
     wait_total(qtbot, document, 1)
     assert not document.message.isVisible()  # it was about t
 

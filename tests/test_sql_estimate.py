@@ -64,7 +64,7 @@ def test_a_count_past_the_statement_timeout_shows_the_estimate(qtbot, pg_url: st
     monkeypatch.setattr(gui.sqlite_browse, "count_query", slow_exact_count)
     document = open_pg(qtbot, pg_url)
     document.database.statement_timeout = 0.3  # the server stops the slow count
-    document.tree.setCurrentItem(document._table_item("big"))
+    document.tree.setCurrentItem(document.tree.table_item("big"))
     qtbot.waitUntil(lambda: "(estimate)" in document.rows_label.text(), timeout=20_000)
     assert document.rows_label.text() == f"≈ {ROWS:,} rows (estimate)"
     assert "estimate" in document.rows_label.toolTip()
@@ -74,7 +74,7 @@ def test_a_count_past_the_statement_timeout_shows_the_estimate(qtbot, pg_url: st
     qtbot.waitUntil(lambda: "(estimate)" in document.rows_label.text(), timeout=20_000)
     assert document.rows_label.text().startswith("≈ ")
     # a small table is counted exactly, as before
-    document.tree.setCurrentItem(document._table_item("small"))
+    document.tree.setCurrentItem(document.tree.table_item("small"))
     qtbot.waitUntil(lambda: document.rows_label.text() == "3 rows", timeout=20_000)
     assert not document.rows_label.toolTip()
     document.close_document()
@@ -85,7 +85,7 @@ def test_the_schema_tree_shows_estimates_for_tables_too_big_to_count(qtbot, pg_u
     make_big(pg_url)
     monkeypatch.setattr(gui.sql_server, "SLOW_COUNT", ROWS // 2)  # big counts as "slow to count"
     document = open_pg(qtbot, pg_url)
-    big, small = document._table_item("big"), document._table_item("small")
+    big, small = document.tree.table_item("big"), document.tree.table_item("small")
     qtbot.waitUntil(lambda: big.text(1).startswith("≈"), timeout=20_000)
     assert big.text(1) == f"≈ {ROWS:,}" and "estimate" in big.toolTip(1)
     assert small.text(1) == "3"
@@ -96,6 +96,6 @@ def test_the_schema_tree_counts_exactly_without_statistics(qtbot, pg_url: str, m
     make_big(pg_url, analyze=False)  # no statistics yet: nothing to estimate from, so it counts
     monkeypatch.setattr(gui.sql_server, "SLOW_COUNT", ROWS // 2)
     document = open_pg(qtbot, pg_url)
-    big = document._table_item("big")
+    big = document.tree.table_item("big")
     qtbot.waitUntil(lambda: big.text(1) == f"{ROWS:,}", timeout=20_000)
     document.close_document()

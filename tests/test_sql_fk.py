@@ -43,7 +43,7 @@ def db_value(path: Path, sql: str):
 
 def open_album(qtbot, path: Path) -> SqliteDocument:
     document = open_document(qtbot, path, read_only=False)
-    document.tree.setCurrentItem(document._table_item("album"))
+    document.tree.setCurrentItem(document.tree.table_item("album"))
     wait_rows(qtbot, document, 3)
     qtbot.waitUntil(lambda: "album" in document.fks.cache, timeout=10_000)
     return document
@@ -178,7 +178,7 @@ def test_composite_key_jumps_and_referencing_rows(qtbot, tmp_path: Path) -> None
     document.fks.go_back()
     qtbot.waitUntil(lambda: document.table.name == "album" and document.model.rowCount() == 3, timeout=10_000)
     # From an artist, the albums pointing at it.
-    document.tree.setCurrentItem(document._table_item("artist"))
+    document.tree.setCurrentItem(document.tree.table_item("artist"))
     wait_rows(qtbot, document, 300)
     wait_cell(qtbot, document, 76, 1)
     assert document.fks.referencing_columns() == [("album", "artist_id", "id")]

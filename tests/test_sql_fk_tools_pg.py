@@ -40,7 +40,7 @@ def open_pg(qtbot, pg_url: str) -> SqliteDocument:
     document.show()
     qtbot.waitUntil(lambda: document.is_loaded and document.schema is not None, timeout=20_000)
     assert document.db_kind() == "postgresql"
-    document.tree.setCurrentItem(document._table_item("album"))
+    document.tree.setCurrentItem(document.tree.table_item("album"))
     wait_rows(qtbot, document, 3)
     qtbot.waitUntil(lambda: "album" in document.fks.cache, timeout=10_000)
     return document

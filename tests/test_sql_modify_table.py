@@ -44,7 +44,7 @@ def make_db(path: Path) -> Path:
 
 def open_modify(qtbot, document, table: str = "people"):
     document.schema_edit.schema_dialog = None
-    action(document.schema_edit.tree_menu(document._items[table]), f"Modify Table {table}").trigger()
+    action(document.schema_edit.tree_menu(document.tree.items[table]), f"Modify Table {table}").trigger()
     qtbot.waitUntil(lambda: document.schema_edit.schema_dialog is not None, timeout=10_000)
     return document.schema_edit.schema_dialog
 
@@ -181,7 +181,7 @@ def test_dropping_data_says_so_and_refusals_leave_the_file_alone(qtbot, tmp_path
 def test_modify_table_is_not_offered_read_only(qtbot, tmp_path: Path) -> None:
     path = make_db(tmp_path / "d.db")
     document = open_document(qtbot, path, read_only=True)
-    entry = action(document.schema_edit.tree_menu(document._items["people"]), "Modify Table people")
+    entry = action(document.schema_edit.tree_menu(document.tree.items["people"]), "Modify Table people")
     assert entry is not None and not entry.isEnabled()
     document.schema_edit.modify_table_dialog("people")
     assert document.schema_edit.schema_dialog is None

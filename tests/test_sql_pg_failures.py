@@ -115,7 +115,7 @@ def test_permission_denied_names_the_table_and_the_rest_browses(qtbot, pg_url: s
         assert document.table is not None and document.table.name == "aaa_secret"
         qtbot.waitUntil(lambda: "aaa_secret" in document.message.text(), timeout=20_000)
         assert "permission" in document.message.text().lower()
-        document.tree.setCurrentItem(document._table_item("open"))
+        document.tree.setCurrentItem(document.tree.table_item("open"))
         wait_total(qtbot, document, 1)
         assert wait_cell(qtbot, document, 0, 1) == "hello"
         document.close_document()

@@ -118,13 +118,13 @@ def test_browse_sort_filter_edit_undo_redo_on_postgres(qtbot, pg_url: str, tmp_p
     document.undo_stack.undo()
     assert scalar(pg_url, 'SELECT count(*) FROM "Order Items"') == 1000
     # a table without a key: read-only with a note
-    document.tree.setCurrentItem(document._table_item("other.nokey"))
+    document.tree.setCurrentItem(document.tree.table_item("other.nokey"))
     wait_total(qtbot, document, 30)
     assert "no primary key" in document.filters_label.text() and "ctid" in document.filters_label.text()
     assert str(wait_cell(qtbot, document, 0, 1)).startswith("b")  # rows do show, read-only
     assert not document.model.editable
     # export of a materialized view
-    document.tree.setCurrentItem(document._table_item("mv"))
+    document.tree.setCurrentItem(document.tree.table_item("mv"))
     wait_total(qtbot, document, 7)
     document.transfer_panel.export_rows_to(str(tmp_path / "mv.csv"))
     qtbot.waitUntil(lambda: "Exported 7 rows" in document.message.text(), timeout=20_000)
@@ -266,7 +266,7 @@ def test_a_big_schema_lists_columns_when_a_table_is_expanded(qtbot, pg_url: str)
                 "'CREATE TABLE %I (id int PRIMARY KEY, \"a b\" text, c date)', 'tbl_' || i); "
                 "END LOOP; END $$")
     document = open_pg(qtbot, pg_url)
-    item = document._table_item("tbl_7")
+    item = document.tree.table_item("tbl_7")
     assert item is not None and item.childCount() == 0  # columns not built for 320 tables up front
     document.tree.expandItem(item)
     assert [item.child(i).text(0) for i in range(item.childCount())] == ["id", "a b", "c"]

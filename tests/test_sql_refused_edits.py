@@ -43,7 +43,7 @@ def item_document(request, qtbot, tmp_path: Path):
     if request.param == "sqlite":
         path, stored = sqlite_item(tmp_path)
         document = open_document(qtbot, path, read_only=False)
-        document.tree.setCurrentItem(document._items["item"])
+        document.tree.setCurrentItem(document.tree.items["item"])
         wait_rows(qtbot, document, 2)
     else:
         url = request.getfixturevalue("pg_url")

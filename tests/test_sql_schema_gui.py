@@ -53,7 +53,7 @@ def action(menu: QMenu, text: str):
 
 
 def column_of(document, table: str, column: str):
-    item = document._items[table]
+    item = document.tree.items[table]
     return next(item.child(i) for i in range(item.childCount()) if item.child(i).text(0) == column)
 
 
@@ -70,8 +70,8 @@ def wait_pushed(qtbot, document, text: str) -> None:
 
 def wait_tree(qtbot, document, present: str | None = None, absent: str | None = None) -> None:
     qtbot.waitUntil(lambda: document.is_loaded and document.stack.currentIndex() == 1
-                    and (present is None or present in document._items)
-                    and (absent is None or absent not in document._items), timeout=10_000)
+                    and (present is None or present in document.tree.items)
+                    and (absent is None or absent not in document.tree.items), timeout=10_000)
 
 
 def test_create_table_dialog_runs_previewed_sql_and_undoes(qtbot, tmp_path: Path) -> None:
@@ -120,7 +120,7 @@ def test_create_table_dialog_runs_previewed_sql_and_undoes(qtbot, tmp_path: Path
 def test_column_menu_add_rename_drop_with_undo(qtbot, tmp_path: Path) -> None:
     path = make_db(tmp_path / "b.db")
     document = open_document(qtbot, path, read_only=False)
-    table_item = document._items["people"]
+    table_item = document.tree.items["people"]
     action(document.schema_edit.tree_menu(table_item), "Add Column…").trigger()
     dialog = document.schema_edit.schema_dialog
     dialog.name.setText("email")
@@ -189,7 +189,7 @@ def test_drop_column_used_by_a_view_is_refused_before_running(qtbot, tmp_path: P
 def test_create_and_drop_index_from_the_tree(qtbot, tmp_path: Path) -> None:
     path = make_db(tmp_path / "e.db")
     document = open_document(qtbot, path, read_only=False)
-    action(document.schema_edit.tree_menu(document._items["people"]), "Create Index…").trigger()
+    action(document.schema_edit.tree_menu(document.tree.items["people"]), "Create Index…").trigger()
     dialog = document.schema_edit.schema_dialog
     dialog.name.setText("people name age")
     dialog.unique.setChecked(True)
@@ -216,7 +216,7 @@ def test_create_and_drop_index_from_the_tree(qtbot, tmp_path: Path) -> None:
 def test_read_only_offers_no_schema_changes(qtbot, tmp_path: Path) -> None:
     path = make_db(tmp_path / "f.db")
     document = open_document(qtbot, path, read_only=True)
-    menu = document.schema_edit.tree_menu(document._items["people"])
+    menu = document.schema_edit.tree_menu(document.tree.items["people"])
     for text in ("Create Table…", "Create Index…", "Drop Table people…"):
         assert not action(menu, text).isEnabled()
     document.schema_edit.create_table_dialog()
@@ -240,7 +240,7 @@ def test_failed_change_leaves_the_file_and_says_why(qtbot, tmp_path: Path) -> No
     conn.close()
     before = path.read_bytes()
     document = open_document(qtbot, path, read_only=False)
-    action(document.schema_edit.tree_menu(document._items["people"]), "Create Index…").trigger()
+    action(document.schema_edit.tree_menu(document.tree.items["people"]), "Create Index…").trigger()
     dialog = document.schema_edit.schema_dialog
     dialog.unique.setChecked(True)
     dialog.columns.findItems("name", Qt.MatchFlag.MatchExactly)[0].setCheckState(Qt.CheckState.Checked)
@@ -282,7 +282,7 @@ def test_drop_empty_table_from_the_schema_button_and_undo(qtbot, tmp_path: Path)
     conn.close()
     before = query(path, "SELECT type, name, sql FROM sqlite_master ORDER BY name")
     document = open_document(qtbot, path, read_only=False)
-    document.tree.setCurrentItem(document._items["empty_t"])
+    document.tree.setCurrentItem(document.tree.items["empty_t"])
     document.schema_edit._fill_schema_menu()  # what the Schema button shows for the current table
     action(document.schema_edit.schema_menu, "Drop Table empty_t").trigger()
     qtbot.waitUntil(lambda: document.schema_edit.schema_dialog is not None, timeout=10_000)

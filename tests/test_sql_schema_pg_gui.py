@@ -67,7 +67,7 @@ def test_columns_and_indexes_in_another_schema(qtbot, pg_url: str) -> None:
     fill(pg_url)
     document = open_pg(qtbot, pg_url)
     wait_tree(qtbot, document, present="other.my items")
-    action(document.schema_edit.tree_menu(document._items["other.my items"]), "Add Column…").trigger()
+    action(document.schema_edit.tree_menu(document.tree.items["other.my items"]), "Add Column…").trigger()
     dialog = document.schema_edit.schema_dialog
     dialog.name.setText("qty")
     dialog.type.setCurrentText("integer")
@@ -79,7 +79,7 @@ def test_columns_and_indexes_in_another_schema(qtbot, pg_url: str) -> None:
     wait_pushed(qtbot, document, "add column qty to my items")
     assert columns(pg_url, "other", "my items") == ["id", "label", "qty"]
 
-    action(document.schema_edit.tree_menu(document._items["other.my items"]), "Create Index…").trigger()
+    action(document.schema_edit.tree_menu(document.tree.items["other.my items"]), "Create Index…").trigger()
     dialog = document.schema_edit.schema_dialog
     dialog.name.setText("items label qty")
     for name in ("qty", "label"):

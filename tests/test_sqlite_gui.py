@@ -202,10 +202,10 @@ def test_a_failed_write_stays_visible_and_says_why(qtbot, tmp_path: Path) -> Non
 def test_views_are_read_only_and_without_rowid_tables_page(qtbot, tmp_path: Path) -> None:
     path = make_db(tmp_path / "t.db", rows=100)
     document = open_document(qtbot, path, read_only=False)
-    document.tree.setCurrentItem(document._items["v"])
+    document.tree.setCurrentItem(document.tree.items["v"])
     wait_rows(qtbot, document, 15)
     assert not document.model.editable
-    document.tree.setCurrentItem(document._items["w"])
+    document.tree.setCurrentItem(document.tree.items["w"])
     wait_rows(qtbot, document, 2)
     assert wait_cell(qtbot, document, 1, 0) == "b" and document.model.editable
     close(document)
@@ -241,11 +241,11 @@ def test_wide_tables_blobs_and_odd_identifiers(qtbot, tmp_path: Path) -> None:
     conn.commit()
     conn.close()
     document = open_document(qtbot, path, read_only=True)
-    document.tree.setCurrentItem(document._items["wide table"])
+    document.tree.setCurrentItem(document.tree.items["wide table"])
     wait_rows(qtbot, document, 1)
     assert wait_cell(qtbot, document, 0, 1500) == "1500"
     assert "first 1,990" in document.filters_label.text()
-    document.tree.setCurrentItem(document._items["blobs"])
+    document.tree.setCurrentItem(document.tree.items["blobs"])
     wait_rows(qtbot, document, 1)
     assert wait_cell(qtbot, document, 0, 0).startswith("BLOB 104,857,600 bytes")
     close(document)
@@ -297,14 +297,14 @@ def test_chinook_in_the_real_window(qtbot, tmp_path: Path) -> None:
     [document] = wait_documents(qtbot, window, 1)
     assert isinstance(document, SqliteDocument)
     assert {t.name for t in document.schema.tables} >= {"Album", "Artist", "Track", "Invoice"}
-    document.tree.setCurrentItem(document._items["Track"])
+    document.tree.setCurrentItem(document.tree.items["Track"])
     wait_rows(qtbot, document, 3503)
     document.sort_by("Milliseconds")
     wait_rows(qtbot, document, 3503)
     document.grid.scrollToBottom()
     qtbot.waitUntil(lambda: document.model.cached_row(3502) is not None, timeout=10_000)
     assert document.model.index(3502, 1).data() == "Occupation / Precipice"
-    document.tree.setCurrentItem(document._items["Invoice"])
+    document.tree.setCurrentItem(document.tree.items["Invoice"])
     wait_rows(qtbot, document, 412)
     window.grab().save(str(tmp_path / "chinook.png"))
     window.close_document(document)
@@ -316,7 +316,7 @@ def test_execute_sql_pages_results_counts_changes_and_keeps_history(qtbot, tmp_p
 
     path = make_db(tmp_path / "t.db", rows=1000)
     document = open_document(qtbot, path, read_only=False)
-    qtbot.waitUntil(lambda: document._items["order"].text(1) == "1,000", timeout=10_000)
+    qtbot.waitUntil(lambda: document.tree.items["order"].text(1) == "1,000", timeout=10_000)
     settings = Settings(tmp_path / "settings")
     document._settings = lambda: settings  # no window around this document
     document.editor.setPlainText('SELECT id, "na me" FROM "order" WHERE n = 2;\nUPDATE "order" SET n = 0 '

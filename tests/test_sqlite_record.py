@@ -146,7 +146,7 @@ def test_constraint_errors_are_shown_next_to_the_field(qtbot, tmp_path: Path) ->
     conn.commit()
     conn.close()
     document = open_document(qtbot, path, read_only=False)
-    document.tree.setCurrentItem(document._items["c"])
+    document.tree.setCurrentItem(document.tree.items["c"])
     wait_rows(qtbot, document, 2)
     show_record(qtbot, document, 1)
     document.record.field("must").null_box.click()
