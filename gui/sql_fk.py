@@ -9,11 +9,11 @@ referenced table filtered to that row and selects it; Back returns to the grid a
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from PySide6.QtCore import QModelIndex, QObject, Qt, Slot
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import QApplication, QMenu, QPushButton, QTableView, QWidget
+from PySide6.QtWidgets import QApplication, QMenu, QPushButton, QWidget
 
 from storage.sql_filter import Filter
 from storage.sql_fk import ForeignKeyInfo, display_column, foreign_keys, referencing
@@ -23,6 +23,9 @@ from storage.sqlite_db import Reader
 from .sql_fk_check import MissingRefs
 from .sql_fk_delegate import FkCellDelegate
 from .sql_fk_editor import FkEditor
+
+if TYPE_CHECKING:
+    from .sqlite_browse import BrowsePanel
 
 MAX_BACK = 50
 
@@ -52,47 +55,42 @@ class FkHost(Protocol):
     table: Table | None  # the table the grid shows
     schema: Schema | None
     reader: Reader | None
-    model: Any  # the grid's model
 
     def db_kind(self) -> str: ...
     def db_dialect(self) -> Any: ...
     def start_task(self, fn: Any, *args: Any, on_result: Any = None, on_error: Any = None) -> Any: ...
     def show_message(self, text: str, kind: str = "info") -> None: ...
-    def key_of(self, row: int) -> dict[str, Any] | None: ...
     def has_table(self, qualified: str) -> bool: ...
-    def browse_state(self) -> dict[str, Any]: ...
     def show_table(self, qualified: str) -> None: ...
-    def set_browse(self, sort: list, filters: list, search: str) -> int: ...
     def show_browse_tab(self) -> None: ...
-    def query_generation(self) -> int: ...
 
 
 class ForeignKeys(QObject):
     """Foreign-key editing and navigation of the grid: the arrow delegate, the editor with the
     referenced rows, jumps to referenced and referencing rows, and Back."""
 
-    def __init__(self, host: FkHost, grid: QTableView, page: QWidget) -> None:
+    def __init__(self, host: FkHost, browse: BrowsePanel, page: QWidget) -> None:
         super().__init__(page)
-        self.host, self.grid = host, grid
+        self.host, self.browse, self.grid = host, browse, browse.grid
         self.cache: dict[str, list[ForeignKeyInfo]] = {}  # by table, for the schema read last
         self._schema: Any = None
         self.back: list[dict[str, Any]] = []
         self._select: tuple[int, int, int] | None = None  # (row, column, grid generation) to select
         self._delegate = FkCellDelegate(host, self)
         self.missing_refs = MissingRefs(self)
-        model = host.model
+        model = browse.model
         model.dataChanged.connect(self._on_data_changed)
         self._columns: list[int] = []  # grid columns drawn with the arrow
         self.back_button = QPushButton("◀ Back", page)
         self.back_button.setToolTip("Return to the rows shown before the last jump")
         self.back_button.clicked.connect(self.go_back)
         self.back_button.setVisible(False)
-        back = QShortcut(QKeySequence(QKeySequence.StandardKey.Back), grid)  # Alt+Left
+        back = QShortcut(QKeySequence(QKeySequence.StandardKey.Back), self.grid)  # Alt+Left
         back.activated.connect(self.go_back)
         self.back_button.setToolTip(f"{self.back_button.toolTip()} ({back.key().toString()})")
         model.modelReset.connect(self._on_reset)
         model.rowsInserted.connect(self._on_rows)
-        grid.clicked.connect(self._on_clicked)
+        self.grid.clicked.connect(self._on_clicked)
 
     # -- which columns reference what ------------------------------------------------------------
     @Slot()
@@ -118,7 +116,7 @@ class ForeignKeys(QObject):
         """Foreign-key columns of the grid get the delegate that draws their arrow."""
         for column in self._columns:
             self.grid.setItemDelegateForColumn(column, None)
-        count = self.host.model.columnCount()
+        count = self.browse.model.columnCount()
         self._columns = [c for c in range(count) if self.foreign_key_of(c) is not None] \
             if self.host.table is not None else []
         for column in self._columns:
@@ -187,7 +185,7 @@ class ForeignKeys(QObject):
         if fk is None or table is None or not index.isValid():
             return False
         names = [c.name for c in table.columns]
-        values = [self.host.model.index(index.row(), names.index(c)).data(Qt.ItemDataRole.EditRole)
+        values = [self.browse.model.index(index.row(), names.index(c)).data(Qt.ItemDataRole.EditRole)
                   if c in names else None for c in fk.columns]
         if any(v is None for v in values):
             self.host.show_message("This cell is NULL: it references no row.", "info")
@@ -209,9 +207,9 @@ class ForeignKeys(QObject):
         key = ref_column or self._primary_key(table.name)
         names = [c.name for c in table.columns]
         if key in names:
-            value = self.host.model.index(index.row(), names.index(key)).data(Qt.ItemDataRole.EditRole)
+            value = self.browse.model.index(index.row(), names.index(key)).data(Qt.ItemDataRole.EditRole)
         else:
-            value = (self.host.key_of(index.row()) or {}).get(key)
+            value = (self.browse.key_of(index.row()) or {}).get(key)
         if value is None:
             return False
         return self.show_rows(table_name, [(column, value)], column)
@@ -222,7 +220,7 @@ class ForeignKeys(QObject):
         if not self.host.has_table(table_name) or self.host.schema is None:
             self.host.show_message(f"{table_name} is not in this database.", "error")
             return False
-        self.back = [*self.back, self.host.browse_state()][-MAX_BACK:]
+        self.back = [*self.back, self.browse.browse_state()][-MAX_BACK:]
         self.host.show_table(table_name)
         target = self.host.schema.find(table_name)
         names = [c.name for c in target.columns] if target is not None else []
@@ -231,7 +229,7 @@ class ForeignKeys(QObject):
         return True
 
     def _apply_browse(self, sort: list, filters: list, search: str, select: tuple[int, int]) -> None:
-        generation = self.host.set_browse(sort, filters, search)
+        generation = self.browse.set_browse(sort, filters, search)
         self._select = (*select, generation)  # only for this query: a later one drops it
         self.back_button.setVisible(bool(self.back))
         self.host.show_browse_tab()
@@ -253,11 +251,11 @@ class ForeignKeys(QObject):
         if self._select is None:
             return
         row, column, generation = self._select
-        if generation != self.host.query_generation():
+        if generation != self.browse.query_generation():
             self._select = None
-        elif row < self.host.model.rowCount():
+        elif row < self.browse.model.rowCount():
             self._select = None
-            index = self.host.model.index(row, column)
+            index = self.browse.model.index(row, column)
             self.grid.setCurrentIndex(index)
             self.grid.scrollTo(index)
 

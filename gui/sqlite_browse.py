@@ -1,14 +1,17 @@
-"""The Browse panel of the SQLite tab: the lazy grid with search, filters and SQL sorting.
+"""The Browse tab of the SQL tab: the lazy grid with search, filters and SQL sorting.
 
-A mixin of :class:`gui.sqlite_document.SqliteDocument`; it shares the document's state.
+:class:`BrowsePanel` owns the grid, its model, the filter row and the status line, and the
+state of what is shown (table, sort, filters, the query's generation); it talks to its document
+only through :class:`BrowseHost` and tells it of each new query through :attr:`queryStarted`.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
-from PySide6.QtCore import Qt, Slot
+from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QApplication,
     QComboBox,
     QHBoxLayout,
@@ -17,28 +20,66 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QProgressBar,
     QPushButton,
+    QStyledItemDelegate,
     QTableView,
     QVBoxLayout,
     QWidget,
 )
 
+from storage.sql_db import Database
 from storage.sql_errors import StatementTimeout
 from storage.sql_estimate import has_estimates
 from storage.sql_filter import OPS, Filter
 from storage.sql_pager import Pager
 from storage.sql_query import QuerySpec, SortKey
-from storage.sqlite_db import COUNT_CAP, MAX_GRID_COLUMNS, Interrupted
+from storage.sql_schema_types import Schema, Table
+from storage.sqlite_db import COUNT_CAP, MAX_GRID_COLUMNS, Interrupted, Reader
 
 from .sql_server import estimate_rows
-from .sqlite_editing import CellDelegate
 from .sqlite_model import SqlTableModel
 from .sqlite_tasks import ROW_HEIGHT, SIZES_UP_TO, count_query
 
 
-class BrowseMixin:
+class BrowseHost(Protocol):
+    """What the grid needs from its document: the open database and where to report."""
+
+    schema: Schema | None
+    reader: Reader | None
+    counter: Reader | None
+    database: Database | None
+    read_only: bool
+
+    def start_task(self, fn: Any, *args: Any, on_result: Any = None, on_error: Any = None) -> Any: ...
+    def show_message(self, text: str, kind: str = "info") -> None: ...
+    def note_error(self, error: BaseException) -> bool: ...
+    def connection_back(self) -> None: ...
+    def cancel_work(self) -> None: ...
+
+
+class BrowsePanel(QWidget):
     """The grid, its filter row and its status line; sorting and filtering run in SQL."""
 
-    def _build_browse(self, page: QWidget) -> QWidget:
+    queryStarted = Signal()  # a new query of the grid (another table, sort or filter, a reopen)
+    tableShown = Signal()  # another table is shown
+
+    def __init__(self, host: BrowseHost, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.host = host
+        page = self
+        self.table: Table | None = None
+        self.sort: list[SortKey] = []
+        self.filters: list[Filter] = []
+        self._generation = 0  # bumped by each new query of the grid
+        self._grid_counts = 0  # grid counts under way on the counter connection
+        self.show_new_row = False  # New Record was clicked: show the new row once counted
+        self._search_timer = QTimer(self)
+        self._search_timer.setSingleShot(True)
+        self._search_timer.setInterval(300)
+        self._search_timer.timeout.connect(self.apply_query)
+        self._busy_timer = QTimer(self)
+        self._busy_timer.setSingleShot(True)
+        self._busy_timer.setInterval(250)
+        self._busy_timer.timeout.connect(lambda: self.busy.setVisible(True))
         self.search = QLineEdit(page)
         self.search.setPlaceholderText("Search all columns")
         self.search.setClearButtonEnabled(True)
@@ -48,8 +89,8 @@ class BrowseMixin:
         self.where_box.setPlaceholderText("WHERE …  (SQL, Enter to apply)")
         self.where_box.setClearButtonEnabled(True)
         self.where_box.setToolTip("A condition in the database's own SQL, e.g. n > 10 AND v LIKE 'a%'")
-        self.where_box.returnPressed.connect(self._apply_query)
-        self.where_box.textChanged.connect(lambda text: text or self._apply_query())
+        self.where_box.returnPressed.connect(self.apply_query)
+        self.where_box.textChanged.connect(lambda text: text or self.apply_query())
         self.filter_column = QComboBox(page)
         self.filter_op = QComboBox(page)
         self.filter_op.addItems(list(OPS))
@@ -74,7 +115,7 @@ class BrowseMixin:
         bar.setMaximumWidth(80)
         bar.setMaximumHeight(14)
         self.cancel_button = QPushButton("Cancel", self.busy)
-        self.cancel_button.clicked.connect(self._on_cancel)
+        self.cancel_button.clicked.connect(host.cancel_work)
         busy_box = QHBoxLayout(self.busy)
         busy_box.setContentsMargins(0, 0, 0, 0)
         busy_box.addWidget(QLabel("Working…", self.busy))
@@ -85,13 +126,11 @@ class BrowseMixin:
         self.model = SqlTableModel(self)
         self.model.loadingChanged.connect(self._on_loading)
         self.model.fetchFailed.connect(self._on_fetch_failed)
-        self.model.pageArrived.connect(self.connection_back)
-        self.model.modelReset.connect(self._on_grid_reset)
+        self.model.pageArrived.connect(host.connection_back)
         self.grid = QTableView(page)
         self.grid.setModel(self.model)
         self.grid.setWordWrap(False)
         self.grid.setSortingEnabled(False)
-        self.grid.setItemDelegate(CellDelegate(self))
         vertical = self.grid.verticalHeader()
         vertical.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         vertical.setDefaultSectionSize(ROW_HEIGHT)
@@ -102,11 +141,8 @@ class BrowseMixin:
         header.setSortIndicatorShown(False)
         header.sectionClicked.connect(self._on_header_clicked)
         self.grid.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
-        self.grid.customContextMenuRequested.connect(self._on_grid_menu)
-        self.grid.selectionModel().currentRowChanged.connect(self._on_current_row)
         self.export_button = QPushButton("Export…", page)
         self.export_button.setToolTip("Write the rows shown (sorted and filtered) to CSV or JSON")
-        self.export_button.clicked.connect(lambda: self.transfer_panel.export_rows_to())
         filters = QHBoxLayout()
         filters.addWidget(self.search, 2)
         filters.addWidget(self.where_box, 2)
@@ -123,13 +159,50 @@ class BrowseMixin:
         bottom.addWidget(self.busy)
         bottom.addWidget(self.export_button)
 
-        browse = QWidget(page)
-        browse_box = QVBoxLayout(browse)
+        browse_box = QVBoxLayout(self)
         browse_box.setContentsMargins(0, 4, 0, 0)
         browse_box.addLayout(filters)
         browse_box.addWidget(self.grid, 1)
         browse_box.addLayout(bottom)
-        return browse
+
+    def set_delegate(self, delegate: QStyledItemDelegate) -> None:
+        self.grid.setItemDelegate(delegate)
+
+    def set_editable(self, editable: bool) -> None:
+        """Whether a double-click or a key opens a cell's editor."""
+        triggers = (QAbstractItemView.EditTrigger.DoubleClicked | QAbstractItemView.EditTrigger.EditKeyPressed
+                    | QAbstractItemView.EditTrigger.AnyKeyPressed)
+        self.grid.setEditTriggers(triggers if editable else QAbstractItemView.EditTrigger.NoEditTriggers)
+
+    def key_of(self, row: int) -> dict[str, Any] | None:
+        """The key of the grid's ``row`` (None while its page is not loaded)."""
+        found = self.model.cached_row(row)
+        if found is None or self.model.pager is None:
+            return None
+        page, _offset = found
+        return self.model.pager.row_key(page, row)
+
+    @Slot(int, int, object, str)
+    def write_failed(self, row: int, column: int, value: Any, message: str) -> None:
+        """A write failed but may succeed later: the cell keeps the typed value, marked."""
+        self.model.mark_failed(row, column, value, message)
+
+    @Slot(int, int, str)
+    def write_refused(self, row: int, column: int, _message: str) -> None:
+        """The database refused a write: the cell shows the stored value again."""
+        self.model.clear_failed(row, column)
+
+    def forget_table(self) -> None:
+        """The database is reopened: the table is found again by name once the schema is read."""
+        self.table = None
+
+    def stop(self) -> None:
+        """Closing or reopening: stop the timers, the model's reads, and drop late answers."""
+        self._generation += 1
+        self._search_timer.stop()
+        self._busy_timer.stop()
+        self.model.stop()
+        self.model.set_query(None, None, [], [])
 
     def current_spec(self) -> QuerySpec | None:
         table = self.table
@@ -158,18 +231,18 @@ class BrowseMixin:
         return Filter(column, op, self.filter_value.text(), self.filter_value2.text())
 
     @Slot()
-    def _apply_query(self) -> None:
+    def apply_query(self) -> None:
         spec = self.current_spec()
         table = self.table
-        if spec is None or table is None or self.reader is None or self.counter is None:
+        if spec is None or table is None or self.host.reader is None or self.host.counter is None:
             return
         self._generation += 1
         generation = self._generation
         if self._grid_counts:  # a slow count of the old query would hold up the new one
-            self.counter.interrupt()
-        pager = Pager(spec, dialect=self.database.dialect if self.database is not None else None)
-        editable = table.editable and not self.read_only
-        self.model.set_query(self.reader, pager, list(spec.columns),
+            self.host.counter.interrupt()
+        pager = Pager(spec, dialect=self.host.database.dialect if self.host.database is not None else None)
+        editable = table.editable and not self.host.read_only
+        self.model.set_query(self.host.reader, pager, list(spec.columns),
                              [c.decl_type for c in table.columns[:MAX_GRID_COLUMNS]],
                              0, editable)
         self.grid.horizontalHeader().setSortIndicatorShown(bool(self.sort))
@@ -196,12 +269,10 @@ class BrowseMixin:
         self.filters_label.setText(" · ".join(notes))
         self._busy_timer.start()
         self._count_grid(generation, pager, COUNT_CAP)
-        self._update_mode()
-        self.pending.remark()
-        self.clear_message_of_other_table()
+        self.queryStarted.emit()
 
     def _count_grid(self, generation: int, pager: Any, cap: int | None) -> None:
-        if self.counter is None:
+        if self.host.counter is None:
             return
         self._grid_counts += 1
 
@@ -211,13 +282,13 @@ class BrowseMixin:
 
         def failed(exc: BaseException) -> None:
             self._grid_counts -= 1
-            if generation == self._generation and self.estimate_instead(generation, pager, exc):
+            if generation == self._generation and self._estimate_instead(generation, pager, exc):
                 self._busy_timer.stop()
                 self.busy.setVisible(False)
                 return
             self._on_count_failed(generation, exc)
 
-        self.start_task(count_query, self.counter, pager, cap, on_result=counted, on_error=failed)
+        self.host.start_task(count_query, self.host.counter, pager, cap, on_result=counted, on_error=failed)
 
     def _on_grid_count(self, generation: int, pager: Pager, rows: int, capped: bool) -> None:
         if generation != self._generation:
@@ -228,10 +299,10 @@ class BrowseMixin:
             self._count_grid(generation, pager, None)
             return
         self.model.set_exact_total(rows)
-        self.connection_back()  # rows were read: a "Connection lost" bar no longer applies
+        self.host.connection_back()  # rows were read: a "Connection lost" bar no longer applies
         self.rows_label.setText(f"{rows:,} row{'s' if rows != 1 else ''}")
-        if self._show_new_record and rows:  # New Record in rowid order: the new row is the last
-            self._show_new_record = False
+        if self.show_new_row and rows:  # New Record in rowid order: the new row is the last
+            self.show_new_row = False
             self.grid.setCurrentIndex(self.model.index(rows - 1, 0))
         if not self.model.is_busy():
             self._busy_timer.stop()
@@ -246,10 +317,10 @@ class BrowseMixin:
             self.rows_label.setText("Counting cancelled")
             return
         self.rows_label.setText("Rows: ?")
-        if self.note_error(exc):  # the connection bar says it, with Reconnect
-            self.show_message("Cannot read rows: the connection was lost.", "error")
+        if self.host.note_error(exc):  # the connection bar says it, with Reconnect
+            self.host.show_message("Cannot read rows: the connection was lost.", "error")
             return
-        self.show_message(f"Cannot read {self.table.qualified if self.table else ''}: {exc}", "error")
+        self.host.show_message(f"Cannot read {self.table.qualified if self.table else ''}: {exc}", "error")
 
     @Slot(bool)
     def _on_loading(self, loading: bool) -> None:
@@ -262,24 +333,13 @@ class BrowseMixin:
     @Slot(str)
     def _on_fetch_failed(self, message: str) -> None:
         if message == "Cancelled.":
-            self.show_message("Query cancelled. Change the sort or filter, or click a table, to retry.",
+            self.host.show_message("Query cancelled. Change the sort or filter, or click a table, to retry.",
                               "info")
         else:
-            if self.model.last_error is not None and self.note_error(self.model.last_error):
-                self.show_message("Cannot read rows: the connection was lost.", "error")
+            if self.model.last_error is not None and self.host.note_error(self.model.last_error):
+                self.host.show_message("Cannot read rows: the connection was lost.", "error")
                 return
-            self.show_message(f"Cannot read rows: {message}", "error")
-
-    @Slot()
-    def _on_cancel(self) -> None:
-        for reader in (self.reader, self.counter):
-            if reader is not None:
-                reader.interrupt()
-        for worker in self._workers:
-            worker.cancel()
-        self.transfer_panel.cancel()
-        self.model.stop()
-        self.sql_panel.cancel()
+            self.host.show_message(f"Cannot read rows: {message}", "error")
 
     @Slot(int)
     def _on_header_clicked(self, section: int) -> None:
@@ -298,7 +358,7 @@ class BrowseMixin:
             self.sort = [flipped if s is existing else s for s in self.sort] if add else [flipped]
         else:
             self.sort = [*self.sort, SortKey(name)] if add else [SortKey(name)]
-        self._apply_query()
+        self.apply_query()
 
     @Slot(str)
     def _on_filter_op(self, op: str) -> None:
@@ -314,7 +374,7 @@ class BrowseMixin:
             self.filter_value.blockSignals(True)
             self.filter_value.clear()
             self.filter_value.blockSignals(False)
-            self._apply_query()
+            self.apply_query()
 
     @Slot()
     def _on_clear_filters(self) -> None:
@@ -324,13 +384,11 @@ class BrowseMixin:
         self.where_box.blockSignals(True)
         self.where_box.clear()
         self.where_box.blockSignals(False)
-        self._apply_query()
+        self.apply_query()
 
-    @Slot(str)
-    def _on_table_chosen(self, qualified: str) -> None:
-        """A table picked in the schema tree: show it in the grid, unsorted and unfiltered."""
-        table = self.schema.find(qualified) if self.schema is not None else None
-        if table is None or table is self.table:
+    def show_table(self, table: Table) -> None:
+        """Show ``table`` in the grid, unsorted and unfiltered."""
+        if table is self.table:
             return
         self.table = table
         self.sort, self.filters = [], []
@@ -347,8 +405,8 @@ class BrowseMixin:
         self.where_box.blockSignals(True)  # a condition on another table's columns
         self.where_box.clear()
         self.where_box.blockSignals(False)
-        self._apply_query()
-        self.viewStateChanged.emit()
+        self.apply_query()
+        self.tableShown.emit()
 
     def browse_state(self) -> dict[str, Any]:
         """What the grid shows: the table, its sort, filters and search, and the current cell."""
@@ -364,7 +422,7 @@ class BrowseMixin:
             edit.blockSignals(True)
             edit.setText(text)
             edit.blockSignals(False)
-        self._apply_query()
+        self.apply_query()
         return self._generation
 
     def query_generation(self) -> int:
@@ -376,15 +434,22 @@ class BrowseMixin:
         self.filter_op.setCurrentText(op)
         self.filter_value.setText(value)
         self.filter_value2.setText(value2)
-        self._apply_query()
+        self.apply_query()
 
-    def estimate_instead(self, generation: int, pager: Any, error: BaseException) -> bool:
+    def reload_rows(self) -> None:
+        """The database changed: recount and refetch the visible pages; the scroll position stays."""
+        if self.model.pager is None or self.host.counter is None:
+            return
+        self.model.refresh()
+        self._count_grid(self._generation, self.model.pager, None)
+
+    def _estimate_instead(self, generation: int, pager: Any, error: BaseException) -> bool:
         """The grid's count ran past the statement timeout: ask PostgreSQL for its estimate."""
-        if not (isinstance(error, StatementTimeout) and self.counter is not None and self.database
-                and has_estimates(self.database.dialect)):
+        if not (isinstance(error, StatementTimeout) and self.host.counter is not None and self.host.database
+                and has_estimates(self.host.database.dialect)):
             return False
         self.rows_label.setText("Rows: estimating…")
-        self.start_task(estimate_rows, self.counter, pager,
+        self.host.start_task(estimate_rows, self.host.counter, pager,
                     on_result=lambda rows: self._on_estimate(generation, rows),
                     on_error=lambda _e: self._on_estimate(generation, None))
         return True

@@ -16,26 +16,25 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QModelIndex, Qt, Signal, Slot
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QCheckBox,
     QHBoxLayout,
     QLabel,
     QPushButton,
     QSplitter,
     QStackedWidget,
+    QTableView,
     QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 from shiboken6 import isValid
 
+from storage.errors import KnownError
 from storage.sql_db import Database, ServerDatabase
-from storage.sql_filter import Filter
-from storage.sql_query import SortKey
 from storage.sql_schema_types import Schema, Table
-from storage.sqlite_db import Reader
+from storage.sqlite_db import LockedError, Reader
 from storage.url_redact import redact
 
 from .document import Document
@@ -45,9 +44,10 @@ from .sql_fk import ForeignKeys
 from .sql_schema_edit import SchemaEditPanel
 from .sql_server import ServerBar, ServerConnection, TimeoutBox
 from .sql_tools import ToolsPanel
-from .sqlite_browse import BrowseMixin
+from .sqlite_browse import BrowsePanel
 from .sqlite_commands import PendingEdits
-from .sqlite_editing import EditingMixin
+from .sqlite_editing import CellDelegate, GridEdits
+from .sqlite_model import SqlTableModel
 from .sqlite_open_choice import OpenChoiceBar, UnfinishedTransactionPanel
 from .sqlite_opening import OpeningMixin
 from .sqlite_record import RecordPanel
@@ -59,12 +59,14 @@ from .workers import Worker as Task
 from .workers import run_in_worker as run_task
 
 
-class SqliteDocument(OpeningMixin, BrowseMixin,
-                     EditingMixin, Document):
+class SqliteDocument(OpeningMixin, Document):
     """A database: schema on the left; Browse and Record tabs on the right."""
 
-    cellWritten = Signal(int, int, object)  # (row, column, value): an edit command wrote a cell
-    writeFailed = Signal(int, int, str)  # (row, column, message): a cell's write failed or was refused
+    # What the edit commands report (they call edit_written, edit_failed…); the views follow.
+    cellWritten = Signal(int, int, object)  # (row, column, value): a cell was written
+    writeFailed = Signal(int, int, object, str)  # (row, column, value, why): not written, kept to retry
+    writeRefused = Signal(int, int, str)  # (row, column, why): the database refused the value
+    rowsChanged = Signal()  # rows were inserted, deleted or restored
 
     def __init__(self, path: str | None, fmt: str, parent: QWidget | None = None, *,
                  url: str | None = None, password: str | None = None, name: str | None = None,
@@ -80,13 +82,8 @@ class SqliteDocument(OpeningMixin, BrowseMixin,
         self.counter: Reader | None = None
         self.immutable = False
         self.on_disk = False  # the user chose to read a database with a hot journal as it is on disk
-        self.table: Table | None = None
-        self.sort: list[SortKey] = []
-        self.filters: list[Filter] = []
+        self._message_table: str | None = None  # the table the message line speaks of
         self._workers: list[Task] = []
-        self._generation = 0  # bumped by each new query of the grid
-        self._grid_counts = 0  # grid counts under way on the counter connection
-        self._show_new_record = False  # New Record was clicked: show the new row once counted
         self._open_generation = 0  # bumped by each (re)open of the database
         self.read_only, ask = self._initial_mode()
         # Every edit is in the file once its command ran: there is never anything to save.
@@ -128,16 +125,8 @@ class SqliteDocument(OpeningMixin, BrowseMixin,
         self.stack.addWidget(status_page)
         self.stack.addWidget(self._build_content())
         self.live_refresh = LiveRefresh(self)  # SQLite files only: other programs' writes
-        self.live_refresh.changed.connect(self.reload_rows)
-        self.live_refresh.vanished.connect(lambda text: self.show_message(text, "error"))
-        self._search_timer = QTimer(self)
-        self._search_timer.setSingleShot(True)
-        self._search_timer.setInterval(300)
-        self._search_timer.timeout.connect(self._apply_query)
-        self._busy_timer = QTimer(self)
-        self._busy_timer.setSingleShot(True)
-        self._busy_timer.setInterval(250)
-        self._busy_timer.timeout.connect(lambda: self.busy.setVisible(True))
+        self.live_refresh.changed.connect(self.browse.reload_rows)
+        self.live_refresh.vanished.connect(self._on_file_vanished)
         self.open_database()
 
     # -- building ------------------------------------------------------------------------------
@@ -151,18 +140,28 @@ class SqliteDocument(OpeningMixin, BrowseMixin,
         self.read_only_box.toggled.connect(self._on_read_only_toggled)
         self.mode_label = QLabel(page)
         self.mode_label.setWordWrap(True)  # a long mode line wraps instead of squeezing the tree
-        browse = self._build_browse(page)
+        self.browse = BrowsePanel(self, page)
+        self.edits = GridEdits(self, self.browse)
+        self.browse.set_delegate(CellDelegate(self))
+        self.browse.queryStarted.connect(self._on_query_started)
+        self.browse.tableShown.connect(self.viewStateChanged)
+        self.browse.model.modelReset.connect(self._on_grid_reset)
+        self.browse.grid.selectionModel().currentRowChanged.connect(self._on_current_row)
+        self.writeFailed.connect(self.browse.write_failed)
+        self.writeRefused.connect(self.browse.write_refused)
+        self.rowsChanged.connect(self.browse.reload_rows)
         self.insert_button = QPushButton("Insert row", page)
-        self.insert_button.clicked.connect(self.insert_row)
+        self.insert_button.clicked.connect(self.edits.insert_row)
         self.duplicate_button = QPushButton("Duplicate", page)
-        self.duplicate_button.clicked.connect(self.duplicate_row)
+        self.duplicate_button.clicked.connect(self.edits.duplicate_row)
         self.delete_button = QPushButton("Delete", page)
-        self.delete_button.clicked.connect(self.delete_rows)
+        self.delete_button.clicked.connect(self.edits.delete_rows)
         self.null_button = QPushButton("Set NULL", page)
-        self.null_button.clicked.connect(self.set_null)
+        self.null_button.clicked.connect(self.edits.set_null)
         self.import_button = QPushButton("Import CSV…", page)
         self.transfer_panel = TransferPanel(self, page)  # shown above every tab: exports start from two
         self.import_button.clicked.connect(lambda: self.transfer_panel.import_csv_file())
+        self.browse.export_button.clicked.connect(lambda: self.transfer_panel.export_rows_to())
 
         top = QHBoxLayout()
         top.addWidget(self.read_only_box)
@@ -173,16 +172,17 @@ class SqliteDocument(OpeningMixin, BrowseMixin,
         for widget in (self.insert_button, self.duplicate_button, self.delete_button, self.null_button,
                        self.import_button):
             top.addWidget(widget)
-        self.fks = ForeignKeys(self, self.grid, page)
+        self.fks = ForeignKeys(self, self.browse, page)
         top.insertWidget(0, self.fks.back_button)
         self.tools = ToolsPanel(self, page)
         top.addWidget(self.tools)
 
         self.views = QTabWidget(page)
-        self.views.addTab(browse, "Browse")
+        self.views.addTab(self.browse, "Browse")
         self.record = RecordPanel(self, page)
         self.cellWritten.connect(self.record.cell_written)
         self.writeFailed.connect(self.record.write_failed)
+        self.writeRefused.connect(self.record.write_refused)
         self.views.addTab(self.record, "Record")
         self.views.addTab(self._build_execute(page), "Execute SQL")
         self.views.currentChanged.connect(lambda _i: self._on_current_row(self.grid.currentIndex()))
@@ -202,6 +202,107 @@ class SqliteDocument(OpeningMixin, BrowseMixin,
         outer.addWidget(self.splitter)
 
         return page
+
+    # -- the grid, and what the edit commands report ----------------------------------------
+    @property
+    def table(self) -> Table | None:
+        """The table (or view) the grid shows."""
+        return self.browse.table
+
+    @property
+    def model(self) -> SqlTableModel:
+        """The grid's model (the edit commands update its cached cells)."""
+        return self.browse.model
+
+    @property
+    def grid(self) -> QTableView:
+        return self.browse.grid
+
+    def show_message(self, text: str, kind: str = "info") -> None:
+        """The message line above the grid; it belongs to the table shown (cleared when another
+        table is shown, see :meth:`clear_message_of_other_table`)."""
+        colour = {"error": "#b42318", "info": "#475467"}.get(kind, "#475467")
+        self.message.setText(f"<span style='color:{colour}'>{esc(text)}</span>")
+        self.message.setVisible(bool(text))
+        self._message_table = self.table.qualified if self.table is not None and text else None
+
+    def explain_write_error(self, exc: KnownError) -> KnownError:
+        """A grid write found the file locked while this tab's own Execute SQL transaction is
+        open: that transaction holds the write lock, not another program; say so."""
+        if isinstance(exc, LockedError) and not self.is_server and self.sql_panel.transaction_open:
+            return LockedError("the transaction open in Execute SQL holds this file's write lock: "
+                               "Commit or Rollback it in the Execute SQL tab's bar, then Retry",
+                               exc.location)
+        return exc
+
+    def clear_message_of_other_table(self) -> None:
+        """A message about another table than the one shown no longer applies: it goes."""
+        if self.message.isVisible() and self._message_table is not None \
+                and (self.table is None or self._message_table != self.table.qualified):
+            self.show_message("")
+
+    def ask_conflict(self, what: str, ours: Any, theirs: Any, undo: bool = False) -> str:
+        """Overwrite / Keep theirs / Cancel: someone else changed the cell since we read it."""
+        from .sql_edit_prompts import ask_conflict
+
+        return ask_conflict(self, what, ours, theirs, undo)
+
+    def ask_rows_conflict(self, action: str, rows: list[tuple[Any, Any]]) -> str:
+        from .sql_edit_prompts import ask_rows_conflict
+
+        return ask_rows_conflict(self, action, rows)
+
+    def edit_written(self, row: int, column: int, value: Any) -> None:
+        self.note_own_write()
+        self.show_message("")
+        self.cellWritten.emit(row, column, value)
+        self.connection_back()  # a write went through
+
+    def edit_refused(self, row: int, column: int, message: str) -> None:
+        """The database refused a write: say why; the cell shows the stored value again."""
+        self.show_message(f"Not written: {message}", "error")
+        self.writeRefused.emit(row, column, message)
+
+    def edit_failed(self, row: int, column: int, value: Any, message: str) -> None:
+        """A write failed: the cell keeps the typed value, marked; the reason is shown by the field."""
+        self.show_message(f"Not written: {message}", "error")
+        self.writeFailed.emit(row, column, value, message)
+
+    def rows_changed(self) -> None:
+        self.note_own_write()
+        self.rowsChanged.emit()
+
+    @Slot()
+    def _on_query_started(self) -> None:
+        self._update_mode()
+        self.pending.remark()
+        self.clear_message_of_other_table()
+
+    @Slot(str)
+    def _on_table_chosen(self, qualified: str) -> None:
+        """A table picked in the schema tree: the grid shows it, unsorted and unfiltered."""
+        table = self.schema.find(qualified) if self.schema is not None else None
+        if table is not None:
+            self.browse.show_table(table)
+
+    @Slot(str)
+    def _on_file_vanished(self, text: str) -> None:
+        self.show_message(text, "error")
+
+    @Slot()
+    def cancel_work(self) -> None:
+        """Cancel: every read under way (the grid's, counts, transfers, Execute SQL)."""
+        for reader in (self.reader, self.counter):
+            if reader is not None:
+                reader.interrupt()
+        for worker in self._workers:
+            worker.cancel()
+        self.transfer_panel.cancel()
+        self.browse.model.stop()
+        self.sql_panel.cancel()
+
+    def show_record_tab(self) -> None:
+        self.views.setCurrentWidget(self.record)
 
     # -- the grid's current row, for the record form -------------------------------------------
     @Slot(QModelIndex)
@@ -280,7 +381,7 @@ class SqliteDocument(OpeningMixin, BrowseMixin,
     def reopen(self, table: str | None) -> None:
         """Open the database again (its schema changed, or the mode), showing ``table`` after."""
         self._pending_view_state = {"table": table} if table else {}
-        self.table = None
+        self.browse.forget_table()
         self.open_database()
 
     @Slot(str)
@@ -332,7 +433,7 @@ class SqliteDocument(OpeningMixin, BrowseMixin,
             if self.database is not None:
                 self.database.read_only = checked
             self._update_mode()
-            self._apply_query()
+            self.browse.apply_query()
             return
         self.reopen(self.table.name if self.table else None)
 
@@ -368,9 +469,7 @@ class SqliteDocument(OpeningMixin, BrowseMixin,
         for button in (self.insert_button, self.duplicate_button, self.delete_button, self.null_button):
             button.setEnabled(editable)
         self.import_button.setEnabled(not self.read_only)
-        triggers = (QAbstractItemView.EditTrigger.DoubleClicked | QAbstractItemView.EditTrigger.EditKeyPressed
-                    | QAbstractItemView.EditTrigger.AnyKeyPressed)
-        self.grid.setEditTriggers(triggers if editable else QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.browse.set_editable(editable)
 
     def note_own_write(self) -> None:
         """This document just wrote: live refresh must not take the change for another program's."""
@@ -378,10 +477,7 @@ class SqliteDocument(OpeningMixin, BrowseMixin,
 
     def reload_rows(self) -> None:
         """The database changed: recount and refetch the visible pages; the scroll position stays."""
-        if self.model.pager is None or self.counter is None:
-            return
-        self.model.refresh()
-        self._count_grid(self._generation, self.model.pager, None)
+        self.browse.reload_rows()
 
     # -- the server connection and the edits not written --------------------------------------
     @property
@@ -496,8 +592,7 @@ class SqliteDocument(OpeningMixin, BrowseMixin,
 
     def close_readers(self) -> None:
         self.live_refresh.stop()
-        self.model.stop()
-        self.model.set_query(None, None, [], [])
+        self.browse.stop()
         self.sql_panel.release_connection()
         for worker in self._workers:
             worker.cancel()
@@ -508,10 +603,7 @@ class SqliteDocument(OpeningMixin, BrowseMixin,
         self.reader = self.counter = None
 
     def close_document(self) -> None:
-        self._generation += 1
         self._open_generation += 1
-        self._search_timer.stop()
-        self._busy_timer.stop()
         self.close_readers()
         self.sql_panel.shutdown()
         if self.connection.db is not None:

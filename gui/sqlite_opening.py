@@ -57,7 +57,6 @@ class OpeningMixin:
 
     def open_database(self) -> None:
         self.close_readers()
-        self._generation += 1
         self._open_generation += 1
         generation = self._open_generation
         self.stack.setCurrentIndex(0)

@@ -14,7 +14,7 @@ normal edit). :class:`RecordPanel` talks to its document only through :class:`Re
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from PySide6.QtCore import QModelIndex, QPoint, Qt, Slot
 from PySide6.QtWidgets import (
@@ -42,6 +42,10 @@ from .sql_fk_editor import FkEditor
 from .sqlite_record_field import RecordField
 from .sqlite_tasks import esc
 
+if TYPE_CHECKING:
+    from .sqlite_browse import BrowsePanel
+    from .sqlite_editing import GridEdits
+
 MAX_FORM_FIELDS = 300  # a form of 2,000 editors would take seconds to build; the grid shows all
 
 
@@ -55,13 +59,12 @@ class RecordHost(Protocol):
 
     def current_index(self) -> QModelIndex: ...
     def set_current_index(self, index: QModelIndex) -> None: ...
-    def key_of(self, row: int) -> dict[str, Any] | None: ...
     def start_task(self, fn: Any, *args: Any, on_result: Any = None, on_error: Any = None) -> Any: ...
     def show_message(self, text: str, kind: str = "info") -> None: ...
-    def edit_cell(self, row: int, column: int, text: Any, old: Any = ..., convert: bool = True) -> None: ...
-    def load_value_from(self, path: str, row: int, column: int, old: Any = ...) -> Any: ...
-    def save_value(self, index: QModelIndex) -> None: ...
-    def new_record(self) -> None: ...
+    @property
+    def browse(self) -> BrowsePanel: ...
+    @property
+    def edits(self) -> GridEdits: ...
     @property
     def fks(self) -> ForeignKeys: ...
 
@@ -99,7 +102,7 @@ class RecordPanel(QWidget):
         self.next_button = QPushButton("Next ▶", self)
         self.next_button.clicked.connect(lambda: self._step(1))
         self.new_button = QPushButton("New Record", self)
-        self.new_button.clicked.connect(host.new_record)
+        self.new_button.clicked.connect(lambda: host.edits.new_record())
         self.label = QLabel(self)
         bar = QHBoxLayout()
         for widget in (self.prev_button, self.next_button, self.new_button):
@@ -134,7 +137,7 @@ class RecordPanel(QWidget):
             field = RecordField(col, self.form)
             field.edited.connect(lambda value, c=i: self._on_field_edited(c, value))
             field.loadRequested.connect(lambda c=i: self._on_field_load(c))
-            field.saveRequested.connect(lambda c=i: self.host.save_value(self.host.model.index(self.row, c)))
+            field.saveRequested.connect(lambda c=i: self._on_field_save(c))
             self._grid.addWidget(label, i, 0)
             self._grid.addWidget(field, i, 1)
             self._fields.append(field)
@@ -153,7 +156,7 @@ class RecordPanel(QWidget):
         token = self._token
         table = self.host.table
         row = index.row()
-        key = self.host.key_of(row)
+        key = self.host.browse.key_of(row)
         names = [c.name for c in table.columns[:MAX_FORM_FIELDS]]
         model = self.host.model
         cached = tuple(model.index(row, c).data(Qt.ItemDataRole.EditRole) for c in range(len(names)))
@@ -218,18 +221,21 @@ class RecordPanel(QWidget):
     def _on_field_edited(self, column: int, value: Any) -> None:
         if self.values is None or self.row < 0:
             return
-        if self._table is not self.host.table or self.host.key_of(self.row) != self.key:
+        if self._table is not self.host.table or self.host.browse.key_of(self.row) != self.key:
             # the grid moved under the form (a refresh, someone else's insert): reload, write nothing
             self.host.show_message("The row moved in the grid; it was reloaded. Edit it again.", "info")
             self.show_row(self.host.current_index())
             return
         self._fields[column].set_error("")
-        self.host.edit_cell(self.row, column, value, old=self.values[column], convert=False)
+        self.host.edits.edit_cell(self.row, column, value, old=self.values[column], convert=False)
+
+    def _on_field_save(self, column: int) -> None:
+        self.host.edits.save_value(self.host.model.index(self.row, column))
 
     def _on_field_load(self, column: int) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Load Value from File")
         if path:
-            self.host.load_value_from(path, self.row, column, old=self.values[column]
+            self.host.edits.load_value_from(path, self.row, column, old=self.values[column]
                                  if self.values else None)
 
     # -- what the edit commands report (the document's cellWritten and writeFailed) ------------
@@ -243,8 +249,12 @@ class RecordPanel(QWidget):
         self._fields[column].set_value(value, self.host.model.editable)
         self._fields[column].set_error("")
 
+    @Slot(int, int, object, str)
+    def write_failed(self, row: int, column: int, _value: Any, message: str) -> None:
+        self.write_refused(row, column, message)
+
     @Slot(int, int, str)
-    def write_failed(self, row: int, column: int, message: str) -> None:
+    def write_refused(self, row: int, column: int, message: str) -> None:
         """Show a failed write under its field, and under the columns the message names."""
         if row != self.row or self._table is None:
             return

@@ -117,7 +117,7 @@ def edit_while_locked(document, path: Path, row: int, column: int, text: str) ->
     locker = sqlite3.connect(path, isolation_level=None)
     locker.execute("BEGIN EXCLUSIVE")
     try:
-        document.edit_cell(row, column, text)
+        document.edits.edit_cell(row, column, text)
     finally:
         locker.execute("ROLLBACK")
         locker.close()

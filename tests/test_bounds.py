@@ -453,7 +453,7 @@ def test_the_sqlite_window_shows_large_cells_and_says_why_a_view_cannot_be_read(
     document.grid.setCurrentIndex(model.index(1, 0))
     qtbot.waitUntil(lambda: "read when you double-click" in document.record.label.text())
     assert document.record.field("body").value == "2.9 MB text — show…"
-    document.show_record_of(model.index(1, 2))  # what a double-click does: the user asks for it
+    document.edits.show_record_of(model.index(1, 2))  # what a double-click does: the user asks for it
     qtbot.waitUntil(lambda: document.record.field("body").value == "y" * 3_000_000, timeout=20_000)
     assert document.record.field("data").value == bytes(2_500_000)
     show("big_blob")

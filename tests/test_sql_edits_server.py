@@ -174,7 +174,7 @@ def test_an_edit_over_someone_elses_change_shows_both_values_and_overwrites_noth
     assert wait_cell(qtbot, document, 0, 1) == "v1"
     run(server_url, "UPDATE t SET v = 'theirs' WHERE id = 1")  # a second connection
     answers = Answers(("editConflictBox", "theirs"))
-    document.edit_cell(0, 1, "mine")
+    document.edits.edit_cell(0, 1, "mine")
     assert answers.done and "mine" in answers.texts[0] and "theirs" in answers.texts[0]
     assert scalar(server_url, "SELECT v FROM t WHERE id = 1") == "theirs"
     assert document.model.index(0, 1).data() == "theirs" and document.undo_stack.count() == 0
@@ -182,13 +182,13 @@ def test_an_edit_over_someone_elses_change_shows_both_values_and_overwrites_noth
 
     run(server_url, "UPDATE t SET v = 'again' WHERE id = 1")
     answers = Answers(("editConflictBox", "cancel"))
-    document.edit_cell(0, 1, "mine")
+    document.edits.edit_cell(0, 1, "mine")
     assert answers.done and scalar(server_url, "SELECT v FROM t WHERE id = 1") == "again"
     assert document.undo_stack.count() == 0
 
     run(server_url, "UPDATE t SET v = 'third' WHERE id = 1")
     answers = Answers(("editConflictBox", "overwrite"))
-    document.edit_cell(0, 1, "mine")
+    document.edits.edit_cell(0, 1, "mine")
     assert answers.done and scalar(server_url, "SELECT v FROM t WHERE id = 1") == "mine"
     assert document.undo_stack.count() == 1
 
@@ -205,7 +205,7 @@ def test_an_edit_over_someone_elses_change_shows_both_values_and_overwrites_noth
     assert document.undo_stack.count() == 0
 
     # no one else wrote: no question, edit and undo go through
-    document.edit_cell(1, 2, "5")
+    document.edits.edit_cell(1, 2, "5")
     assert scalar(server_url, "SELECT n FROM t WHERE id = 2") == 5
     document.undo_stack.undo()
     assert scalar(server_url, "SELECT n FROM t WHERE id = 2") == 2
@@ -221,14 +221,14 @@ def test_delete_and_its_undo_ask_when_the_rows_changed(qtbot, server_url: str) -
     run(server_url, "UPDATE t SET v = 'theirs' WHERE id = 2")
     document.grid.selectRow(1)
     answers = Answers(("editConflictBox", "theirs"))
-    document.delete_rows()
+    document.edits.delete_rows()
     assert answers.done and "theirs" in answers.texts[0] and "v2" in answers.texts[0]
     assert scalar(server_url, "SELECT count(*) FROM t") == 3 and document.undo_stack.count() == 0
 
     wait_total(qtbot, document, 3)
     wait_cell(qtbot, document, 0, 1)
     document.grid.selectRow(0)
-    document.delete_rows()  # unchanged: no question
+    document.edits.delete_rows()  # unchanged: no question
     assert scalar(server_url, "SELECT count(*) FROM t WHERE id = 1") == 0
     run(server_url, "INSERT INTO t (id, v) VALUES (1, 'someone else')")  # the key is taken since
     answers = Answers(("editConflictBox", "theirs"))
@@ -245,11 +245,11 @@ def test_deleting_many_rows_asks_first_and_stays_undoable(qtbot, server_url: str
     wait_cell(qtbot, document, 0, 1)
     document.grid.selectAll()
     answers = Answers(("confirmDeleteBox", "cancel"))
-    document.delete_rows()
+    document.edits.delete_rows()
     assert answers.done and "Delete 20 rows" in answers.texts[0]
     assert scalar(server_url, "SELECT count(*) FROM t") == 20
     answers = Answers(("confirmDeleteBox", "delete"))
-    document.delete_rows()
+    document.edits.delete_rows()
     assert answers.done and scalar(server_url, "SELECT count(*) FROM t") == 0
     document.undo_stack.undo()
     assert scalar(server_url, "SELECT count(*) FROM t") == 20
@@ -259,7 +259,7 @@ def test_deleting_many_rows_asks_first_and_stays_undoable(qtbot, server_url: str
     for row in (0, 1, 2):  # a few rows: no question
         document.grid.selectionModel().select(document.model.index(row, 0),
                                               document.grid.selectionModel().SelectionFlag.Select)
-    document.delete_rows()
+    document.edits.delete_rows()
     assert scalar(server_url, "SELECT count(*) FROM t") == 17
     document.close_document()
 
@@ -307,8 +307,8 @@ def test_closing_with_edits_not_written_asks_retry_discard_cancel(qtbot, tmp_pat
     url, stop, restart = own_server
     window, document = _window_with(qtbot, tmp_path, url)
     stop()
-    document.edit_cell(0, 1, "one")
-    document.edit_cell(1, 1, "two")
+    document.edits.edit_cell(0, 1, "one")
+    document.edits.edit_cell(1, 1, "two")
     assert "2 edits not written" in document.server_bar.label.text() and document.is_modified()
 
     answers = Answers(("pendingEditsBox", "cancel"))
@@ -328,7 +328,7 @@ def test_closing_with_edits_not_written_asks_retry_discard_cancel(qtbot, tmp_pat
     # Quitting asks the same; Discard forgets the edits and quits.
     window, document = _window_with(qtbot, tmp_path, url, "settings2")
     stop()
-    document.edit_cell(2, 1, "lost on purpose")
+    document.edits.edit_cell(2, 1, "lost on purpose")
     answers = Answers(("pendingEditsBox", "discard"))
     close_window(qtbot, window)
     assert answers.done
@@ -345,8 +345,8 @@ def test_edits_not_written_survive_a_crash_and_come_back_pending(qtbot, tmp_path
     settings_dir = tmp_path / "settings"
     window, document = _window_with(qtbot, tmp_path, url)
     stop()
-    document.edit_cell(0, 1, "kept one")
-    document.edit_cell(1, 1, b"kept bytes".decode())
+    document.edits.edit_cell(0, 1, "kept one")
+    document.edits.edit_cell(1, 1, b"kept bytes".decode())
     window.journal.flush_now()
     qtbot.waitUntil(lambda: window.journal.is_idle() and len(entries(settings_dir)) == 1, timeout=10_000)
     [entry] = entries(settings_dir)
@@ -401,11 +401,11 @@ def test_after_a_lost_connection_the_true_outcome_is_reported(qtbot, server_url:
     document = open_pg(qtbot, server_url)
     wait_total(qtbot, document, 3)
     wait_cell(qtbot, document, 0, 1)
-    document.edit_cell(2, 2, "30")  # the writing connection exists now
+    document.edits.edit_cell(2, 2, "30")  # the writing connection exists now
     # 1. The connection is killed before the delete: it did not happen, and that is what is said.
     kill_connections(server_url)
     document.grid.selectRow(0)
-    document.delete_rows()
+    document.edits.delete_rows()
     assert "checked when the connection is back" in document.message.text()
     assert document.server_bar.reconnect_button.isVisibleTo(document)
     document.server_bar.reconnect_button.click()
@@ -418,7 +418,7 @@ def test_after_a_lost_connection_the_true_outcome_is_reported(qtbot, server_url:
     count = document.undo_stack.count()
     _lose_answer_once(monkeypatch, document.database)
     document.grid.selectRow(0)
-    document.delete_rows()
+    document.edits.delete_rows()
     assert scalar(server_url, "SELECT count(*) FROM t WHERE id = 1") == 0
     assert "Not deleted" not in document.message.text()
     # the grid's next read works: the connection is back, so the outcome is read at once
@@ -431,7 +431,7 @@ def test_after_a_lost_connection_the_true_outcome_is_reported(qtbot, server_url:
     wait_total(qtbot, document, 3)
     wait_cell(qtbot, document, 0, 1)
     _lose_answer_once(monkeypatch, document.database)
-    document.edit_cell(0, 1, "landed")
+    document.edits.edit_cell(0, 1, "landed")
     assert document.pending_count() == 1
     document.server_bar.reconnect_button.click()
     qtbot.waitUntil(lambda: "was written before the connection was lost" in document.message.text(),
@@ -447,7 +447,7 @@ def test_reconnect_renews_every_connection(qtbot, server_url: str) -> None:
     document = open_pg(qtbot, server_url)
     wait_total(qtbot, document, 3)
     wait_cell(qtbot, document, 0, 1)
-    document.edit_cell(0, 1, "before")  # the writer, the readers and the pool all hold connections
+    document.edits.edit_cell(0, 1, "before")  # the writer, the readers and the pool all hold connections
     document.views.setCurrentIndex(2)
     document.editor.setPlainText("SELECT count(*) FROM t")
     document.execute("all")
@@ -457,7 +457,7 @@ def test_reconnect_renews_every_connection(qtbot, server_url: str) -> None:
     qtbot.waitUntil(lambda: document.stack.currentIndex() == 1 and document.table is not None, timeout=20_000)
     wait_total(qtbot, document, 3)
     wait_cell(qtbot, document, 0, 1)
-    document.edit_cell(0, 1, "after")  # the first edit after Reconnect is written
+    document.edits.edit_cell(0, 1, "after")  # the first edit after Reconnect is written
     assert scalar(server_url, "SELECT v FROM t WHERE id = 1") == "after"
     assert "Not written" not in document.message.text() and not document.pending.edits
     document.editor.setPlainText("UPDATE t SET n = 42 WHERE id = 2")
@@ -474,21 +474,21 @@ def test_messages_go_when_they_no_longer_apply(qtbot, server_url: str) -> None:
     document.tree.setCurrentItem(document.tree.table_item(document.schema.find("t").qualified))
     wait_total(qtbot, document, 3)
     wait_cell(qtbot, document, 0, 1)
-    document.edit_cell(0, 2, None)  # NOT NULL: refused, said
+    document.edits.edit_cell(0, 2, None)  # NOT NULL: refused, said
     assert "Not written" in document.message.text() and document.message.isVisible()
     document.tree.setCurrentItem(document.tree.table_item(document.schema.find("u").qualified))
     wait_total(qtbot, document, 1)
     assert not document.message.isVisible()  # it was about t
 
     kill_connections(server_url)
-    document.sort_by("w")
+    document.browse.sort_by("w")
     qtbot.waitUntil(lambda: document.server_bar.isVisible(), timeout=20_000)
     assert "Connection lost" in document.server_bar.label.text()
     document.grab().save("/tmp/shots/sql_connection_lost.png")
     # Each reader finds its connection dead at its next use and opens a new one; once rows
     # arrive again, the bar and the message go.
     for _attempt in range(3):
-        document.sort_by("w")
+        document.browse.sort_by("w")
         qtbot.waitUntil(lambda: document.model.pager.total is not None or "lost" in document.message.text(),
                         timeout=20_000)
         if document.model.pager.total == 1 and wait_cell(qtbot, document, 0, 1) == "w":
@@ -528,17 +528,17 @@ def test_the_where_box_filters_in_the_databases_own_sql(qtbot, server_url: str) 
     run(server_url, "UPDATE t SET v = '50 off: yes' WHERE id = 7")
     document = open_pg(qtbot, server_url)
     wait_total(qtbot, document, 30)
-    document.where_box.setText("n > 20 OR v LIKE '50%'")  # its OR stays inside its parentheses
-    document.where_box.returnPressed.emit()
+    document.browse.where_box.setText("n > 20 OR v LIKE '50%'")  # its OR stays inside its parentheses
+    document.browse.where_box.returnPressed.emit()
     wait_total(qtbot, document, 11)
-    document.set_filter("n", "<", "25")  # ANDed with the other filters
+    document.browse.set_filter("n", "<", "25")  # ANDed with the other filters
     wait_total(qtbot, document, 5)
-    assert "WHERE n > 20" in document.filters_label.text()
-    document.set_filter("n", "<", "")
-    document.where_box.setText("no_such_column = 1")
-    document.where_box.returnPressed.emit()
+    assert "WHERE n > 20" in document.browse.filters_label.text()
+    document.browse.set_filter("n", "<", "")
+    document.browse.where_box.setText("no_such_column = 1")
+    document.browse.where_box.returnPressed.emit()
     qtbot.waitUntil(lambda: "no_such_column" in document.message.text(), timeout=20_000)
-    document.where_box.clear()  # clearing it shows every row again
+    document.browse.where_box.clear()  # clearing it shows every row again
     wait_total(qtbot, document, 30)
     document.close_document()
 

@@ -65,18 +65,18 @@ def test_a_count_past_the_statement_timeout_shows_the_estimate(qtbot, pg_url: st
     document = open_pg(qtbot, pg_url)
     document.database.statement_timeout = 0.3  # the server stops the slow count
     document.tree.setCurrentItem(document.tree.table_item("big"))
-    qtbot.waitUntil(lambda: "(estimate)" in document.rows_label.text(), timeout=20_000)
-    assert document.rows_label.text() == f"≈ {ROWS:,} rows (estimate)"
-    assert "estimate" in document.rows_label.toolTip()
+    qtbot.waitUntil(lambda: "(estimate)" in document.browse.rows_label.text(), timeout=20_000)
+    assert document.browse.rows_label.text() == f"≈ {ROWS:,} rows (estimate)"
+    assert "estimate" in document.browse.rows_label.toolTip()
     assert document.model.rowCount() > 0  # the rows counted so far stay browsable
     # filtered: the planner's estimate of the filtered query
-    document.set_filter("n", ">", "-1")
-    qtbot.waitUntil(lambda: "(estimate)" in document.rows_label.text(), timeout=20_000)
-    assert document.rows_label.text().startswith("≈ ")
+    document.browse.set_filter("n", ">", "-1")
+    qtbot.waitUntil(lambda: "(estimate)" in document.browse.rows_label.text(), timeout=20_000)
+    assert document.browse.rows_label.text().startswith("≈ ")
     # a small table is counted exactly, as before
     document.tree.setCurrentItem(document.tree.table_item("small"))
-    qtbot.waitUntil(lambda: document.rows_label.text() == "3 rows", timeout=20_000)
-    assert not document.rows_label.toolTip()
+    qtbot.waitUntil(lambda: document.browse.rows_label.text() == "3 rows", timeout=20_000)
+    assert not document.browse.rows_label.toolTip()
     document.close_document()
 
 

@@ -380,8 +380,8 @@ def test_a_grid_edit_during_an_open_transaction_names_it(qtbot, tmp_path: Path) 
     run_sql(qtbot, document, "BEGIN; UPDATE t SET val = -1 WHERE id = 20")
     assert panel.transaction_open
     document.views.setCurrentIndex(0)  # the grid (the run reloaded its rows)
-    qtbot.waitUntil(lambda: document.key_of(0) is not None, timeout=10_000)
-    document.edit_cell(0, 2, "typed in the grid")
+    qtbot.waitUntil(lambda: document.browse.key_of(0) is not None, timeout=10_000)
+    document.edits.edit_cell(0, 2, "typed in the grid")
     text = document.message.text()
     assert "Execute SQL" in text and "Commit or Rollback" in text and "another program" not in text
     assert document.model.index(0, 2).data() == "typed in the grid"  # kept, marked

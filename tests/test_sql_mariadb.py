@@ -190,7 +190,7 @@ def test_document_on_mariadb_cancel_timeout_and_title(qtbot, mariadb_url: str) -
     try:
         assert document.kind_label == "MARIADB"
         assert document.table is not None and document.table.name == "items"
-        document.search.setText("tw")
+        document.browse.search.setText("tw")
         qtbot.waitUntil(lambda: document.model.pager is not None and document.model.pager.total == 1,
                         timeout=20_000)
         document.views.setCurrentIndex(2)

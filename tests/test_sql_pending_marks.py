@@ -37,8 +37,8 @@ def test_restored_edits_are_marked_on_the_row_of_their_key(qtbot, qtmodeltester,
     document = open_pg(qtbot, server_url)
     wait_total(qtbot, document, 2000)
     wait_cell(qtbot, document, 0, 1)
-    document.sort_by("id")
-    document.sort_by("id")  # descending: id 2000 is row 0, id 1 the last row
+    document.browse.sort_by("id")
+    document.browse.sort_by("id")  # descending: id 2000 is row 0, id 1 the last row
     wait_total(qtbot, document, 2000)
     document.restore_from_journal(_payload(document.table.schema, (1, "pending one"), (3, "pending three")))
     qtmodeltester.check(document.model)
@@ -53,16 +53,16 @@ def test_restored_edits_are_marked_on_the_row_of_their_key(qtbot, qtmodeltester,
     qtmodeltester.check(document.model)
 
     # a filter: the rows move again, the marks follow their keys
-    document.set_filter("id", "between", "1", "5")
+    document.browse.set_filter("id", "between", "1", "5")
     wait_total(qtbot, document, 5)
     assert [wait_cell(qtbot, document, row, 1) for row in range(5)] == \
         ["v5", "v4", "pending three", "v2", "pending one"]
     assert sorted(_marked(document)) == [2, 4]
     qtmodeltester.check(document.model)
-    document.set_filter("id", "between", "2", "2")  # neither row shown: no mark anywhere
+    document.browse.set_filter("id", "between", "2", "2")  # neither row shown: no mark anywhere
     wait_total(qtbot, document, 1)
     assert wait_cell(qtbot, document, 0, 1) == "v2" and not document.model.failed_edits
-    document.set_filter("id", "between", "1", "5")
+    document.browse.set_filter("id", "between", "1", "5")
     wait_total(qtbot, document, 5)
     wait_cell(qtbot, document, 4, 1)
 
@@ -89,8 +89,8 @@ def test_a_failed_edit_keeps_its_mark_on_its_row_through_a_sort(qtbot, qtmodelte
     wait_cell(qtbot, document, 0, 1)
     edit_while_locked(document, path, 0, 1, "blocked")
     assert document.pending_count() == 1 and document.model.index(0, 1).data() == "blocked"
-    document.sort_by("id")
-    document.sort_by("id")  # descending
+    document.browse.sort_by("id")
+    document.browse.sort_by("id")  # descending
     wait_rows(qtbot, document, 1000)
     assert wait_cell(qtbot, document, 0, 1) == "v1000" and (0, 1) not in document.model.failed_edits
     assert wait_cell(qtbot, document, 999, 1) == "blocked"

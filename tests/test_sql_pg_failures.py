@@ -147,7 +147,7 @@ def test_server_down_keeps_the_failed_edit_pending_then_reconnect_and_retry(qtbo
     wait_total(qtbot, document, 2000)
     assert wait_cell(qtbot, document, 0, 1) == "v1"
     pg_server.stop(folder)
-    document.edit_cell(0, 1, "typed while down")
+    document.edits.edit_cell(0, 1, "typed while down")
     # the cell keeps the typed value, marked; the bar offers Reconnect, Retry and Discard
     assert document.model.index(0, 1).data() == "typed while down"
     assert (0, 1) in document.model.failed_edits
@@ -157,7 +157,7 @@ def test_server_down_keeps_the_failed_edit_pending_then_reconnect_and_retry(qtbo
         and document.server_bar.retry_button.isVisibleTo(document)
     assert document.undo_stack.count() == 0  # the stack never claims an edit that is not written
     # paging while the server is down: a message, no hang
-    document.sort_by("v")
+    document.browse.sort_by("v")
     qtbot.waitUntil(lambda: "Cannot read" in document.message.text(), timeout=20_000)
     assert "Connection lost" in document.server_bar.label.text()
     document.grab().save("/tmp/shots/pg_server_down.png")

@@ -88,23 +88,23 @@ def test_browse_sort_filter_edit_undo_redo_on_postgres(qtbot, pg_url: str, tmp_p
     qtbot.waitUntil(lambda: document.record.key == {"id": 3}, timeout=20_000)
     document.views.setCurrentIndex(0)
     # sort descending by n, then filter
-    document.sort_by("n")
-    document.sort_by("n")
+    document.browse.sort_by("n")
+    document.browse.sort_by("n")
     wait_total(qtbot, document, 1000)
     assert wait_cell(qtbot, document, 0, 2) == "6"
-    document.set_filter("na me", "contains", "NAME 99")  # case-insensitive, like SQLite's LIKE
+    document.browse.set_filter("na me", "contains", "NAME 99")  # case-insensitive, like SQLite's LIKE
     wait_total(qtbot, document, 11)
-    document.set_filter("n", ">", "5")
+    document.browse.set_filter("n", ">", "5")
     wait_total(qtbot, document, 143)
-    document._on_clear_filters()
-    document.sort = []
-    document._apply_query()
+    document.browse._on_clear_filters()
+    document.browse.sort = []
+    document.browse.apply_query()
     wait_total(qtbot, document, 1000)
     # edit, undo, redo: checked in the database itself
     wait_cell(qtbot, document, 0, 1)
-    document.edit_cell(0, 1, "renamed ' \" x")
+    document.edits.edit_cell(0, 1, "renamed ' \" x")
     assert scalar(pg_url, 'SELECT "na me" FROM "Order Items" WHERE id = 1') == "renamed ' \" x"
-    document.edit_cell(0, 5, "2030-02-03")
+    document.edits.edit_cell(0, 5, "2030-02-03")
     assert str(scalar(pg_url, 'SELECT created FROM "Order Items" WHERE id = 1')) == "2030-02-03"
     document.undo_stack.undo()
     assert str(scalar(pg_url, 'SELECT created FROM "Order Items" WHERE id = 1')) == "2024-01-02"
@@ -113,14 +113,15 @@ def test_browse_sort_filter_edit_undo_redo_on_postgres(qtbot, pg_url: str, tmp_p
     document.undo_stack.redo()
     assert scalar(pg_url, 'SELECT "na me" FROM "Order Items" WHERE id = 1') == "renamed ' \" x"
     # insert and delete with undo
-    document.insert_row()
+    document.edits.insert_row()
     assert scalar(pg_url, 'SELECT count(*) FROM "Order Items"') == 1001
     document.undo_stack.undo()
     assert scalar(pg_url, 'SELECT count(*) FROM "Order Items"') == 1000
     # a table without a key: read-only with a note
     document.tree.setCurrentItem(document.tree.table_item("other.nokey"))
     wait_total(qtbot, document, 30)
-    assert "no primary key" in document.filters_label.text() and "ctid" in document.filters_label.text()
+    assert "no primary key" in document.browse.filters_label.text() \
+        and "ctid" in document.browse.filters_label.text()
     assert str(wait_cell(qtbot, document, 0, 1)).startswith("b")  # rows do show, read-only
     assert not document.model.editable
     # export of a materialized view
@@ -284,15 +285,15 @@ def test_arrays_json_and_other_types_show_and_edit_as_text(qtbot, pg_url: str) -
     shown = [wait_cell(qtbot, document, 0, c) for c in range(8)]
     assert shown[1:4] == ["{1,2,NULL}", '{"a b",c}', '{"k": [1, "x"]}']
     assert shown[4] == "true" and shown[6] == "12.3400" and shown[7].startswith("a0eebc99")
-    document.edit_cell(0, 1, "{5,6}")
-    document.edit_cell(0, 3, '{"k": 2}')
-    document.edit_cell(0, 6, "0.1000")
-    document.edit_cell(0, 4, "false")
+    document.edits.edit_cell(0, 1, "{5,6}")
+    document.edits.edit_cell(0, 3, '{"k": 2}')
+    document.edits.edit_cell(0, 6, "0.1000")
+    document.edits.edit_cell(0, 4, "false")
     assert scalar(pg_url, "SELECT nums FROM odd") == [5, 6]
     assert scalar(pg_url, "SELECT doc FROM odd") == {"k": 2}
     assert str(scalar(pg_url, "SELECT money FROM odd")) == "0.1000"  # exact, not a float
     assert scalar(pg_url, "SELECT flag FROM odd") is False
-    document.edit_cell(0, 1, "not an array")  # refused by the server: said, not written, not pending
+    document.edits.edit_cell(0, 1, "not an array")  # refused by the server: said, not written, not pending
     assert "malformed array literal" in document.message.text() and not document.pending.edits
     assert document.model.index(0, 1).data() == "{5,6}"
     assert scalar(pg_url, "SELECT nums FROM odd") == [5, 6]

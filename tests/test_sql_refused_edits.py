@@ -72,15 +72,15 @@ def assert_refused(document, row: int, column: int, shown: object, words: str) -
 def test_constraint_violations_fail_at_once_on_both_backends(qtbot, item_document) -> None:
     document, stored = item_document
     assert wait_cell(qtbot, document, 1, 1) == "B"
-    document.edit_cell(1, 1, "A")  # UNIQUE
+    document.edits.edit_cell(1, 1, "A")  # UNIQUE
     assert_refused(document, 1, 1, "B", "unique")  # "UNIQUE constraint failed" / "violates unique"
-    document.edit_cell(1, 2, "-5")  # CHECK
+    document.edits.edit_cell(1, 2, "-5")  # CHECK
     assert_refused(document, 1, 2, "2", "check")
-    document.edit_cell(1, 3, None)  # NOT NULL
+    document.edits.edit_cell(1, 3, None)  # NOT NULL
     assert_refused(document, 1, 3, "b", "null")
     assert stored("SELECT code || qty || must FROM item WHERE id = 2") == "B2b"
     # a good edit after the refusals is written and undoable as usual
-    document.edit_cell(1, 2, "7")
+    document.edits.edit_cell(1, 2, "7")
     assert stored("SELECT qty FROM item WHERE id = 2") == 7
     assert document.undo_stack.count() == 1 and document.model.index(1, 2).data() == "7"
     document.undo_stack.undo()
@@ -93,9 +93,9 @@ def test_a_malformed_value_fails_at_once_on_a_server(qtbot, pg_url: str) -> None
     document = open_pg(qtbot, pg_url)
     wait_total(qtbot, document, 1)
     assert wait_cell(qtbot, document, 0, 1) == "{1,2}"
-    document.edit_cell(0, 1, "not an array")
+    document.edits.edit_cell(0, 1, "not an array")
     assert_refused(document, 0, 1, "{1,2}", "malformed array literal")
-    document.edit_cell(0, 2, "the 40th of May")
+    document.edits.edit_cell(0, 2, "the 40th of May")
     assert_refused(document, 0, 2, "2024-01-02", "date")
     assert scalar(pg_url, "SELECT nums FROM arr") == [1, 2]
     document.close_document()
@@ -107,7 +107,7 @@ def test_permission_denied_on_update_fails_at_once(qtbot, pg_url: str) -> None:
         document = open_pg(qtbot, url)
         wait_total(qtbot, document, 1)
         assert wait_cell(qtbot, document, 0, 1) == "kept"
-        document.edit_cell(0, 1, "changed")
+        document.edits.edit_cell(0, 1, "changed")
         assert_refused(document, 0, 1, "kept", "permission")
         assert "GRANT" in document.message.text()
         document.close_document()

@@ -99,18 +99,18 @@ def test_browse_sort_filter_and_last_page(qtbot, tmp_path: Path) -> None:
     assert document.model.fetch_count <= 2  # the last page came without the ones before
     assert wait_cell(qtbot, document, 0, 6) == "2023-11-14 22:13:21 UTC"  # Unix seconds, shown readably
     assert "1700000001" in document.model.index(0, 6).data(3)  # the stored value in the tooltip
-    document.sort_by("n")
-    document.sort_by("na me", add=True)
+    document.browse.sort_by("n")
+    document.browse.sort_by("na me", add=True)
     wait_rows(qtbot, document, 3000)
     conn = sqlite3.connect(path)
     expected = [r[0] for r in conn.execute('SELECT id FROM "order" ORDER BY n, "na me", rowid')]
     for row in (0, 255, 256, 1500, 2999):
         assert wait_cell(qtbot, document, row, 0) == str(expected[row])
-    document.set_filter("ünï \"q\"", "is null")
+    document.browse.set_filter("ünï \"q\"", "is null")
     wait_rows(qtbot, document, 2400)
-    document.set_filter("na me", "contains", "'; DROP TABLE \"order\"; --")
+    document.browse.set_filter("na me", "contains", "'; DROP TABLE \"order\"; --")
     wait_rows(qtbot, document, 0)
-    document.set_filter("n", "between", "2", "3")
+    document.browse.set_filter("n", "between", "2", "3")
     wait_rows(qtbot, document, conn.execute('SELECT count(*) FROM "order" WHERE n BETWEEN 2 AND 3')
               .fetchone()[0])
     conn.close()
@@ -126,7 +126,7 @@ def test_inspecting_leaves_bytes_and_mtime_untouched(qtbot, tmp_path: Path, wal:
     document = open_document(qtbot, path, read_only=True)
     wait_rows(qtbot, document, 500)
     wait_cell(qtbot, document, 499, 0)
-    document.sort_by("r")
+    document.browse.sort_by("r")
     wait_cell(qtbot, document, 10, 0)
     close(document)
     assert fingerprint(path) == before
@@ -146,9 +146,9 @@ def test_edits_undo_and_redo_are_in_the_file(qtbot, tmp_path: Path) -> None:
         finally:
             conn.close()
 
-    document.edit_cell(4, 1, "renamed")
-    document.edit_cell(4, 2, "42")
-    document.edit_cell(4, 1, "again")
+    document.edits.edit_cell(4, 1, "renamed")
+    document.edits.edit_cell(4, 2, "42")
+    document.edits.edit_cell(4, 1, "again")
     assert (cell(5, "na me"), cell(5, "n")) == ("again", 42)
     assert document.model.index(4, 1).data() == "again"
     assert not document.is_modified()  # written at once: nothing unsaved
@@ -161,25 +161,25 @@ def test_edits_undo_and_redo_are_in_the_file(qtbot, tmp_path: Path) -> None:
     document.undo_stack.redo()
     assert (cell(5, "na me"), cell(5, "n")) == ("renamed", 42)
     document.grid.setCurrentIndex(document.model.index(4, 3))
-    document.set_null()
+    document.edits.set_null()
     assert cell(5, "r") is None
     document.undo_stack.undo()
     assert cell(5, "r") == 5 / 3
 
-    document.edit_cell(4, 4, b"\x00\xffpayload")  # a BLOB loaded from a file goes in as bytes
+    document.edits.edit_cell(4, 4, b"\x00\xffpayload")  # a BLOB loaded from a file goes in as bytes
     assert cell(5, "b") == b"\x00\xffpayload"
     assert document.model.index(4, 4).data() == "BLOB 9 bytes: 00 ff 70 61 79 6c 6f 61 64"
     document.undo_stack.undo()
     assert cell(5, "b") == bytes([5]) * 3
-    document.edit_cell(4, 1, "")  # the empty string is not NULL
+    document.edits.edit_cell(4, 1, "")  # the empty string is not NULL
     assert cell(5, "na me") == ""
 
-    document.delete_rows()
+    document.edits.delete_rows()
     qtbot.waitUntil(lambda: document.model.rowCount() == 299)
     document.undo_stack.undo()
     qtbot.waitUntil(lambda: document.model.rowCount() == 300)
     assert cell(5, "na me") == ""
-    document.insert_row()
+    document.edits.insert_row()
     qtbot.waitUntil(lambda: document.model.rowCount() == 301)
     document.undo_stack.undo()
     qtbot.waitUntil(lambda: document.model.rowCount() == 300)
@@ -244,7 +244,7 @@ def test_wide_tables_blobs_and_odd_identifiers(qtbot, tmp_path: Path) -> None:
     document.tree.setCurrentItem(document.tree.items["wide table"])
     wait_rows(qtbot, document, 1)
     assert wait_cell(qtbot, document, 0, 1500) == "1500"
-    assert "first 1,990" in document.filters_label.text()
+    assert "first 1,990" in document.browse.filters_label.text()
     document.tree.setCurrentItem(document.tree.items["blobs"])
     wait_rows(qtbot, document, 1)
     assert wait_cell(qtbot, document, 0, 0).startswith("BLOB 104,857,600 bytes")
@@ -299,7 +299,7 @@ def test_chinook_in_the_real_window(qtbot, tmp_path: Path) -> None:
     assert {t.name for t in document.schema.tables} >= {"Album", "Artist", "Track", "Invoice"}
     document.tree.setCurrentItem(document.tree.items["Track"])
     wait_rows(qtbot, document, 3503)
-    document.sort_by("Milliseconds")
+    document.browse.sort_by("Milliseconds")
     wait_rows(qtbot, document, 3503)
     document.grid.scrollToBottom()
     qtbot.waitUntil(lambda: document.model.cached_row(3502) is not None, timeout=10_000)
@@ -352,7 +352,7 @@ def test_execute_sql_refuses_changes_in_read_only_mode(qtbot, tmp_path: Path) ->
 def test_export_the_filtered_rows_and_import_a_csv(qtbot, tmp_path: Path) -> None:
     path = make_db(tmp_path / "t.db", rows=500)
     document = open_document(qtbot, path, read_only=False)
-    document.set_filter("n", "=", "3")
+    document.browse.set_filter("n", "=", "3")
     wait_rows(qtbot, document, 72)
     document.transfer_panel.export_rows_to(str(tmp_path / "threes.csv"))
     qtbot.waitUntil(lambda: "Exported 72 rows" in document.message.text(), timeout=10_000)

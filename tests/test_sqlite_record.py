@@ -116,7 +116,7 @@ def test_iso_dates_stay_iso_and_blobs_load_from_files(qtbot, tmp_path: Path) -> 
     assert blob.size_label.text() == "BLOB, 3 bytes" and blob.hex_label.text() == "00 01 ff"
     source = tmp_path / "payload.bin"
     source.write_bytes(b"\x89PNG" + bytes(100))
-    document.load_value_from(str(source), 0, 3, old=document.record.values[3])
+    document.edits.load_value_from(str(source), 0, 3, old=document.record.values[3])
     qtbot.waitUntil(lambda: cell(path, "SELECT length(data) FROM d") == 104, timeout=10_000)
     assert blob.size_label.text() == "BLOB, 104 bytes"  # PNG magic but no image: no thumbnail
     assert not blob.image_label.isVisibleTo(blob)
@@ -126,7 +126,7 @@ def test_iso_dates_stay_iso_and_blobs_load_from_files(qtbot, tmp_path: Path) -> 
     buffer.open(QIODevice.OpenModeFlag.WriteOnly)
     image.save(buffer, "PNG")
     source.write_bytes(bytes(buffer.data()))
-    document.load_value_from(str(source), 0, 3, old=document.record.values[3])
+    document.edits.load_value_from(str(source), 0, 3, old=document.record.values[3])
     qtbot.waitUntil(lambda: "image 40 × 20" in blob.size_label.text(), timeout=10_000)
     assert blob.image_label.isVisibleTo(blob) and blob.image_label.pixmap().width() == 160
     document.undo_stack.undo()
@@ -230,8 +230,8 @@ def test_the_form_never_writes_to_a_row_the_grid_moved_away_from(qtbot, tmp_path
     wait_rows(qtbot, document, 30)
     show_record(qtbot, document, 2)
     field = document.record.field("na me")
-    document.sort_by("id")
-    document.sort_by("id")  # descending: row 2 is another row now
+    document.browse.sort_by("id")
+    document.browse.sort_by("id")  # descending: row 2 is another row now
     wait_rows(qtbot, document, 30)
     assert not field.editor.isEnabled()
     field._editable = True  # even if an edit got through, it must not land on the wrong row
@@ -248,7 +248,7 @@ def test_a_value_saves_to_a_file(qtbot, tmp_path: Path) -> None:
     document = open_document(qtbot, path, read_only=True)
     wait_rows(qtbot, document, 5)
     wait_cell(qtbot, document, 1, 4)
-    document.save_value_to(str(tmp_path / "blob.bin"), 1, 4)
+    document.edits.save_value_to(str(tmp_path / "blob.bin"), 1, 4)
     qtbot.waitUntil(lambda: "Saved 3 bytes" in document.message.text(), timeout=10_000)
     assert (tmp_path / "blob.bin").read_bytes() == b"\x02\x02\x02"
     close(document)

@@ -35,8 +35,8 @@ def test_own_writes_are_not_external_changes(qtbot, tmp_path: Path) -> None:
     document = open_document(qtbot, path, read_only=False)
     wait_rows(qtbot, document, 50)
     wait_cell(qtbot, document, 3, 1)
-    document.edit_cell(3, 1, "mine")
-    document.insert_row()
+    document.edits.edit_cell(3, 1, "mine")
+    document.edits.insert_row()
     wait_rows(qtbot, document, 51)
     qtbot.wait(400)  # let the watcher's debounce run: it must find nothing new
     document.live_refresh.tick()  # and the polling fallback agrees
