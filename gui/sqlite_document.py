@@ -1,4 +1,4 @@
-"""The SQLite tab's document: a schema tree, a lazy grid with SQL sorting and filtering, a record view.
+"""The SQL tab's document: a schema tree, a lazy grid with SQL sorting and filtering, a record view.
 
 It works on a :class:`storage.sql_db.Database`: an SQLite file, or a database server opened
 from a URL (PostgreSQL, or another SQLAlchemy dialect); see :mod:`gui.sql_server`.
@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QHBoxLayout,
     QLabel,
+    QMessageBox,
     QPushButton,
     QSplitter,
     QStackedWidget,
@@ -32,9 +33,12 @@ from PySide6.QtWidgets import (
 from shiboken6 import isValid
 
 from storage.errors import KnownError
-from storage.sql_db import Database, ServerDatabase
+from storage.sql_db import Database, ServerDatabase, SqliteDatabase
+from storage.sql_errors import WrongPassword
 from storage.sql_schema_types import Schema, Table
+from storage.sql_url import open_database_url
 from storage.sqlite_db import LockedError, Reader
+from storage.sqlite_recover import BUSY_TIMEOUT_MS, UnfinishedTransaction, roll_back_hot_journal
 from storage.url_redact import redact
 
 from .document import Document
@@ -42,24 +46,24 @@ from .formatting import human_size
 from .sql_execute import ExecutePanel
 from .sql_fk import ForeignKeys
 from .sql_schema_edit import SchemaEditPanel
-from .sql_server import ServerBar, ServerConnection, TimeoutBox
+from .sql_server import ServerBar, ServerConnection, TimeoutBox, open_server
 from .sql_tools import ToolsPanel
 from .sqlite_browse import BrowsePanel
 from .sqlite_commands import PendingEdits
 from .sqlite_editing import CellDelegate, GridEdits
 from .sqlite_model import SqlTableModel
-from .sqlite_open_choice import OpenChoiceBar, UnfinishedTransactionPanel
-from .sqlite_opening import OpeningMixin
+from .sqlite_open_choice import MODES, OpenChoiceBar
+from .sqlite_opening import StatusPage
 from .sqlite_record import RecordPanel
 from .sqlite_refresh import LiveRefresh
 from .sqlite_schema import SchemaTree
-from .sqlite_tasks import esc, live_tasks
+from .sqlite_tasks import esc, is_empty_database, live_tasks, open_database, writable
 from .sqlite_transfer import TransferPanel
 from .workers import Worker as Task
 from .workers import run_in_worker as run_task
 
 
-class SqliteDocument(OpeningMixin, Document):
+class SqliteDocument(Document):
     """A database: schema on the left; Browse and Record tabs on the right."""
 
     # What the edit commands report (they call edit_written, edit_failed…); the views follow.
@@ -104,30 +108,22 @@ class SqliteDocument(OpeningMixin, Document):
         box.addWidget(self.server_bar)
         box.addWidget(self.message)
         box.addWidget(self.stack, 1)
-        status_page = QWidget(self)
-        status_box = QVBoxLayout(status_page)
-        status_box.addStretch(1)
         verb = "Connecting to" if self.is_server else "Opening"
-        self.status = QLabel(f"{verb} {esc(self.title())}…", status_page)
-        self.status.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.status.setWordWrap(True)
-        status_box.addWidget(self.status)
-        self.unfinished = UnfinishedTransactionPanel(status_page)
-        self.unfinished.onDiskChosen.connect(self._on_show_on_disk)
-        self.unfinished.rollBackChosen.connect(self._on_roll_back)
-        status_box.addWidget(self.unfinished)
-        status_box.addWidget(self._build_password_form(status_page))
-        self.retry_open = QPushButton("Try again", status_page)
-        self.retry_open.clicked.connect(self.open_database)
-        self.retry_open.setVisible(False)
-        status_box.addWidget(self.retry_open, 0, Qt.AlignmentFlag.AlignCenter)
-        status_box.addStretch(2)
-        self.stack.addWidget(status_page)
+        self.status_page = StatusPage(f"{verb} {esc(self.title())}…", self)
+        self.status_page.unfinished.onDiskChosen.connect(self._on_show_on_disk)
+        self.status_page.unfinished.rollBackChosen.connect(self._on_roll_back)
+        self.status_page.passwordGiven.connect(self._on_password_given)
+        self.status_page.retryRequested.connect(self.open_database)
+        self.stack.addWidget(self.status_page)
         self.stack.addWidget(self._build_content())
         self.live_refresh = LiveRefresh(self)  # SQLite files only: other programs' writes
         self.live_refresh.changed.connect(self.browse.reload_rows)
         self.live_refresh.vanished.connect(self._on_file_vanished)
         self.open_database()
+
+    @Slot(int)
+    def _on_undo_index_changed(self, _index: int) -> None:
+        self.undo_stack.setClean()
 
     # -- building ------------------------------------------------------------------------------
     def _build_content(self) -> QWidget:
@@ -417,6 +413,167 @@ class SqliteDocument(OpeningMixin, Document):
                 callback(value)
 
         return call
+
+    # -- opening -------------------------------------------------------------------------------
+    def _initial_mode(self) -> tuple[bool, bool]:
+        """(read-only, whether to offer Edit): from the file and the sqlite.open_mode preference.
+
+        A file that cannot be written is read-only; a new (empty) database opens for editing;
+        otherwise the preference decides, and "ask" opens read-only with the choice shown.
+        """
+        if self.is_server:
+            return False, False  # a server decides what this user may change
+        path = self.path or ""
+        if not writable(path):
+            return True, False
+        if is_empty_database(path):
+            return False, False
+        settings = self._settings()
+        mode = settings.get("sqlite.open_mode", "ask") if settings is not None else "ask"
+        if mode == "edit":
+            return False, False
+        return True, mode not in MODES[1:]
+
+    @Slot(str, bool)
+    def _on_open_choice(self, mode: str, remember: bool) -> None:
+        settings = self._settings()
+        if remember and settings is not None:
+            settings["sqlite.open_mode"] = mode
+        if mode == "edit" and self.read_only_box.isEnabled():
+            self.read_only_box.setChecked(False)  # reopens for editing
+
+    def open_database(self) -> None:
+        self.close_readers()
+        self._open_generation += 1
+        generation = self._open_generation
+        self.stack.setCurrentIndex(0)
+        self.status_page.reset()
+        if self.is_server:
+            self.status_page.show_text(f"Connecting to {esc(self.title())}…")
+            self.start_task(open_server, self.connection.url, self.connection.password, self.connection.db,
+                        on_result=lambda r: self._on_opened(generation, r),
+                        on_error=lambda e: self._on_open_failed(generation, e))
+            return
+        self.start_task(open_database, self.path, self.read_only, self.on_disk,
+                    on_result=lambda r: self._on_opened(generation, r),
+                    on_error=lambda e: self._on_open_failed(generation, e))
+
+    def _on_open_failed(self, generation: int, exc: BaseException) -> None:
+        if generation != self._open_generation:
+            return
+        message = self.describe_failure(exc)
+        self.report = {"path": self.path or self.title(), "format": self.format, "ok": False,
+                       "error": {"message": message}}
+        self.status_page.show_text(f"<b>Cannot open {esc(self.title())}</b><br>{esc(message)}")
+        if isinstance(exc, UnfinishedTransaction):
+            self.status_page.show_text(f"<b>{esc(self.title())} has an unfinished transaction</b>")
+            self.status_page.unfinished.show_for(exc.hot)
+        elif isinstance(exc, WrongPassword):
+            self.status_page.ask_password()
+        elif self.is_server:
+            self.show_connect_failed(message)
+        self.mark_loaded()
+
+    @Slot()
+    def _on_show_on_disk(self) -> None:
+        """Read the file as it is, ignoring its hot journal: immutable and read-only."""
+        self.on_disk = True
+        self.read_only = True
+        self.open_database()
+
+    @Slot()
+    def _on_roll_back(self) -> None:
+        """After confirming, let SQLite's recovery undo the interrupted change, then open normally."""
+        path = self.path or ""
+        box = QMessageBox(QMessageBox.Icon.Warning, "Roll back the unfinished transaction",
+                          "Roll back the change the stopped program left unfinished?",
+                          QMessageBox.StandardButton.NoButton, self)
+        box.setObjectName("rollBackBox")
+        unfinished = self.status_page.unfinished
+        box.setInformativeText(unfinished.label.text() + "\n\n" + (
+            unfinished.hot.rollback_effects() if unfinished.hot else ""))
+        roll_back = box.addButton("Roll Back", QMessageBox.ButtonRole.DestructiveRole)
+        cancel = box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(cancel)
+        box.exec()
+        if box.clickedButton() is not roll_back:
+            return
+        unfinished.hide()
+        self.status_page.show_text(f"Rolling back {esc(self.title())}…")
+        self.start_task(roll_back_hot_journal, path, BUSY_TIMEOUT_MS / 1000,
+                    on_result=lambda _r: self.open_database(), on_error=self._on_roll_back_failed)
+
+    def _on_roll_back_failed(self, exc: BaseException) -> None:
+        """Say why; the file is as it was, so both choices stay offered."""
+        message = self.describe_failure(exc)
+        self.status_page.show_text(f"<b>Could not roll back {esc(self.title())}</b><br>{esc(message)}")
+        self.status_page.unfinished.show()
+
+    def _on_opened(self, generation: int, result: dict[str, Any]) -> None:
+        if generation != self._open_generation:
+            result["reader"].close()
+            result["counter"].close()
+            return
+        self.reader, self.counter = result["reader"], result["counter"]
+        self.schema = result["schema"]
+        self.immutable = result["immutable"]
+        if self.is_server:
+            self.connection.db = self.database = result["database"]
+            self.database.read_only = self.read_only
+            self.timeout.show_value(self.database.statement_timeout)
+        else:
+            self.database = SqliteDatabase(self.path or "", self.immutable, self.read_only)
+        schema = self.schema
+        assert schema is not None
+        self.report = {"path": self.path or self.title(), "format": self.format, "ok": True,
+                       "summary": {"tables": len(schema.tables), "views": len(schema.views),
+                                   "page_size": schema.page_size, "journal_mode": schema.journal_mode}}
+        self.read_only_box.blockSignals(True)
+        self.read_only_box.setChecked(self.read_only)
+        self.read_only_box.setEnabled(self.is_server or (writable(self.path or "") and not self.on_disk))
+        self.read_only_box.blockSignals(False)
+        self.tree.fill(schema)
+        self._fill_history()
+        self.sql_panel.set_schema(schema, self.database.dialect)  # completion in Execute SQL
+        self.stack.setCurrentIndex(1)
+        self._update_mode()
+        self.statusChanged.emit()
+        if not self.is_server and not self.immutable:  # an immutable reader never sees changes
+            self.live_refresh.start(self.path or "")
+        first = self.tree.table_item(self._pending_view_state.get("table"))
+        if first is None and schema.tables:
+            ordered = sorted(schema.tables, key=lambda t: t.schema not in (None, "public"))  # public first
+            first = self.tree.table_item(next((t.qualified for t in ordered
+                                           if not t.name.startswith("sqlite_")), ordered[0].qualified))
+        if first is not None:
+            self.tree.setCurrentItem(first)
+        if self.is_server:
+            self.connection_back()
+            self.pending.check_outcomes()  # writes a lost connection left unknown: read what they did
+        self.mark_loaded()
+
+    # -- the password ----------------------------------------------------------------------------
+    @Slot(str)
+    def _on_password_given(self, password: str) -> None:
+        """Check the typed password in a worker; the database it opened is the document's then."""
+        self.status_page.show_text(f"Connecting to {esc(self.title())}…")
+        generation = self._open_generation
+        self.start_task(open_database_url, self.connection.url, password,
+                    on_result=lambda db: self._on_password_taken(generation, password, db),
+                    on_error=lambda e: self._on_open_failed(generation, e))
+
+    def _on_password_taken(self, generation: int, password: str, database: ServerDatabase) -> None:
+        if generation != self._open_generation:
+            database.close()
+            return
+        self.connection.take_password(password, database)
+        self.open_database()
+
+    def show_connect_failed(self, message: str) -> None:
+        """The server could not be reached (at launch, say): say so and offer Reconnect; the
+        document stays open, and in the session, until the user closes it."""
+        self.status_page.show_text(f"<b>Could not connect to {esc(self.title())}</b><br>{esc(message)}")
+        self.status_page.offer_retry("Reconnect")
 
     # -- read-only mode and live refresh -------------------------------------------------------
     @Slot(bool)

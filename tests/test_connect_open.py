@@ -139,13 +139,13 @@ def test_session_restore_asks_for_the_password_in_the_document_once(qtbot, tmp_p
     again = launch(qtbot, settings_dir)
     [document] = wait_server_documents(qtbot, again, 1)
     assert document.title() == "Team records"
-    qtbot.waitUntil(lambda: document.password_form.isVisible(), timeout=20_000)
-    document.password_edit.setText("not it")  # a wrong one first: asked again, said why
-    document.password_button.click()
-    qtbot.waitUntil(lambda: document.password_form.isVisible()
-                    and "refused the password" in document.status.text(), timeout=20_000)
-    document.password_edit.setText(password)
-    document.password_button.click()
+    qtbot.waitUntil(lambda: document.status_page.password_form.isVisible(), timeout=20_000)
+    document.status_page.password_edit.setText("not it")  # a wrong one first: asked again, said why
+    document.status_page.password_button.click()
+    qtbot.waitUntil(lambda: document.status_page.password_form.isVisible()
+                    and "refused the password" in document.status_page.status.text(), timeout=20_000)
+    document.status_page.password_edit.setText(password)
+    document.status_page.password_button.click()
     qtbot.waitUntil(lambda: document.stack.currentIndex() == 1, timeout=20_000)
     assert prompts.texts == []
     # Asked once per run: opening it again after closing needs no prompt.
@@ -190,9 +190,10 @@ def test_a_connection_that_cannot_come_back_stays_with_reconnect(qtbot, tmp_path
     path.write_text(json.dumps(data))
     again = launch(qtbot, settings_dir)
     [document] = wait_server_documents(qtbot, again, 1)
-    assert "Could not connect" in document.status.text()
-    assert "Cannot reach the server" in document.status.text()
-    assert document.retry_open.text() == "Reconnect" and document.retry_open.isVisibleTo(document)
+    assert "Could not connect" in document.status_page.status.text()
+    assert "Cannot reach the server" in document.status_page.status.text()
+    assert document.status_page.retry_open.text() == "Reconnect" \
+        and document.status_page.retry_open.isVisibleTo(document)
     close_window(qtbot, again)
     [entry] = json.loads(path.read_text())["state"]["session.connections"]
     assert entry["url"] == gone  # kept until the user closes it

@@ -184,16 +184,17 @@ def test_a_server_down_at_launch_stays_open_and_reconnects(qtbot, tmp_path: Path
     again = launch(qtbot, settings_dir)
     again.tabs.setCurrentWidget(again.page("sqlite"))
     [document] = wait_server_documents(qtbot, again, 1)
-    qtbot.waitUntil(lambda: "Could not connect" in document.status.text(), timeout=20_000)
-    assert "Team server" in document.status.text()
-    assert "Cannot reach the server" in document.status.text()
-    assert document.retry_open.text() == "Reconnect" and document.retry_open.isVisible()
+    qtbot.waitUntil(lambda: "Could not connect" in document.status_page.status.text(), timeout=20_000)
+    assert "Team server" in document.status_page.status.text()
+    assert "Cannot reach the server" in document.status_page.status.text()
+    assert document.status_page.retry_open.text() == "Reconnect" \
+        and document.status_page.retry_open.isVisible()
     again.grab().save("/tmp/shots/connect_failed_at_launch.png")
     again.save_settings()
     data = json.loads((settings_dir / "settings.json").read_text())
     assert [e["name"] for e in data["state"]["session.connections"]] == ["Team server"]
     pg_server.restart(folder)
-    qtbot.mouseClick(document.retry_open, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(document.status_page.retry_open, Qt.MouseButton.LeftButton)
     _wait_open(qtbot, document)
     assert document.table is not None and document.table.name == "t"
 
@@ -276,9 +277,9 @@ def test_a_new_password_typed_in_the_document_is_remembered(qtbot, tmp_path: Pat
         run(pg_url, f"ALTER ROLE {role} PASSWORD 'new-pw'; SELECT pg_terminate_backend(pid) "
                     f"FROM pg_stat_activity WHERE usename = '{role}'")
         document.reconnect()
-        qtbot.waitUntil(lambda: document.password_form.isVisible(), timeout=20_000)
-        document.password_edit.setText("new-pw")
-        document.password_button.click()
+        qtbot.waitUntil(lambda: document.status_page.password_form.isVisible(), timeout=20_000)
+        document.status_page.password_edit.setText("new-pw")
+        document.status_page.password_button.click()
         _wait_open(qtbot, document)
         assert window.connector.vault.cached(key) == "new-pw"
         qtbot.waitUntil(lambda: backend.items.get((SERVICE, key)) == "new-pw")

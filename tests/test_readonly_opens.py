@@ -257,8 +257,9 @@ def test_a_real_super_journal_of_attached_databases(qtbot, tmp_path: Path) -> No
         assert report["summary"]["unfinished_transaction"]["super_journal"] == str(supers[0])
         assert sniff(str(path)).format == "sqlite"
         document = _document(qtbot, path)  # the SQLite tab
-        assert document.unfinished.isVisible() and str(supers[0]) in document.unfinished.label.text()
-        assert document.unfinished.roll_back_button.isEnabled()
+        assert document.status_page.unfinished.isVisible() \
+            and str(supers[0]) in document.status_page.unfinished.label.text()
+        assert document.status_page.unfinished.roll_back_button.isEnabled()
         document.close_document()
     assert snapshot(main.parent, other.parent) == before
     roll_back_hot_journal(str(other), BUSY_TIMEOUT_MS / 1000)
@@ -349,7 +350,7 @@ def test_sqlite_tab_says_unfinished_transaction_and_shows_it_as_on_disk(qtbot, t
     path = killed_mid_edit(tmp_path / "crashed.db")
     before = snapshot(tmp_path)
     document = _document(qtbot, path)
-    panel = document.unfinished
+    panel = document.status_page.unfinished
     assert panel.isVisible() and "unfinished transaction" in panel.label.text()
     assert panel.roll_back_button.isEnabled() and document.stack.currentIndex() == 0
     assert snapshot(tmp_path) == before
@@ -368,10 +369,10 @@ def test_sqlite_tab_rolls_back_only_after_confirming(qtbot, tmp_path: Path) -> N
     before = snapshot(tmp_path)
     document = _document(qtbot, path)
     _click_in_box("rollBackBox", "Cancel")
-    document.unfinished.roll_back_button.click()
-    assert snapshot(tmp_path) == before and document.unfinished.isVisible()
+    document.status_page.unfinished.roll_back_button.click()
+    assert snapshot(tmp_path) == before and document.status_page.unfinished.isVisible()
     _click_in_box("rollBackBox", "Roll Back")
-    document.unfinished.roll_back_button.click()
+    document.status_page.unfinished.roll_back_button.click()
     qtbot.waitUntil(lambda: document.stack.currentIndex() == 1, timeout=10_000)
     assert not document.immutable and not Path(str(path) + "-journal").exists()
     document.close_document()
@@ -387,11 +388,13 @@ def test_sqlite_tab_says_why_a_roll_back_failed_and_keeps_both_choices(qtbot, tm
     document = _document(qtbot, path)
     monkeypatch.setattr(sqlite_recover.os, "access", lambda *_args: False)  # root may write anything
     _click_in_box("rollBackBox", "Roll Back")
-    document.unfinished.roll_back_button.click()
-    qtbot.waitUntil(lambda: "Could not roll back" in document.status.text(), timeout=10_000)
-    assert "write access" in document.status.text() and document.unfinished.isVisible()
+    document.status_page.unfinished.roll_back_button.click()
+    qtbot.waitUntil(lambda: "Could not roll back" in document.status_page.status.text(),
+                    timeout=10_000)
+    assert "write access" in document.status_page.status.text() \
+        and document.status_page.unfinished.isVisible()
     assert snapshot(tmp_path) == before
-    document.unfinished.on_disk_button.click()
+    document.status_page.unfinished.on_disk_button.click()
     qtbot.waitUntil(lambda: document.stack.currentIndex() == 1, timeout=10_000)
     document.close_document()
     assert snapshot(tmp_path) == before
@@ -405,10 +408,11 @@ def test_sqlite_tab_offers_no_roll_back_for_a_forged_super_journal(qtbot, tmp_pa
     forge_super_journal(path, victim)
     before = snapshot(path.parent, victim.parent)
     document = _document(qtbot, path)
-    assert document.unfinished.isVisible() and not document.unfinished.roll_back_button.isEnabled()
-    assert "Rolling back is not offered" in document.unfinished.label.text()
-    assert str(victim) in document.unfinished.label.text()
-    document.unfinished.on_disk_button.click()
+    assert document.status_page.unfinished.isVisible() \
+        and not document.status_page.unfinished.roll_back_button.isEnabled()
+    assert "Rolling back is not offered" in document.status_page.unfinished.label.text()
+    assert str(victim) in document.status_page.unfinished.label.text()
+    document.status_page.unfinished.on_disk_button.click()
     qtbot.waitUntil(lambda: document.stack.currentIndex() == 1, timeout=10_000)
     document.close_document()
     assert snapshot(path.parent, victim.parent) == before
@@ -458,7 +462,7 @@ def test_files_tab_browser_and_window_open_touch_nothing(qtbot, tmp_path: Path) 
     qtbot.waitUntil(lambda: fmt() == "sqlite", timeout=10_000)
     browser.tree.activated.emit(model.index(str(path)))
     (document,) = wait_documents(qtbot, window, 1)
-    assert document.unfinished.isVisible()
+    assert document.status_page.unfinished.isVisible()
     assert snapshot(folder) == before
 
 

@@ -362,9 +362,9 @@ def test_edits_not_written_survive_a_crash_and_come_back_pending(qtbot, tmp_path
                     timeout=20_000)
     [document] = [d for d in window.all_documents() if getattr(d, "pending_edits", None)]
     assert document.pending_count() == 2 and "2 edits not written" in document.server_bar.label.text()
-    assert "asks for a password" in document.status.text()  # no password is kept in the journal
-    document.password_edit.setText(password)
-    document.password_button.click()
+    assert "asks for a password" in document.status_page.status.text()  # no password is kept in the journal
+    document.status_page.password_edit.setText(password)
+    document.status_page.password_button.click()
     qtbot.waitUntil(lambda: document.stack.currentIndex() == 1 and document.table is not None,
                     timeout=20_000)
     wait_total(qtbot, document, 2000)
@@ -509,8 +509,9 @@ def test_no_password_given_is_not_called_refused(qtbot, server_url: str) -> None
     with pytest.raises(WrongPassword, match="refused the password"):
         test_connection(server_url, password="wrong")
     document = open_pg(qtbot, bare)
-    assert document.password_form.isVisible()
-    assert "asks for a password" in document.status.text() and "refused" not in document.status.text()
+    assert document.status_page.password_form.isVisible()
+    assert "asks for a password" in document.status_page.status.text() \
+        and "refused" not in document.status_page.status.text()
     document.close_document()
 
 

@@ -75,7 +75,7 @@ def scalar(url: str, sql: str):
 def test_browse_sort_filter_edit_undo_redo_on_postgres(qtbot, pg_url: str, tmp_path: Path) -> None:
     fill(pg_url)
     document = open_pg(qtbot, pg_url)
-    assert document.stack.currentIndex() == 1, document.status.text()
+    assert document.stack.currentIndex() == 1, document.status_page.status.text()
     assert document.table is not None and document.table.name == "Order Items"
     wait_total(qtbot, document, 1000)
     assert wait_cell(qtbot, document, 0, 1) == "name 1"
