@@ -33,11 +33,11 @@ from .mainwindow_open import DocumentOpener
 from .notice_bar import NoticeBar
 from .objects_tab import ObjectsTab
 from .resources import app_icon, tab_icon
-from .sqlite_tab import SqliteTab
+from .sqlite_tab import SqlTab
 from .tab_page import TabPage
 from .workers import run_in_worker
 
-TAB_CLASSES: tuple[type[TabPage], ...] = (FilesTab, ObjectsTab, JsonTab, SqliteTab, Hdf5Tab)
+TAB_CLASSES: tuple[type[TabPage], ...] = (FilesTab, ObjectsTab, JsonTab, SqlTab, Hdf5Tab)
 
 
 class MainWindow(QMainWindow):
@@ -69,7 +69,7 @@ class MainWindow(QMainWindow):
             page.closeRequested.connect(self.close_document)
             if isinstance(page, FilesTab):  # the folder browser opens files in their tabs
                 page.pathsRequested.connect(self.open_paths)
-            if isinstance(page, SqliteTab):
+            if isinstance(page, SqlTab):
                 page.connectRequested.connect(self.connector.show_dialog)
                 self.connector.attach_page(page)  # recent connections on the empty state
             page.currentDocumentChanged.connect(self._on_document_changed)

@@ -1,4 +1,4 @@
-"""The Execute SQL panel of the SQLite tab: editor, Run, Cancel, history, the transaction bar and
+"""The Execute SQL panel of the SQL tab: editor, Run, Cancel, history, the transaction bar and
 one result per statement.
 
 :class:`ExecutePanel` is a widget of its own: it owns an :class:`storage.sql_exec.SqlSession` (a

@@ -1,6 +1,7 @@
-"""Foreign keys in the SQLite tab's grid: choose a referenced row, jump to it, and come back.
+"""Foreign keys in the SQL tab's grid: choose a referenced row, jump to it, and come back.
 
-A mixin of :class:`gui.sqlite_document.SqliteDocument`. The foreign keys of the table shown are
+:class:`ForeignKeys` serves the grid (:class:`gui.sqlite_browse.BrowsePanel`) and talks to its
+document through :class:`FkHost`. The foreign keys of the table shown are
 read on a worker (composite ones with all their columns); until they arrive, the schema's
 single-column ones are used. "Go to referenced row" (context menu, or Ctrl+click) shows the
 referenced table filtered to that row and selects it; Back returns to the grid as it was.

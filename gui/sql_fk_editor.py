@@ -106,7 +106,7 @@ class FkEditor(QLineEdit):
         self.setPlaceholderText("NULL")
         self.missing = False  # the typed key names no row of the referenced table
         self._generation = 0
-        self._database = getattr(document, "database", None)
+        self._database = document.database
         self._holder = _ReaderHolder()
         self.destroyed.connect(self._holder.close)  # not a method of self: it runs after self is gone
         self._searched_text: str | None = None

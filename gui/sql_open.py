@@ -1,4 +1,4 @@
-"""Opening a database URL as a document of the SQLite tab (the window's ``open_database_url``)."""
+"""Opening a database URL as a document of the SQL tab (the window's ``open_database_url``)."""
 
 from __future__ import annotations
 
@@ -34,14 +34,14 @@ def looks_like_url(text: str) -> bool:
 def open_url_document(window: MainWindow, url: str, password: str | None = None,
                       name: str | None = None, database: Database | None = None, *,
                       activate: bool = True) -> Document:
-    """The document of ``url``: the one open already, or a new one in the SQLite tab.
+    """The document of ``url``: the one open already, or a new one in the SQL tab.
 
     ``database`` is a connection checked already (by the connection dialog): the document takes
     it over instead of connecting a second time. It is closed when it is not needed.
     """
     from storage.sql_db import ServerDatabase
 
-    from .sqlite_document import SqliteDocument
+    from .sqlite_document import SqlDocument
 
     page = window.page_for_format("sqlite")
     wanted = redact(url)
@@ -61,7 +61,7 @@ def open_url_document(window: MainWindow, url: str, password: str | None = None,
         path = sa.make_url(url).database or ""
         window.open_paths([path])
         return window.find_document(path) or page.current_document()  # type: ignore[return-value]
-    document = SqliteDocument(None, "sqlite", page, url=url, password=password, name=name,
+    document = SqlDocument(None, "sqlite", page, url=url, password=password, name=name,
                               database=database)
     window.adopt_document(page, document)
     if activate:

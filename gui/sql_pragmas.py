@@ -1,4 +1,4 @@
-"""The Pragmas panel of the SQLite tab: read the common pragmas, set the persistent ones with undo.
+"""The Pragmas panel of the SQL tab: read the common pragmas, set the persistent ones with undo.
 
 Each change is a :class:`SetPragma` command on the document's undo stack that writes at once
 (as edits do); undo writes the previous value back. ``auto_vacuum`` on a database that has

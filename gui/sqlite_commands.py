@@ -36,7 +36,7 @@ from storage.sqlite_edit import (
 )
 
 if TYPE_CHECKING:
-    from .sqlite_document import SqliteDocument
+    from .sqlite_document import SqlDocument
 
 
 class EditCell(QUndoCommand):
@@ -49,7 +49,7 @@ class EditCell(QUndoCommand):
     lost connection): pushing it writes nothing.
     """
 
-    def __init__(self, document: SqliteDocument, table: str, key: dict[str, Any], row: int,
+    def __init__(self, document: SqlDocument, table: str, key: dict[str, Any], row: int,
                  column: int, name: str, old: Any, new: Any, schema: str | None = None,
                  check_in_sql: bool = True, decl_type: str = "") -> None:
         super().__init__(f"edit {name}")
@@ -138,7 +138,7 @@ class EditCell(QUndoCommand):
 class InsertRow(QUndoCommand):
     """A new row of defaults, or a copy of ``values`` (duplicate)."""
 
-    def __init__(self, document: SqliteDocument, table: str, values: dict[str, Any],
+    def __init__(self, document: SqlDocument, table: str, values: dict[str, Any],
                  key_columns: list[str], text: str = "insert row", schema: str | None = None) -> None:
         super().__init__(text)
         self.document, self.table, self.values, self.key_columns = document, table, values, key_columns
@@ -183,7 +183,7 @@ class DeleteRows(QUndoCommand):
     pushing the command writes nothing.
     """
 
-    def __init__(self, document: SqliteDocument, table: str, keys: list[dict[str, Any]],
+    def __init__(self, document: SqlDocument, table: str, keys: list[dict[str, Any]],
                  columns: list[str], alias: str | None = None, schema: str | None = None,
                  seen: list[tuple | None] | None = None,
                  saved: list[dict[str, Any]] | None = None, types: list[str] | None = None) -> None:
@@ -469,7 +469,7 @@ class PendingEdits(QObject):
                                 "decl_type": c.decl_type, "check_in_sql": c.check_in_sql,
                                 "error": c.error} for c in self.edits])
 
-    def restore(self, document: SqliteDocument, payload: bytes) -> None:
+    def restore(self, document: SqlDocument, payload: bytes) -> None:
         """The edits a crash left unwritten come back as pending edits (Retry writes them, each
         only where the row still holds the value it had; Discard forgets them)."""
         kind, _header, body = unpack(payload)

@@ -63,7 +63,7 @@ from .workers import Worker as Task
 from .workers import run_in_worker as run_task
 
 
-class SqliteDocument(Document):
+class SqlDocument(Document):
     """A database: schema on the left; Browse and Record tabs on the right."""
 
     # What the edit commands report (they call edit_written, edit_failed…); the views follow.

@@ -25,7 +25,7 @@ from .workers import Worker as Task
 
 if TYPE_CHECKING:
     from .sqlite_browse import BrowsePanel
-    from .sqlite_document import SqliteDocument
+    from .sqlite_document import SqlDocument
 
 
 _GRID = object()  # edit_cell's default: the old value is the grid's cached one
@@ -37,7 +37,7 @@ class CellDelegate(QStyledItemDelegate):
     Cells cut for the grid (long text, BLOBs) are edited in the Record tab, which loads them whole.
     """
 
-    def __init__(self, document: SqliteDocument) -> None:
+    def __init__(self, document: SqlDocument) -> None:
         super().__init__(document)
         self.document = document
 
@@ -81,7 +81,7 @@ class CellDelegate(QStyledItemDelegate):
 class GridEdits(QObject):
     """Edits of the grid's table, each pushed on the document's undo stack as a command."""
 
-    def __init__(self, document: SqliteDocument, browse: BrowsePanel) -> None:
+    def __init__(self, document: SqlDocument, browse: BrowsePanel) -> None:
         super().__init__(browse)
         self.document, self.browse = document, browse
         browse.grid.customContextMenuRequested.connect(self._on_grid_menu)

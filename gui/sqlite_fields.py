@@ -1,4 +1,4 @@
-"""Value editors of the SQLite tab, one per kind of field, shared by the grid and the record form.
+"""Value editors of the SQL tab, one per kind of field, shared by the grid and the record form.
 
 Each editor has ``set_stored(value)`` and ``stored()``, which speak the stored SQLite value
 (int, float, str), so a date typed into a Unix-seconds column goes back as an integer and an

@@ -2,7 +2,7 @@
 transaction to roll back or read as it is, a refused password, Try again / Reconnect).
 
 :class:`StatusPage` owns those widgets and says what the user chose through its signals; the
-document (:class:`gui.sqlite_document.SqliteDocument`) opens the database and answers them.
+document (:class:`gui.sqlite_document.SqlDocument`) opens the database and answers them.
 """
 
 from __future__ import annotations

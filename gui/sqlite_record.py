@@ -1,4 +1,4 @@
-"""The Record tab of the SQLite tab: an editable form with one labelled field per column.
+"""The Record tab of the SQL tab: an editable form with one labelled field per column.
 
 It follows the grid's current row; the row's whole values (not the grid's cut previews) are read
 in a worker and the fields become editable once they arrived. Each field change goes through

@@ -1,4 +1,4 @@
-"""Live refresh of the SQLite tab: notice when another program changes the file.
+"""Live refresh of the SQL tab: notice when another program changes the file.
 
 Two signals of a change, both cheap and neither waiting for a lock: a ``QFileSystemWatcher`` on
 the database, its ``-wal`` file and their folder (the ``-wal`` file may appear later), debounced

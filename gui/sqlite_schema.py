@@ -1,9 +1,10 @@
-"""The schema tree of the SQLite tab: tables, views, indexes and triggers with row counts.
+"""The schema tree of the SQL tab: tables, views, indexes and triggers with row counts.
 
 On a server the tree has a level for each schema (PostgreSQL's namespaces), with materialized
 views beside the views; tables are known by their qualified name (``schema.table`` outside public).
 
-A mixin of :class:`gui.sqlite_document.SqliteDocument`; it shares the document's state.
+:class:`SchemaTree` counts the rows itself (in workers, through :class:`SchemaTreeHost`) and
+emits ``tableChosen`` when a table is picked; the document shows it in the grid.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""SQLite tab: any SQLite database, browsed lazily, sorted and filtered in SQL, edited with undo."""
+"""SQL tab: an SQLite file or a database server, browsed lazily, sorted and filtered in SQL."""
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QLabel, QPushButton
@@ -7,7 +7,7 @@ from gui.empty_state import _text
 from gui.tab_page import TabPage
 
 
-class SqliteTab(TabPage):
+class SqlTab(TabPage):
     tab_id = "sqlite"
     title = "&SQLite"
     heading = "SQLite databases"

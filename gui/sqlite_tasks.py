@@ -1,4 +1,4 @@
-"""Worker bodies of the SQLite tab: open a database, count rows.
+"""Worker bodies of the SQL tab: open a database, count rows.
 
 They run on pool threads and touch no widget; the document starts them through
 :func:`gui.workers.run_in_worker` and drops answers for an older request.

@@ -279,7 +279,7 @@ def _builtin() -> None:
                         mime_types=("application/x-python-shelve",),
                         default_mime_types=("application/x-python-shelve",),
                         fuzz_target=_FUZZ + "t_shelve", fuzz_seeds=_SEEDS + "shelf_seeds"),
-        Format("sqlite", "SQLite database", "sqlite", "gui.sqlite_document:SqliteDocument",
+        Format("sqlite", "SQLite database", "sqlite", "gui.sqlite_document:SqlDocument",
                (".db", ".sqlite", ".sqlite3", ".db3"), (SniffTest(_SNIFF + "sniff_sqlite", 20),),
                summary="storage.summaries_db:summarize_sqlite", loader="storage.sqlite_db:Reader",
                payloads=_SQL_PAYLOAD,

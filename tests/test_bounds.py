@@ -426,13 +426,13 @@ def test_the_sqlite_window_shows_large_cells_and_says_why_a_view_cannot_be_read(
         qtbot, qtmodeltester, tmp_path: Path, monkeypatch) -> None:
     import storage.sql_pager
     import storage.sqlite_bounds
-    from gui.sqlite_document import SqliteDocument
+    from gui.sqlite_document import SqlDocument
 
     monkeypatch.setattr(storage.sqlite_bounds, "VALUE_LIMIT", 2**20)
     monkeypatch.setattr(storage.sql_pager, "VALUE_LIMIT", 2**20)
     monkeypatch.setattr(storage.sql_pager, "PAGE_SECONDS", 2)
     path = hostile_db(tmp_path / "hostile.db", width=10_000_000)
-    document = SqliteDocument(str(path), "sqlite")
+    document = SqlDocument(str(path), "sqlite")
     qtbot.addWidget(document)
     document.show()
     qtbot.waitUntil(lambda: document.is_loaded and document.schema is not None, timeout=20_000)

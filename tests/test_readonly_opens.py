@@ -323,9 +323,9 @@ def test_wal_files_are_never_created_or_deleted(tmp_path: Path, case: str) -> No
 # -- the window ----------------------------------------------------------------------------------
 
 def _document(qtbot, path: Path):
-    from gui.sqlite_document import SqliteDocument
+    from gui.sqlite_document import SqlDocument
 
-    document = SqliteDocument(str(path), "sqlite")
+    document = SqlDocument(str(path), "sqlite")
     qtbot.addWidget(document, before_close_func=lambda d: d.close_document())
     document.resize(900, 600)
     document.show()

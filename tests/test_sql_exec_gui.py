@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QPushButton
 
 import storage.sql_exec
 from gui.sql_execute import StatementResult
-from gui.sqlite_document import SqliteDocument
+from gui.sqlite_document import SqlDocument
 from storage.sql_url import open_database_url
 from tests.gui_helpers import edit_while_locked, launch, wait_documents
 
@@ -28,8 +28,8 @@ def make_db(path: Path, rows: int = 5000) -> Path:
     return path
 
 
-def open_file(qtbot, path: Path) -> SqliteDocument:
-    document = SqliteDocument(str(path), "sqlite")
+def open_file(qtbot, path: Path) -> SqlDocument:
+    document = SqlDocument(str(path), "sqlite")
     qtbot.addWidget(document)
     document.resize(1100, 700)
     document.show()
@@ -43,8 +43,8 @@ def open_file(qtbot, path: Path) -> SqliteDocument:
     return document
 
 
-def open_server(qtbot, url: str) -> SqliteDocument:
-    document = SqliteDocument(None, "sqlite", url=url)
+def open_server(qtbot, url: str) -> SqlDocument:
+    document = SqlDocument(None, "sqlite", url=url)
     qtbot.addWidget(document)
     document.resize(1100, 700)
     document.show()
@@ -54,7 +54,7 @@ def open_server(qtbot, url: str) -> SqliteDocument:
     return document
 
 
-def run_sql(qtbot, document: SqliteDocument, sql: str) -> None:
+def run_sql(qtbot, document: SqlDocument, sql: str) -> None:
     panel = document.sql_panel
     document.editor.setPlainText(sql)
     document.execute("all")
@@ -62,7 +62,7 @@ def run_sql(qtbot, document: SqliteDocument, sql: str) -> None:
                     and panel.message.text() != "Running…", timeout=20_000)
 
 
-def tabs(document: SqliteDocument) -> list[StatementResult]:
+def tabs(document: SqlDocument) -> list[StatementResult]:
     results = document.sql_panel.results
     return [results.widget(i) for i in range(results.count())]
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 
 from gui.sql_fk_editor import FkChoicesModel, FkEditor
-from gui.sqlite_document import SqliteDocument
+from gui.sqlite_document import SqlDocument
 from storage.sql_fk import choice_label, choices, foreign_keys, key_exists
 from storage.sqlite_db import Reader
 from tests.test_sqlite_gui import open_document, wait_cell, wait_rows
@@ -41,7 +41,7 @@ def db_value(path: Path, sql: str):
         conn.close()
 
 
-def open_album(qtbot, path: Path) -> SqliteDocument:
+def open_album(qtbot, path: Path) -> SqlDocument:
     document = open_document(qtbot, path, read_only=False)
     document.tree.setCurrentItem(document.tree.table_item("album"))
     wait_rows(qtbot, document, 3)

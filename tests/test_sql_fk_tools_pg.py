@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from PySide6.QtCore import Qt
 
 from gui.sql_fk_editor import FkEditor
-from gui.sqlite_document import SqliteDocument
+from gui.sqlite_document import SqlDocument
 from tests.test_sqlite_gui import wait_cell, wait_rows
 
 SETUP = """
@@ -27,14 +27,14 @@ def scalar(url: str, sql: str):
         engine.dispose()
 
 
-def open_pg(qtbot, pg_url: str) -> SqliteDocument:
+def open_pg(qtbot, pg_url: str) -> SqlDocument:
     engine = sa.create_engine(pg_url)
     with engine.begin() as conn:
         for statement in SETUP.split(";"):
             if statement.strip():
                 conn.exec_driver_sql(statement)
     engine.dispose()
-    document = SqliteDocument(None, "sqlite", url=pg_url)
+    document = SqlDocument(None, "sqlite", url=pg_url)
     qtbot.addWidget(document)
     document.resize(1000, 600)
     document.show()

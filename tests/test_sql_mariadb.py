@@ -17,7 +17,7 @@ import pytest
 from PySide6.QtCore import Qt
 from sqlalchemy.engine import make_url
 
-from gui.sqlite_document import SqliteDocument
+from gui.sqlite_document import SqlDocument
 from storage.connections import from_url
 from storage.errors import KnownError
 from storage.sql_errors import StatementTimeout, UnknownDatabase, WrongPassword
@@ -182,7 +182,7 @@ def test_read_only_mode_refuses_writes_on_mariadb(mariadb_url: str) -> None:
 def test_document_on_mariadb_cancel_timeout_and_title(qtbot, mariadb_url: str) -> None:
     run(mariadb_url, "CREATE TABLE items (id int AUTO_INCREMENT PRIMARY KEY, name varchar(40), n int)",
         "INSERT INTO items (name, n) VALUES ('one', 1), ('two', 2), ('three', 3)")
-    document = SqliteDocument(None, "sqlite", url=mariadb_url)
+    document = SqlDocument(None, "sqlite", url=mariadb_url)
     qtbot.addWidget(document)
     document.resize(1100, 650)
     document.show()

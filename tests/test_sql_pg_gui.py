@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from gui.sqlite_document import SqliteDocument
+from gui.sqlite_document import SqlDocument
 from gui.sqlite_model import SqlTableModel
 from storage.sql_pager import Pager
 from storage.sql_query import QuerySpec
@@ -39,8 +39,8 @@ def run(url: str, sql: str) -> None:
         db.close()
 
 
-def open_pg(qtbot, url: str) -> SqliteDocument:
-    document = SqliteDocument(None, "sqlite", url=url)
+def open_pg(qtbot, url: str) -> SqlDocument:
+    document = SqlDocument(None, "sqlite", url=url)
     qtbot.addWidget(document)
     document.resize(1200, 700)
     document.show()
@@ -48,7 +48,7 @@ def open_pg(qtbot, url: str) -> SqliteDocument:
     return document
 
 
-def wait_total(qtbot, document: SqliteDocument, rows: int) -> None:
+def wait_total(qtbot, document: SqlDocument, rows: int) -> None:
     def done() -> None:
         assert document.model.pager is not None and document.model.pager.total == rows, (
             document.message.text(), document.model.pager and document.model.pager.total)
@@ -57,7 +57,7 @@ def wait_total(qtbot, document: SqliteDocument, rows: int) -> None:
     qtbot.waitUntil(done, timeout=20_000)
 
 
-def wait_cell(qtbot, document: SqliteDocument, row: int, column: int) -> object:
+def wait_cell(qtbot, document: SqlDocument, row: int, column: int) -> object:
     model = document.model
     model.index(row, column).data()
     qtbot.waitUntil(lambda: model.cached_row(row) is not None, timeout=20_000)

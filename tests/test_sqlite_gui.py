@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from gui.sqlite_document import SqliteDocument
+from gui.sqlite_document import SqlDocument
 from gui.sqlite_model import SqlTableModel, describe_time, format_value
 from storage.sql_pager import Pager
 from storage.sql_query import QuerySpec
@@ -41,8 +41,8 @@ def fingerprint(path: Path) -> tuple[str, int]:
     return hashlib.sha256(path.read_bytes()).hexdigest(), os.stat(path).st_mtime_ns
 
 
-def open_document(qtbot, path: Path, read_only: bool | None = None) -> SqliteDocument:
-    document = SqliteDocument(str(path), "sqlite")
+def open_document(qtbot, path: Path, read_only: bool | None = None) -> SqlDocument:
+    document = SqlDocument(str(path), "sqlite")
     qtbot.addWidget(document)
     document.resize(1000, 600)
     document.show()
@@ -53,19 +53,19 @@ def open_document(qtbot, path: Path, read_only: bool | None = None) -> SqliteDoc
     return document
 
 
-def wait_rows(qtbot, document: SqliteDocument, rows: int) -> None:
+def wait_rows(qtbot, document: SqlDocument, rows: int) -> None:
     qtbot.waitUntil(lambda: document.model.rowCount() == rows and document.model.pager is not None
                     and document.model.pager.total == rows, timeout=10_000)
 
 
-def wait_cell(qtbot, document: SqliteDocument, row: int, column: int) -> object:
+def wait_cell(qtbot, document: SqlDocument, row: int, column: int) -> object:
     model = document.model
     model.index(row, column).data()
     qtbot.waitUntil(lambda: model.cached_row(row) is not None, timeout=10_000)
     return model.index(row, column).data()
 
 
-def close(document: SqliteDocument) -> None:
+def close(document: SqlDocument) -> None:
     document.close_document()
 
 
@@ -295,7 +295,7 @@ def test_chinook_in_the_real_window(qtbot, tmp_path: Path) -> None:
     before = fingerprint(path)
     window = launch(qtbot, tmp_path / "settings", path)
     [document] = wait_documents(qtbot, window, 1)
-    assert isinstance(document, SqliteDocument)
+    assert isinstance(document, SqlDocument)
     assert {t.name for t in document.schema.tables} >= {"Album", "Artist", "Track", "Invoice"}
     document.tree.setCurrentItem(document.tree.items["Track"])
     wait_rows(qtbot, document, 3503)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from gui.sqlite_document import SqliteDocument
+from gui.sqlite_document import SqlDocument
 from storage.newfile import create_empty
 from tests.gui_helpers import launch, wait_documents
 from tests.test_sqlite_gui import close, fingerprint, make_db, open_document, wait_rows
@@ -41,7 +41,7 @@ def test_the_choice_is_remembered_in_the_preferences(qtbot, tmp_path: Path) -> N
     shutil.copy(first, second)
     window = launch(qtbot, tmp_path / "settings", first)
     [document] = wait_documents(qtbot, window, 1)
-    assert isinstance(document, SqliteDocument) and document.open_choice.isVisible()
+    assert isinstance(document, SqlDocument) and document.open_choice.isVisible()
     document.open_choice.remember.setChecked(True)
     document.open_choice.read_only_button.click()
     assert window.settings["sqlite.open_mode"] == "read_only"
