@@ -9,7 +9,7 @@ from pathlib import Path
 
 from PySide6.QtGui import QUndoCommand
 
-from gui.document import Document
+from gui.document import Document, PendingWrites
 from storage.atomic import atomic_write
 
 
@@ -30,7 +30,8 @@ def forget_edits(window) -> None:
     """What Discard in the unsaved-changes box leaves: nothing counts as unsaved any more."""
     for document in window.all_documents():
         document.undo_stack.setClean()
-        if getattr(document, "pending_edits", None):  # database edits a stopped server did not take
+        # database edits a stopped server did not take
+        if isinstance(document, PendingWrites) and document.pending_count():
             document.discard_pending_edits()
         text_view = getattr(document, "text_view", None)
         if text_view is not None and getattr(text_view, "unparsed_edit", False):

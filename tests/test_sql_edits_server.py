@@ -20,6 +20,7 @@ import pytest
 from PySide6.QtCore import QThreadPool, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox, QPushButton
 
+from gui.document import PendingWrites
 from storage.sql_errors import ConnectionLost, WrongPassword
 from storage.sql_url import open_database_url, test_connection
 from storage.sqlite_edit import ANY, Conflict, RowMissing, delete_rows, restore_rows, update_cell
@@ -358,9 +359,9 @@ def test_edits_not_written_survive_a_crash_and_come_back_pending(qtbot, tmp_path
     notice = restore_notice(window)
     assert notice is not None
     notice.findChild(QPushButton, "restoreButton").click()
-    qtbot.waitUntil(lambda: any(getattr(d, "pending_edits", None) for d in window.all_documents()),
-                    timeout=20_000)
-    [document] = [d for d in window.all_documents() if getattr(d, "pending_edits", None)]
+    qtbot.waitUntil(lambda: any(isinstance(d, PendingWrites) and d.pending_count()
+                                for d in window.all_documents()), timeout=20_000)
+    [document] = [d for d in window.all_documents() if isinstance(d, PendingWrites) and d.pending_count()]
     assert document.pending_count() == 2 and "2 edits not written" in document.server_bar.label.text()
     assert "asks for a password" in document.status_page.status.text()  # no password is kept in the journal
     document.status_page.password_edit.setText(password)
