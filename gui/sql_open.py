@@ -46,7 +46,8 @@ def open_url_document(window: MainWindow, url: str, password: str | None = None,
     page = window.page_for_format("sqlite")
     wanted = redact(url)
     for document in page.all_documents():
-        if getattr(document, "server_url", None) and redact(document.server_url) == wanted \
+        if isinstance(document, SqlDocument) and document.server_url \
+                and redact(document.server_url) == wanted \
                 and (name is None or document.connection_name == name):
             window.activate_document(document)
             if database is not None:
@@ -62,7 +63,7 @@ def open_url_document(window: MainWindow, url: str, password: str | None = None,
         window.open_paths([path])
         return window.find_document(path) or page.current_document()  # type: ignore[return-value]
     document = SqlDocument(None, "sqlite", page, url=url, password=password, name=name,
-                              database=database)
+                           database=database)
     window.adopt_document(page, document)
     if activate:
         window.activate_document(document)

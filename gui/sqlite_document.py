@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from PySide6.QtCore import QModelIndex, Qt, Signal, Slot
 from PySide6.QtWidgets import (
@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 from shiboken6 import isValid
 
 from storage.errors import KnownError
+from storage.settings import Settings
 from storage.sql_db import Database, ServerDatabase, SqliteDatabase
 from storage.sql_errors import WrongPassword
 from storage.sql_schema_types import Schema, Table
@@ -61,6 +62,13 @@ from .sqlite_tasks import esc, is_empty_database, live_tasks, open_database, wri
 from .sqlite_transfer import TransferPanel
 from .workers import Worker as Task
 from .workers import run_in_worker as run_task
+
+
+@runtime_checkable
+class SettingsOwner(Protocol):
+    """A window with the app's settings (the main window; a document shown alone has none)."""
+
+    settings: Settings
 
 
 class SqlDocument(Document):
@@ -354,8 +362,10 @@ class SqlDocument(Document):
         """The Execute SQL statement Explain shows the plan of: the selection, or the one under the cursor."""
         return self.sql_panel.statement_under_cursor()
 
-    def _settings(self):
-        return getattr(self.window(), "settings", None)
+    def _settings(self) -> Settings | None:
+        """The app's settings, when this document is in a window that has them."""
+        window = self.window()
+        return window.settings if isinstance(window, SettingsOwner) else None
 
     def _fill_history(self) -> None:
         self.sql_panel.fill_history()
