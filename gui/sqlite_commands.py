@@ -5,7 +5,8 @@ fails at once: the reason in the message bar, the cell back to the stored value.
 succeed later (the connection was lost, the file was locked) stays visible: the cell keeps the
 typed value, marked, with the reason in its tooltip, and the document keeps it as a pending edit
 (Retry, Discard). Either way the command is made obsolete so the stack never claims an edit that
-is not in the database. Writes go to the document's :class:`storage.sql_db.Database` (a file or a server).
+is not in the database. Writes go to the document's :class:`storage.sql_db.Database` (a file or a
+server), each on a worker (:func:`in_worker`): the GUI thread never waits for the database.
 
 Every write is conditional on the row still holding what was read (the optimistic check of
 :mod:`storage.sqlite_edit`): when someone else changed it, the document asks Overwrite / Keep
@@ -14,7 +15,8 @@ theirs / Cancel with both values, and Cancel of an undo or redo puts the stack i
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 from PySide6.QtGui import QUndoCommand, QUndoStack
@@ -35,8 +37,24 @@ from storage.sqlite_edit import (
     update_cell,
 )
 
+from .workers import run_with_progress
+
 if TYPE_CHECKING:
     from .sqlite_document import SqlDocument
+
+T = TypeVar("T")
+
+
+def in_worker(document: SqlDocument, write: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run one database write on a worker and return its answer (or raise its error).
+
+    The command that asked completes when the worker answers; meanwhile the GUI thread keeps
+    painting (:func:`gui.workers.run_with_progress`: an event loop, and a modal progress dialog
+    once the write takes longer than a moment), and live refresh holds off, so the document's own
+    write is never taken for another program's.
+    """
+    with document.writing():
+        return run_with_progress(document, "Writing to the database…", lambda: write(*args, **kwargs))
 
 
 class EditCell(QUndoCommand):
@@ -75,8 +93,9 @@ class EditCell(QUndoCommand):
     def _write(self, value: Any, expected: Any, undoing: bool) -> None:
         model = self.document.model
         try:
-            update_cell(self.document.database, self.table, self.key, self.name, value, schema=self.schema,
-                        expected=expected, check_in_sql=self.check_in_sql, decl_type=self.decl_type)
+            in_worker(self.document, update_cell, self.document.database, self.table, self.key, self.name,
+                      value, schema=self.schema, expected=expected, check_in_sql=self.check_in_sql,
+                      decl_type=self.decl_type)
         except Conflict as exc:
             self._conflict(value, exc.current, undoing)
             return
@@ -150,8 +169,8 @@ class InsertRow(QUndoCommand):
         if self.key is not None:
             values.update(self.key)  # redo puts the row back under the same key
         try:
-            self.key = insert_row(self.document.database, self.table, values, self.key_columns,
-                                  schema=self.schema)
+            self.key = in_worker(self.document, insert_row, self.document.database, self.table, values,
+                                 self.key_columns, schema=self.schema)
         except KnownError as exc:
             exc = self.document.explain_write_error(exc)
             self.document.note_error(exc)
@@ -164,7 +183,8 @@ class InsertRow(QUndoCommand):
         if self.key is None:
             return
         try:
-            delete_row(self.document.database, self.table, self.key, schema=self.schema)
+            in_worker(self.document, delete_row, self.document.database, self.table, self.key,
+                      schema=self.schema)
         except KnownError as exc:
             exc = self.document.explain_write_error(exc)
             self.document.note_error(exc)
@@ -231,8 +251,8 @@ class DeleteRows(QUndoCommand):
         force = False
         while True:
             try:
-                found = delete_rows(db, self.table, self.keys, self.columns, seen, schema=self.schema,
-                                    force=force, skip=skip, types=self.types)
+                found = in_worker(self.document, delete_rows, db, self.table, self.keys, self.columns, seen,
+                                  schema=self.schema, force=force, skip=skip, types=self.types)
                 break
             except Conflict as exc:
                 answer = self.document.ask_rows_conflict("Delete", [
@@ -277,8 +297,8 @@ class DeleteRows(QUndoCommand):
         skip: frozenset[int] = frozenset()
         while True:
             try:
-                restore_rows(db, self.table, self.saved, key_columns, schema=self.schema,
-                             replace=replace, skip=skip, types=self.types)
+                in_worker(self.document, restore_rows, db, self.table, self.saved, key_columns,
+                          schema=self.schema, replace=replace, skip=skip, types=self.types)
                 break
             except Conflict as exc:
                 answer = self.document.ask_rows_conflict("Restore", [

@@ -12,6 +12,7 @@ there is never anything unsaved and no lock is held between edits.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
@@ -637,6 +638,10 @@ class SqlDocument(Document):
             button.setEnabled(editable)
         self.import_button.setEnabled(not self.read_only)
         self.browse.set_editable(editable)
+
+    def writing(self) -> contextlib.AbstractContextManager[None]:
+        """Around a write of this document's (on a worker): live refresh holds off meanwhile."""
+        return self.live_refresh.hold()
 
     def note_own_write(self) -> None:
         """This document just wrote: live refresh must not take the change for another program's."""

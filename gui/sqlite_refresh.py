@@ -10,7 +10,9 @@ systems that do not report changes. Either way :attr:`LiveRefresh.changed` is on
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 
 from PySide6.QtCore import QFileSystemWatcher, QObject, QTimer, Signal, Slot
 
@@ -34,6 +36,7 @@ class LiveRefresh(QObject):
         self._data_version: int | None = None
         self._watcher = None  # a read-only connection asking PRAGMA data_version, GUI thread, no wait
         self.external_reloads = 0  # changes made by other programs (tests read it)
+        self.held = 0  # the document is writing: its change is not another program's
         self.poll_timer = QTimer(self)
         self.poll_timer.setInterval(REFRESH_MS)
         self.poll_timer.timeout.connect(self.tick)
@@ -89,10 +92,23 @@ class LiveRefresh(QObject):
             if version is not None:
                 self._data_version = version
 
+    @contextlib.contextmanager
+    def hold(self) -> Iterator[None]:
+        """While the document writes (its write on a worker, the GUI loop running): no ticks; the
+        write's end moves the baseline (:meth:`note_own_write`)."""
+        self.held += 1
+        try:
+            yield
+        finally:
+            self.held -= 1
+
     @Slot()
     def tick(self) -> None:
         """Ask PRAGMA data_version (microseconds, never waits for a lock): emit on a change."""
         if self._watcher is None:
+            return
+        if self.held:
+            self._debounce.start()  # asked again once the write is done and noted
             return
         if not os.path.exists(self.path):
             self.stop()

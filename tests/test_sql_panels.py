@@ -190,3 +190,51 @@ def test_views_follow_the_documents_signals(qtbot, tmp_path: Path) -> None:
     assert "NOT NULL" in document.record.field("na me").error_text()
     assert document.model.index(2, 1).data() == "renamed"
     close(document)
+
+
+def test_writes_run_on_a_worker_while_the_gui_thread_keeps_going(qtbot, tmp_path: Path,
+                                                                  monkeypatch) -> None:
+    """A cell edit, its undo, an insert and a delete each write on a worker; the command completes
+    when the worker answers, and the GUI thread's events run meanwhile."""
+    import threading
+    import time
+
+    from PySide6.QtCore import QTimer
+
+    from gui import sqlite_commands
+
+    path = make_db(tmp_path / "t.db", rows=20)
+    document = open_document(qtbot, path, read_only=False)
+    wait_rows(qtbot, document, 20)
+    wait_cell(qtbot, document, 3, 1)
+    threads: list[str] = []
+    ticks: list[int] = []
+
+    def slow(write):
+        def run(*args, **kwargs):
+            threads.append(threading.current_thread().name)
+            time.sleep(0.3)  # a slow server: the GUI thread must not wait in here
+            return write(*args, **kwargs)
+        return run
+
+    for name in ("update_cell", "insert_row", "delete_row", "delete_rows", "restore_rows"):
+        monkeypatch.setattr(sqlite_commands, name, slow(getattr(sqlite_commands, name)))
+    timer = QTimer()
+    timer.setInterval(20)
+    timer.timeout.connect(lambda: ticks.append(1))
+    timer.start()
+    document.edits.edit_cell(3, 1, "slowly")
+    assert document.model.index(3, 1).data() == "slowly"  # the command completed with the answer
+    assert ticks, "the GUI thread waited for the write"
+    document.undo_stack.undo()
+    assert document.model.index(3, 1).data() == "name 4"
+    document.edits.insert_row()
+    wait_rows(qtbot, document, 21)
+    document.undo_stack.undo()
+    wait_rows(qtbot, document, 20)
+    timer.stop()
+    main = threading.main_thread().name
+    assert len(threads) == 4 and main not in threads
+    with sqlite3.connect(path) as conn:
+        assert conn.execute('SELECT "na me" FROM "order" WHERE id = 4').fetchone() == ("name 4",)
+    close(document)
