@@ -30,6 +30,7 @@ from storage.sql_tools import PRAGMAS, SETTABLE, read_pragmas, set_pragma
 from storage.sqlite_db import Reader
 
 from .sqlite_tasks import esc
+from .workers import run_with_progress
 
 if TYPE_CHECKING:
     from .sql_tools import ToolsPanel
@@ -52,12 +53,13 @@ class SetPragma(QUndoCommand):
         self.tools, self.name, self.old, self.new = tools, name, old, new
 
     def _write(self, value: Any) -> None:
-        path = self.tools.host.path or ""
-        try:
-            if self.name == "journal_mode":  # leaving WAL needs the file to itself: readers reopen after
-                now = self.tools.with_readers_closed(lambda: set_pragma(path, self.name, value))
-            else:
-                now = set_pragma(path, self.name, value)
+        path, name = self.tools.host.path or "", self.name
+
+        def write() -> Any:  # on a worker: the GUI thread paints meanwhile
+            return run_with_progress(self.tools, f"Setting {name}…", set_pragma, path, name, value)
+
+        try:  # leaving WAL needs the file to itself: the readers reopen after
+            now = self.tools.with_readers_closed(write) if name == "journal_mode" else write()
         except KnownError as exc:
             self.tools.host.show_message(f"PRAGMA {self.name} not set: {exc}", "error")
             self.setObsolete(True)

@@ -57,6 +57,12 @@ def in_worker(document: SqlDocument, write: Callable[..., T], *args: Any, **kwar
         return run_with_progress(document, "Writing to the database…", lambda: write(*args, **kwargs))
 
 
+def read_in_worker(parent: Any, read: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """A read the GUI must have before it goes on (a row to copy, what a lost write did): on a
+    worker, the GUI thread painting meanwhile, like :func:`in_worker`."""
+    return run_with_progress(parent, "Reading from the database…", lambda: read(*args, **kwargs))
+
+
 class EditCell(QUndoCommand):
     """One cell: redo writes ``new`` if the cell still holds ``old``, undo writes ``old`` back if
     it still holds ``new`` (the optimistic check, see :func:`storage.sqlite_edit.update_cell`).
@@ -443,7 +449,7 @@ class PendingEdits(QObject):
         said = []
         for command in list(self.unknown_outcomes):
             try:
-                gone, there = command.verify()
+                gone, there = read_in_worker(host, command.verify)
             except KnownError as exc:
                 host.note_error(exc)
                 return  # still unreachable: asked again at the next Reconnect
@@ -464,8 +470,8 @@ class PendingEdits(QObject):
             if not isinstance(command.error_obj, ConnectionLost):
                 continue
             try:
-                found = read_row(host.database, command.table, command.key, [command.name],
-                                 schema=command.schema)
+                found = read_in_worker(host, read_row, host.database, command.table, command.key,
+                                       [command.name], schema=command.schema)
             except KnownError as exc:
                 host.note_error(exc)
                 return

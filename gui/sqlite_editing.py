@@ -19,7 +19,7 @@ from storage.sql_values import field_kind
 from storage.sqlite_bounds import LargeValue, raised_limit
 from storage.sqlite_edit import UNKNOWN, comparable, read_row
 
-from .sqlite_commands import DeleteRows, EditCell, InsertRow
+from .sqlite_commands import DeleteRows, EditCell, InsertRow, read_in_worker
 from .sqlite_fields import Invalid, LineEdit, create_editor
 from .workers import Worker as Task
 
@@ -107,7 +107,8 @@ class GridEdits(QObject):
             old = self.browse.model.index(row, column).data(Qt.ItemDataRole.EditRole)
             if self.browse.model.is_cut(row, column):  # the grid holds its start: the check needs it whole
                 try:
-                    found = read_row(self.document.database, table.name, key, [col.name], schema=table.schema)
+                    found = read_in_worker(self.document, read_row, self.document.database, table.name,
+                                           key, [col.name], schema=table.schema)
                 except KnownError as exc:
                     self.document.show_message(f"Not written: {exc}", "error")
                     return
@@ -165,7 +166,8 @@ class GridEdits(QObject):
         columns = [c.name for c in table.columns
                    if c.name != alias and not (table.key is not None and c.pk and c.default is not None)]
         try:
-            row = read_row(self.document.database, table.name, key, columns, schema=table.schema)
+            row = read_in_worker(self.document, read_row, self.document.database, table.name, key, columns,
+                                 schema=table.schema)
         except KnownError as exc:
             self.document.show_message(str(exc), "error")
             return
