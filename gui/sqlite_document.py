@@ -3,10 +3,22 @@
 It works on a :class:`storage.sql_db.Database`: an SQLite file, or a database server opened
 from a URL (PostgreSQL, or another SQLAlchemy dialect); see :mod:`gui.sql_server`.
 
-Reading goes through read-only connections owned by :class:`storage.sqlite_db.Reader` (one for
-pages, one for counts, so a slow count never holds up scrolling). Editing is off in read-only
-mode; otherwise each edit is an undo command that writes one short transaction at once, so
-there is never anything unsaved and no lock is held between edits.
+:class:`SqlDocument` is composed of panels, each owning its widgets and state (DB Browser for
+SQLite's layout, the Orange canvas's way of talking): the open database is a
+:class:`gui.sql_session.SqlSession`; the schema tree (:mod:`gui.sqlite_schema`), the grid
+(:mod:`gui.sqlite_browse`) and its edits (:mod:`gui.sqlite_editing`), the record form
+(:mod:`gui.sqlite_record`), Execute SQL (:mod:`gui.sql_execute`), imports and exports
+(:mod:`gui.sqlite_transfer`), the Tools menu (:mod:`gui.sql_tools`), schema editing
+(:mod:`gui.sql_schema_edit`), foreign keys (:mod:`gui.sql_fk`), live refresh
+(:mod:`gui.sqlite_refresh`), the server connection and the edits not written
+(:mod:`gui.sql_server`, :class:`gui.sqlite_commands.PendingEdits`). Each panel talks to the
+document through a small protocol of its own (``BrowseHost``, ``ToolsHost``…). The undo
+commands call the document (``edit_written``, ``edit_failed``, ``rows_changed``…), whose signals
+(``cellWritten``, ``writeFailed``, ``writeRefused``, ``rowsChanged``) the views follow.
+
+Editing is off in read-only mode; otherwise each edit is an undo command that writes one short
+transaction at once (on a worker), so there is never anything unsaved and no lock is held
+between edits.
 """
 
 
@@ -31,16 +43,14 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from shiboken6 import isValid
 
 from storage.errors import KnownError
 from storage.settings import Settings
-from storage.sql_db import Database, ServerDatabase, SqliteDatabase
+from storage.sql_db import Database, ServerDatabase
 from storage.sql_errors import WrongPassword
 from storage.sql_schema_types import Schema, Table
-from storage.sql_url import open_database_url
 from storage.sqlite_db import LockedError, Reader
-from storage.sqlite_recover import BUSY_TIMEOUT_MS, UnfinishedTransaction, roll_back_hot_journal
+from storage.sqlite_recover import UnfinishedTransaction
 from storage.url_redact import redact
 
 from .document import Document
@@ -48,7 +58,8 @@ from .formatting import human_size
 from .sql_execute import ExecutePanel
 from .sql_fk import ForeignKeys
 from .sql_schema_edit import SchemaEditPanel
-from .sql_server import ServerBar, ServerConnection, TimeoutBox, open_server
+from .sql_server import ServerBar, ServerConnection, TimeoutBox
+from .sql_session import SqlSession
 from .sql_tools import ToolsPanel
 from .sqlite_browse import BrowsePanel
 from .sqlite_commands import PendingEdits
@@ -59,10 +70,9 @@ from .sqlite_opening import StatusPage
 from .sqlite_record import RecordPanel
 from .sqlite_refresh import LiveRefresh
 from .sqlite_schema import SchemaTree
-from .sqlite_tasks import esc, is_empty_database, live_tasks, open_database, writable
+from .sqlite_tasks import esc, is_empty_database, writable
 from .sqlite_transfer import TransferPanel
 from .workers import Worker as Task
-from .workers import run_in_worker as run_task
 
 
 @runtime_checkable
@@ -88,17 +98,12 @@ class SqlDocument(Document):
         self.connection = ServerConnection(url, password, name, database, self)  # inert for a file
         self.pending = PendingEdits(self, self)  # writes that failed but may succeed later
         self.pending.changed.connect(self._on_pending_changed)
-        self.database: Database | None = database
         self.report: dict[str, Any] | None = None
-        self.schema: Schema | None = None
-        self.reader: Reader | None = None
-        self.counter: Reader | None = None
-        self.immutable = False
-        self.on_disk = False  # the user chose to read a database with a hot journal as it is on disk
         self._message_table: str | None = None  # the table the message line speaks of
-        self._workers: list[Task] = []
-        self._open_generation = 0  # bumped by each (re)open of the database
-        self.read_only, ask = self._initial_mode()
+        read_only, ask = self._initial_mode()
+        self.session = SqlSession(path, self.connection, read_only, self)  # the open database
+        self.session.opened.connect(self._on_opened)
+        self.session.openFailed.connect(self._on_open_failed)
         # Every edit is in the file once its command ran: there is never anything to save.
         self.undo_stack.indexChanged.connect(self._on_undo_index_changed)
 
@@ -297,11 +302,7 @@ class SqlDocument(Document):
     @Slot()
     def cancel_work(self) -> None:
         """Cancel: every read under way (the grid's, counts, transfers, Execute SQL)."""
-        for reader in (self.reader, self.counter):
-            if reader is not None:
-                reader.interrupt()
-        for worker in self._workers:
-            worker.cancel()
+        self.session.cancel()
         self.transfer_panel.cancel()
         self.browse.model.stop()
         self.sql_panel.cancel()
@@ -406,24 +407,43 @@ class SqlDocument(Document):
     def title(self) -> str:
         return self.connection.title() if self.is_server else super().title()
 
-    def start_task(self, fn, *args, on_result=None, on_error=None) -> Task:
-        on_error = on_error or (lambda e: self.show_message(str(e), "error"))
-        task = run_task(fn, *args, on_result=self._while_alive(on_result),
-                        on_error=self._while_alive(on_error))
-        self._workers = [t for t in self._workers if t in live_tasks()] + [task]
-        return task
+    def start_task(self, fn: Callable[..., Any], *args: Any, on_result: Callable[[Any], None] | None = None,
+                   on_error: Callable[[BaseException], None] | None = None) -> Task:
+        """Work on a worker of the session (cancelled when it closes); errors are shown by default."""
+        return self.session.start_task(fn, *args, on_result=on_result,
+                                       on_error=on_error or self._show_error)
 
-    def _while_alive(self, callback):
-        """``callback``, skipped when its answer arrives after this document's widgets are gone
-        (a worker outliving a closed tab)."""
-        if callback is None:
-            return None
+    def _show_error(self, error: BaseException) -> None:
+        self.show_message(str(error), "error")
 
-        def call(value: Any) -> None:
-            if isValid(self):
-                callback(value)
+    # -- the open database (see SqlSession) -------------------------------------------------------
+    @property
+    def database(self) -> Database | None:
+        return self.session.database
 
-        return call
+    @property
+    def schema(self) -> Schema | None:
+        return self.session.schema
+
+    @property
+    def reader(self) -> Reader | None:
+        return self.session.reader
+
+    @property
+    def counter(self) -> Reader | None:
+        return self.session.counter
+
+    @property
+    def read_only(self) -> bool:
+        return self.session.read_only
+
+    @property
+    def immutable(self) -> bool:
+        return self.session.immutable
+
+    @property
+    def on_disk(self) -> bool:
+        return self.session.on_disk
 
     # -- opening -------------------------------------------------------------------------------
     def _initial_mode(self) -> tuple[bool, bool]:
@@ -454,24 +474,16 @@ class SqlDocument(Document):
             self.read_only_box.setChecked(False)  # reopens for editing
 
     def open_database(self) -> None:
+        """(Re)open the database; the status page shows until it is open."""
         self.close_readers()
-        self._open_generation += 1
-        generation = self._open_generation
         self.stack.setCurrentIndex(0)
         self.status_page.reset()
         if self.is_server:
             self.status_page.show_text(f"Connecting to {esc(self.title())}…")
-            self.start_task(open_server, self.connection.url, self.connection.password, self.connection.db,
-                        on_result=lambda r: self._on_opened(generation, r),
-                        on_error=lambda e: self._on_open_failed(generation, e))
-            return
-        self.start_task(open_database, self.path, self.read_only, self.on_disk,
-                    on_result=lambda r: self._on_opened(generation, r),
-                    on_error=lambda e: self._on_open_failed(generation, e))
+        self.session.open()
 
-    def _on_open_failed(self, generation: int, exc: BaseException) -> None:
-        if generation != self._open_generation:
-            return
+    @Slot(object)
+    def _on_open_failed(self, exc: BaseException) -> None:
         message = self.describe_failure(exc)
         self.report = {"path": self.path or self.title(), "format": self.format, "ok": False,
                        "error": {"message": message}}
@@ -488,14 +500,12 @@ class SqlDocument(Document):
     @Slot()
     def _on_show_on_disk(self) -> None:
         """Read the file as it is, ignoring its hot journal: immutable and read-only."""
-        self.on_disk = True
-        self.read_only = True
+        self.session.on_disk = self.session.read_only = True
         self.open_database()
 
     @Slot()
     def _on_roll_back(self) -> None:
         """After confirming, let SQLite's recovery undo the interrupted change, then open normally."""
-        path = self.path or ""
         box = QMessageBox(QMessageBox.Icon.Warning, "Roll back the unfinished transaction",
                           "Roll back the change the stopped program left unfinished?",
                           QMessageBox.StandardButton.NoButton, self)
@@ -511,8 +521,7 @@ class SqlDocument(Document):
             return
         unfinished.hide()
         self.status_page.show_text(f"Rolling back {esc(self.title())}…")
-        self.start_task(roll_back_hot_journal, path, BUSY_TIMEOUT_MS / 1000,
-                    on_result=lambda _r: self.open_database(), on_error=self._on_roll_back_failed)
+        self.session.roll_back(on_result=lambda _r: self.open_database(), on_error=self._on_roll_back_failed)
 
     def _on_roll_back_failed(self, exc: BaseException) -> None:
         """Say why; the file is as it was, so both choices stay offered."""
@@ -520,22 +529,12 @@ class SqlDocument(Document):
         self.status_page.show_text(f"<b>Could not roll back {esc(self.title())}</b><br>{esc(message)}")
         self.status_page.unfinished.show()
 
-    def _on_opened(self, generation: int, result: dict[str, Any]) -> None:
-        if generation != self._open_generation:
-            result["reader"].close()
-            result["counter"].close()
-            return
-        self.reader, self.counter = result["reader"], result["counter"]
-        self.schema = result["schema"]
-        self.immutable = result["immutable"]
+    @Slot()
+    def _on_opened(self) -> None:
+        schema, database = self.schema, self.database
+        assert schema is not None and database is not None
         if self.is_server:
-            self.connection.db = self.database = result["database"]
-            self.database.read_only = self.read_only
-            self.timeout.show_value(self.database.statement_timeout)
-        else:
-            self.database = SqliteDatabase(self.path or "", self.immutable, self.read_only)
-        schema = self.schema
-        assert schema is not None
+            self.timeout.show_value(database.statement_timeout)
         self.report = {"path": self.path or self.title(), "format": self.format, "ok": True,
                        "summary": {"tables": len(schema.tables), "views": len(schema.views),
                                    "page_size": schema.page_size, "journal_mode": schema.journal_mode}}
@@ -545,7 +544,7 @@ class SqlDocument(Document):
         self.read_only_box.blockSignals(False)
         self.tree.fill(schema)
         self._fill_history()
-        self.sql_panel.set_schema(schema, self.database.dialect)  # completion in Execute SQL
+        self.sql_panel.set_schema(schema, database.dialect)  # completion in Execute SQL
         self.stack.setCurrentIndex(1)
         self._update_mode()
         self.statusChanged.emit()
@@ -566,19 +565,9 @@ class SqlDocument(Document):
     # -- the password ----------------------------------------------------------------------------
     @Slot(str)
     def _on_password_given(self, password: str) -> None:
-        """Check the typed password in a worker; the database it opened is the document's then."""
+        """Check the typed password in a worker; the database it opened is the session's then."""
         self.status_page.show_text(f"Connecting to {esc(self.title())}…")
-        generation = self._open_generation
-        self.start_task(open_database_url, self.connection.url, password,
-                    on_result=lambda db: self._on_password_taken(generation, password, db),
-                    on_error=lambda e: self._on_open_failed(generation, e))
-
-    def _on_password_taken(self, generation: int, password: str, database: ServerDatabase) -> None:
-        if generation != self._open_generation:
-            database.close()
-            return
-        self.connection.take_password(password, database)
-        self.open_database()
+        self.session.try_password(password)
 
     def show_connect_failed(self, message: str) -> None:
         """The server could not be reached (at launch, say): say so and offer Reconnect; the
@@ -596,7 +585,7 @@ class SqlDocument(Document):
             self.read_only_box.blockSignals(False)
             self.show_message("A transaction is open in Execute SQL: commit or roll it back first.", "error")
             return
-        self.read_only = checked
+        self.session.read_only = checked
         if self.is_server:  # the same connections, now in a read-only session (or not)
             if self.database is not None:
                 self.database.read_only = checked
@@ -763,20 +752,14 @@ class SqlDocument(Document):
                 self.tree.setCurrentItem(item)
 
     def close_readers(self) -> None:
+        """Every reading connection closed, every read stopped (a reopen or VACUUM follows)."""
         self.live_refresh.stop()
         self.browse.stop()
         self.sql_panel.release_connection()
-        for worker in self._workers:
-            worker.cancel()
         self.transfer_panel.cancel()
-        for reader in (self.reader, self.counter):
-            if reader is not None:
-                reader.close()
-        self.reader = self.counter = None
+        self.session.close_readers()
 
     def close_document(self) -> None:
-        self._open_generation += 1
         self.close_readers()
         self.sql_panel.shutdown()
-        if self.connection.db is not None:
-            self.connection.db.close()
+        self.session.close()

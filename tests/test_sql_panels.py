@@ -28,7 +28,7 @@ SQL_MODULES = ["gui.sqlite_document", "gui.sqlite_browse", "gui.sqlite_editing",
                "gui.sqlite_schema", "gui.sqlite_opening", "gui.sqlite_refresh", "gui.sqlite_transfer",
                "gui.sqlite_commands", "gui.sql_server", "gui.sql_tools", "gui.sql_fk", "gui.sql_schema_edit",
                "gui.sql_execute", "gui.sql_pragmas", "gui.sql_fk_editor", "gui.sql_fk_check",
-               "gui.sql_fk_delegate", "gui.sql_schema_commands"]
+               "gui.sql_fk_delegate", "gui.sql_schema_commands", "gui.sql_session"]
 
 
 def test_no_class_only_adds_methods_to_a_host() -> None:
@@ -238,3 +238,25 @@ def test_writes_run_on_a_worker_while_the_gui_thread_keeps_going(qtbot, tmp_path
     with sqlite3.connect(path) as conn:
         assert conn.execute('SELECT "na me" FROM "order" WHERE id = 4').fetchone() == ("name 4",)
     close(document)
+
+
+def test_the_session_opens_and_closes_without_widgets(qtbot, tmp_path: Path) -> None:
+    from gui.sql_session import SqlSession
+
+    path = make_db(tmp_path / "t.db", rows=5)
+    owner = QObject()
+    session = SqlSession(str(path), ServerConnection(None, None, None, None, owner), True, owner)
+    with qtbot.waitSignal(session.opened, timeout=10_000):
+        session.open()
+    assert session.reader is not None and session.counter is not None and not session.is_server
+    assert session.schema is not None and session.schema.find("order") is not None
+    assert session.database is not None and session.database.read_only
+    session.close()
+    assert session.reader is None and session.counter is None
+    bad = tmp_path / "bad.db"
+    bad.write_bytes(b"not a database at all" * 10)
+    broken = SqlSession(str(bad), ServerConnection(None, None, None, None, owner), True, owner)
+    with qtbot.waitSignal(broken.openFailed, timeout=10_000) as failed:
+        broken.open()
+    assert "SQLite" in str(failed.args[0]) or "database" in str(failed.args[0])
+    broken.close()
