@@ -16,8 +16,9 @@ from PySide6.QtWidgets import QHBoxLayout, QMenu, QMessageBox, QPushButton, QToo
 
 from storage.sql_db import Database
 from storage.sql_plan import explain_postgres, explain_sqlite
+from storage.sql_schema_types import Schema, Table
 from storage.sql_tools import analyze_sqlite, analyze_statement, foreign_key_check, integrity_check, vacuum
-from storage.sqlite_db import Reader, Schema, Table
+from storage.sqlite_db import Reader
 
 from .sql_pragmas import PragmasDialog
 from .sql_tool_dialog import PlanDialog, ToolDialog, run_tool

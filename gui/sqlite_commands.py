@@ -25,7 +25,7 @@ from storage.errors import KnownError, UnsupportedError
 from storage.journal_payload import pack_sql_edits, sql_edits_of, unpack
 from storage.sql_db import Database
 from storage.sql_errors import ConnectionLost, worth_retrying
-from storage.sqlite_db import Table
+from storage.sql_schema_types import Table
 from storage.sqlite_edit import (
     UNKNOWN,
     Conflict,

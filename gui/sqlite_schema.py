@@ -17,7 +17,8 @@ from PySide6.QtWidgets import QTreeWidget, QTreeWidgetItem, QWidget
 from storage.sql_db import Database
 from storage.sql_estimate import RowEstimate
 from storage.sql_query import quote_table
-from storage.sqlite_db import COUNT_CAP, Schema, Table
+from storage.sql_schema_types import Schema, Table
+from storage.sqlite_db import COUNT_CAP
 
 from .sql_ddl_view import DDL_READ_ROLE, DDL_ROLE, view_ddl
 from .sql_server import count_server_tables

@@ -15,8 +15,9 @@ from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QProgressBar, QP
 
 from storage.sql_db import Database
 from storage.sql_pager import Pager
+from storage.sql_schema_types import Schema
 from storage.sql_transfer import Cancelled, export_rows, import_csv
-from storage.sqlite_db import Reader, Schema
+from storage.sqlite_db import Reader
 
 from .sqlite_csv_dialog import CsvImportDialog, ImportPlan
 from .workers import Worker as Task
