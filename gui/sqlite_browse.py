@@ -182,6 +182,11 @@ class BrowsePanel(QWidget):
         page, _offset = found
         return self.model.pager.row_key(page, row)
 
+    @Slot(int, int, object)
+    def cell_written(self, row: int, column: int, value: Any) -> None:
+        """The database holds ``value`` in the cell now: the grid shows it without a reload."""
+        self.model.set_cached_value(row, column, value)
+
     @Slot(int, int, object, str)
     def write_failed(self, row: int, column: int, value: Any, message: str) -> None:
         """A write failed but may succeed later: the cell keeps the typed value, marked."""

@@ -45,6 +45,10 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
+class WriteInProgress(KnownError):
+    """A write asked for while the document's previous write is still on its worker."""
+
+
 def in_worker(document: SqlDocument, write: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Run one database write on a worker and return its answer (or raise its error).
 
@@ -53,6 +57,8 @@ def in_worker(document: SqlDocument, write: Callable[..., T], *args: Any, **kwar
     once the write takes longer than a moment), and live refresh holds off, so the document's own
     write is never taken for another program's.
     """
+    if document.is_writing():  # a second change while the first is on its way (the GUI loop runs)
+        raise WriteInProgress("another change is still being written; make this one again in a moment")
     with document.writing():
         return run_with_progress(document, "Writing to the database…", lambda: write(*args, **kwargs))
 
@@ -97,7 +103,6 @@ class EditCell(QUndoCommand):
                         self.old, self.new, self.schema, self.check_in_sql, self.decl_type)
 
     def _write(self, value: Any, expected: Any, undoing: bool) -> None:
-        model = self.document.model
         try:
             in_worker(self.document, update_cell, self.document.database, self.table, self.key, self.name,
                       value, schema=self.schema, expected=expected, check_in_sql=self.check_in_sql,
@@ -116,7 +121,6 @@ class EditCell(QUndoCommand):
                     self.document.pending.add(self)
             self.setObsolete(True)
             return
-        model.set_cached_value(self.row, self.column, value)
         self.document.edit_written(self.row, self.column, value)
 
     def _conflict(self, value: Any, theirs: Any, undoing: bool) -> None:
@@ -125,7 +129,7 @@ class EditCell(QUndoCommand):
         if answer == "overwrite":
             self._write(value, theirs, undoing)  # conditional on theirs: a third writer asks again
             return
-        self.document.model.set_cached_value(self.row, self.column, theirs)
+        self.document.cell_changed(self.row, self.column, theirs)
         if answer == "theirs" or not self._pushed:
             self.document.show_message(f"Kept the value someone else wrote in {self.name!r}; "
                                        "yours was not written.")
@@ -148,7 +152,6 @@ class EditCell(QUndoCommand):
             return
         first = not self._pushed
         if first and self.written:
-            self.document.model.set_cached_value(self.row, self.column, self.new)
             self.document.edit_written(self.row, self.column, self.new)
         else:
             self._write(self.new, self.old, False)

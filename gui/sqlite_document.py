@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, Protocol, runtime_checkable
 
 from PySide6.QtCore import QModelIndex, Qt, Signal, Slot
@@ -87,6 +87,7 @@ class SqlDocument(Document):
 
     # What the edit commands report (they call edit_written, edit_failed…); the views follow.
     cellWritten = Signal(int, int, object)  # (row, column, value): a cell was written
+    cellChanged = Signal(int, int, object)  # (row, column, value): the database holds another's value
     writeFailed = Signal(int, int, object, str)  # (row, column, value, why): not written, kept to retry
     writeRefused = Signal(int, int, str)  # (row, column, why): the database refused the value
     rowsChanged = Signal()  # rows were inserted, deleted or restored
@@ -100,6 +101,7 @@ class SqlDocument(Document):
         self.pending.changed.connect(self._on_pending_changed)
         self.report: dict[str, Any] | None = None
         self._message_table: str | None = None  # the table the message line speaks of
+        self._writes = 0  # writes on their worker (see writing())
         read_only, ask = self._initial_mode()
         self.session = SqlSession(path, self.connection, read_only, self)  # the open database
         self.session.opened.connect(self._on_opened)
@@ -157,6 +159,8 @@ class SqlDocument(Document):
         self.browse.tableShown.connect(self.viewStateChanged)
         self.browse.model.modelReset.connect(self._on_grid_reset)
         self.browse.grid.selectionModel().currentRowChanged.connect(self._on_current_row)
+        self.cellWritten.connect(self.browse.cell_written)
+        self.cellChanged.connect(self.browse.cell_written)
         self.writeFailed.connect(self.browse.write_failed)
         self.writeRefused.connect(self.browse.write_refused)
         self.rowsChanged.connect(self.browse.reload_rows)
@@ -267,6 +271,10 @@ class SqlDocument(Document):
         self.show_message("")
         self.cellWritten.emit(row, column, value)
         self.connection_back()  # a write went through
+
+    def cell_changed(self, row: int, column: int, value: Any) -> None:
+        """Someone else wrote ``value`` in the cell; ours was not written: the grid shows theirs."""
+        self.cellChanged.emit(row, column, value)
 
     def edit_refused(self, row: int, column: int, message: str) -> None:
         """The database refused a write: say why; the cell shows the stored value again."""
@@ -628,9 +636,19 @@ class SqlDocument(Document):
         self.import_button.setEnabled(not self.read_only)
         self.browse.set_editable(editable)
 
-    def writing(self) -> contextlib.AbstractContextManager[None]:
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[None]:
         """Around a write of this document's (on a worker): live refresh holds off meanwhile."""
-        return self.live_refresh.hold()
+        self._writes += 1
+        try:
+            with self.live_refresh.hold():
+                yield
+        finally:
+            self._writes -= 1
+
+    def is_writing(self) -> bool:
+        """A write of this document's is on its worker (the GUI loop runs while it waits)."""
+        return self._writes > 0
 
     def note_own_write(self) -> None:
         """This document just wrote: live refresh must not take the change for another program's."""

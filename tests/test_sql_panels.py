@@ -235,6 +235,10 @@ def test_writes_run_on_a_worker_while_the_gui_thread_keeps_going(qtbot, tmp_path
     timer.stop()
     main = threading.main_thread().name
     assert len(threads) == 4 and main not in threads
+    with document.writing():  # a change made while another is on its way: said, not written
+        document.edits.edit_cell(5, 1, "meanwhile")
+    assert "still being written" in document.message.text()
+    assert document.model.index(5, 1).data() == "name 6" and len(threads) == 4
     with sqlite3.connect(path) as conn:
         assert conn.execute('SELECT "na me" FROM "order" WHERE id = 4').fetchone() == ("name 4",)
     close(document)
