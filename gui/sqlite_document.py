@@ -411,7 +411,7 @@ class SqlDocument(Document):
         """Closing with a transaction open in Execute SQL: Commit / Roll back / Cancel."""
         return self.sql_panel.ask_to_close(parent, self.title())
 
-    # -- opening (see gui.sqlite_opening) ----------------------------------------------------
+    # -- title and workers --------------------------------------------------------------------
     def title(self) -> str:
         return self.connection.title() if self.is_server else super().title()
 
