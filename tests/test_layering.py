@@ -58,3 +58,31 @@ def test_launch_without_documents_imports_no_database_or_array_library() -> None
                           timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+def _classes() -> dict[str, list[tuple[str, list[str]]]]:
+    """Every class of gui/ and storage/: name -> [(module path, base names)]."""
+    import ast
+
+    found: dict[str, list[tuple[str, list[str]]]] = {}
+    for path in sorted([*ROOT.glob("gui/**/*.py"), *ROOT.glob("storage/**/*.py")]):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ClassDef):
+                bases = [ast.unparse(base).split(".")[-1].split("[")[0] for base in node.bases]
+                found.setdefault(node.name, []).append((str(path.relative_to(ROOT)), bases))
+    return found
+
+
+def test_no_class_is_spread_over_mixins() -> None:
+    """STYLE.md §11: a class is composed of parts that own their state, never spread over mixins
+    that share ``self``. So no ``*Mixin`` class, and no class of ours inherits from two of ours
+    (a ``typing.Protocol`` it declares to follow does not count)."""
+    classes = _classes()
+    protocols = {name for name, defs in classes.items() if any("Protocol" in bases for _, bases in defs)}
+    mixins = sorted(f"{where}: {name}" for name, defs in classes.items() for where, _ in defs
+                    if name.endswith("Mixin"))
+    assert not mixins, mixins
+    shared = sorted(f"{where}: {name}({', '.join(bases)})" for name, defs in classes.items()
+                    for where, bases in defs
+                    if len([b for b in bases if b in classes and b not in protocols]) > 1)
+    assert not shared, shared
