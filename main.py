@@ -25,6 +25,9 @@ def _gui_parser() -> argparse.ArgumentParser:
                         help="files to open; each goes to the tab its content belongs to. A "
                              "database URL (postgresql+psycopg://user@host/db) opens in the SQLite tab")
     _add_settings_dir(parser)
+    parser.add_argument("--new-window", action="store_true",
+                        help="start a separate Datashelf even when one runs on the same settings "
+                             "folder (by default the files go to the running window)")
     parser.add_argument("--install-desktop", action="store_true",
                         help="install the launcher, icon and file associations for this user "
                              "(Linux desktops) and exit")
@@ -82,10 +85,23 @@ def _display_missing() -> bool:
     return not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
+def hand_off(args: argparse.Namespace) -> bool:
+    """True when a Datashelf running on the same settings folder took ``args.files``.
+
+    Runs before QApplication and the widget modules are imported: a second launch costs little.
+    """
+    if args.new_window:
+        return False
+    from gui.single_instance import hand_off, server_name, settings_folder
+
+    return hand_off(server_name(settings_folder(args.settings_dir)), args.files)
+
+
 def build(argv: list[str]):
     """Create the QApplication, settings and main window, wire them and restore the session.
 
-    Returns ``(app, window)``; the caller shows the window and runs the event loop.
+    Returns ``(app, window)``; the caller shows the window and runs the event loop. Unless
+    ``--new-window`` is given, the window also listens for files a later launch hands over.
     """
     args = _gui_parser().parse_args(argv)
     from PySide6.QtWidgets import QApplication
@@ -106,6 +122,10 @@ def build(argv: list[str]):
 
     settings = Settings(args.settings_dir)
     window = MainWindow(settings)
+    if not args.new_window:
+        from gui.single_instance import serve
+
+        serve(window)
     from gui.sql_open import looks_like_url
 
     urls = [f for f in args.files if looks_like_url(f) and not os.path.exists(f)]
@@ -130,6 +150,8 @@ def main(argv: list[str] | None = None) -> int:
               "from a desktop session, set QT_QPA_PLATFORM=offscreen, or use "
               "'python main.py inspect PATH' for a headless report.", file=sys.stderr)
         return 2
+    if hand_off(args):
+        return 0
     app, window = build(argv)
     window.show()
     if os.environ.get(EXIT_WHEN_SHOWN):

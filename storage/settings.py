@@ -39,6 +39,10 @@ class Key:
     type: type | tuple[type, ...]
     default: Any
     doc: str = ""
+    # A list of entries that instances on one settings folder share: the field naming an entry.
+    # Saving merges such a list with the file's (see Settings.write), so no instance drops
+    # entries another live instance wrote.
+    shared_by: str = ""
 
     def fresh_default(self) -> Any:
         # Defaults are copied through JSON so callers can never mutate the declaration.
@@ -74,7 +78,7 @@ KEYS: dict[str, Key] = {k.name: k for k in (
     Key("recent_formats", "state", dict, {}, "The detected format of each recent file."),
     Key("dialogs.last_dirs", "state", dict, {}, "Last folder of each file dialog, by dialog id."),
     Key("session.documents", "state", list, [],
-        "Open documents: [{path, format, tab}] in tab order."),
+        "Open documents: [{path, format, tab}] in tab order.", shared_by="path"),
     Key("session.active_documents", "state", dict, {}, "Per tab, the path of its front document."),
     Key("sql.history", "state", list, [],
         "Statements run in the SQLite tab's Execute SQL, newest first (at most 200)."),
@@ -83,7 +87,8 @@ KEYS: dict[str, Key] = {k.name: k for k in (
     Key("connections.recent", "state", list, [],
         "Recently opened database connections: [{name, url}] without passwords, newest first."),
     Key("session.connections", "state", list, [],
-        "Open database connections: [{name, url, id, view}] (the URL without its password)."),
+        "Open database connections: [{name, url, id, view}] (the URL without its password).",
+        shared_by="url"),
     Key("session.view_state", "state", dict, {},
         "Per document path, its view state (splitters, column widths, selection)."),
 )}
@@ -97,6 +102,49 @@ def default_settings_dir() -> Path:
     import platformdirs
 
     return Path(platformdirs.user_config_dir("Datashelf", appauthor=False, roaming=True))
+
+
+SHARED = {name: key.shared_by for name, key in KEYS.items() if key.shared_by}
+
+
+def _entry_names(field: str, entries: Any) -> frozenset[str]:
+    if not isinstance(entries, list):
+        return frozenset()
+    return frozenset(e[field] for e in entries if isinstance(e, dict) and isinstance(e.get(field), str))
+
+
+def merge_shared(field: str, mine: list, on_disk: Any, held: frozenset[str]) -> list:
+    """``mine`` plus the entries of ``on_disk`` this instance never held: another instance's.
+
+    An entry this instance held (inherited at load, or set since) and no longer lists was
+    closed here, so it goes; with one instance the result is ``mine``.
+    """
+    names = _entry_names(field, mine) | held
+    others = [e for e in (on_disk if isinstance(on_disk, list) else [])
+              if isinstance(e, dict) and isinstance(e.get(field), str) and e[field] not in names]
+    return [*mine, *others]
+
+
+@contextlib.contextmanager
+def _folder_lock(folder: Path) -> Iterator[None]:
+    """Serialise read-merge-write of the settings file between processes (POSIX flock on the
+    folder itself, so no lock file is left behind); elsewhere a no-op."""
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        yield
+        return
+    try:
+        with contextlib.suppress(OSError):
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
 
 
 def encode_bytes(data: bytes) -> str:
@@ -126,6 +174,8 @@ class Settings:
         self._notices: list[str] = []
         self._dirty = False
         self._write_failed = False
+        self._held: dict[str, frozenset[str]] = {}  # per shared list: the entries held here
+        self._stamp: tuple[int, int, int] | None = None  # the file as this instance last saw it
         self.load()
 
     # -- mapping interface ---------------------------------------------------------------
@@ -145,6 +195,7 @@ class Settings:
             return
         self._values[name] = value
         self._dirty = True
+        self._hold(name)
         for listener in list(self._listeners):
             listener(name)
 
@@ -164,8 +215,14 @@ class Settings:
         """Mark a key changed after mutating its list or dict value in place."""
         self._key(name)
         self._dirty = True
+        self._hold(name)
         for listener in list(self._listeners):
             listener(name)
+
+    def _hold(self, name: str) -> None:
+        field = SHARED.get(name)
+        if field:  # a new frozenset each time: a saving worker reads it without a lock
+            self._held[name] = self._held.get(name, frozenset()) | _entry_names(field, self[name])
 
     @staticmethod
     def _key(name: str) -> Key:
@@ -218,6 +275,8 @@ class Settings:
         """Read the file; on any problem start from defaults and keep the bad file aside."""
         self._values = {}
         self._dirty = False
+        self._held = {}
+        self._stamp = self._disk_stamp()
         try:
             raw_bytes = self.path.read_bytes()
         except (FileNotFoundError, NotADirectoryError):
@@ -255,6 +314,8 @@ class Settings:
                     self._values[name] = value
                 else:
                     dropped.append(name)
+        for name in SHARED:  # what the last session left is this instance's to keep or close
+            self._hold(name)
         if dropped:
             self._notices.append(
                 "Some settings had the wrong type and were reset: " + ", ".join(sorted(dropped)))
@@ -276,12 +337,36 @@ class Settings:
         data: dict[str, Any] = {"schema_version": SCHEMA_VERSION, "preferences": {}, "state": {}}
         for name, value in self._values.items():
             data[KEYS[name].section][name] = value
-        text = json.dumps(data, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+        return _dump(data)
+
+    def _disk_stamp(self) -> tuple[int, int, int] | None:
         try:
-            text.encode("utf-8")
-        except UnicodeEncodeError:  # a path with invalid UTF-8 (a lone surrogate): escape it
-            text = json.dumps(data, indent=2, ensure_ascii=True, sort_keys=True) + "\n"
-        return text
+            info = self.path.stat()
+        except OSError:
+            return None
+        return (info.st_mtime_ns, info.st_size, info.st_ino)
+
+    def _merged(self, text: str) -> str:
+        """``text`` with each shared list merged with the file's: another live instance on this
+        folder keeps its entries (read just before writing, under the folder lock)."""
+        try:
+            raw = json.loads(self.path.read_bytes().decode("utf-8"))
+            if not isinstance(raw, dict) or raw.get("schema_version") != SCHEMA_VERSION:
+                return text
+            data = json.loads(text)
+        except (OSError, ValueError, UnicodeDecodeError, RecursionError):
+            return text  # nothing readable to keep: this instance's view stands
+        changed = False
+        for name, field in SHARED.items():
+            section = KEYS[name].section
+            stored = raw.get(section)
+            disk = stored.get(name) if isinstance(stored, dict) else None
+            mine = data[section].get(name, KEYS[name].fresh_default())
+            merged = merge_shared(field, mine, disk, self._held.get(name, frozenset()))
+            if merged != mine:
+                data[section][name] = merged
+                changed = True
+        return _dump(data) if changed else text
 
     def save(self) -> bool:
         """Write atomically. Returns False (and notes it once) when the folder is unwritable."""
@@ -302,7 +387,10 @@ class Settings:
         """Write a :meth:`snapshot` (safe to call from a worker thread)."""
         try:
             private_folder(self.folder, tighten=self._folder_is_ours())
-            atomic_write(self.path, text, private=True)  # it holds paths, queries, connections
+            with _folder_lock(self.folder):
+                text = self._merged(text)  # another instance may have written since
+                atomic_write(self.path, text, private=True)  # it holds paths, queries, connections
+                self._stamp = self._disk_stamp()
         except (OSError, KnownError) as exc:
             self._write_failed = True
             self._dirty = True
@@ -325,9 +413,21 @@ class Settings:
         return all(n == JOURNAL_FOLDER or n.startswith((FILE_NAME, f".{FILE_NAME}.")) for n in names)
 
     def save_if_dirty(self) -> bool:
-        return self.save() if self._dirty else True
+        """Save when something changed here, or when another instance on this folder wrote the
+        file since (so its copy of the shared lists gets this instance's entries back)."""
+        changed_elsewhere = self._disk_stamp() not in (None, self._stamp)
+        return self.save() if self._dirty or changed_elsewhere else True
 
     # -- test helpers ---------------------------------------------------------------------
     def as_dict(self) -> dict[str, Any]:
         """Every key with its current value (defaults included)."""
         return {name: self[name] for name in KEYS}
+
+
+def _dump(data: dict[str, Any]) -> str:
+    text = json.dumps(data, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a path with invalid UTF-8 (a lone surrogate): escape it
+        text = json.dumps(data, indent=2, ensure_ascii=True, sort_keys=True) + "\n"
+    return text
