@@ -85,16 +85,24 @@ def _display_missing() -> bool:
     return not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
-def hand_off(args: argparse.Namespace) -> bool:
-    """True when a Datashelf running on the same settings folder took ``args.files``.
+def hand_off(args: argparse.Namespace) -> int | None:
+    """Give ``args.files`` to a Datashelf running on the same settings folder: the exit status
+    when one runs, None when this process is to start the window itself.
 
     Runs before QApplication and the widget modules are imported: a second launch costs little.
     """
     if args.new_window:
-        return False
-    from gui.single_instance import hand_off, server_name, settings_folder
+        return None
+    from gui.single_instance import HandOff, hand_off, server_name, settings_folder
 
-    return hand_off(server_name(settings_folder(args.settings_dir)), args.files)
+    outcome = hand_off(server_name(settings_folder(args.settings_dir)), args.files)
+    if outcome is HandOff.NOT_RUNNING:
+        return None
+    if outcome is HandOff.NO_ANSWER:
+        print("datashelf: the running Datashelf did not answer; it may still open the files. "
+              "Use --new-window to start a separate one.", file=sys.stderr)
+        return 1
+    return 0
 
 
 def build(argv: list[str]):
@@ -150,8 +158,9 @@ def main(argv: list[str] | None = None) -> int:
               "from a desktop session, set QT_QPA_PLATFORM=offscreen, or use "
               "'python main.py inspect PATH' for a headless report.", file=sys.stderr)
         return 2
-    if hand_off(args):
-        return 0
+    status = hand_off(args)
+    if status is not None:
+        return status
     app, window = build(argv)
     window.show()
     if os.environ.get(EXIT_WHEN_SHOWN):

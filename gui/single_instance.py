@@ -15,13 +15,14 @@ import getpass
 import hashlib
 import json
 import os
+from enum import Enum
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal, Slot
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
 
 CONNECT_MS = 300  # a live server accepts at once; a dead socket file refuses at once
-REPLY_MS = 3000  # the running window answers from its event loop (it may be busy a moment)
+REPLY_MS = 10_000  # the running window answers from its event loop (it may be busy a moment)
 ACK = b"ok\n"
 
 
@@ -58,25 +59,28 @@ def _is_url(argument: str) -> bool:
     return "://" in argument and not os.path.exists(argument)
 
 
-def hand_off(name: str, arguments: list[str]) -> bool:
+class HandOff(Enum):
+    TAKEN = "taken"  # the running window opens the files
+    NOT_RUNNING = "not running"  # no instance on this settings folder: start a window here
+    NO_ANSWER = "no answer"  # one runs but did not confirm (busy or hung): it may still open them
+
+
+def hand_off(name: str, arguments: list[str]) -> HandOff:
     """Give ``arguments`` (files, URLs; none: just raise the window) to the running instance.
 
-    True when it took them; False when none runs (or it did not answer): start a window here.
     Blocking calls only, so it works before any QCoreApplication exists.
     """
     socket = QLocalSocket()
     socket.connectToServer(name)
     if not socket.waitForConnected(CONNECT_MS):
-        return False
+        return HandOff.NOT_RUNNING
     socket.write(encode_request(arguments))
-    if not socket.waitForBytesWritten(REPLY_MS):
-        socket.abort()
-        return False
     reply = b""
-    while not reply.endswith(b"\n") and socket.waitForReadyRead(REPLY_MS):
-        reply += bytes(socket.readAll().data())
+    if socket.waitForBytesWritten(REPLY_MS):
+        while not reply.endswith(b"\n") and socket.waitForReadyRead(REPLY_MS):
+            reply += bytes(socket.readAll().data())
     socket.disconnectFromServer()
-    return reply == ACK
+    return HandOff.TAKEN if reply == ACK else HandOff.NO_ANSWER
 
 
 class InstanceServer(QObject):
@@ -94,11 +98,11 @@ class InstanceServer(QObject):
 
     def listen(self) -> bool:
         """Listen; a stale socket (its instance crashed) is removed first. False when another
-        live instance listens on this name already (then both run, and their sessions merge)."""
-        if self.server.listen(self.name):
-            return True
-        if self.server.serverError() != QLocalSocket.LocalSocketError.AddressInUseError:
-            return False
+        live instance listens on this name already (then both run, and their sessions merge).
+
+        The live check comes first: with UserAccessOption, Qt's listen replaces any socket
+        file of that name, a live one included.
+        """
         probe = QLocalSocket()
         probe.connectToServer(self.name)
         if probe.waitForConnected(CONNECT_MS):
