@@ -221,3 +221,52 @@ def test_any_state_round_trips(tmp_path: Path, view_state, recent, tab) -> None:
     assert again["session.view_state"] == view_state
     assert again["recent_files"] == recent
     assert again["window.active_tab"] == tab
+
+
+def _docs(*paths: str) -> list[dict]:
+    return [{"path": p, "format": "json", "tab": "json"} for p in paths]
+
+
+def _saved_paths(folder: Path) -> list[str]:
+    saved = json.loads((folder / "settings.json").read_text())
+    return [d["path"] for d in saved["state"]["session.documents"]]
+
+
+def test_two_instances_on_one_folder_merge_their_documents(tmp_path: Path) -> None:
+    first = Settings(tmp_path)
+    second = Settings(tmp_path)  # started at the same instant: both read an empty session
+    first["session.documents"] = _docs("/a", "/x")
+    assert first.save()
+    second["session.documents"] = _docs("/b")
+    assert second.save()
+    assert _saved_paths(tmp_path) == ["/b", "/a", "/x"]  # the other's documents are kept
+    first["session.documents"] = _docs("/a")  # /x closed in the first: it goes
+    assert first.save()
+    assert _saved_paths(tmp_path) == ["/a", "/b"]
+    assert second.save_if_dirty()  # not dirty, but the file changed: it writes its view back
+    assert sorted(_saved_paths(tmp_path)) == ["/a", "/b"]
+    second["session.documents"] = []
+    assert second.save()
+    assert _saved_paths(tmp_path) == ["/a"]
+
+
+def test_one_instance_drops_what_its_last_session_left(tmp_path: Path) -> None:
+    earlier = Settings(tmp_path)
+    earlier["session.documents"] = _docs("/gone", "/kept")
+    earlier["session.connections"] = [{"name": "db", "url": "sqlite:///old.db"}]
+    assert earlier.save()
+    settings = Settings(tmp_path)  # inherits both; reopens one, the other no longer exists
+    settings["session.documents"] = _docs("/kept")
+    settings["session.connections"] = []
+    assert settings.save()
+    assert _saved_paths(tmp_path) == ["/kept"]
+    assert json.loads((tmp_path / "settings.json").read_text())["state"]["session.connections"] == []
+
+
+def test_save_if_dirty_writes_nothing_when_nothing_changed(tmp_path: Path) -> None:
+    settings = Settings(tmp_path)
+    settings["window.active_tab"] = "json"
+    assert settings.save()
+    stamp = (tmp_path / "settings.json").stat().st_mtime_ns
+    assert settings.save_if_dirty()
+    assert (tmp_path / "settings.json").stat().st_mtime_ns == stamp
