@@ -93,7 +93,7 @@ def hand_off(args: argparse.Namespace) -> int | None:
     """
     if args.new_window:
         return None
-    from gui.single_instance import HandOff, hand_off, server_name, settings_folder
+    from gui.single_instance_client import HandOff, hand_off, server_name, settings_folder
 
     outcome = hand_off(server_name(settings_folder(args.settings_dir)), args.files)
     if outcome is HandOff.NOT_RUNNING:

@@ -1,86 +1,21 @@
 """One Datashelf per settings folder: a second launch hands its files to the running window.
 
 The usual Qt way: the first instance listens on a :class:`QLocalServer`; ``main.py FILE`` first
-tries to connect to it (:func:`hand_off`), sends the file names and exits, before any widget
-module is imported. The server's name comes from the user and the settings folder, so a test
-with its own ``--settings-dir`` never meets the user's Datashelf, and two settings folders are
-two instances. A socket left by a crashed instance is removed and the new process listens.
-
-Only ``QtCore`` and ``QtNetwork`` are imported here: the hand-off runs before ``QApplication``.
+tries to connect to it (``gui.single_instance_client.hand_off``, which imports no Qt on POSIX),
+sends the file names and exits, before any widget module is imported. The server's name comes
+from the user and the settings folder, so a test with its own ``--settings-dir`` never meets the
+user's Datashelf, and two settings folders are two instances. A socket left by a crashed
+instance is removed and the new process listens.
 """
 
 from __future__ import annotations
 
-import getpass
-import hashlib
-import json
 import os
-from enum import Enum
-from pathlib import Path
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal, Slot
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
 
-CONNECT_MS = 300  # a live server accepts at once; a dead socket file refuses at once
-REPLY_MS = 10_000  # the running window answers from its event loop (it may be busy a moment)
-ACK = b"ok\n"
-
-
-def server_name(settings_folder: str | os.PathLike[str]) -> str:
-    """The local socket name of the instance that keeps its settings in ``settings_folder``."""
-    folder = os.path.realpath(os.path.abspath(os.fspath(settings_folder)))
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):  # no name for this uid (a container): the uid says the same
-        user = str(os.getuid()) if hasattr(os, "getuid") else "user"
-    digest = hashlib.sha256(f"{user}\0{folder}".encode("utf-8", "surrogateescape")).hexdigest()
-    return f"datashelf-{digest[:20]}"
-
-
-def encode_request(arguments: list[str]) -> bytes:
-    """One line of JSON: the files (absolute, so the receiver's working folder does not matter)."""
-    files = [a if _is_url(a) else os.path.abspath(a) for a in arguments]
-    return json.dumps({"files": files}).encode("utf-8", "surrogateescape") + b"\n"
-
-
-def decode_request(data: bytes) -> list[str] | None:
-    """The files of a request, or None when it is not one of ours."""
-    try:
-        request = json.loads(data.decode("utf-8", "surrogateescape"))
-    except (ValueError, UnicodeDecodeError):
-        return None
-    files = request.get("files") if isinstance(request, dict) else None
-    if not isinstance(files, list) or not all(isinstance(f, str) for f in files):
-        return None
-    return files
-
-
-def _is_url(argument: str) -> bool:
-    return "://" in argument and not os.path.exists(argument)
-
-
-class HandOff(Enum):
-    TAKEN = "taken"  # the running window opens the files
-    NOT_RUNNING = "not running"  # no instance on this settings folder: start a window here
-    NO_ANSWER = "no answer"  # one runs but did not confirm (busy or hung): it may still open them
-
-
-def hand_off(name: str, arguments: list[str]) -> HandOff:
-    """Give ``arguments`` (files, URLs; none: just raise the window) to the running instance.
-
-    Blocking calls only, so it works before any QCoreApplication exists.
-    """
-    socket = QLocalSocket()
-    socket.connectToServer(name)
-    if not socket.waitForConnected(CONNECT_MS):
-        return HandOff.NOT_RUNNING
-    socket.write(encode_request(arguments))
-    reply = b""
-    if socket.waitForBytesWritten(REPLY_MS):
-        while not reply.endswith(b"\n") and socket.waitForReadyRead(REPLY_MS):
-            reply += bytes(socket.readAll().data())
-    socket.disconnectFromServer()
-    return HandOff.TAKEN if reply == ACK else HandOff.NO_ANSWER
+from .single_instance_client import ACK, CONNECT_MS, decode_request, server_name
 
 
 class InstanceServer(QObject):
@@ -197,10 +132,3 @@ def open_in(window, files: list[str]) -> None:
         window.open_paths(paths)
     for url in urls:
         window.open_database_url(url)
-
-
-def settings_folder(argument: str | None) -> Path:
-    """The folder ``--settings-dir`` names, else the default one (as :class:`Settings` picks)."""
-    from storage.settings import default_settings_dir
-
-    return Path(argument) if argument else default_settings_dir()

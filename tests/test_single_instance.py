@@ -16,10 +16,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QDir
 
 import main
-from gui.single_instance import InstanceServer, server_name
+from gui.single_instance import InstanceServer
+from gui.single_instance_client import server_name
 from tests.gui_helpers import close_window, forget_edits, launch, make_samples, wait_documents
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,6 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CHILD = ("import sys, main\n"
          "status = main.main(sys.argv[1:])\n"
          "print('widgets imported:', 'PySide6.QtWidgets' in sys.modules, flush=True)\n"
+         "print('Qt imported:', 'PySide6.QtCore' in sys.modules, flush=True)\n"
          "sys.exit(status)\n")
 
 
@@ -61,6 +62,7 @@ def test_second_launch_hands_its_files_to_the_running_window(qtbot, tmp_path: Pa
     child = start_second("--settings-dir", str(settings_dir), str(samples["json"]), str(samples["text"]))
     out = finish(qtbot, child)
     assert "widgets imported: False" in out  # it never built a window of its own
+    assert "Qt imported: False" in out  # on POSIX not even QtCore
     assert received == [[str(samples["json"]), str(samples["text"])]]
     documents = wait_documents(qtbot, window, 2)
     assert {d.path for d in documents} == {str(samples["json"]), str(samples["text"])}
@@ -94,7 +96,7 @@ def test_launch_without_files_raises_the_running_window(qtbot, tmp_path: Path) -
 def test_a_stale_socket_is_replaced(qtbot, tmp_path: Path) -> None:
     settings_dir = tmp_path / "settings"
     samples = make_samples(tmp_path / "files")
-    stale = Path(QDir.tempPath()) / server_name(settings_dir)
+    stale = Path(server_name(settings_dir))
     dead = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)  # what a crashed instance leaves
     dead.bind(str(stale))
     dead.close()
