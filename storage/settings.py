@@ -39,9 +39,9 @@ class Key:
     type: type | tuple[type, ...]
     default: Any
     doc: str = ""
-    # A list of entries that instances on one settings folder share: the field naming an entry.
-    # Saving merges such a list with the file's (see Settings.write), so no instance drops
-    # entries another live instance wrote.
+    # Entries that instances on one settings folder share: for a list, the field naming an
+    # entry; for a dict, "key" (its keys name the entries). Saving merges them with the file's
+    # (see Settings.write), so no instance drops entries another live instance wrote.
     shared_by: str = ""
 
     def fresh_default(self) -> Any:
@@ -90,7 +90,8 @@ KEYS: dict[str, Key] = {k.name: k for k in (
         "Open database connections: [{name, url, id, view}] (the URL without its password).",
         shared_by="url"),
     Key("session.view_state", "state", dict, {},
-        "Per document path, its view state (splitters, column widths, selection)."),
+        "Per document path, its view state (splitters, column widths, selection).",
+        shared_by="key"),
 )}
 
 
@@ -108,18 +109,23 @@ SHARED = {name: key.shared_by for name, key in KEYS.items() if key.shared_by}
 
 
 def _entry_names(field: str, entries: Any) -> frozenset[str]:
+    if isinstance(entries, dict):
+        return frozenset(entries)
     if not isinstance(entries, list):
         return frozenset()
     return frozenset(e[field] for e in entries if isinstance(e, dict) and isinstance(e.get(field), str))
 
 
-def merge_shared(field: str, mine: list, on_disk: Any, held: frozenset[str]) -> list:
+def merge_shared(field: str, mine: Any, on_disk: Any, held: frozenset[str]) -> Any:
     """``mine`` plus the entries of ``on_disk`` this instance never held: another instance's.
 
-    An entry this instance held (inherited at load, or set since) and no longer lists was
-    closed here, so it goes; with one instance the result is ``mine``.
+    An entry this instance held (inherited at load, or set since) and no longer has was
+    closed or dropped here, so it goes; with one instance the result is ``mine``.
     """
     names = _entry_names(field, mine) | held
+    if isinstance(mine, dict):
+        others = on_disk.items() if isinstance(on_disk, dict) else ()
+        return {**{k: v for k, v in others if k not in names}, **mine}
     others = [e for e in (on_disk if isinstance(on_disk, list) else [])
               if isinstance(e, dict) and isinstance(e.get(field), str) and e[field] not in names]
     return [*mine, *others]

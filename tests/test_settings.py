@@ -250,6 +250,17 @@ def test_two_instances_on_one_folder_merge_their_documents(tmp_path: Path) -> No
     assert _saved_paths(tmp_path) == ["/a"]
 
 
+def test_two_instances_keep_each_others_view_states(tmp_path: Path) -> None:
+    first = Settings(tmp_path)
+    second = Settings(tmp_path)
+    first["session.view_state"] = {"/a": {"split": 1}}
+    assert first.save()
+    second["session.view_state"] = {"/b": {"split": 2}}
+    assert second.save()
+    saved = json.loads((tmp_path / "settings.json").read_text())["state"]["session.view_state"]
+    assert saved == {"/a": {"split": 1}, "/b": {"split": 2}}
+
+
 def test_one_instance_drops_what_its_last_session_left(tmp_path: Path) -> None:
     earlier = Settings(tmp_path)
     earlier["session.documents"] = _docs("/gone", "/kept")
