@@ -151,6 +151,9 @@ def _stop(child: subprocess.Popen, scratch: Path) -> None:
         pass
     child.wait()
     shutil.rmtree(scratch, ignore_errors=True)
+    from gui.single_instance_client import server_name
+
+    Path(server_name(scratch)).unlink(missing_ok=True)  # the socket a killed Datashelf leaves
 
 
 def settled_count(tool: Tool, file: Path | None, level: int) -> int:
