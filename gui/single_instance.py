@@ -124,11 +124,15 @@ def present(window, files: list[str]) -> None:
 
 def open_in(window, files: list[str]) -> None:
     """Files open in the tab their content belongs to; database URLs in the SQLite tab."""
-    from .sql_open import looks_like_url
-
-    urls = [f for f in files if "://" in f and looks_like_url(f) and not os.path.exists(f)]
+    urls = [f for f in files if "://" in f and not os.path.exists(f) and _looks_like_url(f)]
     paths = [f for f in files if f not in urls]
     if paths:
         window.open_paths(paths)
     for url in urls:
         window.open_database_url(url)
+
+
+def _looks_like_url(text: str) -> bool:
+    from .sql_open import looks_like_url  # the SQL modules only when a URL comes
+
+    return looks_like_url(text)
