@@ -93,6 +93,10 @@ def test_launch_without_files_raises_the_running_window(qtbot, tmp_path: Path) -
     assert window.all_documents() == []
 
 
+POSIX_ONLY = pytest.mark.skipif(os.name == "nt", reason="Unix sockets (Windows uses named pipes)")
+
+
+@POSIX_ONLY
 def test_a_stale_socket_is_replaced(qtbot, tmp_path: Path) -> None:
     settings_dir = tmp_path / "settings"
     samples = make_samples(tmp_path / "files")
@@ -203,3 +207,25 @@ def test_two_instances_on_one_folder_keep_each_others_documents(qtbot, tmp_path:
     again = launch(qtbot, settings_dir)
     restored = wait_documents(qtbot, again, 2)
     assert {d.path for d in restored} == {str(samples["json"]), str(samples["text"])}
+
+
+@POSIX_ONLY
+def test_the_client_tells_a_dead_socket_from_a_silent_instance(tmp_path: Path, monkeypatch,
+                                                              capsys) -> None:
+    from gui import single_instance_client as client
+
+    name = server_name(tmp_path / "settings")
+    assert client.hand_off(name, []) is client.HandOff.NOT_RUNNING  # no socket at all
+    silent = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)  # accepts, never answers
+    silent.bind(name)
+    try:
+        silent.listen(1)
+        monkeypatch.setattr(client, "REPLY_MS", 100)
+        assert client.hand_off(name, [str(tmp_path / "x.json")]) is client.HandOff.NO_ANSWER
+        monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
+        assert main.main(["--settings-dir", str(tmp_path / "settings")]) == 1
+        assert "did not answer" in capsys.readouterr().err
+    finally:
+        silent.close()
+    assert client.hand_off(name, []) is client.HandOff.NOT_RUNNING  # stale: refused
+    Path(name).unlink()
