@@ -62,7 +62,7 @@ def test_second_launch_hands_its_files_to_the_running_window(qtbot, tmp_path: Pa
     child = start_second("--settings-dir", str(settings_dir), str(samples["json"]), str(samples["text"]))
     out = finish(qtbot, child)
     assert "widgets imported: False" in out  # it never built a window of its own
-    assert "Qt imported: False" in out  # on POSIX not even QtCore
+    assert "Qt imported: False" in out or os.name == "nt"  # on POSIX not even QtCore
     assert received == [[str(samples["json"]), str(samples["text"])]]
     documents = wait_documents(qtbot, window, 2)
     assert {d.path for d in documents} == {str(samples["json"]), str(samples["text"])}
