@@ -124,8 +124,8 @@ def merge_shared(field: str, mine: Any, on_disk: Any, held: frozenset[str]) -> A
     """
     names = _entry_names(field, mine) | held
     if isinstance(mine, dict):
-        others = on_disk.items() if isinstance(on_disk, dict) else ()
-        return {**{k: v for k, v in others if k not in names}, **mine}
+        stored = on_disk if isinstance(on_disk, dict) else {}
+        return {**{k: v for k, v in stored.items() if k not in names}, **mine}
     others = [e for e in (on_disk if isinstance(on_disk, list) else [])
               if isinstance(e, dict) and isinstance(e.get(field), str) and e[field] not in names]
     return [*mine, *others]
