@@ -129,11 +129,16 @@ def build(argv: list[str]):
         app.setStyleSheet(style.read_text(encoding="utf-8"))
 
     settings = Settings(args.settings_dir)
+    server = None
+    if not args.new_window:  # listen before the window is built: a launch meanwhile finds us
+        from gui.single_instance import InstanceServer
+
+        server = InstanceServer.for_folder(settings.folder)
     window = MainWindow(settings)
-    if not args.new_window:
+    if server is not None:
         from gui.single_instance import serve
 
-        serve(window)
+        serve(window, server)
     from gui.sql_open import looks_like_url
 
     urls = [f for f in args.files if looks_like_url(f) and not os.path.exists(f)]

@@ -28,8 +28,14 @@ class InstanceServer(QObject):
         self.name = name
         self.server = QLocalServer(self)
         self.server.setSocketOptions(QLocalServer.SocketOption.UserAccessOption)
-        self.server.newConnection.connect(self._on_connection)
         self._buffers: dict[QLocalSocket, bytes] = {}
+
+    @classmethod
+    def for_folder(cls, settings_folder: str | os.PathLike[str]) -> InstanceServer:
+        """A server for the instance on ``settings_folder``, listening when no other does."""
+        server = cls(server_name(settings_folder))
+        server.listen()
+        return server
 
     def listen(self) -> bool:
         """Listen; a stale socket (its instance crashed) is removed first. False when another
@@ -45,6 +51,12 @@ class InstanceServer(QObject):
             return False
         QLocalServer.removeServer(self.name)
         return self.server.listen(self.name)
+
+    def accept(self) -> None:
+        """Start reading requests (once someone listens to filesReceived); launches that came
+        while the window was being built wait in the queue until now."""
+        self.server.newConnection.connect(self._on_connection)
+        QTimer.singleShot(0, self._on_connection)
 
     def close(self) -> None:
         self.server.close()
@@ -103,11 +115,13 @@ class _CloseWatch(QObject):
             self.server.close()
 
 
-def serve(window) -> InstanceServer:
-    """Listen for later launches on ``window``'s settings folder; their files open in it."""
-    server = InstanceServer(server_name(window.settings.folder), window)
+def serve(window, server: InstanceServer | None = None) -> InstanceServer:
+    """Open in ``window`` the files later launches on its settings folder hand over (``server``
+    when it listens already, else a new one)."""
+    server = server or InstanceServer.for_folder(window.settings.folder)
+    server.setParent(window)
     server.filesReceived.connect(lambda files: present(window, files))
-    server.listen()
+    server.accept()
     window.installEventFilter(_CloseWatch(window, server))
     return server
 

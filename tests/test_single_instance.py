@@ -229,3 +229,21 @@ def test_the_client_tells_a_dead_socket_from_a_silent_instance(tmp_path: Path, m
         silent.close()
     assert client.hand_off(name, []) is client.HandOff.NOT_RUNNING  # stale: refused
     Path(name).unlink()
+
+
+def test_a_launch_while_the_window_is_built_waits_for_it(qtbot, tmp_path: Path) -> None:
+    from gui.single_instance import serve
+
+    settings_dir = tmp_path / "settings"
+    samples = make_samples(tmp_path / "files")
+    server = InstanceServer.for_folder(settings_dir)  # listening, the window not built yet
+    assert server.is_listening()
+    child = start_second("--settings-dir", str(settings_dir), str(samples["json"]))
+    qtbot.waitUntil(lambda: server.server.hasPendingConnections()
+                    or server.server.waitForNewConnection(50)[0], timeout=30_000)
+    _app, window = main.build(["--settings-dir", str(settings_dir), "--new-window"])
+    qtbot.addWidget(window, before_close_func=forget_edits)
+    serve(window, server)
+    finish(qtbot, child)
+    [document] = wait_documents(qtbot, window, 1)
+    assert document.path == str(samples["json"])
