@@ -119,7 +119,7 @@ def _entry_names(field: str, entries: Any) -> frozenset[str]:
 def merge_shared(field: str, mine: Any, on_disk: Any, held: frozenset[str]) -> Any:
     """``mine`` plus the entries of ``on_disk`` this instance never held: another instance's.
 
-    An entry this instance held (inherited at load, or set since) and no longer has was
+    An entry this instance held (found at load, or in its last save) and no longer has was
     closed or dropped here, so it goes; with one instance the result is ``mine``.
     """
     names = _entry_names(field, mine) | held
@@ -180,7 +180,10 @@ class Settings:
         self._notices: list[str] = []
         self._dirty = False
         self._write_failed = False
-        self._held: dict[str, frozenset[str]] = {}  # per shared list: the entries held here
+        # Per shared key, the entries this instance last wrote (or found at load): an entry of
+        # those missing from its next save was closed here; any other entry in the file is
+        # another instance's.
+        self._held: dict[str, frozenset[str]] = {}
         self._stamp: tuple[int, int, int] | None = None  # the file as this instance last saw it
         self.load()
 
@@ -201,7 +204,6 @@ class Settings:
             return
         self._values[name] = value
         self._dirty = True
-        self._hold(name)
         for listener in list(self._listeners):
             listener(name)
 
@@ -221,14 +223,8 @@ class Settings:
         """Mark a key changed after mutating its list or dict value in place."""
         self._key(name)
         self._dirty = True
-        self._hold(name)
         for listener in list(self._listeners):
             listener(name)
-
-    def _hold(self, name: str) -> None:
-        field = SHARED.get(name)
-        if field:  # a new frozenset each time: a saving worker reads it without a lock
-            self._held[name] = self._held.get(name, frozenset()) | _entry_names(field, self[name])
 
     @staticmethod
     def _key(name: str) -> Key:
@@ -320,8 +316,8 @@ class Settings:
                     self._values[name] = value
                 else:
                     dropped.append(name)
-        for name in SHARED:  # what the last session left is this instance's to keep or close
-            self._hold(name)
+        # What the last session left is this instance's to keep or close.
+        self._held = {name: _entry_names(field, self[name]) for name, field in SHARED.items()}
         if dropped:
             self._notices.append(
                 "Some settings had the wrong type and were reset: " + ", ".join(sorted(dropped)))
@@ -352,27 +348,29 @@ class Settings:
             return None
         return (info.st_mtime_ns, info.st_size, info.st_ino)
 
-    def _merged(self, text: str) -> str:
-        """``text`` with each shared list merged with the file's: another live instance on this
-        folder keeps its entries (read just before writing, under the folder lock)."""
+    def _merged(self, text: str) -> tuple[str, dict[str, frozenset[str]]]:
+        """``text`` with each shared key merged with the file's: another live instance on this
+        folder keeps its entries (read just before writing, under the folder lock). Also
+        returns the entries of this instance's own text, per shared key."""
+        data = json.loads(text)
+        mine = {name: data[KEYS[name].section].get(name, KEYS[name].fresh_default())
+                for name in SHARED}
+        own = {name: _entry_names(field, mine[name]) for name, field in SHARED.items()}
         try:
             raw = json.loads(self.path.read_bytes().decode("utf-8"))
-            if not isinstance(raw, dict) or raw.get("schema_version") != SCHEMA_VERSION:
-                return text
-            data = json.loads(text)
         except (OSError, ValueError, UnicodeDecodeError, RecursionError):
-            return text  # nothing readable to keep: this instance's view stands
+            return text, own  # nothing readable to keep: this instance's view stands
+        if not isinstance(raw, dict) or raw.get("schema_version") != SCHEMA_VERSION:
+            return text, own
         changed = False
         for name, field in SHARED.items():
-            section = KEYS[name].section
-            stored = raw.get(section)
+            stored = raw.get(KEYS[name].section)
             disk = stored.get(name) if isinstance(stored, dict) else None
-            mine = data[section].get(name, KEYS[name].fresh_default())
-            merged = merge_shared(field, mine, disk, self._held.get(name, frozenset()))
-            if merged != mine:
-                data[section][name] = merged
+            merged = merge_shared(field, mine[name], disk, self._held.get(name, frozenset()))
+            if merged != mine[name]:
+                data[KEYS[name].section][name] = merged
                 changed = True
-        return _dump(data) if changed else text
+        return (_dump(data) if changed else text), own
 
     def save(self) -> bool:
         """Write atomically. Returns False (and notes it once) when the folder is unwritable."""
@@ -394,9 +392,10 @@ class Settings:
         try:
             private_folder(self.folder, tighten=self._folder_is_ours())
             with _folder_lock(self.folder):
-                text = self._merged(text)  # another instance may have written since
+                text, own = self._merged(text)  # another instance may have written since
                 atomic_write(self.path, text, private=True)  # it holds paths, queries, connections
                 self._stamp = self._disk_stamp()
+                self._held = own
         except (OSError, KnownError) as exc:
             self._write_failed = True
             self._dirty = True

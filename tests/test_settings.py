@@ -250,6 +250,20 @@ def test_two_instances_on_one_folder_merge_their_documents(tmp_path: Path) -> No
     assert _saved_paths(tmp_path) == ["/a"]
 
 
+def test_a_document_closed_here_and_opened_there_stays(tmp_path: Path) -> None:
+    first = Settings(tmp_path)
+    second = Settings(tmp_path)
+    first["session.documents"] = _docs("/a", "/x")
+    assert first.save()
+    first["session.documents"] = _docs("/a")  # closed here ...
+    assert first.save()
+    second["session.documents"] = _docs("/x")  # ... and opened in the other instance later
+    assert second.save()
+    first["window.active_tab"] = "json"
+    assert first.save()  # the next save here leaves the other's /x alone
+    assert _saved_paths(tmp_path) == ["/a", "/x"]
+
+
 def test_two_instances_keep_each_others_view_states(tmp_path: Path) -> None:
     first = Settings(tmp_path)
     second = Settings(tmp_path)
