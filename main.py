@@ -1,6 +1,7 @@
 """Datashelf's entry point: parse the command line, build the window, wire it, restore, run.
 
-``python main.py [FILE ...]`` opens the window with each FILE in its tab;
+``python main.py [FILE ...]`` opens the window with each FILE in its tab (or hands the files to
+the Datashelf already running on the same settings folder, see gui/single_instance.py);
 ``python main.py inspect PATH [--json]`` runs headless on the storage layer (no Qt imported).
 """
 
@@ -129,15 +130,13 @@ def build(argv: list[str]):
         app.setStyleSheet(style.read_text(encoding="utf-8"))
 
     settings = Settings(args.settings_dir)
-    server = None
-    if not args.new_window:  # listen before the window is built: a launch meanwhile finds us
-        from gui.single_instance import InstanceServer
+    from gui.single_instance import InstanceServer, serve
 
-        server = InstanceServer.for_folder(settings.folder)
+    # Listen before the window is built, so a launch meanwhile waits for it instead of starting
+    # a second instance.
+    server = None if args.new_window else InstanceServer.for_folder(settings.folder)
     window = MainWindow(settings)
     if server is not None:
-        from gui.single_instance import serve
-
         serve(window, server)
     from gui.sql_open import looks_like_url
 
