@@ -90,6 +90,7 @@ def test_launch_without_files_raises_the_running_window(qtbot, tmp_path: Path) -
     assert "widgets imported: False" in out
     assert blocker.args == [[]]
     assert window.isVisible() and not window.isMinimized()
+    qtbot.waitUntil(window.isActiveWindow)
     assert window.all_documents() == []
 
 
