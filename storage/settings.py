@@ -6,6 +6,8 @@ declared once below with its type and default (napari's settings, Spyder's CONF_
 Preferences and session state live in separate sections of one JSON file, written through the
 atomic writer. A corrupt, unreadable or newer-version file never stops the app: it is moved
 aside with a timestamp, the app starts with defaults and :attr:`Settings.notice` says so once.
+Two instances on one settings folder share the session's open documents: each save re-reads
+the file and keeps the entries another instance wrote (keys declared with ``shared_by``).
 """
 
 from __future__ import annotations
