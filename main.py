@@ -94,11 +94,21 @@ def hand_off(args: argparse.Namespace) -> int | None:
     """
     if args.new_window:
         return None
-    from gui.single_instance_client import HandOff, hand_off, server_name, settings_folder
+    from gui.single_instance_client import (
+        HandOff,
+        hand_off,
+        release_startup_lock,
+        server_name,
+        settings_folder,
+        take_startup_lock,
+    )
 
-    outcome = hand_off(server_name(settings_folder(args.settings_dir)), args.files)
+    name = server_name(settings_folder(args.settings_dir))
+    take_startup_lock(name)  # held until this process listens (build), if it is the one to start
+    outcome = hand_off(name, args.files)
     if outcome is HandOff.NOT_RUNNING:
         return None
+    release_startup_lock()
     if outcome is HandOff.NO_ANSWER:
         print("datashelf: the running Datashelf did not answer; it may still open the files. "
               "Use --new-window to start a separate one.", file=sys.stderr)
@@ -131,10 +141,12 @@ def build(argv: list[str]):
 
     settings = Settings(args.settings_dir)
     from gui.single_instance import InstanceServer, serve
+    from gui.single_instance_client import release_startup_lock
 
     # Listen before the window is built, so a launch meanwhile waits for it instead of starting
     # a second instance.
     server = None if args.new_window else InstanceServer.for_folder(settings.folder)
+    release_startup_lock()  # taken in hand_off: launches waiting on it now find us listening
     window = MainWindow(settings)
     if server is not None:
         serve(window, server)

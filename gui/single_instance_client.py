@@ -8,16 +8,20 @@ about as much as starting Python.
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import hashlib
 import json
 import os
+import time
 from enum import Enum
 from pathlib import Path
 
 CONNECT_MS = 300  # a live server accepts at once; a dead socket file refuses at once
 REPLY_MS = 10_000  # the running window answers from its event loop (it may be busy a moment)
 ACK = b"ok\n"
+STARTUP_WAIT_S = 15.0  # how long a launch waits for another one starting at the same instant
+_STARTUP_LOCK: list[tuple[int, str]] = []  # (fd, path) held while this process starts up
 
 
 def server_name(settings_folder: str | os.PathLike[str]) -> str:
@@ -121,3 +125,44 @@ def settings_folder(argument: str | None) -> Path:
     from storage.settings import default_settings_dir
 
     return Path(argument) if argument else default_settings_dir()
+
+
+def take_startup_lock(name: str) -> None:
+    """Hold ``name``'s startup lock until :func:`release_startup_lock` (once listening).
+
+    Two launches at the same instant: the second waits here until the first listens, then hands
+    its files over instead of starting a second instance. POSIX only (flock); a lock not got
+    within STARTUP_WAIT_S (a starter that hangs) is given up on.
+    """
+    try:
+        import fcntl
+    except ImportError:
+        return
+    path = name + ".lock"
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError:
+        return
+    deadline = time.monotonic() + STARTUP_WAIT_S
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                os.close(fd)
+                return
+            time.sleep(0.02)
+        except OSError:
+            os.close(fd)
+            return
+    _STARTUP_LOCK.append((fd, path))
+
+
+def release_startup_lock() -> None:
+    """Let waiting launches go: they find this process listening, so the file can go first."""
+    while _STARTUP_LOCK:
+        fd, path = _STARTUP_LOCK.pop()
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+        os.close(fd)

@@ -248,3 +248,23 @@ def test_a_launch_while_the_window_is_built_waits_for_it(qtbot, tmp_path: Path) 
     finish(qtbot, child)
     [document] = wait_documents(qtbot, window, 1)
     assert document.path == str(samples["json"])
+
+
+@POSIX_ONLY
+def test_a_launch_at_the_same_instant_waits_for_the_starter(qtbot, tmp_path: Path) -> None:
+    from gui import single_instance_client as client
+
+    settings_dir = tmp_path / "settings"
+    samples = make_samples(tmp_path / "files")
+    name = server_name(settings_dir)
+    client.take_startup_lock(name)  # this process is starting, not listening yet
+    try:
+        child = start_second("--settings-dir", str(settings_dir), str(samples["json"]))
+        window = launch(qtbot, settings_dir)  # listens, then lets the waiting launch go
+    finally:
+        client.release_startup_lock()
+    out = finish(qtbot, child)
+    assert "widgets imported: False" in out  # it handed over instead of starting a window
+    [document] = wait_documents(qtbot, window, 1)
+    assert document.path == str(samples["json"])
+    assert not Path(name + ".lock").exists()
