@@ -42,7 +42,11 @@ def start_second(*arguments: str, env: dict[str, str] | None = None) -> subproce
 
 def finish(qtbot, child: subprocess.Popen) -> str:
     """Run this window's event loop until the child exits (it may be talking to the window)."""
-    qtbot.waitUntil(lambda: child.poll() is not None, timeout=60_000)
+    try:
+        qtbot.waitUntil(lambda: child.poll() is not None, timeout=60_000)
+    finally:
+        if child.poll() is None:  # it started a window of its own: do not leave it running
+            child.kill()
     out, err = child.communicate()
     assert child.returncode == 0, err
     return out
