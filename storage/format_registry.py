@@ -200,7 +200,8 @@ _BODY = "storage.journal_payload:body_bytes"
 _OBJECTS_PAYLOAD = (Payload("pickle", _BODY),
                     Payload("shelf", copy="storage.shelf_journal:write_shelf_copy",
                             no_copy="Shelf edits are restored over a copy of the shelf's files "
-                                    "(storage.shelf_journal.write_shelf_copy), not as one file."))
+                                    "(storage.shelf_journal.write_shelf_copy), "
+                                    "not as one file."))
 _JSON_PAYLOAD = (Payload("json", _BODY), Payload("json-text", _BODY))
 _SQL_PAYLOAD = (Payload("sql-edits", no_copy="Database edits are retried on the database itself; "
                                              "they cannot be restored as a file."),)

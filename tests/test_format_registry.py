@@ -72,7 +72,8 @@ def test_importing_the_registry_imports_no_format_module() -> None:
 
 
 def test_json_io_imports_only_what_json_needs() -> None:
-    code = "import sys, storage.json_io; print(sorted(m for m in sys.modules if m.startswith('storage.')))"
+    code = ("import sys, storage.json_io; "
+            "print(sorted(m for m in sys.modules if m.startswith('storage.')))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                           cwd=Path(__file__).resolve().parents[1])
     loaded = set(eval(done.stdout))  # a printed list of names
