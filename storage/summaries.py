@@ -14,15 +14,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, AnyStr
 
-from .errors import KnownError, Location, ParseError, UnreadableError
-from .json_parse import json_shape, json_text, json_type, parse_json
+from .errors import KnownError, UnreadableError
 from .sniff import SniffResult
 from .sniff_text import detect_bom
 
-JSON_FULL_PARSE_LIMIT = 200 * 1024 * 1024
-JSONL_SCAN_LIMIT = 200 * 1024 * 1024
 CHUNK = 1024 * 1024
-MAX_LINE_FINDINGS = 20
 
 
 @dataclass
@@ -137,80 +133,6 @@ def summarize_text(result: SniffResult, c: Collector) -> None:
     c.summary["lines"] = breaks + (0 if ends_break or result.size <= bom_len else 1)
     if len(kinds) > 1:
         c.add("info", "mixed line endings: " + ", ".join(f"{counts[k]:,} {k}" for k in kinds))
-
-
-# -- JSON ---------------------------------------------------------------------------------------
-
-def summarize_json(result: SniffResult, c: Collector) -> None:
-    """Parse strictly; top-level type, value counts, depth and duplicate keys."""
-    if result.size > JSON_FULL_PARSE_LIMIT:
-        c.summary["parsed"] = False
-        c.add("info", f"larger than {JSON_FULL_PARSE_LIMIT // 2**20} MB: not parsed in full")
-        return
-    text, encoding, bom_len = json_text(b"".join(chunks(result.path)))
-    c.summary["encoding"] = encoding
-    value, duplicates = parse_json(text, encoding, bom_len)
-    c.summary["parsed"] = True
-    c.summary["top_level"] = json_type(value)
-    if isinstance(value, dict | list):
-        c.summary["top_level_length"] = len(value)
-    c.summary.update(json_shape(value))
-    c.summary["duplicate_keys"] = duplicates
-    if duplicates:
-        keys = ", ".join(map(repr, duplicates))
-        c.add("suspicious", f"duplicate keys (the last one wins when loaded): {keys}")
-
-
-class _Lines:
-    """Parses JSON Lines one line at a time, remembering the bad ones."""
-
-    def __init__(self) -> None:
-        self.records = self.number = 0
-        self.bad: list[tuple[int, str]] = []
-        self.first_error: ParseError | None = None
-
-    def feed(self, text: str) -> None:
-        self.number += 1
-        text = text.rstrip("\r")
-        if not text.strip():
-            return
-        try:
-            parse_json(text)
-            self.records += 1
-        except ParseError as exc:
-            column = exc.location.column
-            self.bad.append((self.number, exc.message + (f" at column {column}" if column else "")))
-            if self.first_error is None:
-                self.first_error = ParseError(f"no line is valid JSON; line {self.number}: {exc.message}",
-                                              Location(line=self.number, column=column))
-
-
-def summarize_jsonl(result: SniffResult, c: Collector) -> None:
-    """Parse each line on its own; count records and report malformed lines."""
-    lines, decoder, encoding, pending, scanned = _Lines(), None, "utf-8", "", 0
-    for block in chunks(result.path, 0, JSONL_SCAN_LIMIT):
-        if decoder is None:
-            found, bom_len = detect_bom(block)
-            encoding, block = found or "utf-8", block[bom_len:]
-            decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
-        scanned += len(block)
-        parts = (pending + decoder.decode(block)).split("\n")
-        pending = parts.pop()
-        for text in parts:
-            lines.feed(text)
-    if decoder is not None:
-        pending += decoder.decode(b"", final=True)
-    if pending:
-        lines.feed(pending)
-    c.summary.update(encoding=encoding, records=lines.records, lines=lines.number,
-                     malformed_lines=[n for n, _ in lines.bad[:MAX_LINE_FINDINGS]],
-                     malformed_count=len(lines.bad))
-    if scanned >= JSONL_SCAN_LIMIT:
-        c.summary["capped"] = f"only the first {JSONL_SCAN_LIMIT // 2**20} MB were read"
-    for number, message in lines.bad[:MAX_LINE_FINDINGS]:
-        c.add("suspicious", f"line {number}: {message}")
-    if lines.bad and not lines.records:
-        c.error = lines.first_error
 
 
 # -- binary -------------------------------------------------------------------------------------
