@@ -1,5 +1,5 @@
 """What a file looked like on disk: size, mtime, ctime and inode of each file, and a SHA-256;
-and reading a regular file without ever blocking on a FIFO or a device.
+and reading a file: a regular one without ever blocking on a FIFO or a device, any in 1 MiB pieces.
 
 A document records a stamp when it loads or saves, and compares a fresh one when the file
 watcher fires and before it saves over the file, so a change made by another program is never
@@ -179,3 +179,20 @@ def sha256_file(path: str, cancel: Callable[[], bool] | None = None,
                 last = fraction
                 progress(fraction)
         return digest.hexdigest()
+
+
+def chunks(path: str, start: int = 0, limit: int | None = None) -> Iterator[bytes]:
+    """The bytes of ``path`` from ``start`` in 1 MiB pieces (at most ``limit`` bytes)."""
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(start)
+            left = limit
+            while left is None or left > 0:
+                block = handle.read(CHUNK if left is None else min(CHUNK, left))
+                if not block:
+                    return
+                if left is not None:
+                    left -= len(block)
+                yield block
+    except OSError as exc:
+        raise UnreadableError(f"Cannot read {path}: {exc.strerror or exc}") from exc

@@ -5,8 +5,9 @@ Lines files (the format registry names them): the same facts.
 from __future__ import annotations
 
 import codecs
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from .disk_stamp import chunks
 from .errors import Location, ParseError
 from .json_io import (
     JsonlLoad,
@@ -18,9 +19,11 @@ from .json_io import (
     read_jsonl,
 )
 from .json_parse import json_shape, json_text, json_type, parse_json
-from .sniff import SniffResult
 from .sniff_text import detect_bom
-from .summaries import Collector, chunks
+
+if TYPE_CHECKING:
+    from .sniff import SniffResult
+    from .summaries import Collector
 
 JSON_FULL_PARSE_LIMIT = 200 * 1024 * 1024
 JSONL_SCAN_LIMIT = 200 * 1024 * 1024

@@ -14,7 +14,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, AnyStr
 
-from .errors import KnownError, UnreadableError
+from .disk_stamp import chunks
+from .errors import KnownError
 from .sniff import SniffResult
 from .sniff_text import detect_bom
 
@@ -38,23 +39,6 @@ class Collector:
 
 
 Summarizer = Callable[[SniffResult, Collector], None]
-
-
-def chunks(path: str, start: int = 0, limit: int | None = None) -> Iterator[bytes]:
-    """The bytes of ``path`` from ``start`` in 1 MiB pieces (at most ``limit`` bytes)."""
-    try:
-        with open(path, "rb") as handle:
-            handle.seek(start)
-            left = limit
-            while left is None or left > 0:
-                block = handle.read(CHUNK if left is None else min(CHUNK, left))
-                if not block:
-                    return
-                if left is not None:
-                    left -= len(block)
-                yield block
-    except OSError as exc:
-        raise UnreadableError(f"Cannot read {path}: {exc.strerror or exc}") from exc
 
 
 # -- text ---------------------------------------------------------------------------------------
