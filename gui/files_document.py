@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 from storage import format_registry
 from storage.errors import KnownError
 
-from . import journal_hooks
+from . import files_journal
 from .disk_watch import DiskGuard
 from .document import Document
 from .files_info import InfoPage
@@ -232,16 +232,16 @@ class FileDocument(Document):
 
         return partial(diff_text_with_disk, mine, self.path, page.content.encoding)
 
-    # -- crash recovery (gui/journal_hooks.py) ----------------------------------------------------
+    # -- crash recovery (gui/files_journal.py) ----------------------------------------------------
     def journal_payload(self) -> bytes | None:
-        return journal_hooks.file_payload(self)
+        return files_journal.file_payload(self)
 
     def restore_from_journal(self, payload: bytes) -> None:
-        journal_hooks.file_restore(self, payload)
+        files_journal.file_restore(self, payload)
 
     def journal_job(self):
         """The text or byte edits snapshotted now, packed on the journal's worker."""
-        return journal_hooks.file_job(self)
+        return files_journal.file_job(self)
 
     # -- session ---------------------------------------------------------------------------------
     def view_state(self) -> dict[str, Any]:

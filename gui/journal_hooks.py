@@ -1,23 +1,19 @@
-"""What each document journals for crash recovery, and how it takes it back as one undo step.
+"""What every document's crash-recovery code shares: the restore step and the journal job.
 
-The Files documents call these from their ``journal_payload`` / ``restore_from_journal``
-overrides; the JSON and Objects documents pack their own (``gui.json_document``,
-``gui.objects_document``) with the helpers here.
+Each document packs and restores its own edits next to its own code (``gui.files_journal`` for
+the Files tab, ``gui.json_document``, ``gui.objects_document``) with the helpers here; the
+journal manager runs :func:`snapshot_job` for each modified document.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import partial
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
-from PySide6.QtGui import QTextCursor, QUndoCommand
+from PySide6.QtGui import QUndoCommand
 
 from storage.errors import UnsupportedError
-from storage.journal_payload import overlay_of, pack_hex, pack_text, text_of, unpack
-
-if TYPE_CHECKING:
-    from .files_document import FileDocument
+from storage.journal_payload import unpack
 
 RESTORE_LABEL = "Restore unsaved edits"
 
@@ -51,36 +47,6 @@ def expect_payload(payload: bytes, *kinds: str) -> tuple[str, dict, bytes]:
     return kind, header, body
 
 
-# -- Files tab: text and hex ------------------------------------------------------------------------
-
-def file_payload(document: FileDocument) -> bytes | None:
-    job = file_job(document)
-    return job() if job is not None else None
-
-
-def file_job(document: FileDocument) -> Callable[[], bytes] | None:
-    """A snapshot of the edits now, packed later on a worker (big texts join and encode there)."""
-    from .hex_page import HexPage
-    from .text_big import BigTextEditor
-    from .text_page import TextPage
-
-    page = document.pages.get(document.mode)
-    if isinstance(page, TextPage) and page.can_save() and page.pager is None:
-        options, content = page.options, page.content
-        editor = page.editor
-        source = editor.buffer.snapshot() if isinstance(editor, BigTextEditor) else editor.text()
-        return partial(_pack_text_of, source, options.get("encoding") or content.encoding,
-                       bool(options.get("bom")), options.get("newline"), content.newline)
-    if isinstance(page, HexPage):
-        return partial(pack_hex, dict(page.buffer.overlay))
-    return None
-
-
-def _pack_text_of(source, encoding: str, bom: bool, newline: str | None, dominant: str) -> bytes:
-    text = source if isinstance(source, str) else source.text()
-    return pack_text(text, encoding, bom, newline, dominant)
-
-
 SERIALISE_HERE = 4 * 1024 * 1024  # trees of files up to this size are serialised on the GUI thread
 
 
@@ -98,52 +64,3 @@ def snapshot_job(document) -> tuple[Callable[[], bytes | None] | None, bool]:
         return document.journal_payload, True
     payload = document.journal_payload()
     return ((lambda: payload) if payload is not None else None), False
-
-
-def file_restore(document: FileDocument, payload: bytes) -> None:
-    from .text_big import BigTextEditor
-    from .text_page import SaveOptionCommand, TextPage
-
-    kind, header, body = expect_payload(payload, "text", "hex")
-    if document.mode != kind and not document.set_mode(kind):
-        raise UnsupportedError(f"{document.title()} cannot switch to the {kind} view.")
-    page = document.pages[kind]
-    if kind == "hex":
-        _restore_overlay(document, page, overlay_of(body))
-        return
-    assert isinstance(page, TextPage)
-    if not page.can_save() or page.pager is not None:
-        raise UnsupportedError(f"{document.title()} is shown read-only; its edits cannot be put back.")
-    text = text_of(header, body)
-    options = {"encoding": header.get("encoding"), "bom": bool(header.get("bom")),
-               "newline": header.get("newline")}
-    stack = document.undo_stack
-    stack.beginMacro(RESTORE_LABEL)
-    try:
-        editor = page.editor
-        if isinstance(editor, BigTextEditor):
-            editor.select_all()
-            editor.replace_selection(text, label=RESTORE_LABEL)
-        else:
-            cursor = QTextCursor(editor.document())
-            cursor.select(QTextCursor.SelectionType.Document)
-            cursor.insertText(text)  # one QTextDocument step, mirrored onto the stack
-        if options != page.options:
-            stack.push(SaveOptionCommand(page, dict(page.options), options))
-    finally:
-        stack.endMacro()
-
-
-def _restore_overlay(document: FileDocument, page, overlay: dict[int, int]) -> None:
-    buffer = page.buffer
-    if any(offset >= buffer.size for offset in overlay):
-        raise UnsupportedError(f"{document.title()} is shorter than when it was edited.")
-    old = dict(buffer.overlay)
-
-    def put(values: dict[int, int]) -> None:
-        page.buffer.overlay.clear()
-        for offset, value in values.items():
-            page.buffer.set_byte(offset, value)
-        page.bytes_changed()
-
-    document.undo_stack.push(SwapContentCommand(lambda: put(overlay), lambda: put(old)))

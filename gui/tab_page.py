@@ -11,7 +11,10 @@ from storage.gc_pause import thaw
 
 from .document import Document
 from .empty_state import EmptyState
-from .overview import OverviewDocument
+
+# A format that names no document class of its own opens in the overview (a value tree of what
+# ``inspect`` says), named like the registry's documents: imported on first use.
+FALLBACK_DOCUMENT = "gui.overview:OverviewDocument"
 
 
 class TabPage(QWidget):
@@ -75,7 +78,7 @@ class TabPage(QWidget):
 
     def fallback_document(self, path: str, fmt: str) -> Document:
         """The viewer of a format that names no document class of its own."""
-        return OverviewDocument(path, fmt, self)
+        return format_registry.resolve(FALLBACK_DOCUMENT)(path, fmt, self)
 
     # -- documents ---------------------------------------------------------------------------
     def add_document(self, document: Document) -> None:
