@@ -1,4 +1,8 @@
-"""Opening a database URL as a document of the SQL tab (the window's ``open_database_url``)."""
+"""Opening a database URL as a document of the SQL tab (the window's ``open_database_url``).
+
+The document class is the one the format registry names for "sqlite", so the connection code
+never imports the SQL tab.
+"""
 
 from __future__ import annotations
 
@@ -39,14 +43,16 @@ def open_url_document(window: MainWindow, url: str, password: str | None = None,
     ``database`` is a connection checked already (by the connection dialog): the document takes
     it over instead of connecting a second time. It is closed when it is not needed.
     """
+    from storage import format_registry
     from storage.sql_db import ServerDatabase
 
-    from .sqlite_document import SqlDocument
-
+    entry = format_registry.get("sqlite")
+    assert entry is not None and entry.document, "the registry names the SQL tab's document"
+    document_class = format_registry.resolve(entry.document)
     page = window.page_for_format("sqlite")
     wanted = redact(url)
     for document in page.all_documents():
-        if isinstance(document, SqlDocument) and document.server_url \
+        if isinstance(document, document_class) and document.server_url \
                 and redact(document.server_url) == wanted \
                 and (name is None or document.connection_name == name):
             window.activate_document(document)
@@ -62,8 +68,8 @@ def open_url_document(window: MainWindow, url: str, password: str | None = None,
         path = sa.make_url(url).database or ""
         window.open_paths([path])
         return window.find_document(path) or page.current_document()  # type: ignore[return-value]
-    document = SqlDocument(None, "sqlite", page, url=url, password=password, name=name,
-                           database=database)
+    document = document_class(None, "sqlite", page, url=url, password=password, name=name,
+                              database=database)
     window.adopt_document(page, document)
     if activate:
         window.activate_document(document)
