@@ -28,6 +28,8 @@ ALLOWED: dict[tuple[str, str, str], str] = {
     ("storage/atomic.py", "atomic_writer", "rename"): "the atomic os.replace of the finished file",
     ("storage/journal.py", "Journal.move_to", "rename"):
         "moves a crashed session's journal entries (written atomically) into the recovered folder",
+    ("gui/single_instance_client.py", "take_startup_lock", "os-write-flag"):
+        "an empty lock file beside the instance socket; the OS lock on it orders launches at one instant",
     ("storage/journal.py", "SessionLock.acquire", "os-write-flag"):
         "an empty lock file in the journal folder; the OS lock on it marks a live session",
     ("storage/hdf5_io.py", "H5File._open", "h5py-write"):
