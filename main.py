@@ -1,7 +1,7 @@
 """Datashelf's entry point: parse the command line, build the window, wire it, restore, run.
 
 ``python main.py [FILE ...]`` opens the window with each FILE in its tab (or hands the files to
-the Datashelf already running on the same settings folder, see gui/single_instance.py);
+the Datashelf already running on the same settings folder, see gui/app/single_instance.py);
 ``python main.py inspect PATH [--json]`` runs headless on the storage layer (no Qt imported).
 """
 
@@ -59,14 +59,14 @@ def _add_settings_dir(parser: argparse.ArgumentParser) -> None:
 
 def run_inspect(argv: list[str]) -> int:
     args = _inspect_parser().parse_args(argv)
-    from storage.inspect import run
+    from storage.inspect.report import run
 
     return run(args.path, as_json=args.json, out=sys.stdout)
 
 
 def run_desktop_install(uninstall: bool) -> int:
-    from gui.desktop_install import install_desktop, uninstall_desktop
-    from storage.errors import KnownError
+    from gui.app.desktop_install import install_desktop, uninstall_desktop
+    from storage.core.errors import KnownError
 
     script = Path(__file__).resolve()
     try:
@@ -94,7 +94,7 @@ def hand_off(args: argparse.Namespace) -> int | None:
     """
     if args.new_window:
         return None
-    from gui.single_instance_client import (
+    from gui.app.single_instance_client import (
         HandOff,
         hand_off,
         release_startup_lock,
@@ -125,10 +125,10 @@ def build(argv: list[str]):
     args = _gui_parser().parse_args(argv)
     from PySide6.QtWidgets import QApplication
 
-    from gui.mainwindow import MainWindow
-    from gui.resources import RESOURCES, app_icon
-    from gui.session import restore
-    from storage.settings import Settings
+    from gui.app.mainwindow import MainWindow
+    from gui.app.session import restore
+    from gui.common.resources import RESOURCES, app_icon
+    from storage.settings.store import Settings
 
     app = QApplication.instance() or QApplication([sys.argv[0], *argv])
     app.setApplicationName("Datashelf")
@@ -140,8 +140,8 @@ def build(argv: list[str]):
         app.setStyleSheet(style.read_text(encoding="utf-8"))
 
     settings = Settings(args.settings_dir)
-    from gui.single_instance import InstanceServer, serve
-    from gui.single_instance_client import release_startup_lock
+    from gui.app.single_instance import InstanceServer, serve
+    from gui.app.single_instance_client import release_startup_lock
 
     # Listen before the window is built, so a launch meanwhile waits for it instead of starting
     # a second instance.
@@ -150,7 +150,7 @@ def build(argv: list[str]):
     window = MainWindow(settings)
     if server is not None:
         serve(window, server)
-    from gui.sql_open import looks_like_url
+    from gui.connections.open_url import looks_like_url
 
     urls = [f for f in args.files if looks_like_url(f) and not os.path.exists(f)]
     restore(window, [f for f in args.files if f not in urls])

@@ -21,7 +21,7 @@ PIECE = 1 << 20
 def joblib_stream(repeats: int) -> Result:
     import pickle
 
-    from storage.joblib_io import open_joblib, save_joblib_stream
+    from storage.formats.objects.joblib_io import open_joblib, save_joblib_stream
 
     rows = [{"id": i, "name": f"row {i}", "score": i / 7} for i in range(600_000)]
     payload = pickle.dumps(rows, protocol=4)
@@ -50,8 +50,8 @@ def joblib_stream(repeats: int) -> Result:
 def stats_memmap(repeats: int) -> Result:
     import numpy as np
 
-    from storage.array_stats import array_stats
-    from storage.npy_io import read_npy
+    from storage.core.array_stats import array_stats
+    from storage.formats.objects.npy_io import read_npy
 
     values = np.random.default_rng(1).standard_normal(10_000_000)
     values[::1000] = np.nan

@@ -1,6 +1,6 @@
 """The changed-on-disk check: what it adds to a save, and what its bound saves on a huge file.
 
-Before every save the file is stamped again (stats and SHA-256, ``storage.disk_stamp``) and
+Before every save the file is stamped again (stats and SHA-256, ``storage.core.disk_stamp``) and
 compared with the stamp taken when it was opened. The first case times stamp + atomic save
 against the atomic save alone; the second times the bounded stamp of a 1 GB file (its first
 and last 4 MB) against hashing all of it, as an unbounded check would.
@@ -18,8 +18,8 @@ LINE = b"The quick brown fox jumps over the lazy dog; 0123456789.\n"
 
 @benchmark("save with the changed-on-disk check, 32 MB", target="≤ 1.3×")
 def save_with_check(repeats: int) -> Result:
-    from storage.atomic import atomic_write
-    from storage.disk_stamp import take_stamp
+    from storage.core.atomic import atomic_write
+    from storage.core.disk_stamp import take_stamp
 
     data = LINE * ((32 << 20) // len(LINE))
     with tempfile.TemporaryDirectory(prefix="datashelf-stamp-") as folder:
@@ -36,7 +36,7 @@ def save_with_check(repeats: int) -> Result:
 
 @benchmark("changed-on-disk check, 1 GB file", target="≤ 0.1×")
 def bounded_check(repeats: int) -> Result:
-    from storage.disk_stamp import sha256_file, take_stamp
+    from storage.core.disk_stamp import sha256_file, take_stamp
 
     with tempfile.TemporaryDirectory(prefix="datashelf-stamp-") as folder:
         path = Path(folder) / "huge.bin"

@@ -76,7 +76,7 @@ def _open_text(path: Path, force_edit: bool) -> float:
     """Seconds from creating the text page to its first screen painted."""
     from PySide6.QtGui import QUndoStack
 
-    from gui.text_page import TextPage
+    from gui.files.text_page import TextPage
 
     app = _qt_app()
     stack = QUndoStack()
@@ -125,7 +125,7 @@ def bench_edit_open(repeats: int) -> Result:
 
 @benchmark("files folder of 100k files: first rows (vs 0.5 s)", target="≤ 1.0×")
 def bench_folder(repeats: int) -> Result:
-    from gui.files_browser import FORMAT_COLUMN, FolderBrowser
+    from gui.files.browser import FORMAT_COLUMN, FolderBrowser
 
     folder = _folder(100_000)
     app = _qt_app()

@@ -5,7 +5,7 @@ The file is built once into ``$DATASHELF_BENCH_DIR`` (default /tmp/datashelf-ben
 list its members, read the dataset's information and read the first tile of cells as text.
 The baseline opens the file with h5py and slices the same rows. The note reports how many rows
 and bytes each scroll step reads against the visible window (the table reads tiles of
-``gui.array_table.TILE_ROWS`` rows).
+``gui.arrays.table.TILE_ROWS`` rows).
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ def dataset_file() -> Path:
 
 
 def first_window(path: Path, tile_rows: int, tile_cols: int) -> float:
-    from storage.hdf5_io import H5File
+    from storage.formats.hdf5.io import H5File
 
     start = time.perf_counter()
     h5 = H5File(str(path))
@@ -77,7 +77,7 @@ def h5py_window(path: Path, rows: int) -> float:
 
 def scroll_note(path: Path, tile_rows: int, tile_cols: int) -> str:
     """Page down ten times through the tile cache the table uses; report what each step read."""
-    from storage.hdf5_io import H5File
+    from storage.formats.hdf5.io import H5File
 
     cached: set[int] = set()
     steps = []
@@ -100,7 +100,7 @@ def scroll_note(path: Path, tile_rows: int, tile_cols: int) -> str:
 
 @benchmark("hdf5 first window: tab vs h5py slice (20M × 8 gzip)", target="≤ 2×")
 def hdf5_first_window(repeats: int) -> Result:
-    from gui.array_table import TILE_COLS, TILE_ROWS
+    from gui.arrays.table import TILE_COLS, TILE_ROWS
 
     path = dataset_file()
     ours, baseline = interleave(lambda: first_window(path, TILE_ROWS, TILE_COLS),

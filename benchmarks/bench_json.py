@@ -68,9 +68,9 @@ def _open_tree(path: Path):
     """What opening does before the tree is shown: read, parse, model, first rows."""
     from PySide6.QtCore import QModelIndex
 
-    from gui.json_tree_model import JsonTreeModel
-    from storage.json_doc import JsonDoc
-    from storage.json_summary import load_for_editor
+    from gui.json.tree_model import JsonTreeModel
+    from storage.formats.json.doc import JsonDoc
+    from storage.formats.json.summary import load_for_editor
 
     load = load_for_editor(str(path), "json")
     model = JsonTreeModel(JsonDoc.from_load(load))
@@ -111,7 +111,7 @@ def bench_open(repeats: int) -> Result:
 @benchmark("json open → tree shown, vs the parse with GC paused too", target="≤ 1.3×")
 def bench_open_gc_paused(repeats: int) -> Result:
     """The stricter comparison: the baseline gets the same garbage-collector pause we use."""
-    from storage.json_io import _DECODER, gc_paused
+    from storage.formats.json.io import _DECODER, gc_paused
 
     _qt_app()
     path = _records_file()
@@ -167,8 +167,8 @@ def bench_memory(repeats: int) -> Result:
 def bench_expand(repeats: int) -> Result:
     from PySide6.QtCore import QModelIndex
 
-    from gui.json_tree_model import JsonTreeModel
-    from storage.json_doc import JsonDoc
+    from gui.json.tree_model import JsonTreeModel
+    from storage.formats.json.doc import JsonDoc
 
     _qt_app()
     value = {"big": [{"id": i, "v": i * 2} for i in range(1_000_000)]}
@@ -186,8 +186,8 @@ def bench_expand(repeats: int) -> Result:
 
 @benchmark("json save (100 MB records)", target="≤ 1.5×")
 def bench_save(repeats: int) -> Result:
-    from storage.json_doc import JsonDoc
-    from storage.json_io import read_json
+    from storage.formats.json.doc import JsonDoc
+    from storage.formats.json.io import read_json
 
     path = _records_file()
     load = read_json(str(path))
@@ -214,8 +214,8 @@ def bench_save(repeats: int) -> Result:
 def bench_text_view(repeats: int) -> Result:
     """The paged text view's work on switching to text: write the text (msgspec), index its
     lines, find the last record's span; against the standard library only writing the text."""
-    from storage.json_io import read_json
-    from storage.json_text_index import find_span, serialize_for_view
+    from storage.formats.json.io import read_json
+    from storage.formats.json.text_index import find_span, serialize_for_view
 
     load = read_json(str(_records_file()))
     last = [len(load.value) - 1, "name"]

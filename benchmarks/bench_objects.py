@@ -24,9 +24,9 @@ def _qt_app():
 def bench_million_rows(repeats: int) -> Result:
     from PySide6.QtGui import QUndoStack
 
-    from gui.objects_view import ObjectsView
-    from storage.object_doc import ObjectDoc
-    from storage.pickle_safe import load_safe
+    from gui.objects.view import ObjectsView
+    from storage.formats.objects.doc import ObjectDoc
+    from storage.formats.objects.pickle.safe import load_safe
 
     app = _qt_app()
     load = load_safe(pickle.dumps(list(range(1_000_000)), 4))

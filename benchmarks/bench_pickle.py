@@ -1,7 +1,8 @@
 """The safe pickle loader on a generated ~40 MB pickle of 400k records, and on a memo bomb; the
 Objects tab's safe open of an array and of a DataFrame, and ``inspect`` of records (issue 14 §4).
 
-* load: ``storage.pickle_safe.load_safe`` against ``pickle.loads`` of the same bytes (protocol 4,
+* load: ``storage.formats.objects.pickle.safe.load_safe`` against ``pickle.loads`` of the same bytes (protocol
+4,
   records of str, int, float, list, tuple, datetime), both with the garbage collector paused;
 * memo bomb: an 11-byte pickle whose LONG_BINPUT index is 100,000,000 (the C unpickler would
   allocate 1.6 GB for it), against loading an 11-byte ordinary pickle.
@@ -59,7 +60,7 @@ def _paused(func: Callable[[], object]) -> Callable[[], float]:
 
 @benchmark("pickle safe load (40 MB, 400k records) vs pickle.loads, GC paused", target="≤ 1.25×")
 def bench_safe_load(repeats: int) -> Result:
-    from storage.pickle_safe import load_safe
+    from storage.formats.objects.pickle.safe import load_safe
 
     data = _records_pickle()
     load_safe(data)  # imports (numpy for the pre-check) outside the timing
@@ -71,7 +72,7 @@ def bench_safe_load(repeats: int) -> Result:
 
 @benchmark("pickle memo bomb (LONG_BINPUT 100,000,000) vs an 11-byte pickle", target="≤ 1000×")
 def bench_memo_bomb(repeats: int) -> Result:
-    from storage.pickle_safe import load_safe
+    from storage.formats.objects.pickle.safe import load_safe
 
     bomb = b"\x80\x04]r\x00\xe1\xf5\x05."
     plain = pickle.dumps([1, 2], protocol=4)
@@ -98,7 +99,7 @@ def _scratch(name: str, make: Callable[[Path], None]) -> Path:
 
 
 def _open_beside_loads(path: Path, repeats: int, note: str) -> Result:
-    from storage.objects_file import open_objects
+    from storage.formats.objects.file import open_objects
 
     def ours() -> object:
         result = open_objects(str(path), "pickle")

@@ -2,7 +2,7 @@
 
 The server is ``$DATASHELF_PG_URL`` when set; otherwise a cluster kept in
 ``$DATASHELF_BENCH_PG`` (default /tmp/datashelf-bench-pg) is started from the installed binaries
-(tests/pg_server.py) and stopped at exit; its data stays, so the table is generated once
+(tests/support/pg_server.py) and stopped at exit; its data stays, so the table is generated once
 (``INSERT … SELECT generate_series``). Without a server the cases say why and do not run. With
 ``--quick`` (2 repeats) the table has 1M rows instead of 10M.
 """
@@ -49,7 +49,7 @@ def server_url() -> str:
         import psycopg  # noqa: F401
     except ImportError:
         raise NotAvailable("no PostgreSQL driver: pip install 'psycopg[binary]'") from None
-    from tests import pg_server
+    from tests.support import pg_server
 
     if pg_server.find_bin() is None:
         raise NotAvailable("no PostgreSQL server: set DATASHELF_PG_URL or install the 'postgresql' "
@@ -74,8 +74,8 @@ def server_url() -> str:
 
 def table(rows: int) -> tuple[str, str]:
     """(url, table name) of t_<rows>(id bigint PRIMARY KEY, k, name, x, tag), generated once."""
-    from storage.errors import KnownError
-    from storage.sql_url import open_database_url, redact
+    from storage.core.errors import KnownError
+    from storage.formats.sql.url import open_database_url, redact
 
     url = server_url()
     name = f"bench_{rows}"
@@ -106,9 +106,9 @@ def table(rows: int) -> tuple[str, str]:
 
 
 def _setup(repeats: int):
-    from storage.sql_pager import Pager
-    from storage.sql_query import QuerySpec
-    from storage.sql_url import open_database_url
+    from storage.formats.sql.pager import Pager
+    from storage.formats.sql.query import QuerySpec
+    from storage.formats.sql.url import open_database_url
 
     rows = rows_for(repeats)
     url, name = table(rows)
@@ -187,8 +187,8 @@ def last_page(repeats: int) -> Result:
 def sorted_text_page(repeats: int) -> Result:
     """Issue 19 item 11: the grid cuts long text for display; cutting before the sort and LIMIT
     cost 4× on the server (every row's CASE … length() … substr()). Ours cuts only the page."""
-    from storage.sql_pager import Pager
-    from storage.sql_query import SortKey
+    from storage.formats.sql.pager import Pager
+    from storage.formats.sql.query import SortKey
 
     rows, name, db, reader, raw, pager = _setup(repeats)
     spec = pager().query.spec

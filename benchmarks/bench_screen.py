@@ -151,7 +151,7 @@ def _stop(child: subprocess.Popen, scratch: Path) -> None:
         pass
     child.wait()
     shutil.rmtree(scratch, ignore_errors=True)
-    from gui.single_instance_client import server_name
+    from gui.app.single_instance_client import server_name
 
     Path(server_name(scratch)).unlink(missing_ok=True)  # the socket a killed Datashelf leaves
 

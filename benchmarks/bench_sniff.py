@@ -1,4 +1,4 @@
-"""Sniffing throughput: ``storage.sniff.sniff`` over a folder of mixed small files.
+"""Sniffing throughput: ``storage.sniff.detect.sniff`` over a folder of mixed small files.
 
 The baseline opens each file and reads its first 64 KiB in plain Python: the I/O floor any
 sniffer pays. The folder is generated once per run, ~3000 files of 15 kinds, a fifth of them
@@ -87,13 +87,13 @@ def make_folder(folder: Path, count: int = FILES) -> list[Path]:
 
 def _load_sniff() -> Callable[[Path], object]:
     try:
-        from storage.sniff import sniff
+        from storage.sniff.detect import sniff
     except ModuleNotFoundError as exc:
-        if exc.name in ("storage.sniff", "storage"):
-            raise NotAvailable("storage/sniff.py does not exist yet") from exc
+        if exc.name in ("storage.sniff.detect", "storage"):
+            raise NotAvailable("storage/sniff/detect.py does not exist yet") from exc
         raise
     except ImportError as exc:
-        raise NotAvailable(f"storage.sniff has no sniff() yet ({exc})") from exc
+        raise NotAvailable(f"storage.sniff.detect has no sniff() yet ({exc})") from exc
     return sniff
 
 

@@ -14,8 +14,8 @@ SORTED = "SELECT id, k, name, x, tag FROM {name} ORDER BY k"  # k repeats: a sor
 
 
 def _session(url: str):
-    from storage.sql_exec import SqlSession
-    from storage.sql_url import open_database_url
+    from storage.formats.sql.execute import SqlSession
+    from storage.formats.sql.url import open_database_url
 
     db = open_database_url(url)
     db.statement_timeout = 0
@@ -25,7 +25,7 @@ def _session(url: str):
 @benchmark("execute sql (postgres): first 1,000 rows of ORDER BY k vs a raw psycopg named cursor",
            target="≤ 1.5×")
 def first_rows(repeats: int) -> Result:
-    from storage.sql_exec import FIRST_ROWS, Statement
+    from storage.formats.sql.execute import FIRST_ROWS, Statement
 
     rows = rows_for(repeats)
     url, name = table(rows)
@@ -61,7 +61,7 @@ def first_rows(repeats: int) -> Result:
 @benchmark("execute sql (postgres): 10,000 rows of ORDER BY k from one cursor vs OFFSET pages "
            "(the old paging)", target="≤ 1×")
 def scroll(repeats: int) -> Result:
-    from storage.sql_exec import Statement
+    from storage.formats.sql.execute import Statement
 
     url, name = table(100_000)
     db, session = _session(url)

@@ -10,8 +10,8 @@ from .harness import Result, benchmark, interleave, timed
 
 
 def _choices(path, search: str = ""):
-    from storage.sql_fk import choices
-    from storage.sqlite_db import Reader
+    from storage.formats.sql.fk import choices
+    from storage.formats.sql.sqlite_db import Reader
 
     reader = Reader(str(path))
 
@@ -23,7 +23,7 @@ def _choices(path, search: str = ""):
 
 def _raw(path, sql: str, params: tuple = ()):
     """The hand-written query on the same kind of connection (read-only Reader, text decoding)."""
-    from storage.sqlite_db import Reader
+    from storage.formats.sql.sqlite_db import Reader
 
     reader = Reader(str(path))
     return reader, lambda: reader.run(lambda conn: conn.execute(sql, params).fetchall())
@@ -71,8 +71,8 @@ def laziness(repeats: int) -> Result:
 
 @benchmark("fk choices on postgres: first page vs raw psycopg ORDER BY key LIMIT", target="≤ 1.5×")
 def postgres_first_page(repeats: int) -> Result:
-    from storage.sql_fk import choices
-    from storage.sql_url import open_database_url
+    from storage.formats.sql.fk import choices
+    from storage.formats.sql.url import open_database_url
 
     from .bench_postgres import rows_for, table
 

@@ -48,15 +48,15 @@ def database(rows: int) -> Path:
 
 
 def _spec(path: Path, sort: tuple = ()):
-    from storage.sql_query import QuerySpec
+    from storage.formats.sql.query import QuerySpec
 
     return QuerySpec("t", ("id", "k", "name", "x", "tag"), ("rowid",), sort)
 
 
 def open_first_page(path: Path) -> float:
     """What the tab does before the first rows show: header, readers, schema, capped count, page 0."""
-    from storage.sql_pager import Pager
-    from storage.sqlite_db import COUNT_CAP, Reader, check_header, load_schema
+    from storage.formats.sql.pager import Pager
+    from storage.formats.sql.sqlite_db import COUNT_CAP, Reader, check_header, load_schema
 
     start = time.perf_counter()
     check_header(str(path))
@@ -82,7 +82,7 @@ def open_cost(repeats: int) -> Result:
 
 @benchmark("sqlite jump to the last row vs raw keyset query", target="≤ 3×")
 def jump_to_end(repeats: int) -> Result:
-    from storage.sql_pager import Pager
+    from storage.formats.sql.pager import Pager
 
     rows = big_rows(repeats)
     path = database(rows)
@@ -115,8 +115,8 @@ def jump_to_end(repeats: int) -> Result:
 
 @benchmark("sqlite sort by an unindexed column, first page vs raw ORDER BY … LIMIT", target="≤ 1.3×")
 def sort_unindexed(repeats: int) -> Result:
-    from storage.sql_pager import Pager
-    from storage.sql_query import SortKey
+    from storage.formats.sql.pager import Pager
+    from storage.formats.sql.query import SortKey
 
     rows = big_rows(repeats)
     path = database(rows)
@@ -146,10 +146,10 @@ from PySide6.QtWidgets import QApplication
 from PySide6.QtCore import QThreadPool, QEventLoop
 app = QApplication([])
 import main  # the app's modules, loaded as in the real window
-from gui.sqlite_model import SqlTableModel
-from storage.sql_pager import Pager
-from storage.sql_query import QuerySpec
-from storage.sqlite_db import Reader
+from gui.sql.grid_model import SqlTableModel
+from storage.formats.sql.pager import Pager
+from storage.formats.sql.query import QuerySpec
+from storage.formats.sql.sqlite_db import Reader
 
 def rss():
     with open("/proc/self/statm") as f:

@@ -48,7 +48,7 @@ def corpus_dir(*parts: str) -> Path:
     return folder
 
 
-# --- PostgreSQL: a real server for the SQL tests (see tests/pg_server.py) -----------------------
+# --- PostgreSQL: a real server for the SQL tests (see tests/support/pg_server.py) -----------------------
 
 def _pg_unavailable(reason: str) -> None:
     """Skip with the reason; under CI a missing server is a failure, never a skip."""
@@ -58,8 +58,8 @@ def _pg_unavailable(reason: str) -> None:
 
 
 def _throwaway_server(server, unavailable, missing: str, prefix: str):
-    """Yield the URL of a running server of the ``server`` module (tests.pg_server or
-    tests.mariadb_server): the one its environment variable names (set by .ci/run), or one started
+    """Yield the URL of a running server of the ``server`` module (tests.support.pg_server or
+    tests.support.mariadb_server): the one its environment variable names (set by .ci/run), or one started
     here from the installed binaries and stopped afterwards."""
     given = os.environ.get(server.ENV_URL)
     if given:
@@ -89,7 +89,7 @@ def _throwaway_server(server, unavailable, missing: str, prefix: str):
 @pytest.fixture(scope="session")
 def pg_server_url():
     """The URL of a running PostgreSQL server: $DATASHELF_PG_URL, or a throwaway one."""
-    from tests import pg_server
+    from tests.support import pg_server
 
     yield from _throwaway_server(pg_server, _pg_unavailable,
                                  "initdb/pg_ctl not found (install the 'postgresql' system package)",
@@ -120,7 +120,7 @@ def pg_url(pg_server_url: str):
         admin.dispose()
 
 
-# --- MariaDB: a real server for the SQL tests of other dialects (see tests/mariadb_server.py) ---
+# --- MariaDB: a real server for the SQL tests of other dialects (see tests/support/mariadb_server.py) ---
 
 def _mariadb_unavailable(reason: str) -> None:
     """Skip with the reason; under CI a missing server is a failure, never a skip."""
@@ -132,7 +132,7 @@ def _mariadb_unavailable(reason: str) -> None:
 @pytest.fixture(scope="session")
 def mariadb_server_url():
     """The URL of a running MariaDB server: $DATASHELF_MARIADB_URL, or a throwaway one."""
-    from tests import mariadb_server
+    from tests.support import mariadb_server
 
     yield from _throwaway_server(mariadb_server, _mariadb_unavailable,
                                  "mariadbd/mariadb-install-db not found (install the 'mariadb-server' "

@@ -1,6 +1,6 @@
-"""Every file storage/ and gui/ write goes through storage/atomic.py (issue 9, save safety).
+"""Every file storage/ and gui/ write goes through storage/core/atomic.py (issue 9, save safety).
 
-The syntax tree of each module is scanned (``tests/write_scan.py``) for anything that may create,
+The syntax tree of each module is scanned (``tests/support/write_scan.py``) for anything that may create,
 write, copy over or rename a file. Each hit must be listed below with the reason it is safe; a new
 bare ``open(path, "w")``, ``Path.write_text``, ``np.save(path)``, ``shutil.copy`` … fails the test.
 """
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.write_scan import scan_source
+from tests.support.write_scan import scan_source
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -20,55 +20,55 @@ _READ_ONLY = "a read-only connection (mode=ro URI, and query_only where it matte
 
 # (file, enclosing function, kind) -> why this write is not a user save that needs atomic.py.
 ALLOWED: dict[tuple[str, str, str], str] = {
-    ("storage/atomic.py", "atomic_writer", "tempfile"): "the atomic writer's own temporary file",
-    ("storage/atomic.py", "atomic_writer", "open-write"): "the atomic writer opens its temporary file",
-    ("storage/atomic.py", "_backup", "tempfile"): "the temporary copy that becomes NAME.bak",
-    ("storage/atomic.py", "_backup", "copy"): "the optional NAME.bak copy of the previous version",
-    ("storage/atomic.py", "_backup", "rename"): "the finished NAME.bak copy replaces the previous one",
-    ("storage/atomic.py", "atomic_writer", "rename"): "the atomic os.replace of the finished file",
-    ("storage/journal.py", "Journal.move_to", "rename"):
+    ("storage/core/atomic.py", "atomic_writer", "tempfile"): "the atomic writer's own temporary file",
+    ("storage/core/atomic.py", "atomic_writer", "open-write"): "the atomic writer opens its temporary file",
+    ("storage/core/atomic.py", "_backup", "tempfile"): "the temporary copy that becomes NAME.bak",
+    ("storage/core/atomic.py", "_backup", "copy"): "the optional NAME.bak copy of the previous version",
+    ("storage/core/atomic.py", "_backup", "rename"): "the finished NAME.bak copy replaces the previous one",
+    ("storage/core/atomic.py", "atomic_writer", "rename"): "the atomic os.replace of the finished file",
+    ("storage/recovery/journal.py", "Journal.move_to", "rename"):
         "moves a crashed session's journal entries (written atomically) into the recovered folder",
-    ("gui/single_instance_client.py", "take_startup_lock", "os-write-flag"):
+    ("gui/app/single_instance_client.py", "take_startup_lock", "os-write-flag"):
         "an empty lock file beside the instance socket; the OS lock on it orders launches at one instant",
-    ("storage/journal.py", "SessionLock.acquire", "os-write-flag"):
+    ("storage/recovery/journal.py", "SessionLock.acquire", "os-write-flag"):
         "an empty lock file in the journal folder; the OS lock on it marks a live session",
-    ("storage/hdf5_io.py", "H5File._open", "h5py-write"):
+    ("storage/formats/hdf5/io.py", "H5File._open", "h5py-write"):
         "HDF5 in-place edits (mode r+) only after make_writable copied the file to .bak",
-    ("storage/hdf5_edit.py", "Scratch._file", "h5py-write"):
+    ("storage/formats/hdf5/edit.py", "Scratch._file", "h5py-write"):
         "the undo scratch file in a private mkdtemp folder, never a user's file",
-    ("storage/joblib_io.py", "save_joblib_stream.write", "archive-write"):
+    ("storage/formats/objects/joblib_io.py", "save_joblib_stream.write", "archive-write"):
         "GzipFile(fileobj=handle): compresses into the atomic writer's handle",
-    ("storage/joblib_io.py", "save_zip_member.write", "archive-write"):
+    ("storage/formats/objects/joblib_io.py", "save_zip_member.write", "archive-write"):
         "ZipFile(handle, 'w') on the atomic writer's handle (a pandas .pkl.zip)",
-    ("storage/joblib_io.py", "save_zip_member.write", "open-write"):
+    ("storage/formats/objects/joblib_io.py", "save_zip_member.write", "open-write"):
         "the one member inside that ZipFile, written into the atomic writer's handle",
-    ("storage/newfile.py", "empty_sqlite", "sqlite-connect"):
+    ("storage/formats/newfile.py", "empty_sqlite", "sqlite-connect"):
         "builds an empty database in a private TemporaryDirectory; its bytes are saved with atomic_write",
-    ("storage/settings.py", "Settings._set_aside", "rename"):
+    ("storage/settings/store.py", "Settings._set_aside", "rename"):
         "moves a corrupt settings file aside (one atomic rename, nothing rewritten)",
-    ("storage/shelf_sqlite.py", "SqliteStore._connect", "sqlite-connect"): _READ_ONLY,
-    ("storage/shelf_sqlite.py", "SqliteStore.commit", "sqlite-connect"):
+    ("storage/formats/objects/shelf/sqlite.py", "SqliteStore._connect", "sqlite-connect"): _READ_ONLY,
+    ("storage/formats/objects/shelf/sqlite.py", "SqliteStore.commit", "sqlite-connect"):
         "SQLite shelf save: one BEGIN IMMEDIATE transaction, with a busy timeout (SQLite's own atomicity)",
-    ("storage/sniff_shelf.py", "is_sqlite_shelf", "sqlite-connect"): _READ_ONLY,
-    ("storage/sqlite_db.py", "_open_reader", "sqlite-connect"): _READ_ONLY,
-    ("storage/sqlite_recover.py", "roll_back_hot_journal", "sqlite-connect"):
+    ("storage/sniff/shelf.py", "is_sqlite_shelf", "sqlite-connect"): _READ_ONLY,
+    ("storage/formats/sql/sqlite_db.py", "_open_reader", "sqlite-connect"): _READ_ONLY,
+    ("storage/core/sqlite_recover.py", "roll_back_hot_journal", "sqlite-connect"):
         "rolls back a killed program's unfinished transaction: SQLite's own recovery to the last commit",
-    ("storage/sqlite_db.py", "connect_writer", "sqlite-connect"):
+    ("storage/formats/sql/sqlite_db.py", "connect_writer", "sqlite-connect"):
         "SQLite edits: one short transaction each, with a busy timeout (SQLite's own atomicity)",
-    ("storage/summaries_db.py", "connect_readonly", "sqlite-connect"): _READ_ONLY,
-    ("storage/sql_table_edit.py", "simulate", "sqlite-connect"):
+    ("storage/inspect/summaries_db.py", "connect_readonly", "sqlite-connect"): _READ_ONLY,
+    ("storage/formats/sql/table_edit.py", "simulate", "sqlite-connect"):
         "an in-memory ':memory:' database (schema only, no file) to see what native renames produce",
-    ("storage/sql_url.py", "create_engine", "sqlalchemy-engine"):
+    ("storage/formats/sql/url.py", "create_engine", "sqlalchemy-engine"):
         "a database server's engine (no file): each edit is one server transaction",
-    ("storage/trusted_load.py", "_run", "open-write"):
+    ("storage/formats/objects/trusted/load.py", "_run", "open-write"):
         _SCRATCH + " (the child's stdout/stderr)",
-    ("storage/_trusted_child.py", "_report", "open-write"):
+    ("storage/formats/objects/trusted/_child.py", "_report", "open-write"):
         _SCRATCH + " (error.json)",
-    ("storage/_trusted_child.py", "main", "open-write"):
+    ("storage/formats/objects/trusted/_child.py", "main", "open-write"):
         _SCRATCH + " (result.pickle.part)",
-    ("storage/_trusted_child.py", "main", "rename"):
+    ("storage/formats/objects/trusted/_child.py", "main", "rename"):
         _SCRATCH + " (result.pickle.part -> result.pickle)",
-    ("storage/_trusted_convert.py", "Converter._numpy", "numpy-save"):
+    ("storage/formats/objects/trusted/_convert.py", "Converter._numpy", "numpy-save"):
         "np.save into an in-memory io.BytesIO",
 }
 
@@ -88,7 +88,7 @@ def _all_writes() -> list:
 
 def test_storage_and_gui_write_only_through_atomic() -> None:
     bare = [w for w in _all_writes() if w.key not in ALLOWED]
-    assert not bare, "files written outside storage/atomic.py (route them through atomic_write, " \
+    assert not bare, "files written outside storage/core/atomic.py (route them through atomic_write, " \
         "atomic_writer or atomic_write_with, or allowlist with a reason):\n" + "\n".join(
             f"  {w.path}:{w.line} in {w.where}: {w.kind}" for w in bare)
 
@@ -144,7 +144,7 @@ def test_the_scan_catches_a_bare_write(name: str) -> None:
 
 def test_an_unlisted_write_in_an_allowed_file_still_fails() -> None:
     """Allowing atomic.py's own temporary file does not allow a new write elsewhere in atomic.py."""
-    found = scan_source('def helper(p):\n    open(p, "w")\n', "storage/atomic.py")
+    found = scan_source('def helper(p):\n    open(p, "w")\n', "storage/core/atomic.py")
     assert found and all(w.key not in ALLOWED for w in found)
 
 

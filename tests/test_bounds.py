@@ -17,11 +17,18 @@ from pathlib import Path
 
 import pytest
 
-from storage.object_doc import ObjectDoc, edit_text, int_full_text, int_summary, parse_int, short_repr
-from storage.pickle_keys import KeyGuard, costly_keys
-from storage.pickle_nodes import CostlyKey
-from storage.pickle_safe import load_safe
-from storage.pickle_write import dump_tree
+from storage.formats.objects.doc import (
+    ObjectDoc,
+    edit_text,
+    int_full_text,
+    int_summary,
+    parse_int,
+    short_repr,
+)
+from storage.formats.objects.pickle.keys import KeyGuard, costly_keys
+from storage.formats.objects.pickle.nodes import CostlyKey
+from storage.formats.objects.pickle.safe import load_safe
+from storage.formats.objects.pickle.write import dump_tree
 
 ROOT = Path(__file__).resolve().parents[1]
 CHILD_MEMORY = 1536 * 1024**2  # address space for a child: the interpreter, NumPy and the work
@@ -84,8 +91,8 @@ def test_the_nested_key_file_really_is_exponential() -> None:
 def test_a_key_too_costly_to_hash_opens_promptly_as_a_node(make) -> None:
     answer = run_bounded(f"""
         import json
-        from storage.pickle_safe import load_safe
-        from storage.object_doc import ObjectDoc
+        from storage.formats.objects.pickle.safe import load_safe
+        from storage.formats.objects.doc import ObjectDoc
         from tests.test_bounds import {make.__name__}
         load = load_safe({make.__name__}())
         value = load.value
@@ -159,7 +166,7 @@ def test_huge_int_text_helpers() -> None:
 
 
 def test_the_huge_int_tree_shows_the_digit_count_and_expands(qtmodeltester) -> None:
-    from gui.object_model import ObjectTreeModel
+    from gui.objects.model import ObjectTreeModel
 
     load = load_safe(pickle.dumps({"n": HUGE, "m": [-HUGE], "small": 5}, 4))
     model = ObjectTreeModel(ObjectDoc(load.value, load.protocol, label="x.pkl"))
@@ -178,7 +185,7 @@ def test_the_huge_int_tree_shows_the_digit_count_and_expands(qtmodeltester) -> N
 def test_a_model_method_that_raises_answers_instead(qtmodeltester, caplog) -> None:
     from PySide6.QtCore import QModelIndex, Qt
 
-    from gui.object_model import ObjectTreeModel
+    from gui.objects.model import ObjectTreeModel
 
     class Boom:
         def __str__(self) -> str:
@@ -203,7 +210,7 @@ def test_every_item_model_is_guarded() -> None:
     from PySide6.QtCore import QAbstractItemModel
 
     import gui
-    from gui.model_guard import is_guarded
+    from gui.common.model_guard import is_guarded
 
     models = []
     for info in pkgutil.walk_packages(gui.__path__, "gui."):
@@ -217,7 +224,7 @@ def test_every_item_model_is_guarded() -> None:
 
 
 def test_the_window_shows_the_huge_int_and_the_nested_key_pickles(qtbot, tmp_path: Path) -> None:
-    from tests.gui_helpers import launch, wait_documents
+    from tests.support.gui_helpers import launch, wait_documents
 
     huge = tmp_path / "huge.pkl"
     huge.write_bytes(pickle.dumps({"n": HUGE}, 4))
@@ -251,7 +258,7 @@ def gzip_bomb(total_mb: int, chunk_mb: int = 16) -> bytes:
 
 
 def test_the_budget_is_relative_with_a_floor_and_a_cap() -> None:
-    from storage.decompression import DECOMPRESSED_FLOOR, MAX_DECOMPRESSED, decompression_limit
+    from storage.core.decompression import DECOMPRESSED_FLOOR, MAX_DECOMPRESSED, decompression_limit
 
     assert decompression_limit(389 * 1024) == DECOMPRESSED_FLOOR  # the issue's 389 KB file: 256 MB
     assert decompression_limit(10 * 2**20) == 1000 * 2**20  # 100 times a 10 MB file
@@ -265,8 +272,8 @@ def test_a_joblib_bomb_stops_at_its_budget_in_inspect_and_the_loader(tmp_path: P
     assert path.stat().st_size < 3 * 2**20
     answer = run_bounded(f"""
         import json
-        from storage.joblib_io import open_joblib
-        from storage.objects_file import open_objects
+        from storage.formats.objects.joblib_io import open_joblib
+        from storage.formats.objects.file import open_objects
         result = open_objects({str(path)!r}, "joblib")
         stream, _ = open_joblib({str(path)!r})
         try:
@@ -291,9 +298,9 @@ def test_a_joblib_bomb_stops_at_its_budget_in_inspect_and_the_loader(tmp_path: P
 def test_an_npz_bomb_member_is_refused_before_it_is_read(tmp_path: Path) -> None:
     import numpy as np
 
-    from storage.errors import DecompressionLimitError
-    from storage.npy_io import read_npz
-    from storage.objects_file import open_objects
+    from storage.core.errors import DecompressionLimitError
+    from storage.formats.objects.file import open_objects
+    from storage.formats.objects.npy_io import read_npz
 
     path = tmp_path / "bomb.npz"
     np.savez_compressed(path, small=np.arange(3), zeros=np.zeros(300 * 2**20, np.uint8))
@@ -311,10 +318,10 @@ def test_an_npz_bomb_member_is_refused_before_it_is_read(tmp_path: Path) -> None
 def test_the_window_offers_open_anyway_for_a_bomb(qtbot, tmp_path: Path, monkeypatch) -> None:
     from PySide6.QtCore import Qt
 
-    import storage.decompression
-    from tests.gui_helpers import launch, wait_documents
+    import storage.core.decompression
+    from tests.support.gui_helpers import launch, wait_documents
 
-    monkeypatch.setattr(storage.decompression, "DECOMPRESSED_FLOOR", 2 * 2**20)  # a small bomb will do
+    monkeypatch.setattr(storage.core.decompression, "DECOMPRESSED_FLOOR", 2 * 2**20)  # a small bomb will do
     path = tmp_path / "bomb.joblib"
     path.write_bytes(gzip_bomb(4, 4))  # 4 MB from ~4 KB: over the 2 MB floor
     window = launch(qtbot, tmp_path / "settings", path)
@@ -356,13 +363,13 @@ def hostile_db(path: Path, width: int = 200_000_000) -> Path:
 
 SQL_CHILD = """
     import json
-    import storage.sqlite_bounds as bounds, storage.sql_pager as pager_module
+    import storage.formats.sql.bounds as bounds, storage.formats.sql.pager as pager_module
     bounds.VALUE_LIMIT = pager_module.VALUE_LIMIT = 2**20  # 1 MB here: the stored values pass it
     pager_module.PAGE_SECONDS = 2
-    from storage.errors import KnownError
-    from storage.sql_pager import Pager
-    from storage.sql_query import QuerySpec
-    from storage.sqlite_db import Reader
+    from storage.core.errors import KnownError
+    from storage.formats.sql.pager import Pager
+    from storage.formats.sql.query import QuerySpec
+    from storage.formats.sql.sqlite_db import Reader
     reader = Reader(PATH)
     out = {}
     for name, columns, keys in (("big_text", ("v",), ()), ("big_blob", ("b",), ()), ("random", ("r",), ()),
@@ -400,9 +407,9 @@ def test_sqlite_pages_never_build_a_huge_value_nor_run_forever(tmp_path: Path) -
 
 
 def test_a_large_stored_value_is_read_whole_on_request(tmp_path: Path) -> None:
-    import storage.sqlite_bounds as bounds
-    from storage.sqlite_bounds import large_value, raised_limit, read_whole
-    from storage.sqlite_db import Reader
+    import storage.formats.sql.bounds as bounds
+    from storage.formats.sql.bounds import large_value, raised_limit, read_whole
+    from storage.formats.sql.sqlite_db import Reader
 
     path = hostile_db(tmp_path / "hostile.db")
     reader = Reader(str(path))
@@ -424,13 +431,13 @@ def test_a_large_stored_value_is_read_whole_on_request(tmp_path: Path) -> None:
 
 def test_the_sqlite_window_shows_large_cells_and_says_why_a_view_cannot_be_read(
         qtbot, qtmodeltester, tmp_path: Path, monkeypatch) -> None:
-    import storage.sql_pager
-    import storage.sqlite_bounds
-    from gui.sqlite_document import SqlDocument
+    import storage.formats.sql.bounds
+    import storage.formats.sql.pager
+    from gui.sql.document import SqlDocument
 
-    monkeypatch.setattr(storage.sqlite_bounds, "VALUE_LIMIT", 2**20)
-    monkeypatch.setattr(storage.sql_pager, "VALUE_LIMIT", 2**20)
-    monkeypatch.setattr(storage.sql_pager, "PAGE_SECONDS", 2)
+    monkeypatch.setattr(storage.formats.sql.bounds, "VALUE_LIMIT", 2**20)
+    monkeypatch.setattr(storage.formats.sql.pager, "VALUE_LIMIT", 2**20)
+    monkeypatch.setattr(storage.formats.sql.pager, "PAGE_SECONDS", 2)
     path = hostile_db(tmp_path / "hostile.db", width=10_000_000)
     document = SqlDocument(str(path), "sqlite")
     qtbot.addWidget(document)
@@ -481,7 +488,7 @@ def test_inspect_of_the_hostile_database_finishes_with_every_view_described(tmp_
 
 def test_the_nested_key_tree_passes_the_model_tester_when_expanded(qtmodeltester) -> None:
     """Every role of every made node, the shared tuple's levels included, answers at once."""
-    from gui.object_model import ObjectTreeModel
+    from gui.objects.model import ObjectTreeModel
 
     load = load_safe(nested_member_pickle(40))  # a set member: the node itself can be expanded
     model = ObjectTreeModel(ObjectDoc(load.value, load.protocol, label="nested.pkl"))

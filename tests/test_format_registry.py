@@ -15,13 +15,13 @@ from pathlib import Path
 import pytest
 from PySide6.QtWidgets import QFileDialog
 
-from storage import format_registry
-from storage.format_registry import Format, SniffTest
-from storage.inspect import run
-from storage.newfile import new_formats
-from storage.sniff import sniff
-from tests.gui_helpers import launch, wait_documents
-from tests.toy_format import MAGIC, TOY
+from storage.formats import registry as format_registry
+from storage.formats.newfile import new_formats
+from storage.formats.registry import Format, SniffTest
+from storage.inspect.report import run
+from storage.sniff.detect import sniff
+from tests.support.gui_helpers import launch, wait_documents
+from tests.support.toy_format import MAGIC, TOY
 
 HOOKS = ("document", "summary", "loader", "saver", "trusted_loader", "fuzz_target", "fuzz_seeds")
 
@@ -65,24 +65,25 @@ def test_names_and_extensions_are_unique() -> None:
 
 def test_importing_the_registry_imports_no_format_module() -> None:
     # our own packages (an __init__ with a docstring) are not modules that do anything
-    code = ("import sys, storage.format_registry; "
+    code = ("import sys, storage.formats.registry; "
             "print(sorted(m for m, mod in sys.modules.items()"
             " if m.startswith(('storage.', 'gui', 'PySide6', 'numpy'))"
             " and not (m.startswith(('storage.', 'gui')) and hasattr(mod, '__path__'))))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                           cwd=Path(__file__).resolve().parents[1])
-    assert done.stdout.strip() == "['storage.format_registry']"
+    assert done.stdout.strip() == "['storage.formats.registry']"
 
 
 def test_json_io_imports_only_what_json_needs() -> None:
-    code = ("import sys, storage.json_io; "
+    code = ("import sys, storage.formats.json.io; "
             "print(sorted(m for m, mod in sys.modules.items()"
             " if m.startswith('storage.') and not hasattr(mod, '__path__')))")  # modules, not packages
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                           cwd=Path(__file__).resolve().parents[1])
     loaded = set(eval(done.stdout))  # a printed list of names
-    assert loaded <= {"storage.errors", "storage.atomic", "storage.gc_pause", "storage.sniff_text",
-                      "storage.json_parse", "storage.json_io"}
+    assert loaded <= {"storage.core.errors", "storage.core.atomic", "storage.core.gc_pause",
+                      "storage.sniff.text",
+                      "storage.formats.json.parse", "storage.formats.json.io"}
 
 
 def test_a_toy_format_is_sniffed(toy, tmp_path: Path) -> None:
@@ -104,7 +105,7 @@ def test_a_toy_format_is_inspected(toy, tmp_path: Path) -> None:
 
 
 def test_a_toy_format_is_offered_by_file_new_and_the_desktop_file(toy) -> None:
-    from gui import desktop_install
+    from gui.app import desktop_install
 
     assert ("toy", "Toy file", ".toy") in new_formats()
     assert new_formats()[0][0] == "json"  # the default stays first
@@ -112,8 +113,8 @@ def test_a_toy_format_is_offered_by_file_new_and_the_desktop_file(toy) -> None:
 
 
 def test_a_toy_format_has_fuzz_seeds_and_a_target(toy, tmp_path: Path) -> None:
-    from tests.fuzz_seeds import make_seeds
-    from tests.fuzz_targets import run_target, targets_for
+    from tests.fuzz.seeds import make_seeds
+    from tests.fuzz.targets import run_target, targets_for
 
     [seed] = [s for s in make_seeds(tmp_path) if s.fmt == "toy"]
     assert "toy" in targets_for("toy")
@@ -122,7 +123,7 @@ def test_a_toy_format_has_fuzz_seeds_and_a_target(toy, tmp_path: Path) -> None:
 
 
 def test_a_toy_format_opens_in_its_tab(toy, qtbot, tmp_path: Path) -> None:
-    from tests.toy_format import ToyDocument
+    from tests.support.toy_format import ToyDocument
 
     path = toy_file(tmp_path)
     window = launch(qtbot, tmp_path / "settings", path)
@@ -135,7 +136,7 @@ def test_a_toy_format_opens_in_its_tab(toy, qtbot, tmp_path: Path) -> None:
 
 
 def test_file_new_creates_a_toy_file_and_opens_it(toy, qtbot, tmp_path: Path, monkeypatch) -> None:
-    from tests.toy_format import ToyDocument
+    from tests.support.toy_format import ToyDocument
 
     target = tmp_path / "fresh.toy"
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), "Toy file (*.toy)"))
@@ -147,8 +148,8 @@ def test_file_new_creates_a_toy_file_and_opens_it(toy, qtbot, tmp_path: Path, mo
 
 
 def test_unregistering_restores_the_world(tmp_path: Path) -> None:
-    from gui import desktop_install
-    from tests.fuzz_targets import targets
+    from gui.app import desktop_install
+    from tests.fuzz.targets import targets
 
     before = (format_registry.names(), new_formats(), desktop_install._mime_types(), list(targets()))
     path = toy_file(tmp_path)
@@ -181,7 +182,7 @@ def test_a_textual_format_without_gui_code_opens_as_text(qtbot, tmp_path: Path) 
 
 def test_a_new_format_leaves_the_builtin_answers_alone(tmp_path: Path) -> None:
     """A new format's sniff test runs after the magic-number tests: no built-in file changes format."""
-    from tests.fuzz_seeds import make_seeds
+    from tests.fuzz.seeds import make_seeds
 
     files = [f for seed in make_seeds(tmp_path) for f in seed.files]
     before = [sniff(f) for f in files]
@@ -193,7 +194,7 @@ def test_a_new_format_leaves_the_builtin_answers_alone(tmp_path: Path) -> None:
 def test_install_desktop_lists_and_defines_a_new_formats_type(toy, tmp_path: Path, monkeypatch) -> None:
     import xml.etree.ElementTree as ET
 
-    from gui.desktop_install import install_desktop
+    from gui.app.desktop_install import install_desktop
 
     monkeypatch.setenv("PATH", str(tmp_path))  # no cache tools: they are optional
     main_py = tmp_path / "main.py"

@@ -1,8 +1,8 @@
-"""Fuzzing: a short fixed-seed run of tests/fuzz.py, and the regression tests of its findings.
+"""Fuzzing: a short fixed-seed run of tests/fuzz/run.py, and the regression tests of its findings.
 
 The run mutates seed files of every format and opens each through ``inspect`` and every tab's
 loader in a child process: only KnownError may escape, nothing crashes or hangs, and the file
-and its folder stay as they were. The long run is ``python -m tests.fuzz --minutes 30``.
+and its folder stay as they were. The long run is ``python -m tests.fuzz.run --minutes 30``.
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.fuzz import fuzz
-from tests.fuzz_child import Child
-from tests.fuzz_seeds import make_seeds
-from tests.fuzz_targets import run_target, targets, targets_for
+from tests.fuzz.child import Child
+from tests.fuzz.run import fuzz
+from tests.fuzz.seeds import make_seeds
+from tests.fuzz.targets import run_target, targets, targets_for
 
 CI_SEED = 20261121
 CI_TRIALS = 3000
@@ -62,7 +62,7 @@ def _lz4_frame(tmp_path: Path, damage: int) -> Path:
 @pytest.mark.parametrize("damage", [4, 5, 6])
 def test_damaged_lz4_frame_is_reported_not_raised(tmp_path: Path, damage: int) -> None:
     """lz4 raises RuntimeError for a bad frame header; sniffing called it a bug of ours."""
-    from storage.inspect import inspect_path
+    from storage.inspect.report import inspect_path
 
     path = _lz4_frame(tmp_path, damage)
     report = inspect_path(path)
@@ -110,8 +110,8 @@ def test_hdf5_global_heap_object_of_size_zero_is_refused_not_hung(tmp_path: Path
     """A free-space object of size 0 in a global heap sent HDF5 into an endless loop when a
     variable-length string attribute was read (the fuzzer deleted 4 bytes before it)."""
     h5py = pytest.importorskip("h5py")
-    from storage.hdf5_guard import damaged_global_heap
-    from storage.hdf5_io import H5File
+    from storage.formats.hdf5.guard import damaged_global_heap
+    from storage.formats.hdf5.io import H5File
 
     path = tmp_path / "heap.h5"
     with h5py.File(path, "w") as f:
@@ -134,7 +134,7 @@ def test_hdf5_global_heap_object_of_size_zero_is_refused_not_hung(tmp_path: Path
 def test_hdf5_damaged_fill_value_message_does_not_crash(tmp_path: Path) -> None:
     """An invalid fill-value message made h5py's ``fillvalue`` segfault in dataset_info."""
     h5py = pytest.importorskip("h5py")
-    from storage.hdf5_io import H5File
+    from storage.formats.hdf5.io import H5File
 
     path = tmp_path / "fill.h5"
     with h5py.File(path, "w") as f:
@@ -159,7 +159,7 @@ def _assert_clean(path: Path, *targets: str) -> None:
 
 def test_json_bad_utf16_after_a_newline_byte_is_a_parse_error(tmp_path: Path) -> None:
     """Lines were counted in bytes but looked up in the decoded text: IndexError (shrunk finding)."""
-    from storage.json_io import JsonParseError, read_json
+    from storage.formats.json.io import JsonParseError, read_json
 
     path = tmp_path / "bad.json"
     path.write_bytes(b"\xff\xfe\n\x01\x00")
@@ -198,8 +198,8 @@ def _damaged_schema(tmp_path: Path, name: str) -> Path:
 
 
 def test_sqlite_schema_error_that_is_not_utf8_is_a_known_error(tmp_path: Path) -> None:
-    from storage.errors import ParseError
-    from storage.sqlite_db import Reader
+    from storage.core.errors import ParseError
+    from storage.formats.sql.sqlite_db import Reader
 
     path = _damaged_schema(tmp_path, "bad.sqlite")
     with pytest.raises(ParseError, match="damaged"):
@@ -213,8 +213,8 @@ def test_hdf5_float_type_with_a_damaged_bias_is_a_broken_node(tmp_path: Path) ->
     """h5py raises ValueError ("Insufficient precision") reading such a dtype; the tree listing
     let it escape."""
     h5py = pytest.importorskip("h5py")
-    from storage.errors import ParseError
-    from storage.hdf5_io import H5File
+    from storage.core.errors import ParseError
+    from storage.formats.hdf5.io import H5File
 
     path = tmp_path / "float.h5"
     with h5py.File(path, "w") as f:
@@ -242,7 +242,7 @@ def test_pickle_global_with_a_very_dotted_module_name_is_quick(tmp_path: Path) -
     path.write_bytes(b"\x80\x02c_" + b"." * 100_000 + b"\nname\nq\x00.")
     results = _run_isolated(path, "pickle")
     assert {name for name, *_ in results} >= {"inspect", "pickle"}
-    from storage.pickle_danger import classify
+    from storage.formats.objects.pickle.danger import classify
 
     assert classify("subprocess.a.b", "run")[0] == "dangerous"  # a parent package's entry still counts
 
@@ -250,7 +250,7 @@ def test_pickle_global_with_a_very_dotted_module_name_is_quick(tmp_path: Path) -
 def test_text_with_one_crlf_among_many_lf_splits_in_linear_time(tmp_path: Path) -> None:
     """Mixed endings were split with two finds per line, each to the end of the text for a rare
     "\\r": quadratic (the fuzzer's 1.9 MB JSON with one CRLF took 5 s in load_text)."""
-    from storage.textfile import load_text
+    from storage.formats.text.file import load_text
 
     path = tmp_path / "mixed.txt"
     body = "first\r\n" + "".join(f"line {i}\n" for i in range(400_000)) + "cr only\rlast"

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.fuzz import Fuzzer, lay_out, snapshot
-from tests.fuzz_seeds import make_seeds
-from tests.gui_helpers import launch
+from tests.fuzz.run import Fuzzer, lay_out, snapshot
+from tests.fuzz.seeds import make_seeds
+from tests.support.gui_helpers import launch
 
 GUI_SEED = 7
 PER_FORMAT = 2

@@ -1,6 +1,6 @@
 """kill -9 in the middle of a save leaves the old or the new version, never a mix (issue 9, item 4).
 
-For each format a child process (``python -c``, see ``tests/kill_savers.py``) imports the real
+For each format a child process (``python -c``, see ``tests/support/kill_savers.py``) imports the real
 saver and, per trial, forks a process that saves the ~1-2 MB document over and over, alternating
 two versions. After a random delay (0 to ~2.5 saves long, so kills land in every phase: building
 the bytes, writing the temporary file, fsync, rename, the .dir after the .dat of a shelf, an
@@ -26,8 +26,8 @@ from pathlib import Path
 
 import pytest
 
-from storage.atomic import remove_stale_temporaries
-from tests import kill_savers
+from storage.core.atomic import remove_stale_temporaries
+from tests.support import kill_savers
 
 ROOT = Path(__file__).resolve().parents[1]
 TRIALS = int(os.environ.get("DATASHELF_KILL_TRIALS", "100"))
@@ -36,7 +36,7 @@ SHELF_RESET_BYTES = 24_000_000  # the dbm.dumb saver appends: start afresh when 
 REPLY_TIMEOUT = 60.0
 
 CHILD = ("import sys; sys.path.insert(0, sys.argv[1]); "
-         "from tests.kill_savers import serve; serve(*sys.argv[2:])")
+         "from tests.support.kill_savers import serve; serve(*sys.argv[2:])")
 
 
 class _Child:

@@ -16,8 +16,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QLabel, QPushButton
 
-from storage.errors import BUG_MESSAGE, ParseError, classify
-from tests.gui_helpers import launch, wait_documents
+from storage.core.errors import BUG_MESSAGE, ParseError, classify
+from tests.support.gui_helpers import launch, wait_documents
 
 
 def _raise(exc: BaseException):
@@ -70,7 +70,7 @@ def _copy_details(qtbot, window) -> str:
 def test_a_bug_while_sniffing_says_so_with_its_traceback(qtbot, tmp_path: Path, monkeypatch) -> None:
     path = tmp_path / "data.json"
     path.write_text('{"a": 1}')
-    monkeypatch.setattr("storage.sniff.sniff", _raise(ZeroDivisionError("division by zero")))
+    monkeypatch.setattr("storage.sniff.detect.sniff", _raise(ZeroDivisionError("division by zero")))
     window = launch(qtbot, tmp_path / "settings")
     with qtbot.waitSignal(window.openFailed, timeout=5000) as failed:
         window.open_paths([str(path)])
@@ -84,8 +84,8 @@ def test_a_bug_while_sniffing_says_so_with_its_traceback(qtbot, tmp_path: Path, 
 
 
 @pytest.mark.parametrize(("name", "content", "target"), [
-    ("data.pkl", pickle.dumps({"a": 1}), "gui.objects_document.open_objects"),
-    ("data.json", b'{"a": 1}', "gui.json_document.load_for_editor"),
+    ("data.pkl", pickle.dumps({"a": 1}), "gui.objects.document.open_objects"),
+    ("data.json", b'{"a": 1}', "gui.json.document.load_for_editor"),
 ])
 def test_a_bug_while_loading_a_document_never_blames_the_file(qtbot, tmp_path: Path, monkeypatch,
                                                               name, content, target) -> None:

@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QCoreApplication, QEvent, QThreadPool
 
-from tests.gui_helpers import launch, wait_documents
+from tests.support.gui_helpers import launch, wait_documents
 
 CYCLES = 10
 # Blocks that may come and go between cycle 1 and cycle 10 (Qt's and Python's own caches settling).
@@ -93,9 +93,9 @@ def _settle() -> None:
                                "text", "binary")],
     ("json", True), ("jsonl", True), ("pickle", True)])
 def test_open_close_cycles_free_the_document(qtbot, tmp_path, monkeypatch, fmt, frozen):
-    if frozen:  # big files are parsed with the collector frozen (storage/gc_pause.py): all are big
-        monkeypatch.setattr("storage.json_io.FREEZE_ABOVE", 0)
-        monkeypatch.setattr("storage.objects_file.FREEZE_ABOVE", 0)
+    if frozen:  # big files are parsed with the collector frozen (storage/core/gc_pause.py): all are big
+        monkeypatch.setattr("storage.formats.json.io.FREEZE_ABOVE", 0)
+        monkeypatch.setattr("storage.formats.objects.file.FREEZE_ABOVE", 0)
     path = _write_sample(tmp_path / "files", fmt)
     window = launch(qtbot, tmp_path / "settings")
     closed: list[weakref.ref] = []
@@ -127,7 +127,7 @@ class _Owner:
         self.answers = answers
 
     def start(self):
-        from gui.workers import run_in_worker
+        from gui.common.workers import run_in_worker
 
         return run_in_worker(sum, [1, 2, 3], on_result=lambda v: self._on_result(v))
 

@@ -27,18 +27,18 @@ import pytest
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from storage.errors import WriteError
-from storage.inspect import inspect_path
-from storage.shelf_io import open_shelf
-from storage.sniff import sniff
-from storage.sqlite_db import connect_reader, connect_writer
-from storage.sqlite_recover import (
+from storage.core.errors import WriteError
+from storage.core.sqlite_recover import (
     BUSY_TIMEOUT_MS,
     JOURNAL_MAGIC,
     UnfinishedTransaction,
     find_hot_journal,
     roll_back_hot_journal,
 )
+from storage.formats.objects.shelf.io import open_shelf
+from storage.formats.sql.sqlite_db import connect_reader, connect_writer
+from storage.inspect.report import inspect_path
+from storage.sniff.detect import sniff
 
 OLD, NEW = b"O" * 300_000, b"N" * 300_000
 
@@ -163,7 +163,7 @@ def test_a_live_writer_s_journal_is_no_unfinished_transaction(tmp_path: Path) ->
         assert Path(str(path) + "-journal").stat().st_size > 0
         # SQLite's own test: another process holds the RESERVED lock, so the journal is not hot.
         probe = subprocess.run([sys.executable, "-c", "import sys; "
-                                "from storage.sqlite_recover import find_hot_journal as f; "
+                                "from storage.core.sqlite_recover import find_hot_journal as f; "
                                 "print(f(sys.argv[1]))", str(path)],
                                capture_output=True, text=True, cwd=Path(__file__).parent.parent)
         assert probe.stdout.strip() == "None", probe.stderr
@@ -174,7 +174,7 @@ def test_a_live_writer_s_journal_is_no_unfinished_transaction(tmp_path: Path) ->
 
 
 def test_the_lock_check_without_proc_locks_asks_fcntl(tmp_path: Path) -> None:
-    from storage import sqlite_recover
+    from storage.core import sqlite_recover
 
     path = _database(tmp_path / "busy.db")
     holder = subprocess.Popen(
@@ -309,7 +309,7 @@ def test_wal_files_are_never_created_or_deleted(tmp_path: Path, case: str) -> No
         os.rename(tmp_path / "copy.db", path)
         os.rename(str(tmp_path / "copy.db") + "-wal", str(path) + "-wal")
     before = snapshot(tmp_path)
-    from gui.sqlite_tasks import open_database
+    from gui.sql.tasks import open_database
 
     inspect_path(str(path))
     sniff(str(path))
@@ -323,7 +323,7 @@ def test_wal_files_are_never_created_or_deleted(tmp_path: Path, case: str) -> No
 # -- the window ----------------------------------------------------------------------------------
 
 def _document(qtbot, path: Path):
-    from gui.sqlite_document import SqlDocument
+    from gui.sql.document import SqlDocument
 
     document = SqlDocument(str(path), "sqlite")
     qtbot.addWidget(document, before_close_func=lambda d: d.close_document())
@@ -381,7 +381,7 @@ def test_sqlite_tab_rolls_back_only_after_confirming(qtbot, tmp_path: Path) -> N
 
 def test_sqlite_tab_says_why_a_roll_back_failed_and_keeps_both_choices(qtbot, tmp_path: Path,
                                                                         monkeypatch) -> None:
-    from storage import sqlite_recover
+    from storage.core import sqlite_recover
 
     path = killed_mid_edit(tmp_path / "crashed.db")
     before = snapshot(tmp_path)
@@ -419,7 +419,7 @@ def test_sqlite_tab_offers_no_roll_back_for_a_forged_super_journal(qtbot, tmp_pa
 
 
 def test_objects_tab_shows_an_sqlite_shelf_as_on_disk_and_says_so(qtbot, tmp_path: Path) -> None:
-    from tests.gui_helpers import launch, wait_documents
+    from tests.support.gui_helpers import launch, wait_documents
 
     folder = tmp_path / "data"
     path = killed_mid_edit(folder / "cache", table="Dict", column="value")
@@ -444,8 +444,8 @@ def test_sqlite_tab_opens_an_empty_file_with_a_wal_or_journal_read_only(qtbot, t
 
 
 def test_files_tab_browser_and_window_open_touch_nothing(qtbot, tmp_path: Path) -> None:
-    from gui.files_browser import FORMAT_COLUMN
-    from tests.gui_helpers import launch, wait_documents
+    from gui.files.browser import FORMAT_COLUMN
+    from tests.support.gui_helpers import launch, wait_documents
 
     folder = tmp_path / "data"
     path = killed_mid_edit(folder / "crashed.db")
@@ -474,7 +474,7 @@ def _mode(path: Path) -> int:
 
 @pytest.mark.skipif(os.name == "nt", reason="POSIX permissions")
 def test_settings_are_0600_in_a_0700_folder_and_looser_ones_are_fixed(tmp_path: Path) -> None:
-    from storage.settings import Settings
+    from storage.settings.store import Settings
 
     fresh = Settings(tmp_path / "fresh" / "Datashelf")
     fresh["sqlite.open_mode"] = "edit"
@@ -508,7 +508,7 @@ def test_settings_are_0600_in_a_0700_folder_and_looser_ones_are_fixed(tmp_path: 
 
 @pytest.mark.skipif(os.name == "nt", reason="POSIX permissions")
 def test_journal_files_are_0600_in_0700_folders(tmp_path: Path) -> None:
-    from storage.journal import Journal, JournalEntry, SessionLock
+    from storage.recovery.journal import Journal, JournalEntry, SessionLock
 
     base = tmp_path / "settings" / "journal"
     base.mkdir(parents=True)
@@ -532,7 +532,7 @@ def test_journal_files_are_0600_in_0700_folders(tmp_path: Path) -> None:
 
 @pytest.mark.skipif(os.name == "nt", reason="POSIX permissions")
 def test_a_save_keeps_a_user_file_s_mode(tmp_path: Path) -> None:
-    from storage.atomic import atomic_write
+    from storage.core.atomic import atomic_write
 
     path = tmp_path / "shared.csv"
     path.write_text("a,b\n")
@@ -550,7 +550,7 @@ def _dead_pid() -> int:
 
 
 def test_clean_up_removes_only_this_app_s_dead_temporaries(tmp_path: Path) -> None:
-    from storage.atomic import remove_stale_temporaries
+    from storage.core.atomic import remove_stale_temporaries
 
     dead = _dead_pid()
     folder = tmp_path / "work"
@@ -625,8 +625,8 @@ def make_h5_with_outside_data(root: Path) -> dict[str, Path]:
 
 
 def test_hdf5_findings_name_other_files_and_reading_outside_asks(tmp_path: Path, monkeypatch) -> None:
-    from storage.hdf5_io import H5File
-    from storage.hdf5_outside import OutsideRefused
+    from storage.formats.hdf5.io import H5File
+    from storage.formats.hdf5.outside import OutsideRefused
 
     files = make_h5_with_outside_data(tmp_path)
     monkeypatch.chdir(files["cwd"])  # the library's default would read cwd/raw.bin
@@ -668,7 +668,7 @@ def test_hdf5_a_missing_other_file_is_not_looked_for_elsewhere(tmp_path: Path, m
     import h5py
     import numpy as np
 
-    from storage.hdf5_io import H5File
+    from storage.formats.hdf5.io import H5File
 
     (tmp_path / "in").mkdir()
     (tmp_path / "cwd").mkdir()
@@ -690,9 +690,9 @@ def test_hdf5_a_missing_other_file_is_not_looked_for_elsewhere(tmp_path: Path, m
 
 
 def test_hdf5_edits_never_write_into_another_file(tmp_path: Path) -> None:
-    from storage.errors import KnownError
-    from storage.hdf5_edit import create_group, make_writable, set_attribute, set_cell
-    from storage.hdf5_io import H5File
+    from storage.core.errors import KnownError
+    from storage.formats.hdf5.edit import create_group, make_writable, set_attribute, set_cell
+    from storage.formats.hdf5.io import H5File
 
     files = make_h5_with_outside_data(tmp_path)
     victim = files["other"] / "notes.txt"
@@ -723,7 +723,7 @@ def test_hdf5_edits_never_write_into_another_file(tmp_path: Path) -> None:
 
 
 def test_hdf5_tab_shows_a_bar_and_reads_outside_only_after_asked(qtbot, tmp_path: Path) -> None:
-    from tests.hdf5_gui_helpers import cell, open_h5, select
+    from tests.support.hdf5_gui_helpers import cell, open_h5, select
 
     files = make_h5_with_outside_data(tmp_path)
     before = snapshot(files["other"])
@@ -749,7 +749,7 @@ def test_hdf5_tab_shows_a_bar_and_reads_outside_only_after_asked(qtbot, tmp_path
 
 
 def test_hdf5_tab_names_an_external_link_it_does_not_follow(qtbot, tmp_path: Path) -> None:
-    from tests.hdf5_gui_helpers import open_h5, select
+    from tests.support.hdf5_gui_helpers import open_h5, select
 
     files = make_h5_with_outside_data(tmp_path)
     _window, document = open_h5(qtbot, tmp_path / "settings", files["main"])

@@ -6,7 +6,7 @@ import json
 import pickle
 from pathlib import Path
 
-from tests.gui_helpers import close_window, launch, wait_documents
+from tests.support.gui_helpers import close_window, launch, wait_documents
 
 
 def test_backup_on_save_for_text_json_pickle_and_hex(qtbot, tmp_path: Path) -> None:

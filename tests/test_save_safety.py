@@ -20,10 +20,10 @@ from pathlib import Path
 
 import pytest
 
-from storage import atomic
-from storage.atomic import atomic_write
-from storage.errors import WriteError
-from tests.save_cases import CASES
+from storage.core import atomic
+from storage.core.atomic import atomic_write
+from storage.core.errors import WriteError
+from tests.support.save_cases import CASES
 
 
 def _snapshot(files: list[Path]) -> dict[str, bytes]:
@@ -156,7 +156,7 @@ def test_full_disk_never_damages_the_previous_backup(small_disk: Path) -> None:
 def test_settings_keep_permissions_and_survive_a_full_disk(tmp_path: Path, monkeypatch) -> None:
     """The settings file is saved the same way (but private: it holds copies of user data, so a
     looser mode is tightened to 0600); a full disk is noted, never raised at the user."""
-    from storage.settings import Settings
+    from storage.settings.store import Settings
 
     settings = Settings(tmp_path)
     settings["files.show_hidden"] = True

@@ -1,0 +1,169 @@
+"""Opening documents in the main window: files by path, the Open dialog, recent files, New File,
+database URLs and drag and drop.
+
+The :class:`DocumentOpener` belongs to the main window. It owns the paths being sniffed, sniffs
+them in a worker and hands each document to the window (``page_for_format`` routes a format to
+its tab, ``adopt_document`` wires it in). It reads the window's public API only.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject, Slot
+from PySide6.QtWidgets import QFileDialog
+
+from gui.common.document import Document
+from gui.common.tab_page import TabPage
+from gui.common.workers import run_in_worker
+from storage.core.errors import KnownError, classify
+from storage.formats import registry as format_registry
+from storage.formats.newfile import create_empty, new_formats
+
+if TYPE_CHECKING:
+    from gui.app.mainwindow import MainWindow
+
+
+def sniff_all(paths: list[str]) -> list[tuple[str, object]]:
+    """Worker body: each path with its SniffResult, or the exception that stopped it."""
+    from storage.sniff.detect import sniff  # imported on first use: keeps launch quick
+
+    results: list[tuple[str, object]] = []
+    for path in paths:
+        try:
+            results.append((path, sniff(path)))
+        except Exception as exc:  # the file's fault or a bug: classified and shown per path
+            results.append((path, exc))
+    return results
+
+
+
+class DocumentOpener(QObject):
+    """Opens documents for the window: sniffed in a worker, routed to their tab."""
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.window = window
+        self._opening: set[str] = set()  # paths sniffed now: not opened twice, kept in the session
+
+    def pending_paths(self) -> list[str]:
+        """The paths being sniffed now (a quick exit must not drop them from the session)."""
+        return sorted(self._opening)
+
+    # -- opening -------------------------------------------------------------------------------
+    def open_paths(self, paths: list[str], *, activate: bool = True,
+                   view_states: dict[str, dict] | None = None, remember: bool = True) -> None:
+        """Sniff the paths in one worker and open each in the tab its content belongs to.
+
+        One worker per batch keeps the documents in the order given (a restored session
+        comes back in its old tab order). ``remember`` adds them to the recent files.
+        """
+        batch = []
+        for raw in paths:
+            path = os.path.abspath(os.fspath(raw))
+            existing = self.window.find_document(path)
+            if existing is not None:
+                if activate:
+                    self.window.activate_document(existing)
+            elif path not in self._opening and path not in batch:
+                batch.append(path)
+        if not batch:
+            return
+        self._opening.update(batch)
+        states = view_states or {}
+        self.window.statusBar().showMessage(f"Opening {len(batch)} file(s)…", 3000)
+        run_in_worker(sniff_all, batch,
+                      on_result=lambda results: self._on_sniffed(results, activate, states, remember))
+
+    def _on_sniffed(self, results: list, activate: bool, states: dict[str, dict],
+                    remember: bool) -> None:
+        opened = None
+        if self.window.statusBar().currentMessage().startswith("Opening "):
+            self.window.statusBar().clearMessage()
+        for path, result in results:
+            self._opening.discard(path)
+            if isinstance(result, BaseException):
+                self._on_open_failed(path, result)
+                continue
+            opened = self._add_document(path, result, states.get(path), remember) or opened
+        if activate and opened is not None:
+            self.window.activate_document(opened)
+
+    def _add_document(self, path: str, result, state: dict | None,
+                      remember: bool) -> Document | None:
+        target = os.path.abspath(result.path) if getattr(result, "path", None) else path
+        existing = self.window.find_document(target)
+        if existing is not None:  # another file of a shelf that is open already
+            return existing
+        page = self.window.page_for_format(result.format)
+        document = page.create_document(target, result.format)
+        entry = format_registry.get(result.format)
+        if entry is None or entry.checks_pickle_start:  # the Objects tab judges its files itself
+            document.check_pickle_verdict()
+        if state:
+            document.apply_view_state(state)
+        self.window.adopt_document(page, document)
+        if remember:
+            self.window.settings.add_recent(target, result.format)
+        return document
+
+    def _on_open_failed(self, path: str, exc: BaseException) -> None:
+        self._opening.discard(path)
+        failure = classify(exc)
+        self.window.notices.show_failure(f"Could not open {path}", failure)
+        self.window.openFailed.emit(path, failure.message)
+
+    def open_database_url(self, url: str, password: str | None = None,
+                          name: str | None = None) -> Document:
+        """Open a database server (a SQLAlchemy URL) as a document in the SQLite tab.
+
+        Connecting happens in the document's worker: the window never waits for a server. The
+        same URL open already is brought forward; several servers may be open at once.
+        """
+        from gui.connections.open_url import open_url_document
+
+        return open_url_document(self.window, url, password, name)
+
+    @Slot()
+    def open_dialog(self, page: TabPage | None = None) -> None:
+        page = page or self.window.tabs.currentWidget()
+        filters = ";;".join(dict.fromkeys(
+            [page.name_filter] + [p.name_filter for p in self.window.pages if p is not page]))
+        settings = self.window.settings
+        paths, _ = QFileDialog.getOpenFileNames(self.window, "Open", settings.last_dir("open"), filters)
+        if paths:
+            self.window.settings.set_last_dir("open", os.path.dirname(paths[0]))
+            self.open_paths(paths)
+
+    @Slot()
+    def fill_recent_menu(self) -> None:
+        menu = self.window.actions.recent_menu
+        menu.clear()
+        recent = self.window.settings.recent_files()
+        for number, path in enumerate(recent, start=1):
+            action = menu.addAction(f"&{number % 10} {os.path.basename(path)}")
+            action.setToolTip(path)
+            action.setStatusTip(path)
+            action.triggered.connect(lambda _=False, p=path: self.open_paths([p]))
+        if not recent:
+            menu.addAction("No recent files").setEnabled(False)
+        menu.addSeparator()
+        menu.addAction("Clear Recent Files", lambda: self.window.settings.reset("recent_files"))
+
+    @Slot()
+    def new_file(self) -> None:
+        choices = new_formats()
+        filters = ";;".join(f"{label} (*{ext})" for _fmt, label, ext in choices)
+        settings = self.window.settings
+        path, chosen = QFileDialog.getSaveFileName(self.window, "New File", settings.last_dir("new"), filters)
+        if not path:
+            return
+        fmt = next((f for f, label, ext in choices if chosen.startswith(label)), choices[0][0])
+        settings.set_last_dir("new", os.path.dirname(path))
+        try:
+            create_empty(path, fmt)
+        except KnownError as exc:
+            self.window.notices.show_message(str(exc), "error")
+            return
+        self.open_paths([path])

@@ -1,0 +1,3 @@
+"""What every tab builds on: the document base, workers, tab pages, bars, the model guard, the disk
+watch.
+"""

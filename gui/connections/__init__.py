@@ -1,0 +1,3 @@
+"""Database connections: the Connect dialog, saved connections, passwords off the GUI thread,
+reconnecting.
+"""

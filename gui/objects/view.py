@@ -1,0 +1,282 @@
+"""The value tree of an Objects document with its detail pane and edit actions.
+
+The tree is the shared lazy model (``ObjectTreeModel``); the pane beside it shows the selected
+value in full, or, for a NumPy array, its shape, dtype, range, a lazy table and a plot. Every
+edit is an undo command from ``gui.values.commands`` on the document's stack.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QModelIndex, QPoint, Qt, Signal, Slot
+from PySide6.QtGui import QAction, QGuiApplication, QUndoStack
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QInputDialog,
+    QMenu,
+    QPlainTextEdit,
+    QSplitter,
+    QStackedWidget,
+    QTreeView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from gui.arrays.pane import ArrayPane, is_array
+from gui.objects.model import ObjectTreeModel, value_preview
+from gui.values.commands import InsertCommand, MoveCommand, RemoveCommand, RenameCommand, SetValueCommand
+from storage.formats.objects.doc import (
+    EDIT_TYPES,
+    ObjectDoc,
+    ObjectEditError,
+    edit_text,
+    parse_key,
+    parse_scalar,
+)
+from storage.formats.objects.pickle.nodes import CallNode, GlobalNode
+
+_DETAIL_LIMIT = 200_000  # characters of a value's text shown in the detail pane
+
+
+class ObjectsView(QWidget):
+    """Tree + detail pane for one :class:`ObjectDoc`."""
+
+    selectionMoved = Signal()
+
+    def __init__(self, undo_stack: QUndoStack, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.undo_stack = undo_stack
+        self.model = self.new_model(ObjectDoc(None, None))
+        self.tree = QTreeView(self)
+        self.tree.setObjectName("objectsTree")
+        self.tree.setModel(self.model)
+        self.tree.setUniformRowHeights(True)
+        self.tree.setAlternatingRowColors(True)
+        self.tree.setEditTriggers(QAbstractItemView.EditTrigger.DoubleClicked
+                                  | QAbstractItemView.EditTrigger.EditKeyPressed)
+        self.tree.header().resizeSection(0, 220)
+        self.tree.header().resizeSection(1, 320)
+        self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.tree.customContextMenuRequested.connect(self._on_context_menu)
+        self.tree.selectionModel().currentChanged.connect(self._on_current_changed)
+        self.text = QPlainTextEdit(self)
+        self.text.setReadOnly(True)
+        self.text.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
+        self.array_pane: ArrayPane | None = None
+        self.file_path: str | None = None  # where old joblib files' companion arrays are looked up
+        self.detail = QStackedWidget(self)
+        self.detail.addWidget(self.text)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        self.splitter.addWidget(self.tree)
+        self.splitter.addWidget(self.detail)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 2)
+        box = QVBoxLayout(self)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.addWidget(self.splitter)
+
+    def new_model(self, doc: ObjectDoc) -> ObjectTreeModel:
+        """A tree model for ``doc`` whose edits come back here as undo commands."""
+        model = ObjectTreeModel(doc, self)
+        model.editRequested.connect(
+            lambda path, column, value, m=model: self._on_model_edit(path, column, value, m))
+        return model
+
+    def show_model(self, model: ObjectTreeModel) -> None:
+        """Show another value (a shelf's keys each have their model, so undo finds its own)."""
+        if model is self.model:
+            return
+        self.model = model
+        self.tree.setModel(model)
+        self.tree.selectionModel().currentChanged.connect(self._on_current_changed)
+        self._start()
+
+    def set_doc(self, doc: ObjectDoc) -> None:
+        self.model.reset_document(doc)
+        self._start()
+
+    def _start(self) -> None:
+        doc = self.model.doc
+        if self.model.canFetchMore(QModelIndex()):
+            self.model.fetchMore(QModelIndex())
+        self.tree.setRootIsDecorated(True)
+        first = self.model.index(0, 0)
+        if first.isValid():
+            self.tree.setCurrentIndex(first)
+            if doc.label is not None:
+                self.tree.expand(first)
+        else:
+            self._show_value(doc.root)
+
+    # -- selection and the detail pane ---------------------------------------------------------
+    def current_path(self) -> list[Any] | None:
+        index = self.tree.currentIndex()
+        return self.model.node(index).path() if index.isValid() else None
+
+    def select_path(self, path: list[Any]) -> bool:
+        index = self.model.index_for_path(path)
+        if index.isValid():
+            self.tree.setCurrentIndex(index)
+            self.tree.scrollTo(index)
+        return index.isValid()
+
+    @Slot(QModelIndex, QModelIndex)
+    def _on_current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        self._show_value(self.model.node(current).value if current.isValid() else self.model.root_value())
+        self.selectionMoved.emit()
+
+    def _show_value(self, value: Any) -> None:
+        companion = self._companion(value)
+        if isinstance(companion, str):
+            self.detail.setCurrentWidget(self.text)
+            self.text.setPlainText(companion)
+            return
+        if companion is not None:
+            value = companion
+        if is_array(value):
+            if self.array_pane is None:
+                self.array_pane = ArrayPane(self)
+                self.detail.addWidget(self.array_pane)
+            self.array_pane.show_array(value)
+            self.detail.setCurrentWidget(self.array_pane)
+            return
+        self.detail.setCurrentWidget(self.text)
+        if isinstance(value, str):
+            text = value
+        elif isinstance(value, dict | list | tuple | set | frozenset):
+            text = f"{type(value).__name__} of {len(value):,} items"
+        else:
+            text = value_preview(value) if not isinstance(value, bytes) else repr(value)
+        self.text.setPlainText(text[:_DETAIL_LIMIT] + ("…" if len(text) > _DETAIL_LIMIT else ""))
+
+    def _companion(self, value: Any) -> Any:
+        """For an old joblib array wrapper: the array in its companion file, or why it is missing."""
+        if not isinstance(value, CallNode) or self.file_path is None:
+            return None
+        func = value.func
+        if not isinstance(func, GlobalNode) or func.name not in ("NDArrayWrapper", "ZNDArrayWrapper"):
+            return None
+        state = value.state if isinstance(value.state, dict) else {}
+        filename = state.get("filename")
+        if not isinstance(filename, str):
+            return None
+        from storage.core.errors import KnownError
+        from storage.formats.objects.joblib_io import read_companion
+
+        init = state.get("init_args") if isinstance(state.get("init_args"), tuple) else ()
+        try:
+            array = read_companion(self.file_path, filename,
+                                   dtype=init[1] if len(init) > 1 else None,
+                                   shape=init[0] if init and isinstance(init[0], tuple) else None)
+        except (KnownError, ValueError, TypeError) as exc:
+            return f"Array kept in the companion file {filename}: {exc}"
+        return array if is_array(array) else f"Array kept in {filename}: an object array (not shown)"
+
+    def refresh_detail(self) -> None:
+        index = self.tree.currentIndex()
+        self._show_value(self.model.node(index).value if index.isValid() else self.model.root_value())
+
+    # -- edits ---------------------------------------------------------------------------------
+    def _on_model_edit(self, path: list[Any], column: int, value: Any, model: ObjectTreeModel) -> None:
+        if column == 0:
+            node = model.made_node(path)
+            if node is not None:
+                self.undo_stack.push(RenameCommand(model, path[:-1], node.row, value))
+        else:
+            self.undo_stack.push(SetValueCommand(model, path, value))
+        self.refresh_detail()
+
+    def read_only(self) -> bool:
+        return bool(getattr(self.model.doc, "read_only", False))
+
+    def _on_context_menu(self, pos: QPoint) -> None:
+        index = self.tree.indexAt(pos)
+        menu = self.build_menu(index)
+        menu.exec(self.tree.viewport().mapToGlobal(pos))
+        menu.deleteLater()
+
+    def build_menu(self, index: QModelIndex) -> QMenu:
+        menu = QMenu(self)
+        node = self.model.node(index)
+        path = node.path()
+        value = node.value
+        shown = repr(value) if is_array(value) else edit_text(value)
+        menu.addAction("Copy value").triggered.connect(lambda: QGuiApplication.clipboard().setText(shown))
+        if self.read_only():
+            return menu
+        if isinstance(value, dict | list | tuple | set | frozenset):
+            menu.addAction("Add item…").triggered.connect(lambda: self.add_item(path))
+        parent = node.parent
+        containers = dict | list | tuple | set | frozenset
+        if index.isValid() and parent is not None and isinstance(parent.value, containers):
+            menu.addAction("Delete").triggered.connect(lambda: self.delete(path[:-1], node.row))
+            if isinstance(parent.value, list | tuple | dict):
+                up = menu.addAction("Move up")
+                up.setEnabled(node.row > 0)
+                up.triggered.connect(lambda: self.undo_stack.push(
+                    MoveCommand(self.model, path[:-1], node.row, node.row - 1)))
+                down = menu.addAction("Move down")
+                down.setEnabled(node.row < len(parent.value) - 1)
+                down.triggered.connect(lambda: self.undo_stack.push(
+                    MoveCommand(self.model, path[:-1], node.row, node.row + 1)))
+        if index.isValid():
+            types = menu.addMenu("Change type to")
+            for kind in EDIT_TYPES:
+                action: QAction = types.addAction(kind)
+                action.triggered.connect(lambda _=False, k=kind: self.change_type(path, k))
+        return menu
+
+    def add_item(self, path: list[Any]) -> None:
+        container = self.model.doc.get(path)
+        key: Any = len(container)
+        if isinstance(container, dict):
+            text, ok = QInputDialog.getText(self, "Add item", "Key (text, or a Python literal such as 3):")
+            if not ok:
+                return
+            key = parse_key(text, None)
+        value = "" if not isinstance(container, set | frozenset) else _fresh_set_item(container)
+        self.insert(path, len(container), key, value)
+
+    def insert(self, path: list[Any], row: int, key: Any, value: Any) -> bool:
+        """Push an insert, or say why it cannot be made (the command must not fail half-way)."""
+        container = self.model.doc.get(path)
+        problem = ""
+        if isinstance(container, dict):
+            try:
+                if key in container:
+                    problem = f"the key {key!r} already exists"
+            except TypeError:
+                problem = f"{key!r} cannot be a key: it is not hashable"
+        elif isinstance(container, set | frozenset) and value in container:
+            problem = f"the set already holds {value!r}"
+        if problem:
+            self.text.setPlainText(f"Not added: {problem}.")
+            return False
+        self.undo_stack.push(InsertCommand(self.model, path, row, key, value, "Add item"))
+        return True
+
+    def delete(self, parent_path: list[Any], row: int) -> None:
+        self.undo_stack.push(RemoveCommand(self.model, parent_path, row))
+
+    def change_type(self, path: list[Any], kind: str) -> bool:
+        old = self.model.doc.get(path)
+        try:
+            new = parse_scalar(kind, edit_text(old) if kind not in ("list", "tuple", "dict", "set") else "")
+        except ObjectEditError:
+            try:
+                new = parse_scalar(kind, "0" if kind in ("int", "float", "complex", "Decimal") else
+                                   "false" if kind == "bool" else "")
+            except ObjectEditError:
+                new = parse_scalar("str", "")
+        self.undo_stack.push(SetValueCommand(self.model, path, new, f"Change type to {kind}"))
+        self.refresh_detail()
+        return True
+
+
+def _fresh_set_item(container: set | frozenset) -> int:
+    """A small integer the set does not hold yet (the user then edits it)."""
+    number = 0
+    while number in container:
+        number += 1
+    return number

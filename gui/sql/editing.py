@@ -1,0 +1,286 @@
+"""Editing in the SQL tab: cells, NULLs, BLOBs from files, inserted, copied and deleted rows.
+
+:class:`GridEdits` turns what the user does in the grid (and the record form) into undo commands
+from :mod:`gui.sql.commands`, pushed on the document's stack; each writes at once in its own
+short transaction and reports back through the document (``edit_written``, ``rows_changed``…),
+whose signals the views follow. :class:`CellDelegate` opens the grid's cell editors.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QModelIndex, QObject, QPoint, Qt, Slot
+from PySide6.QtWidgets import QApplication, QFileDialog, QMenu, QStyledItemDelegate
+
+from gui.common.workers import Worker as Task
+from gui.sql.commands import DeleteRows, EditCell, InsertRow, read_in_worker
+from gui.sql.fields import Invalid, LineEdit, create_editor
+from storage.core.errors import KnownError
+from storage.formats.sql.bounds import LargeValue, raised_limit
+from storage.formats.sql.edit import UNKNOWN, comparable, read_row
+from storage.formats.sql.filters import coerce
+from storage.formats.sql.values import field_kind
+
+if TYPE_CHECKING:
+    from gui.sql.browse import BrowsePanel
+    from gui.sql.document import SqlDocument
+
+
+_GRID = object()  # edit_cell's default: the old value is the grid's cached one
+
+
+class CellDelegate(QStyledItemDelegate):
+    """Opens the editor of the cell's kind (numbers, dates, text) and writes through edit_cell.
+
+    Cells cut for the grid (long text, BLOBs) are edited in the Record tab, which loads them whole.
+    """
+
+    def __init__(self, document: SqlDocument) -> None:
+        super().__init__(document)
+        self.document = document
+
+    def _kind(self, index: QModelIndex) -> tuple[str, str]:
+        model = index.model()
+        types = getattr(model, "types", [])
+        decl = types[index.column()] if index.column() < len(types) else ""
+        return field_kind(decl, index.data(Qt.ItemDataRole.EditRole)), decl
+
+    def createEditor(self, parent, option, index):
+        fk_editor = self.document.fks.fk_editor(index, parent)
+        if fk_editor is not None:
+            return fk_editor
+        kind, decl = self._kind(index)
+        if kind == "blob" or self.document.model.is_cut(index.row(), index.column()):
+            self.document.edits.show_record_of(index)
+            return None
+        editor = create_editor(kind, decl, parent)
+        if isinstance(editor, LineEdit):
+            editor.setPlaceholderText("NULL")
+        return editor
+
+    def updateEditorGeometry(self, editor, option, index) -> None:
+        rect = option.rect  # a date editor wider than its column spills over: the date stays readable
+        rect.setWidth(max(rect.width(), editor.sizeHint().width() + 24))
+        editor.setGeometry(rect)
+
+    def setEditorData(self, editor, index) -> None:
+        editor.set_stored(index.data(Qt.ItemDataRole.EditRole))
+
+    def setModelData(self, editor, model, index) -> None:
+        try:
+            value = editor.stored()
+        except Invalid as exc:
+            self.document.show_message(f"Not written: {exc}", "error")
+            return
+        self.document.edits.edit_cell(index.row(), index.column(), value,
+                                      convert=isinstance(editor, LineEdit))
+
+
+class GridEdits(QObject):
+    """Edits of the grid's table, each pushed on the document's undo stack as a command."""
+
+    def __init__(self, document: SqlDocument, browse: BrowsePanel) -> None:
+        super().__init__(browse)
+        self.document, self.browse = document, browse
+        browse.grid.customContextMenuRequested.connect(self._on_grid_menu)
+
+    @property
+    def _editable_table(self) -> Any:
+        """The table shown when it can be edited now, else None."""
+        table = self.browse.table
+        return table if table is not None and table.editable and not self.document.read_only else None
+
+    def edit_cell(self, row: int, column: int, text: str | Any, old: Any = _GRID,
+                  convert: bool = True) -> None:
+        """Write one cell: text is converted with the column's affinity unless ``convert`` is off.
+
+        ``old`` is the whole previous value (for undo); by default the grid's cached value.
+        """
+        table = self.browse.table
+        key = self.browse.key_of(row)
+        if table is None or key is None or self.document.read_only or not table.editable:
+            return
+        col = table.columns[column]
+        if old is _GRID:
+            old = self.browse.model.index(row, column).data(Qt.ItemDataRole.EditRole)
+            if self.browse.model.is_cut(row, column):  # the grid holds its start: the check needs it whole
+                try:
+                    found = read_in_worker(self.document, read_row, self.document.database, table.name,
+                                           key, [col.name], schema=table.schema)
+                except KnownError as exc:
+                    self.document.show_message(f"Not written: {exc}", "error")
+                    return
+                old = found[0] if found else old
+        # A server reads the text as the column's type itself (exact decimals, dates, JSON).
+        server = self.document.database is not None and not self.document.database.is_sqlite
+        convert = convert and isinstance(text, str) and not server
+        value = _convert(text, col.affinity, old) if convert else text
+        if value == old and type(value) is type(old):
+            return
+        self.document.undo_stack.push(EditCell(self.document, table.name, key, row, column, col.name, old,
+                                               value, table.schema,
+                                               check_in_sql=not server or comparable(col.decl_type),
+                                               decl_type=col.decl_type))
+
+    def set_null(self) -> None:
+        for index in self.browse.grid.selectionModel().selectedIndexes() or [self.browse.grid.currentIndex()]:
+            if index.isValid():
+                self.edit_cell(index.row(), index.column(), None)
+
+    def show_record_of(self, index: QModelIndex) -> None:
+        self.browse.grid.setCurrentIndex(index)
+        self.document.show_record_tab()
+        self.document.show_message("Long values and BLOBs are edited in the Record tab.", "info")
+        if isinstance(index.data(Qt.ItemDataRole.EditRole), LargeValue):
+            self.document.record.load_whole_row(index)  # "900 MB text — show…": read in a worker
+
+    def _rowid_alias(self) -> str | None:
+        table = self.browse.table
+        if table is None or table.without_rowid or table.key is not None:
+            return None
+        pks = [c for c in table.columns if c.pk]
+        return pks[0].name if len(pks) == 1 and pks[0].decl_type.upper() == "INTEGER" else None
+
+    def new_record(self) -> None:
+        """New Record in the Record tab: insert a row, and show it once counted (in rowid order)."""
+        browse = self.browse
+        browse.show_new_row = not browse.sort and not browse.filters and not browse.search.text()
+        self.insert_row()
+
+    def insert_row(self) -> None:
+        table = self._editable_table
+        if table is None:
+            return
+        self.document.undo_stack.push(InsertRow(self.document, table.name, {}, table.key_columns,
+                                                schema=table.schema))
+
+    def duplicate_row(self) -> None:
+        table = self.browse.table
+        key = self.browse.key_of(self.browse.grid.currentIndex().row())
+        if table is None or key is None or self.document.read_only or not table.editable:
+            return
+        alias = self._rowid_alias()
+        # A server's generated key (serial, a DEFAULT) gets a new value; others are copied.
+        columns = [c.name for c in table.columns
+                   if c.name != alias and not (table.key is not None and c.pk and c.default is not None)]
+        try:
+            row = read_in_worker(self.document, read_row, self.document.database, table.name, key, columns,
+                                 schema=table.schema)
+        except KnownError as exc:
+            self.document.show_message(str(exc), "error")
+            return
+        if row is None:
+            return
+        values = dict(zip(columns, row, strict=True))
+        self.document.undo_stack.push(InsertRow(self.document, table.name, values, table.key_columns,
+                                                "duplicate row", table.schema))
+
+    def delete_rows(self) -> None:
+        table = self.browse.table
+        if table is None or self.document.read_only or not table.editable:
+            return
+        rows = sorted({i.row() for i in self.browse.grid.selectionModel().selectedIndexes()}
+                      or {self.browse.grid.currentIndex().row()})
+        found = [(r, self.browse.key_of(r)) for r in rows if r >= 0]
+        found = [(r, k) for r, k in found if k is not None]
+        if not found:
+            return
+        from gui.sql.edit_prompts import confirm_delete
+
+        if not confirm_delete(self.browse, len(found), table.qualified):
+            return
+        # What the user saw: each row is deleted only if it still holds it (cut values not compared).
+        seen = [self._seen_row(r) for r, _k in found]
+        self.document.undo_stack.push(DeleteRows(self.document, table.name, [k for _r, k in found],
+                                        [c.name for c in table.columns], self._rowid_alias(),
+                                        table.schema, seen, types=[c.decl_type for c in table.columns]))
+
+    def _seen_row(self, row: int) -> tuple | None:
+        """The grid's values of ``row`` (UNKNOWN where cut), None when it has not all columns."""
+        width = self.browse.model.columnCount()
+        if self.browse.table is None or width != len(self.browse.table.columns):
+            return None
+        values = []
+        for column in range(width):
+            if self.browse.model.is_cut(row, column):
+                values.append(UNKNOWN)
+            else:
+                values.append(self.browse.model.index(row, column).data(Qt.ItemDataRole.EditRole))
+        return tuple(values)
+
+    @Slot(QPoint)
+    def _on_grid_menu(self, pos: QPoint) -> None:
+        index = self.browse.grid.indexAt(pos)
+        menu = QMenu(self.browse)
+        editable = self.browse.model.editable and index.isValid()
+        menu.addAction("Copy", lambda: QApplication.clipboard().setText(str(index.data() or "")))
+        menu.addSeparator()
+        menu.addAction("Set NULL", self.set_null).setEnabled(editable)
+        menu.addAction("Load from File…", lambda: self._load_blob(index)).setEnabled(editable)
+        menu.addAction("Save Value to File…", lambda: self.save_value(index)).setEnabled(index.isValid())
+        menu.addSeparator()
+        menu.addAction("Insert Row", self.insert_row).setEnabled(self.browse.model.editable)
+        menu.addAction("Duplicate Row", self.duplicate_row).setEnabled(editable)
+        menu.addAction("Delete Row(s)", self.delete_rows).setEnabled(editable)
+        self.document.fks.add_fk_actions(menu, index)
+        menu.popup(self.browse.grid.viewport().mapToGlobal(pos))
+
+    def _load_blob(self, index: QModelIndex) -> None:
+        path, _ = QFileDialog.getOpenFileName(self.browse, "Load Value from File")
+        if path:
+            self.load_value_from(path, index.row(), index.column())
+
+    def load_value_from(self, path: str, row: int, column: int, old: Any = _GRID) -> Task:
+        """Read a file in a worker, then store its bytes in the cell (an undoable edit)."""
+        def read(file_path: str) -> bytes:
+            try:
+                with open(file_path, "rb") as handle:
+                    return handle.read()
+            except OSError as exc:
+                raise KnownError(f"Cannot read {file_path}: {exc.strerror or exc}") from None
+
+        return self.document.start_task(read, path,
+                                        on_result=lambda data: self.edit_cell(row, column, data, old))
+
+    def save_value(self, index: QModelIndex) -> None:
+        path, _ = QFileDialog.getSaveFileName(self.browse, "Save Value to File")
+        if path:
+            self.save_value_to(path, index.row(), index.column())
+
+    def save_value_to(self, path: str, row: int, column: int) -> Task | None:
+        """Write a cell's whole value to a file (BLOBs as they are, text as UTF-8), in a worker."""
+        key = self.browse.key_of(row)
+        if key is None or self.browse.table is None or self.document.reader is None:
+            return None
+        reader, db = self.document.reader, self.document.database
+        table, schema = self.browse.table.name, self.browse.table.schema
+        name = self.browse.table.columns[column].name
+
+        def read(conn: Any) -> Any:
+            with raised_limit(conn):  # the user asked for this value whole, however large
+                return read_row(db, table, key, [name], conn, schema=schema)
+
+        def write() -> int:
+            from storage.core.atomic import atomic_write
+
+            found = reader.run(read)
+            value = found[0] if found else None
+            data = value if isinstance(value, bytes) else b"" if value is None else str(value).encode()
+            atomic_write(path, data)
+            return len(data)
+
+        return self.document.start_task(
+            write, on_result=lambda n: self.document.show_message(f"Saved {n:,} bytes to {path}"))
+
+
+def _convert(text: str, affinity: str, old: Any) -> Any:
+    """The typed value for an edited cell: numbers for numeric columns, else the text."""
+    if affinity in ("INTEGER", "REAL", "NUMERIC") or isinstance(old, int | float):
+        value = coerce(text)
+        if affinity == "REAL" and isinstance(value, int):
+            return float(value)
+        return value
+    return text
+
+

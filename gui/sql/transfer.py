@@ -1,0 +1,149 @@
+"""Import and export in the SQL tab: rows to CSV or JSON, CSV into a table, in workers.
+
+:class:`TransferPanel` is the progress line above the document's tabs (label, bar, Cancel); it
+starts exports and imports and talks to its document only through :class:`TransferHost`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from PySide6.QtCore import Qt, Slot
+from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
+
+from gui.common.workers import Worker as Task
+from gui.common.workers import run_in_worker as run_task
+from gui.sql.csv_dialog import CsvImportDialog, ImportPlan
+from storage.formats.sql.db import Database
+from storage.formats.sql.pager import Pager
+from storage.formats.sql.schema_types import Schema
+from storage.formats.sql.sqlite_db import Reader
+from storage.formats.sql.transfer import Cancelled, export_rows, import_csv
+
+
+class TransferHost(Protocol):
+    """What the transfers need from their document."""
+
+    read_only: bool
+    schema: Schema | None
+    database: Database | None
+
+    def rows_shown(self) -> tuple[Any, Reader] | None: ...
+    def show_message(self, text: str, kind: str = "info") -> None: ...
+    def reopen(self, table: str | None) -> None: ...
+
+
+class TransferPanel(QWidget):
+    """One transfer at a time, with a progress bar and Cancel; hidden when none runs."""
+
+    def __init__(self, host: TransferHost, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.host = host
+        self.bar = QProgressBar(self)
+        self.bar.setRange(0, 100)
+        self.bar.setMaximumWidth(120)
+        self.cancel_button = QPushButton("Cancel", self)
+        self.task: Task | None = None
+        self.cancel_button.clicked.connect(self.cancel)
+        box = QHBoxLayout(self)
+        box.setContentsMargins(0, 0, 0, 0)
+        self.label = QLabel(self)
+        for widget in (self.label, self.bar, self.cancel_button):
+            box.addWidget(widget)
+        self.setVisible(False)
+
+    def _dialog_parent(self) -> QWidget:
+        return self.parentWidget() or self
+
+    # -- import and export -------------------------------------------------------------------
+    def export_rows_to(self, path: str | None = None) -> Task | None:
+        """Export the Browse rows (sorted, filtered) to CSV or JSON."""
+        shown = self.host.rows_shown()
+        if shown is None:
+            return None
+        pager, counter = shown
+        if path is None:
+            path, chosen = QFileDialog.getSaveFileName(self._dialog_parent(), "Export Rows", "",
+                                                       "CSV (*.csv);;JSON (*.json)")
+            if not path:
+                return None
+            if not path.lower().endswith((".csv", ".json")):
+                path += ".json" if chosen.startswith("JSON") else ".csv"
+        fmt = "json" if path.lower().endswith(".json") else "csv"
+        if isinstance(pager, Pager):
+            sql, params = pager.query.rows_statement()
+            columns = list(pager.query.spec.columns)
+        else:
+            sql, params, columns = f"SELECT * FROM ({pager.sql})", {}, list(pager.columns)
+        total = pager.total
+        return self.run(f"Exporting to {os.path.basename(path)}…",
+                        lambda cancel, progress: counter.run(lambda conn: export_rows(
+                            conn, sql, params, columns, path, fmt, total, cancel, progress)),
+                        lambda n: f"Exported {n:,} rows to {path}")
+
+    def import_csv_file(self, csv_path: str | None = None) -> CsvImportDialog | None:
+        """Ask for a CSV file, then show the import preview (non-modal over the document)."""
+        schema = self.host.schema
+        if self.host.read_only or schema is None:
+            return None
+        if csv_path is None:
+            csv_path, _ = QFileDialog.getOpenFileName(self._dialog_parent(), "Import CSV", "",
+                                                      "CSV (*.csv *.tsv *.txt);;All files (*)")
+            if not csv_path:
+                return None
+        dialog = CsvImportDialog(csv_path, schema.tables, self._dialog_parent())
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.importRequested.connect(self.start_import)
+        dialog.open()
+        return dialog
+
+    def start_import(self, plan: ImportPlan) -> Task | None:
+        """Run an import in a worker (one transaction; progress and Cancel in the status line)."""
+        if self.host.read_only:
+            return None
+        database, host = self.host.database, self.host
+
+        def done(rows: int) -> str:
+            host.reopen(plan.table)
+            return f"Imported {rows:,} rows into {plan.table}"
+
+        schema = self.host.schema
+        existing = schema.find(plan.table) if schema is not None and not plan.create else None
+        db_schema = existing.schema if existing is not None else None  # a server table outside public
+        name = existing.name if existing is not None else plan.table
+        return self.run(f"Importing {os.path.basename(plan.csv_path)}…",
+                        lambda cancel, progress: import_csv(
+                            database, plan.csv_path, name, plan.create, cancel, progress,
+                            plan.options, plan.columns, plan.types, schema=db_schema), done)
+
+    def run(self, label: str, work: Callable[..., Any], finished: Callable[[Any], str],
+            busy: bool = False) -> Task:
+        """Run ``work(cancel, progress)`` with the bar and Cancel shown; ``finished(result)`` says
+        what was done. ``busy`` when the number of rows is not known (a result still being read):
+        the bar moves without a percentage."""
+        self.label.setText(label)
+        self.bar.setRange(0, 0 if busy else 100)
+        self.bar.setValue(0)
+        self.setVisible(True)
+
+        def body(cancel, progress):
+            return work(cancel, progress)
+
+        def on_result(result: Any) -> None:
+            self.setVisible(False)
+            self.host.show_message(finished(result), "info")
+
+        def on_error(exc: BaseException) -> None:
+            self.setVisible(False)
+            self.host.show_message(str(exc), "info" if isinstance(exc, Cancelled) else "error")
+
+        self.task = run_task(body, on_result=on_result, on_error=on_error,
+                             on_progress=lambda f: self.bar.setValue(int(f * 100)))
+        return self.task
+
+    @Slot()
+    def cancel(self) -> None:
+        if self.task is not None:
+            self.task.cancel()

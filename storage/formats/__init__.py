@@ -1,0 +1,1 @@
+"""One package per file format, and File > New."""

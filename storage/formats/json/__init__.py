@@ -1,0 +1,1 @@
+"""JSON and JSON Lines: parse, edit, search, query, serialize."""

@@ -1,0 +1,1 @@
+"""Python objects on disk: pickle, joblib, NumPy .npy/.npz, shelves; read safely, never run."""

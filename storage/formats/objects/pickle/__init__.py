@@ -1,0 +1,1 @@
+"""Pickles read without running them: scan, safe load, verdict, exact write-back."""

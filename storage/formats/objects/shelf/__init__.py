@@ -1,0 +1,1 @@
+"""shelve databases of every dbm backend, as raw bytes."""

@@ -1,0 +1,1 @@
+"""Trust and load: the real loader in a separate, isolated process."""

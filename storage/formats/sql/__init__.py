@@ -1,0 +1,1 @@
+"""SQL databases: SQLite files and servers (PostgreSQL, MariaDB, any SQLAlchemy dialect)."""

@@ -1,0 +1,1 @@
+"""Text and binary files: read for editing, written back byte for byte; huge ones paged; hex."""

@@ -1,0 +1,1 @@
+"""Crash recovery: the journal of unsaved edits and its payloads."""

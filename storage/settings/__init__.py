@@ -1,0 +1,1 @@
+"""The app's settings, saved database connections and where their passwords live."""

@@ -1,0 +1,58 @@
+"""Read-only is offered for every open: a choice strip in the document, a remembered preference."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from gui.sql.document import SqlDocument
+from storage.formats.newfile import create_empty
+from tests.gui.sql.test_sql import close, fingerprint, make_db, open_document, wait_rows
+from tests.support.gui_helpers import launch, wait_documents
+
+
+def test_an_existing_database_opens_read_only_and_offers_edit(qtbot, tmp_path: Path) -> None:
+    path = make_db(tmp_path / "t.db", rows=30)
+    before = fingerprint(path)
+    document = open_document(qtbot, path)
+    assert document.read_only and document.read_only_box.isChecked()
+    assert document.open_choice.isVisible()
+    wait_rows(qtbot, document, 30)
+    assert fingerprint(path) == before
+    document.open_choice.edit_button.click()
+    qtbot.waitUntil(lambda: not document.read_only and document.model.editable, timeout=10_000)
+    assert not document.open_choice.isVisible() and not document.read_only_box.isChecked()
+    document.read_only_box.setChecked(True)  # the box still switches both ways
+    qtbot.waitUntil(lambda: document.table is not None and not document.model.editable, timeout=10_000)
+    close(document)
+
+
+def test_a_new_database_opens_for_editing_without_asking(qtbot, tmp_path: Path) -> None:
+    path = tmp_path / "new.db"
+    create_empty(path, "sqlite")
+    document = open_document(qtbot, path)
+    assert not document.read_only and not document.open_choice.isVisible()
+    close(document)
+
+
+def test_the_choice_is_remembered_in_the_preferences(qtbot, tmp_path: Path) -> None:
+    first = make_db(tmp_path / "a.db", rows=5)
+    second = tmp_path / "b.db"
+    shutil.copy(first, second)
+    window = launch(qtbot, tmp_path / "settings", first)
+    [document] = wait_documents(qtbot, window, 1)
+    assert isinstance(document, SqlDocument) and document.open_choice.isVisible()
+    document.open_choice.remember.setChecked(True)
+    document.open_choice.read_only_button.click()
+    assert window.settings["sqlite.open_mode"] == "read_only"
+    assert document.read_only and not document.open_choice.isVisible()
+    window.open_paths([str(second)])
+    documents = wait_documents(qtbot, window, 2)
+    assert all(d.read_only for d in documents) and not documents[1].open_choice.isVisible()
+    window.settings["sqlite.open_mode"] = "edit"
+    window.close_document(documents[1])
+    window.open_paths([str(second)])
+    documents = wait_documents(qtbot, window, 2)
+    assert not documents[1].read_only and not documents[1].open_choice.isVisible()
+    for document in documents:
+        window.close_document(document)

@@ -1,0 +1,1 @@
+"""Helpers shared by the tests: fixtures' bodies, sample builders, throwaway database servers."""
