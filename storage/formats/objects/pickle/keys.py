@@ -336,11 +336,8 @@ def _walk(data: bytes | memoryview, start: int, budget: int, per_key: int, open_
                 if code == 0x64 or code == 0x90 or code == 0x91:  # these hash what they take
                     for entry in (items[::2] if code == 0x64 else items):
                         charge(entry)
-                if code == 0x91:
-                    opened = 0
-                    for entry in items:
-                        opened |= entry
-                    append(min(1 + len(items), cap) << 1 | (opened & 1))
+                if code == 0x91:  # a frozenset is open when a member is
+                    append(min(1 + len(items), cap) << 1 | (combine(items) & 1))
                 elif code == 0x6F:
                     append(_CALL_ENTRY)
                 elif code == 0x64 or code == 0x6C:  # DICT and LIST push what they build; ADDITEMS and
