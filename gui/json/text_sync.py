@@ -10,6 +10,7 @@ it) and again after edits. The selected node's span is found from its path
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Slot
@@ -121,13 +122,8 @@ class JsonTextSync(QObject):
         if not self.view.is_paged():
             self.view.show_span(_safe_span(image, self.document.doc.root, path))
             return
-        if self._span_worker is not None:
-            self._span_worker.cancel()
-        self._span_generation += 1
-        generation = self._span_generation
-        self._span_worker = run_in_worker(
-            _safe_span, image, self.document.doc.root, path,
-            on_result=lambda span: self._on_span(generation, image, span))
+        self._start_span_job(_safe_span, image, path,
+                             lambda generation, span: self._on_span(generation, image, span))
 
     def _on_span(self, generation: int, image: TextImage, span: Span | None) -> None:
         if generation == self._span_generation and self.view.paged.image is image:
@@ -140,13 +136,18 @@ class JsonTextSync(QObject):
         image = self.view.paged.image
         if self.document.doc is None or image is None:
             return
+        self._start_span_job(_safe_path, image, offset, self._on_clicked_path)
+
+    def _start_span_job(self, find: Callable[..., Any], image: TextImage, where: Any,
+                        answer: Callable[[int, Any], None]) -> None:
+        """Run ``find(image, root, where)`` in a worker instead of the one running; ``answer`` gets
+        the job's generation with the result, so a late answer for an older job is dropped."""
         if self._span_worker is not None:
             self._span_worker.cancel()
         self._span_generation += 1
         generation = self._span_generation
-        self._span_worker = run_in_worker(
-            _safe_path, image, self.document.doc.root, offset,
-            on_result=lambda path: self._on_clicked_path(generation, path))
+        self._span_worker = run_in_worker(find, image, self.document.doc.root, where,
+                                          on_result=lambda found: answer(generation, found))
 
     def _on_clicked_path(self, generation: int, path: list[Any] | None) -> None:
         if generation == self._span_generation and path is not None:

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
+    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QHeaderView,
@@ -262,3 +263,18 @@ class CsvImportDialog(QDialog):
         self.importRequested.emit(plan)
         self.accept()
 
+
+def ask_export_path(parent: QWidget | None, title: str) -> tuple[str, str] | None:
+    """A file to export rows to, and its format ("csv" or "json"), from a Save dialog; a name without
+    either extension gets the one of the chosen filter. None when the user cancels."""
+    path, chosen = QFileDialog.getSaveFileName(parent, title, "", "CSV (*.csv);;JSON (*.json)")
+    if not path:
+        return None
+    if not path.lower().endswith((".csv", ".json")):
+        path += ".json" if chosen.startswith("JSON") else ".csv"
+    return path, export_format(path)
+
+
+def export_format(path: str) -> str:
+    """The export format a file name asks for: JSON for ``.json``, CSV otherwise."""
+    return "json" if path.lower().endswith(".json") else "csv"

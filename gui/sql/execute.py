@@ -17,7 +17,6 @@ from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
-    QFileDialog,
     QFrame,
     QHBoxLayout,
     QHeaderView,
@@ -33,6 +32,7 @@ from PySide6.QtWidgets import (
 from shiboken6 import isValid
 
 from gui.common.workers import Worker, run_in_worker, run_with_progress
+from gui.sql.csv_dialog import ask_export_path, export_format
 from gui.sql.editor import SqlEditor
 from gui.sql.result_model import STEP, ResultModel
 from gui.sql.tasks import ROW_HEIGHT, esc
@@ -431,13 +431,12 @@ class ExecutePanel(QWidget):
         if result is None or session is None:
             return None
         if path is None:
-            path, chosen = QFileDialog.getSaveFileName(self, "Export Result", "",
-                                                       "CSV (*.csv);;JSON (*.json)")
-            if not path:
+            asked = ask_export_path(self, "Export Result")
+            if asked is None:
                 return None
-            if not path.lower().endswith((".csv", ".json")):
-                path += ".json" if chosen.startswith("JSON") else ".csv"
-        fmt = "json" if path.lower().endswith(".json") else "csv"
+            path, fmt = asked
+        else:
+            fmt = export_format(path)
 
         def finished(rows: int) -> str:
             if isValid(self):

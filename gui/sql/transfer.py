@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QProgressBar, QP
 
 from gui.common.workers import Worker as Task
 from gui.common.workers import run_in_worker as run_task
-from gui.sql.csv_dialog import CsvImportDialog, ImportPlan
+from gui.sql.csv_dialog import CsvImportDialog, ImportPlan, ask_export_path, export_format
 from storage.formats.sql.db import Database
 from storage.formats.sql.pager import Pager
 from storage.formats.sql.schema_types import Schema
@@ -65,13 +65,12 @@ class TransferPanel(QWidget):
             return None
         pager, counter = shown
         if path is None:
-            path, chosen = QFileDialog.getSaveFileName(self._dialog_parent(), "Export Rows", "",
-                                                       "CSV (*.csv);;JSON (*.json)")
-            if not path:
+            asked = ask_export_path(self._dialog_parent(), "Export Rows")
+            if asked is None:
                 return None
-            if not path.lower().endswith((".csv", ".json")):
-                path += ".json" if chosen.startswith("JSON") else ".csv"
-        fmt = "json" if path.lower().endswith(".json") else "csv"
+            path, fmt = asked
+        else:
+            fmt = export_format(path)
         if isinstance(pager, Pager):
             sql, params = pager.query.rows_statement()
             columns = list(pager.query.spec.columns)
