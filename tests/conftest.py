@@ -40,6 +40,58 @@ def _no_leftover_threads():
     assert pool.waitForDone(10_000), "a test left a worker thread running"
 
 
+UNANSWERED_DIALOG_S = 30  # far longer than any scripted answer takes, far shorter than a CI run
+
+
+@pytest.fixture(autouse=True)
+def _no_unanswered_dialogs(request: pytest.FixtureRequest):
+    """A modal dialog that stays open unanswered fails its test and is closed, instead of
+    hanging the whole run in its event loop (scripted answers come within milliseconds).
+
+    A timer looks at the active modal widget once a second, so the static helpers
+    (``QMessageBox.question``, ``QFileDialog.getSaveFileName``) are covered as well as ``exec``.
+    It keeps running through qtbot's teardown, where closing windows may ask about edits.
+    """
+    if "qtbot" not in request.fixturenames:
+        yield
+        return
+    import time
+
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
+
+    request.getfixturevalue("qapp")
+    seen: dict[int, float] = {}
+    unanswered: list[str] = []
+
+    def sweep() -> None:
+        widget = QApplication.activeModalWidget()
+        if widget is None:
+            seen.clear()
+            return
+        first = seen.setdefault(id(widget), time.monotonic())
+        if time.monotonic() - first < UNANSWERED_DIALOG_S:
+            return
+        text = widget.text() if isinstance(widget, QMessageBox) else ""
+        unanswered.append(f"{type(widget).__name__} {widget.objectName() or ''} "
+                          f"'{widget.windowTitle()}': {text}")
+        seen.pop(id(widget), None)
+        if isinstance(widget, QDialog):
+            widget.done(0)
+        else:
+            widget.close()
+
+    timer = QTimer()
+    timer.timeout.connect(sweep)
+    timer.start(1000)
+    yield
+    timer.stop()
+    timer.deleteLater()
+    if unanswered:
+        pytest.fail("a modal dialog was left unanswered (closed after "
+                    f"{UNANSWERED_DIALOG_S} s): " + "; ".join(unanswered))
+
+
 def corpus_dir(*parts: str) -> Path:
     """A folder of ../shared/corpus, or skip the test with the reason."""
     folder = CORPUS.joinpath(*parts)

@@ -287,6 +287,7 @@ class MainWindow(QMainWindow):
             return
         session.capture(self)
         self.save_settings()
+        self.opener.stop()  # files still being sniffed were kept in the session: none opens now
         for document in self.all_documents():
             document.close_document()
         self.journal.finish()  # everything was saved or discarded: no edits left to recover

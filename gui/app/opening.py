@@ -46,6 +46,12 @@ class DocumentOpener(QObject):
         super().__init__(window)
         self.window = window
         self._opening: set[str] = set()  # paths sniffed now: not opened twice, kept in the session
+        self._stopped = False
+
+    def stop(self) -> None:
+        """The window closed: sniffs still under way (a restore's copy, a hand-off) open nothing."""
+        self._stopped = True
+        self._opening.clear()
 
     def pending_paths(self) -> list[str]:
         """The paths being sniffed now (a quick exit must not drop them from the session)."""
@@ -59,6 +65,8 @@ class DocumentOpener(QObject):
         One worker per batch keeps the documents in the order given (a restored session
         comes back in its old tab order). ``remember`` adds them to the recent files.
         """
+        if self._stopped:
+            return
         batch = []
         for raw in paths:
             path = os.path.abspath(os.fspath(raw))
@@ -78,6 +86,8 @@ class DocumentOpener(QObject):
 
     def _on_sniffed(self, results: list, activate: bool, states: dict[str, dict],
                     remember: bool) -> None:
+        if self._stopped:
+            return
         opened = None
         if self.window.statusBar().currentMessage().startswith("Opening "):
             self.window.statusBar().clearMessage()

@@ -260,3 +260,34 @@ def test_optional_document_features_are_protocols(qtbot, tmp_path: Path) -> None
     assert isinstance(pickle_doc, KindLabelled) and not isinstance(json_doc, KindLabelled)
     assert isinstance(text_doc, JournalJob) and not isinstance(json_doc, JournalJob)
     assert not any(isinstance(d, Located | ServerDocument) for d in (json_doc, pickle_doc, text_doc))
+
+
+def test_a_file_still_being_sniffed_when_the_window_closes_opens_nowhere(qtbot, tmp_path: Path,
+                                                                         monkeypatch) -> None:
+    """A restore's copy or a hand-off that lands after Quit: kept in the session, opened nowhere
+    (no document in a closed window, no answer reaching a deleted one)."""
+    import threading
+
+    from gui.app import opening
+
+    samples = make_samples(tmp_path / "files")
+    release = threading.Event()
+    real_sniff = opening.sniff_all
+
+    def slow_sniff(paths):
+        release.wait(10)
+        return real_sniff(paths)
+
+    monkeypatch.setattr(opening, "sniff_all", slow_sniff)
+    window = launch(qtbot, tmp_path / "settings")
+    window.open_paths([str(samples["json"])])
+    close_window(qtbot, window)
+    release.set()
+    from PySide6.QtCore import QThreadPool
+
+    qtbot.waitUntil(lambda: QThreadPool.globalInstance().activeThreadCount() == 0)
+    qtbot.wait(50)  # the sniff's answer is delivered (and dropped) on this thread
+    assert window.all_documents() == []
+    reopened = launch(qtbot, tmp_path / "settings")  # it was kept in the session
+    (document,) = wait_documents(qtbot, reopened, 1)
+    assert document.path == str(samples["json"])
