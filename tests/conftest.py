@@ -92,6 +92,37 @@ def _no_unanswered_dialogs(request: pytest.FixtureRequest):
                     f"{UNANSWERED_DIALOG_S} s): " + "; ".join(unanswered))
 
 
+class _ModelTesters:
+    """pytest-qt's ``qtmodeltester`` with one tester per model checked.
+
+    pytest-qt's single tester follows only the model checked last, yet stays connected to the
+    earlier ones: a late insert of the first model (a lazy tree still fetching) is then judged
+    against the second model's rows, a failure that depends only on timing.
+    """
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.testers: list = []
+
+    def check(self, model, force_py: bool = False) -> None:
+        from pytestqt.modeltest import ModelTester
+
+        tester = ModelTester(self.config)
+        self.testers.append(tester)
+        tester.check(model, force_py=force_py)
+
+    def _cleanup(self) -> None:
+        while self.testers:
+            self.testers.pop()._cleanup()
+
+
+@pytest.fixture
+def qtmodeltester(request: pytest.FixtureRequest):
+    testers = _ModelTesters(request.config)
+    yield testers
+    testers._cleanup()
+
+
 def corpus_dir(*parts: str) -> Path:
     """A folder of ../shared/corpus, or skip the test with the reason."""
     folder = CORPUS.joinpath(*parts)
