@@ -32,6 +32,7 @@ class Actions:
     backup: QAction
     connect: QAction | None = None
     recent_connections_menu: QMenu | None = None
+    find: tuple[QAction, QAction, QAction] | None = None  # Find, Find Next, Find Previous
 
 
 def _action(window: MainWindow, text: str, slot, shortcut=None, tip: str = "") -> QAction:
@@ -81,6 +82,9 @@ def build_menus(window: MainWindow) -> Actions:
     redo = window.undo_group.createRedoAction(window, "&Redo")
     redo.setShortcut(QKeySequence(keys.Redo))
     edit_menu.addActions([undo, redo])
+    find = _find_actions(window)
+    edit_menu.addSeparator()
+    edit_menu.addActions(list(find))
 
     view_menu = bar.addMenu("&View")
     tab_actions = []
@@ -109,4 +113,24 @@ def build_menus(window: MainWindow) -> Actions:
 
     return Actions(new, open_, save, save_as, close, quit_, undo, redo, reload, status_bar,
                    next_document, previous_document, about, recent_menu, tab_actions, backup,
-                   connect, recent_connections)
+                   connect, recent_connections, find)
+
+
+def _find_actions(window: MainWindow) -> tuple[QAction, QAction, QAction]:
+    """Find, Find Next and Find Previous, handed to the current document (Document.start_find)."""
+    keys = QKeySequence.StandardKey
+
+    def start() -> None:
+        document = window.current_document()
+        if document is None or not document.start_find():
+            window.statusBar().showMessage("Nothing to find in here", 3000)
+
+    def step(backward: bool) -> None:
+        document = window.current_document()
+        if document is None or not document.find_next(backward):
+            window.statusBar().showMessage("Nothing to find in here", 3000)
+
+    find = _action(window, "&Find…", start, keys.Find, "Find text in the current document")
+    find_next = _action(window, "Find &Next", lambda: step(False), keys.FindNext)
+    find_previous = _action(window, "Find Pre&vious", lambda: step(True), keys.FindPrevious)
+    return find, find_next, find_previous

@@ -121,6 +121,17 @@ class Document(QWidget):
         """Write the document to ``path`` and make that its path; return True on success."""
         return False
 
+    # -- find: Edit ▸ Find (Ctrl+F), Find Next (F3), Find Previous (Shift+F3) ---------------------
+    def start_find(self) -> bool:
+        """Show this document's find field and focus it; False when there is nothing to search."""
+        return False
+
+    def find_next(self, backward: bool = False) -> bool:
+        """Go to the next (``backward``: previous) match of the find field's text, or open the
+        field when it is empty; False when there is nothing to search. Long searches run in a
+        worker: this returns at once and the match is selected when it is found."""
+        return False
+
     # -- crash recovery (gui/recovery/manager.py): documents that edit in memory override these --
     def journal_payload(self) -> bytes | None:
         """The unsaved edits as bytes (``storage.recovery.payload``), or None: nothing to journal.

@@ -13,7 +13,6 @@ from functools import partial
 from typing import Any
 
 from PySide6.QtCore import Qt, Slot
-from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QButtonGroup,
     QHBoxLayout,
@@ -82,9 +81,6 @@ class FileDocument(Document):
         box.addLayout(bar)
         box.addWidget(self.disk.bar)
         box.addWidget(self.stack, 1)
-        find = QShortcut(QKeySequence(QKeySequence.StandardKey.Find), self)
-        find.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        find.activated.connect(self._on_find_shortcut)
         self.disk.record()
         entry = format_registry.get(fmt)
         self.set_mode("text" if entry is not None and entry.textual else "hex")
@@ -156,13 +152,35 @@ class FileDocument(Document):
         if not self.is_loaded:
             self.mark_loaded()
 
-    @Slot()
-    def _on_find_shortcut(self) -> None:
+    # -- find (Edit ▸ Find, F3, Shift+F3) ---------------------------------------------------------
+    def start_find(self) -> bool:
         page = self.pages.get(self.mode)
         if isinstance(page, TextPage):
             page.find_bar.focus_find()
         elif isinstance(page, HexPage):
             page.search_edit.setFocus()
+            page.search_edit.selectAll()
+        else:
+            return False
+        return True
+
+    def find_next(self, backward: bool = False) -> bool:
+        page = self.pages.get(self.mode)
+        if isinstance(page, TextPage):
+            if not page.find_bar.find_edit.text():
+                page.find_bar.focus_find()
+            elif backward:
+                page.find_bar.find_previous()
+            else:
+                page.find_bar.find_next()
+        elif isinstance(page, HexPage):
+            if not page.search_edit.text():
+                page.search_edit.setFocus()
+            else:
+                page.find_next()  # the hex search goes forward only
+        else:
+            return False
+        return True
 
     def _say(self, text: str) -> None:
         self.message.setText(text)

@@ -277,6 +277,20 @@ class JsonDocument(Document):
         """Fetch along ``path``, expand to it and make it current."""
         return self.tree.select_path(path)
 
+    # -- find (Edit ▸ Find, F3, Shift+F3): the toolbar's search of keys and values ------------------
+    def start_find(self) -> bool:
+        edit = self.toolbar.search_edit
+        edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        edit.selectAll()
+        return True
+
+    def find_next(self, backward: bool = False) -> bool:
+        """The next match in the tree; in the Text view its span is selected (text_sync follows)."""
+        if not self.toolbar.search_edit.text():
+            return self.start_find()
+        self.toolbar.step(-1 if backward else +1)
+        return True
+
     @Slot(int)
     def expand_to_level(self, level: int) -> None:
         self.tree.expand_to_level(level)

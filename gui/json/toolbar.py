@@ -140,8 +140,9 @@ class JsonToolbar(QWidget):
         else:
             self.start_search()
 
-    def start_search(self) -> None:
-        """Search in a worker; the first match is selected when the answer comes."""
+    def start_search(self, direction: int = +1) -> None:
+        """Search in a worker; the first match (the last one going back) is selected when the
+        answer comes."""
         doc = self.document.doc if self.document is not None else None
         query = self.search_edit.text()
         if doc is None or not query:
@@ -160,7 +161,7 @@ class JsonToolbar(QWidget):
         self.hit_label.setText("searching…")
         self._worker = run_in_worker(
             search, doc.root, query, regex=self.regex.isChecked(),
-            on_result=lambda hits: self._on_hits(generation, hits),
+            on_result=lambda hits: self._on_hits(generation, hits, direction),
             on_error=lambda exc: self._on_hits(generation, []))
 
     def stop_search(self) -> None:
@@ -169,7 +170,7 @@ class JsonToolbar(QWidget):
             self._worker.cancel()
             self._worker = None
 
-    def _on_hits(self, generation: int, hits: list[list[Any]]) -> None:
+    def _on_hits(self, generation: int, hits: list[list[Any]], direction: int = +1) -> None:
         if generation != self._generation:
             return
         self._worker = None
@@ -177,13 +178,15 @@ class JsonToolbar(QWidget):
         if not hits:
             self.hit_label.setText("no match")
         else:
-            self.step(+1)
+            self.step(direction)
         self.searchFinished.emit()
 
     def step(self, direction: int) -> None:
         if not self.hits:
-            self.start_search()
+            self.start_search(direction)
             return
+        if self.hit < 0 and direction < 0:
+            self.hit = 0  # the first step back from no match lands on the last one
         self.hit = (self.hit + direction) % len(self.hits)
         if self.document.mode() == "table":
             self.document.set_mode("tree")  # the text view follows the selection too
