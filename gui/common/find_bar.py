@@ -104,9 +104,10 @@ class FindBar(QWidget):
 class PathFinder(QObject):
     """The matches of a :class:`FindBar`'s text in a tree, found in a worker and stepped through.
 
-    ``search(text, limit, cancel)`` runs on a worker thread and returns the matching paths in the
-    tree's order; ``select(path)`` shows one (False: it is gone). The matches are kept until the
-    text or the tree changes (:meth:`forget`).
+    ``search(text)``, called on the GUI thread, returns the job for a worker: ``job(limit,
+    cancel)`` returns the matching paths in the tree's order (it must hold what it reads, not
+    read the view from the worker thread); ``select(path)`` shows one (False: it is gone). The
+    matches are kept until the text or the tree changes (:meth:`forget`).
     """
 
     stepped = Signal(object)  # the path selected
@@ -155,7 +156,7 @@ class PathFinder(QObject):
         self._backward = backward
         generation = self._generation
         self.bar.say("Searching…")
-        self._worker = run_in_worker(self._search, text, self.limit,
+        self._worker = run_in_worker(self._search(text), self.limit,
                                      on_result=lambda hits: self._on_hits(generation, hits),
                                      on_error=lambda exc: self._on_failed(generation, exc))
 
@@ -198,25 +199,25 @@ class PathFinder(QObject):
 def walk_paths(root: Any, children: Callable[[Any], Sequence[tuple[Any, Any]] | None],
                matches: Callable[[list[Any], Any, Any], bool], limit: int,
                cancel: Callable[[], bool] | None = None) -> list[list[Any]]:
-    """Paths (keys from ``root``) of the nodes for which ``matches(path, key, value)`` holds, in
-    depth-first document order, at most ``limit``. ``children(value)`` gives (key, child) pairs
-    or None for a leaf. Runs on a worker: a tree edited meanwhile may end the walk early."""
+    """Paths (keys from ``root``) of the nodes for which ``matches(path, value, parent)`` holds,
+    in depth-first document order, at most ``limit``. ``children(value)`` gives (key, child)
+    pairs or None for a leaf. Runs on a worker: a tree edited meanwhile may end the walk early."""
     hits: list[list[Any]] = []
-    stack: list[tuple[Any, list[Any]]] = [(root, [])]
+    stack: list[tuple[Any, list[Any], Any]] = [(root, [], None)]
     seen = 0
     try:
         while stack:
-            value, path = stack.pop()
+            value, path, parent = stack.pop()
             seen += 1
             if cancel is not None and seen % 2048 == 0 and cancel():
                 break
-            if path and matches(path, path[-1], value):
+            if path and matches(path, value, parent):
                 hits.append(path)
                 if len(hits) >= limit:
                     break
             pairs = children(value)
             if pairs:
-                stack.extend((v, [*path, k]) for k, v in reversed(list(pairs)))
+                stack.extend((v, [*path, k], value) for k, v in reversed(list(pairs)))
     except RuntimeError:  # the tree changed while we walked it
         pass
     return hits

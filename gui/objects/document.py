@@ -244,6 +244,19 @@ class ObjectsDocument(Document):
         self._show_facts()
         self.show_content()
 
+    # -- find (Edit ▸ Find, F3, Shift+F3): the value tree's keys and values ------------------------
+    def start_find(self) -> bool:
+        if self.stack.currentIndex() != 2:
+            return False
+        self.view.find_bar.open()
+        return True
+
+    def find_next(self, backward: bool = False) -> bool:
+        if self.stack.currentIndex() != 2:
+            return False
+        self.view.finder.find(backward)
+        return True
+
     # -- shelves ---------------------------------------------------------------------------------
     def _show_shelf(self, result: ObjectsFile) -> None:
         if self.shelf_panel is not None:

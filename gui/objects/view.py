@@ -24,15 +24,18 @@ from PySide6.QtWidgets import (
 )
 
 from gui.arrays.pane import ArrayPane, is_array
+from gui.common.find_bar import FindBar, PathFinder, walk_paths
 from gui.objects.model import ObjectTreeModel, value_preview
 from gui.values.commands import InsertCommand, MoveCommand, RemoveCommand, RenameCommand, SetValueCommand
 from storage.formats.objects.doc import (
     EDIT_TYPES,
     ObjectDoc,
     ObjectEditError,
+    children_of,
     edit_text,
     parse_key,
     parse_scalar,
+    short_repr,
 )
 from storage.formats.objects.pickle.nodes import CallNode, GlobalNode
 
@@ -72,9 +75,14 @@ class ObjectsView(QWidget):
         self.splitter.addWidget(self.detail)
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 2)
+        # Edit ▸ Find: keys and values, searched in a worker; an edit makes the matches stale
+        self.find_bar = FindBar(self, "Find in keys and values")
+        self.finder = PathFinder(self.find_bar, self._find_job, self.select_path, self)
+        undo_stack.indexChanged.connect(self.finder.forget)
         box = QVBoxLayout(self)
         box.setContentsMargins(0, 0, 0, 0)
         box.addWidget(self.splitter)
+        box.addWidget(self.find_bar)
 
     def new_model(self, doc: ObjectDoc) -> ObjectTreeModel:
         """A tree model for ``doc`` whose edits come back here as undo commands."""
@@ -87,12 +95,14 @@ class ObjectsView(QWidget):
         """Show another value (a shelf's keys each have their model, so undo finds its own)."""
         if model is self.model:
             return
+        self.finder.forget()
         self.model = model
         self.tree.setModel(model)
         self.tree.selectionModel().currentChanged.connect(self._on_current_changed)
         self._start()
 
     def set_doc(self, doc: ObjectDoc) -> None:
+        self.finder.forget()
         self.model.reset_document(doc)
         self._start()
 
@@ -108,6 +118,30 @@ class ObjectsView(QWidget):
                 self.tree.expand(first)
         else:
             self._show_value(doc.root)
+
+    # -- find -------------------------------------------------------------------------------------
+    def _find_job(self, text: str) -> Any:
+        """The worker's search of ``text`` in the shown value's keys and values (as the tree
+        shows them, a string whole), case-insensitive."""
+        doc = self.model.doc
+        needle = text.casefold()
+        label, stacked = doc.label, doc.stacked
+
+        def key_text(path: list[Any], parent: Any) -> str | None:
+            key = path[-1]
+            if len(path) == 1 and (stacked or label is not None):
+                return f"pickle {key + 1}" if stacked else label
+            if isinstance(parent, list | tuple | set | frozenset):
+                return None  # an index: every "1" would match
+            return key if isinstance(key, str) else short_repr(key)
+
+        def matches(path: list[Any], value: Any, parent: Any) -> bool:
+            key = key_text(path, parent)
+            if key is not None and needle in key.casefold():
+                return True
+            return needle in (value if isinstance(value, str) else value_preview(value)).casefold()
+
+        return lambda limit, cancel: walk_paths(doc.root, children_of, matches, limit, cancel)
 
     # -- selection and the detail pane ---------------------------------------------------------
     def current_path(self) -> list[Any] | None:
