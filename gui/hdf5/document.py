@@ -31,6 +31,7 @@ from gui.arrays.plot import ArrayPlot
 from gui.arrays.table import TiledTableModel
 from gui.common.disk_watch import DiskGuard
 from gui.common.document import Document
+from gui.common.find_bar import FindBar, PathFinder
 from gui.common.workers import Worker, run_in_worker
 from gui.hdf5.axes import AxisPicker, table_layout
 from gui.hdf5.edit_actions import Hdf5Editor
@@ -38,6 +39,7 @@ from gui.hdf5.info import describe_info, describe_node
 from gui.hdf5.models import AttributesModel, H5TreeModel, list_along
 from gui.hdf5.outside_bar import OutsideBar
 from gui.hdf5.plot import Hdf5Plotter
+from storage.formats.hdf5.find import Hit, find_in_file
 from storage.formats.hdf5.io import DatasetInfo, H5File, H5Node
 from storage.formats.hdf5.values import format_value
 
@@ -66,6 +68,8 @@ class Hdf5Document(Document):
         self._select_generation = 0
         self._open_worker: Worker | None = None
         self._allow_outside = False  # the user allowed reading data outside the file's folder
+        # a found attribute (node path, name): selected whenever that node's table is read
+        self._find_attribute: tuple[str, str] | None = None
         self._build()
         self.reload()
 
@@ -162,6 +166,13 @@ class Hdf5Document(Document):
         self.outside_bar.allowed.connect(self._on_allow_outside)
         box.addWidget(self.outside_bar)
         box.addWidget(self.splitter, 1)
+        # Edit ▸ Find: member names and attributes, searched in a worker
+        self.find_bar = FindBar(self, "Find in names and attributes")
+        self.finder = PathFinder(self.find_bar, self._find_job, self._select_hit, self)
+        for signal in (self.undo_stack.indexChanged, self.editor.attributesChanged,
+                       self.editor.structureChanged):
+            signal.connect(self.finder.forget)
+        box.addWidget(self.find_bar)
         for signal in (self.splitter.splitterMoved, self.left.splitterMoved,
                        self.right_split.splitterMoved, self.tree.selectionModel().currentChanged):
             signal.connect(self.viewStateChanged)
@@ -185,6 +196,7 @@ class Hdf5Document(Document):
     # -- loading ---------------------------------------------------------------------------------
     @Slot()
     def reload(self) -> None:
+        self.finder.forget()
         self._generation += 1
         generation = self._generation
         self._close_file()
@@ -290,6 +302,7 @@ class Hdf5Document(Document):
             self.show_message(str(attrs), "error")
             return
         self.attr_model.set_attributes(attrs)
+        self._select_found_attribute()
 
     def _on_info(self, generation: int, node: H5Node, info: Any) -> None:
         if generation != self._select_generation:
@@ -351,6 +364,52 @@ class Hdf5Document(Document):
             state["axes"] = list(self.axes.axes())
             state["index"] = list(self.axes.index())
         return state
+
+    # -- find (Edit ▸ Find, F3, Shift+F3) -----------------------------------------------------------
+    def start_find(self) -> bool:
+        self.find_bar.open()
+        return True
+
+    def find_next(self, backward: bool = False) -> bool:
+        self.finder.find(backward)
+        return True
+
+    def _find_job(self, text: str) -> Any:
+        h5 = self.h5
+        if h5 is None:
+            return lambda limit: []
+        return lambda limit, cancel: find_in_file(h5, text, limit, cancel)
+
+    def _select_hit(self, hit: Hit) -> bool:
+        """Select the found node (listing the groups on the way in a worker when they were
+        never expanded); a found attribute is selected in the Attributes table once it is read."""
+        path, attribute = hit
+        if self.h5 is None:
+            return False
+        self._find_attribute = (path, attribute) if attribute is not None else None
+        index = self.tree_model.index_for_path(path)
+        if index.isValid():
+            self.tree.scrollTo(index)
+            if index == self.tree.currentIndex():
+                self._select_found_attribute()
+            else:
+                self.tree.setCurrentIndex(index)
+            return True
+        generation = self._generation
+        run_in_worker(list_along, self.h5, path,
+                      on_result=lambda listing: self._on_listed(generation, path, listing),
+                      on_error=lambda exc: self.find_bar.say(str(exc), "error"))
+        return True
+
+    def _select_found_attribute(self) -> None:
+        if self._find_attribute is None or self._find_attribute[0] != self.current_path:
+            return
+        name = self._find_attribute[1]
+        row = next((r for r, a in enumerate(self.attr_model.attributes) if a.name == name), None)
+        if row is not None:
+            self.side_tabs.setCurrentWidget(self.attr_view)
+            self.attr_view.setCurrentIndex(self.attr_model.index(row, 0))
+            self.attr_view.scrollTo(self.attr_model.index(row, 0))
 
     # -- what the editor wrote (its commands run on undo and redo too) ----------------------------------
     @Slot(str, object, object)
