@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gui.sql.grid_find import GridFinder
 from gui.sql.grid_model import SqlTableModel
 from gui.sql.server import estimate_rows
 from gui.sql.tasks import ROW_HEIGHT, SIZES_UP_TO, count_query
@@ -162,6 +163,8 @@ class BrowsePanel(QWidget):
         browse_box.setContentsMargins(0, 4, 0, 0)
         browse_box.addLayout(filters)
         browse_box.addWidget(self.grid, 1)
+        self.finder = GridFinder(self)  # Edit ▸ Find: its bar sits under the grid
+        browse_box.addWidget(self.finder.bar)
         browse_box.addLayout(bottom)
 
     def set_delegate(self, delegate: QStyledItemDelegate) -> None:

@@ -314,6 +314,17 @@ class SqlDocument(Document):
         self.browse.model.stop()
         self.sql_panel.cancel()
 
+    # -- find (Edit ▸ Find, F3, Shift+F3): the grid's whole table, in SQL --------------------------
+    def start_find(self) -> bool:
+        self.views.setCurrentWidget(self.browse)
+        self.browse.finder.bar.open()
+        return True
+
+    def find_next(self, backward: bool = False) -> bool:
+        self.views.setCurrentWidget(self.browse)
+        self.browse.finder.find(backward)
+        return True
+
     def show_record_tab(self) -> None:
         self.views.setCurrentWidget(self.record)
 

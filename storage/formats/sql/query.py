@@ -322,6 +322,70 @@ class Query:
         params.update(self._where_params.values)
         return sql, params
 
+    # -- find (Edit ▸ Find): cells holding a text, in the grid's order ------------------------------
+    def _find_parts(self, text: str, params: Params) -> tuple[list[ColumnElement], ColumnElement]:
+        """A 0/1 flag per shown column (f0…) telling whether it holds ``text`` (as the grid's search
+        box compares: case-insensitive ``contains``), and the condition that any does."""
+        pattern = like_pattern(params.bind(escape_like(text)))
+        targets = self.spec.columns[:MAX_SEARCH_COLUMNS]
+        likes = [like_clause(self.cols[n], pattern, self.sqlite) for n in targets]
+        flags = [case((like, literal_column("1")), else_=literal_column("0")).label(f"f{i}")
+                 for i, like in enumerate(likes)]
+        return flags, or_(*likes)
+
+    def _find_params(self) -> Params:
+        params = Params(self.sqlite)
+        params.values.update(self._where_params.values)
+        return params
+
+    def find_statement(self, text: str, anchor: Sequence[Any] | None,
+                       reverse: bool) -> tuple[str, dict[str, Any]]:
+        """The first row after ``anchor`` (before it when ``reverse``; None: from the first or the
+        last row) with a cell holding ``text``: its order key (k0…) and the flags (f0…)."""
+        params = self._find_params()
+        flags, any_match = self._find_parts(text, params)
+        keys = [self.cols[n].label(f"k{i}") for i, (n, _d) in enumerate(self.order)]
+        conditions = [c for c in (self.where,) if c is not None]
+        if anchor is not None:
+            conditions.append(self._after(anchor, reverse, params))
+        conditions.append(any_match)
+        stmt = select(*keys, *flags).select_from(self.table).where(and_(*conditions))
+        stmt = stmt.order_by(*self._order_by(reverse))
+        return self._first(stmt, params)
+
+    def row_find_statement(self, text: str, anchor: Sequence[Any]) -> tuple[str, dict[str, Any]]:
+        """The flags (f0…) of the row whose order key is ``anchor``."""
+        params = self._find_params()
+        flags, _any = self._find_parts(text, params)
+        conditions = [c for c in (self.where,) if c is not None]
+        conditions += [self.cols[n].is_(None) if v is None else self.cols[n] == params.bind(v)
+                       for (n, _d), v in zip(self.order, anchor, strict=True)]
+        return self._first(select(*flags).select_from(self.table).where(and_(*conditions)), params)
+
+    def _first(self, stmt: Select[Any], params: Params) -> tuple[str, dict[str, Any]]:
+        """``stmt``'s first row (SQLite's dialect always writes an OFFSET: both are bound)."""
+        stmt = stmt.limit(bindparam("limit", 1)).offset(bindparam("offset", 0))
+        return compile_sql(stmt, self.dialect), {**params.values, "limit": 1, "offset": 0}
+
+    def rows_before_statement(self, anchor: Sequence[Any]) -> tuple[str, dict[str, Any]]:
+        """How many rows come before the row whose order key is ``anchor``: its row in the grid."""
+        params = self._find_params()
+        conditions = [c for c in (self.where,) if c is not None]
+        conditions.append(self._after(anchor, True, params))
+        inner = select(literal_column("1")).select_from(self.table).where(and_(*conditions))
+        stmt = select(func.count()).select_from(inner.subquery("before"))
+        return compile_sql(stmt, self.dialect), dict(params.values)
+
+    def scan_find_statement(self, text: str) -> tuple[str, dict[str, Any]]:
+        """The flags (f0…) of every row in the grid's order: a table without a row key is searched
+        row by row (its rows cannot be found again by key)."""
+        params = self._find_params()
+        flags, _any = self._find_parts(text, params)
+        stmt = select(*flags).select_from(self.table)
+        if self.where is not None:
+            stmt = stmt.where(self.where)
+        return compile_sql(stmt.order_by(*self._order_by(False)), self.dialect), dict(params.values)
+
     def rows_statement(self) -> tuple[str, dict[str, Any]]:
         """Every row in order, whole values: for export."""
         stmt = select(*(self.cols[n] for n in self.spec.columns)).select_from(self.table)
