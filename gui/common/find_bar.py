@@ -14,7 +14,7 @@ from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, Qt, Signal, Slot
 from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QToolButton, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QSizePolicy, QToolButton, QWidget
 
 from gui.common.workers import Worker, run_in_worker
 
@@ -34,6 +34,7 @@ class FindBar(QWidget):
     def __init__(self, parent: QWidget | None = None, placeholder: str = "Find") -> None:
         super().__init__(parent)
         self.setObjectName("findBar")
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)  # the view keeps the room
         self.edit = QLineEdit(self)
         self.edit.setObjectName("findEdit")
         self.edit.setPlaceholderText(placeholder)

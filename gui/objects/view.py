@@ -81,7 +81,7 @@ class ObjectsView(QWidget):
         undo_stack.indexChanged.connect(self.finder.forget)
         box = QVBoxLayout(self)
         box.setContentsMargins(0, 0, 0, 0)
-        box.addWidget(self.splitter)
+        box.addWidget(self.splitter, 1)
         box.addWidget(self.find_bar)
 
     def new_model(self, doc: ObjectDoc) -> ObjectTreeModel:
