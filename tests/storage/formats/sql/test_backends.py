@@ -105,6 +105,35 @@ def test_keyset_pages_match_the_database_sort(db: Database, sort, walk) -> None:
     assert ids == native_order(db, sort)
 
 
+@pytest.mark.parametrize("sort", [(), (SortKey("Mixed Case", True), SortKey('qu"ote'))])
+@pytest.mark.parametrize("text", ["z", "1"])
+def test_find_steps_follow_the_database_sort(db: Database, sort, text) -> None:
+    """Edit ▸ Find's SQL (storage.formats.sql.find) visits the cells holding ``text`` in the
+    grid's order, forward and back, on each backend's own NULL order and LIKE."""
+    from storage.formats.sql.find import FindStart, find_cell
+
+    pager = Pager(spec(db, sort), page_size=600, dialect=db.dialect)
+    reader = db.reader()
+    try:
+        page = reader.run(lambda c: pager.fetch(c, 0))
+        expected = [(r, c) for r, row in enumerate(page.values) for c, v in enumerate(row)
+                    if v is not None and text in str(v).lower()]
+
+        def walk(backward: bool) -> list[tuple[int, int]]:
+            cells: list[tuple[int, int]] = []
+            start = None
+            while found := reader.run(lambda c, s=start: find_cell(c, pager.query, text, s, backward)):
+                cells.append((found.row, found.column))
+                start = FindStart(found.row, found.column, tuple(page.keys[found.row]))
+                assert len(cells) <= len(expected)
+            return cells
+
+        assert expected and walk(False) == expected
+        assert walk(True) == expected[::-1]
+    finally:
+        reader.close()
+
+
 @pytest.mark.parametrize(("filters", "search", "expected"), [
     ((Filter("Mixed Case", "=", "3"),), "", lambda r: r[1] == 3),
     ((Filter("Mixed Case", ">", "1"), Filter('qu"ote', "not null")), "", lambda r: (r[1] or 0) > 1 and r[2]),
