@@ -113,7 +113,7 @@ def build_menus(window: MainWindow) -> Actions:
 
     return Actions(new, open_, save, save_as, close, quit_, undo, redo, reload, status_bar,
                    next_document, previous_document, about, recent_menu, tab_actions, backup,
-                   connect, recent_connections, find)
+                   connect, recent_connections, find=find)
 
 
 def _find_actions(window: MainWindow) -> tuple[QAction, QAction, QAction]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
@@ -99,6 +100,9 @@ class JsonToolbar(QWidget):
         self._query_worker: Worker | None = None
         box.addWidget(self.query_edit, 1)
         self.search_edit.returnPressed.connect(self._on_search_return)
+        back = QShortcut(QKeySequence("Shift+Return"), self.search_edit)  # as in every find bar
+        back.setContext(Qt.ShortcutContext.WidgetShortcut)
+        back.activated.connect(lambda: self.step(-1))
         self.search_edit.textChanged.connect(self._on_search_changed)
         self.regex.toggled.connect(self._on_search_changed)
         self.next_button.clicked.connect(lambda: self.step(+1))

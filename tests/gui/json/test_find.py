@@ -37,6 +37,8 @@ def test_find_walks_keys_and_values_in_tree_and_text(qtbot, tmp_path, _private_d
     _keys(qtbot, Qt.Key.Key_F3, Qt.KeyboardModifier.ShiftModifier)
     assert document.current_path() == ["london_office"]
     assert document.toolbar.hit_label.text() == "2 of 2"
+    qtbot.keyClick(search, Qt.Key.Key_Return, Qt.KeyboardModifier.ShiftModifier)
+    assert document.current_path() == ["people", 0, "city"]
 
     # the Text view: the match's span is selected there
     document.set_mode("text")
