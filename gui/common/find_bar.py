@@ -15,6 +15,7 @@ from typing import Any
 from PySide6.QtCore import QEvent, QObject, Qt, Signal, Slot
 from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QSizePolicy, QToolButton, QWidget
+from shiboken6 import isValid
 
 from gui.common.workers import Worker, run_in_worker
 
@@ -162,7 +163,7 @@ class PathFinder(QObject):
                                      on_error=lambda exc: self._on_failed(generation, exc))
 
     def _on_hits(self, generation: int, hits: list[Any]) -> None:
-        if generation != self._generation:
+        if generation != self._generation or not isValid(self.bar):  # stale, or the document closed
             return
         self._worker = None
         self.hits, self.hit = list(hits), -1
@@ -173,7 +174,7 @@ class PathFinder(QObject):
         self._step(self._backward)
 
     def _on_failed(self, generation: int, exc: BaseException) -> None:
-        if generation != self._generation:
+        if generation != self._generation or not isValid(self.bar):
             return
         self._worker = None
         self.bar.say(f"Cannot search: {exc}", "error")

@@ -449,6 +449,7 @@ class Hdf5Document(Document):
 
     def close_document(self) -> None:
         self.disk.stop()
+        self.finder.forget()
         self._generation += 1
         self._select_generation += 1
         self.plotter.stop()

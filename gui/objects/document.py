@@ -503,6 +503,7 @@ class ObjectsDocument(Document):
     def close_document(self) -> None:
         self.disk.stop()
         self.cancel_latest()
+        self.view.finder.forget()
         self._key_generation += 1
         if self.view.array_pane is not None:
             self.view.array_pane.stop()
