@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 
 from gui.arrays.plot import ArrayPlot
 from gui.arrays.table import TiledTableModel
+from gui.common.clipboard import TableClipboard
 from gui.common.disk_watch import DiskGuard
 from gui.common.document import Document
 from gui.common.find_bar import FindBar, PathFinder
@@ -160,6 +161,10 @@ class Hdf5Document(Document):
         self.editor.attributesChanged.connect(self._on_attributes_changed)
         self.editor.structureChanged.connect(self._on_structure_changed)
         self.editor.exportFinished.connect(self.exportFinished)
+        # Edit ▸ Copy (TSV of the selected cells) and Paste (into a writable dataset)
+        TableClipboard(self.table, lambda i: self.table_model.cached(i.row(), i.column()),
+                       self.editor.paste_cells)
+        TableClipboard(self.attr_view, lambda i: str(i.data() or ""))
         box.addLayout(self.editor.bar)
         box.addWidget(self.message)
         self.outside_bar = OutsideBar(self)

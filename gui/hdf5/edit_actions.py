@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QToolButton,
 )
 
+from gui.common.clipboard import fit_block, one_undo_step, pasted_text
 from gui.common.workers import Worker, run_in_worker, run_with_progress
 from gui.hdf5.commands import CreateCommand, DeleteCommand, H5Command, SetAttributeCommand, SetCellCommand
 from storage.core.errors import KnownError
@@ -219,6 +220,19 @@ class Hdf5Editor(QObject):
             return False
         info = self.document.info
         return self.push_edit(SetCellCommand(self, info.path, coords, field, (row, col), value))
+
+    def paste_cells(self, top: int, left: int, rows: list[list[str]]) -> str:
+        """Edit ▸ Paste: TSV cells from (top, left) on, as ONE undoable change of the dataset."""
+        info = self.document.info
+        if info is None or not info.shape:
+            raise KnownError("Select a dataset to paste into first.")
+        if self.h5 is None or not self.h5.writable:
+            raise KnownError("Read-only: tick Writable to paste into the dataset.")
+        model = self.document.table_model
+        cells, left_out = fit_block(rows, top, left, model.rowCount(), model.columnCount())
+        one_undo_step(self.document.undo_stack, f"Paste {len(cells)} cells into {info.path}",
+                      [lambda r=row, c=col, t=text: self.edit_cell(r, c, t) for row, col, text in cells])
+        return pasted_text(len(cells), left_out)
 
     def cell_written(self, path: str, cell: tuple[int, int], value: Any) -> None:
         """Called by the cell commands after each write."""

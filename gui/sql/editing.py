@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QModelIndex, QObject, QPoint, Qt, Slot
 from PySide6.QtWidgets import QApplication, QFileDialog, QMenu, QStyledItemDelegate
 
+from gui.common.clipboard import TableClipboard, fit_block, one_undo_step, pasted_text, select_block
 from gui.common.workers import Worker as Task
 from gui.sql.commands import DeleteRows, EditCell, InsertRow, read_in_worker
 from gui.sql.fields import Invalid, LineEdit, create_editor
@@ -84,6 +85,7 @@ class GridEdits(QObject):
         super().__init__(browse)
         self.document, self.browse = document, browse
         browse.grid.customContextMenuRequested.connect(self._on_grid_menu)
+        self.clipboard = TableClipboard(browse.grid, self.cell_text, self.paste_cells)  # Edit ▸ Copy, Paste
 
     @property
     def _editable_table(self) -> Any:
@@ -122,6 +124,42 @@ class GridEdits(QObject):
                                                value, table.schema,
                                                check_in_sql=not server or comparable(col.decl_type),
                                                decl_type=col.decl_type))
+
+    def cell_text(self, index: QModelIndex) -> str | None:
+        """A cell as Copy puts it in TSV: NULL as empty, numbers as typed, a BLOB as the grid
+        shows it; None when its row is not loaded yet."""
+        model = self.browse.model
+        if model.cached_row(index.row()) is None:
+            return None
+        value = index.data(Qt.ItemDataRole.EditRole)
+        if value is None:
+            return ""
+        if isinstance(value, bytes | LargeValue) or model.is_cut(index.row(), index.column()):
+            return index.data()  # the grid holds only its start: copied as shown
+        return repr(value) if isinstance(value, float) else str(value)
+
+    def paste_cells(self, top: int, left: int, rows: list[list[str]]) -> str:
+        """Write TSV cells from (top, left) on as ONE undoable change (a macro of cell edits);
+        an empty cell writes NULL. Cells beyond the grid's last row or column are left out."""
+        table = self.browse.table
+        if table is None:
+            raise KnownError("Show a table to paste into first.")
+        if self.document.read_only:
+            raise KnownError("Read-only: switch Read-only off to paste into the table.")
+        if not table.editable:
+            raise KnownError(f"{table.qualified} cannot be edited here"
+                             f"{': ' + table.key_note if table.key_note else ''}.")
+        model = self.browse.model
+        cells, left_out = fit_block(rows, top, left, model.rowCount(), model.columnCount())
+        if any(self.browse.key_of(row) is None for row in {row for row, _c, _t in cells}):
+            raise KnownError("Some of the rows to paste into are not loaded yet: scroll to them and "
+                             "paste again.")
+        one_undo_step(self.document.undo_stack, f"paste {len(cells)} cell{'s' if len(cells) != 1 else ''}",
+                      [lambda r=row, c=column, t=text: self.edit_cell(r, c, t or None)
+                       for row, column, text in cells])
+        bottom, right = max(r for r, _c, _t in cells), max(c for _r, c, _t in cells)
+        select_block(self.browse.grid, top, left, bottom, right)
+        return pasted_text(len(cells), left_out)
 
     def set_null(self) -> None:
         for index in self.browse.grid.selectionModel().selectedIndexes() or [self.browse.grid.currentIndex()]:
@@ -214,7 +252,9 @@ class GridEdits(QObject):
         index = self.browse.grid.indexAt(pos)
         menu = QMenu(self.browse)
         editable = self.browse.model.editable and index.isValid()
-        menu.addAction("Copy", lambda: QApplication.clipboard().setText(str(index.data() or "")))
+        menu.addAction("Copy", self._copy_selection)
+        paste = menu.addAction("Paste", self._paste_clipboard)
+        paste.setEnabled(editable and bool(QApplication.clipboard().text()))
         menu.addSeparator()
         menu.addAction("Set NULL", self.set_null).setEnabled(editable)
         menu.addAction("Load from File…", lambda: self._load_blob(index)).setEnabled(editable)
@@ -225,6 +265,18 @@ class GridEdits(QObject):
         menu.addAction("Delete Row(s)", self.delete_rows).setEnabled(editable)
         self.document.fks.add_fk_actions(menu, index)
         menu.popup(self.browse.grid.viewport().mapToGlobal(pos))
+
+    def _copy_selection(self) -> None:
+        try:
+            QApplication.clipboard().setText(self.clipboard.copy()[0])
+        except KnownError as exc:
+            self.document.show_message(str(exc), "error")
+
+    def _paste_clipboard(self) -> None:
+        try:
+            self.document.show_message(self.clipboard.paste(QApplication.clipboard().text()))
+        except KnownError as exc:
+            self.document.show_message(f"Not pasted: {exc}", "error")
 
     def _load_blob(self, index: QModelIndex) -> None:
         path, _ = QFileDialog.getOpenFileName(self.browse, "Load Value from File")

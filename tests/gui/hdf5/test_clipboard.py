@@ -1,0 +1,49 @@
+"""Edit ▸ Copy and Paste on an HDF5 dataset's table in the real window: TSV of the selected
+cells, pasted into a writable file as one undoable change, refused while read-only."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import QItemSelection, QItemSelectionModel, Qt
+from PySide6.QtWidgets import QApplication
+
+from tests.gui.common.test_clipboard import press
+from tests.support.hdf5_gui_helpers import cell, open_h5, select
+from tests.support.hdf5_samples import make_sample
+
+
+@pytest.fixture
+def sample(tmp_path):
+    return make_sample(tmp_path / "sample.h5")
+
+
+def test_copy_cells_as_tsv_and_paste_them_as_one_step(qtbot, sample, _private_dirs, monkeypatch) -> None:
+    window, document = open_h5(qtbot, _private_dirs, sample)
+    select(qtbot, document, "/zipped")
+    model, table = document.table_model, document.table
+    assert cell(qtbot, document, 1, 2)
+    table.setCurrentIndex(model.index(0, 1))
+    table.selectionModel().select(QItemSelection(model.index(0, 1), model.index(1, 2)),
+                                  QItemSelectionModel.SelectionFlag.ClearAndSelect)
+    press(qtbot, window, table, Qt.Key.Key_C)
+    copied = QApplication.clipboard().text()
+    values = document.h5.handle["zipped"][0:2, 1:3]
+    before = document.h5.handle["zipped"][2:4, 0:2]
+    assert (before != values).any()
+    assert copied == "\n".join("\t".join(repr(float(v)) for v in row) for row in values)
+
+    table.setCurrentIndex(model.index(2, 0))
+    press(qtbot, window, table, Qt.Key.Key_V)  # read-only: refused, and said why
+    qtbot.waitUntil(lambda: any("Writable" in m for m in window.notices.messages()))
+    assert document.undo_stack.count() == 0
+
+    monkeypatch.setattr(document.editor, "confirm_writable", lambda: True)
+    document.editor.writable_box.click()
+    assert document.h5.writable
+    press(qtbot, window, table, Qt.Key.Key_V)
+    assert document.undo_stack.count() == 1
+    assert (document.h5.handle["zipped"][2:4, 0:2] == values).all()
+    assert model.data(model.index(3, 1)) == repr(float(values[1, 1]))
+    document.undo_stack.undo()  # one step takes back the four cells
+    assert (document.h5.handle["zipped"][2:4, 0:2] == before).all()
+    assert document.undo_stack.count() == 1 and document.undo_stack.index() == 0
