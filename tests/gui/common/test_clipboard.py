@@ -170,3 +170,13 @@ def test_tree_copies_value_and_path(qtbot) -> None:
     copy_path = Qt.KeyboardModifier.ShiftModifier | Qt.KeyboardModifier.AltModifier
     press(qtbot, grid, tree, Qt.Key.Key_C, copy_path)
     assert QApplication.clipboard().text() == "data['ann']"
+
+
+def test_a_view_with_its_own_copy_key_still_gets_it(qtbot) -> None:
+    """Copy is disabled where nothing applies, so it does not take Ctrl+C from a view of ours
+    that reads the key itself (the JSON tab's paged text)."""
+    grid = shown(qtbot)
+    keys: list[int] = []
+    grid.plain.keyPressEvent = lambda event: keys.append(event.key())
+    press(qtbot, grid, grid.plain, Qt.Key.Key_C)
+    assert not grid.actions.copy.isEnabled() and Qt.Key.Key_C in keys
