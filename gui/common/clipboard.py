@@ -45,17 +45,19 @@ def parse_tsv(text: str) -> list[list[str]]:
     return [row or [""] for row in csv.reader(io.StringIO(text, newline=""), delimiter="\t")]
 
 
-def fit_block(rows: list[list[str]], top: int, left: int, row_count: int,
+def fit_block(rows: list[list[str | None]], top: int, left: int, row_count: int,
               column_count: int) -> tuple[list[tuple[int, int, str]], int]:
     """The (row, column, text) cells of a paste at (top, left) that fall inside the table, and
-    how many were left out beyond its edge (KnownError when none fits)."""
+    how many were left out beyond its edge (KnownError when none fits). A None in ``rows`` is
+    a cell the paste skips (outside a ragged selection that one value fills)."""
     height = min(len(rows), row_count - top)
     width = min(max(len(r) for r in rows), column_count - left)
     if height <= 0 or width <= 0:
         raise KnownError("Nothing pasted: the cell to paste into is outside the table.")
-    cells = [(top + r, left + c, text)
-             for r, values in enumerate(rows[:height]) for c, text in enumerate(values[:width])]
-    return cells, sum(len(r) for r in rows) - len(cells)
+    cells = [(top + r, left + c, text) for r, values in enumerate(rows[:height])
+             for c, text in enumerate(values[:width]) if text is not None]
+    given = sum(1 for r in rows for text in r if text is not None)
+    return cells, given - len(cells)
 
 
 def one_undo_step(stack: QUndoStack, label: str, edits: Iterable[Callable[[], object]]) -> int:
@@ -98,15 +100,24 @@ class TextCommands(Protocol):
 
 
 class ClipboardTarget(QObject):
-    """What Edit ▸ Copy, Paste and Copy Path do while ``view`` has the focus.
+    """What Edit ▸ Cut, Copy, Paste and Copy Path do while ``view`` has the focus.
 
     A child of its view: :func:`target_of` finds it there, and it lives as long as the view.
-    Methods refuse with :class:`storage.core.errors.KnownError`; its message is shown to the user.
+    Methods refuse with :class:`storage.core.errors.KnownError`; its message goes to ``report``
+    (the document's message line), or to the window's notices when there is none.
     """
 
-    def __init__(self, view: QAbstractItemView) -> None:
+    def __init__(self, view: QAbstractItemView, report: Callable[[str], None] | None = None) -> None:
         super().__init__(view)
         self.view = view
+        self.report = report
+
+    def can_cut(self) -> bool:
+        return False
+
+    def cut(self) -> tuple[str, str]:
+        """Copy, then empty what was copied: (the clipboard's new text, what the status bar says)."""
+        raise KnownError("Nothing can be cut here.")
 
     def can_copy(self) -> bool:
         return self.view.currentIndex().isValid()
@@ -135,19 +146,28 @@ def target_of(widget: QWidget | None) -> ClipboardTarget | None:
     return widget.findChild(ClipboardTarget, "", Qt.FindChildOption.FindDirectChildrenOnly)
 
 
+Cell = tuple[int, int]
+
+
 class TableClipboard(ClipboardTarget):
     """A grid: Copy puts the selected rectangle on the clipboard as TSV (a NULL as an empty
-    cell); Paste writes TSV from the current cell on, through ``paste`` (one undoable change).
+    cell); Paste writes TSV from the current cell on through ``paste`` (one undoable change),
+    and one copied value fills every selected cell; Cut copies, then ``clear`` empties the
+    selected cells (one undoable change).
 
     ``text_of(index)`` is a cell's text, None when its rows are not loaded yet. ``paste(row,
-    column, rows)`` is given the parsed cells; None: the grid takes no paste.
+    column, rows)`` is given the parsed cells, ``clear(cells)`` the selected (row, column)s;
+    None: the grid takes no paste, or no cut.
     """
 
     def __init__(self, view: QAbstractItemView, text_of: Callable[[QModelIndex], str | None],
-                 paste: Callable[[int, int, list[list[str]]], str] | None = None) -> None:
-        super().__init__(view)
+                 paste: Callable[[int, int, list[list[str]]], str] | None = None,
+                 clear: Callable[[list[Cell]], str] | None = None,
+                 report: Callable[[str], None] | None = None) -> None:
+        super().__init__(view, report)
         self.text_of = text_of
         self._paste = paste
+        self._clear = clear
 
     def _bounds(self) -> tuple[int, int, int, int] | None:
         """(top, left, bottom, right) of the selection, or of the current cell without one."""
@@ -160,36 +180,55 @@ class TableClipboard(ClipboardTarget):
             return None
         return current.row(), current.column(), current.row(), current.column()
 
+    def _selected(self) -> list[Cell]:
+        """The selected cells in reading order (the current one without a selection)."""
+        bounds = self._bounds()
+        if bounds is None:
+            return []
+        top, left, bottom, right = bounds
+        if (bottom - top + 1) * (right - left + 1) > MAX_COPY_CELLS:
+            raise KnownError(f"{(bottom - top + 1) * (right - left + 1):,} cells are too many at once; "
+                             "use Export… or Execute SQL for large parts of a table.")
+        selection = self.view.selectionModel().selection()
+        if selection.isEmpty():
+            return [(top, left)]
+        model, root = self.view.model(), self.view.rootIndex()
+        return [(row, column) for row in range(top, bottom + 1) for column in range(left, right + 1)
+                if selection.contains(model.index(row, column, root))]
+
     def can_copy(self) -> bool:
         return self._bounds() is not None
 
     def copy(self) -> tuple[str, str]:
-        bounds = self._bounds()
-        if bounds is None:
+        cells = set(self._selected())
+        if not cells:
             raise KnownError("Select the cells to copy first.")
-        top, left, bottom, right = bounds
-        height, width = bottom - top + 1, right - left + 1
-        if height * width > MAX_COPY_CELLS:
-            raise KnownError(f"{height * width:,} cells are too many to copy; use Export… for "
-                             "large parts of a table.")
-        model = self.view.model()
-        selection = self.view.selectionModel().selection()
-        everything = selection.isEmpty()  # only the current cell: the bounds are that cell
+        top, left, bottom, right = self._bounds()  # type: ignore[misc]
+        model, root = self.view.model(), self.view.rootIndex()
         rows = []
         for row in range(top, bottom + 1):
-            cells = []
+            texts = []
             for column in range(left, right + 1):
-                index = model.index(row, column, self.view.rootIndex())
-                if not everything and not selection.contains(index):
-                    cells.append("")  # a cell outside a ragged selection stays empty
+                if (row, column) not in cells:
+                    texts.append("")  # a cell outside a ragged selection stays empty
                     continue
-                text = self.text_of(index)
+                text = self.text_of(model.index(row, column, root))
                 if text is None:
                     raise KnownError("Some of the selected rows are not loaded yet: scroll through "
                                      "them and copy again, or use Export… for whole tables.")
-                cells.append(text)
-            rows.append(cells)
+                texts.append(text)
+            rows.append(texts)
+        height, width = bottom - top + 1, right - left + 1
         return to_tsv(rows), f"Copied {height:,} × {width:,} cell{'s' if height * width != 1 else ''}"
+
+    def can_cut(self) -> bool:
+        return self._clear is not None and self.can_copy()
+
+    def cut(self) -> tuple[str, str]:
+        if self._clear is None:
+            raise KnownError("Cells of this table cannot be emptied.")
+        text, _said = self.copy()
+        return text, self._clear(self._selected())
 
     def can_paste(self) -> bool:
         return self._paste is not None and self.view.currentIndex().isValid()
@@ -200,17 +239,25 @@ class TableClipboard(ClipboardTarget):
         bounds = self._bounds()
         if bounds is None:
             raise KnownError("Click the cell to paste into first.")
+        rows = parse_tsv(text)
+        top, left, bottom, right = bounds
+        if rows == [rows[0][:1]] and (bottom > top or right > left):  # one value fills the selection
+            selected = set(self._selected())
+            return self._paste(top, left, [[rows[0][0] if (row, column) in selected else None
+                                            for column in range(left, right + 1)]
+                                           for row in range(top, bottom + 1)])
         current = self.view.currentIndex()
-        top, left = (current.row(), current.column()) if current.isValid() else bounds[:2]
-        return self._paste(top, left, parse_tsv(text))
+        top, left = (current.row(), current.column()) if current.isValid() else (top, left)
+        return self._paste(top, left, rows)
 
 
 class TreeClipboard(ClipboardTarget):
     """A tree of values: Copy gives the current node's value, Copy Path its path."""
 
     def __init__(self, view: QAbstractItemView, value_text: Callable[[QModelIndex], str],
-                 path_text: Callable[[QModelIndex], str]) -> None:
-        super().__init__(view)
+                 path_text: Callable[[QModelIndex], str],
+                 report: Callable[[str], None] | None = None) -> None:
+        super().__init__(view, report)
         self.value_text = value_text
         self.path_text = path_text
 
@@ -314,6 +361,7 @@ class ClipboardActions(QObject):
         else:
             target = target_of(widget)
             if target is not None:
+                cut = target.can_cut()
                 copy = target.can_copy()
                 paste = has_text and target.can_paste()
                 path = target.can_copy_path()
@@ -334,7 +382,10 @@ class ClipboardActions(QObject):
         try:
             command(target)
         except KnownError as exc:
-            self.refused.emit(str(exc))
+            if target.report is not None:
+                target.report(str(exc))
+            else:
+                self.refused.emit(str(exc))
         self.update()
 
     @Slot()
@@ -342,7 +393,15 @@ class ClipboardActions(QObject):
         widget = self._text_widget()
         if widget is not None:
             widget.cut()
-        self.update()
+            self.update()
+            return
+
+        def cut(target: ClipboardTarget) -> None:
+            text, said = target.cut()
+            QGuiApplication.clipboard().setText(text)
+            self.done.emit(said)
+
+        self._run(cut)
 
     @Slot()
     def _on_copy(self) -> None:

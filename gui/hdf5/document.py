@@ -10,6 +10,7 @@ signals that the views here follow.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal, Slot
@@ -162,9 +163,10 @@ class Hdf5Document(Document):
         self.editor.structureChanged.connect(self._on_structure_changed)
         self.editor.exportFinished.connect(self.exportFinished)
         # Edit ▸ Copy (TSV of the selected cells) and Paste (into a writable dataset)
+        report = partial(self.show_message, kind="error")
         TableClipboard(self.table, lambda i: self.table_model.cached(i.row(), i.column()),
-                       self.editor.paste_cells)
-        TableClipboard(self.attr_view, lambda i: str(i.data() or ""))
+                       self.editor.paste_cells, report=report)
+        TableClipboard(self.attr_view, lambda i: str(i.data() or ""), report=report)
         box.addLayout(self.editor.bar)
         box.addWidget(self.message)
         self.outside_bar = OutsideBar(self)

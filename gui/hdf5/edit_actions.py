@@ -221,7 +221,7 @@ class Hdf5Editor(QObject):
         info = self.document.info
         return self.push_edit(SetCellCommand(self, info.path, coords, field, (row, col), value))
 
-    def paste_cells(self, top: int, left: int, rows: list[list[str]]) -> str:
+    def paste_cells(self, top: int, left: int, rows: list[list[str | None]]) -> str:
         """Edit ▸ Paste: TSV cells from (top, left) on, as ONE undoable change of the dataset."""
         info = self.document.info
         if info is None or not info.shape:

@@ -85,7 +85,9 @@ class GridEdits(QObject):
         super().__init__(browse)
         self.document, self.browse = document, browse
         browse.grid.customContextMenuRequested.connect(self._on_grid_menu)
-        self.clipboard = TableClipboard(browse.grid, self.cell_text, self.paste_cells)  # Edit ▸ Copy, Paste
+        # Edit ▸ Cut, Copy, Paste; refusals in the message line above the grid
+        self.clipboard = TableClipboard(browse.grid, self.cell_text, self.paste_cells, self.clear_cells,
+                                        report=lambda text: document.show_message(text, "error"))
 
     @property
     def _editable_table(self) -> Any:
@@ -138,28 +140,44 @@ class GridEdits(QObject):
             return index.data()  # the grid holds only its start: copied as shown
         return repr(value) if isinstance(value, float) else str(value)
 
-    def paste_cells(self, top: int, left: int, rows: list[list[str]]) -> str:
-        """Write TSV cells from (top, left) on as ONE undoable change (a macro of cell edits);
-        an empty cell writes NULL. Cells beyond the grid's last row or column are left out."""
+    def _writable_table(self, doing: str) -> Any:
+        """The table shown, when cells can be written now; else KnownError saying why."""
         table = self.browse.table
         if table is None:
-            raise KnownError("Show a table to paste into first.")
+            raise KnownError(f"Show a table to {doing} first.")
         if self.document.read_only:
-            raise KnownError("Read-only: switch Read-only off to paste into the table.")
+            raise KnownError(f"Read-only: switch Read-only off to {doing}.")
         if not table.editable:
             raise KnownError(f"{table.qualified} cannot be edited here"
                              f"{': ' + table.key_note if table.key_note else ''}.")
+        return table
+
+    def _check_loaded(self, rows: set[int], doing: str) -> None:
+        if any(self.browse.key_of(row) is None for row in rows):
+            raise KnownError(f"Some of the rows to {doing} are not loaded yet: scroll to them and "
+                             "try again.")
+
+    def paste_cells(self, top: int, left: int, rows: list[list[str | None]]) -> str:
+        """Write TSV cells from (top, left) on as ONE undoable change (a macro of cell edits);
+        an empty cell writes NULL. Cells beyond the grid's last row or column are left out."""
+        self._writable_table("paste into the table")
         model = self.browse.model
         cells, left_out = fit_block(rows, top, left, model.rowCount(), model.columnCount())
-        if any(self.browse.key_of(row) is None for row in {row for row, _c, _t in cells}):
-            raise KnownError("Some of the rows to paste into are not loaded yet: scroll to them and "
-                             "paste again.")
+        self._check_loaded({row for row, _c, _t in cells}, "paste into")
         one_undo_step(self.document.undo_stack, f"paste {len(cells)} cell{'s' if len(cells) != 1 else ''}",
                       [lambda r=row, c=column, t=text: self.edit_cell(r, c, t or None)
                        for row, column, text in cells])
         bottom, right = max(r for r, _c, _t in cells), max(c for _r, c, _t in cells)
         select_block(self.browse.grid, top, left, bottom, right)
         return pasted_text(len(cells), left_out)
+
+    def clear_cells(self, cells: list[tuple[int, int]]) -> str:
+        """Edit ▸ Cut after the copy: the cut cells become NULL, as ONE undoable change."""
+        self._writable_table("cut cells")
+        self._check_loaded({row for row, _c in cells}, "cut")
+        one_undo_step(self.document.undo_stack, f"cut {len(cells)} cell{'s' if len(cells) != 1 else ''}",
+                      [lambda r=row, c=column: self.edit_cell(r, c, None) for row, column in cells])
+        return f"Cut {len(cells):,} cell{'s' if len(cells) != 1 else ''} (set to NULL)"
 
     def set_null(self) -> None:
         for index in self.browse.grid.selectionModel().selectedIndexes() or [self.browse.grid.currentIndex()]:

@@ -62,7 +62,9 @@ class Grid(QWidget):
         self.table = QTableView(self)
         self.table.setModel(self.model)
         self.pasted: list = []
-        self.table_clip = TableClipboard(self.table, lambda i: i.data() or "", self.paste)
+        self.cleared: list = []
+        self.table_clip = TableClipboard(self.table, lambda i: i.data() or "", self.paste,
+                                         lambda cells: self.cleared.append(cells) or "cleared")
         tree_model = QStandardItemModel(self)
         parent = QStandardItem("users")
         parent.appendRow(QStandardItem("ann"))
@@ -123,7 +125,7 @@ def test_actions_follow_the_focus_and_the_selection(qtbot) -> None:
     assert grid.enabled() == {"cut": False, "copy": True, "paste": False, "path": False}  # read-only
     focus(qtbot, grid.table)
     grid.table.setCurrentIndex(grid.model.index(0, 0))
-    assert grid.enabled() == {"cut": False, "copy": True, "paste": True, "path": False}
+    assert grid.enabled() == {"cut": True, "copy": True, "paste": True, "path": False}
     QApplication.clipboard().clear()
     assert not grid.actions.paste.isEnabled()  # nothing to paste
     focus(qtbot, grid.tree)
@@ -158,6 +160,16 @@ def test_table_copy_is_tsv_of_the_selection_and_paste_goes_to_the_current_cell(q
     table.setProperty("readOnly", True)
     press(qtbot, grid, table, Qt.Key.Key_V)
     assert grid.refusals == ["Read-only: nothing pasted."] and len(grid.pasted) == 1
+    table.setProperty("readOnly", False)
+    QApplication.clipboard().setText("one")  # one value fills the selection, skipping the cells outside it
+    table.setCurrentIndex(model.index(0, 0))
+    table.selectionModel().select(QItemSelection(model.index(0, 0), model.index(1, 0)),
+                                  QItemSelectionModel.SelectionFlag.ClearAndSelect)
+    table.selectionModel().select(model.index(1, 1), QItemSelectionModel.SelectionFlag.Select)
+    press(qtbot, grid, table, Qt.Key.Key_V)
+    assert grid.pasted[-1] == (0, 0, [["one", None], ["one", "one"]])
+    press(qtbot, grid, table, Qt.Key.Key_X)  # Cut: copied, then the selected cells emptied
+    assert QApplication.clipboard().text() == "r0c0\t\nr1c0\t" and grid.cleared == [[(0, 0), (1, 0), (1, 1)]]
 
 
 def test_tree_copies_value_and_path(qtbot) -> None:

@@ -34,7 +34,7 @@ def test_copy_cells_as_tsv_and_paste_them_as_one_step(qtbot, sample, _private_di
 
     table.setCurrentIndex(model.index(2, 0))
     press(qtbot, window, table, Qt.Key.Key_V)  # read-only: refused, and said why
-    qtbot.waitUntil(lambda: any("Writable" in m for m in window.notices.messages()))
+    assert "Read-only: tick Writable to paste" in document.message.text()
     assert document.undo_stack.count() == 0
 
     monkeypatch.setattr(document.editor, "confirm_writable", lambda: True)

@@ -104,6 +104,21 @@ def test_copy_a_chinook_block_and_paste_it_as_one_undoable_change(qtbot, tmp_pat
     assert "Pasted 2 cells; 3 beyond the table's edge left out" in window.statusBar().currentMessage()
     assert target.undo_stack.text(1) == "paste 2 cells"
     assert stored(notes)[2] == (3, "Balls to the Wall", "one", "two")  # SQLite keeps text typed in
+
+    # one value fills the selected cells; Cut copies and empties them (NULL), each one step
+    QApplication.clipboard().setText("same")
+    select(target, 0, 3, 1, 3)
+    key(qtbot, window, target.grid, "V")
+    qtbot.waitUntil(lambda: target.undo_stack.count() == 3)
+    assert [row[3] for row in stored(notes)] == ["same", "same", "two"]
+    select(target, 0, 1, 1, 2)
+    key(qtbot, window, target.grid, "X")
+    qtbot.waitUntil(lambda: target.undo_stack.count() == 4)
+    assert QApplication.clipboard().text() == "a\t10\nFor Those About To Rock (We Salute You)\t1"
+    assert stored(notes)[:2] == [(1, None, None, "same"), (2, None, None, "same")]
+    assert target.model.index(0, 1).data() == "NULL"
+    target.undo_stack.undo()
+    assert stored(notes)[1] == (2, "For Those About To Rock (We Salute You)", 1, "same")
     window.close_document(target)
     window.close_document(source)
 
@@ -120,9 +135,12 @@ def test_paste_into_a_read_only_database_is_refused_with_a_message(qtbot, tmp_pa
     QApplication.clipboard().setText("new\t99")
     select(document, 0, 1, 0, 1)
     key(qtbot, window, document.grid, "V")
-    qtbot.waitUntil(lambda: any("Read-only" in m for m in window.notices.messages()))
+    assert "Read-only: switch Read-only off to paste" in document.message.text()  # above the grid
     assert document.undo_stack.count() == 0
     assert stored(notes)[0] == (1, "a", 10, "x")
+    key(qtbot, window, document.grid, "X")  # Cut is refused too: nothing copied, nothing emptied
+    assert "Read-only: switch Read-only off to cut" in document.message.text()
+    assert QApplication.clipboard().text() == "new\t99" and stored(notes)[0] == (1, "a", 10, "x")
     # NULL is copied as an empty cell, a ragged selection keeps its shape
     with sqlite3.connect(notes) as conn:
         conn.execute("UPDATE note SET kind = NULL WHERE id = 1")
