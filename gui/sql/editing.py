@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QModelIndex, QObject, QPoint, Qt, Slot
 from PySide6.QtWidgets import QApplication, QFileDialog, QMenu, QStyledItemDelegate
 
-from gui.common.clipboard import TableClipboard, fit_block, one_undo_step, pasted_text, select_block
+from gui.common.clipboard import TableClipboard, fit_block, pasted_text, select_block
 from gui.common.workers import Worker as Task
-from gui.sql.commands import DeleteRows, EditCell, InsertRow, read_in_worker
+from gui.sql.commands import CellEdit, DeleteRows, EditCell, EditCells, InsertRow, read_in_worker
 from gui.sql.fields import Invalid, LineEdit, create_editor
 from storage.core.errors import KnownError
 from storage.formats.sql.bounds import LargeValue, raised_limit
@@ -102,30 +102,41 @@ class GridEdits(QObject):
         ``old`` is the whole previous value (for undo); by default the grid's cached value.
         """
         table = self.browse.table
-        key = self.browse.key_of(row)
-        if table is None or key is None or self.document.read_only or not table.editable:
+        if table is None or self.document.read_only or not table.editable:
             return
+        try:
+            edit = self._cell_edit(row, column, text, old, convert)
+        except KnownError as exc:
+            self.document.show_message(f"Not written: {exc}", "error")
+            return
+        if edit is not None:
+            self.document.undo_stack.push(EditCell(
+                self.document, table.name, edit.key, row, column, edit.name, edit.old, edit.new, table.schema,
+                check_in_sql=edit.check_in_sql, decl_type=edit.decl_type))
+
+    def _cell_edit(self, row: int, column: int, text: str | Any, old: Any = _GRID,
+                   convert: bool = True) -> CellEdit | None:
+        """What writing ``text`` in a cell of the table shown means (None: no change, or the row
+        is not loaded); KnownError when the whole old value cannot be read."""
+        table = self.browse.table
+        key = self.browse.key_of(row)
+        if table is None or key is None:
+            return None
         col = table.columns[column]
         if old is _GRID:
             old = self.browse.model.index(row, column).data(Qt.ItemDataRole.EditRole)
             if self.browse.model.is_cut(row, column):  # the grid holds its start: the check needs it whole
-                try:
-                    found = read_in_worker(self.document, read_row, self.document.database, table.name,
-                                           key, [col.name], schema=table.schema)
-                except KnownError as exc:
-                    self.document.show_message(f"Not written: {exc}", "error")
-                    return
+                found = read_in_worker(self.document, read_row, self.document.database, table.name,
+                                       key, [col.name], schema=table.schema)
                 old = found[0] if found else old
         # A server reads the text as the column's type itself (exact decimals, dates, JSON).
         server = self.document.database is not None and not self.document.database.is_sqlite
         convert = convert and isinstance(text, str) and not server
         value = _convert(text, col.affinity, old) if convert else text
         if value == old and type(value) is type(old):
-            return
-        self.document.undo_stack.push(EditCell(self.document, table.name, key, row, column, col.name, old,
-                                               value, table.schema,
-                                               check_in_sql=not server or comparable(col.decl_type),
-                                               decl_type=col.decl_type))
+            return None
+        return CellEdit(row, column, key, col.name, old, value,
+                        check_in_sql=not server or comparable(col.decl_type), decl_type=col.decl_type)
 
     def cell_text(self, index: QModelIndex) -> str | None:
         """A cell as Copy puts it in TSV: NULL as empty, numbers as typed, a BLOB as the grid
@@ -158,26 +169,30 @@ class GridEdits(QObject):
                              "try again.")
 
     def paste_cells(self, top: int, left: int, rows: list[list[str | None]]) -> str:
-        """Write TSV cells from (top, left) on as ONE undoable change (a macro of cell edits);
-        an empty cell writes NULL. Cells beyond the grid's last row or column are left out."""
-        self._writable_table("paste into the table")
+        """Write TSV cells from (top, left) on as ONE undoable change in one transaction; an
+        empty cell writes NULL. Cells beyond the grid's last row or column are left out."""
+        table = self._writable_table("paste into the table")
         model = self.browse.model
         cells, left_out = fit_block(rows, top, left, model.rowCount(), model.columnCount())
         self._check_loaded({row for row, _c, _t in cells}, "paste into")
-        one_undo_step(self.document.undo_stack, f"paste {len(cells)} cell{'s' if len(cells) != 1 else ''}",
-                      [lambda r=row, c=column, t=text: self.edit_cell(r, c, t or None)
-                       for row, column, text in cells])
+        edits = [self._cell_edit(row, column, text or None) for row, column, text in cells]
+        self._push_cells(table, [e for e in edits if e is not None], "paste")
         bottom, right = max(r for r, _c, _t in cells), max(c for _r, c, _t in cells)
         select_block(self.browse.grid, top, left, bottom, right)
         return pasted_text(len(cells), left_out)
 
     def clear_cells(self, cells: list[tuple[int, int]]) -> str:
         """Edit ▸ Cut after the copy: the cut cells become NULL, as ONE undoable change."""
-        self._writable_table("cut cells")
+        table = self._writable_table("cut cells")
         self._check_loaded({row for row, _c in cells}, "cut")
-        one_undo_step(self.document.undo_stack, f"cut {len(cells)} cell{'s' if len(cells) != 1 else ''}",
-                      [lambda r=row, c=column: self.edit_cell(r, c, None) for row, column in cells])
+        edits = [self._cell_edit(row, column, None, convert=False) for row, column in cells]
+        self._push_cells(table, [e for e in edits if e is not None], "cut")
         return f"Cut {len(cells):,} cell{'s' if len(cells) != 1 else ''} (set to NULL)"
+
+    def _push_cells(self, table: Any, edits: list[CellEdit], verb: str) -> None:
+        if edits:
+            text = f"{verb} {len(edits)} cell{'s' if len(edits) != 1 else ''}"
+            self.document.undo_stack.push(EditCells(self.document, table.name, edits, text, table.schema))
 
     def set_null(self) -> None:
         for index in self.browse.grid.selectionModel().selectedIndexes() or [self.browse.grid.currentIndex()]:

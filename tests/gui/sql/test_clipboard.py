@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QApplication
 
 from gui.sql.document import SqlDocument
 from tests.conftest import corpus_dir
-from tests.gui.sql.test_sql import wait_cell, wait_rows
+from tests.gui.sql.test_sql import open_document, wait_cell, wait_rows
 from tests.support.gui_helpers import launch, wait_documents
 
 
@@ -152,3 +152,40 @@ def test_paste_into_a_read_only_database_is_refused_with_a_message(qtbot, tmp_pa
     key(qtbot, window, document.grid, "C")
     assert QApplication.clipboard().text() == "10\t\n20\t"
     window.close_document(document)
+
+
+def test_a_paste_is_written_whole_or_not_at_all(qtbot, tmp_path: Path) -> None:
+    """One transaction: a refused cell or one someone else changed leaves every cell as it was."""
+    notes = tmp_path / "strict.db"
+    with sqlite3.connect(notes) as conn:
+        conn.execute("CREATE TABLE note (id INTEGER PRIMARY KEY, title TEXT NOT NULL, size INTEGER, "
+                     "kind TEXT)")
+        conn.executemany("INSERT INTO note VALUES (?, ?, ?, ?)",
+                         [(1, "a", 10, "x"), (2, "b", 20, "y"), (3, "c", 30, "z")])
+    document = open_document(qtbot, notes, read_only=False)
+    document.tree.setCurrentItem(document.tree.items["note"])
+    wait_rows(qtbot, document, 3)
+    wait_cell(qtbot, document, 2, 3)
+    edits = document.edits
+    edits.paste_cells(0, 1, [["new", "1"], ["", "2"]])  # title NOT NULL: the second row is refused
+    assert "NOT NULL" in document.message.text() and "nothing was written" in document.message.text()
+    assert stored(notes)[:2] == [(1, "a", 10, "x"), (2, "b", 20, "y")]
+    assert document.undo_stack.count() == 0
+    assert document.model.index(0, 1).data() == "a"
+
+    with sqlite3.connect(notes) as conn:  # someone else writes a cell the grid still shows as 30
+        conn.execute("UPDATE note SET size = 31 WHERE id = 3")
+    edits.paste_cells(1, 2, [["21"], ["32"]])
+    assert "someone else changed 'size'" in document.message.text()
+    assert [row[2] for row in stored(notes)] == [10, 20, 31]
+    assert document.model.index(2, 2).data() == "31"  # the grid shows their value now
+    assert document.undo_stack.count() == 0
+
+    edits.paste_cells(1, 2, [["21"], ["32"]])  # pasted again over what is stored now
+    assert [row[2] for row in stored(notes)] == [10, 21, 32] and document.undo_stack.count() == 1
+    with sqlite3.connect(notes) as conn:
+        conn.execute("UPDATE note SET size = 33 WHERE id = 3")
+    document.undo_stack.undo()  # the undo finds 33 where it wrote 32: it writes nothing either
+    assert "Could not undo" in document.message.text()
+    assert [row[2] for row in stored(notes)] == [10, 21, 33] and document.undo_stack.count() == 0
+    document.close_document()
