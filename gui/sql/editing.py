@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QApplication, QFileDialog, QMenu, QStyledItemDeleg
 
 from gui.common.clipboard import TableClipboard, fit_block, pasted_text, select_block
 from gui.common.workers import Worker as Task
+from gui.sql.cells import copied_text
 from gui.sql.commands import CellEdit, DeleteRows, EditCell, EditCells, InsertRow, read_in_worker
 from gui.sql.fields import Invalid, LineEdit, create_editor
 from storage.core.errors import KnownError
@@ -139,17 +140,14 @@ class GridEdits(QObject):
                         check_in_sql=not server or comparable(col.decl_type), decl_type=col.decl_type)
 
     def cell_text(self, index: QModelIndex) -> str | None:
-        """A cell as Copy puts it in TSV: NULL as empty, numbers as typed, a BLOB as the grid
-        shows it; None when its row is not loaded yet."""
+        """A cell as Copy puts it in TSV (:func:`gui.sql.cells.copied_text`); None when its row
+        is not loaded yet. A value the grid holds only the start of is copied as shown."""
         model = self.browse.model
         if model.cached_row(index.row()) is None:
             return None
-        value = index.data(Qt.ItemDataRole.EditRole)
-        if value is None:
-            return ""
-        if isinstance(value, bytes | LargeValue) or model.is_cut(index.row(), index.column()):
-            return index.data()  # the grid holds only its start: copied as shown
-        return repr(value) if isinstance(value, float) else str(value)
+        if model.is_cut(index.row(), index.column()):
+            return index.data()
+        return copied_text(index.data(Qt.ItemDataRole.EditRole), index.data())
 
     def _writable_table(self, doing: str) -> Any:
         """The table shown, when cells can be written now; else KnownError saying why."""

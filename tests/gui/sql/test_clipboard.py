@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QApplication
 
 from gui.sql.document import SqlDocument
 from tests.conftest import corpus_dir
+from tests.gui.sql.test_execute import run_sql, tabs
 from tests.gui.sql.test_sql import open_document, wait_cell, wait_rows
 from tests.support.gui_helpers import launch, wait_documents
 
@@ -151,6 +152,13 @@ def test_paste_into_a_read_only_database_is_refused_with_a_message(qtbot, tmp_pa
                                           QItemSelectionModel.SelectionFlag.Select)
     key(qtbot, window, document.grid, "C")
     assert QApplication.clipboard().text() == "10\t\n20\t"
+
+    document.views.setCurrentIndex(2)  # Execute SQL: its result grid copies the same way
+    run_sql(qtbot, document, "SELECT id, size / 4.0, kind FROM note WHERE id < 3")
+    [result] = tabs(document)
+    result.grid.selectAll()
+    key(qtbot, window, result.grid, "C")
+    assert QApplication.clipboard().text() == "1\t2.5\t\n2\t5.0\ty"
     window.close_document(document)
 
 
