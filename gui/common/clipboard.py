@@ -26,12 +26,15 @@ MAX_COPY_CELLS = 1_000_000  # more than this is an export's job, not the clipboa
 
 
 def to_tsv(rows: list[list[str]]) -> str:
-    """Rows by newline, cells by tab; a cell holding a tab, a newline or a quote is quoted as
-    spreadsheets do, so pasting it back (here or in a spreadsheet) gives the same cells."""
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter="\t", lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
-    writer.writerows(rows)
-    return out.getvalue().removesuffix("\n")
+    """Rows by newline, cells by tab. A cell holding a tab or a line end, or starting with a
+    quote, is quoted as spreadsheets do (its quotes doubled), so pasting it back (here or in a
+    spreadsheet) gives the same cells; other quotes stay as they are."""
+    def cell(text: str) -> str:
+        if "\t" in text or "\n" in text or "\r" in text or text.startswith('"'):
+            return '"' + text.replace('"', '""') + '"'
+        return text
+
+    return "\n".join("\t".join(cell(text) for text in row) for row in rows)
 
 
 def parse_tsv(text: str) -> list[list[str]]:

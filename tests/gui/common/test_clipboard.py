@@ -33,7 +33,8 @@ def press(qtbot, window: QWidget, widget: QWidget, key: Qt.Key,
 
 def test_tsv_quotes_only_what_needs_it() -> None:
     assert to_tsv([["a", "1"], ["", "b c"]]) == "a\t1\n\tb c"
-    assert to_tsv([["tab\there", 'say "hi"', "two\nlines"]]) == '"tab\there"\t"say ""hi"""\t"two\nlines"'
+    assert to_tsv([["tab\there", 'say "hi"', "two\nlines", '"quoted"']]) == (
+        '"tab\there"\tsay "hi"\t"two\nlines"\t"""quoted"""')
     assert parse_tsv("a\t1\r\n\tb c\r\n") == [["a", "1"], ["", "b c"]]  # a spreadsheet's line ends
     assert parse_tsv("") == [[""]]
     assert parse_tsv("x\n\ny") == [["x"], [""], ["y"]]

@@ -36,3 +36,13 @@ def test_copy_value_and_path_from_the_json_tree(qtbot, tmp_path, _private_dirs) 
     assert QApplication.clipboard().text() == 'Bo "the" best'
     window.menuBar().setFocus()  # the actions follow the focus: nothing to copy a path of there
     qtbot.waitUntil(lambda: not clipboard.copy_path.isEnabled())
+
+
+def test_copy_cells_of_the_json_table_as_tsv(qtbot, tmp_path, _private_dirs) -> None:
+    records = [{"id": 1, "name": "Ann", "tags": ["a"], "ok": True}, {"id": 2, "name": "Bo", "ok": None}]
+    document = open_json(qtbot, _private_dirs, write_sample(tmp_path, value=records))
+    document.set_mode("table")
+    table = document.table_panel.table
+    table.selectAll()
+    press(qtbot, document.window(), table, Qt.Key.Key_C)
+    assert QApplication.clipboard().text() == '1\tAnn\t["a"]\ttrue\n2\tBo\t\t'
