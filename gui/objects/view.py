@@ -71,6 +71,7 @@ class ObjectsView(QWidget):
         self.text.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
         self.array_pane: ArrayPane | None = None
         self.file_path: str | None = None  # where old joblib files' companion arrays are looked up
+        self.in_shelf = False  # the values of a shelf's keys: Copy Path starts at shelf["key"]
         self.detail = QStackedWidget(self)
         self.detail.addWidget(self.text)
         self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
@@ -155,9 +156,11 @@ class ObjectsView(QWidget):
     def path_text(self, index: QModelIndex) -> str:
         """What Copy Path gives: code reaching the node from the loaded object, ``obj["x"][0]``."""
         path = self.model.node(index).path()
-        if self.model.doc.label is not None:
+        label = self.model.doc.label
+        if label is not None:
             path = path[1:]  # the labelled value is the object itself, not an item of it
-        return access_path("obj", path, short_repr)
+        root = access_path("shelf", [label]) if self.in_shelf and label is not None else "obj"
+        return access_path(root, path, short_repr)
 
     # -- selection and the detail pane ---------------------------------------------------------
     def current_path(self) -> list[Any] | None:

@@ -4,6 +4,7 @@ reaches it from the loaded object, by keyboard in the real window and from the c
 from __future__ import annotations
 
 import pickle
+import shelve
 from pathlib import Path
 
 from PySide6.QtCore import Qt
@@ -35,3 +36,14 @@ def test_copy_value_and_path_from_the_objects_tree(qtbot, tmp_path: Path) -> Non
     assert QApplication.clipboard().text() == 'obj["x"]'
     next(a for a in menu.actions() if a.text() == "Copy value").trigger()
     assert QApplication.clipboard().text() == "[7, '4']"
+
+
+def test_copy_path_in_a_shelf_starts_at_its_key(qtbot, tmp_path: Path) -> None:
+    base = tmp_path / "prefs"
+    with shelve.open(str(base), protocol=2) as shelf:
+        shelf["sizes"] = [1, 2, 3]
+    window, document = open_one(qtbot, tmp_path, Path(str(base) + ".dat"))
+    assert document.shelf_panel.select_key("sizes")
+    qtbot.waitUntil(lambda: document.view.select_path([0, 1]))  # the value is read on a worker
+    press(qtbot, window, document.view.tree, Qt.Key.Key_C, COPY_PATH)
+    assert QApplication.clipboard().text() == 'shelf["sizes"][1]'
