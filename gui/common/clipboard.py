@@ -11,9 +11,11 @@ the focus, the selection and the clipboard change.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
 from typing import Protocol, runtime_checkable
 
 from PySide6.QtCore import QItemSelection, QItemSelectionModel, QModelIndex, QObject, Qt, Signal, Slot
@@ -160,17 +162,20 @@ class TableClipboard(ClipboardTarget):
 
     ``text_of(index)`` is a cell's text, None when its rows are not loaded yet. ``paste(row,
     column, rows)`` is given the parsed cells, ``clear(cells)`` the selected (row, column)s;
-    None: the grid takes no paste, or no cut.
+    None: the grid takes no paste, or no cut. ``load(top, bottom)`` is entered around a copy to
+    read rows the view has not loaded (a lazy grid's pages), so ``text_of`` has them.
     """
 
     def __init__(self, view: QAbstractItemView, text_of: Callable[[QModelIndex], str | None],
                  paste: Callable[[int, int, list[list[str]]], str] | None = None,
                  clear: Callable[[list[Cell]], str] | None = None,
-                 report: Callable[[str], None] | None = None) -> None:
+                 report: Callable[[str], None] | None = None,
+                 load: Callable[[int, int], AbstractContextManager[object]] | None = None) -> None:
         super().__init__(view, report)
         self.text_of = text_of
         self._paste = paste
         self._clear = clear
+        self._load = load
 
     def _bounds(self) -> tuple[int, int, int, int] | None:
         """(top, left, bottom, right) of the selection, or of the current cell without one."""
@@ -207,6 +212,12 @@ class TableClipboard(ClipboardTarget):
         if not cells:
             raise KnownError("Select the cells to copy first.")
         top, left, bottom, right = self._bounds()  # type: ignore[misc]
+        with self._load(top, bottom) if self._load is not None else contextlib.nullcontext():
+            rows = self._texts(cells, top, left, bottom, right)
+        height, width = bottom - top + 1, right - left + 1
+        return to_tsv(rows), f"Copied {height:,} × {width:,} cell{'s' if height * width != 1 else ''}"
+
+    def _texts(self, cells: set[Cell], top: int, left: int, bottom: int, right: int) -> list[list[str]]:
         model, root = self.view.model(), self.view.rootIndex()
         rows = []
         for row in range(top, bottom + 1):
@@ -221,8 +232,7 @@ class TableClipboard(ClipboardTarget):
                                      "them and copy again, or use Export… for whole tables.")
                 texts.append(text)
             rows.append(texts)
-        height, width = bottom - top + 1, right - left + 1
-        return to_tsv(rows), f"Copied {height:,} × {width:,} cell{'s' if height * width != 1 else ''}"
+        return rows
 
     def can_cut(self) -> bool:
         return self._clear is not None and self.can_copy()

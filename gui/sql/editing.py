@@ -8,6 +8,8 @@ whose signals the views follow. :class:`CellDelegate` opens the grid's cell edit
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QModelIndex, QObject, QPoint, Qt, Slot
@@ -15,7 +17,7 @@ from PySide6.QtWidgets import QApplication, QFileDialog, QMenu, QStyledItemDeleg
 
 from gui.common.clipboard import TableClipboard, fit_block, pasted_text, select_block
 from gui.common.workers import Worker as Task
-from gui.sql.cells import copied_text
+from gui.sql.cells import copied_text, format_value
 from gui.sql.commands import CellEdit, DeleteRows, EditCell, EditCells, InsertRow, read_in_worker
 from gui.sql.fields import Invalid, LineEdit, create_editor
 from storage.core.errors import KnownError
@@ -30,6 +32,7 @@ if TYPE_CHECKING:
 
 
 _GRID = object()  # edit_cell's default: the old value is the grid's cached one
+MAX_COPY_ROWS = 100_000  # rows a copy reads beyond what the grid has loaded
 
 
 class CellDelegate(QStyledItemDelegate):
@@ -88,7 +91,9 @@ class GridEdits(QObject):
         browse.grid.customContextMenuRequested.connect(self._on_grid_menu)
         # Edit ▸ Cut, Copy, Paste; refusals in the message line above the grid
         self.clipboard = TableClipboard(browse.grid, self.cell_text, self.paste_cells, self.clear_cells,
-                                        report=lambda text: document.show_message(text, "error"))
+                                        report=lambda text: document.show_message(text, "error"),
+                                        load=self.rows_for_copy)
+        self._copy_pages: dict[int, Any] = {}  # pages read for a copy beyond the grid's cache
 
     @property
     def _editable_table(self) -> Any:
@@ -141,13 +146,45 @@ class GridEdits(QObject):
 
     def cell_text(self, index: QModelIndex) -> str | None:
         """A cell as Copy puts it in TSV (:func:`gui.sql.cells.copied_text`); None when its row
-        is not loaded yet. A value the grid holds only the start of is copied as shown."""
+        is not loaded. A value the grid holds only the start of is copied as shown."""
         model = self.browse.model
-        if model.cached_row(index.row()) is None:
+        pager = model.pager
+        page = self._copy_pages.get(index.row() // pager.page_size) if pager is not None else None
+        if page is None and model.cached_row(index.row()) is not None:
+            if model.is_cut(index.row(), index.column()):
+                return index.data()
+            return copied_text(index.data(Qt.ItemDataRole.EditRole), index.data())
+        offset = index.row() - page.start if page is not None else -1
+        if page is None or not 0 <= offset < len(page.values):
             return None
-        if model.is_cut(index.row(), index.column()):
-            return index.data()
-        return copied_text(index.data(Qt.ItemDataRole.EditRole), index.data())
+        value = page.values[offset][index.column()]
+        size = page.sizes[offset][index.column()] if page.sizes else None
+        return format_value(value, size) if size is not None else copied_text(value, format_value(value))
+
+    @contextlib.contextmanager
+    def rows_for_copy(self, top: int, bottom: int) -> Iterator[None]:
+        """Read the pages of rows ``top..bottom`` the grid has not loaded, for one copy (on a
+        worker, the window painting meanwhile); the grid's own cache is left as it is."""
+        model = self.browse.model
+        pager, reader = model.pager, self.document.reader
+        if pager is None or reader is None:
+            yield
+            return
+        size = pager.page_size
+        numbers = range(top // size, bottom // size + 1)
+        # All of them when one is missing: pages arriving meanwhile may push others out of the cache.
+        missing = list(numbers) if any(model.cached_row(n * size) is None for n in numbers) else []
+        if len(missing) * size > MAX_COPY_ROWS:
+            raise KnownError(f"Copying reads at most {MAX_COPY_ROWS:,} rows the grid has not shown; "
+                             "use Export… for large parts of a table.")
+        if missing:
+            pages = read_in_worker(self.document, lambda: [reader.run(lambda conn, n=n: pager.fetch(conn, n))
+                                                           for n in missing])
+            self._copy_pages = {page.number: page for page in pages}
+        try:
+            yield
+        finally:
+            self._copy_pages = {}
 
     def _writable_table(self, doing: str) -> Any:
         """The table shown, when cells can be written now; else KnownError saying why."""

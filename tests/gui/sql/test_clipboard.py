@@ -67,6 +67,11 @@ def test_copy_a_chinook_block_and_paste_it_as_one_undoable_change(qtbot, tmp_pat
     source.tree.setCurrentItem(source.tree.items["Track"])
     wait_rows(qtbot, source, 3503)
     wait_cell(qtbot, source, 2, 3)
+    source.grid.selectAll()  # rows the grid has not loaded are read for the copy
+    key(qtbot, window, source.grid, "C")
+    lines = QApplication.clipboard().text().split("\n")
+    assert len(lines) == 3503 and lines[-1].startswith("3503\t") and lines[1].startswith("2\tBalls to")
+    assert source.model.cached_row(3502) is None  # the grid's own cache was left as it was
     # Track: TrackId, Name, AlbumId, MediaTypeId… rows 1-2, columns Name..MediaTypeId
     select(source, 0, 1, 1, 3)
     copy = window.actions.clipboard.copy
