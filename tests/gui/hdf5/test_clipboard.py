@@ -47,3 +47,9 @@ def test_copy_cells_as_tsv_and_paste_them_as_one_step(qtbot, sample, _private_di
     document.undo_stack.undo()  # one step takes back the four cells
     assert (document.h5.handle["zipped"][2:4, 0:2] == before).all()
     assert document.undo_stack.count() == 1 and document.undo_stack.index() == 0
+
+    QApplication.clipboard().setText("7\tseven")  # one value is no number: nothing is written
+    press(qtbot, window, table, Qt.Key.Key_V)
+    assert "Nothing pasted: row 2, column 1" in document.message.text()
+    assert (document.h5.handle["zipped"][2:4, 0:2] == before).all()
+    assert document.undo_stack.count() == 1 and document.undo_stack.index() == 0
