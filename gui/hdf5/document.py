@@ -10,6 +10,7 @@ signals that the views here follow.
 
 from __future__ import annotations
 
+import json
 from functools import partial
 from typing import Any
 
@@ -30,7 +31,7 @@ from PySide6.QtWidgets import (
 
 from gui.arrays.plot import ArrayPlot
 from gui.arrays.table import TiledTableModel
-from gui.common.clipboard import TableClipboard
+from gui.common.clipboard import TableClipboard, TreeClipboard
 from gui.common.disk_watch import DiskGuard
 from gui.common.document import Document
 from gui.common.find_bar import FindBar, PathFinder
@@ -167,6 +168,9 @@ class Hdf5Document(Document):
         TableClipboard(self.table, lambda i: self.table_model.cached(i.row(), i.column()),
                        self.editor.paste_cells, report=report)
         TableClipboard(self.attr_view, lambda i: str(i.data() or ""), report=report)
+        # the tree: Copy gives an object's path in the file, Copy Path the h5py code reaching it
+        TreeClipboard(self.tree, lambda i: i.internalPointer().node.path,
+                      lambda i: f"f[{json.dumps(i.internalPointer().node.path, ensure_ascii=False)}]", report)
         box.addLayout(self.editor.bar)
         box.addWidget(self.message)
         self.outside_bar = OutsideBar(self)

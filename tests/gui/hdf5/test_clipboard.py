@@ -53,3 +53,13 @@ def test_copy_cells_as_tsv_and_paste_them_as_one_step(qtbot, sample, _private_di
     assert "Nothing pasted: row 2, column 1" in document.message.text()
     assert (document.h5.handle["zipped"][2:4, 0:2] == before).all()
     assert document.undo_stack.count() == 1 and document.undo_stack.index() == 0
+
+
+def test_copy_an_objects_path_from_the_tree(qtbot, sample, _private_dirs) -> None:
+    window, document = open_h5(qtbot, _private_dirs, sample)
+    select(qtbot, document, "/zipped")
+    press(qtbot, window, document.tree, Qt.Key.Key_C)
+    assert QApplication.clipboard().text() == "/zipped"
+    press(qtbot, window, document.tree, Qt.Key.Key_C,
+          Qt.KeyboardModifier.ShiftModifier | Qt.KeyboardModifier.AltModifier)
+    assert QApplication.clipboard().text() == 'f["/zipped"]'
