@@ -162,15 +162,17 @@ class TableClipboard(ClipboardTarget):
 
     ``text_of(index)`` is a cell's text, None when its rows are not loaded yet. ``paste(row,
     column, rows)`` is given the parsed cells, ``clear(cells)`` the selected (row, column)s;
-    None: the grid takes no paste, or no cut. ``load(top, bottom)`` is entered around a copy to
-    read rows the view has not loaded (a lazy grid's pages), so ``text_of`` has them.
+    None: the grid takes no paste, or no cut. ``load(top, left, bottom, right)`` is entered
+    around a copy to read cells the view has not loaded (a lazy grid's pages), so ``text_of``
+    has them.
     """
 
     def __init__(self, view: QAbstractItemView, text_of: Callable[[QModelIndex], str | None],
                  paste: Callable[[int, int, list[list[str]]], str] | None = None,
                  clear: Callable[[list[Cell]], str] | None = None,
                  report: Callable[[str], None] | None = None,
-                 load: Callable[[int, int], AbstractContextManager[object]] | None = None) -> None:
+                 load: Callable[[int, int, int, int], AbstractContextManager[object]] | None = None,
+                 ) -> None:
         super().__init__(view, report)
         self.text_of = text_of
         self._paste = paste
@@ -212,7 +214,8 @@ class TableClipboard(ClipboardTarget):
         if not cells:
             raise KnownError("Select the cells to copy first.")
         top, left, bottom, right = self._bounds()  # type: ignore[misc]
-        with self._load(top, bottom) if self._load is not None else contextlib.nullcontext():
+        loading = self._load(top, left, bottom, right) if self._load is not None else contextlib.nullcontext()
+        with loading:
             rows = self._texts(cells, top, left, bottom, right)
         height, width = bottom - top + 1, right - left + 1
         return to_tsv(rows), f"Copied {height:,} × {width:,} cell{'s' if height * width != 1 else ''}"

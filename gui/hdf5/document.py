@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from gui.arrays.plot import ArrayPlot
-from gui.arrays.table import TiledTableModel
+from gui.arrays.table import TiledClipboard, TiledTableModel
 from gui.common.clipboard import TableClipboard, TreeClipboard
 from gui.common.disk_watch import DiskGuard
 from gui.common.document import Document
@@ -165,8 +165,7 @@ class Hdf5Document(Document):
         self.editor.exportFinished.connect(self.exportFinished)
         # Edit ▸ Copy (TSV of the selected cells) and Paste (into a writable dataset)
         report = partial(self.show_message, kind="error")
-        TableClipboard(self.table, lambda i: self.table_model.cached(i.row(), i.column()),
-                       self.editor.paste_cells, report=report)
+        TiledClipboard(self.table, self.table_model, self.editor.paste_cells, report=report)
         TableClipboard(self.attr_view, lambda i: str(i.data() or ""), report=report)
         # the tree: Copy gives an object's path in the file, Copy Path the h5py code reaching it
         TreeClipboard(self.tree, lambda i: i.internalPointer().node.path,

@@ -162,7 +162,7 @@ class GridEdits(QObject):
         return format_value(value, size) if size is not None else copied_text(value, format_value(value))
 
     @contextlib.contextmanager
-    def rows_for_copy(self, top: int, bottom: int) -> Iterator[None]:
+    def rows_for_copy(self, top: int, _left: int, bottom: int, _right: int) -> Iterator[None]:
         """Read the pages of rows ``top..bottom`` the grid has not loaded, for one copy (on a
         worker, the window painting meanwhile); the grid's own cache is left as it is."""
         model = self.browse.model

@@ -63,3 +63,25 @@ def test_copy_an_objects_path_from_the_tree(qtbot, sample, _private_dirs) -> Non
     press(qtbot, window, document.tree, Qt.Key.Key_C,
           Qt.KeyboardModifier.ShiftModifier | Qt.KeyboardModifier.AltModifier)
     assert QApplication.clipboard().text() == 'f["/zipped"]'
+
+
+def test_copy_reads_the_cells_the_table_has_not_shown(qtbot) -> None:
+    """An array's lazy table (HDF5 datasets, Objects arrays): Select All, Copy gives every row."""
+    import numpy as np
+
+    from gui.arrays.pane import ArrayPane
+    from gui.arrays.table import TiledClipboard
+
+    pane = ArrayPane()
+    qtbot.addWidget(pane)
+    pane.show_array(np.arange(3000).reshape(1000, 3))
+    pane.show()
+    table = pane.table
+    [clipboard] = table.findChildren(TiledClipboard)
+    table.selectAll()
+    text, said = clipboard.copy()
+    lines = text.split("\n")
+    assert len(lines) == 1000 and lines[0] == "0\t1\t2" and lines[-1] == "2997\t2998\t2999"
+    assert said == "Copied 1,000 × 3 cells"
+    assert pane.model.cached(999, 0) is None  # read for the copy, not kept in the table's tiles
+    pane.stop()
