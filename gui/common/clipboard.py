@@ -315,7 +315,9 @@ class ClipboardActions(QObject):
         self._watched: list[tuple[object, str, Callable]] = []  # (sender, signal, slot) to let go of
         app = QApplication.instance()
         app.focusChanged.connect(self._on_focus_changed)
-        QGuiApplication.clipboard().dataChanged.connect(self.update)
+        self._has_text = False
+        QGuiApplication.clipboard().dataChanged.connect(self._on_clipboard_changed)
+        self._on_clipboard_changed()
         self._on_focus_changed(None, QApplication.focusWidget())
 
     def actions(self) -> list[QAction]:
@@ -358,10 +360,18 @@ class ClipboardActions(QObject):
         self.update()
 
     @Slot()
+    def _on_clipboard_changed(self) -> None:
+        # Asked once per change, not on every focus change: on X11 each question is a round
+        # trip to the program that owns the clipboard.
+        data = QGuiApplication.clipboard().mimeData()
+        self._has_text = data is not None and data.hasText()
+        self.update()
+
+    @Slot()
     def update(self) -> None:
         """Enable the actions that apply to the focus widget now."""
         widget = QApplication.focusWidget()
-        has_text = bool(QGuiApplication.clipboard().text())
+        has_text = self._has_text
         cut = copy = paste = path = False
         if isinstance(widget, QLineEdit):
             copy = widget.hasSelectedText() and widget.echoMode() == QLineEdit.EchoMode.Normal
