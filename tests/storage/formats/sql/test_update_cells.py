@@ -39,3 +39,25 @@ def test_a_changed_cell_is_a_conflict_at_its_position(db: Path) -> None:
     assert caught.value.items == [(1, 2)]  # the second cell holds 2, not the 3 we read
     assert rows(db) == [(1, "x", 1), (2, "y", 2)]
     update_cells(str(db), "t", [CellWrite({"id": 2}, "b", 2, 3)])  # holds the new value already: fine
+
+
+def test_all_or_none_on_postgres(pg_url: str) -> None:
+    from storage.formats.sql.url import open_database_url
+    from tests.gui.sql.test_pg import run, scalar
+
+    run(pg_url, "DROP TABLE IF EXISTS cells; CREATE TABLE cells (id integer PRIMARY KEY, "
+                "a text NOT NULL, b integer); INSERT INTO cells VALUES (1, 'x', 1), (2, 'y', 2)")
+    db = open_database_url(pg_url)
+    try:
+        update_cells(db, "cells", [CellWrite({"id": 1}, "a", "p", "x"), CellWrite({"id": 2}, "b", "5", 2)])
+        assert scalar(pg_url, "SELECT a || b FROM cells WHERE id = 1") == "p1"
+        assert scalar(pg_url, "SELECT b FROM cells WHERE id = 2") == 5  # text read as the column's type
+        with pytest.raises(Conflict) as caught:
+            update_cells(db, "cells", [CellWrite({"id": 1}, "b", "9", 1), CellWrite({"id": 2}, "b", "8", 3)])
+        assert caught.value.items == [(1, 5)]
+        with pytest.raises(KnownError):
+            update_cells(db, "cells", [CellWrite({"id": 1}, "b", "9", 1),
+                                       CellWrite({"id": 2}, "a", None, "y")])
+        assert scalar(pg_url, "SELECT b FROM cells WHERE id = 1") == 1  # rolled back both times
+    finally:
+        db.close()
