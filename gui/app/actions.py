@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMenu
 
+from gui.common.clipboard import ClipboardActions
+
 if TYPE_CHECKING:
     from gui.app.mainwindow import MainWindow
 
@@ -33,6 +35,7 @@ class Actions:
     connect: QAction | None = None
     recent_connections_menu: QMenu | None = None
     find: tuple[QAction, QAction, QAction] | None = None  # Find, Find Next, Find Previous
+    clipboard: ClipboardActions | None = None  # Cut, Copy, Paste, Copy Path (gui/common/clipboard.py)
 
 
 def _action(window: MainWindow, text: str, slot, shortcut=None, tip: str = "") -> QAction:
@@ -82,6 +85,12 @@ def build_menus(window: MainWindow) -> Actions:
     redo = window.undo_group.createRedoAction(window, "&Redo")
     redo.setShortcut(QKeySequence(keys.Redo))
     edit_menu.addActions([undo, redo])
+    clipboard = ClipboardActions(window)  # each goes to the focus widget, enabled when it applies
+    clipboard.refused.connect(lambda text: window.notices.show_message(text, "warning"))
+    clipboard.done.connect(lambda text: window.statusBar().showMessage(text, 4000))
+    edit_menu.addSeparator()
+    edit_menu.addActions(clipboard.actions())
+    edit_menu.aboutToShow.connect(clipboard.update)
     find = _find_actions(window)
     edit_menu.addSeparator()
     edit_menu.addActions(list(find))
@@ -113,7 +122,7 @@ def build_menus(window: MainWindow) -> Actions:
 
     return Actions(new, open_, save, save_as, close, quit_, undo, redo, reload, status_bar,
                    next_document, previous_document, about, recent_menu, tab_actions, backup,
-                   connect, recent_connections, find=find)
+                   connect, recent_connections, find=find, clipboard=clipboard)
 
 
 def _find_actions(window: MainWindow) -> tuple[QAction, QAction, QAction]:

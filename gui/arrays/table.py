@@ -9,16 +9,19 @@ used by the HDF5 tab and reusable by any tab that shows arrays.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt, Signal, Slot
+from PySide6.QtWidgets import QAbstractItemView
 
+from gui.common.clipboard import TableClipboard
 from gui.common.model_guard import guard_model
-from gui.common.workers import Worker, run_in_worker
+from gui.common.workers import Worker, run_in_worker, run_with_progress
 
 TILE_ROWS = 64
 TILE_COLS = 32
@@ -161,6 +164,10 @@ class TiledTableModel(QAbstractTableModel):
         index = self.index(row, col)
         self.dataChanged.emit(index, index)
 
+    def tile_reader(self) -> Callable[[int, int, int, int], Tile] | None:
+        """What reads cells (rows r0..r1, columns c0..c1) as text; safe on a worker."""
+        return self._reader
+
     def cached_tiles(self) -> int:
         return len(self._tiles)
 
@@ -224,6 +231,41 @@ class TiledTableModel(QAbstractTableModel):
         if more:
             self._pump = run_in_worker(self._pump_tiles, on_result=lambda _r: self._on_pump_finished(),
                                        on_error=lambda exc: self._on_pump_finished(exc))
+
+
+class TiledClipboard(TableClipboard):
+    """Edit ▸ Copy (and, given ``paste``, Paste) for a view of a :class:`TiledTableModel`: cells
+    not read yet are read for the copy, on a worker, the window painting meanwhile."""
+
+    def __init__(self, view: QAbstractItemView, model: TiledTableModel,
+                 paste: Callable[[int, int, list[list[str | None]]], str] | None = None,
+                 report: Callable[[str], None] | None = None) -> None:
+        super().__init__(view, self._text_of, paste, report=report, load=self._read_for_copy)
+        self.model = model
+        self._block: tuple[int, int, Tile] | None = None  # (top, left, cells) read for a copy
+
+    def _text_of(self, index: QModelIndex) -> str | None:
+        row, col = index.row(), index.column()
+        if self._block is not None:
+            top, left, cells = self._block
+            if 0 <= row - top < len(cells) and 0 <= col - left < len(cells[row - top]):
+                return cells[row - top][col - left]
+        return self.model.cached(row, col)
+
+    @contextlib.contextmanager
+    def _read_for_copy(self, top: int, left: int, bottom: int, right: int) -> Iterator[None]:
+        reader = self.model.tile_reader()
+        if reader is None or all(self.model.cached(row, col) is not None
+                                 for row in range(top, bottom + 1) for col in range(left, right + 1)):
+            yield
+            return
+        cells = run_with_progress(self.view, "Reading the cells to copy…", reader,
+                                  top, bottom + 1, left, right + 1)
+        self._block = (top, left, cells)
+        try:
+            yield
+        finally:
+            self._block = None
 
 
 def format_cells(block: np.ndarray) -> Tile:

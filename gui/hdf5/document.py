@@ -10,6 +10,8 @@ signals that the views here follow.
 
 from __future__ import annotations
 
+import json
+from functools import partial
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal, Slot
@@ -28,7 +30,8 @@ from PySide6.QtWidgets import (
 )
 
 from gui.arrays.plot import ArrayPlot
-from gui.arrays.table import TiledTableModel
+from gui.arrays.table import TiledClipboard, TiledTableModel
+from gui.common.clipboard import TableClipboard, TreeClipboard
 from gui.common.disk_watch import DiskGuard
 from gui.common.document import Document
 from gui.common.find_bar import FindBar, PathFinder
@@ -160,6 +163,13 @@ class Hdf5Document(Document):
         self.editor.attributesChanged.connect(self._on_attributes_changed)
         self.editor.structureChanged.connect(self._on_structure_changed)
         self.editor.exportFinished.connect(self.exportFinished)
+        # Edit ▸ Copy (TSV of the selected cells) and Paste (into a writable dataset)
+        report = partial(self.show_message, kind="error")
+        TiledClipboard(self.table, self.table_model, self.editor.paste_cells, report=report)
+        TableClipboard(self.attr_view, lambda i: str(i.data() or ""), report=report)
+        # the tree: Copy gives an object's path in the file, Copy Path the h5py code reaching it
+        TreeClipboard(self.tree, lambda i: i.internalPointer().node.path,
+                      lambda i: f"f[{json.dumps(i.internalPointer().node.path, ensure_ascii=False)}]", report)
         box.addLayout(self.editor.bar)
         box.addWidget(self.message)
         self.outside_bar = OutsideBar(self)

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QToolButton,
 )
 
+from gui.common.clipboard import fit_block, one_undo_step, pasted_text
 from gui.common.workers import Worker, run_in_worker, run_with_progress
 from gui.hdf5.commands import CreateCommand, DeleteCommand, H5Command, SetAttributeCommand, SetCellCommand
 from storage.core.errors import KnownError
@@ -209,16 +210,41 @@ class Hdf5Editor(QObject):
     def edit_cell(self, row: int, col: int, text: str) -> bool:
         if self.document.info is None or self.h5 is None or not self.h5.writable:
             return False
-        coords, field = self.cell_target(row, col)
-        with self.h5.lock:
-            dtype = self.h5.handle[self.document.info.path].dtype
         try:
-            value = parse_value(text, dtype[field] if field else dtype)
+            command = self._cell_command(row, col, text)
         except ValueError as exc:
             self.document.show_message(f"Not written: {exc}", "error")
             return False
+        return self.push_edit(command)
+
+    def _cell_command(self, row: int, col: int, text: str) -> SetCellCommand:
+        """The command writing ``text`` in a cell of the dataset shown; ValueError when the
+        text is no value of the dataset's type."""
         info = self.document.info
-        return self.push_edit(SetCellCommand(self, info.path, coords, field, (row, col), value))
+        coords, field = self.cell_target(row, col)
+        with self.h5.lock:
+            dtype = self.h5.handle[info.path].dtype
+        value = parse_value(text, dtype[field] if field else dtype)
+        return SetCellCommand(self, info.path, coords, field, (row, col), value)
+
+    def paste_cells(self, top: int, left: int, rows: list[list[str | None]]) -> str:
+        """Edit ▸ Paste: TSV cells from (top, left) on, as ONE undoable change of the dataset."""
+        info = self.document.info
+        if info is None or not info.shape:
+            raise KnownError("Select a dataset to paste into first.")
+        if self.h5 is None or not self.h5.writable:
+            raise KnownError("Read-only: tick Writable to paste into the dataset.")
+        model = self.document.table_model
+        cells, left_out = fit_block(rows, top, left, model.rowCount(), model.columnCount())
+        commands = []
+        for row, col, text in cells:  # every value is checked before the first is written
+            try:
+                commands.append(self._cell_command(row, col, text))
+            except ValueError as exc:
+                raise KnownError(f"Nothing pasted: row {row}, column {col}: {exc}") from None
+        one_undo_step(self.document.undo_stack, f"Paste {len(cells)} cells into {info.path}",
+                      [lambda c=command: self.push_edit(c) for command in commands])
+        return pasted_text(len(cells), left_out)
 
     def cell_written(self, path: str, cell: tuple[int, int], value: Any) -> None:
         """Called by the cell commands after each write."""

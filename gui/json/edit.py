@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QPoint, Qt, Slot
+from PySide6.QtCore import QModelIndex, QPoint, Qt, Slot
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence, QUndoStack
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QMenu, QTreeView, QWidget
 
+from gui.common.clipboard import TreeClipboard
 from gui.json.table_view import pointer_text
 from gui.values.commands import (
     InsertCommand,
@@ -25,6 +26,8 @@ from gui.values.commands import (
     duplicate_command,
 )
 from gui.values.editable import EditableValueTreeModel
+from gui.values.tree import access_path
+from storage.core.errors import KnownError
 from storage.formats.json.doc import JsonDoc, convert, json_type, to_dotted, to_pointer
 
 TYPES = ("string", "number", "boolean", "null", "object", "array")
@@ -52,6 +55,7 @@ class JsonTreeView(QTreeView):
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.customContextMenuRequested.connect(self._on_context_menu)
         self.install_shortcuts()
+        self.clipboard = TreeClipboard(self, self.value_text, self.path_text)  # Edit ▸ Copy, Copy Path
         header = self.header()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
@@ -85,6 +89,20 @@ class JsonTreeView(QTreeView):
             self.scrollTo(index)
         return True
 
+    def value_text(self, index: QModelIndex) -> str:
+        """What Copy gives for a node: a string as it is, anything else as JSON text."""
+        value = self.tree_model.node(index).value
+        if isinstance(value, str):
+            return value
+        text, read_only = self.text_for(value)
+        if read_only:  # too large to show as text: the text is a note, not the value
+            raise KnownError("This value is too large to copy as text; select a smaller node.")
+        return text
+
+    def path_text(self, index: QModelIndex) -> str:
+        """What Copy Path gives: code reaching the node, ``data["users"][0]["name"]``."""
+        return access_path("data", self.tree_model.node(index).path())
+
     @Slot(int)
     def expand_to_level(self, level: int) -> None:
         self.collapseAll()
@@ -114,6 +132,8 @@ class JsonTreeView(QTreeView):
             return None
         value = self.doc.get(path)
         menu = QMenu(self)
+        code_path = self.path_text(self.currentIndex())
+        menu.addAction("Copy Path", lambda: self.copy_text(code_path))
         menu.addAction("Copy JSON Pointer", lambda: self.copy_text(to_pointer(path)))
         menu.addAction("Copy dotted path", lambda: self.copy_text(to_dotted(path)))
         menu.addAction("Copy value as JSON", lambda: self.copy_text(self.text_for(value)[0]))

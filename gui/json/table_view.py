@@ -10,16 +10,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtCore import QModelIndex, Qt, Signal, Slot
 from PySide6.QtGui import QUndoStack
 from PySide6.QtWidgets import QLabel, QTableView, QVBoxLayout, QWidget
 
+from gui.common.clipboard import TableClipboard
 from gui.json.table import RecordsTableModel, is_table
 from gui.values.commands import InsertCommand, SetValueCommand
 from gui.values.editable import EditableValueTreeModel
+from storage.core.errors import KnownError
 from storage.formats.json.doc import JsonDoc, to_pointer
+from storage.formats.json.io import JsonFormat, dumps
 
 MAX_REMEMBERED_TABLES = 20
+_ONE_LINE = JsonFormat(indent=None, compact=True, trailing_newline=False)
 
 
 def pointer_text(path: list[Any]) -> str:
@@ -50,11 +54,26 @@ class JsonTablePanel(QWidget):
         self.table.verticalHeader().setDefaultSectionSize(22)
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.horizontalHeader().sectionResized.connect(self._on_table_column_resized)
+        TableClipboard(self.table, self.cell_text)  # Edit ▸ Copy: the selected cells as TSV
         self.table_label = QLabel(self)
         box = QVBoxLayout(self)
         box.setContentsMargins(0, 0, 0, 0)
         box.addWidget(self.table_label)
         box.addWidget(self.table, 1)
+
+    def cell_text(self, index: QModelIndex) -> str:
+        """A cell as Copy puts it in TSV: text as it is, a missing key or null as empty, other
+        values (numbers, booleans, nested objects) as compact JSON."""
+        model = self.table_model
+        record = model.records[model.record_index(index.row())]
+        key = model.columns[index.column()]
+        value = record.get(key) if isinstance(record, dict) else None
+        if value is None or isinstance(value, str):
+            return value or ""
+        try:
+            return dumps(value, _ONE_LINE)
+        except KnownError:  # NaN typed in: as the table shows it
+            return str(index.data())
 
     def show_source(self, doc: JsonDoc | None, selected: list[Any] | None) -> None:
         """Show the selected array of objects, else the first such array under the root."""

@@ -268,6 +268,7 @@ class ObjectsDocument(Document):
         self.shelf_panel.keyRenamed.connect(self._on_key_renamed)
         self.splitter.insertWidget(0, self.shelf_panel)
         self.splitter.setSizes([220, 900])
+        self.view.in_shelf = True
         self._on_key_selected(self.shelf_panel.current_key() or "")
 
     @Slot(str)

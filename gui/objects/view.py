@@ -24,9 +24,11 @@ from PySide6.QtWidgets import (
 )
 
 from gui.arrays.pane import ArrayPane, is_array
+from gui.common.clipboard import TreeClipboard
 from gui.common.find_bar import FindBar, PathFinder, walk_paths
 from gui.objects.model import ObjectTreeModel, value_preview
 from gui.values.commands import InsertCommand, MoveCommand, RemoveCommand, RenameCommand, SetValueCommand
+from gui.values.tree import access_path
 from storage.formats.objects.doc import (
     EDIT_TYPES,
     ObjectDoc,
@@ -63,11 +65,13 @@ class ObjectsView(QWidget):
         self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.tree.customContextMenuRequested.connect(self._on_context_menu)
         self.tree.selectionModel().currentChanged.connect(self._on_current_changed)
+        self.clipboard = TreeClipboard(self.tree, self.value_text, self.path_text)  # Edit ▸ Copy, Copy Path
         self.text = QPlainTextEdit(self)
         self.text.setReadOnly(True)
         self.text.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
         self.array_pane: ArrayPane | None = None
         self.file_path: str | None = None  # where old joblib files' companion arrays are looked up
+        self.in_shelf = False  # the values of a shelf's keys: Copy Path starts at shelf["key"]
         self.detail = QStackedWidget(self)
         self.detail.addWidget(self.text)
         self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
@@ -142,6 +146,21 @@ class ObjectsView(QWidget):
             return needle in (value if isinstance(value, str) else value_preview(value)).casefold()
 
         return lambda limit, cancel: walk_paths(doc.root, children_of, matches, limit, cancel)
+
+    # -- the clipboard -----------------------------------------------------------------------------
+    def value_text(self, index: QModelIndex) -> str:
+        """What Copy gives for a node: text as it is, other values in Python's notation."""
+        value = self.model.node(index).value
+        return repr(value) if is_array(value) else edit_text(value)
+
+    def path_text(self, index: QModelIndex) -> str:
+        """What Copy Path gives: code reaching the node from the loaded object, ``obj["x"][0]``."""
+        path = self.model.node(index).path()
+        label = self.model.doc.label
+        if label is not None:
+            path = path[1:]  # the labelled value is the object itself, not an item of it
+        root = access_path("shelf", [label]) if self.in_shelf and label is not None else "obj"
+        return access_path(root, path, short_repr)
 
     # -- selection and the detail pane ---------------------------------------------------------
     def current_path(self) -> list[Any] | None:
@@ -235,8 +254,12 @@ class ObjectsView(QWidget):
         node = self.model.node(index)
         path = node.path()
         value = node.value
-        shown = repr(value) if is_array(value) else edit_text(value)
+        shown = self.value_text(index)
         menu.addAction("Copy value").triggered.connect(lambda: QGuiApplication.clipboard().setText(shown))
+        if index.isValid():
+            code_path = self.path_text(index)
+            menu.addAction("Copy Path").triggered.connect(
+                lambda: QGuiApplication.clipboard().setText(code_path))
         if self.read_only():
             return menu
         if isinstance(value, dict | list | tuple | set | frozenset):

@@ -52,6 +52,16 @@ def format_value(value: Any, size: int | None = None) -> str:
     return text.replace("\n", "⏎")
 
 
+def copied_text(value: Any, shown: str) -> str:
+    """A cell as Edit ▸ Copy puts it in TSV: NULL as empty, numbers as stored, a BLOB (or a
+    value too large for the grid) as the grid ``shown`` it."""
+    if value is None:
+        return ""
+    if isinstance(value, bytes | LargeValue):
+        return shown
+    return repr(value) if isinstance(value, float) else str(value)
+
+
 @functools.lru_cache(maxsize=512)
 def _numeric_type(decl: str) -> bool:
     """A server's numeric type whose values arrive as text (numeric, decimal, money)."""

@@ -16,6 +16,7 @@ theirs / Cancel with both values, and Cancel of an undo or redo puts the stack i
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
@@ -26,6 +27,7 @@ from storage.core.errors import KnownError, UnsupportedError
 from storage.formats.sql.db import Database
 from storage.formats.sql.edit import (
     UNKNOWN,
+    CellWrite,
     Conflict,
     delete_row,
     delete_rows,
@@ -33,6 +35,7 @@ from storage.formats.sql.edit import (
     read_row,
     restore_rows,
     update_cell,
+    update_cells,
 )
 from storage.formats.sql.errors import ConnectionLost, worth_retrying
 from storage.formats.sql.schema_types import Table
@@ -160,6 +163,65 @@ class EditCell(QUndoCommand):
         if self._only_index("undo"):
             return
         self._write(self.old, self.new, True)
+
+
+@dataclass(frozen=True)
+class CellEdit:
+    """One cell of :class:`EditCells`: where it is shown, its row key, and old and new value."""
+
+    row: int
+    column: int
+    key: dict[str, Any]
+    name: str
+    old: Any
+    new: Any
+    check_in_sql: bool = True
+    decl_type: str = ""
+
+
+class EditCells(QUndoCommand):
+    """Many cells at once (a paste, a cut) in ONE transaction: all are written or none.
+
+    Redo writes each ``new`` where the cell still holds ``old`` and undo the other way round
+    (the optimistic check of :func:`storage.formats.sql.edit.update_cells`). When the database
+    refuses, or someone else changed one of the cells since, nothing is written, the reason is
+    shown and the step leaves the stack: the database holds what it held.
+    """
+
+    def __init__(self, document: SqlDocument, table: str, cells: list[CellEdit], text: str,
+                 schema: str | None = None) -> None:
+        super().__init__(text)
+        self.document, self.table, self.cells, self.schema = document, table, cells, schema
+
+    def _write(self, undoing: bool) -> None:
+        writes = [CellWrite(c.key, c.name, c.old if undoing else c.new, c.new if undoing else c.old,
+                            c.check_in_sql, c.decl_type) for c in self.cells]
+        what = "Could not undo the change" if undoing else f"Not written ({self.text()})"
+        try:
+            in_worker(self.document, update_cells, self.document.database, self.table, writes,
+                      schema=self.schema)
+        except Conflict as exc:
+            position, theirs = exc.items[0]
+            cell = self.cells[position]
+            self.document.cell_changed(cell.row, cell.column, theirs)
+            self.document.show_message(f"{what}: someone else changed {cell.name!r} of a row since "
+                                       "it was read; nothing was written.", "error")
+            self.setObsolete(True)
+            return
+        except KnownError as exc:
+            exc = self.document.explain_write_error(exc)
+            self.document.note_error(exc)
+            self.document.show_message(f"{what}: {exc}; nothing was written.", "error")
+            self.setObsolete(True)
+            return
+        for cell in self.cells:
+            self.document.edit_written(cell.row, cell.column, cell.old if undoing else cell.new)
+
+    def redo(self) -> None:
+        self._write(False)
+
+    def undo(self) -> None:
+        self._write(True)
 
 
 class InsertRow(QUndoCommand):

@@ -8,13 +8,17 @@ whose signals the views follow. :class:`CellDelegate` opens the grid's cell edit
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QModelIndex, QObject, QPoint, Qt, Slot
 from PySide6.QtWidgets import QApplication, QFileDialog, QMenu, QStyledItemDelegate
 
+from gui.common.clipboard import TableClipboard, fit_block, pasted_text, select_block
 from gui.common.workers import Worker as Task
-from gui.sql.commands import DeleteRows, EditCell, InsertRow, read_in_worker
+from gui.sql.cells import copied_text, format_value
+from gui.sql.commands import CellEdit, DeleteRows, EditCell, EditCells, InsertRow, read_in_worker
 from gui.sql.fields import Invalid, LineEdit, create_editor
 from storage.core.errors import KnownError
 from storage.formats.sql.bounds import LargeValue, raised_limit
@@ -28,6 +32,7 @@ if TYPE_CHECKING:
 
 
 _GRID = object()  # edit_cell's default: the old value is the grid's cached one
+MAX_COPY_ROWS = 100_000  # rows a copy reads beyond what the grid has loaded
 
 
 class CellDelegate(QStyledItemDelegate):
@@ -84,6 +89,11 @@ class GridEdits(QObject):
         super().__init__(browse)
         self.document, self.browse = document, browse
         browse.grid.customContextMenuRequested.connect(self._on_grid_menu)
+        # Edit ▸ Cut, Copy, Paste; refusals in the message line above the grid
+        self.clipboard = TableClipboard(browse.grid, self.cell_text, self.paste_cells, self.clear_cells,
+                                        report=lambda text: document.show_message(text, "error"),
+                                        load=self.rows_for_copy)
+        self._copy_pages: dict[int, Any] = {}  # pages read for a copy beyond the grid's cache
 
     @property
     def _editable_table(self) -> Any:
@@ -98,30 +108,126 @@ class GridEdits(QObject):
         ``old`` is the whole previous value (for undo); by default the grid's cached value.
         """
         table = self.browse.table
-        key = self.browse.key_of(row)
-        if table is None or key is None or self.document.read_only or not table.editable:
+        if table is None or self.document.read_only or not table.editable:
             return
+        try:
+            edit = self._cell_edit(row, column, text, old, convert)
+        except KnownError as exc:
+            self.document.show_message(f"Not written: {exc}", "error")
+            return
+        if edit is not None:
+            self.document.undo_stack.push(EditCell(
+                self.document, table.name, edit.key, row, column, edit.name, edit.old, edit.new, table.schema,
+                check_in_sql=edit.check_in_sql, decl_type=edit.decl_type))
+
+    def _cell_edit(self, row: int, column: int, text: str | Any, old: Any = _GRID,
+                   convert: bool = True) -> CellEdit | None:
+        """What writing ``text`` in a cell of the table shown means (None: no change, or the row
+        is not loaded); KnownError when the whole old value cannot be read."""
+        table = self.browse.table
+        key = self.browse.key_of(row)
+        if table is None or key is None:
+            return None
         col = table.columns[column]
         if old is _GRID:
             old = self.browse.model.index(row, column).data(Qt.ItemDataRole.EditRole)
             if self.browse.model.is_cut(row, column):  # the grid holds its start: the check needs it whole
-                try:
-                    found = read_in_worker(self.document, read_row, self.document.database, table.name,
-                                           key, [col.name], schema=table.schema)
-                except KnownError as exc:
-                    self.document.show_message(f"Not written: {exc}", "error")
-                    return
+                found = read_in_worker(self.document, read_row, self.document.database, table.name,
+                                       key, [col.name], schema=table.schema)
                 old = found[0] if found else old
         # A server reads the text as the column's type itself (exact decimals, dates, JSON).
         server = self.document.database is not None and not self.document.database.is_sqlite
         convert = convert and isinstance(text, str) and not server
         value = _convert(text, col.affinity, old) if convert else text
         if value == old and type(value) is type(old):
+            return None
+        return CellEdit(row, column, key, col.name, old, value,
+                        check_in_sql=not server or comparable(col.decl_type), decl_type=col.decl_type)
+
+    def cell_text(self, index: QModelIndex) -> str | None:
+        """A cell as Copy puts it in TSV (:func:`gui.sql.cells.copied_text`); None when its row
+        is not loaded. A value the grid holds only the start of is copied as shown."""
+        model = self.browse.model
+        pager = model.pager
+        page = self._copy_pages.get(index.row() // pager.page_size) if pager is not None else None
+        if page is None and model.cached_row(index.row()) is not None:
+            if model.is_cut(index.row(), index.column()):
+                return index.data()
+            return copied_text(index.data(Qt.ItemDataRole.EditRole), index.data())
+        offset = index.row() - page.start if page is not None else -1
+        if page is None or not 0 <= offset < len(page.values):
+            return None
+        value = page.values[offset][index.column()]
+        size = page.sizes[offset][index.column()] if page.sizes else None
+        return format_value(value, size) if size is not None else copied_text(value, format_value(value))
+
+    @contextlib.contextmanager
+    def rows_for_copy(self, top: int, _left: int, bottom: int, _right: int) -> Iterator[None]:
+        """Read the pages of rows ``top..bottom`` the grid has not loaded, for one copy (on a
+        worker, the window painting meanwhile); the grid's own cache is left as it is."""
+        model = self.browse.model
+        pager, reader = model.pager, self.document.reader
+        if pager is None or reader is None:
+            yield
             return
-        self.document.undo_stack.push(EditCell(self.document, table.name, key, row, column, col.name, old,
-                                               value, table.schema,
-                                               check_in_sql=not server or comparable(col.decl_type),
-                                               decl_type=col.decl_type))
+        size = pager.page_size
+        numbers = range(top // size, bottom // size + 1)
+        # All of them when one is missing: pages arriving meanwhile may push others out of the cache.
+        missing = list(numbers) if any(model.cached_row(n * size) is None for n in numbers) else []
+        if len(missing) * size > MAX_COPY_ROWS:
+            raise KnownError(f"Copying reads at most {MAX_COPY_ROWS:,} rows the grid has not shown; "
+                             "use Export… for large parts of a table.")
+        if missing:
+            pages = read_in_worker(self.document, lambda: [reader.run(lambda conn, n=n: pager.fetch(conn, n))
+                                                           for n in missing])
+            self._copy_pages = {page.number: page for page in pages}
+        try:
+            yield
+        finally:
+            self._copy_pages = {}
+
+    def _writable_table(self, doing: str) -> Any:
+        """The table shown, when cells can be written now; else KnownError saying why."""
+        table = self.browse.table
+        if table is None:
+            raise KnownError(f"Show a table to {doing} first.")
+        if self.document.read_only:
+            raise KnownError(f"Read-only: switch Read-only off to {doing}.")
+        if not table.editable:
+            raise KnownError(f"{table.qualified} cannot be edited here"
+                             f"{': ' + table.key_note if table.key_note else ''}.")
+        return table
+
+    def _check_loaded(self, rows: set[int], doing: str) -> None:
+        if any(self.browse.key_of(row) is None for row in rows):
+            raise KnownError(f"Some of the rows to {doing} are not loaded yet: scroll to them and "
+                             "try again.")
+
+    def paste_cells(self, top: int, left: int, rows: list[list[str | None]]) -> str:
+        """Write TSV cells from (top, left) on as ONE undoable change in one transaction; an
+        empty cell writes NULL. Cells beyond the grid's last row or column are left out."""
+        table = self._writable_table("paste into the table")
+        model = self.browse.model
+        cells, left_out = fit_block(rows, top, left, model.rowCount(), model.columnCount())
+        self._check_loaded({row for row, _c, _t in cells}, "paste into")
+        edits = [self._cell_edit(row, column, text or None) for row, column, text in cells]
+        self._push_cells(table, [e for e in edits if e is not None], "paste")
+        bottom, right = max(r for r, _c, _t in cells), max(c for _r, c, _t in cells)
+        select_block(self.browse.grid, top, left, bottom, right)
+        return pasted_text(len(cells), left_out)
+
+    def clear_cells(self, cells: list[tuple[int, int]]) -> str:
+        """Edit ▸ Cut after the copy: the cut cells become NULL, as ONE undoable change."""
+        table = self._writable_table("cut cells")
+        self._check_loaded({row for row, _c in cells}, "cut")
+        edits = [self._cell_edit(row, column, None, convert=False) for row, column in cells]
+        self._push_cells(table, [e for e in edits if e is not None], "cut")
+        return f"Cut {len(cells):,} cell{'s' if len(cells) != 1 else ''} (set to NULL)"
+
+    def _push_cells(self, table: Any, edits: list[CellEdit], verb: str) -> None:
+        if edits:
+            text = f"{verb} {len(edits)} cell{'s' if len(edits) != 1 else ''}"
+            self.document.undo_stack.push(EditCells(self.document, table.name, edits, text, table.schema))
 
     def set_null(self) -> None:
         for index in self.browse.grid.selectionModel().selectedIndexes() or [self.browse.grid.currentIndex()]:
@@ -214,7 +320,9 @@ class GridEdits(QObject):
         index = self.browse.grid.indexAt(pos)
         menu = QMenu(self.browse)
         editable = self.browse.model.editable and index.isValid()
-        menu.addAction("Copy", lambda: QApplication.clipboard().setText(str(index.data() or "")))
+        menu.addAction("Copy", self._copy_selection)
+        paste = menu.addAction("Paste", self._paste_clipboard)
+        paste.setEnabled(editable and bool(QApplication.clipboard().text()))
         menu.addSeparator()
         menu.addAction("Set NULL", self.set_null).setEnabled(editable)
         menu.addAction("Load from File…", lambda: self._load_blob(index)).setEnabled(editable)
@@ -225,6 +333,18 @@ class GridEdits(QObject):
         menu.addAction("Delete Row(s)", self.delete_rows).setEnabled(editable)
         self.document.fks.add_fk_actions(menu, index)
         menu.popup(self.browse.grid.viewport().mapToGlobal(pos))
+
+    def _copy_selection(self) -> None:
+        try:
+            QApplication.clipboard().setText(self.clipboard.copy()[0])
+        except KnownError as exc:
+            self.document.show_message(str(exc), "error")
+
+    def _paste_clipboard(self) -> None:
+        try:
+            self.document.show_message(self.clipboard.paste(QApplication.clipboard().text()))
+        except KnownError as exc:
+            self.document.show_message(f"Not pasted: {exc}", "error")
 
     def _load_blob(self, index: QModelIndex) -> None:
         path, _ = QFileDialog.getOpenFileName(self.browse, "Load Value from File")

@@ -31,7 +31,9 @@ from PySide6.QtWidgets import (
 )
 from shiboken6 import isValid
 
+from gui.common.clipboard import TableClipboard
 from gui.common.workers import Worker, run_in_worker, run_with_progress
+from gui.sql.cells import copied_text
 from gui.sql.csv_dialog import ask_export_path, export_format
 from gui.sql.editor import SqlEditor
 from gui.sql.result_model import STEP, ResultModel
@@ -88,6 +90,7 @@ class StatementResult(QWidget):
             self.grid.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
             self.grid.verticalHeader().setDefaultSectionSize(ROW_HEIGHT)
             self.grid.horizontalHeader().setDefaultSectionSize(140)
+            TableClipboard(self.grid, lambda i: copied_text(i.data(Qt.ItemDataRole.EditRole), i.data()))
             box.addWidget(self.grid, 1)
         line = QHBoxLayout()
         line.addWidget(self.label, 1)

@@ -9,7 +9,8 @@ for the format tabs subclass this one and add ``setData``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+import json
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from itertools import islice
 from typing import Any
 
@@ -50,6 +51,18 @@ def preview(value: Any) -> str:
     if len(text) > _SCALAR_PREVIEW:
         text = text[:_SCALAR_PREVIEW] + "…"
     return text.replace("\n", "⏎")
+
+
+def access_path(root: str, path: Sequence[Any], key_text: Callable[[Any], str] = repr) -> str:
+    """``path`` as code that reaches the value from ``root``: ``data["users"][0]["name"]``
+    (Edit ▸ Copy Path). Text keys are quoted as JSON and Python both read them; other keys
+    are written by ``key_text``."""
+    def subscript(key: Any) -> str:
+        if isinstance(key, str):
+            return json.dumps(key, ensure_ascii=False)
+        return str(key) if type(key) is int else key_text(key)
+
+    return root + "".join(f"[{subscript(key)}]" for key in path)
 
 
 class ValueNode:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Insert, Update, and_, bindparam, column, delete, insert, select, table, update
@@ -130,11 +131,49 @@ def update_cell(target: Database | str, table_name: str, key: dict[str, Any], co
     DELETE CASCADE would remove rows that undo could not bring back.
     """
     db = as_database(target)
+    work = _cell_work(db, table_name, CellWrite(key, column_name, value, expected, check_in_sql, decl_type),
+                      schema)
+    db.write(work, table_name, foreign_keys=True)
+
+
+@dataclass(frozen=True)
+class CellWrite:
+    """One cell of :func:`update_cells`: the arguments of :func:`update_cell` for it."""
+
+    key: dict[str, Any]
+    column: str
+    value: Any
+    expected: Any = ANY
+    check_in_sql: bool = True
+    decl_type: str = ""
+
+
+def update_cells(target: Database | str, table_name: str, cells: Sequence[CellWrite], *,
+                 schema: str | None = None) -> None:
+    """Set many cells (a paste) in ONE transaction, each as :func:`update_cell` would: all are
+    written or none. A cell someone else changed raises :class:`Conflict` whose item is the
+    cell's position in ``cells`` and the value stored now."""
+    db = as_database(target)
+    works = [_cell_work(db, table_name, cell, schema) for cell in cells]
+
+    def work(conn: Any) -> None:
+        for position, write in enumerate(works):
+            try:
+                write(conn)
+            except Conflict as exc:
+                raise Conflict(str(exc), [(position, exc.current)]) from None
+
+    db.write(work, table_name, foreign_keys=True)
+
+
+def _cell_work(db: Database, table_name: str, cell: CellWrite, schema: str | None) -> Any:
+    """The statements of one cell's conditional write, as ``work(conn)`` for ``db.write``."""
+    key, column_name, value, expected = cell.key, cell.column, cell.value, cell.expected
     tbl = _table(table_name, [*key, column_name], schema)
     plain = update(tbl).where(_where(db, tbl, key)).values({column_name: _bind(db, "new_value", value)})
     sql, params = compiled(plain, db.dialect)
     checked = None
-    if expected is not ANY and check_in_sql:
+    if expected is not ANY and cell.check_in_sql:
         cond = plain.where(tbl.c[column_name].is_not_distinct_from(_bind(db, "old_value", expected)))
         checked = compiled(cond, db.dialect)
     read_sql, read_params = _locked_read(db, tbl, key, [column_name])
@@ -143,7 +182,7 @@ def update_cell(target: Database | str, table_name: str, key: dict[str, Any], co
         if checked is not None and conn.execute(*checked).rowcount == 1:
             return
         if expected is not ANY:
-            found = _plain(db, _fetch_one(conn, read_sql, read_params), (decl_type,))
+            found = _plain(db, _fetch_one(conn, read_sql, read_params), (cell.decl_type,))
             if found is None:
                 raise _missing(table_name)
             if _same(value, found[0]):
@@ -154,7 +193,7 @@ def update_cell(target: Database | str, table_name: str, key: dict[str, Any], co
         if conn.execute(sql, params).rowcount != 1:
             raise _missing(table_name)
 
-    db.write(work, table_name, foreign_keys=True)
+    return work
 
 
 def _missing(table_name: str) -> RowMissing:
