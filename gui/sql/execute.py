@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 )
 from shiboken6 import isValid
 
+from gui.common.column_fit import ColumnFitter
 from gui.common.workers import Worker, run_in_worker, run_with_progress
 from gui.sql.csv_dialog import ask_export_path, export_format
 from gui.sql.editor import SqlEditor
@@ -88,6 +89,7 @@ class StatementResult(QWidget):
             self.grid.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
             self.grid.verticalHeader().setDefaultSectionSize(ROW_HEIGHT)
             self.grid.horizontalHeader().setDefaultSectionSize(140)
+            self.fitter = ColumnFitter(self.grid)
             box.addWidget(self.grid, 1)
         line = QHBoxLayout()
         line.addWidget(self.label, 1)

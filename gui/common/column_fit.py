@@ -1,0 +1,126 @@
+"""Columns sized to what they show, as DB Browser for SQLite does.
+
+:class:`ColumnFitter` watches one table view: after each new query (a model reset) it sizes every
+column to its title and the first rows shown, capped so one long value cannot push the others out
+of sight; it does so again once the first real rows arrive (lazy models show "…" until then) and
+then leaves the widths alone, so scrolling never makes columns jump. A width the user dragged is
+remembered per column name (and per context, e.g. the table shown) and wins over the fit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import QObject, Qt, QTimer, Slot
+from PySide6.QtGui import QFont, QFontMetrics
+from PySide6.QtWidgets import QStyle, QTableView
+
+MAXIMUM = 300  # px: DB4S's cap for a fitted column
+MINIMUM = 40
+SAMPLE_ROWS = 40
+SAMPLE_COLUMNS = 200  # beyond this, columns keep the header's default size
+
+
+class ColumnFitter(QObject):
+    """Fits ``view``'s columns to header + sampled cells; ``placeholder`` is a lazy model's
+    text for a cell not read yet (such cells do not count as content)."""
+
+    def __init__(self, view: QTableView, *, maximum: int = MAXIMUM, placeholder: str = "…",
+                 context: Callable[[], str] | None = None) -> None:
+        super().__init__(view)
+        self.view = view
+        self.maximum = maximum
+        self.placeholder = placeholder
+        self.context = context or (lambda: "")
+        self.user_widths: dict[str, dict[str, int]] = {}  # context -> column name -> width
+        self._fitting = False
+        self._content_fitted = False
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(0)
+        self._timer.timeout.connect(self.fit)
+        self.view.horizontalHeader().sectionResized.connect(self._on_resized)
+        self._model = None
+        self._watch(view.model())
+
+    def _watch(self, model) -> None:
+        if model is None or model is self._model:
+            return
+        self._model = model
+        model.modelReset.connect(self._on_reset)
+        model.layoutChanged.connect(self._on_reset)
+        model.headerDataChanged.connect(self._on_reset)
+        model.dataChanged.connect(self._on_content)
+        model.rowsInserted.connect(self._on_content)
+        model.columnsInserted.connect(self._on_reset)
+        self._on_reset()
+
+    @Slot()
+    def _on_reset(self, *_args) -> None:
+        self._content_fitted = False
+        self._timer.start()
+
+    @Slot()
+    def _on_content(self, *_args) -> None:
+        if not self._content_fitted:
+            self._timer.start()
+
+    @Slot(int, int, int)
+    def _on_resized(self, section: int, _old: int, new: int) -> None:
+        if self._fitting:
+            return
+        name = self._name(section)
+        if name:
+            self.user_widths.setdefault(self.context(), {})[name] = new
+
+    def _name(self, section: int) -> str:
+        model = self.view.model()
+        if model is None:
+            return ""
+        value = model.headerData(section, Qt.Orientation.Horizontal, Qt.ItemDataRole.DisplayRole)
+        return "" if value is None else str(value)
+
+    @Slot()
+    def fit(self) -> None:
+        """Size every sampled column now (widths the user set are kept)."""
+        self._watch(self.view.model())
+        model = self.view.model()
+        if model is None:
+            return
+        header = self.view.horizontalHeader()
+        columns = min(model.columnCount(), SAMPLE_COLUMNS)
+        first = max(self.view.rowAt(0), 0)
+        rows = range(first, min(first + SAMPLE_ROWS, model.rowCount()))
+        style = self.view.style()
+        padding = 2 * (style.pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None, self.view) + 1) + 8
+        base = QFontMetrics(self.view.font())
+        metrics: dict[str, QFontMetrics] = {}
+        user = self.user_widths.get(self.context(), {})
+        seen_content = False
+        self._fitting = True
+        try:
+            for column in range(columns):
+                name = self._name(column)
+                if name in user:
+                    header.resizeSection(column, user[name])
+                    continue
+                width = header.sectionSizeHint(column)
+                for row in rows:
+                    index = model.index(row, column)
+                    text = model.data(index, Qt.ItemDataRole.DisplayRole)
+                    if text is None:
+                        continue
+                    text = str(text).split("\n", 1)[0][:400]
+                    if text == self.placeholder:
+                        continue
+                    seen_content = True
+                    font = model.data(index, Qt.ItemDataRole.FontRole)
+                    fm = base
+                    if isinstance(font, QFont):
+                        fm = metrics.setdefault(font.key(), QFontMetrics(font))
+                    width = max(width, fm.horizontalAdvance(text) + padding)
+                header.resizeSection(column, max(MINIMUM, min(width, self.maximum)))
+        finally:
+            self._fitting = False
+        if seen_content:
+            self._content_fitted = True
