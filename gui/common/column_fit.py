@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QObject, Qt, QTimer, Slot
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Slot
 from PySide6.QtGui import QFont, QFontMetrics
 from PySide6.QtWidgets import QStyle, QTableView
 
@@ -23,7 +23,11 @@ SAMPLE_COLUMNS = 200  # beyond this, columns keep the header's default size
 
 class ColumnFitter(QObject):
     """Fits ``view``'s columns to header + sampled cells; ``placeholder`` is a lazy model's
-    text for a cell not read yet (such cells do not count as content)."""
+    text for a cell not read yet (such cells do not count as content).
+
+    Only the columns on screen are measured (a lazy model reads only what is shown), each once
+    per query; columns scrolled into view later are measured then.
+    """
 
     def __init__(self, view: QTableView, *, maximum: int = MAXIMUM, placeholder: str = "…",
                  context: Callable[[], str] | None = None) -> None:
@@ -34,12 +38,15 @@ class ColumnFitter(QObject):
         self.context = context or (lambda: "")
         self.user_widths: dict[str, dict[str, int]] = {}  # context -> column name -> width
         self._fitting = False
-        self._content_fitted = False
+        self._fitted: set[int] = set()  # columns measured with their content in this query
+        self._complete = False  # the last fit found every column on screen measured
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(0)
         self._timer.timeout.connect(self.fit)
         self.view.horizontalHeader().sectionResized.connect(self._on_resized)
+        self.view.horizontalScrollBar().valueChanged.connect(self._on_content)
+        self.view.viewport().installEventFilter(self)
         self._model = None
         self._watch(view.model())
 
@@ -50,20 +57,30 @@ class ColumnFitter(QObject):
         model.modelReset.connect(self._on_reset)
         model.layoutChanged.connect(self._on_reset)
         model.headerDataChanged.connect(self._on_reset)
+        model.columnsInserted.connect(self._on_reset)
         model.dataChanged.connect(self._on_content)
         model.rowsInserted.connect(self._on_content)
-        model.columnsInserted.connect(self._on_reset)
         self._on_reset()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Resize:  # wider: more columns on screen to measure
+            self._on_content()
+        return False
+
+    def is_fitted(self) -> bool:
+        """Whether every column on screen has been sized to its content."""
+        return self._complete and not self._timer.isActive()
 
     @Slot()
     def _on_reset(self, *_args) -> None:
-        self._content_fitted = False
+        self._fitted.clear()
+        self._complete = False
         self._timer.start()
 
     @Slot()
     def _on_content(self, *_args) -> None:
-        if not self._content_fitted:
-            self._timer.start()
+        self._complete = False
+        self._timer.start()
 
     @Slot(int, int, int)
     def _on_resized(self, section: int, _old: int, new: int) -> None:
@@ -82,13 +99,12 @@ class ColumnFitter(QObject):
 
     @Slot()
     def fit(self) -> None:
-        """Size every sampled column now (widths the user set are kept)."""
+        """Size the columns on screen not measured yet (widths the user set are kept)."""
         self._watch(self.view.model())
         model = self.view.model()
         if model is None:
             return
         header = self.view.horizontalHeader()
-        columns = min(model.columnCount(), SAMPLE_COLUMNS)
         first = max(self.view.rowAt(0), 0)
         rows = range(first, min(first + SAMPLE_ROWS, model.rowCount()))
         style = self.view.style()
@@ -96,31 +112,48 @@ class ColumnFitter(QObject):
         base = QFontMetrics(self.view.font())
         metrics: dict[str, QFontMetrics] = {}
         user = self.user_widths.get(self.context(), {})
-        seen_content = False
+        room = max(self.view.viewport().width(), 1)
+        column, used, looked = max(header.logicalIndexAt(0), 0), 0, 0
+        complete = True
         self._fitting = True
         try:
-            for column in range(columns):
-                name = self._name(column)
-                if name in user:
-                    header.resizeSection(column, user[name])
-                    continue
-                width = header.sectionSizeHint(column)
-                for row in rows:
-                    index = model.index(row, column)
-                    text = model.data(index, Qt.ItemDataRole.DisplayRole)
-                    if text is None:
-                        continue
-                    text = str(text).split("\n", 1)[0][:400]
-                    if text == self.placeholder:
-                        continue
-                    seen_content = True
-                    font = model.data(index, Qt.ItemDataRole.FontRole)
-                    fm = base
-                    if isinstance(font, QFont):
-                        fm = metrics.setdefault(font.key(), QFontMetrics(font))
-                    width = max(width, fm.horizontalAdvance(text) + padding)
-                header.resizeSection(column, max(MINIMUM, min(width, self.maximum)))
+            while column < model.columnCount() and used < room and looked < SAMPLE_COLUMNS:
+                looked += 1
+                if column not in self._fitted:
+                    name = self._name(column)
+                    if name in user:
+                        header.resizeSection(column, user[name])
+                        self._fitted.add(column)
+                    else:
+                        width, content = self._measure(model, column, rows, header, base, metrics, padding)
+                        header.resizeSection(column, max(MINIMUM, min(width, self.maximum)))
+                        if content:
+                            self._fitted.add(column)
+                        elif rows:
+                            complete = False
+                used += header.sectionSize(column)
+                column += 1
         finally:
             self._fitting = False
-        if seen_content:
-            self._content_fitted = True
+        self._complete = complete
+
+    def _measure(self, model, column: int, rows: range, header, base: QFontMetrics,
+                 metrics: dict[str, QFontMetrics], padding: int) -> tuple[int, bool]:
+        """The width the title and the sampled cells of ``column`` need; whether any was read."""
+        width = header.sectionSizeHint(column)
+        content = False
+        for row in rows:
+            index = model.index(row, column)
+            text = model.data(index, Qt.ItemDataRole.DisplayRole)
+            if text is None:
+                continue
+            text = str(text).split("\n", 1)[0][:400]
+            if text == self.placeholder:
+                continue
+            content = True
+            font = model.data(index, Qt.ItemDataRole.FontRole)
+            fm = base
+            if isinstance(font, QFont):
+                fm = metrics.setdefault(font.key(), QFontMetrics(font))
+            width = max(width, fm.horizontalAdvance(text) + padding)
+        return width, content

@@ -28,7 +28,7 @@ def show(qtbot, document: SqlDocument, table: str, rows: int) -> None:
     document.tree.setCurrentItem(document.tree.items[table])
     wait_rows(qtbot, document, rows)
     wait_cell(qtbot, document, 0, 0)
-    qtbot.waitUntil(lambda: document.browse.fitter._content_fitted)
+    qtbot.waitUntil(lambda: document.browse.fitter.is_fitted())
 
 
 def titles(document: SqlDocument) -> list[str]:
@@ -64,7 +64,7 @@ def test_grid_columns_fit_titles_and_values_and_keep_what_the_user_dragged(qtbot
     document.browse.sort_by("Milliseconds")
     wait_rows(qtbot, document, 3503)
     wait_cell(qtbot, document, 0, 0)
-    qtbot.waitUntil(lambda: document.browse.fitter._content_fitted)
+    qtbot.waitUntil(lambda: document.browse.fitter.is_fitted())
     assert grid.columnWidth(column["Composer"]) == 180
     show(qtbot, document, "Invoice", 412)
     show(qtbot, document, "Track", 3503)
