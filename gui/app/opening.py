@@ -15,6 +15,7 @@ from PySide6.QtCore import QObject, Slot
 from PySide6.QtWidgets import QFileDialog
 
 from gui.common.document import Document
+from gui.common.file_dialogs import open_filters, start_folder
 from gui.common.tab_page import TabPage
 from gui.common.workers import run_in_worker
 from storage.core.errors import KnownError, classify
@@ -137,11 +138,14 @@ class DocumentOpener(QObject):
 
     @Slot()
     def open_dialog(self, page: TabPage | None = None) -> None:
+        """Open files: in the current document's folder (else the last one), every format at once."""
         page = page or self.window.tabs.currentWidget()
-        filters = ";;".join(dict.fromkeys(
-            [page.name_filter] + [p.name_filter for p in self.window.pages if p is not page]))
+        filters = open_filters([page.name_filter] + [p.name_filter for p in self.window.pages
+                                                     if p is not page])
         settings = self.window.settings
-        paths, _ = QFileDialog.getOpenFileNames(self.window, "Open", settings.last_dir("open"), filters)
+        current = self.window.current_document()
+        start = start_folder(current.path if current is not None else None, settings.last_dir("open"))
+        paths, _ = QFileDialog.getOpenFileNames(self.window, "Open", start, filters, filters.split(";;")[0])
         if paths:
             self.window.settings.set_last_dir("open", os.path.dirname(paths[0]))
             self.open_paths(paths)

@@ -10,6 +10,7 @@ until the user ends it; closing the document asks first (:meth:`ExecutePanel.ask
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -57,6 +58,7 @@ class ExecuteHost(Protocol):
     """What the panel needs from its document."""
 
     database: Database | None
+    path: str | None  # the database file (None for a server)
 
     def note_error(self, error: BaseException) -> bool: ...
     def note_own_write(self) -> None: ...
@@ -433,7 +435,8 @@ class ExecutePanel(QWidget):
         if result is None or session is None:
             return None
         if path is None:
-            asked = ask_export_path(self, "Export Result")
+            stem = os.path.splitext(os.path.basename(self.host.path))[0] if self.host.path else "query"
+            asked = ask_export_path(self, "Export Result", self.host.path, f"{stem} result")
             if asked is None:
                 return None
             path, fmt = asked

@@ -29,6 +29,7 @@ class TransferHost(Protocol):
     read_only: bool
     schema: Schema | None
     database: Database | None
+    path: str | None  # the database file (None for a server)
 
     def rows_shown(self) -> tuple[Any, Reader] | None: ...
     def show_message(self, text: str, kind: str = "info") -> None: ...
@@ -65,7 +66,8 @@ class TransferPanel(QWidget):
             return None
         pager, counter = shown
         if path is None:
-            asked = ask_export_path(self._dialog_parent(), "Export Rows")
+            name = pager.query.spec.table if isinstance(pager, Pager) else "rows"
+            asked = ask_export_path(self._dialog_parent(), "Export Rows", self.host.path, name)
             if asked is None:
                 return None
             path, fmt = asked

@@ -75,3 +75,23 @@ def test_array_pane_fits_its_columns(qtbot) -> None:
     assert table.columnWidth(0) > metrics.horizontalAdvance("0.3333333333333333")
     assert table.columnWidth(1) < 60
     pane.stop()
+
+
+def test_export_slice_starts_beside_the_file_with_the_datasets_name(qtbot, tmp_path, _private_dirs,
+                                                                    monkeypatch) -> None:
+    from PySide6.QtWidgets import QFileDialog
+
+    path = tmp_path / "runs.h5"
+    with h5py.File(path, "w") as f:
+        f["group/values"] = np.arange(6.0)
+    window, document = open_h5(qtbot, _private_dirs, path)
+    document.tree.expand(document.tree_model.index_for_path("/group"))
+    qtbot.waitUntil(lambda: document.tree_model.index_for_path("/group/values").isValid())
+    select(qtbot, document, "/group/values")
+    asked: list[tuple] = []
+    monkeypatch.setattr(QFileDialog, "getSaveFileName",
+                        lambda _parent, _title, start, filters, *_rest: asked.append((start, filters))
+                        or ("", ""))
+    document.editor.export_dialog("csv")
+    assert asked == [(str(tmp_path / "group_values.csv"), "CSV (*.csv)")]
+    close_window(qtbot, window)

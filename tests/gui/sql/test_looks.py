@@ -86,3 +86,25 @@ def test_execute_sql_results_fit_their_columns(qtbot, tmp_path: Path) -> None:
     assert result.grid.columnWidth(0) < 100
     assert result.grid.columnWidth(1) >= text_width(document, "a_long_column_title_here")
     close(document)
+
+
+def test_export_dialogs_start_beside_the_database_with_a_name(qtbot, tmp_path: Path, monkeypatch) -> None:
+    from PySide6.QtWidgets import QFileDialog
+
+    asked: list[tuple] = []
+    monkeypatch.setattr(QFileDialog, "getSaveFileName",
+                        lambda parent, title, start, filters, *rest: asked.append((title, start, filters))
+                        or ("", ""))
+    path = chinook(tmp_path)
+    document = open_document(qtbot, path)
+    show(qtbot, document, "Track", 3503)
+    qtbot.mouseClick(document.browse.export_button, Qt.MouseButton.LeftButton)
+    assert asked == [("Export Rows", str(tmp_path / "Track.csv"), "CSV (*.csv);;JSON (*.json)")]
+    document.editor.setPlainText("SELECT Name FROM Artist")
+    document.execute("all")
+    panel = document.sql_panel
+    qtbot.waitUntil(lambda: panel.current_model is not None and panel.export_button.isEnabled(),
+                    timeout=10_000)
+    qtbot.mouseClick(panel.export_button, Qt.MouseButton.LeftButton)
+    assert asked[1][:2] == ("Export Result", str(tmp_path / "Chinook_Sqlite result.csv"))
+    close(document)
