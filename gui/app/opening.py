@@ -18,6 +18,7 @@ from gui.common.document import Document
 from gui.common.file_dialogs import open_filters, start_folder
 from gui.common.tab_page import TabPage
 from gui.common.workers import run_in_worker
+from gui.files.tab import FilesTab
 from storage.core.errors import KnownError, classify
 from storage.formats import registry as format_registry
 from storage.formats.newfile import create_empty, new_formats
@@ -135,6 +136,14 @@ class DocumentOpener(QObject):
         from gui.connections.open_url import open_url_document
 
         return open_url_document(self.window, url, password, name)
+
+    def show_in_files(self, paths: list[str]) -> None:
+        """The Files tab's browser shows the folder of the first of ``paths`` that is a file
+        (files named on the command line: their folder is where the user works)."""
+        first = next((p for p in paths if os.path.isfile(p)), None)
+        files = next((p for p in self.window.pages if isinstance(p, FilesTab)), None)
+        if first is not None and files is not None:
+            files.show_folder_of(first)
 
     @Slot()
     def open_dialog(self, page: TabPage | None = None) -> None:
