@@ -108,3 +108,27 @@ def test_export_dialogs_start_beside_the_database_with_a_name(qtbot, tmp_path: P
     qtbot.mouseClick(panel.export_button, Qt.MouseButton.LeftButton)
     assert asked[1][:2] == ("Export Result", str(tmp_path / "Chinook_Sqlite result.csv"))
     close(document)
+
+
+def test_an_empty_table_disables_the_row_buttons(qtbot, tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "empty.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT)")
+    document = open_document(qtbot, path, read_only=False)
+    wait_rows(qtbot, document, 0)
+    row_buttons = (document.duplicate_button, document.delete_button, document.null_button)
+    assert document.insert_button.isEnabled()
+    assert not any(b.isEnabled() for b in row_buttons)
+    document.grab().save(str(tmp_path / "empty.png"))
+    qtbot.mouseClick(document.insert_button, Qt.MouseButton.LeftButton)
+    wait_rows(qtbot, document, 1)
+    assert all(b.isEnabled() for b in row_buttons)
+    document.undo_stack.undo()
+    wait_rows(qtbot, document, 0)
+    assert not any(b.isEnabled() for b in row_buttons)
+    document.read_only_box.setChecked(True)  # read-only: nothing to write with, rows or not
+    qtbot.waitUntil(lambda: document.read_only and document.table is not None)
+    assert not document.insert_button.isEnabled() and not any(b.isEnabled() for b in row_buttons)
+    close(document)
