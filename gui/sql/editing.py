@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QModelIndex, QObject, QPoint, Qt, Slot
 from PySide6.QtWidgets import QApplication, QFileDialog, QMenu, QStyledItemDelegate
 
+from gui.common.file_dialogs import start_folder, suggested_path
 from gui.common.workers import Worker as Task
 from gui.sql.commands import DeleteRows, EditCell, InsertRow, read_in_worker
 from gui.sql.fields import Invalid, LineEdit, create_editor
@@ -227,7 +228,8 @@ class GridEdits(QObject):
         menu.popup(self.browse.grid.viewport().mapToGlobal(pos))
 
     def _load_blob(self, index: QModelIndex) -> None:
-        path, _ = QFileDialog.getOpenFileName(self.browse, "Load Value from File")
+        path, _ = QFileDialog.getOpenFileName(self.browse, "Load Value from File",
+                                              start_folder(self.document.path))
         if path:
             self.load_value_from(path, index.row(), index.column())
 
@@ -244,7 +246,11 @@ class GridEdits(QObject):
                                         on_result=lambda data: self.edit_cell(row, column, data, old))
 
     def save_value(self, index: QModelIndex) -> None:
-        path, _ = QFileDialog.getSaveFileName(self.browse, "Save Value to File")
+        table = self.browse.table
+        column = table.columns[index.column()].name if table is not None and index.isValid() else "value"
+        kind = ".bin" if isinstance(index.data(Qt.ItemDataRole.EditRole), bytes) else ".txt"
+        start = suggested_path(self.document.path, f"{table.name if table else 'value'} {column}{kind}")
+        path, _ = QFileDialog.getSaveFileName(self.browse, "Save Value to File", start)
         if path:
             self.save_value_to(path, index.row(), index.column())
 

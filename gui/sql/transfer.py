@@ -13,6 +13,7 @@ from typing import Any, Protocol
 from PySide6.QtCore import Qt, Slot
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
+from gui.common.file_dialogs import start_folder
 from gui.common.workers import Worker as Task
 from gui.common.workers import run_in_worker as run_task
 from gui.sql.csv_dialog import CsvImportDialog, ImportPlan, ask_export_path, export_format
@@ -90,7 +91,8 @@ class TransferPanel(QWidget):
         if self.host.read_only or schema is None:
             return None
         if csv_path is None:
-            csv_path, _ = QFileDialog.getOpenFileName(self._dialog_parent(), "Import CSV", "",
+            csv_path, _ = QFileDialog.getOpenFileName(self._dialog_parent(), "Import CSV",
+                                                      start_folder(self.host.path),
                                                       "CSV (*.csv *.tsv *.txt);;All files (*)")
             if not csv_path:
                 return None

@@ -93,7 +93,7 @@ def test_export_dialogs_start_beside_the_database_with_a_name(qtbot, tmp_path: P
 
     asked: list[tuple] = []
     monkeypatch.setattr(QFileDialog, "getSaveFileName",
-                        lambda parent, title, start, filters, *rest: asked.append((title, start, filters))
+                        lambda parent, title, start, filters="", *rest: asked.append((title, start, filters))
                         or ("", ""))
     path = chinook(tmp_path)
     document = open_document(qtbot, path)
@@ -107,6 +107,15 @@ def test_export_dialogs_start_beside_the_database_with_a_name(qtbot, tmp_path: P
                     timeout=10_000)
     qtbot.mouseClick(panel.export_button, Qt.MouseButton.LeftButton)
     assert asked[1][:2] == ("Export Result", str(tmp_path / "Chinook_Sqlite result.csv"))
+    document.edits.save_value(document.model.index(0, 1))
+    assert asked[2][:2] == ("Save Value to File", str(tmp_path / "Track Name.txt"))
+    opened: list[str] = []
+    monkeypatch.setattr(QFileDialog, "getOpenFileName",
+                        lambda parent, title, start="", *rest: opened.append(start) or ("", ""))
+    document.read_only_box.setChecked(False)
+    qtbot.waitUntil(lambda: not document.read_only and document.reader is not None)
+    document.transfer_panel.import_csv_file()
+    assert opened == [str(tmp_path)]
     close(document)
 
 
