@@ -12,12 +12,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Slot
-from PySide6.QtGui import QFont, QFontMetrics
-from PySide6.QtWidgets import QStyle, QTableView
+from PySide6.QtWidgets import QStyleOptionViewItem, QTableView
 
 MAXIMUM = 300  # px: DB4S's cap for a fitted column
 MINIMUM = 40
 SAMPLE_ROWS = 40
+PADDING = 6  # px beyond the delegate's own size hint: room before the grid line
 SAMPLE_COLUMNS = 200  # beyond this, columns keep the header's default size
 
 
@@ -107,10 +107,8 @@ class ColumnFitter(QObject):
         header = self.view.horizontalHeader()
         first = max(self.view.rowAt(0), 0)
         rows = range(first, min(first + SAMPLE_ROWS, model.rowCount()))
-        style = self.view.style()
-        padding = 2 * (style.pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None, self.view) + 1) + 8
-        base = QFontMetrics(self.view.font())
-        metrics: dict[str, QFontMetrics] = {}
+        option = QStyleOptionViewItem()
+        self.view.initViewItemOption(option)
         user = self.user_widths.get(self.context(), {})
         room = max(self.view.viewport().width(), 1)
         column, used, looked = max(header.logicalIndexAt(0), 0), 0, 0
@@ -125,7 +123,7 @@ class ColumnFitter(QObject):
                         header.resizeSection(column, user[name])
                         self._fitted.add(column)
                     else:
-                        width, content = self._measure(model, column, rows, header, base, metrics, padding)
+                        width, content = self._measure(model, column, rows, header, option)
                         header.resizeSection(column, max(MINIMUM, min(width, self.maximum)))
                         if content:
                             self._fitted.add(column)
@@ -137,23 +135,18 @@ class ColumnFitter(QObject):
             self._fitting = False
         self._complete = complete
 
-    def _measure(self, model, column: int, rows: range, header, base: QFontMetrics,
-                 metrics: dict[str, QFontMetrics], padding: int) -> tuple[int, bool]:
-        """The width the title and the sampled cells of ``column`` need; whether any was read."""
+    def _measure(self, model, column: int, rows: range, header,
+                 option: QStyleOptionViewItem) -> tuple[int, bool]:
+        """The width the title and the sampled cells of ``column`` need (as the cell's delegate
+        sizes it: fonts, margins, a delegate's own marks); whether any cell was read."""
         width = header.sectionSizeHint(column)
         content = False
         for row in rows:
             index = model.index(row, column)
             text = model.data(index, Qt.ItemDataRole.DisplayRole)
-            if text is None:
-                continue
-            text = str(text).split("\n", 1)[0][:400]
-            if text == self.placeholder:
+            if text is None or str(text) == self.placeholder:
                 continue
             content = True
-            font = model.data(index, Qt.ItemDataRole.FontRole)
-            fm = base
-            if isinstance(font, QFont):
-                fm = metrics.setdefault(font.key(), QFontMetrics(font))
-            width = max(width, fm.horizontalAdvance(text) + padding)
+            delegate = self.view.itemDelegateForIndex(index)
+            width = max(width, delegate.sizeHint(option, index).width() + PADDING)
         return width, content
