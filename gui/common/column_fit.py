@@ -1,10 +1,11 @@
 """Columns sized to what they show, as DB Browser for SQLite does.
 
-:class:`ColumnFitter` watches one table view: after each new query (a model reset) it sizes every
-column to its title and the first rows shown, capped so one long value cannot push the others out
-of sight; it does so again once the first real rows arrive (lazy models show "…" until then) and
-then leaves the widths alone, so scrolling never makes columns jump. A width the user dragged is
-remembered per column name (and per context, e.g. the table shown) and wins over the fit.
+:class:`ColumnFitter` watches one table view: after each new query (a model reset) it sizes each
+column on screen to its title and the first rows shown, capped so one long value cannot push the
+others out of sight. A lazy model shows "…" until its rows arrive: a column is measured again
+then, and after that left alone, so scrolling down never makes columns jump (a column scrolled
+into view sideways is measured when it appears). A width the user dragged is remembered per
+column name (and per context, e.g. the table shown) and wins over the fit.
 """
 
 from __future__ import annotations
