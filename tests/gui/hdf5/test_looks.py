@@ -27,9 +27,15 @@ def test_table_columns_fit_whole_floats(qtbot, tmp_path, _private_dirs) -> None:
     assert table.columnWidth(2) > metrics.horizontalAdvance(cell(qtbot, document, 19, 2))
     table.grab().save(str(tmp_path / "thirds.png"))
 
+    table.horizontalHeader().resizeSection(1, 77)  # the user's width, kept for this dataset
+
     select(qtbot, document, "/single")
     assert cell(qtbot, document, 0, 0) == "0.33333334"  # float32: numpy's shortest form
     qtbot.waitUntil(lambda: table.columnWidth(0) < 120)
+    select(qtbot, document, "/thirds")
+    cell(qtbot, document, 0, 0)
+    qtbot.waitUntil(lambda: document.table_fitter.is_fitted())
+    assert table.columnWidth(1) == 77 and table.columnWidth(0) > metrics.horizontalAdvance(text)
 
     # small integers: narrow columns, so many fit on screen
     select(qtbot, document, "/wide")
