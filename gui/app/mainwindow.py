@@ -139,6 +139,7 @@ class MainWindow(QMainWindow):
         document.modifiedChanged.connect(lambda _m: self._refresh_document_ui())
         document.viewStateChanged.connect(self._view_state_changed)
         document.bugFound.connect(self.notices.show_failure)
+        document.statusMessage.connect(lambda text: self.statusBar().showMessage(text, 6000))
         self.undo_group.addStack(document.undo_stack)
         page.add_document(document)
         self.documentOpened.emit(document)

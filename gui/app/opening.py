@@ -15,8 +15,10 @@ from PySide6.QtCore import QObject, Slot
 from PySide6.QtWidgets import QFileDialog
 
 from gui.common.document import Document
+from gui.common.file_dialogs import open_filters, start_folder
 from gui.common.tab_page import TabPage
 from gui.common.workers import run_in_worker
+from gui.files.tab import FilesTab
 from storage.core.errors import KnownError, classify
 from storage.formats import registry as format_registry
 from storage.formats.newfile import create_empty, new_formats
@@ -135,13 +137,24 @@ class DocumentOpener(QObject):
 
         return open_url_document(self.window, url, password, name)
 
+    def show_in_files(self, paths: list[str]) -> None:
+        """The Files tab's browser shows the folder of the first of ``paths`` that is a file
+        (files named on the command line: their folder is where the user works)."""
+        first = next((p for p in paths if os.path.isfile(p)), None)
+        files = next((p for p in self.window.pages if isinstance(p, FilesTab)), None)
+        if first is not None and files is not None:
+            files.show_folder_of(first)
+
     @Slot()
     def open_dialog(self, page: TabPage | None = None) -> None:
+        """Open files: in the current document's folder (else the last one), every format at once."""
         page = page or self.window.tabs.currentWidget()
-        filters = ";;".join(dict.fromkeys(
-            [page.name_filter] + [p.name_filter for p in self.window.pages if p is not page]))
+        filters = open_filters([page.name_filter] + [p.name_filter for p in self.window.pages
+                                                     if p is not page])
         settings = self.window.settings
-        paths, _ = QFileDialog.getOpenFileNames(self.window, "Open", settings.last_dir("open"), filters)
+        current = self.window.current_document()
+        start = start_folder(current.path if current is not None else None, settings.last_dir("open"))
+        paths, _ = QFileDialog.getOpenFileNames(self.window, "Open", start, filters, filters.split(";;")[0])
         if paths:
             self.window.settings.set_last_dir("open", os.path.dirname(paths[0]))
             self.open_paths(paths)

@@ -123,6 +123,7 @@ def restore(window: MainWindow, extra_paths: list[str]) -> None:
         window.documentOpened.connect(lambda doc: placer.place(doc, placer.ranks.get(doc.path or "")))
     if extra_paths:
         window.open_paths(extra_paths, activate=True, view_states=states)
+        window.opener.show_in_files(extra_paths)
     if settings["general.restore_session"]:
         def placed(document, entry: dict) -> None:
             # Entries of older sessions have no order: after the files, as they used to come.

@@ -142,6 +142,7 @@ def open_in(window, files: list[str]) -> None:
     paths = [f for f in files if f not in urls]
     if paths:
         window.open_paths(paths)
+        window.opener.show_in_files(paths)
     for url in urls:
         window.open_database_url(url)
 

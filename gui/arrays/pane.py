@@ -53,6 +53,7 @@ class ArrayPane(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         from gui.arrays.plot import ArrayPlot
         from gui.arrays.table import ArrayTableModel, TiledClipboard
+        from gui.common.column_fit import ColumnFitter
 
         super().__init__(parent)
         self.info = QLabel(self)
@@ -63,6 +64,7 @@ class ArrayPane(QWidget):
         self.table.setModel(self.model)
         self.table.verticalHeader().setDefaultSectionSize(22)
         TiledClipboard(self.table, self.model)  # Edit ▸ Copy as TSV
+        self.fitter = ColumnFitter(self.table)
         self.plot = ArrayPlot(self)
         split = QSplitter(Qt.Orientation.Vertical, self)
         split.addWidget(self.table)

@@ -1,4 +1,5 @@
-"""Every open file is watched: a change on disk shows a bar with Reload, Keep mine and Compare.
+"""Every open file is watched: a change on disk reloads a document without local edits at once
+(said in the status bar, as VS Code does); with edits, a bar offers Reload, Keep mine and Compare.
 
 A :class:`DiskGuard` belongs to one document. It records what the file looked like when the
 document loaded or saved it (size, mtime, inode and a bounded SHA-256, see
@@ -78,6 +79,7 @@ class DiskGuard(QObject):
     """Watches one document's file(s) and offers what to do when they change on disk."""
 
     changeShown = Signal()  # the bar is up
+    reloadedQuietly = Signal()  # the file changed and the document, without edits, was reloaded
     keptMine = Signal()  # the user chose Keep mine
     diffShown = Signal()  # the compare dialog has its diff
 
@@ -198,7 +200,8 @@ class DiskGuard(QObject):
             self.bar.hide()
 
     def check_now(self) -> bool:
-        """The same check, waited for (tests, the Files tab's check): True when the bar shows."""
+        """The same check, waited for (tests, the Files tab's check): True when the file changed
+        (the bar shows, or the document was reloaded)."""
         if self.recorded is None:
             return False
         self._watch()
@@ -209,6 +212,11 @@ class DiskGuard(QObject):
         return False
 
     def show_change(self, deleted: bool) -> None:
+        if not deleted and self._reloads_quietly():
+            self._on_reload()
+            self.document.statusMessage.emit(f"{self.document.title()} changed on disk: reloaded.")
+            self.reloadedQuietly.emit()
+            return
         title = html.escape(self.document.title())
         if deleted:
             text = (f"<b>{title}</b> was deleted or moved on disk. What you see stays; "
@@ -224,6 +232,10 @@ class DiskGuard(QObject):
         self.bar.compare_button.setVisible(not deleted and self._diff_job() is not None)
         self.bar.show()
         self.changeShown.emit()
+
+    def _reloads_quietly(self) -> bool:
+        """Nothing of the user's would be lost (no unsaved edits, no warning to read)."""
+        return not self.document.is_modified() and not (self.note is not None and self.note())
 
     def is_showing(self) -> bool:
         return self.bar.isVisibleTo(self.document)

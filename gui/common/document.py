@@ -71,6 +71,7 @@ class Document(QWidget):
     statusChanged = Signal()  # path, format or size changed: the status bar refreshes
     viewStateChanged = Signal()  # splitters, columns or selection moved: the session saves
     loaded = Signal()  # the content arrived and the saved view state was applied
+    statusMessage = Signal(str)  # a passing note for the window's status bar
     bugFound = Signal(str, object)  # context, storage.core.errors.Failure: the window offers its traceback
     disk = None  # a gui.common.disk_watch.DiskGuard when the document watches its file for changes
     disk_diff_same_text = "The file on disk holds the same text."  # Compare found no difference

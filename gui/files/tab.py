@@ -52,6 +52,12 @@ class FilesTab(TabPage):
         self.splitter.setSizes([380, 820])
         layout.addWidget(self.splitter)
 
+    def show_folder_of(self, path: str) -> None:
+        """Browse the folder holding ``path`` (a file named on the command line)."""
+        folder = os.path.dirname(os.path.abspath(path))
+        if os.path.isdir(folder) and folder != self.browser.root:
+            self.browser.set_root(folder)
+
     def _remember_root(self, folder: str) -> None:
         self.settings["files.root_folder"] = folder
 

@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 from gui.arrays.plot import ArrayPlot
 from gui.arrays.table import TiledClipboard, TiledTableModel
 from gui.common.clipboard import TableClipboard, TreeClipboard
+from gui.common.column_fit import ColumnFitter
 from gui.common.disk_watch import DiskGuard
 from gui.common.document import Document
 from gui.common.find_bar import FindBar, PathFinder
@@ -132,6 +133,7 @@ class Hdf5Document(Document):
         self.table.verticalHeader().setDefaultSectionSize(22)
         self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         self.table.horizontalHeader().setDefaultSectionSize(96)
+        self.table_fitter = ColumnFitter(self.table, context=lambda: self.current_path)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.DoubleClicked
                                    | QAbstractItemView.EditTrigger.EditKeyPressed)
         self.plot = ArrayPlot(self)
@@ -141,6 +143,7 @@ class Hdf5Document(Document):
         self.right_split.addWidget(self.table)
         self.right_split.addWidget(self.plot)
         self.right_split.setSizes([420, 260])
+        self._right_sizes = [420, 260]  # the table over the plot, while the table is hidden
         right = QWidget(self)
         right_box = QVBoxLayout(right)
         right_box.setContentsMargins(0, 0, 0, 0)
@@ -247,6 +250,8 @@ class Hdf5Document(Document):
             sizes = state.get(key)
             if isinstance(sizes, list) and all(isinstance(s, int) for s in sizes):
                 splitter.setSizes(sizes)
+                if key == "right" and len(sizes) == 2 and all(sizes):
+                    self._right_sizes = list(sizes)
         selected = state.get("selected")
         if isinstance(selected, str) and selected and self.h5 is not None:
             generation = self._generation
@@ -276,6 +281,7 @@ class Hdf5Document(Document):
         self.current_path = node.path if node is not None else ""
         self.info = None
         self.table_model.set_reader(None, 0, 0)
+        self._show_table(False)
         self.axes.hide()
         self.slice_label.setText("")
         self.attr_model.set_attributes([])
@@ -352,10 +358,7 @@ class Hdf5Document(Document):
             return h5.read_window(path, axes, index, (r0, r1), (c0, c1)).cells
 
         self.table_model.set_reader(read, rows, cols, headers)
-        width = 170 if cols <= 4 else 120 if cols <= 12 else 96  # room for every digit of a float
-        for column in range(min(cols, 12)):
-            self.table.setColumnWidth(column, width)
-        self.table.horizontalHeader().setDefaultSectionSize(width)
+        self._show_table(True)
         self.table_model.editable = h5.writable and self.editor.cell_editable()
         note = f"{rows:,} × {cols:,}"
         if rows > self.table_model.rowCount():
@@ -364,12 +367,27 @@ class Hdf5Document(Document):
         self.plotter.request(0)
         self.viewStateChanged.emit()
 
+    def _show_table(self, shown: bool) -> None:
+        """The table only for a dataset: without one, its message has the whole right side."""
+        if shown == (not self.table.isHidden()):
+            return
+        if shown:
+            self.table.show()
+            self.right_split.setSizes(self._right_sizes)
+        else:
+            sizes = self.right_split.sizes()
+            if len(sizes) == 2 and all(sizes):
+                self._right_sizes = sizes
+            self.table.hide()
+
     # -- session -------------------------------------------------------------------------------------
     def view_state(self) -> dict[str, Any]:
         if not self.is_loaded:
             return dict(self._pending_view_state)
         state: dict[str, Any] = {"selected": self.current_path, "splitter": self.splitter.sizes(),
-                                 "left": self.left.sizes(), "right": self.right_split.sizes()}
+                                 "left": self.left.sizes(),
+                                 "right": self.right_split.sizes() if not self.table.isHidden()
+                                 else list(self._right_sizes)}
         if self.info is not None:
             state["axes"] = list(self.axes.axes())
             state["index"] = list(self.axes.index())

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from gui.common.clipboard import fit_block, one_undo_step, pasted_text
+from gui.common.file_dialogs import suggested_path
 from gui.common.workers import Worker, run_in_worker, run_with_progress
 from gui.hdf5.commands import CreateCommand, DeleteCommand, H5Command, SetAttributeCommand, SetCellCommand
 from storage.core.errors import KnownError
@@ -345,7 +346,7 @@ class Hdf5Editor(QObject):
         if self.document.info is None:
             return
         base = self.document.info.path.strip("/").replace("/", "_") or "dataset"
-        start = os.path.join(os.path.dirname(self.document.path or ""), f"{base}.{fmt}")
+        start = suggested_path(self.document.path, f"{base}.{fmt}")
         dest, _ = QFileDialog.getSaveFileName(self.document, "Export slice", start,
                                               "CSV (*.csv)" if fmt == "csv" else "NumPy (*.npy)")
         if dest:

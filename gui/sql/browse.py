@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gui.common.column_fit import ColumnFitter
 from gui.sql.grid_find import GridFinder
 from gui.sql.grid_model import SqlTableModel
 from gui.sql.server import estimate_rows
@@ -140,6 +141,7 @@ class BrowsePanel(QWidget):
         header.setSectionsClickable(True)
         header.setSortIndicatorShown(False)
         header.sectionClicked.connect(self._on_header_clicked)
+        self.fitter = ColumnFitter(self.grid, context=lambda: self.table.qualified if self.table else "")
         self.grid.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.export_button = QPushButton("Export…", page)
         self.export_button.setToolTip("Write the rows shown (sorted and filtered) to CSV or JSON")

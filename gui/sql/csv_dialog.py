@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gui.common.file_dialogs import suggested_path
 from gui.common.model_guard import guard_model
 from gui.common.workers import run_in_worker
 from gui.sql.tasks import esc
@@ -264,10 +265,13 @@ class CsvImportDialog(QDialog):
         self.accept()
 
 
-def ask_export_path(parent: QWidget | None, title: str) -> tuple[str, str] | None:
-    """A file to export rows to, and its format ("csv" or "json"), from a Save dialog; a name without
-    either extension gets the one of the chosen filter. None when the user cancels."""
-    path, chosen = QFileDialog.getSaveFileName(parent, title, "", "CSV (*.csv);;JSON (*.json)")
+def ask_export_path(parent: QWidget | None, title: str, database: str | None,
+                    name: str) -> tuple[str, str] | None:
+    """A file to export rows to, and its format ("csv" or "json"), from a Save dialog that starts
+    beside the ``database`` file with ``name``.csv suggested; a name without either extension gets
+    the one of the chosen filter. None when the user cancels."""
+    start = suggested_path(database, f"{name}.csv")
+    path, chosen = QFileDialog.getSaveFileName(parent, title, start, "CSV (*.csv);;JSON (*.json)")
     if not path:
         return None
     if not path.lower().endswith((".csv", ".json")):

@@ -171,6 +171,9 @@ class SqlDocument(Document):
         self.delete_button.clicked.connect(self.edits.delete_rows)
         self.null_button = QPushButton("Set NULL", page)
         self.null_button.clicked.connect(self.edits.set_null)
+        grid_model = self.browse.model  # rows come and go: the buttons that act on a row follow
+        for signal in (grid_model.modelReset, grid_model.rowsInserted, grid_model.rowsRemoved):
+            signal.connect(self._update_row_buttons)
         self.import_button = QPushButton("Import CSV…", page)
         self.transfer_panel = TransferPanel(self, page)  # shown above every tab: exports start from two
         self.import_button.clicked.connect(lambda: self.transfer_panel.import_csv_file())
@@ -624,8 +627,18 @@ class SqlDocument(Document):
         return (f" (WAL database read immutable: the {human_size(pending)} of committed changes "
                 "still in its -wal file are not shown; turn off Read-only to see them)")
 
+    def _can_edit(self) -> bool:
+        return bool(self.table and self.table.editable and not self.read_only)
+
+    @Slot()
+    def _update_row_buttons(self) -> None:
+        """Duplicate, Delete and Set NULL act on a row: an empty table has none."""
+        has_rows = self._can_edit() and self.browse.model.rowCount() > 0
+        for button in (self.duplicate_button, self.delete_button, self.null_button):
+            button.setEnabled(has_rows)
+
     def _update_mode(self) -> None:
-        editable = bool(self.table and self.table.editable and not self.read_only)
+        editable = self._can_edit()
         if self.read_only:
             text = "Read-only: nothing is written"
             if self.on_disk:
@@ -641,8 +654,8 @@ class SqlDocument(Document):
         if self.is_server and self.connection.db is not None and self.connection.db.server_version:
             text = f"{self.connection.db.server_version} · {text}"
         self.mode_label.setText(text)
-        for button in (self.insert_button, self.duplicate_button, self.delete_button, self.null_button):
-            button.setEnabled(editable)
+        self.insert_button.setEnabled(editable)
+        self._update_row_buttons()
         self.import_button.setEnabled(not self.read_only)
         self.browse.set_editable(editable)
 

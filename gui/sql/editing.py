@@ -16,6 +16,7 @@ from PySide6.QtCore import QModelIndex, QObject, QPoint, Qt, Slot
 from PySide6.QtWidgets import QApplication, QFileDialog, QMenu, QStyledItemDelegate
 
 from gui.common.clipboard import TableClipboard, fit_block, pasted_text, select_block
+from gui.common.file_dialogs import start_folder, suggested_path
 from gui.common.workers import Worker as Task
 from gui.sql.cells import copied_text, format_value
 from gui.sql.commands import CellEdit, DeleteRows, EditCell, EditCells, InsertRow, read_in_worker
@@ -347,7 +348,8 @@ class GridEdits(QObject):
             self.document.show_message(f"Not pasted: {exc}", "error")
 
     def _load_blob(self, index: QModelIndex) -> None:
-        path, _ = QFileDialog.getOpenFileName(self.browse, "Load Value from File")
+        path, _ = QFileDialog.getOpenFileName(self.browse, "Load Value from File",
+                                              start_folder(self.document.path))
         if path:
             self.load_value_from(path, index.row(), index.column())
 
@@ -364,7 +366,11 @@ class GridEdits(QObject):
                                         on_result=lambda data: self.edit_cell(row, column, data, old))
 
     def save_value(self, index: QModelIndex) -> None:
-        path, _ = QFileDialog.getSaveFileName(self.browse, "Save Value to File")
+        table = self.browse.table
+        column = table.columns[index.column()].name if table is not None and index.isValid() else "value"
+        kind = ".bin" if isinstance(index.data(Qt.ItemDataRole.EditRole), bytes) else ".txt"
+        start = suggested_path(self.document.path, f"{table.name if table else 'value'} {column}{kind}")
+        path, _ = QFileDialog.getSaveFileName(self.browse, "Save Value to File", start)
         if path:
             self.save_value_to(path, index.row(), index.column())
 

@@ -10,6 +10,7 @@ until the user ends it; closing the document asks first (:meth:`ExecutePanel.ask
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -32,6 +33,7 @@ from PySide6.QtWidgets import (
 from shiboken6 import isValid
 
 from gui.common.clipboard import TableClipboard
+from gui.common.column_fit import ColumnFitter
 from gui.common.workers import Worker, run_in_worker, run_with_progress
 from gui.sql.cells import copied_text
 from gui.sql.csv_dialog import ask_export_path, export_format
@@ -58,6 +60,7 @@ class ExecuteHost(Protocol):
     """What the panel needs from its document."""
 
     database: Database | None
+    path: str | None  # the database file (None for a server)
 
     def note_error(self, error: BaseException) -> bool: ...
     def note_own_write(self) -> None: ...
@@ -91,6 +94,7 @@ class StatementResult(QWidget):
             self.grid.verticalHeader().setDefaultSectionSize(ROW_HEIGHT)
             self.grid.horizontalHeader().setDefaultSectionSize(140)
             TableClipboard(self.grid, lambda i: copied_text(i.data(Qt.ItemDataRole.EditRole), i.data()))
+            self.fitter = ColumnFitter(self.grid)
             box.addWidget(self.grid, 1)
         line = QHBoxLayout()
         line.addWidget(self.label, 1)
@@ -434,7 +438,8 @@ class ExecutePanel(QWidget):
         if result is None or session is None:
             return None
         if path is None:
-            asked = ask_export_path(self, "Export Result")
+            stem = os.path.splitext(os.path.basename(self.host.path))[0] if self.host.path else "query"
+            asked = ask_export_path(self, "Export Result", self.host.path, f"{stem} result")
             if asked is None:
                 return None
             path, fmt = asked

@@ -53,6 +53,13 @@ class FkCellDelegate(CellDelegate):
         painter.drawText(arrow, int(Qt.AlignmentFlag.AlignCenter), "✗" if missing else "↗")
         painter.restore()
 
+    def sizeHint(self, option, index):
+        """Room for the arrow beside the value (the grid sizes its columns by this)."""
+        size = super().sizeHint(option, index)
+        if index.data(Qt.ItemDataRole.EditRole) is not None:
+            size.setWidth(size.width() + ARROW_WIDTH)
+        return size
+
     def editorEvent(self, event, model, option, index) -> bool:
         release = event.type() == QEvent.Type.MouseButtonRelease
         if release and index.data(Qt.ItemDataRole.EditRole) is not None \

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 from PySide6.QtCore import Qt, Slot
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
+from gui.common.file_dialogs import start_folder
 from gui.common.workers import Worker as Task
 from gui.common.workers import run_in_worker as run_task
 from gui.sql.csv_dialog import CsvImportDialog, ImportPlan, ask_export_path, export_format
@@ -29,6 +30,7 @@ class TransferHost(Protocol):
     read_only: bool
     schema: Schema | None
     database: Database | None
+    path: str | None  # the database file (None for a server)
 
     def rows_shown(self) -> tuple[Any, Reader] | None: ...
     def show_message(self, text: str, kind: str = "info") -> None: ...
@@ -65,7 +67,8 @@ class TransferPanel(QWidget):
             return None
         pager, counter = shown
         if path is None:
-            asked = ask_export_path(self._dialog_parent(), "Export Rows")
+            name = pager.query.spec.table if isinstance(pager, Pager) else "rows"
+            asked = ask_export_path(self._dialog_parent(), "Export Rows", self.host.path, name)
             if asked is None:
                 return None
             path, fmt = asked
@@ -88,7 +91,8 @@ class TransferPanel(QWidget):
         if self.host.read_only or schema is None:
             return None
         if csv_path is None:
-            csv_path, _ = QFileDialog.getOpenFileName(self._dialog_parent(), "Import CSV", "",
+            csv_path, _ = QFileDialog.getOpenFileName(self._dialog_parent(), "Import CSV",
+                                                      start_folder(self.host.path),
                                                       "CSV (*.csv *.tsv *.txt);;All files (*)")
             if not csv_path:
                 return None

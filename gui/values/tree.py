@@ -22,6 +22,9 @@ from storage.formats.objects.doc import int_text
 
 BATCH = 1000
 _SCALAR_PREVIEW = 200
+_CONTAINER_PREVIEW = 80  # characters of members a container's preview shows, about
+_MEMBERS = 12  # members looked at for it, at most
+_MEMBER_TEXT = 24  # characters of one member's value in it
 _Index = QModelIndex | QPersistentModelIndex
 
 
@@ -38,11 +41,12 @@ def type_name(value: Any) -> str:
 
 
 def preview(value: Any) -> str:
-    """A one-line text for the value column; containers show their size."""
+    """A one-line text for the value column; containers show their first members (an object
+    its first keys with short values, as browsers' JSON viewers do), nested ones folded."""
     if isinstance(value, Mapping):
-        return "{…}" if value else "{}"
+        return _members("{", "}", ((_key_text(k), v) for k, v in value.items()), len(value))
     if isinstance(value, list | tuple):
-        return "[…]" if value else "[]"
+        return _members("[", "]", ((None, v) for v in value), len(value))
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -63,6 +67,40 @@ def access_path(root: str, path: Sequence[Any], key_text: Callable[[Any], str] =
         return str(key) if type(key) is int else key_text(key)
 
     return root + "".join(f"[{subscript(key)}]" for key in path)
+def _key_text(key: Any) -> str:
+    text = key if isinstance(key, str) else str(key)
+    if len(text) > 2 * _MEMBER_TEXT:
+        text = text[:2 * _MEMBER_TEXT] + "…"
+    return json.dumps(text, ensure_ascii=False) if isinstance(key, str) else text
+
+
+def _inline(value: Any) -> str:
+    """A member inside a container's preview: nested containers folded, strings quoted and short."""
+    if isinstance(value, Mapping):
+        return "{…}" if value else "{}"
+    if isinstance(value, list | tuple):
+        return "[…]" if value else "[]"
+    if isinstance(value, str):
+        return json.dumps(value if len(value) <= _MEMBER_TEXT else value[:_MEMBER_TEXT] + "…",
+                          ensure_ascii=False)
+    text = preview(value)
+    return text if len(text) <= _MEMBER_TEXT else text[:_MEMBER_TEXT] + "…"
+
+
+def _members(open_: str, close: str, members: Iterator[tuple[str | None, Any]], total: int) -> str:
+    """``{"a": 1, "b": […], …}``: the first members that fit in about :data:`_CONTAINER_PREVIEW`."""
+    if not total:
+        return open_ + close
+    parts: list[str] = []
+    used = 0
+    for key, value in islice(members, _MEMBERS):
+        part = _inline(value) if key is None else f"{key}: {_inline(value)}"
+        if parts and used + len(part) > _CONTAINER_PREVIEW:
+            break
+        parts.append(part)
+        used += len(part) + 2
+    more = ", …" if len(parts) < total else ""
+    return f"{open_}{', '.join(parts)}{more}{close}"
 
 
 class ValueNode:

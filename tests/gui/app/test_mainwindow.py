@@ -53,7 +53,7 @@ def test_open_button_uses_dialog_and_remembers_folder(qtbot, tmp_path: Path, mon
     samples = make_samples(tmp_path / "files")
     asked = []
 
-    def fake_dialog(parent, caption, folder, filters):
+    def fake_dialog(parent, caption, folder, filters, selected=""):
         asked.append(folder)
         return [str(samples["sqlite"])], ""
 

@@ -116,6 +116,28 @@ def test_text_bar_compare_keep_reload_and_save_over(qtbot, tmp_path: Path, monke
     assert not document.is_modified() and not document.disk.is_showing()
 
 
+def test_without_edits_a_change_reloads_quietly(qtbot, tmp_path: Path) -> None:
+    """As in VS Code: nothing of yours to lose, so no question; the status bar says it."""
+    path = tmp_path / "log.txt"
+    path.write_text("first\n")
+    window, document = open_one(qtbot, tmp_path / "settings", path, FileDocument)
+    qtbot.waitUntil(lambda: text_of(document) == "first\n")
+    reloads = []
+    document.disk.changeShown.connect(lambda: reloads.append("bar"))
+    with qtbot.waitSignal(document.disk.reloadedQuietly, timeout=5000):
+        replace(path, b"first\nsecond\n")
+    qtbot.waitUntil(lambda: text_of(document) == "first\nsecond\n")
+    assert not document.disk.is_showing() and not document.is_modified() and reloads == []
+    assert "log.txt changed on disk: reloaded" in window.statusBar().currentMessage()
+
+    # With an edit, the bar asks (the edit is never dropped unasked).
+    type_at_start(qtbot, document, "mine ")
+    replace(path, b"third\n")
+    qtbot.waitUntil(document.disk.is_showing, timeout=5000)
+    assert text_of(document).startswith("mine first") and reloads == ["bar"]
+    shot(window, "text-bar-with-edits.png")
+
+
 def test_touch_or_same_bytes_is_no_change(qtbot, tmp_path: Path, monkeypatch) -> None:
     path = tmp_path / "same.txt"
     path.write_text("same\n")
@@ -160,11 +182,9 @@ def test_json_compare_keep_and_save_over(qtbot, tmp_path: Path, monkeypatch) -> 
     qtbot.wait(300)
     assert not document.disk.is_showing()
 
-    replace(path, b'{"reloaded": 1}')
-    qtbot.waitUntil(document.disk.is_showing, timeout=5000)
-    document.disk.bar.reload_button.click()
-    qtbot.waitUntil(lambda: document.doc is not None and document.doc.root == {"reloaded": 1})
-    assert not document.is_modified()
+    replace(path, b'{"reloaded": 1}')  # no edits since the save: reloaded without asking
+    qtbot.waitUntil(lambda: document.doc is not None and document.doc.root == {"reloaded": 1}, timeout=5000)
+    assert not document.is_modified() and not document.disk.is_showing()
 
 
 def test_pickle_reload_keep_and_save_over(qtbot, tmp_path: Path, monkeypatch) -> None:
@@ -191,12 +211,11 @@ def test_pickle_reload_keep_and_save_over(qtbot, tmp_path: Path, monkeypatch) ->
     assert window.save_current() and pickle.loads(path.read_bytes()) == {"count": 41}
     assert not document.disk.check_now() and not document.disk.is_showing()  # our own save
 
-    replace(path, pickle.dumps({"count": 99}, protocol=4))
-    qtbot.waitUntil(document.disk.is_showing, timeout=5000)
-    bar.reload_button.click()
+    replace(path, pickle.dumps({"count": 99}, protocol=4))  # no edits since the save: reloaded
     qtbot.waitUntil(lambda: document.view.model.index_for_path([0, "count"]).isValid()
-                    and document.view.model.index_for_path([0, "count"]).siblingAtColumn(1).data() == "99")
-    assert not document.is_modified()
+                    and document.view.model.index_for_path([0, "count"]).siblingAtColumn(1).data() == "99",
+                    timeout=5000)
+    assert not document.is_modified() and not document.disk.is_showing()
 
 
 def test_shelf_watches_its_files(qtbot, tmp_path: Path) -> None:
@@ -210,9 +229,9 @@ def test_shelf_watches_its_files(qtbot, tmp_path: Path) -> None:
     assert {"store.dat", "store.dir"} <= {os.path.basename(p) for p in document.watched_paths()}
     with shelve.Shelf(dbm.dumb.open(str(base), "w"), protocol=4) as shelf:
         shelf["b"] = 2
-    qtbot.waitUntil(document.disk.is_showing, timeout=5000)
-    document.disk.bar.reload_button.click()
-    qtbot.waitUntil(lambda: document.shelf_panel is not None and document.shelf_panel.keys.count() == 2)
+    qtbot.waitUntil(lambda: document.shelf_panel is not None and document.shelf_panel.keys.count() == 2,
+                    timeout=5000)
+    assert not document.disk.is_showing()
 
 
 def test_hdf5_reload_and_writable_warning(qtbot, tmp_path: Path, monkeypatch) -> None:
@@ -229,14 +248,11 @@ def test_hdf5_reload_and_writable_warning(qtbot, tmp_path: Path, monkeypatch) ->
     with h5py.File(fresh, "w") as f:
         f["values"] = np.arange(6.0).reshape(2, 3)
         f["added"] = np.zeros(2)
-    os.replace(fresh, path)
-    qtbot.waitUntil(document.disk.is_showing, timeout=5000)
-    bar = document.disk.bar
-    assert bar.keep_button.text() == "Keep showing" and bar.compare_button.isHidden()
-    shot(document, "hdf5-bar.png")
-    bar.reload_button.click()
-    qtbot.waitUntil(lambda: document.tree_model.index_for_path("/added").isValid())
+    os.replace(fresh, path)  # read-only, nothing to lose: reloaded without a bar
+    qtbot.waitUntil(lambda: document.tree_model.index_for_path("/added").isValid(), timeout=5000)
     assert not document.disk.is_showing()
+    bar = document.disk.bar
+    assert bar.keep_button.text() == "Keep showing"
 
     # Writable: our own edits (written in place) raise no bar; another program's write warns.
     monkeypatch.setattr(document.editor, "confirm_writable", lambda: True)
@@ -251,8 +267,9 @@ def test_hdf5_reload_and_writable_warning(qtbot, tmp_path: Path, monkeypatch) ->
     with open(path, "r+b") as handle:  # another program, writing in place
         handle.seek(0, os.SEEK_END)
         handle.write(b"\0" * 16)
-    qtbot.waitUntil(document.disk.is_showing, timeout=5000)
-    assert "open for writing" in bar.label.text()
+    qtbot.waitUntil(document.disk.is_showing, timeout=5000)  # writable: the bar warns, never reloads
+    assert "open for writing" in bar.label.text() and bar.compare_button.isHidden()
+    shot(document, "hdf5-bar.png")
     answer(monkeypatch, "cancelButton")
     before = path.read_bytes()
     assert not window.save_current() and path.read_bytes() == before

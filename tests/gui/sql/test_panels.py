@@ -235,6 +235,7 @@ def test_writes_run_on_a_worker_while_the_gui_thread_keeps_going(qtbot, tmp_path
     timer.stop()
     main = threading.main_thread().name
     assert len(threads) == 4 and main not in threads
+    wait_cell(qtbot, document, 5, 1)  # the undone insert reloaded the page: the row is read again
     with document.writing():  # a change made while another is on its way: said, not written
         document.edits.edit_cell(5, 1, "meanwhile")
     assert "still being written" in document.message.text()
