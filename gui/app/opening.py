@@ -12,7 +12,7 @@ import os
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Slot
-from PySide6.QtWidgets import QFileDialog
+from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from gui.common.document import Document
 from gui.common.file_dialogs import open_filters, start_folder
@@ -174,6 +174,12 @@ class DocumentOpener(QObject):
         menu.addSeparator()
         menu.addAction("Clear Recent Files", lambda: self.window.settings.reset("recent_files"))
 
+    def _confirm_replace(self, path: str) -> bool:
+        """The name typed had no extension, so the dialog did not ask about the file it names now."""
+        answer = QMessageBox.question(self.window, "New File",
+                                      f"{os.path.basename(path)} already exists. Replace it?")
+        return answer == QMessageBox.StandardButton.Yes
+
     @Slot()
     def new_file(self) -> None:
         choices = new_formats()
@@ -182,7 +188,12 @@ class DocumentOpener(QObject):
         path, chosen = QFileDialog.getSaveFileName(self.window, "New File", settings.last_dir("new"), filters)
         if not path:
             return
-        fmt = next((f for f, label, ext in choices if chosen.startswith(label)), choices[0][0])
+        fmt, ext = next(((f, ext) for f, label, ext in choices if chosen.startswith(label)),
+                        choices[0][::2])
+        if ext and not os.path.splitext(os.path.basename(path))[1]:
+            path += ext  # "people" typed under "SQLite database (*.db)": people.db
+            if os.path.exists(path) and not self._confirm_replace(path):
+                return
         settings.set_last_dir("new", os.path.dirname(path))
         try:
             create_empty(path, fmt)

@@ -132,7 +132,7 @@ class SqlDocument(Document):
         self.stack.addWidget(self.status_page)
         self.stack.addWidget(self._build_content())
         self.live_refresh = LiveRefresh(self)  # SQLite files only: other programs' writes
-        self.live_refresh.changed.connect(self.browse.reload_rows)
+        self.live_refresh.changed.connect(self.reload_rows)
         self.live_refresh.vanished.connect(self._on_file_vanished)
         self.open_database()
 
@@ -291,6 +291,8 @@ class SqlDocument(Document):
     def rows_changed(self) -> None:
         self.note_own_write()
         self.rowsChanged.emit()
+        if self.table is not None:  # the tree's count of the table edited
+            self.tree.recount([self.table.qualified])
 
     @Slot()
     def _on_query_started(self) -> None:
@@ -478,19 +480,30 @@ class SqlDocument(Document):
         path = self.path or ""
         if not writable(path):
             return True, False
-        if is_empty_database(path):
-            return False, False
         settings = self._settings()
+        if is_empty_database(path):
+            if settings is not None:  # made here (File ▸ New) or empty: it reopens editable too
+                settings.set_file_mode(path, "edit")
+            return False, False
+        if settings is not None and settings.file_mode(path) is not None:
+            return settings.file_mode(path) == "read_only", False  # chosen for this file before
         mode = settings.get("sqlite.open_mode", "ask") if settings is not None else "ask"
         if mode == "edit":
             return False, False
         return True, mode not in MODES[1:]
+
+    def _remember_mode(self, mode: str) -> None:
+        """The user chose how this file opens: it reopens so next time (sqlite.file_modes)."""
+        settings = self._settings()
+        if settings is not None and self.path and not self.is_server:
+            settings.set_file_mode(self.path, mode)
 
     @Slot(str, bool)
     def _on_open_choice(self, mode: str, remember: bool) -> None:
         settings = self._settings()
         if remember and settings is not None:
             settings["sqlite.open_mode"] = mode
+        self._remember_mode(mode)
         if mode == "edit" and self.read_only_box.isEnabled():
             self.read_only_box.setChecked(False)  # reopens for editing
 
@@ -607,6 +620,7 @@ class SqlDocument(Document):
             self.show_message("A transaction is open in Execute SQL: commit or roll it back first.", "error")
             return
         self.session.read_only = checked
+        self._remember_mode("read_only" if checked else "edit")
         if self.is_server:  # the same connections, now in a read-only session (or not)
             if self.database is not None:
                 self.database.read_only = checked
@@ -677,9 +691,12 @@ class SqlDocument(Document):
         """This document just wrote: live refresh must not take the change for another program's."""
         self.live_refresh.note_own_write()
 
+    @Slot()
     def reload_rows(self) -> None:
-        """The database changed: recount and refetch the visible pages; the scroll position stays."""
+        """The database changed (Execute SQL, another program): recount and refetch the visible
+        pages, the scroll position staying, and count the tree's tables again."""
         self.browse.reload_rows()
+        self.tree.recount()
 
     # -- the server connection and the edits not written --------------------------------------
     @property

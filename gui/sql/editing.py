@@ -242,7 +242,7 @@ class GridEdits(QObject):
         if isinstance(index.data(Qt.ItemDataRole.EditRole), LargeValue):
             self.document.record.load_whole_row(index)  # "900 MB text — show…": read in a worker
 
-    def _rowid_alias(self) -> str | None:
+    def rowid_alias(self) -> str | None:
         table = self.browse.table
         if table is None or table.without_rowid or table.key is not None:
             return None
@@ -267,7 +267,7 @@ class GridEdits(QObject):
         key = self.browse.key_of(self.browse.grid.currentIndex().row())
         if table is None or key is None or self.document.read_only or not table.editable:
             return
-        alias = self._rowid_alias()
+        alias = self.rowid_alias()
         # A server's generated key (serial, a DEFAULT) gets a new value; others are copied.
         columns = [c.name for c in table.columns
                    if c.name != alias and not (table.key is not None and c.pk and c.default is not None)]
@@ -300,7 +300,7 @@ class GridEdits(QObject):
         # What the user saw: each row is deleted only if it still holds it (cut values not compared).
         seen = [self._seen_row(r) for r, _k in found]
         self.document.undo_stack.push(DeleteRows(self.document, table.name, [k for _r, k in found],
-                                        [c.name for c in table.columns], self._rowid_alias(),
+                                        [c.name for c in table.columns], self.rowid_alias(),
                                         table.schema, seen, types=[c.decl_type for c in table.columns]))
 
     def _seen_row(self, row: int) -> tuple | None:

@@ -13,7 +13,7 @@ from typing import Any
 
 from PySide6.QtCore import QDate, QDateTime, QTime, QTimeZone, Signal
 from PySide6.QtGui import QValidator
-from PySide6.QtWidgets import QAbstractSpinBox, QDateTimeEdit, QLineEdit, QPlainTextEdit, QWidget
+from PySide6.QtWidgets import QAbstractSpinBox, QCheckBox, QDateTimeEdit, QLineEdit, QPlainTextEdit, QWidget
 
 from storage.formats.sql.values import (
     INT64_MAX,
@@ -127,6 +127,27 @@ class MomentEdit(QDateTimeEdit):
                                                             has_time=self.kind != "date"))
 
 
+class BoolBox(QCheckBox):
+    """A boolean: 1 or 0 (True or False where the database speaks booleans); a click writes it."""
+
+    editingFinished = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._as_bool = False
+        self.toggled.connect(lambda on: self.setText("true (1)" if on else "false (0)"))
+        self.clicked.connect(lambda _on: self.editingFinished.emit())
+        self.setText("false (0)")
+
+    def set_stored(self, value: Any) -> None:
+        self._as_bool = isinstance(value, bool)
+        self.setChecked(bool(value))
+        self.setText("true (1)" if self.isChecked() else "false (0)")
+
+    def stored(self) -> int | bool:
+        return self.isChecked() if self._as_bool else int(self.isChecked())
+
+
 class LineEdit(QLineEdit):
     """One line of text (the grid's text editor)."""
 
@@ -178,6 +199,8 @@ class TextEdit(QPlainTextEdit):
 
 def create_editor(kind: str, decl_type: str, parent: QWidget, multiline: bool = False) -> QWidget | None:
     """The editor for a field kind, or None for BLOBs (they are loaded from and saved to files)."""
+    if kind == "boolean":
+        return BoolBox(parent)
     if kind in ("integer", "real"):
         return NumberSpinBox(kind, parent)
     if kind in _DISPLAY:

@@ -17,6 +17,7 @@ import contextlib
 from typing import TYPE_CHECKING, Any, Protocol
 
 from PySide6.QtCore import QModelIndex, QPoint, Qt, Slot
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QDialog,
     QFileDialog,
@@ -95,13 +96,22 @@ class RecordPanel(QWidget):
         self.key: dict[str, Any] | None = None  # the key of the row shown
         self._whole_row = -1  # the row whose values over the grid's cap the user asked to load
         self._token = 0  # bumped by each row shown: a late read for another row is dropped
+        self._waiting = -1  # the row shown before its page arrived: shown again once it has
+        self._focus_new = False  # New Record: focus the first field once the new row is ready
         self.fk_popup: FkPickPopup | None = None
-        self.prev_button = QPushButton("◀ Previous", self)
+        self.prev_button = QPushButton("◀ &Previous", self)
         self.prev_button.clicked.connect(lambda: self._step(-1))
-        self.next_button = QPushButton("Next ▶", self)
+        self.next_button = QPushButton("Ne&xt ▶", self)
         self.next_button.clicked.connect(lambda: self._step(1))
-        self.new_button = QPushButton("New Record", self)
-        self.new_button.clicked.connect(lambda: host.edits.new_record())
+        self.new_button = QPushButton("&New Record", self)
+        self.new_button.setToolTip("Insert a row and fill it in here (Alt+N); Tab walks the fields, "
+                                   "Enter in the last one or Ctrl+Enter anywhere writes the field")
+        self.new_button.clicked.connect(self.new_record)
+        for keys in ("Ctrl+Return", "Ctrl+Enter"):
+            commit = QShortcut(QKeySequence(keys), self)
+            commit.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            commit.activated.connect(self.commit)
+        host.model.dataChanged.connect(self._on_grid_data)
         self.label = QLabel(self)
         bar = QHBoxLayout()
         for widget in (self.prev_button, self.next_button, self.new_button):
@@ -111,7 +121,7 @@ class RecordPanel(QWidget):
         self._grid = QGridLayout(self.form)
         self._grid.setColumnStretch(1, 1)
         self._grid.setVerticalSpacing(8)
-        scroll = QScrollArea(self)
+        self.scroll = scroll = QScrollArea(self)
         scroll.setWidgetResizable(True)
         scroll.setWidget(self.form)
         box = QVBoxLayout(self)
@@ -137,6 +147,8 @@ class RecordPanel(QWidget):
             field.edited.connect(lambda value, c=i: self._on_field_edited(c, value))
             field.loadRequested.connect(lambda c=i: self._on_field_load(c))
             field.saveRequested.connect(lambda c=i: self._on_field_save(c))
+            field.stepRequested.connect(lambda step, c=i: self._on_field_step(c, step))
+            field.entered.connect(lambda c=i: self._on_field_entered(c))
             self._grid.addWidget(label, i, 0)
             self._grid.addWidget(field, i, 1)
             self._fields.append(field)
@@ -162,7 +174,11 @@ class RecordPanel(QWidget):
         large = any(isinstance(v, LargeValue) for v in cached)  # past the cap: read only on request
         cached = tuple(v.label() if isinstance(v, LargeValue) else v for v in cached)
         self.row = row
+        self._waiting = -1
         self._show_record(table, cached, whole=False)
+        if key is None and self.host.reader is not None and self.host.model.cached_row(row) is None:
+            self._waiting = row  # its page is on its way (asked for above): shown again when it lands
+            return
         if key is None or self.host.reader is None:
             return
         if large and self._whole_row != row:
@@ -175,6 +191,9 @@ class RecordPanel(QWidget):
             if token == self._token and values is not None:
                 self.key = key
                 self._show_record(table, tuple(values), whole=True)
+                if self._focus_new:
+                    self._focus_new = False
+                    self.focus_field(self._first_typed_field())
 
         def read(conn: Any) -> Any:
             with raised_limit(conn) if large else contextlib.nullcontext():  # asked for: read it whole
@@ -208,10 +227,60 @@ class RecordPanel(QWidget):
             column = max(0, self.host.current_index().column())
             self.host.set_current_index(self.host.model.index(row, column))
 
+    @Slot(QModelIndex, QModelIndex)
+    def _on_grid_data(self, top: QModelIndex, bottom: QModelIndex) -> None:
+        """A page of the grid arrived: the row waiting for it is shown now."""
+        row = self._waiting
+        if row < 0 or not top.row() <= row <= bottom.row() or self.host.model.cached_row(row) is None:
+            return
+        self._waiting = -1
+        current = self.host.current_index()
+        if current.isValid() and current.row() == row and self.isVisible():
+            self.show_row(current)
+
+    def new_record(self) -> None:
+        """Insert a row; the form shows it, ready to type in, with the first field focused."""
+        self._focus_new = True
+        self.host.edits.new_record()
+
+    def _first_typed_field(self) -> int:
+        """The first field a new record is typed into: past a rowid key the database numbered."""
+        table = self._table
+        if table is None or not self._fields:
+            return 0
+        alias = self.host.edits.rowid_alias()
+        numbered = alias is not None and self._fields[0].column.name == alias
+        return 1 if numbered and len(self._fields) > 1 else 0
+
+    def focus_field(self, column: int) -> None:
+        if 0 <= column < len(self._fields):
+            field = self._fields[column]
+            field.focus_editor()
+            self.scroll.ensureWidgetVisible(field)
+
+    def _on_field_step(self, column: int, step: int) -> None:
+        """Tab / Shift+Tab (and Enter) in a field: the next or previous field, wrapping around."""
+        if self._fields:
+            self.focus_field((column + step) % len(self._fields))
+
+    def _on_field_entered(self, column: int) -> None:
+        """Enter wrote the field: the next one, or in the last field the record is done."""
+        if column + 1 < len(self._fields):
+            self.focus_field(column + 1)
+
+    @Slot()
+    def commit(self) -> None:
+        """Ctrl+Enter (and Enter in the last field): write the field being edited now."""
+        for field in self._fields:
+            if field.has_focus():
+                field.commit()
+                return
+
     @Slot()
     def grid_reset(self) -> None:
         """Another table, sort or filter: the row shown is no longer the grid's row; stop edits."""
         self._token += 1
+        self._waiting = -1
         self.values = self.key = None
         for field in self._fields:
             field.set_value(field.value, False)

@@ -9,15 +9,28 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtCore import QEvent, QObject, Qt, Signal, Slot
 from PySide6.QtGui import QFontDatabase, QImage, QPixmap
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QAbstractSpinBox,
+    QApplication,
+    QCheckBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from gui.sql.fields import Invalid, create_editor
 from storage.formats.sql.schema_types import Column
 from storage.formats.sql.values import field_kind
 
 HEX_PREVIEW = 48
+LONG_TEXT = 80  # characters: longer text (or text with a line break) gets the multi-line editor
 THUMBNAIL = 160  # pixels: the longest side of an image BLOB's preview
 MAX_IMAGE = 16 * 1024 * 1024  # larger BLOBs are not decoded as images (the GUI must not wait)
 IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"BM", b"RIFF")
@@ -82,11 +95,18 @@ class BlobView(QWidget):
 
 
 class RecordField(QWidget):
-    """The editor of one column in the record form."""
+    """The editor of one column in the record form.
+
+    The editor is typeable whenever the row can be edited, NULL or not: what is typed into a
+    NULL field is written (and unticks NULL); leaving it untouched keeps NULL. Tab, Shift+Tab
+    and Enter ask the form for the next field (:attr:`stepRequested`, :attr:`entered`).
+    """
 
     edited = Signal(object)  # the new stored value; None sets NULL
     loadRequested = Signal()
     saveRequested = Signal()
+    stepRequested = Signal(int)  # Tab (+1) or Shift+Tab (-1): the form focuses another field
+    entered = Signal()  # Enter wrote a one-line field: the form moves on
 
     def __init__(self, column: Column, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -95,9 +115,11 @@ class RecordField(QWidget):
         self.value: Any = None
         self.editor: QWidget | None = None
         self._editable = False
+        self._shown = ""  # what the editor showed for the stored value: untouched when still so
         self.null_box = QCheckBox("NULL", self)
         self.null_box.setToolTip("Store NULL (no value), which is not the same as empty text")
         self.null_box.toggled.connect(self._on_null_toggled)
+        self.null_box.installEventFilter(self)
         self.error = QLabel(self)
         self.error.setWordWrap(True)
         self.error.setStyleSheet("color: #b42318;")
@@ -120,11 +142,15 @@ class RecordField(QWidget):
         self.value = value
         self._editable = editable
         kind = field_kind(self.column.decl_type, value)
+        if kind == "text" and isinstance(value, str) and (len(value) > LONG_TEXT or "\n" in value):
+            kind = "long text"
         if value is None and self.kind:
             kind = self.kind  # NULL keeps the editor it had: unticking NULL edits in it
         if kind != self.kind or self.editor is None:
             self._replace_editor(kind)
         self.editor.set_stored(value)  # type: ignore[union-attr]
+        self._set_placeholder("NULL" if value is None else "")
+        self._shown = self._snapshot()
         self.null_box.blockSignals(True)
         self.null_box.setChecked(value is None)
         self.null_box.blockSignals(False)
@@ -136,23 +162,46 @@ class RecordField(QWidget):
             self._row.removeWidget(self.editor)
             self.editor.deleteLater()
         self.kind = kind
-        editor = create_editor(kind, self.column.decl_type, self, multiline=True)
+        long_text = kind == "long text"
+        editor = create_editor("text" if long_text else kind, self.column.decl_type, self,
+                               multiline=long_text)
         if editor is None:
             blob = BlobView(self)
             blob.load_button.clicked.connect(self.loadRequested.emit)
             blob.save_button.clicked.connect(self.saveRequested.emit)
+            blob.load_button.installEventFilter(self)
+            blob.save_button.installEventFilter(self)
             editor = blob
         else:
             editor.editingFinished.connect(self._on_editing_finished)
+            editor.installEventFilter(self)
         self.editor = editor
         self._row.insertWidget(0, editor, 1)
+
+    def _set_placeholder(self, text: str) -> None:
+        editor = self.editor
+        if isinstance(editor, QAbstractSpinBox):
+            editor.lineEdit().setPlaceholderText(text)
+        elif isinstance(editor, QLineEdit | QPlainTextEdit):
+            editor.setPlaceholderText(text)
+
+    def _snapshot(self) -> str:
+        """What the editor shows, to tell whether the user changed it."""
+        editor = self.editor
+        if isinstance(editor, QPlainTextEdit):
+            return editor.toPlainText()
+        if isinstance(editor, QAbstractButton):
+            return str(editor.isChecked())
+        if isinstance(editor, QAbstractSpinBox | QLineEdit):
+            return editor.text()
+        return ""
 
     def _update_enabled(self) -> None:
         if isinstance(self.editor, BlobView):
             self.editor.load_button.setEnabled(self._editable)
             return
         if self.editor is not None:
-            self.editor.setEnabled(self._editable and not self.null_box.isChecked())
+            self.editor.setEnabled(self._editable)
 
     def set_error(self, text: str) -> None:
         self.error.setText(text)
@@ -163,10 +212,49 @@ class RecordField(QWidget):
     def error_text(self) -> str:
         return self.error.text() if self.error.isVisible() else ""
 
+    # -- the keyboard: the form walks its fields --------------------------------------------
+    def focus_editor(self) -> None:
+        editor = self.editor
+        target = editor.load_button if isinstance(editor, BlobView) else editor
+        if target is not None and target.isEnabled():
+            target.setFocus(Qt.FocusReason.TabFocusReason)
+            if isinstance(target, QAbstractSpinBox):
+                target.selectAll()
+        else:
+            self.null_box.setFocus(Qt.FocusReason.TabFocusReason)
+
+    def has_focus(self) -> bool:
+        focus = QApplication.focusWidget()
+        return focus is not None and (focus is self or self.isAncestorOf(focus))
+
+    def commit(self) -> None:
+        """Write what the editor holds now (Enter, Ctrl+Enter), as leaving it would."""
+        if not isinstance(self.editor, BlobView):
+            self._on_editing_finished()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() != QEvent.Type.KeyPress:
+            return False
+        key, mods = event.key(), event.modifiers()  # type: ignore[attr-defined]
+        plain = not mods & ~(Qt.KeyboardModifier.KeypadModifier | Qt.KeyboardModifier.ShiftModifier)
+        if key in (Qt.Key.Key_Tab, Qt.Key.Key_Backtab) and plain:
+            back = key == Qt.Key.Key_Backtab or bool(mods & Qt.KeyboardModifier.ShiftModifier)
+            self.stepRequested.emit(-1 if back else 1)
+            return True
+        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and not mods & ~Qt.KeyboardModifier.KeypadModifier \
+                and watched is self.editor and not isinstance(watched, QPlainTextEdit | BlobView):
+            self.commit()  # a one-line editor; in several lines Enter is a new line
+            self.entered.emit()
+            return True
+        return False
+
     @Slot()
     def _on_editing_finished(self) -> None:
-        if not self._editable or self.null_box.isChecked() or self.editor is None:
+        if not self._editable or self.editor is None:
             return
+        untouched = self._snapshot() == self._shown
+        if self.value is None and untouched:
+            return  # a NULL field left as it was shown stays NULL
         try:
             value = self.editor.stored()  # type: ignore[attr-defined]
         except Invalid as exc:

@@ -67,6 +67,16 @@ class SchemaTree(QTreeWidget):
         self._fill(schema)
         self._count(self._generation, schema.tables + schema.views + schema.materialized, COUNT_CAP)
 
+    def recount(self, names: list[str] | None = None) -> None:
+        """Rows were inserted or deleted (in ``names``, or anywhere): count those tables again."""
+        if self.schema is None:
+            return
+        tables = self.schema.tables + self.schema.views + self.schema.materialized
+        if names is not None:
+            tables = [t for t in tables if t.qualified in names]
+        if tables:
+            self._count(self._generation, tables, COUNT_CAP)
+
     def _fill(self, schema: Schema) -> None:
         self._lazy_columns = len(schema.tables) + len(schema.views) + len(schema.materialized) > LAZY_FROM
         if not schema.schemas:

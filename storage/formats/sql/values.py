@@ -141,13 +141,21 @@ def from_moment(moment: datetime.datetime, fmt: TimeFormat) -> Any:
 
 
 def field_kind(decl_type: str, value: Any) -> str:
-    """The editor for a value: integer, real, date, time, datetime, text or blob.
+    """The editor for a value: boolean, integer, real, date, time, datetime, text or blob.
 
     Chosen by the declared type, but a stored value that does not fit it (text in an INTEGER
-    column, a BLOB anywhere) gets the editor of what it is, so editing never mangles it.
+    column, a BLOB anywhere) gets the editor of what it is, so editing never mangles it. A
+    BOOLEAN column holding 0, 1 or NULL gets a check box; ISO dates in any column a date picker.
     """
     if isinstance(value, bytes):
         return "blob"
+    if isinstance(value, bool) or ("BOOL" in (decl_type or "").upper() and (
+            value is None or (isinstance(value, int) and value in (0, 1)))):
+        return "boolean"
+    if time_kind(decl_type) is None and isinstance(value, str):
+        fmt = time_format(value, "")  # ISO-looking text in any column: edited with a date picker
+        if fmt is not None and fmt.has_date:
+            return "datetime" if fmt.has_time else "date"
     if time_kind(decl_type) is not None:
         fmt = time_format(value, decl_type)
         if fmt is not None:  # what the stored shape holds, not only what was declared

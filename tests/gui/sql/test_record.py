@@ -152,7 +152,7 @@ def test_constraint_errors_are_shown_next_to_the_field(qtbot, tmp_path: Path) ->
     document.record.field("must").null_box.click()
     assert "NOT NULL" in document.record.field("must").error_text()
     code = document.record.field("code")
-    code.editor.setPlainText("A")
+    code.editor.setText("A")
     finish(code)
     assert "UNIQUE" in code.error_text()
     qty = document.record.field("qty")
@@ -235,7 +235,7 @@ def test_the_form_never_writes_to_a_row_the_grid_moved_away_from(qtbot, tmp_path
     wait_rows(qtbot, document, 30)
     assert not field.editor.isEnabled()
     field._editable = True  # even if an edit got through, it must not land on the wrong row
-    field.editor.setPlainText("wrong row?")
+    field.editor.setText("wrong row?")
     finish(field)
     assert cell(path, 'SELECT count(*) FROM "order" WHERE "na me" = \'wrong row?\'') == 0
     show_record(qtbot, document, 2)
