@@ -111,6 +111,12 @@ class SqlDocument(Document):
         self.stack = QStackedWidget(self)
         self.message = QLabel(self)
         self.message.setWordWrap(True)
+        # The line keeps its place while empty: the grid and the form never jump as notices come
+        # and go (a one-line strip, as the status bar keeps its place).
+        self.message.setMinimumHeight(self.message.fontMetrics().lineSpacing() + 4)
+        policy = self.message.sizePolicy()
+        policy.setRetainSizeWhenHidden(True)
+        self.message.setSizePolicy(policy)
         self.message.hide()
         box = QVBoxLayout(self)
         box.setContentsMargins(0, 0, 0, 0)

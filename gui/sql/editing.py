@@ -259,8 +259,19 @@ class GridEdits(QObject):
         table = self._editable_table
         if table is None:
             return
-        self.document.undo_stack.push(InsertRow(self.document, table.name, {}, table.key_columns,
-                                                schema=table.schema))
+        self.document.undo_stack.push(InsertRow(self.document, table.name, self._new_row_values(),
+                                                table.key_columns, schema=table.schema))
+
+    def _new_row_values(self) -> dict[str, Any]:
+        """A new SQLite row's values beyond the defaults: 0 or '' in each NOT NULL column that has
+        no default (as DB Browser for SQLite does), so New Record works on such tables too."""
+        table, db = self.browse.table, self.document.database
+        if table is None or db is None or not db.is_sqlite:
+            return {}
+        alias = self.rowid_alias()
+        return {c.name: 0 if c.affinity in ("INTEGER", "REAL", "NUMERIC") else ""
+                for c in table.columns
+                if c.notnull and c.default is None and not c.hidden and c.name != alias}
 
     def duplicate_row(self) -> None:
         table = self.browse.table

@@ -17,7 +17,7 @@ import contextlib
 from typing import TYPE_CHECKING, Any, Protocol
 
 from PySide6.QtCore import QModelIndex, QPoint, Qt, Slot
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtGui import QKeySequence, QShortcut, QUndoStack
 from PySide6.QtWidgets import (
     QDialog,
     QFileDialog,
@@ -57,6 +57,8 @@ class RecordHost(Protocol):
     reader: Reader | None
     database: Database | None
 
+    @property
+    def undo_stack(self) -> QUndoStack: ...
     def current_index(self) -> QModelIndex: ...
     def set_current_index(self, index: QModelIndex) -> None: ...
     def start_task(self, fn: Any, *args: Any, on_result: Any = None, on_error: Any = None) -> Any: ...
@@ -240,8 +242,12 @@ class RecordPanel(QWidget):
 
     def new_record(self) -> None:
         """Insert a row; the form shows it, ready to type in, with the first field focused."""
+        stack = self.host.undo_stack
+        before = stack.index()
         self._focus_new = True
         self.host.edits.new_record()
+        if stack.index() == before or not self.host.browse.show_new_row:
+            self._focus_new = False  # not inserted (said in the message line), or sorted elsewhere
 
     def _first_typed_field(self) -> int:
         """The first field a new record is typed into: past a rowid key the database numbered."""

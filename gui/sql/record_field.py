@@ -150,6 +150,7 @@ class RecordField(QWidget):
             self._replace_editor(kind)
         self.editor.set_stored(value)  # type: ignore[union-attr]
         self._set_placeholder("NULL" if value is None else "")
+        self._restyle()
         self._shown = self._snapshot()
         self.null_box.blockSignals(True)
         self.null_box.setChecked(value is None)
@@ -206,8 +207,12 @@ class RecordField(QWidget):
     def set_error(self, text: str) -> None:
         self.error.setText(text)
         self.error.setVisible(bool(text))
+        self._restyle()
+
+    def _restyle(self) -> None:
+        """A refused value: a red border round the editor."""
         if self.editor is not None and not isinstance(self.editor, BlobView):
-            self.editor.setStyleSheet("border: 1px solid #b42318;" if text else "")
+            self.editor.setStyleSheet("border: 1px solid #b42318;" if self.error.text() else "")
 
     def error_text(self) -> str:
         return self.error.text() if self.error.isVisible() else ""

@@ -7,11 +7,13 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from PySide6.QtCore import QItemSelectionModel, Qt
+from PySide6.QtCore import QItemSelectionModel, QPoint, Qt
 from PySide6.QtWidgets import QApplication, QFileDialog
 
 from gui.sql.document import SqlDocument
-from gui.sql.fields import BoolBox, LineEdit, MomentEdit, NumberSpinBox
+from gui.sql.fields import BoolBox, LineEdit, MomentEdit, NumberSpinBox, TextEdit
+from tests.gui.sql.test_record import cell
+from tests.gui.sql.test_sql import open_document, wait_rows
 from tests.support.gui_helpers import close_window, launch, wait_documents
 
 TABLE = ("CREATE TABLE people (id INTEGER PRIMARY KEY, name TEXT NOT NULL DEFAULT '', "
@@ -118,6 +120,7 @@ def test_the_record_flow_by_keyboard_from_nothing_to_a_relaunch(qtbot, tmp_path:
     type_into(qtbot, "-1")
     key(qtbot, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
     assert "CHECK" in record.field("age").error_text()
+    document.grab().save(str(tmp_path / "new-record.png"))
     assert rows(path)[1][2] is None
     key(qtbot, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
     type_into(qtbot, "45")
@@ -152,3 +155,108 @@ def test_the_record_flow_by_keyboard_from_nothing_to_a_relaunch(qtbot, tmp_path:
     qtbot.waitUntil(lambda: tree_count(document) == "2", timeout=10_000)
     assert rows(path) == [(1, "Ada L.", 36, None, 1, "first"), (2, "Grace", 45, None, None, None)]
     close_window(qtbot, window)
+
+
+def make_table(path: Path, sql: str, *inserts: str) -> Path:
+    conn = sqlite3.connect(path)
+    conn.execute(sql)
+    for insert in inserts:
+        conn.execute(insert)
+    conn.commit()
+    conn.close()
+    return path
+
+
+def show_form(qtbot, document: SqlDocument, row: int = 0) -> None:
+    document.views.setCurrentWidget(document.record)
+    document.grid.setCurrentIndex(document.model.index(row, 0))
+    qtbot.waitUntil(lambda: document.record.row == row and document.record.values is not None,
+                    timeout=10_000)
+
+
+def test_new_record_fills_not_null_columns_without_a_default(qtbot, tmp_path: Path) -> None:
+    path = make_table(tmp_path / "n.db", "CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT NOT NULL, "
+                      "qty INTEGER NOT NULL, note TEXT)", "INSERT INTO t VALUES (1, 'a', 1, NULL)")
+    document = open_document(qtbot, path, read_only=False)
+    wait_rows(qtbot, document, 1)
+    document.views.setCurrentWidget(document.record)
+    document.record.new_button.click()
+    qtbot.waitUntil(lambda: document.record.row == 1 and document.record.values is not None,
+                    timeout=10_000)
+    assert document.record.values == (2, "", 0, None)
+    assert focused_field(document) == "name"
+    assert document.record.field("note").null_box.isChecked()
+    document.close_document()
+
+
+def test_typed_editors_and_refusals_by_their_field(qtbot, tmp_path: Path) -> None:
+    path = make_table(
+        tmp_path / "e.db",
+        "CREATE TABLE e (id INTEGER PRIMARY KEY, day TEXT, flag BOOLEAN, price REAL, "
+        "short TEXT, long TEXT, n INTEGER CHECK (n < 100))",
+        f"INSERT INTO e VALUES (1, '2024-05-06', 1, 2.5, 'hi', '{'words ' * 30}', 3)")
+    document = open_document(qtbot, path, read_only=False)
+    wait_rows(qtbot, document, 1)
+    show_form(qtbot, document)
+    record = document.record
+    day = record.field("day").editor
+    assert isinstance(day, MomentEdit) and day.date().toString("yyyy-MM-dd") == "2024-05-06"
+    flag = record.field("flag").editor
+    assert isinstance(flag, BoolBox) and flag.isChecked()
+    assert isinstance(record.field("price").editor, NumberSpinBox)
+    assert isinstance(record.field("short").editor, LineEdit)
+    assert isinstance(record.field("long").editor, TextEdit)
+    record.grab().save(str(tmp_path / "typed.png"))
+
+    flag.click()  # a click writes 0
+    assert cell(path, "SELECT flag FROM e") == 0
+    record.focus_field(1)
+    qtbot.keyClick(day, Qt.Key.Key_Up)  # the year section steps
+    record.commit()
+    assert cell(path, "SELECT day FROM e") == "2025-05-06"  # still ISO text
+    n = record.field("n")
+    n.editor.lineEdit().setText("1x")
+    n.commit()
+    assert "not a whole number" in n.error_text()  # the type: refused before the database
+    n.editor.lineEdit().setText("120")
+    n.commit()
+    assert "CHECK constraint failed" in n.error_text()  # the database's own message
+    n.editor.lineEdit().setText("12")
+    n.commit()
+    assert cell(path, "SELECT n FROM e") == 12 and not n.error_text()
+    short = record.field("short")
+    short.editor.setText("fine")
+    short.commit()
+    assert cell(path, "SELECT short FROM e") == "fine"
+    document.close_document()
+
+
+def test_a_notice_coming_and_going_never_moves_the_form(qtbot, tmp_path: Path) -> None:
+    path = make_table(tmp_path / "m.db", "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)",
+                      "INSERT INTO t VALUES (1, 'a')")
+    document = open_document(qtbot, path, read_only=False)
+    wait_rows(qtbot, document, 1)
+    show_form(qtbot, document)
+
+    def top() -> int:
+        document.layout().activate()
+        return document.record.form.mapTo(document, QPoint(0, 0)).y()
+
+    before = top()
+    document.show_message("Not written: something went wrong", "error")
+    assert document.message.isVisible() and top() == before
+    document.show_message("")
+    assert not document.message.isVisible() and top() == before
+    document.close_document()
+
+
+def test_tree_counts_follow_execute_sql(qtbot, tmp_path: Path) -> None:
+    path = make_table(tmp_path / "x.db", "CREATE TABLE t (id INTEGER PRIMARY KEY)",
+                      "INSERT INTO t VALUES (1)")
+    document = open_document(qtbot, path, read_only=False)
+    wait_rows(qtbot, document, 1)
+    qtbot.waitUntil(lambda: document.tree.items["t"].text(1) == "1", timeout=10_000)
+    document.editor.setPlainText("INSERT INTO t VALUES (2); INSERT INTO t VALUES (3);")
+    document.execute("all")
+    qtbot.waitUntil(lambda: document.tree.items["t"].text(1) == "3", timeout=10_000)
+    document.close_document()
