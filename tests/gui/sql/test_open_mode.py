@@ -56,3 +56,35 @@ def test_the_choice_is_remembered_in_the_preferences(qtbot, tmp_path: Path) -> N
     assert not documents[1].read_only and not documents[1].open_choice.isVisible()
     for document in documents:
         window.close_document(document)
+
+
+def test_the_choice_for_one_file_is_remembered_for_that_file(qtbot, tmp_path: Path) -> None:
+    """Edit chosen for a.db (without "Remember for every database"): a.db reopens editable
+    after a relaunch, b.db still asks; ticking Read-only again is remembered too."""
+    first = make_db(tmp_path / "a.db", rows=5)
+    second = tmp_path / "b.db"
+    shutil.copy(first, second)
+    settings = tmp_path / "settings"
+    window = launch(qtbot, settings, first)
+    [document] = wait_documents(qtbot, window, 1)
+    document.open_choice.edit_button.click()
+    qtbot.waitUntil(lambda: not document.read_only and document.model.editable, timeout=10_000)
+    assert window.settings["sqlite.open_mode"] == "ask"
+    window.close()
+    qtbot.waitUntil(lambda: not window.isVisible())
+
+    window = launch(qtbot, settings)
+    [document] = wait_documents(qtbot, window, 1)  # the session reopens a.db: editable, not asking
+    assert document.path == str(first)
+    assert not document.read_only and not document.open_choice.isVisible()
+    window.open_paths([str(second)])
+    documents = wait_documents(qtbot, window, 2)
+    assert documents[1].read_only and documents[1].open_choice.isVisible()
+    document.read_only_box.setChecked(True)
+    qtbot.waitUntil(lambda: document.table is not None and not document.model.editable, timeout=10_000)
+    for each in documents:
+        window.close_document(each)
+    window.open_paths([str(first)])
+    [document] = wait_documents(qtbot, window, 1)
+    assert document.read_only and not document.open_choice.isVisible()
+    window.close_document(document)
