@@ -135,6 +135,7 @@ class RecordField(QWidget):
 
     def add_button(self, button: QWidget) -> None:
         """A button after the editor (a foreign key's ↗ and …)."""
+        button.installEventFilter(self)  # Tab from it walks on to the next field too
         self._row.addWidget(button)
 
     def set_value(self, value: Any, editable: bool) -> None:
@@ -222,9 +223,7 @@ class RecordField(QWidget):
         editor = self.editor
         target = editor.load_button if isinstance(editor, BlobView) else editor
         if target is not None and target.isEnabled():
-            target.setFocus(Qt.FocusReason.TabFocusReason)
-            if isinstance(target, QAbstractSpinBox):
-                target.selectAll()
+            target.setFocus(Qt.FocusReason.TabFocusReason)  # selects the text (a date's first part)
         else:
             self.null_box.setFocus(Qt.FocusReason.TabFocusReason)
 

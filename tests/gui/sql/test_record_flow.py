@@ -112,8 +112,14 @@ def test_the_record_flow_by_keyboard_from_nothing_to_a_relaunch(qtbot, tmp_path:
     assert focused_field(document) == "member"
     qtbot.waitUntil(lambda: tree_count(document) == "1", timeout=10_000)
 
-    # Repeat; a value the CHECK refuses is marked by its field; Ctrl+Enter writes the fix.
+    # Repeat; a date typed section by section; a value the CHECK refuses is marked by its field,
+    # and Ctrl+Enter writes the fix.
     new_record(qtbot, document, 2)
+    record.focus_field(3)
+    type_into(qtbot, "19061209")
+    key(qtbot, Qt.Key.Key_Tab)
+    assert rows(path)[1][3] == "1906-12-09" and focused_field(document) == "member"
+    record.focus_field(1)
     type_into(qtbot, "Grace")
     key(qtbot, Qt.Key.Key_Return)  # not the last field: written, and on to the next
     assert focused_field(document) == "age"
@@ -126,7 +132,7 @@ def test_the_record_flow_by_keyboard_from_nothing_to_a_relaunch(qtbot, tmp_path:
     type_into(qtbot, "45")
     key(qtbot, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
     assert not record.field("age").error_text()
-    assert rows(path)[1] == (2, "Grace", 45, None, None, None)
+    assert rows(path)[1] == (2, "Grace", 45, "1906-12-09", None, None)
     qtbot.waitUntil(lambda: tree_count(document) == "2", timeout=10_000)
 
     # Edit the first record (Alt+P), then delete the second in the grid, and undo.
@@ -153,7 +159,7 @@ def test_the_record_flow_by_keyboard_from_nothing_to_a_relaunch(qtbot, tmp_path:
     window, document = open_people(qtbot, settings, path)
     assert not document.read_only and not document.open_choice.isVisible()
     qtbot.waitUntil(lambda: tree_count(document) == "2", timeout=10_000)
-    assert rows(path) == [(1, "Ada L.", 36, None, 1, "first"), (2, "Grace", 45, None, None, None)]
+    assert rows(path) == [(1, "Ada L.", 36, None, 1, "first"), (2, "Grace", 45, "1906-12-09", None, None)]
     close_window(qtbot, window)
 
 
