@@ -6,6 +6,11 @@ the document's ``edit_cell``, so it is an undo command written at once, and a co
 is shown under the field that caused it (and under the columns the message names): the panel
 follows the document's ``cellWritten`` and ``writeFailed`` signals.
 
+The form is filled by keyboard: New Record (Alt+N) shows the new row as soon as its page of the
+grid arrived, with its first typed field focused; Tab and Shift+Tab walk the fields in column
+order (wrapping, never leaving the form), Enter writes a one-line field and moves on (in the last
+field it only writes), and Ctrl+Enter writes the field being edited from anywhere in the form.
+
 A field that references another table gets ↗ (show the referenced row in the grid) and a chooser
 (the grid's searchable list of referenced rows; the key picked is written through the field's
 normal edit). :class:`RecordPanel` talks to its document only through :class:`RecordHost`.
@@ -265,7 +270,7 @@ class RecordPanel(QWidget):
             self.scroll.ensureWidgetVisible(field)
 
     def _on_field_step(self, column: int, step: int) -> None:
-        """Tab / Shift+Tab (and Enter) in a field: the next or previous field, wrapping around."""
+        """Tab / Shift+Tab in a field: the next or previous field, wrapping around."""
         if self._fields:
             self.focus_field((column + step) % len(self._fields))
 

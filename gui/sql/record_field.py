@@ -30,6 +30,7 @@ from storage.formats.sql.schema_types import Column
 from storage.formats.sql.values import field_kind
 
 HEX_PREVIEW = 48
+_STEP_KEYS = (Qt.Key.Key_Up, Qt.Key.Key_Down, Qt.Key.Key_PageUp, Qt.Key.Key_PageDown)
 LONG_TEXT = 80  # characters: longer text (or text with a line break) gets the multi-line editor
 THUMBNAIL = 160  # pixels: the longest side of an image BLOB's preview
 MAX_IMAGE = 16 * 1024 * 1024  # larger BLOBs are not decoded as images (the GUI must not wait)
@@ -116,6 +117,7 @@ class RecordField(QWidget):
         self.editor: QWidget | None = None
         self._editable = False
         self._shown = ""  # what the editor showed for the stored value: untouched when still so
+        self._typed = False  # a key typed or stepped since (today's date typed into a NULL date)
         self.null_box = QCheckBox("NULL", self)
         self.null_box.setToolTip("Store NULL (no value), which is not the same as empty text")
         self.null_box.toggled.connect(self._on_null_toggled)
@@ -153,6 +155,7 @@ class RecordField(QWidget):
         self._set_placeholder("NULL" if value is None else "")
         self._restyle()
         self._shown = self._snapshot()
+        self._typed = False
         self.null_box.blockSignals(True)
         self.null_box.setChecked(value is None)
         self.null_box.blockSignals(False)
@@ -250,13 +253,16 @@ class RecordField(QWidget):
             self.commit()  # a one-line editor; in several lines Enter is a new line
             self.entered.emit()
             return True
+        text = event.text()  # type: ignore[attr-defined]
+        if watched is self.editor and ((text and text.isprintable()) or key in _STEP_KEYS):
+            self._typed = True  # typed or stepped: written on leaving, even if it shows what it did
         return False
 
     @Slot()
     def _on_editing_finished(self) -> None:
         if not self._editable or self.editor is None:
             return
-        untouched = self._snapshot() == self._shown
+        untouched = self._snapshot() == self._shown and not self._typed
         if self.value is None and untouched:
             return  # a NULL field left as it was shown stays NULL
         try:

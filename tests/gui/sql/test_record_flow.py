@@ -199,8 +199,8 @@ def test_typed_editors_and_refusals_by_their_field(qtbot, tmp_path: Path) -> Non
     path = make_table(
         tmp_path / "e.db",
         "CREATE TABLE e (id INTEGER PRIMARY KEY, day TEXT, flag BOOLEAN, price REAL, "
-        "short TEXT, long TEXT, n INTEGER CHECK (n < 100))",
-        f"INSERT INTO e VALUES (1, '2024-05-06', 1, 2.5, 'hi', '{'words ' * 30}', 3)")
+        "short TEXT, long TEXT, n INTEGER CHECK (n < 100), due DATE)",
+        f"INSERT INTO e VALUES (1, '2024-05-06', 1, 2.5, 'hi', '{'words ' * 30}', 3, NULL)")
     document = open_document(qtbot, path, read_only=False)
     wait_rows(qtbot, document, 1)
     show_form(qtbot, document)
@@ -234,6 +234,14 @@ def test_typed_editors_and_refusals_by_their_field(qtbot, tmp_path: Path) -> Non
     short.editor.setText("fine")
     short.commit()
     assert cell(path, "SELECT short FROM e") == "fine"
+    due = record.field("due")  # NULL: left alone it stays NULL; today typed in is written
+    record.focus_field(7)
+    record.commit()
+    assert cell(path, "SELECT due FROM e") is None
+    today = due.editor.date().toString("yyyy-MM-dd")
+    qtbot.keyClicks(due.editor, today.replace("-", ""))
+    record.commit()
+    assert cell(path, "SELECT due FROM e") == today and not due.null_box.isChecked()
     document.close_document()
 
 
