@@ -252,7 +252,9 @@ class GridEdits(QObject):
     def new_record(self) -> None:
         """New Record in the Record tab: insert a row, and show it once counted (in rowid order)."""
         browse = self.browse
-        browse.show_new_row = not browse.sort and not browse.filters and not browse.search.text()
+        spec = browse.current_spec()  # unsorted and unfiltered: the new row is the last one
+        browse.show_new_row = spec is not None and not (spec.sort or spec.filters or spec.search
+                                                         or spec.where.strip())
         self.insert_row()
 
     def insert_row(self) -> None:

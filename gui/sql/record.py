@@ -251,8 +251,12 @@ class RecordPanel(QWidget):
         before = stack.index()
         self._focus_new = True
         self.host.edits.new_record()
-        if stack.index() == before or not self.host.browse.show_new_row:
-            self._focus_new = False  # not inserted (said in the message line), or sorted elsewhere
+        if stack.index() == before:
+            self._focus_new = False  # not inserted: the message line says why
+        elif not self.host.browse.show_new_row:
+            self._focus_new = False
+            self.host.show_message("A new row was inserted. The grid is sorted or filtered, so it "
+                                   "is not shown here: clear the sort and filters to fill it in.")
 
     def _first_typed_field(self) -> int:
         """The first field a new record is typed into: past a rowid key the database numbered."""
