@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from PySide6.QtCore import QModelIndex, QPoint, Qt, Slot
 from PySide6.QtGui import QKeySequence, QShortcut, QUndoStack
 from PySide6.QtWidgets import (
+    QApplication,
     QDialog,
     QFileDialog,
     QGridLayout,
@@ -282,6 +283,22 @@ class RecordPanel(QWidget):
         """Enter wrote the field: the next one, or in the last field the record is done."""
         if column + 1 < len(self._fields):
             self.focus_field(column + 1)
+
+    def focusNextPrevChild(self, forward: bool) -> bool:
+        """Tab from the buttons above the form goes into the fields (Qt's window-wide focus chain
+        would reach them last, as the form's editors are made after the rest of the window)."""
+        focus = QApplication.focusWidget()
+        buttons = [self.prev_button, self.next_button, self.new_button]
+        if self._fields and focus in buttons:
+            shown = [b for b in buttons if b.isEnabled()]
+            at = shown.index(focus) if focus in shown else -1
+            if forward and at == len(shown) - 1:
+                self.focus_field(0)
+                return True
+            if 0 <= at + (1 if forward else -1) < len(shown):
+                shown[at + (1 if forward else -1)].setFocus(Qt.FocusReason.TabFocusReason)
+                return True
+        return super().focusNextPrevChild(forward)
 
     @Slot()
     def commit(self) -> None:

@@ -253,6 +253,9 @@ class RecordField(QWidget):
             self.commit()  # a one-line editor; in several lines Enter is a new line
             self.entered.emit()
             return True
+        if key == Qt.Key.Key_Escape and watched is self.editor and not mods:
+            self.set_value(self.value, self._editable)  # what was typed goes: the stored value again
+            return True
         text = event.text()  # type: ignore[attr-defined]
         if watched is self.editor and ((text and text.isprintable()) or key in _STEP_KEYS):
             self._typed = True  # typed or stepped: written on leaving, even if it shows what it did

@@ -8,7 +8,7 @@ import sqlite3
 from pathlib import Path
 
 from PySide6.QtCore import QItemSelectionModel, QPoint, Qt
-from PySide6.QtWidgets import QApplication, QFileDialog
+from PySide6.QtWidgets import QApplication, QFileDialog, QStyleOptionViewItem
 
 from gui.sql.document import SqlDocument
 from gui.sql.fields import BoolBox, LineEdit, MomentEdit, NumberSpinBox, TextEdit
@@ -273,4 +273,38 @@ def test_tree_counts_follow_execute_sql(qtbot, tmp_path: Path) -> None:
     document.editor.setPlainText("INSERT INTO t VALUES (2); INSERT INTO t VALUES (3);")
     document.execute("all")
     qtbot.waitUntil(lambda: document.tree.items["t"].text(1) == "3", timeout=10_000)
+    document.close_document()
+
+
+def test_tab_from_the_buttons_enters_the_form_and_escape_drops_what_was_typed(qtbot, tmp_path: Path
+                                                                             ) -> None:
+    path = make_table(tmp_path / "k.db", "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT, ok BOOLEAN)",
+                      "INSERT INTO t VALUES (1, 'a', 0)", "INSERT INTO t VALUES (2, 'b', 1)")
+    document = open_document(qtbot, path, read_only=False)
+    wait_rows(qtbot, document, 2)
+    show_form(qtbot, document)
+    record = document.record
+    record.next_button.setFocus()
+    qtbot.keyClick(record.next_button, Qt.Key.Key_Tab)
+    assert QApplication.focusWidget() is record.new_button
+    qtbot.keyClick(record.new_button, Qt.Key.Key_Tab)
+    assert focused_field(document) == "id"
+    key(qtbot, Qt.Key.Key_Tab)
+    type_into(qtbot, "typed")
+    key(qtbot, Qt.Key.Key_Escape)
+    assert record.field("v").editor.stored() == "a" and focused_field(document) == "v"
+    key(qtbot, Qt.Key.Key_Tab)
+    assert cell(path, "SELECT v FROM t WHERE id = 1") == "a"  # nothing written on leaving
+
+    # The grid edits a BOOLEAN cell with the same check box.
+    delegate = document.grid.itemDelegate()
+    index = document.model.index(1, 2)
+    editor = delegate.createEditor(document.grid.viewport(), QStyleOptionViewItem(), index)
+    assert isinstance(editor, BoolBox)
+    delegate.setEditorData(editor, index)
+    assert editor.isChecked()
+    editor.setChecked(False)
+    delegate.setModelData(editor, document.model, index)
+    editor.deleteLater()
+    assert cell(path, "SELECT ok FROM t WHERE id = 2") == 0
     document.close_document()
