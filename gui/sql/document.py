@@ -415,6 +415,11 @@ class SqlDocument(Document):
             return None
         return self.model.pager, self.counter
 
+    def schema_changed(self) -> None:
+        """Execute SQL created, dropped or altered something: read the schema again."""
+        self.note_own_write()
+        self.reopen(self.table.qualified if self.table is not None else None)
+
     def reopen(self, table: str | None) -> None:
         """Open the database again (its schema changed, or the mode), showing ``table`` after."""
         self._pending_view_state = {"table": table} if table else {}

@@ -54,6 +54,7 @@ from storage.formats.sql.execute import (
 )
 
 _RED = "#b42318"
+_SCHEMA_VERBS = frozenset({"CREATE", "DROP", "ALTER"})
 
 
 class ExecuteHost(Protocol):
@@ -65,6 +66,7 @@ class ExecuteHost(Protocol):
     def note_error(self, error: BaseException) -> bool: ...
     def note_own_write(self) -> None: ...
     def reload_rows(self) -> None: ...
+    def schema_changed(self) -> None: ...
     def run_transfer(self, label: str, work: Callable[..., Any], finished: Callable[[Any], str],
                      busy: bool = False) -> Any: ...
 
@@ -354,6 +356,8 @@ class ExecutePanel(QWidget):
                 any(o.rows_affected for o in outcomes):
             self.host.note_own_write()
             self.host.reload_rows()
+        if not self.transaction_open and any(o.error is None and o.verb in _SCHEMA_VERBS for o in outcomes):
+            self.host.schema_changed()  # a table made or dropped here shows in the tree
 
     def _point_at(self, error: KnownError) -> None:
         offset = error.location.offset if isinstance(error, KnownError) else None

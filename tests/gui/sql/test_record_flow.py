@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QApplication, QFileDialog, QStyleOptionViewItem
 
 from gui.sql.document import SqlDocument
 from gui.sql.fields import BoolBox, LineEdit, MomentEdit, NumberSpinBox, TextEdit
+from storage.formats.newfile import create_empty
 from tests.gui.sql.test_record import cell
 from tests.gui.sql.test_sql import open_document, wait_rows
 from tests.support.gui_helpers import close_window, launch, wait_documents
@@ -74,15 +75,12 @@ def test_the_record_flow_by_keyboard_from_nothing_to_a_relaunch(qtbot, tmp_path:
     [document] = wait_documents(qtbot, window, 1)
     assert document.path == str(path) and path.exists() and not typed.exists()
     assert not document.read_only  # created here: editable
-    close_window(qtbot, window)
-
-    conn = sqlite3.connect(path)  # the table, made elsewhere; the file was created in Datashelf
-    conn.execute(TABLE)
-    conn.commit()
-    conn.close()
-    window, document = open_people(qtbot, settings, path)
-    assert not document.read_only and not document.open_choice.isVisible()  # reopens editable
-    assert tree_count(document) in ("", "0")
+    document.views.setCurrentWidget(document.sql_panel)  # the table, made in Execute SQL
+    document.editor.setPlainText(TABLE)
+    qtbot.keyClick(document.editor, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: document.table is not None and document.table.name == "people",
+                    timeout=10_000)
+    qtbot.waitUntil(lambda: tree_count(document) == "0", timeout=10_000)
     document.views.setCurrentWidget(document.record)
     record = document.record
 
@@ -307,4 +305,18 @@ def test_tab_from_the_buttons_enters_the_form_and_escape_drops_what_was_typed(qt
     delegate.setModelData(editor, document.model, index)
     editor.deleteLater()
     assert cell(path, "SELECT ok FROM t WHERE id = 2") == 0
+    document.close_document()
+
+
+def test_a_table_made_in_execute_sql_shows_in_the_tree(qtbot, tmp_path: Path) -> None:
+    path = tmp_path / "new.db"
+    create_empty(path, "sqlite")
+    document = open_document(qtbot, path)
+    document.views.setCurrentWidget(document.sql_panel)
+    document.editor.setPlainText("CREATE TABLE people (id INTEGER PRIMARY KEY, name TEXT);")
+    document.execute("all")
+    qtbot.waitUntil(lambda: "people" in document.tree.items and document.table is not None, timeout=10_000)
+    assert document.table.name == "people" and not document.read_only
+    assert document.views.currentWidget() is document.sql_panel  # where the user was
+    assert "CREATE TABLE people" in document.editor.toPlainText()
     document.close_document()
