@@ -106,6 +106,7 @@ class RecordPanel(QWidget):
         self._token = 0  # bumped by each row shown: a late read for another row is dropped
         self._waiting = -1  # the row shown before its page arrived: shown again once it has
         self._focus_new = False  # New Record: focus the first field once the new row is ready
+        self._refocus = -1  # Previous / Next from a field: that field again once the row is ready
         self.fk_popup: FkPickPopup | None = None
         self.prev_button = QPushButton("◀ &Previous", self)
         self.prev_button.clicked.connect(lambda: self._step(-1))
@@ -202,6 +203,9 @@ class RecordPanel(QWidget):
                 if self._focus_new:
                     self._focus_new = False
                     self.focus_field(self._first_typed_field())
+                elif self._refocus >= 0:  # Previous / Next by keyboard: the same field, next row
+                    self.focus_field(self._refocus)
+                self._refocus = -1
 
         def read(conn: Any) -> Any:
             with raised_limit(conn) if large else contextlib.nullcontext():  # asked for: read it whole
@@ -232,6 +236,8 @@ class RecordPanel(QWidget):
     def _step(self, step: int) -> None:
         row = self.row + step
         if 0 <= row < self.host.model.rowCount():
+            self._refocus = self._focused_field()
+            self.commit()  # Alt+X / Alt+P leave the field without its focus-out: write it first
             column = max(0, self.host.current_index().column())
             self.host.set_current_index(self.host.model.index(row, column))
 
@@ -248,6 +254,7 @@ class RecordPanel(QWidget):
 
     def new_record(self) -> None:
         """Insert a row; the form shows it, ready to type in, with the first field focused."""
+        self.commit()  # what was typed in the row shown is written before the new row shows
         stack = self.host.undo_stack
         before = stack.index()
         self._focus_new = True
@@ -300,19 +307,21 @@ class RecordPanel(QWidget):
                 return True
         return super().focusNextPrevChild(forward)
 
+    def _focused_field(self) -> int:
+        return next((i for i, field in enumerate(self._fields) if field.has_focus()), -1)
+
     @Slot()
     def commit(self) -> None:
         """Ctrl+Enter (and Enter in the last field): write the field being edited now."""
-        for field in self._fields:
-            if field.has_focus():
-                field.commit()
-                return
+        column = self._focused_field()
+        if column >= 0:
+            self._fields[column].commit()
 
     @Slot()
     def grid_reset(self) -> None:
         """Another table, sort or filter: the row shown is no longer the grid's row; stop edits."""
         self._token += 1
-        self._waiting = -1
+        self._waiting = self._refocus = -1
         self.values = self.key = None
         for field in self._fields:
             field.set_value(field.value, False)

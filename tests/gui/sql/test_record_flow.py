@@ -293,6 +293,12 @@ def test_tab_from_the_buttons_enters_the_form_and_escape_drops_what_was_typed(qt
     assert record.field("v").editor.stored() == "a" and focused_field(document) == "v"
     key(qtbot, Qt.Key.Key_Tab)
     assert cell(path, "SELECT v FROM t WHERE id = 1") == "a"  # nothing written on leaving
+    record.focus_field(1)
+    type_into(qtbot, "kept")
+    key(qtbot, Qt.Key.Key_X, Qt.KeyboardModifier.AltModifier)  # Next, from inside a field
+    qtbot.waitUntil(lambda: record.row == 1 and record.values is not None, timeout=10_000)
+    assert cell(path, "SELECT v FROM t WHERE id = 1") == "kept"  # written before moving on
+    qtbot.waitUntil(lambda: focused_field(document) == "v", timeout=10_000)  # the same field
 
     # The grid edits a BOOLEAN cell with the same check box.
     delegate = document.grid.itemDelegate()
