@@ -92,9 +92,9 @@ KEYS: dict[str, Key] = {k.name: k for k in (
     Key("session.connections", "state", list, [],
         "Open database connections: [{name, url, id, view}] (the URL without its password).",
         shared_by="url"),
-    Key("sqlite.file_modes", "state", dict, {},
-        "Per SQLite file (absolute path), how it reopens: 'edit' (created here, or the user chose "
-        "to edit it) or 'read_only'; ahead of sqlite.open_mode.", shared_by="key"),
+    Key("sqlite.file_modes", "state", list, [],
+        "How each SQLite file reopens: [{path, mode}] newest first, mode 'edit' (created here, or "
+        "the user chose to edit it) or 'read_only'; ahead of sqlite.open_mode.", shared_by="path"),
     Key("session.view_state", "state", dict, {},
         "Per document path, its view state (splitters, column widths, selection).",
         shared_by="key"),
@@ -280,15 +280,16 @@ class Settings:
 
     def file_mode(self, path: str | os.PathLike[str]) -> str | None:
         """How the SQLite file at ``path`` reopens ('edit' or 'read_only'), if the user chose."""
-        mode = self["sqlite.file_modes"].get(os.path.abspath(os.fspath(path)))
+        entry = os.path.abspath(os.fspath(path))
+        mode = next((e.get("mode") for e in self["sqlite.file_modes"]
+                     if isinstance(e, dict) and e.get("path") == entry), None)
         return mode if mode in ("edit", "read_only") else None
 
     def set_file_mode(self, path: str | os.PathLike[str], mode: str) -> None:
         """Remember how the SQLite file at ``path`` reopens (the newest MAX_FILE_MODES files)."""
         entry = os.path.abspath(os.fspath(path))
-        modes = {p: m for p, m in self["sqlite.file_modes"].items() if p != entry}
-        modes[entry] = mode
-        self["sqlite.file_modes"] = dict(list(modes.items())[-MAX_FILE_MODES:])
+        others = [e for e in self["sqlite.file_modes"] if isinstance(e, dict) and e.get("path") != entry]
+        self["sqlite.file_modes"] = [{"path": entry, "mode": mode}, *others][:MAX_FILE_MODES]
 
     # -- persistence ----------------------------------------------------------------------
     def load(self) -> None:

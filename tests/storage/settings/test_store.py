@@ -295,3 +295,19 @@ def test_save_if_dirty_writes_nothing_when_nothing_changed(tmp_path: Path) -> No
     stamp = (tmp_path / "settings.json").stat().st_mtime_ns
     assert settings.save_if_dirty()
     assert (tmp_path / "settings.json").stat().st_mtime_ns == stamp
+
+
+def test_a_files_sqlite_mode_is_remembered_newest_kept(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(settings_mod, "MAX_FILE_MODES", 3)
+    first = Settings(tmp_path)
+    assert first.file_mode(tmp_path / "a.db") is None
+    first.set_file_mode(tmp_path / "a.db", "edit")
+    for name in ("b", "c"):
+        first.set_file_mode(tmp_path / f"{name}.db", "read_only")
+    first.set_file_mode(tmp_path / "a.db", "edit")  # used again: the newest
+    first.set_file_mode(tmp_path / "d.db", "edit")  # b.db, the oldest, goes
+    first.save()
+    again = Settings(tmp_path)
+    assert again.file_mode(str(tmp_path / "a.db")) == "edit"
+    assert again.file_mode(tmp_path / "b.db") is None
+    assert again.file_mode(tmp_path / "c.db") == "read_only"
