@@ -17,7 +17,7 @@ from tests.gui.sql.test_record import cell
 from tests.gui.sql.test_sql import open_document, wait_rows
 from tests.support.gui_helpers import close_window, launch, wait_documents
 
-TABLE = ("CREATE TABLE people (id INTEGER PRIMARY KEY, name TEXT NOT NULL DEFAULT '', "
+TABLE = ("CREATE TABLE people (id INTEGER PRIMARY KEY, name TEXT NOT NULL, "
          "age INTEGER CHECK (age >= 0), born DATE, member BOOLEAN, notes TEXT)")
 
 
