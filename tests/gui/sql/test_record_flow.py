@@ -232,6 +232,12 @@ def test_typed_editors_and_refusals_by_their_field(qtbot, tmp_path: Path) -> Non
     short.editor.setText("fine")
     short.commit()
     assert cell(path, "SELECT short FROM e") == "fine"
+    record.focus_field(5)  # several lines: Enter is a new line, Ctrl+Enter writes
+    qtbot.keyClick(record.field("long").editor, Qt.Key.Key_End, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClick(record.field("long").editor, Qt.Key.Key_Return)
+    qtbot.keyClicks(record.field("long").editor, "end")
+    qtbot.keyClick(record.field("long").editor, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    assert cell(path, "SELECT long FROM e") == "words " * 30 + "\nend"
     due = record.field("due")  # NULL: left alone it stays NULL; today typed in is written
     record.focus_field(7)
     record.commit()
