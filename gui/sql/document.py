@@ -45,6 +45,7 @@ from PySide6.QtWidgets import (
 )
 
 from gui.common.document import Document
+from gui.common.elided_label import ElidedLabel
 from gui.common.formatting import human_size
 from gui.common.workers import Worker as Task
 from gui.sql.browse import BrowsePanel
@@ -155,8 +156,7 @@ class SqlDocument(Document):
         self.read_only_box.setToolTip("Read-only: the file is opened mode=ro and never written. "
                                       "Off: each edit is written at once in its own transaction.")
         self.read_only_box.toggled.connect(self._on_read_only_toggled)
-        self.mode_label = QLabel(page)
-        self.mode_label.setWordWrap(True)  # a long mode line wraps instead of squeezing the tree
+        self.mode_label = ElidedLabel(page)  # one line, "…" when narrow; the whole text as tooltip
         self.browse = BrowsePanel(self, page)
         self.edits = GridEdits(self, self.browse)
         self.browse.set_delegate(CellDelegate(self))
@@ -185,9 +185,11 @@ class SqlDocument(Document):
         self.import_button.clicked.connect(lambda: self.transfer_panel.import_csv_file())
         self.browse.export_button.clicked.connect(lambda: self.transfer_panel.export_rows_to())
 
+        mode_row = QHBoxLayout()  # the mode on a line of its own: long notes fit, buttons keep room
+        mode_row.addWidget(self.read_only_box)
+        mode_row.addWidget(self.mode_label, 1)
         top = QHBoxLayout()
-        top.addWidget(self.read_only_box)
-        top.addWidget(self.mode_label, 1)
+        top.addStretch(1)
         top.addWidget(self.transfer_panel)
         self.schema_edit = SchemaEditPanel(self, self.tree, page)
         top.addWidget(self.schema_edit)
@@ -212,6 +214,7 @@ class SqlDocument(Document):
         right = QWidget(page)
         right_box = QVBoxLayout(right)
         right_box.setContentsMargins(0, 0, 0, 0)
+        right_box.addLayout(mode_row)
         right_box.addLayout(top)
         right_box.addWidget(self.views, 1)
         self.splitter = QSplitter(Qt.Orientation.Horizontal, page)

@@ -141,3 +141,14 @@ def test_an_empty_table_disables_the_row_buttons(qtbot, tmp_path: Path) -> None:
     qtbot.waitUntil(lambda: document.read_only and document.table is not None)
     assert not document.insert_button.isEnabled() and not any(b.isEnabled() for b in row_buttons)
     close(document)
+
+
+def test_the_mode_line_reads_in_full_beside_the_buttons_at_950_px(qtbot, tmp_path: Path) -> None:
+    """It used to share the button row and wrap into a tall, narrow column of five lines."""
+    document = open_document(qtbot, chinook(tmp_path), read_only=False)
+    document.resize(950, 600)
+    qtbot.waitUntil(lambda: document.mode_label.text().startswith("Editing"))
+    label = document.mode_label
+    assert label.height() < 2 * label.fontMetrics().lineSpacing()
+    assert not label.is_elided()
+    assert label.toolTip() == label.text()
