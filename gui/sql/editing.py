@@ -217,13 +217,14 @@ class GridEdits(QObject):
         select_block(self.browse.grid, top, left, bottom, right)
         return pasted_text(len(cells), left_out)
 
-    def clear_cells(self, cells: list[tuple[int, int]]) -> str:
-        """Edit ▸ Cut after the copy: the cut cells become NULL, as ONE undoable change."""
-        table = self._writable_table("cut cells")
-        self._check_loaded({row for row, _c in cells}, "cut")
+    def clear_cells(self, cells: list[tuple[int, int]], verb: str = "cut") -> str:
+        """The cells become NULL as ONE undoable change (Edit ▸ Cut after the copy, or Set NULL
+        on a selection); ``verb`` names the step."""
+        table = self._writable_table(f"{verb} cells")
+        self._check_loaded({row for row, _c in cells}, verb)
         edits = [self._cell_edit(row, column, None, convert=False) for row, column in cells]
-        self._push_cells(table, [e for e in edits if e is not None], "cut")
-        return f"Cut {len(cells):,} cell{'s' if len(cells) != 1 else ''} (set to NULL)"
+        self._push_cells(table, [e for e in edits if e is not None], verb)
+        return f"{verb.capitalize()}: {len(cells):,} cell{'s' if len(cells) != 1 else ''} set to NULL"
 
     def _push_cells(self, table: Any, edits: list[CellEdit], verb: str) -> None:
         if edits:
@@ -231,9 +232,19 @@ class GridEdits(QObject):
             self.document.undo_stack.push(EditCells(self.document, table.name, edits, text, table.schema))
 
     def set_null(self) -> None:
-        for index in self.browse.grid.selectionModel().selectedIndexes() or [self.browse.grid.currentIndex()]:
-            if index.isValid():
-                self.edit_cell(index.row(), index.column(), None)
+        """Set NULL on the current cell, or on every selected cell as ONE undoable change."""
+        grid = self.browse.grid
+        cells = sorted({(i.row(), i.column()) for i in grid.selectionModel().selectedIndexes()
+                        or [grid.currentIndex()] if i.isValid()})
+        if len(cells) == 1:
+            self.edit_cell(*cells[0], None)
+        elif cells:
+            try:
+                said = self.clear_cells(cells, "set NULL")
+            except KnownError as exc:
+                self.document.show_message(str(exc), "error")
+                return
+            self.document.show_message(said)
 
     def show_record_of(self, index: QModelIndex) -> None:
         self.browse.grid.setCurrentIndex(index)

@@ -202,3 +202,23 @@ def test_a_paste_is_written_whole_or_not_at_all(qtbot, tmp_path: Path) -> None:
     assert "Could not undo" in document.message.text()
     assert [row[2] for row in stored(notes)] == [10, 21, 33] and document.undo_stack.count() == 0
     document.close_document()
+
+
+def test_set_null_on_a_selection_is_one_undoable_change(qtbot, tmp_path: Path) -> None:
+    notes = small_db(tmp_path / "notes.db")
+    document = open_document(qtbot, notes, read_only=False)
+    document.tree.setCurrentItem(document.tree.items["note"])
+    wait_rows(qtbot, document, 3)
+    wait_cell(qtbot, document, 2, 3)
+    select(document, 0, 2, 2, 3)  # size and kind of all three rows
+    document.null_button.click()
+    qtbot.waitUntil(lambda: stored(notes) == [(n, t, None, None) for n, t in ((1, "a"), (2, "b"), (3, "c"))])
+    assert document.undo_stack.count() == 1 and "6 cells" in document.undo_stack.undoText()
+    qtbot.waitUntil(lambda: document.model.index(2, 3).data() == "NULL")
+    document.undo_stack.undo()
+    qtbot.waitUntil(lambda: stored(notes) == [(1, "a", 10, "x"), (2, "b", 20, "y"), (3, "c", 30, "z")])
+    select(document, 1, 1, 1, 1)  # one cell: the usual single edit
+    document.null_button.click()
+    qtbot.waitUntil(lambda: stored(notes)[1] == (2, None, 20, "y"))
+    assert document.undo_stack.count() == 1
+    document.close_document()
