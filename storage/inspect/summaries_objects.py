@@ -172,6 +172,19 @@ def _add_top_level(result: SniffResult, c: Collector, joblib: bool, load: Any = 
         c.summary["items"] = len(value)
     if load.arrays:
         c.summary["arrays"] = load.arrays
+    _add_table(value, c)
+
+
+def _add_table(value: Any, c: Collector) -> None:
+    """A pickled pandas DataFrame or Series: its rows and columns (``pickle_frame``, no pandas)."""
+    from storage.formats.objects.pickle.frame import FrameError, frame_table, is_frame, summary
+
+    if not is_frame(value):
+        return
+    try:
+        c.summary["table"] = summary(frame_table(value))
+    except FrameError as exc:
+        c.add("suspicious", f"the pickled {value.func.name} cannot be read as a table: {exc}")
 
 
 def _add_companions(path: str, c: Collector) -> None:

@@ -54,6 +54,7 @@ class FrameColumn:
     why: str = ""
     raw: Any = None
     is_index: bool = False
+    implicit: bool = False  # an unnamed RangeIndex 0..n-1: the row numbers, not data
 
     def __len__(self) -> int:
         return self.length
@@ -313,7 +314,8 @@ def _index_levels(node: Any) -> list[FrameColumn]:
             raise FrameError("a RangeIndex of the pickled DataFrame is not valid")
         span = range(start, stop, step)
         column = FrameColumn(_name(data.get("name")), "int64 (range)", len(span),
-                             lambda a, b: list(span[a:b]), is_index=True)
+                             lambda a, b: list(span[a:b]), is_index=True,
+                             implicit=data.get("name") is None and start == 0 and step == 1)
         return [column]
     if cls == "MultiIndex":
         levels, codes, names = data.get("levels"), data.get("codes", data.get("labels")), data.get("names")
@@ -677,9 +679,10 @@ def table_of(value: Any) -> FrameTable | None:
 
 
 def summary(table: FrameTable) -> dict[str, Any]:
-    """``inspect``'s ``table`` entry: rows (exact) and each column's name and type (index first)."""
+    """``inspect``'s ``table`` entry: rows (exact) and each column's name and type (a named or
+    non-default index first, as columns)."""
     return {"rows": table.rows, "rows_exact": True,
-            "columns": [{"name": c.name, "type": c.dtype} for c in table.columns]}
+            "columns": [{"name": c.name, "type": c.dtype} for c in table.columns if not c.implicit]}
 
 
 __all__ = ["FrameColumn", "FrameError", "FrameTable", "array_table", "frame_table",
