@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gui.arrays.frame import FramePane
 from gui.arrays.pane import ArrayPane, is_array
 from gui.common.clipboard import TreeClipboard
 from gui.common.find_bar import FindBar, PathFinder, walk_paths
@@ -39,6 +40,7 @@ from storage.formats.objects.doc import (
     parse_scalar,
     short_repr,
 )
+from storage.formats.objects.pickle.frame import FrameError, frame_table, is_frame
 from storage.formats.objects.pickle.nodes import CallNode, GlobalNode
 
 _DETAIL_LIMIT = 200_000  # characters of a value's text shown in the detail pane
@@ -70,6 +72,7 @@ class ObjectsView(QWidget):
         self.text.setReadOnly(True)
         self.text.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
         self.array_pane: ArrayPane | None = None
+        self.frame_pane: FramePane | None = None  # a pickled DataFrame or Series as a grid
         self.file_path: str | None = None  # where old joblib files' companion arrays are looked up
         self.in_shelf = False  # the values of a shelf's keys: Copy Path starts at shelf["key"]
         self.detail = QStackedWidget(self)
@@ -187,6 +190,24 @@ class ObjectsView(QWidget):
             return
         if companion is not None:
             value = companion
+        if is_frame(value):
+            try:
+                table = frame_table(value)
+            except FrameError as exc:
+                self.detail.setCurrentWidget(self.text)
+                self.text.setPlainText(f"This {value.func.name} cannot be shown as a table: {exc}\n\n"
+                                       "Its pickled parts are in the tree.")
+                return
+            if self.frame_pane is None:
+                self.frame_pane = FramePane(self)
+                self.detail.addWidget(self.frame_pane)
+            self.frame_pane.show_table(table, self._raw_page(value))
+            if self.detail.currentWidget() is not self.frame_pane:
+                self.detail.setCurrentWidget(self.frame_pane)
+                sizes = self.splitter.sizes()
+                if sum(sizes) and sizes[1] < sum(sizes) * 0.6:  # a grid wants the room
+                    self.splitter.setSizes([sum(sizes) * 3 // 10, sum(sizes) * 7 // 10])
+            return
         if is_array(value):
             if self.array_pane is None:
                 self.array_pane = ArrayPane(self)
@@ -202,6 +223,21 @@ class ObjectsView(QWidget):
         else:
             text = value_preview(value) if not isinstance(value, bytes) else repr(value)
         self.text.setPlainText(text[:_DETAIL_LIMIT] + ("…" if len(text) > _DETAIL_LIMIT else ""))
+
+    def _raw_page(self, value: Any) -> QWidget:
+        """The frame's pickled internals, as the tree shows them, read-only (the grid's *Raw*)."""
+        doc = ObjectDoc(value, None, label="internals")
+        doc.read_only = True
+        view = QTreeView()
+        view.setObjectName("frameInternals")
+        view.setUniformRowHeights(True)
+        model = ObjectTreeModel(doc, view)
+        view.setModel(model)
+        if model.canFetchMore(QModelIndex()):
+            model.fetchMore(QModelIndex())
+        view.expand(model.index(0, 0))
+        view.header().resizeSection(0, 220)
+        return view
 
     def _companion(self, value: Any) -> Any:
         """For an old joblib array wrapper: the array in its companion file, or why it is missing."""

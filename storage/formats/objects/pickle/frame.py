@@ -27,6 +27,7 @@ import numpy as np
 from storage.formats.objects.pickle.nodes import CallNode, GlobalNode
 
 MAX_TEXT = 200  # characters of one cell's text
+_EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.UTC)
 
 
 class FrameError(ValueError):
@@ -120,16 +121,14 @@ def _np_time_text(value: Any) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
-def _timedelta(value: np.timedelta64) -> Any:
-    """A timedelta as pandas prints it, e.g. '1 days 02:00:00' ('0 days 00:00:01.5')."""
+def _timedelta(value: np.timedelta64) -> str:
+    """A timedelta as pandas prints it: '1 days 02:00:00', '0 days 00:00:00.5', '-1 days +23:59:59'."""
     ns = int(value.astype("timedelta64[ns]").astype(np.int64))
-    sign = "-" if ns < 0 else ""
-    ns = abs(ns)
-    days, rest = divmod(ns, 86_400 * 10**9)
+    days, rest = divmod(ns, 86_400 * 10**9)  # floor: a negative duration is -n days + a positive time
     seconds, frac = divmod(rest, 10**9)
     h, m, s = seconds // 3600, seconds // 60 % 60, seconds % 60
     tail = f".{frac:09d}".rstrip("0") if frac else ""
-    return f"{sign}{days} days {h:02d}:{m:02d}:{s:02d}{tail}"
+    return f"{days} days {'+' if days < 0 else ''}{h:02d}:{m:02d}:{s:02d}{tail}"
 
 
 def _array_column(name: str, array: np.ndarray, dtype: str | None = None) -> FrameColumn:
@@ -293,7 +292,8 @@ def _label(value: Any) -> str:
 # -- indexes -------------------------------------------------------------------------------------
 def _index_parts(node: Any) -> tuple[str, dict]:
     """(class name, the dict ``_new_Index`` gets) of a pickled Index."""
-    if _is_pandas(node, "_new_Index") and isinstance(node.args, tuple) and len(node.args) == 2:
+    if (_is_pandas(node, "_new_Index", "_new_DatetimeIndex") and isinstance(node.args, tuple)
+            and len(node.args) == 2):
         cls = _global(node.args[0])
         data = node.args[1]
         if cls is not None and isinstance(data, dict):
@@ -319,11 +319,13 @@ def _index_levels(node: Any) -> list[FrameColumn]:
         return [column]
     if cls == "MultiIndex":
         levels, codes, names = data.get("levels"), data.get("codes", data.get("labels")), data.get("names")
-        if not isinstance(levels, list | tuple) or not isinstance(codes, list | tuple) or len(levels) != len(codes):
+        if (not isinstance(levels, list | tuple) or not isinstance(codes, list | tuple)
+                or len(levels) != len(codes)):
             raise FrameError("a MultiIndex of the pickled DataFrame is not valid")
         names = list(names) if isinstance(names, list | tuple) else [None] * len(levels)
         out = []
-        for level, code, name in zip(levels, codes, names + [None] * (len(levels) - len(names)), strict=False):
+        names += [None] * (len(levels) - len(names))
+        for level, code, name in zip(levels, codes, names, strict=False):
             values = _index_levels(level)[0]
             out.append(_coded_column(_name(name), np.asarray(code), values, values.dtype, index=True))
         return out
@@ -398,7 +400,7 @@ def _extension_column(name: str, node: Any) -> FrameColumn:
             return FrameColumn(name, "object", len(items), lambda a, b: items[a:b])
         raise ValueError(f"{type(node).__name__} is not an array")
     module, cls = called
-    if cls == "__pyx_unpickle_NDArrayBacked":  # pandas >= 1.4: (cls, checksum, None) + (dtype, ndarray[, dict])
+    if cls == "__pyx_unpickle_NDArrayBacked":  # pandas >= 1.4: (cls, sum, None), (dtype, ndarray[, dict])
         inner = _global(node.args[0]) if isinstance(node.args, tuple) and node.args else None
         state = node.state
         if inner is None or not isinstance(state, tuple) or len(state) < 2:
@@ -539,7 +541,7 @@ def _tz_column(name: str, data: np.ndarray, tz: Any) -> FrameColumn:
             return _np_time_text(value) + " UTC"
         us = int(value.astype("datetime64[us]").astype(np.int64))
         try:
-            local = (_dt.datetime(1970, 1, 1, tzinfo=_dt.UTC) + _dt.timedelta(microseconds=us)).astimezone(zone)
+            local = (_EPOCH + _dt.timedelta(microseconds=us)).astimezone(zone)
         except (OverflowError, ValueError):
             return _np_time_text(value) + " UTC"
         return local.isoformat(sep=" ")
@@ -594,7 +596,7 @@ def _arrow_piece(node: Any) -> tuple[str, _ArrowPiece]:
         raw_offsets = _buffer(buffers[1])
         data = _buffer(buffers[2]) or b""
         width = np.dtype(_ARROW_STRINGS[alias]).itemsize
-        if raw_offsets is None or len(raw_offsets) < (offset + length + 1) * width and length:
+        if raw_offsets is None or (len(raw_offsets) < (offset + length + 1) * width and length):
             raise ValueError("an Arrow string array whose offsets are too short")
         offsets = (np.frombuffer(raw_offsets, dtype=_ARROW_STRINGS[alias], count=offset + length + 1)[offset:]
                    if length else np.zeros(1, dtype=np.int64))
