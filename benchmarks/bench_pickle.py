@@ -139,6 +139,41 @@ def bench_open_frame(repeats: int) -> Result:
     return _open_beside_loads(path, repeats, f"DataFrame.to_pickle by pandas {pd.__version__}")
 
 
+FRAME_ROWS = 1_000_000
+
+
+@benchmark("objects: a 1M-row pickled DataFrame opened as a grid (safe open, table, first tile) "
+           "vs pickle.loads", target="≤ 2×")
+def bench_frame_grid(repeats: int) -> Result:
+    """Mixed dtypes (int, float, pyarrow strings, category, datetime with a zone, nullable int): the
+    safe open to the document, ``pickle_frame``'s table and the first tile the grid paints."""
+    try:
+        import numpy as np
+        import pandas as pd
+    except ImportError:
+        raise NotAvailable("pandas is not installed (pip install -e '.[test]')") from None
+    from storage.formats.objects.file import open_objects
+    from storage.formats.objects.pickle.frame import frame_table
+
+    def make(path: Path) -> None:
+        n = FRAME_ROWS
+        ids = np.arange(n)
+        pd.DataFrame({"id": ids, "score": ids * 0.5, "name": [f"user {i}" for i in range(n)],
+                      "city": pd.Categorical.from_codes(ids % 4, ["Paris", "Berlin", "Rome", "Lisbon"]),
+                      "when": pd.date_range("2024-01-01", periods=n, freq="s", tz="Europe/Paris"),
+                      "count": pd.array(np.where(ids % 7 == 0, -1, ids), dtype="Int64")}).to_pickle(path)
+
+    path = _scratch("frame_1m.pkl", make)
+
+    def ours() -> object:
+        result = open_objects(str(path), "pickle")
+        table = frame_table(result.doc.value)
+        return table.tile(0, 64, 0, len(table.columns))
+
+    ours_runs, baseline = interleave(_paused(ours), _paused(lambda: pickle.loads(path.read_bytes())), repeats)
+    return Result(ours_runs, baseline, note=f"{path.stat().st_size / 1e6:.1f} MB; pandas {pd.__version__}")
+
+
 def _records_file(path: Path) -> None:
     """A ~19 MB list of dicts (the records of ``_records_pickle``, fewer of them)."""
     rng = random.Random(7)
