@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from storage.formats.objects.pickle.nodes import CallNode, GlobalNode
+from storage.formats.objects.pickle.numpy_build import rebuild_array
 
 MAX_TEXT = 200  # characters of one cell's text
 _EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.UTC)
@@ -193,6 +194,15 @@ def frame_table(value: Any) -> FrameTable:
     each other, ValueError when ``value`` is not a frame."""
     if not is_frame(value):
         raise ValueError("not a pickled pandas DataFrame or Series")
+    try:
+        return _frame_table(value)
+    except FrameError:
+        raise
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError) as exc:
+        raise FrameError(f"its parts are not what pandas writes ({exc})") from None
+
+
+def _frame_table(value: CallNode) -> FrameTable:
     kind = str(value.func.name)
     state = value.state
     manager = state.get("_mgr", state.get("_data"))
@@ -327,7 +337,10 @@ def _index_levels(node: Any) -> list[FrameColumn]:
         names += [None] * (len(levels) - len(names))
         for level, code, name in zip(levels, codes, names, strict=False):
             values = _index_levels(level)[0]
-            out.append(_coded_column(_name(name), np.asarray(code), values, values.dtype, index=True))
+            code = _ndarray(code)
+            if not isinstance(code, np.ndarray):
+                raise FrameError("the codes of a pickled MultiIndex are not an array")
+            out.append(_coded_column(_name(name), code, values, values.dtype, index=True))
         return out
     values = data.get("data")
     column = _values_column(_name(data.get("name")), values, None)
@@ -368,9 +381,21 @@ def _column_labels(axis: Any) -> tuple[list[str], int]:
 
 
 # -- values: NumPy arrays and pandas extension arrays -------------------------------------------
+def _ndarray(value: Any) -> Any:
+    """``value``, or the plain array a pickled ndarray subclass of old pandas holds (``FrozenNDArray``,
+    written through NumPy's ``_reconstruct``), rebuilt by ``pickle_numpy``'s checked constructor."""
+    called = _call_of(value)
+    if (called is not None and called[1] == "_reconstruct" and isinstance(value.args, tuple) and value.args
+            and isinstance(value.args[0], GlobalNode) and str(value.args[0].module).startswith("pandas")
+            and isinstance(value.state, tuple)):
+        return rebuild_array(value.state, np, lambda _n: None)
+    return value
+
+
 def _values_column(name: str, values: Any, rows: int | None, row_of_2d: int = 0,
                    block_rows: int = 1) -> FrameColumn:
     """The column ``values`` holds (row ``row_of_2d`` of a 2-D block), or a raw one that says why."""
+    values = _ndarray(values)
     if isinstance(values, np.ndarray):
         if values.ndim == 2:
             if values.shape[0] != block_rows:

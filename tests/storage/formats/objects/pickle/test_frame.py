@@ -174,6 +174,16 @@ def test_a_dtype_not_rebuilt_keeps_its_raw_value_and_says_why(name: str) -> None
     assert column.length == table.rows == len(pd.read_pickle(BENIGN / name))
 
 
+def test_pickles_of_pandas_0_x_under_python_2() -> None:
+    """pandas 3 itself cannot read these any more (latin-1 bytes, FrozenNDArray codes)."""
+    table = frame_table(loaded(BENIGN / "shipped_test_py27.pkl"))
+    assert [c.name for c in table.columns] == ["index", "a", "b", "c"]
+    assert table.tile(0, 1, 0, 4) == [["0", "0.481743402318779", "-1.8761806254690436", "0.5089872228379175"]]
+    table = frame_table(loaded(BENIGN / "shipped_test_mi_py27.pkl"))  # a MultiIndex of columns
+    assert [c.name for c in table.columns] == ["index", "a / A", "b / B", "c / C"]
+    assert all(c.dtype == "float64" for c in table.columns[1:])
+
+
 def test_the_pandas_2_manager_layout() -> None:
     """pandas 2.0 wrote BlockManager's 4-tuple state (the "0.14.1" blocks), as the Series does;
     a DataFrame in that shape, built from the Series' own state, reads the same."""
@@ -213,6 +223,13 @@ def test_blocks_placed_twice_or_outside_raise_clear_errors() -> None:
         frame_table(value)
     value.state["_mgr"].args = ((), value.state["_mgr"].args[1])
     with pytest.raises(FrameError, match="no block of the pickled DataFrame holds column 'a'"):
+        frame_table(value)
+    index = value.state["_mgr"].args[1][1]
+    index.args = (index.args[0], {"start": 0, "stop": "2", "step": 1})
+    with pytest.raises(FrameError, match="RangeIndex"):
+        frame_table(value)
+    index.args = (index.args[0], None)
+    with pytest.raises(FrameError):
         frame_table(value)
 
 
