@@ -18,6 +18,7 @@ NumPy 2-D and structured arrays become the same table (:func:`array_table`).
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -144,7 +145,12 @@ def _array_column(name: str, array: np.ndarray, dtype: str | None = None) -> Fra
     else:
         def take(a: int, b: int) -> list[Any]:
             return array[a:b].tolist()
-    return FrameColumn(name, dtype or str(array.dtype), len(array), take)
+    return FrameColumn(name, dtype or _dtype_label(array.dtype), len(array), take)
+
+
+@functools.lru_cache(maxsize=256)
+def _dtype_label(dtype: np.dtype) -> str:
+    return str(dtype)  # NumPy's str of a dtype is slow, and a wide frame asks once per column
 
 
 def _missing_to_none(value: Any) -> Any:
@@ -273,11 +279,10 @@ def _manager_parts(manager: Any) -> tuple[list[Any], list[tuple[Any, Any]]]:
 
 def _placement(placement: Any, count: int) -> list[int]:
     if isinstance(placement, slice):
-        places = list(range(count))[placement]
         start, stop, step = placement.start or 0, placement.stop, placement.step or 1
-        if stop is None or step <= 0 or stop > count or start < 0:
+        if not all(type(v) is int for v in (start, stop, step)) or step <= 0 or stop > count or start < 0:
             raise FrameError("a block of the pickled DataFrame is placed outside its columns")
-        return places
+        return list(range(start, stop, step))
     if _is_pandas(placement, "BlockPlacement") and isinstance(placement.args, tuple) and placement.args:
         return _placement(placement.args[0], count)
     if isinstance(placement, np.ndarray) and placement.dtype.kind in "iu" and placement.ndim == 1:
@@ -444,7 +449,9 @@ def _extension_column(name: str, node: Any) -> FrameColumn:
         if not isinstance(data, np.ndarray) or not isinstance(mask, np.ndarray) or data.shape != mask.shape:
             raise ValueError("a nullable array's data and mask do not match")
         label = _nullable_label(cls, data, state)
-        return _masked_column(name, label, data.reshape(-1), mask.reshape(-1))
+        if data.ndim != 1:
+            data, mask = data.reshape(-1), mask.reshape(-1)
+        return _masked_column(name, label, data, mask)
     if cls in ("ArrowStringArray", "ArrowStringArrayNumpySemantics", "ArrowExtensionArray"):
         arrow = state.get("_pa_array", state.get("_data"))
         column = _arrow_column(name, arrow)
@@ -459,7 +466,9 @@ def _nullable_label(cls: str, data: np.ndarray, state: dict) -> str:
         return "boolean"
     kind = data.dtype.kind
     bits = data.dtype.itemsize * 8
-    return {"i": f"Int{bits}", "u": f"UInt{bits}", "f": f"Float{bits}"}.get(kind, str(data.dtype))
+    if kind in "iuf":
+        return {"i": "Int", "u": "UInt", "f": "Float"}[kind] + str(bits)
+    return _dtype_label(data.dtype)
 
 
 def _masked_column(name: str, label: str, data: np.ndarray, mask: np.ndarray) -> FrameColumn:
