@@ -205,8 +205,8 @@ class ObjectsView(QWidget):
             if self.detail.currentWidget() is not self.frame_pane:
                 self.detail.setCurrentWidget(self.frame_pane)
                 sizes = self.splitter.sizes()
-                if sum(sizes) and sizes[1] < sum(sizes) * 0.6:  # a grid wants the room
-                    self.splitter.setSizes([sum(sizes) * 3 // 10, sum(sizes) * 7 // 10])
+                if sizes[1] < sum(sizes) * 0.6 or not sum(sizes):  # a grid wants the room
+                    self.splitter.setSizes([3000, 7000])  # scaled to the splitter's width
             return
         if is_array(value):
             if self.array_pane is None:

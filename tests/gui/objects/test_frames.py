@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import pickle
 from pathlib import Path
 
@@ -47,7 +48,7 @@ def test_a_pickled_dataframe_shows_as_a_grid_with_a_raw_toggle(qtbot, tmp_path: 
     assert raw.rowCount(raw.index(0, 0)) > 0
     qtbot.mouseClick(pane.raw_button, Qt.MouseButton.LeftButton)
     assert pane.pages.currentWidget() is pane.table
-    if shot := __import__("os").environ.get("FRAMES_SHOT"):
+    if shot := os.environ.get("FRAMES_SHOT"):
         document.window().resize(1100, 500)
         qtbot.wait(200)
         document.window().grab().save(shot)
@@ -57,10 +58,17 @@ def test_a_nested_dataframe_shows_when_selected(qtbot, tmp_path: Path) -> None:
     path = tmp_path / "nested.pkl"
     path.write_bytes(pickle.dumps({"name": "run 1", "table": _frame()}, protocol=4))
     _window, document = open_one(qtbot, tmp_path, path)
+    label = document.view.model.index_for_path([0, "table"]).siblingAtColumn(1)
+    assert label.data() == "DataFrame 3 rows × 4 columns"  # not pandas.DataFrame()
     assert document.view.select_path([0, "table"])
     pane = document.view.frame_pane
     assert pane is not None and pane.isVisibleTo(document)
     assert pane.model.rowCount() == 3
+    if shot := os.environ.get("FRAMES_SHOT_RAW"):
+        pane.raw_button.click()
+        document.window().resize(1100, 560)
+        qtbot.wait(200)
+        document.window().grab().save(shot)
 
 
 def test_a_joblib_dataframe_shows_as_a_grid(qtbot, tmp_path: Path) -> None:

@@ -714,6 +714,21 @@ def table_of(value: Any) -> FrameTable | None:
     return None
 
 
+def frame_caption(value: Any) -> str | None:
+    """"DataFrame 1,000 rows × 3 columns" for a pickled frame (read from its axes, without building
+    its columns); None when ``value`` is not a frame or its axes cannot be read."""
+    if not is_frame(value):
+        return None
+    try:
+        axes, _blocks = _manager_parts(value.state.get("_mgr", value.state.get("_data")))
+        rows = _axis_length(_index_levels(axes[-1]), axes[-1])
+        if value.func.name == "Series":
+            return f"Series of {rows:,} rows"
+        return f"DataFrame {rows:,} rows × {_axis_length(_index_levels(axes[0]), axes[0]):,} columns"
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError):
+        return None
+
+
 def summary(table: FrameTable) -> dict[str, Any]:
     """``inspect``'s ``table`` entry: rows (exact) and each column's name and type (a named or
     non-default index first, as columns)."""
@@ -721,5 +736,5 @@ def summary(table: FrameTable) -> dict[str, Any]:
             "columns": [{"name": c.name, "type": c.dtype} for c in table.columns if not c.implicit]}
 
 
-__all__ = ["FrameColumn", "FrameError", "FrameTable", "array_table", "frame_table",
+__all__ = ["FrameColumn", "FrameError", "FrameTable", "array_table", "frame_caption", "frame_table",
            "is_frame", "summary", "table_of"]
