@@ -158,9 +158,50 @@ def _missing_to_none(value: Any) -> Any:
 
 
 def _raw_column(name: str, length: int, raw: Any, why: str) -> FrameColumn:
-    def take(a: int, b: int) -> list[Any]:
-        return [f"<{why}>"] * (b - a)
-    return FrameColumn(name, "unknown", length, take, why=why, raw=raw)
+    """A column whose dtype is not rebuilt: the arrays of its length found inside ``raw`` (a
+    PeriodArray's ordinals, an IntervalArray's left and right…), side by side as "a | b"."""
+    arrays = _raw_arrays(raw, length) if length else []
+    if not arrays:
+        def take(a: int, b: int) -> list[Any]:
+            return ["<not rebuilt>"] * (b - a)
+        return FrameColumn(name, "unknown", length, take, why=why, raw=raw)
+    parts = [_array_column(name, array) for array in arrays]
+
+    def take_raw(a: int, b: int) -> list[Any]:
+        if len(parts) == 1:
+            return parts[0].values(a, b)
+        return [" | ".join(map(default_text, row)) for row in zip(*(p.values(a, b) for p in parts),
+                                                                  strict=True)]
+    label = "raw " + " | ".join(part.dtype for part in parts)
+    return FrameColumn(name, label, length, take_raw, why=why, raw=raw)
+
+
+def _raw_arrays(raw: Any, length: int, limit: int = 4) -> list[np.ndarray]:
+    """Up to ``limit`` 1-D arrays of ``length`` items inside ``raw`` (a bounded walk of its parts)."""
+    found: list[np.ndarray] = []
+    todo: list[tuple[Any, int]] = [(raw, 0)]
+    seen = 0
+    while todo and len(found) < limit and seen < 10_000:
+        item, depth = todo.pop(0)
+        seen += 1
+        item = _ndarray(item)
+        if isinstance(item, np.ndarray):
+            flat = item[0] if item.ndim == 2 and item.shape[0] == 1 else item
+            if flat.ndim == 1 and len(flat) == length and flat.dtype.names is None:
+                found.append(flat)
+            continue
+        if depth >= 6:
+            continue
+        if isinstance(item, CallNode):
+            children = [part for _name, part in item.parts() if _name != "func"]
+        elif isinstance(item, dict):
+            children = list(item.values())
+        elif isinstance(item, list | tuple):
+            children = list(item)
+        else:
+            continue
+        todo.extend((child, depth + 1) for child in children)
+    return found
 
 
 # -- reading the node tree -------------------------------------------------------------------
@@ -645,12 +686,18 @@ def _arrow_piece(node: Any) -> tuple[str, _ArrowPiece]:
                 out = [v if ok else None for v, ok in zip(out, valid[a:b].tolist(), strict=True)]
             return out
         return "string", _ArrowPiece(length, take)
-    if alias in _ARROW_NUMBERS and len(buffers) == 2:
+    if (alias in _ARROW_NUMBERS or alias == "bool") and len(buffers) == 2:
         raw = _buffer(buffers[1]) or b""
-        dtype = np.dtype("<" + _ARROW_NUMBERS[alias])
-        if len(raw) < (offset + length) * dtype.itemsize:
-            raise ValueError("an Arrow array whose data are too short")
-        array = np.frombuffer(raw, dtype=dtype, count=offset + length)[offset:]
+        if alias == "bool":  # one bit per value, as the validity bitmap
+            bits = np.unpackbits(np.frombuffer(raw, dtype=np.uint8), bitorder="little")
+            if len(bits) < offset + length:
+                raise ValueError("an Arrow array whose data are too short")
+            array = bits[offset:offset + length].astype(bool)
+        else:
+            dtype = np.dtype("<" + _ARROW_NUMBERS[alias])
+            if len(raw) < (offset + length) * dtype.itemsize:
+                raise ValueError("an Arrow array whose data are too short")
+            array = np.frombuffer(raw, dtype=dtype, count=offset + length)[offset:]
 
         def take_numbers(a: int, b: int) -> list[Any]:
             out = array[a:b].tolist()
