@@ -157,10 +157,12 @@ def _missing_to_none(value: Any) -> Any:
     return None if isinstance(value, GlobalNode) and value.name in ("NA", "NaT") else value
 
 
-def _raw_column(name: str, length: int, raw: Any, why: str) -> FrameColumn:
-    """A column whose dtype is not rebuilt: the arrays of its length found inside ``raw`` (a
-    PeriodArray's ordinals, an IntervalArray's left and right…), side by side as "a | b"."""
-    arrays = _raw_arrays(raw, length) if length else []
+def _raw_column(name: str, length: int | None, raw: Any, why: str) -> FrameColumn:
+    """A column whose dtype is not rebuilt: the arrays of its length (of the first array's, for an
+    index) found inside ``raw`` (a PeriodArray's ordinals, an IntervalArray's left and right…),
+    side by side as "a | b"."""
+    arrays = _raw_arrays(raw, length)
+    length = len(arrays[0]) if arrays else length or 0
     if not arrays:
         def take(a: int, b: int) -> list[Any]:
             return ["<not rebuilt>"] * (b - a)
@@ -176,7 +178,7 @@ def _raw_column(name: str, length: int, raw: Any, why: str) -> FrameColumn:
     return FrameColumn(name, label, length, take_raw, why=why, raw=raw)
 
 
-def _raw_arrays(raw: Any, length: int, limit: int = 4) -> list[np.ndarray]:
+def _raw_arrays(raw: Any, length: int | None, limit: int = 4) -> list[np.ndarray]:
     """Up to ``limit`` 1-D arrays of ``length`` items inside ``raw`` (a bounded walk of its parts)."""
     found: list[np.ndarray] = []
     todo: list[tuple[Any, int]] = [(raw, 0)]
@@ -187,8 +189,10 @@ def _raw_arrays(raw: Any, length: int, limit: int = 4) -> list[np.ndarray]:
         item = _ndarray(item)
         if isinstance(item, np.ndarray):
             flat = item[0] if item.ndim == 2 and item.shape[0] == 1 else item
-            if flat.ndim == 1 and len(flat) == length and flat.dtype.names is None:
+            if flat.ndim == 1 and flat.dtype.names is None and len(flat) == (
+                    length if length is not None else len(flat)):
                 found.append(flat)
+                length = len(flat)
             continue
         if depth >= 6:
             continue
@@ -348,8 +352,9 @@ def _label(value: Any) -> str:
 # -- indexes -------------------------------------------------------------------------------------
 def _index_parts(node: Any) -> tuple[str, dict]:
     """(class name, the dict ``_new_Index`` gets) of a pickled Index."""
-    if (_is_pandas(node, "_new_Index", "_new_DatetimeIndex") and isinstance(node.args, tuple)
-            and len(node.args) == 2):
+    called = _call_of(node)
+    if (called is not None and called[0].startswith("pandas") and called[1].startswith("_new_")
+            and isinstance(node.args, tuple) and len(node.args) == 2):  # _new_Index, _new_DatetimeIndex…
         cls = _global(node.args[0])
         data = node.args[1]
         if cls is not None and isinstance(data, dict):
@@ -389,6 +394,12 @@ def _index_levels(node: Any) -> list[FrameColumn]:
             out.append(_coded_column(_name(name), code, values, values.dtype, index=True))
         return out
     values = data.get("data")
+    if values is None:  # IntervalIndex keeps left and right: the raw arrays are shown
+        column = _raw_column(_name(data.get("name")), None, data, f"{cls} is not a type this reader rebuilds")
+        if not column.length and _raw_arrays(data, None) == []:
+            raise FrameError(f"a pickled {cls} has no data")
+        column.is_index = True
+        return [column]
     column = _values_column(_name(data.get("name")), values, None)
     if cls in ("DatetimeIndex", "TimedeltaIndex") and data.get("tz") is not None and column.dtype.startswith(
             "datetime64[") and "," not in column.dtype:
@@ -460,7 +471,7 @@ def _values_column(name: str, values: Any, rows: int | None, row_of_2d: int = 0,
     except FrameError:
         raise
     except (ValueError, TypeError, IndexError, KeyError, OverflowError) as exc:
-        return _raw_column(name, rows or 0, values, f"cannot be rebuilt: {exc}")
+        return _raw_column(name, rows, values, f"cannot be rebuilt: {exc}")
 
 
 def _extension_column(name: str, node: Any) -> FrameColumn:

@@ -286,3 +286,17 @@ def test_raw_columns_show_the_arrays_found_inside() -> None:
     period = frame_table(loaded(BENIGN / "pd_period.pkl")).columns[1]
     assert period.dtype == "raw int64"
     assert period.values() == [p.ordinal for p in pd.read_pickle(BENIGN / "pd_period.pkl")["p"]]
+
+
+@pytest.mark.parametrize("protocol", [2, 5])
+def test_other_index_types(protocol: int) -> None:
+    for index in (pd.CategoricalIndex(["a", "b"], name="c"), pd.to_timedelta([1, 2], unit="h"),
+                  pd.Index([0.5, 1.5]), pd.Index(["x", None], dtype=object),
+                  pd.DatetimeIndex(["2024-01-01", "2024-06-01"], tz="America/New_York", name="t")):
+        frame = pd.DataFrame({"v": [1, 2]}, index=index)
+        assert_same_table(frame_table(loaded(pickle.dumps(frame, protocol))), frame)
+    for index, text in ((pd.period_range("2024-01", periods=2, freq="M"), ["648", "649"]),
+                        (pd.interval_range(0, 2), ["0 | 1", "1 | 2"])):
+        table = frame_table(loaded(pickle.dumps(pd.DataFrame({"v": [1, 2]}, index=index), protocol)))
+        assert table.columns[0].why and table.columns[0].cells(0, 2) == text  # raw, and says why
+        assert table.columns[1].values() == [1, 2]
