@@ -19,6 +19,14 @@ from gui.common.workers import Worker, run_in_worker
 from storage.core.errors import classify
 
 
+def _pickle_start_verdict(path: str) -> Any:
+    """Worker body: the pickle verdict of a file opened in another tab. The scanner is imported
+    here, on the worker, so opening a document never waits for it on the GUI thread."""
+    from storage.formats.objects.file import pickle_start_verdict
+
+    return pickle_start_verdict(path)
+
+
 @runtime_checkable
 class PendingWrites(Protocol):
     """A document holding edits its database has not taken yet (the server was down): closing
@@ -221,10 +229,8 @@ class Document(QWidget):
         anywhere, or the name says pickle, a verdict bar appears above the document."""
         if not self.path:
             return
-        from storage.formats.objects.file import pickle_start_verdict
-
         self.pickle_checked = True
-        run_in_worker(pickle_start_verdict, self.path, on_result=self._on_pickle_verdict,
+        run_in_worker(_pickle_start_verdict, self.path, on_result=self._on_pickle_verdict,
                       on_error=self._on_pickle_verdict_failed)
 
     @Slot(object)
