@@ -16,6 +16,7 @@ the reason when its tool is missing.
 from __future__ import annotations
 
 import atexit
+import compileall
 import os
 import pickle
 import shutil
@@ -205,10 +206,25 @@ def time_to_content(tool: Tool, file: Path | None, threshold: int, level: int) -
 Side = tuple[Tool, "Path | None", "Path | None", bool]  # tool, empty file, real file, has an empty variant
 
 
+def precompile() -> None:
+    """Compile Datashelf's bytecode once, as an install does (pip compiles what it installs; a checkout
+    writes it on the first launch). Without it, a launch under ``PYTHONDONTWRITEBYTECODE=1`` compiles
+    every module from source each time, a cost no user pays twice."""
+    if not _PRECOMPILED:
+        for folder in ("gui", "storage"):
+            compileall.compile_dir(ROOT / folder, quiet=2)
+        compileall.compile_file(ROOT / "main.py", quiet=2)
+        _PRECOMPILED.append(True)
+
+
+_PRECOMPILED: list[bool] = []
+
+
 def compare(ours: Side, baseline: Side, repeats: int,
             level: int = DARK) -> tuple[list[float], list[float], str]:
     """Calibrate both (the empty variant, or the blank screen; then the real file), then time them
     interleaved."""
+    precompile()
     thresholds, notes = [], []
     for tool, empty, full, has_empty in (ours, baseline):
         screen().wait_blank()
@@ -380,6 +396,7 @@ def _handoff_file(path: Path) -> None:
 @benchmark("screen: second file handed to the running window vs the first launch of that file",
            target="≤ 0.3 s")
 def screen_second_file(repeats: int) -> Result:
+    precompile()
     full = scratch_file("handed.txt", _handoff_file)
     empty = scratch_file("empty.txt", lambda p: p.write_bytes(b"\n"))
     # The running window shows a first text file (almost no ink), as after a first double-click.

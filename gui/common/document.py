@@ -11,12 +11,22 @@ import os
 from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
-from PySide6.QtCore import Signal, Slot
+from PySide6.QtCore import QTimer, Signal, Slot
 from PySide6.QtGui import QUndoStack
 from PySide6.QtWidgets import QBoxLayout, QWidget
 
 from gui.common.workers import Worker, run_in_worker
 from storage.core.errors import classify
+
+PICKLE_CHECK_WAIT_MS = 1000  # the pickle-start check of a document that never says it has loaded
+
+
+def _pickle_start_verdict(path: str) -> Any:
+    """Worker body: the pickle verdict of a file opened in another tab. The scanner is imported
+    here, on the worker, so opening a document never waits for it on the GUI thread."""
+    from storage.formats.objects.file import pickle_start_verdict
+
+    return pickle_start_verdict(path)
 
 
 @runtime_checkable
@@ -88,6 +98,8 @@ class Document(QWidget):
         self.is_loaded = False
         self._worker: Worker | None = None  # the newest load (see run_latest)
         self._generation = 0
+        self._pickle_check_due = False  # check_pickle_verdict waits for the content (or a second)
+        self.loaded.connect(self._run_due_pickle_check)
 
     @Slot(bool)
     def _on_clean_changed(self, clean: bool) -> None:
@@ -218,13 +230,27 @@ class Document(QWidget):
     # -- the pickle verdict of a file shown in a tab other than Objects ----------------------
     def check_pickle_verdict(self) -> None:
         """Read the file from byte 0 as ``pickle.load`` would (on a worker); when that gets
-        anywhere, or the name says pickle, a verdict bar appears above the document."""
+        anywhere, or the name says pickle, a verdict bar appears above the document.
+
+        A document still loading checks once its content is shown (or after
+        ``PICKLE_CHECK_WAIT_MS``, should it never be): the first screen does not wait for the scanner."""
         if not self.path:
             return
-        from storage.formats.objects.file import pickle_start_verdict
-
         self.pickle_checked = True
-        run_in_worker(pickle_start_verdict, self.path, on_result=self._on_pickle_verdict,
+        if self.is_loaded:
+            self._start_pickle_check()
+            return
+        self._pickle_check_due = True
+        QTimer.singleShot(PICKLE_CHECK_WAIT_MS, self, self._run_due_pickle_check)
+
+    @Slot()
+    def _run_due_pickle_check(self) -> None:
+        if self._pickle_check_due:
+            self._pickle_check_due = False
+            self._start_pickle_check()
+
+    def _start_pickle_check(self) -> None:
+        run_in_worker(_pickle_start_verdict, self.path, on_result=self._on_pickle_verdict,
                       on_error=self._on_pickle_verdict_failed)
 
     @Slot(object)

@@ -15,7 +15,6 @@ from PySide6.QtWidgets import QSplitter, QWidget
 from gui.common.document import Document
 from gui.common.tab_page import TabPage
 from gui.files.browser import FolderBrowser
-from gui.files.document import FileDocument
 
 
 class FilesTab(TabPage):
@@ -65,4 +64,6 @@ class FilesTab(TabPage):
         self.settings["files.show_hidden"] = show
 
     def fallback_document(self, path: str, fmt: str) -> Document:
+        from gui.files.document import FileDocument  # on first use: keeps an empty launch quick
+
         return FileDocument(path, fmt, self)  # anything no other tab claims opens as text or hex

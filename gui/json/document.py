@@ -25,7 +25,7 @@ from PySide6.QtWidgets import QSplitter, QStackedWidget, QTreeView, QVBoxLayout,
 from gui.common import save_options
 from gui.common.disk_watch import DiskGuard
 from gui.common.document import Document
-from gui.common.loading_page import LoadingPage
+from gui.common.loading_page import LoadingPage, first_lines
 from gui.common.notice_bar import MessageLine
 from gui.common.workers import Worker, run_in_worker, run_with_progress
 from gui.json.edit import JsonTreeView
@@ -103,6 +103,7 @@ class JsonDocument(Document):
     # -- pages ---------------------------------------------------------------------------------
     def _build_loading_page(self) -> QWidget:
         page = LoadingPage(f"Parsing {self.title()}…", cancellable=False, parent=self)
+        self.loading_page = page
         self.loading_label = page.label
         return page
 
@@ -171,10 +172,18 @@ class JsonDocument(Document):
         for worker in (self._worker, self._dup_worker):
             if worker is not None:
                 worker.cancel()
+        self.loading_page.clear_preview()
+        if self.path:  # the first lines while the whole file is parsed (a big file takes seconds)
+            run_in_worker(first_lines, self.path, self.format,
+                          on_result=lambda text: self._on_first_lines(generation, text))
         self._worker = run_in_worker(
             load_for_editor, self.path, self.format,
             on_result=lambda result: self._on_loaded(generation, result),
             on_error=lambda exc: self._on_loaded(generation, exc))
+
+    def _on_first_lines(self, generation: int, text: str | None) -> None:
+        if generation == self._generation and self._worker is not None and text:
+            self.loading_page.show_preview(text)
 
     def _on_loaded(self, generation: int, result: Any) -> None:
         if generation != self._generation:
