@@ -54,7 +54,8 @@ def find_cell(conn: Any, query: Query, text: str, start: FindStart | None, backw
         return None
     watch = isinstance(conn, sqlite3.Connection) and cancel is not None
     if watch:
-        conn.set_progress_handler(lambda: 1 if cancel() else 0, _CHECK_EVERY)
+        stop = cancel
+        conn.set_progress_handler(lambda: 1 if stop is not None and stop() else 0, _CHECK_EVERY)
     try:
         if query.spec.keys:
             return _find_keyed(conn, query, text, start, backward)

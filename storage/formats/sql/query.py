@@ -323,7 +323,7 @@ class Query:
         return sql, params
 
     # -- find (Edit ▸ Find): cells holding a text, in the grid's order ------------------------------
-    def _find_parts(self, text: str, params: Params) -> tuple[list[ColumnElement], ColumnElement]:
+    def _find_parts(self, text: str, params: Params) -> tuple[list[Any], ColumnElement]:
         """A 0/1 flag per shown column (f0…) telling whether it holds ``text`` (as the grid's search
         box compares: case-insensitive ``contains``), and the condition that any does."""
         pattern = like_pattern(params.bind(escape_like(text)))
@@ -372,7 +372,7 @@ class Query:
         params = self._find_params()
         conditions = [c for c in (self.where,) if c is not None]
         conditions.append(self._after(anchor, True, params))
-        inner = select(literal_column("1")).select_from(self.table).where(and_(*conditions))
+        inner: Any = select(literal_column("1")).select_from(self.table).where(and_(*conditions))
         stmt = select(func.count()).select_from(inner.subquery("before"))
         return compile_sql(stmt, self.dialect), dict(params.values)
 

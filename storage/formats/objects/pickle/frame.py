@@ -373,7 +373,7 @@ def _index_levels(node: Any) -> list[FrameColumn]:
         start, stop, step = data.get("start", 0), data.get("stop"), data.get("step", 1)
         if not all(type(v) is int for v in (start, stop, step)) or step == 0:
             raise FrameError("a RangeIndex of the pickled DataFrame is not valid")
-        span = range(start, stop, step)
+        span = range(start, stop, step)  # type: ignore[arg-type]  # all three checked int above
         column = FrameColumn(_name(data.get("name")), "int64 (range)", len(span),
                              lambda a, b: list(span[a:b]), is_index=True,
                              implicit=data.get("name") is None and start == 0 and step == 1)
@@ -387,11 +387,11 @@ def _index_levels(node: Any) -> list[FrameColumn]:
         out = []
         names += [None] * (len(levels) - len(names))
         for level, code, name in zip(levels, codes, names, strict=False):
-            values = _index_levels(level)[0]
+            level_column = _index_levels(level)[0]
             code = _ndarray(code)
             if not isinstance(code, np.ndarray):
                 raise FrameError("the codes of a pickled MultiIndex are not an array")
-            out.append(_coded_column(_name(name), code, values, values.dtype, index=True))
+            out.append(_coded_column(_name(name), code, level_column, level_column.dtype, index=True))
         return out
     values = data.get("data")
     if values is None:  # IntervalIndex keeps left and right: the raw arrays are shown
@@ -641,7 +641,7 @@ _ARROW_NUMBERS = {"int8": "i1", "int16": "i2", "int32": "i4", "int64": "i8", "ui
                   "float64": "f8", "halffloat": "f2", "float16": "f2"}
 
 
-def _buffer(node: Any) -> bytes | bytearray | None:
+def _buffer(node: Any) -> bytes | bytearray | memoryview | None:
     if node is None:
         return None
     called = _call_of(node)
@@ -667,7 +667,8 @@ def _arrow_piece(node: Any) -> tuple[str, _ArrowPiece]:
     if not isinstance(parts, tuple) or len(parts) < 5:
         raise ValueError("an Arrow array whose state is damaged")
     typ, length, _nulls, offset, buffers = parts[:5]
-    alias = typ.args[0] if _call_of(typ) and _call_of(typ)[1] == "type_for_alias" and typ.args else None
+    typ_call = _call_of(typ)
+    alias = typ.args[0] if typ_call and typ_call[1] == "type_for_alias" and typ.args else None
     if not isinstance(alias, str) or type(length) is not int or type(offset) is not int or length < 0 \
             or offset < 0 or not isinstance(buffers, list):
         raise ValueError("an Arrow array of a type this reader cannot read")
@@ -743,6 +744,11 @@ def _arrow_column(name: str, node: Any) -> FrameColumn:
 
 
 # -- NumPy arrays --------------------------------------------------------------------------------
+def _sub_arrays(values: np.ndarray, start: int, stop: int) -> list[str]:
+    """Each row's sub-array of a structured array's field, as text."""
+    return [np.array2string(x, threshold=8) for x in values[start:stop]]
+
+
 def array_table(array: np.ndarray) -> FrameTable:
     """A 2-D array (one column per column) or a 1-D structured array (one per field) as a table."""
     if array.ndim == 1 and array.dtype.names:
@@ -753,8 +759,7 @@ def array_table(array: np.ndarray) -> FrameTable:
                 columns.append(_array_column(field_name, values))
             else:  # a sub-array field: each row's sub-array as text
                 columns.append(FrameColumn(field_name, str(values.dtype) + str(values.shape[1:]), len(values),
-                                           lambda a, b, v=values: [np.array2string(x, threshold=8)
-                                                                   for x in v[a:b]]))
+                                           functools.partial(_sub_arrays, values)))
         return FrameTable("ndarray", len(array), columns)
     if array.ndim == 2:
         return FrameTable("ndarray", array.shape[0],
