@@ -66,6 +66,7 @@ class TextContent:
     bad_offsets: list[int] = field(default_factory=list)  # undecodable bytes (first 100)
     bad_count: int = 0
     how: str = ""  # how the encoding was found, for the user
+    guessed: bool = False  # the encoding is a guess (no BOM, not UTF-8, not chosen by the user)
     read_only: str = ""  # why the text cannot be saved ("" when it can)
     size: int = 0
     mtime_ns: int = 0
@@ -85,27 +86,55 @@ def _bom(data: bytes) -> tuple[str | None, bytes]:
     return None, b""
 
 
-def _guess(data: bytes, bad: int) -> tuple[str, str]:
-    """Ask charset-normalizer; among its top matches prefer Windows-1252, the usual legacy one.
+UNSURE_COHERENCE = 0.2  # below this charset-normalizer recognised no language in the text
+FALLBACK = "cp1252"  # the usual legacy encoding of Western text when the guess is unsure
 
-    On short samples its first choice is often a rare code page (cp775 for French Latin-1);
-    when Windows-1252 is among the top three and decodes the sample, it is the better bet.
+
+def locale_encoding() -> str:
+    """The user's locale encoding (``LANG``/``LC_ALL``), canonical: what their own files are in."""
+    import locale
+
+    return codec_name(locale.getpreferredencoding(False) or "utf-8")
+
+
+def _decodes(sample: bytes, encoding: str) -> bool:
+    try:
+        codecs.decode(sample, encoding)
+    except (UnicodeDecodeError, LookupError):
+        return False
+    return True
+
+
+def _guess(data: bytes, bad: int) -> tuple[str, str]:
+    """Ask charset-normalizer; when it is unsure, use the locale's encoding, then Windows-1252.
+
+    On short samples charset-normalizer has no language to go by: it returns many code pages
+    that decode the bytes equally well and picks a rare one first (cp1006, Urdu, for a Latin-1
+    "café crème"). Such a guess is *unsure* (its coherence, the language fit, is near zero), and
+    the user's locale encoding, then Windows-1252 (a superset of Latin-1's letters), is the
+    better bet, as in VS Code. A sure guess (a language recognised) is kept, except that
+    Windows-1252 wins among equally good top matches.
     """
     from charset_normalizer import from_bytes  # imported on first use: it is slow to import
 
     sample = data[:GUESS_WINDOW]
     matches = list(from_bytes(sample))
+    where = f"not UTF-8 (byte {bad:,})"
     if not matches:
-        return "utf-8", f"not UTF-8 (byte {bad:,}) and no other encoding fits"
+        return "utf-8", f"{where} and no other encoding fits"
+    best = matches[0]
+    choice = codec_name(best.encoding)
+    if best.coherence < UNSURE_COHERENCE:
+        local = locale_encoding()
+        for fallback, why in ((local, "your locale's encoding"), (FALLBACK, "the usual Western one")):
+            if fallback != "utf-8" and _decodes(sample, fallback):
+                return fallback, (f"{where}; too little text to tell the language, so "
+                                  f"{fallback.upper()}, {why} (guessed)")
+        return choice, f"{where}; charset-normalizer guessed {choice.upper()} (unsure)"
     western = any("cp1252" in (m.encoding, *m.could_be_from_charset) for m in matches[:3])
-    choice = matches[0].encoding
-    if western:
-        try:
-            sample.decode("cp1252")
-            choice = "cp1252"
-        except UnicodeDecodeError:
-            pass
-    return codec_name(choice), f"not UTF-8 (byte {bad:,}); charset-normalizer guessed {choice}"
+    if western and _decodes(sample, "cp1252"):
+        choice = "cp1252"
+    return choice, f"{where}; charset-normalizer guessed {choice.upper()}"
 
 
 def detect_encoding(data: bytes) -> tuple[str, bytes, str]:
@@ -125,6 +154,7 @@ def decode_text(data: bytes, encoding: str | None = None) -> TextContent:
     """Decode ``data``; ``encoding`` overrides detection (a matching BOM is still kept)."""
     found, bom = _bom(data)
     text: str | None = None
+    guessed = False
     if encoding is not None:
         encoding = codec_name(encoding)
         how = "chosen by the user"
@@ -137,6 +167,7 @@ def decode_text(data: bytes, encoding: str | None = None) -> TextContent:
             text, encoding, how = codecs.decode(data, "utf-8"), "utf-8", "valid UTF-8"
         except UnicodeDecodeError as exc:
             encoding, how = _guess(data, exc.start)
+            guessed = True
     body = memoryview(data)[len(bom):]
     read_only = ""
     offsets: list[int] = []
@@ -165,7 +196,7 @@ def decode_text(data: bytes, encoding: str | None = None) -> TextContent:
     if "\u2029" in text and not read_only:
         read_only = "contains U+2029 paragraph separators, which the editor cannot keep; read-only."
     content = TextContent("", encoding, bom, bad_offsets=offsets, bad_count=count, how=how,
-                          read_only=read_only, size=len(data))
+                          guessed=guessed, read_only=read_only, size=len(data))
     content.text = _split_endings(text, content)
     return content
 
