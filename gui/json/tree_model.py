@@ -36,6 +36,14 @@ def coerce_edit(old: Any, text: Any) -> Any:
     if isinstance(old, int | float):
         number = parse_number(str(text).strip())
         return INVALID if number is None else number
+    if old is None:  # typing over null: a JSON literal if the text is one, else a string
+        typed = str(text).strip()
+        if typed in ("", "null"):
+            return None
+        if typed in ("true", "false"):
+            return typed == "true"
+        number = parse_number(typed)
+        return str(text) if number is None else number
     return INVALID
 
 
