@@ -27,8 +27,10 @@ from PySide6.QtWidgets import (
 
 from gui.common.model_guard import guard_model
 from gui.common.workers import Worker, run_in_worker
+from storage.core.sizes import size_text
 
 BATCH = 256
+SIZE_COLUMN = 1  # QFileSystemModel's
 FORMAT_COLUMN = 4
 
 
@@ -73,6 +75,9 @@ class FormatFileSystemModel(QFileSystemModel):
             if role not in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
                 return None
             return self.format_of(index)
+        if (index.isValid() and index.column() == SIZE_COLUMN and role == Qt.ItemDataRole.DisplayRole
+                and not self.isDir(index)):
+            return size_text(self.size(index))  # Qt writes "984.00 KiB": one format everywhere
         return super().data(index, role)
 
     def format_of(self, index: QModelIndex | QPersistentModelIndex) -> str:

@@ -34,6 +34,7 @@ from gui.files.text_editor import CodeEditor, build_document
 from gui.files.text_find import FindBar
 from gui.files.text_paged import PagedTextView
 from storage.core.errors import KnownError, UnreadableError
+from storage.core.sizes import size_text
 from storage.formats.text.file import LARGE_TEXT, TextContent, load_text, save_text
 from storage.formats.text.lines import LineBuffer, load_lines, save_lines
 from storage.formats.text.pages import TextPager
@@ -189,7 +190,7 @@ class TextPage(QWidget):
         self.edit_anyway.setEnabled(fits)
         self.edit_anyway.setToolTip("Load the whole file into the editor" if fits
                                     else "Not enough free memory to edit this file")
-        self.facts.setText(f"{probe.encoding_label()} · {size / 2**20:,.0f} MB · paged read-only "
+        self.facts.setText(f"{probe.encoding_label()} · {size_text(size)} · paged read-only "
                            "view (only the visible lines are read)")
         self.encoding_button.show_content(probe)
         self._set_save_controls(False)
