@@ -77,3 +77,21 @@ def test_the_summary_size_and_counts_follow_edits_and_undo(qtbot, tmp_path, _pri
     qtbot.waitUntil(lambda: _summary(document)["size"] == f"{size} bytes")
     assert _summary(document)["top_level_length"] == "1"
     document.summary_view.grab().save("/tmp/vals-json-summary.png")
+
+
+def test_json_lines_records_count_from_1_and_the_level_box_says_what_it_does(
+        qtbot, tmp_path, _private_dirs) -> None:
+    path = tmp_path / "r.jsonl"
+    path.write_text('{"id": "a"}\n{"id": "b"}\n')
+    document = open_json(qtbot, _private_dirs, path)
+    model = document.model
+    assert [model.index(r, 0).data() for r in range(2)] == ["record 1", "record 2"]
+    assert model.index(0, 0, model.index(0, 0)).data() == "id"  # keys inside stay keys
+    document.set_mode("table")
+    table = document.table_panel.table_model
+    assert [table.headerData(r, Qt.Orientation.Vertical) for r in range(2)] == ["1", "2"]
+    level = document.toolbar.level
+    assert level.text() == "Expand to level 1" and "Lv" not in level.text()
+    level.setValue(0)
+    assert level.text() == "Collapse all"
+    document.toolbar.grab().save("/tmp/vals-json-toolbar.png")

@@ -99,3 +99,43 @@ def test_type_proposal_and_model_with_quoted_strings_pass_the_tester(qtmodeltest
     assert proposed_kind([]) == "str" and proposed_kind([None]) == "str"
     model = ObjectTreeModel(ObjectDoc(["4", 4, {"4": 4}], 4, label="x.pkl"))
     qtmodeltester.check(model)
+
+
+class _System:
+    """Pickles as a call of os.system (never run: the safe loader only names it)."""
+
+    def __reduce__(self):
+        import os
+
+        return (os.system, ("true",))
+
+
+def _inspected(path: Path) -> dict:
+    from storage.inspect.report import inspect_path
+
+    return inspect_path(path)["summary"]
+
+
+def test_the_window_says_the_protocol_inspect_says(qtbot, tmp_path: Path) -> None:
+    stacked = tmp_path / "stacked.pkl"
+    stacked.write_bytes(pickle.dumps([1, 2], 1) + pickle.dumps({"a": "x" * 10}, 4))
+    headless = tmp_path / "headless.pkl"  # protocol-4 opcodes, no PROTO header
+    headless.write_bytes(pickle.dumps({"a": [1, 2]}, 4)[2:])
+    for path in (stacked, headless):
+        window, document = open_one(qtbot, tmp_path / path.stem, path)
+        expected = _inspected(path)["protocol"]
+        assert expected == 4
+        assert f"protocol {expected}" in document.facts.text()
+        assert document.protocol_combo.currentText() == f"{expected} (original)"
+        window.close_document(document)
+
+
+def test_the_findings_where_column_gives_the_byte_offsets_inspect_gives(qtbot, tmp_path: Path) -> None:
+    path = tmp_path / "evil.pkl"
+    path.write_bytes(pickle.dumps({"keep": 1, "run": _System()}, 2))
+    _window, document = open_one(qtbot, tmp_path, path)
+    offsets = {g["global"]: g["offset"] for g in _inspected(path)["globals"]}
+    table = document.safety.table
+    rows = {table.item(r, 1).text(): table.item(r, 3).text() for r in range(table.rowCount())}
+    (system,) = [name for name in rows if name.endswith(".system")]
+    assert rows[system] == f"byte {offsets[system]:,}"  # was empty: only inspect said where
