@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from storage.core.atomic import atomic_write
 from storage.core.disk_stamp import read_regular
 from storage.core.errors import UnreadableError, WriteError
-from storage.sniff.text import BOMS
+from storage.sniff.text import BOMS, guess_legacy_encoding
 
 LARGE_TEXT = 50 * 1024 * 1024  # from this size the GUI opens a paged, read-only view first
 GUESS_WINDOW = 256 * 1024  # bytes charset-normalizer looks at
@@ -86,55 +86,13 @@ def _bom(data: bytes) -> tuple[str | None, bytes]:
     return None, b""
 
 
-UNSURE_COHERENCE = 0.2  # below this charset-normalizer recognised no language in the text
-FALLBACK = "cp1252"  # the usual legacy encoding of Western text when the guess is unsure
-
-
-def locale_encoding() -> str:
-    """The user's locale encoding (``LANG``/``LC_ALL``), canonical: what their own files are in."""
-    import locale
-
-    return codec_name(locale.getpreferredencoding(False) or "utf-8")
-
-
-def _decodes(sample: bytes, encoding: str) -> bool:
-    try:
-        codecs.decode(sample, encoding)
-    except (UnicodeDecodeError, LookupError):
-        return False
-    return True
-
-
 def _guess(data: bytes, bad: int) -> tuple[str, str]:
-    """Ask charset-normalizer; when it is unsure, use the locale's encoding, then Windows-1252.
-
-    On short samples charset-normalizer has no language to go by: it returns many code pages
-    that decode the bytes equally well and picks a rare one first (cp1006, Urdu, for a Latin-1
-    "café crème"). Such a guess is *unsure* (its coherence, the language fit, is near zero), and
-    the user's locale encoding, then Windows-1252 (a superset of Latin-1's letters), is the
-    better bet, as in VS Code. A sure guess (a language recognised) is kept, except that
-    Windows-1252 wins among equally good top matches.
-    """
-    from charset_normalizer import from_bytes  # imported on first use: it is slow to import
-
-    sample = data[:GUESS_WINDOW]
-    matches = list(from_bytes(sample))
+    """(codec, how it was found) for bytes that are not UTF-8 (:func:`guess_legacy_encoding`)."""
     where = f"not UTF-8 (byte {bad:,})"
-    if not matches:
+    encoding, why = guess_legacy_encoding(data[:GUESS_WINDOW])
+    if encoding is None:
         return "utf-8", f"{where} and no other encoding fits"
-    best = matches[0]
-    choice = codec_name(best.encoding)
-    if best.coherence < UNSURE_COHERENCE:
-        local = locale_encoding()
-        for fallback, why in ((local, "your locale's encoding"), (FALLBACK, "the usual Western one")):
-            if fallback != "utf-8" and _decodes(sample, fallback):
-                return fallback, (f"{where}; too little text to tell the language, so "
-                                  f"{fallback.upper()}, {why} (guessed)")
-        return choice, f"{where}; charset-normalizer guessed {choice.upper()} (unsure)"
-    western = any("cp1252" in (m.encoding, *m.could_be_from_charset) for m in matches[:3])
-    if western and _decodes(sample, "cp1252"):
-        choice = "cp1252"
-    return choice, f"{where}; charset-normalizer guessed {choice.upper()}"
+    return codec_name(encoding), f"{where}; {why}"
 
 
 def detect_encoding(data: bytes) -> tuple[str, bytes, str]:

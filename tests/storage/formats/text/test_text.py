@@ -208,3 +208,16 @@ def test_a_sure_guess_is_kept_and_a_chosen_encoding_is_not_a_guess(monkeypatch) 
     chosen = decode_text("café".encode("latin-1"), "latin-1")
     assert chosen.encoding == "iso8859-1" and not chosen.guessed
     assert not decode_text("café".encode()).guessed
+
+
+def test_inspect_and_csv_import_guess_as_the_editor_does(monkeypatch, tmp_path) -> None:
+    from storage.formats.sql.csv_import import detect_encoding
+    from storage.inspect.report import inspect_path
+
+    monkeypatch.setattr("locale.getpreferredencoding", lambda do_setlocale=True: "UTF-8")
+    path = tmp_path / "menu.txt"
+    path.write_bytes("café crème\n".encode("latin-1"))
+    report = inspect_path(path)
+    assert report["summary"]["encoding"] == "cp1252" == load_text(str(path)).encoding
+    assert any("guessed" in f["message"] for f in report["findings"])
+    assert detect_encoding("name\ncafé crème\n".encode("latin-1")) == "cp1252"
