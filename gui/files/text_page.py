@@ -135,6 +135,8 @@ class TextPage(QWidget):
         top.addWidget(self.facts, 1)
         top.addWidget(self.edit_anyway)
         top.addWidget(self.encoding_button)
+        self.save_as_label = QLabel("Save as:", self)
+        top.addWidget(self.save_as_label)
         for combo in (self.encoding_combo, self.bom_combo, self.newline_combo):
             top.addWidget(combo)
         box = QVBoxLayout(self)
@@ -190,8 +192,7 @@ class TextPage(QWidget):
         self.edit_anyway.setEnabled(fits)
         self.edit_anyway.setToolTip("Load the whole file into the editor" if fits
                                     else "Not enough free memory to edit this file")
-        self.facts.setText(f"{probe.encoding_label()} · {size_text(size)} · paged read-only "
-                           "view (only the visible lines are read)")
+        self.facts.setText(f"{size_text(size)} · paged read-only view (only the visible lines are read)")
         self.encoding_button.show_content(probe)
         self._set_save_controls(False)
         self.loaded.emit()
@@ -264,8 +265,7 @@ class TextPage(QWidget):
         endings = content.endings
         if endings == "mixed":
             endings = "mixed (" + ", ".join(f"{n:,} {k}" for k, n in content.counts.items() if n) + ")"
-        self.facts.setText(f"{content.encoding_label()} · line endings {endings} · "
-                           f"{self.line_count():,} lines · encoding: {content.how}")
+        self.facts.setText(f"Line endings {endings} · {self.line_count():,} lines")  # the encoding: its button
         self.facts.setToolTip(self.facts.text())
         self.encoding_button.show_content(content)
         if content.read_only:
@@ -278,6 +278,7 @@ class TextPage(QWidget):
     def _set_save_controls(self, enabled: bool) -> None:
         for combo in (self.encoding_combo, self.bom_combo, self.newline_combo):
             combo.setEnabled(enabled)
+        self.save_as_label.setEnabled(enabled)
 
     def reopen_with(self, encoding: str) -> None:
         """Read the file again in ``encoding`` (edits are dropped, as VS Code does)."""

@@ -22,6 +22,7 @@ def test_a_short_latin1_file_reads_as_windows_1252_and_says_it_is_a_guess(
     button = page.encoding_button
     assert button.isVisible() and button.text() == "CP1252 (guessed)"
     assert "guessed" in button.toolTip() and "reopen" in button.toolTip().lower()
+    page.resize(900, 200)
     page.grab().save("/tmp/vals-files-encoding.png")
 
 
