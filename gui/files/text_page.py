@@ -265,7 +265,8 @@ class TextPage(QWidget):
         endings = content.endings
         if endings == "mixed":
             endings = "mixed (" + ", ".join(f"{n:,} {k}" for k, n in content.counts.items() if n) + ")"
-        self.facts.setText(f"Line endings {endings} · {self.line_count():,} lines")  # the encoding: its button
+        # the encoding is on its button
+        self.facts.setText(f"Line endings {endings} · {self.line_count():,} lines")
         self.facts.setToolTip(self.facts.text())
         self.encoding_button.show_content(content)
         if content.read_only:

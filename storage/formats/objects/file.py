@@ -19,7 +19,7 @@ from storage.core.gc_pause import gc_paused
 from storage.formats.objects.doc import ObjectDoc
 from storage.formats.objects.pickle.quickscan import report_from_loads
 from storage.formats.objects.pickle.safe import GlobalUse, PickleLoadError, SafeLoad, load_all, load_safe
-from storage.formats.objects.pickle.scan import ScanReport, highest_protocol, scan_bytes
+from storage.formats.objects.pickle.scan import ScanReport, highest_protocol, report_protocol, scan_bytes
 from storage.sniff.compressed import compression_of
 
 MAX_SHELF_SCAN = 256 * 1024 * 1024  # bytes of shelf values scanned for the report at open
@@ -156,8 +156,7 @@ def _locate(result: ObjectsFile, data: bytes, loads: list[SafeLoad], error: Any,
         report = scan_bytes(data, joblib)
     result.global_offsets.update({key: ref.offset for key, ref in report.globals.items()})
     if without_proto:
-        result.protocol = (report.protocol if report.protocol is not None
-                           else report.highest_opcode_protocol)
+        result.protocol = report_protocol(report)
 
 
 def _note_fidelity(result: ObjectsFile, loads: list[SafeLoad]) -> None:
@@ -269,7 +268,8 @@ def pickle_start_verdict(path: str) -> ObjectsFile | None:
     if report is not None:
         verdict.note = (f"this {found.format} file is also a pickle to pickle.load, which needs no magic "
                         "bytes: ")
-        verdict.protocol = report.protocol
+        verdict.protocol = report_protocol(report)  # as inspect says it
+        verdict.global_offsets.update({key: ref.offset for key, ref in report.globals.items()})
     elif inside:
         verdict.note = f"this {container} archive holds pickles (torch.load and the like unpickle them): "
     else:

@@ -74,6 +74,12 @@ def highest_protocol(protocols: Iterable[int | None]) -> int | None:
     return max(known) if known else None
 
 
+def report_protocol(report: ScanReport) -> int:
+    """The protocol a scan says the stream has: its highest PROTO, or without one the highest
+    protocol its opcodes need. What ``inspect`` prints and the window shows."""
+    return report.protocol if report.protocol is not None else report.highest_opcode_protocol
+
+
 @dataclass
 class ScanReport:
     """What a scan found; ``error`` set means the stream broke at ``error_offset``."""
