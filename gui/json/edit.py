@@ -278,8 +278,8 @@ class JsonTreeView(QTreeView):
 
 def new_value_like(container: dict | list) -> Any:
     """The value "Add child" and "Insert after" put in ``container``: an empty value of the type
-    its last scalar item has (0 among numbers, false among booleans), else an empty string; all
-    of them editable in place, unlike null."""
+    its last item has (0 among numbers, false among booleans; in an array of objects, {}), else
+    an empty string; the scalars are edited in place at once, unlike null."""
     items = list(container.values()) if isinstance(container, dict) else container
     for item in reversed(items[-50:]):
         if isinstance(item, bool):
@@ -288,6 +288,8 @@ def new_value_like(container: dict | list) -> Any:
             return 0
         if isinstance(item, str):
             return ""
+        if isinstance(item, dict | list) and isinstance(container, list):
+            return type(item)()  # an array of records gets a record
     return ""
 
 

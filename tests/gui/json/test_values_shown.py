@@ -17,7 +17,8 @@ def _summary(document) -> dict[str, str]:
 
 def test_add_child_inserts_a_value_the_user_types_into_at_once(qtbot, tmp_path, _private_dirs) -> None:
     path = tmp_path / "d.json"
-    path.write_text(json.dumps({"ids": [1, 2], "tags": ["a"], "obj": {}}, indent=2) + "\n")
+    value = {"ids": [1, 2], "tags": ["a"], "obj": {}, "rows": [{"a": 1}]}
+    path.write_text(json.dumps(value, indent=2) + "\n")
     document = open_json(qtbot, _private_dirs, path)
     document.tree.setFocus()
     document.tree.add_child(["ids"])
@@ -41,6 +42,9 @@ def test_add_child_inserts_a_value_the_user_types_into_at_once(qtbot, tmp_path, 
     assert isinstance(editor, QLineEdit) and editor.text() == "new key"
     qtbot.keyClick(editor, Qt.Key.Key_Escape)
     assert document.doc.root["obj"] == {"new key": ""}
+    document.tree.add_child(["rows"])  # an array of records gets a record
+    assert document.doc.root["rows"] == [{"a": 1}, {}]
+    document.undo_stack.undo()
     document.undo_stack.undo()
     document.undo_stack.undo()
     document.undo_stack.undo()
