@@ -99,3 +99,19 @@ def test_json_lines_records_count_from_1_and_the_level_box_says_what_it_does(
     level.setValue(0)
     assert level.text() == "Collapse all"
     document.toolbar.grab().save("/tmp/vals-json-toolbar.png")
+
+
+def test_invalid_utf8_in_the_window_says_line_column_and_byte(qtbot, tmp_path, _private_dirs) -> None:
+    import shutil
+
+    from tests.conftest import corpus_dir
+
+    source = corpus_dir("JSONTestSuite", "test_parsing") / "n_array_invalid_utf8.json"
+    path = tmp_path / source.name
+    shutil.copy(source, path)
+    document = open_json(qtbot, _private_dirs, path)
+    qtbot.waitUntil(lambda: document.parse_error is not None)
+    message = document.message.text()
+    assert "not valid UTF-8 at byte 1" in message and "line 1, column 2" in message
+    assert "line 1, column 2" in document.text_view.status.text()
+    document.grab().save("/tmp/vals-json-invalid-utf8.png")
