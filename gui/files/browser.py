@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from shiboken6 import isValid
 
 from gui.common.model_guard import guard_model
 from gui.common.workers import Worker, run_in_worker
@@ -111,6 +112,8 @@ class FormatFileSystemModel(QFileSystemModel):
                                      on_error=lambda _exc: self._on_sniffed({}, stamps))
 
     def _on_sniffed(self, found: dict[str, str], stamps: dict[str, tuple[int, int]]) -> None:
+        if not isValid(self):  # the window closed while the batch was being sniffed
+            return
         self._worker = None
         for path, stamp in stamps.items():
             fmt = found.get(path, "unreadable")
