@@ -117,8 +117,10 @@ class SafetyBar(QFrame):
         self._fit_summary()
 
     def _fill(self, result: ObjectsFile) -> None:
-        rows = [(g.severity, f"{g.qualname}" + (f" ×{g.count}" if g.count > 1 else ""), g.why, "")
-                for g in result.globals.values()]
+        offsets = result.global_offsets
+        rows = [(g.severity, f"{g.qualname}" + (f" ×{g.count}" if g.count > 1 else ""), g.why,
+                 f"byte {offsets[key]:,}" if key in offsets else "")  # where inspect says it is
+                for key, g in result.globals.items()]
         rows += [(f.severity, f.message, "", f.where) for f in result.findings]
         rows.sort(key=lambda r: SEVERITY_ORDER.get(r[0], 3))
         self.table.setRowCount(len(rows))

@@ -24,11 +24,14 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from shiboken6 import isValid
 
 from gui.common.model_guard import guard_model
 from gui.common.workers import Worker, run_in_worker
+from storage.core.sizes import size_text
 
 BATCH = 256
+SIZE_COLUMN = 1  # QFileSystemModel's
 FORMAT_COLUMN = 4
 
 
@@ -73,6 +76,9 @@ class FormatFileSystemModel(QFileSystemModel):
             if role not in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
                 return None
             return self.format_of(index)
+        if (index.isValid() and index.column() == SIZE_COLUMN and role == Qt.ItemDataRole.DisplayRole
+                and not self.isDir(index)):
+            return size_text(self.size(index))  # Qt writes "984.00 KiB": one format everywhere
         return super().data(index, role)
 
     def format_of(self, index: QModelIndex | QPersistentModelIndex) -> str:
@@ -106,6 +112,8 @@ class FormatFileSystemModel(QFileSystemModel):
                                      on_error=lambda _exc: self._on_sniffed({}, stamps))
 
     def _on_sniffed(self, found: dict[str, str], stamps: dict[str, tuple[int, int]]) -> None:
+        if not isValid(self):  # the window closed while the batch was being sniffed
+            return
         self._worker = None
         for path, stamp in stamps.items():
             fmt = found.get(path, "unreadable")

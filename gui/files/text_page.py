@@ -13,7 +13,7 @@ import os
 from functools import partial
 from typing import Any
 
-from PySide6.QtCore import Signal, Slot
+from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QTextDocument, QUndoCommand
 from PySide6.QtWidgets import (
     QComboBox,
@@ -28,11 +28,13 @@ from PySide6.QtWidgets import (
 
 from gui.common import save_options
 from gui.common.workers import Worker, run_in_worker, run_with_progress
+from gui.files.encoding import PREVIEW_BYTES, EncodingButton, ReopenEncodingDialog
 from gui.files.text_big import BigTextEditor
 from gui.files.text_editor import CodeEditor, build_document
 from gui.files.text_find import FindBar
 from gui.files.text_paged import PagedTextView
 from storage.core.errors import KnownError, UnreadableError
+from storage.core.sizes import size_text
 from storage.formats.text.file import LARGE_TEXT, TextContent, load_text, save_text
 from storage.formats.text.lines import LineBuffer, load_lines, save_lines
 from storage.formats.text.pages import TextPager
@@ -96,9 +98,9 @@ class TextPage(QWidget):
         self.problem.setWordWrap(True)
         self.problem.setStyleSheet("color: #9b1c1c;")
         self.problem.hide()
-        self.reopen_combo = QComboBox(self)
-        self.reopen_combo.addItems(["Reopen as…", *ENCODINGS])
-        self.reopen_combo.activated.connect(self._on_reopen_chosen)
+        self.encoding_button = EncodingButton(self)
+        self.encoding_button.reopenRequested.connect(self._on_reopen_requested)
+        self.reopen_dialog: ReopenEncodingDialog | None = None
         self.encoding_combo = QComboBox(self)
         self.encoding_combo.setToolTip("Save as: encoding used when saving")
         self.bom_combo = QComboBox(self)
@@ -108,7 +110,7 @@ class TextPage(QWidget):
             self.newline_combo.addItem(label)
         for combo in (self.encoding_combo, self.bom_combo, self.newline_combo):
             combo.activated.connect(self._on_option_chosen)
-        for combo in (self.reopen_combo, self.encoding_combo, self.bom_combo, self.newline_combo):
+        for combo in (self.encoding_combo, self.bom_combo, self.newline_combo):
             combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
             combo.setMinimumContentsLength(5)
         self.facts.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
@@ -132,7 +134,9 @@ class TextPage(QWidget):
         top.setContentsMargins(6, 2, 6, 2)
         top.addWidget(self.facts, 1)
         top.addWidget(self.edit_anyway)
-        top.addWidget(self.reopen_combo)
+        top.addWidget(self.encoding_button)
+        self.save_as_label = QLabel("Save as:", self)
+        top.addWidget(self.save_as_label)
         for combo in (self.encoding_combo, self.bom_combo, self.newline_combo):
             top.addWidget(combo)
         box = QVBoxLayout(self)
@@ -188,8 +192,8 @@ class TextPage(QWidget):
         self.edit_anyway.setEnabled(fits)
         self.edit_anyway.setToolTip("Load the whole file into the editor" if fits
                                     else "Not enough free memory to edit this file")
-        self.facts.setText(f"{probe.encoding_label()} · {size / 2**20:,.0f} MB · paged read-only "
-                           "view (only the visible lines are read)")
+        self.facts.setText(f"{size_text(size)} · paged read-only view (only the visible lines are read)")
+        self.encoding_button.show_content(probe)
         self._set_save_controls(False)
         self.loaded.emit()
 
@@ -261,9 +265,10 @@ class TextPage(QWidget):
         endings = content.endings
         if endings == "mixed":
             endings = "mixed (" + ", ".join(f"{n:,} {k}" for k, n in content.counts.items() if n) + ")"
-        self.facts.setText(f"{content.encoding_label()} · line endings {endings} · "
-                           f"{self.line_count():,} lines · encoding: {content.how}")
+        # the encoding is on its button
+        self.facts.setText(f"Line endings {endings} · {self.line_count():,} lines")
         self.facts.setToolTip(self.facts.text())
+        self.encoding_button.show_content(content)
         if content.read_only:
             offsets = ", ".join(f"{o:,}" for o in content.bad_offsets[:12])
             more = " …" if len(content.bad_offsets) > 12 else ""
@@ -274,13 +279,32 @@ class TextPage(QWidget):
     def _set_save_controls(self, enabled: bool) -> None:
         for combo in (self.encoding_combo, self.bom_combo, self.newline_combo):
             combo.setEnabled(enabled)
+        self.save_as_label.setEnabled(enabled)
 
-    @Slot(int)
-    def _on_reopen_chosen(self, index: int) -> None:
-        if index > 0:
-            self.undo_stack.clear()
-            self.load(ENCODINGS[index - 1], force_edit=self.pager is None)
-        self.reopen_combo.setCurrentIndex(0)
+    def reopen_with(self, encoding: str) -> None:
+        """Read the file again in ``encoding`` (edits are dropped, as VS Code does)."""
+        self.undo_stack.clear()
+        self.load(encoding, force_edit=self.pager is None)
+
+    @Slot()
+    def _on_reopen_requested(self) -> None:
+        """Show Reopen with Encoding, previewing the file's first 4 KB (one small read)."""
+        try:
+            with open(self.path, "rb") as handle:
+                head = handle.read(PREVIEW_BYTES)
+        except OSError as exc:
+            self.failed.emit(UnreadableError(f"Cannot read {self.path}: {exc.strerror or exc}"))
+            return
+        shown = self.content
+        encoding = shown.encoding if shown is not None else (
+            self.pager.encoding if self.pager is not None else "utf-8")
+        bom = len(shown.bom) if shown is not None else 0
+        dialog = ReopenEncodingDialog(head[bom:], encoding, bool(shown and shown.guessed), self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.accepted.connect(lambda: self.reopen_with(dialog.encoding() or encoding))
+        dialog.finished.connect(lambda _result: setattr(self, "reopen_dialog", None))
+        self.reopen_dialog = dialog
+        dialog.open()
 
     # -- save options ----------------------------------------------------------------------------
     def apply_save_options(self, options: dict[str, Any]) -> None:

@@ -38,6 +38,7 @@ from gui.recovery.hooks import SwapContentCommand, expect_payload
 from gui.values.commands import SetValueCommand
 from gui.values.tree import ValueTreeModel
 from storage.core.errors import KnownError, UnsupportedError
+from storage.core.sizes import size_text
 from storage.formats.json.diff import diff_with_disk
 from storage.formats.json.doc import JsonDoc, JsonEditError
 from storage.formats.json.io import (
@@ -48,7 +49,7 @@ from storage.formats.json.io import (
     read_json,
     read_jsonl,
 )
-from storage.formats.json.summary import first_summary, load_for_editor, second_pass
+from storage.formats.json.summary import edited_summary, first_summary, load_for_editor, second_pass
 from storage.formats.json.text_index import image_of_text
 from storage.recovery.payload import pack
 
@@ -85,6 +86,8 @@ class JsonDocument(Document):
         self.malformed: list[tuple[int, str]] = []
         self._worker: Worker | None = None
         self._dup_worker: Worker | None = None
+        self._summary_worker: Worker | None = None
+        self._summary_generation = 0
         self._generation = 0
         self._text_push: JsonTextView | None = None  # the text view typing the edit being pushed
         self.disk = DiskGuard(self)
@@ -255,6 +258,9 @@ class JsonDocument(Document):
 
     def _set_summary(self, summary: dict[str, Any]) -> None:
         """Show ``summary``, keeping the selected row (the second pass adds to it)."""
+        size = summary.get("size")
+        if isinstance(size, int):  # the size a save writes, in the one size format
+            summary = {**summary, "size": size_text(size) + (f" ({size:,} bytes)" if size >= 1024 else "")}
         current = self.summary_view.currentIndex()
         path = self.summary_model.node(current).path() if current.isValid() else None
         self.summary_model.set_value(summary)
@@ -380,6 +386,31 @@ class JsonDocument(Document):
         if source is not self.node_text:
             self._show_node_text()
         self.table_panel.refresh()
+        self._refresh_summary()
+
+    def _refresh_summary(self, retry: bool = True) -> None:
+        """Size, counts and lengths follow the edits (a worker: writing a big document takes time)."""
+        if self.doc is None:
+            return
+        self._summary_generation += 1
+        generation, doc = self._summary_generation, self.doc
+        if self._summary_worker is not None:
+            self._summary_worker.cancel()
+        self._summary_worker = run_in_worker(
+            edited_summary, doc,
+            on_result=lambda found: self._on_summary_refreshed(generation, doc, found, retry),
+            on_error=lambda _exc: self._on_summary_refreshed(generation, doc, None, retry))
+
+    def _on_summary_refreshed(self, generation: int, doc: JsonDoc, found: dict[str, Any] | None,
+                              retry: bool) -> None:
+        if generation != self._summary_generation or doc is not self.doc:
+            return  # a later edit's answer follows
+        self._summary_worker = None
+        if found is None:  # the document changed while it was being walked: walk it once more
+            if retry:
+                self._refresh_summary(retry=False)
+            return
+        self._set_summary({**self.summary_model.root_value(), **found})
 
     # -- how the save writes the file ------------------------------------------------------------
     def write_format(self) -> tuple[int | str | None, bool]:

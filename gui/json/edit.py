@@ -182,10 +182,12 @@ class JsonTreeView(QTreeView):
         return node.row if node is not None else int(path[-1])
 
     def add_child(self, path: list[Any]) -> None:
+        """Add a value to the object or array at ``path`` and start editing it."""
         container = self.doc.get(path)
         key = _fresh_key(container) if isinstance(container, dict) else len(container)
-        self.undo_stack.push(InsertCommand(self.tree_model, path, len(container), key, None, "Add child"))
-        self.select_path([*path, key])
+        self.undo_stack.push(InsertCommand(self.tree_model, path, len(container), key,
+                                           new_value_like(container), "Add child"))
+        self._edit_new([*path, key])
 
     def insert_after(self, path: list[Any]) -> None:
         if not path:
@@ -193,8 +195,19 @@ class JsonTreeView(QTreeView):
         parent = self.doc.get(path[:-1])
         row = self._row(path) + 1
         key = _fresh_key(parent) if isinstance(parent, dict) else row
-        self.undo_stack.push(InsertCommand(self.tree_model, path[:-1], row, key, None))
-        self.select_path([*path[:-1], key])
+        self.undo_stack.push(InsertCommand(self.tree_model, path[:-1], row, key, new_value_like(parent)))
+        self._edit_new([*path[:-1], key])
+
+    def _edit_new(self, path: list[Any]) -> None:
+        """Select the value just added and open its editor (a new object key's name first)."""
+        self.select_path(path)
+        index = self.tree_model.index_for_path(path)
+        if index.isValid():
+            column = 0 if isinstance(path[-1], str) else 1
+            target = index.siblingAtColumn(column)
+            if self.tree_model.flags(target) & Qt.ItemFlag.ItemIsEditable:
+                self.setCurrentIndex(target)
+                self.edit(target)
 
     def duplicate(self, path: list[Any]) -> None:
         if path:
@@ -261,6 +274,23 @@ class JsonTreeView(QTreeView):
         if json_type(value) != kind:
             self.undo_stack.push(SetValueCommand(self.tree_model, path, convert(value, kind),
                                                  f"Change type to {kind}"))
+
+
+def new_value_like(container: dict | list) -> Any:
+    """The value "Add child" and "Insert after" put in ``container``: an empty value of the type
+    its last item has (0 among numbers, false among booleans; in an array of objects, {}), else
+    an empty string; the scalars are edited in place at once, unlike null."""
+    items = list(container.values()) if isinstance(container, dict) else container
+    for item in reversed(items[-50:]):
+        if isinstance(item, bool):
+            return False
+        if isinstance(item, int | float):
+            return 0
+        if isinstance(item, str):
+            return ""
+        if isinstance(item, dict | list) and isinstance(container, list):
+            return type(item)()  # an array of records gets a record
+    return ""
 
 
 def _fresh_key(container: dict) -> str:

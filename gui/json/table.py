@@ -47,6 +47,7 @@ class RecordsTableModel(QAbstractTableModel):
         self.records: list[Any] = []
         self.columns: list[str] = []
         self._order: list[int] | None = None  # view row -> record index, when sorted
+        self.first_number = 0  # the number of the first record (JSON Lines records count from 1)
 
     def set_records(self, path: list[Any], records: list[Any]) -> None:
         self.beginResetModel()
@@ -117,7 +118,9 @@ class RecordsTableModel(QAbstractTableModel):
             return None
         if orientation == Qt.Orientation.Horizontal:
             return self.columns[section] if 0 <= section < len(self.columns) else None
-        return str(self.record_index(section)) if 0 <= section < len(self.records) else None
+        if 0 <= section < len(self.records):
+            return str(self.record_index(section) + self.first_number)
+        return None
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         if not 0 <= column < len(self.columns):

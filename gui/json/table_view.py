@@ -88,6 +88,7 @@ class JsonTablePanel(QWidget):
             path = next(([k] for k, v in doc.root.items() if is_table(v)), [])
             value = doc.get(path)
         if is_table(value):
+            self.table_model.first_number = 1 if doc.lines and not path else 0  # JSON Lines: record 1 first
             if path != self.table_model.path or value is not self.table_model.records:
                 self.table_model.set_records(path, value)
                 self._size_table_columns()

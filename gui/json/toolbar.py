@@ -58,8 +58,10 @@ class JsonToolbar(QWidget):
         self.mode_buttons["tree"].setChecked(True)
         self.table_button = self.mode_buttons["table"]
         self.level = QSpinBox(self)
-        self.level.setPrefix("Lv ")
-        self.level.setToolTip("Expand the tree to this level")
+        self.level.setPrefix("Expand to level ")
+        self.level.setSpecialValueText("Collapse all")  # level 0
+        self.level.setToolTip("Open the tree down to this many levels")
+        self.level.setAccessibleName("Expand to level")
         self.level.setRange(0, 50)
         self.level.setValue(1)
         box.addWidget(self.level)

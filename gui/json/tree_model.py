@@ -9,11 +9,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
+
 from gui.common.model_guard import guard_model
 from gui.values.editable import INVALID, EditableValueTreeModel
 from gui.values.tree import ValueNode
 from storage.formats.json.doc import json_type, parse_number, to_pointer
 
+_Index = QModelIndex | QPersistentModelIndex
 _TYPE_COLOURS = {"string": "#067d17", "number": "#1750eb", "boolean": "#871094", "null": "#808080"}
 
 
@@ -36,12 +39,26 @@ def coerce_edit(old: Any, text: Any) -> Any:
     if isinstance(old, int | float):
         number = parse_number(str(text).strip())
         return INVALID if number is None else number
+    if old is None:  # typing over null: a JSON literal if the text is one, else a string
+        typed = str(text).strip()
+        if typed in ("", "null"):
+            return None
+        if typed in ("true", "false"):
+            return typed == "true"
+        number = parse_number(typed)
+        return str(text) if number is None else number
     return INVALID
 
 
 @guard_model
 class JsonTreeModel(EditableValueTreeModel):
     """Key / Value / Type over a :class:`storage.formats.json.doc.JsonDoc`."""
+
+    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if (role == Qt.ItemDataRole.DisplayRole and index.column() == 0 and self.doc.lines
+                and index.isValid() and not index.parent().isValid()):
+            return f"record {index.row() + 1:,}"  # JSON Lines records count from 1, as lines do
+        return super().data(index, role)
 
     def type_text(self, value: Any) -> str:
         return json_type_label(value)

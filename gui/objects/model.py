@@ -16,7 +16,7 @@ from PySide6.QtGui import QColor
 
 from gui.common.model_guard import guard_model
 from gui.values.editable import INVALID, EditableValueTreeModel
-from gui.values.tree import ValueNode
+from gui.values.tree import ValueNode, key_label, quoted
 from storage.formats.objects.doc import (
     ObjectEditError,
     child_count,
@@ -62,6 +62,8 @@ def value_preview(value: Any) -> str:
         return "{…}" if value else f"{type(value).__name__}()"
     if hasattr(value, "shape") and hasattr(value, "dtype"):
         return f"array of {value.size:,} × {value.dtype}"
+    if isinstance(value, str):
+        return quoted(value, _PREVIEW)
     text = repr(value) if isinstance(value, bytes | bytearray) or value is None else str(value)
     if len(text) > _PREVIEW:
         text = text[:_PREVIEW] + "…"
@@ -128,7 +130,7 @@ class ObjectTreeModel(EditableValueTreeModel):
             return type_label(node.value)
         if role == Qt.ItemDataRole.EditRole:
             if column == 0:
-                return self.key_text(node)
+                return node.key if isinstance(node.key, str) else self.key_text(node)
             if isinstance(node.value, bool):
                 return node.value  # Qt's delegate offers a true/false choice
             return edit_text(node.value)
@@ -143,9 +145,7 @@ class ObjectTreeModel(EditableValueTreeModel):
             return f"pickle {node.key + 1}"
         if parent is self._root and getattr(self.doc, "label", None) is not None:
             return self.doc.label
-        if parent is not None and isinstance(parent.value, dict):
-            return node.key if isinstance(node.key, str) else short_repr(node.key)
-        return node.key if isinstance(node.key, str) else short_repr(node.key)
+        return key_label(node.key) if isinstance(node.key, str) else short_repr(node.key)
 
     def flags(self, index: _Index) -> Qt.ItemFlag:
         flags = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable if index.isValid() \

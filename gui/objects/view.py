@@ -13,7 +13,6 @@ from PySide6.QtCore import QModelIndex, QPoint, Qt, Signal, Slot
 from PySide6.QtGui import QAction, QGuiApplication, QUndoStack
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QInputDialog,
     QMenu,
     QPlainTextEdit,
     QSplitter,
@@ -27,6 +26,7 @@ from gui.arrays.frame import FramePane
 from gui.arrays.pane import ArrayPane, is_array
 from gui.common.clipboard import TreeClipboard
 from gui.common.find_bar import FindBar, PathFinder, walk_paths
+from gui.objects.add_item import AddItemDialog
 from gui.objects.model import ObjectTreeModel, value_preview
 from gui.values.commands import InsertCommand, MoveCommand, RemoveCommand, RenameCommand, SetValueCommand
 from gui.values.tree import access_path
@@ -36,7 +36,6 @@ from storage.formats.objects.doc import (
     ObjectEditError,
     children_of,
     edit_text,
-    parse_key,
     parse_scalar,
     short_repr,
 )
@@ -54,6 +53,8 @@ class ObjectsView(QWidget):
     def __init__(self, undo_stack: QUndoStack, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.undo_stack = undo_stack
+        # after any edit, undo or redo the detail pane ("list of 3 items") reads the value again
+        undo_stack.indexChanged.connect(self._on_stack_changed)
         self.model = self.new_model(ObjectDoc(None, None))
         self.tree = QTreeView(self)
         self.tree.setObjectName("objectsTree")
@@ -262,6 +263,10 @@ class ObjectsView(QWidget):
             return f"Array kept in the companion file {filename}: {exc}"
         return array if is_array(array) else f"Array kept in {filename}: an object array (not shown)"
 
+    @Slot(int)
+    def _on_stack_changed(self, _index: int) -> None:
+        self.refresh_detail()
+
     def refresh_detail(self) -> None:
         index = self.tree.currentIndex()
         self._show_value(self.model.node(index).value if index.isValid() else self.model.root_value())
@@ -320,16 +325,21 @@ class ObjectsView(QWidget):
                 action.triggered.connect(lambda _=False, k=kind: self.change_type(path, k))
         return menu
 
-    def add_item(self, path: list[Any]) -> None:
+    def add_item(self, path: list[Any]) -> AddItemDialog:
+        """Ask for the new item's key, type and value (the type most items have is proposed)."""
         container = self.model.doc.get(path)
-        key: Any = len(container)
-        if isinstance(container, dict):
-            text, ok = QInputDialog.getText(self, "Add item", "Key (text, or a Python literal such as 3):")
-            if not ok:
-                return
-            key = parse_key(text, None)
-        value = "" if not isinstance(container, set | frozenset) else _fresh_set_item(container)
-        self.insert(path, len(container), key, value)
+        dialog = AddItemDialog(container, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.accepted.connect(lambda: self._on_item_chosen(path, dialog.item()))
+        dialog.open()
+        return dialog
+
+    def _on_item_chosen(self, path: list[Any], item: tuple[Any, Any] | None) -> None:
+        if item is None:
+            return
+        container = self.model.doc.get(path)
+        if self.insert(path, len(container), *item) and not isinstance(container, set | frozenset):
+            self.select_path([*path, item[0]])
 
     def insert(self, path: list[Any], row: int, key: Any, value: Any) -> bool:
         """Push an insert, or say why it cannot be made (the command must not fail half-way)."""
@@ -365,11 +375,3 @@ class ObjectsView(QWidget):
         self.undo_stack.push(SetValueCommand(self.model, path, new, f"Change type to {kind}"))
         self.refresh_detail()
         return True
-
-
-def _fresh_set_item(container: set | frozenset) -> int:
-    """A small integer the set does not hold yet (the user then edits it)."""
-    number = 0
-    while number in container:
-        number += 1
-    return number

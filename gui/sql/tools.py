@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QHBoxLayout, QMenu, QMessageBox, QPushButton, QToo
 
 from gui.sql.pragmas import PragmasDialog
 from gui.sql.tool_dialog import PlanDialog, ToolDialog, run_tool
+from storage.core.sizes import size_text
 from storage.formats.sql.db import Database
 from storage.formats.sql.explain import explain_postgres, explain_sqlite
 from storage.formats.sql.schema_types import Schema, Table
@@ -27,10 +28,6 @@ from storage.formats.sql.tools import (
     integrity_check,
     vacuum,
 )
-
-
-def _size(n: int) -> str:
-    return f"{n / 1024:,.1f} KiB" if n < 1024 * 1024 else f"{n / 1024 / 1024:,.1f} MiB"
 
 
 class ToolsHost(Protocol):
@@ -186,7 +183,7 @@ class ToolsPanel(QToolButton):
 
         def shown(sizes: tuple[int, int]) -> None:
             before, after = sizes
-            dialog.show_rows(f"VACUUM done: {_size(before)} → {_size(after)}.", [])
+            dialog.show_rows(f"VACUUM done: {size_text(before)} → {size_text(after)}.", [])
             reopen()
 
         def failed(exc: BaseException) -> None:

@@ -103,8 +103,8 @@ class EditableValueTreeModel(ValueTreeModel):
             flags |= Qt.ItemFlag.ItemIsDropEnabled
         if index.column() == 0 and isinstance(node.parent.value, dict):
             flags |= Qt.ItemFlag.ItemIsEditable
-        if index.column() == 1 and not isinstance(node.value, dict | list) and node.value is not None:
-            flags |= Qt.ItemFlag.ItemIsEditable
+        if index.column() == 1 and not isinstance(node.value, dict | list):
+            flags |= Qt.ItemFlag.ItemIsEditable  # a null too: value_from_edit says what typing means
         return flags
 
     def setData(self, index: _Index, value: Any, role: int = Qt.ItemDataRole.EditRole) -> bool:

@@ -103,6 +103,25 @@ def _members(open_: str, close: str, members: Iterator[tuple[str | None, Any]], 
     return f"{open_}{', '.join(parts)}{more}{close}"
 
 
+def quoted(text: str, limit: int = _SCALAR_PREVIEW) -> str:
+    """A string as Python writes it (``'4'``, ``'a\\nb'``), cut at ``limit`` characters, so that
+    the text '4' never looks like the number 4 beside it."""
+    if len(text) > limit:
+        return repr(text[:limit])[:-1] + "…" + repr(text[:limit])[-1]
+    return repr(text)
+
+
+def key_label(key: str) -> str:
+    """A text key as it is, unless it reads as another literal (``'4'``, ``'None'``): quoted then."""
+    import ast
+
+    try:
+        other = ast.literal_eval(key.strip()) if key.strip() else key
+    except (ValueError, SyntaxError, MemoryError, RecursionError, TypeError):
+        return key
+    return key if isinstance(other, str) and other == key else quoted(key)
+
+
 class ValueNode:
     """A node of the tree: a key (dict key or list index), a value, and lazily made children."""
 

@@ -8,6 +8,7 @@ with a floor for small files of zeros and an absolute cap that "Open anyway" all
 from __future__ import annotations
 
 from storage.core.errors import DecompressionLimitError, Location
+from storage.core.sizes import size_text
 
 MAX_DECOMPRESSED = 8 * 2**30  # never more than this from one file (what "Open anyway" allows)
 DECOMPRESSED_FLOOR = 256 * 2**20  # any compressed file may unpack to this much ...
@@ -24,14 +25,6 @@ def decompression_limit(compressed_size: int, trusted: bool = False) -> int:
     if trusted:
         return MAX_DECOMPRESSED
     return min(MAX_DECOMPRESSED, max(DECOMPRESSED_FLOOR, DECOMPRESSED_RATIO * compressed_size))
-
-
-def size_text(size: int) -> str:
-    """``size`` bytes for people: "1.5 MB", "12 KB", "900 bytes"."""
-    for unit, scale in (("GB", 2**30), ("MB", 2**20), ("KB", 2**10)):
-        if size >= scale:
-            return f"{size / scale:,.1f} {unit}".replace(".0 ", " ")
-    return f"{size:,} bytes"
 
 
 def limit_error(what: str, limit: int, compressed_size: int | None = None,

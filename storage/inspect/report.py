@@ -15,6 +15,7 @@ import sys
 from typing import IO, Any
 
 from storage.core.errors import KnownError, UnreadableError, classify
+from storage.core.sizes import size_text
 from storage.formats import registry as format_registry
 from storage.inspect.summaries import Collector, summarize_binary
 from storage.inspect.summaries_objects import add_pickle_start
@@ -116,7 +117,8 @@ def render_text(report: dict[str, Any]) -> str:
     if summary.get("detected_by"):
         lines.append(f"  why:     {summary['detected_by']}")
     if isinstance(summary.get("size"), int):
-        lines.append(f"  size:    {summary['size']:,} bytes")
+        size = summary["size"]
+        lines.append(f"  size:    {size_text(size)}" + (f" ({size:,} bytes)" if size >= 1024 else ""))
     error = report.get("error")
     if error:
         where = ", ".join(f"{k} {error[k]}" for k in ("line", "column", "offset") if error.get(k) is not None)

@@ -97,13 +97,11 @@ def summarize_text(result: SniffResult, c: Collector) -> None:
         if bad is None:
             encoding = "utf-8"
         else:
-            from charset_normalizer import from_bytes
+            from storage.sniff.text import guess_legacy_encoding
 
-            best = from_bytes(head).best()
-            encoding = best.encoding if best is not None else None
+            encoding, why = guess_legacy_encoding(head)  # the editor's rule
             c.summary["invalid_utf8_at"] = bad
-            c.add("info", f"not UTF-8 (first invalid byte at {bad}); "
-                  f"{'guessed ' + encoding if encoding else 'encoding unknown'}")
+            c.add("info", f"not UTF-8 (first invalid byte at {bad}); {why or 'encoding unknown'}")
     c.summary["encoding"] = encoding  # a Python codec name (the preview decodes with it), or None
     ascii_compatible = encoding is None or not encoding.replace("_", "-").startswith(("utf-16", "utf-32"))
     if encoding is None or ascii_compatible:

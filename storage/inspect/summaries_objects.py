@@ -18,7 +18,13 @@ from typing import IO, Any, BinaryIO, cast
 
 from storage.core.errors import KnownError, Location, ParseError
 from storage.formats.objects.joblib_io import open_joblib
-from storage.formats.objects.pickle.scan import ScanReport, scan_bytes, scan_file, scan_stream
+from storage.formats.objects.pickle.scan import (
+    ScanReport,
+    report_protocol,
+    scan_bytes,
+    scan_file,
+    scan_stream,
+)
 from storage.inspect.summaries import CHUNK, Collector
 from storage.sniff.detect import SniffResult
 
@@ -43,7 +49,7 @@ def scan_summary(report: ScanReport) -> dict[str, Any]:
     """The summary fields of one scan."""
     refs = sorted(report.globals.values(), key=lambda g: g.offset)
     out: dict[str, Any] = {
-        "protocol": report.protocol if report.protocol is not None else report.highest_opcode_protocol,
+        "protocol": report_protocol(report),
         "pickles": report.pickles, "opcodes": report.opcodes, "calls": dict(report.calls),
         "globals": [{"global": g.qualname, "severity": g.severity, "count": g.count, "offset": g.offset}
                     for g in refs],

@@ -174,6 +174,60 @@ def _mostly_text(body: bytes, ext: str) -> bool:
     return len(body) >= 8 and from_bytes(body[:8192]).best() is not None
 
 
+UNSURE_COHERENCE = 0.2  # below this charset-normalizer recognised no language in the text
+FALLBACK_ENCODING = "cp1252"  # the usual legacy encoding of Western text when a guess is unsure
+
+
+def locale_encoding() -> str:
+    """The user's locale encoding (``LANG``/``LC_ALL``), canonical: what their own files are in."""
+    import locale
+
+    name = locale.getpreferredencoding(False) or "utf-8"
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        return "utf-8"
+
+
+def _decodes(sample: bytes, encoding: str) -> bool:
+    try:
+        codecs.decode(sample, encoding)
+    except (UnicodeDecodeError, LookupError):
+        return False
+    return True
+
+
+def guess_legacy_encoding(sample: bytes) -> tuple[str | None, str]:
+    """(codec, how it was chosen) for bytes that are not UTF-8; (None, "") when nothing fits.
+
+    The one rule for the text editor, ``inspect`` and CSV import. charset-normalizer first; on
+    short samples it has no language to go by: it returns many code pages that decode the bytes
+    equally well and picks a rare one first (cp1006, Urdu, for a Latin-1 "café crème"). Such a
+    guess is *unsure* (its coherence, the language fit, is near zero), and the user's locale
+    encoding, then Windows-1252 (a superset of Latin-1's letters), is the better bet, as in VS
+    Code. A sure guess (a language recognised) is kept, except that Windows-1252 wins among
+    equally good top matches.
+    """
+    from charset_normalizer import from_bytes  # imported on first use: it is slow to import
+
+    matches = list(from_bytes(sample))
+    if not matches:
+        return None, ""
+    best = matches[0]
+    choice = codecs.lookup(best.encoding).name
+    if best.coherence < UNSURE_COHERENCE:
+        for fallback, why in ((locale_encoding(), "your locale's encoding"),
+                              (FALLBACK_ENCODING, "the usual Western one")):
+            if fallback != "utf-8" and _decodes(sample, fallback):
+                return fallback, (f"too little text to tell the language, so {fallback.upper()}, "
+                                  f"{why} (guessed)")
+        return choice, f"charset-normalizer guessed {choice.upper()} (unsure)"
+    western = any("cp1252" in (m.encoding, *m.could_be_from_charset) for m in matches[:3])
+    if western and _decodes(sample, "cp1252"):
+        choice = "cp1252"
+    return choice, f"charset-normalizer guessed {choice.upper()}"
+
+
 def sniff_textual(head: bytes, size: int, ext: str) -> tuple[str, str, dict]:
     """Classify bytes with no binary signature as json, jsonl, text or binary."""
     complete = len(head) >= size

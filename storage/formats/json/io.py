@@ -25,7 +25,7 @@ import msgspec
 from storage.core.atomic import atomic_write
 from storage.core.errors import KnownError, Location, ParseError, WriteError
 from storage.core.gc_pause import gc_paused
-from storage.formats.json.parse import parse_json
+from storage.formats.json.parse import decode_error, parse_json
 from storage.sniff.text import detect_bom
 
 MAX_DEPTH = 900  # msgspec and the standard scanner both stop near Python's recursion limit
@@ -82,16 +82,12 @@ def decode_bytes(data: bytes) -> tuple[str, str, int]:
     try:
         return data[bom_len:].decode(encoding), encoding, bom_len
     except UnicodeDecodeError as exc:
-        bad = data[bom_len:]
-        line = bad.count(b"\n", 0, exc.start) + 1
-        column = exc.start - (bad.rfind(b"\n", 0, exc.start) + 1) + 1
-        text = bad.decode(encoding, errors="replace")
-        # Lines counted in bytes: the decoded text may split differently (UTF-16, \r, U+2028)
-        lines = text.splitlines()
+        error = decode_error(data, bom_len, encoding, exc)
+        text = data[bom_len:].decode(encoding, errors="replace")
+        line, column = error.location.line or 1, error.location.column
+        lines = text.split("\n")
         snippet = _snippet(lines[line - 1] if 0 < line <= len(lines) else "", column)
-        raise JsonParseError(f"not valid {encoding.upper()}: {exc.reason} (byte {bom_len + exc.start})",
-                             Location(line=line, column=column, offset=bom_len + exc.start),
-                             snippet, text) from None
+        raise JsonParseError(error.message, error.location, snippet, text) from None
 
 
 def _snippet(line_text: str, column: int | None) -> str:

@@ -34,14 +34,27 @@ def _finite_float(text: str) -> float:
     return value
 
 
+def decode_error(data: bytes, bom_len: int, encoding: str, exc: UnicodeDecodeError) -> ParseError:
+    """The located error for bytes that are not valid ``encoding``: line, column and byte offset.
+
+    Everything before ``exc.start`` decoded, so the line and column are counted in characters
+    of that prefix (right for UTF-16 and for multi-byte characters earlier on the line).
+    """
+    offset = bom_len + exc.start
+    before = data[bom_len:offset].decode(encoding, "replace")
+    line = before.count("\n") + 1
+    column = len(before) - (before.rfind("\n") + 1) + 1
+    return ParseError(f"not valid {encoding.upper()} at byte {offset:,}: {exc.reason}",
+                      Location(line=line, column=column, offset=offset))
+
+
 def json_text(data: bytes) -> tuple[str, str, int]:
-    """(text, encoding, BOM length); invalid UTF-8 is a ParseError with its byte offset."""
+    """(text, encoding, BOM length); invalid UTF-8 is a ParseError with its line, column and offset."""
     encoding, bom_len = detect_bom(data)
     try:
         return data[bom_len:].decode(encoding or "utf-8"), encoding or "utf-8", bom_len
     except UnicodeDecodeError as exc:
-        raise ParseError(f"not valid {(encoding or 'utf-8').upper()}: {exc.reason}",
-                         Location(offset=bom_len + exc.start)) from None
+        raise decode_error(data, bom_len, encoding or "utf-8", exc) from None
 
 
 def _location(text: str, pos: int, encoding: str, bom_len: int) -> Location:

@@ -8,7 +8,7 @@ import codecs
 from typing import TYPE_CHECKING, Any
 
 from storage.core.disk_stamp import chunks
-from storage.core.errors import Location, ParseError
+from storage.core.errors import KnownError, Location, ParseError
 from storage.formats.json.io import (
     JsonlLoad,
     JsonLoad,
@@ -22,6 +22,7 @@ from storage.formats.json.parse import json_shape, json_text, json_type, parse_j
 from storage.sniff.text import detect_bom
 
 if TYPE_CHECKING:
+    from storage.formats.json.doc import JsonDoc
     from storage.inspect.summaries import Collector
     from storage.sniff.detect import SniffResult
 
@@ -44,6 +45,21 @@ def first_summary(load: JsonLoad | JsonlLoad) -> dict[str, Any]:
         summary["top_level_length"] = len(value)
     summary["indent"] = "tab" if load.fmt.indent == "\t" else load.fmt.indent
     return summary
+
+
+def edited_summary(doc: JsonDoc) -> dict[str, Any]:
+    """Worker body after an edit, undo or redo: the facts an edit changes, for the document as
+    it is now (``size`` is what a save would write). A WriteError (NaN) leaves ``size`` out."""
+    found: dict[str, Any] = dict(json_shape(doc.root))
+    if doc.lines:
+        found["records"] = len(doc.root)
+    elif isinstance(doc.root, dict | list):
+        found["top_level_length"] = len(doc.root)
+    try:
+        found["size"] = len(doc.to_bytes())
+    except KnownError:
+        pass
+    return found
 
 
 def second_pass(path: str, fmt: str, root: Any) -> dict[str, Any]:

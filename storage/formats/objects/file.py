@@ -17,8 +17,9 @@ from storage.core.decompression import MAX_DECOMPRESSED, decompression_limit, li
 from storage.core.errors import DecompressionLimitError, KnownError, UnreadableError, UnsupportedError
 from storage.core.gc_pause import gc_paused
 from storage.formats.objects.doc import ObjectDoc
+from storage.formats.objects.pickle.quickscan import report_from_loads
 from storage.formats.objects.pickle.safe import GlobalUse, PickleLoadError, SafeLoad, load_all, load_safe
-from storage.formats.objects.pickle.scan import ScanReport, scan_bytes
+from storage.formats.objects.pickle.scan import ScanReport, highest_protocol, report_protocol, scan_bytes
 from storage.sniff.compressed import compression_of
 
 MAX_SHELF_SCAN = 256 * 1024 * 1024  # bytes of shelf values scanned for the report at open
@@ -53,6 +54,7 @@ class ObjectsFile:
     companion_files: list[str] = field(default_factory=list)  # joblib < 0.10 array files beside it
     zip_member: dict[str, Any] = field(default_factory=dict)  # pandas' .pkl.zip: {"name", "compress_type"}
     load_error: str = ""  # why the values cannot be shown (the verdict above still stands)
+    global_offsets: dict[tuple[str, str], int] = field(default_factory=dict)  # first byte, as inspect
     size_limited: bool = False  # not shown because compressed data unpacks past its budget
 
     @property
@@ -100,6 +102,7 @@ def _read_limited(path: str) -> bytes:
 
 
 FREEZE_ABOVE = 16 * 1024 * 1024  # as for JSON: big trees are moved out of the collector's sight
+FULL_SCAN_LIMIT = 8 * 1024 * 1024  # larger streams the loads cannot place keep "Where" empty
 
 
 def objects_from_bytes(path: str, kind: str, data: bytes) -> ObjectsFile:
@@ -115,7 +118,8 @@ def _load_stream(result: ObjectsFile, data: bytes, joblib: bool) -> None:
         loads, error = load_all(data, joblib=joblib)
     for number, load in enumerate(loads):
         result.add(load, f"pickle {number + 1}" if len(loads) > 1 else "")
-    result.protocol = loads[0].protocol
+    result.protocol = highest_protocol(load.protocol for load in loads)  # as inspect says it
+    _locate(result, data, loads, error, joblib)
     _note_fidelity(result, loads)
     _note_py2_strings(result, data, loads)
     if error is not None:
@@ -130,11 +134,29 @@ def _load_stream(result: ObjectsFile, data: bytes, joblib: bool) -> None:
     if end < len(data) and data[end:].strip():
         result.tail = data[end:]
         if error is None:
-            result.findings.append(Finding("suspicious", f"{len(data) - end:,} bytes follow the last pickle"))
+            result.findings.append(Finding("suspicious", f"{len(data) - end:,} bytes follow the last pickle",
+                                           f"byte {end:,}"))
         # Pickles after data that is not one: the scanner tries every place one may start.
         result.add_scan(scan_bytes(data, joblib, end, after_stop=True), f"after byte {end}")
     root = [load.value for load in loads] if len(loads) > 1 else loads[0].value
     result.doc = ObjectDoc(root, result.protocol, stacked=len(loads) > 1, label=os.path.basename(result.path))
+
+
+def _locate(result: ObjectsFile, data: bytes, loads: list[SafeLoad], error: Any, joblib: bool) -> None:
+    """Each global's first byte offset and, for pickles without PROTO, the protocol their opcodes
+    need: what ``inspect`` reports, from the loads when they tell (the C unpickler noted where
+    it stood), else from an opcode scan of streams up to FULL_SCAN_LIMIT."""
+    without_proto = all(load.protocol is None or load.protocol < 2 for load in loads)
+    if not result.globals and not without_proto:
+        return
+    report = report_from_loads(data, loads, error)
+    if report is None:
+        if len(data) > FULL_SCAN_LIMIT:
+            return
+        report = scan_bytes(data, joblib)
+    result.global_offsets.update({key: ref.offset for key, ref in report.globals.items()})
+    if without_proto:
+        result.protocol = report_protocol(report)
 
 
 def _note_fidelity(result: ObjectsFile, loads: list[SafeLoad]) -> None:
@@ -208,6 +230,8 @@ def verdict_only(path: str, kind: str, why: str) -> ObjectsFile:
         module, _, name = entry["global"].rpartition(".")  # for the bar's names: any split will do
         result.globals[(module, name)] = GlobalUse(module, name, entry["count"], entry["severity"],
                                                    whys.get(entry["global"], ""))
+        if isinstance(entry.get("offset"), int):
+            result.global_offsets[(module, name)] = entry["offset"]
     named = {f"{module}.{name}" for module, name in result.globals}
     for finding in report["findings"]:
         if finding.get("global") not in named:
@@ -244,7 +268,8 @@ def pickle_start_verdict(path: str) -> ObjectsFile | None:
     if report is not None:
         verdict.note = (f"this {found.format} file is also a pickle to pickle.load, which needs no magic "
                         "bytes: ")
-        verdict.protocol = report.protocol
+        verdict.protocol = report_protocol(report)  # as inspect says it
+        verdict.global_offsets.update({key: ref.offset for key, ref in report.globals.items()})
     elif inside:
         verdict.note = f"this {container} archive holds pickles (torch.load and the like unpickle them): "
     else:

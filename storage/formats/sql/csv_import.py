@@ -63,10 +63,9 @@ def detect_encoding(sample: bytes) -> str:
         return "utf-8"
     except UnicodeDecodeError:
         pass
-    from charset_normalizer import from_bytes
+    from storage.sniff.text import guess_legacy_encoding
 
-    best = from_bytes(sample).best()
-    return best.encoding if best is not None else "cp1252"
+    return guess_legacy_encoding(sample)[0] or "cp1252"  # the text editor's rule
 
 
 def _decode(sample: bytes, encoding: str, whole: bool, path: str) -> str:

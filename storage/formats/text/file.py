@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from storage.core.atomic import atomic_write
 from storage.core.disk_stamp import read_regular
 from storage.core.errors import UnreadableError, WriteError
-from storage.sniff.text import BOMS
+from storage.sniff.text import BOMS, guess_legacy_encoding
 
 LARGE_TEXT = 50 * 1024 * 1024  # from this size the GUI opens a paged, read-only view first
 GUESS_WINDOW = 256 * 1024  # bytes charset-normalizer looks at
@@ -66,6 +66,7 @@ class TextContent:
     bad_offsets: list[int] = field(default_factory=list)  # undecodable bytes (first 100)
     bad_count: int = 0
     how: str = ""  # how the encoding was found, for the user
+    guessed: bool = False  # the encoding is a guess (no BOM, not UTF-8, not chosen by the user)
     read_only: str = ""  # why the text cannot be saved ("" when it can)
     size: int = 0
     mtime_ns: int = 0
@@ -86,26 +87,12 @@ def _bom(data: bytes) -> tuple[str | None, bytes]:
 
 
 def _guess(data: bytes, bad: int) -> tuple[str, str]:
-    """Ask charset-normalizer; among its top matches prefer Windows-1252, the usual legacy one.
-
-    On short samples its first choice is often a rare code page (cp775 for French Latin-1);
-    when Windows-1252 is among the top three and decodes the sample, it is the better bet.
-    """
-    from charset_normalizer import from_bytes  # imported on first use: it is slow to import
-
-    sample = data[:GUESS_WINDOW]
-    matches = list(from_bytes(sample))
-    if not matches:
-        return "utf-8", f"not UTF-8 (byte {bad:,}) and no other encoding fits"
-    western = any("cp1252" in (m.encoding, *m.could_be_from_charset) for m in matches[:3])
-    choice = matches[0].encoding
-    if western:
-        try:
-            sample.decode("cp1252")
-            choice = "cp1252"
-        except UnicodeDecodeError:
-            pass
-    return codec_name(choice), f"not UTF-8 (byte {bad:,}); charset-normalizer guessed {choice}"
+    """(codec, how it was found) for bytes that are not UTF-8 (:func:`guess_legacy_encoding`)."""
+    where = f"not UTF-8 (byte {bad:,})"
+    encoding, why = guess_legacy_encoding(data[:GUESS_WINDOW])
+    if encoding is None:
+        return "utf-8", f"{where} and no other encoding fits"
+    return codec_name(encoding), f"{where}; {why}"
 
 
 def detect_encoding(data: bytes) -> tuple[str, bytes, str]:
@@ -125,6 +112,7 @@ def decode_text(data: bytes, encoding: str | None = None) -> TextContent:
     """Decode ``data``; ``encoding`` overrides detection (a matching BOM is still kept)."""
     found, bom = _bom(data)
     text: str | None = None
+    guessed = False
     if encoding is not None:
         encoding = codec_name(encoding)
         how = "chosen by the user"
@@ -137,6 +125,7 @@ def decode_text(data: bytes, encoding: str | None = None) -> TextContent:
             text, encoding, how = codecs.decode(data, "utf-8"), "utf-8", "valid UTF-8"
         except UnicodeDecodeError as exc:
             encoding, how = _guess(data, exc.start)
+            guessed = True
     body = memoryview(data)[len(bom):]
     read_only = ""
     offsets: list[int] = []
@@ -165,7 +154,7 @@ def decode_text(data: bytes, encoding: str | None = None) -> TextContent:
     if "\u2029" in text and not read_only:
         read_only = "contains U+2029 paragraph separators, which the editor cannot keep; read-only."
     content = TextContent("", encoding, bom, bad_offsets=offsets, bad_count=count, how=how,
-                          read_only=read_only, size=len(data))
+                          guessed=guessed, read_only=read_only, size=len(data))
     content.text = _split_endings(text, content)
     return content
 

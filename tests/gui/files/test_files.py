@@ -30,7 +30,7 @@ def test_text_edit_undo_through_the_window_and_save(qtbot, tmp_path: Path) -> No
     window, document = open_one(qtbot, tmp_path, path)
     page = document.pages["text"]
     assert isinstance(page, TextPage)
-    assert "UTF-8 with BOM" in page.facts.text() and "CRLF" in page.facts.text()
+    assert page.encoding_button.text() == "UTF-8 with BOM" and "CRLF" in page.facts.text()
     editor = page.editor
     editor.setFocus()
     cursor = editor.textCursor()

@@ -240,7 +240,7 @@ def test_big_file_with_bad_bytes_is_read_only_and_reopens_in_another_encoding(
     page = document.pages["text"]
     page.edit_anyway.click()
     qtbot.waitUntil(lambda: page.content is not None)  # a guessed legacy encoding
-    page.reopen_combo.activated.emit(1 + page_encodings().index("utf-8"))
+    page.reopen_with("utf-8")
     qtbot.waitUntil(lambda: page.content.encoding == "utf-8")
     editor = page.editor
     assert isinstance(editor, BigTextEditor) and editor.isReadOnly()
@@ -249,14 +249,9 @@ def test_big_file_with_bad_bytes_is_read_only_and_reopens_in_another_encoding(
     assert not page.find_bar.replace_button.isEnabled() and not document.can_save()
     qtbot.keyClicks(editor, "typed")
     assert editor.buffer.line(0) == "ligne 000 café"
-    page.reopen_combo.activated.emit(1 + page_encodings().index("latin-1"))
+    page.reopen_with("latin-1")
     qtbot.waitUntil(lambda: page.content is not None and page.content.encoding == "iso8859-1")
     assert not editor.isReadOnly() and editor.buffer.line(0) == "ligne 000 cafÃ©"
     assert editor.buffer.line(200) == "bad \xff byte" and document.can_save()
     assert path.read_bytes() == original
 
-
-def page_encodings() -> list[str]:
-    from gui.files.text_page import ENCODINGS
-
-    return list(ENCODINGS)

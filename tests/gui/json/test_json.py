@@ -83,7 +83,7 @@ def test_tree_edits_undo_redo_and_save(qtbot, tmp_path, _private_dirs) -> None:
     assert document.doc.root["big"] == str(SAMPLE["big"])
     document.tree.insert_after(["name"])
     document.tree.add_child(["items"])
-    assert list(document.doc.root)[1] == "new key" and document.doc.root["items"][-1] is None
+    assert list(document.doc.root)[1] == "new key" and document.doc.root["items"][-1] == {}
     assert model.data(index_of(document, "items", 2)) == "2"
     assert model.node(index_of(document, "items", 1)).row == 1
 

@@ -59,7 +59,7 @@ def test_a_malicious_pickle_is_shown_flagged_and_never_run(qtbot, tmp_path: Path
     assert "builtins.open" in document.safety.summary.text() or "io.open" in document.safety.summary.text()
     call = index_of(document, [0, "payload"])
     assert "call" in call.data() and call.data(Qt.ItemDataRole.ForegroundRole) is not None
-    assert index_of(document, [0, "name"]).data() == "model"
+    assert index_of(document, [0, "name"]).data() == "'model'"  # a string is quoted
     window.close_document(document)
     assert not canary.exists()
     assert path.read_bytes() == before and os.stat(path).st_mtime_ns == 10**9

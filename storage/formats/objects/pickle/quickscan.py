@@ -22,7 +22,7 @@ from typing import Any
 
 from storage.formats.objects.pickle.danger import worse
 from storage.formats.objects.pickle.guards import opcode_end
-from storage.formats.objects.pickle.scan import GlobalRef, ScanReport
+from storage.formats.objects.pickle.scan import GlobalRef, ScanReport, highest_protocol
 
 _FRAME = 0x95
 _GLOBAL_OPS = frozenset(b"ci\x93")  # GLOBAL, INST, STACK_GLOBAL: each calls find_class once
@@ -40,6 +40,15 @@ def quick_scan(data: bytes) -> tuple[ScanReport, list[Any]] | None:
         with gc_paused():
             loads, error = load_all(data)
     except PickleLoadError:
+        return None
+    out = report_from_loads(data, loads, error)
+    return (out, loads) if out is not None else None
+
+
+def report_from_loads(data: bytes, loads: list[Any], error: Any = None) -> ScanReport | None:
+    """The scan report of ``data`` from its safe loads (``load_all``'s answer), or None when only
+    the full scan can tell (see the module's docstring)."""
+    if data[:1] != b"\x80" or not loads:
         return None
     if error is not None or loads[-1].trailing or any(
             load.engine != "c" or load.extensions or load.computed_names for load in loads):
@@ -60,12 +69,13 @@ def quick_scan(data: bytes) -> tuple[ScanReport, list[Any]] | None:
     offsets = _place(data, first)
     if offsets is None:
         return None
-    out = ScanReport(protocol=loads[0].protocol, highest_opcode_protocol=loads[0].protocol or 0,
+    protocol = highest_protocol(load.protocol for load in loads)
+    out = ScanReport(protocol=protocol, highest_opcode_protocol=protocol or 0,
                      pickles=len(loads), persistent_ids=sum(load.persistent_ids for load in loads),
                      opcodes_counted=False)
     for key, count in uses.items():
         out.globals[key] = GlobalRef(*key, offsets[key], *verdicts[key], count)
-    return out, loads
+    return out
 
 
 def _place(data: bytes, first: dict[tuple[str, str], tuple[int, int]]) -> dict[tuple[str, str], int] | None:

@@ -22,7 +22,7 @@ import tempfile
 import time
 import zipfile
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, cast
 
@@ -65,6 +65,19 @@ class GlobalRef:
     @property
     def qualname(self) -> str:
         return f"{self.module}.{self.name}"
+
+
+def highest_protocol(protocols: Iterable[int | None]) -> int | None:
+    """The protocol of a stream of pickles, as the window and ``inspect`` both say it: the highest
+    of its pickles' protocols (a protocol-1 pickle followed by a protocol-4 one is protocol 4)."""
+    known = [p for p in protocols if p is not None]
+    return max(known) if known else None
+
+
+def report_protocol(report: ScanReport) -> int:
+    """The protocol a scan says the stream has: its highest PROTO, or without one the highest
+    protocol its opcodes need. What ``inspect`` prints and the window shows."""
+    return report.protocol if report.protocol is not None else report.highest_opcode_protocol
 
 
 @dataclass
@@ -374,6 +387,8 @@ class Scanner:
         while True:
             try:
                 machine.run()
+                if machine.proto:  # this top-level pickle's PROTO (nested ones have their own)
+                    self.report.protocol = highest_protocol((self.report.protocol, machine.proto))
                 return
             except ScanError:
                 if not (self.joblib and self._resync()):

@@ -317,3 +317,56 @@ def test_inspect_and_the_editor_accept_the_same_files() -> None:
         if editor_ok != (not report.get("error")):
             disagree.append(path.name)
     assert disagree == []
+
+
+def _not_utf8_suite_files() -> list[str]:
+    """The JSONTestSuite files whose bytes are not valid UTF-8 (and have no BOM)."""
+    from tests.conftest import CORPUS
+
+    folder = CORPUS / "JSONTestSuite" / "test_parsing"
+    if not folder.is_dir():
+        return ["absent"]
+    names = []
+    for path in sorted(folder.iterdir()):
+        data = path.read_bytes()
+        if data[:2] in (b"\xff\xfe", b"\xfe\xff") or "utf16" in path.name:
+            continue  # UTF-16: another encoding, not broken UTF-8
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            names.append(path.name)
+    return names
+
+
+@pytest.mark.parametrize("name", _not_utf8_suite_files())
+def test_invalid_utf8_is_located_by_line_column_and_byte_in_the_window_and_inspect(name: str) -> None:
+    from storage.inspect.report import inspect_path, render_text
+
+    path = corpus_dir("JSONTestSuite", "test_parsing") / name
+    data = path.read_bytes()
+    bom = 3 if data.startswith(b"\xef\xbb\xbf") else 0
+    try:
+        data[bom:].decode("utf-8")
+    except UnicodeDecodeError as exc:
+        bad = bom + exc.start
+    before = data[bom:bad].decode("utf-8")
+    line, column = before.count("\n") + 1, len(before.rsplit("\n", 1)[-1]) + 1
+    with pytest.raises(JsonParseError) as info:  # what the window shows
+        read_json(str(path))
+    where = info.value.location
+    assert (where.line, where.column, where.offset) == (line, column, bad)
+    assert f"byte {bad}" in str(info.value) and f"line {line}, column {column}" in str(info.value)
+    assert info.value.snippet.endswith("^")
+    report = inspect_path(path)  # and what inspect says
+    assert report["error"]["line"] == line and report["error"]["column"] == column
+    assert report["error"]["offset"] == bad
+    assert f"line {line}, column {column}, offset {bad}" in render_text(report)
+
+
+def test_invalid_utf8_after_multibyte_characters_counts_columns_in_characters(tmp_path) -> None:
+    path = tmp_path / "x.json"
+    path.write_bytes('{"a": 1,\n "é€": "\xff"}'.encode().replace(b"\xc3\xbf", b"\xff"))
+    with pytest.raises(JsonParseError) as info:
+        read_json(str(path))
+    assert (info.value.location.line, info.value.location.column) == (2, 9)
+    assert info.value.location.offset == path.read_bytes().index(b"\xff")

@@ -183,3 +183,41 @@ def test_parse_hex_and_offsets() -> None:
     assert parse_offset("0x1f") == parse_offset("1fh") == parse_offset("31") == 31
     with pytest.raises(ValueError):
         parse_hex("abc")
+
+
+@pytest.mark.parametrize("text", ["café crème", "café crème\n", "Déjà vu, naïve façade"])
+def test_a_short_latin1_text_falls_back_to_windows_1252_not_a_rare_code_page(monkeypatch, text) -> None:
+    monkeypatch.setattr("locale.getpreferredencoding", lambda do_setlocale=True: "UTF-8")
+    content = decode_text(text.encode("latin-1"))
+    assert content.encoding == "cp1252" and content.text == text.replace("\r", "")
+    assert content.guessed and "guessed" in content.how and not content.read_only
+
+
+def test_an_unsure_guess_prefers_the_locale_encoding(monkeypatch) -> None:
+    monkeypatch.setattr("locale.getpreferredencoding", lambda do_setlocale=True: "CP1251")
+    content = decode_text("Москва".encode("cp1251"))
+    assert (content.encoding, content.text, content.guessed) == ("cp1251", "Москва", True)
+    assert "locale" in content.how
+
+
+def test_a_sure_guess_is_kept_and_a_chosen_encoding_is_not_a_guess(monkeypatch) -> None:
+    monkeypatch.setattr("locale.getpreferredencoding", lambda do_setlocale=True: "CP1252")
+    russian = ("Москва — столица России, город федерального значения, административный центр "
+               "Центрального федерального округа").replace("—", "-").encode("cp1251")
+    assert decode_text(russian).encoding == "cp1251"
+    chosen = decode_text("café".encode("latin-1"), "latin-1")
+    assert chosen.encoding == "iso8859-1" and not chosen.guessed
+    assert not decode_text("café".encode()).guessed
+
+
+def test_inspect_and_csv_import_guess_as_the_editor_does(monkeypatch, tmp_path) -> None:
+    from storage.formats.sql.csv_import import detect_encoding
+    from storage.inspect.report import inspect_path
+
+    monkeypatch.setattr("locale.getpreferredencoding", lambda do_setlocale=True: "UTF-8")
+    path = tmp_path / "menu.txt"
+    path.write_bytes("café crème\n".encode("latin-1"))
+    report = inspect_path(path)
+    assert report["summary"]["encoding"] == "cp1252" == load_text(str(path)).encoding
+    assert any("guessed" in f["message"] for f in report["findings"])
+    assert detect_encoding("name\ncafé crème\n".encode("latin-1")) == "cp1252"
