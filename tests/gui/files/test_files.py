@@ -194,15 +194,19 @@ def test_format_model_passes_the_tester(qtmodeltester, qtbot, tmp_path: Path) ->
     model = FormatFileSystemModel()
     # Files only: otherwise the tester walks (and the model sniffs) every folder from "/" down.
     model.setFilter(QDir.Filter.Files | QDir.Filter.NoDotAndDotDot)
-    root = model.setRootPath(str(tmp_path))
-    qtbot.waitUntil(lambda: model.rowCount(root) == 5)
+    model.setRootPath(str(tmp_path))
+
+    def root() -> QModelIndex:  # asked afresh: QFileSystemModel may move the folder's node under a kept index
+        return model.index(str(tmp_path))
+
+    qtbot.waitUntil(lambda: model.rowCount(root()) == 5)
     for row in range(5):
-        model.data(model.index(row, FORMAT_COLUMN, root))
+        model.data(model.index(row, FORMAT_COLUMN, root()))
     # The tester stays connected, so it checks the model again on every change while formats
     # arrive. A second check() would connect it twice, and the fixture disconnects only once:
     # the model then kept calling a freed tester in later tests (a crash).
     qtmodeltester.check(model, force_py=True)
-    qtbot.waitUntil(lambda: model.data(model.index(0, FORMAT_COLUMN, root)) == "text")
+    qtbot.waitUntil(lambda: model.data(model.index(0, FORMAT_COLUMN, root())) == "text")
     assert model.columnCount(QModelIndex()) == FORMAT_COLUMN + 1
     assert model.headerData(FORMAT_COLUMN, Qt.Orientation.Horizontal) == "Format"
     model.stop()
