@@ -204,3 +204,17 @@ def test_cancel_a_long_sort(qtbot, csv_file, _private_dirs, monkeypatch) -> None
     assert document.model.rowCount() == 500 and document.view.order == ()
     assert not header.isSortIndicatorShown() and "Stopped" in document.message.text()
     qtbot.waitUntil(lambda: column(document, 0, 2) == ["0", "1"])
+
+
+def test_ten_thousand_columns_in_the_grid(qtbot, tmp_path, _private_dirs) -> None:
+    path = tmp_path / "wide.parquet"
+    pq.write_table(pa.table({f"c{i}": [i, -i] for i in range(10_000)}), path)
+    _window, document = open_table_doc(qtbot, _private_dirs, path)
+    model = document.model
+    assert (model.rowCount(), model.columnCount()) == (2, 10_000)
+    assert document.filters.filter_model.columnCount() == 10_000
+    document.grid.scrollTo(model.index(1, 9_999))
+    qtbot.waitUntil(lambda: column(document, 9_999, 2) == ["9999", "-9999"])
+    document.select_cell(1, 9_998)
+    qtbot.waitUntil(lambda: document.record.model.rowCount() == 10_000)
+    assert document.record.model.data(document.record.model.index(9_999, 2)) == "-9999"
