@@ -42,6 +42,19 @@ from storage.formats.table.source import Call, CancelledError, TableInfo, TableS
 _LABELS = {"csv": "CSV", "parquet": "Parquet", "arrow": "Arrow / Feather"}
 
 
+def open_for_grid(path: str, fmt: str, dialect: CsvDialect | None,
+                  cancel=None) -> tuple[TableSource, list[list[str]]]:
+    """Worker body: open the file and read the grid's first tile in the same go (no second trip)."""
+    source = open_table(path, fmt, dialect, cancel)
+    try:
+        columns = range(min(TILE_COLS, len(source.info.columns)))
+        first = source.text_page(0, TILE_ROWS, columns=columns) if len(columns) else []
+    except Exception:
+        source.close()
+        raise
+    return source, first
+
+
 def prepare_view(source: TableSource, view: View, call: Call) -> tuple[int, bool, list[list[str]]]:
     """Worker body: the row count of ``view`` (exact when narrowed) and its first tile (the sort)."""
     if view.narrowed:
@@ -174,10 +187,11 @@ class TableDocument(Document):
     def reload(self) -> None:
         self.cancel_view()
         self.pages.setCurrentWidget(self.loading)
-        self.run_latest(open_table, self.path, self.format, self.dialect,
+        self.run_latest(open_for_grid, self.path, self.format, self.dialect,
                         on_result=self._on_opened, on_error=self._on_open_failed)
 
-    def _on_opened(self, generation: int, source: TableSource) -> None:
+    def _on_opened(self, generation: int, opened: tuple[TableSource, list[list[str]]]) -> None:
+        source, first = opened
         if not self.is_latest(generation):
             run_in_worker(source.close)  # DuckDB never runs on the GUI thread, closing included
             return
@@ -188,7 +202,7 @@ class TableDocument(Document):
             self.dialect_bar.set_dialect(source.dialect)
         self.view = View()
         self.grid.horizontalHeader().setSortIndicatorShown(False)
-        self.model.show_table(source, self.view, source.info.rows, source.info.rows_exact)
+        self.model.show_table(source, self.view, source.info.rows, source.info.rows_exact, first)
         self.filters.follow_columns()
         self.pages.setCurrentIndex(1)
         notes = source.info.notes
