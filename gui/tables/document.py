@@ -39,6 +39,7 @@ from gui.tables.panels import DialectBar, RecordPanel, StatsPanel
 from storage.formats.table.dialect import CsvDialect
 from storage.formats.table.source import Call, CancelledError, TableInfo, TableSource, View, open_table
 
+COUNT_DELAY_MS = 1000  # a big CSV's exact count starts this long after the first rows show
 _LABELS = {"csv": "CSV", "parquet": "Parquet", "arrow": "Arrow / Feather"}
 
 
@@ -127,6 +128,10 @@ class TableDocument(Document):
         self._progress_timer = QTimer(self)
         self._progress_timer.setInterval(200)
         self._progress_timer.timeout.connect(self._show_progress)
+        self._count_timer = QTimer(self)
+        self._count_timer.setSingleShot(True)
+        self._count_timer.setInterval(COUNT_DELAY_MS)
+        self._count_timer.timeout.connect(self._count_exactly)
 
         self.model = TableGridModel(self)
         self.model.fetchFailed.connect(lambda text: self.message.show_message(text, "error"))
@@ -211,8 +216,8 @@ class TableDocument(Document):
         else:
             self.message.hide()
         self._show_mode()
-        if not source.info.rows_exact:
-            self._count_exactly(source)
+        if not source.info.rows_exact:  # after the first screen: the count competes for the cores
+            self._count_timer.start()
         self.statusChanged.emit()
         self._restore_pending_view_state()
         if not self.is_loaded:
@@ -236,8 +241,11 @@ class TableDocument(Document):
         if not self.is_loaded:
             self.mark_loaded()
 
-    def _count_exactly(self, source: TableSource) -> None:
+    def _count_exactly(self) -> None:
         """Count a big CSV's rows in the background; the estimate is replaced when done."""
+        source = self.source
+        if source is None or source.info.rows_exact:
+            return
         call = Call()
         self._count_call = call
 
@@ -453,6 +461,7 @@ class TableDocument(Document):
 
     # -- closing ---------------------------------------------------------------------------------
     def _close_source(self) -> None:
+        self._count_timer.stop()
         for call in (self._count_call, self._side_call):
             if call is not None:
                 call.cancel()

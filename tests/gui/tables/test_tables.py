@@ -218,3 +218,18 @@ def test_ten_thousand_columns_in_the_grid(qtbot, tmp_path, _private_dirs) -> Non
     document.select_cell(1, 9_998)
     qtbot.waitUntil(lambda: document.record.model.rowCount() == 10_000)
     assert document.record.model.data(document.record.model.index(9_999, 2)) == "-9999"
+
+
+def test_a_big_csv_shows_an_estimate_then_the_count(qtbot, tmp_path, _private_dirs, monkeypatch) -> None:
+    import gui.tables.document as document_module
+
+    monkeypatch.setattr(document_module, "COUNT_DELAY_MS", 300)
+    path = tmp_path / "big.csv"
+    frame(30_000).to_csv(path, index=False)
+    window = launch(qtbot, _private_dirs, path)
+    (document,) = wait_documents(qtbot, window, 1)
+    qtbot.waitUntil(lambda: document.model.rows_exact and document.model.rowCount() == 30_000)
+    assert "30,000 rows" in document.mode.text() and "about" not in document.mode.text()
+    document.grid.scrollToBottom()
+    last = document.model.index(29_999, 0)
+    qtbot.waitUntil(lambda: document.model.data(last) == "29999")
