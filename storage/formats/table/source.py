@@ -354,12 +354,12 @@ class TableSource:
         """Rows of a CSV: exact when the sample is the whole file, else from its mean record size."""
         head, complete = read_sample(self.path, SAMPLE_BYTES)
         if complete:
-            rows = self.connection.execute("SELECT count(*) FROM t").fetchone()
-            return int(rows[0]) if rows else 0, True
+            found = self.connection.execute("SELECT count(*) FROM t").fetchone()
+            return (int(found[0]) if found else 0), True
         size = os.path.getsize(self.path)
         per_record = len(head) / max(1, self._sample_records(head))
-        rows = int(size / per_record) - (1 if self.dialect and self.dialect.header else 0)
-        return max(rows, 0), False
+        estimate = int(size / per_record) - (1 if self.dialect and self.dialect.header else 0)
+        return max(estimate, 0), False
 
     def _sample_names(self) -> list[str]:
         """Column names for a file DuckDB cannot sniff: the header's fields (or column0, …) up to
