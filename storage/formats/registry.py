@@ -219,10 +219,33 @@ def _objects_format(name: str, label: str, **fields: Any) -> Format:
                   checks_pickle_start=False, **fields)
 
 
+_TABLE = "storage.formats.table."
+_TABLE_DOC = "gui.tables.document:TableDocument"
+
+
+def _table_formats() -> tuple[Format, ...]:
+    """CSV, Parquet and Arrow: the Tables tab's, read through DuckDB (storage.formats.table)."""
+    summary = _TABLE + "summary:summarize_table"
+    return (
+        Format("csv", "Delimited text (CSV)", "tables", _TABLE_DOC, (".csv", ".tsv", ".tab", ".psv"),
+               (SniffTest(_TABLE + "sniff:sniff_delimited", ORDER_DEFAULT),), summary=summary,
+               loader=_TABLE + "source:open_table", icon="text-csv",
+               mime_types=("text/csv", "text/tab-separated-values"), textual=True),
+        Format("parquet", "Parquet", "tables", _TABLE_DOC, (".parquet", ".pq"),
+               (SniffTest(_TABLE + "sniff:sniff_parquet", ORDER_MAGIC),), summary=summary,
+               loader=_TABLE + "source:open_table", icon="x-office-spreadsheet",
+               mime_types=("application/vnd.apache.parquet", "application/x-parquet")),
+        Format("arrow", "Feather / Arrow IPC", "tables", _TABLE_DOC, (".arrow", ".feather", ".ipc"),
+               (SniffTest(_TABLE + "sniff:sniff_arrow", ORDER_MAGIC),), summary=summary,
+               loader=_TABLE + "source:open_table", icon="x-office-spreadsheet",
+               mime_types=("application/vnd.apache.arrow.file",)),
+    )
+
+
 def _builtin() -> None:
     for fmt in (
         Format("text", "Text file", "files", _FILES_DOC,
-               (".txt", ".text", ".csv", ".tsv", ".log", ".md", ".rst", ".ini", ".cfg", ".toml", ".yaml",
+               (".txt", ".text", ".log", ".md", ".rst", ".ini", ".cfg", ".toml", ".yaml",
                 ".yml", ".py", ".xml", ".html"),
                (SniffTest(_SNIFF + "sniff_text_or_json", ORDER_FALLBACK),),
                summary="storage.inspect.summaries:summarize_text",
@@ -306,6 +329,7 @@ def _builtin() -> None:
                mime_types=("application/x-hdf5", "application/x-hdf"),
                default_mime_types=("application/x-hdf5",),
                fuzz_target=_FUZZ + "t_hdf5", fuzz_seeds=_SEEDS + "hdf5_seeds"),
+        *_table_formats(),
         Format("unknown", "Unknown", "files", _FILES_DOC,
                summary="storage.inspect.summaries:summarize_binary",
                icon="application-octet-stream", fuzz_target=_FUZZ + "t_hex"),

@@ -39,7 +39,7 @@ def fmt(path: Path) -> str:
 def test_constants_are_consistent() -> None:
     FORMATS = format_registry.names()
     EXTENSIONS = {ext: f.name for f in format_registry.formats() for ext in f.extensions}
-    assert len(set(FORMATS)) == len(FORMATS) == 12
+    assert len(set(FORMATS)) == len(FORMATS) == 15
     assert set(EXTENSIONS.values()) <= set(FORMATS)
     assert all(ext.startswith(".") and ext == ext.lower() for ext in EXTENSIONS)
 
@@ -246,7 +246,11 @@ def test_hdf5_with_and_without_user_block(tmp_path: Path) -> None:
     ("intro.txt", "[1] Introduction\n", "text"),
     ("repr.txt", "{'a': 1}\n", "text"),
     ("prose.txt", "It was a bright cold day in April.\nThe clocks were striking thirteen.\n", "text"),
-    ("table.csv", "a,b,c\n1,2,3\n", "text"),
+    ("table.csv", "a,b,c\n1,2,3\n", "csv"),
+    ("table.txt", "a,b,c\n1,2,3\n", "text"),
+    ("rows.txt", "a,b,c\n1,2,3\n4,5,6\n", "csv"),
+    ("records.csv", "{\"a\": 1, \"b\": 2}\n{\"a\": 3, \"b\": 4}\n", "jsonl"),
+    ("commas.txt", "Hello, world.\nOne line, two commas, here.\nThe end\n", "text"),
     ("notes.pkl", "Just some notes, not a pickle.\n", "text"),
     ("tiny.txt", "N.", "pickle"),
     ("data.pkl", '{"a": 1}', "json"),
