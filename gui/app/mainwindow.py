@@ -35,10 +35,11 @@ from gui.objects.tab import ObjectsTab
 from gui.recovery.manager import JournalManager
 from gui.recovery.restore import RestoreOffer
 from gui.sql.tab import SqlTab
+from gui.tables.tab import TablesTab
 from storage import __version__
 from storage.settings.store import Settings
 
-TAB_CLASSES: tuple[type[TabPage], ...] = (FilesTab, ObjectsTab, JsonTab, SqlTab, Hdf5Tab)
+TAB_CLASSES: tuple[type[TabPage], ...] = (FilesTab, ObjectsTab, JsonTab, SqlTab, Hdf5Tab, TablesTab)
 
 
 class MainWindow(QMainWindow):

@@ -81,6 +81,20 @@ class TiledTableModel(QAbstractTableModel):
         self.tile_reads = self.rows_read = self.cells_read = 0
         self.endResetModel()
 
+    def set_row_count(self, rows: int) -> None:
+        """The row count became known (an estimate corrected, an end found): grow or shrink
+        without a reset, keeping the tiles read so far."""
+        rows = min(rows, MAX_ROWS)
+        self.total_rows = rows
+        if rows > self._rows:
+            self.beginInsertRows(QModelIndex(), self._rows, rows - 1)
+            self._rows = rows
+            self.endInsertRows()
+        elif rows < self._rows:
+            self.beginRemoveRows(QModelIndex(), rows, self._rows - 1)
+            self._rows = rows
+            self.endRemoveRows()
+
     def refresh(self) -> None:
         """Forget every tile (the data changed); what is visible is read again."""
         self.generation += 1

@@ -70,6 +70,18 @@ class Call:
             if self._cursor is not None:
                 self._cursor.interrupt()
 
+    def progress(self) -> float | None:
+        """How far the running query is (0..1), or None when DuckDB cannot tell."""
+        with self._lock:
+            cursor = self._cursor
+        if cursor is None:
+            return None
+        try:
+            value = float(cursor.query_progress())
+        except Exception:  # finished or closed meanwhile
+            return None
+        return value / 100 if value >= 0 else None
+
     def attach(self, cursor: Any) -> None:
         with self._lock:
             if self.cancelled:
@@ -155,13 +167,15 @@ def _known(exc: BaseException, path: str) -> KnownError:
         return exc
     if isinstance(exc, duckdb.InterruptException):
         return CancelledError("Stopped.")
-    text = str(exc).strip()
-    first = text.splitlines()[0] if text else type(exc).__name__
+    lines = [line for line in str(exc).strip().splitlines() if not line.startswith("Original Line:")]
+    text = "\n".join(lines)[:4000]  # the offending line itself may be megabytes long
+    first = lines[0][:300] if lines else type(exc).__name__
     name = os.path.basename(path)
-    if "Maximum line size" in first or "maximum line size" in first:
+    head = text.split("Possible")[0].lower()
+    if "maximum line size" in head:
         return ParseError(f"{name} has a record longer than {MAX_LINE_BYTES // 2**20} MB: it is not a "
                           "table Datashelf can show as a grid (open it as text instead).")
-    if "Invalid unicode" in first or "byte sequence mismatch" in text.split("Possible")[0]:
+    if "invalid unicode" in head or "byte sequence mismatch" in head:
         line = re.search(r"Line: (\d+)", text)
         where = f" at line {line.group(1)}" if line else ""
         return ParseError(f"{name} is not valid in the chosen encoding{where}: pick another encoding "
@@ -185,7 +199,8 @@ class TableSource:
         self.dialect = dialect
         self.connection = duckdb.connect(":memory:")
         self.connection.execute("SET threads TO 2")
-        self._calls: set[Call] = set()
+        self._cursors: set[Any] = set()
+        self.closed = False
         self._lock = threading.Lock()
         self._fallback = 0  # CSV: 1 pads short rows, 2 reads every column as text
         self._transcoded: str | None = None
@@ -316,15 +331,39 @@ class TableSource:
         if complete:
             rows = self.connection.execute("SELECT count(*) FROM t").fetchone()
             return int(rows[0]) if rows else 0, True
-        breaks = head.count(b"\n") or 1
         size = os.path.getsize(self.path)
-        rows = int(size / (len(head) / breaks)) - (1 if self.dialect and self.dialect.header else 0)
+        per_record = len(head) / max(1, self._sample_records(head))
+        rows = int(size / per_record) - (1 if self.dialect and self.dialect.header else 0)
         return max(rows, 0), False
+
+    def _sample_records(self, head: bytes) -> int:
+        """Records (not lines: quoted newlines are inside one) in the sample's complete part."""
+        import csv
+        import io
+
+        d = self.dialect or CsvDialect()
+        try:
+            text = head.decode(d.encoding, errors="replace")
+        except LookupError:
+            text = head.decode("latin-1")
+        cut = max(text.rfind("\n"), text.rfind("\r"))
+        reader = csv.reader(io.StringIO(text[:cut + 1], newline=""), delimiter=d.delimiter,
+                            quotechar=d.quote or '"', quoting=csv.QUOTE_MINIMAL if d.quote else csv.QUOTE_NONE)
+        try:
+            return sum(1 for _row in reader)
+        except csv.Error:
+            return head.count(b"\n")
 
     # -- queries -----------------------------------------------------------------------------
     def _run(self, sql: str, params: Sequence[Any] = (), call: Call | None = None) -> list[tuple]:
         call = call or Call()
-        cursor = self.connection.cursor()
+        with self._lock:
+            if self.closed:
+                raise CancelledError("The file was closed.")
+            cursor = self.connection.cursor()
+            self._cursors.add(cursor)
+            if self._arrow is not None:  # a registered table is the registering connection's own
+                cursor.register("arrow_table", self._arrow)
         try:
             call.attach(cursor)
             try:
@@ -338,7 +377,9 @@ class TableSource:
                 raise _known(exc, self.path) from None
         finally:
             call.detach()
-            cursor.close()
+            with self._lock:
+                self._cursors.discard(cursor)
+                cursor.close()
 
     def _degrade(self) -> None:
         """A row far down broke the sampled types or width: read more leniently from now on."""
@@ -426,7 +467,8 @@ class TableSource:
             width = (high - low) / bins
             rows = self._run(
                 f"SELECT least(floor(({name}::DOUBLE - ?) / ?)::BIGINT, {bins - 1}) AS bin__, count(*) "
-                f"FROM t{where}{' AND' if where else ' WHERE'} {name} IS NOT NULL GROUP BY bin__ ORDER BY bin__",
+                f"FROM t{where}{' AND' if where else ' WHERE'} {name} IS NOT NULL "
+                "GROUP BY bin__ ORDER BY bin__",
                 [low, width, *params], call)
             counts = dict(rows)
             return [(_short(low + i * width), int(counts.get(i, 0))) for i in range(bins)]
@@ -445,11 +487,19 @@ class TableSource:
 
     def interrupt(self) -> None:
         """Stop every running query of this source."""
-        self.connection.interrupt()
+        with self._lock:
+            for cursor in self._cursors:
+                cursor.interrupt()
 
     def close(self) -> None:
+        """Stop what runs and close the connection (calls after this raise CancelledError)."""
+        with self._lock:
+            self.closed = True
+            for cursor in self._cursors:
+                cursor.interrupt()
         try:
-            self.connection.close()
+            with self._lock:
+                self.connection.close()
         finally:
             self._arrow = None
             if self._transcoded:

@@ -1,0 +1,1 @@
+"""The Tables tab: CSV, Parquet and Feather / Arrow files as lazy grids (read-only for now)."""
