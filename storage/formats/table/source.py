@@ -268,7 +268,7 @@ class TableSource:
         if self.dialect.native_encoding is None:
             path = self._transcode(cancel)
         last: BaseException | None = None
-        for level in (0, 1, 2):
+        for level in (0, 1, 2, 3):
             self._fallback = level
             try:
                 self.connection.execute("CREATE OR REPLACE VIEW t AS SELECT * FROM "
@@ -288,6 +288,10 @@ class TableSource:
             elif level == 2:
                 self.info.notes.append("The columns do not keep one type all the way down: every "
                                        "column is shown as text.")
+            elif level == 3:
+                self.info.notes.append("The file does not read cleanly with this dialect: it is split "
+                                       "as the first lines suggest, every column as text. Check the "
+                                       "delimiter and quote above.")
             return
         raise _known(last or ParseError("unreadable"), self.path)
 
@@ -301,8 +305,11 @@ class TableSource:
             options.append(f"encoding={quote_text(encoding)}")
         if self._fallback >= 1:
             options.append("null_padding=true")
-        if self._fallback >= 2:
+        if self._fallback == 2:
             options.append("all_varchar=true")
+        if self._fallback >= 3:  # DuckDB's sniffer gave up: the columns as the csv module splits the head
+            columns = ", ".join(f"{quote_text(name)}: 'VARCHAR'" for name in self._sample_names())
+            options += ["auto_detect=false", f"columns={{{columns}}}", "strict_mode=false"]
         return f"read_csv({quote_text(path)}, {', '.join(options)})"
 
     def _transcode(self, cancel: Callable[[], bool] | None) -> str:
@@ -336,8 +343,19 @@ class TableSource:
         rows = int(size / per_record) - (1 if self.dialect and self.dialect.header else 0)
         return max(rows, 0), False
 
-    def _sample_records(self, head: bytes) -> int:
-        """Records (not lines: quoted newlines are inside one) in the sample's complete part."""
+    def _sample_names(self) -> list[str]:
+        """Column names for a file DuckDB cannot sniff: the header's fields (or column0, …) up to
+        the widest record of the sample."""
+        rows = self._sample_rows(read_sample(self.path, 64 * 1024)[0])[:200]
+        width = max((len(r) for r in rows), default=1)
+        header = rows[0] if rows and self.dialect and self.dialect.header else []
+        names: list[str] = []
+        for i in range(width):
+            name = header[i] if i < len(header) and header[i] else f"column{i}"
+            names.append(name if name not in names else f"{name}_{i}")
+        return names
+
+    def _sample_rows(self, head: bytes) -> list[list[str]]:
         import csv
         import io
 
@@ -348,11 +366,16 @@ class TableSource:
             text = head.decode("latin-1")
         cut = max(text.rfind("\n"), text.rfind("\r"))
         reader = csv.reader(io.StringIO(text[:cut + 1], newline=""), delimiter=d.delimiter,
-                            quotechar=d.quote or '"', quoting=csv.QUOTE_MINIMAL if d.quote else csv.QUOTE_NONE)
+                            quotechar=d.quote or '"',
+                            quoting=csv.QUOTE_MINIMAL if d.quote else csv.QUOTE_NONE)
         try:
-            return sum(1 for _row in reader)
+            return list(reader)
         except csv.Error:
-            return head.count(b"\n")
+            return [line.split(d.delimiter) for line in text[:cut + 1].splitlines()]
+
+    def _sample_records(self, head: bytes) -> int:
+        """Records (not lines: quoted newlines are inside one) in the sample's complete part."""
+        return len(self._sample_rows(head))
 
     # -- queries -----------------------------------------------------------------------------
     def _run(self, sql: str, params: Sequence[Any] = (), call: Call | None = None) -> list[tuple]:
