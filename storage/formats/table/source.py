@@ -27,7 +27,8 @@ from storage.core.errors import KnownError, ParseError, UnsupportedError
 from storage.formats.table.dialect import SAMPLE_BYTES, CsvDialect, detect_dialect, read_sample
 
 FIRST_ROWS = 64
-MAX_LINE_BYTES = 16 * 1024 * 1024  # one record longer than this is refused with a message
+MAX_LINE_BYTES = 2 * 1024 * 1024  # DuckDB's max_line_size: a longer record is refused with a message
+# (raising it makes DuckDB's CSV buffers that large: every query then reads far more of the file)
 HISTOGRAM_BINS = 20
 CELL_CHARS = 2000
 
@@ -271,8 +272,7 @@ class TableSource:
         for level in (0, 1, 2, 3):
             self._fallback = level
             try:
-                self.connection.execute("CREATE OR REPLACE VIEW t AS SELECT * FROM "
-                                        + self._read_csv_sql(path))
+                self.connection.execute("CREATE OR REPLACE VIEW t AS SELECT * " + self._csv_from(path))
                 columns = self._describe()
                 self.connection.execute(f"SELECT * FROM t LIMIT {FIRST_ROWS}").fetchall()
             except Exception as exc:
@@ -295,11 +295,24 @@ class TableSource:
             return
         raise _known(last or ParseError("unreadable"), self.path)
 
+    def _csv_from(self, path: str) -> str:
+        """The view's FROM clause. Strictly: what DuckDB's sniffer settles on with our dialect, its
+        column types and date formats pinned (``auto_detect=false``), so no query sniffs again;
+        leniently (ragged rows, text columns): ``read_csv`` with the fallback's options."""
+        if self._fallback:
+            return "FROM " + self._read_csv_sql(path)
+        sniffed = self.connection.execute(
+            "SELECT Prompt FROM " + self._read_csv_sql(path).replace("read_csv(", "sniff_csv(", 1)).fetchone()
+        prompt = str(sniffed[0]).strip().rstrip(";") if sniffed else ""
+        if not prompt.startswith("FROM read_csv("):
+            return "FROM " + self._read_csv_sql(path)
+        return prompt
+
     def _read_csv_sql(self, path: str) -> str:
         d = self.dialect or CsvDialect()
         options = [f"delim={quote_text(d.delimiter)}", f"header={'true' if d.header else 'false'}",
                    f"quote={quote_text(d.quote)}", f"escape={quote_text(d.quote)}",
-                   f"max_line_size={MAX_LINE_BYTES}", "sample_size=20480"]
+                   "sample_size=20480"]
         encoding = d.native_encoding if self._transcoded is None else "utf-8"
         if encoding and encoding != "utf-8":
             options.append(f"encoding={quote_text(encoding)}")
