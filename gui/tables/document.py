@@ -319,6 +319,7 @@ class TableDocument(Document):
         self._view_done()
         rows, exact, first = result
         self._show_view(source, view, rows, exact, first)
+        self.statusMessage.emit(f"{rows:,} matching rows" if view.narrowed else "Sorted")
 
     def _show_view(self, source: TableSource, view: View, rows: int, exact: bool,
                    first: list[list[str]]) -> None:
