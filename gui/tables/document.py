@@ -105,7 +105,7 @@ class TableDocument(Document):
         self.progress.hide()
         self.cancel_button = QPushButton("Cancel", self)
         self.cancel_button.setObjectName("tableCancel")
-        self.cancel_button.clicked.connect(self.cancel_view)
+        self.cancel_button.clicked.connect(self._on_cancel_clicked)
         self.cancel_button.hide()
         search_row = QHBoxLayout()
         search_row.addWidget(self.search, 1)
@@ -331,17 +331,34 @@ class TableDocument(Document):
         if generation != self._view_generation:
             return
         self._view_done()
+        self.view = self.model.view  # the grid still shows the view before this one
+        self._sync_header()
         if isinstance(exc, CancelledError):
             self.message.show_message("Stopped: the grid shows the file as it was before.", "warning")
         else:
             self.message.show_message(self.describe_failure(exc), "error")
 
     def cancel_view(self) -> None:
-        """Stop a running sort, filter or search."""
+        """Stop a running sort, filter or search; the grid keeps the view it shows."""
         if self._view_call is not None:
             self._view_call.cancel()
+            self.view = self.model.view
+            self._sync_header()
         self._view_generation += 1
         self._view_done()
+
+    def _on_cancel_clicked(self) -> None:
+        self.cancel_view()
+        self.message.show_message("Stopped: the grid shows the file as it was before.", "warning")
+
+    def _sync_header(self) -> None:
+        """The sort indicator as the current view has it."""
+        header = self.grid.horizontalHeader()
+        header.setSortIndicatorShown(bool(self.view.order))
+        if self.view.order:
+            column, descending = self.view.order[0]
+            header.setSortIndicator(column, Qt.SortOrder.DescendingOrder if descending
+                                    else Qt.SortOrder.AscendingOrder)
 
     def _view_done(self) -> None:
         self._view_call = None

@@ -53,8 +53,10 @@ class Child:
         self._jobs = 0
 
     def _start(self) -> subprocess.Popen:
+        # MALLOC_ARENA_MAX: glibc reserves 64 MB of address space per thread arena, and DuckDB's and
+        # Arrow's threads (the Tables formats) would spend a third of MEMORY_LIMIT on reservations alone.
         env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", PYTHONFAULTHANDLER="1",
-                   HDF5_USE_FILE_LOCKING="TRUE")
+                   HDF5_USE_FILE_LOCKING="TRUE", MALLOC_ARENA_MAX="2")
         self._stderr.seek(0)
         self._stderr.truncate()
         self._buffer = b""

@@ -175,3 +175,32 @@ def test_feather_and_nested_parquet(qtbot, tmp_path, _private_dirs) -> None:
     assert "JSON" in nested.message.text()
     arrow = next(d for d in documents if d.format == "arrow")
     qtbot.waitUntil(lambda: arrow.model.cached(9, 0) == "9")
+
+
+def test_cancel_a_long_sort(qtbot, csv_file, _private_dirs, monkeypatch) -> None:
+    """A sort that takes long shows progress and Cancel; Cancel stops it and keeps the grid."""
+    import time
+
+    import gui.tables.document as document_module
+    from storage.formats.table.source import CancelledError
+
+    started = []
+
+    def slow_prepare(source, view, call):
+        started.append(view)
+        while not call.cancelled:  # DuckDB's interrupt() ends the real query the same way
+            time.sleep(0.01)
+        raise CancelledError("Stopped.")
+
+    _window, document = open_table_doc(qtbot, _private_dirs, csv_file)
+    monkeypatch.setattr(document_module, "prepare_view", slow_prepare)
+    header = document.grid.horizontalHeader()
+    x = header.sectionViewportPosition(0) + header.sectionSize(0) // 2
+    qtbot.mouseClick(header.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(x, 5))
+    qtbot.waitUntil(lambda: bool(started) and document.cancel_button.isVisible())
+    assert document.progress.isVisible()
+    qtbot.mouseClick(document.cancel_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not document.is_busy() and not document.cancel_button.isVisible())
+    assert document.model.rowCount() == 500 and document.view.order == ()
+    assert not header.isSortIndicatorShown() and "Stopped" in document.message.text()
+    qtbot.waitUntil(lambda: column(document, 0, 2) == ["0", "1"])
