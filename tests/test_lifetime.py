@@ -72,6 +72,13 @@ def _write_sample(folder: Path, fmt: str) -> Path:
             file["group"].attrs["note"] = "an attribute"
     elif fmt == "text":
         path.write_text("a line of plain text, nothing else\n" * 20_000)
+    elif fmt == "csv":
+        path.write_text("id,name,value\n" + "".join(f"{i},name {i},{i * 0.5}\n" for i in range(50_000)))
+    elif fmt == "parquet":
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        pq.write_table(pa.table({"id": np.arange(50_000), "value": np.arange(50_000) * 0.5}), path)
     elif fmt == "binary":
         path.write_bytes(bytes(range(256)) * 4000)
     return path
@@ -90,7 +97,7 @@ def _settle() -> None:
 
 @pytest.mark.parametrize(("fmt", "frozen"), [
     *[(fmt, False) for fmt in ("json", "jsonl", "pickle", "joblib", "npy", "shelf", "sqlite", "hdf5",
-                               "text", "binary")],
+                               "text", "binary", "csv", "parquet")],
     ("json", True), ("jsonl", True), ("pickle", True)])
 def test_open_close_cycles_free_the_document(qtbot, tmp_path, monkeypatch, fmt, frozen):
     if frozen:  # big files are parsed with the collector frozen (storage/core/gc_pause.py): all are big
