@@ -10,7 +10,6 @@ CSV has a dialect bar whose choices read the file again.
 
 from __future__ import annotations
 
-import contextlib
 from typing import Any
 
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QTimer, Slot
@@ -180,7 +179,7 @@ class TableDocument(Document):
 
     def _on_opened(self, generation: int, source: TableSource) -> None:
         if not self.is_latest(generation):
-            source.close()
+            run_in_worker(source.close)  # DuckDB never runs on the GUI thread, closing included
             return
         self._close_source()
         self.source = source
@@ -447,8 +446,7 @@ class TableDocument(Document):
         if self.source is not None:
             source, self.source = self.source, None
             self.model.show_table(None, View(), 0, True)
-            with contextlib.suppress(Exception):
-                source.close()
+            run_in_worker(source.close, on_error=lambda _exc: None)
 
     def close_document(self) -> None:
         self.cancel_latest()
