@@ -68,6 +68,11 @@ ALLOWED: dict[tuple[str, str, str], str] = {
         _SCRATCH + " (result.pickle.part)",
     ("storage/formats/objects/trusted/_child.py", "main", "rename"):
         _SCRATCH + " (result.pickle.part -> result.pickle)",
+    ("storage/formats/table/source.py", "TableSource._transcode", "tempfile"):
+        "a private (0600, mkstemp) UTF-8 copy of a CSV in another encoding for DuckDB to read; "
+        "deleted on close, never a user's file",
+    ("storage/formats/table/source.py", "TableSource._transcode", "open-write"):
+        "writes that private mkstemp copy (the user's file is only read)",
     ("storage/formats/objects/trusted/_convert.py", "Converter._numpy", "numpy-save"):
         "np.save into an in-memory io.BytesIO",
 }
