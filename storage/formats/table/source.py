@@ -203,7 +203,7 @@ class TableSource:
         self._cursors: set[Any] = set()
         self.closed = False
         self._lock = threading.Lock()
-        self._fallback = 0  # CSV: 1 pads short rows, 2 reads every column as text
+        self._fallback = 0  # CSV: 1 pads short rows, 2 also reads text, 3 splits as the csv module does
         self._transcoded: str | None = None
         self._arrow: Any = None
         self.info = TableInfo([], 0, True)
@@ -263,6 +263,11 @@ class TableSource:
         self.info = TableInfo(self._describe(), table.num_rows, True)
 
     def _open_csv(self, cancel: Callable[[], bool] | None) -> None:
+        if os.path.getsize(self.path) == 0:  # DuckDB's sniffer refuses an empty file: no columns, no rows
+            self.connection.execute("CREATE OR REPLACE VIEW t AS SELECT 1 AS empty WHERE false")
+            self.dialect = self.dialect or CsvDialect()
+            self.info = TableInfo([], 0, True, ["The file is empty."])
+            return
         if self.dialect is None:
             self.dialect = detect_dialect(self.path)
         path = self.path

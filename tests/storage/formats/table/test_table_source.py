@@ -271,3 +271,17 @@ def test_inspect_table_summary(files: dict[str, Path], tmp_path: Path) -> None:
 def test_cell_text() -> None:
     assert cell_text(None) == "" and cell_text([1, {"a": None}]) == '[1, {"a": null}]'
     assert cell_text("a\nb") == "a⏎b" and cell_text(0.1) == "0.1"
+
+
+def test_empty_and_header_only_files(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    assert sniff(empty).format == "csv"
+    source = open_table(str(empty), "csv")
+    assert (source.info.columns, source.info.rows, source.page(0, 5)) == ([], 0, [])
+    source.close()
+    header = tmp_path / "header.csv"
+    header.write_text("a,b,c\n")
+    source = open_table(str(header), "csv")
+    assert [c.name for c in source.info.columns] == ["a", "b", "c"] and source.count() == 0
+    source.close()
