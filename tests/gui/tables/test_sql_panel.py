@@ -1,0 +1,100 @@
+"""Execute SQL in the Tables tab, in the real window: a CSV joined with a Parquet file and an
+SQLite table open in the SQL tab, the result in the grid, errors pointed at, Cancel."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+from pathlib import Path
+
+import pandas as pd
+from PySide6.QtCore import Qt
+
+from gui.tables.document import TableDocument
+from tests.support.gui_helpers import launch, wait_documents
+
+
+def write_files(tmp_path: Path) -> tuple[Path, Path, Path]:
+    orders = tmp_path / "orders.csv"
+    pd.DataFrame({"order_id": [1, 2, 3], "customer_id": [10, 20, 10],
+                  "product": ["pen", "ink", "cup"]}).to_csv(orders, index=False)
+    prices = tmp_path / "prices.parquet"
+    pd.DataFrame({"product": ["pen", "ink", "cup"], "price": [1.5, 7.25, 4.0]}).to_parquet(prices)
+    shop = tmp_path / "shop.db"
+    with sqlite3.connect(shop) as conn:
+        conn.execute("CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT)")
+        conn.executemany("INSERT INTO customers VALUES (?, ?)", [(10, "Ada"), (20, "Grace")])
+    conn.close()
+    return orders, prices, shop
+
+
+def cells(panel, rows: int, cols: int) -> list[list[str]]:
+    model = panel.model
+    for r in range(rows):
+        for c in range(cols):
+            model.data(model.index(r, c))
+    return [[model.cached(r, c) for c in range(cols)] for r in range(rows)]
+
+
+def table_docs(window) -> list[TableDocument]:
+    return [d for d in window.all_documents() if isinstance(d, TableDocument)]
+
+
+def run_sql(qtbot, panel, sql: str) -> None:
+    panel.editor.setPlainText(sql)
+    panel.editor.setFocus()
+    with qtbot.waitSignal(panel.executed, timeout=20_000):
+        qtbot.keyClick(panel.editor, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+
+
+def test_join_csv_parquet_and_sqlite_in_the_panel(qtbot, qtmodeltester, tmp_path: Path) -> None:
+    orders, prices, shop = write_files(tmp_path)
+    before = (hashlib.sha256(shop.read_bytes()).hexdigest(), os.stat(shop).st_mtime_ns)
+    window = launch(qtbot, tmp_path / "settings", orders, prices, shop)
+    wait_documents(qtbot, window, 3)
+    docs = table_docs(window)
+    qtbot.waitUntil(lambda: all(d.source is not None for d in docs))
+    document = next(d for d in docs if d.path == str(orders))
+    window.activate_document(document)
+    qtbot.mouseClick(document.sql_button, Qt.MouseButton.LeftButton)
+    panel = document.sql_panel
+    assert panel.isVisible()
+    qtbot.waitUntil(lambda: set(panel.table_names()) == {"orders", "prices", "customers"}, timeout=20_000)
+
+    run_sql(qtbot, panel, "SELECT o.order_id, c.name, p.price\nFROM orders o JOIN prices p USING (product)\n"
+                          "JOIN customers c ON c.id = o.customer_id ORDER BY o.order_id")
+    assert panel.model.rowCount() == 3 and panel.model.columnCount() == 3
+    header = [panel.model.headerData(c, Qt.Orientation.Horizontal) for c in range(3)]
+    assert header == ["order_id", "name", "price"]
+    qtbot.waitUntil(lambda: all(v not in (None, "…") for row in cells(panel, 3, 3) for v in row))
+    assert cells(panel, 3, 3) == [["1", "Ada", "1.5"], ["2", "Grace", "7.25"], ["3", "Ada", "4.0"]]
+    assert panel.status.text().startswith("3 rows")
+    qtmodeltester.check(panel.model)
+    panel.grab().save("/tmp/sqlfiles-join.png")
+
+    # a mistake is shown with DuckDB's words, and the editor's cursor goes to it
+    run_sql(qtbot, panel, "SELECT order_id,\n  nope FROM orders")
+    assert panel.message.isVisible() and "nope" in panel.message.text()
+    assert "line 2" in panel.message.text()
+    assert panel.editor.textCursor().selectedText() == "nope"
+    panel.grab().save("/tmp/sqlfiles-error.png")
+
+    after = (hashlib.sha256(shop.read_bytes()).hexdigest(), os.stat(shop).st_mtime_ns)
+    assert after == before
+
+
+def test_cancel_stops_a_long_query(qtbot, tmp_path: Path) -> None:
+    orders, _prices, _shop = write_files(tmp_path)
+    window = launch(qtbot, tmp_path / "settings", orders)
+    (document,) = wait_documents(qtbot, window, 1)
+    qtbot.waitUntil(lambda: document.source is not None)
+    document.show_sql(True)
+    panel = document.sql_panel
+    panel.editor.setPlainText("SELECT count(*) FROM range(100000000000) a, orders")
+    with qtbot.waitSignal(panel.executed, timeout=20_000):
+        qtbot.keyClick(panel.editor, Qt.Key.Key_F5)
+        qtbot.waitUntil(lambda: panel.status.text() == "Running…")
+        qtbot.mouseClick(panel.cancel_button, Qt.MouseButton.LeftButton)
+    assert "cancelled" in panel.message.text()
+    assert panel.run_button.isEnabled()
