@@ -251,6 +251,7 @@ class ExecuteSqlPanel(QWidget):
             return
         self._idle()
         self._show_result(result)
+        self.refresh_names()  # files may have been opened or closed since the list was made
         notes = notes + result.info.notes
         if notes:
             self.message.show_message(html.escape(" ".join(notes)), "warning")
