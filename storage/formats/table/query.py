@@ -39,7 +39,7 @@ from storage.formats.table.source import (
 )
 
 PAGE_ROWS = 1000
-MAX_CACHED_ROWS = 1_000_000  # rows a result keeps for the grid; export reads them all again
+MAX_CACHED_CELLS = 20_000_000  # what a result keeps for the grid; export reads the whole result again
 SQLITE_BATCH = 4096
 TYPE_SAMPLE = 10_000  # rows of an SQLite table whose storage classes choose its column types
 ALLOWED = ("SELECT", "EXPLAIN")
@@ -410,6 +410,11 @@ class QueryResult:
             call.detach()
         self.fetch_more(first, call)
 
+    @property
+    def row_cap(self) -> int:
+        """How many rows the grid may keep (fewer for wide results)."""
+        return max(PAGE_ROWS, MAX_CACHED_CELLS // max(1, len(self.info.columns)))
+
     def fetch_more(self, count: int = PAGE_ROWS, call: Call | None = None) -> int:
         """Fetch up to ``count`` more rows (on a worker); returns how many arrived."""
         if self.complete or self._cursor is None:
@@ -417,7 +422,7 @@ class QueryResult:
         call = call or Call()
         call.attach(self._cursor)
         try:
-            room = MAX_CACHED_ROWS - len(self.rows)
+            room = self.row_cap - len(self.rows)
             batch = self._cursor.fetchmany(min(count, room)) if room > 0 else []
         except Exception as exc:
             if call.cancelled:

@@ -174,3 +174,17 @@ def test_a_closed_file_is_left_out_with_a_note(files: dict[str, Path]) -> None:
         assert workspace.run("SELECT count(*) FROM customers").rows == [(3,)]
     finally:
         workspace.close()
+
+
+def test_a_huge_result_keeps_a_bounded_number_of_rows(refs, monkeypatch: pytest.MonkeyPatch) -> None:
+    import storage.formats.table.query as query
+
+    monkeypatch.setattr(query, "MAX_CACHED_CELLS", 2500)  # 2,500 rows of one column
+    result = run_query(refs, "SELECT n FROM big", first=1000)
+    try:
+        while result.fetch_more(1000):
+            pass
+        assert len(result.rows) == 2500 and result.capped and not result.complete
+        assert result.record_batches().read_all().num_rows == 50_000  # export still reads them all
+    finally:
+        result.close()
