@@ -162,7 +162,7 @@ class SqliteStream:
                 names = [d[1] for d in conn.execute(f"PRAGMA table_info({quoted})")]
                 if not names:
                     names = [d[0] for d in conn.execute(f"SELECT * FROM {quoted} LIMIT 0").description]
-                kinds = [set() for _ in names]
+                kinds: list[set[str]] = [set() for _ in names]
                 probe = ", ".join(f"typeof({quote_name(n)})" for n in names)
                 for row in conn.execute(f"SELECT {probe} FROM {quoted} LIMIT {TYPE_SAMPLE}"):
                     for i, kind in enumerate(row):
