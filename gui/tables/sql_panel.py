@@ -139,6 +139,9 @@ class ExecuteSqlPanel(QWidget):
         self.cancel_button.setEnabled(False)
         self.status = QLabel(self)
         self.status.setObjectName("tableSqlStatus")
+        self._progress_timer = QTimer(self)
+        self._progress_timer.setInterval(250)
+        self._progress_timer.timeout.connect(self._show_progress)
         buttons = QHBoxLayout()
         buttons.addWidget(self.run_button)
         buttons.addWidget(self.cancel_button)
@@ -239,6 +242,7 @@ class ExecuteSqlPanel(QWidget):
         self.run_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
         self.status.setText("Running…")
+        self._progress_timer.start()
         self.message.hide()
         run_in_worker(execute, *self._inputs(), sql, call,
                       on_result=lambda answer: self._on_executed(generation, answer),
@@ -281,7 +285,13 @@ class ExecuteSqlPanel(QWidget):
         cursor.movePosition(QTextCursor.MoveOperation.EndOfWord, QTextCursor.MoveMode.KeepAnchor)
         self.editor.setTextCursor(cursor)
 
+    def _show_progress(self) -> None:
+        fraction = self._call.progress() if self._call is not None else None
+        if fraction is not None and fraction > 0:
+            self.status.setText(f"Running… {fraction:.0%}")
+
     def _idle(self) -> None:
+        self._progress_timer.stop()
         self._call = None
         self.run_button.setEnabled(True)
         self.cancel_button.setEnabled(False)

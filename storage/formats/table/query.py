@@ -254,6 +254,7 @@ class Workspace:
         self.tables = sql_names(refs)
         self.connection = duckdb.connect(":memory:")
         self.connection.execute("SET threads TO 2")
+        self.connection.execute("SET enable_progress_bar_print = false")  # Call.progress reads it
         self._registered: dict[str, Any] = {}
         self.streams: list[SqliteStream] = []
         self.notes: list[str] = []
