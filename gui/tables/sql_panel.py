@@ -10,7 +10,6 @@ storage :class:`~storage.formats.table.query.QueryResult` (export reads it again
 
 from __future__ import annotations
 
-import contextlib
 import html
 from typing import Any
 
@@ -251,7 +250,7 @@ class ExecuteSqlPanel(QWidget):
     def _on_executed(self, generation: int, answer: tuple[QueryResult, list[str]]) -> None:
         result, notes = answer
         if generation != self._generation:
-            result.close()
+            run_in_worker(result.close, on_error=lambda _exc: None)  # DuckDB never runs on the GUI thread
             return
         self._idle()
         self._show_result(result)
@@ -359,8 +358,8 @@ class ExecuteSqlPanel(QWidget):
         if self.result is not None:
             result, self.result = self.result, None
             self.model.show_table(None, View(), 0, True)
-            with contextlib.suppress(Exception):
-                result.close()
+            result.interrupt()
+            run_in_worker(result.close, on_error=lambda _exc: None)  # DuckDB never runs on the GUI thread
 
     def shutdown(self) -> None:
         """Stop what runs and close the result's connection."""

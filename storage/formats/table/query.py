@@ -471,6 +471,15 @@ class QueryResult:
             if call is not None:
                 call.detach()
 
+    def interrupt(self) -> None:
+        """Stop a fetch under way (any thread)."""
+        cursor = self._cursor
+        if cursor is not None:
+            try:
+                cursor.interrupt()
+            except Exception:
+                pass
+
     def close(self) -> None:
         if self._cursor is not None:
             try:

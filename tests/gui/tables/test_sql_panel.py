@@ -3,13 +3,15 @@ SQLite table open in the SQL tab, the result in the grid, errors pointed at, Can
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import os
 import sqlite3
+import weakref
 from pathlib import Path
 
 import pandas as pd
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QCoreApplication, QEvent, Qt, QThreadPool
 
 from gui.tables.document import TableDocument
 from tests.support.gui_helpers import launch, wait_documents
@@ -118,3 +120,24 @@ def test_rows_arrive_as_the_grid_scrolls_down(qtbot, qtmodeltester, tmp_path: Pa
     assert panel.status.text().startswith("2,500 rows")
     panel.model.data(panel.model.index(2499, 1))  # the last row's tile is read from the kept rows
     qtbot.waitUntil(lambda: panel.model.cached(2499, 1) == "0")
+
+
+def test_closing_the_document_frees_it_with_its_result(qtbot, tmp_path: Path) -> None:
+    orders, _prices, _shop = write_files(tmp_path)
+    window = launch(qtbot, tmp_path / "settings", orders)
+    (document,) = wait_documents(qtbot, window, 1)
+    qtbot.waitUntil(lambda: document.source is not None)
+    document.show_sql(True)
+    run_sql(qtbot, document.sql_panel, "SELECT * FROM orders")
+    result = weakref.ref(document.sql_panel.result)
+    closed = weakref.ref(document)
+    page = window.page("tables")
+    page.documents.tabCloseRequested.emit(page.documents.indexOf(document))  # the tab's ×
+    del document, page
+    pool = QThreadPool.globalInstance()
+    for _ in range(4):
+        assert pool.waitForDone(10_000)
+        QCoreApplication.processEvents()
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    gc.collect()
+    assert closed() is None and result() is None
