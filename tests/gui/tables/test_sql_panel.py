@@ -126,7 +126,7 @@ def test_closing_the_document_frees_it_with_its_result(qtbot, tmp_path: Path) ->
     orders, _prices, _shop = write_files(tmp_path)
     window = launch(qtbot, tmp_path / "settings", orders)
     (document,) = wait_documents(qtbot, window, 1)
-    qtbot.waitUntil(lambda: document.source is not None)
+    qtbot.waitUntil(lambda doc=document: doc.source is not None)
     document.show_sql(True)
     run_sql(qtbot, document.sql_panel, "SELECT * FROM orders")
     result = weakref.ref(document.sql_panel.result)
