@@ -188,3 +188,22 @@ def test_a_huge_result_keeps_a_bounded_number_of_rows(refs, monkeypatch: pytest.
         assert result.record_batches().read_all().num_rows == 50_000  # export still reads them all
     finally:
         result.close()
+
+
+def test_a_wal_database_is_read_without_touching_it(tmp_path: Path) -> None:
+    db = tmp_path / "wal.db"
+    conn = sqlite3.connect(db)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("CREATE TABLE t (a INTEGER)")
+    conn.executemany("INSERT INTO t VALUES (?)", [(i,) for i in range(10)])
+    conn.commit()
+    conn.close()  # the last connection checkpoints and removes -wal and -shm
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["wal.db"]
+    before = (db.read_bytes(), os.stat(db).st_mtime_ns)
+    result = run_query(sqlite_refs(str(db)), "SELECT sum(a) FROM t")
+    try:
+        assert result.rows == [(45,)]
+    finally:
+        result.close()
+    assert (db.read_bytes(), os.stat(db).st_mtime_ns) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["wal.db"]
