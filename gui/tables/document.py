@@ -117,6 +117,7 @@ class TableDocument(Document):
         self.sql_button.setCheckable(True)
         self.sql_button.setToolTip("SQL over every open table file and SQLite database (joins across files)")
         self.sql_button.toggled.connect(self.show_sql)
+        self.sql_button.toggled.connect(self.viewStateChanged)
         search_row.addWidget(self.sql_button)
         self._progress_timer = QTimer(self)
         self._progress_timer.setInterval(200)
@@ -167,6 +168,7 @@ class TableDocument(Document):
         box.addWidget(self.message)
         box.addLayout(search_row)
         self.sql_panel = ExecuteSqlPanel(self)
+        self.sql_panel.executed.connect(self.viewStateChanged)  # the session keeps the SQL text
         self.sql_panel.hide()
         self.sql_split = QSplitter(Qt.Orientation.Vertical, self)
         self.sql_split.addWidget(self.splitter)
@@ -453,12 +455,20 @@ class TableDocument(Document):
 
     # -- session state ---------------------------------------------------------------------------
     def view_state(self) -> dict[str, Any]:
-        return {"splitter": self.splitter.sizes()}
+        state: dict[str, Any] = {"splitter": self.splitter.sizes()}
+        sql = self.sql_panel.editor.toPlainText()
+        if sql or self.sql_button.isChecked():
+            state.update(sql=sql[:100_000], sql_shown=self.sql_button.isChecked())
+        return state
 
     def restore_view_state(self, state: dict[str, Any]) -> None:
         sizes = state.get("splitter")
         if isinstance(sizes, list) and len(sizes) == 2 and all(isinstance(s, int) for s in sizes):
             self.splitter.setSizes(sizes)
+        if isinstance(state.get("sql"), str):
+            self.sql_panel.editor.setPlainText(state["sql"])
+        if state.get("sql_shown") is True:
+            self.show_sql(True)
 
     def select_cell(self, row: int, column: int) -> None:
         index = self.model.index(row, column)

@@ -141,3 +141,18 @@ def test_closing_the_document_frees_it_with_its_result(qtbot, tmp_path: Path) ->
         QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
     gc.collect()
     assert closed() is None and result() is None
+
+
+def test_the_session_keeps_the_sql_text_and_the_open_panel(qtbot, tmp_path: Path) -> None:
+    orders, prices, _shop = write_files(tmp_path)
+    window = launch(qtbot, tmp_path / "settings", orders, prices)
+    first, second = wait_documents(qtbot, window, 2)
+    first.show_sql(True)
+    with qtbot.waitSignal(first.viewStateChanged, timeout=20_000):
+        run_sql(qtbot, first.sql_panel, "SELECT 42 AS answer")
+    state = first.view_state()
+    assert state["sql"] == "SELECT 42 AS answer" and state["sql_shown"] is True
+    assert "sql" not in second.view_state()
+    second.restore_view_state(state)
+    assert second.sql_button.isChecked() and second.sql_panel.isVisible()
+    assert second.sql_panel.editor.toPlainText() == "SELECT 42 AS answer"
