@@ -258,6 +258,7 @@ class Workspace:
         self._registered: dict[str, Any] = {}
         self.streams: list[SqliteStream] = []
         self.notes: list[str] = []
+        self.statement_count = 0
         for table in self.tables:
             self._define(table, call)
 
@@ -311,6 +312,7 @@ class Workspace:
                                  _location(sql, max(start, 0)))
             offset += len(statement.query)
         last = statements[-1].query
+        self.statement_count = len(statements)
         return last, max(0, offset - len(last))
 
     def run(self, sql: str, call: Call | None = None, first: int = PAGE_ROWS) -> QueryResult:
@@ -439,6 +441,9 @@ class QueryResult:
             self.info.rows = len(self.rows)
             self.info.rows_exact = self.complete
             self.info.notes = [n for s in self.workspace.streams for n in s.notes] + self.workspace.notes
+            if self.workspace.statement_count > 1:
+                self.info.notes.append(f"The text holds {self.workspace.statement_count} statements: the "
+                                       "last one ran (select another to run it).")
         if self.complete:
             self._finish()
         return len(batch)

@@ -83,8 +83,9 @@ def test_join_across_csv_parquet_arrow_and_sqlite(files: dict[str, Path], refs) 
         # the result again, whole, for export
         assert result.record_batches().read_all().num_rows == 4
         # a second statement and a self-join read the SQLite table again (a fresh stream per scan)
-        again = result.workspace.run("SELECT count(*) FROM customers a, customers b")
+        again = result.workspace.run("SELECT 1;\nSELECT count(*) FROM customers a, customers b")
         assert again.rows == [(9,)]
+        assert any("2 statements" in note for note in again.info.notes)
     finally:
         result.close()
     after = (hashlib.sha256(shop.read_bytes()).hexdigest(), os.stat(shop).st_mtime_ns)
