@@ -36,6 +36,7 @@ from gui.common.notice_bar import MessageLine
 from gui.common.workers import Worker, run_in_worker
 from gui.tables.grid import FilterRow, TableGridModel
 from gui.tables.panels import DialectBar, RecordPanel, StatsPanel
+from gui.tables.sql_panel import ExecuteSqlPanel
 from storage.formats.table.dialect import CsvDialect
 from storage.formats.table.source import Call, CancelledError, TableInfo, TableSource, View, open_table
 
@@ -125,6 +126,13 @@ class TableDocument(Document):
         search_row.addWidget(self.progress)
         search_row.addWidget(self.cancel_button)
         search_row.addWidget(self.clear_button)
+        self.sql_button = QPushButton("Execute SQL", self)
+        self.sql_button.setObjectName("tableSqlToggle")
+        self.sql_button.setCheckable(True)
+        self.sql_button.setToolTip("SQL over every open table file and SQLite database (joins across files)")
+        self.sql_button.toggled.connect(self.show_sql)
+        self.sql_button.toggled.connect(self.viewStateChanged)
+        search_row.addWidget(self.sql_button)
         self._progress_timer = QTimer(self)
         self._progress_timer.setInterval(200)
         self._progress_timer.timeout.connect(self._show_progress)
@@ -177,7 +185,14 @@ class TableDocument(Document):
         box.addWidget(self.dialect_bar)
         box.addWidget(self.message)
         box.addLayout(search_row)
-        box.addWidget(self.splitter, 1)
+        self.sql_panel = ExecuteSqlPanel(self)
+        self.sql_panel.executed.connect(self.viewStateChanged)  # the session keeps the SQL text
+        self.sql_panel.hide()
+        self.sql_split = QSplitter(Qt.Orientation.Vertical, self)
+        self.sql_split.addWidget(self.splitter)
+        self.sql_split.addWidget(self.sql_panel)
+        self.sql_split.setStretchFactor(0, 1)
+        box.addWidget(self.sql_split, 1)
         self.loading = LoadingPage(f"Opening {self.title()}…", True, self)
         self.loading.cancelled.connect(self._on_open_cancelled)
         self.pages = QStackedWidget(self)
@@ -434,6 +449,20 @@ class TableDocument(Document):
                       on_result=lambda fields: self.source is source and self.record.show_record(row, fields),
                       on_error=lambda _exc: None)
 
+    # -- SQL over the open files ---------------------------------------------------------------------
+    def table_source(self) -> TableSource | None:
+        """This file's table for SQL over files (gui.common.open_documents.TableProvider)."""
+        return self.source
+
+    @Slot(bool)
+    def show_sql(self, shown: bool = True) -> None:
+        """Show (or hide) the Execute SQL panel under the grid."""
+        self.sql_button.setChecked(shown)
+        self.sql_panel.setVisible(shown)
+        if shown:
+            self.sql_split.setSizes([300, 420])
+            self.sql_panel.editor.setFocus()
+
     # -- find: Ctrl+F is the search field ------------------------------------------------------
     def start_find(self) -> bool:
         self.search.setFocus(Qt.FocusReason.ShortcutFocusReason)
@@ -448,12 +477,20 @@ class TableDocument(Document):
 
     # -- session state ---------------------------------------------------------------------------
     def view_state(self) -> dict[str, Any]:
-        return {"splitter": self.splitter.sizes()}
+        state: dict[str, Any] = {"splitter": self.splitter.sizes()}
+        sql = self.sql_panel.editor.toPlainText()
+        if sql or self.sql_button.isChecked():
+            state.update(sql=sql[:100_000], sql_shown=self.sql_button.isChecked())
+        return state
 
     def restore_view_state(self, state: dict[str, Any]) -> None:
         sizes = state.get("splitter")
         if isinstance(sizes, list) and len(sizes) == 2 and all(isinstance(s, int) for s in sizes):
             self.splitter.setSizes(sizes)
+        if isinstance(state.get("sql"), str):
+            self.sql_panel.editor.setPlainText(state["sql"])
+        if state.get("sql_shown") is True:
+            self.show_sql(True)
 
     def select_cell(self, row: int, column: int) -> None:
         index = self.model.index(row, column)
@@ -472,6 +509,7 @@ class TableDocument(Document):
             run_in_worker(source.close, on_error=lambda _exc: None)
 
     def close_document(self) -> None:
+        self.sql_panel.shutdown()
         self.cancel_latest()
         self.cancel_view()
         self._close_source()

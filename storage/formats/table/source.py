@@ -395,6 +395,16 @@ class TableSource:
         """Records (not lines: quoted newlines are inside one) in the sample's complete part."""
         return len(self._sample_rows(head))
 
+    def relation(self) -> tuple[str, Any]:
+        """What view ``t`` reads, for another connection (SQL over several files): a DuckDB
+        table expression (``read_csv(...)`` with this file's dialect and fallbacks), or the
+        memory-mapped Arrow table to register."""
+        if self._arrow is not None:
+            return "", self._arrow
+        if self.format == "parquet":
+            return f"read_parquet({quote_text(self.path)})", None
+        return self._read_csv_sql(self._transcoded or self.path), None
+
     # -- queries -----------------------------------------------------------------------------
     def _run(self, sql: str, params: Sequence[Any] = (), call: Call | None = None) -> list[tuple]:
         call = call or Call()
