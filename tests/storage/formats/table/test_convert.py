@@ -23,7 +23,8 @@ FRAME = pd.DataFrame({
     "id": [1, 2, 3, 40000000000],
     "name": ["a", "b,c", "line\nbreak", None],
     "day": [dt.date(2024, 1, 31), dt.date(2023, 12, 1), None, dt.date(2000, 2, 29)],
-    "at": pd.to_datetime(["2024-01-02 03:04:05", "2024-01-03 00:00:01.5", None, "1999-12-31 23:59:59"], format="ISO8601"),
+    "at": pd.to_datetime(["2024-01-02 03:04:05", "2024-01-03 00:00:01.5", None, "1999-12-31 23:59:59"],
+                         format="ISO8601"),
     "x": [1.5, None, 3.25, -0.0],
     "ok": [True, False, None, True],
 })
@@ -105,7 +106,8 @@ def test_to_csv_and_back(sources, tmp_path):
 def test_to_json_lines(sources, tmp_path):
     out = str(tmp_path / "out.jsonl")
     _convert_file(sources["csv"], "csv", Target("jsonl", out))
-    lines = open(out, encoding="utf-8").read().splitlines()
+    with open(out, encoding="utf-8") as handle:
+        lines = handle.read().splitlines()
     assert len(lines) == 4
     first = json.loads(lines[0])
     assert first == {"id": 1, "name": "a", "day": "2024-01-31", "at": "2024-01-02 03:04:05", "x": 1.5,
