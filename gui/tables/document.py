@@ -30,12 +30,15 @@ from PySide6.QtWidgets import (
 
 from gui.arrays.table import TILE_COLS, TILE_ROWS, TiledClipboard
 from gui.common.column_fit import ColumnFitter
+from gui.common.convert_dialog import ConversionRun, ConvertDialog
 from gui.common.document import Document
 from gui.common.loading_page import LoadingPage
 from gui.common.notice_bar import MessageLine
 from gui.common.workers import Worker, run_in_worker
 from gui.tables.grid import FilterRow, TableGridModel
 from gui.tables.panels import DialectBar, RecordPanel, StatsPanel
+from storage.core.convert import Target
+from storage.formats.table.convert import TableRows
 from storage.formats.table.dialect import CsvDialect
 from storage.formats.table.source import Call, CancelledError, TableInfo, TableSource, View, open_table
 
@@ -125,6 +128,12 @@ class TableDocument(Document):
         search_row.addWidget(self.progress)
         search_row.addWidget(self.cancel_button)
         search_row.addWidget(self.clear_button)
+        self.convert_button = QPushButton("Convert…", self)
+        self.convert_button.setObjectName("tableConvert")
+        self.convert_button.setToolTip("Write the rows shown (sorted, filtered) to CSV, Parquet, JSON Lines "
+                                       "or a table in an SQLite file")
+        self.convert_button.clicked.connect(self.ask_convert)
+        search_row.addWidget(self.convert_button)
         self._progress_timer = QTimer(self)
         self._progress_timer.setInterval(200)
         self._progress_timer.timeout.connect(self._show_progress)
@@ -433,6 +442,27 @@ class TableDocument(Document):
         run_in_worker(source.record, row, view, Call(),
                       on_result=lambda fields: self.source is source and self.record.show_record(row, fields),
                       on_error=lambda _exc: None)
+
+    # -- convert -----------------------------------------------------------------------------------
+    def ask_convert(self) -> ConvertDialog | None:
+        """Convert…: the dialog, then the conversion of the rows shown (the current view)."""
+        if self.source is None:
+            return None
+        dialog = ConvertDialog(self.path, self.title(), self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.targetChosen.connect(self.convert_to)
+        dialog.open()
+        return dialog
+
+    def convert_to(self, target: Target, open_when_done: bool = False) -> ConversionRun | None:
+        if self.source is None:
+            return None
+        source, view = self.source, self.view
+        total = self.model.rowCount() if self.model.rows_exact else None
+        run = ConversionRun(self, target, lambda: TableRows(source, view, total),
+                            open_when_done=open_when_done)
+        run.finished.connect(lambda ok, text: self.message.show_message(text, "info" if ok else "error"))
+        return run
 
     # -- find: Ctrl+F is the search field ------------------------------------------------------
     def start_find(self) -> bool:
