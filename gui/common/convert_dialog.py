@@ -148,6 +148,12 @@ class ConvertDialog(QDialog):
         return Target(self.chosen_format(), os.path.abspath(os.path.expanduser(self.path.text().strip())),
                       self.table.text().strip(), self.append.isChecked())
 
+    def preset_path(self, path: str) -> None:
+        """Start from ``path`` (a file chosen already) instead of the suggestion."""
+        self.path.setText(path)
+        self._edited_path = True
+        self._read_tables()
+
     def set_format(self, key: str) -> None:
         index = self.format.findData(key)
         if index >= 0:
@@ -230,6 +236,30 @@ class ConvertDialog(QDialog):
         self.targetChosen.emit(target, target.format == "sqlite" and self.open_after.isChecked())
 
 
+def open_in_window(widget: QWidget, path: str) -> None:
+    """Ask ``widget``'s window to open ``path`` in its tab (an SQLite file just written)."""
+    window = widget.window()
+    if isinstance(window, PathOpener):
+        window.open_paths([path])
+
+
+def export_target(parent: QWidget, path: str, fmt: str, name: str,
+                  start: Callable[[Target | None, bool], Any]) -> Any:
+    """Start an export to ``path`` chosen in an Export dialog: CSV and JSON as before (``start(None,
+    False)``), JSON Lines and Parquet as a :class:`Target`, and an SQLite file once a small dialog
+    has asked for the table (returned; ``start`` runs when the user confirms)."""
+    if fmt in ("csv", "json"):
+        return start(None, False)
+    if fmt != "sqlite":
+        return start(Target(fmt, path), False)
+    dialog = ConvertDialog(None, name, parent, formats=("sqlite",), title="Export to an SQLite table")
+    dialog.preset_path(path)
+    dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    dialog.targetChosen.connect(lambda target, open_when_done: start(target, open_when_done))
+    dialog.open()
+    return dialog
+
+
 class ConversionRun(QObject):
     """One conversion in a worker, behind a progress dialog with Cancel.
 
@@ -283,9 +313,7 @@ class ConversionRun(QObject):
                  else self.target.path)
         self.finished.emit(True, f"Converted {rows:,} rows to {where}.")
         if self.open_when_done:
-            window = self._parent.window()
-            if isinstance(window, PathOpener):
-                window.open_paths([self.target.path])
+            open_in_window(self._parent, self.target.path)
         self.deleteLater()
 
     def _on_failed(self, exc: BaseException) -> None:
