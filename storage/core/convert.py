@@ -74,6 +74,17 @@ class RowSource(Protocol):
     def batches(self, size: int, cancel: Callable[[], bool]) -> Iterator[Sequence[Sequence[Any]]]: ...
 
 
+@runtime_checkable
+class CopiesItself(Protocol):
+    """A source that writes some targets itself, much faster than row by row (DuckDB's ``COPY``):
+    ``copy_to`` writes ``path`` (the atomic writer's temporary file) and returns the row count."""
+
+    copy_formats: tuple[str, ...]
+
+    def copy_to(self, fmt: str, path: str, cancel: Callable[[], bool],
+                progress: Callable[[float], None]) -> int: ...
+
+
 @dataclass
 class Rows:
     """A :class:`RowSource` over rows given as batches (or one list), for sources already in memory
@@ -345,6 +356,16 @@ def convert(source: RowSource, target: Target, cancel: Callable[[], bool] = lamb
     if not fields:
         raise KnownError("The table has no columns: there is nothing to convert.")
     counter = _Counter(source.total, cancel, progress)
+    if isinstance(source, CopiesItself) and target.format in source.copy_formats:
+        counter.check()
+        try:
+            with atomic_path(target.path) as tmp:
+                written = source.copy_to(target.format, str(tmp), cancel, progress)
+                counter.check()
+            return written
+        except KnownError:
+            counter.check()
+            raise
     batches = counter.wrap(source.batches(batch, cancel))
     try:
         if target.format == "sqlite":

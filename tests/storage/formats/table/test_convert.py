@@ -186,20 +186,50 @@ def test_append_needs_matching_columns(sources, tmp_path):
     assert sqlite_tables(out) == ["people"]
 
 
-@pytest.mark.parametrize("target", ["csv", "parquet", "jsonl", "sqlite"])
-def test_a_cancelled_conversion_leaves_no_file(sources, tmp_path, target):
+def test_a_cancelled_conversion_to_sqlite_leaves_no_file(sources, tmp_path):
+    out = str(tmp_path / "out.sqlite")
+    batches: list[float] = []
+    with pytest.raises(Cancelled):
+        _convert_file(sources["csv"], "csv", Target("sqlite", out, table="t"), batch=1,
+                      cancel=lambda: len(batches) >= 2, progress=batches.append)
+    assert batches  # it had started: two batches were in the new file
+    assert sorted(os.listdir(tmp_path)) == ["in.arrow", "in.csv", "in.parquet"]  # no temporary left
+
+
+@pytest.mark.parametrize("target", ["csv", "parquet", "jsonl"])
+def test_a_cancelled_copy_leaves_no_file(sources, tmp_path, target):
+    """Files are written by DuckDB's COPY: a cancel during it (or before it is moved into place)
+    leaves nothing behind."""
     out = str(tmp_path / f"out.{target}")
-    batches = []
+    calls: list[int] = []
 
     def cancel() -> bool:
-        return len(batches) >= 2
+        calls.append(1)
+        return len(calls) >= 2  # asked once before the COPY: the next question stops it
 
     with pytest.raises(Cancelled):
-        _convert_file(sources["csv"], "csv", Target(target, out, table="t"), batch=1, cancel=cancel,
-                      progress=batches.append)
-    assert batches  # it had started
-    assert not os.path.exists(out)
-    assert sorted(os.listdir(tmp_path)) == ["in.arrow", "in.csv", "in.parquet"]  # no temporary left
+        _convert_file(sources["csv"], "csv", Target(target, out), cancel=cancel)
+    assert sorted(os.listdir(tmp_path)) == ["in.arrow", "in.csv", "in.parquet"]
+
+
+def test_a_cancel_interrupts_a_long_copy(tmp_path):
+    big = tmp_path / "big.parquet"
+    import numpy as np
+    pd.DataFrame({"v": np.random.default_rng(1).random(3_000_000)}).to_parquet(big)
+    source = open_table(str(big), "parquet")
+    calls: list[int] = []
+
+    def cancel() -> bool:  # the watcher's first look, 0.1 s into the sort, stops the query
+        calls.append(1)
+        return len(calls) >= 2
+
+    try:
+        with pytest.raises(Cancelled):
+            convert(TableRows(source, View(order=((0, True),))), Target("csv", str(tmp_path / "o.csv")),
+                    cancel=cancel)
+    finally:
+        source.close()
+    assert sorted(os.listdir(tmp_path)) == ["big.parquet"]
 
 
 def test_a_cancelled_append_to_an_existing_file_writes_nothing(sources, tmp_path):
@@ -217,9 +247,12 @@ def test_a_cancelled_append_to_an_existing_file_writes_nothing(sources, tmp_path
 
 def test_progress_reaches_the_end(sources, tmp_path):
     seen: list[float] = []
-    _convert_file(sources["parquet"], "parquet", Target("csv", str(tmp_path / "p.csv")), batch=2,
-                  progress=seen.append)
+    _convert_file(sources["parquet"], "parquet", Target("sqlite", str(tmp_path / "p.db"), table="p"),
+                  batch=2, progress=seen.append)
     assert seen == [0.5, 1.0]
+    seen.clear()
+    _convert_file(sources["parquet"], "parquet", Target("csv", str(tmp_path / "p.csv")), progress=seen.append)
+    assert seen[-1] == 1.0
 
 
 def test_parquet_refuses_a_value_of_another_type_with_a_message(tmp_path):
