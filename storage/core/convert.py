@@ -578,6 +578,14 @@ def _write_sqlite(fields: list[Field], batches: Iterable[Sequence[Sequence[Any]]
     return counter.written
 
 
+def _sqlite_rows(rows: Sequence[Sequence[Any]], kinds: list[tuple[type, ...]], width: int) -> Iterator[list]:
+    for row in rows:
+        if len(row) != width:
+            row = (list(row) + [None] * width)[:width]
+        yield [v if v is None or (type(v) in k and not (type(v) is float and v != v)) else _sqlite_cell(v)
+               for v, k in zip(row, kinds, strict=True)]
+
+
 def _fill(conn: sqlite3.Connection, fields: list[Field], batches: Iterable[Sequence[Sequence[Any]]],
           target: Target) -> None:
     """Create (or check) the table and insert every batch in one transaction."""
@@ -610,9 +618,11 @@ def _fill(conn: sqlite3.Connection, fields: list[Field], batches: Iterable[Seque
         sql = (f"INSERT INTO {quote_name(target.table)} ({', '.join(quote_name(n) for n in names)}) "
                f"VALUES ({', '.join('?' for _ in names)})")
         width = len(names)
+        # Numbers and text go to SQLite as they are; only the other values need a conversion.
+        plain = {"integer": (int, float), "real": (float, int), "text": (str,), "blob": (bytes,)}
+        kinds = [plain.get(f.kind, ()) for f in fields]
         for rows in batches:
-            conn.executemany(sql, [[_sqlite_cell(v) for v in (list(row) + [None] * width)[:width]]
-                                   for row in rows])
+            conn.executemany(sql, _sqlite_rows(rows, kinds, width))
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:
