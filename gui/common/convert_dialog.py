@@ -170,6 +170,11 @@ class ConvertDialog(QDialog):
         if not self._edited_path:
             stem = os.path.splitext(os.path.basename(self.source_path or ""))[0] or self.name or "table"
             self.path.setText(suggested_path(self.source_path, stem + self._extension()))
+        else:  # a chosen file keeps its name, with the new format's extension (never Parquet in a .sqlite)
+            root, ext = os.path.splitext(self.path.text())
+            known = {e for _label, e in (*TARGETS.values(), *EXTRA_TARGETS.values())} | set(SQLITE_SUFFIXES)
+            if ext.lower() in known and not (sqlite and ext.lower() in SQLITE_SUFFIXES):
+                self.path.setText(root + self._extension())
         self._read_tables()
 
     def _on_path_edited(self) -> None:

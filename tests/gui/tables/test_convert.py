@@ -70,12 +70,19 @@ def test_the_dialog_appends_to_an_existing_table_and_refuses_a_clash(qtbot, tmp_
     _window, document = open_table_doc(qtbot, _private_dirs, csv_path)
     dialog = open_convert_dialog(qtbot, document)
     dialog.set_format("sqlite")
-    dialog.path.setText(str(records))
+    dialog.path.clear()
+    qtbot.keyClicks(dialog.path, str(records))  # typed: the dialog keeps this name from now on
     dialog.path.editingFinished.emit()
     assert dialog.append.isChecked()  # the file has the table: appending is offered
     assert "other tables (2)" in dialog.note.text()
     dialog.create.setChecked(True)
     assert not dialog.ok.isEnabled() and "already" in dialog.note.text()
+    dialog.set_format("parquet")  # the chosen file's name, never Parquet written into the database
+    assert dialog.path.text() == str(tmp_path / "records.parquet")
+    dialog.set_format("sqlite")
+    assert dialog.path.text() == str(tmp_path / "records.sqlite")
+    dialog.path.setText(str(records))
+    dialog.path.editingFinished.emit()
     dialog.append.setChecked(True)
     dialog.open_after.setChecked(False)
     qtbot.mouseClick(dialog.ok, Qt.MouseButton.LeftButton)
