@@ -90,3 +90,21 @@ def test_the_dialog_appends_to_an_existing_table_and_refuses_a_clash(qtbot, tmp_
     conn = sqlite3.connect(records)
     assert conn.execute("SELECT count(*) FROM sales").fetchone() == (3,)
     conn.close()
+
+
+def test_cancel_in_the_progress_dialog_leaves_no_file(qtbot, tmp_path, _private_dirs) -> None:
+    import numpy as np
+
+    from storage.core.convert import Target
+
+    big = tmp_path / "big.parquet"
+    pd.DataFrame({"v": np.random.default_rng(2).random(2_000_000)}).to_parquet(big)
+    _window, document = open_table_doc(qtbot, _private_dirs, big)
+    document.sort_by(0, descending=True)  # the conversion writes the sorted view: a long query
+    qtbot.waitUntil(lambda: not document.is_busy(), timeout=20_000)
+    run = document.convert_to(Target("csv", str(tmp_path / "big.csv")))
+    assert run is not None
+    run.progress.canceled.emit()  # what the progress dialog's Cancel button sends
+    qtbot.waitUntil(lambda: "cancelled" in document.message.text(), timeout=20_000)
+    assert "nothing was written" in document.message.text()
+    assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == ["big.parquet"]
