@@ -169,13 +169,24 @@ class ConvertDialog(QDialog):
             widget.setVisible(sqlite)
         if not self._edited_path:
             stem = os.path.splitext(os.path.basename(self.source_path or ""))[0] or self.name or "table"
-            self.path.setText(suggested_path(self.source_path, stem + self._extension()))
+            suggestion = suggested_path(self.source_path, stem + self._extension())
+            if self._is_source(suggestion):  # CSV to CSV: never the file being read
+                suggestion = suggested_path(self.source_path, f"{stem} converted{self._extension()}")
+            self.path.setText(suggestion)
         else:  # a chosen file keeps its name, with the new format's extension (never Parquet in a .sqlite)
             root, ext = os.path.splitext(self.path.text())
             known = {e for _label, e in (*TARGETS.values(), *EXTRA_TARGETS.values())} | set(SQLITE_SUFFIXES)
             if ext.lower() in known and not (sqlite and ext.lower() in SQLITE_SUFFIXES):
                 self.path.setText(root + self._extension())
         self._read_tables()
+
+    def _is_source(self, path: str) -> bool:
+        if not self.source_path or not path:
+            return False
+        try:
+            return os.path.samefile(path, self.source_path)
+        except OSError:
+            return os.path.abspath(path) == os.path.abspath(self.source_path)
 
     def _on_path_edited(self) -> None:
         self._edited_path = True
@@ -209,7 +220,9 @@ class ConvertDialog(QDialog):
         target = self.target()
         note = ""
         ok = bool(self.path.text().strip())
-        if target.format == "sqlite":
+        if ok and self._is_source(target.path):
+            note, ok = "That is the file being converted: choose another name.", False
+        elif target.format == "sqlite":
             exists = os.path.exists(target.path) and os.path.getsize(target.path) > 0
             if exists and not is_sqlite_file(target.path):
                 note = f"{os.path.basename(target.path)} is not an SQLite database: choose another file."

@@ -35,7 +35,10 @@ def test_a_csv_converted_to_a_new_sqlite_file_opens_in_the_sql_tab(qtbot, tmp_pa
     csv_path = sales(tmp_path / "sales.csv")
     window, document = open_table_doc(qtbot, _private_dirs, csv_path)
     dialog = open_convert_dialog(qtbot, document)
-    assert dialog.path.text() == str(tmp_path / "sales.csv")  # CSV first, beside the source
+    assert dialog.path.text() == str(tmp_path / "sales converted.csv")  # CSV first, never the source
+    dialog.path.clear()
+    qtbot.keyClicks(dialog.path, str(csv_path))
+    assert not dialog.ok.isEnabled() and "being converted" in dialog.note.text()
     dialog.set_format("sqlite")
     assert dialog.path.text() == str(tmp_path / "sales.sqlite")
     assert dialog.table.text() == "sales" and dialog.table.isVisible()
