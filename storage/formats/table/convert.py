@@ -66,6 +66,7 @@ class TableRows:
             if source.closed:
                 raise CancelledError("The file was closed.")
             cursor = source.connection.cursor()
+            source._cursors.add(cursor)  # closing the file interrupts the conversion too
             if source._arrow is not None:  # a registered table is the registering connection's own
                 cursor.register("arrow_table", source._arrow)
         watcher = threading.Thread(target=watch, name="convert-cancel", daemon=True)
@@ -84,7 +85,9 @@ class TableRows:
             stop.set()
             watcher.join()
             call.detach()
-            cursor.close()
+            with source._lock:
+                source._cursors.discard(cursor)
+                cursor.close()
 
     def batches(self, size: int, cancel: Callable[[], bool]) -> Iterator[Sequence[Sequence[Any]]]:
         sql, params = self._select()

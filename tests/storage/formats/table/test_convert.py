@@ -274,3 +274,32 @@ def test_not_an_sqlite_file_is_refused(sources, tmp_path):
     with pytest.raises(KnownError, match="not an SQLite database"):
         _convert_file(sources["csv"], "csv", Target("sqlite", str(out), table="t"))
     assert out.read_text() == "hello"
+
+
+def test_closing_the_file_stops_a_conversion_with_a_message(tmp_path):
+    import threading
+
+    import numpy as np
+    big = tmp_path / "big.parquet"
+    pd.DataFrame({"v": np.random.default_rng(3).random(3_000_000)}).to_parquet(big)
+    source = open_table(str(big), "parquet")
+    started = threading.Event()
+    outcome: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            convert(TableRows(source, View(order=((0, True),))),
+                    Target("sqlite", str(tmp_path / "o.db"), table="t"), batch=1000,
+                    progress=lambda _f: started.set())
+        except BaseException as exc:  # handed to the test thread
+            outcome.append(exc)
+        finally:
+            started.set()
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    started.wait()
+    source.close()
+    thread.join()
+    assert outcome and isinstance(outcome[0], KnownError)
+    assert sorted(os.listdir(tmp_path)) == ["big.parquet"]
