@@ -630,6 +630,84 @@ def _fill(conn: sqlite3.Connection, fields: list[Field], batches: Iterable[Seque
         raise
 
 
+# -- columns handed out by range: NumPy arrays, a pickled DataFrame ----------------------------------
+Take = Callable[[int, int], Sequence[Any]]
+_INFER_SAMPLE = 1000
+
+
+def field_for_dtype(name: str, dtype: str, sample: Sequence[Any] = ()) -> Field:
+    """The :class:`Field` for a NumPy or pandas dtype label (``int64``, ``Int64``, ``float32``,
+    ``bool``, ``boolean``, ``datetime64[ns]``, ``datetime64[ns, UTC]``…); ``object``, ``string``,
+    ``category`` and other labels take the kind of their ``sample`` values."""
+    label = dtype.strip()
+    lower = label.lower()
+    if lower.startswith(("int", "uint")) and "interval" not in lower:
+        return Field(name, "integer")
+    if lower.startswith("float"):
+        return Field(name, "real")
+    if lower in ("bool", "boolean"):
+        return Field(name, "boolean")
+    if lower.startswith("datetime64"):
+        return Field(name, "timestamp", tz="," in label)
+    if lower.startswith(("timedelta64", "period", "interval")):
+        return Field(name, "text")
+    return infer_field(name, [plain_value(v) for v in sample])
+
+
+def plain_value(value: Any) -> Any:
+    """A NumPy scalar as the Python value it stands for (``datetime64`` as a datetime, ``NaT`` as
+    None, ``timedelta64`` as its text); anything else as it is."""
+    module = type(value).__module__
+    if module != "numpy":
+        return value
+    import numpy as np
+
+    if isinstance(value, np.datetime64):
+        if np.isnat(value):
+            return None
+        return value.astype("datetime64[us]").item()
+    if isinstance(value, np.timedelta64):
+        return None if np.isnat(value) else str(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    if isinstance(value, np.str_ | np.bytes_):
+        return value.item()
+    return value
+
+
+class ColumnarRows:
+    """Rows of columns that hand out their values by range, ``take(start, stop)``: NumPy arrays, or
+    a pickled DataFrame's columns (``FrameColumn.values`` of
+    :class:`storage.formats.objects.pickle.frame.FrameTable`, index levels first). Kinds come
+    from the dtype labels, else from the first values."""
+
+    def __init__(self, names: Sequence[str], dtypes: Sequence[str], takes: Sequence[Take], rows: int) -> None:
+        self.takes = list(takes)
+        self.total: int | None = rows
+        self.fields = [
+            field_for_dtype(str(n), d, take(0, min(rows, _INFER_SAMPLE)) if _needs_sample(d) else ())
+            for n, d, take in zip(names, dtypes, self.takes, strict=True)]
+
+    def batches(self, size: int, cancel: Callable[[], bool]) -> Iterator[Sequence[Sequence[Any]]]:
+        rows = self.total or 0
+        for start in range(0, rows, size):
+            if cancel():
+                return
+            stop = min(rows, start + size)
+            columns = [[plain_value(v) for v in take(start, stop)] for take in self.takes]
+            yield list(zip(*columns, strict=True))
+
+
+def _needs_sample(dtype: str) -> bool:
+    lower = dtype.lower()
+    return not (lower.startswith(("int", "uint", "float", "datetime64", "timedelta64", "period"))
+                or lower in ("bool", "boolean"))
+
+
 # -- sources that are plain Python -------------------------------------------------------------
 def records_source(records: Any) -> Rows:
     """A JSON array of objects (records) as rows: the columns are every key, in first-seen order."""

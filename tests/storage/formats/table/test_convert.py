@@ -303,3 +303,33 @@ def test_closing_the_file_stops_a_conversion_with_a_message(tmp_path):
     thread.join()
     assert outcome and isinstance(outcome[0], KnownError)
     assert sorted(os.listdir(tmp_path)) == ["big.parquet"]
+
+
+def test_columns_taken_by_range_keep_their_dtypes(tmp_path):
+    """NumPy arrays (and so a pickled DataFrame's columns: FrameColumn.values) as a RowSource."""
+    import numpy as np
+
+    from storage.core.convert import ColumnarRows
+
+    arrays = {
+        "n": np.array([1, 2, 3], dtype="int64"),
+        "x": np.array([0.5, np.nan, 2.0]),
+        "ok": np.array([True, False, True]),
+        "at": np.array(["2024-01-02T03:04:05", "NaT", "2000-01-01"], dtype="datetime64[ns]"),
+        "who": np.array(["a", None, "c"], dtype=object),
+    }
+    names = list(arrays)
+    rows = ColumnarRows(names, [str(a.dtype) for a in arrays.values()],
+                        [lambda a, b, arr=arr: list(arr[a:b]) for arr in arrays.values()], 3)
+    assert [f.kind for f in rows.fields] == ["integer", "real", "boolean", "timestamp", "text"]
+    convert(rows, Target("sqlite", str(tmp_path / "f.db"), table="f"), batch=2)
+    conn = sqlite3.connect(tmp_path / "f.db")
+    assert conn.execute("SELECT * FROM f").fetchall() == [
+        (1, 0.5, 1, "2024-01-02 03:04:05", "a"), (2, None, 0, None, None),
+        (3, 2.0, 1, "2000-01-01 00:00:00", "c")]
+    conn.close()
+    rows = ColumnarRows(names, [str(a.dtype) for a in arrays.values()],
+                        [lambda a, b, arr=arr: list(arr[a:b]) for arr in arrays.values()], 3)
+    convert(rows, Target("parquet", str(tmp_path / "f.parquet")))
+    schema = pq.read_schema(tmp_path / "f.parquet")
+    assert [str(t) for t in schema.types] == ["int64", "double", "bool", "timestamp[us]", "string"]
