@@ -20,12 +20,14 @@ _READ_ONLY = "a read-only connection (mode=ro URI, and query_only where it matte
 
 # (file, enclosing function, kind) -> why this write is not a user save that needs atomic.py.
 ALLOWED: dict[tuple[str, str, str], str] = {
-    ("storage/core/atomic.py", "atomic_writer", "tempfile"): "the atomic writer's own temporary file",
+    ("storage/core/atomic.py", "atomic_path", "tempfile"): "the atomic writer's own temporary file",
     ("storage/core/atomic.py", "atomic_writer", "open-write"): "the atomic writer opens its temporary file",
     ("storage/core/atomic.py", "_backup", "tempfile"): "the temporary copy that becomes NAME.bak",
     ("storage/core/atomic.py", "_backup", "copy"): "the optional NAME.bak copy of the previous version",
     ("storage/core/atomic.py", "_backup", "rename"): "the finished NAME.bak copy replaces the previous one",
-    ("storage/core/atomic.py", "atomic_writer", "rename"): "the atomic os.replace of the finished file",
+    ("storage/core/atomic.py", "atomic_path", "rename"): "the atomic os.replace of the finished file",
+    ("storage/core/atomic.py", "atomic_writer", "os-write-flag"):
+        "the atomic writer opens its temporary file (made by atomic_path) for writing",
     ("storage/recovery/journal.py", "Journal.move_to", "rename"):
         "moves a crashed session's journal entries (written atomically) into the recovered folder",
     ("gui/app/single_instance_client.py", "take_startup_lock", "os-write-flag"):
@@ -56,6 +58,10 @@ ALLOWED: dict[tuple[str, str, str], str] = {
     ("storage/formats/sql/sqlite_db.py", "connect_writer", "sqlite-connect"):
         "SQLite edits: one short transaction each, with a busy timeout (SQLite's own atomicity)",
     ("storage/inspect/summaries_db.py", "connect_readonly", "sqlite-connect"): _READ_ONLY,
+    ("storage/core/convert.py", "sqlite_tables", "sqlite-connect"): _READ_ONLY,
+    ("storage/core/convert.py", "_write_sqlite", "sqlite-connect"):
+        "Convert to SQLite: a new file is built at atomic_path's temporary path; an existing one gets "
+        "its table in one BEGIN IMMEDIATE transaction (SQLite's own atomicity)",
     ("storage/formats/sql/table_edit.py", "simulate", "sqlite-connect"):
         "an in-memory ':memory:' database (schema only, no file) to see what native renames produce",
     ("storage/formats/sql/url.py", "create_engine", "sqlalchemy-engine"):

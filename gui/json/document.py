@@ -140,6 +140,8 @@ class JsonDocument(Document):
 
         self.table_panel = JsonTablePanel(self.model, self.undo_stack, page)
         self.table_panel.viewStateChanged.connect(self.viewStateChanged)
+        self.table_panel.path_for = lambda: self.path
+        self.table_panel.messageShown.connect(self.message.show_message)
 
         self.modes = QStackedWidget(page)
         for widget in (self.tree, self.text_view, self.table_panel):

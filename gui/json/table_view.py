@@ -12,12 +12,14 @@ from typing import Any
 
 from PySide6.QtCore import QModelIndex, Qt, Signal, Slot
 from PySide6.QtGui import QUndoStack
-from PySide6.QtWidgets import QLabel, QTableView, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QTableView, QVBoxLayout, QWidget
 
 from gui.common.clipboard import TableClipboard
+from gui.common.convert_dialog import ConversionRun, ConvertDialog
 from gui.json.table import RecordsTableModel, is_table
 from gui.values.commands import InsertCommand, SetValueCommand
 from gui.values.editable import EditableValueTreeModel
+from storage.core.convert import Target, records_source
 from storage.core.errors import KnownError
 from storage.formats.json.doc import JsonDoc, to_pointer
 from storage.formats.json.io import JsonFormat, dumps
@@ -35,6 +37,7 @@ class JsonTablePanel(QWidget):
     """An array of objects of the value tree as a table; edits go on the document's undo stack."""
 
     viewStateChanged = Signal()  # a column was resized: the session saves the widths
+    messageShown = Signal(str, str)  # text, kind ("info", "error"): a conversion's outcome
 
     def __init__(self, model: EditableValueTreeModel, undo_stack: QUndoStack,
                  parent: QWidget | None = None) -> None:
@@ -56,9 +59,19 @@ class JsonTablePanel(QWidget):
         self.table.horizontalHeader().sectionResized.connect(self._on_table_column_resized)
         TableClipboard(self.table, self.cell_text)  # Edit ▸ Copy: the selected cells as TSV
         self.table_label = QLabel(self)
+        self.path_for: Any = lambda: None  # the document's file, where Convert… suggests its target
+        self.convert_button = QPushButton("Convert…", self)
+        self.convert_button.setObjectName("jsonConvert")
+        self.convert_button.setToolTip("Write these records to CSV, Parquet, JSON Lines or a table in an "
+                                       "SQLite file")
+        self.convert_button.setEnabled(False)
+        self.convert_button.clicked.connect(self.ask_convert)
+        head = QHBoxLayout()
+        head.addWidget(self.table_label, 1)
+        head.addWidget(self.convert_button)
         box = QVBoxLayout(self)
         box.setContentsMargins(0, 0, 0, 0)
-        box.addWidget(self.table_label)
+        box.addLayout(head)
         box.addWidget(self.table, 1)
 
     def cell_text(self, index: QModelIndex) -> str:
@@ -96,6 +109,28 @@ class JsonTablePanel(QWidget):
         else:
             self.table_model.set_records([], [])
             self.table_label.setText("Select an array of objects to see it as a table.")
+        self.convert_button.setEnabled(bool(self.table_model.records))
+
+    def ask_convert(self) -> ConvertDialog | None:
+        """Convert…: the records shown to CSV, Parquet, JSON Lines or an SQLite table."""
+        if not self.table_model.records:
+            return None
+        path = self.table_model.path
+        name = str(path[-1]) if path else "records"
+        dialog = ConvertDialog(self.path_for(), name, self)
+        if path:  # a table inside the document: named after its key, not the file
+            dialog.table.setText(name)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.targetChosen.connect(self.convert_to)
+        dialog.open()
+        return dialog
+
+    def convert_to(self, target: Target, open_when_done: bool = False) -> ConversionRun:
+        # A copy of each record: edits made while the worker writes do not reach it half way.
+        records = [dict(r) if isinstance(r, dict) else r for r in self.table_model.records]
+        run = ConversionRun(self, target, lambda: records_source(records), open_when_done=open_when_done)
+        run.finished.connect(lambda ok, text: self.messageShown.emit(text, "info" if ok else "error"))
+        return run
 
     def refresh(self) -> None:
         """The values changed (an edit, undo or redo): the shown records are read again."""

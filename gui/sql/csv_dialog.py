@@ -265,20 +265,33 @@ class CsvImportDialog(QDialog):
         self.accept()
 
 
+EXPORT_FILTERS = ("CSV (*.csv);;JSON (*.json);;JSON Lines (*.jsonl);;Parquet (*.parquet);;"
+                  "SQLite table (*.sqlite *.sqlite3 *.db)")
+_EXTENSIONS = {"CSV": ".csv", "JSON Lines": ".jsonl", "JSON": ".json", "Parquet": ".parquet",
+               "SQLite": ".sqlite"}
+
+
 def ask_export_path(parent: QWidget | None, title: str, database: str | None,
                     name: str) -> tuple[str, str] | None:
-    """A file to export rows to, and its format ("csv" or "json"), from a Save dialog that starts
-    beside the ``database`` file with ``name``.csv suggested; a name without either extension gets
-    the one of the chosen filter. None when the user cancels."""
+    """A file to export rows to, and its format ("csv", "json", "jsonl", "parquet" or "sqlite"),
+    from a Save dialog that starts beside the ``database`` file with ``name``.csv suggested; a
+    name without a known extension gets the one of the chosen filter. None when the user cancels."""
     start = suggested_path(database, f"{name}.csv")
-    path, chosen = QFileDialog.getSaveFileName(parent, title, start, "CSV (*.csv);;JSON (*.json)")
+    path, chosen = QFileDialog.getSaveFileName(parent, title, start, EXPORT_FILTERS)
     if not path:
         return None
-    if not path.lower().endswith((".csv", ".json")):
-        path += ".json" if chosen.startswith("JSON") else ".csv"
+    if export_format(path, "") == "":
+        label = next((key for key in _EXTENSIONS if chosen.startswith(key)), "CSV")
+        path += _EXTENSIONS[label]
     return path, export_format(path)
 
 
-def export_format(path: str) -> str:
-    """The export format a file name asks for: JSON for ``.json``, CSV otherwise."""
-    return "json" if path.lower().endswith(".json") else "csv"
+def export_format(path: str, default: str = "csv") -> str:
+    """The export format a file name asks for: JSON for ``.json``, JSON Lines for ``.jsonl``,
+    Parquet, an SQLite table for ``.sqlite``/``.db``, CSV (``default``) otherwise."""
+    lower = path.lower()
+    for suffix, fmt in ((".jsonl", "jsonl"), (".json", "json"), (".parquet", "parquet"), (".csv", "csv"),
+                        (".sqlite", "sqlite"), (".sqlite3", "sqlite"), (".db", "sqlite"), (".db3", "sqlite")):
+        if lower.endswith(suffix):
+            return fmt
+    return default

@@ -34,12 +34,14 @@ from shiboken6 import isValid
 
 from gui.common.clipboard import TableClipboard
 from gui.common.column_fit import ColumnFitter
+from gui.common.convert_dialog import export_target, open_in_window
 from gui.common.workers import Worker, run_in_worker, run_with_progress
 from gui.sql.cells import copied_text
 from gui.sql.csv_dialog import ask_export_path, export_format
 from gui.sql.editor import SqlEditor
 from gui.sql.result_model import STEP, ResultModel
 from gui.sql.tasks import ROW_HEIGHT, esc
+from storage.core.convert import Target
 from storage.core.errors import KnownError
 from storage.formats.sql.db import Database
 from storage.formats.sql.execute import (
@@ -434,15 +436,19 @@ class ExecutePanel(QWidget):
         result = self.current_result()
         self.export_button.setEnabled(result is not None and (result.more or bool(result.rows)))
 
-    def export_result(self, path: str | None = None, result: ResultSet | None = None) -> Any:
-        """Every row of a result to CSV or JSON, streamed from its cursor in a worker with progress
-        and Cancel (the rows read already, then the rest; the query does not run again)."""
+    def export_result(self, path: str | None = None, result: ResultSet | None = None,
+                      target: Target | None = None) -> Any:
+        """Every row of a result to CSV, JSON, JSON Lines, Parquet or an SQLite table, streamed from
+        its cursor in a worker with progress and Cancel (the rows read already, then the rest; the
+        query does not run again)."""
         result = result or self.current_result()
         session = self.session
         if result is None or session is None:
             return None
-        if path is None:
-            stem = os.path.splitext(os.path.basename(self.host.path))[0] if self.host.path else "query"
+        stem = os.path.splitext(os.path.basename(self.host.path))[0] if self.host.path else "query"
+        if target is not None:
+            path, fmt = target.path, target.format
+        elif path is None:
             asked = ask_export_path(self, "Export Result", self.host.path, f"{stem} result")
             if asked is None:
                 return None
@@ -450,15 +456,25 @@ class ExecutePanel(QWidget):
         else:
             fmt = export_format(path)
 
-        def finished(rows: int) -> str:
-            if isValid(self):
-                self._refresh_tab(result)
-            return f"Exported {rows:,} rows to {path}"
+        def start(chosen: Target | None, open_when_done: bool) -> Any:
+            dest = chosen.path if chosen is not None else path
 
-        def work(cancel, progress) -> int:
-            return session.export(result, path, fmt, cancel, progress)
+            def finished(rows: int) -> str:
+                if isValid(self):
+                    self._refresh_tab(result)
+                    if open_when_done:
+                        open_in_window(self, dest)
+                return f"Exported {rows:,} rows to {dest}"
 
-        return self.host.run_transfer(f"Exporting to {path}…", work, finished, busy=result.total is None)
+            def work(cancel, progress) -> int:
+                return session.export(result, dest, fmt, cancel, progress, chosen)
+
+            return self.host.run_transfer(f"Exporting to {dest}…", work, finished,
+                                          busy=result.total is None)
+
+        if target is not None:
+            return start(target, False)
+        return export_target(self, path, fmt, f"{stem}_result", start)
 
     # -- transactions ----------------------------------------------------------------------------
     def _show_transaction(self) -> None:

@@ -13,10 +13,13 @@ from typing import Any, Protocol
 from PySide6.QtCore import Qt, Slot
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
+from gui.common.convert_dialog import export_target
+from gui.common.convert_dialog import open_in_window as host_window_open
 from gui.common.file_dialogs import start_folder
 from gui.common.workers import Worker as Task
 from gui.common.workers import run_in_worker as run_task
 from gui.sql.csv_dialog import CsvImportDialog, ImportPlan, ask_export_path, export_format
+from storage.core.convert import Target
 from storage.formats.sql.db import Database
 from storage.formats.sql.pager import Pager
 from storage.formats.sql.schema_types import Schema
@@ -60,30 +63,56 @@ class TransferPanel(QWidget):
         return self.parentWidget() or self
 
     # -- import and export -------------------------------------------------------------------
-    def export_rows_to(self, path: str | None = None) -> Task | None:
-        """Export the Browse rows (sorted, filtered) to CSV or JSON."""
+    def export_rows_to(self, path: str | None = None, target: Target | None = None) -> Any:
+        """Export the Browse rows (sorted, filtered) to CSV, JSON, JSON Lines, Parquet or a table
+        in an SQLite file (``target``; asked for when the chosen file is SQLite)."""
         shown = self.host.rows_shown()
         if shown is None:
             return None
         pager, counter = shown
-        if path is None:
-            name = pager.query.spec.table if isinstance(pager, Pager) else "rows"
+        name = pager.query.spec.table if isinstance(pager, Pager) else "rows"
+        if target is not None:
+            path, fmt = target.path, target.format
+        elif path is None:
             asked = ask_export_path(self._dialog_parent(), "Export Rows", self.host.path, name)
             if asked is None:
                 return None
             path, fmt = asked
         else:
             fmt = export_format(path)
+        types: list[str] | None = None
         if isinstance(pager, Pager):
             sql, params = pager.query.rows_statement()
             columns = list(pager.query.spec.columns)
+            types = self._declared_types(pager.query.spec.table, columns)
         else:
             sql, params, columns = f"SELECT * FROM ({pager.sql})", {}, list(pager.columns)
         total = pager.total
-        return self.run(f"Exporting to {os.path.basename(path)}…",
-                        lambda cancel, progress: counter.run(lambda conn: export_rows(
-                            conn, sql, params, columns, path, fmt, total, cancel, progress)),
-                        lambda n: f"Exported {n:,} rows to {path}")
+
+        def start(chosen: Target | None, open_when_done: bool) -> Task:
+            dest = chosen.path if chosen is not None else path
+            task = self.run(f"Exporting to {os.path.basename(dest)}…",
+                            lambda cancel, progress: counter.run(lambda conn: export_rows(
+                                conn, sql, params, columns, dest, fmt, total, cancel, progress,
+                                target=chosen, types=types)),
+                            lambda n: f"Exported {n:,} rows to {dest}")
+            if open_when_done:
+                task.signals.returned.connect(lambda _n: host_window_open(self, dest))
+            return task
+
+        if target is not None:
+            return start(target, False)
+        return export_target(self._dialog_parent(), path, fmt, name, start)
+
+    def _declared_types(self, table: str, columns: list[str]) -> list[str] | None:
+        """The declared types of ``columns`` of ``table`` (an SQLite DATE column of ISO text is
+        exported as a date)."""
+        schema = self.host.schema
+        found = schema.find(table) if schema is not None else None
+        if found is None:
+            return None
+        declared = {c.name: c.decl_type for c in found.columns}
+        return [declared.get(name, "") for name in columns]
 
     def import_csv_file(self, csv_path: str | None = None) -> CsvImportDialog | None:
         """Ask for a CSV file, then show the import preview (non-modal over the document)."""

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from gui.arrays.table import TILE_COLS, TILE_ROWS, TiledClipboard
 from gui.common.column_fit import ColumnFitter
+from gui.common.convert_dialog import ConversionRun, ConvertDialog
 from gui.common.document import Document
 from gui.common.loading_page import LoadingPage
 from gui.common.notice_bar import MessageLine
@@ -37,6 +38,8 @@ from gui.common.workers import Worker, run_in_worker
 from gui.tables.grid import FilterRow, TableGridModel
 from gui.tables.panels import DialectBar, RecordPanel, StatsPanel
 from gui.tables.sql_panel import ExecuteSqlPanel
+from storage.core.convert import Target
+from storage.formats.table.convert import TableRows
 from storage.formats.table.dialect import CsvDialect
 from storage.formats.table.source import Call, CancelledError, TableInfo, TableSource, View, open_table
 
@@ -133,6 +136,12 @@ class TableDocument(Document):
         self.sql_button.toggled.connect(self.show_sql)
         self.sql_button.toggled.connect(self.viewStateChanged)
         search_row.addWidget(self.sql_button)
+        self.convert_button = QPushButton("Convert…", self)
+        self.convert_button.setObjectName("tableConvert")
+        self.convert_button.setToolTip("Write the rows shown (sorted, filtered) to CSV, Parquet, JSON Lines "
+                                       "or a table in an SQLite file")
+        self.convert_button.clicked.connect(self.ask_convert)
+        search_row.addWidget(self.convert_button)
         self._progress_timer = QTimer(self)
         self._progress_timer.setInterval(200)
         self._progress_timer.timeout.connect(self._show_progress)
@@ -462,6 +471,27 @@ class TableDocument(Document):
         if shown:
             self.sql_split.setSizes([300, 420])
             self.sql_panel.editor.setFocus()
+
+    # -- convert -----------------------------------------------------------------------------------
+    def ask_convert(self) -> ConvertDialog | None:
+        """Convert…: the dialog, then the conversion of the rows shown (the current view)."""
+        if self.source is None:
+            return None
+        dialog = ConvertDialog(self.path, self.title(), self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.targetChosen.connect(self.convert_to)
+        dialog.open()
+        return dialog
+
+    def convert_to(self, target: Target, open_when_done: bool = False) -> ConversionRun | None:
+        if self.source is None:
+            return None
+        source, view = self.source, self.view
+        total = self.model.rowCount() if self.model.rows_exact else None
+        run = ConversionRun(self, target, lambda: TableRows(source, view, total),
+                            open_when_done=open_when_done)
+        run.finished.connect(lambda ok, text: self.message.show_message(text, "info" if ok else "error"))
+        return run
 
     # -- find: Ctrl+F is the search field ------------------------------------------------------
     def start_find(self) -> bool:

@@ -175,19 +175,16 @@ def _backup(dest: Path, folder: Path) -> None:
 
 
 @contextlib.contextmanager
-def atomic_writer(
-    path: str | os.PathLike[str], mode: str = "wb", *, backup: bool = False,
-    encoding: str | None = None, newline: str | None = None, private: bool = False,
-) -> Iterator[IO]:
-    """Yield a file object whose content replaces ``path`` atomically when the block ends.
+def atomic_path(
+    path: str | os.PathLike[str], *, backup: bool = False, private: bool = False,
+) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; whatever is written there (by this process or a
+    library that wants a file name: DuckDB's ``COPY``, an SQLite database) replaces ``path``
+    atomically when the block ends, fsynced, with the old file's permissions.
 
-    The new file keeps the old one's permissions (a new file gets the umask's); ``private``
-    (Datashelf's own files holding user data) makes it 0600 whatever it was.
     If the block raises, the destination is untouched and the temporary file removed.
     OS errors become :class:`WriteError` with a message for the user.
     """
-    if mode not in ("wb", "w"):
-        raise ValueError("atomic_writer writes whole files: mode must be 'wb' or 'w'")
     dest = Path(path)
     if dest.is_symlink():
         dest = dest.resolve()  # replace the target, keep the link
@@ -202,12 +199,11 @@ def atomic_writer(
         fd, tmp_name = tempfile.mkstemp(prefix=_prefix(dest.name), suffix=".tmp", dir=folder)
     except OSError as exc:
         raise _explain(dest, exc) from exc
+    os.close(fd)
     tmp = Path(tmp_name)
     try:
-        with os.fdopen(fd, mode, encoding=encoding, newline=newline) as handle:
-            yield handle
-            handle.flush()
-            os.fsync(handle.fileno())
+        yield tmp
+        _fsync_file(tmp)
         if private:
             os.chmod(tmp, PRIVATE_FILE)
         elif old_mode is not None:
@@ -228,6 +224,35 @@ def atomic_writer(
         with contextlib.suppress(OSError):
             tmp.unlink()
         raise
+
+
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def atomic_writer(
+    path: str | os.PathLike[str], mode: str = "wb", *, backup: bool = False,
+    encoding: str | None = None, newline: str | None = None, private: bool = False,
+) -> Iterator[IO]:
+    """Yield a file object whose content replaces ``path`` atomically when the block ends.
+
+    The new file keeps the old one's permissions (a new file gets the umask's); ``private``
+    (Datashelf's own files holding user data) makes it 0600 whatever it was.
+    If the block raises, the destination is untouched and the temporary file removed.
+    OS errors become :class:`WriteError` with a message for the user.
+    """
+    if mode not in ("wb", "w"):
+        raise ValueError("atomic_writer writes whole files: mode must be 'wb' or 'w'")
+    with atomic_path(path, backup=backup, private=private) as tmp, \
+            os.fdopen(os.open(tmp, os.O_WRONLY | os.O_TRUNC), mode, encoding=encoding,
+                      newline=newline) as handle:
+        yield handle
+        handle.flush()
 
 
 def atomic_write(path: str | os.PathLike[str], data: bytes | str, *, backup: bool = False,

@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from storage.core.convert import Target
 from storage.core.errors import KnownError, Location
 from storage.formats.sql.db import Database, is_driver_error
 from storage.formats.sql.errors import ConnectionLost
@@ -492,7 +493,7 @@ class SqlSession:
                 raise error from None
 
     def export(self, result: ResultSet, path: str, fmt: str, cancel: Callable[[], bool] = lambda: False,
-               progress: Callable[[float], None] = lambda _f: None) -> int:
+               progress: Callable[[float], None] = lambda _f: None, target: Target | None = None) -> int:
         """Worker body: every row of ``result`` to CSV or JSON through the atomic writer: the rows
         read already, then the rest streamed from the same cursor (the query is not run again)."""
         with self._working():
@@ -508,7 +509,8 @@ class SqlSession:
                         return
 
             try:
-                written = write_rows(batches(), result.columns, path, fmt, result.total, cancel, progress)
+                written = write_rows(batches(), result.columns, path, fmt, result.total, cancel, progress,
+                                     target=target)
             except (Cancelled, KnownError) as exc:
                 self._after_partial_export(result)
                 raise exc from None

@@ -20,8 +20,9 @@ from typing import Any
 from sqlalchemy import bindparam, column, insert, table
 from sqlalchemy.types import NullType
 
+from storage.core import convert as converting
 from storage.core.atomic import atomic_writer
-from storage.core.errors import KnownError, ParseError
+from storage.core.errors import ParseError
 from storage.formats.sql.csv_import import CsvOptions, preview_csv, stream_rows
 from storage.formats.sql.db import Database, as_database
 from storage.formats.sql.query import compiled, quote, quote_table
@@ -30,7 +31,7 @@ from storage.formats.sql.sqlite_db import explain
 BATCH = 5000
 
 
-class Cancelled(KnownError):
+class Cancelled(converting.Cancelled):
     """The user stopped the transfer; nothing was written."""
 
 
@@ -43,10 +44,12 @@ def _json_value(value: Any) -> Any:
 def export_rows(conn: sqlite3.Connection, sql: str, params: dict | Sequence, columns: Sequence[str],
                 path: str, fmt: str, total: int | None = None,
                 cancel: Callable[[], bool] = lambda: False,
-                progress: Callable[[float], None] = lambda _f: None) -> int:
-    """Write the rows of ``sql`` to ``path`` as ``fmt`` ("csv" or "json"); return the row count."""
+                progress: Callable[[float], None] = lambda _f: None, *,
+                target: converting.Target | None = None, types: Sequence[str] | None = None) -> int:
+    """Write the rows of ``sql`` to ``path`` as ``fmt`` ("csv" or "json"), or to ``target`` (any
+    format of :func:`storage.core.convert.convert`); return the row count."""
     with contextlib.ExitStack() as stack:
-        return _export(stack, conn, sql, params, columns, path, fmt, total, cancel, progress)
+        return _export(stack, conn, sql, params, columns, path, fmt, total, cancel, progress, target, types)
 
 
 def _open_cursor(stack: contextlib.ExitStack, conn: Any, sql: str, params: dict | Sequence) -> Any:
@@ -61,7 +64,8 @@ def _open_cursor(stack: contextlib.ExitStack, conn: Any, sql: str, params: dict 
 
 def _export(stack: contextlib.ExitStack, conn: Any, sql: str, params: dict | Sequence,
             columns: Sequence[str], path: str, fmt: str, total: int | None,
-            cancel: Callable[[], bool], progress: Callable[[float], None]) -> int:
+            cancel: Callable[[], bool], progress: Callable[[float], None],
+            target: converting.Target | None = None, types: Sequence[str] | None = None) -> int:
     try:
         cursor = _open_cursor(stack, conn, sql, params)
     except sqlite3.Error as exc:
@@ -77,14 +81,37 @@ def _export(stack: contextlib.ExitStack, conn: Any, sql: str, params: dict | Seq
                 return
             yield rows
 
-    return write_rows(batches(), columns, path, fmt, total, cancel, progress)
+    return write_rows(batches(), columns, path, fmt, total, cancel, progress, target=target, types=types)
+
+
+def convert_rows(batches: Iterable[Sequence[Sequence[Any]]], columns: Sequence[str],
+                 target: converting.Target, total: int | None = None,
+                 cancel: Callable[[], bool] = lambda: False,
+                 progress: Callable[[float], None] = lambda _f: None,
+                 types: Sequence[str] | None = None) -> int:
+    """Batches of rows to CSV, Parquet, JSON Lines or an SQLite table (:func:`converting.convert`).
+
+    The column kinds come from the first batch's values and the declared ``types`` (an SQLite
+    ``DATE`` column of ISO text becomes a Parquet date)."""
+    stream = iter(batches)
+    first = list(next(stream, []))
+    fields = converting.infer_fields(list(columns), first, types)
+    source = converting.Rows(fields, itertools.chain([first], stream), total)
+    try:
+        return converting.convert(source, target, cancel, progress)
+    except converting.Cancelled:
+        raise Cancelled("Export cancelled; no file was written.") from None
 
 
 def write_rows(batches: Iterable[Sequence[Sequence[Any]]], columns: Sequence[str], path: str, fmt: str,
                total: int | None = None, cancel: Callable[[], bool] = lambda: False,
-               progress: Callable[[float], None] = lambda _f: None) -> int:
+               progress: Callable[[float], None] = lambda _f: None, *,
+               target: converting.Target | None = None, types: Sequence[str] | None = None) -> int:
     """Write batches of rows to ``path`` as ``fmt`` ("csv" or "json") through the atomic writer;
-    ``cancel`` is checked between batches (nothing is written then). Returns the row count."""
+    ``cancel`` is checked between batches (nothing is written then). Returns the row count.
+    With ``target``, the rows go there instead (:func:`convert_rows`)."""
+    if target is not None:
+        return convert_rows(batches, columns, target, total, cancel, progress, types)
     written = 0
     with atomic_writer(path, "w", encoding="utf-8", newline="") as handle:
         if fmt == "csv":

@@ -10,6 +10,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QFontMetrics
 
 from gui.common.column_fit import MAXIMUM
+from gui.sql.csv_dialog import EXPORT_FILTERS
 from gui.sql.document import SqlDocument
 from tests.conftest import corpus_dir
 from tests.gui.sql.test_sql import close, open_document, wait_cell, wait_rows
@@ -99,7 +100,7 @@ def test_export_dialogs_start_beside_the_database_with_a_name(qtbot, tmp_path: P
     document = open_document(qtbot, path)
     show(qtbot, document, "Track", 3503)
     qtbot.mouseClick(document.browse.export_button, Qt.MouseButton.LeftButton)
-    assert asked == [("Export Rows", str(tmp_path / "Track.csv"), "CSV (*.csv);;JSON (*.json)")]
+    assert asked == [("Export Rows", str(tmp_path / "Track.csv"), EXPORT_FILTERS)]
     document.editor.setPlainText("SELECT Name FROM Artist")
     document.execute("all")
     panel = document.sql_panel
