@@ -58,6 +58,7 @@ ALLOWED: dict[tuple[str, str, str], str] = {
     ("storage/formats/sql/sqlite_db.py", "connect_writer", "sqlite-connect"):
         "SQLite edits: one short transaction each, with a busy timeout (SQLite's own atomicity)",
     ("storage/inspect/summaries_db.py", "connect_readonly", "sqlite-connect"): _READ_ONLY,
+    ("storage/formats/table/query.py", "_sqlite_reader", "sqlite-connect"): _READ_ONLY,
     ("storage/core/convert.py", "sqlite_tables", "sqlite-connect"): _READ_ONLY,
     ("storage/core/convert.py", "_write_sqlite", "sqlite-connect"):
         "Convert to SQLite: a new file is built at atomic_path's temporary path; an existing one gets "
