@@ -10,6 +10,7 @@ CSV has a dialect bar whose choices read the file again.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QTimer, Slot
@@ -31,10 +32,12 @@ from PySide6.QtWidgets import (
 from gui.arrays.table import TILE_COLS, TILE_ROWS, TiledClipboard
 from gui.common.column_fit import ColumnFitter
 from gui.common.convert_dialog import ConversionRun, ConvertDialog
+from gui.common.disk_watch import DiskGuard
 from gui.common.document import Document
 from gui.common.loading_page import LoadingPage
 from gui.common.notice_bar import MessageLine
 from gui.common.workers import Worker, run_in_worker
+from gui.tables.csv_editor import CsvEditor
 from gui.tables.grid import FilterRow, TableGridModel
 from gui.tables.panels import DialectBar, RecordPanel, StatsPanel
 from gui.tables.sql_panel import ExecuteSqlPanel
@@ -166,6 +169,11 @@ class TableDocument(Document):
         self.filters = FilterRow(self.grid, self)
         self.filters.filter_model.filtersEdited.connect(self._on_filters_edited)
         TiledClipboard(self.grid, self.model, report=lambda text: self.message.show_message(text, "error"))
+        self.editor = CsvEditor(self)
+        self.editor.stateChanged.connect(self.refresh_mode)
+        search_row.addWidget(self.editor.insert_button)
+        search_row.addWidget(self.editor.delete_button)
+        self.disk = DiskGuard(self)
 
         grid_box = QWidget(self)
         grid_layout = QVBoxLayout(grid_box)
@@ -191,6 +199,7 @@ class TableDocument(Document):
         box = QVBoxLayout(content)
         box.setContentsMargins(0, 0, 0, 0)
         box.addWidget(self.mode)
+        box.addWidget(self.disk.bar)
         box.addWidget(self.dialect_bar)
         box.addWidget(self.message)
         box.addLayout(search_row)
@@ -215,6 +224,9 @@ class TableDocument(Document):
     @Slot()
     def reload(self) -> None:
         self.cancel_view()
+        self.editor.stop()
+        self.undo_stack.clear()  # edits are over the file as it was read: reading again drops them
+        self.disk.record()
         self.pages.setCurrentWidget(self.loading)
         self.run_latest(open_for_grid, self.path, self.format, self.dialect,
                         on_result=self._on_opened, on_error=self._on_open_failed)
@@ -239,6 +251,7 @@ class TableDocument(Document):
             self.message.show_message(" ".join(notes), "info")
         else:
             self.message.hide()
+        self.editor.start(source)
         self._show_mode()
         if not source.info.rows_exact:  # after the first screen: the count competes for the cores
             self._count_timer.start()
@@ -274,7 +287,8 @@ class TableDocument(Document):
         self._count_call = call
 
         def done(rows: Any) -> None:
-            if self.source is source and not self.view.narrowed and isinstance(rows, int):
+            edited = self.editor.edits is not None and self.editor.edits.changed
+            if self.source is source and not self.view.narrowed and isinstance(rows, int) and not edited:
                 self.model.set_row_count(rows)
                 self.model.rows_exact = True
                 self._show_mode()
@@ -283,8 +297,9 @@ class TableDocument(Document):
 
     def _show_mode(self) -> None:
         label = _LABELS.get(self.format, self.format)
+        word = self.editor.mode_word()
         if self.source is None:
-            self.mode.setText(f"<b>Read-only</b> · {label}")
+            self.mode.setText(f"<b>{word}</b> · {label}")
             return
         info: TableInfo = self.source.info
         rows = self.model.rowCount()
@@ -292,11 +307,33 @@ class TableDocument(Document):
         if self.view.narrowed:
             count = f"{rows:,} matching rows" + (f" of {info.rows:,}" if info.rows_exact else "")
         dialect = f" · {self.source.dialect.describe()}" if self.source.dialect else ""
-        self.mode.setText(f"<b>Read-only</b> · {label} · {count} · {len(info.columns):,} columns{dialect}")
+        self.mode.setText(f"<b>{word}</b> · {label} · {count} · {len(info.columns):,} columns{dialect}")
+
+    def refresh_mode(self) -> None:
+        self._show_mode()
 
     def _on_dialect_chosen(self, dialect: CsvDialect) -> None:
         self.dialect = dialect
         self.reload()
+
+    # -- saving (CSV): gui/tables/csv_editor.py ------------------------------------------------------
+    def can_save(self) -> bool:
+        return self.format == "csv" and self.editor.ready()
+
+    def save(self) -> bool:
+        return self.save_as(self.path) if self.path else False
+
+    def save_as(self, path: str) -> bool:
+        with self.disk.own_write():  # our own replace must not look like a change on disk
+            error = self.editor.save(path)
+        if error is not None:
+            self.message.show_message(f"<b>Not saved:</b> {error}", "error")
+            return False
+        self.path = os.path.abspath(path)
+        self.undo_stack.setClean()
+        self.reload()  # the record spans and DuckDB's view are of the file as written now
+        self.statusChanged.emit()
+        return True
 
     # -- the view: sort, filters, search ---------------------------------------------------------
     def _on_header_clicked(self, column: int) -> None:
@@ -368,7 +405,10 @@ class TableDocument(Document):
 
     def _show_view(self, source: TableSource, view: View, rows: int, exact: bool,
                    first: list[list[str]]) -> None:
+        if self.editor.overlays(view):
+            rows, exact = self.editor.edits.rows, True
         self.model.show_table(source, view, rows, exact, first)
+        self.editor.view_changed()
         self._show_mode()
         self.statusChanged.emit()
 
@@ -540,6 +580,7 @@ class TableDocument(Document):
 
     def close_document(self) -> None:
         self.sql_panel.shutdown()
+        self.editor.stop()
         self.cancel_latest()
         self.cancel_view()
         self._close_source()

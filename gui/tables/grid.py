@@ -35,6 +35,7 @@ class TableGridModel(TiledTableModel):
         self.view = View()
         self.columns: list[Column] = []
         self.rows_exact = True
+        self.overlay: Any = None  # a CSV's edits (gui/tables/csv_editor.py), laid over the pages
         self._ends = _EndBridge(self)
         self._ends.endFound.connect(self._on_end_found)
 
@@ -50,8 +51,11 @@ class TableGridModel(TiledTableModel):
     def _reader_for(self, source: TableSource, view: View, first: list[list[str]] | None):
         generation = self.generation + 1  # set_reader bumps it
         memo = {(0, len(first[0]) if first else 0): first} if first else {}
+        overlay = self.overlay
 
         def read(r0: int, r1: int, c0: int, c1: int) -> list[list[str]]:  # on the pump worker
+            if overlay is not None and overlay.overlays(view):
+                return overlay.read_tile(source, r0, r1, c0, c1)
             primed = memo.pop((c0, c1), None) if r0 == 0 and c0 == 0 else None
             if primed is not None and len(primed) >= r1 - r0:
                 return [row[:] for row in primed[:r1 - r0]]
@@ -87,6 +91,10 @@ class TableGridModel(TiledTableModel):
             if any(word in kind for word in ("INT", "DOUBLE", "FLOAT", "DECIMAL")) and "[]" not in kind:
                 return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             return None
+        if role == Qt.ItemDataRole.EditRole and self.overlay is not None and index.isValid():
+            text = self.overlay.edit_text(index.row(), index.column())
+            if text is not None:
+                return text
         return super().data(index, role)
 
 
