@@ -17,23 +17,28 @@ from functools import partial
 from typing import Any
 
 from PySide6.QtCore import QEvent, QItemSelectionModel, QObject, Qt, Signal
-from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut, QUndoCommand
+from PySide6.QtGui import QColor, QKeyEvent, QKeySequence, QShortcut, QUndoCommand
 from PySide6.QtWidgets import QAbstractItemView, QPushButton
 
 from gui.common.workers import run_in_worker, run_with_progress
-from storage.core.errors import KnownError
+from gui.recovery.hooks import expect_payload
+from storage.core.errors import KnownError, UnsupportedError
 from storage.formats.table.csv_edit import (
     CsvEdits,
     RowSpans,
     editable_reason,
+    edits_body,
+    edits_from_body,
     read_record,
     scan_rows,
     write_edited,
 )
 from storage.formats.table.dialect import CsvDialect
 from storage.formats.table.source import Call, TableSource, View, cell_text
+from storage.recovery.payload import pack
 
 READ_ONLY_FORMATS = {"parquet": "Parquet", "arrow": "Arrow / Feather"}
+EDITED = QColor("#fff4c2")
 SORTED_NOTE = "Sort, filters and search show the saved file: save to include your edits."
 
 
@@ -63,6 +68,7 @@ class CsvEditor(QObject):
         self.reason: str | None = "Reading the file…"
         self._call: Call | None = None
         self._generation = 0
+        self._pending: bytes | None = None  # journal edits waiting for the rows to be read
         grid = document.grid
         self.insert_button = QPushButton("Insert Row", document)
         self.insert_button.setObjectName("tableInsertRow")
@@ -106,6 +112,13 @@ class CsvEditor(QObject):
                           on_error=lambda exc: self._on_failed(generation, exc))
         self._sync()
 
+    def reset(self) -> None:
+        """The file is read again: no edits until its rows are scanned anew."""
+        self.stop()
+        self.spans = self.edits = None
+        self.reason = "Editing starts when the file's rows are read…"
+        self._sync()
+
     def stop(self) -> None:
         self._generation += 1
         if self._call is not None:
@@ -122,6 +135,12 @@ class CsvEditor(QObject):
             model.set_row_count(spans.rows)
             model.rows_exact = True
         self._sync()
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            try:
+                self.restore(pending)
+            except KnownError as exc:
+                self.document.message.show_message(f"The unsaved edits were not restored: {exc}", "error")
 
     def _on_failed(self, generation: int, exc: BaseException) -> None:
         if generation != self._generation:
@@ -207,6 +226,13 @@ class CsvEditor(QObject):
                 tile.append([cell_text(row[c]) if c < len(row) else "" for c in range(c0, c1)])
         tile += [[""] * (c1 - c0) for _ in range(r1 - r0 - len(tile))]
         return tile
+
+    def background(self, row: int) -> QColor | None:
+        """A pale yellow behind rows that were edited or inserted and are not saved yet."""
+        edits = self.edits
+        if edits is None or not edits.values or not self.overlays(self.document.view) or row >= edits.rows:
+            return None
+        return EDITED if edits.row_id(row) in edits.values else None
 
     def row_values(self, row: int) -> list[str]:
         """The whole row ``row`` as it is now (its edits, or its fields read from the file)."""
@@ -295,6 +321,25 @@ class CsvEditor(QObject):
         model.refresh()
         self.document.refresh_mode()
 
+    # -- the crash journal (gui/recovery) ------------------------------------------------------------------
+    def journal_payload(self) -> bytes | None:
+        if self.edits is None or self.spans is None or not self.edits.changed:
+            return None
+        return pack("csv-edits", {"size": self.spans.size}, edits_body(self.edits))
+
+    def restore(self, payload: bytes) -> None:
+        """Journal edits back as ONE undoable edit; kept until the rows are read when that is not done."""
+        _kind, header, body = expect_payload(payload, "csv-edits")
+        if self.edits is None or self.spans is None:
+            if self.reason is not None and not self.reason.startswith("Editing starts"):
+                raise UnsupportedError(self.reason)
+            self._pending = payload
+            return
+        if header.get("size") != self.spans.size:
+            raise UnsupportedError("the file is not the one the edits were made over")
+        new = edits_from_body(body, self.edits.base_rows)
+        self.document.undo_stack.push(ReplaceEditsCommand(self, new))
+
     # -- saving ----------------------------------------------------------------------------------------
     def save(self, path: str) -> str | None:
         """Write the file with the edits to ``path``; the error message, or None when saved."""
@@ -322,6 +367,23 @@ def _edit_key(event: QEvent) -> bool:
         return True
     modifiers = event.modifiers() & (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier)
     return not modifiers and bool(event.text()) and event.text().isprintable()
+
+
+class ReplaceEditsCommand(QUndoCommand):
+    """Restored journal edits in place of the (empty) edits there were."""
+
+    def __init__(self, editor: CsvEditor, new: CsvEdits) -> None:
+        super().__init__("Restore unsaved edits")
+        assert editor.edits is not None
+        self.editor, self.old, self.new = editor, editor.edits, new
+
+    def redo(self) -> None:
+        self.editor.edits = self.new
+        self.editor.rows_changed()
+
+    def undo(self) -> None:
+        self.editor.edits = self.old
+        self.editor.rows_changed()
 
 
 class SetCellCommand(QUndoCommand):

@@ -224,7 +224,7 @@ class TableDocument(Document):
     @Slot()
     def reload(self) -> None:
         self.cancel_view()
-        self.editor.stop()
+        self.editor.reset()
         self.undo_stack.clear()  # edits are over the file as it was read: reading again drops them
         self.disk.record()
         self.pages.setCurrentWidget(self.loading)
@@ -315,6 +315,13 @@ class TableDocument(Document):
     def _on_dialect_chosen(self, dialect: CsvDialect) -> None:
         self.dialect = dialect
         self.reload()
+
+    # -- crash recovery: a CSV's edits ---------------------------------------------------------------
+    def journal_payload(self) -> bytes | None:
+        return self.editor.journal_payload()
+
+    def restore_from_journal(self, payload: bytes) -> None:
+        self.editor.restore(payload)
 
     # -- saving (CSV): gui/tables/csv_editor.py ------------------------------------------------------
     def can_save(self) -> bool:

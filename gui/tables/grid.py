@@ -91,6 +91,8 @@ class TableGridModel(TiledTableModel):
             if any(word in kind for word in ("INT", "DOUBLE", "FLOAT", "DECIMAL")) and "[]" not in kind:
                 return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             return None
+        if role == Qt.ItemDataRole.BackgroundRole and self.overlay is not None and index.isValid():
+            return self.overlay.background(index.row())
         if role == Qt.ItemDataRole.EditRole and self.overlay is not None and index.isValid():
             text = self.overlay.edit_text(index.row(), index.column())
             if text is not None:

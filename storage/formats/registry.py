@@ -230,7 +230,10 @@ def _table_formats() -> tuple[Format, ...]:
         Format("csv", "Delimited text (CSV)", "tables", _TABLE_DOC, (".csv", ".tsv", ".tab", ".psv"),
                (SniffTest(_TABLE + "sniff:sniff_delimited", ORDER_DEFAULT),), summary=summary,
                loader=_TABLE + "source:open_table", icon="text-csv",
-               mime_types=("text/csv", "text/tab-separated-values"), textual=True),
+               mime_types=("text/csv", "text/tab-separated-values"), textual=True,
+               payloads=(Payload("csv-edits", no_copy="CSV edits are kept by row over the file they were "
+                                                      "made on, which changed or is gone: they cannot be "
+                                                      "restored as a copy."),)),
         Format("parquet", "Parquet", "tables", _TABLE_DOC, (".parquet", ".pq"),
                (SniffTest(_TABLE + "sniff:sniff_parquet", ORDER_MAGIC),), summary=summary,
                loader=_TABLE + "source:open_table", icon="x-office-spreadsheet",

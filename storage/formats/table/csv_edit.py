@@ -19,6 +19,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import json
 import os
 import re
 from array import array
@@ -341,3 +342,39 @@ def write_edited(source_path: str, dest_path: str, spans: RowSpans, edits: CsvEd
                 copy(run_start, run_end, False)
 
     atomic_write_with(dest_path, write, backup=backup)
+
+
+# -- the crash journal's payload (kind "csv-edits") ---------------------------------------------------
+
+def edits_body(edits: CsvEdits) -> bytes:
+    """The edits as JSON: the row order as runs ``[first id, count]``, the edited rows' values."""
+    runs: list[list[int]] = []
+    if edits.order is not None:
+        for ident in edits.order:
+            if runs and runs[-1][0] + runs[-1][1] == ident:
+                runs[-1][1] += 1
+            else:
+                runs.append([ident, 1])
+    state = {"base_rows": edits.base_rows, "next_id": edits.next_id,
+             "order": runs if edits.order is not None else None,
+             "values": {str(k): v for k, v in edits.values.items()}}
+    return json.dumps(state, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def edits_from_body(body: bytes, base_rows: int) -> CsvEdits:
+    """:func:`edits_body` read back over a file of ``base_rows`` rows (KnownError when it does not fit)."""
+    try:
+        state = json.loads(body.decode("utf-8"))
+        if state["base_rows"] != base_rows:
+            raise KnownError(f"the edits were made over {state['base_rows']:,} rows and the file has "
+                             f"{base_rows:,} rows now")
+        order = None
+        if state["order"] is not None:
+            order = [first + i for first, count in state["order"] for i in range(int(count))]
+        values = {int(k): [str(v) for v in row] for k, row in state["values"].items()}
+        next_id = int(state["next_id"])
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
+        raise KnownError(f"The saved CSV edits cannot be read: {exc}") from None
+    if any(not 0 <= i < next_id for i in (order or [])) or any(not 0 <= i < next_id for i in values):
+        raise KnownError("The saved CSV edits name rows the file does not have.")
+    return CsvEdits(base_rows, values, order, next_id)

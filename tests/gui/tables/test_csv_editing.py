@@ -133,3 +133,23 @@ def test_parquet_refuses_edits_with_its_message(qtbot, tmp_path: Path, _private_
     assert not isinstance(QApplication.focusWidget(), QLineEdit)
     assert not document.can_save() and not window.actions.save.isEnabled()
     assert path.read_bytes() == before
+
+
+def test_journal_edits_come_back_as_one_undo_step(qtbot, tmp_path: Path, _private_dirs) -> None:
+    path = tmp_path / "j.csv"
+    path.write_bytes(RAW)
+    _window, document = open_doc(qtbot, _private_dirs, path)
+    qtbot.waitUntil(document.editor.can_edit)
+    assert document.journal_payload() is None
+    type_into_cell(qtbot, document, 2, 2, "zz", Qt.Key.Key_F2)
+    document.select_cell(0, 0)
+    document.grid.setFocus()
+    qtbot.keyClick(document.grid, Qt.Key.Key_Delete, Qt.KeyboardModifier.ControlModifier)
+    payload = document.journal_payload()
+    assert payload is not None
+    document.reload()  # what a crash loses; the rows are read again
+    document.restore_from_journal(payload)  # before the rows are read: applied once they are
+    qtbot.waitUntil(lambda: document.model.rowCount() == 2 and document.model.cached(1, 2) == "zz")
+    assert document.undo_stack.count() == 1 and document.is_modified()
+    assert document.save()
+    assert path.read_bytes() == b"id;name;note\r\n2;Lima;x\r\n3;Kyoto;zz\r\n"

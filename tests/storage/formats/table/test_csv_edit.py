@@ -15,6 +15,8 @@ from storage.formats.table import csv_edit
 from storage.formats.table.csv_edit import (
     CsvEdits,
     editable_reason,
+    edits_body,
+    edits_from_body,
     format_row,
     read_record,
     scan_rows,
@@ -186,3 +188,16 @@ def test_file_changed_on_disk_is_refused(tmp_path: Path) -> None:
     path.write_bytes(b"a,b\n1,2\n3,4\n")
     with pytest.raises(KnownError, match="changed on disk"):
         write_edited(str(path), str(path), spans, CsvEdits(spans.rows), CsvDialect())
+
+
+def test_journal_body_round_trip() -> None:
+    edits = CsvEdits(10)
+    edits.set_values(3, ["a", "b"])
+    edits.remove(5)
+    edits.insert(0, ["n", "é"])
+    back = edits_from_body(edits_body(edits), 10)
+    assert (back.order, back.values, back.next_id) == (edits.order, edits.values, edits.next_id)
+    with pytest.raises(KnownError, match="11 rows"):
+        edits_from_body(edits_body(edits), 11)
+    with pytest.raises(KnownError, match="cannot be read"):
+        edits_from_body(b"{", 10)
