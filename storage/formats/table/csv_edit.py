@@ -75,6 +75,7 @@ class RowSpans:
     all_quoted: bool  # every field of the sampled records was quoted
     size: int
     header: bool
+    mtime_ns: int = 0  # the file's modification time when scanned: a save refuses a changed file
 
     @property
     def records(self) -> int:
@@ -105,7 +106,8 @@ def scan_rows(path: str, dialect: CsvDialect, cancel: Callable[[], bool] | None 
     pending_cr = False  # the last chunk ended in a CR outside quotes: its LF may come next
     offset = 0
     with open(path, "rb") as handle:
-        size = os.fstat(handle.fileno()).st_size
+        stat = os.fstat(handle.fileno())
+        size, mtime_ns = stat.st_size, stat.st_mtime_ns
         if handle.read(len(codecs.BOM_UTF8)) == codecs.BOM_UTF8:
             offset = len(codecs.BOM_UTF8)  # the BOM is the file's prefix, never a record's
         else:
@@ -156,7 +158,7 @@ def scan_rows(path: str, dialect: CsvDialect, cancel: Callable[[], bool] | None 
     if pending_cr:
         newline = newline or b"\r"
     starts.append(size)
-    spans = RowSpans(starts, newline or b"\n", False, size, dialect.header)
+    spans = RowSpans(starts, newline or b"\n", False, size, dialect.header, mtime_ns)
     spans.all_quoted = _all_quoted(path, spans, dialect)
     return spans
 
@@ -300,9 +302,11 @@ def write_edited(source_path: str, dest_path: str, spans: RowSpans, edits: CsvEd
 
     def write(out) -> None:
         with open(source_path, "rb") as src:
-            if os.fstat(src.fileno()).st_size != spans.size:
+            stat = os.fstat(src.fileno())
+            if stat.st_size != spans.size or (spans.mtime_ns and stat.st_mtime_ns != spans.mtime_ns):
                 raise KnownError(f"{os.path.basename(source_path)} changed on disk since it was read: "
-                                 "reload it before saving.")
+                                 "the edits are kept by row over the file as it was, so they cannot be saved over it "
+                                 "(Reload reads it again, without the edits).")
 
             def copy(start: int, end: int, more: bool) -> None:
                 src.seek(start)

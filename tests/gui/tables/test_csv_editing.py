@@ -153,3 +153,17 @@ def test_journal_edits_come_back_as_one_undo_step(qtbot, tmp_path: Path, _privat
     assert document.undo_stack.count() == 1 and document.is_modified()
     assert document.save()
     assert path.read_bytes() == b"id;name;note\r\n2;Lima;x\r\n3;Kyoto;zz\r\n"
+
+
+def test_changed_on_disk_is_guarded(qtbot, tmp_path: Path, _private_dirs) -> None:
+    path = tmp_path / "d.csv"
+    path.write_bytes(RAW)
+    _window, document = open_doc(qtbot, _private_dirs, path)
+    qtbot.waitUntil(document.editor.can_edit)
+    type_into_cell(qtbot, document, 2, 2, "mine", Qt.Key.Key_F2)
+    other = RAW.replace(b"Kyoto", b"Tokyo")
+    path.write_bytes(other)
+    assert document.disk.check_now() and document.disk.is_showing()  # the bar: Reload / Keep mine
+    assert not document.save()  # row spans of the old file never copy bytes of the new one
+    assert "changed on disk" in document.message.text()
+    assert path.read_bytes() == other

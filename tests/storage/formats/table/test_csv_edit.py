@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 from pathlib import Path
 
 import pytest
@@ -188,6 +189,11 @@ def test_file_changed_on_disk_is_refused(tmp_path: Path) -> None:
     path.write_bytes(b"a,b\n1,2\n3,4\n")
     with pytest.raises(KnownError, match="changed on disk"):
         write_edited(str(path), str(path), spans, CsvEdits(spans.rows), CsvDialect())
+    spans = scan_rows(str(path), CsvDialect())
+    path.write_bytes(b"a,b\n5,6\n7,8\n")  # the same size, other bytes
+    os.utime(path, ns=(spans.mtime_ns + 10**9, spans.mtime_ns + 10**9))
+    with pytest.raises(KnownError, match="changed on disk"):
+        write_edited(str(path), str(tmp_path / "o.csv"), spans, CsvEdits(spans.rows), CsvDialect())
 
 
 def test_journal_body_round_trip() -> None:
