@@ -305,8 +305,8 @@ def write_edited(source_path: str, dest_path: str, spans: RowSpans, edits: CsvEd
             stat = os.fstat(src.fileno())
             if stat.st_size != spans.size or (spans.mtime_ns and stat.st_mtime_ns != spans.mtime_ns):
                 raise KnownError(f"{os.path.basename(source_path)} changed on disk since it was read: "
-                                 "the edits are kept by row over the file as it was, so they cannot be saved over it "
-                                 "(Reload reads it again, without the edits).")
+                                 "the edits are kept by row over the file as it was, so they cannot "
+                                 "be saved over it (Reload reads it again, without the edits).")
 
             def copy(start: int, end: int, more: bool) -> None:
                 src.seek(start)
