@@ -242,6 +242,20 @@ class CsvEditor(QObject):
             return list(self.edits.values[ident])
         return read_record(self.path or "", self.spans, ident + (1 if self.spans.header else 0), self.dialect)
 
+    def record_fields(self, row: int) -> list[tuple[str, str, str]] | None:
+        """(name, type, text) of row ``row`` with the edits, or None when DuckDB's row is the same."""
+        edits = self.edits
+        if edits is None or not self.overlays(self.document.view) or not 0 <= row < edits.rows:
+            return None
+        if edits.order is None and edits.row_id(row) not in edits.values:
+            return None
+        try:
+            values = self.row_values(row)
+        except OSError:
+            return None
+        columns = self.document.model.columns
+        return [(c.name, c.type, values[i] if i < len(values) else "") for i, c in enumerate(columns)]
+
     def edit_text(self, row: int, column: int) -> str | None:
         """The full value of a cell for its editor (never the grid's cut, one-line text)."""
         if not self.can_edit() or self.edits is None or not 0 <= row < self.edits.rows:
@@ -320,6 +334,9 @@ class CsvEditor(QObject):
         model.rows_exact = True
         model.refresh()
         self.document.refresh_mode()
+        current = self.document.grid.currentIndex()
+        if current.isValid():
+            self.document.show_record(current.row())
 
     # -- the crash journal (gui/recovery) ------------------------------------------------------------------
     def journal_payload(self) -> bytes | None:

@@ -500,6 +500,10 @@ class TableDocument(Document):
     def show_record(self, row: int) -> None:
         if self.source is None:
             return
+        fields = self.editor.record_fields(row)  # an edited CSV: the row as the grid shows it
+        if fields is not None:
+            self.record.show_record(row, fields)
+            return
         source, view = self.source, self.view
         run_in_worker(source.record, row, view, Call(),
                       on_result=lambda fields: self.source is source and self.record.show_record(row, fields),

@@ -68,6 +68,8 @@ def test_edit_insert_delete_undo_save(qtbot, qtmodeltester, tmp_path: Path, _pri
     qtbot.keyClick(document.grid, Qt.Key.Key_Delete, Qt.KeyboardModifier.ControlModifier)
     assert document.model.rowCount() == 3
     qtbot.waitUntil(lambda: document.model.cached(0, 1) == "Bergen")
+    record = document.record.model  # the Record panel shows the row as the grid does
+    qtbot.waitUntil(lambda: record.rowCount() == 3 and record.data(record.index(1, 2)) == "Bergen")
     qtmodeltester.check(document.model, force_py=True)
 
     window.undo_group.undo()  # the delete comes back
