@@ -215,11 +215,11 @@ def _reader_args(dialect: CsvDialect) -> dict:
 def format_row(values: list[str], dialect: CsvDialect, spans: RowSpans) -> bytes:
     """One row in the file's dialect, quoting style and line ending, encoded."""
     out = io.StringIO(newline="")
-    quoting = csv.QUOTE_ALL if spans.all_quoted else csv.QUOTE_MINIMAL
     try:
         if dialect.quote:
             writer = csv.writer(out, delimiter=dialect.delimiter, quotechar=dialect.quote, doublequote=True,
-                                quoting=quoting, lineterminator="\r\n")
+                                quoting=csv.QUOTE_ALL if spans.all_quoted else csv.QUOTE_MINIMAL,
+                                lineterminator="\r\n")
         else:
             writer = csv.writer(out, delimiter=dialect.delimiter, quoting=csv.QUOTE_NONE, escapechar=None,
                                 lineterminator="\r\n")
