@@ -60,17 +60,18 @@ def csv_files(draw):
     rows = draw(st.lists(st.lists(cells, min_size=width, max_size=width), min_size=1, max_size=12))
     rows = [row if row != [""] else ['x'] for row in rows]
     last_newline = draw(st.booleans())
-    return rows, delimiter, newline, encoding, bom, all_quoted, last_newline
+    header = draw(st.booleans())
+    return rows, delimiter, newline, encoding, bom, all_quoted, last_newline, header
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(csv_files(), st.data())
 def test_round_trips_and_single_row_edits(tmp_path: Path, case, data) -> None:
-    rows, delimiter, newline, encoding, bom, all_quoted, last_newline = case
+    rows, delimiter, newline, encoding, bom, all_quoted, last_newline, header = case
     raw = render(rows, delimiter, newline, all_quoted, encoding, bom, last_newline)
     path = tmp_path / "t.csv"
     path.write_bytes(raw)
-    dialect = CsvDialect(delimiter, '"', True, encoding, bom)
+    dialect = CsvDialect(delimiter, '"', header, encoding, bom)
     chunk = data.draw(st.sampled_from([1, 2, 3, 7, csv_edit.CHUNK]))  # chunk ends anywhere, CRLF split
     saved, csv_edit.CHUNK = csv_edit.CHUNK, chunk
     try:
@@ -78,7 +79,7 @@ def test_round_trips_and_single_row_edits(tmp_path: Path, case, data) -> None:
     finally:
         csv_edit.CHUNK = saved
     assert spans.records == len(rows)
-    assert spans.rows == len(rows) - 1
+    assert spans.rows == len(rows) - header
     if len(rows) > 1 and newline in raw.decode(encoding):
         assert spans.newline == newline.encode()
     if all_quoted:
@@ -98,7 +99,7 @@ def test_round_trips_and_single_row_edits(tmp_path: Path, case, data) -> None:
     column = data.draw(st.integers(0, len(rows[0]) - 1))
     value = data.draw(cells)
     edits = CsvEdits(spans.rows)
-    new = list(rows[row + 1])
+    new = list(rows[row + header])
     new[column] = value
     edits.set_values(row, new)
     write_edited(str(path), str(out), spans, edits, dialect)
@@ -109,9 +110,9 @@ def test_round_trips_and_single_row_edits(tmp_path: Path, case, data) -> None:
     assert written.endswith(tail)  # and the rows after
     middle = written[start:len(written) - len(tail)]
     assert middle == format_row(new, dialect, spans)
-    assert middle.endswith(newline.encode())
+    assert middle.endswith(spans.newline)  # the file's own line ending (LF when it has none)
     expected = [list(r) for r in rows]
-    expected[row + 1] = new
+    expected[row + header] = new
     assert parse(written, delimiter, encoding) == expected
     if spans.all_quoted:
         assert middle.startswith(b'"')
