@@ -177,6 +177,7 @@ class CsvEditor(QObject):
         self.insert_button.setEnabled(editable)
         self.delete_button.setEnabled(editable)
         tip = "" if editable else self.why_not()
+        self.document.mode.setToolTip(tip or "Double-click, F2 or type to edit a cell; Save writes the file")
         self.insert_button.setToolTip(tip or "Insert a row below the current one (Insert)")
         self.delete_button.setToolTip(tip or "Delete the selected rows (Ctrl+Delete)")
         self.stateChanged.emit()

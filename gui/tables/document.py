@@ -313,6 +313,12 @@ class TableDocument(Document):
         self._show_mode()
 
     def _on_dialect_chosen(self, dialect: CsvDialect) -> None:
+        if self.is_modified():  # reading again drops the edits: never behind the user's back
+            self.message.show_message("Save or undo your edits before reading the file again with "
+                                      "another dialect.", "warning")
+            if self.source is not None and self.source.dialect is not None:
+                self.dialect_bar.set_dialect(self.source.dialect)
+            return
         self.dialect = dialect
         self.reload()
 

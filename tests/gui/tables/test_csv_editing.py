@@ -169,3 +169,17 @@ def test_changed_on_disk_is_guarded(qtbot, tmp_path: Path, _private_dirs) -> Non
     assert not document.save()  # row spans of the old file never copy bytes of the new one
     assert "changed on disk" in document.message.text()
     assert path.read_bytes() == other
+
+
+def test_dialect_change_never_drops_edits(qtbot, tmp_path: Path, _private_dirs) -> None:
+    path = tmp_path / "e.csv"
+    path.write_bytes(RAW)
+    _window, document = open_doc(qtbot, _private_dirs, path)
+    qtbot.waitUntil(document.editor.can_edit)
+    type_into_cell(qtbot, document, 0, 1, "Bergen", Qt.Key.Key_F2)
+    bar = document.dialect_bar
+    bar.delimiter.setCurrentIndex(bar.delimiter.findData("|"))
+    qtbot.mouseClick(bar.apply, Qt.MouseButton.LeftButton)
+    assert "Save or undo your edits" in document.message.text()
+    assert document.is_modified() and document.model.cached(0, 1) == "Bergen"
+    assert bar.delimiter.currentData() == ";"
