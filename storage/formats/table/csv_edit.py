@@ -21,7 +21,6 @@ import csv
 import io
 import json
 import os
-import re
 from array import array
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -97,13 +96,14 @@ def scan_rows(path: str, dialect: CsvDialect, cancel: Callable[[], bool] | None 
     """Scan ``path`` for record starts, quote-aware, in chunks (a worker calls this)."""
     if not _ascii_safe(dialect.encoding):
         raise NotEditable(f"CSV files in {dialect.encoding} are shown read-only.")
-    quote = dialect.quote.encode("ascii") if dialect.quote else b""
-    pattern = re.compile(b"[" + re.escape(quote) + b"\r\n]" if quote else b"[\r\n]")
-    starts = array("q")
+    import numpy as np
+
+    quote = ord(dialect.quote) if dialect.quote else -1
+    parts = []
     newline = b""
-    in_quote = False
-    in_record = False  # a byte that is not a line break was seen since the last record's end
-    pending_cr = False  # the last chunk ended in a CR outside quotes: its LF may come next
+    newline_pending = False  # the first line break was a CR at a chunk's end: LF may follow
+    odd = 0  # quotes seen so far, mod 2: inside a quoted field when 1
+    at_start = True  # the next chunk's first byte starts a record (or a blank line)
     offset = 0
     with open(path, "rb") as handle:
         stat = os.fstat(handle.fileno())
@@ -118,45 +118,40 @@ def scan_rows(path: str, dialect: CsvDialect, cancel: Callable[[], bool] | None 
             chunk = handle.read(CHUNK)
             if not chunk:
                 break
-            position = 0
-            if pending_cr:
-                pending_cr = False
-                if chunk[:1] == b"\n":
-                    newline = newline or b"\r\n"
-                    position = 1
+            data = np.frombuffer(chunk, np.uint8)
+            if newline_pending:
+                newline, newline_pending = (b"\r\n" if data[0] == 10 else b"\r"), False
+            line_break = (data == 10) | (data == 13)
+            if quote >= 0:
+                # quotes up to each byte, mod 2 (uint8 wraps at 256: the parity stays right); a
+                # line break is outside quotes when an even number of quotes came before it
+                inside = (np.cumsum(data == quote, dtype=np.uint8) + odd) & 1
+                odd = int(inside[-1])
+                line_break &= inside == 0
+            breaks = np.flatnonzero(line_break)
+            if not newline and not newline_pending and len(breaks):
+                first = int(breaks[0])
+                if data[first] == 10:
+                    newline = b"\n"
+                elif first + 1 < len(data):
+                    newline = b"\r\n" if data[first + 1] == 10 else b"\r"
                 else:
-                    newline = newline or b"\r"
-            for match in pattern.finditer(chunk, position):
-                at = match.start()
-                byte = chunk[at:at + 1]
-                if not in_record and (at > position or byte == quote):
-                    in_record = True
-                    starts.append(offset + position)
-                if byte == quote:
-                    in_quote = not in_quote
-                    position = at + 1
-                    continue
-                if in_quote:
-                    position = at + 1
-                    continue
-                position = at + 1
-                if byte == b"\r":
-                    if at + 1 == len(chunk):
-                        pending_cr = True
-                    elif chunk[at + 1:at + 2] == b"\n":
-                        newline = newline or b"\r\n"
-                        position = at + 2
-                    else:
-                        newline = newline or b"\r"
-                else:
-                    newline = newline or b"\n"
-                in_record = False
-            if len(chunk) > position and not in_record:
-                in_record = True
-                starts.append(offset + position)
+                    newline_pending = True
+            candidates = breaks + 1
+            if at_start:
+                candidates = np.concatenate((np.zeros(1, candidates.dtype), candidates))
+            at_start = bool(len(breaks)) and int(breaks[-1]) == len(data) - 1
+            candidates = candidates[candidates < len(data)]
+            # a record starts after a line break outside quotes, unless another break follows at
+            # once (a blank line, or the LF of a CRLF): DuckDB skips blank lines too
+            head = data[candidates]
+            parts.append(candidates[(head != 10) & (head != 13)].astype(np.int64) + offset)
             offset += len(chunk)
-    if pending_cr:
-        newline = newline or b"\r"
+    if newline_pending:
+        newline = b"\r"
+    starts = array("q")
+    if parts:
+        starts.frombytes(np.concatenate(parts).astype(np.int64).tobytes())
     starts.append(size)
     spans = RowSpans(starts, newline or b"\n", False, size, dialect.header, mtime_ns)
     spans.all_quoted = _all_quoted(path, spans, dialect)
