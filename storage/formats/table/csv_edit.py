@@ -38,8 +38,9 @@ class NotEditable(UnsupportedError):
     """The file can be shown but not edited (its size, its encoding, an unsure row mapping)."""
 
 
-def editable_reason(path: str, dialect: CsvDialect | None, size_limit: int = EDIT_LIMIT) -> str | None:
-    """Why ``path`` cannot be edited as CSV, or None when it can."""
+def editable_reason(path: str, dialect: CsvDialect | None, size_limit: int | None = None) -> str | None:
+    """Why ``path`` cannot be edited as CSV, or None when it can (``size_limit``: EDIT_LIMIT)."""
+    size_limit = EDIT_LIMIT if size_limit is None else size_limit
     if dialect is None:
         return "Only CSV files can be edited here."
     try:

@@ -183,3 +183,30 @@ def test_dialect_change_never_drops_edits(qtbot, tmp_path: Path, _private_dirs) 
     assert "Save or undo your edits" in document.message.text()
     assert document.is_modified() and document.model.cached(0, 1) == "Bergen"
     assert bar.delimiter.currentData() == ";"
+
+
+def test_cp1252_file_keeps_its_encoding(qtbot, tmp_path: Path, _private_dirs) -> None:
+    path = tmp_path / "w.csv"
+    raw = "name,city\r\nJosé,Málaga\r\nZoë,Köln\r\n".encode("cp1252")
+    path.write_bytes(raw)
+    _window, document = open_doc(qtbot, _private_dirs, path)
+    qtbot.waitUntil(document.editor.can_edit)
+    assert document.model.cached(0, 1) == "Málaga"
+    type_into_cell(qtbot, document, 1, 1, "Koln", Qt.Key.Key_F2)
+    assert document.save()
+    assert path.read_bytes() == "name,city\r\nJosé,Málaga\r\nZoë,Koln\r\n".encode("cp1252")
+
+
+def test_big_file_is_read_only_with_a_message(qtbot, tmp_path: Path, _private_dirs, monkeypatch) -> None:
+    from storage.formats.table import csv_edit
+
+    monkeypatch.setattr(csv_edit, "EDIT_LIMIT", 16)
+    path = tmp_path / "big.csv"
+    path.write_bytes(RAW)
+    _window, document = open_doc(qtbot, _private_dirs, path)
+    assert "Read-only" in document.mode.text() and not document.editor.insert_button.isEnabled()
+    document.select_cell(0, 1)
+    document.grid.setFocus()
+    qtbot.keyClick(document.grid, Qt.Key.Key_F2)
+    assert "over 0 MB are shown read-only" in document.message.text()
+    assert not isinstance(QApplication.focusWidget(), QLineEdit)
