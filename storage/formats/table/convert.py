@@ -80,6 +80,8 @@ class TableRows:
             except Exception as exc:
                 if call.cancelled:
                     raise CancelledError("Stopped.") from None
+                if source.closed:  # closed under us: whatever DuckDB said ("connection is busy"…)
+                    raise CancelledError("The file was closed.") from None
                 raise _known(exc, source.path) from None
         finally:
             stop.set()
@@ -87,7 +89,8 @@ class TableRows:
             call.detach()
             with source._lock:
                 source._cursors.discard(cursor)
-                cursor.close()
+                with contextlib.suppress(Exception):  # the file's connection may be closed already
+                    cursor.close()
 
     def batches(self, size: int, cancel: Callable[[], bool]) -> Iterator[Sequence[Sequence[Any]]]:
         sql, params = self._select()

@@ -13,6 +13,7 @@ Every query runs on its own cursor; a :class:`Call` passed along can stop it fro
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -549,8 +550,8 @@ class TableSource:
             for cursor in self._cursors:
                 cursor.interrupt()
         try:
-            with self._lock:
-                self.connection.close()
+            with self._lock, contextlib.suppress(Exception):
+                self.connection.close()  # a query still winding down may say "busy": it ends with it
         finally:
             self._arrow = None
             if self._transcoded:
