@@ -68,7 +68,7 @@ class JsonToolbar(QWidget):
         self.search_edit = QLineEdit(self)
         self.search_edit.setPlaceholderText("Search keys and values")
         self.search_edit.setClearButtonEnabled(True)
-        self.search_edit.setMinimumWidth(100)
+        self.search_edit.setMinimumWidth(80)
         self.regex = QCheckBox(".*", self)
         self.regex.setToolTip("Search with a regular expression")
         self.previous_button = QToolButton(self)
@@ -88,7 +88,7 @@ class JsonToolbar(QWidget):
             self.indent.addItem(label, value)
         box.addWidget(self.indent)
         self.query_edit = QLineEdit(self)
-        self.query_edit.setMinimumWidth(80)
+        self.query_edit.setMinimumWidth(60)  # the window stays usable at 700 px with every bar shown
         self.query_edit.setPlaceholderText("Path: /a/0, or JSONPath $..name")
         self.query_edit.setToolTip("A JSON Pointer (/a/0) goes to one node; a JSONPath query "
                                    "($.a[*].name, $..id, $.a[?(@.n > 2)]) lists every match")
