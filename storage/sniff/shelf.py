@@ -75,7 +75,8 @@ def read_dumb_dir(path: str, limit: int = DIR_LIMIT) -> list[tuple[str, int, int
     """Parse a dbm.dumb ``.dir`` index into (key, offset, size) without running anything."""
     try:
         with open(path, "rb") as handle:
-            data = handle.read(limit + 1)
+            size = os.fstat(handle.fileno()).st_size  # read(limit + 1) would allocate the limit first
+            data = handle.read(min(size, limit) + 1)
     except OSError as exc:
         raise UnreadableError(f"Cannot read the shelf index {path}: {exc.strerror or exc}") from exc
     if len(data) > limit:

@@ -129,7 +129,13 @@ def read_npy_info(path: str | os.PathLike[str]) -> ArrayInfo:
 
 def _read_pickle(handle: IO[bytes], info: ArrayInfo, limit: int, what: str,
                  compressed_size: int | None = None) -> PickledArray:
-    data = handle.read(limit + 1)
+    # In chunks: read(limit + 1) allocates the whole limit (1 GiB) up front, even for 200 bytes.
+    chunks: list[bytes] = []
+    left = limit + 1
+    while left > 0 and (chunk := handle.read(min(left, 1 << 22))):
+        chunks.append(chunk)
+        left -= len(chunk)
+    data = b"".join(chunks)
     if len(data) > limit:
         if compressed_size is not None:
             raise limit_error(f"{what} (pickled objects)", limit, compressed_size)

@@ -199,3 +199,22 @@ def test_picklescan_corpus_arrays_read_without_running_anything() -> None:
                 else:
                     assert array_stats(value) is not None or value.dtype.kind not in "biuf"
     assert {"PickledArray", "memmap"} <= kinds
+
+
+def test_a_small_object_array_never_asks_for_the_whole_limit_at_once() -> None:
+    """read(limit + 1) allocates the limit (1 GiB) before reading 200 bytes: a MemoryError under a
+    memory cap (the fuzzer's child found it). The pickled part is read in bounded chunks."""
+    import io
+
+    from storage.formats.objects import npy_io
+
+    asked: list[int] = []
+
+    class Spy(io.BytesIO):
+        def read(self, size: int | None = -1) -> bytes:
+            asked.append(-1 if size is None else size)
+            return super().read(size)
+
+    got = npy_io._read_pickle(Spy(b"p" * 200), None, 1 << 30, "objects.npy")  # type: ignore[arg-type]
+    assert got.data == b"p" * 200
+    assert max(asked) <= 1 << 22
