@@ -204,6 +204,7 @@ class TableDocument(Document):
         box.addWidget(self.message)
         box.addLayout(search_row)
         self.sql_panel = ExecuteSqlPanel(self)
+        self.sql_panel.source_path = self.path
         self.sql_panel.executed.connect(self.viewStateChanged)  # the session keeps the SQL text
         self.sql_panel.hide()
         self.sql_split = QSplitter(Qt.Orientation.Vertical, self)

@@ -29,11 +29,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gui.common.convert_dialog import ConversionRun, ConvertDialog
 from gui.common.notice_bar import MessageLine
 from gui.common.open_documents import sqlite_files, table_sources
 from gui.common.workers import run_in_worker
 from gui.tables.grid import TableGridModel
+from storage.core.convert import Target
 from storage.core.errors import KnownError, classify
+from storage.formats.table.convert import QueryRows
 from storage.formats.table.query import (
     PAGE_ROWS,
     QueryResult,
@@ -104,6 +107,7 @@ class ExecuteSqlPanel(QWidget):
         super().__init__(parent)
         self.setObjectName("tableSqlPanel")
         self.result: QueryResult | None = None
+        self.source_path: str | None = None  # the document's file: Convert… suggests a name beside it
         self._call: Call | None = None
         self._fetch_call: Call | None = None
         self._generation = 0
@@ -141,10 +145,17 @@ class ExecuteSqlPanel(QWidget):
         self._progress_timer = QTimer(self)
         self._progress_timer.setInterval(250)
         self._progress_timer.timeout.connect(self._show_progress)
+        self.export_button = QPushButton("Convert…", self)
+        self.export_button.setObjectName("tableSqlConvert")
+        self.export_button.setToolTip("Write the whole result to CSV, Parquet, JSON Lines or a table in "
+                                      "an SQLite file")
+        self.export_button.setEnabled(False)
+        self.export_button.clicked.connect(self.ask_convert)
         buttons = QHBoxLayout()
         buttons.addWidget(self.run_button)
         buttons.addWidget(self.cancel_button)
         buttons.addWidget(self.status, 1)
+        buttons.addWidget(self.export_button)
 
         self.message = MessageLine(self)
         self.message.setObjectName("tableSqlMessage")
@@ -306,6 +317,7 @@ class ExecuteSqlPanel(QWidget):
     def _show_result(self, result: QueryResult) -> None:
         self._drop_result()
         self.result = result
+        self.export_button.setEnabled(bool(result.info.columns))
         self.model.show_table(result, View(), len(result.rows), result.complete)
         self._show_count()
 
@@ -323,6 +335,27 @@ class ExecuteSqlPanel(QWidget):
         else:
             text = f"first {count:,} rows · more as you scroll · {columns} columns"
         self.status.setText(text)
+
+    # -- convert the result ------------------------------------------------------------------------
+    @Slot()
+    def ask_convert(self) -> ConvertDialog | None:
+        """Convert…: the whole result (read again from the start) into a file or an SQLite table."""
+        if self.result is None:
+            return None
+        dialog = ConvertDialog(self.source_path, "query result", self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.targetChosen.connect(self.convert_to)
+        dialog.open()
+        return dialog
+
+    def convert_to(self, target: Target, open_when_done: bool = False) -> ConversionRun | None:
+        result = self.result
+        if result is None:
+            return None
+        run = ConversionRun(self, target, lambda: QueryRows(result), open_when_done=open_when_done)
+        run.finished.connect(lambda ok, text: self.message.show_message(html.escape(text),
+                                                                        "info" if ok else "error"))
+        return run
 
     # -- more rows --------------------------------------------------------------------------------
     def _on_scrolled(self, value: int) -> None:
@@ -355,6 +388,7 @@ class ExecuteSqlPanel(QWidget):
 
     # -- closing ----------------------------------------------------------------------------------
     def _drop_result(self) -> None:
+        self.export_button.setEnabled(False)
         if self.result is not None:
             result, self.result = self.result, None
             self.model.show_table(None, View(), 0, True)

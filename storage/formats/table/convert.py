@@ -107,3 +107,23 @@ class TableRows:
             done = cursor.execute(copy, params).fetchone()
         progress(1.0)
         return int(done[0]) if done else 0
+
+
+class QueryRows:
+    """Every row of an SQL-over-files result (:class:`~storage.formats.table.query.QueryResult`),
+    read again from the start, with its DuckDB types as kinds: Convert… of a join."""
+
+    def __init__(self, result: Any) -> None:
+        self.result = result
+        self.fields: list[Field] = [field_for_type(c.name, c.type) for c in result.info.columns]
+        self.total = len(result.rows) if result.complete else None
+
+    def batches(self, size: int, cancel: Callable[[], bool]) -> Iterator[Sequence[Sequence[Any]]]:
+        call = Call()
+        reader = self.result.record_batches(size, call)
+        for batch in reader:
+            if cancel():
+                call.cancel()
+                raise CancelledError("Stopped.")
+            columns = [column.to_pylist() for column in batch.columns]
+            yield list(zip(*columns, strict=True)) if columns else []

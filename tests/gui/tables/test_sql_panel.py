@@ -156,3 +156,42 @@ def test_the_session_keeps_the_sql_text_and_the_open_panel(qtbot, tmp_path: Path
     second.restore_view_state(state)
     assert second.sql_button.isChecked() and second.sql_panel.isVisible()
     assert second.sql_panel.editor.toPlainText() == "SELECT 42 AS answer"
+
+
+def test_a_join_converted_into_a_sqlite_file_of_records(qtbot, tmp_path: Path) -> None:
+    """The issue's flow: join a CSV with a Parquet file, then keep the result as records."""
+    from PySide6.QtWidgets import QApplication
+
+    from gui.common.convert_dialog import ConvertDialog
+    from gui.sql.document import SqlDocument
+
+    orders, prices, _shop = write_files(tmp_path)
+    window = launch(qtbot, tmp_path / "settings", orders, prices)
+    wait_documents(qtbot, window, 2)
+    docs = table_docs(window)
+    qtbot.waitUntil(lambda: all(d.source is not None for d in docs))
+    document = next(d for d in docs if d.path == str(orders))
+    window.activate_document(document)
+    qtbot.mouseClick(document.sql_button, Qt.MouseButton.LeftButton)
+    panel = document.sql_panel
+    assert not panel.export_button.isEnabled()  # nothing to convert yet
+    run_sql(qtbot, panel, "SELECT o.order_id, o.product, p.price FROM orders o JOIN prices p USING (product) "
+                          "ORDER BY o.order_id")
+    assert panel.export_button.isEnabled()
+    qtbot.mouseClick(panel.export_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: isinstance(panel.findChild(ConvertDialog), ConvertDialog)
+                    and panel.findChild(ConvertDialog).isVisible())
+    dialog = panel.findChild(ConvertDialog)
+    dialog.set_format("sqlite")
+    target = tmp_path / "records.sqlite"
+    dialog.path.setText(str(target))
+    dialog.table.setText("priced_orders")
+    qtbot.mouseClick(dialog.ok, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: any(isinstance(d, SqlDocument) for d in window.all_documents()), timeout=20_000)
+    with sqlite3.connect(target) as conn:
+        rows = conn.execute("SELECT * FROM priced_orders ORDER BY order_id").fetchall()
+        kinds = [(r[1], r[2]) for r in conn.execute("PRAGMA table_info(priced_orders)")]
+    conn.close()
+    assert rows == [(1, "pen", 1.5), (2, "ink", 7.25), (3, "cup", 4.0)]
+    assert kinds == [("order_id", "INTEGER"), ("product", "TEXT"), ("price", "REAL")]
+    assert QApplication.activeModalWidget() is None
