@@ -157,3 +157,75 @@ def tables_csv_sort(repeats: int) -> Result:
     ours, baseline = interleave(lambda: ours_sorted_first_page(path), lambda: duckdb_sorted_first_page(path),
                                 repeats)
     return Result(ours, baseline, note=f"{path.stat().st_size / 2**20:.0f} MB, 10M rows, ORDER BY price")
+
+
+SCROLL = r"""
+import os, sys, time
+sys.path.insert(0, sys.argv[1])
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+def rss():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+path, stops, ours = sys.argv[2], int(sys.argv[3]), sys.argv[4] == "ours"
+if ours:
+    from PySide6.QtCore import QCoreApplication, QEventLoop, QThreadPool
+    from gui.tables.grid import TableGridModel
+    from storage.formats.table.source import View, open_table
+    app = QCoreApplication([])
+    source = open_table(path, "csv")
+    rows = source.count()
+    model = TableGridModel()
+    model.show_table(source, View(), rows, True)
+    loop = QEventLoop()
+    model.dataChanged.connect(loop.quit)
+    def tile(row):
+        model.data(model.index(row, 0))
+        while model.cached(row, 0) is None:
+            loop.exec()
+else:
+    import duckdb
+    con = duckdb.connect()
+    con.execute("SET enable_progress_bar_print = false")
+    con.execute(f"CREATE VIEW t AS SELECT * FROM read_csv('{path}')")
+    rows = con.execute("SELECT count(*) FROM t").fetchone()[0]
+    def tile(row):
+        con.execute(f"SELECT * FROM t LIMIT 64 OFFSET {row}").fetchall()
+tile(0)
+before = peak = rss()
+for i in range(stops + 1):  # the scroll bar dragged from the top to the bottom
+    tile(min(rows - 1, (rows - 1) * i // stops))
+    peak = max(peak, rss())
+if ours:
+    model.stop()
+    QThreadPool.globalInstance().waitForDone()
+print((peak - before) / 2**20)
+"""
+
+
+def _scroll_growth(path: Path, stops: int, who: str) -> float:
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, "-c", SCROLL, str(root), str(path), str(stops), who],
+                          capture_output=True, text=True, timeout=3600)
+    if done.returncode != 0:
+        raise RuntimeError((done.stderr.strip().splitlines() or ["failed"])[-1])
+    return float(done.stdout.split()[-1])
+
+
+@benchmark("tables memory scrolling a 1 GB CSV top to bottom (MB of RSS growth vs DuckDB alone)",
+           target="bounded")
+def tables_scroll_memory(repeats: int) -> Result:
+    path = big_file("csv")
+    stops = 40
+    try:
+        ours, baseline = _scroll_growth(path, stops, "ours"), _scroll_growth(path, stops, "duckdb")
+    except RuntimeError as exc:
+        return Result(error=str(exc))
+    return Result([ours], [max(baseline, 0.1)], unit="MB",
+                  note=f"{path.stat().st_size / GB:.2f} GB; {stops + 1} tiles from row 0 to the last, as a "
+                       f"dragged scroll bar reads them: RSS grew {ours:.1f} MB "
+                       f"(DuckDB alone {baseline:.1f} MB)")

@@ -65,6 +65,7 @@ class SqlTableModel(QAbstractTableModel):
         self._lock = threading.Lock()
         self._queue: list[tuple[int, Pager, int]] = []  # (generation, pager, page), newest last
         self._pending: set[int] = set()
+        self._reread: set[int] = set()  # short pages read again once since the row count changed
         self._pump: Task | None = None
         self.failed_edits: dict[tuple[int, int], tuple[Any, str]] = {}  # (row, column) -> (value, why)
         # Pending edits marked by row key: shown in failed_edits at the row holding that key in
@@ -87,6 +88,7 @@ class SqlTableModel(QAbstractTableModel):
         self.editable = editable
         self._rows = rows
         self._pages.clear()
+        self._reread.clear()
         self._pending.clear()
         self.failed_edits.clear()
         self._key_marks.clear()
@@ -97,6 +99,7 @@ class SqlTableModel(QAbstractTableModel):
 
     def set_row_count(self, rows: int) -> None:
         """The count arrived (capped first, exact later): grow or shrink without a reset."""
+        self._reread.clear()
         if self.pager is not None:
             self.pager.total = None
         if rows > self._rows:
@@ -119,6 +122,7 @@ class SqlTableModel(QAbstractTableModel):
         with self._lock:
             self._queue.clear()
         self._pages.clear()
+        self._reread.clear()
         self._pending.clear()
         for cell in self._keyed_cells:  # rows may have moved: marked again as pages arrive
             self.failed_edits.pop(cell, None)
@@ -209,7 +213,12 @@ class SqlTableModel(QAbstractTableModel):
             self._request(number)
             return None
         if row - page.start >= len(page.values):
-            return None  # the table shrank under us; a refresh is on its way
+            # Read before the table grew (a new record counted before its page came back): read
+            # the page again, once per count, so a row past a short page never waits for ever.
+            if len(page.values) < self.pager.page_size and number not in self._reread:
+                self._reread.add(number)
+                self._request(number)
+            return None
         self._pages.move_to_end(number)
         return page
 

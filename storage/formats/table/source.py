@@ -201,6 +201,8 @@ class TableSource:
         self.dialect = dialect
         self.connection = duckdb.connect(":memory:")
         self.connection.execute("SET threads TO 2")
+        # Progress is read by Call.progress; DuckDB must never print its bar (inspect --json is stdout).
+        self.connection.execute("SET enable_progress_bar_print = false")
         self._cursors: set[Any] = set()
         self.closed = False
         self._lock = threading.Lock()
