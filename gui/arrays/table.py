@@ -20,6 +20,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersisten
 from PySide6.QtWidgets import QAbstractItemView
 
 from gui.common.clipboard import TableClipboard
+from gui.common.flat_rows import change_row_count
 from gui.common.model_guard import guard_model
 from gui.common.workers import Worker, run_in_worker, run_with_progress
 
@@ -81,19 +82,15 @@ class TiledTableModel(QAbstractTableModel):
         self.tile_reads = self.rows_read = self.cells_read = 0
         self.endResetModel()
 
+    def _store_rows(self, rows: int) -> None:
+        self._rows = rows
+
     def set_row_count(self, rows: int) -> None:
         """The row count became known (an estimate corrected, an end found): grow or shrink
         without a reset, keeping the tiles read so far."""
         rows = min(rows, MAX_ROWS)
         self.total_rows = rows
-        if rows > self._rows:
-            self.beginInsertRows(QModelIndex(), self._rows, rows - 1)
-            self._rows = rows
-            self.endInsertRows()
-        elif rows < self._rows:
-            self.beginRemoveRows(QModelIndex(), rows, self._rows - 1)
-            self._rows = rows
-            self.endRemoveRows()
+        change_row_count(self, self._rows, rows, self._store_rows)
 
     def refresh(self) -> None:
         """Forget every tile (the data changed); what is visible is read again."""

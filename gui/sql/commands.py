@@ -47,6 +47,16 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
+
+def _give_up(command: QUndoCommand, document: Any, exc: KnownError,
+             message: Callable[[KnownError], str]) -> None:
+    """A write the database refused: say why (the Reconnect bar too when the link is gone) and
+    drop the step from the stack, for the database holds what it held."""
+    exc = document.explain_write_error(exc)
+    document.note_error(exc)
+    document.show_message(message(exc), "error")
+    command.setObsolete(True)
+
 class WriteInProgress(KnownError):
     """A write asked for while the document's previous write is still on its worker."""
 
@@ -209,10 +219,7 @@ class EditCells(QUndoCommand):
             self.setObsolete(True)
             return
         except KnownError as exc:
-            exc = self.document.explain_write_error(exc)
-            self.document.note_error(exc)
-            self.document.show_message(f"{what}: {exc}; nothing was written.", "error")
-            self.setObsolete(True)
+            _give_up(self, self.document, exc, lambda e: f"{what}: {e}; nothing was written.")
             return
         for cell in self.cells:
             self.document.edit_written(cell.row, cell.column, cell.old if undoing else cell.new)
@@ -242,10 +249,7 @@ class InsertRow(QUndoCommand):
             self.key = in_worker(self.document, insert_row, self.document.database, self.table, values,
                                  self.key_columns, schema=self.schema)
         except KnownError as exc:
-            exc = self.document.explain_write_error(exc)
-            self.document.note_error(exc)
-            self.document.show_message(f"Not inserted: {exc}", "error")
-            self.setObsolete(True)
+            _give_up(self, self.document, exc, lambda e: f"Not inserted: {e}")
             return
         self.document.rows_changed()
 
@@ -256,10 +260,7 @@ class InsertRow(QUndoCommand):
             in_worker(self.document, delete_row, self.document.database, self.table, self.key,
                       schema=self.schema)
         except KnownError as exc:
-            exc = self.document.explain_write_error(exc)
-            self.document.note_error(exc)
-            self.document.show_message(f"Could not undo the insert: {exc}", "error")
-            self.setObsolete(True)
+            _give_up(self, self.document, exc, lambda e: f"Could not undo the insert: {e}")
             return
         self.document.rows_changed()
 
@@ -383,10 +384,7 @@ class DeleteRows(QUndoCommand):
                     self.document.rows_changed()
                     return
             except KnownError as exc:
-                exc = self.document.explain_write_error(exc)
-                self.document.note_error(exc)
-                self.document.show_message(f"Could not undo the delete: {exc}", "error")
-                self.setObsolete(True)
+                _give_up(self, self.document, exc, lambda e: f"Could not undo the delete: {e}")
                 break
         self.document.rows_changed()
 

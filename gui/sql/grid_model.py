@@ -15,6 +15,7 @@ from typing import Any
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt, Signal, Slot
 from PySide6.QtGui import QBrush, QColor, QFont
 
+from gui.common.flat_rows import change_row_count
 from gui.common.model_guard import guard_model
 from gui.common.workers import Worker as Task
 from gui.common.workers import run_in_worker as run_task
@@ -97,19 +98,15 @@ class SqlTableModel(QAbstractTableModel):
         self.fetch_count = 0
         self.endResetModel()
 
+    def _store_rows(self, rows: int) -> None:
+        self._rows = rows
+
     def set_row_count(self, rows: int) -> None:
         """The count arrived (capped first, exact later): grow or shrink without a reset."""
         self._reread.clear()
         if self.pager is not None:
             self.pager.total = None
-        if rows > self._rows:
-            self.beginInsertRows(QModelIndex(), self._rows, rows - 1)
-            self._rows = rows
-            self.endInsertRows()
-        elif rows < self._rows:
-            self.beginRemoveRows(QModelIndex(), rows, self._rows - 1)
-            self._rows = rows
-            self.endRemoveRows()
+        change_row_count(self, self._rows, rows, self._store_rows)
 
     def set_exact_total(self, rows: int) -> None:
         self.set_row_count(rows)

@@ -50,17 +50,22 @@ def run_sql(qtbot, panel, sql: str) -> None:
         qtbot.keyClick(panel.editor, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
 
 
+def open_panel(qtbot, tmp_path: Path, first: Path, *others: Path):
+    """The real window with ``first`` and ``others`` open, and ``first``'s Execute SQL panel shown."""
+    window = launch(qtbot, tmp_path / "settings", first, *others)
+    wait_documents(qtbot, window, 1 + len(others))
+    docs = table_docs(window)
+    qtbot.waitUntil(lambda: all(d.source is not None for d in docs))
+    document = next(d for d in docs if d.path == str(first))
+    window.activate_document(document)
+    qtbot.mouseClick(document.sql_button, Qt.MouseButton.LeftButton)
+    return window, document, document.sql_panel
+
+
 def test_join_csv_parquet_and_sqlite_in_the_panel(qtbot, qtmodeltester, tmp_path: Path) -> None:
     orders, prices, shop = write_files(tmp_path)
     before = (hashlib.sha256(shop.read_bytes()).hexdigest(), os.stat(shop).st_mtime_ns)
-    window = launch(qtbot, tmp_path / "settings", orders, prices, shop)
-    wait_documents(qtbot, window, 3)
-    docs = table_docs(window)
-    qtbot.waitUntil(lambda: all(d.source is not None for d in docs))
-    document = next(d for d in docs if d.path == str(orders))
-    window.activate_document(document)
-    qtbot.mouseClick(document.sql_button, Qt.MouseButton.LeftButton)
-    panel = document.sql_panel
+    _window, _document, panel = open_panel(qtbot, tmp_path, orders, prices, shop)
     assert panel.isVisible()
     qtbot.waitUntil(lambda: set(panel.table_names()) == {"orders", "prices", "customers"}, timeout=20_000)
 
@@ -166,14 +171,7 @@ def test_a_join_converted_into_a_sqlite_file_of_records(qtbot, tmp_path: Path) -
     from gui.sql.document import SqlDocument
 
     orders, prices, _shop = write_files(tmp_path)
-    window = launch(qtbot, tmp_path / "settings", orders, prices)
-    wait_documents(qtbot, window, 2)
-    docs = table_docs(window)
-    qtbot.waitUntil(lambda: all(d.source is not None for d in docs))
-    document = next(d for d in docs if d.path == str(orders))
-    window.activate_document(document)
-    qtbot.mouseClick(document.sql_button, Qt.MouseButton.LeftButton)
-    panel = document.sql_panel
+    window, _document, panel = open_panel(qtbot, tmp_path, orders, prices)
     assert not panel.export_button.isEnabled()  # nothing to convert yet
     run_sql(qtbot, panel, "SELECT o.order_id, o.product, p.price FROM orders o JOIN prices p USING (product) "
                           "ORDER BY o.order_id")
