@@ -30,7 +30,8 @@ from storage.core.atomic import atomic_path, atomic_writer
 from storage.core.errors import KnownError
 
 BATCH = 5000
-KINDS = ("integer", "real", "boolean", "text", "blob", "date", "timestamp", "time", "decimal", "json")
+KINDS = ("integer", "real", "boolean", "text", "blob", "date", "timestamp", "time", "duration", "decimal",
+         "json")
 TARGETS: dict[str, tuple[str, str]] = {  # format -> (label, file extension)
     "csv": ("CSV", ".csv"),
     "parquet": ("Parquet", ".parquet"),
@@ -47,13 +48,15 @@ class Cancelled(KnownError):
 @dataclass(frozen=True)
 class Field:
     """One column: its name and kind (one of :data:`KINDS`); ``tz`` for a timestamp with a time
-    zone, ``precision`` and ``scale`` for a decimal."""
+    zone (``zone`` names it when known: Parquet keeps it, else UTC), ``precision`` and ``scale`` for
+    a decimal."""
 
     name: str
     kind: str = "text"
     tz: bool = False
     precision: int = 38
     scale: int = 0
+    zone: str = ""
 
 
 @runtime_checkable
@@ -170,6 +173,8 @@ def _value_kind(value: Any) -> str:
         return "date"
     if isinstance(value, dt.time):
         return "time"
+    if isinstance(value, dt.timedelta):
+        return "duration"
     if isinstance(value, dict | list | tuple):
         return "json"
     return "text"
@@ -289,6 +294,10 @@ def coerce(value: Any, field: Field) -> Any:
         if isinstance(value, str):
             return dt.time.fromisoformat(value.strip())
         raise TypeError(value)
+    if kind == "duration":
+        if isinstance(value, dt.timedelta):
+            return value
+        raise TypeError(value)
     if kind == "decimal":
         if isinstance(value, bool | dt.date | dt.time | bytes):
             raise TypeError(value)
@@ -316,6 +325,8 @@ def text_of(value: Any) -> str:
         return value.isoformat(sep=" ")
     if isinstance(value, dt.date | dt.time):
         return value.isoformat()
+    if isinstance(value, dt.timedelta):
+        return duration_text(value)
     if isinstance(value, bytes | bytearray | memoryview):
         return bytes(value).hex()
     if isinstance(value, dict | list | tuple):
@@ -323,11 +334,22 @@ def text_of(value: Any) -> str:
     return str(value)
 
 
+def duration_text(value: dt.timedelta) -> str:
+    """A duration as pandas writes it (``to_csv``) and reads it back (``to_timedelta``):
+    ``1 days 02:00:00``, ``0 days 00:00:00.500000``, ``-1 days +23:59:59``."""
+    days, seconds, micro = value.days, value.seconds, value.microseconds
+    h, m, s = seconds // 3600, seconds // 60 % 60, seconds % 60
+    tail = f".{micro:06d}" if micro else ""
+    return f"{days} days {'+' if days < 0 else ''}{h:02d}:{m:02d}:{s:02d}{tail}"
+
+
 def _json_default(value: Any) -> Any:
     if isinstance(value, dt.datetime):
         return value.isoformat(sep=" ")
     if isinstance(value, dt.date | dt.time):
         return value.isoformat()
+    if isinstance(value, dt.timedelta):
+        return duration_text(value)
     if isinstance(value, decimal.Decimal):
         return float(value) if value.is_finite() else None
     if isinstance(value, bytes | bytearray | memoryview):
@@ -435,9 +457,11 @@ def arrow_type(field: Field) -> Any:
     if kind == "date":
         return pa.date32()
     if kind == "timestamp":
-        return pa.timestamp("us", tz="UTC" if field.tz else None)
+        return pa.timestamp("us", tz=(field.zone or "UTC") if field.tz else None)
     if kind == "time":
         return pa.time64("us")
+    if kind == "duration":
+        return pa.duration("us")
     if kind == "decimal" and 0 < field.precision <= 38 and 0 <= field.scale <= field.precision:
         return pa.decimal128(field.precision, field.scale)
     return pa.string()
@@ -649,14 +673,16 @@ def field_for_dtype(name: str, dtype: str, sample: Sequence[Any] = ()) -> Field:
         return Field(name, "boolean")
     if lower.startswith("datetime64"):
         return Field(name, "timestamp", tz="," in label)
-    if lower.startswith(("timedelta64", "period", "interval")):
+    if lower.startswith("timedelta64"):
+        return Field(name, "duration")
+    if lower.startswith(("period", "interval")):
         return Field(name, "text")
     return infer_field(name, [plain_value(v) for v in sample])
 
 
 def plain_value(value: Any) -> Any:
-    """A NumPy scalar as the Python value it stands for (``datetime64`` as a datetime, ``NaT`` as
-    None, ``timedelta64`` as its text); anything else as it is."""
+    """A NumPy scalar as the Python value it stands for (``datetime64`` as a datetime,
+    ``timedelta64`` as a timedelta, to the microsecond; ``NaT`` as None); anything else as it is."""
     module = type(value).__module__
     if module != "numpy":
         return value
@@ -667,7 +693,7 @@ def plain_value(value: Any) -> Any:
             return None
         return value.astype("datetime64[us]").item()
     if isinstance(value, np.timedelta64):
-        return None if np.isnat(value) else str(value)
+        return None if np.isnat(value) else value.astype("timedelta64[us]").item()
     if isinstance(value, np.bool_):
         return bool(value)
     if isinstance(value, np.integer):
