@@ -9,6 +9,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMenu
 
 from gui.common.clipboard import ClipboardActions
+from gui.common.document import Convertible
 
 if TYPE_CHECKING:
     from gui.app.mainwindow import MainWindow
@@ -36,6 +37,7 @@ class Actions:
     recent_connections_menu: QMenu | None = None
     find: tuple[QAction, QAction, QAction] | None = None  # Find, Find Next, Find Previous
     clipboard: ClipboardActions | None = None  # Cut, Copy, Paste, Copy Path (gui/common/clipboard.py)
+    convert: QAction | None = None  # File ▸ Convert…: the current document's table (a Convertible)
 
 
 def _action(window: MainWindow, text: str, slot, shortcut=None, tip: str = "") -> QAction:
@@ -70,12 +72,15 @@ def build_menus(window: MainWindow) -> Actions:
     backup = _action(window, "Keep a .&bak Copy When Saving", window.set_backup_on_save,
                      tip="Saving over a file keeps its previous version as NAME.bak")
     backup.setCheckable(True)
+    convert = _convert_action(window)
+    file_menu.aboutToShow.connect(lambda: convert.setEnabled(_can_convert(window)))
     file_menu.addActions([new, open_])
     file_menu.addMenu(recent_menu)
     file_menu.addAction(connect)
     file_menu.addMenu(recent_connections)
     file_menu.addSeparator()
     file_menu.addActions([save, save_as, backup])
+    file_menu.addAction(convert)
     file_menu.addSeparator()
     file_menu.addActions([close, quit_])
 
@@ -122,7 +127,25 @@ def build_menus(window: MainWindow) -> Actions:
 
     return Actions(new, open_, save, save_as, close, quit_, undo, redo, reload, status_bar,
                    next_document, previous_document, about, recent_menu, tab_actions, backup,
-                   connect, recent_connections, find=find, clipboard=clipboard)
+                   connect, recent_connections, find=find, clipboard=clipboard, convert=convert)
+
+
+def _can_convert(window: MainWindow) -> bool:
+    document = window.current_document()
+    return isinstance(document, Convertible) and document.can_convert()
+
+
+def _convert_action(window: MainWindow) -> QAction:
+    """Convert…: the current document's table to CSV, Parquet, JSON Lines or an SQLite table."""
+    def start() -> None:
+        document = window.current_document()
+        if not isinstance(document, Convertible) or not document.can_convert():
+            window.statusBar().showMessage("No table to convert in here", 3000)
+            return
+        document.ask_convert()
+
+    return _action(window, "Con&vert…", start, None,
+                   "Write the table shown to CSV, Parquet, JSON Lines or a table in an SQLite file")
 
 
 def _find_actions(window: MainWindow) -> tuple[QAction, QAction, QAction]:

@@ -21,7 +21,7 @@ from gui.app.actions import build_menus
 from gui.app.opening import DocumentOpener
 from gui.common import save_options
 from gui.common.disk_watch import confirm_save
-from gui.common.document import Document, KindLabelled, Located, PendingWrites, Reloadable
+from gui.common.document import Convertible, Document, KindLabelled, Located, PendingWrites, Reloadable
 from gui.common.formatting import human_size
 from gui.common.notice_bar import NoticeBar
 from gui.common.resources import app_icon, tab_icon
@@ -412,6 +412,8 @@ class MainWindow(QMainWindow):
         self.actions.save_as.setEnabled(savable)
         self.actions.close.setEnabled(document is not None)
         self.actions.reload.setEnabled(document is not None)
+        if self.actions.convert is not None:
+            self.actions.convert.setEnabled(isinstance(document, Convertible) and document.can_convert())
 
     def moveEvent(self, event) -> None:
         super().moveEvent(event)

@@ -3,7 +3,8 @@
 :class:`FrameTableModel` is the tiled model over a :class:`~storage.formats.objects.pickle.frame.FrameTable`:
 cells are formatted tile by tile on a worker; the header names each column and its tooltip gives
 the dtype (and, for a column that could not be rebuilt, why). :class:`FramePane` adds a line of
-facts and a *Raw* toggle that swaps the grid for a page the owner supplies (the value's internals).
+facts, a *Raw* toggle that swaps the grid for a page the owner supplies (the value's internals), and
+*Convert…* (:attr:`FramePane.convertRequested`: the owner runs the conversion).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
+    QPushButton,
     QStackedWidget,
     QTableView,
     QToolButton,
@@ -76,9 +78,11 @@ def frame_facts(table: FrameTable) -> str:
 
 
 class FramePane(QWidget):
-    """Facts, the grid, and a *Raw* toggle showing ``raw_page`` (set by the owner) instead."""
+    """Facts, the grid, a *Raw* toggle showing ``raw_page`` (set by the owner) instead, and
+    *Convert…*, which asks the owner to convert the table shown."""
 
     rawToggled = Signal(bool)
+    convertRequested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         from gui.common.column_fit import ColumnFitter
@@ -92,6 +96,11 @@ class FramePane(QWidget):
         self.raw_button.setToolTip("Show the pickled internals (blocks, arrays, index objects) "
                                    "instead of the grid")
         self.raw_button.toggled.connect(self._on_raw_toggled)
+        self.convert_button = QPushButton("Convert…", self)
+        self.convert_button.setObjectName("frameConvert")
+        self.convert_button.setToolTip("Write this table to CSV, Parquet, JSON Lines or a table in an "
+                                       "SQLite file")
+        self.convert_button.clicked.connect(self.convertRequested)
         self.model = FrameTableModel(None, self)
         self.table = QTableView(self)
         self.table.setObjectName("frameGrid")
@@ -104,6 +113,7 @@ class FramePane(QWidget):
         self.raw_page: QWidget | None = None
         top = QHBoxLayout()
         top.addWidget(self.info, 1)
+        top.addWidget(self.convert_button)
         top.addWidget(self.raw_button)
         box = QVBoxLayout(self)
         box.setContentsMargins(4, 4, 4, 4)

@@ -114,6 +114,10 @@ class ConvertDialog(QDialog):
         self.note = QLabel(self)
         self.note.setObjectName("convertNote")
         self.note.setWordWrap(True)
+        self.warning = QLabel(self)  # what the source cannot keep, said before running
+        self.warning.setObjectName("convertWarning")
+        self.warning.setWordWrap(True)
+        self.warning.hide()
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel, self)
         self.ok = self.buttons.addButton("Convert", QDialogButtonBox.ButtonRole.AcceptRole)
         self.ok.setObjectName("convertOk")
@@ -133,6 +137,7 @@ class ConvertDialog(QDialog):
         form.addRow("", self.open_after)
         box = QVBoxLayout(self)
         box.addLayout(form)
+        box.addWidget(self.warning)
         box.addWidget(self.note)
         box.addStretch(1)
         box.addWidget(self.buttons)
@@ -153,6 +158,12 @@ class ConvertDialog(QDialog):
         self.path.setText(path)
         self._edited_path = True
         self._read_tables()
+
+    def set_warning(self, text: str) -> None:
+        """Say what the conversion will not keep (columns written as text), above the note."""
+        self.warning.setText(text)
+        self.warning.setVisible(bool(text))
+        self.resize(self.width(), self.sizeHint().height())
 
     def set_format(self, key: str) -> None:
         index = self.format.findData(key)

@@ -51,6 +51,16 @@ class Reloadable(Protocol):
 
 
 @runtime_checkable
+class Convertible(Protocol):
+    """A document that can write the table it shows to CSV, Parquet, JSON Lines or SQLite: File ▸
+    Convert… (enabled while ``can_convert``) opens its Convert dialog."""
+
+    def can_convert(self) -> bool: ...
+
+    def ask_convert(self) -> Any: ...
+
+
+@runtime_checkable
 class Located(Protocol):
     """A document without a path that says where it lives (a server: its URL, no password)."""
 

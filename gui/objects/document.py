@@ -29,8 +29,10 @@ from gui.common import save_options
 from gui.common.disk_watch import DiskGuard
 from gui.common.document import Document
 from gui.common.loading_page import LoadingPage
+from gui.common.notice_bar import MessageLine
 from gui.common.safety_bar import SafetyBar
 from gui.common.workers import run_in_worker, run_with_progress
+from gui.objects.convert import TableConverter
 from gui.objects.model import ObjectTreeModel
 from gui.objects.shelf import ShelfPanel
 from gui.objects.trust import TrustedLoader
@@ -103,6 +105,13 @@ class ObjectsDocument(Document):
         self.view.file_path = self.path
         self.view.selectionMoved.connect(self.viewStateChanged)
         self.view.splitter.splitterMoved.connect(self.viewStateChanged)
+        self.view.selectionMoved.connect(self.statusChanged)  # File ▸ Convert… follows the table shown
+        self.converter = TableConverter(self.view, self.path, self.title())
+        self.view.convertRequested.connect(self.ask_convert)
+        self.message = MessageLine(page)  # a conversion's outcome
+        self.message.setObjectName("objectsMessage")
+        self.converter.finished.connect(lambda ok, text: self.message.show_message(
+            html.escape(text, quote=False), "info" if ok else "error"))
         self.splitter = QSplitter(Qt.Orientation.Horizontal, page)
         self.splitter.addWidget(self.view)
         self.splitter.splitterMoved.connect(self.viewStateChanged)
@@ -117,6 +126,7 @@ class ObjectsDocument(Document):
         box.setSpacing(4)
         box.addWidget(self.safety)
         box.addLayout(top)
+        box.addWidget(self.message)
         box.addWidget(self.splitter, 1)
         return page
 
@@ -243,6 +253,13 @@ class ObjectsDocument(Document):
             self.safety.show_trusted(self.result)
         self._show_facts()
         self.show_content()
+
+    # -- File ▸ Convert… (gui/objects/convert.py): the DataFrame or array shown as a grid ----------
+    def can_convert(self) -> bool:
+        return self.stack.currentIndex() == 2 and self.converter.can_convert()
+
+    def ask_convert(self) -> Any:
+        return self.converter.ask() if self.can_convert() else None
 
     # -- find (Edit ▸ Find, F3, Shift+F3): the value tree's keys and values ------------------------
     def start_find(self) -> bool:

@@ -39,7 +39,7 @@ from storage.formats.objects.doc import (
     parse_scalar,
     short_repr,
 )
-from storage.formats.objects.pickle.frame import FrameError, frame_table, is_frame
+from storage.formats.objects.pickle.frame import FrameError, FrameTable, array_table, frame_table, is_frame
 from storage.formats.objects.pickle.nodes import CallNode, GlobalNode
 
 _DETAIL_LIMIT = 200_000  # characters of a value's text shown in the detail pane
@@ -49,6 +49,7 @@ class ObjectsView(QWidget):
     """Tree + detail pane for one :class:`ObjectDoc`."""
 
     selectionMoved = Signal()
+    convertRequested = Signal()  # the grid's Convert…: the document converts current_table()
 
     def __init__(self, undo_stack: QUndoStack, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -74,6 +75,7 @@ class ObjectsView(QWidget):
         self.text.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
         self.array_pane: ArrayPane | None = None
         self.frame_pane: FramePane | None = None  # a pickled DataFrame or Series as a grid
+        self._table_source: FrameTable | Any = None  # the table shown (an array: made when asked)
         self.file_path: str | None = None  # where old joblib files' companion arrays are looked up
         self.in_shelf = False  # the values of a shelf's keys: Copy Path starts at shelf["key"]
         self.detail = QStackedWidget(self)
@@ -183,7 +185,27 @@ class ObjectsView(QWidget):
         self._show_value(self.model.node(current).value if current.isValid() else self.model.root_value())
         self.selectionMoved.emit()
 
+    def current_table(self) -> FrameTable | None:
+        """The table the detail pane shows: a pickled DataFrame or Series, or a NumPy 2-D or
+        structured array (as its columns); None for any other value."""
+        source = self._table_source
+        if source is None or isinstance(source, FrameTable):
+            return source
+        try:
+            return array_table(source)
+        except ValueError:
+            return None
+
+    def current_name(self) -> str:
+        """The shown value's key, when it has a name ("table" of {"table": frame}), else ""."""
+        index = self.tree.currentIndex()
+        path = self.model.node(index).path() if index.isValid() else []
+        if self.model.doc.label is not None:
+            path = path[1:]
+        return str(path[-1]) if path and isinstance(path[-1], str) else ""
+
     def _show_value(self, value: Any) -> None:
+        self._table_source = None
         companion = self._companion(value)
         if isinstance(companion, str):
             self.detail.setCurrentWidget(self.text)
@@ -201,8 +223,10 @@ class ObjectsView(QWidget):
                 return
             if self.frame_pane is None:
                 self.frame_pane = FramePane(self)
+                self.frame_pane.convertRequested.connect(self.convertRequested)
                 self.detail.addWidget(self.frame_pane)
             self.frame_pane.show_table(table, self._raw_page(value))
+            self._table_source = table
             if self.detail.currentWidget() is not self.frame_pane:
                 self.detail.setCurrentWidget(self.frame_pane)
                 sizes = self.splitter.sizes()
@@ -215,6 +239,8 @@ class ObjectsView(QWidget):
                 self.detail.addWidget(self.array_pane)
             self.array_pane.show_array(value)
             self.detail.setCurrentWidget(self.array_pane)
+            if value.ndim == 2 or (value.ndim == 1 and getattr(value.dtype, "names", None)):
+                self._table_source = value  # its columns are made when Convert… asks
             return
         self.detail.setCurrentWidget(self.text)
         if isinstance(value, str):

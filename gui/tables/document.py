@@ -531,6 +531,9 @@ class TableDocument(Document):
             self.sql_panel.editor.setFocus()
 
     # -- convert -----------------------------------------------------------------------------------
+    def can_convert(self) -> bool:
+        return self.source is not None
+
     def ask_convert(self) -> ConvertDialog | None:
         """Convert…: the dialog, then the conversion of the rows shown (the current view)."""
         if self.source is None:

@@ -111,3 +111,14 @@ def test_cancel_in_the_progress_dialog_leaves_no_file(qtbot, tmp_path, _private_
     qtbot.waitUntil(lambda: "cancelled" in document.message.text(), timeout=20_000)
     assert "nothing was written" in document.message.text()
     assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == ["big.parquet"]
+
+
+def test_file_convert_opens_the_same_dialog(qtbot, tmp_path, _private_dirs) -> None:
+    window, document = open_table_doc(qtbot, _private_dirs, sales(tmp_path / "sales.csv"))
+    window.tabs.setCurrentWidget(window.page("tables"))
+    assert window.current_document() is document and window.actions.convert.isEnabled()
+    window.actions.convert.trigger()
+    qtbot.waitUntil(lambda: document.findChild(ConvertDialog) is not None)
+    dialog = document.findChild(ConvertDialog)
+    assert dialog.isVisible() and dialog.path.text() == str(tmp_path / "sales converted.csv")
+    dialog.reject()
