@@ -61,11 +61,7 @@ def test_a_pickled_dataframe_converts_to_parquet_and_sqlite_keeping_its_types(qt
     assert dialog.path.text() == str(tmp_path / "weather.csv")  # beside the pickle
     assert dialog.table.text() == "weather" and not dialog.warning.isVisible()
     if shot := os.environ.get("DFCONVERT_SHOT"):
-        window.resize(1200, 620)
-        dialog.set_format("sqlite")
-        qtbot.wait(200)
-        window.grab().save(shot)
-        dialog.grab().save(shot.replace(".png", "-dialog.png"))
+        save_with_dialog(qtbot, window, dialog, shot)
     text = run(qtbot, document, dialog, "parquet", tmp_path / "weather.parquet")
     assert f"Converted {len(f)} rows" in text
     read = pq.read_table(tmp_path / "weather.parquet")
@@ -94,6 +90,34 @@ def test_a_pickled_dataframe_converts_to_parquet_and_sqlite_keeping_its_types(qt
     assert rows[0][names.index("tz_paris")] == "2024-03-30 00:00:00+01:00"
     assert rows[0][names.index("date")] == "2024-01-01"
     assert pd.to_timedelta(rows[1][names.index("timedelta")]) == pd.Timedelta(seconds=-1)
+    if shot := os.environ.get("DFCONVERT_RESULTS_SHOT"):  # the results, opened in their tabs
+        window.open_paths([str(tmp_path / "weather.parquet"), str(tmp_path / "records.sqlite")])
+        qtbot.waitUntil(lambda: len(window.all_documents()) == 3 and all(
+            d.is_loaded for d in window.all_documents()), timeout=10_000)
+        window.resize(1300, 520)
+        window.tabs.setCurrentWidget(window.page("tables"))
+        qtbot.wait(600)
+        window.grab().save(shot.replace(".png", "-parquet.png"))
+        [sql] = window.page("sqlite").all_documents()
+        qtbot.waitUntil(lambda: sql.schema is not None and "weather" in sql.tree.items, timeout=10_000)
+        sql.tree.setCurrentItem(sql.tree.items["weather"])
+        window.tabs.setCurrentWidget(window.page("sqlite"))
+        qtbot.wait(600)
+        window.grab().save(shot.replace(".png", "-sqlite.png"))
+
+
+def save_with_dialog(qtbot, window, dialog: ConvertDialog, shot: str) -> None:
+    """The window with the (separate, top-level) dialog painted where it sits."""
+    from PySide6.QtGui import QPainter
+
+    window.resize(1200, 620)
+    dialog.set_format("sqlite")
+    qtbot.wait(200)
+    picture = window.grab()
+    painter = QPainter(picture)
+    painter.drawPixmap(window.mapFromGlobal(dialog.frameGeometry().topLeft()), dialog.grab())
+    painter.end()
+    picture.save(shot)
 
 
 def test_csv_and_json_lines_of_a_multiindex_frame(qtbot, tmp_path: Path) -> None:
@@ -147,6 +171,8 @@ def test_a_column_not_rebuilt_is_announced_before_running_and_written_as_text(qt
     dialog = open_dialog(qtbot, window, document)
     assert dialog.warning.isVisible() and "'month'" in dialog.warning.text()
     assert "written as the text" in dialog.warning.text()
+    if shot := os.environ.get("DFCONVERT_RAW_SHOT"):
+        save_with_dialog(qtbot, window, dialog, shot)
     run(qtbot, document, dialog, "sqlite", tmp_path / "periods.sqlite", table="periods")
     conn = sqlite3.connect(tmp_path / "periods.sqlite")
     kinds = conn.execute("SELECT typeof(month), typeof(n) FROM periods").fetchall()
