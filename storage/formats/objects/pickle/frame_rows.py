@@ -13,6 +13,7 @@ names them, so the dialog can say so before running).
 from __future__ import annotations
 
 import datetime as _dt
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -23,6 +24,8 @@ from storage.formats.objects.pickle.frame import FrameColumn, FrameTable, defaul
 from storage.formats.objects.pickle.nodes import CallNode, GlobalNode
 
 _EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.UTC)
+_INT64_MAX = 2**63 - 1
+_SUB_ARRAY = re.compile(r"\((\d+, ?)+\d*\)$")  # a structured array's field of shape (2,): "float64(2,)"
 
 
 def exported_columns(table: FrameTable) -> list[FrameColumn]:
@@ -43,7 +46,7 @@ def frame_rows(table: FrameTable) -> ColumnarRows:
     fixed: dict[int, Field] = {}
     for i, column in enumerate(columns):
         zone = _zone_name(column.dtype) if not column.why else None
-        if column.why:
+        if column.why or _SUB_ARRAY.search(column.dtype):  # not rebuilt, or a sub-array field (text)
             takes.append(_as_text(column))
             dtypes.append("text")
             fixed[i] = Field(column.name, "text")
@@ -55,10 +58,22 @@ def frame_rows(table: FrameTable) -> ColumnarRows:
         else:
             takes.append(_plain(column))
             dtypes.append(column.dtype)
+            if column.dtype.lower() == "uint64" and _beyond_int64(column):
+                takes[-1] = _as_text(column)  # Parquet's and SQLite's integers stop at 2**63 - 1
+                fixed[i] = Field(column.name, "text")
     rows = ColumnarRows([c.name for c in columns], dtypes, takes, table.rows)
     for i, field in fixed.items():
         rows.fields[i] = field
     return rows
+
+
+def _beyond_int64(column: FrameColumn) -> bool:
+    """Whether an unsigned 64-bit column holds a value no signed 64-bit integer can."""
+    step = 1_000_000
+    for start in range(0, column.length, step):
+        if any(v is not None and v > _INT64_MAX for v in column.values(start, start + step)):
+            return True
+    return False
 
 
 def _zone_name(dtype: str) -> str | None:

@@ -248,6 +248,30 @@ def test_numpy_2d_and_structured_arrays(tmp_path: Path) -> None:
     conn.close()
 
 
+def test_a_series_and_a_structured_array_with_a_sub_array_field(tmp_path: Path) -> None:
+    series = pd.Series([1.5, None, 3.0], index=pd.Index(["a", "b", "c"], name="key"), name="value")
+    rows = frame_rows(table_from(series))
+    assert [(x.name, x.kind) for x in rows.fields] == [("key", "text"), ("value", "real")]
+    points = np.array([(1, [0.5, 1.5]), (2, [2.5, 3.5])], dtype=[("id", "i4"), ("xy", "f8", (2,))])
+    path = tmp_path / "points.parquet"
+    convert(frame_rows(table_from(points)), Target("parquet", str(path)))
+    read = pq.read_table(path)
+    assert [str(t) for t in read.schema.types] == ["int64", "string"]
+    assert read.to_pylist() == [{"id": 1, "xy": "[0.5 1.5]"}, {"id": 2, "xy": "[2.5 3.5]"}]
+
+
+def test_unsigned_64_bit_integers_beyond_int64_are_written_exactly_as_text(tmp_path: Path) -> None:
+    f = pd.DataFrame({"small": np.array([1, 2], dtype=np.uint64),
+                      "big": np.array([1, 2**64 - 1], dtype=np.uint64)})
+    rows = frame_rows(table_from(f))
+    assert [(x.name, x.kind) for x in rows.fields] == [("small", "integer"), ("big", "text")]
+    path = tmp_path / "u.sqlite"
+    convert(rows, Target("sqlite", str(path), "u"))
+    conn = sqlite3.connect(path)
+    assert conn.execute("SELECT * FROM u").fetchall() == [(1, "1"), (2, str(2**64 - 1))]
+    conn.close()
+
+
 def test_a_frame_pickled_inside_a_dict_converts_from_its_node(tmp_path: Path) -> None:
     f = pd.DataFrame({"when": pd.to_datetime(["2024-01-01", None]), "n": pd.array([1, None], dtype="Int64")})
     value = load_safe(pickle.dumps({"table": f})).value
