@@ -33,3 +33,16 @@ def test_records_convert_to_parquet(qtbot, tmp_path, _private_dirs) -> None:
     assert table.schema.field("price").type == pa.float64()
     assert table.column("price").to_pylist() == [2.5, 3.0]
     assert table.column("ok").to_pylist() == [None, True]
+
+
+def test_file_convert_opens_the_records_dialog(qtbot, tmp_path, _private_dirs) -> None:
+    path = write_sample(tmp_path, "shop.json", [{"id": 1}, {"id": 2}])
+    window = launch(qtbot, _private_dirs, path)
+    (document,) = wait_documents(qtbot, window, 1)
+    document.set_mode("table")
+    window.menuBar().actions()[0].menu().aboutToShow.emit()  # File: Convert… follows the document
+    assert document.can_convert() and window.actions.convert.isEnabled()
+    window.actions.convert.trigger()
+    dialog = document.table_panel.findChild(ConvertDialog)
+    assert dialog is not None and dialog.isVisible() and dialog.path.text() == str(tmp_path / "shop.csv")
+    dialog.reject()
