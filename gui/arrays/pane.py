@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QSplitter, QTableView, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSplitter, QTableView, QVBoxLayout, QWidget
 
 
 def is_array(value: Any) -> bool:
@@ -48,7 +48,10 @@ def plotted_part(array: Any) -> tuple[Any, str]:
 
 
 class ArrayPane(QWidget):
-    """Shape, dtype and range; a lazy table of the values; a plot for 1-D and 2-D numbers."""
+    """Shape, dtype and range; a lazy table of the values; a plot for 1-D and 2-D numbers; for a
+    2-D or structured array, *Convert…* (:attr:`convertRequested`: the owner converts it)."""
+
+    convertRequested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         from gui.arrays.plot import ArrayPlot
@@ -58,6 +61,12 @@ class ArrayPane(QWidget):
         super().__init__(parent)
         self.info = QLabel(self)
         self.info.setWordWrap(True)
+        self.convert_button = QPushButton("Convert…", self)
+        self.convert_button.setObjectName("arrayConvert")
+        self.convert_button.setToolTip("Write this table to CSV, Parquet, JSON Lines or a table in an "
+                                       "SQLite file")
+        self.convert_button.clicked.connect(self.convertRequested)
+        self.convert_button.hide()
         self._generation = 0
         self.model = ArrayTableModel(None, self)
         self.table = QTableView(self)
@@ -72,15 +81,20 @@ class ArrayPane(QWidget):
         split.setSizes([300, 200])
         box = QVBoxLayout(self)
         box.setContentsMargins(4, 4, 4, 4)
-        box.addWidget(self.info)
+        top = QHBoxLayout()
+        top.addWidget(self.info, 1)
+        top.addWidget(self.convert_button)
+        box.addLayout(top)
         box.addWidget(split, 1)
 
-    def show_array(self, array: Any) -> None:
+    def show_array(self, array: Any, convertible: bool = False) -> None:
+        """Show ``array``; ``convertible`` offers *Convert…* (the owner can write it as a table)."""
         from gui.common.workers import run_in_worker
 
         self._generation += 1
         generation = self._generation
         self.info.setText(array_shape_text(array))
+        self.convert_button.setVisible(convertible)
         run_in_worker(array_range_text, array,
                       on_result=lambda text: self._on_range(generation, array, text))
         shown = array if array.ndim <= 2 else array.reshape(array.shape[0], -1)

@@ -294,7 +294,6 @@ class JsonDocument(Document):
         """Fetch along ``path``, expand to it and make it current."""
         return self.tree.select_path(path)
 
-    # -- find (Edit ▸ Find, F3, Shift+F3): the toolbar's search of keys and values ------------------
     # -- File ▸ Convert…: the array of records shown as a table ----------------------------------
     def can_convert(self) -> bool:
         return self.table_panel.convert_button.isEnabled()
@@ -302,6 +301,7 @@ class JsonDocument(Document):
     def ask_convert(self) -> Any:
         return self.table_panel.ask_convert()
 
+    # -- find (Edit ▸ Find, F3, Shift+F3): the toolbar's search of keys and values ------------------
     def start_find(self) -> bool:
         edit = self.toolbar.search_edit
         edit.setFocus(Qt.FocusReason.ShortcutFocusReason)

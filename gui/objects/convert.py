@@ -30,7 +30,7 @@ class TableConverter(QObject):
         self._table: FrameTable | None = None  # the table the open dialog was asked for
 
     def can_convert(self) -> bool:
-        return self.view.current_table() is not None
+        return self.view.shows_table()
 
     @Slot()
     def ask(self) -> ConvertDialog | None:
@@ -54,9 +54,9 @@ class TableConverter(QObject):
         return dialog
 
     @Slot(object, bool)
-    def convert_to(self, target: Target, open_when_done: bool = False,
-                   table: FrameTable | None = None) -> ConversionRun | None:
-        table = table or self._table or self.view.current_table()
+    def convert_to(self, target: Target, open_when_done: bool = False) -> ConversionRun | None:
+        """Convert the table the dialog was opened for (else the one shown now)."""
+        table = self._table or self.view.current_table()
         if table is None:
             return None
         run = ConversionRun(self.view, target, lambda: frame_rows(table), open_when_done=open_when_done)

@@ -185,6 +185,10 @@ class ObjectsView(QWidget):
         self._show_value(self.model.node(current).value if current.isValid() else self.model.root_value())
         self.selectionMoved.emit()
 
+    def shows_table(self) -> bool:
+        """Whether the detail pane shows a table (cheap: an array's columns are not made)."""
+        return self._table_source is not None
+
     def current_table(self) -> FrameTable | None:
         """The table the detail pane shows: a pickled DataFrame or Series, or a NumPy 2-D or
         structured array (as its columns); None for any other value."""
@@ -236,10 +240,12 @@ class ObjectsView(QWidget):
         if is_array(value):
             if self.array_pane is None:
                 self.array_pane = ArrayPane(self)
+                self.array_pane.convertRequested.connect(self.convertRequested)
                 self.detail.addWidget(self.array_pane)
-            self.array_pane.show_array(value)
+            tabular = value.ndim == 2 or (value.ndim == 1 and bool(getattr(value.dtype, "names", None)))
+            self.array_pane.show_array(value, convertible=tabular)
             self.detail.setCurrentWidget(self.array_pane)
-            if value.ndim == 2 or (value.ndim == 1 and getattr(value.dtype, "names", None)):
+            if tabular:
                 self._table_source = value  # its columns are made when Convert… asks
             return
         self.detail.setCurrentWidget(self.text)

@@ -152,9 +152,13 @@ def test_convert_is_enabled_only_while_a_table_is_shown(qtbot, tmp_path: Path) -
         assert view.select_path([0, key])
         assert window.actions.convert.isEnabled() is shown, key
         assert document.can_convert() is shown, key
-    window.actions.convert.trigger()  # the 2-D array: its columns, named 0 and 1, keep their type
+    assert view.select_path([0, "flat"])
+    assert not view.array_pane.convert_button.isVisibleTo(view)  # a 1-D array is no table
+    assert view.select_path([0, "grid"])
+    assert view.array_pane.convert_button.isVisibleTo(view)
+    qtbot.mouseClick(view.array_pane.convert_button, Qt.MouseButton.LeftButton)  # the array's own button
     dialog = document.findChild(ConvertDialog)
-    assert dialog is not None and dialog.table.text() == "grid"
+    assert dialog is not None and dialog.table.text() == "grid"  # its columns, 0 and 1, keep their type
     run(qtbot, document, dialog, "parquet", tmp_path / "grid.parquet")
     read = pq.read_table(tmp_path / "grid.parquet")
     assert read.column_names == ["0", "1"] and [str(t) for t in read.schema.types] == ["int64", "int64"]
