@@ -22,25 +22,23 @@ class TableConverter(QObject):
 
     finished = Signal(bool, str)  # succeeded, message (plain text)
 
-    def __init__(self, view: ObjectsView, source_path: str | None, title: str) -> None:
+    def __init__(self, view: ObjectsView) -> None:
         super().__init__(view)
         self.view = view
-        self.source_path = source_path
-        self.title = title
         self._table: FrameTable | None = None  # the table the open dialog was asked for
 
     def can_convert(self) -> bool:
         return self.view.shows_table()
 
-    @Slot()
-    def ask(self) -> ConvertDialog | None:
-        """The Convert dialog for the table shown now (None when no table is shown)."""
+    def ask(self, source_path: str | None, title: str) -> ConvertDialog | None:
+        """The Convert dialog for the table shown now (None when no table is shown); the target is
+        suggested beside ``source_path`` (the document's file), named after ``title``."""
         table = self.view.current_table()
         if table is None:
             return None
         self._table = table
         key = self.view.current_name()
-        dialog = ConvertDialog(self.source_path, key or self.title, self.view)
+        dialog = ConvertDialog(source_path, key or title, self.view)
         if key:  # a table inside the file: named after its key, not the file
             dialog.table.setText(key)
         raw = raw_columns(table)

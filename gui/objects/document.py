@@ -106,7 +106,7 @@ class ObjectsDocument(Document):
         self.view.selectionMoved.connect(self.viewStateChanged)
         self.view.splitter.splitterMoved.connect(self.viewStateChanged)
         self.view.selectionMoved.connect(self.statusChanged)  # File ▸ Convert… follows the table shown
-        self.converter = TableConverter(self.view, self.path, self.title())
+        self.converter = TableConverter(self.view)
         self.view.convertRequested.connect(self.ask_convert)
         self.message = MessageLine(page)  # a conversion's outcome
         self.message.setObjectName("objectsMessage")
@@ -259,7 +259,7 @@ class ObjectsDocument(Document):
         return self.stack.currentIndex() == 2 and self.converter.can_convert()
 
     def ask_convert(self) -> Any:
-        return self.converter.ask() if self.can_convert() else None
+        return self.converter.ask(self.path, self.title()) if self.can_convert() else None
 
     # -- find (Edit ▸ Find, F3, Shift+F3): the value tree's keys and values ------------------------
     def start_find(self) -> bool:

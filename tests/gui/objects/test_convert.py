@@ -90,7 +90,10 @@ def test_a_pickled_dataframe_converts_to_parquet_and_sqlite_keeping_its_types(qt
     assert rows[0][names.index("tz_paris")] == "2024-03-30 00:00:00+01:00"
     assert rows[0][names.index("date")] == "2024-01-01"
     assert pd.to_timedelta(rows[1][names.index("timedelta")]) == pd.Timedelta(seconds=-1)
-    if shot := os.environ.get("DFCONVERT_RESULTS_SHOT"):  # the results, opened in their tabs
+    if shot := os.environ.get("DFCONVERT_RESULTS_SHOT"):  # the outcome, then the results in their tabs
+        window.resize(1200, 520)
+        qtbot.wait(300)
+        window.grab().save(shot.replace(".png", "-message.png"))
         window.open_paths([str(tmp_path / "weather.parquet"), str(tmp_path / "records.sqlite")])
         qtbot.waitUntil(lambda: len(window.all_documents()) == 3 and all(
             d.is_loaded for d in window.all_documents()), timeout=10_000)
