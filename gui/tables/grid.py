@@ -92,13 +92,13 @@ class TableGridModel(TiledTableModel):
             return f"{section + 1:,}" if 0 <= section < self.rowCount() else None
         return super().headerData(section, orientation, role)
 
+    def numeric_column(self, col: int) -> bool:
+        if not 0 <= col < len(self.columns):
+            return False
+        kind = self.columns[col].type
+        return any(word in kind for word in ("INT", "DOUBLE", "FLOAT", "DECIMAL")) and "[]" not in kind
+
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if (role == Qt.ItemDataRole.TextAlignmentRole and index.isValid()
-                and index.column() < len(self.columns)):
-            kind = self.columns[index.column()].type
-            if any(word in kind for word in ("INT", "DOUBLE", "FLOAT", "DECIMAL")) and "[]" not in kind:
-                return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            return None
         if role == Qt.ItemDataRole.BackgroundRole and self.overlay is not None and index.isValid():
             return self.overlay.background(index.row())
         if role == Qt.ItemDataRole.EditRole and self.overlay is not None and index.isValid():
