@@ -143,8 +143,8 @@ class TiledTableModel(QAbstractTableModel):
         return False
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if role == Qt.ItemDataRole.TextAlignmentRole and index.isValid() and self.numeric_column(index.column()):
-            return _NUMBER_ALIGNMENT
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            return _NUMBER_ALIGNMENT if index.isValid() and self.numeric_column(index.column()) else None
         if not index.isValid() or role not in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.EditRole,
                                                Qt.ItemDataRole.ToolTipRole):
             return None
