@@ -87,7 +87,7 @@ def launch_datashelf() -> float:
                               {"DATASHELF_EXIT_WHEN_SHOWN": "1"})
 
 
-@benchmark("launch to window shown", target="")
+@benchmark("launch to window shown", target="", clock="process")
 def launch(repeats: int) -> Result:
     failures: list[str] = []
 

@@ -30,6 +30,7 @@ from storage.formats.objects.pickle.frame import FrameTable
 
 _Index = QModelIndex | QPersistentModelIndex
 _INDEX_BRUSH = QBrush(QColor(128, 128, 128, 40))
+_NUMERIC_LABELS = ("int", "uint", "float", "complex")  # NumPy's and pandas' nullable (Int64, Float32)
 
 
 @guard_model
@@ -57,6 +58,12 @@ class FrameTableModel(TiledTableModel):
             text = f"{column.name} · {column.dtype}" + (" · index" if column.is_index else "")
             return text + (f"\nShown raw: {column.why}" if column.why else "")
         return super().headerData(section, orientation, role)
+
+    def numeric_column(self, col: int) -> bool:
+        table = self.table
+        if table is None or not 0 <= col < len(table.columns) or table.columns[col].why:
+            return False
+        return table.columns[col].dtype.lower().startswith(_NUMERIC_LABELS)
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         table = self.table

@@ -32,6 +32,7 @@ MAX_ROWS = 50_000_000  # beyond this, row positions in pixels overflow Qt's int
 MAX_COLS = 1_000_000
 LOADING = "…"
 _Index = QModelIndex | QPersistentModelIndex
+_NUMBER_ALIGNMENT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 Tile = list[list[str]]
 
 
@@ -137,7 +138,13 @@ class TiledTableModel(QAbstractTableModel):
             flags |= Qt.ItemFlag.ItemIsEditable
         return flags
 
+    def numeric_column(self, col: int) -> bool:
+        """Whether ``col`` holds numbers (drawn right-aligned, as every spreadsheet does)."""
+        return False
+
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            return _NUMBER_ALIGNMENT if index.isValid() and self.numeric_column(index.column()) else None
         if not index.isValid() or role not in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.EditRole,
                                                Qt.ItemDataRole.ToolTipRole):
             return None
@@ -322,6 +329,13 @@ class ArrayTableModel(TiledTableModel):
         rows = self.array.shape[0]
         cols = len(names) if names else (1 if self.array.ndim == 1 else self.array.shape[1])
         self.set_reader(self._read, rows, cols, names)
+
+    def numeric_column(self, col: int) -> bool:
+        if self.array is None:
+            return False
+        names = self.array.dtype.names if self.array.ndim == 1 else None
+        dtype = self.array.dtype[names[col]] if names and col < len(names) else self.array.dtype
+        return dtype.kind in "iufc"
 
     def _read(self, r0: int, r1: int, c0: int, c1: int) -> Tile:
         assert self.array is not None

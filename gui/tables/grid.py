@@ -12,7 +12,15 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
+from PySide6.QtGui import QPalette
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHeaderView,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QTableView,
+    QWidget,
+)
 
 from gui.arrays.table import TiledTableModel
 from gui.common.model_guard import guard_model
@@ -84,13 +92,13 @@ class TableGridModel(TiledTableModel):
             return f"{section + 1:,}" if 0 <= section < self.rowCount() else None
         return super().headerData(section, orientation, role)
 
+    def numeric_column(self, col: int) -> bool:
+        if not 0 <= col < len(self.columns):
+            return False
+        kind = self.columns[col].type
+        return any(word in kind for word in ("INT", "DOUBLE", "FLOAT", "DECIMAL")) and "[]" not in kind
+
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if (role == Qt.ItemDataRole.TextAlignmentRole and index.isValid()
-                and index.column() < len(self.columns)):
-            kind = self.columns[index.column()].type
-            if any(word in kind for word in ("INT", "DOUBLE", "FLOAT", "DECIMAL")) and "[]" not in kind:
-                return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            return None
         if role == Qt.ItemDataRole.BackgroundRole and self.overlay is not None and index.isValid():
             return self.overlay.background(index.row())
         if role == Qt.ItemDataRole.EditRole and self.overlay is not None and index.isValid():
@@ -155,13 +163,24 @@ class FilterRowModel(QAbstractTableModel):
         if role != Qt.ItemDataRole.DisplayRole or section < 0:
             return None
         if orientation == Qt.Orientation.Vertical:
-            return "Filter" if section == 0 and self.texts else None
+            return None  # the row-number column is too narrow for a word: the cells say "Filter"
         return str(section + 1) if section < len(self.texts) else None
 
     def flags(self, index: _Index) -> Qt.ItemFlag:
         if not index.isValid():
             return Qt.ItemFlag.NoItemFlags
         return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsEditable
+
+
+class _PlaceholderDelegate(QStyledItemDelegate):
+    """Draws a grey "Filter" in an empty filter cell, as a line edit's placeholder (DB4S's filter row)."""
+
+    def initStyleOption(self, option: QStyleOptionViewItem, index: _Index) -> None:
+        super().initStyleOption(option, index)
+        if not option.text:  # type: ignore[attr-defined]
+            option.text = "Filter"  # type: ignore[attr-defined]
+            option.palette.setColor(QPalette.ColorRole.Text,  # type: ignore[attr-defined]
+                                    option.palette.color(QPalette.ColorRole.PlaceholderText))  # type: ignore[attr-defined]
 
 
 class FilterRow(QTableView):
@@ -173,6 +192,7 @@ class FilterRow(QTableView):
         self.grid = grid
         self.filter_model = FilterRowModel(self)
         self.setModel(self.filter_model)
+        self.setItemDelegate(_PlaceholderDelegate(self))
         self.horizontalHeader().hide()
         self.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)

@@ -55,3 +55,20 @@ def test_a_structured_array_as_a_frame_table(qtbot) -> None:
     assert model.columnCount() == 2 and model.headerData(1, Qt.Orientation.Horizontal) == "x"
     qtbot.waitUntil(lambda: model.data(model.index(1, 1)) == "-1.0")
     model.stop()
+
+
+def test_numbers_are_right_aligned_and_text_is_not(qtbot) -> None:
+    """As in the Tables tab and every spreadsheet: digits line up by their last place."""
+    from gui.arrays.table import ArrayTableModel
+
+    right = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+    frame = pd.DataFrame({"n": pd.array([1, None], dtype="Int64"), "f": [0.5, 2.0], "s": ["a", "b"],
+                          "b": [True, False]})
+    model = FrameTableModel(frame_table(load_safe(pickle.dumps(frame, 5)).value))
+    alignment = [model.data(model.index(0, c), Qt.ItemDataRole.TextAlignmentRole) for c in range(5)]
+    assert alignment == [right, right, right, None, None]  # RangeIndex, Int64, float64 | str, bool
+    model.stop()
+    records = ArrayTableModel(np.array([(1, "x")], dtype=[("id", "i4"), ("name", "U3")]))
+    assert [records.data(records.index(0, c), Qt.ItemDataRole.TextAlignmentRole) for c in range(2)] == [
+        right, None]
+    records.stop()

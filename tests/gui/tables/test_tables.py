@@ -12,7 +12,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from PySide6.QtCore import QPoint, Qt
-from PySide6.QtWidgets import QLineEdit
+from PySide6.QtGui import QPalette
+from PySide6.QtWidgets import QLineEdit, QStyleOptionViewItem
 
 from gui.tables.document import TableDocument
 from tests.support.gui_helpers import launch, wait_documents
@@ -108,6 +109,27 @@ def test_filter_row_and_search(qtbot, csv_file, _private_dirs) -> None:
     qtbot.mouseClick(document.clear_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: document.model.rowCount() == 500)
     assert document.filters.filter_model.filters() == ()
+
+
+def test_empty_filter_cells_say_filter_in_grey(qtbot, csv_file, _private_dirs) -> None:
+    """The row-number column is too narrow for a word (it read "Fi"): each empty cell says "Filter"
+    in the placeholder colour, as DB4S's filter row does, and a typed filter replaces it."""
+    _window, document = open_table_doc(qtbot, _private_dirs, csv_file)
+    filters = document.filters
+    model = filters.filter_model
+    assert model.headerData(0, Qt.Orientation.Vertical) is None
+
+    def drawn(column: int) -> QStyleOptionViewItem:
+        option = QStyleOptionViewItem()
+        filters.itemDelegate().initStyleOption(option, model.index(0, column))
+        return option
+
+    placeholder = filters.palette().color(QPalette.ColorRole.PlaceholderText)
+    assert drawn(1).text == "Filter"
+    assert drawn(1).palette.color(QPalette.ColorRole.Text) == placeholder
+    model.setData(model.index(0, 1), ">10")
+    assert drawn(1).text == ">10" and drawn(1).palette.color(QPalette.ColorRole.Text) != placeholder
+    assert model.data(model.index(0, 2)) == ""  # the model's text stays empty: only the drawing says it
 
 
 def test_stats_histogram_and_record(qtbot, qtmodeltester, tmp_path, _private_dirs) -> None:
