@@ -37,7 +37,7 @@ from storage.formats.table.dialect import CsvDialect
 from storage.formats.table.source import Call, TableSource, View, cell_text
 from storage.recovery.payload import pack
 
-READ_ONLY_FORMATS = {"parquet": "Parquet", "arrow": "Arrow / Feather"}
+READ_ONLY_FORMATS = frozenset({"parquet", "arrow"})
 EDITED = QColor("#fff4c2")
 SORTED_NOTE = "Sort, filters and search show the saved file: save to include your edits."
 
@@ -97,9 +97,8 @@ class CsvEditor(QObject):
         self.stop()
         self.spans = self.edits = None
         self.path, self.dialect = source.path, source.dialect
-        label = READ_ONLY_FORMATS.get(source.format)
-        if label is not None:
-            self.reason = f"{label} files are read-only: Datashelf edits CSV files only."
+        if source.format in READ_ONLY_FORMATS:
+            self.reason = f"{source.label} files are read-only: Datashelf edits CSV files only."
         else:
             self.reason = editable_reason(source.path, source.dialect)
         if self.reason is None:

@@ -44,10 +44,17 @@ from gui.tables.sql_panel import ExecuteSqlPanel
 from storage.core.convert import Target
 from storage.formats.table.convert import TableRows
 from storage.formats.table.dialect import CsvDialect
-from storage.formats.table.source import Call, CancelledError, TableInfo, TableSource, View, open_table
+from storage.formats.table.source import (
+    FORMAT_LABELS,
+    Call,
+    CancelledError,
+    TableInfo,
+    TableSource,
+    View,
+    open_table,
+)
 
 COUNT_DELAY_MS = 1000  # a big CSV's exact count starts this long after the first rows show
-_LABELS = {"csv": "CSV", "parquet": "Parquet", "arrow": "Arrow / Feather"}
 
 
 def open_for_grid(path: str, fmt: str, dialect: CsvDialect | None,
@@ -249,7 +256,7 @@ class TableDocument(Document):
         self.pages.setCurrentIndex(1)
         notes = source.info.notes
         if notes:
-            self.message.show_message(" ".join(notes), "info")
+            self.message.show_message(" ".join(notes), "info" if source.complete else "warning")
         else:
             self.message.hide()
         self.editor.start(source)
@@ -297,7 +304,7 @@ class TableDocument(Document):
         run_in_worker(source.count, View(), call, on_result=done, on_error=lambda _exc: None)
 
     def _show_mode(self) -> None:
-        label = _LABELS.get(self.format, self.format)
+        label = self.source.label if self.source is not None else FORMAT_LABELS.get(self.format, self.format)
         word = self.editor.mode_word()
         if self.source is None:
             self.mode.setText(f"<b>{word}</b> · {label}")

@@ -238,10 +238,11 @@ def _table_formats() -> tuple[Format, ...]:
                (SniffTest(_TABLE + "sniff:sniff_parquet", ORDER_MAGIC),), summary=summary,
                loader=_TABLE + "source:open_table", icon="x-office-spreadsheet",
                mime_types=("application/vnd.apache.parquet", "application/x-parquet")),
-        Format("arrow", "Feather / Arrow IPC", "tables", _TABLE_DOC, (".arrow", ".feather", ".ipc"),
+        Format("arrow", "Feather / Arrow IPC", "tables", _TABLE_DOC,
+               (".arrow", ".feather", ".ipc", ".arrows"),
                (SniffTest(_TABLE + "sniff:sniff_arrow", ORDER_MAGIC),), summary=summary,
                loader=_TABLE + "source:open_table", icon="x-office-spreadsheet",
-               mime_types=("application/vnd.apache.arrow.file",)),
+               mime_types=("application/vnd.apache.arrow.file", "application/vnd.apache.arrow.stream")),
     )
 
 

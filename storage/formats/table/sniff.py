@@ -1,9 +1,13 @@
 """Sniff tests for tables (named in ``storage.formats.registry``): Parquet, Arrow IPC / Feather, CSV.
 
-Parquet and Arrow have magic bytes. Delimited text has none: :func:`sniff_delimited` parses the
-head with the ``csv`` module for each candidate delimiter and claims the file only when two or
-more records have the same number (two or more) of fields, quotes and all, so prose, code, JSON
-and JSON Lines stay with the text and JSON tests that run after it.
+Parquet and Arrow's file format have magic bytes. An Arrow IPC *stream* has none: it starts with its
+schema message, which :func:`stream_schema_message` recognises by walking the message's flatbuffer
+(root table, vtable, header type Schema, offsets in bounds), so random bytes do not pass for one.
+
+Delimited text has no magic at all: :func:`sniff_delimited` parses the head with the ``csv``
+module for each candidate delimiter and claims the file only when two or more records have the
+same number (two or more) of fields, quotes and all, so prose, code, JSON and JSON Lines stay
+with the text and JSON tests that run after it.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import struct
 from collections import Counter
 from typing import TYPE_CHECKING
 
@@ -22,6 +27,9 @@ if TYPE_CHECKING:
 PARQUET_MAGIC = b"PAR1"
 ARROW_MAGIC = b"ARROW1"
 FEATHER_V1_MAGIC = b"FEA1"
+STREAM_CONTINUATION = b"\xff\xff\xff\xff"
+_MESSAGE_SCHEMA = 1  # org.apache.arrow.flatbuf.MessageHeader.Schema
+_METADATA_VERSIONS = range(0, 5)  # MetadataVersion V1 .. V5
 DELIMITERS = (",", "\t", ";", "|")
 DELIMITER_NAMES = {",": "comma", "\t": "tab", ";": "semicolon", "|": "pipe"}
 TABLE_EXTS = (".csv", ".tsv", ".tab", ".psv")
@@ -51,7 +59,113 @@ def sniff_arrow(probe: Probe) -> SniffResult | None:
     if probe.head.startswith(FEATHER_V1_MAGIC):
         return probe.result("arrow", "starts with the Feather v1 magic 'FEA1'", FEATHER_V1_MAGIC,
                             flavour="feather-v1")
-    return None
+    found = stream_schema_message(probe.head, probe.size)
+    if found is None:
+        return None
+    prefix, length, cut = found
+    legacy = prefix == 4
+    why = ("starts with an Arrow IPC stream's schema message"
+           + (" (the pre-0.15 layout, without the 0xFFFFFFFF continuation marker)" if legacy
+              else " (continuation marker 0xFFFFFFFF, then its length)"))
+    if cut:
+        why += f", but the file ends inside that {length:,}-byte message (truncated)"
+    return probe.result("arrow", why, probe.head[:prefix], flavour="arrow-stream", legacy=legacy, damaged=cut)
+
+
+def stream_schema_message(head: bytes, size: int) -> tuple[int, int, bool] | None:
+    """(prefix bytes, metadata length, cut short) when ``head`` starts an Arrow IPC stream, else None.
+
+    A stream's first message is its Schema: ``0xFFFFFFFF``, an int32 length, then that many bytes
+    of a flatbuffer ``Message`` padded to 8 bytes (before Arrow 0.15 the marker was absent). The
+    flatbuffer's root table, its vtable, the header type (Schema), the metadata version and the
+    header's offset are checked; a file that ends inside the message is "cut short" when at least
+    the root table and its vtable are there, and not a stream when even those are missing.
+    """
+    if head.startswith(STREAM_CONTINUATION):
+        prefix = 8
+    elif len(head) >= 4 and head[3] == 0:  # a legacy stream: a small positive int32 length first
+        prefix = 4
+    else:
+        return None
+    if len(head) < prefix:
+        return None
+    (length,) = struct.unpack_from("<i", head, prefix - 4)
+    if length < 16 or (prefix + length) % 8:  # the writer pads the message to 8 bytes
+        return None
+    if prefix + length > size and prefix == 4:
+        return None  # a legacy stream is told by its message alone: a cut one is too weak a sign
+    message = head[prefix:prefix + length]
+    if not _schema_message(message, length):
+        return None
+    return prefix, length, prefix + length > size
+
+
+def _schema_message(buf: bytes, length: int) -> bool:
+    """Whether ``buf`` (the first bytes of a ``length``-byte flatbuffer) is a Schema ``Message``."""
+    table = _table(buf, length, _u32(buf, 0))
+    if table is None:
+        return False
+    at, fields = table
+    if not fields:  # the message table is not within the head: too little to tell
+        return False
+    fields = [*fields, 0, 0, 0, 0][:4]
+    version_at, type_at, header_at, body_at = fields
+    if not type_at or not header_at:  # header type NONE or no header: not a schema message
+        return False
+    if not _fits(buf, at, ((version_at, 2), (type_at, 1), (header_at, 4), (body_at, 8))):
+        return False
+    version = struct.unpack_from("<h", buf, at + version_at)[0] if version_at else 0
+    if version not in _METADATA_VERSIONS or buf[at + type_at] != _MESSAGE_SCHEMA:
+        return False
+    if body_at and struct.unpack_from("<q", buf, at + body_at)[0] != 0:
+        return False  # a schema message has no body
+    schema_at = at + header_at + _u32(buf, at + header_at)
+    if schema_at + 4 > length:
+        return False
+    if schema_at + 4 > len(buf):
+        return True  # a wide schema beyond the sniffed head: the message table itself was sound
+    schema = _table(buf, length, schema_at)
+    if schema is None:
+        return False
+    at, fields = schema
+    endianness_at, fields_at = [*fields, 0, 0][:2]
+    if not _fits(buf, at, ((endianness_at, 2), (fields_at, 4))):
+        return False
+    if endianness_at and struct.unpack_from("<h", buf, at + endianness_at)[0] not in (0, 1):
+        return False  # Schema.endianness: Little or Big
+    return not fields_at or at + fields_at + _u32(buf, at + fields_at) + 4 <= length  # the fields vector
+
+
+def _fits(buf: bytes, at: int, fields: tuple[tuple[int, int], ...]) -> bool:
+    """Whether each present (offset, size) field of the table at ``at`` lies within ``buf``."""
+    return all(not offset or at + offset + size <= len(buf) for offset, size in fields)
+
+
+def _u32(buf: bytes, at: int) -> int:
+    return struct.unpack_from("<I", buf, at)[0] if 0 <= at <= len(buf) - 4 else -1
+
+
+def _table(buf: bytes, length: int, at: int) -> tuple[int, list[int]] | None:
+    """(table offset, field offsets) of the flatbuffer table at ``at`` in the ``length`` bytes of
+    the message, of which ``buf`` holds the first; None when it is not a sound table, and
+    (``at``, ``[]``) when its vtable lies beyond ``buf`` (sound as far as can be seen)."""
+    if at < 4 or at % 4 or at + 4 > min(len(buf), length):
+        return None
+    vtable = at - struct.unpack_from("<i", buf, at)[0]
+    if vtable < 0 or vtable % 2 or vtable + 4 > length:
+        return None
+    if vtable + 4 > len(buf):
+        return at, []
+    vtable_size, table_size = struct.unpack_from("<HH", buf, vtable)
+    if vtable_size < 4 or vtable_size % 2 or vtable + vtable_size > length or table_size < 4 \
+            or at + table_size > length:
+        return None
+    if vtable + vtable_size > len(buf) or at + table_size > len(buf):
+        return at, []
+    fields = list(struct.unpack_from(f"<{(vtable_size - 4) // 2}H", buf, vtable + 4))
+    if any(offset and not 4 <= offset < table_size for offset in fields):
+        return None
+    return at, fields
 
 
 def decode_head(head: bytes, complete: bool) -> tuple[str, str] | None:

@@ -32,6 +32,7 @@ MAX_LINE_BYTES = 2 * 1024 * 1024  # DuckDB's max_line_size: a longer record is r
 # (raising it makes DuckDB's CSV buffers that large: every query then reads far more of the file)
 HISTOGRAM_BINS = 20
 CELL_CHARS = 2000
+FORMAT_LABELS = {"csv": "CSV", "parquet": "Parquet", "arrow": "Arrow / Feather"}
 
 
 class CancelledError(KnownError):
@@ -209,7 +210,16 @@ class TableSource:
         self._fallback = 0  # CSV: 1 pads short rows, 2 also reads text, 3 splits as the csv module does
         self._transcoded: str | None = None
         self._arrow: Any = None
+        self.arrow_kind = ""  # an Arrow file's layout: "file" (Feather v2), "feather-v1" or "stream"
+        self.complete = True  # False: a damaged stream of which only the batches before the damage are read
         self.info = TableInfo([], 0, True)
+
+    @property
+    def label(self) -> str:
+        """The format as the mode line and messages name it ("Arrow IPC stream", "Parquet")."""
+        if self.arrow_kind == "stream":
+            return "Arrow IPC stream"
+        return FORMAT_LABELS.get(self.format, self.format)
 
     # -- opening -----------------------------------------------------------------------------
     def open(self, cancel: Callable[[], bool] | None = None) -> TableInfo:
@@ -217,7 +227,7 @@ class TableSource:
             if self.format == "parquet":
                 self._open_parquet()
             elif self.format == "arrow":
-                self._open_arrow()
+                self._open_arrow(cancel)
             else:
                 self._open_csv(cancel)
         except KnownError:
@@ -239,31 +249,73 @@ class TableSource:
             raise ParseError(f"{os.path.basename(self.path)} is not a complete Parquet file: {exc}") from None
         self.connection.execute(f"CREATE VIEW t AS SELECT * FROM read_parquet({quote_text(self.path)})")
         self.info = TableInfo(self._describe(), meta.num_rows, True)
+        self._note_nested()
+
+    def _note_nested(self) -> None:
         nested = [c.name for c in self.info.columns if c.type.startswith(("STRUCT", "MAP")) or "[]" in c.type]
         if nested:
             self.info.notes.append(f"{len(nested)} nested column(s) shown as JSON text: "
                                    + ", ".join(nested[:5]) + ("…" if len(nested) > 5 else ""))
 
-    def _open_arrow(self) -> None:
+    def _open_arrow(self, cancel: Callable[[], bool] | None = None) -> None:
         import pyarrow as pa
         import pyarrow.feather as feather
         import pyarrow.ipc as ipc
 
         with open(self.path, "rb") as handle:
             magic = handle.read(6)
+        notes: list[str] = []
         try:
             if magic.startswith(b"ARROW1"):
+                self.arrow_kind = "file"
                 source = pa.memory_map(self.path, "r")
                 table = ipc.open_file(source).read_all()  # memory-mapped: no copy of the buffers
-            else:
+            elif magic.startswith(b"FEA1"):
+                self.arrow_kind = "feather-v1"
                 table = feather.read_table(self.path, memory_map=True)
+            else:
+                self.arrow_kind = "stream"
+                table = self._read_stream(notes, cancel)
+        except KnownError:
+            raise
         except (pa.ArrowInvalid, pa.ArrowIOError, OSError) as exc:
             raise ParseError(f"{os.path.basename(self.path)} is not a readable Arrow / Feather file: "
                              f"{exc}") from None
         self._arrow = table
         self.connection.register("arrow_table", table)
         self.connection.execute("CREATE VIEW t AS SELECT * FROM arrow_table")
-        self.info = TableInfo(self._describe(), table.num_rows, True)
+        self.info = TableInfo(self._describe(), table.num_rows, True, notes)
+        self._note_nested()
+
+    def _read_stream(self, notes: list[str], cancel: Callable[[], bool] | None) -> Any:
+        """An Arrow IPC stream as a table of its record batches, read over a memory map: each
+        batch's buffers are slices of the mapped file, not copies (compressed buffers excepted).
+        A stream cut inside a batch keeps the batches before the cut, and says so in ``notes``."""
+        import pyarrow as pa
+        import pyarrow.ipc as ipc
+
+        name = os.path.basename(self.path)
+        mapped = pa.memory_map(self.path, "r")
+        try:
+            reader = ipc.open_stream(mapped)
+        except (pa.ArrowException, OSError) as exc:
+            raise ParseError(f"{name} is not a readable Arrow IPC stream: its schema cannot be read "
+                             f"(the file may be cut short). {_first_line(exc)}") from None
+        batches: list[Any] = []
+        while True:
+            if cancel is not None and cancel():
+                raise CancelledError("Stopped.")
+            try:
+                batches.append(reader.read_next_batch())
+            except StopIteration:
+                break
+            except (pa.ArrowException, OSError) as exc:
+                rows = sum(b.num_rows for b in batches)
+                self.complete = False
+                notes.append(f"{name} is cut short or damaged after {len(batches):,} record batch(es): "
+                             f"the {rows:,} rows before that point are shown. ({_first_line(exc)})")
+                break
+        return pa.Table.from_batches(batches, schema=reader.schema)
 
     def _open_csv(self, cancel: Callable[[], bool] | None) -> None:
         if os.path.getsize(self.path) == 0:  # DuckDB's sniffer refuses an empty file: no columns, no rows
@@ -562,6 +614,11 @@ class TableSource:
                 except OSError:
                     pass
                 self._transcoded = None
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0][:300] if lines else type(exc).__name__
 
 
 def _short(value: float) -> str:
