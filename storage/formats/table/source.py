@@ -264,6 +264,9 @@ class TableSource:
 
         with open(self.path, "rb") as handle:
             magic = handle.read(6)
+        if not magic:
+            raise ParseError(f"{os.path.basename(self.path)} is empty: an Arrow or Feather file holds at "
+                             "least its schema (the columns), and this one has nothing.")
         notes: list[str] = []
         try:
             if magic.startswith(b"ARROW1"):

@@ -290,6 +290,7 @@ def test_boms(tmp_path: Path, encoding: str) -> None:
     ("a.pickle", "pickle"), ("a.db", "sqlite"), ("a.sqlite3", "sqlite"), ("a.h5", "hdf5"),
     ("a.hdf5", "hdf5"), ("a.npy", "npy"), ("a.joblib", "joblib"), ("a.txt", "text"), ("noext", "text"),
     ("a.weird", "text"), ("a.csv", "csv"), ("a.tsv", "csv"), ("a.parquet", "parquet"), ("a.feather", "arrow"),
+    ("a.arrows", "arrow"),
 ])
 def test_empty_files_follow_the_extension(tmp_path: Path, name: str, expected: str) -> None:
     result = sniff(write(tmp_path, name, b""))
