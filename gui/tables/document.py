@@ -51,6 +51,7 @@ from storage.formats.table.source import (
     TableInfo,
     TableSource,
     View,
+    is_numeric_type,
     open_table,
 )
 
@@ -86,8 +87,7 @@ def column_profile(source: TableSource, column: int, view: View, call: Call) -> 
     """Worker body: stats and histogram of one column over the whole view."""
     stats = source.stats(column, view, call)
     kind = stats["type"]
-    numeric = any(word in kind for word in ("INT", "DOUBLE", "FLOAT", "DECIMAL", "REAL")) and "[]" not in kind
-    return stats, source.histogram(column, view=view, call=call), numeric
+    return stats, source.histogram(column, view=view, call=call), is_numeric_type(kind)
 
 
 class TableDocument(Document):

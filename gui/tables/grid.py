@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 
 from gui.arrays.table import TiledTableModel
 from gui.common.model_guard import guard_model
-from storage.formats.table.source import Column, TableSource, View
+from storage.formats.table.source import Column, TableSource, View, is_numeric_type
 
 _Index = QModelIndex | QPersistentModelIndex
 
@@ -95,8 +95,7 @@ class TableGridModel(TiledTableModel):
     def numeric_column(self, col: int) -> bool:
         if not 0 <= col < len(self.columns):
             return False
-        kind = self.columns[col].type
-        return any(word in kind for word in ("INT", "DOUBLE", "FLOAT", "DECIMAL")) and "[]" not in kind
+        return is_numeric_type(self.columns[col].type)
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if role == Qt.ItemDataRole.BackgroundRole and self.overlay is not None and index.isValid():

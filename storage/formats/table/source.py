@@ -146,6 +146,16 @@ def _like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+_NUMERIC_TYPES = frozenset({"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
+                            "UINTEGER", "UBIGINT", "UHUGEINT", "FLOAT", "REAL", "DOUBLE", "DECIMAL"})
+
+
+def is_numeric_type(kind: str) -> bool:
+    """Whether a DuckDB column type is a plain number: not a list, array or struct of numbers
+    (``STRUCT(x BIGINT)``, ``INTEGER[]``) and not an ``INTERVAL``."""
+    return "[" not in kind and kind.split("(", 1)[0].strip().upper() in _NUMERIC_TYPES
+
+
 def cell_text(value: Any) -> str:
     """A value as the grid shows it: nested values as JSON, long text cut, newlines as ⏎."""
     if value is None:
@@ -315,8 +325,9 @@ class TableSource:
             except (pa.ArrowException, OSError) as exc:
                 rows = sum(b.num_rows for b in batches)
                 self.complete = False
-                notes.append(f"{name} is cut short or damaged after {len(batches):,} record batch(es): "
-                             f"the {rows:,} rows before that point are shown. ({_first_line(exc)})")
+                notes.append(f"{name} is cut short or damaged after {len(batches):,} record batch(es) "
+                             f"({_first_line(exc).rstrip('.')}): the {rows:,} rows before that point "
+                             "are shown.")
                 break
         return pa.Table.from_batches(batches, schema=reader.schema)
 
@@ -564,8 +575,7 @@ class TableSource:
         col = self.info.columns[column]
         name = quote_name(col.name)
         where, params = self._where(view)
-        numeric = any(word in col.type for word in ("INT", "DOUBLE", "FLOAT", "DECIMAL", "REAL"))
-        if numeric and "[]" not in col.type:
+        if is_numeric_type(col.type):
             bounds = self._run(f"SELECT min({name})::DOUBLE, max({name})::DOUBLE FROM t{where}", params, call)
             low, high = bounds[0]
             if low is None:

@@ -19,7 +19,7 @@ from storage.core.convert import Target, convert
 from storage.core.errors import KnownError
 from storage.formats.table.convert import TableRows
 from storage.formats.table.query import file_ref, run_query
-from storage.formats.table.source import View, open_table
+from storage.formats.table.source import View, is_numeric_type, open_table
 from storage.inspect.report import inspect_path
 from storage.sniff.detect import sniff
 
@@ -123,8 +123,19 @@ def test_dictionary_and_nested_columns(tmp_path: Path) -> None:
         ordered = [r[0] for r in source.page(0, 5, View(order=((0, False),)))]
         assert ordered == ["Kyoto", "Kyoto", "Lima", "Oslo", None]
         assert source.stats(1)["nulls"] == 1
+        # a struct with an integer field is not a number: its histogram is of its values, not bins
+        assert source.info.columns[2].type == "STRUCT(x BIGINT, y VARCHAR)"
+        assert dict(source.histogram(2)) == {"(null)": 3, "{'x': 1, 'y': p}": 1, "{'x': 3, 'y': q}": 1}
     finally:
         source.close()
+
+
+@pytest.mark.parametrize(("kind", "numeric"), [
+    ("BIGINT", True), ("DECIMAL(9,2)", True), ("DOUBLE", True), ("UHUGEINT", True), ("FLOAT", True),
+    ("STRUCT(x BIGINT, y VARCHAR)", False), ("BIGINT[]", False), ("INTEGER[3]", False),
+    ("INTERVAL", False), ("MAP(VARCHAR, INTEGER)", False), ("VARCHAR", False), ("POINT", False)])
+def test_numeric_types(kind: str, numeric: bool) -> None:
+    assert is_numeric_type(kind) is numeric
 
 
 def test_schema_only_stream_is_an_empty_table(tmp_path: Path) -> None:
