@@ -246,3 +246,31 @@ def test_convert_a_stream_to_parquet_and_sqlite(stream: Path, tmp_path: Path) ->
         assert conn.execute("SELECT count(*), max(id) FROM t").fetchone() == (300, 299)
     conn.close()
     assert digest(stream) == before
+
+
+def test_pages_in_file_order_are_slices_that_read_as_the_scan_does(tmp_path: Path) -> None:
+    import datetime as dt
+    from decimal import Decimal
+
+    n = 40
+    table = pa.table({
+        "id": pa.array(range(n), pa.int64()),
+        "at": pa.array([dt.datetime(2024, 1, 1, i % 24, tzinfo=dt.UTC) for i in range(n)],
+                       pa.timestamp("us", tz="UTC")),
+        "amount": pa.array([Decimal(f"{i}.25") for i in range(n)], pa.decimal128(9, 2)),
+        "day": pa.array([dt.date(2024, 1, 1 + i % 28) for i in range(n)]),
+        "blob": pa.array([bytes([i, 255]) for i in range(n)]),
+        "attrs": pa.array([[("k", i)] for i in range(n)], pa.map_(pa.string(), pa.int64())),
+    })
+    path = write_stream(tmp_path / "types.arrows", table, batch_rows=7)  # pages cross batches
+    source = open_table(str(path), "arrow")
+    try:
+        by_id = View(order=((0, False),))  # the same rows through DuckDB's scan, sort and OFFSET
+        for offset, limit in ((0, 3), (5, 10), (33, 20), (40, 5)):
+            assert source.page(offset, limit) == source.page(offset, limit, by_id)
+            assert source.text_page(offset, limit, columns=[5, 1]) == source.text_page(offset, limit, by_id,
+                                                                                      [5, 1])
+        assert [r[0] for r in source.page(35, 10)] == [35, 36, 37, 38, 39]
+        assert source.record(12)[2] == ("amount", "DECIMAL(9,2)", "12.25")
+    finally:
+        source.close()
