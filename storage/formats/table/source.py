@@ -20,7 +20,7 @@ import os
 import re
 import tempfile
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +32,7 @@ MAX_LINE_BYTES = 2 * 1024 * 1024  # DuckDB's max_line_size: a longer record is r
 # (raising it makes DuckDB's CSV buffers that large: every query then reads far more of the file)
 HISTOGRAM_BINS = 20
 CELL_CHARS = 2000
+SPOOL_BYTES = 64 * 1024 * 1024  # an Arrow file's unpacked (compressed) batches kept in RAM at most
 FORMAT_LABELS = {"csv": "CSV", "parquet": "Parquet", "arrow": "Arrow / Feather"}
 
 
@@ -219,6 +220,7 @@ class TableSource:
         self._lock = threading.Lock()
         self._fallback = 0  # CSV: 1 pads short rows, 2 also reads text, 3 splits as the csv module does
         self._transcoded: str | None = None
+        self._spooled: str | None = None  # a compressed Arrow file's batches, unpacked (see _collect)
         self._arrow: Any = None
         self.arrow_kind = ""  # an Arrow file's layout: "file" (Feather v2), "feather-v1" or "stream"
         self.complete = True  # False: a damaged stream of which only the batches before the damage are read
@@ -272,64 +274,92 @@ class TableSource:
         import pyarrow.feather as feather
         import pyarrow.ipc as ipc
 
+        name = os.path.basename(self.path)
         with open(self.path, "rb") as handle:
             magic = handle.read(6)
         if not magic:
-            raise ParseError(f"{os.path.basename(self.path)} is empty: an Arrow or Feather file holds at "
-                             "least its schema (the columns), and this one has nothing.")
+            raise ParseError(f"{name} is empty: an Arrow or Feather file holds at least its schema (the "
+                             "columns), and this one has nothing.")
         notes: list[str] = []
         try:
             if magic.startswith(b"ARROW1"):
                 self.arrow_kind = "file"
-                source = pa.memory_map(self.path, "r")
-                table = ipc.open_file(source).read_all()  # memory-mapped: no copy of the buffers
+                reader = ipc.open_file(pa.memory_map(self.path, "r"))
+                batches = (reader.get_batch(i) for i in range(reader.num_record_batches))
+                table = self._collect(reader.schema, batches, notes, cancel)
             elif magic.startswith(b"FEA1"):
                 self.arrow_kind = "feather-v1"
                 table = feather.read_table(self.path, memory_map=True)
             else:
                 self.arrow_kind = "stream"
-                table = self._read_stream(notes, cancel)
+                try:
+                    reader = ipc.open_stream(pa.memory_map(self.path, "r"))
+                except (pa.ArrowException, OSError) as exc:
+                    raise ParseError(f"{name} is not a readable Arrow IPC stream: its schema cannot be read "
+                                     f"(the file may be cut short). {_first_line(exc)}") from None
+                table = self._collect(reader.schema, _stream_batches(reader), notes, cancel)
         except KnownError:
             raise
         except (pa.ArrowInvalid, pa.ArrowIOError, OSError) as exc:
-            raise ParseError(f"{os.path.basename(self.path)} is not a readable Arrow / Feather file: "
-                             f"{exc}") from None
+            raise ParseError(f"{name} is not a readable Arrow / Feather file: {exc}") from None
         self._arrow = table
         self.connection.register("arrow_table", table)
         self.connection.execute("CREATE VIEW t AS SELECT * FROM arrow_table")
         self.info = TableInfo(self._describe(), table.num_rows, True, notes)
         self._note_nested()
 
-    def _read_stream(self, notes: list[str], cancel: Callable[[], bool] | None) -> Any:
-        """An Arrow IPC stream as a table of its record batches, read over a memory map: each
-        batch's buffers are slices of the mapped file, not copies (compressed buffers excepted).
-        A stream cut inside a batch keeps the batches before the cut, and says so in ``notes``."""
+    def _collect(self, schema: Any, batches: Iterator[Any], notes: list[str],
+                 cancel: Callable[[], bool] | None) -> Any:
+        """The record batches of an Arrow file or stream read over a memory map, as one table.
+
+        Uncompressed batches are slices of the mapped file, not copies. Compressed ones (pandas'
+        ``to_feather`` writes LZ4) are unpacked into Arrow's memory: when reading has taken
+        :data:`SPOOL_BYTES` of it (other threads' allocations count too: at worst a needless
+        spool), every batch goes to a private temporary stream file instead, uncompressed, which is then
+        memory-mapped in turn, so a big compressed file never sits in RAM. A file damaged inside a
+        batch keeps the batches before the damage, and says so in ``notes``.
+        """
         import pyarrow as pa
         import pyarrow.ipc as ipc
 
-        name = os.path.basename(self.path)
-        mapped = pa.memory_map(self.path, "r")
+        kept: list[Any] = []
+        count = rows = 0
+        base = pa.total_allocated_bytes()
+        writer: Any = None
         try:
-            reader = ipc.open_stream(mapped)
-        except (pa.ArrowException, OSError) as exc:
-            raise ParseError(f"{name} is not a readable Arrow IPC stream: its schema cannot be read "
-                             f"(the file may be cut short). {_first_line(exc)}") from None
-        batches: list[Any] = []
-        while True:
-            if cancel is not None and cancel():
-                raise CancelledError("Stopped.")
-            try:
-                batches.append(reader.read_next_batch())
-            except StopIteration:
-                break
-            except (pa.ArrowException, OSError) as exc:
-                rows = sum(b.num_rows for b in batches)
-                self.complete = False
-                notes.append(f"{name} is cut short or damaged after {len(batches):,} record batch(es) "
-                             f"({_first_line(exc).rstrip('.')}): the {rows:,} rows before that point "
-                             "are shown.")
-                break
-        return pa.Table.from_batches(batches, schema=reader.schema)
+            while True:
+                if cancel is not None and cancel():
+                    raise CancelledError("Stopped.")
+                try:
+                    batch = next(batches)
+                except StopIteration:
+                    break
+                except (pa.ArrowException, OSError) as exc:
+                    self.complete = False
+                    notes.append(f"{os.path.basename(self.path)} is cut short or damaged after {count:,} "
+                                 f"record batch(es) ({_first_line(exc).rstrip('.')}): the {rows:,} rows "
+                                 "before that point are shown.")
+                    break
+                count, rows = count + 1, rows + batch.num_rows
+                if writer is not None:
+                    writer.write_batch(batch)
+                    continue
+                kept.append(batch)
+                if pa.total_allocated_bytes() - base > SPOOL_BYTES:
+                    handle, self._spooled = tempfile.mkstemp(prefix="datashelf-arrow-", suffix=".arrows")
+                    os.close(handle)
+                    writer = ipc.new_stream(self._spooled, schema)  # a stream may replace dictionaries
+                    for done in kept:
+                        writer.write_batch(done)
+                    kept = []
+        finally:
+            if writer is not None:
+                writer.close()
+        if writer is None:
+            return pa.Table.from_batches(kept, schema=schema)
+        notes.append("The file's record batches are compressed: they were unpacked once into a private "
+                     "temporary file (the file itself is not written).")
+        return ipc.open_stream(pa.memory_map(self._spooled, "r")).read_all()
 
     def _open_csv(self, cancel: Callable[[], bool] | None) -> None:
         if os.path.getsize(self.path) == 0:  # DuckDB's sniffer refuses an empty file: no columns, no rows
@@ -629,12 +659,21 @@ class TableSource:
                 self.connection.close()  # a query still winding down may say "busy": it ends with it
         finally:
             self._arrow = None
-            if self._transcoded:
-                try:
-                    os.unlink(self._transcoded)
-                except OSError:
-                    pass
-                self._transcoded = None
+            for temporary in (self._transcoded, self._spooled):
+                if temporary:
+                    with contextlib.suppress(OSError):
+                        os.unlink(temporary)
+            self._transcoded = self._spooled = None
+
+
+def _stream_batches(reader: Any) -> Iterator[Any]:
+    """The record batches of an IPC stream reader, one at a time (its errors raised as they come)."""
+    while True:
+        try:
+            batch = reader.read_next_batch()
+        except StopIteration:
+            return
+        yield batch
 
 
 def _first_line(exc: BaseException) -> str:

@@ -274,3 +274,67 @@ def test_pages_in_file_order_are_slices_that_read_as_the_scan_does(tmp_path: Pat
         assert source.record(12)[2] == ("amount", "DECIMAL(9,2)", "12.25")
     finally:
         source.close()
+
+
+def test_compressed_batches_are_unpacked_to_a_temporary_file_not_ram(tmp_path: Path, monkeypatch) -> None:
+    import storage.formats.table.source as source_module
+
+    monkeypatch.setattr(source_module, "SPOOL_BYTES", 1024 * 1024)
+    rows = 400_000  # 3 MB a column unpacked, a few KB packed
+    ids = np.arange(rows)
+    cities = ["Oslo", "Lima", "Kyoto", "Paris"]
+    path = tmp_path / "packed.arrows"
+    schema = pa.schema([("id", pa.int64()), ("city", pa.dictionary(pa.int32(), pa.string()))])
+    with ipc.new_stream(path, schema, options=ipc.IpcWriteOptions(compression="zstd")) as writer:
+        for start in range(0, rows, 50_000):  # each batch its own dictionary: the spool must keep them
+            chunk = ids[start:start + 50_000]
+            turn = start // 50_000 % 4
+            city = pa.DictionaryArray.from_arrays(pa.array((chunk % 4).astype(np.int32)),
+                                                  pa.array(cities[turn:] + cities[:turn]))
+            writer.write_batch(pa.record_batch([pa.array(chunk), city], schema=schema))
+    feather_path = tmp_path / "packed.feather"
+    pd.DataFrame({"id": ids, "x": ids * 0.5}).to_feather(feather_path)  # pandas writes LZ4
+    for file, kind in ((path, "stream"), (feather_path, "file")):
+        before = digest(file)
+        allocated = pa.total_allocated_bytes()
+        source = open_table(str(file), "arrow")
+        try:
+            spooled = source._spooled
+            assert source.arrow_kind == kind and spooled is not None and Path(spooled).exists()
+            assert any("compressed" in note for note in source.info.notes)
+            assert pa.total_allocated_bytes() - allocated < 4 * 1024 * 1024  # not the 6 MB unpacked
+            assert source.info.rows == rows and source.count() == rows
+            assert source.page(rows - 1, 1)[0][0] == rows - 1
+            assert source.count(View(filters=((0, ">=350000"),))) == 50_000
+        finally:
+            source.close()
+        assert not Path(spooled).exists() and digest(file) == before
+    # what the stream's dictionaries say, batch by batch, survives the spool
+    expected = ipc.open_stream(path).read_all().column("city").to_pylist()
+    monkeypatch.setattr(source_module, "SPOOL_BYTES", 1024 * 1024)
+    source = open_table(str(path), "arrow")
+    try:
+        assert [r[0] for r in source.page(0, rows, columns=[1])] == expected
+    finally:
+        source.close()
+
+
+def test_cancel_while_unpacking_leaves_no_temporary_file(tmp_path: Path, monkeypatch) -> None:
+    import tempfile
+
+    import storage.formats.table.source as source_module
+
+    monkeypatch.setattr(source_module, "SPOOL_BYTES", 0)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "temp"))
+    (tmp_path / "temp").mkdir()
+    table = pa.table({"a": np.arange(100_000)})
+    path = write_stream(tmp_path / "packed.arrows", table, batch_rows=10_000, compression="lz4")
+    asked = []
+
+    def cancel() -> bool:
+        asked.append(1)
+        return len(asked) > 3
+
+    with pytest.raises(KnownError, match="Stopped"):
+        open_table(str(path), "arrow", cancel=cancel)
+    assert list((tmp_path / "temp").iterdir()) == []
