@@ -223,7 +223,7 @@ class TableSource:
         self._spooled: str | None = None  # a compressed Arrow file's batches, unpacked (see _collect)
         self._arrow: Any = None
         self.arrow_kind = ""  # an Arrow file's layout: "file" (Feather v2), "feather-v1" or "stream"
-        self.complete = True  # False: a damaged stream of which only the batches before the damage are read
+        self.complete = True  # False: an Arrow file damaged inside a batch: the batches before are read
         self.info = TableInfo([], 0, True)
 
     @property
@@ -313,11 +313,11 @@ class TableSource:
         """The record batches of an Arrow file or stream read over a memory map, as one table.
 
         Uncompressed batches are slices of the mapped file, not copies. Compressed ones (pandas'
-        ``to_feather`` writes LZ4) are unpacked into Arrow's memory: when reading has taken
+        ``to_feather`` writes LZ4) are unpacked into Arrow's memory: once reading has taken
         :data:`SPOOL_BYTES` of it (other threads' allocations count too: at worst a needless
-        spool), every batch goes to a private temporary stream file instead, uncompressed, which is then
-        memory-mapped in turn, so a big compressed file never sits in RAM. A file damaged inside a
-        batch keeps the batches before the damage, and says so in ``notes``.
+        spool), every batch goes to a private temporary stream file instead, uncompressed, which
+        is then memory-mapped in turn, so a big compressed file never sits in RAM. A file damaged
+        inside a batch keeps the batches before the damage, and says so in ``notes``.
         """
         import pyarrow as pa
         import pyarrow.ipc as ipc
@@ -341,17 +341,20 @@ class TableSource:
                                  "before that point are shown.")
                     break
                 count, rows = count + 1, rows + batch.num_rows
-                if writer is not None:
-                    writer.write_batch(batch)
-                    continue
                 kept.append(batch)
-                if pa.total_allocated_bytes() - base > SPOOL_BYTES:
-                    handle, self._spooled = tempfile.mkstemp(prefix="datashelf-arrow-", suffix=".arrows")
-                    os.close(handle)
-                    writer = ipc.new_stream(self._spooled, schema)  # a stream may replace dictionaries
+                if writer is None and pa.total_allocated_bytes() - base <= SPOOL_BYTES:
+                    continue
+                try:
+                    if writer is None:
+                        handle, self._spooled = tempfile.mkstemp(prefix="datashelf-arrow-", suffix=".arrows")
+                        os.close(handle)
+                        writer = ipc.new_stream(self._spooled, schema)  # a stream may replace dictionaries
                     for done in kept:
                         writer.write_batch(done)
-                    kept = []
+                except (pa.ArrowException, OSError) as exc:
+                    raise KnownError(f"Cannot unpack the compressed batches of {os.path.basename(self.path)} "
+                                     f"into a temporary file: {_first_line(exc)}") from None
+                kept = []
         finally:
             if writer is not None:
                 writer.close()

@@ -338,3 +338,22 @@ def test_cancel_while_unpacking_leaves_no_temporary_file(tmp_path: Path, monkeyp
     with pytest.raises(KnownError, match="Stopped"):
         open_table(str(path), "arrow", cancel=cancel)
     assert list((tmp_path / "temp").iterdir()) == []
+
+
+def test_no_room_to_unpack_gets_a_message(tmp_path: Path, monkeypatch) -> None:
+    import errno
+    import tempfile
+
+    import storage.formats.table.source as source_module
+
+    monkeypatch.setattr(source_module, "SPOOL_BYTES", 0)
+
+    def full(*_args, **_kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(tempfile, "mkstemp", full)
+    path = write_stream(tmp_path / "packed.arrows", pa.table({"a": np.arange(50_000)}), batch_rows=10_000,
+                        compression="zstd")
+    with pytest.raises(KnownError, match=r"Cannot unpack the compressed batches of packed\.arrows into a "
+                                         r"temporary file: .*No space left"):
+        open_table(str(path), "arrow")
