@@ -121,3 +121,20 @@ def test_a_stream_cut_short_shows_what_it_has_and_says_so(qtbot, tmp_path: Path,
     assert "#fff4d6" in document.message.styleSheet()  # a warning's colours, not an info's
     window.grab().save(str(tmp_path / "cut.png"))
     assert digest(cut) == before
+
+
+def test_execute_sql_joins_a_stream_with_a_csv(qtbot, qtmodeltester, tmp_path: Path) -> None:
+    from tests.gui.tables.test_sql_panel import cells as result_cells
+    from tests.gui.tables.test_sql_panel import open_panel, run_sql
+
+    events = write_stream(tmp_path / "events.arrows", stream_table(30), batch_rows=7)
+    countries = tmp_path / "countries.csv"
+    countries.write_text("city,country\nOslo,NO\nLima,PE\nKyoto,JP\n")
+    _window, _document, panel = open_panel(qtbot, tmp_path, events, countries)
+    qtbot.waitUntil(lambda: set(panel.table_names()) == {"events", "countries"}, timeout=20_000)
+    run_sql(qtbot, panel, "SELECT c.country, count(*) AS n, max(e.id) AS last\n"
+                          "FROM events e JOIN countries c USING (city) GROUP BY c.country ORDER BY c.country")
+    assert panel.model.rowCount() == 3
+    qtbot.waitUntil(lambda: all(v not in (None, "…") for row in result_cells(panel, 3, 3) for v in row))
+    assert result_cells(panel, 3, 3) == [["JP", "10", "29"], ["NO", "10", "27"], ["PE", "10", "28"]]
+    qtmodeltester.check(panel.model, force_py=True)
