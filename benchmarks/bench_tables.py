@@ -1,4 +1,5 @@
-"""The Tables tab's first rows of a 1 GB CSV and a 1 GB Parquet file, against DuckDB alone.
+"""The Tables tab's first rows of a 1 GB CSV and a 1 GB Parquet file, against DuckDB alone (and of
+a 1 GB Arrow IPC stream, against pyarrow alone).
 
 The files are generated once into ``$DATASHELF_BENCH_DIR`` (default /tmp/datashelf-bench) by
 DuckDB's COPY and reused. "Ours" is what the tab does before the first cells show: sniff the
@@ -97,6 +98,83 @@ def tables_csv_first_rows(repeats: int) -> Result:
 @benchmark("tables 1 GB Parquet: first rows vs DuckDB alone", target="≤ 1.5×")
 def tables_parquet_first_rows(repeats: int) -> Result:
     return _case("parquet", repeats)
+
+
+def big_stream() -> Path:
+    """``table_1gb.arrows``: the rows of :func:`big_file` (12M of them, ≈ 1 GB) as an uncompressed
+    Arrow IPC stream of 64K-row batches, what ``pyarrow.ipc.new_stream`` writes; written once."""
+    duckdb = _duckdb()
+    import pyarrow.ipc as ipc
+
+    CACHE.mkdir(parents=True, exist_ok=True)
+    path = CACHE / "table_1gb.arrows"
+    if path.exists() and path.stat().st_size >= GB * 0.95:
+        return path
+    scratch = path.with_name(path.name + ".tmp")
+    scratch.unlink(missing_ok=True)
+    con = duckdb.connect()
+    con.execute("SET threads TO 2")
+    reader = con.sql(
+        "SELECT i AS id, 'city_' || (i % 997) AS city, random() * 1000 AS price, random() AS a, "
+        "random() AS b, random() AS c, md5(i::VARCHAR) AS token, DATE '2020-01-01' + (i % 2000)::INTEGER "
+        "AS day FROM range(12000000) t(i)").to_arrow_reader(65536)
+    with ipc.new_stream(scratch, reader.schema) as writer:
+        for batch in reader:
+            writer.write_batch(batch)
+    con.close()
+    scratch.rename(path)
+    return path
+
+
+def ours_stream_rows(path: Path) -> tuple[float, float]:
+    """Seconds to the first tile (sniff, open, read it as text) and then to the last rows' tile."""
+    from gui.arrays.table import TILE_COLS, TILE_ROWS
+    from storage.formats.table.source import open_table
+    from storage.sniff.detect import sniff
+
+    start = time.perf_counter()
+    fmt = sniff(path).format
+    source = open_table(str(path), fmt)
+    columns = range(min(TILE_COLS, len(source.info.columns)))
+    cells = source.text_page(0, TILE_ROWS, columns=columns)
+    first = time.perf_counter() - start
+    start = time.perf_counter()
+    last = source.text_page(source.info.rows - TILE_ROWS, TILE_ROWS, columns=columns)
+    deep = time.perf_counter() - start
+    assert len(cells) == len(last) == TILE_ROWS and fmt == "arrow" and source.arrow_kind == "stream"
+    source.close()
+    return first, deep
+
+
+def pyarrow_stream_rows(path: Path) -> float:
+    import pyarrow as pa
+    import pyarrow.ipc as ipc
+
+    from gui.arrays.table import TILE_ROWS
+
+    start = time.perf_counter()
+    reader = ipc.open_stream(pa.memory_map(str(path), "r"))
+    rows = reader.read_next_batch().slice(0, TILE_ROWS).to_pylist()
+    elapsed = time.perf_counter() - start
+    assert len(rows) == TILE_ROWS
+    return elapsed
+
+
+@benchmark("tables 1 GB Arrow IPC stream: first rows vs pyarrow alone", target="≤ 0.3 s")
+def tables_stream_first_rows(repeats: int) -> Result:
+    path = big_stream()
+    deep: list[float] = []
+
+    def ours() -> float:
+        first, last = ours_stream_rows(path)
+        deep.append(last)
+        return first
+
+    mine, baseline = interleave(ours, lambda: pyarrow_stream_rows(path), repeats)
+    best = sorted(mine)[len(mine) // 2]
+    return Result(mine, baseline, note=f"{path.stat().st_size / GB:.2f} GB, memory-mapped; median first rows "
+                  f"{best:.3f} s (every batch header is read to count the rows; pyarrow alone reads one "
+                  f"batch), the last rows' tile {sorted(deep)[len(deep) // 2]:.3f} s")
 
 
 def sort_file() -> Path:
