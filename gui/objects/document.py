@@ -1,6 +1,8 @@
 """An open pickle, joblib, .npy, .npz or shelf: the safety report, the value tree, edits, save.
 
 Loading runs on a worker (``storage.formats.objects.file.open_objects``); nothing in the file is run.
+A big plain pickle shows its first items and, when it can be told for sure, its verdict first
+(:class:`gui.objects.first_stage.FirstStage`), with the load's progress and Cancel.
 "Trust and load" (:class:`gui.objects.trust.TrustedLoader`, a part the document owns) is the one
 way to run it, in a separate process.
 The file (every file of a shelf) is watched for changes by :mod:`gui.common.disk_watch`.
@@ -33,6 +35,7 @@ from gui.common.notice_bar import MessageLine
 from gui.common.safety_bar import SafetyBar
 from gui.common.workers import run_in_worker, run_with_progress
 from gui.objects.convert import TableConverter
+from gui.objects.first_stage import FirstStage
 from gui.objects.model import ObjectTreeModel
 from gui.objects.shelf import ShelfPanel
 from gui.objects.trust import TrustedLoader
@@ -48,6 +51,7 @@ from storage.formats.objects.file import (
     save_objects,
     saved_compression,
 )
+from storage.formats.objects.first import FirstLook
 from storage.recovery.payload import pack
 
 PROTOCOLS = (0, 1, 2, 3, 4, 5)
@@ -98,6 +102,8 @@ class ObjectsDocument(Document):
         self.facts = QLabel(page)
         self.facts.setWordWrap(True)
         self.facts.linkActivated.connect(self._on_error_link)
+        self.first = FirstStage(self)
+        self.first.cancelRequested.connect(self._on_cancel)
         self.protocol_combo = QComboBox(page)
         self.protocol_combo.setToolTip("Pickle protocol used when saving")
         self.protocol_combo.activated.connect(lambda _i: self.statusChanged.emit())
@@ -118,6 +124,8 @@ class ObjectsDocument(Document):
         top = QHBoxLayout()
         top.setContentsMargins(8, 0, 8, 0)
         top.addWidget(self.facts, 1)
+        top.addWidget(self.first.progress)
+        top.addWidget(self.first.cancel_button)
         self.protocol_label = QLabel("Save as protocol:", page)
         top.addWidget(self.protocol_label)
         top.addWidget(self.protocol_combo)
@@ -134,18 +142,37 @@ class ObjectsDocument(Document):
     def reload(self) -> None:
         self.stack.setCurrentIndex(0)
         self.disk.record()  # before the read: a change while reading shows the bar
+        self.cancel_latest()  # a load still running for the previous reload is not awaited any more
+        self.first.start(self._start_load)  # a big plain pickle's first items, then the load
+
+    def _start_load(self) -> None:
         self.run_latest(partial(open_objects, trusted_size=self.trusted_size), self.path, self.format,
                         on_result=self._on_loaded, on_error=self._on_failed)
+        self.first.follow(self._worker)
+
+    def show_first_stage(self, look: FirstLook) -> None:
+        """The first items of a big pickle, read-only, while it loads (FirstStage calls this)."""
+        self.result = None
+        self.protocol_combo.setVisible(False)
+        self.protocol_label.setVisible(False)
+        self.view.set_doc(self.first.preview_doc(look))
+        self.view.text.setPlainText(f"{look.type_name}: the first {look.shown:,} items, while the whole "
+                                    "file loads")
+        self.stack.setCurrentIndex(2)
 
     @Slot()
     def _on_cancel(self) -> None:
         self.cancel_latest()
-        self._show_error("Opening was cancelled.")
+        if not self.first.cancelled():  # with a preview on screen, it stays and says so
+            self._show_error("Opening was cancelled.")
+        elif not self.is_loaded:
+            self.mark_loaded()
 
     def _on_failed(self, generation: int, exc: BaseException) -> None:
         if generation != self._generation:
             return
         self._worker = None
+        self.first.finish()
         message = self.describe_failure(exc)
         offer = isinstance(exc, DecompressionLimitError) and not self.trusted_size
         self._show_error(message, '<br><br><a href="open-anyway">Open anyway</a>' if offer else "")
@@ -154,6 +181,8 @@ class ObjectsDocument(Document):
     def _on_error_link(self, link: str) -> None:
         if link == "open-anyway":
             self.trusted_size = True
+            self.reload()
+        elif link == "reload":  # "Load all" after a cancelled load
             self.reload()
 
     def _show_error(self, message: str, links: str = "") -> None:
@@ -167,12 +196,14 @@ class ObjectsDocument(Document):
         if generation != self._generation:
             return
         self._worker = None
+        self.first.finish()
         self.result = result
         self.trusted = False
         self.undo_stack.clear()
         if result.shelf is not None:
             self.disk.record()  # now the shelf's files are known (watched_paths)
         self.safety.show_report(result)
+        self.safety.details_button.setEnabled(True)
         self.safety.trust_button.setText("Trust and load…")
         entry = format_registry.get(result.kind)  # a kind with a real loader can be loaded trusted
         self.safety.trust_button.setEnabled(entry is not None and bool(entry.trusted_loader))
@@ -521,6 +552,7 @@ class ObjectsDocument(Document):
     def close_document(self) -> None:
         self.disk.stop()
         self.cancel_latest()
+        self.first.finish()
         self.view.finder.forget()
         self._key_generation += 1
         if self.view.array_pane is not None:

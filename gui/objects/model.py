@@ -31,7 +31,6 @@ from storage.formats.objects.doc import (
     short_repr,
     type_label,
 )
-from storage.formats.objects.pickle.frame import frame_caption
 from storage.formats.objects.pickle.nodes import CallNode, CostlyKey, GlobalNode, PersistentNode
 
 _Index = QModelIndex | QPersistentModelIndex
@@ -41,8 +40,12 @@ _SEVERITY_COLOURS = {"dangerous": "#b3261e", "suspicious": "#9a5b00"}
 
 def value_preview(value: Any) -> str:
     """One line for the Value column, in Python's own notation where that reads best."""
-    if isinstance(value, CallNode | PersistentNode | CostlyKey):
-        return (frame_caption(value) or value.label()) if isinstance(value, CallNode) else value.label()
+    if isinstance(value, CallNode):
+        from storage.formats.objects.pickle.frame import frame_caption  # NumPy: only for such values
+
+        return frame_caption(value) or value.label()
+    if isinstance(value, PersistentNode | CostlyKey):
+        return value.label()
     if is_huge_int(value):
         return f"{int_summary(value)} (expand to see them)"
     if is_repr(value):

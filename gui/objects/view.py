@@ -7,7 +7,7 @@ edit is an undo command from ``gui.values.commands`` on the document's stack.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QModelIndex, QPoint, Qt, Signal, Slot
 from PySide6.QtGui import QAction, QGuiApplication, QUndoStack
@@ -22,7 +22,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui.arrays.frame import FramePane
 from gui.arrays.pane import ArrayPane, is_array
 from gui.common.clipboard import TreeClipboard
 from gui.common.find_bar import FindBar, PathFinder, walk_paths
@@ -39,8 +38,11 @@ from storage.formats.objects.doc import (
     parse_scalar,
     short_repr,
 )
-from storage.formats.objects.pickle.frame import FrameError, FrameTable, array_table, frame_table, is_frame
 from storage.formats.objects.pickle.nodes import CallNode, GlobalNode
+
+if TYPE_CHECKING:
+    from gui.arrays.frame import FramePane
+    from storage.formats.objects.pickle.frame import FrameTable
 
 _DETAIL_LIMIT = 200_000  # characters of a value's text shown in the detail pane
 
@@ -192,6 +194,8 @@ class ObjectsView(QWidget):
     def current_table(self) -> FrameTable | None:
         """The table the detail pane shows: a pickled DataFrame or Series, or a NumPy 2-D or
         structured array (as its columns); None for any other value."""
+        from storage.formats.objects.pickle.frame import FrameTable, array_table  # NumPy: when asked
+
         source = self._table_source
         if source is None or isinstance(source, FrameTable):
             return source
@@ -217,25 +221,7 @@ class ObjectsView(QWidget):
             return
         if companion is not None:
             value = companion
-        if is_frame(value):
-            try:
-                table = frame_table(value)
-            except FrameError as exc:
-                self.detail.setCurrentWidget(self.text)
-                self.text.setPlainText(f"This {value.func.name} cannot be shown as a table: {exc}\n\n"
-                                       "Its pickled parts are in the tree.")
-                return
-            if self.frame_pane is None:
-                self.frame_pane = FramePane(self)
-                self.frame_pane.convertRequested.connect(self.convertRequested)
-                self.detail.addWidget(self.frame_pane)
-            self.frame_pane.show_table(table, self._raw_page(value))
-            self._table_source = table
-            if self.detail.currentWidget() is not self.frame_pane:
-                self.detail.setCurrentWidget(self.frame_pane)
-                sizes = self.splitter.sizes()
-                if sizes[1] < sum(sizes) * 0.6 or not sum(sizes):  # a grid wants the room
-                    self.splitter.setSizes([3000, 7000])  # scaled to the splitter's width
+        if isinstance(value, CallNode) and self._show_frame(value):
             return
         if is_array(value):
             if self.array_pane is None:
@@ -256,6 +242,34 @@ class ObjectsView(QWidget):
         else:
             text = value_preview(value) if not isinstance(value, bytes) else repr(value)
         self.text.setPlainText(text[:_DETAIL_LIMIT] + ("…" if len(text) > _DETAIL_LIMIT else ""))
+
+    def _show_frame(self, value: CallNode) -> bool:
+        """A pickled DataFrame or Series as a grid (True), else False. Imported here: the grid and
+        the frame reader need NumPy, which a plain pickle's first screen never waits for."""
+        from gui.arrays.frame import FramePane
+        from storage.formats.objects.pickle.frame import FrameError, frame_table, is_frame
+
+        if not is_frame(value):
+            return False
+        try:
+            table = frame_table(value)
+        except FrameError as exc:
+            self.detail.setCurrentWidget(self.text)
+            self.text.setPlainText(f"This {value.func.name} cannot be shown as a table: {exc}\n\n"
+                                   "Its pickled parts are in the tree.")
+            return True
+        if self.frame_pane is None:
+            self.frame_pane = FramePane(self)
+            self.frame_pane.convertRequested.connect(self.convertRequested)
+            self.detail.addWidget(self.frame_pane)
+        self.frame_pane.show_table(table, self._raw_page(value))
+        self._table_source = table
+        if self.detail.currentWidget() is not self.frame_pane:
+            self.detail.setCurrentWidget(self.frame_pane)
+            sizes = self.splitter.sizes()
+            if sizes[1] < sum(sizes) * 0.6 or not sum(sizes):  # a grid wants the room
+                self.splitter.setSizes([3000, 7000])  # scaled to the splitter's width
+        return True
 
     def _raw_page(self, value: Any) -> QWidget:
         """The frame's pickled internals, as the tree shows them, read-only (the grid's *Raw*)."""

@@ -18,7 +18,14 @@ from storage.core.errors import DecompressionLimitError, KnownError, UnreadableE
 from storage.core.gc_pause import gc_paused
 from storage.formats.objects.doc import ObjectDoc
 from storage.formats.objects.pickle.quickscan import report_from_loads
-from storage.formats.objects.pickle.safe import GlobalUse, PickleLoadError, SafeLoad, load_all, load_safe
+from storage.formats.objects.pickle.safe import (
+    GlobalUse,
+    LoadCancelled,
+    PickleLoadError,
+    SafeLoad,
+    load_all,
+    load_safe,
+)
 from storage.formats.objects.pickle.scan import ScanReport, highest_protocol, report_protocol, scan_bytes
 from storage.sniff.compressed import compression_of
 
@@ -112,10 +119,11 @@ def objects_from_bytes(path: str, kind: str, data: bytes) -> ObjectsFile:
     return result
 
 
-def _load_stream(result: ObjectsFile, data: bytes, joblib: bool) -> None:
+def _load_stream(result: ObjectsFile, data: bytes, joblib: bool,
+                 watch: Callable[[int], None] | None = None) -> None:
     # The collector would otherwise walk the millions of new containers again and again.
     with gc_paused(freeze=len(data) > FREEZE_ABOVE):
-        loads, error = load_all(data, joblib=joblib)
+        loads, error = load_all(data, joblib=joblib, watch=watch)
     for number, load in enumerate(loads):
         result.add(load, f"pickle {number + 1}" if len(loads) > 1 else "")
     result.protocol = highest_protocol(load.protocol for load in loads)  # as inspect says it
@@ -197,7 +205,7 @@ def _note_encoding(result: ObjectsFile, loads: list[SafeLoad]) -> None:
 
 
 def open_objects(path: str, kind: str, cancel: Callable[[], bool] | None = None, *,
-                 trusted_size: bool = False) -> ObjectsFile:
+                 trusted_size: bool = False, progress: Callable[[float], None] | None = None) -> ObjectsFile:
     """Read ``path`` as ``kind`` safely.
 
     Compressed data may unpack to ``decompression.decompression_limit`` of its size; past that the
@@ -207,11 +215,12 @@ def open_objects(path: str, kind: str, cancel: Callable[[], bool] | None = None,
     When the values cannot be shown (a damaged or hostile pickle the safe loader refuses), the
     result still carries the verdict, from the same scan ``inspect`` runs, with ``doc`` None and
     ``load_error`` saying why: the window shows what loading the file would do in every case.
-    Raises KnownError only when not even that can be read.
+    Raises KnownError only when not even that can be read, and LoadCancelled when ``cancel``
+    answered True while a plain pickle was loading (``progress`` hears how far that load got).
     """
     try:
-        return _open_objects(path, kind, cancel, trusted_size)
-    except (UnsupportedError, UnreadableError):  # not this tab's, or not readable at all
+        return _open_objects(path, kind, cancel, trusted_size, progress)
+    except (UnsupportedError, UnreadableError, LoadCancelled):  # not this tab's, unreadable, stopped
         raise
     except KnownError as exc:
         result = verdict_only(path, kind, str(exc))
@@ -289,8 +298,23 @@ def pickle_start_verdict(path: str) -> ObjectsFile | None:
     return verdict
 
 
+def _watcher(size: int, cancel: Callable[[], bool] | None,
+             progress: Callable[[float], None] | None) -> Callable[[int], None] | None:
+    """What the load calls with its byte offset: reports the fraction read, stops when cancelled."""
+    if cancel is None and progress is None:
+        return None
+
+    def watch(offset: int) -> None:
+        if cancel is not None and cancel():
+            raise LoadCancelled
+        if progress is not None and size:
+            progress(offset / size)
+
+    return watch
+
+
 def _open_objects(path: str, kind: str, cancel: Callable[[], bool] | None,
-                  trusted_size: bool = False) -> ObjectsFile:
+                  trusted_size: bool = False, progress: Callable[[float], None] | None = None) -> ObjectsFile:
 
     result = ObjectsFile(os.path.abspath(path), kind)
     if kind == "pickle":
@@ -309,7 +333,7 @@ def _open_objects(path: str, kind: str, cancel: Callable[[], bool] | None,
             result.kind = "joblib"
             _load_stream(result, data, joblib=True)
         else:
-            _load_stream(result, data, joblib=False)
+            _load_stream(result, data, joblib=False, watch=_watcher(len(data), cancel, progress))
     elif kind == "joblib":
         _open_compressed(result, trusted_size)
     elif kind == "npy":

@@ -444,9 +444,298 @@ static PyObject *costly_keys(PyObject *self, PyObject *args) {
     return PyBool_FromLong(answer == COSTLY);
 }
 
+/* -- the plain-data census ----------------------------------------------------------------------
+ * The first look at a pickle (storage/formats/objects/first.py) shows a verdict before the full safe
+ * load. "Only plain data" may be said then only when the load will surely end the same way: every
+ * opcode builds None, a bool, a number, a string, bytes or a container of them (no import, no
+ * call, no persistent ID, no extension code, no Python 2 string); every string is UTF-8 as the C
+ * unpickler decodes it (surrogatepass); every dict key and set member is hashable; every
+ * APPEND/SETITEM/ADDITEM goes to a container of the right kind; every memo index was made before it
+ * is read; and the stream ends at a STOP. Anything else answers None ("cannot vouch"), never a guess.
+ * The entries are a kind (low 4 bits) and a container number, so the root's item count is known. */
+enum { K_SCALAR = 0, K_LIST, K_DICT, K_SET, K_FROZENSET, K_BYTEARRAY, K_TUPLE_H, K_TUPLE_U };
+#define KIND(e) ((int)((e) & 15))
+#define HASHABLE(e) (KIND(e) == K_SCALAR || KIND(e) == K_FROZENSET || KIND(e) == K_TUPLE_H)
+#define UNSURE 1
+
+typedef struct {
+    Stack stack, marks, counts, memo;
+    size_t base;
+} Census;
+
+static int utf8_ok(const unsigned char *s, size_t n) {
+    size_t i = 0;
+    while (i < n) {
+        unsigned char c = s[i];
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        if ((c & 0xF0) == 0xE0 && n - i > 2 && (s[i + 1] & 0xC0) == 0x80 && (s[i + 2] & 0xC0) == 0x80
+            && (c != 0xE0 || s[i + 1] >= 0xA0)) { /* the common 3-byte case, not overlong */
+            i += 3;
+            continue;
+        }
+        size_t need;
+        uint32_t cp, min;
+        if ((c & 0xE0) == 0xC0) { need = 1; cp = c & 0x1F; min = 0x80; }
+        else if ((c & 0xF0) == 0xE0) { need = 2; cp = c & 0x0F; min = 0x800; }
+        else if ((c & 0xF8) == 0xF0) { need = 3; cp = c & 0x07; min = 0x10000; }
+        else return 0;
+        if (n - i - 1 < need) return 0;
+        for (size_t k = 1; k <= need; k++) {
+            unsigned char d = s[i + k];
+            if ((d & 0xC0) != 0x80) return 0;
+            cp = cp << 6 | (d & 0x3F);
+        }
+        if (cp < min || cp > 0x10FFFF) return 0; /* surrogates pass, as pickle decodes them */
+        i += need + 1;
+    }
+    return 1;
+}
+
+/* A new container of ``kind`` holding ``items`` entries. */
+static int census_new(Census *c, int kind, int64_t items, int64_t *entry) {
+    if (stack_push(&c->counts, items) != FITS) return NO_MEMORY;
+    *entry = (int64_t)(c->counts.len - 1) << 4 | kind;
+    return FITS;
+}
+
+#define C_SEGMENT(c) ((c)->stack.len - (c)->base)
+#define C_NEED(c, n)                                                                                 \
+    do {                                                                                             \
+        if (C_SEGMENT(c) < (size_t)(n)) return UNSURE;                                               \
+    } while (0)
+#define C_PUSH(c, v)                                                                                 \
+    do {                                                                                             \
+        if (stack_push(&(c)->stack, (v)) != FITS) return NO_MEMORY;                                  \
+    } while (0)
+#define C_NEW(c, kind, items)                                                                        \
+    do {                                                                                             \
+        int64_t made_;                                                                               \
+        if (census_new((c), (kind), (items), &made_) != FITS) return NO_MEMORY;                      \
+        C_PUSH((c), made_);                                                                          \
+    } while (0)
+
+static int census_close(Census *c, size_t *from) {
+    if (!c->marks.len) return UNSURE;
+    *from = c->base;
+    c->base = (size_t)c->marks.items[--c->marks.len];
+    return FITS;
+}
+
+/* The items at [from, len) go into the container just under them, which must be of ``kind``. */
+static int census_fill(Census *c, size_t from, int kind, int64_t added) {
+    if (from <= c->base) return UNSURE; /* no container under the items in this segment */
+    int64_t target = c->stack.items[from - 1];
+    if (c->stack.len > from && KIND(target) != kind) return UNSURE;
+    if (KIND(target) == kind) c->counts.items[target >> 4] += added;
+    c->stack.len = from;
+    return FITS;
+}
+
+static int census_walk(Census *c, const unsigned char *data, size_t pos, size_t end, size_t *stop) {
+    while (pos < end) {
+        unsigned char code = data[pos++];
+        size_t from, width;
+        uint64_t length;
+        uint32_t index;
+        int64_t value = 0;
+        switch (code) {
+        case 0x80: /* PROTO */
+            if (pos >= end) return UNSURE;
+            pos++;
+            break;
+        case 0x95: /* FRAME: the C unpickler needs the whole frame to be there */
+            if (end - pos < 8) return UNSURE;
+            length = (uint64_t)read_u32(data + pos) | (uint64_t)read_u32(data + pos + 4) << 32;
+            pos += 8;
+            if (length > end - pos) return UNSURE;
+            break;
+        case 'N': case 0x88: case 0x89:
+            C_PUSH(c, K_SCALAR);
+            break;
+        case ']': C_NEW(c, K_LIST, 0); break;
+        case '}': C_NEW(c, K_DICT, 0); break;
+        case 0x8F: C_NEW(c, K_SET, 0); break;
+        case ')': C_NEW(c, K_TUPLE_H, 0); break;
+        case 'J': case 'K': case 'M': case 'G':
+            width = code == 'J' ? 4 : code == 'K' ? 1 : code == 'M' ? 2 : 8;
+            if (end - pos < width) return UNSURE;
+            pos += width;
+            C_PUSH(c, K_SCALAR);
+            break;
+        case 0x8C: case 'C': case 0x8A: /* SHORT_BINUNICODE, SHORT_BINBYTES, LONG1 */
+            if (pos >= end) return UNSURE;
+            length = data[pos++];
+            if (length > end - pos) return UNSURE;
+            if (code == 0x8C && !utf8_ok(data + pos, (size_t)length)) return UNSURE;
+            pos += (size_t)length;
+            C_PUSH(c, K_SCALAR);
+            break;
+        case 'X': case 'B': case 0x8B: case 0x8D: case 0x8E: case 0x96:
+            width = (code == 0x8D || code == 0x8E || code == 0x96) ? 8 : 4;
+            if (end - pos < width) return UNSURE;
+            if (width == 4) {
+                length = read_u32(data + pos);
+                if (code == 0x8B && (length & 0x80000000u)) return UNSURE; /* LONG4 < 0 */
+            } else {
+                length = (uint64_t)read_u32(data + pos) | (uint64_t)read_u32(data + pos + 4) << 32;
+            }
+            pos += width;
+            if (length > end - pos) return UNSURE;
+            if ((code == 'X' || code == 0x8D) && !utf8_ok(data + pos, (size_t)length)) return UNSURE;
+            pos += (size_t)length;
+            if (code == 0x96) C_NEW(c, K_BYTEARRAY, 0);
+            else C_PUSH(c, K_SCALAR);
+            break;
+        case 0x94: /* MEMOIZE */
+            C_NEED(c, 1);
+            if (stack_push(&c->memo, c->stack.items[c->stack.len - 1]) != FITS) return NO_MEMORY;
+            break;
+        case 'q': case 'r': /* BINPUT, LONG_BINPUT: only the next index, or one made before */
+            width = code == 'q' ? 1 : 4;
+            if (end - pos < width) return UNSURE;
+            C_NEED(c, 1);
+            index = width == 1 ? data[pos] : read_u32(data + pos);
+            pos += width;
+            if (index < c->memo.len) c->memo.items[index] = c->stack.items[c->stack.len - 1];
+            else if (index == c->memo.len) {
+                if (stack_push(&c->memo, c->stack.items[c->stack.len - 1]) != FITS) return NO_MEMORY;
+            } else return UNSURE;
+            break;
+        case 'h': case 'j': /* BINGET, LONG_BINGET */
+            width = code == 'h' ? 1 : 4;
+            if (end - pos < width) return UNSURE;
+            index = width == 1 ? data[pos] : read_u32(data + pos);
+            pos += width;
+            if (index >= c->memo.len) return UNSURE;
+            C_PUSH(c, c->memo.items[index]);
+            break;
+        case '(': /* MARK */
+            if (stack_push(&c->marks, (int64_t)c->base) != FITS) return NO_MEMORY;
+            c->base = c->stack.len;
+            break;
+        case 'l': case 't': case 'd': case 0x91: /* LIST, TUPLE, DICT, FROZENSET */
+            if (census_close(c, &from) != FITS) return UNSURE;
+            length = c->stack.len - from;
+            if (code == 'd') {
+                if (length % 2) return UNSURE;
+                for (size_t i = from; i < c->stack.len; i += 2)
+                    if (!HASHABLE(c->stack.items[i])) return UNSURE;
+                length /= 2;
+            }
+            if (code == 't') {
+                value = K_TUPLE_H;
+                for (size_t i = from; i < c->stack.len; i++)
+                    if (!HASHABLE(c->stack.items[i])) value = K_TUPLE_U;
+            }
+            if (code == 0x91)
+                for (size_t i = from; i < c->stack.len; i++)
+                    if (!HASHABLE(c->stack.items[i])) return UNSURE;
+            c->stack.len = from;
+            C_NEW(c, code == 'l' ? K_LIST : code == 'd' ? K_DICT : code == 't' ? (int)value : K_FROZENSET,
+                  (int64_t)length);
+            break;
+        case 0x85: case 0x86: case 0x87: /* TUPLE1, TUPLE2, TUPLE3 */
+            width = (size_t)(code - 0x84);
+            C_NEED(c, width);
+            value = K_TUPLE_H;
+            for (size_t i = c->stack.len - width; i < c->stack.len; i++)
+                if (!HASHABLE(c->stack.items[i])) value = K_TUPLE_U;
+            c->stack.len -= width;
+            C_NEW(c, (int)value, (int64_t)width);
+            break;
+        case 'u': case 'e': case 0x90: /* SETITEMS, APPENDS, ADDITEMS */
+            if (census_close(c, &from) != FITS) return UNSURE;
+            length = c->stack.len - from;
+            if (code == 'u') {
+                if (length % 2) return UNSURE;
+                for (size_t i = from; i < c->stack.len; i += 2)
+                    if (!HASHABLE(c->stack.items[i])) return UNSURE;
+                length /= 2;
+            }
+            if (code == 0x90)
+                for (size_t i = from; i < c->stack.len; i++)
+                    if (!HASHABLE(c->stack.items[i])) return UNSURE;
+            if (census_fill(c, from, code == 'u' ? K_DICT : code == 'e' ? K_LIST : K_SET,
+                            (int64_t)length) != FITS) return UNSURE;
+            break;
+        case 's': /* SETITEM */
+            C_NEED(c, 3);
+            if (!HASHABLE(c->stack.items[c->stack.len - 2])) return UNSURE;
+            if (census_fill(c, c->stack.len - 2, K_DICT, 1) != FITS) return UNSURE;
+            break;
+        case 'a': /* APPEND */
+            C_NEED(c, 2);
+            if (census_fill(c, c->stack.len - 1, K_LIST, 1) != FITS) return UNSURE;
+            break;
+        case '0': /* POP (of a mark when the segment is empty) */
+            if (C_SEGMENT(c)) c->stack.len--;
+            else if (census_close(c, &from) != FITS) return UNSURE;
+            break;
+        case '1': /* POP_MARK */
+            if (census_close(c, &from) != FITS) return UNSURE;
+            c->stack.len = from;
+            break;
+        case '2': /* DUP */
+            C_NEED(c, 1);
+            C_PUSH(c, c->stack.items[c->stack.len - 1]);
+            break;
+        case '.': /* STOP */
+            C_NEED(c, 1);
+            *stop = pos;
+            return FITS;
+        default:
+            return UNSURE; /* an import, a call, a Python 2 string, a text opcode: the load decides */
+        }
+    }
+    return UNSURE;
+}
+
+static const char *const KIND_NAMES[] = {"scalar", "list", "dict", "set", "frozenset", "bytearray",
+                                         "tuple", "tuple"};
+
+static PyObject *plain_census(PyObject *self, PyObject *args) {
+    Py_buffer buffer;
+    Py_ssize_t start;
+    size_t stop = 0;
+    int answer;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "y*n", &buffer, &start)) return NULL;
+    if (start < 0 || start > buffer.len) {
+        PyBuffer_Release(&buffer);
+        PyErr_SetString(PyExc_ValueError, "start out of range");
+        return NULL;
+    }
+    Census c = {{0}, {0}, {0}, {0}, 0};
+    Py_BEGIN_ALLOW_THREADS
+    answer = census_walk(&c, (const unsigned char *)buffer.buf, (size_t)start, (size_t)buffer.len, &stop);
+    Py_END_ALLOW_THREADS
+    PyObject *out;
+    if (answer == NO_MEMORY) {
+        out = PyErr_NoMemory();
+    } else if (answer != FITS) {
+        out = Py_NewRef(Py_None);
+    } else {
+        int64_t root = c.stack.items[c.stack.len - 1];
+        long long items = KIND(root) == K_SCALAR ? 0 : (long long)c.counts.items[root >> 4];
+        out = Py_BuildValue("(nsL)", (Py_ssize_t)stop, KIND_NAMES[KIND(root)], items);
+    }
+    free(c.stack.items);
+    free(c.marks.items);
+    free(c.counts.items);
+    free(c.memo.items);
+    PyBuffer_Release(&buffer);
+    return out;
+}
+
 static PyMethodDef methods[] = {
     {"costly_keys", costly_keys, METH_VARARGS,
      "costly_keys(data, start, budget, per_key, open_limit=4096) -> bool: the compiled pickle_keys walk."},
+    {"plain_census", plain_census, METH_VARARGS,
+     "plain_census(data, start) -> (stop, root kind, root items) when the pickle at start is surely plain "
+     "data that loads, else None."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -68,24 +68,37 @@ def memo_bomb(data: bytes | memoryview, start: int) -> bool:
     """True when a PUT might index past anything the input can hold (cheap, at C speed).
 
     Bytes inside strings look the same as opcodes, so most large pickles have such a candidate;
-    the scan stops at the first one, which keeps it far below the load's own time.
+    the search stops at the first one, which keeps it far below the load's own time. (One regular
+    expression per test, without NumPy: a plain pickle's first screen never waits for its import.)
     """
     size = len(data) - start
     if size < 6:
         return False
-    import numpy as np
-
-    raw = np.frombuffer(data, np.uint8)
-    for lo in range(start, len(data) - 4, _CHUNK):
-        chunk = raw[lo:min(lo + _CHUNK + 4, len(data))]
-        at = np.flatnonzero(chunk[:-4] == 0x72) + 1  # LONG_BINPUT 'r' + uint32 index
-        if at.size:
-            index = (chunk[at].astype(np.uint64) | chunk[at + 1].astype(np.uint64) << 8
-                     | chunk[at + 2].astype(np.uint64) << 16 | chunk[at + 3].astype(np.uint64) << 24)
-            if int(index.max()) > size:
-                return True
+    if _long_binput_pattern(size).search(data, start) is not None:
+        return True
     pattern = _put_pattern(len(str(size)))
     return any(_int(m.group(1)) > size for m in pattern.finditer(data, start))
+
+
+def _byte_above(value: int) -> bytes:
+    """A character class of the bytes above ``value`` (b"" when there is none)."""
+    return b"[\\x%02x-\\xff]" % (value + 1) if value < 255 else b""
+
+
+@functools.lru_cache(maxsize=16)
+def _long_binput_pattern(size: int) -> re.Pattern[bytes]:
+    """LONG_BINPUT ('r') followed by a little-endian uint32 greater than ``size``: the highest
+    byte above size's, or equal and the next one above, and so on."""
+    limit = min(size, 0xFFFFFFFF).to_bytes(4, "little")
+    choices = []
+    for high in range(3, -1, -1):  # the byte that decides, from the most significant
+        above = _byte_above(limit[high])
+        if above:
+            same = b"".join(b"\\x%02x" % limit[i] for i in range(high + 1, 4))
+            choices.append(b"[\\x00-\\xff]" * high + above + same)
+    if not choices:
+        return re.compile(b"(?!)")
+    return re.compile(b"r(?:" + b"|".join(choices) + b")", re.DOTALL)
 
 
 def _int(digits: bytes) -> int:

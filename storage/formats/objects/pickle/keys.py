@@ -168,6 +168,11 @@ except ImportError:  # pragma: no cover - a source checkout nobody built, or no 
 
 COMPILED = _compiled_walk is not None
 
+try:  # the first look's census (storage/formats/objects/first.py); None when not built, or built before it
+    from storage.formats.objects.pickle._keywalk import plain_census
+except ImportError:  # pragma: no cover
+    plain_census = None
+
 
 def costly_keys(data: bytes | memoryview, start: int, budget: int, per_key: int | None = None,
                 open_limit: int = OPEN_KEYS) -> bool:

@@ -22,6 +22,7 @@ import functools
 import io
 import itertools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
@@ -57,6 +58,7 @@ from storage.formats.objects.pickle.unpicklers import (
 )
 
 _NON_SPACE = re.compile(rb"[^ \t\r\n]")
+WATCH_STEP = 1024 * 1024  # bytes read between two calls of a load's ``watch``
 _PROTO_BYTE = re.compile(rb"\x80[\x00-\x05]")  # where a later PROTO opcode could be
 _PROTOCOL_SCAN = 16 * 1024**2  # protocol 0 and 1 pickles this big are walked to tell them apart
 __all__ = ["DEFAULT_LIMITS", "GlobalUse", "Limits", "PickleLoadError", "SafeLoad", "load_all", "load_safe"]
@@ -103,6 +105,28 @@ class SafeLoad:
     def dangerous(self) -> bool:
         return any(g.severity == "dangerous" for g in self.globals) or any(
             s == "dangerous" for s, _ in self.findings)
+
+
+class LoadCancelled(Exception):
+    """The caller's ``watch`` stopped the load (the user cancelled it)."""
+
+
+class _Watched(io.BytesIO):
+    """The input of a framed pickle that tells ``watch`` how far the load has read, about every
+    WATCH_STEP bytes; ``watch`` may raise LoadCancelled to stop it. Each read is a Python call, so
+    a long C load also lets other threads (the window) run between two frames."""
+
+    def __init__(self, data: bytes | memoryview, watch: Callable[[int], None]) -> None:
+        super().__init__(data)
+        self._watch = watch
+        self._next = 0
+
+    def read(self, size: int | None = -1) -> bytes:
+        position = self.tell()
+        if position >= self._next:
+            self._next = position + WATCH_STEP
+            self._watch(position)
+        return super().read(size)
 
 
 class PickleLoadError(ParseError):
@@ -166,27 +190,32 @@ def _error(exc: BaseException, data: bytes | memoryview, start: int, offset: int
     return PickleLoadError(f"The pickle cannot be loaded safely: {text}", Location(offset=offset), seen)
 
 
-def _load_at(data: bytes | memoryview, start: int, joblib: bool, limits: Limits) -> SafeLoad:
+def _load_at(data: bytes | memoryview, start: int, joblib: bool, limits: Limits,
+             watch: Callable[[int], None] | None = None) -> SafeLoad:
     """The pickle at ``start``. A Python 2 pickle whose byte strings are not ASCII fails as
     ``pickle.load`` fails; it is then read again with ``encoding='latin1'``, as pandas, NumPy and
     joblib read Python 2 files, and ``SafeLoad.encoding`` says so."""
     try:
-        return _load_with(data, start, joblib, limits, "ASCII")
+        return _load_with(data, start, joblib, limits, "ASCII", watch)
     except PickleLoadError as exc:
         if not isinstance(exc.__cause__, UnicodeDecodeError):
             raise
-    loaded = _load_with(data, start, joblib, limits, "latin1")  # its error says where the data breaks
+    loaded = _load_with(data, start, joblib, limits, "latin1", watch)  # its error says where the data breaks
     loaded.findings.append(("info", "Python 2 byte strings were read as latin-1 text, as pandas, NumPy "
                             "and joblib read Python 2 pickles (pickle.load alone stops at them)"))
     return loaded
 
 
 def _load_with(data: bytes | memoryview, start: int, joblib: bool, limits: Limits,
-               encoding: str) -> SafeLoad:
+               encoding: str, watch: Callable[[int], None] | None = None) -> SafeLoad:
     import copyreg
 
+    # Only framed pickles (protocol 4+) are watched: the C unpickler reads them a frame at a time,
+    # where older ones would cost a Python call per opcode.
+    framed = watch is not None and len(data) > start + 1 and data[start] == 0x80 and data[start + 1] >= 4
+
     def one(careful: bool, slow: bool) -> tuple[Any, LoadState, int]:
-        stream = io.BytesIO(data)
+        stream = _Watched(data, watch) if framed and watch is not None else io.BytesIO(data)
         stream.seek(start)
         state = LoadState(careful, limits.max_globals, limits.max_array_bytes, len(data) - start,
                           budget=CopyBudget(limits.copy_budget + limits.copy_per_byte * (len(data) - start)),
@@ -226,7 +255,7 @@ def _load_with(data: bytes | memoryview, start: int, joblib: bool, limits: Limit
         try:
             loaded = run_with_stack(functools.partial(one, careful, use_slow), data, start, limits)
             break
-        except (KeyboardInterrupt, SystemExit):
+        except (KeyboardInterrupt, SystemExit, LoadCancelled):
             raise
         except BaseException as exc:  # every failure of hostile input is reported
             error = exc
@@ -300,7 +329,8 @@ def _as_bytes(data: PickleData, limits: Limits) -> bytes | memoryview:
     return raw
 
 
-def load_safe(data: PickleData, *, joblib: bool = False, limits: Limits = DEFAULT_LIMITS) -> SafeLoad:
+def load_safe(data: PickleData, *, joblib: bool = False, limits: Limits = DEFAULT_LIMITS,
+              watch: Callable[[int], None] | None = None) -> SafeLoad:
     """Load the first pickle of ``data`` safely; see ``SafeLoad.trailing`` for what follows it.
 
     Raises ``PickleLoadError`` (a ``ParseError`` with the offset and the globals seen so far).
@@ -313,12 +343,16 @@ def load_safe(data: PickleData, *, joblib: bool = False, limits: Limits = DEFAUL
     buffer = _as_bytes(data, limits)
     if not len(buffer):
         raise PickleLoadError("The data is empty: there is no pickle in it.", Location(offset=0))
-    return _load_at(buffer, 0, joblib, limits)
+    return _load_at(buffer, 0, joblib, limits, watch)
 
 
 def load_all(data: PickleData, *, joblib: bool = False, limits: Limits = DEFAULT_LIMITS,
-             max_pickles: int = 10_000) -> tuple[list[SafeLoad], PickleLoadError | None]:
+             max_pickles: int = 10_000, watch: Callable[[int], None] | None = None,
+             ) -> tuple[list[SafeLoad], PickleLoadError | None]:
     """Every pickle stacked in ``data``, and the error that stopped the walk (None at a clean end).
+
+    ``watch`` (optional) is called with the byte offset the load has reached, now and then; it may
+    raise LoadCancelled to stop the load, which then raises it.
 
     A first pickle that fails raises; a later failure is returned as the trailing data's error.
     """
@@ -328,13 +362,13 @@ def load_all(data: PickleData, *, joblib: bool = False, limits: Limits = DEFAULT
             raise PickleLoadError("The data is empty: there is no pickle in it.", Location(offset=0))
         return streamed, error
     buffer = _as_bytes(data, limits)
-    loads = [load_safe(buffer, joblib=joblib, limits=limits)]
+    loads = [load_safe(buffer, joblib=joblib, limits=limits, watch=watch)]
     while loads[-1].trailing and len(loads) < max_pickles:
         found = _NON_SPACE.search(buffer, loads[-1].end)
         if found is None:
             break
         try:
-            loads.append(_load_at(buffer, found.start(), joblib, limits))
+            loads.append(_load_at(buffer, found.start(), joblib, limits, watch))
         except PickleLoadError as exc:
             return loads, exc
     return loads, None

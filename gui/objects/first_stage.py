@@ -1,0 +1,173 @@
+"""The first screen of a big pickle while its safe load runs (issue 16: content within 0.5 s).
+
+A part the Objects document owns. Before the load starts it reads the head of the file
+(``storage.formats.objects.first.first_look``, a few milliseconds) and shows its first top-level
+items as a read-only tree, with a progress bar and Cancel. The safety bar says "Checking…" until
+``plain_verdict`` (every opcode walked at C speed) vouches for the verdict, which is then exactly
+the one the load reports; when it cannot vouch, the bar keeps saying "Checking…" until the load has
+the verdict. A verdict is never guessed, so it never changes between the stages.
+
+Small pickles (read whole from their head) and every other kind (joblib, compressed, shelves, .npy)
+skip the first stage: the loading page shows until the load is done, as before.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QObject, QTimer, Signal, Slot
+from PySide6.QtWidgets import QProgressBar, QPushButton
+
+from gui.common.workers import Worker, run_in_worker
+from storage.formats.objects.doc import ObjectDoc
+from storage.formats.objects.first import FirstLook, PlainCensus, first_look, plain_verdict
+
+if TYPE_CHECKING:
+    from gui.common.safety_bar import SafetyBar
+    from gui.objects.document import ObjectsDocument
+
+CHECKING_STYLE = "#safetyBar { background: #eceff1; } #safetyBar QLabel { color: #37474f; }"
+
+
+def show_checking(bar: SafetyBar, text: str) -> None:
+    """The safety bar while no verdict is known yet: neutral, nothing to detail, nothing to trust."""
+    bar.level = "checking"
+    bar.setStyleSheet(CHECKING_STYLE)
+    bar.summary.setText(text)
+    bar.table.setRowCount(0)
+    bar.table.hide()
+    bar.details_button.setChecked(False)
+    bar.details_button.setText("Details")
+    bar.details_button.setEnabled(False)
+    bar.trust_button.setEnabled(False)
+
+
+CHECKING = ("<b>Checking…</b> the verdict appears once every opcode has been read; nothing in the "
+            "file is run.")
+NOT_CHECKED = ("<b>Not checked:</b> the load was cancelled before every opcode was read. Nothing in "
+               "the file was run.")
+
+
+class FirstStage(QObject):
+    """The preview, the census verdict and the load's progress of one Objects document."""
+
+    cancelRequested = Signal()
+
+    def __init__(self, document: ObjectsDocument) -> None:
+        super().__init__(document)
+        self.document = document
+        self.generation = 0
+        self.look: FirstLook | None = None  # the preview on screen while the load goes on
+        self.verdict: Any = None  # the ObjectsFile plain_verdict vouched for
+        self.census: PlainCensus | None = None
+        self.progress = QProgressBar(document)
+        self.progress.setRange(0, 100)
+        self.progress.setMaximumWidth(180)
+        self.progress.setFormat("Loading %p%")
+        self.progress.hide()
+        self.cancel_button = QPushButton("Cancel", document)
+        self.cancel_button.setToolTip("Stop loading; the first items stay on screen")
+        self.cancel_button.clicked.connect(self.cancelRequested)
+        self.cancel_button.hide()
+
+    @property
+    def shown(self) -> bool:
+        """The preview is on screen and the load still runs."""
+        return self.look is not None and self.progress.isVisible()
+
+    def start(self, then: Callable[[], None]) -> None:
+        """Look at the file's head on a worker, show what it finds, then call ``then`` (the load)."""
+        self.generation += 1
+        generation = self.generation
+        self.look, self.verdict, self.census = None, None, None
+        document = self.document
+        if document.format != "pickle" or not document.path:
+            then()
+            return
+        run_in_worker(first_look, document.path, document.format,
+                      on_result=lambda look: self._on_look(generation, look, then),
+                      on_error=lambda _exc: self._on_look(generation, None, then))
+
+    def _on_look(self, generation: int, look: FirstLook | None, then: Callable[[], None]) -> None:
+        if generation != self.generation:
+            return
+        if look is None or look.complete:  # nothing to show first, or small: the load is quick
+            then()
+            return
+        self.look = look
+        self.document.show_first_stage(look)
+        show_checking(self.document.safety, CHECKING)
+        self.progress.setValue(0)
+        self.progress.show()
+        self.cancel_button.show()
+        self._show_facts()
+        # The load and the census start once the preview is painted: they would hold the GIL first.
+        QTimer.singleShot(0, self, lambda: self._start_census(generation, then))
+
+    def _start_census(self, generation: int, then: Callable[[], None]) -> None:
+        if generation != self.generation:
+            return
+        then()
+        run_in_worker(plain_verdict, self.document.path, self.document.format,
+                      on_result=lambda found: self._on_verdict(generation, found))
+
+    def _on_verdict(self, generation: int, found: tuple[Any, PlainCensus] | None) -> None:
+        if generation != self.generation or found is None or self.look is None:
+            return
+        self.verdict, self.census = found
+        self.document.safety.show_report(self.verdict)
+        self.document.safety.details_button.setEnabled(True)
+        self.document.safety.trust_button.setEnabled(False)  # there is no result to trust yet
+        self._show_facts()
+
+    def follow(self, worker: Worker | None) -> None:
+        """Show the progress the load's worker reports."""
+        if worker is not None and self.look is not None:
+            worker.signals.progressed.connect(self._on_progress)
+
+    @Slot(float)
+    def _on_progress(self, fraction: float) -> None:
+        if self.look is not None:
+            self.progress.setValue(round(100 * fraction))
+
+    def finish(self) -> None:
+        """The load answered (or the document closes): the first stage is over."""
+        self.generation += 1
+        self.look = None
+        self.progress.hide()
+        self.cancel_button.hide()
+
+    def cancelled(self) -> bool:
+        """The user stopped the load: the preview stays, read-only, and says so (with a link to
+        load it all); False when there was no preview (the document shows its own message)."""
+        look = self.look
+        self.generation += 1
+        self.progress.hide()
+        self.cancel_button.hide()
+        if look is None:
+            return False
+        if self.verdict is None:
+            show_checking(self.document.safety, NOT_CHECKED)
+        self.document.facts.setText(f"{self._what(look)} · <b>loading was cancelled:</b> only the first "
+                                    f"{look.shown:,} items are shown, read-only · "
+                                    '<a href="reload">Load all</a>')
+        return True
+
+    def _what(self, look: FirstLook) -> str:
+        census = self.census
+        if census is not None and census.type_name == look.type_name:
+            return f"pickle · {html.escape(look.type_name)} of {census.items:,} items"
+        return f"pickle · {html.escape(look.type_name)}"
+
+    def _show_facts(self) -> None:
+        look = self.look
+        if look is not None:
+            self.document.facts.setText(f"{self._what(look)} · the first {look.shown:,} shown, read-only, "
+                                        "while the whole file loads")
+
+    def preview_doc(self, look: FirstLook) -> ObjectDoc:
+        doc = ObjectDoc(look.preview, None, label=self.document.title())
+        doc.read_only = True
+        return doc
