@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 import os
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 
@@ -146,9 +147,12 @@ class ObjectsDocument(Document):
         self.first.start(self._start_load)  # a big plain pickle's first items, then the load
 
     def _start_load(self) -> None:
-        self.run_latest(partial(open_objects, trusted_size=self.trusted_size), self.path, self.format,
-                        on_result=self._on_loaded, on_error=self._on_failed)
-        self.first.follow(self._worker)
+        trusted_size, report = self.trusted_size, self.first.progressed.emit  # emitted on the worker
+
+        def load(path: str, fmt: str, cancel: Callable[[], bool]) -> ObjectsFile:
+            return open_objects(path, fmt, cancel, trusted_size=trusted_size, progress=report)
+
+        self.run_latest(load, self.path, self.format, on_result=self._on_loaded, on_error=self._on_failed)
 
     def show_first_stage(self, look: FirstLook) -> None:
         """The first items of a big pickle, read-only, while it loads (FirstStage calls this)."""

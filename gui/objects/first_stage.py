@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 from PySide6.QtWidgets import QProgressBar, QPushButton
 
-from gui.common.workers import Worker, run_in_worker
+from gui.common.workers import run_in_worker
 from storage.formats.objects.doc import ObjectDoc
 from storage.formats.objects.first import FirstLook, PlainCensus, first_look, plain_verdict
 
@@ -54,6 +54,7 @@ class FirstStage(QObject):
     """The preview, the census verdict and the load's progress of one Objects document."""
 
     cancelRequested = Signal()
+    progressed = Signal(float)  # the load's progress, emitted on its worker (queued to the window)
 
     def __init__(self, document: ObjectsDocument) -> None:
         super().__init__(document)
@@ -71,6 +72,7 @@ class FirstStage(QObject):
         self.cancel_button.setToolTip("Stop loading; the first items stay on screen")
         self.cancel_button.clicked.connect(self.cancelRequested)
         self.cancel_button.hide()
+        self.progressed.connect(self._on_progress)
 
     @property
     def shown(self) -> bool:
@@ -121,11 +123,6 @@ class FirstStage(QObject):
         self.document.safety.details_button.setEnabled(True)
         self.document.safety.trust_button.setEnabled(False)  # there is no result to trust yet
         self._show_facts()
-
-    def follow(self, worker: Worker | None) -> None:
-        """Show the progress the load's worker reports."""
-        if worker is not None and self.look is not None:
-            worker.signals.progressed.connect(self._on_progress)
 
     @Slot(float)
     def _on_progress(self, fraction: float) -> None:
