@@ -7,8 +7,10 @@ items as a read-only tree, with a progress bar and Cancel. The safety bar says "
 the one the load reports; when it cannot vouch, the bar keeps saying "Checking…" until the load has
 the verdict. A verdict is never guessed, so it never changes between the stages.
 
-Small pickles (read whole from their head) and every other kind (joblib, compressed, shelves, .npy)
-skip the first stage: the loading page shows until the load is done, as before.
+Compressed pickles and joblib files get the preview (from their decompressed head) and "Checking…"
+until the load has the verdict: the census reads uncompressed pickles only. Small pickles (read
+whole from their head), zipped pickles, shelves, .npy and .npz skip the first stage: the loading
+page shows until the load is done, as before.
 """
 
 from __future__ import annotations
@@ -85,7 +87,7 @@ class FirstStage(QObject):
         generation = self.generation
         self.look, self.verdict, self.census = None, None, None
         document = self.document
-        if document.format != "pickle" or not document.path:
+        if document.format not in ("pickle", "joblib") or not document.path:
             then()
             return
         run_in_worker(first_look, document.path, document.format,
@@ -101,7 +103,7 @@ class FirstStage(QObject):
         self.look = look
         self.document.show_first_stage(look)
         show_checking(self.document.safety, CHECKING)
-        self.progress.setValue(0)
+        self.progress.setRange(0, 0)  # busy until the load reports (only loads of pickle bytes do)
         self.progress.show()
         self.cancel_button.show()
         self._show_facts()
@@ -127,6 +129,8 @@ class FirstStage(QObject):
     @Slot(float)
     def _on_progress(self, fraction: float) -> None:
         if self.look is not None:
+            if not self.progress.maximum():
+                self.progress.setRange(0, 100)
             self.progress.setValue(round(100 * fraction))
 
     def finish(self) -> None:

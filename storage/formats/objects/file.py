@@ -322,7 +322,7 @@ def _open_objects(path: str, kind: str, cancel: Callable[[], bool] | None,
 
         head, _info = read_regular(path, 64 * 1024)
         if compression_of(head) is not None:  # pandas' .pkl.gz, .bz2, .xz, .zst: read as a stream
-            _open_compressed(result, trusted_size)
+            _open_compressed(result, trusted_size, cancel, progress)
             return result
         data = _read_limited(path)
         if data.startswith(b"PK\x03\x04"):
@@ -335,7 +335,7 @@ def _open_objects(path: str, kind: str, cancel: Callable[[], bool] | None,
         else:
             _load_stream(result, data, joblib=False, watch=_watcher(len(data), cancel, progress))
     elif kind == "joblib":
-        _open_compressed(result, trusted_size)
+        _open_compressed(result, trusted_size, cancel, progress)
     elif kind == "npy":
         _open_npy(result)
     elif kind == "npz":
@@ -347,7 +347,9 @@ def _open_objects(path: str, kind: str, cancel: Callable[[], bool] | None,
     return result
 
 
-def _open_compressed(result: ObjectsFile, trusted_size: bool = False) -> None:
+def _open_compressed(result: ObjectsFile, trusted_size: bool = False,
+                     cancel: Callable[[], bool] | None = None,
+                     progress: Callable[[float], None] | None = None) -> None:
     """A joblib file, or a compressed pickle (pandas' ``to_pickle('x.pkl.gz')``): decompressed
     (bounded: open_joblib's budget, relative to the file's size, or its absolute cap when
     ``trusted_size``) and read as joblib reads it; labelled joblib when its array wrapper is there."""
@@ -360,7 +362,8 @@ def _open_compressed(result: ObjectsFile, trusted_size: bool = False) -> None:
     if result.kind == "pickle" and b"joblib.numpy_pickle" in data:
         result.kind = "joblib"  # its arrays follow their wrappers as raw bytes
     # every compressed stream is read as joblib.load reads it, as inspect scans it
-    _load_stream(result, data, joblib=result.kind == "joblib" or result.compression is not None)
+    _load_stream(result, data, joblib=result.kind == "joblib" or result.compression is not None,
+                 watch=_watcher(len(data), cancel, progress))
     if result.compression:  # pickle.load reads the compressed bytes themselves from byte 0
         from storage.formats.objects.pickle.scan import scan_file
         from storage.inspect.summaries_objects import parses_as_pickle

@@ -3,7 +3,8 @@ told for sure, its verdict.
 
 Loading a 40 MB pickle safely takes about a second; the window shows these first:
 
-- ``first_look`` reads only the head of the file and follows its first opcodes in Python, building
+- ``first_look`` reads only the head of the file (of its decompressed stream for pandas' .pkl.gz
+  and compressed joblib files) and follows its first opcodes in Python, building
   the first items of the top-level container when they are plain values (strings, numbers, bytes,
   containers of them). A read-only preview, replaced by the real tree when the load finishes.
 - ``plain_verdict`` walks every opcode at C speed (``_keywalk.plain_census``) and vouches for the
@@ -27,6 +28,7 @@ HEAD_BYTES = 256 * 1024  # the first look reads no more than this
 FIRST_ITEMS = 100  # top-level items in the preview
 MAX_OPCODES = 20_000  # opcodes the preview follows at most
 MAX_INT_BITS = 256  # larger ints end the preview (their text could be huge)
+OPERANDS = 3  # the most stack entries an opcode the preview does not follow takes (NEWOBJ_EX)
 
 
 @dataclass
@@ -152,13 +154,13 @@ class _Preview:
         return len(root) + (len(pending) // 2 if isinstance(root, dict) else len(pending))
 
     def _pending(self) -> list[Any]:
-        """The finished items above the root's mark (the last one, still being filled, left out)."""
+        """The finished items above the root's mark. Left out: a container still being filled (under
+        a deeper mark), and the last three entries, which the next opcode may take as its operands
+        (STACK_GLOBAL takes two strings, NEWOBJ_EX three values): they may be no items at all."""
         start = self.marks[0]
         end = self.marks[1] if len(self.marks) > 1 else len(self.stack)
-        pending = self.stack[start:end]
-        if len(self.marks) > 1 and pending:
-            pending = pending[:-1]  # a container whose items are still being read
-        return pending
+        keep = end - start - (1 if len(self.marks) > 1 else 0) - OPERANDS
+        return self.stack[start:start + keep] if keep > 0 else []
 
     def preview(self) -> tuple[Any, int]:
         """A copy of the root with the finished items waiting above its mark added."""
@@ -180,15 +182,30 @@ class _Preview:
         return shown, len(shown)
 
 
+def _head(path: str) -> bytes:
+    """The first HEAD_BYTES of the pickle: of the file, or of what it decompresses to (pandas'
+    .pkl.gz, a compressed joblib file; only that much is decompressed)."""
+    from storage.sniff.compressed import compression_of
+
+    with open(path, "rb") as handle:
+        head = handle.read(HEAD_BYTES)
+    if compression_of(head[:64 * 1024]) is None:
+        return head
+    from storage.formats.objects.joblib_io import open_joblib
+
+    stream, _name = open_joblib(path)
+    with stream:
+        return stream.read(HEAD_BYTES)
+
+
 def first_look(path: str, kind: str) -> FirstLook | None:
     """Worker body: the kind and first items of a plain pickle's top-level value, read from its head
     alone (None when its start is not plain data: compressed, a joblib file, a global first...)."""
-    if kind != "pickle":
+    if kind not in ("pickle", "joblib"):
         return None
     try:
-        with open(path, "rb") as handle:
-            head = handle.read(HEAD_BYTES)
-    except OSError:
+        head = _head(path)
+    except (OSError, KnownError, EOFError, ValueError):
         return None
     if head[:1] != b"\x80" or len(head) < 2 or head[1] < 2:
         return None
@@ -202,13 +219,15 @@ def first_look(path: str, kind: str) -> FirstLook | None:
                 size = len(value) if isinstance(value, dict | list | tuple | set) else 0
                 return FirstLook(type(value).__name__, value, size, complete=True)
             machine.step(opcode.name, arg)
-            if count >= MAX_OPCODES or (count % 64 == 0 and machine.items() > FIRST_ITEMS):
+            if count >= MAX_OPCODES or (count % 64 == 0 and machine.items() > FIRST_ITEMS + OPERANDS):
                 break
     except (_Stop, ValueError, KeyError, IndexError, TypeError, UnicodeDecodeError, OverflowError):
         pass  # the head ends, or an opcode the preview does not follow: show what came before
     if machine.root is None:
         return None
     shown, count = machine.preview()
+    if not count:
+        return None  # an empty container would say nothing true about the file
     if isinstance(shown, dict | list) and count > FIRST_ITEMS:
         shown = dict(list(shown.items())[:FIRST_ITEMS]) if isinstance(shown, dict) else shown[:FIRST_ITEMS]
         count = FIRST_ITEMS

@@ -68,12 +68,37 @@ def test_a_list_preview_and_a_small_pickle_read_whole(tmp_path: Path, protocol: 
     assert small is not None and small.complete and small.preview == {"a": [1, 2]}
 
 
+def test_the_preview_never_takes_an_opcodes_operands_for_items(tmp_path: Path) -> None:
+    import datetime
+
+    path = tmp_path / "mixed.pkl"
+    path.write_bytes(pickle.dumps({"b": list(range(500)), "when": datetime.date(2020, 1, 1), "c": 1}, 4))
+    look = first_look(str(path), "pickle")  # stops at STACK_GLOBAL, whose operands are "datetime", "date"
+    assert look is not None and look.preview == {"b": list(range(500))} and not look.complete
+
+
+def test_a_compressed_pickle_previews_its_decompressed_head(tmp_path: Path) -> None:
+    import gzip
+
+    path = tmp_path / "frame.pkl.gz"
+    value = {f"k{i}": [i, "x"] for i in range(50_000)}
+    path.write_bytes(gzip.compress(pickle.dumps(value, 4)))
+    look = first_look(str(path), "pickle")
+    assert look is not None and list(look.preview.items()) == list(value.items())[:FIRST_ITEMS]
+    assert plain_verdict(str(path), "pickle") is None  # the census reads uncompressed pickles only
+    joblib = pytest.importorskip("joblib")
+    import numpy as np
+
+    joblib.dump({"a": np.arange(10), "b": 2}, tmp_path / "model.joblib", compress=3)
+    assert first_look(str(tmp_path / "model.joblib"), "joblib") is None  # an array first: nothing to say
+
+
 def test_no_preview_where_the_head_is_not_plain_data(tmp_path: Path) -> None:
     import datetime
     import gzip
 
     cases = {"global_first.pkl": pickle.dumps(datetime.date(2020, 1, 1), 4),
-             "gz.pkl": gzip.compress(pickle.dumps(list(range(9)), 4)),
+             "gz.pkl": gzip.compress(b"\x80\x04" + b"x" * 100),
              "protocol0.pkl": pickle.dumps([1, 2], 0), "empty.pkl": b""}
     for name, data in cases.items():
         path = tmp_path / name
