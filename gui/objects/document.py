@@ -160,8 +160,7 @@ class ObjectsDocument(Document):
         self.protocol_combo.setVisible(False)
         self.protocol_label.setVisible(False)
         self.view.set_doc(self.first.preview_doc(look))
-        self.view.text.setPlainText(f"{look.type_name}: the first {look.shown:,} items, while the whole "
-                                    "file loads")
+        self.view.text.setPlainText(f"The first {look.shown:,} items of this {look.type_name}.")
         self.stack.setCurrentIndex(2)
 
     @Slot()

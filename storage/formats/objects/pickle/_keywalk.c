@@ -453,7 +453,7 @@ static PyObject *costly_keys(PyObject *self, PyObject *args) {
  * APPEND/SETITEM/ADDITEM goes to a container of the right kind; every memo index was made before it
  * is read; and the stream ends at a STOP. Anything else answers None ("cannot vouch"), never a guess.
  * The entries are a kind (low 4 bits) and a container number, so the root's item count is known. */
-enum { K_SCALAR = 0, K_LIST, K_DICT, K_SET, K_FROZENSET, K_BYTEARRAY, K_TUPLE_H, K_TUPLE_U };
+enum { K_SCALAR = 0, K_LIST, K_DICT, K_SET, K_FROZENSET, K_TUPLE_H, K_TUPLE_U };
 #define KIND(e) ((int)((e) & 15))
 #define HASHABLE(e) (KIND(e) == K_SCALAR || KIND(e) == K_FROZENSET || KIND(e) == K_TUPLE_H)
 #define UNSURE 1
@@ -535,22 +535,25 @@ static int census_fill(Census *c, size_t from, int kind, int64_t added) {
 }
 
 static int census_walk(Census *c, const unsigned char *data, size_t pos, size_t end, size_t *stop) {
+    size_t frame_end = 0; /* where the current frame ends (0: outside any) */
     while (pos < end) {
+        size_t op_start = pos;
         unsigned char code = data[pos++];
         size_t from, width;
         uint64_t length;
         uint32_t index;
         int64_t value = 0;
         switch (code) {
-        case 0x80: /* PROTO */
-            if (pos >= end) return UNSURE;
+        case 0x80: /* PROTO: the C unpickler refuses one it does not know */
+            if (pos >= end || data[pos] > 5) return UNSURE;
             pos++;
             break;
-        case 0x95: /* FRAME: the C unpickler needs the whole frame to be there */
-            if (end - pos < 8) return UNSURE;
+        case 0x95: /* FRAME: whole, and not inside another (the C unpickler would skip bytes) */
+            if (end - pos < 8 || op_start < frame_end) return UNSURE;
             length = (uint64_t)read_u32(data + pos) | (uint64_t)read_u32(data + pos + 4) << 32;
             pos += 8;
             if (length > end - pos) return UNSURE;
+            frame_end = pos + (size_t)length;
             break;
         case 'N': case 0x88: case 0x89:
             C_PUSH(c, K_SCALAR);
@@ -573,8 +576,8 @@ static int census_walk(Census *c, const unsigned char *data, size_t pos, size_t 
             pos += (size_t)length;
             C_PUSH(c, K_SCALAR);
             break;
-        case 'X': case 'B': case 0x8B: case 0x8D: case 0x8E: case 0x96:
-            width = (code == 0x8D || code == 0x8E || code == 0x96) ? 8 : 4;
+        case 'X': case 'B': case 0x8B: case 0x8D: case 0x8E: /* BYTEARRAY8 left to the load */
+            width = (code == 0x8D || code == 0x8E) ? 8 : 4;
             if (end - pos < width) return UNSURE;
             if (width == 4) {
                 length = read_u32(data + pos);
@@ -586,8 +589,7 @@ static int census_walk(Census *c, const unsigned char *data, size_t pos, size_t 
             if (length > end - pos) return UNSURE;
             if ((code == 'X' || code == 0x8D) && !utf8_ok(data + pos, (size_t)length)) return UNSURE;
             pos += (size_t)length;
-            if (code == 0x96) C_NEW(c, K_BYTEARRAY, 0);
-            else C_PUSH(c, K_SCALAR);
+            C_PUSH(c, K_SCALAR);
             break;
         case 0x94: /* MEMOIZE */
             C_NEED(c, 1);
@@ -689,12 +691,14 @@ static int census_walk(Census *c, const unsigned char *data, size_t pos, size_t 
         default:
             return UNSURE; /* an import, a call, a Python 2 string, a text opcode: the load decides */
         }
+        /* An opcode that starts inside a frame and ends past it: the C unpickler drops the frame's
+         * last bytes and reads the rest from the file, a different stream than this walk's. */
+        if (op_start < frame_end && pos > frame_end) return UNSURE;
     }
     return UNSURE;
 }
 
-static const char *const KIND_NAMES[] = {"scalar", "list", "dict", "set", "frozenset", "bytearray",
-                                         "tuple", "tuple"};
+static const char *const KIND_NAMES[] = {"scalar", "list", "dict", "set", "frozenset", "tuple", "tuple"};
 
 static PyObject *plain_census(PyObject *self, PyObject *args) {
     Py_buffer buffer;

@@ -141,6 +141,9 @@ def test_what_the_census_cannot_vouch_for(tmp_path: Path) -> None:
         "a hashing bomb": _hash_bomb(),
         "joblib's name in a string": pickle.dumps({"x": "joblib.numpy_pickle"}, 4),
         "Python 2 strings": b"\x80\x02U\x03abcq\x00.",
+        "an unknown protocol": b"\x80\x06N.",
+        "a string across a frame's end": b"\x80\x04\x95\x03\x00\x00\x00\x00\x00\x00\x00\x8c\x03abc\x94.",
+        "a bytearray": pickle.dumps(bytearray(b"x"), 5),
     }
     for name, data in cases.items():
         path = tmp_path / "case.pkl"
