@@ -167,6 +167,7 @@ class _Preview:
         root = self.root
         attached = bool(self.marks) and self.marks[0] > 0 and self.stack[self.marks[0] - 1] is root
         pending = self._pending() if attached else []
+        shown: Any
         if isinstance(root, dict):
             shown = dict(root)
             for at in range(0, len(pending) - 1, 2):
