@@ -157,10 +157,12 @@ class ObjectsDocument(Document):
     def show_first_stage(self, look: FirstLook) -> None:
         """The first items of a big pickle, read-only, while it loads (FirstStage calls this)."""
         self.result = None
+        if self.shelf_panel is not None:  # a reloaded shelf: its keys come back with the load
+            self.shelf_panel.hide()
         self.protocol_combo.setVisible(False)
         self.protocol_label.setVisible(False)
         self.view.set_doc(self.first.preview_doc(look))
-        self.view.text.setPlainText(f"The first {look.shown:,} items of this {look.type_name}.")
+        self.view.text.setPlainText(f"The first {look.shown:,} {look.noun} of this {look.type_name}.")
         self.stack.setCurrentIndex(2)
 
     @Slot()

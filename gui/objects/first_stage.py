@@ -8,9 +8,10 @@ the one the load reports; when it cannot vouch, the bar keeps saying "Checking�
 the verdict. A verdict is never guessed, so it never changes between the stages.
 
 Compressed pickles and joblib files get the preview (from their decompressed head) and "Checking…"
-until the load has the verdict: the census reads uncompressed pickles only. Small pickles (read
-whole from their head), zipped pickles, shelves, .npy and .npz skip the first stage: the loading
-page shows until the load is done, as before.
+until the load has the verdict: the census reads uncompressed pickles only. A big shelf shows its
+first keys (read at open, before any value) and its verdict once the census has read every value
+and found each plain data. Small pickles (read whole from their head) and small shelves, zipped
+pickles, .npy and .npz skip the first stage: the loading page shows until the load is done.
 """
 
 from __future__ import annotations
@@ -87,7 +88,7 @@ class FirstStage(QObject):
         generation = self.generation
         self.look, self.verdict, self.census = None, None, None
         document = self.document
-        if document.format not in ("pickle", "joblib") or not document.path:
+        if document.format not in ("pickle", "joblib", "shelve") or not document.path:
             then()
             return
         run_in_worker(first_look, document.path, document.format,
@@ -152,23 +153,29 @@ class FirstStage(QObject):
         if self.verdict is None:
             show_checking(self.document.safety, NOT_CHECKED)
         self.document.facts.setText(f"{self._what(look)} · <b>loading was cancelled:</b> only the first "
-                                    f"{look.shown:,} items are shown, read-only · "
+                                    f"{look.shown:,} {look.noun} are shown, read-only · "
                                     '<a href="reload">Load all</a>')
         return True
 
     def _what(self, look: FirstLook) -> str:
+        """"pickle · dict of 300,000 items", "shelf of 1,200 keys": what the file holds."""
+        if look.noun == "keys":
+            return f"shelf of {look.total or look.shown:,} keys"
         census = self.census
+        what = f"{html.escape(self.document.format)} · {html.escape(look.type_name)}"
         if census is not None and census.type_name == look.type_name:
-            return f"pickle · {html.escape(look.type_name)} of {census.items:,} items"
-        return f"pickle · {html.escape(look.type_name)}"
+            return f"{what} of {census.items:,} items"
+        return what
 
     def _show_facts(self) -> None:
         look = self.look
         if look is not None:
-            self.document.facts.setText(f"{self._what(look)} · the first {look.shown:,} shown, read-only, "
-                                        "while the whole file loads")
+            rest = "every value is checked" if look.noun == "keys" else "the whole file loads"
+            self.document.facts.setText(f"{self._what(look)} · the first {look.shown:,} {look.noun} shown, "
+                                        f"read-only, while {rest}")
 
     def preview_doc(self, look: FirstLook) -> ObjectDoc:
-        doc = ObjectDoc(look.preview, None, label=self.document.title())
+        label = f"{self.document.title()} ({look.noun})" if look.noun == "keys" else self.document.title()
+        doc = ObjectDoc(look.preview, None, label=label)
         doc.read_only = True
         return doc

@@ -40,6 +40,8 @@ class FirstLook:
     preview: Any
     shown: int  # top-level items in ``preview``
     complete: bool = False
+    noun: str = "items"  # what ``shown`` counts ("keys" for a shelf, whose preview lists them)
+    total: int | None = None  # how many there are, when the first look knows
 
 
 @dataclass
@@ -199,9 +201,33 @@ def _head(path: str) -> bytes:
         return stream.read(HEAD_BYTES)
 
 
+def _shelf_look(path: str) -> FirstLook | None:
+    """A big shelf's keys (read at open, before any value): its first keys as a list."""
+    from storage.formats.objects.shelf.io import open_shelf
+
+    try:
+        shelf = open_shelf(path)
+    except (KnownError, OSError):
+        return None
+    try:
+        if sum(os.path.getsize(name) for name in shelf.files) <= HEAD_BYTES:
+            return None  # a small shelf: its values are checked in a moment
+        keys = shelf.keys()
+    except OSError:
+        return None
+    finally:
+        shelf.close()
+    if not keys:
+        return None
+    return FirstLook("shelf", keys[:FIRST_ITEMS], min(len(keys), FIRST_ITEMS), noun="keys", total=len(keys))
+
+
 def first_look(path: str, kind: str) -> FirstLook | None:
     """Worker body: the kind and first items of a plain pickle's top-level value, read from its head
-    alone (None when its start is not plain data: compressed, a joblib file, a global first...)."""
+    alone (None when its start is not plain data: compressed, a joblib file, a global first...);
+    for a big shelf, its first keys."""
+    if kind == "shelve":
+        return _shelf_look(path)
     if kind not in ("pickle", "joblib"):
         return None
     try:
@@ -235,39 +261,76 @@ def first_look(path: str, kind: str) -> FirstLook | None:
     return FirstLook(type(shown).__name__, shown, count)
 
 
-def plain_verdict(path: str, kind: str) -> tuple[Any, PlainCensus] | None:
-    """Worker body: (the verdict ``open_objects`` will report, the top-level value's kind and item
-    count) when the file is surely plain data the safe load reads without a finding; else None.
-
-    The verdict is an ``ObjectsFile`` with no global and no finding: "Safe". Every condition below
-    is one under which ``open_objects`` takes the C path of a single pickle and adds nothing."""
-    from storage.core.disk_stamp import read_regular
-    from storage.formats.objects.file import ObjectsFile
+def _plain(data: bytes) -> tuple[int, str, int] | None:
+    """The census of one pickle (stop, top-level kind, item count) when ``load_safe`` surely takes
+    the C path and reads it without a finding; else None."""
     from storage.formats.objects.pickle import keys
     from storage.formats.objects.pickle.guards import DEFAULT_LIMITS, can_cap, memo_bomb
     from storage.formats.objects.pickle.safe import _NON_SPACE
     from storage.sniff.compressed import compression_of
 
-    census = getattr(keys, "plain_census", None)
-    if kind != "pickle" or census is None:
+    census = keys.plain_census
+    if census is None:
+        return None
+    limits = DEFAULT_LIMITS
+    if (len(data) < 2 or data[0] != 0x80 or data[1] < 2 or len(data) > limits.max_bytes
+            or compression_of(data[:64 * 1024]) is not None or b"joblib.numpy_pickle" in data):
+        return None
+    counted = census(data, 0)
+    if counted is None or _NON_SPACE.search(data, counted[0]) is not None:
+        return None  # not plain data, or more pickles, or data after this one: the load reports them
+    if keys.costly_keys(data, 0, limits.copy_budget + limits.copy_per_byte * len(data)):
+        return None  # the careful Python unpickler would load it, and may report keys
+    if not can_cap() and memo_bomb(data, 0):
+        return None
+    return counted
+
+
+def plain_verdict(path: str, kind: str) -> tuple[Any, PlainCensus] | None:
+    """Worker body: (the verdict ``open_objects`` will report, the top-level value's kind and item
+    count) when the file is surely plain data the safe load reads without a finding; else None.
+
+    The verdict is an ``ObjectsFile`` with no global and no finding: "Safe". Every condition in
+    ``_plain`` is one under which ``open_objects`` takes the C path of a single pickle and adds
+    nothing. A shelf is vouched for when every value is (its census counts the keys)."""
+    from storage.core.disk_stamp import read_regular
+    from storage.formats.objects.file import ObjectsFile
+
+    if kind == "shelve":
+        return _shelf_verdict(path)
+    if kind != "pickle":
         return None
     try:
         data, _info = read_regular(path)
     except KnownError:
         return None
-    if (len(data) < 2 or data[0] != 0x80 or data[1] < 2 or len(data) > DEFAULT_LIMITS.max_bytes
-            or compression_of(data[:64 * 1024]) is not None or b"joblib.numpy_pickle" in data):
-        return None
-    counted = census(data, 0)
+    counted = _plain(data)
     if counted is None:
         return None
-    stop, type_name, items = counted
-    if _NON_SPACE.search(data, stop) is not None:
-        return None  # more pickles, or data after this one: the load reports them
-    limits = DEFAULT_LIMITS
-    if keys.costly_keys(data, 0, limits.copy_budget + limits.copy_per_byte * len(data)):
-        return None  # the careful Python unpickler would load it, and may report keys
-    if not can_cap() and memo_bomb(data, 0):
-        return None
     verdict = ObjectsFile(os.path.abspath(path), "pickle", protocol=data[1])
-    return verdict, PlainCensus(type_name, items)
+    return verdict, PlainCensus(counted[1], counted[2])
+
+
+def _shelf_verdict(path: str) -> tuple[Any, PlainCensus] | None:
+    """Every value of the shelf read once (as ``open_objects`` scans them) and each plain data."""
+    from storage.formats.objects.file import MAX_SHELF_SCAN, ObjectsFile
+    from storage.formats.objects.shelf.io import open_shelf
+
+    try:
+        shelf = open_shelf(path)
+    except (KnownError, OSError):
+        return None
+    try:
+        scanned, count = 0, 0
+        for _key, raw in shelf.raw_items():
+            if isinstance(raw, KnownError):
+                return None  # a damaged value: the load reports it
+            scanned += len(raw)
+            if scanned > MAX_SHELF_SCAN or _plain(raw) is None:
+                return None
+            count += 1
+    except (KnownError, OSError):
+        return None
+    finally:
+        shelf.close()
+    return ObjectsFile(os.path.abspath(path), "shelve"), PlainCensus("shelf", count)

@@ -161,3 +161,32 @@ def test_cancel_during_the_load_keeps_the_first_items_and_says_so(qtbot, tmp_pat
     qtbot.waitUntil(lambda: document.result is not None)
     assert _key_shown(document, "key 4999") and document.safety.level == "info"
     document.close_document()
+
+
+@needs_census
+def test_a_big_shelf_lists_its_keys_while_its_values_are_checked(qtbot, tmp_path: Path, monkeypatch) -> None:
+    import dbm.dumb
+    import shelve
+
+    load = BlockedLoad()
+    monkeypatch.setattr(document_module, "open_objects", load)
+    base = tmp_path / "big"
+    with shelve.Shelf(dbm.dumb.open(str(base), "n")) as shelf:
+        for number in range(3000):
+            shelf[f"key {number}"] = {"v": list(range(50)), "name": "x" * 100}
+    document = ObjectsDocument(str(base), "shelve")
+    qtbot.addWidget(document)
+    document.show()
+    try:
+        qtbot.waitUntil(lambda: document.first.verdict is not None)
+        assert not document.is_loaded and document.shelf_panel is None
+        assert document.safety.level == "info"
+        assert "shelf of 3,000 keys" in document.facts.text() and "first 100 keys" in document.facts.text()
+        first = document.view.model.index_for_path([0, 0]).siblingAtColumn(1)
+        assert first.data() == "'key 0'"
+    finally:
+        load.release.set()
+    qtbot.waitUntil(lambda: document.is_loaded)
+    assert document.shelf_panel is not None and document.safety.level == "info"
+    assert document.first.progress.isHidden()
+    document.close_document()

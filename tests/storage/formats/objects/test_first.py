@@ -227,3 +227,44 @@ def test_a_plain_pickle_opens_without_numpy(tmp_path: Path) -> None:
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
                          env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert out.stdout.strip() == "False", out.stderr
+
+
+def _big_shelf(base: Path) -> None:
+    import dbm.dumb
+    import shelve
+
+    with shelve.Shelf(dbm.dumb.open(str(base), "n")) as shelf:
+        for number in range(3000):
+            shelf[f"key {number}"] = {"v": list(range(50)), "name": "x" * 100}
+
+
+@needs_census
+def test_a_big_shelf_shows_its_keys_first_and_its_verdict_when_every_value_is_plain(tmp_path: Path) -> None:
+    import dbm.dumb
+    import shelve
+
+    base = tmp_path / "big"
+    _big_shelf(base)
+    look = first_look(str(base), "shelve")
+    assert look is not None and look.noun == "keys" and look.total == 3000
+    assert look.preview[:2] == ["key 0", "key 1"] and look.shown == FIRST_ITEMS
+    found = plain_verdict(str(base), "shelve")
+    assert found is not None and found[1].items == 3000
+    assert _check_same(base, "shelve")
+    with shelve.Shelf(dbm.dumb.open(str(base), "w")) as shelf:
+        shelf["zz"] = {"ok": [1], "call": Canary(str(tmp_path / "canary"))}
+    assert plain_verdict(str(base), "shelve") is None  # one value names a global: the load decides
+    small = tmp_path / "small"
+    with shelve.Shelf(dbm.dumb.open(str(small), "n")) as shelf:
+        shelf["a"] = 1
+    assert first_look(str(small), "shelve") is None  # its values are checked in a moment
+
+
+class Canary:
+    """Unpickling this writes the file named in it: proof that code ran."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def __reduce__(self):
+        return (open, (self.path, "w"))
