@@ -1,8 +1,9 @@
 """An open pickle, joblib, .npy, .npz or shelf: the safety report, the value tree, edits, save.
 
 Loading runs on a worker (``storage.formats.objects.file.open_objects``); nothing in the file is run.
-A big plain pickle shows its first items and, when it can be told for sure, its verdict first
-(:class:`gui.objects.first_stage.FirstStage`), with the load's progress and Cancel.
+A big pickle or joblib file shows its first items (a big shelf its first keys) and, when it can be
+told for sure, its verdict first (:class:`gui.objects.first_stage.FirstStage`), with the load's
+progress and Cancel.
 "Trust and load" (:class:`gui.objects.trust.TrustedLoader`, a part the document owns) is the one
 way to run it, in a separate process.
 The file (every file of a shelf) is watched for changes by :mod:`gui.common.disk_watch`.
@@ -144,7 +145,7 @@ class ObjectsDocument(Document):
         self.stack.setCurrentIndex(0)
         self.disk.record()  # before the read: a change while reading shows the bar
         self.cancel_latest()  # a load still running for the previous reload is not awaited any more
-        self.first.start(self._start_load)  # a big plain pickle's first items, then the load
+        self.first.start(self._start_load)  # a big file's first items, then the load
 
     def _start_load(self) -> None:
         trusted_size, report = self.trusted_size, self.first.progressed.emit  # emitted on the worker
@@ -155,7 +156,8 @@ class ObjectsDocument(Document):
         self.run_latest(load, self.path, self.format, on_result=self._on_loaded, on_error=self._on_failed)
 
     def show_first_stage(self, look: FirstLook) -> None:
-        """The first items of a big pickle, read-only, while it loads (FirstStage calls this)."""
+        """The first items of a big pickle (keys of a shelf), read-only, while it loads (FirstStage
+        calls this)."""
         self.result = None
         if self.shelf_panel is not None:  # a reloaded shelf: its keys come back with the load
             self.shelf_panel.hide()
