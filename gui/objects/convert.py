@@ -8,13 +8,16 @@ The dialog and the run (worker, progress, Cancel, atomic writer) are the shared 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 
 from gui.common.convert_dialog import ConversionRun, ConvertDialog
 from gui.objects.view import ObjectsView
 from storage.core.convert import Target
-from storage.formats.objects.pickle.frame import FrameTable
-from storage.formats.objects.pickle.frame_rows import frame_rows, raw_columns
+
+if TYPE_CHECKING:  # the frame modules need NumPy: imported when a table is converted, not at launch
+    from storage.formats.objects.pickle.frame import FrameTable
 
 
 class TableConverter(QObject):
@@ -41,6 +44,8 @@ class TableConverter(QObject):
         dialog = ConvertDialog(source_path, key or title, self.view)
         if key:  # a table inside the file: named after its key, not the file
             dialog.table.setText(key)
+        from storage.formats.objects.pickle.frame_rows import raw_columns
+
         raw = raw_columns(table)
         if raw:
             names = ", ".join(repr(name) for name in raw[:5]) + ("…" if len(raw) > 5 else "")
@@ -57,6 +62,8 @@ class TableConverter(QObject):
         table = self._table or self.view.current_table()
         if table is None:
             return None
+        from storage.formats.objects.pickle.frame_rows import frame_rows
+
         run = ConversionRun(self.view, target, lambda: frame_rows(table), open_when_done=open_when_done)
         run.finished.connect(self.finished)
         return run

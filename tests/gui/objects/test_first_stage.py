@@ -190,3 +190,36 @@ def test_a_big_shelf_lists_its_keys_while_its_values_are_checked(qtbot, tmp_path
     assert document.shelf_panel is not None and document.safety.level == "info"
     assert document.first.progress.isHidden()
     document.close_document()
+
+
+SHOW_WITHOUT_NUMPY = """
+import sys
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+app = QApplication([])
+from gui.objects.document import ObjectsDocument
+document = ObjectsDocument(sys.argv[1], "pickle")
+document.show()
+def poll():
+    if document.is_loaded:
+        print(document.safety.level, "numpy" in sys.modules)
+        app.quit()
+    else:
+        QTimer.singleShot(10, poll)
+poll()
+app.exec()
+"""
+
+
+def test_a_plain_pickle_is_shown_without_importing_numpy(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[3]
+    path = tmp_path / "plain.pkl"
+    path.write_bytes(pickle.dumps({f"key {i}": [i, "value"] for i in range(20_000)}, 4))
+    out = subprocess.run([sys.executable, "-c", SHOW_WITHOUT_NUMPY, str(path)], cwd=root, capture_output=True,
+                         text=True, timeout=120,
+                         env={**os.environ, "PYTHONPATH": str(root), "QT_QPA_PLATFORM": "offscreen"})
+    assert out.stdout.split() == ["info", "False"], out.stderr[-2000:]
