@@ -20,7 +20,6 @@ from gui.app import session
 from gui.app.actions import build_menus
 from gui.app.opening import DocumentOpener
 from gui.common import save_options
-from gui.common.disk_watch import confirm_save
 from gui.common.document import Convertible, Document, KindLabelled, Located, PendingWrites, Reloadable
 from gui.common.formatting import human_size
 from gui.common.notice_bar import NoticeBar
@@ -191,6 +190,8 @@ class MainWindow(QMainWindow):
             return False
         if document.path is None:
             return self.save_current_as()
+        from gui.common.disk_watch import confirm_save  # on first save: keeps launch quick
+
         answer = confirm_save(self, document)  # asks when the file changed on disk since
         if answer != "save":
             return self.save_current_as() if answer == "save_as" else False

@@ -21,7 +21,6 @@ from gui.common.workers import run_in_worker
 from gui.files.tab import FilesTab
 from storage.core.errors import KnownError, classify
 from storage.formats import registry as format_registry
-from storage.formats.newfile import create_empty, new_formats
 
 if TYPE_CHECKING:
     from gui.app.mainwindow import MainWindow
@@ -182,6 +181,8 @@ class DocumentOpener(QObject):
 
     @Slot()
     def new_file(self) -> None:
+        from storage.formats.newfile import create_empty, new_formats  # on first use
+
         choices = new_formats()
         filters = ";;".join(f"{label} (*{ext})" for _fmt, label, ext in choices)
         settings = self.window.settings

@@ -22,7 +22,6 @@ import contextlib
 import logging
 import os
 import time
-import uuid
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
@@ -117,7 +116,7 @@ class JournalManager(QObject):
             log.warning("Crash recovery is off: %s", exc)
         # This session's own folder, locked while it runs, so a second Datashelf sharing the
         # settings never mistakes our live entries for a crash's.
-        self.journal = Journal(base / f"session-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+        self.journal = Journal(base / f"session-{os.getpid()}-{os.urandom(4).hex()}")
         self._lock = SessionLock(self.journal.folder / LOCK_NAME)
         if not self._lock.acquire():
             log.warning("Cannot lock the journal folder %s", self.journal.folder)
