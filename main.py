@@ -156,7 +156,7 @@ def build(argv: list[str]):
     restore(window, [f for f in args.files if f not in urls])
     for url in urls:  # a database server: python main.py postgresql+psycopg://user@host/db
         window.open_database_url(url)
-    window.restore_offer.offer()  # unsaved edits of a session that crashed, if any
+    window.offer_restore()  # unsaved edits of a session that crashed, if any
     for notice in settings.take_notices():
         window.notices.show_message(notice, "warning")
     return app, window

@@ -32,7 +32,6 @@ from gui.hdf5.tab import Hdf5Tab
 from gui.json.tab import JsonTab
 from gui.objects.tab import ObjectsTab
 from gui.recovery.manager import JournalManager
-from gui.recovery.restore import RestoreOffer
 from gui.sql.tab import SqlTab
 from gui.tables.tab import TablesTab
 from storage import __version__
@@ -111,8 +110,22 @@ class MainWindow(QMainWindow):
         # Crash recovery: unsaved edits are journaled beside the settings (SQLite and HDF5
         # edits are written to their files at once, so only the other tabs journal).
         self.journal = JournalManager(self, settings.folder / "journal")
-        self.restore_offer = RestoreOffer(self, self.journal.recovered)
+        self._restore_offer = None  # made when a crashed session left edits (see offer_restore)
         self._refresh_document_ui()
+
+    @property
+    def restore_offer(self):
+        """The offer of the unsaved edits a crashed session left (gui/recovery/restore.py),
+        imported and made on first use: most launches have none."""
+        if self._restore_offer is None:
+            from gui.recovery.restore import RestoreOffer
+
+            self._restore_offer = RestoreOffer(self, self.journal.recovered)
+        return self._restore_offer
+
+    def offer_restore(self) -> bool:
+        """Show the notice of a crashed session's unsaved edits, if it left any; True if shown."""
+        return bool(self.journal.recovered.entries()) and self.restore_offer.offer()
 
     # -- pages and documents -----------------------------------------------------------------
     def page(self, tab_id: str) -> TabPage:

@@ -32,7 +32,6 @@ from shiboken6 import isValid
 
 from gui.common.document import Document
 from gui.common.workers import Worker, run_in_worker
-from gui.recovery.hooks import snapshot_job
 from storage.core.atomic import remove_stale_temporaries
 from storage.core.errors import KnownError
 from storage.recovery import journal as journal_module
@@ -188,6 +187,8 @@ class JournalManager(QObject):
 
     @Slot()
     def _flush(self) -> None:
+        from gui.recovery.hooks import snapshot_job  # on the first edit: keeps launch quick
+
         pending, self._pending = self._pending, []
         for document in pending:
             path = document.journal_path() if _alive(document) else None
