@@ -25,11 +25,11 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from PySide6.QtCore import QFileSystemWatcher, QObject, QTimer, Signal, Slot
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QMessageBox, QPushButton, QSizePolicy, QWidget
 
-from gui.common.diff_dialog import DiffDialog
 from gui.common.workers import Worker, run_in_worker, run_with_progress
 from storage.core.disk_stamp import EDGE_BYTES, DiskStamp, content_changed, stat_files, take_stamp
 
 if TYPE_CHECKING:
+    from gui.common.diff_dialog import DiffDialog
     from gui.common.document import Document
 
 DEBOUNCE_MS = 150
@@ -269,6 +269,8 @@ class DiskGuard(QObject):
             return None
         if self.diff_dialog is not None:
             self.diff_dialog.close()
+        from gui.common.diff_dialog import DiffDialog  # when first asked: keeps opening quick
+
         same = self.document.disk_diff_same_text
         dialog = self.diff_dialog = DiffDialog(self.document.title(), self.document.is_modified(),
                                                self.document, same)

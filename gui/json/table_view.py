@@ -8,21 +8,23 @@ the document's view state and restored when the table is shown again, in this la
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QModelIndex, Qt, Signal, Slot
 from PySide6.QtGui import QUndoStack
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QTableView, QVBoxLayout, QWidget
 
 from gui.common.clipboard import TableClipboard
-from gui.common.convert_dialog import ConversionRun, ConvertDialog
 from gui.json.table import RecordsTableModel, is_table
 from gui.values.commands import InsertCommand, SetValueCommand
 from gui.values.editable import EditableValueTreeModel
-from storage.core.convert import Target, records_source
 from storage.core.errors import KnownError
 from storage.formats.json.doc import JsonDoc, to_pointer
 from storage.formats.json.io import JsonFormat, dumps
+
+if TYPE_CHECKING:  # Convert… is imported when first used: it keeps opening a file quick
+    from gui.common.convert_dialog import ConversionRun, ConvertDialog
+    from storage.core.convert import Target
 
 MAX_REMEMBERED_TABLES = 20
 _ONE_LINE = JsonFormat(indent=None, compact=True, trailing_newline=False)
@@ -117,6 +119,8 @@ class JsonTablePanel(QWidget):
             return None
         path = self.table_model.path
         name = str(path[-1]) if path else "records"
+        from gui.common.convert_dialog import ConvertDialog
+
         dialog = ConvertDialog(self.path_for(), name, self)
         if path:  # a table inside the document: named after its key, not the file
             dialog.table.setText(name)
@@ -126,6 +130,9 @@ class JsonTablePanel(QWidget):
         return dialog
 
     def convert_to(self, target: Target, open_when_done: bool = False) -> ConversionRun:
+        from gui.common.convert_dialog import ConversionRun
+        from storage.core.convert import records_source
+
         # A copy of each record: edits made while the worker writes do not reach it half way.
         records = [dict(r) if isinstance(r, dict) else r for r in self.table_model.records]
         run = ConversionRun(self, target, lambda: records_source(records), open_when_done=open_when_done)

@@ -16,13 +16,15 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
-import numpy as np
 
 from storage.formats.json.io import JsonFormat, dumps, dumps_jsonl
 from storage.formats.json.search import count_nodes
+
+if TYPE_CHECKING:
+    import numpy as np  # imported where a text image is made or searched: not at launch
 
 Span = tuple[int, int]
 
@@ -50,6 +52,8 @@ class TextImage:
 
     def line_of(self, offset: int) -> int:
         """The line holding byte ``offset``."""
+        import numpy as np
+
         return int(np.searchsorted(self.line_starts, offset, side="right")) - 1
 
     def column_of(self, offset: int) -> int:
@@ -59,11 +63,15 @@ class TextImage:
 
     def longest_line(self) -> int:
         """Length in bytes of the longest line (for the horizontal scroll range)."""
+        import numpy as np
+
         ends = np.append(self.line_starts[1:], len(self.data) + 1)
         return int((ends - self.line_starts).max()) - 1 if self.line_count else 0
 
 
 def line_starts_of(data: bytes) -> np.ndarray:
+    import numpy as np
+
     newlines = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
     return np.concatenate(([0], newlines + 1)).astype(np.int64)
 
