@@ -11,10 +11,10 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, Slot
+from PySide6.QtCore import QObject, QTimer, Slot
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
-from gui.common.document import Document
+from gui.common.document import Document, ShowsFirstLines
 from gui.common.file_dialogs import open_filters, start_folder
 from gui.common.tab_page import TabPage
 from gui.common.workers import run_in_worker
@@ -38,6 +38,23 @@ def sniff_all(paths: list[str]) -> list[tuple[str, object]]:
             results.append((path, exc))
     return results
 
+
+def sniff_and_preview(paths: list[str], preview: bool) -> tuple[list[tuple[str, object]], str | None]:
+    """Worker body: :func:`sniff_all`, and with ``preview`` the first lines of the one path when
+    its format is text-like (shown while its document is made, see DocumentOpener)."""
+    results = sniff_all(paths)
+    if not preview or len(results) != 1 or isinstance(results[0][1], BaseException):
+        return results, None
+    path, result = results[0]
+    entry = format_registry.get(result.format)
+    if entry is None or not entry.textual:
+        return results, None
+    from gui.common.loading_page import first_lines
+
+    try:
+        return results, first_lines(getattr(result, "path", "") or path, result.format)
+    except (OSError, KnownError):  # the document's own read says what is wrong
+        return results, None
 
 
 class DocumentOpener(QObject):
@@ -82,13 +99,39 @@ class DocumentOpener(QObject):
         self._opening.update(batch)
         states = view_states or {}
         self.window.statusBar().showMessage(f"Opening {len(batch)} file(s)…", 3000)
-        run_in_worker(sniff_all, batch,
-                      on_result=lambda results: self._on_sniffed(results, activate, states, remember))
+        # One file to show (a double-click, the command line): its first lines come with the sniff.
+        preview = activate and len(batch) == 1
+        run_in_worker(sniff_and_preview, batch, preview,
+                      on_result=lambda out: self._on_sniffed(out[0], activate, states, remember, out[1]))
 
     def _on_sniffed(self, results: list, activate: bool, states: dict[str, dict],
-                    remember: bool) -> None:
+                    remember: bool, preview: str | None = None) -> None:
         if self._stopped:
             return
+        if preview:
+            path, result = results[0]
+            page = self.window.page_for_format(result.format)
+            if not page.document_imported(result.format):
+                # The first lines are painted before the tab's modules are imported and the
+                # document is made (that takes a moment at launch); the document replaces them.
+                page.show_opening(os.path.basename(path), preview)
+                self.window.tabs.setCurrentWidget(page)
+                QTimer.singleShot(0, self, lambda: self._open_sniffed(results, activate, states,
+                                                                      remember, preview, page))
+                return
+        self._open_sniffed(results, activate, states, remember, preview)
+
+    def _open_sniffed(self, results: list, activate: bool, states: dict[str, dict], remember: bool,
+                      preview: str | None = None, page: TabPage | None = None) -> None:
+        try:
+            if not self._stopped:
+                self._adopt_sniffed(results, activate, states, remember, preview)
+        finally:
+            if page is not None:
+                page.end_opening()  # shown by now, or the open failed
+
+    def _adopt_sniffed(self, results: list, activate: bool, states: dict[str, dict],
+                       remember: bool, preview: str | None) -> None:
         opened = None
         if self.window.statusBar().currentMessage().startswith("Opening "):
             self.window.statusBar().clearMessage()
@@ -97,18 +140,20 @@ class DocumentOpener(QObject):
             if isinstance(result, BaseException):
                 self._on_open_failed(path, result)
                 continue
-            opened = self._add_document(path, result, states.get(path), remember) or opened
+            opened = self._add_document(path, result, states.get(path), remember, preview) or opened
         if activate and opened is not None:
             self.window.activate_document(opened)
 
-    def _add_document(self, path: str, result, state: dict | None,
-                      remember: bool) -> Document | None:
+    def _add_document(self, path: str, result, state: dict | None, remember: bool,
+                      preview: str | None = None) -> Document | None:
         target = os.path.abspath(result.path) if getattr(result, "path", None) else path
         existing = self.window.find_document(target)
         if existing is not None:  # another file of a shelf that is open already
             return existing
         page = self.window.page_for_format(result.format)
         document = page.create_document(target, result.format)
+        if preview and isinstance(document, ShowsFirstLines):
+            document.show_first_lines(preview)
         entry = format_registry.get(result.format)
         if entry is None or entry.checks_pickle_start:  # the Objects tab judges its files itself
             document.check_pickle_verdict()

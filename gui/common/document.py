@@ -61,6 +61,14 @@ class Convertible(Protocol):
 
 
 @runtime_checkable
+class ShowsFirstLines(Protocol):
+    """A document whose loading page can show the start of its file while the rest is read
+    (the opener read it when it sniffed the file, so it shows at once)."""
+
+    def show_first_lines(self, text: str) -> None: ...
+
+
+@runtime_checkable
 class Located(Protocol):
     """A document without a path that says where it lives (a server: its URL, no password)."""
 

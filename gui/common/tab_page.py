@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 from PySide6.QtCore import Signal, Slot
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QStackedWidget, QTabWidget, QVBoxLayout, QWidget
@@ -53,6 +55,7 @@ class TabPage(QWidget):
         box = QVBoxLayout(self)
         box.setContentsMargins(0, 0, 0, 0)
         box.addWidget(self.stack)
+        self.opening: QWidget | None = None  # the first lines of a file whose document is being made
 
     @property
     def name_filter(self) -> str:
@@ -79,6 +82,35 @@ class TabPage(QWidget):
         """The viewer of a format that names no document class of its own."""
         return format_registry.resolve(FALLBACK_DOCUMENT)(path, fmt, self)
 
+    def document_imported(self, fmt: str) -> bool:
+        """Whether the module of ``fmt``'s document class is imported already (making the
+        document is then quick; the first one of a launch imports its tab's machinery)."""
+        entry = format_registry.get(fmt)
+        hook = entry.document if entry is not None and entry.document else FALLBACK_DOCUMENT
+        return hook.partition(":")[0] in sys.modules
+
+    # -- a file being opened -------------------------------------------------------------------
+    def show_opening(self, title: str, text: str) -> None:
+        """Show the first lines of a file while its document is made (its tab's modules may
+        take a moment to import); :meth:`add_document` or :meth:`end_opening` takes them away."""
+        from gui.common.loading_page import LoadingPage
+
+        self.end_opening()
+        self.opening = LoadingPage(f"Opening {title}…", cancellable=False, parent=self)
+        self.opening.setObjectName("openingPage")
+        self.opening.show_preview(text)
+        self.stack.addWidget(self.opening)
+        self.stack.setCurrentWidget(self.opening)
+
+    def end_opening(self) -> None:
+        page, self.opening = self.opening, None
+        if page is None:
+            return
+        if self.stack.currentWidget() is page:
+            self.stack.setCurrentWidget(self.documents if self.documents.count() else self.empty)
+        self.stack.removeWidget(page)
+        page.deleteLater()
+
     # -- documents ---------------------------------------------------------------------------
     def add_document(self, document: Document) -> None:
         index = self.documents.addTab(document, document.title())
@@ -86,6 +118,7 @@ class TabPage(QWidget):
         document.modifiedChanged.connect(lambda _m, d=document: self._refresh_title(d))
         self.documents.setCurrentIndex(index)
         self.stack.setCurrentWidget(self.documents)
+        self.end_opening()
         self.documentsChanged.emit()
 
     def remove_document(self, document: Document) -> None:

@@ -186,6 +186,10 @@ class JsonDocument(Document):
             on_result=lambda result: self._on_loaded(generation, result),
             on_error=lambda exc: self._on_loaded(generation, exc))
 
+    def show_first_lines(self, text: str) -> None:
+        """The start of the file, read when it was sniffed: shown at once while it is parsed."""
+        self._on_first_lines(self._generation, text)
+
     def _on_first_lines(self, generation: int, text: str | None) -> None:
         if generation == self._generation and self._worker is not None and text:
             self.loading_page.show_preview(text)
