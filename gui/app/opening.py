@@ -116,6 +116,7 @@ class DocumentOpener(QObject):
                 # document is made (that takes a moment at launch); the document replaces them.
                 page.show_opening(os.path.basename(path), preview)
                 self.window.tabs.setCurrentWidget(page)
+                self.window.repaint()  # now: the next steps hold the GUI thread a while
                 QTimer.singleShot(0, self, lambda: self._open_sniffed(results, activate, states,
                                                                       remember, preview, page))
                 return
