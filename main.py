@@ -116,13 +116,14 @@ def hand_off(args: argparse.Namespace) -> int | None:
     return 0
 
 
-def build(argv: list[str]):
+def build(argv: list[str], args: argparse.Namespace | None = None):
     """Create the QApplication, settings and main window, wire them and restore the session.
 
     Returns ``(app, window)``; the caller shows the window and runs the event loop. Unless
     ``--new-window`` is given, the window also listens for files a later launch hands over.
+    ``args`` are ``argv`` parsed already (main's), else they are parsed here.
     """
-    args = _gui_parser().parse_args(argv)
+    args = args if args is not None else _gui_parser().parse_args(argv)
     from PySide6.QtWidgets import QApplication
 
     from gui.app.mainwindow import MainWindow
@@ -177,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
     status = hand_off(args)
     if status is not None:
         return status
-    app, window = build(argv)
+    app, window = build(argv, args)
     window.show()
     if os.environ.get(EXIT_WHEN_SHOWN):
         from PySide6.QtCore import QTimer
