@@ -126,6 +126,9 @@ def build(argv: list[str], args: argparse.Namespace | None = None):
     args = args if args is not None else _gui_parser().parse_args(argv)
     from PySide6.QtWidgets import QApplication
 
+    from gui.common import import_hook
+
+    import_hook.lighten()  # before the window's modules: PySide looks at each one as it comes
     from gui.app.mainwindow import MainWindow
     from gui.app.session import restore
     from gui.common.resources import RESOURCES, app_icon
