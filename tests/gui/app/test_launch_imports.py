@@ -19,8 +19,8 @@ from PySide6.QtCore import QTimer
 
 real_build = main.build
 
-def build(argv):
-    app, window = real_build(argv)
+def build(*args):
+    app, window = real_build(*args)
     QTimer.singleShot(0, lambda: print("MODULES " + json.dumps(sorted(sys.modules)), flush=True))
     return app, window
 
