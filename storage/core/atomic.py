@@ -23,7 +23,9 @@ import contextlib
 import errno
 import os
 import re
+import shutil
 import stat
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
@@ -160,9 +162,6 @@ def backup_copy(path: str | os.PathLike[str]) -> Path:
 def _backup(dest: Path, folder: Path) -> None:
     """Copy ``dest`` to ``NAME.bak`` through a temporary file, so a copy cut short (a full disk)
     leaves the previous ``.bak`` whole instead of a truncated one."""
-    import shutil
-    import tempfile  # on the first save: not a cost of every launch
-
     fd, part_name = tempfile.mkstemp(prefix=_prefix(dest.name + ".bak"), suffix=".tmp", dir=folder)
     os.close(fd)
     part = Path(part_name)
@@ -196,8 +195,6 @@ def atomic_path(
         old_mode = None
     except OSError as exc:
         raise _explain(dest, exc) from exc
-    import tempfile  # on the first save: not a cost of every launch
-
     try:
         fd, tmp_name = tempfile.mkstemp(prefix=_prefix(dest.name), suffix=".tmp", dir=folder)
     except OSError as exc:
