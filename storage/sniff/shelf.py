@@ -8,10 +8,8 @@ opens a shelf with ``shelve``: that would unpickle its values.
 
 from __future__ import annotations
 
-import ast
 import os
 import re
-import sqlite3
 import struct
 import urllib.parse
 from dataclasses import dataclass, field
@@ -81,6 +79,8 @@ def read_dumb_dir(path: str, limit: int = DIR_LIMIT) -> list[tuple[str, int, int
         raise UnreadableError(f"Cannot read the shelf index {path}: {exc.strerror or exc}") from exc
     if len(data) > limit:
         raise ParseError(f"The shelf index {path} is larger than {limit // 2**20} MB")
+    import ast  # a dbm.dumb index: rare, so not imported by every sniff
+
     entries = []
     for number, line in enumerate(data.decode("latin-1").splitlines(), start=1):
         if not line.strip():
@@ -106,6 +106,8 @@ def sqlite_uri(path: str) -> str:
 
 def is_sqlite_shelf(path: str) -> bool:
     """True for Python 3.13's dbm.sqlite3 layout: exactly one table ``Dict(key, value)``."""
+    import sqlite3  # only SQLite files get here: not imported by every sniff
+
     try:
         conn = sqlite3.connect(sqlite_uri(path), uri=True)
     except sqlite3.Error:
