@@ -36,6 +36,9 @@ ALLOWED: dict[tuple[str, str, str], str] = {
         "an empty lock file in the journal folder; the OS lock on it marks a live session",
     ("storage/formats/hdf5/io.py", "H5File._open", "h5py-write"):
         "HDF5 in-place edits (mode r+) only after make_writable copied the file to .bak",
+    ("storage/formats/table/source.py", "TableSource._collect", "tempfile"):
+        "a private mkstemp spool of a compressed Arrow file's unpacked batches, deleted on close; the "
+        "user's file is only read",
     ("storage/formats/hdf5/edit.py", "Scratch._file", "h5py-write"):
         "the undo scratch file in a private mkdtemp folder, never a user's file",
     ("storage/formats/objects/joblib_io.py", "save_joblib_stream.write", "archive-write"):
