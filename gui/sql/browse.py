@@ -36,8 +36,8 @@ from storage.formats.sql.errors import StatementTimeout
 from storage.formats.sql.estimate import has_estimates
 from storage.formats.sql.filters import OPS, Filter
 from storage.formats.sql.pager import Pager
-from storage.formats.sql.query import QuerySpec, SortKey
 from storage.formats.sql.schema_types import Schema, Table
+from storage.formats.sql.spec import QuerySpec, SortKey
 from storage.formats.sql.sqlite_db import COUNT_CAP, MAX_GRID_COLUMNS, Interrupted, Reader
 
 
@@ -249,7 +249,8 @@ class BrowsePanel(QWidget):
         generation = self._generation
         if self._grid_counts:  # a slow count of the old query would hold up the new one
             self.host.counter.interrupt()
-        pager = Pager(spec, dialect=self.host.database.dialect if self.host.database is not None else None)
+        database = self.host.database
+        pager = Pager(spec, dialect=database.server_dialect if database is not None else None)
         editable = table.editable and not self.host.read_only
         self.model.set_query(self.host.reader, pager, list(spec.columns),
                              [c.decl_type for c in table.columns[:MAX_GRID_COLUMNS]],
@@ -455,7 +456,7 @@ class BrowsePanel(QWidget):
     def _estimate_instead(self, generation: int, pager: Any, error: BaseException) -> bool:
         """The grid's count ran past the statement timeout: ask PostgreSQL for its estimate."""
         if not (isinstance(error, StatementTimeout) and self.host.counter is not None and self.host.database
-                and has_estimates(self.host.database.dialect)):
+                and has_estimates(self.host.database.server_dialect)):
             return False
         self.rows_label.setText("Rows: estimating…")
         self.host.start_task(estimate_rows, self.host.counter, pager,

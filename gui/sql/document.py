@@ -72,6 +72,7 @@ from storage.formats.sql.db import Database, ServerDatabase
 from storage.formats.sql.errors import WrongPassword
 from storage.formats.sql.schema_types import Schema, Table
 from storage.formats.sql.sqlite_db import LockedError, Reader
+from storage.formats.sql.sqlite_query import quote_if_needed
 from storage.settings.store import Settings
 
 
@@ -592,7 +593,9 @@ class SqlDocument(Document):
         self.read_only_box.blockSignals(False)
         self.tree.fill(schema)
         self._fill_history()
-        self.sql_panel.set_schema(schema, database.dialect)  # completion in Execute SQL
+        # completion in Execute SQL (an SQLite file's names are quoted without SQLAlchemy)
+        self.sql_panel.set_schema(schema, database.dialect.identifier_preparer.quote if self.is_server
+                                  else quote_if_needed)
         self.stack.setCurrentIndex(1)
         self._update_mode()
         self.statusChanged.emit()

@@ -13,7 +13,7 @@ from typing import Any
 from gui.common.workers import Worker as Task
 from storage.core.errors import KnownError
 from storage.formats.sql.bounds import PAGE_SECONDS
-from storage.formats.sql.sqlite_db import Interrupted, Reader, check_header, load_schema
+from storage.formats.sql.sqlite_db import Interrupted, Reader, check_header, load_schema, quote_ident
 
 ROW_HEIGHT = 22
 REFRESH_MS = 1500
@@ -51,8 +51,6 @@ def count_tables(path: str, immutable: bool, names: list[str], cap: int | None,
     Its own connection: interrupting the grid's counts never cuts these short, and a cancel
     stops a long count through the progress handler.
     """
-    from storage.formats.sql.query import quote
-
     counts: dict[str, int | str] = {}
     reader = Reader(path, immutable=immutable)
     deadline = [float("inf")]  # a capped count has a time budget: a view may never end
@@ -61,7 +59,7 @@ def count_tables(path: str, immutable: bool, names: list[str], cap: int | None,
         for name in names:
             if cancel():
                 break
-            inner = f"SELECT 1 FROM {quote(name)}" + (f" LIMIT {cap + 1}" if cap is not None else "")
+            inner = f"SELECT 1 FROM {quote_ident(name)}" + (f" LIMIT {cap + 1}" if cap is not None else "")
             if cap is not None:
                 deadline[0] = time.monotonic() + PAGE_SECONDS
             try:
