@@ -1,0 +1,87 @@
+"""Opening an SQLite file in the real window shows its first page before SQLAlchemy and the SQL
+tab's dialogs are imported (issue 16: SQLAlchemy alone was a third of a second of the launch).
+
+The window runs in a fresh interpreter (what was imported before is what a launch imports); it
+reports the modules loaded at the moment the grid holds its first rows, then opens Execute SQL,
+which is built on first use and must work as before.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[3]
+
+# Not needed for the first page; each is imported when its dialog or tab is first opened.
+DEFERRED = ("sqlalchemy", "gui.sql.execute", "gui.sql.editor", "gui.sql.csv_dialog", "gui.sql.result_model",
+            "gui.sql.modify_dialog", "gui.sql.table_dialog", "gui.sql.schema_dialogs", "gui.sql.pragmas",
+            "gui.sql.tool_dialog", "gui.sql.fk_editor", "storage.formats.sql.query",
+            "storage.formats.sql.ddl", "storage.formats.sql.execute", "storage.formats.sql.transfer")
+
+SCRIPT = textwrap.dedent("""
+    import json, sys
+    from PySide6.QtCore import QTimer
+    import main
+
+    app, window = main.build(["--new-window", "--settings-dir", sys.argv[2], sys.argv[1]])
+    window.show()
+    report = {}
+
+    def poll():
+        documents = window.all_documents()
+        document = documents[0] if documents else None
+        model = document.browse.model if document is not None and hasattr(document, "browse") else None
+        if model is None or model.rowCount() == 0 or model.cached_row(0) is None:
+            QTimer.singleShot(5, poll)
+            return
+        page, offset = model.cached_row(0)
+        report["first_row"] = list(page.values[offset])
+        report["loaded"] = sorted(m for m in sys.modules if m in %(deferred)r)
+        document.views.setCurrentIndex(2)  # Execute SQL: built now
+        document.editor.setPlainText("SELECT count(*) FROM \\"we \\"\\"t\\"\\"\\"")
+        document.execute("all")
+        wait_result()
+
+    def wait_result():
+        document = window.all_documents()[0]
+        results = document.sql_panel.results
+        tab = results.widget(0) if results.count() else None
+        if tab is None or tab.model is None or tab.model.rowCount() == 0:
+            QTimer.singleShot(5, wait_result)
+            return
+        report["execute"] = tab.model.index(0, 0).data()
+        report["tab"] = document.views.tabText(document.views.currentIndex())
+        print("REPORT " + json.dumps(report), flush=True)
+        window.close()
+        app.quit()
+
+    QTimer.singleShot(0, poll)
+    QTimer.singleShot(60_000, app.quit)
+    app.exec()
+""") % {"deferred": DEFERRED}
+
+
+def test_the_first_page_of_an_sqlite_file_shows_before_sqlalchemy_is_imported(tmp_path: Path) -> None:
+    path = tmp_path / "first.db"
+    conn = sqlite3.connect(path)
+    conn.execute('CREATE TABLE "we ""t""" (id INTEGER PRIMARY KEY, "na me" TEXT)')
+    conn.executemany('INSERT INTO "we ""t""" ("na me") VALUES (?)', [(f"row {i}",) for i in range(1000)])
+    conn.commit()
+    conn.close()
+    environment = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    environment.pop("DATASHELF_EXIT_WHEN_SHOWN", None)
+    run = subprocess.run([sys.executable, "-c", SCRIPT, str(path), str(tmp_path / "settings")], cwd=ROOT,
+                         env=environment, capture_output=True, text=True, timeout=120)
+    lines = [line for line in run.stdout.splitlines() if line.startswith("REPORT ")]
+    assert lines, run.stderr[-3000:]
+    report = json.loads(lines[0][len("REPORT "):])
+    assert report["first_row"] == [1, "row 0"]
+    assert report["loaded"] == []  # none of DEFERRED was imported before the first page
+    assert report["execute"] == "1000"  # Execute SQL, built on first use, runs as before
+    assert report["tab"].startswith("Execute SQL")
