@@ -7,6 +7,7 @@ only through :class:`BrowseHost` and tells it of each new query through :attr:`q
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
@@ -73,6 +74,9 @@ class BrowsePanel(QWidget):
         self._generation = 0  # bumped by each new query of the grid
         self._grid_counts = 0  # grid counts under way on the counter connection
         self.show_new_row = False  # New Record was clicked: show the new row once counted
+        # Work that waits for the query's first rows on screen (see after_first_page).
+        self._first_rows_in = True
+        self._after_first_rows: list[Callable[[], None]] = []
         self._search_timer = QTimer(self)
         self._search_timer.setSingleShot(True)
         self._search_timer.setInterval(300)
@@ -128,6 +132,9 @@ class BrowsePanel(QWidget):
         self.model.loadingChanged.connect(self._on_loading)
         self.model.fetchFailed.connect(self._on_fetch_failed)
         self.model.pageArrived.connect(host.connection_back)
+        # after the page is stored and its rows repainted (pageArrived comes just before)
+        self.model.pageArrived.connect(lambda: QTimer.singleShot(0, self._on_first_rows))
+        self.model.fetchFailed.connect(self._on_first_rows)
         self.grid = QTableView(page)
         self.grid.setModel(self.model)
         self.grid.setWordWrap(False)
@@ -208,6 +215,7 @@ class BrowsePanel(QWidget):
     def stop(self) -> None:
         """Closing or reopening: stop the timers, the model's reads, and drop late answers."""
         self._generation += 1
+        self._first_rows_in, self._after_first_rows = True, []  # what waited is dropped
         self._search_timer.stop()
         self._busy_timer.stop()
         self.model.stop()
@@ -278,8 +286,27 @@ class BrowsePanel(QWidget):
                 f"{s.column} {'desc' if s.descending else 'asc'}" for s in self.sort))
         self.filters_label.setText(" · ".join(notes))
         self._busy_timer.start()
+        self._first_rows_in = False
         self._count_grid(generation, pager, COUNT_CAP)
         self.queryStarted.emit()
+
+    def after_first_page(self, work: Callable[[], None]) -> None:
+        """Run ``work`` once the grid shows the query's first rows: at once when they are shown
+        (or there are none, or the grid is hidden). The exact count and the schema tree's counts
+        wait for them: on two cores, counting 10 million rows beside the first page's read held
+        the first paint up by a second (issue 16)."""
+        if self._first_rows_in or not self.grid.isVisible():
+            work()
+        else:
+            self._after_first_rows.append(work)
+
+    @Slot()
+    def _on_first_rows(self) -> None:
+        """A page arrived (or could not be read, or there is none to read): what waited runs."""
+        self._first_rows_in = True
+        waiting, self._after_first_rows = self._after_first_rows, []
+        for work in waiting:
+            work()
 
     def _count_grid(self, generation: int, pager: Any, cap: int | None) -> None:
         if self.host.counter is None:
@@ -306,9 +333,16 @@ class BrowsePanel(QWidget):
         if capped and rows > COUNT_CAP:
             self.model.set_row_count(COUNT_CAP)
             self.rows_label.setText(f"{COUNT_CAP:,}+ rows (counting…)")
-            self._count_grid(generation, pager, None)
+
+            def count_exactly() -> None:
+                if generation == self._generation:
+                    self._count_grid(generation, pager, None)
+
+            self.after_first_page(count_exactly)
             return
         self.model.set_exact_total(rows)
+        if rows == 0:  # no page to wait for
+            self._on_first_rows()
         self.host.connection_back()  # rows were read: a "Connection lost" bar no longer applies
         self.rows_label.setText(f"{rows:,} row{'s' if rows != 1 else ''}")
         if self.show_new_row and rows:  # New Record in rowid order: the new row is the last
@@ -321,6 +355,7 @@ class BrowsePanel(QWidget):
     def _on_count_failed(self, generation: int, exc: BaseException) -> None:
         if generation != self._generation:
             return
+        self._on_first_rows()  # no rows will come: what waited for them runs
         self._busy_timer.stop()
         self.busy.setVisible(False)
         if isinstance(exc, Interrupted):

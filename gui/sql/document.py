@@ -639,7 +639,7 @@ class SqlDocument(Document):
         self.read_only_box.setChecked(self.read_only)
         self.read_only_box.setEnabled(self.is_server or (writable(self.path or "") and not self.on_disk))
         self.read_only_box.blockSignals(False)
-        self.tree.fill(schema)
+        self.tree.fill(schema, count=False)  # counted once the grid shows its first rows (below)
         self._fill_history()
         # completion in Execute SQL (an SQLite file's names are quoted without SQLAlchemy)
         self._completion = (schema, database.dialect.identifier_preparer.quote if self.is_server
@@ -658,6 +658,7 @@ class SqlDocument(Document):
                                            if not t.name.startswith("sqlite_")), ordered[0].qualified))
         if first is not None:
             self.tree.setCurrentItem(first)
+        self.browse.after_first_page(self.tree.count_rows)  # a reopen drops it (browse.stop)
         if self.is_server:
             self.connection_back()
             self.pending.check_outcomes()  # writes a lost connection left unknown: read what they did

@@ -57,14 +57,22 @@ class SchemaTree(QTreeWidget):
         self.currentItemChanged.connect(self._on_current)
         self.itemExpanded.connect(self._on_expanded)
 
-    def fill(self, schema: Schema) -> None:
-        """Show ``schema`` and start counting its tables' rows (capped first)."""
+    def fill(self, schema: Schema, count: bool = True) -> None:
+        """Show ``schema`` and start counting its tables' rows (capped first), or leave the counts
+        to :meth:`count_rows`."""
         self.schema = schema
         self._generation += 1
         self.clear()
         self.items = {}
         self._fill(schema)
-        self._count(self._generation, schema.tables + schema.views + schema.materialized, COUNT_CAP)
+        if count:
+            self.count_rows()
+
+    def count_rows(self) -> None:
+        """Count the rows of every table and view of the schema shown (capped first)."""
+        if self.schema is not None:
+            schema = self.schema
+            self._count(self._generation, schema.tables + schema.views + schema.materialized, COUNT_CAP)
 
     def recount(self, names: list[str] | None = None) -> None:
         """Rows were inserted or deleted (in ``names``, or anywhere): count those tables again."""

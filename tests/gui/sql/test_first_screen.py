@@ -85,3 +85,48 @@ def test_the_first_page_of_an_sqlite_file_shows_before_sqlalchemy_is_imported(tm
     assert report["loaded"] == []  # none of DEFERRED was imported before the first page
     assert report["execute"] == "1000"  # Execute SQL, built on first use, runs as before
     assert report["tab"].startswith("Execute SQL")
+
+
+def test_counting_waits_for_the_first_page(qtbot, tmp_path: Path, monkeypatch) -> None:
+    """The grid's exact count and the schema tree's counts start only once the first page is in:
+    beside a count of millions of rows, the first page waited a second longer (issue 16)."""
+    import gui.sql.browse
+    import gui.sql.schema_tree
+    from gui.sql.document import SqlDocument
+    from storage.formats.sql.sqlite_db import COUNT_CAP
+
+    path = tmp_path / "big.db"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE a (id INTEGER PRIMARY KEY, v TEXT)")
+    conn.executemany("INSERT INTO a (v) VALUES (?)", [(f"v{i}",) for i in range(2 * COUNT_CAP)])
+    conn.execute("CREATE TABLE z (id INTEGER PRIMARY KEY)")
+    conn.commit()
+    conn.close()
+    events: list[str] = []
+    grid_count, tree_count = gui.sql.browse.count_query, gui.sql.schema_tree.count_tables
+
+    def shown() -> str:  # read on the counting worker: is the first page in the grid already?
+        return "after the first page" if document.model.cached_row(0) is not None else "before it"
+
+    def counting_grid(counter, pager, cap):
+        events.append(f"grid count {cap} {shown()}")
+        return grid_count(counter, pager, cap)
+
+    def counting_tree(path, immutable, names, cap, cancel):
+        events.append(f"tree count {cap} {shown()}")
+        return tree_count(path, immutable, names, cap, cancel)
+
+    monkeypatch.setattr(gui.sql.browse, "count_query", counting_grid)
+    monkeypatch.setattr(gui.sql.schema_tree, "count_tables", counting_tree)
+    document = SqlDocument(str(path), "sqlite")
+    qtbot.addWidget(document)
+    document.resize(900, 500)
+    document.show()
+    qtbot.waitUntil(lambda: document.model.pager is not None and document.model.pager.total == 2 * COUNT_CAP,
+                    timeout=10_000)
+    qtbot.waitUntil(lambda: document.tree.table_item("a").text(1) == f"{2 * COUNT_CAP:,}", timeout=10_000)
+    # Only the capped count (it tells the grid how many rows to draw) comes before the first page.
+    assert sorted(events) == [f"grid count {COUNT_CAP} before it", "grid count None after the first page",
+                              f"tree count {COUNT_CAP} after the first page",
+                              "tree count None after the first page"]
+    document.close_document()
