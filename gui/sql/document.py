@@ -29,7 +29,7 @@ import os
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from PySide6.QtCore import QModelIndex, Qt, Signal, Slot
+from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import (
     QCheckBox,
     QHBoxLayout,
@@ -61,7 +61,7 @@ from gui.sql.schema_edit import SchemaEditPanel
 from gui.sql.schema_tree import SchemaTree
 from gui.sql.server import ServerBar, ServerConnection, TimeoutBox
 from gui.sql.session import SqlSession
-from gui.sql.tasks import esc, is_empty_database, writable
+from gui.sql.tasks import PRELOAD_AFTER_MS, esc, is_empty_database, preload_once, writable
 from gui.sql.tools import ToolsPanel
 from gui.sql.transfer import TransferPanel
 from storage.core.errors import KnownError
@@ -659,6 +659,9 @@ class SqlDocument(Document):
         if first is not None:
             self.tree.setCurrentItem(first)
         self.browse.after_first_page(self.tree.count_rows)  # a reopen drops it (browse.stop)
+        if not self.is_server:  # SQLAlchemy, for the first edit: in idle time after the first page
+            self.browse.after_first_page(lambda: QTimer.singleShot(
+                PRELOAD_AFTER_MS, self, lambda: preload_once(self.start_task)))
         if self.is_server:
             self.connection_back()
             self.pending.check_outcomes()  # writes a lost connection left unknown: read what they did
