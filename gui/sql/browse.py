@@ -288,6 +288,7 @@ class BrowsePanel(QWidget):
         self._busy_timer.start()
         self._first_rows_in = False
         self._count_grid(generation, pager, COUNT_CAP)
+        self.model.prefetch_first_page()  # beside the capped count, on the reader connection
         self.queryStarted.emit()
 
     def after_first_page(self, work: Callable[[], None]) -> None:
