@@ -100,7 +100,7 @@ def _same(conn: sqlite3.Connection, ours: tuple[str, dict], theirs: tuple[str, d
     return got if isinstance(got, list) else []
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_sqlite_statements_give_the_rows_sqlalchemys_give(data: Any) -> None:
     name, columns, keys, without_rowid, rows = data.draw(tables())
