@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from PySide6.QtCore import Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -132,10 +132,16 @@ class BrowsePanel(QWidget):
         self.model.loadingChanged.connect(self._on_loading)
         self.model.fetchFailed.connect(self._on_fetch_failed)
         self.model.pageArrived.connect(host.connection_back)
-        # after the page is stored and its rows repainted (pageArrived comes just before)
-        self.model.pageArrived.connect(lambda: QTimer.singleShot(0, self._on_first_rows))
+        # What waits for the first rows runs once the grid has painted them (see eventFilter), or
+        # a second after the page came if it never paints (a minimized window).
+        self._rows_shown_timer = QTimer(self)
+        self._rows_shown_timer.setSingleShot(True)
+        self._rows_shown_timer.setInterval(1000)
+        self._rows_shown_timer.timeout.connect(self._on_first_rows)
+        self.model.pageArrived.connect(self._on_page_in)
         self.model.fetchFailed.connect(self._on_first_rows)
         self.grid = QTableView(page)
+        self.grid.viewport().installEventFilter(self)  # its first paint of rows: see eventFilter
         self.grid.setModel(self.model)
         self.grid.setWordWrap(False)
         self.grid.setSortingEnabled(False)
@@ -216,6 +222,7 @@ class BrowsePanel(QWidget):
         """Closing or reopening: stop the timers, the model's reads, and drop late answers."""
         self._generation += 1
         self._first_rows_in, self._after_first_rows = True, []  # what waited is dropped
+        self._rows_shown_timer.stop()
         self._search_timer.stop()
         self._busy_timer.stop()
         self.model.stop()
@@ -302,8 +309,23 @@ class BrowsePanel(QWidget):
             self._after_first_rows.append(work)
 
     @Slot()
+    def _on_page_in(self) -> None:
+        if not self._first_rows_in and not self._rows_shown_timer.isActive():
+            self._rows_shown_timer.start()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """The grid painted: when that was its first rows, what waited for them runs next."""
+        if (event.type() == QEvent.Type.Paint and not self._first_rows_in
+                and watched is self.grid.viewport() and self.model.rowCount() > 0
+                and self.model.cached_pages() > 0):
+            self._first_rows_in = True  # once
+            QTimer.singleShot(0, self, self._on_first_rows)  # after this paint reaches the screen
+        return super().eventFilter(watched, event)
+
+    @Slot()
     def _on_first_rows(self) -> None:
-        """A page arrived (or could not be read, or there is none to read): what waited runs."""
+        """The first rows are on screen (or could not be read, or there are none): what waited runs."""
+        self._rows_shown_timer.stop()
         self._first_rows_in = True
         waiting, self._after_first_rows = self._after_first_rows, []
         for work in waiting:
