@@ -7,9 +7,10 @@ only through :class:`BrowseHost` and tells it of each new query through :attr:`q
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Protocol
 
-from PySide6.QtCore import Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -36,8 +37,8 @@ from storage.formats.sql.errors import StatementTimeout
 from storage.formats.sql.estimate import has_estimates
 from storage.formats.sql.filters import OPS, Filter
 from storage.formats.sql.pager import Pager
-from storage.formats.sql.query import QuerySpec, SortKey
 from storage.formats.sql.schema_types import Schema, Table
+from storage.formats.sql.spec import QuerySpec, SortKey
 from storage.formats.sql.sqlite_db import COUNT_CAP, MAX_GRID_COLUMNS, Interrupted, Reader
 
 
@@ -73,6 +74,9 @@ class BrowsePanel(QWidget):
         self._generation = 0  # bumped by each new query of the grid
         self._grid_counts = 0  # grid counts under way on the counter connection
         self.show_new_row = False  # New Record was clicked: show the new row once counted
+        # Work that waits for the query's first rows on screen (see after_first_page).
+        self._first_rows_in = True
+        self._after_first_rows: list[Callable[[], None]] = []
         self._search_timer = QTimer(self)
         self._search_timer.setSingleShot(True)
         self._search_timer.setInterval(300)
@@ -128,7 +132,16 @@ class BrowsePanel(QWidget):
         self.model.loadingChanged.connect(self._on_loading)
         self.model.fetchFailed.connect(self._on_fetch_failed)
         self.model.pageArrived.connect(host.connection_back)
+        # What waits for the first rows runs once the grid has painted them (see eventFilter), or
+        # a second after the page came if it never paints (a minimized window).
+        self._rows_shown_timer = QTimer(self)
+        self._rows_shown_timer.setSingleShot(True)
+        self._rows_shown_timer.setInterval(1000)
+        self._rows_shown_timer.timeout.connect(self._on_first_rows)
+        self.model.pageArrived.connect(self._on_page_in)
+        self.model.fetchFailed.connect(self._on_first_rows)
         self.grid = QTableView(page)
+        self.grid.viewport().installEventFilter(self)  # its first paint of rows: see eventFilter
         self.grid.setModel(self.model)
         self.grid.setWordWrap(False)
         self.grid.setSortingEnabled(False)
@@ -208,6 +221,8 @@ class BrowsePanel(QWidget):
     def stop(self) -> None:
         """Closing or reopening: stop the timers, the model's reads, and drop late answers."""
         self._generation += 1
+        self._first_rows_in, self._after_first_rows = True, []  # what waited is dropped
+        self._rows_shown_timer.stop()
         self._search_timer.stop()
         self._busy_timer.stop()
         self.model.stop()
@@ -249,7 +264,8 @@ class BrowsePanel(QWidget):
         generation = self._generation
         if self._grid_counts:  # a slow count of the old query would hold up the new one
             self.host.counter.interrupt()
-        pager = Pager(spec, dialect=self.host.database.dialect if self.host.database is not None else None)
+        database = self.host.database
+        pager = Pager(spec, dialect=database.server_dialect if database is not None else None)
         editable = table.editable and not self.host.read_only
         self.model.set_query(self.host.reader, pager, list(spec.columns),
                              [c.decl_type for c in table.columns[:MAX_GRID_COLUMNS]],
@@ -277,8 +293,43 @@ class BrowsePanel(QWidget):
                 f"{s.column} {'desc' if s.descending else 'asc'}" for s in self.sort))
         self.filters_label.setText(" · ".join(notes))
         self._busy_timer.start()
+        self._first_rows_in = False
         self._count_grid(generation, pager, COUNT_CAP)
+        self.model.prefetch_first_page()  # beside the capped count, on the reader connection
         self.queryStarted.emit()
+
+    def after_first_page(self, work: Callable[[], None]) -> None:
+        """Run ``work`` once the grid shows the query's first rows: at once when they are shown
+        (or there are none, or the grid is hidden). The exact count and the schema tree's counts
+        wait for them: on two cores, counting 10 million rows beside the first page's read held
+        the first paint up by a second (issue 16)."""
+        if self._first_rows_in or not self.grid.isVisible():
+            work()
+        else:
+            self._after_first_rows.append(work)
+
+    @Slot()
+    def _on_page_in(self) -> None:
+        if not self._first_rows_in and not self._rows_shown_timer.isActive():
+            self._rows_shown_timer.start()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """The grid painted: when that was its first rows, what waited for them runs next."""
+        if (event.type() == QEvent.Type.Paint and not self._first_rows_in
+                and watched is self.grid.viewport() and self.model.rowCount() > 0
+                and self.model.cached_pages() > 0):
+            self._first_rows_in = True  # once
+            QTimer.singleShot(0, self, self._on_first_rows)  # after this paint reaches the screen
+        return super().eventFilter(watched, event)
+
+    @Slot()
+    def _on_first_rows(self) -> None:
+        """The first rows are on screen (or could not be read, or there are none): what waited runs."""
+        self._rows_shown_timer.stop()
+        self._first_rows_in = True
+        waiting, self._after_first_rows = self._after_first_rows, []
+        for work in waiting:
+            work()
 
     def _count_grid(self, generation: int, pager: Any, cap: int | None) -> None:
         if self.host.counter is None:
@@ -305,9 +356,16 @@ class BrowsePanel(QWidget):
         if capped and rows > COUNT_CAP:
             self.model.set_row_count(COUNT_CAP)
             self.rows_label.setText(f"{COUNT_CAP:,}+ rows (counting…)")
-            self._count_grid(generation, pager, None)
+
+            def count_exactly() -> None:
+                if generation == self._generation:
+                    self._count_grid(generation, pager, None)
+
+            self.after_first_page(count_exactly)
             return
         self.model.set_exact_total(rows)
+        if rows == 0:  # no page to wait for
+            self._on_first_rows()
         self.host.connection_back()  # rows were read: a "Connection lost" bar no longer applies
         self.rows_label.setText(f"{rows:,} row{'s' if rows != 1 else ''}")
         if self.show_new_row and rows:  # New Record in rowid order: the new row is the last
@@ -320,6 +378,7 @@ class BrowsePanel(QWidget):
     def _on_count_failed(self, generation: int, exc: BaseException) -> None:
         if generation != self._generation:
             return
+        self._on_first_rows()  # no rows will come: what waited for them runs
         self._busy_timer.stop()
         self.busy.setVisible(False)
         if isinstance(exc, Interrupted):
@@ -455,7 +514,7 @@ class BrowsePanel(QWidget):
     def _estimate_instead(self, generation: int, pager: Any, error: BaseException) -> bool:
         """The grid's count ran past the statement timeout: ask PostgreSQL for its estimate."""
         if not (isinstance(error, StatementTimeout) and self.host.counter is not None and self.host.database
-                and has_estimates(self.host.database.dialect)):
+                and has_estimates(self.host.database.server_dialect)):
             return False
         self.rows_label.setText("Rows: estimating…")
         self.host.start_task(estimate_rows, self.host.counter, pager,

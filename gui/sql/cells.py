@@ -11,7 +11,7 @@ import functools
 from typing import Any
 
 from storage.formats.sql.bounds import LargeValue
-from storage.formats.sql.query import PREVIEW_CHARS
+from storage.formats.sql.spec import PREVIEW_CHARS
 
 
 def describe_time(value: Any, decl_type: str) -> str | None:

@@ -27,9 +27,9 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Callable, Iterator
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from PySide6.QtCore import QModelIndex, Qt, Signal, Slot
+from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import (
     QCheckBox,
     QHBoxLayout,
@@ -51,7 +51,6 @@ from gui.common.workers import Worker as Task
 from gui.sql.browse import BrowsePanel
 from gui.sql.commands import PendingEdits
 from gui.sql.editing import CellDelegate, GridEdits
-from gui.sql.execute import ExecutePanel
 from gui.sql.fk import ForeignKeys
 from gui.sql.grid_model import SqlTableModel
 from gui.sql.open_choice import MODES, OpenChoiceBar
@@ -62,7 +61,7 @@ from gui.sql.schema_edit import SchemaEditPanel
 from gui.sql.schema_tree import SchemaTree
 from gui.sql.server import ServerBar, ServerConnection, TimeoutBox
 from gui.sql.session import SqlSession
-from gui.sql.tasks import esc, is_empty_database, writable
+from gui.sql.tasks import PRELOAD_AFTER_MS, esc, is_empty_database, preload_once, writable
 from gui.sql.tools import ToolsPanel
 from gui.sql.transfer import TransferPanel
 from storage.core.errors import KnownError
@@ -72,7 +71,11 @@ from storage.formats.sql.db import Database, ServerDatabase
 from storage.formats.sql.errors import WrongPassword
 from storage.formats.sql.schema_types import Schema, Table
 from storage.formats.sql.sqlite_db import LockedError, Reader
+from storage.formats.sql.sqlite_query import quote_if_needed
 from storage.settings.store import Settings
+
+if TYPE_CHECKING:
+    from gui.sql.execute import ExecutePanel
 
 
 @runtime_checkable
@@ -208,8 +211,16 @@ class SqlDocument(Document):
         self.writeFailed.connect(self.record.write_failed)
         self.writeRefused.connect(self.record.write_refused)
         self.views.addTab(self.record, "Record")
-        self.views.addTab(self._build_execute(page), "Execute SQL")
-        self.views.currentChanged.connect(lambda _i: self._on_current_row(self.grid.currentIndex()))
+        # Execute SQL (its editor, results grid and exports) is built when first shown or used: an
+        # SQLite file's first page does not wait for it (issue 16). A server's is built at once
+        # (its statement timeout box shows the server's setting once connected).
+        self._sql_panel: ExecutePanel | None = None
+        self._completion: tuple[Schema, Callable[[str], str]] | None = None  # for the panel, once built
+        self._execute_stand_in = QWidget(page)
+        self.views.addTab(self._execute_stand_in, "Execute SQL")
+        self.views.currentChanged.connect(self._on_view_changed)
+        if self.is_server:
+            self._build_execute()
 
         right = QWidget(page)
         right_box = QVBoxLayout(right)
@@ -254,7 +265,7 @@ class SqlDocument(Document):
     def explain_write_error(self, exc: KnownError) -> KnownError:
         """A grid write found the file locked while this tab's own Execute SQL transaction is
         open: that transaction holds the write lock, not another program; say so."""
-        if isinstance(exc, LockedError) and not self.is_server and self.sql_panel.transaction_open:
+        if isinstance(exc, LockedError) and not self.is_server and self._transaction_open():
             return LockedError("the transaction open in Execute SQL holds this file's write lock: "
                                "Commit or Rollback it in the Execute SQL tab's bar, then Retry",
                                exc.location)
@@ -326,7 +337,8 @@ class SqlDocument(Document):
         self.session.cancel()
         self.transfer_panel.cancel()
         self.browse.model.stop()
-        self.sql_panel.cancel()
+        if self._sql_panel is not None:
+            self._sql_panel.cancel()
 
     # -- find (Edit ▸ Find, F3, Shift+F3): the grid's whole table, in SQL --------------------------
     def start_find(self) -> bool:
@@ -380,16 +392,52 @@ class SqlDocument(Document):
     def show_browse_tab(self) -> None:
         self.views.setCurrentIndex(0)
 
-    def _build_execute(self, parent: QWidget) -> ExecutePanel:
-        panel = ExecutePanel(self, parent, settings=lambda: self._settings())
+    @Slot(int)
+    def _on_view_changed(self, index: int) -> None:
+        if self.views.widget(index) is self._execute_stand_in:
+            self._build_execute()
+        self._on_current_row(self.grid.currentIndex())
+
+    @property
+    def sql_panel(self) -> ExecutePanel:
+        """The Execute SQL tab's panel, built on first use."""
+        return self._sql_panel if self._sql_panel is not None else self._build_execute()
+
+    def _transaction_open(self) -> bool:
+        """A transaction is open in Execute SQL (never before it is built)."""
+        return self._sql_panel is not None and self._sql_panel.transaction_open
+
+    @property
+    def editor(self) -> Any:
+        """Execute SQL's editor (:class:`gui.sql.editor.SqlEditor`)."""
+        return self.sql_panel.editor
+
+    @property
+    def sql_message(self) -> QLabel:
+        return self.sql_panel.message
+
+    def _build_execute(self) -> ExecutePanel:
+        """Build Execute SQL in place of its stand-in tab; the tab shown stays shown."""
+        from gui.sql.execute import ExecutePanel
+
+        panel = ExecutePanel(self, self.views, settings=lambda: self._settings())
         self.timeout = TimeoutBox(self, panel)
         self.timeout.setVisible(self.is_server)
         panel.buttons.addWidget(self.timeout)
         self.tools.add_explain_button(panel.buttons, panel)
         panel.transactionChanged.connect(self._on_transaction_changed)
-        self.sql_panel = panel
-        self.editor = panel.editor
-        self.sql_message = panel.message
+        self._sql_panel = panel
+        index, current = self.views.indexOf(self._execute_stand_in), self.views.currentIndex()
+        self.views.blockSignals(True)  # the same tab stays current: nothing for the views to follow
+        self.views.removeTab(index)
+        self.views.insertTab(index, panel, "Execute SQL")
+        self.views.setCurrentIndex(current)
+        self.views.blockSignals(False)
+        self._execute_stand_in.deleteLater()
+        if self._completion is not None:
+            panel.set_schema(*self._completion)
+        if self.is_loaded:
+            panel.fill_history()
         return panel
 
     def current_statement(self) -> str:
@@ -402,7 +450,8 @@ class SqlDocument(Document):
         return window.settings if isinstance(window, SettingsOwner) else None
 
     def _fill_history(self) -> None:
-        self.sql_panel.fill_history()
+        if self._sql_panel is not None:  # else it is filled when built
+            self._sql_panel.fill_history()
 
     def execute(self, which: str = "current") -> None:
         """Run SQL in the Execute SQL panel: the selection, the statement under the cursor, or "all"."""
@@ -438,7 +487,7 @@ class SqlDocument(Document):
 
     def ask_to_close(self, parent: QWidget) -> bool:
         """Closing with a transaction open in Execute SQL: Commit / Roll back / Cancel."""
-        return self.sql_panel.ask_to_close(parent, self.title())
+        return self._sql_panel is None or self._sql_panel.ask_to_close(parent, self.title())
 
     # -- title and workers --------------------------------------------------------------------
     def title(self) -> str:
@@ -590,9 +639,13 @@ class SqlDocument(Document):
         self.read_only_box.setChecked(self.read_only)
         self.read_only_box.setEnabled(self.is_server or (writable(self.path or "") and not self.on_disk))
         self.read_only_box.blockSignals(False)
-        self.tree.fill(schema)
+        self.tree.fill(schema, count=False)  # counted once the grid shows its first rows (below)
         self._fill_history()
-        self.sql_panel.set_schema(schema, database.dialect)  # completion in Execute SQL
+        # completion in Execute SQL (an SQLite file's names are quoted without SQLAlchemy)
+        self._completion = (schema, database.dialect.identifier_preparer.quote if self.is_server
+                            else quote_if_needed)
+        if self._sql_panel is not None:  # else given to it when built
+            self._sql_panel.set_schema(*self._completion)
         self.stack.setCurrentIndex(1)
         self._update_mode()
         self.statusChanged.emit()
@@ -605,6 +658,10 @@ class SqlDocument(Document):
                                            if not t.name.startswith("sqlite_")), ordered[0].qualified))
         if first is not None:
             self.tree.setCurrentItem(first)
+        self.browse.after_first_page(self.tree.count_rows)  # a reopen drops it (browse.stop)
+        if not self.is_server:  # SQLAlchemy, for the first edit: in idle time after the first page
+            self.browse.after_first_page(lambda: QTimer.singleShot(
+                PRELOAD_AFTER_MS, self, lambda: preload_once(self.start_task)))
         if self.is_server:
             self.connection_back()
             self.pending.check_outcomes()  # writes a lost connection left unknown: read what they did
@@ -627,7 +684,7 @@ class SqlDocument(Document):
     @Slot(bool)
     def _on_read_only_toggled(self, checked: bool) -> None:
         self.open_choice.hide()  # answered through the box
-        if not self.is_server and self.sql_panel.transaction_open:  # a reopen would roll it back
+        if not self.is_server and self._transaction_open():  # a reopen would roll it back
             self.read_only_box.blockSignals(True)
             self.read_only_box.setChecked(not checked)
             self.read_only_box.blockSignals(False)
@@ -827,11 +884,13 @@ class SqlDocument(Document):
         """Every reading connection closed, every read stopped (a reopen or VACUUM follows)."""
         self.live_refresh.stop()
         self.browse.stop()
-        self.sql_panel.release_connection()
+        if self._sql_panel is not None:
+            self._sql_panel.release_connection()
         self.transfer_panel.cancel()
         self.session.close_readers()
 
     def close_document(self) -> None:
         self.close_readers()
-        self.sql_panel.shutdown()
+        if self._sql_panel is not None:
+            self._sql_panel.shutdown()
         self.session.close()

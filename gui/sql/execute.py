@@ -545,10 +545,9 @@ class ExecutePanel(QWidget):
         self._show_transaction()
         return True
 
-    def set_schema(self, schema: Any, dialect: Any) -> None:
-        """Complete the schema's table and column names in the editor, written as ``dialect``
-        quotes them (a name with a space or capitals in quotes)."""
-        quote = dialect.identifier_preparer.quote
+    def set_schema(self, schema: Any, quote: Callable[[str], str]) -> None:
+        """Complete the schema's table and column names in the editor, written as ``quote``
+        (the database's way) writes them: a name with a space or capitals in quotes."""
         names: dict[str, tuple[str, list[tuple[str, str]]]] = {}
         for table in schema.tables + schema.views + schema.materialized:
             written = quote(table.name) if table.qualified == table.name else \

@@ -18,7 +18,6 @@ from PySide6.QtWidgets import QApplication, QMenu, QPushButton, QWidget
 
 from gui.sql.fk_check import MissingRefs
 from gui.sql.fk_delegate import FkCellDelegate
-from gui.sql.fk_editor import FkEditor
 from storage.formats.sql.filters import Filter
 from storage.formats.sql.fk import ForeignKeyInfo, display_column, foreign_keys, referencing
 from storage.formats.sql.schema_types import Schema, Table
@@ -26,6 +25,7 @@ from storage.formats.sql.sqlite_db import Reader
 
 if TYPE_CHECKING:
     from gui.sql.browse import BrowsePanel
+    from gui.sql.fk_editor import FkEditor
 
 MAX_BACK = 50
 
@@ -167,6 +167,8 @@ class ForeignKeys(QObject):
 
     def fk_editor(self, index: QModelIndex, parent: QWidget) -> FkEditor | None:
         """The grid's editor for a foreign-key cell, or None for other cells."""
+        from gui.sql.fk_editor import FkEditor
+
         target = self.fk_target(index.column())
         if target is None or self.host.table is None:
             return None

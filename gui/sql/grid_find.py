@@ -18,13 +18,14 @@ from gui.common.find_bar import FindBar
 from gui.common.workers import Worker
 from storage.core.errors import classify
 from storage.formats.sql.find import FindStart, FoundCell, find_cell
-from storage.formats.sql.query import Query
 
 if TYPE_CHECKING:
     from gui.sql.browse import BrowsePanel
+    from storage.formats.sql.query import Query
+    from storage.formats.sql.sqlite_query import SqliteQuery
 
 
-def find_job(counter: Any, query: Query, text: str, start: FindStart | None, backward: bool,
+def find_job(counter: Any, query: SqliteQuery | Query, text: str, start: FindStart | None, backward: bool,
              cancel) -> tuple[FoundCell | None, bool]:
     """Worker body: the next cell, on the counter connection (its lock queues it after a
     count), and whether the table holds the text anywhere (asked only when none came next)."""

@@ -239,6 +239,12 @@ class SqlTableModel(QAbstractTableModel):
     def cached_pages(self) -> int:
         return len(self._pages)
 
+    def prefetch_first_page(self) -> None:
+        """Read page 0 now, while the rows are still being counted: it is in when the count comes
+        (the first rows show one round trip sooner)."""
+        if self.pager is not None and 0 not in self._pages:
+            self._request(0)
+
     def _request(self, number: int) -> None:
         if number in self._pending or self.reader is None:
             return

@@ -38,7 +38,6 @@ from PySide6.QtWidgets import (
 )
 
 from gui.sql.fk import ForeignKeys
-from gui.sql.fk_editor import FkEditor
 from gui.sql.record_field import RecordField
 from gui.sql.tasks import esc
 from storage.formats.sql.bounds import VALUE_LIMIT, LargeValue, raised_limit
@@ -81,6 +80,8 @@ class FkPickPopup(QDialog):
     """A popup with the foreign-key editor; Return writes the key chosen and closes it."""
 
     def __init__(self, document: Any, target: Any, affinity: str, value: Any, parent: QWidget) -> None:
+        from gui.sql.fk_editor import FkEditor
+
         super().__init__(parent, Qt.WindowType.Popup)
         self.editor = FkEditor(document, target, affinity, self)
         self.editor.setMinimumWidth(320)

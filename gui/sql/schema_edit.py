@@ -9,28 +9,26 @@ when the change cannot be undone) and reloads the schema tree. Nothing here is o
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from PySide6.QtCore import QPoint, Qt, Slot
 from PySide6.QtGui import QUndoStack
 from PySide6.QtWidgets import QDialog, QMenu, QToolButton, QTreeWidget, QTreeWidgetItem, QWidget
 
-from gui.sql.ddl_view import DDL_READ_ROLE, DDL_ROLE, DdlDialog
-from gui.sql.modify_dialog import ModifyTableDialog
-from gui.sql.schema_commands import SchemaChange
-from gui.sql.schema_dialogs import AddColumnDialog, CreateIndexDialog, PreviewDialog, RenameDialog
-from gui.sql.table_dialog import CreateTableDialog
-from storage.formats.sql import schema_plans as plans
+from gui.sql.ddl_view import DDL_READ_ROLE, DDL_ROLE
 from storage.formats.sql.db import Database, SqliteDatabase
-from storage.formats.sql.ddl import Plan
-from storage.formats.sql.modify_plans import modify_recipe, modify_table
-from storage.formats.sql.schema_run import SQLITE, apply_plan, build_plan
 from storage.formats.sql.schema_types import Schema, Table
-from storage.formats.sql.table_edit import TableEdit, current_edit, data_probe
+
+if TYPE_CHECKING:  # the dialogs and the plans (SQLAlchemy's DDL) are imported when first used
+    from storage.formats.sql import schema_plans as plans
+    from storage.formats.sql.ddl import Plan
+    from storage.formats.sql.table_edit import TableEdit
 
 
 def _read(ctx: plans.Context, table: str) -> tuple[TableEdit, dict[str | None, bool]]:
     """Worker body of Modify Table: the table's columns, and which of them hold data."""
+    from storage.formats.sql.table_edit import current_edit, data_probe
+
     edit = current_edit(ctx, table)
     return edit, data_probe(ctx, edit)
 
@@ -77,6 +75,8 @@ class SchemaEditPanel(QToolButton):
         return self.host.database or SqliteDatabase(self.host.path or "")
 
     def _dialect(self) -> Any:
+        from storage.formats.sql.schema_run import SQLITE
+
         database = self.host.database
         return SQLITE if database is None or database.is_sqlite else database.dialect
 
@@ -96,6 +96,8 @@ class SchemaEditPanel(QToolButton):
 
     def _context(self, qualified: str | None = None) -> plans.Context:
         """A context from the schema already loaded, without database access (for live previews)."""
+        from storage.formats.sql import schema_plans as plans
+
         return plans.Context(self._dialect(), self.host.schema or Schema(),
                              db_schema=self._db_schema(qualified))
 
@@ -192,6 +194,8 @@ class SchemaEditPanel(QToolButton):
 
     def show_ddl(self, title: str, sql: str) -> QDialog:
         """The definition of a schema object, read-only, with Copy (not modal)."""
+        from gui.sql.ddl_view import DdlDialog
+
         dialog = DdlDialog(title, sql, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.show()
@@ -214,6 +218,8 @@ class SchemaEditPanel(QToolButton):
     def modify_table_dialog(self, qualified: str | None) -> None:
         """The combined column editor: read the table's columns (and which hold data) on a worker,
         then show the dialog; its plan runs as one undoable change."""
+        from storage.formats.sql.schema_run import build_plan
+
         schema = self.host.schema
         found = schema.find(qualified) if (qualified and schema is not None) else None
         if not self._can_edit_schema() or found is None or found.kind != "table":
@@ -224,6 +230,9 @@ class SchemaEditPanel(QToolButton):
                              on_error=lambda e: self.host.show_message(f"Modify Table {table}: {e}", "error"))
 
     def _show_modify(self, qualified: str, before: TableEdit, data: dict[str | None, bool]) -> None:
+        from gui.sql.modify_dialog import ModifyTableDialog
+        from storage.formats.sql.modify_plans import modify_recipe, modify_table
+
         ctx = self._context(qualified)
         ctx.has_data = lambda _t, column, _d: data.get(column, True)
         dialog = ModifyTableDialog(before, lambda after: modify_table(ctx, before, after), ctx.dialect.name,
@@ -238,6 +247,9 @@ class SchemaEditPanel(QToolButton):
         dialog.open()
 
     def create_table_dialog(self) -> None:
+        from gui.sql.table_dialog import CreateTableDialog
+        from storage.formats.sql import schema_plans as plans
+
         if not self._can_edit_schema():
             return
         ctx = self._context()
@@ -246,6 +258,9 @@ class SchemaEditPanel(QToolButton):
         self._open(dialog, plans.create_table, dialog.spec, None)
 
     def add_column_dialog(self, qualified: str) -> None:
+        from gui.sql.schema_dialogs import AddColumnDialog
+        from storage.formats.sql import schema_plans as plans
+
         if not self._can_edit_schema():
             return
         table, _space = self._target(qualified)
@@ -255,6 +270,9 @@ class SchemaEditPanel(QToolButton):
         self._open(dialog, lambda c, spec: plans.add_column(c, table, spec), dialog.spec, qualified)
 
     def rename_column_dialog(self, qualified: str, column: str) -> None:
+        from gui.sql.schema_dialogs import RenameDialog
+        from storage.formats.sql import schema_plans as plans
+
         if not self._can_edit_schema():
             return
         table, _space = self._target(qualified)
@@ -265,6 +283,9 @@ class SchemaEditPanel(QToolButton):
                    lambda: dialog.name.text().strip(), qualified)
 
     def create_index_dialog(self, qualified: str | None) -> None:
+        from gui.sql.schema_dialogs import CreateIndexDialog
+        from storage.formats.sql import schema_plans as plans
+
         found = self.host.schema.find(qualified) if (qualified and self.host.schema is not None) else None
         if not self._can_edit_schema() or found is None:
             return
@@ -274,20 +295,29 @@ class SchemaEditPanel(QToolButton):
         self._open(dialog, plans.create_index, dialog.spec, qualified)
 
     def drop_table(self, qualified: str | None) -> None:
+        from storage.formats.sql import schema_plans as plans
+
         if qualified:
             table, _space = self._target(qualified)
             self._confirm(f"Drop Table {qualified}", lambda c: plans.drop_table(c, table), qualified)
 
     def drop_column(self, qualified: str, column: str) -> None:
+        from storage.formats.sql import schema_plans as plans
+
         table, _space = self._target(qualified)
         self._confirm(f"Drop Column {column}", lambda c: plans.drop_column(c, table, column), qualified)
 
     def drop_index(self, index: str, space: str | None = None) -> None:
+        from storage.formats.sql import schema_plans as plans
+
         self._confirm(f"Drop Index {index}", lambda c: plans.drop_index(c, index), None, space)
 
     def _confirm(self, title: str, recipe: plans.Recipe, qualified: str | None,
                  space: str | None = None) -> None:
         """Build the plan on a worker (it probes for data), then show it with Run and Cancel."""
+        from gui.sql.schema_dialogs import PreviewDialog
+        from storage.formats.sql.schema_run import build_plan
+
         if not self._can_edit_schema():
             return
 
@@ -302,6 +332,8 @@ class SchemaEditPanel(QToolButton):
     def run_schema_change(self, plan: Plan | None, recipe: plans.Recipe, qualified: str | None,
                           space: str | None = None) -> None:
         """Run the previewed plan on a worker; then push its undo command and reload the schema."""
+        from storage.formats.sql.schema_run import apply_plan
+
         if plan is None or self.host.read_only:
             return
         db_schema = space or self._db_schema(qualified)
@@ -321,6 +353,8 @@ class SchemaEditPanel(QToolButton):
         self.host.show_message(f"Not changed ({plan.title}): {exc}", "error")
 
     def _on_schema_run(self, plan: Plan, recipe: plans.Recipe, db_schema: str | None) -> None:
+        from gui.sql.schema_commands import SchemaChange
+
         if plan.irreversible:
             self.host.undo_stack.clear()
             self.host.show_message(f"Done: {plan.title}. It cannot be undone ({plan.irreversible}), "

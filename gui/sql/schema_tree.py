@@ -19,7 +19,6 @@ from gui.sql.server import count_server_tables
 from gui.sql.tasks import count_tables
 from storage.formats.sql.db import Database
 from storage.formats.sql.estimate import RowEstimate
-from storage.formats.sql.query import quote_table
 from storage.formats.sql.schema_types import Schema, Table
 from storage.formats.sql.sqlite_db import COUNT_CAP
 
@@ -58,14 +57,22 @@ class SchemaTree(QTreeWidget):
         self.currentItemChanged.connect(self._on_current)
         self.itemExpanded.connect(self._on_expanded)
 
-    def fill(self, schema: Schema) -> None:
-        """Show ``schema`` and start counting its tables' rows (capped first)."""
+    def fill(self, schema: Schema, count: bool = True) -> None:
+        """Show ``schema`` and start counting its tables' rows (capped first), or leave the counts
+        to :meth:`count_rows`."""
         self.schema = schema
         self._generation += 1
         self.clear()
         self.items = {}
         self._fill(schema)
-        self._count(self._generation, schema.tables + schema.views + schema.materialized, COUNT_CAP)
+        if count:
+            self.count_rows()
+
+    def count_rows(self) -> None:
+        """Count the rows of every table and view of the schema shown (capped first)."""
+        if self.schema is not None:
+            schema = self.schema
+            self._count(self._generation, schema.tables + schema.views + schema.materialized, COUNT_CAP)
 
     def recount(self, names: list[str] | None = None) -> None:
         """Rows were inserted or deleted (in ``names``, or anywhere): count those tables again."""
@@ -111,9 +118,13 @@ class SchemaTree(QTreeWidget):
                 item.setToolTip(0, table.sql)
                 stored = table.kind != "table" or table.sql.lstrip()[:6].upper() == "CREATE"
                 if stored and table.sql.strip():
-                    dialect = self.host.database.dialect if self.host.database is not None else None
-                    name = quote_table(table.name, table.schema, dialect)
-                    item.setData(0, DDL_ROLE, view_ddl(table.kind, name, table.sql))
+                    ddl = table.sql  # SQLite keeps the whole CREATE statement
+                    if ddl.lstrip()[:6].upper() != "CREATE":  # a server's view: its query only
+                        from storage.formats.sql.query import quote_table
+
+                        dialect = self.host.database.dialect if self.host.database is not None else None
+                        ddl = view_ddl(table.kind, quote_table(table.name, table.schema, dialect), ddl)
+                    item.setData(0, DDL_ROLE, ddl)
                 elif self._server_ddl():
                     item.setData(0, DDL_READ_ROLE, (table.kind, table.name, table.schema))
                 if table.key_note:

@@ -26,10 +26,8 @@ from storage.formats.sql.estimate import (
     query_estimate,
     table_estimate,
 )
-from storage.formats.sql.query import quote_table
 from storage.formats.sql.schema_types import Table
 from storage.formats.sql.sqlite_db import Interrupted
-from storage.formats.sql.url import label_of, open_database_url, parse_url
 
 if TYPE_CHECKING:
     from gui.sql.commands import PendingEdits
@@ -76,6 +74,8 @@ class ServerConnection(QObject):
         if self.db is not None:
             return self.db.label
         try:
+            from storage.formats.sql.url import label_of, parse_url  # SQLAlchemy: servers only
+
             return label_of(parse_url(self.url or ""))
         except KnownError:
             return redact(self.url or "")
@@ -189,6 +189,8 @@ class TimeoutBox(QWidget):
 # -- worker bodies -------------------------------------------------------------------------------
 def open_server(url: str, password: str | None, database: ServerDatabase | None) -> dict[str, Any]:
     """Worker body: connect (unless already connected), open two readers, read the schema."""
+    from storage.formats.sql.url import open_database_url
+
     db = database if database is not None else open_database_url(url, password)
     reader = db.reader()
     try:
@@ -207,6 +209,8 @@ def count_server_tables(db: Database, tables: list[Table], cap: int | None,
 
     On PostgreSQL a table whose statistics say it is big, or whose count runs past the statement
     timeout, gets the server's estimate instead of an exact count."""
+    from storage.formats.sql.query import quote_table
+
     counts: dict[str, int | str | RowEstimate] = {}
     estimates = has_estimates(db.dialect)
     reader = db.reader()

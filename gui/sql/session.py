@@ -24,7 +24,6 @@ from storage.core.sqlite_recover import BUSY_TIMEOUT_MS, roll_back_hot_journal
 from storage.formats.sql.db import Database, SqliteDatabase
 from storage.formats.sql.schema_types import Schema
 from storage.formats.sql.sqlite_db import Reader
-from storage.formats.sql.url import open_database_url
 
 
 class SqlSession(QObject):
@@ -124,6 +123,8 @@ class SqlSession(QObject):
 
     def try_password(self, password: str) -> None:
         """Connect with a password typed after the server refused one; it is the connection's then."""
+        from storage.formats.sql.url import open_database_url  # SQLAlchemy: servers only
+
         generation = self._generation
         self.start_task(open_database_url, self.connection.url, password,
                         on_result=lambda db: self._on_password_taken(generation, password, db),

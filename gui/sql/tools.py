@@ -8,14 +8,12 @@ document's readers first and reopens them after.
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from PySide6.QtCore import Slot
 from PySide6.QtGui import QUndoStack
 from PySide6.QtWidgets import QHBoxLayout, QMenu, QMessageBox, QPushButton, QToolButton, QWidget
 
-from gui.sql.pragmas import PragmasDialog
-from gui.sql.tool_dialog import PlanDialog, ToolDialog, run_tool
 from storage.core.sizes import size_text
 from storage.formats.sql.db import Database
 from storage.formats.sql.explain import explain_postgres, explain_sqlite
@@ -28,6 +26,10 @@ from storage.formats.sql.tools import (
     integrity_check,
     vacuum,
 )
+
+if TYPE_CHECKING:  # the dialogs are imported when first opened
+    from gui.sql.pragmas import PragmasDialog
+    from gui.sql.tool_dialog import PlanDialog, ToolDialog
 
 
 class ToolsHost(Protocol):
@@ -112,6 +114,8 @@ class ToolsPanel(QToolButton):
     # -- checks --------------------------------------------------------------------------------
     def check_integrity(self, quick: bool = False) -> ToolDialog:
         """PRAGMA integrity_check (or quick_check) on a connection of its own."""
+        from gui.sql.tool_dialog import ToolDialog, run_tool
+
         name = "Quick check" if quick else "Integrity check"
         dialog = self._dialog(ToolDialog(f"{name} — {self.host.title()}", ["Problem"], self))
         path, immutable = self.host.path or "", self.host.immutable
@@ -135,6 +139,8 @@ class ToolsPanel(QToolButton):
 
     def check_foreign_keys(self) -> ToolDialog:
         """PRAGMA foreign_key_check: rows whose foreign key names no row."""
+        from gui.sql.tool_dialog import ToolDialog, run_tool
+
         dialog = self._dialog(ToolDialog(f"Foreign key check — {self.host.title()}",
                                          ["Table", "Row id", "References", "Foreign key #"], self))
         path, immutable = self.host.path or "", self.host.immutable
@@ -170,6 +176,8 @@ class ToolsPanel(QToolButton):
     # -- VACUUM and ANALYZE --------------------------------------------------------------------
     def vacuum_database(self, ask: bool = True) -> ToolDialog | None:
         """Rebuild the file without free pages: asks first; the readers are reopened after."""
+        from gui.sql.tool_dialog import ToolDialog
+
         if self.host.read_only or self.host.db_kind() != "sqlite":
             return None
         if ask and QMessageBox.question(
@@ -211,6 +219,8 @@ class ToolsPanel(QToolButton):
 
     def analyze(self, table_only: bool) -> ToolDialog | None:
         """ANALYZE the current table or the whole database, so the planner has statistics."""
+        from gui.sql.tool_dialog import ToolDialog, run_tool
+
         if self.host.read_only:
             return None
         table = self.host.table.name if table_only and self.host.table is not None else None
@@ -241,6 +251,8 @@ class ToolsPanel(QToolButton):
     def explain_query(self, analyze: bool = False, sql: str | None = None,
                       ask: bool = True) -> PlanDialog | None:
         """The plan of the Execute SQL statement under the cursor, as a tree."""
+        from gui.sql.tool_dialog import PlanDialog, run_tool
+
         sql = sql if sql is not None else self.host.current_statement()
         reader, kind = self.host.reader, self.host.db_kind()
         if not sql or reader is None:
@@ -266,12 +278,16 @@ class ToolsPanel(QToolButton):
         return dialog
 
     def show_pragmas(self) -> PragmasDialog | None:
+        from gui.sql.pragmas import PragmasDialog
+
         if self.host.db_kind() != "sqlite" or self.host.reader is None:
             return None
         return self._dialog(PragmasDialog(self, self))
 
     def pragma_written(self, name: str, value: Any) -> None:
         """A SetPragma command wrote: refresh the panel, and the grid when the mode changed."""
+        from gui.sql.pragmas import PragmasDialog
+
         self.host.note_own_write()
         self.host.show_message(f"PRAGMA {name} is now {value}.")
         if isinstance(self.tool_dialog, PragmasDialog):

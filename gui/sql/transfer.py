@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from PySide6.QtCore import Qt, Slot
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
@@ -18,13 +18,14 @@ from gui.common.convert_dialog import open_in_window as host_window_open
 from gui.common.file_dialogs import start_folder
 from gui.common.workers import Worker as Task
 from gui.common.workers import run_in_worker as run_task
-from gui.sql.csv_dialog import CsvImportDialog, ImportPlan, ask_export_path, export_format
 from storage.core.convert import Target
 from storage.formats.sql.db import Database
 from storage.formats.sql.pager import Pager
 from storage.formats.sql.schema_types import Schema
 from storage.formats.sql.sqlite_db import Reader
-from storage.formats.sql.transfer import Cancelled, export_rows, import_csv
+
+if TYPE_CHECKING:  # the dialogs and the transfers are imported when first used
+    from gui.sql.csv_dialog import CsvImportDialog, ImportPlan
 
 
 class TransferHost(Protocol):
@@ -66,6 +67,9 @@ class TransferPanel(QWidget):
     def export_rows_to(self, path: str | None = None, target: Target | None = None) -> Any:
         """Export the Browse rows (sorted, filtered) to CSV, JSON, JSON Lines, Parquet or a table
         in an SQLite file (``target``; asked for when the chosen file is SQLite)."""
+        from gui.sql.csv_dialog import ask_export_path, export_format
+        from storage.formats.sql.transfer import export_rows
+
         shown = self.host.rows_shown()
         if shown is None:
             return None
@@ -116,6 +120,8 @@ class TransferPanel(QWidget):
 
     def import_csv_file(self, csv_path: str | None = None) -> CsvImportDialog | None:
         """Ask for a CSV file, then show the import preview (non-modal over the document)."""
+        from gui.sql.csv_dialog import CsvImportDialog
+
         schema = self.host.schema
         if self.host.read_only or schema is None:
             return None
@@ -133,6 +139,8 @@ class TransferPanel(QWidget):
 
     def start_import(self, plan: ImportPlan) -> Task | None:
         """Run an import in a worker (one transaction; progress and Cancel in the status line)."""
+        from storage.formats.sql.transfer import import_csv
+
         if self.host.read_only:
             return None
         database, host = self.host.database, self.host
@@ -155,6 +163,8 @@ class TransferPanel(QWidget):
         """Run ``work(cancel, progress)`` with the bar and Cancel shown; ``finished(result)`` says
         what was done. ``busy`` when the number of rows is not known (a result still being read):
         the bar moves without a percentage."""
+        from storage.formats.sql.transfer import Cancelled
+
         self.label.setText(label)
         self.bar.setRange(0, 0 if busy else 100)
         self.bar.setValue(0)

@@ -12,14 +12,13 @@ No Qt here.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import sqlite3
+import sys
 import threading
 from collections.abc import Callable
-from typing import Any, TypeVar
-
-import sqlalchemy as sa
-from sqlalchemy.dialects import sqlite as sqlite_dialect
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from storage.core.errors import KnownError
 from storage.formats.sql.errors import explain_server
@@ -33,12 +32,24 @@ from storage.formats.sql.sqlite_db import (
     load_schema,
 )
 
+if TYPE_CHECKING:  # imported on first use: an SQLite file is opened and paged without SQLAlchemy
+    import sqlalchemy as sa
+
 T = TypeVar("T")
 
 STATEMENT_TIMEOUT = 30.0  # seconds: the server stops a longer statement (0: no limit)
 CONNECT_TIMEOUT = 5  # seconds to wait for a server that does not answer
 
-SQLITE_DIALECT = sqlite_dialect.dialect(paramstyle="named")
+
+
+@functools.cache
+def sqlite_dialect() -> sa.engine.Dialect:
+    """SQLAlchemy's SQLite dialect (``:name`` parameters), for the statements of an SQLite file
+    that are built with SQLAlchemy (edits, DDL, transfers); the grid's are not (see
+    :mod:`storage.formats.sql.sqlite_query`)."""
+    from sqlalchemy.dialects import sqlite
+
+    return sqlite.dialect(paramstyle="named")
 
 
 class Database:
@@ -46,10 +57,26 @@ class Database:
 
     kind: str = ""
     label: str = ""
-    dialect: sa.engine.Dialect = SQLITE_DIALECT
+    _dialect: sa.engine.Dialect | None = None
     read_only: bool = False
     statement_timeout: float = STATEMENT_TIMEOUT
     server_version: str = ""  # e.g. "PostgreSQL 15.18", once connected
+
+    @property
+    def dialect(self) -> sa.engine.Dialect:
+        """SQLAlchemy's dialect of the database: quoting, parameter style, LIMIT syntax (SQLite's
+        is made, importing SQLAlchemy, on first use)."""
+        return self._dialect if self._dialect is not None else sqlite_dialect()
+
+    @dialect.setter
+    def dialect(self, dialect: sa.engine.Dialect) -> None:
+        self._dialect = dialect
+
+    @property
+    def server_dialect(self) -> sa.engine.Dialect | None:
+        """A server's dialect; None for an SQLite file, whose grid statements are built without
+        SQLAlchemy (:func:`storage.formats.sql.pager.query_for`)."""
+        return None if self.is_sqlite else self.dialect
 
     def reader(self) -> Any:
         raise NotImplementedError
@@ -86,7 +113,6 @@ class SqliteDatabase(Database):
         self.immutable = immutable
         self.read_only = read_only
         self.label = os.path.basename(path)
-        self.dialect = SQLITE_DIALECT
 
     def reader(self) -> Reader:
         return Reader(self.path, immutable=self.immutable)
@@ -177,11 +203,15 @@ class _SqlaConnection:
         if not params:  # as typed: no parameter substitution, so a literal % stays one (PyMySQL)
             return _Cursor(self.sa.exec_driver_sql(sql, execution_options={"no_parameters": True}))
         if isinstance(params, dict):
-            return _Cursor(self.sa.execute(sa.text(sql), params))
+            from sqlalchemy import text
+
+            return _Cursor(self.sa.execute(text(sql), params))
         return _Cursor(self.sa.exec_driver_sql(sql, tuple(params)))
 
     def executemany(self, sql: str, rows: Any) -> None:
-        self.sa.execute(sa.text(sql), [dict(r) for r in rows])
+        from sqlalchemy import text
+
+        self.sa.execute(text(sql), [dict(r) for r in rows])
 
     @property
     def broken(self) -> bool:
@@ -425,5 +455,7 @@ def _close_quietly(conn: Any) -> None:
 
 def is_driver_error(exc: BaseException) -> bool:
     """True for sqlite3, psycopg and SQLAlchemy errors (the ones :meth:`Database.explain` knows)."""
-    return isinstance(exc, sqlite3.Error | UnicodeDecodeError | sa.exc.SQLAlchemyError) or \
+    alchemy = sys.modules.get("sqlalchemy.exc")  # not imported yet: no error can be one of its
+    return isinstance(exc, sqlite3.Error | UnicodeDecodeError) or \
+        (alchemy is not None and isinstance(exc, alchemy.SQLAlchemyError)) or \
         type(exc).__module__.startswith("psycopg")

@@ -18,30 +18,40 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
-
-from sqlalchemy import Insert, Update, and_, bindparam, column, delete, insert, select, table, update
-from sqlalchemy.types import NullType
+from typing import TYPE_CHECKING, Any
 
 from storage.core.errors import KnownError
 from storage.formats.sql.db import Database, SqliteDatabase, as_database, is_driver_error
-from storage.formats.sql.query import PREVIEW_CHARS, compiled, quote, quote_table
+from storage.formats.sql.spec import PREVIEW_CHARS
 from storage.formats.sql.sqlite_db import connect_writer
 from storage.formats.sql.values import plain_row, plain_rows
+
+if TYPE_CHECKING:
+    from sqlalchemy import Insert, Update
+
+# The statements are built with SQLAlchemy, imported by the functions that write or read a row:
+# opening a file and showing its first page never needs it (issue 16).
 
 _ROWIDS = (["rowid"], ["_rowid_"], ["oid"])
 
 
 def _bind(db: Database, name: str, value: Any) -> Any:
+    from sqlalchemy import bindparam
+    from sqlalchemy.types import NullType
+
     # Untyped on a server: the value is read as the column's type (a date typed as text works).
     return bindparam(name, value) if db.is_sqlite else bindparam(name, value, type_=NullType())
 
 
 def _table(name: str, columns: Any, schema: str | None) -> Any:
+    from sqlalchemy import column, table
+
     return table(name, *(column(n) for n in dict.fromkeys(columns)), schema=schema)
 
 
 def _where(db: Database, tbl: Any, key: dict[str, Any]) -> Any:
+    from sqlalchemy import and_
+
     # Explicit parameter names: a column's own name (quotes, spaces) would break the SQL.
     return and_(*(tbl.c[name] == _bind(db, f"k{i}", value) for i, (name, value) in enumerate(key.items())))
 
@@ -106,6 +116,10 @@ def _same_seen(ours: Any, theirs: Any) -> bool:
 def _locked_read(db: Database, tbl: Any, key: dict[str, Any], columns: Sequence[str]) -> tuple[str, dict]:
     """SELECT of ``columns`` of the row of ``key``, locking it until the transaction ends (FOR
     UPDATE on a server; SQLite's BEGIN IMMEDIATE holds the whole file already)."""
+    from sqlalchemy import select
+
+    from storage.formats.sql.query import compiled
+
     stmt = select(*(tbl.c[n] for n in columns)).where(_where(db, tbl, key))
     if not db.is_sqlite:
         stmt = stmt.with_for_update()
@@ -168,6 +182,10 @@ def update_cells(target: Database | str, table_name: str, cells: Sequence[CellWr
 
 def _cell_work(db: Database, table_name: str, cell: CellWrite, schema: str | None) -> Any:
     """The statements of one cell's conditional write, as ``work(conn)`` for ``db.write``."""
+    from sqlalchemy import update
+
+    from storage.formats.sql.query import compiled
+
     key, column_name, value, expected = cell.key, cell.column, cell.value, cell.expected
     tbl = _table(table_name, [*key, column_name], schema)
     plain = update(tbl).where(_where(db, tbl, key)).values({column_name: _bind(db, "new_value", value)})
@@ -203,6 +221,10 @@ def _missing(table_name: str) -> RowMissing:
 def read_row(target: Database | str, table_name: str, key: dict[str, Any], columns: Sequence[str],
              conn: Any = None, *, schema: str | None = None) -> tuple | None:
     """Whole values of one row (for the record view, copies and undoing a delete)."""
+    from sqlalchemy import select
+
+    from storage.formats.sql.query import compiled
+
     db = as_database(target)
     tbl = _table(table_name, [*key, *columns], schema)
     stmt = select(*(tbl.c[n] for n in columns)).where(_where(db, tbl, key))
@@ -233,6 +255,10 @@ def _fetch_one(conn: Any, sql: str, params: dict) -> tuple | None:
 def insert_row(target: Database | str, table_name: str, values: dict[str, Any], key_columns: Sequence[str],
                *, schema: str | None = None) -> dict:
     """Insert a row (``values`` may be empty: defaults) and return its key."""
+    from sqlalchemy import insert
+
+    from storage.formats.sql.query import compiled, quote, quote_table
+
     db = as_database(target)
     tbl = _table(table_name, [*values, *key_columns], schema)
     returning = not db.is_sqlite and bool(key_columns)
@@ -259,6 +285,10 @@ def insert_row(target: Database | str, table_name: str, values: dict[str, Any], 
 
 def delete_row(target: Database | str, table_name: str, key: dict[str, Any], *,
                schema: str | None = None) -> None:
+    from sqlalchemy import delete
+
+    from storage.formats.sql.query import compiled
+
     db = as_database(target)
     tbl = _table(table_name, key, schema)
     stmt = delete(tbl).where(_where(db, tbl, key))
@@ -278,6 +308,10 @@ def delete_rows(target: Database | str, table_name: str, keys: Sequence[dict[str
     and its values now, unless ``force``. Rows at the positions in ``skip`` are left alone; a
     row that is gone already gives None.
     """
+    from sqlalchemy import delete
+
+    from storage.formats.sql.query import compiled
+
     db = as_database(target)
     if not keys:
         return []
@@ -318,6 +352,10 @@ def restore_rows(target: Database | str, table_name: str, rows: Sequence[dict[st
     (their row is overwritten with ours) or ``skip`` (theirs stays). A row that is back already
     with the same values is left as it is.
     """
+    from sqlalchemy import insert, update
+
+    from storage.formats.sql.query import compiled
+
     db = as_database(target)
     if not rows:
         return

@@ -10,17 +10,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import bindparam, text
-from sqlalchemy.engine import Dialect
-
-from storage.formats.sql.query import compiled, quote_table
+if TYPE_CHECKING:  # a server's: SQLAlchemy is imported where one is asked
+    from sqlalchemy.engine import Dialect
 
 SLOW_COUNT = 1_000_000  # a table estimated this big is not counted exactly for the schema tree
-
-_RELTUPLES = text("SELECT CAST(reltuples AS bigint) FROM pg_class "
-                  "WHERE oid = to_regclass(:name)").bindparams(bindparam("name"))
 
 
 @dataclass(frozen=True)
@@ -40,7 +35,13 @@ def has_estimates(dialect: Dialect | None) -> bool:
 def table_estimate(conn: Any, dialect: Dialect, name: str, schema: str | None = None) -> int | None:
     """``pg_class.reltuples`` of a table or materialized view; None when the server has no
     statistics for it yet (never vacuumed or analyzed: PostgreSQL 14+ says -1) or no such table."""
-    sql, params = compiled(_RELTUPLES.bindparams(name=quote_table(name, schema, dialect)), dialect)
+    from sqlalchemy import bindparam, text
+
+    from storage.formats.sql.query import compiled, quote_table
+
+    reltuples = text("SELECT CAST(reltuples AS bigint) FROM pg_class "
+                     "WHERE oid = to_regclass(:name)").bindparams(bindparam("name"))
+    sql, params = compiled(reltuples.bindparams(name=quote_table(name, schema, dialect)), dialect)
     row = conn.execute(sql, params).fetchone()
     if row is None or row[0] is None or int(row[0]) < 0:
         return None

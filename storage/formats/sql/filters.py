@@ -1,18 +1,18 @@
 """A grid's filters in SQL: the operators, typed filter values, and the WHERE clause of one filter
 (with ``contains`` as a LIKE whose value stays a bound parameter).
 
-Used by :class:`storage.formats.sql.query.Query`; also importable from :mod:`storage.formats.sql.query`.
+Used by :class:`storage.formats.sql.query.Query` (a server's statements, SQLAlchemy imported there);
+:class:`storage.formats.sql.sqlite_query.SqliteQuery` writes the same clauses for SQLite as text.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import String, Text, bindparam, cast, literal_column
-from sqlalchemy.sql.elements import ColumnElement
-from sqlalchemy.types import NullType
+if TYPE_CHECKING:  # SQLAlchemy is imported by the functions that build a server's clauses
+    from sqlalchemy.sql.elements import ColumnElement
 
 OPS = ("contains", "=", "!=", "<", ">", "between", "is null", "not null")
 
@@ -50,6 +50,9 @@ class Params:
         self.typed = typed
 
     def bind(self, value: Any) -> Any:
+        from sqlalchemy import bindparam
+        from sqlalchemy.types import NullType
+
         name = f"p{len(self.values)}"
         self.values[name] = value
         return bindparam(name, value) if self.typed else bindparam(name, value, type_=NullType())
@@ -84,12 +87,16 @@ def filter_clause(col: ColumnElement, flt: Filter, params: Params) -> ColumnElem
 def like_pattern(value: Any) -> ColumnElement:
     """'%' + value + '%' as the dialect concatenates strings (``||`` on SQLite and PostgreSQL,
     ``concat()`` on MySQL/MariaDB, where ``||`` means OR); the value stays a bound parameter."""
+    from sqlalchemy import String, literal_column
+
     percent = literal_column("'%'", type_=String)
     return percent + value + percent
 
 
 def like_clause(col: ColumnElement, pattern: Any, sqlite: bool) -> ColumnElement:
     """Case-insensitive ``contains`` as SQLite's LIKE is; a server compares the value as text."""
+    from sqlalchemy import Text, cast
+
     if sqlite:
         return col.like(pattern, escape="\\")
     return cast(col, Text).ilike(pattern, escape="\\")

@@ -1,7 +1,7 @@
 """Find the next cell of a grid's query holding a text, in SQL over the whole table (no Qt).
 
-The grid shows a :class:`storage.formats.sql.query.Query` in pages; only some rows are loaded,
-so Find asks the database. With a row key the search is three short statements: the flags of
+The grid shows a query (:func:`storage.formats.sql.pager.query_for`) in pages; only some rows are
+loaded, so Find asks the database. With a row key the search is three short statements: the flags of
 the current row (a later cell of the same row), else the first matching row after it in the
 grid's order (``WHERE (order key) > (current key) AND (a LIKE … OR b LIKE …) ORDER BY … LIMIT
 1``), and the count of rows before that one, which is its row in the grid. A table without a row
@@ -14,9 +14,11 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from storage.formats.sql.query import Query
+if TYPE_CHECKING:
+    from storage.formats.sql.query import Query
+    from storage.formats.sql.sqlite_query import SqliteQuery
 
 _CHECK_EVERY = 20_000  # SQLite virtual machine steps between two looks at ``cancel``
 
@@ -46,7 +48,8 @@ def _pick(flags: Sequence[Any], backward: bool, after: int | None = None) -> int
     return columns[-1] if backward else columns[0]
 
 
-def find_cell(conn: Any, query: Query, text: str, start: FindStart | None, backward: bool = False,
+def find_cell(conn: Any, query: SqliteQuery | Query, text: str, start: FindStart | None,
+              backward: bool = False,
               cancel: Callable[[], bool] | None = None) -> FoundCell | None:
     """The next cell (``backward``: the previous one) after ``start`` holding ``text``, or None
     when there is no more. Without ``start`` the search begins at the first (last) row."""
@@ -65,7 +68,7 @@ def find_cell(conn: Any, query: Query, text: str, start: FindStart | None, backw
             conn.set_progress_handler(None, 0)
 
 
-def _find_keyed(conn: Any, query: Query, text: str, start: FindStart | None,
+def _find_keyed(conn: Any, query: SqliteQuery | Query, text: str, start: FindStart | None,
                 backward: bool) -> FoundCell | None:
     anchor = start.key if start is not None else None
     if start is not None and anchor is not None:
@@ -87,7 +90,7 @@ def _find_keyed(conn: Any, query: Query, text: str, start: FindStart | None,
     return FoundCell(before, _pick(flags, backward) or 0)
 
 
-def _find_scanning(conn: Any, query: Query, text: str, start: FindStart | None, backward: bool,
+def _find_scanning(conn: Any, query: SqliteQuery | Query, text: str, start: FindStart | None, backward: bool,
                    cancel: Callable[[], bool] | None) -> FoundCell | None:
     sql, params = query.scan_find_statement(text)
     cursor = conn.execute(sql, params)

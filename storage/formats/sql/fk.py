@@ -10,24 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
-
-from sqlalchemy import (
-    BindParameter,
-    String,
-    bindparam,
-    cast,
-    column,
-    exists,
-    literal_column,
-    or_,
-    select,
-    table,
-)
+from typing import TYPE_CHECKING, Any
 
 from storage.formats.sql.filters import escape_like
 from storage.formats.sql.schema_types import Schema, Table
 from storage.formats.sql.sqlite_db import quote_ident
+
+if TYPE_CHECKING:  # SQLAlchemy is imported by the functions that build statements (issue 16)
+    from sqlalchemy import BindParameter
 
 CHOICES = 100  # rows offered at once; typing narrows them in SQL
 
@@ -161,6 +151,8 @@ def choices_statement(kind: str, ref_table: str, key: str, display: str | None, 
 @lru_cache(maxsize=64)
 def _choices_sql(kind: str, ref_table: str, key: str, display: str | None, searching: bool, limit: int,
                  schema: str | None, dialect: Any) -> tuple[str, dict[str, Any]]:
+    from sqlalchemy import String, bindparam, cast, column, literal_column, or_, select, table
+
     tbl = table(ref_table, column(key), *([column(display)] if display else []), schema=schema)
     key_col = tbl.c[key]
     shown = tbl.c[display] if display else literal_column("NULL")
@@ -181,6 +173,8 @@ def key_exists(conn: Any, kind: str, ref_table: str, key: str, value: Any, schem
     """Whether the referenced table has a row with ``key = value`` (NULL always passes)."""
     if value is None:
         return True
+    from sqlalchemy import column, exists, select, table
+
     tbl = table(ref_table, column(key), schema=schema)
     sql, params = _compiled(select(exists().where(tbl.c[key] == value)), kind, dialect)
     return bool(conn.execute(sql, params).fetchone()[0])
@@ -193,6 +187,8 @@ def existing_keys(conn: Any, kind: str, ref_table: str, key: str, values: list[A
               if isinstance(v, int | float | str) and not isinstance(v, bool)]
     if not wanted:
         return set()
+    from sqlalchemy import bindparam, column, select, table
+
     tbl = table(ref_table, column(key), schema=schema)
     stmt = select(tbl.c[key]).where(tbl.c[key].in_([bindparam(f"v{i}", v) for i, v in enumerate(wanted)]))
     sql, params = _compiled(stmt, kind, dialect)

@@ -1,22 +1,34 @@
-"""Pages of a :class:`storage.formats.sql.query.Query`: aligned pages fetched by keyset, with the anchors
-learnt at page boundaries, the full length of values cut for the grid, and the row keys for edits."""
+"""Pages of a grid's query (:func:`query_for`): aligned pages fetched by
+keyset, with the anchors learnt at page boundaries, the full length of values cut for the grid,
+and the row keys for edits."""
 
 from __future__ import annotations
 
 import operator
 from dataclasses import dataclass, field
-from typing import Any
-
-from sqlalchemy import and_, func, literal_column, select
-from sqlalchemy.engine import Dialect
-from sqlalchemy.sql.elements import ColumnElement
+from typing import TYPE_CHECKING, Any
 
 from storage.formats.sql.bounds import PAGE_SECONDS, VALUE_LIMIT, is_too_big, large_value, time_budget
-from storage.formats.sql.filters import Params
-from storage.formats.sql.query import PAGE_SIZE, PREVIEW_CHARS, Query, QuerySpec, compile_sql
+from storage.formats.sql.spec import PAGE_SIZE, PREVIEW_CHARS, QuerySpec, is_sqlite
+from storage.formats.sql.sqlite_query import SqliteQuery
 from storage.formats.sql.values import plain_rows
 
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Dialect
+
+    from storage.formats.sql.query import Query
+
 _CUTTABLE = (str, bytes)
+
+
+def query_for(spec: QuerySpec, dialect: Any = None) -> SqliteQuery | Query:
+    """The statements of ``spec``, built once per spec: SQLite's without SQLAlchemy (``dialect``
+    None or SQLite's), a server's with SQLAlchemy and its dialect."""
+    if is_sqlite(dialect):
+        return SqliteQuery.shared(spec)
+    from storage.formats.sql.query import Query
+
+    return Query.shared(spec, dialect)
 
 
 @dataclass
@@ -38,7 +50,7 @@ class Pager:
     """
 
     def __init__(self, spec: QuerySpec, page_size: int = PAGE_SIZE, dialect: Dialect | None = None) -> None:
-        self.query = Query.shared(spec, dialect)
+        self.query = query_for(spec, dialect)
         self.dialect = dialect
         self.page_size = page_size
         self.total: int | None = None  # the exact row count, once known
@@ -135,28 +147,9 @@ class Pager:
         without rowid) still fails, with the original "too big" error.
         """
         query = self.query
-        items = []
-        measured: list[ColumnElement[Any]] = [literal_column("'text'"), literal_column("'blob'")]
-        for i, name in enumerate(query.spec.columns):
-            col = query.cols[name]
-            kind = func.typeof(col)  # typeof() reads a value's type, never the value
-            items.append(func.iif(kind.in_(measured), None, col).label(f"c{i}"))
-            items.append(kind.label(f"t{i}"))
-        items += [query.cols[name].label(f"k{i}") for i, (name, _d) in enumerate(query.order)]
-        items.append(literal_column("rowid").label("rid"))
-        stmt = select(*items).select_from(query.table)
-        conditions = [c for c in (query.where,) if c is not None]
-        _sql, params = query.page_statement(anchor, reverse, limit, offset)  # the same parameters
-        if anchor is not None:
-            bound = Params(query.sqlite)
-            bound.values.update(query._where_params.values)
-            conditions.append(query._after(anchor, reverse, bound))
-        if conditions:
-            stmt = stmt.where(and_(*conditions))
-        stmt = stmt.order_by(*query._order_by(reverse))
-        stmt = stmt.limit(literal_column(":limit")).offset(literal_column(":offset"))
+        sql, params = query.large_page_statement(anchor, reverse, limit, offset)
         try:
-            rows = conn.execute(compile_sql(stmt, query.dialect), params).fetchall()
+            rows = conn.execute(sql, params).fetchall()
         except Exception:
             raise error from None
         rows = rows[::-1] if reverse else rows

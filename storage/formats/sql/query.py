@@ -1,4 +1,7 @@
-"""Browsing a table through SQL: sorting, filtering and keyset paging, built with SQLAlchemy Core.
+"""Browsing a server's table through SQL: sorting, filtering and keyset paging, built with SQLAlchemy Core.
+
+(An SQLite file's statements are the same ones written out without SQLAlchemy, by
+:mod:`storage.formats.sql.sqlite_query`; :func:`storage.formats.sql.pager.query_for` picks the builder.)
 
 A page of ``n`` rows is fetched with ``WHERE (sort key, row key) > (anchor) ORDER BY sort key,
 row key LIMIT n``, the anchor being the last row of the page before (or, going backwards, the
@@ -18,7 +21,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import and_, bindparam, case, column, false, func, literal_column, or_, select, table
@@ -28,11 +30,15 @@ from sqlalchemy.sql.elements import ColumnClause, ColumnElement
 from sqlalchemy.sql.selectable import Select
 from sqlalchemy.types import NullType
 
-from storage.formats.sql.filters import Filter, Params, escape_like, filter_clause, like_clause, like_pattern
-
-PAGE_SIZE = 256
-PREVIEW_CHARS = 256  # longer text and blobs are cut in the grid; the editor loads them whole
-MAX_SEARCH_COLUMNS = 400  # SQLite's expression depth limit (1000) bounds an OR chain
+from storage.formats.sql.filters import Params, escape_like, filter_clause, like_clause, like_pattern
+from storage.formats.sql.spec import (  # re-exported: the names this module always had
+    MAX_SEARCH_COLUMNS as MAX_SEARCH_COLUMNS,
+)
+from storage.formats.sql.spec import PAGE_SIZE as PAGE_SIZE
+from storage.formats.sql.spec import PREVIEW_CHARS as PREVIEW_CHARS
+from storage.formats.sql.spec import QuerySpec as QuerySpec
+from storage.formats.sql.spec import SortKey as SortKey
+from storage.formats.sql.spec import is_sqlite as is_sqlite
 
 _DIALECT = sqlite_dialect.dialect(paramstyle="named")
 # Server types whose long values the grid cuts (other types are shown whole).
@@ -55,29 +61,6 @@ def _cut_type(decl: str) -> bool:
     """A server's text or binary type, whose long values the grid cuts (not an array of them)."""
     low = decl.lower()
     return not low.endswith("]") and any(t in low for t in _CUT_TYPES)
-
-
-@dataclass(frozen=True)
-class SortKey:
-    column: str
-    descending: bool = False
-
-
-@dataclass(frozen=True)
-class QuerySpec:
-    """What a grid shows: a table's columns, in an order, filtered. ``keys`` identify rows."""
-
-    table: str
-    columns: tuple[str, ...]
-    keys: tuple[str, ...] = ()
-    sort: tuple[SortKey, ...] = ()
-    filters: tuple[Filter, ...] = ()
-    search: str = ""
-    with_sizes: bool = True  # look up the full length of values cut for the grid
-    schema: str | None = None  # a server's schema of ``table``
-    not_null: tuple[str, ...] = ()  # columns known NOT NULL: the keyset skips their NULL tests
-    types: tuple[str, ...] = ()  # declared types of ``columns`` (a server's: which ones to cut)
-    where: str = ""  # a free-form SQL condition typed by the user (the WHERE box), ANDed in
 
 
 def where_clause(condition: str) -> ColumnElement:
@@ -105,10 +88,6 @@ def quote(name: str, dialect: Dialect | None = None) -> str:
 def quote_table(name: str, schema: str | None = None, dialect: Dialect | None = None) -> str:
     """A table's name quoted by the dialect, after its quoted schema when it has one."""
     return f"{quote(schema, dialect)}.{quote(name, dialect)}" if schema else quote(name, dialect)
-
-
-def is_sqlite(dialect: Dialect | None) -> bool:
-    return dialect is None or dialect.name == "sqlite"
 
 
 # Dialects whose default order puts NULL before every value (ascending); PostgreSQL and Oracle
@@ -309,6 +288,33 @@ class Query:
         values = dict(params.values)
         values.update(limit=limit, offset=offset)
         return sql, values
+
+    def large_page_statement(self, anchor: Sequence[Any] | None, reverse: bool, limit: int,
+                             offset: int) -> tuple[str, dict[str, Any]]:
+        """The page of :meth:`page_statement` with each text and blob left out (c0…), its type
+        beside it (t0…: ``typeof()`` reads a value's type, never the value), the order keys (k0…)
+        and the rowid (rid): for an SQLite page holding a value past the connection's size limit."""
+        items = []
+        measured: list[ColumnElement[Any]] = [literal_column("'text'"), literal_column("'blob'")]
+        for i, name in enumerate(self.spec.columns):
+            col = self.cols[name]
+            kind = func.typeof(col)
+            items.append(func.iif(kind.in_(measured), None, col).label(f"c{i}"))
+            items.append(kind.label(f"t{i}"))
+        items += [self.cols[name].label(f"k{i}") for i, (name, _d) in enumerate(self.order)]
+        items.append(literal_column("rowid").label("rid"))
+        stmt = select(*items).select_from(self.table)
+        conditions = [c for c in (self.where,) if c is not None]
+        _sql, params = self.page_statement(anchor, reverse, limit, offset)  # the same parameters
+        if anchor is not None:
+            bound = Params(self.sqlite)
+            bound.values.update(self._where_params.values)
+            conditions.append(self._after(anchor, reverse, bound))
+        if conditions:
+            stmt = stmt.where(and_(*conditions))
+        stmt = stmt.order_by(*self._order_by(reverse))
+        stmt = stmt.limit(literal_column(":limit")).offset(literal_column(":offset"))
+        return compile_sql(stmt, self.dialect), params
 
     def count_statement(self, cap: int | None = None) -> tuple[str, dict[str, Any]]:
         """count(*) of the filtered rows; with ``cap``, counting stops at ``cap + 1``."""

@@ -17,15 +17,11 @@ import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import bindparam, column, insert, table
-from sqlalchemy.types import NullType
-
 from storage.core import convert as converting
 from storage.core.atomic import atomic_writer
 from storage.core.errors import ParseError
 from storage.formats.sql.csv_import import CsvOptions, preview_csv, stream_rows
 from storage.formats.sql.db import Database, as_database
-from storage.formats.sql.query import compiled, quote, quote_table
 from storage.formats.sql.sqlite_db import explain
 
 BATCH = 5000
@@ -169,6 +165,11 @@ def import_csv(target: Database | str, csv_path: str, table_name: str, create: b
     columns the CSV's columns go to, in order (default: the CSV's header names); ``types`` are
     the new table's column types when ``create`` (default: guessed from the first rows).
     """
+    from sqlalchemy import bindparam, column, insert, table  # on first use: keeps the launch quick
+    from sqlalchemy.types import NullType
+
+    from storage.formats.sql.query import compiled, quote, quote_table
+
     db = as_database(target)
     preview = preview_csv(csv_path, options or CsvOptions(), limit=0)
     names = list(columns or preview.header)

@@ -51,7 +51,6 @@ def _wait_open(qtbot, document) -> None:
 # -- 1. one connection per open ---------------------------------------------------------------
 def test_connect_checks_once_and_the_document_takes_the_database(qtbot, tmp_path: Path,
                                                                  pg_url: str, monkeypatch) -> None:
-    import gui.sql.server
     import storage.formats.sql.url
 
     opened = []
@@ -63,7 +62,6 @@ def test_connect_checks_once_and_the_document_takes_the_database(qtbot, tmp_path
         return database
 
     monkeypatch.setattr(storage.formats.sql.url, "open_database_url", counting)
-    monkeypatch.setattr(gui.sql.server, "open_database_url", counting)
     run(pg_url, "CREATE TABLE t (id int PRIMARY KEY)")
     window = launch(qtbot, tmp_path / "settings")
     dialog = open_dialog(qtbot, window)
