@@ -129,6 +129,20 @@ def address_space_cap(budget: int) -> Iterator[None]:
         resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
 
 
+_NAMES_NUMPY = re.compile(rb"numpy")
+
+
+def import_outside_cap(data: bytes | memoryview) -> None:
+    """Import NumPy now if the pickle names it, before :func:`address_space_cap` lowers the limit.
+
+    The allowlist imports NumPy when the load meets its first NumPy global; OpenBLAS allocates its
+    thread buffers at import and, refused under the cap, aborts the whole process (the window
+    with it) instead of raising MemoryError.
+    """
+    if _NAMES_NUMPY.search(data) is not None:
+        import numpy  # noqa: F401
+
+
 def can_cap() -> bool:
     return resource is not None and os.path.exists("/proc/self/statm")
 

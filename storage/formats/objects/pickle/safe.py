@@ -35,6 +35,7 @@ from storage.formats.objects.pickle.guards import (
     Limits,
     address_space_cap,
     can_cap,
+    import_outside_cap,
     first_protocol,
     memo_bomb,
     quiet_bytearray_bug,
@@ -224,6 +225,7 @@ def _load_with(data: bytes | memoryview, start: int, joblib: bool, limits: Limit
                           later_proto=lambda: first_candidate() < stream.tell())
         try:
             if bomb and not slow:
+                import_outside_cap(data)
                 with STACK_LOCK, address_space_cap(limits.memo_budget + 64 * (len(data) - start)):
                     value = _attempt(stream, state, slow, joblib)
             else:

@@ -359,6 +359,26 @@ def test_crafted_numpy_states_fail_cleanly() -> None:
     assert done.returncode == 0 and "survived" in done.stdout, done.stderr[-2000:]
 
 
+def test_a_first_numpy_import_under_the_memo_cap_does_not_abort_the_process() -> None:
+    """An array whose bytes look like a huge LONG_BINPUT makes the load cap the address space; NumPy,
+    first imported by the allowlist inside that cap, made OpenBLAS abort the process ("Memory
+    allocation still failed") in a fresh interpreter: inspect died, and so would a window that had
+    not needed NumPy yet. NumPy is now imported before the cap."""
+    import subprocess
+    import sys
+
+    data = pickle.dumps({"a": np.frombuffer(b"r\xff\xff\xff\x7f" * 1000, dtype=np.uint8)}, 4)
+    code = ("import sys; sys.path.insert(0, '.')\n"
+            "from storage.formats.objects.pickle.guards import memo_bomb\n"
+            "from storage.formats.objects.pickle.safe import load_safe\n"
+            f"data = {data!r}\n"
+            "assert memo_bomb(data, 0) and 'numpy' not in sys.modules\n"
+            "print(load_safe(data).value['a'].shape)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          cwd=Path(__file__).resolve().parents[5])
+    assert done.returncode == 0 and done.stdout.strip() == "(5000,)", done.stderr[-2000:]
+
+
 def test_joblib_from_a_file_handle_reads_arrays_from_the_stream(tmp_path: Path) -> None:
     joblib = pytest.importorskip("joblib")
     path = tmp_path / "model.joblib"
