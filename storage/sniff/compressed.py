@@ -9,8 +9,7 @@ like); anything else as binary.
 
 from __future__ import annotations
 
-import bz2
-import lzma
+import sys
 import zlib
 from typing import BinaryIO
 
@@ -89,6 +88,12 @@ def zstd_reader(raw: BinaryIO):
     return module.ZstdDecompressor().stream_reader(raw, read_across_frames=True, closefd=False)
 
 
+def _lzma_errors() -> tuple[type[Exception], ...]:
+    """LZMAError when lzma is loaded (it is imported on first use; unloaded, nothing raised it)."""
+    lzma = sys.modules.get("lzma")
+    return (lzma.LZMAError,) if lzma is not None else ()
+
+
 def decompressor(name: str):
     """A fresh incremental decompressor for ``name``; ModuleNotFoundError when lz4 is missing."""
     if name == "gzip":
@@ -96,11 +101,13 @@ def decompressor(name: str):
     if name == "zlib":
         return zlib.decompressobj()
     if name == "bz2":
+        import bz2  # bz2 and lzma on first use: sniffing an uncompressed file needs neither
+
         return bz2.BZ2Decompressor()
-    if name == "xz":
-        return lzma.LZMADecompressor(format=lzma.FORMAT_XZ)
-    if name == "lzma":
-        return lzma.LZMADecompressor(format=lzma.FORMAT_ALONE)
+    if name in ("xz", "lzma"):
+        import lzma
+
+        return lzma.LZMADecompressor(format=lzma.FORMAT_XZ if name == "xz" else lzma.FORMAT_ALONE)
     frame = lz4_frame()
     if frame is None:
         raise ModuleNotFoundError("lz4")
@@ -146,7 +153,7 @@ def sniff_compressed(head: bytes, ext: str) -> tuple[str, str, bytes, dict] | No
                 magic, {"compression": name, "unverified": True}
         return "binary", where + f" (the {module} module is missing to look inside)", magic, \
             {"compression": name}
-    except (zlib.error, OSError, lzma.LZMAError, EOFError, ValueError, RuntimeError):
+    except (zlib.error, OSError, EOFError, ValueError, RuntimeError, *_lzma_errors()):
         # lz4 reports a damaged frame (bad checksum, block size) as RuntimeError
         if name in STRONG:
             return "binary", where + " but the data does not decompress", magic, \

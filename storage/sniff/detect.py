@@ -12,7 +12,6 @@ from __future__ import annotations
 import errno
 import os
 import stat
-import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -383,6 +382,8 @@ def _pickle(head: bytes, ext: str, result: Callable[..., SniffResult],
 
 
 def _zip(path: str, head: bytes, ext: str, result: Callable[..., SniffResult]) -> SniffResult:
+    import zipfile  # on first use, with the bz2 and lzma it imports: most files are no zip
+
     magic = head[:4]
     lone_pickle = False
     try:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import codecs
 import io
 import json
-import pickletools
 import re
 import struct
 
@@ -23,8 +22,11 @@ JSONL_EXTS = (".jsonl", ".ndjson")
 PICKLE_EXTS = (".pkl", ".pickle", ".pck", ".joblib", ".jbl")
 _IDENT_PAIR = re.compile(r"^[A-Za-z_][\w.]* [A-Za-z_][\w.]*$")
 _WHITESPACE = b" \t\r\n\f\v"
-# Opcodes that need nothing on the stack: the only ones a pickle can start with.
-_STARTERS = frozenset(op.code.encode("latin-1")[0] for op in pickletools.opcodes if not op.stack_before)
+# Opcodes that need nothing on the stack: the only ones a pickle can start with (those of
+# ``pickletools.opcodes`` with an empty ``stack_before``, written out so that sniffing text or JSON
+# does not import pickletools and pickle; tests/storage/sniff checks the two agree).
+_STARTERS = frozenset(b"()BCFGIJKLMNPSTUVX]cghjpqr}"
+                      b"\x80\x82\x83\x84\x88\x89\x8a\x8b\x8c\x8d\x8e\x8f\x95\x96\x97")
 _CONTROL = bytes(b for b in range(32) if b not in b"\t\n\r\f\b\x1b") + b"\x7f"
 _PRINTABLE_ASCII = bytes(range(32, 127)) + b"\t\n\r\f"
 _TOKEN = re.compile(r"""[ \t\r\n]*(?:("(?:[^"\\\x00-\x1f]|\\["\\/bfnrtu])*")"""
@@ -50,6 +52,8 @@ def pickle_protocol01(head: bytes, size: int, tail: bytes, ext: str = "") -> tup
     """
     if not head or head[0] not in _STARTERS or head[0] == 0x80:
         return None
+    import pickletools  # only for a head that may be a pickle
+
     head = head[:PICKLE_WINDOW]  # opcodes are decoded in Python: judge by the first few KiB
     complete = len(head) >= size
     stream = io.BytesIO(head)

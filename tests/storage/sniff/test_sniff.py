@@ -404,3 +404,33 @@ def test_sniffing_many_files_is_fast(tmp_path: Path) -> None:
     elapsed = time.perf_counter() - started
     assert len(results) == 700 and all(isinstance(r, SniffResult) for _, r in results)
     assert elapsed < 10, f"sniffing 700 small files took {elapsed:.2f} s"
+
+
+def test_the_pickle_start_opcodes_written_out_are_pickletools_own() -> None:
+    import pickletools
+
+    from storage.sniff import text
+
+    starters = {op.code.encode("latin-1")[0] for op in pickletools.opcodes if not op.stack_before}
+    assert starters == text._STARTERS
+
+
+def test_sniffing_json_or_text_imports_no_pickle_or_compression_module(tmp_path: Path) -> None:
+    """Issue 16: sniffing runs before a launch's first content; pickletools (and pickle), bz2 and
+    lzma are imported only for a file that needs them. Checked in a fresh interpreter."""
+    import subprocess
+    import sys
+
+    (tmp_path / "a.json").write_text('[{"a": 1}]\n')
+    (tmp_path / "b.txt").write_text("Hello, world\n")  # "h" would start a pickle: decoded, pickletools loads
+    (tmp_path / "c.pkl.bz2").write_bytes(bz2.compress(pickle.dumps({"a": 1})))
+    code = ("import sys; from storage.sniff.detect import sniff; "
+            "print([sniff(p).format for p in sys.argv[1:3]]); "
+            "print(sorted({'pickletools', 'pickle', 'bz2', 'lzma'} & set(sys.modules))); "
+            "print(sniff(sys.argv[3]).format, 'bz2' in sys.modules)")
+    root = Path(__file__).resolve().parents[3]
+    paths = [str(tmp_path / name) for name in ("a.json", "b.txt", "c.pkl.bz2")]
+    done = subprocess.run([sys.executable, "-c", code, *paths], cwd=root, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["['json', 'text']", "[]", "pickle True"]
