@@ -143,12 +143,6 @@ def build(argv: list[str], args: argparse.Namespace | None = None):
     if style.exists():
         app.setStyleSheet(style.read_text(encoding="utf-8"))
 
-    from gui.app.opening import EarlySniff
-    from gui.connections.open_url import looks_like_url
-
-    urls = [f for f in args.files if looks_like_url(f) and not os.path.exists(f)]
-    files = [f for f in args.files if f not in urls]
-    early = EarlySniff(files) if files else None  # overlaps the window's building and painting
     settings = Settings(args.settings_dir)
     from gui.app.single_instance import InstanceServer, serve
     from gui.app.single_instance_client import release_startup_lock
@@ -158,10 +152,12 @@ def build(argv: list[str], args: argparse.Namespace | None = None):
     server = None if args.new_window else InstanceServer.for_folder(settings.folder)
     release_startup_lock()  # taken in hand_off: launches waiting on it now find us listening
     window = MainWindow(settings)
-    window.opener.early = early
     if server is not None:
         serve(window, server)
-    restore(window, files)
+    from gui.connections.open_url import looks_like_url
+
+    urls = [f for f in args.files if looks_like_url(f) and not os.path.exists(f)]
+    restore(window, [f for f in args.files if f not in urls])
     for url in urls:  # a database server: python main.py postgresql+psycopg://user@host/db
         window.open_database_url(url)
     window.offer_restore()  # unsaved edits of a session that crashed, if any

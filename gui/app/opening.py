@@ -57,31 +57,6 @@ def sniff_and_preview(paths: list[str], preview: bool) -> tuple[list[tuple[str, 
         return results, None
 
 
-class EarlySniff:
-    """The command line's files sniffed in a worker started as soon as QApplication exists, so
-    that the sniff (and the imports it needs) overlaps building and showing the window.
-
-    Never waited for: :meth:`DocumentOpener.open_paths` takes the result only when it is ready
-    by then (the window then shows the file's tab from its first paint, not the Files tab
-    first); else it sniffs as usual.
-    """
-
-    def __init__(self, paths: list[str]) -> None:
-        self.paths = [os.path.abspath(os.fspath(path)) for path in paths]
-        self.preview = len(self.paths) == 1  # as open_paths asks for one file to show
-        self.result: tuple[list[tuple[str, object]], str | None] | None = None
-        run_in_worker(self._run)
-
-    def _run(self) -> None:  # on a pool thread
-        self.result = sniff_and_preview(self.paths, self.preview)
-
-    def take(self, paths: list[str], preview: bool) -> tuple[list[tuple[str, object]], str | None] | None:
-        """The sniff of exactly ``paths`` if it has finished, else None."""
-        if paths == self.paths and preview == self.preview:
-            return self.result
-        return None
-
-
 class DocumentOpener(QObject):
     """Opens documents for the window: sniffed in a worker, routed to their tab."""
 
@@ -90,7 +65,6 @@ class DocumentOpener(QObject):
         self.window = window
         self._opening: set[str] = set()  # paths sniffed now: not opened twice, kept in the session
         self._stopped = False
-        self.early: EarlySniff | None = None  # the command line's files, sniffed during launch
 
     def stop(self) -> None:
         """The window closed: sniffs still under way (a restore's copy, a hand-off) open nothing."""
@@ -127,15 +101,6 @@ class DocumentOpener(QObject):
         self.window.statusBar().showMessage(f"Opening {len(batch)} file(s)…", 3000)
         # One file to show (a double-click, the command line): its first lines come with the sniff.
         preview = activate and len(batch) == 1
-        early, self.early = self.early, None
-        out = early.take(batch, preview) if early is not None else None
-        if out is not None:  # sniffed already: its tab is on screen from the first paint
-            results, first = out
-            sniffed = [r for _path, r in results if not isinstance(r, BaseException)]
-            if activate and sniffed:
-                self.window.tabs.setCurrentWidget(self.window.page_for_format(sniffed[-1].format))
-            QTimer.singleShot(0, self, lambda: self._on_sniffed(results, activate, states, remember, first))
-            return
         run_in_worker(sniff_and_preview, batch, preview,
                       on_result=lambda out: self._on_sniffed(out[0], activate, states, remember, out[1]))
 

@@ -43,11 +43,10 @@ LATER = ("storage.sniff.detect", "storage.sniff.shelf", "gui.common.diff_dialog"
          "uuid", "PySide6.QtNetwork")
 
 
-def launched_modules(settings_dir: Path, *files: Path) -> set[str]:
+def launched_modules(settings_dir: Path) -> set[str]:
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "DATASHELF_EXIT_WHEN_SHOWN": "1"}
     env.pop("DATASHELF_SETTINGS_DIR", None)
-    command = [sys.executable, "-c", CHILD, "--settings-dir", str(settings_dir), *map(str, files)]
-    done = subprocess.run(command, cwd=ROOT,
+    done = subprocess.run([sys.executable, "-c", CHILD, "--settings-dir", str(settings_dir)], cwd=ROOT,
                           env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     line = next(line for line in done.stdout.splitlines() if line.startswith("MODULES "))
@@ -66,13 +65,3 @@ def test_an_empty_launch_imports_only_what_its_window_shows(tmp_path: Path) -> N
     if os.name == "nt":  # the single-instance server is a QLocalServer there
         later = [m for m in later if m != "PySide6.QtNetwork"]
     assert later == []
-
-
-def test_a_launch_with_a_file_builds_no_folder_browser_until_the_files_tab_shows(tmp_path: Path) -> None:
-    """The file's own tab is on screen: the Files tab's folder browser (QFileSystemModel) waits,
-    and sniffing a JSON file needs no pickle or compression module."""
-    data = tmp_path / "data.json"
-    data.write_text('{"a": 1}\n')
-    modules = launched_modules(tmp_path / "settings", data)
-    assert "gui.files.tab" in modules  # it did launch
-    assert sorted({"gui.files.browser", "pickletools"} & modules) == []  # (PySide itself loads zipfile)

@@ -63,33 +63,3 @@ def test_no_opening_page_for_files_restored_or_not_text(qtbot, tmp_path, monkeyp
     window.open_paths([str(t) for t in texts])  # several at once: each just opens
     wait_documents(qtbot, window, 3)
     assert all(name != "openingPage" for pages in shown.values() for name, _ in pages)
-
-
-def test_a_file_sniffed_during_launch_shows_its_tab_from_the_first_paint(qtbot, tmp_path) -> None:
-    """Issue 16: the command line's files are sniffed while the window is built; when that sniff
-    is ready, the file's tab is current before the window is first shown (not Files first), and
-    the document opens right after. Not ready yet: it is sniffed as usual."""
-    from gui.app.opening import EarlySniff
-
-    data = tmp_path / "records.json"
-    data.write_text(json.dumps([{"id": 1}]))
-    notes = tmp_path / "notes.txt"
-    notes.write_text("hello\n")
-    window = launch(qtbot, tmp_path / "settings", show=False)
-    early = EarlySniff([str(data)])
-    qtbot.waitUntil(lambda: early.result is not None)
-    window.opener.early = early
-    window.open_paths([str(data)])
-    assert window.tabs.currentWidget() is window.page("json")  # before any event is processed
-    assert window.opener.early is None  # used once
-    window.show()
-    qtbot.waitExposed(window)
-    wait_documents(qtbot, window, 1)
-    assert isinstance(window.current_document(), JsonDocument)
-
-    # A sniff of other paths is not used: they are sniffed as usual.
-    window.opener.early = EarlySniff([str(data)])
-    window.open_paths([str(notes)])
-    wait_documents(qtbot, window, 2)
-    assert window.current_document().path == str(notes)
-    window.grab().save(str(tmp_path / "early.png"))
