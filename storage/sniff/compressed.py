@@ -153,7 +153,9 @@ def sniff_compressed(head: bytes, ext: str) -> tuple[str, str, bytes, dict] | No
                 magic, {"compression": name, "unverified": True}
         return "binary", where + f" (the {module} module is missing to look inside)", magic, \
             {"compression": name}
-    except (zlib.error, OSError, EOFError, ValueError, RuntimeError, *_lzma_errors()):
+    except Exception as exc:  # lzma's error class only once an error needs it (lzma imports lazily)
+        if not isinstance(exc, (zlib.error, OSError, EOFError, ValueError, RuntimeError, *_lzma_errors())):
+            raise
         # lz4 reports a damaged frame (bad checksum, block size) as RuntimeError
         if name in STRONG:
             return "binary", where + " but the data does not decompress", magic, \
