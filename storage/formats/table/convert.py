@@ -14,15 +14,8 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from storage.core.convert import Field, field_for_type
-from storage.formats.table.source import (
-    Call,
-    CancelledError,
-    TableSource,
-    View,
-    _known,
-    quote_name,
-    quote_text,
-)
+from storage.core.errors import KnownError
+from storage.formats.table.source import Call, CancelledError, TableSource, View, quote_text
 
 _COPY_OPTIONS = {"parquet": "FORMAT PARQUET", "csv": "FORMAT CSV, HEADER", "jsonl": "FORMAT JSON"}
 
@@ -40,10 +33,7 @@ class TableRows:
         self.total = total if total is not None else (source.info.rows if exact else None)
 
     def _select(self) -> tuple[str, list[Any]]:
-        source = self.source
-        where, params = source._where(self.view)
-        select = ", ".join(quote_name(c.name) for c in source.info.columns) or "1"
-        return f"SELECT {select} FROM t{where}{source._order(self.view)}", params
+        return self.source.rows_sql(self.view)
 
     @contextlib.contextmanager
     def _cursor(self, cancel: Callable[[], bool],
@@ -62,35 +52,19 @@ class TableRows:
                 if progress is not None and (fraction := call.progress()) is not None:
                     progress(fraction)
 
-        with source._lock:
-            if source.closed:
-                raise CancelledError("The file was closed.")
-            cursor = source.connection.cursor()
-            source._cursors.add(cursor)  # closing the file interrupts the conversion too
-            if source._arrow is not None:  # a registered table is the registering connection's own
-                cursor.register("arrow_table", source._arrow)
-        watcher = threading.Thread(target=watch, name="convert-cancel", daemon=True)
-        watcher.start()
         try:
-            call.attach(cursor)
-            try:
-                yield cursor
-            except CancelledError:
-                raise
-            except Exception as exc:
-                if call.cancelled:
-                    raise CancelledError("Stopped.") from None
-                if source.closed:  # closed under us: whatever DuckDB said ("connection is busy"…)
-                    raise CancelledError("The file was closed.") from None
-                raise _known(exc, source.path) from None
-        finally:
-            stop.set()
-            watcher.join()
-            call.detach()
-            with source._lock:
-                source._cursors.discard(cursor)
-                with contextlib.suppress(Exception):  # the file's connection may be closed already
-                    cursor.close()
+            with source.cursor(call) as cursor:
+                watcher = threading.Thread(target=watch, name="convert-cancel", daemon=True)
+                watcher.start()
+                try:
+                    yield cursor
+                finally:
+                    stop.set()
+                    watcher.join()
+        except KnownError as exc:
+            if source.closed and not isinstance(exc, CancelledError):  # closed under us: whatever
+                raise CancelledError("The file was closed.") from None  # DuckDB said ("busy"…)
+            raise
 
     def batches(self, size: int, cancel: Callable[[], bool]) -> Iterator[Sequence[Sequence[Any]]]:
         sql, params = self._select()

@@ -508,34 +508,47 @@ class TableSource:
         return self._read_csv_sql(self._transcoded or self.path), None
 
     # -- queries -----------------------------------------------------------------------------
-    def _run(self, sql: str, params: Sequence[Any] = (), call: Call | None = None,
-             arrow: Any = None) -> list[tuple]:
-        """Rows of ``sql`` on a cursor of its own; ``arrow`` (a slice of an Arrow file's table)
+    @contextlib.contextmanager
+    def cursor(self, call: Call | None = None, arrow: Any = None) -> Iterator[Any]:
+        """A cursor of its own on the file's connection: ``call`` (and closing the file) can
+        interrupt what runs on it, and DuckDB's errors come out as :class:`KnownError`
+        (:class:`CancelledError` once interrupted). ``arrow`` (a slice of an Arrow file's table)
         stands in for the whole table as ``t``."""
         call = call or Call()
         with self._lock:
             if self.closed:
                 raise CancelledError("The file was closed.")
             cursor = self.connection.cursor()
-            self._cursors.add(cursor)
+            self._cursors.add(cursor)  # closing the file interrupts it
             if self._arrow is not None:  # a registered table is the registering connection's own
                 cursor.register("arrow_table", self._arrow if arrow is None else arrow)
         try:
             call.attach(cursor)
             try:
-                return cursor.execute(sql, list(params)).fetchall()
+                yield cursor
             except Exception as exc:
                 if call.cancelled:
                     raise CancelledError("Stopped.") from None
-                if self.format == "csv" and self._fallback < 2 and _retryable(exc):
-                    self._degrade()
-                    return cursor.execute(sql, list(params)).fetchall()
                 raise _known(exc, self.path) from None
         finally:
             call.detach()
             with self._lock:
                 self._cursors.discard(cursor)
-                cursor.close()
+                with contextlib.suppress(Exception):  # the file's connection may be closed already
+                    cursor.close()
+
+    def _run(self, sql: str, params: Sequence[Any] = (), call: Call | None = None,
+             arrow: Any = None) -> list[tuple]:
+        """Rows of ``sql`` on a cursor of its own (see :meth:`cursor`)."""
+        call = call or Call()
+        with self.cursor(call, arrow) as cursor:
+            try:
+                return cursor.execute(sql, list(params)).fetchall()
+            except Exception as exc:
+                if call.cancelled or not (self.format == "csv" and self._fallback < 2 and _retryable(exc)):
+                    raise
+                self._degrade()
+                return cursor.execute(sql, list(params)).fetchall()
 
     def _degrade(self) -> None:
         """A row far down broke the sampled types or width: read more leniently from now on."""
@@ -546,6 +559,12 @@ class TableSource:
             self.info.columns = self._describe()
             self.info.notes.append("A row far down did not fit the sampled column types: every column "
                                    "is now shown as text.")
+
+    def rows_sql(self, view: View) -> tuple[str, list[Any]]:
+        """The statement (and its parameters) reading every column of ``view``'s rows in its order."""
+        where, params = self._where(view)
+        select = ", ".join(quote_name(c.name) for c in self.info.columns) or "1"
+        return f"SELECT {select} FROM t{where}{self._order(view)}", params
 
     def _where(self, view: View) -> tuple[str, list[Any]]:
         terms: list[str] = []
