@@ -335,21 +335,22 @@ class SqlTableModel(QAbstractTableModel):
             sizes[column] = None
             page.sizes[offset] = tuple(sizes)
         self.failed_edits.pop((row, column), None)
+        self._repaint(row, column)
+
+    def _repaint(self, row: int, column: int) -> None:
+        """Repaint one cell; a row not counted yet (a cached page past the count) has none to repaint."""
         index = self.index(row, column)
-        self.dataChanged.emit(index, index)
+        if index.isValid():
+            self.dataChanged.emit(index, index)
 
     def clear_failed(self, row: int, column: int) -> None:
         """Show the stored value again instead of a failed edit's."""
         if self.failed_edits.pop((row, column), None) is not None:
-            index = self.index(row, column)
-            if index.isValid():  # a row not counted yet (after Reconnect) has nothing to repaint
-                self.dataChanged.emit(index, index)
+            self._repaint(row, column)
 
     def mark_failed(self, row: int, column: int, value: Any, why: str) -> None:
         self.failed_edits[(row, column)] = (value, why)
-        index = self.index(row, column)
-        if index.isValid():  # a row not counted yet shows the mark once it arrives
-            self.dataChanged.emit(index, index)
+        self._repaint(row, column)  # a row not counted yet shows the mark once it arrives
 
     # -- marks by row key (pending edits: the row they belong to, not the row they were on) --
     def mark_failed_key(self, key: dict[str, Any], column: int, value: Any, why: str) -> None:
@@ -367,8 +368,7 @@ class SqlTableModel(QAbstractTableModel):
         row = self.row_of_key(key)
         if row is not None and self.failed_edits.pop((row, column), None) is not None:
             self._keyed_cells.discard((row, column))
-            index = self.index(row, column)
-            self.dataChanged.emit(index, index)
+            self._repaint(row, column)
 
     def row_of_key(self, key: dict[str, Any]) -> int | None:
         """The row holding ``key`` among the cached pages (None when not loaded or not shown)."""
