@@ -7,14 +7,17 @@ belongs to); on the right the open files, each as Text, Hex or Info.
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QIcon
+from PySide6.QtGui import QIcon, QShowEvent
 from PySide6.QtWidgets import QSplitter, QWidget
 
 from gui.common.document import Document
 from gui.common.tab_page import TabPage
-from gui.files.browser import FolderBrowser
+
+if TYPE_CHECKING:
+    from gui.files.browser import FolderBrowser
 
 
 class FilesTab(TabPage):
@@ -32,30 +35,57 @@ class FilesTab(TabPage):
     def __init__(self, icon: QIcon, parent: QWidget | None = None) -> None:
         super().__init__(icon, parent)
         self.settings = getattr(parent, "settings", None)
-        root = (self.settings["files.root_folder"] if self.settings else "") or os.path.expanduser("~")
-        hidden = bool(self.settings["files.show_hidden"]) if self.settings else False
-        self.browser = FolderBrowser(root, hidden, self)
-        self.browser.fileActivated.connect(lambda path: self.pathsRequested.emit([path]))
-        if self.settings is not None:
-            self.browser.rootChanged.connect(self._remember_root)
-            self.browser.hiddenToggled.connect(self._remember_hidden)
-        self.browser.setMinimumWidth(140)  # the window may get small: the rows clip, not grow it
+        self._root = (self.settings["files.root_folder"] if self.settings else "") or os.path.expanduser("~")
+        self._browser: FolderBrowser | None = None
+        # The folder browser (a QFileSystemModel and its tree: ~30 ms) is built when the tab is
+        # first shown or asked for; until then this stands in its place in the splitter. A file
+        # named on the command line shows another tab, and its first content comes sooner.
+        self._browser_slot = QWidget(self)
+        self._browser_slot.setMinimumWidth(140)
         self.stack.setMinimumWidth(300)
         self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
         self.splitter.setObjectName("filesSplitter")
         layout = self.layout()
         layout.removeWidget(self.stack)
-        self.splitter.addWidget(self.browser)
+        self.splitter.addWidget(self._browser_slot)
         self.splitter.addWidget(self.stack)
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setSizes([380, 820])
         layout.addWidget(self.splitter)
 
+    @property
+    def browser(self) -> FolderBrowser:
+        """The folder browser, built on first use."""
+        if self._browser is None:
+            from gui.files.browser import FolderBrowser
+
+            hidden = bool(self.settings["files.show_hidden"]) if self.settings else False
+            browser = FolderBrowser(self._root, hidden)
+            browser.fileActivated.connect(lambda path: self.pathsRequested.emit([path]))
+            if self.settings is not None:
+                browser.rootChanged.connect(self._remember_root)
+                browser.hiddenToggled.connect(self._remember_hidden)
+            browser.setMinimumWidth(140)  # the window may get small: the rows clip, not grow it
+            self.splitter.replaceWidget(0, browser)
+            self._browser_slot.deleteLater()
+            self._browser = browser
+        return self._browser
+
+    def showEvent(self, event: QShowEvent) -> None:
+        self.browser  # noqa: B018 -- built before the tab's first paint
+        super().showEvent(event)
+
     def show_folder_of(self, path: str) -> None:
         """Browse the folder holding ``path`` (a file named on the command line)."""
         folder = os.path.dirname(os.path.abspath(path))
-        if os.path.isdir(folder) and folder != self.browser.root:
-            self.browser.set_root(folder)
+        if not os.path.isdir(folder):
+            return
+        if self._browser is None:  # not built yet: it opens there (and remembers it, as it would)
+            self._root = folder
+            if self.settings is not None:
+                self._remember_root(folder)
+        elif folder != self._browser.root:
+            self._browser.set_root(folder)
 
     def _remember_root(self, folder: str) -> None:
         self.settings["files.root_folder"] = folder
