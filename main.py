@@ -116,12 +116,24 @@ def hand_off(args: argparse.Namespace) -> int | None:
     return 0
 
 
-def build(argv: list[str], args: argparse.Namespace | None = None):
+def early_sniff(args: argparse.Namespace):
+    """Start sniffing the command line's files on a thread, before Qt is imported (see
+    gui/app/early_sniff.py); None when there are none or an argument is not an existing file."""
+    if not args.files or not all(os.path.exists(f) for f in args.files):
+        return None
+    from gui.app.early_sniff import EarlySniff
+
+    return EarlySniff(args.files)
+
+
+def build(argv: list[str], args: argparse.Namespace | None = None, early=None):
     """Create the QApplication, settings and main window, wire them and restore the session.
 
     Returns ``(app, window)``; the caller shows the window and runs the event loop. Unless
     ``--new-window`` is given, the window also listens for files a later launch hands over.
-    ``args`` are ``argv`` parsed already (main's), else they are parsed here.
+    ``args`` are ``argv`` parsed already (main's), else they are parsed here; ``early`` is the
+    sniff of the command line's files :func:`early_sniff` started, taken if it has finished by the
+    time they are opened (their documents are then made before the window's first paint).
     """
     args = args if args is not None else _gui_parser().parse_args(argv)
     from PySide6.QtWidgets import QApplication
@@ -152,6 +164,7 @@ def build(argv: list[str], args: argparse.Namespace | None = None):
     server = None if args.new_window else InstanceServer.for_folder(settings.folder)
     release_startup_lock()  # taken in hand_off: launches waiting on it now find us listening
     window = MainWindow(settings)
+    window.opener.early = early
     if server is not None:
         serve(window, server)
     from gui.connections.open_url import looks_like_url
@@ -178,10 +191,11 @@ def main(argv: list[str] | None = None) -> int:
               "from a desktop session, set QT_QPA_PLATFORM=offscreen, or use "
               "'python main.py inspect PATH' for a headless report.", file=sys.stderr)
         return 2
+    early = early_sniff(args)  # overlaps the hand-off and Qt's start; unused if handed off
     status = hand_off(args)
     if status is not None:
         return status
-    app, window = build(argv, args)
+    app, window = build(argv, args, early)
     window.show()
     if os.environ.get(EXIT_WHEN_SHOWN):
         from PySide6.QtCore import QTimer

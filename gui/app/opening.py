@@ -11,11 +11,13 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, QTimer, Slot
+from PySide6.QtCore import QObject, Slot
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
+from gui.app.early_sniff import EarlySniff, sniff_and_preview
 from gui.common.document import Document, ShowsFirstLines
 from gui.common.file_dialogs import open_filters, start_folder
+from gui.common.first_paint import after_first_paint
 from gui.common.tab_page import TabPage
 from gui.common.workers import run_in_worker
 from gui.files.tab import FilesTab
@@ -26,37 +28,6 @@ if TYPE_CHECKING:
     from gui.app.mainwindow import MainWindow
 
 
-def sniff_all(paths: list[str]) -> list[tuple[str, object]]:
-    """Worker body: each path with its SniffResult, or the exception that stopped it."""
-    from storage.sniff.detect import sniff  # imported on first use: keeps launch quick
-
-    results: list[tuple[str, object]] = []
-    for path in paths:
-        try:
-            results.append((path, sniff(path)))
-        except Exception as exc:  # the file's fault or a bug: classified and shown per path
-            results.append((path, exc))
-    return results
-
-
-def sniff_and_preview(paths: list[str], preview: bool) -> tuple[list[tuple[str, object]], str | None]:
-    """Worker body: :func:`sniff_all`, and with ``preview`` the first lines of the one path when
-    its format is text-like (shown while its document is made, see DocumentOpener)."""
-    results = sniff_all(paths)
-    if not preview or len(results) != 1 or isinstance(results[0][1], BaseException):
-        return results, None
-    path, result = results[0]
-    entry = format_registry.get(result.format)
-    if entry is None or not entry.textual:
-        return results, None
-    from gui.common.loading_page import first_lines
-
-    try:
-        return results, first_lines(getattr(result, "path", "") or path, result.format)
-    except (OSError, KnownError):  # the document's own read says what is wrong
-        return results, None
-
-
 class DocumentOpener(QObject):
     """Opens documents for the window: sniffed in a worker, routed to their tab."""
 
@@ -65,6 +36,7 @@ class DocumentOpener(QObject):
         self.window = window
         self._opening: set[str] = set()  # paths sniffed now: not opened twice, kept in the session
         self._stopped = False
+        self.early: EarlySniff | None = None  # the command line's files, sniffed during launch
 
     def stop(self) -> None:
         """The window closed: sniffs still under way (a restore's copy, a hand-off) open nothing."""
@@ -101,6 +73,11 @@ class DocumentOpener(QObject):
         self.window.statusBar().showMessage(f"Opening {len(batch)} file(s)…", 3000)
         # One file to show (a double-click, the command line): its first lines come with the sniff.
         preview = activate and len(batch) == 1
+        early, self.early = self.early, None
+        sniffed = early.take(batch, preview) if early is not None else None
+        if sniffed is not None:  # sniffed while the window was built: shown from its first paint
+            self._on_sniffed(sniffed[0], activate, states, remember, sniffed[1])
+            return
         run_in_worker(sniff_and_preview, batch, preview,
                       on_result=lambda out: self._on_sniffed(out[0], activate, states, remember, out[1]))
 
@@ -116,9 +93,9 @@ class DocumentOpener(QObject):
                 # document is made (that takes a moment at launch); the document replaces them.
                 page.show_opening(os.path.basename(path), preview)
                 self.window.tabs.setCurrentWidget(page)
-                self.window.repaint()  # now: the next steps hold the GUI thread a while
-                QTimer.singleShot(0, self, lambda: self._open_sniffed(results, activate, states,
-                                                                      remember, preview, page))
+                after_first_paint(page.opening, lambda: self._open_sniffed(results, activate, states,
+                                                                           remember, preview, page),
+                                  owner=self)
                 return
         self._open_sniffed(results, activate, states, remember, preview)
 

@@ -56,19 +56,3 @@ class LoadingPage(QWidget):
         last = self._box.count() - 1
         self._box.setStretch(0, factor)
         self._box.setStretch(last, 2 * factor)
-
-
-PREVIEW_BYTES = 32 * 1024  # more than a screen of lines
-
-
-def first_lines(path: str, fmt: str) -> str | None:
-    """Worker body: the whole lines in the first bytes of a text file, or None when its start does
-    not read as text (compressed, binary)."""
-    from storage.inspect.preview import preview_text
-
-    text, truncated = preview_text(path, fmt, limit=PREVIEW_BYTES)
-    if "\x00" in text or text.count("\ufffd") > len(text) // 100:
-        return None
-    if truncated and "\n" in text:
-        text = text[:text.rindex("\n")]
-    return text

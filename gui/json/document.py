@@ -25,7 +25,7 @@ from PySide6.QtWidgets import QSplitter, QStackedWidget, QTreeView, QVBoxLayout,
 from gui.common import save_options
 from gui.common.disk_watch import DiskGuard
 from gui.common.document import Document
-from gui.common.loading_page import LoadingPage, first_lines
+from gui.common.loading_page import LoadingPage
 from gui.common.notice_bar import MessageLine
 from gui.common.workers import Worker, run_in_worker, run_with_progress
 from gui.json.edit import JsonTreeView
@@ -51,6 +51,7 @@ from storage.formats.json.io import (
 )
 from storage.formats.json.summary import edited_summary, first_summary, load_for_editor, second_pass
 from storage.formats.json.text_index import image_of_text
+from storage.inspect.preview import first_lines
 from storage.recovery.payload import pack
 
 MODES = ("tree", "text", "table")

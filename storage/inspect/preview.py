@@ -67,3 +67,17 @@ def preview_text(path: str | os.PathLike[str], fmt: str, *, encoding: str | None
         return decode_head(data, encoding), size > len(data)
     data = read_head(path, min(limit, 4096))
     return hex_dump(data), size > len(data)
+
+
+FIRST_LINES_BYTES = 32 * 1024  # more than a screen of lines
+
+
+def first_lines(path: str, fmt: str) -> str | None:
+    """The whole lines in the first bytes of a text file (shown while its document is made), or
+    None when its start does not read as text (compressed, binary)."""
+    text, truncated = preview_text(path, fmt, limit=FIRST_LINES_BYTES)
+    if "\x00" in text or text.count("\ufffd") > len(text) // 100:
+        return None
+    if truncated and "\n" in text:
+        text = text[:text.rindex("\n")]
+    return text

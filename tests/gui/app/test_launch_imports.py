@@ -65,3 +65,75 @@ def test_an_empty_launch_imports_only_what_its_window_shows(tmp_path: Path) -> N
     if os.name == "nt":  # the single-instance server is a QLocalServer there
         later = [m for m in later if m != "PySide6.QtNetwork"]
     assert later == []
+
+
+# What the window shows at its first paint, with files on the command line.
+FIRST_PAINT_CHILD = """
+import json, sys
+import main
+from PySide6.QtCore import QEvent, QObject, QTimer
+
+real_build = main.build
+
+class FirstPaint(QObject):
+    def __init__(self, window):
+        super().__init__(window)
+        self.window = window
+
+    def eventFilter(self, watched, event):
+        if watched is self.window and event.type() == QEvent.Type.Paint:
+            watched.removeEventFilter(self)
+            page = self.window.tabs.currentWidget()
+            opening = page.opening
+            print("FIRST_PAINT " + json.dumps({
+                "tab": page.tab_id,
+                "documents": [type(d).__name__ for d in self.window.all_documents()],
+                "preview": opening.preview.toPlainText() if opening is not None else None,
+                "folder_browser": "gui.files.browser" in sys.modules}), flush=True)
+            QTimer.singleShot(0, self.window.close)
+        return False
+
+def build(*args):
+    app, window = real_build(*args)
+    window.installEventFilter(FirstPaint(window))
+    return app, window
+
+main.build = build
+sys.exit(main.main(sys.argv[1:]))
+"""
+
+
+def first_paint(settings_dir: Path, *files: Path) -> dict:
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    env.pop("DATASHELF_SETTINGS_DIR", None)
+    done = subprocess.run([sys.executable, "-c", FIRST_PAINT_CHILD, "--settings-dir", str(settings_dir),
+                           *map(str, files)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    line = next(line for line in done.stdout.splitlines() if line.startswith("FIRST_PAINT "))
+    return json.loads(line.removeprefix("FIRST_PAINT "))
+
+
+def test_a_file_on_the_command_line_is_in_its_tab_at_the_first_paint(tmp_path: Path) -> None:
+    """Issue 16: the command line's file is sniffed while Qt starts, so the window's first paint
+    shows that file's tab: a database with its document already made, a JSON file with its first
+    lines (its document follows). Never the Files tab and its folder browser first."""
+    import sqlite3
+
+    database = tmp_path / "people.db"
+    with sqlite3.connect(database) as connection:
+        connection.execute("CREATE TABLE people (name TEXT)")
+    connection.close()
+    shown = first_paint(tmp_path / "settings", database)
+    assert shown == {"tab": "sqlite", "documents": ["SqlDocument"], "preview": None, "folder_browser": False}
+
+    records = tmp_path / "records.json"
+    records.write_text('[{"id": 1},\n {"id": 2}]\n')
+    shown = first_paint(tmp_path / "settings2", records)
+    assert shown == {"tab": "json", "documents": [], "preview": '[{"id": 1},\n {"id": 2}]\n',
+                     "folder_browser": False}
+
+
+def test_an_empty_launch_and_a_missing_file_still_show_the_files_tab_first(tmp_path: Path) -> None:
+    assert first_paint(tmp_path / "settings")["tab"] == "files"
+    shown = first_paint(tmp_path / "settings2", tmp_path / "gone.db")  # sniffed as usual: it fails
+    assert shown["tab"] == "files" and shown["documents"] == []

@@ -268,17 +268,17 @@ def test_a_file_still_being_sniffed_when_the_window_closes_opens_nowhere(qtbot, 
     (no document in a closed window, no answer reaching a deleted one)."""
     import threading
 
-    from gui.app import opening
+    from gui.app import early_sniff
 
     samples = make_samples(tmp_path / "files")
     release = threading.Event()
-    real_sniff = opening.sniff_all
+    real_sniff = early_sniff.sniff_all
 
     def slow_sniff(paths):
         release.wait(10)
         return real_sniff(paths)
 
-    monkeypatch.setattr(opening, "sniff_all", slow_sniff)
+    monkeypatch.setattr(early_sniff, "sniff_all", slow_sniff)
     window = launch(qtbot, tmp_path / "settings")
     window.open_paths([str(samples["json"])])
     close_window(qtbot, window)

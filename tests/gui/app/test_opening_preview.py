@@ -63,3 +63,34 @@ def test_no_opening_page_for_files_restored_or_not_text(qtbot, tmp_path, monkeyp
     window.open_paths([str(t) for t in texts])  # several at once: each just opens
     wait_documents(qtbot, window, 3)
     assert all(name != "openingPage" for pages in shown.values() for name, _ in pages)
+
+
+def test_a_sniff_made_during_launch_is_taken_once_and_only_for_its_own_paths(qtbot, tmp_path) -> None:
+    """The window takes a finished early sniff (gui/app/early_sniff.py) of exactly the files it
+    opens: the tab is current before any event is processed. Other paths are sniffed as usual."""
+    from gui.app.early_sniff import EarlySniff
+
+    database = tmp_path / "people.db"
+    import sqlite3
+
+    with sqlite3.connect(database) as connection:
+        connection.execute("CREATE TABLE people (name TEXT)")
+    connection.close()
+    notes = tmp_path / "notes.txt"
+    notes.write_text("hello\n")
+    window = launch(qtbot, tmp_path / "settings", show=False)
+    early = EarlySniff([str(database)])
+    qtbot.waitUntil(lambda: early.take([str(database)], True) is not None)
+    window.opener.early = early
+    window.open_paths([str(database)])
+    assert window.tabs.currentWidget() is window.page("sqlite")  # no event processed yet
+    assert [d.path for d in window.all_documents()] == [str(database)]
+    assert window.opener.early is None  # used once
+    window.show()
+    qtbot.waitExposed(window)
+
+    window.opener.early = EarlySniff([str(database)])  # a sniff of other paths is not used
+    window.open_paths([str(notes)])
+    assert len(window.all_documents()) == 1  # not opened yet: sniffed on a worker first
+    wait_documents(qtbot, window, 2)
+    assert window.current_document().path == str(notes)

@@ -6,9 +6,9 @@ import gzip
 import json
 import threading
 
-from gui.common.loading_page import first_lines
 from gui.json import document as json_document
 from gui.json.document import JsonDocument
+from storage.inspect.preview import first_lines
 from tests.support.gui_helpers import launch, wait_documents
 
 
