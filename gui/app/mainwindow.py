@@ -345,9 +345,26 @@ class MainWindow(QMainWindow):
     # -- view ----------------------------------------------------------------------------------
     @Slot()
     def reload_current(self) -> None:
+        """View ▸ Reload: read the current file again; with unsaved changes, only if the user
+        confirms (reading again drops them, and that cannot be undone)."""
         document = self.current_document()
-        if isinstance(document, Reloadable):
-            document.reload()
+        if not isinstance(document, Reloadable):
+            return
+        if document.is_modified() and not self._confirm_reload(document):
+            return
+        document.reload()
+
+    def _confirm_reload(self, document: Document) -> bool:
+        box = QMessageBox(QMessageBox.Icon.Warning, "Reload",
+                          f"Reload {document.title()} and discard your unsaved changes?", parent=self)
+        box.setInformativeText("Reloading reads the file as it is on disk. Your changes cannot be "
+                               "undone afterwards.")
+        reload = box.addButton("Discard and Reload", QMessageBox.ButtonRole.DestructiveRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        box.setObjectName("reloadBox")
+        box.exec()
+        return box.clickedButton() is reload
 
     def cycle_document(self, step: int) -> None:
         page = self.tabs.currentWidget()

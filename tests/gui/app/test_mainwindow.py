@@ -291,3 +291,46 @@ def test_a_file_still_being_sniffed_when_the_window_closes_opens_nowhere(qtbot, 
     reopened = launch(qtbot, tmp_path / "settings")  # it was kept in the session
     (document,) = wait_documents(qtbot, reopened, 1)
     assert document.path == str(samples["json"])
+
+
+def _answer_reload(discard: bool) -> None:
+    """Answer the Reload box as soon as it is shown: Discard and Reload, or Cancel."""
+    def click() -> None:
+        boxes = [w for w in QApplication.topLevelWidgets()
+                 if isinstance(w, QMessageBox) and w.objectName() == "reloadBox" and w.isVisible()]
+        if not boxes:
+            QTimer.singleShot(20, click)
+            return
+        box = boxes[0]
+        if discard:
+            next(b for b in box.buttons() if b.text() == "Discard and Reload").click()
+        else:
+            box.button(QMessageBox.StandardButton.Cancel).click()
+
+    QTimer.singleShot(0, click)
+
+
+def test_reload_asks_before_it_drops_unsaved_changes(qtbot, tmp_path: Path) -> None:
+    """View ▸ Reload reads the file again: with unsaved edits it asks first, Cancel keeps them."""
+    path = tmp_path / "notes.txt"
+    path.write_text("first line\n")
+    window = launch(qtbot, tmp_path / "settings", path)
+    (document,) = wait_documents(qtbot, window, 1)
+    editor = document.pages["text"].editor
+    qtbot.waitUntil(lambda: editor.toPlainText() == "first line\n")
+    editor.moveCursor(editor.textCursor().MoveOperation.End)
+    qtbot.keyClicks(editor, "second line")
+    assert document.is_modified()
+
+    _answer_reload(discard=False)
+    window.actions.reload.trigger()
+    assert document.is_modified() and editor.toPlainText() == "first line\nsecond line"
+
+    _answer_reload(discard=True)
+    window.actions.reload.trigger()
+    qtbot.waitUntil(lambda: editor.toPlainText() == "first line\n")
+    assert not document.is_modified()
+    assert path.read_text() == "first line\n"
+
+    window.actions.reload.trigger()  # nothing unsaved: reloads without asking
+    qtbot.waitUntil(lambda: editor.toPlainText() == "first line\n")
