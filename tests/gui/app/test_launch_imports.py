@@ -137,3 +137,37 @@ def test_an_empty_launch_and_a_missing_file_still_show_the_files_tab_first(tmp_p
     assert first_paint(tmp_path / "settings")["tab"] == "files"
     shown = first_paint(tmp_path / "settings2", tmp_path / "gone.db")  # sniffed as usual: it fails
     assert shown["tab"] == "files" and shown["documents"] == []
+
+
+GC_CHILD = """
+import gc, sys
+import main
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+
+real_build = main.build
+
+def build(*args):
+    app, window = real_build(*args)
+    print("DURING", gc.isenabled(), flush=True)
+    def later():
+        print("AFTER", gc.isenabled(), gc.get_freeze_count() > 10000, flush=True)
+        window.close()
+    QTimer.singleShot(main.COLLECT_AFTER_SHOW_MS + 500, later)
+    return app, window
+
+main.build = build
+sys.exit(main.main(sys.argv[1:]))
+"""
+
+
+def test_the_collector_waits_for_the_window_then_runs_again(tmp_path: Path) -> None:
+    """Startup runs without cyclic garbage collection (it only walks what startup made); once the
+    window is up, what startup made is frozen out of the walks and collection resumes."""
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    env.pop("DATASHELF_SETTINGS_DIR", None)
+    done = subprocess.run([sys.executable, "-c", GC_CHILD, "--settings-dir", str(tmp_path / "settings")],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert "DURING False" in lines and "AFTER True True" in lines
