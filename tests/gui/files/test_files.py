@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 import shiboken6
-from PySide6.QtCore import QDir, QModelIndex, Qt
+from PySide6.QtCore import QDir, QModelIndex, QPoint, Qt
 
 from gui.files.browser import FORMAT_COLUMN, FormatFileSystemModel
 from gui.files.document import FileDocument
@@ -255,3 +255,29 @@ def test_odd_names_open_and_closing_leaves_files_untouched(qtbot, tmp_path: Path
         window.close_document(document)
     assert not window.all_documents()
     assert {p: (Path(p).read_bytes(), os.stat(p).st_mtime_ns) for p in paths} == before
+
+
+def test_browser_lists_by_name_and_a_header_click_reverses_it(qtbot, tmp_path: Path) -> None:
+    """Names ascending from the first paint (the header says so), and the header sorts on click."""
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    for name in ("b.txt", "c.txt", "a.txt"):
+        (folder / name).write_text("text\n")
+    window = launch(qtbot, tmp_path / "settings")
+    browser = window.page("files").browser
+    browser.set_root(str(folder))
+    model, tree = browser.model, browser.tree
+    header = tree.header()
+    assert header.isSortIndicatorShown() and header.sortIndicatorSection() == 0
+    assert header.sortIndicatorOrder() == Qt.SortOrder.AscendingOrder
+
+    def names() -> list[str]:
+        root = tree.rootIndex()
+        return [model.index(row, 0, root).data() for row in range(model.rowCount(root))]
+
+    qtbot.waitUntil(lambda: names() == ["a.txt", "b.txt", "c.txt"])
+    qtbot.waitUntil(tree.isSortingEnabled)  # once painted
+    rect = header.rect()
+    qtbot.mouseClick(header.viewport(), Qt.MouseButton.LeftButton,
+                     pos=rect.topLeft() + QPoint(header.sectionViewportPosition(0) + 20, rect.height() // 2))
+    qtbot.waitUntil(lambda: names() == ["c.txt", "b.txt", "a.txt"])
