@@ -14,6 +14,7 @@ from PySide6.QtGui import QIcon, QShowEvent
 from PySide6.QtWidgets import QSplitter, QWidget
 
 from gui.common.document import Document
+from gui.common.first_paint import after_first_paint
 from gui.common.tab_page import TabPage
 
 if TYPE_CHECKING:
@@ -37,9 +38,11 @@ class FilesTab(TabPage):
         self.settings = getattr(parent, "settings", None)
         self._root = (self.settings["files.root_folder"] if self.settings else "") or os.path.expanduser("~")
         self._browser: FolderBrowser | None = None
-        # The folder browser (a QFileSystemModel and its tree: ~30 ms) is built when the tab is
-        # first shown or asked for; until then this stands in its place in the splitter. A file
-        # named on the command line shows another tab, and its first content comes sooner.
+        self._browser_due = False  # its building is queued for after the tab's first paint
+        # The folder browser (a QFileSystemModel and its tree: ~30 ms) is built right after the
+        # tab's first paint, or when asked for; until then this stands in its place in the
+        # splitter. The window's first paint (an empty launch, a text file) comes sooner, and a
+        # file named on the command line shows another tab first.
         self._browser_slot = QWidget(self)
         self._browser_slot.setMinimumWidth(140)
         self.stack.setMinimumWidth(300)
@@ -72,7 +75,9 @@ class FilesTab(TabPage):
         return self._browser
 
     def showEvent(self, event: QShowEvent) -> None:
-        self.browser  # noqa: B018 -- built before the tab's first paint
+        if self._browser is None and not self._browser_due:  # right after the tab's first paint
+            self._browser_due = True
+            after_first_paint(self, lambda: self.browser, owner=self)
         super().showEvent(event)
 
     def show_folder_of(self, path: str) -> None:

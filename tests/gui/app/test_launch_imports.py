@@ -134,7 +134,9 @@ def test_a_file_on_the_command_line_is_in_its_tab_at_the_first_paint(tmp_path: P
 
 
 def test_an_empty_launch_and_a_missing_file_still_show_the_files_tab_first(tmp_path: Path) -> None:
-    assert first_paint(tmp_path / "settings")["tab"] == "files"
+    shown = first_paint(tmp_path / "settings")
+    assert shown["tab"] == "files"
+    assert shown["folder_browser"] is False  # built right after the first paint
     shown = first_paint(tmp_path / "settings2", tmp_path / "gone.db")  # sniffed as usual: it fails
     assert shown["tab"] == "files" and shown["documents"] == []
 
