@@ -76,7 +76,12 @@ class DocumentOpener(QObject):
         early, self.early = self.early, None
         sniffed = early.take(batch, preview) if early is not None else None
         if sniffed is not None:  # sniffed while the window was built: shown from its first paint
-            self._on_sniffed(sniffed[0], activate, states, remember, sniffed[1])
+            try:
+                self._on_sniffed(sniffed[0], activate, states, remember, sniffed[1])
+            except Exception as exc:  # a bug making a document: said in the window, launch goes on
+                for path in batch:
+                    if self.window.find_document(path) is None:
+                        self._on_open_failed(path, exc)
             return
         run_in_worker(sniff_and_preview, batch, preview,
                       on_result=lambda out: self._on_sniffed(out[0], activate, states, remember, out[1]))

@@ -94,3 +94,25 @@ def test_a_sniff_made_during_launch_is_taken_once_and_only_for_its_own_paths(qtb
     assert len(window.all_documents()) == 1  # not opened yet: sniffed on a worker first
     wait_documents(qtbot, window, 2)
     assert window.current_document().path == str(notes)
+
+
+def test_a_bug_making_an_early_sniffed_document_is_reported_not_raised(qtbot, tmp_path, monkeypatch) -> None:
+    """At launch the document is made inside the window's building: a bug there must not stop the
+    launch with a traceback, but say in the window that the file could not be opened."""
+    from gui.app.early_sniff import EarlySniff
+
+    notes = tmp_path / "notes.bin"
+    notes.write_bytes(b"\x00\x01\x02 binary")
+    window = launch(qtbot, tmp_path / "settings", show=False)
+    early = EarlySniff([str(notes)])
+    qtbot.waitUntil(lambda: early.take([str(notes)], True) is not None)
+
+    def broken(self, path, fmt):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(TabPage, "create_document", broken)
+    window.opener.early = early
+    window.open_paths([str(notes)])
+    assert window.all_documents() == []
+    assert any(message.startswith(f"Could not open {notes}") for message in window.notices.messages())
+    assert window.opener.pending_paths() == []
