@@ -111,6 +111,10 @@ class GridEdits(QObject):
         table = self.browse.table
         if table is None or self.document.read_only or not table.editable:
             return
+        if self.browse.key_of(row) is None:  # its page was dropped meanwhile (a refresh): say so
+            self.document.show_message("Not written: that row was being read again (the table changed "
+                                       "meanwhile). Make the change again.", "error")
+            return
         try:
             edit = self._cell_edit(row, column, text, old, convert)
         except KnownError as exc:

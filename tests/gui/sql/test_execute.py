@@ -216,7 +216,8 @@ def test_a_capped_result_says_so_fetches_more_and_exports_all(qtbot, tmp_path: P
     [tab] = tabs(document)
     model = tab.model
     scroll_until(qtbot, tab.grid, lambda: model.rowCount() == 3000 and not model.canFetchMore())
-    assert "Showing the first 3,000 rows; more remain" in tab.label.text()
+    # The rows the fetch appended can be shown a moment before its answer updates the line.
+    qtbot.waitUntil(lambda: "Showing the first 3,000 rows; more remain" in tab.label.text())
     assert tab.fetch_more.isVisible() and tab.export_all.isVisible()
     assert len({row[0] for row in model.result.rows}) == 3000  # no row twice, none missing
     document.grab().save("/tmp/sql_exec_capped.png")

@@ -119,3 +119,19 @@ def test_which_failures_are_worth_retrying() -> None:
     assert worth_retrying(LockedError("locked"))
     assert not worth_retrying(PermissionDenied("no"))
     assert not worth_retrying(KnownError("duplicate key value violates unique constraint"))
+
+
+def test_an_edit_to_a_row_read_again_meanwhile_is_refused_aloud(qtbot, tmp_path: Path) -> None:
+    """A cell committed while its row's page was dropped (the table changed and is being read
+    again) cannot be matched to its row: it is said, not dropped in silence."""
+    path, stored = sqlite_item(tmp_path)
+    document = open_document(qtbot, path, read_only=False)
+    document.tree.setCurrentItem(document.tree.items["item"])
+    wait_rows(qtbot, document, 2)
+    wait_cell(qtbot, document, 0, 1)
+    document.model.cached_row = lambda row: None  # as while a refresh reads the page again
+    document.edits.edit_cell(0, 1, "Z")
+    assert "Not written" in document.message.text() and "read again" in document.message.text()
+    assert stored("SELECT code FROM item WHERE id = 1") == "A"
+    assert document.undo_stack.count() == 0
+    document.close_document()
