@@ -5,8 +5,8 @@ hang or read without bound."""
 from __future__ import annotations
 
 import io
-import os
 import itertools
+import os
 from pathlib import Path
 
 import h5py
@@ -32,7 +32,8 @@ def _dtypes() -> st.SearchStrategy:
         st.integers(1, 20).map(lambda n: h5py.string_dtype("utf-8", n)),
         st.just(h5py.string_dtype("utf-8")), st.just(h5py.string_dtype("ascii")))
     enums = st.builds(lambda names, base: h5py.enum_dtype({n: i for i, n in enumerate(names)}, basetype=base),
-                      st.lists(st.text("abcdefgh", min_size=1, max_size=4), min_size=1, max_size=9, unique=True),
+                      st.lists(st.text("abcdefgh", min_size=1, max_size=4), min_size=1, max_size=9,
+                               unique=True),
                       st.sampled_from(["i1", "u2", ">i4"]))
     refs = st.sampled_from([h5py.ref_dtype, h5py.regionref_dtype])
     leaf = st.one_of(plain, strings, enums, refs, st.integers(1, 9).map(lambda n: np.dtype(f"V{n}")))
@@ -44,7 +45,8 @@ def _dtypes() -> st.SearchStrategy:
     return st.one_of(leaf, leaf, compound, array, vlen)
 
 
-_shapes = st.one_of(st.just(()), st.just(None), st.lists(st.integers(0, 5), min_size=1, max_size=3).map(tuple))
+_shapes = st.one_of(st.just(()), st.just(None),
+                    st.lists(st.integers(0, 5), min_size=1, max_size=3).map(tuple))
 
 
 @st.composite
@@ -59,7 +61,8 @@ def _members(draw) -> list[tuple]:
     return out
 
 
-def _write(path: Path, members: list[tuple], libver: str, track: bool, userblock: int, root_attrs: int) -> None:
+def _write(path: Path, members: list[tuple], libver: str, track: bool, userblock: int,
+           root_attrs: int) -> None:
     with h5py.File(path, "w", libver=libver, track_order=track, userblock_size=userblock) as f:
         for number in range(root_attrs):
             f.attrs[f"a{number}"] = number
