@@ -6,13 +6,14 @@ its direct members' object headers, and describes each member exactly as the h5p
 (:class:`storage.formats.hdf5.io.H5File`) would: name, kind, shape, dtype text, member count. The data
 is never read, and every read is bounded (:data:`MAX_BYTES`, :data:`MAX_READS`).
 
-Its scope is what h5py writes most: superblock v0–v3 (also behind a user block), object headers v1
-and v2, old-style groups (symbol table → v1 B-tree → symbol nodes + local heap, h5py's default) and
-new-style compact groups (link messages); a member group's count also in dense storage (its name
-index's record count). Anything else — a dense root group, shared (SOHM) messages, dense attributes,
-a datatype class it cannot name exactly as the tree does, external or virtual storage, an external
-link to a file that exists in the folder, a damaged structure — makes :func:`peek` answer None: the
-tree then waits for h5py, as it did before. A preview never shows what h5py would not.
+Its scope is what h5py writes: superblock v0–v3 (also behind a user block), object headers v1 and v2,
+old-style groups (symbol table → v1 B-tree → symbol nodes + local heap, h5py's default), new-style
+compact groups (link messages) and dense ones (link info → v2 B-tree name index → fractal heap with a
+root direct block or one level of indirect block), and dense attributes (looked up by the hash of
+``CLASS``). Anything else — shared (SOHM) messages or a superblock extension, a datatype it cannot
+name exactly as the tree does, external or virtual storage, an external link to a file that exists in
+the folder, soft links below the root's members, a damaged structure or checksum — makes :func:`peek`
+answer None: the tree then waits for h5py, as it did before. A preview never shows what h5py would not.
 """
 
 from __future__ import annotations
@@ -179,6 +180,9 @@ def _checked(data: bytes) -> bytes:
     if len(data) < 4 or checksum(data[:-4]) != int.from_bytes(data[-4:], "little"):
         raise Fallback("checksum mismatch")
     return data[:-4]
+
+
+CLASS_HASH = checksum(b"CLASS")  # how a dense attribute index finds the name CLASS
 
 
 # -- datatypes: the text storage.formats.hdf5.values.describe_dtype gives h5py's dtype ------------------
@@ -543,6 +547,152 @@ def _link_message(body: bytes, file: _File) -> Link:
     raise Fallback("a user-defined link")
 
 
+# -- dense storage: v2 B-trees (the indexes) and fractal heaps (the messages) -------------------------------
+def _enc_size(limit: int) -> int:
+    """H5VM_limit_enc_size: bytes that hold numbers up to ``limit``."""
+    return (max(limit, 1).bit_length() - 1) // 8 + 1
+
+
+def btree2_records(file: _File, address: int, kind: int) -> list[bytes]:
+    """Every record of the v2 B-tree at ``address`` (of record type ``kind``), in key order."""
+    head = _checked(file.read(address, 16 + file.offsets + 2 + file.lengths + 4))
+    if head[:4] != b"BTHD" or head[4] != 0 or head[5] != kind:
+        raise Fallback("bad v2 B-tree header")
+    cur = _Cursor(head, 6, file)
+    node_size, record_size, depth = cur.uint(4), cur.uint(2), cur.uint(2)
+    cur.skip(2)
+    root, root_count, total = cur.offset(), cur.uint(2), cur.length()
+    if not record_size or node_size > MAX_CHUNK or depth > MAX_DEPTH or total > MAX_MEMBERS:
+        raise Fallback("an odd v2 B-tree")
+    if total == 0:
+        return []
+    # the sizes of the child pointers' counts, per level (H5B2__hdr_init)
+    leaf_max = (node_size - 10) // record_size
+    max_size = _enc_size(leaf_max)
+    cum_max, cum_size = [leaf_max], [0]
+    for level in range(1, depth + 1):
+        pointer = file.offsets + max_size + (cum_size[level - 1] if level > 1 else 0)
+        level_max = (node_size - (10 + pointer)) // (record_size + pointer)
+        cum_max.append((level_max + 1) * cum_max[level - 1] + level_max)
+        cum_size.append(_enc_size(cum_max[level]))
+    records: list[bytes] = []
+    seen: set[int] = set()
+
+    def node(where: int, count: int, level: int) -> None:
+        if where in seen or len(records) > MAX_MEMBERS:
+            raise Fallback("v2 B-tree loop")
+        seen.add(where)
+        data = file.read(where, node_size)
+        if data[:4] != (b"BTIN" if level else b"BTLF") or data[4] != 0 or data[5] != kind:
+            raise Fallback("bad v2 B-tree node")
+        own = [data[6 + i * record_size:6 + (i + 1) * record_size] for i in range(count)]
+        pcur = _Cursor(data, 6 + count * record_size, file)
+        children = []
+        for _ in range(count + 1 if level else 0):
+            child, child_count = pcur.offset(), pcur.uint(max_size)
+            if level > 1:
+                pcur.uint(cum_size[level - 1])
+            children.append((child, child_count))
+        _checked(data[:pcur.pos + 4])  # the checksum follows the node's used part
+        if not level:
+            records.extend(own)
+            return
+        for number, (child, child_count) in enumerate(children):
+            node(child, child_count, level - 1)
+            if number < count:
+                records.append(own[number])
+
+    node(root, root_count, depth)
+    if len(records) != total:
+        raise Fallback("v2 B-tree count mismatch")
+    return records
+
+
+class _Heap:
+    """The managed objects of a fractal heap (a root direct block, or a root indirect block of
+    direct blocks: what a few thousand links or attributes take)."""
+
+    def __init__(self, file: _File, address: int) -> None:
+        self.file = file
+        size = 4 + 1 + 2 + 2 + 1 + 4 + 12 * file.lengths + 3 * file.offsets + 2 + 2 + 2 + 2 + 4 + 200
+        raw = file.read(address, min(size, file.size - file.base - address))
+        cur = _Cursor(raw, 0, file)
+        if cur.take(4) != b"FRHP" or cur.uint(1) != 0:
+            raise Fallback("bad fractal heap header")
+        self.id_length, filters, self.flags, max_managed = cur.uint(2), cur.uint(2), cur.uint(1), cur.uint(4)
+        if filters:
+            raise Fallback("a filtered fractal heap")
+        cur.length()  # next huge id
+        cur.offset()  # huge objects' B-tree
+        cur.length()
+        cur.offset()
+        for _ in range(8):
+            cur.length()
+        self.width = cur.uint(2)
+        self.start, self.max_direct = cur.length(), cur.length()
+        max_heap_bits = cur.uint(2)
+        cur.uint(2)
+        self.root, self.rows = cur.offset(), cur.uint(2)
+        _checked(raw[:cur.pos + 4])
+        if not self.width or not self.start or self.start & (self.start - 1) or self.max_direct < self.start:
+            raise Fallback("an odd fractal heap")
+        self.offset_size = (max_heap_bits + 7) // 8
+        self.length_size = min(_enc_size(self.max_direct), _enc_size(max_managed))
+        self.direct_rows = (self.max_direct.bit_length() - self.start.bit_length()) + 2
+        self.blocks: dict[int, int] | None = None  # heap offset of a direct block → its address
+        self.checked: set[int] = set()  # direct blocks whose signature was read
+
+    def _block_of(self, offset: int) -> tuple[int, int]:
+        """(block address, block's heap offset) of the direct block holding heap ``offset``."""
+        if self.rows == 0:
+            return self.root, 0
+        if self.blocks is None:
+            entries = self.rows * self.width
+            data = self.file.read(self.root, 5 + self.file.offsets + self.offset_size
+                                  + entries * self.file.offsets)
+            if data[:4] != b"FHIB" or data[4] != 0:
+                raise Fallback("bad fractal heap indirect block")
+            cur = _Cursor(data, 5 + self.file.offsets + self.offset_size, self.file)
+            self.blocks = {}
+            heap_offset = 0
+            for row in range(self.rows):
+                block = self.start if row < 2 else self.start << (row - 1)
+                for _column in range(self.width):
+                    if row >= self.direct_rows:
+                        raise Fallback("a nested fractal heap indirect block")
+                    address = cur.offset()
+                    if address != self.file.undefined:
+                        self.blocks[heap_offset] = address
+                    heap_offset += block
+        starts = [s for s in self.blocks if s <= offset]
+        if not starts:
+            raise Fallback("heap offset before every block")
+        start = max(starts)
+        return self.blocks[start], start
+
+    def get(self, heap_id: bytes) -> bytes:
+        if len(heap_id) < 1 + self.offset_size + self.length_size or heap_id[0] & 0xF0 != 0:
+            raise Fallback("a heap object that is not managed (tiny or huge)")
+        offset = int.from_bytes(heap_id[1:1 + self.offset_size], "little")
+        end = 1 + self.offset_size + self.length_size
+        length = int.from_bytes(heap_id[1 + self.offset_size:end], "little")
+        address, block_offset = self._block_of(offset)
+        if address not in self.checked:
+            head = self.file.read(address, 5)
+            if head[:4] != b"FHDB" or head[4] != 0:
+                raise Fallback("bad fractal heap direct block")
+            self.checked.add(address)
+        within = offset - block_offset
+        if within < 5 + self.file.offsets + self.offset_size or length == 0:
+            raise Fallback("a heap object inside its block's header")
+        return self.file.read(address + within, length)
+
+
+def _dense_links(file: _File, heap_address: int, names: int) -> list[Link]:
+    heap = _Heap(file, heap_address)
+    return [_link_message(heap.get(record[4:]), file) for record in btree2_records(file, names, 5)]
+
+
 @dataclass
 class _Group:
     links: list[Link] | None  # None when only counted (a dense member group)
@@ -567,15 +717,17 @@ def _group(file: _File, header: Header, list_links: bool) -> _Group:
         cur.skip(8)
     heap, names = cur.offset(), cur.offset()
     if heap != file.undefined:  # dense: the name index counts the links
-        if list_links:
-            raise Fallback("a dense group")
-        head = file.read(names, 16 + file.offsets + 2 + file.lengths + 4)
-        if head[:4] != b"BTHD" or head[4] != 0 or head[5] != 5:
-            raise Fallback("bad name index")
-        _checked(head)
-        return _Group(None, int.from_bytes(head[16 + file.offsets + 2:16 + file.offsets + 2 + file.lengths],
-                                           "little"))
-    links = [_link_message(body, file) for _f, body in header.all(MSG_LINK)]
+        if not list_links:
+            head = _checked(file.read(names, 16 + file.offsets + 2 + file.lengths + 4))
+            if head[:4] != b"BTHD" or head[4] != 0 or head[5] != 5:
+                raise Fallback("bad name index")
+            at = 16 + file.offsets + 2
+            return _Group(None, int.from_bytes(head[at:at + file.lengths], "little"))
+        links = _dense_links(file, heap, names)
+    else:
+        links = [_link_message(body, file) for _f, body in header.all(MSG_LINK)]
+    if len({link.name for link in links}) != len(links):
+        raise Fallback("a name linked twice")
     if flags & 0x02:  # creation order indexed: h5py lists the members in that order
         links.sort(key=lambda link: link.order)
     else:
@@ -644,15 +796,21 @@ class _Describer:
 
     def class_attribute(self, header: Header) -> str:
         """The ``CLASS`` attribute (PyTables, dimension scales) when it is a plain scalar string."""
+        attributes = header.all(MSG_ATTRIBUTE)
         for _flags, body in header.all(MSG_ATTRIBUTE_INFO):
             cur = _Cursor(body, 0, self.file)
             if cur.uint(1) != 0:
                 raise Fallback("unknown attribute info version")
             if cur.uint(1) & 0x01:
                 cur.skip(2)
-            if cur.offset() != self.file.undefined:
-                raise Fallback("dense attributes")  # a CLASS among them is not looked for
-        for flags, body in header.all(MSG_ATTRIBUTE):
+            heap, names = cur.offset(), cur.offset()
+            if heap != self.file.undefined:  # dense: only a record with CLASS's hash is read
+                wanted = CLASS_HASH.to_bytes(4, "little")
+                found = [r[:8] for r in btree2_records(self.file, names, 8) if r[13:17] == wanted]
+                if found:
+                    dense = _Heap(self.file, heap)
+                    attributes = attributes + [(0, dense.get(heap_id)) for heap_id in found]
+        for flags, body in attributes:
             cur = _Cursor(body, 0, self.file)
             version = cur.uint(1)
             aflags = cur.uint(1)

@@ -97,10 +97,13 @@ def test_the_first_level_shows_before_h5py_and_the_real_tree_replaces_it(
 
 
 def test_a_file_outside_the_first_stage_opens_as_before(qtbot, tmp_path, _private_dirs, held) -> None:
-    path = tmp_path / "dense.h5"
-    with h5py.File(path, "w", libver="latest") as f:
-        for number in range(30):  # a dense root group: only h5py lists it
+    path = tmp_path / "linked.h5"
+    with h5py.File(tmp_path / "other.h5", "w") as f:
+        f.create_dataset("x", data=[1])
+    with h5py.File(path, "w") as f:
+        for number in range(29):
             f.create_dataset(f"d{number}", data=[number])
+        f["link"] = h5py.ExternalLink("other.h5", "/x")  # only h5py can say what it reaches
     window = launch(qtbot, _private_dirs, path)
     (document,) = wait_documents(qtbot, window, 1, loaded=False)
     qtbot.waitUntil(lambda: document.editor is not None)  # straight to the h5py reader

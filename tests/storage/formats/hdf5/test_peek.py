@@ -172,12 +172,30 @@ def test_a_default_h5py_file_and_a_big_one_are_previewed(tmp_path: Path) -> None
     assert found.read_bytes < MAX_BYTES
 
 
-def test_dense_root_falls_back(tmp_path: Path) -> None:
+@pytest.mark.parametrize("track", [False, True])
+def test_dense_groups_and_attributes_match_h5py(tmp_path: Path, track: bool) -> None:
     path = tmp_path / "dense.h5"
-    with h5py.File(path, "w", libver="latest") as f:
-        for number in range(40):  # beyond 8 links a new-style group goes dense
-            f.create_group(f"g{number}")
-    assert peek(str(path)) is None
+    with h5py.File(path, "w", libver="latest", track_order=track) as f:
+        for number in range(3):  # first by name and by creation
+            target = f.create_dataset(f"a_scale{number}", data=[1]) if number else f.create_group("a_tab")
+            for k in range(12):  # dense attributes: CLASS is found by its hash
+                target.attrs[f"a{k}"] = k
+            target.attrs["CLASS"] = np.bytes_("DIMENSION_SCALE" if number else "TABLE")
+        for number in range(1500):  # beyond 8 links a new-style group goes dense (a deep name index)
+            f.create_dataset(f"n{number * 7919 % 1500:04}" + "x" * (number % 13), data=[number])
+    root, children = _expected(path)
+    found = peek(str(path))
+    assert found is not None and found.root == root and found.children == children
+    assert [c.dimension_scale for c in children if c.name.startswith("a_scale")] == [True, True]
+    assert next(c for c in children if c.name == "a_tab").pytables_class == "TABLE"
+
+
+def test_an_external_link_h5py_would_follow_means_no_preview(tmp_path: Path) -> None:
+    with h5py.File(tmp_path / "other.h5", "w") as f:
+        f.create_dataset("x", data=[1])
+    with h5py.File(tmp_path / "main.h5", "w") as f:
+        f["link"] = h5py.ExternalLink("other.h5", "/x")
+    assert peek(str(tmp_path / "main.h5")) is None
 
 
 def test_checksum_is_lookup3() -> None:
