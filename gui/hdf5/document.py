@@ -165,6 +165,11 @@ class Hdf5Document(Document):
         self.right = QWidget(self)  # the data side goes here
         self.right_box = QVBoxLayout(self.right)
         self.right_box.setContentsMargins(0, 0, 0, 0)
+        self.waiting = QLabel("Reading…", self.right)  # until the data side is made
+        self.waiting.setObjectName("h5Waiting")
+        self.waiting.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.waiting.setEnabled(False)
+        self.right_box.addWidget(self.waiting)
         self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
         self.splitter.addWidget(self.left)
         self.splitter.addWidget(self.right)
@@ -203,6 +208,8 @@ class Hdf5Document(Document):
         from gui.hdf5.edit_actions import Hdf5Editor
         from gui.hdf5.plot import Hdf5Plotter
 
+        self.right_box.removeWidget(self.waiting)
+        self.waiting.deleteLater()
         self.axes = AxisPicker(self)
         self.axes.sliceChanged.connect(self._on_slice_changed)
         self.slice_label = QLabel(self)
