@@ -51,12 +51,13 @@ if TYPE_CHECKING:  # these import NumPy (and h5py): the first stage shows withou
     from storage.formats.hdf5.io import DatasetInfo, H5File
 
 
-def open_file(path: str) -> tuple[H5File, H5Node, list[H5Node] | None]:
+def open_file(path: str, allow_outside: bool = False) -> tuple[H5File, H5Node, list[H5Node] | None]:
     """Worker body: open read-only, describe the root group and list its first members (None when
     they cannot be listed: the tree then asks again and says why)."""
     from storage.formats.hdf5.io import H5File
 
     h5 = H5File(path)
+    h5.allow_outside = allow_outside
     try:
         root = h5.root()
     except Exception:
@@ -306,7 +307,7 @@ class Hdf5Document(Document):
         self._close_file()
         self.disk.record()  # after closing (a writable file flushes), before the new read
         self._open_worker = run_in_worker(
-            open_file, self.path,
+            open_file, self.path, self._allow_outside,
             on_result=lambda result: self._on_opened(generation, result),
             on_error=lambda exc: self._on_opened(generation, exc))
 

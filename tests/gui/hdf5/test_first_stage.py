@@ -43,9 +43,9 @@ def held(monkeypatch):
     gate = threading.Event()
     real = document_module.open_file
 
-    def slow(path: str):
+    def slow(*args):
         gate.wait(30)
-        return real(path)
+        return real(*args)
 
     monkeypatch.setattr(document_module, "open_file", slow)
     yield gate
