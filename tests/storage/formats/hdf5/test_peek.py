@@ -54,7 +54,8 @@ def _members(draw) -> list[tuple]:
     names = draw(st.lists(_names, min_size=0, max_size=25, unique_by=lambda n: n.encode()))
     out = []
     for name in names:
-        kind = draw(st.sampled_from(["dataset", "dataset", "group", "soft", "external", "hard", "datatype"]))
+        kind = draw(st.sampled_from(["dataset", "dataset", "group", "soft", "external", "hard", "datatype",
+                                     "typed"]))
         out.append((name, kind, draw(_dtypes()), draw(_shapes), draw(st.integers(0, 12)),
                     draw(st.sampled_from(["contiguous", "chunked", "compact"])), draw(st.integers(0, 12)),
                     draw(st.sampled_from(["", "GROUP", "DIMENSION_SCALE", "TABLE"]))))
@@ -96,6 +97,9 @@ def _write(path: Path, members: list[tuple], libver: str, track: bool, userblock
                 choice = size % 3
                 other = ("missing.h5", str(path.parent.parent / "outside.h5"), path.name)[choice]
                 f[name] = h5py.ExternalLink(other, "/")
+            elif kind == "typed":  # a dataset of a committed datatype (a shared datatype message)
+                f[f"{name}_type"] = dtype if dtype.kind != "O" else np.dtype("i4")
+                target = f.create_dataset(name, shape=shape, dtype=f[f"{name}_type"])
             elif kind == "hard" and made:
                 f[name] = f[made[size % len(made)]]
                 target = None
@@ -221,11 +225,13 @@ class _Counting(io.BytesIO):
 def samples(tmp_path_factory) -> list[bytes]:
     folder = tmp_path_factory.mktemp("fuzz")
     out = []
-    for libver in ("earliest", "latest"):
-        path = folder / f"{libver}.h5"
+    for libver, count in (("earliest", 6), ("latest", 6), ("latest", 60)):
+        path = folder / f"{libver}{count}.h5"
         with h5py.File(path, "w", libver=libver, track_order=libver == "latest") as f:
-            for number in range(6):
+            for number in range(count):  # 60: a dense root (v2 B-tree, fractal heap)
                 f.create_dataset(f"d{number}", data=np.arange(4.0))
+                for k in range(count // 6):  # and dense attributes
+                    f[f"d{number}"].attrs[f"a{k}"] = k
             f.create_group("g").create_dataset("x", data=[1])
             f["s"] = h5py.SoftLink("/g")
             f["e"] = h5py.ExternalLink("nowhere.h5", "/")
@@ -235,8 +241,8 @@ def samples(tmp_path_factory) -> list[bytes]:
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(which=st.integers(0, 1), cut=st.integers(0, 10_000), flips=st.lists(
-    st.tuples(st.integers(0, 10_000), st.integers(0, 7)), max_size=6), loop=st.booleans())
+@given(which=st.integers(0, 2), cut=st.integers(0, 60_000), flips=st.lists(
+    st.tuples(st.integers(0, 60_000), st.integers(0, 7)), max_size=6), loop=st.booleans())
 def test_damaged_files_never_raise_hang_or_read_without_bound(samples, which, cut, flips, loop) -> None:
     data = bytearray(samples[which])
     for where, bit in flips:
