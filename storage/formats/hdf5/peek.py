@@ -12,7 +12,7 @@ compact groups (link messages) and dense ones (link info → v2 B-tree name inde
 root direct block or one level of indirect block), and dense attributes (looked up by the hash of
 ``CLASS``). Anything else — shared (SOHM) messages or a superblock extension, a datatype it cannot
 name exactly as the tree does, external or virtual storage, an external link to a file that exists in
-the folder, soft links below the root's members, a damaged structure or checksum — makes :func:`peek`
+the folder, a soft link through an external link or in a loop, a damaged structure or checksum — makes :func:`peek`
 answer None: the tree then waits for h5py, as it did before. A preview never shows what h5py would not.
 """
 
@@ -743,6 +743,7 @@ class _Describer:
         self.root_links = root_links
         self.root_address = root_address
         self.known: dict[int, H5Node] = {}
+        self.groups: dict[int, dict[str, Link] | None] = {}
 
     def describe(self, address: int, path: str, name: str) -> H5Node:
         known = self.known.get(address)
@@ -861,26 +862,50 @@ class _Describer:
                           "folder): not read until you allow reading outside the folder", outside=(ref,))
         raise Fallback("an external link to a file h5py would open")
 
-    def _resolve(self, target: str, depth: int) -> int | None:
-        """The object header a soft link reaches, None when nothing is there; Fallback when finding
-        out needs more than the root's own members."""
+    def _resolve(self, target: str, depth: int, base: tuple[str, ...] = ()) -> int | None:
+        """The object header a soft link reaches (relative to the group ``base``), None when nothing
+        is there, as HDF5 walks the path; Fallback for what only the library can tell (an external
+        link on the way, odd paths, many groups to list)."""
         if depth > MAX_DEPTH:
             raise Fallback("soft links nested too deep")
         parts = [p for p in target.split("/") if p]
         if any(p in (".", "..") for p in parts) or not target or "//" in target:
             raise Fallback("an odd soft link path")
-        if not parts:
-            return self.root_address
-        if len(parts) > 1:
-            raise Fallback("a soft link below the root's members")
-        link = self.root_links.get(parts[0])
-        if link is None:
-            return None
-        if link.kind == "hard":
-            return link.address
-        if link.kind == "soft":
-            return self._resolve(_utf8(link.target), depth + 1)
-        raise Fallback("a soft link to an external link")
+        walked: tuple[str, ...] = () if target.startswith("/") else base
+        current: int | None = self.root_address
+        if walked:  # relative to the group holding the link, reached already
+            current = self._resolve("/" + "/".join(walked), depth + 1)
+            if current is None:
+                raise Fallback("a soft link in a group that cannot be walked")
+        for part in parts:
+            links = self._links_of(current)
+            link = links.get(part) if links is not None else None
+            if link is None:
+                return None
+            if link.kind == "hard":
+                current = link.address
+            elif link.kind == "soft":
+                found = self._resolve(_utf8(link.target), depth + 1, walked)
+                if found is None:
+                    return None
+                current = found
+            else:
+                raise Fallback("an external link on a soft link's way")
+            walked = (*walked, part)
+        return current
+
+    def _links_of(self, address: int) -> dict[str, Link] | None:
+        """The links of the group at ``address`` by name, or None when it is not a group."""
+        if address == self.root_address:
+            return self.root_links
+        if address not in self.groups:
+            header = read_header(self.file, address)
+            if not (header.has(MSG_SYMBOL_TABLE) or header.has(MSG_LINK_INFO)):
+                self.groups[address] = None
+            else:
+                links = _group(self.file, header, True).links or []
+                self.groups[address] = {_utf8(link.name): link for link in links}
+        return self.groups[address]
 
 
 def _utf8(raw: bytes) -> str:

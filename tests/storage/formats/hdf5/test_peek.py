@@ -92,6 +92,8 @@ def _write(path: Path, members: list[tuple], libver: str, track: bool, userblock
                 target = f[name]
             elif kind == "soft":
                 where = made[size % len(made)] if made and size % 3 else f"/missing{size}"
+                if size % 4 == 0:  # below a member: a group's g0, or nothing
+                    where += "/g0"
                 f[name] = h5py.SoftLink(where if size % 2 else where.lstrip("/"))
             elif kind == "external":
                 choice = size % 3
