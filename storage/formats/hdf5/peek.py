@@ -12,8 +12,9 @@ compact groups (link messages) and dense ones (link info → v2 B-tree name inde
 root direct block or one level of indirect block), and dense attributes (looked up by the hash of
 ``CLASS``). Anything else — shared (SOHM) messages or a superblock extension, a datatype it cannot
 name exactly as the tree does, external or virtual storage, an external link to a file that exists in
-the folder, a soft link through an external link or in a loop, a damaged structure or checksum — makes :func:`peek`
-answer None: the tree then waits for h5py, as it did before. A preview never shows what h5py would not.
+the folder, a soft link through an external link or in a loop, a damaged structure or checksum —
+makes :func:`peek` answer None: the tree then waits for h5py, as it did before. A preview never shows
+what h5py would not.
 """
 
 from __future__ import annotations
