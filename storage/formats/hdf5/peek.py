@@ -20,6 +20,7 @@ what h5py would not.
 from __future__ import annotations
 
 import os
+import stat
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -970,6 +971,8 @@ def peek(path: str, limit: int = BATCH, opener: Callable[[str], Any] | None = No
     """The root group and its first ``limit`` members as the tree shows them, or None when the file
     is outside what this reader knows (then only h5py can tell)."""
     try:
+        if opener is None and not stat.S_ISREG(os.stat(path).st_mode):
+            return None  # a pipe or device: opening could wait forever
         with (opener or (lambda p: open(p, "rb")))(path) as handle:
             size = handle.seek(0, os.SEEK_END)
             file = _File(handle, size)

@@ -264,3 +264,6 @@ def test_a_file_that_is_not_hdf5_gives_nothing(tmp_path: Path) -> None:
     path.write_bytes(os.urandom(5000))
     assert peek(str(path)) is None
     assert peek(str(tmp_path / "missing.h5")) is None
+    if hasattr(os, "mkfifo"):  # nobody writes this pipe: opening it would wait forever
+        os.mkfifo(tmp_path / "pipe.h5")
+        assert peek(str(tmp_path / "pipe.h5")) is None
