@@ -291,7 +291,8 @@ class Hdf5Document(Document):
         top = self.tree_model.index(0, 0)
         self.tree.expand(top)
         self.tree.setCurrentIndex(top)
-        self.show_message("<b>Reading…</b> the file's first level is shown; the rest follows.", "info")
+        shown = "first level" if look.complete else f"first {len(look.children):,} members"
+        self.show_message(f"<b>Reading…</b> the file's {shown} is shown; the rest follows.", "info")
         AfterPaint(self.tree.viewport(), self._after_preview)
 
     def _after_preview(self) -> None:

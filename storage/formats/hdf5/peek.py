@@ -920,12 +920,15 @@ def _utf8(raw: bytes) -> str:
 # -- the entry point ---------------------------------------------------------------------------------------
 @dataclass
 class Peek:
-    """The root group (``root.members`` counts all its links) and its first members, in h5py's order."""
+    """The root group (``root.members`` counts all its links) and its first members, in h5py's order:
+    all of the first ``limit``, or (``complete`` False) those before the first one only h5py can
+    describe (an external link to a file in the folder, external storage, …)."""
 
     root: H5Node
     children: list[H5Node]
     reads: int
     read_bytes: int
+    complete: bool = True
 
 
 def _superblock(file: _File) -> int:
@@ -987,7 +990,14 @@ def peek(path: str, limit: int = BATCH, opener: Callable[[str], Any] | None = No
             root = H5Node("/", "/", "group", members=group.count,
                           pytables_class=describer.class_attribute(header))
             describer.known[root_address] = root
-            children = [describer.link_node(link) for link in group.links[:limit]]
+            children: list[H5Node] = []
+            for link in group.links[:limit]:
+                try:
+                    children.append(describer.link_node(link))
+                except Fallback:  # this member and those after it wait for h5py
+                    if not children:
+                        raise
+                    return Peek(root, children, file.reads, file.read_bytes, complete=False)
             return Peek(root, children, file.reads, file.read_bytes)
     except (Fallback, OSError, ValueError, struct.error, IndexError, KeyError, RecursionError,
             AssertionError, MemoryError):
