@@ -109,7 +109,8 @@ class Hdf5Document(Document):
         # a found attribute (node path, name): selected whenever that node's table is read
         self._find_attribute: tuple[str, str] | None = None
         self.preview: Peek | None = None  # the first-stage tree on screen, until h5py has the file
-        self.editor: Hdf5Editor | None = None  # the data side, made by _build_data_side
+        self.data_side = False  # made by _build_data_side: the editor, table, plot and axes
+        self.editor: Hdf5Editor
         self.axes: AxisPicker
         self.table_model: TiledTableModel
         self.plot: ArrayPlot
@@ -201,8 +202,9 @@ class Hdf5Document(Document):
 
     def _build_data_side(self) -> None:
         """The table over the plot with its axis picker, and the editor: NumPy's part, made once."""
-        if self.editor is not None:
+        if self.data_side:
             return
+        self.data_side = True
         from gui.arrays.plot import ArrayPlot
         from gui.arrays.table import TiledClipboard, TiledTableModel
         from gui.hdf5.axes import AxisPicker
@@ -382,7 +384,7 @@ class Hdf5Document(Document):
         node = self.tree_model.node(current)
         self._select_generation += 1
         generation = self._select_generation
-        if self.editor is None:  # the first stage: what the tree knows, nothing read
+        if not self.data_side:  # the first stage: what the tree knows, nothing read
             self.current_path = node.path if node is not None else ""
             self.info_text.setPlainText(describe_node(node) if node is not None else "")
             return
@@ -582,7 +584,7 @@ class Hdf5Document(Document):
         return self.editor.run_edit(lambda: None)  # run_edit flushes
 
     def _close_file(self) -> None:
-        if self.editor is None:
+        if not self.data_side:
             return
         self.editor.stop_export()  # its file is going: stop it, forget it
         self.table_model.stop()
@@ -599,7 +601,7 @@ class Hdf5Document(Document):
         self._generation += 1
         self._select_generation += 1
         self.preview = None
-        if self.editor is not None:
+        if self.data_side:
             self.plotter.stop()
             self._close_file()
             self.editor.close_scratch()

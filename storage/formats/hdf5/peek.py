@@ -274,8 +274,8 @@ def parse_type(cur: _Cursor, depth: int = 0) -> _Type:
             raise Fallback("an enum of a non-integer base")
         count = bits & 0xFFFF
         names = [cur.cstring(pad8=version < 3) for _ in range(count)]
-        order = "big" if base.big else "little"
-        values = [int.from_bytes(cur.take(base.size), order, signed=base.signed) for _ in range(count)]
+        values = [int.from_bytes(cur.take(base.size), "big" if base.big else "little", signed=base.signed)
+                  for _ in range(count)]
         members = dict(zip(names, values, strict=True))
         if members == {b"FALSE": 0, b"TRUE": 1}:
             return _Type("bool", "bool", size, cls)
@@ -390,12 +390,12 @@ def read_header(file: _File, address: int) -> Header:
         size = int.from_bytes(prefix[pos:pos + width], "little")
         data = _checked(file.read(address, pos + width + size + 4))
         _v2_messages(file, data, pos + width, flags, header, blocks)
-        seen = {address}
+        chunks = {address}
         while blocks:
             where, length = blocks.pop(0)
-            if where in seen or len(seen) > MAX_CONTINUATIONS:
+            if where in chunks or len(chunks) > MAX_CONTINUATIONS:
                 raise Fallback("continuation loop")
-            seen.add(where)
+            chunks.add(where)
             data = _checked(file.read(where, length))
             if data[:4] != b"OCHK":
                 raise Fallback("bad continuation block")
@@ -874,11 +874,12 @@ class _Describer:
         if any(p in (".", "..") for p in parts) or not target or "//" in target:
             raise Fallback("an odd soft link path")
         walked: tuple[str, ...] = () if target.startswith("/") else base
-        current: int | None = self.root_address
+        current = self.root_address
         if walked:  # relative to the group holding the link, reached already
-            current = self._resolve("/" + "/".join(walked), depth + 1)
-            if current is None:
+            start = self._resolve("/" + "/".join(walked), depth + 1)
+            if start is None:
                 raise Fallback("a soft link in a group that cannot be walked")
+            current = start
         for part in parts:
             links = self._links_of(current)
             link = links.get(part) if links is not None else None

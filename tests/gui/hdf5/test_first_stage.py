@@ -77,7 +77,7 @@ def test_the_first_level_shows_before_h5py_and_the_real_tree_replaces_it(
     assert model.node(document.tree.currentIndex()).path == "/d00"
     assert "Shape:  3 × 4" in document.info_text.toPlainText()
     document.grab().save("/tmp/h5peek-first-stage.png")
-    assert "numpy" not in sys.modules or document.editor is None  # the data side waits for h5py
+    assert "numpy" not in sys.modules or not document.data_side  # the data side waits for h5py
 
     held.set()
     qtbot.waitUntil(lambda: document.is_loaded and document.h5 is not None)
@@ -103,7 +103,7 @@ def test_a_file_outside_the_first_stage_opens_as_before(qtbot, tmp_path, _privat
             f.create_dataset(f"d{number}", data=[number])
     window = launch(qtbot, _private_dirs, path)
     (document,) = wait_documents(qtbot, window, 1, loaded=False)
-    qtbot.waitUntil(lambda: document.editor is not None)  # straight to the h5py reader
+    qtbot.waitUntil(lambda: document.data_side)  # straight to the h5py reader
     assert document.preview is None and document.tree_model.rowCount() == 0
     held.set()
     qtbot.waitUntil(lambda: document.is_loaded)
