@@ -51,11 +51,22 @@ if TYPE_CHECKING:  # these import NumPy (and h5py): the first stage shows withou
     from storage.formats.hdf5.io import DatasetInfo, H5File
 
 
+def import_data_side() -> None:
+    """The modules of the table, plot and editor (NumPy, h5py): imported on the open worker, so the
+    window never waits for them (the data side is made from them once the file is open)."""
+    import gui.arrays.plot
+    import gui.arrays.table
+    import gui.hdf5.axes
+    import gui.hdf5.edit_actions
+    import gui.hdf5.plot  # noqa: F401
+
+
 def open_file(path: str, allow_outside: bool = False) -> tuple[H5File, H5Node, list[H5Node] | None]:
     """Worker body: open read-only, describe the root group and list its first members (None when
     they cannot be listed: the tree then asks again and says why)."""
     from storage.formats.hdf5.io import H5File
 
+    import_data_side()
     h5 = H5File(path)
     h5.allow_outside = allow_outside
     try:
@@ -127,8 +138,8 @@ class Hdf5Document(Document):
     # -- widgets ---------------------------------------------------------------------------------
     def _build(self) -> None:
         """What the first stage shows: the tree, attributes and information, and the bars. The data
-        side (table, plot, editor) needs NumPy: :meth:`_build_data_side` makes it once the
-        first-stage tree is on screen."""
+        side (table, plot, editor) needs NumPy: :meth:`_build_data_side` makes it once the file is
+        open (its modules imported by the open worker)."""
         self.disk = DiskGuard(self, keep_label="Keep showing", keep_marks_modified=False)
         self.disk.note = self._writable_note
         self.message = QLabel(self)
@@ -303,7 +314,6 @@ class Hdf5Document(Document):
 
     @Slot()
     def reload(self) -> None:
-        self._build_data_side()
         self.finder.forget()
         self._generation += 1
         generation = self._generation
@@ -320,6 +330,7 @@ class Hdf5Document(Document):
                 result[0].close()
             return
         self._open_worker = None
+        self._build_data_side()
         self.undo_stack.clear()
         self._keep_preview_selection()
         if isinstance(result, BaseException):

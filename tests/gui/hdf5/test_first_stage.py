@@ -103,7 +103,7 @@ def test_a_file_outside_the_first_stage_opens_as_before(qtbot, tmp_path, _privat
             f.create_dataset(f"d{number}", data=[number])
     window = launch(qtbot, _private_dirs, path)
     (document,) = wait_documents(qtbot, window, 1, loaded=False)
-    qtbot.waitUntil(lambda: document.data_side)  # straight to the h5py reader
+    qtbot.waitUntil(lambda: document._open_worker is not None)  # straight to the h5py reader
     assert document.preview is None and document.tree_model.rowCount() == 0
     held.set()
     qtbot.waitUntil(lambda: document.is_loaded)
