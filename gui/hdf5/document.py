@@ -14,7 +14,7 @@ import json
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -34,6 +34,7 @@ from gui.common.column_fit import ColumnFitter
 from gui.common.disk_watch import DiskGuard
 from gui.common.document import Document
 from gui.common.find_bar import FindBar, PathFinder
+from gui.common.first_paint import after_first_paint
 from gui.common.workers import Worker, run_in_worker
 from gui.hdf5.info import describe_info, describe_node
 from gui.hdf5.models import AttributesModel, H5TreeModel, list_along
@@ -79,28 +80,6 @@ def open_file(path: str, allow_outside: bool = False) -> tuple[H5File, H5Node, l
     except Exception:
         first = None
     return h5, root, first
-
-
-class AfterPaint(QObject):
-    """Calls ``then`` once ``widget`` has painted (or after ``wait_ms`` when it is not shown)."""
-
-    def __init__(self, widget: QWidget, then: Any, wait_ms: int = 300) -> None:
-        super().__init__(widget)
-        self.widget = widget
-        self.then = then
-        widget.installEventFilter(self)
-        QTimer.singleShot(wait_ms, self, self._go)
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.Paint:
-            QTimer.singleShot(0, self, self._go)  # after this paint reaches the screen
-        return False
-
-    def _go(self) -> None:
-        if self.then is not None:
-            then, self.then = self.then, None
-            self.widget.removeEventFilter(self)
-            then()
 
 
 class Hdf5Document(Document):
@@ -306,7 +285,7 @@ class Hdf5Document(Document):
         self.tree.setCurrentIndex(top)
         shown = "first level" if look.complete else f"first {len(look.children):,} members"
         self.show_message(f"<b>Reading…</b> the file's {shown} is shown; the rest follows.", "info")
-        AfterPaint(self.tree.viewport(), self._after_preview)
+        after_first_paint(self.tree.viewport(), self._after_preview, owner=self, timeout_ms=300)
 
     def _after_preview(self) -> None:
         if self.preview is not None and self.h5 is None and self._open_worker is None:
