@@ -63,8 +63,10 @@ def _members(draw) -> list[tuple]:
 
 
 def _write(path: Path, members: list[tuple], libver: str, track: bool, userblock: int,
-           root_attrs: int) -> None:
+           root_attrs: int, more: int = 0) -> None:
     with h5py.File(path, "w", libver=libver, track_order=track, userblock_size=userblock) as f:
+        for number in range(more):  # many links: a dense root, a deeper B-tree
+            f.create_dataset(f"m{number * 37 % max(more, 1):03}", shape=(number % 3,), dtype="i2")
         for number in range(root_attrs):
             f.attrs[f"a{number}"] = number
         made: list[str] = []
@@ -129,14 +131,15 @@ def outside(tmp_path_factory) -> Path:
 @settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                     HealthCheck.too_slow])
 @given(members=_members(), libver=st.sampled_from(["earliest", "latest", "v110"]), track=st.booleans(),
-       userblock=st.sampled_from([0, 0, 512, 1024, 4096]), root_attrs=st.integers(0, 10))
+       userblock=st.sampled_from([0, 0, 512, 1024, 4096]), root_attrs=st.integers(0, 10),
+       more=st.sampled_from([0, 0, 0, 40, 120]))
 def test_the_preview_is_what_h5py_shows_or_nothing(outside: Path, members, libver, track, userblock,
-                                                   root_attrs) -> None:
+                                                   root_attrs, more) -> None:
     folder = outside / f"case{next(_CASES)}"
     folder.mkdir()
     path = folder / "file.h5"
     try:
-        _write(path, members, libver, track, userblock, root_attrs)
+        _write(path, members, libver, track, userblock, root_attrs, more)
     except (ValueError, TypeError, OSError, RuntimeError):
         assume(False)
     root, children = _expected(path)
