@@ -32,7 +32,7 @@ from storage.formats.hdf5.outside import reference
 
 SIGNATURE = b"\x89HDF\r\n\x1a\n"
 MAX_BYTES = 4 * 2**20  # bytes peek reads at most
-MAX_READS = 20_000  # reads at most
+MAX_READS = 50_000  # reads at most (small ones: counting a member group reads its symbol nodes)
 MAX_CHUNK = 1 * 2**20  # one object header chunk, heap or node read at most
 MAX_MEMBERS = 20_000  # links counted in one group at most
 MAX_DEPTH = 16  # B-tree levels, nested datatypes, soft links followed
@@ -470,10 +470,12 @@ def _heap_string(heap: bytes, offset: int) -> bytes:
     return heap[offset:end]
 
 
-def _symbol_links(file: _File, btree: int, heap_address: int, limit: int) -> list[Link]:
-    """Every link of an old-style group, in the B-tree's (name) order."""
-    heap = _local_heap(file, heap_address)
+def _symbol_links(file: _File, btree: int, heap_address: int | None, limit: int) -> list[Link] | int:
+    """Every link of an old-style group, in the B-tree's (name) order; only their number when
+    ``heap_address`` is None (the symbol nodes' counts: no names read)."""
+    heap = _local_heap(file, heap_address) if heap_address is not None else b""
     links: list[Link] = []
+    counted = 0
     entry = 2 * file.offsets + 24
     seen: set[int] = set()
 
@@ -502,6 +504,12 @@ def _symbol_links(file: _File, btree: int, heap_address: int, limit: int) -> lis
             if snod[:4] != b"SNOD" or snod[4] != 1:
                 raise Fallback("bad symbol node")
             count = int.from_bytes(snod[6:8], "little")
+            if heap_address is None:
+                nonlocal counted
+                counted += count
+                if counted > limit:
+                    raise Fallback("too many members")
+                continue
             entries = file.read(child + 8, count * entry)
             for number in range(count):
                 ecur = _Cursor(entries, number * entry, file)
@@ -521,6 +529,8 @@ def _symbol_links(file: _File, btree: int, heap_address: int, limit: int) -> lis
                     raise Fallback("too many members")
 
     node(btree, 0)
+    if heap_address is None:
+        return counted
     if [link.name for link in links] != sorted(link.name for link in links):
         raise Fallback("symbol table out of order")
     return links
@@ -706,7 +716,13 @@ def _group(file: _File, header: Header, list_links: bool) -> _Group:
     tables = header.all(MSG_SYMBOL_TABLE)
     if tables:
         cur = _Cursor(tables[0][1], 0, file)
-        links = _symbol_links(file, cur.offset(), cur.offset(), MAX_MEMBERS)
+        btree, heap = cur.offset(), cur.offset()
+        if not list_links:
+            count = _symbol_links(file, btree, None, MAX_MEMBERS)
+            assert isinstance(count, int)
+            return _Group(None, count)
+        links = _symbol_links(file, btree, heap, MAX_MEMBERS)
+        assert isinstance(links, list)
         return _Group(links, len(links))
     infos = header.all(MSG_LINK_INFO)
     if not infos:
