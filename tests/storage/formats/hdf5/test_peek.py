@@ -288,3 +288,15 @@ def test_a_file_that_is_not_hdf5_gives_nothing(tmp_path: Path) -> None:
     if hasattr(os, "mkfifo"):  # nobody writes this pipe: opening it would wait forever
         os.mkfifo(tmp_path / "pipe.h5")
         assert peek(str(tmp_path / "pipe.h5")) is None
+
+
+def test_a_btree_pointing_at_itself_ends_the_look(tmp_path: Path) -> None:
+    path = tmp_path / "loop.h5"
+    _h5py_default(path, 5)
+    data = bytearray(path.read_bytes())
+    tree = data.index(b"TREE")
+    data[tree + 5] = 1  # an internal node ...
+    data[tree + 24 + 8:tree + 24 + 16] = tree.to_bytes(8, "little")  # ... whose first child is itself
+    handle = _Counting(bytes(data))
+    assert peek("loop.h5", opener=lambda _p: handle) is None
+    assert handle.calls < 20
