@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import (
@@ -29,33 +29,57 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui.arrays.plot import ArrayPlot
-from gui.arrays.table import TiledClipboard, TiledTableModel
 from gui.common.clipboard import TableClipboard, TreeClipboard
 from gui.common.column_fit import ColumnFitter
 from gui.common.disk_watch import DiskGuard
 from gui.common.document import Document
 from gui.common.find_bar import FindBar, PathFinder
+from gui.common.first_paint import after_first_paint
 from gui.common.workers import Worker, run_in_worker
-from gui.hdf5.axes import AxisPicker, table_layout
-from gui.hdf5.edit_actions import Hdf5Editor
 from gui.hdf5.info import describe_info, describe_node
 from gui.hdf5.models import AttributesModel, H5TreeModel, list_along
 from gui.hdf5.outside_bar import OutsideBar
-from gui.hdf5.plot import Hdf5Plotter
-from storage.formats.hdf5.find import Hit, find_in_file
-from storage.formats.hdf5.io import DatasetInfo, H5File, H5Node
-from storage.formats.hdf5.values import format_value
+from storage.formats.hdf5.node import BATCH, H5Node
+from storage.formats.hdf5.peek import Peek, peek
+
+if TYPE_CHECKING:  # these import NumPy (and h5py): the first stage shows without them
+    from gui.arrays.plot import ArrayPlot
+    from gui.arrays.table import TiledTableModel
+    from gui.hdf5.axes import AxisPicker
+    from gui.hdf5.edit_actions import Hdf5Editor
+    from gui.hdf5.plot import Hdf5Plotter
+    from storage.formats.hdf5.find import Hit
+    from storage.formats.hdf5.io import DatasetInfo, H5File
 
 
-def open_file(path: str) -> tuple[H5File, H5Node]:
-    """Worker body: open read-only and describe the root group."""
+def import_data_side() -> None:
+    """The modules of the table, plot and editor (NumPy, h5py): imported on the open worker, so the
+    window never waits for them (the data side is made from them once the file is open)."""
+    import gui.arrays.plot
+    import gui.arrays.table
+    import gui.hdf5.axes
+    import gui.hdf5.edit_actions
+    import gui.hdf5.plot  # noqa: F401
+
+
+def open_file(path: str, allow_outside: bool = False) -> tuple[H5File, H5Node, list[H5Node] | None]:
+    """Worker body: open read-only, describe the root group and list its first members (None when
+    they cannot be listed: the tree then asks again and says why)."""
+    from storage.formats.hdf5.io import H5File
+
+    import_data_side()
     h5 = H5File(path)
+    h5.allow_outside = allow_outside
     try:
-        return h5, h5.root()
+        root = h5.root()
     except Exception:
         h5.close()
         raise
+    try:
+        first = h5.children("/", 0, BATCH) if root.kind == "group" and root.members else []
+    except Exception:
+        first = None
+    return h5, root, first
 
 
 class Hdf5Document(Document):
@@ -74,8 +98,15 @@ class Hdf5Document(Document):
         self._allow_outside = False  # the user allowed reading data outside the file's folder
         # a found attribute (node path, name): selected whenever that node's table is read
         self._find_attribute: tuple[str, str] | None = None
+        self.preview: Peek | None = None  # the first-stage tree on screen, until h5py has the file
+        self.data_side = False  # made by _build_data_side: the editor, table, plot and axes
+        self.editor: Hdf5Editor
+        self.axes: AxisPicker
+        self.table_model: TiledTableModel
+        self.plot: ArrayPlot
+        self.plotter: Hdf5Plotter
         self._build()
-        self.reload()
+        self._first_look()
 
     def _writable_note(self) -> str:
         if self.h5 is not None and self.h5.writable:
@@ -85,6 +116,9 @@ class Hdf5Document(Document):
 
     # -- widgets ---------------------------------------------------------------------------------
     def _build(self) -> None:
+        """What the first stage shows: the tree, attributes and information, and the bars. The data
+        side (table, plot, editor) needs NumPy: :meth:`_build_data_side` makes it once the file is
+        open (its modules imported by the open worker)."""
         self.disk = DiskGuard(self, keep_label="Keep showing", keep_marks_modified=False)
         self.disk.note = self._writable_note
         self.message = QLabel(self)
@@ -120,7 +154,55 @@ class Hdf5Document(Document):
         self.left.addWidget(self.tree)
         self.left.addWidget(self.side_tabs)
         self.left.setSizes([480, 220])
+        self.right = QWidget(self)  # the data side goes here
+        self.right_box = QVBoxLayout(self.right)
+        self.right_box.setContentsMargins(0, 0, 0, 0)
+        self.waiting = QLabel("Reading…", self.right)  # until the data side is made
+        self.waiting.setObjectName("h5Waiting")
+        self.waiting.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.waiting.setEnabled(False)
+        self.right_box.addWidget(self.waiting)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        self.splitter.addWidget(self.left)
+        self.splitter.addWidget(self.right)
+        self.splitter.setSizes([420, 680])
+        self.splitter.setStretchFactor(1, 1)
 
+        self.box = QVBoxLayout(self)
+        self.box.setContentsMargins(4, 4, 4, 4)
+        self.box.addWidget(self.disk.bar)
+        report = partial(self.show_message, kind="error")
+        TableClipboard(self.attr_view, lambda i: str(i.data() or ""), report=report)
+        # the tree: Copy gives an object's path in the file, Copy Path the h5py code reaching it
+        TreeClipboard(self.tree, lambda i: i.internalPointer().node.path,
+                      lambda i: f"f[{json.dumps(i.internalPointer().node.path, ensure_ascii=False)}]", report)
+        self.box.addWidget(self.message)
+        self.outside_bar = OutsideBar(self)
+        self.outside_bar.allowed.connect(self._on_allow_outside)
+        self.box.addWidget(self.outside_bar)
+        self.box.addWidget(self.splitter, 1)
+        # Edit ▸ Find: member names and attributes, searched in a worker
+        self.find_bar = FindBar(self, "Find in names and attributes")
+        self.finder = PathFinder(self.find_bar, self._find_job, self._select_hit, self)
+        self.undo_stack.indexChanged.connect(self.finder.forget)
+        self.box.addWidget(self.find_bar)
+        for signal in (self.splitter.splitterMoved, self.left.splitterMoved,
+                       self.tree.selectionModel().currentChanged):
+            signal.connect(self.viewStateChanged)
+
+    def _build_data_side(self) -> None:
+        """The table over the plot with its axis picker, and the editor: NumPy's part, made once."""
+        if self.data_side:
+            return
+        self.data_side = True
+        from gui.arrays.plot import ArrayPlot
+        from gui.arrays.table import TiledClipboard, TiledTableModel
+        from gui.hdf5.axes import AxisPicker
+        from gui.hdf5.edit_actions import Hdf5Editor
+        from gui.hdf5.plot import Hdf5Plotter
+
+        self.right_box.removeWidget(self.waiting)
+        self.waiting.deleteLater()
         self.axes = AxisPicker(self)
         self.axes.sliceChanged.connect(self._on_slice_changed)
         self.slice_label = QLabel(self)
@@ -144,51 +226,24 @@ class Hdf5Document(Document):
         self.right_split.addWidget(self.plot)
         self.right_split.setSizes([420, 260])
         self._right_sizes = [420, 260]  # the table over the plot, while the table is hidden
-        right = QWidget(self)
-        right_box = QVBoxLayout(right)
-        right_box.setContentsMargins(0, 0, 0, 0)
         top = QHBoxLayout()
         top.addWidget(self.axes, 1)
         top.addWidget(self.slice_label)
-        right_box.addLayout(top)
-        right_box.addWidget(self.right_split, 1)
-        self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
-        self.splitter.addWidget(self.left)
-        self.splitter.addWidget(right)
-        self.splitter.setSizes([420, 680])
-        self.splitter.setStretchFactor(1, 1)
+        self.right_box.addLayout(top)
+        self.right_box.addWidget(self.right_split, 1)
+        self.right_split.splitterMoved.connect(self.viewStateChanged)
 
-        box = QVBoxLayout(self)
-        box.setContentsMargins(4, 4, 4, 4)
-        box.addWidget(self.disk.bar)
         self.editor = Hdf5Editor(self)
         self.editor.cellWritten.connect(self._on_cell_written)
         self.editor.attributesChanged.connect(self._on_attributes_changed)
         self.editor.structureChanged.connect(self._on_structure_changed)
         self.editor.exportFinished.connect(self.exportFinished)
+        self.editor.attributesChanged.connect(self.finder.forget)
+        self.editor.structureChanged.connect(self.finder.forget)
+        self.box.insertLayout(1, self.editor.bar)
         # Edit ▸ Copy (TSV of the selected cells) and Paste (into a writable dataset)
-        report = partial(self.show_message, kind="error")
-        TiledClipboard(self.table, self.table_model, self.editor.paste_cells, report=report)
-        TableClipboard(self.attr_view, lambda i: str(i.data() or ""), report=report)
-        # the tree: Copy gives an object's path in the file, Copy Path the h5py code reaching it
-        TreeClipboard(self.tree, lambda i: i.internalPointer().node.path,
-                      lambda i: f"f[{json.dumps(i.internalPointer().node.path, ensure_ascii=False)}]", report)
-        box.addLayout(self.editor.bar)
-        box.addWidget(self.message)
-        self.outside_bar = OutsideBar(self)
-        self.outside_bar.allowed.connect(self._on_allow_outside)
-        box.addWidget(self.outside_bar)
-        box.addWidget(self.splitter, 1)
-        # Edit ▸ Find: member names and attributes, searched in a worker
-        self.find_bar = FindBar(self, "Find in names and attributes")
-        self.finder = PathFinder(self.find_bar, self._find_job, self._select_hit, self)
-        for signal in (self.undo_stack.indexChanged, self.editor.attributesChanged,
-                       self.editor.structureChanged):
-            signal.connect(self.finder.forget)
-        box.addWidget(self.find_bar)
-        for signal in (self.splitter.splitterMoved, self.left.splitterMoved,
-                       self.right_split.splitterMoved, self.tree.selectionModel().currentChanged):
-            signal.connect(self.viewStateChanged)
+        TiledClipboard(self.table, self.table_model, self.editor.paste_cells,
+                       report=partial(self.show_message, kind="error"))
 
     def show_standing_message(self) -> None:
         """What stays true for the whole file (locked by a writer, writable), or nothing."""
@@ -207,6 +262,35 @@ class Hdf5Document(Document):
         self.message.show()
 
     # -- loading ---------------------------------------------------------------------------------
+    def _first_look(self) -> None:
+        """Issue 16: the root's first members read without h5py (a worker, a few milliseconds),
+        shown at once; the data side and h5py come once that tree is painted."""
+        generation = self._generation
+        if not self.path:
+            self.reload()
+            return
+        run_in_worker(peek, self.path, on_result=lambda look: self._on_peeked(generation, look),
+                      on_error=lambda _exc: self._on_peeked(generation, None))
+
+    def _on_peeked(self, generation: int, look: Peek | None) -> None:
+        if generation != self._generation:
+            return
+        if look is None:  # outside what the first stage reads: h5py says what there is
+            self.reload()
+            return
+        self.preview = look
+        self.tree_model.set_preview(look.root, look.children, self.title())
+        top = self.tree_model.index(0, 0)
+        self.tree.expand(top)
+        self.tree.setCurrentIndex(top)
+        shown = "first level" if look.complete else f"first {len(look.children):,} members"
+        self.show_message(f"<b>Reading…</b> the file's {shown} is shown; the rest follows.", "info")
+        after_first_paint(self.tree.viewport(), self._after_preview, owner=self, timeout_ms=300)
+
+    def _after_preview(self) -> None:
+        if self.preview is not None and self.h5 is None and self._open_worker is None:
+            self.reload()
+
     @Slot()
     def reload(self) -> None:
         self.finder.forget()
@@ -215,7 +299,7 @@ class Hdf5Document(Document):
         self._close_file()
         self.disk.record()  # after closing (a writable file flushes), before the new read
         self._open_worker = run_in_worker(
-            open_file, self.path,
+            open_file, self.path, self._allow_outside,
             on_result=lambda result: self._on_opened(generation, result),
             on_error=lambda exc: self._on_opened(generation, exc))
 
@@ -225,15 +309,19 @@ class Hdf5Document(Document):
                 result[0].close()
             return
         self._open_worker = None
+        self._build_data_side()
         self.undo_stack.clear()
+        self._keep_preview_selection()
         if isinstance(result, BaseException):
             self.show_message(f"<b>Cannot open {self.title()}:</b> {self.describe_failure(result)}", "error")
             self.tree_model.set_file(None, None)
         else:
-            self.h5, root = result
+            self.h5, root, first = result
             self.h5.allow_outside = self._allow_outside
             self.tree_model.set_file(self.h5, root, self.title())
             top = self.tree_model.index(0, 0)
+            if first:  # in the same step as the reset: the first stage's rows never blink
+                self.tree_model.add_children(self.tree_model.item(top), first)
             self.tree.expand(top)
             if self.tree_model.canFetchMore(top):  # a hidden view fetches nothing by itself
                 self.tree_model.fetchMore(top)
@@ -243,6 +331,15 @@ class Hdf5Document(Document):
         self.statusChanged.emit()
         if not self.is_loaded:
             self.mark_loaded()
+
+    def _keep_preview_selection(self) -> None:
+        """The node the user selected in the first-stage tree is selected again in the real one."""
+        if self.preview is None:
+            return
+        self.preview = None
+        node = self.tree_model.node(self.tree.currentIndex())
+        if node is not None and node.path != "/":
+            self._pending_view_state = {**self._pending_view_state, "selected": node.path}
 
     def _restore_pending_view_state(self) -> None:
         state = self._pending_view_state
@@ -277,6 +374,10 @@ class Hdf5Document(Document):
         node = self.tree_model.node(current)
         self._select_generation += 1
         generation = self._select_generation
+        if not self.data_side:  # the first stage: what the tree knows, nothing read
+            self.current_path = node.path if node is not None else ""
+            self.info_text.setPlainText(describe_node(node) if node is not None else "")
+            return
         self.plotter.forget()
         self.current_path = node.path if node is not None else ""
         self.info = None
@@ -351,6 +452,8 @@ class Hdf5Document(Document):
         info, h5 = self.info, self.h5
         if info is None or h5 is None:
             return
+        from gui.hdf5.axes import table_layout
+
         axes, index, path = self.axes.axes(), self.axes.index(), info.path
         rows, cols, headers = table_layout(info, axes)
 
@@ -403,6 +506,8 @@ class Hdf5Document(Document):
         return True
 
     def _find_job(self, text: str) -> Any:
+        from storage.formats.hdf5.find import find_in_file
+
         h5 = self.h5
         if h5 is None:
             return lambda limit: []
@@ -442,6 +547,8 @@ class Hdf5Document(Document):
     # -- what the editor wrote (its commands run on undo and redo too) ----------------------------------
     @Slot(str, object, object)
     def _on_cell_written(self, path: str, cell: tuple[int, int], value: Any) -> None:
+        from storage.formats.hdf5.values import format_value
+
         if self.info is not None and self.info.path == path:
             self.table_model.set_cached_text(cell[0], cell[1], format_value(value))
             self.plotter.replot_later()
@@ -467,10 +574,13 @@ class Hdf5Document(Document):
         return self.editor.run_edit(lambda: None)  # run_edit flushes
 
     def _close_file(self) -> None:
+        if not self.data_side:
+            return
         self.editor.stop_export()  # its file is going: stop it, forget it
         self.table_model.stop()
         self.table_model.set_reader(None, 0, 0)
-        self.tree_model.set_file(None, None)
+        if self.preview is None:  # the first-stage tree stays until the real one replaces it
+            self.tree_model.set_file(None, None)
         if self.h5 is not None:
             self.h5.close()
             self.h5 = None
@@ -480,6 +590,8 @@ class Hdf5Document(Document):
         self.finder.forget()
         self._generation += 1
         self._select_generation += 1
-        self.plotter.stop()
-        self._close_file()
-        self.editor.close_scratch()
+        self.preview = None
+        if self.data_side:
+            self.plotter.stop()
+            self._close_file()
+            self.editor.close_scratch()

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from gui.common.formatting import human_size
 from gui.hdf5.models import kind_text, shape_text
-from storage.formats.hdf5.io import DatasetInfo, H5Node
+from storage.formats.hdf5.node import H5Node
+
+if TYPE_CHECKING:
+    from storage.formats.hdf5.io import DatasetInfo
 
 
 def describe_node(node: H5Node) -> str:

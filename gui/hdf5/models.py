@@ -7,7 +7,7 @@ group of a million members nor a slow disk ever blocks the window. Each item kno
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QBrush, QColor
@@ -15,7 +15,10 @@ from PySide6.QtGui import QBrush, QColor
 from gui.common.model_guard import guard_model
 from gui.common.workers import run_in_worker
 from gui.values.tree_model import NodeTreeModel, column_header
-from storage.formats.hdf5.io import BATCH, Attribute, H5File, H5Node
+from storage.formats.hdf5.node import BATCH, H5Node
+
+if TYPE_CHECKING:
+    from storage.formats.hdf5.io import Attribute, H5File
 
 _Index = QModelIndex | QPersistentModelIndex
 _PROBLEM = QBrush(QColor("#b42318"))
@@ -92,16 +95,25 @@ class H5TreeModel(NodeTreeModel):
         self._top = TreeItem(H5Node("", "", "group"), None, 0)
         self.generation = 0
         self.fetches = 0
+        self.preview = False  # the first stage: the root's first members, read without h5py
 
     def set_file(self, h5: H5File | None, root: H5Node | None, title: str = "/") -> None:
         self.beginResetModel()
         self.generation += 1
         self.h5 = h5
+        self.preview = False
         self._top = TreeItem(H5Node("", "", "group"), None, 0)
         if root is not None:
             root.name = title
             self._top.children = [TreeItem(root, self._top, 0)]
         self.endResetModel()
+
+    def set_preview(self, root: H5Node, children: list[H5Node], title: str) -> None:
+        """Show what :func:`storage.formats.hdf5.peek.peek` read until :meth:`set_file` replaces it:
+        the root and its first members, read-only, nothing below them."""
+        self.set_file(None, root, title)
+        self.preview = True
+        self.add_children(self._top.children[0], children)
 
     def item(self, index: _Index) -> TreeItem:
         return index.internalPointer() if index.isValid() else self._top
@@ -121,7 +133,8 @@ class H5TreeModel(NodeTreeModel):
             return bool(self._top.children)
         if parent.column() != 0:
             return False
-        return self.item(parent).can_have_children()
+        item = self.item(parent)
+        return item.can_have_children() and (not self.preview or item.parent is self._top)
 
     def canFetchMore(self, parent: _Index) -> bool:
         if not parent.isValid() or parent.column() != 0 or self.h5 is None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
 
-from storage.formats.hdf5.io import H5Node
+from storage.formats.hdf5.node import H5Node
 
 
 class OutsideBar(QFrame):

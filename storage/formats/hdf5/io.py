@@ -26,6 +26,7 @@ import numpy as np
 
 from storage.core.decompression import decompression_limit, size_text
 from storage.core.errors import DecompressionLimitError, ParseError, UnreadableError, UnsupportedError
+from storage.formats.hdf5.node import BATCH, H5Node
 from storage.formats.hdf5.outside import (
     OutsideData,
     OutsideRefused,
@@ -35,7 +36,8 @@ from storage.formats.hdf5.outside import (
 )
 from storage.formats.hdf5.values import decode_bytes, describe_dtype, format_value
 
-BATCH = 500
+__all__ = ["BATCH", "Attribute", "DatasetInfo", "H5File", "H5Node", "Window"]
+
 MAX_WINDOW_CELLS = 2_000_000
 _FILTER_NAMES = {1: "gzip", 2: "shuffle", 3: "fletcher32", 4: "szip", 5: "nbit", 6: "scaleoffset",
                  32001: "blosc", 32004: "lz4", 32008: "bitshuffle", 32015: "zstd", 307: "bzip2",
@@ -49,26 +51,6 @@ def _h5py():
         raise UnsupportedError("h5py is not installed, so HDF5 files cannot be read "
                                "(pip install h5py)") from None
     return h5py
-
-
-@dataclass
-class H5Node:
-    """One member of a group: what the tree shows before anything is read."""
-
-    path: str
-    name: str
-    kind: str  # group, dataset, datatype, external, soft, broken
-    shape: tuple[int, ...] | None = None
-    dtype: str = ""
-    members: int = 0  # a group's number of links
-    message: str = ""  # why a link is broken
-    pytables_class: str = ""
-    dimension_scale: bool = False  # a netCDF4 dimension (HDF5 dimension scale)
-    outside: tuple[OutsideData, ...] = ()  # other files this node reads (links, external data)
-
-    @property
-    def size(self) -> int:
-        return int(np.prod(self.shape)) if self.shape else (1 if self.shape == () else 0)
 
 
 @dataclass
