@@ -112,6 +112,10 @@ class SqlDocument(Document):
         self.session = SqlSession(path, self.connection, read_only, self)  # the open database
         self.session.opened.connect(self._on_opened)
         self.session.openFailed.connect(self._on_open_failed)
+        # Opened at once: the file is opened and its schema read on a worker while the widgets
+        # are built (the answer comes through the event loop, once they are). The status page
+        # shows "Opening…" meanwhile, as open_database would show it.
+        self.session.open()
         # Every edit is in the file once its command ran: there is never anything to save.
         self.undo_stack.indexChanged.connect(self._on_undo_index_changed)
 
@@ -131,9 +135,10 @@ class SqlDocument(Document):
         self.open_choice.chosen.connect(self._on_open_choice)
         self.open_choice.setVisible(ask)
         box.addWidget(self.open_choice)
-        self.server_bar = ServerBar(self.connection, self)
-        self.server_bar.reconnect_button.clicked.connect(self.reconnect)
-        box.addWidget(self.server_bar)
+        self._box = box
+        self._server_bar: ServerBar | None = None  # a file's shows only once edits were kept
+        if self.is_server:
+            _ = self.server_bar
         box.addWidget(self.message)
         box.addWidget(self.stack, 1)
         verb = "Connecting to" if self.is_server else "Opening"
@@ -146,7 +151,6 @@ class SqlDocument(Document):
         self.stack.addWidget(self._build_content())
         if self.is_server:  # a server's document imports all of it anyway (SQLAlchemy): at once
             _ = self.pending
-        self.open_database()
 
     @Slot(int)
     def _on_undo_index_changed(self, _index: int) -> None:
@@ -265,6 +269,16 @@ class SqlDocument(Document):
             self._pending.changed.connect(self._on_pending_changed)
             self.server_bar.follow(self._pending)
         return self._pending
+
+    @property
+    def server_bar(self) -> ServerBar:
+        """The bar above the content saying the connection was lost, or edits were not written
+        (Reconnect, Retry, Discard): a server's at once, a file's when it first keeps an edit."""
+        if self._server_bar is None:
+            self._server_bar = ServerBar(self.connection, self)
+            self._server_bar.reconnect_button.clicked.connect(self.reconnect)
+            self._box.insertWidget(self._box.indexOf(self.open_choice) + 1, self._server_bar)
+        return self._server_bar
 
     @property
     def live_refresh(self) -> LiveRefresh:

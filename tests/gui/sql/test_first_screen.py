@@ -20,8 +20,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[3]
 
-# Not needed for the first page; each is imported when its dialog or tab is first opened, at the
-# first edit, export or foreign-key column, or (the pickle scanner) once the first screen is idle.
+# Not needed for the first page; each is imported when its dialog, tab or bar is first opened, at
+# the first edit, export or foreign-key column, or (the pickle scanner) once the first screen is idle.
 DEFERRED = ("sqlalchemy", "gui.sql.execute", "gui.sql.editor", "gui.sql.csv_dialog", "gui.sql.result_model",
             "gui.sql.modify_dialog", "gui.sql.table_dialog", "gui.sql.schema_dialogs", "gui.sql.pragmas",
             "gui.sql.tool_dialog", "gui.sql.fk_editor", "storage.formats.sql.query",
@@ -30,7 +30,7 @@ DEFERRED = ("sqlalchemy", "gui.sql.execute", "gui.sql.editor", "gui.sql.csv_dial
             "gui.sql.transfer", "gui.sql.refresh", "gui.sql.fk_delegate", "gui.sql.fk_check",
             "gui.common.convert_dialog", "storage.core.convert", "decimal", "storage.formats.sql.edit",
             "storage.formats.sql.explain", "storage.formats.sql.tools", "storage.formats.objects.file",
-            "pickletools")
+            "pickletools", "gui.sql.grid_find", "storage.formats.sql.find")
 
 SCRIPT = textwrap.dedent("""
     import json, sys
