@@ -143,8 +143,8 @@ class SqlDocument(Document):
         box.addWidget(self.stack, 1)
         verb = "Connecting to" if self.is_server else "Opening"
         self.status_page = StatusPage(f"{verb} {esc(self.title())}…", self)
-        self.status_page.unfinished.onDiskChosen.connect(self._on_show_on_disk)
-        self.status_page.unfinished.rollBackChosen.connect(self._on_roll_back)
+        self.status_page.onDiskChosen.connect(self._on_show_on_disk)
+        self.status_page.rollBackChosen.connect(self._on_roll_back)
         self.status_page.passwordGiven.connect(self._on_password_given)
         self.status_page.retryRequested.connect(self.open_database)
         self.stack.addWidget(self.status_page)
