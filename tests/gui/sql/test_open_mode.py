@@ -90,7 +90,7 @@ def test_the_choice_for_one_file_is_remembered_for_that_file(qtbot, tmp_path: Pa
     window.close_document(document)
 
 
-def test_an_unfinished_transaction_offers_its_choices_and_shows_the_file_as_on_disk(qtbot, tmp_path: Path) -> None:
+def test_an_unfinished_transaction_offers_its_choices_and_shows_it_as_on_disk(qtbot, tmp_path: Path) -> None:
     """The choices of a hot journal (built only when a file has one) sit under the page's text;
     Show As on Disk opens the file read-only as it is, the journal left alone."""
     from PySide6.QtCore import Qt
