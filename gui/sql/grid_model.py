@@ -8,12 +8,12 @@ older generation number and are dropped.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections import OrderedDict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt, Signal, Slot
-from PySide6.QtGui import QBrush, QColor, QFont
 
 from gui.common.flat_rows import change_row_count
 from gui.common.model_guard import guard_model
@@ -24,11 +24,14 @@ from storage.core.errors import KnownError, classify
 from storage.formats.sql.pager import Page, Pager
 from storage.formats.sql.sqlite_db import Reader
 
+if TYPE_CHECKING:
+    from PySide6.QtGui import QBrush, QFont
+
 MAX_PAGES = 48
 MAX_QUEUE = 12
 LOADING = "…"
-_NULL_BRUSH = QBrush(QColor("#98a2b3"))
-_FAILED_BRUSH = QBrush(QColor("#fee4e2"))
+NULL_COLOUR = "#98a2b3"
+FAILED_COLOUR = "#fee4e2"
 # A view asks ten roles of every cell it paints: the roles are plain ints here, compared without
 # Qt's enum classes (a tenth of the cost), and the roles the grid never answers return first.
 _DISPLAY = int(Qt.ItemDataRole.DisplayRole.value)
@@ -45,7 +48,18 @@ _EDITABLE_FLAGS = _FLAGS | Qt.ItemFlag.ItemIsEditable
 _NUMBERS = (int, float)
 
 
+@functools.cache
+def _brush(colour: str) -> QBrush:
+    """NULLs and edits not written are drawn in colour; QtGui's brushes and fonts are made
+    when the first such cell shows (their Python types cost milliseconds to create)."""
+    from PySide6.QtGui import QBrush, QColor
+
+    return QBrush(QColor(colour))
+
+
 def _italic() -> QFont:
+    from PySide6.QtGui import QFont
+
     font = QFont()
     font.setItalic(True)
     return font
@@ -205,9 +219,9 @@ class SqlTableModel(QAbstractTableModel):
                 value is not None and col < len(self._numeric) and self._numeric[col])
             return _RIGHT if numeric else None
         if role == _FOREGROUND:
-            return _NULL_BRUSH if value is None and failed is None else None
+            return _brush(NULL_COLOUR) if value is None and failed is None else None
         if role == _BACKGROUND:
-            return _FAILED_BRUSH if failed is not None else None
+            return _brush(FAILED_COLOUR) if failed is not None else None
         # the tooltip
         if failed is not None:
             return f"Not written: {failed[1]}"

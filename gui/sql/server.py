@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Qt, Signal, Slot
-from PySide6.QtWidgets import QDoubleSpinBox, QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
 
 from gui.sql.tasks import esc
 from storage.core.errors import KnownError
@@ -170,6 +170,8 @@ class TimeoutBox(QWidget):
         box = QHBoxLayout(self)
         box.setContentsMargins(0, 0, 0, 0)
         box.addWidget(QLabel("Timeout:", self))
+        from PySide6.QtWidgets import QDoubleSpinBox  # with Execute SQL, not the first screen
+
         self.spin = QDoubleSpinBox(self)
         self.spin.setRange(0, 24 * 3600)
         self.spin.setDecimals(0)
