@@ -721,6 +721,10 @@ class SqlDocument(Document):
         self.stack.setCurrentIndex(1)
         self._update_mode()
         self.statusChanged.emit()
+        if not self.is_server and not self.immutable:  # an immutable reader never sees changes
+            # Its baseline is taken before the grid reads its first page: a change made after
+            # that read is then always seen.
+            self.live_refresh.start(self.path or "")
         first = self.tree.table_item(self._pending_view_state.get("table"))
         if first is None and schema.tables:
             ordered = sorted(schema.tables, key=lambda t: t.schema not in (None, "public"))  # public first
@@ -729,9 +733,6 @@ class SqlDocument(Document):
         if first is not None:
             self.tree.setCurrentItem(first)
         self.browse.after_first_page(self.tree.count_rows)  # a reopen drops it (browse.stop)
-        if not self.is_server and not self.immutable:  # an immutable reader never sees changes
-            path = self.path or ""
-            self.browse.after_first_page(lambda: self.live_refresh.start(path))
         if not self.is_server:  # SQLAlchemy, for the first edit: in idle time after the first page
             self.browse.after_first_page(lambda: QTimer.singleShot(
                 PRELOAD_AFTER_MS, self, lambda: preload_once(self.start_task)))

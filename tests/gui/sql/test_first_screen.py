@@ -27,7 +27,7 @@ DEFERRED = ("sqlalchemy", "gui.sql.execute", "gui.sql.editor", "gui.sql.csv_dial
             "gui.sql.tool_dialog", "gui.sql.fk_editor", "storage.formats.sql.query",
             "storage.formats.sql.ddl", "storage.formats.sql.execute", "storage.formats.sql.transfer",
             "gui.sql.record", "gui.sql.record_field", "gui.sql.commands", "gui.sql.fields",
-            "gui.sql.transfer", "gui.sql.refresh", "gui.sql.fk_delegate", "gui.sql.fk_check",
+            "gui.sql.transfer", "gui.sql.fk_delegate", "gui.sql.fk_check",
             "gui.common.convert_dialog", "storage.core.convert", "decimal", "storage.formats.sql.edit",
             "storage.formats.sql.explain", "storage.formats.sql.tools", "storage.formats.objects.file",
             "pickletools", "gui.sql.grid_find", "storage.formats.sql.find")
