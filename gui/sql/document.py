@@ -136,9 +136,10 @@ class SqlDocument(Document):
         self.open_choice.setVisible(ask)
         box.addWidget(self.open_choice)
         self._box = box
-        self._server_bar: ServerBar | None = None  # a file's shows only once edits were kept
+        self._server_bar: ServerBar | None = None  # a file's shows once edits were kept, or lost
         if self.is_server:
             _ = self.server_bar
+        self.connection.lostChanged.connect(self._on_lost_changed)
         box.addWidget(self.message)
         box.addWidget(self.stack, 1)
         verb = "Connecting to" if self.is_server else "Opening"
@@ -269,6 +270,11 @@ class SqlDocument(Document):
             self._pending.changed.connect(self._on_pending_changed)
             self.server_bar.follow(self._pending)
         return self._pending
+
+    @Slot()
+    def _on_lost_changed(self) -> None:
+        if self._server_bar is None and self.connection.lost is not None:  # the bar follows from now on
+            self.server_bar.update_bar()
 
     @property
     def server_bar(self) -> ServerBar:
