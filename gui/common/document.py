@@ -19,6 +19,9 @@ from gui.common.workers import Worker, run_in_worker
 from storage.core.errors import classify
 
 PICKLE_CHECK_WAIT_MS = 1000  # the pickle-start check of a document that never says it has loaded
+# The pickle-start check waits this long once the content is shown: importing the scanner holds
+# the GIL for ~30 ms, which the first rows and the first scrolls must not wait for (issue 16).
+PICKLE_CHECK_IDLE_MS = 300
 
 
 def _pickle_start_verdict(path: str) -> Any:
@@ -117,7 +120,7 @@ class Document(QWidget):
         self._worker: Worker | None = None  # the newest load (see run_latest)
         self._generation = 0
         self._pickle_check_due = False  # check_pickle_verdict waits for the content (or a second)
-        self.loaded.connect(self._run_due_pickle_check)
+        self.loaded.connect(self._on_loaded_check_soon)
 
     @Slot(bool)
     def _on_clean_changed(self, clean: bool) -> None:
@@ -250,16 +253,23 @@ class Document(QWidget):
         """Read the file from byte 0 as ``pickle.load`` would (on a worker); when that gets
         anywhere, or the name says pickle, a verdict bar appears above the document.
 
-        A document still loading checks once its content is shown (or after
-        ``PICKLE_CHECK_WAIT_MS``, should it never be): the first screen does not wait for the scanner."""
+        The check starts ``PICKLE_CHECK_IDLE_MS`` after the content is shown (or after
+        ``PICKLE_CHECK_WAIT_MS``, should it never be): the first screen, and the rows that follow
+        it, do not wait for the scanner."""
         if not self.path:
             return
         self.pickle_checked = True
-        if self.is_loaded:
-            self._start_pickle_check()
-            return
         self._pickle_check_due = True
+        if self.is_loaded:
+            self._on_loaded_check_soon()
+            return
         QTimer.singleShot(PICKLE_CHECK_WAIT_MS, self, self._run_due_pickle_check)
+
+    @Slot()
+    def _on_loaded_check_soon(self) -> None:
+        """The content is shown: a due check starts once the event loop had a moment to paint it."""
+        if self._pickle_check_due:
+            QTimer.singleShot(PICKLE_CHECK_IDLE_MS, self, self._run_due_pickle_check)
 
     @Slot()
     def _run_due_pickle_check(self) -> None:

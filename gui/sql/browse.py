@@ -8,7 +8,7 @@ only through :class:`BrowseHost` and tells it of each new query through :attr:`q
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import (
@@ -28,7 +28,6 @@ from PySide6.QtWidgets import (
 )
 
 from gui.common.column_fit import ColumnFitter
-from gui.sql.grid_find import GridFinder
 from gui.sql.grid_model import SqlTableModel
 from gui.sql.server import estimate_rows
 from gui.sql.tasks import ROW_HEIGHT, SIZES_UP_TO, count_query
@@ -40,6 +39,9 @@ from storage.formats.sql.pager import Pager
 from storage.formats.sql.schema_types import Schema, Table
 from storage.formats.sql.spec import QuerySpec, SortKey
 from storage.formats.sql.sqlite_db import COUNT_CAP, MAX_GRID_COLUMNS, Interrupted, Reader
+
+if TYPE_CHECKING:  # Edit ▸ Find is imported when first used
+    from gui.sql.grid_find import GridFinder
 
 
 class BrowseHost(Protocol):
@@ -178,9 +180,19 @@ class BrowsePanel(QWidget):
         browse_box.setContentsMargins(0, 4, 0, 0)
         browse_box.addLayout(filters)
         browse_box.addWidget(self.grid, 1)
-        self.finder = GridFinder(self)  # Edit ▸ Find: its bar sits under the grid
-        browse_box.addWidget(self.finder.bar)
         browse_box.addLayout(bottom)
+        self._browse_box = browse_box
+        self._finder: GridFinder | None = None  # Edit ▸ Find, built when first asked for
+
+    @property
+    def finder(self) -> GridFinder:
+        """Edit ▸ Find in the whole table: its bar sits under the grid."""
+        if self._finder is None:
+            from gui.sql.grid_find import GridFinder
+
+            self._finder = GridFinder(self)
+            self._browse_box.insertWidget(self._browse_box.indexOf(self.grid) + 1, self._finder.bar)
+        return self._finder
 
     def set_delegate(self, delegate: QStyledItemDelegate) -> None:
         self.grid.setItemDelegate(delegate)

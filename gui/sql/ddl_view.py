@@ -9,8 +9,7 @@ font, with Copy.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QFontDatabase, QGuiApplication
-from PySide6.QtWidgets import QDialog, QDialogButtonBox, QPlainTextEdit, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDialog, QVBoxLayout, QWidget
 
 DDL_ROLE = Qt.ItemDataRole.UserRole + 1
 # A server object whose DDL is read when asked (a table, or MariaDB's views and routines):
@@ -28,6 +27,10 @@ def view_ddl(kind: str, qualified_name: str, sql: str) -> str:
 
 class DdlDialog(QDialog):
     def __init__(self, title: str, sql: str, parent: QWidget | None = None) -> None:
+        # Imported here: the schema tree needs only the roles above for its first screen.
+        from PySide6.QtGui import QFontDatabase, QGuiApplication
+        from PySide6.QtWidgets import QDialogButtonBox, QPlainTextEdit
+
         super().__init__(parent)
         self.setObjectName("ddlDialog")
         self.setWindowTitle(f"DDL of {title}")

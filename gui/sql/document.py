@@ -49,21 +49,17 @@ from gui.common.elided_label import ElidedLabel
 from gui.common.formatting import human_size
 from gui.common.workers import Worker as Task
 from gui.sql.browse import BrowsePanel
-from gui.sql.commands import PendingEdits
 from gui.sql.editing import CellDelegate, GridEdits
 from gui.sql.fk import ForeignKeys
 from gui.sql.grid_model import SqlTableModel
 from gui.sql.open_choice import MODES, OpenChoiceBar
 from gui.sql.opening import StatusPage
-from gui.sql.record import RecordPanel
-from gui.sql.refresh import LiveRefresh
 from gui.sql.schema_edit import SchemaEditPanel
 from gui.sql.schema_tree import SchemaTree
 from gui.sql.server import ServerBar, ServerConnection, TimeoutBox
 from gui.sql.session import SqlSession
 from gui.sql.tasks import PRELOAD_AFTER_MS, esc, is_empty_database, preload_once, writable
 from gui.sql.tools import ToolsPanel
-from gui.sql.transfer import TransferPanel
 from storage.core.errors import KnownError
 from storage.core.sqlite_recover import UnfinishedTransaction
 from storage.core.url_redact import redact
@@ -75,7 +71,11 @@ from storage.formats.sql.sqlite_query import quote_if_needed
 from storage.settings.store import Settings
 
 if TYPE_CHECKING:
+    from gui.sql.commands import PendingEdits
     from gui.sql.execute import ExecutePanel
+    from gui.sql.record import RecordPanel
+    from gui.sql.refresh import LiveRefresh
+    from gui.sql.transfer import TransferPanel
 
 
 @runtime_checkable
@@ -100,8 +100,11 @@ class SqlDocument(Document):
                  database: ServerDatabase | None = None) -> None:
         super().__init__(path, fmt, parent)
         self.connection = ServerConnection(url, password, name, database, self)  # inert for a file
-        self.pending = PendingEdits(self, self)  # writes that failed but may succeed later
-        self.pending.changed.connect(self._on_pending_changed)
+        # Built when first used (issue 16: an SQLite file's first page waits for none of them):
+        # the writes that failed but may succeed later, live refresh, the transfer line.
+        self._pending: PendingEdits | None = None
+        self._live_refresh: LiveRefresh | None = None
+        self._transfer_panel: TransferPanel | None = None
         self.report: dict[str, Any] | None = None
         self._message_table: str | None = None  # the table the message line speaks of
         self._writes = 0  # writes on their worker (see writing())
@@ -109,6 +112,10 @@ class SqlDocument(Document):
         self.session = SqlSession(path, self.connection, read_only, self)  # the open database
         self.session.opened.connect(self._on_opened)
         self.session.openFailed.connect(self._on_open_failed)
+        # Opened at once: the file is opened and its schema read on a worker while the widgets
+        # are built (the answer comes through the event loop, once they are). The status page
+        # shows "Opening…" meanwhile, as open_database would show it.
+        self.session.open()
         # Every edit is in the file once its command ran: there is never anything to save.
         self.undo_stack.indexChanged.connect(self._on_undo_index_changed)
 
@@ -128,23 +135,23 @@ class SqlDocument(Document):
         self.open_choice.chosen.connect(self._on_open_choice)
         self.open_choice.setVisible(ask)
         box.addWidget(self.open_choice)
-        self.server_bar = ServerBar(self.connection, self.pending, self)
-        self.server_bar.reconnect_button.clicked.connect(self.reconnect)
-        box.addWidget(self.server_bar)
+        self._box = box
+        self._server_bar: ServerBar | None = None  # a file's shows once edits were kept, or lost
+        if self.is_server:
+            _ = self.server_bar
+        self.connection.lostChanged.connect(self._on_lost_changed)
         box.addWidget(self.message)
         box.addWidget(self.stack, 1)
         verb = "Connecting to" if self.is_server else "Opening"
         self.status_page = StatusPage(f"{verb} {esc(self.title())}…", self)
-        self.status_page.unfinished.onDiskChosen.connect(self._on_show_on_disk)
-        self.status_page.unfinished.rollBackChosen.connect(self._on_roll_back)
+        self.status_page.onDiskChosen.connect(self._on_show_on_disk)
+        self.status_page.rollBackChosen.connect(self._on_roll_back)
         self.status_page.passwordGiven.connect(self._on_password_given)
         self.status_page.retryRequested.connect(self.open_database)
         self.stack.addWidget(self.status_page)
         self.stack.addWidget(self._build_content())
-        self.live_refresh = LiveRefresh(self)  # SQLite files only: other programs' writes
-        self.live_refresh.changed.connect(self.reload_rows)
-        self.live_refresh.vanished.connect(self._on_file_vanished)
-        self.open_database()
+        if self.is_server:  # a server's document imports all of it anyway (SQLAlchemy): at once
+            _ = self.pending
 
     @Slot(int)
     def _on_undo_index_changed(self, _index: int) -> None:
@@ -184,7 +191,6 @@ class SqlDocument(Document):
         for signal in (grid_model.modelReset, grid_model.rowsInserted, grid_model.rowsRemoved):
             signal.connect(self._update_row_buttons)
         self.import_button = QPushButton("Import CSV…", page)
-        self.transfer_panel = TransferPanel(self, page)  # shown above every tab: exports start from two
         self.import_button.clicked.connect(lambda: self.transfer_panel.import_csv_file())
         self.browse.export_button.clicked.connect(lambda: self.transfer_panel.export_rows_to())
 
@@ -192,8 +198,8 @@ class SqlDocument(Document):
         mode_row.addWidget(self.read_only_box)
         mode_row.addWidget(self.mode_label, 1)
         top = QHBoxLayout()
+        self._top = top  # the transfer line joins it when built
         top.addStretch(1)
-        top.addWidget(self.transfer_panel)
         self.schema_edit = SchemaEditPanel(self, self.tree, page)
         top.addWidget(self.schema_edit)
         for widget in (self.insert_button, self.duplicate_button, self.delete_button, self.null_button,
@@ -206,11 +212,10 @@ class SqlDocument(Document):
 
         self.views = QTabWidget(page)
         self.views.addTab(self.browse, "Browse")
-        self.record = RecordPanel(self, page)
-        self.cellWritten.connect(self.record.cell_written)
-        self.writeFailed.connect(self.record.write_failed)
-        self.writeRefused.connect(self.record.write_refused)
-        self.views.addTab(self.record, "Record")
+        # The Record form is built when first shown or used, as Execute SQL is (below).
+        self._record: RecordPanel | None = None
+        self._record_stand_in = QWidget(page)
+        self.views.addTab(self._record_stand_in, "Record")
         # Execute SQL (its editor, results grid and exports) is built when first shown or used: an
         # SQLite file's first page does not wait for it (issue 16). A server's is built at once
         # (its statement timeout box shows the server's setting once connected).
@@ -253,6 +258,80 @@ class SqlDocument(Document):
     @property
     def grid(self) -> QTableView:
         return self.browse.grid
+
+    # -- parts built when first used (issue 16: the first page waits for none of them) -----------
+    @property
+    def pending(self) -> PendingEdits:
+        """The writes that failed but may succeed later (:class:`gui.sql.commands.PendingEdits`)."""
+        if self._pending is None:
+            from gui.sql.commands import PendingEdits
+
+            self._pending = PendingEdits(self, self)
+            self._pending.changed.connect(self._on_pending_changed)
+            self.server_bar.follow(self._pending)
+        return self._pending
+
+    @Slot()
+    def _on_lost_changed(self) -> None:
+        if self._server_bar is None and self.connection.lost is not None:  # the bar follows from now on
+            self.server_bar.update_bar()
+
+    @property
+    def server_bar(self) -> ServerBar:
+        """The bar above the content saying the connection was lost, or edits were not written
+        (Reconnect, Retry, Discard): a server's at once, a file's when it first keeps an edit."""
+        if self._server_bar is None:
+            self._server_bar = ServerBar(self.connection, self)
+            self._server_bar.reconnect_button.clicked.connect(self.reconnect)
+            self._box.insertWidget(self._box.indexOf(self.open_choice) + 1, self._server_bar)
+        return self._server_bar
+
+    @property
+    def live_refresh(self) -> LiveRefresh:
+        """Other programs' writes to an SQLite file (:class:`gui.sql.refresh.LiveRefresh`)."""
+        if self._live_refresh is None:
+            from gui.sql.refresh import LiveRefresh
+
+            self._live_refresh = LiveRefresh(self)
+            self._live_refresh.changed.connect(self.reload_rows)
+            self._live_refresh.vanished.connect(self._on_file_vanished)
+        return self._live_refresh
+
+    @property
+    def transfer_panel(self) -> TransferPanel:
+        """The progress line of imports and exports, left of the Schema button (hidden when idle)."""
+        if self._transfer_panel is None:
+            from gui.sql.transfer import TransferPanel
+
+            self._transfer_panel = TransferPanel(self, self.schema_edit.parentWidget())
+            self._top.insertWidget(self._top.indexOf(self.schema_edit), self._transfer_panel)
+        return self._transfer_panel
+
+    @property
+    def record(self) -> RecordPanel:
+        """The Record tab's form, built when first shown or used."""
+        return self._record if self._record is not None else self._build_record()
+
+    def _build_record(self) -> RecordPanel:
+        from gui.sql.record import RecordPanel
+
+        panel = RecordPanel(self, self.views)
+        self.cellWritten.connect(panel.cell_written)
+        self.writeFailed.connect(panel.write_failed)
+        self.writeRefused.connect(panel.write_refused)
+        self._record = panel
+        self._replace_stand_in(self._record_stand_in, panel, "Record")
+        return panel
+
+    def _replace_stand_in(self, stand_in: QWidget, panel: QWidget, text: str) -> None:
+        """Put ``panel`` in place of its stand-in tab; the tab shown stays shown."""
+        index, current = self.views.indexOf(stand_in), self.views.currentIndex()
+        self.views.blockSignals(True)  # the same tab stays current: nothing for the views to follow
+        self.views.removeTab(index)
+        self.views.insertTab(index, panel, text)
+        self.views.setCurrentIndex(current)
+        self.views.blockSignals(False)
+        stand_in.deleteLater()
 
     def show_message(self, text: str, kind: str = "info") -> None:
         """The message line above the grid; it belongs to the table shown (cleared when another
@@ -317,7 +396,8 @@ class SqlDocument(Document):
     @Slot()
     def _on_query_started(self) -> None:
         self._update_mode()
-        self.pending.remark()
+        if self._pending is not None:
+            self._pending.remark()
         self.clear_message_of_other_table()
 
     @Slot(str)
@@ -335,7 +415,8 @@ class SqlDocument(Document):
     def cancel_work(self) -> None:
         """Cancel: every read under way (the grid's, counts, transfers, Execute SQL)."""
         self.session.cancel()
-        self.transfer_panel.cancel()
+        if self._transfer_panel is not None:
+            self._transfer_panel.cancel()
         self.browse.model.stop()
         if self._sql_panel is not None:
             self._sql_panel.cancel()
@@ -357,13 +438,14 @@ class SqlDocument(Document):
     # -- the grid's current row, for the record form -------------------------------------------
     @Slot(QModelIndex)
     def _on_current_row(self, index: QModelIndex, _previous: QModelIndex | None = None) -> None:
-        if self.views.currentWidget() is self.record:
-            self.record.show_row(index)
+        if self._record is not None and self.views.currentWidget() is self._record:
+            self._record.show_row(index)
 
     @Slot()
     def _on_grid_reset(self) -> None:
         """Another table, sort or filter: the row the form shows is no longer the grid's row."""
-        self.record.grid_reset()
+        if self._record is not None:
+            self._record.grid_reset()
 
     def current_index(self) -> QModelIndex:
         return self.grid.currentIndex()
@@ -396,6 +478,8 @@ class SqlDocument(Document):
     def _on_view_changed(self, index: int) -> None:
         if self.views.widget(index) is self._execute_stand_in:
             self._build_execute()
+        elif self.views.widget(index) is self._record_stand_in:
+            self._build_record()
         self._on_current_row(self.grid.currentIndex())
 
     @property
@@ -427,13 +511,7 @@ class SqlDocument(Document):
         self.tools.add_explain_button(panel.buttons, panel)
         panel.transactionChanged.connect(self._on_transaction_changed)
         self._sql_panel = panel
-        index, current = self.views.indexOf(self._execute_stand_in), self.views.currentIndex()
-        self.views.blockSignals(True)  # the same tab stays current: nothing for the views to follow
-        self.views.removeTab(index)
-        self.views.insertTab(index, panel, "Execute SQL")
-        self.views.setCurrentIndex(current)
-        self.views.blockSignals(False)
-        self._execute_stand_in.deleteLater()
+        self._replace_stand_in(self._execute_stand_in, panel, "Execute SQL")
         if self._completion is not None:
             panel.set_schema(*self._completion)
         if self.is_loaded:
@@ -650,6 +728,8 @@ class SqlDocument(Document):
         self._update_mode()
         self.statusChanged.emit()
         if not self.is_server and not self.immutable:  # an immutable reader never sees changes
+            # Its baseline is taken before the grid reads its first page: a change made after
+            # that read is then always seen.
             self.live_refresh.start(self.path or "")
         first = self.tree.table_item(self._pending_view_state.get("table"))
         if first is None and schema.tables:
@@ -749,7 +829,7 @@ class SqlDocument(Document):
         """Around a write of this document's (on a worker): live refresh holds off meanwhile."""
         self._writes += 1
         try:
-            with self.live_refresh.hold():
+            with self.live_refresh.hold() if self._live_refresh is not None else contextlib.nullcontext():
                 yield
         finally:
             self._writes -= 1
@@ -760,7 +840,8 @@ class SqlDocument(Document):
 
     def note_own_write(self) -> None:
         """This document just wrote: live refresh must not take the change for another program's."""
-        self.live_refresh.note_own_write()
+        if self._live_refresh is not None:
+            self._live_refresh.note_own_write()
 
     @Slot()
     def reload_rows(self) -> None:
@@ -826,7 +907,7 @@ class SqlDocument(Document):
     def is_modified(self) -> bool:
         """Edits not written (the server was down) are unsaved work; every other edit is in the
         database already."""
-        return bool(self.pending.edits) or super().is_modified()
+        return self.pending_count() > 0 or super().is_modified()
 
     @Slot(bool)
     def _on_clean_changed(self, clean: bool) -> None:
@@ -840,7 +921,7 @@ class SqlDocument(Document):
 
     def pending_count(self) -> int:
         """Edits not written yet (closing asks Retry / Discard / Cancel while there are some)."""
-        return len(self.pending.edits)
+        return len(self._pending.edits) if self._pending is not None else 0
 
     def retry_pending_edits(self) -> None:
         self.pending.retry()
@@ -859,7 +940,7 @@ class SqlDocument(Document):
         return extra
 
     def journal_payload(self) -> bytes | None:
-        return self.pending.journal_payload()
+        return self._pending.journal_payload() if self._pending is not None else None
 
     def restore_from_journal(self, payload: bytes) -> None:
         self.pending.restore(self, payload)
@@ -882,11 +963,13 @@ class SqlDocument(Document):
 
     def close_readers(self) -> None:
         """Every reading connection closed, every read stopped (a reopen or VACUUM follows)."""
-        self.live_refresh.stop()
+        if self._live_refresh is not None:
+            self._live_refresh.stop()
         self.browse.stop()
         if self._sql_panel is not None:
             self._sql_panel.release_connection()
-        self.transfer_panel.cancel()
+        if self._transfer_panel is not None:
+            self._transfer_panel.cancel()
         self.session.close_readers()
 
     def close_document(self) -> None:

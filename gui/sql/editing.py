@@ -19,16 +19,14 @@ from gui.common.clipboard import TableClipboard, fit_block, pasted_text, select_
 from gui.common.file_dialogs import start_folder, suggested_path
 from gui.common.workers import Worker as Task
 from gui.sql.cells import copied_text, format_value
-from gui.sql.commands import CellEdit, DeleteRows, EditCell, EditCells, InsertRow, read_in_worker
-from gui.sql.fields import Invalid, LineEdit, create_editor
 from storage.core.errors import KnownError
 from storage.formats.sql.bounds import LargeValue, raised_limit
-from storage.formats.sql.edit import UNKNOWN, comparable, read_row
 from storage.formats.sql.filters import coerce
 from storage.formats.sql.values import field_kind
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the commands and the editors are imported at the first edit (issue 16)
     from gui.sql.browse import BrowsePanel
+    from gui.sql.commands import CellEdit
     from gui.sql.document import SqlDocument
 
 
@@ -53,6 +51,8 @@ class CellDelegate(QStyledItemDelegate):
         return field_kind(decl, index.data(Qt.ItemDataRole.EditRole)), decl
 
     def createEditor(self, parent, option, index):
+        from gui.sql.fields import LineEdit, create_editor
+
         fk_editor = self.document.fks.fk_editor(index, parent)
         if fk_editor is not None:
             return fk_editor
@@ -74,6 +74,8 @@ class CellDelegate(QStyledItemDelegate):
         editor.set_stored(index.data(Qt.ItemDataRole.EditRole))
 
     def setModelData(self, editor, model, index) -> None:
+        from gui.sql.fields import Invalid, LineEdit
+
         try:
             value = editor.stored()
         except Invalid as exc:
@@ -108,6 +110,8 @@ class GridEdits(QObject):
 
         ``old`` is the whole previous value (for undo); by default the grid's cached value.
         """
+        from gui.sql.commands import EditCell
+
         table = self.browse.table
         if table is None or self.document.read_only or not table.editable:
             return
@@ -129,6 +133,9 @@ class GridEdits(QObject):
                    convert: bool = True) -> CellEdit | None:
         """What writing ``text`` in a cell of the table shown means (None: no change, or the row
         is not loaded); KnownError when the whole old value cannot be read."""
+        from gui.sql.commands import CellEdit, read_in_worker
+        from storage.formats.sql.edit import comparable, read_row
+
         table = self.browse.table
         key = self.browse.key_of(row)
         if table is None or key is None:
@@ -183,6 +190,8 @@ class GridEdits(QObject):
             raise KnownError(f"Copying reads at most {MAX_COPY_ROWS:,} rows the grid has not shown; "
                              "use Export… for large parts of a table.")
         if missing:
+            from gui.sql.commands import read_in_worker
+
             pages = read_in_worker(self.document, lambda: [reader.run(lambda conn, n=n: pager.fetch(conn, n))
                                                            for n in missing])
             self._copy_pages = {page.number: page for page in pages}
@@ -231,6 +240,8 @@ class GridEdits(QObject):
         return f"{verb.capitalize()}: {len(cells):,} cell{'s' if len(cells) != 1 else ''} set to NULL"
 
     def _push_cells(self, table: Any, edits: list[CellEdit], verb: str) -> None:
+        from gui.sql.commands import EditCells
+
         if edits:
             text = f"{verb} {len(edits)} cell{'s' if len(edits) != 1 else ''}"
             self.document.undo_stack.push(EditCells(self.document, table.name, edits, text, table.schema))
@@ -273,6 +284,8 @@ class GridEdits(QObject):
         self.insert_row()
 
     def insert_row(self) -> None:
+        from gui.sql.commands import InsertRow
+
         table = self._editable_table
         if table is None:
             return
@@ -291,6 +304,9 @@ class GridEdits(QObject):
                 if c.notnull and c.default is None and not c.hidden and c.name != alias}
 
     def duplicate_row(self) -> None:
+        from gui.sql.commands import InsertRow, read_in_worker
+        from storage.formats.sql.edit import read_row
+
         table = self.browse.table
         key = self.browse.key_of(self.browse.grid.currentIndex().row())
         if table is None or key is None or self.document.read_only or not table.editable:
@@ -321,6 +337,7 @@ class GridEdits(QObject):
         found = [(r, k) for r, k in found if k is not None]
         if not found:
             return
+        from gui.sql.commands import DeleteRows
         from gui.sql.edit_prompts import confirm_delete
 
         if not confirm_delete(self.browse, len(found), table.qualified):
@@ -333,6 +350,8 @@ class GridEdits(QObject):
 
     def _seen_row(self, row: int) -> tuple | None:
         """The grid's values of ``row`` (UNKNOWN where cut), None when it has not all columns."""
+        from storage.formats.sql.edit import UNKNOWN
+
         width = self.browse.model.columnCount()
         if self.browse.table is None or width != len(self.browse.table.columns):
             return None
@@ -410,6 +429,8 @@ class GridEdits(QObject):
         reader, db = self.document.reader, self.document.database
         table, schema = self.browse.table.name, self.browse.table.schema
         name = self.browse.table.columns[column].name
+
+        from storage.formats.sql.edit import read_row
 
         def read(conn: Any) -> Any:
             with raised_limit(conn):  # the user asked for this value whole, however large

@@ -16,15 +16,15 @@ from PySide6.QtCore import QModelIndex, QObject, Qt, Slot
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QApplication, QMenu, QPushButton, QWidget
 
-from gui.sql.fk_check import MissingRefs
-from gui.sql.fk_delegate import FkCellDelegate
 from storage.formats.sql.filters import Filter
 from storage.formats.sql.fk import ForeignKeyInfo, display_column, foreign_keys, referencing
 from storage.formats.sql.schema_types import Schema, Table
 from storage.formats.sql.sqlite_db import Reader
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the arrow delegate and the check are imported with the first key column shown
     from gui.sql.browse import BrowsePanel
+    from gui.sql.fk_check import MissingRefs
+    from gui.sql.fk_delegate import FkCellDelegate
     from gui.sql.fk_editor import FkEditor
 
 MAX_BACK = 50
@@ -76,8 +76,8 @@ class ForeignKeys(QObject):
         self._schema: Any = None
         self.back: list[dict[str, Any]] = []
         self._select: tuple[int, int, int] | None = None  # (row, column, grid generation) to select
-        self._delegate = FkCellDelegate(host, self)
-        self.missing_refs = MissingRefs(self)
+        self._delegate: FkCellDelegate | None = None  # built for the first foreign-key column shown
+        self._missing_refs: MissingRefs | None = None
         model = browse.model
         model.dataChanged.connect(self._on_data_changed)
         self._columns: list[int] = []  # grid columns drawn with the arrow
@@ -92,13 +92,26 @@ class ForeignKeys(QObject):
         model.rowsInserted.connect(self._on_rows)
         self.grid.clicked.connect(self._on_clicked)
 
+    @property
+    def missing_refs(self) -> MissingRefs:
+        """The keys found missing in the referenced tables (checked when an arrow is drawn)."""
+        if self._missing_refs is None:
+            from gui.sql.fk_check import MissingRefs
+
+            self._missing_refs = MissingRefs(self)
+        return self._missing_refs
+
+    def _clear_missing(self) -> None:
+        if self._missing_refs is not None:
+            self._missing_refs.clear()
+
     # -- which columns reference what ------------------------------------------------------------
     @Slot()
     def _on_reset(self) -> None:
         if self.host.schema is not self._schema:  # reopened, or the schema was edited: read again
             self._schema = self.host.schema
             self.cache.clear()
-        self.missing_refs.clear()
+        self._clear_missing()
         self._mark_fk_columns()
         table, reader = self.host.table, self.host.reader
         if table is None or reader is None or table.kind != "table" or table.qualified in self.cache:
@@ -119,13 +132,17 @@ class ForeignKeys(QObject):
         count = self.browse.model.columnCount()
         self._columns = [c for c in range(count) if self.foreign_key_of(c) is not None] \
             if self.host.table is not None else []
+        if self._columns and self._delegate is None:
+            from gui.sql.fk_delegate import FkCellDelegate
+
+            self._delegate = FkCellDelegate(self.host, self)
         for column in self._columns:
             self.grid.setItemDelegateForColumn(column, self._delegate)
         self.grid.viewport().update()
 
     def _on_data_changed(self, top: QModelIndex, bottom: QModelIndex, _roles: Any = None) -> None:
         if bottom.row() > top.row():  # a reload, not one edited cell: the references may have changed
-            self.missing_refs.clear()
+            self._clear_missing()
 
     def fk_missing(self, index: QModelIndex) -> bool:
         """Whether the cell's key names no referenced row (known after a check on a worker)."""

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Qt, Signal, Slot
-from PySide6.QtWidgets import QDoubleSpinBox, QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
 
 from gui.sql.tasks import esc
 from storage.core.errors import KnownError
@@ -114,10 +114,10 @@ class ServerConnection(QObject):
 class ServerBar(QFrame):
     """A bar above the content: the connection was lost, or edits are waiting to be written."""
 
-    def __init__(self, connection: ServerConnection, pending: PendingEdits,
-                 parent: QWidget | None = None) -> None:
+    def __init__(self, connection: ServerConnection, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.connection, self.pending = connection, pending
+        self.connection = connection
+        self.pending: PendingEdits | None = None  # the document's, once it has some (see follow)
         self.setObjectName("serverBar")
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.setStyleSheet("#serverBar { background: #fef3f2; border: 1px solid #fda29b; }")
@@ -128,20 +128,25 @@ class ServerBar(QFrame):
         self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.reconnect_button = QPushButton("Reconnect", self)
         self.retry_button = QPushButton("Retry edits", self)
-        self.retry_button.clicked.connect(pending.retry)
         self.discard_button = QPushButton("Discard edits", self)
-        self.discard_button.clicked.connect(pending.discard)
         box.addWidget(self.label, 1)
         for button in (self.reconnect_button, self.retry_button, self.discard_button):
             box.addWidget(button)
         self.setVisible(False)
         connection.lostChanged.connect(self.update_bar)
+
+    def follow(self, pending: PendingEdits) -> None:
+        """Show ``pending``'s edits with Retry and Discard (the document builds its list of edits
+        not written when first needed)."""
+        self.pending = pending
+        self.retry_button.clicked.connect(pending.retry)
+        self.discard_button.clicked.connect(pending.discard)
         pending.changed.connect(self.update_bar)
 
     @Slot()
     def update_bar(self) -> None:
         """Show what is wrong now: the connection lost and the edits not written."""
-        lost, edits = self.connection.lost, self.pending.edits
+        lost, edits = self.connection.lost, self.pending.edits if self.pending is not None else []
         parts = []
         if lost is not None:
             parts.append(f"<b>Connection lost.</b> {esc(lost.message)}")
@@ -165,6 +170,8 @@ class TimeoutBox(QWidget):
         box = QHBoxLayout(self)
         box.setContentsMargins(0, 0, 0, 0)
         box.addWidget(QLabel("Timeout:", self))
+        from PySide6.QtWidgets import QDoubleSpinBox  # with Execute SQL, not the first screen
+
         self.spin = QDoubleSpinBox(self)
         self.spin.setRange(0, 24 * 3600)
         self.spin.setDecimals(0)

@@ -16,18 +16,10 @@ from PySide6.QtWidgets import QHBoxLayout, QMenu, QMessageBox, QPushButton, QToo
 
 from storage.core.sizes import size_text
 from storage.formats.sql.db import Database
-from storage.formats.sql.explain import explain_postgres, explain_sqlite
 from storage.formats.sql.schema_types import Schema, Table
 from storage.formats.sql.sqlite_db import Reader
-from storage.formats.sql.tools import (
-    analyze_sqlite,
-    analyze_statement,
-    foreign_key_check,
-    integrity_check,
-    vacuum,
-)
 
-if TYPE_CHECKING:  # the dialogs are imported when first opened
+if TYPE_CHECKING:  # the dialogs, and the tools themselves, are imported when first used
     from gui.sql.pragmas import PragmasDialog
     from gui.sql.tool_dialog import PlanDialog, ToolDialog
 
@@ -115,6 +107,7 @@ class ToolsPanel(QToolButton):
     def check_integrity(self, quick: bool = False) -> ToolDialog:
         """PRAGMA integrity_check (or quick_check) on a connection of its own."""
         from gui.sql.tool_dialog import ToolDialog, run_tool
+        from storage.formats.sql import tools as sql_tools
 
         name = "Quick check" if quick else "Integrity check"
         dialog = self._dialog(ToolDialog(f"{name} — {self.host.title()}", ["Problem"], self))
@@ -123,7 +116,7 @@ class ToolsPanel(QToolButton):
         def work(cancel) -> list[str]:
             reader = Reader(path, immutable=immutable)
             try:
-                return reader.run(lambda conn: integrity_check(conn, quick, cancel=cancel))  # type: ignore[return-value]
+                return reader.run(lambda conn: sql_tools.integrity_check(conn, quick, cancel=cancel))  # type: ignore[return-value]
             finally:
                 reader.close()
 
@@ -140,6 +133,7 @@ class ToolsPanel(QToolButton):
     def check_foreign_keys(self) -> ToolDialog:
         """PRAGMA foreign_key_check: rows whose foreign key names no row."""
         from gui.sql.tool_dialog import ToolDialog, run_tool
+        from storage.formats.sql import tools as sql_tools
 
         dialog = self._dialog(ToolDialog(f"Foreign key check — {self.host.title()}",
                                          ["Table", "Row id", "References", "Foreign key #"], self))
@@ -148,7 +142,7 @@ class ToolsPanel(QToolButton):
         def work(cancel) -> list[Any]:
             reader = Reader(path, immutable=immutable)
             try:
-                return reader.run(lambda conn: foreign_key_check(conn, cancel=cancel))  # type: ignore[return-value]
+                return reader.run(lambda conn: sql_tools.foreign_key_check(conn, cancel=cancel))  # type: ignore[return-value]
             finally:
                 reader.close()
 
@@ -177,6 +171,7 @@ class ToolsPanel(QToolButton):
     def vacuum_database(self, ask: bool = True) -> ToolDialog | None:
         """Rebuild the file without free pages: asks first; the readers are reopened after."""
         from gui.sql.tool_dialog import ToolDialog
+        from storage.formats.sql import tools as sql_tools
 
         if self.host.read_only or self.host.db_kind() != "sqlite":
             return None
@@ -198,7 +193,8 @@ class ToolsPanel(QToolButton):
             dialog.show_error(str(exc))
             reopen()
 
-        task = self.host.start_task(lambda cancel: vacuum(path, cancel), on_result=shown, on_error=failed)
+        task = self.host.start_task(lambda cancel: sql_tools.vacuum(path, cancel), on_result=shown,
+                                    on_error=failed)
         dialog.cancelled.connect(task.cancel)
         return dialog
 
@@ -220,6 +216,7 @@ class ToolsPanel(QToolButton):
     def analyze(self, table_only: bool) -> ToolDialog | None:
         """ANALYZE the current table or the whole database, so the planner has statistics."""
         from gui.sql.tool_dialog import ToolDialog, run_tool
+        from storage.formats.sql import tools as sql_tools
 
         if self.host.read_only:
             return None
@@ -231,11 +228,12 @@ class ToolsPanel(QToolButton):
             path = self.host.path or ""
 
             def work(cancel) -> None:
-                analyze_sqlite(path, table, cancel)
+                sql_tools.analyze_sqlite(path, table, cancel)
         else:
             database = self.host.database
-            sql = analyze_statement(kind, table, getattr(self.host.table, "schema", None) if table else None,
-                                    self.host.db_dialect())
+            sql = sql_tools.analyze_statement(kind, table,
+                                              getattr(self.host.table, "schema", None) if table else None,
+                                              self.host.db_dialect())
 
             def work(cancel) -> None:
                 database.write(lambda conn: conn.execute(sql), table)
@@ -252,6 +250,7 @@ class ToolsPanel(QToolButton):
                       ask: bool = True) -> PlanDialog | None:
         """The plan of the Execute SQL statement under the cursor, as a tree."""
         from gui.sql.tool_dialog import PlanDialog, run_tool
+        from storage.formats.sql import explain
 
         sql = sql if sql is not None else self.host.current_statement()
         reader, kind = self.host.reader, self.host.db_kind()
@@ -268,8 +267,8 @@ class ToolsPanel(QToolButton):
 
         def work() -> Any:
             if kind == "sqlite":
-                return reader.run(lambda conn: explain_sqlite(conn, sql))
-            return reader.run(lambda conn: explain_postgres(conn, sql, analyze))
+                return reader.run(lambda conn: explain.explain_sqlite(conn, sql))
+            return reader.run(lambda conn: explain.explain_postgres(conn, sql, analyze))
 
         def shown(plan: Any) -> None:
             dialog.show_plan(plan, sql)

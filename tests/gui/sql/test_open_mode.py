@@ -88,3 +88,27 @@ def test_the_choice_for_one_file_is_remembered_for_that_file(qtbot, tmp_path: Pa
     [document] = wait_documents(qtbot, window, 1)
     assert document.read_only and not document.open_choice.isVisible()
     window.close_document(document)
+
+
+def test_an_unfinished_transaction_offers_its_choices_and_shows_it_as_on_disk(qtbot, tmp_path: Path) -> None:
+    """The choices of a hot journal (built only when a file has one) sit under the page's text;
+    Show As on Disk opens the file read-only as it is, the journal left alone."""
+    from PySide6.QtCore import Qt
+
+    from tests.storage.formats.sql.test_sqlite_safety import _killed_mid_edit
+
+    path = _killed_mid_edit(tmp_path)
+    document = SqlDocument(str(path), "sqlite")
+    qtbot.addWidget(document)
+    document.resize(900, 500)
+    document.show()
+    page = document.status_page
+    qtbot.waitUntil(lambda: page.unfinished.isVisibleTo(page), timeout=10_000)
+    assert "unfinished transaction" in page.status.text()
+    box = page.layout()
+    assert box.indexOf(page.status) < box.indexOf(page.unfinished) < box.indexOf(page.retry_open)
+    qtbot.mouseClick(page.unfinished.on_disk_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: document.is_loaded and document.table is not None, timeout=10_000)
+    assert document.on_disk and document.read_only and not page.unfinished.isVisibleTo(page)
+    assert Path(str(path) + "-journal").exists()  # nothing was rolled back
+    close(document)

@@ -136,7 +136,8 @@ def test_server_bar_follows_the_connection_and_the_pending_edits(qtbot) -> None:
     qtbot.addWidget(parent)
     connection = ServerConnection("postgresql://u@h/db", None, "Team", None, parent)
     pending = PendingEdits(host, parent)
-    bar = ServerBar(connection, pending, parent)
+    bar = ServerBar(connection, parent)
+    bar.follow(pending)
     assert not bar.isVisibleTo(parent)
     assert connection.title() == "Team" and connection.kind_label == "POSTGRESQL"
     assert connection.note_error(ConnectionLost("the server went away"))

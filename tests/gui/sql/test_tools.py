@@ -177,7 +177,7 @@ def test_plan_model_passes_the_tester_with_nested_nodes(qtmodeltester) -> None:
 def test_cancel_stops_a_running_check(qtbot, tmp_path: Path, monkeypatch) -> None:
     import time
 
-    import gui.sql.tools
+    import storage.formats.sql.tools
     from storage.formats.sql.sqlite_db import Interrupted
 
     def slow_check(conn, quick=False, cancel=None, **_kw):
@@ -185,7 +185,7 @@ def test_cancel_stops_a_running_check(qtbot, tmp_path: Path, monkeypatch) -> Non
             time.sleep(0.01)
         raise Interrupted("Cancelled.")
 
-    monkeypatch.setattr(gui.sql.tools, "integrity_check", slow_check)
+    monkeypatch.setattr(storage.formats.sql.tools, "integrity_check", slow_check)
     document = open_document(qtbot, make_indexed(tmp_path / "c.db", rows=10))
     dialog = document.tools.check_integrity()
     assert dialog.cancel_button.isVisible() and dialog.bar.isVisible()
