@@ -134,16 +134,26 @@ def test_a_pickle_behind_another_format_shows_its_verdict_in_that_tab(qtbot, tmp
     assert not marker.exists() and snapshot(path) == before
 
 
-def test_plain_text_gets_no_verdict_bar(qtbot, tmp_path: Path) -> None:
+def test_plain_text_gets_no_verdict_bar(qtbot, tmp_path: Path, monkeypatch) -> None:
+    from gui.common import document as base
+
+    answers: list[object] = []
+    real = base._pickle_start_verdict
+
+    def checked(path: str):  # the check's worker body: what it answered
+        answers.append(real(path))
+        return answers[-1]
+
+    monkeypatch.setattr(base, "_pickle_start_verdict", checked)
     path = tmp_path / "notes.txt"
     path.write_text("only notes\n")
     _window, document = open_file(qtbot, tmp_path, path)
-    qtbot.wait(300)  # the check is quick; give its worker time to answer
+    qtbot.waitUntil(lambda: bool(answers), timeout=10_000)  # the check ran (once the text was shown)
     from PySide6.QtCore import QThreadPool
 
     assert QThreadPool.globalInstance().waitForDone(10_000)
-    qtbot.wait(50)
-    assert document.verdict_bar is None
+    qtbot.wait(50)  # its answer is delivered on this thread
+    assert answers == [None] and document.verdict_bar is None
 
 
 def test_joblib_frame_payload_is_dangerous_in_the_window(qtbot, tmp_path: Path, files: Path) -> None:
