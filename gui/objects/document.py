@@ -14,8 +14,8 @@ from __future__ import annotations
 import html
 import os
 from collections.abc import Callable
-from functools import partial
-from typing import Any
+from functools import cached_property, partial
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import (
@@ -36,25 +36,21 @@ from gui.common.loading_page import LoadingPage
 from gui.common.notice_bar import MessageLine
 from gui.common.safety_bar import SafetyBar
 from gui.common.workers import run_in_worker, run_with_progress
-from gui.objects.convert import TableConverter
 from gui.objects.first_stage import FirstStage
 from gui.objects.model import ObjectTreeModel
-from gui.objects.shelf import ShelfPanel
-from gui.objects.trust import TrustedLoader
 from gui.objects.view import ObjectsView
 from gui.recovery.hooks import SwapContentCommand, expect_payload
 from storage.core.errors import DecompressionLimitError, KnownError, UnsupportedError
 from storage.formats import registry as format_registry
 from storage.formats.objects.doc import ObjectDoc
-from storage.formats.objects.file import (
-    ObjectsFile,
-    load_shelf_value,
-    open_objects,
-    save_objects,
-    saved_compression,
-)
-from storage.formats.objects.first import FirstLook
 from storage.recovery.payload import pack
+
+if TYPE_CHECKING:  # imported when first used: the first screen of a big pickle needs none of them
+    from gui.objects.convert import TableConverter
+    from gui.objects.shelf import ShelfPanel
+    from gui.objects.trust import TrustedLoader
+    from storage.formats.objects.file import ObjectsFile
+    from storage.formats.objects.first import FirstLook
 
 PROTOCOLS = (0, 1, 2, 3, 4, 5)
 
@@ -99,8 +95,7 @@ class ObjectsDocument(Document):
     def _build_content_page(self) -> QWidget:
         page = QWidget(self)
         self.safety = SafetyBar(page)
-        self.trust = TrustedLoader(self)
-        self.safety.trustRequested.connect(self.trust.trust_and_load)
+        self.safety.trustRequested.connect(lambda: self.trust.trust_and_load())
         self.facts = QLabel(page)
         self.facts.setWordWrap(True)
         self.facts.linkActivated.connect(self._on_error_link)
@@ -114,12 +109,9 @@ class ObjectsDocument(Document):
         self.view.selectionMoved.connect(self.viewStateChanged)
         self.view.splitter.splitterMoved.connect(self.viewStateChanged)
         self.view.selectionMoved.connect(self.statusChanged)  # File ▸ Convert… follows the table shown
-        self.converter = TableConverter(self.view)
         self.view.convertRequested.connect(self.ask_convert)
         self.message = MessageLine(page)  # a conversion's outcome
         self.message.setObjectName("objectsMessage")
-        self.converter.finished.connect(lambda ok, text: self.message.show_message(
-            html.escape(text, quote=False), "info" if ok else "error"))
         self.splitter = QSplitter(Qt.Orientation.Horizontal, page)
         self.splitter.addWidget(self.view)
         self.splitter.splitterMoved.connect(self.viewStateChanged)
@@ -140,6 +132,24 @@ class ObjectsDocument(Document):
         box.addWidget(self.splitter, 1)
         return page
 
+    @cached_property
+    def trust(self) -> TrustedLoader:
+        """Trust and load (made when first asked: a first screen never needs it)."""
+        from gui.objects.trust import TrustedLoader
+
+        return TrustedLoader(self)
+
+    @cached_property
+    def converter(self) -> TableConverter:
+        """File ▸ Convert… of the table shown (made when first asked: it imports the conversion
+        machinery, which a first screen never needs)."""
+        from gui.objects.convert import TableConverter
+
+        converter = TableConverter(self.view)
+        converter.finished.connect(lambda ok, text: self.message.show_message(
+            html.escape(text, quote=False), "info" if ok else "error"))
+        return converter
+
     # -- loading ---------------------------------------------------------------------------------
     def reload(self) -> None:
         self.stack.setCurrentIndex(0)
@@ -151,6 +161,8 @@ class ObjectsDocument(Document):
         trusted_size, report = self.trusted_size, self.first.progressed.emit  # emitted on the worker
 
         def load(path: str, fmt: str, cancel: Callable[[], bool]) -> ObjectsFile:
+            from storage.formats.objects.file import open_objects  # on the worker
+
             return open_objects(path, fmt, cancel, trusted_size=trusted_size, progress=report)
 
         self.run_latest(load, self.path, self.format, on_result=self._on_loaded, on_error=self._on_failed)
@@ -294,7 +306,7 @@ class ObjectsDocument(Document):
 
     # -- File ▸ Convert… (gui/objects/convert.py): the DataFrame or array shown as a grid ----------
     def can_convert(self) -> bool:
-        return self.stack.currentIndex() == 2 and self.converter.can_convert()
+        return self.stack.currentIndex() == 2 and self.view.shows_table()
 
     def ask_convert(self) -> Any:
         return self.converter.ask(self.path, self.title()) if self.can_convert() else None
@@ -318,6 +330,8 @@ class ObjectsDocument(Document):
             self.shelf_panel.deleteLater()
         self.shelf_models.clear()
         self.shelf_raw.clear()
+        from gui.objects.shelf import ShelfPanel
+
         self.shelf_panel = ShelfPanel(result.shelf, self.undo_stack, result.shelf_protocols, self)
         self.shelf_panel.keySelected.connect(self._on_key_selected)
         self.shelf_panel.keyRenamed.connect(self._on_key_renamed)
@@ -340,6 +354,8 @@ class ObjectsDocument(Document):
         generation = self._key_generation
         self.view.show_model(self.view.new_model(ObjectDoc(None, None)))
         self.view.text.setPlainText(f"Reading the value of {key!r}…")
+        from storage.formats.objects.file import load_shelf_value
+
         run_in_worker(load_shelf_value, self.result.shelf, key,
                       on_result=lambda loaded: self._on_value_loaded(generation, key, *loaded),
                       on_error=lambda exc: self._on_value_failed(generation, key, exc))
@@ -387,6 +403,8 @@ class ObjectsDocument(Document):
         result = self.result
         if not self.can_save() or result is None:
             return False
+        from storage.formats.objects.file import saved_compression
+
         path = os.path.abspath(path)
         written = saved_compression(result, path)  # Save As x.pkl.gz compresses as pandas infers
         with self.disk.own_write():
@@ -402,6 +420,8 @@ class ObjectsDocument(Document):
         return True
 
     def _write(self, result: ObjectsFile, path: str) -> bool:
+        from storage.formats.objects.file import save_objects
+
         try:
             if result.shelf is not None:
                 if path != self.path:

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 
-import gui.objects.document as document_module
 import gui.objects.first_stage as first_stage_module
+import storage.formats.objects.file as objects_file
 from gui.objects.document import ObjectsDocument
 from storage.formats.objects.file import open_objects
 from storage.formats.objects.first import plain_verdict
@@ -65,7 +65,7 @@ def _key_shown(document: ObjectsDocument, key: str) -> bool:
 @needs_census
 def test_first_items_and_verdict_show_before_the_load_finishes(qtbot, tmp_path: Path, monkeypatch) -> None:
     load = BlockedLoad()
-    monkeypatch.setattr(document_module, "open_objects", load)
+    monkeypatch.setattr(objects_file, "open_objects", load)
     path = tmp_path / "big.pkl"
     path.write_bytes(pickle.dumps({f"key {i}": f"value {i}" for i in range(5000)}, 4))
     document = _open(qtbot, path)
@@ -99,7 +99,7 @@ def test_first_items_and_verdict_show_before_the_load_finishes(qtbot, tmp_path: 
 def test_a_pickle_with_a_global_says_checking_until_the_load_has_its_verdict(qtbot, tmp_path: Path,
                                                                              monkeypatch) -> None:
     load = BlockedLoad()
-    monkeypatch.setattr(document_module, "open_objects", load)
+    monkeypatch.setattr(objects_file, "open_objects", load)
     answered = threading.Event()
 
     def census(path: str, kind: str):
@@ -132,7 +132,7 @@ def test_a_pickle_with_a_global_says_checking_until_the_load_has_its_verdict(qtb
 
 def test_cancel_during_the_load_keeps_the_first_items_and_says_so(qtbot, tmp_path: Path, monkeypatch) -> None:
     load = BlockedLoad()
-    monkeypatch.setattr(document_module, "open_objects", load)
+    monkeypatch.setattr(objects_file, "open_objects", load)
     census_held = threading.Event()
 
     def held_census(path: str, kind: str):  # the census has not answered when Cancel is pressed
@@ -156,7 +156,7 @@ def test_cancel_during_the_load_keeps_the_first_items_and_says_so(qtbot, tmp_pat
         census_held.set()
     qtbot.wait(50)
     assert "Not checked" in document.safety.summary.text()  # a late census answer is dropped
-    monkeypatch.setattr(document_module, "open_objects", open_objects)
+    monkeypatch.setattr(objects_file, "open_objects", open_objects)
     document.facts.linkActivated.emit("reload")  # "Load all"
     qtbot.waitUntil(lambda: document.result is not None)
     assert _key_shown(document, "key 4999") and document.safety.level == "info"
@@ -169,7 +169,7 @@ def test_a_big_shelf_lists_its_keys_while_its_values_are_checked(qtbot, tmp_path
     import shelve
 
     load = BlockedLoad()
-    monkeypatch.setattr(document_module, "open_objects", load)
+    monkeypatch.setattr(objects_file, "open_objects", load)
     base = tmp_path / "big"
     with shelve.Shelf(dbm.dumb.open(str(base), "n")) as shelf:
         for number in range(3000):
