@@ -75,7 +75,9 @@ class ObjectsDocument(Document):
         box.setSpacing(0)
         box.addWidget(self.disk.bar)
         box.addWidget(self.stack)
-        self.stack.addWidget(self._build_loading_page())
+        self.loading_slot = QWidget(self)  # the loading page, made when a load is waited for
+        self._loading_page: LoadingPage | None = None
+        self.stack.addWidget(self.loading_slot)
         self.error_label = QLabel(self)
         self.error_label.setWordWrap(True)
         self.error_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -86,11 +88,18 @@ class ObjectsDocument(Document):
         self.reload()
 
     # -- pages -----------------------------------------------------------------------------------
-    def _build_loading_page(self) -> QWidget:
-        page = LoadingPage(f"Reading {self.title()} safely (nothing in it is run)…", parent=self)
-        page.cancelled.connect(self._on_cancel)
-        self.loading_label = page.label
-        return page
+    def _show_loading_page(self) -> LoadingPage:
+        """The page shown while the file is read. Made when first shown: a big pickle's first items
+        are usually in the window's first paint, and then it never is."""
+        if self._loading_page is None:
+            page = self._loading_page = LoadingPage(f"Reading {self.title()} safely (nothing in it is run)…",
+                                                    parent=self.loading_slot)
+            page.cancelled.connect(self._on_cancel)
+            box = QVBoxLayout(self.loading_slot)
+            box.setContentsMargins(0, 0, 0, 0)
+            box.addWidget(page)
+        self.stack.setCurrentWidget(self.loading_slot)
+        return self._loading_page
 
     def _build_content_page(self) -> QWidget:
         page = QWidget(self)
@@ -152,10 +161,12 @@ class ObjectsDocument(Document):
 
     # -- loading ---------------------------------------------------------------------------------
     def reload(self) -> None:
-        self.stack.setCurrentIndex(0)
+        self.stack.setCurrentWidget(self.loading_slot)
         self.disk.record()  # before the read: a change while reading shows the bar
         self.cancel_latest()  # a load still running for the previous reload is not awaited any more
         self.first.start(self._start_load)  # a big file's first items, then the load
+        if self.stack.currentWidget() is self.loading_slot:  # no first items yet: the load is waited for
+            self._show_loading_page()
 
     def _start_load(self) -> None:
         trusted_size, report = self.trusted_size, self.first.progressed.emit  # emitted on the worker
@@ -286,8 +297,7 @@ class ObjectsDocument(Document):
 
     # -- trusted load (gui/objects/trust.py) --------------------------------------------------------
     def show_loading(self, text: str) -> None:
-        self.loading_label.setText(text)
-        self.stack.setCurrentIndex(0)
+        self._show_loading_page().label.setText(text)
 
     def show_content(self) -> None:
         self.stack.setCurrentIndex(2)
@@ -580,7 +590,7 @@ class ObjectsDocument(Document):
         self.disk.stop()
         self.cancel_latest()
         self.first.finish()
-        self.view.finder.forget()
+        self.view.forget_matches()
         self._key_generation += 1
         if self.view.array_pane is not None:
             self.view.array_pane.stop()

@@ -87,14 +87,29 @@ class ObjectsView(QWidget):
         self.splitter.addWidget(self.detail)
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 2)
-        # Edit ▸ Find: keys and values, searched in a worker; an edit makes the matches stale
-        self.find_bar = FindBar(self, "Find in keys and values")
-        self.finder = PathFinder(self.find_bar, self._find_job, self.select_path, self)
-        undo_stack.indexChanged.connect(self.finder.forget)
-        box = QVBoxLayout(self)
-        box.setContentsMargins(0, 0, 0, 0)
-        box.addWidget(self.splitter, 1)
-        box.addWidget(self.find_bar)
+        self._finder: PathFinder | None = None  # Edit ▸ Find's bar and finder, made when first used
+        self._box = QVBoxLayout(self)
+        self._box.setContentsMargins(0, 0, 0, 0)
+        self._box.addWidget(self.splitter, 1)
+
+    @property
+    def finder(self) -> PathFinder:
+        """Edit ▸ Find: keys and values, searched in a worker; an edit makes the matches stale."""
+        if self._finder is None:
+            bar = FindBar(self, "Find in keys and values")
+            self._finder = PathFinder(bar, self._find_job, self.select_path, self)
+            self.undo_stack.indexChanged.connect(self._finder.forget)
+            self._box.addWidget(bar)
+        return self._finder
+
+    @property
+    def find_bar(self) -> FindBar:
+        return self.finder.bar
+
+    def forget_matches(self) -> None:
+        """The tree changed: a find searches again (nothing to drop before the first find)."""
+        if self._finder is not None:
+            self._finder.forget()
 
     def new_model(self, doc: ObjectDoc) -> ObjectTreeModel:
         """A tree model for ``doc`` whose edits come back here as undo commands."""
@@ -107,14 +122,14 @@ class ObjectsView(QWidget):
         """Show another value (a shelf's keys each have their model, so undo finds its own)."""
         if model is self.model:
             return
-        self.finder.forget()
+        self.forget_matches()
         self.model = model
         self.tree.setModel(model)
         self.tree.selectionModel().currentChanged.connect(self._on_current_changed)
         self._start()
 
     def set_doc(self, doc: ObjectDoc) -> None:
-        self.finder.forget()
+        self.forget_matches()
         self.model.reset_document(doc)
         self._start()
 
