@@ -32,7 +32,6 @@ from PySide6.QtWidgets import (
 from gui.common import save_options
 from gui.common.disk_watch import DiskGuard
 from gui.common.document import Document
-from gui.common.loading_page import LoadingPage
 from gui.common.notice_bar import MessageLine
 from gui.common.safety_bar import SafetyBar
 from gui.common.workers import run_in_worker, run_with_progress
@@ -46,6 +45,7 @@ from storage.formats.objects.doc import ObjectDoc
 from storage.recovery.payload import pack
 
 if TYPE_CHECKING:  # imported when first used: the first screen of a big pickle needs none of them
+    from gui.common.loading_page import LoadingPage
     from gui.objects.convert import TableConverter
     from gui.objects.shelf import ShelfPanel
     from gui.objects.trust import TrustedLoader
@@ -92,6 +92,8 @@ class ObjectsDocument(Document):
         """The page shown while the file is read. Made when first shown: a big pickle's first items
         are usually in the window's first paint, and then it never is."""
         if self._loading_page is None:
+            from gui.common.loading_page import LoadingPage
+
             page = self._loading_page = LoadingPage(f"Reading {self.title()} safely (nothing in it is run)…",
                                                     parent=self.loading_slot)
             page.cancelled.connect(self._on_cancel)

@@ -25,9 +25,7 @@ from PySide6.QtWidgets import (
 from gui.arrays.pane import ArrayPane, is_array
 from gui.common.clipboard import TreeClipboard
 from gui.common.find_bar import FindBar, PathFinder, walk_paths
-from gui.objects.add_item import AddItemDialog
 from gui.objects.model import ObjectTreeModel, value_preview
-from gui.values.commands import InsertCommand, MoveCommand, RemoveCommand, RenameCommand, SetValueCommand
 from gui.values.tree import access_path
 from storage.formats.objects.doc import (
     EDIT_TYPES,
@@ -42,6 +40,7 @@ from storage.formats.objects.pickle.nodes import CallNode, GlobalNode
 
 if TYPE_CHECKING:
     from gui.arrays.frame import FramePane
+    from gui.objects.add_item import AddItemDialog
     from storage.formats.objects.pickle.frame import FrameTable
 
 _DETAIL_LIMIT = 200_000  # characters of a value's text shown in the detail pane
@@ -334,6 +333,8 @@ class ObjectsView(QWidget):
 
     # -- edits ---------------------------------------------------------------------------------
     def _on_model_edit(self, path: list[Any], column: int, value: Any, model: ObjectTreeModel) -> None:
+        from gui.values.commands import RenameCommand, SetValueCommand
+
         if column == 0:
             node = model.made_node(path)
             if node is not None:
@@ -352,6 +353,8 @@ class ObjectsView(QWidget):
         menu.deleteLater()
 
     def build_menu(self, index: QModelIndex) -> QMenu:
+        from gui.values.commands import MoveCommand
+
         menu = QMenu(self)
         node = self.model.node(index)
         path = node.path()
@@ -388,6 +391,8 @@ class ObjectsView(QWidget):
 
     def add_item(self, path: list[Any]) -> AddItemDialog:
         """Ask for the new item's key, type and value (the type most items have is proposed)."""
+        from gui.objects.add_item import AddItemDialog
+
         container = self.model.doc.get(path)
         dialog = AddItemDialog(container, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -404,6 +409,8 @@ class ObjectsView(QWidget):
 
     def insert(self, path: list[Any], row: int, key: Any, value: Any) -> bool:
         """Push an insert, or say why it cannot be made (the command must not fail half-way)."""
+        from gui.values.commands import InsertCommand
+
         container = self.model.doc.get(path)
         problem = ""
         if isinstance(container, dict):
@@ -421,9 +428,13 @@ class ObjectsView(QWidget):
         return True
 
     def delete(self, parent_path: list[Any], row: int) -> None:
+        from gui.values.commands import RemoveCommand
+
         self.undo_stack.push(RemoveCommand(self.model, parent_path, row))
 
     def change_type(self, path: list[Any], kind: str) -> bool:
+        from gui.values.commands import SetValueCommand
+
         old = self.model.doc.get(path)
         try:
             new = parse_scalar(kind, edit_text(old) if kind not in ("list", "tuple", "dict", "set") else "")
