@@ -24,7 +24,6 @@ from PySide6.QtWidgets import (
 
 from gui.arrays.pane import ArrayPane, is_array
 from gui.common.clipboard import TreeClipboard
-from gui.common.find_bar import FindBar, PathFinder, walk_paths
 from gui.objects.model import ObjectTreeModel, value_preview
 from gui.values.tree import access_path
 from storage.formats.objects.doc import (
@@ -40,6 +39,7 @@ from storage.formats.objects.pickle.nodes import CallNode, GlobalNode
 
 if TYPE_CHECKING:
     from gui.arrays.frame import FramePane
+    from gui.common.find_bar import FindBar, PathFinder
     from gui.objects.add_item import AddItemDialog
     from storage.formats.objects.pickle.frame import FrameTable
 
@@ -95,6 +95,8 @@ class ObjectsView(QWidget):
     def finder(self) -> PathFinder:
         """Edit ▸ Find: keys and values, searched in a worker; an edit makes the matches stale."""
         if self._finder is None:
+            from gui.common.find_bar import FindBar, PathFinder
+
             bar = FindBar(self, "Find in keys and values")
             self._finder = PathFinder(bar, self._find_job, self.select_path, self)
             self.undo_stack.indexChanged.connect(self._finder.forget)
@@ -166,6 +168,8 @@ class ObjectsView(QWidget):
             if key is not None and needle in key.casefold():
                 return True
             return needle in (value if isinstance(value, str) else value_preview(value)).casefold()
+
+        from gui.common.find_bar import walk_paths
 
         return lambda limit, cancel: walk_paths(doc.root, children_of, matches, limit, cancel)
 
