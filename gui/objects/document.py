@@ -17,7 +17,7 @@ from collections.abc import Callable
 from functools import cached_property, partial
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -53,6 +53,7 @@ if TYPE_CHECKING:  # imported when first used: the first screen of a big pickle 
     from storage.formats.objects.first import FirstLook
 
 PROTOCOLS = (0, 1, 2, 3, 4, 5)
+LOOK_PATIENCE_MS = 100  # the loading page waits this long for a big pickle's first items
 
 
 class ObjectsDocument(Document):
@@ -167,7 +168,13 @@ class ObjectsDocument(Document):
         self.disk.record()  # before the read: a change while reading shows the bar
         self.cancel_latest()  # a load still running for the previous reload is not awaited any more
         self.first.start(self._start_load)  # a big file's first items, then the load
-        if self.stack.currentWidget() is self.loading_slot:  # no first items yet: the load is waited for
+        # The first look (a millisecond or two) is answered before the window's next paint, as a
+        # rule: the loading page is made when the load starts without first items, or after a
+        # moment when the look is slow (a network share).
+        QTimer.singleShot(LOOK_PATIENCE_MS, self, self._loading_unless_shown)
+
+    def _loading_unless_shown(self) -> None:
+        if self.stack.currentWidget() is self.loading_slot:  # nothing on screen: the load is waited for
             self._show_loading_page()
 
     def _start_load(self) -> None:
@@ -179,6 +186,7 @@ class ObjectsDocument(Document):
             return open_objects(path, fmt, cancel, trusted_size=trusted_size, progress=report)
 
         self.run_latest(load, self.path, self.format, on_result=self._on_loaded, on_error=self._on_failed)
+        self._loading_unless_shown()
 
     def show_first_stage(self, look: FirstLook) -> None:
         """The first items of a big pickle (keys of a shelf), read-only, while it loads (FirstStage

@@ -103,10 +103,12 @@ class FirstStage(QObject):
         worker = run_in_worker(look, document.path, document.format,
                                on_result=lambda found: self._on_look(generation, found, then),
                                on_error=lambda _exc: self._on_look(generation, None, then))
-        # A local file's head is read in a millisecond: waiting that long here shows the first items
-        # in the window's first paint, not after a paint of the loading page. A slow disk or share
-        # is not waited for (the answer comes through the event loop).
-        if worker.done.wait(LOOK_WAIT) and looked:
+        # In a window on screen, a paint of the loading page would come before the answer: a local
+        # file's head is read in a millisecond or two, so waiting that long shows the first items in
+        # the next paint instead (a slow disk or share is not waited for). A document made before
+        # its window shows (a launch's file) has the answer before the first paint anyway: the GUI
+        # thread goes on meanwhile.
+        if document.window().isVisible() and worker.done.wait(LOOK_WAIT) and looked:
             self._on_look(generation, looked[0], then)
 
     def _on_look(self, generation: int, look: FirstLook | None, then: Callable[[], None]) -> None:
