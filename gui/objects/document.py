@@ -69,6 +69,8 @@ class ObjectsDocument(Document):
         self.trusted = False
         self.trusted_size = False  # "Open anyway": compressed data may unpack past its budget
         self._key_generation = 0
+        self.first = FirstStage(self)  # a big pickle's first items: their look starts now
+        self.first.look_ahead()
         self.disk = DiskGuard(self)
         self.stack = QStackedWidget(self)
         box = QVBoxLayout(self)
@@ -111,7 +113,6 @@ class ObjectsDocument(Document):
         self.facts = QLabel(page)
         self.facts.setWordWrap(True)
         self.facts.linkActivated.connect(self._on_error_link)
-        self.first = FirstStage(self)
         self.first.cancelRequested.connect(self._on_cancel)
         self.protocol_combo = QComboBox(page)
         self.protocol_combo.setToolTip("Pickle protocol used when saving")

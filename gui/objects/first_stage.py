@@ -24,7 +24,7 @@ from PySide6.QtCore import QObject, QTimer, Signal, Slot
 from PySide6.QtWidgets import QProgressBar, QPushButton
 
 from gui.common.first_paint import after_first_paint
-from gui.common.workers import run_in_worker
+from gui.common.workers import Worker, run_in_worker
 from storage.formats.objects.doc import ObjectDoc
 from storage.formats.objects.first import FirstLook, PlainCensus, first_look, plain_verdict
 
@@ -66,6 +66,7 @@ class FirstStage(QObject):
         self.document = document
         self.generation = 0
         self._looked = -1  # the generation whose first look has been taken
+        self._ahead: tuple[Worker, list[FirstLook | None]] | None = None  # a look started early
         self.look: FirstLook | None = None  # the preview on screen while the load goes on
         self.verdict: Any = None  # the ObjectsFile plain_verdict vouched for
         self.census: PlainCensus | None = None
@@ -85,31 +86,45 @@ class FirstStage(QObject):
         """The preview is on screen and the load still runs."""
         return self.look is not None and self.progress.isVisible()
 
-    def start(self, then: Callable[[], None]) -> None:
-        """Look at the file's head on a worker, show what it finds, then call ``then`` (the load)."""
-        self.generation += 1
-        generation = self.generation
-        self.look, self.verdict, self.census = None, None, None
+    def look_ahead(self) -> None:
+        """Start reading the file's head now, while the document's parts are made: the first
+        :meth:`start` takes its answer (at once, as a rule: it is a millisecond or two of work)."""
+        self._ahead = self._look()
+
+    def _look(self) -> tuple[Worker, list[FirstLook | None]] | None:
         document = self.document
         if document.format not in ("pickle", "joblib", "shelve") or not document.path:
-            then()
-            return
+            return None
         looked: list[FirstLook | None] = []
 
         def look(path: str, kind: str) -> FirstLook | None:
             looked.append(first_look(path, kind))
             return looked[0]
 
-        worker = run_in_worker(look, document.path, document.format,
-                               on_result=lambda found: self._on_look(generation, found, then),
-                               on_error=lambda _exc: self._on_look(generation, None, then))
-        # In a window on screen, a paint of the loading page would come before the answer: a local
-        # file's head is read in a millisecond or two, so waiting that long shows the first items in
-        # the next paint instead (a slow disk or share is not waited for). A document made before
-        # its window shows (a launch's file) has the answer before the first paint anyway: the GUI
-        # thread goes on meanwhile.
-        if document.window().isVisible() and worker.done.wait(LOOK_WAIT) and looked:
-            self._on_look(generation, looked[0], then)
+        return run_in_worker(look, document.path, document.format), looked
+
+    def start(self, then: Callable[[], None]) -> None:
+        """Look at the file's head on a worker, show what it finds, then call ``then`` (the load)."""
+        self.generation += 1
+        generation = self.generation
+        self.look, self.verdict, self.census = None, None, None
+        ahead, self._ahead = self._ahead, None
+        looking = ahead or self._look()
+        if looking is None:
+            then()
+            return
+        worker, looked = looking
+        worker.signals.returned.connect(lambda found: self._on_look(generation, found, then))
+        worker.signals.errored.connect(lambda _exc: self._on_look(generation, None, then))
+        # The answer shown in the window's next paint, not after a paint of the loading page: a
+        # local file's head is read in a millisecond or two, and a look started ahead (while the
+        # document was made) is done by now. A slow disk or share is not waited for (the answer
+        # comes through the event loop). A document made again in a window not shown yet (a
+        # launch's file) would get the answer before the first paint anyway.
+        if not worker.done.is_set() and (ahead is not None or self.document.window().isVisible()):
+            worker.done.wait(LOOK_WAIT)
+        if worker.done.is_set():
+            self._on_look(generation, looked[0] if looked else None, then)
 
     def _on_look(self, generation: int, look: FirstLook | None, then: Callable[[], None]) -> None:
         if generation != self.generation or self._looked == generation:
