@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QColor
@@ -20,7 +21,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from storage.formats.objects.file import SEVERITY_ORDER, ObjectsFile
+if TYPE_CHECKING:  # the safe loader: imported by the worker that reads the file, not before a first screen
+    from storage.formats.objects.file import ObjectsFile
 
 _STYLE = {
     "dangerous": ("#fdecea", "#8c1d18", "Dangerous"),
@@ -53,25 +55,33 @@ class SafetyBar(QFrame):
         self.trust_button.setAutoDefault(False)
         self.trust_button.setDefault(False)
         self.trust_button.clicked.connect(self.trustRequested)
-        self.table = QTableWidget(0, 4, self)
-        self.table.setHorizontalHeaderLabels(["Severity", "What", "Why", "Where"])
-        self.table.verticalHeader().hide()
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
-        self.table.setMaximumHeight(170)
-        self.table.hide()
+        self._table: QTableWidget | None = None  # the details, made when first shown
+        self._rows: list[tuple[str, str, str, str]] = []  # what the details list
         row = QHBoxLayout()
         row.setContentsMargins(0, 0, 0, 0)
         row.addWidget(self.summary, 1)
         row.addWidget(self.details_button)
         row.addWidget(self.trust_button)
-        box = QVBoxLayout(self)
-        box.setContentsMargins(8, 6, 8, 6)
-        box.addLayout(row)
-        box.addWidget(self.table)
+        self._box = QVBoxLayout(self)
+        self._box.setContentsMargins(8, 6, 8, 6)
+        self._box.addLayout(row)
         self.level = "info"
+
+    @property
+    def table(self) -> QTableWidget:
+        """The details: every global and finding (made on first use; a first screen never shows it)."""
+        if self._table is None:
+            table = self._table = QTableWidget(0, 4, self)
+            table.setHorizontalHeaderLabels(["Severity", "What", "Why", "Where"])
+            table.verticalHeader().hide()
+            table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+            table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+            table.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+            table.setMaximumHeight(170)
+            table.hide()
+            self._box.addWidget(table)
+            self._show_rows()
+        return self._table
 
     def show_report(self, result: ObjectsFile, prefix: str = "") -> None:
         """The verdict of the safe read (also when its values could not be shown)."""
@@ -117,22 +127,38 @@ class SafetyBar(QFrame):
         self._fit_summary()
 
     def _fill(self, result: ObjectsFile) -> None:
+        from storage.formats.objects.file import SEVERITY_ORDER  # imported by now: it made result
+
         offsets = result.global_offsets
         rows = [(g.severity, f"{g.qualname}" + (f" ×{g.count}" if g.count > 1 else ""), g.why,
                  f"byte {offsets[key]:,}" if key in offsets else "")  # where inspect says it is
                 for key, g in result.globals.items()]
         rows += [(f.severity, f.message, "", f.where) for f in result.findings]
         rows.sort(key=lambda r: SEVERITY_ORDER.get(r[0], 3))
-        self.table.setRowCount(len(rows))
-        for number, values in enumerate(rows):
+        self._rows = rows
+        self._show_rows()
+        self.details_button.setText(f"Details ({len(rows)})")
+
+    def clear_details(self) -> None:
+        """No verdict yet: nothing to detail (the table, if made, empty and hidden)."""
+        self._rows = []
+        if self._table is not None:
+            self._table.setRowCount(0)
+            self._table.hide()
+
+    def _show_rows(self) -> None:
+        table = self._table
+        if table is None:
+            return
+        table.setRowCount(len(self._rows))
+        for number, values in enumerate(self._rows):
             for column, text in enumerate(values):
                 item = QTableWidgetItem(text)
                 if column == 0:
                     item.setForeground(QColor(_STYLE.get(values[0], _STYLE["suspicious"])[1]))
-                self.table.setItem(number, column, item)
-        self.table.resizeColumnToContents(0)
-        self.table.resizeColumnToContents(1)
-        self.details_button.setText(f"Details ({len(rows)})")
+                table.setItem(number, column, item)
+        table.resizeColumnToContents(0)
+        table.resizeColumnToContents(1)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         # The label's own resize, not the bar's: when the bar is resized its layout has not
@@ -155,4 +181,5 @@ class SafetyBar(QFrame):
         self.summary.setMinimumHeight(needed if needed > 0 else old)
 
     def _on_details_toggled(self, shown: bool) -> None:
-        self.table.setVisible(shown)
+        if shown or self._table is not None:
+            self.table.setVisible(shown)

@@ -39,7 +39,6 @@ from gui.values.commands import SetValueCommand
 from gui.values.tree import ValueTreeModel
 from storage.core.errors import KnownError, UnsupportedError
 from storage.core.sizes import size_text
-from storage.formats.json.diff import diff_with_disk
 from storage.formats.json.doc import JsonDoc, JsonEditError
 from storage.formats.json.io import (
     JsonParseError,
@@ -479,6 +478,8 @@ class JsonDocument(Document):
         Without a parsed document there is nothing to compare (Reload only)."""
         if self.doc is None or not self.path:
             return None
+        from storage.formats.json.diff import diff_with_disk  # difflib: when Compare… is asked
+
         return partial(diff_with_disk, self.doc.root, self.path, self.doc.fmt, self.doc.lines)
 
     # -- view state ------------------------------------------------------------------------------

@@ -14,10 +14,10 @@ from __future__ import annotations
 import html
 import os
 from collections.abc import Callable
-from functools import partial
-from typing import Any
+from functools import cached_property, partial
+from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -32,31 +32,28 @@ from PySide6.QtWidgets import (
 from gui.common import save_options
 from gui.common.disk_watch import DiskGuard
 from gui.common.document import Document
-from gui.common.loading_page import LoadingPage
 from gui.common.notice_bar import MessageLine
 from gui.common.safety_bar import SafetyBar
 from gui.common.workers import run_in_worker, run_with_progress
-from gui.objects.convert import TableConverter
 from gui.objects.first_stage import FirstStage
 from gui.objects.model import ObjectTreeModel
-from gui.objects.shelf import ShelfPanel
-from gui.objects.trust import TrustedLoader
 from gui.objects.view import ObjectsView
 from gui.recovery.hooks import SwapContentCommand, expect_payload
 from storage.core.errors import DecompressionLimitError, KnownError, UnsupportedError
 from storage.formats import registry as format_registry
 from storage.formats.objects.doc import ObjectDoc
-from storage.formats.objects.file import (
-    ObjectsFile,
-    load_shelf_value,
-    open_objects,
-    save_objects,
-    saved_compression,
-)
-from storage.formats.objects.first import FirstLook
 from storage.recovery.payload import pack
 
+if TYPE_CHECKING:  # imported when first used: the first screen of a big pickle needs none of them
+    from gui.common.loading_page import LoadingPage
+    from gui.objects.convert import TableConverter
+    from gui.objects.shelf import ShelfPanel
+    from gui.objects.trust import TrustedLoader
+    from storage.formats.objects.file import ObjectsFile
+    from storage.formats.objects.first import FirstLook
+
 PROTOCOLS = (0, 1, 2, 3, 4, 5)
+LOOK_PATIENCE_MS = 100  # the loading page waits this long for a big pickle's first items
 
 
 class ObjectsDocument(Document):
@@ -72,6 +69,8 @@ class ObjectsDocument(Document):
         self.trusted = False
         self.trusted_size = False  # "Open anyway": compressed data may unpack past its budget
         self._key_generation = 0
+        self.first = FirstStage(self)  # a big pickle's first items: their look starts now
+        self.first.look_ahead()
         self.disk = DiskGuard(self)
         self.stack = QStackedWidget(self)
         box = QVBoxLayout(self)
@@ -79,7 +78,9 @@ class ObjectsDocument(Document):
         box.setSpacing(0)
         box.addWidget(self.disk.bar)
         box.addWidget(self.stack)
-        self.stack.addWidget(self._build_loading_page())
+        self.loading_slot = QWidget(self)  # the loading page, made when a load is waited for
+        self._loading_page: LoadingPage | None = None
+        self.stack.addWidget(self.loading_slot)
         self.error_label = QLabel(self)
         self.error_label.setWordWrap(True)
         self.error_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -90,21 +91,28 @@ class ObjectsDocument(Document):
         self.reload()
 
     # -- pages -----------------------------------------------------------------------------------
-    def _build_loading_page(self) -> QWidget:
-        page = LoadingPage(f"Reading {self.title()} safely (nothing in it is run)…", parent=self)
-        page.cancelled.connect(self._on_cancel)
-        self.loading_label = page.label
-        return page
+    def _show_loading_page(self) -> LoadingPage:
+        """The page shown while the file is read. Made when first shown: a big pickle's first items
+        are usually in the window's first paint, and then it never is."""
+        if self._loading_page is None:
+            from gui.common.loading_page import LoadingPage
+
+            page = self._loading_page = LoadingPage(f"Reading {self.title()} safely (nothing in it is run)…",
+                                                    parent=self.loading_slot)
+            page.cancelled.connect(self._on_cancel)
+            box = QVBoxLayout(self.loading_slot)
+            box.setContentsMargins(0, 0, 0, 0)
+            box.addWidget(page)
+        self.stack.setCurrentWidget(self.loading_slot)
+        return self._loading_page
 
     def _build_content_page(self) -> QWidget:
         page = QWidget(self)
         self.safety = SafetyBar(page)
-        self.trust = TrustedLoader(self)
-        self.safety.trustRequested.connect(self.trust.trust_and_load)
+        self.safety.trustRequested.connect(lambda: self.trust.trust_and_load())
         self.facts = QLabel(page)
         self.facts.setWordWrap(True)
         self.facts.linkActivated.connect(self._on_error_link)
-        self.first = FirstStage(self)
         self.first.cancelRequested.connect(self._on_cancel)
         self.protocol_combo = QComboBox(page)
         self.protocol_combo.setToolTip("Pickle protocol used when saving")
@@ -114,12 +122,9 @@ class ObjectsDocument(Document):
         self.view.selectionMoved.connect(self.viewStateChanged)
         self.view.splitter.splitterMoved.connect(self.viewStateChanged)
         self.view.selectionMoved.connect(self.statusChanged)  # File ▸ Convert… follows the table shown
-        self.converter = TableConverter(self.view)
         self.view.convertRequested.connect(self.ask_convert)
         self.message = MessageLine(page)  # a conversion's outcome
         self.message.setObjectName("objectsMessage")
-        self.converter.finished.connect(lambda ok, text: self.message.show_message(
-            html.escape(text, quote=False), "info" if ok else "error"))
         self.splitter = QSplitter(Qt.Orientation.Horizontal, page)
         self.splitter.addWidget(self.view)
         self.splitter.splitterMoved.connect(self.viewStateChanged)
@@ -140,20 +145,49 @@ class ObjectsDocument(Document):
         box.addWidget(self.splitter, 1)
         return page
 
+    @cached_property
+    def trust(self) -> TrustedLoader:
+        """Trust and load (made when first asked: a first screen never needs it)."""
+        from gui.objects.trust import TrustedLoader
+
+        return TrustedLoader(self)
+
+    @cached_property
+    def converter(self) -> TableConverter:
+        """File ▸ Convert… of the table shown (made when first asked: it imports the conversion
+        machinery, which a first screen never needs)."""
+        from gui.objects.convert import TableConverter
+
+        converter = TableConverter(self.view)
+        converter.finished.connect(lambda ok, text: self.message.show_message(
+            html.escape(text, quote=False), "info" if ok else "error"))
+        return converter
+
     # -- loading ---------------------------------------------------------------------------------
     def reload(self) -> None:
-        self.stack.setCurrentIndex(0)
+        self.stack.setCurrentWidget(self.loading_slot)
         self.disk.record()  # before the read: a change while reading shows the bar
         self.cancel_latest()  # a load still running for the previous reload is not awaited any more
         self.first.start(self._start_load)  # a big file's first items, then the load
+        # The first look (a millisecond or two) is answered before the window's next paint, as a
+        # rule: the loading page is made when the load starts without first items, or after a
+        # moment when the look is slow (a network share).
+        QTimer.singleShot(LOOK_PATIENCE_MS, self, self._loading_unless_shown)
+
+    def _loading_unless_shown(self) -> None:
+        if self.stack.currentWidget() is self.loading_slot:  # nothing on screen: the load is waited for
+            self._show_loading_page()
 
     def _start_load(self) -> None:
         trusted_size, report = self.trusted_size, self.first.progressed.emit  # emitted on the worker
 
         def load(path: str, fmt: str, cancel: Callable[[], bool]) -> ObjectsFile:
+            from storage.formats.objects.file import open_objects  # on the worker
+
             return open_objects(path, fmt, cancel, trusted_size=trusted_size, progress=report)
 
         self.run_latest(load, self.path, self.format, on_result=self._on_loaded, on_error=self._on_failed)
+        self._loading_unless_shown()
 
     def show_first_stage(self, look: FirstLook) -> None:
         """The first items of a big pickle (keys of a shelf), read-only, while it loads (FirstStage
@@ -274,8 +308,7 @@ class ObjectsDocument(Document):
 
     # -- trusted load (gui/objects/trust.py) --------------------------------------------------------
     def show_loading(self, text: str) -> None:
-        self.loading_label.setText(text)
-        self.stack.setCurrentIndex(0)
+        self._show_loading_page().label.setText(text)
 
     def show_content(self) -> None:
         self.stack.setCurrentIndex(2)
@@ -294,7 +327,7 @@ class ObjectsDocument(Document):
 
     # -- File ▸ Convert… (gui/objects/convert.py): the DataFrame or array shown as a grid ----------
     def can_convert(self) -> bool:
-        return self.stack.currentIndex() == 2 and self.converter.can_convert()
+        return self.stack.currentIndex() == 2 and self.view.shows_table()
 
     def ask_convert(self) -> Any:
         return self.converter.ask(self.path, self.title()) if self.can_convert() else None
@@ -318,6 +351,8 @@ class ObjectsDocument(Document):
             self.shelf_panel.deleteLater()
         self.shelf_models.clear()
         self.shelf_raw.clear()
+        from gui.objects.shelf import ShelfPanel
+
         self.shelf_panel = ShelfPanel(result.shelf, self.undo_stack, result.shelf_protocols, self)
         self.shelf_panel.keySelected.connect(self._on_key_selected)
         self.shelf_panel.keyRenamed.connect(self._on_key_renamed)
@@ -340,6 +375,8 @@ class ObjectsDocument(Document):
         generation = self._key_generation
         self.view.show_model(self.view.new_model(ObjectDoc(None, None)))
         self.view.text.setPlainText(f"Reading the value of {key!r}…")
+        from storage.formats.objects.file import load_shelf_value
+
         run_in_worker(load_shelf_value, self.result.shelf, key,
                       on_result=lambda loaded: self._on_value_loaded(generation, key, *loaded),
                       on_error=lambda exc: self._on_value_failed(generation, key, exc))
@@ -387,6 +424,8 @@ class ObjectsDocument(Document):
         result = self.result
         if not self.can_save() or result is None:
             return False
+        from storage.formats.objects.file import saved_compression
+
         path = os.path.abspath(path)
         written = saved_compression(result, path)  # Save As x.pkl.gz compresses as pandas infers
         with self.disk.own_write():
@@ -402,6 +441,8 @@ class ObjectsDocument(Document):
         return True
 
     def _write(self, result: ObjectsFile, path: str) -> bool:
+        from storage.formats.objects.file import save_objects
+
         try:
             if result.shelf is not None:
                 if path != self.path:
@@ -560,7 +601,7 @@ class ObjectsDocument(Document):
         self.disk.stop()
         self.cancel_latest()
         self.first.finish()
-        self.view.finder.forget()
+        self.view.forget_matches()
         self._key_generation += 1
         if self.view.array_pane is not None:
             self.view.array_pane.stop()

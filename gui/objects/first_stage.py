@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 from PySide6.QtWidgets import QProgressBar, QPushButton
 
-from gui.common.workers import run_in_worker
+from gui.common.first_paint import after_first_paint
+from gui.common.workers import Worker, run_in_worker
 from storage.formats.objects.doc import ObjectDoc
 from storage.formats.objects.first import FirstLook, PlainCensus, first_look, plain_verdict
 
@@ -39,13 +40,14 @@ def show_checking(bar: SafetyBar, text: str) -> None:
     bar.level = "checking"
     bar.setStyleSheet(CHECKING_STYLE)
     bar.summary.setText(text)
-    bar.table.setRowCount(0)
-    bar.table.hide()
+    bar.clear_details()
     bar.details_button.setChecked(False)
     bar.details_button.setText("Details")
     bar.details_button.setEnabled(False)
     bar.trust_button.setEnabled(False)
 
+
+LOOK_WAIT = 0.015  # seconds the GUI thread waits for the first look before showing the loading page
 
 CHECKING = ("<b>Checking…</b> the verdict appears once every opcode has been read; nothing in the "
             "file is run.")
@@ -63,6 +65,8 @@ class FirstStage(QObject):
         super().__init__(document)
         self.document = document
         self.generation = 0
+        self._looked = -1  # the generation whose first look has been taken
+        self._ahead: tuple[Worker, list[FirstLook | None]] | None = None  # a look started early
         self.look: FirstLook | None = None  # the preview on screen while the load goes on
         self.verdict: Any = None  # the ObjectsFile plain_verdict vouched for
         self.census: PlainCensus | None = None
@@ -82,22 +86,50 @@ class FirstStage(QObject):
         """The preview is on screen and the load still runs."""
         return self.look is not None and self.progress.isVisible()
 
+    def look_ahead(self) -> None:
+        """Start reading the file's head now, while the document's parts are made: the first
+        :meth:`start` takes its answer (at once, as a rule: it is a millisecond or two of work)."""
+        self._ahead = self._look()
+
+    def _look(self) -> tuple[Worker, list[FirstLook | None]] | None:
+        document = self.document
+        if document.format not in ("pickle", "joblib", "shelve") or not document.path:
+            return None
+        looked: list[FirstLook | None] = []
+
+        def look(path: str, kind: str) -> FirstLook | None:
+            looked.append(first_look(path, kind))
+            return looked[0]
+
+        return run_in_worker(look, document.path, document.format), looked
+
     def start(self, then: Callable[[], None]) -> None:
         """Look at the file's head on a worker, show what it finds, then call ``then`` (the load)."""
         self.generation += 1
         generation = self.generation
         self.look, self.verdict, self.census = None, None, None
-        document = self.document
-        if document.format not in ("pickle", "joblib", "shelve") or not document.path:
+        ahead, self._ahead = self._ahead, None
+        looking = ahead or self._look()
+        if looking is None:
             then()
             return
-        run_in_worker(first_look, document.path, document.format,
-                      on_result=lambda look: self._on_look(generation, look, then),
-                      on_error=lambda _exc: self._on_look(generation, None, then))
+        worker, looked = looking
+        worker.signals.returned.connect(lambda found: self._on_look(generation, found, then))
+        worker.signals.errored.connect(lambda _exc: self._on_look(generation, None, then))
+        # The answer shown in the window's next paint, not after a paint of the loading page: a
+        # local file's head is read in a millisecond or two, and a look started ahead (while the
+        # document was made) is done by now. A slow disk or share is not waited for (the answer
+        # comes through the event loop). A document made again in a window not shown yet (a
+        # launch's file) would get the answer before the first paint anyway.
+        if not worker.done.is_set() and (ahead is not None or self.document.window().isVisible()):
+            worker.done.wait(LOOK_WAIT)
+        if worker.done.is_set():
+            self._on_look(generation, looked[0] if looked else None, then)
 
     def _on_look(self, generation: int, look: FirstLook | None, then: Callable[[], None]) -> None:
-        if generation != self.generation:
+        if generation != self.generation or self._looked == generation:
             return
+        self._looked = generation  # once (the worker's answer follows one taken at once)
         if look is None or look.complete:  # nothing to show first, or small: the load is quick
             then()
             return
@@ -108,8 +140,23 @@ class FirstStage(QObject):
         self.progress.show()
         self.cancel_button.show()
         self._show_facts()
-        # The load and the census start once the preview is painted: they would hold the GIL first.
-        QTimer.singleShot(0, self, lambda: self._start_census(generation, then))
+        self._when_painted(lambda: self._start_census(generation, then))
+
+    def _when_painted(self, work: Callable[[], None]) -> None:
+        """Run ``work`` once the preview is on screen: beside the load and the census (they hold the
+        GIL) every Python call of the tree's first layout and paint would wait its turn. At once
+        when, once the event loop runs, the tree is not visible (a document opened behind another:
+        nothing paints it); the document may be made before its window shows (a launch's file)."""
+        viewport = self.document.view.tree.viewport()
+        done: list[bool] = []
+
+        def once() -> None:
+            if not done:
+                done.append(True)
+                work()
+
+        after_first_paint(viewport, once, self)
+        QTimer.singleShot(0, self, lambda: None if viewport.isVisible() else once())
 
     def _start_census(self, generation: int, then: Callable[[], None]) -> None:
         if generation != self.generation:

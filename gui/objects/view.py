@@ -24,10 +24,7 @@ from PySide6.QtWidgets import (
 
 from gui.arrays.pane import ArrayPane, is_array
 from gui.common.clipboard import TreeClipboard
-from gui.common.find_bar import FindBar, PathFinder, walk_paths
-from gui.objects.add_item import AddItemDialog
 from gui.objects.model import ObjectTreeModel, value_preview
-from gui.values.commands import InsertCommand, MoveCommand, RemoveCommand, RenameCommand, SetValueCommand
 from gui.values.tree import access_path
 from storage.formats.objects.doc import (
     EDIT_TYPES,
@@ -42,6 +39,8 @@ from storage.formats.objects.pickle.nodes import CallNode, GlobalNode
 
 if TYPE_CHECKING:
     from gui.arrays.frame import FramePane
+    from gui.common.find_bar import FindBar, PathFinder
+    from gui.objects.add_item import AddItemDialog
     from storage.formats.objects.pickle.frame import FrameTable
 
 _DETAIL_LIMIT = 200_000  # characters of a value's text shown in the detail pane
@@ -87,14 +86,31 @@ class ObjectsView(QWidget):
         self.splitter.addWidget(self.detail)
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 2)
-        # Edit ▸ Find: keys and values, searched in a worker; an edit makes the matches stale
-        self.find_bar = FindBar(self, "Find in keys and values")
-        self.finder = PathFinder(self.find_bar, self._find_job, self.select_path, self)
-        undo_stack.indexChanged.connect(self.finder.forget)
-        box = QVBoxLayout(self)
-        box.setContentsMargins(0, 0, 0, 0)
-        box.addWidget(self.splitter, 1)
-        box.addWidget(self.find_bar)
+        self._finder: PathFinder | None = None  # Edit ▸ Find's bar and finder, made when first used
+        self._box = QVBoxLayout(self)
+        self._box.setContentsMargins(0, 0, 0, 0)
+        self._box.addWidget(self.splitter, 1)
+
+    @property
+    def finder(self) -> PathFinder:
+        """Edit ▸ Find: keys and values, searched in a worker; an edit makes the matches stale."""
+        if self._finder is None:
+            from gui.common.find_bar import FindBar, PathFinder
+
+            bar = FindBar(self, "Find in keys and values")
+            self._finder = PathFinder(bar, self._find_job, self.select_path, self)
+            self.undo_stack.indexChanged.connect(self._finder.forget)
+            self._box.addWidget(bar)
+        return self._finder
+
+    @property
+    def find_bar(self) -> FindBar:
+        return self.finder.bar
+
+    def forget_matches(self) -> None:
+        """The tree changed: a find searches again (nothing to drop before the first find)."""
+        if self._finder is not None:
+            self._finder.forget()
 
     def new_model(self, doc: ObjectDoc) -> ObjectTreeModel:
         """A tree model for ``doc`` whose edits come back here as undo commands."""
@@ -107,14 +123,14 @@ class ObjectsView(QWidget):
         """Show another value (a shelf's keys each have their model, so undo finds its own)."""
         if model is self.model:
             return
-        self.finder.forget()
+        self.forget_matches()
         self.model = model
         self.tree.setModel(model)
         self.tree.selectionModel().currentChanged.connect(self._on_current_changed)
         self._start()
 
     def set_doc(self, doc: ObjectDoc) -> None:
-        self.finder.forget()
+        self.forget_matches()
         self.model.reset_document(doc)
         self._start()
 
@@ -152,6 +168,8 @@ class ObjectsView(QWidget):
             if key is not None and needle in key.casefold():
                 return True
             return needle in (value if isinstance(value, str) else value_preview(value)).casefold()
+
+        from gui.common.find_bar import walk_paths
 
         return lambda limit, cancel: walk_paths(doc.root, children_of, matches, limit, cancel)
 
@@ -319,6 +337,8 @@ class ObjectsView(QWidget):
 
     # -- edits ---------------------------------------------------------------------------------
     def _on_model_edit(self, path: list[Any], column: int, value: Any, model: ObjectTreeModel) -> None:
+        from gui.values.commands import RenameCommand, SetValueCommand
+
         if column == 0:
             node = model.made_node(path)
             if node is not None:
@@ -337,6 +357,8 @@ class ObjectsView(QWidget):
         menu.deleteLater()
 
     def build_menu(self, index: QModelIndex) -> QMenu:
+        from gui.values.commands import MoveCommand
+
         menu = QMenu(self)
         node = self.model.node(index)
         path = node.path()
@@ -373,6 +395,8 @@ class ObjectsView(QWidget):
 
     def add_item(self, path: list[Any]) -> AddItemDialog:
         """Ask for the new item's key, type and value (the type most items have is proposed)."""
+        from gui.objects.add_item import AddItemDialog
+
         container = self.model.doc.get(path)
         dialog = AddItemDialog(container, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -389,6 +413,8 @@ class ObjectsView(QWidget):
 
     def insert(self, path: list[Any], row: int, key: Any, value: Any) -> bool:
         """Push an insert, or say why it cannot be made (the command must not fail half-way)."""
+        from gui.values.commands import InsertCommand
+
         container = self.model.doc.get(path)
         problem = ""
         if isinstance(container, dict):
@@ -406,9 +432,13 @@ class ObjectsView(QWidget):
         return True
 
     def delete(self, parent_path: list[Any], row: int) -> None:
+        from gui.values.commands import RemoveCommand
+
         self.undo_stack.push(RemoveCommand(self.model, parent_path, row))
 
     def change_type(self, path: list[Any], kind: str) -> bool:
+        from gui.values.commands import SetValueCommand
+
         old = self.model.doc.get(path)
         try:
             new = parse_scalar(kind, edit_text(old) if kind not in ("list", "tuple", "dict", "set") else "")

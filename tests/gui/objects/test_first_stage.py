@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 
-import gui.objects.document as document_module
 import gui.objects.first_stage as first_stage_module
+import storage.formats.objects.file as objects_file
 from gui.objects.document import ObjectsDocument
 from storage.formats.objects.file import open_objects
 from storage.formats.objects.first import plain_verdict
@@ -65,7 +65,7 @@ def _key_shown(document: ObjectsDocument, key: str) -> bool:
 @needs_census
 def test_first_items_and_verdict_show_before_the_load_finishes(qtbot, tmp_path: Path, monkeypatch) -> None:
     load = BlockedLoad()
-    monkeypatch.setattr(document_module, "open_objects", load)
+    monkeypatch.setattr(objects_file, "open_objects", load)
     path = tmp_path / "big.pkl"
     path.write_bytes(pickle.dumps({f"key {i}": f"value {i}" for i in range(5000)}, 4))
     document = _open(qtbot, path)
@@ -99,7 +99,7 @@ def test_first_items_and_verdict_show_before_the_load_finishes(qtbot, tmp_path: 
 def test_a_pickle_with_a_global_says_checking_until_the_load_has_its_verdict(qtbot, tmp_path: Path,
                                                                              monkeypatch) -> None:
     load = BlockedLoad()
-    monkeypatch.setattr(document_module, "open_objects", load)
+    monkeypatch.setattr(objects_file, "open_objects", load)
     answered = threading.Event()
 
     def census(path: str, kind: str):
@@ -132,7 +132,7 @@ def test_a_pickle_with_a_global_says_checking_until_the_load_has_its_verdict(qtb
 
 def test_cancel_during_the_load_keeps_the_first_items_and_says_so(qtbot, tmp_path: Path, monkeypatch) -> None:
     load = BlockedLoad()
-    monkeypatch.setattr(document_module, "open_objects", load)
+    monkeypatch.setattr(objects_file, "open_objects", load)
     census_held = threading.Event()
 
     def held_census(path: str, kind: str):  # the census has not answered when Cancel is pressed
@@ -156,7 +156,7 @@ def test_cancel_during_the_load_keeps_the_first_items_and_says_so(qtbot, tmp_pat
         census_held.set()
     qtbot.wait(50)
     assert "Not checked" in document.safety.summary.text()  # a late census answer is dropped
-    monkeypatch.setattr(document_module, "open_objects", open_objects)
+    monkeypatch.setattr(objects_file, "open_objects", open_objects)
     document.facts.linkActivated.emit("reload")  # "Load all"
     qtbot.waitUntil(lambda: document.result is not None)
     assert _key_shown(document, "key 4999") and document.safety.level == "info"
@@ -169,7 +169,7 @@ def test_a_big_shelf_lists_its_keys_while_its_values_are_checked(qtbot, tmp_path
     import shelve
 
     load = BlockedLoad()
-    monkeypatch.setattr(document_module, "open_objects", load)
+    monkeypatch.setattr(objects_file, "open_objects", load)
     base = tmp_path / "big"
     with shelve.Shelf(dbm.dumb.open(str(base), "n")) as shelf:
         for number in range(3000):
@@ -223,3 +223,58 @@ def test_a_plain_pickle_is_shown_without_importing_numpy(tmp_path: Path) -> None
                          text=True, timeout=120,
                          env={**os.environ, "PYTHONPATH": str(root), "QT_QPA_PLATFORM": "offscreen"})
     assert out.stdout.split() == ["info", "False"], out.stderr[-2000:]
+
+
+FIRST_PAINT = """
+import os
+import sys
+from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtWidgets import QApplication
+app = QApplication([])
+from gui.objects.document import ObjectsDocument
+document = ObjectsDocument(sys.argv[1], "pickle")
+viewport = document.view.tree.viewport()
+
+class Painted(QObject):
+    def eventFilter(self, watched, event):
+        if event.type() == QEvent.Type.Paint and watched is viewport and document.view.model.rowCount() > 0:
+            print(document.first.look is not None, document.safety.level, document.is_loaded)
+            print(" ".join(sorted(sys.modules)))
+            sys.stdout.flush()
+            os._exit(0)  # the load (started after this paint) is not waited for
+        return False
+
+painted = Painted()
+viewport.installEventFilter(painted)
+document.resize(900, 600)
+document.show()
+QTimer.singleShot(60_000, lambda: os._exit(3))
+app.exec()
+"""
+
+# What the first stage of a big pickle does without: the safe loader (it starts once the first items
+# are painted, on a worker), the details and Trust and load, Convert and the grids, the shelf panel,
+# editing, find, the loading page (the first items come first).
+DEFERRED = ("storage.formats.objects.file", "storage.formats.objects.pickle.safe",
+            "storage.formats.objects.pickle.quickscan", "storage.formats.objects.pickle.scan",
+            "storage.formats.objects.pickle.guards", "storage.formats.objects.pickle.danger",
+            "gui.objects.convert", "gui.common.convert_dialog", "storage.core.convert", "sqlite3",
+            "gui.objects.trust", "gui.objects.shelf", "gui.objects.add_item", "gui.values.commands",
+            "gui.common.find_bar", "gui.common.loading_page", "gui.arrays.frame", "numpy")
+
+
+def test_the_first_items_are_painted_before_the_load_and_its_modules(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[3]
+    path = tmp_path / "big.pkl"
+    path.write_bytes(pickle.dumps({f"key {i}": [i, "value"] for i in range(40_000)}, 4))
+    out = subprocess.run([sys.executable, "-c", FIRST_PAINT, str(path)], cwd=root, capture_output=True,
+                         text=True, timeout=120,
+                         env={**os.environ, "PYTHONPATH": str(root), "QT_QPA_PLATFORM": "offscreen"})
+    assert out.returncode == 0, out.stderr[-2000:]
+    stage, modules = out.stdout.splitlines()
+    assert stage.split() == ["True", "checking", "False"]  # the preview, no verdict yet, still loading
+    assert [name for name in DEFERRED if name in modules.split()] == []

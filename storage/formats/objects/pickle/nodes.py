@@ -15,8 +15,6 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from storage.formats.objects.pickle.danger import classify
-
 
 class _NoState:
     """The sentinel of a CallNode that no BUILD opcode applied state to."""
@@ -127,6 +125,8 @@ class GlobalNode(type):
 
     def severity(cls) -> str:
         """'dangerous', 'suspicious' or 'info' (``storage.formats.objects.pickle.danger.classify``)."""
+        from storage.formats.objects.pickle.danger import classify  # its tables: when a global is shown
+
         return classify(str(cls.module), str(cls.name), cls.protocol)[0]
 
     def label(cls) -> str:
