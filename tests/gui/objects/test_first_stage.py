@@ -211,17 +211,22 @@ app.exec()
 """
 
 
-def test_a_plain_pickle_is_shown_without_importing_numpy(tmp_path: Path) -> None:
+def _run_child(script: str, path: Path):
+    """``script`` in a fresh interpreter (offscreen) on ``path``: what a launch has imported."""
     import os
     import subprocess
     import sys
 
     root = Path(__file__).resolve().parents[3]
+    return subprocess.run([sys.executable, "-c", script, str(path)], cwd=root, capture_output=True,
+                          text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": str(root), "QT_QPA_PLATFORM": "offscreen"})
+
+
+def test_a_plain_pickle_is_shown_without_importing_numpy(tmp_path: Path) -> None:
     path = tmp_path / "plain.pkl"
     path.write_bytes(pickle.dumps({f"key {i}": [i, "value"] for i in range(20_000)}, 4))
-    out = subprocess.run([sys.executable, "-c", SHOW_WITHOUT_NUMPY, str(path)], cwd=root, capture_output=True,
-                         text=True, timeout=120,
-                         env={**os.environ, "PYTHONPATH": str(root), "QT_QPA_PLATFORM": "offscreen"})
+    out = _run_child(SHOW_WITHOUT_NUMPY, path)
     assert out.stdout.split() == ["info", "False"], out.stderr[-2000:]
 
 
@@ -264,16 +269,9 @@ DEFERRED = ("storage.formats.objects.file", "storage.formats.objects.pickle.safe
 
 
 def test_the_first_items_are_painted_before_the_load_and_its_modules(tmp_path: Path) -> None:
-    import os
-    import subprocess
-    import sys
-
-    root = Path(__file__).resolve().parents[3]
     path = tmp_path / "big.pkl"
     path.write_bytes(pickle.dumps({f"key {i}": [i, "value"] for i in range(40_000)}, 4))
-    out = subprocess.run([sys.executable, "-c", FIRST_PAINT, str(path)], cwd=root, capture_output=True,
-                         text=True, timeout=120,
-                         env={**os.environ, "PYTHONPATH": str(root), "QT_QPA_PLATFORM": "offscreen"})
+    out = _run_child(FIRST_PAINT, path)
     assert out.returncode == 0, out.stderr[-2000:]
     stage, modules = out.stdout.splitlines()
     assert stage.split() == ["True", "checking", "False"]  # the preview, no verdict yet, still loading
