@@ -196,6 +196,14 @@ def main(argv: list[str] | None = None) -> int:
     # A launch makes a few hundred thousand objects that live as long as the process and next to
     # no garbage: collecting while it runs only walks them (10–30 ms before the first paint).
     gc.disable()
+    try:
+        return run_window(argv)
+    finally:
+        gc.enable()  # on every way out (a hand-off, --help, the window closed before a second)
+
+
+def run_window(argv: list[str]) -> int:
+    """``main.py [FILE ...]``: hand the files to the running window, or show our own."""
     args = _gui_parser().parse_args(argv)
     if args.install_desktop or args.uninstall_desktop:
         return run_desktop_install(args.uninstall_desktop)

@@ -84,7 +84,7 @@ def test_a_bug_while_sniffing_says_so_with_its_traceback(qtbot, tmp_path: Path, 
 
 
 @pytest.mark.parametrize(("name", "content", "target"), [
-    ("data.pkl", pickle.dumps({"a": 1}), "gui.objects.document.open_objects"),
+    ("data.pkl", pickle.dumps({"a": 1}), "storage.formats.objects.file.open_objects"),
     ("data.json", b'{"a": 1}', "gui.json.document.load_for_editor"),
 ])
 def test_a_bug_while_loading_a_document_never_blames_the_file(qtbot, tmp_path: Path, monkeypatch,

@@ -230,6 +230,9 @@ def test_the_client_tells_a_dead_socket_from_a_silent_instance(tmp_path: Path, m
         monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
         assert main.main(["--settings-dir", str(tmp_path / "settings")]) == 1
         assert "did not answer" in capsys.readouterr().err
+        import gc
+
+        assert gc.isenabled()  # main() paused the collector for a launch: back on when it returns
     finally:
         silent.close()
     assert client.hand_off(name, []) is client.HandOff.NOT_RUNNING  # stale: refused
