@@ -20,7 +20,7 @@ import html
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, QTimer, Signal, Slot
+from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtWidgets import QProgressBar, QPushButton
 
 from gui.common.first_paint import after_first_paint
@@ -147,16 +147,7 @@ class FirstStage(QObject):
         GIL) every Python call of the tree's first layout and paint would wait its turn. At once
         when, once the event loop runs, the tree is not visible (a document opened behind another:
         nothing paints it); the document may be made before its window shows (a launch's file)."""
-        viewport = self.document.view.tree.viewport()
-        done: list[bool] = []
-
-        def once() -> None:
-            if not done:
-                done.append(True)
-                work()
-
-        after_first_paint(viewport, once, self)
-        QTimer.singleShot(0, self, lambda: None if viewport.isVisible() else once())
+        after_first_paint(self.document.view.tree.viewport(), work, self, unless_hidden=True)
 
     def _start_census(self, generation: int, then: Callable[[], None]) -> None:
         if generation != self.generation:

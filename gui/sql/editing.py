@@ -115,11 +115,8 @@ class GridEdits(QObject):
         table = self.browse.table
         if table is None or self.document.read_only or not table.editable:
             return
-        if self.browse.key_of(row) is None:  # its page was dropped meanwhile (a refresh): say so
-            self.document.show_message("Not written: that row was being read again (the table changed "
-                                       "meanwhile). Make the change again.", "error")
-            return
         try:
+            self._check_loaded({row}, "edit")  # its page dropped meanwhile (a refresh): said, not lost
             edit = self._cell_edit(row, column, text, old, convert)
         except KnownError as exc:
             self.document.show_message(f"Not written: {exc}", "error")
@@ -214,8 +211,8 @@ class GridEdits(QObject):
 
     def _check_loaded(self, rows: set[int], doing: str) -> None:
         if any(self.browse.key_of(row) is None for row in rows):
-            raise KnownError(f"Some of the rows to {doing} are not loaded yet: scroll to them and "
-                             "try again.")
+            raise KnownError(f"Some of the rows to {doing} are not loaded (not yet, or being read again "
+                             "after a change): scroll to them and try again.")
 
     def paste_cells(self, top: int, left: int, rows: list[list[str | None]]) -> str:
         """Write TSV cells from (top, left) on as ONE undoable change in one transaction; an

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
+
+from tests.support.sqlite_files import sqlite_file
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -110,11 +111,8 @@ SCRIPT = textwrap.dedent("""
 
 def test_the_first_page_of_an_sqlite_file_shows_before_sqlalchemy_is_imported(tmp_path: Path) -> None:
     path = tmp_path / "first.db"
-    conn = sqlite3.connect(path)
-    conn.execute('CREATE TABLE "we ""t""" (id INTEGER PRIMARY KEY, "na me" TEXT)')
-    conn.executemany('INSERT INTO "we ""t""" ("na me") VALUES (?)', [(f"row {i}",) for i in range(1000)])
-    conn.commit()
-    conn.close()
+    sqlite_file(path, 'CREATE TABLE "we ""t""" (id INTEGER PRIMARY KEY, "na me" TEXT)',
+                'INSERT INTO "we ""t""" ("na me") VALUES (?)', [(f"row {i}",) for i in range(1000)])
     environment = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
     environment.pop("DATASHELF_EXIT_WHEN_SHOWN", None)
     run = subprocess.run([sys.executable, "-c", SCRIPT, str(path), str(tmp_path / "settings")], cwd=ROOT,
@@ -138,12 +136,9 @@ def test_counting_waits_for_the_first_page(qtbot, tmp_path: Path, monkeypatch) -
     from storage.formats.sql.sqlite_db import COUNT_CAP
 
     path = tmp_path / "big.db"
-    conn = sqlite3.connect(path)
-    conn.execute("CREATE TABLE a (id INTEGER PRIMARY KEY, v TEXT)")
-    conn.executemany("INSERT INTO a (v) VALUES (?)", [(f"v{i}",) for i in range(2 * COUNT_CAP)])
-    conn.execute("CREATE TABLE z (id INTEGER PRIMARY KEY)")
-    conn.commit()
-    conn.close()
+    sqlite_file(path, "CREATE TABLE a (id INTEGER PRIMARY KEY, v TEXT); "
+                      "CREATE TABLE z (id INTEGER PRIMARY KEY)",
+                "INSERT INTO a (v) VALUES (?)", [(f"v{i}",) for i in range(2 * COUNT_CAP)])
     events: list[str] = []
     grid_count, tree_count = gui.sql.browse.count_query, gui.sql.schema_tree.count_tables
 
@@ -183,11 +178,8 @@ def test_the_first_page_is_read_while_the_rows_are_counted(qtbot, tmp_path: Path
     from gui.sql.document import SqlDocument
 
     path = tmp_path / "t.db"
-    conn = sqlite3.connect(path)
-    conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
-    conn.executemany("INSERT INTO t (v) VALUES (?)", [(f"v{i}",) for i in range(500)])
-    conn.commit()
-    conn.close()
+    sqlite_file(path, "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)", "INSERT INTO t (v) VALUES (?)",
+                [(f"v{i}",) for i in range(500)])
     seen: list[bool] = []
     count = gui.sql.browse.count_query
     document: SqlDocument | None = None

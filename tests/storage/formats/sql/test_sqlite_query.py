@@ -26,6 +26,7 @@ from storage.formats.sql.query import Query
 from storage.formats.sql.spec import PREVIEW_CHARS, QuerySpec, SortKey
 from storage.formats.sql.sqlite_db import quote_ident
 from storage.formats.sql.sqlite_query import SqliteQuery, quote_if_needed
+from tests.support.sqlite_files import sqlite_file
 
 ROOT = Path(__file__).resolve().parents[4]
 
@@ -177,11 +178,8 @@ def test_paging_an_sqlite_table_imports_no_sqlalchemy(tmp_path: Path) -> None:
     """The storage side of opening an SQLite file (schema, first page, count, find) runs without
     SQLAlchemy: a fresh interpreter pages a table and finds a cell, and sqlalchemy stays unloaded."""
     path = tmp_path / "t.db"
-    conn = sqlite3.connect(path)
-    conn.execute('CREATE TABLE "we ""t""" (id INTEGER PRIMARY KEY, "a b" TEXT)')
-    conn.executemany('INSERT INTO "we ""t""" ("a b") VALUES (?)', [(f"v{i}",) for i in range(600)])
-    conn.commit()
-    conn.close()
+    sqlite_file(path, 'CREATE TABLE "we ""t""" (id INTEGER PRIMARY KEY, "a b" TEXT)',
+                'INSERT INTO "we ""t""" ("a b") VALUES (?)', [(f"v{i}",) for i in range(600)])
     script = textwrap.dedent(f"""
         import sys
         from storage.formats.sql.find import find_cell
